@@ -1,0 +1,316 @@
+/*
+ * engine/engine.h: the event loop, the actor runtime, timers, logging,
+ * memory helpers, executors and the catalog.
+ *
+ * Structs first, then one prototype section per .c file, in the order of
+ * Makefile.am.  Instants are int64_t microseconds since the Unix epoch (UTC);
+ * money is int64_t micro-dollars.
+ */
+#ifndef CHIME_ENGINE_H
+#define CHIME_ENGINE_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#ifndef CHIME_VERSION
+#define CHIME_VERSION "0.0.0"
+#endif
+
+#define USEC_PER_SEC	1000000LL
+#define USEC_PER_MSEC	1000LL
+
+#define printflike(a, b) __attribute__((format(printf, a, b)))
+#define deadfunc __attribute__((noreturn))
+
+/* Trace bits, switched at run time (--trace journal,sched,...). */
+#define TRACE_JOURNAL	0x01
+#define TRACE_SCHED	0x02
+#define TRACE_HTTP	0x04
+#define TRACE_CTL	0x08
+#define TRACE_EXEC	0x10
+#define TRACE_ALL	0xff
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/*
+ * Actors.  An actor is embedded at the start of a larger struct (a schedule,
+ * a batch).  Mail is handled on the loop, at most ACTOR_TURN messages per
+ * actor per turn.  Actors are reference counted; the last actor_unref frees
+ * the actor from the loop, never inside its own handler.
+ */
+struct msg {
+	int			 type;
+	uint64_t		 arg;		/* small payload */
+	void			*ptr;		/* owned by the message */
+	void			(*ptr_free)(void *);
+	STAILQ_ENTRY(msg)	 entry;
+};
+STAILQ_HEAD(msg_queue, msg);
+
+struct actor;
+struct actor_type {
+	const char	*name;
+	void		 (*handle)(struct actor *, struct msg *);
+	void		 (*free)(struct actor *);
+};
+
+#define ACTOR_QUEUED	0x1	/* on the run queue */
+#define ACTOR_DEAD	0x2	/* killed; further mail is dropped */
+#define ACTOR_FREEING	0x4	/* on the deferred free list */
+struct actor {
+	const struct actor_type	*type;
+	uint32_t		 refs;
+	uint32_t		 flags;
+	struct msg_queue	 mailbox;
+	TAILQ_ENTRY(actor)	 runq;
+};
+
+/* Message types shared by every actor. */
+#define MSG_TIMER	1	/* a timer fired; arg is the timer's arg */
+#define MSG_USER	16	/* first type an actor kind defines */
+
+/*
+ * A string-keyed hash map with the node embedded in the caller's struct
+ * (intrusive): no allocation per entry beyond the caller's own.
+ */
+struct strmap_node {
+	struct strmap_node	*next;
+	const char		*key;	/* borrowed from the containing struct */
+	uint32_t		 hash;
+};
+struct strmap {
+	struct strmap_node	**buckets;
+	size_t			 nbuckets;
+	size_t			 count;
+};
+
+/*
+ * Executors.  A request and a result are the same for every executor (exec
+ * now, http later).  Strings in a request are borrowed for the call only.
+ */
+struct exec_request {
+	const char	*run_id;
+	const char	*operation;
+	const char	*account;
+	const char	*model;
+	const char	*parameters;	/* a JSON object, as text */
+	int64_t		 deadline_ms;	/* budget for this attempt */
+};
+
+enum exec_status {
+	EXEC_SUCCESS,
+	EXEC_FAILED,		/* non-zero exit, bad output, 4xx, ... */
+	EXEC_TIMEOUT,		/* killed at its deadline */
+	EXEC_CANCELLED,		/* aborted by the caller */
+};
+
+/* Everything allocated; exec_result_free frees it. */
+struct exec_result {
+	enum exec_status	 status;
+	char			*error;		/* NULL on success */
+	char			*result;	/* JSON text of "result", bounded */
+	char			*model;		/* model the executor reports */
+	int64_t			 input_tokens;	/* -1 when not reported */
+	int64_t			 output_tokens;
+	int64_t			 cost_micro;	/* -1 when not reported */
+	int			 exit_code;	/* exec: exit status, or -signal */
+	int64_t			 duration_us;
+};
+typedef void (*exec_done_cb)(struct exec_result *, void *);
+
+/* The catalog: operations and models (JSON, see doc/catalog.md). */
+enum executor_kind {
+	EXECUTOR_EXEC,
+	EXECUTOR_HTTP,
+};
+
+struct model {
+	char		*id;
+	int64_t		 input_per_mtok;	/* micro-dollars per 1M tokens */
+	int64_t		 output_per_mtok;
+};
+
+struct retry_policy {
+	int		 attempts;		/* total attempts, >= 1 */
+	int64_t		 backoff_ms;		/* first delay */
+	int64_t		 max_backoff_ms;
+};
+
+struct operation {
+	char			*id;
+	enum executor_kind	 executor;
+	char			**argv;		/* exec: NULL-terminated */
+	char			*url;		/* http */
+	int64_t			 timeout_ms;
+	struct retry_policy	 retry;
+	int64_t			 input_tokens[3];	/* low, mid, high */
+	int64_t			 output_tokens[3];
+	char			*default_model;
+	int			 idempotent;
+	char			*description;
+};
+
+/* Reference counted: runs in flight keep the catalog they started with. */
+struct catalog {
+	unsigned		 refs;
+	struct operation	*ops;
+	size_t			 nops;
+	struct model		*models;
+	size_t			 nmodels;
+	char			*source;	/* path, or "(built-in)" */
+};
+
+/* Global daemon context, set up by main.c. */
+struct journal;
+struct ctl_server;
+struct engine {
+	struct event_base	*base;
+	struct journal		*journal;
+	struct catalog		*catalog;
+	struct ctl_server	*ctl;
+	char			*data_dir;
+	char			*catalog_path;	/* NULL: built-in sample */
+	int64_t			 started_us;
+	int			 draining;
+	int			 max_running;
+	int64_t			 drain_timeout_ms;
+	uid_t			 uid;		/* the daemon's own uid */
+};
+extern struct engine *engine;
+
+/* log.c */
+extern int	log_trace_bits;
+void		log_open(const char *, enum log_level);
+void		log_set_level(enum log_level);
+int		log_parse_level(const char *, enum log_level *);
+int		log_parse_trace(const char *, int *);
+void		log_debug(const char *, ...) printflike(1, 2);
+void		log_info(const char *, ...) printflike(1, 2);
+void		log_warn(const char *, ...) printflike(1, 2);
+void		log_warnx(const char *, ...) printflike(1, 2);
+void		log_trace(int, const char *, ...) printflike(2, 3);
+deadfunc void	fatal(const char *, ...) printflike(1, 2);
+deadfunc void	fatalx(const char *, ...) printflike(1, 2);
+void		log_route_libevent(void);
+
+/* xmalloc.c: never return NULL (fatal on exhaustion). */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+char		*xstrndup(const char *, size_t);
+int		 xasprintf(char **, const char *, ...) printflike(2, 3);
+int		 xvasprintf(char **, const char *, va_list);
+
+/* util.c */
+int64_t		 now_us(void);		/* CLOCK_REALTIME */
+int64_t		 mono_us(void);		/* CLOCK_MONOTONIC */
+char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
+char		*fmt_rfc3339_ms(int64_t, char *, size_t);
+int		 parse_rfc3339(const char *, int64_t *);
+int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
+char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
+int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
+int		 valid_id(const char *);	/* [A-Za-z0-9._-]{1,64} */
+void		 random_id(const char *, char *, size_t);	/* prefix + 12 base32 */
+int		 mkdir_p(const char *, mode_t);
+
+/* strmap.c */
+void		 strmap_init(struct strmap *);
+void		 strmap_clear(struct strmap *);	/* frees buckets only */
+struct strmap_node *strmap_find(struct strmap *, const char *);
+int		 strmap_insert(struct strmap *, struct strmap_node *, const char *);
+void		 strmap_remove(struct strmap *, struct strmap_node *);
+/* Visit every node; the callback may not insert or remove. */
+void		 strmap_foreach(struct strmap *,
+		     void (*)(struct strmap_node *, void *), void *);
+
+/* loop.c */
+int		 engine_init(void);
+void		 engine_free(void);
+int		 engine_run(void);
+
+/* actor.c */
+void		 actor_init(struct actor *, const struct actor_type *);
+void		 actor_ref(struct actor *);
+void		 actor_unref(struct actor *);
+void		 actor_kill(struct actor *);
+struct msg	*msg_create(int, uint64_t, void *, void (*)(void *));
+void		 msg_free(struct msg *);
+void		 actor_send(struct actor *, struct msg *);
+void		 actor_post(struct actor *, int, uint64_t);
+void		 actor_runtime_init(struct event_base *);
+void		 actor_runtime_free(void);
+size_t		 actor_runtime_pending(void);
+
+/* timer.c: a min-heap; one libevent timer armed for the earliest entry. */
+struct timer_id {
+	uint64_t	 seq;		/* 0: none */
+};
+void		 timer_runtime_init(struct event_base *);
+void		 timer_runtime_free(void);
+struct timer_id	 engine_timer_at(struct actor *, int64_t, uint64_t);
+void		 engine_timer_cancel(struct timer_id *);
+size_t		 timer_count(void);
+
+/* signal.c */
+void		 signal_init(struct event_base *, void (*)(void), void (*)(void));
+void		 signal_free(void);
+
+/* exec.c */
+struct exec_job;
+struct exec_job	*exec_start(const struct operation *,
+		     const struct exec_request *, exec_done_cb, void *,
+		     char **);
+void		 exec_abort(struct exec_job *);
+void		 exec_result_free(struct exec_result *);
+int		 exec_running(void);
+void		 exec_runtime_init(struct event_base *);
+void		 exec_runtime_free(void);
+
+/* catalog.c */
+struct catalog	*catalog_load_file(const char *, char **);
+struct catalog	*catalog_load_default(char **);
+struct catalog	*catalog_parse(const char *, size_t, const char *, char **);
+void		 catalog_ref(struct catalog *);
+void		 catalog_unref(struct catalog *);
+const struct operation *catalog_operation(const struct catalog *, const char *);
+const struct model *catalog_model(const struct catalog *, const char *);
+json_t		*catalog_to_json(const struct catalog *);
+
+/* catalog-default.c (generated from contrib/catalog.example.json) */
+extern const char	catalog_default_json[];
+extern const size_t	catalog_default_json_len;
+
+/* slots.c: the global limit on operations running at once. */
+struct slot_waiter {
+	struct actor		*actor;		/* referenced while waiting */
+	uint64_t		 arg;		/* delivered as MSG_SLOT's arg */
+	int			 priority;	/* 1..10, higher first */
+	int64_t			 since_us;
+	uint64_t		 order;
+	size_t			 heap_index;
+};
+#define MSG_SLOT	2	/* a slot was granted; arg from the waiter */
+void		 slots_init(int);
+void		 slots_free(void);
+int		 slots_try_acquire(void);
+void		 slots_wait(struct slot_waiter *, struct actor *, uint64_t, int);
+void		 slots_cancel(struct slot_waiter *);
+void		 slots_release(void);
+int		 slots_in_use(void);
+size_t		 slots_waiting(void);
+
+#endif /* CHIME_ENGINE_H */
