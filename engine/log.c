@@ -1,0 +1,234 @@
+/*
+ * engine/log.c: one logging family.  One line per event on stderr:
+ *	ts=2026-01-02T03:04:05.678Z level=info msg="schedule fired" id=...
+ * Callers write the message and any key=value pairs in one format string:
+ *	log_info("msg=\"schedule fired\" schedule=%s run=%s", id, run);
+ * A format that does not begin with "msg=" is quoted as the message.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "engine.h"
+
+int			 log_trace_bits;
+static enum log_level	 log_level = LOG_LEVEL_INFO;
+static const char	*log_prog = "chime";
+
+static void	log_vwrite(const char *, const char *, va_list, const char *);
+
+static const char *trace_names[] = {
+	"journal", "sched", "http", "ctl", "exec", NULL
+};
+
+void
+log_open(const char *prog, enum log_level level)
+{
+	log_prog = prog;
+	log_level = level;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+int
+log_parse_level(const char *s, enum log_level *out)
+{
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	int		   i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* "journal,sched" or "all" -> bits; -1 on an unknown name. */
+int
+log_parse_trace(const char *s, int *bits)
+{
+	char	*copy, *p, *tok;
+	int	 i, found, out = 0;
+
+	copy = xstrdup(s);
+	for (p = copy; (tok = strsep(&p, ",")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if (strcmp(tok, "all") == 0) {
+			out |= TRACE_ALL;
+			continue;
+		}
+		found = 0;
+		for (i = 0; trace_names[i] != NULL; i++) {
+			if (strcmp(tok, trace_names[i]) == 0) {
+				out |= 1 << i;
+				found = 1;
+			}
+		}
+		if (!found) {
+			free(copy);
+			return (-1);
+		}
+	}
+	free(copy);
+	*bits = out;
+	return (0);
+}
+
+static void
+log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
+{
+	char		 ts[96], *line;
+	struct timespec	 tv;
+	struct tm	 tm;
+	int		 saved = errno;
+
+	clock_gettime(CLOCK_REALTIME, &tv);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, tv.tv_nsec / 1000000);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	if (line == NULL)
+		fprintf(stderr, "ts=%s level=%s msg=\"(out of memory)\"\n", ts,
+		    level);
+	else if (strncmp(line, "msg=", 4) == 0)
+		fprintf(stderr, "ts=%s level=%s %s%s%s%s\n", ts, level, line,
+		    err != NULL ? " error=\"" : "", err != NULL ? err : "",
+		    err != NULL ? "\"" : "");
+	else
+		fprintf(stderr, "ts=%s level=%s prog=%s msg=\"%s\"%s%s%s\n",
+		    ts, level, log_prog, line,
+		    err != NULL ? " error=\"" : "", err != NULL ? err : "",
+		    err != NULL ? "\"" : "");
+	free(line);
+	errno = saved;
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_level < LOG_LEVEL_DEBUG)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("debug", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_level < LOG_LEVEL_INFO)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("info", fmt, ap, NULL);
+	va_end(ap);
+}
+
+/* Like log_warnx, adding strerror(errno). */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	if (log_level < LOG_LEVEL_WARN)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("warn", fmt, ap, strerror(saved));
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_level < LOG_LEVEL_WARN)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("warn", fmt, ap, NULL);
+	va_end(ap);
+}
+
+/* Debug output for one subsystem, shown when its trace bit is set. */
+void
+log_trace(int bit, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if ((log_trace_bits & bit) == 0)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("trace", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite("fatal", fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite("fatal", fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}
+
+static void
+log_libevent_cb(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	default:
+		log_warnx("libevent: %s", msg);
+		break;
+	}
+}
+
+static void
+log_libevent_fatal(int err)
+{
+	fatalx("libevent: fatal error %d", err);
+}
+
+/* Route libevent's own messages into this log. */
+void
+log_route_libevent(void)
+{
+	event_set_log_callback(log_libevent_cb);
+	event_set_fatal_callback(log_libevent_fatal);
+}
