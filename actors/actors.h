@@ -68,6 +68,15 @@ struct cost_range {
 	int64_t	high;
 };
 
+/* Counts for daemon.status and metrics. */
+struct schedule_counts {
+	size_t	total;
+	size_t	active;
+	size_t	paused;
+	size_t	runs_running;	/* operations executing now */
+	size_t	runs_waiting;	/* runs waiting for an executor slot */
+};
+
 /* tz.c */
 const struct tz	*tz_load(const char *, char **);
 const char	*tz_name(const struct tz *);
@@ -92,5 +101,8 @@ int64_t		 cost_tokens(int64_t, int64_t);
 void		 cost_estimate(const struct operation *, const struct model *,
 		     struct cost_range *);
 int64_t		 cost_actual(const struct model *, int64_t, int64_t);
+
+/* schedule.c */
+void		 schedule_counts(struct schedule_counts *);
 
 #endif /* CHIME_ACTORS_H */

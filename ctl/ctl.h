@@ -49,6 +49,7 @@ struct ctl_param {
 	enum ctl_ptype	 type;
 	int		 flags;
 	const char	*help;
+	const char	*alias;		/* CLI flag if not --NAME ("op") */
 };
 
 #define CTL_M_READONLY	0x1	/* changes nothing */

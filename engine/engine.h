@@ -241,6 +241,8 @@ void		 strmap_foreach(struct strmap *,
 int		 engine_init(void);
 void		 engine_free(void);
 int		 engine_run(void);
+/* Reload the catalog from its source; the old one stays on error. */
+int		 engine_reload(char **);
 
 /* actor.c */
 void		 actor_init(struct actor *, const struct actor_type *);
