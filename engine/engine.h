@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <msgpack.h>
 
 #ifndef CHIME_VERSION
 #define CHIME_VERSION "0.0.0"
@@ -237,6 +238,23 @@ void		 strmap_remove(struct strmap *, struct strmap_node *);
 void		 strmap_foreach(struct strmap *,
 		     void (*)(struct strmap_node *, void *), void *);
 
+/* pack.c */
+struct pack_buffer {
+	msgpack_sbuffer	sbuf;
+	msgpack_packer	pk;
+};
+void		 pack_str(msgpack_packer *, const char *);
+void		 pack_kstr(msgpack_packer *, const char *, const char *);
+void		 pack_kint(msgpack_packer *, const char *, int64_t);
+void		 pack_kbool(msgpack_packer *, const char *, int);
+void		 pack_kjson(msgpack_packer *, const char *, const char *);
+const msgpack_object *unpack_get(const msgpack_object *, const char *);
+char		*unpack_strdup(const msgpack_object *, const char *);
+int64_t		 unpack_int(const msgpack_object *, const char *, int64_t);
+void		 pack_buffer_init(struct pack_buffer *);
+void		 pack_buffer_clear(struct pack_buffer *);
+int		 unpack_buffer(const void *, size_t, msgpack_unpacked *);
+
 /* loop.c */
 int		 engine_init(void);
 void		 engine_free(void);
@@ -257,15 +275,28 @@ void		 actor_runtime_init(struct event_base *);
 void		 actor_runtime_free(void);
 size_t		 actor_runtime_pending(void);
 
-/* timer.c: a min-heap; one libevent timer armed for the earliest entry. */
-struct timer_id {
-	uint64_t	 seq;		/* 0: none */
+/*
+ * timer.c: a binary min-heap of timers embedded in their owners (no
+ * allocation per timer; 8 bytes of heap per armed timer), with one libevent
+ * timer armed for the earliest.  A fired timer posts MSG_TIMER with its arg
+ * to its actor.  The owner cancels its timer before it is freed.
+ */
+#define TIMER_NONE	UINT32_MAX
+struct timer {
+	int64_t		 when;		/* UTC microseconds */
+	uint64_t	 arg;
+	struct actor	*actor;
+	uint32_t	 index;		/* heap slot, TIMER_NONE if idle */
 };
 void		 timer_runtime_init(struct event_base *);
 void		 timer_runtime_free(void);
-struct timer_id	 engine_timer_at(struct actor *, int64_t, uint64_t);
-void		 engine_timer_cancel(struct timer_id *);
+void		 timer_init(struct timer *, struct actor *);
+void		 timer_set(struct timer *, int64_t, uint64_t);
+void		 timer_cancel(struct timer *);
+int		 timer_armed(const struct timer *);
 size_t		 timer_count(void);
+/* Statistics of the lag between a timer's instant and its firing. */
+int64_t		 timer_last_lag_us(void);
 
 /* signal.c */
 void		 signal_init(struct event_base *, void (*)(void), void (*)(void));

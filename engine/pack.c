@@ -1,0 +1,131 @@
+/*
+ * engine/pack.c: small msgpack helpers for records and state rows: keyed
+ * writers for map entries and typed readers of a decoded map.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+void
+pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t	len;
+
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	len = strlen(s);
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void
+pack_kstr(msgpack_packer *pk, const char *key, const char *val)
+{
+	pack_str(pk, key);
+	pack_str(pk, val);
+}
+
+void
+pack_kint(msgpack_packer *pk, const char *key, int64_t val)
+{
+	pack_str(pk, key);
+	msgpack_pack_int64(pk, val);
+}
+
+void
+pack_kbool(msgpack_packer *pk, const char *key, int val)
+{
+	pack_str(pk, key);
+	if (val)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+/* A JSON text stored as a msgpack string under KEY ("{}" if NULL). */
+void
+pack_kjson(msgpack_packer *pk, const char *key, const char *json)
+{
+	pack_kstr(pk, key, json != NULL ? json : "{}");
+}
+
+/* The value under KEY in map O, or NULL. */
+const msgpack_object *
+unpack_get(const msgpack_object *o, const char *key)
+{
+	const msgpack_object_kv	*kv;
+	size_t			 len = strlen(key);
+	uint32_t		 i;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return (NULL);
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		if (kv->key.type == MSGPACK_OBJECT_STR &&
+		    kv->key.via.str.size == len &&
+		    memcmp(kv->key.via.str.ptr, key, len) == 0)
+			return (&kv->val);
+	}
+	return (NULL);
+}
+
+/* Allocated copy of the string under KEY; NULL if absent or not a string. */
+char *
+unpack_strdup(const msgpack_object *o, const char *key)
+{
+	const msgpack_object	*v = unpack_get(o, key);
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+		return (NULL);
+	return (xstrndup(v->via.str.ptr, v->via.str.size));
+}
+
+/* The integer under KEY, or DEF if absent or not an integer. */
+int64_t
+unpack_int(const msgpack_object *o, const char *key, int64_t def)
+{
+	const msgpack_object	*v = unpack_get(o, key);
+
+	if (v == NULL)
+		return (def);
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (v->via.u64 > INT64_MAX ? INT64_MAX :
+		    (int64_t)v->via.u64);
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return (v->via.i64);
+	if (v->type == MSGPACK_OBJECT_BOOLEAN)
+		return (v->via.boolean);
+	return (def);
+}
+
+/* Initialise a packer writing into a fresh buffer. */
+void
+pack_buffer_init(struct pack_buffer *pb)
+{
+	msgpack_sbuffer_init(&pb->sbuf);
+	msgpack_packer_init(&pb->pk, &pb->sbuf, msgpack_sbuffer_write);
+}
+
+void
+pack_buffer_clear(struct pack_buffer *pb)
+{
+	msgpack_sbuffer_destroy(&pb->sbuf);
+}
+
+/* Decode BUF (whole, no trailing bytes) into OUT with its zone; -1 if bad. */
+int
+unpack_buffer(const void *buf, size_t len, msgpack_unpacked *out)
+{
+	size_t	off = 0;
+
+	msgpack_unpacked_init(out);
+	if (msgpack_unpack_next(out, buf, len, &off) !=
+	    MSGPACK_UNPACK_SUCCESS || off != len) {
+		msgpack_unpacked_destroy(out);
+		return (-1);
+	}
+	return (0);
+}
