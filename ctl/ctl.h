@@ -3,7 +3,7 @@
  * Unix socket; caller identity from SO_PEERCRED; one table of methods
  * (one ctl/method-NOUN.c file per noun) used by the daemon to dispatch and
  * check parameters, and by chimectl for usage text, flag parsing and
- * unique-prefix matching.
+ * unique-prefix matching.  doc/protocol.md is the reference.
  */
 #ifndef CHIME_CTL_H
 #define CHIME_CTL_H
@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -27,6 +28,18 @@
 #define CTL_E_BUDGET		-32004
 #define CTL_E_OVERLOADED	-32005	/* limits reached; try again */
 #define CTL_E_UNAVAILABLE	-32006	/* draining, journal failure */
+
+/* Default limits (doc/protocol.md, "Limits"). */
+#define CTL_MAX_REQUEST		(1024 * 1024)	/* bytes in one request line */
+#define CTL_MAX_CONNECTIONS	256
+#define CTL_MAX_INFLIGHT	64	/* unanswered requests per connection */
+#define CTL_MAX_OUTPUT		(16 * 1024 * 1024) /* unread reply bytes */
+
+/* chimectl exit codes. */
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_ERROR		1	/* the daemon answered with an error */
+#define CTL_EXIT_USAGE		2
+#define CTL_EXIT_CONNECT	3	/* no answer: connect, I/O, timeout */
 
 /* Parameter types: checked by the server before a handler runs, and
  * parsed from flags by chimectl. */
@@ -61,6 +74,8 @@ struct ctl_method {
 	const char		*summary;	/* one line for help */
 	const struct ctl_param	*params;	/* ends with a {NULL} entry */
 	int			 flags;
+	/* PARAMS is borrowed for the call (always an object, checked
+	 * against the table); the handler answers now or later. */
 	void			 (*handler)(struct ctl_req *, json_t *);
 	const char		*columns;	/* chimectl table columns for a
 						   list result: "id,name,..." */
@@ -74,34 +89,95 @@ struct ctl_caller {
 	int	admin;		/* root or the daemon's own uid */
 };
 
+/* Limits of one server; ctl_server_create starts with the CTL_MAX_*. */
+struct ctl_limits {
+	size_t	max_request;
+	size_t	max_connections;
+	size_t	max_inflight;
+	size_t	max_output;
+};
+
+/* How a server finds a method by its full name (ctl_method_find). */
+typedef const struct ctl_method *(*ctl_find_cb)(const char *);
+
 struct ctl_server;
 
-/* protocol.c: framing and JSON-RPC objects, shared by server and client. */
+/*
+ * protocol.c: JSON-RPC objects and parameter types, shared by the server
+ * and chimectl, and chimectl's blocking transport.
+ */
+/* {"code","message"[,"data":{"field","reason"}]}; returns a new object. */
 json_t		*ctl_error_object(int, const char *, const char *, const char *);
+/* Check PARAMS (an object, or NULL for none) against the method's table.
+ * 0 if good; else -1 with allocated *field and *reason. */
 int		 ctl_check_params(const struct ctl_method *, json_t *,
 		     char **, char **);
+const char	*ctl_ptype_name(enum ctl_ptype);
+/* Typed getters for checked params: 1 and *out if present, 0 if absent. */
+const char	*ctl_param_string(json_t *, const char *);
+int		 ctl_param_int(json_t *, const char *, int64_t *);
+int		 ctl_param_bool(json_t *, const char *, int *);
+int		 ctl_param_usd(json_t *, const char *, int64_t *);
+int		 ctl_param_duration(json_t *, const char *, int64_t *);
+int		 ctl_param_time(json_t *, const char *, int64_t *);
+/* Value conversions behind the checks (-1 if V is not of the type). */
+int		 ctl_value_usd(json_t *, int64_t *);
+int		 ctl_value_duration(json_t *, int64_t *);
+/* Build a method's params from chimectl arguments (after NOUN VERB).
+ * 0 and a new object in *params, or -1 and an allocated *cause. */
+int		 ctl_params_from_argv(const struct ctl_method *, int,
+		     char *const *, json_t **, char **);
+/* The CLI flag of a param, without "--" (alias, or name with '-'). */
+void		 ctl_param_flag(const struct ctl_param *, char *, size_t);
+/* Connect to a daemon's socket: the fd, or -1 and an allocated *cause. */
+int		 ctl_client_connect(const char *, char **);
+/* Send one request (id 1) and wait up to TIMEOUT_MS (<= 0: forever) for
+ * its response: 0 and the new response object, or -1 and *cause. */
+int		 ctl_client_call(int, const char *, json_t *, int,
+		     json_t **, char **);
 
 /* server.c */
+/* Listen on PATH (refusing a path where a daemon answers, replacing a
+ * stale socket, mode 0660); methods are looked up with FIND.  Sets
+ * SIGPIPE to be ignored.  NULL and an allocated *cause on failure. */
 struct ctl_server *ctl_server_create(struct event_base *, const char *,
-		     char **);
+		     ctl_find_cb, char **);
+void		 ctl_server_set_limits(struct ctl_server *,
+		     const struct ctl_limits *);
+/* Close the listener: new connects fail, open connections go on. */
 void		 ctl_server_stop_accepting(struct ctl_server *);
+/* Close every connection (pending requests are detached), unlink the
+ * socket.  NULL is a no-op. */
 void		 ctl_server_free(struct ctl_server *);
 size_t		 ctl_server_connections(struct ctl_server *);
+const char	*ctl_server_path(struct ctl_server *);
 /* A request stays valid until it is answered, even if its connection
- * closes first (the answer is then dropped).  Answering frees it. */
+ * closes first (the answer is then dropped).  Answering frees it; answer
+ * exactly once. */
 const struct ctl_caller *ctl_req_caller(struct ctl_req *);
 const char	*ctl_req_method(struct ctl_req *);
-void		 ctl_reply(struct ctl_req *, json_t *);	/* steals result */
+/* Is the caller still there (and waiting for an answer)? */
+int		 ctl_req_connected(struct ctl_req *);
+void		 ctl_reply(struct ctl_req *, json_t *);	/* steals result;
+							   NULL: {} */
+/* Reply CODE with MESSAGE; FIELD and REASON (both or neither) become
+ * data.field and data.reason. */
 void		 ctl_error(struct ctl_req *, int, const char *, const char *,
 		     const char *);
+/* Reply CODE with MESSAGE and DATA (stolen; may be NULL). */
+void		 ctl_error_data(struct ctl_req *, int, const char *, json_t *);
 /* Reply -32602 with data.field and data.reason. */
 void		 ctl_error_param(struct ctl_req *, const char *, const char *);
 
 /* method-table.c */
 const struct ctl_method *ctl_method_find(const char *);
-/* Resolve "sched" "cr" to "schedule.create" (unique prefixes). */
+/* Resolve "sched" "cr" to "schedule.create" (unique prefixes; the verbs
+ * ls, rm and show mean list, delete and get).  NULL and *cause. */
 const struct ctl_method *ctl_method_match(const char *, const char *,
 		     char **);
+/* The same over a NULL-terminated list of NULL-name terminated tables. */
+const struct ctl_method *ctl_method_match_in(const struct ctl_method *const *,
+		     const char *, const char *, char **);
 void		 ctl_method_foreach(void (*)(const struct ctl_method *,
 		     void *), void *);
 
@@ -111,7 +187,11 @@ extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
 
 /* print.c: chimectl's human output. */
-void		 print_result(const struct ctl_method *, json_t *);
-void		 print_error(json_t *);
+void		 print_result(FILE *, const struct ctl_method *, json_t *);
+void		 print_error(FILE *, json_t *);
+/* "usage: chimectl NOUN VERB ARGS [--flag VALUE]..." on one line. */
+void		 print_usage(FILE *, const struct ctl_method *);
+/* The usage line, then one line per parameter with its type and help. */
+void		 print_method_help(FILE *, const struct ctl_method *);
 
 #endif /* CHIME_CTL_H */
