@@ -7,9 +7,14 @@
 #ifndef CHIME_ACTORS_H
 #define CHIME_ACTORS_H
 
+#include <sys/queue.h>
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "engine.h"
+#include "journal.h"
+#include "ctl.h"
 
 /* ---- tz.c ---------------------------------------------------------------
  * IANA zones read from the system's TZif files (/usr/share/zoneinfo, or
@@ -68,6 +73,166 @@ struct cost_range {
 	int64_t	high;
 };
 
+
+/* ---- account.c ----------------------------------------------------------
+ * A tenant.  "default" exists from the first start.  Admin callers act for
+ * any account; other uids only for accounts that list them.
+ */
+struct account {
+	struct strmap_node	 node;
+	char			*name;
+	uid_t			*uids;
+	size_t			 nuids;
+	int64_t			 monthly_budget;	/* 0: none */
+	int64_t			 created_us;
+};
+
+/* ---- run.c --------------------------------------------------------------
+ * One execution of an operation for a schedule (batches later).  Runs in
+ * flight are owned by their schedule; ended runs live in the journal's
+ * "runs" table (bounded per schedule) and the log (complete).
+ */
+enum run_status {
+	RUN_PENDING,		/* claimed, waiting for a slot or a predecessor */
+	RUN_RUNNING,
+	RUN_SUCCESS,
+	RUN_FAILED,
+	RUN_SKIPPED,
+	RUN_MISSED,
+	RUN_INTERRUPTED,
+	RUN_CANCELLED,
+	RUN_STATUS_MAX
+};
+
+struct schedule;
+struct run {
+	struct schedule		*sched;
+	uint64_t		 number;
+	char			*id;		/* "SCHEDULE:N" */
+	enum run_status		 status;
+	const char		*triggered_by;	/* static string */
+	int64_t			 scheduled_for;	/* us; the nominal instant */
+	struct civil		 nominal;	/* local wall time */
+	enum dst_tag		 dst;
+	int64_t			 created_us;
+	int64_t			 started_us;
+	int64_t			 finished_us;
+	int64_t			 waited_us;	/* time spent waiting for a slot */
+	int			 attempt;	/* 1-based */
+	int			 queued;	/* waits for the previous run */
+	struct cost_range	 estimate;
+	int64_t			 cost;		/* actual, -1 until known */
+	char			*model;
+	int64_t			 input_tokens;
+	int64_t			 output_tokens;
+	char			*result;	/* JSON text, bounded */
+	char			*error;
+	char			*reason;	/* why skipped / missed */
+	char			*idem_key;
+	char			*parameters;	/* JSON object text */
+	int			 priority;
+	int			 has_slot;
+	int			 aborting;
+	struct slot_waiter	 waiter;
+	struct exec_job		*job;
+	struct catalog		*catalog;	/* referenced while in flight */
+	struct timer		 retry_timer;
+	LIST_ENTRY(run)		 entry;
+};
+LIST_HEAD(run_list, run);
+
+/* ---- schedule.c -------------------------------------------------------- */
+enum trigger_kind {
+	TRIGGER_CRON,
+	TRIGGER_WEEKLY,
+	TRIGGER_MONTHLY,
+	TRIGGER_INTERVAL,
+	TRIGGER_AT,
+	TRIGGER_MANUAL,
+};
+
+enum overlap_policy {
+	OVERLAP_SKIP,
+	OVERLAP_QUEUE_ONE,
+	OVERLAP_ALLOW,
+	OVERLAP_CANCEL_PREVIOUS,
+};
+
+enum catchup_policy {
+	CATCHUP_SKIP,
+	CATCHUP_LATEST,
+	CATCHUP_ALL,
+};
+
+enum schedule_state {
+	SCHEDULE_ACTIVE,
+	SCHEDULE_PAUSED,
+	SCHEDULE_DELETED,	/* gone; freed when its last run ends */
+};
+
+struct schedule {
+	struct actor		 actor;		/* first */
+	struct strmap_node	 node;		/* by id */
+	struct strmap_node	 name_node;	/* by "account/name" */
+	char			*id;
+	char			*name;
+	char			*account;
+	char			*name_key;	/* "account/name" */
+	char			*operation;
+	char			*model;		/* override, or NULL */
+	char			*parameters;	/* JSON object text */
+	char			*trigger_text;	/* as given */
+	char			*note;
+	char			*pause_reason;
+	const struct tz		*tz;
+	struct cron		 cron;
+	int64_t			 interval_us;
+	int64_t			 at_us;
+	int64_t			 anchor_us;	/* interval origin */
+	int64_t			 catchup_window_us;
+	int64_t			 max_cost_month;	/* 0: no cap */
+	int64_t			 month_spent;	/* actual, this month */
+	int64_t			 month_reserved;	/* mid of runs in flight */
+	int32_t			 month_key;	/* yyyymm in the zone */
+	int64_t			 created_us;
+	int64_t			 updated_us;
+	int64_t			 last_fire;	/* us; last nominal instant settled */
+	int64_t			 next_fire;	/* us; 0: none */
+	struct cron_fire	 next;		/* details of next_fire */
+	uint64_t		 run_counter;
+	struct timer		 timer;
+	struct run_list		 runs;		/* in flight */
+	uint16_t		 nruns;
+	uint16_t		 history;	/* runs kept in the runs table */
+	uint8_t			 trigger;	/* enum trigger_kind */
+	uint8_t			 overlap;	/* enum overlap_policy */
+	uint8_t			 overlap_limit;
+	uint8_t			 catchup;	/* enum catchup_policy */
+	uint8_t			 state;		/* enum schedule_state */
+	uint8_t			 priority;
+	uint8_t			 loading;
+};
+
+/* account.c */
+int		 account_load_all(struct journal *, char **);
+struct account	*account_find(const char *);
+int		 account_allows(const struct account *, const struct ctl_caller *);
+void		 account_free_all(void);
+size_t		 account_count(void);
+json_t		*account_to_json(const struct account *);
+
+/* run.c */
+const char	*run_status_name(enum run_status);
+int		 run_status_parse(const char *, enum run_status *);
+int		 run_status_final(enum run_status);
+struct run	*run_create(struct schedule *, uint64_t);
+void		 run_free(struct run *);
+void		 run_set_status(struct run *, enum run_status);
+void		 run_pack(const struct run *, msgpack_packer *);
+void		 run_row_key(const char *, uint64_t, char *, size_t);
+json_t		*run_row_to_json(const msgpack_object *);
+int		 run_id_parse(const char *, char *, size_t, uint64_t *);
+
 /* Counts for daemon.status and metrics. */
 struct schedule_counts {
 	size_t	total;
@@ -83,6 +248,10 @@ const char	*tz_name(const struct tz *);
 int		 tz_offset(const struct tz *, int64_t);
 void		 tz_to_civil(const struct tz *, int64_t, struct civil *);
 int		 tz_from_civil(const struct tz *, const struct civil *, int64_t[2]);
+int		 tz_transition_after(const struct tz *, int64_t, int64_t *, int *,
+		     int *);
+int		 tz_transition_before(const struct tz *, int64_t, int64_t *, int *,
+		     int *);
 int64_t		 civil_to_days(int, int, int);
 void		 days_to_civil(int64_t, int *, int *, int *);
 int		 civil_wday(int, int, int);
@@ -104,5 +273,14 @@ int64_t		 cost_actual(const struct model *, int64_t, int64_t);
 
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);
+int		 schedule_load_all(struct journal *, char **);
+void		 schedule_drain(void);
+void		 schedule_free_all(void);
+struct schedule	*schedule_find(const char *);
+struct schedule	*schedule_lookup(const char *, const char *);
+json_t		*schedule_to_json(const struct schedule *);
+int		 schedule_next_fires(const struct schedule *, int64_t, int,
+		     int64_t *, struct cron_fire *);
+
 
 #endif /* CHIME_ACTORS_H */
