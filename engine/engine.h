@@ -141,6 +141,7 @@ struct model {
 	char		*id;
 	int64_t		 input_per_mtok;	/* micro-dollars per 1M tokens */
 	int64_t		 output_per_mtok;
+	char		*description;		/* NULL when not given */
 };
 
 struct retry_policy {
@@ -312,6 +313,7 @@ void		 exec_result_free(struct exec_result *);
 int		 exec_running(void);
 void		 exec_runtime_init(struct event_base *);
 void		 exec_runtime_free(void);
+const char	*exec_status_name(enum exec_status);
 
 /* catalog.c */
 struct catalog	*catalog_load_file(const char *, char **);
@@ -322,6 +324,8 @@ void		 catalog_unref(struct catalog *);
 const struct operation *catalog_operation(const struct catalog *, const char *);
 const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
+/* A USD amount as a decimal string or JSON number -> micro-dollars. */
+int		 catalog_parse_usd(const json_t *, int64_t *);
 
 /* catalog-default.c (generated from contrib/catalog.example.json) */
 extern const char	catalog_default_json[];
