@@ -133,10 +133,12 @@ struct run {
 	int			 priority;
 	int			 has_slot;
 	int			 aborting;
+	int			 awaiting;	/* a record names it as cb arg */
 	struct slot_waiter	 waiter;
 	struct exec_job		*job;
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
+	struct ctl_req		*req;		/* answered when it starts */
 	LIST_ENTRY(run)		 entry;
 };
 LIST_HEAD(run_list, run);
@@ -248,6 +250,7 @@ const char	*tz_name(const struct tz *);
 int		 tz_offset(const struct tz *, int64_t);
 void		 tz_to_civil(const struct tz *, int64_t, struct civil *);
 int		 tz_from_civil(const struct tz *, const struct civil *, int64_t[2]);
+int		 tz_from_local(const struct tz *, int64_t, int64_t[2]);
 int		 tz_transition_after(const struct tz *, int64_t, int64_t *, int *,
 		     int *);
 int		 tz_transition_before(const struct tz *, int64_t, int64_t *, int *,
@@ -271,8 +274,38 @@ void		 cost_estimate(const struct operation *, const struct model *,
 		     struct cost_range *);
 int64_t		 cost_actual(const struct model *, int64_t, int64_t);
 
+/* Messages of the schedule actor. */
+#define MSG_EXEC_DONE	(MSG_USER + 0)	/* ptr: struct exec_done */
+#define TIMER_RETRY	(1ULL << 63)	/* timer arg: retry of run N */
+
+/* dispatch.c */
+void		 dispatch_timer(struct schedule *, uint64_t);
+void		 dispatch_slot(struct schedule *, uint64_t);
+void		 dispatch_exec_done(struct schedule *, struct msg *);
+void		 dispatch_log_cb(const struct journal_result *, void *);
+void		 dispatch_cancel_pending(struct schedule *, const char *);
+void		 dispatch_forget_runs(struct schedule *);
+int		 dispatch_recover_runs(struct journal *, char **);
+void		 dispatch_catchup(struct schedule *, int64_t);
+void		 dispatch_manual(struct ctl_req *, struct schedule *,
+		     const char *, json_t *);
+void		 dispatch_abandon(void);
+int		 dispatch_quiet(void);
+
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);
+int64_t		 schedule_next_after(const struct schedule *, int64_t,
+		     struct cron_fire *);
+void		 schedule_arm(struct schedule *, int64_t);
+void		 schedule_put_row(struct schedule *, struct jrec *);
+void		 schedule_set_paused(struct ctl_req *, struct schedule *, int,
+		     const char *, const char *);
+void		 schedule_ctl_create(struct ctl_req *, json_t *, const char *);
+void		 schedule_ctl_update(struct ctl_req *, struct schedule *,
+		     json_t *);
+void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
+json_t		*schedule_list(const struct ctl_caller *, const char *,
+		     const char *, size_t, int *);
 int		 schedule_load_all(struct journal *, char **);
 void		 schedule_drain(void);
 void		 schedule_free_all(void);

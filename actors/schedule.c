@@ -1,0 +1,1443 @@
+/*
+ * actors/schedule.c: schedules.  Each schedule is an actor with one timer
+ * for its next fire; this file keeps the registry, parses and validates
+ * configuration, encodes the "schedules" table row, and carries out the
+ * control operations.  What happens at a fire (runs, overlap, budgets,
+ * executors, catch-up) is in dispatch.c.
+ *
+ * Every change is journaled first; the caller is answered, and the change
+ * takes effect in memory, from the record's completion (durable) callback.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "actors.h"
+
+#define SCHEDULE_HISTORY_DEFAULT	100
+#define SCHEDULE_HISTORY_MAX		10000
+#define SCHEDULE_LIST_DEFAULT		1000
+
+static struct strmap	by_id;
+static struct strmap	by_name;
+static size_t		nactive;
+static size_t		npaused;
+
+/* Context of a control operation waiting for its record. */
+struct sched_op {
+	struct ctl_req		*req;
+	struct schedule		*s;
+	struct schedule		*t;	/* the new configuration */
+	int			 kind;
+};
+enum { OP_CREATE, OP_UPDATE, OP_PAUSE, OP_RESUME, OP_DELETE };
+
+static void	schedule_handle(struct actor *, struct msg *);
+static void	schedule_free_actor(struct actor *);
+
+static const struct actor_type schedule_actor_type = {
+	"schedule", schedule_handle, schedule_free_actor
+};
+
+static const char *trigger_names[] = {
+	"cron", "weekly", "monthly", "interval", "at", "manual"
+};
+static const char *overlap_names[] = {
+	"skip", "queue_one", "allow", "cancel_previous"
+};
+static const char *catchup_names[] = { "skip", "latest", "all" };
+static const char *state_names[] = { "active", "paused", "deleted" };
+static const char *weekday_names[] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+};
+
+static int
+name_index(const char *s, const char **names, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+#define SCHED_OF(n, field) \
+	((struct schedule *)((char *)(n) - offsetof(struct schedule, field)))
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static struct schedule *
+schedule_new(void)
+{
+	struct schedule	*s;
+
+	s = xcalloc(1, sizeof *s);
+	actor_init(&s->actor, &schedule_actor_type);
+	timer_init(&s->timer, &s->actor);
+	LIST_INIT(&s->runs);
+	s->tz = tz_load("UTC", NULL);
+	s->overlap = OVERLAP_SKIP;
+	s->overlap_limit = 1;
+	s->catchup = CATCHUP_LATEST;
+	s->catchup_window_us = 3600 * USEC_PER_SEC;
+	s->priority = 5;
+	s->history = SCHEDULE_HISTORY_DEFAULT;
+	s->parameters = xstrdup("{}");
+	return (s);
+}
+
+static void
+schedule_free_fields(struct schedule *s)
+{
+	free(s->id);
+	free(s->name);
+	free(s->account);
+	free(s->name_key);
+	free(s->operation);
+	free(s->model);
+	free(s->parameters);
+	free(s->trigger_text);
+	free(s->note);
+	free(s->pause_reason);
+}
+
+static void
+schedule_free_actor(struct actor *a)
+{
+	struct schedule	*s = (struct schedule *)a;
+
+	timer_cancel(&s->timer);
+	schedule_free_fields(s);
+	free(s);
+}
+
+/* Free a configuration that never became an actor of the registry. */
+static void
+schedule_discard(struct schedule *t)
+{
+	actor_unref(&t->actor);
+}
+
+static void
+schedule_count_state(const struct schedule *s, int delta)
+{
+	if (s->state == SCHEDULE_ACTIVE)
+		nactive += delta;
+	else if (s->state == SCHEDULE_PAUSED)
+		npaused += delta;
+}
+
+static void
+schedule_register(struct schedule *s)
+{
+	if (by_id.nbuckets == 0) {
+		strmap_init(&by_id);
+		strmap_init(&by_name);
+	}
+	strmap_insert(&by_id, &s->node, s->id);
+	schedule_count_state(s, 1);
+}
+
+static void
+schedule_unregister(struct schedule *s)
+{
+	strmap_remove(&by_id, &s->node);
+	if (strmap_find(&by_name, s->name_key) == &s->name_node)
+		strmap_remove(&by_name, &s->name_node);
+	schedule_count_state(s, -1);
+}
+
+struct schedule *
+schedule_find(const char *id)
+{
+	struct strmap_node	*n;
+
+	if (by_id.nbuckets == 0 || (n = strmap_find(&by_id, id)) == NULL)
+		return (NULL);
+	return (SCHED_OF(n, node));
+}
+
+/* By id, or by name within ACCOUNT; deleted schedules are not found. */
+struct schedule *
+schedule_lookup(const char *account, const char *key)
+{
+	struct strmap_node	*n;
+	struct schedule		*s;
+	char			*nk;
+
+	if ((s = schedule_find(key)) != NULL) {
+		if (s->state == SCHEDULE_DELETED)
+			return (NULL);
+		if (account != NULL && strcmp(s->account, account) != 0)
+			return (NULL);
+		return (s);
+	}
+	if (account == NULL || by_name.nbuckets == 0)
+		return (NULL);
+	xasprintf(&nk, "%s/%s", account, key);
+	n = strmap_find(&by_name, nk);
+	free(nk);
+	if (n == NULL)
+		return (NULL);
+	s = SCHED_OF(n, name_node);
+	return (s->state == SCHEDULE_DELETED ? NULL : s);
+}
+
+void
+schedule_counts(struct schedule_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	c->total = nactive + npaused;
+	c->active = nactive;
+	c->paused = npaused;
+	c->runs_running = (size_t)slots_in_use();
+	c->runs_waiting = slots_waiting();
+}
+
+static void
+schedule_handle(struct actor *a, struct msg *m)
+{
+	struct schedule	*s = (struct schedule *)a;
+
+	switch (m->type) {
+	case MSG_TIMER:
+		dispatch_timer(s, m->arg);
+		break;
+	case MSG_SLOT:
+		dispatch_slot(s, m->arg);
+		break;
+	case MSG_EXEC_DONE:
+		dispatch_exec_done(s, m);
+		break;
+	default:
+		log_warnx("msg=\"schedule: unknown message\" type=%d", m->type);
+		break;
+	}
+}
+
+/* ---- triggers ---------------------------------------------------------- */
+
+/* "09:30" -> hour, minute. */
+static int
+parse_hhmm(const char *s, int *h, int *m)
+{
+	char	*end;
+	long	 hv, mv;
+
+	hv = strtol(s, &end, 10);
+	if (end == s || *end != ':' || !isdigit((unsigned char)end[1]))
+		return (-1);
+	mv = strtol(end + 1, &end, 10);
+	if (*end != '\0' || hv < 0 || hv > 23 || mv < 0 || mv > 59)
+		return (-1);
+	*h = (int)hv;
+	*m = (int)mv;
+	return (0);
+}
+
+/* "mon 09:00" (or "1 09:00", "monday 09:00") */
+static int
+parse_weekly(const char *spec, struct cron *c, char **reason)
+{
+	char	 day[16], hm[16];
+	int	 dow = -1, h, m, i;
+
+	if (sscanf(spec, "%15s %15s", day, hm) != 2) {
+		*reason = xstrdup("expected \"DAY HH:MM\", e.g. \"mon 09:00\"");
+		return (-1);
+	}
+	for (i = 0; i < 7; i++) {
+		if (strncasecmp(day, weekday_names[i], 3) == 0)
+			dow = i;
+	}
+	if (dow == -1 && isdigit((unsigned char)day[0]) && day[1] == '\0')
+		dow = (day[0] - '0') % 7;
+	if (dow == -1) {
+		xasprintf(reason, "unknown day \"%s\" (sun..sat or 0..7)", day);
+		return (-1);
+	}
+	if (parse_hhmm(hm, &h, &m) == -1) {
+		xasprintf(reason, "bad time \"%s\" (HH:MM)", hm);
+		return (-1);
+	}
+	cron_weekly(dow, h, m, c);
+	return (0);
+}
+
+/* "15 09:00" or "last 18:30" */
+static int
+parse_monthly(const char *spec, struct cron *c, char **reason)
+{
+	char	 day[16], hm[16], *end;
+	long	 dom;
+	int	 h, m;
+
+	if (sscanf(spec, "%15s %15s", day, hm) != 2) {
+		*reason = xstrdup("expected \"DAY HH:MM\" with DAY 1-31 or "
+		    "last, e.g. \"last 18:00\"");
+		return (-1);
+	}
+	if (strcasecmp(day, "last") == 0)
+		dom = 0;
+	else {
+		dom = strtol(day, &end, 10);
+		if (*end != '\0' || dom < 1 || dom > 31) {
+			xasprintf(reason, "bad day \"%s\" (1-31 or last)", day);
+			return (-1);
+		}
+	}
+	if (parse_hhmm(hm, &h, &m) == -1) {
+		xasprintf(reason, "bad time \"%s\" (HH:MM)", hm);
+		return (-1);
+	}
+	cron_monthly((int)dom, h, m, c);
+	return (0);
+}
+
+/*
+ * Set T's trigger from KIND and its text SPEC (as stored in the row, or as
+ * given by a caller).  On error *reason says why.
+ */
+static int
+trigger_set(struct schedule *t, int kind, const char *spec, char **reason)
+{
+	int64_t	v;
+
+	switch (kind) {
+	case TRIGGER_CRON:
+		if (cron_parse(spec, &t->cron, reason) == -1)
+			return (-1);
+		break;
+	case TRIGGER_WEEKLY:
+		if (parse_weekly(spec, &t->cron, reason) == -1)
+			return (-1);
+		break;
+	case TRIGGER_MONTHLY:
+		if (parse_monthly(spec, &t->cron, reason) == -1)
+			return (-1);
+		break;
+	case TRIGGER_INTERVAL:
+		if (parse_duration(spec, &v) == -1 || v < USEC_PER_SEC ||
+		    v % USEC_PER_SEC != 0) {
+			*reason = xstrdup("must be a whole number of seconds, "
+			    "at least 1 (\"30s\", \"5m\", \"1h\")");
+			return (-1);
+		}
+		t->interval_us = v;
+		break;
+	case TRIGGER_AT:
+		if (parse_rfc3339(spec, &v) == -1) {
+			*reason = xstrdup("must be an RFC 3339 instant");
+			return (-1);
+		}
+		t->at_us = v - v % USEC_PER_SEC;
+		break;
+	case TRIGGER_MANUAL:
+		break;
+	default:
+		*reason = xstrdup("unknown trigger");
+		return (-1);
+	}
+	t->trigger = (uint8_t)kind;
+	free(t->trigger_text);
+	t->trigger_text = xstrdup(spec);
+	return (0);
+}
+
+/* The first fire of S strictly after AFTER (us); 0 if none. */
+int64_t
+schedule_next_after(const struct schedule *s, int64_t after,
+    struct cron_fire *f)
+{
+	int64_t	k, when, sec;
+
+	memset(f, 0, sizeof *f);
+	switch (s->trigger) {
+	case TRIGGER_CRON:
+	case TRIGGER_WEEKLY:
+	case TRIGGER_MONTHLY:
+		sec = after / USEC_PER_SEC;
+		if (after < 0 && after % USEC_PER_SEC != 0)
+			sec--;
+		if (cron_next(&s->cron, s->tz, sec, f) == -1)
+			return (0);
+		return (f->utc * USEC_PER_SEC);
+	case TRIGGER_INTERVAL:
+		if (after < s->anchor_us)
+			when = s->anchor_us;
+		else {
+			k = (after - s->anchor_us) / s->interval_us + 1;
+			when = s->anchor_us + k * s->interval_us;
+		}
+		break;
+	case TRIGGER_AT:
+		if (s->at_us <= after)
+			return (0);
+		when = s->at_us;
+		break;
+	default:
+		return (0);
+	}
+	f->utc = when / USEC_PER_SEC;
+	tz_to_civil(s->tz, f->utc, &f->nominal);
+	f->tag = DST_NONE;
+	return (when);
+}
+
+/* The next COUNT fires after FROM; returns how many were found. */
+int
+schedule_next_fires(const struct schedule *s, int64_t from, int count,
+    int64_t *out, struct cron_fire *fires)
+{
+	struct cron_fire	f;
+	int64_t			when = from;
+	int			n;
+
+	for (n = 0; n < count; n++) {
+		if ((when = schedule_next_after(s, when, &f)) == 0)
+			break;
+		out[n] = when;
+		if (fires != NULL)
+			fires[n] = f;
+	}
+	return (n);
+}
+
+/* Compute the next fire after AFTER and arm (or disarm) the timer. */
+void
+schedule_arm(struct schedule *s, int64_t after)
+{
+	s->next_fire = schedule_next_after(s, after, &s->next);
+	if (s->state != SCHEDULE_ACTIVE || s->next_fire == 0) {
+		timer_cancel(&s->timer);
+		return;
+	}
+	timer_set(&s->timer, s->next_fire, (uint64_t)s->next_fire);
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* A copy of S's configuration and progress, for an update to work on. */
+static struct schedule *
+schedule_clone(const struct schedule *s)
+{
+	struct schedule	*t;
+
+	t = schedule_new();
+	free(t->parameters);
+	t->id = xstrdup(s->id);
+	t->name = xstrdup(s->name);
+	t->account = xstrdup(s->account);
+	t->name_key = xstrdup(s->name_key);
+	t->operation = xstrdup(s->operation);
+	t->model = s->model != NULL ? xstrdup(s->model) : NULL;
+	t->parameters = xstrdup(s->parameters);
+	t->trigger_text = xstrdup(s->trigger_text);
+	t->note = s->note != NULL ? xstrdup(s->note) : NULL;
+	t->pause_reason = s->pause_reason != NULL ?
+	    xstrdup(s->pause_reason) : NULL;
+	t->tz = s->tz;
+	t->cron = s->cron;
+	t->interval_us = s->interval_us;
+	t->at_us = s->at_us;
+	t->anchor_us = s->anchor_us;
+	t->catchup_window_us = s->catchup_window_us;
+	t->max_cost_month = s->max_cost_month;
+	t->month_spent = s->month_spent;
+	t->month_key = s->month_key;
+	t->created_us = s->created_us;
+	t->updated_us = s->updated_us;
+	t->last_fire = s->last_fire;
+	t->run_counter = s->run_counter;
+	t->history = s->history;
+	t->trigger = s->trigger;
+	t->overlap = s->overlap;
+	t->overlap_limit = s->overlap_limit;
+	t->catchup = s->catchup;
+	t->state = s->state;
+	t->priority = s->priority;
+	return (t);
+}
+
+#define SWAP(a, b) do {				\
+	__typeof__(a) swap_tmp = (a);		\
+	(a) = (b);				\
+	(b) = swap_tmp;				\
+} while (0)
+
+/* Move T's configuration into S (T gets S's old one, to be freed). */
+static void
+schedule_take_config(struct schedule *s, struct schedule *t)
+{
+	SWAP(s->name, t->name);
+	SWAP(s->operation, t->operation);
+	SWAP(s->model, t->model);
+	SWAP(s->parameters, t->parameters);
+	SWAP(s->trigger_text, t->trigger_text);
+	SWAP(s->note, t->note);
+	s->tz = t->tz;
+	s->cron = t->cron;
+	s->interval_us = t->interval_us;
+	s->at_us = t->at_us;
+	s->anchor_us = t->anchor_us;
+	s->catchup_window_us = t->catchup_window_us;
+	s->max_cost_month = t->max_cost_month;
+	s->updated_us = t->updated_us;
+	s->last_fire = t->last_fire;
+	s->history = t->history;
+	s->trigger = t->trigger;
+	s->overlap = t->overlap;
+	s->overlap_limit = t->overlap_limit;
+	s->catchup = t->catchup;
+	s->priority = t->priority;
+}
+
+static const char *trigger_params[] = {
+	"cron", "weekly", "monthly", "interval", "at", "manual"
+};
+
+/* The trigger given in PARAMS: its kind, or -1 (none), or -2 (several). */
+static int
+config_trigger_kind(json_t *params)
+{
+	int	i, kind = -1;
+
+	for (i = 0; i < 6; i++) {
+		if (json_object_get(params, trigger_params[i]) == NULL)
+			continue;
+		if (i == TRIGGER_MANUAL &&
+		    !json_is_true(json_object_get(params, "manual")))
+			continue;
+		if (kind != -1)
+			return (-2);
+		kind = i;
+	}
+	return (kind);
+}
+
+static int
+config_trigger(struct schedule *t, json_t *params, int creating,
+    const char **field, char **reason)
+{
+	json_t	*v;
+	char	 buf[64];
+	int	 kind;
+
+	if ((kind = config_trigger_kind(params)) == -2) {
+		*field = "cron";
+		*reason = xstrdup("give exactly one trigger: cron, weekly, "
+		    "monthly, interval, at or manual");
+		return (-1);
+	}
+	if (kind == -1) {
+		if (!creating)
+			return (0);
+		*field = "cron";
+		*reason = xstrdup("a trigger is required: cron, weekly, "
+		    "monthly, interval, at or manual");
+		return (-1);
+	}
+	*field = trigger_params[kind];
+	v = json_object_get(params, trigger_params[kind]);
+	if (kind == TRIGGER_INTERVAL && json_is_integer(v)) {
+		snprintf(buf, sizeof buf, "%llds",
+		    (long long)json_integer_value(v));
+		return (trigger_set(t, kind, buf, reason));
+	}
+	if (kind == TRIGGER_AT && json_is_string(v)) {
+		int64_t	at;
+
+		if (parse_rfc3339(json_string_value(v), &at) == 0) {
+			if (at <= now_us()) {
+				*reason = xstrdup("is in the past");
+				return (-1);
+			}
+			fmt_rfc3339(at, buf, sizeof buf);
+			return (trigger_set(t, kind, buf, reason));
+		}
+	}
+	if (kind == TRIGGER_MANUAL)
+		return (trigger_set(t, kind, "", reason));
+	if (!json_is_string(v)) {
+		*reason = xstrdup("must be a string");
+		return (-1);
+	}
+	return (trigger_set(t, kind, json_string_value(v), reason));
+}
+
+static int
+config_string(json_t *params, const char *key, char **dst, int nullable)
+{
+	json_t	*v = json_object_get(params, key);
+
+	if (v == NULL)
+		return (0);
+	free(*dst);
+	*dst = NULL;
+	if (json_is_null(v) && nullable)
+		return (0);
+	if (!json_is_string(v))
+		return (-1);
+	*dst = xstrdup(json_string_value(v));
+	return (0);
+}
+
+static int
+config_enum(json_t *params, const char *key, const char **names, int n,
+    uint8_t *dst, char **reason)
+{
+	json_t	*v = json_object_get(params, key);
+	int	 i;
+
+	if (v == NULL)
+		return (0);
+	if (!json_is_string(v) || (i = name_index(json_string_value(v), names,
+	    n)) == -1) {
+		xasprintf(reason, "must be one of %s%s%s%s%s%s%s", names[0],
+		    n > 1 ? ", " : "", n > 1 ? names[1] : "",
+		    n > 2 ? ", " : "", n > 2 ? names[2] : "",
+		    n > 3 ? ", " : "", n > 3 ? names[3] : "");
+		return (-1);
+	}
+	*dst = (uint8_t)i;
+	return (0);
+}
+
+static int
+config_int(json_t *params, const char *key, int64_t lo, int64_t hi,
+    int64_t *out, char **reason)
+{
+	json_t	*v = json_object_get(params, key);
+
+	if (v == NULL)
+		return (1);
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi) {
+		xasprintf(reason, "must be an integer from %lld to %lld",
+		    (long long)lo, (long long)hi);
+		return (-1);
+	}
+	*out = json_integer_value(v);
+	return (0);
+}
+
+/* Money or duration given as a string or a number. */
+static int
+config_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.6f", json_real_value(v));
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+config_scalars(struct schedule *t, json_t *params, const char **field,
+    char **reason)
+{
+	json_t	*v;
+	char	 buf[64];
+	int64_t	 n;
+
+	*field = "overlap";
+	if (config_enum(params, "overlap", overlap_names, 4, &t->overlap,
+	    reason) == -1)
+		return (-1);
+	*field = "catchup";
+	if (config_enum(params, "catchup", catchup_names, 3, &t->catchup,
+	    reason) == -1)
+		return (-1);
+	*field = "overlap_limit";
+	if ((config_int(params, *field, 1, 64, &n, reason)) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->overlap_limit = (uint8_t)n;
+	*field = "priority";
+	if (config_int(params, *field, 1, 10, &n, reason) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->priority = (uint8_t)n;
+	*field = "history";
+	if (config_int(params, *field, 1, SCHEDULE_HISTORY_MAX, &n,
+	    reason) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->history = (uint16_t)n;
+	*field = "catchup_window";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (config_text(v, buf, sizeof buf) == -1 ||
+		    parse_duration(buf, &n) == -1 || n > 366 * 86400 *
+		    USEC_PER_SEC) {
+			*reason = xstrdup("must be a duration up to 366d "
+			    "(\"30m\", \"1h\", \"2d\")");
+			return (-1);
+		}
+		t->catchup_window_us = n;
+	}
+	*field = "max_cost_month";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (json_is_null(v))
+			t->max_cost_month = 0;
+		else if (config_text(v, buf, sizeof buf) == -1 ||
+		    parse_usd(buf, &n) == -1) {
+			*reason = xstrdup("must be an amount in USD, e.g. "
+			    "\"5.00\"");
+			return (-1);
+		} else
+			t->max_cost_month = n;
+	}
+	return (0);
+}
+
+/*
+ * Apply the configuration in PARAMS to T (a new schedule or a clone).  On
+ * error *field names the parameter and *reason (allocated) says why.
+ */
+static int
+config_apply(struct schedule *t, json_t *params, int creating,
+    const char **field, char **reason)
+{
+	const struct catalog	*cat = engine->catalog;
+	json_t			*v;
+	const struct tz		*tz;
+
+	*field = "name";
+	if (config_string(params, "name", &t->name, 0) == -1 ||
+	    (t->name != NULL && !valid_id(t->name))) {
+		*reason = xstrdup("must be 1-64 of A-Z a-z 0-9 . _ - (not "
+		    "starting with . or -)");
+		return (-1);
+	}
+	if (creating && t->name == NULL) {
+		*reason = xstrdup("is required");
+		return (-1);
+	}
+	*field = "operation";
+	if (config_string(params, "operation", &t->operation, 0) == -1 ||
+	    (creating && t->operation == NULL)) {
+		*reason = xstrdup("is required (an operation of the catalog)");
+		return (-1);
+	}
+	if (json_object_get(params, "operation") != NULL &&
+	    catalog_operation(cat, t->operation) == NULL) {
+		xasprintf(reason, "unknown operation \"%s\"", t->operation);
+		return (-1);
+	}
+	*field = "model";
+	if (config_string(params, "model", &t->model, 1) == -1 ||
+	    (t->model != NULL && catalog_model(cat, t->model) == NULL)) {
+		xasprintf(reason, "unknown model \"%s\"", t->model != NULL ?
+		    t->model : "");
+		return (-1);
+	}
+	*field = "tz";
+	if ((v = json_object_get(params, "tz")) != NULL) {
+		if (!json_is_string(v) || (tz = tz_load(json_string_value(v),
+		    reason)) == NULL) {
+			if (*reason == NULL)
+				*reason = xstrdup("must be an IANA zone name");
+			return (-1);
+		}
+		t->tz = tz;
+	}
+	*field = "parameters";
+	if ((v = json_object_get(params, "parameters")) != NULL) {
+		if (!json_is_object(v)) {
+			*reason = xstrdup("must be a JSON object");
+			return (-1);
+		}
+		free(t->parameters);
+		t->parameters = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	*field = "note";
+	if (config_string(params, "note", &t->note, 1) == -1) {
+		*reason = xstrdup("must be a string");
+		return (-1);
+	}
+	if (config_scalars(t, params, field, reason) == -1)
+		return (-1);
+	return (config_trigger(t, params, creating, field, reason));
+}
+
+/* ---- rows and views ---------------------------------------------------- */
+
+/* The "schedules" table row (and the body of schedule.* records). */
+static void
+schedule_pack(const struct schedule *s, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 27);
+	pack_kstr(pk, "id", s->id);
+	pack_kstr(pk, "name", s->name);
+	pack_kstr(pk, "account", s->account);
+	pack_kstr(pk, "operation", s->operation);
+	pack_kstr(pk, "model", s->model);
+	pack_kjson(pk, "parameters", s->parameters);
+	pack_kstr(pk, "trigger", trigger_names[s->trigger]);
+	pack_kstr(pk, "spec", s->trigger_text);
+	pack_kstr(pk, "tz", tz_name(s->tz));
+	pack_kstr(pk, "overlap", overlap_names[s->overlap]);
+	pack_kint(pk, "overlap_limit", s->overlap_limit);
+	pack_kstr(pk, "catchup", catchup_names[s->catchup]);
+	pack_kint(pk, "catchup_window_us", s->catchup_window_us);
+	pack_kint(pk, "priority", s->priority);
+	pack_kint(pk, "history", s->history);
+	pack_kint(pk, "max_cost_month_micro", s->max_cost_month);
+	pack_kstr(pk, "state", state_names[s->state]);
+	pack_kstr(pk, "pause_reason", s->pause_reason);
+	pack_kstr(pk, "note", s->note);
+	pack_kint(pk, "anchor_us", s->anchor_us);
+	pack_kint(pk, "created_us", s->created_us);
+	pack_kint(pk, "updated_us", s->updated_us);
+	pack_kint(pk, "last_fire_us", s->last_fire);
+	pack_kint(pk, "run_counter", (int64_t)s->run_counter);
+	pack_kint(pk, "month_key", s->month_key);
+	pack_kint(pk, "month_spent_micro", s->month_spent);
+	pack_kint(pk, "format", 1);
+}
+
+/* Put S's row (unless S is deleted) into record REC. */
+void
+schedule_put_row(struct schedule *s, struct jrec *rec)
+{
+	struct pack_buffer	pb;
+
+	if (s->state == SCHEDULE_DELETED)
+		return;
+	pack_buffer_init(&pb);
+	schedule_pack(s, &pb.pk);
+	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
+	    pb.sbuf.size);
+	pack_buffer_clear(&pb);
+}
+
+/* A record of KIND carrying S's row as body and as table row. */
+static struct jrec *
+schedule_record(struct schedule *s, const char *kind)
+{
+	struct jrec	*rec;
+
+	rec = jrec_create(kind, s->account);
+	schedule_pack(s, jrec_body(rec));
+	schedule_put_row(s, rec);
+	return (rec);
+}
+
+static int
+schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
+{
+	char	*trigger, *spec, *tzname, *v;
+	int	 kind, rc = -1;
+
+	s->id = unpack_strdup(o, "id");
+	s->name = unpack_strdup(o, "name");
+	s->account = unpack_strdup(o, "account");
+	s->operation = unpack_strdup(o, "operation");
+	trigger = unpack_strdup(o, "trigger");
+	spec = unpack_strdup(o, "spec");
+	tzname = unpack_strdup(o, "tz");
+	if (s->id == NULL || s->name == NULL || s->account == NULL ||
+	    s->operation == NULL || trigger == NULL || spec == NULL ||
+	    tzname == NULL) {
+		*cause = xstrdup("missing fields");
+		goto out;
+	}
+	if ((s->tz = tz_load(tzname, cause)) == NULL)
+		goto out;
+	if ((kind = name_index(trigger, trigger_names, 6)) == -1 ||
+	    trigger_set(s, kind, spec, cause) == -1) {
+		if (*cause == NULL)
+			*cause = xstrdup("unknown trigger");
+		goto out;
+	}
+	s->model = unpack_strdup(o, "model");
+	free(s->parameters);
+	if ((s->parameters = unpack_strdup(o, "parameters")) == NULL)
+		s->parameters = xstrdup("{}");
+	s->note = unpack_strdup(o, "note");
+	s->pause_reason = unpack_strdup(o, "pause_reason");
+	if ((v = unpack_strdup(o, "overlap")) != NULL) {
+		kind = name_index(v, overlap_names, 4);
+		s->overlap = kind == -1 ? OVERLAP_SKIP : (uint8_t)kind;
+		free(v);
+	}
+	if ((v = unpack_strdup(o, "catchup")) != NULL) {
+		kind = name_index(v, catchup_names, 3);
+		s->catchup = kind == -1 ? CATCHUP_LATEST : (uint8_t)kind;
+		free(v);
+	}
+	if ((v = unpack_strdup(o, "state")) != NULL) {
+		s->state = strcmp(v, "paused") == 0 ? SCHEDULE_PAUSED :
+		    SCHEDULE_ACTIVE;
+		free(v);
+	}
+	s->overlap_limit = (uint8_t)unpack_int(o, "overlap_limit", 1);
+	s->catchup_window_us = unpack_int(o, "catchup_window_us",
+	    3600 * USEC_PER_SEC);
+	s->priority = (uint8_t)unpack_int(o, "priority", 5);
+	s->history = (uint16_t)unpack_int(o, "history",
+	    SCHEDULE_HISTORY_DEFAULT);
+	s->max_cost_month = unpack_int(o, "max_cost_month_micro", 0);
+	s->anchor_us = unpack_int(o, "anchor_us", 0);
+	s->created_us = unpack_int(o, "created_us", 0);
+	s->updated_us = unpack_int(o, "updated_us", 0);
+	s->last_fire = unpack_int(o, "last_fire_us", 0);
+	s->run_counter = (uint64_t)unpack_int(o, "run_counter", 0);
+	s->month_key = (int32_t)unpack_int(o, "month_key", 0);
+	s->month_spent = unpack_int(o, "month_spent_micro", 0);
+	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
+	rc = 0;
+out:
+	free(trigger);
+	free(spec);
+	free(tzname);
+	return (rc);
+}
+
+static void
+json_set_instant(json_t *o, const char *key, int64_t us)
+{
+	char	buf[40];
+
+	json_object_set_new(o, key, us > 0 ? json_string(fmt_rfc3339(us, buf,
+	    sizeof buf)) : json_null());
+}
+
+json_t *
+schedule_to_json(const struct schedule *s)
+{
+	json_t			*j, *params;
+	const struct operation	*op;
+	const struct model	*model = NULL;
+	struct cost_range	 est;
+	char			 buf[40], local[40];
+
+	params = json_loads(s->parameters, 0, NULL);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:o, s:s, s:s, s:s, s:s, "
+	    "s:i, s:s, s:I, s:i, s:i, s:s, s:s*, s:s*, s:I, s:i, s:i}",
+	    "id", s->id, "name", s->name, "account", s->account,
+	    "operation", s->operation, "model", s->model,
+	    "parameters", params != NULL ? params : json_object(),
+	    "trigger", trigger_names[s->trigger], "spec", s->trigger_text,
+	    "tz", tz_name(s->tz), "overlap", overlap_names[s->overlap],
+	    "overlap_limit", s->overlap_limit,
+	    "catchup", catchup_names[s->catchup],
+	    "catchup_window_s", (json_int_t)(s->catchup_window_us /
+	    USEC_PER_SEC), "priority", s->priority, "history", s->history,
+	    "state", state_names[s->state], "pause_reason", s->pause_reason,
+	    "note", s->note, "run_counter", (json_int_t)s->run_counter,
+	    "runs_in_flight", s->nruns, "wall_anchored",
+	    (s->cron.flags & CRON_WALL) != 0 && s->trigger <= TRIGGER_MONTHLY);
+	json_object_set_new(j, "max_cost_month_usd", s->max_cost_month > 0 ?
+	    json_string(fmt_usd(s->max_cost_month, buf, sizeof buf)) :
+	    json_null());
+	json_object_set_new(j, "month_spent_usd", json_string(fmt_usd(
+	    s->month_spent, buf, sizeof buf)));
+	json_set_instant(j, "created", s->created_us);
+	json_set_instant(j, "updated", s->updated_us);
+	json_set_instant(j, "last_fire", s->last_fire);
+	json_set_instant(j, "next_fire", s->state == SCHEDULE_ACTIVE ?
+	    s->next_fire : 0);
+	if (s->state == SCHEDULE_ACTIVE && s->next_fire > 0) {
+		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    s->next.nominal.year, s->next.nominal.month,
+		    s->next.nominal.day, s->next.nominal.hour,
+		    s->next.nominal.minute, s->next.nominal.second);
+		json_object_set_new(j, "next_fire_local", json_string(local));
+		json_object_set_new(j, "next_fire_dst",
+		    json_string(dst_tag_name(s->next.tag)));
+	}
+	op = catalog_operation(engine->catalog, s->operation);
+	if (op != NULL)
+		model = catalog_model(engine->catalog, s->model != NULL ?
+		    s->model : op->default_model);
+	if (op != NULL && model != NULL) {
+		cost_estimate(op, model, &est);
+		json_object_set_new(j, "estimate_usd", json_pack("{s:s, s:s, "
+		    "s:s}", "low", fmt_usd(est.low, buf, sizeof buf),
+		    "mid", fmt_usd(est.mid, local, sizeof local),
+		    "high", fmt_usd(est.high, (char[40]){0}, 40)));
+	}
+	return (j);
+}
+
+/* ---- control operations ------------------------------------------------ */
+
+static struct sched_op *
+sched_op_new(struct ctl_req *req, struct schedule *s, struct schedule *t,
+    int kind)
+{
+	struct sched_op	*op;
+
+	op = xcalloc(1, sizeof *op);
+	op->req = req;
+	op->s = s;
+	op->t = t;
+	op->kind = kind;
+	if (s != NULL)
+		actor_ref(&s->actor);
+	return (op);
+}
+
+static void
+sched_op_free(struct sched_op *op)
+{
+	if (op->s != NULL)
+		actor_unref(&op->s->actor);
+	if (op->t != NULL)
+		schedule_discard(op->t);
+	free(op);
+}
+
+static void
+sched_op_fail(struct sched_op *op, const struct journal_result *res)
+{
+	if (res->status == JOURNAL_DUPLICATE)
+		ctl_error(op->req, CTL_E_CONFLICT, "already recorded", NULL,
+		    NULL);
+	else
+		ctl_error(op->req, CTL_E_UNAVAILABLE, res->error != NULL ?
+		    res->error : "journal write failed", NULL, NULL);
+}
+
+static void
+schedule_created_cb(const struct journal_result *res, void *arg)
+{
+	struct sched_op	*op = arg;
+	struct schedule	*t = op->t;
+
+	if (res->status != JOURNAL_OK) {
+		strmap_remove(&by_name, &t->name_node);
+		sched_op_fail(op, res);
+		sched_op_free(op);
+		return;
+	}
+	op->t = NULL;
+	schedule_register(t);
+	schedule_arm(t, t->last_fire);
+	log_info("msg=\"schedule created\" schedule=%s name=%s account=%s "
+	    "trigger=%s", t->id, t->name, t->account,
+	    trigger_names[t->trigger]);
+	ctl_reply(op->req, schedule_to_json(t));
+	sched_op_free(op);
+}
+
+/* schedule.create: validate, journal, then register and arm. */
+void
+schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
+{
+	struct schedule	*t;
+	const char	*field = NULL;
+	char		*reason = NULL, id[32];
+	int64_t		 now = now_us();
+
+	if (by_id.nbuckets == 0) {
+		strmap_init(&by_id);
+		strmap_init(&by_name);
+	}
+	t = schedule_new();
+	t->account = xstrdup(account);
+	if (config_apply(t, params, 1, &field, &reason) == -1) {
+		ctl_error_param(req, field, reason);
+		free(reason);
+		schedule_discard(t);
+		return;
+	}
+	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	if (strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
+		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		schedule_discard(t);
+		return;
+	}
+	do
+		random_id("s_", id, sizeof id);
+	while (schedule_find(id) != NULL);
+	t->id = xstrdup(id);
+	t->created_us = t->updated_us = now;
+	t->anchor_us = now - now % USEC_PER_SEC;
+	t->last_fire = now;
+	if (json_is_true(json_object_get(params, "paused"))) {
+		t->state = SCHEDULE_PAUSED;
+		t->pause_reason = xstrdup("created paused");
+	}
+	journal_submit(engine->journal, schedule_record(t, "schedule.created"),
+	    schedule_created_cb, sched_op_new(req, NULL, t, OP_CREATE));
+}
+
+static void
+schedule_changed_cb(const struct journal_result *res, void *arg)
+{
+	struct sched_op	*op = arg;
+	struct schedule	*s = op->s, *t = op->t;
+
+	if (res->status != JOURNAL_OK) {
+		if (op->kind == OP_UPDATE && strcmp(s->name_key,
+		    t->name_key) != 0)
+			strmap_remove(&by_name, &t->name_node);
+		sched_op_fail(op, res);
+		sched_op_free(op);
+		return;
+	}
+	schedule_count_state(s, -1);
+	if (op->kind == OP_UPDATE) {
+		if (strcmp(s->name_key, t->name_key) != 0) {
+			strmap_remove(&by_name, &s->name_node);
+			strmap_remove(&by_name, &t->name_node);
+			SWAP(s->name_key, t->name_key);
+			strmap_insert(&by_name, &s->name_node, s->name_key);
+		}
+		schedule_take_config(s, t);
+	} else {
+		s->state = t->state;
+		s->last_fire = t->last_fire;
+		s->updated_us = t->updated_us;
+		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->note, t->note);
+	}
+	schedule_count_state(s, 1);
+	schedule_arm(s, s->last_fire > now_us() ? s->last_fire : now_us());
+	log_info("msg=\"schedule %s\" schedule=%s state=%s",
+	    op->kind == OP_UPDATE ? "updated" : op->kind == OP_PAUSE ?
+	    "paused" : "resumed", s->id, state_names[s->state]);
+	ctl_reply(op->req, schedule_to_json(s));
+	sched_op_free(op);
+}
+
+/* schedule.update: the given fields change; the next fire is recomputed. */
+void
+schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
+{
+	struct schedule	*t;
+	const char	*field = NULL;
+	char		*reason = NULL;
+	int64_t		 now = now_us();
+
+	t = schedule_clone(s);
+	if (config_apply(t, params, 0, &field, &reason) == -1) {
+		ctl_error_param(req, field, reason);
+		free(reason);
+		schedule_discard(t);
+		return;
+	}
+	free(t->name_key);
+	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	if (strcmp(t->name_key, s->name_key) != 0 &&
+	    strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
+		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		schedule_discard(t);
+		return;
+	}
+	t->updated_us = now;
+	if (t->last_fire < now)
+		t->last_fire = now;
+	journal_submit(engine->journal, schedule_record(t, "schedule.updated"),
+	    schedule_changed_cb, sched_op_new(req, s, t, OP_UPDATE));
+}
+
+/*
+ * Pause or resume S with an optional note.  Pausing stops the timer now;
+ * a paused schedule has no occurrences, and resuming starts from now.
+ * Also used by dispatch.c to pause on budget_exceeded (REQ NULL).
+ */
+void
+schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
+    const char *reason, const char *note)
+{
+	struct schedule	*t;
+	struct sched_op	*op;
+	int64_t		 now = now_us();
+
+	if ((s->state == SCHEDULE_PAUSED) == pause) {
+		if (req != NULL)
+			ctl_error(req, CTL_E_CONFLICT, pause ?
+			    "schedule is paused already" :
+			    "schedule is not paused", NULL, NULL);
+		return;
+	}
+	t = schedule_clone(s);
+	t->state = pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
+	free(t->pause_reason);
+	t->pause_reason = pause ? xstrdup(reason) : NULL;
+	if (note != NULL) {
+		free(t->note);
+		t->note = xstrdup(note);
+	}
+	t->updated_us = now;
+	if (!pause && t->last_fire < now)
+		t->last_fire = now;
+	if (pause)
+		timer_cancel(&s->timer);
+	op = sched_op_new(req, s, t, pause ? OP_PAUSE : OP_RESUME);
+	if (req == NULL) {
+		/* Internal pause: take effect at once; the record follows. */
+		schedule_count_state(s, -1);
+		s->state = t->state;
+		SWAP(s->pause_reason, t->pause_reason);
+		s->updated_us = now;
+		schedule_count_state(s, 1);
+		journal_submit(engine->journal, schedule_record(s,
+		    "schedule.paused"), dispatch_log_cb, NULL);
+		sched_op_free(op);
+		return;
+	}
+	journal_submit(engine->journal, schedule_record(t, pause ?
+	    "schedule.paused" : "schedule.resumed"), schedule_changed_cb, op);
+}
+
+static void
+schedule_deleted_cb(const struct journal_result *res, void *arg)
+{
+	struct sched_op	*op = arg;
+	struct schedule	*s = op->s;
+
+	if (res->status != JOURNAL_OK) {
+		s->state = op->t->state;
+		schedule_count_state(s, 1);
+		schedule_arm(s, now_us());
+		sched_op_fail(op, res);
+		sched_op_free(op);
+		return;
+	}
+	schedule_unregister(s);
+	dispatch_cancel_pending(s, "schedule deleted");
+	log_info("msg=\"schedule deleted\" schedule=%s", s->id);
+	ctl_reply(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
+	sched_op_free(op);
+	actor_unref(&s->actor);		/* the registry's reference */
+}
+
+/* schedule.delete: the row and the kept run rows go; the log keeps all. */
+void
+schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
+{
+	struct jrec	*rec;
+	struct schedule	*t;
+	char		 key[128];
+	uint64_t	 n, first;
+
+	t = schedule_clone(s);
+	timer_cancel(&s->timer);
+	rec = jrec_create("schedule.deleted", s->account);
+	msgpack_pack_map(jrec_body(rec), 2);
+	pack_kstr(jrec_body(rec), "id", s->id);
+	pack_kstr(jrec_body(rec), "name", s->name);
+	jrec_del(rec, "schedules", s->id, strlen(s->id));
+	first = s->run_counter > s->history ? s->run_counter - s->history + 1 :
+	    1;
+	for (n = first; n <= s->run_counter; n++) {
+		run_row_key(s->id, n, key, sizeof key);
+		jrec_del(rec, "runs", key, strlen(key));
+	}
+	/* No new fire may start while the record is on its way. */
+	schedule_count_state(s, -1);
+	s->state = SCHEDULE_DELETED;
+	schedule_count_state(s, 1);
+	journal_submit(engine->journal, rec, schedule_deleted_cb,
+	    sched_op_new(req, s, t, OP_DELETE));
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+struct load_ctx {
+	struct schedule	**list;
+	size_t		  n;
+	size_t		  cap;
+	size_t		  bad;
+};
+
+static int
+schedule_row_cb(const struct journal_row *row, void *arg)
+{
+	struct load_ctx		*ctx = arg;
+	msgpack_unpacked	 u;
+	struct schedule		*s;
+	char			*cause = NULL;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == -1) {
+		ctx->bad++;
+		return (0);
+	}
+	s = schedule_new();
+	if (schedule_unpack(&u.data, s, &cause) == -1) {
+		log_warnx("msg=\"schedule row not loaded\" key=\"%.*s\" "
+		    "error=\"%s\"", (int)(row->klen > 64 ? 64 : row->klen),
+		    (const char *)row->key, cause);
+		free(cause);
+		schedule_discard(s);
+		ctx->bad++;
+	} else {
+		if (ctx->n == ctx->cap) {
+			ctx->cap = ctx->cap == 0 ? 1024 : ctx->cap * 2;
+			ctx->list = xreallocarray(ctx->list, ctx->cap,
+			    sizeof *ctx->list);
+		}
+		ctx->list[ctx->n++] = s;
+	}
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+/*
+ * Recovery: load every schedule row, then settle the runs that were in
+ * flight, then apply each schedule's catch-up policy to the instants it
+ * missed while the daemon was down, and arm the timers.
+ */
+int
+schedule_load_all(struct journal *j, char **cause)
+{
+	struct load_ctx	 ctx;
+	struct schedule	*s;
+	size_t		 i;
+	int64_t		 now = now_us();
+
+	memset(&ctx, 0, sizeof ctx);
+	if (by_id.nbuckets == 0) {
+		strmap_init(&by_id);
+		strmap_init(&by_name);
+	}
+	if (journal_table_foreach(j, "schedules", NULL, 0, 0, schedule_row_cb,
+	    &ctx) == -1) {
+		*cause = xstrdup("cannot read the schedules table");
+		free(ctx.list);
+		return (-1);
+	}
+	for (i = 0; i < ctx.n; i++) {
+		s = ctx.list[i];
+		schedule_register(s);
+		strmap_insert(&by_name, &s->name_node, s->name_key);
+	}
+	free(ctx.list);
+	if (dispatch_recover_runs(j, cause) == -1)
+		return (-1);
+	for (i = 0; i < by_id.nbuckets; i++) {
+		struct strmap_node	*n;
+
+		for (n = by_id.buckets[i]; n != NULL; n = n->next) {
+			s = SCHED_OF(n, node);
+			if (s->state == SCHEDULE_ACTIVE)
+				dispatch_catchup(s, now);
+		}
+	}
+	log_info("msg=\"schedules loaded\" schedules=%zu active=%zu paused=%zu "
+	    "unreadable=%zu", nactive + npaused, nactive, npaused, ctx.bad);
+	return (0);
+}
+
+/* Stop firing: timers of every schedule are cancelled (drain). */
+static void
+schedule_stop_node(struct strmap_node *n, void *arg)
+{
+	timer_cancel(&SCHED_OF(n, node)->timer);
+}
+
+void
+schedule_drain(void)
+{
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, schedule_stop_node, NULL);
+}
+
+static void
+schedule_free_node(struct strmap_node *n, void *arg)
+{
+	struct schedule	*s = SCHED_OF(n, node);
+
+	timer_cancel(&s->timer);
+	dispatch_forget_runs(s);
+	actor_unref(&s->actor);
+}
+
+void
+schedule_free_all(void)
+{
+	if (by_id.nbuckets == 0)
+		return;
+	strmap_foreach(&by_id, schedule_free_node, NULL);
+	strmap_clear(&by_id);
+	strmap_clear(&by_name);
+	nactive = npaused = 0;
+}
+
+/* ---- listing ----------------------------------------------------------- */
+
+struct list_ctx {
+	const struct ctl_caller	*caller;
+	const char		*account;
+	struct schedule		**v;
+	size_t			  n;
+	size_t			  cap;
+};
+
+static void
+schedule_list_node(struct strmap_node *node, void *arg)
+{
+	struct list_ctx		*ctx = arg;
+	struct schedule		*s = SCHED_OF(node, node);
+	struct account		*a;
+
+	if (s->state == SCHEDULE_DELETED)
+		return;
+	if (ctx->account != NULL && strcmp(ctx->account, s->account) != 0)
+		return;
+	if (ctx->account == NULL && !ctx->caller->admin &&
+	    ((a = account_find(s->account)) == NULL ||
+	    !account_allows(a, ctx->caller)))
+		return;
+	if (ctx->n == ctx->cap) {
+		ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+		ctx->v = xreallocarray(ctx->v, ctx->cap, sizeof *ctx->v);
+	}
+	ctx->v[ctx->n++] = s;
+}
+
+static int
+schedule_cmp_name(const void *a, const void *b)
+{
+	const struct schedule	*x = *(struct schedule *const *)a;
+	const struct schedule	*y = *(struct schedule *const *)b;
+	int			 c;
+
+	if ((c = strcmp(x->account, y->account)) != 0)
+		return (c);
+	return (strcmp(x->name, y->name));
+}
+
+/* Schedules visible to CALLER (of ACCOUNT if given), by name, at most
+ * LIMIT, starting after the name AFTER. */
+json_t *
+schedule_list(const struct ctl_caller *caller, const char *account,
+    const char *after, size_t limit, int *truncated)
+{
+	struct list_ctx	 ctx;
+	json_t		*a = json_array();
+	size_t		 i;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.caller = caller;
+	ctx.account = account;
+	*truncated = 0;
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, schedule_list_node, &ctx);
+	qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_cmp_name);
+	for (i = 0; i < ctx.n; i++) {
+		if (after != NULL && strcmp(ctx.v[i]->name, after) <= 0)
+			continue;
+		if (json_array_size(a) >= limit) {
+			*truncated = 1;
+			break;
+		}
+		json_array_append_new(a, schedule_to_json(ctx.v[i]));
+	}
+	free(ctx.v);
+	return (a);
+}

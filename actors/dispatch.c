@@ -1,0 +1,1030 @@
+/*
+ * actors/dispatch.c: what a schedule does with an occurrence.  Each nominal
+ * occurrence ends as exactly one recorded outcome: a run, a skipped run
+ * (overlap, budget) or a missed one (catch-up).  The record that settles
+ * occurrence T of schedule S claims the dedup key "S@T" (Unix seconds), so
+ * no occurrence starts twice, across crashes and restarts.
+ *
+ * A run's life, each step journaled before it has effects:
+ *	run.started  (slot free)  -> executor -> run.finished
+ *	run.pending  (no slot)    -> MSG_SLOT -> run.started -> ...
+ *	run.retrying (attempt failed, retries left) -> timer -> run.started
+ *	run.skipped / run.missed  (no execution)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "actors.h"
+
+#define CATCHUP_SCAN_MAX	100000	/* occurrences examined per schedule */
+#define MISSED_SINGLE_MAX	20	/* then one aggregated record */
+
+struct exec_done {
+	struct run		*run;
+	struct exec_result	*result;
+};
+
+static int	dispatch_abandoned;
+
+static void	run_begin(struct run *, const char *);
+static void	run_start(struct run *);
+static void	run_finish(struct run *, enum run_status);
+static void	run_submit(struct run *, const char *, const char *,
+		    journal_done_cb);
+static void	run_started_cb(const struct journal_result *, void *);
+static void	run_pending_cb(const struct journal_result *, void *);
+static void	run_want_slot(struct run *);
+static void	run_unlink(struct run *);
+static void	run_abort(struct run *, const char *);
+
+static const char *trig_cron = "cron";
+static const char *trig_interval = "interval";
+static const char *trig_at = "at";
+static const char *trig_manual = "manual";
+static const char *trig_catchup = "catchup";
+
+static const char *
+trigger_source(const struct schedule *s)
+{
+	switch (s->trigger) {
+	case TRIGGER_INTERVAL:
+		return (trig_interval);
+	case TRIGGER_AT:
+		return (trig_at);
+	case TRIGGER_MANUAL:
+		return (trig_manual);
+	default:
+		return (trig_cron);
+	}
+}
+
+static const char *
+trigger_source_parse(const char *s)
+{
+	static const char **all[] = { &trig_cron, &trig_interval, &trig_at,
+	    &trig_manual, &trig_catchup };
+	size_t		    i;
+
+	for (i = 0; i < sizeof all / sizeof all[0]; i++) {
+		if (s != NULL && strcmp(s, *all[i]) == 0)
+			return (*all[i]);
+	}
+	return (trig_cron);
+}
+
+/* Completion callback for records whose outcome only needs logging. */
+void
+dispatch_log_cb(const struct journal_result *res, void *arg)
+{
+	if (res->status == JOURNAL_ERROR)
+		log_warnx("msg=\"journal write failed\" error=\"%s\"",
+		    res->error != NULL ? res->error : "unknown");
+}
+
+/* After the drain timeout: results of aborted runs are not recorded, so
+ * that the next start settles them like a crash. */
+void
+dispatch_abandon(void)
+{
+	dispatch_abandoned = 1;
+}
+
+static struct run *
+run_find(struct schedule *s, uint64_t number)
+{
+	struct run	*r;
+
+	LIST_FOREACH(r, &s->runs, entry) {
+		if (r->number == number)
+			return (r);
+	}
+	return (NULL);
+}
+
+/* Calendar month (yyyymm) of instant US in the schedule's zone. */
+static int32_t
+month_key(const struct schedule *s, int64_t us)
+{
+	struct civil	c;
+
+	tz_to_civil(s->tz, us / USEC_PER_SEC, &c);
+	return ((int32_t)(c.year * 100 + c.month));
+}
+
+static void
+month_roll(struct schedule *s, int64_t now)
+{
+	int32_t	key = month_key(s, now);
+
+	if (key != s->month_key) {
+		s->month_key = key;
+		s->month_spent = 0;
+	}
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+/*
+ * Journal run R as KIND: the run map as body, its row in "runs", its
+ * presence in "active" while in flight, its schedule's row, and (for the
+ * first record of a run) the removal of the row that falls out of the
+ * kept history.  CLAIM, if any, is the dedup key it claims.
+ */
+static void
+run_submit(struct run *r, const char *kind, const char *claim,
+    journal_done_cb cb)
+{
+	struct schedule		*s = r->sched;
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	char			 key[128], old[128];
+
+	rec = jrec_create(kind, s->account);
+	run_pack(r, jrec_body(rec));
+	run_row_key(s->id, r->number, key, sizeof key);
+	pack_buffer_init(&pb);
+	run_pack(r, &pb.pk);
+	jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	if (run_status_final(r->status))
+		jrec_del(rec, "active", key, strlen(key));
+	else
+		jrec_put(rec, "active", key, strlen(key), "", 0);
+	if (claim != NULL) {
+		jrec_claim(rec, claim);
+		if (r->number > s->history) {
+			run_row_key(s->id, r->number - s->history, old,
+			    sizeof old);
+			jrec_del(rec, "runs", old, strlen(old));
+		}
+	}
+	if (r->idem_key != NULL && claim != NULL) {
+		snprintf(old, sizeof old, "%s:%s", s->id, r->idem_key);
+		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
+	}
+	schedule_put_row(s, rec);
+	journal_submit(engine->journal, rec, cb, r);
+}
+
+/* A run with no execution (skipped, missed, failed before start). */
+static void
+run_settle_now(struct run *r, enum run_status st, const char *reason,
+    const char *claim)
+{
+	r->finished_us = now_us();
+	run_set_status(r, st);
+	if (reason != NULL) {
+		free(r->reason);
+		r->reason = xstrdup(reason);
+	}
+	log_info("msg=\"run %s\" run=%s reason=\"%s\"", run_status_name(st),
+	    r->id, reason != NULL ? reason : "");
+	run_submit(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
+	    "run.skipped" : "run.finished", claim, dispatch_log_cb);
+	run_free(r);
+}
+
+/* ---- occurrences ------------------------------------------------------- */
+
+static void
+occurrence_key(const struct schedule *s, int64_t t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s@%lld", s->id, (long long)(t / USEC_PER_SEC));
+}
+
+static struct run *
+occurrence_run(struct schedule *s, int64_t t, const struct cron_fire *f,
+    const char *trig)
+{
+	struct run	*r;
+
+	r = run_create(s, ++s->run_counter);
+	r->triggered_by = trig;
+	r->scheduled_for = t;
+	r->nominal = f->nominal;
+	r->dst = f->tag;
+	r->parameters = xstrdup(s->parameters);
+	return (r);
+}
+
+/* The overlap policy's verdict for a new occurrence: 0 run now, 1 run
+ * after the current one (queue_one), -1 skip. */
+static int
+overlap_verdict(struct schedule *s)
+{
+	struct run	*r, *next;
+
+	if (s->nruns == 0)
+		return (0);
+	switch (s->overlap) {
+	case OVERLAP_QUEUE_ONE:
+		LIST_FOREACH(r, &s->runs, entry) {
+			if (r->queued)
+				return (-1);
+		}
+		return (1);
+	case OVERLAP_ALLOW:
+		return (s->nruns < s->overlap_limit ? 0 : -1);
+	case OVERLAP_CANCEL_PREVIOUS:
+		for (r = LIST_FIRST(&s->runs); r != NULL; r = next) {
+			next = LIST_NEXT(r, entry);
+			run_abort(r, "cancelled by a newer occurrence");
+		}
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
+/*
+ * Occurrence T of S (nominal details F) arrived: settle it as a run or a
+ * skip.  CATCHUP runs (policy all) ignore the overlap policy.
+ */
+static void
+dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
+    const char *trig, int ignore_overlap)
+{
+	struct run	*r;
+	char		 key[128];
+	int		 v = 0;
+
+	if (t > s->last_fire)
+		s->last_fire = t;
+	occurrence_key(s, t, key, sizeof key);
+	if (!ignore_overlap)
+		v = overlap_verdict(s);
+	r = occurrence_run(s, t, f, trig);
+	log_trace(TRACE_SCHED, "msg=\"occurrence\" schedule=%s run=%s "
+	    "verdict=%d", s->id, r->id, v);
+	if (v == -1) {
+		run_settle_now(r, RUN_SKIPPED, "overlap", key);
+		return;
+	}
+	r->queued = v == 1;
+	run_begin(r, key);
+}
+
+/* A fire timer or a retry timer of S went off. */
+void
+dispatch_timer(struct schedule *s, uint64_t arg)
+{
+	struct run	*r;
+	int64_t		 t;
+
+	if (arg & TIMER_RETRY) {
+		if ((r = run_find(s, arg & ~TIMER_RETRY)) != NULL &&
+		    r->status == RUN_PENDING && !engine->draining)
+			run_want_slot(r);
+		return;
+	}
+	if (s->state != SCHEDULE_ACTIVE || engine->draining ||
+	    (int64_t)arg != s->next_fire)
+		return;
+	t = s->next_fire;
+	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
+	    (long long)(now_us() - t));
+	dispatch_occurrence(s, t, &s->next, trigger_source(s), 0);
+	if (s->state == SCHEDULE_ACTIVE)
+		schedule_arm(s, t);
+}
+
+/* ---- budget and start -------------------------------------------------- */
+
+/* Would R's mid estimate take S past its monthly cap? */
+static int
+over_budget(struct schedule *s, const struct run *r)
+{
+	month_roll(s, now_us());
+	if (s->max_cost_month <= 0)
+		return (0);
+	return (s->month_spent + s->month_reserved + r->estimate.mid >
+	    s->max_cost_month);
+}
+
+/*
+ * Price R, check the budget and start it (or queue it for a slot).  CLAIM
+ * is the dedup key of its occurrence or idempotency key.
+ */
+static void
+run_begin(struct run *r, const char *claim)
+{
+	struct schedule		*s = r->sched;
+	const struct operation	*op;
+	const struct model	*model;
+
+	op = catalog_operation(engine->catalog, s->operation);
+	model = op == NULL ? NULL : catalog_model(engine->catalog,
+	    s->model != NULL ? s->model : op->default_model);
+	if (op == NULL || model == NULL) {
+		xasprintf(&r->error, "operation \"%s\" or its model is not in "
+		    "the catalog", s->operation);
+		if (r->req != NULL)
+			ctl_error(r->req, CTL_E_CONFLICT, r->error, NULL, NULL);
+		r->req = NULL;
+		run_settle_now(r, RUN_FAILED, "catalog", claim);
+		return;
+	}
+	r->model = xstrdup(model->id);
+	cost_estimate(op, model, &r->estimate);
+	if (over_budget(s, r)) {
+		if (r->req != NULL)
+			ctl_error(r->req, CTL_E_BUDGET, "the run would pass "
+			    "the schedule's max_cost_month", "max_cost_month",
+			    "budget exceeded");
+		r->req = NULL;
+		run_settle_now(r, RUN_SKIPPED, "budget", claim);
+		if (s->state == SCHEDULE_ACTIVE)
+			schedule_set_paused(NULL, s, 1, "budget_exceeded",
+			    NULL);
+		return;
+	}
+	r->catalog = engine->catalog;
+	catalog_ref(r->catalog);
+	LIST_INSERT_HEAD(&s->runs, r, entry);
+	s->nruns++;
+	actor_ref(&s->actor);
+	s->month_reserved += r->estimate.mid;
+	if (!r->queued && !engine->draining && slots_try_acquire() == 0) {
+		r->has_slot = 1;
+		r->started_us = now_us();
+		run_set_status(r, RUN_RUNNING);
+		r->awaiting = 1;
+		run_submit(r, "run.started", claim, run_started_cb);
+	} else {
+		r->awaiting = 1;
+		run_submit(r, "run.pending", claim, run_pending_cb);
+	}
+}
+
+/* Answer the request that asked for R, if any. */
+static void
+run_reply(struct run *r, int duplicate, const char *dup_id)
+{
+	if (r->req == NULL)
+		return;
+	ctl_reply(r->req, json_pack("{s:s, s:s, s:b}", "run_id",
+	    dup_id != NULL ? dup_id : r->id, "status", duplicate ? "duplicate" :
+	    run_status_name(r->status), "duplicate", duplicate));
+	r->req = NULL;
+}
+
+/* The claim was refused: this occurrence or key was settled before. */
+static void
+run_refused(struct run *r, const struct journal_result *res)
+{
+	struct schedule	*s = r->sched;
+	char		 key[256];
+	void		*val = NULL;
+	size_t		 len = 0;
+	char		*dup = NULL;
+
+	if (res->status == JOURNAL_DUPLICATE && r->req != NULL &&
+	    r->idem_key != NULL) {
+		snprintf(key, sizeof key, "%s:%s", s->id, r->idem_key);
+		if (journal_table_get(engine->journal, "idem", key,
+		    strlen(key), &val, &len) == 0)
+			dup = xstrndup(val, len);
+		free(val);
+		run_reply(r, 1, dup);
+		free(dup);
+	} else if (r->req != NULL) {
+		ctl_error(r->req, res->status == JOURNAL_DUPLICATE ?
+		    CTL_E_CONFLICT : CTL_E_UNAVAILABLE, res->status ==
+		    JOURNAL_DUPLICATE ? "already claimed" : res->error, NULL,
+		    NULL);
+		r->req = NULL;
+	}
+	if (res->status == JOURNAL_DUPLICATE)
+		log_info("msg=\"occurrence already settled\" run=%s", r->id);
+	else
+		log_warnx("msg=\"run not recorded\" run=%s error=\"%s\"",
+		    r->id, res->error != NULL ? res->error : "");
+	if (r->has_slot) {
+		r->has_slot = 0;
+		slots_release();
+	}
+	run_unlink(r);
+	run_free(r);
+}
+
+static void
+run_started_cb(const struct journal_result *res, void *arg)
+{
+	struct run	*r = arg;
+
+	r->awaiting = 0;
+	if (res->status != JOURNAL_OK) {
+		run_refused(r, res);
+		return;
+	}
+	run_reply(r, 0, NULL);
+	if (r->aborting) {
+		r->has_slot = 0;
+		slots_release();
+		run_finish(r, RUN_CANCELLED);
+		return;
+	}
+	run_start(r);
+}
+
+static void
+run_pending_cb(const struct journal_result *res, void *arg)
+{
+	struct run	*r = arg;
+
+	r->awaiting = 0;
+	if (res->status != JOURNAL_OK) {
+		run_refused(r, res);
+		return;
+	}
+	run_reply(r, 0, NULL);
+	if (r->aborting)
+		run_finish(r, RUN_CANCELLED);
+	else if (!r->queued)
+		run_want_slot(r);
+}
+
+/* Take a free slot now, or wait in the priority queue for one. */
+static void
+run_want_slot(struct run *r)
+{
+	if (engine->draining)
+		return;
+	if (slots_try_acquire() == 0) {
+		dispatch_slot(r->sched, r->number);
+		return;
+	}
+	slots_wait(&r->waiter, &r->sched->actor, r->number, r->priority);
+}
+
+/* A slot was granted to run number N of S (it is taken already). */
+void
+dispatch_slot(struct schedule *s, uint64_t n)
+{
+	struct run	*r = run_find(s, n);
+
+	if (r == NULL || r->status != RUN_PENDING || r->aborting ||
+	    engine->draining) {
+		slots_release();
+		return;
+	}
+	r->has_slot = 1;
+	if (r->waiter.since_us > 0) {
+		r->waited_us += now_us() - r->waiter.since_us;
+		r->waiter.since_us = 0;
+	}
+	r->started_us = now_us();
+	run_set_status(r, RUN_RUNNING);
+	r->awaiting = 1;
+	run_submit(r, "run.started", NULL, run_started_cb);
+}
+
+/* ---- execution --------------------------------------------------------- */
+
+static void
+exec_done_free(void *p)
+{
+	struct exec_done	*d = p;
+
+	exec_result_free(d->result);
+	free(d);
+}
+
+static void
+run_exec_cb(struct exec_result *res, void *arg)
+{
+	struct run		*r = arg;
+	struct exec_done	*d;
+
+	d = xmalloc(sizeof *d);
+	d->run = r;
+	d->result = res;
+	actor_send(&r->sched->actor, msg_create(MSG_EXEC_DONE, 0, d,
+	    exec_done_free));
+}
+
+/* Hand R to its executor (its run.started record is durable). */
+static void
+run_start(struct run *r)
+{
+	const struct operation	*op;
+	struct exec_request	 req;
+	char			*cause = NULL;
+
+	op = catalog_operation(r->catalog, r->sched->operation);
+	memset(&req, 0, sizeof req);
+	req.run_id = r->id;
+	req.operation = r->sched->operation;
+	req.account = r->sched->account;
+	req.model = r->model;
+	req.parameters = r->parameters;
+	req.deadline_ms = op->timeout_ms;
+	log_info("msg=\"run started\" run=%s operation=%s attempt=%d "
+	    "lag_ms=%lld", r->id, req.operation, r->attempt,
+	    (long long)((r->started_us - r->scheduled_for) / 1000));
+	if (op->executor != EXECUTOR_EXEC) {
+		xasprintf(&r->error, "executor of operation \"%s\" is not "
+		    "available", op->id);
+		r->has_slot = 0;
+		slots_release();
+		run_finish(r, RUN_FAILED);
+		return;
+	}
+	r->job = exec_start(op, &req, run_exec_cb, r, &cause);
+	if (r->job == NULL) {
+		r->error = cause;
+		r->has_slot = 0;
+		slots_release();
+		run_finish(r, RUN_FAILED);
+	}
+}
+
+/* Delay before attempt N+1: exponential from the policy, +-20% jitter. */
+static int64_t
+retry_delay(const struct retry_policy *p, int attempt)
+{
+	int64_t		d = p->backoff_ms;
+	uint32_t	rnd;
+	int		i;
+
+	for (i = 1; i < attempt && d < p->max_backoff_ms; i++)
+		d *= 2;
+	if (d > p->max_backoff_ms)
+		d = p->max_backoff_ms;
+	if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1)
+		rnd = 0;
+	d = d * (80 + (int64_t)(rnd % 41)) / 100;
+	return (d * USEC_PER_MSEC);
+}
+
+static void
+run_take_result(struct run *r, struct exec_result *res)
+{
+	const struct model	*model;
+
+	free(r->error);
+	r->error = res->error != NULL ? xstrdup(res->error) : NULL;
+	free(r->result);
+	r->result = res->result != NULL ? xstrdup(res->result) : NULL;
+	if (res->model != NULL) {
+		free(r->model);
+		r->model = xstrdup(res->model);
+	}
+	r->input_tokens = res->input_tokens;
+	r->output_tokens = res->output_tokens;
+	if (res->cost_micro >= 0)
+		r->cost = res->cost_micro;
+	else {
+		model = catalog_model(r->catalog, r->model);
+		if (model == NULL)
+			model = catalog_model(r->catalog, catalog_operation(
+			    r->catalog, r->sched->operation)->default_model);
+		r->cost = model != NULL ? cost_actual(model,
+		    res->input_tokens, res->output_tokens) : 0;
+	}
+}
+
+/* The executor finished an attempt of a run of S. */
+void
+dispatch_exec_done(struct schedule *s, struct msg *m)
+{
+	struct exec_done	*d = m->ptr;
+	struct run		*r = d->run;
+	struct exec_result	*res = d->result;
+	const struct operation	*op;
+	int64_t			 delay;
+
+	r->job = NULL;
+	r->has_slot = 0;
+	slots_release();
+	if (dispatch_abandoned) {
+		run_unlink(r);
+		run_free(r);
+		return;
+	}
+	run_take_result(r, res);
+	op = catalog_operation(r->catalog, s->operation);
+	if ((res->status == EXEC_FAILED || res->status == EXEC_TIMEOUT) &&
+	    !r->aborting && r->attempt < op->retry.attempts &&
+	    s->state != SCHEDULE_DELETED && !engine->draining) {
+		delay = retry_delay(&op->retry, r->attempt);
+		log_info("msg=\"run attempt failed, retrying\" run=%s "
+		    "attempt=%d delay_ms=%lld error=\"%s\"", r->id, r->attempt,
+		    (long long)(delay / 1000), r->error != NULL ? r->error :
+		    "");
+		r->attempt++;
+		run_set_status(r, RUN_PENDING);
+		run_submit(r, "run.retrying", NULL, dispatch_log_cb);
+		timer_set(&r->retry_timer, now_us() + delay,
+		    TIMER_RETRY | r->number);
+		return;
+	}
+	switch (res->status) {
+	case EXEC_SUCCESS:
+		run_finish(r, RUN_SUCCESS);
+		break;
+	case EXEC_CANCELLED:
+		run_finish(r, RUN_CANCELLED);
+		break;
+	default:
+		run_finish(r, RUN_FAILED);
+		break;
+	}
+}
+
+/* Remove R from its schedule's runs in flight (and drop its reference). */
+static void
+run_unlink(struct run *r)
+{
+	struct schedule	*s = r->sched;
+
+	LIST_REMOVE(r, entry);
+	s->nruns--;
+	s->month_reserved -= r->estimate.mid;
+	if (s->month_reserved < 0)
+		s->month_reserved = 0;
+	if (r->waiter.actor != NULL)
+		slots_cancel(&r->waiter);
+	timer_cancel(&r->retry_timer);
+	actor_unref(&s->actor);
+}
+
+/* Start the run queued behind the previous one (queue_one), if any. */
+static void
+promote_queued(struct schedule *s)
+{
+	struct run	*r;
+
+	LIST_FOREACH(r, &s->runs, entry) {
+		if (r->queued && r->status == RUN_PENDING) {
+			r->queued = 0;
+			run_want_slot(r);
+			return;
+		}
+	}
+}
+
+/* R ended with ST: record it, account its cost, let a queued run go. */
+static void
+run_finish(struct run *r, enum run_status st)
+{
+	struct schedule	*s = r->sched;
+	char		 buf[32];
+
+	r->finished_us = now_us();
+	run_set_status(r, st);
+	if (r->cost > 0) {
+		month_roll(s, r->finished_us);
+		s->month_spent += r->cost;
+	}
+	log_info("msg=\"run finished\" run=%s status=%s latency_ms=%lld "
+	    "cost_usd=%s", r->id, run_status_name(st), r->started_us > 0 ?
+	    (long long)((r->finished_us - r->started_us) / 1000) : 0LL,
+	    fmt_usd(r->cost > 0 ? r->cost : 0, buf, sizeof buf));
+	run_submit(r, "run.finished", NULL, dispatch_log_cb);
+	run_unlink(r);
+	promote_queued(s);
+	run_free(r);
+}
+
+/*
+ * Stop run R: a running executor is aborted (the run ends cancelled when
+ * it reports back); a run waiting for a slot, a retry or its predecessor
+ * ends cancelled now; a run whose record is on its way ends cancelled when
+ * the record is durable.
+ */
+static void
+run_abort(struct run *r, const char *reason)
+{
+	if (r->aborting)
+		return;
+	r->aborting = 1;
+	free(r->reason);
+	r->reason = xstrdup(reason);
+	if (r->job != NULL)
+		exec_abort(r->job);
+	else if (!r->awaiting && !r->has_slot)
+		run_finish(r, RUN_CANCELLED);
+}
+
+/* The schedule is going away: runs that have not started end cancelled;
+ * running ones finish on their own. */
+void
+dispatch_cancel_pending(struct schedule *s, const char *reason)
+{
+	struct run	*r, *next;
+
+	for (r = LIST_FIRST(&s->runs); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		if (r->job == NULL)
+			run_abort(r, reason);
+	}
+}
+
+/* Shutdown: drop runs in memory without recording anything. */
+void
+dispatch_forget_runs(struct schedule *s)
+{
+	struct run	*r;
+
+	while ((r = LIST_FIRST(&s->runs)) != NULL) {
+		if (r->job != NULL)
+			exec_abort(r->job);
+		r->job = NULL;
+		run_unlink(r);
+		run_free(r);
+	}
+}
+
+/* Is nothing left to wait for (no executor, no record in flight)? */
+int
+dispatch_quiet(void)
+{
+	return (exec_running() == 0 && journal_pending(engine->journal) == 0);
+}
+
+/* ---- manual triggers --------------------------------------------------- */
+
+/*
+ * schedule.trigger: a run now, outside the timeline (the overlap policy
+ * does not apply; budgets do).  KEY, if given, is an idempotency key: a
+ * second trigger with the same key answers the first run's id.
+ */
+void
+dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
+    json_t *params)
+{
+	struct cron_fire	 f;
+	struct run		*r;
+	json_t			*merged;
+	char			 claim[600];
+	int64_t			 now = now_us();
+
+	memset(&f, 0, sizeof f);
+	tz_to_civil(s->tz, now / USEC_PER_SEC, &f.nominal);
+	r = occurrence_run(s, now, &f, trig_manual);
+	r->req = req;
+	if (params != NULL && json_object_size(params) > 0) {
+		merged = json_loads(s->parameters, 0, NULL);
+		if (merged == NULL)
+			merged = json_object();
+		json_object_update(merged, params);
+		free(r->parameters);
+		r->parameters = json_dumps(merged, JSON_COMPACT |
+		    JSON_SORT_KEYS);
+		json_decref(merged);
+	}
+	if (key != NULL) {
+		r->idem_key = xstrdup(key);
+		snprintf(claim, sizeof claim, "manual:%s:%s", s->id, key);
+	} else
+		snprintf(claim, sizeof claim, "manual:%s", r->id);
+	run_begin(r, claim);
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+struct recover_ctx {
+	struct run	**v;
+	size_t		  n;
+	size_t		  cap;
+};
+
+static void
+civil_parse(const char *s, struct civil *c)
+{
+	memset(c, 0, sizeof *c);
+	if (s != NULL)
+		sscanf(s, "%d-%d-%dT%d:%d:%d", &c->year, &c->month, &c->day,
+		    &c->hour, &c->minute, &c->second);
+}
+
+/* Rebuild a run in flight from its row. */
+static struct run *
+run_unpack(const msgpack_object *o)
+{
+	struct schedule		*s;
+	struct run		*r;
+	const msgpack_object	*est;
+	char			*sid, *v;
+	enum run_status		 st;
+
+	if ((sid = unpack_strdup(o, "schedule")) == NULL)
+		return (NULL);
+	s = schedule_find(sid);
+	free(sid);
+	if (s == NULL || s->state == SCHEDULE_DELETED)
+		return (NULL);
+	r = run_create(s, (uint64_t)unpack_int(o, "number", 0));
+	v = unpack_strdup(o, "status");
+	if (v == NULL || run_status_parse(v, &st) == -1 ||
+	    run_status_final(st)) {
+		free(v);
+		run_free(r);
+		return (NULL);
+	}
+	free(v);
+	r->status = st;
+	v = unpack_strdup(o, "triggered_by");
+	r->triggered_by = trigger_source_parse(v);
+	free(v);
+	r->scheduled_for = unpack_int(o, "scheduled_for_us", 0);
+	v = unpack_strdup(o, "nominal_local");
+	civil_parse(v, &r->nominal);
+	free(v);
+	r->created_us = unpack_int(o, "created_us", 0);
+	r->started_us = unpack_int(o, "started_us", 0);
+	r->waited_us = unpack_int(o, "waited_us", 0);
+	r->attempt = (int)unpack_int(o, "attempt", 1);
+	est = unpack_get(o, "estimate_micro");
+	r->estimate.low = unpack_int(est, "low", 0);
+	r->estimate.mid = unpack_int(est, "mid", 0);
+	r->estimate.high = unpack_int(est, "high", 0);
+	r->model = unpack_strdup(o, "model");
+	r->idem_key = unpack_strdup(o, "idempotency_key");
+	if ((r->parameters = unpack_strdup(o, "parameters")) == NULL)
+		r->parameters = xstrdup("{}");
+	return (r);
+}
+
+static int
+active_row_cb(const struct journal_row *row, void *arg)
+{
+	struct recover_ctx	*ctx = arg;
+	msgpack_unpacked	 u;
+	void			*val;
+	size_t			 len;
+	struct run		*r;
+
+	if (journal_table_get(engine->journal, "runs", row->key, row->klen,
+	    &val, &len) == -1)
+		return (0);
+	if (unpack_buffer(val, len, &u) == 0) {
+		if ((r = run_unpack(&u.data)) != NULL) {
+			if (ctx->n == ctx->cap) {
+				ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+				ctx->v = xreallocarray(ctx->v, ctx->cap,
+				    sizeof *ctx->v);
+			}
+			ctx->v[ctx->n++] = r;
+		}
+		msgpack_unpacked_destroy(&u);
+	}
+	free(val);
+	return (0);
+}
+
+/* Settle one run found in flight at start. */
+static void
+recover_run(struct run *r)
+{
+	struct schedule		*s = r->sched;
+	const struct operation	*op;
+
+	op = catalog_operation(engine->catalog, s->operation);
+	r->catalog = engine->catalog;
+	catalog_ref(r->catalog);
+	LIST_INSERT_HEAD(&s->runs, r, entry);
+	s->nruns++;
+	actor_ref(&s->actor);
+	s->month_reserved += r->estimate.mid;
+	if (r->status == RUN_PENDING) {
+		log_info("msg=\"pending run resumed\" run=%s", r->id);
+		run_want_slot(r);
+		return;
+	}
+	if (op != NULL && op->idempotent) {
+		log_info("msg=\"interrupted run retried\" run=%s attempt=%d",
+		    r->id, r->attempt + 1);
+		r->attempt++;
+		r->status = RUN_PENDING;
+		free(r->error);
+		r->error = xstrdup("interrupted by a daemon restart");
+		run_submit(r, "run.retrying", NULL, dispatch_log_cb);
+		run_want_slot(r);
+		return;
+	}
+	free(r->error);
+	r->error = xstrdup("the daemon stopped while the run was in flight; "
+	    "the operation is not idempotent, so it was not run again");
+	run_finish(r, RUN_INTERRUPTED);
+}
+
+/* Settle every run the journal shows in flight (pending or running). */
+int
+dispatch_recover_runs(struct journal *j, char **cause)
+{
+	struct recover_ctx	ctx;
+	size_t			i;
+
+	memset(&ctx, 0, sizeof ctx);
+	if (journal_table_foreach(j, "active", NULL, 0, 0, active_row_cb,
+	    &ctx) == -1) {
+		*cause = xstrdup("cannot read the active runs table");
+		return (-1);
+	}
+	for (i = 0; i < ctx.n; i++)
+		recover_run(ctx.v[i]);
+	if (ctx.n > 0)
+		log_info("msg=\"runs in flight settled\" runs=%zu", ctx.n);
+	free(ctx.v);
+	return (0);
+}
+
+/* One record for many missed occurrences (first..last, COUNT of them). */
+static void
+missed_aggregate(struct schedule *s, int64_t first, int64_t last,
+    uint64_t count, int capped)
+{
+	struct jrec	*rec;
+	msgpack_packer	*pk;
+
+	rec = jrec_create("run.missed", s->account);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 7);
+	pack_kstr(pk, "schedule", s->id);
+	pack_kstr(pk, "status", "missed");
+	pack_kstr(pk, "reason", "outside catch-up window");
+	pack_kint(pk, "count", (int64_t)count);
+	pack_kbool(pk, "count_is_lower_bound", capped);
+	pack_kint(pk, "first_us", first);
+	pack_kint(pk, "last_us", last);
+	schedule_put_row(s, rec);
+	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	log_info("msg=\"occurrences missed\" schedule=%s count=%llu%s",
+	    s->id, (unsigned long long)count, capped ? "+" : "");
+}
+
+static void
+missed_one(struct schedule *s, int64_t t, const struct cron_fire *f,
+    const char *reason)
+{
+	struct run	*r;
+	char		 key[128];
+
+	occurrence_key(s, t, key, sizeof key);
+	if (t > s->last_fire)
+		s->last_fire = t;
+	r = occurrence_run(s, t, f, trigger_source(s));
+	run_settle_now(r, RUN_MISSED, reason, key);
+}
+
+/*
+ * Apply S's catch-up policy to the occurrences after its last settled one
+ * up to NOW, then arm its timer.  Occurrences older than the catch-up
+ * window are missed; within it, "skip" misses all, "latest" runs the most
+ * recent once, "all" runs each.
+ */
+void
+dispatch_catchup(struct schedule *s, int64_t now)
+{
+	struct cron_fire	 f, latest_f;
+	int64_t			 t, window = now - s->catchup_window_us;
+	int64_t			 agg_first = 0, agg_last = 0, latest = 0;
+	uint64_t		 nout = 0, scanned = 0;
+
+	t = s->last_fire;
+	while ((t = schedule_next_after(s, t, &f)) != 0 && t <= now) {
+		if (++scanned > CATCHUP_SCAN_MAX)
+			break;
+		if (t <= window || s->catchup == CATCHUP_SKIP) {
+			if (nout++ < MISSED_SINGLE_MAX) {
+				missed_one(s, t, &f, t <= window ?
+				    "outside catch-up window" :
+				    "catch-up policy skip");
+				continue;
+			}
+			if (agg_first == 0)
+				agg_first = t;
+			agg_last = t;
+			continue;
+		}
+		if (s->catchup == CATCHUP_ALL) {
+			dispatch_occurrence(s, t, &f, trig_catchup, 1);
+			continue;
+		}
+		if (latest != 0)
+			missed_one(s, latest, &latest_f,
+			    "superseded by a later occurrence");
+		latest = t;
+		latest_f = f;
+	}
+	if (agg_first != 0) {
+		if (scanned > CATCHUP_SCAN_MAX) {
+			/* Too many to walk: settle the rest up to now. */
+			agg_last = now;
+		}
+		s->last_fire = agg_last;
+		missed_aggregate(s, agg_first, agg_last,
+		    nout - MISSED_SINGLE_MAX, scanned > CATCHUP_SCAN_MAX);
+	} else if (scanned > CATCHUP_SCAN_MAX) {
+		s->last_fire = now;
+		missed_aggregate(s, t, now, 0, 1);
+	}
+	if (latest != 0)
+		dispatch_occurrence(s, latest, &latest_f, trig_catchup, 0);
+	schedule_arm(s, s->last_fire > now ? s->last_fire : now);
+}
