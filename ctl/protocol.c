@@ -1,0 +1,722 @@
+/*
+ * ctl/protocol.c: JSON-RPC error objects, the parameter types (checked by
+ * the server, built from command-line flags by chimectl) and chimectl's
+ * blocking transport.  Nothing here touches the event loop.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "ctl.h"
+
+/* Largest response chimectl accepts. */
+#define CTL_CLIENT_MAX_RESPONSE	(256 * 1024 * 1024)
+
+static int	 ctl_check_value(const struct ctl_param *, json_t *,
+		     const char **);
+static const struct ctl_param *ctl_find_param(const struct ctl_method *,
+		     const char *);
+static const struct ctl_param *ctl_find_flag(const struct ctl_method *,
+		     const char *, int *);
+static int	 ctl_parse_int(const char *, int64_t *);
+static int	 ctl_parse_bool(const char *, int *);
+static int	 ctl_set_object(json_t *, const struct ctl_param *,
+		     const char *, char **);
+static int	 ctl_set_param(json_t *, const struct ctl_param *,
+		     const char *, char **);
+static int	 ctl_take_flag(const struct ctl_method *, json_t *, int,
+		     char *const *, int *, char **);
+static const struct ctl_param *ctl_next_positional(const struct ctl_method *,
+		     json_t *);
+static int	 ctl_check_required(const struct ctl_method *, json_t *,
+		     char **);
+static int	 ctl_client_wait(int, short, int64_t, char **);
+static int	 ctl_client_send(int, const char *, size_t, int64_t, char **);
+static int	 ctl_client_recv(int, int64_t, json_t **, char **);
+
+static const char *ctl_ptype_names[] = {
+	"string", "integer", "boolean", "usd", "duration", "object", "time"
+};
+
+/* The reason given for a value of the wrong type. */
+static const char *ctl_ptype_reasons[] = {
+	"must be a string",
+	"must be an integer",
+	"must be true or false",
+	"must be an amount in USD like \"1.25\" (not negative, at most 6 "
+	    "decimals)",
+	"must be a duration like \"90s\", \"5m\", \"1h30m\", \"2d\" or a "
+	    "number of seconds",
+	"must be an object",
+	"must be an RFC 3339 time like \"2025-03-09T07:00:00Z\"",
+};
+
+json_t *
+ctl_error_object(int code, const char *message, const char *field,
+    const char *reason)
+{
+	json_t	*error;
+
+	error = json_pack("{s:i,s:s}", "code", code, "message", message);
+	if (error == NULL)
+		fatalx("ctl_error_object: bad message");
+	if (field != NULL || reason != NULL) {
+		json_object_set_new(error, "data", json_pack("{s:s,s:s}",
+		    "field", field != NULL ? field : "",
+		    "reason", reason != NULL ? reason : ""));
+	}
+	return (error);
+}
+
+const char *
+ctl_ptype_name(enum ctl_ptype type)
+{
+	if ((size_t)type >= sizeof ctl_ptype_names / sizeof *ctl_ptype_names)
+		return ("unknown");
+	return (ctl_ptype_names[type]);
+}
+
+/* A USD value: a string for parse_usd, a non-negative integer of whole
+ * dollars, or a non-negative real with at most six decimals. */
+int
+ctl_value_usd(json_t *v, int64_t *out)
+{
+	double	d, micro, r;
+
+	if (json_is_string(v))
+		return (parse_usd(json_string_value(v), out));
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 ||
+		    json_integer_value(v) > INT64_MAX / 1000000)
+			return (-1);
+		*out = (int64_t)json_integer_value(v) * 1000000;
+		return (0);
+	}
+	if (!json_is_real(v))
+		return (-1);
+	d = json_real_value(v);
+	if (!isfinite(d) || d < 0 || d > 9.0e12)
+		return (-1);
+	micro = d * 1e6;
+	r = nearbyint(micro);
+	if (fabs(micro - r) > fmax(1e-3, micro * 1e-12))
+		return (-1);
+	*out = (int64_t)r;
+	return (0);
+}
+
+/* A duration in microseconds: a parse_duration string or integer seconds. */
+int
+ctl_value_duration(json_t *v, int64_t *out)
+{
+	if (json_is_string(v))
+		return (parse_duration(json_string_value(v), out));
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > INT64_MAX / USEC_PER_SEC)
+		return (-1);
+	*out = (int64_t)json_integer_value(v) * USEC_PER_SEC;
+	return (0);
+}
+
+/* Check one value against its parameter's type; 0, or -1 and *reason. */
+static int
+ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
+{
+	int64_t	x;
+	int	ok;
+
+	switch (p->type) {
+	case CTL_P_STRING:
+		ok = json_is_string(v);
+		break;
+	case CTL_P_INT:
+		ok = json_is_integer(v);
+		break;
+	case CTL_P_BOOL:
+		ok = json_is_boolean(v);
+		break;
+	case CTL_P_USD:
+		ok = ctl_value_usd(v, &x) == 0;
+		break;
+	case CTL_P_DURATION:
+		ok = ctl_value_duration(v, &x) == 0;
+		break;
+	case CTL_P_OBJECT:
+		ok = json_is_object(v);
+		break;
+	case CTL_P_TIME:
+		ok = json_is_string(v) &&
+		    parse_rfc3339(json_string_value(v), &x) == 0;
+		break;
+	default:
+		ok = 0;
+		break;
+	}
+	if (!ok)
+		*reason = ctl_ptype_reasons[p->type];
+	return (ok ? 0 : -1);
+}
+
+static const struct ctl_param *
+ctl_find_param(const struct ctl_method *m, const char *name)
+{
+	const struct ctl_param	*p;
+
+	for (p = m->params; p != NULL && p->name != NULL; p++) {
+		if (strcmp(p->name, name) == 0)
+			return (p);
+	}
+	return (NULL);
+}
+
+/*
+ * Check PARAMS against the method's table: no unknown names, every required
+ * one present, each of its type.  The first problem wins.
+ */
+int
+ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
+    char **reason)
+{
+	const struct ctl_param	*p;
+	const char		*key, *why;
+	json_t			*v;
+
+	*field = *reason = NULL;
+	if (params != NULL && !json_is_object(params)) {
+		*field = xstrdup("params");
+		*reason = xstrdup("must be an object");
+		return (-1);
+	}
+	if (params != NULL) {
+		json_object_foreach(params, key, v) {
+			if (ctl_find_param(m, key) == NULL) {
+				*field = xstrdup(key);
+				*reason = xstrdup("unknown parameter");
+				return (-1);
+			}
+		}
+	}
+	for (p = m->params; p != NULL && p->name != NULL; p++) {
+		v = params != NULL ? json_object_get(params, p->name) : NULL;
+		if (v == NULL) {
+			if (~p->flags & CTL_P_REQUIRED)
+				continue;
+			*field = xstrdup(p->name);
+			*reason = xstrdup("is required");
+			return (-1);
+		}
+		if (ctl_check_value(p, v, &why) != 0) {
+			*field = xstrdup(p->name);
+			*reason = xstrdup(why);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* The string value of NAME, or NULL if absent (or not a string). */
+const char *
+ctl_param_string(json_t *params, const char *name)
+{
+	return (json_string_value(json_object_get(params, name)));
+}
+
+int
+ctl_param_int(json_t *params, const char *name, int64_t *out)
+{
+	json_t	*v = json_object_get(params, name);
+
+	if (!json_is_integer(v))
+		return (0);
+	*out = json_integer_value(v);
+	return (1);
+}
+
+int
+ctl_param_bool(json_t *params, const char *name, int *out)
+{
+	json_t	*v = json_object_get(params, name);
+
+	if (!json_is_boolean(v))
+		return (0);
+	*out = json_is_true(v);
+	return (1);
+}
+
+/* Micro-dollars of a USD parameter. */
+int
+ctl_param_usd(json_t *params, const char *name, int64_t *out)
+{
+	json_t	*v = json_object_get(params, name);
+
+	return (v != NULL && ctl_value_usd(v, out) == 0);
+}
+
+/* Microseconds of a DURATION parameter. */
+int
+ctl_param_duration(json_t *params, const char *name, int64_t *out)
+{
+	json_t	*v = json_object_get(params, name);
+
+	return (v != NULL && ctl_value_duration(v, out) == 0);
+}
+
+/* Microseconds since the epoch of a TIME parameter. */
+int
+ctl_param_time(json_t *params, const char *name, int64_t *out)
+{
+	const char	*s = ctl_param_string(params, name);
+
+	return (s != NULL && parse_rfc3339(s, out) == 0);
+}
+
+void
+ctl_param_flag(const struct ctl_param *p, char *buf, size_t len)
+{
+	char	*c;
+
+	snprintf(buf, len, "%s", p->alias != NULL ? p->alias : p->name);
+	for (c = buf; *c != '\0'; c++) {
+		if (*c == '_')
+			*c = '-';
+	}
+}
+
+/* The parameter for flag NAME ("op", "max-cost", "no-paused"). */
+static const struct ctl_param *
+ctl_find_flag(const struct ctl_method *m, const char *name, int *negated)
+{
+	const struct ctl_param	*p;
+	char			 flag[128], plain[128], *c;
+
+	for (p = m->params; p != NULL && p->name != NULL; p++) {
+		ctl_param_flag(p, flag, sizeof flag);
+		snprintf(plain, sizeof plain, "%s", p->name);
+		for (c = plain; *c != '\0'; c++) {
+			if (*c == '_')
+				*c = '-';
+		}
+		*negated = 0;
+		if (strcmp(name, flag) == 0 || strcmp(name, plain) == 0)
+			return (p);
+		if (p->type != CTL_P_BOOL || strncmp(name, "no-", 3) != 0)
+			continue;
+		*negated = 1;
+		if (strcmp(name + 3, flag) == 0 || strcmp(name + 3, plain) == 0)
+			return (p);
+	}
+	*negated = 0;
+	return (NULL);
+}
+
+static int
+ctl_parse_int(const char *s, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (*s == '\0')
+		return (-1);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+static int
+ctl_parse_bool(const char *s, int *out)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
+	    strcmp(s, "on") == 0 || strcmp(s, "1") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 ||
+	    strcmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		*out = 0;
+	else
+		return (-1);
+	return (0);
+}
+
+/*
+ * One piece of an OBJECT parameter: "KEY=VALUE" (VALUE as JSON if it is
+ * valid JSON, else as a string) or a whole JSON object, merged in.
+ */
+static int
+ctl_set_object(json_t *params, const struct ctl_param *p, const char *arg,
+    char **cause)
+{
+	json_t		*obj, *v;
+	const char	*eq;
+	char		 flag[128], *key;
+
+	ctl_param_flag(p, flag, sizeof flag);
+	if ((obj = json_object_get(params, p->name)) == NULL) {
+		obj = json_object();
+		json_object_set_new(params, p->name, obj);
+	}
+	if (*arg == '{' && (v = json_loads(arg, 0, NULL)) != NULL) {
+		json_object_update(obj, v);
+		json_decref(v);
+		return (0);
+	}
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg) {
+		xasprintf(cause, "--%s: \"%s\" is not KEY=VALUE", flag, arg);
+		return (-1);
+	}
+	v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+	if (v == NULL && (v = json_string(eq + 1)) == NULL) {
+		xasprintf(cause, "--%s: value is not valid UTF-8", flag);
+		return (-1);
+	}
+	key = xstrndup(arg, eq - arg);
+	json_object_set_new(obj, key, v);
+	free(key);
+	return (0);
+}
+
+/* Store the text ARG as parameter P, converted to its JSON type. */
+static int
+ctl_set_param(json_t *params, const struct ctl_param *p, const char *arg,
+    char **cause)
+{
+	json_t	*v;
+	int64_t	 n;
+	int	 b;
+	char	 flag[128];
+
+	ctl_param_flag(p, flag, sizeof flag);
+	if (p->type == CTL_P_OBJECT)
+		return (ctl_set_object(params, p, arg, cause));
+	if (json_object_get(params, p->name) != NULL) {
+		xasprintf(cause, "--%s given twice", flag);
+		return (-1);
+	}
+	switch (p->type) {
+	case CTL_P_INT:
+		if (ctl_parse_int(arg, &n) != 0) {
+			xasprintf(cause, "--%s: \"%s\" is not an integer",
+			    flag, arg);
+			return (-1);
+		}
+		v = json_integer(n);
+		break;
+	case CTL_P_BOOL:
+		if (ctl_parse_bool(arg, &b) != 0) {
+			xasprintf(cause, "--%s: \"%s\" is not true or false",
+			    flag, arg);
+			return (-1);
+		}
+		v = json_boolean(b);
+		break;
+	default:
+		if ((v = json_string(arg)) == NULL) {
+			xasprintf(cause, "--%s: value is not valid UTF-8",
+			    flag);
+			return (-1);
+		}
+		break;
+	}
+	json_object_set_new(params, p->name, v);
+	return (0);
+}
+
+/* Handle the flag at ARGV[*I] ("--name", "--name=value", "--no-name"),
+ * taking its value from the next argument if needed. */
+static int
+ctl_take_flag(const struct ctl_method *m, json_t *params, int argc,
+    char *const *argv, int *i, char **cause)
+{
+	const struct ctl_param	*p;
+	const char		*arg = argv[*i] + 2, *value;
+	char			*name;
+	int			 negated, rc;
+
+	value = strchr(arg, '=');
+	name = value != NULL ? xstrndup(arg, value - arg) : xstrdup(arg);
+	if (value != NULL)
+		value++;
+	p = ctl_find_flag(m, name, &negated);
+	if (p == NULL || (negated && value != NULL)) {
+		xasprintf(cause, "unknown flag --%s", name);
+		free(name);
+		return (-1);
+	}
+	if (p->type == CTL_P_BOOL && value == NULL)
+		value = negated ? "false" : "true";
+	else if (value == NULL) {
+		if (*i + 1 >= argc) {
+			xasprintf(cause, "--%s needs a value", name);
+			free(name);
+			return (-1);
+		}
+		value = argv[++*i];
+	}
+	free(name);
+	rc = ctl_set_param(params, p, value, cause);
+	return (rc);
+}
+
+/* The first positional parameter not given yet. */
+static const struct ctl_param *
+ctl_next_positional(const struct ctl_method *m, json_t *params)
+{
+	const struct ctl_param	*p;
+
+	for (p = m->params; p != NULL && p->name != NULL; p++) {
+		if ((p->flags & CTL_P_POSITIONAL) &&
+		    json_object_get(params, p->name) == NULL)
+			return (p);
+	}
+	return (NULL);
+}
+
+static int
+ctl_check_required(const struct ctl_method *m, json_t *params, char **cause)
+{
+	const struct ctl_param	*p;
+	char			 flag[128], *c;
+
+	for (p = m->params; p != NULL && p->name != NULL; p++) {
+		if ((~p->flags & CTL_P_REQUIRED) ||
+		    json_object_get(params, p->name) != NULL)
+			continue;
+		ctl_param_flag(p, flag, sizeof flag);
+		if (p->flags & CTL_P_POSITIONAL) {
+			for (c = flag; *c != '\0'; c++)
+				*c = toupper((unsigned char)*c);
+			xasprintf(cause, "missing %s", flag);
+		} else
+			xasprintf(cause, "missing --%s", flag);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Build a method's params from the arguments after NOUN VERB: positional
+ * parameters in table order, --flag VALUE or --flag=VALUE, --flag / --no-flag
+ * for booleans, repeated --flag KEY=VALUE for objects; "--" ends the flags.
+ */
+int
+ctl_params_from_argv(const struct ctl_method *m, int argc,
+    char *const *argv, json_t **out, char **cause)
+{
+	const struct ctl_param	*p;
+	json_t			*params;
+	int			 i, flags_done = 0;
+
+	*out = NULL;
+	params = json_object();
+	for (i = 0; i < argc; i++) {
+		if (!flags_done && strcmp(argv[i], "--") == 0) {
+			flags_done = 1;
+			continue;
+		}
+		if (!flags_done && strncmp(argv[i], "--", 2) == 0) {
+			if (ctl_take_flag(m, params, argc, argv, &i, cause) != 0)
+				goto fail;
+			continue;
+		}
+		if (!flags_done && argv[i][0] == '-' && argv[i][1] != '\0') {
+			xasprintf(cause, "unknown flag %s", argv[i]);
+			goto fail;
+		}
+		if ((p = ctl_next_positional(m, params)) == NULL) {
+			xasprintf(cause, "unexpected argument \"%s\"", argv[i]);
+			goto fail;
+		}
+		if (ctl_set_param(params, p, argv[i], cause) != 0)
+			goto fail;
+	}
+	if (ctl_check_required(m, params, cause) != 0)
+		goto fail;
+	*out = params;
+	return (0);
+
+fail:
+	json_decref(params);
+	return (-1);
+}
+
+int
+ctl_client_connect(const char *path, char **cause)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "socket path too long: %s", path);
+		return (-1);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		xasprintf(cause, "cannot connect to %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Wait until FD is ready for EVENTS or DEADLINE (monotonic us, 0: none). */
+static int
+ctl_client_wait(int fd, short events, int64_t deadline, char **cause)
+{
+	struct pollfd	pfd;
+	int64_t		left;
+	int		n;
+
+	for (;;) {
+		left = -1;
+		if (deadline != 0) {
+			left = (deadline - mono_us()) / USEC_PER_MSEC;
+			if (left <= 0) {
+				xasprintf(cause, "timed out waiting for the "
+				    "daemon");
+				return (-1);
+			}
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return (0);
+		if (n == -1 && errno != EINTR) {
+			xasprintf(cause, "poll: %s", strerror(errno));
+			return (-1);
+		}
+	}
+}
+
+static int
+ctl_client_send(int fd, const char *buf, size_t len, int64_t deadline,
+    char **cause)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if (ctl_client_wait(fd, POLLOUT, deadline, cause) != 0)
+			return (-1);
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1) {
+			xasprintf(cause, "sending the request: %s",
+			    strerror(errno));
+			return (-1);
+		}
+		buf += n;
+		len -= n;
+	}
+	return (0);
+}
+
+/* Read lines until the response with id 1; other lines are skipped. */
+static int
+ctl_client_recv(int fd, int64_t deadline, json_t **out, char **cause)
+{
+	char		*buf = NULL, *nl;
+	size_t		 len = 0, size = 0;
+	ssize_t		 n;
+	json_t		*msg;
+	json_error_t	 jerr;
+
+	for (;;) {
+		while ((nl = memchr(buf, '\n', len)) != NULL) {
+			msg = json_loadb(buf, nl - buf, 0, &jerr);
+			len -= nl + 1 - buf;
+			memmove(buf, nl + 1, len);
+			if (msg == NULL) {
+				xasprintf(cause, "bad response from the "
+				    "daemon: %s", jerr.text);
+				free(buf);
+				return (-1);
+			}
+			if (json_integer_value(json_object_get(msg, "id")) ==
+			    1 || json_is_null(json_object_get(msg, "id"))) {
+				free(buf);
+				*out = msg;
+				return (0);
+			}
+			json_decref(msg);
+		}
+		if (len == size) {
+			if (size >= CTL_CLIENT_MAX_RESPONSE) {
+				xasprintf(cause, "response too large");
+				break;
+			}
+			size = size == 0 ? 65536 : size * 2;
+			buf = xreallocarray(buf, size, 1);
+		}
+		if (ctl_client_wait(fd, POLLIN, deadline, cause) != 0)
+			break;
+		n = recv(fd, buf + len, size - len, MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "connection closed by the daemon%s%s",
+			    n == -1 ? ": " : "", n == -1 ? strerror(errno) : "");
+			break;
+		}
+		len += n;
+	}
+	free(buf);
+	return (-1);
+}
+
+/*
+ * Send METHOD with PARAMS (borrowed; NULL for none) as request id 1 and
+ * wait for the response object (result or error; the caller looks).
+ */
+int
+ctl_client_call(int fd, const char *method, json_t *params, int timeout_ms,
+    json_t **out, char **cause)
+{
+	json_t	*req;
+	char	*line;
+	int64_t	 deadline = 0;
+	int	 rc;
+
+	*out = NULL;
+	if (timeout_ms > 0)
+		deadline = mono_us() + (int64_t)timeout_ms * USEC_PER_MSEC;
+	req = json_pack("{s:s,s:i,s:s}", "jsonrpc", "2.0", "id", 1, "method",
+	    method);
+	if (req == NULL) {
+		xasprintf(cause, "bad method name");
+		return (-1);
+	}
+	if (params != NULL)
+		json_object_set(req, "params", params);
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (line == NULL)
+		fatalx("ctl_client_call: json_dumps failed");
+	rc = ctl_client_send(fd, line, strlen(line), deadline, cause);
+	if (rc == 0)
+		rc = ctl_client_send(fd, "\n", 1, deadline, cause);
+	free(line);
+	if (rc != 0)
+		return (-1);
+	return (ctl_client_recv(fd, deadline, out, cause));
+}

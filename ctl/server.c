@@ -1,0 +1,882 @@
+/*
+ * ctl/server.c: the control socket.  A Unix stream socket (mode 0660) read
+ * with libevent bufferevents; one JSON-RPC 2.0 request per line, answered
+ * in any order (each response carries its id).  The caller's identity comes
+ * from SO_PEERCRED.  Requests are checked against the method table before
+ * their handler runs, so a rejected request has no effect.
+ *
+ * A connection is a small state machine:
+ *	OPEN      reading requests, answering them;
+ *	FLUSHING  no more reading; close once the output is written (a final
+ *	          error, or the client sent EOF and everything is answered);
+ *	DEAD      closed: on the server's dead list until the reap event frees
+ *	          it, so no callback ever frees the object it runs on.
+ * A request (struct ctl_req) points to its connection while it is open; a
+ * closing connection detaches its pending requests (req->conn = NULL) and
+ * their answers are dropped.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "engine.h"
+#include "ctl.h"
+
+#define CTL_BACKLOG		128
+#define CTL_FLUSH_TIMEOUT	5	/* seconds to write a final error */
+#define CTL_ACCEPT_RETRY	1	/* seconds to wait after EMFILE */
+
+enum ctl_conn_state {
+	CTL_CONN_OPEN,
+	CTL_CONN_FLUSHING,
+	CTL_CONN_DEAD,
+};
+
+struct ctl_conn;
+struct ctl_req {
+	struct ctl_conn		*conn;		/* NULL: the caller is gone */
+	json_t			*id;		/* NULL: a notification */
+	const char		*method;	/* borrowed from the table */
+	struct ctl_caller	 caller;
+	int64_t			 start_us;	/* monotonic */
+	TAILQ_ENTRY(ctl_req)	 entry;
+};
+TAILQ_HEAD(ctl_reqs, ctl_req);
+
+struct ctl_conn {
+	struct ctl_server	*server;
+	struct bufferevent	*bev;
+	struct event		*resume;	/* process buffered lines */
+	struct ctl_caller	 caller;
+	u_int			 number;
+	enum ctl_conn_state	 state;
+	int			 eof;		/* the client sent EOF */
+	int			 counted;	/* counts against the limit */
+	size_t			 inflight;
+	struct ctl_reqs		 reqs;
+	TAILQ_ENTRY(ctl_conn)	 entry;
+};
+TAILQ_HEAD(ctl_conns, ctl_conn);
+
+struct ctl_server {
+	struct event_base	*base;
+	struct evconnlistener	*listener;
+	struct event		*retry;
+	struct event		*reap;
+	char			*path;
+	dev_t			 dev;
+	ino_t			 ino;
+	ctl_find_cb		 find;
+	struct ctl_limits	 limits;
+	uid_t			 uid;
+	u_int			 next_number;
+	size_t			 nconns;
+	struct ctl_conns	 conns;
+	struct ctl_conns	 dead;
+};
+
+static int	 ctl_server_probe(const char *, char **);
+static int	 ctl_server_bind(struct ctl_server *, char **);
+static void	 ctl_server_accept(struct evconnlistener *, evutil_socket_t,
+		     struct sockaddr *, int, void *);
+static void	 ctl_server_accept_error(struct evconnlistener *, void *);
+static void	 ctl_server_retry(evutil_socket_t, short, void *);
+static void	 ctl_server_reap(evutil_socket_t, short, void *);
+static struct ctl_conn *ctl_conn_create(struct ctl_server *, evutil_socket_t);
+static void	 ctl_conn_read(struct bufferevent *, void *);
+static void	 ctl_conn_written(struct bufferevent *, void *);
+static void	 ctl_conn_event(struct bufferevent *, short, void *);
+static void	 ctl_conn_resume(evutil_socket_t, short, void *);
+static void	 ctl_conn_process(struct ctl_conn *);
+static void	 ctl_conn_update(struct ctl_conn *);
+static void	 ctl_conn_line(struct ctl_conn *, const char *, size_t);
+static json_t	*ctl_invalid(const char *, const char *, const char *);
+static json_t	*ctl_conn_check(json_t *);
+static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
+static void	 ctl_conn_send(struct ctl_conn *, json_t *);
+static void	 ctl_conn_reject(struct ctl_conn *, json_t *, const char *,
+		     json_t *, int64_t);
+static void	 ctl_conn_finish(struct ctl_conn *, json_t *);
+static void	 ctl_conn_detach(struct ctl_conn *);
+static void	 ctl_conn_close(struct ctl_conn *, const char *);
+static void	 ctl_conn_free(struct ctl_conn *);
+static void	 ctl_req_done(struct ctl_req *, int);
+static json_t	*ctl_response(json_t *);
+static void	 ctl_log_request(u_int, const char *, uid_t, json_t *, int,
+		     int64_t);
+static void	 ctl_log_token(const char *, char *, size_t);
+
+/*
+ * Is a daemon answering on PATH?  A socket nobody listens on is stale and
+ * removed; anything else that is not a socket is left alone and refused.
+ */
+static int
+ctl_server_probe(const char *path, char **cause)
+{
+	struct stat	sb;
+	char		*why = NULL;
+	int		 fd;
+
+	if (lstat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		xasprintf(cause, "%s exists and is not a socket", path);
+		return (-1);
+	}
+	if ((fd = ctl_client_connect(path, &why)) != -1) {
+		close(fd);
+		xasprintf(cause, "another daemon is already listening on %s",
+		    path);
+		return (-1);
+	}
+	free(why);
+	if (errno != ECONNREFUSED && errno != ENOENT) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	log_info("msg=\"removing stale control socket\" path=%s", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		xasprintf(cause, "unlink %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Bind the socket with mode 0660 and start listening on the loop. */
+static int
+ctl_server_bind(struct ctl_server *s, char **cause)
+{
+	struct sockaddr_un	sun;
+	struct stat		sb;
+	mode_t			mask;
+	int			fd, rc, saved;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, s->path, strlen(s->path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	mask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	saved = errno;
+	umask(mask);
+	if (rc == -1 || chmod(s->path, 0660) == -1 ||
+	    stat(s->path, &sb) == -1) {
+		xasprintf(cause, "bind %s: %s", s->path,
+		    strerror(rc == -1 ? saved : errno));
+		close(fd);
+		return (-1);
+	}
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
+	s->listener = evconnlistener_new(s->base, ctl_server_accept, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, CTL_BACKLOG, fd);
+	if (s->listener == NULL) {
+		xasprintf(cause, "listen %s: %s", s->path, strerror(errno));
+		close(fd);
+		unlink(s->path);
+		return (-1);
+	}
+	evconnlistener_set_error_cb(s->listener, ctl_server_accept_error);
+	return (0);
+}
+
+struct ctl_server *
+ctl_server_create(struct event_base *base, const char *path,
+    ctl_find_cb find, char **cause)
+{
+	struct ctl_server	*s;
+	struct sockaddr_un	 sun;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "socket path too long (%zu bytes at most): %s",
+		    sizeof sun.sun_path - 1, path);
+		return (NULL);
+	}
+	if (ctl_server_probe(path, cause) != 0)
+		return (NULL);
+	/* A client that goes away mid-reply must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	s = xcalloc(1, sizeof *s);
+	s->base = base;
+	s->path = xstrdup(path);
+	s->find = find;
+	s->uid = geteuid();
+	s->limits.max_request = CTL_MAX_REQUEST;
+	s->limits.max_connections = CTL_MAX_CONNECTIONS;
+	s->limits.max_inflight = CTL_MAX_INFLIGHT;
+	s->limits.max_output = CTL_MAX_OUTPUT;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->dead);
+	s->retry = evtimer_new(base, ctl_server_retry, s);
+	s->reap = event_new(base, -1, 0, ctl_server_reap, s);
+	if (ctl_server_bind(s, cause) != 0) {
+		event_free(s->retry);
+		event_free(s->reap);
+		free(s->path);
+		free(s);
+		return (NULL);
+	}
+	log_debug("msg=\"control socket listening\" path=%s", path);
+	return (s);
+}
+
+/* Change the limits; zero fields keep their value. */
+void
+ctl_server_set_limits(struct ctl_server *s, const struct ctl_limits *l)
+{
+	if (l->max_request != 0)
+		s->limits.max_request = l->max_request;
+	if (l->max_connections != 0)
+		s->limits.max_connections = l->max_connections;
+	if (l->max_inflight != 0)
+		s->limits.max_inflight = l->max_inflight;
+	if (l->max_output != 0)
+		s->limits.max_output = l->max_output;
+}
+
+void
+ctl_server_stop_accepting(struct ctl_server *s)
+{
+	if (s->listener != NULL) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
+	}
+	evtimer_del(s->retry);
+}
+
+/* Not from inside a request handler: it frees the connections. */
+void
+ctl_server_free(struct ctl_server *s)
+{
+	struct ctl_conn	*c;
+	struct stat	 sb;
+
+	if (s == NULL)
+		return;
+	ctl_server_stop_accepting(s);
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		ctl_conn_close(c, "server closing");
+	ctl_server_reap(-1, 0, s);
+	event_free(s->reap);
+	event_free(s->retry);
+	/* Only remove the socket if it is still ours. */
+	if (stat(s->path, &sb) == 0 && sb.st_dev == s->dev &&
+	    sb.st_ino == s->ino)
+		unlink(s->path);
+	free(s->path);
+	free(s);
+}
+
+size_t
+ctl_server_connections(struct ctl_server *s)
+{
+	return (s->nconns);
+}
+
+const char *
+ctl_server_path(struct ctl_server *s)
+{
+	return (s->path);
+}
+
+static void
+ctl_server_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ctl_server	*s = arg;
+	struct ctl_conn		*c;
+	json_t			*msg;
+
+	if ((c = ctl_conn_create(s, fd)) == NULL)
+		return;
+	if (s->nconns >= s->limits.max_connections) {
+		log_warnx("msg=\"control connection refused: too many\" "
+		    "uid=%lu limit=%zu", (u_long)c->caller.uid,
+		    s->limits.max_connections);
+		msg = json_pack("{s:s,s:n,s:o}", "jsonrpc", "2.0", "id",
+		    "error", ctl_error_object(CTL_E_OVERLOADED,
+		    "too many connections", NULL, NULL));
+		ctl_conn_finish(c, msg);
+		return;
+	}
+	c->counted = 1;
+	s->nconns++;
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* accept failed (out of descriptors, most likely): pause, then retry. */
+static void
+ctl_server_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct ctl_server	*s = arg;
+	struct timeval		 tv = { CTL_ACCEPT_RETRY, 0 };
+
+	log_warn("msg=\"control socket accept failed\"");
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		evconnlistener_disable(l);
+		evtimer_add(s->retry, &tv);
+	}
+}
+
+static void
+ctl_server_retry(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_server	*s = arg;
+
+	if (s->listener != NULL)
+		evconnlistener_enable(s->listener);
+}
+
+/* Free the connections that were closed since the last reap. */
+static void
+ctl_server_reap(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_server	*s = arg;
+	struct ctl_conn		*c;
+
+	while ((c = TAILQ_FIRST(&s->dead)) != NULL) {
+		TAILQ_REMOVE(&s->dead, c, entry);
+		ctl_conn_free(c);
+	}
+}
+
+static struct ctl_conn *
+ctl_conn_create(struct ctl_server *s, evutil_socket_t fd)
+{
+	struct ctl_conn	*c;
+	struct ucred	 uc;
+	socklen_t	 len = sizeof uc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == -1) {
+		log_warn("msg=\"control connection: SO_PEERCRED failed\"");
+		close(fd);
+		return (NULL);
+	}
+	c = xcalloc(1, sizeof *c);
+	c->server = s;
+	c->number = ++s->next_number;
+	c->caller.uid = uc.uid;
+	c->caller.gid = uc.gid;
+	c->caller.pid = uc.pid;
+	c->caller.admin = uc.uid == 0 || uc.uid == s->uid;
+	c->state = CTL_CONN_OPEN;
+	TAILQ_INIT(&c->reqs);
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("ctl_conn_create: bufferevent_socket_new failed");
+	c->resume = event_new(s->base, -1, 0, ctl_conn_resume, c);
+	bufferevent_setcb(c->bev, ctl_conn_read, NULL, ctl_conn_event, c);
+	/* Read at most one request's worth past what is buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, s->limits.max_request + 1);
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	log_debug("msg=\"control connection\" conn=%u uid=%lu pid=%ld admin=%d",
+	    c->number, (u_long)uc.uid, (long)uc.pid, c->caller.admin);
+	return (c);
+}
+
+static void
+ctl_conn_read(struct bufferevent *bev, void *arg)
+{
+	ctl_conn_process(arg);
+}
+
+/* The output is written: a FLUSHING connection can go. */
+static void
+ctl_conn_written(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		ctl_conn_close(c, "done");
+}
+
+static void
+ctl_conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	if ((what & BEV_EVENT_EOF) && c->state == CTL_CONN_OPEN) {
+		c->eof = 1;
+		ctl_conn_process(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		ctl_conn_close(c, "write timeout");
+	else if (what & BEV_EVENT_ERROR)
+		ctl_conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+	else
+		ctl_conn_close(c, "closed by the client");
+}
+
+static void
+ctl_conn_resume(evutil_socket_t fd, short events, void *arg)
+{
+	ctl_conn_process(arg);
+}
+
+/*
+ * Handle every complete line in the input while the connection is open and
+ * has room for another request in flight; then decide whether to read on.
+ */
+static void
+ctl_conn_process(struct ctl_conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 eol;
+	size_t			 eol_len, len, max = c->server->limits.max_request;
+	json_t			*msg;
+	const char		*line;
+
+	while (c->state == CTL_CONN_OPEN &&
+	    c->inflight < c->server->limits.max_inflight) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			len = evbuffer_get_length(in);
+			if (len == 0 || (len <= max && !c->eof))
+				break;
+			eol_len = 0;	/* the last line, with no newline */
+		} else
+			len = eol.pos;
+		if (len > max) {
+			msg = json_pack("{s:s,s:n,s:o}", "jsonrpc", "2.0", "id",
+			    "error", ctl_error_object(CTL_E_INVALID_REQUEST,
+			    "request too large", NULL, NULL));
+			log_warnx("msg=\"control request too large\" conn=%u "
+			    "uid=%lu limit=%zu", c->number,
+			    (u_long)c->caller.uid, max);
+			ctl_conn_finish(c, msg);
+			return;
+		}
+		line = (const char *)evbuffer_pullup(in, len + eol_len);
+		ctl_conn_line(c, line, len);
+		evbuffer_drain(in, len + eol_len);
+	}
+	ctl_conn_update(c);
+}
+
+/* After processing: read on, pause (too many in flight), or finish. */
+static void
+ctl_conn_update(struct ctl_conn *c)
+{
+	struct evbuffer	*out;
+
+	if (c->state != CTL_CONN_OPEN)
+		return;
+	if (!c->eof) {
+		if (c->inflight >= c->server->limits.max_inflight)
+			bufferevent_disable(c->bev, EV_READ);
+		else
+			bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	if (c->inflight != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) == 0) {
+		ctl_conn_close(c, "closed by the client");
+		return;
+	}
+	ctl_conn_finish(c, NULL);
+}
+
+/* One request line (without its newline). */
+static void
+ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
+{
+	json_t		*msg, *error, *id;
+	json_error_t	 jerr;
+	int64_t		 start = mono_us();
+	size_t		 i;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len && isspace((unsigned char)line[i]); i++)
+		/* nothing */;
+	if (i == len)
+		return;		/* a blank line */
+	if ((msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+		    "message", "parse error", "data", "reason", jerr.text,
+		    "position", jerr.position);
+		ctl_conn_reject(c, NULL, NULL, error, start);
+		return;
+	}
+	if ((error = ctl_conn_check(msg)) != NULL) {
+		id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+		if (id != NULL && !json_is_string(id) && !json_is_number(id))
+			id = NULL;
+		ctl_conn_reject(c, id, NULL, error, start);
+		json_decref(msg);
+		return;
+	}
+	ctl_conn_dispatch(c, msg, start);
+	json_decref(msg);
+}
+
+/* A -32600 error with MESSAGE, and data.field/data.reason if FIELD. */
+static json_t *
+ctl_invalid(const char *message, const char *field, const char *reason)
+{
+	return (ctl_error_object(CTL_E_INVALID_REQUEST, message, field,
+	    reason));
+}
+
+/* Is MSG a well-formed request?  NULL, or the error object to answer. */
+static json_t *
+ctl_conn_check(json_t *msg)
+{
+	const char	*key;
+	json_t		*v, *id;
+
+	if (json_is_array(msg))
+		return (ctl_invalid("batch requests are not supported", NULL,
+		    NULL));
+	if (!json_is_object(msg))
+		return (ctl_invalid("a request must be a JSON object", NULL,
+		    NULL));
+	id = json_object_get(msg, "id");
+	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
+	    !json_is_null(id))
+		return (ctl_invalid("invalid request", "id",
+		    "must be a string, a number or null"));
+	json_object_foreach(msg, key, v) {
+		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "id") != 0 &&
+		    strcmp(key, "method") != 0 && strcmp(key, "params") != 0)
+			return (ctl_invalid("invalid request", key,
+			    "unknown member"));
+	}
+	v = json_object_get(msg, "jsonrpc");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0)
+		return (ctl_invalid("invalid request", "jsonrpc",
+		    "must be \"2.0\""));
+	if (!json_is_string(json_object_get(msg, "method")))
+		return (ctl_invalid("invalid request", "method",
+		    "must be a string"));
+	v = json_object_get(msg, "params");
+	if (v != NULL && !json_is_object(v))
+		return (ctl_invalid("invalid request", "params",
+		    "must be an object (named parameters)"));
+	return (NULL);
+}
+
+/* A well-formed request: find its method, check caller and params, run. */
+static void
+ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
+{
+	const struct ctl_method	*m;
+	struct ctl_req		*req;
+	json_t			*id, *params, *empty = NULL;
+	const char		*name;
+	char			*field, *reason;
+
+	id = json_object_get(msg, "id");
+	name = json_string_value(json_object_get(msg, "method"));
+	params = json_object_get(msg, "params");
+	if ((m = c->server->find(name)) == NULL) {
+		ctl_conn_reject(c, id, name, json_pack("{s:i,s:s,s:{s:s}}",
+		    "code", CTL_E_NO_METHOD, "message", "no such method",
+		    "data", "method", name), start);
+		return;
+	}
+	if ((m->flags & CTL_M_ADMIN) && !c->caller.admin) {
+		ctl_conn_reject(c, id, m->name, ctl_error_object(
+		    CTL_E_FORBIDDEN, "forbidden: admin only", NULL, NULL),
+		    start);
+		return;
+	}
+	if (ctl_check_params(m, params, &field, &reason) != 0) {
+		ctl_conn_reject(c, id, m->name, ctl_error_object(
+		    CTL_E_INVALID_PARAMS, "invalid params", field, reason),
+		    start);
+		free(field);
+		free(reason);
+		return;
+	}
+	req = xcalloc(1, sizeof *req);
+	req->conn = c;
+	req->id = id != NULL ? json_incref(id) : NULL;
+	req->method = m->name;
+	req->caller = c->caller;
+	req->start_us = start;
+	TAILQ_INSERT_TAIL(&c->reqs, req, entry);
+	c->inflight++;
+	if (params == NULL)
+		params = empty = json_object();
+	m->handler(req, params);
+	json_decref(empty);
+}
+
+/*
+ * Queue one message.  A client whose unread output is past the limit is
+ * not reading: it is closed rather than buffered for without end.
+ */
+static void
+ctl_conn_send(struct ctl_conn *c, json_t *msg)
+{
+	struct evbuffer	*out;
+	char		*s;
+
+	if (c->state == CTL_CONN_DEAD) {
+		json_decref(msg);
+		return;
+	}
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) > c->server->limits.max_output) {
+		log_warnx("msg=\"control client not reading; closing\" "
+		    "conn=%u uid=%lu unread=%zu", c->number,
+		    (u_long)c->caller.uid, evbuffer_get_length(out));
+		json_decref(msg);
+		ctl_conn_close(c, "output limit");
+		return;
+	}
+	s = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (s == NULL)
+		fatalx("ctl_conn_send: json_dumps failed");
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	free(s);
+}
+
+/* Answer a request refused before any handler ran (ERROR is stolen); a
+ * notification gets no answer. */
+static void
+ctl_conn_reject(struct ctl_conn *c, json_t *id, const char *method,
+    json_t *error, int64_t start)
+{
+	int	code = (int)json_integer_value(json_object_get(error, "code"));
+
+	ctl_log_request(c->number, method, c->caller.uid, id, code, start);
+	if (id == NULL && (code == CTL_E_NO_METHOD ||
+	    code == CTL_E_FORBIDDEN || code == CTL_E_INVALID_PARAMS)) {
+		json_decref(error);
+		return;
+	}
+	ctl_conn_send(c, json_pack("{s:s,s:O?,s:o}", "jsonrpc", "2.0",
+	    "id", id, "error", error));
+}
+
+/* Send MSG (if any) and close once it is written; read nothing more. */
+static void
+ctl_conn_finish(struct ctl_conn *c, json_t *msg)
+{
+	struct timeval	tv = { CTL_FLUSH_TIMEOUT, 0 };
+
+	if (c->state != CTL_CONN_OPEN) {
+		json_decref(msg);
+		return;
+	}
+	if (msg != NULL)
+		ctl_conn_send(c, msg);
+	if (c->state != CTL_CONN_OPEN)
+		return;
+	c->state = CTL_CONN_FLUSHING;
+	ctl_conn_detach(c);
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, ctl_conn_written, ctl_conn_event, c);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Pending requests lose their connection; their answers will be dropped. */
+static void
+ctl_conn_detach(struct ctl_conn *c)
+{
+	struct ctl_req	*req;
+
+	while ((req = TAILQ_FIRST(&c->reqs)) != NULL) {
+		TAILQ_REMOVE(&c->reqs, req, entry);
+		req->conn = NULL;
+	}
+	c->inflight = 0;
+}
+
+/* Close now: stop all I/O, detach requests, leave the freeing to reap. */
+static void
+ctl_conn_close(struct ctl_conn *c, const char *why)
+{
+	struct ctl_server	*s = c->server;
+
+	if (c->state == CTL_CONN_DEAD)
+		return;
+	log_debug("msg=\"control connection closed\" conn=%u uid=%lu "
+	    "reason=\"%s\"", c->number, (u_long)c->caller.uid, why);
+	c->state = CTL_CONN_DEAD;
+	ctl_conn_detach(c);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	event_del(c->resume);
+	if (c->counted)
+		s->nconns--;
+	TAILQ_REMOVE(&s->conns, c, entry);
+	TAILQ_INSERT_TAIL(&s->dead, c, entry);
+	event_active(s->reap, EV_TIMEOUT, 0);
+}
+
+static void
+ctl_conn_free(struct ctl_conn *c)
+{
+	bufferevent_free(c->bev);
+	event_free(c->resume);
+	free(c);
+}
+
+const struct ctl_caller *
+ctl_req_caller(struct ctl_req *req)
+{
+	return (&req->caller);
+}
+
+const char *
+ctl_req_method(struct ctl_req *req)
+{
+	return (req->method);
+}
+
+int
+ctl_req_connected(struct ctl_req *req)
+{
+	return (req->conn != NULL && req->id != NULL);
+}
+
+/* {"jsonrpc":"2.0","id":ID} for a response to ID. */
+static json_t *
+ctl_response(json_t *id)
+{
+	return (json_pack("{s:s,s:O}", "jsonrpc", "2.0", "id", id));
+}
+
+void
+ctl_reply(struct ctl_req *req, json_t *result)
+{
+	json_t	*msg;
+
+	if (result == NULL)
+		result = json_object();
+	if (ctl_req_connected(req)) {
+		msg = ctl_response(req->id);
+		json_object_set_new(msg, "result", result);
+		ctl_conn_send(req->conn, msg);
+	} else
+		json_decref(result);
+	ctl_req_done(req, 0);
+}
+
+void
+ctl_error_data(struct ctl_req *req, int code, const char *message,
+    json_t *data)
+{
+	json_t	*msg, *error;
+
+	if (ctl_req_connected(req)) {
+		error = ctl_error_object(code, message, NULL, NULL);
+		if (data != NULL)
+			json_object_set_new(error, "data", data);
+		msg = ctl_response(req->id);
+		json_object_set_new(msg, "error", error);
+		ctl_conn_send(req->conn, msg);
+	} else
+		json_decref(data);
+	ctl_req_done(req, code);
+}
+
+void
+ctl_error(struct ctl_req *req, int code, const char *message,
+    const char *field, const char *reason)
+{
+	json_t	*data = NULL;
+
+	if (field != NULL || reason != NULL) {
+		data = json_pack("{s:s,s:s}", "field", field != NULL ? field :
+		    "", "reason", reason != NULL ? reason : "");
+	}
+	ctl_error_data(req, code, message, data);
+}
+
+void
+ctl_error_param(struct ctl_req *req, const char *field, const char *reason)
+{
+	ctl_error(req, CTL_E_INVALID_PARAMS, "invalid params", field, reason);
+}
+
+/* The request is answered: log it, let its connection read on, free it. */
+static void
+ctl_req_done(struct ctl_req *req, int code)
+{
+	struct ctl_conn	*c = req->conn;
+
+	ctl_log_request(c != NULL ? c->number : 0, req->method,
+	    req->caller.uid, req->id, code, req->start_us);
+	if (c != NULL) {
+		TAILQ_REMOVE(&c->reqs, req, entry);
+		c->inflight--;
+		if (c->state == CTL_CONN_OPEN)
+			event_active(c->resume, EV_TIMEOUT, 0);
+	}
+	json_decref(req->id);
+	free(req);
+}
+
+/* One trace line per request; never its params (they may hold secrets). */
+static void
+ctl_log_request(u_int conn, const char *method, uid_t uid, json_t *id,
+    int code, int64_t start)
+{
+	char	m[72], idbuf[72];
+
+	if ((log_trace_bits & TRACE_CTL) == 0)
+		return;
+	ctl_log_token(method != NULL ? method : "-", m, sizeof m);
+	if (json_is_integer(id))
+		snprintf(idbuf, sizeof idbuf, "%lld",
+		    (long long)json_integer_value(id));
+	else if (json_is_string(id))
+		ctl_log_token(json_string_value(id), idbuf, sizeof idbuf);
+	else
+		snprintf(idbuf, sizeof idbuf, "-");
+	log_trace(TRACE_CTL, "msg=\"ctl request\" conn=%u method=%s uid=%lu "
+	    "id=%s code=%d us=%lld", conn, m, (u_long)uid, idbuf, code,
+	    (long long)(mono_us() - start));
+}
+
+/* Copy S for a log line: [A-Za-z0-9._:-] only, at most 64 bytes. */
+static void
+ctl_log_token(const char *s, char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i < 64 && i + 1 < len; i++) {
+		if (isalnum((unsigned char)s[i]) || strchr("._:-", s[i]) !=
+		    NULL)
+			buf[i] = s[i];
+		else
+			buf[i] = '?';
+	}
+	buf[i] = '\0';
+}
