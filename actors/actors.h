@@ -316,4 +316,9 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
 		     int64_t *, struct cron_fire *);
 
 
+/* ctl/method-schedule.c: request helpers shared by the method files that
+ * act on accounts' objects (they answer the error themselves). */
+const char	*method_account(struct ctl_req *, json_t *);
+struct schedule	*method_schedule(struct ctl_req *, json_t *);
+
 #endif /* CHIME_ACTORS_H */

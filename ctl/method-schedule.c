@@ -1,0 +1,379 @@
+/*
+ * ctl/method-schedule.c: the schedule.* methods.  Handlers resolve the
+ * caller's account and the schedule, then call into actors/schedule.c and
+ * actors/dispatch.c, which answer once the change is durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+
+#define RUNS_DEFAULT	20
+#define RUNS_MAX	1000
+#define NEXT_DEFAULT	5
+#define NEXT_MAX	1000
+
+static void	method_create(struct ctl_req *, json_t *);
+static void	method_get(struct ctl_req *, json_t *);
+static void	method_list(struct ctl_req *, json_t *);
+static void	method_update(struct ctl_req *, json_t *);
+static void	method_pause(struct ctl_req *, json_t *);
+static void	method_resume(struct ctl_req *, json_t *);
+static void	method_delete(struct ctl_req *, json_t *);
+static void	method_trigger(struct ctl_req *, json_t *);
+static void	method_runs(struct ctl_req *, json_t *);
+static void	method_next(struct ctl_req *, json_t *);
+
+#define P_ACCOUNT \
+	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
+#define P_ID \
+	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
+	    "schedule id or name", NULL }
+#define P_CONFIG \
+	{ "operation", CTL_P_STRING, 0, "operation of the catalog", "op" }, \
+	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily...)", \
+	    NULL }, \
+	{ "weekly", CTL_P_STRING, 0, "weekly cadence: \"mon 09:00\"", NULL }, \
+	{ "monthly", CTL_P_STRING, 0, "monthly cadence: \"15 09:00\", " \
+	    "\"last 18:00\"", NULL }, \
+	{ "interval", CTL_P_DURATION, 0, "fixed interval: \"30s\", \"5m\"", \
+	    "every" }, \
+	{ "at", CTL_P_TIME, 0, "once, at an RFC 3339 instant", NULL }, \
+	{ "manual", CTL_P_BOOL, 0, "no timed trigger; run by hand", NULL }, \
+	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL }, \
+	{ "parameters", CTL_P_OBJECT, 0, "operation parameters (k=v)", \
+	    "param" }, \
+	{ "model", CTL_P_STRING, 0, "model (default: the operation's)", NULL }, \
+	{ "max_cost_month", CTL_P_USD, 0, "monthly cost cap in USD", NULL }, \
+	{ "overlap", CTL_P_STRING, 0, "skip, queue_one, allow, cancel_previous", \
+	    NULL }, \
+	{ "overlap_limit", CTL_P_INT, 0, "runs at once with overlap allow", \
+	    NULL }, \
+	{ "catchup", CTL_P_STRING, 0, "skip, latest, all", NULL }, \
+	{ "catchup_window", CTL_P_DURATION, 0, "how far back catch-up looks", \
+	    NULL }, \
+	{ "priority", CTL_P_INT, 0, "1 (low) to 10 (high), default 5", NULL }, \
+	{ "history", CTL_P_INT, 0, "runs kept for schedule.runs (default 100)", \
+	    NULL }, \
+	{ "note", CTL_P_STRING, 0, "free text", NULL }
+
+static const struct ctl_param p_create[] = {
+	{ "name", CTL_P_STRING, CTL_P_REQUIRED, "unique name in the account",
+	    NULL },
+	P_CONFIG,
+	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_update[] = {
+	P_ID,
+	{ "name", CTL_P_STRING, 0, "new name", NULL },
+	P_CONFIG,
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_id[] = {
+	P_ID,
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_list[] = {
+	P_ACCOUNT,
+	{ "limit", CTL_P_INT, 0, "at most this many (default 1000)", NULL },
+	{ "after", CTL_P_STRING, 0, "start after this name", NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_pause[] = {
+	P_ID,
+	{ "note", CTL_P_STRING, 0, "why", NULL },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_trigger[] = {
+	P_ID,
+	{ "idempotency_key", CTL_P_STRING, 0,
+	    "a second trigger with this key returns the first run", "key" },
+	{ "parameters", CTL_P_OBJECT, 0, "parameters merged over the "
+	    "schedule's (k=v)", "param" },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_runs[] = {
+	P_ID,
+	{ "limit", CTL_P_INT, 0, "newest first, at most this many (default 20)",
+	    NULL },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_next[] = {
+	P_ID,
+	{ "count", CTL_P_INT, 0, "how many (default 5, at most 1000)", NULL },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+const struct ctl_method ctl_methods_schedule[] = {
+	{ "schedule.create", "create a schedule", p_create, 0, method_create,
+	    NULL, NULL },
+	{ "schedule.get", "show a schedule", p_id, CTL_M_READONLY, method_get,
+	    NULL, NULL },
+	{ "schedule.list", "list schedules", p_list, CTL_M_READONLY,
+	    method_list, "id,name,operation,trigger,spec,tz,state,next_fire",
+	    "schedules" },
+	{ "schedule.update", "change a schedule (the next fire is recomputed)",
+	    p_update, 0, method_update, NULL, NULL },
+	{ "schedule.pause", "pause a schedule", p_pause, 0, method_pause,
+	    NULL, NULL },
+	{ "schedule.resume", "resume a paused schedule", p_pause, 0,
+	    method_resume, NULL, NULL },
+	{ "schedule.delete", "delete a schedule (its runs stay in the journal)",
+	    p_id, 0, method_delete, NULL, NULL },
+	{ "schedule.trigger", "run a schedule's operation now", p_trigger, 0,
+	    method_trigger, NULL, NULL },
+	{ "schedule.runs", "recent runs of a schedule, newest first", p_runs,
+	    CTL_M_READONLY, method_runs,
+	    "run_id,status,triggered_by,scheduled_for,dst,latency_ms,cost_usd,"
+	    "reason,error", "runs" },
+	{ "schedule.next", "the next fire instants of a schedule", p_next,
+	    CTL_M_READONLY, method_next, "utc,local,dst", "next" },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+};
+
+/* The account a request acts for; NULL after answering an error. */
+const char *
+method_account(struct ctl_req *req, json_t *params)
+{
+	const char	*name = ctl_param_string(params, "account");
+	struct account	*a;
+
+	if (name == NULL)
+		name = "default";
+	if ((a = account_find(name)) == NULL ||
+	    !account_allows(a, ctl_req_caller(req))) {
+		ctl_error(req, a == NULL ? CTL_E_NOT_FOUND : CTL_E_FORBIDDEN,
+		    a == NULL ? "no such account" :
+		    "not allowed to act for this account", "account",
+		    a == NULL ? "unknown account" : "forbidden");
+		return (NULL);
+	}
+	return (a->name);
+}
+
+/* The schedule a request names (id, or name in its account); NULL after
+ * answering an error.  Schedules of accounts the caller may not act for
+ * are not found. */
+struct schedule *
+method_schedule(struct ctl_req *req, json_t *params)
+{
+	const char	*key = ctl_param_string(params, "id");
+	const char	*acct = ctl_param_string(params, "account");
+	struct schedule	*s;
+	struct account	*a;
+
+	s = schedule_lookup(acct, key);
+	if (s == NULL && acct == NULL)
+		s = schedule_lookup("default", key);
+	if (s != NULL && ((a = account_find(s->account)) == NULL ||
+	    !account_allows(a, ctl_req_caller(req))))
+		s = NULL;
+	if (s == NULL)
+		ctl_error(req, CTL_E_NOT_FOUND, "no such schedule", "id",
+		    "not found");
+	return (s);
+}
+
+static void
+method_create(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+
+	if ((account = method_account(req, params)) == NULL)
+		return;
+	schedule_ctl_create(req, params, account);
+}
+
+static void
+method_get(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		ctl_reply(req, schedule_to_json(s));
+}
+
+static void
+method_list(struct ctl_req *req, json_t *params)
+{
+	const char	*account = ctl_param_string(params, "account");
+	int64_t		 limit = 1000;
+	int		 truncated;
+	json_t		*list;
+
+	if (account != NULL && method_account(req, params) == NULL)
+		return;
+	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	    limit > 100000)) {
+		ctl_error_param(req, "limit", "must be from 1 to 100000");
+		return;
+	}
+	list = schedule_list(ctl_req_caller(req), account,
+	    ctl_param_string(params, "after"), (size_t)limit, &truncated);
+	ctl_reply(req, json_pack("{s:o, s:b}", "schedules", list, "truncated",
+	    truncated));
+}
+
+static void
+method_update(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	json_t		*p;
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	/* "id" and "account" locate the schedule; the rest is the change. */
+	p = json_deep_copy(params);
+	json_object_del(p, "id");
+	json_object_del(p, "account");
+	if (json_object_size(p) == 0)
+		ctl_error_param(req, "id", "nothing to change");
+	else
+		schedule_ctl_update(req, s, p);
+	json_decref(p);
+}
+
+static void
+method_pause(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_set_paused(req, s, 1, "paused",
+		    ctl_param_string(params, "note"));
+}
+
+static void
+method_resume(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_set_paused(req, s, 0, NULL,
+		    ctl_param_string(params, "note"));
+}
+
+static void
+method_delete(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_ctl_delete(req, s);
+}
+
+static void
+method_trigger(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	const char	*key = ctl_param_string(params, "idempotency_key");
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (key != NULL && (key[0] == '\0' || strlen(key) > 200)) {
+		ctl_error_param(req, "idempotency_key",
+		    "must be 1 to 200 characters");
+		return;
+	}
+	if (engine->draining) {
+		ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is draining",
+		    NULL, NULL);
+		return;
+	}
+	dispatch_manual(req, s, key, json_object_get(params, "parameters"));
+}
+
+struct runs_ctx {
+	json_t	*list;
+	size_t	 limit;
+};
+
+static int
+runs_row_cb(const struct journal_row *row, void *arg)
+{
+	struct runs_ctx		*ctx = arg;
+	msgpack_unpacked	 u;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == 0) {
+		json_array_append_new(ctx->list, run_row_to_json(&u.data));
+		msgpack_unpacked_destroy(&u);
+	}
+	return (json_array_size(ctx->list) >= ctx->limit);
+}
+
+static void
+method_runs(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	struct runs_ctx	 ctx;
+	int64_t		 limit = RUNS_DEFAULT;
+	char		 prefix[128];
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	    limit > RUNS_MAX)) {
+		ctl_error_param(req, "limit", "must be from 1 to 1000");
+		return;
+	}
+	snprintf(prefix, sizeof prefix, "%s:", s->id);
+	ctx.list = json_array();
+	ctx.limit = (size_t)limit;
+	if (journal_table_foreach(engine->journal, "runs", prefix,
+	    strlen(prefix), 1, runs_row_cb, &ctx) == -1) {
+		json_decref(ctx.list);
+		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the runs table",
+		    NULL, NULL);
+		return;
+	}
+	ctl_reply(req, json_pack("{s:s, s:o}", "id", s->id, "runs", ctx.list));
+}
+
+static void
+method_next(struct ctl_req *req, json_t *params)
+{
+	struct schedule		*s;
+	struct cron_fire	*fires;
+	int64_t			 count = NEXT_DEFAULT, *when, from;
+	json_t			*list;
+	char			 utc[40], local[40];
+	int			 i, n;
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (ctl_param_int(params, "count", &count) && (count < 1 ||
+	    count > NEXT_MAX)) {
+		ctl_error_param(req, "count", "must be from 1 to 1000");
+		return;
+	}
+	when = xcalloc((size_t)count, sizeof *when);
+	fires = xcalloc((size_t)count, sizeof *fires);
+	from = now_us();
+	if (s->last_fire > from)
+		from = s->last_fire;
+	n = schedule_next_fires(s, from, (int)count, when, fires);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    fires[i].nominal.year, fires[i].nominal.month,
+		    fires[i].nominal.day, fires[i].nominal.hour,
+		    fires[i].nominal.minute, fires[i].nominal.second);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
+		    local, "dst", dst_tag_name(fires[i].tag)));
+	}
+	free(when);
+	free(fires);
+	ctl_reply(req, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
+	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
+	    "paused", "next", list));
+}
