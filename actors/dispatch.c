@@ -427,6 +427,19 @@ run_started_cb(const struct journal_result *res, void *arg)
 		run_finish(r, RUN_CANCELLED);
 		return;
 	}
+	if (engine->draining) {
+		/* Not started after all: the next start resumes it. */
+		r->has_slot = 0;
+		slots_release();
+		run_set_status(r, RUN_PENDING);
+		r->started_us = 0;
+		free(r->reason);
+		r->reason = xstrdup("deferred: the daemon was draining");
+		run_submit(r, "run.deferred", NULL, dispatch_log_cb);
+		run_unlink(r);
+		run_free(r);
+		return;
+	}
 	run_start(r);
 }
 

@@ -1,0 +1,349 @@
+/*
+ * engine/main.c: chimed.  Parses flags, opens the journal, loads the
+ * catalog, recovers every schedule and run, listens on the control socket,
+ * and runs the loop until SIGTERM/SIGINT drains it.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "actors.h"
+#include "journal.h"
+#include "ctl.h"
+
+#define DRAIN_POLL_MS	20
+
+static struct event	*drain_ev;
+static int64_t		 drain_deadline;
+static char		*socket_path;
+
+static deadfunc void
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+"usage: chimed [--data DIR] [--socket PATH] [--catalog FILE] [--foreground]\n"
+"              [--log-level error|warn|info|debug] [--trace LIST]\n"
+"              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
+"              [--max-running N] [--drain-timeout DURATION]\n"
+"              [--version] [--help]\n"
+"\n"
+"  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
+"  --socket PATH         control socket (default DATA/chime.sock)\n"
+"  --catalog FILE        operations and models (default: the built-in sample)\n"
+"  --foreground          run in the foreground (the default; chimed never\n"
+"                        daemonises itself: use a supervisor)\n"
+"  --log-level LEVEL     error, warn, info (default) or debug\n"
+"  --trace LIST          debug traces: journal,sched,http,ctl,exec or all\n"
+"  --journal-sync MODE   full (default: every commit durable), batch (may\n"
+"                        lose the last commits on power loss), none (may\n"
+"                        lose or corrupt on an OS crash; tests only)\n"
+"  --journal-max-mb N    largest journal map in MiB (default 65536)\n"
+"  --max-running N       operations running at once (default 32)\n"
+"  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
+"                        (default 30s)\n");
+	exit(status);
+}
+
+/* Tell systemd (Type=notify) that we are ready, if it asked. */
+static void
+notify_ready(void)
+{
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof sun.sun_path)
+		return;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == -1)
+		log_warn("msg=\"sd_notify failed\"");
+	close(fd);
+}
+
+static void
+daemon_record(const char *kind)
+{
+	struct jrec	*rec;
+	msgpack_packer	*pk;
+
+	rec = jrec_create(kind, NULL);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 3);
+	pack_kstr(pk, "version", CHIME_VERSION);
+	pack_kint(pk, "pid", (int64_t)getpid());
+	pack_kstr(pk, "catalog", engine->catalog->source);
+	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+}
+
+static void
+drain_check(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv = { 0, DRAIN_POLL_MS * 1000 };
+
+	if (dispatch_quiet()) {
+		log_info("msg=\"drained\"");
+		event_base_loopexit(engine->base, NULL);
+		return;
+	}
+	if (now_us() >= drain_deadline) {
+		log_warnx("msg=\"drain timeout: stopping running operations; "
+		    "they are settled at the next start\" running=%d",
+		    exec_running());
+		dispatch_abandon();
+		event_base_loopexit(engine->base, NULL);
+		return;
+	}
+	evtimer_add(drain_ev, &tv);
+}
+
+/* SIGTERM/SIGINT: stop accepting work, let running operations finish. */
+static void
+start_drain(void)
+{
+	if (engine->draining) {
+		log_warnx("msg=\"second signal: stopping now\"");
+		dispatch_abandon();
+		event_base_loopexit(engine->base, NULL);
+		return;
+	}
+	engine->draining = 1;
+	if (engine->ctl != NULL)
+		ctl_server_stop_accepting(engine->ctl);
+	schedule_drain();
+	drain_deadline = now_us() + engine->drain_timeout_ms * USEC_PER_MSEC;
+	log_info("msg=\"draining\" running=%d timeout_ms=%lld", exec_running(),
+	    (long long)engine->drain_timeout_ms);
+	drain_ev = evtimer_new(engine->base, drain_check, NULL);
+	drain_check(-1, 0, NULL);
+}
+
+static void
+reload(void)
+{
+	char	*cause = NULL;
+
+	if (engine_reload(&cause) == -1) {
+		log_warnx("msg=\"catalog reload refused; the old catalog stays\" "
+		    "error=\"%s\"", cause);
+		free(cause);
+	}
+}
+
+static long
+parse_number(const char *flag, const char *s, long lo, long hi)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
+		fprintf(stderr, "chimed: %s: expected a number from %ld to "
+		    "%ld, got \"%s\"\n", flag, lo, hi, s);
+		exit(2);
+	}
+	return (v);
+}
+
+enum {
+	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
+	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
+	OPT_HELP
+};
+
+static const struct option longopts[] = {
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "catalog", required_argument, NULL, OPT_CATALOG },
+	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "journal-sync", required_argument, NULL, OPT_SYNC },
+	{ "journal-max-mb", required_argument, NULL, OPT_JMAX },
+	{ "max-running", required_argument, NULL, OPT_MAX_RUNNING },
+	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct flags {
+	const char		*data;
+	const char		*catalog;
+	enum log_level		 level;
+	struct journal_options	 jopts;
+	int			 max_running;
+	int64_t			 drain_us;
+};
+
+static void
+parse_flags(int argc, char **argv, struct flags *f)
+{
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_DATA:
+			f->data = optarg;
+			break;
+		case OPT_SOCKET:
+			socket_path = xstrdup(optarg);
+			break;
+		case OPT_CATALOG:
+			f->catalog = optarg;
+			break;
+		case OPT_FOREGROUND:
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &f->level) == -1) {
+				fprintf(stderr, "chimed: --log-level: unknown "
+				    "level \"%s\"\n", optarg);
+				exit(2);
+			}
+			break;
+		case OPT_TRACE:
+			if (log_parse_trace(optarg, &log_trace_bits) == -1) {
+				fprintf(stderr, "chimed: --trace: unknown "
+				    "subsystem in \"%s\"\n", optarg);
+				exit(2);
+			}
+			break;
+		case OPT_SYNC:
+			if (strcmp(optarg, "full") == 0)
+				f->jopts.sync = JOURNAL_SYNC_FULL;
+			else if (strcmp(optarg, "batch") == 0)
+				f->jopts.sync = JOURNAL_SYNC_BATCH;
+			else if (strcmp(optarg, "none") == 0)
+				f->jopts.sync = JOURNAL_SYNC_NONE;
+			else {
+				fprintf(stderr, "chimed: --journal-sync: "
+				    "expected full, batch or none\n");
+				exit(2);
+			}
+			break;
+		case OPT_JMAX:
+			f->jopts.map_max = (size_t)parse_number(
+			    "--journal-max-mb", optarg, 1, 1 << 24) << 20;
+			break;
+		case OPT_MAX_RUNNING:
+			f->max_running = (int)parse_number("--max-running",
+			    optarg, 1, 100000);
+			break;
+		case OPT_DRAIN:
+			if (parse_duration(optarg, &f->drain_us) == -1) {
+				fprintf(stderr, "chimed: --drain-timeout: "
+				    "expected a duration such as 30s\n");
+				exit(2);
+			}
+			break;
+		case OPT_VERSION:
+			printf("chimed %s\n", CHIME_VERSION);
+			exit(0);
+		case OPT_HELP:
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "chimed: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(2);
+	}
+}
+
+/* Open the data directory, the journal and the catalog; recover. */
+static void
+start(struct flags *f)
+{
+	char	*jdir, *cause = NULL;
+
+	if (mkdir_p(engine->data_dir, 0700) == -1)
+		fatal("cannot create data directory %s", engine->data_dir);
+	if (f->catalog != NULL)
+		engine->catalog_path = xstrdup(f->catalog);
+	if (engine_reload(&cause) == -1)
+		fatalx("cannot load the catalog: %s", cause);
+	xasprintf(&jdir, "%s/journal", engine->data_dir);
+	engine->journal = journal_open(jdir, &f->jopts, &cause);
+	if (engine->journal == NULL)
+		fatalx("cannot open the journal in %s: %s", jdir, cause);
+	free(jdir);
+	if (journal_start(engine->journal, engine->base, &cause) == -1)
+		fatalx("cannot start the journal writer: %s", cause);
+	slots_init(engine->max_running);
+	if (account_load_all(engine->journal, &cause) == -1 ||
+	    schedule_load_all(engine->journal, &cause) == -1)
+		fatalx("recovery failed: %s", cause);
+	daemon_record("daemon.started");
+	if (socket_path == NULL)
+		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
+	engine->ctl = ctl_server_create(engine->base, socket_path,
+	    ctl_method_find, &cause);
+	if (engine->ctl == NULL)
+		fatalx("cannot listen on %s: %s", socket_path, cause);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct flags	 f;
+	const char	*env;
+
+	memset(&f, 0, sizeof f);
+	f.level = LOG_LEVEL_INFO;
+	f.jopts.sync = JOURNAL_SYNC_FULL;
+	f.max_running = 32;
+	f.drain_us = 30 * USEC_PER_SEC;
+	parse_flags(argc, argv, &f);
+	log_open("chimed", f.level);
+	umask(077);
+	if (f.data == NULL)
+		f.data = (env = getenv("CHIME_DATA")) != NULL && *env != '\0' ?
+		    env : "./var/chime";
+	if (engine_init() == -1)
+		fatalx("cannot create the event loop");
+	engine->data_dir = xstrdup(f.data);
+	engine->max_running = f.max_running;
+	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
+	start(&f);
+	signal_init(engine->base, start_drain, reload);
+	log_info("msg=\"chimed ready\" version=%s pid=%d data=\"%s\" "
+	    "socket=\"%s\" journal_seq=%llu", CHIME_VERSION, (int)getpid(),
+	    engine->data_dir, socket_path,
+	    (unsigned long long)journal_seq(engine->journal));
+	notify_ready();
+	engine_run();
+
+	daemon_record("daemon.stopped");
+	ctl_server_free(engine->ctl);
+	engine->ctl = NULL;
+	journal_close(engine->journal);
+	schedule_free_all();
+	account_free_all();
+	signal_free();
+	if (drain_ev != NULL)
+		event_free(drain_ev);
+	engine_free();
+	free(socket_path);
+	log_info("msg=\"chimed stopped\"");
+	return (0);
+}
