@@ -1,0 +1,1167 @@
+/*
+ * engine/exec.c: the exec executor.  Each job is a child process in its own
+ * process group, fed the request JSON on a pipe and read back through two
+ * more, all on the loop with non-blocking descriptors; SIGCHLD arrives
+ * through libevent and is answered with waitpid(-1, WNOHANG).
+ *
+ * A job ends when its process has been reaped and both output pipes are
+ * closed.  Its callback runs exactly once; the job itself is freed later,
+ * from a separate event, never inside one of its own callbacks.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "engine.h"
+
+#define EXEC_STDOUT_MAX		(1024 * 1024)	/* "output exceeds 1 MiB" */
+#define EXEC_STDERR_TAIL	4096		/* last bytes of stderr kept */
+#define EXEC_ERROR_TAIL		1024		/* of those, in the error */
+#define EXEC_RESULT_MAX		(256 * 1024)	/* compact "result" text */
+#define EXEC_KILL_GRACE_MS	5000		/* SIGTERM -> SIGKILL */
+#define EXEC_DRAIN_MS		1000		/* pipes open after exit */
+#define EXEC_DEFAULT_MS		60000
+#define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+extern char **environ;
+
+/* Why we signalled the job, if we did; decides its status. */
+enum exec_kill {
+	EXEC_KILL_NONE,
+	EXEC_KILL_TIMEOUT,
+	EXEC_KILL_ABORT,
+	EXEC_KILL_OVERFLOW,
+};
+
+/* One end of a pipe between us and the child, with its event. */
+struct exec_pipe {
+	int		 fd;		/* -1 once closed */
+	struct event	*ev;
+};
+
+struct exec_job {
+	LIST_ENTRY(exec_job)	 entry;
+	pid_t			 pid;
+	char			*run_id;
+	char			*operation;
+	char			*argv0;
+	exec_done_cb		 cb;
+	void			*arg;
+
+	struct exec_pipe	 in;
+	char			*in_buf;	/* the request, newline-ended */
+	size_t			 in_len;
+	size_t			 in_off;
+
+	struct exec_pipe	 out;
+	char			*out_buf;
+	size_t			 out_len;
+	size_t			 out_size;
+
+	struct exec_pipe	 err;
+	char			 err_buf[EXEC_STDERR_TAIL];
+	size_t			 err_len;
+
+	int			 status_fd;	/* exec errno, CLOEXEC pipe */
+	int			 exec_errno;
+
+	struct event		*deadline_ev;
+	struct event		*kill_ev;
+	struct event		*drain_ev;
+	int64_t			 deadline_ms;
+	int64_t			 start_us;	/* monotonic */
+	int64_t			 end_us;
+
+	int			 reaped;
+	int			 wstatus;
+	enum exec_kill		 killed;
+	int			 sigkilled;
+	int			 finished;	/* callback ran */
+};
+LIST_HEAD(exec_jobs, exec_job);
+
+/* What the child needs, prepared before fork (the child only execs). */
+struct exec_spawn {
+	char		**argv;
+	char		**envp;
+	char		**paths;	/* candidate files for argv[0] */
+	int		  in_fd;	/* child ends */
+	int		  out_fd;
+	int		  err_fd;
+	int		  status_fd;
+	int		  max_fd;
+};
+
+static struct event_base	*exec_base;
+static struct event		*exec_sigchld_ev;
+static struct event		*exec_gc_ev;
+static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
+static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
+static int			 exec_nlive;
+
+static char	*exec_request_json(const struct operation *,
+		    const struct exec_request *, int64_t, char **);
+static char	**exec_envp(const struct exec_request *);
+static char	**exec_paths(const char *);
+static void	 exec_strv_free(char **);
+static int	 exec_pipe(int[2], int);
+static void	 exec_close_pair(int[2]);
+static int	 exec_spawn(struct exec_job *, struct exec_spawn *,
+		    const struct operation *, char **);
+static __attribute__((noreturn)) void exec_child(const struct exec_spawn *);
+static void	 exec_close_from(int, int);
+static void	 exec_setup_events(struct exec_job *);
+static void	 exec_pipe_close(struct exec_pipe *);
+static void	 exec_signal(struct exec_job *, int);
+static void	 exec_begin_kill(struct exec_job *, enum exec_kill);
+static void	 exec_write_cb(evutil_socket_t, short, void *);
+static int	 exec_read_out(struct exec_job *);
+static int	 exec_read_err(struct exec_job *);
+static void	 exec_out_cb(evutil_socket_t, short, void *);
+static void	 exec_err_cb(evutil_socket_t, short, void *);
+static void	 exec_deadline_cb(evutil_socket_t, short, void *);
+static void	 exec_kill_cb(evutil_socket_t, short, void *);
+static void	 exec_drain_cb(evutil_socket_t, short, void *);
+static void	 exec_sigchld_cb(evutil_socket_t, short, void *);
+static void	 exec_reaped(struct exec_job *, int);
+static void	 exec_check_done(struct exec_job *);
+static struct exec_result *exec_make_result(struct exec_job *);
+static void	 exec_parse_output(struct exec_job *, struct exec_result *);
+static int	 exec_parse_tokens(json_t *, const char *, int64_t *);
+static void	 exec_bad_output(struct exec_result *, const char *, ...)
+		    printflike(2, 3);
+static char	*exec_stderr_tail(struct exec_job *);
+static void	 exec_sanitize(char *);
+static void	 exec_gc_cb(evutil_socket_t, short, void *);
+static void	 exec_job_free(struct exec_job *);
+static void	 exec_add_timer(struct event *, int64_t);
+
+const char *
+exec_status_name(enum exec_status status)
+{
+	switch (status) {
+	case EXEC_SUCCESS:
+		return ("success");
+	case EXEC_FAILED:
+		return ("failed");
+	case EXEC_TIMEOUT:
+		return ("timeout");
+	case EXEC_CANCELLED:
+		return ("cancelled");
+	}
+	return ("unknown");
+}
+
+/* Watch SIGCHLD on BASE; SIGPIPE is ignored so a closed stdin is EPIPE. */
+void
+exec_runtime_init(struct event_base *base)
+{
+	struct sigaction	sa;
+
+	if (exec_base != NULL)
+		fatalx("exec_runtime_init: already initialised");
+	exec_base = base;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+	exec_sigchld_ev = evsignal_new(base, SIGCHLD, exec_sigchld_cb, NULL);
+	if (exec_sigchld_ev == NULL || event_add(exec_sigchld_ev, NULL) != 0)
+		fatalx("exec_runtime_init: cannot watch SIGCHLD");
+	exec_gc_ev = event_new(base, -1, 0, exec_gc_cb, NULL);
+	if (exec_gc_ev == NULL)
+		fatalx("exec_runtime_init: event_new failed");
+}
+
+/*
+ * Kill every job still running (SIGKILL to its group), reap it and free it
+ * without calling its callback: the daemon is going away.
+ */
+void
+exec_runtime_free(void)
+{
+	struct exec_job	*job;
+	int		 status;
+
+	if (exec_base == NULL)
+		return;
+	while ((job = LIST_FIRST(&exec_live)) != NULL) {
+		LIST_REMOVE(job, entry);
+		if (!job->reaped) {
+			kill(-job->pid, SIGKILL);
+			while (waitpid(job->pid, &status, 0) == -1 &&
+			    errno == EINTR)
+				continue;
+		}
+		log_info("msg=\"exec killed at shutdown\" run=%s "
+		    "operation=%s pid=%ld", job->run_id, job->operation,
+		    (long)job->pid);
+		exec_job_free(job);
+	}
+	exec_nlive = 0;
+	exec_gc_cb(-1, 0, NULL);
+	event_free(exec_sigchld_ev);
+	event_free(exec_gc_ev);
+	exec_sigchld_ev = exec_gc_ev = NULL;
+	exec_base = NULL;
+}
+
+int
+exec_running(void)
+{
+	return (exec_nlive);
+}
+
+void
+exec_result_free(struct exec_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->error);
+	free(r->result);
+	free(r->model);
+	free(r);
+}
+
+/*
+ * Start OP for REQ.  Returns the job, whose CB runs once on the loop when it
+ * ends (also when the program cannot be executed); or NULL with *cause set
+ * when nothing was started (not an exec operation, bad parameters, no pipes
+ * or processes left).
+ */
+struct exec_job *
+exec_start(const struct operation *op, const struct exec_request *req,
+    exec_done_cb cb, void *arg, char **cause)
+{
+	struct exec_job		*job;
+	struct exec_spawn	 sp;
+	int64_t			 deadline;
+	char			*request;
+
+	if (exec_base == NULL)
+		fatalx("exec_start: runtime not initialised");
+	if (op->executor != EXECUTOR_EXEC || op->argv == NULL ||
+	    op->argv[0] == NULL) {
+		xasprintf(cause, "operation %s has no command to execute",
+		    op->id);
+		return (NULL);
+	}
+	deadline = req->deadline_ms > 0 ? req->deadline_ms : op->timeout_ms;
+	if (deadline <= 0)
+		deadline = EXEC_DEFAULT_MS;
+	if ((request = exec_request_json(op, req, deadline, cause)) == NULL)
+		return (NULL);
+
+	job = xcalloc(1, sizeof *job);
+	job->in.fd = job->out.fd = job->err.fd = job->status_fd = -1;
+	job->run_id = xstrdup(req->run_id != NULL ? req->run_id : "-");
+	job->operation = xstrdup(op->id);
+	job->argv0 = xstrdup(op->argv[0]);
+	job->cb = cb;
+	job->arg = arg;
+	job->in_buf = request;
+	job->in_len = strlen(request);
+	job->deadline_ms = deadline;
+
+	memset(&sp, 0, sizeof sp);
+	sp.argv = op->argv;
+	sp.envp = exec_envp(req);
+	sp.paths = exec_paths(op->argv[0]);
+	if (exec_spawn(job, &sp, op, cause) != 0) {
+		exec_strv_free(sp.envp);
+		exec_strv_free(sp.paths);
+		exec_job_free(job);
+		return (NULL);
+	}
+	exec_strv_free(sp.envp);
+	exec_strv_free(sp.paths);
+
+	exec_setup_events(job);
+	LIST_INSERT_HEAD(&exec_live, job, entry);
+	exec_nlive++;
+	log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s operation=%s "
+	    "pid=%ld deadline_ms=%" PRId64, job->run_id, job->operation,
+	    (long)job->pid, deadline);
+	return (job);
+}
+
+/*
+ * Abort JOB: SIGTERM to its group now, SIGKILL after the grace period.  Its
+ * callback still runs, once, with EXEC_CANCELLED.
+ */
+void
+exec_abort(struct exec_job *job)
+{
+	if (job == NULL || job->finished)
+		return;
+	log_trace(TRACE_EXEC, "msg=\"exec abort\" run=%s pid=%ld",
+	    job->run_id, (long)job->pid);
+	exec_begin_kill(job, EXEC_KILL_ABORT);
+}
+
+/* The request document: {run_id, operation, account, model, ...}\n. */
+static char *
+exec_request_json(const struct operation *op, const struct exec_request *req,
+    int64_t deadline, char **cause)
+{
+	json_t		*params, *doc;
+	json_error_t	 err;
+	char		*text, *out;
+
+	if (req->parameters == NULL || *req->parameters == '\0')
+		params = json_object();
+	else {
+		params = json_loads(req->parameters, JSON_REJECT_DUPLICATES,
+		    &err);
+		if (params == NULL || !json_is_object(params)) {
+			json_decref(params);
+			xasprintf(cause, "parameters: %s", params == NULL ?
+			    err.text : "not a JSON object");
+			return (NULL);
+		}
+	}
+	doc = json_pack("{s:s?, s:s, s:s?, s:s?, s:o, s:I}",
+	    "run_id", req->run_id, "operation", op->id,
+	    "account", req->account, "model", req->model,
+	    "parameters", params, "deadline_ms", (json_int_t)deadline);
+	if (doc == NULL) {
+		xasprintf(cause, "request: a string is not valid UTF-8");
+		return (NULL);
+	}
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (text == NULL)
+		fatalx("exec_request_json: json_dumps failed");
+	xasprintf(&out, "%s\n", text);
+	free(text);
+	return (out);
+}
+
+/* Our environment plus CHIME_RUN_ID, _OPERATION, _ACCOUNT and _MODEL. */
+static char **
+exec_envp(const struct exec_request *req)
+{
+	static const char	*names[] = { "CHIME_RUN_ID=", "CHIME_OPERATION=",
+	    "CHIME_ACCOUNT=", "CHIME_MODEL=" };
+	const char		*values[4];
+	char			**envp;
+	size_t			 n, i, j;
+
+	values[0] = req->run_id;
+	values[1] = req->operation;
+	values[2] = req->account;
+	values[3] = req->model;
+	for (n = 0; environ != NULL && environ[n] != NULL; n++)
+		continue;
+	envp = xcalloc(n + 5, sizeof *envp);
+	for (n = 0, i = 0; environ != NULL && environ[i] != NULL; i++) {
+		for (j = 0; j < 4; j++) {
+			if (strncmp(environ[i], names[j],
+			    strlen(names[j])) == 0)
+				break;
+		}
+		if (j == 4)
+			envp[n++] = xstrdup(environ[i]);
+	}
+	for (j = 0; j < 4; j++) {
+		if (values[j] != NULL)
+			xasprintf(&envp[n++], "%s%s", names[j], values[j]);
+	}
+	envp[n] = NULL;
+	return (envp);
+}
+
+/* Files to try for ARGV0: itself if it has a slash, else along $PATH. */
+static char **
+exec_paths(const char *argv0)
+{
+	const char	*path, *p, *end;
+	char		**paths;
+	size_t		 n = 0, len;
+
+	paths = xcalloc(2, sizeof *paths);
+	if (strchr(argv0, '/') != NULL) {
+		paths[0] = xstrdup(argv0);
+		return (paths);
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = EXEC_DEFAULT_PATH;
+	for (p = path; ; p = end + 1) {
+		if ((end = strchr(p, ':')) == NULL)
+			end = p + strlen(p);
+		len = end - p;
+		paths = xreallocarray(paths, n + 2, sizeof *paths);
+		if (len == 0)
+			xasprintf(&paths[n++], "./%s", argv0);
+		else
+			xasprintf(&paths[n++], "%.*s/%s", (int)len, p, argv0);
+		if (*end == '\0')
+			break;
+	}
+	paths[n] = NULL;
+	return (paths);
+}
+
+static void
+exec_strv_free(char **v)
+{
+	char	**p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+/*
+ * A close-on-exec pipe whose descriptors are both above 2, so that the child
+ * can dup2 them onto 0, 1 and 2 in any order.  END (0 or 1) is made
+ * non-blocking: the end we keep.
+ */
+static int
+exec_pipe(int fds[2], int end)
+{
+	int	i, fd, saved;
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return (-1);
+	for (i = 0; i < 2; i++) {
+		if (fds[i] > 2)
+			continue;
+		if ((fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1)
+			goto fail;
+		close(fds[i]);
+		fds[i] = fd;
+	}
+	if (fcntl(fds[end], F_SETFL, O_NONBLOCK) == -1)
+		goto fail;
+	return (0);
+fail:
+	saved = errno;
+	exec_close_pair(fds);
+	fds[0] = fds[1] = -1;
+	errno = saved;
+	return (-1);
+}
+
+static void
+exec_close_pair(int fds[2])
+{
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+}
+
+/* Make the pipes and fork; the parent keeps its ends in JOB. */
+static int
+exec_spawn(struct exec_job *job, struct exec_spawn *sp,
+    const struct operation *op, char **cause)
+{
+	struct rlimit	 rl;
+	sigset_t	 all, old;
+	int		 in[2], out[2], err[2], st[2], saved;
+	pid_t		 pid;
+
+	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = st[0] = st[1] = -1;
+	if (exec_pipe(in, 1) != 0 || exec_pipe(out, 0) != 0 ||
+	    exec_pipe(err, 0) != 0 || exec_pipe(st, 0) != 0) {
+		xasprintf(cause, "exec %s: pipe: %s", op->argv[0],
+		    strerror(errno));
+		goto fail;
+	}
+	sp->in_fd = in[0];
+	sp->out_fd = out[1];
+	sp->err_fd = err[1];
+	sp->status_fd = st[1];
+	sp->max_fd = 65536;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)INT_MAX)
+		sp->max_fd = (int)rl.rlim_cur;
+
+	/* No signal handler may run in the child before exec. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	job->start_us = mono_us();
+	pid = fork();
+	if (pid == 0)
+		exec_child(sp);
+	saved = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		xasprintf(cause, "exec %s: fork: %s", op->argv[0],
+		    strerror(saved));
+		goto fail;
+	}
+	/* Also here, so that a kill of the group never misses the child. */
+	setpgid(pid, pid);
+	job->pid = pid;
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(st[1]);
+	job->in.fd = in[1];
+	job->out.fd = out[0];
+	job->err.fd = err[0];
+	job->status_fd = st[0];
+	return (0);
+fail:
+	exec_close_pair(in);
+	exec_close_pair(out);
+	exec_close_pair(err);
+	exec_close_pair(st);
+	return (-1);
+}
+
+/*
+ * In the child: only async-signal-safe calls.  Default signal dispositions
+ * and an empty mask, a process group of its own, the pipes on 0, 1 and 2,
+ * every other descriptor closed, then exec.  An exec failure sends errno
+ * back on the status pipe (close-on-exec, so silence means success).
+ */
+static void
+exec_child(const struct exec_spawn *sp)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	char			**p;
+	int			 sig, e, last = ENOENT, eacces = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	}
+	setpgid(0, 0);
+	if (dup2(sp->in_fd, 0) == -1 || dup2(sp->out_fd, 1) == -1 ||
+	    dup2(sp->err_fd, 2) == -1 || dup2(sp->status_fd, 3) == -1) {
+		e = errno;
+		(void)!write(sp->status_fd, &e, sizeof e);
+		_exit(127);
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	exec_close_from(4, sp->max_fd);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (p = sp->paths; *p != NULL; p++) {
+		execve(*p, sp->argv, sp->envp);
+		e = errno;
+		if (e == EACCES)
+			eacces = 1;
+		else if (e != ENOENT && e != ENOTDIR && e != ESTALE &&
+		    e != ENODEV && e != ETIMEDOUT && e != ELOOP &&
+		    e != ENAMETOOLONG) {
+			last = e;
+			break;
+		}
+		last = e;
+	}
+	if (eacces && (last == ENOENT || last == ENOTDIR))
+		last = EACCES;
+	(void)!write(3, &last, sizeof last);
+	_exit(127);
+}
+
+/* Close every descriptor from FIRST on (close_range, else one by one). */
+static void
+exec_close_from(int first, int max_fd)
+{
+	int	fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+		return;
+#endif
+	for (fd = first; fd < max_fd; fd++)
+		close(fd);
+}
+
+static void
+exec_setup_events(struct exec_job *job)
+{
+	job->in.ev = event_new(exec_base, job->in.fd, EV_WRITE | EV_PERSIST,
+	    exec_write_cb, job);
+	job->out.ev = event_new(exec_base, job->out.fd, EV_READ | EV_PERSIST,
+	    exec_out_cb, job);
+	job->err.ev = event_new(exec_base, job->err.fd, EV_READ | EV_PERSIST,
+	    exec_err_cb, job);
+	job->deadline_ev = evtimer_new(exec_base, exec_deadline_cb, job);
+	job->kill_ev = evtimer_new(exec_base, exec_kill_cb, job);
+	job->drain_ev = evtimer_new(exec_base, exec_drain_cb, job);
+	if (job->in.ev == NULL || job->out.ev == NULL || job->err.ev == NULL ||
+	    job->deadline_ev == NULL || job->kill_ev == NULL ||
+	    job->drain_ev == NULL)
+		fatalx("exec: event_new failed");
+	event_add(job->in.ev, NULL);
+	event_add(job->out.ev, NULL);
+	event_add(job->err.ev, NULL);
+	exec_add_timer(job->deadline_ev, job->deadline_ms);
+}
+
+static void
+exec_add_timer(struct event *ev, int64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+/* Stop watching and close one pipe; its event is freed with the job. */
+static void
+exec_pipe_close(struct exec_pipe *p)
+{
+	if (p->fd == -1)
+		return;
+	if (p->ev != NULL)
+		event_del(p->ev);
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* Signal the job's process group (the child made itself its leader). */
+static void
+exec_signal(struct exec_job *job, int sig)
+{
+	if (kill(-job->pid, sig) == -1 && errno != ESRCH)
+		log_warn("msg=\"exec: kill\" run=%s pid=%ld signal=%d",
+		    job->run_id, (long)job->pid, sig);
+	if (sig == SIGKILL)
+		job->sigkilled = 1;
+}
+
+/*
+ * Start ending the job for WHY: SIGTERM now and SIGKILL after the grace
+ * period (SIGKILL at once for an output overflow).  An abort wins over a
+ * timeout already under way; the first reason otherwise stays.
+ */
+static void
+exec_begin_kill(struct exec_job *job, enum exec_kill why)
+{
+	if (job->killed == EXEC_KILL_NONE || why == EXEC_KILL_ABORT)
+		job->killed = why;
+	evtimer_del(job->deadline_ev);
+	exec_pipe_close(&job->in);
+	if (why == EXEC_KILL_OVERFLOW || job->reaped) {
+		exec_signal(job, SIGKILL);
+		evtimer_del(job->kill_ev);
+		if (job->reaped)
+			event_active(job->drain_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (!evtimer_pending(job->kill_ev, NULL) && !job->sigkilled) {
+		exec_signal(job, SIGTERM);
+		exec_add_timer(job->kill_ev, EXEC_KILL_GRACE_MS);
+	}
+}
+
+/* Feed the request to the child's stdin; EPIPE just ends the feeding. */
+static void
+exec_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+	ssize_t		 n;
+
+	n = write(job->in.fd, job->in_buf + job->in_off,
+	    job->in_len - job->in_off);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (errno != EPIPE)
+			log_trace(TRACE_EXEC, "msg=\"exec: write stdin\" "
+			    "run=%s error=\"%s\"", job->run_id,
+			    strerror(errno));
+		exec_pipe_close(&job->in);
+		return;
+	}
+	job->in_off += n;
+	if (job->in_off == job->in_len)
+		exec_pipe_close(&job->in);
+}
+
+/*
+ * Read what stdout has; past EXEC_STDOUT_MAX stop reading and kill.
+ * Returns 1 when more may come, 0 once the pipe is closed, -1 on EAGAIN.
+ */
+static int
+exec_read_out(struct exec_job *job)
+{
+	ssize_t	n;
+
+	if (job->out.fd == -1)
+		return (0);
+	if (job->out_len == job->out_size) {
+		job->out_size = job->out_size == 0 ? 16384 : job->out_size * 2;
+		if (job->out_size > EXEC_STDOUT_MAX + 1)
+			job->out_size = EXEC_STDOUT_MAX + 1;
+		job->out_buf = xreallocarray(job->out_buf, job->out_size, 1);
+	}
+	n = read(job->out.fd, job->out_buf + job->out_len,
+	    job->out_size - job->out_len);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (-1);
+	if (n <= 0) {
+		exec_pipe_close(&job->out);
+		return (0);
+	}
+	job->out_len += n;
+	if (job->out_len > EXEC_STDOUT_MAX) {
+		log_trace(TRACE_EXEC, "msg=\"exec: output bound\" run=%s",
+		    job->run_id);
+		exec_pipe_close(&job->out);
+		exec_pipe_close(&job->err);
+		exec_begin_kill(job, EXEC_KILL_OVERFLOW);
+		return (0);
+	}
+	return (1);
+}
+
+/* Read stderr, keeping only its last EXEC_STDERR_TAIL bytes. */
+static int
+exec_read_err(struct exec_job *job)
+{
+	char	buf[EXEC_STDERR_TAIL];
+	ssize_t	n;
+	size_t	keep;
+
+	if (job->err.fd == -1)
+		return (0);
+	n = read(job->err.fd, buf, sizeof buf);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return (-1);
+	if (n <= 0) {
+		exec_pipe_close(&job->err);
+		return (0);
+	}
+	if (job->err_len + n > sizeof job->err_buf) {
+		keep = sizeof job->err_buf - n;
+		memmove(job->err_buf, job->err_buf + job->err_len - keep, keep);
+		job->err_len = keep;
+	}
+	memcpy(job->err_buf + job->err_len, buf, n);
+	job->err_len += n;
+	return (1);
+}
+
+static void
+exec_out_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+
+	if (exec_read_out(job) == 0)
+		exec_check_done(job);
+}
+
+static void
+exec_err_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+
+	if (exec_read_err(job) == 0)
+		exec_check_done(job);
+}
+
+static void
+exec_deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+
+	log_trace(TRACE_EXEC, "msg=\"exec deadline\" run=%s pid=%ld",
+	    job->run_id, (long)job->pid);
+	exec_begin_kill(job, EXEC_KILL_TIMEOUT);
+}
+
+static void
+exec_kill_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+
+	log_trace(TRACE_EXEC, "msg=\"exec kill\" run=%s pid=%ld",
+	    job->run_id, (long)job->pid);
+	exec_signal(job, SIGKILL);
+}
+
+/*
+ * The child exited but something (a background process it left) still
+ * holds its output pipes: take what is there, kill the rest of the group
+ * and close them.
+ */
+static void
+exec_drain_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job = arg;
+
+	while (exec_read_out(job) == 1)
+		continue;
+	while (exec_read_err(job) == 1)
+		continue;
+	if (job->out.fd != -1 || job->err.fd != -1) {
+		log_trace(TRACE_EXEC, "msg=\"exec: output still open after "
+		    "exit\" run=%s pid=%ld", job->run_id, (long)job->pid);
+		exec_signal(job, SIGKILL);
+	}
+	exec_pipe_close(&job->out);
+	exec_pipe_close(&job->err);
+	exec_check_done(job);
+}
+
+/* SIGCHLD: reap every child that ended; ours are matched by pid. */
+static void
+exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct exec_job	*job;
+	pid_t		 pid;
+	int		 status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		LIST_FOREACH(job, &exec_live, entry) {
+			if (job->pid == pid && !job->reaped)
+				break;
+		}
+		if (job == NULL) {
+			log_debug("msg=\"exec: reaped unknown child\" "
+			    "pid=%ld", (long)pid);
+			continue;
+		}
+		exec_reaped(job, status);
+	}
+}
+
+/* The child is gone: note how, and whether exec itself failed. */
+static void
+exec_reaped(struct exec_job *job, int status)
+{
+	ssize_t	n;
+	int	e;
+
+	job->reaped = 1;
+	job->wstatus = status;
+	job->end_us = mono_us();
+	evtimer_del(job->deadline_ev);
+	evtimer_del(job->kill_ev);
+	exec_pipe_close(&job->in);
+	do
+		n = read(job->status_fd, &e, sizeof e);
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)sizeof e)
+		job->exec_errno = e;
+	close(job->status_fd);
+	job->status_fd = -1;
+	if (job->out.fd != -1 || job->err.fd != -1)
+		exec_add_timer(job->drain_ev,
+		    job->killed != EXEC_KILL_NONE ? 0 : EXEC_DRAIN_MS);
+	exec_check_done(job);
+}
+
+/* Once reaped with both pipes closed: build the result, call back. */
+static void
+exec_check_done(struct exec_job *job)
+{
+	struct exec_result	*r;
+
+	if (job->finished || !job->reaped || job->out.fd != -1 ||
+	    job->err.fd != -1)
+		return;
+	job->finished = 1;
+	evtimer_del(job->drain_ev);
+	LIST_REMOVE(job, entry);
+	exec_nlive--;
+	r = exec_make_result(job);
+	log_info("msg=\"exec finished\" run=%s operation=%s pid=%ld "
+	    "status=%s exit=%d duration_ms=%" PRId64, job->run_id,
+	    job->operation, (long)job->pid, exec_status_name(r->status),
+	    r->exit_code, r->duration_us / 1000);
+	LIST_INSERT_HEAD(&exec_dead, job, entry);
+	event_active(exec_gc_ev, EV_TIMEOUT, 0);
+	job->cb(r, job->arg);
+}
+
+static struct exec_result *
+exec_make_result(struct exec_job *job)
+{
+	struct exec_result	*r;
+	char			*tail;
+	int			 st = job->wstatus;
+
+	r = xcalloc(1, sizeof *r);
+	r->status = EXEC_FAILED;
+	r->input_tokens = r->output_tokens = r->cost_micro = -1;
+	r->duration_us = job->end_us - job->start_us;
+	if (WIFEXITED(st))
+		r->exit_code = WEXITSTATUS(st);
+	else if (WIFSIGNALED(st))
+		r->exit_code = -WTERMSIG(st);
+
+	switch (job->killed) {
+	case EXEC_KILL_TIMEOUT:
+		r->status = EXEC_TIMEOUT;
+		xasprintf(&r->error, "timed out after %" PRId64 "ms",
+		    job->deadline_ms);
+		return (r);
+	case EXEC_KILL_ABORT:
+		r->status = EXEC_CANCELLED;
+		r->error = xstrdup("cancelled");
+		return (r);
+	case EXEC_KILL_OVERFLOW:
+		xasprintf(&r->error, "output exceeds %d MiB",
+		    EXEC_STDOUT_MAX / (1024 * 1024));
+		return (r);
+	case EXEC_KILL_NONE:
+		break;
+	}
+	if (job->exec_errno != 0) {
+		xasprintf(&r->error, "exec %s: %s", job->argv0,
+		    strerror(job->exec_errno));
+		exec_sanitize(r->error);
+	} else if (WIFSIGNALED(st))
+		xasprintf(&r->error, "killed by signal %d", WTERMSIG(st));
+	else if (!WIFEXITED(st))
+		xasprintf(&r->error, "ended with wait status %d", st);
+	else if (WEXITSTATUS(st) != 0) {
+		tail = exec_stderr_tail(job);
+		if (*tail == '\0')
+			xasprintf(&r->error, "exit status %d",
+			    WEXITSTATUS(st));
+		else
+			xasprintf(&r->error, "exit status %d: %s",
+			    WEXITSTATUS(st), tail);
+		free(tail);
+	} else
+		exec_parse_output(job, r);
+	return (r);
+}
+
+static void
+exec_bad_output(struct exec_result *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	free(r->error);
+	xasprintf(&r->error, "bad output: %s", msg);
+	free(msg);
+	exec_sanitize(r->error);
+	r->status = EXEC_FAILED;
+	free(r->result);
+	free(r->model);
+	r->result = r->model = NULL;
+	r->input_tokens = r->output_tokens = r->cost_micro = -1;
+}
+
+/* One optional non-negative integer of "usage"; -1 when absent. */
+static int
+exec_parse_tokens(json_t *usage, const char *key, int64_t *out)
+{
+	json_t	*v;
+
+	*out = -1;
+	if (usage == NULL || (v = json_object_get(usage, key)) == NULL ||
+	    json_is_null(v))
+		return (0);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return (-1);
+	*out = json_integer_value(v);
+	return (0);
+}
+
+/* Exit 0: stdout must be {"result": ..., "model", "usage", "cost_usd"}. */
+static void
+exec_parse_output(struct exec_job *job, struct exec_result *r)
+{
+	json_t		*root, *v, *usage;
+	json_error_t	 err;
+
+	if (job->out_len == 0) {
+		exec_bad_output(r, "no output");
+		return;
+	}
+	root = json_loadb(job->out_buf, job->out_len, JSON_REJECT_DUPLICATES,
+	    &err);
+	if (root == NULL) {
+		exec_bad_output(r, "%s at line %d column %d", err.text,
+		    err.line, err.column);
+		return;
+	}
+	r->status = EXEC_SUCCESS;
+	if (!json_is_object(root))
+		exec_bad_output(r, "not a JSON object");
+	else if ((v = json_object_get(root, "result")) == NULL)
+		exec_bad_output(r, "no \"result\"");
+	else if ((r->result = json_dumps(v, JSON_COMPACT |
+	    JSON_ENCODE_ANY)) == NULL)
+		exec_bad_output(r, "cannot encode \"result\"");
+	else if (strlen(r->result) > EXEC_RESULT_MAX)
+		exec_bad_output(r, "result is larger than %d bytes",
+		    EXEC_RESULT_MAX);
+	else if ((v = json_object_get(root, "model")) != NULL &&
+	    !json_is_null(v) && !json_is_string(v))
+		exec_bad_output(r, "model must be a string");
+	else if ((usage = json_object_get(root, "usage")) != NULL &&
+	    !json_is_null(usage) && !json_is_object(usage))
+		exec_bad_output(r, "usage must be an object");
+	else if (exec_parse_tokens(usage, "input_tokens",
+	    &r->input_tokens) != 0 || exec_parse_tokens(usage,
+	    "output_tokens", &r->output_tokens) != 0)
+		exec_bad_output(r, "usage tokens must be non-negative "
+		    "integers");
+	else if ((v = json_object_get(root, "cost_usd")) != NULL &&
+	    !json_is_null(v) && catalog_parse_usd(v, &r->cost_micro) != 0)
+		exec_bad_output(r, "cost_usd must be a non-negative USD "
+		    "amount with at most 6 decimals");
+	else if ((v = json_object_get(root, "model")) != NULL &&
+	    json_is_string(v))
+		r->model = xstrdup(json_string_value(v));
+	json_decref(root);
+}
+
+/*
+ * The end of stderr for an error message: trailing blank space dropped,
+ * at most EXEC_ERROR_TAIL bytes starting at a line if one fits, lines
+ * joined with " | ", control characters and bad UTF-8 replaced.
+ */
+static char *
+exec_stderr_tail(struct exec_job *job)
+{
+	const char	*s = job->err_buf, *nl;
+	size_t		 len = job->err_len, start = 0, i, n;
+	char		*out;
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
+	    s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len > EXEC_ERROR_TAIL) {
+		start = len - EXEC_ERROR_TAIL;
+		nl = memchr(s + start, '\n', len - start);
+		if (nl != NULL && nl + 1 < s + len)
+			start = nl + 1 - s;
+		else
+			while (start < len &&
+			    ((unsigned char)s[start] & 0xc0) == 0x80)
+				start++;
+	}
+	while (start < len && (s[start] == ' ' || s[start] == '\t' ||
+	    s[start] == '\n' || s[start] == '\r'))
+		start++;
+	out = xmalloc(3 * (len - start) + 1);
+	for (i = start, n = 0; i < len; i++) {
+		if (s[i] == '\r')
+			continue;
+		if (s[i] == '\n') {
+			memcpy(out + n, " | ", 3);
+			n += 3;
+		} else
+			out[n++] = s[i];
+	}
+	out[n] = '\0';
+	exec_sanitize(out);
+	return (out);
+}
+
+/* In place: control characters become spaces, bad UTF-8 becomes '?'. */
+static void
+exec_sanitize(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 i, need;
+	uint32_t	 cp;
+
+	while (*p != '\0') {
+		if (*p < 0x20 || *p == 0x7f) {
+			*p++ = ' ';
+			continue;
+		}
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			need = 1, cp = *p & 0x1f;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			need = 2, cp = *p & 0x0f;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			need = 3, cp = *p & 0x07;
+		else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i <= need; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (i <= need || (need == 2 && (cp < 0x800 ||
+		    (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+			*p++ = '?';
+			continue;
+		}
+		p += need + 1;
+	}
+}
+
+/* Free the jobs whose callbacks have run (from an event of our own). */
+static void
+exec_gc_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_job	*job;
+
+	while ((job = LIST_FIRST(&exec_dead)) != NULL) {
+		LIST_REMOVE(job, entry);
+		exec_job_free(job);
+	}
+}
+
+static void
+exec_job_free(struct exec_job *job)
+{
+	exec_pipe_close(&job->in);
+	exec_pipe_close(&job->out);
+	exec_pipe_close(&job->err);
+	if (job->status_fd != -1)
+		close(job->status_fd);
+	if (job->in.ev != NULL)
+		event_free(job->in.ev);
+	if (job->out.ev != NULL)
+		event_free(job->out.ev);
+	if (job->err.ev != NULL)
+		event_free(job->err.ev);
+	if (job->deadline_ev != NULL)
+		event_free(job->deadline_ev);
+	if (job->kill_ev != NULL)
+		event_free(job->kill_ev);
+	if (job->drain_ev != NULL)
+		event_free(job->drain_ev);
+	free(job->in_buf);
+	free(job->out_buf);
+	free(job->run_id);
+	free(job->operation);
+	free(job->argv0);
+	free(job);
+}
