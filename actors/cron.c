@@ -1,0 +1,632 @@
+/*
+ * actors/cron.c: cron expressions and their next fire in an IANA zone.
+ *
+ * An expression is parsed into bit masks (struct cron, no allocation).
+ * cron_next finds the next fire in two steps: a search over "naive" local
+ * seconds (local wall time counted as if it were UTC) that skips whole
+ * months, days, hours and minutes with bit scans; then the mapping of that
+ * wall time to an instant with the zone's transitions, following the
+ * daylight-saving rules of DESIGN.md ("Scheduling semantics"):
+ *
+ * - wall-anchored schedules (no '*' at the start of the second, minute and
+ *   hour fields): a wall time W fires at the first instant whose local time
+ *   is W or later.  In a gap that is the transition instant (DST_SHIFTED;
+ *   several wall times sharing it give one fire, DST_COALESCED); in a
+ *   repeated interval it is the earlier pass, the later one never fires.
+ * - cadence schedules: every instant whose local time matches fires, in UTC
+ *   order, so nonexistent wall times are absent and both passes of a
+ *   repeated interval fire.
+ *
+ * cron_next never returns DST_SUPPRESSED: that tag exists for run records
+ * written by a schedule that wants to note the pass it did not fire.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+
+#define CRON_EXPR_MAX	1024
+#define CRON_SHOW_MAX	64		/* characters of a field in errors */
+#define CRON_DAY	86400LL
+#define CRON_HORIZON	(1830 * CRON_DAY)	/* "5 years" */
+#define CRON_MIN_UTC	(-62135596800LL)	/* 0001-01-01T00:00:00Z */
+#define CRON_MAX_UTC	253402300799LL		/* 9999-12-31T23:59:59Z */
+
+enum cron_field_id {
+	CRON_F_SECOND,
+	CRON_F_MINUTE,
+	CRON_F_HOUR,
+	CRON_F_DOM,
+	CRON_F_MONTH,
+	CRON_F_DOW,
+	CRON_F_MAX
+};
+
+struct cron_field {
+	const char		*name;
+	int			 min;
+	int			 max;
+	const char *const	*names;		/* names[i] has value min + i */
+};
+
+/* One field's text while it is parsed. */
+struct cron_text {
+	const struct cron_field	*f;
+	const char		*s;
+	size_t			 len;
+};
+
+static const char *const cron_month_names[] = { "JAN", "FEB", "MAR", "APR",
+    "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL };
+static const char *const cron_wday_names[] = { "SUN", "MON", "TUE", "WED",
+    "THU", "FRI", "SAT", NULL };
+
+static const struct cron_field cron_fields[CRON_F_MAX] = {
+	{ "second", 0, 59, NULL },
+	{ "minute", 0, 59, NULL },
+	{ "hour", 0, 23, NULL },
+	{ "day-of-month", 1, 31, NULL },
+	{ "month", 1, 12, cron_month_names },
+	{ "day-of-week", 0, 7, cron_wday_names },
+};
+
+static const struct {
+	const char	*name;
+	const char	*expr;
+} cron_macros[] = {
+	{ "@yearly", "0 0 1 1 *" },
+	{ "@annually", "0 0 1 1 *" },
+	{ "@monthly", "0 0 1 * *" },
+	{ "@weekly", "0 0 * * 0" },
+	{ "@daily", "0 0 * * *" },
+	{ "@midnight", "0 0 * * *" },
+	{ "@hourly", "0 * * * *" },
+};
+
+static const char *const dst_tag_names[] = { "none", "shifted", "coalesced",
+    "suppressed" };
+
+static int	cron_error(char **, const struct cron_text *, const char *, ...)
+		    printflike(3, 4);
+static int	cron_value(const struct cron_text *, const char **,
+		    const char *, int *, char **);
+static int	cron_item(const struct cron_text *, const char *, const char *,
+		    uint64_t *, int *, char **);
+static int	cron_field_parse(const struct cron_text *, uint64_t *, int *,
+		    char **);
+static int	cron_split(const char *, const char **, size_t *, int);
+static int	cron_parse_fields(const char *, struct cron *, char **);
+static void	cron_base(int, int, struct cron *);
+static int	cron_next_bit(uint64_t, int, int);
+static uint32_t	cron_day_mask(const struct cron *, int, int);
+static int	cron_local_next(const struct cron *, int64_t, int64_t,
+		    int64_t *);
+static void	cron_naive_civil(int64_t, struct civil *);
+static int	cron_next_wall(const struct cron *, const struct tz *, int64_t,
+		    struct cron_fire *);
+static int	cron_next_cadence(const struct cron *, const struct tz *,
+		    int64_t, struct cron_fire *);
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Fill *CAUSE with "cron: bad FIELD field "TEXT": REASON"; returns -1. */
+static int
+cron_error(char **cause, const struct cron_text *t, const char *fmt, ...)
+{
+	char	 show[CRON_SHOW_MAX + 4], *why;
+	size_t	 i, n = t->len > CRON_SHOW_MAX ? CRON_SHOW_MAX : t->len;
+	va_list	 ap;
+
+	for (i = 0; i < n; i++)
+		show[i] = isprint((unsigned char)t->s[i]) ? t->s[i] : '?';
+	if (n < t->len) {
+		memcpy(show + n, "...", 3);
+		n += 3;
+	}
+	show[n] = '\0';
+	va_start(ap, fmt);
+	xvasprintf(&why, fmt, ap);
+	va_end(ap);
+	xasprintf(cause, "cron: bad %s field \"%s\": %s", t->f->name, show, why);
+	free(why);
+	return (-1);
+}
+
+/* A number or a name at *PP (before END), into *OUT; *PP moves past it. */
+static int
+cron_value(const struct cron_text *t, const char **pp, const char *end,
+    int *out, char **cause)
+{
+	const char	*p = *pp, *s = p;
+	int		 v = 0, i;
+
+	if (p < end && isdigit((unsigned char)*p)) {
+		for (; p < end && isdigit((unsigned char)*p); p++) {
+			if (v < 1000)
+				v = v * 10 + (*p - '0');
+		}
+	} else if (p < end && isalpha((unsigned char)*p)) {
+		while (p < end && isalpha((unsigned char)*p))
+			p++;
+		for (i = 0; t->f->names != NULL && t->f->names[i] != NULL;
+		    i++) {
+			if ((size_t)(p - s) == 3 &&
+			    strncasecmp(s, t->f->names[i], 3) == 0)
+				break;
+		}
+		if (t->f->names == NULL || t->f->names[i] == NULL) {
+			if (p - s == 1 && (*s == 'L' || *s == 'l'))
+				return (cron_error(cause, t, "\"L\" is only "
+				    "valid in the day-of-month field"));
+			return (cron_error(cause, t, "unknown name \"%.*s\"",
+			    (int)(p - s > 16 ? 16 : p - s), s));
+		}
+		v = t->f->min + i;
+	} else if (p == end)
+		return (cron_error(cause, t, "missing value"));
+	else
+		return (cron_error(cause, t, "unexpected \"%c\"",
+		    isprint((unsigned char)*p) ? *p : '?'));
+	if (v < t->f->min || v > t->f->max)
+		return (cron_error(cause, t, "value out of range %d-%d",
+		    t->f->min, t->f->max));
+	*pp = p;
+	*out = v;
+	return (0);
+}
+
+/*
+ * One list item between S and END: "*", "*\/N", "A", "A-B", "A-B/N", "A/N"
+ * (A to the maximum, step N) or, in the day-of-month field, "L".
+ */
+static int
+cron_item(const struct cron_text *t, const char *s, const char *end,
+    uint64_t *bits, int *last, char **cause)
+{
+	const char	*p = s;
+	int		 lo, hi, step = 1, v, span = t->f->max - t->f->min + 1;
+
+	if (s == end)
+		return (cron_error(cause, t, "empty list item"));
+	if (t->f == &cron_fields[CRON_F_DOM] && (*p == 'L' || *p == 'l') &&
+	    (p + 1 == end || !isalpha((unsigned char)p[1]))) {
+		if (p + 1 != end)
+			return (cron_error(cause, t, "\"L\" takes no range "
+			    "or step"));
+		*last = 1;
+		return (0);
+	}
+	if (*p == '*') {
+		lo = t->f->min;
+		hi = t->f->max;
+		p++;
+	} else {
+		if (cron_value(t, &p, end, &lo, cause) != 0)
+			return (-1);
+		hi = lo;
+		if (p < end && *p == '-') {
+			p++;
+			if (cron_value(t, &p, end, &hi, cause) != 0)
+				return (-1);
+			if (hi < lo)
+				return (cron_error(cause, t,
+				    "reversed range %d-%d", lo, hi));
+		} else if (p < end && *p == '/')
+			hi = t->f->max;
+	}
+	if (p < end && *p == '/') {
+		p++;
+		if (p == end || !isdigit((unsigned char)*p))
+			return (cron_error(cause, t, "missing step"));
+		for (step = 0; p < end && isdigit((unsigned char)*p); p++) {
+			if (step <= span)
+				step = step * 10 + (*p - '0');
+		}
+		if (step == 0)
+			return (cron_error(cause, t, "zero step"));
+		if (step > span)
+			return (cron_error(cause, t, "step out of range 1-%d",
+			    span));
+	}
+	if (p != end)
+		return (cron_error(cause, t, "unexpected \"%c\"",
+		    isprint((unsigned char)*p) ? *p : '?'));
+	for (v = lo; v <= hi; v += step)
+		*bits |= 1ULL << (t->f == &cron_fields[CRON_F_DOW] ? v % 7 : v);
+	return (0);
+}
+
+/* A comma-separated list of items. */
+static int
+cron_field_parse(const struct cron_text *t, uint64_t *bits, int *last,
+    char **cause)
+{
+	const char	*p = t->s, *end = t->s + t->len, *comma;
+
+	*bits = 0;
+	*last = 0;
+	for (;;) {
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		if (cron_item(t, p, comma, bits, last, cause) != 0)
+			return (-1);
+		if (comma == end)
+			return (0);
+		p = comma + 1;
+	}
+}
+
+/* Split S on white space into at most MAX fields; returns the count. */
+static int
+cron_split(const char *s, const char **start, size_t *len, int max)
+{
+	int	n = 0;
+
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			return (n);
+		if (n < max)
+			start[n] = s;
+		while (*s != '\0' && !isspace((unsigned char)*s))
+			s++;
+		if (n < max)
+			len[n] = (size_t)(s - start[n]);
+		n++;
+	}
+}
+
+/* Five or six fields (already free of macros). */
+static int
+cron_parse_fields(const char *expr, struct cron *c, char **cause)
+{
+	struct cron_text	 t;
+	const char		*start[6];
+	size_t			 len[6];
+	uint64_t		 bits[CRON_F_MAX];
+	int			 n, i, first, last, dom_last = 0;
+
+	n = cron_split(expr, start, len, 6);
+	if (n != 5 && n != 6) {
+		xasprintf(cause, "cron: expected 5 or 6 fields, got %d", n);
+		return (-1);
+	}
+	first = n == 6 ? CRON_F_SECOND : CRON_F_MINUTE;
+	bits[CRON_F_SECOND] = 1;	/* second 0 when not given */
+	for (i = first; i < CRON_F_MAX; i++) {
+		t.f = &cron_fields[i];
+		t.s = start[i - first];
+		t.len = len[i - first];
+		if (cron_field_parse(&t, &bits[i], &last, cause) != 0)
+			return (-1);
+		if (i == CRON_F_DOM)
+			dom_last = last;
+	}
+	memset(c, 0, sizeof *c);
+	c->seconds = bits[CRON_F_SECOND];
+	c->minutes = bits[CRON_F_MINUTE];
+	c->hours = (uint32_t)bits[CRON_F_HOUR];
+	c->days = (uint32_t)bits[CRON_F_DOM];
+	c->months = (uint16_t)bits[CRON_F_MONTH];
+	c->weekdays = (uint8_t)bits[CRON_F_DOW];
+	if (n == 6)
+		c->flags |= CRON_HAS_SECONDS;
+	if (dom_last)
+		c->flags |= CRON_LAST_DOM;
+	if (*start[CRON_F_DOM - first] == '*')
+		c->flags |= CRON_DOM_STAR;
+	if (*start[CRON_F_DOW - first] == '*')
+		c->flags |= CRON_DOW_STAR;
+	if ((n == 5 || *start[0] != '*') &&
+	    *start[CRON_F_MINUTE - first] != '*' &&
+	    *start[CRON_F_HOUR - first] != '*')
+		c->flags |= CRON_WALL;
+	return (0);
+}
+
+/*
+ * Parse a cron expression: 5 fields (minute hour day-of-month month
+ * day-of-week), 6 with seconds first, or a macro.  On error *OUT is left
+ * unchanged and *CAUSE names the field at fault.
+ */
+int
+cron_parse(const char *expr, struct cron *out, char **cause)
+{
+	struct cron	 c;
+	const char	*start[1];
+	size_t		 len[1], i;
+
+	if (expr == NULL || strlen(expr) > CRON_EXPR_MAX) {
+		xasprintf(cause, "cron: expression %s", expr == NULL ?
+		    "missing" : "too long");
+		return (-1);
+	}
+	while (isspace((unsigned char)*expr))
+		expr++;
+	if (*expr == '@') {
+		if (cron_split(expr, start, len, 1) != 1) {
+			xasprintf(cause, "cron: a macro stands alone");
+			return (-1);
+		}
+		for (i = 0; i < sizeof cron_macros / sizeof cron_macros[0];
+		    i++) {
+			if (strlen(cron_macros[i].name) == len[0] &&
+			    strncasecmp(expr, cron_macros[i].name, len[0]) == 0)
+				return (cron_parse(cron_macros[i].expr, out,
+				    cause));
+		}
+		xasprintf(cause, "cron: unknown macro \"%.*s\"",
+		    (int)(len[0] > CRON_SHOW_MAX ? CRON_SHOW_MAX : len[0]),
+		    expr);
+		return (-1);
+	}
+	if (cron_parse_fields(expr, &c, cause) != 0)
+		return (-1);
+	*out = c;
+	return (0);
+}
+
+/* Every day-of-month and month: the base of weekly and monthly crons. */
+static void
+cron_base(int hour, int minute, struct cron *c)
+{
+	memset(c, 0, sizeof *c);
+	c->seconds = 1;
+	if (minute >= 0 && minute <= 59)
+		c->minutes = 1ULL << minute;
+	if (hour >= 0 && hour <= 23)
+		c->hours = 1U << hour;
+	c->months = 0x1ffe;
+	c->flags = CRON_WALL;
+}
+
+/*
+ * A wall-anchored weekly cron: DOW 0..7 (0 and 7 are Sunday), HOUR, MINUTE.
+ * Out-of-range arguments give a cron that never fires.
+ */
+void
+cron_weekly(int dow, int hour, int minute, struct cron *c)
+{
+	cron_base(hour, minute, c);
+	c->days = 0xfffffffe;
+	if (dow >= 0 && dow <= 7)
+		c->weekdays = (uint8_t)(1U << (dow % 7));
+	c->flags |= CRON_DOM_STAR;
+}
+
+/*
+ * A wall-anchored monthly cron: DOM 1..31, or 0 for the last day of the
+ * month.  A day the month lacks (31 in April, 30 in February) never fires
+ * in that month: it is not moved to the last day.
+ */
+void
+cron_monthly(int dom, int hour, int minute, struct cron *c)
+{
+	cron_base(hour, minute, c);
+	c->weekdays = 0x7f;
+	if (dom == 0)
+		c->flags |= CRON_LAST_DOM;
+	else if (dom >= 1 && dom <= 31)
+		c->days = 1U << dom;
+	c->flags |= CRON_DOW_STAR;
+}
+
+const char *
+dst_tag_name(enum dst_tag tag)
+{
+	if ((unsigned)tag >= sizeof dst_tag_names / sizeof dst_tag_names[0])
+		return ("unknown");
+	return (dst_tag_names[tag]);
+}
+
+/* ---- searching ---------------------------------------------------------- */
+
+/* The lowest set bit of MASK at FROM or above (below WIDTH), or -1. */
+static int
+cron_next_bit(uint64_t mask, int from, int width)
+{
+	if (from >= width)
+		return (-1);
+	mask &= ~0ULL << from;
+	if (width < 64)
+		mask &= (1ULL << width) - 1;
+	return (mask == 0 ? -1 : __builtin_ctzll(mask));
+}
+
+/*
+ * The days of month M of year Y that match (bits 1..31): day-of-month and
+ * day-of-week are ANDed when either field began with '*', ORed otherwise.
+ */
+static uint32_t
+cron_day_mask(const struct cron *c, int y, int m)
+{
+	int		dim = days_in_month(y, m), wd1 = civil_wday(y, m, 1);
+	uint32_t	valid = ((1U << dim) - 1) << 1, dom, dow, rot;
+	uint64_t	tile;
+
+	dom = c->days & valid;
+	if (c->flags & CRON_LAST_DOM)
+		dom |= 1U << dim;
+	/* Bit k of rot: weekday (wd1 + k) % 7, the weekday of day k + 1. */
+	rot = ((uint32_t)c->weekdays >> wd1 |
+	    (uint32_t)c->weekdays << (7 - wd1)) & 0x7f;
+	tile = rot | rot << 7 | (uint64_t)rot << 14 | (uint64_t)rot << 21 |
+	    (uint64_t)rot << 28;
+	dow = (uint32_t)(tile << 1) & valid;
+	if (c->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
+		return (dom & dow);
+	return (dom | dow);
+}
+
+/*
+ * The first matching naive local second at or after X and at most LIMIT.
+ * Skips months, days, hours and minutes that cannot match.
+ */
+static int
+cron_local_next(const struct cron *c, int64_t x, int64_t limit, int64_t *res)
+{
+	int64_t		days, sod, day_limit = limit / CRON_DAY + 1;
+	uint32_t	mask;
+	int		y, m, d, h, mi, s, v;
+
+	days = x / CRON_DAY - (x % CRON_DAY < 0);
+	sod = x - days * CRON_DAY;
+	days_to_civil(days, &y, &m, &d);
+	h = (int)(sod / 3600);
+	mi = (int)(sod / 60 % 60);
+	s = (int)(sod % 60);
+	if ((c->months & 0x1ffe) == 0)
+		return (-1);
+	for (;;) {
+		if (civil_to_days(y, m, d) > day_limit)
+			return (-1);
+		if ((v = cron_next_bit(c->months, m, 13)) != m) {
+			if (v == -1) {
+				y++;
+				v = cron_next_bit(c->months, 1, 13);
+			}
+			m = v;
+			d = 1;
+			h = mi = s = 0;
+			continue;
+		}
+		mask = d > 31 ? 0 : cron_day_mask(c, y, m) & (~0U << d);
+		if (mask == 0) {
+			if (++m > 12) {
+				m = 1;
+				y++;
+			}
+			d = 1;
+			h = mi = s = 0;
+			continue;
+		}
+		if ((v = __builtin_ctz(mask)) != d) {
+			d = v;
+			h = mi = s = 0;
+		}
+		if ((v = cron_next_bit(c->hours, h, 24)) == -1) {
+			d++;
+			h = mi = s = 0;
+			continue;
+		}
+		if (v != h) {
+			h = v;
+			mi = s = 0;
+		}
+		if ((v = cron_next_bit(c->minutes, mi, 60)) == -1) {
+			h++;
+			mi = s = 0;
+			continue;
+		}
+		if (v != mi) {
+			mi = v;
+			s = 0;
+		}
+		if ((v = cron_next_bit(c->seconds, s, 60)) == -1) {
+			mi++;
+			s = 0;
+			continue;
+		}
+		*res = civil_to_days(y, m, d) * CRON_DAY + h * 3600 + mi * 60 +
+		    v;
+		return (*res <= limit ? 0 : -1);
+	}
+}
+
+/* The civil fields of a naive local second. */
+static void
+cron_naive_civil(int64_t n, struct civil *c)
+{
+	int64_t	days = n / CRON_DAY - (n % CRON_DAY < 0);
+	int64_t	sod = n - days * CRON_DAY;
+
+	days_to_civil(days, &c->year, &c->month, &c->day);
+	c->hour = (int)(sod / 3600);
+	c->minute = (int)(sod / 60 % 60);
+	c->second = (int)(sod % 60);
+	c->wday = (int)((days % 7 + 11) % 7);
+}
+
+/*
+ * Wall-anchored: the first matching wall time later than every local time
+ * shown up to AFTER (so a repeated hour's second pass and times coalesced
+ * into an earlier fire are passed over), fired at the first instant whose
+ * local time reaches it.
+ */
+static int
+cron_next_wall(const struct cron *c, const struct tz *tz, int64_t after,
+    struct cron_fire *out)
+{
+	int64_t	shown, t = after, when, n, n2, limit, at[2], at2[2];
+	int	before, then, rc;
+
+	shown = after + tz_offset(tz, after);
+	while (tz_transition_before(tz, t, &when, &before, &then) &&
+	    when > after - 3 * CRON_DAY) {
+		if (before > then && when - 1 + before > shown)
+			shown = when - 1 + before;
+		t = when - 1;
+	}
+	limit = shown + CRON_HORIZON;
+	if (cron_local_next(c, shown + 1, limit, &n) != 0)
+		return (-1);
+	rc = tz_from_local(tz, n, at);
+	out->utc = at[0];
+	out->tag = rc == 0 ? DST_SHIFTED : DST_NONE;
+	cron_naive_civil(n, &out->nominal);
+	if (rc == 0 && cron_local_next(c, n + 1, limit, &n2) == 0 &&
+	    tz_from_local(tz, n2, at2) >= 0 && at2[0] == at[0])
+		out->tag = DST_COALESCED;
+	return (0);
+}
+
+/*
+ * Cadence: walk the spans of constant UTC offset from AFTER on; the first
+ * matching local time inside a span is the fire.
+ */
+static int
+cron_next_cadence(const struct cron *c, const struct tz *tz, int64_t after,
+    struct cron_fire *out)
+{
+	int64_t	t = after + 1, when, n, limit, span_end;
+	int	off, before, then, more;
+
+	off = tz_offset(tz, t);
+	limit = t + off + CRON_HORIZON;
+	for (;;) {
+		more = tz_transition_after(tz, t, &when, &before, &then);
+		span_end = more && when - 1 + off < limit ? when - 1 + off :
+		    limit;
+		if (t + off > limit)
+			return (-1);
+		if (cron_local_next(c, t + off, span_end, &n) == 0) {
+			out->utc = n - off;
+			out->tag = DST_NONE;
+			cron_naive_civil(n, &out->nominal);
+			return (0);
+		}
+		if (!more)
+			return (-1);
+		t = when;
+		off = then;
+	}
+}
+
+/*
+ * The first fire of C in zone TZ strictly after instant AFTER (seconds).
+ * Returns 0 and fills *OUT, or -1 when there is none within five years (or
+ * AFTER lies outside years 1..9999).  Never returns DST_SUPPRESSED.
+ */
+int
+cron_next(const struct cron *c, const struct tz *tz, int64_t after,
+    struct cron_fire *out)
+{
+	if (after < CRON_MIN_UTC || after > CRON_MAX_UTC)
+		return (-1);
+	if (c->flags & CRON_WALL)
+		return (cron_next_wall(c, tz, after, out));
+	return (cron_next_cadence(c, tz, after, out));
+}

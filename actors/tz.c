@@ -890,12 +890,24 @@ tz_to_civil(const struct tz *tz, int64_t t, struct civil *c)
 int
 tz_from_civil(const struct tz *tz, const struct civil *local, int64_t out[2])
 {
-	int64_t	L, seg, end, when, cand;
-	int	off, before, after, n = 0, more;
+	int64_t	L;
 
 	L = civil_to_days(local->year, local->month, local->day) *
 	    SECS_PER_DAY + (int64_t)local->hour * 3600 +
 	    (int64_t)local->minute * 60 + local->second;
+	return (tz_from_local(tz, L, out));
+}
+
+/*
+ * tz_from_civil for a wall time given as local seconds since 1970-01-01
+ * 00:00 local (the "naive" count cron works in).
+ */
+int
+tz_from_local(const struct tz *tz, int64_t L, int64_t out[2])
+{
+	int64_t	seg, end, when, cand;
+	int	off, before, after, n = 0, more;
+
 	seg = L - 2 * SECS_PER_DAY;
 	off = tz_offset(tz, seg);
 	for (;;) {
