@@ -1,0 +1,57 @@
+#!/bin/sh
+# Create, fire, inspect, pause, resume, update and delete a schedule through
+# the real socket; bad input is refused and changes nothing.
+. "$(dirname "$0")/lib.sh"
+
+start_chimed
+
+check "daemon status answers" ctl daemon status
+check "status has a journal head" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.journal.seq >= 1 and (.journal.head | length) == 64'"
+
+check "create an interval schedule" ctl schedule create --name every-second \
+    --op quick --every 1s --param kind=test --param n=3
+id=$(ctlj schedule get every-second | jq -r .id)
+check "schedule has an id" test -n "$id"
+check "the schedule fires and succeeds" wait_for 20 runs_with "$id" success 2
+
+run=$(ctlj schedule runs "$id" | jq -r '[.runs[] | select(.status == "success")][0].run_id')
+check "run.get shows the run" sh -c "$CHIMECTL --socket $SOCK --json run get '$run' | jq -e '.status == \"success\" and .usage.input_tokens == 1000 and .cost_usd == \"0.002000\" and .model == \"test-model\" and .result.ok == true'"
+check "a run records its parameters" sh -c "$CHIMECTL --socket $SOCK --json run get '$run' | jq -e '.parameters.kind == \"test\" and .parameters.n == 3'"
+check "runs are listed newest first" sh -c "$CHIMECTL --socket $SOCK --json schedule runs '$id' | jq -e '.runs[0].number > .runs[1].number'"
+check "human table output" sh -c "$CHIMECTL --socket $SOCK schedule ls | grep -q every-second"
+
+check "pause" ctl schedule pause "$id" --note "maintenance window"
+check "paused: no next fire" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.state == \"paused\" and .next_fire == null and .note == \"maintenance window\"'"
+check_fails "pause twice is a conflict" 1 ctl schedule pause "$id"
+check "resume" ctl schedule resume "$id"
+check "resumed: next fire set" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.state == \"active\" and .next_fire != null'"
+
+check "update to a cron in a zone" ctl schedule update "$id" --cron "30 2 * * *" --tz America/New_York
+check "next fires follow the new cron" sh -c "$CHIMECTL --socket $SOCK --json schedule next '$id' --count 3 | jq -e '(.next | length) == 3 and (.next[0].local | endswith(\"02:30:00\"))'"
+
+# Bad input: a clear error and nothing changes.
+seq_before=$(ctlj daemon status | jq .journal.seq)
+check_fails "bad cron is refused" 1 ctl schedule create --name bad1 --op quick --cron "61 * * * *"
+check "the error names the field" grep -q minute "$T/out"
+check_fails "unknown zone is refused" 1 ctl schedule create --name bad2 --op quick --cron "0 * * * *" --tz Mars/Base
+check_fails "unknown operation is refused" 1 ctl schedule create --name bad3 --op nosuch --cron "0 * * * *"
+check_fails "two triggers are refused" 1 ctl schedule create --name bad4 --op quick --cron "0 * * * *" --every 5s
+check_fails "no trigger is refused" 1 ctl schedule create --name bad5 --op quick
+check_fails "duplicate name is refused" 1 ctl schedule create --name every-second --op quick --every 5s
+check_fails "bad overlap policy is refused" 1 ctl schedule create --name bad6 --op quick --every 5s --overlap sometimes
+check_fails "past 'at' is refused" 1 ctl schedule create --name bad7 --op quick --at 2001-01-01T00:00:00Z
+check_fails "unknown flag is a usage error" 2 ctl schedule create --name bad8 --op quick --every 5s --colour red
+check_fails "unknown schedule is not found" 1 ctl schedule get nosuch
+check_fails "bad run id" 1 ctl run get nonsense
+seq_after=$(ctlj daemon status | jq .journal.seq)
+check "rejected requests wrote nothing" test "$seq_before" = "$seq_after"
+
+check "manual trigger" ctl schedule trigger "$id" --key deploy-42
+first=$(ctlj schedule trigger "$id" --key deploy-42 | jq -r .run_id)
+check "same idempotency key returns the same run" sh -c "$CHIMECTL --socket $SOCK --json schedule trigger '$id' --key deploy-42 | jq -e '.duplicate == true and .run_id == \"$first\"'"
+
+check "delete" ctl schedule delete "$id"
+check_fails "deleted schedule is gone" 1 ctl schedule get "$id"
+check "the journal verifies" "$JOURNAL" verify "$DATA"
+check "SIGTERM drains and exits 0" stop_chimed
+finish
