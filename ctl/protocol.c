@@ -642,7 +642,7 @@ ctl_client_recv(int fd, int64_t deadline, json_t **out, char **cause)
 	json_error_t	 jerr;
 
 	for (;;) {
-		while ((nl = memchr(buf, '\n', len)) != NULL) {
+		while (len > 0 && (nl = memchr(buf, '\n', len)) != NULL) {
 			msg = json_loadb(buf, nl - buf, 0, &jerr);
 			len -= nl + 1 - buf;
 			memmove(buf, nl + 1, len);

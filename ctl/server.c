@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,9 @@ static void	 ctl_server_reap(evutil_socket_t, short, void *);
 static struct ctl_conn *ctl_conn_create(struct ctl_server *, evutil_socket_t);
 static void	 ctl_conn_read(struct bufferevent *, void *);
 static void	 ctl_conn_written(struct bufferevent *, void *);
+static int	 ctl_conn_backlogged(struct ctl_conn *);
 static void	 ctl_conn_event(struct bufferevent *, short, void *);
+static int	 ctl_conn_hung_up(struct ctl_conn *);
 static void	 ctl_conn_resume(evutil_socket_t, short, void *);
 static void	 ctl_conn_process(struct ctl_conn *);
 static void	 ctl_conn_update(struct ctl_conn *);
@@ -389,9 +392,11 @@ ctl_conn_create(struct ctl_server *s, evutil_socket_t fd)
 	if (c->bev == NULL)
 		fatalx("ctl_conn_create: bufferevent_socket_new failed");
 	c->resume = event_new(s->base, -1, 0, ctl_conn_resume, c);
-	bufferevent_setcb(c->bev, ctl_conn_read, NULL, ctl_conn_event, c);
+	bufferevent_setcb(c->bev, ctl_conn_read, ctl_conn_written,
+	    ctl_conn_event, c);
 	/* Read at most one request's worth past what is buffered. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, s->limits.max_request + 1);
+	bufferevent_setwatermark(c->bev, EV_WRITE, s->limits.max_output / 4, 0);
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	log_debug("msg=\"control connection\" conn=%u uid=%lu pid=%ld admin=%d",
 	    c->number, (u_long)uc.uid, (long)uc.pid, c->caller.admin);
@@ -404,14 +409,32 @@ ctl_conn_read(struct bufferevent *bev, void *arg)
 	ctl_conn_process(arg);
 }
 
-/* The output is written: a FLUSHING connection can go. */
+/*
+ * Output drained below the low-water mark: an open connection reads on
+ * (processing may have paused for the backlog), a FLUSHING one goes once
+ * everything is written.
+ */
 static void
 ctl_conn_written(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn	*c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (c->state == CTL_CONN_OPEN)
+		ctl_conn_process(c);
+	else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		ctl_conn_close(c, "done");
+}
+
+/*
+ * Are enough replies unread that no new request should start?  Requests
+ * wait (reading stops) until the client reads; only answers of requests
+ * already running can push the output past max_output (ctl_conn_send).
+ */
+static int
+ctl_conn_backlogged(struct ctl_conn *c)
+{
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+	    c->server->limits.max_output / 2);
 }
 
 static void
@@ -419,7 +442,8 @@ ctl_conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn	*c = arg;
 
-	if ((what & BEV_EVENT_EOF) && c->state == CTL_CONN_OPEN) {
+	if ((what & BEV_EVENT_EOF) && c->state == CTL_CONN_OPEN &&
+	    !ctl_conn_hung_up(c)) {
 		c->eof = 1;
 		ctl_conn_process(c);
 		return;
@@ -430,6 +454,23 @@ ctl_conn_event(struct bufferevent *bev, short what, void *arg)
 		ctl_conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
 	else
 		ctl_conn_close(c, "closed by the client");
+}
+
+/*
+ * After EOF: did the client close its socket (nobody to answer), or only
+ * shut down its writing side (it still reads the answers)?
+ */
+static int
+ctl_conn_hung_up(struct ctl_conn *c)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = bufferevent_getfd(c->bev);
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == -1)
+		return (1);
+	return ((pfd.revents & (POLLHUP | POLLERR)) != 0);
 }
 
 static void
@@ -452,7 +493,8 @@ ctl_conn_process(struct ctl_conn *c)
 	const char		*line;
 
 	while (c->state == CTL_CONN_OPEN &&
-	    c->inflight < c->server->limits.max_inflight) {
+	    c->inflight < c->server->limits.max_inflight &&
+	    !ctl_conn_backlogged(c)) {
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			len = evbuffer_get_length(in);
@@ -487,7 +529,8 @@ ctl_conn_update(struct ctl_conn *c)
 	if (c->state != CTL_CONN_OPEN)
 		return;
 	if (!c->eof) {
-		if (c->inflight >= c->server->limits.max_inflight)
+		if (c->inflight >= c->server->limits.max_inflight ||
+		    ctl_conn_backlogged(c))
 			bufferevent_disable(c->bev, EV_READ);
 		else
 			bufferevent_enable(c->bev, EV_READ);
@@ -519,8 +562,9 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		/* nothing */;
 	if (i == len)
 		return;		/* a blank line */
-	if ((msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
+	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &jerr);
+	if (msg == NULL) {
 		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
 		    "message", "parse error", "data", "reason", jerr.text,
 		    "position", jerr.position);
@@ -700,6 +744,7 @@ ctl_conn_finish(struct ctl_conn *c, json_t *msg)
 	ctl_conn_detach(c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, ctl_conn_written, ctl_conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	bufferevent_enable(c->bev, EV_WRITE);
 }

@@ -1,0 +1,1473 @@
+/*
+ * tests/check_ctl.c: the control protocol.  The server suites run a real
+ * server on a temporary socket in an event_base with a table of test
+ * methods, and drive clients from the same loop (bufferevents), so no test
+ * waits on time: each one runs the loop until what it waits for happened.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "engine.h"
+#include "ctl.h"
+
+/* ---- test methods -------------------------------------------------------- */
+
+static struct event_base	*base;
+static struct ctl_server	*server;
+static char			 dir[64], path[96];
+static struct ctl_req		*held;
+static int			 pending, max_pending;
+
+static void	h_echo(struct ctl_req *, json_t *);
+static void	h_async(struct ctl_req *, json_t *);
+static void	h_hold(struct ctl_req *, json_t *);
+static void	h_fail(struct ctl_req *, json_t *);
+
+static const struct ctl_param p_echo[] = {
+	{ "text", CTL_P_STRING, 0, "text", NULL },
+	{ "size", CTL_P_INT, 0, "bytes of padding in the answer", NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_types[] = {
+	{ "s", CTL_P_STRING, 0, NULL, NULL },
+	{ "i", CTL_P_INT, 0, NULL, NULL },
+	{ "b", CTL_P_BOOL, 0, NULL, NULL },
+	{ "usd", CTL_P_USD, 0, NULL, NULL },
+	{ "d", CTL_P_DURATION, 0, NULL, NULL },
+	{ "o", CTL_P_OBJECT, 0, NULL, NULL },
+	{ "t", CTL_P_TIME, 0, NULL, NULL },
+	{ "need", CTL_P_STRING, CTL_P_REQUIRED, NULL, NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_method test_methods[] = {
+	{ "test.echo", "echo", p_echo, CTL_M_READONLY, h_echo, NULL, NULL },
+	{ "test.types", "types", p_types, 0, h_echo, NULL, NULL },
+	{ "test.async", "answer later", p_echo, 0, h_async, NULL, NULL },
+	{ "test.hold", "answer when told", p_echo, 0, h_hold, NULL, NULL },
+	{ "test.admin", "admin only", p_echo, CTL_M_ADMIN, h_echo, NULL,
+	    NULL },
+	{ "test.fail", "error", p_echo, 0, h_fail, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+};
+
+static const struct ctl_method *
+test_find(const char *name)
+{
+	const struct ctl_method	*m;
+
+	for (m = test_methods; m->name != NULL; m++) {
+		if (strcmp(m->name, name) == 0)
+			return (m);
+	}
+	return (NULL);
+}
+
+/* {"params": PARAMS, "pad": "xxx..."} */
+static json_t *
+echo_result(json_t *params)
+{
+	json_t	*r;
+	int64_t	 size = 0;
+	char	*pad;
+
+	r = json_pack("{s:O}", "params", params);
+	if (ctl_param_int(params, "size", &size) && size > 0) {
+		pad = xmalloc(size + 1);
+		memset(pad, 'x', size);
+		pad[size] = '\0';
+		json_object_set_new(r, "pad", json_string(pad));
+		free(pad);
+	}
+	return (r);
+}
+
+static void
+h_echo(struct ctl_req *req, json_t *params)
+{
+	ctl_reply(req, echo_result(params));
+}
+
+struct async {
+	struct ctl_req	*req;
+	json_t		*result;
+};
+
+static void
+async_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct async	*a = arg;
+
+	pending--;
+	ctl_reply(a->req, a->result);
+	free(a);
+}
+
+static void
+h_async(struct ctl_req *req, json_t *params)
+{
+	struct async	*a = xmalloc(sizeof *a);
+	struct timeval	 tv = { 0, 0 };
+
+	a->req = req;
+	a->result = echo_result(params);
+	if (++pending > max_pending)
+		max_pending = pending;
+	event_base_once(base, -1, EV_TIMEOUT, async_cb, a, &tv);
+}
+
+static void
+h_hold(struct ctl_req *req, json_t *params)
+{
+	held = req;
+}
+
+static void
+h_fail(struct ctl_req *req, json_t *params)
+{
+	ctl_error(req, CTL_E_NOT_FOUND, "no such thing", "text", "unknown");
+}
+
+/* ---- a client driven by the same loop ------------------------------------ */
+
+struct tclient {
+	struct bufferevent	*bev;
+	json_t			*lines;		/* every message received */
+	int			 eof;
+};
+
+static void
+tc_read(struct bufferevent *bev, void *arg)
+{
+	struct tclient	*tc = arg;
+	char		*line;
+	size_t		 n;
+	json_t		*msg;
+
+	while ((line = evbuffer_readln(bufferevent_get_input(bev), &n,
+	    EVBUFFER_EOL_LF)) != NULL) {
+		msg = json_loads(line, 0, NULL);
+		ck_assert_msg(msg != NULL, "response is not JSON: %.80s", line);
+		json_array_append_new(tc->lines, msg);
+		free(line);
+	}
+}
+
+static void
+tc_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct tclient	*tc = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		tc->eof = 1;
+}
+
+static struct tclient *
+tc_from_fd(int fd)
+{
+	struct tclient	*tc = xcalloc(1, sizeof *tc);
+
+	evutil_make_socket_nonblocking(fd);
+	tc->lines = json_array();
+	tc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(tc->bev, tc_read, NULL, tc_event, tc);
+	bufferevent_enable(tc->bev, EV_READ | EV_WRITE);
+	return (tc);
+}
+
+static int
+tc_connect(void)
+{
+	char	*cause = NULL;
+	int	 fd;
+
+	fd = ctl_client_connect(path, &cause);
+	ck_assert_msg(fd != -1, "connect: %s", cause);
+	return (fd);
+}
+
+static struct tclient *
+tc_open(void)
+{
+	return (tc_from_fd(tc_connect()));
+}
+
+static void
+tc_send(struct tclient *tc, const char *s)
+{
+	bufferevent_write(tc->bev, s, strlen(s));
+}
+
+/* Run the loop until TC has N messages (or the server closed it). */
+static size_t
+tc_wait(struct tclient *tc, size_t n)
+{
+	while (json_array_size(tc->lines) < n && !tc->eof)
+		event_base_loop(base, EVLOOP_ONCE);
+	return (json_array_size(tc->lines));
+}
+
+static void
+tc_wait_eof(struct tclient *tc)
+{
+	while (!tc->eof)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* Send one line and return the next message (borrowed). */
+static json_t *
+tc_call(struct tclient *tc, const char *line)
+{
+	size_t	n = json_array_size(tc->lines);
+
+	tc_send(tc, line);
+	tc_send(tc, "\n");
+	ck_assert_uint_eq(tc_wait(tc, n + 1), n + 1);
+	return (json_array_get(tc->lines, n));
+}
+
+static void
+tc_close(struct tclient *tc)
+{
+	bufferevent_free(tc->bev);
+	json_decref(tc->lines);
+	free(tc);
+}
+
+static void
+wait_connections(size_t n)
+{
+	while (ctl_server_connections(server) != n)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* Assert MSG is an error CODE; FIELD and REASON (substring) if given. */
+static void
+assert_error(json_t *msg, int code, const char *field, const char *reason)
+{
+	json_t	*e = json_object_get(msg, "error"), *data;
+
+	ck_assert_msg(e != NULL, "not an error: %s",
+	    json_dumps(msg, JSON_COMPACT));
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "code")), code);
+	ck_assert_ptr_null(json_object_get(msg, "result"));
+	data = json_object_get(e, "data");
+	if (field != NULL)
+		ck_assert_str_eq(json_string_value(json_object_get(data,
+		    "field")), field);
+	if (reason != NULL)
+		ck_assert_msg(strstr(json_string_value(json_object_get(data,
+		    "reason")), reason) != NULL, "reason \"%s\" lacks \"%s\"",
+		    json_string_value(json_object_get(data, "reason")), reason);
+}
+
+static void
+server_setup(void)
+{
+	char	*cause = NULL;
+
+	signal(SIGPIPE, SIG_IGN);
+	base = event_base_new();
+	snprintf(dir, sizeof dir, "/tmp/check_ctl.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/chime.sock", dir);
+	server = ctl_server_create(base, path, test_find, &cause);
+	ck_assert_msg(server != NULL, "ctl_server_create: %s", cause);
+	held = NULL;
+	pending = max_pending = 0;
+}
+
+static void
+server_teardown(void)
+{
+	ctl_server_free(server);
+	event_base_free(base);
+	rmdir(dir);
+}
+
+/* ---- suite: server -------------------------------------------------------- */
+
+/* A good request gets its result with its own id. */
+START_TEST(test_server_request_good)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"test.echo\","
+	    "\"params\":{\"text\":\"hi\"}}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 7);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "jsonrpc")),
+	    "2.0");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "result"), "params"), "text")), "hi");
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":\"abc\",\"method\":"
+	    "\"test.echo\"}");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "id")), "abc");
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"test.fail\"}");
+	assert_error(r, CTL_E_NOT_FOUND, "text", "unknown");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 8);
+	tc_close(tc);
+}
+END_TEST
+
+/* Text that is not JSON gets -32700 with a null id, and the connection
+ * goes on. */
+START_TEST(test_server_request_bad)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":");
+	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	ck_assert(json_is_null(json_object_get(r, "id")));
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,\"id\":3,\"method\":"
+	    "\"test.echo\"}");
+	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 4);
+	tc_close(tc);
+}
+END_TEST
+
+/* Every malformed request kind gets -32600; the id is echoed when valid. */
+START_TEST(test_server_invalid_request_bad)
+{
+	static const struct {
+		const char	*line;
+		json_int_t	 id;		/* -1: null */
+		const char	*field;
+	} cases[] = {
+		{ "[]", -1, NULL },
+		{ "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.echo\"}]",
+		    -1, NULL },
+		{ "42", -1, NULL },
+		{ "\"hello\"", -1, NULL },
+		{ "{\"id\":2,\"method\":\"test.echo\"}", 2, "jsonrpc" },
+		{ "{\"jsonrpc\":\"1.0\",\"id\":3,\"method\":\"test.echo\"}", 3,
+		    "jsonrpc" },
+		{ "{\"jsonrpc\":2.0,\"id\":4,\"method\":\"test.echo\"}", 4,
+		    "jsonrpc" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":5}", 5, "method" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":5}", 6, "method" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"test.echo\","
+		    "\"params\":[1]}", 7, "params" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"test.echo\","
+		    "\"params\":\"x\"}", 8, "params" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":{\"a\":1},\"method\":"
+		    "\"test.echo\"}", -1, "id" },
+		{ "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"test.echo\","
+		    "\"param\":{}}", 9, "param" },
+		{ "{\"jsonrpc\":\"2.0\",\"method\":5}", -1, "method" },
+	};
+	struct tclient	*tc = tc_open();
+	json_t		*r, *id;
+	size_t		 i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		r = tc_call(tc, cases[i].line);
+		assert_error(r, CTL_E_INVALID_REQUEST, cases[i].field, NULL);
+		id = json_object_get(r, "id");
+		if (cases[i].id == -1)
+			ck_assert_msg(json_is_null(id), "case %zu: id", i);
+		else
+			ck_assert_int_eq(json_integer_value(id), cases[i].id);
+	}
+	r = json_array_get(tc->lines, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r,
+	    "error"), "message")), "batch requests are not supported");
+	tc_close(tc);
+}
+END_TEST
+
+/* An unknown method gets -32601 naming it; prefixes are not names. */
+START_TEST(test_server_unknown_method_bad)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.nope\"}");
+	assert_error(r, CTL_E_NO_METHOD, NULL, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "method")), "test.nope");
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test.ech\"}");
+	assert_error(r, CTL_E_NO_METHOD, NULL, NULL);
+	tc_close(tc);
+}
+END_TEST
+
+/* Every parameter type accepts its documented forms. */
+START_TEST(test_server_params_good)
+{
+	static const char *good[] = {
+		"{\"need\":\"x\"}",
+		"{\"need\":\"x\",\"s\":\"\",\"i\":-3,\"b\":false}",
+		"{\"need\":\"x\",\"usd\":\"1.25\"}",
+		"{\"need\":\"x\",\"usd\":\"$0.000001\"}",
+		"{\"need\":\"x\",\"usd\":1.25}",
+		"{\"need\":\"x\",\"usd\":3}",
+		"{\"need\":\"x\",\"d\":\"90s\"}",
+		"{\"need\":\"x\",\"d\":\"1h30m\"}",
+		"{\"need\":\"x\",\"d\":0}",
+		"{\"need\":\"x\",\"o\":{}}",
+		"{\"need\":\"x\",\"o\":{\"a\":[1]}}",
+		"{\"need\":\"x\",\"t\":\"2025-03-09T07:00:00Z\"}",
+		"{\"need\":\"x\",\"t\":\"2025-03-09T02:00:00.5-05:00\"}",
+	};
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+	char		*line;
+	size_t		 i;
+
+	for (i = 0; i < sizeof good / sizeof *good; i++) {
+		xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":"
+		    "\"test.types\",\"params\":%s}", i, good[i]);
+		r = tc_call(tc, line);
+		ck_assert_msg(json_object_get(r, "result") != NULL,
+		    "case %zu refused: %s", i, json_dumps(r, JSON_COMPACT));
+		free(line);
+	}
+	tc_close(tc);
+}
+END_TEST
+
+/* A bad value of every type, an unknown and a missing parameter each get
+ * -32602 naming the field and why, and the handler does not run. */
+START_TEST(test_server_params_bad)
+{
+	static const struct {
+		const char	*params;
+		const char	*field;
+		const char	*reason;
+	} bad[] = {
+		{ "{}", "need", "required" },
+		{ "{\"need\":\"x\",\"zzz\":1}", "zzz", "unknown parameter" },
+		{ "{\"need\":1}", "need", "must be a string" },
+		{ "{\"need\":null}", "need", "must be a string" },
+		{ "{\"need\":\"x\",\"i\":\"1\"}", "i", "must be an integer" },
+		{ "{\"need\":\"x\",\"i\":1.5}", "i", "must be an integer" },
+		{ "{\"need\":\"x\",\"b\":\"true\"}", "b", "true or false" },
+		{ "{\"need\":\"x\",\"usd\":\"abc\"}", "usd", "USD" },
+		{ "{\"need\":\"x\",\"usd\":\"1.2345678\"}", "usd", "USD" },
+		{ "{\"need\":\"x\",\"usd\":-1}", "usd", "USD" },
+		{ "{\"need\":\"x\",\"usd\":0.0000001}", "usd", "USD" },
+		{ "{\"need\":\"x\",\"usd\":true}", "usd", "USD" },
+		{ "{\"need\":\"x\",\"d\":\"5x\"}", "d", "duration" },
+		{ "{\"need\":\"x\",\"d\":-5}", "d", "duration" },
+		{ "{\"need\":\"x\",\"d\":1.5}", "d", "duration" },
+		{ "{\"need\":\"x\",\"o\":[1]}", "o", "must be an object" },
+		{ "{\"need\":\"x\",\"o\":\"a=1\"}", "o", "must be an object" },
+		{ "{\"need\":\"x\",\"t\":\"yesterday\"}", "t", "RFC 3339" },
+		{ "{\"need\":\"x\",\"t\":\"2025-02-30T00:00:00Z\"}", "t",
+		    "RFC 3339" },
+		{ "{\"need\":\"x\",\"t\":1741503600}", "t", "RFC 3339" },
+	};
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+	char		*line;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":"
+		    "\"test.types\",\"params\":%s}", i, bad[i].params);
+		r = tc_call(tc, line);
+		assert_error(r, CTL_E_INVALID_PARAMS, bad[i].field,
+		    bad[i].reason);
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "id")),
+		    (json_int_t)i);
+		free(line);
+	}
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"test.async\","
+	    "\"params\":{\"size\":\"big\"}}");
+	assert_error(r, CTL_E_INVALID_PARAMS, "size", "integer");
+	ck_assert_int_eq(max_pending, 0);
+	tc_close(tc);
+}
+END_TEST
+
+/* A notification runs but gets no answer; the next request does. */
+START_TEST(test_server_notification_good)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"method\":\"test.async\"}\n");
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"method\":\"test.nope\"}\n");
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"method\":\"test.types\"}\n");
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2);
+	while (pending > 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 3);
+	ck_assert_uint_eq(json_array_size(tc->lines), 2);
+	ck_assert_int_eq(max_pending, 1);
+	tc_close(tc);
+}
+END_TEST
+
+/* A malformed notification is still answered (with a null id): the server
+ * cannot know it was one. */
+START_TEST(test_server_notification_bad)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"method\":\"test.echo\","
+	    "\"params\":[]}");
+	assert_error(r, CTL_E_INVALID_REQUEST, "params", NULL);
+	ck_assert(json_is_null(json_object_get(r, "id")));
+	tc_close(tc);
+}
+END_TEST
+
+/* Pipelined requests are all answered, each with its id, with no more
+ * than the in-flight limit running at once. */
+START_TEST(test_server_pipelined_good)
+{
+	struct ctl_limits	 l = { 0, 0, 4, 0 };
+	struct tclient		*tc;
+	char			 line[128], seen[101];
+	json_t			*r;
+	json_int_t		 id;
+	size_t			 i;
+
+	ctl_server_set_limits(server, &l);
+	tc = tc_open();
+	for (i = 1; i <= 100; i++) {
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,"
+		    "\"method\":\"test.%s\"}\n", i, i % 3 ? "async" : "echo");
+		tc_send(tc, line);
+	}
+	ck_assert_uint_eq(tc_wait(tc, 100), 100);
+	memset(seen, 0, sizeof seen);
+	json_array_foreach(tc->lines, i, r) {
+		id = json_integer_value(json_object_get(r, "id"));
+		ck_assert(id >= 1 && id <= 100 && !seen[id]);
+		ck_assert_ptr_nonnull(json_object_get(r, "result"));
+		seen[id] = 1;
+	}
+	ck_assert_int_eq(max_pending, 4);
+	ck_assert_int_eq(pending, 0);
+	tc_close(tc);
+}
+END_TEST
+
+/* A line past the request limit gets -32600 and the connection closes;
+ * a large request under the limit is served. */
+START_TEST(test_server_too_large_bad)
+{
+	const char	*head = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.echo\",\"params\":{\"text\":\"";
+	struct tclient	*tc;
+	char		*big;
+	json_t		*r;
+	size_t		 n = CTL_MAX_REQUEST + 1;
+
+	tc = tc_open();
+	big = xmalloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	tc_send(tc, big);
+	tc_wait_eof(tc);
+	ck_assert_uint_eq(json_array_size(tc->lines), 1);
+	r = json_array_get(tc->lines, 0);
+	assert_error(r, CTL_E_INVALID_REQUEST, NULL, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r,
+	    "error"), "message")), "request too large");
+	tc_close(tc);
+	wait_connections(0);
+
+	tc = tc_open();
+	n = CTL_MAX_REQUEST - 200;
+	memset(big, 'y', n);
+	big[n] = '\0';
+	memcpy(big, head, strlen(head));
+	memcpy(big + n - 3, "\"}}", 3);
+	r = tc_call(tc, big);
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(
+	    json_object_get(json_object_get(r, "result"), "params"),
+	    "text"))), n - strlen(head) - 3);
+	free(big);
+	tc_close(tc);
+}
+END_TEST
+
+/* A connection that closes with a request pending leaves it answerable:
+ * the late answer is dropped, nothing dangles. */
+START_TEST(test_server_close_pending_good)
+{
+	const char	*async = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.async\"}\n";
+	struct tclient	*tc = tc_open();
+	int		 fd;
+
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.hold\"}\n");
+	while (held == NULL)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert(ctl_req_connected(held));
+	ck_assert_str_eq(ctl_req_method(held), "test.hold");
+	ck_assert_uint_eq(ctl_req_caller(held)->uid, geteuid());
+	tc_close(tc);
+	wait_connections(0);
+	ck_assert(!ctl_req_connected(held));
+	ctl_reply(held, json_pack("{s:b}", "late", 1));
+
+	/* The same with an answer already scheduled on the loop. */
+	fd = tc_connect();
+	ck_assert_int_eq(write(fd, async, strlen(async)),
+	    (ssize_t)strlen(async));
+	close(fd);
+	while (ctl_server_connections(server) != 0 || pending != 0 ||
+	    max_pending == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+END_TEST
+
+/* Freeing the server with a request pending detaches it too. */
+START_TEST(test_server_close_pending_bad)
+{
+	struct tclient	*tc = tc_open();
+
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.hold\"}\n");
+	while (held == NULL)
+		event_base_loop(base, EVLOOP_ONCE);
+	ctl_server_free(server);
+	server = NULL;
+	ck_assert(!ctl_req_connected(held));
+	ctl_error(held, CTL_E_UNAVAILABLE, "gone", NULL, NULL);
+	tc_wait_eof(tc);
+	ck_assert_uint_eq(json_array_size(tc->lines), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	tc_close(tc);
+}
+END_TEST
+
+/* A client that half-closes after its requests still gets every answer,
+ * then EOF. */
+START_TEST(test_server_half_close_good)
+{
+	struct tclient	*tc;
+	int		 fd = tc_connect();
+	const char	*req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.async\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":"
+	    "\"test.echo\"}";
+
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	tc = tc_from_fd(fd);
+	tc_wait_eof(tc);
+	ck_assert_uint_eq(json_array_size(tc->lines), 2);
+	tc_close(tc);
+	wait_connections(0);
+}
+END_TEST
+
+/* The socket is created with mode 0660. */
+START_TEST(test_server_socket_mode_good)
+{
+	struct stat	sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISSOCK(sb.st_mode));
+	ck_assert_int_eq(sb.st_mode & 07777, 0660);
+	ck_assert_str_eq(ctl_server_path(server), path);
+}
+END_TEST
+
+/* A path that is not a socket, or is too long, is refused and left. */
+START_TEST(test_server_socket_mode_bad)
+{
+	struct ctl_server	*s;
+	char			 other[256], *cause = NULL;
+	int			 fd;
+
+	snprintf(other, sizeof other, "%s/file", dir);
+	fd = open(other, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	s = ctl_server_create(base, other, test_find, &cause);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(cause, "not a socket"));
+	ck_assert_int_eq(access(other, F_OK), 0);
+	free(cause);
+	unlink(other);
+	memset(other, 'a', sizeof other - 1);
+	other[0] = '/';
+	other[sizeof other - 1] = '\0';
+	s = ctl_server_create(base, other, test_find, &cause);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(cause, "too long"));
+	free(cause);
+}
+END_TEST
+
+/* A stale socket file (nobody listening) is replaced. */
+START_TEST(test_server_stale_good)
+{
+	struct ctl_server	*s;
+	struct sockaddr_un	 sun;
+	struct tclient		*tc;
+	char			*cause = NULL;
+	int			 fd;
+
+	ctl_server_free(server);
+	server = NULL;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(fd);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	s = ctl_server_create(base, path, test_find, &cause);
+	ck_assert_msg(s != NULL, "create: %s", cause);
+	server = s;
+	tc = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(tc, "{\"jsonrpc\":\"2.0\","
+	    "\"id\":1,\"method\":\"test.echo\"}"), "result"));
+	tc_close(tc);
+}
+END_TEST
+
+/* A second server on a path where one answers is refused, and the first
+ * keeps its socket. */
+START_TEST(test_server_stale_bad)
+{
+	struct ctl_server	*s;
+	struct tclient		*tc;
+	char			*cause = NULL;
+
+	s = ctl_server_create(base, path, test_find, &cause);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(cause, "already"));
+	free(cause);
+	tc = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(tc, "{\"jsonrpc\":\"2.0\","
+	    "\"id\":1,\"method\":\"test.echo\"}"), "result"));
+	tc_close(tc);
+}
+END_TEST
+
+/* Past the connection limit a client gets one -32005 line and EOF; a
+ * closed connection makes room again. */
+START_TEST(test_server_connection_limit_bad)
+{
+	struct ctl_limits	 l = { 0, 2, 0, 0 };
+	struct tclient		*a, *b, *c;
+	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"test.echo\"}";
+
+	ctl_server_set_limits(server, &l);
+	a = tc_open();
+	b = tc_open();
+	tc_call(a, req);
+	tc_call(b, req);
+	ck_assert_uint_eq(ctl_server_connections(server), 2);
+	c = tc_open();
+	tc_wait_eof(c);
+	ck_assert_uint_eq(json_array_size(c->lines), 1);
+	assert_error(json_array_get(c->lines, 0), CTL_E_OVERLOADED, NULL,
+	    NULL);
+	tc_close(c);
+	tc_close(a);
+	wait_connections(1);
+	c = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(c, req), "result"));
+	tc_close(c);
+	tc_close(b);
+}
+END_TEST
+
+/* A client that does not read its answers is closed once they pass the
+ * output limit. */
+START_TEST(test_server_output_limit_bad)
+{
+	struct ctl_limits	 l = { 0, 0, 0, 64 * 1024 };
+	char			 line[128];
+	int			 fd, i;
+
+	ctl_server_set_limits(server, &l);
+	fd = tc_connect();
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
+		    "\"method\":\"test.async\",\"params\":{\"size\":65536}}\n",
+		    i);
+		ck_assert_int_eq(write(fd, line, strlen(line)),
+		    (ssize_t)strlen(line));
+	}
+	wait_connections(1);
+	wait_connections(0);
+	while (pending != 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	close(fd);
+}
+END_TEST
+
+/* A client that reads gets every large answer: the server waits for it
+ * instead of buffering past the limit. */
+START_TEST(test_server_output_limit_good)
+{
+	struct ctl_limits	 l = { 0, 0, 0, 64 * 1024 };
+	struct tclient		*tc;
+	char			 line[128];
+	int			 i;
+
+	ctl_server_set_limits(server, &l);
+	tc = tc_open();
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
+		    "\"method\":\"test.echo\",\"params\":{\"size\":65536}}\n",
+		    i);
+		tc_send(tc, line);
+	}
+	ck_assert_uint_eq(tc_wait(tc, 40), 40);
+	ck_assert_uint_eq(ctl_server_connections(server), 1);
+	tc_close(tc);
+}
+END_TEST
+
+/* After stop_accepting new connects fail; open connections still work. */
+START_TEST(test_server_stop_accepting_good)
+{
+	struct tclient	*tc = tc_open();
+	char		*cause = NULL;
+
+	tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.echo\"}");
+	ctl_server_stop_accepting(server);
+	ck_assert_int_eq(ctl_client_connect(path, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, path));
+	free(cause);
+	ck_assert_ptr_nonnull(json_object_get(tc_call(tc, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":2,\"method\":\"test.async\"}"), "result"));
+	tc_close(tc);
+}
+END_TEST
+
+/* The daemon's own uid (or root) may call admin methods. */
+START_TEST(test_server_admin_good)
+{
+	struct tclient	*tc = tc_open();
+
+	ck_assert_ptr_nonnull(json_object_get(tc_call(tc, "{\"jsonrpc\":\"2.0\","
+	    "\"id\":1,\"method\":\"test.admin\"}"), "result"));
+	tc_close(tc);
+}
+END_TEST
+
+static void
+pipe_cb(evutil_socket_t fd, short events, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* Another uid gets -32003 from an admin method before it runs; it may
+ * call the others.  Needs root to become another uid. */
+START_TEST(test_server_admin_bad)
+{
+	struct event	*ev;
+	char		 buf[4096];
+	json_t		*r;
+	ssize_t		 n;
+	int		 p[2], done = 0, status, fd;
+	pid_t		 pid;
+	char		*cause = NULL;
+
+	if (geteuid() != 0)
+		return;		/* cannot switch uid: nothing to test */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+		    setuid(65534) != 0)
+			_exit(10);
+		if ((fd = ctl_client_connect(path, &cause)) == -1)
+			_exit(11);
+		if (ctl_client_call(fd, "test.admin", NULL, 10000, &r,
+		    &cause) != 0)
+			_exit(12);
+		n = snprintf(buf, sizeof buf, "%s\n", json_dumps(r,
+		    JSON_COMPACT));
+		if (ctl_client_call(fd, "test.echo", NULL, 10000, &r,
+		    &cause) != 0)
+			_exit(13);
+		n += snprintf(buf + n, sizeof buf - n, "%s\n", json_dumps(r,
+		    JSON_COMPACT));
+		if (write(p[1], buf, n) != n)
+			_exit(14);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(p[1]);
+	ev = event_new(base, p[0], EV_READ, pipe_cb, &done);
+	event_add(ev, NULL);
+	while (!done)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	n = read(p[0], buf, sizeof buf - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	r = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_error(r, CTL_E_FORBIDDEN, NULL, NULL);
+	json_decref(r);
+	ck_assert_ptr_nonnull(strstr(buf, "\"result\""));
+	event_free(ev);
+	close(p[0]);
+}
+END_TEST
+
+struct call_thread {
+	const char	*method;
+	json_t		*resp;
+	char		*cause;
+	int		 rc;
+	int		 pipe;
+};
+
+static void *
+call_thread(void *arg)
+{
+	struct call_thread	*ct = arg;
+	json_t			*params;
+	int			 fd;
+
+	fd = ctl_client_connect(path, &ct->cause);
+	if (fd == -1) {
+		ct->rc = -1;
+	} else {
+		params = json_pack("{s:s}", "text", "thread");
+		ct->rc = ctl_client_call(fd, ct->method, params, 10000,
+		    &ct->resp, &ct->cause);
+		json_decref(params);
+		close(fd);
+	}
+	if (write(ct->pipe, "x", 1) != 1)
+		ct->rc = -2;
+	return (NULL);
+}
+
+/* chimectl's blocking transport gets the response to its request. */
+START_TEST(test_server_client_call_good)
+{
+	struct call_thread	 ct = { "test.async", NULL, NULL, 0, -1 };
+	struct event		*ev;
+	pthread_t		 t;
+	int			 p[2], done = 0;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ct.pipe = p[1];
+	ev = event_new(base, p[0], EV_READ, pipe_cb, &done);
+	event_add(ev, NULL);
+	ck_assert_int_eq(pthread_create(&t, NULL, call_thread, &ct), 0);
+	while (!done)
+		event_base_loop(base, EVLOOP_ONCE);
+	pthread_join(t, NULL);
+	ck_assert_msg(ct.rc == 0, "call: %s", ct.cause);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(ct.resp, "result"), "params"), "text")), "thread");
+	json_decref(ct.resp);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* The transport says which socket it could not reach. */
+START_TEST(test_server_client_call_bad)
+{
+	char	*cause = NULL, other[200];
+
+	snprintf(other, sizeof other, "%s/none.sock", dir);
+	ck_assert_int_eq(ctl_client_connect(other, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, other));
+	ck_assert_ptr_nonnull(strstr(cause, "No such file"));
+	free(cause);
+}
+END_TEST
+
+/* ---- suite: protocol ------------------------------------------------------ */
+
+/* An error object carries code, message and data.field/data.reason. */
+START_TEST(test_protocol_error_object_good)
+{
+	json_t	*e = ctl_error_object(CTL_E_INVALID_PARAMS, "invalid params",
+	    "count", "must be an integer");
+
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "code")),
+	    -32602);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e,
+	    "data"), "reason")), "must be an integer");
+	json_decref(e);
+}
+END_TEST
+
+/* Without field and reason there is no data member. */
+START_TEST(test_protocol_error_object_bad)
+{
+	json_t	*e = ctl_error_object(CTL_E_NOT_FOUND, "no such schedule",
+	    NULL, NULL);
+
+	ck_assert_ptr_null(json_object_get(e, "data"));
+	json_decref(e);
+}
+END_TEST
+
+/* USD and duration values convert to micro-units exactly. */
+START_TEST(test_protocol_values_good)
+{
+	json_t	*v;
+	int64_t	 x;
+
+	ck_assert_int_eq(ctl_value_usd(v = json_string("1.25"), &x), 0);
+	ck_assert_int_eq(x, 1250000);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_real(0.1), &x), 0);
+	ck_assert_int_eq(x, 100000);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_real(19.99), &x), 0);
+	ck_assert_int_eq(x, 19990000);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_integer(3), &x), 0);
+	ck_assert_int_eq(x, 3000000);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_duration(v = json_string("1h30m"), &x), 0);
+	ck_assert_int_eq(x, 5400 * USEC_PER_SEC);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_duration(v = json_integer(90), &x), 0);
+	ck_assert_int_eq(x, 90 * USEC_PER_SEC);
+	json_decref(v);
+}
+END_TEST
+
+/* Negative, over-precise and mistyped values are refused. */
+START_TEST(test_protocol_values_bad)
+{
+	json_t	*v;
+	int64_t	 x;
+
+	ck_assert_int_eq(ctl_value_usd(v = json_real(-0.5), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_real(1.0000001), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_string("1.2.3"), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_usd(v = json_integer(-1), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_duration(v = json_string("-5"), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_duration(v = json_integer(-5), &x), -1);
+	json_decref(v);
+	ck_assert_int_eq(ctl_value_duration(v = json_true(), &x), -1);
+	json_decref(v);
+}
+END_TEST
+
+/* The typed getters read checked params. */
+START_TEST(test_protocol_getters_good)
+{
+	json_t	*p = json_pack("{s:s,s:i,s:b,s:s,s:s,s:s}", "s", "x", "i", 4,
+	    "b", 1, "usd", "2.5", "d", "2m", "t", "1970-01-01T00:00:01Z");
+	int64_t	 x;
+	int	 b;
+
+	ck_assert_str_eq(ctl_param_string(p, "s"), "x");
+	ck_assert(ctl_param_int(p, "i", &x) && x == 4);
+	ck_assert(ctl_param_bool(p, "b", &b) && b == 1);
+	ck_assert(ctl_param_usd(p, "usd", &x) && x == 2500000);
+	ck_assert(ctl_param_duration(p, "d", &x) && x == 120 * USEC_PER_SEC);
+	ck_assert(ctl_param_time(p, "t", &x) && x == USEC_PER_SEC);
+	json_decref(p);
+}
+END_TEST
+
+/* Absent params leave the output alone and say so. */
+START_TEST(test_protocol_getters_bad)
+{
+	json_t	*p = json_object();
+	int64_t	 x = 42;
+	int	 b = 7;
+
+	ck_assert_ptr_null(ctl_param_string(p, "s"));
+	ck_assert(!ctl_param_int(p, "i", &x) && x == 42);
+	ck_assert(!ctl_param_bool(p, "b", &b) && b == 7);
+	ck_assert(!ctl_param_usd(p, "usd", &x) && x == 42);
+	ck_assert(!ctl_param_time(p, "t", &x) && x == 42);
+	json_decref(p);
+}
+END_TEST
+
+/* ---- suite: client-args --------------------------------------------------- */
+
+static const struct ctl_param p_thing[] = {
+	{ "name", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "name",
+	    NULL },
+	{ "operation", CTL_P_STRING, CTL_P_REQUIRED, "operation id", "op" },
+	{ "count", CTL_P_INT, 0, "how many", NULL },
+	{ "paused", CTL_P_BOOL, 0, "start paused", NULL },
+	{ "parameters", CTL_P_OBJECT, 0, "operation parameters", "param" },
+	{ "max_cost", CTL_P_USD, 0, "monthly cap", NULL },
+	{ "every", CTL_P_DURATION, 0, "interval", NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_none[] = { { NULL, 0, 0, NULL, NULL } };
+static const struct ctl_method t_thing[] = {
+	{ "thing.create", "create a thing", p_thing, 0, NULL, NULL, NULL },
+	{ "thing.list", "list things", p_none, CTL_M_READONLY, NULL,
+	    "id,name,cost.mid", "things" },
+	{ "thing.delete", "delete a thing", p_none, 0, NULL, NULL, NULL },
+	{ "thing.get", "show a thing", p_none, 0, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+};
+static const struct ctl_method t_tool[] = {
+	{ "tool.get", "show a tool", p_none, 0, NULL, NULL, NULL },
+	{ "tool.getall", "show all tools", p_none, 0, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+};
+static const struct ctl_method *const t_tables[] = { t_thing, t_tool, NULL };
+
+static json_t *
+args(char **cause, ...)
+{
+	char	*argv[32];
+	int	 argc = 0;
+	va_list	 ap;
+	json_t	*out = NULL;
+
+	va_start(ap, cause);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	*cause = NULL;
+	if (ctl_params_from_argv(&t_thing[0], argc, argv, &out, cause) != 0)
+		ck_assert_ptr_null(out);
+	return (out);
+}
+
+/* Positional, aliased, key=value and boolean flags become typed params. */
+START_TEST(test_args_parse_good)
+{
+	char	*cause, *s;
+	json_t	*p;
+
+	p = args(&cause, "n1", "--op", "summ", "--count", "-3", "--paused",
+	    "--param", "a=1", "--param", "b=hi", "--param", "c={\"d\":true}",
+	    "--param", "e=", "--max-cost=1.50", "--every", "5m", NULL);
+	ck_assert_msg(p != NULL, "%s", cause);
+	s = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(s, "{\"count\":-3,\"every\":\"5m\",\"max_cost\":"
+	    "\"1.50\",\"name\":\"n1\",\"operation\":\"summ\",\"parameters\":"
+	    "{\"a\":1,\"b\":\"hi\",\"c\":{\"d\":true},\"e\":\"\"},"
+	    "\"paused\":true}");
+	free(s);
+	json_decref(p);
+	p = args(&cause, "--operation", "x", "--no-paused", "--name", "n",
+	    "--param", "{\"k\":[1,2]}", NULL);
+	ck_assert_msg(p != NULL, "%s", cause);
+	s = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_str_eq(s, "{\"name\":\"n\",\"operation\":\"x\","
+	    "\"parameters\":{\"k\":[1,2]},\"paused\":false}");
+	free(s);
+	json_decref(p);
+	p = args(&cause, "--op", "x", "--paused=no", "--", "--dash", NULL);
+	ck_assert_msg(p != NULL, "%s", cause);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "name")),
+	    "--dash");
+	ck_assert(json_is_false(json_object_get(p, "paused")));
+	json_decref(p);
+}
+END_TEST
+
+/* Unknown flags, missing values or arguments and bad integers are usage
+ * errors that name the problem. */
+START_TEST(test_args_parse_bad)
+{
+	static const struct {
+		const char	*argv[6];
+		const char	*cause;
+	} bad[] = {
+		{ { "n", "--op", "x", "--bogus", NULL }, "unknown flag --bogus" },
+		{ { "n", "--op", "x", "-v", NULL }, "unknown flag -v" },
+		{ { "n", "--op", NULL }, "--op needs a value" },
+		{ { "n", NULL }, "missing --op" },
+		{ { "--op", "x", NULL }, "missing NAME" },
+		{ { "n", "--op", "x", "--count", "3x", NULL }, "not an integer" },
+		{ { "n", "--op", "x", "--count", "", NULL }, "not an integer" },
+		{ { "n", "--op", "x", "extra", NULL }, "unexpected argument" },
+		{ { "n", "--op", "x", "--no-count", NULL }, "unknown flag" },
+		{ { "n", "--op", "x", "--op", "y", NULL }, "given twice" },
+		{ { "n", "--op", "x", "--param", "novalue", NULL }, "KEY=VALUE" },
+		{ { "n", "--op", "x", "--paused=maybe", NULL }, "true or false" },
+	};
+	json_t	*p;
+	char	*cause;
+	size_t	 i;
+	int	 argc;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		for (argc = 0; bad[i].argv[argc] != NULL; argc++)
+			/* nothing */;
+		cause = NULL;
+		p = NULL;
+		ck_assert_int_eq(ctl_params_from_argv(&t_thing[0], argc,
+		    (char *const *)bad[i].argv, &p, &cause), -1);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(cause, bad[i].cause) != NULL,
+		    "case %zu: \"%s\" lacks \"%s\"", i, cause, bad[i].cause);
+		free(cause);
+	}
+}
+END_TEST
+
+/* Unique prefixes and the ls/rm/show aliases resolve to methods. */
+START_TEST(test_args_match_good)
+{
+	char	*cause = NULL;
+
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "th", "cr",
+	    &cause)->name, "thing.create");
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "thing", "ls",
+	    &cause)->name, "thing.list");
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "thing", "rm",
+	    &cause)->name, "thing.delete");
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "thi", "show",
+	    &cause)->name, "thing.get");
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "th.d", NULL,
+	    &cause)->name, "thing.delete");
+	ck_assert_str_eq(ctl_method_match_in(t_tables, "tool", "get",
+	    &cause)->name, "tool.get");
+}
+END_TEST
+
+/* Ambiguous and unknown nouns and verbs name the candidates. */
+START_TEST(test_args_match_bad)
+{
+	char	*cause = NULL;
+
+	ck_assert_ptr_null(ctl_method_match_in(t_tables, "t", "get", &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "ambiguous command \"t\": thing, "
+	    "tool"));
+	free(cause);
+	ck_assert_ptr_null(ctl_method_match_in(t_tables, "tool", "g", &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "get, getall"));
+	free(cause);
+	ck_assert_ptr_null(ctl_method_match_in(t_tables, "zz", "get", &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "unknown command \"zz\""));
+	free(cause);
+	ck_assert_ptr_null(ctl_method_match_in(t_tables, "thing", "x", &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "unknown verb \"x\""));
+	free(cause);
+	ck_assert_ptr_null(ctl_method_match_in(t_tables, "thing", NULL,
+	    &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "missing verb"));
+	free(cause);
+}
+END_TEST
+
+/* Print into a string. */
+static char *
+capture(void (*fn)(FILE *, const struct ctl_method *, json_t *),
+    const struct ctl_method *m, const char *json)
+{
+	json_t	*v = json_loads(json, JSON_DECODE_ANY, NULL);
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*fp = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(v);
+	fn(fp, m, v);
+	fclose(fp);
+	json_decref(v);
+	return (buf);
+}
+
+/* A list result is a table with upper-case headers, aligned columns,
+ * dotted keys and '-' for missing values; other members follow. */
+START_TEST(test_args_print_good)
+{
+	char	*s;
+
+	s = capture(print_result, &t_thing[1], "{\"things\":[{\"id\":\"a\","
+	    "\"name\":\"first\",\"cost\":{\"mid\":\"0.25\"}},{\"id\":\"bbbb\"}],"
+	    "\"next\":null}");
+	ck_assert_str_eq(s, "ID    NAME   COST.MID\na     first  0.25\n"
+	    "bbbb  -      -\nnext: -\n");
+	free(s);
+	s = capture(print_result, &t_thing[0], "{\"id\":\"a\",\"n\":2,"
+	    "\"cost\":{\"low\":1,\"high\":3},\"tags\":[\"x\",\"y\"],"
+	    "\"runs\":[{\"id\":1,\"ok\":true}]}");
+	ck_assert_str_eq(s, "id: a\nn: 2\ncost:\n  low: 1\n  high: 3\n"
+	    "tags: x, y\nruns:\n  - id: 1\n    ok: true\n");
+	free(s);
+}
+END_TEST
+
+/* Control characters from the daemon never reach the terminal; a list
+ * method whose result has no list falls back to key: value. */
+START_TEST(test_args_print_bad)
+{
+	char	*s;
+
+	s = capture(print_result, &t_thing[1], "{\"things\":[{\"id\":"
+	    "\"a\\u001b[2Jb\"}]}");
+	ck_assert_ptr_null(strchr(s, 0x1b));
+	ck_assert_ptr_nonnull(strstr(s, "a?[2Jb"));
+	free(s);
+	s = capture(print_result, &t_thing[1], "{\"things\":5}");
+	ck_assert_str_eq(s, "things: 5\n");
+	free(s);
+}
+END_TEST
+
+static void
+error_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	print_error(fp, v);
+}
+
+static void
+usage_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	print_usage(fp, m);
+}
+
+/* Errors print as "chimectl: MESSAGE (field: reason)". */
+START_TEST(test_args_error_good)
+{
+	char	*s;
+
+	s = capture(error_to, NULL, "{\"code\":-32602,\"message\":"
+	    "\"invalid params\",\"data\":{\"field\":\"count\",\"reason\":"
+	    "\"must be an integer\"}}");
+	ck_assert_str_eq(s, "chimectl: invalid params (count: must be an "
+	    "integer)\n");
+	free(s);
+	s = capture(error_to, NULL, "{\"code\":-32601,\"message\":"
+	    "\"no such method\",\"data\":{\"method\":\"x.y\"}}");
+	ck_assert_str_eq(s, "chimectl: no such method (method: x.y)\n");
+	free(s);
+	s = capture(usage_to, &t_thing[0], "null");
+	ck_assert_str_eq(s, "usage: chimectl thing create NAME --op OPERATION "
+	    "[--count N] [--paused] [--param KEY=VALUE]... [--max-cost USD] "
+	    "[--every DURATION]\n");
+	free(s);
+}
+END_TEST
+
+/* An error with no message or odd data still prints one line. */
+START_TEST(test_args_error_bad)
+{
+	char	*s;
+
+	s = capture(error_to, NULL, "{\"code\":1,\"data\":\"x\\ny\"}");
+	ck_assert_str_eq(s, "chimectl: error (x?y)\n");
+	free(s);
+}
+END_TEST
+
+static Suite *
+server_suite(void)
+{
+	Suite	*s = suite_create("server");
+	TCase	*tc = tcase_create("server");
+
+	tcase_add_checked_fixture(tc, server_setup, server_teardown);
+	tcase_add_test(tc, test_server_request_good);
+	tcase_add_test(tc, test_server_request_bad);
+	tcase_add_test(tc, test_server_invalid_request_bad);
+	tcase_add_test(tc, test_server_unknown_method_bad);
+	tcase_add_test(tc, test_server_params_good);
+	tcase_add_test(tc, test_server_params_bad);
+	tcase_add_test(tc, test_server_notification_good);
+	tcase_add_test(tc, test_server_notification_bad);
+	tcase_add_test(tc, test_server_pipelined_good);
+	tcase_add_test(tc, test_server_too_large_bad);
+	tcase_add_test(tc, test_server_close_pending_good);
+	tcase_add_test(tc, test_server_close_pending_bad);
+	tcase_add_test(tc, test_server_half_close_good);
+	tcase_add_test(tc, test_server_socket_mode_good);
+	tcase_add_test(tc, test_server_socket_mode_bad);
+	tcase_add_test(tc, test_server_stale_good);
+	tcase_add_test(tc, test_server_stale_bad);
+	tcase_add_test(tc, test_server_connection_limit_bad);
+	tcase_add_test(tc, test_server_output_limit_bad);
+	tcase_add_test(tc, test_server_output_limit_good);
+	tcase_add_test(tc, test_server_stop_accepting_good);
+	tcase_add_test(tc, test_server_admin_good);
+	tcase_add_test(tc, test_server_admin_bad);
+	tcase_add_test(tc, test_server_client_call_good);
+	tcase_add_test(tc, test_server_client_call_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+protocol_suite(void)
+{
+	Suite	*s = suite_create("protocol");
+	TCase	*tc = tcase_create("protocol");
+
+	tcase_add_test(tc, test_protocol_error_object_good);
+	tcase_add_test(tc, test_protocol_error_object_bad);
+	tcase_add_test(tc, test_protocol_values_good);
+	tcase_add_test(tc, test_protocol_values_bad);
+	tcase_add_test(tc, test_protocol_getters_good);
+	tcase_add_test(tc, test_protocol_getters_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+client_args_suite(void)
+{
+	Suite	*s = suite_create("client-args");
+	TCase	*tc = tcase_create("client-args");
+
+	tcase_add_test(tc, test_args_parse_good);
+	tcase_add_test(tc, test_args_parse_bad);
+	tcase_add_test(tc, test_args_match_good);
+	tcase_add_test(tc, test_args_match_bad);
+	tcase_add_test(tc, test_args_print_good);
+	tcase_add_test(tc, test_args_print_bad);
+	tcase_add_test(tc, test_args_error_good);
+	tcase_add_test(tc, test_args_error_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	log_open("check_ctl", LOG_LEVEL_WARN);
+	sr = srunner_create(protocol_suite());
+	srunner_add_suite(sr, server_suite());
+	srunner_add_suite(sr, client_args_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
