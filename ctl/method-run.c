@@ -37,7 +37,11 @@ method_run_get(struct ctl_req *req, json_t *params)
 		ctl_error_param(req, "run_id", "expected SCHEDULE:NUMBER");
 		return;
 	}
-	s = schedule_find(sid);
+	/* "NAME:N" works too, for the caller's default account. */
+	if ((s = schedule_find(sid)) == NULL)
+		s = schedule_lookup("default", sid);
+	if (s != NULL)
+		snprintf(sid, sizeof sid, "%s", s->id);
 	if (s == NULL || s->state == SCHEDULE_DELETED ||
 	    (a = account_find(s->account)) == NULL ||
 	    !account_allows(a, ctl_req_caller(req))) {
