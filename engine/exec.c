@@ -118,7 +118,8 @@ static int			 exec_nlive;
 
 static char	*exec_request_json(const struct operation *,
 		    const struct exec_request *, int64_t, char **);
-static char	**exec_envp(const struct exec_request *);
+static char	**exec_envp(const struct operation *,
+		    const struct exec_request *);
 static char	**exec_paths(const char *);
 static void	 exec_strv_free(char **);
 static int	 exec_pipe(int[2], int);
@@ -202,8 +203,8 @@ exec_runtime_free(void)
 		return;
 	while ((job = LIST_FIRST(&exec_live)) != NULL) {
 		LIST_REMOVE(job, entry);
+		kill(-job->pid, SIGKILL);
 		if (!job->reaped) {
-			kill(-job->pid, SIGKILL);
 			while (waitpid(job->pid, &status, 0) == -1 &&
 			    errno == EINTR)
 				continue;
@@ -280,7 +281,7 @@ exec_start(const struct operation *op, const struct exec_request *req,
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = op->argv;
-	sp.envp = exec_envp(req);
+	sp.envp = exec_envp(op, req);
 	sp.paths = exec_paths(op->argv[0]);
 	if (exec_spawn(job, &sp, op, cause) != 0) {
 		exec_strv_free(sp.envp);
@@ -336,7 +337,8 @@ exec_request_json(const struct operation *op, const struct exec_request *req,
 		}
 	}
 	doc = json_pack("{s:s?, s:s, s:s?, s:s?, s:o, s:I}",
-	    "run_id", req->run_id, "operation", op->id,
+	    "run_id", req->run_id, "operation", req->operation != NULL ?
+	    req->operation : op->id,
 	    "account", req->account, "model", req->model,
 	    "parameters", params, "deadline_ms", (json_int_t)deadline);
 	if (doc == NULL) {
@@ -354,7 +356,7 @@ exec_request_json(const struct operation *op, const struct exec_request *req,
 
 /* Our environment plus CHIME_RUN_ID, _OPERATION, _ACCOUNT and _MODEL. */
 static char **
-exec_envp(const struct exec_request *req)
+exec_envp(const struct operation *op, const struct exec_request *req)
 {
 	static const char	*names[] = { "CHIME_RUN_ID=", "CHIME_OPERATION=",
 	    "CHIME_ACCOUNT=", "CHIME_MODEL=" };
@@ -363,7 +365,7 @@ exec_envp(const struct exec_request *req)
 	size_t			 n, i, j;
 
 	values[0] = req->run_id;
-	values[1] = req->operation;
+	values[1] = req->operation != NULL ? req->operation : op->id;
 	values[2] = req->account;
 	values[3] = req->model;
 	for (n = 0; environ != NULL && environ[n] != NULL; n++)
@@ -664,8 +666,10 @@ exec_begin_kill(struct exec_job *job, enum exec_kill why)
 	if (why == EXEC_KILL_OVERFLOW || job->reaped) {
 		exec_signal(job, SIGKILL);
 		evtimer_del(job->kill_ev);
-		if (job->reaped)
+		if (job->reaped) {
+			evtimer_del(job->drain_ev);
 			event_active(job->drain_ev, EV_TIMEOUT, 0);
+		}
 		return;
 	}
 	if (!evtimer_pending(job->kill_ev, NULL) && !job->sigkilled) {
