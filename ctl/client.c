@@ -60,6 +60,7 @@ static void	 client_cron_print(const struct cron_fire *, const struct tz *,
 		     int);
 static int	 client_call(const struct ctl_method *, json_t *);
 static int	 client_answer(const struct ctl_method *, json_t *);
+static int	 client_wants_help(int, char **);
 static int	 client_run(int, char **);
 
 static deadfunc void
@@ -286,6 +287,19 @@ client_call(const struct ctl_method *m, json_t *params)
 	return (rc);
 }
 
+/* Is there a --help or -h among the flags (before any "--")? */
+static int
+client_wants_help(int argc, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* NOUN VERB ARGS... (or NOUN.VERB ARGS...) */
 static int
 client_run(int argc, char **argv)
@@ -305,6 +319,10 @@ client_run(int argc, char **argv)
 	}
 	if (skip > argc)
 		skip = argc;
+	if (client_wants_help(argc - skip, argv + skip)) {
+		print_method_help(stdout, m);
+		return (CTL_EXIT_OK);
+	}
 	if (ctl_params_from_argv(m, argc - skip, argv + skip, &params,
 	    &cause) != 0) {
 		fprintf(stderr, "chimectl: %s\n", cause);
