@@ -313,7 +313,8 @@ client_run(int argc, char **argv)
 	m = ctl_method_match(argv[0], skip == 2 && argc > 1 ? argv[1] : NULL,
 	    &cause);
 	if (m == NULL) {
-		fprintf(stderr, "chimectl: %s\n", cause);
+		fprintf(stderr, "chimectl: %s\n(chimectl help lists the "
+		    "commands)\n", cause);
 		free(cause);
 		return (CTL_EXIT_USAGE);
 	}
