@@ -1,0 +1,571 @@
+/*
+ * journal/journal.c: the journal as the loop sees it: open, submit,
+ * completions, reads and verification.
+ *
+ * Submitted records go on a queue (mtx, work_cond) that the writer thread
+ * (writer.c) empties.  The writer appends each transaction's outcomes to
+ * the done queue and, if the loop was not told yet, writes one byte to a
+ * pipe watched by a persistent libevent event on the loop's base.  The
+ * loop then moves the done queue to its own ready queue and runs the
+ * callbacks one by one, in submit order (which is seq order).
+ * journal_flush waits on done_cond instead of the pipe.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "journal.h"
+
+struct journal_tail {
+	uint64_t	 last;
+	int		 have_prev;
+	uint8_t		 prev[JOURNAL_HASH_LEN];
+	int		 have_last;
+	uint8_t		 hash[JOURNAL_HASH_LEN];
+	void		*rec;
+	size_t		 len;
+};
+
+struct journal_walk {
+	struct journal_verify	*v;
+	uint64_t		 expect;
+	uint8_t			 prev[JOURNAL_HASH_LEN];
+	char			*cause;
+};
+
+static int	 journal_check_tail(struct journal *, char **);
+static int	 journal_tail_entry(const struct journal_entry *, void *);
+static int	 journal_tail_record(struct journal_tail *,
+		     const struct journal_meta *, char **);
+static void	 journal_wake(evutil_socket_t, short, void *);
+static void	 journal_collect(struct journal *);
+static void	 journal_dispatch(struct journal *);
+static int	 journal_verify_entry(const struct journal_entry *, void *);
+static int	 journal_verify_meta(struct journal_walk *,
+		     const struct journal_meta *);
+
+struct journal *
+journal_open(const char *dir, const struct journal_options *options,
+    char **cause)
+{
+	static const struct journal_options defaults;
+	struct journal		*j;
+	struct journal_meta	 m;
+	char			*why = NULL;
+
+	if (options == NULL)
+		options = &defaults;
+	j = xcalloc(1, sizeof *j);
+	j->ops = &store_lmdb_ops;
+	j->readonly = options->readonly;
+	j->pipe[0] = j->pipe[1] = -1;
+	pthread_mutex_init(&j->mtx, NULL);
+	pthread_cond_init(&j->work_cond, NULL);
+	pthread_cond_init(&j->done_cond, NULL);
+	STAILQ_INIT(&j->queue);
+	STAILQ_INIT(&j->done);
+	STAILQ_INIT(&j->ready);
+	if ((j->store = j->ops->open(dir, options, &why)) == NULL)
+		goto fail;
+	if (!j->readonly && journal_check_tail(j, &why) != 0)
+		goto fail;
+	if (j->ops->meta(j->store, &m, &why) != 0)
+		goto fail;
+	j->seq = j->wseq = m.head_seq;
+	memcpy(j->head, m.head_hash, JOURNAL_HASH_LEN);
+	memcpy(j->whash, m.head_hash, JOURNAL_HASH_LEN);
+	if (pipe2(j->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		xasprintf(&why, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	j->stats.map_size = j->ops->map_size(j->store);
+	log_debug("msg=\"journal opened\" dir=%s seq=%llu readonly=%d", dir,
+	    (unsigned long long)j->seq, j->readonly);
+	return (j);
+fail:
+	xasprintf(cause, "journal %s: %s", dir, why);
+	free(why);
+	journal_close(j);
+	return (NULL);
+}
+
+/* Collect the last two log entries (copying the last record). */
+static int
+journal_tail_entry(const struct journal_entry *e, void *arg)
+{
+	struct journal_tail	*t = arg;
+
+	if (e->hash == NULL)
+		return (0);
+	if (e->seq + 1 == t->last) {
+		t->have_prev = 1;
+		memcpy(t->prev, e->hash, JOURNAL_HASH_LEN);
+	} else if (e->seq == t->last) {
+		t->have_last = 1;
+		memcpy(t->hash, e->hash, JOURNAL_HASH_LEN);
+		t->rec = xmalloc(e->len + 1);
+		memcpy(t->rec, e->rec, e->len);
+		t->len = e->len;
+	}
+	return (0);
+}
+
+/* Check the collected tail against the chain and meta. */
+static int
+journal_tail_record(struct journal_tail *t, const struct journal_meta *m,
+    char **cause)
+{
+	struct record	 rec;
+	uint8_t		 h[JOURNAL_HASH_LEN];
+	char		*why;
+
+	if (!t->have_last || (t->last > 1 && !t->have_prev)) {
+		xasprintf(cause, "chain tail mismatch at seq %llu: %s missing",
+		    (unsigned long long)t->last, t->have_last ?
+		    "the previous record is" : "the record's hash is");
+		return (-1);
+	}
+	if (t->last == 1)
+		chain_genesis(t->prev);
+	chain_next(t->prev, t->rec, t->len, h);
+	if (memcmp(h, t->hash, JOURNAL_HASH_LEN) != 0) {
+		xasprintf(cause, "chain tail mismatch at seq %llu: the stored "
+		    "hash does not match the record", (unsigned long long)t->last);
+		return (-1);
+	}
+	if (memcmp(t->hash, m->head_hash, JOURNAL_HASH_LEN) != 0) {
+		xasprintf(cause, "chain tail mismatch at seq %llu: meta's "
+		    "head_hash is not the record's hash",
+		    (unsigned long long)t->last);
+		return (-1);
+	}
+	if (record_decode(t->rec, t->len, &rec, &why) != 0) {
+		xasprintf(cause, "chain tail mismatch at seq %llu: %s",
+		    (unsigned long long)t->last, why);
+		free(why);
+		return (-1);
+	}
+	if (rec.seq != t->last) {
+		xasprintf(cause, "chain tail mismatch at seq %llu: the record "
+		    "says seq %llu", (unsigned long long)t->last,
+		    (unsigned long long)rec.seq);
+		record_clear(&rec);
+		return (-1);
+	}
+	record_clear(&rec);
+	return (0);
+}
+
+/*
+ * Check the chain's tail: the last record's hash recomputed from the
+ * previous one's, against its stored hash and meta's head.
+ */
+static int
+journal_check_tail(struct journal *j, char **cause)
+{
+	struct journal_meta	m;
+	struct journal_tail	t;
+	uint8_t			genesis[JOURNAL_HASH_LEN];
+	int			rc;
+
+	memset(&t, 0, sizeof t);
+	if (j->ops->log_last(j->store, &t.last, cause) != 0 ||
+	    j->ops->meta(j->store, &m, cause) != 0)
+		return (-1);
+	if (t.last != m.head_seq) {
+		xasprintf(cause, "chain tail mismatch: the log ends at seq "
+		    "%llu but meta's head is seq %llu",
+		    (unsigned long long)t.last,
+		    (unsigned long long)m.head_seq);
+		return (-1);
+	}
+	if (t.last == 0) {
+		chain_genesis(genesis);
+		if (memcmp(genesis, m.head_hash, JOURNAL_HASH_LEN) == 0)
+			return (0);
+		*cause = xstrdup("chain tail mismatch at seq 0: meta's "
+		    "head_hash is not the genesis hash");
+		return (-1);
+	}
+	if (j->ops->log_foreach(j->store, t.last > 1 ? t.last - 1 : 1, NULL,
+	    journal_tail_entry, &t, cause) != 0)
+		return (-1);
+	rc = journal_tail_record(&t, &m, cause);
+	free(t.rec);
+	return (rc);
+}
+
+int
+journal_start(struct journal *j, struct event_base *base, char **cause)
+{
+	if (j->base != NULL) {
+		*cause = xstrdup("journal already started");
+		return (-1);
+	}
+	j->ev = event_new(base, j->pipe[0], EV_READ | EV_PERSIST,
+	    journal_wake, j);
+	if (j->ev == NULL || event_add(j->ev, NULL) != 0) {
+		*cause = xstrdup("journal: cannot add the completion event");
+		if (j->ev != NULL)
+			event_free(j->ev);
+		j->ev = NULL;
+		return (-1);
+	}
+	j->base = base;
+	if (!j->readonly && writer_start(j, cause) != 0)
+		return (-1);
+	return (0);
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->store != NULL)
+		journal_flush(j);
+	writer_stop(j);
+	if (j->ev != NULL)
+		event_free(j->ev);
+	if (j->pipe[0] != -1)
+		close(j->pipe[0]);
+	if (j->pipe[1] != -1)
+		close(j->pipe[1]);
+	if (j->store != NULL)
+		j->ops->close(j->store);
+	pthread_cond_destroy(&j->work_cond);
+	pthread_cond_destroy(&j->done_cond);
+	pthread_mutex_destroy(&j->mtx);
+	free(j);
+}
+
+void
+journal_flush(struct journal *j)
+{
+	char	*cause;
+
+	if (j->pending > 0 && !j->readonly && !j->started &&
+	    writer_start(j, &cause) != 0)
+		fatalx("%s", cause);
+	journal_dispatch(j);
+	while (j->pending > 0) {
+		pthread_mutex_lock(&j->mtx);
+		while (STAILQ_EMPTY(&j->done))
+			pthread_cond_wait(&j->done_cond, &j->mtx);
+		STAILQ_CONCAT(&j->ready, &j->done);
+		j->notified = 0;
+		pthread_mutex_unlock(&j->mtx);
+		journal_dispatch(j);
+	}
+}
+
+/* Writer thread (or a readonly submit): queue outcomes for the loop and
+ * wake it; D holds the figures of these records. */
+void
+journal_deliver(struct journal *j, struct jrec_queue *q,
+    const struct journal_stats *d)
+{
+	int	wake;
+
+	pthread_mutex_lock(&j->mtx);
+	j->stats.commits += d->commits;
+	j->stats.records += d->records;
+	j->stats.duplicates += d->duplicates;
+	j->stats.errors += d->errors;
+	j->stats.commit_us_total += d->commit_us_total;
+	if (d->map_size != 0)
+		j->stats.map_size = d->map_size;
+	STAILQ_CONCAT(&j->done, q);
+	wake = !j->notified;
+	j->notified = 1;
+	pthread_cond_broadcast(&j->done_cond);
+	pthread_mutex_unlock(&j->mtx);
+	if (wake && write(j->pipe[1], "", 1) == -1 && errno != EAGAIN)
+		log_warn("msg=\"journal: cannot wake the loop\"");
+}
+
+/* The pipe is readable: drain it, then deliver what is done. */
+static void
+journal_wake(evutil_socket_t fd, short events, void *arg)
+{
+	struct journal	*j = arg;
+	char		 buf[64];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+	journal_collect(j);
+	journal_dispatch(j);
+}
+
+static void
+journal_collect(struct journal *j)
+{
+	pthread_mutex_lock(&j->mtx);
+	STAILQ_CONCAT(&j->ready, &j->done);
+	j->notified = 0;
+	pthread_mutex_unlock(&j->mtx);
+}
+
+/* Run the ready callbacks in order; a callback may submit or flush. */
+static void
+journal_dispatch(struct journal *j)
+{
+	struct journal_result	 r;
+	struct jrec		*rec;
+
+	while ((rec = STAILQ_FIRST(&j->ready)) != NULL) {
+		STAILQ_REMOVE_HEAD(&j->ready, entry);
+		j->pending--;
+		memset(&r, 0, sizeof r);
+		r.status = rec->status;
+		if (r.status == JOURNAL_OK) {
+			r.seq = rec->seq;
+			j->seq = rec->seq;
+			memcpy(j->head, rec->hash, JOURNAL_HASH_LEN);
+		} else if (r.status == JOURNAL_DUPLICATE)
+			r.dup_seq = rec->dup_seq;
+		else if ((r.error = rec->result_error) == NULL &&
+		    (r.error = rec->error) == NULL)
+			r.error = "unknown error";
+		if (rec->cb != NULL)
+			rec->cb(&r, rec->cbarg);
+		if (rec->commit_records != 0 && j->hook != NULL)
+			j->hook(rec->commit_records, rec->commit_us,
+			    j->hookarg);
+		jrec_free(rec);
+	}
+}
+
+void
+journal_submit(struct journal *j, struct jrec *rec, journal_done_cb cb,
+    void *arg)
+{
+	struct jrec_queue	q;
+	struct journal_stats	d;
+
+	rec->cb = cb;
+	rec->cbarg = arg;
+	jrec_seal(rec);
+	j->pending++;
+	if (j->readonly) {
+		jrec_fail(rec, "journal is read-only");
+		memset(&d, 0, sizeof d);
+		d.errors = 1;
+		STAILQ_INIT(&q);
+		STAILQ_INSERT_TAIL(&q, rec, entry);
+		journal_deliver(j, &q, &d);
+		return;
+	}
+	pthread_mutex_lock(&j->mtx);
+	STAILQ_INSERT_TAIL(&j->queue, rec, entry);
+	pthread_cond_signal(&j->work_cond);
+	pthread_mutex_unlock(&j->mtx);
+}
+
+uint64_t
+journal_seq(struct journal *j)
+{
+	return (j->seq);
+}
+
+void
+journal_head(struct journal *j, uint8_t head[JOURNAL_HASH_LEN])
+{
+	memcpy(head, j->head, JOURNAL_HASH_LEN);
+}
+
+size_t
+journal_pending(struct journal *j)
+{
+	return (j->pending);
+}
+
+void
+journal_stats(struct journal *j, struct journal_stats *st)
+{
+	pthread_mutex_lock(&j->mtx);
+	*st = j->stats;
+	pthread_mutex_unlock(&j->mtx);
+}
+
+size_t
+journal_map_used(struct journal *j)
+{
+	return (j->ops->map_used(j->store));
+}
+
+void
+journal_set_commit_hook(struct journal *j, void (*fn)(size_t, int64_t,
+    void *), void *arg)
+{
+	j->hook = fn;
+	j->hookarg = arg;
+}
+
+int
+journal_table_foreach(struct journal *j, const char *table,
+    const void *prefix, size_t plen, int reverse,
+    int (*cb)(const struct journal_row *, void *), void *arg)
+{
+	char	*cause;
+
+	if (j->ops->table_foreach(j->store, table, prefix, plen, reverse, cb,
+	    arg, &cause) != 0) {
+		log_warnx("msg=\"journal: cannot read table\" table=%s "
+		    "error=\"%s\"", table, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+journal_table_get(struct journal *j, const char *table, const void *key,
+    size_t klen, void **val, size_t *vlen)
+{
+	char	*cause;
+	int	 rc;
+
+	rc = j->ops->table_get(j->store, table, key, klen, val, vlen, &cause);
+	if (rc == -1) {
+		log_warnx("msg=\"journal: cannot read table\" table=%s "
+		    "error=\"%s\"", table, cause);
+		free(cause);
+	}
+	return (rc == 0 ? 0 : -1);
+}
+
+uint64_t
+journal_dedup_seq(struct journal *j, const char *key)
+{
+	uint64_t	 seq;
+	char		*cause;
+
+	if (j->ops->dedup_get(j->store, key, &seq, &cause) != 0) {
+		log_warnx("msg=\"journal: cannot read dedup\" error=\"%s\"",
+		    cause);
+		free(cause);
+		return (0);
+	}
+	return (seq);
+}
+
+int
+journal_log_foreach(struct journal *j, uint64_t from,
+    struct journal_meta *meta, int (*cb)(const struct journal_entry *,
+    void *), void *arg, char **cause)
+{
+	return (j->ops->log_foreach(j->store, from, meta, cb, arg, cause));
+}
+
+int
+journal_meta(struct journal *j, struct journal_meta *m, char **cause)
+{
+	return (j->ops->meta(j->store, m, cause));
+}
+
+/* One entry of journal_verify: contiguous, decodes, hash recomputes. */
+static int
+journal_verify_entry(const struct journal_entry *e, void *arg)
+{
+	struct journal_walk	*w = arg;
+	struct record		 rec;
+	uint8_t			 h[JOURNAL_HASH_LEN];
+	char			*why, a[65], b[65];
+
+	if (e->seq != w->expect) {
+		xasprintf(&w->cause, "missing (the next record in the log is "
+		    "seq %llu)", (unsigned long long)e->seq);
+		return (1);
+	}
+	if (e->hash == NULL) {
+		w->cause = xstrdup("value shorter than a hash");
+		return (1);
+	}
+	if (record_decode(e->rec, e->len, &rec, &why) != 0) {
+		xasprintf(&w->cause, "record: %s", why);
+		free(why);
+		return (1);
+	}
+	if (rec.seq != e->seq) {
+		xasprintf(&w->cause, "record says seq %llu",
+		    (unsigned long long)rec.seq);
+		record_clear(&rec);
+		return (1);
+	}
+	record_clear(&rec);
+	chain_next(w->prev, e->rec, e->len, h);
+	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) != 0) {
+		chain_hex(e->hash, a);
+		chain_hex(h, b);
+		xasprintf(&w->cause, "hash mismatch: stored %s, computed %s",
+		    a, b);
+		return (1);
+	}
+	memcpy(w->prev, h, JOURNAL_HASH_LEN);
+	w->v->records++;
+	w->v->last_seq = e->seq;
+	memcpy(w->v->head, h, JOURNAL_HASH_LEN);
+	w->expect++;
+	return (0);
+}
+
+/* After the walk: meta's head must be the last record. */
+static int
+journal_verify_meta(struct journal_walk *w, const struct journal_meta *m)
+{
+	struct journal_verify	*v = w->v;
+
+	if (m->head_seq > v->last_seq) {
+		v->bad_seq = v->last_seq + 1;
+		xasprintf(&w->cause, "missing (meta's head is seq %llu)",
+		    (unsigned long long)m->head_seq);
+		return (-1);
+	}
+	if (m->head_seq < v->last_seq) {
+		v->bad_seq = m->head_seq + 1;
+		xasprintf(&w->cause, "after meta's head (seq %llu)",
+		    (unsigned long long)m->head_seq);
+		return (-1);
+	}
+	if (memcmp(m->head_hash, v->head, JOURNAL_HASH_LEN) != 0) {
+		if ((v->bad_seq = v->last_seq) == 0) {
+			v->bad_seq = 1;
+			w->cause = xstrdup("meta's head_hash is not the "
+			    "genesis hash of an empty journal");
+		} else
+			w->cause = xstrdup("meta's head_hash is not this "
+			    "record's hash");
+		return (-1);
+	}
+	return (0);
+}
+
+int
+journal_verify(struct journal *j, struct journal_verify *v, char **cause)
+{
+	struct journal_walk	w;
+	struct journal_meta	m;
+
+	memset(v, 0, sizeof *v);
+	memset(&w, 0, sizeof w);
+	w.v = v;
+	w.expect = 1;
+	chain_genesis(w.prev);
+	memcpy(v->head, w.prev, JOURNAL_HASH_LEN);
+	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &w,
+	    cause) != 0)
+		return (-1);
+	if (w.cause == NULL && journal_verify_meta(&w, &m) == 0)
+		return (0);
+	if (v->bad_seq == 0)
+		v->bad_seq = w.expect;
+	*cause = w.cause;
+	return (-1);
+}

@@ -10,12 +10,24 @@
  * callback runs, in seq order.  Nothing a record claims may be acted on
  * before its callback says it is durable.
  *
- * Threads: every function here is called on the loop thread, except the
- * read-only journal_reader_* family, which any process may use.
+ * Threads: every function here is called on the loop thread.  A journal
+ * opened with the readonly option (chime-journal, while the daemon runs in
+ * another process) has no writer thread: its reads (journal_table_*,
+ * journal_log_foreach, journal_verify, journal_meta) work, its submits fail.
+ * The record_* and chain_* functions are pure and may be called anywhere.
+ *
+ * Errors.  Functions that a person's action can make fail return -1 (or
+ * NULL) and an allocated message in *cause; the caller frees it.  A record
+ * that cannot be written never fails its submitter directly: its callback
+ * runs with JOURNAL_ERROR and a message, and no other record suffers.
  */
 #ifndef CHIME_JOURNAL_H
 #define CHIME_JOURNAL_H
 
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +38,10 @@
 #define JOURNAL_FORMAT_VERSION	1
 #define JOURNAL_HASH_LEN	32
 #define JOURNAL_MAX_KEY		511
+#define JOURNAL_MAX_RECORD	(16 * 1024 * 1024) /* record bytes, or a value */
+#define JOURNAL_MAX_TABLES	60	/* state tables besides log, dedup, meta */
+#define JOURNAL_BATCH_MAX	8192	/* records per LMDB transaction */
+#define JOURNAL_MAX_DEPTH	32	/* msgpack nesting in a record */
 
 enum journal_sync {
 	JOURNAL_SYNC_FULL,	/* durable: every commit is fsynced (default) */
@@ -69,47 +85,102 @@ struct journal_options {
 	int			 readonly;	/* readers: no writer thread */
 };
 
+/* One log entry handed to a journal_log_foreach callback: HASH (32 bytes)
+ * and REC (the msgpack record bytes) point into LMDB's map and are valid
+ * only in the callback. */
+struct journal_entry {
+	uint64_t	 seq;
+	const uint8_t	*hash;
+	const void	*rec;
+	size_t		 len;
+};
+
+/* The meta table (doc/journal-format.md). */
+struct journal_meta {
+	uint64_t	 format;
+	char		 journal_id[33];	/* 32 hex digits */
+	uint64_t	 head_seq;
+	uint8_t		 head_hash[JOURNAL_HASH_LEN];
+	int64_t		 created_us;
+};
+
+/* What journal_verify found. */
+struct journal_verify {
+	uint64_t	 records;	/* records that verified */
+	uint64_t	 last_seq;	/* last good seq (0: none) */
+	uint64_t	 bad_seq;	/* first bad seq; 0 if intact */
+	uint8_t		 head[JOURNAL_HASH_LEN];	/* hash of last_seq */
+};
+
 /* journal.c: the daemon-side journal (open, submit, group commit). */
 
 /*
  * Open (creating if needed) the journal in DIR (DATA/journal).  Runs
  * mdb_reader_check, checks the chain tail (the last record's hash against
  * meta's head).  Returns NULL and an allocated *cause on failure.
+ *
+ * DIR is created mode 0700 if missing (not in readonly mode).  OPTIONS may
+ * be NULL (defaults).  Errors (in *cause): the directory cannot be created
+ * or opened; it is not an LMDB environment or not a chime journal; the
+ * format version is newer than JOURNAL_FORMAT_VERSION; map_initial is
+ * larger than map_max; the chain tail does not verify ("chain tail
+ * mismatch at seq N: ...") - the journal is then left untouched.
  */
 struct journal	*journal_open(const char *, const struct journal_options *,
 		     char **);
-/* Start the writer thread and deliver completions on BASE. */
+/*
+ * Start the writer thread and deliver completions on BASE: the writer
+ * wakes the loop through a pipe watched by a persistent EV_READ event on
+ * BASE.  Readonly journals get the event but no thread.  Errors: called
+ * twice, or the thread or event cannot be created.
+ */
 int		 journal_start(struct journal *, struct event_base *, char **);
 /* Wait for every submitted record to be committed and its callback run,
- * stop the writer thread, close LMDB. */
+ * stop the writer thread, close LMDB.  Callbacks that submit more records
+ * are waited for too.  journal_close(NULL) is a no-op. */
 void		 journal_close(struct journal *);
 /* Run callbacks for everything committed so far, blocking until the queue
- * is empty (used at drain). */
+ * is empty (used at drain): returns once journal_pending() is 0.  Starts
+ * the writer if journal_start was not called.  May be called from a
+ * callback; callbacks still run in order. */
 void		 journal_flush(struct journal *);
 
 /* Build a record.  KIND is "schedule.created", "run.started", ...;
- * ACCOUNT may be NULL (daemon-level records). */
+ * ACCOUNT may be NULL (daemon-level records).  Never returns NULL; an
+ * empty or over-long (> 255 bytes) KIND or ACCOUNT makes the record fail
+ * with JOURNAL_ERROR when it is submitted. */
 struct jrec	*jrec_create(const char *, const char *);
-/* The body: pack exactly one msgpack map with this packer. */
+/* The body: pack exactly one msgpack map with this packer.  Borrowed; valid
+ * until the record is submitted or freed. */
 msgpack_packer	*jrec_body(struct jrec *);
 /* Claim a dedup key (<= JOURNAL_MAX_KEY bytes): if it exists the whole
- * record is refused with JOURNAL_DUPLICATE and nothing is written. */
+ * record is refused with JOURNAL_DUPLICATE and nothing is written.  An
+ * empty or over-long key makes the record fail with JOURNAL_ERROR. */
 void		 jrec_claim(struct jrec *, const char *);
-/* Put or delete a row of a state table in the record's transaction. */
+/* Put or delete a row of a state table in the record's transaction.
+ * The table (1-64 of [A-Za-z0-9._-], not "log", "dedup" or "meta") is
+ * created on first put.  Key 1..JOURNAL_MAX_KEY bytes, value at most
+ * JOURNAL_MAX_RECORD bytes; anything else makes the record fail with
+ * JOURNAL_ERROR.  Deleting an absent row is not an error.  Key and value
+ * are copied. */
 void		 jrec_put(struct jrec *, const char *, const void *, size_t,
 		     const void *, size_t);
 void		 jrec_del(struct jrec *, const char *, const void *, size_t);
+/* Free a record that was never submitted.  jrec_free(NULL) is a no-op. */
 void		 jrec_free(struct jrec *);
 
 /* Hand the record over (always consumed).  CB runs on the loop once the
- * record is durable, refused or failed; never before this returns. */
+ * record is durable, refused or failed; never before this returns.  A
+ * body that is not exactly one msgpack map, an invalid claim, table or key
+ * (see above), a readonly journal, a full map past map_max ("journal full:
+ * map size limit N reached") or an LMDB error give JOURNAL_ERROR. */
 void		 journal_submit(struct journal *, struct jrec *,
 		     journal_done_cb, void *);
 
-/* Last durable seq and chain head. */
+/* Last durable seq and chain head, as of the last callback that ran. */
 uint64_t	 journal_seq(struct journal *);
 void		 journal_head(struct journal *, uint8_t[JOURNAL_HASH_LEN]);
-/* Records submitted but not yet durable. */
+/* Records submitted whose callback has not run yet. */
 size_t		 journal_pending(struct journal *);
 /* Cumulative figures for status and metrics. */
 struct journal_stats {
@@ -121,18 +192,50 @@ struct journal_stats {
 	size_t		map_size;
 };
 void		 journal_stats(struct journal *, struct journal_stats *);
+/* Bytes of the map in use (up to the last page written). */
+size_t		 journal_map_used(struct journal *);
+/* Call FN(records, commit_us, ARG) on the loop after the callbacks of each
+ * committed transaction: how many records it made durable and how long the
+ * writer spent from begin to commit (fsync included).  For benchmarks and
+ * metrics; FN NULL removes the hook. */
+void		 journal_set_commit_hook(struct journal *,
+		     void (*)(size_t, int64_t, void *), void *);
 
 /* Read a state table (loop thread, read-only transaction).  The callback
  * returns 0 to go on, non-zero to stop.  PREFIX (may be NULL) limits the
- * walk to keys that begin with it; REVERSE walks from the end. */
+ * walk to keys that begin with it; REVERSE walks from the end.
+ * Returns 0 (walked or stopped; a table never written to is empty), -1 on
+ * an LMDB read error (logged). */
 int		 journal_table_foreach(struct journal *, const char *,
 		     const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *), void *);
-/* Copy one row's value: 0 and allocated *val, or -1 if absent. */
+/* Copy one row's value: 0 and allocated *val, or -1 if absent (or on a
+ * read error, logged). */
 int		 journal_table_get(struct journal *, const char *,
 		     const void *, size_t, void **, size_t *);
-/* Does a dedup key exist?  Returns its seq, or 0. */
+/* Does a dedup key exist?  Returns its seq, or 0 (also on a read error,
+ * logged). */
 uint64_t	 journal_dedup_seq(struct journal *, const char *);
+
+/* Walk the log from seq FROM (1: everything) in one read transaction;
+ * the callback returns 0 to go on, non-zero to stop.  META (may be NULL)
+ * is filled from the same snapshot.  Returns 0, or -1 and *cause on a
+ * read error. */
+int		 journal_log_foreach(struct journal *, uint64_t,
+		     struct journal_meta *,
+		     int (*)(const struct journal_entry *, void *), void *,
+		     char **);
+/* Read the meta table.  Returns 0, or -1 and *cause. */
+int		 journal_meta(struct journal *, struct journal_meta *, char **);
+/*
+ * Verify the whole chain from genesis in one snapshot: seqs contiguous
+ * from 1, every record decodes with its own seq, every hash recomputes,
+ * meta's head is the last record.  Returns 0 if intact, -1 with
+ * result->bad_seq and *cause ("hash mismatch", "record: ...") for the
+ * first bad seq; bad_seq is 0 if reading itself failed.
+ */
+int		 journal_verify(struct journal *, struct journal_verify *,
+		     char **);
 
 /* record.c: the msgpack codec shared by the daemon and chime-journal. */
 struct record {
@@ -144,16 +247,229 @@ struct record {
 	msgpack_object	 body;		/* points into the record's zone */
 	msgpack_zone	*zone;
 };
+/*
+ * Decode untrusted record bytes into *REC.  Everything in *REC (kind,
+ * account, body and the strings inside it) lives in rec->zone, a copy
+ * independent of the input; record_clear frees it.  Returns 0, or -1 and
+ * *cause for anything but exactly one array of 6 with the right types:
+ * truncated input, trailing bytes, nesting deeper than JOURNAL_MAX_DEPTH,
+ * sizes that exceed the input, more than JOURNAL_MAX_RECORD bytes, an
+ * unknown version, seq 0, a kind that is empty or holds NUL, an account
+ * that is neither string nor nil, a body that is not a map.
+ */
 int		 record_decode(const void *, size_t, struct record *, char **);
+/* Free what record_decode allocated; safe on a zeroed or cleared record. */
 void		 record_clear(struct record *);
-/* Convert any msgpack object to JSON (binary as base64 string). */
+/* Convert any msgpack object to JSON (binary as base64 string).  Maps with
+ * string keys become objects; other keys are stringified (their compact
+ * JSON text, or the string itself); bin is base64; ext is {"ext": TYPE,
+ * "data": BASE64}; unsigned integers above INT64_MAX and non-finite floats
+ * become strings; invalid UTF-8 is replaced by U+FFFD.  Returns a new
+ * reference, never NULL. */
 json_t		*record_object_to_json(const msgpack_object *);
+/* {"seq", "time" (RFC 3339, ms), "time_us", "kind", "account", "body",
+ * "hash" (hex; omitted if HASH is NULL)}.  New reference, never NULL. */
 json_t		*record_to_json(const struct record *, const uint8_t *);
+/* Check that BUF holds exactly one msgpack map, nested at most
+ * JOURNAL_MAX_DEPTH - 1 deep.  Returns 0, or -1 and *cause. */
+int		 record_check_body(const void *, size_t, char **);
+/* Pack the five header elements of a record (an array of 6 whose sixth
+ * element, the body, the caller appends as raw bytes). */
+void		 record_pack_header(msgpack_packer *, uint64_t, int64_t,
+		     const char *, const char *);
 
-/* chain.c */
+/* chain.c: SHA-256 chaining, hash(n) = SHA-256(hash(n-1) || record(n)). */
+/* hash(0) = SHA-256("chime-journal-genesis-v1"). */
 void		 chain_genesis(uint8_t[JOURNAL_HASH_LEN]);
+/* OUT = SHA-256(PREV || DATA); OUT may be PREV. */
 void		 chain_next(const uint8_t[JOURNAL_HASH_LEN], const void *,
 		     size_t, uint8_t[JOURNAL_HASH_LEN]);
+/* 64 lower-case hex digits and a NUL. */
 void		 chain_hex(const uint8_t[JOURNAL_HASH_LEN], char[65]);
+/* Parse 64 hex digits.  Returns 0, or -1 if S is not exactly that. */
+int		 chain_unhex(const char *, uint8_t[JOURNAL_HASH_LEN]);
+/* A reusable hashing context for hot paths (no allocation per hash):
+ * begin with PREV, update with each piece of the record, end into OUT.
+ * chain_ctx_create never returns NULL. */
+struct chain_ctx;
+struct chain_ctx *chain_ctx_create(void);
+void		 chain_ctx_begin(struct chain_ctx *,
+		     const uint8_t[JOURNAL_HASH_LEN]);
+void		 chain_ctx_update(struct chain_ctx *, const void *, size_t);
+void		 chain_ctx_end(struct chain_ctx *, uint8_t[JOURNAL_HASH_LEN]);
+void		 chain_ctx_free(struct chain_ctx *);
+
+/*
+ * store-lmdb.c: the storage interface, behind a function table, and its
+ * LMDB backend (store_lmdb_ops).  Only journal/ calls it.
+ *
+ * Write side (writer thread only): begin, then any of append / claimed /
+ * claim / put / del / set_head, then commit or abort.  These return
+ * STORE_OK; STORE_FULL when the map is full (abort, grow, retry); or
+ * STORE_ERROR with *cause, after which the transaction must be aborted.
+ * grow doubles the map up to map_max and returns -1 when it cannot.
+ * Read side (any thread): each call runs its own read transaction and
+ * returns 0, or -1 and *cause.
+ */
+#define STORE_OK	0
+#define STORE_FULL	1
+#define STORE_ERROR	(-1)
+
+struct store;
+struct store_ops {
+	const char	*name;
+	struct store	*(*open)(const char *, const struct journal_options *,
+			     char **);
+	void		 (*close)(struct store *);
+	size_t		 (*map_size)(struct store *);
+	size_t		 (*map_used)(struct store *);
+
+	int		 (*begin)(struct store *, char **);
+	int		 (*commit)(struct store *, char **);
+	void		 (*abort)(struct store *);
+	int		 (*grow)(struct store *);
+	/* seq, hash, header bytes, body bytes: value = hash || hdr || body */
+	int		 (*append)(struct store *, uint64_t, const uint8_t *,
+			     const void *, size_t, const void *, size_t,
+			     char **);
+	/* in the write transaction: the seq owning a key, 0 if none */
+	int		 (*claimed)(struct store *, const char *, uint64_t *,
+			     char **);
+	int		 (*claim)(struct store *, const char *, uint64_t,
+			     char **);
+	int		 (*put)(struct store *, const char *, const void *,
+			     size_t, const void *, size_t, char **);
+	int		 (*del)(struct store *, const char *, const void *,
+			     size_t, char **);
+	int		 (*set_head)(struct store *, uint64_t, const uint8_t *,
+			     char **);
+
+	int		 (*meta)(struct store *, struct journal_meta *,
+			     char **);
+	/* the highest seq in the log (0: empty) */
+	int		 (*log_last)(struct store *, uint64_t *, char **);
+	int		 (*log_foreach)(struct store *, uint64_t,
+			     struct journal_meta *,
+			     int (*)(const struct journal_entry *, void *),
+			     void *, char **);
+	int		 (*table_foreach)(struct store *, const char *,
+			     const void *, size_t, int,
+			     int (*)(const struct journal_row *, void *),
+			     void *, char **);
+	/* 0 and allocated value, 1 if absent, -1 on error */
+	int		 (*table_get)(struct store *, const char *,
+			     const void *, size_t, void **, size_t *, char **);
+	/* the seq owning a key (0: none) in its own read transaction */
+	int		 (*dedup_get)(struct store *, const char *, uint64_t *,
+			     char **);
+};
+extern const struct store_ops store_lmdb_ops;
+
+/*
+ * Internals shared by jrec.c, journal.c and writer.c; other modules use
+ * only the functions above.
+ */
+#define JREC_CLAIM	0
+#define JREC_PUT	1
+#define JREC_DEL	2
+
+/* A claim, put or delete: offsets into the record's arena. */
+struct jrec_op {
+	int		 type;
+	uint32_t	 name;		/* claim key or table name, NUL-ended */
+	uint32_t	 key;
+	uint32_t	 klen;
+	uint32_t	 val;
+	uint32_t	 vlen;
+};
+
+/* A growable byte buffer (body, arena). */
+struct jbuf {
+	char		*data;
+	size_t		 len;
+	size_t		 cap;
+};
+
+struct jrec {
+	STAILQ_ENTRY(jrec)	 entry;
+	const char		*kind;		/* in the same allocation */
+	const char		*account;	/* NULL: nil */
+	struct jbuf		 body;
+	msgpack_packer		 pk;
+	struct jbuf		 arena;
+	struct jrec_op		*ops;
+	u_int			 nops;
+	u_int			 opcap;
+	char			*error;		/* sticky; the record fails */
+
+	journal_done_cb		 cb;
+	void			*cbarg;
+
+	/* The outcome, filled by the writer. */
+	enum journal_status	 status;
+	uint64_t		 seq;
+	uint64_t		 dup_seq;
+	char			*result_error;	/* owned */
+	uint8_t			 hash[JOURNAL_HASH_LEN];
+	size_t			 commit_records; /* non-zero on the last record
+						    of a commit */
+	int64_t			 commit_us;
+};
+STAILQ_HEAD(jrec_queue, jrec);
+
+struct journal {
+	const struct store_ops	*ops;
+	struct store		*store;
+	int			 readonly;
+
+	/* Loop thread only. */
+	struct event_base	*base;
+	struct event		*ev;
+	struct jrec_queue	 ready;		/* outcomes being delivered */
+	size_t			 pending;	/* callbacks not yet run */
+	uint64_t		 seq;		/* as of the last callback */
+	uint8_t			 head[JOURNAL_HASH_LEN];
+	void			(*hook)(size_t, int64_t, void *);
+	void			*hookarg;
+
+	/* Shared, under mtx. */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 work_cond;	/* records queued or stop */
+	pthread_cond_t		 done_cond;	/* outcomes ready */
+	struct jrec_queue	 queue;		/* submitted, not taken */
+	struct jrec_queue	 done;		/* outcomes, not taken */
+	int			 notified;	/* a byte is in the pipe */
+	int			 stopping;
+	struct journal_stats	 stats;
+	int			 pipe[2];
+
+	/* Writer thread only (after writer_start). */
+	pthread_t		 thread;
+	int			 started;
+	uint64_t		 wseq;
+	uint8_t			 whash[JOURNAL_HASH_LEN];
+	int64_t			 wtime;
+	msgpack_sbuffer		 whdr;
+	msgpack_packer		 wpk;
+	struct chain_ctx	*wchain;
+	struct jrec		**wrecs;	/* the transaction's records */
+};
+
+/* jrec.c */
+/* Validate and finish a record before it is queued: 0, or -1 and
+ * rec->error set. */
+int		 jrec_seal(struct jrec *);
+/* Set the outcome of a failed record (MSG copied). */
+void		 jrec_fail(struct jrec *, const char *);
+const char	*jrec_str(const struct jrec *, uint32_t);
+
+/* writer.c: the writer thread. */
+int		 writer_start(struct journal *, char **);
+void		 writer_stop(struct journal *);
+
+/* journal.c (internal) */
+/* Hand committed or failed records to the loop (writer thread). */
+void		 journal_deliver(struct journal *, struct jrec_queue *,
+		     const struct journal_stats *);
 
 #endif /* CHIME_JOURNAL_H */

@@ -1,0 +1,385 @@
+/*
+ * journal/main.c: chime-journal, which reads a journal directly, read-only
+ * (LMDB lets it run beside the daemon): verify, export, stats.
+ *
+ * Exit status: 0 success; 1 the journal is damaged, missing or unreadable;
+ * 2 bad usage.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "journal.h"
+
+struct kind_count {
+	struct strmap_node	 node;		/* first: cast from the node */
+	uint64_t		 count;
+	char			 name[];
+};
+
+struct stats_walk {
+	struct strmap		 kinds;
+	uint64_t		 records;
+	uint64_t		 first;
+	uint64_t		 last;
+	uint64_t		 bad_seq;
+	char			*cause;
+};
+
+struct export_walk {
+	uint64_t		 bad_seq;
+	char			*cause;
+};
+
+static deadfunc void	 usage(void);
+static char		*journal_dir(const char *);
+static struct journal	*open_journal(const char *);
+static int		 cmd_verify(int, char **);
+static int		 cmd_export(int, char **);
+static int		 cmd_stats(int, char **);
+static int		 export_entry(const struct journal_entry *, void *);
+static int		 stats_entry(const struct journal_entry *, void *);
+static void		 stats_collect(struct strmap_node *, void *);
+static void		 stats_free(struct strmap_node *, void *);
+static int		 stats_cmp(const void *, const void *);
+static void		 stats_print(struct journal *, struct stats_walk *,
+			     const struct journal_meta *, const char *);
+
+static const struct {
+	const char	*name;
+	int		 (*fn)(int, char **);
+} commands[] = {
+	{ "verify", cmd_verify },
+	{ "export", cmd_export },
+	{ "stats", cmd_stats },
+};
+
+static deadfunc void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: chime-journal verify DATA_DIR\n"
+	    "       chime-journal export DATA_DIR [--from SEQ] "
+	    "[--format jsonl]\n"
+	    "       chime-journal stats DATA_DIR\n"
+	    "       chime-journal help\n");
+	exit(2);
+}
+
+/* DATA_DIR/journal, or DATA_DIR itself if it holds the LMDB files.
+ * Returns allocated; caller frees. */
+static char *
+journal_dir(const char *data)
+{
+	struct stat	 sb;
+	char		*path;
+
+	xasprintf(&path, "%s/data.mdb", data);
+	if (stat(path, &sb) == 0) {
+		free(path);
+		return (xstrdup(data));
+	}
+	free(path);
+	xasprintf(&path, "%s/journal", data);
+	return (path);
+}
+
+/* Open read-only, or exit 1 with the reason. */
+static struct journal *
+open_journal(const char *data)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	char			*dir, *cause;
+
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	dir = journal_dir(data);
+	if ((j = journal_open(dir, &o, &cause)) == NULL) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		exit(1);
+	}
+	free(dir);
+	return (j);
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	char			*cause, hex[65];
+	int			 rc;
+
+	if (argc != 2)
+		usage();
+	j = open_journal(argv[1]);
+	rc = journal_verify(j, &v, &cause);
+	if (rc != 0 && v.bad_seq == 0)
+		fprintf(stderr, "chime-journal: %s\n", cause);
+	else if (rc != 0)
+		printf("bad: seq %llu: %s\n", (unsigned long long)v.bad_seq,
+		    cause);
+	else {
+		chain_hex(v.head, hex);
+		if (v.records == 0)
+			printf("ok: 0 records, head %s\n", hex);
+		else
+			printf("ok: %llu records, seq 1..%llu, head %s\n",
+			    (unsigned long long)v.records,
+			    (unsigned long long)v.last_seq, hex);
+	}
+	if (rc != 0)
+		free(cause);
+	journal_close(j);
+	return (rc == 0 ? 0 : 1);
+}
+
+/* One JSON line per record; a record that does not decode stops it. */
+static int
+export_entry(const struct journal_entry *e, void *arg)
+{
+	struct export_walk	*w = arg;
+	struct record		 rec;
+	json_t			*obj;
+	char			*line, *why;
+
+	if (e->hash == NULL || record_decode(e->rec, e->len, &rec, &why) != 0) {
+		w->bad_seq = e->seq;
+		xasprintf(&w->cause, "record: %s", e->hash == NULL ?
+		    "value shorter than a hash" : why);
+		if (e->hash != NULL)
+			free(why);
+		return (1);
+	}
+	obj = record_to_json(&rec, e->hash);
+	record_clear(&rec);
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (line == NULL)
+		fatalx("out of memory");
+	puts(line);
+	free(line);
+	return (ferror(stdout) ? 1 : 0);
+}
+
+static int
+cmd_export(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct export_walk		 w;
+	struct journal			*j;
+	unsigned long long		 from = 1;
+	char				*end, *cause;
+	int				 ch, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			errno = 0;
+			from = strtoull(optarg, &end, 10);
+			if (*optarg == '\0' || *optarg == '-' || *end != '\0' ||
+			    errno != 0 || from == 0) {
+				fprintf(stderr, "chime-journal: --from: not a "
+				    "seq >= 1: %s\n", optarg);
+				usage();
+			}
+			break;
+		case 'F':
+			if (strcmp(optarg, "jsonl") != 0) {
+				fprintf(stderr, "chime-journal: unknown format "
+				    "%s (only jsonl)\n", optarg);
+				usage();
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	j = open_journal(argv[optind]);
+	memset(&w, 0, sizeof w);
+	rc = journal_log_foreach(j, from, NULL, export_entry, &w, &cause);
+	if (rc != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		free(cause);
+	} else if (w.cause != NULL) {
+		fprintf(stderr, "chime-journal: seq %llu: %s\n",
+		    (unsigned long long)w.bad_seq, w.cause);
+		free(w.cause);
+		rc = -1;
+	}
+	journal_close(j);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "chime-journal: stdout: %s\n", strerror(errno));
+		rc = -1;
+	}
+	return (rc == 0 ? 0 : 1);
+}
+
+static int
+stats_entry(const struct journal_entry *e, void *arg)
+{
+	struct stats_walk	*w = arg;
+	struct kind_count	*k;
+	struct record		 rec;
+	char			*why;
+
+	if (e->hash == NULL || record_decode(e->rec, e->len, &rec, &why) != 0) {
+		w->bad_seq = e->seq;
+		xasprintf(&w->cause, "record: %s", e->hash == NULL ?
+		    "value shorter than a hash" : why);
+		if (e->hash != NULL)
+			free(why);
+		return (1);
+	}
+	k = (struct kind_count *)strmap_find(&w->kinds, rec.kind);
+	if (k == NULL) {
+		k = xcalloc(1, sizeof *k + strlen(rec.kind) + 1);
+		strcpy(k->name, rec.kind);
+		strmap_insert(&w->kinds, &k->node, k->name);
+	}
+	k->count++;
+	if (w->records++ == 0)
+		w->first = e->seq;
+	w->last = e->seq;
+	record_clear(&rec);
+	return (0);
+}
+
+static void
+stats_collect(struct strmap_node *n, void *arg)
+{
+	struct kind_count	***p = arg;
+
+	*(*p)++ = (struct kind_count *)n;
+}
+
+static void
+stats_free(struct strmap_node *n, void *arg)
+{
+	free(n);
+}
+
+static int
+stats_cmp(const void *a, const void *b)
+{
+	const struct kind_count	*ka = *(struct kind_count * const *)a;
+	const struct kind_count	*kb = *(struct kind_count * const *)b;
+
+	return (strcmp(ka->name, kb->name));
+}
+
+static void
+stats_print(struct journal *j, struct stats_walk *w,
+    const struct journal_meta *m, const char *dir)
+{
+	struct journal_stats	  st;
+	struct kind_count	**all, **p;
+	char			  ts[64], hex[65];
+	size_t			  i, n = w->kinds.count;
+
+	journal_stats(j, &st);
+	chain_hex(m->head_hash, hex);
+	printf("journal   %s\n", dir);
+	printf("id        %.32s\n", m->journal_id);
+	printf("format    %llu\n", (unsigned long long)m->format);
+	printf("created   %s\n", fmt_rfc3339_ms(m->created_us, ts, sizeof ts));
+	if (w->records == 0)
+		printf("records   0\n");
+	else
+		printf("records   %llu (seq %llu..%llu)\n",
+		    (unsigned long long)w->records,
+		    (unsigned long long)w->first, (unsigned long long)w->last);
+	printf("head      %s\n", hex);
+	printf("map size  %zu bytes (%zu in use)\n", st.map_size,
+	    journal_map_used(j));
+	printf("kinds     %zu\n", n);
+	all = xreallocarray(NULL, n + 1, sizeof *all);
+	p = all;
+	strmap_foreach(&w->kinds, stats_collect, &p);
+	qsort(all, n, sizeof *all, stats_cmp);
+	for (i = 0; i < n; i++) {
+		printf("  %-30s %llu\n", all[i]->name,
+		    (unsigned long long)all[i]->count);
+		free(all[i]);
+	}
+	free(all);
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+	struct stats_walk	 w;
+	struct journal_meta	 m;
+	struct journal		*j;
+	char			*cause, *dir;
+	int			 rc;
+
+	if (argc != 2)
+		usage();
+	j = open_journal(argv[1]);
+	memset(&w, 0, sizeof w);
+	strmap_init(&w.kinds);
+	rc = journal_log_foreach(j, 1, &m, stats_entry, &w, &cause);
+	if (rc != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		free(cause);
+	} else if (w.cause != NULL) {
+		fprintf(stderr, "chime-journal: seq %llu: %s\n",
+		    (unsigned long long)w.bad_seq, w.cause);
+		free(w.cause);
+		rc = -1;
+	}
+	dir = journal_dir(argv[1]);
+	if (rc == 0)
+		stats_print(j, &w, &m, dir);
+	else
+		strmap_foreach(&w.kinds, stats_free, NULL);
+	free(dir);
+	strmap_clear(&w.kinds);
+	journal_close(j);
+	return (rc == 0 ? 0 : 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t	i;
+
+	log_open("chime-journal", LOG_LEVEL_WARN);
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0) {
+		printf("chime-journal: read a chime journal (read-only, safe "
+		    "while chimed runs)\n\n"
+		    "  verify DATA_DIR     recompute the hash chain from "
+		    "genesis\n"
+		    "  export DATA_DIR [--from SEQ] [--format jsonl]\n"
+		    "                      one JSON object per record\n"
+		    "  stats DATA_DIR      records, kinds, map size, head\n"
+		    "\nDATA_DIR is the daemon's data directory (the journal "
+		    "is DATA_DIR/journal).\n");
+		return (0);
+	}
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return (commands[i].fn(argc - 1, argv + 1));
+	}
+	fprintf(stderr, "chime-journal: unknown command %s\n", argv[1]);
+	usage();
+}

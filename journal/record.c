@@ -1,0 +1,534 @@
+/*
+ * journal/record.c: the record codec.
+ *
+ * A record is the msgpack array [version, seq, time_us, kind, account,
+ * body].  Untrusted bytes are first walked by record_skip, which checks
+ * every length against the bytes that remain and bounds the nesting, so
+ * that msgpack-c never sees a forged size (it would allocate for it) and
+ * never sees trailing bytes (it would call them a success).
+ */
+#include <sys/types.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "engine.h"
+#include "journal.h"
+
+#define RECORD_MAX_STR	255	/* kind and account */
+
+static int	 record_skip(const uint8_t *, size_t, size_t *, int,
+		     const char **);
+static int	 record_length(const uint8_t *, size_t, size_t *, int,
+		     uint64_t *);
+static int	 record_fields(const msgpack_object *, struct record *,
+		     char **);
+static char	*record_zone_str(msgpack_zone *, const msgpack_object_str *);
+static json_t	*record_check_json(json_t *);
+static size_t	 record_utf8_len(const unsigned char *, size_t);
+static json_t	*record_string(const char *, size_t);
+static json_t	*record_base64(const void *, size_t);
+static json_t	*record_map_to_json(const msgpack_object_map *);
+static char	*record_key(const msgpack_object *, size_t *);
+
+/* Read a big-endian length of SIZE bytes at *off.  -1 if truncated. */
+static int
+record_length(const uint8_t *p, size_t len, size_t *off, int size,
+    uint64_t *out)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	if (len - *off < (size_t)size)
+		return (-1);
+	for (i = 0; i < size; i++)
+		v = v << 8 | p[*off + i];
+	*off += size;
+	*out = v;
+	return (0);
+}
+
+/*
+ * Skip one msgpack object at *off, checking every size against the bytes
+ * that remain and nesting against DEPTH containers.  This is a dispatcher
+ * over the msgpack type bytes, hence its length.  Returns 0, or -1 with a
+ * static reason in *why.
+ */
+static int
+record_skip(const uint8_t *p, size_t len, size_t *off, int depth,
+    const char **why)
+{
+	uint64_t	n = 0, i;
+	int		lsize = 0, container = 0;	/* 1 array, 2 map */
+	uint8_t		b;
+
+	if (*off >= len) {
+		*why = "truncated";
+		return (-1);
+	}
+	b = p[(*off)++];
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return (0);
+	if (b <= 0x8f) {
+		container = 2;
+		n = b & 0x0f;
+	} else if (b <= 0x9f) {
+		container = 1;
+		n = b & 0x0f;
+	} else if (b <= 0xbf)
+		n = b & 0x1f;
+	else {
+		switch (b) {
+		case 0xc4: case 0xd9:			/* bin8, str8 */
+			lsize = 1;
+			break;
+		case 0xc5: case 0xda:			/* bin16, str16 */
+			lsize = 2;
+			break;
+		case 0xc6: case 0xdb:			/* bin32, str32 */
+			lsize = 4;
+			break;
+		case 0xc7:				/* ext8 */
+			lsize = 1;
+			n = 1;
+			break;
+		case 0xc8:				/* ext16 */
+			lsize = 2;
+			n = 1;
+			break;
+		case 0xc9:				/* ext32 */
+			lsize = 4;
+			n = 1;
+			break;
+		case 0xca: n = 4; break;		/* float32 */
+		case 0xcb: n = 8; break;		/* float64 */
+		case 0xcc: case 0xd0: n = 1; break;	/* (u)int8 */
+		case 0xcd: case 0xd1: n = 2; break;
+		case 0xce: case 0xd2: n = 4; break;
+		case 0xcf: case 0xd3: n = 8; break;
+		case 0xd4: n = 2; break;		/* fixext 1 */
+		case 0xd5: n = 3; break;
+		case 0xd6: n = 5; break;
+		case 0xd7: n = 9; break;
+		case 0xd8: n = 17; break;
+		case 0xdc:				/* array16 */
+			container = 1;
+			lsize = 2;
+			break;
+		case 0xdd:				/* array32 */
+			container = 1;
+			lsize = 4;
+			break;
+		case 0xde:				/* map16 */
+			container = 2;
+			lsize = 2;
+			break;
+		case 0xdf:				/* map32 */
+			container = 2;
+			lsize = 4;
+			break;
+		default:				/* 0xc1 */
+			*why = "invalid type byte 0xc1";
+			return (-1);
+		}
+	}
+	if (lsize != 0) {
+		uint64_t	l;
+
+		if (record_length(p, len, off, lsize, &l) != 0) {
+			*why = "truncated";
+			return (-1);
+		}
+		n += l;
+	}
+	if (container == 0) {
+		if (n > len - *off) {
+			*why = "truncated";
+			return (-1);
+		}
+		*off += n;
+		return (0);
+	}
+	if (depth <= 0) {
+		*why = "nested too deep";
+		return (-1);
+	}
+	/* Every element takes at least one byte: bound before walking. */
+	if (n > (len - *off) / (uint64_t)container) {
+		*why = "container larger than the input";
+		return (-1);
+	}
+	for (i = 0; i < n * (uint64_t)container; i++) {
+		if (record_skip(p, len, off, depth - 1, why) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+record_check_body(const void *buf, size_t len, char **cause)
+{
+	const uint8_t	*p = buf;
+	const char	*why;
+	size_t		 off = 0;
+
+	if (len == 0) {
+		*cause = xstrdup("body is empty (pack one map)");
+		return (-1);
+	}
+	if (len > JOURNAL_MAX_RECORD) {
+		xasprintf(cause, "body too large (%zu bytes)", len);
+		return (-1);
+	}
+	if (!((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde ||
+	    p[0] == 0xdf)) {
+		*cause = xstrdup("body is not a msgpack map");
+		return (-1);
+	}
+	if (record_skip(p, len, &off, JOURNAL_MAX_DEPTH - 1, &why) != 0) {
+		xasprintf(cause, "body: %s", why);
+		return (-1);
+	}
+	if (off != len) {
+		xasprintf(cause, "body: %zu bytes after the map", len - off);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+record_pack_header(msgpack_packer *pk, uint64_t seq, int64_t time_us,
+    const char *kind, const char *account)
+{
+	size_t	len;
+
+	msgpack_pack_array(pk, 6);
+	msgpack_pack_uint64(pk, JOURNAL_FORMAT_VERSION);
+	msgpack_pack_uint64(pk, seq);
+	msgpack_pack_int64(pk, time_us);
+	len = strlen(kind);
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, kind, len);
+	if (account == NULL)
+		msgpack_pack_nil(pk);
+	else {
+		len = strlen(account);
+		msgpack_pack_str(pk, len);
+		msgpack_pack_str_body(pk, account, len);
+	}
+}
+
+/* A NUL-terminated copy of a msgpack string in ZONE; NULL if it holds NUL. */
+static char *
+record_zone_str(msgpack_zone *zone, const msgpack_object_str *s)
+{
+	char	*out;
+
+	if (memchr(s->ptr, '\0', s->size) != NULL)
+		return (NULL);
+	if ((out = msgpack_zone_malloc(zone, s->size + 1)) == NULL)
+		fatalx("record: out of memory");
+	memcpy(out, s->ptr, s->size);
+	out[s->size] = '\0';
+	return (out);
+}
+
+/* Check the six fields of a decoded array and fill REC. */
+static int
+record_fields(const msgpack_object *o, struct record *rec, char **cause)
+{
+	const msgpack_object	*f = o->via.array.ptr;
+
+	if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*cause = xstrdup("version is not an unsigned integer");
+		return (-1);
+	}
+	if (f[0].via.u64 != JOURNAL_FORMAT_VERSION) {
+		xasprintf(cause, "unsupported record version %llu",
+		    (unsigned long long)f[0].via.u64);
+		return (-1);
+	}
+	if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[1].via.u64 == 0) {
+		*cause = xstrdup("seq is not an integer >= 1");
+		return (-1);
+	}
+	if (f[2].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    f[2].via.u64 <= INT64_MAX)
+		rec->time_us = (int64_t)f[2].via.u64;
+	else if (f[2].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		rec->time_us = f[2].via.i64;
+	else {
+		*cause = xstrdup("time_us is not a 64-bit integer");
+		return (-1);
+	}
+	if (f[3].type != MSGPACK_OBJECT_STR || f[3].via.str.size == 0 ||
+	    (rec->kind = record_zone_str(rec->zone, &f[3].via.str)) == NULL) {
+		*cause = xstrdup("kind is not a non-empty string");
+		return (-1);
+	}
+	if (f[4].type == MSGPACK_OBJECT_NIL)
+		rec->account = NULL;
+	else if (f[4].type != MSGPACK_OBJECT_STR || (rec->account =
+	    record_zone_str(rec->zone, &f[4].via.str)) == NULL) {
+		*cause = xstrdup("account is neither a string nor nil");
+		return (-1);
+	}
+	if (f[5].type != MSGPACK_OBJECT_MAP) {
+		*cause = xstrdup("body is not a map");
+		return (-1);
+	}
+	rec->version = f[0].via.u64;
+	rec->seq = f[1].via.u64;
+	rec->body = f[5];
+	return (0);
+}
+
+int
+record_decode(const void *buf, size_t len, struct record *rec, char **cause)
+{
+	msgpack_object	 o;
+	const char	*why;
+	size_t		 off = 0;
+	void		*copy;
+
+	memset(rec, 0, sizeof *rec);
+	if (len > JOURNAL_MAX_RECORD) {
+		xasprintf(cause, "record too large (%zu bytes)", len);
+		return (-1);
+	}
+	if (record_skip(buf, len, &off, JOURNAL_MAX_DEPTH, &why) != 0) {
+		xasprintf(cause, "malformed msgpack: %s", why);
+		return (-1);
+	}
+	if (off != len) {
+		xasprintf(cause, "%zu trailing bytes after the record",
+		    len - off);
+		return (-1);
+	}
+	if ((rec->zone = msgpack_zone_new(len + 256)) == NULL ||
+	    (copy = msgpack_zone_malloc(rec->zone, len)) == NULL)
+		fatalx("record: out of memory");
+	memcpy(copy, buf, len);
+	off = 0;
+	if (msgpack_unpack(copy, len, &off, rec->zone, &o) !=
+	    MSGPACK_UNPACK_SUCCESS || off != len) {
+		*cause = xstrdup("malformed msgpack");
+		goto fail;
+	}
+	if (o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 6) {
+		*cause = xstrdup("not an array of 6 elements");
+		goto fail;
+	}
+	if (record_fields(&o, rec, cause) != 0)
+		goto fail;
+	return (0);
+fail:
+	record_clear(rec);
+	return (-1);
+}
+
+void
+record_clear(struct record *rec)
+{
+	if (rec->zone != NULL)
+		msgpack_zone_free(rec->zone);
+	memset(rec, 0, sizeof *rec);
+}
+
+/* jansson returns NULL only when out of memory once input is valid. */
+static json_t *
+record_check_json(json_t *j)
+{
+	if (j == NULL)
+		fatalx("record: out of memory (jansson)");
+	return (j);
+}
+
+/* The length of the valid UTF-8 sequence at S (1-4), or 0 if invalid. */
+static size_t
+record_utf8_len(const unsigned char *s, size_t len)
+{
+	size_t		n, i;
+	uint32_t	c;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return (0);
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n > len)
+		return (0);
+	c = s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+/* A JSON string; invalid UTF-8 sequences become U+FFFD. */
+static json_t *
+record_string(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	json_t			*j;
+	char			*out;
+	size_t			 i, o, n;
+
+	if ((j = json_stringn(s, len)) != NULL)
+		return (j);
+	out = xreallocarray(NULL, len + 1, 3);
+	for (i = o = 0; i < len; i += n) {
+		if ((n = record_utf8_len(u + i, len - i)) == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+			continue;
+		}
+		memcpy(out + o, s + i, n);
+		o += n;
+	}
+	j = record_check_json(json_stringn(out, o));
+	free(out);
+	return (j);
+}
+
+/* Base64 (RFC 4648, padded) of LEN bytes as a JSON string. */
+static json_t *
+record_base64(const void *data, size_t len)
+{
+	json_t	*j;
+	char	*out;
+	int	 n;
+
+	if (len > INT32_MAX / 2)
+		fatalx("record: binary too large for base64");
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	n = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	j = record_check_json(json_stringn(out, (size_t)n));
+	free(out);
+	return (j);
+}
+
+/* The text of a map key: a string's own bytes, else compact JSON.
+ * Returns allocated; caller frees. */
+static char *
+record_key(const msgpack_object *k, size_t *len)
+{
+	json_t	*j;
+	char	*s;
+
+	j = record_object_to_json(k);
+	if (json_is_string(j)) {
+		*len = json_string_length(j);
+		s = xmalloc(*len + 1);
+		memcpy(s, json_string_value(j), *len + 1);
+	} else {
+		s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_PRESERVE_ORDER);
+		if (s == NULL)
+			fatalx("record: out of memory (jansson)");
+		*len = strlen(s);
+	}
+	json_decref(j);
+	return (s);
+}
+
+static json_t *
+record_map_to_json(const msgpack_object_map *m)
+{
+	json_t		*obj, *v;
+	char		*key;
+	size_t		 klen;
+	uint32_t	 i;
+
+	obj = record_check_json(json_object());
+	for (i = 0; i < m->size; i++) {
+		key = record_key(&m->ptr[i].key, &klen);
+		v = record_object_to_json(&m->ptr[i].val);
+		if (json_object_setn_new(obj, key, klen, v) != 0)
+			fatalx("record: json_object_setn_new failed");
+		free(key);
+	}
+	return (obj);
+}
+
+json_t *
+record_object_to_json(const msgpack_object *o)
+{
+	json_t		*j;
+	uint32_t	 i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return (json_null());
+	case MSGPACK_OBJECT_BOOLEAN:
+		return (json_boolean(o->via.boolean));
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (o->via.u64 <= INT64_MAX)
+			return (record_check_json(
+			    json_integer((json_int_t)o->via.u64)));
+		return (record_check_json(json_sprintf("%llu",
+		    (unsigned long long)o->via.u64)));
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (record_check_json(json_integer(o->via.i64)));
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		if (isnan(o->via.f64))
+			return (record_check_json(json_string("NaN")));
+		if (isinf(o->via.f64))
+			return (record_check_json(json_string(
+			    o->via.f64 > 0 ? "Infinity" : "-Infinity")));
+		return (record_check_json(json_real(o->via.f64)));
+	case MSGPACK_OBJECT_STR:
+		return (record_string(o->via.str.ptr, o->via.str.size));
+	case MSGPACK_OBJECT_BIN:
+		return (record_base64(o->via.bin.ptr, o->via.bin.size));
+	case MSGPACK_OBJECT_EXT:
+		return (record_check_json(json_pack("{s:i,s:o}", "ext",
+		    (json_int_t)o->via.ext.type, "data",
+		    record_base64(o->via.ext.ptr, o->via.ext.size))));
+	case MSGPACK_OBJECT_ARRAY:
+		j = record_check_json(json_array());
+		for (i = 0; i < o->via.array.size; i++) {
+			if (json_array_append_new(j, record_object_to_json(
+			    &o->via.array.ptr[i])) != 0)
+				fatalx("record: json_array_append_new failed");
+		}
+		return (j);
+	case MSGPACK_OBJECT_MAP:
+		return (record_map_to_json(&o->via.map));
+	}
+	return (json_null());
+}
+
+json_t *
+record_to_json(const struct record *rec, const uint8_t *hash)
+{
+	json_t	*j;
+	char	 ts[64], hex[65];
+
+	fmt_rfc3339_ms(rec->time_us, ts, sizeof ts);
+	j = record_check_json(json_object());
+	json_object_set_new(j, "seq", json_integer((json_int_t)rec->seq));
+	json_object_set_new(j, "time", json_string(ts));
+	json_object_set_new(j, "time_us", json_integer(rec->time_us));
+	json_object_set_new(j, "kind", record_string(rec->kind,
+	    strlen(rec->kind)));
+	json_object_set_new(j, "account", rec->account == NULL ? json_null() :
+	    record_string(rec->account, strlen(rec->account)));
+	json_object_set_new(j, "body", record_object_to_json(&rec->body));
+	if (hash != NULL) {
+		chain_hex(hash, hex);
+		json_object_set_new(j, "hash", json_string(hex));
+	}
+	return (j);
+}

@@ -1,0 +1,1009 @@
+/*
+ * journal/store-lmdb.c: the LMDB backend of the journal's store.
+ *
+ * One environment in the journal directory with the named databases
+ * "log" (big-endian u64 seq -> hash || record), "dedup" (key -> big-endian
+ * u64 seq), "meta" and one database per state table, opened by name on
+ * first use.  doc/journal-format.md describes the bytes.
+ *
+ * Threads: the writer thread owns the write transaction; reads run their
+ * own short read transactions on any thread.  mdb_env_set_mapsize is only
+ * legal while no transaction of this process is active, so every read
+ * transaction holds maplock for reading and a resize holds it for writing.
+ * mdb_dbi_open is only ever called at open and by the writer; readers look
+ * handles up in the table map (under tlock) and see a table only once the
+ * transaction that created it has committed.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <openssl/rand.h>
+
+#include "engine.h"
+#include "journal.h"
+
+#define STORE_MAP_INITIAL	(64ULL * 1024 * 1024)
+#define STORE_MAP_MAX		(64ULL * 1024 * 1024 * 1024)
+
+struct store_table {
+	struct strmap_node	 node;		/* first: cast from the node */
+	MDB_dbi			 dbi;
+	int			 committed;
+	char			 name[];
+};
+
+struct store {
+	MDB_env			 *env;
+	MDB_dbi			  log;
+	MDB_dbi			  dedup;
+	MDB_dbi			  meta;
+	int			  readonly;
+	size_t			  map_size;	/* writer thread */
+	size_t			  map_max;
+	pthread_rwlock_t	  maplock;
+	pthread_mutex_t		  tlock;
+	struct strmap		  tables;
+	u_int			  ntables;
+	struct store_table	**fresh;	/* created in the write txn */
+	u_int			  nfresh;
+	MDB_txn			 *wtxn;
+};
+
+static struct store *store_lmdb_open(const char *,
+		     const struct journal_options *, char **);
+static void	 store_lmdb_close(struct store *);
+static size_t	 store_lmdb_map_size(struct store *);
+static size_t	 store_lmdb_map_used(struct store *);
+static int	 store_lmdb_begin(struct store *, char **);
+static int	 store_lmdb_commit(struct store *, char **);
+static void	 store_lmdb_abort(struct store *);
+static int	 store_lmdb_grow(struct store *);
+static int	 store_lmdb_append(struct store *, uint64_t, const uint8_t *,
+		     const void *, size_t, const void *, size_t, char **);
+static int	 store_lmdb_claimed(struct store *, const char *, uint64_t *,
+		     char **);
+static int	 store_lmdb_claim(struct store *, const char *, uint64_t,
+		     char **);
+static int	 store_lmdb_put(struct store *, const char *, const void *,
+		     size_t, const void *, size_t, char **);
+static int	 store_lmdb_del(struct store *, const char *, const void *,
+		     size_t, char **);
+static int	 store_lmdb_set_head(struct store *, uint64_t,
+		     const uint8_t *, char **);
+static int	 store_lmdb_meta(struct store *, struct journal_meta *,
+		     char **);
+static int	 store_lmdb_log_last(struct store *, uint64_t *, char **);
+static int	 store_lmdb_log_foreach(struct store *, uint64_t,
+		     struct journal_meta *,
+		     int (*)(const struct journal_entry *, void *), void *,
+		     char **);
+static int	 store_lmdb_table_foreach(struct store *, const char *,
+		     const void *, size_t, int,
+		     int (*)(const struct journal_row *, void *), void *,
+		     char **);
+static int	 store_lmdb_table_get(struct store *, const char *,
+		     const void *, size_t, void **, size_t *, char **);
+static int	 store_lmdb_dedup_get(struct store *, const char *,
+		     uint64_t *, char **);
+
+static int	 store_error(int, const char *, char **);
+static void	 store_be64(uint64_t, uint8_t[8]);
+static uint64_t	 store_get_be64(const void *);
+static int	 store_rbegin(struct store *, MDB_txn **, char **);
+static void	 store_rend(struct store *, MDB_txn *);
+static int	 store_open_dbs(struct store *, char **);
+static int	 store_init_meta(struct store *, MDB_txn *, char **);
+static int	 store_check_format(struct store *, MDB_txn *, char **);
+static int	 store_load_tables(struct store *, MDB_txn *, char **);
+static void	 store_add_table(struct store *, const char *, MDB_dbi, int);
+static int	 store_find_table(struct store *, const char *, int,
+		     MDB_dbi *);
+#define STORE_TABLE_WRITER	0x1	/* see the write transaction's tables */
+#define STORE_TABLE_CREATE	0x2	/* create it if missing */
+static int	 store_write_head(struct store *, MDB_txn *, uint64_t,
+		     const uint8_t *, char **);
+static int	 store_read_meta(struct store *, MDB_txn *,
+		     struct journal_meta *, char **);
+static void	 store_drop_fresh(struct store *);
+static void	 store_free_table(struct strmap_node *, void *);
+static int	 store_walk_start(MDB_cursor *, MDB_val *, MDB_val *,
+		     const void *, size_t, int);
+static int	 store_has_prefix(const MDB_val *, const void *, size_t);
+
+const struct store_ops store_lmdb_ops = {
+	.name = "lmdb",
+	.open = store_lmdb_open,
+	.close = store_lmdb_close,
+	.map_size = store_lmdb_map_size,
+	.map_used = store_lmdb_map_used,
+	.begin = store_lmdb_begin,
+	.commit = store_lmdb_commit,
+	.abort = store_lmdb_abort,
+	.grow = store_lmdb_grow,
+	.append = store_lmdb_append,
+	.claimed = store_lmdb_claimed,
+	.claim = store_lmdb_claim,
+	.put = store_lmdb_put,
+	.del = store_lmdb_del,
+	.set_head = store_lmdb_set_head,
+	.meta = store_lmdb_meta,
+	.log_last = store_lmdb_log_last,
+	.log_foreach = store_lmdb_log_foreach,
+	.table_foreach = store_lmdb_table_foreach,
+	.table_get = store_lmdb_table_get,
+	.dedup_get = store_lmdb_dedup_get,
+};
+
+/* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
+ * with "WHAT: reason" in *cause. */
+static int
+store_error(int rc, const char *what, char **cause)
+{
+	if (rc == MDB_MAP_FULL)
+		return (STORE_FULL);
+	if (cause != NULL)
+		xasprintf(cause, "%s: %s", what, mdb_strerror(rc));
+	return (STORE_ERROR);
+}
+
+static void
+store_be64(uint64_t v, uint8_t out[8])
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		out[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+store_get_be64(const void *p)
+{
+	const uint8_t	*b = p;
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return (v);
+}
+
+/* Begin a read transaction, holding maplock for reading until store_rend.
+ * A readonly process whose map another process grew adopts the new size. */
+static int
+store_rbegin(struct store *s, MDB_txn **txn, char **cause)
+{
+	int	rc;
+
+	pthread_rwlock_rdlock(&s->maplock);
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	if (rc == MDB_MAP_RESIZED && s->readonly) {
+		pthread_rwlock_unlock(&s->maplock);
+		pthread_rwlock_wrlock(&s->maplock);
+		rc = mdb_env_set_mapsize(s->env, 0);
+		pthread_rwlock_unlock(&s->maplock);
+		pthread_rwlock_rdlock(&s->maplock);
+		if (rc == 0)
+			rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+	}
+	if (rc != 0) {
+		pthread_rwlock_unlock(&s->maplock);
+		store_error(rc, "read transaction", cause);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+store_rend(struct store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->maplock);
+}
+
+static struct store *
+store_lmdb_open(const char *dir, const struct journal_options *o,
+    char **cause)
+{
+	struct store	*s;
+	MDB_envinfo	 info;
+	unsigned int	 flags = MDB_NOTLS;
+	int		 rc, dead;
+
+	s = xcalloc(1, sizeof *s);
+	s->readonly = o->readonly;
+	s->map_size = o->map_initial != 0 ? o->map_initial : STORE_MAP_INITIAL;
+	s->map_max = o->map_max != 0 ? o->map_max : STORE_MAP_MAX;
+	pthread_rwlock_init(&s->maplock, NULL);
+	pthread_mutex_init(&s->tlock, NULL);
+	strmap_init(&s->tables);
+	if (!s->readonly && s->map_size > s->map_max) {
+		xasprintf(cause, "map_initial (%zu) is larger than map_max "
+		    "(%zu)", s->map_size, s->map_max);
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		store_error(rc, "mdb_env_create", cause);
+		goto fail;
+	}
+	mdb_env_set_maxdbs(s->env, JOURNAL_MAX_TABLES + 4);
+	if (s->readonly)
+		flags |= MDB_RDONLY;
+	else {
+		mdb_env_set_mapsize(s->env, s->map_size);
+		if (o->sync == JOURNAL_SYNC_BATCH)
+			flags |= MDB_NOMETASYNC;
+		else if (o->sync == JOURNAL_SYNC_NONE)
+			flags |= MDB_NOSYNC;
+		if (mkdir_p(dir, 0700) == -1) {
+			xasprintf(cause, "cannot create the directory: %s",
+			    strerror(errno));
+			goto fail;
+		}
+	}
+	if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) {
+		xasprintf(cause, "cannot open: %s", mdb_strerror(rc));
+		goto fail;
+	}
+	if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+		log_info("msg=\"journal: cleared stale readers\" count=%d",
+		    dead);
+	mdb_env_info(s->env, &info);
+	s->map_size = info.me_mapsize;
+	if (store_open_dbs(s, cause) != 0)
+		goto fail;
+	return (s);
+fail:
+	store_lmdb_close(s);
+	return (NULL);
+}
+
+/* Open log, dedup and meta (creating them and meta's first values in a new
+ * journal) and every existing state table. */
+static int
+store_open_dbs(struct store *s, char **cause)
+{
+	MDB_txn		*txn;
+	unsigned int	 flags = s->readonly ? 0 : MDB_CREATE;
+	int		 rc;
+
+	rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0, &txn);
+	if (rc != 0) {
+		store_error(rc, "begin", cause);
+		return (-1);
+	}
+	if ((rc = mdb_dbi_open(txn, "log", flags, &s->log)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dedup", flags, &s->dedup)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)) != 0) {
+		if (rc == MDB_NOTFOUND)
+			*cause = xstrdup("not a chime journal (no log, dedup "
+			    "or meta database)");
+		else
+			store_error(rc, "open databases", cause);
+		goto fail;
+	}
+	if (store_check_format(s, txn, cause) != 0 ||
+	    store_load_tables(s, txn, cause) != 0)
+		goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		store_error(rc, "commit", cause);
+		return (-1);
+	}
+	return (0);
+fail:
+	mdb_txn_abort(txn);
+	return (-1);
+}
+
+/* Check meta's format, or write the first meta of an empty journal. */
+static int
+store_check_format(struct store *s, MDB_txn *txn, char **cause)
+{
+	MDB_val		 k = { 6, (void *)"format" }, v;
+	MDB_stat	 st;
+	uint64_t	 format;
+	int		 rc;
+
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		mdb_stat(txn, s->log, &st);
+		if (s->readonly || st.ms_entries != 0) {
+			*cause = xstrdup("not a chime journal (meta has no "
+			    "format)");
+			return (-1);
+		}
+		return (store_init_meta(s, txn, cause));
+	}
+	if (rc != 0) {
+		store_error(rc, "meta", cause);
+		return (-1);
+	}
+	if (v.mv_size != 8) {
+		*cause = xstrdup("meta format is not 8 bytes");
+		return (-1);
+	}
+	format = store_get_be64(v.mv_data);
+	if (format != JOURNAL_FORMAT_VERSION) {
+		xasprintf(cause, "journal format %llu is not supported (this "
+		    "program reads format %d)", (unsigned long long)format,
+		    JOURNAL_FORMAT_VERSION);
+		return (-1);
+	}
+	return (0);
+}
+
+/* format, journal_id, created_us, head_seq 0, head_hash genesis. */
+static int
+store_init_meta(struct store *s, MDB_txn *txn, char **cause)
+{
+	uint8_t		 id[16], b[8], genesis[JOURNAL_HASH_LEN];
+	char		 hex[33];
+	MDB_val		 k, v;
+	int		 i, rc;
+
+	if (RAND_bytes(id, sizeof id) != 1)
+		fatalx("journal: RAND_bytes failed");
+	for (i = 0; i < 16; i++)
+		snprintf(hex + i * 2, 3, "%02x", id[i]);
+	store_be64(JOURNAL_FORMAT_VERSION, b);
+	k.mv_data = (void *)"format";
+	k.mv_size = 6;
+	v.mv_data = b;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		goto fail;
+	k.mv_data = (void *)"journal_id";
+	k.mv_size = 10;
+	v.mv_data = hex;
+	v.mv_size = 32;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		goto fail;
+	store_be64((uint64_t)now_us(), b);
+	k.mv_data = (void *)"created_us";
+	k.mv_size = 10;
+	v.mv_data = b;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		goto fail;
+	chain_genesis(genesis);
+	return (store_write_head(s, txn, 0, genesis, cause) == STORE_OK ?
+	    0 : -1);
+fail:
+	store_error(rc, "meta", cause);
+	return (-1);
+}
+
+/* Open every named database of the main database but ours as a table. */
+static int
+store_load_tables(struct store *s, MDB_txn *txn, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_dbi		 main_dbi, dbi;
+	MDB_val		 k, v;
+	char		 name[65];
+	int		 rc;
+
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main_dbi, &c)) != 0) {
+		store_error(rc, "list tables", cause);
+		return (-1);
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size >= sizeof name)
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if (!valid_id(name) || strcmp(name, "log") == 0 ||
+		    strcmp(name, "dedup") == 0 || strcmp(name, "meta") == 0)
+			continue;
+		if (mdb_dbi_open(txn, name, 0, &dbi) == 0)
+			store_add_table(s, name, dbi, 1);
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND) {
+		store_error(rc, "list tables", cause);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+store_add_table(struct store *s, const char *name, MDB_dbi dbi,
+    int committed)
+{
+	struct store_table	*t;
+	size_t			 len = strlen(name) + 1;
+
+	t = xmalloc(sizeof *t + len);
+	memcpy(t->name, name, len);
+	t->dbi = dbi;
+	t->committed = committed;
+	pthread_mutex_lock(&s->tlock);
+	if (strmap_insert(&s->tables, &t->node, t->name) != 0)
+		fatalx("journal: table %s added twice", name);
+	s->ntables++;
+	pthread_mutex_unlock(&s->tlock);
+	if (!committed) {
+		s->fresh = xreallocarray(s->fresh, s->nfresh + 1,
+		    sizeof *s->fresh);
+		s->fresh[s->nfresh++] = t;
+	}
+}
+
+/*
+ * Find a table's handle.  With STORE_TABLE_WRITER, also the tables created
+ * in the current write transaction; with STORE_TABLE_CREATE, create a
+ * missing one in it.  Returns 0, MDB_NOTFOUND, or an LMDB error.
+ */
+static int
+store_find_table(struct store *s, const char *name, int flags, MDB_dbi *dbi)
+{
+	struct store_table	*t;
+	u_int			 count;
+	int			 found = 0, rc;
+
+	pthread_mutex_lock(&s->tlock);
+	t = (struct store_table *)strmap_find(&s->tables, name);
+	if (t != NULL && (t->committed || (flags & STORE_TABLE_WRITER))) {
+		*dbi = t->dbi;
+		found = 1;
+	}
+	count = s->ntables;
+	pthread_mutex_unlock(&s->tlock);
+	if (found)
+		return (0);
+	if (t != NULL || !(flags & STORE_TABLE_CREATE))
+		return (MDB_NOTFOUND);
+	if (count >= JOURNAL_MAX_TABLES)
+		return (MDB_DBS_FULL);
+	if ((rc = mdb_dbi_open(s->wtxn, name, MDB_CREATE, dbi)) != 0)
+		return (rc);
+	store_add_table(s, name, *dbi, 0);
+	return (0);
+}
+
+/* Forget the tables created in a transaction that did not commit. */
+static void
+store_drop_fresh(struct store *s)
+{
+	u_int	i;
+
+	pthread_mutex_lock(&s->tlock);
+	for (i = 0; i < s->nfresh; i++) {
+		strmap_remove(&s->tables, &s->fresh[i]->node);
+		s->ntables--;
+		free(s->fresh[i]);
+	}
+	pthread_mutex_unlock(&s->tlock);
+	s->nfresh = 0;
+}
+
+static void
+store_free_table(struct strmap_node *n, void *arg)
+{
+	free(n);
+}
+
+static void
+store_lmdb_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->wtxn != NULL)
+		store_lmdb_abort(s);
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	strmap_foreach(&s->tables, store_free_table, NULL);
+	strmap_clear(&s->tables);
+	free(s->fresh);
+	pthread_rwlock_destroy(&s->maplock);
+	pthread_mutex_destroy(&s->tlock);
+	free(s);
+}
+
+static size_t
+store_lmdb_map_size(struct store *s)
+{
+	return (s->map_size);
+}
+
+/* Bytes in use: the pages up to the last one written. */
+static size_t
+store_lmdb_map_used(struct store *s)
+{
+	MDB_envinfo	info;
+	MDB_stat	st;
+
+	pthread_rwlock_rdlock(&s->maplock);
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	pthread_rwlock_unlock(&s->maplock);
+	return ((info.me_last_pgno + 1) * (size_t)st.ms_psize);
+}
+
+static int
+store_lmdb_begin(struct store *s, char **cause)
+{
+	int	rc;
+
+	if (s->wtxn != NULL)
+		fatalx("journal: write transaction already active");
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn)) != 0) {
+		s->wtxn = NULL;
+		return (store_error(rc, "begin", cause));
+	}
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_commit(struct store *s, char **cause)
+{
+	u_int	i;
+	int	rc;
+
+	rc = mdb_txn_commit(s->wtxn);
+	s->wtxn = NULL;
+	if (rc != 0) {
+		store_drop_fresh(s);
+		return (store_error(rc, "commit", cause));
+	}
+	pthread_mutex_lock(&s->tlock);
+	for (i = 0; i < s->nfresh; i++)
+		s->fresh[i]->committed = 1;
+	pthread_mutex_unlock(&s->tlock);
+	s->nfresh = 0;
+	return (STORE_OK);
+}
+
+static void
+store_lmdb_abort(struct store *s)
+{
+	if (s->wtxn == NULL)
+		return;
+	mdb_txn_abort(s->wtxn);
+	s->wtxn = NULL;
+	store_drop_fresh(s);
+}
+
+/* Double the map, up to map_max; -1 when it is there already.  Called with
+ * no write transaction; waits for the readers of this process. */
+static int
+store_lmdb_grow(struct store *s)
+{
+	size_t	size;
+	int	rc;
+
+	if (s->map_size >= s->map_max)
+		return (-1);
+	size = s->map_size > s->map_max / 2 ? s->map_max : s->map_size * 2;
+	pthread_rwlock_wrlock(&s->maplock);
+	rc = mdb_env_set_mapsize(s->env, size);
+	pthread_rwlock_unlock(&s->maplock);
+	if (rc != 0) {
+		log_warnx("msg=\"journal: cannot grow the map\" size=%zu "
+		    "error=\"%s\"", size, mdb_strerror(rc));
+		return (-1);
+	}
+	log_info("msg=\"journal: map grown\" from=%zu to=%zu", s->map_size,
+	    size);
+	s->map_size = size;
+	return (0);
+}
+
+static int
+store_lmdb_append(struct store *s, uint64_t seq, const uint8_t *hash,
+    const void *hdr, size_t hlen, const void *body, size_t blen,
+    char **cause)
+{
+	uint8_t	 key[8];
+	MDB_val	 k = { 8, key }, v;
+	char	*p;
+	int	 rc;
+
+	store_be64(seq, key);
+	v.mv_size = JOURNAL_HASH_LEN + hlen + blen;
+	v.mv_data = NULL;
+	rc = mdb_put(s->wtxn, s->log, &k, &v, MDB_APPEND | MDB_RESERVE);
+	if (rc == MDB_KEYEXIST) {
+		xasprintf(cause, "log: seq %llu is not after the last record",
+		    (unsigned long long)seq);
+		return (STORE_ERROR);
+	}
+	if (rc != 0)
+		return (store_error(rc, "log", cause));
+	p = v.mv_data;
+	memcpy(p, hash, JOURNAL_HASH_LEN);
+	memcpy(p + JOURNAL_HASH_LEN, hdr, hlen);
+	memcpy(p + JOURNAL_HASH_LEN + hlen, body, blen);
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_claimed(struct store *s, const char *key, uint64_t *seq,
+    char **cause)
+{
+	MDB_val	k = { strlen(key), (void *)key }, v;
+	int	rc;
+
+	rc = mdb_get(s->wtxn, s->dedup, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		return (STORE_OK);
+	}
+	if (rc != 0)
+		return (store_error(rc, "dedup", cause));
+	if (v.mv_size != 8) {
+		xasprintf(cause, "dedup: value of %zu bytes", v.mv_size);
+		return (STORE_ERROR);
+	}
+	*seq = store_get_be64(v.mv_data);
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_claim(struct store *s, const char *key, uint64_t seq,
+    char **cause)
+{
+	uint8_t	b[8];
+	MDB_val	k = { strlen(key), (void *)key }, v = { 8, b };
+	int	rc;
+
+	store_be64(seq, b);
+	if ((rc = mdb_put(s->wtxn, s->dedup, &k, &v, 0)) != 0)
+		return (store_error(rc, "dedup", cause));
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_put(struct store *s, const char *table, const void *key,
+    size_t klen, const void *val, size_t vlen, char **cause)
+{
+	MDB_val	 k = { klen, (void *)key }, v = { vlen, (void *)val };
+	MDB_dbi	 dbi;
+	char	*what;
+	int	 rc;
+
+	rc = store_find_table(s, table, STORE_TABLE_WRITER | STORE_TABLE_CREATE,
+	    &dbi);
+	if (rc == 0 && (rc = mdb_put(s->wtxn, dbi, &k, &v, 0)) == 0)
+		return (STORE_OK);
+	xasprintf(&what, "table %s", table);
+	rc = store_error(rc, what, cause);
+	free(what);
+	return (rc);
+}
+
+static int
+store_lmdb_del(struct store *s, const char *table, const void *key,
+    size_t klen, char **cause)
+{
+	MDB_val	 k = { klen, (void *)key };
+	MDB_dbi	 dbi;
+	char	*what;
+	int	 rc;
+
+	rc = store_find_table(s, table, STORE_TABLE_WRITER, &dbi);
+	if (rc == 0)
+		rc = mdb_del(s->wtxn, dbi, &k, NULL);
+	if (rc == 0 || rc == MDB_NOTFOUND)	/* absent row or table */
+		return (STORE_OK);
+	xasprintf(&what, "table %s", table);
+	rc = store_error(rc, what, cause);
+	free(what);
+	return (rc);
+}
+
+/* Write meta's head_seq and head_hash in TXN. */
+static int
+store_write_head(struct store *s, MDB_txn *txn, uint64_t seq,
+    const uint8_t *hash, char **cause)
+{
+	uint8_t	b[8];
+	MDB_val	k, v;
+	int	rc;
+
+	store_be64(seq, b);
+	k.mv_data = (void *)"head_seq";
+	k.mv_size = 8;
+	v.mv_data = b;
+	v.mv_size = 8;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return (store_error(rc, "meta", cause));
+	k.mv_data = (void *)"head_hash";
+	k.mv_size = 9;
+	v.mv_data = (void *)hash;
+	v.mv_size = JOURNAL_HASH_LEN;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+		return (store_error(rc, "meta", cause));
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_set_head(struct store *s, uint64_t seq, const uint8_t *hash,
+    char **cause)
+{
+	return (store_write_head(s, s->wtxn, seq, hash, cause));
+}
+
+/* Read every meta key in TXN; a missing or malformed one is an error. */
+static int
+store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
+    char **cause)
+{
+	static const struct {
+		const char	*key;
+		size_t		 size;
+	} keys[] = {
+		{ "format", 8 }, { "journal_id", 32 }, { "head_seq", 8 },
+		{ "head_hash", JOURNAL_HASH_LEN }, { "created_us", 8 },
+	};
+	MDB_val	 k, v[5];
+	u_int	 i;
+	int	 rc;
+
+	for (i = 0; i < 5; i++) {
+		k.mv_data = (void *)keys[i].key;
+		k.mv_size = strlen(keys[i].key);
+		if ((rc = mdb_get(txn, s->meta, &k, &v[i])) != 0) {
+			xasprintf(cause, "meta %s: %s", keys[i].key,
+			    mdb_strerror(rc));
+			return (-1);
+		}
+		if (v[i].mv_size != keys[i].size) {
+			xasprintf(cause, "meta %s: %zu bytes, not %zu",
+			    keys[i].key, v[i].mv_size, keys[i].size);
+			return (-1);
+		}
+	}
+	memset(m, 0, sizeof *m);
+	m->format = store_get_be64(v[0].mv_data);
+	memcpy(m->journal_id, v[1].mv_data, 32);
+	m->head_seq = store_get_be64(v[2].mv_data);
+	memcpy(m->head_hash, v[3].mv_data, JOURNAL_HASH_LEN);
+	m->created_us = (int64_t)store_get_be64(v[4].mv_data);
+	return (0);
+}
+
+static int
+store_lmdb_meta(struct store *s, struct journal_meta *m, char **cause)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	rc = store_read_meta(s, txn, m, cause);
+	store_rend(s, txn);
+	return (rc);
+}
+
+static int
+store_lmdb_log_last(struct store *s, uint64_t *seq, char **cause)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc;
+
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	if ((rc = mdb_cursor_open(txn, s->log, &c)) == 0) {
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		mdb_cursor_close(c);
+	}
+	store_rend(s, txn);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		return (0);
+	}
+	if (rc != 0) {
+		store_error(rc, "log", cause);
+		return (-1);
+	}
+	if (k.mv_size != 8) {
+		xasprintf(cause, "log: last key is %zu bytes, not 8",
+		    k.mv_size);
+		return (-1);
+	}
+	*seq = store_get_be64(k.mv_data);
+	return (0);
+}
+
+static int
+store_lmdb_log_foreach(struct store *s, uint64_t from,
+    struct journal_meta *meta, int (*cb)(const struct journal_entry *,
+    void *), void *arg, char **cause)
+{
+	struct journal_entry	 e;
+	MDB_txn			*txn;
+	MDB_cursor		*c;
+	MDB_val			 k, v;
+	uint8_t			 key[8];
+	int			 rc, ret = -1;
+
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	if (meta != NULL && store_read_meta(s, txn, meta, cause) != 0)
+		goto out;
+	if ((rc = mdb_cursor_open(txn, s->log, &c)) != 0) {
+		store_error(rc, "log", cause);
+		goto out;
+	}
+	store_be64(from, key);
+	k.mv_data = key;
+	k.mv_size = 8;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			xasprintf(cause, "log: a key of %zu bytes", k.mv_size);
+			break;
+		}
+		e.seq = store_get_be64(k.mv_data);
+		e.hash = v.mv_size >= JOURNAL_HASH_LEN ? v.mv_data : NULL;
+		e.rec = e.hash != NULL ? e.hash + JOURNAL_HASH_LEN : NULL;
+		e.len = e.hash != NULL ? v.mv_size - JOURNAL_HASH_LEN : 0;
+		if (cb(&e, arg) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		ret = 0;
+	else if (rc != 0)
+		store_error(rc, "log", cause);
+out:
+	store_rend(s, txn);
+	return (ret);
+}
+
+static int
+store_has_prefix(const MDB_val *k, const void *prefix, size_t plen)
+{
+	if (plen == 0)
+		return (1);
+	return (k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0);
+}
+
+/* Position C on the first row of the walk (the last one if REVERSE). */
+static int
+store_walk_start(MDB_cursor *c, MDB_val *k, MDB_val *v, const void *prefix,
+    size_t plen, int reverse)
+{
+	uint8_t	*succ;
+	size_t	 n;
+	int	 rc;
+
+	if (plen == 0)
+		return (mdb_cursor_get(c, k, v, reverse ? MDB_LAST : MDB_FIRST));
+	if (!reverse) {
+		k->mv_data = (void *)prefix;
+		k->mv_size = plen;
+		return (mdb_cursor_get(c, k, v, MDB_SET_RANGE));
+	}
+	/* The first key after every key with the prefix, then one back. */
+	succ = xmalloc(plen);
+	memcpy(succ, prefix, plen);
+	for (n = plen; n > 0 && succ[n - 1] == 0xff; n--)
+		;
+	if (n == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_LAST);
+	else {
+		succ[n - 1]++;
+		k->mv_data = succ;
+		k->mv_size = n;
+		rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(c, k, v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, k, v, MDB_LAST);
+	}
+	free(succ);
+	return (rc);
+}
+
+static int
+store_lmdb_table_foreach(struct store *s, const char *table,
+    const void *prefix, size_t plen, int reverse,
+    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+{
+	struct journal_row	 row;
+	MDB_txn			*txn;
+	MDB_cursor		*c;
+	MDB_dbi			 dbi;
+	MDB_val			 k, v;
+	int			 rc;
+
+	if (prefix == NULL)
+		plen = 0;
+	if (store_find_table(s, table, 0, &dbi) != 0)
+		return (0);
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		goto out;
+	for (rc = store_walk_start(c, &k, &v, prefix, plen, reverse);
+	    rc == 0 && store_has_prefix(&k, prefix, plen);
+	    rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
+		row.key = k.mv_data;
+		row.klen = k.mv_size;
+		row.val = v.mv_data;
+		row.vlen = v.mv_size;
+		if (cb(&row, arg) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	store_rend(s, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_error(rc, table, cause);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+store_lmdb_table_get(struct store *s, const char *table, const void *key,
+    size_t klen, void **val, size_t *vlen, char **cause)
+{
+	MDB_txn	*txn;
+	MDB_dbi	 dbi;
+	MDB_val	 k = { klen, (void *)key }, v;
+	int	 rc;
+
+	if (klen == 0 || klen > JOURNAL_MAX_KEY ||
+	    store_find_table(s, table, 0, &dbi) != 0)
+		return (1);
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0) {
+		*val = xmalloc(v.mv_size + 1);
+		memcpy(*val, v.mv_data, v.mv_size);
+		((char *)*val)[v.mv_size] = '\0';
+		*vlen = v.mv_size;
+	}
+	store_rend(s, txn);
+	if (rc == MDB_NOTFOUND)
+		return (1);
+	if (rc != 0) {
+		store_error(rc, table, cause);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+store_lmdb_dedup_get(struct store *s, const char *key, uint64_t *seq,
+    char **cause)
+{
+	MDB_txn	*txn;
+	MDB_val	 k = { strlen(key), (void *)key }, v;
+	int	 rc;
+
+	*seq = 0;
+	if (k.mv_size == 0 || k.mv_size > JOURNAL_MAX_KEY)
+		return (0);
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	rc = mdb_get(txn, s->dedup, &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		*seq = store_get_be64(v.mv_data);
+	store_rend(s, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_error(rc, "dedup", cause);
+		return (-1);
+	}
+	return (0);
+}

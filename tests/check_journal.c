@@ -1,0 +1,1837 @@
+/*
+ * tests/check_journal.c: the journal (record codec, hash chain, record
+ * building, LMDB store, group commit) on real LMDB environments in
+ * temporary directories.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+
+#include "engine.h"
+#include "journal.h"
+
+#define GENESIS_HEX \
+	"5f598123f86945b7ef7fd04ca4e95036321d909cf27c11a3ce02c888528611e7"
+
+/* What the callbacks saw. */
+struct seen {
+	size_t			 n;
+	size_t			 cap;
+	struct journal_result	*r;
+	char			**errors;
+	size_t			 hook_records;
+	size_t			 hook_calls;
+};
+
+static char			 tmpdir[64];
+static char			 jdir[128];
+static struct event_base	*base;
+
+/* --- helpers ------------------------------------------------------------ */
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return (remove(path));
+}
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/check-journal-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+}
+
+static void
+teardown(void)
+{
+	event_base_free(base);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+seen_cb(const struct journal_result *r, void *arg)
+{
+	struct seen	*s = arg;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap == 0 ? 64 : s->cap * 2;
+		s->r = xreallocarray(s->r, s->cap, sizeof *s->r);
+		s->errors = xreallocarray(s->errors, s->cap,
+		    sizeof *s->errors);
+	}
+	s->r[s->n] = *r;
+	s->errors[s->n] = r->error != NULL ? xstrdup(r->error) : NULL;
+	s->r[s->n].error = s->errors[s->n];
+	s->n++;
+}
+
+static void
+seen_hook(size_t records, int64_t us, void *arg)
+{
+	struct seen	*s = arg;
+
+	s->hook_records += records;
+	s->hook_calls++;
+}
+
+static void
+seen_free(struct seen *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->errors[i]);
+	free(s->errors);
+	free(s->r);
+	memset(s, 0, sizeof *s);
+}
+
+/* Run the loop until N callbacks have been seen; never sleeps. */
+static void
+wait_for(struct seen *s, size_t n)
+{
+	while (s->n < n)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+static struct journal *
+open_j(size_t map_initial, size_t map_max, enum journal_sync sync)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.sync = sync;
+	o.map_initial = map_initial;
+	o.map_max = map_max;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_msg(j != NULL, "journal_open: %s", cause);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	return (j);
+}
+
+/* A record {"n": N, "pad": PAD bytes of 'x'}. */
+static struct jrec *
+make_rec(const char *kind, const char *account, int64_t n, size_t pad)
+{
+	struct jrec	*rec;
+	msgpack_packer	*pk;
+	char		 buf[1024];
+
+	memset(buf, 'x', sizeof buf);
+	rec = jrec_create(kind, account);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 2);
+	msgpack_pack_str_with_body(pk, "n", 1);
+	msgpack_pack_int64(pk, n);
+	msgpack_pack_str_with_body(pk, "pad", 3);
+	msgpack_pack_str_with_body(pk, buf, pad < sizeof buf ? pad :
+	    sizeof buf);
+	return (rec);
+}
+
+static void
+submit_n(struct journal *j, struct seen *s, size_t n, size_t pad)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		journal_submit(j, make_rec("test.record", "acct", (int64_t)i,
+		    pad), seen_cb, s);
+}
+
+/* Open the environment directly, as a tool in another language would. */
+static MDB_env *
+raw_open(unsigned int flags)
+{
+	MDB_env	*env;
+
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 128);
+	ck_assert_int_eq(mdb_env_open(env, jdir, flags, 0600), 0);
+	return (env);
+}
+
+static void
+be64(uint64_t v, uint8_t out[8])
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		out[i] = v & 0xff;
+}
+
+/* Flip one byte of log entry SEQ at OFFSET from the end of its value. */
+static void
+raw_tamper(uint64_t seq, size_t from_end)
+{
+	MDB_env		*env = raw_open(0);
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	uint8_t		 key[8], *copy;
+
+	be64(seq, key);
+	k.mv_data = key;
+	k.mv_size = 8;
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "log", 0, &dbi), 0);
+	ck_assert_int_eq(mdb_get(txn, dbi, &k, &v), 0);
+	copy = xmalloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[v.mv_size - from_end] ^= 0x01;
+	v.mv_data = copy;
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	free(copy);
+	mdb_env_close(env);
+}
+
+/* Put raw bytes under a meta key. */
+static void
+raw_meta(const char *key, const void *val, size_t len)
+{
+	MDB_env		*env = raw_open(0);
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(key), (void *)key }, v = { len,
+			     (void *)val };
+
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* SHA-256 of A || B with OpenSSL directly (not chain.c). */
+static void
+sha256_2(const void *a, size_t alen, const void *b, size_t blen,
+    uint8_t out[32])
+{
+	uint8_t		*buf;
+	unsigned int	 len;
+
+	buf = xmalloc(alen + blen + 1);
+	memcpy(buf, a, alen);
+	memcpy(buf + alen, b, blen);
+	ck_assert_int_eq(EVP_Digest(buf, alen + blen, out, &len, EVP_sha256(),
+	    NULL), 1);
+	free(buf);
+}
+
+/*
+ * Recompute the chain from the raw environment, independently of the
+ * journal code; returns the number of records and checks meta's head.
+ */
+static uint64_t
+raw_recompute(void)
+{
+	MDB_env		*env = raw_open(MDB_RDONLY);
+	MDB_txn		*txn;
+	MDB_dbi		 log, meta;
+	MDB_cursor	*c;
+	MDB_val		 k, v, mk = { 9, (void *)"head_hash" };
+	uint8_t		 prev[32], h[32], key[8];
+	uint64_t	 n = 0;
+	int		 rc;
+
+	sha256_2("chime-journal-genesis-v1", 24, "", 0, prev);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "log", 0, &log), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	ck_assert_int_eq(mdb_cursor_open(txn, log, &c), 0);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		n++;
+		be64(n, key);
+		ck_assert_int_eq(k.mv_size, 8);
+		ck_assert_mem_eq(k.mv_data, key, 8);
+		ck_assert_uint_gt(v.mv_size, 32);
+		sha256_2(prev, 32, (uint8_t *)v.mv_data + 32, v.mv_size - 32,
+		    h);
+		ck_assert_mem_eq(h, v.mv_data, 32);
+		memcpy(prev, h, 32);
+	}
+	ck_assert_int_eq(rc, MDB_NOTFOUND);
+	mdb_cursor_close(c);
+	ck_assert_int_eq(mdb_get(txn, meta, &mk, &v), 0);
+	ck_assert_mem_eq(v.mv_data, prev, 32);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return (n);
+}
+
+/* A valid record's bytes: header + body {"a": 1}. */
+static void
+valid_record(msgpack_sbuffer *sb)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	record_pack_header(&pk, 7, 1700000000123456LL, "run.started", "acme");
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "a", 1);
+	msgpack_pack_int(&pk, 1);
+}
+
+/* Decode must fail (and not crash) on BUF; returns the cause's text. */
+static void
+decode_fails(const void *buf, size_t len, const char *want)
+{
+	struct record	 rec;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(record_decode(buf, len, &rec, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	if (want != NULL)
+		ck_assert_msg(strstr(cause, want) != NULL, "cause \"%s\" "
+		    "lacks \"%s\"", cause, want);
+	free(cause);
+}
+
+/* --- record.c ----------------------------------------------------------- */
+
+/* A packed record decodes to its fields; the body outlives the input. */
+START_TEST(test_record_decode_roundtrip)
+{
+	msgpack_sbuffer	 sb;
+	struct record	 rec;
+	char		*cause = NULL, *copy;
+
+	valid_record(&sb);
+	copy = xmalloc(sb.size);
+	memcpy(copy, sb.data, sb.size);
+	ck_assert_int_eq(record_decode(copy, sb.size, &rec, &cause), 0);
+	memset(copy, 0, sb.size);
+	free(copy);
+	ck_assert_uint_eq(rec.version, 1);
+	ck_assert_uint_eq(rec.seq, 7);
+	ck_assert_int_eq(rec.time_us, 1700000000123456LL);
+	ck_assert_str_eq(rec.kind, "run.started");
+	ck_assert_str_eq(rec.account, "acme");
+	ck_assert_int_eq(rec.body.type, MSGPACK_OBJECT_MAP);
+	ck_assert_uint_eq(rec.body.via.map.size, 1);
+	ck_assert_mem_eq(rec.body.via.map.ptr[0].key.via.str.ptr, "a", 1);
+	record_clear(&rec);
+	record_clear(&rec);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Truncated, trailing, mis-shaped and mistyped records are refused. */
+START_TEST(test_record_decode_bad)
+{
+	msgpack_sbuffer	 sb, bad;
+	msgpack_packer	 pk;
+	char		*buf;
+	size_t		 i;
+	static const uint8_t huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t huge_str[] = { 0xdb, 0x7f, 0xff, 0xff, 0xff,
+	    'a' };
+	static const uint8_t c1[] = { 0xc1 };
+	uint8_t		 deep[64];
+
+	valid_record(&sb);
+	for (i = 0; i < sb.size; i++)
+		decode_fails(sb.data, i, NULL);
+	buf = xmalloc(sb.size + 1);
+	memcpy(buf, sb.data, sb.size);
+	buf[sb.size] = 0xc0;
+	decode_fails(buf, sb.size + 1, "trailing");
+	free(buf);
+	decode_fails(huge_array, sizeof huge_array, "larger than the input");
+	decode_fails(huge_str, sizeof huge_str, "truncated");
+	decode_fails(c1, sizeof c1, "0xc1");
+	memset(deep, 0x91, sizeof deep);	/* [[[[...]]]] */
+	deep[sizeof deep - 1] = 0xc0;
+	decode_fails(deep, sizeof deep, "deep");
+
+	/* Each field with the wrong type or value. */
+	msgpack_sbuffer_init(&bad);
+	msgpack_packer_init(&pk, &bad, msgpack_sbuffer_write);
+#define BAD(want, ...) do {						\
+	msgpack_sbuffer_clear(&bad);					\
+	__VA_ARGS__;							\
+	decode_fails(bad.data, bad.size, want);				\
+} while (0)
+	BAD("array of 6", msgpack_pack_map(&pk, 0));
+	BAD("array of 6", msgpack_pack_array(&pk, 5); for (i = 0; i < 5; i++)
+	    msgpack_pack_int(&pk, 1));
+	BAD("array of 6", msgpack_pack_array(&pk, 7); for (i = 0; i < 7; i++)
+	    msgpack_pack_int(&pk, 1));
+	BAD("version", msgpack_pack_array(&pk, 6);
+	    msgpack_pack_str_with_body(&pk, "1", 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_str_with_body(&pk, "k", 1);
+	    msgpack_pack_nil(&pk); msgpack_pack_map(&pk, 0));
+	BAD("version 2", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 2);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("seq", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 0); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("seq", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, -3); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("time_us", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_double(&pk, 1.5);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("time_us", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_uint64(&pk, UINT64_MAX);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("kind", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 5); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("kind", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "", 0); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("kind", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "a\0b", 3); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
+	BAD("account", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_int(&pk, 4);
+	    msgpack_pack_map(&pk, 0));
+	BAD("body", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_nil(&pk);
+	    msgpack_pack_array(&pk, 0));
+#undef BAD
+	msgpack_sbuffer_destroy(&bad);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Random and mutated bytes never crash the decoder. */
+START_TEST(test_record_decode_fuzz_bad)
+{
+	msgpack_sbuffer	 sb;
+	struct record	 rec;
+	uint8_t		 buf[512];
+	char		*cause;
+	size_t		 i, k, len, ok = 0;
+
+	srandom(12345);
+	valid_record(&sb);
+	for (i = 0; i < 200000; i++) {
+		if (i % 2 == 0) {
+			len = (size_t)random() % sizeof buf;
+			for (k = 0; k < len; k++)
+				buf[k] = (uint8_t)random();
+		} else {
+			len = sb.size;
+			memcpy(buf, sb.data, len);
+			for (k = 0; k < 1 + (size_t)random() % 4; k++)
+				buf[(size_t)random() % len] = (uint8_t)random();
+		}
+		cause = NULL;
+		if (record_decode(buf, len, &rec, &cause) == 0) {
+			ck_assert_int_eq(rec.body.type, MSGPACK_OBJECT_MAP);
+			json_decref(record_to_json(&rec, NULL));
+			record_clear(&rec);
+			ok++;
+		} else {
+			ck_assert_ptr_nonnull(cause);
+			free(cause);
+		}
+	}
+	ck_assert_uint_lt(ok, 200000);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* The body check accepts exactly one map. */
+START_TEST(test_record_check_body)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(record_check_body("\x80", 1, &cause), 0);
+	ck_assert_int_eq(record_check_body("\x81\xa1k\x01", 4, &cause), 0);
+	ck_assert_int_eq(record_check_body("\xde\x00\x00", 3, &cause), 0);
+}
+END_TEST
+
+/* Not a map, two maps, nothing, a truncated map: refused. */
+START_TEST(test_record_check_body_bad)
+{
+	static const struct {
+		const char	*buf;
+		size_t		 len;
+		const char	*want;
+	} cases[] = {
+		{ "", 0, "empty" },
+		{ "\x90", 1, "not a msgpack map" },
+		{ "\x01", 1, "not a msgpack map" },
+		{ "\x80\x80", 2, "after the map" },
+		{ "\x81\xa1k", 3, "truncated" },
+		{ "\xdf\xff\xff\xff\xff", 5, "larger than the input" },
+	};
+	char	*cause;
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		ck_assert_int_eq(record_check_body(cases[i].buf, cases[i].len,
+		    &cause), -1);
+		ck_assert_msg(strstr(cause, cases[i].want) != NULL,
+		    "case %zu: %s", i, cause);
+		free(cause);
+	}
+}
+END_TEST
+
+/* Convert a packed object to compact JSON text (allocated). */
+static char *
+to_json_text(msgpack_sbuffer *sb)
+{
+	msgpack_zone	 zone;
+	msgpack_object	 o;
+	size_t		 off = 0;
+	json_t		*j;
+	char		*s;
+
+	msgpack_zone_init(&zone, 1024);
+	ck_assert_int_eq(msgpack_unpack(sb->data, sb->size, &off, &zone, &o),
+	    MSGPACK_UNPACK_SUCCESS);
+	j = record_object_to_json(&o);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENCODE_ANY);
+	json_decref(j);
+	msgpack_zone_destroy(&zone);
+	return (s);
+}
+
+/* Maps, keys of any type, bin, ext, floats, integers to JSON. */
+START_TEST(test_record_json)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		*s;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 8);
+	msgpack_pack_str_with_body(&pk, "s", 1);
+	msgpack_pack_str_with_body(&pk, "h\xc3\xa9", 3);
+	msgpack_pack_int(&pk, 42);
+	msgpack_pack_int(&pk, -1);
+	msgpack_pack_str_with_body(&pk, "bin", 3);
+	msgpack_pack_bin_with_body(&pk, "\x00\x01\x02", 3);
+	msgpack_pack_str_with_body(&pk, "ext", 3);
+	msgpack_pack_ext_with_body(&pk, "ab", 2, 5);
+	msgpack_pack_str_with_body(&pk, "f", 1);
+	msgpack_pack_double(&pk, 0.5);
+	msgpack_pack_str_with_body(&pk, "big", 3);
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	msgpack_pack_str_with_body(&pk, "a", 1);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_true(&pk);
+	msgpack_pack_int64(&pk, INT64_MIN);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "k", 1);
+	s = to_json_text(&sb);
+	ck_assert_str_eq(s, "{\"s\":\"h\xc3\xa9\",\"42\":-1,\"bin\":\"AAEC\","
+	    "\"ext\":{\"ext\":5,\"data\":\"YWI=\"},\"f\":0.5,"
+	    "\"big\":\"18446744073709551615\","
+	    "\"a\":[null,true,-9223372036854775808],\"[1]\":\"k\"}");
+	free(s);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Invalid UTF-8 and non-finite floats still give valid JSON. */
+START_TEST(test_record_json_bad)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		*s;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "\xff", 1);
+	msgpack_pack_str_with_body(&pk, "a\xc3(\xed\xa0\x80z", 7);
+	msgpack_pack_str_with_body(&pk, "nan", 3);
+	msgpack_pack_double(&pk, NAN);
+	msgpack_pack_str_with_body(&pk, "inf", 3);
+	msgpack_pack_double(&pk, -INFINITY);
+	s = to_json_text(&sb);
+	ck_assert_str_eq(s, "{\"\xef\xbf\xbd\":\"a\xef\xbf\xbd(\xef\xbf\xbd"
+	    "\xef\xbf\xbd\xef\xbf\xbdz\",\"nan\":\"NaN\",\"inf\":\"-Infinity\"}");
+	free(s);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* A whole record as the export line's object. */
+START_TEST(test_record_to_json)
+{
+	msgpack_sbuffer	 sb;
+	struct record	 rec;
+	uint8_t		 h[32];
+	char		*cause, *s;
+	json_t		*obj;
+
+	valid_record(&sb);
+	ck_assert_int_eq(record_decode(sb.data, sb.size, &rec, &cause), 0);
+	memset(h, 0xab, sizeof h);
+	obj = record_to_json(&rec, h);
+	s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	ck_assert_str_eq(s, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123Z\","
+	    "\"time_us\":1700000000123456,\"kind\":\"run.started\","
+	    "\"account\":\"acme\",\"body\":{\"a\":1},\"hash\":"
+	    "\"abababababababababababababababababababababababababababababababab\"}");
+	free(s);
+	record_clear(&rec);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* --- chain.c ------------------------------------------------------------ */
+
+/* The genesis hash is SHA-256("chime-journal-genesis-v1"). */
+START_TEST(test_chain_genesis)
+{
+	uint8_t	g[32];
+	char	hex[65];
+
+	chain_genesis(g);
+	chain_hex(g, hex);
+	ck_assert_str_eq(hex, GENESIS_HEX);
+}
+END_TEST
+
+/* chain_next and chain_ctx both compute SHA-256(prev || data). */
+START_TEST(test_chain_next)
+{
+	struct chain_ctx	*ctx;
+	uint8_t			 prev[32], a[32], b[32], want[32];
+
+	chain_genesis(prev);
+	sha256_2(prev, 32, "hello", 5, want);
+	chain_next(prev, "hello", 5, a);
+	ck_assert_mem_eq(a, want, 32);
+	ctx = chain_ctx_create();
+	chain_ctx_begin(ctx, prev);
+	chain_ctx_update(ctx, "hel", 3);
+	chain_ctx_update(ctx, "lo", 2);
+	chain_ctx_end(ctx, b);
+	chain_ctx_free(ctx);
+	ck_assert_mem_eq(b, want, 32);
+	chain_next(prev, "hello", 5, prev);	/* in place */
+	ck_assert_mem_eq(prev, want, 32);
+}
+END_TEST
+
+/* Hex round trip. */
+START_TEST(test_chain_unhex)
+{
+	uint8_t	h[32], g[32];
+
+	ck_assert_int_eq(chain_unhex(GENESIS_HEX, h), 0);
+	chain_genesis(g);
+	ck_assert_mem_eq(h, g, 32);
+}
+END_TEST
+
+/* Wrong length or a non-hex digit is refused. */
+START_TEST(test_chain_unhex_bad)
+{
+	uint8_t	h[32];
+	char	bad[65];
+
+	ck_assert_int_eq(chain_unhex("abcd", h), -1);
+	ck_assert_int_eq(chain_unhex(GENESIS_HEX "0", h), -1);
+	memcpy(bad, GENESIS_HEX, sizeof bad);
+	bad[10] = 'g';
+	ck_assert_int_eq(chain_unhex(bad, h), -1);
+}
+END_TEST
+
+/* --- jrec.c ------------------------------------------------------------- */
+
+/* A record with a body, claims and table changes seals. */
+START_TEST(test_jrec_build)
+{
+	struct jrec	*rec;
+
+	rec = make_rec("schedule.created", NULL, 1, 10);
+	jrec_claim(rec, "s1@1700000000");
+	jrec_put(rec, "schedules", "s1", 2, "v", 1);
+	jrec_del(rec, "schedules", "s0", 2);
+	ck_assert_int_eq(jrec_seal(rec), 0);
+	ck_assert_uint_eq(rec->nops, 3);
+	ck_assert_str_eq(jrec_str(rec, rec->ops[0].name), "s1@1700000000");
+	ck_assert_str_eq(jrec_str(rec, rec->ops[1].name), "schedules");
+	ck_assert_ptr_null(rec->account);
+	jrec_free(rec);
+	jrec_free(NULL);
+}
+END_TEST
+
+/* Bad kinds, keys, tables and bodies leave a sticky error. */
+START_TEST(test_jrec_build_bad)
+{
+	struct jrec	*rec;
+	char		 longkey[600];
+
+	memset(longkey, 'k', sizeof longkey - 1);
+	longkey[sizeof longkey - 1] = '\0';
+	rec = make_rec("", NULL, 1, 1);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	ck_assert_ptr_nonnull(strstr(rec->error, "kind"));
+	jrec_free(rec);
+
+	rec = make_rec("k", "", 1, 1);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	jrec_free(rec);
+
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_claim(rec, longkey);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	ck_assert_ptr_nonnull(strstr(rec->error, "dedup key of 599 bytes"));
+	jrec_free(rec);
+
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_put(rec, "log", "a", 1, "b", 1);
+	jrec_put(rec, "a/b", "a", 1, "b", 1);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	ck_assert_ptr_nonnull(strstr(rec->error, "\"log\""));
+	jrec_free(rec);
+
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_del(rec, "t", "", 0);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	jrec_free(rec);
+
+	rec = jrec_create("k", NULL);
+	msgpack_pack_array(jrec_body(rec), 0);
+	ck_assert_int_eq(jrec_seal(rec), -1);
+	ck_assert_ptr_nonnull(strstr(rec->error, "not a msgpack map"));
+	jrec_free(rec);
+}
+END_TEST
+
+/* --- store-lmdb.c ------------------------------------------------------- */
+
+static struct store *
+store_open_t(size_t initial, size_t max, int readonly)
+{
+	struct journal_options	 o;
+	struct store		*s;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.map_initial = initial;
+	o.map_max = max;
+	o.readonly = readonly;
+	o.sync = JOURNAL_SYNC_NONE;
+	s = store_lmdb_ops.open(jdir, &o, &cause);
+	ck_assert_msg(s != NULL, "open: %s", cause);
+	return (s);
+}
+
+static int
+count_row(const struct journal_row *row, void *arg)
+{
+	char	**out = arg;
+	char	 *n;
+
+	xasprintf(&n, "%s%.*s,", *out, (int)row->klen,
+	    (const char *)row->key);
+	free(*out);
+	*out = n;
+	return (0);
+}
+
+/* A new store has meta (format 1, id, genesis head) in a 0700 dir. */
+START_TEST(test_store_open)
+{
+	struct store		*s;
+	struct journal_meta	 m;
+	struct stat		 sb;
+	uint8_t			 g[32];
+	char			*cause;
+	uint64_t		 last = 99;
+
+	s = store_open_t(0, 0, 0);
+	ck_assert_int_eq(stat(jdir, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0700);
+	ck_assert_int_eq(store_lmdb_ops.meta(s, &m, &cause), 0);
+	ck_assert_uint_eq(m.format, 1);
+	ck_assert_uint_eq(strlen(m.journal_id), 32);
+	ck_assert_uint_eq(m.head_seq, 0);
+	chain_genesis(g);
+	ck_assert_mem_eq(m.head_hash, g, 32);
+	ck_assert_int_eq(store_lmdb_ops.log_last(s, &last, &cause), 0);
+	ck_assert_uint_eq(last, 0);
+	ck_assert_uint_eq(store_lmdb_ops.map_size(s), 64 * 1024 * 1024);
+	store_lmdb_ops.close(s);
+}
+END_TEST
+
+/* Missing, foreign, newer-format stores and bad sizes are refused. */
+START_TEST(test_store_open_bad)
+{
+	struct journal_options	 o;
+	struct store		*s;
+	uint8_t			 two[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };
+	char			*cause = NULL, path[256];
+	FILE			*f;
+
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "No such file"));
+	free(cause);
+
+	o.readonly = 0;
+	o.map_initial = 1 << 20;
+	o.map_max = 1 << 19;
+	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "larger than map_max"));
+	free(cause);
+
+	s = store_open_t(0, 0, 0);
+	store_lmdb_ops.close(s);
+	raw_meta("format", two, 8);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "format 2 is not supported"));
+	free(cause);
+
+	snprintf(path, sizeof path, "%s/other", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/other/data.mdb", tmpdir);
+	f = fopen(path, "w");
+	fputs("this is not an LMDB file at all, just some text........", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/other", tmpdir);
+	ck_assert_ptr_null(store_lmdb_ops.open(path, &o, &cause));
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+}
+END_TEST
+
+/* Table rows: prefix walks both ways, gets, deletes; a table created in
+ * an aborted transaction never appears. */
+START_TEST(test_store_tables)
+{
+	struct store	*s;
+	char		*cause = NULL, *out;
+	void		*val;
+	size_t		 vlen;
+	static const char *keys[] = { "a", "b1", "b2", "b3", "c", "b\xff",
+	    "b\xff\xff" };
+	size_t		 i;
+
+	s = store_open_t(0, 0, 0);
+	ck_assert_int_eq(store_lmdb_ops.begin(s, &cause), STORE_OK);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(store_lmdb_ops.put(s, "t", keys[i],
+		    strlen(keys[i]), "v", 1, &cause), STORE_OK);
+	/* Not visible to readers before the commit. */
+	ck_assert_int_eq(store_lmdb_ops.table_get(s, "t", "a", 1, &val,
+	    &vlen, &cause), 1);
+	ck_assert_int_eq(store_lmdb_ops.commit(s, &cause), STORE_OK);
+
+	out = xstrdup("");
+	store_lmdb_ops.table_foreach(s, "t", "b", 1, 0, count_row, &out,
+	    &cause);
+	ck_assert_str_eq(out, "b1,b2,b3,b\xff,b\xff\xff,");
+	free(out);
+	out = xstrdup("");
+	store_lmdb_ops.table_foreach(s, "t", "b", 1, 1, count_row, &out,
+	    &cause);
+	ck_assert_str_eq(out, "b\xff\xff,b\xff,b3,b2,b1,");
+	free(out);
+	out = xstrdup("");
+	store_lmdb_ops.table_foreach(s, "t", "b\xff", 2, 1, count_row, &out,
+	    &cause);
+	ck_assert_str_eq(out, "b\xff\xff,b\xff,");
+	free(out);
+	out = xstrdup("");
+	store_lmdb_ops.table_foreach(s, "t", NULL, 0, 1, count_row, &out,
+	    &cause);
+	ck_assert_str_eq(out, "c,b\xff\xff,b\xff,b3,b2,b1,a,");
+	free(out);
+
+	ck_assert_int_eq(store_lmdb_ops.table_get(s, "t", "b2", 2, &val,
+	    &vlen, &cause), 0);
+	ck_assert_uint_eq(vlen, 1);
+	ck_assert_mem_eq(val, "v", 1);
+	free(val);
+
+	ck_assert_int_eq(store_lmdb_ops.begin(s, &cause), STORE_OK);
+	ck_assert_int_eq(store_lmdb_ops.del(s, "t", "b2", 2, &cause),
+	    STORE_OK);
+	ck_assert_int_eq(store_lmdb_ops.del(s, "t", "zz", 2, &cause),
+	    STORE_OK);
+	ck_assert_int_eq(store_lmdb_ops.del(s, "nosuch", "zz", 2, &cause),
+	    STORE_OK);
+	ck_assert_int_eq(store_lmdb_ops.put(s, "gone", "k", 1, "v", 1,
+	    &cause), STORE_OK);
+	store_lmdb_ops.abort(s);
+	ck_assert_int_eq(store_lmdb_ops.table_get(s, "t", "b2", 2, &val,
+	    &vlen, &cause), 0);
+	free(val);
+	out = xstrdup("");
+	ck_assert_int_eq(store_lmdb_ops.table_foreach(s, "gone", NULL, 0, 0,
+	    count_row, &out, &cause), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	store_lmdb_ops.close(s);
+
+	/* Reopened: tables are found again. */
+	s = store_open_t(0, 0, 1);
+	ck_assert_int_eq(store_lmdb_ops.table_get(s, "t", "c", 1, &val,
+	    &vlen, &cause), 0);
+	free(val);
+	ck_assert_int_eq(store_lmdb_ops.table_get(s, "gone", "k", 1, &val,
+	    &vlen, &cause), 1);
+	store_lmdb_ops.close(s);
+}
+END_TEST
+
+/* A full map reports STORE_FULL; grow doubles up to the maximum. */
+START_TEST(test_store_grow_bad)
+{
+	struct store	*s;
+	char		*cause = NULL, key[16], val[1000];
+	int		 i, rc = STORE_OK;
+
+	memset(val, 'v', sizeof val);
+	s = store_open_t(256 * 1024, 512 * 1024, 0);
+	ck_assert_int_eq(store_lmdb_ops.begin(s, &cause), STORE_OK);
+	for (i = 0; i < 10000 && rc == STORE_OK; i++) {
+		snprintf(key, sizeof key, "%08d", i);
+		rc = store_lmdb_ops.put(s, "t", key, 8, val, sizeof val,
+		    &cause);
+	}
+	ck_assert_int_eq(rc, STORE_FULL);
+	store_lmdb_ops.abort(s);
+	ck_assert_int_eq(store_lmdb_ops.grow(s), 0);
+	ck_assert_uint_eq(store_lmdb_ops.map_size(s), 512 * 1024);
+	ck_assert_int_eq(store_lmdb_ops.grow(s), -1);
+	store_lmdb_ops.close(s);
+}
+END_TEST
+
+/* --- journal.c / writer.c ----------------------------------------------- */
+
+/* N records: callbacks in order with seqs 1..N, durable after reopen. */
+START_TEST(test_journal_submit_order)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	uint8_t		 head[32];
+	size_t		 i;
+
+	j = open_j(0, 0, JOURNAL_SYNC_FULL);
+	submit_n(j, &s, 1000, 50);
+	ck_assert_uint_eq(s.n, 0);	/* never before submit returns */
+	ck_assert_uint_eq(journal_pending(j), 1000);
+	wait_for(&s, 1000);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(s.r[i].status, JOURNAL_OK);
+		ck_assert_uint_eq(s.r[i].seq, i + 1);
+	}
+	ck_assert_uint_eq(journal_seq(j), 1000);
+	ck_assert_uint_eq(journal_pending(j), 0);
+	journal_head(j, head);
+	journal_close(j);
+	ck_assert_uint_eq(raw_recompute(), 1000);
+
+	j = open_j(0, 0, JOURNAL_SYNC_FULL);
+	ck_assert_uint_eq(journal_seq(j), 1000);
+	submit_n(j, &s, 1, 10);
+	wait_for(&s, 1001);
+	ck_assert_uint_eq(s.r[1000].seq, 1001);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A body that is not one map fails through its callback, alone. */
+START_TEST(test_journal_submit_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_submit(j, make_rec("ok", NULL, 1, 1), seen_cb, &s);
+	rec = jrec_create("bad", NULL);
+	msgpack_pack_map(jrec_body(rec), 0);
+	msgpack_pack_map(jrec_body(rec), 0);
+	journal_submit(j, rec, seen_cb, &s);
+	journal_submit(j, jrec_create("empty", NULL), seen_cb, &s);
+	rec = jrec_create("array", NULL);
+	msgpack_pack_array(jrec_body(rec), 0);
+	journal_submit(j, rec, seen_cb, &s);
+	journal_submit(j, make_rec("ok", NULL, 2, 1), seen_cb, &s);
+	ck_assert_uint_eq(s.n, 0);
+	wait_for(&s, 5);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_OK);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_ERROR);
+	ck_assert_ptr_nonnull(strstr(s.r[1].error, "after the map"));
+	ck_assert_int_eq(s.r[2].status, JOURNAL_ERROR);
+	ck_assert_ptr_nonnull(strstr(s.r[2].error, "empty"));
+	ck_assert_int_eq(s.r[3].status, JOURNAL_ERROR);
+	ck_assert_int_eq(s.r[4].status, JOURNAL_OK);
+	ck_assert_uint_eq(s.r[4].seq, 2);	/* no seq consumed */
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+struct times {
+	uint64_t	n;
+	int64_t		lo;
+	int64_t		hi;
+	int64_t		last;
+};
+
+/* Each record decodes with its key's seq and a time in [lo, hi] that
+ * never goes back. */
+static int
+check_entry(const struct journal_entry *e, void *arg)
+{
+	struct times	*t = arg;
+	struct record	 rec;
+	char		*cause;
+
+	ck_assert_int_eq(record_decode(e->rec, e->len, &rec, &cause), 0);
+	ck_assert_uint_eq(rec.seq, e->seq);
+	ck_assert_uint_eq(rec.seq, ++t->n);
+	ck_assert_int_ge(rec.time_us, t->lo);
+	ck_assert_int_le(rec.time_us, t->hi);
+	ck_assert_int_ge(rec.time_us, t->last);
+	ck_assert_str_eq(rec.kind, "test.record");
+	ck_assert_str_eq(rec.account, "acct");
+	t->last = rec.time_us;
+	record_clear(&rec);
+	return (0);
+}
+
+/* The chain in LMDB matches an independent recomputation and verifies;
+ * records decode with their seq and time. */
+START_TEST(test_journal_chain)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	uint8_t			 head[32];
+	struct times		 t;
+	char			*cause;
+	int64_t			 before;
+
+	before = now_us();
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 300, 100);
+	wait_for(&s, 300);
+	memset(&t, 0, sizeof t);
+	t.lo = before;
+	t.hi = now_us();
+	ck_assert_int_eq(journal_log_foreach(j, 1, NULL, check_entry, &t,
+	    &cause), 0);
+	ck_assert_uint_eq(t.n, 300);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	ck_assert_uint_eq(v.records, 300);
+	ck_assert_uint_eq(v.last_seq, 300);
+	journal_head(j, head);
+	ck_assert_mem_eq(v.head, head, 32);
+	journal_close(j);
+	ck_assert_uint_eq(raw_recompute(), 300);
+	seen_free(&s);
+}
+END_TEST
+
+/* Dedup across transactions, within one transaction, after reopen. */
+START_TEST(test_journal_dedup)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	struct jrec		*rec;
+	char			*cause;
+	int			 i;
+
+	/* Before journal_start: the four land in one transaction. */
+	memset(&o, 0, sizeof o);
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	for (i = 0; i < 4; i++) {
+		rec = make_rec("run.started", "a", i, 1);
+		jrec_claim(rec, i < 2 ? "s1@100" : "s1@200");
+		journal_submit(j, rec, seen_cb, &s);
+	}
+	journal_set_commit_hook(j, seen_hook, &s);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	wait_for(&s, 4);
+	ck_assert_uint_eq(s.hook_calls, 1);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_OK);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_DUPLICATE);
+	ck_assert_uint_eq(s.r[1].dup_seq, 1);
+	ck_assert_int_eq(s.r[2].status, JOURNAL_OK);
+	ck_assert_uint_eq(s.r[2].seq, 2);
+	ck_assert_int_eq(s.r[3].status, JOURNAL_DUPLICATE);
+	ck_assert_uint_eq(s.r[3].dup_seq, 2);
+
+	/* A later transaction. */
+	rec = make_rec("run.started", "a", 9, 1);
+	jrec_claim(rec, "s1@100");
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 5);
+	ck_assert_int_eq(s.r[4].status, JOURNAL_DUPLICATE);
+	ck_assert_uint_eq(s.r[4].dup_seq, 1);
+	ck_assert_uint_eq(journal_dedup_seq(j, "s1@200"), 2);
+	ck_assert_uint_eq(journal_dedup_seq(j, "s1@300"), 0);
+	journal_close(j);
+
+	/* After reopening. */
+	j = open_j(0, 0, JOURNAL_SYNC_FULL);
+	rec = make_rec("run.started", "a", 10, 1);
+	jrec_claim(rec, "s1@200");
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("run.started", "a", 11, 1);
+	jrec_claim(rec, "s1@300");
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 7);
+	ck_assert_int_eq(s.r[5].status, JOURNAL_DUPLICATE);
+	ck_assert_uint_eq(s.r[5].dup_seq, 2);
+	ck_assert_int_eq(s.r[6].status, JOURNAL_OK);
+	ck_assert_uint_eq(s.r[6].seq, 3);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A record refused as a duplicate leaves no table change and no seq. */
+START_TEST(test_journal_dedup_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	void		*val;
+	size_t		 vlen;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_claim(rec, "key");
+	jrec_put(rec, "runs", "r1", 2, "first", 5);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("k", NULL, 2, 1);
+	jrec_put(rec, "runs", "r1", 2, "second", 6);
+	jrec_put(rec, "runs", "r2", 2, "x", 1);
+	jrec_claim(rec, "other");
+	jrec_claim(rec, "key");
+	journal_submit(j, rec, seen_cb, &s);
+	journal_submit(j, make_rec("k", NULL, 3, 1), seen_cb, &s);
+	wait_for(&s, 3);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_DUPLICATE);
+	ck_assert_uint_eq(s.r[2].seq, 2);
+	ck_assert_int_eq(journal_table_get(j, "runs", "r1", 2, &val, &vlen),
+	    0);
+	ck_assert_uint_eq(vlen, 5);
+	ck_assert_mem_eq(val, "first", 5);
+	free(val);
+	ck_assert_int_eq(journal_table_get(j, "runs", "r2", 2, &val, &vlen),
+	    -1);
+	ck_assert_uint_eq(journal_dedup_seq(j, "other"), 0);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+static int
+collect_rows(const struct journal_row *row, void *arg)
+{
+	char	**out = arg;
+	char	 *n;
+
+	xasprintf(&n, "%s%.*s=%.*s,", *out, (int)row->klen,
+	    (const char *)row->key, (int)row->vlen, (const char *)row->val);
+	free(*out);
+	*out = n;
+	return (row->klen == 4 && memcmp(row->key, "stop", 4) == 0);
+}
+
+/* Puts and deletes in a record are visible to foreach and get. */
+START_TEST(test_journal_tables)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	char		*out;
+	void		*val;
+	size_t		 vlen;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	out = xstrdup("");
+	ck_assert_int_eq(journal_table_foreach(j, "schedules", NULL, 0, 0,
+	    collect_rows, &out), 0);
+	ck_assert_str_eq(out, "");
+	rec = make_rec("schedule.created", "a", 1, 1);
+	jrec_put(rec, "schedules", "a/s1", 4, "one", 3);
+	jrec_put(rec, "schedules", "a/s2", 4, "two", 3);
+	jrec_put(rec, "schedules", "b/s3", 4, "three", 5);
+	jrec_put(rec, "schedules", "stop", 4, "!", 1);
+	jrec_put(rec, "schedules", "z", 1, "zz", 2);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("schedule.deleted", "a", 2, 1);
+	jrec_del(rec, "schedules", "a/s2", 4);
+	jrec_put(rec, "schedules", "a/s1", 4, "uno", 3);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 2);
+	ck_assert_int_eq(journal_table_foreach(j, "schedules", "a/", 2, 0,
+	    collect_rows, &out), 0);
+	ck_assert_str_eq(out, "a/s1=uno,");
+	free(out);
+	out = xstrdup("");
+	journal_table_foreach(j, "schedules", NULL, 0, 1, collect_rows, &out);
+	ck_assert_str_eq(out, "z=zz,stop=!,");
+	free(out);
+	ck_assert_int_eq(journal_table_get(j, "schedules", "b/s3", 4, &val,
+	    &vlen), 0);
+	ck_assert_str_eq(val, "three");
+	free(val);
+	ck_assert_int_eq(journal_table_get(j, "schedules", "a/s2", 4, &val,
+	    &vlen), -1);
+	ck_assert_int_eq(journal_table_get(j, "nosuch", "a", 1, &val,
+	    &vlen), -1);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* Bad tables and keys, and a table past the limit, fail only their own
+ * record; the others of the same transaction are written. */
+START_TEST(test_journal_tables_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	char		 name[16], longkey[600];
+	size_t		 i, ok = 0, bad = 0;
+
+	memset(longkey, 'k', sizeof longkey);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = make_rec("k", NULL, 0, 1);
+	jrec_put(rec, "meta", "x", 1, "y", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("k", NULL, 0, 1);
+	jrec_put(rec, "t", longkey, sizeof longkey, "y", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	/* More tables than JOURNAL_MAX_TABLES: the writer falls back to
+	 * one record per transaction. */
+	for (i = 0; i < JOURNAL_MAX_TABLES + 5; i++) {
+		rec = make_rec("k", NULL, (int64_t)i, 1);
+		snprintf(name, sizeof name, "t%zu", i);
+		jrec_put(rec, name, "k", 1, "v", 1);
+		journal_submit(j, rec, seen_cb, &s);
+	}
+	wait_for(&s, JOURNAL_MAX_TABLES + 7);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	ck_assert_ptr_nonnull(strstr(s.r[0].error, "invalid table name"));
+	ck_assert_int_eq(s.r[1].status, JOURNAL_ERROR);
+	ck_assert_ptr_nonnull(strstr(s.r[1].error, "600 bytes"));
+	for (i = 2; i < s.n; i++) {
+		if (s.r[i].status == JOURNAL_OK) {
+			ok++;
+			ck_assert_uint_eq(s.r[i].seq, ok);
+		} else {
+			bad++;
+			ck_assert_ptr_nonnull(strstr(s.r[i].error,
+			    "MDB_DBS_FULL"));
+		}
+	}
+	ck_assert_uint_eq(ok, JOURNAL_MAX_TABLES);
+	ck_assert_uint_eq(bad, 5);
+	journal_close(j);
+	ck_assert_uint_eq(raw_recompute(), JOURNAL_MAX_TABLES);
+	seen_free(&s);
+}
+END_TEST
+
+/* 10,000 records submitted at once share far fewer commits. */
+START_TEST(test_journal_group_commit)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct seen		 s = { 0 };
+	size_t			 i;
+
+	j = open_j(0, 0, JOURNAL_SYNC_FULL);
+	journal_set_commit_hook(j, seen_hook, &s);
+	submit_n(j, &s, 10000, 100);
+	wait_for(&s, 10000);
+	for (i = 0; i < 10000; i++)
+		ck_assert_uint_eq(s.r[i].seq, i + 1);
+	journal_stats(j, &st);
+	ck_assert_uint_eq(st.records, 10000);
+	ck_assert_uint_lt(st.commits, 10000);
+	ck_assert_uint_eq(s.hook_records, 10000);
+	ck_assert_uint_eq(s.hook_calls, st.commits);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* Committing one record per transaction is what group commit avoids:
+ * one record waited for at a time gives one commit each. */
+START_TEST(test_journal_group_commit_bad)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct seen		 s = { 0 };
+	size_t			 i;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	for (i = 0; i < 20; i++) {
+		submit_n(j, &s, 1, 10);
+		wait_for(&s, i + 1);
+	}
+	journal_stats(j, &st);
+	ck_assert_uint_eq(st.commits, 20);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A tiny initial map grows as records arrive; all of them are written. */
+START_TEST(test_journal_map_growth)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause;
+	size_t			 i;
+
+	j = open_j(256 * 1024, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 20000, 150);
+	wait_for(&s, 20000);
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(s.r[i].status, JOURNAL_OK);
+	journal_stats(j, &st);
+	ck_assert_uint_ge(st.map_size, 4 * 1024 * 1024);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	journal_close(j);
+	ck_assert_uint_eq(raw_recompute(), 20000);
+	seen_free(&s);
+}
+END_TEST
+
+/* Past map_max records fail with a clear error; nothing is corrupted and
+ * the journal reads, reopens and verifies. */
+START_TEST(test_journal_map_full_bad)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause;
+	size_t			 i, ok = 0, bad = 0;
+	void			*val;
+	size_t			 vlen;
+	struct jrec		*rec;
+
+	j = open_j(256 * 1024, 512 * 1024, JOURNAL_SYNC_NONE);
+	rec = make_rec("k", NULL, 0, 1);
+	jrec_put(rec, "t", "first", 5, "v", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	submit_n(j, &s, 5000, 200);
+	wait_for(&s, 5001);
+	for (i = 0; i < s.n; i++) {
+		if (s.r[i].status == JOURNAL_OK) {
+			ck_assert_uint_eq(s.r[i].seq, ++ok);
+			continue;
+		}
+		bad++;
+		ck_assert_int_eq(s.r[i].status, JOURNAL_ERROR);
+		ck_assert_str_eq(s.r[i].error,
+		    "journal full: map size limit 524288 reached");
+	}
+	ck_assert_uint_gt(ok, 100);
+	ck_assert_uint_gt(bad, 0);
+	ck_assert_int_eq(journal_table_get(j, "t", "first", 5, &val, &vlen),
+	    0);
+	free(val);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	ck_assert_uint_eq(v.records, ok);
+	journal_close(j);
+
+	j = open_j(256 * 1024, 512 * 1024, JOURNAL_SYNC_NONE);
+	ck_assert_uint_eq(journal_seq(j), ok);
+	journal_close(j);
+	ck_assert_uint_eq(raw_recompute(), ok);
+	seen_free(&s);
+}
+END_TEST
+
+/* An untouched journal verifies, also after reopening. */
+START_TEST(test_journal_verify)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause, hex[65];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	ck_assert_uint_eq(v.records, 0);
+	chain_hex(v.head, hex);
+	ck_assert_str_eq(hex, GENESIS_HEX);
+	submit_n(j, &s, 50, 10);
+	wait_for(&s, 50);
+	journal_close(j);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	ck_assert_uint_eq(v.records, 50);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A record changed in the middle: open works (tail intact), verify finds
+ * its seq; a changed last record: open refuses. */
+START_TEST(test_journal_verify_bad)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct journal_options	 o;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+	uint8_t			 seq[8];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 50, 10);
+	wait_for(&s, 50);
+	journal_close(j);
+
+	raw_tamper(20, 1);		/* last byte of the body */
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), -1);
+	ck_assert_uint_eq(v.bad_seq, 20);
+	ck_assert_uint_eq(v.records, 19);
+	ck_assert_ptr_nonnull(strstr(cause, "hash mismatch"));
+	free(cause);
+	journal_close(j);
+
+	raw_tamper(50, 1);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "chain tail mismatch at seq 50"));
+	free(cause);
+	raw_tamper(50, 1);		/* restored */
+
+	be64(49, seq);
+	raw_meta("head_seq", seq, 8);
+	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "meta's head is seq 49"));
+	free(cause);
+	o.readonly = 1;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), -1);
+	ck_assert_uint_eq(v.bad_seq, 20);
+	free(cause);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* In a child process: open read-only, verify, read, fail a submit. */
+static int
+readonly_child(size_t want)
+{
+	struct journal_options	 o;
+	struct journal_verify	 v;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	struct event_base	*b;
+	void			*val;
+	size_t			 vlen;
+	char			*cause;
+
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	if ((j = journal_open(jdir, &o, &cause)) == NULL)
+		return (1);
+	if (journal_verify(j, &v, &cause) != 0 || v.records != want)
+		return (2);
+	if (journal_table_get(j, "t", "k", 1, &val, &vlen) != 0)
+		return (3);
+	free(val);
+	b = event_base_new();
+	journal_start(j, b, &cause);
+	journal_submit(j, make_rec("k", NULL, 1, 1), seen_cb, &s);
+	if (s.n != 0)
+		return (4);
+	while (s.n == 0)
+		event_base_loop(b, EVLOOP_ONCE);
+	if (s.r[0].status != JOURNAL_ERROR ||
+	    strstr(s.r[0].error, "read-only") == NULL)
+		return (5);
+	journal_close(j);
+	event_base_free(b);
+	return (0);
+}
+
+/* A read-only opener in another process works while the writer runs. */
+START_TEST(test_journal_readonly)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	pid_t		 pid;
+	int		 status;
+
+	j = open_j(0, 0, JOURNAL_SYNC_FULL);
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_put(rec, "t", "k", 1, "v", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	submit_n(j, &s, 99, 10);
+	wait_for(&s, 100);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0)
+		_exit(readonly_child(100));
+	submit_n(j, &s, 100, 10);	/* the writer goes on meanwhile */
+	wait_for(&s, 200);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %d", status);
+	ck_assert_int_eq(s.r[199].status, JOURNAL_OK);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* Read-only: a missing journal is refused; submits fail. */
+START_TEST(test_journal_readonly_bad)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, jdir));
+	free(cause);
+	o.readonly = 0;
+	j = journal_open(jdir, &o, &cause);
+	journal_close(j);
+	o.readonly = 1;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	journal_submit(j, make_rec("k", NULL, 1, 1), seen_cb, &s);
+	journal_flush(j);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+static struct journal	*flush_j;
+
+static void
+resubmit_cb(const struct journal_result *r, void *arg)
+{
+	struct seen	*s = arg;
+
+	seen_cb(r, s);
+	if (s->n == 1)
+		journal_submit(flush_j, make_rec("follow", NULL, 1, 1),
+		    seen_cb, s);
+}
+
+/* flush and close run every callback without the loop, including those
+ * of records submitted by callbacks. */
+START_TEST(test_journal_flush)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	flush_j = j;
+	journal_submit(j, make_rec("first", NULL, 1, 1), resubmit_cb, &s);
+	submit_n(j, &s, 10, 1);
+	journal_flush(j);
+	ck_assert_uint_eq(s.n, 12);
+	ck_assert_uint_eq(journal_pending(j), 0);
+	ck_assert_uint_eq(s.r[11].seq, 12);
+	submit_n(j, &s, 100, 1);
+	journal_close(j);
+	ck_assert_uint_eq(s.n, 112);
+	seen_free(&s);
+}
+END_TEST
+
+/* Starting twice is refused; closing a never-started journal drains. */
+START_TEST(test_journal_flush_bad)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	ck_assert_int_eq(journal_start(j, base, &cause), -1);
+	free(cause);
+	journal_close(j);
+	memset(&o, 0, sizeof o);
+	j = journal_open(jdir, &o, &cause);
+	submit_n(j, &s, 5, 1);
+	journal_close(j);
+	ck_assert_uint_eq(s.n, 5);
+	ck_assert_int_eq(s.r[4].status, JOURNAL_OK);
+	journal_close(NULL);
+	seen_free(&s);
+}
+END_TEST
+
+/* Run chime-journal ARGS; its stdout into OUT (allocated).  Returns the
+ * exit status, or -1 when the program is not built next to the tests. */
+static int
+run_tool(char **out, const char *a1, const char *a2, const char *a3,
+    const char *a4)
+{
+	const char	*bdir = getenv("CHIME_BUILDDIR");
+	char		 path[512], buf[4096];
+	int		 fds[2], status;
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid;
+
+	if (bdir == NULL)
+		return (-1);
+	snprintf(path, sizeof path, "%s/chime-journal", bdir);
+	if (access(path, X_OK) != 0)
+		return (-1);
+	ck_assert_int_eq(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(path, "chime-journal", a1, a2, a3, a4, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	*out = xstrdup("");
+	while ((n = read(fds[0], buf, sizeof buf - 1)) > 0) {
+		*out = xreallocarray(*out, 1, len + n + 1);
+		memcpy(*out + len, buf, n);
+		len += n;
+		(*out)[len] = '\0';
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : -2);
+}
+
+/* chime-journal verify, export and stats on a good journal. */
+START_TEST(test_journal_tool)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	char		*out, hex[65], want[256];
+	uint8_t		 head[32];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 3, 2);
+	wait_for(&s, 3);
+	journal_head(j, head);
+	journal_close(j);
+	chain_hex(head, hex);
+	if (run_tool(&out, "verify", tmpdir, NULL, NULL) == -1)
+		return;	/* not run from make check */
+	snprintf(want, sizeof want, "ok: 3 records, seq 1..3, head %s\n", hex);
+	ck_assert_str_eq(out, want);
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "export", tmpdir, "--from", "3"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{\"seq\":3,\"time\":\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"kind\":\"test.record\","
+	    "\"account\":\"acct\",\"body\":{\"n\":2,\"pad\":\"xx\"},"
+	    "\"hash\":\""));
+	ck_assert_ptr_null(strstr(out, "\"seq\":2"));
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "stats", tmpdir, NULL, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "test.record"));
+	ck_assert_ptr_nonnull(strstr(out, "records   3 (seq 1..3)"));
+	free(out);
+	seen_free(&s);
+}
+END_TEST
+
+/* chime-journal: a damaged journal, a missing one, bad usage. */
+START_TEST(test_journal_tool_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	char		*out;
+
+	if (run_tool(&out, "verify", tmpdir, NULL, NULL) == -1)
+		return;
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "verify", tmpdir, NULL, NULL), 1);
+	ck_assert_str_eq(out, "");	/* missing journal: message on stderr */
+	free(out);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 10, 2);
+	wait_for(&s, 10);
+	journal_close(j);
+	raw_tamper(4, 2);
+	ck_assert_int_eq(run_tool(&out, "verify", tmpdir, NULL, NULL), 1);
+	ck_assert_msg(strncmp(out, "bad: seq 4: hash mismatch: stored ", 34) ==
+	    0, "%s", out);
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "export", tmpdir, "--format", "csv"),
+	    2);
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "frobnicate", NULL, NULL, NULL), 2);
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "export", tmpdir, "--from", "0"), 2);
+	free(out);
+	seen_free(&s);
+}
+END_TEST
+
+static Suite *
+record_suite(void)
+{
+	Suite	*s = suite_create("record");
+	TCase	*tc = tcase_create("codec");
+
+	tcase_add_test(tc, test_record_decode_roundtrip);
+	tcase_add_test(tc, test_record_decode_bad);
+	tcase_add_test(tc, test_record_decode_fuzz_bad);
+	tcase_add_test(tc, test_record_check_body);
+	tcase_add_test(tc, test_record_check_body_bad);
+	tcase_add_test(tc, test_record_json);
+	tcase_add_test(tc, test_record_json_bad);
+	tcase_add_test(tc, test_record_to_json);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+chain_suite(void)
+{
+	Suite	*s = suite_create("chain");
+	TCase	*tc = tcase_create("hash");
+
+	tcase_add_test(tc, test_chain_genesis);
+	tcase_add_test(tc, test_chain_next);
+	tcase_add_test(tc, test_chain_unhex);
+	tcase_add_test(tc, test_chain_unhex_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+jrec_suite(void)
+{
+	Suite	*s = suite_create("jrec");
+	TCase	*tc = tcase_create("build");
+
+	tcase_add_test(tc, test_jrec_build);
+	tcase_add_test(tc, test_jrec_build_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+store_suite(void)
+{
+	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("lmdb");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_store_open);
+	tcase_add_test(tc, test_store_open_bad);
+	tcase_add_test(tc, test_store_tables);
+	tcase_add_test(tc, test_store_grow_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+journal_suite(void)
+{
+	Suite	*s = suite_create("journal");
+	TCase	*tc = tcase_create("journal");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_journal_submit_order);
+	tcase_add_test(tc, test_journal_submit_bad);
+	tcase_add_test(tc, test_journal_chain);
+	tcase_add_test(tc, test_journal_dedup);
+	tcase_add_test(tc, test_journal_dedup_bad);
+	tcase_add_test(tc, test_journal_tables);
+	tcase_add_test(tc, test_journal_tables_bad);
+	tcase_add_test(tc, test_journal_group_commit);
+	tcase_add_test(tc, test_journal_group_commit_bad);
+	tcase_add_test(tc, test_journal_map_growth);
+	tcase_add_test(tc, test_journal_map_full_bad);
+	tcase_add_test(tc, test_journal_verify);
+	tcase_add_test(tc, test_journal_verify_bad);
+	tcase_add_test(tc, test_journal_readonly);
+	tcase_add_test(tc, test_journal_readonly_bad);
+	tcase_add_test(tc, test_journal_flush);
+	tcase_add_test(tc, test_journal_flush_bad);
+	tcase_add_test(tc, test_journal_tool);
+	tcase_add_test(tc, test_journal_tool_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	log_open("check_journal", LOG_LEVEL_WARN);
+	sr = srunner_create(record_suite());
+	srunner_add_suite(sr, chain_suite());
+	srunner_add_suite(sr, jrec_suite());
+	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, journal_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}

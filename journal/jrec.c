@@ -1,0 +1,239 @@
+/*
+ * journal/jrec.c: building a record on the loop.
+ *
+ * A record owns three buffers: the body (packed by the caller through a
+ * msgpack packer whose writer appends to it), an arena holding the claim
+ * keys, table names, keys and values, and the array of operations that
+ * point into the arena by offset.  Kind and account live in the same
+ * allocation as the struct.  Mistakes (a bad table name, a key too long)
+ * are kept as a sticky error: the record then fails with JOURNAL_ERROR
+ * when submitted, and nothing of it is written.
+ */
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "journal.h"
+
+#define JREC_MAX_STR	255	/* kind, account */
+
+static int	 jrec_write(void *, const char *, size_t);
+static int	 jrec_append(struct jrec *, struct jbuf *, const void *,
+		     size_t, uint32_t *);
+static void	 jrec_error(struct jrec *, const char *, ...)
+		     printflike(2, 3);
+static struct jrec_op *jrec_add_op(struct jrec *, int);
+static int	 jrec_check_table(struct jrec *, const char *);
+static int	 jrec_check_key(struct jrec *, const char *, size_t);
+
+/* Keep the first error only: it is the cause. */
+static void
+jrec_error(struct jrec *rec, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (rec->error != NULL)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&rec->error, fmt, ap);
+	va_end(ap);
+}
+
+/* Append LEN bytes to BUF, growing it by doubling; OFF gets their offset.
+ * Past JOURNAL_MAX_RECORD * 2 bytes the record fails. */
+static int
+jrec_append(struct jrec *rec, struct jbuf *buf, const void *data, size_t len,
+    uint32_t *off)
+{
+	size_t	cap;
+
+	if (len > (size_t)JOURNAL_MAX_RECORD * 2 - buf->len) {
+		jrec_error(rec, "record larger than %d bytes",
+		    JOURNAL_MAX_RECORD * 2);
+		return (-1);
+	}
+	if (buf->len + len > buf->cap) {
+		cap = buf->cap == 0 ? 128 : buf->cap;
+		while (cap < buf->len + len)
+			cap *= 2;
+		buf->data = xreallocarray(buf->data, 1, cap);
+		buf->cap = cap;
+	}
+	if (off != NULL)
+		*off = (uint32_t)buf->len;
+	if (len != 0)
+		memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	return (0);
+}
+
+/* The body packer's writer. */
+static int
+jrec_write(void *data, const char *buf, size_t len)
+{
+	struct jrec	*rec = data;
+
+	return (jrec_append(rec, &rec->body, buf, len, NULL));
+}
+
+struct jrec *
+jrec_create(const char *kind, const char *account)
+{
+	struct jrec	*rec;
+	size_t		 klen, alen = 0;
+	char		*p;
+
+	klen = strlen(kind);
+	if (account != NULL)
+		alen = strlen(account) + 1;
+	rec = xcalloc(1, sizeof *rec + klen + 1 + alen);
+	p = (char *)(rec + 1);
+	memcpy(p, kind, klen + 1);
+	rec->kind = p;
+	if (account != NULL) {
+		memcpy(p + klen + 1, account, alen);
+		rec->account = p + klen + 1;
+	}
+	msgpack_packer_init(&rec->pk, rec, jrec_write);
+	if (klen == 0 || klen > JREC_MAX_STR)
+		jrec_error(rec, "kind must be 1 to %d bytes", JREC_MAX_STR);
+	if (account != NULL && (alen == 1 || alen > JREC_MAX_STR + 1))
+		jrec_error(rec, "account must be 1 to %d bytes", JREC_MAX_STR);
+	return (rec);
+}
+
+msgpack_packer *
+jrec_body(struct jrec *rec)
+{
+	return (&rec->pk);
+}
+
+static struct jrec_op *
+jrec_add_op(struct jrec *rec, int type)
+{
+	struct jrec_op	*op;
+
+	if (rec->nops == rec->opcap) {
+		rec->opcap = rec->opcap == 0 ? 4 : rec->opcap * 2;
+		rec->ops = xreallocarray(rec->ops, rec->opcap,
+		    sizeof *rec->ops);
+	}
+	op = &rec->ops[rec->nops++];
+	memset(op, 0, sizeof *op);
+	op->type = type;
+	return (op);
+}
+
+static int
+jrec_check_key(struct jrec *rec, const char *what, size_t len)
+{
+	if (len == 0 || len > JOURNAL_MAX_KEY) {
+		jrec_error(rec, "%s of %zu bytes (1 to %d allowed)", what, len,
+		    JOURNAL_MAX_KEY);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+jrec_check_table(struct jrec *rec, const char *table)
+{
+	if (!valid_id(table) || strcmp(table, "log") == 0 ||
+	    strcmp(table, "dedup") == 0 || strcmp(table, "meta") == 0) {
+		jrec_error(rec, "invalid table name \"%.64s\"", table);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+jrec_claim(struct jrec *rec, const char *key)
+{
+	struct jrec_op	*op;
+	size_t		 len = strlen(key);
+
+	if (jrec_check_key(rec, "dedup key", len) != 0)
+		return;
+	op = jrec_add_op(rec, JREC_CLAIM);
+	jrec_append(rec, &rec->arena, key, len + 1, &op->name);
+}
+
+void
+jrec_put(struct jrec *rec, const char *table, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	struct jrec_op	*op;
+
+	if (jrec_check_table(rec, table) != 0 ||
+	    jrec_check_key(rec, "key", klen) != 0)
+		return;
+	if (vlen > JOURNAL_MAX_RECORD) {
+		jrec_error(rec, "value of %zu bytes (at most %d allowed)",
+		    vlen, JOURNAL_MAX_RECORD);
+		return;
+	}
+	op = jrec_add_op(rec, JREC_PUT);
+	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
+	jrec_append(rec, &rec->arena, key, klen, &op->key);
+	jrec_append(rec, &rec->arena, val, vlen, &op->val);
+	op->klen = (uint32_t)klen;
+	op->vlen = (uint32_t)vlen;
+}
+
+void
+jrec_del(struct jrec *rec, const char *table, const void *key, size_t klen)
+{
+	struct jrec_op	*op;
+
+	if (jrec_check_table(rec, table) != 0 ||
+	    jrec_check_key(rec, "key", klen) != 0)
+		return;
+	op = jrec_add_op(rec, JREC_DEL);
+	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
+	jrec_append(rec, &rec->arena, key, klen, &op->key);
+	op->klen = (uint32_t)klen;
+}
+
+void
+jrec_free(struct jrec *rec)
+{
+	if (rec == NULL)
+		return;
+	free(rec->body.data);
+	free(rec->arena.data);
+	free(rec->ops);
+	free(rec->error);
+	free(rec->result_error);
+	free(rec);
+}
+
+int
+jrec_seal(struct jrec *rec)
+{
+	char	*cause;
+
+	if (rec->error != NULL)
+		return (-1);
+	if (record_check_body(rec->body.data, rec->body.len, &cause) != 0) {
+		rec->error = cause;
+		return (-1);
+	}
+	return (0);
+}
+
+void
+jrec_fail(struct jrec *rec, const char *msg)
+{
+	rec->status = JOURNAL_ERROR;
+	free(rec->result_error);
+	rec->result_error = xstrdup(msg);
+}
+
+const char *
+jrec_str(const struct jrec *rec, uint32_t off)
+{
+	return (rec->arena.data + off);
+}

@@ -1,0 +1,353 @@
+/*
+ * journal/writer.c: the writer thread and group commit.
+ *
+ * The writer sleeps until records are queued, takes the whole queue at
+ * once, and writes it in transactions of at most JOURNAL_BATCH_MAX
+ * records: for each record, its claims are checked, then it gets the next
+ * seq, its header is packed, its hash chained, its log entry appended and
+ * its claims and table changes written; meta's head follows; one commit.
+ * A full map is grown (doubled) and the transaction retried.  Any other
+ * failure, or a full map at map_max, makes the writer redo that batch one
+ * record per transaction, so that only the records that cannot be written
+ * fail.  The outcomes go to the loop through journal_deliver.
+ *
+ * Everything the writer reuses (header buffer, hashing context, the array
+ * of a transaction's records) is allocated once in writer_start.
+ */
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "journal.h"
+
+static void	*writer_main(void *);
+static void	 writer_batch(struct journal *, struct jrec **, size_t);
+static int	 writer_try(struct journal *, struct jrec **, size_t,
+		     size_t *, char **);
+static void	 writer_single(struct journal *, struct jrec *,
+		     struct journal_stats *);
+static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
+		     uint8_t *, char **);
+static int	 writer_claims(struct journal *, struct jrec *, char **);
+static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
+		     char **);
+static void	 writer_count(struct jrec **, size_t,
+		     struct journal_stats *);
+
+int
+writer_start(struct journal *j, char **cause)
+{
+	sigset_t	all, old;
+	int		error;
+
+	if (j->started)
+		return (0);
+	msgpack_sbuffer_init(&j->whdr);
+	msgpack_packer_init(&j->wpk, &j->whdr, msgpack_sbuffer_write);
+	j->wchain = chain_ctx_create();
+	j->wrecs = xreallocarray(NULL, JOURNAL_BATCH_MAX, sizeof *j->wrecs);
+	j->stopping = 0;
+
+	/* The writer inherits a mask that keeps signals for the loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	error = pthread_create(&j->thread, NULL, writer_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		xasprintf(cause, "cannot start the journal writer: %s",
+		    strerror(error));
+		msgpack_sbuffer_destroy(&j->whdr);
+		chain_ctx_free(j->wchain);
+		free(j->wrecs);
+		return (-1);
+	}
+	j->started = 1;
+	return (0);
+}
+
+/* Stop the writer once the queue is empty, and wait for it. */
+void
+writer_stop(struct journal *j)
+{
+	if (!j->started)
+		return;
+	pthread_mutex_lock(&j->mtx);
+	j->stopping = 1;
+	pthread_cond_signal(&j->work_cond);
+	pthread_mutex_unlock(&j->mtx);
+	pthread_join(j->thread, NULL);
+	msgpack_sbuffer_destroy(&j->whdr);
+	chain_ctx_free(j->wchain);
+	free(j->wrecs);
+	j->wrecs = NULL;
+	j->started = 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct journal		*j = arg;
+	struct jrec_queue	 batch;
+	struct jrec		*rec;
+	size_t			 n;
+
+	for (;;) {
+		pthread_mutex_lock(&j->mtx);
+		while (STAILQ_EMPTY(&j->queue) && !j->stopping)
+			pthread_cond_wait(&j->work_cond, &j->mtx);
+		STAILQ_INIT(&batch);
+		STAILQ_CONCAT(&batch, &j->queue);
+		pthread_mutex_unlock(&j->mtx);
+		if (STAILQ_EMPTY(&batch))
+			break;
+		while (!STAILQ_EMPTY(&batch)) {
+			for (n = 0; n < JOURNAL_BATCH_MAX &&
+			    (rec = STAILQ_FIRST(&batch)) != NULL; n++) {
+				STAILQ_REMOVE_HEAD(&batch, entry);
+				j->wrecs[n] = rec;
+			}
+			writer_batch(j, j->wrecs, n);
+		}
+	}
+	return (NULL);
+}
+
+/* Write N records in one transaction (or one by one if that fails) and
+ * deliver their outcomes. */
+static void
+writer_batch(struct journal *j, struct jrec **recs, size_t n)
+{
+	struct journal_stats	 d;
+	struct jrec_queue	 out;
+	int64_t			 start, now;
+	size_t			 i, written = 0;
+	char			*cause = NULL;
+	int			 rc;
+
+	memset(&d, 0, sizeof d);
+	start = mono_us();
+	if ((now = now_us()) > j->wtime)
+		j->wtime = now;	/* never before an earlier record */
+	for (;;) {
+		rc = writer_try(j, recs, n, &written, &cause);
+		if (rc != STORE_FULL || j->ops->grow(j->store) != 0)
+			break;
+	}
+	if (rc == STORE_OK) {
+		if (written > 0) {
+			d.commits = 1;
+			d.commit_us_total = (uint64_t)(mono_us() - start);
+			recs[n - 1]->commit_records = written;
+			recs[n - 1]->commit_us = (int64_t)d.commit_us_total;
+		}
+		writer_count(recs, n, &d);
+	} else {
+		log_warnx("msg=\"journal: batch failed, writing its records "
+		    "one by one\" records=%zu error=\"%s\"", n,
+		    cause != NULL ? cause : "map full");
+		for (i = 0; i < n; i++)
+			writer_single(j, recs[i], &d);
+	}
+	free(cause);
+	d.map_size = j->ops->map_size(j->store);
+	STAILQ_INIT(&out);
+	for (i = 0; i < n; i++)
+		STAILQ_INSERT_TAIL(&out, recs[i], entry);
+	journal_deliver(j, &out, &d);
+}
+
+/* Count outcomes into the figures handed to the loop. */
+static void
+writer_count(struct jrec **recs, size_t n, struct journal_stats *d)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (recs[i]->status == JOURNAL_OK)
+			d->records++;
+		else if (recs[i]->status == JOURNAL_DUPLICATE)
+			d->duplicates++;
+		else
+			d->errors++;
+	}
+}
+
+/* One record in its own transaction, growing the map if it must. */
+static void
+writer_single(struct journal *j, struct jrec *rec, struct journal_stats *d)
+{
+	int64_t	 start = mono_us();
+	size_t	 written;
+	char	*cause = NULL, *msg;
+	int	 rc;
+
+	for (;;) {
+		rc = writer_try(j, &rec, 1, &written, &cause);
+		if (rc != STORE_FULL || j->ops->grow(j->store) != 0)
+			break;
+	}
+	if (rc == STORE_FULL) {
+		xasprintf(&msg, "journal full: map size limit %zu reached",
+		    j->ops->map_size(j->store));
+		jrec_fail(rec, msg);
+		free(msg);
+	} else if (rc != STORE_OK)
+		jrec_fail(rec, cause);
+	else if (written > 0) {
+		d->commits++;
+		rec->commit_records = 1;
+		rec->commit_us = mono_us() - start;
+		d->commit_us_total += (uint64_t)rec->commit_us;
+	}
+	free(cause);
+	writer_count(&rec, 1, d);
+}
+
+/*
+ * One transaction for N records.  On STORE_OK every record has its
+ * outcome and *WRITTEN says how many were written (0: nothing committed).
+ * On STORE_FULL or STORE_ERROR nothing was written and the writer's head
+ * is unchanged.
+ */
+static int
+writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
+    char **cause)
+{
+	uint8_t	 hash[JOURNAL_HASH_LEN];
+	uint64_t seq = j->wseq;
+	size_t	 i;
+	int	 rc;
+
+	*written = 0;
+	memcpy(hash, j->whash, sizeof hash);
+	if ((rc = j->ops->begin(j->store, cause)) != STORE_OK)
+		return (rc);
+	for (i = 0; i < n; i++) {
+		recs[i]->commit_records = 0;
+		if (recs[i]->error != NULL) {
+			recs[i]->status = JOURNAL_ERROR;
+			continue;
+		}
+		rc = writer_record(j, recs[i], &seq, hash, cause);
+		if (rc != STORE_OK) {
+			j->ops->abort(j->store);
+			return (rc);
+		}
+		if (recs[i]->status == JOURNAL_OK)
+			(*written)++;
+	}
+	if (*written == 0) {
+		j->ops->abort(j->store);
+		return (STORE_OK);
+	}
+	if ((rc = j->ops->set_head(j->store, seq, hash, cause)) != STORE_OK) {
+		j->ops->abort(j->store);
+		*written = 0;
+		return (rc);
+	}
+	if ((rc = j->ops->commit(j->store, cause)) != STORE_OK) {
+		*written = 0;
+		return (rc);
+	}
+	j->wseq = seq;
+	memcpy(j->whash, hash, sizeof hash);
+	return (STORE_OK);
+}
+
+/* Is any claim of REC taken (also by an earlier record of this
+ * transaction)?  Sets the outcome to JOURNAL_DUPLICATE if so. */
+static int
+writer_claims(struct journal *j, struct jrec *rec, char **cause)
+{
+	uint64_t	owner;
+	u_int		i;
+	int		rc;
+
+	for (i = 0; i < rec->nops; i++) {
+		if (rec->ops[i].type != JREC_CLAIM)
+			continue;
+		rc = j->ops->claimed(j->store, jrec_str(rec, rec->ops[i].name),
+		    &owner, cause);
+		if (rc != STORE_OK)
+			return (rc);
+		if (owner != 0) {
+			rec->status = JOURNAL_DUPLICATE;
+			rec->dup_seq = owner;
+			return (STORE_OK);
+		}
+	}
+	return (STORE_OK);
+}
+
+/* Write REC's claims and table changes at SEQ. */
+static int
+writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
+{
+	const struct jrec_op	*op;
+	u_int			 i;
+	int			 rc = STORE_OK;
+
+	for (i = 0; i < rec->nops && rc == STORE_OK; i++) {
+		op = &rec->ops[i];
+		switch (op->type) {
+		case JREC_CLAIM:
+			rc = j->ops->claim(j->store, jrec_str(rec, op->name),
+			    seq, cause);
+			break;
+		case JREC_PUT:
+			rc = j->ops->put(j->store, jrec_str(rec, op->name),
+			    jrec_str(rec, op->key), op->klen,
+			    jrec_str(rec, op->val), op->vlen, cause);
+			break;
+		case JREC_DEL:
+			rc = j->ops->del(j->store, jrec_str(rec, op->name),
+			    jrec_str(rec, op->key), op->klen, cause);
+			break;
+		}
+	}
+	return (rc);
+}
+
+/*
+ * Write one record after *SEQ, chaining from HASH; both advance when it is
+ * written.  A duplicate or a record too large gets its outcome and
+ * STORE_OK with nothing written.
+ */
+static int
+writer_record(struct journal *j, struct jrec *rec, uint64_t *seq,
+    uint8_t *hash, char **cause)
+{
+	uint8_t		 next_hash[JOURNAL_HASH_LEN];
+	uint64_t	 next = *seq + 1;
+	int		 rc;
+
+	rec->status = JOURNAL_OK;
+	rec->dup_seq = 0;
+	if ((rc = writer_claims(j, rec, cause)) != STORE_OK ||
+	    rec->status == JOURNAL_DUPLICATE)
+		return (rc);
+	msgpack_sbuffer_clear(&j->whdr);
+	record_pack_header(&j->wpk, next, j->wtime, rec->kind, rec->account);
+	if (j->whdr.size + rec->body.len > JOURNAL_MAX_RECORD) {
+		jrec_fail(rec, "record too large");
+		return (STORE_OK);
+	}
+	chain_ctx_begin(j->wchain, hash);
+	chain_ctx_update(j->wchain, j->whdr.data, j->whdr.size);
+	chain_ctx_update(j->wchain, rec->body.data, rec->body.len);
+	chain_ctx_end(j->wchain, next_hash);
+	rc = j->ops->append(j->store, next, next_hash, j->whdr.data,
+	    j->whdr.size, rec->body.data, rec->body.len, cause);
+	if (rc != STORE_OK || (rc = writer_ops(j, rec, next, cause)) !=
+	    STORE_OK)
+		return (rc);
+	*seq = next;
+	memcpy(hash, next_hash, JOURNAL_HASH_LEN);
+	rec->seq = next;
+	memcpy(rec->hash, next_hash, JOURNAL_HASH_LEN);
+	return (STORE_OK);
+}
