@@ -32,7 +32,7 @@ check "next fires follow the new cron" sh -c "$CHIMECTL --socket $SOCK --json sc
 # Bad input: a clear error and nothing changes.
 seq_before=$(ctlj daemon status | jq .journal.seq)
 check_fails "bad cron is refused" 1 ctl schedule create --name bad1 --op quick --cron "61 * * * *"
-check "the error names the field" grep -q minute "$T/out"
+check "the error names the field" grep -q minute "$T/last"
 check_fails "unknown zone is refused" 1 ctl schedule create --name bad2 --op quick --cron "0 * * * *" --tz Mars/Base
 check_fails "unknown operation is refused" 1 ctl schedule create --name bad3 --op nosuch --cron "0 * * * *"
 check_fails "two triggers are refused" 1 ctl schedule create --name bad4 --op quick --cron "0 * * * *" --every 5s

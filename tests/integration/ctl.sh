@@ -7,7 +7,7 @@ check_fails "no daemon: exit 3" 3 ctl daemon status
 check "cron next without a daemon (DST in New York)" sh -c "test \"\$($CHIMECTL cron next '30 2 * * *' --tz America/New_York --from 2025-03-08T12:00:00Z --count 3 | tr '\n' ' ')\" = '2025-03-09T07:00:00Z 2025-03-10T06:30:00Z 2025-03-11T06:30:00Z '"
 check "cron next, fall back: the repeated hour fires once" sh -c "test \"\$($CHIMECTL cron next '30 1 * * *' --tz America/New_York --from 2025-11-01T12:00:00Z --count 2 | tr '\n' ' ')\" = '2025-11-02T05:30:00Z 2025-11-03T06:30:00Z '"
 check_fails "cron next: bad field is exit 2" 2 "$CHIMECTL" cron next "0 25 * * *"
-check "cron next: the message names the field" grep -q hour "$T/out"
+check "cron next: the message names the field" grep -q hour "$T/last"
 check_fails "cron next: unknown zone is exit 2" 2 "$CHIMECTL" cron next "0 1 * * *" --tz Nowhere/City
 check "help lists the nouns" sh -c "$CHIMECTL help | grep -q 'schedule'"
 check "help for one command" sh -c "$CHIMECTL help schedule create | grep -q -- '--cron'"

@@ -57,6 +57,7 @@ check_fails() {
 	shift 2
 	"$@" >"$T/out" 2>&1
 	got=$?
+	cp "$T/out" "$T/last"
 	if [ "$got" -eq "$want" ]; then
 		pass "$name"
 	else
