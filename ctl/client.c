@@ -62,6 +62,7 @@ static int	 client_call(const struct ctl_method *, json_t *);
 static int	 client_answer(const struct ctl_method *, json_t *);
 static int	 client_wants_help(int, char **);
 static int	 client_run(int, char **);
+static int	 client_options(int, char **);
 
 static deadfunc void
 usage(void)
@@ -336,8 +337,9 @@ client_run(int argc, char **argv)
 	return (rc);
 }
 
-int
-main(int argc, char **argv)
+/* The options before NOUN; returns the index of NOUN. */
+static int
+client_options(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "socket", required_argument, NULL, 'S' },
@@ -351,7 +353,6 @@ main(int argc, char **argv)
 	long				 l;
 	int				 ch;
 
-	log_open("chimectl", LOG_LEVEL_WARN);
 	while ((ch = getopt_long(argc, argv, "+S:jt:hV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
@@ -381,8 +382,18 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	return (optind);
+}
+
+int
+main(int argc, char **argv)
+{
+	int	i;
+
+	log_open("chimectl", LOG_LEVEL_WARN);
+	i = client_options(argc, argv);
+	argc -= i;
+	argv += i;
 	if (argc == 0)
 		usage();
 	if (strcmp(argv[0], "help") == 0)

@@ -944,6 +944,7 @@ struct call_thread {
 	char		*cause;
 	int		 rc;
 	int		 pipe;
+	int		 timeout_ms;
 };
 
 static void *
@@ -958,8 +959,8 @@ call_thread(void *arg)
 		ct->rc = -1;
 	} else {
 		params = json_pack("{s:s}", "text", "thread");
-		ct->rc = ctl_client_call(fd, ct->method, params, 10000,
-		    &ct->resp, &ct->cause);
+		ct->rc = ctl_client_call(fd, ct->method, params,
+		    ct->timeout_ms, &ct->resp, &ct->cause);
 		json_decref(params);
 		close(fd);
 	}
@@ -971,7 +972,7 @@ call_thread(void *arg)
 /* chimectl's blocking transport gets the response to its request. */
 START_TEST(test_server_client_call_good)
 {
-	struct call_thread	 ct = { "test.async", NULL, NULL, 0, -1 };
+	struct call_thread	 ct = { "test.async", NULL, NULL, 0, -1, 10000 };
 	struct event		*ev;
 	pthread_t		 t;
 	int			 p[2], done = 0;
@@ -994,16 +995,39 @@ START_TEST(test_server_client_call_good)
 }
 END_TEST
 
-/* The transport says which socket it could not reach. */
+/* The transport says which socket it could not reach, and gives up on an
+ * answer that does not come within its timeout. */
 START_TEST(test_server_client_call_bad)
 {
-	char	*cause = NULL, other[200];
+	struct call_thread	 ct = { "test.hold", NULL, NULL, 0, -1, 50 };
+	struct event		*ev;
+	pthread_t		 t;
+	char			*cause = NULL, other[200];
+	int			 p[2], done = 0;
 
 	snprintf(other, sizeof other, "%s/none.sock", dir);
 	ck_assert_int_eq(ctl_client_connect(other, &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, other));
 	ck_assert_ptr_nonnull(strstr(cause, "No such file"));
 	free(cause);
+
+	ck_assert_int_eq(pipe(p), 0);
+	ct.pipe = p[1];
+	ev = event_new(base, p[0], EV_READ, pipe_cb, &done);
+	event_add(ev, NULL);
+	ck_assert_int_eq(pthread_create(&t, NULL, call_thread, &ct), 0);
+	while (!done)
+		event_base_loop(base, EVLOOP_ONCE);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(ct.rc, -1);
+	ck_assert_ptr_nonnull(strstr(ct.cause, "timed out"));
+	free(ct.cause);
+	wait_connections(0);
+	ck_assert_ptr_nonnull(held);
+	ctl_reply(held, NULL);
+	event_free(ev);
+	close(p[0]);
+	close(p[1]);
 }
 END_TEST
 
