@@ -145,9 +145,11 @@ actor_post(struct actor *a, int type, uint64_t arg)
 static void
 actor_wake(void)
 {
+	struct timeval	tv = { 0, 0 };
+
 	if (actor_run_ev != NULL && !event_pending(actor_run_ev, EV_TIMEOUT,
 	    NULL))
-		event_active(actor_run_ev, EV_TIMEOUT, 1);
+		event_add(actor_run_ev, &tv);
 }
 
 static void
@@ -158,6 +160,8 @@ actor_drop_mail(struct actor *a)
 	while ((m = STAILQ_FIRST(&a->mailbox)) != NULL) {
 		STAILQ_REMOVE_HEAD(&a->mailbox, entry);
 		actor_nqueued--;
+		if (m->type == MSG_SLOT)
+			slots_release();
 		msg_free(m);
 	}
 }

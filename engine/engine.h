@@ -288,6 +288,7 @@ struct timer {
 	uint64_t	 arg;
 	struct actor	*actor;
 	uint32_t	 index;		/* heap slot, TIMER_NONE if idle */
+	uint64_t	 seq;
 };
 void		 timer_runtime_init(struct event_base *);
 void		 timer_runtime_free(void);

@@ -46,8 +46,8 @@ engine_free(void)
 		return;
 	exec_runtime_free();
 	timer_runtime_free();
-	actor_runtime_free();
 	slots_free();
+	actor_runtime_free();
 	if (engine->catalog != NULL)
 		catalog_unref(engine->catalog);
 	if (engine->base != NULL)

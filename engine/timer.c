@@ -17,6 +17,7 @@ static size_t		  heap_len;
 static size_t		  heap_cap;
 static struct event	 *timer_ev;
 static int64_t		  timer_lag_us;
+static uint64_t		  timer_seq;
 
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	timer_arm(void);
@@ -27,7 +28,9 @@ static void	heap_remove(size_t);
 static int
 timer_before(const struct timer *a, const struct timer *b)
 {
-	return (a->when < b->when);
+	if (a->when != b->when)
+		return (a->when < b->when);
+	return (a->seq < b->seq);
 }
 
 static void
@@ -150,6 +153,7 @@ timer_set(struct timer *t, int64_t when, uint64_t arg)
 		heap_remove(t->index);
 	t->when = when;
 	t->arg = arg;
+	t->seq = ++timer_seq;
 	if (heap_len == heap_cap) {
 		heap_cap = heap_cap == 0 ? 1024 : heap_cap * 2;
 		heap = xreallocarray(heap, heap_cap, sizeof *heap);
@@ -177,7 +181,7 @@ static void
 timer_arm(void)
 {
 	struct timeval	tv;
-	int64_t		delay;
+	int64_t		delay, now;
 
 	if (timer_ev == NULL)
 		return;
@@ -185,9 +189,8 @@ timer_arm(void)
 		evtimer_del(timer_ev);
 		return;
 	}
-	delay = heap[0]->when - now_us();
-	if (delay < 0)
-		delay = 0;
+	now = now_us();
+	delay = heap[0]->when <= now ? 0 : heap[0]->when - now;
 	if (delay > TIMER_MAX_SLEEP)
 		delay = TIMER_MAX_SLEEP;
 	tv.tv_sec = delay / USEC_PER_SEC;
@@ -204,7 +207,8 @@ timer_cb(evutil_socket_t fd, short events, void *arg)
 	while (heap_len > 0 && heap[0]->when <= now) {
 		t = heap[0];
 		heap_remove(0);
-		timer_lag_us = now - t->when;
+		timer_lag_us = t->when < now - INT64_MAX ? INT64_MAX :
+		    now - t->when;
 		actor_post(t->actor, MSG_TIMER, t->arg);
 	}
 	timer_arm();

@@ -256,6 +256,8 @@ parse_duration(const char *s, int64_t *out)
 			s++;
 		} else
 			return (-1);
+		if (v > (INT64_MAX - total) / unit)
+			return (-1);
 		total += v * unit;
 		any = 1;
 	}
@@ -304,16 +306,24 @@ random_id(const char *prefix, char *buf, size_t len)
 int
 mkdir_p(const char *path, mode_t mode)
 {
-	char	*copy, *p;
-	int	 rc = 0;
+	struct stat	 sb;
+	char		*copy, *p;
+	int		 rc = 0;
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return (-1);
+	}
 	copy = xstrdup(path);
 	for (p = copy + 1; ; p++) {
 		if (*p == '/' || *p == '\0') {
 			char	c = *p;
 
 			*p = '\0';
-			if (mkdir(copy, mode) == -1 && errno != EEXIST) {
+			if (mkdir(copy, mode) == -1 && (errno != EEXIST ||
+			    stat(copy, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+				if (errno == EEXIST)
+					errno = ENOTDIR;
 				rc = -1;
 				break;
 			}
