@@ -618,15 +618,19 @@ cron_next_cadence(const struct cron *c, const struct tz *tz, int64_t after,
 /*
  * The first fire of C in zone TZ strictly after instant AFTER (seconds).
  * Returns 0 and fills *OUT, or -1 when there is none within five years (or
- * AFTER lies outside years 1..9999).  Never returns DST_SUPPRESSED.
+ * AFTER or the fire would lie outside years 1..9999).  Never returns DST_SUPPRESSED.
  */
 int
 cron_next(const struct cron *c, const struct tz *tz, int64_t after,
     struct cron_fire *out)
 {
+	int	rc;
+
 	if (after < CRON_MIN_UTC || after > CRON_MAX_UTC)
 		return (-1);
 	if (c->flags & CRON_WALL)
-		return (cron_next_wall(c, tz, after, out));
-	return (cron_next_cadence(c, tz, after, out));
+		rc = cron_next_wall(c, tz, after, out);
+	else
+		rc = cron_next_cadence(c, tz, after, out);
+	return (rc == 0 && out->utc <= CRON_MAX_UTC ? 0 : -1);
 }
