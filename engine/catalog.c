@@ -683,6 +683,8 @@ catalog_parse(const char *buf, size_t len, const char *source, char **cause)
 	json_t		*root;
 	json_error_t	 err;
 
+	if (source == NULL)
+		source = "(catalog)";
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		xasprintf(cause, "catalog: %s:%d:%d: %s", source, err.line,
@@ -955,7 +957,8 @@ catalog_to_json(const struct catalog *cat)
 	json_object_set_new(root, "source", json_string(cat->source));
 	a = json_array();
 	for (i = 0; i < cat->nmodels; i++)
-		json_array_append_new(a, catalog_model_to_json(&cat->models[i]));
+		json_array_append_new(a,
+		    catalog_model_to_json(&cat->models[i]));
 	json_object_set_new(root, "models", a);
 	a = json_array();
 	for (i = 0; i < cat->nops; i++)

@@ -358,8 +358,10 @@ exec_request_json(const struct operation *op, const struct exec_request *req,
 static char **
 exec_envp(const struct operation *op, const struct exec_request *req)
 {
-	static const char	*names[] = { "CHIME_RUN_ID=", "CHIME_OPERATION=",
-	    "CHIME_ACCOUNT=", "CHIME_MODEL=" };
+	static const char	*names[] = {
+		"CHIME_RUN_ID=", "CHIME_OPERATION=", "CHIME_ACCOUNT=",
+		"CHIME_MODEL="
+	};
 	const char		*values[4];
 	char			**envp;
 	size_t			 n, i, j;
@@ -493,8 +495,8 @@ exec_spawn(struct exec_job *job, struct exec_spawn *sp,
 	sp->err_fd = err[1];
 	sp->status_fd = st[1];
 	sp->max_fd = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)INT_MAX)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)INT_MAX)
 		sp->max_fd = (int)rl.rlim_cur;
 
 	/* No signal handler may run in the child before exec. */

@@ -765,7 +765,7 @@ END_TEST
 static char *
 example_path(void)
 {
-	const char	*dir;
+	const char	*dir, *slash;
 	char		*path;
 
 	if ((dir = getenv("CHIME_SRCDIR")) != NULL) {
@@ -774,6 +774,14 @@ example_path(void)
 	}
 	if (access("contrib/catalog.example.json", R_OK) == 0)
 		return (xstrdup("contrib/catalog.example.json"));
+	/* Built from an absolute path: the source tree is next to us. */
+	if ((slash = strstr(__FILE__, "tests/check_exec.c")) != NULL) {
+		xasprintf(&path, "%.*scontrib/catalog.example.json",
+		    (int)(slash - __FILE__), __FILE__);
+		if (access(path, R_OK) == 0)
+			return (path);
+		free(path);
+	}
 	return (xstrdup("../contrib/catalog.example.json"));
 }
 
