@@ -1,0 +1,510 @@
+/*
+ * tests/check_schedule.c: runs and schedules.  Recovery and catch-up are
+ * driven in-process on a real journal in a temporary directory: the test
+ * writes schedule and run rows the way an earlier daemon left them, loads
+ * them, runs the loop until everything settled, and reads the outcome back
+ * from the runs table.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors.h"
+
+static char	 tmpdir[] = "/tmp/check-schedule.XXXXXX";
+
+/* ---- fixture ----------------------------------------------------------- */
+
+static void
+done_cb(const struct journal_result *res, void *arg)
+{
+	int	*n = arg;
+
+	ck_assert_int_eq(res->status, JOURNAL_OK);
+	(*n)++;
+}
+
+static void
+setup(void)
+{
+	struct journal_options	 o;
+	const char		*src = getenv("CHIME_SRCDIR");
+	char			 path[512], *cause = NULL;
+
+	ck_assert_ptr_nonnull(mkdtemp(strcpy(tmpdir,
+	    "/tmp/check-schedule.XXXXXX")));
+	ck_assert_int_eq(engine_init(), 0);
+	snprintf(path, sizeof path, "%s/tests/integration/catalog.json",
+	    src != NULL ? src : ".");
+	engine->catalog_path = xstrdup(path);
+	ck_assert_msg(engine_reload(&cause) == 0, "catalog: %s", cause);
+	memset(&o, 0, sizeof o);
+	o.sync = JOURNAL_SYNC_NONE;
+	snprintf(path, sizeof path, "%s/journal", tmpdir);
+	engine->journal = journal_open(path, &o, &cause);
+	ck_assert_msg(engine->journal != NULL, "journal: %s", cause);
+	ck_assert_int_eq(journal_start(engine->journal, engine->base, &cause),
+	    0);
+	slots_init(4);
+	setenv("CHIME_TEST_DIR", tmpdir, 1);
+	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
+}
+
+static void
+teardown(void)
+{
+	char	cmd[600];
+
+	journal_close(engine->journal);
+	schedule_free_all();
+	account_free_all();
+	engine_free();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Run the loop until nothing is in flight (or 20 s pass). */
+static void
+settle(void)
+{
+	struct schedule_counts	c;
+	int64_t			deadline = mono_us() + 20 * USEC_PER_SEC;
+
+	for (;;) {
+		event_base_loop(engine->base, EVLOOP_NONBLOCK);
+		schedule_counts(&c);
+		if (dispatch_quiet() && c.runs_running == 0 &&
+		    c.runs_waiting == 0 && actor_runtime_pending() == 0)
+			break;
+		ck_assert_msg(mono_us() < deadline, "did not settle");
+		event_base_loop(engine->base, EVLOOP_ONCE);
+	}
+}
+
+/* Write a schedule row as an earlier daemon would have. */
+static void
+put_schedule(const char *id, const char *op, const char *trigger,
+    const char *spec, const char *catchup, int64_t window_us,
+    int64_t last_fire)
+{
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	msgpack_packer		*pk;
+	int			 n = 0;
+
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, 14);
+	pack_kstr(pk, "id", id);
+	pack_kstr(pk, "name", id);
+	pack_kstr(pk, "account", "default");
+	pack_kstr(pk, "operation", op);
+	pack_kstr(pk, "parameters", "{\"k\":1}");
+	pack_kstr(pk, "trigger", trigger);
+	pack_kstr(pk, "spec", spec);
+	pack_kstr(pk, "tz", "UTC");
+	pack_kstr(pk, "catchup", catchup);
+	pack_kint(pk, "catchup_window_us", window_us);
+	pack_kstr(pk, "overlap", "allow");
+	pack_kint(pk, "overlap_limit", 64);
+	pack_kstr(pk, "state", "active");
+	pack_kint(pk, "last_fire_us", last_fire);
+	rec = jrec_create("schedule.created", "default");
+	msgpack_pack_map(jrec_body(rec), 1);
+	pack_kstr(jrec_body(rec), "id", id);
+	jrec_put(rec, "schedules", id, strlen(id), pb.sbuf.data,
+	    pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	journal_submit(engine->journal, rec, done_cb, &n);
+	while (n == 0)
+		event_base_loop(engine->base, EVLOOP_ONCE);
+}
+
+/* Write an in-flight run row (status pending/running) for schedule ID. */
+static void
+put_active_run(const char *id, uint64_t number, const char *status)
+{
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	msgpack_packer		*pk;
+	char			 key[128], rid[128];
+	int			 n = 0;
+
+	run_row_key(id, number, key, sizeof key);
+	snprintf(rid, sizeof rid, "%s:%llu", id, (unsigned long long)number);
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, 8);
+	pack_kstr(pk, "run_id", rid);
+	pack_kstr(pk, "schedule", id);
+	pack_kint(pk, "number", (int64_t)number);
+	pack_kstr(pk, "status", status);
+	pack_kstr(pk, "triggered_by", "manual");
+	pack_kint(pk, "scheduled_for_us", now_us());
+	pack_kint(pk, "attempt", 1);
+	pack_kstr(pk, "parameters", "{}");
+	rec = jrec_create("run.started", "default");
+	msgpack_pack_map(jrec_body(rec), 1);
+	pack_kstr(jrec_body(rec), "run_id", rid);
+	jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
+	jrec_put(rec, "active", key, strlen(key), "", 0);
+	pack_buffer_clear(&pb);
+	journal_submit(engine->journal, rec, done_cb, &n);
+	while (n == 0)
+		event_base_loop(engine->base, EVLOOP_ONCE);
+}
+
+struct tally {
+	int	total;
+	int	success;
+	int	missed;
+	int	catchup;
+	int	interrupted;
+	int	attempt2;
+	int	dup;
+	int64_t	seen[256];
+};
+
+static int
+tally_cb(const struct journal_row *row, void *arg)
+{
+	struct tally		*t = arg;
+	msgpack_unpacked	 u;
+	char			*st, *trig;
+	int64_t			 when;
+	int			 i;
+
+	ck_assert_int_eq(unpack_buffer(row->val, row->vlen, &u), 0);
+	st = unpack_strdup(&u.data, "status");
+	trig = unpack_strdup(&u.data, "triggered_by");
+	when = unpack_int(&u.data, "scheduled_for_us", 0);
+	for (i = 0; i < t->total && i < 256; i++) {
+		if (t->seen[i] == when && strcmp(trig, "manual") != 0)
+			t->dup++;
+	}
+	if (t->total < 256)
+		t->seen[t->total] = when;
+	t->total++;
+	t->success += strcmp(st, "success") == 0;
+	t->missed += strcmp(st, "missed") == 0;
+	t->interrupted += strcmp(st, "interrupted") == 0;
+	t->catchup += strcmp(trig, "catchup") == 0;
+	t->attempt2 += unpack_int(&u.data, "attempt", 0) == 2;
+	free(st);
+	free(trig);
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+static void
+tally(const char *id, struct tally *t)
+{
+	char	prefix[128];
+
+	memset(t, 0, sizeof *t);
+	snprintf(prefix, sizeof prefix, "%s:", id);
+	ck_assert_int_eq(journal_table_foreach(engine->journal, "runs", prefix,
+	    strlen(prefix), 0, tally_cb, t), 0);
+}
+
+static void
+load(void)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(schedule_load_all(engine->journal, &cause) == 0, "%s",
+	    cause);
+	settle();
+}
+
+/* ---- run.c ------------------------------------------------------------- */
+
+/* A run id splits into its schedule and number. */
+START_TEST(test_run_id_parse)
+{
+	char		s[64];
+	uint64_t	n;
+
+	ck_assert_int_eq(run_id_parse("s_abc:17", s, sizeof s, &n), 0);
+	ck_assert_str_eq(s, "s_abc");
+	ck_assert_uint_eq(n, 17);
+	ck_assert_int_eq(run_id_parse("a:b:2", s, sizeof s, &n), 0);
+	ck_assert_str_eq(s, "a:b");
+}
+END_TEST
+
+/* Malformed run ids are refused. */
+START_TEST(test_run_id_parse_bad)
+{
+	char		s[8];
+	uint64_t	n;
+
+	ck_assert_int_eq(run_id_parse("nocolon", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse(":5", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse("s:", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse("s:0", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse("s:12x", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse("s:-3", s, sizeof s, &n), -1);
+	ck_assert_int_eq(run_id_parse("verylongschedule:1", s, sizeof s, &n),
+	    -1);
+}
+END_TEST
+
+/* Status names round-trip; only pending and running are not final. */
+START_TEST(test_run_status_names)
+{
+	enum run_status	st;
+	int		i;
+
+	for (i = 0; i < RUN_STATUS_MAX; i++) {
+		ck_assert_int_eq(run_status_parse(run_status_name(i), &st), 0);
+		ck_assert_int_eq(st, i);
+		ck_assert_int_eq(run_status_final(i), i != RUN_PENDING &&
+		    i != RUN_RUNNING);
+	}
+}
+END_TEST
+
+/* Unknown status names are refused. */
+START_TEST(test_run_status_names_bad)
+{
+	enum run_status	st;
+
+	ck_assert_int_eq(run_status_parse("done", &st), -1);
+	ck_assert_int_eq(run_status_parse("", &st), -1);
+	ck_assert_str_eq(run_status_name(RUN_STATUS_MAX), "unknown");
+}
+END_TEST
+
+/* Row keys sort by run number within a schedule. */
+START_TEST(test_run_row_key_order)
+{
+	char	a[64], b[64];
+
+	run_row_key("s", 9, a, sizeof a);
+	run_row_key("s", 10, b, sizeof b);
+	ck_assert_int_lt(strcmp(a, b), 0);
+	ck_assert_str_eq(a, "s:000000000009");
+}
+END_TEST
+
+/* ---- recovery and catch-up --------------------------------------------- */
+
+/* latest: the most recent missed occurrence runs once, the rest are
+ * recorded missed, each occurrence exactly once. */
+START_TEST(test_catchup_latest)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("c1", "quick", "cron", "* * * * * *", "latest",
+	    3600 * USEC_PER_SEC, now - 10 * USEC_PER_SEC);
+	load();
+	tally("c1", &t);
+	ck_assert_int_ge(t.total, 10);
+	ck_assert_int_eq(t.catchup, 1);
+	ck_assert_int_ge(t.success, 1);
+	ck_assert_int_eq(t.missed + t.success, t.total);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
+/* skip: every missed occurrence is recorded missed; nothing runs. */
+START_TEST(test_catchup_skip)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("c2", "quick", "cron", "* * * * * *", "skip",
+	    3600 * USEC_PER_SEC, now - 5 * USEC_PER_SEC);
+	load();
+	tally("c2", &t);
+	ck_assert_int_ge(t.missed, 5);
+	ck_assert_int_eq(t.catchup, 0);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
+/* all: every missed occurrence within the window runs. */
+START_TEST(test_catchup_all)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("c3", "quick", "cron", "* * * * * *", "all",
+	    3600 * USEC_PER_SEC, now - 6 * USEC_PER_SEC);
+	load();
+	tally("c3", &t);
+	ck_assert_int_ge(t.catchup, 6);
+	ck_assert_int_eq(t.success, t.total);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
+/* Occurrences older than the window are missed whatever the policy, and a
+ * long outage becomes one aggregated record, not one per occurrence. */
+START_TEST(test_catchup_window_bad)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("c4", "quick", "cron", "* * * * * *", "all",
+	    2 * USEC_PER_SEC, now - 3600 * USEC_PER_SEC);
+	load();
+	tally("c4", &t);
+	/* 20 single missed records, then one aggregate (not a run row). */
+	ck_assert_int_eq(t.missed, 20);
+	ck_assert_int_le(t.catchup, 3);
+	ck_assert_int_ge(t.catchup, 1);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
+/* A run left running by a crash: not idempotent -> interrupted. */
+START_TEST(test_recover_interrupted)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("r1", "gate", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now);
+	put_active_run("r1", 1, "running");
+	load();
+	tally("r1", &t);
+	ck_assert_int_eq(t.total, 1);
+	ck_assert_int_eq(t.interrupted, 1);
+}
+END_TEST
+
+/* A run left running by a crash: idempotent -> run again (attempt 2). */
+START_TEST(test_recover_retried)
+{
+	struct tally	t;
+	int64_t		now = now_us();
+
+	put_schedule("r2", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now);
+	put_active_run("r2", 1, "running");
+	load();
+	tally("r2", &t);
+	ck_assert_int_eq(t.total, 1);
+	ck_assert_int_eq(t.success, 1);
+	ck_assert_int_eq(t.attempt2, 1);
+}
+END_TEST
+
+/* A pending run (claimed, never started) is started after the restart. */
+START_TEST(test_recover_pending)
+{
+	struct tally	t;
+
+	put_schedule("r3", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	put_active_run("r3", 1, "pending");
+	load();
+	tally("r3", &t);
+	ck_assert_int_eq(t.success, 1);
+	ck_assert_int_eq(t.attempt2, 0);
+}
+END_TEST
+
+/* Unreadable rows are skipped, the rest loads. */
+START_TEST(test_recover_bad_rows)
+{
+	struct jrec	*rec;
+	int		 n = 0;
+	char		*cause = NULL;
+
+	rec = jrec_create("test.garbage", NULL);
+	msgpack_pack_map(jrec_body(rec), 0);
+	jrec_put(rec, "schedules", "junk", 4, "\xc1\xc1", 2);
+	journal_submit(engine->journal, rec, done_cb, &n);
+	while (n == 0)
+		event_base_loop(engine->base, EVLOOP_ONCE);
+	put_schedule("ok1", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	put_schedule("bad2", "quick", "cron", "99 * * * *", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	ck_assert_int_eq(schedule_load_all(engine->journal, &cause), 0);
+	ck_assert_ptr_nonnull(schedule_find("ok1"));
+	ck_assert_ptr_null(schedule_find("bad2"));
+	ck_assert_ptr_null(schedule_find("junk"));
+	settle();
+}
+END_TEST
+
+/* The next fires of an interval schedule follow its anchor. */
+START_TEST(test_next_interval)
+{
+	struct schedule	*s;
+	int64_t		 when[3];
+	char		*cause = NULL;
+
+	put_schedule("i1", "quick", "interval", "90s", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	ck_assert_int_eq(schedule_load_all(engine->journal, &cause), 0);
+	s = schedule_find("i1");
+	ck_assert_ptr_nonnull(s);
+	s->anchor_us = 1000 * USEC_PER_SEC;
+	ck_assert_int_eq(schedule_next_fires(s, 1000 * USEC_PER_SEC, 3, when,
+	    NULL), 3);
+	ck_assert_int_eq(when[0], 1090 * USEC_PER_SEC);
+	ck_assert_int_eq(when[2], 1270 * USEC_PER_SEC);
+	settle();
+}
+END_TEST
+
+static Suite *
+run_suite(void)
+{
+	Suite	*s = suite_create("run");
+	TCase	*tc = tcase_create("core");
+
+	tcase_add_test(tc, test_run_id_parse);
+	tcase_add_test(tc, test_run_id_parse_bad);
+	tcase_add_test(tc, test_run_status_names);
+	tcase_add_test(tc, test_run_status_names_bad);
+	tcase_add_test(tc, test_run_row_key_order);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+schedule_suite(void)
+{
+	Suite	*s = suite_create("schedule");
+	TCase	*tc = tcase_create("recovery");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_catchup_latest);
+	tcase_add_test(tc, test_catchup_skip);
+	tcase_add_test(tc, test_catchup_all);
+	tcase_add_test(tc, test_catchup_window_bad);
+	tcase_add_test(tc, test_recover_interrupted);
+	tcase_add_test(tc, test_recover_retried);
+	tcase_add_test(tc, test_recover_pending);
+	tcase_add_test(tc, test_recover_bad_rows);
+	tcase_add_test(tc, test_next_interval);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	log_open("check_schedule", LOG_LEVEL_WARN);
+	sr = srunner_create(run_suite());
+	srunner_add_suite(sr, schedule_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
