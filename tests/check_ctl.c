@@ -802,15 +802,22 @@ END_TEST
  * output limit. */
 START_TEST(test_server_output_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 64 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
 	char			 line[128];
-	int			 fd, i;
+	int			 fd, i, n, sndbuf;
+	socklen_t		 len = sizeof sndbuf;
 
 	ctl_server_set_limits(server, &l);
 	fd = tc_connect();
-	for (i = 0; i < 40; i++) {
+	/* Enough answers to fill the socket's buffer twice over. */
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len),
+	    0);
+	n = 2 * sndbuf / 32768 + 4;
+	if (n > CTL_MAX_INFLIGHT)
+		n = CTL_MAX_INFLIGHT;
+	for (i = 0; i < n; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
-		    "\"method\":\"test.async\",\"params\":{\"size\":65536}}\n",
+		    "\"method\":\"test.async\",\"params\":{\"size\":32768}}\n",
 		    i);
 		ck_assert_int_eq(write(fd, line, strlen(line)),
 		    (ssize_t)strlen(line));
@@ -827,20 +834,20 @@ END_TEST
  * instead of buffering past the limit. */
 START_TEST(test_server_output_limit_good)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 64 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
 	struct tclient		*tc;
 	char			 line[128];
 	int			 i;
 
 	ctl_server_set_limits(server, &l);
 	tc = tc_open();
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 20; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
-		    "\"method\":\"test.echo\",\"params\":{\"size\":65536}}\n",
+		    "\"method\":\"test.echo\",\"params\":{\"size\":16384}}\n",
 		    i);
 		tc_send(tc, line);
 	}
-	ck_assert_uint_eq(tc_wait(tc, 40), 40);
+	ck_assert_uint_eq(tc_wait(tc, 20), 20);
 	ck_assert_uint_eq(ctl_server_connections(server), 1);
 	tc_close(tc);
 }
