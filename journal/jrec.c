@@ -56,7 +56,7 @@ jrec_append(struct jrec *rec, struct jbuf *buf, const void *data, size_t len,
 		return (-1);
 	}
 	if (buf->len + len > buf->cap) {
-		cap = buf->cap == 0 ? 128 : buf->cap;
+		cap = buf->cap == 0 ? 256 : buf->cap;
 		while (cap < buf->len + len)
 			cap *= 2;
 		buf->data = xreallocarray(buf->data, 1, cap);
@@ -70,13 +70,19 @@ jrec_append(struct jrec *rec, struct jbuf *buf, const void *data, size_t len,
 	return (0);
 }
 
-/* The body packer's writer. */
+/* The body packer's writer (called for every piece: keep it short). */
 static int
 jrec_write(void *data, const char *buf, size_t len)
 {
 	struct jrec	*rec = data;
+	struct jbuf	*b = &rec->body;
 
-	return (jrec_append(rec, &rec->body, buf, len, NULL));
+	if (len <= b->cap - b->len) {
+		memcpy(b->data + b->len, buf, len);
+		b->len += len;
+		return (0);
+	}
+	return (jrec_append(rec, b, buf, len, NULL));
 }
 
 struct jrec *
