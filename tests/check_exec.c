@@ -702,10 +702,12 @@ START_TEST(test_exec_isolation)
 	    "pid")));
 	ck_assert_int_ne(pgid, getpgrp());
 	if (access("/proc/self/status", R_OK) == 0) {
-		ck_assert_str_eq(json_string_value(json_object_get(doc, "ign")),
-		    "0000000000000000");
-		ck_assert_str_eq(json_string_value(json_object_get(doc, "blk")),
-		    "0000000000000000");
+		/* Signals 1-31 only: glibc reserves 32 and 33 and refuses to
+		 * change them, so a parent that ignores them passes that on. */
+		ck_assert_uint_eq(strtoull(json_string_value(json_object_get(
+		    doc, "ign")), NULL, 16) & 0x7fffffffULL, 0);
+		ck_assert_uint_eq(strtoull(json_string_value(json_object_get(
+		    doc, "blk")), NULL, 16) & 0x7fffffffULL, 0);
 	}
 	json_decref(doc);
 	exec_result_free(r);
