@@ -30,6 +30,7 @@ struct journal_tail {
 	uint8_t		 hash[JOURNAL_HASH_LEN];
 	void		*rec;
 	size_t		 len;
+	int64_t		 time_us;	/* of the last record */
 };
 
 struct journal_walk {
@@ -158,13 +159,15 @@ journal_tail_record(struct journal_tail *t, const struct journal_meta *m,
 		record_clear(&rec);
 		return (-1);
 	}
+	t->time_us = rec.time_us;
 	record_clear(&rec);
 	return (0);
 }
 
 /*
  * Check the chain's tail: the last record's hash recomputed from the
- * previous one's, against its stored hash and meta's head.
+ * previous one's, against its stored hash and meta's head.  The writer's
+ * clock starts at the last record's time, so times never go back.
  */
 static int
 journal_check_tail(struct journal *j, char **cause)
@@ -196,7 +199,8 @@ journal_check_tail(struct journal *j, char **cause)
 	if (j->ops->log_foreach(j->store, t.last > 1 ? t.last - 1 : 1, NULL,
 	    journal_tail_entry, &t, cause) != 0)
 		return (-1);
-	rc = journal_tail_record(&t, &m, cause);
+	if ((rc = journal_tail_record(&t, &m, cause)) == 0)
+		j->wtime = t.time_us;
 	free(t.rec);
 	return (rc);
 }
