@@ -21,6 +21,7 @@
  * written by a schedule that wants to note the pass it did not fire.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

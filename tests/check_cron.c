@@ -46,6 +46,7 @@ static void	 expect_bad(const char *, const char *);
 static uint64_t	 rnd(void);
 static char	*tmpdir(void);
 static void	 write_file(const char *, const char *, const void *, size_t);
+static void	 put32(unsigned char *, uint32_t);
 static size_t	 make_tzif(unsigned char *, size_t, int32_t, const char *);
 static int	 ref_day(const struct cron *, const struct tm *);
 static int64_t	 ref_next_utc(const struct cron *, int64_t, int64_t);
@@ -365,6 +366,40 @@ START_TEST(test_tz_load_cached)
 
 	ck_assert_ptr_eq(a, b);
 	ck_assert_str_eq(tz_name(a), "Europe/Berlin");
+}
+END_TEST
+
+/* A version 1 file (32-bit times, no footer) keeps its last offset. */
+START_TEST(test_tz_load_tzif)
+{
+	unsigned char	 buf[128];
+	char		*dir = tmpdir();
+	const struct tz	*tz;
+
+	memset(buf, 0, sizeof buf);
+	memcpy(buf, "TZif", 4);
+	put32(buf + 32, 2);			/* timecnt */
+	put32(buf + 36, 2);			/* typecnt */
+	put32(buf + 40, 8);			/* charcnt */
+	put32(buf + 44, 1000000000);
+	put32(buf + 48, 1100000000);
+	buf[52] = 1;
+	buf[53] = 0;
+	put32(buf + 54, 0);			/* type 0: +00:00 "AAA" */
+	put32(buf + 60, 3600);			/* type 1: +01:00 "BBB" */
+	buf[64] = 1;
+	buf[65] = 4;
+	memcpy(buf + 66, "AAA\0BBB\0", 8);
+	write_file(dir, "v1", buf, 74);
+	setenv("TZDIR", dir, 1);
+	tz = zone("v1");
+	unsetenv("TZDIR");
+	ck_assert_int_eq(tz_offset(tz, 999999999), 0);
+	ck_assert_int_eq(tz_offset(tz, 1000000000), 3600);
+	ck_assert_int_eq(tz_offset(tz, 1099999999), 3600);
+	ck_assert_int_eq(tz_offset(tz, 1100000000), 0);
+	ck_assert_int_eq(tz_offset(tz, 4000000000LL), 0);
+	free(dir);
 }
 END_TEST
 
@@ -1553,6 +1588,7 @@ tz_suite(void)
 	tcase_add_test(tc, test_tz_load_utc);
 	tcase_add_test(tc, test_tz_load_bad);
 	tcase_add_test(tc, test_tz_load_cached);
+	tcase_add_test(tc, test_tz_load_tzif);
 	tcase_add_test(tc, test_tz_load_tzif_bad);
 	tcase_add_test(tc, test_tz_load_fuzz_bad);
 	tcase_add_test(tc, test_civil_days);
