@@ -102,6 +102,7 @@ static int	cron_parse_fields(const char *, struct cron *, char **);
 static void	cron_base(int, int, struct cron *);
 static int	cron_next_bit(uint64_t, int, int);
 static uint32_t	cron_day_mask(const struct cron *, int, int);
+static int	cron_time_next(const struct cron *, int *, int *, int *);
 static int	cron_local_next(const struct cron *, int64_t, int64_t,
 		    int64_t *);
 static void	cron_naive_civil(int64_t, struct civil *);
@@ -462,9 +463,43 @@ cron_day_mask(const struct cron *c, int y, int m)
 	return (dom | dow);
 }
 
+/* The first matching time of day at or after *H:*MI:*S; -1 if none. */
+static int
+cron_time_next(const struct cron *c, int *h, int *mi, int *s)
+{
+	int	hh = *h, mm = *mi, ss = *s, v;
+
+	for (;;) {
+		if ((v = cron_next_bit(c->hours, hh, 24)) == -1)
+			return (-1);
+		if (v != hh) {
+			hh = v;
+			mm = ss = 0;
+		}
+		if ((v = cron_next_bit(c->minutes, mm, 60)) == -1) {
+			hh++;
+			mm = ss = 0;
+			continue;
+		}
+		if (v != mm) {
+			mm = v;
+			ss = 0;
+		}
+		if ((v = cron_next_bit(c->seconds, ss, 60)) == -1) {
+			mm++;
+			ss = 0;
+			continue;
+		}
+		*h = hh;
+		*mi = mm;
+		*s = v;
+		return (0);
+	}
+}
+
 /*
  * The first matching naive local second at or after X and at most LIMIT.
- * Skips months, days, hours and minutes that cannot match.
+ * Whole months and days that cannot match are skipped with bit scans.
  */
 static int
 cron_local_next(const struct cron *c, int64_t x, int64_t limit, int64_t *res)
@@ -473,14 +508,14 @@ cron_local_next(const struct cron *c, int64_t x, int64_t limit, int64_t *res)
 	uint32_t	mask;
 	int		y, m, d, h, mi, s, v;
 
+	if ((c->months & 0x1ffe) == 0)
+		return (-1);
 	days = x / CRON_DAY - (x % CRON_DAY < 0);
 	sod = x - days * CRON_DAY;
 	days_to_civil(days, &y, &m, &d);
 	h = (int)(sod / 3600);
 	mi = (int)(sod / 60 % 60);
 	s = (int)(sod % 60);
-	if ((c->months & 0x1ffe) == 0)
-		return (-1);
 	for (;;) {
 		if (civil_to_days(y, m, d) > day_limit)
 			return (-1);
@@ -508,33 +543,13 @@ cron_local_next(const struct cron *c, int64_t x, int64_t limit, int64_t *res)
 			d = v;
 			h = mi = s = 0;
 		}
-		if ((v = cron_next_bit(c->hours, h, 24)) == -1) {
-			d++;
-			h = mi = s = 0;
-			continue;
-		}
-		if (v != h) {
-			h = v;
-			mi = s = 0;
-		}
-		if ((v = cron_next_bit(c->minutes, mi, 60)) == -1) {
-			h++;
-			mi = s = 0;
-			continue;
-		}
-		if (v != mi) {
-			mi = v;
-			s = 0;
-		}
-		if ((v = cron_next_bit(c->seconds, s, 60)) == -1) {
-			mi++;
-			s = 0;
-			continue;
-		}
-		*res = civil_to_days(y, m, d) * CRON_DAY + h * 3600 + mi * 60 +
-		    v;
-		return (*res <= limit ? 0 : -1);
+		if (cron_time_next(c, &h, &mi, &s) == 0)
+			break;
+		d++;
+		h = mi = s = 0;
 	}
+	*res = civil_to_days(y, m, d) * CRON_DAY + h * 3600 + mi * 60 + s;
+	return (*res <= limit ? 0 : -1);
 }
 
 /* The civil fields of a naive local second. */

@@ -76,6 +76,7 @@ struct tz_build {
 	int32_t		*offs;
 	size_t		 n;
 	size_t		 cap;
+	int32_t		 base;		/* offset before the first */
 };
 
 static int64_t	floor_div(int64_t, int64_t);
@@ -87,6 +88,7 @@ static void	tz_build_add(struct tz_build *, int64_t, int32_t, int32_t *);
 static int	tz_parse_tzif(struct tz *, const unsigned char *, size_t,
 		    const char **);
 static int	tz_block_size(const unsigned char *, size_t, int, size_t *);
+static int	tz_check_types(const unsigned char *, uint32_t, uint32_t);
 static int	tz_parse_block(struct tz *, const unsigned char *, size_t,
 		    int, size_t *, const char **);
 static const char *tz_posix_name(const char *);
@@ -517,7 +519,7 @@ tz_build_add(struct tz_build *b, int64_t when, int32_t off, int32_t *cur)
 	if (b->n > 0 && when <= b->trans[b->n - 1]) {
 		/* Same instant as the previous one: it replaces it. */
 		b->n--;
-		*cur = b->n > 0 ? b->offs[b->n - 1] : *cur;
+		*cur = b->n > 0 ? b->offs[b->n - 1] : b->base;
 		if (off == *cur)
 			return;
 	}
@@ -550,6 +552,22 @@ tz_block_size(const unsigned char *p, size_t len, int wide, size_t *size)
 	return (0);
 }
 
+/* Local time types: bounded offsets, a 0/1 DST flag, a valid name index. */
+static int
+tz_check_types(const unsigned char *types, uint32_t typecnt, uint32_t charcnt)
+{
+	int32_t		off;
+	uint32_t	i;
+
+	for (i = 0; i < typecnt; i++) {
+		off = (int32_t)be32(types + i * 6);
+		if (off < -TZ_OFFSET_MAX || off > TZ_OFFSET_MAX ||
+		    types[i * 6 + 4] > 1 || types[i * 6 + 5] >= charcnt)
+			return (-1);
+	}
+	return (0);
+}
+
 /*
  * Parse one data block (v1 with 4-byte times, or v2+ with 8-byte times)
  * starting at P; *USED is set to its length, header included.
@@ -558,12 +576,12 @@ static int
 tz_parse_block(struct tz *tz, const unsigned char *p, size_t len, int wide,
     size_t *used, const char **why)
 {
-	struct tz_build	 b = { NULL, NULL, 0, 0 };
+	struct tz_build	 b = { NULL, NULL, 0, 0, 0 };
 	const unsigned char *tt, *ti, *types;
 	uint32_t	 isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 	size_t		 tsize = wide ? 8 : 4, i;
 	int64_t		 when, prev = INT64_MIN;
-	int32_t		 off, cur;
+	int32_t		 cur;
 
 	if (len < 44 || memcmp(p, "TZif", 4) != 0) {
 		*why = "bad magic";
@@ -593,15 +611,11 @@ tz_parse_block(struct tz *tz, const unsigned char *p, size_t len, int wide,
 	tt = p + 44;
 	ti = tt + timecnt * tsize;
 	types = ti + timecnt;
-	for (i = 0; i < typecnt; i++) {
-		off = (int32_t)be32(types + i * 6);
-		if (off < -TZ_OFFSET_MAX || off > TZ_OFFSET_MAX ||
-		    types[i * 6 + 4] > 1 || types[i * 6 + 5] >= charcnt) {
-			*why = "bad local time type";
-			return (-1);
-		}
+	if (tz_check_types(types, typecnt, charcnt) != 0) {
+		*why = "bad local time type";
+		return (-1);
 	}
-	tz->off0 = cur = (int32_t)be32(types);
+	tz->off0 = b.base = cur = (int32_t)be32(types);
 	for (i = 0; i < timecnt; i++) {
 		when = wide ? be64(tt + i * 8) : (int32_t)be32(tt + i * 4);
 		if (ti[i] >= typecnt || (i > 0 && when <= prev)) {
@@ -625,7 +639,8 @@ tz_parse_block(struct tz *tz, const unsigned char *p, size_t len, int wide,
 static void
 tz_expand_rule(struct tz *tz, const struct tz_rule *r)
 {
-	struct tz_build	 b = { tz->trans, tz->offs, tz->ntrans, tz->ntrans };
+	struct tz_build	 b = { tz->trans, tz->offs, tz->ntrans, tz->ntrans,
+			     tz->off0 };
 	int64_t		 ys[2], last, first, lo;
 	int32_t		 cur;
 	int		 y, y0;
