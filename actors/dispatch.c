@@ -81,7 +81,7 @@ dispatch_log_cb(const struct journal_result *res, void *arg)
 {
 	if (res->status == JOURNAL_ERROR)
 		log_warnx("msg=\"journal write failed\" error=\"%s\"",
-		    res->error != NULL ? res->error : "unknown");
+		    log_escape(res->error != NULL ? res->error : "unknown"));
 }
 
 /* After the drain timeout: results of aborted runs are not recorded, so
@@ -181,7 +181,7 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 		r->reason = xstrdup(reason);
 	}
 	log_info("msg=\"run %s\" run=%s reason=\"%s\"", run_status_name(st),
-	    r->id, reason != NULL ? reason : "");
+	    r->id, log_escape(reason));
 	run_submit(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
 	    "run.skipped" : "run.finished", claim, dispatch_log_cb);
 	run_free(r);
@@ -401,7 +401,7 @@ run_refused(struct run *r, const struct journal_result *res)
 		log_info("msg=\"occurrence already settled\" run=%s", r->id);
 	else
 		log_warnx("msg=\"run not recorded\" run=%s error=\"%s\"",
-		    r->id, res->error != NULL ? res->error : "");
+		    r->id, log_escape(res->error));
 	if (r->has_slot) {
 		r->has_slot = 0;
 		slots_release();
@@ -626,8 +626,7 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 		delay = retry_delay(&op->retry, r->attempt);
 		log_info("msg=\"run attempt failed, retrying\" run=%s "
 		    "attempt=%d delay_ms=%lld error=\"%s\"", r->id, r->attempt,
-		    (long long)(delay / 1000), r->error != NULL ? r->error :
-		    "");
+		    (long long)(delay / 1000), log_escape(r->error));
 		r->attempt++;
 		run_set_status(r, RUN_PENDING);
 		run_submit(r, "run.retrying", NULL, dispatch_log_cb);

@@ -1271,7 +1271,7 @@ schedule_row_cb(const struct journal_row *row, void *arg)
 	if (schedule_unpack(&u.data, s, &cause) == -1) {
 		log_warnx("msg=\"schedule row not loaded\" key=\"%.*s\" "
 		    "error=\"%s\"", (int)(row->klen > 64 ? 64 : row->klen),
-		    (const char *)row->key, cause);
+		    (const char *)row->key, log_escape(cause));
 		free(cause);
 		schedule_discard(s);
 		ctx->bad++;

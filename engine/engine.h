@@ -206,6 +206,7 @@ void		log_trace(int, const char *, ...) printflike(2, 3);
 deadfunc void	fatal(const char *, ...) printflike(1, 2);
 deadfunc void	fatalx(const char *, ...) printflike(1, 2);
 void		log_route_libevent(void);
+const char	*log_escape(const char *);
 
 /* xmalloc.c: never return NULL (fatal on exhaustion). */
 void		*xmalloc(size_t);

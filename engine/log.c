@@ -203,6 +203,30 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * S made safe inside a quoted value: '"' and '\\' are escaped, control
+ * characters become spaces, and the result is cut at 400 bytes.  Returns
+ * one of a few per-thread buffers, valid until the fourth next call.
+ */
+const char *
+log_escape(const char *s)
+{
+	static __thread char	 bufs[4][512];
+	static __thread int	 next;
+	char			*b = bufs[next++ % 4];
+	size_t			 n = 0;
+
+	if (s == NULL)
+		return ("");
+	for (; *s != '\0' && n < 400; s++) {
+		if (*s == '"' || *s == '\\')
+			b[n++] = '\\';
+		b[n++] = (unsigned char)*s < 0x20 ? ' ' : *s;
+	}
+	b[n] = '\0';
+	return (b);
+}
+
 static void
 log_libevent_cb(int severity, const char *msg)
 {

@@ -142,7 +142,7 @@ reload(void)
 
 	if (engine_reload(&cause) == -1) {
 		log_warnx("msg=\"catalog reload refused; the old catalog stays\" "
-		    "error=\"%s\"", cause);
+		    "error=\"%s\"", log_escape(cause));
 		free(cause);
 	}
 }
