@@ -99,6 +99,7 @@ static int	cron_field_parse(const struct cron_text *, uint64_t *, int *,
 		    char **);
 static int	cron_split(const char *, const char **, size_t *, int);
 static int	cron_parse_fields(const char *, struct cron *, char **);
+static int	cron_parse_expr(const char *, struct cron *, char **);
 static void	cron_base(int, int, struct cron *);
 static int	cron_next_bit(uint64_t, int, int);
 static uint32_t	cron_day_mask(const struct cron *, int, int);
@@ -332,10 +333,25 @@ cron_parse_fields(const char *expr, struct cron *c, char **cause)
 /*
  * Parse a cron expression: 5 fields (minute hour day-of-month month
  * day-of-week), 6 with seconds first, or a macro.  On error *OUT is left
- * unchanged and *CAUSE names the field at fault.
+ * unchanged and *CAUSE (when CAUSE is not NULL) names the field at fault.
  */
 int
 cron_parse(const char *expr, struct cron *out, char **cause)
+{
+	char	*why = NULL;
+
+	if (cron_parse_expr(expr, out, &why) == 0)
+		return (0);
+	if (cause != NULL)
+		*cause = why;
+	else
+		free(why);
+	return (-1);
+}
+
+/* cron_parse, with CAUSE always given. */
+static int
+cron_parse_expr(const char *expr, struct cron *out, char **cause)
 {
 	struct cron	 c;
 	const char	*start[1];
@@ -357,8 +373,8 @@ cron_parse(const char *expr, struct cron *out, char **cause)
 		    i++) {
 			if (strlen(cron_macros[i].name) == len[0] &&
 			    strncasecmp(expr, cron_macros[i].name, len[0]) == 0)
-				return (cron_parse(cron_macros[i].expr, out,
-				    cause));
+				return (cron_parse_expr(cron_macros[i].expr,
+				    out, cause));
 		}
 		xasprintf(cause, "cron: unknown macro \"%.*s\"",
 		    (int)(len[0] > CRON_SHOW_MAX ? CRON_SHOW_MAX : len[0]),

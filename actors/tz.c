@@ -772,27 +772,32 @@ tz_read(const char *name, char **cause)
 
 /*
  * Look up a zone by IANA name, loading it on first use.  Returns a zone
- * shared for the life of the process, or NULL with *CAUSE allocated.
+ * shared for the life of the process (never freed), or NULL with *CAUSE
+ * allocated (when CAUSE is not NULL).  Safe to call from any thread.
  */
 const struct tz *
 tz_load(const char *name, char **cause)
 {
 	struct strmap_node	*n;
 	struct tz		*tz;
+	char			*why = NULL;
 
 	if (name == NULL || !tz_valid_name(name)) {
-		xasprintf(cause, "invalid time zone name \"%s\"",
+		xasprintf(&why, "invalid time zone name \"%s\"",
 		    name == NULL ? "(null)" : name);
-		return (NULL);
-	}
-	pthread_mutex_lock(&tz_lock);
-	if ((n = strmap_find(&tz_cache, name)) != NULL) {
+		tz = NULL;
+	} else {
+		pthread_mutex_lock(&tz_lock);
+		if ((n = strmap_find(&tz_cache, name)) != NULL)
+			tz = (struct tz *)n;
+		else if ((tz = tz_read(name, &why)) != NULL)
+			strmap_insert(&tz_cache, &tz->node, tz->name);
 		pthread_mutex_unlock(&tz_lock);
-		return ((struct tz *)n);
 	}
-	if ((tz = tz_read(name, cause)) != NULL)
-		strmap_insert(&tz_cache, &tz->node, tz->name);
-	pthread_mutex_unlock(&tz_lock);
+	if (tz == NULL && cause != NULL)
+		*cause = why;
+	else
+		free(why);
 	return (tz);
 }
 

@@ -356,6 +356,8 @@ START_TEST(test_tz_load_bad)
 	cause = NULL;
 	ck_assert_ptr_null(tz_load(NULL, &cause));
 	free(cause);
+	ck_assert_ptr_null(tz_load("Mars/Base", NULL));
+	ck_assert_ptr_null(tz_load("../x", NULL));
 }
 END_TEST
 
@@ -975,6 +977,9 @@ START_TEST(test_cron_parse_bad)
 	free(big);
 	ck_assert_int_eq(cron_parse(NULL, &(struct cron){ 0 }, &cause), -1);
 	free(cause);
+	ck_assert_int_eq(cron_parse("61 * * * *", &(struct cron){ 0 }, NULL),
+	    -1);
+	ck_assert_int_eq(cron_parse("@foo", &(struct cron){ 0 }, NULL), -1);
 }
 END_TEST
 
