@@ -118,6 +118,8 @@ struct journal_verify {
  * Open (creating if needed) the journal in DIR (DATA/journal).  Runs
  * mdb_reader_check, checks the chain tail (the last record's hash against
  * meta's head).  Returns NULL and an allocated *cause on failure.
+ * A readonly open skips the tail check, so that a damaged journal can
+ * still be inspected (journal_verify checks everything).
  *
  * DIR is created mode 0700 if missing (not in readonly mode).  OPTIONS may
  * be NULL (defaults).  Errors (in *cause): the directory cannot be created
@@ -209,8 +211,8 @@ void		 journal_set_commit_hook(struct journal *,
 int		 journal_table_foreach(struct journal *, const char *,
 		     const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *), void *);
-/* Copy one row's value: 0 and allocated *val, or -1 if absent (or on a
- * read error, logged). */
+/* Copy one row's value: 0 and allocated *val (NUL-terminated past *vlen
+ * bytes, for convenience), or -1 if absent (or on a read error, logged). */
 int		 journal_table_get(struct journal *, const char *,
 		     const void *, size_t, void **, size_t *);
 /* Does a dedup key exist?  Returns its seq, or 0 (also on a read error,

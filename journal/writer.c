@@ -153,6 +153,11 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n)
 			writer_single(j, recs[i], &d);
 	}
 	free(cause);
+	log_trace(TRACE_JOURNAL, "msg=\"journal commit\" records=%zu "
+	    "written=%llu duplicates=%llu errors=%llu seq=%llu us=%llu", n,
+	    (unsigned long long)d.records, (unsigned long long)d.duplicates,
+	    (unsigned long long)d.errors, (unsigned long long)j->wseq,
+	    (unsigned long long)d.commit_us_total);
 	d.map_size = j->ops->map_size(j->store);
 	STAILQ_INIT(&out);
 	for (i = 0; i < n; i++)
