@@ -162,7 +162,8 @@ bench_commit(size_t records, int64_t us, void *arg)
 	struct bench	*b = arg;
 
 	if (b->ncommits == b->commits_cap) {
-		b->commits_cap = b->commits_cap == 0 ? 4096 : b->commits_cap * 2;
+		b->commits_cap = b->commits_cap == 0 ? 4096 :
+		    b->commits_cap * 2;
 		b->commit_us = xreallocarray(b->commit_us, b->commits_cap,
 		    sizeof *b->commit_us);
 	}

@@ -137,7 +137,8 @@ journal_tail_record(struct journal_tail *t, const struct journal_meta *m,
 	chain_next(t->prev, t->rec, t->len, h);
 	if (memcmp(h, t->hash, JOURNAL_HASH_LEN) != 0) {
 		xasprintf(cause, "chain tail mismatch at seq %llu: the stored "
-		    "hash does not match the record", (unsigned long long)t->last);
+		    "hash does not match the record",
+		    (unsigned long long)t->last);
 		return (-1);
 	}
 	if (memcmp(t->hash, m->head_hash, JOURNAL_HASH_LEN) != 0) {

@@ -38,10 +38,11 @@
 #define JOURNAL_FORMAT_VERSION	1
 #define JOURNAL_HASH_LEN	32
 #define JOURNAL_MAX_KEY		511
-#define JOURNAL_MAX_RECORD	(16 * 1024 * 1024) /* record bytes, or a value */
-#define JOURNAL_MAX_TABLES	60	/* state tables besides log, dedup, meta */
+#define JOURNAL_MAX_RECORD	(16 * 1024 * 1024) /* record or value bytes */
+#define JOURNAL_MAX_TABLES	60	/* besides log, dedup and meta */
 #define JOURNAL_BATCH_MAX	8192	/* records per LMDB transaction */
 #define JOURNAL_MAX_DEPTH	32	/* msgpack nesting in a record */
+#define JOURNAL_MAX_STR		255	/* bytes of a kind or an account */
 
 enum journal_sync {
 	JOURNAL_SYNC_FULL,	/* durable: every commit is fsynced (default) */
@@ -149,8 +150,8 @@ void		 journal_flush(struct journal *);
 
 /* Build a record.  KIND is "schedule.created", "run.started", ...;
  * ACCOUNT may be NULL (daemon-level records).  Never returns NULL; an
- * empty or over-long (> 255 bytes) KIND or ACCOUNT makes the record fail
- * with JOURNAL_ERROR when it is submitted. */
+ * empty or over-long (> JOURNAL_MAX_STR bytes) KIND or ACCOUNT makes the
+ * record fail with JOURNAL_ERROR when it is submitted. */
 struct jrec	*jrec_create(const char *, const char *);
 /* The body: pack exactly one msgpack map with this packer.  Borrowed; valid
  * until the record is submitted or freed. */
@@ -256,8 +257,9 @@ struct record {
  * *cause for anything but exactly one array of 6 with the right types:
  * truncated input, trailing bytes, nesting deeper than JOURNAL_MAX_DEPTH,
  * sizes that exceed the input, more than JOURNAL_MAX_RECORD bytes, an
- * unknown version, seq 0, a kind that is empty or holds NUL, an account
- * that is neither string nor nil, a body that is not a map.
+ * unknown version, seq 0, a kind that is not 1..JOURNAL_MAX_STR bytes or
+ * holds NUL, an account that is neither such a string nor nil, a body
+ * that is not a map.
  */
 int		 record_decode(const void *, size_t, struct record *, char **);
 /* Free what record_decode allocated; safe on a zeroed or cleared record. */

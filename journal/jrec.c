@@ -18,8 +18,6 @@
 #include "engine.h"
 #include "journal.h"
 
-#define JREC_MAX_STR	255	/* kind, account */
-
 static int	 jrec_write(void *, const char *, size_t);
 static int	 jrec_append(struct jrec *, struct jbuf *, const void *,
 		     size_t, uint32_t *);
@@ -104,10 +102,11 @@ jrec_create(const char *kind, const char *account)
 		rec->account = p + klen + 1;
 	}
 	msgpack_packer_init(&rec->pk, rec, jrec_write);
-	if (klen == 0 || klen > JREC_MAX_STR)
-		jrec_error(rec, "kind must be 1 to %d bytes", JREC_MAX_STR);
-	if (account != NULL && (alen == 1 || alen > JREC_MAX_STR + 1))
-		jrec_error(rec, "account must be 1 to %d bytes", JREC_MAX_STR);
+	if (klen == 0 || klen > JOURNAL_MAX_STR)
+		jrec_error(rec, "kind must be 1 to %d bytes", JOURNAL_MAX_STR);
+	if (account != NULL && (alen == 1 || alen > JOURNAL_MAX_STR + 1))
+		jrec_error(rec, "account must be 1 to %d bytes",
+		    JOURNAL_MAX_STR);
 	return (rec);
 }
 

@@ -19,8 +19,6 @@
 #include "engine.h"
 #include "journal.h"
 
-#define RECORD_MAX_STR	255	/* kind and account */
-
 static int	 record_skip(const uint8_t *, size_t, size_t *, int,
 		     const char **);
 static int	 record_length(const uint8_t *, size_t, size_t *, int,
@@ -222,13 +220,15 @@ record_pack_header(msgpack_packer *pk, uint64_t seq, int64_t time_us,
 	}
 }
 
-/* A NUL-terminated copy of a msgpack string in ZONE; NULL if it holds NUL. */
+/* A NUL-terminated copy of a msgpack string in ZONE; NULL if it is empty,
+ * longer than JOURNAL_MAX_STR or holds NUL. */
 static char *
 record_zone_str(msgpack_zone *zone, const msgpack_object_str *s)
 {
 	char	*out;
 
-	if (memchr(s->ptr, '\0', s->size) != NULL)
+	if (s->size == 0 || s->size > JOURNAL_MAX_STR ||
+	    memchr(s->ptr, '\0', s->size) != NULL)
 		return (NULL);
 	if ((out = msgpack_zone_malloc(zone, s->size + 1)) == NULL)
 		fatalx("record: out of memory");
@@ -265,16 +265,17 @@ record_fields(const msgpack_object *o, struct record *rec, char **cause)
 		*cause = xstrdup("time_us is not a 64-bit integer");
 		return (-1);
 	}
-	if (f[3].type != MSGPACK_OBJECT_STR || f[3].via.str.size == 0 ||
+	if (f[3].type != MSGPACK_OBJECT_STR ||
 	    (rec->kind = record_zone_str(rec->zone, &f[3].via.str)) == NULL) {
-		*cause = xstrdup("kind is not a non-empty string");
+		*cause = xstrdup("kind is not a string of 1 to 255 bytes");
 		return (-1);
 	}
 	if (f[4].type == MSGPACK_OBJECT_NIL)
 		rec->account = NULL;
 	else if (f[4].type != MSGPACK_OBJECT_STR || (rec->account =
 	    record_zone_str(rec->zone, &f[4].via.str)) == NULL) {
-		*cause = xstrdup("account is neither a string nor nil");
+		*cause = xstrdup("account is neither a string of 1 to 255 "
+		    "bytes nor nil");
 		return (-1);
 	}
 	if (f[5].type != MSGPACK_OBJECT_MAP) {

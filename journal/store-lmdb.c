@@ -884,7 +884,8 @@ store_walk_start(MDB_cursor *c, MDB_val *k, MDB_val *v, const void *prefix,
 	int	 rc;
 
 	if (plen == 0)
-		return (mdb_cursor_get(c, k, v, reverse ? MDB_LAST : MDB_FIRST));
+		return (mdb_cursor_get(c, k, v, reverse ? MDB_LAST :
+		    MDB_FIRST));
 	if (!reverse) {
 		k->mv_data = (void *)prefix;
 		k->mv_size = plen;

@@ -414,6 +414,13 @@ START_TEST(test_record_decode_bad)
 	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
 	    msgpack_pack_str_with_body(&pk, "a\0b", 3); msgpack_pack_nil(&pk);
 	    msgpack_pack_map(&pk, 0));
+	BAD("kind", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
+	    msgpack_pack_str(&pk, 256); msgpack_pack_str_body(&pk, deep, 64);
+	    msgpack_pack_str_body(&pk, deep, 64);
+	    msgpack_pack_str_body(&pk, deep, 64);
+	    msgpack_pack_str_body(&pk, deep, 64); msgpack_pack_nil(&pk);
+	    msgpack_pack_map(&pk, 0));
 	BAD("account", msgpack_pack_array(&pk, 6); msgpack_pack_int(&pk, 1);
 	    msgpack_pack_int(&pk, 1); msgpack_pack_int(&pk, 1);
 	    msgpack_pack_str_with_body(&pk, "k", 1); msgpack_pack_int(&pk, 4);
@@ -585,7 +592,8 @@ START_TEST(test_record_json_bad)
 	msgpack_pack_double(&pk, -INFINITY);
 	s = to_json_text(&sb);
 	ck_assert_str_eq(s, "{\"\xef\xbf\xbd\":\"a\xef\xbf\xbd(\xef\xbf\xbd"
-	    "\xef\xbf\xbd\xef\xbf\xbdz\",\"nan\":\"NaN\",\"inf\":\"-Infinity\"}");
+	    "\xef\xbf\xbd\xef\xbf\xbdz\",\"nan\":\"NaN\","
+	    "\"inf\":\"-Infinity\"}");
 	free(s);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -608,8 +616,9 @@ START_TEST(test_record_to_json)
 	json_decref(obj);
 	ck_assert_str_eq(s, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123Z\","
 	    "\"time_us\":1700000000123456,\"kind\":\"run.started\","
-	    "\"account\":\"acme\",\"body\":{\"a\":1},\"hash\":"
-	    "\"abababababababababababababababababababababababababababababababab\"}");
+	    "\"account\":\"acme\",\"body\":{\"a\":1},\"hash\":\""
+	    "abababababababababababababababab"
+	    "abababababababababababababababab\"}");
 	free(s);
 	record_clear(&rec);
 	msgpack_sbuffer_destroy(&sb);
