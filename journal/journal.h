@@ -123,8 +123,10 @@ struct journal_verify {
  * still be inspected (journal_verify checks everything).
  *
  * DIR is created mode 0700 if missing (not in readonly mode).  OPTIONS may
- * be NULL (defaults).  Errors (in *cause): the directory cannot be created
- * or opened; it is not an LMDB environment or not a chime journal; the
+ * be NULL (defaults).  A writer holds an exclusive flock on DIR/writer.lock
+ * until journal_close.  Errors (in *cause): the directory cannot be created
+ * or opened; another writer has it open ("already open for writing"); it
+ * is not an LMDB environment or not a chime journal; the
  * format version is newer than JOURNAL_FORMAT_VERSION; map_initial is
  * larger than map_max; the chain tail does not verify ("chain tail
  * mismatch at seq N: ...") - the journal is then left untouched.

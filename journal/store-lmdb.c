@@ -15,13 +15,16 @@
  * transaction that created it has committed.
  */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <openssl/rand.h>
@@ -45,6 +48,7 @@ struct store {
 	MDB_dbi			  dedup;
 	MDB_dbi			  meta;
 	int			  readonly;
+	int			  lock_fd;	/* writer.lock, flocked */
 	size_t			  map_size;	/* writer thread */
 	size_t			  map_max;
 	pthread_rwlock_t	  maplock;
@@ -98,6 +102,7 @@ static void	 store_be64(uint64_t, uint8_t[8]);
 static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
+static int	 store_lock(struct store *, const char *, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
 static int	 store_check_format(struct store *, MDB_txn *, char **);
@@ -219,6 +224,7 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 	int		 rc, dead;
 
 	s = xcalloc(1, sizeof *s);
+	s->lock_fd = -1;
 	s->readonly = o->readonly;
 	s->map_size = o->map_initial != 0 ? o->map_initial : STORE_MAP_INITIAL;
 	s->map_max = o->map_max != 0 ? o->map_max : STORE_MAP_MAX;
@@ -248,6 +254,8 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 			    strerror(errno));
 			goto fail;
 		}
+		if (store_lock(s, dir, cause) != 0)
+			goto fail;
 	}
 	if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) {
 		xasprintf(cause, "cannot open: %s", mdb_strerror(rc));
@@ -264,6 +272,30 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 fail:
 	store_lmdb_close(s);
 	return (NULL);
+}
+
+/* One writer per journal: hold an exclusive flock on DIR/writer.lock. */
+static int
+store_lock(struct store *s, const char *dir, char **cause)
+{
+	char	*path;
+
+	xasprintf(&path, "%s/writer.lock", dir);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (s->lock_fd == -1) {
+		xasprintf(cause, "writer.lock: %s", strerror(errno));
+		return (-1);
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			*cause = xstrdup("already open for writing (by another "
+			    "process, or earlier in this one)");
+		else
+			xasprintf(cause, "writer.lock: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
 }
 
 /* Open log, dedup and meta (creating them and meta's first values in a new
@@ -502,6 +534,8 @@ store_lmdb_close(struct store *s)
 		store_lmdb_abort(s);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
 	strmap_foreach(&s->tables, store_free_table, NULL);
 	strmap_clear(&s->tables);
 	free(s->fresh);

@@ -863,9 +863,12 @@ START_TEST(test_store_open_bad)
 	free(cause);
 
 	s = store_open_t(0, 0, 0);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "already open for writing"));
+	free(cause);
 	store_lmdb_ops.close(s);
 	raw_meta("format", two, 8);
-	memset(&o, 0, sizeof o);
 	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "format 2 is not supported"));
 	free(cause);
