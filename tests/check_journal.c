@@ -1806,6 +1806,7 @@ START_TEST(test_journal_tool)
 	journal_head(j, head);
 	journal_close(j);
 	chain_hex(head, hex);
+	seen_free(&s);
 	if (run_tool(&out, "verify", tmpdir, NULL, NULL) == -1)
 		return;	/* not run from make check */
 	snprintf(want, sizeof want, "ok: 3 records, seq 1..3, head %s\n", hex);
@@ -1822,7 +1823,6 @@ START_TEST(test_journal_tool)
 	ck_assert_ptr_nonnull(strstr(out, "test.record"));
 	ck_assert_ptr_nonnull(strstr(out, "records   3 (seq 1..3)"));
 	free(out);
-	seen_free(&s);
 }
 END_TEST
 
