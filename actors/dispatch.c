@@ -39,6 +39,8 @@ static void	run_pending_cb(const struct journal_result *, void *);
 static void	run_want_slot(struct run *);
 static void	run_unlink(struct run *);
 static void	run_abort(struct run *, const char *);
+static void	dispatch_suppressed(struct schedule *, int64_t,
+		    const struct cron_fire *);
 
 static const char *trig_cron = "cron";
 static const char *trig_interval = "interval";
@@ -261,10 +263,38 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 	    "verdict=%d", s->id, r->id, v);
 	if (v == -1) {
 		run_settle_now(r, RUN_SKIPPED, "overlap", key);
+		dispatch_suppressed(s, t, f);
 		return;
 	}
 	r->queued = v == 1;
 	run_begin(r, key);
+	dispatch_suppressed(s, t, f);
+}
+
+/*
+ * A wall-anchored occurrence that fell in a repeated interval ran at the
+ * earlier of its two instants; record the later one as skipped with the
+ * DST tag "suppressed", so the timeline shows why it did not run.
+ */
+static void
+dispatch_suppressed(struct schedule *s, int64_t t, const struct cron_fire *f)
+{
+	struct cron_fire	 g;
+	struct run		*r;
+	int64_t			 when[2];
+	char			 key[128];
+
+	if (s->trigger > TRIGGER_MONTHLY || (s->cron.flags & CRON_WALL) == 0 ||
+	    f->tag != DST_NONE ||
+	    tz_from_civil(s->tz, &f->nominal, when) != 2 ||
+	    when[0] != t / USEC_PER_SEC)
+		return;
+	g = *f;
+	g.utc = when[1];
+	g.tag = DST_SUPPRESSED;
+	r = occurrence_run(s, when[1] * USEC_PER_SEC, &g, trigger_source(s));
+	occurrence_key(s, r->scheduled_for, key, sizeof key);
+	run_settle_now(r, RUN_SKIPPED, "dst_suppressed", key);
 }
 
 /* A fire timer or a retry timer of S went off. */
@@ -982,6 +1012,7 @@ missed_one(struct schedule *s, int64_t t, const struct cron_fire *f,
 		s->last_fire = t;
 	r = occurrence_run(s, t, f, trigger_source(s));
 	run_settle_now(r, RUN_MISSED, reason, key);
+	dispatch_suppressed(s, t, f);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "actors.h"
 
 static char	 tmpdir[] = "/tmp/check-schedule.XXXXXX";
+static const char *put_tz = "UTC";	/* zone of put_schedule's rows */
 
 /* ---- fixture ----------------------------------------------------------- */
 
@@ -106,7 +107,7 @@ put_schedule(const char *id, const char *op, const char *trigger,
 	pack_kstr(pk, "parameters", "{\"k\":1}");
 	pack_kstr(pk, "trigger", trigger);
 	pack_kstr(pk, "spec", spec);
-	pack_kstr(pk, "tz", "UTC");
+	pack_kstr(pk, "tz", put_tz);
 	pack_kstr(pk, "catchup", catchup);
 	pack_kint(pk, "catchup_window_us", window_us);
 	pack_kstr(pk, "overlap", "allow");
@@ -159,6 +160,8 @@ put_active_run(const char *id, uint64_t number, const char *status)
 }
 
 struct tally {
+	int	suppressed;
+	int64_t	suppressed_at;
 	int	total;
 	int	success;
 	int	missed;
@@ -174,7 +177,7 @@ tally_cb(const struct journal_row *row, void *arg)
 {
 	struct tally		*t = arg;
 	msgpack_unpacked	 u;
-	char			*st, *trig;
+	char			*st, *trig, *v;
 	int64_t			 when;
 	int			 i;
 
@@ -194,6 +197,12 @@ tally_cb(const struct journal_row *row, void *arg)
 	t->interrupted += strcmp(st, "interrupted") == 0;
 	t->catchup += strcmp(trig, "catchup") == 0;
 	t->attempt2 += unpack_int(&u.data, "attempt", 0) == 2;
+	v = unpack_strdup(&u.data, "dst");
+	if (v != NULL && strcmp(v, "suppressed") == 0) {
+		t->suppressed++;
+		t->suppressed_at = when;
+	}
+	free(v);
 	free(st);
 	free(trig);
 	msgpack_unpacked_destroy(&u);
@@ -437,6 +446,58 @@ START_TEST(test_recover_bad_rows)
 }
 END_TEST
 
+/* Fall back in New York: a wall-anchored 01:30 runs at the first pass and
+ * the second pass is recorded skipped with the DST tag "suppressed". */
+START_TEST(test_dst_suppressed_recorded)
+{
+	const struct tz	*tz = tz_load("America/New_York", NULL);
+	struct tally	 t;
+	int64_t		 when, at = now_us() / USEC_PER_SEC;
+	int		 before, after;
+
+	/* The most recent fall-back (offset decreasing) before now. */
+	do {
+		ck_assert_int_eq(tz_transition_before(tz, at, &when, &before,
+		    &after), 1);
+		at = when - 1;
+	} while (after >= before);
+	put_tz = "America/New_York";
+	put_schedule("d1", "quick", "cron", "30 1 * * *", "skip",
+	    3600 * USEC_PER_SEC, (when - 86400) * USEC_PER_SEC);
+	put_tz = "UTC";
+	load();
+	tally("d1", &t);
+	ck_assert_int_eq(t.suppressed, 1);
+	/* 01:30 EST (the second pass) is 06:30 UTC: 30 min after 06:00Z. */
+	ck_assert_int_eq(t.suppressed_at, (when + 1800) * USEC_PER_SEC);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
+/* A cadence schedule fires in both passes: nothing is suppressed. */
+START_TEST(test_dst_cadence_not_suppressed_bad)
+{
+	const struct tz	*tz = tz_load("America/New_York", NULL);
+	struct tally	 t;
+	int64_t		 when, at = now_us() / USEC_PER_SEC;
+	int		 before, after;
+
+	do {
+		ck_assert_int_eq(tz_transition_before(tz, at, &when, &before,
+		    &after), 1);
+		at = when - 1;
+	} while (after >= before);
+	put_tz = "America/New_York";
+	put_schedule("d2", "quick", "cron", "*/30 * * * *", "skip",
+	    3600 * USEC_PER_SEC, (when - 3600) * USEC_PER_SEC);
+	put_tz = "UTC";
+	load();
+	tally("d2", &t);
+	ck_assert_int_eq(t.suppressed, 0);
+	ck_assert_int_eq(t.dup, 0);
+}
+END_TEST
+
 /* The next fires of an interval schedule follow its anchor. */
 START_TEST(test_next_interval)
 {
@@ -490,6 +551,8 @@ schedule_suite(void)
 	tcase_add_test(tc, test_recover_pending);
 	tcase_add_test(tc, test_recover_bad_rows);
 	tcase_add_test(tc, test_next_interval);
+	tcase_add_test(tc, test_dst_suppressed_recorded);
+	tcase_add_test(tc, test_dst_cadence_not_suppressed_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
