@@ -139,6 +139,10 @@ struct run {
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
 	struct ctl_req		*req;		/* answered when it starts */
+	int			 err_code;	/* answer req with this error */
+	const char		*err_msg;	/* (static strings) once the */
+	const char		*err_field;	/* record that settles the run */
+	const char		*err_reason;	/* is durable */
 	LIST_ENTRY(run)		 entry;
 };
 LIST_HEAD(run_list, run);

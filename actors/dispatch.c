@@ -34,6 +34,8 @@ static void	run_start(struct run *);
 static void	run_finish(struct run *, enum run_status);
 static void	run_submit(struct run *, const char *, const char *,
 		    journal_done_cb);
+static void	run_submit_arg(struct run *, const char *, const char *,
+		    journal_done_cb, void *);
 static void	run_started_cb(const struct journal_result *, void *);
 static void	run_pending_cb(const struct journal_result *, void *);
 static void	run_want_slot(struct run *);
@@ -139,6 +141,14 @@ static void
 run_submit(struct run *r, const char *kind, const char *claim,
     journal_done_cb cb)
 {
+	run_submit_arg(r, kind, claim, cb, r);
+}
+
+/* run_submit with ARG for the callback instead of the run. */
+static void
+run_submit_arg(struct run *r, const char *kind, const char *claim,
+    journal_done_cb cb, void *arg)
+{
 	struct schedule		*s = r->sched;
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
@@ -168,14 +178,49 @@ run_submit(struct run *r, const char *kind, const char *claim,
 		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
 	}
 	schedule_put_row(s, rec);
-	journal_submit(engine->journal, rec, cb, r);
+	journal_submit(engine->journal, rec, cb, arg);
 }
 
-/* A run with no execution (skipped, missed, failed before start). */
+/* An error answer that waits for the record settling its run. */
+struct settle_reply {
+	struct ctl_req	*req;
+	struct schedule	*sched;
+	char		*idem_key;
+	int		 code;
+	const char	*msg;
+	const char	*field;
+	const char	*reason;
+};
+
+static int	idem_reply(struct ctl_req *, struct schedule *, const char *);
+
+static void
+settle_reply_cb(const struct journal_result *res, void *arg)
+{
+	struct settle_reply	*sr = arg;
+
+	if (res->status == JOURNAL_DUPLICATE && sr->idem_key != NULL) {
+		if (idem_reply(sr->req, sr->sched, sr->idem_key) == -1)
+			ctl_error(sr->req, CTL_E_CONFLICT, "already claimed",
+			    NULL, NULL);
+	} else if (res->status != JOURNAL_OK)
+		ctl_error(sr->req, CTL_E_UNAVAILABLE, res->error != NULL ?
+		    res->error : "journal write failed", NULL, NULL);
+	else
+		ctl_error(sr->req, sr->code, sr->msg, sr->field, sr->reason);
+	actor_unref(&sr->sched->actor);
+	free(sr->idem_key);
+	free(sr);
+}
+
+/* A run with no execution (skipped, missed, failed before start); a
+ * request waiting for it is answered once the record is durable. */
 static void
 run_settle_now(struct run *r, enum run_status st, const char *reason,
     const char *claim)
 {
+	struct settle_reply	*sr = NULL;
+
 	r->finished_us = now_us();
 	run_set_status(r, st);
 	if (reason != NULL) {
@@ -184,8 +229,23 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 	}
 	log_info("msg=\"run %s\" run=%s reason=\"%s\"", run_status_name(st),
 	    r->id, log_escape(reason));
-	run_submit(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
-	    "run.skipped" : "run.finished", claim, dispatch_log_cb);
+	if (r->req != NULL) {
+		sr = xcalloc(1, sizeof *sr);
+		sr->req = r->req;
+		sr->sched = r->sched;
+		actor_ref(&sr->sched->actor);
+		sr->idem_key = r->idem_key != NULL ? xstrdup(r->idem_key) :
+		    NULL;
+		sr->code = r->err_code != 0 ? r->err_code : CTL_E_CONFLICT;
+		sr->msg = r->err_msg != NULL ? r->err_msg : "the run did not "
+		    "start";
+		sr->field = r->err_field;
+		sr->reason = r->err_reason;
+		r->req = NULL;
+	}
+	run_submit_arg(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
+	    "run.skipped" : "run.finished", claim, sr != NULL ?
+	    settle_reply_cb : dispatch_log_cb, sr);
 	run_free(r);
 }
 
@@ -351,20 +411,20 @@ run_begin(struct run *r, const char *claim)
 	if (op == NULL || model == NULL) {
 		xasprintf(&r->error, "operation \"%s\" or its model is not in "
 		    "the catalog", s->operation);
-		if (r->req != NULL)
-			ctl_error(r->req, CTL_E_CONFLICT, r->error, NULL, NULL);
-		r->req = NULL;
+		r->err_code = CTL_E_CONFLICT;
+		r->err_msg = "the operation or its model is not in the catalog";
+		r->err_field = "operation";
+		r->err_reason = "not in the catalog";
 		run_settle_now(r, RUN_FAILED, "catalog", claim);
 		return;
 	}
 	r->model = xstrdup(model->id);
 	cost_estimate(op, model, &r->estimate);
 	if (over_budget(s, r)) {
-		if (r->req != NULL)
-			ctl_error(r->req, CTL_E_BUDGET, "the run would pass "
-			    "the schedule's max_cost_month", "max_cost_month",
-			    "budget exceeded");
-		r->req = NULL;
+		r->err_code = CTL_E_BUDGET;
+		r->err_msg = "the run would pass the schedule's max_cost_month";
+		r->err_field = "max_cost_month";
+		r->err_reason = "budget exceeded";
 		run_settle_now(r, RUN_SKIPPED, "budget", claim);
 		if (s->state == SCHEDULE_ACTIVE)
 			schedule_set_paused(NULL, s, 1, "budget_exceeded",
@@ -406,20 +466,13 @@ static void
 run_refused(struct run *r, const struct journal_result *res)
 {
 	struct schedule	*s = r->sched;
-	char		 key[256];
-	void		*val = NULL;
-	size_t		 len = 0;
-	char		*dup = NULL;
 
 	if (res->status == JOURNAL_DUPLICATE && r->req != NULL &&
 	    r->idem_key != NULL) {
-		snprintf(key, sizeof key, "%s:%s", s->id, r->idem_key);
-		if (journal_table_get(engine->journal, "idem", key,
-		    strlen(key), &val, &len) == 0)
-			dup = xstrndup(val, len);
-		free(val);
-		run_reply(r, 1, dup);
-		free(dup);
+		if (idem_reply(r->req, s, r->idem_key) == -1)
+			ctl_error(r->req, CTL_E_CONFLICT, "already claimed",
+			    NULL, NULL);
+		r->req = NULL;
 	} else if (r->req != NULL) {
 		ctl_error(r->req, res->status == JOURNAL_DUPLICATE ?
 		    CTL_E_CONFLICT : CTL_E_UNAVAILABLE, res->status ==
@@ -791,6 +844,40 @@ dispatch_quiet(void)
 /* ---- manual triggers --------------------------------------------------- */
 
 /*
+ * Answer REQ with the run that idempotency key KEY of S started (a
+ * duplicate trigger).  Returns -1, answering nothing, if the key is not
+ * known (yet) — or, from a refused claim, answers a conflict.
+ */
+static int
+idem_lookup(struct schedule *s, const char *key, char **run_id)
+{
+	char	 k[600];
+	void	*val = NULL;
+	size_t	 len = 0;
+
+	snprintf(k, sizeof k, "%s:%s", s->id, key);
+	if (journal_table_get(engine->journal, "idem", k, strlen(k), &val,
+	    &len) == -1)
+		return (-1);
+	*run_id = xstrndup(val, len);
+	free(val);
+	return (0);
+}
+
+static int
+idem_reply(struct ctl_req *req, struct schedule *s, const char *key)
+{
+	char	*id = NULL;
+
+	if (idem_lookup(s, key, &id) == -1)
+		return (-1);
+	ctl_reply(req, json_pack("{s:s, s:s, s:b}", "run_id", id, "status",
+	    "duplicate", "duplicate", 1));
+	free(id);
+	return (0);
+}
+
+/*
  * schedule.trigger: a run now, outside the timeline (the overlap policy
  * does not apply; budgets do).  KEY, if given, is an idempotency key: a
  * second trigger with the same key answers the first run's id.
@@ -805,6 +892,9 @@ dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
 	char			 claim[600];
 	int64_t			 now = now_us();
 
+	/* A key seen before: answer its run, use up nothing. */
+	if (key != NULL && idem_reply(req, s, key) == 0)
+		return;
 	memset(&f, 0, sizeof f);
 	tz_to_civil(s->tz, now / USEC_PER_SEC, &f.nominal);
 	r = occurrence_run(s, now, &f, trig_manual);

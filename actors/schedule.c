@@ -35,6 +35,8 @@ struct sched_op {
 enum { OP_CREATE, OP_UPDATE, OP_PAUSE, OP_RESUME, OP_DELETE };
 
 static void	schedule_handle(struct actor *, struct msg *);
+static void	schedule_prune_runs(struct schedule *, struct jrec *,
+		    uint64_t);
 static void	schedule_free_actor(struct actor *);
 
 static const struct actor_type schedule_actor_type = {
@@ -51,6 +53,10 @@ static const char *catchup_names[] = { "skip", "latest", "all" };
 static const char *state_names[] = { "active", "paused", "deleted" };
 static const char *weekday_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+};
+static const char *weekday_full[] = {
+	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday",
+	"saturday"
 };
 
 static int
@@ -251,10 +257,11 @@ parse_weekly(const char *spec, struct cron *c, char **reason)
 		return (-1);
 	}
 	for (i = 0; i < 7; i++) {
-		if (strncasecmp(day, weekday_names[i], 3) == 0)
+		if (strcasecmp(day, weekday_names[i]) == 0 ||
+		    strcasecmp(day, weekday_full[i]) == 0)
 			dow = i;
 	}
-	if (dow == -1 && isdigit((unsigned char)day[0]) && day[1] == '\0')
+	if (dow == -1 && day[0] >= '0' && day[0] <= '7' && day[1] == '\0')
 		dow = (day[0] - '0') % 7;
 	if (dow == -1) {
 		xasprintf(reason, "unknown day \"%s\" (sun..sat or 0..7)", day);
@@ -582,6 +589,9 @@ config_string(json_t *params, const char *key, char **dst, int nullable)
 		return (0);
 	if (!json_is_string(v))
 		return (-1);
+	/* An empty string clears a field that may be unset. */
+	if (nullable && *json_string_value(v) == '\0')
+		return (0);
 	*dst = xstrdup(json_string_value(v));
 	return (0);
 }
@@ -922,7 +932,7 @@ schedule_to_json(const struct schedule *s)
 
 	params = json_loads(s->parameters, 0, NULL);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:o, s:s, s:s, s:s, s:s, "
-	    "s:i, s:s, s:I, s:i, s:i, s:s, s:s*, s:s*, s:I, s:i, s:i}",
+	    "s:i, s:s, s:I, s:i, s:i, s:s, s:s*, s:s*, s:I, s:i, s:b}",
 	    "id", s->id, "name", s->name, "account", s->account,
 	    "operation", s->operation, "model", s->model,
 	    "parameters", params != NULL ? params : json_object(),
@@ -1117,6 +1127,7 @@ void
 schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 {
 	struct schedule	*t;
+	struct jrec	*rec;
 	const char	*field = NULL;
 	char		*reason = NULL;
 	int64_t		 now = now_us();
@@ -1140,8 +1151,11 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	t->updated_us = now;
 	if (t->last_fire < now)
 		t->last_fire = now;
-	journal_submit(engine->journal, schedule_record(t, "schedule.updated"),
-	    schedule_changed_cb, sched_op_new(req, s, t, OP_UPDATE));
+	rec = schedule_record(t, "schedule.updated");
+	if (t->history < s->history && t->run_counter >= t->history)
+		schedule_prune_runs(s, rec, t->run_counter - t->history + 1);
+	journal_submit(engine->journal, rec, schedule_changed_cb,
+	    sched_op_new(req, s, t, OP_UPDATE));
 }
 
 /*
@@ -1216,14 +1230,54 @@ schedule_deleted_cb(const struct journal_result *res, void *arg)
 	actor_unref(&s->actor);		/* the registry's reference */
 }
 
+struct prune_ctx {
+	struct jrec	*rec;
+	uint64_t	 below;
+};
+
+static int
+prune_row_cb(const struct journal_row *row, void *arg)
+{
+	struct prune_ctx	*ctx = arg;
+	const char		*k = row->key;
+	uint64_t		 n = 0;
+	size_t			 i;
+
+	/* The key ends with the run number in 12 digits. */
+	if (row->klen < 12)
+		return (0);
+	for (i = row->klen - 12; i < row->klen; i++) {
+		if (k[i] < '0' || k[i] > '9')
+			return (0);
+		n = n * 10 + (uint64_t)(k[i] - '0');
+	}
+	if (n < ctx->below)
+		jrec_del(ctx->rec, "runs", row->key, row->klen);
+	return (0);
+}
+
+/* Make REC delete S's kept run rows numbered below BELOW. */
+static void
+schedule_prune_runs(struct schedule *s, struct jrec *rec, uint64_t below)
+{
+	struct prune_ctx	ctx;
+	char			prefix[128];
+
+	ctx.rec = rec;
+	ctx.below = below;
+	snprintf(prefix, sizeof prefix, "%s:", s->id);
+	if (journal_table_foreach(engine->journal, "runs", prefix,
+	    strlen(prefix), 0, prune_row_cb, &ctx) == -1)
+		log_warnx("msg=\"cannot read the runs table to prune it\" "
+		    "schedule=%s", s->id);
+}
+
 /* schedule.delete: the row and the kept run rows go; the log keeps all. */
 void
 schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 {
 	struct jrec	*rec;
 	struct schedule	*t;
-	char		 key[128];
-	uint64_t	 n, first;
 
 	t = schedule_clone(s);
 	timer_cancel(&s->timer);
@@ -1232,12 +1286,7 @@ schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 	pack_kstr(jrec_body(rec), "id", s->id);
 	pack_kstr(jrec_body(rec), "name", s->name);
 	jrec_del(rec, "schedules", s->id, strlen(s->id));
-	first = s->run_counter > s->history ? s->run_counter - s->history + 1 :
-	    1;
-	for (n = first; n <= s->run_counter; n++) {
-		run_row_key(s->id, n, key, sizeof key);
-		jrec_del(rec, "runs", key, strlen(key));
-	}
+	schedule_prune_runs(s, rec, UINT64_MAX);
 	/* No new fire may start while the record is on its way. */
 	schedule_count_state(s, -1);
 	s->state = SCHEDULE_DELETED;

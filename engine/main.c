@@ -3,11 +3,13 @@
  * catalog, recovers every schedule and run, listens on the control socket,
  * and runs the loop until SIGTERM/SIGINT drains it.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,6 +78,35 @@ notify_ready(void)
 	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == -1)
 		log_warn("msg=\"sd_notify failed\"");
 	close(fd);
+}
+
+/*
+ * One daemon per data directory: hold an exclusive lock on DATA/chimed.pid
+ * (with our pid in it) for as long as we run, taken before anything else
+ * is opened.
+ */
+static void
+lock_data_dir(void)
+{
+	char	*path, buf[32], other[32];
+	ssize_t	 n;
+	int	 fd;
+
+	xasprintf(&path, "%s/chimed.pid", engine->data_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		fatal("cannot open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = pread(fd, other, sizeof other - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		fatalx("another chimed (pid %s) is running on %s",
+		    other[0] != '\0' ? other : "?", engine->data_dir);
+	}
+	snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, strlen(buf), 0) == -1)
+		log_warn("msg=\"cannot write the pid file\" path=%s", path);
+	free(path);
+	/* Kept open (and locked) until the process exits. */
 }
 
 static void
@@ -276,8 +307,9 @@ start(struct flags *f)
 {
 	char	*jdir, *cause = NULL;
 
-	if (mkdir_p(engine->data_dir, 0700) == -1)
+	if (mkdir_p(engine->data_dir, 0750) == -1)
 		fatal("cannot create data directory %s", engine->data_dir);
+	lock_data_dir();
 	if (f->catalog != NULL)
 		engine->catalog_path = xstrdup(f->catalog);
 	if (engine_reload(&cause) == -1)
@@ -315,7 +347,9 @@ main(int argc, char **argv)
 	f.drain_us = 30 * USEC_PER_SEC;
 	parse_flags(argc, argv, &f);
 	log_open("chimed", f.level);
-	umask(077);
+	/* Group members may reach the socket (0660) in DATA (0750); the
+	 * journal and secrets keep their own 0700 directories. */
+	umask(027);
 	if (f.data == NULL)
 		f.data = (env = getenv("CHIME_DATA")) != NULL && *env != '\0' ?
 		    env : "./var/chime";
@@ -324,8 +358,9 @@ main(int argc, char **argv)
 	engine->data_dir = xstrdup(f.data);
 	engine->max_running = f.max_running;
 	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
-	start(&f);
+	/* Signals during recovery wait on the loop, not kill us. */
 	signal_init(engine->base, start_drain, reload);
+	start(&f);
 	log_info("msg=\"chimed ready\" version=%s pid=%d data=\"%s\" "
 	    "socket=\"%s\" journal_seq=%llu", CHIME_VERSION, (int)getpid(),
 	    engine->data_dir, socket_path,

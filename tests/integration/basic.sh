@@ -50,6 +50,21 @@ check "manual trigger" ctl schedule trigger "$id" --key deploy-42
 first=$(ctlj schedule trigger "$id" --key deploy-42 | jq -r .run_id)
 check "same idempotency key returns the same run" sh -c "$CHIMECTL --socket $SOCK --json schedule trigger '$id' --key deploy-42 | jq -e '.duplicate == true and .run_id == \"$first\"'"
 
+next=$(ctlj schedule trigger "$id" | jq -r .run_id)
+check "a repeated key uses up no run number" test "${next##*:}" -eq $(( ${first##*:} + 1 ))
+
+check "lower the kept history" ctl schedule update "$id" --history 2
+check "history is pruned to 2 runs" wait_for 20 sh -c "test \$($CHIMECTL --socket $SOCK --json schedule runs '$id' --limit 100 | jq '.runs | length') -le 2"
+check "set a model" ctl schedule update "$id" --model cheap-model
+check "clear the model with an empty string" ctl schedule update "$id" --model ""
+check "the model is back to the operation's" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.model == null'"
+check_fails "weekly with a bad day is refused" 1 ctl schedule create --name bad9 --op quick --weekly "monkey 09:00"
+check_fails "weekly with day 8 is refused" 1 ctl schedule create --name bad10 --op quick --weekly "8 09:00"
+check "weekly with a full day name" ctl schedule create --name wk --op quick --weekly "Monday 09:00" --tz Europe/Berlin
+check "monthly on the last day" ctl schedule create --name mo --op quick --monthly "last 18:30" --tz Australia/Lord_Howe
+check "monthly next fires are month ends" sh -c "$CHIMECTL --socket $SOCK --json schedule next mo --count 3 | jq -e '[.next[].local | test(\"-(28|29|30|31)T18:30:00\")] | all'"
+check "a second daemon on the same data directory is refused" sh -c "! $CHIMED --data '$DATA' --catalog '$CATALOG' 2>$T/second.log && grep -q 'another chimed' $T/second.log"
+
 check "delete" ctl schedule delete "$id"
 check_fails "deleted schedule is gone" 1 ctl schedule get "$id"
 check "the journal verifies" "$JOURNAL" verify "$DATA"
