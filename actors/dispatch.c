@@ -704,9 +704,13 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 	run_take_result(r, res);
 	op = catalog_operation(r->catalog, s->operation);
 	if ((res->status == EXEC_FAILED || res->status == EXEC_TIMEOUT) &&
-	    !r->aborting && r->attempt < op->retry.attempts &&
+	    res->retryable && !r->aborting &&
+	    r->attempt < op->retry.attempts &&
 	    s->state != SCHEDULE_DELETED && !engine->draining) {
 		delay = retry_delay(&op->retry, r->attempt);
+		/* The server's Retry-After, when longer, wins. */
+		if (res->retry_after_ms * USEC_PER_MSEC > delay)
+			delay = res->retry_after_ms * USEC_PER_MSEC;
 		log_info("msg=\"run attempt failed, retrying\" run=%s "
 		    "attempt=%d delay_ms=%lld error=\"%s\"", r->id, r->attempt,
 		    (long long)(delay / 1000), log_escape(r->error));

@@ -128,6 +128,11 @@ struct exec_result {
 	int64_t			 cost_micro;	/* -1 when not reported */
 	int			 exit_code;	/* exec: exit status, or -signal */
 	int64_t			 duration_us;
+	int			 http_status;	/* http: last status, 0 if none */
+	int			 retryable;	/* a later attempt may succeed
+						   (exec: always; http: 5xx,
+						   429, timeouts, connect) */
+	int64_t			 retry_after_ms; /* server asked to wait; -1 */
 };
 typedef void (*exec_done_cb)(struct exec_result *, void *);
 

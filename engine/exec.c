@@ -917,6 +917,9 @@ exec_make_result(struct exec_job *job)
 	r->status = EXEC_FAILED;
 	r->input_tokens = r->output_tokens = r->cost_micro = -1;
 	r->duration_us = job->end_us - job->start_us;
+	/* A command may fail for passing reasons; its policy decides. */
+	r->retryable = 1;
+	r->retry_after_ms = -1;
 	if (WIFEXITED(st))
 		r->exit_code = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))
