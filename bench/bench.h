@@ -1,0 +1,87 @@
+/*
+ * bench/bench.h: what the benchmark programs that drive a real chimed share:
+ * a daemon started as a child on a temporary data directory, a pipelined
+ * JSON-RPC client over its Unix socket, /proc figures (RSS, CPU) and
+ * percentiles.  Built into each bench program; never into the daemon.
+ */
+#ifndef CHIME_BENCH_H
+#define CHIME_BENCH_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* A chimed started by a bench program on a data directory of its own. */
+struct bench_daemon {
+	const char	*chimed;	/* path of the binary */
+	const char	*catalog;	/* --catalog, or NULL: built-in */
+	const char	*sync;		/* --journal-sync */
+	const char	*log_level;	/* --log-level */
+	const char	*trace;		/* --trace, or NULL */
+	int		 max_running;	/* --max-running, 0: default */
+	char		*dir;		/* temporary directory (owned) */
+	char		*data;		/* DIR/data */
+	char		*sock;		/* DIR/data/chime.sock */
+	char		*log;		/* DIR/chimed.log, appended to */
+	pid_t		 pid;		/* 0 when not running */
+};
+
+/* Memory of a process, in bytes, from /proc/PID/status. */
+struct bench_rss {
+	int64_t	rss;		/* VmRSS */
+	int64_t	anon;		/* RssAnon */
+	int64_t	file;		/* RssFile (LMDB's map is file-backed) */
+	int64_t	hwm;		/* VmHWM: the peak RSS */
+};
+
+/* Writes the params object of request I into BUF (at most LEN bytes, NUL
+ * included); returns its length, or -1 if it does not fit. */
+typedef int (*bench_params_cb)(uint64_t, char *, size_t, void *);
+
+/* TOTAL requests of METHOD sent over NCONNS connections with at most
+ * WINDOW unanswered on each; the figures are filled by the run. */
+struct bench_pipeline {
+	const char	*sock;
+	const char	*method;
+	int		 nconns;
+	int		 window;
+	uint64_t	 total;
+	bench_params_cb	 params;
+	void		*arg;
+	int64_t		 stall_us;	/* give up after this long without
+					   an answer */
+	/* Results. */
+	uint64_t	 ok;
+	uint64_t	 errors;
+	char		*first_error;	/* allocated; the first error line */
+	int64_t		 elapsed_us;	/* first send to last answer */
+	int64_t		*latency_us;	/* per request, allocated */
+};
+
+/* bench.c */
+const char	*bench_default_chimed(void);
+void		 bench_daemon_init(struct bench_daemon *, const char *,
+		     const char *);
+int		 bench_daemon_start(struct bench_daemon *, int64_t, int64_t,
+		     int64_t *, json_t **, char **);
+int		 bench_daemon_stop(struct bench_daemon *, int, int64_t,
+		     int64_t *, char **);
+void		 bench_daemon_kill(struct bench_daemon *);
+void		 bench_daemon_free(struct bench_daemon *, int);
+void		 bench_daemon_log_tail(const struct bench_daemon *, int);
+int		 bench_call(const char *, const char *, const char *, int64_t,
+		     json_t **, char **);
+int64_t		 bench_json_int(json_t *, const char *);
+int		 bench_rss(pid_t, struct bench_rss *);
+int64_t		 bench_cpu_us(pid_t);
+int64_t		 bench_du(const char *);
+int		 bench_pipeline_run(struct bench_pipeline *, char **);
+void		 bench_pipeline_free(struct bench_pipeline *);
+void		 bench_sort(int64_t *, size_t);
+int64_t		 bench_percentile(const int64_t *, size_t, double);
+int		 bench_write_json(const char *, json_t *, char **);
+int		 bench_parse_list(const char *, uint64_t *, size_t, size_t *);
+
+#endif /* CHIME_BENCH_H */

@@ -1,0 +1,938 @@
+/*
+ * bench/firelag-bench.c: how late chimed fires when many schedules are due
+ * in the same second.
+ *
+ * On a fresh data directory a real chimed (durable journal by default)
+ * gets K schedules that are all due at one instant T a few seconds after
+ * their creation ends: a six-field cron "S M H * * *" for that second in
+ * UTC (or "at" T), running a cheap exec operation, with --max-running
+ * slots.  Once every run has ended the daemon is stopped and its journal
+ * read back with chime-journal export.  For each occurrence:
+ *
+ *	fire lag	time_us of its first durable record (run.started, or
+ *			run.pending when no slot was free) - scheduled_for
+ *	dispatch lag	the run's created_us (the schedule actor handled its
+ *			timer) - scheduled_for
+ *	start lag	time_us of its first run.started - scheduled_for (the
+ *			executor starts once that record is durable)
+ *
+ * time_us is the commit time of the record's group commit, so the fire lag
+ * is when the claim became durable.  --perf FILE records the daemon with
+ * perf record -g from just before T until the runs have ended.
+ *
+ *	firelag-bench [--count K] [--max-running N] [--trigger cron|at]
+ *	    [--lead SECONDS] [--chimed PATH] [--journal PATH]
+ *	    [--catalog FILE] [--op ID] [--sync full|batch|none]
+ *	    [--log-level LEVEL] [--wait SECONDS] [--perf FILE] [--keep]
+ *	    [--out FILE]
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "bench.h"
+
+#ifndef BENCH_CATALOG
+#define BENCH_CATALOG	"bench/catalog.json"
+#endif
+
+#define START_TIMEOUT	(120 * USEC_PER_SEC)
+#define STOP_TIMEOUT	(300 * USEC_PER_SEC)
+#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
+#define POLL_US		(50 * USEC_PER_MSEC)
+
+struct options {
+	uint64_t	 count;
+	int		 max_running;
+	int		 use_at;
+	int64_t		 lead_us;	/* 0: from the count */
+	const char	*chimed;
+	const char	*journal;
+	const char	*catalog;
+	const char	*op;
+	const char	*sync;
+	const char	*log_level;
+	int64_t		 wait_us;
+	const char	*perf;
+	int		 keep;
+	const char	*out;
+	int		 conns;
+	int		 window;
+};
+
+struct fire {
+	int64_t		 at_us;		/* T */
+	char		 spec[64];	/* cron or RFC 3339 text */
+	const char	*op;
+	int		 use_at;
+};
+
+/* One occurrence, as read back from the journal. */
+struct occ {
+	struct strmap_node	 node;
+	char			*run_id;
+	int64_t			 created_us;
+	int64_t			 first_us;	/* first durable record */
+	uint64_t		 first_seq;
+	int			 first_pending;	/* it was run.pending */
+	int64_t			 started_us;	/* first run.started */
+	int64_t			 finished_us;	/* run.finished */
+	int			 success;
+	int			 other;		/* skipped, missed, ... */
+};
+
+/* One group commit, from the daemon's "journal commit" trace line. */
+struct commit {
+	uint64_t	 last_seq;
+	uint64_t	 records;
+	int64_t		 us;		/* writer: start to durable */
+};
+
+/* A group commit that carried first records of the fire. */
+struct fire_commit {
+	int64_t		 start;		/* time_us - T */
+	int64_t		 us;		/* its duration, -1 if unknown */
+	uint64_t	 records;	/* in the commit */
+	uint64_t	 firsts;	/* first records of the fire in it */
+};
+#define MAX_FIRE_COMMITS	64
+
+/* What the journal says about the fire. */
+struct summary {
+	uint64_t	 occurrences;
+	uint64_t	 started_at_once;
+	uint64_t	 queued;
+	uint64_t	 other;
+	uint64_t	 finished;
+	uint64_t	 succeeded;
+	uint64_t	 commits;	/* group commits of first records */
+	int64_t		 fire[3];	/* p50, p99, max (us) */
+	int64_t		 durable[3];	/* fire + its commit's duration */
+	struct fire_commit fcommits[MAX_FIRE_COMMITS];
+	size_t		 nfcommits;
+	int64_t		 fire_min;
+	int64_t		 dispatch[3];
+	int64_t		 start_once[3];	/* started at once */
+	int64_t		 start_all[3];	/* every run.started */
+	int64_t		 last_finish;	/* last run.finished - T */
+	int64_t		 create_us;
+	double		 create_rate;
+	int64_t		 margin_us;	/* creation end to T */
+	int64_t		 daemon_cpu_us;	/* from T - margin to the end */
+};
+
+/* The first durable record of an occurrence. */
+struct first {
+	int64_t		 time_us;
+	uint64_t	 seq;
+};
+
+/* Vectors filled while walking the occurrences of instant T. */
+struct walk {
+	int64_t		 t;
+	int64_t		*fire;		/* first durable record - T */
+	struct first	*firsts;	/* first durable records */
+	int64_t		*durable;
+	size_t		 ndurable;
+	const struct commit *commits;
+	size_t		 ncommits;
+	int64_t		*dispatch;
+	int64_t		*once;
+	int64_t		*all;
+	size_t		 nfire;
+	size_t		 ndispatch;
+	size_t		 nonce;
+	size_t		 nall;
+	struct summary	*s;
+};
+
+static deadfunc void	usage(void);
+static int		fire_params(uint64_t, char *, size_t, void *);
+static int		run_bench(const struct options *, struct summary *,
+			    char **);
+static int		wait_runs(const char *, int64_t, uint64_t, int64_t,
+			    char **);
+static pid_t		perf_start(const char *, pid_t);
+static void		perf_stop(pid_t);
+static int		read_journal(const struct options *, const char *,
+			    const char *, int64_t, struct summary *, char **);
+static void		occ_record(struct strmap *, json_t *, int64_t);
+static void		summarize(struct strmap *, int64_t,
+			    const struct commit *, size_t, struct summary *);
+static struct commit	*read_commits(const char *, size_t *);
+static const struct commit *commit_of(const struct commit *, size_t,
+			    uint64_t);
+static void		fire_commits(struct walk *);
+static int		first_cmp(const void *, const void *);
+static void		summarize_one(struct strmap_node *, void *);
+static void		occ_free(struct strmap_node *, void *);
+static void		quantiles(int64_t *, size_t, int64_t *);
+static void		print_summary(const struct options *,
+			    const struct summary *, const struct fire *);
+static json_t		*summary_json(const struct options *,
+			    const struct summary *);
+static void		print_q(const char *, const int64_t *);
+static json_t		*q_json(const int64_t *);
+static char		*journal_beside(const char *);
+static long		number(const char *, const char *, long, long);
+
+static deadfunc void
+usage(void)
+{
+	fprintf(stderr, "usage: firelag-bench [--count K] [--max-running N] "
+	    "[--trigger cron|at]\n"
+	    "           [--lead SECONDS] [--chimed PATH] [--journal PATH] "
+	    "[--catalog FILE]\n"
+	    "           [--op ID] [--sync full|batch|none] "
+	    "[--log-level LEVEL]\n"
+	    "           [--wait SECONDS] [--perf FILE] [--keep] "
+	    "[--out FILE]\n");
+	exit(2);
+}
+
+/* The params of schedule.create number I: all due at the same instant. */
+static int
+fire_params(uint64_t i, char *buf, size_t len, void *arg)
+{
+	const struct fire	*f = arg;
+	int			 n;
+
+	n = snprintf(buf, len, "{\"name\":\"fire-%07llu\",\"operation\":"
+	    "\"%s\",\"%s\":\"%s\"}", (unsigned long long)i, f->op,
+	    f->use_at ? "at" : "cron", f->spec);
+	return (n < 0 || (size_t)n >= len ? -1 : n);
+}
+
+/*
+ * Wait until the fire at T is over: T has passed, the daemon has journaled
+ * at least 2 records per occurrence since RECORDS0 (a claim and an end),
+ * and no run is running or waiting and no record is pending.
+ */
+static int
+wait_runs(const char *sock, int64_t t, uint64_t k, int64_t wait_us,
+    char **cause)
+{
+	json_t	*st;
+	int64_t	 deadline = now_us() + wait_us, records0 = -1, records;
+
+	if (bench_call(sock, "daemon.status", NULL, 10 * USEC_PER_SEC, &st,
+	    cause) == -1)
+		return (-1);
+	records0 = bench_json_int(st, "journal.records");
+	json_decref(st);
+	while (now_us() < t + 200 * USEC_PER_MSEC)
+		usleep(10000);
+	for (;;) {
+		if (now_us() > deadline) {
+			xasprintf(cause, "the runs did not end within %lld s "
+			    "of the fire", (long long)(wait_us /
+			    USEC_PER_SEC));
+			return (-1);
+		}
+		if (bench_call(sock, "daemon.status", NULL,
+		    30 * USEC_PER_SEC, &st, cause) == -1)
+			return (-1);
+		records = bench_json_int(st, "journal.records");
+		if (records - records0 >= (int64_t)(2 * k) &&
+		    bench_json_int(st, "runs.running") == 0 &&
+		    bench_json_int(st, "runs.waiting") == 0 &&
+		    bench_json_int(st, "journal.pending") == 0) {
+			json_decref(st);
+			return (0);
+		}
+		json_decref(st);
+		usleep(POLL_US);
+	}
+}
+
+/* perf record -g on PID into FILE; its pid, or -1. */
+static pid_t
+perf_start(const char *file, pid_t pid)
+{
+	char	 p[32];
+	pid_t	 child;
+	int	 fd;
+
+	snprintf(p, sizeof p, "%ld", (long)pid);
+	if ((child = fork()) == -1)
+		return (-1);
+	if (child == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		execlp("perf", "perf", "record", "-g", "-F", "2000", "-q",
+		    "-k", "CLOCK_REALTIME", "-o", file, "-p", p, (char *)NULL);
+		_exit(127);
+	}
+	return (child);
+}
+
+static void
+perf_stop(pid_t child)
+{
+	if (child <= 0)
+		return;
+	kill(child, SIGINT);
+	waitpid(child, NULL, 0);
+}
+
+/* Record J (one exported record) in the occurrences of instant T. */
+static void
+occ_record(struct strmap *m, json_t *j, int64_t t)
+{
+	json_t			*body = json_object_get(j, "body");
+	const char		*kind, *id, *status;
+	struct strmap_node	*n;
+	struct occ		*o;
+	int64_t			 time_us;
+
+	kind = json_string_value(json_object_get(j, "kind"));
+	id = json_string_value(json_object_get(body, "run_id"));
+	if (kind == NULL || id == NULL || strncmp(kind, "run.", 4) != 0 ||
+	    json_integer_value(json_object_get(body, "scheduled_for_us")) != t)
+		return;
+	time_us = json_integer_value(json_object_get(j, "time_us"));
+	if ((n = strmap_find(m, id)) == NULL) {
+		o = xcalloc(1, sizeof *o);
+		o->run_id = xstrdup(id);
+		o->created_us = json_integer_value(json_object_get(body,
+		    "created_us"));
+		strmap_insert(m, &o->node, o->run_id);
+	} else
+		o = (struct occ *)n;
+	if (strcmp(kind, "run.started") == 0 ||
+	    strcmp(kind, "run.pending") == 0) {
+		if (o->first_us == 0) {
+			o->first_us = time_us;
+			o->first_seq = (uint64_t)json_integer_value(
+			    json_object_get(j, "seq"));
+			o->first_pending = kind[4] == 'p';
+		}
+		if (kind[4] == 's' && o->started_us == 0)
+			o->started_us = time_us;
+	} else if (strcmp(kind, "run.finished") == 0) {
+		o->finished_us = time_us;
+		status = json_string_value(json_object_get(body, "status"));
+		o->success = status != NULL && strcmp(status, "success") == 0;
+	} else if (strcmp(kind, "run.skipped") == 0 ||
+	    strcmp(kind, "run.missed") == 0) {
+		if (o->first_us == 0)
+			o->other = 1;
+	}
+}
+
+/* p50, p99, max of N values (sorted here) into Q. */
+static void
+quantiles(int64_t *v, size_t n, int64_t *q)
+{
+	bench_sort(v, n);
+	q[0] = bench_percentile(v, n, 0.50);
+	q[1] = bench_percentile(v, n, 0.99);
+	q[2] = n > 0 ? v[n - 1] : 0;
+}
+
+static void
+summarize_one(struct strmap_node *n, void *arg)
+{
+	struct walk		*w = arg;
+	struct occ		*o = (struct occ *)n;
+	struct summary		*s = w->s;
+	const struct commit	*c;
+
+	s->occurrences++;
+	if (o->other && o->first_us == 0) {
+		s->other++;
+		return;
+	}
+	if (o->first_us != 0) {
+		c = commit_of(w->commits, w->ncommits, o->first_seq);
+		if (c != NULL)
+			w->durable[w->ndurable++] = o->first_us + c->us - w->t;
+		w->firsts[w->nfire].time_us = o->first_us;
+		w->firsts[w->nfire].seq = o->first_seq;
+		w->fire[w->nfire++] = o->first_us - w->t;
+		if (o->first_pending)
+			s->queued++;
+		else {
+			s->started_at_once++;
+			w->once[w->nonce++] = o->started_us - w->t;
+		}
+	}
+	if (o->created_us > 0)
+		w->dispatch[w->ndispatch++] = o->created_us - w->t;
+	if (o->started_us != 0)
+		w->all[w->nall++] = o->started_us - w->t;
+	if (o->finished_us != 0) {
+		s->finished++;
+		s->succeeded += o->success;
+		if (o->finished_us - w->t > s->last_finish)
+			s->last_finish = o->finished_us - w->t;
+	}
+}
+
+static void
+occ_free(struct strmap_node *n, void *arg)
+{
+	struct occ	*o = (struct occ *)n;
+
+	free(o->run_id);
+	free(o);
+}
+
+/* The commit that wrote record SEQ, or NULL (C sorted by last_seq). */
+static const struct commit *
+commit_of(const struct commit *c, size_t n, uint64_t seq)
+{
+	size_t	lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (c[mid].last_seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < n ? &c[lo] : NULL);
+}
+
+/*
+ * The daemon's group commits from its "journal commit" trace lines
+ * (--trace journal) in LOG: last seq, records and duration of each.
+ * Returns allocated (caller frees), NULL if there is none.
+ */
+static struct commit *
+read_commits(const char *log, size_t *n)
+{
+	struct commit		*v = NULL, c;
+	FILE			*f;
+	char			*line = NULL, *p;
+	size_t			 cap = 0, vcap = 0;
+	unsigned long long	 records, seq, us;
+
+	*n = 0;
+	if ((f = fopen(log, "r")) == NULL)
+		return (NULL);
+	while (getline(&line, &cap, f) > 0) {
+		if (strstr(line, "msg=\"journal commit\"") == NULL ||
+		    (p = strstr(line, " records=")) == NULL ||
+		    sscanf(p, " records=%llu written=%*u duplicates=%*u "
+		    "errors=%*u seq=%llu us=%llu", &records, &seq, &us) != 3)
+			continue;
+		c.last_seq = seq;
+		c.records = records;
+		c.us = (int64_t)us;
+		if (*n == vcap) {
+			vcap = vcap == 0 ? 1024 : vcap * 2;
+			v = xreallocarray(v, vcap, sizeof *v);
+		}
+		v[(*n)++] = c;
+	}
+	free(line);
+	fclose(f);
+	return (v);
+}
+
+static int
+first_cmp(const void *a, const void *b)
+{
+	const struct first	*x = a, *y = b;
+
+	return ((x->seq > y->seq) - (x->seq < y->seq));
+}
+
+/* The group commits that carried first records (W's firsts, by seq). */
+static void
+fire_commits(struct walk *w)
+{
+	struct summary		*s = w->s;
+	struct fire_commit	*fc = NULL;
+	const struct commit	*c;
+	size_t			 i;
+
+	for (i = 0; i < w->nfire; i++) {
+		if (i == 0 || w->firsts[i].time_us !=
+		    w->firsts[i - 1].time_us) {
+			s->commits++;
+			if (s->nfcommits == MAX_FIRE_COMMITS) {
+				fc = NULL;
+				continue;
+			}
+			fc = &s->fcommits[s->nfcommits++];
+			fc->start = w->firsts[i].time_us - w->t;
+			fc->us = -1;
+			c = commit_of(w->commits, w->ncommits,
+			    w->firsts[i].seq);
+			if (c != NULL) {
+				fc->us = c->us;
+				fc->records = c->records;
+			}
+		}
+		if (fc != NULL)
+			fc->firsts++;
+	}
+}
+
+/* Percentiles of every occurrence of instant T in M into S; COMMITS (N
+ * of them, may be none) give each commit's duration. */
+static void
+summarize(struct strmap *m, int64_t t, const struct commit *commits,
+    size_t ncommits, struct summary *s)
+{
+	struct walk	w;
+	size_t		cap = m->count + 1;
+
+	memset(&w, 0, sizeof w);
+	w.t = t;
+	w.s = s;
+	w.commits = commits;
+	w.ncommits = ncommits;
+	w.durable = xcalloc(cap, sizeof *w.durable);
+	w.fire = xcalloc(cap, sizeof *w.fire);
+	w.firsts = xcalloc(cap, sizeof *w.firsts);
+	w.dispatch = xcalloc(cap, sizeof *w.dispatch);
+	w.once = xcalloc(cap, sizeof *w.once);
+	w.all = xcalloc(cap, sizeof *w.all);
+	strmap_foreach(m, summarize_one, &w);
+	quantiles(w.fire, w.nfire, s->fire);
+	s->fire_min = w.nfire > 0 ? w.fire[0] : 0;
+	quantiles(w.dispatch, w.ndispatch, s->dispatch);
+	quantiles(w.once, w.nonce, s->start_once);
+	quantiles(w.all, w.nall, s->start_all);
+	if (w.ndurable == w.nfire)
+		quantiles(w.durable, w.ndurable, s->durable);
+	else
+		s->durable[0] = s->durable[1] = s->durable[2] = -1;
+	qsort(w.firsts, w.nfire, sizeof *w.firsts, first_cmp);
+	fire_commits(&w);
+	free(w.durable);
+	free(w.fire);
+	free(w.firsts);
+	free(w.dispatch);
+	free(w.once);
+	free(w.all);
+}
+
+/* Export DATA's journal and summarize the occurrences of instant T, with
+ * the commit durations from the daemon's LOG. */
+static int
+read_journal(const struct options *o, const char *data, const char *log,
+    int64_t t, struct summary *s, char **cause)
+{
+	struct strmap	 m;
+	struct commit	*commits;
+	size_t		 ncommits;
+	FILE		*f;
+	json_t		*j;
+	char		*cmd, *line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 len;
+	int		 st;
+
+	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL) {
+		xasprintf(cause, "cannot run %s: %s", o->journal,
+		    strerror(errno));
+		return (-1);
+	}
+	strmap_init(&m);
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if ((j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
+			continue;
+		occ_record(&m, j, t);
+		json_decref(j);
+	}
+	free(line);
+	st = pclose(f);
+	if (st != 0) {
+		xasprintf(cause, "%s export failed (status %d)", o->journal,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		strmap_foreach(&m, occ_free, NULL);
+		strmap_clear(&m);
+		return (-1);
+	}
+	commits = read_commits(log, &ncommits);
+	summarize(&m, t, commits, ncommits, s);
+	free(commits);
+	strmap_foreach(&m, occ_free, NULL);
+	strmap_clear(&m);
+	return (0);
+}
+
+/* Start, create, fire, wait, stop, read back. */
+static int
+run_bench(const struct options *o, struct summary *s, char **cause)
+{
+	struct bench_daemon	 d;
+	struct bench_pipeline	 p;
+	struct fire		 f;
+	struct tm		 tm;
+	time_t			 sec;
+	int64_t			 ready, lead, cpu0, now;
+	pid_t			 perf = -1;
+	int			 rc = -1;
+
+	memset(s, 0, sizeof *s);
+	memset(&p, 0, sizeof p);
+	memset(&f, 0, sizeof f);
+	bench_daemon_init(&d, o->chimed, o->catalog);
+	d.sync = o->sync;
+	d.log_level = o->log_level;
+	d.max_running = o->max_running;
+	d.trace = "journal";	/* one line per group commit */
+	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
+	    cause) == -1)
+		goto out;
+
+	/* T: a whole second, far enough ahead for the creation to end. */
+	lead = o->lead_us > 0 ? o->lead_us : 3 * USEC_PER_SEC +
+	    (int64_t)o->count * USEC_PER_SEC / 1000;
+	sec = (time_t)((now_us() + lead) / USEC_PER_SEC + 1);
+	f.at_us = (int64_t)sec * USEC_PER_SEC;
+	f.op = o->op;
+	f.use_at = o->use_at;
+	gmtime_r(&sec, &tm);
+	if (o->use_at)
+		fmt_rfc3339(f.at_us, f.spec, sizeof f.spec);
+	else
+		snprintf(f.spec, sizeof f.spec, "%d %d %d * * *", tm.tm_sec,
+		    tm.tm_min, tm.tm_hour);
+	fprintf(stderr, "firelag-bench: creating %llu schedules due at "
+	    "%s (\"%s\")\n", (unsigned long long)o->count,
+	    fmt_rfc3339(f.at_us, (char[40]){ 0 }, 40), f.spec);
+
+	p.sock = d.sock;
+	p.method = "schedule.create";
+	p.nconns = o->conns;
+	p.window = o->window;
+	p.total = o->count;
+	p.params = fire_params;
+	p.arg = &f;
+	p.stall_us = STALL_TIMEOUT;
+	if (bench_pipeline_run(&p, cause) == -1)
+		goto out;
+	if (p.errors > 0) {
+		xasprintf(cause, "%llu schedule.create failed; first: %s",
+		    (unsigned long long)p.errors, p.first_error);
+		goto out;
+	}
+	now = now_us();
+	s->create_us = p.elapsed_us;
+	s->create_rate = (double)o->count * USEC_PER_SEC /
+	    (double)p.elapsed_us;
+	s->margin_us = f.at_us - now;
+	if (s->margin_us < 500 * USEC_PER_MSEC) {
+		xasprintf(cause, "creation ended %.2f s before the fire "
+		    "instant (less than 0.5 s): give a longer --lead",
+		    s->margin_us / 1e6);
+		goto out;
+	}
+	cpu0 = bench_cpu_us(d.pid);
+	if (o->perf != NULL) {
+		while (now_us() < f.at_us - 500 * USEC_PER_MSEC)
+			usleep(10000);
+		perf = perf_start(o->perf, d.pid);
+		fprintf(stderr, "firelag-bench: perf record on chimed into "
+		    "%s; the fire window: perf report -i %s --time %lld,%lld\n",
+		    o->perf, o->perf, (long long)(f.at_us / USEC_PER_SEC),
+		    (long long)(f.at_us / USEC_PER_SEC + 1));
+	}
+	if (wait_runs(d.sock, f.at_us, o->count, o->wait_us, cause) == -1)
+		goto out;
+	s->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
+	perf_stop(perf);
+	perf = -1;
+	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &ready, cause) == -1)
+		goto out;
+	if (read_journal(o, d.data, d.log, f.at_us, s, cause) == -1)
+		goto out;
+	print_summary(o, s, &f);
+	rc = 0;
+out:
+	perf_stop(perf);
+	if (rc == -1)
+		bench_daemon_log_tail(&d, 20);
+	bench_pipeline_free(&p);
+	bench_daemon_free(&d, o->keep);
+	return (rc);
+}
+
+static void
+print_q(const char *what, const int64_t *q)
+{
+	printf("  %-44s %9.2f %9.2f %9.2f\n", what, q[0] / 1e3, q[1] / 1e3,
+	    q[2] / 1e3);
+}
+
+static void
+print_summary(const struct options *o, const struct summary *s,
+    const struct fire *f)
+{
+	const struct fire_commit	*fc;
+	size_t				 i;
+
+	printf("\nfirelag-bench: %llu schedules due at the same second "
+	    "(%s \"%s\"), operation %s,\n  --max-running %d, journal-sync "
+	    "%s, %ld cores\n", (unsigned long long)o->count, f->use_at ? "at" :
+	    "cron", f->spec, o->op, o->max_running, o->sync,
+	    sysconf(_SC_NPROCESSORS_ONLN));
+	printf("  created in %.2f s (%.0f/s); fire instant %.2f s after "
+	    "creation ended\n", s->create_us / 1e6, s->create_rate,
+	    s->margin_us / 1e6);
+	printf("  occurrences %llu: started at once %llu, queued for a slot "
+	    "%llu, other %llu;\n  finished %llu (success %llu); first "
+	    "records in %llu group commits\n",
+	    (unsigned long long)s->occurrences,
+	    (unsigned long long)s->started_at_once,
+	    (unsigned long long)s->queued, (unsigned long long)s->other,
+	    (unsigned long long)s->finished,
+	    (unsigned long long)s->succeeded,
+	    (unsigned long long)s->commits);
+	printf("\n  %-44s %9s %9s %9s\n", "lag after the instant (ms)", "p50",
+	    "p99", "max");
+	print_q("dispatch (run created by its actor)", s->dispatch);
+	print_q("fire: first record's commit (time_us)", s->fire);
+	if (s->durable[0] >= 0)
+		print_q("fire: that commit durable (+ its duration)",
+		    s->durable);
+	print_q("executor start, runs started at once", s->start_once);
+	print_q("executor start, every run", s->start_all);
+	printf("  last run finished %.2f s after the instant; daemon CPU "
+	    "%.2f s\n", s->last_finish / 1e6, s->daemon_cpu_us / 1e6);
+	printf("\n  group commits that carried first records:\n"
+	    "  %10s %12s %10s %14s\n", "start ms", "duration ms", "records",
+	    "first records");
+	for (i = 0; i < s->nfcommits; i++) {
+		fc = &s->fcommits[i];
+		printf("  %10.2f %12.2f %10llu %14llu\n", fc->start / 1e3,
+		    fc->us / 1e3, (unsigned long long)fc->records,
+		    (unsigned long long)fc->firsts);
+	}
+	if (s->commits > s->nfcommits)
+		printf("  ... and %llu more\n", (unsigned long long)
+		    (s->commits - s->nfcommits));
+	printf("\n  target: p99 of the first durable record < 5 ms with "
+	    "10,000 due: %.2f ms, %s\n", s->fire[1] / 1e3,
+	    o->count < 10000 ? "(fewer due than the target's 10,000)" :
+	    s->fire[1] < 5 * USEC_PER_MSEC ? "met" : "NOT met");
+}
+
+static json_t *
+q_json(const int64_t *q)
+{
+	return (json_pack("{s:f,s:f,s:f}", "p50", q[0] / 1e3, "p99",
+	    q[1] / 1e3, "max", q[2] / 1e3));
+}
+
+static json_t *
+summary_json(const struct options *o, const struct summary *s)
+{
+	json_t	*j, *a;
+	size_t	 i;
+
+	a = json_array();
+	for (i = 0; i < s->nfcommits; i++) {
+		json_array_append_new(a, json_pack("{s:f,s:f,s:I,s:I}",
+		    "start_ms", s->fcommits[i].start / 1e3, "duration_ms",
+		    s->fcommits[i].us / 1e3, "records",
+		    (json_int_t)s->fcommits[i].records, "first_records",
+		    (json_int_t)s->fcommits[i].firsts));
+	}
+	j = (json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:s,s:i,s:f,s:f,s:I,s:I,"
+	    "s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:f,s:f,s:f}",
+	    "program", "firelag-bench", "chimed", o->chimed,
+	    "journal_sync", o->sync, "schedules", (json_int_t)o->count,
+	    "max_running", o->max_running, "trigger", o->use_at ? "at" :
+	    "cron", "operation", o->op,
+	    "cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
+	    "create_per_s", s->create_rate,
+	    "margin_s", s->margin_us / 1e6,
+	    "occurrences", (json_int_t)s->occurrences,
+	    "started_at_once", (json_int_t)s->started_at_once,
+	    "queued", (json_int_t)s->queued,
+	    "other", (json_int_t)s->other,
+	    "finished", (json_int_t)s->finished,
+	    "succeeded", (json_int_t)s->succeeded,
+	    "first_record_commits", (json_int_t)s->commits,
+	    "dispatch_lag_ms", q_json(s->dispatch),
+	    "fire_lag_ms", q_json(s->fire),
+	    "start_lag_at_once_ms", q_json(s->start_once),
+	    "start_lag_all_ms", q_json(s->start_all),
+	    "fire_lag_min_ms", s->fire_min / 1e3,
+	    "last_finish_s", s->last_finish / 1e6,
+	    "daemon_cpu_s", s->daemon_cpu_us / 1e6));
+	json_object_set_new(j, "fire_durable_lag_ms", s->durable[0] >= 0 ?
+	    q_json(s->durable) : json_null());
+	json_object_set_new(j, "first_record_commit_list", a);
+	return (j);
+}
+
+/* chime-journal beside CHIMED. */
+static char *
+journal_beside(const char *chimed)
+{
+	const char	*slash = strrchr(chimed, '/');
+	char		*p;
+
+	if (slash == NULL)
+		return (xstrdup("chime-journal"));
+	xasprintf(&p, "%.*s/chime-journal", (int)(slash - chimed), chimed);
+	return (p);
+}
+
+static long
+number(const char *flag, const char *s, long lo, long hi)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
+		fprintf(stderr, "firelag-bench: %s: expected a number from %ld "
+		    "to %ld\n", flag, lo, hi);
+		exit(2);
+	}
+	return (v);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "max-running", required_argument, NULL, 'm' },
+		{ "trigger", required_argument, NULL, 't' },
+		{ "lead", required_argument, NULL, 'L' },
+		{ "chimed", required_argument, NULL, 'd' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "op", required_argument, NULL, 'p' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "perf", required_argument, NULL, 'P' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct options	 o;
+	struct summary	 s;
+	json_t		*j;
+	const char	*src;
+	char		*cause = NULL, *catalog = NULL, *journal = NULL;
+	int		 ch;
+
+	memset(&o, 0, sizeof o);
+	o.count = 10000;
+	o.max_running = 32;
+	o.chimed = bench_default_chimed();
+	if ((src = getenv("CHIME_SRCDIR")) != NULL && *src != '\0') {
+		xasprintf(&catalog, "%s/bench/catalog.json", src);
+		o.catalog = catalog;
+	} else
+		o.catalog = BENCH_CATALOG;
+	o.op = "noop";
+	o.sync = "full";
+	o.log_level = "info";
+	o.wait_us = 600 * USEC_PER_SEC;
+	o.conns = 4;
+	o.window = 64;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o.count = (uint64_t)number("--count", optarg, 1,
+			    10000000);
+			break;
+		case 'm':
+			o.max_running = (int)number("--max-running", optarg, 1,
+			    100000);
+			break;
+		case 't':
+			if (strcmp(optarg, "cron") != 0 &&
+			    strcmp(optarg, "at") != 0)
+				usage();
+			o.use_at = strcmp(optarg, "at") == 0;
+			break;
+		case 'L':
+			o.lead_us = number("--lead", optarg, 1, 3600) *
+			    USEC_PER_SEC;
+			break;
+		case 'd':
+			o.chimed = optarg;
+			break;
+		case 'j':
+			o.journal = optarg;
+			break;
+		case 'c':
+			o.catalog = optarg;
+			break;
+		case 'p':
+			o.op = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "full") != 0 &&
+			    strcmp(optarg, "batch") != 0 &&
+			    strcmp(optarg, "none") != 0)
+				usage();
+			o.sync = optarg;
+			break;
+		case 'l':
+			o.log_level = optarg;
+			break;
+		case 'w':
+			o.wait_us = number("--wait", optarg, 1, 86400) *
+			    USEC_PER_SEC;
+			break;
+		case 'P':
+			o.perf = optarg;
+			break;
+		case 'k':
+			o.keep = 1;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (o.journal == NULL)
+		o.journal = journal = journal_beside(o.chimed);
+	if (access(o.chimed, X_OK) == -1 || access(o.journal, X_OK) == -1) {
+		fprintf(stderr, "firelag-bench: no chimed or chime-journal at "
+		    "%s, %s (--chimed, --journal or $CHIME_BUILDDIR)\n",
+		    o.chimed, o.journal);
+		exit(2);
+	}
+	if (run_bench(&o, &s, &cause) == -1) {
+		fprintf(stderr, "firelag-bench: %s\n", cause);
+		exit(1);
+	}
+	if (o.out != NULL) {
+		j = summary_json(&o, &s);
+		if (bench_write_json(o.out, j, &cause) == -1) {
+			fprintf(stderr, "firelag-bench: %s\n", cause);
+			exit(1);
+		}
+		json_decref(j);
+	}
+	free(catalog);
+	free(journal);
+	return (0);
+}
