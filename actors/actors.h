@@ -104,6 +104,16 @@ enum run_status {
 	RUN_STATUS_MAX
 };
 
+/* One attempt of a run at its executor. */
+struct run_attempt {
+	int64_t		 started_us;
+	int64_t		 finished_us;
+	int		 status;	/* enum exec_status */
+	int		 http_status;
+	char		*error;
+};
+#define RUN_ATTEMPTS_MAX	32
+
 struct schedule;
 struct run {
 	struct schedule		*sched;
@@ -130,6 +140,11 @@ struct run {
 	char			*reason;	/* why skipped / missed */
 	char			*idem_key;
 	char			*parameters;	/* JSON object text */
+	char			*model_id;	/* catalog model: price, estimate */
+	const char		*estimate_source; /* "catalog", "observed" */
+	int			 estimate_samples;
+	struct run_attempt	*attempts;
+	int			 nattempts;
 	int			 priority;
 	int			 has_slot;
 	int			 aborting;
@@ -227,7 +242,18 @@ void		 account_free_all(void);
 size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
 
+/* estimate.c */
+void		 estimate_run(const char *, const struct operation *,
+		     const struct model *, struct cost_range *, const char **,
+		     int *);
+void		 estimate_observe(const char *, const char *, const char *,
+		     int64_t, int64_t, struct jrec *);
+int		 estimate_load_all(struct journal *, char **);
+void		 estimate_free_all(void);
+
 /* run.c */
+void		 run_add_attempt(struct run *, const struct exec_result *,
+		     int64_t);
 const char	*run_status_name(enum run_status);
 int		 run_status_parse(const char *, enum run_status *);
 int		 run_status_final(enum run_status);
@@ -294,6 +320,8 @@ void		 dispatch_catchup(struct schedule *, int64_t);
 void		 dispatch_manual(struct ctl_req *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
+int		 dispatch_estimate(const struct schedule *, struct cost_range *,
+		     const char **, int *, const char **);
 int		 dispatch_quiet(void);
 
 /* schedule.c */
@@ -310,6 +338,8 @@ void		 schedule_ctl_update(struct ctl_req *, struct schedule *,
 void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
 json_t		*schedule_list(const struct ctl_caller *, const char *,
 		     const char *, size_t, int *);
+json_t		*schedule_estimate(const struct schedule *);
+void		 schedule_ctl_estimate(struct ctl_req *, json_t *, const char *);
 int		 schedule_load_all(struct journal *, char **);
 void		 schedule_drain(void);
 void		 schedule_free_all(void);

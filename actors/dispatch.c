@@ -36,6 +36,7 @@ static void	run_submit(struct run *, const char *, const char *,
 		    journal_done_cb);
 static void	run_submit_arg(struct run *, const char *, const char *,
 		    journal_done_cb, void *);
+static struct jrec *run_record(struct run *, const char *, const char *);
 static void	run_started_cb(const struct journal_result *, void *);
 static void	run_pending_cb(const struct journal_result *, void *);
 static void	run_want_slot(struct run *);
@@ -149,6 +150,13 @@ static void
 run_submit_arg(struct run *r, const char *kind, const char *claim,
     journal_done_cb cb, void *arg)
 {
+	journal_submit(engine->journal, run_record(r, kind, claim), cb, arg);
+}
+
+/* Build the record of run R as KIND (see run_submit). */
+static struct jrec *
+run_record(struct run *r, const char *kind, const char *claim)
+{
 	struct schedule		*s = r->sched;
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
@@ -178,7 +186,7 @@ run_submit_arg(struct run *r, const char *kind, const char *claim,
 		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
 	}
 	schedule_put_row(s, rec);
-	journal_submit(engine->journal, rec, cb, arg);
+	return (rec);
 }
 
 /* An error answer that waits for the record settling its run. */
@@ -394,6 +402,34 @@ over_budget(struct schedule *s, const struct run *r)
 	    s->max_cost_month);
 }
 
+/* The model a run of S uses: the schedule's override, else the
+ * operation's default.  NULL if it is not in the catalog. */
+static const struct model *
+run_model(const struct schedule *s, const struct operation *op)
+{
+	return (catalog_model(engine->catalog, s->model != NULL ? s->model :
+	    op->default_model));
+}
+
+/*
+ * The estimate of one run of S now (as run_begin would price it): 0, or -1
+ * if its operation or model is not in the catalog.
+ */
+int
+dispatch_estimate(const struct schedule *s, struct cost_range *out,
+    const char **source, int *samples, const char **model_id)
+{
+	const struct operation	*op;
+	const struct model	*model;
+
+	if ((op = catalog_operation(engine->catalog, s->operation)) == NULL ||
+	    (model = run_model(s, op)) == NULL)
+		return (-1);
+	estimate_run(s->account, op, model, out, source, samples);
+	*model_id = model->id;
+	return (0);
+}
+
 /*
  * Price R, check the budget and start it (or queue it for a slot).  CLAIM
  * is the dedup key of its occurrence or idempotency key.
@@ -406,8 +442,7 @@ run_begin(struct run *r, const char *claim)
 	const struct model	*model;
 
 	op = catalog_operation(engine->catalog, s->operation);
-	model = op == NULL ? NULL : catalog_model(engine->catalog,
-	    s->model != NULL ? s->model : op->default_model);
+	model = op == NULL ? NULL : run_model(s, op);
 	if (op == NULL || model == NULL) {
 		xasprintf(&r->error, "operation \"%s\" or its model is not in "
 		    "the catalog", s->operation);
@@ -419,7 +454,9 @@ run_begin(struct run *r, const char *claim)
 		return;
 	}
 	r->model = xstrdup(model->id);
-	cost_estimate(op, model, &r->estimate);
+	r->model_id = xstrdup(model->id);
+	estimate_run(s->account, op, model, &r->estimate, &r->estimate_source,
+	    &r->estimate_samples);
 	if (over_budget(s, r)) {
 		r->err_code = CTL_E_BUDGET;
 		r->err_msg = "the run would pass the schedule's max_cost_month";
@@ -674,10 +711,11 @@ run_take_result(struct run *r, struct exec_result *res)
 	if (res->cost_micro >= 0)
 		r->cost = res->cost_micro;
 	else {
+		/* The price of the model that ran, if the catalog knows
+		 * it, else of the one chosen. */
 		model = catalog_model(r->catalog, r->model);
-		if (model == NULL)
-			model = catalog_model(r->catalog, catalog_operation(
-			    r->catalog, r->sched->operation)->default_model);
+		if (model == NULL && r->model_id != NULL)
+			model = catalog_model(r->catalog, r->model_id);
 		r->cost = model != NULL ? cost_actual(model,
 		    res->input_tokens, res->output_tokens) : 0;
 	}
@@ -696,6 +734,7 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 	r->job = NULL;
 	r->has_slot = 0;
 	slots_release();
+	run_add_attempt(r, res, r->started_us);
 	if (dispatch_abandoned) {
 		run_unlink(r);
 		run_free(r);
@@ -771,6 +810,7 @@ static void
 run_finish(struct run *r, enum run_status st)
 {
 	struct schedule	*s = r->sched;
+	struct jrec	*rec;
 	char		 buf[32];
 
 	r->finished_us = now_us();
@@ -783,7 +823,12 @@ run_finish(struct run *r, enum run_status st)
 	    "cost_usd=%s", r->id, run_status_name(st), r->started_us > 0 ?
 	    (long long)((r->finished_us - r->started_us) / 1000) : 0LL,
 	    fmt_usd(r->cost > 0 ? r->cost : 0, buf, sizeof buf));
-	run_submit(r, "run.finished", NULL, dispatch_log_cb);
+	rec = run_record(r, "run.finished", NULL);
+	if (st == RUN_SUCCESS)
+		estimate_observe(s->account, s->operation, r->model_id != NULL ?
+		    r->model_id : r->model, r->input_tokens, r->output_tokens,
+		    rec);
+	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
 	run_unlink(r);
 	promote_queued(s);
 	run_free(r);
@@ -980,6 +1025,8 @@ run_unpack(const msgpack_object *o)
 	r->estimate.mid = unpack_int(est, "mid", 0);
 	r->estimate.high = unpack_int(est, "high", 0);
 	r->model = unpack_strdup(o, "model");
+	r->model_id = r->model != NULL ? xstrdup(r->model) : NULL;
+	r->estimate_source = "catalog";
 	r->idem_key = unpack_strdup(o, "idempotency_key");
 	if ((r->parameters = unpack_strdup(o, "parameters")) == NULL)
 		r->parameters = xstrdup("{}");

@@ -65,11 +65,36 @@ run_create(struct schedule *s, uint64_t n)
 	return (r);
 }
 
+/* Note an attempt that ended with RES (started at STARTED). */
+void
+run_add_attempt(struct run *r, const struct exec_result *res,
+    int64_t started)
+{
+	struct run_attempt	*a;
+
+	if (r->nattempts >= RUN_ATTEMPTS_MAX)
+		return;
+	r->attempts = xreallocarray(r->attempts, r->nattempts + 1,
+	    sizeof *r->attempts);
+	a = &r->attempts[r->nattempts++];
+	a->started_us = started;
+	a->finished_us = now_us();
+	a->status = (int)res->status;
+	a->http_status = res->http_status;
+	a->error = res->error != NULL ? xstrndup(res->error, 512) : NULL;
+}
+
 void
 run_free(struct run *r)
 {
+	int	i;
+
 	if (r == NULL)
 		return;
+	for (i = 0; i < r->nattempts; i++)
+		free(r->attempts[i].error);
+	free(r->attempts);
+	free(r->model_id);
 	timer_cancel(&r->retry_timer);
 	if (r->catalog != NULL)
 		catalog_unref(r->catalog);
@@ -140,7 +165,7 @@ void
 run_pack(const struct run *r, msgpack_packer *pk)
 {
 	const struct schedule	*s = r->sched;
-	int			 n = 25;
+	int			 i, n = 28;
 
 	msgpack_pack_map(pk, n);
 	pack_kstr(pk, "run_id", r->id);
@@ -175,6 +200,20 @@ run_pack(const struct run *r, msgpack_packer *pk)
 	pack_kstr(pk, "reason", r->reason);
 	pack_kstr(pk, "idempotency_key", r->idem_key);
 	pack_kjson(pk, "parameters", r->parameters);
+	pack_kstr(pk, "estimate_source", r->estimate_source);
+	pack_kint(pk, "estimate_samples", r->estimate_samples);
+	pack_str(pk, "attempts");
+	msgpack_pack_array(pk, r->nattempts);
+	for (i = 0; i < r->nattempts; i++) {
+		const struct run_attempt	*a = &r->attempts[i];
+
+		msgpack_pack_map(pk, 5);
+		pack_kint(pk, "started_us", a->started_us);
+		pack_kint(pk, "finished_us", a->finished_us);
+		pack_kstr(pk, "status", exec_status_name(a->status));
+		pack_kint(pk, "http_status", a->http_status);
+		pack_kstr(pk, "error", a->error);
+	}
 }
 
 static void

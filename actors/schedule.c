@@ -979,6 +979,110 @@ schedule_to_json(const struct schedule *s)
 	return (j);
 }
 
+/* ---- estimates --------------------------------------------------------- */
+
+#define ESTIMATE_FIRES_MAX	100000
+
+/* The first instant of the month after the one holding NOW, in S's zone. */
+static int64_t
+month_end(const struct schedule *s, int64_t now)
+{
+	struct civil	c;
+	int64_t		when[2];
+
+	tz_to_civil(s->tz, now / USEC_PER_SEC, &c);
+	c.day = 1;
+	c.hour = c.minute = c.second = 0;
+	if (++c.month > 12) {
+		c.month = 1;
+		c.year++;
+	}
+	tz_from_civil(s->tz, &c, when);
+	return (when[0] * USEC_PER_SEC);
+}
+
+/*
+ * What S costs: one run's estimate (low / mid / high, and whether it comes
+ * from the catalog or from observed usage), the fires left this month in
+ * its zone and the month's projected cost (fires left x mid, plus what it
+ * spent already).
+ */
+json_t *
+schedule_estimate(const struct schedule *s)
+{
+	struct cost_range	 est;
+	struct cron_fire	 f;
+	const char		*source, *model;
+	int64_t			 now = now_us(), end, t;
+	int64_t			 fires = 0, projected;
+	int			 samples, capped = 0;
+	char			 b[4][40];
+
+	if (dispatch_estimate(s, &est, &source, &samples, &model) == -1)
+		return (NULL);
+	end = month_end(s, now);
+	t = s->last_fire > now ? s->last_fire : now;
+	while ((t = schedule_next_after(s, t, &f)) != 0 && t < end) {
+		if (++fires >= ESTIMATE_FIRES_MAX) {
+			capped = 1;
+			break;
+		}
+	}
+	projected = fires > 0 && est.mid > INT64_MAX / fires ? INT64_MAX :
+	    fires * est.mid;
+	return (json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:i, "
+	    "s:I, s:b, s:s, s:s, s:s*}",
+	    "operation", s->operation, "model", model,
+	    "estimate_usd", "low", fmt_usd(est.low, b[0], sizeof b[0]),
+	    "mid", fmt_usd(est.mid, b[1], sizeof b[1]),
+	    "high", fmt_usd(est.high, b[2], sizeof b[2]),
+	    "estimate_source", source, "estimate_samples", samples,
+	    "fires_left_this_month", (json_int_t)fires,
+	    "fires_left_is_lower_bound", capped,
+	    "projected_month_usd", fmt_usd(projected, b[3], sizeof b[3]),
+	    "tz", tz_name(s->tz),
+	    "max_cost_month_usd", s->max_cost_month > 0 ?
+	    fmt_usd(s->max_cost_month, (char[40]){0}, 40) : NULL));
+}
+
+/*
+ * schedule.estimate (and schedule.create with dry_run): the estimate of an
+ * existing schedule (params "id"), or of the one PARAMS describe; nothing
+ * is written.
+ */
+void
+schedule_ctl_estimate(struct ctl_req *req, json_t *params,
+    const char *account)
+{
+	struct schedule	*t;
+	const char	*field = NULL;
+	char		*reason = NULL;
+	json_t		*est, *p;
+
+	t = schedule_new();
+	t->account = xstrdup(account);
+	p = json_deep_copy(params);
+	if (json_object_get(p, "name") == NULL)
+		json_object_set_new(p, "name", json_string("estimate"));
+	if (config_apply(t, p, 1, &field, &reason) == -1) {
+		ctl_error_param(req, field, reason);
+		free(reason);
+		json_decref(p);
+		schedule_discard(t);
+		return;
+	}
+	json_decref(p);
+	t->id = xstrdup("(not created)");
+	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
+	t->last_fire = now_us();
+	if ((est = schedule_estimate(t)) == NULL)
+		ctl_error_param(req, "operation", "the operation or its model "
+		    "is not in the catalog");
+	else
+		ctl_reply(req, est);
+	schedule_discard(t);
+}
+
 /* ---- control operations ------------------------------------------------ */
 
 static struct sched_op *

@@ -24,6 +24,7 @@ static void	method_delete(struct ctl_req *, json_t *);
 static void	method_trigger(struct ctl_req *, json_t *);
 static void	method_runs(struct ctl_req *, json_t *);
 static void	method_next(struct ctl_req *, json_t *);
+static void	method_estimate(struct ctl_req *, json_t *);
 
 #define P_ACCOUNT \
 	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
@@ -63,6 +64,16 @@ static const struct ctl_param p_create[] = {
 	    NULL },
 	P_CONFIG,
 	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
+	{ "dry_run", CTL_P_BOOL, 0, "validate and show the cost estimate; "
+	    "create nothing", NULL },
+	P_ACCOUNT,
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_param p_estimate[] = {
+	{ "id", CTL_P_STRING, CTL_P_POSITIONAL, "an existing schedule (else "
+	    "the one the other parameters describe)", NULL },
+	{ "name", CTL_P_STRING, 0, "name (ignored)", NULL },
+	P_CONFIG,
 	P_ACCOUNT,
 	{ NULL, 0, 0, NULL, NULL }
 };
@@ -137,6 +148,8 @@ const struct ctl_method ctl_methods_schedule[] = {
 	    "reason,error", "runs" },
 	{ "schedule.next", "the next fire instants of a schedule", p_next,
 	    CTL_M_READONLY, method_next, "utc,local,dst", "next" },
+	{ "schedule.estimate", "cost of one run and this month's projection",
+	    p_estimate, CTL_M_READONLY, method_estimate, NULL, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -187,10 +200,48 @@ static void
 method_create(struct ctl_req *req, json_t *params)
 {
 	const char	*account;
+	json_t		*p;
 
 	if ((account = method_account(req, params)) == NULL)
 		return;
-	schedule_ctl_create(req, params, account);
+	if (!json_is_true(json_object_get(params, "dry_run"))) {
+		schedule_ctl_create(req, params, account);
+		return;
+	}
+	if (schedule_lookup(account, ctl_param_string(params, "name")) !=
+	    NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		return;
+	}
+	p = json_deep_copy(params);
+	json_object_del(p, "dry_run");
+	json_object_del(p, "paused");
+	schedule_ctl_estimate(req, p, account);
+	json_decref(p);
+}
+
+static void
+method_estimate(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+	struct schedule	*s;
+	json_t		*est;
+
+	if (json_object_get(params, "id") != NULL) {
+		if ((s = method_schedule(req, params)) == NULL)
+			return;
+		if ((est = schedule_estimate(s)) == NULL)
+			ctl_error(req, CTL_E_CONFLICT, "the operation or its "
+			    "model is not in the catalog", "operation",
+			    "not in the catalog");
+		else
+			ctl_reply(req, est);
+		return;
+	}
+	if ((account = method_account(req, params)) == NULL)
+		return;
+	schedule_ctl_estimate(req, params, account);
 }
 
 static void

@@ -323,6 +323,7 @@ start(struct flags *f)
 		fatalx("cannot start the journal writer: %s", cause);
 	slots_init(engine->max_running);
 	if (account_load_all(engine->journal, &cause) == -1 ||
+	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
 	daemon_record("daemon.started");
@@ -373,6 +374,7 @@ main(int argc, char **argv)
 	engine->ctl = NULL;
 	journal_close(engine->journal);
 	schedule_free_all();
+	estimate_free_all();
 	account_free_all();
 	signal_free();
 	if (drain_ev != NULL)
