@@ -27,6 +27,8 @@
 #define CATALOG_MAX_BACKOFF_MS	(5 * 60 * 1000LL)
 #define CATALOG_DAY_MS		(24 * 3600 * 1000LL)
 #define CATALOG_ATTEMPTS_MAX	20
+#define CATALOG_RESPONSE_MIN	1024LL
+#define CATALOG_RESPONSE_MAX	(64 * 1024 * 1024LL)
 #define CATALOG_SOURCE_BUILTIN	"(built-in)"
 
 /* An id and its position in the file, for sorting and duplicate checks. */
@@ -61,6 +63,8 @@ static int	catalog_parse_argv(json_t *, const char *, struct operation *,
 		    char **);
 static int	catalog_parse_url(json_t *, const char *, struct operation *,
 		    char **);
+static int	catalog_parse_http(json_t *, const char *, struct operation *,
+		    char **);
 static int	catalog_parse_retry(json_t *, const char *,
 		    struct retry_policy *, char **);
 static int	catalog_parse_tokens(json_t *, const char *,
@@ -88,7 +92,12 @@ static const char *const catalog_model_keys[] = {
 };
 static const char *const catalog_operation_keys[] = {
 	"id", "description", "executor", "argv", "url", "timeout", "retry",
-	"tokens", "default_model", "idempotent", NULL
+	"tokens", "default_model", "idempotent", "secret_ref",
+	"connect_timeout", "max_response", NULL
+};
+/* Keys only an http operation may have. */
+static const char *const catalog_http_keys[] = {
+	"url", "secret_ref", "connect_timeout", "max_response", NULL
 };
 static const char *const catalog_retry_keys[] = {
 	"attempts", "backoff", "max_backoff", NULL
@@ -390,20 +399,70 @@ catalog_parse_url(json_t *obj, const char *where, struct operation *op,
 	return (0);
 }
 
-/* "executor" and what it needs: argv for exec, url for http. */
+/*
+ * What an http operation has besides its url: "secret_ref" (checked, not
+ * read), "connect_timeout" and "max_response" (bytes of a response body).
+ */
+static int
+catalog_parse_http(json_t *obj, const char *where, struct operation *op,
+    char **cause)
+{
+	const char	*s;
+	char		*why = NULL;
+	json_t		*v;
+
+	if (catalog_parse_url(obj, where, op, cause) != 0)
+		return (-1);
+	if (catalog_get_string(obj, "secret_ref", 0, where, &s, cause) != 0)
+		return (-1);
+	if (s != NULL) {
+		if (secret_ref_check(s, &why) != 0) {
+			catalog_error(cause, where, "%s", why);
+			free(why);
+			return (-1);
+		}
+		op->secret_ref = xstrdup(s);
+	}
+	if (catalog_get_duration(obj, "connect_timeout",
+	    HTTP_CONNECT_TIMEOUT_MS, where, &op->connect_timeout_ms,
+	    cause) != 0)
+		return (-1);
+	if (op->connect_timeout_ms <= 0 ||
+	    op->connect_timeout_ms > CATALOG_DAY_MS)
+		return (catalog_error(cause, where, "connect_timeout must be "
+		    "more than 0 and at most 24h"));
+	op->max_response = HTTP_MAX_RESPONSE;
+	if ((v = json_object_get(obj, "max_response")) != NULL) {
+		if (!json_is_integer(v) ||
+		    json_integer_value(v) < CATALOG_RESPONSE_MIN ||
+		    json_integer_value(v) > CATALOG_RESPONSE_MAX)
+			return (catalog_error(cause, where, "max_response "
+			    "must be an integer number of bytes from %lld to "
+			    "%lld", CATALOG_RESPONSE_MIN,
+			    CATALOG_RESPONSE_MAX));
+		op->max_response = json_integer_value(v);
+	}
+	return (0);
+}
+
+/* "executor" and what it needs: argv for exec, url (and more) for http. */
 static int
 catalog_parse_executor(json_t *obj, const char *where, struct operation *op,
     char **cause)
 {
 	const char	*s;
+	size_t		 i;
 
 	if (catalog_get_string(obj, "executor", 1, where, &s, cause) != 0)
 		return (-1);
 	if (strcmp(s, "exec") == 0) {
 		op->executor = EXECUTOR_EXEC;
-		if (json_object_get(obj, "url") != NULL)
-			return (catalog_error(cause, where, "url is only "
-			    "allowed with executor \"http\""));
+		for (i = 0; catalog_http_keys[i] != NULL; i++) {
+			if (json_object_get(obj, catalog_http_keys[i]) != NULL)
+				return (catalog_error(cause, where, "%s is "
+				    "only allowed with executor \"http\"",
+				    catalog_http_keys[i]));
+		}
 		return (catalog_parse_argv(obj, where, op, cause));
 	}
 	if (strcmp(s, "http") == 0) {
@@ -411,7 +470,7 @@ catalog_parse_executor(json_t *obj, const char *where, struct operation *op,
 		if (json_object_get(obj, "argv") != NULL)
 			return (catalog_error(cause, where, "argv is only "
 			    "allowed with executor \"exec\""));
-		return (catalog_parse_url(obj, where, op, cause));
+		return (catalog_parse_http(obj, where, op, cause));
 	}
 	return (catalog_error(cause, where, "unknown executor \"%s\" (exec "
 	    "or http)", s));
@@ -804,6 +863,7 @@ catalog_operation_clear(struct operation *op)
 		free(op->argv);
 	}
 	free(op->url);
+	free(op->secret_ref);
 	free(op->default_model);
 	free(op->description);
 }
@@ -918,6 +978,14 @@ catalog_operation_to_json(const struct operation *op)
 	} else {
 		json_object_set_new(o, "executor", json_string("http"));
 		json_object_set_new(o, "url", json_string(op->url));
+		if (op->secret_ref != NULL)
+			json_object_set_new(o, "secret_ref",
+			    json_string(op->secret_ref));
+		json_object_set_new(o, "connect_timeout", json_string(
+		    catalog_fmt_duration(op->connect_timeout_ms, buf,
+		    sizeof buf)));
+		json_object_set_new(o, "max_response",
+		    json_integer(op->max_response));
 	}
 	json_object_set_new(o, "timeout", json_string(catalog_fmt_duration(
 	    op->timeout_ms, buf, sizeof buf)));

@@ -160,6 +160,9 @@ struct operation {
 	enum executor_kind	 executor;
 	char			**argv;		/* exec: NULL-terminated */
 	char			*url;		/* http */
+	char			*secret_ref;	/* http: signing key, or NULL */
+	int64_t			 connect_timeout_ms;	/* http */
+	int64_t			 max_response;	/* http: body bytes */
 	int64_t			 timeout_ms;
 	struct retry_policy	 retry;
 	int64_t			 input_tokens[3];	/* low, mid, high */
@@ -321,6 +324,11 @@ int		 exec_running(void);
 void		 exec_runtime_init(struct event_base *);
 void		 exec_runtime_free(void);
 const char	*exec_status_name(enum exec_status);
+/* Shared with the http executor. */
+char		*exec_request_json(const struct operation *,
+		     const struct exec_request *, int64_t, char **);
+void		 exec_parse_output(const char *, size_t, struct exec_result *);
+void		 exec_sanitize(char *);
 
 /* catalog.c */
 struct catalog	*catalog_load_file(const char *, char **);
@@ -356,5 +364,57 @@ void		 slots_cancel(struct slot_waiter *);
 void		 slots_release(void);
 int		 slots_in_use(void);
 size_t		 slots_waiting(void);
+
+/*
+ * http.c: the HTTP executor.  One POST per call (one attempt; retries are
+ * the caller's), on a libcurl multi handle driven by the loop.  Outbound
+ * connections go through an address filter: loopback, private, link-local,
+ * unspecified and multicast addresses are refused unless inside an allowed
+ * CIDR of the configuration.
+ */
+struct sockaddr;
+struct http_cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];	/* network order, host bits zero */
+	int		 prefix;	/* 0..32 or 0..128 */
+};
+struct http_config {
+	struct http_cidr	*allow;		/* exempt from the filter */
+	size_t			 nallow;
+};
+#define HTTP_CONNECT_TIMEOUT_MS	10000
+#define HTTP_MAX_RESPONSE	(1024 * 1024)
+#define HTTP_RETRY_AFTER_MAX_MS	(3600 * 1000LL)
+struct http_job;
+void		 http_config_init(struct http_config *);
+int		 http_config_allow(struct http_config *, const char *, char **);
+void		 http_config_clear(struct http_config *);
+void		 http_runtime_init(struct event_base *,
+		     const struct http_config *);
+void		 http_runtime_free(void);
+struct http_job	*http_start(const struct operation *,
+		     const struct exec_request *, int, exec_done_cb, void *,
+		     char **);
+void		 http_abort(struct http_job *);
+int		 http_running(void);
+int		 http_cidr_parse(const char *, struct http_cidr *, char **);
+int		 http_cidr_match(const struct http_cidr *,
+		     const struct sockaddr *);
+const char	*http_addr_refused(const struct sockaddr *,
+		     const struct http_cidr *, size_t);
+int		 http_webhook_key(const unsigned char *, size_t,
+		     unsigned char **, size_t *, char **);
+char		*http_sign(const unsigned char *, size_t, const char *,
+		     int64_t, const char *, size_t);
+int64_t		 http_retry_after(const char *, int64_t);
+
+/*
+ * secret.c: secret references (env:NAME, file:/PATH).  Secrets are never
+ * logged, journalled or kept longer than one use.
+ */
+int		 secret_ref_check(const char *, char **);
+int		 secret_resolve(const char *, unsigned char **, size_t *,
+		     char **);
+void		 secret_free(unsigned char *, size_t);
 
 #endif /* CHIME_ENGINE_H */

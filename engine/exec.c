@@ -116,8 +116,6 @@ static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
 static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
 static int			 exec_nlive;
 
-static char	*exec_request_json(const struct operation *,
-		    const struct exec_request *, int64_t, char **);
 static char	**exec_envp(const struct operation *,
 		    const struct exec_request *);
 static char	**exec_paths(const char *);
@@ -144,12 +142,10 @@ static void	 exec_sigchld_cb(evutil_socket_t, short, void *);
 static void	 exec_reaped(struct exec_job *, int);
 static void	 exec_check_done(struct exec_job *);
 static struct exec_result *exec_make_result(struct exec_job *);
-static void	 exec_parse_output(struct exec_job *, struct exec_result *);
 static int	 exec_parse_tokens(json_t *, const char *, int64_t *);
 static void	 exec_bad_output(struct exec_result *, const char *, ...)
 		    printflike(2, 3);
 static char	*exec_stderr_tail(struct exec_job *);
-static void	 exec_sanitize(char *);
 static void	 exec_gc_cb(evutil_socket_t, short, void *);
 static void	 exec_job_free(struct exec_job *);
 static void	 exec_add_timer(struct event *, int64_t);
@@ -315,8 +311,12 @@ exec_abort(struct exec_job *job)
 	exec_begin_kill(job, EXEC_KILL_ABORT);
 }
 
-/* The request document: {run_id, operation, account, model, ...}\n. */
-static char *
+/*
+ * The request document of every executor: {run_id, operation, account,
+ * model, parameters, deadline_ms} and a newline.  Returns allocated text,
+ * or NULL with *cause set when the parameters are not a JSON object.
+ */
+char *
 exec_request_json(const struct operation *op, const struct exec_request *req,
     int64_t deadline, char **cause)
 {
@@ -960,7 +960,7 @@ exec_make_result(struct exec_job *job)
 			    WEXITSTATUS(st), tail);
 		free(tail);
 	} else
-		exec_parse_output(job, r);
+		exec_parse_output(job->out_buf, job->out_len, r);
 	return (r);
 }
 
@@ -1000,19 +1000,22 @@ exec_parse_tokens(json_t *usage, const char *key, int64_t *out)
 	return (0);
 }
 
-/* Exit 0: stdout must be {"result": ..., "model", "usage", "cost_usd"}. */
-static void
-exec_parse_output(struct exec_job *job, struct exec_result *r)
+/*
+ * An executor's answer (exec: stdout after exit 0; http: a 2xx body) must be
+ * {"result": ..., "model", "usage", "cost_usd"}.  Sets R's status to
+ * EXEC_SUCCESS and fills it, or EXEC_FAILED with "bad output: ...".
+ */
+void
+exec_parse_output(const char *buf, size_t len, struct exec_result *r)
 {
 	json_t		*root, *v, *usage;
 	json_error_t	 err;
 
-	if (job->out_len == 0) {
+	if (len == 0) {
 		exec_bad_output(r, "no output");
 		return;
 	}
-	root = json_loadb(job->out_buf, job->out_len, JSON_REJECT_DUPLICATES,
-	    &err);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		exec_bad_output(r, "%s at line %d column %d", err.text,
 		    err.line, err.column);
@@ -1094,7 +1097,7 @@ exec_stderr_tail(struct exec_job *job)
 }
 
 /* In place: control characters become spaces, bad UTF-8 becomes '?'. */
-static void
+void
 exec_sanitize(char *s)
 {
 	unsigned char	*p = (unsigned char *)s;

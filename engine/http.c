@@ -1,0 +1,1184 @@
+/*
+ * engine/http.c: the HTTP executor.  Each call is one attempt: a POST of
+ * the request document (the same one the exec executor writes on stdin) to
+ * the operation's URL, on one libcurl multi handle driven by the loop
+ * (CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION feed libevent events
+ * that call curl_multi_socket_action).  Nothing here blocks or starts a
+ * thread; retries and their delays are the caller's business.
+ *
+ * Requests carry Idempotency-Key: RUN_ID and, when the operation names a
+ * secret, Standard Webhooks signature headers.  Every connection is opened
+ * by http_open_cb, which refuses addresses the filter does not let through
+ * (loopback, private, link-local, unspecified, multicast, and the IPv6 forms
+ * embedding them) unless an allowed CIDR of the configuration holds them.
+ *
+ * A job's callback runs exactly once, from an event of our own (never
+ * inside http_start or http_abort); the job is freed right after it.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "engine.h"
+
+#define HTTP_DEFAULT_MS		60000
+#define HTTP_ERROR_BODY		200	/* bytes of a body in an error */
+#define HTTP_RETRY_AFTER_LEN	64
+
+/* One socket libcurl asked us to watch. */
+struct http_sock {
+	LIST_ENTRY(http_sock)	 entry;
+	curl_socket_t		 fd;
+	struct event		*ev;
+};
+LIST_HEAD(http_socks, http_sock);
+
+struct http_job {
+	TAILQ_ENTRY(http_job)	 entry;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			*run_id;
+	char			*operation;
+	char			*where;		/* scheme://host:port/path */
+	exec_done_cb		 cb;
+	void			*arg;
+
+	char			*body;		/* the request; freed at end */
+	size_t			 body_len;
+
+	char			*resp;
+	size_t			 resp_len;
+	size_t			 resp_size;
+	size_t			 resp_max;
+	int			 overflow;
+
+	char			 retry_after[HTTP_RETRY_AFTER_LEN];
+	char			 refused[INET6_ADDRSTRLEN + 32];
+	char			 errbuf[CURL_ERROR_SIZE];
+
+	int64_t			 deadline_ms;
+	int64_t			 start_us;	/* monotonic */
+	int64_t			 end_us;
+	int			 finished;	/* result made */
+	struct exec_result	*result;
+};
+TAILQ_HEAD(http_jobs, http_job);
+
+static struct event_base	*http_base;
+static CURLM			*http_multi;
+static struct event		*http_timer_ev;
+static struct event		*http_done_ev;
+static struct http_jobs		 http_live = TAILQ_HEAD_INITIALIZER(http_live);
+static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
+static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
+static int			 http_nlive;
+static int			 http_curl_ready;
+static struct http_cidr		*http_allow;
+static size_t			 http_nallow;
+
+static int	 http_addr_norm(const struct sockaddr *, int *, uint8_t *);
+static int	 http_prefix_match(const uint8_t *, const uint8_t *, int);
+static const char *http_special_v4(const uint8_t *);
+static const char *http_special_v6(const uint8_t *);
+static char	*http_base64(const unsigned char *, size_t);
+static int	 http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
+static int	 http_timer_cb(CURLM *, long, void *);
+static void	 http_event_cb(evutil_socket_t, short, void *);
+static void	 http_timeout_cb(evutil_socket_t, short, void *);
+static void	 http_check_info(void);
+static void	 http_done_cb(evutil_socket_t, short, void *);
+static curl_socket_t http_open_cb(void *, curlsocktype,
+		    struct curl_sockaddr *);
+static size_t	 http_write_cb(char *, size_t, size_t, void *);
+static size_t	 http_header_cb(char *, size_t, size_t, void *);
+static int	 http_display_url(const char *, char **, char **);
+static int	 http_printable(const char *);
+static void	 http_add_header(struct http_job *, const char *, ...)
+		    printflike(2, 3);
+static int	 http_headers(struct http_job *, const struct operation *,
+		    const struct exec_request *, int, char **);
+static int	 http_sign_headers(struct http_job *, const char *,
+		    const char *, int, char **);
+static int	 http_easy(struct http_job *, const struct operation *,
+		    int64_t, char **);
+static void	 http_finish(struct http_job *, struct exec_result *);
+static struct exec_result *http_result_new(struct http_job *);
+static struct exec_result *http_make_result(struct http_job *, CURLcode);
+static void	 http_result_status(struct http_job *, struct exec_result *,
+		    long);
+static void	 http_result_curl(struct http_job *, struct exec_result *,
+		    CURLcode);
+static void	 http_error(struct exec_result *, const char *, ...)
+		    printflike(2, 3);
+static char	*http_body_excerpt(struct http_job *);
+static void	 http_job_free(struct http_job *);
+
+/* ---- configuration ------------------------------------------------------ */
+
+void
+http_config_init(struct http_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Add CIDR (e.g. "127.0.0.1/32", "fd00::/8") to the allowed addresses. */
+int
+http_config_allow(struct http_config *cfg, const char *cidr, char **cause)
+{
+	struct http_cidr	c;
+
+	if (http_cidr_parse(cidr, &c, cause) != 0)
+		return (-1);
+	cfg->allow = xreallocarray(cfg->allow, cfg->nallow + 1,
+	    sizeof *cfg->allow);
+	cfg->allow[cfg->nallow++] = c;
+	return (0);
+}
+
+void
+http_config_clear(struct http_config *cfg)
+{
+	free(cfg->allow);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- address filter ----------------------------------------------------- */
+
+/*
+ * Parse "ADDRESS/PREFIX" (or a bare address: one host) into C.  Host bits
+ * must be zero; an IPv4-mapped IPv6 network (::ffff:a.b.c.d/96+n) becomes
+ * the IPv4 network a.b.c.d/n.
+ */
+int
+http_cidr_parse(const char *s, struct http_cidr *c, char **cause)
+{
+	char		 addr[INET6_ADDRSTRLEN + 1];
+	const char	*slash, *p;
+	size_t		 len;
+	long		 prefix = -1;
+	int		 max, i, bits;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	memset(c, 0, sizeof *c);
+	slash = strchr(s, '/');
+	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (len == 0 || len >= sizeof addr)
+		goto bad;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	if (inet_pton(AF_INET, addr, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else
+		goto bad;
+	if (slash != NULL) {
+		p = slash + 1;
+		if (*p == '\0' || strlen(p) > 3)
+			goto bad;
+		for (prefix = 0; *p != '\0'; p++) {
+			if (*p < '0' || *p > '9')
+				goto bad;
+			prefix = prefix * 10 + (*p - '0');
+		}
+		if (prefix > max)
+			goto bad;
+	} else
+		prefix = max;
+	c->prefix = (int)prefix;
+	for (i = 0; i < max / 8; i++) {
+		bits = c->prefix - i * 8;
+		if (bits >= 8)
+			continue;
+		if ((c->addr[i] & (bits <= 0 ? 0xff : 0xff >> bits)) != 0) {
+			xasprintf(cause, "%s: host bits are set after the "
+			    "first %d", s, c->prefix);
+			return (-1);
+		}
+	}
+	if (c->family == AF_INET6 && c->prefix >= 96 &&
+	    memcmp(c->addr, mapped, sizeof mapped) == 0) {
+		c->family = AF_INET;
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->prefix -= 96;
+	}
+	return (0);
+bad:
+	xasprintf(cause, "%s: expected an address or ADDRESS/PREFIX such as "
+	    "127.0.0.1/32 or fd00::/8", s);
+	return (-1);
+}
+
+/*
+ * The family and bytes of SA, with an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) read as the IPv4 address it is.  -1 if not IP.
+ */
+static int
+http_addr_norm(const struct sockaddr *sa, int *family, uint8_t *a)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	memset(a, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(&sin, sa, sizeof sin);
+		memcpy(a, &sin.sin_addr, 4);
+		*family = AF_INET;
+		return (0);
+	}
+	if (sa->sa_family != AF_INET6)
+		return (-1);
+	memcpy(&sin6, sa, sizeof sin6);
+	if (memcmp(&sin6.sin6_addr, mapped, sizeof mapped) == 0) {
+		memcpy(a, (uint8_t *)&sin6.sin6_addr + 12, 4);
+		*family = AF_INET;
+		return (0);
+	}
+	memcpy(a, &sin6.sin6_addr, 16);
+	*family = AF_INET6;
+	return (0);
+}
+
+/* Do the first BITS bits of A and NET agree? */
+static int
+http_prefix_match(const uint8_t *a, const uint8_t *net, int bits)
+{
+	int	i;
+
+	for (i = 0; bits >= 8; i++, bits -= 8) {
+		if (a[i] != net[i])
+			return (0);
+	}
+	if (bits > 0 && ((a[i] ^ net[i]) & (0xff << (8 - bits))) != 0)
+		return (0);
+	return (1);
+}
+
+/* Is SA inside C?  (IPv4-mapped addresses match IPv4 networks.) */
+int
+http_cidr_match(const struct http_cidr *c, const struct sockaddr *sa)
+{
+	uint8_t	a[16];
+	int	family;
+
+	if (http_addr_norm(sa, &family, a) != 0 || family != c->family)
+		return (0);
+	return (http_prefix_match(a, c->addr, c->prefix));
+}
+
+/* Why the IPv4 address A may not be called, or NULL if it may. */
+static const char *
+http_special_v4(const uint8_t *a)
+{
+	if (a[0] == 0)
+		return ("unspecified");
+	if (a[0] == 127)
+		return ("loopback");
+	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168) || (a[0] == 100 &&
+	    (a[1] & 0xc0) == 64))
+		return ("private");
+	if (a[0] == 169 && a[1] == 254)
+		return ("link-local");
+	if (a[0] >= 224 && a[0] < 240)
+		return ("multicast");
+	if (a[0] >= 240)
+		return ("reserved");
+	return (NULL);
+}
+
+/* Why the IPv6 address A may not be called, or NULL if it may. */
+static const char *
+http_special_v6(const uint8_t *a)
+{
+	static const uint8_t	zero[16];
+	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t	nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
+	const char		*why;
+
+	if (memcmp(a, zero, 16) == 0)
+		return ("unspecified");
+	if (memcmp(a, zero, 15) == 0 && a[15] == 1)
+		return ("loopback");
+	/* IPv4-compatible (::a.b.c.d), NAT64 and 6to4 embed an IPv4. */
+	if (memcmp(a, zero, 12) == 0)
+		return ((why = http_special_v4(a + 12)) != NULL ? why :
+		    "reserved");
+	if (memcmp(a, nat64, 12) == 0)
+		return (http_special_v4(a + 12));
+	if (memcmp(a, nat64_local, 6) == 0)
+		return ("private");
+	if (a[0] == 0x20 && a[1] == 0x02)
+		return (http_special_v4(a + 2));
+	if ((a[0] & 0xfe) == 0xfc)
+		return ("private");
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return ("link-local");
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
+		return ("private");	/* site-local, deprecated */
+	if (a[0] == 0xff)
+		return ("multicast");
+	return (NULL);
+}
+
+/*
+ * The filter: NULL when SA may be connected to (a public address, or one
+ * inside an allowed CIDR), else why not ("loopback", "private", ...).
+ */
+const char *
+http_addr_refused(const struct sockaddr *sa, const struct http_cidr *allow,
+    size_t nallow)
+{
+	uint8_t	a[16];
+	size_t	i;
+	int	family;
+
+	if (http_addr_norm(sa, &family, a) != 0)
+		return ("not an IP address");
+	for (i = 0; i < nallow; i++) {
+		if (http_cidr_match(&allow[i], sa))
+			return (NULL);
+	}
+	return (family == AF_INET ? http_special_v4(a) : http_special_v6(a));
+}
+
+/* ---- Standard Webhooks signatures -------------------------------------- */
+
+static char *
+http_base64(const unsigned char *in, size_t len)
+{
+	char	*out;
+
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return (out);
+}
+
+/*
+ * The HMAC key of SECRET: the base64-decoded part after "whsec_", or the
+ * secret's own bytes without that prefix.  *key is allocated (wipe it with
+ * secret_free).  Returns -1 with *cause set for bad base64.
+ */
+int
+http_webhook_key(const unsigned char *secret, size_t len, unsigned char **key,
+    size_t *keylen, char **cause)
+{
+	const unsigned char	*b64;
+	size_t			 n, i, pad = 0;
+	int			 got;
+
+	*key = NULL;
+	*keylen = 0;
+	if (len < 6 || memcmp(secret, "whsec_", 6) != 0) {
+		*key = xmalloc(len + 1);
+		memcpy(*key, secret, len);
+		(*key)[len] = '\0';
+		*keylen = len;
+		return (0);
+	}
+	b64 = secret + 6;
+	n = len - 6;
+	while (pad < 2 && pad < n && b64[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++) {
+		if (!isalnum(b64[i]) && b64[i] != '+' && b64[i] != '/')
+			break;
+	}
+	if (n == 0 || n % 4 != 0 || i != n - pad || n > 64 * 1024) {
+		xasprintf(cause, "a whsec_ secret must be followed by "
+		    "base64");
+		return (-1);
+	}
+	*key = xmalloc(n / 4 * 3 + 1);
+	got = EVP_DecodeBlock(*key, b64, (int)n);
+	if (got < 0 || (size_t)got < pad + 1) {
+		secret_free(*key, n / 4 * 3);
+		*key = NULL;
+		xasprintf(cause, "a whsec_ secret must be followed by "
+		    "base64");
+		return (-1);
+	}
+	*keylen = (size_t)got - pad;
+	return (0);
+}
+
+/*
+ * The Standard Webhooks signature of BODY sent as message ID at TS (Unix
+ * seconds): "v1," and the base64 of HMAC-SHA256(KEY, "ID.TS.BODY").
+ * Returns allocated text.
+ */
+char *
+http_sign(const unsigned char *key, size_t keylen, const char *id, int64_t ts,
+    const char *body, size_t len)
+{
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen = 0;
+	char		*data, *b64, *out;
+	int		 n;
+
+	n = xasprintf(&data, "%s.%" PRId64 ".", id, ts);
+	data = xreallocarray(data, (size_t)n + len + 1, 1);
+	memcpy(data + n, body, len);
+	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)data,
+	    (size_t)n + len, mac, &maclen) == NULL)
+		fatalx("http_sign: HMAC failed");
+	free(data);
+	b64 = http_base64(mac, maclen);
+	xasprintf(&out, "v1,%s", b64);
+	free(b64);
+	return (out);
+}
+
+/*
+ * A Retry-After value (delay in seconds, or an HTTP date) as milliseconds
+ * from NOW (UTC microseconds), at most HTTP_RETRY_AFTER_MAX_MS; a date in
+ * the past is 0.  -1 if it cannot be read.
+ */
+int64_t
+http_retry_after(const char *v, int64_t now)
+{
+	const char	*p;
+	int64_t		 secs = 0, ms;
+	time_t		 t;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		for (p = v; *p >= '0' && *p <= '9'; p++) {
+			if (secs < HTTP_RETRY_AFTER_MAX_MS)
+				secs = secs * 10 + (*p - '0');
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0')
+			return (-1);
+		ms = secs * 1000;
+	} else {
+		if (*v == '\0' || (t = curl_getdate(v, NULL)) == -1)
+			return (-1);
+		ms = ((int64_t)t * USEC_PER_SEC - now) / USEC_PER_MSEC;
+		if (ms < 0)
+			ms = 0;
+	}
+	return (ms > HTTP_RETRY_AFTER_MAX_MS ? HTTP_RETRY_AFTER_MAX_MS : ms);
+}
+
+/* ---- runtime: libcurl multi on the loop --------------------------------- */
+
+/* Create the multi handle on BASE with CFG's allowed networks (copied). */
+void
+http_runtime_init(struct event_base *base, const struct http_config *cfg)
+{
+	if (http_base != NULL)
+		fatalx("http_runtime_init: already initialised");
+	if (!http_curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			fatalx("http_runtime_init: curl_global_init failed");
+		http_curl_ready = 1;
+	}
+	http_base = base;
+	if ((http_multi = curl_multi_init()) == NULL)
+		fatalx("http_runtime_init: curl_multi_init failed");
+	curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
+	curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
+	http_timer_ev = evtimer_new(base, http_timeout_cb, NULL);
+	http_done_ev = event_new(base, -1, 0, http_done_cb, NULL);
+	if (http_timer_ev == NULL || http_done_ev == NULL)
+		fatalx("http_runtime_init: event_new failed");
+	http_nallow = cfg != NULL ? cfg->nallow : 0;
+	http_allow = xcalloc(http_nallow + 1, sizeof *http_allow);
+	if (http_nallow > 0)
+		memcpy(http_allow, cfg->allow, http_nallow *
+		    sizeof *http_allow);
+}
+
+/*
+ * Drop every transfer without calling its callback (the daemon is going
+ * away), also those whose callback had not run yet.
+ */
+void
+http_runtime_free(void)
+{
+	struct http_job		*job;
+	struct http_sock	*hs;
+
+	if (http_base == NULL)
+		return;
+	while ((job = TAILQ_FIRST(&http_live)) != NULL) {
+		TAILQ_REMOVE(&http_live, job, entry);
+		curl_multi_remove_handle(http_multi, job->easy);
+		log_info("msg=\"http dropped at shutdown\" run=%s "
+		    "operation=%s", job->run_id, job->operation);
+		http_job_free(job);
+	}
+	while ((job = TAILQ_FIRST(&http_done)) != NULL) {
+		TAILQ_REMOVE(&http_done, job, entry);
+		http_job_free(job);
+	}
+	http_nlive = 0;
+	curl_multi_cleanup(http_multi);
+	http_multi = NULL;
+	while ((hs = LIST_FIRST(&http_socks)) != NULL) {
+		LIST_REMOVE(hs, entry);
+		event_free(hs->ev);
+		free(hs);
+	}
+	event_free(http_timer_ev);
+	event_free(http_done_ev);
+	http_timer_ev = http_done_ev = NULL;
+	free(http_allow);
+	http_allow = NULL;
+	http_nallow = 0;
+	http_base = NULL;
+}
+
+/* Transfers started and not yet finished (nor aborted). */
+int
+http_running(void)
+{
+	return (http_nlive);
+}
+
+/* libcurl tells us which socket to watch for what (or to forget it). */
+static int
+http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
+    void *sockp)
+{
+	struct http_sock	*hs = sockp;
+	short			 events = EV_PERSIST;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (hs != NULL) {
+			LIST_REMOVE(hs, entry);
+			event_free(hs->ev);
+			free(hs);
+			curl_multi_assign(http_multi, fd, NULL);
+		}
+		return (0);
+	}
+	if (hs == NULL) {
+		hs = xcalloc(1, sizeof *hs);
+		hs->fd = fd;
+		LIST_INSERT_HEAD(&http_socks, hs, entry);
+		curl_multi_assign(http_multi, fd, hs);
+	} else
+		event_free(hs->ev);
+	if (what & CURL_POLL_IN)
+		events |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		events |= EV_WRITE;
+	hs->ev = event_new(http_base, fd, events, http_event_cb, hs);
+	if (hs->ev == NULL || event_add(hs->ev, NULL) != 0)
+		fatalx("http: cannot watch a socket");
+	return (0);
+}
+
+/* libcurl wants to be called back in TIMEOUT_MS (-1: never). */
+static int
+http_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct timeval	tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(http_timer_ev);
+		return (0);
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(http_timer_ev, &tv);
+	return (0);
+}
+
+static void
+http_event_cb(evutil_socket_t fd, short events, void *arg)
+{
+	int	action = 0, running;
+
+	if (events & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (events & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(http_multi, fd, action, &running);
+	http_check_info();
+}
+
+static void
+http_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	int	running;
+
+	curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_info();
+}
+
+/* Collect the transfers libcurl has finished. */
+static void
+http_check_info(void)
+{
+	struct http_job	*job;
+	CURLMsg		*m;
+	char		*p;
+	int		 left;
+
+	while ((m = curl_multi_info_read(http_multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		p = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+		if ((job = (struct http_job *)p) == NULL || job->finished)
+			continue;
+		job->end_us = mono_us();
+		http_finish(job, http_make_result(job, m->data.result));
+	}
+}
+
+/* Hand finished jobs their results, in order, then free them. */
+static void
+http_done_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_job		*job;
+	struct exec_result	*r;
+
+	while ((job = TAILQ_FIRST(&http_done)) != NULL) {
+		TAILQ_REMOVE(&http_done, job, entry);
+		r = job->result;
+		job->result = NULL;
+		job->cb(r, job->arg);
+		http_job_free(job);
+	}
+}
+
+/*
+ * libcurl is about to connect to ADDR: refuse (no socket) when the filter
+ * says so, noting why in the job for its error message.
+ */
+static curl_socket_t
+http_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct http_job		*job = arg;
+	struct sockaddr_storage	 ss;
+	const char		*why;
+	char			 text[INET6_ADDRSTRLEN];
+	const void		*a;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return (CURL_SOCKET_BAD);
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, &addr->addr, addr->addrlen < sizeof ss ? addr->addrlen :
+	    sizeof ss);
+	why = http_addr_refused((struct sockaddr *)&ss, http_allow,
+	    http_nallow);
+	if (why != NULL) {
+		if (ss.ss_family == AF_INET)
+			a = &((struct sockaddr_in *)&ss)->sin_addr;
+		else
+			a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (inet_ntop(ss.ss_family, a, text, sizeof text) == NULL)
+			snprintf(text, sizeof text, "?");
+		snprintf(job->refused, sizeof job->refused, "address %s not "
+		    "allowed (%s)", text, why);
+		log_trace(TRACE_HTTP, "msg=\"http address refused\" run=%s "
+		    "address=%s reason=%s", job->run_id, text, why);
+		return (CURL_SOCKET_BAD);
+	}
+	return (socket(addr->family, addr->socktype | SOCK_CLOEXEC,
+	    addr->protocol));
+}
+
+/* Keep the response body, at most resp_max bytes. */
+static size_t
+http_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_job	*job = arg;
+	size_t		 len = size * n;
+
+	if (len > job->resp_max - job->resp_len) {
+		job->overflow = 1;
+		return (0);
+	}
+	if (job->resp_len + len > job->resp_size) {
+		job->resp_size = job->resp_size == 0 ? 16384 : job->resp_size;
+		while (job->resp_size < job->resp_len + len)
+			job->resp_size *= 2;
+		if (job->resp_size > job->resp_max)
+			job->resp_size = job->resp_max;
+		job->resp = xreallocarray(job->resp, job->resp_size + 1, 1);
+	}
+	memcpy(job->resp + job->resp_len, data, len);
+	job->resp_len += len;
+	return (len);
+}
+
+/* Note Retry-After of the last response (a new status line resets it). */
+static size_t
+http_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_job	*job = arg;
+	size_t		 len = size * n, vlen;
+	const char	*v;
+
+	if (len >= 5 && strncasecmp(data, "HTTP/", 5) == 0)
+		job->retry_after[0] = '\0';
+	else if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+		v = data + 12;
+		vlen = len - 12;
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'
+		    || v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		if (vlen >= sizeof job->retry_after)
+			vlen = sizeof job->retry_after - 1;
+		memcpy(job->retry_after, v, vlen);
+		job->retry_after[vlen] = '\0';
+	}
+	return (len);
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+/* URL as we may log it: scheme://host:port/path (no user, no query). */
+static int
+http_display_url(const char *url, char **out, char **cause)
+{
+	CURLU		*u;
+	CURLUcode	 uc;
+	char		*scheme = NULL, *host = NULL, *port = NULL;
+	char		*path = NULL;
+	int		 rc = -1;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("http: curl_url failed");
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		xasprintf(cause, "url: %s", curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		xasprintf(cause, "url: no scheme, host or port");
+		goto out;
+	}
+	xasprintf(out, "%s://%s:%s%s", scheme, host, port, path);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return (rc);
+}
+
+/* Printable ASCII only: fit for a header value. */
+static int
+http_printable(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return (0);
+	}
+	return (1);
+}
+
+static void
+http_add_header(struct http_job *job, const char *fmt, ...)
+{
+	struct curl_slist	*l;
+	va_list			 ap;
+	char			*h;
+
+	va_start(ap, fmt);
+	xvasprintf(&h, fmt, ap);
+	va_end(ap);
+	l = curl_slist_append(job->headers, h);
+	free(h);
+	if (l == NULL)
+		fatalx("http: curl_slist_append failed");
+	job->headers = l;
+}
+
+/*
+ * Sign the body with the secret REF names: webhook-id is the run id (any
+ * '.' made '_') and the attempt, webhook-timestamp the current second.
+ */
+static int
+http_sign_headers(struct http_job *job, const char *ref, const char *run_id,
+    int attempt, char **cause)
+{
+	unsigned char	*secret, *key;
+	size_t		 slen, klen;
+	char		*id, *p, *sig, *why = NULL;
+	int64_t		 ts;
+
+	if (secret_resolve(ref, &secret, &slen, cause) != 0)
+		return (-1);
+	if (http_webhook_key(secret, slen, &key, &klen, &why) != 0) {
+		secret_free(secret, slen);
+		xasprintf(cause, "secret %s: %s", ref, why);
+		free(why);
+		return (-1);
+	}
+	secret_free(secret, slen);
+	xasprintf(&id, "%s:%d", run_id, attempt > 0 ? attempt : 1);
+	for (p = id; *p != '\0'; p++) {
+		if (*p == '.')
+			*p = '_';
+	}
+	ts = now_us() / USEC_PER_SEC;
+	sig = http_sign(key, klen, id, ts, job->body, job->body_len);
+	secret_free(key, klen);
+	http_add_header(job, "webhook-id: %s", id);
+	http_add_header(job, "webhook-timestamp: %" PRId64, ts);
+	http_add_header(job, "webhook-signature: %s", sig);
+	free(id);
+	free(sig);
+	return (0);
+}
+
+static int
+http_headers(struct http_job *job, const struct operation *op,
+    const struct exec_request *req, int attempt, char **cause)
+{
+	if (req->run_id != NULL && !http_printable(req->run_id)) {
+		xasprintf(cause, "run id is not printable ASCII");
+		return (-1);
+	}
+	http_add_header(job, "Content-Type: application/json");
+	http_add_header(job, "Accept: application/json");
+	http_add_header(job, "Expect:");
+	if (req->run_id != NULL)
+		http_add_header(job, "Idempotency-Key: %s", req->run_id);
+	if (op->secret_ref != NULL && http_sign_headers(job, op->secret_ref,
+	    req->run_id != NULL ? req->run_id : "-", attempt, cause) != 0)
+		return (-1);
+	return (0);
+}
+
+#define HTTP_SETOPT(opt, val) do {					\
+	if (rc == CURLE_OK)						\
+		rc = curl_easy_setopt(e, opt, val);			\
+} while (0)
+
+/* The easy handle of JOB: one POST, bounded in time and size. */
+static int
+http_easy(struct http_job *job, const struct operation *op,
+    int64_t connect_ms, char **cause)
+{
+	CURL		*e;
+	CURLcode	 rc = CURLE_OK;
+
+	if ((e = job->easy = curl_easy_init()) == NULL)
+		fatalx("http: curl_easy_init failed");
+	HTTP_SETOPT(CURLOPT_PRIVATE, (char *)job);
+	HTTP_SETOPT(CURLOPT_URL, op->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	HTTP_SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	HTTP_SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP |
+	    CURLPROTO_HTTPS));
+#endif
+	HTTP_SETOPT(CURLOPT_PROXY, "");
+	HTTP_SETOPT(CURLOPT_NOSIGNAL, 1L);
+	HTTP_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	HTTP_SETOPT(CURLOPT_POST, 1L);
+	HTTP_SETOPT(CURLOPT_POSTFIELDS, job->body);
+	HTTP_SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_len);
+	HTTP_SETOPT(CURLOPT_HTTPHEADER, job->headers);
+	HTTP_SETOPT(CURLOPT_USERAGENT, "chime/" CHIME_VERSION);
+	HTTP_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+	HTTP_SETOPT(CURLOPT_TIMEOUT_MS, (long)job->deadline_ms);
+	HTTP_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->resp_max);
+	HTTP_SETOPT(CURLOPT_WRITEFUNCTION, http_write_cb);
+	HTTP_SETOPT(CURLOPT_WRITEDATA, job);
+	HTTP_SETOPT(CURLOPT_HEADERFUNCTION, http_header_cb);
+	HTTP_SETOPT(CURLOPT_HEADERDATA, job);
+	HTTP_SETOPT(CURLOPT_OPENSOCKETFUNCTION, http_open_cb);
+	HTTP_SETOPT(CURLOPT_OPENSOCKETDATA, job);
+	HTTP_SETOPT(CURLOPT_ERRORBUFFER, job->errbuf);
+	if (rc != CURLE_OK) {
+		xasprintf(cause, "http: %s", curl_easy_strerror(rc));
+		return (-1);
+	}
+	return (0);
+}
+
+#undef HTTP_SETOPT
+
+/*
+ * POST OP's request for REQ (ATTEMPT numbers it in the signature's id).
+ * Returns the job, whose CB runs once on the loop when it ends; or NULL
+ * with *cause set when nothing was started (not an http operation, bad
+ * parameters, a secret that cannot be read).
+ */
+struct http_job *
+http_start(const struct operation *op, const struct exec_request *req,
+    int attempt, exec_done_cb cb, void *arg, char **cause)
+{
+	struct http_job	*job;
+	int64_t		 deadline, connect;
+	char		*request;
+
+	if (http_base == NULL)
+		fatalx("http_start: runtime not initialised");
+	if (op->executor != EXECUTOR_HTTP || op->url == NULL) {
+		xasprintf(cause, "operation %s has no URL to call", op->id);
+		return (NULL);
+	}
+	deadline = req->deadline_ms > 0 ? req->deadline_ms : op->timeout_ms;
+	if (deadline <= 0)
+		deadline = HTTP_DEFAULT_MS;
+	connect = op->connect_timeout_ms > 0 ? op->connect_timeout_ms :
+	    HTTP_CONNECT_TIMEOUT_MS;
+	if (connect > deadline)
+		connect = deadline;
+	if ((request = exec_request_json(op, req, deadline, cause)) == NULL)
+		return (NULL);
+
+	job = xcalloc(1, sizeof *job);
+	job->run_id = xstrdup(req->run_id != NULL ? req->run_id : "-");
+	job->operation = xstrdup(op->id);
+	job->cb = cb;
+	job->arg = arg;
+	job->body = request;
+	job->body_len = strlen(request) - 1;	/* without the newline */
+	job->body[job->body_len] = '\0';
+	job->resp_max = op->max_response > 0 ? (size_t)op->max_response :
+	    HTTP_MAX_RESPONSE;
+	job->deadline_ms = deadline;
+	if (http_display_url(op->url, &job->where, cause) != 0 ||
+	    http_headers(job, op, req, attempt, cause) != 0 ||
+	    http_easy(job, op, connect, cause) != 0)
+		goto fail;
+	job->start_us = mono_us();
+	if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
+		xasprintf(cause, "http: cannot add a transfer");
+		goto fail;
+	}
+	TAILQ_INSERT_TAIL(&http_live, job, entry);
+	http_nlive++;
+	log_trace(TRACE_HTTP, "msg=\"http started\" run=%s operation=%s "
+	    "url=\"%s\" attempt=%d deadline_ms=%" PRId64, job->run_id,
+	    job->operation, job->where, attempt, deadline);
+	return (job);
+fail:
+	http_job_free(job);
+	return (NULL);
+}
+
+/* Abort JOB: its transfer is dropped; its callback says CANCELLED, once. */
+void
+http_abort(struct http_job *job)
+{
+	struct exec_result	*r;
+
+	if (job == NULL || job->finished)
+		return;
+	log_trace(TRACE_HTTP, "msg=\"http abort\" run=%s", job->run_id);
+	job->end_us = mono_us();
+	r = http_result_new(job);
+	r->status = EXEC_CANCELLED;
+	r->error = xstrdup("cancelled");
+	http_finish(job, r);
+}
+
+/* JOB ended with R: detach it, log it, queue its callback. */
+static void
+http_finish(struct http_job *job, struct exec_result *r)
+{
+	curl_multi_remove_handle(http_multi, job->easy);
+	job->finished = 1;
+	job->result = r;
+	TAILQ_REMOVE(&http_live, job, entry);
+	http_nlive--;
+	free(job->body);
+	job->body = NULL;
+	log_info("msg=\"http finished\" run=%s operation=%s url=\"%s\" "
+	    "status=%s http=%d duration_ms=%" PRId64, job->run_id,
+	    job->operation, log_escape(job->where), exec_status_name(r->status),
+	    r->http_status, r->duration_us / 1000);
+	TAILQ_INSERT_TAIL(&http_done, job, entry);
+	event_active(http_done_ev, EV_TIMEOUT, 0);
+}
+
+static struct exec_result *
+http_result_new(struct http_job *job)
+{
+	struct exec_result	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->status = EXEC_FAILED;
+	r->input_tokens = r->output_tokens = r->cost_micro = -1;
+	r->retry_after_ms = -1;
+	r->duration_us = job->end_us - job->start_us;
+	return (r);
+}
+
+static void
+http_error(struct exec_result *r, const char *fmt, ...)
+{
+	va_list	ap;
+
+	free(r->error);
+	va_start(ap, fmt);
+	xvasprintf(&r->error, fmt, ap);
+	va_end(ap);
+	exec_sanitize(r->error);
+	r->status = EXEC_FAILED;
+}
+
+/* ": " and the first bytes of the body, for an error; "" if none. */
+static char *
+http_body_excerpt(struct http_job *job)
+{
+	size_t	 n = job->resp_len < HTTP_ERROR_BODY ? job->resp_len :
+	    HTTP_ERROR_BODY;
+	char	*out;
+
+	while (n > 0 && isspace((unsigned char)job->resp[n - 1]))
+		n--;
+	if (n == 0)
+		return (xstrdup(""));
+	out = xmalloc(n + 3);
+	memcpy(out, ": ", 2);
+	memcpy(out + 2, job->resp, n);
+	out[n + 2] = '\0';
+	return (out);
+}
+
+static struct exec_result *
+http_make_result(struct http_job *job, CURLcode code)
+{
+	struct exec_result	*r;
+	long			 status = 0;
+
+	r = http_result_new(job);
+	curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
+	r->http_status = (int)status;
+	if (code == CURLE_OK)
+		http_result_status(job, r, status);
+	else
+		http_result_curl(job, r, code);
+	return (r);
+}
+
+/* A complete response with STATUS: 2xx parsed, the rest failures. */
+static void
+http_result_status(struct http_job *job, struct exec_result *r, long status)
+{
+	char	*excerpt;
+
+	if (status >= 200 && status <= 299) {
+		exec_parse_output(job->resp, job->resp_len, r);
+		r->retryable = 0;
+		return;
+	}
+	if (status >= 300 && status <= 399) {
+		http_error(r, "HTTP %ld: redirect refused", status);
+		return;
+	}
+	excerpt = http_body_excerpt(job);
+	http_error(r, "HTTP %ld%s", status, excerpt);
+	free(excerpt);
+	if (status == 429 || (status >= 500 && status <= 599)) {
+		r->retryable = 1;
+		if (job->retry_after[0] != '\0')
+			r->retry_after_ms = http_retry_after(job->retry_after,
+			    now_us());
+	}
+}
+
+/*
+ * libcurl's codes mapped to ours: timeouts are TIMEOUT, failures to reach
+ * the server are retryable, refusals of ours and TLS trust are not.
+ */
+static void
+http_result_curl(struct http_job *job, struct exec_result *r, CURLcode code)
+{
+	const char	*msg = job->errbuf[0] != '\0' ? job->errbuf :
+	    curl_easy_strerror(code);
+	curl_off_t	 connected = 0;
+
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(job->easy, CURLINFO_CONNECT_TIME_T,
+		    &connected);
+		r->retryable = 1;
+		if (connected == 0 && r->duration_us / 1000 <
+		    job->deadline_ms) {
+			http_error(r, "connect: %s", msg);
+			return;
+		}
+		http_error(r, "timed out after %" PRId64 "ms",
+		    job->deadline_ms);
+		r->status = EXEC_TIMEOUT;
+		return;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (job->overflow || code == CURLE_FILESIZE_EXCEEDED) {
+			http_error(r, "response exceeds %zu bytes",
+			    job->resp_max);
+			return;
+		}
+		break;
+	case CURLE_COULDNT_CONNECT:
+		if (job->refused[0] != '\0') {
+			http_error(r, "%s", job->refused);
+			return;
+		}
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS:
+		http_error(r, "%s", msg);
+		return;
+	default:
+		break;
+	}
+	http_error(r, "%s", msg);
+	r->retryable = 1;
+}
+
+static void
+http_job_free(struct http_job *job)
+{
+	if (job->easy != NULL)
+		curl_easy_cleanup(job->easy);
+	curl_slist_free_all(job->headers);
+	exec_result_free(job->result);
+	free(job->body);
+	free(job->resp);
+	free(job->run_id);
+	free(job->operation);
+	free(job->where);
+	free(job);
+}
