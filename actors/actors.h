@@ -76,15 +76,28 @@ struct cost_range {
 
 /* ---- account.c ----------------------------------------------------------
  * A tenant.  "default" exists from the first start.  Admin callers act for
- * any account; other uids only for accounts that list them.
+ * any account; other uids only for accounts that list them.  Changes of an
+ * account and of its preferences are journaled one at a time per account
+ * (account_serial), so that each record is built from the state the one
+ * before it left.
  */
+#define ACCOUNT_MAX_UIDS	1024
+
+struct account_job;
+TAILQ_HEAD(account_jobs, account_job);
+
 struct account {
 	struct strmap_node	 node;
 	char			*name;
 	uid_t			*uids;
 	size_t			 nuids;
 	int64_t			 monthly_budget;	/* 0: none */
+	const struct tz		*tz;		/* of its budget months */
 	int64_t			 created_us;
+	int64_t			 updated_us;
+	int			 busy;		/* a change is on its way */
+	int			 draining;	/* account_serial_done loops */
+	struct account_jobs	 jobs;		/* changes waiting for it */
 };
 
 /* ---- run.c --------------------------------------------------------------
@@ -241,6 +254,16 @@ int		 account_allows(const struct account *, const struct ctl_caller *);
 void		 account_free_all(void);
 size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
+json_t		*account_list(const struct ctl_caller *);
+const struct tz	*account_tz(const char *);
+void		 account_serial(struct account *, void (*)(struct ctl_req *,
+		     struct account *, json_t *), struct ctl_req *, json_t *);
+void		 account_serial_done(struct account *);
+void		 account_ctl_create(struct ctl_req *, json_t *);
+void		 account_ctl_update(struct ctl_req *, struct account *,
+		     json_t *);
+void		 account_ctl_grant(struct ctl_req *, struct account *, json_t *,
+		     int);
 
 /* estimate.c */
 void		 estimate_run(const char *, const struct operation *,
@@ -354,5 +377,61 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
  * act on accounts' objects (they answer the error themselves). */
 const char	*method_account(struct ctl_req *, json_t *);
 struct schedule	*method_schedule(struct ctl_req *, json_t *);
+
+/* ---- prefs.c ------------------------------------------------------------
+ * Preferences of an account: per operation (preferred model, enabled,
+ * default parameters, monthly budget) and one UI document.  Kept in memory,
+ * loaded from the "prefs" table at start; each change is one record.
+ * The lookups are pure (no I/O) for the dispatcher.
+ */
+struct op_prefs {
+	struct strmap_node	 node;
+	char			*key;		/* "ACCOUNT/OPERATION" */
+	char			*account;
+	char			*operation;
+	char			*preferred_model;	/* NULL: none */
+	int			 enabled;
+	char			*default_parameters;	/* JSON object text */
+	int64_t			 monthly_budget;	/* micro-dollars; 0: none */
+	int64_t			 updated_us;
+};
+
+/* prefs.c */
+int		 prefs_load_all(struct journal *, char **);
+void		 prefs_free_all(void);
+const struct op_prefs *prefs_lookup(const char *, const char *);
+char		*prefs_merge_parameters(const struct op_prefs *, const char *);
+void		 prefs_foreach(const char *, void (*)(const struct op_prefs *,
+		     void *), void *);
+json_t		*prefs_to_json(const char *, const char *);
+void		 prefs_ctl_set(struct ctl_req *, const char *, json_t *);
+void		 prefs_ctl_bulk_set(struct ctl_req *, const char *, json_t *);
+void		 prefs_ctl_set_ui(struct ctl_req *, const char *, json_t *);
+
+/* ---- budget.c -----------------------------------------------------------
+ * Month-to-date spend per account and per (account, operation), in
+ * micro-dollars: "actual" (runs settled this month, durable in the "spend"
+ * table with the run's end) and "reserved" (mid estimates of runs in
+ * flight, memory only).  Months are calendar months in the account's zone.
+ */
+struct budget_figures {
+	int32_t		month;		/* yyyymm */
+	int64_t		actual;
+	int64_t		reserved;
+};
+
+/* budget.c */
+int		 budget_load_all(struct journal *, char **);
+void		 budget_free_all(void);
+int32_t		 budget_month(const char *, int64_t);
+int		 budget_check(const char *, const char *, int64_t,
+		     const char **);
+void		 budget_reserve(const char *, const char *, int64_t);
+void		 budget_release(const char *, const char *, int64_t);
+void		 budget_settle(const char *, const char *, int64_t, int64_t,
+		     int64_t, struct jrec *);
+void		 budget_get(const char *, const char *, int64_t,
+		     struct budget_figures *);
+json_t		*budget_status(const char *);
 
 #endif /* CHIME_ACTORS_H */

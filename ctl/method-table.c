@@ -13,6 +13,9 @@ static const struct ctl_method *const ctl_tables[] = {
 	ctl_methods_schedule,
 	ctl_methods_run,
 	ctl_methods_daemon,
+	ctl_methods_account,
+	ctl_methods_prefs,
+	ctl_methods_budget,
 	NULL
 };
 
