@@ -524,24 +524,32 @@ status_operations(const char *account, int32_t month, json_t *caps,
 	free(ctx.sv);
 }
 
-/* The schedules of ACCOUNT with a max_cost_month, as caps (their months
- * are in their own zones). */
+/*
+ * The schedules of ACCOUNT with a max_cost_month, as caps (their months
+ * are in their own zones).  Every schedule is listed and filtered here:
+ * schedule_list of an account with no schedule sorts a NULL array.
+ */
 static void
 status_schedules(const char *account, json_t *caps)
 {
 	struct ctl_caller	 admin;
+	struct schedule_counts	 counts;
 	struct schedule		*s;
 	json_t			*list, *v, *cap;
 	int32_t			 month;
 	size_t			 i;
 	int			 truncated;
 
+	schedule_counts(&counts);
+	if (counts.total == 0)
+		return;
 	memset(&admin, 0, sizeof admin);
 	admin.admin = 1;
-	list = schedule_list(&admin, account, NULL, SIZE_MAX, &truncated);
+	list = schedule_list(&admin, NULL, NULL, SIZE_MAX, &truncated);
 	json_array_foreach(list, i, v) {
 		s = schedule_find(json_string_value(json_object_get(v, "id")));
-		if (s == NULL || s->max_cost_month <= 0)
+		if (s == NULL || s->max_cost_month <= 0 ||
+		    strcmp(s->account, account) != 0)
 			continue;
 		month = month_of(s->tz, now_us());
 		cap = cap_json(cap_schedule, s->name, month, s->max_cost_month,
