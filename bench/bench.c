@@ -57,7 +57,7 @@ static void	bench_register(struct bench_daemon *);
 static void	bench_unregister(struct bench_daemon *);
 static void	bench_kill_all(void);
 static void	bench_on_signal(int);
-static void	bench_exec_child(const struct bench_daemon *);
+static deadfunc void bench_exec_child(const struct bench_daemon *);
 static int	bench_connect(const char *);
 static int	bench_rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);

@@ -18,7 +18,7 @@
  *
  * time_us is the commit time of the record's group commit, so the fire lag
  * is when the claim became durable.  --perf FILE records the daemon with
- * perf record -g from just before T until the runs have ended.
+ * perf record --call-graph dwarf from just before T until the runs have ended.
  *
  *	firelag-bench [--count K] [--max-running N] [--trigger cron|at]
  *	    [--lead SECONDS] [--chimed PATH] [--journal PATH]
@@ -223,7 +223,7 @@ wait_runs(const char *sock, int64_t t, uint64_t k, int64_t wait_us,
     char **cause)
 {
 	json_t	*st;
-	int64_t	 deadline = now_us() + wait_us, records0 = -1, records;
+	int64_t	 deadline = now_us() + wait_us, records0, records;
 
 	if (bench_call(sock, "daemon.status", NULL, 10 * USEC_PER_SEC, &st,
 	    cause) == -1)
@@ -271,7 +271,8 @@ perf_start(const char *file, pid_t pid)
 			dup2(fd, STDOUT_FILENO);
 			close(fd);
 		}
-		execlp("perf", "perf", "record", "-g", "-F", "2000", "-q",
+		execlp("perf", "perf", "record", "--call-graph", "dwarf,16384",
+		    "-F", "1000", "-q",
 		    "-k", "CLOCK_REALTIME", "-o", file, "-p", p, (char *)NULL);
 		_exit(127);
 	}
@@ -597,8 +598,8 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 		goto out;
 
 	/* T: a whole second, far enough ahead for the creation to end. */
-	lead = o->lead_us > 0 ? o->lead_us : 3 * USEC_PER_SEC +
-	    (int64_t)o->count * USEC_PER_SEC / 1000;
+	lead = o->lead_us > 0 ? o->lead_us : 2 * USEC_PER_SEC +
+	    (int64_t)o->count * USEC_PER_SEC / 4000;
 	sec = (time_t)((now_us() + lead) / USEC_PER_SEC + 1);
 	f.at_us = (int64_t)sec * USEC_PER_SEC;
 	f.op = o->op;

@@ -97,6 +97,7 @@ static const char *day_names[] = {
 };
 
 static deadfunc void	usage(void);
+static int		gen_has(const int *, int, int);
 static void		gen_init(struct gen *);
 static int		gen_params(uint64_t, char *, size_t, void *);
 static int		gen_trigger(const struct gen *, uint64_t, char *,
@@ -260,7 +261,7 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	struct bench_daemon	 d;
 	struct bench_pipeline	 p;
 	json_t			*st = NULL;
-	int64_t			 ready, cpu0, self0;
+	int64_t			 ready, took, cpu0, self0;
 	int			 rc = -1;
 
 	memset(r, 0, sizeof *r);
@@ -325,7 +326,7 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	    cause) == -1)
 		goto out;
 	r->timers = bench_json_int(st, "timers");
-	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &ready, cause) == -1)
+	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1)
 		goto out;
 	rc = 0;
 out:
