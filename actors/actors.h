@@ -352,7 +352,7 @@ void		 schedule_counts(struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
 void		 schedule_arm(struct schedule *, int64_t);
-void		 schedule_put_row(struct schedule *, struct jrec *);
+void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_set_paused(struct ctl_req *, struct schedule *, int,
 		     const char *, const char *);
 void		 schedule_ctl_create(struct ctl_req *, json_t *, const char *);

@@ -814,17 +814,25 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kint(pk, "format", 1);
 }
 
-/* Put S's row (unless S is deleted) into record REC. */
+/*
+ * The "progress" row: what runs change (last occurrence settled, run
+ * counter, the month's spending), small so that run records do not rewrite
+ * the whole schedule row.  At load it overrides the schedule row's copy.
+ */
 void
-schedule_put_row(struct schedule *s, struct jrec *rec)
+schedule_put_progress(struct schedule *s, struct jrec *rec)
 {
 	struct pack_buffer	pb;
 
 	if (s->state == SCHEDULE_DELETED)
 		return;
 	pack_buffer_init(&pb);
-	schedule_pack(s, &pb.pk);
-	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
+	msgpack_pack_map(&pb.pk, 4);
+	pack_kint(&pb.pk, "last_fire_us", s->last_fire);
+	pack_kint(&pb.pk, "run_counter", (int64_t)s->run_counter);
+	pack_kint(&pb.pk, "month_key", s->month_key);
+	pack_kint(&pb.pk, "month_spent_micro", s->month_spent);
+	jrec_put(rec, "progress", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }
@@ -833,11 +841,18 @@ schedule_put_row(struct schedule *s, struct jrec *rec)
 static struct jrec *
 schedule_record(struct schedule *s, const char *kind)
 {
-	struct jrec	*rec;
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
 
 	rec = jrec_create(kind, s->account);
-	schedule_pack(s, jrec_body(rec));
-	schedule_put_row(s, rec);
+	pack_buffer_init(&pb);
+	schedule_pack(s, &pb.pk);
+	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	if (s->state != SCHEDULE_DELETED)
+		jrec_put(rec, "schedules", s->id, strlen(s->id),
+		    pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	schedule_put_progress(s, rec);
 	return (rec);
 }
 
@@ -1390,6 +1405,7 @@ schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 	pack_kstr(jrec_body(rec), "id", s->id);
 	pack_kstr(jrec_body(rec), "name", s->name);
 	jrec_del(rec, "schedules", s->id, strlen(s->id));
+	jrec_del(rec, "progress", s->id, strlen(s->id));
 	schedule_prune_runs(s, rec, UINT64_MAX);
 	/* No new fire may start while the record is on its way. */
 	schedule_count_state(s, -1);
@@ -1440,6 +1456,28 @@ schedule_row_cb(const struct journal_row *row, void *arg)
 	return (0);
 }
 
+static int
+progress_row_cb(const struct journal_row *row, void *arg)
+{
+	msgpack_unpacked	 u;
+	struct schedule		*s;
+	char			*id;
+
+	id = xstrndup(row->key, row->klen);
+	s = schedule_find(id);
+	free(id);
+	if (s == NULL || unpack_buffer(row->val, row->vlen, &u) == -1)
+		return (0);
+	s->last_fire = unpack_int(&u.data, "last_fire_us", s->last_fire);
+	s->run_counter = (uint64_t)unpack_int(&u.data, "run_counter",
+	    (int64_t)s->run_counter);
+	s->month_key = (int32_t)unpack_int(&u.data, "month_key", s->month_key);
+	s->month_spent = unpack_int(&u.data, "month_spent_micro",
+	    s->month_spent);
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
 /*
  * Recovery: load every schedule row, then settle the runs that were in
  * flight, then apply each schedule's catch-up policy to the instants it
@@ -1470,6 +1508,11 @@ schedule_load_all(struct journal *j, char **cause)
 		strmap_insert(&by_name, &s->name_node, s->name_key);
 	}
 	free(ctx.list);
+	if (journal_table_foreach(j, "progress", NULL, 0, 0, progress_row_cb,
+	    NULL) == -1) {
+		*cause = xstrdup("cannot read the progress table");
+		return (-1);
+	}
 	if (dispatch_recover_runs(j, cause) == -1)
 		return (-1);
 	for (i = 0; i < by_id.nbuckets; i++) {

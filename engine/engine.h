@@ -258,6 +258,7 @@ void		 pack_kstr(msgpack_packer *, const char *, const char *);
 void		 pack_kint(msgpack_packer *, const char *, int64_t);
 void		 pack_kbool(msgpack_packer *, const char *, int);
 void		 pack_kjson(msgpack_packer *, const char *, const char *);
+void		 pack_raw(msgpack_packer *, const void *, size_t);
 const msgpack_object *unpack_get(const msgpack_object *, const char *);
 char		*unpack_strdup(const msgpack_object *, const char *);
 int64_t		 unpack_int(const msgpack_object *, const char *, int64_t);

@@ -52,6 +52,13 @@ pack_kjson(msgpack_packer *pk, const char *key, const char *json)
 	pack_kstr(pk, key, json != NULL ? json : "{}");
 }
 
+/* Append bytes that are msgpack already (a packed object). */
+void
+pack_raw(msgpack_packer *pk, const void *data, size_t len)
+{
+	pk->callback(pk->data, data, len);
+}
+
 /* The value under KEY in map O, or NULL. */
 const msgpack_object *
 unpack_get(const msgpack_object *o, const char *key)
