@@ -1,0 +1,782 @@
+/*
+ * bench/http-bench.c: runs per second through the http executor, and the
+ * time chimed adds to each run.
+ *
+ * For each concurrency C: start chime-test-router on 127.0.0.1 and a real
+ * chimed (durable journal by default) with --max-running C and
+ * --http-allow 127.0.0.1/32, whose catalog has one http operation calling
+ * the router.  Create C manual schedules, then send N schedule.trigger
+ * requests (pipelined, many in flight) whose parameters ask the router to
+ * answer after --latency-ms.  Once every run has ended, stop the daemon,
+ * read its journal back (chime-journal export) and the router's record of
+ * each request (GET /requests), and compute per run:
+ *
+ *	latency		finished_us - started_us of its run.finished record
+ *			(started: the executor slot was granted; finished:
+ *			the result was handled, before its record is durable)
+ *	router		replied_us - received_us at the router
+ *	overhead	latency - router: what chimed adds (the run.started
+ *			commit, building and signing the request, libcurl,
+ *			the loop, handling the result)
+ *
+ * runs/s is N over the time from the first trigger to the last finish.
+ *
+ *	http-bench [--concurrency N,...] [--runs N] [--latency-ms N]
+ *	    [--chimed PATH] [--journal PATH] [--router PATH]
+ *	    [--sync full|batch|none] [--log-level LEVEL] [--connections N]
+ *	    [--window N] [--keep] [--out FILE]
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "engine.h"
+#include "bench.h"
+
+#ifndef BENCH_BUILDDIR
+#define BENCH_BUILDDIR	"."
+#endif
+
+#define MAX_LEVELS	8
+#define START_TIMEOUT	(60 * USEC_PER_SEC)
+#define STOP_TIMEOUT	(300 * USEC_PER_SEC)
+#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
+#define END_TIMEOUT	(600 * USEC_PER_SEC)
+#define POLL_US		(20 * USEC_PER_MSEC)
+#define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+struct options {
+	uint64_t	 levels[MAX_LEVELS];
+	size_t		 nlevels;
+	uint64_t	 runs;		/* 0: max(2000, 8 x concurrency) */
+	int		 latency_ms;
+	const char	*chimed;
+	const char	*journal;
+	const char	*router;
+	const char	*sync;
+	const char	*log_level;
+	int		 conns;
+	int		 window;
+	int		 keep;
+	const char	*out;
+};
+
+/* One run, joined from the journal and the router. */
+struct run_times {
+	struct strmap_node	 node;
+	char			*run_id;
+	int64_t			 started_us;
+	int64_t			 finished_us;
+	int64_t			 received_us;	/* at the router */
+	int64_t			 replied_us;
+	int			 success;
+	int			 requests;	/* seen by the router */
+};
+
+/* The figures of one concurrency. */
+struct result {
+	uint64_t	 concurrency;
+	uint64_t	 runs;
+	uint64_t	 succeeded;
+	uint64_t	 joined;	/* runs with both sides known */
+	int64_t		 elapsed_us;	/* first trigger to last finish */
+	double		 rate;
+	int64_t		 overhead[3];	/* p50, p99, max */
+	int64_t		 latency[3];
+	int64_t		 router[3];
+	int64_t		 trigger[2];	/* answer latency p50, p99 */
+	int64_t		 daemon_cpu_us;
+	struct bench_rss rss;
+};
+
+/* A stand-in router: its pid and port. */
+struct router {
+	pid_t		 pid;
+	int		 port;
+	char		*portfile;
+};
+
+static deadfunc void	usage(void);
+static int		router_start(const struct options *, const char *,
+			    struct router *, char **);
+static void		router_stop(struct router *);
+static json_t		*router_get(const struct router *, const char *,
+			    char **);
+static char		*write_files(const char *, const struct options *,
+			    const struct router *, char **, char **);
+static int		create_params(uint64_t, char *, size_t, void *);
+static int		trigger_params(uint64_t, char *, size_t, void *);
+static int		wait_idle(struct bench_daemon *, uint64_t, char **);
+static int		read_journal(const struct options *, const char *,
+			    struct strmap *, char **);
+static int		read_router(const struct router *, struct strmap *,
+			    char **);
+static void		summarize(struct strmap *, int64_t, struct result *);
+static void		times_free(struct strmap_node *, void *);
+static int		run_level(const struct options *, uint64_t,
+			    struct result *, char **);
+static void		print_table(const struct options *, struct result *,
+			    size_t);
+static json_t		*result_json(const struct result *);
+
+struct trigger_arg {
+	uint64_t	 schedules;
+	int		 latency_ms;
+};
+
+static deadfunc void
+usage(void)
+{
+	fprintf(stderr, "usage: http-bench [--concurrency N,...] [--runs N] "
+	    "[--latency-ms N]\n"
+	    "           [--chimed PATH] [--journal PATH] [--router PATH]\n"
+	    "           [--sync full|batch|none] [--log-level LEVEL]\n"
+	    "           [--connections N] [--window N] [--keep] "
+	    "[--out FILE]\n");
+	exit(2);
+}
+
+/* Start the router in DIR and read its port. */
+static int
+router_start(const struct options *o, const char *dir, struct router *r,
+    char **cause)
+{
+	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
+	FILE		*f;
+	int64_t		 t0 = mono_us();
+	int		 fd;
+	char		*log;
+
+	memset(r, 0, sizeof *r);
+	xasprintf(&r->portfile, "%s/router.port", dir);
+	xasprintf(&log, "%s/router.log", dir);
+	if ((r->pid = fork()) == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		free(log);
+		return (-1);
+	}
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) !=
+		    -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		execl(o->router, o->router, "--port-file", r->portfile,
+		    "--secret", SECRET, "--quiet", (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", o->router,
+		    strerror(errno));
+		_exit(127);
+	}
+	free(log);
+	while ((f = fopen(r->portfile, "r")) == NULL) {
+		if (mono_us() - t0 > START_TIMEOUT ||
+		    waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+			xasprintf(cause, "the router (%s) did not start; see "
+			    "%s/router.log", o->router, dir);
+			r->pid = 0;
+			return (-1);
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (fscanf(f, "%d", &r->port) != 1) {
+		fclose(f);
+		xasprintf(cause, "bad port file %s", r->portfile);
+		return (-1);
+	}
+	fclose(f);
+	return (0);
+}
+
+static void
+router_stop(struct router *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGTERM);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+	free(r->portfile);
+	r->portfile = NULL;
+}
+
+static size_t
+collect_cb(char *data, size_t size, size_t n, void *arg)
+{
+	evbuffer_add(arg, data, size * n);
+	return (size * n);
+}
+
+/* GET PATH of the router as JSON (a blocking call, between runs). */
+static json_t *
+router_get(const struct router *r, const char *path, char **cause)
+{
+	struct evbuffer	*b = evbuffer_new();
+	CURL		*c = curl_easy_init();
+	CURLcode	 rc;
+	json_error_t	 err;
+	json_t		*j = NULL;
+	char		 url[256];
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", r->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK)
+		xasprintf(cause, "GET %s: %s", url, curl_easy_strerror(rc));
+	else if ((j = json_loadb((const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), 0, &err)) == NULL)
+		xasprintf(cause, "GET %s: %s", url, err.text);
+	curl_easy_cleanup(c);
+	evbuffer_free(b);
+	return (j);
+}
+
+/*
+ * The catalog (one http operation calling the router, signed) and a
+ * wrapper that starts chimed with --http-allow 127.0.0.1/32 (bench.c
+ * starts the daemon with its own fixed flags).  Returns the wrapper path
+ * and sets *catalog (both allocated).
+ */
+static char *
+write_files(const char *dir, const struct options *o, const struct router *r,
+    char **catalog, char **cause)
+{
+	FILE	*f;
+	char	*wrapper;
+
+	xasprintf(catalog, "%s/catalog.json", dir);
+	if ((f = fopen(*catalog, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", *catalog, strerror(errno));
+		return (NULL);
+	}
+	fprintf(f, "{\"models\": [{\"id\": \"bench-model\", "
+	    "\"input_usd_per_mtok\": \"0.10\", \"output_usd_per_mtok\": "
+	    "\"0.40\"}],\n \"operations\": [{\"id\": \"gw\", \"executor\": "
+	    "\"http\", \"url\": \"http://127.0.0.1:%d/v1/run\", "
+	    "\"secret_ref\": \"env:CHIME_BENCH_SECRET\", \"timeout\": \"60s\", "
+	    "\"tokens\": {\"input\": [500, 800, 1000], \"output\": [100, 200, "
+	    "400]}, \"default_model\": \"bench-model\", \"idempotent\": "
+	    "true}]}\n", r->port);
+	fclose(f);
+	xasprintf(&wrapper, "%s/chimed-http", dir);
+	if ((f = fopen(wrapper, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", wrapper, strerror(errno));
+		free(wrapper);
+		return (NULL);
+	}
+	fprintf(f, "#!/bin/sh\nexec '%s' --http-allow 127.0.0.1/32 \"$@\"\n",
+	    o->chimed);
+	fclose(f);
+	chmod(wrapper, 0700);
+	return (wrapper);
+}
+
+static int
+create_params(uint64_t i, char *buf, size_t len, void *arg)
+{
+	int	n;
+
+	n = snprintf(buf, len, "{\"name\":\"hb-%llu\",\"operation\":\"gw\","
+	    "\"manual\":true}", (unsigned long long)i);
+	return (n < 0 || (size_t)n >= len ? -1 : n);
+}
+
+static int
+trigger_params(uint64_t i, char *buf, size_t len, void *arg)
+{
+	const struct trigger_arg	*t = arg;
+	int				 n;
+
+	n = snprintf(buf, len, "{\"id\":\"hb-%llu\",\"parameters\":"
+	    "{\"router\":{\"latency_ms\":%d}}}",
+	    (unsigned long long)(i % t->schedules), t->latency_ms);
+	return (n < 0 || (size_t)n >= len ? -1 : n);
+}
+
+/* Wait until nothing runs or waits and RUNS requests reached the router. */
+static int
+wait_idle(struct bench_daemon *d, uint64_t runs, char **cause)
+{
+	json_t	*st;
+	int64_t	 t0 = mono_us();
+
+	for (;;) {
+		if (bench_call(d->sock, "daemon.status", NULL,
+		    10 * USEC_PER_SEC, &st, cause) == -1)
+			return (-1);
+		if (bench_json_int(st, "runs.running") == 0 &&
+		    bench_json_int(st, "runs.waiting") == 0 &&
+		    bench_json_int(st, "journal.pending") == 0) {
+			json_decref(st);
+			return (0);
+		}
+		json_decref(st);
+		if (mono_us() - t0 > END_TIMEOUT) {
+			xasprintf(cause, "%llu runs did not end within %lld s",
+			    (unsigned long long)runs,
+			    (long long)(END_TIMEOUT / USEC_PER_SEC));
+			return (-1);
+		}
+		usleep(POLL_US);
+	}
+}
+
+static struct run_times *
+times_get(struct strmap *m, const char *id)
+{
+	struct strmap_node	*n;
+	struct run_times	*t;
+
+	if ((n = strmap_find(m, id)) != NULL)
+		return ((struct run_times *)n);
+	t = xcalloc(1, sizeof *t);
+	t->run_id = xstrdup(id);
+	strmap_insert(m, &t->node, t->run_id);
+	return (t);
+}
+
+static void
+times_free(struct strmap_node *n, void *arg)
+{
+	struct run_times	*t = (struct run_times *)n;
+
+	free(t->run_id);
+	free(t);
+}
+
+/* The run.finished records of the journal in DATA. */
+static int
+read_journal(const struct options *o, const char *data, struct strmap *m,
+    char **cause)
+{
+	struct run_times	*t;
+	json_t			*j, *body;
+	const char		*kind, *id, *status;
+	FILE			*f;
+	char			*cmd, *line = NULL;
+	size_t			 cap = 0;
+	ssize_t			 len;
+	int			 st;
+
+	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL) {
+		xasprintf(cause, "cannot run %s", o->journal);
+		return (-1);
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if ((j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
+			continue;
+		body = json_object_get(j, "body");
+		kind = json_string_value(json_object_get(j, "kind"));
+		id = json_string_value(json_object_get(body, "run_id"));
+		if (kind != NULL && id != NULL &&
+		    strcmp(kind, "run.finished") == 0) {
+			t = times_get(m, id);
+			t->started_us = json_integer_value(json_object_get(
+			    body, "started_us"));
+			t->finished_us = json_integer_value(json_object_get(
+			    body, "finished_us"));
+			status = json_string_value(json_object_get(body,
+			    "status"));
+			t->success = status != NULL &&
+			    strcmp(status, "success") == 0;
+		}
+		json_decref(j);
+	}
+	free(line);
+	if ((st = pclose(f)) != 0) {
+		xasprintf(cause, "%s export failed (status %d)", o->journal,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The router's record of each request, joined by run id. */
+static int
+read_router(const struct router *r, struct strmap *m, char **cause)
+{
+	struct run_times	*t;
+	json_t			*a, *o;
+	const char		*id;
+	size_t			 i;
+
+	if ((a = router_get(r, "/requests", cause)) == NULL)
+		return (-1);
+	json_array_foreach(a, i, o) {
+		if ((id = json_string_value(json_object_get(o,
+		    "run_id"))) == NULL)
+			continue;
+		t = times_get(m, id);
+		t->requests++;
+		t->received_us = json_integer_value(json_object_get(o,
+		    "received_us"));
+		t->replied_us = json_integer_value(json_object_get(o,
+		    "replied_us"));
+	}
+	json_decref(a);
+	return (0);
+}
+
+struct summary_arg {
+	struct result	*r;
+	int64_t		*overhead, *latency, *router;
+	int64_t		 last_finish;
+};
+
+static void
+summarize_one(struct strmap_node *n, void *arg)
+{
+	struct run_times	*t = (struct run_times *)n;
+	struct summary_arg	*a = arg;
+	size_t			 k;
+
+	if (t->success)
+		a->r->succeeded++;
+	if (t->finished_us > a->last_finish)
+		a->last_finish = t->finished_us;
+	if (t->finished_us == 0 || t->requests != 1 || t->replied_us == 0)
+		return;
+	k = a->r->joined++;
+	a->latency[k] = t->finished_us - t->started_us;
+	a->router[k] = t->replied_us - t->received_us;
+	a->overhead[k] = a->latency[k] - a->router[k];
+}
+
+static void
+summarize(struct strmap *m, int64_t t0, struct result *r)
+{
+	struct summary_arg	a;
+	size_t			n = m->count;
+
+	memset(&a, 0, sizeof a);
+	a.r = r;
+	a.overhead = xcalloc(n + 1, sizeof *a.overhead);
+	a.latency = xcalloc(n + 1, sizeof *a.latency);
+	a.router = xcalloc(n + 1, sizeof *a.router);
+	strmap_foreach(m, summarize_one, &a);
+	bench_sort(a.overhead, r->joined);
+	bench_sort(a.latency, r->joined);
+	bench_sort(a.router, r->joined);
+	r->overhead[0] = bench_percentile(a.overhead, r->joined, 0.50);
+	r->overhead[1] = bench_percentile(a.overhead, r->joined, 0.99);
+	r->overhead[2] = r->joined > 0 ? a.overhead[r->joined - 1] : 0;
+	r->latency[0] = bench_percentile(a.latency, r->joined, 0.50);
+	r->latency[1] = bench_percentile(a.latency, r->joined, 0.99);
+	r->latency[2] = r->joined > 0 ? a.latency[r->joined - 1] : 0;
+	r->router[0] = bench_percentile(a.router, r->joined, 0.50);
+	r->router[1] = bench_percentile(a.router, r->joined, 0.99);
+	r->router[2] = r->joined > 0 ? a.router[r->joined - 1] : 0;
+	r->elapsed_us = a.last_finish - t0;
+	r->rate = r->elapsed_us > 0 ? (double)r->runs * USEC_PER_SEC /
+	    (double)r->elapsed_us : 0;
+	free(a.overhead);
+	free(a.latency);
+	free(a.router);
+}
+
+/* Everything for concurrency C; fills R. */
+static int
+run_level(const struct options *o, uint64_t c, struct result *r,
+    char **cause)
+{
+	struct bench_daemon	 d;
+	struct bench_pipeline	 p;
+	struct trigger_arg	 ta;
+	struct router		 rt;
+	struct strmap		 m;
+	char			*wrapper = NULL, *catalog = NULL;
+	int64_t			 ready, cpu0, t0, took;
+	int			 rc = -1;
+
+	memset(r, 0, sizeof *r);
+	memset(&p, 0, sizeof p);
+	memset(&rt, 0, sizeof rt);
+	strmap_init(&m);
+	r->concurrency = c;
+	r->runs = o->runs != 0 ? o->runs : (c * 8 > 2000 ? c * 8 : 2000);
+	bench_daemon_init(&d, o->chimed, NULL);
+	if (router_start(o, d.dir, &rt, cause) == -1)
+		goto out;
+	if ((wrapper = write_files(d.dir, o, &rt, &catalog, cause)) == NULL)
+		goto out;
+	d.chimed = wrapper;
+	d.catalog = catalog;
+	d.sync = o->sync;
+	d.log_level = o->log_level;
+	d.max_running = (int)c;
+	setenv("CHIME_BENCH_SECRET", SECRET, 1);
+	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
+	    cause) == -1)
+		goto out;
+
+	p.sock = d.sock;
+	p.method = "schedule.create";
+	p.nconns = o->conns;
+	p.window = o->window;
+	p.total = c;
+	p.params = create_params;
+	p.stall_us = STALL_TIMEOUT;
+	if (bench_pipeline_run(&p, cause) == -1)
+		goto out;
+	if (p.errors > 0) {
+		xasprintf(cause, "schedule.create failed: %s", p.first_error);
+		goto out;
+	}
+	bench_pipeline_free(&p);
+
+	memset(&p, 0, sizeof p);
+	ta.schedules = c;
+	ta.latency_ms = o->latency_ms;
+	p.sock = d.sock;
+	p.method = "schedule.trigger";
+	p.nconns = o->conns;
+	p.window = o->window;
+	p.total = r->runs;
+	p.params = trigger_params;
+	p.arg = &ta;
+	p.stall_us = STALL_TIMEOUT;
+	cpu0 = bench_cpu_us(d.pid);
+	t0 = now_us();
+	if (bench_pipeline_run(&p, cause) == -1)
+		goto out;
+	if (p.errors > 0) {
+		xasprintf(cause, "%llu schedule.trigger failed; first: %s",
+		    (unsigned long long)p.errors, p.first_error);
+		goto out;
+	}
+	bench_sort(p.latency_us, r->runs);
+	r->trigger[0] = bench_percentile(p.latency_us, r->runs, 0.50);
+	r->trigger[1] = bench_percentile(p.latency_us, r->runs, 0.99);
+	if (wait_idle(&d, r->runs, cause) == -1)
+		goto out;
+	r->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
+	bench_rss(d.pid, &r->rss);
+	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1)
+		goto out;
+	if (read_journal(o, d.data, &m, cause) == -1 ||
+	    read_router(&rt, &m, cause) == -1)
+		goto out;
+	summarize(&m, t0, r);
+	fprintf(stderr, "http-bench: concurrency %llu: %llu runs, %.0f/s\n",
+	    (unsigned long long)c, (unsigned long long)r->runs, r->rate);
+	rc = 0;
+out:
+	if (rc == -1)
+		bench_daemon_log_tail(&d, 20);
+	bench_daemon_kill(&d);
+	router_stop(&rt);
+	bench_pipeline_free(&p);
+	strmap_foreach(&m, times_free, NULL);
+	strmap_clear(&m);
+	bench_daemon_free(&d, o->keep);
+	free(catalog);
+	free(wrapper);
+	return (rc);
+}
+
+static json_t *
+result_json(const struct result *r)
+{
+	return (json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:{s:f, s:f, s:f}, "
+	    "s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f}, s:{s:f, s:f}, s:f, s:I}",
+	    "concurrency", (json_int_t)r->concurrency,
+	    "runs", (json_int_t)r->runs,
+	    "succeeded", (json_int_t)r->succeeded,
+	    "measured", (json_int_t)r->joined,
+	    "elapsed_s", r->elapsed_us / 1e6,
+	    "runs_per_s", r->rate,
+	    "overhead_ms", "p50", r->overhead[0] / 1e3, "p99",
+	    r->overhead[1] / 1e3, "max", r->overhead[2] / 1e3,
+	    "latency_ms", "p50", r->latency[0] / 1e3, "p99",
+	    r->latency[1] / 1e3, "max", r->latency[2] / 1e3,
+	    "router_ms", "p50", r->router[0] / 1e3, "p99",
+	    r->router[1] / 1e3, "max", r->router[2] / 1e3,
+	    "trigger_answer_ms", "p50", r->trigger[0] / 1e3, "p99",
+	    r->trigger[1] / 1e3,
+	    "daemon_cpu_s", r->daemon_cpu_us / 1e6,
+	    "daemon_rss_bytes", (json_int_t)r->rss.rss));
+}
+
+static void
+print_table(const struct options *o, struct result *res, size_t n)
+{
+	const struct result	*r;
+	size_t			 i;
+
+	printf("\nhttp-bench: router answers after %d ms, journal-sync %s, "
+	    "%ld cores\n", o->latency_ms, o->sync,
+	    sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%11s %7s %7s %8s %9s %9s %9s %9s %9s %7s\n", "concurrency",
+	    "runs", "ok", "runs/s", "ovh p50", "ovh p99", "lat p50",
+	    "lat p99", "trig p99", "cpu s");
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		printf("%11llu %7llu %7llu %8.0f %7.2fms %7.2fms %7.1fms "
+		    "%7.1fms %7.1fms %7.2f\n",
+		    (unsigned long long)r->concurrency,
+		    (unsigned long long)r->runs,
+		    (unsigned long long)r->succeeded, r->rate,
+		    r->overhead[0] / 1e3, r->overhead[1] / 1e3,
+		    r->latency[0] / 1e3, r->latency[1] / 1e3,
+		    r->trigger[1] / 1e3, r->daemon_cpu_us / 1e6);
+	}
+	printf("ovh: run latency (slot granted -> result handled) minus the "
+	    "router's own time\n");
+}
+
+static long
+number(const char *flag, const char *s, long lo, long hi)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
+		fprintf(stderr, "http-bench: %s: expected %ld to %ld\n", flag,
+		    lo, hi);
+		exit(2);
+	}
+	return (v);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "latency-ms", required_argument, NULL, 'L' },
+		{ "chimed", required_argument, NULL, 'd' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "router", required_argument, NULL, 'r' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "connections", required_argument, NULL, 'C' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct options	 o;
+	struct result	 res[MAX_LEVELS];
+	json_t		*j, *a;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 ch;
+
+	memset(&o, 0, sizeof o);
+	o.levels[0] = 32;
+	o.levels[1] = 256;
+	o.levels[2] = 1024;
+	o.nlevels = 3;
+	o.latency_ms = 50;
+	o.chimed = BENCH_BUILDDIR "/chimed";
+	o.journal = BENCH_BUILDDIR "/chime-journal";
+	o.router = BENCH_BUILDDIR "/tests/chime-test-router";
+	o.sync = "full";
+	o.log_level = "info";
+	o.conns = 8;
+	o.window = 128;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
+			    &o.nlevels) == -1)
+				usage();
+			break;
+		case 'n':
+			o.runs = (uint64_t)number("--runs", optarg, 1,
+			    10000000);
+			break;
+		case 'L':
+			o.latency_ms = (int)number("--latency-ms", optarg, 0,
+			    60000);
+			break;
+		case 'd':
+			o.chimed = optarg;
+			break;
+		case 'j':
+			o.journal = optarg;
+			break;
+		case 'r':
+			o.router = optarg;
+			break;
+		case 's':
+			o.sync = optarg;
+			break;
+		case 'l':
+			o.log_level = optarg;
+			break;
+		case 'C':
+			o.conns = (int)number("--connections", optarg, 1, 256);
+			break;
+		case 'w':
+			o.window = (int)number("--window", optarg, 1, 100000);
+			break;
+		case 'k':
+			o.keep = 1;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("http-bench", LOG_LEVEL_WARN);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (i = 0; i < o.nlevels; i++) {
+		if (o.levels[i] > 100000) {
+			fprintf(stderr, "http-bench: concurrency %llu is more "
+			    "than --max-running allows\n",
+			    (unsigned long long)o.levels[i]);
+			return (2);
+		}
+		if (run_level(&o, o.levels[i], &res[i], &cause) == -1) {
+			fprintf(stderr, "http-bench: concurrency %llu: %s\n",
+			    (unsigned long long)o.levels[i], cause);
+			return (1);
+		}
+	}
+	print_table(&o, res, o.nlevels);
+	if (o.out != NULL) {
+		a = json_array();
+		for (i = 0; i < o.nlevels; i++)
+			json_array_append_new(a, result_json(&res[i]));
+		j = json_pack("{s:s, s:i, s:s, s:i, s:o}", "bench",
+		    "http-bench", "latency_ms", o.latency_ms, "sync", o.sync,
+		    "cores", (int)sysconf(_SC_NPROCESSORS_ONLN), "levels", a);
+		if (bench_write_json(o.out, j, &cause) == -1) {
+			fprintf(stderr, "http-bench: %s\n", cause);
+			json_decref(j);
+			return (1);
+		}
+		json_decref(j);
+	}
+	return (0);
+}

@@ -1,0 +1,141 @@
+#!/bin/sh
+# The http executor against chime-test-router: success with usage and
+# cost, a timeout, 5xx retried to success with the same Idempotency-Key,
+# 429 with Retry-After honoured, 4xx not retried, the address filter, a
+# slow router saturating --max-running 2, and no secret in the log.
+. "$(dirname "$0")/lib.sh"
+
+# Until chimed has --http-allow (and runs http operations) there is
+# nothing to test here: skip (exit 77) rather than fail.
+if ! "$CHIMED" --help 2>&1 | grep -q -- --http-allow; then
+	echo "SKIP: chimed has no --http-allow"
+	exit 77
+fi
+
+ROUTER=$B/tests/chime-test-router
+SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+ROUTER_PID=
+stop_router() {
+	if [ -n "$ROUTER_PID" ]; then
+		kill "$ROUTER_PID" 2>/dev/null
+		wait "$ROUTER_PID" 2>/dev/null
+	fi
+}
+trap 'stop_router; cleanup' EXIT
+
+"$ROUTER" --port-file "$T/router.port" --secret "$SECRET" --quiet \
+    >>"$T/router.log" 2>&1 &
+ROUTER_PID=$!
+if ! wait_for 20 test -s "$T/router.port"; then
+	fail "the router starts" "$(cat "$T/router.log")"
+	exit 1
+fi
+PORT=$(cat "$T/router.port")
+URL=http://127.0.0.1:$PORT/v1/run
+
+# rget PATH: GET from the router.
+rget() { curl -sf "http://127.0.0.1:$PORT$1"; }
+# reqs RUN: what the router saw of RUN, oldest first.
+reqs() { rget "/requests?run_id=$1"; }
+# run_is RUN JQ-CONDITION
+run_is() { ctlj run get "$1" | jq -e "$2" >/dev/null; }
+ended() { run_is "$1" '.status == "success" or .status == "failed"'; }
+
+op() {	# op ID TIMEOUT ATTEMPTS [URL]
+	cat <<EOF
+    {"id": "$1", "executor": "http", "url": "${4:-$URL}",
+     "secret_ref": "env:CHIME_TEST_GW_SECRET", "timeout": "$2",
+     "connect_timeout": "2s",
+     "retry": {"attempts": $3, "backoff": "200ms", "max_backoff": "1s"},
+     "tokens": {"input": [500, 1000, 2000], "output": [100, 500, 1000]},
+     "default_model": "test-model", "idempotent": true}
+EOF
+}
+cat >"$T/catalog.json" <<EOF
+{"models": [{"id": "test-model", "input_usd_per_mtok": "1.00",
+             "output_usd_per_mtok": "2.00"}],
+ "operations": [
+$(op gw 5s 3),
+$(op gw-short 300ms 1),
+$(op gw-other 5s 1 "http://127.0.0.2:$PORT/v1/run")
+ ]}
+EOF
+CATALOG=$T/catalog.json
+export CHIME_TEST_GW_SECRET=$SECRET
+
+check_fails "a bad --http-allow is refused" 2 "$CHIMED" --data "$DATA" \
+    --catalog "$CATALOG" --http-allow 127.0.0.1/8
+check "the refusal names the flag" grep -q -- "--http-allow" "$T/last"
+start_chimed --max-running 2 --http-allow 127.0.0.1/32
+
+# trigger NAME ROUTER-JSON: a run of schedule NAME with parameters.router.
+trigger() {
+	ctlj schedule trigger "$1" --param "router=$2" | jq -r .run_id
+}
+ctl schedule create --name gw --op gw --manual >/dev/null
+ctl schedule create --name short --op gw-short --manual >/dev/null
+ctl schedule create --name other --op gw-other --manual >/dev/null
+
+# Success: result, model, usage and the cost from the catalog's price.
+r=$(trigger gw '{"model": "gw-model", "usage": {"input_tokens": 1000, "output_tokens": 500}}')
+check "success" wait_for 20 run_is "$r" '.status == "success"'
+check "result, model, usage and cost" run_is "$r" '.result.text == "routed answer" and .model == "gw-model" and .usage.input_tokens == 1000 and .usage.output_tokens == 500 and .cost_usd == "0.002000" and .attempt == 1'
+check "the router saw one signed request keyed by the run id" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 1 and .[0].idempotency_key == \"$r\" and .[0].signature_ok == true and .[0].webhook_id == \"$r:1\"'"
+
+# Timeout: the attempt ends at its deadline; one attempt only.
+r=$(trigger short '{"latency_ms": 3000}')
+check "timeout" wait_for 20 run_is "$r" '.status == "failed" and .error == "timed out after 300ms"'
+check "the timeout is recorded as an attempt" run_is "$r" '(.attempts | length) == 1 and .attempts[0].status == "timeout"'
+
+# 5xx then success: retried with the same Idempotency-Key.
+r=$(trigger gw '{"fail_times": 2, "fail_status": 503}')
+check "5xx retried to success" wait_for 30 run_is "$r" '.status == "success" and .attempt == 3'
+check "three attempts reached the router" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].status] == [503, 503, 200] and [.[].attempt] == [1, 2, 3]'"
+check "the same Idempotency-Key on each retry" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].idempotency_key] | unique == [\"$r\"]'"
+check "a webhook-id per attempt, each signed" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].webhook_id] == [\"$r:1\", \"$r:2\", \"$r:3\"] and all(.[]; .signature_ok)'"
+
+# 429 with Retry-After: 2 s, longer than the 200 ms backoff, is honoured.
+r=$(trigger gw '{"fail_times": 1, "fail_status": 429, "retry_after": 2}')
+check "429 retried to success" wait_for 30 run_is "$r" '.status == "success" and .attempt == 2'
+check "the retry waited for Retry-After (2 s)" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 2 and .[0].status == 429 and (.[1].received_us - .[0].replied_us) >= 2000000'"
+
+# 4xx: not retried, the body in the error.
+r=$(trigger gw '{"status": 404, "body": "no such route"}')
+check "4xx fails" wait_for 20 run_is "$r" '.status == "failed" and .error == "HTTP 404: no such route"'
+check "4xx is not retried" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 1'"
+check "4xx: one attempt" run_is "$r" '.attempt == 1'
+
+# The address filter: 127.0.0.2 is loopback outside the allowed /32.
+r=$(trigger other '{}')
+check "a loopback address outside --http-allow is refused" wait_for 20 run_is "$r" '.status == "failed" and .error == "address 127.0.0.2 not allowed (loopback)"'
+check "the refused call never reached the router" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 0'"
+
+# A slow router saturates --max-running 2: the other runs wait for a slot.
+runs=
+for i in 1 2 3 4 5; do
+	runs="$runs $(trigger gw '{"latency_ms": 700}')"
+done
+for r in $runs; do
+	wait_for 30 run_is "$r" '.status == "success"' || fail "slow run $r"
+done
+waited=0
+for r in $runs; do
+	if run_is "$r" '.waited_ms > 0'; then
+		waited=$((waited + 1))
+	fi
+done
+check "runs beyond two waited for a slot (waited_ms > 0)" test "$waited" -ge 3
+for r in $runs; do
+	reqs "$r"
+done >"$T/slow.json"
+# Most requests in the router at one instant (a request is in from its
+# receipt until its answer).
+overlap=$(jq -s 'add | . as $a | [$a[] | .received_us as $t | [$a[] | select(.received_us <= $t and .replied_us > $t)] | length] | max' "$T/slow.json")
+check "the router had exactly 2 of them at once at most" test "$overlap" -eq 2
+
+check "no secret in the log" sh -c "! grep -q -F '$SECRET' '$LOG'"
+check "the log names the endpoint, not the body" sh -c "grep -q 'msg=\"http finished\".*url=\"http://127.0.0.1:$PORT/v1/run\"' '$LOG' && ! grep -q 'routed answer' '$LOG'"
+check "no secret in the journal" sh -c "$JOURNAL export '$DATA' | grep -c -F '$SECRET' | grep -qx 0"
+check "drain" stop_chimed
+check "the journal verifies" "$JOURNAL" verify "$DATA"
+finish
