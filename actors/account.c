@@ -74,6 +74,7 @@ static void		 account_change(struct ctl_req *, struct account *,
 static void		 account_submit(struct account_op *, const char *,
 			     const uid_t *, journal_done_cb);
 static int		 account_cmp_name(const void *, const void *);
+static void		 account_free_node(struct strmap_node *, void *);
 
 /* ---- life cycle -------------------------------------------------------- */
 
@@ -236,6 +237,8 @@ account_load_all(struct journal *j, char **cause)
 	struct account	*a;
 	struct jrec	*rec;
 
+	strmap_foreach(&accounts, account_free_node, NULL);
+	strmap_clear(&accounts);
 	strmap_init(&accounts);
 	if (journal_table_foreach(j, "accounts", NULL, 0, 0, account_row_cb,
 	    NULL) == -1) {
