@@ -326,6 +326,8 @@ start(struct flags *f)
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
+	/* Recovery read every row through the map: give those pages back. */
+	journal_release_cache(engine->journal);
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);

@@ -373,6 +373,13 @@ journal_submit(struct journal *j, struct jrec *rec, journal_done_cb cb,
 	pthread_mutex_unlock(&j->mtx);
 }
 
+void
+journal_release_cache(struct journal *j)
+{
+	if (j->ops->release_cache != NULL)
+		j->ops->release_cache(j->store);
+}
+
 uint64_t
 journal_seq(struct journal *j)
 {

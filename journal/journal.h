@@ -183,6 +183,13 @@ void		 journal_submit(struct journal *, struct jrec *,
 		     journal_done_cb, void *);
 
 /* Last durable seq and chain head, as of the last callback that ran. */
+/*
+ * Drop the resident pages of the journal's map from this process (they
+ * stay in the page cache and come back on the next touch).  Recovery reads
+ * every state row through the map; afterwards this gives the memory back.
+ * No errors.
+ */
+void		 journal_release_cache(struct journal *);
 uint64_t	 journal_seq(struct journal *);
 void		 journal_head(struct journal *, uint8_t[JOURNAL_HASH_LEN]);
 /* Records submitted whose callback has not run yet. */
@@ -368,6 +375,8 @@ struct store_ops {
 	/* the seq owning a key (0: none) in its own read transaction */
 	int		 (*dedup_get)(struct store *, const char *, uint64_t *,
 			     char **);
+	/* drop this process's resident pages of the map (page cache stays) */
+	void		 (*release_cache)(struct store *);
 };
 extern const struct store_ops store_lmdb_ops;
 

@@ -16,6 +16,7 @@
  */
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -122,6 +123,43 @@ static int	 store_walk_start(MDB_cursor *, MDB_val *, MDB_val *,
 		     const void *, size_t, int);
 static int	 store_has_prefix(const MDB_val *, const void *, size_t);
 
+/*
+ * The map is read-only and shared (no MDB_WRITEMAP): dropping its pages
+ * from our page tables loses nothing; a later read faults them back in
+ * from the page cache.  LMDB does not tell where its map is (mdb_env_info's
+ * address is only for fixed maps), so the mapping of data.mdb is found in
+ * /proc/self/maps.  The map lock keeps a resize out meanwhile.
+ */
+static void
+store_lmdb_release_cache(struct store *s)
+{
+	const char	*path;
+	char		*want, line[1024];
+	unsigned long	 lo, hi;
+	FILE		*f;
+	size_t		 n;
+
+	if (mdb_env_get_path(s->env, &path) != 0 ||
+	    (f = fopen("/proc/self/maps", "r")) == NULL)
+		return;
+	xasprintf(&want, "%s/data.mdb", path);
+	n = strlen(want);
+	pthread_rwlock_rdlock(&s->maplock);
+	while (fgets(line, sizeof line, f) != NULL) {
+		size_t	len = strcspn(line, "\n");
+
+		line[len] = '\0';
+		if (len < n || strcmp(line + len - n, want) != 0 ||
+		    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == -1)
+			log_warn("msg=\"journal: madvise failed\"");
+	}
+	pthread_rwlock_unlock(&s->maplock);
+	fclose(f);
+	free(want);
+}
+
 const struct store_ops store_lmdb_ops = {
 	.name = "lmdb",
 	.open = store_lmdb_open,
@@ -144,6 +182,7 @@ const struct store_ops store_lmdb_ops = {
 	.table_foreach = store_lmdb_table_foreach,
 	.table_get = store_lmdb_table_get,
 	.dedup_get = store_lmdb_dedup_get,
+	.release_cache = store_lmdb_release_cache,
 };
 
 /* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
@@ -220,7 +259,7 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 {
 	struct store	*s;
 	MDB_envinfo	 info;
-	unsigned int	 flags = MDB_NOTLS;
+	unsigned int	 flags = MDB_NOTLS | MDB_NORDAHEAD;
 	int		 rc, dead;
 
 	s = xcalloc(1, sizeof *s);
