@@ -277,7 +277,10 @@ occurrence_run(struct schedule *s, int64_t t, const struct cron_fire *f,
 	r->scheduled_for = t;
 	r->nominal = f->nominal;
 	r->dst = f->tag;
-	r->parameters = xstrdup(s->parameters);
+	/* The account's default parameters for the operation, under the
+	 * schedule's. */
+	r->parameters = prefs_merge_parameters(prefs_lookup(s->account,
+	    s->operation), s->parameters);
 	return (r);
 }
 
@@ -403,13 +406,22 @@ over_budget(struct schedule *s, const struct run *r)
 	    s->max_cost_month);
 }
 
-/* The model a run of S uses: the schedule's override, else the
+/* The model a run of S uses: the schedule's override, else the account's
+ * preferred model for the operation (if the catalog has it), else the
  * operation's default.  NULL if it is not in the catalog. */
 static const struct model *
 run_model(const struct schedule *s, const struct operation *op)
 {
-	return (catalog_model(engine->catalog, s->model != NULL ? s->model :
-	    op->default_model));
+	const struct op_prefs	*p;
+	const struct model	*m;
+
+	if (s->model != NULL)
+		return (catalog_model(engine->catalog, s->model));
+	if ((p = prefs_lookup(s->account, op->id)) != NULL &&
+	    p->preferred_model != NULL &&
+	    (m = catalog_model(engine->catalog, p->preferred_model)) != NULL)
+		return (m);
+	return (catalog_model(engine->catalog, op->default_model));
 }
 
 /*
@@ -441,6 +453,8 @@ run_begin(struct run *r, const char *claim)
 	struct schedule		*s = r->sched;
 	const struct operation	*op;
 	const struct model	*model;
+	const struct op_prefs	*p;
+	const char		*cap;
 
 	op = catalog_operation(engine->catalog, s->operation);
 	model = op == NULL ? NULL : run_model(s, op);
@@ -458,11 +472,32 @@ run_begin(struct run *r, const char *claim)
 	r->model_id = xstrdup(model->id);
 	estimate_run(s->account, op, model, &r->estimate, &r->estimate_source,
 	    &r->estimate_samples);
-	if (over_budget(s, r)) {
+	if ((p = prefs_lookup(s->account, s->operation)) != NULL &&
+	    !p->enabled) {
+		r->err_code = CTL_E_CONFLICT;
+		r->err_msg = "the operation is disabled in the account's "
+		    "preferences";
+		r->err_field = "operation";
+		r->err_reason = "disabled";
+		run_settle_now(r, RUN_SKIPPED, "disabled", claim);
+		return;
+	}
+	/* Three caps, the same for every trigger: the schedule's, the
+	 * account's per operation, the account's. */
+	cap = NULL;
+	if (over_budget(s, r))
+		cap = "max_cost_month";
+	else if (budget_check(s->account, s->operation, r->estimate.mid,
+	    &cap) == 0)
+		cap = NULL;
+	if (cap != NULL) {
 		r->err_code = CTL_E_BUDGET;
-		r->err_msg = "the run would pass the schedule's max_cost_month";
-		r->err_field = "max_cost_month";
+		r->err_msg = "the run would pass a monthly budget";
+		r->err_field = cap;
 		r->err_reason = "budget exceeded";
+		free(r->error);
+		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
+		    cap);
 		run_settle_now(r, RUN_SKIPPED, "budget", claim);
 		if (s->state == SCHEDULE_ACTIVE)
 			schedule_set_paused(NULL, s, 1, "budget_exceeded",
@@ -475,6 +510,7 @@ run_begin(struct run *r, const char *claim)
 	s->nruns++;
 	actor_ref(&s->actor);
 	s->month_reserved += r->estimate.mid;
+	budget_reserve(s->account, s->operation, r->estimate.mid);
 	if (!r->queued && !engine->draining && slots_try_acquire() == 0) {
 		r->has_slot = 1;
 		r->started_us = now_us();
@@ -783,6 +819,7 @@ run_unlink(struct run *r)
 	LIST_REMOVE(r, entry);
 	s->nruns--;
 	s->month_reserved -= r->estimate.mid;
+	budget_release(s->account, s->operation, r->estimate.mid);
 	if (s->month_reserved < 0)
 		s->month_reserved = 0;
 	if (r->waiter.actor != NULL)
@@ -825,6 +862,10 @@ run_finish(struct run *r, enum run_status st)
 	    (long long)((r->finished_us - r->started_us) / 1000) : 0LL,
 	    fmt_usd(r->cost > 0 ? r->cost : 0, buf, sizeof buf));
 	rec = run_record(r, "run.finished", NULL);
+	/* The spend is durable with the run's end (the reservation is
+	 * released by run_unlink). */
+	budget_settle(s->account, s->operation, 0, r->cost > 0 ? r->cost : 0,
+	    r->finished_us, rec);
 	if (st == RUN_SUCCESS)
 		estimate_observe(s->account, s->operation, r->model_id != NULL ?
 		    r->model_id : r->model, r->input_tokens, r->output_tokens,
@@ -950,7 +991,7 @@ dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
 	r = occurrence_run(s, now, &f, trig_manual);
 	r->req = req;
 	if (params != NULL && json_object_size(params) > 0) {
-		merged = json_loads(s->parameters, 0, NULL);
+		merged = json_loads(r->parameters, 0, NULL);
 		if (merged == NULL)
 			merged = json_object();
 		json_object_update(merged, params);
@@ -1075,6 +1116,7 @@ recover_run(struct run *r)
 	s->nruns++;
 	actor_ref(&s->actor);
 	s->month_reserved += r->estimate.mid;
+	budget_reserve(s->account, s->operation, r->estimate.mid);
 	if (r->status == RUN_PENDING) {
 		log_info("msg=\"pending run resumed\" run=%s", r->id);
 		run_want_slot(r);

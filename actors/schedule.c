@@ -1624,7 +1624,8 @@ schedule_list(const struct ctl_caller *caller, const char *account,
 	*truncated = 0;
 	if (by_id.nbuckets != 0)
 		strmap_foreach(&by_id, schedule_list_node, &ctx);
-	qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_cmp_name);
+	if (ctx.n > 0)
+		qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_cmp_name);
 	for (i = 0; i < ctx.n; i++) {
 		if (after != NULL && strcmp(ctx.v[i]->name, after) <= 0)
 			continue;
