@@ -326,6 +326,8 @@ start(struct flags *f)
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
+	/* What recovery settled is durable before anyone can ask. */
+	journal_flush(engine->journal);
 	/* Recovery read every row through the map: give those pages back. */
 	journal_release_cache(engine->journal);
 	daemon_record("daemon.started");
