@@ -89,6 +89,7 @@ struct key_count {
 
 /* An answer waiting for its latency to pass. */
 struct pending {
+	LIST_ENTRY(pending)	 entry;
 	struct evhttp_request	*req;
 	struct event		*ev;
 	struct evbuffer		*out;
@@ -100,6 +101,7 @@ static struct event_base	*base;
 static struct record		*records;
 static size_t			 nrecords, records_size;
 static struct strmap		 keys;
+static LIST_HEAD(, pending)	 pendings = LIST_HEAD_INITIALIZER(pendings);
 static unsigned char		*secret_key;
 static size_t			 secret_len;
 static int			 record_bodies;
@@ -396,6 +398,7 @@ handle_post(struct evhttp_request *req)
 		return;
 	}
 	pd->ev = evtimer_new(base, pending_cb, pd);
+	LIST_INSERT_HEAD(&pendings, pd, entry);
 	tv.tv_sec = latency / 1000;
 	tv.tv_usec = (latency % 1000) * 1000;
 	evtimer_add(pd->ev, &tv);
@@ -413,8 +416,10 @@ send_pending(struct pending *pd)
 	in_flight--;
 	evhttp_send_reply(pd->req, pd->status, NULL, pd->out);
 	evbuffer_free(pd->out);
-	if (pd->ev != NULL)
+	if (pd->ev != NULL) {
+		LIST_REMOVE(pd, entry);
 		event_free(pd->ev);
+	}
 	free(pd);
 }
 
@@ -574,6 +579,7 @@ main(int argc, char **argv)
 	struct evconnlistener		*lev;
 	struct evhttp			*http;
 	struct event			*sigterm, *sigint;
+	struct pending			*pd;
 	struct rlimit			 rl;
 	const char			*port_file = NULL;
 	int				 ch, port = 0;
@@ -645,7 +651,14 @@ main(int argc, char **argv)
 	log_info("msg=\"router listening\" port=%d", port);
 	event_base_dispatch(base);
 	log_info("msg=\"router stopping\" requests=%zu", nrecords);
+	/* Answers still waiting go unsent (evhttp_free drops the requests). */
 	evhttp_free(http);
+	while ((pd = LIST_FIRST(&pendings)) != NULL) {
+		LIST_REMOVE(pd, entry);
+		evbuffer_free(pd->out);
+		event_free(pd->ev);
+		free(pd);
+	}
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
