@@ -96,6 +96,8 @@ static int			 http_curl_ready;
 static struct http_cidr		*http_allow;
 static size_t			 http_nallow;
 
+static int	 http_prefix_parse(const char *, int);
+static int	 http_host_bits(const struct http_cidr *);
 static int	 http_addr_norm(const struct sockaddr *, int *, uint8_t *);
 static int	 http_prefix_match(const uint8_t *, const uint8_t *, int);
 static const char *http_special_v4(const uint8_t *);
@@ -164,6 +166,38 @@ http_config_clear(struct http_config *cfg)
 
 /* ---- address filter ----------------------------------------------------- */
 
+/* A prefix length: 1 to 3 decimal digits, at most MAX; -1 if not. */
+static int
+http_prefix_parse(const char *p, int max)
+{
+	int	n = 0;
+
+	if (*p == '\0' || strlen(p) > 3)
+		return (-1);
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return (-1);
+		n = n * 10 + (*p - '0');
+	}
+	return (n <= max ? n : -1);
+}
+
+/* Are any bits of C's address set after its prefix? */
+static int
+http_host_bits(const struct http_cidr *c)
+{
+	int	i, bits;
+
+	for (i = 0; i < 16; i++) {
+		bits = c->prefix - i * 8;
+		if (bits >= 8)
+			continue;
+		if ((c->addr[i] & (bits <= 0 ? 0xff : 0xff >> bits)) != 0)
+			return (1);
+	}
+	return (0);
+}
+
 /*
  * Parse "ADDRESS/PREFIX" (or a bare address: one host) into C.  Host bits
  * must be zero; an IPv4-mapped IPv6 network (::ffff:a.b.c.d/96+n) becomes
@@ -173,10 +207,9 @@ int
 http_cidr_parse(const char *s, struct http_cidr *c, char **cause)
 {
 	char		 addr[INET6_ADDRSTRLEN + 1];
-	const char	*slash, *p;
+	const char	*slash;
 	size_t		 len;
-	long		 prefix = -1;
-	int		 max, i, bits;
+	int		 max;
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	    0xff, 0xff };
 
@@ -195,29 +228,13 @@ http_cidr_parse(const char *s, struct http_cidr *c, char **cause)
 		max = 128;
 	} else
 		goto bad;
-	if (slash != NULL) {
-		p = slash + 1;
-		if (*p == '\0' || strlen(p) > 3)
-			goto bad;
-		for (prefix = 0; *p != '\0'; p++) {
-			if (*p < '0' || *p > '9')
-				goto bad;
-			prefix = prefix * 10 + (*p - '0');
-		}
-		if (prefix > max)
-			goto bad;
-	} else
-		prefix = max;
-	c->prefix = (int)prefix;
-	for (i = 0; i < max / 8; i++) {
-		bits = c->prefix - i * 8;
-		if (bits >= 8)
-			continue;
-		if ((c->addr[i] & (bits <= 0 ? 0xff : 0xff >> bits)) != 0) {
-			xasprintf(cause, "%s: host bits are set after the "
-			    "first %d", s, c->prefix);
-			return (-1);
-		}
+	c->prefix = slash != NULL ? http_prefix_parse(slash + 1, max) : max;
+	if (c->prefix < 0)
+		goto bad;
+	if (http_host_bits(c)) {
+		xasprintf(cause, "%s: host bits are set after the first %d",
+		    s, c->prefix);
+		return (-1);
 	}
 	if (c->family == AF_INET6 && c->prefix >= 96 &&
 	    memcmp(c->addr, mapped, sizeof mapped) == 0) {
