@@ -163,7 +163,8 @@ struct run {
 	int			 aborting;
 	int			 awaiting;	/* a record names it as cb arg */
 	struct slot_waiter	 waiter;
-	struct exec_job		*job;
+	struct exec_job		*job;		/* exec executor */
+	struct http_job		*hjob;		/* http executor */
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
 	struct ctl_req		*req;		/* answered when it starts */

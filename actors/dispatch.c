@@ -669,6 +669,9 @@ run_exec_cb(struct exec_result *res, void *arg)
 	struct run		*r = arg;
 	struct exec_done	*d;
 
+	/* The executor frees its job after this callback. */
+	r->job = NULL;
+	r->hjob = NULL;
 	d = xmalloc(sizeof *d);
 	d->run = r;
 	d->result = res;
@@ -695,16 +698,12 @@ run_start(struct run *r)
 	log_info("msg=\"run started\" run=%s operation=%s attempt=%d "
 	    "lag_ms=%lld", r->id, req.operation, r->attempt,
 	    (long long)((r->started_us - r->scheduled_for) / 1000));
-	if (op->executor != EXECUTOR_EXEC) {
-		xasprintf(&r->error, "executor of operation \"%s\" is not "
-		    "available", op->id);
-		r->has_slot = 0;
-		slots_release();
-		run_finish(r, RUN_FAILED);
-		return;
-	}
-	r->job = exec_start(op, &req, run_exec_cb, r, &cause);
-	if (r->job == NULL) {
+	if (op->executor == EXECUTOR_HTTP)
+		r->hjob = http_start(op, &req, r->attempt, run_exec_cb, r,
+		    &cause);
+	else
+		r->job = exec_start(op, &req, run_exec_cb, r, &cause);
+	if (r->job == NULL && r->hjob == NULL) {
 		r->error = cause;
 		r->has_slot = 0;
 		slots_release();
@@ -769,6 +768,7 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 	int64_t			 delay;
 
 	r->job = NULL;
+	r->hjob = NULL;
 	r->has_slot = 0;
 	slots_release();
 	run_add_attempt(r, res, r->started_us);
@@ -892,6 +892,8 @@ run_abort(struct run *r, const char *reason)
 	r->reason = xstrdup(reason);
 	if (r->job != NULL)
 		exec_abort(r->job);
+	else if (r->hjob != NULL)
+		http_abort(r->hjob);
 	else if (!r->awaiting && !r->has_slot)
 		run_finish(r, RUN_CANCELLED);
 }
@@ -905,7 +907,7 @@ dispatch_cancel_pending(struct schedule *s, const char *reason)
 
 	for (r = LIST_FIRST(&s->runs); r != NULL; r = next) {
 		next = LIST_NEXT(r, entry);
-		if (r->job == NULL)
+		if (r->job == NULL && r->hjob == NULL)
 			run_abort(r, reason);
 	}
 }
@@ -919,7 +921,10 @@ dispatch_forget_runs(struct schedule *s)
 	while ((r = LIST_FIRST(&s->runs)) != NULL) {
 		if (r->job != NULL)
 			exec_abort(r->job);
+		if (r->hjob != NULL)
+			http_abort(r->hjob);
 		r->job = NULL;
+		r->hjob = NULL;
 		run_unlink(r);
 		run_free(r);
 	}
@@ -929,7 +934,8 @@ dispatch_forget_runs(struct schedule *s)
 int
 dispatch_quiet(void)
 {
-	return (exec_running() == 0 && journal_pending(engine->journal) == 0);
+	return (exec_running() == 0 && http_running() == 0 &&
+	    journal_pending(engine->journal) == 0);
 }
 
 /* ---- manual triggers --------------------------------------------------- */

@@ -36,6 +36,7 @@ usage(int status)
 "              [--log-level error|warn|info|debug] [--trace LIST]\n"
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
+"              [--http-allow CIDR]...\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -50,6 +51,9 @@ usage(int status)
 "                        lose or corrupt on an OS crash; tests only)\n"
 "  --journal-max-mb N    largest journal map in MiB (default 65536)\n"
 "  --max-running N       operations running at once (default 32)\n"
+"  --http-allow CIDR     let http operations reach addresses in CIDR that\n"
+"                        the address filter refuses (loopback, private,\n"
+"                        link-local); repeatable\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n");
 	exit(status);
@@ -137,7 +141,7 @@ drain_check(evutil_socket_t fd, short events, void *arg)
 	if (now_us() >= drain_deadline) {
 		log_warnx("msg=\"drain timeout: stopping running operations; "
 		    "they are settled at the next start\" running=%d",
-		    exec_running());
+		    exec_running() + http_running());
 		dispatch_abandon();
 		event_base_loopexit(engine->base, NULL);
 		return;
@@ -160,7 +164,8 @@ start_drain(void)
 		ctl_server_stop_accepting(engine->ctl);
 	schedule_drain();
 	drain_deadline = now_us() + engine->drain_timeout_ms * USEC_PER_MSEC;
-	log_info("msg=\"draining\" running=%d timeout_ms=%lld", exec_running(),
+	log_info("msg=\"draining\" running=%d timeout_ms=%lld",
+	    exec_running() + http_running(),
 	    (long long)engine->drain_timeout_ms);
 	drain_ev = evtimer_new(engine->base, drain_check, NULL);
 	drain_check(-1, 0, NULL);
@@ -197,7 +202,7 @@ parse_number(const char *flag, const char *s, long lo, long hi)
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
-	OPT_HELP
+	OPT_HELP, OPT_HTTP_ALLOW
 };
 
 static const struct option longopts[] = {
@@ -211,6 +216,7 @@ static const struct option longopts[] = {
 	{ "journal-max-mb", required_argument, NULL, OPT_JMAX },
 	{ "max-running", required_argument, NULL, OPT_MAX_RUNNING },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+	{ "http-allow", required_argument, NULL, OPT_HTTP_ALLOW },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -223,12 +229,14 @@ struct flags {
 	struct journal_options	 jopts;
 	int			 max_running;
 	int64_t			 drain_us;
+	struct http_config	 http;
 };
 
 static void
 parse_flags(int argc, char **argv, struct flags *f)
 {
-	int	ch;
+	char	*cause = NULL;
+	int	 ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -282,6 +290,13 @@ parse_flags(int argc, char **argv, struct flags *f)
 			if (parse_duration(optarg, &f->drain_us) == -1) {
 				fprintf(stderr, "chimed: --drain-timeout: "
 				    "expected a duration such as 30s\n");
+				exit(2);
+			}
+			break;
+		case OPT_HTTP_ALLOW:
+			if (http_config_allow(&f->http, optarg, &cause) == -1) {
+				fprintf(stderr, "chimed: --http-allow: %s\n",
+				    cause);
 				exit(2);
 			}
 			break;
@@ -350,6 +365,7 @@ main(int argc, char **argv)
 	f.jopts.sync = JOURNAL_SYNC_FULL;
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
+	http_config_init(&f.http);
 	parse_flags(argc, argv, &f);
 	log_open("chimed", f.level);
 	/* Group members may reach the socket (0660) in DATA (0750); the
@@ -360,6 +376,8 @@ main(int argc, char **argv)
 		    env : "./var/chime";
 	if (engine_init() == -1)
 		fatalx("cannot create the event loop");
+	http_runtime_init(engine->base, &f.http);
+	http_config_clear(&f.http);
 	engine->data_dir = xstrdup(f.data);
 	engine->max_running = f.max_running;
 	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
@@ -381,6 +399,7 @@ main(int argc, char **argv)
 	estimate_free_all();
 	account_free_all();
 	signal_free();
+	http_runtime_free();
 	if (drain_ev != NULL)
 		event_free(drain_ev);
 	engine_free();

@@ -5,13 +5,6 @@
 # slow router saturating --max-running 2, and no secret in the log.
 . "$(dirname "$0")/lib.sh"
 
-# Until chimed has --http-allow (and runs http operations) there is
-# nothing to test here: skip (exit 77) rather than fail.
-if ! "$CHIMED" --help 2>&1 | grep -q -- --http-allow; then
-	echo "SKIP: chimed has no --http-allow"
-	exit 77
-fi
-
 ROUTER=$B/tests/chime-test-router
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 ROUTER_PID=

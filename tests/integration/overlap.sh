@@ -31,7 +31,7 @@ check "queued run starts once the previous ends" wait_for 30 status_n o-queue su
 # Budget: the quick operation's mid estimate is 0.002000 USD.
 check "budget schedule" ctl schedule create --name capped --op quick --every 1s --max-cost-month 0.003
 check "over the cap: paused with budget_exceeded" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json schedule get capped | jq -e '.state == \"paused\" and .pause_reason == \"budget_exceeded\"'"
-check "over the cap: the run is skipped for budget" reason capped skipped budget 1
+check "over the cap: the run is skipped for budget" wait_for 20 reason capped skipped budget 1
 check "under the cap: one run succeeded" status_n capped success 1
 check_fails "manual trigger over the cap is refused" 1 ctl schedule trigger capped
 check "no occurrence settled twice" no_double_claims
