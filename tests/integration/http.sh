@@ -50,7 +50,8 @@ cat >"$T/catalog.json" <<EOF
  "operations": [
 $(op gw 5s 3),
 $(op gw-short 300ms 1),
-$(op gw-other 5s 1 "http://127.0.0.2:$PORT/v1/run")
+$(op gw-other 5s 1 "http://127.0.0.2:$PORT/v1/run"),
+$(op gw-conv 5s 1)
  ]}
 EOF
 CATALOG=$T/catalog.json
@@ -125,6 +126,18 @@ done >"$T/slow.json"
 # receipt until its answer).
 overlap=$(jq -s 'add | . as $a | [$a[] | .received_us as $t | [$a[] | select(.received_us <= $t and .replied_us > $t)] | length] | max' "$T/slow.json")
 check "the router had exactly 2 of them at once at most" test "$overlap" -eq 2
+
+# Estimates converge on what the router reports: 700 in, 300 out at
+# 1.00 / 2.00 USD per million = 0.001300 (the catalog's mid is 0.002000).
+ctl schedule create --name conv --op gw-conv --manual >/dev/null
+check "the first estimate is the catalog's" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate conv | jq -e '.estimate_source == \"catalog\" and .estimate_usd.mid == \"0.002000\"'"
+i=0
+while [ $i -lt 10 ]; do
+	r=$(trigger conv '{"usage": {"input_tokens": 700, "output_tokens": 300}}')
+	wait_for 30 ended "$r" || fail "run $r did not end"
+	i=$((i + 1))
+done
+check "after 10 runs the estimate is the router's usage" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate conv | jq -e '.estimate_source == \"observed\" and .estimate_usd.low == \"0.001300\" and .estimate_usd.mid == \"0.001300\" and .estimate_usd.high == \"0.001300\"'"
 
 check "no secret in the log" sh -c "! grep -q -F '$SECRET' '$LOG'"
 check "the log names the endpoint, not the body" sh -c "grep -q 'msg=\"http finished\".*url=\"http://127.0.0.1:$PORT/v1/run\"' '$LOG' && ! grep -q 'routed answer' '$LOG'"
