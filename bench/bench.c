@@ -537,6 +537,22 @@ bench_du(const char *path)
 	return (du_total);
 }
 
+/* The machine's load average over the last minute, or -1: the figures
+ * of a run on a busy machine are not those of a quiet one. */
+double
+bench_loadavg(void)
+{
+	FILE	*f;
+	double	 v;
+
+	if ((f = fopen("/proc/loadavg", "r")) == NULL)
+		return (-1);
+	if (fscanf(f, "%lf", &v) != 1)
+		v = -1;
+	fclose(f);
+	return (v);
+}
+
 /* Queue requests on C until its window is full; LINE is scratch. */
 static int
 bench_conn_fill(struct bench_pipeline *p, struct bench_conn *c,

@@ -77,6 +77,7 @@ int64_t		 bench_json_int(json_t *, const char *);
 int		 bench_rss(pid_t, struct bench_rss *);
 int64_t		 bench_cpu_us(pid_t);
 int64_t		 bench_du(const char *);
+double		 bench_loadavg(void);
 int		 bench_pipeline_run(struct bench_pipeline *, char **);
 void		 bench_pipeline_free(struct bench_pipeline *);
 void		 bench_sort(int64_t *, size_t);

@@ -129,6 +129,8 @@ struct summary {
 	double		 create_rate;
 	int64_t		 margin_us;	/* creation end to T */
 	int64_t		 daemon_cpu_us;	/* from T - margin to the end */
+	double		 load_before;	/* 1-minute load average */
+	double		 load_after;
 };
 
 /* The first durable record of an occurrence. */
@@ -588,6 +590,7 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	memset(s, 0, sizeof *s);
 	memset(&p, 0, sizeof p);
 	memset(&f, 0, sizeof f);
+	s->load_before = bench_loadavg();
 	bench_daemon_init(&d, o->chimed, o->catalog);
 	d.sync = o->sync;
 	d.log_level = o->log_level;
@@ -653,6 +656,7 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	if (wait_runs(d.sock, f.at_us, o->count, o->wait_us, cause) == -1)
 		goto out;
 	s->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
+	s->load_after = bench_loadavg();
 	perf_stop(perf);
 	perf = -1;
 	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &ready, cause) == -1)
@@ -711,7 +715,8 @@ print_summary(const struct options *o, const struct summary *s,
 	print_q("executor start, runs started at once", s->start_once);
 	print_q("executor start, every run", s->start_all);
 	printf("  last run finished %.2f s after the instant; daemon CPU "
-	    "%.2f s\n", s->last_finish / 1e6, s->daemon_cpu_us / 1e6);
+	    "%.2f s; load average %.1f, then %.1f\n", s->last_finish / 1e6,
+	    s->daemon_cpu_us / 1e6, s->load_before, s->load_after);
 	printf("\n  group commits that carried first records:\n"
 	    "  %10s %12s %10s %14s\n", "start ms", "duration ms", "records",
 	    "first records");
@@ -777,6 +782,8 @@ summary_json(const struct options *o, const struct summary *s)
 	json_object_set_new(j, "fire_durable_lag_ms", s->durable[0] >= 0 ?
 	    q_json(s->durable) : json_null());
 	json_object_set_new(j, "first_record_commit_list", a);
+	json_object_set_new(j, "loadavg_before", json_real(s->load_before));
+	json_object_set_new(j, "loadavg_after", json_real(s->load_after));
 	return (j);
 }
 

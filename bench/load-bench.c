@@ -69,6 +69,8 @@ struct result {
 	int64_t		 crash_us;	/* after kill -9: start to total == N */
 	struct bench_rss rss_crash;
 	int64_t		 timers;	/* armed after the crash recovery */
+	double		 load_before;	/* load average at start, at end */
+	double		 load_after;
 };
 
 struct options {
@@ -267,6 +269,7 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	memset(r, 0, sizeof *r);
 	memset(&p, 0, sizeof p);
 	r->n = n;
+	r->load_before = bench_loadavg();
 	bench_daemon_init(&d, o->chimed, o->catalog);
 	d.sync = o->sync;
 	d.log_level = o->log_level;
@@ -326,6 +329,7 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	    cause) == -1)
 		goto out;
 	r->timers = bench_json_int(st, "timers");
+	r->load_after = bench_loadavg();
 	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1)
 		goto out;
 	rc = 0;
@@ -355,7 +359,7 @@ result_json(const struct result *r)
 	    (double)r->n;
 
 	return (json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:o,s:f,s:f,"
-	    "s:I,s:I,s:f,s:f,s:o,s:f,s:o,s:I}",
+	    "s:I,s:I,s:f,s:f,s:o,s:f,s:o,s:I,s:f,s:f}",
 	    "schedules", (json_int_t)r->n,
 	    "create_s", r->create_us / 1e6,
 	    "create_per_s", r->create_rate,
@@ -374,7 +378,9 @@ result_json(const struct result *r)
 	    "rss_after_restart", rss_json(&r->rss_restart),
 	    "crash_recovery_s", r->crash_us / 1e6,
 	    "rss_after_crash_recovery", rss_json(&r->rss_crash),
-	    "timers_after_recovery", (json_int_t)r->timers));
+	    "timers_after_recovery", (json_int_t)r->timers,
+	    "loadavg_before", r->load_before,
+	    "loadavg_after", r->load_after));
 }
 
 static void
@@ -386,14 +392,14 @@ print_table(const struct options *o, struct result *res, size_t n)
 	printf("\nload-bench: %s, journal-sync %s, %d connections x %d in "
 	    "flight, %ld cores\n", o->chimed, o->sync, o->conns, o->window,
 	    sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%10s %9s %8s %8s %8s %9s %9s %9s %8s %7s %8s %8s %9s\n",
+	printf("%10s %9s %8s %8s %8s %9s %9s %9s %8s %7s %8s %8s %9s %9s\n",
 	    "schedules", "create/s", "p99 ms", "RSS0 MiB", "RSS MiB",
 	    "B/sched", "anon B/s", "disk MiB", "cpu s", "stop s",
-	    "restart s", "crash s", "RSS' MiB");
+	    "restart s", "crash s", "RSS' MiB", "load");
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		printf("%10llu %9.0f %8.1f %8.1f %8.1f %9.0f %9.0f %9.1f "
-		    "%8.2f %7.2f %9.3f %8.3f %9.1f\n",
+		    "%8.2f %7.2f %9.3f %8.3f %9.1f %4.1f-%.1f\n",
 		    (unsigned long long)r->n, r->create_rate,
 		    r->lat_p99_us / 1e3, r->rss_before.rss / MIB,
 		    r->rss_after.rss / MIB,
@@ -402,7 +408,7 @@ print_table(const struct options *o, struct result *res, size_t n)
 		    (double)(r->rss_after.anon - r->rss_before.anon) /
 		    (double)r->n, r->disk / MIB, r->daemon_cpu_us / 1e6,
 		    r->stop_us / 1e6, r->restart_us / 1e6, r->crash_us / 1e6,
-		    r->rss_crash.rss / MIB);
+		    r->rss_crash.rss / MIB, r->load_before, r->load_after);
 	}
 	printf("\n  create/s: schedule.create answered per second; p99 ms: "
 	    "its answer latency\n  (request queued to answer, with up to "
@@ -411,7 +417,9 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "LMDB's\n  file-backed map); cpu s: the daemon's CPU time during "
 	    "creation; restart s:\n  SIGTERM, then start until daemon.status "
 	    "answers N; crash s: the same after\n  kill -9; RSS': VmRSS after "
-	    "that recovery.\n", o->conns * o->window);
+	    "that recovery; load: the machine's 1-minute load average\n  at "
+	    "the start and at the end (figures taken on a busy machine "
+	    "are worse).\n", o->conns * o->window);
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		if (r->n != 1000000)
