@@ -102,12 +102,31 @@ bench_kill_all(void)
 	}
 }
 
-/* SIGINT/SIGTERM/SIGHUP: kill every daemon (kill and waitpid are
- * async-signal-safe) and exit. */
+/*
+ * SIGINT/SIGTERM/SIGHUP: kill every daemon, remove the directories not
+ * kept (rm -rf in a child: fork, execv and waitpid are async-signal-safe,
+ * nftw is not) and exit.
+ */
 static void
 bench_on_signal(int sig)
 {
+	char	*argv[BENCH_MAX_DAEMONS + 3];
+	pid_t	 pid;
+	int	 i, n = 0;
+
 	bench_kill_all();
+	argv[n++] = (char *)"rm";
+	argv[n++] = (char *)"-rf";
+	for (i = 0; i < BENCH_MAX_DAEMONS; i++) {
+		if (daemons[i] != NULL && !daemons[i]->keep)
+			argv[n++] = daemons[i]->dir;
+	}
+	argv[n] = NULL;
+	if (n > 2 && (pid = fork()) == 0) {
+		execv("/bin/rm", argv);
+		_exit(127);
+	} else if (n > 2 && pid > 0)
+		waitpid(pid, NULL, 0);
 	_exit(128 + sig);
 }
 
@@ -325,12 +344,13 @@ bench_rm_entry(const char *path, const struct stat *sb, int flag,
 	return (remove(path));
 }
 
-/* Kill the daemon if it runs, remove its directory unless KEEP. */
+/* Kill the daemon if it runs, remove its directory unless KEEP (or
+ * d->keep). */
 void
 bench_daemon_free(struct bench_daemon *d, int keep)
 {
 	bench_daemon_kill(d);
-	if (keep)
+	if (keep || d->keep)
 		fprintf(stderr, "bench: kept %s\n", d->dir);
 	else
 		nftw(d->dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -21,6 +21,8 @@ struct bench_daemon {
 	const char	*log_level;	/* --log-level */
 	const char	*trace;		/* --trace, or NULL */
 	int		 max_running;	/* --max-running, 0: default */
+	int		 keep;		/* keep DIR at the end, also when a
+					   signal ends the program */
 	char		*dir;		/* temporary directory (owned) */
 	char		*data;		/* DIR/data */
 	char		*sock;		/* DIR/data/chime.sock */

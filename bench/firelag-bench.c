@@ -594,6 +594,7 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	bench_daemon_init(&d, o->chimed, o->catalog);
 	d.sync = o->sync;
 	d.log_level = o->log_level;
+	d.keep = o->keep;
 	d.max_running = o->max_running;
 	d.trace = "journal";	/* one line per group commit */
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,

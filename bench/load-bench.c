@@ -273,6 +273,7 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	bench_daemon_init(&d, o->chimed, o->catalog);
 	d.sync = o->sync;
 	d.log_level = o->log_level;
+	d.keep = o->keep;
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
 	    cause) == -1)
 		goto out;
