@@ -856,19 +856,49 @@ schedule_record(struct schedule *s, const char *kind)
 	return (rec);
 }
 
+/* The keys of a schedule row, in the order schedule_pack writes them. */
+enum row_key {
+	RK_ID, RK_NAME, RK_ACCOUNT, RK_OPERATION, RK_MODEL, RK_PARAMETERS,
+	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
+	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
+	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
+	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT, RK_MAX
+};
+static const char *const row_keys[RK_MAX] = {
+	"id", "name", "account", "operation", "model", "parameters",
+	"trigger", "spec", "tz", "overlap", "overlap_limit", "catchup",
+	"catchup_window_us", "priority", "history", "max_cost_month_micro",
+	"state", "pause_reason", "note", "anchor_us", "created_us",
+	"updated_us", "last_fire_us", "run_counter", "month_key",
+	"month_spent_micro"
+};
+
+/* A name of NAMES (N of them) held in V, or DEF. */
+static int
+unpack_name(const msgpack_object *v, const char **names, int n, int def)
+{
+	char	*s = unpack_val_strdup(v);
+	int	 i = s != NULL ? name_index(s, names, n) : -1;
+
+	free(s);
+	return (i == -1 ? def : i);
+}
+
 static int
 schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 {
-	char	*trigger, *spec, *tzname, *v;
-	int	 kind, rc = -1;
+	const msgpack_object	*v[RK_MAX];
+	char			*trigger, *spec, *tzname;
+	int			 kind, rc = -1;
 
-	s->id = unpack_strdup(o, "id");
-	s->name = unpack_strdup(o, "name");
-	s->account = unpack_strdup(o, "account");
-	s->operation = unpack_strdup(o, "operation");
-	trigger = unpack_strdup(o, "trigger");
-	spec = unpack_strdup(o, "spec");
-	tzname = unpack_strdup(o, "tz");
+	unpack_index(o, row_keys, RK_MAX, v);
+	s->id = unpack_val_strdup(v[RK_ID]);
+	s->name = unpack_val_strdup(v[RK_NAME]);
+	s->account = unpack_val_strdup(v[RK_ACCOUNT]);
+	s->operation = unpack_val_strdup(v[RK_OPERATION]);
+	trigger = unpack_val_strdup(v[RK_TRIGGER]);
+	spec = unpack_val_strdup(v[RK_SPEC]);
+	tzname = unpack_val_strdup(v[RK_TZ]);
 	if (s->id == NULL || s->name == NULL || s->account == NULL ||
 	    s->operation == NULL || trigger == NULL || spec == NULL ||
 	    tzname == NULL) {
@@ -883,41 +913,32 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 			*cause = xstrdup("unknown trigger");
 		goto out;
 	}
-	s->model = unpack_strdup(o, "model");
+	s->model = unpack_val_strdup(v[RK_MODEL]);
 	free(s->parameters);
-	if ((s->parameters = unpack_strdup(o, "parameters")) == NULL)
+	if ((s->parameters = unpack_val_strdup(v[RK_PARAMETERS])) == NULL)
 		s->parameters = xstrdup("{}");
-	s->note = unpack_strdup(o, "note");
-	s->pause_reason = unpack_strdup(o, "pause_reason");
-	if ((v = unpack_strdup(o, "overlap")) != NULL) {
-		kind = name_index(v, overlap_names, 4);
-		s->overlap = kind == -1 ? OVERLAP_SKIP : (uint8_t)kind;
-		free(v);
-	}
-	if ((v = unpack_strdup(o, "catchup")) != NULL) {
-		kind = name_index(v, catchup_names, 3);
-		s->catchup = kind == -1 ? CATCHUP_LATEST : (uint8_t)kind;
-		free(v);
-	}
-	if ((v = unpack_strdup(o, "state")) != NULL) {
-		s->state = strcmp(v, "paused") == 0 ? SCHEDULE_PAUSED :
-		    SCHEDULE_ACTIVE;
-		free(v);
-	}
-	s->overlap_limit = (uint8_t)unpack_int(o, "overlap_limit", 1);
-	s->catchup_window_us = unpack_int(o, "catchup_window_us",
+	s->note = unpack_val_strdup(v[RK_NOTE]);
+	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
+	s->overlap = (uint8_t)unpack_name(v[RK_OVERLAP], overlap_names, 4,
+	    OVERLAP_SKIP);
+	s->catchup = (uint8_t)unpack_name(v[RK_CATCHUP], catchup_names, 3,
+	    CATCHUP_LATEST);
+	s->state = unpack_name(v[RK_STATE], state_names, 2, 0) == 1 ?
+	    SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
+	s->overlap_limit = (uint8_t)unpack_val_int(v[RK_OVERLAP_LIMIT], 1);
+	s->catchup_window_us = unpack_val_int(v[RK_CATCHUP_WINDOW],
 	    3600 * USEC_PER_SEC);
-	s->priority = (uint8_t)unpack_int(o, "priority", 5);
-	s->history = (uint16_t)unpack_int(o, "history",
+	s->priority = (uint8_t)unpack_val_int(v[RK_PRIORITY], 5);
+	s->history = (uint16_t)unpack_val_int(v[RK_HISTORY],
 	    SCHEDULE_HISTORY_DEFAULT);
-	s->max_cost_month = unpack_int(o, "max_cost_month_micro", 0);
-	s->anchor_us = unpack_int(o, "anchor_us", 0);
-	s->created_us = unpack_int(o, "created_us", 0);
-	s->updated_us = unpack_int(o, "updated_us", 0);
-	s->last_fire = unpack_int(o, "last_fire_us", 0);
-	s->run_counter = (uint64_t)unpack_int(o, "run_counter", 0);
-	s->month_key = (int32_t)unpack_int(o, "month_key", 0);
-	s->month_spent = unpack_int(o, "month_spent_micro", 0);
+	s->max_cost_month = unpack_val_int(v[RK_MAX_COST], 0);
+	s->anchor_us = unpack_val_int(v[RK_ANCHOR], 0);
+	s->created_us = unpack_val_int(v[RK_CREATED], 0);
+	s->updated_us = unpack_val_int(v[RK_UPDATED], 0);
+	s->last_fire = unpack_val_int(v[RK_LAST_FIRE], 0);
+	s->run_counter = (uint64_t)unpack_val_int(v[RK_RUN_COUNTER], 0);
+	s->month_key = (int32_t)unpack_val_int(v[RK_MONTH_KEY], 0);
+	s->month_spent = unpack_val_int(v[RK_MONTH_SPENT], 0);
 	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
 	rc = 0;
 out:

@@ -262,6 +262,10 @@ void		 pack_raw(msgpack_packer *, const void *, size_t);
 const msgpack_object *unpack_get(const msgpack_object *, const char *);
 char		*unpack_strdup(const msgpack_object *, const char *);
 int64_t		 unpack_int(const msgpack_object *, const char *, int64_t);
+void		 unpack_index(const msgpack_object *, const char *const *,
+		     size_t, const msgpack_object **);
+char		*unpack_val_strdup(const msgpack_object *);
+int64_t		 unpack_val_int(const msgpack_object *, int64_t);
 void		 pack_buffer_init(struct pack_buffer *);
 void		 pack_buffer_clear(struct pack_buffer *);
 int		 unpack_buffer(const void *, size_t, msgpack_unpacked *);

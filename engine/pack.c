@@ -79,23 +79,66 @@ unpack_get(const msgpack_object *o, const char *key)
 	return (NULL);
 }
 
+/*
+ * Index map O by the N names in KEYS in one pass: VALS[i] is the value of
+ * KEYS[i], or NULL.  Rows are written in the order of KEYS, so each key is
+ * usually matched at the first comparison.
+ */
+void
+unpack_index(const msgpack_object *o, const char *const *keys, size_t n,
+    const msgpack_object **vals)
+{
+	const msgpack_object_kv	*kv;
+	size_t			 j, idx, hint = 0;
+	uint32_t		 i;
+
+	memset(vals, 0, n * sizeof *vals);
+	if (o == NULL || o->type != MSGPACK_OBJECT_MAP || n == 0)
+		return;
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		for (j = 0; j < n; j++) {
+			idx = (hint + j) % n;
+			if (strlen(keys[idx]) == kv->key.via.str.size &&
+			    memcmp(keys[idx], kv->key.via.str.ptr,
+			    kv->key.via.str.size) == 0) {
+				vals[idx] = &kv->val;
+				hint = idx + 1;
+				break;
+			}
+		}
+	}
+}
+
+/* Allocated copy of string V; NULL if V is absent or not a string. */
+char *
+unpack_val_strdup(const msgpack_object *v)
+{
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+		return (NULL);
+	return (xstrndup(v->via.str.ptr, v->via.str.size));
+}
+
 /* Allocated copy of the string under KEY; NULL if absent or not a string. */
 char *
 unpack_strdup(const msgpack_object *o, const char *key)
 {
-	const msgpack_object	*v = unpack_get(o, key);
-
-	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
-		return (NULL);
-	return (xstrndup(v->via.str.ptr, v->via.str.size));
+	return (unpack_val_strdup(unpack_get(o, key)));
 }
 
 /* The integer under KEY, or DEF if absent or not an integer. */
 int64_t
 unpack_int(const msgpack_object *o, const char *key, int64_t def)
 {
-	const msgpack_object	*v = unpack_get(o, key);
+	return (unpack_val_int(unpack_get(o, key), def));
+}
 
+/* Integer V, or DEF if V is absent or not an integer. */
+int64_t
+unpack_val_int(const msgpack_object *v, int64_t def)
+{
 	if (v == NULL)
 		return (def);
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
