@@ -153,6 +153,7 @@ struct run {
 	char			*reason;	/* why skipped / missed */
 	char			*idem_key;
 	char			*parameters;	/* JSON object text */
+	char			*operation;	/* frozen when the run began */
 	char			*model_id;	/* catalog model: price, estimate */
 	const char		*estimate_source; /* "catalog", "observed" */
 	int			 estimate_samples;
@@ -237,7 +238,7 @@ struct schedule {
 	uint64_t		 run_counter;
 	struct timer		 timer;
 	struct run_list		 runs;		/* in flight */
-	uint16_t		 nruns;
+	uint32_t		 nruns;
 	uint16_t		 history;	/* runs kept in the runs table */
 	uint8_t			 trigger;	/* enum trigger_kind */
 	uint8_t			 overlap;	/* enum overlap_policy */
@@ -246,6 +247,7 @@ struct schedule {
 	uint8_t			 state;		/* enum schedule_state */
 	uint8_t			 priority;
 	uint8_t			 loading;
+	uint8_t			 busy;		/* a control change is on its way */
 };
 
 /* account.c */

@@ -160,7 +160,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 	struct schedule		*s = r->sched;
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
-	char			 key[128], old[128];
+	char			 key[128], old[JOURNAL_MAX_KEY + 1];
 
 	rec = jrec_create(kind, s->account);
 	run_row_key(s->id, r->number, key, sizeof key);
@@ -168,7 +168,12 @@ run_record(struct run *r, const char *kind, const char *claim)
 	pack_buffer_init(&pb);
 	run_pack(r, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
+	/* A deleted schedule's rows are gone; its runs leave only records. */
+	if (s->state == SCHEDULE_DELETED)
+		jrec_del(rec, "runs", key, strlen(key));
+	else
+		jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
 	pack_buffer_clear(&pb);
 	if (run_status_final(r->status))
 		jrec_del(rec, "active", key, strlen(key));
@@ -273,6 +278,7 @@ occurrence_run(struct schedule *s, int64_t t, const struct cron_fire *f,
 	struct run	*r;
 
 	r = run_create(s, ++s->run_counter);
+	r->operation = xstrdup(s->operation);
 	r->triggered_by = trig;
 	r->scheduled_for = t;
 	r->nominal = f->nominal;
@@ -402,8 +408,8 @@ over_budget(struct schedule *s, const struct run *r)
 	month_roll(s, now_us());
 	if (s->max_cost_month <= 0)
 		return (0);
-	return (s->month_spent + s->month_reserved + r->estimate.mid >
-	    s->max_cost_month);
+	return (money_add(money_add(s->month_spent, s->month_reserved),
+	    r->estimate.mid) > s->max_cost_month);
 }
 
 /* The model a run of S uses: the schedule's override, else the account's
@@ -456,11 +462,11 @@ run_begin(struct run *r, const char *claim)
 	const struct op_prefs	*p;
 	const char		*cap;
 
-	op = catalog_operation(engine->catalog, s->operation);
+	op = catalog_operation(engine->catalog, r->operation);
 	model = op == NULL ? NULL : run_model(s, op);
 	if (op == NULL || model == NULL) {
 		xasprintf(&r->error, "operation \"%s\" or its model is not in "
-		    "the catalog", s->operation);
+		    "the catalog", r->operation);
 		r->err_code = CTL_E_CONFLICT;
 		r->err_msg = "the operation or its model is not in the catalog";
 		r->err_field = "operation";
@@ -472,7 +478,7 @@ run_begin(struct run *r, const char *claim)
 	r->model_id = xstrdup(model->id);
 	estimate_run(s->account, op, model, &r->estimate, &r->estimate_source,
 	    &r->estimate_samples);
-	if ((p = prefs_lookup(s->account, s->operation)) != NULL &&
+	if ((p = prefs_lookup(s->account, r->operation)) != NULL &&
 	    !p->enabled) {
 		r->err_code = CTL_E_CONFLICT;
 		r->err_msg = "the operation is disabled in the account's "
@@ -487,7 +493,7 @@ run_begin(struct run *r, const char *claim)
 	cap = NULL;
 	if (over_budget(s, r))
 		cap = "max_cost_month";
-	else if (budget_check(s->account, s->operation, r->estimate.mid,
+	else if (budget_check(s->account, r->operation, r->estimate.mid,
 	    &cap) == 0)
 		cap = NULL;
 	if (cap != NULL) {
@@ -509,8 +515,8 @@ run_begin(struct run *r, const char *claim)
 	LIST_INSERT_HEAD(&s->runs, r, entry);
 	s->nruns++;
 	actor_ref(&s->actor);
-	s->month_reserved += r->estimate.mid;
-	budget_reserve(s->account, s->operation, r->estimate.mid);
+	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
+	budget_reserve(s->account, r->operation, r->estimate.mid);
 	if (!r->queued && !engine->draining && slots_try_acquire() == 0) {
 		r->has_slot = 1;
 		r->started_us = now_us();
@@ -687,10 +693,18 @@ run_start(struct run *r)
 	struct exec_request	 req;
 	char			*cause = NULL;
 
-	op = catalog_operation(r->catalog, r->sched->operation);
+	op = catalog_operation(r->catalog, r->operation);
+	if (op == NULL) {
+		xasprintf(&r->error, "operation \"%s\" is not in the catalog",
+		    r->operation);
+		r->has_slot = 0;
+		slots_release();
+		run_finish(r, RUN_FAILED);
+		return;
+	}
 	memset(&req, 0, sizeof req);
 	req.run_id = r->id;
-	req.operation = r->sched->operation;
+	req.operation = r->operation;
 	req.account = r->sched->account;
 	req.model = r->model;
 	req.parameters = r->parameters;
@@ -778,8 +792,9 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 		return;
 	}
 	run_take_result(r, res);
-	op = catalog_operation(r->catalog, s->operation);
-	if ((res->status == EXEC_FAILED || res->status == EXEC_TIMEOUT) &&
+	op = catalog_operation(r->catalog, r->operation);
+	if (op != NULL &&
+	    (res->status == EXEC_FAILED || res->status == EXEC_TIMEOUT) &&
 	    res->retryable && !r->aborting &&
 	    r->attempt < op->retry.attempts &&
 	    s->state != SCHEDULE_DELETED && !engine->draining) {
@@ -819,7 +834,7 @@ run_unlink(struct run *r)
 	LIST_REMOVE(r, entry);
 	s->nruns--;
 	s->month_reserved -= r->estimate.mid;
-	budget_release(s->account, s->operation, r->estimate.mid);
+	budget_release(s->account, r->operation, r->estimate.mid);
 	if (s->month_reserved < 0)
 		s->month_reserved = 0;
 	if (r->waiter.actor != NULL)
@@ -836,8 +851,11 @@ promote_queued(struct schedule *s)
 
 	LIST_FOREACH(r, &s->runs, entry) {
 		if (r->queued && r->status == RUN_PENDING) {
+			/* If its claim is still on its way, the claim's
+			 * callback asks for the slot. */
 			r->queued = 0;
-			run_want_slot(r);
+			if (!r->awaiting)
+				run_want_slot(r);
 			return;
 		}
 	}
@@ -855,7 +873,7 @@ run_finish(struct run *r, enum run_status st)
 	run_set_status(r, st);
 	if (r->cost > 0) {
 		month_roll(s, r->finished_us);
-		s->month_spent += r->cost;
+		s->month_spent = money_add(s->month_spent, r->cost);
 	}
 	log_info("msg=\"run finished\" run=%s status=%s latency_ms=%lld "
 	    "cost_usd=%s", r->id, run_status_name(st), r->started_us > 0 ?
@@ -864,10 +882,10 @@ run_finish(struct run *r, enum run_status st)
 	rec = run_record(r, "run.finished", NULL);
 	/* The spend is durable with the run's end (the reservation is
 	 * released by run_unlink). */
-	budget_settle(s->account, s->operation, 0, r->cost > 0 ? r->cost : 0,
+	budget_settle(s->account, r->operation, 0, r->cost > 0 ? r->cost : 0,
 	    r->finished_us, rec);
 	if (st == RUN_SUCCESS)
-		estimate_observe(s->account, s->operation, r->model_id != NULL ?
+		estimate_observe(s->account, r->operation, r->model_id != NULL ?
 		    r->model_id : r->model, r->input_tokens, r->output_tokens,
 		    rec);
 	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
@@ -1008,9 +1026,9 @@ dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
 	}
 	if (key != NULL) {
 		r->idem_key = xstrdup(key);
-		snprintf(claim, sizeof claim, "manual:%s:%s", s->id, key);
+		snprintf(claim, sizeof claim, "manual-key:%s:%s", s->id, key);
 	} else
-		snprintf(claim, sizeof claim, "manual:%s", r->id);
+		snprintf(claim, sizeof claim, "manual-run:%s", r->id);
 	run_begin(r, claim);
 }
 
@@ -1020,6 +1038,8 @@ struct recover_ctx {
 	struct run	**v;
 	size_t		  n;
 	size_t		  cap;
+	char		**orphans;	/* active keys with no schedule */
+	size_t		  norphans;
 };
 
 static void
@@ -1074,6 +1094,8 @@ run_unpack(const msgpack_object *o)
 	r->estimate.high = unpack_int(est, "high", 0);
 	r->model = unpack_strdup(o, "model");
 	r->model_id = r->model != NULL ? xstrdup(r->model) : NULL;
+	if ((r->operation = unpack_strdup(o, "operation")) == NULL)
+		r->operation = xstrdup(s->operation);
 	r->estimate_source = "catalog";
 	r->idem_key = unpack_strdup(o, "idempotency_key");
 	if ((r->parameters = unpack_strdup(o, "parameters")) == NULL)
@@ -1101,11 +1123,46 @@ active_row_cb(const struct journal_row *row, void *arg)
 				    sizeof *ctx->v);
 			}
 			ctx->v[ctx->n++] = r;
+		} else {
+			ctx->orphans = xreallocarray(ctx->orphans,
+			    ctx->norphans + 1, sizeof *ctx->orphans);
+			ctx->orphans[ctx->norphans++] = xstrndup(row->key,
+			    row->klen);
 		}
 		msgpack_unpacked_destroy(&u);
 	}
 	free(val);
 	return (0);
+}
+
+/*
+ * A run in flight whose schedule is gone (deleted before the crash): its
+ * outcome is recorded interrupted, and its rows go.
+ */
+static void
+recover_orphan(const char *key)
+{
+	struct jrec	*rec;
+	msgpack_packer	*pk;
+	const char	*colon = strrchr(key, ':');
+	char		*sched;
+
+	sched = xstrndup(key, colon != NULL ? (size_t)(colon - key) :
+	    strlen(key));
+	rec = jrec_create("run.finished", NULL);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 5);
+	pack_kstr(pk, "row", key);
+	pack_kstr(pk, "schedule", sched);
+	pack_kstr(pk, "status", "interrupted");
+	pack_kstr(pk, "reason", "schedule deleted");
+	pack_kstr(pk, "error", "the daemon stopped while the run was in "
+	    "flight and its schedule was deleted");
+	jrec_del(rec, "active", key, strlen(key));
+	jrec_del(rec, "runs", key, strlen(key));
+	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	log_info("msg=\"run of a deleted schedule settled\" row=%s", key);
+	free(sched);
 }
 
 /* Settle one run found in flight at start. */
@@ -1115,20 +1172,29 @@ recover_run(struct run *r)
 	struct schedule		*s = r->sched;
 	const struct operation	*op;
 
-	op = catalog_operation(engine->catalog, s->operation);
+	op = catalog_operation(engine->catalog, r->operation);
 	r->catalog = engine->catalog;
 	catalog_ref(r->catalog);
 	LIST_INSERT_HEAD(&s->runs, r, entry);
 	s->nruns++;
 	actor_ref(&s->actor);
-	s->month_reserved += r->estimate.mid;
-	budget_reserve(s->account, s->operation, r->estimate.mid);
+	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
+	budget_reserve(s->account, r->operation, r->estimate.mid);
+	if (op == NULL) {
+		free(r->error);
+		xasprintf(&r->error, "operation \"%s\" is no longer in the "
+		    "catalog", r->operation);
+		run_finish(r, r->status == RUN_PENDING ? RUN_FAILED :
+		    RUN_INTERRUPTED);
+		return;
+	}
 	if (r->status == RUN_PENDING) {
 		log_info("msg=\"pending run resumed\" run=%s", r->id);
 		run_want_slot(r);
 		return;
 	}
-	if (op != NULL && op->idempotent) {
+	/* Idempotent: run it again, within its retry policy. */
+	if (op->idempotent && r->attempt < op->retry.attempts + 1) {
 		log_info("msg=\"interrupted run retried\" run=%s attempt=%d",
 		    r->id, r->attempt + 1);
 		r->attempt++;
@@ -1160,6 +1226,11 @@ dispatch_recover_runs(struct journal *j, char **cause)
 	}
 	for (i = 0; i < ctx.n; i++)
 		recover_run(ctx.v[i]);
+	for (i = 0; i < ctx.norphans; i++) {
+		recover_orphan(ctx.orphans[i]);
+		free(ctx.orphans[i]);
+	}
+	free(ctx.orphans);
 	if (ctx.n > 0)
 		log_info("msg=\"runs in flight settled\" runs=%zu", ctx.n);
 	free(ctx.v);

@@ -95,6 +95,7 @@ run_free(struct run *r)
 		free(r->attempts[i].error);
 	free(r->attempts);
 	free(r->model_id);
+	free(r->operation);
 	timer_cancel(&r->retry_timer);
 	if (r->catalog != NULL)
 		catalog_unref(r->catalog);
@@ -171,7 +172,8 @@ run_pack(const struct run *r, msgpack_packer *pk)
 	pack_kstr(pk, "run_id", r->id);
 	pack_kstr(pk, "schedule", s->id);
 	pack_kint(pk, "number", (int64_t)r->number);
-	pack_kstr(pk, "operation", s->operation);
+	pack_kstr(pk, "operation", r->operation != NULL ? r->operation :
+	    s->operation);
 	pack_kstr(pk, "account", s->account);
 	pack_kstr(pk, "status", run_status_name(r->status));
 	pack_kstr(pk, "triggered_by", r->triggered_by);

@@ -19,6 +19,7 @@
 #define SCHEDULE_HISTORY_DEFAULT	100
 #define SCHEDULE_HISTORY_MAX		10000
 #define SCHEDULE_LIST_DEFAULT		1000
+#define SCHEDULE_INTERVAL_MAX		(100LL * 366 * 86400 * USEC_PER_SEC)
 
 static struct strmap	by_id;
 static struct strmap	by_name;
@@ -329,9 +330,9 @@ trigger_set(struct schedule *t, int kind, const char *spec, char **reason)
 		break;
 	case TRIGGER_INTERVAL:
 		if (parse_duration(spec, &v) == -1 || v < USEC_PER_SEC ||
-		    v % USEC_PER_SEC != 0) {
+		    v % USEC_PER_SEC != 0 || v > SCHEDULE_INTERVAL_MAX) {
 			*reason = xstrdup("must be a whole number of seconds, "
-			    "at least 1 (\"30s\", \"5m\", \"1h\")");
+			    "from 1 to 100 years (\"30s\", \"5m\", \"1h\")");
 			return (-1);
 		}
 		t->interval_us = v;
@@ -378,7 +379,9 @@ schedule_next_after(const struct schedule *s, int64_t after,
 			when = s->anchor_us;
 		else {
 			k = (after - s->anchor_us) / s->interval_us + 1;
-			when = s->anchor_us + k * s->interval_us;
+			if (__builtin_mul_overflow(k, s->interval_us, &when) ||
+			    __builtin_add_overflow(when, s->anchor_us, &when))
+				return (0);
 		}
 		break;
 	case TRIGGER_AT:
@@ -494,7 +497,8 @@ schedule_take_config(struct schedule *s, struct schedule *t)
 	s->catchup_window_us = t->catchup_window_us;
 	s->max_cost_month = t->max_cost_month;
 	s->updated_us = t->updated_us;
-	s->last_fire = t->last_fire;
+	if (t->last_fire > s->last_fire)
+		s->last_fire = t->last_fire;
 	s->history = t->history;
 	s->trigger = t->trigger;
 	s->overlap = t->overlap;
@@ -1132,14 +1136,31 @@ sched_op_new(struct ctl_req *req, struct schedule *s, struct schedule *t,
 	op->s = s;
 	op->t = t;
 	op->kind = kind;
-	if (s != NULL)
+	if (s != NULL) {
 		actor_ref(&s->actor);
+		if (req != NULL)
+			s->busy = 1;
+	}
 	return (op);
+}
+
+/* One control change per schedule at a time: a second one, while the
+ * first's record is on its way, is refused (answered here). */
+static int
+schedule_busy(struct ctl_req *req, struct schedule *s)
+{
+	if (!s->busy)
+		return (0);
+	ctl_error(req, CTL_E_CONFLICT, "another change to this schedule is "
+	    "being recorded; try again", "id", "busy");
+	return (1);
 }
 
 static void
 sched_op_free(struct sched_op *op)
 {
+	if (op->s != NULL && op->req != NULL)
+		op->s->busy = 0;
 	if (op->s != NULL)
 		actor_unref(&op->s->actor);
 	if (op->t != NULL)
@@ -1248,7 +1269,8 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 		schedule_take_config(s, t);
 	} else {
 		s->state = t->state;
-		s->last_fire = t->last_fire;
+		if (t->last_fire > s->last_fire)
+			s->last_fire = t->last_fire;
 		s->updated_us = t->updated_us;
 		SWAP(s->pause_reason, t->pause_reason);
 		SWAP(s->note, t->note);
@@ -1272,6 +1294,8 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	char		*reason = NULL;
 	int64_t		 now = now_us();
 
+	if (schedule_busy(req, s))
+		return;
 	t = schedule_clone(s);
 	if (config_apply(t, params, 0, &field, &reason) == -1) {
 		ctl_error_param(req, field, reason);
@@ -1311,6 +1335,8 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 	struct sched_op	*op;
 	int64_t		 now = now_us();
 
+	if (req != NULL && schedule_busy(req, s))
+		return;
 	if ((s->state == SCHEDULE_PAUSED) == pause) {
 		if (req != NULL)
 			ctl_error(req, CTL_E_CONFLICT, pause ?
@@ -1419,6 +1445,8 @@ schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 	struct jrec	*rec;
 	struct schedule	*t;
 
+	if (schedule_busy(req, s))
+		return;
 	t = schedule_clone(s);
 	timer_cancel(&s->timer);
 	rec = jrec_create("schedule.deleted", s->account);

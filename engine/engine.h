@@ -232,6 +232,7 @@ char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);
 int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
+int64_t		 money_add(int64_t, int64_t);
 char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
 int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
 int		 valid_id(const char *);	/* [A-Za-z0-9._-]{1,64} */

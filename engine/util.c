@@ -200,6 +200,17 @@ parse_usd(const char *s, int64_t *out)
 	return (0);
 }
 
+/* A + B for money, saturating at the int64 limits instead of wrapping. */
+int64_t
+money_add(int64_t a, int64_t b)
+{
+	int64_t	r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return (b > 0 ? INT64_MAX : INT64_MIN);
+	return (r);
+}
+
 /* 1250000 -> "1.250000"; negative amounts keep their sign. */
 char *
 fmt_usd(int64_t micro, char *buf, size_t len)

@@ -498,6 +498,35 @@ START_TEST(test_dst_cadence_not_suppressed_bad)
 }
 END_TEST
 
+static int
+count_rows_cb(const struct journal_row *row, void *arg)
+{
+	(*(int *)arg)++;
+	return (0);
+}
+
+/* A pending run whose operation left the catalog fails at start instead
+ * of crashing the daemon; one of a deleted schedule is settled and its
+ * active row goes. */
+START_TEST(test_recover_missing_operation_bad)
+{
+	struct tally	t;
+	int		n = 0;
+
+	put_schedule("m1", "vanished-op", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	put_active_run("m1", 1, "pending");
+	put_active_run("gone", 7, "running");
+	load();
+	tally("m1", &t);
+	ck_assert_int_eq(t.total, 1);
+	ck_assert_int_eq(t.success, 0);
+	ck_assert_int_eq(journal_table_foreach(engine->journal, "active", NULL,
+	    0, 0, count_rows_cb, &n), 0);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
 /* The next fires of an interval schedule follow its anchor. */
 START_TEST(test_next_interval)
 {
@@ -552,6 +581,7 @@ schedule_suite(void)
 	tcase_add_test(tc, test_recover_bad_rows);
 	tcase_add_test(tc, test_next_interval);
 	tcase_add_test(tc, test_dst_suppressed_recorded);
+	tcase_add_test(tc, test_recover_missing_operation_bad);
 	tcase_add_test(tc, test_dst_cadence_not_suppressed_bad);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -53,6 +53,13 @@ check "same idempotency key returns the same run" sh -c "$CHIMECTL --socket $SOC
 next=$(ctlj schedule trigger "$id" | jq -r .run_id)
 check "a repeated key uses up no run number" test "${next##*:}" -eq $(( ${first##*:} + 1 ))
 
+check_fails "an interval past 100 years is refused" 1 ctl schedule create --name huge --op quick --every 106751990d
+check "the daemon is still up" ctl daemon status
+check "a numeric key does not collide with keyless runs" ctl schedule trigger "$id" --key "${next##*:}"
+long=$(printf 'k%.0s' $(seq 150))
+lr=$(ctlj schedule trigger "$id" --key "$long" | jq -r .run_id)
+check "a 150-character key is answered as a duplicate" sh -c "$CHIMECTL --socket $SOCK --json schedule trigger '$id' --key '$long' | jq -e '.duplicate == true and .run_id == \"$lr\"'"
+
 check "lower the kept history" ctl schedule update "$id" --history 2
 check "history is pruned to 2 runs" wait_for 20 sh -c "test \$($CHIMECTL --socket $SOCK --json schedule runs '$id' --limit 100 | jq '.runs | length') -le 2"
 check "set a model" ctl schedule update "$id" --model cheap-model

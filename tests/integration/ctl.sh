@@ -37,6 +37,25 @@ check "params of the wrong type: -32602" code '{"jsonrpc":"2.0","id":1,"method":
 r=$(raw '{"jsonrpc":"2.0","id":7,"method":"schedule.create","params":{"name":"x","operation":"quick","cron":"* * * 13 *"}}')
 check "bad cron over the socket: -32602 with data.field" sh -c "echo '$r' | jq -e '.id == 7 and .error.code == -32602 and .error.data.field == \"cron\"'"
 check "the reason names the month field" sh -c "echo '$r' | jq -e '.error.data.reason | test(\"month\")'"
+# Two changes to one schedule pipelined: the second is refused while the
+# first is being recorded, or both apply in order; never a lost update.
+ctl schedule create --name pipe --op quick --manual >/dev/null
+python3 - "$SOCK" > "$T/pipe.json" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+reqs = [{"jsonrpc": "2.0", "id": 1, "method": "schedule.update",
+         "params": {"id": "pipe", "name": "piped"}},
+        {"jsonrpc": "2.0", "id": 2, "method": "schedule.update",
+         "params": {"id": "pipe", "note": "hello"}}]
+s.sendall(b"".join(json.dumps(r).encode() + b"\n" for r in reqs))
+buf = b""
+while buf.count(b"\n") < 2:
+    buf += s.recv(65536)
+print(json.dumps([json.loads(l) for l in buf.decode().split("\n") if l]))
+PY
+check "the rename was answered and kept" sh -c "jq -e '[.[] | select(.id == 1)][0].result.name == \"piped\"' '$T/pipe.json' && $CHIMECTL --socket $SOCK --json schedule get piped | jq -e '.name == \"piped\"'"
+check "the second change applied or was refused as busy" sh -c "jq -e '[.[] | select(.id == 2)][0] | (.result.note == \"hello\") or (.error.code == -32002)' '$T/pipe.json'"
 check "socket mode is 0660" sh -c "test \"\$(stat -c %a '$SOCK')\" = 660"
 check "a second daemon on the same socket is refused" sh -c "! $CHIMED --data '$DATA' --catalog '$CATALOG' >/dev/null 2>&1"
 check "the first daemon still answers" ctl daemon status
