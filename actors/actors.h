@@ -206,8 +206,29 @@ enum schedule_state {
 	SCHEDULE_DELETED,	/* gone; freed when its last run ends */
 };
 
+/*
+ * Runs belong to an owner: a schedule, or a batch, which embeds a struct
+ * schedule as its first member (its actor, id, account, priority, runs in
+ * flight) and sets hooks.  Schedules have no hooks.
+ */
+struct run_hooks {
+	/* A run reached a final status (success, failed, skipped,
+	 * cancelled, interrupted) and its final record was submitted. */
+	void		 (*ended)(struct schedule *, struct run *);
+	/* An extra cost cap checked before a run starts: NULL if the run
+	 * may start, else the cap's name (a static string); the run is then
+	 * recorded skipped with reason REASON_OF_CAP (see budget_reason). */
+	const char	*(*budget)(struct schedule *, struct run *);
+	/* Put the owner's own row into a run's record (instead of the
+	 * schedule "progress" row). */
+	void		 (*put_state)(struct schedule *, struct jrec *);
+	/* The skip reason for the owner's cap ("batch_budget"). */
+	const char	*budget_reason;
+};
+
 struct schedule {
 	struct actor		 actor;		/* first */
+	const struct run_hooks	*hooks;		/* NULL: a schedule */
 	struct strmap_node	 node;		/* by id */
 	struct strmap_node	 name_node;	/* by "account/name" */
 	char			*id;
@@ -349,6 +370,16 @@ void		 dispatch_abandon(void);
 int		 dispatch_estimate(const struct schedule *, struct cost_range *,
 		     const char **, int *, const char **);
 int		 dispatch_quiet(void);
+/* Batches: begin run number N of OWNER for OPERATION with PARAMETERS (a
+ * JSON object text; the account's default parameters go under it), as
+ * triggered_by "batch", claiming CLAIM.  The owner's hooks see it end. */
+struct run	*dispatch_owner_run(struct schedule *, uint64_t, const char *,
+		     const char *, const char *);
+/* Stop a run in flight (exec children get SIGTERM then SIGKILL, HTTP
+ * transfers are dropped); it ends cancelled. */
+void		 dispatch_run_abort(struct run *, const char *);
+/* Recovery finds run owners other than schedules through this. */
+extern struct schedule *(*dispatch_owner_lookup)(const char *);
 
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);

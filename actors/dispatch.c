@@ -29,6 +29,8 @@ struct exec_done {
 
 static int	dispatch_abandoned;
 
+struct schedule	*(*dispatch_owner_lookup)(const char *);
+
 static void	run_begin(struct run *, const char *);
 static void	run_start(struct run *);
 static void	run_finish(struct run *, enum run_status);
@@ -50,6 +52,7 @@ static const char *trig_interval = "interval";
 static const char *trig_at = "at";
 static const char *trig_manual = "manual";
 static const char *trig_catchup = "catchup";
+static const char *trig_batch = "batch";
 
 static const char *
 trigger_source(const struct schedule *s)
@@ -70,7 +73,7 @@ static const char *
 trigger_source_parse(const char *s)
 {
 	static const char **all[] = { &trig_cron, &trig_interval, &trig_at,
-	    &trig_manual, &trig_catchup };
+	    &trig_manual, &trig_catchup, &trig_batch };
 	size_t		    i;
 
 	for (i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -153,6 +156,42 @@ run_submit_arg(struct run *r, const char *kind, const char *claim,
 	journal_submit(engine->journal, run_record(r, kind, claim), cb, arg);
 }
 
+/*
+ * The record kind of a batch's run: "op.*" instead of "run.*", and a
+ * finished run says how ("op.completed", "op.failed", ...).
+ */
+static const char *
+owner_kind(const struct run *r, const char *kind)
+{
+	if (r->sched->hooks == NULL)
+		return (kind);
+	if (strcmp(kind, "run.finished") == 0) {
+		switch (r->status) {
+		case RUN_SUCCESS:
+			return ("op.completed");
+		case RUN_SKIPPED:
+			return ("op.skipped");
+		case RUN_CANCELLED:
+			return ("op.cancelled");
+		case RUN_INTERRUPTED:
+			return ("op.interrupted");
+		default:
+			return ("op.failed");
+		}
+	}
+	if (strcmp(kind, "run.started") == 0)
+		return ("op.started");
+	if (strcmp(kind, "run.pending") == 0)
+		return ("op.pending");
+	if (strcmp(kind, "run.retrying") == 0)
+		return ("op.retrying");
+	if (strcmp(kind, "run.skipped") == 0)
+		return ("op.skipped");
+	if (strcmp(kind, "run.deferred") == 0)
+		return ("op.deferred");
+	return (kind);
+}
+
 /* Build the record of run R as KIND (see run_submit). */
 static struct jrec *
 run_record(struct run *r, const char *kind, const char *claim)
@@ -162,7 +201,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 	struct pack_buffer	 pb;
 	char			 key[128], old[JOURNAL_MAX_KEY + 1];
 
-	rec = jrec_create(kind, s->account);
+	rec = jrec_create(owner_kind(r, kind), s->account);
 	run_row_key(s->id, r->number, key, sizeof key);
 	/* Packed once: the same bytes are the body and the row. */
 	pack_buffer_init(&pb);
@@ -181,7 +220,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 		jrec_put(rec, "active", key, strlen(key), "", 0);
 	if (claim != NULL) {
 		jrec_claim(rec, claim);
-		if (r->number > s->history) {
+		if (s->hooks == NULL && r->number > s->history) {
 			run_row_key(s->id, r->number - s->history, old,
 			    sizeof old);
 			jrec_del(rec, "runs", old, strlen(old));
@@ -191,7 +230,10 @@ run_record(struct run *r, const char *kind, const char *claim)
 		snprintf(old, sizeof old, "%s:%s", s->id, r->idem_key);
 		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
 	}
-	schedule_put_progress(s, rec);
+	if (s->hooks != NULL)
+		s->hooks->put_state(s, rec);
+	else
+		schedule_put_progress(s, rec);
 	return (rec);
 }
 
@@ -260,6 +302,8 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 	run_submit_arg(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
 	    "run.skipped" : "run.finished", claim, sr != NULL ?
 	    settle_reply_cb : dispatch_log_cb, sr);
+	if (r->sched->hooks != NULL)
+		r->sched->hooks->ended(r->sched, r);
 	run_free(r);
 }
 
@@ -491,6 +535,17 @@ run_begin(struct run *r, const char *claim)
 	/* Three caps, the same for every trigger: the schedule's, the
 	 * account's per operation, the account's. */
 	cap = NULL;
+	if (s->hooks != NULL && (cap = s->hooks->budget(s, r)) != NULL) {
+		r->err_code = CTL_E_BUDGET;
+		r->err_msg = "the run would pass its owner's cost cap";
+		r->err_field = cap;
+		r->err_reason = "budget exceeded";
+		free(r->error);
+		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
+		    cap);
+		run_settle_now(r, RUN_SKIPPED, s->hooks->budget_reason, claim);
+		return;
+	}
 	if (over_budget(s, r))
 		cap = "max_cost_month";
 	else if (budget_check(s->account, r->operation, r->estimate.mid,
@@ -505,7 +560,7 @@ run_begin(struct run *r, const char *claim)
 		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
 		    cap);
 		run_settle_now(r, RUN_SKIPPED, "budget", claim);
-		if (s->state == SCHEDULE_ACTIVE)
+		if (s->hooks == NULL && s->state == SCHEDULE_ACTIVE)
 			schedule_set_paused(NULL, s, 1, "budget_exceeded",
 			    NULL);
 		return;
@@ -890,7 +945,10 @@ run_finish(struct run *r, enum run_status st)
 		    rec);
 	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
 	run_unlink(r);
-	promote_queued(s);
+	if (s->hooks != NULL)
+		s->hooks->ended(s, r);
+	else
+		promote_queued(s);
 	run_free(r);
 }
 
@@ -914,6 +972,13 @@ run_abort(struct run *r, const char *reason)
 		http_abort(r->hjob);
 	else if (!r->awaiting && !r->has_slot)
 		run_finish(r, RUN_CANCELLED);
+}
+
+/* Stop run R (see run_abort). */
+void
+dispatch_run_abort(struct run *r, const char *reason)
+{
+	run_abort(r, reason);
 }
 
 /* The schedule is going away: runs that have not started end cancelled;
@@ -1032,6 +1097,33 @@ dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
 	run_begin(r, claim);
 }
 
+/* ---- runs of other owners (batches) ------------------------------------ */
+
+/*
+ * Begin run number N of OWNER: OPERATION with PARAMETERS, claiming CLAIM.
+ * Budgets, preferences, slots, executors, retries and records are those of
+ * every run; the owner's hooks see it end.  Returns the run while it is in
+ * flight, or NULL if it already ended (skipped, failed to begin).
+ */
+struct run *
+dispatch_owner_run(struct schedule *owner, uint64_t n, const char *operation,
+    const char *parameters, const char *claim)
+{
+	struct run	*r;
+	uint64_t	 before;
+
+	r = run_create(owner, n);
+	r->operation = xstrdup(operation);
+	r->triggered_by = trig_batch;
+	r->scheduled_for = now_us();
+	tz_to_civil(owner->tz, r->scheduled_for / USEC_PER_SEC, &r->nominal);
+	r->parameters = prefs_merge_parameters(prefs_lookup(owner->account,
+	    operation), parameters != NULL ? parameters : "{}");
+	before = owner->nruns;
+	run_begin(r, claim);
+	return (owner->nruns > before ? r : NULL);
+}
+
 /* ---- recovery ---------------------------------------------------------- */
 
 struct recover_ctx {
@@ -1064,6 +1156,8 @@ run_unpack(const msgpack_object *o)
 	if ((sid = unpack_strdup(o, "schedule")) == NULL)
 		return (NULL);
 	s = schedule_find(sid);
+	if (s == NULL && dispatch_owner_lookup != NULL)
+		s = dispatch_owner_lookup(sid);
 	free(sid);
 	if (s == NULL || s->state == SCHEDULE_DELETED)
 		return (NULL);
