@@ -4,22 +4,25 @@
  * more, all on the loop with non-blocking descriptors; SIGCHLD arrives
  * through libevent and is answered with waitpid(-1, WNOHANG).
  *
+ * Children are started with posix_spawnp, which glibc implements with
+ * clone(CLONE_VM | CLONE_VFORK): the daemon's page tables are not copied
+ * and its pages are not made copy-on-write, so starting a child costs the
+ * same at any heap size and the journal writer's thread takes no faults
+ * for it.  The calling thread waits until the child has exec'd or failed.
+ *
  * A job ends when its process has been reaped and both output pipes are
  * closed.  Its callback runs exactly once; the job itself is freed later,
  * from a separate event, never inside one of its own callbacks.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,6 @@
 #define EXEC_KILL_GRACE_MS	5000		/* SIGTERM -> SIGKILL */
 #define EXEC_DRAIN_MS		1000		/* pipes open after exit */
 #define EXEC_DEFAULT_MS		60000
-#define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 
 extern char **environ;
 
@@ -79,8 +81,7 @@ struct exec_job {
 	char			 err_buf[EXEC_STDERR_TAIL];
 	size_t			 err_len;
 
-	int			 status_fd;	/* exec errno, CLOEXEC pipe */
-	int			 exec_errno;
+	int			 exec_errno;	/* spawn failed: no process */
 
 	struct event		*deadline_ev;
 	struct event		*kill_ev;
@@ -97,35 +98,24 @@ struct exec_job {
 };
 LIST_HEAD(exec_jobs, exec_job);
 
-/* What the child needs, prepared before fork (the child only execs). */
-struct exec_spawn {
-	char		**argv;
-	char		**envp;
-	char		**paths;	/* candidate files for argv[0] */
-	int		  in_fd;	/* child ends */
-	int		  out_fd;
-	int		  err_fd;
-	int		  status_fd;
-	int		  max_fd;
-};
-
 static struct event_base	*exec_base;
 static struct event		*exec_sigchld_ev;
 static struct event		*exec_gc_ev;
 static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
 static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
 static int			 exec_nlive;
+static posix_spawnattr_t	 exec_attr;
 
 static char	**exec_envp(const struct operation *,
 		    const struct exec_request *);
-static char	**exec_paths(const char *);
 static void	 exec_strv_free(char **);
 static int	 exec_pipe(int[2], int);
 static void	 exec_close_pair(int[2]);
-static int	 exec_spawn(struct exec_job *, struct exec_spawn *,
-		    const struct operation *, char **);
-static __attribute__((noreturn)) void exec_child(const struct exec_spawn *);
-static void	 exec_close_from(int, int);
+static int	 exec_spawn_attr(posix_spawnattr_t *);
+static int	 exec_spawn_actions(posix_spawn_file_actions_t *, int, int,
+		    int);
+static int	 exec_spawn(struct exec_job *, const struct operation *,
+		    const struct exec_request *, char **);
 static void	 exec_setup_events(struct exec_job *);
 static void	 exec_pipe_close(struct exec_pipe *);
 static void	 exec_signal(struct exec_job *, int);
@@ -171,6 +161,7 @@ void
 exec_runtime_init(struct event_base *base)
 {
 	struct sigaction	sa;
+	int			e;
 
 	if (exec_base != NULL)
 		fatalx("exec_runtime_init: already initialised");
@@ -183,6 +174,8 @@ exec_runtime_init(struct event_base *base)
 	exec_gc_ev = event_new(base, -1, 0, exec_gc_cb, NULL);
 	if (exec_gc_ev == NULL)
 		fatalx("exec_runtime_init: event_new failed");
+	if ((e = exec_spawn_attr(&exec_attr)) != 0)
+		fatalx("exec_runtime_init: spawn attributes: %s", strerror(e));
 }
 
 /*
@@ -199,7 +192,8 @@ exec_runtime_free(void)
 		return;
 	while ((job = LIST_FIRST(&exec_live)) != NULL) {
 		LIST_REMOVE(job, entry);
-		kill(-job->pid, SIGKILL);
+		if (job->pid > 0)
+			kill(-job->pid, SIGKILL);
 		if (!job->reaped) {
 			while (waitpid(job->pid, &status, 0) == -1 &&
 			    errno == EINTR)
@@ -215,6 +209,7 @@ exec_runtime_free(void)
 	event_free(exec_sigchld_ev);
 	event_free(exec_gc_ev);
 	exec_sigchld_ev = exec_gc_ev = NULL;
+	posix_spawnattr_destroy(&exec_attr);
 	exec_base = NULL;
 }
 
@@ -237,16 +232,15 @@ exec_result_free(struct exec_result *r)
 
 /*
  * Start OP for REQ.  Returns the job, whose CB runs once on the loop when it
- * ends (also when the program cannot be executed); or NULL with *cause set
- * when nothing was started (not an exec operation, bad parameters, no pipes
- * or processes left).
+ * ends (also when the program cannot be executed: later, from the loop,
+ * never inside this call); or NULL with *cause set when nothing was started
+ * (not an exec operation, bad parameters, no pipes or processes left).
  */
 struct exec_job *
 exec_start(const struct operation *op, const struct exec_request *req,
     exec_done_cb cb, void *arg, char **cause)
 {
 	struct exec_job		*job;
-	struct exec_spawn	 sp;
 	int64_t			 deadline;
 	char			*request;
 
@@ -265,7 +259,8 @@ exec_start(const struct operation *op, const struct exec_request *req,
 		return (NULL);
 
 	job = xcalloc(1, sizeof *job);
-	job->in.fd = job->out.fd = job->err.fd = job->status_fd = -1;
+	job->in.fd = job->out.fd = job->err.fd = -1;
+	job->pid = -1;
 	job->run_id = xstrdup(req->run_id != NULL ? req->run_id : "-");
 	job->operation = xstrdup(op->id);
 	job->argv0 = xstrdup(op->argv[0]);
@@ -275,22 +270,22 @@ exec_start(const struct operation *op, const struct exec_request *req,
 	job->in_len = strlen(request);
 	job->deadline_ms = deadline;
 
-	memset(&sp, 0, sizeof sp);
-	sp.argv = op->argv;
-	sp.envp = exec_envp(op, req);
-	sp.paths = exec_paths(op->argv[0]);
-	if (exec_spawn(job, &sp, op, cause) != 0) {
-		exec_strv_free(sp.envp);
-		exec_strv_free(sp.paths);
+	if (exec_spawn(job, op, req, cause) != 0) {
 		exec_job_free(job);
 		return (NULL);
 	}
-	exec_strv_free(sp.envp);
-	exec_strv_free(sp.paths);
 
 	exec_setup_events(job);
 	LIST_INSERT_HEAD(&exec_live, job, entry);
 	exec_nlive++;
+	if (job->reaped) {
+		/* Not executed: end it from the loop, as a reaped child. */
+		log_trace(TRACE_EXEC, "msg=\"exec failed\" run=%s "
+		    "operation=%s error=\"%s\"", job->run_id, job->operation,
+		    strerror(job->exec_errno));
+		event_active(job->drain_ev, EV_TIMEOUT, 0);
+		return (job);
+	}
 	log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s operation=%s "
 	    "pid=%ld deadline_ms=%" PRId64, job->run_id, job->operation,
 	    (long)job->pid, deadline);
@@ -390,37 +385,6 @@ exec_envp(const struct operation *op, const struct exec_request *req)
 	return (envp);
 }
 
-/* Files to try for ARGV0: itself if it has a slash, else along $PATH. */
-static char **
-exec_paths(const char *argv0)
-{
-	const char	*path, *p, *end;
-	char		**paths;
-	size_t		 n = 0, len;
-
-	paths = xcalloc(2, sizeof *paths);
-	if (strchr(argv0, '/') != NULL) {
-		paths[0] = xstrdup(argv0);
-		return (paths);
-	}
-	if ((path = getenv("PATH")) == NULL)
-		path = EXEC_DEFAULT_PATH;
-	for (p = path; ; p = end + 1) {
-		if ((end = strchr(p, ':')) == NULL)
-			end = p + strlen(p);
-		len = end - p;
-		paths = xreallocarray(paths, n + 2, sizeof *paths);
-		if (len == 0)
-			xasprintf(&paths[n++], "./%s", argv0);
-		else
-			xasprintf(&paths[n++], "%.*s/%s", (int)len, p, argv0);
-		if (*end == '\0')
-			break;
-	}
-	paths[n] = NULL;
-	return (paths);
-}
-
 static void
 exec_strv_free(char **v)
 {
@@ -473,146 +437,145 @@ exec_close_pair(int fds[2])
 		close(fds[1]);
 }
 
-/* Make the pipes and fork; the parent keeps its ends in JOB. */
+/*
+ * The child's attributes: a process group of its own (pgroup 0: its pid),
+ * an empty signal mask and every catchable signal at its default action
+ * (the daemon ignores SIGPIPE; ignored signals would survive exec).
+ * Built once, by exec_runtime_init.  Returns an errno value, 0 on success.
+ */
 static int
-exec_spawn(struct exec_job *job, struct exec_spawn *sp,
-    const struct operation *op, char **cause)
+exec_spawn_attr(posix_spawnattr_t *attr)
 {
-	struct rlimit	 rl;
-	sigset_t	 all, old;
-	int		 in[2], out[2], err[2], st[2], saved;
-	pid_t		 pid;
+	sigset_t	none, all;
+	int		e;
 
-	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = st[0] = st[1] = -1;
+	if ((e = posix_spawnattr_init(attr)) != 0)
+		return (e);
+	sigemptyset(&none);
+	sigfillset(&all);
+	if ((e = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (e = posix_spawnattr_setpgroup(attr, 0)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(attr, &none)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(attr, &all)) != 0) {
+		posix_spawnattr_destroy(attr);
+		return (e);
+	}
+	return (0);
+}
+
+/*
+ * The child's descriptors: IN, OUT and ERR (all above 2, close-on-exec)
+ * on 0, 1 and 2, and every other descriptor closed, including those that
+ * libraries opened without close-on-exec.  Returns an errno value.
+ */
+static int
+exec_spawn_actions(posix_spawn_file_actions_t *fa, int in, int out, int err)
+{
+	int	e;
+
+	if ((e = posix_spawn_file_actions_init(fa)) != 0)
+		return (e);
+	if ((e = posix_spawn_file_actions_adddup2(fa, in, 0)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(fa, out, 1)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(fa, err, 2)) != 0 ||
+	    (e = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0) {
+		posix_spawn_file_actions_destroy(fa);
+		return (e);
+	}
+	return (0);
+}
+
+/*
+ * Make the pipes and spawn; the parent keeps its ends in JOB.  argv[0]
+ * without a slash is searched along $PATH.  Returns -1 with *cause set when
+ * no process could be made (no pipes, no memory, no processes left).  When
+ * the program could not be executed, returns 0 with JOB already reaped
+ * (exit status 127) and exec_errno set: glibc reports the exec error from
+ * posix_spawnp itself and has reaped the child.
+ */
+static int
+exec_spawn(struct exec_job *job, const struct operation *op,
+    const struct exec_request *req, char **cause)
+{
+	posix_spawn_file_actions_t	 fa;
+	char				**envp;
+	int				 in[2], out[2], err[2], e;
+	pid_t				 pid;
+
+	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
 	if (exec_pipe(in, 1) != 0 || exec_pipe(out, 0) != 0 ||
-	    exec_pipe(err, 0) != 0 || exec_pipe(st, 0) != 0) {
+	    exec_pipe(err, 0) != 0) {
 		xasprintf(cause, "exec %s: pipe: %s", op->argv[0],
 		    strerror(errno));
 		goto fail;
 	}
-	sp->in_fd = in[0];
-	sp->out_fd = out[1];
-	sp->err_fd = err[1];
-	sp->status_fd = st[1];
-	sp->max_fd = 65536;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)INT_MAX)
-		sp->max_fd = (int)rl.rlim_cur;
-
-	/* No signal handler may run in the child before exec. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	job->start_us = mono_us();
-	pid = fork();
-	if (pid == 0)
-		exec_child(sp);
-	saved = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid == -1) {
-		xasprintf(cause, "exec %s: fork: %s", op->argv[0],
-		    strerror(saved));
+	if ((e = exec_spawn_actions(&fa, in[0], out[1], err[1])) != 0) {
+		xasprintf(cause, "exec %s: spawn file actions: %s",
+		    op->argv[0], strerror(e));
 		goto fail;
 	}
-	/* Also here, so that a kill of the group never misses the child. */
-	setpgid(pid, pid);
-	job->pid = pid;
+	envp = exec_envp(op, req);
+	job->start_us = mono_us();
+	e = posix_spawnp(&pid, op->argv[0], &fa, &exec_attr, op->argv, envp);
+	exec_strv_free(envp);
+	posix_spawn_file_actions_destroy(&fa);
+	/*
+	 * No process or memory left (clone's errors; exec's ENOMEM is the
+	 * same kind): as when fork failed, nothing is started.
+	 */
+	if (e == EAGAIN || e == ENOMEM) {
+		xasprintf(cause, "exec %s: spawn: %s", op->argv[0],
+		    strerror(e));
+		goto fail;
+	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
-	close(st[1]);
+	if (e != 0) {
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		job->exec_errno = e;
+		job->reaped = 1;
+		job->wstatus = W_EXITCODE(127, 0);
+		job->end_us = mono_us();
+		return (0);
+	}
+	job->pid = pid;
 	job->in.fd = in[1];
 	job->out.fd = out[0];
 	job->err.fd = err[0];
-	job->status_fd = st[0];
 	return (0);
 fail:
 	exec_close_pair(in);
 	exec_close_pair(out);
 	exec_close_pair(err);
-	exec_close_pair(st);
 	return (-1);
 }
 
 /*
- * In the child: only async-signal-safe calls.  Default signal dispositions
- * and an empty mask, a process group of its own, the pipes on 0, 1 and 2,
- * every other descriptor closed, then exec.  An exec failure sends errno
- * back on the status pipe (close-on-exec, so silence means success).
+ * The job's timers, and for a started child its pipe events and deadline
+ * (a job whose program could not be executed has no pipes).
  */
-static void
-exec_child(const struct exec_spawn *sp)
-{
-	struct sigaction	 sa;
-	sigset_t		 none;
-	char			**p;
-	int			 sig, e, last = ENOENT, eacces = 0;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	}
-	setpgid(0, 0);
-	if (dup2(sp->in_fd, 0) == -1 || dup2(sp->out_fd, 1) == -1 ||
-	    dup2(sp->err_fd, 2) == -1 || dup2(sp->status_fd, 3) == -1) {
-		e = errno;
-		(void)!write(sp->status_fd, &e, sizeof e);
-		_exit(127);
-	}
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	exec_close_from(4, sp->max_fd);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (p = sp->paths; *p != NULL; p++) {
-		execve(*p, sp->argv, sp->envp);
-		e = errno;
-		if (e == EACCES)
-			eacces = 1;
-		else if (e != ENOENT && e != ENOTDIR && e != ESTALE &&
-		    e != ENODEV && e != ETIMEDOUT && e != ELOOP &&
-		    e != ENAMETOOLONG) {
-			last = e;
-			break;
-		}
-		last = e;
-	}
-	if (eacces && (last == ENOENT || last == ENOTDIR))
-		last = EACCES;
-	(void)!write(3, &last, sizeof last);
-	_exit(127);
-}
-
-/* Close every descriptor from FIRST on (close_range, else one by one). */
-static void
-exec_close_from(int first, int max_fd)
-{
-	int	fd;
-
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
-		return;
-#endif
-	for (fd = first; fd < max_fd; fd++)
-		close(fd);
-}
-
 static void
 exec_setup_events(struct exec_job *job)
 {
+	job->deadline_ev = evtimer_new(exec_base, exec_deadline_cb, job);
+	job->kill_ev = evtimer_new(exec_base, exec_kill_cb, job);
+	job->drain_ev = evtimer_new(exec_base, exec_drain_cb, job);
+	if (job->deadline_ev == NULL || job->kill_ev == NULL ||
+	    job->drain_ev == NULL)
+		fatalx("exec: event_new failed");
+	if (job->reaped)
+		return;
 	job->in.ev = event_new(exec_base, job->in.fd, EV_WRITE | EV_PERSIST,
 	    exec_write_cb, job);
 	job->out.ev = event_new(exec_base, job->out.fd, EV_READ | EV_PERSIST,
 	    exec_out_cb, job);
 	job->err.ev = event_new(exec_base, job->err.fd, EV_READ | EV_PERSIST,
 	    exec_err_cb, job);
-	job->deadline_ev = evtimer_new(exec_base, exec_deadline_cb, job);
-	job->kill_ev = evtimer_new(exec_base, exec_kill_cb, job);
-	job->drain_ev = evtimer_new(exec_base, exec_drain_cb, job);
-	if (job->in.ev == NULL || job->out.ev == NULL || job->err.ev == NULL ||
-	    job->deadline_ev == NULL || job->kill_ev == NULL ||
-	    job->drain_ev == NULL)
+	if (job->in.ev == NULL || job->out.ev == NULL || job->err.ev == NULL)
 		fatalx("exec: event_new failed");
 	event_add(job->in.ev, NULL);
 	event_add(job->out.ev, NULL);
@@ -642,10 +605,15 @@ exec_pipe_close(struct exec_pipe *p)
 	p->fd = -1;
 }
 
-/* Signal the job's process group (the child made itself its leader). */
+/*
+ * Signal the job's process group (the child is its leader from before its
+ * exec); nothing when no process was started.
+ */
 static void
 exec_signal(struct exec_job *job, int sig)
 {
+	if (job->pid <= 0)
+		return;
 	if (kill(-job->pid, sig) == -1 && errno != ESRCH)
 		log_warn("msg=\"exec: kill\" run=%s pid=%ld signal=%d",
 		    job->run_id, (long)job->pid, sig);
@@ -857,26 +825,16 @@ exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
-/* The child is gone: note how, and whether exec itself failed. */
+/* The child is gone: note how. */
 static void
 exec_reaped(struct exec_job *job, int status)
 {
-	ssize_t	n;
-	int	e;
-
 	job->reaped = 1;
 	job->wstatus = status;
 	job->end_us = mono_us();
 	evtimer_del(job->deadline_ev);
 	evtimer_del(job->kill_ev);
 	exec_pipe_close(&job->in);
-	do
-		n = read(job->status_fd, &e, sizeof e);
-	while (n == -1 && errno == EINTR);
-	if (n == (ssize_t)sizeof e)
-		job->exec_errno = e;
-	close(job->status_fd);
-	job->status_fd = -1;
 	if (job->out.fd != -1 || job->err.fd != -1)
 		exec_add_timer(job->drain_ev,
 		    job->killed != EXEC_KILL_NONE ? 0 : EXEC_DRAIN_MS);
@@ -1156,8 +1114,6 @@ exec_job_free(struct exec_job *job)
 	exec_pipe_close(&job->in);
 	exec_pipe_close(&job->out);
 	exec_pipe_close(&job->err);
-	if (job->status_fd != -1)
-		close(job->status_fd);
 	if (job->in.ev != NULL)
 		event_free(job->in.ev);
 	if (job->out.ev != NULL)

@@ -482,6 +482,48 @@ START_TEST(test_exec_missing_bad)
 }
 END_TEST
 
+/*
+ * A job whose program cannot be executed has no process: an abort still
+ * ends it once (CANCELLED), and one left at shutdown is freed, not called.
+ */
+START_TEST(test_exec_missing_abort_bad)
+{
+	struct exec_request	 req;
+	struct operation	 op;
+	struct outcome		 o[2];
+	struct exec_job		*job;
+	char			*argv[] = { "/nonexistent/chime-test-program",
+				    NULL };
+	char			*cause = NULL;
+	pid_t			 pid;
+	int			 status;
+
+	default_request(&req);
+	memset(o, 0, sizeof o);
+	op = *sh_op("true");
+	op.argv = argv;
+	job = exec_start(&op, &req, done_cb, &o[0], &cause);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_int_eq(o[0].calls, 0);	/* later, from the loop */
+	ck_assert_int_eq(exec_running(), 1);
+	exec_abort(job);
+	wait_all(&o[0], 1);
+	ck_assert_int_eq(o[0].r->status, EXEC_CANCELLED);
+	ck_assert_int_eq(exec_running(), 0);
+	exec_result_free(o[0].r);
+
+	ck_assert_ptr_nonnull(exec_start(&op, &req, done_cb, &o[1], &cause));
+	ck_assert_int_eq(exec_running(), 1);
+	exec_runtime_free();
+	ck_assert_int_eq(o[1].calls, 0);
+	ck_assert_int_eq(exec_running(), 0);
+	pid = waitpid(-1, &status, WNOHANG);
+	ck_assert_int_eq(pid, -1);
+	ck_assert_int_eq(errno, ECHILD);
+	exec_runtime_init(base);
+}
+END_TEST
+
 /* An operation without a command is refused at the start. */
 START_TEST(test_exec_http_bad)
 {
@@ -1514,6 +1556,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_exec_output_bound);
 	tcase_add_test(tc, test_exec_output_bound_bad);
 	tcase_add_test(tc, test_exec_missing_bad);
+	tcase_add_test(tc, test_exec_missing_abort_bad);
 	tcase_add_test(tc, test_exec_http_bad);
 	tcase_add_test(tc, test_exec_abort);
 	tcase_add_test(tc, test_exec_abort_bad);
