@@ -468,4 +468,137 @@ void		 budget_get(const char *, const char *, int64_t,
 		     struct budget_figures *);
 json_t		*budget_status(const char *);
 
+/* ---- batch.c ------------------------------------------------------------
+ * A batch: many operations run as one unit (parallel, sequential or a
+ * dependency graph), an actor whose first member is the struct schedule
+ * that owns its runs (run N is operation N-1; ids "BATCH:N").  The
+ * definition is in the "batch_ops" table, the batch's row (state,
+ * counters, spend) in "batches", each operation's outcome in its "runs"
+ * row, written with the op.* record that settles it.
+ */
+#define BATCH_MAX_OPS		100000	/* operations in one batch */
+#define BATCH_MAX_DEPS		1000	/* depends_on entries of one operation */
+#define BATCH_MAX_CONCURRENT	10000
+#define BATCH_MAX_ID		128	/* bytes of an operation's local id */
+#define BATCH_OPS_CHUNK		1024	/* operations per batch_ops row */
+#define MSG_BATCH_RESUME	(MSG_USER + 8)	/* launch what is launchable */
+
+enum batch_type {
+	BATCH_PARALLEL,
+	BATCH_SEQUENTIAL,
+	BATCH_CONDITIONAL,
+};
+
+enum batch_state {
+	BATCH_DRAFT,
+	BATCH_RUNNING,
+	BATCH_COMPLETED,
+	BATCH_FAILED,
+	BATCH_CANCELLED,
+	BATCH_STATE_MAX
+};
+
+enum batch_rule {
+	BATCH_RULE_ALL_SUCCESS,
+	BATCH_RULE_ALL_DONE,
+	BATCH_RULE_ONE_FAILED,
+	BATCH_RULE_NONE_FAILED,
+	BATCH_RULE_MAX
+};
+
+/* What a trigger rule says of its dependencies' outcomes so far. */
+enum batch_verdict {
+	BATCH_WAIT,		/* not yet decided */
+	BATCH_RUN,		/* the rule holds */
+	BATCH_SKIP,		/* the rule can no longer hold */
+};
+
+enum batch_op_state {
+	BOP_WAITING,		/* not begun */
+	BOP_RUNNING,		/* begun, in flight (or waiting for a slot) */
+	BOP_COMPLETED,
+	BOP_FAILED,		/* failed or interrupted */
+	BOP_SKIPPED,
+	BOP_CANCELLED,		/* stopped by batch.cancel --abort */
+	BOP_STATE_MAX
+};
+
+/* One operation of a batch: kept compact (about 56 bytes and its id). */
+struct batch_op {
+	char		*local_id;
+	const char	*operation;	/* borrowed from the batch's names */
+	char		*parameters;	/* JSON object text; NULL: "{}" */
+	uint32_t	*deps;		/* indexes of its dependencies */
+	uint32_t	 ndeps;
+	uint32_t	 nsuccess;	/* dependencies that completed */
+	uint32_t	 nfailed;	/* ... that failed or were cancelled */
+	uint32_t	 nskipped;	/* ... that were skipped */
+	int32_t		 order;		/* sequence_order */
+	uint8_t		 rule;		/* enum batch_rule */
+	uint8_t		 state;		/* enum batch_op_state */
+	uint8_t		 queued;	/* in the ready queue once */
+};
+
+struct batch_counts {
+	uint32_t	total;
+	uint32_t	completed;
+	uint32_t	failed;
+	uint32_t	skipped;
+	uint32_t	cancelled;
+	uint32_t	running;
+};
+
+struct batch {
+	struct schedule		 owner;		/* first: owner of the runs */
+	struct strmap_node	 bnode;		/* by id */
+	char			*description;
+	char			*reason;	/* why it failed or was cancelled */
+	uint8_t			 type;		/* enum batch_type */
+	uint8_t			 bstate;	/* enum batch_state */
+	uint8_t			 stop_on_failure;
+	uint8_t			 loading;	/* recovery: no launches yet */
+	uint8_t			 busy;		/* a control change is on its way */
+	uint8_t			 advancing;	/* batch_advance is on the stack */
+	uint32_t		 max_concurrent;
+	int64_t			 max_cost;	/* micro-dollars; 0: none */
+	int64_t			 spent;		/* actual cost of ended ops */
+	struct cost_range	 estimate;	/* at creation */
+	int64_t			 started_us;
+	int64_t			 finished_us;
+	struct batch_counts	 c;
+	struct batch_op		*ops;
+	uint32_t		 nops;
+	char			**names;	/* distinct operation names */
+	uint32_t		 nnames;
+	uint32_t		*queue;		/* ready operations (indexes) */
+	uint32_t		 qhead;
+	uint32_t		 qtail;
+	uint32_t		*rev_off;	/* dependents: CSR offsets (nops+1) */
+	uint32_t		*rev;		/* dependents: indexes */
+	uint32_t		 launching;	/* run number being begun, or 0 */
+	char			*first_failure;	/* local id (sequential) */
+};
+
+/* batch.c */
+const char	*batch_state_name(enum batch_state);
+const char	*batch_type_name(enum batch_type);
+const char	*batch_rule_name(enum batch_rule);
+enum batch_verdict batch_rule_eval(enum batch_rule, uint32_t, uint32_t,
+		     uint32_t, uint32_t);
+struct batch	*batch_parse(json_t *, const char *, const struct catalog *,
+		     char **, char **);
+void		 batch_free(struct batch *);
+int		 batch_load_all(struct journal *, char **);
+void		 batch_free_all(void);
+struct batch	*batch_find(const char *);
+json_t		*batch_to_json(const struct batch *);
+json_t		*batch_ops_json(const struct batch *, uint32_t, uint32_t,
+		     int);
+json_t		*batch_list(const struct ctl_caller *, const char *);
+void		 batch_ctl_create(struct ctl_req *, json_t *, const char *, int);
+void		 batch_ctl_start(struct ctl_req *, struct batch *);
+void		 batch_ctl_cancel(struct ctl_req *, struct batch *,
+		     const char *, int);
+void		 batch_ctl_delete(struct ctl_req *, struct batch *);
+
 #endif /* CHIME_ACTORS_H */

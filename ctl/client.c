@@ -63,14 +63,18 @@ static int	 client_answer(const struct ctl_method *, json_t *);
 static int	 client_wants_help(int, char **);
 static int	 client_run(int, char **);
 static int	 client_options(int, char **);
+static int	 client_take_file(const struct ctl_method *, int *, char **,
+		     json_t **);
+static int	 client_batch_watch(int, char **);
 
 static deadfunc void
 usage(void)
 {
 	fprintf(stderr, "usage: chimectl [--socket PATH] [--json] "
-	    "[--timeout SECONDS] NOUN VERB [ARGS...]\n"
+	    "[--timeout SECONDS] NOUN VERB [ARGS...] [-f FILE]\n"
 	    "       chimectl cron next EXPR [--tz ZONE] [--from TIME] "
 	    "[--count N] [--verbose]\n"
+	    "       chimectl batch watch ID\n"
 	    "       chimectl help [NOUN [VERB]]\n"
 	    "       chimectl version\n");
 	exit(CTL_EXIT_USAGE);
@@ -126,6 +130,8 @@ client_help(int argc, char **argv)
 		    "and show mean list, delete, get):\n");
 		ctl_method_foreach(client_help_line, NULL);
 		client_help_line(&client_offline[0], NULL);
+		printf("  %-24s %s\n", "batch watch ID", "show a batch's "
+		    "progress every 500 ms until it ends");
 		printf("  %-24s %s\n  %-24s %s\n", "help [NOUN [VERB]]",
 		    "show commands, or one command's arguments", "version",
 		    "print the version");
@@ -306,10 +312,14 @@ static int
 client_run(int argc, char **argv)
 {
 	const struct ctl_method	*m;
-	json_t			*params;
+	const struct ctl_param	*p;
+	json_t			*params, *file;
 	char			*cause = NULL;
 	int			 skip, rc;
 
+	if (argc >= 2 && strcmp(argv[0], "batch") == 0 &&
+	    strcmp(argv[1], "watch") == 0)
+		return (client_batch_watch(argc - 2, argv + 2));
 	skip = strchr(argv[0], '.') != NULL ? 1 : 2;
 	m = ctl_method_match(argv[0], skip == 2 && argc > 1 ? argv[1] : NULL,
 	    &cause);
@@ -325,14 +335,119 @@ client_run(int argc, char **argv)
 		print_method_help(stdout, m);
 		return (CTL_EXIT_OK);
 	}
-	if (ctl_params_from_argv(m, argc - skip, argv + skip, &params,
-	    &cause) != 0) {
+	argc -= skip;
+	argv += skip;
+	if (client_take_file(m, &argc, argv, &file) != 0)
+		return (CTL_EXIT_USAGE);
+	if (ctl_params_from_argv(m, argc, argv, &params, &cause) != 0) {
 		fprintf(stderr, "chimectl: %s\n", cause);
 		free(cause);
+		json_decref(file);
 		print_usage(stderr, m);
 		return (CTL_EXIT_USAGE);
 	}
+	if (file != NULL) {
+		for (p = m->params; p->name != NULL; p++)
+			if (p->type == CTL_P_OBJECT)
+				break;
+		json_object_set_new(params, p->name, file);
+	}
 	rc = client_call(m, params);
+	json_decref(params);
+	return (rc);
+}
+
+/*
+ * -f FILE (or --file FILE, "-" for stdin), anywhere before "--": the JSON
+ * object in FILE is the value of the method's first object parameter
+ * (batch.create's "batch").  Removes the two arguments from ARGV.
+ */
+static int
+client_take_file(const struct ctl_method *m, int *argc, char **argv,
+    json_t **out)
+{
+	const struct ctl_param	*p;
+	json_error_t		 err;
+	int			 i;
+
+	*out = NULL;
+	for (i = 0; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "-f") == 0 ||
+		    strcmp(argv[i], "--file") == 0)
+			break;
+	}
+	if (i == *argc || strcmp(argv[i], "--") == 0)
+		return (0);
+	for (p = m->params; p->name != NULL && p->type != CTL_P_OBJECT; p++)
+		;
+	if (p->name == NULL || i + 1 >= *argc) {
+		fprintf(stderr, "chimectl: -f FILE: %s\n", p->name == NULL ?
+		    "this command takes no object" : "no file given");
+		return (-1);
+	}
+	if (strcmp(argv[i + 1], "-") == 0)
+		*out = json_loadf(stdin, 0, &err);
+	else
+		*out = json_load_file(argv[i + 1], 0, &err);
+	if (!json_is_object(*out)) {
+		fprintf(stderr, "chimectl: %s: %s\n", argv[i + 1], *out ==
+		    NULL ? err.text : "not a JSON object");
+		json_decref(*out);
+		*out = NULL;
+		return (-1);
+	}
+	memmove(argv + i, argv + i + 2, (*argc - i - 2) * sizeof *argv);
+	*argc -= 2;
+	return (0);
+}
+
+/* batch watch ID: batch.get (without operations) every 500 ms, one
+ * progress line each, until the batch ends; exit 0 if it completed. */
+static int
+client_batch_watch(int argc, char **argv)
+{
+	const struct ctl_method	*m = ctl_method_find("batch.get");
+	const char		*st, *path = client_socket_path();
+	json_t			*params, *resp, *res;
+	char			*cause;
+	int			 fd, rc = CTL_EXIT_ERROR;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: chimectl batch watch ID\n");
+		return (CTL_EXIT_USAGE);
+	}
+	params = json_pack("{s:s, s:i}", "id", argv[0], "limit", 0);
+	for (;;) {
+		if ((fd = ctl_client_connect(path, &cause)) == -1 ||
+		    ctl_client_call(fd, m->name, params, client_timeout * 1000,
+		    &resp, &cause) != 0) {
+			fprintf(stderr, "chimectl: %s\n", cause);
+			free(cause);
+			if (fd != -1)
+				close(fd);
+			rc = CTL_EXIT_CONNECT;
+			break;
+		}
+		close(fd);
+		if ((res = json_object_get(resp, "result")) == NULL) {
+			rc = client_answer(m, resp);
+			json_decref(resp);
+			break;
+		}
+		printf("%s\n", json_string_value(json_object_get(res,
+		    "progress")));
+		fflush(stdout);
+		st = json_string_value(json_object_get(res, "state"));
+		if (st != NULL && strcmp(st, "running") != 0 &&
+		    strcmp(st, "draft") != 0) {
+			rc = strcmp(st, "completed") == 0 ? CTL_EXIT_OK :
+			    CTL_EXIT_ERROR;
+			json_decref(resp);
+			break;
+		}
+		json_decref(resp);
+		usleep(500 * 1000);
+	}
 	json_decref(params);
 	return (rc);
 }

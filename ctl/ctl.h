@@ -182,13 +182,14 @@ void		 ctl_method_foreach(void (*)(const struct ctl_method *,
 		     void *), void *);
 
 /* method-schedule.c, method-run.c, method-daemon.c, method-account.c,
- * method-prefs.c, method-budget.c: NULL-name terminated */
+ * method-prefs.c, method-budget.c, method-batch.c: NULL-name terminated */
 extern const struct ctl_method ctl_methods_schedule[];
 extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
 extern const struct ctl_method ctl_methods_account[];
 extern const struct ctl_method ctl_methods_prefs[];
 extern const struct ctl_method ctl_methods_budget[];
+extern const struct ctl_method ctl_methods_batch[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);
