@@ -628,17 +628,27 @@ run_refused(struct run *r, const struct journal_result *res)
 	run_free(r);
 }
 
+/* A record naming R landed: 0 if it is durable (the caller waiting for
+ * R's claim is answered), -1 if it was refused (R is gone). */
+static int
+run_landed(struct run *r, const struct journal_result *res)
+{
+	r->awaiting = 0;
+	if (res->status != JOURNAL_OK) {
+		run_refused(r, res);
+		return (-1);
+	}
+	run_reply(r, 0, NULL);
+	return (0);
+}
+
 static void
 run_started_cb(const struct journal_result *res, void *arg)
 {
 	struct run	*r = arg;
 
-	r->awaiting = 0;
-	if (res->status != JOURNAL_OK) {
-		run_refused(r, res);
+	if (run_landed(r, res) == -1)
 		return;
-	}
-	run_reply(r, 0, NULL);
 	if (r->aborting) {
 		r->has_slot = 0;
 		slots_release();
@@ -666,12 +676,8 @@ run_pending_cb(const struct journal_result *res, void *arg)
 {
 	struct run	*r = arg;
 
-	r->awaiting = 0;
-	if (res->status != JOURNAL_OK) {
-		run_refused(r, res);
+	if (run_landed(r, res) == -1)
 		return;
-	}
-	run_reply(r, 0, NULL);
 	if (r->aborting)
 		run_finish(r, RUN_CANCELLED);
 	else if (!r->queued)
