@@ -525,7 +525,7 @@ enum batch_op_state {
 
 /* One operation of a batch: kept compact (about 56 bytes and its id). */
 struct batch_op {
-	char		*local_id;
+	char		*local_id;	/* NULL: the default, "op-N" */
 	const char	*operation;	/* borrowed from the batch's names */
 	char		*parameters;	/* JSON object text; NULL: "{}" */
 	uint32_t	*deps;		/* indexes of its dependencies */
@@ -583,10 +583,11 @@ struct batch {
 const char	*batch_state_name(enum batch_state);
 const char	*batch_type_name(enum batch_type);
 const char	*batch_rule_name(enum batch_rule);
+const char	*batch_op_id(const struct batch *, uint32_t, char *, size_t);
 enum batch_verdict batch_rule_eval(enum batch_rule, uint32_t, uint32_t,
 		     uint32_t, uint32_t);
 struct batch	*batch_parse(json_t *, const char *, const struct catalog *,
-		     char **, char **);
+		     uint32_t, char **, char **);
 void		 batch_free(struct batch *);
 int		 batch_load_all(struct journal *, char **);
 void		 batch_free_all(void);
@@ -595,7 +596,8 @@ json_t		*batch_to_json(const struct batch *);
 json_t		*batch_ops_json(const struct batch *, uint32_t, uint32_t,
 		     int);
 json_t		*batch_list(const struct ctl_caller *, const char *);
-void		 batch_ctl_create(struct ctl_req *, json_t *, const char *, int);
+void		 batch_ctl_create(struct ctl_req *, json_t *, const char *,
+		     uint32_t, int);
 void		 batch_ctl_start(struct ctl_req *, struct batch *);
 void		 batch_ctl_cancel(struct ctl_req *, struct batch *,
 		     const char *, int);

@@ -118,6 +118,17 @@ batch_final(const struct batch *b)
 	return (b->bstate >= BATCH_COMPLETED);
 }
 
+/* Operation I's local id (its own, or "op-N" by default), in BUF if it
+ * must be made; borrowed. */
+const char *
+batch_op_id(const struct batch *b, uint32_t i, char *buf, size_t len)
+{
+	if (b->ops[i].local_id != NULL)
+		return (b->ops[i].local_id);
+	snprintf(buf, len, "op-%u", i + 1);
+	return (buf);
+}
+
 /*
  * The verdict of trigger rule RULE over NDEPS dependencies of which
  * NSUCCESS completed, NFAILED failed (or were cancelled) and NSKIPPED were
@@ -458,10 +469,8 @@ parse_op(struct batch *b, uint32_t i, json_t *o, const struct catalog *cat,
 		    "bytes%s", "");
 		return (-1);
 	}
-	if (s != NULL)
-		op->local_id = xstrdup(s);
-	else
-		xasprintf(&op->local_id, "op-%u", i + 1);
+	/* The default id ("op-N") is not stored. */
+	op->local_id = s != NULL ? xstrdup(s) : NULL;
 	if (parse_string(o, "operation", 255, 1, &s) == -1) {
 		parse_fail(field, reason, "operation", i, "required: the name "
 		    "of an operation of the catalog%s", "");
@@ -628,13 +637,22 @@ batch_check_cycles(struct batch *b, uint32_t *at)
 
 /* Ids unique; a sorted index of them in *REFS. */
 static int
-parse_ids(struct batch *b, struct id_ref **refs, char **field, char **reason)
+parse_ids(struct batch *b, struct id_ref **refs, char **names, char **field,
+    char **reason)
 {
 	uint32_t	i;
+	char		*p;
 
 	*refs = xcalloc((size_t)b->nops + 1, sizeof **refs);
+	/* Default ids are made in one buffer, "op-N" and a NUL each. */
+	*names = p = xmalloc((size_t)b->nops * 16 + 1);
 	for (i = 0; i < b->nops; i++) {
-		(*refs)[i].id = b->ops[i].local_id;
+		if (b->ops[i].local_id != NULL)
+			(*refs)[i].id = b->ops[i].local_id;
+		else {
+			(*refs)[i].id = p;
+			p += snprintf(p, 16, "op-%u", i + 1) + 1;
+		}
 		(*refs)[i].index = i;
 	}
 	qsort(*refs, b->nops, sizeof **refs, id_ref_cmp);
@@ -650,11 +668,46 @@ parse_ids(struct batch *b, struct id_ref **refs, char **field, char **reason)
 	return (0);
 }
 
+/* The one operation of A, REPEAT times (the simple form: no ids, no
+ * dependencies). */
+static int
+parse_repeat(struct batch *b, json_t *a, uint32_t repeat,
+    const struct catalog *cat, char **field, char **reason)
+{
+	uint32_t	i;
+
+	if (!json_is_array(a) || json_array_size(a) != 1) {
+		parse_fail(field, reason, "operations", UINT32_MAX, "exactly "
+		    "one operation with a count%s", "");
+		return (-1);
+	}
+	b->ops = xcalloc(repeat, sizeof *b->ops);
+	b->nops = 1;
+	if (parse_op(b, 0, json_array_get(a, 0), cat, field, reason) == -1)
+		return (-1);
+	if (b->ops[0].local_id != NULL || b->ops[0].rule !=
+	    BATCH_RULE_ALL_SUCCESS) {
+		parse_fail(field, reason, b->ops[0].local_id != NULL ? "id" :
+		    "trigger_rule", 0, "not with a count%s", "");
+		return (-1);
+	}
+	for (i = 1; i < repeat; i++) {
+		b->ops[i] = b->ops[0];
+		b->ops[i].order = (int32_t)i;
+		if (b->ops[0].parameters != NULL)
+			b->ops[i].parameters = xstrdup(b->ops[0].parameters);
+	}
+	b->nops = repeat;
+	batch_build_rev(b);
+	return (0);
+}
+
 static int
 parse_ops(struct batch *b, json_t *a, const struct catalog *cat,
     char **field, char **reason)
 {
 	struct id_ref	*refs = NULL;
+	char		*names = NULL, buf[32];
 	uint32_t	 i, at;
 	int		 rc = -1;
 
@@ -673,7 +726,7 @@ parse_ops(struct batch *b, json_t *a, const struct catalog *cat,
 		    reason) == -1)
 			return (-1);
 	}
-	if (parse_ids(b, &refs, field, reason) == -1)
+	if (parse_ids(b, &refs, &names, field, reason) == -1)
 		goto out;
 	for (i = 0; i < b->nops; i++) {
 		if (parse_deps(b, i, json_object_get(json_array_get(a, i),
@@ -683,12 +736,14 @@ parse_ops(struct batch *b, json_t *a, const struct catalog *cat,
 	batch_build_rev(b);
 	if (batch_check_cycles(b, &at) == -1) {
 		parse_fail(field, reason, "depends_on", at, "a dependency "
-		    "cycle goes through \"%s\"", b->ops[at].local_id);
+		    "cycle goes through \"%s\"", batch_op_id(b, at, buf,
+		    sizeof buf));
 		goto out;
 	}
 	rc = 0;
 out:
 	free(refs);
+	free(names);
 	return (rc);
 }
 
@@ -696,11 +751,12 @@ out:
  * Parse and validate batch definition O for ACCOUNT against catalog CAT
  * (NULL: operations are not checked): the batch, not registered, in state
  * draft; or NULL with *FIELD ("operations[3].depends_on") and *REASON
- * (both allocated).  Nothing is written.
+ * (both allocated).  REPEAT > 1: O has one operation, made REPEAT
+ * operations (without a JSON object each).  Nothing is written.
  */
 struct batch *
 batch_parse(json_t *o, const char *account, const struct catalog *cat,
-    char **field, char **reason)
+    uint32_t repeat, char **field, char **reason)
 {
 	struct batch	*b;
 
@@ -712,9 +768,16 @@ batch_parse(json_t *o, const char *account, const struct catalog *cat,
 	}
 	b = batch_new();
 	b->owner.account = xstrdup(account);
-	if (parse_top(b, o, field, reason) == -1 ||
-	    parse_ops(b, json_object_get(o, "operations"), cat, field,
-	    reason) == -1) {
+	if (repeat > BATCH_MAX_OPS) {
+		parse_fail(field, reason, "count", UINT32_MAX, "at most "
+		    "100000%s", "");
+		batch_free(b);
+		return (NULL);
+	}
+	if (parse_top(b, o, field, reason) == -1 || (repeat > 1 ?
+	    parse_repeat(b, json_object_get(o, "operations"), repeat, cat,
+	    field, reason) : parse_ops(b, json_object_get(o, "operations"),
+	    cat, field, reason)) == -1) {
 		batch_free(b);
 		return (NULL);
 	}
@@ -773,6 +836,7 @@ batch_pack(const struct batch *b, msgpack_packer *pk,
 {
 	const struct batch_op	*op;
 	uint32_t		 i, j;
+	char			 buf[32];
 
 	msgpack_pack_map(pk, 24 + (with_ops ? 1 : 0));
 	pack_kstr(pk, "id", b->owner.id);
@@ -811,7 +875,7 @@ batch_pack(const struct batch *b, msgpack_packer *pk,
 	for (i = 0; i < b->nops; i++) {
 		op = &b->ops[i];
 		msgpack_pack_map(pk, 6);
-		pack_kstr(pk, "id", op->local_id);
+		pack_kstr(pk, "id", batch_op_id(b, i, buf, sizeof buf));
 		pack_kstr(pk, "operation", op->operation);
 		pack_kjson(pk, "parameters", op->parameters);
 		pack_kint(pk, "sequence_order", op->order);
@@ -881,7 +945,7 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
 	uint32_t		 i, k, n;
-	char			 key[128];
+	char			 key[128], buf[32];
 
 	rec = jrec_create(kind, b->owner.account);
 	pack_buffer_init(&pb);
@@ -901,7 +965,7 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 			uint32_t		 j;
 
 			msgpack_pack_array(&pb.pk, 6);
-			pack_str(&pb.pk, op->local_id);
+			pack_str(&pb.pk, batch_op_id(b, i, buf, sizeof buf));
 			pack_str(&pb.pk, op->operation);
 			pack_str(&pb.pk, op->parameters != NULL ?
 			    op->parameters : "{}");
@@ -1013,14 +1077,15 @@ static void
 batch_launch(struct batch *b, uint32_t i)
 {
 	struct batch_op	*op = &b->ops[i];
-	char		 claim[160];
+	char		 claim[160], buf[32];
 
 	op->state = BOP_RUNNING;
 	b->c.running++;
 	snprintf(claim, sizeof claim, "batch:%s:%u", b->owner.id, i + 1);
 	b->launching = i + 1;
 	log_trace(TRACE_SCHED, "msg=\"batch op launched\" batch=%s op=%s "
-	    "number=%u", b->owner.id, log_escape(op->local_id), i + 1);
+	    "number=%u", b->owner.id, log_escape(batch_op_id(b, i, buf,
+	    sizeof buf)), i + 1);
 	(void)dispatch_owner_run(&b->owner, i + 1, op->operation,
 	    op->parameters != NULL ? op->parameters : "{}", claim);
 	b->launching = 0;
@@ -1059,7 +1124,7 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	struct run		*r;
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
-	char			 key[160], claim[160];
+	char			 key[160], claim[160], buf[32];
 
 	if (op->state != BOP_WAITING)
 		return;
@@ -1085,7 +1150,8 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	batch_put_row(b, rec, &b->c, b->spent);
 	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
 	log_debug("msg=\"batch op skipped\" batch=%s op=%s reason=%s",
-	    b->owner.id, log_escape(op->local_id), reason);
+	    b->owner.id, log_escape(batch_op_id(b, i, buf, sizeof buf)),
+	    reason);
 	run_free(r);
 	batch_op_ended(b, i, BOP_SKIPPED);
 }
@@ -1112,6 +1178,7 @@ batch_op_ended(struct batch *b, uint32_t i, enum batch_op_state st)
 	struct batch_op	*d;
 	uint32_t	 k;
 	enum batch_verdict v;
+	char		 buf[32];
 
 	if (batch_final(b) || b->bstate == BATCH_DRAFT)
 		return;
@@ -1137,10 +1204,10 @@ batch_op_ended(struct batch *b, uint32_t i, enum batch_op_state st)
 	if (b->type == BATCH_SEQUENTIAL && b->stop_on_failure &&
 	    (st == BOP_FAILED || st == BOP_CANCELLED) &&
 	    b->first_failure == NULL) {
-		b->first_failure = xstrdup(b->ops[i].local_id);
+		b->first_failure = xstrdup(batch_op_id(b, i, buf, sizeof buf));
 		free(b->reason);
 		xasprintf(&b->reason, "stop_on_failure: operation \"%s\" "
-		    "failed", b->ops[i].local_id);
+		    "failed", b->first_failure);
 		batch_skip_waiting(b, "stop_on_failure");
 	}
 }
@@ -1152,6 +1219,7 @@ batch_ended(struct schedule *s, struct run *r)
 	struct batch		*b = (struct batch *)s;
 	enum batch_op_state	 st;
 	uint32_t		 i;
+	char			 buf[32];
 
 	if (r->number == 0 || r->number > b->nops ||
 	    b->ops[r->number - 1].state != BOP_RUNNING) {
@@ -1172,7 +1240,8 @@ batch_ended(struct schedule *s, struct run *r)
 		    "within a cost cap", strcmp(r->reason, "budget") == 0 ?
 		    "budget" : "max_cost");
 	log_debug("msg=\"batch op ended\" batch=%s op=%s status=%s",
-	    b->owner.id, log_escape(b->ops[i].local_id), bop_state_names[st]);
+	    b->owner.id, log_escape(batch_op_id(b, i, buf, sizeof buf)),
+	    bop_state_names[st]);
 	batch_op_ended(b, i, st);
 	batch_advance(b);
 }
@@ -1342,13 +1411,14 @@ batch_ops_json(const struct batch *b, uint32_t from, uint32_t limit,
 	const struct batch_op	*op;
 	json_t			*a = json_array(), *o;
 	uint32_t		 i;
-	char			 run_id[160];
+	char			 run_id[160], buf[32];
 
 	for (i = from; i < b->nops && i - from < limit; i++) {
 		op = &b->ops[i];
 		o = json_object();
 		json_object_set_new(o, "n", json_integer(i + 1));
-		json_object_set_new(o, "id", json_string(op->local_id));
+		json_object_set_new(o, "id", json_string(batch_op_id(b, i, buf,
+		    sizeof buf)));
 		json_object_set_new(o, "operation", json_string(op->operation));
 		json_object_set_new(o, "status",
 		    json_string(bop_state_names[op->state]));
@@ -1560,19 +1630,20 @@ batch_created_cb(const struct journal_result *res, void *arg)
 }
 
 /*
- * batch.create: validate the definition O for ACCOUNT (nothing is written
+ * batch.create: validate the definition O for ACCOUNT (its one operation
+ * REPEAT times if REPEAT > 1; nothing is written
  * if anything is wrong), journal batch.created (with the definition), then
  * batch.started unless DRAFT; REQ is answered once the last is durable.
  */
 void
 batch_ctl_create(struct ctl_req *req, json_t *o, const char *account,
-    int draft)
+    uint32_t repeat, int draft)
 {
 	struct batch		*b;
 	struct batch_req	*br;
 	char			*field, *reason, id[32];
 
-	if ((b = batch_parse(o, account, engine->catalog, &field,
+	if ((b = batch_parse(o, account, engine->catalog, repeat, &field,
 	    &reason)) == NULL) {
 		ctl_error_param(req, field, reason);
 		free(field);
@@ -1800,7 +1871,7 @@ batch_ops_row_cb(const struct journal_row *row, void *arg)
 	const msgpack_object	*a, *e, *d;
 	struct batch_op		*op;
 	const char		*colon;
-	char			*name;
+	char			*name, buf[32];
 	uint32_t		 i, j, k, first;
 
 	colon = memchr(row->key, ':', row->klen);
@@ -1817,6 +1888,11 @@ batch_ops_row_cb(const struct journal_row *row, void *arg)
 			continue;
 		op = &b->ops[i];
 		op->local_id = obj_strdup(&e->via.array.ptr[0]);
+		snprintf(buf, sizeof buf, "op-%u", i + 1);
+		if (op->local_id != NULL && strcmp(op->local_id, buf) == 0) {
+			free(op->local_id);
+			op->local_id = NULL;
+		}
 		name = obj_strdup(&e->via.array.ptr[1]);
 		op->operation = batch_intern(b, name != NULL ? name : "");
 		free(name);
@@ -1888,7 +1964,7 @@ batch_load_ops(struct journal *j, struct batch *b, int64_t nops)
 	    batch_ops_row_cb, b) == -1)
 		return (-1);
 	for (i = 0; i < b->nops; i++)
-		if (b->ops[i].local_id == NULL || b->ops[i].operation == NULL)
+		if (b->ops[i].operation == NULL)
 			return (-1);
 	b->c.total = b->nops;
 	if (journal_table_foreach(j, "runs", prefix, strlen(prefix), 0,

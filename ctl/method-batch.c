@@ -125,14 +125,15 @@ method_batch(struct ctl_req *req, json_t *params)
 	return (b);
 }
 
-/* The flags of the simple form as a batch definition (new reference). */
+/* The flags of the simple form as a batch definition of one operation
+ * (new reference), to be repeated *COUNT times. */
 static json_t *
-method_batch_simple(json_t *params, const char **field, const char **why)
+method_batch_simple(json_t *params, int64_t *count, const char **field,
+    const char **why)
 {
-	json_t		*o, *ops, *op, *p;
+	json_t		*o, *op, *p;
 	const char	*keys[] = { "name", "description", "type",
 	    "max_concurrent", "priority", "max_cost", "stop_on_failure" };
-	int64_t		 count = 1, i;
 	size_t		 k;
 
 	if (json_object_get(params, "operation") == NULL) {
@@ -140,8 +141,9 @@ method_batch_simple(json_t *params, const char **field, const char **why)
 		*why = "required without batch (or -f FILE)";
 		return (NULL);
 	}
-	if (ctl_param_int(params, "count", &count) && (count < 1 ||
-	    count > BATCH_MAX_OPS)) {
+	*count = 1;
+	if (ctl_param_int(params, "count", count) && (*count < 1 ||
+	    *count > BATCH_MAX_OPS)) {
 		*field = "count";
 		*why = "must be from 1 to 100000";
 		return (NULL);
@@ -150,15 +152,11 @@ method_batch_simple(json_t *params, const char **field, const char **why)
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
 		if ((p = json_object_get(params, keys[k])) != NULL)
 			json_object_set(o, keys[k], p);
-	ops = json_array();
-	for (i = 0; i < count; i++) {
-		op = json_pack("{s:O}", "operation",
-		    json_object_get(params, "operation"));
-		if ((p = json_object_get(params, "parameters")) != NULL)
-			json_object_set(op, "parameters", p);
-		json_array_append_new(ops, op);
-	}
-	json_object_set_new(o, "operations", ops);
+	op = json_pack("{s:O}", "operation", json_object_get(params,
+	    "operation"));
+	if ((p = json_object_get(params, "parameters")) != NULL)
+		json_object_set(op, "parameters", p);
+	json_object_set_new(o, "operations", json_pack("[o]", op));
 	return (o);
 }
 
@@ -167,6 +165,7 @@ method_batch_create(struct ctl_req *req, json_t *params)
 {
 	const char	*account, *field = NULL, *why = NULL, *key;
 	json_t		*o, *v;
+	int64_t		 count = 1;
 	int		 draft = 0;
 
 	if ((o = json_object_get(params, "batch")) != NULL) {
@@ -187,7 +186,8 @@ method_batch_create(struct ctl_req *req, json_t *params)
 			json_incref(params);
 		o = json_deep_copy(o);
 	} else {
-		if ((o = method_batch_simple(params, &field, &why)) == NULL) {
+		if ((o = method_batch_simple(params, &count, &field,
+		    &why)) == NULL) {
 			ctl_error_param(req, field, why);
 			return;
 		}
@@ -202,7 +202,8 @@ method_batch_create(struct ctl_req *req, json_t *params)
 			ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is "
 			    "draining", NULL, NULL);
 		else
-			batch_ctl_create(req, o, account, draft);
+			batch_ctl_create(req, o, account, (uint32_t)count,
+			    draft);
 	}
 	json_decref(o);
 	json_decref(params);

@@ -43,7 +43,7 @@ parse(const char *text, char **field, char **reason)
 
 	o = json_loads(text, 0, &err);
 	ck_assert_msg(o != NULL, "test JSON: %s", err.text);
-	b = batch_parse(o, "default", engine->catalog, field, reason);
+	b = batch_parse(o, "default", engine->catalog, 0, field, reason);
 	json_decref(o);
 	return (b);
 }
@@ -72,7 +72,7 @@ refused(const char *text, const char *field, const char *why)
 START_TEST(test_batch_parse_defaults)
 {
 	struct batch	*b;
-	char		*f = NULL, *r = NULL;
+	char		*f = NULL, *r = NULL, buf[32];
 
 	b = parse("{\"name\": \"n\", \"operations\": [{\"operation\": "
 	    "\"quick\"}, {\"operation\": \"fail\", \"parameters\": "
@@ -84,8 +84,10 @@ START_TEST(test_batch_parse_defaults)
 	ck_assert_int_eq(b->owner.priority, 5);
 	ck_assert_uint_eq(b->nops, 2);
 	ck_assert_uint_eq(b->c.total, 2);
-	ck_assert_str_eq(b->ops[0].local_id, "op-1");
-	ck_assert_str_eq(b->ops[1].local_id, "op-2");
+	ck_assert_str_eq(batch_op_id(b, 0, buf, sizeof buf), "op-1");
+	ck_assert_str_eq(batch_op_id(b, 1, buf, sizeof buf), "op-2");
+	/* Default ids are not stored. */
+	ck_assert_ptr_null(b->ops[0].local_id);
 	ck_assert_ptr_null(b->ops[0].parameters);
 	ck_assert_str_eq(b->ops[1].parameters, "{\"k\":1}");
 	ck_assert_uint_eq(b->nnames, 2);
@@ -259,12 +261,12 @@ START_TEST(test_batch_limits)
 		json_array_append_new(ops, json_pack("{s:s}", "operation",
 		    "quick"));
 	o = json_pack("{s:s, s:o}", "name", "big", "operations", ops);
-	b = batch_parse(o, "default", engine->catalog, &f, &r);
+	b = batch_parse(o, "default", engine->catalog, 0, &f, &r);
 	ck_assert_msg(b != NULL, "%s: %s", f, r);
 	ck_assert_uint_eq(b->nops, BATCH_MAX_OPS);
 	batch_free(b);
 	json_array_append_new(ops, json_pack("{s:s}", "operation", "quick"));
-	b = batch_parse(o, "default", engine->catalog, &f, &r);
+	b = batch_parse(o, "default", engine->catalog, 0, &f, &r);
 	ck_assert_ptr_null(b);
 	ck_assert_str_eq(f, "operations");
 	free(f);
@@ -280,9 +282,61 @@ START_TEST(test_batch_limits_bad)
 	json_t		*o = json_array();
 	char		*f = NULL, *r = NULL;
 
-	b = batch_parse(o, "default", engine->catalog, &f, &r);
+	b = batch_parse(o, "default", engine->catalog, 0, &f, &r);
 	ck_assert_ptr_null(b);
 	ck_assert_str_eq(f, "batch");
+	free(f);
+	free(r);
+	json_decref(o);
+}
+END_TEST
+
+/* The simple form: one operation made many, without a JSON object each. */
+START_TEST(test_batch_repeat)
+{
+	struct batch	*b;
+	json_t		*o;
+	char		*f = NULL, *r = NULL, buf[32];
+
+	o = json_loads("{\"name\": \"r\", \"operations\": [{\"operation\": "
+	    "\"quick\", \"parameters\": {\"n\": 2}}]}", 0, NULL);
+	b = batch_parse(o, "default", engine->catalog, 3000, &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	ck_assert_uint_eq(b->nops, 3000);
+	ck_assert_str_eq(b->ops[2999].parameters, "{\"n\":2}");
+	ck_assert_ptr_ne(b->ops[2999].parameters, b->ops[0].parameters);
+	ck_assert_str_eq(batch_op_id(b, 2999, buf, sizeof buf), "op-3000");
+	batch_free(b);
+	json_decref(o);
+}
+END_TEST
+
+/* A count needs exactly one operation, without an id; at most 100000. */
+START_TEST(test_batch_repeat_bad)
+{
+	struct batch	*b;
+	json_t		*o;
+	char		*f = NULL, *r = NULL;
+
+	o = json_loads("{\"name\": \"r\", \"operations\": [{\"operation\": "
+	    "\"quick\"}, {\"operation\": \"quick\"}]}", 0, NULL);
+	b = batch_parse(o, "default", engine->catalog, 2, &f, &r);
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(f, "operations");
+	free(f);
+	free(r);
+	json_decref(o);
+	o = json_loads("{\"name\": \"r\", \"operations\": [{\"id\": \"x\", "
+	    "\"operation\": \"quick\"}]}", 0, NULL);
+	b = batch_parse(o, "default", engine->catalog, 2, &f, &r);
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(f, "operations[0].id");
+	free(f);
+	free(r);
+	b = batch_parse(o, "default", engine->catalog, BATCH_MAX_OPS + 1, &f,
+	    &r);
+	ck_assert_ptr_null(b);
+	ck_assert_str_eq(f, "count");
 	free(f);
 	free(r);
 	json_decref(o);
@@ -353,6 +407,8 @@ batch_suite(void)
 	tcase_add_test(tc, test_batch_graph_bad);
 	tcase_add_test(tc, test_batch_limits);
 	tcase_add_test(tc, test_batch_limits_bad);
+	tcase_add_test(tc, test_batch_repeat);
+	tcase_add_test(tc, test_batch_repeat_bad);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tr, test_batch_rules);
 	tcase_add_test(tr, test_batch_rules_bad);

@@ -1,0 +1,482 @@
+/*
+ * bench/batch-bench.c: one large parallel batch through the http executor:
+ * operations per second, the time chimed adds to each operation, and the
+ * memory a pending operation costs.
+ *
+ * Start chime-test-router on 127.0.0.1 and a real chimed (durable journal
+ * by default) with --max-running C and --http-allow 127.0.0.1/32, whose
+ * catalog has one http operation calling the router.  Create a batch of N
+ * operations with max_concurrent C as a draft (the daemon's anonymous RSS
+ * before and after gives the memory per pending operation), start it, and
+ * poll batch.get until it ends.  Then stop the daemon and read the
+ * op.completed records back (chime-journal export):
+ *
+ *	ops/s		N over the time from batch.start to the batch's end
+ *	latency		finished_us - started_us of each op.completed
+ *	overhead	latency - the router's answer delay (--latency-ms):
+ *			what chimed adds (the op.started commit, the request,
+ *			libcurl, the loop, handling the result)
+ *	cpu/op		the daemon's CPU time over N
+ *
+ *	batch-bench [--ops N] [--max-concurrent C] [--latency-ms N]
+ *	    [--chimed PATH] [--journal PATH] [--router PATH]
+ *	    [--sync full|batch|none] [--keep] [--out FILE]
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "bench.h"
+
+#ifndef BENCH_BUILDDIR
+#define BENCH_BUILDDIR	"."
+#endif
+
+#define START_TIMEOUT	(60 * USEC_PER_SEC)
+#define STOP_TIMEOUT	(300 * USEC_PER_SEC)
+#define CALL_TIMEOUT	(120 * USEC_PER_SEC)
+#define END_TIMEOUT	(3600 * USEC_PER_SEC)
+#define POLL_US		(50 * USEC_PER_MSEC)
+
+struct options {
+	uint64_t	 ops;
+	uint64_t	 concurrency;
+	int		 latency_ms;
+	const char	*chimed;
+	const char	*journal;
+	const char	*router;
+	const char	*sync;
+	int		 keep;
+	const char	*out;
+};
+
+struct result {
+	uint64_t	 completed;
+	int64_t		 create_us;	/* batch.create (draft) answered */
+	int64_t		 elapsed_us;	/* batch.start to the end */
+	double		 rate;
+	int64_t		 pending_bytes;	/* anonymous RSS per pending op */
+	int64_t		 latency[3];	/* p50, p99, max */
+	int64_t		 overhead[3];
+	int64_t		 cpu_per_op_us;
+	struct bench_rss rss;
+};
+
+struct router {
+	pid_t		 pid;
+	int		 port;
+};
+
+static deadfunc void	usage(void);
+static int		router_start(const struct options *, const char *,
+			    struct router *, char **);
+static void		router_stop(struct router *);
+static char		*write_files(const char *, const struct options *,
+			    const struct router *, char **, char **);
+static int		wait_end(struct bench_daemon *, const char *, char **);
+static int		read_journal(const struct options *, const char *,
+			    int64_t **, size_t *, char **);
+static int		run(const struct options *, struct result *, char **);
+
+static deadfunc void
+usage(void)
+{
+	fprintf(stderr, "usage: batch-bench [--ops N] [--max-concurrent C] "
+	    "[--latency-ms N]\n"
+	    "           [--chimed PATH] [--journal PATH] [--router PATH]\n"
+	    "           [--sync full|batch|none] [--keep] [--out FILE]\n");
+	exit(2);
+}
+
+/* Start the router in DIR and read its port. */
+static int
+router_start(const struct options *o, const char *dir, struct router *r,
+    char **cause)
+{
+	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
+	FILE		*f;
+	int64_t		 t0 = mono_us();
+	char		*portfile;
+
+	memset(r, 0, sizeof *r);
+	xasprintf(&portfile, "%s/router.port", dir);
+	if ((r->pid = fork()) == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		free(portfile);
+		return (-1);
+	}
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl(o->router, o->router, "--port-file", portfile, "--quiet",
+		    (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", o->router,
+		    strerror(errno));
+		_exit(127);
+	}
+	while ((f = fopen(portfile, "r")) == NULL) {
+		if (mono_us() - t0 > START_TIMEOUT ||
+		    waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+			xasprintf(cause, "the router (%s) did not start",
+			    o->router);
+			r->pid = 0;
+			free(portfile);
+			return (-1);
+		}
+		nanosleep(&ts, NULL);
+	}
+	free(portfile);
+	if (fscanf(f, "%d", &r->port) != 1) {
+		fclose(f);
+		xasprintf(cause, "bad port file");
+		return (-1);
+	}
+	fclose(f);
+	return (0);
+}
+
+static void
+router_stop(struct router *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGTERM);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+}
+
+/* The catalog (one http operation calling the router) and a wrapper that
+ * starts chimed with --http-allow 127.0.0.1/32; returns the wrapper. */
+static char *
+write_files(const char *dir, const struct options *o, const struct router *r,
+    char **catalog, char **cause)
+{
+	FILE	*f;
+	char	*wrapper;
+
+	xasprintf(catalog, "%s/catalog.json", dir);
+	if ((f = fopen(*catalog, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", *catalog, strerror(errno));
+		return (NULL);
+	}
+	fprintf(f, "{\"models\": [{\"id\": \"bench-model\", "
+	    "\"input_usd_per_mtok\": \"0.10\", \"output_usd_per_mtok\": "
+	    "\"0.40\"}],\n \"operations\": [{\"id\": \"gw\", \"executor\": "
+	    "\"http\", \"url\": \"http://127.0.0.1:%d/v1/run\", "
+	    "\"timeout\": \"60s\", \"tokens\": {\"input\": [500, 800, 1000], "
+	    "\"output\": [100, 200, 400]}, \"default_model\": \"bench-model\", "
+	    "\"idempotent\": true}]}\n", r->port);
+	fclose(f);
+	xasprintf(&wrapper, "%s/chimed-http", dir);
+	if ((f = fopen(wrapper, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", wrapper, strerror(errno));
+		free(wrapper);
+		return (NULL);
+	}
+	fprintf(f, "#!/bin/sh\nexec '%s' --http-allow 127.0.0.1/32 \"$@\"\n",
+	    o->chimed);
+	fclose(f);
+	chmod(wrapper, 0700);
+	return (wrapper);
+}
+
+/* Poll batch.get until batch ID leaves "running". */
+static int
+wait_end(struct bench_daemon *d, const char *id, char **cause)
+{
+	json_t		*b;
+	const char	*st;
+	char		*params;
+	int64_t		 t0 = mono_us();
+	int		 done;
+
+	xasprintf(&params, "{\"id\":\"%s\",\"limit\":0}", id);
+	for (;;) {
+		if (bench_call(d->sock, "batch.get", params, CALL_TIMEOUT, &b,
+		    cause) == -1) {
+			free(params);
+			return (-1);
+		}
+		st = json_string_value(json_object_get(b, "state"));
+		done = st != NULL && strcmp(st, "running") != 0;
+		if (done && strcmp(st, "completed") != 0)
+			xasprintf(cause, "the batch ended %s: %s", st,
+			    json_string_value(json_object_get(b, "progress")));
+		json_decref(b);
+		if (done) {
+			free(params);
+			return (*cause == NULL ? 0 : -1);
+		}
+		if (mono_us() - t0 > END_TIMEOUT) {
+			xasprintf(cause, "the batch did not end in time");
+			free(params);
+			return (-1);
+		}
+		usleep(POLL_US);
+	}
+}
+
+/* Latencies (finished - started) of the op.completed records. */
+static int
+read_journal(const struct options *o, const char *data, int64_t **v,
+    size_t *n, char **cause)
+{
+	json_t		*j, *body;
+	const char	*kind;
+	FILE		*f;
+	char		*cmd, *line = NULL;
+	size_t		 cap = 0, vcap = 0;
+	ssize_t		 len;
+
+	*v = NULL;
+	*n = 0;
+	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL) {
+		xasprintf(cause, "cannot run %s", o->journal);
+		return (-1);
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (strstr(line, "\"op.completed\"") == NULL ||
+		    (j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
+			continue;
+		body = json_object_get(j, "body");
+		kind = json_string_value(json_object_get(j, "kind"));
+		if (kind != NULL && strcmp(kind, "op.completed") == 0) {
+			if (*n == vcap) {
+				vcap = vcap == 0 ? 1024 : vcap * 2;
+				*v = xreallocarray(*v, vcap, sizeof **v);
+			}
+			(*v)[(*n)++] = json_integer_value(json_object_get(body,
+			    "finished_us")) - json_integer_value(
+			    json_object_get(body, "started_us"));
+		}
+		json_decref(j);
+	}
+	free(line);
+	if (pclose(f) != 0) {
+		xasprintf(cause, "%s export failed", o->journal);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+run(const struct options *o, struct result *r, char **cause)
+{
+	struct bench_daemon	 d;
+	struct bench_rss	 before, after;
+	struct router		 rt;
+	json_t			*b = NULL;
+	char			*wrapper = NULL, *catalog = NULL, *params = NULL;
+	char			*id = NULL;
+	int64_t			 ready, cpu0, t0, took, *lat = NULL;
+	size_t			 n = 0, i;
+	int			 rc = -1;
+
+	memset(r, 0, sizeof *r);
+	memset(&rt, 0, sizeof rt);
+	bench_daemon_init(&d, o->chimed, NULL);
+	if (router_start(o, d.dir, &rt, cause) == -1)
+		goto out;
+	if ((wrapper = write_files(d.dir, o, &rt, &catalog, cause)) == NULL)
+		goto out;
+	d.chimed = wrapper;
+	d.catalog = catalog;
+	d.sync = o->sync;
+	d.max_running = (int)o->concurrency;
+	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
+	    cause) == -1)
+		goto out;
+	bench_rss(d.pid, &before);
+	xasprintf(&params, "{\"name\":\"bench\",\"operation\":\"gw\","
+	    "\"count\":%llu,\"max_concurrent\":%llu,\"draft\":true,"
+	    "\"parameters\":{\"router\":{\"latency_ms\":%d}}}",
+	    (unsigned long long)o->ops, (unsigned long long)o->concurrency,
+	    o->latency_ms);
+	t0 = mono_us();
+	if (bench_call(d.sock, "batch.create", params, CALL_TIMEOUT, &b,
+	    cause) == -1)
+		goto out;
+	r->create_us = mono_us() - t0;
+	id = xstrdup(json_string_value(json_object_get(b, "id")));
+	json_decref(b);
+	bench_rss(d.pid, &after);
+	r->pending_bytes = (after.anon - before.anon) / (int64_t)o->ops;
+	free(params);
+	xasprintf(&params, "{\"id\":\"%s\"}", id);
+	cpu0 = bench_cpu_us(d.pid);
+	t0 = mono_us();
+	if (bench_call(d.sock, "batch.start", params, CALL_TIMEOUT, &b,
+	    cause) == -1)
+		goto out;
+	json_decref(b);
+	if (wait_end(&d, id, cause) == -1)
+		goto out;
+	r->elapsed_us = mono_us() - t0;
+	r->cpu_per_op_us = (bench_cpu_us(d.pid) - cpu0) / (int64_t)o->ops;
+	bench_rss(d.pid, &r->rss);
+	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1)
+		goto out;
+	if (read_journal(o, d.data, &lat, &n, cause) == -1)
+		goto out;
+	r->completed = n;
+	r->rate = r->elapsed_us > 0 ? (double)o->ops * USEC_PER_SEC /
+	    (double)r->elapsed_us : 0;
+	if (n > 0) {
+		bench_sort(lat, n);
+		r->latency[0] = bench_percentile(lat, n, 0.50);
+		r->latency[1] = bench_percentile(lat, n, 0.99);
+		r->latency[2] = lat[n - 1];
+		for (i = 0; i < 3; i++)
+			r->overhead[i] = r->latency[i] - o->latency_ms *
+			    USEC_PER_MSEC;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		bench_daemon_log_tail(&d, 20);
+	bench_daemon_kill(&d);
+	router_stop(&rt);
+	bench_daemon_free(&d, o->keep);
+	free(lat);
+	free(id);
+	free(params);
+	free(catalog);
+	free(wrapper);
+	return (rc);
+}
+
+static json_t *
+result_json(const struct options *o, const struct result *r)
+{
+	return (json_pack("{s:I, s:I, s:i, s:I, s:I, s:I, s:f, s:I, s:[I,I,I],"
+	    " s:[I,I,I], s:I, s:I, s:f}",
+	    "ops", (json_int_t)o->ops,
+	    "max_concurrent", (json_int_t)o->concurrency,
+	    "router_latency_ms", o->latency_ms,
+	    "completed", (json_int_t)r->completed,
+	    "create_us", (json_int_t)r->create_us,
+	    "elapsed_us", (json_int_t)r->elapsed_us,
+	    "ops_per_s", r->rate,
+	    "bytes_per_pending_op", (json_int_t)r->pending_bytes,
+	    "latency_us_p50_p99_max", (json_int_t)r->latency[0],
+	    (json_int_t)r->latency[1], (json_int_t)r->latency[2],
+	    "overhead_us_p50_p99_max", (json_int_t)r->overhead[0],
+	    (json_int_t)r->overhead[1], (json_int_t)r->overhead[2],
+	    "cpu_per_op_us", (json_int_t)r->cpu_per_op_us,
+	    "rss_hwm_bytes", (json_int_t)r->rss.hwm,
+	    "loadavg", bench_loadavg()));
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "ops", required_argument, NULL, 'n' },
+		{ "max-concurrent", required_argument, NULL, 'c' },
+		{ "latency-ms", required_argument, NULL, 'l' },
+		{ "chimed", required_argument, NULL, 'd' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "router", required_argument, NULL, 'r' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct options	 o;
+	struct result	 r;
+	json_t		*j;
+	char		*cause = NULL, jpath[4096], rpath[4096];
+	int		 ch;
+
+	memset(&o, 0, sizeof o);
+	o.ops = 100000;
+	o.concurrency = 1000;
+	o.chimed = bench_default_chimed();
+	snprintf(jpath, sizeof jpath, "%s/chime-journal", BENCH_BUILDDIR);
+	snprintf(rpath, sizeof rpath, "%s/tests/chime-test-router",
+	    BENCH_BUILDDIR);
+	o.journal = jpath;
+	o.router = rpath;
+	o.sync = "full";
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o.ops = strtoull(optarg, NULL, 10);
+			break;
+		case 'c':
+			o.concurrency = strtoull(optarg, NULL, 10);
+			break;
+		case 'l':
+			o.latency_ms = atoi(optarg);
+			break;
+		case 'd':
+			o.chimed = optarg;
+			break;
+		case 'j':
+			o.journal = optarg;
+			break;
+		case 'r':
+			o.router = optarg;
+			break;
+		case 's':
+			o.sync = optarg;
+			break;
+		case 'k':
+			o.keep = 1;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (o.ops < 1 || o.ops > 100000 || o.concurrency < 1 ||
+	    o.concurrency > 10000 || o.latency_ms < 0)
+		usage();
+	log_open("batch-bench", LOG_LEVEL_WARN);
+	if (run(&o, &r, &cause) == -1) {
+		fprintf(stderr, "batch-bench: %s\n", cause);
+		return (1);
+	}
+	printf("  operations          %llu (max_concurrent %llu, router "
+	    "delay %d ms, sync %s)\n", (unsigned long long)o.ops,
+	    (unsigned long long)o.concurrency, o.latency_ms, o.sync);
+	printf("  completed           %llu\n",
+	    (unsigned long long)r.completed);
+	printf("  create (draft)      %.3f s\n", r.create_us / 1e6);
+	printf("  ops/s               %.0f\n", r.rate);
+	printf("  op latency          p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+	    r.latency[0] / 1e3, r.latency[1] / 1e3, r.latency[2] / 1e3);
+	printf("  overhead per op     p50 %.3f ms, p99 %.3f ms\n",
+	    r.overhead[0] / 1e3, r.overhead[1] / 1e3);
+	printf("  daemon cpu per op   %lld us\n", (long long)r.cpu_per_op_us);
+	printf("  memory per pending  %lld bytes\n",
+	    (long long)r.pending_bytes);
+	printf("  peak rss            %.1f MiB\n", r.rss.hwm / 1048576.0);
+	if (o.out != NULL) {
+		j = result_json(&o, &r);
+		if (bench_write_json(o.out, j, &cause) == -1) {
+			fprintf(stderr, "batch-bench: %s\n", cause);
+			return (1);
+		}
+		json_decref(j);
+	}
+	return (0);
+}
