@@ -147,6 +147,9 @@ client_help(int argc, char **argv)
 	if (m == NULL && argc == 1 && strchr(argv[0], '.') == NULL) {
 		free(cause);
 		ctl_method_foreach(client_help_line, argv[0]);
+		if (strncmp(argv[0], "batch", strlen(argv[0])) == 0)
+			printf("  %-24s %s\n", "batch watch ID", "show a "
+			    "batch's progress every 500 ms until it ends");
 		return (CTL_EXIT_OK);
 	}
 	if (m == NULL) {
