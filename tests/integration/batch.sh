@@ -77,6 +77,13 @@ check "partial failure: exact counts, the batch completed" \
     test "$(counts "$PF")" = "5 3 0 0 0 completed"
 check "partial failure: op.failed records" test "$(kinds "$PF" op.failed)" -eq 3
 
+# ---- retries: an attempt that fails is retried per the operation ---------
+FL=$(ctlj batch create --name flaky --op flaky --count 2 | jq -r .id)
+check "retries: ends" wait_for 30 ended "$FL"
+check "retries: both completed on their second attempt" \
+    test "$(counts "$FL")" = "2 0 0 0 0 completed"
+check "retries: op.retrying records" test "$(kinds "$FL" op.retrying)" -eq 2
+
 # ---- sequential: strict order --------------------------------------------
 cat > "$T/seq.json" <<'EOF'
 {"name": "seq", "type": "sequential", "operations": [
@@ -205,6 +212,8 @@ check "max_cost: spent stays within the cap" \
 rm -f "$T/release" "$T"/started.* "$T/pids"
 CR=$(ctlj batch create --name crash --op gate --count 6 --max-concurrent 2 | jq -r .id)
 check "crash: two gates run" wait_for 20 gates_started 2
+CI=$(ctlj batch create --name crash-idem --op gate-idem --count 1 | jq -r .id)
+check "crash: an idempotent gate runs too" wait_for 20 gates_started 3
 kill_chimed
 start_chimed
 if ! grep -q 'msg="batches loaded"' "$LOG"; then
@@ -215,9 +224,15 @@ else
 	check "crash: it ends" wait_for 30 ended "$CR"
 	check "crash: exact counts (the two in flight were interrupted)" \
 	    test "$(counts "$CR")" = "4 2 0 0 0 completed"
-	check "crash: six executions, none twice" test "$(wc -l < "$T/pids")" -eq 6
+	check "crash: six executions, none twice (and the retry)" \
+	    test "$(wc -l < "$T/pids")" -eq 8
 	check "crash: one op.started per operation" \
 	    test "$(kinds "$CR" op.started)" -eq 6
+	check "crash: the idempotent one is run again and completes" \
+	    wait_for 30 ended "$CI"
+	check "crash: its counts" test "$(counts "$CI")" = "1 0 0 0 0 completed"
+	check "crash: it was retried, not interrupted" \
+	    test "$(kinds "$CI" op.retrying)" -eq 1
 fi
 stop_chimed
 
