@@ -559,6 +559,7 @@ struct batch {
 	uint8_t			 loading;	/* recovery: no launches yet */
 	uint8_t			 busy;		/* a control change is on its way */
 	uint8_t			 advancing;	/* batch_advance is on the stack */
+	uint8_t			 settling;	/* an executor result is handled */
 	uint32_t		 max_concurrent;
 	int64_t			 max_cost;	/* micro-dollars; 0: none */
 	int64_t			 spent;		/* actual cost of ended ops */

@@ -275,7 +275,10 @@ batch_handle(struct actor *a, struct msg *m)
 		dispatch_slot(&b->owner, m->arg);
 		break;
 	case MSG_EXEC_DONE:
+		/* A run may end here: batch_put_state looks for it. */
+		b->settling = 1;
 		dispatch_exec_done(&b->owner, m);
+		b->settling = 0;
 		break;
 	case MSG_BATCH_RESUME:
 		b->loading = 0;
@@ -904,8 +907,10 @@ batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
 /*
  * Hook: the batch's row in a run's record.  The run being recorded has
  * not reached batch_ended yet, so its outcome is counted here: a run in
- * flight with a final status, or (while it is being begun) one settled at
- * once, which is skipped unless its operation left the catalog.
+ * flight with a final status (there is at most one; looked for only where
+ * runs end: an executor's result, recovery, a cancel), or (while it is
+ * being begun) one settled at once, which is skipped unless its operation
+ * left the catalog.
  */
 static void
 batch_put_state(struct schedule *s, struct jrec *rec)
@@ -917,6 +922,8 @@ batch_put_state(struct schedule *s, struct jrec *rec)
 	enum batch_op_state	 st;
 
 	LIST_FOREACH(r, &s->runs, entry) {
+		if (!b->settling && !b->loading && b->bstate == BATCH_RUNNING)
+			break;
 		if (!run_status_final(r->status) || r->number == 0 ||
 		    r->number > b->nops ||
 		    b->ops[r->number - 1].state != BOP_RUNNING)
@@ -926,6 +933,7 @@ batch_put_state(struct schedule *s, struct jrec *rec)
 		counts_add(&c, st, 1);
 		if (r->cost > 0)
 			spent = money_add(spent, r->cost);
+		break;
 	}
 	if (b->launching != 0 && (LIST_EMPTY(&s->runs) ||
 	    LIST_FIRST(&s->runs)->number != b->launching)) {
@@ -1226,6 +1234,7 @@ batch_ended(struct schedule *s, struct run *r)
 		log_warnx("msg=\"batch: unexpected run end\" run=%s", r->id);
 		return;
 	}
+	b->settling = 0;
 	i = (uint32_t)r->number - 1;
 	st = bop_of_status(r->status);
 	b->ops[i].state = st;
