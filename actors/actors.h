@@ -590,6 +590,7 @@ enum batch_verdict batch_rule_eval(enum batch_rule, uint32_t, uint32_t,
 struct batch	*batch_parse(json_t *, const char *, const struct catalog *,
 		     uint32_t, char **, char **);
 void		 batch_free(struct batch *);
+void		 batch_prepare(struct batch *);
 int		 batch_load_all(struct journal *, char **);
 void		 batch_free_all(void);
 struct batch	*batch_find(const char *);

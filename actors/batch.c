@@ -52,7 +52,6 @@ static void	batch_advance(struct batch *);
 static void	batch_op_ended(struct batch *, uint32_t, enum batch_op_state);
 static void	batch_skip_op(struct batch *, uint32_t, const char *);
 static void	batch_maybe_finish(struct batch *);
-static void	batch_prepare(struct batch *);
 static struct jrec *batch_record(struct batch *, const char *, int);
 
 static const struct run_hooks batch_hooks = {
@@ -1020,7 +1019,7 @@ batch_enqueue(struct batch *b, uint32_t i)
  * a graph the dependency counts and the operations whose rule holds;
  * those whose rule can no longer hold are skipped.
  */
-static void
+void
 batch_prepare(struct batch *b)
 {
 	struct batch_op	*op;

@@ -343,6 +343,107 @@ START_TEST(test_batch_repeat_bad)
 }
 END_TEST
 
+/* ---- the ready queue -------------------------------------------------- */
+
+/* The queue of B as "i,j,k" from its head. */
+static void
+queue_text(const struct batch *b, char *buf, size_t len)
+{
+	uint32_t	i;
+	size_t		n = 0;
+
+	buf[0] = '\0';
+	for (i = b->qhead; i < b->qtail && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%u", i > b->qhead ? "," : "",
+		    b->queue[i]);
+}
+
+/* Sequential by sequence_order (ties in list order), parallel in list
+ * order, a graph from its roots. */
+START_TEST(test_batch_prepare)
+{
+	struct batch	*b;
+	char		*f = NULL, *r = NULL, q[256];
+
+	b = parse("{\"name\": \"s\", \"type\": \"sequential\", "
+	    "\"operations\": [{\"operation\": \"quick\", \"sequence_order\": 30},"
+	    "{\"operation\": \"quick\", \"sequence_order\": 10},"
+	    "{\"operation\": \"quick\", \"sequence_order\": 40},"
+	    "{\"operation\": \"quick\", \"sequence_order\": 10},"
+	    "{\"operation\": \"quick\", \"sequence_order\": -5}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "4,1,3,0,2");
+	batch_free(b);
+
+	b = parse("{\"name\": \"p\", \"operations\": [{\"operation\": "
+	    "\"quick\"}, {\"operation\": \"fail\"}, {\"operation\": "
+	    "\"quick\"}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "0,1,2");
+	batch_free(b);
+
+	b = parse("{\"name\": \"g\", \"type\": \"conditional\", "
+	    "\"operations\": ["
+	    "{\"id\": \"D\", \"operation\": \"quick\", \"depends_on\": "
+	    "[\"B\", \"C\"], \"trigger_rule\": \"all_done\"},"
+	    "{\"id\": \"A\", \"operation\": \"quick\"},"
+	    "{\"id\": \"B\", \"operation\": \"fail\", \"depends_on\": [\"A\"]},"
+	    "{\"id\": \"C\", \"operation\": \"quick\", \"depends_on\": [\"A\"]},"
+	    "{\"id\": \"E\", \"operation\": \"quick\"}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "1,4");
+	/* Resumed after A completed, B failed and C completed: D's rule
+	 * (all_done) holds, and its dependencies are counted. */
+	b->ops[1].state = BOP_COMPLETED;
+	b->ops[2].state = BOP_FAILED;
+	b->ops[3].state = BOP_COMPLETED;
+	b->ops[4].state = BOP_RUNNING;
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "0");
+	ck_assert_uint_eq(b->ops[0].nsuccess, 1);
+	ck_assert_uint_eq(b->ops[0].nfailed, 1);
+	batch_free(b);
+}
+END_TEST
+
+/* Operations that began or ended are never queued again; a dependency
+ * still running keeps its dependents waiting. */
+START_TEST(test_batch_prepare_bad)
+{
+	struct batch	*b;
+	char		*f = NULL, *r = NULL, q[256];
+
+	b = parse("{\"name\": \"p\", \"operations\": [{\"operation\": "
+	    "\"quick\"}, {\"operation\": \"fail\"}, {\"operation\": "
+	    "\"quick\"}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	b->ops[0].state = BOP_RUNNING;
+	b->ops[2].state = BOP_SKIPPED;
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "1");
+	batch_free(b);
+
+	b = parse("{\"name\": \"g\", \"type\": \"conditional\", "
+	    "\"operations\": [{\"id\": \"A\", \"operation\": \"quick\"},"
+	    "{\"id\": \"B\", \"operation\": \"quick\", \"depends_on\": "
+	    "[\"A\"], \"trigger_rule\": \"all_done\"}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	b->ops[0].state = BOP_RUNNING;
+	batch_prepare(b);
+	queue_text(b, q, sizeof q);
+	ck_assert_str_eq(q, "");
+	batch_free(b);
+}
+END_TEST
+
 /* ---- trigger rules ----------------------------------------------------- */
 
 /* The verdict of each rule over (deps, success, failed, skipped). */
@@ -409,6 +510,8 @@ batch_suite(void)
 	tcase_add_test(tc, test_batch_limits_bad);
 	tcase_add_test(tc, test_batch_repeat);
 	tcase_add_test(tc, test_batch_repeat_bad);
+	tcase_add_test(tc, test_batch_prepare);
+	tcase_add_test(tc, test_batch_prepare_bad);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tr, test_batch_rules);
 	tcase_add_test(tr, test_batch_rules_bad);
