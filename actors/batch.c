@@ -363,6 +363,10 @@ parse_int(json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
 	return (0);
 }
 
+static int	parse_limits(struct batch *, json_t *, char **, char **);
+static int	parse_op_rule(struct batch *, uint32_t, json_t *, char **,
+		    char **);
+
 /* The batch's own keys (not its operations). */
 static int
 parse_top(struct batch *b, json_t *o, char **field, char **reason)
@@ -372,7 +376,6 @@ parse_top(struct batch *b, json_t *o, char **field, char **reason)
 	    "stop_on_failure", "draft", "operations" };
 	const char	*key, *s;
 	json_t		*v;
-	int64_t		 n;
 	int		 t;
 
 	json_object_foreach(o, key, v) {
@@ -403,6 +406,16 @@ parse_top(struct batch *b, json_t *o, char **field, char **reason)
 		return (-1);
 	}
 	b->type = (uint8_t)t;
+	return (parse_limits(b, o, field, reason));
+}
+
+/* max_concurrent, priority, max_cost, stop_on_failure, draft. */
+static int
+parse_limits(struct batch *b, json_t *o, char **field, char **reason)
+{
+	json_t	*v;
+	int64_t	 n;
+
 	n = BATCH_DEFAULT_CONCURRENT;
 	if (parse_int(o, "max_concurrent", 1, BATCH_MAX_CONCURRENT, &n) == -1) {
 		parse_fail(field, reason, "max_concurrent", UINT32_MAX,
@@ -453,8 +466,6 @@ parse_op(struct batch *b, uint32_t i, json_t *o, const struct catalog *cat,
 	struct batch_op	*op = &b->ops[i];
 	const char	*key, *s;
 	json_t		*v;
-	int64_t		 n;
-	int		 r;
 
 	if (!json_is_object(o)) {
 		parse_fail(field, reason, "", i, "must be an object%s", "");
@@ -494,6 +505,20 @@ parse_op(struct batch *b, uint32_t i, json_t *o, const struct catalog *cat,
 			op->parameters = json_dumps(v, JSON_COMPACT |
 			    JSON_SORT_KEYS);
 	}
+	return (parse_op_rule(b, i, o, field, reason));
+}
+
+/* Operation I's sequence_order and trigger_rule; graph keys only in a
+ * conditional batch. */
+static int
+parse_op_rule(struct batch *b, uint32_t i, json_t *o, char **field,
+    char **reason)
+{
+	struct batch_op	*op = &b->ops[i];
+	json_t		*v;
+	int64_t		 n;
+	int		 r;
+
 	n = i;
 	if (parse_int(o, "sequence_order", INT32_MIN, INT32_MAX, &n) == -1) {
 		parse_fail(field, reason, "sequence_order", i,
