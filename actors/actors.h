@@ -219,9 +219,10 @@ struct run_hooks {
 	 * may start, else the cap's name (a static string); the run is then
 	 * recorded skipped with reason REASON_OF_CAP (see budget_reason). */
 	const char	*(*budget)(struct schedule *, struct run *);
-	/* Put the owner's own row into a run's record (instead of the
-	 * schedule "progress" row). */
-	void		 (*put_state)(struct schedule *, struct jrec *);
+	/* Put the owner's own row into the record of run R (instead of the
+	 * schedule "progress" row); R's status is the one being recorded. */
+	void		 (*put_state)(struct schedule *, struct run *,
+			     struct jrec *);
 	/* The skip reason for the owner's cap ("batch_budget"). */
 	const char	*budget_reason;
 };
@@ -559,7 +560,6 @@ struct batch {
 	uint8_t			 loading;	/* recovery: no launches yet */
 	uint8_t			 busy;		/* a control change is on its way */
 	uint8_t			 advancing;	/* batch_advance is on the stack */
-	uint8_t			 settling;	/* an executor result is handled */
 	uint32_t		 max_concurrent;
 	int64_t			 max_cost;	/* micro-dollars; 0: none */
 	int64_t			 spent;		/* actual cost of ended ops */
@@ -576,7 +576,6 @@ struct batch {
 	uint32_t		 qtail;
 	uint32_t		*rev_off;	/* dependents: CSR offsets (nops+1) */
 	uint32_t		*rev;		/* dependents: indexes */
-	uint32_t		 launching;	/* run number being begun, or 0 */
 	char			*first_failure;	/* local id (sequential) */
 };
 

@@ -47,7 +47,8 @@ static void	batch_handle(struct actor *, struct msg *);
 static void	batch_free_actor(struct actor *);
 static void	batch_ended(struct schedule *, struct run *);
 static const char *batch_budget(struct schedule *, struct run *);
-static void	batch_put_state(struct schedule *, struct jrec *);
+static void	batch_put_state(struct schedule *, struct run *,
+		    struct jrec *);
 static void	batch_advance(struct batch *);
 static void	batch_op_ended(struct batch *, uint32_t, enum batch_op_state);
 static void	batch_skip_op(struct batch *, uint32_t, const char *);
@@ -274,10 +275,7 @@ batch_handle(struct actor *a, struct msg *m)
 		dispatch_slot(&b->owner, m->arg);
 		break;
 	case MSG_EXEC_DONE:
-		/* A run may end here: batch_put_state looks for it. */
-		b->settling = 1;
 		dispatch_exec_done(&b->owner, m);
-		b->settling = 0;
 		break;
 	case MSG_BATCH_RESUME:
 		b->loading = 0;
@@ -936,35 +934,25 @@ batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
  * being begun) one settled at once, which is skipped unless its operation
  * left the catalog.
  */
+/*
+ * The batch's row in the record of run R: the counters as they stand once
+ * R's recorded status holds (an ending run still counts as running in
+ * memory until its end is handled).
+ */
 static void
-batch_put_state(struct schedule *s, struct jrec *rec)
+batch_put_state(struct schedule *s, struct run *r, struct jrec *rec)
 {
 	struct batch		*b = (struct batch *)s;
 	struct batch_counts	 c = b->c;
-	struct run		*r;
 	int64_t			 spent = b->spent;
-	enum batch_op_state	 st;
 
-	LIST_FOREACH(r, &s->runs, entry) {
-		if (!b->settling && !b->loading && b->bstate == BATCH_RUNNING)
-			break;
-		if (!run_status_final(r->status) || r->number == 0 ||
-		    r->number > b->nops ||
-		    b->ops[r->number - 1].state != BOP_RUNNING)
-			continue;
-		st = bop_of_status(r->status);
+	if (r != NULL && run_status_final(r->status) && r->number >= 1 &&
+	    r->number <= b->nops &&
+	    b->ops[r->number - 1].state == BOP_RUNNING) {
 		counts_add(&c, BOP_RUNNING, -1);
-		counts_add(&c, st, 1);
+		counts_add(&c, bop_of_status(r->status), 1);
 		if (r->cost > 0)
 			spent = money_add(spent, r->cost);
-		break;
-	}
-	if (b->launching != 0 && (LIST_EMPTY(&s->runs) ||
-	    LIST_FIRST(&s->runs)->number != b->launching)) {
-		counts_add(&c, BOP_RUNNING, -1);
-		counts_add(&c, catalog_operation(engine->catalog,
-		    b->ops[b->launching - 1].operation) == NULL ? BOP_FAILED :
-		    BOP_SKIPPED, 1);
 	}
 	batch_put_row(b, rec, &c, spent);
 }
@@ -1114,13 +1102,11 @@ batch_launch(struct batch *b, uint32_t i)
 	op->state = BOP_RUNNING;
 	b->c.running++;
 	snprintf(claim, sizeof claim, "batch:%s:%u", b->owner.id, i + 1);
-	b->launching = i + 1;
 	log_trace(TRACE_SCHED, "msg=\"batch op launched\" batch=%s op=%s "
 	    "number=%u", b->owner.id, log_escape(batch_op_id(b, i, buf,
 	    sizeof buf)), i + 1);
 	(void)dispatch_owner_run(&b->owner, i + 1, op->operation,
 	    op->parameters != NULL ? op->parameters : "{}", claim);
-	b->launching = 0;
 }
 
 /* Launch ready operations up to the batch's limit, then see whether it
@@ -1258,7 +1244,6 @@ batch_ended(struct schedule *s, struct run *r)
 		log_warnx("msg=\"batch: unexpected run end\" run=%s", r->id);
 		return;
 	}
-	b->settling = 0;
 	i = (uint32_t)r->number - 1;
 	st = bop_of_status(r->status);
 	b->ops[i].state = st;

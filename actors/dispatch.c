@@ -231,7 +231,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
 	}
 	if (s->hooks != NULL)
-		s->hooks->put_state(s, rec);
+		s->hooks->put_state(s, r, rec);
 	else
 		schedule_put_progress(s, rec);
 	return (rec);
@@ -625,6 +625,15 @@ run_refused(struct run *r, const struct journal_result *res)
 		slots_release();
 	}
 	run_unlink(r);
+	if (s->hooks != NULL) {
+		/* Its owner counts it as failed to begin. */
+		run_set_status(r, RUN_FAILED);
+		free(r->error);
+		r->error = xstrdup(res->status == JOURNAL_DUPLICATE ?
+		    "its claim was refused: settled before" : res->error !=
+		    NULL ? res->error : "journal write failed");
+		s->hooks->ended(s, r);
+	}
 	run_free(r);
 }
 

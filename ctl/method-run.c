@@ -40,6 +40,9 @@ method_run_get(struct ctl_req *req, json_t *params)
 	/* "NAME:N" works too, for the caller's default account. */
 	if ((s = schedule_find(sid)) == NULL)
 		s = schedule_lookup("default", sid);
+	/* A batch's run: "BATCH:N". */
+	if (s == NULL && dispatch_owner_lookup != NULL)
+		s = dispatch_owner_lookup(sid);
 	if (s != NULL)
 		snprintf(sid, sizeof sid, "%s", s->id);
 	if (s == NULL || s->state == SCHEDULE_DELETED ||

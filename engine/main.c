@@ -339,6 +339,7 @@ start(struct flags *f)
 	slots_init(engine->max_running);
 	if (account_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
+	    batch_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
 	/* What recovery settled is durable before anyone can ask. */
@@ -396,6 +397,7 @@ main(int argc, char **argv)
 	engine->ctl = NULL;
 	journal_close(engine->journal);
 	schedule_free_all();
+	batch_free_all();
 	estimate_free_all();
 	account_free_all();
 	signal_free();

@@ -216,24 +216,22 @@ CI=$(ctlj batch create --name crash-idem --op gate-idem --count 1 | jq -r .id)
 check "crash: an idempotent gate runs too" wait_for 20 gates_started 3
 kill_chimed
 start_chimed
-if ! grep -q 'msg="batches loaded"' "$LOG"; then
-	echo "SKIP: crash recovery (chimed does not call batch_load_all yet)"
-else
-	check "crash: the batch is back" test "$(field "$CR" state)" = running
-	touch "$T/release"
-	check "crash: it ends" wait_for 30 ended "$CR"
-	check "crash: exact counts (the two in flight were interrupted)" \
-	    test "$(counts "$CR")" = "4 2 0 0 0 completed"
-	check "crash: six executions, none twice (and the retry)" \
-	    test "$(wc -l < "$T/pids")" -eq 8
-	check "crash: one op.started per operation" \
-	    test "$(kinds "$CR" op.started)" -eq 6
-	check "crash: the idempotent one is run again and completes" \
-	    wait_for 30 ended "$CI"
-	check "crash: its counts" test "$(counts "$CI")" = "1 0 0 0 0 completed"
-	check "crash: it was retried, not interrupted" \
-	    test "$(kinds "$CI" op.retrying)" -eq 1
-fi
+check "batches are loaded at start" grep -q 'msg="batches loaded"' "$LOG"
+check "crash: the batch is back" test "$(field "$CR" state)" = running
+touch "$T/release"
+check "crash: it ends" wait_for 30 ended "$CR"
+check "crash: exact counts (the two in flight were interrupted)" \
+    test "$(counts "$CR")" = "4 2 0 0 0 completed"
+check "crash: six executions, none twice (and the retry)" \
+    test "$(wc -l < "$T/pids")" -eq 8
+check "crash: one op.started per operation" \
+    test "$(kinds "$CR" op.started)" -eq 6
+check "crash: the idempotent one is run again and completes" \
+    wait_for 30 ended "$CI"
+check "crash: its counts" test "$(counts "$CI")" = "1 0 0 0 0 completed"
+check "run.get shows a batch's run" sh -c "$CHIMECTL --socket $SOCK --json run get '$CI:1' | jq -e '.status == \"success\" and .triggered_by == \"batch\"'"
+check "crash: it was retried, not interrupted" \
+    test "$(kinds "$CI" op.retrying)" -eq 1
 stop_chimed
 
 # ---- priority overtaking -------------------------------------------------
