@@ -270,6 +270,8 @@ struct schedule {
 	uint8_t			 priority;
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
+	char			*batch_template; /* target: a batch (JSON) */
+	uint32_t		 batches_running; /* of that target */
 };
 
 /* account.c */
@@ -388,6 +390,8 @@ int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
 void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
+void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
+void		 schedule_batch_started(const char *);
 void		 schedule_set_paused(struct ctl_req *, struct schedule *, int,
 		     const char *, const char *);
 void		 schedule_ctl_create(struct ctl_req *, json_t *, const char *);
@@ -577,9 +581,14 @@ struct batch {
 	uint32_t		*rev_off;	/* dependents: CSR offsets (nops+1) */
 	uint32_t		*rev;		/* dependents: indexes */
 	char			*first_failure;	/* local id (sequential) */
+	char			*origin;	/* the schedule that fired it */
 };
 
 /* batch.c */
+int		 batch_fire(struct schedule *, int64_t, const char *, char **);
+int		 batch_template_check(const char *, const char *, char **,
+		     char **, int64_t *);
+void		 batch_count_origins(void);
 const char	*batch_state_name(enum batch_state);
 const char	*batch_type_name(enum batch_type);
 const char	*batch_rule_name(enum batch_rule);

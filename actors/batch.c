@@ -222,6 +222,7 @@ batch_free_actor(struct actor *a)
 	free(b->description);
 	free(b->reason);
 	free(b->first_failure);
+	free(b->origin);
 	free(b);
 }
 
@@ -863,8 +864,9 @@ batch_pack(const struct batch *b, msgpack_packer *pk,
 	uint32_t		 i, j;
 	char			 buf[32];
 
-	msgpack_pack_map(pk, 24 + (with_ops ? 1 : 0));
+	msgpack_pack_map(pk, 25 + (with_ops ? 1 : 0));
 	pack_kstr(pk, "id", b->owner.id);
+	pack_kstr(pk, "schedule", b->origin);
 	pack_kstr(pk, "name", b->owner.name);
 	pack_kstr(pk, "description", b->description);
 	pack_kstr(pk, "account", b->owner.account);
@@ -1283,15 +1285,18 @@ static void
 batch_maybe_finish(struct batch *b)
 {
 	const struct batch_counts	*c = &b->c;
+	struct jrec			*rec;
 
 	if (b->bstate != BATCH_RUNNING || b->advancing || b->loading ||
 	    c->completed + c->failed + c->skipped + c->cancelled < c->total)
 		return;
 	b->bstate = b->reason != NULL ? BATCH_FAILED : BATCH_COMPLETED;
 	b->finished_us = now_us();
-	journal_submit(engine->journal, batch_record(b, b->bstate ==
-	    BATCH_FAILED ? "batch.failed" : "batch.completed", 0),
-	    dispatch_log_cb, NULL);
+	rec = batch_record(b, b->bstate == BATCH_FAILED ? "batch.failed" :
+	    "batch.completed", 0);
+	if (b->origin != NULL)
+		schedule_batch_ended(b->origin, b->spent, rec);
+	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
 	log_info("msg=\"batch %s\" batch=%s completed=%u failed=%u skipped=%u "
 	    "cancelled=%u", batch_state_name(b->bstate), b->owner.id,
 	    c->completed, c->failed, c->skipped, c->cancelled);
@@ -1348,6 +1353,8 @@ batch_to_json(const struct batch *b)
 	json_object_set_new(o, "description", b->description != NULL ?
 	    json_string(b->description) : json_null());
 	json_object_set_new(o, "account", json_string(b->owner.account));
+	json_object_set_new(o, "schedule", b->origin != NULL ?
+	    json_string(b->origin) : json_null());
 	json_object_set_new(o, "type", json_string(batch_type_name(b->type)));
 	json_object_set_new(o, "state", json_string(batch_state_name(
 	    b->bstate)));
@@ -1690,6 +1697,125 @@ batch_ctl_create(struct ctl_req *req, json_t *o, const char *account,
 	}
 }
 
+/* ---- batches fired by schedules --------------------------------------- */
+
+/*
+ * Check a schedule's batch template TMPL (JSON text) for ACCOUNT: 0 and
+ * the mid estimate of one batch in *MID, or -1 with *FIELD (the path in
+ * the template) and *REASON, both allocated.
+ */
+int
+batch_template_check(const char *tmpl, const char *account, char **field,
+    char **reason, int64_t *mid)
+{
+	struct batch	*b;
+	json_t		*o;
+
+	if ((o = json_loads(tmpl, 0, NULL)) == NULL) {
+		*field = xstrdup("batch");
+		*reason = xstrdup("not a JSON object");
+		return (-1);
+	}
+	b = batch_parse(o, account, engine->catalog, 0, field, reason);
+	json_decref(o);
+	if (b == NULL)
+		return (-1);
+	b->owner.id = xstrdup("(template)");
+	batch_estimate(b);
+	*mid = b->estimate.mid;
+	actor_unref(&b->owner.actor);
+	return (0);
+}
+
+static void
+batch_fired_cb(const struct journal_result *res, void *arg)
+{
+	struct batch_req	*br = arg;
+	struct batch		*b = br->b;
+
+	if (res->status != JOURNAL_OK) {
+		/* The occurrence was settled before (or not written): no
+		 * batch; the schedule forgets it. */
+		log_warnx("msg=\"batch of a schedule not recorded\" batch=%s "
+		    "error=\"%s\"", b->owner.id, log_escape(res->error != NULL ?
+		    res->error : "occurrence settled before"));
+		if (b->origin != NULL)
+			schedule_batch_ended(b->origin, 0, NULL);
+		strmap_remove(&by_id, &b->bnode);
+		batch_req_free(br);
+		actor_unref(&b->owner.actor);
+		return;
+	}
+	log_info("msg=\"batch created by a schedule\" batch=%s schedule=%s "
+	    "operations=%u", b->owner.id, b->origin, b->nops);
+	batch_req_free(br);
+	batch_submit_start(NULL, b);
+}
+
+/*
+ * Occurrence T of schedule S, whose target is a batch template: create a
+ * batch from it (its batch.created record claims the occurrence's key
+ * CLAIM and carries S's progress row), and start it once that is durable.
+ * -1 with an allocated *cause (nothing written) if the template no longer
+ * validates, e.g. an operation left the catalog.
+ */
+int
+batch_fire(struct schedule *s, int64_t t, const char *claim, char **cause)
+{
+	struct batch	*b;
+	struct jrec	*rec;
+	json_t		*o;
+	char		*field = NULL, *reason = NULL, id[32], when[40];
+
+	if ((o = json_loads(s->batch_template, 0, NULL)) == NULL) {
+		*cause = xstrdup("the batch template is not JSON");
+		return (-1);
+	}
+	b = batch_parse(o, s->account, engine->catalog, 0, &field, &reason);
+	json_decref(o);
+	if (b == NULL) {
+		xasprintf(cause, "batch template: %s: %s", field, reason);
+		free(field);
+		free(reason);
+		return (-1);
+	}
+	do
+		random_id("b_", id, sizeof id);
+	while (batch_find(id) != NULL);
+	b->owner.id = xstrdup(id);
+	b->owner.created_us = now_us();
+	b->origin = xstrdup(s->id);
+	free(b->owner.name);
+	xasprintf(&b->owner.name, "%s@%s", s->name, fmt_rfc3339(t, when,
+	    sizeof when));
+	batch_estimate(b);
+	batch_register(b);
+	rec = batch_record(b, "batch.created", 1);
+	jrec_claim(rec, claim);
+	schedule_put_progress(s, rec);
+	journal_submit(engine->journal, rec, batch_fired_cb,
+	    batch_req_new(NULL, b, BREQ_CREATE));
+	return (0);
+}
+
+static void
+batch_origin_node(struct strmap_node *n, void *arg)
+{
+	struct batch	*b = (struct batch *)((char *)n -
+	    offsetof(struct batch, bnode));
+
+	if (b->origin != NULL && !batch_final(b) && b->bstate != BATCH_DRAFT)
+		schedule_batch_started(b->origin);
+}
+
+/* At start, once schedules are loaded: count each schedule's batches. */
+void
+batch_count_origins(void)
+{
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, batch_origin_node, NULL);
+}
+
 /* batch.start: a draft starts. */
 void
 batch_ctl_start(struct ctl_req *req, struct batch *b)
@@ -1729,6 +1855,7 @@ batch_ctl_cancel(struct ctl_req *req, struct batch *b, const char *reason,
     int abort)
 {
 	struct run	*r, *next;
+	struct jrec	*rec;
 
 	if (batch_busy(req, b))
 		return;
@@ -1750,8 +1877,11 @@ batch_ctl_cancel(struct ctl_req *req, struct batch *b, const char *reason,
 	}
 	log_info("msg=\"batch cancelled\" batch=%s abort=%d reason=\"%s\"",
 	    b->owner.id, abort, log_escape(b->reason));
-	journal_submit(engine->journal, batch_record(b, "batch.cancelled", 0),
-	    batch_cancelled_cb, batch_req_new(req, b, BREQ_CANCEL));
+	rec = batch_record(b, "batch.cancelled", 0);
+	if (b->origin != NULL)
+		schedule_batch_ended(b->origin, b->spent, rec);
+	journal_submit(engine->journal, rec, batch_cancelled_cb,
+	    batch_req_new(req, b, BREQ_CANCEL));
 }
 
 struct del_ctx {
@@ -1821,12 +1951,13 @@ batch_ctl_delete(struct ctl_req *req, struct batch *b)
 enum brow_key {
 	BK_ID, BK_NAME, BK_DESC, BK_ACCOUNT, BK_TYPE, BK_STATE, BK_REASON,
 	BK_PRIORITY, BK_MAXC, BK_MAXCOST, BK_STOP, BK_EST, BK_CREATED,
-	BK_STARTED, BK_FINISHED, BK_MAX
+	BK_STARTED, BK_FINISHED, BK_SCHEDULE, BK_MAX
 };
 static const char *const brow_keys[BK_MAX] = {
 	"id", "name", "description", "account", "type", "state", "reason",
 	"priority", "max_concurrent", "max_cost_micro", "stop_on_failure",
-	"estimate_micro", "created_us", "started_us", "finished_us"
+	"estimate_micro", "created_us", "started_us", "finished_us",
+	"schedule"
 };
 
 static struct batch *
@@ -1842,6 +1973,7 @@ batch_unpack(const msgpack_object *o)
 	b->owner.id = unpack_val_strdup(v[BK_ID]);
 	b->owner.name = unpack_val_strdup(v[BK_NAME]);
 	b->owner.account = unpack_val_strdup(v[BK_ACCOUNT]);
+	b->origin = unpack_val_strdup(v[BK_SCHEDULE]);
 	if (b->owner.id == NULL || b->owner.name == NULL ||
 	    b->owner.account == NULL) {
 		batch_free(b);

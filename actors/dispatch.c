@@ -364,6 +364,53 @@ overlap_verdict(struct schedule *s)
 }
 
 /*
+ * Occurrence T of S whose target is a batch template: a batch is created
+ * and started (its record claims the occurrence); with a batch of S still
+ * running, the overlap policy "allow" (up to its limit) lets another start
+ * and every other policy skips; the schedule's cap counts the template's
+ * mid estimate.
+ */
+static void
+dispatch_batch_occurrence(struct schedule *s, int64_t t,
+    const struct cron_fire *f, const char *trig, int ignore_overlap,
+    const char *key)
+{
+	struct run	*r;
+	char		*cause = NULL, *field = NULL, *reason = NULL;
+	int64_t		 mid = 0;
+
+	if (!ignore_overlap && s->batches_running > 0 &&
+	    (s->overlap != OVERLAP_ALLOW ||
+	    s->batches_running >= s->overlap_limit)) {
+		run_settle_now(occurrence_run(s, t, f, trig), RUN_SKIPPED,
+		    "overlap", key);
+		return;
+	}
+	if (s->max_cost_month > 0 && batch_template_check(s->batch_template,
+	    s->account, &field, &reason, &mid) == 0) {
+		month_roll(s, now_us());
+		if (money_add(money_add(s->month_spent, s->month_reserved),
+		    mid) > s->max_cost_month) {
+			r = occurrence_run(s, t, f, trig);
+			xasprintf(&r->error, "the batch's estimate (mid) would "
+			    "pass max_cost_month");
+			run_settle_now(r, RUN_SKIPPED, "budget", key);
+			schedule_set_paused(NULL, s, 1, "budget_exceeded", NULL);
+			return;
+		}
+	}
+	free(field);
+	free(reason);
+	if (batch_fire(s, t, key, &cause) == -1) {
+		r = occurrence_run(s, t, f, trig);
+		r->error = cause;
+		run_settle_now(r, RUN_FAILED, "batch", key);
+		return;
+	}
+	s->batches_running++;
+}
+
+/*
  * Occurrence T of S (nominal details F) arrived: settle it as a run or a
  * skip.  CATCHUP runs (policy all) ignore the overlap policy.
  */
@@ -378,6 +425,10 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 	if (t > s->last_fire)
 		s->last_fire = t;
 	occurrence_key(s, t, key, sizeof key);
+	if (s->batch_template != NULL) {
+		dispatch_batch_occurrence(s, t, f, trig, ignore_overlap, key);
+		return;
+	}
 	if (!ignore_overlap)
 		v = overlap_verdict(s);
 	r = occurrence_run(s, t, f, trig);

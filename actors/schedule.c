@@ -110,6 +110,7 @@ schedule_free_fields(struct schedule *s)
 	free(s->trigger_text);
 	free(s->note);
 	free(s->pause_reason);
+	free(s->batch_template);
 }
 
 static void
@@ -448,6 +449,8 @@ schedule_clone(const struct schedule *s)
 	t->parameters = xstrdup(s->parameters);
 	t->trigger_text = xstrdup(s->trigger_text);
 	t->note = s->note != NULL ? xstrdup(s->note) : NULL;
+	t->batch_template = s->batch_template != NULL ?
+	    xstrdup(s->batch_template) : NULL;
 	t->pause_reason = s->pause_reason != NULL ?
 	    xstrdup(s->pause_reason) : NULL;
 	t->tz = s->tz;
@@ -489,6 +492,7 @@ schedule_take_config(struct schedule *s, struct schedule *t)
 	SWAP(s->parameters, t->parameters);
 	SWAP(s->trigger_text, t->trigger_text);
 	SWAP(s->note, t->note);
+	SWAP(s->batch_template, t->batch_template);
 	s->tz = t->tz;
 	s->cron = t->cron;
 	s->interval_us = t->interval_us;
@@ -713,6 +717,49 @@ config_scalars(struct schedule *t, json_t *params, const char **field,
 }
 
 /*
+ * A batch template as the schedule's target ("batch": the definition of
+ * batch.create): each occurrence creates and starts a batch.  Its
+ * operation is then "batch".
+ */
+static int
+config_batch(struct schedule *t, json_t *params, const char **field,
+    char **reason)
+{
+	json_t	*v = json_object_get(params, "batch");
+	char	*tmpl, *bfield = NULL, *breason = NULL;
+	int64_t	 mid;
+
+	if (v == NULL)
+		return (0);
+	*field = "batch";
+	if (json_is_null(v)) {
+		free(t->batch_template);
+		t->batch_template = NULL;
+		return (0);
+	}
+	if (!json_is_object(v) || json_object_get(params, "operation") !=
+	    NULL) {
+		*reason = xstrdup("must be a batch definition (a JSON object), "
+		    "instead of an operation");
+		return (-1);
+	}
+	tmpl = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	if (batch_template_check(tmpl, t->account, &bfield, &breason,
+	    &mid) == -1) {
+		xasprintf(reason, "%s: %s", bfield, breason);
+		free(bfield);
+		free(breason);
+		free(tmpl);
+		return (-1);
+	}
+	free(t->batch_template);
+	t->batch_template = tmpl;
+	free(t->operation);
+	t->operation = xstrdup("batch");
+	return (0);
+}
+
+/*
  * Apply the configuration in PARAMS to T (a new schedule or a clone).  On
  * error *field names the parameter and *reason (allocated) says why.
  */
@@ -735,16 +782,25 @@ config_apply(struct schedule *t, json_t *params, int creating,
 		*reason = xstrdup("is required");
 		return (-1);
 	}
+	if (config_batch(t, params, field, reason) == -1)
+		return (-1);
 	*field = "operation";
 	if (config_string(params, "operation", &t->operation, 0) == -1 ||
 	    (creating && t->operation == NULL)) {
-		*reason = xstrdup("is required (an operation of the catalog)");
+		*reason = xstrdup("is required (an operation of the catalog, "
+		    "or a batch template in \"batch\")");
 		return (-1);
 	}
 	if (json_object_get(params, "operation") != NULL &&
 	    catalog_operation(cat, t->operation) == NULL) {
+		/* (checked below) */
 		xasprintf(reason, "unknown operation \"%s\"", t->operation);
 		return (-1);
+	}
+	if (json_object_get(params, "operation") != NULL) {
+		/* A real operation replaces a batch target. */
+		free(t->batch_template);
+		t->batch_template = NULL;
 	}
 	*field = "model";
 	if (config_string(params, "model", &t->model, 1) == -1 ||
@@ -788,7 +844,7 @@ config_apply(struct schedule *t, json_t *params, int creating,
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 27);
+	msgpack_pack_map(pk, 28);
 	pack_kstr(pk, "id", s->id);
 	pack_kstr(pk, "name", s->name);
 	pack_kstr(pk, "account", s->account);
@@ -815,6 +871,7 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kint(pk, "run_counter", (int64_t)s->run_counter);
 	pack_kint(pk, "month_key", s->month_key);
 	pack_kint(pk, "month_spent_micro", s->month_spent);
+	pack_kstr(pk, "batch_template", s->batch_template);
 	pack_kint(pk, "format", 1);
 }
 
@@ -866,7 +923,8 @@ enum row_key {
 	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
 	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
 	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
-	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT, RK_MAX
+	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
+	RK_BATCH_TEMPLATE, RK_MAX
 };
 static const char *const row_keys[RK_MAX] = {
 	"id", "name", "account", "operation", "model", "parameters",
@@ -874,7 +932,7 @@ static const char *const row_keys[RK_MAX] = {
 	"catchup_window_us", "priority", "history", "max_cost_month_micro",
 	"state", "pause_reason", "note", "anchor_us", "created_us",
 	"updated_us", "last_fire_us", "run_counter", "month_key",
-	"month_spent_micro"
+	"month_spent_micro", "batch_template"
 };
 
 /* A name of NAMES (N of them) held in V, or DEF. */
@@ -943,6 +1001,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	s->run_counter = (uint64_t)unpack_val_int(v[RK_RUN_COUNTER], 0);
 	s->month_key = (int32_t)unpack_val_int(v[RK_MONTH_KEY], 0);
 	s->month_spent = unpack_val_int(v[RK_MONTH_SPENT], 0);
+	s->batch_template = unpack_val_strdup(v[RK_BATCH_TEMPLATE]);
 	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
 	rc = 0;
 out:
@@ -991,6 +1050,13 @@ schedule_to_json(const struct schedule *s)
 	    json_null());
 	json_object_set_new(j, "month_spent_usd", json_string(fmt_usd(
 	    s->month_spent, buf, sizeof buf)));
+	if (s->batch_template != NULL) {
+		json_t	*bt = json_loads(s->batch_template, 0, NULL);
+
+		json_object_set_new(j, "batch", bt != NULL ? bt : json_null());
+		json_object_set_new(j, "batches_running",
+		    json_integer(s->batches_running));
+	}
 	json_set_instant(j, "created", s->created_us);
 	json_set_instant(j, "updated", s->updated_us);
 	json_set_instant(j, "last_fire", s->last_fire);
@@ -1017,6 +1083,46 @@ schedule_to_json(const struct schedule *s)
 		    "high", fmt_usd(est.high, (char[40]){0}, 40)));
 	}
 	return (j);
+}
+
+/* ---- batch targets ----------------------------------------------------- */
+
+/* A batch fired by schedule ID is running (at start: recovery). */
+void
+schedule_batch_started(const char *id)
+{
+	struct schedule	*s = schedule_find(id);
+
+	if (s != NULL)
+		s->batches_running++;
+}
+
+/*
+ * A batch fired by schedule ID ended having spent SPENT: it counts in the
+ * schedule's month, and the schedule's progress row goes into REC (the
+ * batch's final record; may be NULL).
+ */
+void
+schedule_batch_ended(const char *id, int64_t spent, struct jrec *rec)
+{
+	struct schedule	*s = schedule_find(id);
+
+	if (s == NULL || s->state == SCHEDULE_DELETED)
+		return;
+	if (s->batches_running > 0)
+		s->batches_running--;
+	if (spent > 0) {
+		struct civil	c;
+
+		tz_to_civil(s->tz, now_us() / USEC_PER_SEC, &c);
+		if (s->month_key != c.year * 100 + c.month) {
+			s->month_key = c.year * 100 + c.month;
+			s->month_spent = 0;
+		}
+		s->month_spent = money_add(s->month_spent, spent);
+	}
+	if (rec != NULL)
+		schedule_put_progress(s, rec);
 }
 
 /* ---- estimates --------------------------------------------------------- */
@@ -1562,6 +1668,7 @@ schedule_load_all(struct journal *j, char **cause)
 		*cause = xstrdup("cannot read the progress table");
 		return (-1);
 	}
+	batch_count_origins();
 	if (dispatch_recover_runs(j, cause) == -1)
 		return (-1);
 	for (i = 0; i < by_id.nbuckets; i++) {

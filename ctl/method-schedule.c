@@ -62,6 +62,9 @@ static void	method_estimate(struct ctl_req *, json_t *);
 static const struct ctl_param p_create[] = {
 	{ "name", CTL_P_STRING, CTL_P_REQUIRED, "unique name in the account",
 	    NULL },
+	{ "batch", CTL_P_OBJECT, 0, "target: a batch definition (as "
+	    "batch.create's; -f FILE), created and started at each fire",
+	    NULL },
 	P_CONFIG,
 	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
 	{ "dry_run", CTL_P_BOOL, 0, "validate and show the cost estimate; "
@@ -80,6 +83,7 @@ static const struct ctl_param p_estimate[] = {
 static const struct ctl_param p_update[] = {
 	P_ID,
 	{ "name", CTL_P_STRING, 0, "new name", NULL },
+	{ "batch", CTL_P_OBJECT, 0, "new batch target (-f FILE)", NULL },
 	P_CONFIG,
 	P_ACCOUNT,
 	{ NULL, 0, 0, NULL, NULL }
@@ -338,6 +342,12 @@ method_trigger(struct ctl_req *req, json_t *params)
 	if (engine->draining) {
 		ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is draining",
 		    NULL, NULL);
+		return;
+	}
+	if (s->batch_template != NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "this schedule's target is a "
+		    "batch: start one with batch.create", "id",
+		    "batch target");
 		return;
 	}
 	dispatch_manual(req, s, key, json_object_get(params, "parameters"));
