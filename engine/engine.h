@@ -366,6 +366,8 @@ void		 slots_init(int);
 void		 slots_free(void);
 int		 slots_try_acquire(void);
 void		 slots_wait(struct slot_waiter *, struct actor *, uint64_t, int);
+void		 slots_wait_since(struct slot_waiter *, struct actor *, uint64_t,
+		     int, int64_t);
 void		 slots_cancel(struct slot_waiter *);
 void		 slots_release(void);
 int		 slots_in_use(void);

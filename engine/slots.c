@@ -1,13 +1,16 @@
 /*
  * engine/slots.c: the global limit on operations running at once
  * (--max-running).  Work that finds no free slot waits in a heap ordered by
- * priority (higher first), then by age; a released slot goes to the head
+ * priority (higher first) raised by the time waited (waiter_before); a
+ * released slot goes to the head
  * waiter, which receives MSG_SLOT.  The waiter holds a reference on its
  * actor while it waits.
  */
 #include <stdlib.h>
 
 #include "engine.h"
+
+#define SLOTS_AGING_STEP	(30 * USEC_PER_SEC)	/* one level per 30 s */
 
 static int			 slots_max = 32;
 static int			 slots_used;
@@ -16,11 +19,22 @@ static size_t			  wait_len;
 static size_t			  wait_cap;
 static uint64_t			  wait_order;
 
+/*
+ * Who goes first: the higher effective priority, which is the priority
+ * plus one level for every SLOTS_AGING_STEP waited.  As every waiter ages
+ * at the same rate, comparing priority * step - since gives the same order
+ * at any instant, so the heap's order never goes stale; nothing starves:
+ * priority-1 work waits at most nine steps behind a stream of priority-10
+ * work.  Ties go to the older.
+ */
 static int
 waiter_before(const struct slot_waiter *a, const struct slot_waiter *b)
 {
-	if (a->priority != b->priority)
-		return (a->priority > b->priority);
+	int64_t	ka = (int64_t)a->priority * SLOTS_AGING_STEP - a->since_us;
+	int64_t	kb = (int64_t)b->priority * SLOTS_AGING_STEP - b->since_us;
+
+	if (ka != kb)
+		return (ka > kb);
 	return (a->order < b->order);
 }
 
@@ -116,10 +130,19 @@ slots_try_acquire(void)
 void
 slots_wait(struct slot_waiter *w, struct actor *a, uint64_t arg, int priority)
 {
+	slots_wait_since(w, a, arg, priority, now_us());
+}
+
+/* slots_wait for a waiter that has been waiting since SINCE (its age
+ * counts from then). */
+void
+slots_wait_since(struct slot_waiter *w, struct actor *a, uint64_t arg,
+    int priority, int64_t since)
+{
 	w->actor = a;
 	w->arg = arg;
 	w->priority = priority;
-	w->since_us = now_us();
+	w->since_us = since;
 	w->order = ++wait_order;
 	actor_ref(a);
 	if (wait_len == wait_cap) {

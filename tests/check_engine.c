@@ -1234,6 +1234,49 @@ START_TEST(test_slots_priority_order_bad)
 }
 END_TEST
 
+/* Age raises priority: priority-1 work that waited ten aging steps (5 min)
+ * goes before priority-10 work that just arrived. */
+START_TEST(test_slots_aging)
+{
+	struct tactor		*ta = tactor_new(1);
+	struct slot_waiter	 w[2];
+	int64_t			 now = now_us();
+
+	ta->hook = hook_release_slot;
+	slots_init(1);
+	ck_assert_int_eq(slots_try_acquire(), 0);
+	slots_wait_since(&w[0], &ta->a, 1, 10, now);
+	slots_wait_since(&w[1], &ta->a, 2, 1, now - 300 * USEC_PER_SEC);
+	slots_release();
+	drain();
+	ck_assert_uint_eq(nrecs, 2);
+	ck_assert_uint_eq(recs[0].arg, 2);
+	ck_assert_uint_eq(recs[1].arg, 1);
+	actor_unref(&ta->a);
+}
+END_TEST
+
+/* A short wait does not overtake a much higher priority. */
+START_TEST(test_slots_aging_bad)
+{
+	struct tactor		*ta = tactor_new(1);
+	struct slot_waiter	 w[2];
+	int64_t			 now = now_us();
+
+	ta->hook = hook_release_slot;
+	slots_init(1);
+	ck_assert_int_eq(slots_try_acquire(), 0);
+	slots_wait_since(&w[0], &ta->a, 1, 10, now);
+	slots_wait_since(&w[1], &ta->a, 2, 1, now - 60 * USEC_PER_SEC);
+	slots_release();
+	drain();
+	ck_assert_uint_eq(nrecs, 2);
+	ck_assert_uint_eq(recs[0].arg, 1);
+	ck_assert_uint_eq(recs[1].arg, 2);
+	actor_unref(&ta->a);
+}
+END_TEST
+
 /* A cancelled waiter leaves the queue, gives back its ref, and gets nothing. */
 START_TEST(test_slots_cancel)
 {
@@ -2076,6 +2119,8 @@ slots_suite(void)
 	tcase_add_test(tc, test_slots_limit_bad);
 	tcase_add_test(tc, test_slots_priority_order);
 	tcase_add_test(tc, test_slots_priority_order_bad);
+	tcase_add_test(tc, test_slots_aging);
+	tcase_add_test(tc, test_slots_aging_bad);
 	tcase_add_test(tc, test_slots_cancel);
 	tcase_add_test(tc, test_slots_cancel_idle_bad);
 	tcase_add_test(tc, test_slots_killed_waiter);
