@@ -171,6 +171,9 @@ void		 jrec_claim(struct jrec *, const char *);
 void		 jrec_put(struct jrec *, const char *, const void *, size_t,
 		     const void *, size_t);
 void		 jrec_del(struct jrec *, const char *, const void *, size_t);
+/* Release a dedup key in the record's transaction: it may be claimed
+ * again afterwards (keys kept for a window, such as webhook ids). */
+void		 jrec_release(struct jrec *, const char *);
 /* Free a record that was never submitted.  jrec_free(NULL) is a no-op. */
 void		 jrec_free(struct jrec *);
 
@@ -377,6 +380,8 @@ struct store_ops {
 			     char **);
 	/* drop this process's resident pages of the map (page cache stays) */
 	void		 (*release_cache)(struct store *);
+	/* in the write transaction: delete a claim (absent: no error) */
+	int		 (*unclaim)(struct store *, const char *, char **);
 };
 extern const struct store_ops store_lmdb_ops;
 
@@ -387,6 +392,7 @@ extern const struct store_ops store_lmdb_ops;
 #define JREC_CLAIM	0
 #define JREC_PUT	1
 #define JREC_DEL	2
+#define JREC_RELEASE	3
 
 /* A claim, put or delete: offsets into the record's arena. */
 struct jrec_op {

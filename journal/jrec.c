@@ -167,6 +167,18 @@ jrec_claim(struct jrec *rec, const char *key)
 }
 
 void
+jrec_release(struct jrec *rec, const char *key)
+{
+	struct jrec_op	*op;
+	size_t		 len = strlen(key);
+
+	if (jrec_check_key(rec, "dedup key", len) != 0)
+		return;
+	op = jrec_add_op(rec, JREC_RELEASE);
+	jrec_append(rec, &rec->arena, key, len + 1, &op->name);
+}
+
+void
 jrec_put(struct jrec *rec, const char *table, const void *key, size_t klen,
     const void *val, size_t vlen)
 {

@@ -80,6 +80,7 @@ static int	 store_lmdb_put(struct store *, const char *, const void *,
 		     size_t, const void *, size_t, char **);
 static int	 store_lmdb_del(struct store *, const char *, const void *,
 		     size_t, char **);
+static int	 store_lmdb_unclaim(struct store *, const char *, char **);
 static int	 store_lmdb_set_head(struct store *, uint64_t,
 		     const uint8_t *, char **);
 static int	 store_lmdb_meta(struct store *, struct journal_meta *,
@@ -183,6 +184,7 @@ const struct store_ops store_lmdb_ops = {
 	.table_get = store_lmdb_table_get,
 	.dedup_get = store_lmdb_dedup_get,
 	.release_cache = store_lmdb_release_cache,
+	.unclaim = store_lmdb_unclaim,
 };
 
 /* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
@@ -732,6 +734,19 @@ store_lmdb_claim(struct store *s, const char *key, uint64_t seq,
 
 	store_be64(seq, b);
 	if ((rc = mdb_put(s->wtxn, s->dedup, &k, &v, 0)) != 0)
+		return (store_error(rc, "dedup", cause));
+	return (STORE_OK);
+}
+
+/* Delete a claim (absent: nothing to do). */
+static int
+store_lmdb_unclaim(struct store *s, const char *key, char **cause)
+{
+	MDB_val	k = { strlen(key), (void *)key };
+	int	rc;
+
+	rc = mdb_del(s->wtxn, s->dedup, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
 		return (store_error(rc, "dedup", cause));
 	return (STORE_OK);
 }

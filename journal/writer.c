@@ -312,6 +312,10 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 			rc = j->ops->del(j->store, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen, cause);
 			break;
+		case JREC_RELEASE:
+			rc = j->ops->unclaim(j->store, jrec_str(rec, op->name),
+			    cause);
+			break;
 		}
 	}
 	return (rc);

@@ -1181,6 +1181,40 @@ START_TEST(test_journal_dedup)
 END_TEST
 
 /* A record refused as a duplicate leaves no table change and no seq. */
+/* A released key may be claimed again; releasing an absent key is no
+ * error; a release and a new claim work within one transaction too. */
+START_TEST(test_journal_dedup_release)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_claim(rec, "hook:m1");
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 1);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_OK);
+	rec = make_rec("k", NULL, 2, 1);
+	jrec_release(rec, "hook:m1");
+	jrec_release(rec, "hook:absent");
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("k", NULL, 3, 1);
+	jrec_claim(rec, "hook:m1");
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 3);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_OK);
+	ck_assert_int_eq(s.r[2].status, JOURNAL_OK);
+	ck_assert_uint_eq(journal_dedup_seq(j, "hook:m1"), s.r[2].seq);
+	rec = make_rec("k", NULL, 4, 1);
+	jrec_claim(rec, "hook:m1");
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 4);
+	ck_assert_int_eq(s.r[3].status, JOURNAL_DUPLICATE);
+	journal_close(j);
+}
+END_TEST
+
 START_TEST(test_journal_dedup_bad)
 {
 	struct journal	*j;
@@ -1931,6 +1965,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_journal_submit_bad);
 	tcase_add_test(tc, test_journal_chain);
 	tcase_add_test(tc, test_journal_dedup);
+	tcase_add_test(tc, test_journal_dedup_release);
 	tcase_add_test(tc, test_journal_dedup_bad);
 	tcase_add_test(tc, test_journal_tables);
 	tcase_add_test(tc, test_journal_tables_bad);
