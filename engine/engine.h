@@ -417,12 +417,78 @@ char		*http_sign(const unsigned char *, size_t, const char *,
 int64_t		 http_retry_after(const char *, int64_t);
 
 /*
- * secret.c: secret references (env:NAME, file:/PATH).  Secrets are never
- * logged, journalled or kept longer than one use.
+ * secret.c: secret references (env:NAME, file:/PATH, exec:COMMAND,
+ * generated:NAME).  Secrets are never logged or journalled; only exec:
+ * values are kept, in memory, for a TTL.
  */
 int		 secret_ref_check(const char *, char **);
 int		 secret_resolve(const char *, unsigned char **, size_t *,
 		     char **);
 void		 secret_free(unsigned char *, size_t);
+void		 secret_cache_clear(void);
+void		 secret_set_exec_ttl_ms(int64_t);
+void		 secret_set_exec_timeout_ms(int64_t);
+void		 secret_set_data_dir(const char *);
+int		 secret_generate(const char *, const char *, char **, char **);
+int		 secret_remove(const char *, const char *, char **);
+void		 secret_fingerprint(const unsigned char *, size_t, char [65]);
+
+/*
+ * http-server.c: the HTTP listener (evhttp on the loop): GET /healthz,
+ * GET /readyz, GET /metrics, and routes other modules add.  Limits: body
+ * HTTPD_MAX_BODY, headers HTTPD_MAX_HEADERS, HTTPD_TIMEOUT_S per request.
+ */
+#define HTTPD_DEFAULT_ADDRESS	"127.0.0.1:8470"
+#define HTTPD_MAX_BODY		(1024 * 1024)
+#define HTTPD_MAX_HEADERS	(16 * 1024)
+#define HTTPD_TIMEOUT_S		30
+#define HTTPD_READY_STALE_US	(2 * USEC_PER_SEC)
+/* Methods a route allows (evhttp's EVHTTP_REQ_* bits). */
+#define HTTPD_GET		0x01	/* GET and HEAD */
+#define HTTPD_POST		0x02
+struct httpd;
+struct evhttp_request;
+typedef void (*httpd_cb)(struct evhttp_request *, const char *, void *);
+int		 httpd_parse_address(const char *, char **, uint16_t *,
+		     char **);
+struct httpd	*httpd_start(struct event_base *, const char *, uint16_t,
+		     char **);
+void		 httpd_free(struct httpd *);
+const char	*httpd_address(const struct httpd *);
+const char	*httpd_listening(void);
+int		 httpd_route(struct httpd *, const char *, int, httpd_cb,
+		     void *, char **);
+int		 httpd_ready(const char **);
+void		 httpd_reply(struct evhttp_request *, int, const char *,
+		     const char *, size_t);
+
+/*
+ * metrics.c: a metrics registry and its Prometheus text exposition.  Loop
+ * thread only.  Counter names end in _total; histograms take microseconds
+ * and expose seconds.
+ */
+#define METRICS_MAX_LABELS	2
+#define METRICS_FIRES		"chime_fires_total"
+#define METRICS_RUNS		"chime_runs_total"
+#define METRICS_RUN_SECONDS	"chime_run_duration_seconds"
+#define METRICS_FIRE_LAG_SECONDS "chime_fire_lag_seconds"
+#define METRICS_BUDGET_SKIPS	"chime_budget_skips_total"
+#define METRICS_WEBHOOKS	"chime_webhook_requests_total"
+#define METRICS_COMMIT_SECONDS	"chime_journal_commit_duration_seconds"
+int		 metrics_counter(const char *, const char *,
+		     const char *const *, size_t, char **);
+int		 metrics_callback(const char *, const char *, int,
+		     const char *, const char *, double (*)(void *), void *,
+		     char **);
+int		 metrics_histogram(const char *, const char *, const int64_t *,
+		     size_t, char **);
+void		 metrics_count(const char *, const char *, uint64_t);
+void		 metrics_count_labels(const char *, const char *const *,
+		     uint64_t);
+void		 metrics_observe_us(const char *, int64_t);
+uint64_t	 metrics_value(const char *, const char *);
+char		*metrics_render(size_t *);
+void		 metrics_free(void);
+void		 metrics_daemon_init(void);
 
 #endif /* CHIME_ENGINE_H */

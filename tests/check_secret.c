@@ -1,0 +1,568 @@
+/*
+ * tests/check_secret.c: secret references (engine/secret.c).  Files,
+ * scripts standing in for a password manager's CLI, and the generated
+ * secrets' directory live in a temporary directory made for each test.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "engine.h"
+
+static char	tmpdir[64];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_secret.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	secret_set_exec_ttl_ms(5 * 60 * 1000);
+	secret_set_exec_timeout_ms(5 * 1000);
+	secret_set_data_dir(NULL);
+}
+
+static void
+teardown(void)
+{
+	char	*cmd;
+
+	secret_cache_clear();
+	secret_set_data_dir(NULL);
+	xasprintf(&cmd, "chmod -R u+rwx %s; rm -rf %s", tmpdir, tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* Write TEXT to TMPDIR/NAME with MODE; returns the path (allocated). */
+static char *
+put(const char *name, const char *text, mode_t mode)
+{
+	char	*path;
+	FILE	*f;
+
+	xasprintf(&path, "%s/%s", tmpdir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return (path);
+}
+
+/* Resolve REF expecting success with value WANT. */
+static void
+resolves(const char *ref, const char *want)
+{
+	unsigned char	*v;
+	size_t		 len;
+	char		*cause = NULL;
+
+	ck_assert_msg(secret_resolve(ref, &v, &len, &cause) == 0, "%s: %s",
+	    ref, cause);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq((char *)v, want);
+	secret_free(v, len);
+}
+
+/* Resolve REF expecting failure; returns the cause (allocated). */
+static char *
+refused(const char *ref)
+{
+	unsigned char	*v;
+	size_t		 len;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(secret_resolve(ref, &v, &len, &cause), -1);
+	ck_assert_ptr_null(v);
+	ck_assert_ptr_nonnull(cause);
+	return (cause);
+}
+
+/* Resolve REF expecting failure with exactly WANT, where %s is DIR. */
+static void
+refused_with(const char *ref, const char *want)
+{
+	char	*cause, *exp;
+
+	xasprintf(&exp, want, tmpdir);
+	cause = refused(ref);
+	ck_assert_str_eq(cause, exp);
+	free(cause);
+	free(exp);
+}
+
+/* Lines in TMPDIR/NAME, 0 when it does not exist. */
+static int
+lines(const char *name)
+{
+	char	*path;
+	FILE	*f;
+	int	 c, n = 0;
+
+	xasprintf(&path, "%s/%s", tmpdir, name);
+	if ((f = fopen(path, "r")) != NULL) {
+		while ((c = fgetc(f)) != EOF)
+			n += (c == '\n');
+		fclose(f);
+	}
+	free(path);
+	return (n);
+}
+
+/* A script standing in for a password manager: counts runs, prints $1. */
+static char *
+pwscript(void)
+{
+	char	*text, *path;
+
+	xasprintf(&text, "#!/bin/sh\necho run >> %s/runs\n"
+	    "printf 'value-of-%%s\\n' \"$1\"\n", tmpdir);
+	path = put("pw.sh", text, 0700);
+	free(text);
+	return (path);
+}
+
+/* ---- file ---------------------------------------------------------------- */
+
+/* A 0600 file gives its contents less the newline, also through a link. */
+START_TEST(test_file_read)
+{
+	char	*path, *ref, *link;
+
+	path = put("key", "s3cret\r\n", 0600);
+	xasprintf(&ref, "file:%s", path);
+	resolves(ref, "s3cret");
+	free(ref);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	xasprintf(&ref, "file:%s", link);
+	resolves(ref, "s3cret");
+	free(ref);
+	free(link);
+	free(path);
+}
+END_TEST
+
+/* Open modes, a missing file, a directory and an empty file are refused. */
+START_TEST(test_file_read_bad)
+{
+	char	*path, *ref, *link;
+
+	path = put("key", "s3cret\n", 0644);
+	xasprintf(&ref, "file:%s", path);
+	refused_with(ref, "secret file:%s/key: mode 0644 lets the group or "
+	    "others in (chmod 600 it)");
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	refused_with(ref, "secret file:%s/key: mode 0640 lets the group or "
+	    "others in (chmod 600 it)");
+	free(ref);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	xasprintf(&ref, "file:%s", link);
+	refused_with(ref, "secret file:%s/link: mode 0640 lets the group or "
+	    "others in (chmod 600 it)");
+	free(ref);
+	free(link);
+	free(path);
+	xasprintf(&ref, "file:%s/missing", tmpdir);
+	refused_with(ref, "secret file:%s/missing: No such file or directory");
+	free(ref);
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	xasprintf(&ref, "file:%s", tmpdir);
+	refused_with(ref, "secret file:%s: not a regular file");
+	free(ref);
+	free(put("empty", "\n", 0600));
+	xasprintf(&ref, "file:%s/empty", tmpdir);
+	refused_with(ref, "secret file:%s/empty: empty");
+	free(ref);
+}
+END_TEST
+
+/* ---- env ----------------------------------------------------------------- */
+
+/* env:NAME gives the variable's value as it is. */
+START_TEST(test_env_read)
+{
+	setenv("CHIME_SECRET_TEST", "v a l\n", 1);
+	resolves("env:CHIME_SECRET_TEST", "v a l\n");
+}
+END_TEST
+
+/* A missing or empty variable and a bad name are refused. */
+START_TEST(test_env_read_bad)
+{
+	char	*cause = NULL;
+
+	unsetenv("CHIME_SECRET_NONE");
+	refused_with("env:CHIME_SECRET_NONE",
+	    "secret env:CHIME_SECRET_NONE: not set");
+	setenv("CHIME_SECRET_EMPTY", "", 1);
+	refused_with("env:CHIME_SECRET_EMPTY",
+	    "secret env:CHIME_SECRET_EMPTY: empty");
+	ck_assert_int_eq(secret_ref_check("env:A-B", &cause), -1);
+	ck_assert_str_eq(cause, "secret reference \"env:A-B\": env: needs a "
+	    "variable name ([A-Za-z_][A-Za-z0-9_]*)");
+	free(cause);
+}
+END_TEST
+
+/* ---- exec ---------------------------------------------------------------- */
+
+/* A command's stdout (newline dropped) is the secret; words are split. */
+START_TEST(test_exec_read)
+{
+	char	*path, *ref;
+
+	path = pwscript();
+	xasprintf(&ref, "exec:%s  item-1\tx", path);
+	resolves(ref, "value-of-item-1");
+	ck_assert_int_eq(lines("runs"), 1);
+	resolves("exec:printf %s\\n abc", "abc");
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* A failing command's message has its first word and status, never output. */
+START_TEST(test_exec_read_bad)
+{
+	char	*path, *ref, *cause = NULL;
+
+	path = put("fail.sh", "#!/bin/sh\necho LEAKED\necho LEAKED2 >&2\n"
+	    "exit 3\n", 0700);
+	xasprintf(&ref, "exec:%s arg", path);
+	cause = refused(ref);
+	ck_assert_ptr_null(strstr(cause, "LEAKED"));
+	free(cause);
+	refused_with(ref, "secret exec:%s/fail.sh: exited with status 3");
+	free(ref);
+	free(path);
+	refused_with("exec:/nonexistent/pw get",
+	    "secret exec:/nonexistent/pw: cannot run: No such file or "
+	    "directory");
+	refused_with("exec:true", "secret exec:true: empty output");
+	refused_with("exec:sh -c kill${IFS}-9${IFS}$$",
+	    "secret exec:sh: killed by signal 9");
+	ck_assert_int_eq(secret_ref_check("exec: \t", &cause), -1);
+	ck_assert_str_eq(cause, "secret reference \"exec: \t\": exec: needs a "
+	    "command");
+	free(cause);
+}
+END_TEST
+
+/* A command writing the bound exactly is read; one byte more is refused. */
+START_TEST(test_exec_bound)
+{
+	unsigned char	*v;
+	size_t		 len;
+	char		*cause = NULL, *path, *ref;
+
+	path = put("big.sh", "#!/bin/sh\nhead -c $1 /dev/zero | tr '\\0' a\n",
+	    0700);
+	xasprintf(&ref, "exec:%s 65536", path);
+	ck_assert_msg(secret_resolve(ref, &v, &len, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(len, 65536);
+	ck_assert_int_eq(v[0], 'a');
+	ck_assert_int_eq(v[65535], 'a');
+	secret_free(v, len);
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* Output beyond 64 KiB is refused without its bytes in the message. */
+START_TEST(test_exec_bound_bad)
+{
+	char	*path, *ref;
+
+	path = put("big.sh", "#!/bin/sh\nhead -c $1 /dev/zero | tr '\\0' a\n",
+	    0700);
+	xasprintf(&ref, "exec:%s 65537", path);
+	refused_with(ref, "secret exec:%s/big.sh: output larger than 65536 "
+	    "bytes");
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* A command that outlives the timeout is killed with its group. */
+START_TEST(test_exec_timeout)
+{
+	struct timespec	 a, b;
+	char		*path, *ref;
+	int64_t		 ms;
+
+	secret_set_exec_timeout_ms(200);
+	path = put("hang.sh", "#!/bin/sh\necho partial\nsleep 30\n", 0700);
+	xasprintf(&ref, "exec:%s", path);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	refused_with(ref, "secret exec:%s/hang.sh: timed out after 200 ms");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert_int_ge(ms, 200);
+	ck_assert_int_lt(ms, 4000);
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* A command that closes stdout but does not exit also times out. */
+START_TEST(test_exec_timeout_bad)
+{
+	char	*path, *ref;
+
+	secret_set_exec_timeout_ms(200);
+	path = put("linger.sh", "#!/bin/sh\necho v\nexec >&-\nsleep 30\n",
+	    0700);
+	xasprintf(&ref, "exec:%s", path);
+	refused_with(ref, "secret exec:%s/linger.sh: timed out after 200 ms");
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* Within the TTL the command runs once; clearing the cache runs it again. */
+START_TEST(test_exec_cache)
+{
+	char	*path, *ref;
+
+	path = pwscript();
+	xasprintf(&ref, "exec:%s a", path);
+	resolves(ref, "value-of-a");
+	resolves(ref, "value-of-a");
+	resolves(ref, "value-of-a");
+	ck_assert_int_eq(lines("runs"), 1);
+	free(ref);
+	xasprintf(&ref, "exec:%s b", path);
+	resolves(ref, "value-of-b");
+	ck_assert_int_eq(lines("runs"), 2);
+	secret_cache_clear();
+	resolves(ref, "value-of-b");
+	ck_assert_int_eq(lines("runs"), 3);
+	free(ref);
+	free(path);
+}
+END_TEST
+
+/* An expired entry, a TTL of 0 and a failed run are not served from cache. */
+START_TEST(test_exec_cache_bad)
+{
+	struct timespec	 a, b;
+	char		*path, *ref;
+
+	path = pwscript();
+	xasprintf(&ref, "exec:%s a", path);
+	secret_set_exec_ttl_ms(0);
+	resolves(ref, "value-of-a");
+	resolves(ref, "value-of-a");
+	ck_assert_int_eq(lines("runs"), 2);
+	secret_set_exec_ttl_ms(20);
+	resolves(ref, "value-of-a");
+	ck_assert_int_eq(lines("runs"), 3);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do	/* the TTL is time itself: wait for it to pass */
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000 < 40);
+	resolves(ref, "value-of-a");
+	ck_assert_int_eq(lines("runs"), 4);
+	free(ref);
+	free(path);
+	free(refused("exec:false"));
+	free(refused("exec:false"));
+}
+END_TEST
+
+/* ---- generated ----------------------------------------------------------- */
+
+/* Decode a whsec_ value into KEY; returns its length. */
+static size_t
+whsec_decode(const char *whsec, unsigned char *key)
+{
+	const char	*b = whsec + 6;
+	size_t		 n = strlen(b);
+	int		 got;
+
+	ck_assert_int_eq(strncmp(whsec, "whsec_", 6), 0);
+	got = EVP_DecodeBlock(key, (const unsigned char *)b, (int)n);
+	ck_assert_int_ge(got, 0);
+	return ((size_t)got - (b[n - 1] == '=') - (b[n - 2] == '='));
+}
+
+/* A generated secret is 32 bytes in a 0600 file of a 0700 directory. */
+START_TEST(test_generated_create)
+{
+	struct stat	 st;
+	unsigned char	 key[64];
+	char		*whsec, *other, *cause = NULL, *path;
+
+	ck_assert_msg(secret_generate(tmpdir, "sched-1.v1", &whsec, &cause) ==
+	    0, "%s", cause);
+	ck_assert_uint_eq(strlen(whsec), 6 + 44);
+	ck_assert_uint_eq(whsec_decode(whsec, key), 32);
+	xasprintf(&path, "%s/secrets", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	free(path);
+	xasprintf(&path, "%s/secrets/sched-1.v1", tmpdir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	free(path);
+	secret_set_data_dir(tmpdir);
+	resolves("generated:sched-1.v1", whsec);
+	ck_assert_int_eq(secret_generate(tmpdir, "sched-2", &other, &cause),
+	    0);
+	ck_assert_str_ne(whsec, other);
+	secret_free((unsigned char *)other, strlen(other));
+	ck_assert_int_eq(secret_remove(tmpdir, "sched-1.v1", &cause), 0);
+	refused_with("generated:sched-1.v1", "secret generated:sched-1.v1: "
+	    "No such file or directory");
+	secret_free((unsigned char *)whsec, strlen(whsec));
+}
+END_TEST
+
+/* Tampered modes, bad names, duplicates and no data directory are refused. */
+START_TEST(test_generated_create_bad)
+{
+	char	*whsec, *cause = NULL, *path;
+
+	ck_assert_int_eq(secret_generate(tmpdir, "s", &whsec, &cause), 0);
+	free(whsec);
+	refused_with("generated:s", "secret generated:s: no data directory");
+	secret_set_data_dir(tmpdir);
+	xasprintf(&path, "%s/secrets/s", tmpdir);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	refused_with("generated:s", "secret generated:s: mode 0640, not 0600");
+	ck_assert_int_eq(chmod(path, 0400), 0);
+	refused_with("generated:s", "secret generated:s: mode 0400, not 0600");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	free(path);
+	xasprintf(&path, "%s/secrets", tmpdir);
+	ck_assert_int_eq(chmod(path, 0750), 0);
+	refused_with("generated:s", "secret directory %s/secrets: mode 0750, "
+	    "not 0700");
+	ck_assert_int_eq(secret_generate(tmpdir, "t", &whsec, &cause), -1);
+	ck_assert_ptr_null(whsec);
+	free(cause);
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	free(path);
+	ck_assert_int_eq(secret_generate(tmpdir, "s", &whsec, &cause), -1);
+	ck_assert_str_eq(cause, "secret generated:s: already exists");
+	free(cause);
+	ck_assert_int_eq(secret_generate(tmpdir, "../x", &whsec, &cause), -1);
+	ck_assert_str_eq(cause, "secret generated:../x: bad name");
+	free(cause);
+	ck_assert_int_eq(secret_generate(tmpdir, ".x", &whsec, &cause), -1);
+	free(cause);
+	ck_assert_int_eq(secret_ref_check("generated:a/b", &cause), -1);
+	free(cause);
+	ck_assert_int_eq(secret_ref_check("generated", &cause), -1);
+	free(cause);
+	ck_assert_int_eq(secret_remove(tmpdir, "nope", &cause), -1);
+	ck_assert_str_eq(cause, "secret generated:nope: No such file or "
+	    "directory");
+	free(cause);
+}
+END_TEST
+
+/* ---- fingerprint --------------------------------------------------------- */
+
+/* The fingerprint is the SHA-256 sha256sum computes over the same bytes. */
+START_TEST(test_fingerprint)
+{
+	static const unsigned char	 bytes[] = "k\0e\ny\xff";
+	char				 fp[65], want[65], *path, *cmd;
+	FILE				*f;
+
+	xasprintf(&path, "%s/bytes", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(bytes, 1, sizeof bytes - 1, f),
+	    sizeof bytes - 1);
+	fclose(f);
+	xasprintf(&cmd, "sha256sum %s", path);
+	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
+	ck_assert_ptr_nonnull(fgets(want, sizeof want, f));
+	pclose(f);
+	secret_fingerprint(bytes, sizeof bytes - 1, fp);
+	ck_assert_uint_eq(strlen(fp), 64);
+	ck_assert_str_eq(fp, want);
+	free(cmd);
+	free(path);
+}
+END_TEST
+
+/* Other bytes give another fingerprint; none is the secret itself. */
+START_TEST(test_fingerprint_bad)
+{
+	char	a[65], b[65];
+
+	secret_fingerprint((const unsigned char *)"abc", 3, a);
+	secret_fingerprint((const unsigned char *)"abd", 3, b);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_eq(a, "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad");
+	secret_fingerprint((const unsigned char *)"", 0, a);
+	ck_assert_str_eq(a, "e3b0c44298fc1c149afbf4c8996fb924"
+	    "27ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+/* ---- suites -------------------------------------------------------------- */
+
+static Suite *
+one_suite(const char *name, const TTest *good, const TTest *bad,
+    const TTest *good2, const TTest *bad2, const TTest *good3,
+    const TTest *bad3)
+{
+	Suite	*s = suite_create(name);
+	TCase	*tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, good);
+	tcase_add_test(tc, bad);
+	if (good2 != NULL) {
+		tcase_add_test(tc, good2);
+		tcase_add_test(tc, bad2);
+	}
+	if (good3 != NULL) {
+		tcase_add_test(tc, good3);
+		tcase_add_test(tc, bad3);
+	}
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	log_open("check_secret", LOG_LEVEL_WARN);
+	sr = srunner_create(one_suite("file", test_file_read,
+	    test_file_read_bad, NULL, NULL, NULL, NULL));
+	srunner_add_suite(sr, one_suite("env", test_env_read,
+	    test_env_read_bad, NULL, NULL, NULL, NULL));
+	srunner_add_suite(sr, one_suite("exec", test_exec_read,
+	    test_exec_read_bad, test_exec_bound, test_exec_bound_bad,
+	    test_exec_timeout, test_exec_timeout_bad));
+	srunner_add_suite(sr, one_suite("exec-cache", test_exec_cache,
+	    test_exec_cache_bad, NULL, NULL, NULL, NULL));
+	srunner_add_suite(sr, one_suite("generated", test_generated_create,
+	    test_generated_create_bad, NULL, NULL, NULL, NULL));
+	srunner_add_suite(sr, one_suite("fingerprint", test_fingerprint,
+	    test_fingerprint_bad, NULL, NULL, NULL, NULL));
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
