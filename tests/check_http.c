@@ -1367,8 +1367,8 @@ static const struct {
 	const char	*error;
 } catalog_http_bad[] = {
 	{ C_HTTP(", 'secret_ref': 'vault:x'"), "catalog: operations[0] "
-	    "(\"op1\"): secret reference \"vault:x\": expected env:NAME or "
-	    "file:/PATH" },
+	    "(\"op1\"): secret reference \"vault:x\": expected env:NAME, "
+	    "file:/PATH, exec:COMMAND or generated:NAME" },
 	{ C_HTTP(", 'secret_ref': 'env:1X'"), "catalog: operations[0] "
 	    "(\"op1\"): secret reference \"env:1X\": env: needs a variable "
 	    "name ([A-Za-z_][A-Za-z0-9_]*)" },
@@ -1571,7 +1571,7 @@ END_TEST
 /* Anything else is refused, naming the reference. */
 START_TEST(test_secret_ref_check_bad)
 {
-	static const char	*bad[] = { "", "GW_SECRET", "exec:pass show x",
+	static const char	*bad[] = { "", "GW_SECRET", "exec:",
 	    "generated", "env:", "env:9A", "env:A B", "file:", "file:key",
 	    "ENV:X" };
 	char			*cause = NULL;
