@@ -27,6 +27,7 @@
 static struct event	*drain_ev;
 static int64_t		 drain_deadline;
 static char		*socket_path;
+static struct httpd	*httpd;
 
 static deadfunc void
 usage(int status)
@@ -36,7 +37,7 @@ usage(int status)
 "              [--log-level error|warn|info|debug] [--trace LIST]\n"
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
-"              [--http-allow CIDR]...\n"
+"              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -54,6 +55,9 @@ usage(int status)
 "  --http-allow CIDR     let http operations reach addresses in CIDR that\n"
 "                        the address filter refuses (loopback, private,\n"
 "                        link-local); repeatable\n"
+"  --http ADDR:PORT      listen for HTTP (/healthz, /readyz, /metrics) on\n"
+"                        IPV4:PORT or [IPV6]:PORT (default 127.0.0.1:8470;\n"
+"                        port 0: any free port); none: no listener\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n");
 	exit(status);
@@ -202,7 +206,7 @@ parse_number(const char *flag, const char *s, long lo, long hi)
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
-	OPT_HELP, OPT_HTTP_ALLOW
+	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP
 };
 
 static const struct option longopts[] = {
@@ -217,6 +221,7 @@ static const struct option longopts[] = {
 	{ "max-running", required_argument, NULL, OPT_MAX_RUNNING },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 	{ "http-allow", required_argument, NULL, OPT_HTTP_ALLOW },
+	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -230,6 +235,8 @@ struct flags {
 	int			 max_running;
 	int64_t			 drain_us;
 	struct http_config	 http;
+	char			*http_host;	/* NULL: no listener */
+	uint16_t		 http_port;
 };
 
 static void
@@ -300,6 +307,14 @@ parse_flags(int argc, char **argv, struct flags *f)
 				exit(2);
 			}
 			break;
+		case OPT_HTTP:
+			free(f->http_host);
+			if (httpd_parse_address(optarg, &f->http_host,
+			    &f->http_port, &cause) == -1) {
+				fprintf(stderr, "chimed: --http: %s\n", cause);
+				exit(2);
+			}
+			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);
 			exit(0);
@@ -353,6 +368,13 @@ start(struct flags *f)
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
 		fatalx("cannot listen on %s: %s", socket_path, cause);
+	metrics_daemon_init();
+	if (f->http_host != NULL) {
+		httpd = httpd_start(engine->base, f->http_host, f->http_port,
+		    &cause);
+		if (httpd == NULL)
+			fatalx("%s", cause);
+	}
 }
 
 int
@@ -360,6 +382,7 @@ main(int argc, char **argv)
 {
 	struct flags	 f;
 	const char	*env;
+	char		*cause = NULL;
 
 	memset(&f, 0, sizeof f);
 	f.level = LOG_LEVEL_INFO;
@@ -367,6 +390,9 @@ main(int argc, char **argv)
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
 	http_config_init(&f.http);
+	if (httpd_parse_address(HTTPD_DEFAULT_ADDRESS, &f.http_host,
+	    &f.http_port, &cause) == -1)
+		fatalx("%s", cause);
 	parse_flags(argc, argv, &f);
 	log_open("chimed", f.level);
 	/* Group members may reach the socket (0660) in DATA (0750); the
@@ -392,6 +418,10 @@ main(int argc, char **argv)
 	notify_ready();
 	engine_run();
 
+	/* The listener answered readyz 503 during the drain; now it goes. */
+	httpd_free(httpd);
+	httpd = NULL;
+	free(f.http_host);
 	daemon_record("daemon.stopped");
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
@@ -402,6 +432,7 @@ main(int argc, char **argv)
 	account_free_all();
 	signal_free();
 	http_runtime_free();
+	metrics_free();
 	if (drain_ev != NULL)
 		event_free(drain_ev);
 	engine_free();

@@ -83,15 +83,20 @@ wait_for() {
 ctl() { "$CHIMECTL" --socket "$SOCK" "$@"; }
 ctlj() { "$CHIMECTL" --socket "$SOCK" --json "$@"; }
 
-# start_chimed [FLAGS...]: start and wait until the socket answers.
+# start_chimed [FLAGS...]: start and wait until the socket answers.  The
+# HTTP listener takes any free loopback port (FLAGS may override --http);
+# HTTP_PORT is the port bound, empty without a listener.
 start_chimed() {
 	"$CHIMED" --data "$DATA" --catalog "$CATALOG" --log-level debug \
-	    "$@" >>"$LOG" 2>&1 &
+	    --http 127.0.0.1:0 "$@" >>"$LOG" 2>&1 &
 	CHIMED_PID=$!
 	if ! wait_for 20 ctl daemon status; then
 		fail "chimed starts" "no answer on $SOCK"
 		exit 1
 	fi
+	HTTP_PORT=$(ctlj daemon status | jq -r '.http.address // empty' |
+	    sed 's/.*://')
+	export HTTP_PORT
 }
 
 # stop_chimed: SIGTERM (drain), wait for exit; returns its status.

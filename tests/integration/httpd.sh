@@ -1,0 +1,96 @@
+#!/bin/sh
+# The HTTP listener: /healthz, /readyz (503 while draining), /metrics in the
+# Prometheus text format, 404, 405 with Allow, 413, --http none, a bad --http.
+. "$(dirname "$0")/lib.sh"
+
+# code METHOD PATH [CURL ARGS...]: the status code of one request.
+code() {
+	m=$1
+	p=$2
+	shift 2
+	curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" \
+	    --max-time 20 "$@" "http://127.0.0.1:$HTTP_PORT$p"
+}
+
+check_fails "a bad --http is refused" 2 "$CHIMED" --data "$DATA" \
+    --http 127.0.0.1
+check "it says what it expects" grep -q 'IPV4:PORT' "$T/last"
+check_fails "a port out of range is refused" 2 "$CHIMED" --data "$DATA" \
+    --http 127.0.0.1:70000
+check_fails "a host name is refused" 2 "$CHIMED" --data "$DATA" \
+    --http example.com:80
+check "nothing was created by the refused starts" test ! -e "$DATA"
+
+start_chimed --drain-timeout 60s
+check "daemon.status has the bound address" test -n "$HTTP_PORT"
+check "the bound port is not 0" test "$HTTP_PORT" -ne 0
+check "healthz 200" test "$(code GET /healthz)" = 200
+check "healthz says ok" grep -qx ok "$T/body"
+check "readyz 200" test "$(code GET /readyz)" = 200
+check "HEAD healthz 200" test "$(code HEAD /healthz -I)" = 200
+check "404 for an unknown path" test "$(code GET /nope)" = 404
+check "404 for a path below healthz" test "$(code GET /healthz/x)" = 404
+check "405 for POST /healthz" test "$(code POST /healthz -d x)" = 405
+check "405 says what is allowed" grep -qi '^Allow: GET, HEAD' "$T/headers"
+check "405 for DELETE /metrics" test "$(code DELETE /metrics)" = 405
+head -c 1100000 /dev/zero > "$T/big"
+check "413 for a body over 1 MiB" test "$(code POST /healthz \
+    --data-binary @"$T/big")" = 413
+check "413 for a body over 1 MiB to an unknown path" test "$(code POST \
+    /v1/hooks/x --data-binary @"$T/big")" = 413
+check "still healthy after the refusals" test "$(code GET /healthz)" = 200
+
+check "a schedule" ctl schedule create --name quick --op quick --manual
+r=$(ctlj schedule trigger quick | jq -r .run_id)
+check "its run ends" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$r' | jq -e '.status == \"success\"'"
+check "metrics 200" test "$(code GET /metrics)" = 200
+cp "$T/body" "$T/metrics"
+check "metrics content type is the text format 0.0.4" \
+    grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/headers"
+for m in chime_fires_total:counter chime_runs_total:counter \
+    chime_run_duration_seconds:histogram chime_fire_lag_seconds:histogram \
+    chime_journal_commits_total:counter chime_journal_records_total:counter \
+    chime_journal_commit_duration_seconds:histogram \
+    chime_webhook_requests_total:counter chime_budget_skips_total:counter \
+    chime_executor_slots_in_use:gauge chime_runs_waiting:gauge \
+    chime_actors:gauge chime_uptime_seconds:gauge chime_build_info:gauge; do
+	check "TYPE ${m%%:*}" grep -qx "# TYPE ${m%%:*} ${m#*:}" "$T/metrics"
+done
+check "journal commits > 0" awk '$1 == "chime_journal_commits_total" &&
+    $2 > 0 { ok = 1 } END { exit !ok }' "$T/metrics"
+check "commit latency observed" awk '
+    $1 == "chime_journal_commit_duration_seconds_count" && $2 > 0 {
+	ok = 1 }
+    END { exit !ok }' "$T/metrics"
+check "one schedule actor" grep -qx 'chime_actors{kind="schedule"} 1' \
+    "$T/metrics"
+check "nothing running" grep -qx 'chime_executor_slots_in_use 0' \
+    "$T/metrics"
+check "every histogram ends with +Inf" sh -c "test \$(grep -c '_bucket{le=\"+Inf\"}' $T/metrics) -eq \$(grep -c '^# TYPE .* histogram' $T/metrics)"
+check "every sample line is a name, labels and a number" awk '
+    /^#/ { next }
+    $0 !~ /^chime_[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInfNa]+$/ {
+	bad = 1; print }
+    END { exit bad }' "$T/metrics"
+
+# Readiness while draining: a running gate operation holds the drain.
+check "a long run" ctl schedule create --name long --op gate --manual
+r=$(ctlj schedule trigger long | jq -r .run_id)
+check "it started" wait_for 20 test -e "$T/started.$r"
+check "slots in use while it runs" sh -c "curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep -qx 'chime_executor_slots_in_use 1'"
+kill -TERM "$CHIMED_PID"
+check "readyz 503 while draining" wait_for 10 sh -c "test \"\$(curl -s -o $T/body -w '%{http_code}' http://127.0.0.1:$HTTP_PORT/readyz)\" = 503"
+check "readyz says why" grep -q 'draining' "$T/body"
+check "healthz still 200 while draining" test "$(code GET /healthz)" = 200
+touch "$T/release"
+wait "$CHIMED_PID"
+rc=$?
+CHIMED_PID=
+check "drained: exit status 0" test "$rc" -eq 0
+check "the listener is gone after the drain" sh -c "! curl -s --max-time 5 http://127.0.0.1:$HTTP_PORT/healthz"
+
+start_chimed --http none
+check "--http none: no address in daemon.status" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.http == null'"
+check "--http none: HTTP_PORT is empty" test -z "$HTTP_PORT"
+check "--http none: only the first start listened" test "$(grep -c 'msg="http listening"' "$LOG")" -eq 1
+finish
