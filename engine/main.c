@@ -351,6 +351,8 @@ start(struct flags *f)
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
 		fatalx("cannot start the journal writer: %s", cause);
+	/* Before recovery, so that the runs it settles are counted. */
+	metrics_daemon_init();
 	slots_init(engine->max_running);
 	if (account_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
@@ -368,7 +370,6 @@ start(struct flags *f)
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
 		fatalx("cannot listen on %s: %s", socket_path, cause);
-	metrics_daemon_init();
 	if (f->http_host != NULL) {
 		httpd = httpd_start(engine->base, f->http_host, f->http_port,
 		    &cause);
