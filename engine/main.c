@@ -363,6 +363,13 @@ start(struct flags *f)
 	journal_flush(engine->journal);
 	/* Recovery read every row through the map: give those pages back. */
 	journal_release_cache(engine->journal);
+	/* A port in use stops the start before anything says it began. */
+	if (f->http_host != NULL) {
+		httpd = httpd_start(engine->base, f->http_host, f->http_port,
+		    &cause);
+		if (httpd == NULL)
+			fatalx("%s", cause);
+	}
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -370,12 +377,6 @@ start(struct flags *f)
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
 		fatalx("cannot listen on %s: %s", socket_path, cause);
-	if (f->http_host != NULL) {
-		httpd = httpd_start(engine->base, f->http_host, f->http_port,
-		    &cause);
-		if (httpd == NULL)
-			fatalx("%s", cause);
-	}
 }
 
 int

@@ -38,6 +38,12 @@ check "413 for a body over 1 MiB" test "$(code POST /healthz \
     --data-binary @"$T/big")" = 413
 check "413 for a body over 1 MiB to an unknown path" test "$(code POST \
     /v1/hooks/x --data-binary @"$T/big")" = 413
+check "400 for headers over 16 KiB" test "$(code GET /healthz -H \
+    "X-Big: $(head -c 17000 /dev/zero | tr '\0' a)")" = 400
+check_fails "a port in use stops a second daemon" 1 "$CHIMED" --data \
+    "$T/data2" --catalog "$CATALOG" --http "127.0.0.1:$HTTP_PORT"
+check "it says why" grep -q 'Address already in use' "$T/last"
+check "before its control socket existed" test ! -e "$T/data2/chime.sock"
 check "still healthy after the refusals" test "$(code GET /healthz)" = 200
 
 check "a schedule" ctl schedule create --name quick --op quick --manual
