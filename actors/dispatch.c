@@ -279,6 +279,11 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 
 	r->finished_us = now_us();
 	run_set_status(r, st);
+	metrics_count(METRICS_RUNS, run_status_name(st), 1);
+	if (st == RUN_SKIPPED && reason != NULL &&
+	    (strcmp(reason, "budget") == 0 || (r->sched->hooks != NULL &&
+	    strcmp(reason, r->sched->hooks->budget_reason) == 0)))
+		metrics_count(METRICS_BUDGET_SKIPS, NULL, 1);
 	if (reason != NULL) {
 		free(r->reason);
 		r->reason = xstrdup(reason);
@@ -487,6 +492,8 @@ dispatch_timer(struct schedule *s, uint64_t arg)
 	    (int64_t)arg != s->next_fire)
 		return;
 	t = s->next_fire;
+	metrics_count(METRICS_FIRES, NULL, 1);
+	metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now_us() - t);
 	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
 	    (long long)(now_us() - t));
 	dispatch_occurrence(s, t, &s->next, trigger_source(s), 0);
@@ -992,6 +999,10 @@ run_finish(struct run *r, enum run_status st)
 
 	r->finished_us = now_us();
 	run_set_status(r, st);
+	metrics_count(METRICS_RUNS, run_status_name(st), 1);
+	if (r->started_us > 0)
+		metrics_observe_us(METRICS_RUN_SECONDS, r->finished_us -
+		    r->started_us);
 	if (r->cost > 0) {
 		month_roll(s, r->finished_us);
 		s->month_spent = money_add(s->month_spent, r->cost);

@@ -193,7 +193,7 @@ bench_daemon_init(struct bench_daemon *d, const char *chimed,
 static deadfunc void
 bench_exec_child(const struct bench_daemon *d)
 {
-	const char	*argv[16];
+	const char	*argv[24];
 	char		 mr[32];
 	int		 fd, n = 0;
 
@@ -214,6 +214,9 @@ bench_exec_child(const struct bench_daemon *d)
 	argv[n++] = d->sync;
 	argv[n++] = "--log-level";
 	argv[n++] = d->log_level;
+	/* Never the default port: several benches may run at once. */
+	argv[n++] = "--http";
+	argv[n++] = "127.0.0.1:0";
 	if (d->catalog != NULL) {
 		argv[n++] = "--catalog";
 		argv[n++] = d->catalog;

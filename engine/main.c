@@ -408,6 +408,7 @@ main(int argc, char **argv)
 	http_runtime_init(engine->base, &f.http);
 	http_config_clear(&f.http);
 	engine->data_dir = xstrdup(f.data);
+	secret_set_data_dir(engine->data_dir);
 	engine->max_running = f.max_running;
 	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
 	/* Signals during recovery wait on the loop, not kill us. */
@@ -434,6 +435,7 @@ main(int argc, char **argv)
 	account_free_all();
 	signal_free();
 	http_runtime_free();
+	secret_cache_clear();
 	metrics_free();
 	if (drain_ev != NULL)
 		event_free(drain_ev);

@@ -1212,6 +1212,7 @@ START_TEST(test_journal_dedup_release)
 	wait_for(&s, 4);
 	ck_assert_int_eq(s.r[3].status, JOURNAL_DUPLICATE);
 	journal_close(j);
+	seen_free(&s);
 }
 END_TEST
 
