@@ -128,6 +128,7 @@ struct run_attempt {
 #define RUN_ATTEMPTS_MAX	32
 
 struct schedule;
+struct httpd;
 struct run {
 	struct schedule		*sched;
 	uint64_t		 number;
@@ -169,6 +170,7 @@ struct run {
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
 	struct ctl_req		*req;		/* answered when it starts */
+	struct webhook_req	*hook;		/* an HTTP delivery waiting */
 	int			 err_code;	/* answer req with this error */
 	const char		*err_msg;	/* (static strings) once the */
 	const char		*err_field;	/* record that settles the run */
@@ -185,7 +187,10 @@ enum trigger_kind {
 	TRIGGER_INTERVAL,
 	TRIGGER_AT,
 	TRIGGER_MANUAL,
+	TRIGGER_WEBHOOK,	/* signed POST /v1/hooks/ID; no timed fire */
 };
+#define TRIGGER_KINDS		7
+#define WEBHOOK_TOLERANCE_DEFAULT	300	/* seconds */
 
 enum overlap_policy {
 	OVERLAP_SKIP,
@@ -272,6 +277,8 @@ struct schedule {
 	uint8_t			 busy;		/* a control change is on its way */
 	char			*batch_template; /* target: a batch (JSON) */
 	uint32_t		 batches_running; /* of that target */
+	char			*webhook_secret_ref; /* webhook: secret ref */
+	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
 };
 
 /* account.c */
@@ -370,6 +377,14 @@ void		 dispatch_catchup(struct schedule *, int64_t);
 void		 dispatch_manual(struct ctl_req *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
+/* Standard Webhooks verification; the POST /v1/hooks/ route. */
+#define WEBHOOK_MAX_PARAM	(64 * 1024)	/* body passed to the run */
+#define WEBHOOK_OVERLOAD	100000		/* journal records pending */
+struct webhook_req;
+int		 dispatch_webhook_verify(const unsigned char *, size_t,
+		     const char *, const char *, const char *, const char *,
+		     size_t, int64_t, int64_t, const char **);
+int		 dispatch_webhook_route(struct httpd *, char **);
 int		 dispatch_estimate(const struct schedule *, struct cost_range *,
 		     const char **, int *, const char **);
 int		 dispatch_quiet(void);

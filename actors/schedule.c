@@ -32,6 +32,7 @@ struct sched_op {
 	struct schedule		*s;
 	struct schedule		*t;	/* the new configuration */
 	int			 kind;
+	char			*whsec;	/* a generated secret, shown once */
 };
 enum { OP_CREATE, OP_UPDATE, OP_PAUSE, OP_RESUME, OP_DELETE };
 
@@ -39,13 +40,15 @@ static void	schedule_handle(struct actor *, struct msg *);
 static void	schedule_prune_runs(struct schedule *, struct jrec *,
 		    uint64_t);
 static void	schedule_free_actor(struct actor *);
+static void	schedule_drop_secret(struct sched_op *);
+static int	schedule_make_secret(struct schedule *, char **, char **);
 
 static const struct actor_type schedule_actor_type = {
 	"schedule", schedule_handle, schedule_free_actor
 };
 
 static const char *trigger_names[] = {
-	"cron", "weekly", "monthly", "interval", "at", "manual"
+	"cron", "weekly", "monthly", "interval", "at", "manual", "webhook"
 };
 static const char *overlap_names[] = {
 	"skip", "queue_one", "allow", "cancel_previous"
@@ -94,6 +97,7 @@ schedule_new(void)
 	s->priority = 5;
 	s->history = SCHEDULE_HISTORY_DEFAULT;
 	s->parameters = xstrdup("{}");
+	s->webhook_tolerance_s = WEBHOOK_TOLERANCE_DEFAULT;
 	return (s);
 }
 
@@ -111,6 +115,7 @@ schedule_free_fields(struct schedule *s)
 	free(s->note);
 	free(s->pause_reason);
 	free(s->batch_template);
+	free(s->webhook_secret_ref);
 }
 
 static void
@@ -346,6 +351,7 @@ trigger_set(struct schedule *t, int kind, const char *spec, char **reason)
 		t->at_us = v - v % USEC_PER_SEC;
 		break;
 	case TRIGGER_MANUAL:
+	case TRIGGER_WEBHOOK:
 		break;
 	default:
 		*reason = xstrdup("unknown trigger");
@@ -453,6 +459,9 @@ schedule_clone(const struct schedule *s)
 	    xstrdup(s->batch_template) : NULL;
 	t->pause_reason = s->pause_reason != NULL ?
 	    xstrdup(s->pause_reason) : NULL;
+	t->webhook_secret_ref = s->webhook_secret_ref != NULL ?
+	    xstrdup(s->webhook_secret_ref) : NULL;
+	t->webhook_tolerance_s = s->webhook_tolerance_s;
 	t->tz = s->tz;
 	t->cron = s->cron;
 	t->interval_us = s->interval_us;
@@ -493,6 +502,8 @@ schedule_take_config(struct schedule *s, struct schedule *t)
 	SWAP(s->trigger_text, t->trigger_text);
 	SWAP(s->note, t->note);
 	SWAP(s->batch_template, t->batch_template);
+	SWAP(s->webhook_secret_ref, t->webhook_secret_ref);
+	s->webhook_tolerance_s = t->webhook_tolerance_s;
 	s->tz = t->tz;
 	s->cron = t->cron;
 	s->interval_us = t->interval_us;
@@ -512,7 +523,7 @@ schedule_take_config(struct schedule *s, struct schedule *t)
 }
 
 static const char *trigger_params[] = {
-	"cron", "weekly", "monthly", "interval", "at", "manual"
+	"cron", "weekly", "monthly", "interval", "at", "manual", "webhook"
 };
 
 /* The trigger given in PARAMS: its kind, or -1 (none), or -2 (several). */
@@ -521,11 +532,11 @@ config_trigger_kind(json_t *params)
 {
 	int	i, kind = -1;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < TRIGGER_KINDS; i++) {
 		if (json_object_get(params, trigger_params[i]) == NULL)
 			continue;
-		if (i == TRIGGER_MANUAL &&
-		    !json_is_true(json_object_get(params, "manual")))
+		if ((i == TRIGGER_MANUAL || i == TRIGGER_WEBHOOK) &&
+		    !json_is_true(json_object_get(params, trigger_params[i])))
 			continue;
 		if (kind != -1)
 			return (-2);
@@ -545,7 +556,7 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 	if ((kind = config_trigger_kind(params)) == -2) {
 		*field = "cron";
 		*reason = xstrdup("give exactly one trigger: cron, weekly, "
-		    "monthly, interval, at or manual");
+		    "monthly, interval, at, manual or webhook");
 		return (-1);
 	}
 	if (kind == -1) {
@@ -553,7 +564,7 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 			return (0);
 		*field = "cron";
 		*reason = xstrdup("a trigger is required: cron, weekly, "
-		    "monthly, interval, at or manual");
+		    "monthly, interval, at, manual or webhook");
 		return (-1);
 	}
 	*field = trigger_params[kind];
@@ -575,7 +586,7 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 			return (trigger_set(t, kind, buf, reason));
 		}
 	}
-	if (kind == TRIGGER_MANUAL)
+	if (kind == TRIGGER_MANUAL || kind == TRIGGER_WEBHOOK)
 		return (trigger_set(t, kind, "", reason));
 	if (!json_is_string(v)) {
 		*reason = xstrdup("must be a string");
@@ -760,6 +771,60 @@ config_batch(struct schedule *t, json_t *params, const char **field,
 }
 
 /*
+ * The webhook settings: "webhook_secret" (a secret reference, or
+ * "generated" at create: the caller makes it once the id is known) and
+ * "webhook_tolerance" (seconds).  A webhook trigger needs a secret.
+ */
+static int
+config_webhook(struct schedule *t, json_t *params, int creating,
+    const char **field, char **reason)
+{
+	json_t		*v;
+	const char	*ref;
+	json_int_t	 n;
+
+	*field = "webhook_tolerance";
+	if ((v = json_object_get(params, "webhook_tolerance")) != NULL) {
+		if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
+		    n > 86400) {
+			*reason = xstrdup("must be a whole number of seconds "
+			    "from 1 to 86400");
+			return (-1);
+		}
+		t->webhook_tolerance_s = (int32_t)n;
+	}
+	*field = "webhook_secret";
+	if ((v = json_object_get(params, "webhook_secret")) != NULL) {
+		if (!json_is_string(v)) {
+			*reason = xstrdup("must be a secret reference (env:, "
+			    "file:, exec:) or \"generated\"");
+			return (-1);
+		}
+		ref = json_string_value(v);
+		if (strcmp(ref, "generated") == 0) {
+			if (!creating) {
+				*reason = xstrdup("\"generated\" is only "
+				    "possible at create");
+				return (-1);
+			}
+		} else if (strncmp(ref, "generated:", 10) == 0) {
+			*reason = xstrdup("use \"generated\": the daemon "
+			    "names generated secrets");
+			return (-1);
+		} else if (secret_ref_check(ref, reason) == -1)
+			return (-1);
+		free(t->webhook_secret_ref);
+		t->webhook_secret_ref = xstrdup(ref);
+	}
+	if (t->trigger == TRIGGER_WEBHOOK && t->webhook_secret_ref == NULL) {
+		*reason = xstrdup("a webhook trigger needs a secret (env:NAME, "
+		    "file:PATH, exec:COMMAND or generated)");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Apply the configuration in PARAMS to T (a new schedule or a clone).  On
  * error *field names the parameter and *reason (allocated) says why.
  */
@@ -835,7 +900,9 @@ config_apply(struct schedule *t, json_t *params, int creating,
 	}
 	if (config_scalars(t, params, field, reason) == -1)
 		return (-1);
-	return (config_trigger(t, params, creating, field, reason));
+	if (config_trigger(t, params, creating, field, reason) == -1)
+		return (-1);
+	return (config_webhook(t, params, creating, field, reason));
 }
 
 /* ---- rows and views ---------------------------------------------------- */
@@ -844,7 +911,7 @@ config_apply(struct schedule *t, json_t *params, int creating,
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 28);
+	msgpack_pack_map(pk, 30);
 	pack_kstr(pk, "id", s->id);
 	pack_kstr(pk, "name", s->name);
 	pack_kstr(pk, "account", s->account);
@@ -872,6 +939,8 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kint(pk, "month_key", s->month_key);
 	pack_kint(pk, "month_spent_micro", s->month_spent);
 	pack_kstr(pk, "batch_template", s->batch_template);
+	pack_kstr(pk, "webhook_secret_ref", s->webhook_secret_ref);
+	pack_kint(pk, "webhook_tolerance_s", s->webhook_tolerance_s);
 	pack_kint(pk, "format", 1);
 }
 
@@ -924,7 +993,7 @@ enum row_key {
 	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
 	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
 	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
-	RK_BATCH_TEMPLATE, RK_MAX
+	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE, RK_MAX
 };
 static const char *const row_keys[RK_MAX] = {
 	"id", "name", "account", "operation", "model", "parameters",
@@ -932,7 +1001,8 @@ static const char *const row_keys[RK_MAX] = {
 	"catchup_window_us", "priority", "history", "max_cost_month_micro",
 	"state", "pause_reason", "note", "anchor_us", "created_us",
 	"updated_us", "last_fire_us", "run_counter", "month_key",
-	"month_spent_micro", "batch_template"
+	"month_spent_micro", "batch_template", "webhook_secret_ref",
+	"webhook_tolerance_s"
 };
 
 /* A name of NAMES (N of them) held in V, or DEF. */
@@ -969,7 +1039,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	}
 	if ((s->tz = tz_load(tzname, cause)) == NULL)
 		goto out;
-	if ((kind = name_index(trigger, trigger_names, 6)) == -1 ||
+	if ((kind = name_index(trigger, trigger_names, TRIGGER_KINDS)) == -1 ||
 	    trigger_set(s, kind, spec, cause) == -1) {
 		if (*cause == NULL)
 			*cause = xstrdup("unknown trigger");
@@ -1002,6 +1072,9 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	s->month_key = (int32_t)unpack_val_int(v[RK_MONTH_KEY], 0);
 	s->month_spent = unpack_val_int(v[RK_MONTH_SPENT], 0);
 	s->batch_template = unpack_val_strdup(v[RK_BATCH_TEMPLATE]);
+	s->webhook_secret_ref = unpack_val_strdup(v[RK_WEBHOOK_SECRET]);
+	s->webhook_tolerance_s = (int32_t)unpack_val_int(
+	    v[RK_WEBHOOK_TOLERANCE], WEBHOOK_TOLERANCE_DEFAULT);
 	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
 	rc = 0;
 out:
@@ -1050,6 +1123,12 @@ schedule_to_json(const struct schedule *s)
 	    json_null());
 	json_object_set_new(j, "month_spent_usd", json_string(fmt_usd(
 	    s->month_spent, buf, sizeof buf)));
+	if (s->webhook_secret_ref != NULL) {
+		json_object_set_new(j, "webhook_secret_ref",
+		    json_string(s->webhook_secret_ref));
+		json_object_set_new(j, "webhook_tolerance_s",
+		    json_integer(s->webhook_tolerance_s));
+	}
 	if (s->batch_template != NULL) {
 		json_t	*bt = json_loads(s->batch_template, 0, NULL);
 
@@ -1271,6 +1350,8 @@ sched_op_free(struct sched_op *op)
 		actor_unref(&op->s->actor);
 	if (op->t != NULL)
 		schedule_discard(op->t);
+	if (op->whsec != NULL)
+		secret_free((unsigned char *)op->whsec, strlen(op->whsec));
 	free(op);
 }
 
@@ -1290,9 +1371,11 @@ schedule_created_cb(const struct journal_result *res, void *arg)
 {
 	struct sched_op	*op = arg;
 	struct schedule	*t = op->t;
+	json_t		*reply;
 
 	if (res->status != JOURNAL_OK) {
 		strmap_remove(&by_name, &t->name_node);
+		schedule_drop_secret(op);
 		sched_op_fail(op, res);
 		sched_op_free(op);
 		return;
@@ -1303,8 +1386,48 @@ schedule_created_cb(const struct journal_result *res, void *arg)
 	log_info("msg=\"schedule created\" schedule=%s name=%s account=%s "
 	    "trigger=%s", t->id, t->name, t->account,
 	    trigger_names[t->trigger]);
-	ctl_reply(op->req, schedule_to_json(t));
+	reply = schedule_to_json(t);
+	if (op->whsec != NULL)
+		json_object_set_new(reply, "webhook_secret",
+		    json_string(op->whsec));
+	ctl_reply(op->req, reply);
 	sched_op_free(op);
+}
+
+/* A secret generated for a schedule whose creation failed: remove it. */
+static void
+schedule_drop_secret(struct sched_op *op)
+{
+	char	*cause = NULL;
+
+	if (op->whsec == NULL || op->t == NULL)
+		return;
+	if (secret_remove(engine->data_dir, op->t->id, &cause) == -1) {
+		log_warnx("msg=\"secret not removed\" schedule=%s "
+		    "error=\"%s\"", op->t->id, log_escape(cause));
+		free(cause);
+	}
+}
+
+/*
+ * A "generated" webhook secret for T (its id is set): make it, keep its
+ * whsec_ form in *WHSEC for the create answer, and refer to it.
+ */
+static int
+schedule_make_secret(struct schedule *t, char **whsec, char **cause)
+{
+	unsigned char	*raw;
+	char		 fp[65];
+
+	if (secret_generate(engine->data_dir, t->id, whsec, cause) == -1)
+		return (-1);
+	raw = (unsigned char *)*whsec;
+	secret_fingerprint(raw, strlen(*whsec), fp);
+	log_info("msg=\"webhook secret generated\" schedule=%s "
+	    "fingerprint=%.16s", t->id, fp);
+	free(t->webhook_secret_ref);
+	xasprintf(&t->webhook_secret_ref, "generated:%s", t->id);
+	return (0);
 }
 
 /* schedule.create: validate, journal, then register and arm. */
@@ -1312,8 +1435,9 @@ void
 schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 {
 	struct schedule	*t;
+	struct sched_op	*op;
 	const char	*field = NULL;
-	char		*reason = NULL, id[32];
+	char		*reason = NULL, *whsec = NULL, id[32];
 	int64_t		 now = now_us();
 
 	if (by_id.nbuckets == 0) {
@@ -1346,8 +1470,20 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 		t->state = SCHEDULE_PAUSED;
 		t->pause_reason = xstrdup("created paused");
 	}
+	if (t->webhook_secret_ref != NULL &&
+	    strcmp(t->webhook_secret_ref, "generated") == 0 &&
+	    schedule_make_secret(t, &whsec, &reason) == -1) {
+		ctl_error(req, CTL_E_UNAVAILABLE, reason, "webhook_secret",
+		    "not generated");
+		free(reason);
+		strmap_remove(&by_name, &t->name_node);
+		schedule_discard(t);
+		return;
+	}
+	op = sched_op_new(req, NULL, t, OP_CREATE);
+	op->whsec = whsec;
 	journal_submit(engine->journal, schedule_record(t, "schedule.created"),
-	    schedule_created_cb, sched_op_new(req, NULL, t, OP_CREATE));
+	    schedule_created_cb, op);
 }
 
 static void

@@ -42,6 +42,12 @@ static void	method_estimate(struct ctl_req *, json_t *);
 	    "every" }, \
 	{ "at", CTL_P_TIME, 0, "once, at an RFC 3339 instant", NULL }, \
 	{ "manual", CTL_P_BOOL, 0, "no timed trigger; run by hand", NULL }, \
+	{ "webhook", CTL_P_BOOL, 0, "triggered by signed POST /v1/hooks/ID", \
+	    NULL }, \
+	{ "webhook_secret", CTL_P_STRING, 0, "webhook secret: env:NAME, " \
+	    "file:PATH, exec:COMMAND or generated (shown once)", NULL }, \
+	{ "webhook_tolerance", CTL_P_INT, 0, "webhook timestamp tolerance, " \
+	    "seconds (default 300)", NULL }, \
 	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL }, \
 	{ "parameters", CTL_P_OBJECT, 0, "operation parameters (k=v)", \
 	    "param" }, \

@@ -367,7 +367,8 @@ start(struct flags *f)
 	if (f->http_host != NULL) {
 		httpd = httpd_start(engine->base, f->http_host, f->http_port,
 		    &cause);
-		if (httpd == NULL)
+		if (httpd == NULL ||
+		    dispatch_webhook_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 	}
 	daemon_record("daemon.started");
@@ -421,7 +422,9 @@ main(int argc, char **argv)
 	notify_ready();
 	engine_run();
 
-	/* The listener answered readyz 503 during the drain; now it goes. */
+	/* The listener answered readyz 503 during the drain; webhook
+	 * deliveries waiting for their records are answered; now it goes. */
+	journal_flush(engine->journal);
 	httpd_free(httpd);
 	httpd = NULL;
 	free(f.http_host);

@@ -1,0 +1,183 @@
+#!/bin/sh
+# Inbound webhooks (POST /v1/hooks/ID, Standard Webhooks signatures): a
+# valid delivery runs once; tampered, wrongly signed, stale, future and
+# malformed ones get 401; a replayed id answers the first run; 404, 413;
+# concurrent deliveries of one id make one run; the secret stays secret.
+# The signer is openssl in this script, independent of the daemon's code.
+. "$(dirname "$0")/lib.sh"
+
+# sign ID TS BODY HEXKEY: the "v1,BASE64" signature of ID.TS.BODY.
+sign() {
+	printf '%s.%s.%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$4" -binary | base64 | tr -d '\n' |
+	    sed 's/^/v1,/'
+}
+
+# hexkey WHSEC: the decoded bytes of a whsec_ secret, in hex.
+hexkey() {
+	printf '%s' "${1#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n'
+}
+
+# post SCHEDULE ID TS SIG BODY: the status code; the answer in $T/body.
+post() {
+	curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X POST \
+	    -H "webhook-id: $2" -H "webhook-timestamp: $3" \
+	    -H "webhook-signature: $4" -H 'Content-Type: application/json' \
+	    --data-binary "$5" "http://127.0.0.1:$HTTP_PORT/v1/hooks/$1"
+}
+
+# deliver SCHEDULE ID BODY [HEXKEY [TS]]: a delivery signed now (or at TS).
+deliver() {
+	ts=${5:-$(date +%s)}
+	post "$1" "$2" "$ts" "$(sign "$2" "$ts" "$3" "${4:-$KEY}")" "$3"
+}
+
+# webhook_runs SCHEDULE: runs of SCHEDULE in the journal that a webhook
+# started.
+webhook_runs() {
+	export_journal
+	jq -s "[.[] | select(.kind == \"run.started\" or .kind == \
+	    \"run.pending\") | select(.body.schedule == \"$1\" and \
+	    .body.triggered_by == \"webhook\") | .body.run_id] | unique |
+	    length" "$T/export.jsonl"
+}
+
+run_is() {
+	ctlj run get "$1" | jq -e ".status == \"$2\""
+}
+
+start_chimed
+check "the listener is up" test -n "$HTTP_PORT"
+ctlj schedule create --name hook --op quick --webhook \
+    --webhook-secret generated > "$T/create" 2>&1
+check "a webhook schedule is created" jq -e '.trigger == "webhook"' \
+    "$T/create"
+SID=$(jq -r .id "$T/create")
+SECRET=$(jq -r .webhook_secret "$T/create")
+check "the create answer shows the generated secret" \
+    sh -c "printf '%s' '$SECRET' | grep -q '^whsec_'"
+check "the row refers to it, not holds it" jq -e \
+    ".webhook_secret_ref == \"generated:$SID\" and .webhook_tolerance_s == 300" \
+    "$T/create"
+check "get does not show the secret again" sh -c \
+    "$CHIMECTL --socket $SOCK --json schedule get $SID | jq -e '.webhook_secret == null'"
+KEY=$(hexkey "$SECRET")
+check_fails "a webhook trigger without a secret is refused" 1 ctl \
+    schedule create --name nosecret --op quick --webhook
+check_fails "a bad secret reference is refused" 1 ctl schedule create \
+    --name badref --op quick --webhook --webhook-secret nope:x
+
+BODY='{"event":"push","n":1}'
+check "a valid delivery: 202" test "$(deliver "$SID" msg_1 "$BODY")" = 202
+R1=$(jq -r .run_id "$T/body")
+check "it answers the run id" test "${R1#"$SID":}" != "$R1"
+check "the run succeeds" wait_for 20 run_is "$R1" success
+check "the run was started by the webhook" sh -c \
+    "$CHIMECTL --socket $SOCK --json run get '$R1' | jq -e '.triggered_by == \"webhook\"'"
+check "the body is its webhook parameter" sh -c \
+    "$CHIMECTL --socket $SOCK --json run get '$R1' | jq -e '.parameters.webhook.event == \"push\"'"
+
+check "a replay: 200" test "$(deliver "$SID" msg_1 "$BODY")" = 200
+check "it names the first run" jq -e ".run_id == \"$R1\" and .duplicate" \
+    "$T/body"
+check "no second run" test "$(webhook_runs "$SID")" = 1
+
+now=$(date +%s)
+sig=$(sign msg_2 "$now" "$BODY" "$KEY")
+check "a tampered body: 401" test "$(post "$SID" msg_2 "$now" "$sig" \
+    '{"event":"push","n":2}')" = 401
+check "the answer does not say which check failed" jq -e \
+    '.error == "unauthorized"' "$T/body"
+cp "$T/body" "$T/body.tampered"
+WRONG=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+check "a wrong secret: 401" test "$(deliver "$SID" msg_3 "$BODY" \
+    "$WRONG")" = 401
+check "the same answer as for a tampered body" cmp -s "$T/body" \
+    "$T/body.tampered"
+check "an old timestamp: 401" test "$(deliver "$SID" msg_4 "$BODY" \
+    "$KEY" $((now - 400)))" = 401
+check "a future timestamp: 401" test "$(deliver "$SID" msg_5 "$BODY" \
+    "$KEY" $((now + 400)))" = 401
+check "a timestamp that is not a number: 401" test "$(post "$SID" msg_6 \
+    "$now"x "$(sign msg_6 "$now" "$BODY" "$KEY")" "$BODY")" = 401
+check "a malformed signature header: 401" test "$(post "$SID" msg_7 \
+    "$now" "v1 garbage" "$BODY")" = 401
+check "an id with a dot: 401" test "$(deliver "$SID" msg.8 "$BODY")" = 401
+check "missing headers: 401" test "$(curl -s -o /dev/null -w '%{http_code}' \
+    -X POST --data-binary "$BODY" \
+    "http://127.0.0.1:$HTTP_PORT/v1/hooks/$SID")" = 401
+check "one of several signatures may match" test "$(post "$SID" msg_9 \
+    "$now" "v1,AAAA $(sign msg_9 "$now" "$BODY" "$KEY")" "$BODY")" = 202
+check "the refusals were logged with their reason" grep -q \
+    'reason="timestamp outside tolerance"' "$LOG"
+check "no run for the refused deliveries" test "$(webhook_runs "$SID")" = 2
+
+check "an unknown schedule: 404" test "$(deliver s_nope msg_10 "$BODY")" = 404
+ctl schedule create --name manual --op quick --manual >/dev/null
+check "a schedule without a webhook trigger: 404" test "$(deliver \
+    "$(ctlj schedule get manual | jq -r .id)" msg_11 "$BODY")" = 404
+head -c 1100000 /dev/zero | tr '\0' a > "$T/big"
+check "a body over 1 MiB: 413" test "$(curl -s -o /dev/null -w \
+    '%{http_code}' -X POST -H "webhook-id: msg_12" -H \
+    "webhook-timestamp: $now" -H "webhook-signature: v1,AAAA" \
+    --data-binary @"$T/big" \
+    "http://127.0.0.1:$HTTP_PORT/v1/hooks/$SID")" = 413
+
+# Ten deliveries of one id at once: one run, the others name it.
+now=$(date +%s)
+sig=$(sign msg_c "$now" "$BODY" "$KEY")
+i=0
+pids=
+while [ $i -lt 10 ]; do
+	curl -s -o "$T/c.$i" -w '%{http_code}\n' --max-time 20 -X POST \
+	    -H "webhook-id: msg_c" -H "webhook-timestamp: $now" \
+	    -H "webhook-signature: $sig" --data-binary "$BODY" \
+	    "http://127.0.0.1:$HTTP_PORT/v1/hooks/$SID" > "$T/code.$i" &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+wait $pids
+check "concurrent deliveries: all answered 202 or 200" sh -c \
+    "cat $T/code.* | grep -cE '^(200|202)$' | grep -qx 10"
+check "exactly one accepted" sh -c "cat $T/code.* | grep -cx 202 |
+    grep -qx 1"
+check "all name the same run" sh -c "cat $T/c.* | jq -r .run_id | sort -u |
+    wc -l | grep -qx 1"
+check "exactly one run for them" test "$(webhook_runs "$SID")" = 3
+
+ctl schedule pause "$SID" >/dev/null
+check "a paused schedule: 409" test "$(deliver "$SID" msg_p "$BODY")" = 409
+ctl schedule resume "$SID" >/dev/null
+
+check "metrics count the outcomes" sh -c "curl -s \
+    http://127.0.0.1:$HTTP_PORT/metrics | grep -E \
+    'chime_webhook_requests_total\\{outcome=\"unauthorized\"\\} [1-9]'"
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics"
+check "accepted counted" grep -q \
+    'chime_webhook_requests_total{outcome="accepted"} 3' "$T/metrics"
+check "duplicates counted" grep -q \
+    'chime_webhook_requests_total{outcome="duplicate"} 10' "$T/metrics"
+check "not found counted" grep -q \
+    'chime_webhook_requests_total{outcome="not_found"} 2' "$T/metrics"
+
+# Across a restart the id is still known.
+check "the daemon stops" stop_chimed
+start_chimed
+check "a replay after a restart: 200" test "$(deliver "$SID" msg_1 \
+    "$BODY")" = 200
+check "it still names the first run" jq -e ".run_id == \"$R1\"" "$T/body"
+check "the generated secret still verifies" test "$(deliver "$SID" msg_13 \
+    "$BODY")" = 202
+check "the daemon stops again" stop_chimed
+
+# The secret is nowhere but under secrets/.
+export_journal
+check "the secret is not in the journal export" sh -c \
+    "! grep -qF '${SECRET#whsec_}' $T/export.jsonl"
+check "the secret is not in the daemon log" sh -c \
+    "! grep -qF '${SECRET#whsec_}' $LOG"
+check "the secret is not in the data directory outside secrets/" sh -c \
+    "! grep -rqaF --exclude-dir=secrets '${SECRET#whsec_}' $DATA"
+check "it is under secrets/" grep -rqF "${SECRET#whsec_}" "$DATA/secrets"
+finish
