@@ -46,6 +46,8 @@ run_is() {
 	ctlj run get "$1" | jq -e ".status == \"$2\""
 }
 
+ENV_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+export WH_TEST_SECRET="$ENV_SECRET"
 start_chimed
 check "the listener is up" test -n "$HTTP_PORT"
 ctlj schedule create --name hook --op quick --webhook \
@@ -146,6 +148,23 @@ check "all name the same run" sh -c "cat $T/c.* | jq -r .run_id | sort -u |
     wc -l | grep -qx 1"
 check "exactly one run for them" test "$(webhook_runs "$SID")" = 3
 
+ctlj schedule create --name envhook --op quick --webhook \
+    --webhook-secret env:WH_TEST_SECRET --webhook-tolerance 10 > "$T/env"
+EID=$(jq -r .id "$T/env")
+EKEY=$(hexkey "$ENV_SECRET")
+check "an env: secret verifies" test "$(deliver "$EID" msg_e1 "$BODY" \
+    "$EKEY")" = 202
+check "the other schedule's secret does not" test "$(deliver "$EID" \
+    msg_e2 "$BODY")" = 401
+check "a timestamp within 300 s but outside its tolerance of 10 s: 401" \
+    test "$(deliver "$EID" msg_e3 "$BODY" "$EKEY" $(($(date +%s) - 60)))" \
+    = 401
+check_fails "a tolerance of 0 is refused" 1 ctl schedule create \
+    --name badtol --op quick --webhook --webhook-secret env:X \
+    --webhook-tolerance 0
+check_fails "\"generated:\" references are the daemon's to make" 1 ctl \
+    schedule create --name badgen --op quick --webhook \
+    --webhook-secret generated:x
 ctl schedule pause "$SID" >/dev/null
 check "a paused schedule: 409" test "$(deliver "$SID" msg_p "$BODY")" = 409
 ctl schedule resume "$SID" >/dev/null
@@ -155,7 +174,7 @@ check "metrics count the outcomes" sh -c "curl -s \
     'chime_webhook_requests_total\\{outcome=\"unauthorized\"\\} [1-9]'"
 curl -s "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics"
 check "accepted counted" grep -q \
-    'chime_webhook_requests_total{outcome="accepted"} 3' "$T/metrics"
+    'chime_webhook_requests_total{outcome="accepted"} 4' "$T/metrics"
 check "duplicates counted" grep -q \
     'chime_webhook_requests_total{outcome="duplicate"} 10' "$T/metrics"
 check "not found counted" grep -q \
