@@ -1631,6 +1631,19 @@ schedule_deleted_cb(const struct journal_result *res, void *arg)
 		return;
 	}
 	schedule_unregister(s);
+	/* A secret the daemon generated for it goes with it. */
+	if (s->webhook_secret_ref != NULL &&
+	    strncmp(s->webhook_secret_ref, "generated:", 10) == 0) {
+		char	*cause = NULL;
+
+		if (secret_remove(engine->data_dir, s->webhook_secret_ref + 10,
+		    &cause) == -1) {
+			log_warnx("msg=\"generated secret not removed\" "
+			    "schedule=%s error=\"%s\"", s->id,
+			    log_escape(cause));
+			free(cause);
+		}
+	}
 	dispatch_cancel_pending(s, "schedule deleted");
 	log_info("msg=\"schedule deleted\" schedule=%s", s->id);
 	ctl_reply(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
