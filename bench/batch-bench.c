@@ -76,17 +76,7 @@ struct result {
 	struct bench_rss rss;
 };
 
-struct router {
-	pid_t		 pid;
-	int		 port;
-};
-
 static deadfunc void	usage(void);
-static int		router_start(const struct options *, const char *,
-			    struct router *, char **);
-static void		router_stop(struct router *);
-static char		*write_files(const char *, const struct options *,
-			    const struct router *, char **, char **);
 static int		wait_end(struct bench_daemon *, const char *, char **);
 static int		read_journal(const struct options *, const char *,
 			    int64_t **, size_t *, char **);
@@ -100,97 +90,6 @@ usage(void)
 	    "           [--chimed PATH] [--journal PATH] [--router PATH]\n"
 	    "           [--sync full|batch|none] [--keep] [--out FILE]\n");
 	exit(2);
-}
-
-/* Start the router in DIR and read its port. */
-static int
-router_start(const struct options *o, const char *dir, struct router *r,
-    char **cause)
-{
-	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
-	FILE		*f;
-	int64_t		 t0 = mono_us();
-	char		*portfile;
-
-	memset(r, 0, sizeof *r);
-	xasprintf(&portfile, "%s/router.port", dir);
-	if ((r->pid = fork()) == -1) {
-		xasprintf(cause, "fork: %s", strerror(errno));
-		free(portfile);
-		return (-1);
-	}
-	if (r->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execl(o->router, o->router, "--port-file", portfile, "--quiet",
-		    (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s\n", o->router,
-		    strerror(errno));
-		_exit(127);
-	}
-	while ((f = fopen(portfile, "r")) == NULL) {
-		if (mono_us() - t0 > START_TIMEOUT ||
-		    waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			xasprintf(cause, "the router (%s) did not start",
-			    o->router);
-			r->pid = 0;
-			free(portfile);
-			return (-1);
-		}
-		nanosleep(&ts, NULL);
-	}
-	free(portfile);
-	if (fscanf(f, "%d", &r->port) != 1) {
-		fclose(f);
-		xasprintf(cause, "bad port file");
-		return (-1);
-	}
-	fclose(f);
-	return (0);
-}
-
-static void
-router_stop(struct router *r)
-{
-	if (r->pid > 0) {
-		kill(r->pid, SIGTERM);
-		waitpid(r->pid, NULL, 0);
-		r->pid = 0;
-	}
-}
-
-/* The catalog (one http operation calling the router) and a wrapper that
- * starts chimed with --http-allow 127.0.0.1/32; returns the wrapper. */
-static char *
-write_files(const char *dir, const struct options *o, const struct router *r,
-    char **catalog, char **cause)
-{
-	FILE	*f;
-	char	*wrapper;
-
-	xasprintf(catalog, "%s/catalog.json", dir);
-	if ((f = fopen(*catalog, "w")) == NULL) {
-		xasprintf(cause, "%s: %s", *catalog, strerror(errno));
-		return (NULL);
-	}
-	fprintf(f, "{\"models\": [{\"id\": \"bench-model\", "
-	    "\"input_usd_per_mtok\": \"0.10\", \"output_usd_per_mtok\": "
-	    "\"0.40\"}],\n \"operations\": [{\"id\": \"gw\", \"executor\": "
-	    "\"http\", \"url\": \"http://127.0.0.1:%d/v1/run\", "
-	    "\"timeout\": \"60s\", \"tokens\": {\"input\": [500, 800, 1000], "
-	    "\"output\": [100, 200, 400]}, \"default_model\": \"bench-model\", "
-	    "\"idempotent\": true}]}\n", r->port);
-	fclose(f);
-	xasprintf(&wrapper, "%s/chimed-http", dir);
-	if ((f = fopen(wrapper, "w")) == NULL) {
-		xasprintf(cause, "%s: %s", wrapper, strerror(errno));
-		free(wrapper);
-		return (NULL);
-	}
-	fprintf(f, "#!/bin/sh\nexec '%s' --http-allow 127.0.0.1/32 \"$@\"\n",
-	    o->chimed);
-	fclose(f);
-	chmod(wrapper, 0700);
-	return (wrapper);
 }
 
 /* Poll batch.get until batch ID leaves "running". */
@@ -280,9 +179,9 @@ run(const struct options *o, struct result *r, char **cause)
 {
 	struct bench_daemon	 d;
 	struct bench_rss	 before, after;
-	struct router		 rt;
+	struct bench_router	 rt;
 	json_t			*b = NULL;
-	char			*wrapper = NULL, *catalog = NULL, *params = NULL;
+	char			*catalog = NULL, *params = NULL;
 	char			*id = NULL;
 	int64_t			 ready, cpu0, t0, took, *lat = NULL;
 	size_t			 n = 0, i;
@@ -291,11 +190,12 @@ run(const struct options *o, struct result *r, char **cause)
 	memset(r, 0, sizeof *r);
 	memset(&rt, 0, sizeof rt);
 	bench_daemon_init(&d, o->chimed, NULL);
-	if (router_start(o, d.dir, &rt, cause) == -1)
+	if (bench_router_start(o->router, d.dir, NULL, &rt, cause) == -1)
 		goto out;
-	if ((wrapper = write_files(d.dir, o, &rt, &catalog, cause)) == NULL)
+	if ((catalog = bench_router_catalog(d.dir, rt.port, NULL,
+	    cause)) == NULL)
 		goto out;
-	d.chimed = wrapper;
+	d.http_allow = "127.0.0.1/32";
 	d.catalog = catalog;
 	d.sync = o->sync;
 	d.max_running = (int)o->concurrency;
@@ -351,13 +251,12 @@ out:
 	if (rc == -1)
 		bench_daemon_log_tail(&d, 20);
 	bench_daemon_kill(&d);
-	router_stop(&rt);
+	bench_router_stop(&rt);
 	bench_daemon_free(&d, o->keep);
 	free(lat);
 	free(id);
 	free(params);
 	free(catalog);
-	free(wrapper);
 	return (rc);
 }
 

@@ -230,6 +230,10 @@ bench_exec_child(const struct bench_daemon *d)
 		argv[n++] = "--max-running";
 		argv[n++] = mr;
 	}
+	if (d->http_allow != NULL) {
+		argv[n++] = "--http-allow";
+		argv[n++] = d->http_allow;
+	}
 	argv[n] = NULL;
 	execv(d->chimed, (char *const *)argv);
 	fprintf(stderr, "bench: cannot run %s: %s\n", d->chimed,
@@ -867,4 +871,108 @@ bench_parse_list(const char *s, uint64_t *out, size_t max, size_t *n)
 		s = *end == ',' ? end + 1 : end;
 	}
 	return (*n > 0 ? 0 : -1);
+}
+
+/*
+ * Start ROUTER (tests/chime-test-router) with its port file and log in DIR,
+ * verifying signatures with SECRET if not NULL; wait for its port.
+ */
+int
+bench_router_start(const char *router, const char *dir, const char *secret,
+    struct bench_router *r, char **cause)
+{
+	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
+	FILE		*f;
+	int64_t		 t0 = mono_us();
+	int		 fd;
+	char		*log;
+
+	memset(r, 0, sizeof *r);
+	xasprintf(&r->portfile, "%s/router.port", dir);
+	xasprintf(&log, "%s/router.log", dir);
+	if ((r->pid = fork()) == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		free(log);
+		return (-1);
+	}
+	if (r->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) !=
+		    -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		if (secret != NULL)
+			execl(router, router, "--port-file", r->portfile,
+			    "--secret", secret, "--quiet", (char *)NULL);
+		else
+			execl(router, router, "--port-file", r->portfile,
+			    "--quiet", (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s\n", router,
+		    strerror(errno));
+		_exit(127);
+	}
+	free(log);
+	while ((f = fopen(r->portfile, "r")) == NULL) {
+		if (mono_us() - t0 > 10 * USEC_PER_SEC ||
+		    waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+			xasprintf(cause, "the router (%s) did not start; see "
+			    "%s/router.log", router, dir);
+			r->pid = 0;
+			return (-1);
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (fscanf(f, "%d", &r->port) != 1) {
+		fclose(f);
+		xasprintf(cause, "bad port file %s", r->portfile);
+		return (-1);
+	}
+	fclose(f);
+	return (0);
+}
+
+void
+bench_router_stop(struct bench_router *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGTERM);
+		waitpid(r->pid, NULL, 0);
+		r->pid = 0;
+	}
+	free(r->portfile);
+	r->portfile = NULL;
+}
+
+/*
+ * Write DIR/catalog.json: one http operation "gw" calling the router on
+ * PORT (signed with SECRET_REF if not NULL) and one model.  Returns its
+ * path (allocated), or NULL and *cause.
+ */
+char *
+bench_router_catalog(const char *dir, int port, const char *secret_ref,
+    char **cause)
+{
+	FILE	*f;
+	char	*path, sref[128] = "";
+
+	xasprintf(&path, "%s/catalog.json", dir);
+	if ((f = fopen(path, "w")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		free(path);
+		return (NULL);
+	}
+	if (secret_ref != NULL)
+		snprintf(sref, sizeof sref, "\"secret_ref\": \"%s\", ",
+		    secret_ref);
+	fprintf(f, "{\"models\": [{\"id\": \"bench-model\", "
+	    "\"input_usd_per_mtok\": \"0.10\", \"output_usd_per_mtok\": "
+	    "\"0.40\"}],\n \"operations\": [{\"id\": \"gw\", \"executor\": "
+	    "\"http\", \"url\": \"http://127.0.0.1:%d/v1/run\", %s"
+	    "\"timeout\": \"60s\", \"tokens\": {\"input\": [500, 800, 1000], "
+	    "\"output\": [100, 200, 400]}, \"default_model\": \"bench-model\", "
+	    "\"idempotent\": true}]}\n", port, sref);
+	fclose(f);
+	return (path);
 }

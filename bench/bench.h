@@ -21,6 +21,7 @@ struct bench_daemon {
 	const char	*log_level;	/* --log-level */
 	const char	*trace;		/* --trace, or NULL */
 	int		 max_running;	/* --max-running, 0: default */
+	const char	*http_allow;	/* --http-allow, or NULL */
 	int		 keep;		/* keep DIR at the end, also when a
 					   signal ends the program */
 	char		*dir;		/* temporary directory (owned) */
@@ -28,6 +29,13 @@ struct bench_daemon {
 	char		*sock;		/* DIR/data/chime.sock */
 	char		*log;		/* DIR/chimed.log, appended to */
 	pid_t		 pid;		/* 0 when not running */
+};
+
+/* tests/chime-test-router started by a bench program. */
+struct bench_router {
+	pid_t		 pid;		/* 0 when not running */
+	int		 port;
+	char		*portfile;
 };
 
 /* Memory of a process, in bytes, from /proc/PID/status. */
@@ -76,6 +84,10 @@ void		 bench_daemon_log_tail(const struct bench_daemon *, int);
 int		 bench_call(const char *, const char *, const char *, int64_t,
 		     json_t **, char **);
 int64_t		 bench_json_int(json_t *, const char *);
+int		 bench_router_start(const char *, const char *, const char *,
+		     struct bench_router *, char **);
+void		 bench_router_stop(struct bench_router *);
+char		*bench_router_catalog(const char *, int, const char *, char **);
 int		 bench_rss(pid_t, struct bench_rss *);
 int64_t		 bench_cpu_us(pid_t);
 int64_t		 bench_du(const char *);

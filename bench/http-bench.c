@@ -104,27 +104,22 @@ struct result {
 	struct bench_rss rss;
 };
 
-/* A stand-in router: its pid and port. */
-struct router {
-	pid_t		 pid;
-	int		 port;
-	char		*portfile;
-};
+static size_t
+collect_cb(char *data, size_t size, size_t n, void *arg)
+{
+	evbuffer_add(arg, data, size * n);
+	return (size * n);
+}
 
 static deadfunc void	usage(void);
-static int		router_start(const struct options *, const char *,
-			    struct router *, char **);
-static void		router_stop(struct router *);
-static json_t		*router_get(const struct router *, const char *,
+static json_t		*router_get(const struct bench_router *, const char *,
 			    char **);
-static char		*write_files(const char *, const struct options *,
-			    const struct router *, char **, char **);
 static int		create_params(uint64_t, char *, size_t, void *);
 static int		trigger_params(uint64_t, char *, size_t, void *);
 static int		wait_idle(struct bench_daemon *, uint64_t, char **);
 static int		read_journal(const struct options *, const char *,
 			    struct strmap *, char **);
-static int		read_router(const struct router *, struct strmap *,
+static int		read_router(const struct bench_router *, struct strmap *,
 			    char **);
 static void		summarize(struct strmap *, int64_t, struct result *);
 static void		times_free(struct strmap_node *, void *);
@@ -151,81 +146,8 @@ usage(void)
 	exit(2);
 }
 
-/* Start the router in DIR and read its port. */
-static int
-router_start(const struct options *o, const char *dir, struct router *r,
-    char **cause)
-{
-	struct timespec	 ts = { 0, 5 * 1000 * 1000 };
-	FILE		*f;
-	int64_t		 t0 = mono_us();
-	int		 fd;
-	char		*log;
-
-	memset(r, 0, sizeof *r);
-	xasprintf(&r->portfile, "%s/router.port", dir);
-	xasprintf(&log, "%s/router.log", dir);
-	if ((r->pid = fork()) == -1) {
-		xasprintf(cause, "fork: %s", strerror(errno));
-		free(log);
-		return (-1);
-	}
-	if (r->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) !=
-		    -1) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-		execl(o->router, o->router, "--port-file", r->portfile,
-		    "--secret", SECRET, "--quiet", (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s\n", o->router,
-		    strerror(errno));
-		_exit(127);
-	}
-	free(log);
-	while ((f = fopen(r->portfile, "r")) == NULL) {
-		if (mono_us() - t0 > START_TIMEOUT ||
-		    waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			xasprintf(cause, "the router (%s) did not start; see "
-			    "%s/router.log", o->router, dir);
-			r->pid = 0;
-			return (-1);
-		}
-		nanosleep(&ts, NULL);
-	}
-	if (fscanf(f, "%d", &r->port) != 1) {
-		fclose(f);
-		xasprintf(cause, "bad port file %s", r->portfile);
-		return (-1);
-	}
-	fclose(f);
-	return (0);
-}
-
-static void
-router_stop(struct router *r)
-{
-	if (r->pid > 0) {
-		kill(r->pid, SIGTERM);
-		waitpid(r->pid, NULL, 0);
-		r->pid = 0;
-	}
-	free(r->portfile);
-	r->portfile = NULL;
-}
-
-static size_t
-collect_cb(char *data, size_t size, size_t n, void *arg)
-{
-	evbuffer_add(arg, data, size * n);
-	return (size * n);
-}
-
-/* GET PATH of the router as JSON (a blocking call, between runs). */
 static json_t *
-router_get(const struct router *r, const char *path, char **cause)
+router_get(const struct bench_router *r, const char *path, char **cause)
 {
 	struct evbuffer	*b = evbuffer_new();
 	CURL		*c = curl_easy_init();
@@ -247,46 +169,6 @@ router_get(const struct router *r, const char *path, char **cause)
 	curl_easy_cleanup(c);
 	evbuffer_free(b);
 	return (j);
-}
-
-/*
- * The catalog (one http operation calling the router, signed) and a
- * wrapper that starts chimed with --http-allow 127.0.0.1/32 (bench.c
- * starts the daemon with its own fixed flags).  Returns the wrapper path
- * and sets *catalog (both allocated).
- */
-static char *
-write_files(const char *dir, const struct options *o, const struct router *r,
-    char **catalog, char **cause)
-{
-	FILE	*f;
-	char	*wrapper;
-
-	xasprintf(catalog, "%s/catalog.json", dir);
-	if ((f = fopen(*catalog, "w")) == NULL) {
-		xasprintf(cause, "%s: %s", *catalog, strerror(errno));
-		return (NULL);
-	}
-	fprintf(f, "{\"models\": [{\"id\": \"bench-model\", "
-	    "\"input_usd_per_mtok\": \"0.10\", \"output_usd_per_mtok\": "
-	    "\"0.40\"}],\n \"operations\": [{\"id\": \"gw\", \"executor\": "
-	    "\"http\", \"url\": \"http://127.0.0.1:%d/v1/run\", "
-	    "\"secret_ref\": \"env:CHIME_BENCH_SECRET\", \"timeout\": \"60s\", "
-	    "\"tokens\": {\"input\": [500, 800, 1000], \"output\": [100, 200, "
-	    "400]}, \"default_model\": \"bench-model\", \"idempotent\": "
-	    "true}]}\n", r->port);
-	fclose(f);
-	xasprintf(&wrapper, "%s/chimed-http", dir);
-	if ((f = fopen(wrapper, "w")) == NULL) {
-		xasprintf(cause, "%s: %s", wrapper, strerror(errno));
-		free(wrapper);
-		return (NULL);
-	}
-	fprintf(f, "#!/bin/sh\nexec '%s' --http-allow 127.0.0.1/32 \"$@\"\n",
-	    o->chimed);
-	fclose(f);
-	chmod(wrapper, 0700);
-	return (wrapper);
 }
 
 static int
@@ -414,7 +296,7 @@ read_journal(const struct options *o, const char *data, struct strmap *m,
 
 /* The router's record of each request, joined by run id. */
 static int
-read_router(const struct router *r, struct strmap *m, char **cause)
+read_router(const struct bench_router *r, struct strmap *m, char **cause)
 {
 	struct run_times	*t;
 	json_t			*a, *o;
@@ -503,9 +385,9 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	struct bench_daemon	 d;
 	struct bench_pipeline	 p;
 	struct trigger_arg	 ta;
-	struct router		 rt;
+	struct bench_router	 rt;
 	struct strmap		 m;
-	char			*wrapper = NULL, *catalog = NULL;
+	char			*catalog = NULL;
 	int64_t			 ready, cpu0, t0, took;
 	int			 rc = -1;
 
@@ -516,11 +398,12 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	r->concurrency = c;
 	r->runs = o->runs != 0 ? o->runs : (c * 8 > 2000 ? c * 8 : 2000);
 	bench_daemon_init(&d, o->chimed, NULL);
-	if (router_start(o, d.dir, &rt, cause) == -1)
+	if (bench_router_start(o->router, d.dir, SECRET, &rt, cause) == -1)
 		goto out;
-	if ((wrapper = write_files(d.dir, o, &rt, &catalog, cause)) == NULL)
+	if ((catalog = bench_router_catalog(d.dir, rt.port, "env:CHIME_BENCH_SECRET",
+	    cause)) == NULL)
 		goto out;
-	d.chimed = wrapper;
+	d.http_allow = "127.0.0.1/32";
 	d.catalog = catalog;
 	d.sync = o->sync;
 	d.log_level = o->log_level;
@@ -585,13 +468,12 @@ out:
 	if (rc == -1)
 		bench_daemon_log_tail(&d, 20);
 	bench_daemon_kill(&d);
-	router_stop(&rt);
+	bench_router_stop(&rt);
 	bench_pipeline_free(&p);
 	strmap_foreach(&m, times_free, NULL);
 	strmap_clear(&m);
 	bench_daemon_free(&d, o->keep);
 	free(catalog);
-	free(wrapper);
 	return (rc);
 }
 
