@@ -2,17 +2,23 @@
 # The http executor against chime-test-router: success with usage and
 # cost, a timeout, 5xx retried to success with the same Idempotency-Key,
 # 429 with Retry-After honoured, 4xx not retried, the address filter, a
-# slow router saturating --max-running 2, and no secret in the log.
+# slow router saturating --max-running 2, and (finish) the signing secret
+# in neither the journal, the data directory nor the log.
 . "$(dirname "$0")/lib.sh"
 
 ROUTER=$B/tests/chime-test-router
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+secret_used "$SECRET"
 ROUTER_PID=
+# stop_router: end the router; returns the status it was called with, so
+# that the exit trap hands the test's own status on to cleanup.
 stop_router() {
+	router_status=$?
 	if [ -n "$ROUTER_PID" ]; then
 		kill "$ROUTER_PID" 2>/dev/null
 		wait "$ROUTER_PID" 2>/dev/null
 	fi
+	return $router_status
 }
 trap 'stop_router; cleanup' EXIT
 
@@ -139,9 +145,7 @@ while [ $i -lt 10 ]; do
 done
 check "after 10 runs the estimate is the router's usage" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate conv | jq -e '.estimate_source == \"observed\" and .estimate_usd.low == \"0.001300\" and .estimate_usd.mid == \"0.001300\" and .estimate_usd.high == \"0.001300\"'"
 
-check "no secret in the log" sh -c "! grep -q -F '$SECRET' '$LOG'"
 check "the log names the endpoint, not the body" sh -c "grep -q 'msg=\"http finished\".*url=\"http://127.0.0.1:$PORT/v1/run\"' '$LOG' && ! grep -q 'routed answer' '$LOG'"
-check "no secret in the journal" sh -c "$JOURNAL export '$DATA' | grep -c -F '$SECRET' | grep -qx 0"
 check "drain" stop_chimed
 check "the journal verifies" "$JOURNAL" verify "$DATA"
 finish

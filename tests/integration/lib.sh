@@ -21,18 +21,26 @@ FAILED=0
 export CHIME_SOCKET=$SOCK
 export CHIME_TEST_DIR=$T
 
+# On exit (also an early one): end the daemon, run the leak check if
+# finish did not, show the log (secrets masked) if something failed.  A
+# leak turns a passing exit status into 1; other exit statuses are kept.
 cleanup() {
+	status=$?
 	if [ -n "$CHIMED_PID" ] && kill -0 "$CHIMED_PID" 2>/dev/null; then
 		kill -9 "$CHIMED_PID" 2>/dev/null
 		wait "$CHIMED_PID" 2>/dev/null
 	fi
 	# Operations of a killed daemon may outlive it: end them.
 	pkill -9 -f "chime-test-op $T" 2>/dev/null
+	if ! leak_check && [ "$status" -eq 0 ]; then
+		status=1
+	fi
 	if [ "$FAILED" -ne 0 ]; then
 		echo "---- chimed log ($LOG) ----"
-		tail -n 80 "$LOG" 2>/dev/null
+		tail -n 80 "$LOG" 2>/dev/null | secret_mask
 	fi
 	rm -rf "$T"
+	[ "$status" -eq 0 ] || exit "$status"
 }
 trap cleanup EXIT
 
@@ -46,7 +54,8 @@ check() {
 	if "$@" >"$T/out" 2>&1; then
 		pass "$name"
 	else
-		fail "$name" "$(head -c 400 "$T/out" | tr '\n' ' ')"
+		fail "$name" "$(head -c 400 "$T/out" | secret_mask |
+		    tr '\n' ' ')"
 	fi
 }
 
@@ -62,7 +71,7 @@ check_fails() {
 		pass "$name"
 	else
 		fail "$name" "exit $got, wanted $want: $(head -c 300 "$T/out" |
-		    tr '\n' ' ')"
+		    secret_mask | tr '\n' ' ')"
 	fi
 }
 
@@ -144,7 +153,135 @@ no_double_claims() {
 	    "$T/export.jsonl" | grep -qx true
 }
 
+# --- secrets: none may leak ----------------------------------------------
+# A test registers every secret it gives the daemon (or the daemon makes)
+# with secret_used; at the end leak_check looks for each in the journal
+# export, the data directory outside secrets/ and the daemon's log.
+SECRETS_USED=$T/secrets.used		# one registered value a line
+SECRETS_GREP=$T/secrets.grep		# the strings looked for, one a line
+SECRET_MIN=12				# shorter values would match by chance
+LEAK_CHECKED=0
+LEAK_FILES=0
+
+# secret_used VALUE...: remember VALUE as a secret of this test.  For a
+# whsec_BASE64 value its base64 (without padding) and the hex of the key
+# it decodes to are looked for as well.  A value shorter than SECRET_MIN
+# characters or holding a newline is not looked for (a note says so).
+secret_used() {
+	local v b h
+	for v in "$@"; do
+		case $v in
+		*'
+'*)
+			echo "NOTE: secret_used: a value with a newline is" \
+			    "ignored (register it line by line)"
+			continue
+			;;
+		esac
+		if [ "${#v}" -lt "$SECRET_MIN" ]; then
+			echo "NOTE: secret_used: a value of ${#v} characters" \
+			    "is ignored: under $SECRET_MIN it would match by" \
+			    "chance"
+			continue
+		fi
+		printf '%s\n' "$v" >>"$SECRETS_USED"
+		printf '%s\n' "$v" >>"$SECRETS_GREP"
+		case $v in
+		whsec_*)
+			b=${v#whsec_}
+			b=${b%%=*}
+			if [ "${#b}" -ge "$SECRET_MIN" ]; then
+				printf '%s\n' "$b" >>"$SECRETS_GREP"
+			fi
+			h=$(printf '%s' "${v#whsec_}" | base64 -d 2>/dev/null |
+			    od -An -v -tx1 | tr -d ' \n')
+			if [ "${#h}" -ge "$SECRET_MIN" ]; then
+				printf '%s\n' "$h" >>"$SECRETS_GREP"
+			fi
+			;;
+		esac
+	done
+}
+
+# secret_mask: copy stdin to stdout with every registered secret replaced
+# by "[secret]", so that what a failing test shows does not hold one.
+secret_mask() {
+	if [ ! -s "$SECRETS_GREP" ]; then
+		cat
+		return
+	fi
+	awk 'NR == FNR { if (length($0) > 0) p[++n] = $0; next }
+	    { for (i = 1; i <= n; i++)
+		while ((j = index($0, p[i])) > 0)
+			$0 = substr($0, 1, j - 1) "[secret]" \
+			    substr($0, j + length(p[i]))
+	      print }' "$SECRETS_GREP" -
+}
+
+# leak_scan [DATADIR [LOGFILE [PATTERNS]]]: look for each line of PATTERNS
+# (default: the registered secrets) as a fixed string, binary files
+# included, in the journal export of DATADIR, every file under DATADIR
+# but DATADIR/secrets/ and LOGFILE (defaults $DATA and $LOG).  Prints the
+# name of each file holding one ("journal export" for the export), never
+# the secret, and leaves the number of files looked at in LEAK_FILES.
+# Returns 0 when none holds one, 1 when one does.  It neither exits nor
+# touches FAILED, so that a test can call it to see it find a leak.
+leak_scan() {
+	local dir lf pat list f hit
+	dir=${1:-$DATA}
+	lf=${2:-$LOG}
+	pat=${3:-$SECRETS_GREP}
+	list=$T/leak.files
+	hit=0
+	if "$JOURNAL" export "$dir" >"$T/leak.export" 2>"$T/leak.err"; then
+		if grep -qaF -f "$pat" "$T/leak.export"; then
+			echo "journal export"
+			hit=1
+		fi
+		LEAK_FILES=1
+	else
+		echo "NOTE: no journal export of $dir ($(head -c 200 \
+		    "$T/leak.err" | tr '\n' ' ')); its files are still" \
+		    "searched" >&2
+		LEAK_FILES=0
+	fi
+	rm -f "$T/leak.export"
+	find "$dir" -path "$dir/secrets" -prune -o -type f -print >"$list"
+	if [ -f "$lf" ]; then
+		printf '%s\n' "$lf" >>"$list"
+	fi
+	while IFS= read -r f; do
+		LEAK_FILES=$((LEAK_FILES + 1))
+		if grep -qsaF -f "$pat" -- "$f"; then
+			printf '%s\n' "$f"
+			hit=1
+		fi
+	done <"$list"
+	return $hit
+}
+
+# leak_check: the check "no secret leaked" over $DATA and $LOG, once a
+# test (finish runs it, else the exit trap).  Silent when the test
+# registered no secret or has no data directory.  Returns 1 on a leak.
+leak_check() {
+	local n
+	if [ "$LEAK_CHECKED" -ne 0 ] || [ ! -s "$SECRETS_USED" ] ||
+	    [ ! -d "$DATA" ]; then
+		return 0
+	fi
+	LEAK_CHECKED=1
+	n=$(sort -u "$SECRETS_USED" | wc -l | tr -d ' ')
+	if leak_scan >"$T/leak.hits"; then
+		pass "no secret leaked ($n secret(s) sought in $LEAK_FILES files)"
+		return 0
+	fi
+	fail "no secret leaked" "a secret is in: $(sed "s|^$T/||" \
+	    "$T/leak.hits" | paste -sd ' ')"
+	return 1
+}
+
 finish() {
+	leak_check
 	[ "$FAILED" -eq 0 ]
 	exit $?
 }

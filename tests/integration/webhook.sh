@@ -15,7 +15,7 @@ sign() {
 
 # hexkey WHSEC: the decoded bytes of a whsec_ secret, in hex.
 hexkey() {
-	printf '%s' "${1#whsec_}" | base64 -d | od -An -tx1 | tr -d ' \n'
+	printf '%s' "${1#whsec_}" | base64 -d | od -An -v -tx1 | tr -d ' \n'
 }
 
 # post SCHEDULE ID TS SIG BODY: the status code; the answer in $T/body.
@@ -48,6 +48,7 @@ run_is() {
 
 ENV_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export WH_TEST_SECRET="$ENV_SECRET"
+secret_used "$ENV_SECRET"
 start_chimed
 check "the listener is up" test -n "$HTTP_PORT"
 ctlj schedule create --name hook --op quick --webhook \
@@ -56,6 +57,7 @@ check "a webhook schedule is created" jq -e '.trigger == "webhook"' \
     "$T/create"
 SID=$(jq -r .id "$T/create")
 SECRET=$(jq -r .webhook_secret "$T/create")
+secret_used "$SECRET"
 check "the create answer shows the generated secret" \
     sh -c "printf '%s' '$SECRET' | grep -q '^whsec_'"
 check "the row refers to it, not holds it" jq -e \
@@ -190,13 +192,8 @@ check "the generated secret still verifies" test "$(deliver "$SID" msg_13 \
     "$BODY")" = 202
 check "the daemon stops again" stop_chimed
 
-# The secret is nowhere but under secrets/.
-export_journal
-check "the secret is not in the journal export" sh -c \
-    "! grep -qF '${SECRET#whsec_}' $T/export.jsonl"
-check "the secret is not in the daemon log" sh -c \
-    "! grep -qF '${SECRET#whsec_}' $LOG"
-check "the secret is not in the data directory outside secrets/" sh -c \
-    "! grep -rqaF --exclude-dir=secrets '${SECRET#whsec_}' $DATA"
-check "it is under secrets/" grep -rqF "${SECRET#whsec_}" "$DATA/secrets"
+# The generated secret is under secrets/; finish checks that neither it
+# nor the env: one is anywhere else.
+check "the generated secret is under secrets/" grep -rqF "${SECRET#whsec_}" \
+    "$DATA/secrets"
 finish
