@@ -93,7 +93,7 @@ check "a tampered body: 401" test "$(post "$SID" msg_2 "$now" "$sig" \
 check "the answer does not say which check failed" jq -e \
     '.error == "unauthorized"' "$T/body"
 cp "$T/body" "$T/body.tampered"
-WRONG=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+WRONG=$(head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 check "a wrong secret: 401" test "$(deliver "$SID" msg_3 "$BODY" \
     "$WRONG")" = 401
 check "the same answer as for a tampered body" cmp -s "$T/body" \
