@@ -279,6 +279,9 @@ struct schedule {
 	uint32_t		 batches_running; /* of that target */
 	char			*webhook_secret_ref; /* webhook: secret ref */
 	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
+	uint8_t			 webhook_style;	/* enum webhook_style */
+	struct webhook_keyring	*webhook_prev;	/* secrets in their grace
+						   period, or NULL */
 };
 
 /* account.c */
@@ -377,14 +380,15 @@ void		 dispatch_catchup(struct schedule *, int64_t);
 void		 dispatch_manual(struct ctl_req *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
-/* Standard Webhooks verification; the POST /v1/hooks/ route. */
-#define WEBHOOK_MAX_PARAM	(64 * 1024)	/* body passed to the run */
-#define WEBHOOK_OVERLOAD	100000		/* journal records pending */
+/* A verified webhook delivery W of S with message id MSGID: a run whose
+ * "webhook" parameter is PARAM (stolen), claiming "webhook:S:MSGID". */
 struct webhook_req;
-int		 dispatch_webhook_verify(const unsigned char *, size_t,
-		     const char *, const char *, const char *, const char *,
-		     size_t, int64_t, int64_t, const char **);
-int		 dispatch_webhook_route(struct httpd *, char **);
+void		 dispatch_webhook_run(struct webhook_req *, struct schedule *,
+		     const char *, json_t *);
+/* The run id an idempotency KEY of S names: 0 and *run_id (allocated),
+ * or -1. */
+int		 dispatch_idem_lookup(struct schedule *, const char *,
+		     char **);
 int		 dispatch_estimate(const struct schedule *, struct cost_range *,
 		     const char **, int *, const char **);
 int		 dispatch_quiet(void);
@@ -413,6 +417,9 @@ void		 schedule_ctl_create(struct ctl_req *, json_t *, const char *);
 void		 schedule_ctl_update(struct ctl_req *, struct schedule *,
 		     json_t *);
 void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
+void		 schedule_ctl_rotate(struct ctl_req *, struct schedule *,
+		     json_t *);
+void		 schedule_expire_secrets(int64_t);
 json_t		*schedule_list(const struct ctl_caller *, const char *,
 		     const char *, size_t, int *);
 json_t		*schedule_estimate(const struct schedule *);
@@ -627,5 +634,61 @@ void		 batch_ctl_start(struct ctl_req *, struct batch *);
 void		 batch_ctl_cancel(struct ctl_req *, struct batch *,
 		     const char *, int);
 void		 batch_ctl_delete(struct ctl_req *, struct batch *);
+
+/*
+ * webhook.c: inbound webhooks.  POST /v1/hooks/SCHEDULE_ID verified in one
+ * of three signature styles against the schedule's secret and the previous
+ * ones still in their grace period; every request journaled as
+ * "webhook.received" and kept in the "webhook_events" table; message ids
+ * and events pruned after the retention period (7 days by default).
+ */
+#define WEBHOOK_MAX_PARAM	(64 * 1024)	/* body passed to the run */
+#define WEBHOOK_OVERLOAD	100000		/* journal records pending */
+#define WEBHOOK_ID_MAX		200		/* bytes of a message id */
+#define WEBHOOK_PREVIOUS_MAX	4	/* secrets in their grace period */
+#define WEBHOOK_RETENTION_DEFAULT (7 * 86400 * USEC_PER_SEC)
+#define WEBHOOK_GRACE_DEFAULT	(86400 * USEC_PER_SEC)
+#define WEBHOOK_GRACE_MAX	(30 * 86400 * USEC_PER_SEC)
+enum webhook_style {
+	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
+	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
+	WEBHOOK_STRIPE		/* Stripe-Signature: t=...,v1=... */
+};
+#define WEBHOOK_NSTYLES		3
+/* A previous secret of a schedule, valid until EXPIRES_US. */
+struct webhook_previous {
+	char		*ref;
+	char		 fingerprint[65];
+	int64_t		 rotated_us;
+	int64_t		 expires_us;
+};
+struct webhook_keyring {
+	int			 n;
+	struct webhook_previous	 v[WEBHOOK_PREVIOUS_MAX];
+};
+extern const char *const webhook_style_names[WEBHOOK_NSTYLES];
+int		 webhook_verify_standard(const unsigned char *, size_t,
+		     const char *, const char *, const char *, const char *,
+		     size_t, int64_t, int64_t, const char **);
+int		 webhook_verify_github(const unsigned char *, size_t,
+		     const char *, const char *, size_t, const char **);
+int		 webhook_verify_stripe(const unsigned char *, size_t,
+		     const char *, const char *, size_t, int64_t, int64_t,
+		     const char **);
+int		 webhook_route(struct httpd *, char **);
+void		 webhook_settled(struct webhook_req *, struct schedule *,
+		     const struct journal_result *, json_t *);
+void		 webhook_expiry_put(struct jrec *, const char *);
+void		 webhook_start(int64_t);
+void		 webhook_stop(void);
+void		 webhook_ctl_events(struct ctl_req *, struct schedule *,
+		     json_t *);
+void		 webhook_ctl_secrets(struct ctl_req *, struct schedule *);
+struct webhook_keyring *webhook_keyring_copy(const struct webhook_keyring *);
+void		 webhook_keyring_free(struct webhook_keyring *);
+void		 webhook_keyring_pack(const struct webhook_keyring *,
+		     msgpack_packer *);
+struct webhook_keyring *webhook_keyring_unpack(const msgpack_object *);
+int		 webhook_secret_fingerprint(const char *, char [65], char **);
 
 #endif /* CHIME_ACTORS_H */

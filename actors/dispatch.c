@@ -24,14 +24,6 @@
 
 #define CATCHUP_SCAN_MAX	100000	/* occurrences examined per schedule */
 #define MISSED_SINGLE_MAX	20	/* then one aggregated record */
-#define WEBHOOK_ID_MAX		200	/* bytes of a webhook-id */
-#define WEBHOOK_SLOTS_WAITING	100000	/* runs waiting: overloaded */
-
-/* An HTTP delivery waiting for the record that settles its run. */
-struct webhook_req {
-	struct evhttp_request	*req;
-	char			*msgid;
-};
 
 struct exec_done {
 	struct run		*run;
@@ -57,13 +49,6 @@ static void	run_unlink(struct run *);
 static void	run_abort(struct run *, const char *);
 static void	dispatch_suppressed(struct schedule *, int64_t,
 		    const struct cron_fire *);
-static int	idem_lookup(struct schedule *, const char *, char **);
-static void	webhook_answer(struct webhook_req *, int, json_t *,
-		    const char *);
-static void	webhook_duplicate(struct webhook_req *, struct schedule *);
-static void	webhook_settled(struct webhook_req *, struct schedule *,
-		    const struct journal_result *, json_t *);
-static void	webhook_http(struct evhttp_request *, const char *, void *);
 
 static const char *trig_cron = "cron";
 static const char *trig_interval = "interval";
@@ -251,6 +236,9 @@ run_record(struct run *r, const char *kind, const char *claim)
 		snprintf(old, sizeof old, "%s:%s", s->id, r->idem_key);
 		jrec_put(rec, "idem", old, strlen(old), r->id, strlen(r->id));
 	}
+	/* A webhook's message id is kept for the retention period only. */
+	if (claim != NULL && strncmp(claim, "webhook:", 8) == 0)
+		webhook_expiry_put(rec, claim);
 	if (s->hooks != NULL)
 		s->hooks->put_state(s, r, rec);
 	else
@@ -685,8 +673,10 @@ static void
 run_reply(struct run *r, int duplicate, const char *dup_id)
 {
 	if (r->hook != NULL) {
-		webhook_answer(r->hook, 202, json_pack("{s:s, s:s}", "run_id",
-		    r->id, "status", run_status_name(r->status)), "accepted");
+		struct journal_result	ok = { .status = JOURNAL_OK };
+
+		webhook_settled(r->hook, r->sched, &ok, json_pack("{s:s, s:s}",
+		    "run_id", r->id, "status", run_status_name(r->status)));
 		r->hook = NULL;
 	}
 	if (r->req == NULL)
@@ -1152,8 +1142,8 @@ dispatch_quiet(void)
  * duplicate trigger).  Returns -1, answering nothing, if the key is not
  * known (yet) — or, from a refused claim, answers a conflict.
  */
-static int
-idem_lookup(struct schedule *s, const char *key, char **run_id)
+int
+dispatch_idem_lookup(struct schedule *s, const char *key, char **run_id)
 {
 	char	 k[600];
 	void	*val = NULL;
@@ -1173,7 +1163,7 @@ idem_reply(struct ctl_req *req, struct schedule *s, const char *key)
 {
 	char	*id = NULL;
 
-	if (idem_lookup(s, key, &id) == -1)
+	if (dispatch_idem_lookup(s, key, &id) == -1)
 		return (-1);
 	ctl_reply(req, json_pack("{s:s, s:s, s:b}", "run_id", id, "status",
 	    "duplicate", "duplicate", 1));
@@ -1223,148 +1213,11 @@ dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
 
 /* ---- webhooks ----------------------------------------------------------- */
 
-/*
- * Check a Standard Webhooks delivery: message ID (no '.', printable, at
- * most WEBHOOK_ID_MAX bytes), timestamp TS (Unix seconds, within
- * TOLERANCE seconds of NOW), SIGS ("v1,BASE64" entries separated by
- * spaces, one of which must be the HMAC-SHA256 under KEY of "ID.TS.BODY").
- * Returns 0, or -1 with *reason (static) saying which check failed.
- */
-int
-dispatch_webhook_verify(const unsigned char *key, size_t keylen,
-    const char *id, const char *ts, const char *sigs, const char *body,
-    size_t len, int64_t now, int64_t tolerance, const char **reason)
-{
-	const char	*p, *e;
-	char		*want;
-	int64_t		 t = 0;
-	size_t		 i, wlen;
-	int		 ok = 0;
-
-	*reason = "missing header";
-	if (id == NULL || ts == NULL || sigs == NULL)
-		return (-1);
-	*reason = "bad webhook-id";
-	if ((wlen = strlen(id)) == 0 || wlen > WEBHOOK_ID_MAX)
-		return (-1);
-	for (i = 0; i < wlen; i++) {
-		if (id[i] <= ' ' || id[i] > '~' || id[i] == '.')
-			return (-1);
-	}
-	*reason = "bad webhook-timestamp";
-	if (*ts == '\0' || strlen(ts) > 18 || (ts[0] == '0' && ts[1] != '\0'))
-		return (-1);
-	for (p = ts; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return (-1);
-		t = t * 10 + (*p - '0');
-	}
-	*reason = "timestamp outside tolerance";
-	if (t < now - tolerance || t > now + tolerance)
-		return (-1);
-	want = http_sign(key, keylen, id, t, body, len);
-	wlen = strlen(want);
-	for (p = sigs; *p != '\0'; p = e) {
-		while (*p == ' ')
-			p++;
-		for (e = p; *e != '\0' && *e != ' '; e++)
-			/* nothing */;
-		if ((size_t)(e - p) == wlen && CRYPTO_memcmp(p, want,
-		    wlen) == 0)
-			ok = 1;
-	}
-	OPENSSL_cleanse(want, wlen);
-	free(want);
-	*reason = "no matching signature";
-	return (ok ? 0 : -1);
-}
-
-/* Answer delivery W with CODE and BODY (stolen), count OUTCOME (or none)
- * and free W. */
-static void
-webhook_answer(struct webhook_req *w, int code, json_t *body,
-    const char *outcome)
-{
-	char	*text;
-
-	text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (code == 429 || code == 503)
-		evhttp_add_header(evhttp_request_get_output_headers(w->req),
-		    "Retry-After", "1");
-	httpd_reply(w->req, code, "application/json", text, strlen(text));
-	free(text);
-	if (outcome != NULL)
-		metrics_count(METRICS_WEBHOOKS, outcome, 1);
-	free(w->msgid);
-	free(w);
-}
-
-/* A message id seen before: answer its first run (or a conflict, if its
- * claim is not in the idem table). */
-static void
-webhook_duplicate(struct webhook_req *w, struct schedule *s)
-{
-	char	 key[WEBHOOK_ID_MAX + 8], *id = NULL;
-
-	snprintf(key, sizeof key, "wh:%s", w->msgid);
-	if (idem_lookup(s, key, &id) == -1) {
-		webhook_answer(w, 409, json_pack("{s:s}", "error",
-		    "already delivered"), "duplicate");
-		return;
-	}
-	webhook_answer(w, 200, json_pack("{s:s, s:b}", "run_id", id,
-	    "duplicate", 1), "duplicate");
-	free(id);
-}
-
-/* The record settling W's run landed: ANSWER (stolen; may be NULL) if it
- * is durable, else the first run of a duplicate id, or unavailable. */
-static void
-webhook_settled(struct webhook_req *w, struct schedule *s,
-    const struct journal_result *res, json_t *answer)
-{
-	if (res->status == JOURNAL_OK && answer != NULL) {
-		webhook_answer(w, 202, answer, "accepted");
-		return;
-	}
-	json_decref(answer);
-	if (res->status == JOURNAL_DUPLICATE)
-		webhook_duplicate(w, s);
-	else
-		webhook_answer(w, 503, json_pack("{s:s}", "error",
-		    "not recorded"), NULL);
-}
-
-/* An error answer to REQ, before any delivery state exists. */
-static void
-webhook_refuse(struct evhttp_request *req, int code, const char *error,
-    const char *outcome)
-{
-	struct webhook_req	*w = xcalloc(1, sizeof *w);
-
-	w->req = req;
-	webhook_answer(w, code, json_pack("{s:s}", "error", error), outcome);
-}
-
-/* The verified body as the run's "webhook" parameter: its JSON value,
- * else the text as a string; NULL if it is neither. */
-static json_t *
-webhook_param(const char *body, size_t len)
-{
-	json_t	*v;
-
-	if (len == 0)
-		return (json_null());
-	if ((v = json_loadb(body, len, JSON_DECODE_ANY, NULL)) != NULL)
-		return (v);
-	return (json_stringn(body, len));
-}
-
 /* A verified delivery W of S: a run like a manual trigger's, claiming
- * "webhook:S:MSGID", answered once the claim is durable. */
-static void
-webhook_run(struct webhook_req *w, struct schedule *s, json_t *param)
+ * "webhook:S:MSGID", answered (webhook_settled) once the claim is durable. */
+void
+dispatch_webhook_run(struct webhook_req *w, struct schedule *s,
+    const char *msgid, json_t *param)
 {
 	struct cron_fire	 f;
 	struct run		*r;
@@ -1382,135 +1235,11 @@ webhook_run(struct webhook_req *w, struct schedule *s, json_t *param)
 	free(r->parameters);
 	r->parameters = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(merged);
-	xasprintf(&r->idem_key, "wh:%s", w->msgid);
-	snprintf(claim, sizeof claim, "webhook:%s:%s", s->id, w->msgid);
+	xasprintf(&r->idem_key, "wh:%s", msgid);
+	snprintf(claim, sizeof claim, "webhook:%s:%s", s->id, msgid);
 	log_info("msg=\"webhook accepted\" schedule=%s run=%s webhook_id=%s",
-	    s->id, r->id, w->msgid);
+	    s->id, r->id, msgid);
 	run_begin(r, claim);
-}
-
-/* The key of S's webhook secret, or -1 (logged). */
-static int
-webhook_key(struct schedule *s, unsigned char **key, size_t *keylen)
-{
-	unsigned char	*secret;
-	size_t		 slen;
-	char		*cause = NULL;
-	int		 rc;
-
-	if (secret_resolve(s->webhook_secret_ref, &secret, &slen,
-	    &cause) != 0) {
-		log_warnx("msg=\"webhook secret unavailable\" schedule=%s "
-		    "error=\"%s\"", s->id, log_escape(cause));
-		free(cause);
-		return (-1);
-	}
-	rc = http_webhook_key(secret, slen, key, keylen, &cause);
-	secret_free(secret, slen);
-	if (rc != 0) {
-		log_warnx("msg=\"webhook secret unusable\" schedule=%s "
-		    "error=\"%s\"", s->id, log_escape(cause));
-		free(cause);
-	}
-	return (rc);
-}
-
-/* Verify REQ for S; 0, or -1 with the reason logged. */
-static int
-webhook_check(struct evhttp_request *req, struct schedule *s,
-    const unsigned char *key, size_t keylen, const char *body, size_t len)
-{
-	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
-	struct evhttp_connection *conn;
-	const char		*reason, *id, *addr = "?";
-	ev_uint16_t		 port = 0;
-
-	id = evhttp_find_header(h, "webhook-id");
-	if (dispatch_webhook_verify(key, keylen, id,
-	    evhttp_find_header(h, "webhook-timestamp"),
-	    evhttp_find_header(h, "webhook-signature"), body, len,
-	    now_us() / USEC_PER_SEC, s->webhook_tolerance_s, &reason) == 0)
-		return (0);
-	if ((conn = evhttp_request_get_connection(req)) != NULL)
-		evhttp_connection_get_peer(conn, (char **)&addr, &port);
-	log_warnx("msg=\"webhook refused\" schedule=%s reason=\"%s\" "
-	    "webhook_id=\"%s\" size=%zu address=%s", s->id, reason,
-	    log_escape(id), len, addr);
-	return (-1);
-}
-
-/* POST /v1/hooks/SCHEDULE_ID. */
-static void
-webhook_http(struct evhttp_request *req, const char *rest, void *arg)
-{
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	struct schedule		*s;
-	struct webhook_req	*w;
-	unsigned char		*key;
-	size_t			 keylen, len;
-	const char		*body;
-	char			*dup = NULL, k[WEBHOOK_ID_MAX + 8];
-	json_t			*param;
-	int			 rc;
-
-	(void)arg;
-	s = schedule_find(rest);
-	if (s == NULL || s->state == SCHEDULE_DELETED ||
-	    s->trigger != TRIGGER_WEBHOOK || s->webhook_secret_ref == NULL) {
-		webhook_refuse(req, 404, "not found", "not_found");
-		return;
-	}
-	if (engine->draining || journal_pending(engine->journal) >
-	    WEBHOOK_OVERLOAD || slots_waiting() > WEBHOOK_SLOTS_WAITING) {
-		webhook_refuse(req, 429, "overloaded", "overloaded");
-		return;
-	}
-	if (webhook_key(s, &key, &keylen) == -1) {
-		webhook_refuse(req, 503, "secret unavailable", NULL);
-		return;
-	}
-	len = evbuffer_get_length(in);
-	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
-	rc = webhook_check(req, s, key, keylen, body, len);
-	secret_free(key, keylen);
-	if (rc == -1) {
-		webhook_refuse(req, 401, "unauthorized", "unauthorized");
-		return;
-	}
-	if (len > WEBHOOK_MAX_PARAM) {
-		webhook_refuse(req, 413, "body too large", "too_large");
-		return;
-	}
-	if (s->state != SCHEDULE_ACTIVE || s->batch_template != NULL) {
-		webhook_refuse(req, 409, s->state != SCHEDULE_ACTIVE ?
-		    "schedule paused" : "batch target", NULL);
-		return;
-	}
-	if ((param = webhook_param(body, len)) == NULL) {
-		webhook_refuse(req, 400, "body is neither JSON nor UTF-8 text",
-		    NULL);
-		return;
-	}
-	w = xcalloc(1, sizeof *w);
-	w->req = req;
-	w->msgid = xstrdup(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "webhook-id"));
-	snprintf(k, sizeof k, "wh:%s", w->msgid);
-	if (idem_lookup(s, k, &dup) == 0) {
-		free(dup);
-		json_decref(param);
-		webhook_duplicate(w, s);
-		return;
-	}
-	webhook_run(w, s, param);
-}
-
-/* Serve POST /v1/hooks/SCHEDULE_ID on H. */
-int
-dispatch_webhook_route(struct httpd *h, char **cause)
-{
-	return (httpd_route(h, "/v1/hooks/", HTTPD_POST, webhook_http, NULL,
-	    cause));
 }
 
 /* ---- runs of other owners (batches) ------------------------------------ */

@@ -25,6 +25,7 @@ static struct strmap	by_id;
 static struct strmap	by_name;
 static size_t		nactive;
 static size_t		npaused;
+static size_t		nrotated;	/* schedules with previous secrets */
 
 /* Context of a control operation waiting for its record. */
 struct sched_op {
@@ -33,8 +34,11 @@ struct sched_op {
 	struct schedule		*t;	/* the new configuration */
 	int			 kind;
 	char			*whsec;	/* a generated secret, shown once */
+	char			*gen_ref; /* generated:NAME made for the op */
+	json_t			*answer; /* rotation: the answer to give */
 };
-enum { OP_CREATE, OP_UPDATE, OP_PAUSE, OP_RESUME, OP_DELETE };
+enum { OP_CREATE, OP_UPDATE, OP_PAUSE, OP_RESUME, OP_DELETE, OP_ROTATE,
+    OP_EXPIRE };
 
 static void	schedule_handle(struct actor *, struct msg *);
 static void	schedule_prune_runs(struct schedule *, struct jrec *,
@@ -42,6 +46,9 @@ static void	schedule_prune_runs(struct schedule *, struct jrec *,
 static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
+static void	schedule_drop_generated(const char *, const char *,
+		    const struct webhook_keyring *, const struct schedule *);
+static void	schedule_put_row(struct schedule *, struct jrec *);
 
 static const struct actor_type schedule_actor_type = {
 	"schedule", schedule_handle, schedule_free_actor
@@ -116,6 +123,7 @@ schedule_free_fields(struct schedule *s)
 	free(s->pause_reason);
 	free(s->batch_template);
 	free(s->webhook_secret_ref);
+	webhook_keyring_free(s->webhook_prev);
 }
 
 static void
@@ -462,6 +470,8 @@ schedule_clone(const struct schedule *s)
 	t->webhook_secret_ref = s->webhook_secret_ref != NULL ?
 	    xstrdup(s->webhook_secret_ref) : NULL;
 	t->webhook_tolerance_s = s->webhook_tolerance_s;
+	t->webhook_style = s->webhook_style;
+	t->webhook_prev = webhook_keyring_copy(s->webhook_prev);
 	t->tz = s->tz;
 	t->cron = s->cron;
 	t->interval_us = s->interval_us;
@@ -503,7 +513,9 @@ schedule_take_config(struct schedule *s, struct schedule *t)
 	SWAP(s->note, t->note);
 	SWAP(s->batch_template, t->batch_template);
 	SWAP(s->webhook_secret_ref, t->webhook_secret_ref);
+	SWAP(s->webhook_prev, t->webhook_prev);
 	s->webhook_tolerance_s = t->webhook_tolerance_s;
+	s->webhook_style = t->webhook_style;
 	s->tz = t->tz;
 	s->cron = t->cron;
 	s->interval_us = t->interval_us;
@@ -793,6 +805,16 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 		}
 		t->webhook_tolerance_s = (int32_t)n;
 	}
+	*field = "webhook_style";
+	if ((v = json_object_get(params, "webhook_style")) != NULL) {
+		if (!json_is_string(v) || (n = name_index(json_string_value(v),
+		    (const char **)webhook_style_names, WEBHOOK_NSTYLES)) ==
+		    -1) {
+			*reason = xstrdup("must be standard, github or stripe");
+			return (-1);
+		}
+		t->webhook_style = (uint8_t)n;
+	}
 	*field = "webhook_secret";
 	if ((v = json_object_get(params, "webhook_secret")) != NULL) {
 		if (!json_is_string(v)) {
@@ -911,7 +933,7 @@ config_apply(struct schedule *t, json_t *params, int creating,
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 30);
+	msgpack_pack_map(pk, 32);
 	pack_kstr(pk, "id", s->id);
 	pack_kstr(pk, "name", s->name);
 	pack_kstr(pk, "account", s->account);
@@ -941,6 +963,9 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kstr(pk, "batch_template", s->batch_template);
 	pack_kstr(pk, "webhook_secret_ref", s->webhook_secret_ref);
 	pack_kint(pk, "webhook_tolerance_s", s->webhook_tolerance_s);
+	pack_kstr(pk, "webhook_style", webhook_style_names[s->webhook_style]);
+	pack_str(pk, "webhook_previous");
+	webhook_keyring_pack(s->webhook_prev, pk);
 	pack_kint(pk, "format", 1);
 }
 
@@ -965,6 +990,20 @@ schedule_put_progress(struct schedule *s, struct jrec *rec)
 	jrec_put(rec, "progress", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
 	pack_buffer_clear(&pb);
+}
+
+/* Put S's row (and progress) in REC, whose body is something else. */
+static void
+schedule_put_row(struct schedule *s, struct jrec *rec)
+{
+	struct pack_buffer	pb;
+
+	pack_buffer_init(&pb);
+	schedule_pack(s, &pb.pk);
+	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
+	    pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	schedule_put_progress(s, rec);
 }
 
 /* A record of KIND carrying S's row as body and as table row. */
@@ -993,7 +1032,8 @@ enum row_key {
 	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
 	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
 	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
-	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE, RK_MAX
+	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE,
+	RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS, RK_MAX
 };
 static const char *const row_keys[RK_MAX] = {
 	"id", "name", "account", "operation", "model", "parameters",
@@ -1002,7 +1042,7 @@ static const char *const row_keys[RK_MAX] = {
 	"state", "pause_reason", "note", "anchor_us", "created_us",
 	"updated_us", "last_fire_us", "run_counter", "month_key",
 	"month_spent_micro", "batch_template", "webhook_secret_ref",
-	"webhook_tolerance_s"
+	"webhook_tolerance_s", "webhook_style", "webhook_previous"
 };
 
 /* A name of NAMES (N of them) held in V, or DEF. */
@@ -1075,6 +1115,12 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	s->webhook_secret_ref = unpack_val_strdup(v[RK_WEBHOOK_SECRET]);
 	s->webhook_tolerance_s = (int32_t)unpack_val_int(
 	    v[RK_WEBHOOK_TOLERANCE], WEBHOOK_TOLERANCE_DEFAULT);
+	s->webhook_style = (uint8_t)unpack_name(v[RK_WEBHOOK_STYLE],
+	    (const char **)webhook_style_names, WEBHOOK_NSTYLES,
+	    WEBHOOK_STANDARD);
+	s->webhook_prev = webhook_keyring_unpack(v[RK_WEBHOOK_PREVIOUS]);
+	if (s->webhook_prev != NULL)
+		nrotated++;
 	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
 	rc = 0;
 out:
@@ -1128,6 +1174,13 @@ schedule_to_json(const struct schedule *s)
 		    json_string(s->webhook_secret_ref));
 		json_object_set_new(j, "webhook_tolerance_s",
 		    json_integer(s->webhook_tolerance_s));
+		json_object_set_new(j, "webhook_style",
+		    json_string(webhook_style_names[s->webhook_style]));
+		json_object_set_new(j, "webhook_url_path", json_sprintf(
+		    "/v1/hooks/%s", s->id));
+		json_object_set_new(j, "webhook_previous_secrets",
+		    json_integer(s->webhook_prev != NULL ?
+		    s->webhook_prev->n : 0));
 	}
 	if (s->batch_template != NULL) {
 		json_t	*bt = json_loads(s->batch_template, 0, NULL);
@@ -1352,6 +1405,8 @@ sched_op_free(struct sched_op *op)
 		schedule_discard(op->t);
 	if (op->whsec != NULL)
 		secret_free((unsigned char *)op->whsec, strlen(op->whsec));
+	free(op->gen_ref);
+	json_decref(op->answer);
 	free(op);
 }
 
@@ -1631,19 +1686,9 @@ schedule_deleted_cb(const struct journal_result *res, void *arg)
 		return;
 	}
 	schedule_unregister(s);
-	/* A secret the daemon generated for it goes with it. */
-	if (s->webhook_secret_ref != NULL &&
-	    strncmp(s->webhook_secret_ref, "generated:", 10) == 0) {
-		char	*cause = NULL;
-
-		if (secret_remove(engine->data_dir, s->webhook_secret_ref + 10,
-		    &cause) == -1) {
-			log_warnx("msg=\"generated secret not removed\" "
-			    "schedule=%s error=\"%s\"", s->id,
-			    log_escape(cause));
-			free(cause);
-		}
-	}
+	/* Secrets the daemon generated for it go with it. */
+	schedule_drop_generated(s->id, s->webhook_secret_ref, s->webhook_prev,
+	    NULL);
 	dispatch_cancel_pending(s, "schedule deleted");
 	log_info("msg=\"schedule deleted\" schedule=%s", s->id);
 	ctl_reply(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
@@ -1942,4 +1987,332 @@ schedule_list(const struct ctl_caller *caller, const char *account,
 	}
 	free(ctx.v);
 	return (a);
+}
+
+/* ---- webhook secrets ---------------------------------------------------- */
+
+/* Does S (primary or previous) refer to REF? */
+static int
+schedule_has_secret(const struct schedule *s, const char *ref)
+{
+	int	i;
+
+	if (s == NULL)
+		return (0);
+	if (s->webhook_secret_ref != NULL &&
+	    strcmp(s->webhook_secret_ref, ref) == 0)
+		return (1);
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
+		if (strcmp(s->webhook_prev->v[i].ref, ref) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Remove generated secret REF unless NOW still refers to it. */
+static void
+schedule_drop_one(const char *id, const char *ref, const struct schedule *now)
+{
+	char	*cause = NULL;
+
+	if (ref == NULL || strncmp(ref, "generated:", 10) != 0 ||
+	    schedule_has_secret(now, ref))
+		return;
+	if (secret_remove(engine->data_dir, ref + 10, &cause) == -1) {
+		log_warnx("msg=\"generated secret not removed\" schedule=%s "
+		    "error=\"%s\"", id, log_escape(cause));
+		free(cause);
+	}
+}
+
+/* Remove the generated secrets among REF and OLDK (a schedule's secrets
+ * before a change) that NOW (after it; NULL: deleted) no longer uses. */
+static void
+schedule_drop_generated(const char *id, const char *ref,
+    const struct webhook_keyring *oldk, const struct schedule *now)
+{
+	int	i;
+
+	schedule_drop_one(id, ref, now);
+	for (i = 0; oldk != NULL && i < oldk->n; i++)
+		schedule_drop_one(id, oldk->v[i].ref, now);
+}
+
+/* Drop T's previous secrets whose grace period ended by NOW; how many. */
+static int
+schedule_expired_out(struct schedule *t, int64_t now, json_t *gone)
+{
+	struct webhook_keyring	*k = t->webhook_prev;
+	int			 i, j, n = 0;
+
+	for (i = j = 0; k != NULL && i < k->n; i++) {
+		if (k->v[i].expires_us > now) {
+			k->v[j++] = k->v[i];
+			continue;
+		}
+		if (gone != NULL)
+			json_array_append_new(gone,
+			    json_string(k->v[i].fingerprint));
+		free(k->v[i].ref);
+		n++;
+	}
+	if (k != NULL && (k->n = j) == 0) {
+		webhook_keyring_free(k);
+		t->webhook_prev = NULL;
+	}
+	return (n);
+}
+
+/* The new primary secret of a rotation: REF (checked and readable), or a
+ * generated one (its whsec_ value in op->whsec).  Fills FP; 0, or -1 and
+ * *field / *reason (allocated). */
+static int
+schedule_new_secret(struct sched_op *op, const char *ref, char fp[65],
+    const char **field, char **reason)
+{
+	struct schedule	*t = op->t;
+	char		 name[96];
+
+	*field = "secret";
+	if (ref != NULL && strcmp(ref, "generated") != 0) {
+		if (strncmp(ref, "generated:", 10) == 0) {
+			*reason = xstrdup("use \"generated\": the daemon names "
+			    "generated secrets");
+			return (-1);
+		}
+		if (secret_ref_check(ref, reason) == -1)
+			return (-1);
+		if (schedule_has_secret(op->s, ref)) {
+			*reason = xstrdup("the schedule uses this reference "
+			    "already; give another one, or none for a "
+			    "generated secret");
+			return (-1);
+		}
+		if (webhook_secret_fingerprint(ref, fp, reason) == -1)
+			return (-1);
+		free(t->webhook_secret_ref);
+		t->webhook_secret_ref = xstrdup(ref);
+		return (0);
+	}
+	snprintf(name, sizeof name, "%s.r%lld", t->id,
+	    (long long)t->updated_us);
+	if (secret_generate(engine->data_dir, name, &op->whsec, reason) == -1)
+		return (-1);
+	secret_fingerprint((unsigned char *)op->whsec, strlen(op->whsec), fp);
+	free(t->webhook_secret_ref);
+	xasprintf(&t->webhook_secret_ref, "generated:%s", name);
+	op->gen_ref = xstrdup(t->webhook_secret_ref);
+	return (0);
+}
+
+/* The "webhook.rotated" audit record: fingerprints, never secrets. */
+static struct jrec *
+schedule_rotated_record(struct sched_op *op, const char *oldfp,
+    const char *newfp, int64_t grace, const char *why)
+{
+	const struct ctl_caller	*c = ctl_req_caller(op->req);
+	struct schedule		*t = op->t;
+	struct jrec		*rec;
+	msgpack_packer		*pk;
+
+	rec = jrec_create("webhook.rotated", t->account);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 10);
+	pack_kstr(pk, "schedule", t->id);
+	pack_kstr(pk, "old_fingerprint", oldfp);
+	pack_kstr(pk, "new_fingerprint", newfp);
+	pack_kstr(pk, "new_secret_ref", t->webhook_secret_ref);
+	pack_kint(pk, "grace_s", grace / USEC_PER_SEC);
+	pack_kint(pk, "old_expires_us", grace > 0 ? t->updated_us + grace : 0);
+	pack_kstr(pk, "reason", why);
+	pack_kint(pk, "by_uid", c != NULL ? (int64_t)c->uid : -1);
+	pack_kint(pk, "by_pid", c != NULL ? (int64_t)c->pid : -1);
+	pack_kstr(pk, "by_account", t->account);
+	schedule_put_row(t, rec);
+	return (rec);
+}
+
+static void
+schedule_rotated_cb(const struct journal_result *res, void *arg)
+{
+	struct sched_op	*op = arg;
+	struct schedule	*s = op->s, *t = op->t;
+
+	if (res->status != JOURNAL_OK) {
+		if (op->gen_ref != NULL)
+			schedule_drop_one(t->id, op->gen_ref, NULL);
+		sched_op_fail(op, res);
+		sched_op_free(op);
+		return;
+	}
+	SWAP(s->webhook_secret_ref, t->webhook_secret_ref);
+	SWAP(s->webhook_prev, t->webhook_prev);
+	s->updated_us = t->updated_us;
+	/* T now holds the secrets before: drop what is no longer used. */
+	schedule_drop_generated(s->id, t->webhook_secret_ref, t->webhook_prev,
+	    s);
+	if (s->webhook_prev != NULL)
+		nrotated++;
+	log_info("msg=\"webhook secret rotated\" schedule=%s "
+	    "fingerprint=%s previous=%d", s->id, json_string_value(
+	    json_object_get(op->answer, "fingerprint")), s->webhook_prev !=
+	    NULL ? s->webhook_prev->n : 0);
+	if (op->whsec != NULL)
+		json_object_set_new(op->answer, "webhook_secret",
+		    json_string(op->whsec));
+	ctl_reply(op->req, op->answer);
+	op->answer = NULL;
+	sched_op_free(op);
+}
+
+/*
+ * webhook.rotate: a new primary secret ("secret": a reference, or none for
+ * a generated one shown once); the previous stays valid for "grace"
+ * (default 24 h; 0 ends it now); "reason" says why.  Journaled as
+ * "webhook.rotated" with the SHA-256 fingerprints of old and new.
+ */
+void
+schedule_ctl_rotate(struct ctl_req *req, struct schedule *s, json_t *params)
+{
+	struct sched_op		*op;
+	struct webhook_previous	*p;
+	const char		*why = ctl_param_string(params, "reason");
+	const char		*field = NULL;
+	char			 oldfp[65], newfp[65], *reason = NULL;
+	char			 when[40];
+	int64_t			 grace = WEBHOOK_GRACE_DEFAULT, now = now_us();
+	int			 have_old;
+
+	if (s->webhook_secret_ref == NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "the schedule takes no "
+		    "webhooks", "id", "no webhook secret");
+		return;
+	}
+	if (why == NULL || *why == '\0' || strlen(why) > 500) {
+		ctl_error_param(req, "reason", "required: why the secret "
+		    "changes (at most 500 bytes)");
+		return;
+	}
+	if (json_object_get(params, "grace") != NULL && (!ctl_param_duration(
+	    params, "grace", &grace) || grace < 0 || grace > WEBHOOK_GRACE_MAX)) {
+		ctl_error_param(req, "grace", "must be a duration from 0 to "
+		    "30d");
+		return;
+	}
+	if (schedule_busy(req, s))
+		return;
+	op = sched_op_new(req, s, schedule_clone(s), OP_ROTATE);
+	op->t->updated_us = now;
+	schedule_expired_out(op->t, now, NULL);
+	if (grace > 0 && op->t->webhook_prev != NULL &&
+	    op->t->webhook_prev->n >= WEBHOOK_PREVIOUS_MAX) {
+		ctl_error(req, CTL_E_CONFLICT, "four previous secrets are in "
+		    "their grace period already; rotate with --grace 0 or "
+		    "once one has expired", "grace", "too many secrets");
+		sched_op_free(op);
+		return;
+	}
+	have_old = webhook_secret_fingerprint(s->webhook_secret_ref, oldfp,
+	    &reason) == 0;
+	if (!have_old) {
+		log_warnx("msg=\"rotating an unreadable webhook secret\" "
+		    "schedule=%s error=\"%s\"", s->id, log_escape(reason));
+		free(reason);
+		reason = NULL;
+	}
+	if (schedule_new_secret(op, ctl_param_string(params, "secret"), newfp,
+	    &field, &reason) == -1) {
+		ctl_error_param(req, field, reason);
+		free(reason);
+		sched_op_free(op);
+		return;
+	}
+	if (grace > 0) {
+		if (op->t->webhook_prev == NULL)
+			op->t->webhook_prev = xcalloc(1,
+			    sizeof *op->t->webhook_prev);
+		p = &op->t->webhook_prev->v[op->t->webhook_prev->n++];
+		p->ref = xstrdup(s->webhook_secret_ref);
+		snprintf(p->fingerprint, sizeof p->fingerprint, "%s",
+		    have_old ? oldfp : "");
+		p->rotated_us = now;
+		p->expires_us = now + grace;
+	}
+	op->answer = json_pack("{s:s, s:s, s:s*, s:s*, s:s}", "id", s->id,
+	    "fingerprint", newfp, "previous_fingerprint", have_old ? oldfp :
+	    NULL, "previous_expires", grace > 0 ? fmt_rfc3339(now + grace,
+	    when, sizeof when) : NULL, "secret_ref",
+	    op->t->webhook_secret_ref);
+	journal_submit(engine->journal, schedule_rotated_record(op,
+	    have_old ? oldfp : NULL, newfp, grace, why), schedule_rotated_cb,
+	    op);
+}
+
+static void
+schedule_expired_cb(const struct journal_result *res, void *arg)
+{
+	struct sched_op	*op = arg;
+	struct schedule	*s = op->s, *t = op->t;
+
+	s->busy = 0;
+	if (res->status != JOURNAL_OK) {
+		log_warnx("msg=\"expired webhook secrets not recorded\" "
+		    "schedule=%s error=\"%s\"", s->id, log_escape(res->error));
+		sched_op_free(op);
+		return;
+	}
+	SWAP(s->webhook_prev, t->webhook_prev);
+	schedule_drop_generated(s->id, NULL, t->webhook_prev, s);
+	log_info("msg=\"webhook secrets expired\" schedule=%s", s->id);
+	sched_op_free(op);
+}
+
+/* One schedule: end the previous secrets whose grace period is over, in a
+ * "webhook.secret_expired" record. */
+static void
+schedule_expire_node(struct strmap_node *n, void *arg)
+{
+	struct schedule	*s = SCHED_OF(n, node);
+	struct sched_op	*op;
+	struct jrec	*rec;
+	json_t		*gone;
+	size_t		 i;
+	int64_t		 now = *(int64_t *)arg;
+
+	if (s->webhook_prev == NULL)
+		return;
+	nrotated++;
+	if (s->busy || s->state == SCHEDULE_DELETED)
+		return;
+	op = sched_op_new(NULL, s, schedule_clone(s), OP_EXPIRE);
+	gone = json_array();
+	if (schedule_expired_out(op->t, now, gone) == 0) {
+		json_decref(gone);
+		sched_op_free(op);
+		return;
+	}
+	s->busy = 1;
+	rec = jrec_create("webhook.secret_expired", s->account);
+	msgpack_pack_map(jrec_body(rec), 2);
+	pack_kstr(jrec_body(rec), "schedule", s->id);
+	pack_str(jrec_body(rec), "fingerprints");
+	msgpack_pack_array(jrec_body(rec), json_array_size(gone));
+	for (i = 0; i < json_array_size(gone); i++)
+		pack_str(jrec_body(rec), json_string_value(json_array_get(gone,
+		    i)));
+	json_decref(gone);
+	schedule_put_row(op->t, rec);
+	journal_submit(engine->journal, rec, schedule_expired_cb, op);
+}
+
+/* End every previous webhook secret whose grace period is over by NOW
+ * (verification ignores them already; this forgets them and removes the
+ * generated ones).  Walks the schedules only while some have any. */
+void
+schedule_expire_secrets(int64_t now)
+{
+	if (nrotated == 0 || by_id.nbuckets == 0)
+		return;
+	nrotated = 0;
+	strmap_foreach(&by_id, schedule_expire_node, &now);
 }

@@ -17,6 +17,7 @@ static const struct ctl_method *const ctl_tables[] = {
 	ctl_methods_prefs,
 	ctl_methods_budget,
 	ctl_methods_batch,
+	ctl_methods_webhook,
 	NULL
 };
 

@@ -38,7 +38,7 @@ usage(int status)
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
-"              [--version] [--help]\n"
+"              [--webhook-retention DURATION] [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
 "  --socket PATH         control socket (default DATA/chime.sock)\n"
@@ -59,7 +59,9 @@ usage(int status)
 "                        IPV4:PORT or [IPV6]:PORT (default 127.0.0.1:8470;\n"
 "                        port 0: any free port); none: no listener\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
-"                        (default 30s)\n");
+"                        (default 30s)\n"
+"  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
+"                        and webhook events are kept (default 7d)\n");
 	exit(status);
 }
 
@@ -206,7 +208,7 @@ parse_number(const char *flag, const char *s, long lo, long hi)
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
-	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP
+	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION
 };
 
 static const struct option longopts[] = {
@@ -222,6 +224,7 @@ static const struct option longopts[] = {
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 	{ "http-allow", required_argument, NULL, OPT_HTTP_ALLOW },
 	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "webhook-retention", required_argument, NULL, OPT_WEBHOOK_RETENTION },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -234,6 +237,7 @@ struct flags {
 	struct journal_options	 jopts;
 	int			 max_running;
 	int64_t			 drain_us;
+	int64_t			 webhook_retention_us;
 	struct http_config	 http;
 	char			*http_host;	/* NULL: no listener */
 	uint16_t		 http_port;
@@ -297,6 +301,15 @@ parse_flags(int argc, char **argv, struct flags *f)
 			if (parse_duration(optarg, &f->drain_us) == -1) {
 				fprintf(stderr, "chimed: --drain-timeout: "
 				    "expected a duration such as 30s\n");
+				exit(2);
+			}
+			break;
+		case OPT_WEBHOOK_RETENTION:
+			if (parse_duration(optarg, &f->webhook_retention_us) ==
+			    -1 || f->webhook_retention_us < USEC_PER_SEC) {
+				fprintf(stderr, "chimed: --webhook-retention: "
+				    "expected a duration of at least 1s, such "
+				    "as 7d\n");
 				exit(2);
 			}
 			break;
@@ -368,9 +381,10 @@ start(struct flags *f)
 		httpd = httpd_start(engine->base, f->http_host, f->http_port,
 		    &cause);
 		if (httpd == NULL ||
-		    dispatch_webhook_route(httpd, &cause) == -1)
+		    webhook_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 	}
+	webhook_start(f->webhook_retention_us);
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -392,6 +406,7 @@ main(int argc, char **argv)
 	f.jopts.sync = JOURNAL_SYNC_FULL;
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
+	f.webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
 	http_config_init(&f.http);
 	if (httpd_parse_address(HTTPD_DEFAULT_ADDRESS, &f.http_host,
 	    &f.http_port, &cause) == -1)
@@ -427,6 +442,7 @@ main(int argc, char **argv)
 	journal_flush(engine->journal);
 	httpd_free(httpd);
 	httpd = NULL;
+	webhook_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
 	ctl_server_free(engine->ctl);

@@ -644,7 +644,8 @@ metrics_daemon_init(void)
 	static const char *const runst[] = { "success", "failed", "skipped",
 	    "missed", "interrupted", "cancelled" };
 	static const char *const hookst[] = { "accepted", "duplicate",
-	    "unauthorized", "not_found", "too_large", "overloaded" };
+	    "unauthorized", "not_found", "too_large", "overloaded", "rejected",
+	    "unavailable" };
 	const char	*version[1] = { "version" };
 	char		*cause = NULL;
 	size_t		 i;

@@ -1,0 +1,1146 @@
+/*
+ * actors/webhook.c: inbound webhooks.
+ *
+ * POST /v1/hooks/SCHEDULE_ID is verified in the schedule's signature style
+ * (Standard Webhooks, GitHub or Stripe) against its primary secret and the
+ * previous secrets still in their grace period.  A verified delivery
+ * becomes a run claiming "webhook:SCHEDULE:MSGID", answered 202 once that
+ * claim is durable; a message id seen before answers 200 with the first
+ * run.  Every request the daemon answers (except 429, which would add to
+ * the load it reports) is journaled as "webhook.received" and kept as a
+ * row of the "webhook_events" table.  Message ids and events are pruned
+ * after the retention period: the "webhook_expiry" table orders them by
+ * time, each key "TIME/c/CLAIM" (a claim to release) or "TIME/e/EVENTKEY"
+ * (an event row to delete), TIME 16 hex digits of microseconds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "actors.h"
+
+#define WEBHOOK_BODY_KEPT	(64 * 1024)	/* body bytes journaled */
+#define WEBHOOK_SLOTS_WAITING	100000		/* runs waiting: overloaded */
+#define WEBHOOK_EVENTS_DEFAULT	50
+#define WEBHOOK_EVENTS_MAX	1000
+#define WEBHOOK_PRUNE_BATCH	1000		/* expiry rows per record */
+#define WEBHOOK_PRUNE_PERIOD	(3600 * USEC_PER_SEC)
+#define WEBHOOK_SOURCE_MAX	64
+#define WEBHOOK_SIG_MAX		4096		/* bytes of a signature header */
+#define WEBHOOK_SID_MAX		64		/* bytes of a schedule id kept */
+
+/* One HTTP request to POST /v1/hooks/, from arrival to its answer. */
+struct webhook_req {
+	struct evhttp_request	*req;
+	struct schedule		*sched;		/* referenced, or NULL */
+	char			*sid;		/* as given in the path */
+	char			*msgid;		/* or NULL */
+	char			 source[WEBHOOK_SOURCE_MAX];
+	size_t			 size;
+	int			 verified;
+	const char		*reason;	/* static; NULL when accepted */
+	const char		*body;		/* verified: into the request */
+	int			 code;
+	char			*answer;	/* JSON text */
+	const char		*outcome;	/* metrics label */
+};
+
+const char *const webhook_style_names[WEBHOOK_NSTYLES] = {
+	"standard", "github", "stripe"
+};
+
+static int64_t		 webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
+static struct event	*webhook_prune_ev;
+static int		 webhook_prune_busy;
+static uint32_t		 webhook_event_counter;
+
+static int	webhook_id_ok(const char *);
+static int	webhook_hmac_hex_match(const unsigned char *, size_t,
+		    const char *, size_t, const char *, size_t, const char *,
+		    size_t);
+static void	webhook_clean(char *, const char *, size_t);
+static struct webhook_req *webhook_req_new(struct evhttp_request *,
+		    const char *);
+static void	webhook_req_free(struct webhook_req *);
+static void	webhook_finish(struct webhook_req *, int, json_t *,
+		    const char *, const char *);
+static void	webhook_send(struct webhook_req *);
+static void	webhook_received_cb(const struct journal_result *, void *);
+static struct jrec *webhook_received_record(struct webhook_req *);
+static void	webhook_duplicate(struct webhook_req *, struct schedule *);
+static json_t	*webhook_param(const char *, size_t);
+static int	webhook_key(const char *, int, unsigned char **, size_t *,
+		    char **);
+static int	webhook_check_one(struct webhook_req *, struct schedule *,
+		    const unsigned char *, size_t, int64_t);
+static int	webhook_check(struct webhook_req *, struct schedule *);
+static char	*webhook_stripe_id(const char *, size_t);
+static void	webhook_http(struct evhttp_request *, const char *, void *);
+static void	webhook_prune(evutil_socket_t, short, void *);
+static void	webhook_pruned_cb(const struct journal_result *, void *);
+
+/* ---- signatures -------------------------------------------------------- */
+
+/* A message id: 1..WEBHOOK_ID_MAX printable bytes, no space and no '.'. */
+static int
+webhook_id_ok(const char *id)
+{
+	size_t	i, len;
+
+	if (id == NULL || (len = strlen(id)) == 0 || len > WEBHOOK_ID_MAX)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (id[i] <= ' ' || id[i] > '~' || id[i] == '.')
+			return (0);
+	}
+	return (1);
+}
+
+/* Parse a Unix-seconds timestamp; -1 if it is not one. */
+static int64_t
+webhook_parse_ts(const char *ts, size_t len)
+{
+	int64_t	t = 0;
+	size_t	i;
+
+	if (len == 0 || len > 18 || (ts[0] == '0' && len > 1))
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (ts[i] < '0' || ts[i] > '9')
+			return (-1);
+		t = t * 10 + (ts[i] - '0');
+	}
+	return (t);
+}
+
+/*
+ * Check a Standard Webhooks delivery: message ID (see webhook_id_ok),
+ * timestamp TS (Unix seconds, within TOLERANCE seconds of NOW), SIGS
+ * ("v1,BASE64" entries separated by spaces, one of which must be the
+ * HMAC-SHA256 under KEY of "ID.TS.BODY").  Returns 0, or -1 with *reason
+ * (static) saying which check failed.
+ */
+int
+webhook_verify_standard(const unsigned char *key, size_t keylen,
+    const char *id, const char *ts, const char *sigs, const char *body,
+    size_t len, int64_t now, int64_t tolerance, const char **reason)
+{
+	const char	*p, *e;
+	char		*want;
+	int64_t		 t;
+	size_t		 wlen;
+	int		 ok = 0;
+
+	*reason = "missing header";
+	if (id == NULL || ts == NULL || sigs == NULL)
+		return (-1);
+	*reason = "bad message id";
+	if (!webhook_id_ok(id))
+		return (-1);
+	*reason = "bad timestamp";
+	if ((t = webhook_parse_ts(ts, strlen(ts))) == -1)
+		return (-1);
+	*reason = "timestamp outside tolerance";
+	if (t < now - tolerance || t > now + tolerance)
+		return (-1);
+	*reason = "bad signature header";
+	if (strlen(sigs) > WEBHOOK_SIG_MAX)
+		return (-1);
+	want = http_sign(key, keylen, id, t, body, len);
+	wlen = strlen(want);
+	for (p = sigs; *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		for (e = p; *e != '\0' && *e != ' '; e++)
+			/* nothing */;
+		if ((size_t)(e - p) == wlen && CRYPTO_memcmp(p, want,
+		    wlen) == 0)
+			ok = 1;
+	}
+	OPENSSL_cleanse(want, wlen);
+	free(want);
+	*reason = "no matching signature";
+	return (ok ? 0 : -1);
+}
+
+/*
+ * Does HEX (HEXLEN characters, either case) equal the HMAC-SHA256 under
+ * KEY of the concatenation of A and B?  Constant time in the MAC.
+ */
+static int
+webhook_hmac_hex_match(const unsigned char *key, size_t keylen,
+    const char *a, size_t alen, const char *b, size_t blen, const char *hex,
+    size_t hexlen)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 mdlen = 0, i;
+	char			 want[2 * EVP_MAX_MD_SIZE], got[64];
+	EVP_MAC			*mac;
+	EVP_MAC_CTX		*ctx;
+	OSSL_PARAM		 params[2];
+	size_t			 outl = 0;
+	int			 ok;
+
+	if (hexlen != 64)
+		return (0);
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx == NULL || EVP_MAC_init(ctx, key, keylen, params) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)a, alen) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)b, blen) != 1 ||
+	    EVP_MAC_final(ctx, md, &outl, sizeof md) != 1)
+		fatalx("webhook: HMAC-SHA256 failed");
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	mdlen = (unsigned int)outl;
+	for (i = 0; i < mdlen; i++) {
+		want[2 * i] = digits[md[i] >> 4];
+		want[2 * i + 1] = digits[md[i] & 0xf];
+	}
+	for (i = 0; i < 64; i++) {
+		got[i] = hex[i];
+		if (got[i] >= 'A' && got[i] <= 'F')
+			got[i] += 'a' - 'A';
+	}
+	ok = mdlen == 32 && CRYPTO_memcmp(got, want, 64) == 0;
+	OPENSSL_cleanse(md, sizeof md);
+	OPENSSL_cleanse(want, sizeof want);
+	return (ok);
+}
+
+/*
+ * Check a GitHub delivery: SIG is the X-Hub-Signature-256 header,
+ * "sha256=" and the hex HMAC-SHA256 of the raw BODY under KEY (the
+ * secret's own bytes).  GitHub signs no timestamp.  Returns 0, or -1 with
+ * *reason.
+ */
+int
+webhook_verify_github(const unsigned char *key, size_t keylen,
+    const char *sig, const char *body, size_t len, const char **reason)
+{
+	*reason = "missing header";
+	if (sig == NULL)
+		return (-1);
+	*reason = "bad signature header";
+	if (strncmp(sig, "sha256=", 7) != 0 || strlen(sig + 7) != 64)
+		return (-1);
+	*reason = "no matching signature";
+	if (!webhook_hmac_hex_match(key, keylen, "", 0, body, len, sig + 7,
+	    64))
+		return (-1);
+	return (0);
+}
+
+/*
+ * Check a Stripe delivery: HEADER is Stripe-Signature, "t=TS,v1=HEX,..."
+ * (other schemes such as v0 ignored, several v1 allowed), each v1 the hex
+ * HMAC-SHA256 under KEY (the secret's own bytes, "whsec_" included) of
+ * "TS.BODY"; TS within TOLERANCE seconds of NOW.  Returns 0, or -1 with
+ * *reason.
+ */
+int
+webhook_verify_stripe(const unsigned char *key, size_t keylen,
+    const char *header, const char *body, size_t len, int64_t now,
+    int64_t tolerance, const char **reason)
+{
+	const char	*p, *e, *ts = NULL;
+	char		 prefix[24];
+	size_t		 tslen = 0;
+	int64_t		 t;
+	int		 nsig = 0, ok = 0;
+
+	*reason = "missing header";
+	if (header == NULL)
+		return (-1);
+	*reason = "bad signature header";
+	if (strlen(header) > WEBHOOK_SIG_MAX)
+		return (-1);
+	for (p = header; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		if (e - p > 2 && strncmp(p, "t=", 2) == 0) {
+			if (ts != NULL)
+				return (-1);
+			ts = p + 2;
+			tslen = e - ts;
+		} else if (e - p > 3 && strncmp(p, "v1=", 3) == 0)
+			nsig++;
+		else if (memchr(p, '=', e - p) == NULL)
+			return (-1);
+	}
+	*reason = ts == NULL || nsig == 0 ? "bad signature header" :
+	    "bad timestamp";
+	if (ts == NULL || nsig == 0 || (t = webhook_parse_ts(ts, tslen)) == -1)
+		return (-1);
+	*reason = "timestamp outside tolerance";
+	if (t < now - tolerance || t > now + tolerance)
+		return (-1);
+	snprintf(prefix, sizeof prefix, "%lld.", (long long)t);
+	for (p = header; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		e = p + strcspn(p, ",");
+		if (e - p > 3 && strncmp(p, "v1=", 3) == 0 &&
+		    webhook_hmac_hex_match(key, keylen, prefix,
+		    strlen(prefix), body, len, p + 3, e - p - 3))
+			ok = 1;
+	}
+	*reason = "no matching signature";
+	return (ok ? 0 : -1);
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* Copy at most LEN - 1 bytes of S into BUF, printable ASCII only (others
+ * become '?'), so outside text is safe in records and logs. */
+static void
+webhook_clean(char *buf, const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
+	buf[i] = '\0';
+}
+
+static struct webhook_req *
+webhook_req_new(struct evhttp_request *req, const char *sid)
+{
+	struct webhook_req	*w = xcalloc(1, sizeof *w);
+	struct evhttp_connection *conn;
+	char			*addr = NULL;
+	ev_uint16_t		 port = 0;
+	char			 buf[WEBHOOK_SID_MAX + 1];
+
+	w->req = req;
+	webhook_clean(buf, sid, sizeof buf);
+	w->sid = xstrdup(buf);
+	w->size = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+	if ((conn = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(conn, &addr, &port);
+	webhook_clean(w->source, addr != NULL ? addr : "?", sizeof w->source);
+	return (w);
+}
+
+static void
+webhook_req_free(struct webhook_req *w)
+{
+	if (w->sched != NULL)
+		actor_unref(&w->sched->actor);
+	free(w->sid);
+	free(w->msgid);
+	free(w->answer);
+	free(w);
+}
+
+/* Keep a message id for the records: the header's text, cleaned. */
+static void
+webhook_set_msgid(struct webhook_req *w, const char *id)
+{
+	char	buf[WEBHOOK_ID_MAX + 1];
+
+	free(w->msgid);
+	w->msgid = NULL;
+	if (id == NULL)
+		return;
+	webhook_clean(buf, id, sizeof buf);
+	w->msgid = xstrdup(buf);
+}
+
+/* The answer itself; counts OUTCOME and frees W. */
+static void
+webhook_send(struct webhook_req *w)
+{
+	if (w->code == 429 || w->code == 503)
+		evhttp_add_header(evhttp_request_get_output_headers(w->req),
+		    "Retry-After", "1");
+	httpd_reply(w->req, w->code, "application/json", w->answer,
+	    strlen(w->answer));
+	if (w->outcome != NULL)
+		metrics_count(METRICS_WEBHOOKS, w->outcome, 1);
+	webhook_req_free(w);
+}
+
+/*
+ * End W with CODE and ANSWER (stolen), counted as OUTCOME; REASON (static,
+ * NULL when accepted) goes to the event log.  The request is journaled
+ * first; an accepted or duplicate delivery is answered once that record is
+ * durable too, an error at once.
+ */
+static void
+webhook_finish(struct webhook_req *w, int code, json_t *answer,
+    const char *outcome, const char *reason)
+{
+	int	wait = code == 200 || code == 202;
+
+	w->code = code;
+	w->answer = json_dumps(answer, JSON_COMPACT);
+	json_decref(answer);
+	w->outcome = outcome;
+	w->reason = reason;
+	if (code == 429) {
+		webhook_send(w);
+		return;
+	}
+	journal_submit(engine->journal, webhook_received_record(w),
+	    webhook_received_cb, wait ? w : NULL);
+	if (!wait)
+		webhook_send(w);
+}
+
+static void
+webhook_received_cb(const struct journal_result *res, void *arg)
+{
+	struct webhook_req	*w = arg;
+
+	if (res->status != JOURNAL_OK)
+		log_warnx("msg=\"webhook event not recorded\" error=\"%s\"",
+		    log_escape(res->error));
+	if (w != NULL)
+		webhook_send(w);
+}
+
+/* The cut of a body of LEN bytes kept in the journal: at most
+ * WEBHOOK_BODY_KEPT, ending on a UTF-8 character boundary. */
+static size_t
+webhook_body_cut(const char *body, size_t len)
+{
+	size_t	n = len;
+
+	if (n <= WEBHOOK_BODY_KEPT)
+		return (n);
+	n = WEBHOOK_BODY_KEPT;
+	while (n > 0 && ((unsigned char)body[n] & 0xc0) == 0x80)
+		n--;
+	return (n);
+}
+
+/* Pack W's event: N_EXTRA more entries follow in the caller's map. */
+static void
+webhook_pack_event(struct webhook_req *w, msgpack_packer *pk, int64_t at,
+    const char *run_id, int n_extra)
+{
+	msgpack_pack_map(pk, 11 + n_extra);
+	pack_kint(pk, "at_us", at);
+	pack_kstr(pk, "schedule", w->sid);
+	pack_kstr(pk, "message_id", w->msgid);
+	pack_kstr(pk, "style", w->sched != NULL ?
+	    webhook_style_names[w->sched->webhook_style] : NULL);
+	pack_kbool(pk, "verified", w->verified);
+	pack_kstr(pk, "outcome", w->outcome != NULL ? w->outcome :
+	    "unavailable");
+	pack_kstr(pk, "reason", w->reason);
+	pack_kint(pk, "status", w->code);
+	pack_kint(pk, "size", (int64_t)w->size);
+	pack_kstr(pk, "source", w->source);
+	pack_kstr(pk, "run_id", run_id);
+}
+
+/*
+ * The "webhook.received" record of W: the event (and, verified, the body
+ * up to WEBHOOK_BODY_KEPT bytes), its row in "webhook_events" (without
+ * the body) and its expiry entry.  Requests for unknown schedules leave
+ * only the record.
+ */
+static struct jrec *
+webhook_received_record(struct webhook_req *w)
+{
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	json_t			*a;
+	const char		*run_id = NULL;
+	char			 key[WEBHOOK_SID_MAX + 32], exp[sizeof key + 24];
+	int64_t			 at = now_us();
+	size_t			 cut = 0;
+
+	if ((a = json_loads(w->answer, 0, NULL)) != NULL)
+		run_id = json_string_value(json_object_get(a, "run_id"));
+	rec = jrec_create("webhook.received", w->sched != NULL ?
+	    w->sched->account : NULL);
+	pack_buffer_init(&pb);
+	webhook_pack_event(w, &pb.pk, at, run_id, 0);
+	if (w->verified && w->body != NULL) {
+		cut = webhook_body_cut(w->body, w->size);
+		webhook_pack_event(w, jrec_body(rec), at, run_id, 2);
+		pack_str(jrec_body(rec), "body");
+		msgpack_pack_str(jrec_body(rec), cut);
+		msgpack_pack_str_body(jrec_body(rec), w->body, cut);
+		pack_kbool(jrec_body(rec), "body_truncated", cut < w->size);
+	} else
+		pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	if (w->sched != NULL) {
+		snprintf(key, sizeof key, "%s/%016llx%08x", w->sched->id,
+		    (unsigned long long)at, webhook_event_counter++);
+		jrec_put(rec, "webhook_events", key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
+		snprintf(exp, sizeof exp, "%016llx/e/%s",
+		    (unsigned long long)at, key);
+		jrec_put(rec, "webhook_expiry", exp, strlen(exp), "", 0);
+	}
+	pack_buffer_clear(&pb);
+	json_decref(a);
+	return (rec);
+}
+
+/* In the record that claims CLAIM ("webhook:S:MSGID"): release it once the
+ * retention period has passed. */
+void
+webhook_expiry_put(struct jrec *rec, const char *claim)
+{
+	char	key[JOURNAL_MAX_KEY + 1];
+	int	n;
+
+	n = snprintf(key, sizeof key, "%016llx/c/%s",
+	    (unsigned long long)now_us(), claim);
+	if (n > 0 && (size_t)n < sizeof key)
+		jrec_put(rec, "webhook_expiry", key, n, "", 0);
+}
+
+/* A message id seen before: answer its first run (or a conflict, if its
+ * claim is not in the idem table). */
+static void
+webhook_duplicate(struct webhook_req *w, struct schedule *s)
+{
+	char	 key[WEBHOOK_ID_MAX + 8], *id = NULL;
+
+	snprintf(key, sizeof key, "wh:%s", w->msgid);
+	if (dispatch_idem_lookup(s, key, &id) == -1) {
+		webhook_finish(w, 409, json_pack("{s:s}", "error",
+		    "already delivered"), "duplicate", "duplicate");
+		return;
+	}
+	webhook_finish(w, 200, json_pack("{s:s, s:b}", "run_id", id,
+	    "duplicate", 1), "duplicate", "duplicate");
+	free(id);
+}
+
+/* The record settling W's run landed: ANSWER (stolen; may be NULL) if it
+ * is durable, else the first run of a duplicate id, or unavailable. */
+void
+webhook_settled(struct webhook_req *w, struct schedule *s,
+    const struct journal_result *res, json_t *answer)
+{
+	if (res->status == JOURNAL_OK && answer != NULL) {
+		webhook_finish(w, 202, answer, "accepted", NULL);
+		return;
+	}
+	json_decref(answer);
+	if (res->status == JOURNAL_DUPLICATE)
+		webhook_duplicate(w, s);
+	else
+		webhook_finish(w, 503, json_pack("{s:s}", "error",
+		    "not recorded"), "unavailable", "journal write failed");
+}
+
+/* The verified body as the run's "webhook" parameter: its JSON value,
+ * else the text as a string; NULL if it is neither. */
+static json_t *
+webhook_param(const char *body, size_t len)
+{
+	json_t	*v;
+
+	if (len == 0)
+		return (json_null());
+	if ((v = json_loadb(body, len, JSON_DECODE_ANY, NULL)) != NULL)
+		return (v);
+	return (json_stringn(body, len));
+}
+
+/* ---- verification ------------------------------------------------------ */
+
+/* The HMAC key of secret REF for STYLE: a Standard Webhooks whsec_
+ * secret's decoded bytes, or the secret's own bytes.  -1 and *cause. */
+static int
+webhook_key(const char *ref, int style, unsigned char **key, size_t *keylen,
+    char **cause)
+{
+	unsigned char	*secret;
+	size_t		 slen;
+	int		 rc;
+
+	if (secret_resolve(ref, &secret, &slen, cause) != 0)
+		return (-1);
+	if (style != WEBHOOK_STANDARD) {
+		*key = secret;
+		*keylen = slen;
+		return (0);
+	}
+	rc = http_webhook_key(secret, slen, key, keylen, cause);
+	secret_free(secret, slen);
+	return (rc);
+}
+
+/* Verify W (for S) under one key; 0 or -1 with w->reason. */
+static int
+webhook_check_one(struct webhook_req *w, struct schedule *s,
+    const unsigned char *key, size_t keylen, int64_t now)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(w->req);
+
+	switch (s->webhook_style) {
+	case WEBHOOK_GITHUB:
+		return (webhook_verify_github(key, keylen,
+		    evhttp_find_header(h, "X-Hub-Signature-256"), w->body,
+		    w->size, &w->reason));
+	case WEBHOOK_STRIPE:
+		return (webhook_verify_stripe(key, keylen,
+		    evhttp_find_header(h, "Stripe-Signature"), w->body,
+		    w->size, now, s->webhook_tolerance_s, &w->reason));
+	default:
+		return (webhook_verify_standard(key, keylen,
+		    evhttp_find_header(h, "webhook-id"),
+		    evhttp_find_header(h, "webhook-timestamp"),
+		    evhttp_find_header(h, "webhook-signature"), w->body,
+		    w->size, now, s->webhook_tolerance_s, &w->reason));
+	}
+}
+
+/*
+ * Verify W against S's primary secret, then the previous ones still in
+ * their grace period.  Returns 0 (verified), -1 (refused; w->reason) or
+ * -2 (no secret could be read; logged).
+ */
+static int
+webhook_check(struct webhook_req *w, struct schedule *s)
+{
+	const char	*refs[1 + WEBHOOK_PREVIOUS_MAX];
+	unsigned char	*key;
+	size_t		 keylen;
+	char		*cause = NULL;
+	int64_t		 now = now_us();
+	int		 i, n = 0, usable = 0, rc = -1;
+
+	refs[n++] = s->webhook_secret_ref;
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
+		if (s->webhook_prev->v[i].expires_us > now)
+			refs[n++] = s->webhook_prev->v[i].ref;
+	}
+	w->reason = "no matching signature";
+	for (i = 0; i < n && rc != 0; i++) {
+		if (webhook_key(refs[i], s->webhook_style, &key, &keylen,
+		    &cause) == -1) {
+			log_warnx("msg=\"webhook secret unavailable\" "
+			    "schedule=%s secret=%d error=\"%s\"", s->id, i,
+			    log_escape(cause));
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		usable++;
+		rc = webhook_check_one(w, s, key, keylen, now / USEC_PER_SEC);
+		secret_free(key, keylen);
+	}
+	if (rc == -1 && usable == 0)
+		return (-2);
+	return (rc);
+}
+
+/* A Stripe event's id: the body's top-level "id" string, or NULL. */
+static char *
+webhook_stripe_id(const char *body, size_t len)
+{
+	json_t		*v;
+	const char	*id;
+	char		*out = NULL;
+
+	if ((v = json_loadb(body, len, 0, NULL)) == NULL)
+		return (NULL);
+	if ((id = json_string_value(json_object_get(v, "id"))) != NULL)
+		out = xstrdup(id);
+	json_decref(v);
+	return (out);
+}
+
+/* The message id a delivery in S's style carries (headers only; Stripe's
+ * is in the body, read once the signature holds). */
+static const char *
+webhook_header_id(struct webhook_req *w, const struct schedule *s)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(w->req);
+
+	switch (s->webhook_style) {
+	case WEBHOOK_GITHUB:
+		return (evhttp_find_header(h, "X-GitHub-Delivery"));
+	case WEBHOOK_STRIPE:
+		return (NULL);
+	default:
+		return (evhttp_find_header(h, "webhook-id"));
+	}
+}
+
+/* ---- POST /v1/hooks/SCHEDULE_ID ---------------------------------------- */
+
+static void
+webhook_http(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	struct webhook_req	*w;
+	struct schedule		*s;
+	char			*dup = NULL, *sid, k[WEBHOOK_ID_MAX + 8];
+	json_t			*param;
+	int			 rc;
+
+	(void)arg;
+	w = webhook_req_new(req, rest);
+	s = schedule_find(rest);
+	if (s == NULL || s->state == SCHEDULE_DELETED ||
+	    s->webhook_secret_ref == NULL) {
+		webhook_finish(w, 404, json_pack("{s:s}", "error",
+		    "not found"), "not_found", "unknown schedule");
+		return;
+	}
+	w->sched = s;
+	actor_ref(&s->actor);
+	if (engine->draining || journal_pending(engine->journal) >
+	    WEBHOOK_OVERLOAD || slots_waiting() > WEBHOOK_SLOTS_WAITING) {
+		webhook_finish(w, 429, json_pack("{s:s}", "error",
+		    "overloaded"), "overloaded", "overloaded");
+		return;
+	}
+	w->body = w->size > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	webhook_set_msgid(w, webhook_header_id(w, s));
+	rc = webhook_check(w, s);
+	if (rc == -2) {
+		webhook_finish(w, 503, json_pack("{s:s}", "error",
+		    "secret unavailable"), "unavailable",
+		    "secret unavailable");
+		return;
+	}
+	if (rc == -1) {
+		log_warnx("msg=\"webhook refused\" schedule=%s reason=\"%s\" "
+		    "message_id=\"%s\" size=%zu address=%s", s->id, w->reason,
+		    w->msgid != NULL ? w->msgid : "", w->size, w->source);
+		webhook_finish(w, 401, json_pack("{s:s}", "error",
+		    "unauthorized"), "unauthorized", w->reason);
+		return;
+	}
+	w->verified = 1;
+	if (s->webhook_style == WEBHOOK_STRIPE) {
+		sid = webhook_stripe_id(w->body, w->size);
+		if (!webhook_id_ok(sid)) {
+			free(sid);
+			webhook_finish(w, 400, json_pack("{s:s}", "error",
+			    "the event has no usable \"id\""), "rejected",
+			    "bad message id");
+			return;
+		}
+		webhook_set_msgid(w, sid);
+		free(sid);
+	} else if (!webhook_id_ok(w->msgid)) {
+		webhook_finish(w, 401, json_pack("{s:s}", "error",
+		    "unauthorized"), "unauthorized", "bad message id");
+		return;
+	}
+	if (w->size > WEBHOOK_MAX_PARAM) {
+		webhook_finish(w, 413, json_pack("{s:s}", "error",
+		    "body too large"), "too_large", "body too large");
+		return;
+	}
+	if (s->state != SCHEDULE_ACTIVE || s->batch_template != NULL) {
+		webhook_finish(w, 409, json_pack("{s:s}", "error",
+		    s->state != SCHEDULE_ACTIVE ? "schedule paused" :
+		    "batch target"), "rejected", s->state != SCHEDULE_ACTIVE ?
+		    "schedule paused" : "batch target");
+		return;
+	}
+	if ((param = webhook_param(w->body, w->size)) == NULL) {
+		webhook_finish(w, 400, json_pack("{s:s}", "error",
+		    "body is neither JSON nor UTF-8 text"), "rejected",
+		    "body neither JSON nor UTF-8");
+		return;
+	}
+	snprintf(k, sizeof k, "wh:%s", w->msgid);
+	if (dispatch_idem_lookup(s, k, &dup) == 0) {
+		free(dup);
+		json_decref(param);
+		webhook_duplicate(w, s);
+		return;
+	}
+	dispatch_webhook_run(w, s, w->msgid, param);
+}
+
+/* Serve POST /v1/hooks/SCHEDULE_ID on H. */
+int
+webhook_route(struct httpd *h, char **cause)
+{
+	return (httpd_route(h, "/v1/hooks/", HTTPD_POST, webhook_http, NULL,
+	    cause));
+}
+
+/* ---- retention --------------------------------------------------------- */
+
+struct prune_ctx {
+	struct jrec	*rec;
+	char		 below[17];	/* hex time: rows before it expire */
+	size_t		 claims;
+	size_t		 events;
+	size_t		 rows;
+};
+
+/* One "webhook_expiry" row: expired ones go in the prune record. */
+static int
+webhook_prune_row(const struct journal_row *row, void *arg)
+{
+	struct prune_ctx	*ctx = arg;
+	const char		*k = row->key, *p, *q;
+	char			 buf[JOURNAL_MAX_KEY + 1], idem[sizeof buf];
+
+	if (row->klen < 20 || row->klen >= sizeof buf ||
+	    memcmp(k, ctx->below, 16) >= 0)
+		return (1);
+	memcpy(buf, k, row->klen);
+	buf[row->klen] = '\0';
+	if (ctx->rec == NULL)
+		ctx->rec = jrec_create("webhook.pruned", NULL);
+	jrec_del(ctx->rec, "webhook_expiry", buf, row->klen);
+	p = buf + 19;
+	if (strncmp(buf + 16, "/e/", 3) == 0) {
+		jrec_del(ctx->rec, "webhook_events", p, strlen(p));
+		ctx->events++;
+	} else if (strncmp(buf + 16, "/c/", 3) == 0 &&
+	    strncmp(p, "webhook:", 8) == 0 &&
+	    (q = strchr(p + 8, ':')) != NULL) {
+		/* "webhook:S:MSGID": the claim and the idem row "S:wh:MSGID" */
+		jrec_release(ctx->rec, p);
+		snprintf(idem, sizeof idem, "%.*s:wh:%s", (int)(q - p - 8),
+		    p + 8, q + 1);
+		jrec_del(ctx->rec, "idem", idem, strlen(idem));
+		ctx->claims++;
+	}
+	return (++ctx->rows >= WEBHOOK_PRUNE_BATCH);
+}
+
+/* Every period (and at once while a batch was full): release message ids
+ * and delete events older than the retention period; end secrets whose
+ * grace period is over. */
+static void
+webhook_prune(evutil_socket_t fd, short events, void *arg)
+{
+	struct prune_ctx	 ctx;
+	int64_t			 now = now_us();
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	schedule_expire_secrets(now);
+	if (webhook_prune_busy)
+		return;
+	memset(&ctx, 0, sizeof ctx);
+	snprintf(ctx.below, sizeof ctx.below, "%016llx",
+	    (unsigned long long)(now - webhook_retention_us));
+	if (journal_table_foreach(engine->journal, "webhook_expiry", NULL, 0,
+	    0, webhook_prune_row, &ctx) == -1 || ctx.rec == NULL) {
+		jrec_free(ctx.rec);
+		return;
+	}
+	msgpack_pack_map(jrec_body(ctx.rec), 3);
+	pack_kint(jrec_body(ctx.rec), "before_us", now - webhook_retention_us);
+	pack_kint(jrec_body(ctx.rec), "message_ids", (int64_t)ctx.claims);
+	pack_kint(jrec_body(ctx.rec), "events", (int64_t)ctx.events);
+	webhook_prune_busy = 1;
+	journal_submit(engine->journal, ctx.rec, webhook_pruned_cb,
+	    ctx.rows >= WEBHOOK_PRUNE_BATCH ? (void *)1 : NULL);
+	log_info("msg=\"webhook ids and events pruned\" message_ids=%zu "
+	    "events=%zu", ctx.claims, ctx.events);
+}
+
+static void
+webhook_pruned_cb(const struct journal_result *res, void *arg)
+{
+	webhook_prune_busy = 0;
+	if (res->status != JOURNAL_OK) {
+		log_warnx("msg=\"webhook prune not recorded\" error=\"%s\"",
+		    log_escape(res->error));
+		return;
+	}
+	/* A full batch: more may be due; go on soon. */
+	if (arg != NULL && webhook_prune_ev != NULL)
+		event_active(webhook_prune_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * Start pruning: message ids and events older than RETENTION_US go, checked
+ * every hour (or every quarter of a shorter retention period), and once
+ * now for what expired while the daemon was down.
+ */
+void
+webhook_start(int64_t retention_us)
+{
+	struct timeval	tv;
+	int64_t		period = WEBHOOK_PRUNE_PERIOD;
+
+	webhook_retention_us = retention_us;
+	if (retention_us / 4 < period)
+		period = retention_us / 4;
+	if (period < USEC_PER_SEC / 4)
+		period = USEC_PER_SEC / 4;
+	tv.tv_sec = period / USEC_PER_SEC;
+	tv.tv_usec = period % USEC_PER_SEC;
+	webhook_prune_ev = event_new(engine->base, -1, EV_PERSIST,
+	    webhook_prune, NULL);
+	if (webhook_prune_ev == NULL || event_add(webhook_prune_ev, &tv) == -1)
+		fatalx("webhook: cannot arm the prune timer");
+	event_active(webhook_prune_ev, EV_TIMEOUT, 0);
+}
+
+void
+webhook_stop(void)
+{
+	if (webhook_prune_ev != NULL)
+		event_free(webhook_prune_ev);
+	webhook_prune_ev = NULL;
+}
+
+/* ---- control ----------------------------------------------------------- */
+
+struct events_ctx {
+	json_t	*list;
+	size_t	 limit;
+	int	 failed;
+};
+
+static int
+webhook_event_row(const struct journal_row *row, void *arg)
+{
+	struct events_ctx	*ctx = arg;
+	msgpack_unpacked	 u;
+	const msgpack_object	*o;
+	json_t			*e;
+	char			*v, when[40];
+	int			 verified, status;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == -1)
+		return (0);
+	o = unpack_get(&u.data, "verified");
+	verified = o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN &&
+	    o->via.boolean;
+	o = &u.data;
+	status = (int)unpack_int(o, "status", 0);
+	if (!ctx->failed || !verified || status >= 400) {
+		e = json_object();
+		json_object_set_new(e, "at", json_string(fmt_rfc3339_ms(
+		    unpack_int(o, "at_us", 0), when, sizeof when)));
+		json_object_set_new(e, "message_id", (v = unpack_strdup(o,
+		    "message_id")) != NULL ? json_string(v) : json_null());
+		free(v);
+		json_object_set_new(e, "verified", json_boolean(verified));
+		json_object_set_new(e, "outcome", json_string((v =
+		    unpack_strdup(o, "outcome")) != NULL ? v : ""));
+		free(v);
+		json_object_set_new(e, "reason", (v = unpack_strdup(o,
+		    "reason")) != NULL ? json_string(v) : json_null());
+		free(v);
+		json_object_set_new(e, "status", json_integer(status));
+		json_object_set_new(e, "size", json_integer(unpack_int(o,
+		    "size", 0)));
+		json_object_set_new(e, "source", (v = unpack_strdup(o,
+		    "source")) != NULL ? json_string(v) : json_null());
+		free(v);
+		json_object_set_new(e, "run_id", (v = unpack_strdup(o,
+		    "run_id")) != NULL ? json_string(v) : json_null());
+		free(v);
+		json_array_append_new(ctx->list, e);
+	}
+	msgpack_unpacked_destroy(&u);
+	return (json_array_size(ctx->list) >= ctx->limit);
+}
+
+/* webhook.events: S's requests, newest first; "failed": only refused
+ * ones. */
+void
+webhook_ctl_events(struct ctl_req *req, struct schedule *s, json_t *params)
+{
+	struct events_ctx	 ctx;
+	int64_t			 limit = WEBHOOK_EVENTS_DEFAULT;
+	char			 prefix[WEBHOOK_SID_MAX + 2];
+
+	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	    limit > WEBHOOK_EVENTS_MAX)) {
+		ctl_error_param(req, "limit", "must be from 1 to 1000");
+		return;
+	}
+	ctx.failed = 0;
+	ctl_param_bool(params, "failed", &ctx.failed);
+	ctx.limit = (size_t)limit;
+	ctx.list = json_array();
+	snprintf(prefix, sizeof prefix, "%s/", s->id);
+	if (journal_table_foreach(engine->journal, "webhook_events", prefix,
+	    strlen(prefix), 1, webhook_event_row, &ctx) == -1) {
+		json_decref(ctx.list);
+		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the webhook "
+		    "events", NULL, NULL);
+		return;
+	}
+	ctl_reply(req, json_pack("{s:s, s:o}", "id", s->id, "events",
+	    ctx.list));
+}
+
+/* The fingerprint of secret REF as it reads now: 0, or -1 and *cause. */
+int
+webhook_secret_fingerprint(const char *ref, char fp[65], char **cause)
+{
+	unsigned char	*secret;
+	size_t		 slen;
+
+	if (secret_resolve(ref, &secret, &slen, cause) != 0)
+		return (-1);
+	secret_fingerprint(secret, slen, fp);
+	secret_free(secret, slen);
+	return (0);
+}
+
+/* One secret of the webhook.secrets answer. */
+static json_t *
+webhook_secret_json(const char *ref, const char *fp, int primary,
+    int64_t rotated, int64_t expires, int64_t now)
+{
+	json_t	*e;
+	char	 when[40];
+
+	e = json_object();
+	json_object_set_new(e, "fingerprint", fp != NULL ? json_string(fp) :
+	    json_null());
+	json_object_set_new(e, "primary", json_boolean(primary));
+	json_object_set_new(e, "source", json_stringn(ref, strcspn(ref,
+	    ":")));
+	json_object_set_new(e, "secret_ref", json_string(ref));
+	json_object_set_new(e, "rotated", rotated != 0 ? json_string(
+	    fmt_rfc3339(rotated, when, sizeof when)) : json_null());
+	json_object_set_new(e, "expires", expires != 0 ? json_string(
+	    fmt_rfc3339(expires, when, sizeof when)) : json_null());
+	json_object_set_new(e, "valid", json_boolean(expires == 0 ||
+	    expires > now));
+	return (e);
+}
+
+/* webhook.secrets: S's primary secret and those in their grace period,
+ * by SHA-256 fingerprint (never the secret). */
+void
+webhook_ctl_secrets(struct ctl_req *req, struct schedule *s)
+{
+	const struct webhook_previous	*p;
+	json_t				*list, *e;
+	char				 fp[65], *cause = NULL;
+	int64_t				 now = now_us();
+	int				 i;
+
+	if (s->webhook_secret_ref == NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "the schedule takes no "
+		    "webhooks", "id", "no webhook secret");
+		return;
+	}
+	list = json_array();
+	if (webhook_secret_fingerprint(s->webhook_secret_ref, fp,
+	    &cause) == -1) {
+		e = webhook_secret_json(s->webhook_secret_ref, NULL, 1, 0, 0,
+		    now);
+		json_object_set_new(e, "error", json_string(cause));
+		free(cause);
+	} else
+		e = webhook_secret_json(s->webhook_secret_ref, fp, 1, 0, 0,
+		    now);
+	json_array_append_new(list, e);
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
+		p = &s->webhook_prev->v[i];
+		json_array_append_new(list, webhook_secret_json(p->ref,
+		    p->fingerprint[0] != '\0' ? p->fingerprint : NULL, 0,
+		    p->rotated_us, p->expires_us, now));
+	}
+	ctl_reply(req, json_pack("{s:s, s:s, s:o}", "id", s->id, "style",
+	    webhook_style_names[s->webhook_style], "secrets", list));
+}
+
+/* ---- the previous secrets of a schedule -------------------------------- */
+
+struct webhook_keyring *
+webhook_keyring_copy(const struct webhook_keyring *k)
+{
+	struct webhook_keyring	*c;
+	int			 i;
+
+	if (k == NULL || k->n == 0)
+		return (NULL);
+	c = xcalloc(1, sizeof *c);
+	*c = *k;
+	for (i = 0; i < k->n; i++)
+		c->v[i].ref = xstrdup(k->v[i].ref);
+	return (c);
+}
+
+void
+webhook_keyring_free(struct webhook_keyring *k)
+{
+	int	i;
+
+	if (k == NULL)
+		return;
+	for (i = 0; i < k->n; i++)
+		free(k->v[i].ref);
+	free(k);
+}
+
+/* The previous secrets as a msgpack array (nil when none). */
+void
+webhook_keyring_pack(const struct webhook_keyring *k, msgpack_packer *pk)
+{
+	int	i;
+
+	if (k == NULL || k->n == 0) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_array(pk, k->n);
+	for (i = 0; i < k->n; i++) {
+		msgpack_pack_map(pk, 4);
+		pack_kstr(pk, "secret_ref", k->v[i].ref);
+		pack_kstr(pk, "fingerprint", k->v[i].fingerprint);
+		pack_kint(pk, "rotated_us", k->v[i].rotated_us);
+		pack_kint(pk, "expires_us", k->v[i].expires_us);
+	}
+}
+
+/* The previous secrets from a row's array; NULL when none (or unreadable
+ * entries, which are skipped). */
+struct webhook_keyring *
+webhook_keyring_unpack(const msgpack_object *o)
+{
+	struct webhook_keyring	*k;
+	struct webhook_previous	*p;
+	char			*ref, *fp;
+	uint32_t		 i;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size
+	    == 0)
+		return (NULL);
+	k = xcalloc(1, sizeof *k);
+	for (i = 0; i < o->via.array.size && k->n < WEBHOOK_PREVIOUS_MAX;
+	    i++) {
+		ref = unpack_strdup(&o->via.array.ptr[i], "secret_ref");
+		if (ref == NULL)
+			continue;
+		p = &k->v[k->n++];
+		p->ref = ref;
+		if ((fp = unpack_strdup(&o->via.array.ptr[i], "fingerprint"))
+		    != NULL)
+			snprintf(p->fingerprint, sizeof p->fingerprint, "%s",
+			    fp);
+		free(fp);
+		p->rotated_us = unpack_int(&o->via.array.ptr[i], "rotated_us",
+		    0);
+		p->expires_us = unpack_int(&o->via.array.ptr[i], "expires_us",
+		    0);
+	}
+	if (k->n == 0) {
+		free(k);
+		return (NULL);
+	}
+	return (k);
+}
