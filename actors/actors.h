@@ -681,6 +681,7 @@ void		 webhook_settled(struct webhook_req *, struct schedule *,
 void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);
+void		 webhook_expire_at(int64_t);
 void		 webhook_ctl_events(struct ctl_req *, struct schedule *,
 		     json_t *);
 void		 webhook_ctl_secrets(struct ctl_req *, struct schedule *);

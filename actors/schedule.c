@@ -25,7 +25,6 @@ static struct strmap	by_id;
 static struct strmap	by_name;
 static size_t		nactive;
 static size_t		npaused;
-static size_t		nrotated;	/* schedules with previous secrets */
 
 /* Context of a control operation waiting for its record. */
 struct sched_op {
@@ -49,6 +48,7 @@ static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
 		    const struct webhook_keyring *, const struct schedule *);
 static void	schedule_put_row(struct schedule *, struct jrec *);
+static void	schedule_watch_expiry(const struct schedule *);
 
 static const struct actor_type schedule_actor_type = {
 	"schedule", schedule_handle, schedule_free_actor
@@ -1119,8 +1119,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	    (const char **)webhook_style_names, WEBHOOK_NSTYLES,
 	    WEBHOOK_STANDARD);
 	s->webhook_prev = webhook_keyring_unpack(v[RK_WEBHOOK_PREVIOUS]);
-	if (s->webhook_prev != NULL)
-		nrotated++;
+	schedule_watch_expiry(s);
 	xasprintf(&s->name_key, "%s/%s", s->account, s->name);
 	rc = 0;
 out:
@@ -2151,8 +2150,7 @@ schedule_rotated_cb(const struct journal_result *res, void *arg)
 	/* T now holds the secrets before: drop what is no longer used. */
 	schedule_drop_generated(s->id, t->webhook_secret_ref, t->webhook_prev,
 	    s);
-	if (s->webhook_prev != NULL)
-		nrotated++;
+	schedule_watch_expiry(s);
 	log_info("msg=\"webhook secret rotated\" schedule=%s "
 	    "fingerprint=%s previous=%d", s->id, json_string_value(
 	    json_object_get(op->answer, "fingerprint")), s->webhook_prev !=
@@ -2258,6 +2256,7 @@ schedule_expired_cb(const struct journal_result *res, void *arg)
 	if (res->status != JOURNAL_OK) {
 		log_warnx("msg=\"expired webhook secrets not recorded\" "
 		    "schedule=%s error=\"%s\"", s->id, log_escape(res->error));
+		webhook_expire_at(now_us() + 10 * USEC_PER_SEC);
 		sched_op_free(op);
 		return;
 	}
@@ -2279,18 +2278,22 @@ schedule_expire_node(struct strmap_node *n, void *arg)
 	size_t		 i;
 	int64_t		 now = *(int64_t *)arg;
 
-	if (s->webhook_prev == NULL)
+	if (s->webhook_prev == NULL || s->state == SCHEDULE_DELETED)
 		return;
-	nrotated++;
-	if (s->busy || s->state == SCHEDULE_DELETED)
+	if (s->busy) {
+		/* A change is on its way: look again in a second. */
+		webhook_expire_at(now + USEC_PER_SEC);
 		return;
+	}
 	op = sched_op_new(NULL, s, schedule_clone(s), OP_EXPIRE);
 	gone = json_array();
 	if (schedule_expired_out(op->t, now, gone) == 0) {
 		json_decref(gone);
+		schedule_watch_expiry(s);
 		sched_op_free(op);
 		return;
 	}
+	schedule_watch_expiry(op->t);
 	s->busy = 1;
 	rec = jrec_create("webhook.secret_expired", s->account);
 	msgpack_pack_map(jrec_body(rec), 2);
@@ -2307,12 +2310,20 @@ schedule_expire_node(struct strmap_node *n, void *arg)
 
 /* End every previous webhook secret whose grace period is over by NOW
  * (verification ignores them already; this forgets them and removes the
- * generated ones).  Walks the schedules only while some have any. */
+ * generated ones).  Runs when the earliest grace period ends. */
 void
 schedule_expire_secrets(int64_t now)
 {
-	if (nrotated == 0 || by_id.nbuckets == 0)
-		return;
-	nrotated = 0;
-	strmap_foreach(&by_id, schedule_expire_node, &now);
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, schedule_expire_node, &now);
+}
+
+/* Have the expiry timer cover S's previous secrets. */
+static void
+schedule_watch_expiry(const struct schedule *s)
+{
+	int	i;
+
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++)
+		webhook_expire_at(s->webhook_prev->v[i].expires_us);
 }

@@ -60,6 +60,8 @@ const char *const webhook_style_names[WEBHOOK_NSTYLES] = {
 static int64_t		 webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
 static struct event	*webhook_prune_ev;
 static int		 webhook_prune_busy;
+static struct event	*webhook_expire_ev;
+static int64_t		 webhook_expire_us;	/* armed for; 0: not */
 static uint32_t		 webhook_event_counter;
 
 static int	webhook_id_ok(const char *);
@@ -86,6 +88,7 @@ static char	*webhook_stripe_id(const char *, size_t);
 static void	webhook_http(struct evhttp_request *, const char *, void *);
 static void	webhook_prune(evutil_socket_t, short, void *);
 static void	webhook_pruned_cb(const struct journal_result *, void *);
+static void	webhook_expire(evutil_socket_t, short, void *);
 
 /* ---- signatures -------------------------------------------------------- */
 
@@ -819,8 +822,7 @@ webhook_prune_row(const struct journal_row *row, void *arg)
 }
 
 /* Every period (and at once while a batch was full): release message ids
- * and delete events older than the retention period; end secrets whose
- * grace period is over. */
+ * and delete events older than the retention period. */
 static void
 webhook_prune(evutil_socket_t fd, short events, void *arg)
 {
@@ -830,7 +832,6 @@ webhook_prune(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	schedule_expire_secrets(now);
 	if (webhook_prune_busy)
 		return;
 	memset(&ctx, 0, sizeof ctx);
@@ -897,6 +898,42 @@ webhook_stop(void)
 	if (webhook_prune_ev != NULL)
 		event_free(webhook_prune_ev);
 	webhook_prune_ev = NULL;
+	if (webhook_expire_ev != NULL)
+		event_free(webhook_expire_ev);
+	webhook_expire_ev = NULL;
+	webhook_expire_us = 0;
+}
+
+/* A previous secret's grace period ends at US: have
+ * schedule_expire_secrets run then (one timer, for the earliest). */
+void
+webhook_expire_at(int64_t us)
+{
+	struct timeval	tv;
+	int64_t		d;
+
+	if (webhook_expire_us != 0 && webhook_expire_us <= us)
+		return;
+	if (webhook_expire_ev == NULL && (webhook_expire_ev = evtimer_new(
+	    engine->base, webhook_expire, NULL)) == NULL)
+		fatalx("webhook: cannot make the expiry timer");
+	webhook_expire_us = us;
+	d = us - now_us();
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = d / USEC_PER_SEC;
+	tv.tv_usec = d % USEC_PER_SEC;
+	evtimer_add(webhook_expire_ev, &tv);
+}
+
+static void
+webhook_expire(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	webhook_expire_us = 0;
+	schedule_expire_secrets(now_us());
 }
 
 /* ---- control ----------------------------------------------------------- */

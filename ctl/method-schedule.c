@@ -48,6 +48,8 @@ static void	method_estimate(struct ctl_req *, json_t *);
 	    "file:PATH, exec:COMMAND or generated (shown once)", NULL }, \
 	{ "webhook_tolerance", CTL_P_INT, 0, "webhook timestamp tolerance, " \
 	    "seconds (default 300)", NULL }, \
+	{ "webhook_style", CTL_P_STRING, 0, "webhook signature style: " \
+	    "standard (default), github or stripe", NULL }, \
 	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL }, \
 	{ "parameters", CTL_P_OBJECT, 0, "operation parameters (k=v)", \
 	    "param" }, \
