@@ -28,6 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <event2/buffer.h>
+
 #include "engine.h"
 #include "bench.h"
 
@@ -70,6 +73,7 @@ static int	bench_conn_read(struct bench_pipeline *, struct bench_conn *,
 static void	bench_answer(struct bench_pipeline *, const char *, size_t,
 		    int64_t *);
 static int	bench_cmp(const void *, const void *);
+static size_t	bench_http_collect(char *, size_t, size_t, void *);
 
 static struct bench_daemon	*daemons[BENCH_MAX_DAEMONS];
 static int			 handlers_set;
@@ -975,4 +979,94 @@ bench_router_catalog(const char *dir, int port, const char *secret_ref,
 	    "\"idempotent\": true}]}\n", port, sref);
 	fclose(f);
 	return (path);
+}
+
+/* The port of the daemon's HTTP listener from a daemon.status answer
+ * ("http": {"address": "127.0.0.1:PORT"}), or -1 if it has none. */
+int
+bench_http_port(json_t *status)
+{
+	const char	*a, *colon;
+	char		*end;
+	long		 v;
+
+	a = json_string_value(json_object_get(json_object_get(status,
+	    "http"), "address"));
+	if (a == NULL || (colon = strrchr(a, ':')) == NULL)
+		return (-1);
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end == colon + 1 || v <= 0 ||
+	    v > 65535)
+		return (-1);
+	return ((int)v);
+}
+
+static size_t
+bench_http_collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct evbuffer	*b = arg;
+
+	evbuffer_add(b, data, size * n);
+	return (size * n);
+}
+
+/*
+ * GET http://127.0.0.1:PORT/PATH; the body (allocated, NUL-terminated) if
+ * the answer is 200, else NULL and *CAUSE.
+ */
+char *
+bench_http_get(int port, const char *path, char **cause)
+{
+	struct evbuffer	*b = evbuffer_new();
+	CURL		*c = curl_easy_init();
+	CURLcode	 rc;
+	long		 code = 0;
+	char		 url[512], *body = NULL;
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bench_http_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK)
+		xasprintf(cause, "GET %s: %s", url, curl_easy_strerror(rc));
+	else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) !=
+	    CURLE_OK || code != 200)
+		xasprintf(cause, "GET %s: status %ld", url, code);
+	else {
+		evbuffer_add(b, "", 1);
+		body = xstrdup((const char *)evbuffer_pullup(b, -1));
+	}
+	curl_easy_cleanup(c);
+	evbuffer_free(b);
+	return (body);
+}
+
+/*
+ * The value of SERIES (a metric name with its labels, as written:
+ * 'chime_webhook_requests_total{outcome="accepted"}') in TEXT, the
+ * Prometheus text format; 0 if it is absent (a counter not counted yet),
+ * -1 if its value is not a number.
+ */
+int64_t
+bench_metric(const char *text, const char *series)
+{
+	const char	*p = text;
+	size_t		 n = strlen(series);
+	double		 v;
+	char		*end;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+			v = strtod(p + n + 1, &end);
+			if (end == p + n + 1)
+				return (-1);
+			return ((int64_t)v);
+		}
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return (0);
 }

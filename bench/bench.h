@@ -98,5 +98,8 @@ void		 bench_sort(int64_t *, size_t);
 int64_t		 bench_percentile(const int64_t *, size_t, double);
 int		 bench_write_json(const char *, json_t *, char **);
 int		 bench_parse_list(const char *, uint64_t *, size_t, size_t *);
+int		 bench_http_port(json_t *);
+char		*bench_http_get(int, const char *, char **);
+int64_t		 bench_metric(const char *, const char *);
 
 #endif /* CHIME_BENCH_H */

@@ -1,0 +1,990 @@
+/*
+ * bench/webhook-bench.c: requests per second and latency of chimed's
+ * inbound webhook endpoint, POST /v1/hooks/SCHEDULE_ID, driven by wrk.
+ *
+ * For each number of connections C: start a real chimed (durable journal
+ * by default) on a temporary data directory with its HTTP listener on a
+ * free loopback port and a large --max-running, and create one webhook
+ * schedule of a cheap operation (noop: one exec of /bin/echo) whose secret
+ * is an env: reference to a random whsec_ secret set in the daemon's
+ * environment.  Sign --requests deliveries now (distinct webhook-ids,
+ * HMAC-SHA256 with OpenSSL, independent of the daemon's code) into one
+ * file of whole HTTP requests per wrk thread, and run
+ *
+ *	wrk -t T -c C -d D --timeout 10s -s bench/webhook.lua URL -- PREFIX LEN
+ *
+ * whose script sends them in order and counts the statuses (202 accepted,
+ * 200 duplicate: only when wrk sent more than were signed, 429, 503,
+ * other).  wrk gives requests/s and the latency percentiles (send to
+ * answer; a 202 is sent once the run's first record is durable).  Then
+ * wait until every run has ended, stop the daemon and count the records
+ * that end the runs in the journal (chime-journal export): how many
+ * ended, how many of them during the load, and how long the rest took.
+ * With --runs skip the operation is disabled in the account's
+ * preferences, so each run is recorded skipped at once and nothing
+ * executes: the endpoint's own cost.
+ *
+ *	webhook-bench [--connections N,...] [--threads N] [--duration SECS]
+ *	    [--requests N] [--max-running N] [--op ID] [--runs exec|skip]
+ *	    [--chimed PATH]
+ *	    [--journal PATH] [--wrk PATH] [--script PATH]
+ *	    [--sync full|batch|none] [--log-level LEVEL] [--keep] [--out FILE]
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "engine.h"
+#include "bench.h"
+
+#ifndef BENCH_BUILDDIR
+#define BENCH_BUILDDIR	"."
+#endif
+#ifndef BENCH_SRCDIR
+#define BENCH_SRCDIR	"."
+#endif
+
+#define MAX_LEVELS	8
+#define MAX_THREADS	64
+#define START_TIMEOUT	(60 * USEC_PER_SEC)
+#define STOP_TIMEOUT	(300 * USEC_PER_SEC)
+#define CALL_TIMEOUT	(30 * USEC_PER_SEC)
+#define WRK_GRACE	(120 * USEC_PER_SEC)	/* beyond --duration */
+#define POLL_US		(50 * USEC_PER_MSEC)
+#define TOLERANCE_S	300	/* the daemon's default webhook tolerance */
+#define TOLERANCE_MARGIN 30	/* seconds kept free of it */
+#define SECRET_ENV	"CHIME_WEBHOOK_BENCH_SECRET"
+#define KEY_LEN		32
+#define BODY		"{\"type\":\"bench.event\",\"data\":{\"source\":" \
+			"\"webhook-bench\"}}"
+#define WRK_TAG		"webhook-bench-wrk "
+
+struct options {
+	uint64_t	 levels[MAX_LEVELS];
+	size_t		 nlevels;
+	int		 threads;
+	int		 duration_s;
+	uint64_t	 requests;
+	int		 max_running;
+	const char	*op;
+	int		 skip;		/* the operation disabled: runs are
+					   recorded skipped, nothing executes */
+	const char	*chimed;
+	const char	*journal;
+	const char	*wrk;
+	const char	*script;
+	const char	*catalog;
+	const char	*sync;
+	const char	*log_level;
+	int64_t		 drain_us;
+	int		 keep;
+	const char	*out;
+};
+
+/* What webhook.lua's done() prints. */
+struct wrk_figures {
+	int64_t	requests;
+	int64_t	duration_us;
+	int64_t	p50_us, p90_us, p99_us, max_us, mean_us;
+	int64_t	connect, read, write, status, timeout;
+	int64_t	sent, wrapped;
+	int64_t	s200, s202, s429, s503, other, first_other;
+	int64_t	threads;
+};
+
+/* The figures of one number of connections. */
+struct result {
+	uint64_t		 connections;
+	int			 threads;
+	uint64_t		 signed_requests;
+	struct wrk_figures	 w;
+	double			 rate;
+	int64_t			 accepted;	/* the daemon's counters */
+	int64_t			 duplicate;
+	int64_t			 unauthorized;
+	int64_t			 overloaded;
+	int64_t			 runs_ended;
+	int64_t			 runs_ok;
+	int64_t			 runs_in_load;	/* ended before wrk did */
+	int64_t			 received;	/* webhook.received records */
+	int64_t			 load_us;	/* wrk's start to its exit */
+	int64_t			 drain_us;	/* wrk's exit to the last end */
+	int64_t			 daemon_cpu_us;
+	struct bench_rss	 rss;
+};
+
+/* The daemon's webhook counters. */
+struct hook_counts {
+	int64_t	accepted;
+	int64_t	duplicate;
+	int64_t	unauthorized;
+	int64_t	overloaded;
+};
+
+static deadfunc void	usage(void);
+static long		number(const char *, const char *, long, long, int);
+static void		sign(const unsigned char *, const char *, long long,
+			    char *, size_t);
+static int		format_request(char *, size_t, int, const char *,
+			    uint64_t, long long, const unsigned char *);
+static int		write_requests(const struct options *, const char *,
+			    int, int, const char *, const unsigned char *,
+			    long long, size_t *, char **);
+static int		create_schedule(struct bench_daemon *, const char *,
+			    char **, char **);
+static int		disable_op(struct bench_daemon *, const char *, char **);
+static int		hook_counts(int, struct hook_counts *, char **);
+static int		parse_wrk(const char *, struct wrk_figures *);
+static int		run_wrk(const struct options *, int, int, const char *,
+			    const char *, size_t, struct wrk_figures *,
+			    char **);
+static int		wait_idle(struct bench_daemon *, int64_t, char **);
+static int		read_journal(const struct options *, const char *,
+			    const char *, int64_t, struct result *, char **);
+static void		make_secret(unsigned char *, char *, size_t);
+static int		load(const struct options *, struct bench_daemon *,
+			    int, const char *, const unsigned char *,
+			    struct result *, int64_t *, char **);
+static void		check_result(const struct result *);
+static int		run_level(const struct options *, uint64_t,
+			    struct result *, char **);
+static void		print_table(const struct options *,
+			    const struct result *, size_t);
+static json_t		*result_json(const struct result *);
+static int		write_out(const struct options *,
+			    const struct result *, size_t, double, char **);
+
+static deadfunc void
+usage(void)
+{
+	fprintf(stderr, "usage: webhook-bench [--connections N,...] "
+	    "[--threads N] [--duration SECS]\n"
+	    "           [--requests N] [--max-running N] [--op ID] "
+	    "[--runs exec|skip]\n"
+	    "           [--chimed PATH] [--journal PATH] [--wrk PATH] "
+	    "[--script PATH]\n"
+	    "           [--sync full|batch|none] [--log-level LEVEL] "
+	    "[--drain-timeout SECS]\n"
+	    "           [--keep] [--out FILE]\n");
+	exit(2);
+}
+
+/* S as a number from LO to HI (of SECONDS: "10" or "10s"), or exit 2
+ * saying what FLAG expects. */
+static long
+number(const char *flag, const char *s, long lo, long hi, int seconds)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end == 's' && seconds)
+		end++;
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
+		fprintf(stderr, "webhook-bench: %s: expected %ld to %ld\n",
+		    flag, lo, hi);
+		exit(2);
+	}
+	return (v);
+}
+
+/* The webhook-signature of delivery ID at TS: "v1," and the base64 of
+ * HMAC-SHA256(KEY, "ID.TS.BODY"), into OUT. */
+static void
+sign(const unsigned char *key, const char *id, long long ts, char *out,
+    size_t len)
+{
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen = 0;
+	char		 msg[256];
+	int		 n;
+
+	n = snprintf(msg, sizeof msg, "%s.%lld.%s", id, ts, BODY);
+	if (n < 0 || (size_t)n >= sizeof msg ||
+	    HMAC(EVP_sha256(), key, KEY_LEN, (unsigned char *)msg,
+	    (size_t)n, mac, &maclen) == NULL || len < 4 + 4 * 32 / 3 + 4)
+		fatalx("webhook-bench: cannot sign %s", id);
+	memcpy(out, "v1,", 3);
+	EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)maclen);
+}
+
+/* Request I to schedule SID on PORT, signed at TS: the whole HTTP
+ * request into BUF; its length, or -1 if it does not fit. */
+static int
+format_request(char *buf, size_t len, int port, const char *sid,
+    uint64_t i, long long ts, const unsigned char *key)
+{
+	char	id[32], sig[128];
+	int	n;
+
+	snprintf(id, sizeof id, "wb-%010" PRIu64, i);
+	sign(key, id, ts, sig, sizeof sig);
+	n = snprintf(buf, len, "POST /v1/hooks/%s HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n"
+	    "Content-Type: application/json\r\n"
+	    "webhook-id: %s\r\n"
+	    "webhook-timestamp: %lld\r\n"
+	    "webhook-signature: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "\r\n"
+	    "%s", sid, port, id, ts, sig, strlen(BODY), BODY);
+	return (n < 0 || (size_t)n >= len ? -1 : n);
+}
+
+/*
+ * Sign o->requests deliveries at TS into PREFIX-K.req for each of the
+ * THREADS threads (request I goes to thread I % THREADS); every request
+ * has the same length, *REQLEN, so that the script finds them by offset.
+ */
+static int
+write_requests(const struct options *o, const char *prefix, int threads,
+    int port, const char *sid, const unsigned char *key, long long ts,
+    size_t *reqlen, char **cause)
+{
+	FILE		*f[MAX_THREADS];
+	char		 buf[2048], path[4096];
+	uint64_t	 i;
+	int		 k, n, rc = -1;
+
+	memset(f, 0, sizeof f);
+	*reqlen = 0;
+	for (k = 0; k < threads; k++) {
+		snprintf(path, sizeof path, "%s-%d.req", prefix, k);
+		if ((f[k] = fopen(path, "w")) == NULL) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+	}
+	for (i = 0; i < o->requests; i++) {
+		n = format_request(buf, sizeof buf, port, sid, i, ts, key);
+		if (n == -1 || (*reqlen != 0 && (size_t)n != *reqlen)) {
+			xasprintf(cause, "request %" PRIu64 " has %d bytes, "
+			    "not %zu", i, n, *reqlen);
+			goto out;
+		}
+		*reqlen = (size_t)n;
+		fwrite(buf, 1, (size_t)n, f[i % (uint64_t)threads]);
+	}
+	rc = 0;
+out:
+	for (k = 0; k < threads; k++) {
+		if (f[k] != NULL && fclose(f[k]) == EOF && rc == 0) {
+			xasprintf(cause, "cannot write %s-%d.req: %s", prefix,
+			    k, strerror(errno));
+			rc = -1;
+		}
+	}
+	return (rc);
+}
+
+/* Create the webhook schedule of operation OP over the control socket;
+ * *SID is its id (allocated). */
+static int
+create_schedule(struct bench_daemon *d, const char *op, char **sid,
+    char **cause)
+{
+	json_t		*p, *res = NULL;
+	const char	*id;
+	char		*text;
+	int		 rc = -1;
+
+	p = json_pack("{s:s, s:s, s:b, s:s}", "name", "webhook-bench",
+	    "operation", op, "webhook", 1, "webhook_secret",
+	    "env:" SECRET_ENV);
+	text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (bench_call(d->sock, "schedule.create", text, CALL_TIMEOUT, &res,
+	    cause) == -1) {
+		free(text);
+		return (-1);
+	}
+	free(text);
+	if ((id = json_string_value(json_object_get(res, "id"))) == NULL)
+		*cause = xstrdup("schedule.create answered no id");
+	else {
+		*sid = xstrdup(id);
+		rc = 0;
+	}
+	json_decref(res);
+	return (rc);
+}
+
+/* Disable operation OP in the default account's preferences: each
+ * accepted delivery's run is then recorded skipped at once. */
+static int
+disable_op(struct bench_daemon *d, const char *op, char **cause)
+{
+	json_t	*p, *res = NULL;
+	char	*text;
+	int	 rc;
+
+	p = json_pack("{s:s, s:b}", "operation", op, "enabled", 0);
+	text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	rc = bench_call(d->sock, "prefs.set", text, CALL_TIMEOUT, &res, cause);
+	free(text);
+	json_decref(res);
+	return (rc);
+}
+
+/* The daemon's chime_webhook_requests_total counters, from /metrics. */
+static int
+hook_counts(int port, struct hook_counts *h, char **cause)
+{
+	char	*text;
+
+	if ((text = bench_http_get(port, "/metrics", cause)) == NULL)
+		return (-1);
+	h->accepted = bench_metric(text,
+	    METRICS_WEBHOOKS "{outcome=\"accepted\"}");
+	h->duplicate = bench_metric(text,
+	    METRICS_WEBHOOKS "{outcome=\"duplicate\"}");
+	h->unauthorized = bench_metric(text,
+	    METRICS_WEBHOOKS "{outcome=\"unauthorized\"}");
+	h->overloaded = bench_metric(text,
+	    METRICS_WEBHOOKS "{outcome=\"overloaded\"}");
+	free(text);
+	return (0);
+}
+
+/* The "webhook-bench-wrk key=value ..." line of webhook.lua into W; -1 if
+ * a figure is missing. */
+static int
+parse_wrk(const char *line, struct wrk_figures *w)
+{
+	const struct {
+		const char	*name;
+		int64_t		*v;
+	} keys[] = {
+		{ "requests", &w->requests }, { "duration_us", &w->duration_us },
+		{ "p50_us", &w->p50_us }, { "p90_us", &w->p90_us },
+		{ "p99_us", &w->p99_us }, { "max_us", &w->max_us },
+		{ "mean_us", &w->mean_us }, { "connect", &w->connect },
+		{ "read", &w->read }, { "write", &w->write },
+		{ "status", &w->status }, { "timeout", &w->timeout },
+		{ "sent", &w->sent }, { "wrapped", &w->wrapped },
+		{ "s200", &w->s200 }, { "s202", &w->s202 },
+		{ "s429", &w->s429 }, { "s503", &w->s503 },
+		{ "other", &w->other }, { "first_other", &w->first_other },
+		{ "threads", &w->threads },
+	};
+	const char	*p;
+	char		 pat[64];
+	size_t		 i;
+	long long	 v;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		snprintf(pat, sizeof pat, " %s=", keys[i].name);
+		if ((p = strstr(line, pat)) == NULL ||
+		    sscanf(p + strlen(pat), "%lld", &v) != 1)
+			return (-1);
+		*keys[i].v = v;
+	}
+	return (0);
+}
+
+/*
+ * Run wrk with C connections against schedule SID on PORT, the requests
+ * in PREFIX-K.req (REQLEN bytes each).  Its output goes to stderr; the
+ * script's summary line fills W.
+ */
+static int
+run_wrk(const struct options *o, int c, int port, const char *sid,
+    const char *prefix, size_t reqlen, struct wrk_figures *w, char **cause)
+{
+	struct pollfd	 pfd;
+	const char	*argv[20];
+	char		 t[16], conns[16], dur[16], url[256], len[32];
+	char		*out = NULL, *line;
+	size_t		 olen = 0;
+	ssize_t		 n;
+	int64_t		 deadline;
+	pid_t		 pid;
+	int		 fds[2], ws, i = 0, late = 0, rc = -1;
+
+	snprintf(t, sizeof t, "%d", c < o->threads ? c : o->threads);
+	snprintf(conns, sizeof conns, "%d", c);
+	snprintf(dur, sizeof dur, "%ds", o->duration_s);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/hooks/%s", port,
+	    sid);
+	snprintf(len, sizeof len, "%zu", reqlen);
+	argv[i++] = o->wrk;
+	argv[i++] = "-t";
+	argv[i++] = t;
+	argv[i++] = "-c";
+	argv[i++] = conns;
+	argv[i++] = "-d";
+	argv[i++] = dur;
+	argv[i++] = "--timeout";
+	argv[i++] = "10s";
+	argv[i++] = "-s";
+	argv[i++] = o->script;
+	argv[i++] = url;
+	argv[i++] = "--";
+	argv[i++] = prefix;
+	argv[i++] = len;
+	argv[i] = NULL;
+	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		xasprintf(cause, "cannot start wrk: %s", strerror(errno));
+		return (-1);
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		execv(o->wrk, (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s\n", o->wrk,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	deadline = mono_us() + o->duration_s * USEC_PER_SEC + WRK_GRACE;
+	for (;;) {
+		if (mono_us() > deadline) {
+			kill(pid, SIGKILL);
+			late = 1;
+			break;
+		}
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		out = xreallocarray(out, olen + 65536 + 1, 1);
+		if ((n = read(fds[0], out + olen, 65536)) <= 0)
+			break;
+		olen += (size_t)n;
+	}
+	close(fds[0]);
+	out = xreallocarray(out, olen + 1, 1);
+	out[olen] = '\0';
+	waitpid(pid, &ws, 0);
+	fprintf(stderr, "%s", out);
+	if (late)
+		xasprintf(cause, "wrk did not end within %lld s of its "
+		    "--duration", (long long)(WRK_GRACE / USEC_PER_SEC));
+	else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		xasprintf(cause, "wrk failed (status %d)", WIFEXITED(ws) ?
+		    WEXITSTATUS(ws) : -1);
+	else if ((line = strstr(out, WRK_TAG)) == NULL ||
+	    parse_wrk(line + strlen(WRK_TAG) - 1, w) == -1)
+		xasprintf(cause, "no summary line from %s", o->script);
+	else
+		rc = 0;
+	free(out);
+	return (rc);
+}
+
+/* Wait until nothing runs, waits or is pending in the journal, at most
+ * TIMEOUT_US. */
+static int
+wait_idle(struct bench_daemon *d, int64_t timeout_us, char **cause)
+{
+	json_t	*st;
+	int64_t	 t0 = mono_us();
+	int	 idle;
+
+	for (;;) {
+		if (bench_call(d->sock, "daemon.status", NULL, CALL_TIMEOUT,
+		    &st, cause) == -1)
+			return (-1);
+		idle = bench_json_int(st, "runs.running") == 0 &&
+		    bench_json_int(st, "runs.waiting") == 0 &&
+		    bench_json_int(st, "journal.pending") == 0;
+		json_decref(st);
+		if (idle)
+			return (0);
+		if (mono_us() - t0 > timeout_us) {
+			xasprintf(cause, "the runs did not end within %lld s",
+			    (long long)(timeout_us / USEC_PER_SEC));
+			return (-1);
+		}
+		usleep(POLL_US);
+	}
+}
+
+/*
+ * Count the records that end a run of schedule SID (run.finished,
+ * run.skipped) in the journal of DATA, those that ended by LOAD_END_US
+ * apart, and the webhook.received records; r->drain_us is from
+ * LOAD_END_US to the last run's end.
+ */
+static int
+read_journal(const struct options *o, const char *data, const char *sid,
+    int64_t load_end_us, struct result *r, char **cause)
+{
+	json_t		*j, *body;
+	const char	*s;
+	FILE		*f;
+	char		*cmd, *line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 len;
+	int64_t		 fin, last = 0;
+	int		 st;
+
+	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
+	f = popen(cmd, "r");
+	free(cmd);
+	if (f == NULL) {
+		xasprintf(cause, "cannot run %s", o->journal);
+		return (-1);
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (strstr(line, "\"kind\":\"webhook.received\"") != NULL)
+			r->received++;
+		if ((strstr(line, "\"kind\":\"run.finished\"") == NULL &&
+		    strstr(line, "\"kind\":\"run.skipped\"") == NULL) ||
+		    (j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
+			continue;
+		body = json_object_get(j, "body");
+		s = json_string_value(json_object_get(body, "schedule"));
+		if (s != NULL && strcmp(s, sid) == 0) {
+			r->runs_ended++;
+			s = json_string_value(json_object_get(body, "status"));
+			if (s != NULL && strcmp(s, "success") == 0)
+				r->runs_ok++;
+			fin = json_integer_value(json_object_get(body,
+			    "finished_us"));
+			if (fin == 0)
+				fin = json_integer_value(json_object_get(j,
+				    "time_us"));
+			if (fin <= load_end_us)
+				r->runs_in_load++;
+			if (fin > last)
+				last = fin;
+		}
+		json_decref(j);
+	}
+	free(line);
+	if ((st = pclose(f)) != 0) {
+		xasprintf(cause, "%s export failed (status %d)", o->journal,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return (-1);
+	}
+	r->drain_us = last > load_end_us ? last - load_end_us : 0;
+	return (0);
+}
+
+
+/* KEY_LEN random bytes into KEY and the whsec_ secret of them into
+ * SECRET. */
+static void
+make_secret(unsigned char *key, char *secret, size_t len)
+{
+	if (RAND_bytes(key, KEY_LEN) != 1 || len < 6 + 4 * (KEY_LEN + 2) / 3 + 1)
+		fatalx("webhook-bench: cannot make a secret");
+	memcpy(secret, "whsec_", 6);
+	EVP_EncodeBlock((unsigned char *)secret + 6, key, KEY_LEN);
+}
+
+/*
+ * Sign the requests of D's schedule SID (HTTP on PORT) with KEY and run
+ * wrk; fill R's wrk figures, its load time and the daemon's CPU time
+ * during the load; *LOAD_END_US is when wrk exited (UTC).
+ */
+static int
+load(const struct options *o, struct bench_daemon *d, int port,
+    const char *sid, const unsigned char *key, struct result *r,
+    int64_t *load_end_us, char **cause)
+{
+	char		*prefix;
+	size_t		 reqlen;
+	long long	 ts, age;
+	int64_t		 cpu0, t0;
+	int		 rc = -1;
+
+	xasprintf(&prefix, "%s/wrk", d->dir);
+	ts = (long long)time(NULL);
+	if (write_requests(o, prefix, r->threads, port, sid, key, ts,
+	    &reqlen, cause) == -1)
+		goto out;
+	age = (long long)time(NULL) - ts;
+	if (age + o->duration_s > TOLERANCE_S - TOLERANCE_MARGIN) {
+		xasprintf(cause, "signing took %lld s: with --duration %d the "
+		    "last requests would fall outside the daemon's %d s "
+		    "tolerance", age, o->duration_s, TOLERANCE_S);
+		goto out;
+	}
+	cpu0 = bench_cpu_us(d->pid);
+	t0 = now_us();
+	if (run_wrk(o, (int)r->connections, port, sid, prefix, reqlen,
+	    &r->w, cause) == -1)
+		goto out;
+	*load_end_us = now_us();
+	r->load_us = *load_end_us - t0;
+	r->daemon_cpu_us = bench_cpu_us(d->pid) - cpu0;
+	bench_rss(d->pid, &r->rss);
+	rc = 0;
+out:
+	free(prefix);
+	return (rc);
+}
+
+/* Say on stderr what makes the figures of R doubtful. */
+static void
+check_result(const struct result *r)
+{
+	const struct wrk_figures	*w = &r->w;
+
+	if (w->wrapped > 0)
+		fprintf(stderr, "webhook-bench: %" PRIu64 " connections: wrk "
+		    "sent more than the %" PRIu64 " signed requests; %" PRId64
+		    " answers were duplicates (200): sign more with "
+		    "--requests\n", r->connections, r->signed_requests,
+		    w->s200);
+	if (w->other + w->s429 + w->s503 > 0)
+		fprintf(stderr, "webhook-bench: %" PRIu64 " connections: %"
+		    PRId64 " answers 429, %" PRId64 " 503, %" PRId64 " other "
+		    "(first: %" PRId64 ")\n", r->connections, w->s429,
+		    w->s503, w->other, w->first_other);
+	if (w->connect + w->read + w->write + w->timeout > 0)
+		fprintf(stderr, "webhook-bench: %" PRIu64 " connections: "
+		    "socket errors: connect %" PRId64 ", read %" PRId64
+		    ", write %" PRId64 ", timeout %" PRId64 "\n",
+		    r->connections, w->connect, w->read, w->write, w->timeout);
+	if (r->runs_ended != r->accepted)
+		fprintf(stderr, "webhook-bench: %" PRIu64 " connections: the "
+		    "daemon accepted %" PRId64 " deliveries but %" PRId64
+		    " runs ended\n", r->connections, r->accepted,
+		    r->runs_ended);
+}
+
+/* Everything for C connections, on a daemon of its own; fills R. */
+static int
+run_level(const struct options *o, uint64_t c, struct result *r,
+    char **cause)
+{
+	struct bench_daemon	 d;
+	struct hook_counts	 h0, h1;
+	unsigned char		 key[KEY_LEN];
+	char			 secret[128], *sid = NULL;
+	json_t			*st = NULL;
+	int64_t			 ready, load_end = 0, took;
+	int			 port, rc = -1;
+
+	memset(r, 0, sizeof *r);
+	r->connections = c;
+	r->threads = (int)c < o->threads ? (int)c : o->threads;
+	r->signed_requests = o->requests;
+	make_secret(key, secret, sizeof secret);
+	/* The daemon inherits the environment: its env: reference. */
+	setenv(SECRET_ENV, secret, 1);
+	bench_daemon_init(&d, o->chimed, o->catalog);
+	d.sync = o->sync;
+	d.log_level = o->log_level;
+	d.max_running = o->max_running;
+	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, &st,
+	    cause) == -1)
+		goto out;
+	if ((port = bench_http_port(st)) == -1) {
+		xasprintf(cause, "chimed reports no HTTP listener "
+		    "(http.address of daemon.status)");
+		goto out;
+	}
+	if (create_schedule(&d, o->op, &sid, cause) == -1 ||
+	    (o->skip && disable_op(&d, o->op, cause) == -1) ||
+	    hook_counts(port, &h0, cause) == -1 ||
+	    load(o, &d, port, sid, key, r, &load_end, cause) == -1 ||
+	    wait_idle(&d, o->drain_us, cause) == -1 ||
+	    hook_counts(port, &h1, cause) == -1)
+		goto out;
+	r->accepted = h1.accepted - h0.accepted;
+	r->duplicate = h1.duplicate - h0.duplicate;
+	r->unauthorized = h1.unauthorized - h0.unauthorized;
+	r->overloaded = h1.overloaded - h0.overloaded;
+	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1 ||
+	    read_journal(o, d.data, sid, load_end, r, cause) == -1)
+		goto out;
+	if (r->w.s202 == 0) {
+		xasprintf(cause, "no delivery was accepted (%" PRId64 " answers"
+		    ", first status other than 200/202/429/503: %" PRId64 ")",
+		    r->w.requests, r->w.first_other);
+		goto out;
+	}
+	r->rate = r->w.duration_us > 0 ? (double)r->w.requests *
+	    USEC_PER_SEC / (double)r->w.duration_us : 0;
+	check_result(r);
+	fprintf(stderr, "webhook-bench: %" PRIu64 " connections: %.0f "
+	    "requests/s, p99 %.1f ms, %" PRId64 " runs ended\n", c, r->rate,
+	    r->w.p99_us / 1e3, r->runs_ended);
+	rc = 0;
+out:
+	if (rc == -1)
+		bench_daemon_log_tail(&d, 20);
+	OPENSSL_cleanse(key, sizeof key);
+	OPENSSL_cleanse(secret, sizeof secret);
+	json_decref(st);
+	free(sid);
+	bench_daemon_free(&d, o->keep);
+	return (rc);
+}
+
+static void
+print_table(const struct options *o, const struct result *res, size_t n)
+{
+	const struct result	*r;
+	size_t			 i;
+
+	printf("\nwebhook-bench: POST /v1/hooks/ID with wrk, %d s per level, "
+	    "journal-sync %s, --max-running %d, op %s%s, %ld cores\n",
+	    o->duration_s, o->sync, o->max_running, o->op, o->skip ?
+	    " (disabled: runs skipped)" : "", sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%5s %3s %8s %7s %7s %7s %7s %8s %5s %5s %5s %8s %8s %7s "
+	    "%6s\n", "conns", "thr", "req/s", "p50 ms", "p90 ms", "p99 ms",
+	    "max ms", "202", "200", "other", "errs", "runs end", "in load",
+	    "drain s", "cpu s");
+	for (i = 0; i < n; i++) {
+		r = &res[i];
+		printf("%5" PRIu64 " %3d %8.0f %7.2f %7.2f %7.2f %7.1f %8"
+		    PRId64 " %5" PRId64 " %5" PRId64 " %5" PRId64 " %8" PRId64
+		    " %8" PRId64 " %7.1f %6.2f\n", r->connections, r->threads,
+		    r->rate, r->w.p50_us / 1e3, r->w.p90_us / 1e3,
+		    r->w.p99_us / 1e3, r->w.max_us / 1e3, r->w.s202,
+		    r->w.s200, r->w.other + r->w.s429 + r->w.s503,
+		    r->w.connect + r->w.read + r->w.write + r->w.timeout,
+		    r->runs_ended, r->runs_in_load, r->drain_us / 1e6,
+		    r->daemon_cpu_us / 1e6);
+	}
+	printf("latency: wrk's, request sent to answer read; 202 once the "
+	    "run's first record is durable.\nruns end: runs of the schedule "
+	    "ended (run.finished, run.skipped); in load: of them, before wrk "
+	    "ended;\ndrain: wrk's end to the last end.  cpu: the daemon's CPU "
+	    "time during the load.\n");
+}
+
+static json_t *
+result_json(const struct result *r)
+{
+	const struct wrk_figures	*w = &r->w;
+
+	return (json_pack("{s:I, s:i, s:I, s:f, s:I, s:f, "
+	    "s:{s:f, s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:f}, s:I, s:f, s:I}",
+	    "connections", (json_int_t)r->connections,
+	    "threads", r->threads,
+	    "signed", (json_int_t)r->signed_requests,
+	    "duration_s", w->duration_us / 1e6,
+	    "requests", (json_int_t)w->requests,
+	    "requests_per_s", r->rate,
+	    "latency_ms", "p50", w->p50_us / 1e3, "p90", w->p90_us / 1e3,
+	    "p99", w->p99_us / 1e3, "max", w->max_us / 1e3,
+	    "mean", w->mean_us / 1e3,
+	    "status", "202", (json_int_t)w->s202, "200", (json_int_t)w->s200,
+	    "429", (json_int_t)w->s429, "503", (json_int_t)w->s503,
+	    "other", (json_int_t)w->other,
+	    "first_other", (json_int_t)w->first_other,
+	    "socket_errors", "connect", (json_int_t)w->connect,
+	    "read", (json_int_t)w->read, "write", (json_int_t)w->write,
+	    "timeout", (json_int_t)w->timeout,
+	    "wrapped", (json_int_t)w->wrapped,
+	    "daemon_counted", "accepted", (json_int_t)r->accepted,
+	    "duplicate", (json_int_t)r->duplicate,
+	    "unauthorized", (json_int_t)r->unauthorized,
+	    "overloaded", (json_int_t)r->overloaded,
+	    "runs", "ended", (json_int_t)r->runs_ended,
+	    "succeeded", (json_int_t)r->runs_ok,
+	    "ended_during_load", (json_int_t)r->runs_in_load,
+	    "drain_s", r->drain_us / 1e6,
+	    "webhook_received_records", (json_int_t)r->received,
+	    "daemon_cpu_s", r->daemon_cpu_us / 1e6,
+	    "daemon_rss_bytes", (json_int_t)r->rss.rss));
+}
+
+static int
+write_out(const struct options *o, const struct result *res, size_t n,
+    double loadavg, char **cause)
+{
+	json_t	*j, *a;
+	size_t	 i;
+	int	 rc;
+
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, result_json(&res[i]));
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:I, s:i, s:f, s:o}",
+	    "bench", "webhook-bench", "sync", o->sync, "max_running",
+	    o->max_running, "op", o->op, "runs", o->skip ? "skip" : "exec",
+	    "duration_s", o->duration_s,
+	    "signed", (json_int_t)o->requests, "cores",
+	    (int)sysconf(_SC_NPROCESSORS_ONLN), "loadavg_before", loadavg,
+	    "levels", a);
+	rc = bench_write_json(o->out, j, cause);
+	json_decref(j);
+	return (rc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "connections", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "requests", required_argument, NULL, 'n' },
+		{ "max-running", required_argument, NULL, 'm' },
+		{ "op", required_argument, NULL, 'O' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "chimed", required_argument, NULL, 'd' },
+		{ "journal", required_argument, NULL, 'j' },
+		{ "wrk", required_argument, NULL, 'w' },
+		{ "script", required_argument, NULL, 'S' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "drain-timeout", required_argument, NULL, 'T' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct options	 o;
+	struct result	 res[MAX_LEVELS];
+	const char	*src, *b;
+	char		*cause = NULL, *catalog, *script, *journal;
+	double		 loadavg;
+	size_t		 i;
+	int		 ch;
+
+	memset(&o, 0, sizeof o);
+	o.levels[0] = 16;
+	o.levels[1] = 64;
+	o.levels[2] = 256;
+	o.nlevels = 3;
+	o.threads = 2;
+	o.duration_s = 10;
+	o.requests = 300000;
+	o.max_running = 1024;
+	o.op = "noop";
+	o.chimed = bench_default_chimed();
+	b = getenv("CHIME_BUILDDIR");
+	xasprintf(&journal, "%s/chime-journal", b != NULL && *b != '\0' ? b :
+	    BENCH_BUILDDIR);
+	o.journal = journal;
+	o.wrk = "/usr/bin/wrk";
+	src = getenv("CHIME_SRCDIR");
+	if (src == NULL || *src == '\0')
+		src = BENCH_SRCDIR;
+	xasprintf(&catalog, "%s/bench/catalog.json", src);
+	xasprintf(&script, "%s/bench/webhook.lua", src);
+	o.catalog = catalog;
+	o.script = script;
+	o.sync = "full";
+	o.log_level = "info";
+	o.drain_us = 600 * USEC_PER_SEC;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
+			    &o.nlevels) == -1)
+				usage();
+			break;
+		case 't':
+			o.threads = (int)number("--threads", optarg, 1,
+			    MAX_THREADS, 0);
+			break;
+		case 'D':
+			o.duration_s = (int)number("--duration", optarg, 1,
+			    TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
+			break;
+		case 'n':
+			o.requests = (uint64_t)number("--requests", optarg, 1,
+			    50000000, 0);
+			break;
+		case 'm':
+			o.max_running = (int)number("--max-running", optarg, 1,
+			    100000, 0);
+			break;
+		case 'O':
+			o.op = optarg;
+			break;
+		case 'r':
+			if (strcmp(optarg, "skip") != 0 &&
+			    strcmp(optarg, "exec") != 0)
+				usage();
+			o.skip = strcmp(optarg, "skip") == 0;
+			break;
+		case 'd':
+			o.chimed = optarg;
+			break;
+		case 'j':
+			o.journal = optarg;
+			break;
+		case 'w':
+			o.wrk = optarg;
+			break;
+		case 'S':
+			o.script = optarg;
+			break;
+		case 's':
+			o.sync = optarg;
+			break;
+		case 'l':
+			o.log_level = optarg;
+			break;
+		case 'T':
+			o.drain_us = number("--drain-timeout", optarg, 1,
+			    86400, 1) * USEC_PER_SEC;
+			break;
+		case 'k':
+			o.keep = 1;
+			break;
+		case 'o':
+			o.out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	for (i = 0; i < o.nlevels; i++) {
+		if (o.levels[i] > 10000) {
+			fprintf(stderr, "webhook-bench: at most 10000 "
+			    "connections\n");
+			return (2);
+		}
+	}
+	if (access(o.wrk, X_OK) != 0 || access(o.script, R_OK) != 0) {
+		fprintf(stderr, "webhook-bench: need %s (Debian package wrk) "
+		    "and %s\n", o.wrk, o.script);
+		return (1);
+	}
+	log_open("webhook-bench", LOG_LEVEL_WARN);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	loadavg = bench_loadavg();
+	for (i = 0; i < o.nlevels; i++) {
+		if (run_level(&o, o.levels[i], &res[i], &cause) == -1) {
+			fprintf(stderr, "webhook-bench: %llu connections: %s\n",
+			    (unsigned long long)o.levels[i], cause);
+			return (1);
+		}
+	}
+	print_table(&o, res, o.nlevels);
+	if (o.out != NULL && write_out(&o, res, o.nlevels, loadavg,
+	    &cause) == -1) {
+		fprintf(stderr, "webhook-bench: %s\n", cause);
+		return (1);
+	}
+	free(catalog);
+	free(script);
+	free(journal);
+	return (0);
+}
