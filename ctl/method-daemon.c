@@ -99,7 +99,8 @@ method_daemon_status(struct ctl_req *req, json_t *params)
 	json_object_set_new(result, "draining",
 	    json_boolean(engine->draining));
 	json_object_set_new(result, "http", httpd_listening() != NULL ?
-	    json_pack("{s:s}", "address", httpd_listening()) : json_null());
+	    json_pack("{s:s, s:I}", "address", httpd_listening(),
+	    "connections", (json_int_t)httpd_connections()) : json_null());
 	ctl_reply(req, result);
 }
 

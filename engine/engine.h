@@ -435,13 +435,20 @@ void		 secret_fingerprint(const unsigned char *, size_t, char [65]);
 
 /*
  * http-server.c: the HTTP listener (evhttp on the loop): GET /healthz,
- * GET /readyz, GET /metrics, and routes other modules add.  Limits: body
- * HTTPD_MAX_BODY, headers HTTPD_MAX_HEADERS, HTTPD_TIMEOUT_S per request.
+ * GET /readyz, GET /metrics, and routes other modules add, within the
+ * limits of struct httpd_limits (defaults below).
  */
 #define HTTPD_DEFAULT_ADDRESS	"127.0.0.1:8470"
 #define HTTPD_MAX_BODY		(1024 * 1024)
 #define HTTPD_MAX_HEADERS	(16 * 1024)
+#define HTTPD_MAX_CONNECTIONS	1024
 #define HTTPD_TIMEOUT_S		30
+struct httpd_limits {
+	size_t	max_body;	/* bytes of a request body: 413 past it */
+	size_t	max_headers;	/* bytes of the request headers */
+	size_t	max_connections; /* connections with a request: 503 past */
+	int	timeout_s;	/* to read a request, to write an answer */
+};
 #define HTTPD_READY_STALE_US	(2 * USEC_PER_SEC)
 /* Methods a route allows (evhttp's EVHTTP_REQ_* bits). */
 #define HTTPD_GET		0x01	/* GET and HEAD */
@@ -451,11 +458,13 @@ struct evhttp_request;
 typedef void (*httpd_cb)(struct evhttp_request *, const char *, void *);
 int		 httpd_parse_address(const char *, char **, uint16_t *,
 		     char **);
+void		 httpd_limits_default(struct httpd_limits *);
 struct httpd	*httpd_start(struct event_base *, const char *, uint16_t,
-		     char **);
+		     const struct httpd_limits *, char **);
 void		 httpd_free(struct httpd *);
 const char	*httpd_address(const struct httpd *);
 const char	*httpd_listening(void);
+size_t		 httpd_connections(void);
 int		 httpd_route(struct httpd *, const char *, int, httpd_cb,
 		     void *, char **);
 int		 httpd_ready(const char **);

@@ -7,8 +7,10 @@
  * answers only the methods it allows (405 with Allow), 404 otherwise.
  *
  * libevent 2.1.12 has no limit on the number of connections of an evhttp:
- * idle connections are closed after HTTPD_TIMEOUT_S, and the process's
- * descriptor limit bounds the rest (see chimed(8)).
+ * each connection is counted at its first request (and forgotten by its
+ * close callback); past max_connections a new one is answered 503 and
+ * closed.  Connections that never send a request are closed after
+ * timeout_s.
  */
 #include <sys/socket.h>
 
@@ -44,6 +46,9 @@ struct httpd {
 	char			*address;	/* as bound: "1.2.3.4:80" */
 	struct httpd_route	 routes[HTTPD_MAX_ROUTES];
 	size_t			 nroutes;
+	struct httpd_limits	 limits;
+	struct evhttp_connection **conns;	/* with a request so far */
+	size_t			 nconns;
 	/* Journal figures at the last sample. */
 	uint64_t		 j_commits;
 	uint64_t		 j_errors;
@@ -57,6 +62,8 @@ static char	*httpd_bound(struct evhttp_bound_socket *);
 static void	 httpd_beat(evutil_socket_t, short, void *);
 static void	 httpd_sample_journal(struct httpd *);
 static void	 httpd_request(struct evhttp_request *, void *);
+static int	 httpd_admit(struct httpd *, struct evhttp_request *);
+static void	 httpd_closed(struct evhttp_connection *, void *);
 static const struct httpd_route *httpd_find(struct httpd *, const char *,
 		     const char **);
 static const char *httpd_allow(int);
@@ -187,10 +194,20 @@ httpd_sample_journal(struct httpd *h)
 	h->j_commits = st.commits;
 }
 
-/* Listen on HOST:PORT with the built-in routes; NULL and *CAUSE if not. */
+void
+httpd_limits_default(struct httpd_limits *l)
+{
+	l->max_body = HTTPD_MAX_BODY;
+	l->max_headers = HTTPD_MAX_HEADERS;
+	l->max_connections = HTTPD_MAX_CONNECTIONS;
+	l->timeout_s = HTTPD_TIMEOUT_S;
+}
+
+/* Listen on HOST:PORT within LIMITS (NULL: the defaults) with the
+ * built-in routes; NULL and *CAUSE if not. */
 struct httpd *
 httpd_start(struct event_base *base, const char *host, uint16_t port,
-    char **cause)
+    const struct httpd_limits *limits, char **cause)
 {
 	struct httpd			*h;
 	struct evhttp_bound_socket	*bs;
@@ -203,9 +220,15 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 		*cause = xstrdup("cannot create the HTTP server");
 		return (NULL);
 	}
-	evhttp_set_max_body_size(h->http, HTTPD_MAX_BODY);
-	evhttp_set_max_headers_size(h->http, HTTPD_MAX_HEADERS);
-	evhttp_set_timeout(h->http, HTTPD_TIMEOUT_S);
+	if (limits != NULL)
+		h->limits = *limits;
+	else
+		httpd_limits_default(&h->limits);
+	h->conns = xreallocarray(NULL, h->limits.max_connections,
+	    sizeof *h->conns);
+	evhttp_set_max_body_size(h->http, h->limits.max_body);
+	evhttp_set_max_headers_size(h->http, h->limits.max_headers);
+	evhttp_set_timeout(h->http, h->limits.timeout_s);
 	/* Every method reaches httpd_request, which answers 405 itself. */
 	evhttp_set_allowed_methods(h->http, 0x1ff);
 	/* A too large body gets its 413 before the connection closes. */
@@ -253,6 +276,7 @@ httpd_free(struct httpd *h)
 	if (httpd_current == h)
 		httpd_current = NULL;
 	evhttp_free(h->http);
+	free(h->conns);
 	if (h->beat != NULL)
 		event_free(h->beat);
 	for (i = 0; i < h->nroutes; i++)
@@ -376,6 +400,14 @@ httpd_request(struct evhttp_request *req, void *arg)
 	cmd = evhttp_request_get_command(req);
 	log_trace(TRACE_HTTP, "msg=\"http request\" method=%d path=\"%s\"",
 	    cmd, log_escape(path));
+	if (!httpd_admit(h, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		httpd_reply(req, 503, NULL, "too many connections\n", 21);
+		return;
+	}
 	if ((r = httpd_find(h, path, &rest)) == NULL) {
 		httpd_reply(req, 404, NULL, "not found\n", 10);
 		return;
@@ -392,6 +424,56 @@ httpd_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	r->cb(req, rest, r->arg);
+}
+
+/* Count REQ's connection at its first request: 1, or 0 when
+ * max_connections are open already (logged at most once a second). */
+static int
+httpd_admit(struct httpd *h, struct evhttp_request *req)
+{
+	struct evhttp_connection	*c;
+	static int64_t			 warned;
+	size_t				 i;
+
+	if ((c = evhttp_request_get_connection(req)) == NULL)
+		return (1);
+	for (i = 0; i < h->nconns; i++) {
+		if (h->conns[i] == c)
+			return (1);
+	}
+	if (h->nconns == h->limits.max_connections) {
+		if (mono_us() - warned > USEC_PER_SEC) {
+			warned = mono_us();
+			log_warnx("msg=\"http connection refused\" "
+			    "reason=\"%zu connections open\"", h->nconns);
+		}
+		return (0);
+	}
+	h->conns[h->nconns++] = c;
+	evhttp_connection_set_closecb(c, httpd_closed, h);
+	return (1);
+}
+
+/* A counted connection closed: forget it. */
+static void
+httpd_closed(struct evhttp_connection *c, void *arg)
+{
+	struct httpd	*h = arg;
+	size_t		 i;
+
+	for (i = 0; i < h->nconns; i++) {
+		if (h->conns[i] == c) {
+			h->conns[i] = h->conns[--h->nconns];
+			return;
+		}
+	}
+}
+
+/* Connections counted now (for tests and status). */
+size_t
+httpd_connections(void)
+{
+	return (httpd_current != NULL ? httpd_current->nconns : 0);
 }
 
 /*

@@ -38,7 +38,9 @@ usage(int status)
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
-"              [--webhook-retention DURATION] [--version] [--help]\n"
+"              [--http-max-body BYTES] [--http-max-connections N]\n"
+"              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
+"              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
 "  --socket PATH         control socket (default DATA/chime.sock)\n"
@@ -58,6 +60,12 @@ usage(int status)
 "  --http ADDR:PORT      listen for HTTP (/healthz, /readyz, /metrics) on\n"
 "                        IPV4:PORT or [IPV6]:PORT (default 127.0.0.1:8470;\n"
 "                        port 0: any free port); none: no listener\n"
+"  --http-max-body N     largest request body in bytes (default 1048576;\n"
+"                        413 past it)\n"
+"  --http-max-connections N  HTTP connections at once (default 1024; 503\n"
+"                        past it)\n"
+"  --http-timeout DUR    time to read a request or write an answer, and the\n"
+"                        idle limit of a connection (default 30s)\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n"
 "  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
@@ -208,7 +216,8 @@ parse_number(const char *flag, const char *s, long lo, long hi)
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
-	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION
+	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
+	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT
 };
 
 static const struct option longopts[] = {
@@ -225,6 +234,9 @@ static const struct option longopts[] = {
 	{ "http-allow", required_argument, NULL, OPT_HTTP_ALLOW },
 	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "webhook-retention", required_argument, NULL, OPT_WEBHOOK_RETENTION },
+	{ "http-max-body", required_argument, NULL, OPT_HTTP_MAX_BODY },
+	{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNS },
+	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -241,12 +253,14 @@ struct flags {
 	struct http_config	 http;
 	char			*http_host;	/* NULL: no listener */
 	uint16_t		 http_port;
+	struct httpd_limits	 http_limits;
 };
 
 static void
 parse_flags(int argc, char **argv, struct flags *f)
 {
 	char	*cause = NULL;
+	int64_t	 d;
 	int	 ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -303,6 +317,23 @@ parse_flags(int argc, char **argv, struct flags *f)
 				    "expected a duration such as 30s\n");
 				exit(2);
 			}
+			break;
+		case OPT_HTTP_MAX_BODY:
+			f->http_limits.max_body = (size_t)parse_number(
+			    "--http-max-body", optarg, 1024, 1 << 30);
+			break;
+		case OPT_HTTP_MAX_CONNS:
+			f->http_limits.max_connections = (size_t)parse_number(
+			    "--http-max-connections", optarg, 1, 1000000);
+			break;
+		case OPT_HTTP_TIMEOUT:
+			if (parse_duration(optarg, &d) == -1 ||
+			    d < USEC_PER_SEC || d > 3600 * USEC_PER_SEC) {
+				fprintf(stderr, "chimed: --http-timeout: "
+				    "expected a duration from 1s to 1h\n");
+				exit(2);
+			}
+			f->http_limits.timeout_s = (int)(d / USEC_PER_SEC);
 			break;
 		case OPT_WEBHOOK_RETENTION:
 			if (parse_duration(optarg, &f->webhook_retention_us) ==
@@ -379,6 +410,7 @@ start(struct flags *f)
 	/* A port in use stops the start before anything says it began. */
 	if (f->http_host != NULL) {
 		httpd = httpd_start(engine->base, f->http_host, f->http_port,
+		    &f->http_limits,
 		    &cause);
 		if (httpd == NULL ||
 		    webhook_route(httpd, &cause) == -1)
@@ -407,6 +439,7 @@ main(int argc, char **argv)
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
 	f.webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
+	httpd_limits_default(&f.http_limits);
 	http_config_init(&f.http);
 	if (httpd_parse_address(HTTPD_DEFAULT_ADDRESS, &f.http_host,
 	    &f.http_port, &cause) == -1)

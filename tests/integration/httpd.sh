@@ -1,6 +1,7 @@
 #!/bin/sh
 # The HTTP listener: /healthz, /readyz (503 while draining), /metrics in the
-# Prometheus text format, 404, 405 with Allow, 413, --http none, a bad --http.
+# Prometheus text format, 404, 405 with Allow, 413, the connection limit,
+# --http none, a bad --http.
 . "$(dirname "$0")/lib.sh"
 
 # code METHOD PATH [CURL ARGS...]: the status code of one request.
@@ -95,8 +96,56 @@ CHIMED_PID=
 check "drained: exit status 0" test "$rc" -eq 0
 check "the listener is gone after the drain" sh -c "! curl -s --max-time 5 http://127.0.0.1:$HTTP_PORT/healthz"
 
+# Limits: body size, connections (counted at their first request) and time.
+check_fails "a bad --http-max-connections is refused" 2 "$CHIMED" \
+    --data "$DATA" --http-max-connections 0
+check_fails "a bad --http-timeout is refused" 2 "$CHIMED" --data "$DATA" \
+    --http-timeout 0s
+start_chimed --http-max-connections 2 --http-max-body 2048 --http-timeout 2s
+head -c 4096 /dev/zero > "$T/4k"
+check "413 past --http-max-body" test "$(code POST /healthz \
+    --data-binary @"$T/4k")" = 413
+check "a body within it reaches the route" test "$(code POST /healthz \
+    -d x)" = 405
+# hold N: N keep-alive connections, each after one request, held open
+# until $T/let-go exists; "ready" in $T/held once all are answered.
+cat > "$T/hold.py" <<'PY'
+import os, socket, sys, time
+port, n, dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+conns = []
+for i in range(n):
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    if b" 200 " not in c.recv(4096):
+        sys.exit(1)
+    conns.append(c)
+open(os.path.join(dir, "held"), "w").write("ready\n")
+deadline = time.time() + 60
+while not os.path.exists(os.path.join(dir, "let-go")) and time.time() < deadline:
+    time.sleep(0.05)
+PY
+python3 "$T/hold.py" "$HTTP_PORT" 2 "$T" &
+HOLD=$!
+check "two connections are held" wait_for 20 test -s "$T/held"
+check "daemon.status counts them" sh -c "$CHIMECTL --socket $SOCK --json \
+    daemon status | jq -e '.http.connections == 2'"
+check "a third connection: 503" test "$(code GET /healthz)" = 503
+check "it says why" grep -q 'too many connections' "$T/body"
+check "and asks to retry" grep -qi '^Retry-After: 1' "$T/headers"
+touch "$T/let-go"
+wait "$HOLD"
+check "once they close, connections are taken again" wait_for 20 sh -c \
+    "test \"\$(curl -s -o /dev/null -w '%{http_code}' \
+    http://127.0.0.1:$HTTP_PORT/healthz)\" = 200"
+n=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	[ "$(code GET /healthz)" = 200 ] && n=$((n + 1))
+done
+check "closed connections give their place back" test "$n" -eq 20
+stop_chimed
+
 start_chimed --http none
 check "--http none: no address in daemon.status" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.http == null'"
 check "--http none: HTTP_PORT is empty" test -z "$HTTP_PORT"
-check "--http none: only the first start listened" test "$(grep -c 'msg="http listening"' "$LOG")" -eq 1
+check "--http none: only the earlier starts listened" test "$(grep -c 'msg="http listening"' "$LOG")" -eq 2
 finish
