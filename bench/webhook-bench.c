@@ -860,7 +860,7 @@ main(int argc, char **argv)
 	char		*cause = NULL, *catalog, *script, *journal;
 	double		 loadavg;
 	size_t		 i;
-	int		 ch;
+	int		 ch, rc = 1;
 
 	memset(&o, 0, sizeof o);
 	o.levels[0] = 16;
@@ -958,13 +958,13 @@ main(int argc, char **argv)
 		if (o.levels[i] > 10000) {
 			fprintf(stderr, "webhook-bench: at most 10000 "
 			    "connections\n");
-			return (2);
+			exit(2);
 		}
 	}
 	if (access(o.wrk, X_OK) != 0 || access(o.script, R_OK) != 0) {
 		fprintf(stderr, "webhook-bench: need %s (Debian package wrk) "
 		    "and %s\n", o.wrk, o.script);
-		return (1);
+		exit(1);
 	}
 	log_open("webhook-bench", LOG_LEVEL_WARN);
 	signal(SIGPIPE, SIG_IGN);
@@ -974,17 +974,21 @@ main(int argc, char **argv)
 		if (run_level(&o, o.levels[i], &res[i], &cause) == -1) {
 			fprintf(stderr, "webhook-bench: %llu connections: %s\n",
 			    (unsigned long long)o.levels[i], cause);
-			return (1);
+			goto out;
 		}
 	}
 	print_table(&o, res, o.nlevels);
 	if (o.out != NULL && write_out(&o, res, o.nlevels, loadavg,
 	    &cause) == -1) {
 		fprintf(stderr, "webhook-bench: %s\n", cause);
-		return (1);
+		goto out;
 	}
+	rc = 0;
+out:
+	free(cause);
 	free(catalog);
 	free(script);
 	free(journal);
-	return (0);
+	curl_global_cleanup();
+	return (rc);
 }
