@@ -167,7 +167,7 @@ static void		check_result(const struct result *);
 static int		run_level(const struct options *, uint64_t,
 			    struct result *, char **);
 static void		print_table(const struct options *,
-			    const struct result *, size_t);
+			    const struct result *, size_t, double);
 static json_t		*result_json(const struct result *);
 static int		write_out(const struct options *,
 			    const struct result *, size_t, double, char **);
@@ -738,15 +738,18 @@ out:
 }
 
 static void
-print_table(const struct options *o, const struct result *res, size_t n)
+print_table(const struct options *o, const struct result *res, size_t n,
+    double loadavg)
 {
 	const struct result	*r;
 	size_t			 i;
 
 	printf("\nwebhook-bench: POST /v1/hooks/ID with wrk, %d s per level, "
-	    "journal-sync %s, --max-running %d, op %s%s, %ld cores\n",
-	    o->duration_s, o->sync, o->max_running, o->op, o->skip ?
-	    " (disabled: runs skipped)" : "", sysconf(_SC_NPROCESSORS_ONLN));
+	    "journal-sync %s, --max-running %d, op %s%s\n%ld cores, load "
+	    "average %.2f at the start, %.2f at the end\n", o->duration_s,
+	    o->sync, o->max_running, o->op, o->skip ?
+	    " (disabled: runs skipped)" : "", sysconf(_SC_NPROCESSORS_ONLN),
+	    loadavg, bench_loadavg());
 	printf("%5s %3s %8s %7s %7s %7s %7s %8s %5s %5s %5s %8s %8s %7s "
 	    "%6s\n", "conns", "thr", "req/s", "p50 ms", "p90 ms", "p99 ms",
 	    "max ms", "202", "200", "other", "errs", "runs end", "in load",
@@ -820,13 +823,13 @@ write_out(const struct options *o, const struct result *res, size_t n,
 	a = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, result_json(&res[i]));
-	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:I, s:i, s:f, s:o}",
-	    "bench", "webhook-bench", "sync", o->sync, "max_running",
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:I, s:i, s:f, s:f, "
+	    "s:o}", "bench", "webhook-bench", "sync", o->sync, "max_running",
 	    o->max_running, "op", o->op, "runs", o->skip ? "skip" : "exec",
 	    "duration_s", o->duration_s,
 	    "signed", (json_int_t)o->requests, "cores",
 	    (int)sysconf(_SC_NPROCESSORS_ONLN), "loadavg_before", loadavg,
-	    "levels", a);
+	    "loadavg_after", bench_loadavg(), "levels", a);
 	rc = bench_write_json(o->out, j, cause);
 	json_decref(j);
 	return (rc);
@@ -977,7 +980,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	print_table(&o, res, o.nlevels);
+	print_table(&o, res, o.nlevels, loadavg);
 	if (o.out != NULL && write_out(&o, res, o.nlevels, loadavg,
 	    &cause) == -1) {
 		fprintf(stderr, "webhook-bench: %s\n", cause);
