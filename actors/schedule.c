@@ -826,7 +826,8 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 		if (strcmp(ref, "generated") == 0) {
 			if (!creating) {
 				*reason = xstrdup("\"generated\" is only "
-				    "possible at create");
+				    "possible at create; webhook.rotate makes "
+				    "a new generated secret");
 				return (-1);
 			}
 		} else if (strncmp(ref, "generated:", 10) == 0) {
@@ -1563,6 +1564,8 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 			strmap_insert(&by_name, &s->name_node, s->name_key);
 		}
 		schedule_take_config(s, t);
+		/* A generated secret replaced by another reference goes. */
+		schedule_drop_generated(s->id, t->webhook_secret_ref, NULL, s);
 	} else {
 		s->state = t->state;
 		if (t->last_fire > s->last_fire)

@@ -168,6 +168,21 @@ check "expired secrets are journaled" jq -s -e "[.[] |
     (.body.fingerprints | index(\"$(fp "$B")\")))] | length == 1" \
     "$T/export.jsonl"
 
+# schedule.update to another reference: no grace; a generated file goes.
+ctlj schedule create --name upd --op quick --webhook \
+    --webhook-secret generated > "$T/upd"
+UID2=$(jq -r .id "$T/upd")
+U=$(jq -r .webhook_secret "$T/upd")
+secret_used "$U"
+check "its generated file exists" test -f "$DATA/secrets/$UID2"
+check_fails "update cannot generate (rotate does)" 1 ctl schedule update \
+    "$UID2" --webhook-secret generated
+check "an update to an env: secret" ctl schedule update "$UID2" \
+    --webhook-secret env:WH_NEW_SECRET
+check "the generated file is removed" test ! -e "$DATA/secrets/$UID2"
+check "the old secret is refused" test "$(deliver "$UID2" u1 "$U")" = 401
+check "the new one verifies" test "$(deliver "$UID2" u2 "$ENV_NEW")" = 202
+
 # ---- the event log --------------------------------------------------------
 events "$SID"
 check "webhook events lists every request, newest first" jq -e \
