@@ -793,6 +793,7 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 {
 	json_t		*v;
 	const char	*ref;
+	char		 fp[65], *cause = NULL;
 	json_int_t	 n;
 
 	*field = "webhook_tolerance";
@@ -836,6 +837,11 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 			return (-1);
 		} else if (secret_ref_check(ref, reason) == -1)
 			return (-1);
+		else if (webhook_secret_fingerprint(ref, fp, &cause) == -1) {
+			xasprintf(reason, "cannot be read now: %s", cause);
+			free(cause);
+			return (-1);
+		}
 		free(t->webhook_secret_ref);
 		t->webhook_secret_ref = xstrdup(ref);
 	}

@@ -119,11 +119,11 @@ check "env: a delivery signed with it runs" delivered "$EID" msg_env \
     "$ENV_SECRET"
 check "env: one signed with another secret is refused" test \
     "$(deliver "$EID" msg_env2 "$FILE_SECRET")" = 401
-UNSET_ID=$(create unset "env:CHIME_TEST_NO_SUCH_SECRET")
-check "env: an unset variable: 503" test \
-    "$(deliver "$UNSET_ID" msg_unset "$ENV_SECRET")" = 503
-check "env: the log says it is not set" grep -q \
-    "schedule=$UNSET_ID .*secret env:CHIME_TEST_NO_SUCH_SECRET: not set" "$LOG"
+check_fails "env: an unset variable is refused at create" 1 ctl schedule \
+    create --name unset --operation quick --webhook \
+    --webhook-secret env:CHIME_TEST_NO_SUCH_SECRET
+check "env: the error says it is not set" grep -q \
+    "env:CHIME_TEST_NO_SUCH_SECRET: not set" "$T/last"
 
 # file:PATH
 FID=$(create file "file:$T/keys/hook.key")
@@ -131,23 +131,33 @@ check "file: a schedule is created" jq -e \
     ".webhook_secret_ref == \"file:$T/keys/hook.key\"" "$T/create.file"
 check "file: mode 0600 is accepted: a delivery runs" delivered "$FID" \
     msg_file "$FILE_SECRET"
+check_fails "file: mode 0640 is refused at create" 1 ctl schedule create \
+    --name group --operation quick --webhook \
+    --webhook-secret "file:$T/keys/group.key"
+check "file: the error says why (0640)" grep -q "file:$T/keys/group.key: \
+mode 0640 lets the group or others in (chmod 600 it)" "$T/last"
+check_fails "file: mode 0644 is refused at create" 1 ctl schedule create \
+    --name world --operation quick --webhook \
+    --webhook-secret "file:$T/keys/world.key"
+check "file: the error says why (0644)" grep -q "file:$T/keys/world.key: \
+mode 0644 lets the group or others in (chmod 600 it)" "$T/last"
+check_fails "file: a missing file is refused at create" 1 ctl schedule \
+    create --name missing --operation quick --webhook \
+    --webhook-secret "file:$T/keys/none.key"
+chmod 600 "$T/keys/group.key"
 GROUP_ID=$(create group "file:$T/keys/group.key")
-check "file: mode 0640 is refused: 503" test \
-    "$(deliver "$GROUP_ID" msg_group "$OPEN_SECRET")" = 503
+check "file: once chmod 600, the same file is accepted" delivered \
+    "$GROUP_ID" msg_group "$OPEN_SECRET"
+# Checked again at each delivery: a file opened up later is refused.
+chmod 640 "$T/keys/group.key"
+check "file: opened up after create: 503" test \
+    "$(deliver "$GROUP_ID" msg_group2 "$OPEN_SECRET")" = 503
 check "file: the log says why (0640)" grep -q "schedule=$GROUP_ID .*secret \
 file:$T/keys/group.key: mode 0640 lets the group or others in (chmod 600 it)" \
     "$LOG"
-WID=$(create world "file:$T/keys/world.key")
-check "file: mode 0644 is refused: 503" test \
-    "$(deliver "$WID" msg_world "$WORLD_SECRET")" = 503
-check "file: the log says why (0644)" grep -q "schedule=$WID .*secret \
-file:$T/keys/world.key: mode 0644 lets the group or others in (chmod 600 it)" \
-    "$LOG"
-chmod 600 "$T/keys/group.key"
-check "file: once chmod 600, the same file is accepted" delivered "$GROUP_ID" \
-    msg_group2 "$OPEN_SECRET"
-check "file: a missing file: 503" test "$(deliver "$(create missing \
-    "file:$T/keys/none.key")" msg_missing "$FILE_SECRET")" = 503
+mv "$T/keys/group.key" "$T/keys/group.moved"
+check "file: removed after create: 503" test \
+    "$(deliver "$GROUP_ID" msg_group3 "$OPEN_SECRET")" = 503
 
 # exec:COMMAND
 XID=$(create exec "exec:$T/bin/hook-secret hook")
@@ -160,11 +170,11 @@ check "exec: a second delivery runs" delivered "$XID" msg_exec2 \
     "$EXEC_SECRET"
 check "exec: the command ran once, with its argument (cached)" test \
     "$(cat "$T/exec.count")" = hook
-FALSE_ID=$(create false "exec:/bin/false")
-check "exec: a failing command: 503" test \
-    "$(deliver "$FALSE_ID" msg_false "$EXEC_SECRET")" = 503
-check "exec: the log gives its status" grep -q \
-    "schedule=$FALSE_ID .*secret exec:/bin/false: exited with status 1" "$LOG"
+check_fails "exec: a failing command is refused at create" 1 ctl schedule \
+    create --name false --operation quick --webhook \
+    --webhook-secret exec:/bin/false
+check "exec: the error gives its status" grep -q \
+    "exec:/bin/false: exited with status 1" "$T/last"
 
 # generated
 GEN=$(create gen generated)
