@@ -40,6 +40,7 @@ usage(int status)
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--http-max-body BYTES] [--http-max-connections N]\n"
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
+"              [--secret-exec-ttl DURATION]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -68,6 +69,9 @@ usage(int status)
 "                        idle limit of a connection (default 30s)\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n"
+"  --secret-exec-ttl DUR how long an exec: secret's output is kept in\n"
+"                        memory before the command runs again (default 5m;\n"
+"                        0: every use)\n"
 "  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
 "                        and webhook events are kept (default 7d)\n");
 	exit(status);
@@ -217,7 +221,8 @@ enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
 	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
-	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT
+	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
+	OPT_SECRET_EXEC_TTL
 };
 
 static const struct option longopts[] = {
@@ -237,6 +242,7 @@ static const struct option longopts[] = {
 	{ "http-max-body", required_argument, NULL, OPT_HTTP_MAX_BODY },
 	{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNS },
 	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
+	{ "secret-exec-ttl", required_argument, NULL, OPT_SECRET_EXEC_TTL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -334,6 +340,15 @@ parse_flags(int argc, char **argv, struct flags *f)
 				exit(2);
 			}
 			f->http_limits.timeout_s = (int)(d / USEC_PER_SEC);
+			break;
+		case OPT_SECRET_EXEC_TTL:
+			if (parse_duration(optarg, &d) == -1 ||
+			    d > 86400 * USEC_PER_SEC) {
+				fprintf(stderr, "chimed: --secret-exec-ttl: "
+				    "expected a duration from 0s to 1d\n");
+				exit(2);
+			}
+			secret_set_exec_ttl_ms(d / USEC_PER_MSEC);
 			break;
 		case OPT_WEBHOOK_RETENTION:
 			if (parse_duration(optarg, &f->webhook_retention_us) ==
