@@ -280,6 +280,39 @@ leak_check() {
 	return 1
 }
 
+# --- webhook signing (openssl; independent of the daemon's code) ---------
+
+# sign ID TS BODY HEXKEY: the Standard Webhooks "v1,BASE64" signature of
+# ID.TS.BODY under the key bytes HEXKEY.
+sign() {
+	printf '%s.%s.%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$4" -binary | base64 | tr -d '\n' |
+	    sed 's/^/v1,/'
+}
+
+# hexkey SECRET: the key bytes of SECRET in hex: the decoded base64 of a
+# whsec_ secret, the bytes themselves of any other.
+hexkey() {
+	case $1 in
+	whsec_*) printf '%s' "${1#whsec_}" | base64 -d ;;
+	*) printf '%s' "$1" ;;
+	esac | od -An -v -tx1 | tr -d ' \n'
+}
+
+# post SCHEDULE ID TS SIG BODY: POST a Standard Webhooks delivery; prints
+# the status code, the answer in $T/body.
+post() {
+	curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X POST \
+	    -H "webhook-id: $2" -H "webhook-timestamp: $3" \
+	    -H "webhook-signature: $4" -H 'Content-Type: application/json' \
+	    --data-binary "$5" "http://127.0.0.1:$HTTP_PORT/v1/hooks/$1"
+}
+
+# run_is RUN STATUS: run RUN has STATUS.
+run_is() {
+	ctlj run get "$1" | jq -e ".status == \"$2\""
+}
+
 finish() {
 	leak_check
 	[ "$FAILED" -eq 0 ]

@@ -5,32 +5,8 @@
 # shown once).  Then the leak check finds none of them in the journal, the
 # data directory outside secrets/ or the log, and a self-test shows that
 # the check does find a secret planted where it must not be.
-# The signer is openssl in this script, independent of the daemon's code.
+# The signer is openssl (lib.sh), independent of the daemon's code.
 . "$(dirname "$0")/lib.sh"
-
-# sign ID TS BODY HEXKEY: the "v1,BASE64" signature of ID.TS.BODY.
-sign() {
-	printf '%s.%s.%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC \
-	    -macopt "hexkey:$4" -binary | base64 | tr -d '\n' |
-	    sed 's/^/v1,/'
-}
-
-# hexkey SECRET: the key bytes of SECRET in hex: the decoded base64 of a
-# whsec_ secret, the bytes themselves of any other.
-hexkey() {
-	case $1 in
-	whsec_*) printf '%s' "${1#whsec_}" | base64 -d ;;
-	*) printf '%s' "$1" ;;
-	esac | od -An -v -tx1 | tr -d ' \n'
-}
-
-# post SCHEDULE ID TS SIG BODY: the status code; the answer in $T/body.
-post() {
-	curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X POST \
-	    -H "webhook-id: $2" -H "webhook-timestamp: $3" \
-	    -H "webhook-signature: $4" -H 'Content-Type: application/json' \
-	    --data-binary "$5" "http://127.0.0.1:$HTTP_PORT/v1/hooks/$1"
-}
 
 # deliver SCHEDULE ID SECRET: the status of a delivery signed now with
 # SECRET; the answer in $T/body.
@@ -46,10 +22,6 @@ delivered() {
 	[ "$(deliver "$1" "$2" "$3")" = 202 ] || return 1
 	run=$(jq -r .run_id "$T/body")
 	wait_for 20 run_is "$run" success
-}
-
-run_is() {
-	ctlj run get "$1" | jq -e ".status == \"$2\""
 }
 
 # create NAME REF: a webhook schedule with secret reference REF; the

@@ -4,20 +4,8 @@
 # the audit record with fingerprints, GitHub and Stripe signature styles,
 # the webhook event log (webhook.events, webhook.received), a schedule of
 # another trigger that takes webhooks, and message ids pruned after the
-# retention period.  The signers are openssl in this script.
+# retention period.  The signers are openssl (here and in lib.sh).
 . "$(dirname "$0")/lib.sh"
-
-# hexkey WHSEC: the decoded bytes of a whsec_ secret, in hex.
-hexkey() {
-	printf '%s' "${1#whsec_}" | base64 -d | od -An -v -tx1 | tr -d ' \n'
-}
-
-# sign ID TS BODY HEXKEY: a Standard Webhooks "v1,BASE64" signature.
-sign() {
-	printf '%s.%s.%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC \
-	    -macopt "hexkey:$4" -binary | base64 | tr -d '\n' |
-	    sed 's/^/v1,/'
-}
 
 # hmac_hex KEYTEXT DATA: hex HMAC-SHA256 of DATA under the bytes of KEYTEXT.
 hmac_hex() {

@@ -3,28 +3,8 @@
 # valid delivery runs once; tampered, wrongly signed, stale, future and
 # malformed ones get 401; a replayed id answers the first run; 404, 413;
 # concurrent deliveries of one id make one run; the secret stays secret.
-# The signer is openssl in this script, independent of the daemon's code.
+# The signer is openssl (lib.sh), independent of the daemon's code.
 . "$(dirname "$0")/lib.sh"
-
-# sign ID TS BODY HEXKEY: the "v1,BASE64" signature of ID.TS.BODY.
-sign() {
-	printf '%s.%s.%s' "$1" "$2" "$3" | openssl dgst -sha256 -mac HMAC \
-	    -macopt "hexkey:$4" -binary | base64 | tr -d '\n' |
-	    sed 's/^/v1,/'
-}
-
-# hexkey WHSEC: the decoded bytes of a whsec_ secret, in hex.
-hexkey() {
-	printf '%s' "${1#whsec_}" | base64 -d | od -An -v -tx1 | tr -d ' \n'
-}
-
-# post SCHEDULE ID TS SIG BODY: the status code; the answer in $T/body.
-post() {
-	curl -s -o "$T/body" -w '%{http_code}' --max-time 20 -X POST \
-	    -H "webhook-id: $2" -H "webhook-timestamp: $3" \
-	    -H "webhook-signature: $4" -H 'Content-Type: application/json' \
-	    --data-binary "$5" "http://127.0.0.1:$HTTP_PORT/v1/hooks/$1"
-}
 
 # deliver SCHEDULE ID BODY [HEXKEY [TS]]: a delivery signed now (or at TS).
 deliver() {
@@ -40,10 +20,6 @@ webhook_runs() {
 	    \"run.pending\") | select(.body.schedule == \"$1\" and \
 	    .body.triggered_by == \"webhook\") | .body.run_id] | unique |
 	    length" "$T/export.jsonl"
-}
-
-run_is() {
-	ctlj run get "$1" | jq -e ".status == \"$2\""
 }
 
 ENV_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
