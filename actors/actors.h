@@ -275,13 +275,13 @@ struct schedule {
 	uint8_t			 priority;
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
-	char			*batch_template; /* target: a batch (JSON) */
-	uint32_t		 batches_running; /* of that target */
-	char			*webhook_secret_ref; /* webhook: secret ref */
-	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
 	uint8_t			 webhook_style;	/* enum webhook_style */
+	char			*batch_template; /* target: a batch (JSON) */
+	char			*webhook_secret_ref; /* webhook: secret ref */
 	struct webhook_keyring	*webhook_prev;	/* secrets in their grace
 						   period, or NULL */
+	uint32_t		 batches_running; /* of batch_template */
+	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
 };
 
 /* account.c */
