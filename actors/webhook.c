@@ -389,6 +389,11 @@ webhook_finish(struct webhook_req *w, int code, json_t *answer,
 	json_decref(answer);
 	w->outcome = outcome;
 	w->reason = reason;
+	if (code >= 400)
+		log_warnx("msg=\"webhook refused\" schedule=%s status=%d "
+		    "reason=\"%s\" message_id=\"%s\" size=%zu address=%s",
+		    w->sid, code, reason != NULL ? reason : "", w->msgid !=
+		    NULL ? w->msgid : "", w->size, w->source);
 	if (code == 429) {
 		webhook_send(w);
 		return;
@@ -424,6 +429,18 @@ webhook_body_cut(const char *body, size_t len)
 	while (n > 0 && ((unsigned char)body[n] & 0xc0) == 0x80)
 		n--;
 	return (n);
+}
+
+/* Is BODY (LEN bytes) UTF-8 text, fit for the journal as a string? */
+static int
+webhook_utf8(const char *body, size_t len)
+{
+	json_t	*v;
+
+	if ((v = json_stringn(body, len)) == NULL)
+		return (0);
+	json_decref(v);
+	return (1);
 }
 
 /* Pack W's event: N_EXTRA more entries follow in the caller's map. */
@@ -470,8 +487,8 @@ webhook_received_record(struct webhook_req *w)
 	    w->sched->account : NULL);
 	pack_buffer_init(&pb);
 	webhook_pack_event(w, &pb.pk, at, run_id, 0);
-	if (w->verified && w->body != NULL) {
-		cut = webhook_body_cut(w->body, w->size);
+	if (w->verified && w->body != NULL &&
+	    webhook_utf8(w->body, cut = webhook_body_cut(w->body, w->size))) {
 		webhook_pack_event(w, jrec_body(rec), at, run_id, 2);
 		pack_str(jrec_body(rec), "body");
 		msgpack_pack_str(jrec_body(rec), cut);
@@ -590,6 +607,9 @@ webhook_check_one(struct webhook_req *w, struct schedule *s,
 
 	switch (s->webhook_style) {
 	case WEBHOOK_GITHUB:
+		w->reason = "bad message id";
+		if (!webhook_id_ok(evhttp_find_header(h, "X-GitHub-Delivery")))
+			return (-1);
 		return (webhook_verify_github(key, keylen,
 		    evhttp_find_header(h, "X-Hub-Signature-256"), w->body,
 		    w->size, &w->reason));
@@ -718,9 +738,6 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	}
 	if (rc == -1) {
-		log_warnx("msg=\"webhook refused\" schedule=%s reason=\"%s\" "
-		    "message_id=\"%s\" size=%zu address=%s", s->id, w->reason,
-		    w->msgid != NULL ? w->msgid : "", w->size, w->source);
 		webhook_finish(w, 401, json_pack("{s:s}", "error",
 		    "unauthorized"), "unauthorized", w->reason);
 		return;

@@ -254,6 +254,15 @@ check "a cron schedule with a webhook secret takes deliveries" \
     test "$(deliver "$BID" b1 "$ENV_NEW")" = 202
 check "and keeps its cron trigger" jq -e '.trigger == "cron" and
     .webhook_url_path == "/v1/hooks/'"$BID"'"' "$T/both"
+BAD=$(printf '\377\376x')
+check "a verified body that is not UTF-8: 400" \
+    test "$(deliver "$BID" nu1 "$ENV_NEW" "$BAD")" = 400
+check "the journal keeps its event, without the body" sh -c "$JOURNAL \
+    export $DATA | jq -s -e '[.[] | select(.kind == \"webhook.received\"
+    and .body.message_id == \"nu1\")][0] | .body.verified and
+    .body.status == 400 and .body.body == null and .body.size == 3'"
+check "the refusal is logged with its reason" grep -q \
+    "webhook refused.*status=400 reason=\"body neither JSON nor UTF-8\"" "$LOG"
 
 # ---- across a restart -----------------------------------------------------
 check "the daemon stops" stop_chimed
