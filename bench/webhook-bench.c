@@ -153,6 +153,7 @@ static int		create_schedule(struct bench_daemon *, const char *,
 static int		disable_op(struct bench_daemon *, const char *, char **);
 static int		hook_counts(int, struct hook_counts *, char **);
 static int		parse_wrk(const char *, struct wrk_figures *);
+static char		*wrk_output(int, pid_t, int64_t, int *, int *);
 static int		run_wrk(const struct options *, int, int, const char *,
 			    const char *, size_t, struct wrk_figures *,
 			    char **);
@@ -402,6 +403,39 @@ parse_wrk(const char *line, struct wrk_figures *w)
 	return (0);
 }
 
+/* Everything wrk writes on FD until it exits, at most until DEADLINE
+ * (mono_us; then it is killed and *LATE set); its wait status in *WS.
+ * Returns allocated. */
+static char *
+wrk_output(int fd, pid_t pid, int64_t deadline, int *ws, int *late)
+{
+	struct pollfd	 pfd;
+	char		*out = NULL;
+	size_t		 olen = 0;
+	ssize_t		 n;
+
+	*late = 0;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (mono_us() > deadline) {
+			kill(pid, SIGKILL);
+			*late = 1;
+			break;
+		}
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		out = xreallocarray(out, olen + 65536 + 1, 1);
+		if ((n = read(fd, out + olen, 65536)) <= 0)
+			break;
+		olen += (size_t)n;
+	}
+	out = xreallocarray(out, olen + 1, 1);
+	out[olen] = '\0';
+	waitpid(pid, ws, 0);
+	return (out);
+}
+
 /*
  * Run wrk with C connections against schedule SID on PORT, the requests
  * in PREFIX-K.req (REQLEN bytes each).  Its output goes to stderr; the
@@ -411,15 +445,11 @@ static int
 run_wrk(const struct options *o, int c, int port, const char *sid,
     const char *prefix, size_t reqlen, struct wrk_figures *w, char **cause)
 {
-	struct pollfd	 pfd;
 	const char	*argv[20];
 	char		 t[16], conns[16], dur[16], url[256], len[32];
-	char		*out = NULL, *line;
-	size_t		 olen = 0;
-	ssize_t		 n;
-	int64_t		 deadline;
+	char		*out, *line;
 	pid_t		 pid;
-	int		 fds[2], ws, i = 0, late = 0, rc = -1;
+	int		 fds[2], ws, i = 0, late, rc = -1;
 
 	snprintf(t, sizeof t, "%d", c < o->threads ? c : o->threads);
 	snprintf(conns, sizeof conns, "%d", c);
@@ -457,26 +487,9 @@ run_wrk(const struct options *o, int c, int port, const char *sid,
 		_exit(127);
 	}
 	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	deadline = mono_us() + o->duration_s * USEC_PER_SEC + WRK_GRACE;
-	for (;;) {
-		if (mono_us() > deadline) {
-			kill(pid, SIGKILL);
-			late = 1;
-			break;
-		}
-		if (poll(&pfd, 1, 1000) <= 0)
-			continue;
-		out = xreallocarray(out, olen + 65536 + 1, 1);
-		if ((n = read(fds[0], out + olen, 65536)) <= 0)
-			break;
-		olen += (size_t)n;
-	}
+	out = wrk_output(fds[0], pid, mono_us() + o->duration_s *
+	    USEC_PER_SEC + WRK_GRACE, &ws, &late);
 	close(fds[0]);
-	out = xreallocarray(out, olen + 1, 1);
-	out[olen] = '\0';
-	waitpid(pid, &ws, 0);
 	fprintf(stderr, "%s", out);
 	if (late)
 		xasprintf(cause, "wrk did not end within %lld s of its "
