@@ -175,9 +175,9 @@ struct run {
 	const char		*err_msg;	/* (static strings) once the */
 	const char		*err_field;	/* record that settles the run */
 	const char		*err_reason;	/* is durable */
-	LIST_ENTRY(run)		 entry;
+	TAILQ_ENTRY(run)	 entry;
 };
-LIST_HEAD(run_list, run);
+TAILQ_HEAD(run_list, run);
 
 /* ---- schedule.c -------------------------------------------------------- */
 enum trigger_kind {
@@ -276,6 +276,7 @@ struct schedule {
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
 	uint8_t			 webhook_style;	/* enum webhook_style */
+	uint8_t			 has_queued;	/* a run may be queued (queue_one) */
 	char			*batch_template; /* target: a batch (JSON) */
 	char			*webhook_secret_ref; /* webhook: secret ref */
 	struct webhook_keyring	*webhook_prev;	/* secrets in their grace

@@ -172,7 +172,7 @@ batch_new(void)
 	b = xcalloc(1, sizeof *b);
 	actor_init(&b->owner.actor, &batch_actor_type);
 	timer_init(&b->owner.timer, &b->owner.actor);
-	LIST_INIT(&b->owner.runs);
+	TAILQ_INIT(&b->owner.runs);
 	b->owner.hooks = &batch_hooks;
 	b->owner.tz = tz_load("UTC", NULL);
 	b->owner.history = UINT16_MAX;
@@ -1870,8 +1870,8 @@ batch_ctl_cancel(struct ctl_req *req, struct batch *b, const char *reason,
 	b->reason = xstrdup(reason != NULL ? reason : "cancelled");
 	batch_skip_waiting(b, "cancelled");
 	if (abort) {
-		for (r = LIST_FIRST(&b->owner.runs); r != NULL; r = next) {
-			next = LIST_NEXT(r, entry);
+		for (r = TAILQ_FIRST(&b->owner.runs); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, entry);
 			dispatch_run_abort(r, "batch cancelled");
 		}
 	}

@@ -109,11 +109,25 @@ dispatch_abandon(void)
 static struct run *
 run_find(struct schedule *s, uint64_t number)
 {
-	struct run	*r;
+	struct run	*first, *last, *r;
 
-	LIST_FOREACH(r, &s->runs, entry) {
-		if (r->number == number)
-			return (r);
+	/* A schedule's runs are in number order (a batch's mostly): walk
+	 * from the nearer end; slots and results come mostly to the
+	 * oldest. */
+	if ((first = TAILQ_FIRST(&s->runs)) == NULL)
+		return (NULL);
+	last = TAILQ_LAST(&s->runs, run_list);
+	if (number <= first->number || last->number <= first->number ||
+	    number - first->number <= last->number - number) {
+		TAILQ_FOREACH(r, &s->runs, entry) {
+			if (r->number == number)
+				return (r);
+		}
+	} else {
+		TAILQ_FOREACH_REVERSE(r, &s->runs, run_list, entry) {
+			if (r->number == number)
+				return (r);
+		}
 	}
 	return (NULL);
 }
@@ -376,7 +390,7 @@ overlap_verdict(struct schedule *s)
 		return (0);
 	switch (s->overlap) {
 	case OVERLAP_QUEUE_ONE:
-		LIST_FOREACH(r, &s->runs, entry) {
+		TAILQ_FOREACH(r, &s->runs, entry) {
 			if (r->queued)
 				return (-1);
 		}
@@ -384,8 +398,8 @@ overlap_verdict(struct schedule *s)
 	case OVERLAP_ALLOW:
 		return (s->nruns < s->overlap_limit ? 0 : -1);
 	case OVERLAP_CANCEL_PREVIOUS:
-		for (r = LIST_FIRST(&s->runs); r != NULL; r = next) {
-			next = LIST_NEXT(r, entry);
+		for (r = TAILQ_FIRST(&s->runs); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, entry);
 			run_abort(r, "cancelled by a newer occurrence");
 		}
 		return (0);
@@ -471,6 +485,8 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 		return;
 	}
 	r->queued = v == 1;
+	if (r->queued)
+		s->has_queued = 1;
 	run_begin(r, key);
 	dispatch_suppressed(s, t, f);
 }
@@ -651,7 +667,7 @@ run_begin(struct run *r, const char *claim)
 	}
 	r->catalog = engine->catalog;
 	catalog_ref(r->catalog);
-	LIST_INSERT_HEAD(&s->runs, r, entry);
+	TAILQ_INSERT_TAIL(&s->runs, r, entry);
 	s->nruns++;
 	actor_ref(&s->actor);
 	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
@@ -996,7 +1012,7 @@ run_unlink(struct run *r)
 {
 	struct schedule	*s = r->sched;
 
-	LIST_REMOVE(r, entry);
+	TAILQ_REMOVE(&s->runs, r, entry);
 	s->nruns--;
 	s->month_reserved -= r->estimate.mid;
 	budget_release(s->account, r->operation, r->estimate.mid);
@@ -1014,16 +1030,23 @@ promote_queued(struct schedule *s)
 {
 	struct run	*r;
 
-	LIST_FOREACH(r, &s->runs, entry) {
+	/* At most one run is queued (queue_one): look only if one was. */
+	if (!s->has_queued)
+		return;
+	TAILQ_FOREACH(r, &s->runs, entry) {
 		if (r->queued && r->status == RUN_PENDING) {
 			/* If its claim is still on its way, the claim's
 			 * callback asks for the slot. */
 			r->queued = 0;
+			s->has_queued = 0;
 			if (!r->awaiting)
 				run_want_slot(r);
 			return;
 		}
+		if (r->queued)
+			return;
 	}
+	s->has_queued = 0;
 }
 
 /* R ended with ST: record it, account its cost, let a queued run go. */
@@ -1102,8 +1125,8 @@ dispatch_cancel_pending(struct schedule *s, const char *reason)
 {
 	struct run	*r, *next;
 
-	for (r = LIST_FIRST(&s->runs); r != NULL; r = next) {
-		next = LIST_NEXT(r, entry);
+	for (r = TAILQ_FIRST(&s->runs); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
 		if (r->job == NULL && r->hjob == NULL)
 			run_abort(r, reason);
 	}
@@ -1115,7 +1138,7 @@ dispatch_forget_runs(struct schedule *s)
 {
 	struct run	*r;
 
-	while ((r = LIST_FIRST(&s->runs)) != NULL) {
+	while ((r = TAILQ_FIRST(&s->runs)) != NULL) {
 		if (r->job != NULL)
 			exec_abort(r->job);
 		if (r->hjob != NULL)
@@ -1414,7 +1437,7 @@ recover_run(struct run *r)
 	op = catalog_operation(engine->catalog, r->operation);
 	r->catalog = engine->catalog;
 	catalog_ref(r->catalog);
-	LIST_INSERT_HEAD(&s->runs, r, entry);
+	TAILQ_INSERT_TAIL(&s->runs, r, entry);
 	s->nruns++;
 	actor_ref(&s->actor);
 	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);

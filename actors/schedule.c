@@ -95,7 +95,7 @@ schedule_new(void)
 	s = xcalloc(1, sizeof *s);
 	actor_init(&s->actor, &schedule_actor_type);
 	timer_init(&s->timer, &s->actor);
-	LIST_INIT(&s->runs);
+	TAILQ_INIT(&s->runs);
 	s->tz = tz_load("UTC", NULL);
 	s->overlap = OVERLAP_SKIP;
 	s->overlap_limit = 1;
