@@ -76,10 +76,18 @@ struct result {
 	struct bench_rss rss;
 };
 
+/* The latencies read back from the journal. */
+struct latencies {
+	int64_t		*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
 static deadfunc void	usage(void);
 static int		wait_end(struct bench_daemon *, const char *, char **);
 static int		read_journal(const struct options *, const char *,
 			    int64_t **, size_t *, char **);
+static int		latency_line(const char *, size_t, void *);
 static int		run(const struct options *, struct result *, char **);
 
 static deadfunc void
@@ -133,44 +141,44 @@ static int
 read_journal(const struct options *o, const char *data, int64_t **v,
     size_t *n, char **cause)
 {
-	json_t		*j, *body;
-	const char	*kind;
-	FILE		*f;
-	char		*cmd, *line = NULL;
-	size_t		 cap = 0, vcap = 0;
-	ssize_t		 len;
+	struct latencies	l;
 
-	*v = NULL;
-	*n = 0;
-	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
-	f = popen(cmd, "r");
-	free(cmd);
-	if (f == NULL) {
-		xasprintf(cause, "cannot run %s", o->journal);
+	memset(&l, 0, sizeof l);
+	if (bench_journal_export(o->journal, data, latency_line, &l,
+	    cause) == -1) {
+		free(l.v);
+		*v = NULL;
+		*n = 0;
 		return (-1);
 	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (strstr(line, "\"op.completed\"") == NULL ||
-		    (j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
-			continue;
-		body = json_object_get(j, "body");
-		kind = json_string_value(json_object_get(j, "kind"));
-		if (kind != NULL && strcmp(kind, "op.completed") == 0) {
-			if (*n == vcap) {
-				vcap = vcap == 0 ? 1024 : vcap * 2;
-				*v = xreallocarray(*v, vcap, sizeof **v);
-			}
-			(*v)[(*n)++] = json_integer_value(json_object_get(body,
-			    "finished_us")) - json_integer_value(
-			    json_object_get(body, "started_us"));
+	*v = l.v;
+	*n = l.n;
+	return (0);
+}
+
+/* Add the latency of LINE to the latencies ARG if it is op.completed. */
+static int
+latency_line(const char *line, size_t len, void *arg)
+{
+	struct latencies	*l = arg;
+	json_t			*j, *body;
+	const char		*kind;
+
+	if (strstr(line, "\"op.completed\"") == NULL ||
+	    (j = json_loadb(line, len, 0, NULL)) == NULL)
+		return (0);
+	body = json_object_get(j, "body");
+	kind = json_string_value(json_object_get(j, "kind"));
+	if (kind != NULL && strcmp(kind, "op.completed") == 0) {
+		if (l->n == l->cap) {
+			l->cap = l->cap == 0 ? 1024 : l->cap * 2;
+			l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
 		}
-		json_decref(j);
+		l->v[l->n++] = json_integer_value(json_object_get(body,
+		    "finished_us")) - json_integer_value(json_object_get(body,
+		    "started_us"));
 	}
-	free(line);
-	if (pclose(f) != 0) {
-		xasprintf(cause, "%s export failed", o->journal);
-		return (-1);
-	}
+	json_decref(j);
 	return (0);
 }
 

@@ -1070,3 +1070,51 @@ bench_metric(const char *text, const char *series)
 	}
 	return (0);
 }
+
+/*
+ * Run JOURNAL (chime-journal) export DATA and hand each line it writes to
+ * CB with ARG (the line is borrowed: valid during the call only).  Returns
+ * 0, or -1 and *CAUSE if the export cannot be run or read or exits with a
+ * status other than 0.  When CB returns non-zero the rest is not read and
+ * the export's status is not looked at: 0.
+ */
+int
+bench_journal_export(const char *journal, const char *data, bench_line_cb cb,
+    void *arg, char **cause)
+{
+	FILE	*f;
+	char	*cmd, *line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 len;
+	int	 st, stopped = 0, failed;
+
+	if (strchr(journal, '\'') != NULL || strchr(data, '\'') != NULL) {
+		xasprintf(cause, "cannot run %s export %s: a quote in a path",
+		    journal, data);
+		return (-1);
+	}
+	xasprintf(&cmd, "'%s' export '%s'", journal, data);
+	if ((f = popen(cmd, "r")) == NULL) {
+		xasprintf(cause, "cannot run %s: %s", cmd, strerror(errno));
+		free(cmd);
+		return (-1);
+	}
+	while (!stopped && (len = getline(&line, &cap, f)) > 0)
+		stopped = cb(line, (size_t)len, arg) != 0;
+	failed = !stopped && ferror(f);
+	free(line);
+	st = pclose(f);
+	if (stopped)
+		st = 0;
+	if (failed)
+		xasprintf(cause, "cannot read the output of %s", cmd);
+	else if (st == -1)
+		xasprintf(cause, "%s: %s", cmd, strerror(errno));
+	else if (WIFSIGNALED(st))
+		xasprintf(cause, "%s killed by signal %d", cmd, WTERMSIG(st));
+	else if (st != 0)
+		xasprintf(cause, "%s failed (status %d)", cmd,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	free(cmd);
+	return (failed || st != 0 ? -1 : 0);
+}

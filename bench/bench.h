@@ -50,6 +50,10 @@ struct bench_rss {
  * included); returns its length, or -1 if it does not fit. */
 typedef int (*bench_params_cb)(uint64_t, char *, size_t, void *);
 
+/* Called with each line of a journal export (NUL-terminated, its newline
+ * included) and its length; non-zero stops the export there. */
+typedef int (*bench_line_cb)(const char *, size_t, void *);
+
 /* TOTAL requests of METHOD sent over NCONNS connections with at most
  * WINDOW unanswered on each; the figures are filled by the run. */
 struct bench_pipeline {
@@ -101,5 +105,7 @@ int		 bench_parse_list(const char *, uint64_t *, size_t, size_t *);
 int		 bench_http_port(json_t *);
 char		*bench_http_get(int, const char *, char **);
 int64_t		 bench_metric(const char *, const char *);
+int		 bench_journal_export(const char *, const char *,
+		     bench_line_cb, void *, char **);
 
 #endif /* CHIME_BENCH_H */

@@ -91,6 +91,12 @@ struct occ {
 	int			 other;		/* skipped, missed, ... */
 };
 
+/* The occurrences of instant T, filled from the exported records. */
+struct occ_arg {
+	struct strmap	*m;
+	int64_t		 t;
+};
+
 /* One group commit, from the daemon's "journal commit" trace line. */
 struct commit {
 	uint64_t	 last_seq;
@@ -169,6 +175,7 @@ static void		perf_stop(pid_t);
 static int		read_journal(const struct options *, const char *,
 			    const char *, int64_t, struct summary *, char **);
 static void		occ_record(struct strmap *, json_t *, int64_t);
+static int		occ_line(const char *, size_t, void *);
 static void		summarize(struct strmap *, int64_t,
 			    const struct commit *, size_t, struct summary *);
 static struct commit	*read_commits(const char *, size_t *);
@@ -526,6 +533,20 @@ summarize(struct strmap *m, int64_t t, const struct commit *commits,
 	free(w.all);
 }
 
+/* Record the exported record LINE in the occurrences of ARG. */
+static int
+occ_line(const char *line, size_t len, void *arg)
+{
+	struct occ_arg	*a = arg;
+	json_t		*j;
+
+	if ((j = json_loadb(line, len, 0, NULL)) == NULL)
+		return (0);
+	occ_record(a->m, j, a->t);
+	json_decref(j);
+	return (0);
+}
+
 /* Export DATA's journal and summarize the occurrences of instant T, with
  * the commit durations from the daemon's LOG. */
 static int
@@ -533,45 +554,23 @@ read_journal(const struct options *o, const char *data, const char *log,
     int64_t t, struct summary *s, char **cause)
 {
 	struct strmap	 m;
+	struct occ_arg	 a;
 	struct commit	*commits;
 	size_t		 ncommits;
-	FILE		*f;
-	json_t		*j;
-	char		*cmd, *line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 len;
-	int		 st;
+	int		 rc = -1;
 
-	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
-	f = popen(cmd, "r");
-	free(cmd);
-	if (f == NULL) {
-		xasprintf(cause, "cannot run %s: %s", o->journal,
-		    strerror(errno));
-		return (-1);
-	}
 	strmap_init(&m);
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if ((j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
-			continue;
-		occ_record(&m, j, t);
-		json_decref(j);
+	a.m = &m;
+	a.t = t;
+	if (bench_journal_export(o->journal, data, occ_line, &a, cause) == 0) {
+		commits = read_commits(log, &ncommits);
+		summarize(&m, t, commits, ncommits, s);
+		free(commits);
+		rc = 0;
 	}
-	free(line);
-	st = pclose(f);
-	if (st != 0) {
-		xasprintf(cause, "%s export failed (status %d)", o->journal,
-		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		strmap_foreach(&m, occ_free, NULL);
-		strmap_clear(&m);
-		return (-1);
-	}
-	commits = read_commits(log, &ncommits);
-	summarize(&m, t, commits, ncommits, s);
-	free(commits);
 	strmap_foreach(&m, occ_free, NULL);
 	strmap_clear(&m);
-	return (0);
+	return (rc);
 }
 
 /* Start, create, fire, wait, stop, read back. */

@@ -119,6 +119,7 @@ static int		trigger_params(uint64_t, char *, size_t, void *);
 static int		wait_idle(struct bench_daemon *, uint64_t, char **);
 static int		read_journal(const struct options *, const char *,
 			    struct strmap *, char **);
+static int		finished_line(const char *, size_t, void *);
 static int		read_router(const struct bench_router *, struct strmap *,
 			    char **);
 static void		summarize(struct strmap *, int64_t, struct result *);
@@ -244,54 +245,40 @@ times_free(struct strmap_node *n, void *arg)
 	free(t);
 }
 
+/* Join LINE to the run times ARG (a strmap) if it is run.finished. */
+static int
+finished_line(const char *line, size_t len, void *arg)
+{
+	struct strmap		*m = arg;
+	struct run_times	*t;
+	json_t			*j, *body;
+	const char		*kind, *id, *status;
+
+	if ((j = json_loadb(line, len, 0, NULL)) == NULL)
+		return (0);
+	body = json_object_get(j, "body");
+	kind = json_string_value(json_object_get(j, "kind"));
+	id = json_string_value(json_object_get(body, "run_id"));
+	if (kind != NULL && id != NULL && strcmp(kind, "run.finished") == 0) {
+		t = times_get(m, id);
+		t->started_us = json_integer_value(json_object_get(body,
+		    "started_us"));
+		t->finished_us = json_integer_value(json_object_get(body,
+		    "finished_us"));
+		status = json_string_value(json_object_get(body, "status"));
+		t->success = status != NULL && strcmp(status, "success") == 0;
+	}
+	json_decref(j);
+	return (0);
+}
+
 /* The run.finished records of the journal in DATA. */
 static int
 read_journal(const struct options *o, const char *data, struct strmap *m,
     char **cause)
 {
-	struct run_times	*t;
-	json_t			*j, *body;
-	const char		*kind, *id, *status;
-	FILE			*f;
-	char			*cmd, *line = NULL;
-	size_t			 cap = 0;
-	ssize_t			 len;
-	int			 st;
-
-	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
-	f = popen(cmd, "r");
-	free(cmd);
-	if (f == NULL) {
-		xasprintf(cause, "cannot run %s", o->journal);
-		return (-1);
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if ((j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
-			continue;
-		body = json_object_get(j, "body");
-		kind = json_string_value(json_object_get(j, "kind"));
-		id = json_string_value(json_object_get(body, "run_id"));
-		if (kind != NULL && id != NULL &&
-		    strcmp(kind, "run.finished") == 0) {
-			t = times_get(m, id);
-			t->started_us = json_integer_value(json_object_get(
-			    body, "started_us"));
-			t->finished_us = json_integer_value(json_object_get(
-			    body, "finished_us"));
-			status = json_string_value(json_object_get(body,
-			    "status"));
-			t->success = status != NULL &&
-			    strcmp(status, "success") == 0;
-		}
-		json_decref(j);
-	}
-	free(line);
-	if ((st = pclose(f)) != 0) {
-		xasprintf(cause, "%s export failed (status %d)", o->journal,
-		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		return (-1);
-	}
-	return (0);
+	return (bench_journal_export(o->journal, data, finished_line, m,
+	    cause));
 }
 
 /* The router's record of each request, joined by run id. */

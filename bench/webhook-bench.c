@@ -139,6 +139,14 @@ struct hook_counts {
 	int64_t	overloaded;
 };
 
+/* The runs of schedule SID counted while the journal is read back. */
+struct run_ends {
+	const char	*sid;
+	int64_t		 load_end_us;
+	int64_t		 last;		/* the last run's end */
+	struct result	*r;
+};
+
 static deadfunc void	usage(void);
 static long		number(const char *, const char *, long, long, int);
 static void		sign(const unsigned char *, const char *, long long,
@@ -158,6 +166,7 @@ static int		run_wrk(const struct options *, int, int, const char *,
 			    const char *, size_t, struct wrk_figures *,
 			    char **);
 static int		wait_idle(struct bench_daemon *, int64_t, char **);
+static int		run_end_line(const char *, size_t, void *);
 static int		read_journal(const struct options *, const char *,
 			    const char *, int64_t, struct result *, char **);
 static void		make_secret(unsigned char *, char *, size_t);
@@ -534,6 +543,42 @@ wait_idle(struct bench_daemon *d, int64_t timeout_us, char **cause)
 	}
 }
 
+/* Count LINE in the run ends ARG if it is webhook.received or ends a
+ * run of the schedule. */
+static int
+run_end_line(const char *line, size_t len, void *arg)
+{
+	struct run_ends	*e = arg;
+	struct result	*r = e->r;
+	json_t		*j, *body;
+	const char	*s;
+	int64_t		 fin;
+
+	if (strstr(line, "\"kind\":\"webhook.received\"") != NULL)
+		r->received++;
+	if ((strstr(line, "\"kind\":\"run.finished\"") == NULL &&
+	    strstr(line, "\"kind\":\"run.skipped\"") == NULL) ||
+	    (j = json_loadb(line, len, 0, NULL)) == NULL)
+		return (0);
+	body = json_object_get(j, "body");
+	s = json_string_value(json_object_get(body, "schedule"));
+	if (s != NULL && strcmp(s, e->sid) == 0) {
+		r->runs_ended++;
+		s = json_string_value(json_object_get(body, "status"));
+		if (s != NULL && strcmp(s, "success") == 0)
+			r->runs_ok++;
+		fin = json_integer_value(json_object_get(body, "finished_us"));
+		if (fin == 0)
+			fin = json_integer_value(json_object_get(j, "time_us"));
+		if (fin <= e->load_end_us)
+			r->runs_in_load++;
+		if (fin > e->last)
+			e->last = fin;
+	}
+	json_decref(j);
+	return (0);
+}
+
 /*
  * Count the records that end a run of schedule SID (run.finished,
  * run.skipped) in the journal of DATA, those that ended by LOAD_END_US
@@ -544,55 +589,16 @@ static int
 read_journal(const struct options *o, const char *data, const char *sid,
     int64_t load_end_us, struct result *r, char **cause)
 {
-	json_t		*j, *body;
-	const char	*s;
-	FILE		*f;
-	char		*cmd, *line = NULL;
-	size_t		 cap = 0;
-	ssize_t		 len;
-	int64_t		 fin, last = 0;
-	int		 st;
+	struct run_ends	e;
 
-	xasprintf(&cmd, "'%s' export '%s'", o->journal, data);
-	f = popen(cmd, "r");
-	free(cmd);
-	if (f == NULL) {
-		xasprintf(cause, "cannot run %s", o->journal);
+	e.sid = sid;
+	e.load_end_us = load_end_us;
+	e.last = 0;
+	e.r = r;
+	if (bench_journal_export(o->journal, data, run_end_line, &e,
+	    cause) == -1)
 		return (-1);
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		if (strstr(line, "\"kind\":\"webhook.received\"") != NULL)
-			r->received++;
-		if ((strstr(line, "\"kind\":\"run.finished\"") == NULL &&
-		    strstr(line, "\"kind\":\"run.skipped\"") == NULL) ||
-		    (j = json_loadb(line, (size_t)len, 0, NULL)) == NULL)
-			continue;
-		body = json_object_get(j, "body");
-		s = json_string_value(json_object_get(body, "schedule"));
-		if (s != NULL && strcmp(s, sid) == 0) {
-			r->runs_ended++;
-			s = json_string_value(json_object_get(body, "status"));
-			if (s != NULL && strcmp(s, "success") == 0)
-				r->runs_ok++;
-			fin = json_integer_value(json_object_get(body,
-			    "finished_us"));
-			if (fin == 0)
-				fin = json_integer_value(json_object_get(j,
-				    "time_us"));
-			if (fin <= load_end_us)
-				r->runs_in_load++;
-			if (fin > last)
-				last = fin;
-		}
-		json_decref(j);
-	}
-	free(line);
-	if ((st = pclose(f)) != 0) {
-		xasprintf(cause, "%s export failed (status %d)", o->journal,
-		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-		return (-1);
-	}
-	r->drain_us = last > load_end_us ? last - load_end_us : 0;
+	r->drain_us = e.last > load_end_us ? e.last - load_end_us : 0;
 	return (0);
 }
 
