@@ -105,6 +105,8 @@ static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
 static int	 store_lock(struct store *, const char *, char **);
+static int	 store_check_size(struct store *, const char *, char **);
+static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
 static int	 store_check_format(struct store *, MDB_txn *, char **);
@@ -298,10 +300,15 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 		if (store_lock(s, dir, cause) != 0)
 			goto fail;
 	}
+	if (store_check_file(dir, 0, cause) != 0)
+		goto fail;
 	if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) {
-		xasprintf(cause, "cannot open: %s", mdb_strerror(rc));
+		if (rc != MDB_INVALID || store_check_file(dir, 1, cause) == 0)
+			xasprintf(cause, "cannot open: %s", mdb_strerror(rc));
 		goto fail;
 	}
+	if (store_check_size(s, dir, cause) != 0)
+		goto fail;
 	if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
 		log_info("msg=\"journal: cleared stale readers\" count=%d",
 		    dead);
@@ -313,6 +320,69 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 fail:
 	store_lmdb_close(s);
 	return (NULL);
+}
+
+/*
+ * Before LMDB sees it: an existing data.mdb of 0 bytes would be taken for
+ * a new environment (a journal truncated to nothing would silently start
+ * again), so refuse it.  After LMDB found no valid meta page (INVALID
+ * set): name the file and its size.  Returns 0 when there is nothing to
+ * say.
+ */
+static int
+store_check_file(const char *dir, int invalid, char **cause)
+{
+	struct stat	 sb;
+	char		*path;
+	int		 rc = 0;
+
+	xasprintf(&path, "%s/data.mdb", dir);
+	if (stat(path, &sb) == 0 && sb.st_size == 0) {
+		xasprintf(cause, "%s is empty (0 bytes): if it held a journal, "
+		    "restore it from a copy; remove it to begin a new journal",
+		    path);
+		rc = -1;
+	} else if (invalid && stat(path, &sb) == 0) {
+		xasprintf(cause, "%s (%llu bytes) is not an LMDB file, or is "
+		    "truncated before the end of its two meta pages", path,
+		    (unsigned long long)sb.st_size);
+		rc = -1;
+	}
+	free(path);
+	return (rc);
+}
+
+/*
+ * Refuse a data file shorter than the pages in use.  The map is read
+ * directly, so a page past the end of the file would fault (SIGBUS) on
+ * the first read: compare the file's size with what LMDB's meta page
+ * (read by mdb_env_open with read(2), not through the map) says is used,
+ * before anything reads the map.
+ */
+static int
+store_check_size(struct store *s, const char *dir, char **cause)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 st;
+	struct stat	 sb;
+	uint64_t	 need;
+	int		 fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &sb) == -1) {
+		xasprintf(cause, "%s/data.mdb: %s", dir, strerror(errno));
+		return (-1);
+	}
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	if ((uint64_t)sb.st_size >= need)
+		return (0);
+	xasprintf(cause, "%s/data.mdb is truncated: the file has %llu bytes, "
+	    "but LMDB's meta page says %llu are in use (%llu pages of %u); "
+	    "restore it from a copy", dir, (unsigned long long)sb.st_size,
+	    (unsigned long long)need, (unsigned long long)info.me_last_pgno + 1,
+	    st.ms_psize);
+	return (-1);
 }
 
 /* One writer per journal: hold an exclusive flock on DIR/writer.lock. */

@@ -886,6 +886,84 @@ START_TEST(test_store_open_bad)
 }
 END_TEST
 
+/* Truncate DATA.mdb of the test journal to SIZE bytes. */
+static void
+truncate_data(off_t size)
+{
+	char	path[256];
+
+	snprintf(path, sizeof path, "%s/data.mdb", jdir);
+	ck_assert_int_eq(truncate(path, size), 0);
+}
+
+/* A journal whose file holds every page in use opens, also read-only,
+ * also grown by writes past its first pages. */
+START_TEST(test_store_size)
+{
+	struct journal		*j;
+	struct journal_options	 o;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 200, 500);
+	wait_for(&s, 200);
+	journal_close(j);
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_msg(j != NULL, "%s", cause);
+	journal_close(j);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A data.mdb cut short (below the pages in use, below its meta pages, to
+ * nothing) is refused with its name and sizes, never read (SIGBUS). */
+START_TEST(test_store_size_bad)
+{
+	struct journal		*j;
+	struct journal_options	 o;
+	struct seen		 s = { 0 };
+	struct stat		 sb;
+	char			*cause = NULL, path[256], want[512];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 200, 500);
+	wait_for(&s, 200);
+	journal_close(j);
+	snprintf(path, sizeof path, "%s/data.mdb", jdir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	truncate_data(sb.st_size / 2);
+	memset(&o, 0, sizeof o);
+	for (o.readonly = 0; o.readonly <= 1; o.readonly++) {
+		ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+		snprintf(want, sizeof want, "%s is truncated: the file has "
+		    "%lld bytes, but LMDB's meta page says %lld are in use",
+		    path, (long long)sb.st_size / 2, (long long)sb.st_size);
+		ck_assert_msg(strstr(cause, want) != NULL, "%s", cause);
+		free(cause);
+	}
+	truncate_data(100);
+	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+	ck_assert_msg(strstr(cause, "(100 bytes) is not an LMDB file, or is "
+	    "truncated") != NULL, "%s", cause);
+	free(cause);
+	truncate_data(0);
+	for (o.readonly = 0; o.readonly <= 1; o.readonly++) {
+		ck_assert_ptr_null(journal_open(jdir, &o, &cause));
+		ck_assert_msg(strstr(cause, "data.mdb is empty (0 bytes)") !=
+		    NULL, "%s", cause);
+		free(cause);
+	}
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);	/* not made a new journal */
+	seen_free(&s);
+}
+END_TEST
+
 /* Table rows: prefix walks both ways, gets, deletes; a table created in
  * an aborted transaction never appears. */
 START_TEST(test_store_tables)
@@ -1950,6 +2028,8 @@ store_suite(void)
 	tcase_add_test(tc, test_store_open_bad);
 	tcase_add_test(tc, test_store_tables);
 	tcase_add_test(tc, test_store_grow_bad);
+	tcase_add_test(tc, test_store_size);
+	tcase_add_test(tc, test_store_size_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
