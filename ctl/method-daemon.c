@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -14,6 +15,9 @@ static void	 method_daemon_status(struct ctl_req *, json_t *);
 static void	 method_daemon_reload(struct ctl_req *, json_t *);
 static json_t	*method_daemon_catalog(void);
 static json_t	*method_daemon_journal(void);
+static json_t	*method_daemon_chain(void);
+static json_t	*method_daemon_time(int64_t);
+static json_t	*method_daemon_common(const struct schedule_counts *);
 
 static const struct ctl_param method_daemon_none[] = {
 	{ NULL, 0, 0, NULL, NULL }
@@ -42,6 +46,55 @@ method_daemon_catalog(void)
 	    (json_int_t)c->nmodels));
 }
 
+/* An instant as RFC 3339, or null for 0. */
+static json_t *
+method_daemon_time(int64_t us)
+{
+	char	buf[64];
+
+	if (us == 0)
+		return (json_null());
+	return (json_string(fmt_rfc3339(us, buf, sizeof buf)));
+}
+
+/*
+ * The chain's check: {"ok", "verified_seq", "broken_seq", "reason",
+ * "found_by", "found", "scrub": {"interval_s", "last", "next", "running",
+ * "at_seq", "to_seq", "scrubs"}}; unknowns are null.
+ */
+static json_t *
+method_daemon_chain(void)
+{
+	struct journal_chain	c;
+	struct scrub_status	st;
+	json_t			*o, *sc;
+
+	journal_chain(engine->journal, &c);
+	scrub_status(engine->journal, &st);
+	sc = json_pack("{s:I,s:o,s:o,s:b,s:o,s:o,s:I}",
+	    "interval_s", (json_int_t)(st.interval_us / USEC_PER_SEC),
+	    "last", method_daemon_time(c.scrubbed_us),
+	    "next", method_daemon_time(st.next_us),
+	    "running", st.running,
+	    "at_seq", st.running ? json_integer((json_int_t)st.at_seq) :
+	    json_null(),
+	    "to_seq", st.running ? json_integer((json_int_t)st.to_seq) :
+	    json_null(),
+	    "scrubs", (json_int_t)st.scrubs);
+	o = json_pack("{s:b,s:I,s:o,s:o,s:o,s:o,s:o}",
+	    "ok", c.broken_seq == 0,
+	    "verified_seq", (json_int_t)c.verified_seq,
+	    "broken_seq", c.broken_seq != 0 ?
+	    json_integer((json_int_t)c.broken_seq) : json_null(),
+	    "reason", c.broken_reason != NULL ?
+	    json_string(c.broken_reason) : json_null(),
+	    "found_by", c.found_by != NULL ? json_string(c.found_by) :
+	    json_null(),
+	    "found", method_daemon_time(c.found_us),
+	    "scrub", sc);
+	return (o);
+}
+
 /* The journal's figures, or null when there is none (yet). */
 static json_t *
 method_daemon_journal(void)
@@ -55,13 +108,37 @@ method_daemon_journal(void)
 	journal_head(engine->journal, head);
 	chain_hex(head, hex);
 	journal_stats(engine->journal, &st);
-	return (json_pack("{s:I,s:s,s:I,s:I,s:I,s:I}",
+	return (json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:o}",
 	    "seq", (json_int_t)journal_seq(engine->journal),
 	    "head", hex,
 	    "pending", (json_int_t)journal_pending(engine->journal),
 	    "commits", (json_int_t)st.commits,
 	    "records", (json_int_t)st.records,
-	    "map_size", (json_int_t)st.map_size));
+	    "map_size", (json_int_t)st.map_size,
+	    "chain", method_daemon_chain()));
+}
+
+/*
+ * The part every caller sees: version, uptime, start, draining, and the
+ * schedules and runs in flight of SC.
+ */
+static json_t *
+method_daemon_common(const struct schedule_counts *sc)
+{
+	char	started[64];
+
+	fmt_rfc3339(engine->started_us, started, sizeof started);
+	return (json_pack("{s:s,s:I,s:s,s:b,s:{s:I,s:I,s:I},s:{s:I,s:I}}",
+	    "version", CHIME_VERSION,
+	    "uptime_s", (json_int_t)((now_us() - engine->started_us) /
+	    USEC_PER_SEC),
+	    "started", started,
+	    "draining", engine->draining,
+	    "schedules", "total", (json_int_t)sc->total,
+	    "active", (json_int_t)sc->active,
+	    "paused", (json_int_t)sc->paused,
+	    "runs", "running", (json_int_t)sc->runs_running,
+	    "waiting", (json_int_t)sc->runs_waiting));
 }
 
 /* daemon.status: read-only; every figure is a snapshot of this turn. */
@@ -69,35 +146,22 @@ static void
 method_daemon_status(struct ctl_req *req, json_t *params)
 {
 	struct schedule_counts	 sc;
-	char			 started[64];
 	json_t			*result;
 
 	schedule_counts(&sc);
-	fmt_rfc3339(engine->started_us, started, sizeof started);
-	result = json_pack("{s:s,s:I,s:s,s:I,s:s?,s:s?}",
-	    "version", CHIME_VERSION,
-	    "uptime_s", (json_int_t)((now_us() - engine->started_us) /
-	    USEC_PER_SEC),
-	    "started", started,
-	    "pid", (json_int_t)getpid(),
-	    "data_dir", engine->data_dir,
-	    "socket", engine->ctl != NULL ? ctl_server_path(engine->ctl) :
-	    NULL);
+	result = method_daemon_common(&sc);
+	json_object_set_new(result, "pid", json_integer((json_int_t)getpid()));
+	json_object_set_new(result, "data_dir", json_string(engine->data_dir));
+	if (engine->ctl != NULL)
+		json_object_set_new(result, "socket",
+		    json_string(ctl_server_path(engine->ctl)));
 	json_object_set_new(result, "journal", method_daemon_journal());
-	json_object_set_new(result, "schedules", json_pack("{s:I,s:I,s:I}",
-	    "total", (json_int_t)sc.total, "active", (json_int_t)sc.active,
-	    "paused", (json_int_t)sc.paused));
-	json_object_set_new(result, "runs", json_pack("{s:I,s:I}",
-	    "running", (json_int_t)sc.runs_running,
-	    "waiting", (json_int_t)sc.runs_waiting));
 	json_object_set_new(result, "connections", json_integer(
 	    engine->ctl != NULL ? (json_int_t)ctl_server_connections(
 	    engine->ctl) : 0));
 	json_object_set_new(result, "timers", json_integer(
 	    (json_int_t)timer_count()));
 	json_object_set_new(result, "catalog", method_daemon_catalog());
-	json_object_set_new(result, "draining",
-	    json_boolean(engine->draining));
 	json_object_set_new(result, "http", httpd_listening() != NULL ?
 	    json_pack("{s:s, s:I}", "address", httpd_listening(),
 	    "connections", (json_int_t)httpd_connections()) : json_null());

@@ -40,7 +40,7 @@ usage(int status)
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--http-max-body BYTES] [--http-max-connections N]\n"
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
-"              [--secret-exec-ttl DURATION]\n"
+"              [--secret-exec-ttl DURATION] [--scrub-interval DURATION]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -73,7 +73,9 @@ usage(int status)
 "                        memory before the command runs again (default 5m;\n"
 "                        0: every use)\n"
 "  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
-"                        and webhook events are kept (default 7d)\n");
+"                        and webhook events are kept (default 7d)\n"
+"  --scrub-interval DUR  re-verify the whole journal chain in the background\n"
+"                        this often (default 24h; 0: never)\n");
 	exit(status);
 }
 
@@ -222,7 +224,7 @@ enum {
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
 	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
-	OPT_SECRET_EXEC_TTL
+	OPT_SECRET_EXEC_TTL, OPT_SCRUB_INTERVAL
 };
 
 static const struct option longopts[] = {
@@ -243,6 +245,7 @@ static const struct option longopts[] = {
 	{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNS },
 	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "secret-exec-ttl", required_argument, NULL, OPT_SECRET_EXEC_TTL },
+	{ "scrub-interval", required_argument, NULL, OPT_SCRUB_INTERVAL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -256,6 +259,7 @@ struct flags {
 	int			 max_running;
 	int64_t			 drain_us;
 	int64_t			 webhook_retention_us;
+	int64_t			 scrub_interval_us;
 	struct http_config	 http;
 	char			*http_host;	/* NULL: no listener */
 	uint16_t		 http_port;
@@ -359,6 +363,14 @@ parse_flags(int argc, char **argv, struct flags *f)
 				exit(2);
 			}
 			break;
+		case OPT_SCRUB_INTERVAL:
+			if (parse_duration(optarg, &f->scrub_interval_us) ==
+			    -1) {
+				fprintf(stderr, "chimed: --scrub-interval: "
+				    "expected a duration such as 24h, or 0\n");
+				exit(2);
+			}
+			break;
 		case OPT_HTTP_ALLOW:
 			if (http_config_allow(&f->http, optarg, &cause) == -1) {
 				fprintf(stderr, "chimed: --http-allow: %s\n",
@@ -410,6 +422,8 @@ start(struct flags *f)
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
 		fatalx("cannot start the journal writer: %s", cause);
+	if (scrub_start(engine->journal, f->scrub_interval_us, &cause) == -1)
+		fatalx("%s", cause);
 	/* Before recovery, so that the runs it settles are counted. */
 	metrics_daemon_init();
 	slots_init(engine->max_running);
@@ -454,6 +468,7 @@ main(int argc, char **argv)
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
 	f.webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
+	f.scrub_interval_us = 86400 * USEC_PER_SEC;
 	httpd_limits_default(&f.http_limits);
 	http_config_init(&f.http);
 	if (httpd_parse_address(HTTPD_DEFAULT_ADDRESS, &f.http_host,

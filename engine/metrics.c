@@ -80,6 +80,7 @@ static double	 metrics_cb_waiting(void *);
 static double	 metrics_cb_schedules(void *);
 static double	 metrics_cb_timers(void *);
 static double	 metrics_cb_journal(void *);
+static double	 metrics_cb_chain(void *);
 static void	 metrics_commit_hook(size_t, int64_t, void *);
 static void	 metrics_put(struct metrics_buf *, const char *, size_t);
 static void	 metrics_printf(struct metrics_buf *, const char *, ...)
@@ -563,6 +564,12 @@ enum {
 };
 static const int metrics_j_which[] = { METRICS_J_COMMITS, METRICS_J_RECORDS,
 	METRICS_J_ERRORS, METRICS_J_DUPLICATES, METRICS_J_MAP };
+enum {
+	METRICS_C_OK, METRICS_C_BROKEN, METRICS_C_VERIFIED, METRICS_C_SCRUBS,
+	METRICS_C_LAST
+};
+static const int metrics_c_which[] = { METRICS_C_OK, METRICS_C_BROKEN,
+	METRICS_C_VERIFIED, METRICS_C_SCRUBS, METRICS_C_LAST };
 
 static double
 metrics_cb_uptime(void *arg)
@@ -626,6 +633,32 @@ metrics_cb_journal(void *arg)
 	}
 }
 
+/* One figure of the chain's check (journal_chain, scrub_status), ARG
+ * pointing at its METRICS_C_ index. */
+static double
+metrics_cb_chain(void *arg)
+{
+	struct journal_chain	c;
+	struct scrub_status	st;
+
+	if (engine->journal == NULL)
+		return (0);
+	journal_chain(engine->journal, &c);
+	scrub_status(engine->journal, &st);
+	switch (*(const int *)arg) {
+	case METRICS_C_OK:
+		return (c.broken_seq == 0);
+	case METRICS_C_BROKEN:
+		return ((double)c.broken_seq);
+	case METRICS_C_VERIFIED:
+		return ((double)c.verified_seq);
+	case METRICS_C_SCRUBS:
+		return ((double)st.scrubs);
+	default:
+		return ((double)c.scrubbed_us / USEC_PER_SEC);
+	}
+}
+
 static void
 metrics_commit_hook(size_t records, int64_t commit_us, void *arg)
 {
@@ -682,6 +715,24 @@ metrics_daemon_init(void)
 	rc |= metrics_callback("chime_journal_map_used_bytes", "Bytes of the "
 	    "journal map in use.", 0, NULL, NULL, metrics_cb_journal,
 	    (void *)&metrics_j_which[METRICS_J_MAP], &cause);
+	rc |= metrics_callback("chime_journal_chain_ok", "1 while no break "
+	    "of the hash chain is known, 0 once the start check or a scrub "
+	    "found one.", 0, NULL, NULL, metrics_cb_chain,
+	    (void *)&metrics_c_which[METRICS_C_OK], &cause);
+	rc |= metrics_callback("chime_journal_chain_broken_seq", "The first "
+	    "bad seq of the chain found (0: none).", 0, NULL, NULL,
+	    metrics_cb_chain, (void *)&metrics_c_which[METRICS_C_BROKEN],
+	    &cause);
+	rc |= metrics_callback("chime_journal_verified_seq", "The chain was "
+	    "read back and verified up to this seq.", 0, NULL, NULL,
+	    metrics_cb_chain, (void *)&metrics_c_which[METRICS_C_VERIFIED],
+	    &cause);
+	rc |= metrics_callback("chime_journal_scrubs_total", "Whole-chain "
+	    "scrubs ended since the start.", 1, NULL, NULL, metrics_cb_chain,
+	    (void *)&metrics_c_which[METRICS_C_SCRUBS], &cause);
+	rc |= metrics_callback("chime_journal_scrub_last_timestamp_seconds",
+	    "When the last whole-chain scrub ended (0: never).", 0, NULL, NULL,
+	    metrics_cb_chain, (void *)&metrics_c_which[METRICS_C_LAST], &cause);
 	rc |= metrics_histogram(METRICS_COMMIT_SECONDS, "Journal writer time "
 	    "per commit, fsync included.", metrics_commit_bounds,
 	    nitems(metrics_commit_bounds), &cause);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,11 +34,13 @@ struct journal_tail {
 	int64_t		 time_us;	/* of the last record */
 };
 
-struct journal_walk {
-	struct journal_verify	*v;
-	uint64_t		 expect;
-	uint8_t			 prev[JOURNAL_HASH_LEN];
-	char			*cause;
+/* The check at open: from meta's verified point FROM (whose stored hash
+ * must be HASH) to the tail. */
+struct journal_startcheck {
+	struct journal_check	 c;
+	uint64_t		 from;
+	uint8_t			 hash[JOURNAL_HASH_LEN];
+	int			 first;		/* entry FROM is next */
 };
 
 static int	 journal_check_tail(struct journal *, char **);
@@ -48,8 +51,15 @@ static void	 journal_wake(evutil_socket_t, short, void *);
 static void	 journal_collect(struct journal *);
 static void	 journal_dispatch(struct journal *);
 static int	 journal_verify_entry(const struct journal_entry *, void *);
-static int	 journal_verify_meta(struct journal_walk *,
+static int	 journal_verify_meta(struct journal_check *,
 		     const struct journal_meta *);
+static int	 journal_check_fail(struct journal_check *, uint64_t,
+		     const char *, ...) printflike(3, 4);
+static void	 journal_check_open(struct journal *,
+		     const struct journal_meta *);
+static int	 journal_start_entry(const struct journal_entry *, void *);
+static int	 journal_start_first(struct journal_startcheck *,
+		     const struct journal_entry *);
 
 struct journal *
 journal_open(const char *dir, const struct journal_options *options,
@@ -78,6 +88,8 @@ journal_open(const char *dir, const struct journal_options *options,
 		goto fail;
 	if (j->ops->meta(j->store, &m, &why) != 0)
 		goto fail;
+	if (!j->readonly)
+		journal_check_open(j, &m);
 	j->seq = j->wseq = m.head_seq;
 	memcpy(j->head, m.head_hash, JOURNAL_HASH_LEN);
 	memcpy(j->whash, m.head_hash, JOURNAL_HASH_LEN);
@@ -233,6 +245,7 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	scrub_stop(j);
 	if (j->store != NULL)
 		journal_flush(j);
 	writer_stop(j);
@@ -247,6 +260,7 @@ journal_close(struct journal *j)
 	pthread_cond_destroy(&j->work_cond);
 	pthread_cond_destroy(&j->done_cond);
 	pthread_mutex_destroy(&j->mtx);
+	free(j->broken_reason);
 	free(j);
 }
 
@@ -482,79 +496,111 @@ journal_meta(struct journal *j, struct journal_meta *m, char **cause)
 	return (j->ops->meta(j->store, m, cause));
 }
 
-/* One entry of journal_verify: contiguous, decodes, hash recomputes. */
-static int
-journal_verify_entry(const struct journal_entry *e, void *arg)
+void
+journal_check_init(struct journal_check *c)
 {
-	struct journal_walk	*w = arg;
-	struct record		 rec;
-	uint8_t			 h[JOURNAL_HASH_LEN];
-	char			*why, a[65], b[65];
+	memset(c, 0, sizeof *c);
+	c->expect = 1;
+	c->time_us = INT64_MIN;
+	chain_genesis(c->prev);
+}
 
-	if (e->seq != w->expect) {
-		xasprintf(&w->cause, "missing (the next record in the log is "
-		    "seq %llu)", (unsigned long long)e->seq);
-		return (1);
-	}
-	if (e->hash == NULL) {
-		w->cause = xstrdup("value shorter than a hash");
-		return (1);
-	}
+void
+journal_check_clear(struct journal_check *c)
+{
+	free(c->cause);
+	c->cause = NULL;
+}
+
+/* Set the first failure: SEQ and the reason. */
+static int
+journal_check_fail(struct journal_check *c, uint64_t seq, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	c->bad_seq = seq;
+	free(c->cause);
+	va_start(ap, fmt);
+	xvasprintf(&c->cause, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+int
+journal_check_entry(struct journal_check *c, const struct journal_entry *e)
+{
+	struct record	 rec;
+	uint8_t		 h[JOURNAL_HASH_LEN];
+	char		*why, a[65], b[65];
+	int		 rc = 0;
+
+	if (e->seq != c->expect)
+		return (journal_check_fail(c, c->expect, "missing (the next "
+		    "record in the log is seq %llu)",
+		    (unsigned long long)e->seq));
+	if (e->hash == NULL)
+		return (journal_check_fail(c, e->seq, "value shorter than a "
+		    "hash"));
 	if (record_decode(e->rec, e->len, &rec, &why) != 0) {
-		xasprintf(&w->cause, "record: %s", why);
+		journal_check_fail(c, e->seq, "record: %s", why);
 		free(why);
-		return (1);
+		return (-1);
 	}
-	if (rec.seq != e->seq) {
-		xasprintf(&w->cause, "record says seq %llu",
+	if (rec.seq != e->seq)
+		rc = journal_check_fail(c, e->seq, "record says seq %llu",
 		    (unsigned long long)rec.seq);
+	else if (record_check_keys(&rec.body, &why) != 0) {
+		rc = journal_check_fail(c, e->seq, "record: %s", why);
+		free(why);
+	} else if (c->time_us != INT64_MIN && rec.time_us < c->time_us)
+		rc = journal_check_fail(c, e->seq, "time_us %lld is before "
+		    "the previous record's %lld", (long long)rec.time_us,
+		    (long long)c->time_us);
+	if (rc != 0) {
 		record_clear(&rec);
-		return (1);
+		return (-1);
 	}
+	c->time_us = rec.time_us;
 	record_clear(&rec);
-	chain_next(w->prev, e->rec, e->len, h);
+	chain_next(c->prev, e->rec, e->len, h);
 	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) != 0) {
 		chain_hex(e->hash, a);
 		chain_hex(h, b);
-		xasprintf(&w->cause, "hash mismatch: stored %s, computed %s",
-		    a, b);
-		return (1);
+		return (journal_check_fail(c, e->seq, "hash mismatch: stored "
+		    "%s, computed %s", a, b));
 	}
-	memcpy(w->prev, h, JOURNAL_HASH_LEN);
-	w->v->records++;
-	w->v->last_seq = e->seq;
-	memcpy(w->v->head, h, JOURNAL_HASH_LEN);
-	w->expect++;
+	memcpy(c->prev, h, JOURNAL_HASH_LEN);
+	c->records++;
+	c->expect++;
 	return (0);
+}
+
+/* One entry of journal_verify. */
+static int
+journal_verify_entry(const struct journal_entry *e, void *arg)
+{
+	return (journal_check_entry(arg, e) != 0);
 }
 
 /* After the walk: meta's head must be the last record. */
 static int
-journal_verify_meta(struct journal_walk *w, const struct journal_meta *m)
+journal_verify_meta(struct journal_check *c, const struct journal_meta *m)
 {
-	struct journal_verify	*v = w->v;
+	uint64_t	last = c->expect - 1;
 
-	if (m->head_seq > v->last_seq) {
-		v->bad_seq = v->last_seq + 1;
-		xasprintf(&w->cause, "missing (meta's head is seq %llu)",
-		    (unsigned long long)m->head_seq);
-		return (-1);
-	}
-	if (m->head_seq < v->last_seq) {
-		v->bad_seq = m->head_seq + 1;
-		xasprintf(&w->cause, "after meta's head (seq %llu)",
-		    (unsigned long long)m->head_seq);
-		return (-1);
-	}
-	if (memcmp(m->head_hash, v->head, JOURNAL_HASH_LEN) != 0) {
-		if ((v->bad_seq = v->last_seq) == 0) {
-			v->bad_seq = 1;
-			w->cause = xstrdup("meta's head_hash is not the "
-			    "genesis hash of an empty journal");
-		} else
-			w->cause = xstrdup("meta's head_hash is not this "
-			    "record's hash");
-		return (-1);
+	if (m->head_seq > last)
+		return (journal_check_fail(c, last + 1, "missing (meta's head "
+		    "is seq %llu)", (unsigned long long)m->head_seq));
+	if (m->head_seq < last)
+		return (journal_check_fail(c, m->head_seq + 1, "after meta's "
+		    "head (seq %llu)", (unsigned long long)m->head_seq));
+	if (memcmp(m->head_hash, c->prev, JOURNAL_HASH_LEN) != 0) {
+		if (last == 0)
+			return (journal_check_fail(c, 1, "meta's head_hash is "
+			    "not the genesis hash of an empty journal"));
+		return (journal_check_fail(c, last, "meta's head_hash is not "
+		    "this record's hash"));
 	}
 	return (0);
 }
@@ -562,22 +608,158 @@ journal_verify_meta(struct journal_walk *w, const struct journal_meta *m)
 int
 journal_verify(struct journal *j, struct journal_verify *v, char **cause)
 {
-	struct journal_walk	w;
+	struct journal_check	c;
 	struct journal_meta	m;
+	int			rc;
 
 	memset(v, 0, sizeof *v);
-	memset(&w, 0, sizeof w);
-	w.v = v;
-	w.expect = 1;
-	chain_genesis(w.prev);
-	memcpy(v->head, w.prev, JOURNAL_HASH_LEN);
-	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &w,
+	journal_check_init(&c);
+	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &c,
 	    cause) != 0)
 		return (-1);
-	if (w.cause == NULL && journal_verify_meta(&w, &m) == 0)
+	rc = c.cause != NULL ? -1 : journal_verify_meta(&c, &m);
+	v->records = c.records;
+	v->last_seq = c.expect - 1;
+	memcpy(v->head, c.prev, JOURNAL_HASH_LEN);
+	if (rc == 0)
 		return (0);
-	if (v->bad_seq == 0)
-		v->bad_seq = w.expect;
-	*cause = w.cause;
+	v->bad_seq = c.bad_seq;
+	*cause = c.cause;
 	return (-1);
+}
+
+/* The first entry of the check at open: the verified point itself. */
+static int
+journal_start_first(struct journal_startcheck *sc,
+    const struct journal_entry *e)
+{
+	struct record	 rec;
+	char		*why;
+
+	sc->first = 0;
+	if (e->seq != sc->from)
+		return (journal_check_fail(&sc->c, sc->from, "missing (the "
+		    "next record in the log is seq %llu)",
+		    (unsigned long long)e->seq));
+	if (e->hash == NULL || memcmp(e->hash, sc->hash,
+	    JOURNAL_HASH_LEN) != 0)
+		return (journal_check_fail(&sc->c, sc->from, "the stored hash "
+		    "is not the one verified earlier"));
+	if (record_decode(e->rec, e->len, &rec, &why) != 0) {
+		journal_check_fail(&sc->c, sc->from, "record: %s", why);
+		free(why);
+		return (-1);
+	}
+	sc->c.time_us = rec.time_us;
+	record_clear(&rec);
+	memcpy(sc->c.prev, sc->hash, JOURNAL_HASH_LEN);
+	sc->c.expect = sc->from + 1;
+	return (0);
+}
+
+static int
+journal_start_entry(const struct journal_entry *e, void *arg)
+{
+	struct journal_startcheck	*sc = arg;
+
+	if (sc->first)
+		return (journal_start_first(sc, e) != 0);
+	return (journal_check_entry(&sc->c, e) != 0);
+}
+
+/*
+ * Check the chain from meta's verified point to the tail (the tail itself
+ * was checked already).  Intact: the tail becomes the verified point.  A
+ * break at B is kept (journal_chain) and the verified point goes back to
+ * B - 1, so that the next open finds it again; the open goes on.
+ */
+static void
+journal_check_open(struct journal *j, const struct journal_meta *m)
+{
+	struct journal_startcheck	 sc;
+	uint8_t				 genesis[JOURNAL_HASH_LEN];
+	char				*cause = NULL;
+
+	memset(&sc, 0, sizeof sc);
+	journal_check_init(&sc.c);
+	j->chain.verified_seq = m->verified_seq;
+	j->chain.scrubbed_us = m->scrubbed_us;
+	if (m->verified_seq > 0 && m->verified_seq <= m->head_seq) {
+		sc.from = m->verified_seq;
+		memcpy(sc.hash, m->verified_hash, JOURNAL_HASH_LEN);
+		sc.first = 1;
+	}
+	j->chain.start_from = sc.from;
+	j->chain.start_to = m->head_seq;
+	if (j->ops->log_foreach(j->store, sc.from > 0 ? sc.from : 1, NULL,
+	    journal_start_entry, &sc, &cause) != 0) {
+		log_warnx("msg=\"journal: cannot check the chain at start\" "
+		    "error=\"%s\"", cause);
+		free(cause);
+		return;
+	}
+	if (sc.c.cause == NULL && sc.c.expect - 1 < m->head_seq)
+		journal_check_fail(&sc.c, sc.c.expect, "missing (meta's head "
+		    "is seq %llu)", (unsigned long long)m->head_seq);
+	j->chain.start_records = sc.c.records;
+	if (sc.c.cause == NULL) {
+		if (m->head_seq != m->verified_seq)
+			journal_set_verified(j, m->head_seq, m->head_hash, 0);
+		log_info("msg=\"journal chain checked\" from=%llu to=%llu "
+		    "records=%llu", (unsigned long long)sc.from,
+		    (unsigned long long)m->head_seq,
+		    (unsigned long long)sc.c.records);
+		return;
+	}
+	log_warnx("msg=\"journal chain broken\" seq=%llu found_by=start "
+	    "checked_from=%llu reason=\"%s\"", (unsigned long long)sc.c.bad_seq,
+	    (unsigned long long)sc.from, log_escape(sc.c.cause));
+	journal_set_broken(j, sc.c.bad_seq, sc.c.cause, "start");
+	if (sc.c.bad_seq > sc.from) {
+		if (sc.c.bad_seq - 1 != m->verified_seq)
+			journal_set_verified(j, sc.c.bad_seq - 1, sc.c.prev, 0);
+	} else {
+		chain_genesis(genesis);
+		journal_set_verified(j, 0, genesis, 0);
+	}
+	journal_check_clear(&sc.c);
+}
+
+void
+journal_set_verified(struct journal *j, uint64_t seq, const uint8_t *hash,
+    int64_t scrubbed_us)
+{
+	pthread_mutex_lock(&j->mtx);
+	j->vgen++;
+	j->vseq = seq;
+	memcpy(j->vhash, hash, JOURNAL_HASH_LEN);
+	j->vscrubbed = scrubbed_us;
+	pthread_mutex_unlock(&j->mtx);
+	j->chain.verified_seq = seq;
+	if (scrubbed_us != 0)
+		j->chain.scrubbed_us = scrubbed_us;
+}
+
+void
+journal_set_broken(struct journal *j, uint64_t seq, const char *reason,
+    const char *found_by)
+{
+	free(j->broken_reason);
+	j->broken_reason = NULL;
+	j->chain.broken_seq = seq;
+	j->chain.broken_reason = NULL;
+	j->chain.found_by = NULL;
+	j->chain.found_us = 0;
+	if (seq == 0)
+		return;
+	j->broken_reason = xstrdup(reason);
+	j->chain.broken_reason = j->broken_reason;
+	j->chain.found_by = found_by;
+	j->chain.found_us = now_us();
+}
+
+void
+journal_chain(struct journal *j, struct journal_chain *c)
+{
+	*c = j->chain;
 }

@@ -96,13 +96,47 @@ struct journal_entry {
 	size_t		 len;
 };
 
-/* The meta table (doc/journal-format.md). */
+/* The meta table (doc/journal-format.md).  The last three keys are
+ * optional (0 and zeros when absent). */
 struct journal_meta {
 	uint64_t	 format;
 	char		 journal_id[33];	/* 32 hex digits */
 	uint64_t	 head_seq;
 	uint8_t		 head_hash[JOURNAL_HASH_LEN];
 	int64_t		 created_us;
+	uint64_t	 verified_seq;	/* the chain was read back and
+					   verified up to here */
+	uint8_t		 verified_hash[JOURNAL_HASH_LEN];
+	int64_t		 scrubbed_us;	/* the last whole-chain scrub ended */
+};
+
+/*
+ * Checking the chain record by record (journal_verify, the check at open,
+ * the scrub): the next seq expected, the hash and time of the one before.
+ */
+struct journal_check {
+	uint64_t	 expect;
+	uint8_t		 prev[JOURNAL_HASH_LEN];
+	int64_t		 time_us;	/* of expect - 1; INT64_MIN: none */
+	uint64_t	 records;	/* records that verified */
+	uint64_t	 bad_seq;	/* the first bad seq; 0: none yet */
+	char		*cause;		/* why, with bad_seq (allocated) */
+};
+
+/*
+ * The chain as the daemon knows it (journal_chain): the verified point of
+ * meta, and the first break found, at open or by the scrub.
+ */
+struct journal_chain {
+	uint64_t	 verified_seq;
+	int64_t		 scrubbed_us;	/* meta; 0: never */
+	uint64_t	 start_from;	/* the open checked from here ... */
+	uint64_t	 start_to;	/* ... to here ... */
+	uint64_t	 start_records;	/* ... this many records */
+	uint64_t	 broken_seq;	/* the first bad seq; 0: none known */
+	const char	*broken_reason;	/* NULL when none */
+	const char	*found_by;	/* "start" or "scrub" */
+	int64_t		 found_us;
 };
 
 /* What journal_verify found. */
@@ -116,11 +150,16 @@ struct journal_verify {
 /* journal.c: the daemon-side journal (open, submit, group commit). */
 
 /*
- * Open (creating if needed) the journal in DIR (DATA/journal).  Runs
- * mdb_reader_check, checks the chain tail (the last record's hash against
- * meta's head).  Returns NULL and an allocated *cause on failure.
- * A readonly open skips the tail check, so that a damaged journal can
- * still be inspected (journal_verify checks everything).
+ * Open (creating if needed) the journal in DIR (DATA/journal).  Refuses a
+ * data.mdb shorter than the pages LMDB's meta page says are in use (or of
+ * 0 bytes), runs mdb_reader_check, checks the chain tail (the last
+ * record's hash against meta's head), then checks the chain from meta's
+ * verified point to the tail: a break found there does not fail the open
+ * (journal_chain reports it, and the verified point is lowered to before
+ * it, so that every open finds it again).  Returns NULL and an allocated
+ * *cause on failure.  A readonly open skips both chain checks, so that a
+ * damaged journal can still be inspected (journal_verify checks
+ * everything).
  *
  * DIR is created mode 0700 if missing (not in readonly mode).  OPTIONS may
  * be NULL (defaults).  A writer holds an exclusive flock on DIR/writer.lock
@@ -243,14 +282,32 @@ int		 journal_log_foreach(struct journal *, uint64_t,
 /* Read the meta table.  Returns 0, or -1 and *cause. */
 int		 journal_meta(struct journal *, struct journal_meta *, char **);
 /*
- * Verify the whole chain from genesis in one snapshot: seqs contiguous
- * from 1, every record decodes with its own seq, every hash recomputes,
- * meta's head is the last record.  Returns 0 if intact, -1 with
- * result->bad_seq and *cause ("hash mismatch", "record: ...") for the
- * first bad seq; bad_seq is 0 if reading itself failed.
+ * Verify the whole chain from genesis in one snapshot: every record passes
+ * journal_check_entry, meta's head is the last record.  Returns 0 if
+ * intact, -1 with result->bad_seq and *cause ("hash mismatch",
+ * "record: ...") for the first bad seq; bad_seq is 0 if reading itself
+ * failed.  On a meta mismatch bad_seq is the seq after the last record
+ * (meta's head_seq is larger), the seq after meta's head (it is smaller),
+ * or the last record (head_hash differs; 1 in an empty journal).
  */
 int		 journal_verify(struct journal *, struct journal_verify *,
 		     char **);
+/* Start checking at seq 1 from the genesis hash. */
+void		 journal_check_init(struct journal_check *);
+/*
+ * Check the next log entry: its seq is the one expected, its value holds
+ * a hash and a record that decodes (record_decode) with the same seq and
+ * no duplicate map key (record_check_keys), its time_us is not before the
+ * previous record's, and its hash is SHA-256(previous hash || record).
+ * Returns 0 (the check moves on), or -1 with bad_seq and cause set.
+ */
+int		 journal_check_entry(struct journal_check *,
+		     const struct journal_entry *);
+/* Free the cause.  Safe twice. */
+void		 journal_check_clear(struct journal_check *);
+/* The chain as known now (loop thread); strings borrowed until the next
+ * journal call. */
+void		 journal_chain(struct journal *, struct journal_chain *);
 
 /* record.c: the msgpack codec shared by the daemon and chime-journal. */
 struct record {
@@ -283,6 +340,10 @@ void		 record_clear(struct record *);
  * become strings; invalid UTF-8 is replaced by U+FFFD.  Returns a new
  * reference, never NULL. */
 json_t		*record_object_to_json(const msgpack_object *);
+/* Check that no map in O (at any depth, keys included) has two keys with
+ * the same name in the export (record_object_to_json): 0, or -1 and
+ * *cause ("duplicate map key \"NAME\""). */
+int		 record_check_keys(const msgpack_object *, char **);
 /* {"seq", "time" (RFC 3339, ms), "time_us", "kind", "account", "body",
  * "hash" (hex; omitted if HASH is NULL)}.  New reference, never NULL. */
 json_t		*record_to_json(const struct record *, const uint8_t *);
@@ -359,6 +420,9 @@ struct store_ops {
 			     size_t, char **);
 	int		 (*set_head)(struct store *, uint64_t, const uint8_t *,
 			     char **);
+	/* meta's verified_seq, verified_hash, scrubbed_us (0: unchanged) */
+	int		 (*set_verified)(struct store *, uint64_t,
+			     const uint8_t *, int64_t, char **);
 
 	int		 (*meta)(struct store *, struct journal_meta *,
 			     char **);
@@ -452,6 +516,9 @@ struct journal {
 	uint8_t			 head[JOURNAL_HASH_LEN];
 	void			(*hook)(size_t, int64_t, void *);
 	void			*hookarg;
+	struct journal_chain	 chain;
+	char			*broken_reason;	/* chain.broken_reason */
+	struct scrub		*scrub;
 
 	/* Shared, under mtx. */
 	pthread_mutex_t		 mtx;
@@ -463,6 +530,13 @@ struct journal {
 	int			 stopping;
 	struct journal_stats	 stats;
 	int			 pipe[2];
+	/* A verified point the writer puts in meta with its next commit
+	   (journal_set_verified): pending while vgen != vdone. */
+	uint64_t		 vgen;
+	uint64_t		 vdone;
+	uint64_t		 vseq;
+	uint8_t			 vhash[JOURNAL_HASH_LEN];
+	int64_t			 vscrubbed;
 
 	/* Writer thread only (after writer_start). */
 	pthread_t		 thread;
@@ -492,5 +566,43 @@ void		 writer_stop(struct journal *);
 /* Hand committed or failed records to the loop (writer thread). */
 void		 journal_deliver(struct journal *, struct jrec_queue *,
 		     const struct journal_stats *);
+/* Have the writer put in meta, with its next commit, that the chain
+ * verified up to SEQ whose hash is HASH (and, if SCRUBBED_US is not 0,
+ * that a whole-chain scrub ended then).  Loop thread. */
+void		 journal_set_verified(struct journal *, uint64_t,
+		     const uint8_t *, int64_t);
+/* Remember the first break known: SEQ, REASON (copied), FOUND_BY
+ * ("start", "scrub"); SEQ 0 forgets it (a scrub found the chain whole). */
+void		 journal_set_broken(struct journal *, uint64_t, const char *,
+		     const char *);
+
+/*
+ * scrub.c: the background scrub.  On the loop, in slices of at most
+ * SCRUB_SLICE_US of work (a read transaction each) SCRUB_GAP_MS apart,
+ * it walks the whole chain from genesis to the head of when it began
+ * with journal_check_entry, every INTERVAL (the first one INTERVAL after
+ * the last one meta remembers, or after the journal's creation).  Each
+ * scrub ends with a journal.scrub record; a break is also logged, and a
+ * break found by the open is recorded by scrub_start.
+ */
+#define SCRUB_SLICE_US		2000
+#define SCRUB_SLICE_RECORDS	4096
+#define SCRUB_GAP_MS		10
+
+struct scrub_status {
+	int64_t		 interval_us;	/* 0: no scrub */
+	int64_t		 next_us;	/* when the next one begins; 0 none */
+	int		 running;
+	uint64_t	 at_seq;	/* running: the next seq it checks */
+	uint64_t	 to_seq;	/* running: where it stops */
+	uint64_t	 scrubs;	/* scrubs ended since the start */
+};
+
+/* Record a break the open found, then arm the scrub (INTERVAL 0: none).
+ * Loop thread, after journal_start.  Returns 0, or -1 and *cause. */
+int		 scrub_start(struct journal *, int64_t, char **);
+/* Stop it (journal_close does).  No-op when not started. */
+void		 scrub_stop(struct journal *);
+void		 scrub_status(struct journal *, struct scrub_status *);
 
 #endif /* CHIME_JOURNAL_H */

@@ -32,6 +32,8 @@ static json_t	*record_string(const char *, size_t);
 static json_t	*record_base64(const void *, size_t);
 static json_t	*record_map_to_json(const msgpack_object_map *);
 static char	*record_key(const msgpack_object *, size_t *);
+static int	 record_name_cmp(const void *, const void *);
+static int	 record_map_keys(const msgpack_object_map *, char **);
 
 /* Read a big-endian length of SIZE bytes at *off.  -1 if truncated. */
 static int
@@ -441,6 +443,79 @@ record_key(const msgpack_object *k, size_t *len)
 	}
 	json_decref(j);
 	return (s);
+}
+
+struct record_name {
+	char	*s;
+	size_t	 len;
+};
+
+static int
+record_name_cmp(const void *a, const void *b)
+{
+	const struct record_name	*na = a, *nb = b;
+	int				 c;
+
+	c = memcmp(na->s, nb->s, na->len < nb->len ? na->len : nb->len);
+	if (c != 0)
+		return (c);
+	return (na->len < nb->len ? -1 : na->len > nb->len);
+}
+
+/* No two keys of M have the same name (record_key); -1 and *cause naming
+ * the first such name otherwise. */
+static int
+record_map_keys(const msgpack_object_map *m, char **cause)
+{
+	struct record_name	*names;
+	uint32_t		 i;
+	int			 rc = 0;
+
+	if (m->size < 2)
+		return (0);
+	names = xreallocarray(NULL, m->size, sizeof *names);
+	for (i = 0; i < m->size; i++)
+		names[i].s = record_key(&m->ptr[i].key, &names[i].len);
+	qsort(names, m->size, sizeof *names, record_name_cmp);
+	for (i = 1; i < m->size && rc == 0; i++) {
+		if (record_name_cmp(&names[i - 1], &names[i]) != 0)
+			continue;
+		xasprintf(cause, "duplicate map key \"%.*s\"",
+		    (int)(names[i].len > 64 ? 64 : names[i].len), names[i].s);
+		rc = -1;
+	}
+	for (i = 0; i < m->size; i++)
+		free(names[i].s);
+	free(names);
+	return (rc);
+}
+
+int
+record_check_keys(const msgpack_object *o, char **cause)
+{
+	uint32_t	i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_ARRAY:
+		for (i = 0; i < o->via.array.size; i++) {
+			if (record_check_keys(&o->via.array.ptr[i], cause) != 0)
+				return (-1);
+		}
+		return (0);
+	case MSGPACK_OBJECT_MAP:
+		if (record_map_keys(&o->via.map, cause) != 0)
+			return (-1);
+		for (i = 0; i < o->via.map.size; i++) {
+			if (record_check_keys(&o->via.map.ptr[i].key,
+			    cause) != 0 ||
+			    record_check_keys(&o->via.map.ptr[i].val,
+			    cause) != 0)
+				return (-1);
+		}
+		return (0);
+	default:
+		return (0);
+	}
 }
 
 static json_t *

@@ -83,6 +83,8 @@ static int	 store_lmdb_del(struct store *, const char *, const void *,
 static int	 store_lmdb_unclaim(struct store *, const char *, char **);
 static int	 store_lmdb_set_head(struct store *, uint64_t,
 		     const uint8_t *, char **);
+static int	 store_lmdb_set_verified(struct store *, uint64_t,
+		     const uint8_t *, int64_t, char **);
 static int	 store_lmdb_meta(struct store *, struct journal_meta *,
 		     char **);
 static int	 store_lmdb_log_last(struct store *, uint64_t *, char **);
@@ -120,6 +122,10 @@ static int	 store_write_head(struct store *, MDB_txn *, uint64_t,
 		     const uint8_t *, char **);
 static int	 store_read_meta(struct store *, MDB_txn *,
 		     struct journal_meta *, char **);
+static int	 store_read_verified(struct store *, MDB_txn *,
+		     struct journal_meta *, char **);
+static int	 store_put_meta(struct store *, const char *, const void *,
+		     size_t, char **);
 static void	 store_drop_fresh(struct store *);
 static void	 store_free_table(struct strmap_node *, void *);
 static int	 store_walk_start(MDB_cursor *, MDB_val *, MDB_val *,
@@ -179,6 +185,7 @@ const struct store_ops store_lmdb_ops = {
 	.put = store_lmdb_put,
 	.del = store_lmdb_del,
 	.set_head = store_lmdb_set_head,
+	.set_verified = store_lmdb_set_verified,
 	.meta = store_lmdb_meta,
 	.log_last = store_lmdb_log_last,
 	.log_foreach = store_lmdb_log_foreach,
@@ -892,6 +899,38 @@ store_lmdb_set_head(struct store *s, uint64_t seq, const uint8_t *hash,
 	return (store_write_head(s, s->wtxn, seq, hash, cause));
 }
 
+/* Put one meta key in the write transaction. */
+static int
+store_put_meta(struct store *s, const char *key, const void *val,
+    size_t len, char **cause)
+{
+	MDB_val	k = { strlen(key), (void *)key }, v = { len, (void *)val };
+	int	rc;
+
+	if ((rc = mdb_put(s->wtxn, s->meta, &k, &v, 0)) != 0)
+		return (store_error(rc, "meta", cause));
+	return (STORE_OK);
+}
+
+static int
+store_lmdb_set_verified(struct store *s, uint64_t seq, const uint8_t *hash,
+    int64_t scrubbed_us, char **cause)
+{
+	uint8_t	b[8];
+	int	rc;
+
+	store_be64(seq, b);
+	if ((rc = store_put_meta(s, "verified_seq", b, 8, cause)) !=
+	    STORE_OK ||
+	    (rc = store_put_meta(s, "verified_hash", hash, JOURNAL_HASH_LEN,
+	    cause)) != STORE_OK)
+		return (rc);
+	if (scrubbed_us == 0)
+		return (STORE_OK);
+	store_be64((uint64_t)scrubbed_us, b);
+	return (store_put_meta(s, "scrubbed_us", b, 8, cause));
+}
+
 /* Read every meta key in TXN; a missing or malformed one is an error. */
 static int
 store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
@@ -928,6 +967,53 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	m->head_seq = store_get_be64(v[2].mv_data);
 	memcpy(m->head_hash, v[3].mv_data, JOURNAL_HASH_LEN);
 	m->created_us = (int64_t)store_get_be64(v[4].mv_data);
+	return (store_read_verified(s, txn, m, cause));
+}
+
+/* The optional keys verified_seq, verified_hash, scrubbed_us: absent is
+ * 0 (verified_seq and verified_hash go together); malformed is an error. */
+static int
+store_read_verified(struct store *s, MDB_txn *txn, struct journal_meta *m,
+    char **cause)
+{
+	static const struct {
+		const char	*key;
+		size_t		 size;
+	} keys[] = {
+		{ "verified_seq", 8 }, { "verified_hash", JOURNAL_HASH_LEN },
+		{ "scrubbed_us", 8 },
+	};
+	MDB_val	 k, v[3];
+	int	 found[3], rc;
+	u_int	 i;
+
+	for (i = 0; i < 3; i++) {
+		k.mv_data = (void *)keys[i].key;
+		k.mv_size = strlen(keys[i].key);
+		rc = mdb_get(txn, s->meta, &k, &v[i]);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			xasprintf(cause, "meta %s: %s", keys[i].key,
+			    mdb_strerror(rc));
+			return (-1);
+		}
+		found[i] = rc == 0;
+		if (found[i] && v[i].mv_size != keys[i].size) {
+			xasprintf(cause, "meta %s: %zu bytes, not %zu",
+			    keys[i].key, v[i].mv_size, keys[i].size);
+			return (-1);
+		}
+	}
+	if (found[0] != found[1]) {
+		*cause = xstrdup("meta has one of verified_seq and "
+		    "verified_hash without the other");
+		return (-1);
+	}
+	if (found[0]) {
+		m->verified_seq = store_get_be64(v[0].mv_data);
+		memcpy(m->verified_hash, v[1].mv_data, JOURNAL_HASH_LEN);
+	}
+	if (found[2])
+		m->scrubbed_us = (int64_t)store_get_be64(v[2].mv_data);
 	return (0);
 }
 

@@ -5,7 +5,8 @@
  * once, and writes it in transactions of at most JOURNAL_BATCH_MAX
  * records: for each record, its claims are checked, then it gets the next
  * seq, its header is packed, its hash chained, its log entry appended and
- * its claims and table changes written; meta's head follows; one commit.
+ * its claims and table changes written; meta's head (and a verified point
+ * the loop left for it, journal_set_verified) follows; one commit.
  * A full map is grown (doubled) and the transaction retried.  Any other
  * failure, or a full map at map_max, makes the writer redo that batch one
  * record per transaction, so that only the records that cannot be written
@@ -37,6 +38,7 @@ static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
 		     char **);
 static void	 writer_count(struct jrec **, size_t,
 		     struct journal_stats *);
+static int	 writer_verified(struct journal *, uint64_t *, char **);
 
 int
 writer_start(struct journal *j, char **cause)
@@ -223,7 +225,7 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
     char **cause)
 {
 	uint8_t	 hash[JOURNAL_HASH_LEN];
-	uint64_t seq = j->wseq;
+	uint64_t seq = j->wseq, gen;
 	size_t	 i;
 	int	 rc;
 
@@ -249,7 +251,8 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 		j->ops->abort(j->store);
 		return (STORE_OK);
 	}
-	if ((rc = j->ops->set_head(j->store, seq, hash, cause)) != STORE_OK) {
+	if ((rc = j->ops->set_head(j->store, seq, hash, cause)) != STORE_OK ||
+	    (rc = writer_verified(j, &gen, cause)) != STORE_OK) {
 		j->ops->abort(j->store);
 		*written = 0;
 		return (rc);
@@ -258,9 +261,34 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 		*written = 0;
 		return (rc);
 	}
+	if (gen != 0) {
+		pthread_mutex_lock(&j->mtx);
+		j->vdone = gen;
+		pthread_mutex_unlock(&j->mtx);
+	}
 	j->wseq = seq;
 	memcpy(j->whash, hash, sizeof hash);
 	return (STORE_OK);
+}
+
+/* Put the pending verified point (journal_set_verified) in meta, in the
+ * transaction; *GEN is its generation, 0 if none was pending. */
+static int
+writer_verified(struct journal *j, uint64_t *gen, char **cause)
+{
+	uint8_t		hash[JOURNAL_HASH_LEN];
+	uint64_t	seq;
+	int64_t		scrubbed;
+
+	pthread_mutex_lock(&j->mtx);
+	*gen = j->vgen != j->vdone ? j->vgen : 0;
+	seq = j->vseq;
+	memcpy(hash, j->vhash, sizeof hash);
+	scrubbed = j->vscrubbed;
+	pthread_mutex_unlock(&j->mtx);
+	if (*gen == 0)
+		return (STORE_OK);
+	return (j->ops->set_verified(j->store, seq, hash, scrubbed, cause));
 }
 
 /* Is any claim of REC taken (also by an earlier record of this

@@ -41,6 +41,8 @@ static struct event_base	*base;
 
 /* --- helpers ------------------------------------------------------------ */
 
+static void	 raw_append_body(uint64_t, int64_t, const void *, size_t);
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -596,6 +598,105 @@ START_TEST(test_record_json_bad)
 	    "\"inf\":\"-Infinity\"}");
 	free(s);
 	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Decode SB as a msgpack object in ZONE-less unpacked U. */
+static void
+unpack_sb(msgpack_sbuffer *sb, msgpack_unpacked *u)
+{
+	msgpack_unpacked_init(u);
+	ck_assert_int_eq(msgpack_unpack_next(u, sb->data, sb->size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+}
+
+/* Distinct keys pass, at any depth, whatever their types. */
+START_TEST(test_record_check_keys)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	char			*cause = NULL;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	msgpack_pack_str_with_body(&pk, "a", 1);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "b", 1);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "a", 1);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_str_with_body(&pk, "ab", 2);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_int(&pk, 7);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_nil(&pk);
+	unpack_sb(&sb, &u);
+	ck_assert_int_eq(record_check_keys(&u.data, &cause), 0);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Two keys with one name are refused: equal strings (in two encodings),
+ * a string and an integer both named "1", nested ones, invalid UTF-8 that
+ * becomes the same text. */
+START_TEST(test_record_check_keys_bad)
+{
+	static const char *want[] = { "\"a\"", "\"1\"", "\"x\"",
+	    "\"\xef\xbf\xbd\"" };
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	msgpack_unpacked	 u;
+	char			*cause = NULL;
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 2);
+		switch (i) {
+		case 0:
+			msgpack_pack_str_with_body(&pk, "a", 1);
+			msgpack_pack_int(&pk, 1);
+			msgpack_sbuffer_write(&sb, "\xd9\x01" "a", 3); /* str8 */
+			msgpack_pack_int(&pk, 2);
+			break;
+		case 1:
+			msgpack_pack_str_with_body(&pk, "1", 1);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_int(&pk, 2);
+			break;
+		case 2:
+			msgpack_pack_str_with_body(&pk, "ok", 2);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "deep", 4);
+			msgpack_pack_array(&pk, 1);
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "x", 1);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk, "x", 1);
+			msgpack_pack_true(&pk);
+			break;
+		default:
+			msgpack_pack_str_with_body(&pk, "\xff", 1);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "\xfe", 1);
+			msgpack_pack_int(&pk, 2);
+			break;
+		}
+		unpack_sb(&sb, &u);
+		ck_assert_int_eq(record_check_keys(&u.data, &cause), -1);
+		ck_assert_msg(strstr(cause, "duplicate map key") != NULL &&
+		    strstr(cause, want[i]) != NULL, "%d: %s", i, cause);
+		free(cause);
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_destroy(&sb);
+	}
 }
 END_TEST
 
@@ -1632,6 +1733,14 @@ END_TEST
 static void
 raw_append_dated(uint64_t seq, int64_t when)
 {
+	raw_append_body(seq, when, "\x80", 1);
+}
+
+/* Append a correctly chained record dated WHEN with the BODY bytes after
+ * the last one, and make it meta's head. */
+static void
+raw_append_body(uint64_t seq, int64_t when, const void *body, size_t blen)
+{
 	MDB_env		*env = raw_open(0);
 	MDB_txn		*txn;
 	MDB_dbi		 log, meta;
@@ -1643,7 +1752,7 @@ raw_append_dated(uint64_t seq, int64_t when)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	record_pack_header(&pk, seq, when, "test.future", NULL);
-	msgpack_pack_map(&pk, 0);
+	msgpack_sbuffer_write(&sb, body, blen);
 	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "log", 0, &log), 0);
 	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
@@ -1710,6 +1819,253 @@ START_TEST(test_journal_time)
 	ck_assert_int_eq(t, future);
 	journal_close(j);
 	ck_assert_uint_eq(raw_recompute(), 4);
+	seen_free(&s);
+}
+END_TEST
+
+/* Open read-only and verify: the result and the cause. */
+static int
+verify_ro(struct journal_verify *v, char **cause)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	int			 rc;
+
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	j = journal_open(jdir, &o, cause);
+	ck_assert_msg(j != NULL, "%s", *cause);
+	rc = journal_verify(j, v, cause);
+	journal_close(j);
+	return (rc);
+}
+
+/* Times that stay equal or go up, and distinct keys, verify. */
+START_TEST(test_journal_verify_records)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 3, 1);
+	wait_for(&s, 3);
+	journal_close(j);
+	raw_append_body(4, now_us() + 1000000, "\x82\xa1" "a\x01\xa1" "b\x02",
+	    7);
+	raw_append_body(5, now_us() + 1000000, "\x80", 1);
+	ck_assert_msg(verify_ro(&v, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(v.records, 5);
+	seen_free(&s);
+}
+END_TEST
+
+/* verify refuses a record dated before the one before it, and a record
+ * with two keys of one name, naming its seq. */
+START_TEST(test_journal_verify_records_bad)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 3, 1);
+	wait_for(&s, 3);
+	journal_close(j);
+	raw_append_body(4, 1000, "\x80", 1);
+	ck_assert_int_eq(verify_ro(&v, &cause), -1);
+	ck_assert_uint_eq(v.bad_seq, 4);
+	ck_assert_msg(strstr(cause, "time_us 1000 is before the previous "
+	    "record's") != NULL, "%s", cause);
+	free(cause);
+
+	nftw(jdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 3, 1);
+	wait_for(&s, 6);
+	journal_close(j);
+	raw_append_body(4, now_us() + 1000000, "\x82\xa1" "a\x01\xa1" "a\x02",
+	    7);
+	ck_assert_int_eq(verify_ro(&v, &cause), -1);
+	ck_assert_uint_eq(v.bad_seq, 4);
+	ck_assert_msg(strstr(cause, "record: duplicate map key \"a\"") !=
+	    NULL, "%s", cause);
+	free(cause);
+	seen_free(&s);
+}
+END_TEST
+
+/* meta's verified point, read with the raw API (0 when absent). */
+static uint64_t
+raw_verified(void)
+{
+	MDB_env		*env = raw_open(MDB_RDONLY);
+	MDB_txn		*txn;
+	MDB_dbi		 meta;
+	MDB_val		 k = { 12, (void *)"verified_seq" }, v;
+	uint64_t	 seq = 0;
+	int		 i;
+
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	if (mdb_get(txn, meta, &k, &v) == 0) {
+		ck_assert_uint_eq(v.mv_size, 8);
+		for (i = 0; i < 8; i++)
+			seq = seq << 8 | ((uint8_t *)v.mv_data)[i];
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return (seq);
+}
+
+/* Open, write N records, close; returns what the open checked (the
+ * reason copied to a static buffer). */
+static struct journal_chain
+open_write_close(struct seen *s, size_t n)
+{
+	static char		 reason[512];
+	struct journal		*j;
+	struct journal_chain	 c;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_chain(j, &c);
+	if (c.broken_reason != NULL) {
+		snprintf(reason, sizeof reason, "%s", c.broken_reason);
+		c.broken_reason = reason;
+	}
+	submit_n(j, s, n, 1);
+	wait_for(s, s->n + n);
+	journal_close(j);
+	return (c);
+}
+
+/* The open checks from the verified point to the tail; the tail becomes
+ * the verified point with the next commit; the next open checks only
+ * what came after it. */
+START_TEST(test_journal_open_check)
+{
+	struct journal_chain	c;
+	struct seen		s = { 0 };
+
+	c = open_write_close(&s, 20);
+	ck_assert_uint_eq(c.start_records, 0);
+	ck_assert_uint_eq(raw_verified(), 0);	/* nothing verified yet */
+	c = open_write_close(&s, 5);
+	ck_assert_uint_eq(c.start_from, 0);
+	ck_assert_uint_eq(c.start_records, 20);
+	ck_assert_uint_eq(c.broken_seq, 0);
+	ck_assert_uint_eq(raw_verified(), 20);
+	c = open_write_close(&s, 1);
+	ck_assert_uint_eq(c.start_from, 20);
+	ck_assert_uint_eq(c.start_records, 5);
+	ck_assert_uint_eq(raw_verified(), 25);
+	seen_free(&s);
+}
+END_TEST
+
+/* A break after the verified point is found by the open, which goes on
+ * and moves the verified point to just before it, so that the next open
+ * finds it again; a break before the point is left to the scrub. */
+START_TEST(test_journal_open_check_bad)
+{
+	struct journal_chain	c;
+	struct seen		s = { 0 };
+
+	open_write_close(&s, 20);
+	raw_tamper(12, 1);
+	c = open_write_close(&s, 1);
+	ck_assert_uint_eq(c.broken_seq, 12);
+	ck_assert_str_eq(c.found_by, "start");
+	ck_assert_ptr_nonnull(strstr(c.broken_reason, "hash mismatch"));
+	ck_assert_uint_eq(raw_verified(), 11);
+	c = open_write_close(&s, 1);
+	ck_assert_uint_eq(c.broken_seq, 12);
+	ck_assert_uint_eq(c.start_from, 11);
+	raw_tamper(12, 1);	/* repaired */
+	c = open_write_close(&s, 1);
+	ck_assert_uint_eq(c.broken_seq, 0);
+	ck_assert_uint_eq(raw_verified(), 22);
+	raw_tamper(5, 1);	/* before the verified point */
+	c = open_write_close(&s, 1);
+	ck_assert_uint_eq(c.broken_seq, 0);
+	ck_assert_uint_eq(c.start_from, 22);
+	seen_free(&s);
+}
+END_TEST
+
+/* Run the loop until the scrub has ended N scrubs (or a minute). */
+static void
+scrub_wait(struct journal *j, uint64_t n)
+{
+	struct scrub_status	st;
+	int64_t			end = mono_us() + 60 * USEC_PER_SEC;
+
+	for (;;) {
+		scrub_status(j, &st);
+		if (st.scrubs >= n || mono_us() > end)
+			break;
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	ck_assert_uint_ge(st.scrubs, n);
+}
+
+/* The scrub reads the whole chain back in slices, records journal.scrub
+ * "ok", moves the verified point to where it ended, and comes again. */
+START_TEST(test_scrub)
+{
+	struct journal		*j;
+	struct journal_chain	 c;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, SCRUB_SLICE_RECORDS * 2 + 10, 1);
+	wait_for(&s, SCRUB_SLICE_RECORDS * 2 + 10);
+	ck_assert_int_eq(scrub_start(j, 1000, &cause), 0);
+	ck_assert_int_eq(scrub_start(j, 1000, &cause), -1);
+	free(cause);
+	scrub_wait(j, 2);
+	journal_flush(j);
+	journal_chain(j, &c);
+	ck_assert_uint_eq(c.broken_seq, 0);
+	ck_assert_uint_ge(c.verified_seq, SCRUB_SLICE_RECORDS * 2 + 10);
+	ck_assert_int_gt(c.scrubbed_us, 0);
+	ck_assert_uint_ge(journal_seq(j), SCRUB_SLICE_RECORDS * 2 + 12);
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	journal_close(j);
+	ck_assert_uint_ge(raw_verified(), SCRUB_SLICE_RECORDS * 2 + 10);
+	seen_free(&s);
+}
+END_TEST
+
+/* A break before the verified point: the scrub finds it, records
+ * journal.scrub "broken", and lowers the verified point before it. */
+START_TEST(test_scrub_bad)
+{
+	struct journal		*j;
+	struct journal_chain	 c;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	open_write_close(&s, 30);
+	open_write_close(&s, 1);
+	ck_assert_uint_eq(raw_verified(), 30);
+	raw_tamper(7, 40);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_chain(j, &c);
+	ck_assert_uint_eq(c.broken_seq, 0);
+	ck_assert_int_eq(scrub_start(j, 1000, &cause), 0);
+	scrub_wait(j, 1);
+	journal_flush(j);
+	journal_chain(j, &c);
+	ck_assert_uint_eq(c.broken_seq, 7);
+	ck_assert_str_eq(c.found_by, "scrub");
+	ck_assert_uint_eq(c.verified_seq, 6);
+	journal_close(j);
+	ck_assert_uint_eq(raw_verified(), 6);
 	seen_free(&s);
 }
 END_TEST
@@ -1986,6 +2342,8 @@ record_suite(void)
 	tcase_add_test(tc, test_record_json);
 	tcase_add_test(tc, test_record_json_bad);
 	tcase_add_test(tc, test_record_to_json);
+	tcase_add_test(tc, test_record_check_keys);
+	tcase_add_test(tc, test_record_check_keys_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
@@ -2057,6 +2415,12 @@ journal_suite(void)
 	tcase_add_test(tc, test_journal_time);
 	tcase_add_test(tc, test_journal_verify);
 	tcase_add_test(tc, test_journal_verify_bad);
+	tcase_add_test(tc, test_journal_verify_records);
+	tcase_add_test(tc, test_journal_verify_records_bad);
+	tcase_add_test(tc, test_journal_open_check);
+	tcase_add_test(tc, test_journal_open_check_bad);
+	tcase_add_test(tc, test_scrub);
+	tcase_add_test(tc, test_scrub_bad);
 	tcase_add_test(tc, test_journal_readonly);
 	tcase_add_test(tc, test_journal_readonly_bad);
 	tcase_add_test(tc, test_journal_flush);

@@ -1,0 +1,148 @@
+/*
+ * tests/tamper.c: chime-test-tamper, which damages a stopped daemon's
+ * journal on purpose, with liblmdb directly (not the journal's code), so
+ * that tests can see what chimed and chime-journal make of it:
+ *
+ *   chime-test-tamper JOURNAL_DIR flip SEQ OFFSET   flip the low bit of
+ *       byte OFFSET of log entry SEQ's value (0-31: the stored hash,
+ *       32 and after: the record)
+ *   chime-test-tamper JOURNAL_DIR delete SEQ        delete log entry SEQ
+ *   chime-test-tamper JOURNAL_DIR swap SEQ SEQ2     swap two entries' values
+ *
+ * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+static void	 usage(void);
+static uint64_t	 number(const char *);
+static void	 be64(uint64_t, uint8_t[8]);
+static void	 check(int, const char *);
+static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
+static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: chime-test-tamper JOURNAL_DIR flip SEQ OFFSET\n"
+	    "       chime-test-tamper JOURNAL_DIR delete SEQ\n"
+	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n");
+	exit(2);
+}
+
+static uint64_t
+number(const char *s)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0)
+		usage();
+	return (v);
+}
+
+static void
+be64(uint64_t v, uint8_t out[8])
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		out[i] = v & 0xff;
+}
+
+static void
+check(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "chime-test-tamper: %s: %s\n", what,
+		    mdb_strerror(rc));
+		exit(1);
+	}
+}
+
+/* A copy of log entry SEQ's value (allocated). */
+static void *
+copy_value(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, size_t *len)
+{
+	uint8_t	 key[8];
+	MDB_val	 k = { 8, key }, v;
+	void	*p;
+
+	be64(seq, key);
+	check(mdb_get(txn, dbi, &k, &v), "get");
+	if ((p = malloc(v.mv_size)) == NULL)
+		exit(1);
+	memcpy(p, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+	return (p);
+}
+
+static void
+put_value(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, void *val, size_t len)
+{
+	uint8_t	key[8];
+	MDB_val	k = { 8, key }, v = { len, val };
+
+	be64(seq, key);
+	check(mdb_put(txn, dbi, &k, &v, 0), "put");
+}
+
+int
+main(int argc, char **argv)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k;
+	uint8_t		 key[8], *a, *b;
+	size_t		 alen, blen;
+	uint64_t	 seq, arg = 0;
+
+	if (argc < 4 || (strcmp(argv[2], "delete") == 0) != (argc == 4) ||
+	    argc > 5)
+		usage();
+	seq = number(argv[3]);
+	if (argc == 5)
+		arg = number(argv[4]);
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, argv[1], 0, 0600), argv[1]);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	check(mdb_dbi_open(txn, "log", 0, &dbi), "log");
+	if (strcmp(argv[2], "flip") == 0) {
+		a = copy_value(txn, dbi, seq, &alen);
+		if (arg >= alen) {
+			fprintf(stderr, "chime-test-tamper: seq %llu has %zu "
+			    "bytes\n", (unsigned long long)seq, alen);
+			exit(1);
+		}
+		a[arg] ^= 0x01;
+		put_value(txn, dbi, seq, a, alen);
+		free(a);
+	} else if (strcmp(argv[2], "delete") == 0) {
+		be64(seq, key);
+		k.mv_data = key;
+		k.mv_size = 8;
+		check(mdb_del(txn, dbi, &k, NULL), "delete");
+	} else if (strcmp(argv[2], "swap") == 0) {
+		a = copy_value(txn, dbi, seq, &alen);
+		b = copy_value(txn, dbi, arg, &blen);
+		put_value(txn, dbi, seq, b, blen);
+		put_value(txn, dbi, arg, a, alen);
+		free(a);
+		free(b);
+	} else
+		usage();
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	return (0);
+}
