@@ -406,6 +406,10 @@ extern struct schedule *(*dispatch_owner_lookup)(const char *);
 
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);
+void		 schedule_counts_for(const struct ctl_caller *,
+		     struct schedule_counts *);
+void		 schedule_count_runs(const struct schedule *,
+		     struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
 void		 schedule_arm(struct schedule *, int64_t);
@@ -629,6 +633,8 @@ json_t		*batch_to_json(const struct batch *);
 json_t		*batch_ops_json(const struct batch *, uint32_t, uint32_t,
 		     int);
 json_t		*batch_list(const struct ctl_caller *, const char *);
+void		 batch_counts_for(const struct ctl_caller *,
+		     struct schedule_counts *);
 void		 batch_ctl_create(struct ctl_req *, json_t *, const char *,
 		     uint32_t, int);
 void		 batch_ctl_start(struct ctl_req *, struct batch *);

@@ -1515,6 +1515,34 @@ batch_list(const struct ctl_caller *caller, const char *account)
 	return (a);
 }
 
+struct batch_counts_ctx {
+	const struct ctl_caller	*caller;
+	struct schedule_counts	*counts;
+};
+
+static void
+batch_counts_node(struct strmap_node *node, void *arg)
+{
+	struct batch_counts_ctx	*ctx = arg;
+	struct batch		*b = BATCH_OF(node);
+	struct account		*a;
+
+	if ((a = account_find(b->owner.account)) != NULL &&
+	    account_allows(a, ctx->caller))
+		schedule_count_runs(&b->owner, ctx->counts);
+}
+
+/* Add the runs in flight of the batches of the accounts CALLER may act
+ * for to C. */
+void
+batch_counts_for(const struct ctl_caller *caller, struct schedule_counts *c)
+{
+	struct batch_counts_ctx	ctx = { caller, c };
+
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, batch_counts_node, &ctx);
+}
+
 /* ---- control operations ------------------------------------------------ */
 
 static struct batch_req *

@@ -219,6 +219,55 @@ schedule_counts(struct schedule_counts *c)
 	c->runs_waiting = slots_waiting();
 }
 
+/* Add the runs in flight of S to C (running, or waiting for a slot). */
+void
+schedule_count_runs(const struct schedule *s, struct schedule_counts *c)
+{
+	const struct run	*r;
+
+	TAILQ_FOREACH(r, &s->runs, entry) {
+		if (r->status == RUN_RUNNING)
+			c->runs_running++;
+		else if (r->status == RUN_PENDING)
+			c->runs_waiting++;
+	}
+}
+
+struct counts_ctx {
+	const struct ctl_caller	*caller;
+	struct schedule_counts	*c;
+};
+
+static void
+schedule_counts_node(struct strmap_node *node, void *arg)
+{
+	struct counts_ctx	*ctx = arg;
+	struct schedule		*s = SCHED_OF(node, node);
+	struct account		*a;
+
+	if (s->state == SCHEDULE_DELETED ||
+	    (a = account_find(s->account)) == NULL ||
+	    !account_allows(a, ctx->caller))
+		return;
+	ctx->c->total++;
+	if (s->state == SCHEDULE_ACTIVE)
+		ctx->c->active++;
+	else
+		ctx->c->paused++;
+	schedule_count_runs(s, ctx->c);
+}
+
+/* Add the schedules of the accounts CALLER may act for, and their runs
+ * in flight, to C. */
+void
+schedule_counts_for(const struct ctl_caller *caller, struct schedule_counts *c)
+{
+	struct counts_ctx	ctx = { caller, c };
+
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, schedule_counts_node, &ctx);
+}
+
 static void
 schedule_handle(struct actor *a, struct msg *m)
 {

@@ -18,6 +18,7 @@ static json_t	*method_daemon_journal(void);
 static json_t	*method_daemon_chain(void);
 static json_t	*method_daemon_time(int64_t);
 static json_t	*method_daemon_common(const struct schedule_counts *);
+static void	 method_daemon_tenant(struct ctl_req *);
 
 static const struct ctl_param method_daemon_none[] = {
 	{ NULL, 0, 0, NULL, NULL }
@@ -141,6 +142,32 @@ method_daemon_common(const struct schedule_counts *sc)
 	    "waiting", (json_int_t)sc->runs_waiting));
 }
 
+/*
+ * A caller that is not an admin sees the figures of its own accounts
+ * only (their names in "accounts"), and nothing of the host or of the
+ * journal.
+ */
+static void
+method_daemon_tenant(struct ctl_req *req)
+{
+	const struct ctl_caller	*caller = ctl_req_caller(req);
+	struct schedule_counts	 sc;
+	json_t			*result, *list, *names, *a;
+	size_t			 i;
+
+	memset(&sc, 0, sizeof sc);
+	schedule_counts_for(caller, &sc);
+	batch_counts_for(caller, &sc);
+	result = method_daemon_common(&sc);
+	list = account_list(caller);
+	names = json_array();
+	json_array_foreach(list, i, a)
+		json_array_append(names, json_object_get(a, "name"));
+	json_decref(list);
+	json_object_set_new(result, "accounts", names);
+	ctl_reply(req, result);
+}
+
 /* daemon.status: read-only; every figure is a snapshot of this turn. */
 static void
 method_daemon_status(struct ctl_req *req, json_t *params)
@@ -148,6 +175,10 @@ method_daemon_status(struct ctl_req *req, json_t *params)
 	struct schedule_counts	 sc;
 	json_t			*result;
 
+	if (!ctl_req_caller(req)->admin) {
+		method_daemon_tenant(req);
+		return;
+	}
 	schedule_counts(&sc);
 	result = method_daemon_common(&sc);
 	json_object_set_new(result, "pid", json_integer((json_int_t)getpid()));
