@@ -39,6 +39,7 @@ struct export_walk {
 };
 
 static deadfunc void	 usage(void);
+static const char	*data_dir(int, char **);
 static char		*journal_dir(const char *);
 static struct journal	*open_journal(const char *);
 static int		 cmd_verify(int, char **);
@@ -65,12 +66,29 @@ static deadfunc void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: chime-journal verify DATA_DIR\n"
-	    "       chime-journal export DATA_DIR [--from SEQ] "
+	    "usage: chime-journal verify [DATA_DIR]\n"
+	    "       chime-journal export [DATA_DIR] [--from SEQ] "
 	    "[--format jsonl]\n"
-	    "       chime-journal stats DATA_DIR\n"
-	    "       chime-journal help\n");
+	    "       chime-journal stats [DATA_DIR]\n"
+	    "       chime-journal help\n"
+	    "DATA_DIR defaults to $CHIME_DATA, else ./var/chime (as chimed).\n");
 	exit(2);
+}
+
+/* The data directory: the one operand left in ARGV (ARGC of them), else
+ * $CHIME_DATA, else chimed's default; more than one is bad usage. */
+static const char *
+data_dir(int argc, char **argv)
+{
+	const char	*env;
+
+	if (argc > 1)
+		usage();
+	if (argc == 1)
+		return (argv[0]);
+	if ((env = getenv("CHIME_DATA")) != NULL && *env != '\0')
+		return (env);
+	return ("./var/chime");
 }
 
 /* DATA_DIR/journal, or DATA_DIR itself if it holds the LMDB files.
@@ -118,9 +136,7 @@ cmd_verify(int argc, char **argv)
 	char			*cause, hex[65];
 	int			 rc;
 
-	if (argc != 2)
-		usage();
-	j = open_journal(argv[1]);
+	j = open_journal(data_dir(argc - 1, argv + 1));
 	rc = journal_verify(j, &v, &cause);
 	if (rc != 0 && v.bad_seq == 0)
 		fprintf(stderr, "chime-journal: %s\n", cause);
@@ -208,9 +224,7 @@ cmd_export(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - optind != 1)
-		usage();
-	j = open_journal(argv[optind]);
+	j = open_journal(data_dir(argc - optind, argv + optind));
 	memset(&w, 0, sizeof w);
 	rc = journal_log_foreach(j, from, NULL, export_entry, &w, &cause);
 	if (rc != 0) {
@@ -326,12 +340,12 @@ cmd_stats(int argc, char **argv)
 	struct stats_walk	 w;
 	struct journal_meta	 m;
 	struct journal		*j;
+	const char		*data;
 	char			*cause, *dir;
 	int			 rc;
 
-	if (argc != 2)
-		usage();
-	j = open_journal(argv[1]);
+	data = data_dir(argc - 1, argv + 1);
+	j = open_journal(data);
 	memset(&w, 0, sizeof w);
 	strmap_init(&w.kinds);
 	rc = journal_log_foreach(j, 1, &m, stats_entry, &w, &cause);
@@ -344,7 +358,7 @@ cmd_stats(int argc, char **argv)
 		free(w.cause);
 		rc = -1;
 	}
-	dir = journal_dir(argv[1]);
+	dir = journal_dir(data);
 	if (rc == 0)
 		stats_print(j, &w, &m, dir);
 	else
@@ -367,13 +381,14 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "--help") == 0) {
 		printf("chime-journal: read a chime journal (read-only, safe "
 		    "while chimed runs)\n\n"
-		    "  verify DATA_DIR     recompute the hash chain from "
+		    "  verify [DATA_DIR]   recompute the hash chain from "
 		    "genesis\n"
-		    "  export DATA_DIR [--from SEQ] [--format jsonl]\n"
+		    "  export [DATA_DIR] [--from SEQ] [--format jsonl]\n"
 		    "                      one JSON object per record\n"
-		    "  stats DATA_DIR      records, kinds, map size, head\n"
+		    "  stats [DATA_DIR]    records, kinds, map size, head\n"
 		    "\nDATA_DIR is the daemon's data directory (the journal "
-		    "is DATA_DIR/journal).\n");
+		    "is DATA_DIR/journal);\nwithout one, $CHIME_DATA, else "
+		    "./var/chime.\n");
 		return (0);
 	}
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {

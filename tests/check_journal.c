@@ -2292,6 +2292,18 @@ START_TEST(test_journal_tool)
 	ck_assert_ptr_nonnull(strstr(out, "test.record"));
 	ck_assert_ptr_nonnull(strstr(out, "records   3 (seq 1..3)"));
 	free(out);
+	/* Without DATA_DIR, $CHIME_DATA. */
+	setenv("CHIME_DATA", tmpdir, 1);
+	ck_assert_int_eq(run_tool(&out, "verify", NULL, NULL, NULL), 0);
+	ck_assert_str_eq(out, want);
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "export", "--from", "3", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "{\"seq\":3,"));
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "stats", NULL, NULL, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "records   3 (seq 1..3)"));
+	free(out);
+	unsetenv("CHIME_DATA");
 }
 END_TEST
 
@@ -2324,6 +2336,17 @@ START_TEST(test_journal_tool_bad)
 	free(out);
 	ck_assert_int_eq(run_tool(&out, "export", tmpdir, "--from", "0"), 2);
 	free(out);
+	/* Two data directories; $CHIME_DATA naming no journal. */
+	ck_assert_int_eq(run_tool(&out, "verify", tmpdir, tmpdir, NULL), 2);
+	free(out);
+	setenv("CHIME_DATA", "/nonexistent/chime", 1);
+	ck_assert_int_eq(run_tool(&out, "verify", NULL, NULL, NULL), 1);
+	ck_assert_str_eq(out, "");
+	free(out);
+	ck_assert_int_eq(run_tool(&out, "verify", tmpdir, NULL, NULL), 1);
+	ck_assert_msg(strncmp(out, "bad: seq 4: ", 12) == 0, "%s", out);
+	free(out);
+	unsetenv("CHIME_DATA");
 	seen_free(&s);
 }
 END_TEST
