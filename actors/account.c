@@ -516,8 +516,7 @@ account_op_fail(struct ctl_req *req, const struct journal_result *res,
 		    "already recorded", creating ? "name" : NULL,
 		    creating ? "already exists" : NULL);
 	else
-		ctl_error(req, CTL_E_UNAVAILABLE, res->error != NULL ?
-		    res->error : "journal write failed", NULL, NULL);
+		ctl_error_journal(req, res);
 }
 
 static void

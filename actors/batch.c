@@ -1572,10 +1572,11 @@ batch_req_failed(struct batch_req *br, const struct journal_result *res)
 {
 	if (res->status == JOURNAL_OK)
 		return (0);
-	if (br->req != NULL)
-		ctl_error(br->req, res->status == JOURNAL_DUPLICATE ?
-		    CTL_E_CONFLICT : CTL_E_UNAVAILABLE, res->error != NULL ?
-		    res->error : "journal write failed", NULL, NULL);
+	if (br->req != NULL && res->status == JOURNAL_DUPLICATE)
+		ctl_error(br->req, CTL_E_CONFLICT, "already recorded", NULL,
+		    NULL);
+	else if (br->req != NULL)
+		ctl_error_journal(br->req, res);
 	return (1);
 }
 

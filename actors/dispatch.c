@@ -292,8 +292,7 @@ settle_reply_cb(const struct journal_result *res, void *arg)
 			ctl_error(sr->req, CTL_E_CONFLICT, "already claimed",
 			    NULL, NULL);
 	} else if (res->status != JOURNAL_OK)
-		ctl_error(sr->req, CTL_E_UNAVAILABLE, res->error != NULL ?
-		    res->error : "journal write failed", NULL, NULL);
+		ctl_error_journal(sr->req, res);
 	else
 		ctl_error(sr->req, sr->code, sr->msg, sr->field, sr->reason);
 	actor_unref(&sr->sched->actor);
@@ -720,10 +719,11 @@ run_refused(struct run *r, const struct journal_result *res)
 			    NULL, NULL);
 		r->req = NULL;
 	} else if (r->req != NULL) {
-		ctl_error(r->req, res->status == JOURNAL_DUPLICATE ?
-		    CTL_E_CONFLICT : CTL_E_UNAVAILABLE, res->status ==
-		    JOURNAL_DUPLICATE ? "already claimed" : res->error, NULL,
-		    NULL);
+		if (res->status == JOURNAL_DUPLICATE)
+			ctl_error(r->req, CTL_E_CONFLICT, "already claimed",
+			    NULL, NULL);
+		else
+			ctl_error_journal(r->req, res);
 		r->req = NULL;
 	}
 	if (res->status == JOURNAL_DUPLICATE)

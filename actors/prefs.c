@@ -850,8 +850,7 @@ prefs_change_cb(const struct journal_result *res, void *arg)
 	struct account		*a = c->a;
 
 	if (res->status != JOURNAL_OK)
-		ctl_error(c->req, CTL_E_UNAVAILABLE, res->error != NULL ?
-		    res->error : "journal write failed", NULL, NULL);
+		ctl_error_journal(c->req, res);
 	else {
 		prefs_change_apply(c);
 		log_info("msg=\"preferences changed\" account=%s kind=%s "

@@ -1472,8 +1472,7 @@ sched_op_fail(struct sched_op *op, const struct journal_result *res)
 		ctl_error(op->req, CTL_E_CONFLICT, "already recorded", NULL,
 		    NULL);
 	else
-		ctl_error(op->req, CTL_E_UNAVAILABLE, res->error != NULL ?
-		    res->error : "journal write failed", NULL, NULL);
+		ctl_error_journal(op->req, res);
 }
 
 static void

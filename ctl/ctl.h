@@ -168,6 +168,12 @@ void		 ctl_error(struct ctl_req *, int, const char *, const char *,
 void		 ctl_error_data(struct ctl_req *, int, const char *, json_t *);
 /* Reply -32602 with data.field and data.reason. */
 void		 ctl_error_param(struct ctl_req *, const char *, const char *);
+/* Reply to a request whose record the journal did not write (RES's status
+ * JOURNAL_ERROR): -32006 "not recorded: WHY" with data.reason (RES's
+ * JOURNAL_R_* reason) and data.error (its message). */
+struct journal_result;
+void		 ctl_error_journal(struct ctl_req *,
+		     const struct journal_result *);
 
 /* method-table.c */
 const struct ctl_method *ctl_method_find(const char *);

@@ -35,6 +35,7 @@
 #include <event2/listener.h>
 
 #include "engine.h"
+#include "journal.h"
 #include "ctl.h"
 
 #define CTL_BACKLOG		128
@@ -868,6 +869,20 @@ void
 ctl_error_param(struct ctl_req *req, const char *field, const char *reason)
 {
 	ctl_error(req, CTL_E_INVALID_PARAMS, "invalid params", field, reason);
+}
+
+void
+ctl_error_journal(struct ctl_req *req, const struct journal_result *res)
+{
+	const char	*reason;
+	char		*msg;
+
+	reason = res->reason != NULL ? res->reason : JOURNAL_R_ERROR;
+	xasprintf(&msg, "not recorded: %s", journal_reason_text(reason));
+	ctl_error_data(req, CTL_E_UNAVAILABLE, msg, json_pack("{s:s,s:s}",
+	    "reason", reason, "error", res->error != NULL ? res->error :
+	    "journal write failed"));
+	free(msg);
 }
 
 /* The request is answered: log it, let its connection read on, free it. */

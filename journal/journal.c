@@ -50,6 +50,8 @@ static int	 journal_tail_record(struct journal_tail *,
 static void	 journal_wake(evutil_socket_t, short, void *);
 static void	 journal_collect(struct journal *);
 static void	 journal_dispatch(struct journal *);
+static void	 journal_failed(struct journal *, struct jrec *,
+		     struct journal_result *);
 static int	 journal_verify_entry(const struct journal_entry *, void *);
 static int	 journal_verify_meta(struct journal_check *,
 		     const struct journal_meta *);
@@ -349,9 +351,8 @@ journal_dispatch(struct journal *j)
 			memcpy(j->head, rec->hash, JOURNAL_HASH_LEN);
 		} else if (r.status == JOURNAL_DUPLICATE)
 			r.dup_seq = rec->dup_seq;
-		else if ((r.error = rec->result_error) == NULL &&
-		    (r.error = rec->error) == NULL)
-			r.error = "unknown error";
+		else
+			journal_failed(j, rec, &r);
 		if (rec->cb != NULL)
 			rec->cb(&r, rec->cbarg);
 		if (rec->commit_records != 0 && j->hook != NULL)
@@ -359,6 +360,50 @@ journal_dispatch(struct journal *j)
 			    j->hookarg);
 		jrec_free(rec);
 	}
+}
+
+/* A record was not written: fill R's error and reason, and log it with
+ * its kind, account and the seq it would have had (the callbacks run in
+ * seq order, so that is the one after the last durable one). */
+static void
+journal_failed(struct journal *j, struct jrec *rec, struct journal_result *r)
+{
+	if ((r->error = rec->result_error) != NULL)
+		r->reason = rec->result_reason != NULL ? rec->result_reason :
+		    JOURNAL_R_ERROR;
+	else if ((r->error = rec->error) != NULL)
+		r->reason = JOURNAL_R_INVALID;
+	else {
+		r->error = "unknown error";
+		r->reason = JOURNAL_R_ERROR;
+	}
+	log_warnx("msg=\"journal record not written\" kind=%s account=%s "
+	    "would_be_seq=%llu reason=%s error=\"%s\"", log_escape(rec->kind),
+	    rec->account != NULL ? log_escape(rec->account) : "-",
+	    (unsigned long long)j->seq + 1, r->reason, log_escape(r->error));
+}
+
+const char *
+journal_reason_text(const char *reason)
+{
+	static const struct {
+		const char	*reason;
+		const char	*text;
+	} texts[] = {
+		{ JOURNAL_R_DISK_FULL, "the disk holding the journal is full" },
+		{ JOURNAL_R_MAP_FULL, "the journal reached its size limit "
+		    "(chimed --journal-max-mb)" },
+		{ JOURNAL_R_IO_ERROR, "an I/O error on the journal's disk" },
+		{ JOURNAL_R_READ_ONLY, "the journal is read-only" },
+		{ JOURNAL_R_INVALID, "the record is invalid" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		if (reason != NULL && strcmp(reason, texts[i].reason) == 0)
+			return (texts[i].text);
+	}
+	return ("the journal could not write");
 }
 
 void
@@ -373,7 +418,7 @@ journal_submit(struct journal *j, struct jrec *rec, journal_done_cb cb,
 	jrec_seal(rec);
 	j->pending++;
 	if (j->readonly) {
-		jrec_fail(rec, "journal is read-only");
+		jrec_fail(rec, "journal is read-only", JOURNAL_R_READ_ONLY);
 		memset(&d, 0, sizeof d);
 		d.errors = 1;
 		STAILQ_INIT(&q);

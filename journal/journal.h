@@ -58,11 +58,25 @@ enum journal_status {
 	JOURNAL_ERROR,		/* not written; result->error says why */
 };
 
+/*
+ * Why a record was not written (journal_result.reason; the data.reason of
+ * a control answer, doc/protocol.md): static strings, compare with ==.
+ */
+#define JOURNAL_R_DISK_FULL	"disk_full"	/* the file system is full */
+#define JOURNAL_R_MAP_FULL	"map_full"	/* the map reached map_max */
+#define JOURNAL_R_IO_ERROR	"io_error"	/* an I/O error (EIO) */
+#define JOURNAL_R_READ_ONLY	"read_only"	/* opened read-only, or a
+						   read-only file system */
+#define JOURNAL_R_INVALID	"invalid_record" /* the record itself: a bad
+						   key, table, body, size */
+#define JOURNAL_R_ERROR		"journal_error"	/* any other LMDB error */
+
 struct journal_result {
 	enum journal_status	 status;
 	uint64_t		 seq;
 	uint64_t		 dup_seq;
 	const char		*error;		/* borrowed for the callback */
+	const char		*reason;	/* JOURNAL_R_*, with an error */
 };
 
 typedef void (*journal_done_cb)(const struct journal_result *, void *);
@@ -220,9 +234,15 @@ void		 jrec_free(struct jrec *);
  * record is durable, refused or failed; never before this returns.  A
  * body that is not exactly one msgpack map, an invalid claim, table or key
  * (see above), a readonly journal, a full map past map_max ("journal full:
- * map size limit N reached") or an LMDB error give JOURNAL_ERROR. */
+ * map size limit N reached") or an LMDB error give JOURNAL_ERROR, with
+ * result->reason saying which (JOURNAL_R_*); a failed record is logged
+ * with its kind, account and the seq it would have had. */
 void		 journal_submit(struct journal *, struct jrec *,
 		     journal_done_cb, void *);
+
+/* A sentence saying what REASON (JOURNAL_R_*) means, for people: "the
+ * disk holding the journal is full", ...  Static. */
+const char	*journal_reason_text(const char *);
 
 /* Last durable seq and chain head, as of the last callback that ran. */
 /*
@@ -446,8 +466,14 @@ struct store_ops {
 	void		 (*release_cache)(struct store *);
 	/* in the write transaction: delete a claim (absent: no error) */
 	int		 (*unclaim)(struct store *, const char *, char **);
+	/* why the last write call failed: a JOURNAL_R_* reason */
+	const char	*(*reason)(struct store *);
 };
 extern const struct store_ops store_lmdb_ops;
+/* The JOURNAL_R_* reason of an LMDB or errno code RC, AVAIL being the
+ * bytes free on the journal's file system (asked for EIO only). */
+#define STORE_FULL_FREE	(1024 * 1024)
+const char	*store_reason(int, uint64_t);
 
 /*
  * Internals shared by jrec.c, journal.c and writer.c; other modules use
@@ -495,6 +521,7 @@ struct jrec {
 	uint64_t		 seq;
 	uint64_t		 dup_seq;
 	char			*result_error;	/* owned */
+	const char		*result_reason;	/* JOURNAL_R_* */
 	uint8_t			 hash[JOURNAL_HASH_LEN];
 	size_t			 commit_records; /* non-zero on the last record
 						    of a commit */
@@ -554,8 +581,8 @@ struct journal {
 /* Validate and finish a record before it is queued: 0, or -1 and
  * rec->error set. */
 int		 jrec_seal(struct jrec *);
-/* Set the outcome of a failed record (MSG copied). */
-void		 jrec_fail(struct jrec *, const char *);
+/* Set the outcome of a failed record (MSG copied, REASON a JOURNAL_R_*). */
+void		 jrec_fail(struct jrec *, const char *, const char *);
 const char	*jrec_str(const struct jrec *, uint32_t);
 
 /* writer.c: the writer thread. */

@@ -242,11 +242,12 @@ jrec_seal(struct jrec *rec)
 }
 
 void
-jrec_fail(struct jrec *rec, const char *msg)
+jrec_fail(struct jrec *rec, const char *msg, const char *reason)
 {
 	rec->status = JOURNAL_ERROR;
 	free(rec->result_error);
 	rec->result_error = xstrdup(msg);
+	rec->result_reason = reason;
 }
 
 const char *

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,8 @@ struct store {
 	struct store_table	**fresh;	/* created in the write txn */
 	u_int			  nfresh;
 	MDB_txn			 *wtxn;
+	int			  werr;		/* last write error (LMDB or
+						   errno code) */
 };
 
 static struct store *store_lmdb_open(const char *,
@@ -102,6 +105,8 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 		     uint64_t *, char **);
 
 static int	 store_error(int, const char *, char **);
+static int	 store_werror(struct store *, int, const char *, char **);
+static const char *store_lmdb_reason(struct store *);
 static void	 store_be64(uint64_t, uint8_t[8]);
 static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
@@ -194,6 +199,7 @@ const struct store_ops store_lmdb_ops = {
 	.dedup_get = store_lmdb_dedup_get,
 	.release_cache = store_lmdb_release_cache,
 	.unclaim = store_lmdb_unclaim,
+	.reason = store_lmdb_reason,
 };
 
 /* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
@@ -206,6 +212,54 @@ store_error(int rc, const char *what, char **cause)
 	if (cause != NULL)
 		xasprintf(cause, "%s: %s", what, mdb_strerror(rc));
 	return (STORE_ERROR);
+}
+
+/* store_error for the write path: the code is kept for store_lmdb_reason. */
+static int
+store_werror(struct store *s, int rc, const char *what, char **cause)
+{
+	s->werr = rc;
+	return (store_error(rc, what, cause));
+}
+
+/*
+ * Map an LMDB or system code to a JOURNAL_R_* reason: the one function
+ * that does.  LMDB reports a short write as EIO, which is what a full file
+ * system causes most often: EIO while fewer than STORE_FULL_FREE bytes are
+ * free (AVAIL, for this uid) counts as a full disk.
+ */
+const char *
+store_reason(int rc, uint64_t avail)
+{
+	switch (rc) {
+	case MDB_MAP_FULL:
+		return (JOURNAL_R_MAP_FULL);
+	case ENOSPC:
+	case EDQUOT:
+		return (JOURNAL_R_DISK_FULL);
+	case EIO:
+		return (avail < STORE_FULL_FREE ? JOURNAL_R_DISK_FULL :
+		    JOURNAL_R_IO_ERROR);
+	case EROFS:
+		return (JOURNAL_R_READ_ONLY);
+	default:
+		return (JOURNAL_R_ERROR);
+	}
+}
+
+/* Why the last write call failed (store_reason of its code). */
+static const char *
+store_lmdb_reason(struct store *s)
+{
+	struct statvfs	 sv;
+	const char	*path;
+	uint64_t	 avail = UINT64_MAX;
+
+	if (s->werr == EIO && mdb_env_get_path(s->env, &path) == 0 &&
+	    statvfs(path, &sv) == 0)
+		avail = (uint64_t)(geteuid() == 0 ? sv.f_bfree :
+		    sv.f_bavail) * sv.f_frsize;
+	return (store_reason(s->werr, avail));
 }
 
 static void
@@ -276,8 +330,9 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 	s = xcalloc(1, sizeof *s);
 	s->lock_fd = -1;
 	s->readonly = o->readonly;
-	s->map_size = o->map_initial != 0 ? o->map_initial : STORE_MAP_INITIAL;
 	s->map_max = o->map_max != 0 ? o->map_max : STORE_MAP_MAX;
+	s->map_size = o->map_initial != 0 ? o->map_initial :
+	    STORE_MAP_INITIAL < s->map_max ? STORE_MAP_INITIAL : s->map_max;
 	pthread_rwlock_init(&s->maplock, NULL);
 	pthread_mutex_init(&s->tlock, NULL);
 	strmap_init(&s->tables);
@@ -689,9 +744,10 @@ store_lmdb_begin(struct store *s, char **cause)
 
 	if (s->wtxn != NULL)
 		fatalx("journal: write transaction already active");
+	s->werr = 0;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn)) != 0) {
 		s->wtxn = NULL;
-		return (store_error(rc, "begin", cause));
+		return (store_werror(s, rc, "begin", cause));
 	}
 	return (STORE_OK);
 }
@@ -706,7 +762,7 @@ store_lmdb_commit(struct store *s, char **cause)
 	s->wtxn = NULL;
 	if (rc != 0) {
 		store_drop_fresh(s);
-		return (store_error(rc, "commit", cause));
+		return (store_werror(s, rc, "commit", cause));
 	}
 	pthread_mutex_lock(&s->tlock);
 	for (i = 0; i < s->nfresh; i++)
@@ -771,7 +827,7 @@ store_lmdb_append(struct store *s, uint64_t seq, const uint8_t *hash,
 		return (STORE_ERROR);
 	}
 	if (rc != 0)
-		return (store_error(rc, "log", cause));
+		return (store_werror(s, rc, "log", cause));
 	p = v.mv_data;
 	memcpy(p, hash, JOURNAL_HASH_LEN);
 	memcpy(p + JOURNAL_HASH_LEN, hdr, hlen);
@@ -792,7 +848,7 @@ store_lmdb_claimed(struct store *s, const char *key, uint64_t *seq,
 		return (STORE_OK);
 	}
 	if (rc != 0)
-		return (store_error(rc, "dedup", cause));
+		return (store_werror(s, rc, "dedup", cause));
 	if (v.mv_size != 8) {
 		xasprintf(cause, "dedup: value of %zu bytes", v.mv_size);
 		return (STORE_ERROR);
@@ -811,7 +867,7 @@ store_lmdb_claim(struct store *s, const char *key, uint64_t seq,
 
 	store_be64(seq, b);
 	if ((rc = mdb_put(s->wtxn, s->dedup, &k, &v, 0)) != 0)
-		return (store_error(rc, "dedup", cause));
+		return (store_werror(s, rc, "dedup", cause));
 	return (STORE_OK);
 }
 
@@ -824,7 +880,7 @@ store_lmdb_unclaim(struct store *s, const char *key, char **cause)
 
 	rc = mdb_del(s->wtxn, s->dedup, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return (store_error(rc, "dedup", cause));
+		return (store_werror(s, rc, "dedup", cause));
 	return (STORE_OK);
 }
 
@@ -842,7 +898,7 @@ store_lmdb_put(struct store *s, const char *table, const void *key,
 	if (rc == 0 && (rc = mdb_put(s->wtxn, dbi, &k, &v, 0)) == 0)
 		return (STORE_OK);
 	xasprintf(&what, "table %s", table);
-	rc = store_error(rc, what, cause);
+	rc = store_werror(s, rc, what, cause);
 	free(what);
 	return (rc);
 }
@@ -862,7 +918,7 @@ store_lmdb_del(struct store *s, const char *table, const void *key,
 	if (rc == 0 || rc == MDB_NOTFOUND)	/* absent row or table */
 		return (STORE_OK);
 	xasprintf(&what, "table %s", table);
-	rc = store_error(rc, what, cause);
+	rc = store_werror(s, rc, what, cause);
 	free(what);
 	return (rc);
 }
@@ -882,13 +938,13 @@ store_write_head(struct store *s, MDB_txn *txn, uint64_t seq,
 	v.mv_data = b;
 	v.mv_size = 8;
 	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_error(rc, "meta", cause));
+		return (store_werror(s, rc, "meta", cause));
 	k.mv_data = (void *)"head_hash";
 	k.mv_size = 9;
 	v.mv_data = (void *)hash;
 	v.mv_size = JOURNAL_HASH_LEN;
 	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_error(rc, "meta", cause));
+		return (store_werror(s, rc, "meta", cause));
 	return (STORE_OK);
 }
 
@@ -908,7 +964,7 @@ store_put_meta(struct store *s, const char *key, const void *val,
 	int	rc;
 
 	if ((rc = mdb_put(s->wtxn, s->meta, &k, &v, 0)) != 0)
-		return (store_error(rc, "meta", cause));
+		return (store_werror(s, rc, "meta", cause));
 	return (STORE_OK);
 }
 

@@ -200,10 +200,11 @@ writer_single(struct journal *j, struct jrec *rec, struct journal_stats *d)
 	if (rc == STORE_FULL) {
 		xasprintf(&msg, "journal full: map size limit %zu reached",
 		    j->ops->map_size(j->store));
-		jrec_fail(rec, msg);
+		jrec_fail(rec, msg, JOURNAL_R_MAP_FULL);
 		free(msg);
 	} else if (rc != STORE_OK)
-		jrec_fail(rec, cause);
+		jrec_fail(rec, cause != NULL ? cause : "journal error",
+		    j->ops->reason(j->store));
 	else if (written > 0) {
 		d->commits++;
 		rec->commit_records = 1;
@@ -370,7 +371,7 @@ writer_record(struct journal *j, struct jrec *rec, uint64_t *seq,
 	msgpack_sbuffer_clear(&j->whdr);
 	record_pack_header(&j->wpk, next, j->wtime, rec->kind, rec->account);
 	if (j->whdr.size + rec->body.len > JOURNAL_MAX_RECORD) {
-		jrec_fail(rec, "record too large");
+		jrec_fail(rec, "record too large", JOURNAL_R_INVALID);
 		return (STORE_OK);
 	}
 	chain_ctx_begin(j->wchain, hash);

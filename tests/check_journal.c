@@ -1230,10 +1230,43 @@ START_TEST(test_journal_submit_bad)
 	ck_assert_int_eq(s.r[2].status, JOURNAL_ERROR);
 	ck_assert_ptr_nonnull(strstr(s.r[2].error, "empty"));
 	ck_assert_int_eq(s.r[3].status, JOURNAL_ERROR);
+	ck_assert_str_eq(s.r[3].reason, JOURNAL_R_INVALID);
 	ck_assert_int_eq(s.r[4].status, JOURNAL_OK);
 	ck_assert_uint_eq(s.r[4].seq, 2);	/* no seq consumed */
+	ck_assert_ptr_null(s.r[4].reason);
 	journal_close(j);
 	seen_free(&s);
+}
+END_TEST
+
+/* The codes that mean a full disk, a full map, an I/O error, a read-only
+ * file system map to their reasons, and EIO is a full disk only when
+ * the disk is (nearly) full. */
+START_TEST(test_journal_reason)
+{
+	ck_assert_str_eq(store_reason(ENOSPC, 0), JOURNAL_R_DISK_FULL);
+	ck_assert_str_eq(store_reason(EDQUOT, UINT64_MAX), JOURNAL_R_DISK_FULL);
+	ck_assert_str_eq(store_reason(EIO, 4096), JOURNAL_R_DISK_FULL);
+	ck_assert_str_eq(store_reason(MDB_MAP_FULL, 0), JOURNAL_R_MAP_FULL);
+	ck_assert_str_eq(store_reason(EIO, (uint64_t)1 << 30),
+	    JOURNAL_R_IO_ERROR);
+	ck_assert_str_eq(store_reason(EROFS, 0), JOURNAL_R_READ_ONLY);
+	ck_assert_ptr_nonnull(strstr(journal_reason_text(JOURNAL_R_DISK_FULL),
+	    "disk"));
+}
+END_TEST
+
+/* Other codes (and none) are a journal error, never a full disk. */
+START_TEST(test_journal_reason_bad)
+{
+	ck_assert_str_eq(store_reason(0, 0), JOURNAL_R_ERROR);
+	ck_assert_str_eq(store_reason(MDB_CORRUPTED, 0), JOURNAL_R_ERROR);
+	ck_assert_str_eq(store_reason(MDB_DBS_FULL, 0), JOURNAL_R_ERROR);
+	ck_assert_str_eq(store_reason(EACCES, 0), JOURNAL_R_ERROR);
+	ck_assert_str_eq(journal_reason_text(NULL),
+	    "the journal could not write");
+	ck_assert_str_eq(journal_reason_text("nonsense"),
+	    "the journal could not write");
 }
 END_TEST
 
@@ -1638,6 +1671,7 @@ START_TEST(test_journal_map_full_bad)
 		ck_assert_int_eq(s.r[i].status, JOURNAL_ERROR);
 		ck_assert_str_eq(s.r[i].error,
 		    "journal full: map size limit 524288 reached");
+		ck_assert_str_eq(s.r[i].reason, JOURNAL_R_MAP_FULL);
 	}
 	ck_assert_uint_gt(ok, 100);
 	ck_assert_uint_gt(bad, 0);
@@ -2160,6 +2194,7 @@ START_TEST(test_journal_readonly_bad)
 	journal_flush(j);
 	ck_assert_uint_eq(s.n, 1);
 	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	ck_assert_str_eq(s.r[0].reason, JOURNAL_R_READ_ONLY);
 	journal_close(j);
 	seen_free(&s);
 }
@@ -2425,6 +2460,8 @@ journal_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_journal_submit_order);
 	tcase_add_test(tc, test_journal_submit_bad);
+	tcase_add_test(tc, test_journal_reason);
+	tcase_add_test(tc, test_journal_reason_bad);
 	tcase_add_test(tc, test_journal_chain);
 	tcase_add_test(tc, test_journal_dedup);
 	tcase_add_test(tc, test_journal_dedup_release);
