@@ -361,12 +361,22 @@ void		 record_clear(struct record *);
  * reference, never NULL. */
 json_t		*record_object_to_json(const msgpack_object *);
 /* Check that no map in O (at any depth, keys included) has two keys with
- * the same name in the export (record_object_to_json): 0, or -1 and
- * *cause ("duplicate map key \"NAME\""). */
+ * the same name in the export (record_to_json): 0, or -1 and *cause
+ * ("duplicate map key \"NAME\""). */
 int		 record_check_keys(const msgpack_object *, char **);
-/* {"seq", "time" (RFC 3339, ms), "time_us", "kind", "account", "body",
- * "hash" (hex; omitted if HASH is NULL)}.  New reference, never NULL. */
-json_t		*record_to_json(const struct record *, const uint8_t *);
+/*
+ * The export line's object of a record (doc/journal-format.md, "The export
+ * format"): {"seq", "time" (RFC 3339, ms), "time_us", "kind", "account",
+ * "body", "hash" (hex; omitted if HASH is NULL)}.  In the body, a key
+ * ending "_micro" becomes "_usd" and its integers strings of dollars with
+ * six decimals (-1: null); the JSON text under "parameters", "result",
+ * "default_parameters", "ui" and "batch_template" is parsed; -1 under
+ * "input_tokens", "output_tokens" and "by_pid" is null; the rest as
+ * record_object_to_json.  Returns a new reference, or NULL and *cause when
+ * a map has two keys of one name.
+ */
+json_t		*record_to_json(const struct record *, const uint8_t *,
+		     char **);
 /* Check that BUF holds exactly one msgpack map, nested at most
  * JOURNAL_MAX_DEPTH - 1 deep.  Returns 0, or -1 and *cause. */
 int		 record_check_body(const void *, size_t, char **);

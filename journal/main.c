@@ -175,8 +175,14 @@ export_entry(const struct journal_entry *e, void *arg)
 			free(why);
 		return (1);
 	}
-	obj = record_to_json(&rec, e->hash);
+	obj = record_to_json(&rec, e->hash, &why);
 	record_clear(&rec);
+	if (obj == NULL) {
+		w->bad_seq = e->seq;
+		xasprintf(&w->cause, "record: %s", why);
+		free(why);
+		return (1);
+	}
 	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	if (line == NULL)

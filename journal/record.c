@@ -34,6 +34,14 @@ static json_t	*record_map_to_json(const msgpack_object_map *);
 static char	*record_key(const msgpack_object *, size_t *);
 static int	 record_name_cmp(const void *, const void *);
 static int	 record_map_keys(const msgpack_object_map *, char **);
+static int	 record_is(const char *, size_t, const char *const *);
+static char	*record_export_key(const msgpack_object *, size_t *, int *,
+		     char **);
+static json_t	*record_export_value(const msgpack_object *, const char *,
+		     size_t, int, char **);
+static json_t	*record_export_map(const msgpack_object_map *, int, char **);
+static json_t	*record_money(const msgpack_object *);
+static json_t	*record_json_text(const msgpack_object_str *);
 
 /* Read a big-endian length of SIZE bytes at *off.  -1 if truncated. */
 static int
@@ -462,8 +470,8 @@ record_name_cmp(const void *a, const void *b)
 	return (na->len < nb->len ? -1 : na->len > nb->len);
 }
 
-/* No two keys of M have the same name (record_key); -1 and *cause naming
- * the first such name otherwise. */
+/* No two keys of M have the same name in the export (record_export_key);
+ * -1 and *cause naming the first such name otherwise. */
 static int
 record_map_keys(const msgpack_object_map *m, char **cause)
 {
@@ -474,8 +482,16 @@ record_map_keys(const msgpack_object_map *m, char **cause)
 	if (m->size < 2)
 		return (0);
 	names = xreallocarray(NULL, m->size, sizeof *names);
-	for (i = 0; i < m->size; i++)
-		names[i].s = record_key(&m->ptr[i].key, &names[i].len);
+	for (i = 0; i < m->size; i++) {
+		names[i].s = record_export_key(&m->ptr[i].key, &names[i].len,
+		    NULL, cause);
+		if (names[i].s == NULL) {
+			while (i-- > 0)
+				free(names[i].s);
+			free(names);
+			return (-1);
+		}
+	}
 	qsort(names, m->size, sizeof *names, record_name_cmp);
 	for (i = 1; i < m->size && rc == 0; i++) {
 		if (record_name_cmp(&names[i - 1], &names[i]) != 0)
@@ -586,12 +602,203 @@ record_object_to_json(const msgpack_object *o)
 	return (json_null());
 }
 
-json_t *
-record_to_json(const struct record *rec, const uint8_t *hash)
+/* Is the LEN bytes of S one of the NULL-ended NAMES? */
+static int
+record_is(const char *s, size_t len, const char *const *names)
+{
+	for (; *names != NULL; names++) {
+		if (strlen(*names) == len && memcmp(s, *names, len) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The name of map key K in the export: a string's text (invalid UTF-8 made
+ * U+FFFD) with a final "_micro" made "_usd" (*MICRO set then), any other
+ * key the compact JSON text of its export value.  Returns allocated (LEN
+ * bytes and a NUL), or NULL and *cause when K holds a map with two keys of
+ * one name.
+ */
+static char *
+record_export_key(const msgpack_object *k, size_t *len, int *micro,
+    char **cause)
 {
 	json_t	*j;
+	char	*s;
+	size_t	 n;
+
+	if (micro != NULL)
+		*micro = 0;
+	if (k->type == MSGPACK_OBJECT_STR) {
+		j = record_string(k->via.str.ptr, k->via.str.size);
+		n = json_string_length(j);
+		s = xmalloc(n + 1);
+		memcpy(s, json_string_value(j), n + 1);
+		json_decref(j);
+		if (n > 6 && strcmp(s + n - 6, "_micro") == 0) {
+			strcpy(s + n - 6, "_usd");
+			n -= 2;
+			if (micro != NULL)
+				*micro = 1;
+		}
+		*len = n;
+		return (s);
+	}
+	if ((j = record_export_value(k, NULL, 0, 0, cause)) == NULL)
+		return (NULL);
+	if (json_is_string(j)) {
+		*len = json_string_length(j);
+		s = xmalloc(*len + 1);
+		memcpy(s, json_string_value(j), *len + 1);
+	} else {
+		s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_PRESERVE_ORDER);
+		if (s == NULL)
+			fatalx("record: out of memory (jansson)");
+		*len = strlen(s);
+	}
+	json_decref(j);
+	return (s);
+}
+
+/* An integer of micro-dollars as a string of dollars with six decimals;
+ * -1 (not known) is null.  Anything else is converted as usual. */
+static json_t *
+record_money(const msgpack_object *o)
+{
+	char		buf[48];
+	uint64_t	m;
+
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		if (o->via.i64 == -1)
+			return (json_null());
+		return (record_check_json(json_string(fmt_usd(o->via.i64, buf,
+		    sizeof buf))));
+	}
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return (record_object_to_json(o));
+	m = o->via.u64;
+	snprintf(buf, sizeof buf, "%llu.%06llu",
+	    (unsigned long long)(m / 1000000),
+	    (unsigned long long)(m % 1000000));
+	return (record_check_json(json_string(buf)));
+}
+
+/* A string that holds JSON text as the value it holds; a string that is
+ * not strict JSON (jansson: any value, duplicate keys refused) as the
+ * string itself. */
+static json_t *
+record_json_text(const msgpack_object_str *s)
+{
+	json_error_t	 err;
+	json_t		*j;
+
+	j = json_loadb(s->ptr, s->size, JSON_DECODE_ANY |
+	    JSON_REJECT_DUPLICATES, &err);
+	if (j != NULL)
+		return (j);
+	return (record_string(s->ptr, s->size));
+}
+
+/*
+ * One value of a body in the export, under the map key KEY (KLEN bytes;
+ * NULL in an array or at the top), in a money value when MONEY.  NULL and
+ * *cause when a map inside has two keys of one name.
+ */
+static json_t *
+record_export_value(const msgpack_object *o, const char *key, size_t klen,
+    int money, char **cause)
+{
+	static const char *const json_keys[] = { "parameters", "result",
+	    "default_parameters", "ui", "batch_template", NULL };
+	static const char *const count_keys[] = { "input_tokens",
+	    "output_tokens", "by_pid", NULL };
+	json_t		*j, *v;
+	uint32_t	 i;
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_MAP:
+		return (record_export_map(&o->via.map, money, cause));
+	case MSGPACK_OBJECT_ARRAY:
+		j = record_check_json(json_array());
+		for (i = 0; i < o->via.array.size; i++) {
+			v = record_export_value(&o->via.array.ptr[i], NULL, 0,
+			    money, cause);
+			if (v == NULL) {
+				json_decref(j);
+				return (NULL);
+			}
+			if (json_array_append_new(j, v) != 0)
+				fatalx("record: json_array_append_new failed");
+		}
+		return (j);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		if (money)
+			return (record_money(o));
+		if (key != NULL && record_is(key, klen, count_keys) &&
+		    o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER &&
+		    o->via.i64 == -1)
+			return (json_null());
+		return (record_object_to_json(o));
+	case MSGPACK_OBJECT_STR:
+		if (key != NULL && record_is(key, klen, json_keys))
+			return (record_json_text(&o->via.str));
+		return (record_object_to_json(o));
+	default:
+		return (record_object_to_json(o));
+	}
+}
+
+static json_t *
+record_export_map(const msgpack_object_map *m, int money, char **cause)
+{
+	const msgpack_object	*k;
+	json_t			*obj, *v;
+	char			*name;
+	size_t			 len;
+	uint32_t		 i;
+	int			 micro;
+
+	obj = record_check_json(json_object());
+	for (i = 0; i < m->size; i++) {
+		k = &m->ptr[i].key;
+		if ((name = record_export_key(k, &len, &micro, cause)) == NULL)
+			goto fail;
+		if (json_object_getn(obj, name, len) != NULL) {
+			xasprintf(cause, "duplicate map key \"%.*s\"",
+			    (int)(len > 64 ? 64 : len), name);
+			free(name);
+			goto fail;
+		}
+		v = record_export_value(&m->ptr[i].val, k->type ==
+		    MSGPACK_OBJECT_STR ? k->via.str.ptr : NULL, k->type ==
+		    MSGPACK_OBJECT_STR ? k->via.str.size : 0, money || micro,
+		    cause);
+		if (v == NULL) {
+			free(name);
+			goto fail;
+		}
+		if (json_object_setn_new(obj, name, len, v) != 0)
+			fatalx("record: json_object_setn_new failed");
+		free(name);
+	}
+	return (obj);
+fail:
+	json_decref(obj);
+	return (NULL);
+}
+
+json_t *
+record_to_json(const struct record *rec, const uint8_t *hash, char **cause)
+{
+	json_t	*j, *body;
 	char	 ts[64], hex[65];
 
+	if ((body = record_export_value(&rec->body, NULL, 0, 0, cause)) ==
+	    NULL)
+		return (NULL);
 	fmt_rfc3339_ms(rec->time_us, ts, sizeof ts);
 	j = record_check_json(json_object());
 	json_object_set_new(j, "seq", json_integer((json_int_t)rec->seq));
@@ -601,7 +808,7 @@ record_to_json(const struct record *rec, const uint8_t *hash)
 	    strlen(rec->kind)));
 	json_object_set_new(j, "account", rec->account == NULL ? json_null() :
 	    record_string(rec->account, strlen(rec->account)));
-	json_object_set_new(j, "body", record_object_to_json(&rec->body));
+	json_object_set_new(j, "body", body);
 	if (hash != NULL) {
 		chain_hex(hash, hex);
 		json_object_set_new(j, "hash", json_string(hex));

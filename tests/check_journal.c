@@ -443,6 +443,7 @@ START_TEST(test_record_decode_fuzz_bad)
 	msgpack_sbuffer	 sb;
 	struct record	 rec;
 	uint8_t		 buf[512];
+	json_t		*obj;
 	char		*cause;
 	size_t		 i, k, len, ok = 0;
 
@@ -462,7 +463,13 @@ START_TEST(test_record_decode_fuzz_bad)
 		cause = NULL;
 		if (record_decode(buf, len, &rec, &cause) == 0) {
 			ck_assert_int_eq(rec.body.type, MSGPACK_OBJECT_MAP);
-			json_decref(record_to_json(&rec, NULL));
+			obj = record_to_json(&rec, NULL, &cause);
+			if (obj == NULL) {
+				ck_assert_ptr_nonnull(strstr(cause,
+				    "duplicate map key"));
+				free(cause);
+			}
+			json_decref(obj);
 			record_clear(&rec);
 			ok++;
 		} else {
@@ -712,7 +719,7 @@ START_TEST(test_record_to_json)
 	valid_record(&sb);
 	ck_assert_int_eq(record_decode(sb.data, sb.size, &rec, &cause), 0);
 	memset(h, 0xab, sizeof h);
-	obj = record_to_json(&rec, h);
+	obj = record_to_json(&rec, h, &cause);
 	s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	ck_assert_str_eq(s, "{\"seq\":7,\"time\":\"2023-11-14T22:13:20.123Z\","
@@ -722,6 +729,133 @@ START_TEST(test_record_to_json)
 	    "abababababababababababababababab\"}");
 	free(s);
 	record_clear(&rec);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Export BODY (packed in SB) as a record's body; the compact text of the
+ * body, or NULL and *CAUSE. */
+static char *
+export_body(msgpack_sbuffer *body, char **cause)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	struct record	 rec;
+	json_t		*obj;
+	char		*s = NULL, *why;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	record_pack_header(&pk, 1, 0, "k", NULL);
+	msgpack_sbuffer_write(&sb, body->data, body->size);
+	ck_assert_msg(record_decode(sb.data, sb.size, &rec, &why) == 0, "%s",
+	    why);
+	if ((obj = record_to_json(&rec, NULL, cause)) != NULL) {
+		s = json_dumps(json_object_get(obj, "body"), JSON_COMPACT |
+		    JSON_PRESERVE_ORDER);
+		json_decref(obj);
+	}
+	record_clear(&rec);
+	msgpack_sbuffer_destroy(&sb);
+	return (s);
+}
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* The export's mappings: money in dollars (-1 null), JSON text parsed
+ * (text that is not JSON kept), unknown counts null, the other types. */
+START_TEST(test_record_export)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		*cause = NULL, *s;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 14);
+	pk_str(&pk, "cost_micro");
+	msgpack_pack_int64(&pk, 1250000);
+	pk_str(&pk, "spent_micro");
+	msgpack_pack_int64(&pk, -1);
+	pk_str(&pk, "estimate_micro");
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "low");
+	msgpack_pack_int64(&pk, 7);
+	pk_str(&pk, "high");
+	msgpack_pack_int64(&pk, 12345678901LL);
+	pk_str(&pk, "parameters");
+	pk_str(&pk, "{\"b\": [1, 2.5, null], \"a\": \"x\"}");
+	pk_str(&pk, "result");
+	pk_str(&pk, "not json");
+	pk_str(&pk, "usage");
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "input_tokens");
+	msgpack_pack_int64(&pk, -1);
+	pk_str(&pk, "output_tokens");
+	msgpack_pack_int64(&pk, 5);
+	pk_str(&pk, "by_pid");
+	msgpack_pack_int64(&pk, -1);
+	pk_str(&pk, "n");
+	msgpack_pack_int64(&pk, -1);
+	pk_str(&pk, "f");
+	msgpack_pack_double(&pk, 0.1);
+	pk_str(&pk, "big");
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	pk_str(&pk, "bin");
+	msgpack_pack_bin_with_body(&pk, "\x00\xff", 2);
+	msgpack_pack_int64(&pk, 5);
+	msgpack_pack_nil(&pk);
+	pk_str(&pk, "inf");
+	msgpack_pack_double(&pk, INFINITY);
+	pk_str(&pk, "ui");
+	msgpack_pack_nil(&pk);
+	s = export_body(&sb, &cause);
+	ck_assert_msg(s != NULL, "%s", cause);
+	ck_assert_str_eq(s, "{\"cost_usd\":\"1.250000\",\"spent_usd\":null,"
+	    "\"estimate_usd\":{\"low\":\"0.000007\",\"high\":"
+	    "\"12345.678901\"},\"parameters\":{\"b\":[1,2.5,null],\"a\":"
+	    "\"x\"},\"result\":\"not json\",\"usage\":{\"input_tokens\":"
+	    "null,\"output_tokens\":5},\"by_pid\":null,\"n\":-1,\"f\":"
+	    "0.10000000000000001,\"big\":\"18446744073709551615\",\"bin\":"
+	    "\"AP8=\",\"5\":null,\"inf\":\"Infinity\",\"ui\":null}");
+	free(s);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Two keys of one export name make the record refused, also when one is
+ * the other's "_micro" renamed; JSON text with duplicate keys is kept as
+ * text. */
+START_TEST(test_record_export_bad)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	char		*cause = NULL, *s;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "a_micro");
+	msgpack_pack_int64(&pk, 1);
+	pk_str(&pk, "a_usd");
+	msgpack_pack_int64(&pk, 2);
+	ck_assert_ptr_null(export_body(&sb, &cause));
+	ck_assert_str_eq(cause, "duplicate map key \"a_usd\"");
+	free(cause);
+	msgpack_sbuffer_destroy(&sb);
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	pk_str(&pk, "parameters");
+	pk_str(&pk, "{\"a\": 1, \"a\": 2}");
+	s = export_body(&sb, &cause);
+	ck_assert_str_eq(s, "{\"parameters\":\"{\\\"a\\\": 1, \\\"a\\\": 2}\"}");
+	free(s);
 	msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
@@ -2400,6 +2534,8 @@ record_suite(void)
 	tcase_add_test(tc, test_record_json);
 	tcase_add_test(tc, test_record_json_bad);
 	tcase_add_test(tc, test_record_to_json);
+	tcase_add_test(tc, test_record_export);
+	tcase_add_test(tc, test_record_export_bad);
 	tcase_add_test(tc, test_record_check_keys);
 	tcase_add_test(tc, test_record_check_keys_bad);
 	suite_add_tcase(s, tc);
