@@ -1502,7 +1502,7 @@ dispatch_recover_runs(struct journal *j, char **cause)
 /* One record for many missed occurrences (first..last, COUNT of them). */
 static void
 missed_aggregate(struct schedule *s, int64_t first, int64_t last,
-    uint64_t count, int capped)
+    uint64_t count, int capped, const char *reason)
 {
 	struct jrec	*rec;
 	msgpack_packer	*pk;
@@ -1512,7 +1512,7 @@ missed_aggregate(struct schedule *s, int64_t first, int64_t last,
 	msgpack_pack_map(pk, 7);
 	pack_kstr(pk, "schedule", s->id);
 	pack_kstr(pk, "status", "missed");
-	pack_kstr(pk, "reason", "outside catch-up window");
+	pack_kstr(pk, "reason", reason);
 	pack_kint(pk, "count", (int64_t)count);
 	pack_kbool(pk, "count_is_lower_bound", capped);
 	pack_kint(pk, "first_us", first);
@@ -1551,6 +1551,7 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	int64_t			 t, window = now - s->catchup_window_us;
 	int64_t			 agg_first = 0, agg_last = 0, latest = 0;
 	uint64_t		 nout = 0, scanned = 0;
+	const char		*agg_reason = "outside catch-up window";
 
 	t = s->last_fire;
 	while ((t = schedule_next_after(s, t, &f)) != 0 && t <= now) {
@@ -1566,6 +1567,9 @@ dispatch_catchup(struct schedule *s, int64_t now)
 			if (agg_first == 0)
 				agg_first = t;
 			agg_last = t;
+			/* The aggregate says its last occurrence's reason. */
+			agg_reason = t <= window ? "outside catch-up window" :
+			    "catch-up policy skip";
 			continue;
 		}
 		if (s->catchup == CATCHUP_ALL) {
@@ -1585,10 +1589,11 @@ dispatch_catchup(struct schedule *s, int64_t now)
 		}
 		s->last_fire = agg_last;
 		missed_aggregate(s, agg_first, agg_last,
-		    nout - MISSED_SINGLE_MAX, scanned > CATCHUP_SCAN_MAX);
+		    nout - MISSED_SINGLE_MAX, scanned > CATCHUP_SCAN_MAX,
+		    agg_reason);
 	} else if (scanned > CATCHUP_SCAN_MAX) {
 		s->last_fire = now;
-		missed_aggregate(s, t, now, 0, 1);
+		missed_aggregate(s, t, now, 0, 1, agg_reason);
 	}
 	if (latest != 0)
 		dispatch_occurrence(s, latest, &latest_f, trig_catchup, 0);

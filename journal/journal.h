@@ -371,7 +371,7 @@ int		 record_check_keys(const msgpack_object *, char **);
  * ending "_micro" becomes "_usd" and its integers strings of dollars with
  * six decimals (-1: null); the JSON text under "parameters", "result",
  * "default_parameters", "ui" and "batch_template" is parsed; -1 under
- * "input_tokens", "output_tokens" and "by_pid" is null; the rest as
+ * "input_tokens", "output_tokens", "by_uid" and "by_pid" is null; the rest as
  * record_object_to_json.  Returns a new reference, or NULL and *cause when
  * a map has two keys of one name.
  */

@@ -713,7 +713,7 @@ record_export_value(const msgpack_object *o, const char *key, size_t klen,
 	static const char *const json_keys[] = { "parameters", "result",
 	    "default_parameters", "ui", "batch_template", NULL };
 	static const char *const count_keys[] = { "input_tokens",
-	    "output_tokens", "by_pid", NULL };
+	    "output_tokens", "by_uid", "by_pid", NULL };
 	json_t		*j, *v;
 	uint32_t	 i;
 

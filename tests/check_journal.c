@@ -776,7 +776,7 @@ START_TEST(test_record_export)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 14);
+	msgpack_pack_map(&pk, 15);
 	pk_str(&pk, "cost_micro");
 	msgpack_pack_int64(&pk, 1250000);
 	pk_str(&pk, "spent_micro");
@@ -799,6 +799,8 @@ START_TEST(test_record_export)
 	msgpack_pack_int64(&pk, 5);
 	pk_str(&pk, "by_pid");
 	msgpack_pack_int64(&pk, -1);
+	pk_str(&pk, "by_uid");
+	msgpack_pack_int64(&pk, -1);
 	pk_str(&pk, "n");
 	msgpack_pack_int64(&pk, -1);
 	pk_str(&pk, "f");
@@ -819,7 +821,7 @@ START_TEST(test_record_export)
 	    "\"estimate_usd\":{\"low\":\"0.000007\",\"high\":"
 	    "\"12345.678901\"},\"parameters\":{\"b\":[1,2.5,null],\"a\":"
 	    "\"x\"},\"result\":\"not json\",\"usage\":{\"input_tokens\":"
-	    "null,\"output_tokens\":5},\"by_pid\":null,\"n\":-1,\"f\":"
+	    "null,\"output_tokens\":5},\"by_pid\":null,\"by_uid\":null,\"n\":-1,\"f\":"
 	    "0.10000000000000001,\"big\":\"18446744073709551615\",\"bin\":"
 	    "\"AP8=\",\"5\":null,\"inf\":\"Infinity\",\"ui\":null}");
 	free(s);
