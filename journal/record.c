@@ -33,6 +33,7 @@ static json_t	*record_base64(const void *, size_t);
 static json_t	*record_map_to_json(const msgpack_object_map *);
 static char	*record_key(const msgpack_object *, size_t *);
 static int	 record_name_cmp(const void *, const void *);
+static int	 record_plain_key(const msgpack_object *);
 static int	 record_map_keys(const msgpack_object_map *, char **);
 static int	 record_is(const char *, size_t, const char *const *);
 static char	*record_export_key(const msgpack_object *, size_t *, int *,
@@ -454,8 +455,9 @@ record_key(const msgpack_object *k, size_t *len)
 }
 
 struct record_name {
-	char	*s;
-	size_t	 len;
+	const char	*s;
+	size_t		 len;
+	char		*owned;		/* S when allocated */
 };
 
 static int
@@ -468,6 +470,31 @@ record_name_cmp(const void *a, const void *b)
 	if (c != 0)
 		return (c);
 	return (na->len < nb->len ? -1 : na->len > nb->len);
+}
+
+/* Is K a string key whose export name is its own bytes (valid UTF-8, not
+ * ending "_micro")?  The common case, named without an allocation. */
+static int
+record_plain_key(const msgpack_object *k)
+{
+	const unsigned char	*p;
+	size_t			 len, i, n;
+
+	if (k->type != MSGPACK_OBJECT_STR)
+		return (0);
+	p = (const unsigned char *)k->via.str.ptr;
+	len = k->via.str.size;
+	if (len > 6 && memcmp(p + len - 6, "_micro", 6) == 0)
+		return (0);
+	for (i = 0; i < len; i += n) {
+		if (p[i] < 0x80) {
+			n = 1;
+			continue;
+		}
+		if ((n = record_utf8_len(p + i, len - i)) == 0)
+			return (0);
+	}
+	return (1);
 }
 
 /* No two keys of M have the same name in the export (record_export_key);
@@ -483,11 +510,17 @@ record_map_keys(const msgpack_object_map *m, char **cause)
 		return (0);
 	names = xreallocarray(NULL, m->size, sizeof *names);
 	for (i = 0; i < m->size; i++) {
-		names[i].s = record_export_key(&m->ptr[i].key, &names[i].len,
-		    NULL, cause);
-		if (names[i].s == NULL) {
+		if (record_plain_key(&m->ptr[i].key)) {
+			names[i].s = m->ptr[i].key.via.str.ptr;
+			names[i].len = m->ptr[i].key.via.str.size;
+			names[i].owned = NULL;
+			continue;
+		}
+		names[i].owned = record_export_key(&m->ptr[i].key,
+		    &names[i].len, NULL, cause);
+		if ((names[i].s = names[i].owned) == NULL) {
 			while (i-- > 0)
-				free(names[i].s);
+				free(names[i].owned);
 			free(names);
 			return (-1);
 		}
@@ -501,7 +534,7 @@ record_map_keys(const msgpack_object_map *m, char **cause)
 		rc = -1;
 	}
 	for (i = 0; i < m->size; i++)
-		free(names[i].s);
+		free(names[i].owned);
 	free(names);
 	return (rc);
 }

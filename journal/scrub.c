@@ -31,6 +31,7 @@ struct scrub {
 	int64_t			 started_us;
 	int64_t			 slice_end;	/* mono_us */
 	u_int			 slice_n;
+	int64_t			 slice_max_us;	/* the longest slice of this one */
 	uint64_t		 scrubs;
 };
 
@@ -155,6 +156,7 @@ scrub_fire(evutil_socket_t fd, short events, void *arg)
 		s->started_us = now_us();
 		s->running = 1;
 		s->next_us = 0;
+		s->slice_max_us = 0;
 		log_debug("msg=\"journal scrub begins\" to=%llu",
 		    (unsigned long long)s->to_seq);
 	}
@@ -182,12 +184,18 @@ scrub_entry(const struct journal_entry *e, void *arg)
 static void
 scrub_slice(struct scrub *s)
 {
+	int64_t	 start = mono_us();
 	char	*cause = NULL;
+	int	 rc = 0;
 
 	s->slice_n = 0;
-	s->slice_end = mono_us() + SCRUB_SLICE_US;
-	if (s->c.expect <= s->to_seq && journal_log_foreach(s->j,
-	    s->c.expect, NULL, scrub_entry, s, &cause) != 0) {
+	s->slice_end = start + SCRUB_SLICE_US;
+	if (s->c.expect <= s->to_seq)
+		rc = journal_log_foreach(s->j, s->c.expect, NULL, scrub_entry, s,
+		    &cause);
+	if (mono_us() - start > s->slice_max_us)
+		s->slice_max_us = mono_us() - start;
+	if (rc != 0) {
 		log_warnx("msg=\"journal scrub: cannot read the log; trying "
 		    "again later\" error=\"%s\"", log_escape(cause));
 		free(cause);
@@ -230,9 +238,10 @@ scrub_end(struct scrub *s)
 		journal_set_verified(j, s->to_seq, s->c.prev, now);
 		journal_set_broken(j, 0, NULL, NULL);
 		log_info("msg=\"journal scrub done\" records=%llu to=%llu "
-		    "ms=%lld", (unsigned long long)s->c.records,
+		    "ms=%lld slice_max_us=%lld", (unsigned long long)s->c.records,
 		    (unsigned long long)s->to_seq,
-		    (long long)(now - s->started_us) / USEC_PER_MSEC);
+		    (long long)(now - s->started_us) / USEC_PER_MSEC,
+		    (long long)s->slice_max_us);
 	} else {
 		/* c.prev is the hash of the last record that verified. */
 		journal_set_verified(j, s->c.bad_seq - 1, s->c.prev, now);
