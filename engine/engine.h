@@ -136,6 +136,15 @@ struct exec_result {
 };
 typedef void (*exec_done_cb)(struct exec_result *, void *);
 
+/* How a command of exec_run ended; borrowed for its callback. */
+struct exec_output {
+	int		 ok;		/* exited 0, in time, within bounds */
+	const char	*out;		/* stdout */
+	size_t		 out_len;
+	char		*error;		/* why not ok: never the output */
+};
+typedef void (*exec_output_cb)(const struct exec_output *, void *);
+
 /* The catalog: operations and models (JSON, see doc/catalog.md). */
 enum executor_kind {
 	EXECUTOR_EXEC,
@@ -159,6 +168,8 @@ struct operation {
 	char			*id;
 	enum executor_kind	 executor;
 	char			**argv;		/* exec: NULL-terminated */
+	char			**env;		/* exec: names of the daemon's
+						   variables it gets, or NULL */
 	char			*url;		/* http */
 	char			*secret_ref;	/* http: signing key, or NULL */
 	int64_t			 connect_timeout_ms;	/* http */
@@ -324,7 +335,12 @@ struct exec_job;
 struct exec_job	*exec_start(const struct operation *,
 		     const struct exec_request *, exec_done_cb, void *,
 		     char **);
+struct exec_job	*exec_run(char *const *, int64_t, size_t, const char *,
+		     exec_output_cb, void *, char **);
 void		 exec_abort(struct exec_job *);
+void		 exec_set_instance(const char *);
+int		 exec_env_reserved(const char *, size_t);
+int		 exec_kill_survivors(void);
 void		 exec_result_free(struct exec_result *);
 int		 exec_running(void);
 void		 exec_runtime_init(struct event_base *);

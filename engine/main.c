@@ -394,7 +394,9 @@ parse_flags(int argc, char **argv, struct flags *f)
 static void
 start(struct flags *f)
 {
-	char	*jdir, *cause = NULL;
+	struct journal_meta	 meta;
+	char			*jdir, *cause = NULL;
+	int			 killed;
 
 	if (mkdir_p(engine->data_dir, 0750) == -1)
 		fatal("cannot create data directory %s", engine->data_dir);
@@ -410,6 +412,14 @@ start(struct flags *f)
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
 		fatalx("cannot start the journal writer: %s", cause);
+	/* Operations an earlier start left running die before recovery
+	 * settles their runs. */
+	if (journal_meta(engine->journal, &meta, &cause) == -1)
+		fatalx("cannot read the journal's meta: %s", cause);
+	exec_set_instance(meta.journal_id);
+	if ((killed = exec_kill_survivors()) > 0)
+		log_warnx("msg=\"operations of an earlier start killed\" "
+		    "processes=%d", killed);
 	/* Before recovery, so that the runs it settles are counted. */
 	metrics_daemon_init();
 	slots_init(engine->max_running);
