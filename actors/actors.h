@@ -439,6 +439,8 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
  * act on accounts' objects (they answer the error themselves). */
 const char	*method_account(struct ctl_req *, json_t *);
 struct schedule	*method_schedule(struct ctl_req *, json_t *);
+int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
+		     void (*)(struct ctl_req *, json_t *));
 
 /* ---- prefs.c ------------------------------------------------------------
  * Preferences of an account: per operation (preferred model, enabled,

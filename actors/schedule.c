@@ -44,6 +44,7 @@ static void	schedule_prune_runs(struct schedule *, struct jrec *,
 		    uint64_t);
 static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
+static void	schedule_prefetch_secrets(const struct schedule *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
 		    const struct webhook_keyring *, const struct schedule *);
@@ -1835,6 +1836,28 @@ progress_row_cb(const struct journal_row *row, void *arg)
 	return (0);
 }
 
+/* Start reading S's exec: webhook secrets now, so that the first delivery
+ * after a start finds them read (secret.c reads them off the loop). */
+static void
+schedule_prefetch_secrets(const struct schedule *s)
+{
+	char	*cause = NULL;
+	int	 i;
+
+	if (s->webhook_secret_ref != NULL &&
+	    secret_prepare(s->webhook_secret_ref, NULL, NULL, &cause) == -1) {
+		free(cause);
+		cause = NULL;
+	}
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
+		if (secret_prepare(s->webhook_prev->v[i].ref, NULL, NULL,
+		    &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+}
+
 /*
  * Recovery: load every schedule row, then settle the runs that were in
  * flight, then apply each schedule's catch-up policy to the instants it
@@ -1863,6 +1886,7 @@ schedule_load_all(struct journal *j, char **cause)
 		s = ctx.list[i];
 		schedule_register(s);
 		strmap_insert(&by_name, &s->name_node, s->name_key);
+		schedule_prefetch_secrets(s);
 	}
 	free(ctx.list);
 	if (journal_table_foreach(j, "progress", NULL, 0, 0, progress_row_cb,

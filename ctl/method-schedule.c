@@ -185,6 +185,73 @@ method_account(struct ctl_req *req, json_t *params)
 	return (a->name);
 }
 
+/* A request waiting for the secret command it gives to be read. */
+struct secret_defer {
+	struct ctl_req	*req;
+	json_t		*params;
+	const char	*field;
+	void		 (*again)(struct ctl_req *, json_t *);
+};
+
+static void
+method_secret_ready(void *arg, const char *cause)
+{
+	struct secret_defer	*d = arg;
+	char			*reason;
+
+	if (cause != NULL) {
+		xasprintf(&reason, "cannot be read now: %s", cause);
+		ctl_error_param(d->req, d->field, reason);
+		free(reason);
+	} else
+		d->again(d->req, d->params);
+	json_decref(d->params);
+	free(d);
+}
+
+/*
+ * The secret reference in PARAMS' FIELD, checked before a handler reads it:
+ * env:, file: and exec: touch the host, so only admins may give them (a
+ * tenant may ask for "generated"), and an exec: command is read in a child
+ * the loop watches, never on the loop.  Returns 0 to go on (no reference,
+ * "generated", or one that can be read now); 1 when the request was
+ * answered (refused) or deferred: AGAIN runs with the same request and
+ * params once the command ended, and finds it read.  Called after the
+ * caller is authorised for the account, before anything else happens.
+ */
+int
+method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
+    void (*again)(struct ctl_req *, json_t *))
+{
+	const char		*ref = ctl_param_string(params, field);
+	struct secret_defer	*d;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (ref == NULL || !secret_admin_only(ref))
+		return (0);
+	if (!ctl_req_caller(req)->admin) {
+		ctl_error(req, CTL_E_FORBIDDEN, "only an admin may give a "
+		    "secret reference (env:, file:, exec:); use \"generated\"",
+		    field, "admin only");
+		return (1);
+	}
+	d = xcalloc(1, sizeof *d);
+	d->req = req;
+	d->params = json_incref(params);
+	d->field = field;
+	d->again = again;
+	if ((rc = secret_prepare(ref, method_secret_ready, d, &cause)) == 1)
+		return (1);
+	json_decref(params);
+	free(d);
+	if (rc == 0)
+		return (0);
+	ctl_error_param(req, field, cause);
+	free(cause);
+	return (1);
+}
+
 /* The schedule a request names (id, or name in its account); NULL after
  * answering an error.  Schedules of accounts the caller may not act for
  * are not found. */
@@ -214,7 +281,8 @@ method_create(struct ctl_req *req, json_t *params)
 	const char	*account;
 	json_t		*p;
 
-	if ((account = method_account(req, params)) == NULL)
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_create))
 		return;
 	if (!json_is_true(json_object_get(params, "dry_run"))) {
 		schedule_ctl_create(req, params, account);
@@ -251,7 +319,8 @@ method_estimate(struct ctl_req *req, json_t *params)
 			ctl_reply(req, est);
 		return;
 	}
-	if ((account = method_account(req, params)) == NULL)
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_estimate))
 		return;
 	schedule_ctl_estimate(req, params, account);
 }
@@ -292,7 +361,8 @@ method_update(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 	json_t		*p;
 
-	if ((s = method_schedule(req, params)) == NULL)
+	if ((s = method_schedule(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_update))
 		return;
 	/* "id" and "account" locate the schedule; the rest is the change. */
 	p = json_deep_copy(params);

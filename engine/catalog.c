@@ -225,6 +225,24 @@ catalog_get_id(json_t *obj, const char *name, size_t index, char **id,
 	return (0);
 }
 
+/* Start reading the exec: signing secrets of CAT's operations (off the
+ * loop; see secret.c), so that their first runs find them read. */
+void
+catalog_prefetch_secrets(const struct catalog *cat)
+{
+	char	*cause = NULL;
+	size_t	 i;
+
+	for (i = 0; i < cat->nops; i++) {
+		if (cat->ops[i].secret_ref != NULL &&
+		    secret_prepare(cat->ops[i].secret_ref, NULL, NULL,
+		    &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
+}
+
 /*
  * A price in USD, as a decimal string ("0.27", "$3") or a JSON number, in
  * micro-dollars.  A number goes through its six-decimal text and must read

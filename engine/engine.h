@@ -338,6 +338,7 @@ struct exec_job	*exec_start(const struct operation *,
 struct exec_job	*exec_run(char *const *, int64_t, size_t, const char *,
 		     exec_output_cb, void *, char **);
 void		 exec_abort(struct exec_job *);
+void		 exec_detach(struct exec_job *);
 void		 exec_set_instance(const char *);
 int		 exec_env_reserved(const char *, size_t);
 int		 exec_kill_survivors(void);
@@ -361,6 +362,7 @@ void		 catalog_unref(struct catalog *);
 const struct operation *catalog_operation(const struct catalog *, const char *);
 const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
+void		 catalog_prefetch_secrets(const struct catalog *);
 /* A USD amount as a decimal string or JSON number -> micro-dollars. */
 int		 catalog_parse_usd(const json_t *, int64_t *);
 
@@ -435,11 +437,14 @@ int64_t		 http_retry_after(const char *, int64_t);
 /*
  * secret.c: secret references (env:NAME, file:/PATH, exec:COMMAND,
  * generated:NAME).  Secrets are never logged or journalled; only exec:
- * values are kept, in memory, for a TTL.
+ * values are kept, in memory, and read again in the background after a TTL.
  */
+typedef void (*secret_ready_cb)(void *, const char *);
 int		 secret_ref_check(const char *, char **);
 int		 secret_resolve(const char *, unsigned char **, size_t *,
 		     char **);
+int		 secret_prepare(const char *, secret_ready_cb, void *, char **);
+int		 secret_admin_only(const char *);
 void		 secret_free(unsigned char *, size_t);
 void		 secret_cache_clear(void);
 void		 secret_set_exec_ttl_ms(int64_t);

@@ -126,6 +126,7 @@ struct exec_job {
 	enum exec_kill		 killed;
 	int			 sigkilled;
 	int			 finished;	/* callback ran */
+	int			 detached;	/* no callback: exec_detach */
 };
 LIST_HEAD(exec_jobs, exec_job);
 
@@ -415,6 +416,22 @@ exec_abort(struct exec_job *job)
 	log_trace(TRACE_EXEC, "msg=\"exec abort\" run=%s pid=%ld",
 	    job->run_id, (long)job->pid);
 	exec_begin_kill(job, EXEC_KILL_ABORT);
+}
+
+/*
+ * Forget JOB: its process group is killed and its callback never runs (the
+ * job itself goes once its child is reaped).  For callers that go away
+ * before their job ends.
+ */
+void
+exec_detach(struct exec_job *job)
+{
+	if (job == NULL || job->finished)
+		return;
+	job->cb = NULL;
+	job->out_cb = NULL;
+	job->detached = 1;
+	exec_begin_kill(job, EXEC_KILL_OVERFLOW);
 }
 
 /*
@@ -1025,6 +1042,8 @@ exec_check_done(struct exec_job *job)
 	exec_nlive--;
 	LIST_INSERT_HEAD(&exec_dead, job, entry);
 	event_active(exec_gc_ev, EV_TIMEOUT, 0);
+	if (job->detached)
+		return;
 	if (job->out_cb != NULL) {
 		exec_output_done(job);
 		return;
@@ -1059,7 +1078,8 @@ exec_output_done(struct exec_job *job)
 	else if (job->killed == EXEC_KILL_ABORT)
 		o.error = xstrdup("cancelled");
 	else if (job->exec_errno != 0)
-		xasprintf(&o.error, "%s", strerror(job->exec_errno));
+		xasprintf(&o.error, "cannot run: %s",
+		    strerror(job->exec_errno));
 	else if (WIFSIGNALED(st))
 		xasprintf(&o.error, "killed by signal %d", WTERMSIG(st));
 	else if (!WIFEXITED(st))

@@ -939,7 +939,7 @@ START_TEST(test_exec_run_bad)
 	ck_assert_ptr_nonnull(exec_run(none, 5000, 1024, "t", run_cb, &o,
 	    &cause));
 	wait_run(&o);
-	ck_assert_str_eq(o.error, "No such file or directory");
+	ck_assert_str_eq(o.error, "cannot run: No such file or directory");
 	free(o.out);
 	free(o.error);
 	ck_assert_int_eq(exec_running(), 0);
