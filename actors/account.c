@@ -192,6 +192,7 @@ account_record(const struct account *a, const char *kind, const uid_t *uid)
 	struct pack_buffer	 pb;
 
 	rec = jrec_create(kind, a->name);
+	jrec_failfast(rec);
 	account_pack(a, jrec_body(rec), uid);
 	pack_buffer_init(&pb);
 	account_pack(a, &pb.pk, NULL);

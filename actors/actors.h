@@ -378,6 +378,7 @@ void		 dispatch_cancel_pending(struct schedule *, const char *);
 void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
 void		 dispatch_catchup(struct schedule *, int64_t);
+void		 dispatch_journal_writable(void);
 void		 dispatch_manual(struct ctl_req *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);

@@ -1022,6 +1022,7 @@ schedule_record(struct schedule *s, const char *kind)
 	struct pack_buffer	 pb;
 
 	rec = jrec_create(kind, s->account);
+	jrec_failfast(rec);
 	pack_buffer_init(&pb);
 	schedule_pack(s, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
@@ -1759,6 +1760,7 @@ schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 	t = schedule_clone(s);
 	timer_cancel(&s->timer);
 	rec = jrec_create("schedule.deleted", s->account);
+	jrec_failfast(rec);
 	msgpack_pack_map(jrec_body(rec), 2);
 	pack_kstr(jrec_body(rec), "id", s->id);
 	pack_kstr(jrec_body(rec), "name", s->name);
@@ -2148,6 +2150,7 @@ schedule_rotated_record(struct sched_op *op, const char *oldfp,
 	msgpack_packer		*pk;
 
 	rec = jrec_create("webhook.rotated", t->account);
+	jrec_failfast(rec);
 	pk = jrec_body(rec);
 	msgpack_pack_map(pk, 10);
 	pack_kstr(pk, "schedule", t->id);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ static int	 journal_tail_record(struct journal_tail *,
 static void	 journal_wake(evutil_socket_t, short, void *);
 static void	 journal_collect(struct journal *);
 static void	 journal_dispatch(struct journal *);
+static const char *journal_stall_word(int);
 static int	 journal_verify_entry(const struct journal_entry *, void *);
 static int	 journal_verify_meta(struct journal_walk *,
 		     const struct journal_meta *);
@@ -247,6 +249,8 @@ journal_close(struct journal *j)
 	pthread_cond_destroy(&j->work_cond);
 	pthread_cond_destroy(&j->done_cond);
 	pthread_mutex_destroy(&j->mtx);
+	free(j->stall_error);
+	free(j->wstall_error);
 	free(j);
 }
 
@@ -323,6 +327,8 @@ journal_dispatch(struct journal *j)
 {
 	struct journal_result	 r;
 	struct jrec		*rec;
+	const char		*reason, *error;
+	int			 stalled;
 
 	while ((rec = STAILQ_FIRST(&j->ready)) != NULL) {
 		STAILQ_REMOVE_HEAD(&j->ready, entry);
@@ -345,6 +351,70 @@ journal_dispatch(struct journal *j)
 			    j->hookarg);
 		jrec_free(rec);
 	}
+	stalled = journal_stalled(j, &reason, &error);
+	if (stalled != j->stall_seen) {
+		j->stall_seen = stalled;
+		if (j->stall_hook != NULL)
+			j->stall_hook(stalled, j->stall_hookarg);
+	}
+}
+
+/* The word for why the writer stalls, from the error behind it. */
+static const char *
+journal_stall_word(int error)
+{
+	switch (error) {
+	case -1:
+		return ("map_full");
+	case ENOSPC:
+	case EDQUOT:
+		return ("disk_full");
+	case EIO:
+		return ("io_error");
+	case EROFS:
+		return ("read_only");
+	default:
+		return ("storage");
+	}
+}
+
+int
+journal_stalled(struct journal *j, const char **reason, const char **error)
+{
+	int	stalled;
+
+	if (reason == NULL && error == NULL)
+		return (j->stall_seen);	/* the loop's view: no lock */
+	pthread_mutex_lock(&j->mtx);
+	if ((stalled = j->stalled)) {
+		snprintf(j->stall_reason, sizeof j->stall_reason, "%s",
+		    journal_stall_word(j->wstall_errno));
+		free(j->stall_error);
+		j->stall_error = xstrdup(j->wstall_error != NULL ?
+		    j->wstall_error : "unknown");
+	}
+	pthread_mutex_unlock(&j->mtx);
+	if (reason != NULL)
+		*reason = stalled ? j->stall_reason : NULL;
+	if (error != NULL)
+		*error = stalled ? j->stall_error : NULL;
+	return (stalled);
+}
+
+void
+journal_set_stall_hook(struct journal *j, void (*fn)(int, void *), void *arg)
+{
+	j->stall_hook = fn;
+	j->stall_hookarg = arg;
+}
+
+void
+journal_stop_retrying(struct journal *j)
+{
+	pthread_mutex_lock(&j->mtx);
+	j->give_up = 1;
+	pthread_cond_broadcast(&j->work_cond);
+	pthread_mutex_unlock(&j->mtx);
 }
 
 void

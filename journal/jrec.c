@@ -249,6 +249,12 @@ jrec_fail(struct jrec *rec, const char *msg)
 	rec->result_error = xstrdup(msg);
 }
 
+void
+jrec_failfast(struct jrec *rec)
+{
+	rec->failfast = 1;
+}
+
 const char *
 jrec_str(const struct jrec *rec, uint32_t off)
 {

@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +36,7 @@
 
 #define STORE_MAP_INITIAL	(64ULL * 1024 * 1024)
 #define STORE_MAP_MAX		(64ULL * 1024 * 1024 * 1024)
+#define STORE_ROOM_MIN		(4ULL * 1024 * 1024)	/* see commit */
 
 struct store_table {
 	struct strmap_node	 node;		/* first: cast from the node */
@@ -100,6 +102,8 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 		     uint64_t *, char **);
 
 static int	 store_error(int, const char *, char **);
+static int	 store_lmdb_last_errno(struct store *);
+static int	 store_disk_full(struct store *);
 static void	 store_be64(uint64_t, uint8_t[8]);
 static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
@@ -185,10 +189,15 @@ const struct store_ops store_lmdb_ops = {
 	.dedup_get = store_lmdb_dedup_get,
 	.release_cache = store_lmdb_release_cache,
 	.unclaim = store_lmdb_unclaim,
+	.last_errno = store_lmdb_last_errno,
 };
 
-/* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
- * with "WHAT: reason" in *cause. */
+/* The errno of the last write the file system refused (writer thread). */
+static int	store_write_errno;
+
+/* Map an LMDB code to ours: STORE_FULL for a full map, STORE_UNAVAILABLE
+ * when the file system cannot take writes now, else STORE_ERROR; with
+ * "WHAT: reason" in *cause. */
 static int
 store_error(int rc, const char *what, char **cause)
 {
@@ -196,6 +205,10 @@ store_error(int rc, const char *what, char **cause)
 		return (STORE_FULL);
 	if (cause != NULL)
 		xasprintf(cause, "%s: %s", what, mdb_strerror(rc));
+	if (rc == ENOSPC || rc == EDQUOT || rc == EIO || rc == EROFS) {
+		store_write_errno = rc;
+		return (STORE_UNAVAILABLE);
+	}
 	return (STORE_ERROR);
 }
 
@@ -605,6 +618,25 @@ store_lmdb_map_used(struct store *s)
 	return ((info.me_last_pgno + 1) * (size_t)st.ms_psize);
 }
 
+/* Has the file system of S's data file less than STORE_ROOM_MIN free? */
+static int
+store_disk_full(struct store *s)
+{
+	struct statvfs	sv;
+	int		fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return (0);
+	return ((unsigned long long)sv.f_bavail * sv.f_frsize <
+	    STORE_ROOM_MIN);
+}
+
+static int
+store_lmdb_last_errno(struct store *s)
+{
+	return (store_write_errno);
+}
+
 static int
 store_lmdb_begin(struct store *s, char **cause)
 {
@@ -629,6 +661,10 @@ store_lmdb_commit(struct store *s, char **cause)
 	s->wtxn = NULL;
 	if (rc != 0) {
 		store_drop_fresh(s);
+		/* LMDB turns a short write into EIO: on a file system with
+		 * next to no room left, that was ENOSPC. */
+		if (rc == EIO && store_disk_full(s))
+			rc = ENOSPC;
 		return (store_error(rc, "commit", cause));
 	}
 	pthread_mutex_lock(&s->tlock);

@@ -34,7 +34,8 @@ nb() {
 # secret's field, and the answer says nothing of the host.
 nb_refused() {
 	nb --json "$@" >"$T/nb.out" 2>"$T/nb.err"
-	jq -e '.code == -32003 and (.data.field == "webhook_secret" or
+	# (jq 1.6 -e passes on empty input: the answer must be there)
+	[ -s "$T/nb.err" ] && jq -e '.code == -32003 and (.data.field == "webhook_secret" or
 	    .data.field == "secret")' "$T/nb.err" >/dev/null &&
 	    ! grep -Eqi 'no such file|mode 0|permission|exists' "$T/nb.err"
 }
