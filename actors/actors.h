@@ -47,7 +47,8 @@ struct civil {
 #define CRON_NTH_LAST		0x20	/* in nth[]: the last such weekday */
 #define CRON_FIRST_UTC		(-62135596800LL) /* 0001-01-01T00:00:00Z */
 #define CRON_LAST_UTC		253402300799LL	/* 9999-12-31T23:59:59Z */
-#define CRON_CYCLE_YEARS	400	/* the Gregorian calendar's period */
+#define CRON_CYCLE_YEARS	400	/* the Gregorian calendar's period, */
+#define CRON_CYCLE_DAYS		146097	/* searched by cron_next */
 struct cron {
 	uint64_t	seconds;	/* bits 0..59 */
 	uint64_t	minutes;	/* bits 0..59 */

@@ -31,7 +31,7 @@
 #define CRON_EXPR_MAX	1024
 #define CRON_SHOW_MAX	64		/* characters of a field in errors */
 #define CRON_DAY	86400LL
-#define CRON_CYCLE	(146097 * CRON_DAY)	/* 400 years, 20871 weeks */
+#define CRON_CYCLE	(CRON_CYCLE_DAYS * CRON_DAY)	/* 20871 weeks */
 #define CRON_LAST_LOCAL	(CRON_LAST_UTC + 2 * CRON_DAY)	/* past any zone */
 
 enum cron_field_id {
