@@ -1,12 +1,16 @@
 /*
  * actors/cron.c: cron expressions and their next fire in an IANA zone.
  *
- * An expression is parsed into bit masks (struct cron, no allocation).
- * cron_next finds the next fire in two steps: a search over "naive" local
- * seconds (local wall time counted as if it were UTC) that skips whole
- * months, days, hours and minutes with bit scans; then the mapping of that
- * wall time to an instant with the zone's transitions, following the
- * daylight-saving rules of DESIGN.md ("Scheduling semantics"):
+ * An expression is parsed into bit masks (struct cron, no allocation); the
+ * day-of-week field's "#n" and "L" items are kept per weekday (nth[]).  An
+ * expression no date matches is refused, so every parsed one has a date in
+ * any 400 years, the period of the Gregorian calendar, and that is how far
+ * cron_next looks.  It finds the next fire in two steps: a search over
+ * "naive" local seconds (local wall time counted as if it were UTC) that
+ * skips whole months, days, hours and minutes with bit scans; then the
+ * mapping of that wall time to an instant with the zone's transitions,
+ * following the daylight-saving rules of DESIGN.md ("Scheduling
+ * semantics"):
  *
  * - wall-anchored schedules (no '*' at the start of the second, minute and
  *   hour fields): a wall time W fires at the first instant whose local time
