@@ -36,13 +36,19 @@ struct civil {
 };
 
 /* ---- cron.c -------------------------------------------------------------
- * A parsed trigger expression: fixed size, no allocation, ~32 bytes.
+ * A parsed trigger expression: fixed size, no allocation, 40 bytes.
  */
 #define CRON_HAS_SECONDS	0x01	/* six fields given */
 #define CRON_DOM_STAR		0x02	/* day-of-month field began with '*' */
 #define CRON_DOW_STAR		0x04	/* day-of-week field began with '*' */
 #define CRON_LAST_DOM		0x08	/* "L": last day of the month */
 #define CRON_WALL		0x10	/* wall-anchored (DESIGN.md) */
+#define CRON_DOW_NTH		0x20	/* some "#" or "L" day-of-week item */
+#define CRON_NTH_LAST		0x20	/* in nth[]: the last such weekday */
+#define CRON_FIRST_UTC		(-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define CRON_LAST_UTC		253402300799LL	/* 9999-12-31T23:59:59Z */
+#define CRON_CYCLE_YEARS	400	/* the Gregorian calendar's period, */
+#define CRON_CYCLE_DAYS		146097	/* searched by cron_next */
 struct cron {
 	uint64_t	seconds;	/* bits 0..59 */
 	uint64_t	minutes;	/* bits 0..59 */
@@ -51,6 +57,8 @@ struct cron {
 	uint16_t	months;		/* bits 1..12 */
 	uint8_t		weekdays;	/* bits 0..6, 0 = Sunday */
 	uint8_t		flags;
+	uint8_t		nth[7];		/* by weekday: bit n-1 for "#n" (1..5),
+					   CRON_NTH_LAST for "L" */
 };
 
 enum dst_tag {

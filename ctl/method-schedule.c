@@ -33,8 +33,8 @@ static void	method_estimate(struct ctl_req *, json_t *);
 	    "schedule id or name", NULL }
 #define P_CONFIG \
 	{ "operation", CTL_P_STRING, 0, "operation of the catalog", "op" }, \
-	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily...)", \
-	    NULL }, \
+	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily..., " \
+	    "FRI#2, 5L: nth and last weekday)", NULL }, \
 	{ "weekly", CTL_P_STRING, 0, "weekly cadence: \"mon 09:00\"", NULL }, \
 	{ "monthly", CTL_P_STRING, 0, "monthly cadence: \"15 09:00\", " \
 	    "\"last 18:00\"", NULL }, \
