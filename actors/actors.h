@@ -361,6 +361,7 @@ int		 days_in_month(int, int);
 
 /* cron.c */
 int		 cron_parse(const char *, struct cron *, char **);
+int		 cron_parse_stored(const char *, struct cron *, char **);
 void		 cron_weekly(int, int, int, struct cron *);
 void		 cron_monthly(int, int, int, struct cron *);
 int		 cron_next(const struct cron *, const struct tz *, int64_t,

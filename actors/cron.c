@@ -114,8 +114,8 @@ static int	cron_field_parse(const struct cron_text *, struct cron_set *,
 static int	cron_split(const char *, const char **, size_t *, int);
 static int	cron_never(const struct cron *, const struct cron_text *,
 		    char **);
-static int	cron_parse_fields(const char *, struct cron *, char **);
-static int	cron_parse_expr(const char *, struct cron *, char **);
+static int	cron_parse_fields(const char *, struct cron *, int, char **);
+static int	cron_parse_expr(const char *, struct cron *, int, char **);
 static void	cron_base(int, int, struct cron *);
 static int	cron_next_bit(uint64_t, int, int);
 static uint32_t	cron_nth_mask(const struct cron *, int, int);
@@ -409,9 +409,10 @@ cron_never(const struct cron *c, const struct cron_text *t, char **cause)
 	return (-1);
 }
 
-/* Five or six fields (already free of macros). */
+/* Five or six fields (already free of macros); with STORED, one that
+ * never fires is taken (see cron_parse_stored). */
 static int
-cron_parse_fields(const char *expr, struct cron *c, char **cause)
+cron_parse_fields(const char *expr, struct cron *c, int stored, char **cause)
 {
 	struct cron_text	 t[CRON_F_MAX];
 	struct cron_set		 set[CRON_F_MAX];
@@ -458,7 +459,7 @@ cron_parse_fields(const char *expr, struct cron *c, char **cause)
 	if ((n == 5 || *t[CRON_F_SECOND].s != '*') &&
 	    *t[CRON_F_MINUTE].s != '*' && *t[CRON_F_HOUR].s != '*')
 		out.flags |= CRON_WALL;
-	if (cron_never(&out, t, cause) != 0)
+	if (!stored && cron_never(&out, t, cause) != 0)
 		return (-1);
 	*c = out;
 	return (0);
@@ -474,7 +475,7 @@ cron_parse(const char *expr, struct cron *out, char **cause)
 {
 	char	*why = NULL;
 
-	if (cron_parse_expr(expr, out, &why) == 0)
+	if (cron_parse_expr(expr, out, 0, &why) == 0)
 		return (0);
 	if (cause != NULL)
 		*cause = why;
@@ -483,9 +484,20 @@ cron_parse(const char *expr, struct cron *out, char **cause)
 	return (-1);
 }
 
-/* cron_parse, with CAUSE always given. */
+/*
+ * cron_parse for an expression read back from the journal: one that can
+ * never fire is taken (it has no next fire), so that a schedule stored
+ * before such expressions were refused still loads.
+ */
+int
+cron_parse_stored(const char *expr, struct cron *out, char **cause)
+{
+	return (cron_parse_expr(expr, out, 1, cause));
+}
+
+/* cron_parse, with CAUSE always given; STORED as cron_parse_fields. */
 static int
-cron_parse_expr(const char *expr, struct cron *out, char **cause)
+cron_parse_expr(const char *expr, struct cron *out, int stored, char **cause)
 {
 	struct cron	 c;
 	const char	*start[1];
@@ -508,14 +520,14 @@ cron_parse_expr(const char *expr, struct cron *out, char **cause)
 			if (strlen(cron_macros[i].name) == len[0] &&
 			    strncasecmp(expr, cron_macros[i].name, len[0]) == 0)
 				return (cron_parse_expr(cron_macros[i].expr,
-				    out, cause));
+				    out, stored, cause));
 		}
 		xasprintf(cause, "cron: unknown macro \"%.*s\"",
 		    (int)(len[0] > CRON_SHOW_MAX ? CRON_SHOW_MAX : len[0]),
 		    expr);
 		return (-1);
 	}
-	if (cron_parse_fields(expr, &c, cause) != 0)
+	if (cron_parse_fields(expr, &c, stored, cause) != 0)
 		return (-1);
 	*out = c;
 	return (0);

@@ -322,17 +322,21 @@ parse_monthly(const char *spec, struct cron *c, char **reason)
 }
 
 /*
- * Set T's trigger from KIND and its text SPEC (as stored in the row, or as
- * given by a caller).  On error *reason says why.
+ * Set T's trigger from KIND and its text SPEC (STORED: as read from its
+ * row; else as given by a caller).  On error *reason says why.
  */
 static int
-trigger_set(struct schedule *t, int kind, const char *spec, char **reason)
+trigger_set(struct schedule *t, int kind, const char *spec, int stored,
+    char **reason)
 {
 	int64_t	v;
 
 	switch (kind) {
 	case TRIGGER_CRON:
-		if (cron_parse(spec, &t->cron, reason) == -1)
+		/* A STORED row may hold a cron that never fires, from
+		 * before such were refused: it loads, with no next fire. */
+		if ((stored ? cron_parse_stored(spec, &t->cron, reason) :
+		    cron_parse(spec, &t->cron, reason)) == -1)
 			return (-1);
 		break;
 	case TRIGGER_WEEKLY:
@@ -585,7 +589,7 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 	if (kind == TRIGGER_INTERVAL && json_is_integer(v)) {
 		snprintf(buf, sizeof buf, "%llds",
 		    (long long)json_integer_value(v));
-		return (trigger_set(t, kind, buf, reason));
+		return (trigger_set(t, kind, buf, 0, reason));
 	}
 	if (kind == TRIGGER_AT && json_is_string(v)) {
 		int64_t	at;
@@ -596,16 +600,16 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 				return (-1);
 			}
 			fmt_rfc3339(at, buf, sizeof buf);
-			return (trigger_set(t, kind, buf, reason));
+			return (trigger_set(t, kind, buf, 0, reason));
 		}
 	}
 	if (kind == TRIGGER_MANUAL || kind == TRIGGER_WEBHOOK)
-		return (trigger_set(t, kind, "", reason));
+		return (trigger_set(t, kind, "", 0, reason));
 	if (!json_is_string(v)) {
 		*reason = xstrdup("must be a string");
 		return (-1);
 	}
-	return (trigger_set(t, kind, json_string_value(v), reason));
+	return (trigger_set(t, kind, json_string_value(v), 0, reason));
 }
 
 static int
@@ -1089,7 +1093,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	if ((s->tz = tz_load(tzname, cause)) == NULL)
 		goto out;
 	if ((kind = name_index(trigger, trigger_names, TRIGGER_KINDS)) == -1 ||
-	    trigger_set(s, kind, spec, cause) == -1) {
+	    trigger_set(s, kind, spec, 1, cause) == -1) {
 		if (*cause == NULL)
 			*cause = xstrdup("unknown trigger");
 		goto out;

@@ -1244,6 +1244,32 @@ START_TEST(test_cron_parse_never_bad)
 }
 END_TEST
 
+/* A stored expression that never fires still parses (its schedule loads,
+ * with no next fire). */
+START_TEST(test_cron_parse_stored)
+{
+	struct cron	 c;
+	struct cron_fire f;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(cron_parse_stored("0 0 30 2 *", &c, &cause), 0);
+	ck_assert_int_eq(cron_next(&c, tz_load("UTC", &cause), 0, &f), -1);
+	ck_assert_int_eq(cron_parse_stored("@daily", &c, &cause), 0);
+}
+END_TEST
+
+/* A stored expression that is malformed is still refused. */
+START_TEST(test_cron_parse_stored_bad)
+{
+	struct cron	 c;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(cron_parse_stored("0 0 32 2 *", &c, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+}
+END_TEST
+
 /* Macros expand to their five fields (case-insensitive). */
 START_TEST(test_cron_parse_macros)
 {
@@ -2118,6 +2144,8 @@ cron_suite(void)
 	tcase_add_test(tc, test_cron_parse_nth_bad);
 	tcase_add_test(tc, test_cron_parse_never);
 	tcase_add_test(tc, test_cron_parse_never_bad);
+	tcase_add_test(tc, test_cron_parse_stored);
+	tcase_add_test(tc, test_cron_parse_stored_bad);
 	tcase_add_test(tc, test_cron_parse_macros);
 	tcase_add_test(tc, test_cron_parse_flags);
 	tcase_add_test(tc, test_cron_parse_fuzz_bad);
