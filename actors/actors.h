@@ -217,6 +217,7 @@ enum schedule_state {
 	SCHEDULE_ACTIVE,
 	SCHEDULE_PAUSED,
 	SCHEDULE_DELETED,	/* gone; freed when its last run ends */
+	SCHEDULE_COMPLETED,	/* a one-shot ("at") whose instant is settled */
 };
 
 /*
@@ -255,6 +256,8 @@ struct schedule {
 	char			*trigger_text;	/* as given */
 	char			*note;
 	char			*pause_reason;
+	char			*pause_note;	/* given with a pause; resume
+						   clears it */
 	const struct tz		*tz;
 	struct cron		 cron;
 	int64_t			 interval_us;
@@ -267,7 +270,11 @@ struct schedule {
 	int32_t			 month_key;	/* yyyymm in the zone */
 	int64_t			 created_us;
 	int64_t			 updated_us;
-	int64_t			 last_fire;	/* us; last nominal instant settled */
+	int64_t			 last_fire;	/* us; occurrences settled up to
+						   here (the catch-up cursor) */
+	int64_t			 fired_us;	/* the last occurrence that
+						   fired (ran or was skipped);
+						   0: none */
 	int64_t			 next_fire;	/* us; 0: none */
 	struct cron_fire	 next;		/* details of next_fire */
 	uint64_t		 run_counter;
@@ -339,6 +346,7 @@ struct schedule_counts {
 	size_t	total;
 	size_t	active;
 	size_t	paused;
+	size_t	completed;	/* one-shots whose instant is settled */
 	size_t	runs_running;	/* operations executing now */
 	size_t	runs_waiting;	/* runs waiting for an executor slot */
 };
@@ -418,6 +426,7 @@ extern struct schedule *(*dispatch_owner_lookup)(const char *);
 void		 schedule_counts(struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
+void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);

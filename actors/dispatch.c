@@ -535,6 +535,8 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 
 	if (t > s->last_fire)
 		s->last_fire = t;
+	if (t > s->fired_us)
+		s->fired_us = t;
 	occurrence_key(s, t, key, sizeof key);
 	if (s->batch_template != NULL) {
 		dispatch_batch_occurrence(s, t, f, trig, key);
@@ -649,6 +651,7 @@ dispatch_timer(struct schedule *s, uint64_t arg)
 	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
 	    (long long)(now_us() - t));
 	dispatch_occurrence(s, t, &s->next, trigger_source(s));
+	schedule_complete(s);
 	if (s->state == SCHEDULE_ACTIVE)
 		schedule_arm(s, t);
 }
@@ -1695,5 +1698,6 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	}
 	if (latest != 0)
 		dispatch_occurrence(s, latest, &latest_f, trig_catchup);
+	schedule_complete(s);
 	schedule_arm(s, s->last_fire > now ? s->last_fire : now);
 }

@@ -25,6 +25,7 @@ static struct strmap	by_id;
 static struct strmap	by_name;
 static size_t		nactive;
 static size_t		npaused;
+static size_t		ncompleted;
 
 /* Context of a control operation waiting for its record. */
 struct sched_op {
@@ -44,6 +45,7 @@ static void	schedule_prune_runs(struct schedule *, struct jrec *,
 		    uint64_t);
 static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
+static struct jrec *schedule_record(struct schedule *, const char *);
 static void	schedule_prefetch_secrets(const struct schedule *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
@@ -62,7 +64,9 @@ static const char *overlap_names[] = {
 	"skip", "queue_one", "allow", "cancel_previous"
 };
 static const char *catchup_names[] = { "skip", "latest", "all" };
-static const char *state_names[] = { "active", "paused", "deleted" };
+static const char *state_names[] = {
+	"active", "paused", "deleted", "completed"
+};
 static const char *weekday_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
@@ -122,6 +126,7 @@ schedule_free_fields(struct schedule *s)
 	free(s->trigger_text);
 	free(s->note);
 	free(s->pause_reason);
+	free(s->pause_note);
 	free(s->batch_template);
 	free(s->webhook_secret_ref);
 	webhook_keyring_free(s->webhook_prev);
@@ -151,6 +156,8 @@ schedule_count_state(const struct schedule *s, int delta)
 		nactive += delta;
 	else if (s->state == SCHEDULE_PAUSED)
 		npaused += delta;
+	else if (s->state == SCHEDULE_COMPLETED)
+		ncompleted += delta;
 }
 
 static void
@@ -213,9 +220,10 @@ void
 schedule_counts(struct schedule_counts *c)
 {
 	memset(c, 0, sizeof *c);
-	c->total = nactive + npaused;
+	c->total = nactive + npaused + ncompleted;
 	c->active = nactive;
 	c->paused = npaused;
+	c->completed = ncompleted;
 	c->runs_running = (size_t)slots_in_use();
 	c->runs_waiting = slots_waiting();
 }
@@ -437,6 +445,27 @@ schedule_next_fires(const struct schedule *s, int64_t from, int count,
 	return (n);
 }
 
+/*
+ * A one-shot ("at") whose instant has been settled (run, skipped or
+ * missed) is completed: no next fire, shown as "completed".  An update
+ * with a new instant (or another trigger) makes it active again.
+ */
+void
+schedule_complete(struct schedule *s)
+{
+	if (s->trigger != TRIGGER_AT || s->state != SCHEDULE_ACTIVE ||
+	    s->last_fire < s->at_us)
+		return;
+	schedule_count_state(s, -1);
+	s->state = SCHEDULE_COMPLETED;
+	schedule_count_state(s, 1);
+	timer_cancel(&s->timer);
+	s->next_fire = 0;
+	log_info("msg=\"schedule completed\" schedule=%s", s->id);
+	journal_submit(engine->journal, schedule_record(s,
+	    "schedule.completed"), dispatch_log_cb, NULL);
+}
+
 /* Compute the next fire after AFTER and arm (or disarm) the timer. */
 void
 schedule_arm(struct schedule *s, int64_t after)
@@ -472,6 +501,7 @@ schedule_clone(const struct schedule *s)
 	    xstrdup(s->batch_template) : NULL;
 	t->pause_reason = s->pause_reason != NULL ?
 	    xstrdup(s->pause_reason) : NULL;
+	t->pause_note = s->pause_note != NULL ? xstrdup(s->pause_note) : NULL;
 	t->webhook_secret_ref = s->webhook_secret_ref != NULL ?
 	    xstrdup(s->webhook_secret_ref) : NULL;
 	t->webhook_tolerance_s = s->webhook_tolerance_s;
@@ -489,6 +519,7 @@ schedule_clone(const struct schedule *s)
 	t->created_us = s->created_us;
 	t->updated_us = s->updated_us;
 	t->last_fire = s->last_fire;
+	t->fired_us = s->fired_us;
 	t->run_counter = s->run_counter;
 	t->history = s->history;
 	t->trigger = s->trigger;
@@ -941,11 +972,32 @@ config_apply(struct schedule *t, json_t *params, int creating,
 
 /* ---- rows and views ---------------------------------------------------- */
 
+/* The keys of a schedule row, in the order schedule_pack writes them. */
+enum row_key {
+	RK_ID, RK_NAME, RK_ACCOUNT, RK_OPERATION, RK_MODEL, RK_PARAMETERS,
+	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
+	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
+	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
+	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
+	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE,
+	RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS, RK_PAUSE_NOTE, RK_FIRED, RK_MAX
+};
+static const char *const row_keys[RK_MAX] = {
+	"id", "name", "account", "operation", "model", "parameters",
+	"trigger", "spec", "tz", "overlap", "overlap_limit", "catchup",
+	"catchup_window_us", "priority", "history", "max_cost_month_micro",
+	"state", "pause_reason", "note", "anchor_us", "created_us",
+	"updated_us", "last_fire_us", "run_counter", "month_key",
+	"month_spent_micro", "batch_template", "webhook_secret_ref",
+	"webhook_tolerance_s", "webhook_style", "webhook_previous",
+	"pause_note", "fired_us"
+};
+
 /* The "schedules" table row (and the body of schedule.* records). */
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 32);
+	msgpack_pack_map(pk, RK_MAX + 1);	/* and "format" */
 	pack_kstr(pk, "id", s->id);
 	pack_kstr(pk, "name", s->name);
 	pack_kstr(pk, "account", s->account);
@@ -978,6 +1030,8 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kstr(pk, "webhook_style", webhook_style_names[s->webhook_style]);
 	pack_str(pk, "webhook_previous");
 	webhook_keyring_pack(s->webhook_prev, pk);
+	pack_kstr(pk, "pause_note", s->pause_note);
+	pack_kint(pk, "fired_us", s->fired_us);
 	pack_kint(pk, "format", 1);
 }
 
@@ -994,8 +1048,9 @@ schedule_put_progress(struct schedule *s, struct jrec *rec)
 	if (s->state == SCHEDULE_DELETED)
 		return;
 	pack_buffer_init(&pb);
-	msgpack_pack_map(&pb.pk, 4);
+	msgpack_pack_map(&pb.pk, 5);
 	pack_kint(&pb.pk, "last_fire_us", s->last_fire);
+	pack_kint(&pb.pk, "fired_us", s->fired_us);
 	pack_kint(&pb.pk, "run_counter", (int64_t)s->run_counter);
 	pack_kint(&pb.pk, "month_key", s->month_key);
 	pack_kint(&pb.pk, "month_spent_micro", s->month_spent);
@@ -1038,25 +1093,6 @@ schedule_record(struct schedule *s, const char *kind)
 	return (rec);
 }
 
-/* The keys of a schedule row, in the order schedule_pack writes them. */
-enum row_key {
-	RK_ID, RK_NAME, RK_ACCOUNT, RK_OPERATION, RK_MODEL, RK_PARAMETERS,
-	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
-	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
-	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
-	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
-	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE,
-	RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS, RK_MAX
-};
-static const char *const row_keys[RK_MAX] = {
-	"id", "name", "account", "operation", "model", "parameters",
-	"trigger", "spec", "tz", "overlap", "overlap_limit", "catchup",
-	"catchup_window_us", "priority", "history", "max_cost_month_micro",
-	"state", "pause_reason", "note", "anchor_us", "created_us",
-	"updated_us", "last_fire_us", "run_counter", "month_key",
-	"month_spent_micro", "batch_template", "webhook_secret_ref",
-	"webhook_tolerance_s", "webhook_style", "webhook_previous"
-};
 
 /* A name of NAMES (N of them) held in V, or DEF. */
 static int
@@ -1104,12 +1140,23 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 		s->parameters = xstrdup("{}");
 	s->note = unpack_val_strdup(v[RK_NOTE]);
 	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
+	s->pause_note = unpack_val_strdup(v[RK_PAUSE_NOTE]);
+	s->fired_us = unpack_val_int(v[RK_FIRED], 0);
 	s->overlap = (uint8_t)unpack_name(v[RK_OVERLAP], overlap_names, 4,
 	    OVERLAP_SKIP);
 	s->catchup = (uint8_t)unpack_name(v[RK_CATCHUP], catchup_names, 3,
 	    CATCHUP_LATEST);
-	s->state = unpack_name(v[RK_STATE], state_names, 2, 0) == 1 ?
-	    SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
+	switch (unpack_name(v[RK_STATE], state_names, 4, SCHEDULE_ACTIVE)) {
+	case SCHEDULE_PAUSED:
+		s->state = SCHEDULE_PAUSED;
+		break;
+	case SCHEDULE_COMPLETED:
+		s->state = SCHEDULE_COMPLETED;
+		break;
+	default:
+		s->state = SCHEDULE_ACTIVE;
+		break;
+	}
 	s->overlap_limit = (uint8_t)unpack_val_int(v[RK_OVERLAP_LIMIT], 1);
 	s->catchup_window_us = unpack_val_int(v[RK_CATCHUP_WINDOW],
 	    3600 * USEC_PER_SEC);
@@ -1203,7 +1250,9 @@ schedule_to_json(const struct schedule *s)
 	}
 	json_set_instant(j, "created", s->created_us);
 	json_set_instant(j, "updated", s->updated_us);
-	json_set_instant(j, "last_fire", s->last_fire);
+	json_set_instant(j, "last_fire", s->fired_us);
+	json_object_set_new(j, "pause_note", s->pause_note != NULL ?
+	    json_string(s->pause_note) : json_null());
 	json_set_instant(j, "next_fire", s->state == SCHEDULE_ACTIVE ?
 	    s->next_fire : 0);
 	if (s->state == SCHEDULE_ACTIVE && s->next_fire > 0) {
@@ -1569,6 +1618,7 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 	}
 	schedule_count_state(s, -1);
 	if (op->kind == OP_UPDATE) {
+		s->state = t->state;
 		if (strcmp(s->name_key, t->name_key) != 0) {
 			strmap_remove(&by_name, &s->name_node);
 			strmap_remove(&by_name, &t->name_node);
@@ -1584,6 +1634,7 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 			s->last_fire = t->last_fire;
 		s->updated_us = t->updated_us;
 		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
 		SWAP(s->note, t->note);
 	}
 	schedule_count_state(s, 1);
@@ -1626,6 +1677,11 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	t->updated_us = now;
 	if (t->last_fire < now)
 		t->last_fire = now;
+	/* A completed one-shot given a new instant (or another trigger)
+	 * is active again. */
+	if (t->state == SCHEDULE_COMPLETED && (t->trigger != TRIGGER_AT ||
+	    t->at_us > now))
+		t->state = SCHEDULE_ACTIVE;
 	rec = schedule_record(t, "schedule.updated");
 	if (t->history < s->history && t->run_counter >= t->history)
 		schedule_prune_runs(s, rec, t->run_counter - t->history + 1);
@@ -1648,6 +1704,14 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 
 	if (req != NULL && schedule_busy(req, s))
 		return;
+	if (s->state == SCHEDULE_COMPLETED) {
+		if (req != NULL)
+			ctl_error(req, CTL_E_CONFLICT, "the schedule has "
+			    "completed (its one instant is settled); give it a "
+			    "new --at with schedule update to run it again",
+			    NULL, NULL);
+		return;
+	}
 	if ((s->state == SCHEDULE_PAUSED) == pause) {
 		if (req != NULL)
 			ctl_error(req, CTL_E_CONFLICT, pause ?
@@ -1659,7 +1723,11 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 	t->state = pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
 	free(t->pause_reason);
 	t->pause_reason = pause ? xstrdup(reason) : NULL;
-	if (note != NULL) {
+	/* A pause's note says why it is paused and goes with the pause; a
+	 * resume's note becomes the schedule's note. */
+	free(t->pause_note);
+	t->pause_note = pause && note != NULL ? xstrdup(note) : NULL;
+	if (!pause && note != NULL) {
 		free(t->note);
 		t->note = xstrdup(note);
 	}
@@ -1674,6 +1742,7 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 		schedule_count_state(s, -1);
 		s->state = t->state;
 		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
 		s->updated_us = now;
 		schedule_count_state(s, 1);
 		journal_submit(engine->journal, schedule_record(s,
@@ -1833,6 +1902,7 @@ progress_row_cb(const struct journal_row *row, void *arg)
 	if (s == NULL || unpack_buffer(row->val, row->vlen, &u) == -1)
 		return (0);
 	s->last_fire = unpack_int(&u.data, "last_fire_us", s->last_fire);
+	s->fired_us = unpack_int(&u.data, "fired_us", s->fired_us);
 	s->run_counter = (uint64_t)unpack_int(&u.data, "run_counter",
 	    (int64_t)s->run_counter);
 	s->month_key = (int32_t)unpack_int(&u.data, "month_key", s->month_key);

@@ -84,9 +84,10 @@ method_daemon_status(struct ctl_req *req, json_t *params)
 	    "socket", engine->ctl != NULL ? ctl_server_path(engine->ctl) :
 	    NULL);
 	json_object_set_new(result, "journal", method_daemon_journal());
-	json_object_set_new(result, "schedules", json_pack("{s:I,s:I,s:I}",
+	json_object_set_new(result, "schedules", json_pack("{s:I,s:I,s:I,s:I}",
 	    "total", (json_int_t)sc.total, "active", (json_int_t)sc.active,
-	    "paused", (json_int_t)sc.paused));
+	    "paused", (json_int_t)sc.paused,
+	    "completed", (json_int_t)sc.completed));
 	json_object_set_new(result, "runs", json_pack("{s:I,s:I}",
 	    "running", (json_int_t)sc.runs_running,
 	    "waiting", (json_int_t)sc.runs_waiting));
