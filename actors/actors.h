@@ -408,6 +408,7 @@ void		 dispatch_webhook_run(struct webhook_req *, struct schedule *,
  * or -1. */
 int		 dispatch_idem_lookup(struct schedule *, const char *,
 		     char **);
+int32_t		 dispatch_month_key(const struct schedule *, int64_t);
 int		 dispatch_estimate(const struct schedule *, struct cost_range *,
 		     const char **, int *, const char **);
 int		 dispatch_quiet(void);
@@ -515,6 +516,11 @@ void		 budget_settle(const char *, const char *, int64_t, int64_t,
 		     int64_t, struct jrec *);
 void		 budget_get(const char *, const char *, int64_t,
 		     struct budget_figures *);
+void		 budget_crossed(const char *, const char *, const char *,
+		     int64_t, int32_t, int64_t, int64_t);
+int		 budget_single_run(const char *, const char *, int64_t,
+		     const char **, int64_t *);
+void		 budget_thresholds_submit(void);
 json_t		*budget_status(const char *);
 
 /* ---- batch.c ------------------------------------------------------------

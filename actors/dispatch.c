@@ -136,8 +136,8 @@ run_find(struct schedule *s, uint64_t number)
 }
 
 /* Calendar month (yyyymm) of instant US in the schedule's zone. */
-static int32_t
-month_key(const struct schedule *s, int64_t us)
+int32_t
+dispatch_month_key(const struct schedule *s, int64_t us)
 {
 	struct civil	c;
 
@@ -148,7 +148,7 @@ month_key(const struct schedule *s, int64_t us)
 static void
 month_roll(struct schedule *s, int64_t now)
 {
-	int32_t	key = month_key(s, now);
+	int32_t	key = dispatch_month_key(s, now);
 
 	if (key != s->month_key) {
 		s->month_key = key;
@@ -1169,12 +1169,18 @@ run_finish(struct run *r, enum run_status st)
 	struct schedule	*s = r->sched;
 	struct jrec	*rec;
 	struct run_end	*e;
+	int64_t		 before;
 
 	r->finished_us = now_us();
 	run_set_status(r, st);
 	if (r->cost > 0) {
 		month_roll(s, r->finished_us);
+		before = s->month_spent;
 		s->month_spent = money_add(s->month_spent, r->cost);
+		if (s->hooks == NULL)
+			budget_crossed(s->account, s->id, "max_cost_month",
+			    s->max_cost_month, s->month_key, before,
+			    s->month_spent);
 	}
 	e = run_end_new(r, st, NULL);
 	rec = run_record(r, "run.finished", NULL);
@@ -1187,6 +1193,7 @@ run_finish(struct run *r, enum run_status st)
 		    r->model_id : r->model, r->input_tokens, r->output_tokens,
 		    rec);
 	journal_submit(engine->journal, rec, run_end_cb, e);
+	budget_thresholds_submit();
 	run_unlink(r);
 	if (s->hooks != NULL)
 		s->hooks->ended(s, r);

@@ -47,6 +47,9 @@ static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
 static struct jrec *schedule_record(struct schedule *, const char *);
 static void	schedule_prefetch_secrets(const struct schedule *);
+static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
+		    int64_t);
+static const char *schedule_cap_refusal(const struct schedule *, char **);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
 		    const struct webhook_keyring *, const struct schedule *);
@@ -1205,6 +1208,8 @@ schedule_to_json(const struct schedule *s)
 	const struct operation	*op;
 	const struct model	*model = NULL;
 	struct cost_range	 est;
+	const char		*source, *mname;
+	int			 samples;
 	char			 buf[40], local[40];
 
 	params = json_loads(s->parameters, 0, NULL);
@@ -1275,6 +1280,11 @@ schedule_to_json(const struct schedule *s)
 		    "mid", fmt_usd(est.mid, local, sizeof local),
 		    "high", fmt_usd(est.high, (char[40]){0}, 40)));
 	}
+	/* With a cap: when it is reached at the projected pace. */
+	if (s->max_cost_month > 0 && s->batch_template == NULL &&
+	    dispatch_estimate(s, &est, &source, &samples, &mname) == 0)
+		json_set_instant(j, "cap_reached", schedule_cap_reached(s,
+		    est.mid, now_us()));
 	return (j);
 }
 
@@ -1341,10 +1351,117 @@ month_end(const struct schedule *s, int64_t now)
 }
 
 /*
+ * At the projected pace (MID per fire from NOW), the fire of S whose run
+ * would pass its max_cost_month (and be skipped, pausing S), if that falls
+ * in the current month of its zone; else 0.  What is spent and reserved
+ * counts.  An interval is computed; other triggers are walked, at most
+ * ESTIMATE_FIRES_MAX fires.
+ */
+static int64_t
+schedule_cap_reached(const struct schedule *s, int64_t mid, int64_t now)
+{
+	struct cron_fire	 f;
+	int64_t			 end, t, used, fits, i;
+
+	if (s->max_cost_month <= 0 || mid <= 0 ||
+	    s->state != SCHEDULE_ACTIVE)
+		return (0);
+	used = s->month_reserved;
+	if (s->month_key == dispatch_month_key(s, now))
+		used = money_add(used, s->month_spent);
+	end = month_end(s, now);
+	t = s->last_fire > now ? s->last_fire : now;
+	if ((t = schedule_next_after(s, t, &f)) == 0 || t >= end)
+		return (0);
+	/* Runs that still fit: used + k * mid <= cap for k <= fits. */
+	fits = used >= s->max_cost_month ? 0 :
+	    (s->max_cost_month - used) / mid;
+	if (s->trigger == TRIGGER_INTERVAL) {
+		if (fits > (end - t) / s->interval_us)
+			return (0);
+		t += fits * s->interval_us;
+		return (t < end ? t : 0);
+	}
+	for (i = 0; i < fits && i < ESTIMATE_FIRES_MAX; i++) {
+		if ((t = schedule_next_after(s, t, &f)) == 0 || t >= end)
+			return (0);
+	}
+	return (i == fits ? t : 0);
+}
+
+/*
+ * Why S's caps will surprise its owner, as sentences (a new array): one
+ * run's estimate MID more than a cap on its own (every run would be
+ * skipped), or the schedule's cap reached this month at REACHED.
+ */
+static json_t *
+schedule_cap_warnings(const struct schedule *s, int64_t mid, int64_t reached)
+{
+	json_t		*w = json_array();
+	const char	*cap;
+	int64_t		 limit;
+	char		 b[3][40];
+
+	fmt_usd(mid, b[0], sizeof b[0]);
+	if (s->max_cost_month > 0 && mid > s->max_cost_month)
+		json_array_append_new(w, json_sprintf("one run's estimate "
+		    "(mid %s) is more than max_cost_month (%s): every run "
+		    "would be skipped and the schedule paused", b[0],
+		    fmt_usd(s->max_cost_month, b[1], sizeof b[1])));
+	else if (reached != 0)
+		json_array_append_new(w, json_sprintf("at the projected pace "
+		    "max_cost_month (%s) is reached at %s: runs from then on "
+		    "are skipped and the schedule paused",
+		    fmt_usd(s->max_cost_month, b[1], sizeof b[1]),
+		    fmt_rfc3339(reached, b[2], sizeof b[2])));
+	if (budget_single_run(s->account, s->operation, mid, &cap, &limit))
+		json_array_append_new(w, json_sprintf("one run's estimate "
+		    "(mid %s) is more than the account's %s (%s): every run "
+		    "would be skipped", b[0], cap,
+		    fmt_usd(limit, b[1], sizeof b[1])));
+	return (w);
+}
+
+/*
+ * A cap that one run of T (as configured) would pass on its own: the
+ * parameter or cap name, with *why; NULL if none.  Create and update
+ * refuse such a schedule unless forced.
+ */
+static const char *
+schedule_cap_refusal(const struct schedule *t, char **why)
+{
+	struct cost_range	 est;
+	const char		*source, *model, *cap;
+	int64_t			 limit;
+	int			 samples;
+	char			 b[2][40];
+
+	if (t->batch_template != NULL || dispatch_estimate(t, &est, &source,
+	    &samples, &model) == -1)
+		return (NULL);
+	if (t->max_cost_month > 0 && est.mid > t->max_cost_month) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "cap (%s): every run would be skipped; give force to "
+		    "create it anyway", fmt_usd(est.mid, b[0], sizeof b[0]),
+		    fmt_usd(t->max_cost_month, b[1], sizeof b[1]));
+		return ("max_cost_month");
+	}
+	if (budget_single_run(t->account, t->operation, est.mid, &cap,
+	    &limit)) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "account's %s (%s): every run would be skipped; give "
+		    "force to create it anyway", fmt_usd(est.mid, b[0],
+		    sizeof b[0]), cap, fmt_usd(limit, b[1], sizeof b[1]));
+		return (cap);
+	}
+	return (NULL);
+}
+
+/*
  * What S costs: one run's estimate (low / mid / high, and whether it comes
  * from the catalog or from observed usage), the fires left this month in
- * its zone and the month's projected cost (fires left x mid, plus what it
- * spent already).
+ * its zone, the month's projected cost (fires left x mid), when the
+ * schedule's cap is reached at that pace, and warnings about its caps.
  */
 json_t *
 schedule_estimate(const struct schedule *s)
@@ -1353,9 +1470,10 @@ schedule_estimate(const struct schedule *s)
 	struct cron_fire	 f;
 	const char		*source, *model;
 	int64_t			 now = now_us(), end, t;
-	int64_t			 fires = 0, projected;
+	int64_t			 fires = 0, projected, reached;
 	int			 samples, capped = 0;
 	char			 b[4][40];
+	json_t			*j;
 
 	if (dispatch_estimate(s, &est, &source, &samples, &model) == -1)
 		return (NULL);
@@ -1369,7 +1487,8 @@ schedule_estimate(const struct schedule *s)
 	}
 	projected = fires > 0 && est.mid > INT64_MAX / fires ? INT64_MAX :
 	    fires * est.mid;
-	return (json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:i, "
+	reached = schedule_cap_reached(s, est.mid, now);
+	j = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:i, "
 	    "s:I, s:b, s:s, s:s, s:s*}",
 	    "operation", s->operation, "model", model,
 	    "estimate_usd", "low", fmt_usd(est.low, b[0], sizeof b[0]),
@@ -1381,7 +1500,11 @@ schedule_estimate(const struct schedule *s)
 	    "projected_month_usd", fmt_usd(projected, b[3], sizeof b[3]),
 	    "tz", tz_name(s->tz),
 	    "max_cost_month_usd", s->max_cost_month > 0 ?
-	    fmt_usd(s->max_cost_month, (char[40]){0}, 40) : NULL));
+	    fmt_usd(s->max_cost_month, (char[40]){0}, 40) : NULL);
+	json_set_instant(j, "cap_reached", reached);
+	json_object_set_new(j, "warnings", schedule_cap_warnings(s, est.mid,
+	    reached));
+	return (j);
 }
 
 /*
@@ -1568,6 +1691,14 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 		schedule_discard(t);
 		return;
 	}
+	if (!json_is_true(json_object_get(params, "force")) &&
+	    (field = schedule_cap_refusal(t, &reason)) != NULL) {
+		ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds "
+		    "the cap");
+		free(reason);
+		schedule_discard(t);
+		return;
+	}
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
 		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
@@ -1661,6 +1792,14 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	t = schedule_clone(s);
 	if (config_apply(t, params, 0, &field, &reason) == -1) {
 		ctl_error_param(req, field, reason);
+		free(reason);
+		schedule_discard(t);
+		return;
+	}
+	if (!json_is_true(json_object_get(params, "force")) &&
+	    (field = schedule_cap_refusal(t, &reason)) != NULL) {
+		ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds "
+		    "the cap");
 		free(reason);
 		schedule_discard(t);
 		return;

@@ -75,6 +75,8 @@ static const struct ctl_param p_create[] = {
 	    NULL },
 	P_CONFIG,
 	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
+	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
+	    "passes on its own", NULL },
 	{ "dry_run", CTL_P_BOOL, 0, "validate and show the cost estimate; "
 	    "create nothing", NULL },
 	P_ACCOUNT,
@@ -91,6 +93,8 @@ static const struct ctl_param p_estimate[] = {
 static const struct ctl_param p_update[] = {
 	P_ID,
 	{ "name", CTL_P_STRING, 0, "new name", NULL },
+	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
+	    "passes on its own", NULL },
 	{ "batch", CTL_P_OBJECT, 0, "new batch target (-f FILE)", NULL },
 	P_CONFIG,
 	P_ACCOUNT,
@@ -297,6 +301,7 @@ method_create(struct ctl_req *req, json_t *params)
 	p = json_deep_copy(params);
 	json_object_del(p, "dry_run");
 	json_object_del(p, "paused");
+	json_object_del(p, "force");
 	schedule_ctl_estimate(req, p, account);
 	json_decref(p);
 }
