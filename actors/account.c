@@ -317,6 +317,29 @@ account_free_all(void)
 	budget_free_all();
 }
 
+struct account_each {
+	void	 (*fn)(const struct account *, void *);
+	void	*arg;
+};
+
+static void
+account_each_node(struct strmap_node *n, void *arg)
+{
+	struct account_each	*e = arg;
+
+	e->fn(ACCOUNT_OF(n), e->arg);
+}
+
+/* Call FN for every account (FN may not add or remove accounts). */
+void
+account_foreach(void (*fn)(const struct account *, void *), void *arg)
+{
+	struct account_each	e = { fn, arg };
+
+	if (accounts.nbuckets != 0)
+		strmap_foreach(&accounts, account_each_node, &e);
+}
+
 size_t
 account_count(void)
 {

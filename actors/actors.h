@@ -305,6 +305,8 @@ int		 account_load_all(struct journal *, char **);
 struct account	*account_find(const char *);
 int		 account_allows(const struct account *, const struct ctl_caller *);
 void		 account_free_all(void);
+void		 account_foreach(void (*)(const struct account *, void *),
+		     void *);
 size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
 json_t		*account_list(const struct ctl_caller *);
@@ -521,6 +523,8 @@ void		 budget_crossed(const char *, const char *, const char *,
 int		 budget_single_run(const char *, const char *, int64_t,
 		     const char **, int64_t *);
 void		 budget_thresholds_submit(void);
+void		 budget_metrics_spend(metrics_emit_fn, void *);
+void		 budget_metrics_remaining(metrics_emit_fn, void *);
 json_t		*budget_status(const char *);
 
 /* ---- batch.c ------------------------------------------------------------

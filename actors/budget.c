@@ -390,6 +390,80 @@ budget_get(const char *account, const char *operation, int64_t now,
 	f->reserved = s != NULL ? s->reserved : 0;
 }
 
+/* ---- metrics ----------------------------------------------------------- */
+
+struct budget_emit {
+	metrics_emit_fn	 emit;
+	void		*arg;
+};
+
+static void
+budget_emit_spend(struct strmap_node *n, void *arg)
+{
+	struct budget_emit	*e = arg;
+	const struct spend	*s = SPEND_OF(n);
+	const char		*values[2];
+
+	values[0] = s->account;
+	values[1] = s->operation != NULL ? s->operation : "";
+	e->emit(e->arg, values, (double)spend_actual(s,
+	    budget_month(s->account, now_us())) / 1e6);
+}
+
+/* The chime_spend_usd series: one per account and (account, operation)
+ * that spent or reserved something since the daemon started. */
+void
+budget_metrics_spend(metrics_emit_fn emit, void *arg)
+{
+	struct budget_emit	e = { emit, arg };
+
+	if (spends.nbuckets != 0)
+		strmap_foreach(&spends, budget_emit_spend, &e);
+}
+
+/* One series of chime_budget_remaining_usd: CAP less what ACCOUNT's
+ * OPERATION (NULL: the account) spent and reserved this month. */
+static void
+budget_emit_left(struct budget_emit *e, const char *account,
+    const char *operation, int64_t cap)
+{
+	const struct spend	*s = spend_find(account, operation, 0);
+	const char		*values[2];
+	int64_t			 used = 0;
+
+	if (s != NULL)
+		used = money_add(spend_actual(s, budget_month(account,
+		    now_us())), s->reserved);
+	values[0] = account;
+	values[1] = operation != NULL ? operation : "";
+	e->emit(e->arg, values, (double)(cap - used) / 1e6);
+}
+
+static void
+budget_emit_op(const struct op_prefs *p, void *arg)
+{
+	if (p->monthly_budget > 0)
+		budget_emit_left(arg, p->account, p->operation,
+		    p->monthly_budget);
+}
+
+static void
+budget_emit_account(const struct account *a, void *arg)
+{
+	if (a->monthly_budget > 0)
+		budget_emit_left(arg, a->name, NULL, a->monthly_budget);
+	prefs_foreach(a->name, budget_emit_op, arg);
+}
+
+/* The chime_budget_remaining_usd series: every monthly budget set. */
+void
+budget_metrics_remaining(metrics_emit_fn emit, void *arg)
+{
+	struct budget_emit	e = { emit, arg };
+
+	account_foreach(budget_emit_account, &e);
+}
+
 /* ---- rows -------------------------------------------------------------- */
 
 static void

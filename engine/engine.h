@@ -512,6 +512,10 @@ int		 metrics_callback(const char *, const char *, int,
 		     char **);
 int		 metrics_histogram(const char *, const char *, const int64_t *,
 		     size_t, char **);
+typedef void (*metrics_emit_fn)(void *, const char *const *, double);
+typedef void (*metrics_collect_fn)(metrics_emit_fn, void *);
+int		 metrics_collector(const char *, const char *,
+		     const char *const *, size_t, metrics_collect_fn, char **);
 void		 metrics_count(const char *, const char *, uint64_t);
 void		 metrics_count_labels(const char *, const char *const *,
 		     uint64_t);

@@ -68,4 +68,13 @@ check "an operation budget just above what quick spent" ctl prefs set --op quick
 r=$(ctlj schedule trigger est | jq -r .run_id)
 check "one more run of quick" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$r' | jq -e '.status == \"success\"'"
 check "its spend crossing 80 % of the operation's budget is journaled" wait_for 20 threshold operation_monthly_budget 80
+metrics() { curl -s "http://127.0.0.1:$HTTP_PORT/metrics"; }
+check "/metrics has the month's spend per operation" sh -c \
+    "curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep -qx 'chime_spend_usd{account=\"default\",operation=\"quick\"} 0.028'"
+check "and per account" sh -c \
+    "curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep -qx 'chime_spend_usd{account=\"default\",operation=\"\"} 0.028'"
+check "and what is left of the operation's budget" sh -c \
+    "curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep -qx 'chime_budget_remaining_usd{account=\"default\",operation=\"quick\"} 0.006'"
+check "no gauge has float noise" sh -c \
+    "! curl -s http://127.0.0.1:$HTTP_PORT/metrics | grep -v '^#' | grep -Eq '[0-9]\.[0-9]*0000000[0-9]|[0-9]\.[0-9]*9999999[0-9]'"
 finish
