@@ -50,6 +50,8 @@ static void	schedule_prefetch_secrets(const struct schedule *);
 static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 		    int64_t);
 static const char *schedule_cap_refusal(const struct schedule *, char **);
+static int	schedule_cap_refused(struct ctl_req *, const struct schedule *,
+		    json_t *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
 		    const struct webhook_keyring *, const struct schedule *);
@@ -1457,6 +1459,23 @@ schedule_cap_refusal(const struct schedule *t, char **why)
 	return (NULL);
 }
 
+/* Refuse T for REQ (answered: 1) when one run passes a cap on its own and
+ * PARAMS does not say force; else 0. */
+static int
+schedule_cap_refused(struct ctl_req *req, const struct schedule *t,
+    json_t *params)
+{
+	const char	*field;
+	char		*reason = NULL;
+
+	if (json_is_true(json_object_get(params, "force")) ||
+	    (field = schedule_cap_refusal(t, &reason)) == NULL)
+		return (0);
+	ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds the cap");
+	free(reason);
+	return (1);
+}
+
 /*
  * What S costs: one run's estimate (low / mid / high, and whether it comes
  * from the catalog or from observed usage), the fires left this month in
@@ -1691,11 +1710,7 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 		schedule_discard(t);
 		return;
 	}
-	if (!json_is_true(json_object_get(params, "force")) &&
-	    (field = schedule_cap_refusal(t, &reason)) != NULL) {
-		ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds "
-		    "the cap");
-		free(reason);
+	if (schedule_cap_refused(req, t, params)) {
 		schedule_discard(t);
 		return;
 	}
@@ -1796,11 +1811,7 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 		schedule_discard(t);
 		return;
 	}
-	if (!json_is_true(json_object_get(params, "force")) &&
-	    (field = schedule_cap_refusal(t, &reason)) != NULL) {
-		ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds "
-		    "the cap");
-		free(reason);
+	if (schedule_cap_refused(req, t, params)) {
 		schedule_discard(t);
 		return;
 	}
