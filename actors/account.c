@@ -192,6 +192,7 @@ account_record(const struct account *a, const char *kind, const uid_t *uid)
 	struct pack_buffer	 pb;
 
 	rec = jrec_create(kind, a->name);
+	jrec_failfast(rec);
 	account_pack(a, jrec_body(rec), uid);
 	pack_buffer_init(&pb);
 	account_pack(a, &pb.pk, NULL);
@@ -314,6 +315,29 @@ account_free_all(void)
 	strmap_clear(&accounts);
 	prefs_free_all();
 	budget_free_all();
+}
+
+struct account_each {
+	void	 (*fn)(const struct account *, void *);
+	void	*arg;
+};
+
+static void
+account_each_node(struct strmap_node *n, void *arg)
+{
+	struct account_each	*e = arg;
+
+	e->fn(ACCOUNT_OF(n), e->arg);
+}
+
+/* Call FN for every account (FN may not add or remove accounts). */
+void
+account_foreach(void (*fn)(const struct account *, void *), void *arg)
+{
+	struct account_each	e = { fn, arg };
+
+	if (accounts.nbuckets != 0)
+		strmap_foreach(&accounts, account_each_node, &e);
 }
 
 size_t

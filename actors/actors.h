@@ -36,13 +36,19 @@ struct civil {
 };
 
 /* ---- cron.c -------------------------------------------------------------
- * A parsed trigger expression: fixed size, no allocation, ~32 bytes.
+ * A parsed trigger expression: fixed size, no allocation, 40 bytes.
  */
 #define CRON_HAS_SECONDS	0x01	/* six fields given */
 #define CRON_DOM_STAR		0x02	/* day-of-month field began with '*' */
 #define CRON_DOW_STAR		0x04	/* day-of-week field began with '*' */
 #define CRON_LAST_DOM		0x08	/* "L": last day of the month */
 #define CRON_WALL		0x10	/* wall-anchored (DESIGN.md) */
+#define CRON_DOW_NTH		0x20	/* some "#" or "L" day-of-week item */
+#define CRON_NTH_LAST		0x20	/* in nth[]: the last such weekday */
+#define CRON_FIRST_UTC		(-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define CRON_LAST_UTC		253402300799LL	/* 9999-12-31T23:59:59Z */
+#define CRON_CYCLE_YEARS	400	/* the Gregorian calendar's period, */
+#define CRON_CYCLE_DAYS		146097	/* searched by cron_next */
 struct cron {
 	uint64_t	seconds;	/* bits 0..59 */
 	uint64_t	minutes;	/* bits 0..59 */
@@ -51,6 +57,8 @@ struct cron {
 	uint16_t	months;		/* bits 1..12 */
 	uint8_t		weekdays;	/* bits 0..6, 0 = Sunday */
 	uint8_t		flags;
+	uint8_t		nth[7];		/* by weekday: bit n-1 for "#n" (1..5),
+					   CRON_NTH_LAST for "L" */
 };
 
 enum dst_tag {
@@ -209,6 +217,7 @@ enum schedule_state {
 	SCHEDULE_ACTIVE,
 	SCHEDULE_PAUSED,
 	SCHEDULE_DELETED,	/* gone; freed when its last run ends */
+	SCHEDULE_COMPLETED,	/* a one-shot ("at") whose instant is settled */
 };
 
 /*
@@ -247,6 +256,8 @@ struct schedule {
 	char			*trigger_text;	/* as given */
 	char			*note;
 	char			*pause_reason;
+	char			*pause_note;	/* given with a pause; resume
+						   clears it */
 	const struct tz		*tz;
 	struct cron		 cron;
 	int64_t			 interval_us;
@@ -259,7 +270,11 @@ struct schedule {
 	int32_t			 month_key;	/* yyyymm in the zone */
 	int64_t			 created_us;
 	int64_t			 updated_us;
-	int64_t			 last_fire;	/* us; last nominal instant settled */
+	int64_t			 last_fire;	/* us; occurrences settled up to
+						   here (the catch-up cursor) */
+	int64_t			 fired_us;	/* the last occurrence that
+						   fired (ran or was skipped);
+						   0: none */
 	int64_t			 next_fire;	/* us; 0: none */
 	struct cron_fire	 next;		/* details of next_fire */
 	uint64_t		 run_counter;
@@ -290,6 +305,8 @@ int		 account_load_all(struct journal *, char **);
 struct account	*account_find(const char *);
 int		 account_allows(const struct account *, const struct ctl_caller *);
 void		 account_free_all(void);
+void		 account_foreach(void (*)(const struct account *, void *),
+		     void *);
 size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
 json_t		*account_list(const struct ctl_caller *);
@@ -331,6 +348,7 @@ struct schedule_counts {
 	size_t	total;
 	size_t	active;
 	size_t	paused;
+	size_t	completed;	/* one-shots whose instant is settled */
 	size_t	runs_running;	/* operations executing now */
 	size_t	runs_waiting;	/* runs waiting for an executor slot */
 };
@@ -353,6 +371,7 @@ int		 days_in_month(int, int);
 
 /* cron.c */
 int		 cron_parse(const char *, struct cron *, char **);
+int		 cron_parse_stored(const char *, struct cron *, char **);
 void		 cron_weekly(int, int, int, struct cron *);
 void		 cron_monthly(int, int, int, struct cron *);
 int		 cron_next(const struct cron *, const struct tz *, int64_t,
@@ -378,6 +397,7 @@ void		 dispatch_cancel_pending(struct schedule *, const char *);
 void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
 void		 dispatch_catchup(struct schedule *, int64_t);
+void		 dispatch_journal_writable(void);
 void		 dispatch_manual(struct ctl_req *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
@@ -390,6 +410,7 @@ void		 dispatch_webhook_run(struct webhook_req *, struct schedule *,
  * or -1. */
 int		 dispatch_idem_lookup(struct schedule *, const char *,
 		     char **);
+int32_t		 dispatch_month_key(const struct schedule *, int64_t);
 int		 dispatch_estimate(const struct schedule *, struct cost_range *,
 		     const char **, int *, const char **);
 int		 dispatch_quiet(void);
@@ -412,6 +433,7 @@ void		 schedule_count_runs(const struct schedule *,
 		     struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
+void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
@@ -443,6 +465,8 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
  * act on accounts' objects (they answer the error themselves). */
 const char	*method_account(struct ctl_req *, json_t *);
 struct schedule	*method_schedule(struct ctl_req *, json_t *);
+int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
+		     void (*)(struct ctl_req *, json_t *));
 
 /* ---- prefs.c ------------------------------------------------------------
  * Preferences of an account: per operation (preferred model, enabled,
@@ -498,6 +522,13 @@ void		 budget_settle(const char *, const char *, int64_t, int64_t,
 		     int64_t, struct jrec *);
 void		 budget_get(const char *, const char *, int64_t,
 		     struct budget_figures *);
+void		 budget_crossed(const char *, const char *, const char *,
+		     int64_t, int32_t, int64_t, int64_t);
+int		 budget_single_run(const char *, const char *, int64_t,
+		     const char **, int64_t *);
+void		 budget_thresholds_submit(void);
+void		 budget_metrics_spend(metrics_emit_fn, void *);
+void		 budget_metrics_remaining(metrics_emit_fn, void *);
 json_t		*budget_status(const char *);
 
 /* ---- batch.c ------------------------------------------------------------

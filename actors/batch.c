@@ -1340,6 +1340,29 @@ batch_progress(const struct batch *b)
 	return (v);
 }
 
+/*
+ * How an ended batch went, in a word: "succeeded" (every operation
+ * completed), "failed" (none did, some failed), "partial" (some completed,
+ * others failed, were skipped or cancelled), "none" (nothing ran); null
+ * while it has not ended.  The state says how the batch itself ended.
+ */
+static json_t *
+batch_outcome(const struct batch *b)
+{
+	const struct batch_counts	*c = &b->c;
+
+	if (b->bstate != BATCH_COMPLETED && b->bstate != BATCH_FAILED &&
+	    b->bstate != BATCH_CANCELLED)
+		return (json_null());
+	if (c->total > 0 && c->completed == c->total)
+		return (json_string("succeeded"));
+	if (c->completed > 0)
+		return (json_string("partial"));
+	if (c->failed > 0)
+		return (json_string("failed"));
+	return (json_string("none"));
+}
+
 /* The batch as the control protocol shows it (without its operations). */
 json_t *
 batch_to_json(const struct batch *b)
@@ -1358,6 +1381,7 @@ batch_to_json(const struct batch *b)
 	json_object_set_new(o, "type", json_string(batch_type_name(b->type)));
 	json_object_set_new(o, "state", json_string(batch_state_name(
 	    b->bstate)));
+	json_object_set_new(o, "outcome", batch_outcome(b));
 	json_object_set_new(o, "reason", b->reason != NULL ?
 	    json_string(b->reason) : json_null());
 	json_object_set_new(o, "priority", json_integer(b->owner.priority));

@@ -41,6 +41,7 @@ struct spend {
 
 static struct strmap	spends;
 
+static struct jrec_queue thresholds = STAILQ_HEAD_INITIALIZER(thresholds);
 static const char *cap_account = "account_monthly_budget";
 static const char *cap_operation = "operation_monthly_budget";
 static const char *cap_schedule = "schedule_max_cost_month";
@@ -233,14 +234,113 @@ void
 budget_settle(const char *account, const char *operation, int64_t mid,
     int64_t actual, int64_t when_us, struct jrec *rec)
 {
-	int32_t	month;
+	const struct account	*a;
+	const struct op_prefs	*p;
+	struct spend		*sa, *so;
+	int64_t			 before_a, before_o;
+	int32_t			 month;
 
 	budget_release(account, operation, mid);
 	if (actual <= 0 || account == NULL || operation == NULL)
 		return;
 	month = budget_month(account, when_us);
-	spend_add(spend_find(account, NULL, 1), month, actual, rec);
-	spend_add(spend_find(account, operation, 1), month, actual, rec);
+	sa = spend_find(account, NULL, 1);
+	so = spend_find(account, operation, 1);
+	before_a = spend_actual(sa, month);
+	before_o = spend_actual(so, month);
+	spend_add(sa, month, actual, rec);
+	spend_add(so, month, actual, rec);
+	if ((a = account_find(account)) != NULL)
+		budget_crossed(account, NULL, cap_account, a->monthly_budget,
+		    month, before_a, spend_actual(sa, month));
+	if ((p = prefs_lookup(account, operation)) != NULL)
+		budget_crossed(account, operation, cap_operation,
+		    p->monthly_budget, month, before_o, spend_actual(so, month));
+}
+
+/*
+ * Spend under CAP (micro-dollars; 0: none) went from BEFORE to AFTER in
+ * MONTH: when that passes 80 % or 100 % of the cap, journal a
+ * "budget.threshold" event (account, operation or schedule, cap name,
+ * percent, spent, cap, month), submitted by budget_thresholds_submit,
+ * and log it.  OWNER names the operation for
+ * an operation's cap, the schedule for its max_cost_month, else NULL.
+ */
+void
+budget_crossed(const char *account, const char *owner, const char *cap_name,
+    int64_t cap, int32_t month, int64_t before, int64_t after)
+{
+	static const int	 levels[] = { 80, 100 };
+	struct jrec		*rec;
+	msgpack_packer		*pk;
+	char			 b[2][32];
+	size_t			 i;
+	int			 pct = 0, is_op;
+
+	if (cap <= 0)
+		return;
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		if (before * 100 < cap * levels[i] &&
+		    after * 100 >= cap * levels[i])
+			pct = levels[i];
+	}
+	if (pct == 0)
+		return;
+	is_op = strcmp(cap_name, cap_operation) == 0;
+	log_info("msg=\"budget threshold\" account=%s cap=%s owner=%s "
+	    "percent=%d spent_usd=%s cap_usd=%s", account, cap_name,
+	    owner != NULL ? owner : "-", pct,
+	    fmt_usd(after, b[0], sizeof b[0]), fmt_usd(cap, b[1], sizeof b[1]));
+	rec = jrec_create("budget.threshold", account);
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 8);
+	pack_kstr(pk, "cap", cap_name);
+	pack_kstr(pk, "operation", is_op ? owner : NULL);
+	pack_kstr(pk, "schedule", !is_op ? owner : NULL);
+	pack_kint(pk, "percent", pct);
+	pack_kint(pk, "spent_micro", after);
+	pack_kint(pk, "cap_micro", cap);
+	pack_kint(pk, "month", month);
+	pack_kint(pk, "format", 1);
+	STAILQ_INSERT_TAIL(&thresholds, rec, entry);
+}
+
+/* Journal the budget.threshold events budget_crossed made, after the
+ * record of the run's end that crossed them. */
+void
+budget_thresholds_submit(void)
+{
+	struct jrec	*rec;
+
+	while ((rec = STAILQ_FIRST(&thresholds)) != NULL) {
+		STAILQ_REMOVE_HEAD(&thresholds, entry);
+		journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	}
+}
+
+/*
+ * Is MID, one run's estimate of OPERATION in ACCOUNT, more than one of the
+ * account's caps on its own (so that every such run would be skipped)?
+ * Then 1 with *cap (static name) and *limit; else 0.
+ */
+int
+budget_single_run(const char *account, const char *operation, int64_t mid,
+    const char **cap, int64_t *limit)
+{
+	const struct account	*a = account_find(account);
+	const struct op_prefs	*p = prefs_lookup(account, operation);
+
+	if (a != NULL && a->monthly_budget > 0 && mid > a->monthly_budget) {
+		*cap = cap_account;
+		*limit = a->monthly_budget;
+		return (1);
+	}
+	if (p != NULL && p->monthly_budget > 0 && mid > p->monthly_budget) {
+		*cap = cap_operation;
+		*limit = p->monthly_budget;
+		return (1);
+	}
+	return (0);
 }
 
 /*
@@ -288,6 +388,80 @@ budget_get(const char *account, const char *operation, int64_t now,
 	f->month = budget_month(account, now);
 	f->actual = spend_actual(s, f->month);
 	f->reserved = s != NULL ? s->reserved : 0;
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+struct budget_emit {
+	metrics_emit_fn	 emit;
+	void		*arg;
+};
+
+static void
+budget_emit_spend(struct strmap_node *n, void *arg)
+{
+	struct budget_emit	*e = arg;
+	const struct spend	*s = SPEND_OF(n);
+	const char		*values[2];
+
+	values[0] = s->account;
+	values[1] = s->operation != NULL ? s->operation : "";
+	e->emit(e->arg, values, (double)spend_actual(s,
+	    budget_month(s->account, now_us())) / 1e6);
+}
+
+/* The chime_spend_usd series: one per account and (account, operation)
+ * that spent or reserved something since the daemon started. */
+void
+budget_metrics_spend(metrics_emit_fn emit, void *arg)
+{
+	struct budget_emit	e = { emit, arg };
+
+	if (spends.nbuckets != 0)
+		strmap_foreach(&spends, budget_emit_spend, &e);
+}
+
+/* One series of chime_budget_remaining_usd: CAP less what ACCOUNT's
+ * OPERATION (NULL: the account) spent and reserved this month. */
+static void
+budget_emit_left(struct budget_emit *e, const char *account,
+    const char *operation, int64_t cap)
+{
+	const struct spend	*s = spend_find(account, operation, 0);
+	const char		*values[2];
+	int64_t			 used = 0;
+
+	if (s != NULL)
+		used = money_add(spend_actual(s, budget_month(account,
+		    now_us())), s->reserved);
+	values[0] = account;
+	values[1] = operation != NULL ? operation : "";
+	e->emit(e->arg, values, (double)(cap - used) / 1e6);
+}
+
+static void
+budget_emit_op(const struct op_prefs *p, void *arg)
+{
+	if (p->monthly_budget > 0)
+		budget_emit_left(arg, p->account, p->operation,
+		    p->monthly_budget);
+}
+
+static void
+budget_emit_account(const struct account *a, void *arg)
+{
+	if (a->monthly_budget > 0)
+		budget_emit_left(arg, a->name, NULL, a->monthly_budget);
+	prefs_foreach(a->name, budget_emit_op, arg);
+}
+
+/* The chime_budget_remaining_usd series: every monthly budget set. */
+void
+budget_metrics_remaining(metrics_emit_fn emit, void *arg)
+{
+	struct budget_emit	e = { emit, arg };
+
+	account_foreach(budget_emit_account, &e);
 }
 
 /* ---- rows -------------------------------------------------------------- */

@@ -1,12 +1,16 @@
 /*
  * actors/cron.c: cron expressions and their next fire in an IANA zone.
  *
- * An expression is parsed into bit masks (struct cron, no allocation).
- * cron_next finds the next fire in two steps: a search over "naive" local
- * seconds (local wall time counted as if it were UTC) that skips whole
- * months, days, hours and minutes with bit scans; then the mapping of that
- * wall time to an instant with the zone's transitions, following the
- * daylight-saving rules of DESIGN.md ("Scheduling semantics"):
+ * An expression is parsed into bit masks (struct cron, no allocation); the
+ * day-of-week field's "#n" and "L" items are kept per weekday (nth[]).  An
+ * expression no date matches is refused, so every parsed one has a date in
+ * any 400 years, the period of the Gregorian calendar, and that is how far
+ * cron_next looks.  It finds the next fire in two steps: a search over
+ * "naive" local seconds (local wall time counted as if it were UTC) that
+ * skips whole months, days, hours and minutes with bit scans; then the
+ * mapping of that wall time to an instant with the zone's transitions,
+ * following the daylight-saving rules of DESIGN.md ("Scheduling
+ * semantics"):
  *
  * - wall-anchored schedules (no '*' at the start of the second, minute and
  *   hour fields): a wall time W fires at the first instant whose local time
@@ -31,9 +35,8 @@
 #define CRON_EXPR_MAX	1024
 #define CRON_SHOW_MAX	64		/* characters of a field in errors */
 #define CRON_DAY	86400LL
-#define CRON_HORIZON	(1830 * CRON_DAY)	/* "5 years" */
-#define CRON_MIN_UTC	(-62135596800LL)	/* 0001-01-01T00:00:00Z */
-#define CRON_MAX_UTC	253402300799LL		/* 9999-12-31T23:59:59Z */
+#define CRON_CYCLE	(CRON_CYCLE_DAYS * CRON_DAY)	/* 20871 weeks */
+#define CRON_LAST_LOCAL	(CRON_LAST_UTC + 2 * CRON_DAY)	/* past any zone */
 
 enum cron_field_id {
 	CRON_F_SECOND,
@@ -57,6 +60,13 @@ struct cron_text {
 	const struct cron_field	*f;
 	const char		*s;
 	size_t			 len;
+};
+
+/* What the items of one field name, gathered while it is parsed. */
+struct cron_set {
+	uint64_t	bits;		/* plain values */
+	int		last;		/* day-of-month "L" */
+	uint8_t		nth[7];		/* day-of-week "#n" and "L" */
 };
 
 static const char *const cron_month_names[] = { "JAN", "FEB", "MAR", "APR",
@@ -89,19 +99,27 @@ static const struct {
 static const char *const dst_tag_names[] = { "none", "shifted", "coalesced",
     "suppressed" };
 
+static void	cron_show(const struct cron_text *, char *);
 static int	cron_error(char **, const struct cron_text *, const char *, ...)
 		    printflike(3, 4);
+static const char *cron_l_misplaced(const struct cron_text *);
 static int	cron_value(const struct cron_text *, const char **,
 		    const char *, int *, char **);
+static int	cron_nth(const struct cron_text *, const char *, const char *,
+		    int, struct cron_set *, char **);
 static int	cron_item(const struct cron_text *, const char *, const char *,
-		    uint64_t *, int *, char **);
-static int	cron_field_parse(const struct cron_text *, uint64_t *, int *,
+		    struct cron_set *, char **);
+static int	cron_field_parse(const struct cron_text *, struct cron_set *,
 		    char **);
 static int	cron_split(const char *, const char **, size_t *, int);
-static int	cron_parse_fields(const char *, struct cron *, char **);
-static int	cron_parse_expr(const char *, struct cron *, char **);
+static int	cron_never(const struct cron *, const struct cron_text *,
+		    char **);
+static int	cron_parse_fields(const char *, struct cron *, int, char **);
+static int	cron_parse_expr(const char *, struct cron *, int, char **);
 static void	cron_base(int, int, struct cron *);
 static int	cron_next_bit(uint64_t, int, int);
+static uint32_t	cron_nth_mask(const struct cron *, int, int);
+static uint32_t	cron_month_days(const struct cron *, int, int);
 static uint32_t	cron_day_mask(const struct cron *, int, int);
 static int	cron_time_next(const struct cron *, int *, int *, int *);
 static int	cron_local_next(const struct cron *, int64_t, int64_t,
@@ -114,13 +132,11 @@ static int	cron_next_cadence(const struct cron *, const struct tz *,
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* Fill *CAUSE with "cron: bad FIELD field "TEXT": REASON"; returns -1. */
-static int
-cron_error(char **cause, const struct cron_text *t, const char *fmt, ...)
+/* Field T's text into SHOW (CRON_SHOW_MAX + 4 bytes), cut and printable. */
+static void
+cron_show(const struct cron_text *t, char *show)
 {
-	char	 show[CRON_SHOW_MAX + 4], *why;
-	size_t	 i, n = t->len > CRON_SHOW_MAX ? CRON_SHOW_MAX : t->len;
-	va_list	 ap;
+	size_t	i, n = t->len > CRON_SHOW_MAX ? CRON_SHOW_MAX : t->len;
 
 	for (i = 0; i < n; i++)
 		show[i] = isprint((unsigned char)t->s[i]) ? t->s[i] : '?';
@@ -129,6 +145,16 @@ cron_error(char **cause, const struct cron_text *t, const char *fmt, ...)
 		n += 3;
 	}
 	show[n] = '\0';
+}
+
+/* Fill *CAUSE with "cron: bad FIELD field "TEXT": REASON"; returns -1. */
+static int
+cron_error(char **cause, const struct cron_text *t, const char *fmt, ...)
+{
+	char	 show[CRON_SHOW_MAX + 4], *why;
+	va_list	 ap;
+
+	cron_show(t, show);
 	va_start(ap, fmt);
 	xvasprintf(&why, fmt, ap);
 	va_end(ap);
@@ -137,7 +163,23 @@ cron_error(char **cause, const struct cron_text *t, const char *fmt, ...)
 	return (-1);
 }
 
-/* A number or a name at *PP (before END), into *OUT; *PP moves past it. */
+/* Why a lone "L" where a value was expected is wrong in field T. */
+static const char *
+cron_l_misplaced(const struct cron_text *t)
+{
+	if (t->f == &cron_fields[CRON_F_DOW])
+		return ("\"L\" follows a weekday (5L: the last Friday of the "
+		    "month)");
+	if (t->f == &cron_fields[CRON_F_DOM])
+		return ("\"L\" takes no range or step");
+	return ("\"L\" is only valid in the day-of-month and day-of-week "
+	    "fields");
+}
+
+/*
+ * A number or a name at *PP (before END), into *OUT; *PP moves past it.  In
+ * the day-of-week field a name may be followed by "L" ("FRIL").
+ */
 static int
 cron_value(const struct cron_text *t, const char **pp, const char *end,
     int *out, char **cause)
@@ -153,6 +195,9 @@ cron_value(const struct cron_text *t, const char **pp, const char *end,
 	} else if (p < end && isalpha((unsigned char)*p)) {
 		while (p < end && isalpha((unsigned char)*p))
 			p++;
+		if (t->f == &cron_fields[CRON_F_DOW] && p - s == 4 &&
+		    (p[-1] == 'L' || p[-1] == 'l'))
+			p--;
 		for (i = 0; t->f->names != NULL && t->f->names[i] != NULL;
 		    i++) {
 			if ((size_t)(p - s) == 3 &&
@@ -161,8 +206,8 @@ cron_value(const struct cron_text *t, const char **pp, const char *end,
 		}
 		if (t->f->names == NULL || t->f->names[i] == NULL) {
 			if (p - s == 1 && (*s == 'L' || *s == 'l'))
-				return (cron_error(cause, t, "\"L\" is only "
-				    "valid in the day-of-month field"));
+				return (cron_error(cause, t, "%s",
+				    cron_l_misplaced(t)));
 			return (cron_error(cause, t, "unknown name \"%.*s\"",
 			    (int)(p - s > 16 ? 16 : p - s), s));
 		}
@@ -181,15 +226,52 @@ cron_value(const struct cron_text *t, const char **pp, const char *end,
 }
 
 /*
+ * The rest of a day-of-week item after weekday V, from P (at '#' or 'L')
+ * to END: "#N" (the Nth such weekday of the month, N 1..5), "L" or "#L"
+ * (the last one).
+ */
+static int
+cron_nth(const struct cron_text *t, const char *p, const char *end, int v,
+    struct cron_set *set, char **cause)
+{
+	int	n = 0, bit;
+
+	if (*p == '#')
+		p++;
+	if (p < end && (*p == 'L' || *p == 'l')) {
+		p++;
+		bit = CRON_NTH_LAST;
+	} else if (p < end && isdigit((unsigned char)*p)) {
+		for (; p < end && isdigit((unsigned char)*p); p++) {
+			if (n < 10)
+				n = n * 10 + (*p - '0');
+		}
+		if (n < 1 || n > 5)
+			return (cron_error(cause, t, "\"#\" takes 1 to 5 (the "
+			    "first to the fifth such weekday of the month)"));
+		bit = 1 << (n - 1);
+	} else
+		return (cron_error(cause, t, "\"#\" needs a number 1 to 5 "
+		    "or L after it"));
+	if (p != end)
+		return (cron_error(cause, t, "unexpected \"%c\"",
+		    isprint((unsigned char)*p) ? *p : '?'));
+	set->nth[v % 7] |= bit;
+	return (0);
+}
+
+/*
  * One list item between S and END: "*", "*\/N", "A", "A-B", "A-B/N", "A/N"
- * (A to the maximum, step N) or, in the day-of-month field, "L".
+ * (A to the maximum, step N), in the day-of-month field "L", in the
+ * day-of-week field "A#N", "AL" and "A#L".
  */
 static int
 cron_item(const struct cron_text *t, const char *s, const char *end,
-    uint64_t *bits, int *last, char **cause)
+    struct cron_set *set, char **cause)
 {
 	const char	*p = s;
 	int		 lo, hi, step = 1, v, span = t->f->max - t->f->min + 1;
+	int		 dow = t->f == &cron_fields[CRON_F_DOW], single = 0;
 
 	if (s == end)
 		return (cron_error(cause, t, "empty list item"));
@@ -198,7 +280,7 @@ cron_item(const struct cron_text *t, const char *s, const char *end,
 		if (p + 1 != end)
 			return (cron_error(cause, t, "\"L\" takes no range "
 			    "or step"));
-		*last = 1;
+		set->last = 1;
 		return (0);
 	}
 	if (*p == '*') {
@@ -209,6 +291,7 @@ cron_item(const struct cron_text *t, const char *s, const char *end,
 		if (cron_value(t, &p, end, &lo, cause) != 0)
 			return (-1);
 		hi = lo;
+		single = 1;
 		if (p < end && *p == '-') {
 			p++;
 			if (cron_value(t, &p, end, &hi, cause) != 0)
@@ -216,9 +299,12 @@ cron_item(const struct cron_text *t, const char *s, const char *end,
 			if (hi < lo)
 				return (cron_error(cause, t,
 				    "reversed range %d-%d", lo, hi));
+			single = 0;
 		} else if (p < end && *p == '/')
 			hi = t->f->max;
 	}
+	if (dow && single && p < end && (*p == '#' || *p == 'L' || *p == 'l'))
+		return (cron_nth(t, p, end, lo, set, cause));
 	if (p < end && *p == '/') {
 		p++;
 		if (p == end || !isdigit((unsigned char)*p))
@@ -233,27 +319,30 @@ cron_item(const struct cron_text *t, const char *s, const char *end,
 			return (cron_error(cause, t, "step out of range 1-%d",
 			    span));
 	}
+	if (p < end && (*p == '#' || (dow && (*p == 'L' || *p == 'l'))))
+		return (cron_error(cause, t, "%s", dow ? "\"#\" and \"L\" "
+		    "follow a single weekday, not a range, a step or \"*\"" :
+		    "\"#\" is only valid in the day-of-week field"));
 	if (p != end)
 		return (cron_error(cause, t, "unexpected \"%c\"",
 		    isprint((unsigned char)*p) ? *p : '?'));
 	for (v = lo; v <= hi; v += step)
-		*bits |= 1ULL << (t->f == &cron_fields[CRON_F_DOW] ? v % 7 : v);
+		set->bits |= 1ULL << (dow ? v % 7 : v);
 	return (0);
 }
 
 /* A comma-separated list of items. */
 static int
-cron_field_parse(const struct cron_text *t, uint64_t *bits, int *last,
+cron_field_parse(const struct cron_text *t, struct cron_set *set,
     char **cause)
 {
 	const char	*p = t->s, *end = t->s + t->len, *comma;
 
-	*bits = 0;
-	*last = 0;
+	memset(set, 0, sizeof *set);
 	for (;;) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
 			comma = end;
-		if (cron_item(t, p, comma, bits, last, cause) != 0)
+		if (cron_item(t, p, comma, set, cause) != 0)
 			return (-1);
 		if (comma == end)
 			return (0);
@@ -282,15 +371,55 @@ cron_split(const char *s, const char **start, size_t *len, int max)
 	}
 }
 
-/* Five or six fields (already free of macros). */
+/*
+ * Fail with a cause when C can never fire: no date of any month it names
+ * matches its day fields.  Every pairing of a month's length with the
+ * weekday of its 1st occurs within 400 Gregorian years (February has 29
+ * days starting on each weekday), so trying them all is enough.  T holds
+ * the texts of the fields, for the cause.
+ */
 static int
-cron_parse_fields(const char *expr, struct cron *c, char **cause)
+cron_never(const struct cron *c, const struct cron_text *t, char **cause)
 {
-	struct cron_text	 t;
+	char	dom[CRON_SHOW_MAX + 4], mon[CRON_SHOW_MAX + 4];
+	char	dow[CRON_SHOW_MAX + 4];
+	int	m, dim, wd1;
+
+	for (m = 1; m <= 12; m++) {
+		if (!(c->months & 1U << m))
+			continue;
+		for (dim = days_in_month(2001, m); dim <= days_in_month(2000,
+		    m); dim++) {
+			for (wd1 = 0; wd1 < 7; wd1++) {
+				if (cron_month_days(c, dim, wd1) != 0)
+					return (0);
+			}
+		}
+	}
+	cron_show(&t[CRON_F_DOM], dom);
+	cron_show(&t[CRON_F_MONTH], mon);
+	cron_show(&t[CRON_F_DOW], dow);
+	if (c->weekdays == 0x7f && (c->flags & CRON_DOW_STAR))
+		xasprintf(cause, "cron: never fires: day-of-month \"%s\" does "
+		    "not occur in month \"%s\"", dom, mon);
+	else
+		xasprintf(cause, "cron: never fires: no day of month \"%s\" "
+		    "matches both day-of-month \"%s\" and day-of-week \"%s\"",
+		    mon, dom, dow);
+	return (-1);
+}
+
+/* Five or six fields (already free of macros); with STORED, one that
+ * never fires is taken (see cron_parse_stored). */
+static int
+cron_parse_fields(const char *expr, struct cron *c, int stored, char **cause)
+{
+	struct cron_text	 t[CRON_F_MAX];
+	struct cron_set		 set[CRON_F_MAX];
+	struct cron		 out;
 	const char		*start[6];
 	size_t			 len[6];
-	uint64_t		 bits[CRON_F_MAX];
-	int			 n, i, first, last, dom_last = 0;
+	int			 n, i, first;
 
 	n = cron_split(expr, start, len, 6);
 	if (n != 5 && n != 6) {
@@ -298,35 +427,41 @@ cron_parse_fields(const char *expr, struct cron *c, char **cause)
 		return (-1);
 	}
 	first = n == 6 ? CRON_F_SECOND : CRON_F_MINUTE;
-	bits[CRON_F_SECOND] = 1;	/* second 0 when not given */
+	memset(set, 0, sizeof set);
+	set[CRON_F_SECOND].bits = 1;	/* second 0 when not given */
 	for (i = first; i < CRON_F_MAX; i++) {
-		t.f = &cron_fields[i];
-		t.s = start[i - first];
-		t.len = len[i - first];
-		if (cron_field_parse(&t, &bits[i], &last, cause) != 0)
+		t[i].f = &cron_fields[i];
+		t[i].s = start[i - first];
+		t[i].len = len[i - first];
+		if (cron_field_parse(&t[i], &set[i], cause) != 0)
 			return (-1);
-		if (i == CRON_F_DOM)
-			dom_last = last;
 	}
-	memset(c, 0, sizeof *c);
-	c->seconds = bits[CRON_F_SECOND];
-	c->minutes = bits[CRON_F_MINUTE];
-	c->hours = (uint32_t)bits[CRON_F_HOUR];
-	c->days = (uint32_t)bits[CRON_F_DOM];
-	c->months = (uint16_t)bits[CRON_F_MONTH];
-	c->weekdays = (uint8_t)bits[CRON_F_DOW];
+	memset(&out, 0, sizeof out);
+	out.seconds = set[CRON_F_SECOND].bits;
+	out.minutes = set[CRON_F_MINUTE].bits;
+	out.hours = (uint32_t)set[CRON_F_HOUR].bits;
+	out.days = (uint32_t)set[CRON_F_DOM].bits;
+	out.months = (uint16_t)set[CRON_F_MONTH].bits;
+	out.weekdays = (uint8_t)set[CRON_F_DOW].bits;
+	memcpy(out.nth, set[CRON_F_DOW].nth, sizeof out.nth);
+	for (i = 0; i < 7; i++) {
+		if (out.nth[i] != 0)
+			out.flags |= CRON_DOW_NTH;
+	}
 	if (n == 6)
-		c->flags |= CRON_HAS_SECONDS;
-	if (dom_last)
-		c->flags |= CRON_LAST_DOM;
-	if (*start[CRON_F_DOM - first] == '*')
-		c->flags |= CRON_DOM_STAR;
-	if (*start[CRON_F_DOW - first] == '*')
-		c->flags |= CRON_DOW_STAR;
-	if ((n == 5 || *start[0] != '*') &&
-	    *start[CRON_F_MINUTE - first] != '*' &&
-	    *start[CRON_F_HOUR - first] != '*')
-		c->flags |= CRON_WALL;
+		out.flags |= CRON_HAS_SECONDS;
+	if (set[CRON_F_DOM].last)
+		out.flags |= CRON_LAST_DOM;
+	if (*t[CRON_F_DOM].s == '*')
+		out.flags |= CRON_DOM_STAR;
+	if (*t[CRON_F_DOW].s == '*')
+		out.flags |= CRON_DOW_STAR;
+	if ((n == 5 || *t[CRON_F_SECOND].s != '*') &&
+	    *t[CRON_F_MINUTE].s != '*' && *t[CRON_F_HOUR].s != '*')
+		out.flags |= CRON_WALL;
+	if (!stored && cron_never(&out, t, cause) != 0)
+		return (-1);
+	*c = out;
 	return (0);
 }
 
@@ -340,7 +475,7 @@ cron_parse(const char *expr, struct cron *out, char **cause)
 {
 	char	*why = NULL;
 
-	if (cron_parse_expr(expr, out, &why) == 0)
+	if (cron_parse_expr(expr, out, 0, &why) == 0)
 		return (0);
 	if (cause != NULL)
 		*cause = why;
@@ -349,9 +484,20 @@ cron_parse(const char *expr, struct cron *out, char **cause)
 	return (-1);
 }
 
-/* cron_parse, with CAUSE always given. */
+/*
+ * cron_parse for an expression read back from the journal: one that can
+ * never fire is taken (it has no next fire), so that a schedule stored
+ * before such expressions were refused still loads.
+ */
+int
+cron_parse_stored(const char *expr, struct cron *out, char **cause)
+{
+	return (cron_parse_expr(expr, out, 1, cause));
+}
+
+/* cron_parse, with CAUSE always given; STORED as cron_parse_fields. */
 static int
-cron_parse_expr(const char *expr, struct cron *out, char **cause)
+cron_parse_expr(const char *expr, struct cron *out, int stored, char **cause)
 {
 	struct cron	 c;
 	const char	*start[1];
@@ -374,14 +520,14 @@ cron_parse_expr(const char *expr, struct cron *out, char **cause)
 			if (strlen(cron_macros[i].name) == len[0] &&
 			    strncasecmp(expr, cron_macros[i].name, len[0]) == 0)
 				return (cron_parse_expr(cron_macros[i].expr,
-				    out, cause));
+				    out, stored, cause));
 		}
 		xasprintf(cause, "cron: unknown macro \"%.*s\"",
 		    (int)(len[0] > CRON_SHOW_MAX ? CRON_SHOW_MAX : len[0]),
 		    expr);
 		return (-1);
 	}
-	if (cron_parse_fields(expr, &c, cause) != 0)
+	if (cron_parse_fields(expr, &c, stored, cause) != 0)
 		return (-1);
 	*out = c;
 	return (0);
@@ -455,13 +601,35 @@ cron_next_bit(uint64_t mask, int from, int width)
 }
 
 /*
- * The days of month M of year Y that match (bits 1..31): day-of-month and
- * day-of-week are ANDed when either field began with '*', ORed otherwise.
+ * The days (bits 1..DIM) of a month of DIM days whose 1st is weekday WD1
+ * that the "#n" and "L" items of the day-of-week field name.
  */
 static uint32_t
-cron_day_mask(const struct cron *c, int y, int m)
+cron_nth_mask(const struct cron *c, int dim, int wd1)
 {
-	int		dim = days_in_month(y, m), wd1 = civil_wday(y, m, 1);
+	uint32_t	mask = 0;
+	int		w, d, k;
+
+	for (w = 0; w < 7; w++) {
+		if (c->nth[w] == 0)
+			continue;
+		for (k = 0, d = 1 + (w - wd1 + 7) % 7; d <= dim; k++, d += 7) {
+			if ((c->nth[w] & 1 << k) ||
+			    ((c->nth[w] & CRON_NTH_LAST) && d + 7 > dim))
+				mask |= 1U << d;
+		}
+	}
+	return (mask);
+}
+
+/*
+ * The days (bits 1..DIM) of a month of DIM days whose 1st is weekday WD1
+ * that match: day-of-month and day-of-week are ANDed when either field
+ * began with '*', ORed otherwise.
+ */
+static uint32_t
+cron_month_days(const struct cron *c, int dim, int wd1)
+{
 	uint32_t	valid = ((1U << dim) - 1) << 1, dom, dow, rot;
 	uint64_t	tile;
 
@@ -474,9 +642,18 @@ cron_day_mask(const struct cron *c, int y, int m)
 	tile = rot | rot << 7 | (uint64_t)rot << 14 | (uint64_t)rot << 21 |
 	    (uint64_t)rot << 28;
 	dow = (uint32_t)(tile << 1) & valid;
+	if (c->flags & CRON_DOW_NTH)
+		dow |= cron_nth_mask(c, dim, wd1);
 	if (c->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
 		return (dom & dow);
 	return (dom | dow);
+}
+
+/* The days of month M of year Y that match (bits 1..31). */
+static uint32_t
+cron_day_mask(const struct cron *c, int y, int m)
+{
+	return (cron_month_days(c, days_in_month(y, m), civil_wday(y, m, 1)));
 }
 
 /* The first matching time of day at or after *H:*MI:*S; -1 if none. */
@@ -602,7 +779,9 @@ cron_next_wall(const struct cron *c, const struct tz *tz, int64_t after,
 			shown = when - 1 + before;
 		t = when - 1;
 	}
-	limit = shown + CRON_HORIZON;
+	limit = shown + CRON_CYCLE;
+	if (limit > CRON_LAST_LOCAL)
+		limit = CRON_LAST_LOCAL;
 	if (cron_local_next(c, shown + 1, limit, &n) != 0)
 		return (-1);
 	rc = tz_from_local(tz, n, at);
@@ -627,7 +806,9 @@ cron_next_cadence(const struct cron *c, const struct tz *tz, int64_t after,
 	int	off, before, then, more;
 
 	off = tz_offset(tz, t);
-	limit = t + off + CRON_HORIZON;
+	limit = t + off + CRON_CYCLE;
+	if (limit > CRON_LAST_LOCAL)
+		limit = CRON_LAST_LOCAL;
 	for (;;) {
 		more = tz_transition_after(tz, t, &when, &before, &then);
 		span_end = more && when - 1 + off < limit ? when - 1 + off :
@@ -649,8 +830,13 @@ cron_next_cadence(const struct cron *c, const struct tz *tz, int64_t after,
 
 /*
  * The first fire of C in zone TZ strictly after instant AFTER (seconds).
- * Returns 0 and fills *OUT, or -1 when there is none within five years (or
- * AFTER or the fire would lie outside years 1..9999).  Never returns DST_SUPPRESSED.
+ * Returns 0 and fills *OUT, or -1 when there is none.  The search covers
+ * 400 years of local time from AFTER, one whole period of the Gregorian
+ * calendar (146097 days, a whole number of weeks): a parsed expression
+ * names a date in every such span (cron_parse refuses the others), so
+ * -1 means that AFTER or the fire lies outside CRON_FIRST_UTC ..
+ * CRON_LAST_UTC, or that a cadence's local times all fell in the zone's
+ * gaps for 400 years.  Never returns DST_SUPPRESSED.
  */
 int
 cron_next(const struct cron *c, const struct tz *tz, int64_t after,
@@ -658,11 +844,11 @@ cron_next(const struct cron *c, const struct tz *tz, int64_t after,
 {
 	int	rc;
 
-	if (after < CRON_MIN_UTC || after > CRON_MAX_UTC)
+	if (after < CRON_FIRST_UTC || after > CRON_LAST_UTC)
 		return (-1);
 	if (c->flags & CRON_WALL)
 		rc = cron_next_wall(c, tz, after, out);
 	else
 		rc = cron_next_cadence(c, tz, after, out);
-	return (rc == 0 && out->utc <= CRON_MAX_UTC ? 0 : -1);
+	return (rc == 0 && out->utc <= CRON_LAST_UTC ? 0 : -1);
 }

@@ -31,6 +31,8 @@ struct exec_done {
 };
 
 static int	dispatch_abandoned;
+static struct schedule **held;		/* fell due while the journal */
+static size_t	nheld, heldcap;		/* could not write */
 
 struct schedule	*(*dispatch_owner_lookup)(const char *);
 
@@ -49,6 +51,7 @@ static void	run_unlink(struct run *);
 static void	run_abort(struct run *, const char *);
 static void	dispatch_suppressed(struct schedule *, int64_t,
 		    const struct cron_fire *);
+static void	dispatch_hold(struct schedule *);
 
 static const char *trig_cron = "cron";
 static const char *trig_interval = "interval";
@@ -133,8 +136,8 @@ run_find(struct schedule *s, uint64_t number)
 }
 
 /* Calendar month (yyyymm) of instant US in the schedule's zone. */
-static int32_t
-month_key(const struct schedule *s, int64_t us)
+int32_t
+dispatch_month_key(const struct schedule *s, int64_t us)
 {
 	struct civil	c;
 
@@ -145,7 +148,7 @@ month_key(const struct schedule *s, int64_t us)
 static void
 month_roll(struct schedule *s, int64_t now)
 {
-	int32_t	key = month_key(s, now);
+	int32_t	key = dispatch_month_key(s, now);
 
 	if (key != s->month_key) {
 		s->month_key = key;
@@ -300,6 +303,72 @@ settle_reply_cb(const struct journal_result *res, void *arg)
 	free(sr);
 }
 
+/* What is said of a run's end once its record is durable. */
+struct run_end {
+	char			*id;
+	enum run_status		 status;
+	char			*reason;	/* skipped, missed: why */
+	int			 budget_skip;
+	int64_t			 latency_us;	/* -1: never started */
+	int64_t			 cost;
+	struct settle_reply	*reply;		/* a request waiting */
+};
+
+/*
+ * The record of a run's end landed: only now is it logged and counted
+ * (the writer holds the record while the journal cannot write; nothing is
+ * said done before it is durable).
+ */
+static void
+run_end_cb(const struct journal_result *res, void *arg)
+{
+	struct run_end	*e = arg;
+	char		 buf[32];
+
+	if (res->status == JOURNAL_OK) {
+		metrics_count(METRICS_RUNS, run_status_name(e->status), 1);
+		if (e->budget_skip)
+			metrics_count(METRICS_BUDGET_SKIPS, NULL, 1);
+		if (e->latency_us >= 0)
+			metrics_observe_us(METRICS_RUN_SECONDS, e->latency_us);
+		if (e->reason != NULL)
+			log_info("msg=\"run %s\" run=%s reason=\"%s\"",
+			    run_status_name(e->status), e->id,
+			    log_escape(e->reason));
+		else
+			log_info("msg=\"run finished\" run=%s status=%s "
+			    "latency_ms=%lld cost_usd=%s", e->id,
+			    run_status_name(e->status), e->latency_us > 0 ?
+			    (long long)(e->latency_us / 1000) : 0LL,
+			    fmt_usd(e->cost > 0 ? e->cost : 0, buf,
+			    sizeof buf));
+	} else if (res->status != JOURNAL_DUPLICATE)
+		log_warnx("msg=\"run end not recorded\" run=%s status=%s "
+		    "error=\"%s\"", e->id, run_status_name(e->status),
+		    log_escape(res->error));
+	if (e->reply != NULL)
+		settle_reply_cb(res, e->reply);
+	free(e->reason);
+	free(e->id);
+	free(e);
+}
+
+/* The note of R's end, ending with ST (see run_end_cb). */
+static struct run_end *
+run_end_new(const struct run *r, enum run_status st, const char *reason)
+{
+	struct run_end	*e;
+
+	e = xcalloc(1, sizeof *e);
+	e->id = xstrdup(r->id);
+	e->status = st;
+	e->reason = reason != NULL ? xstrdup(reason) : NULL;
+	e->latency_us = r->started_us > 0 && r->finished_us > 0 ?
+	    r->finished_us - r->started_us : -1;
+	e->cost = r->cost;
+	return (e);
+}
+
 /* A run with no execution (skipped, missed, failed before start); a
  * request waiting for it is answered once the record is durable. */
 static void
@@ -307,20 +376,18 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
     const char *claim)
 {
 	struct settle_reply	*sr = NULL;
+	struct run_end		*e;
 
 	r->finished_us = now_us();
 	run_set_status(r, st);
-	metrics_count(METRICS_RUNS, run_status_name(st), 1);
-	if (st == RUN_SKIPPED && reason != NULL &&
+	e = run_end_new(r, st, reason != NULL ? reason : "");
+	e->budget_skip = st == RUN_SKIPPED && reason != NULL &&
 	    (strcmp(reason, "budget") == 0 || (r->sched->hooks != NULL &&
-	    strcmp(reason, r->sched->hooks->budget_reason) == 0)))
-		metrics_count(METRICS_BUDGET_SKIPS, NULL, 1);
+	    strcmp(reason, r->sched->hooks->budget_reason) == 0));
 	if (reason != NULL) {
 		free(r->reason);
 		r->reason = xstrdup(reason);
 	}
-	log_info("msg=\"run %s\" run=%s reason=\"%s\"", run_status_name(st),
-	    r->id, log_escape(reason));
 	if (r->req != NULL) {
 		sr = xcalloc(1, sizeof *sr);
 		sr->req = r->req;
@@ -343,9 +410,9 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 		    "status", run_status_name(st), "reason", reason);
 		r->hook = NULL;
 	}
+	e->reply = sr;
 	run_submit_arg(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
-	    "run.skipped" : "run.finished", claim, sr != NULL ?
-	    settle_reply_cb : dispatch_log_cb, sr);
+	    "run.skipped" : "run.finished", claim, run_end_cb, e);
 	if (r->sched->hooks != NULL)
 		r->sched->hooks->ended(r->sched, r);
 	run_free(r);
@@ -416,15 +483,13 @@ overlap_verdict(struct schedule *s)
  */
 static void
 dispatch_batch_occurrence(struct schedule *s, int64_t t,
-    const struct cron_fire *f, const char *trig, int ignore_overlap,
-    const char *key)
+    const struct cron_fire *f, const char *trig, const char *key)
 {
 	struct run	*r;
 	char		*cause = NULL, *field = NULL, *reason = NULL;
 	int64_t		 mid = 0;
 
-	if (!ignore_overlap && s->batches_running > 0 &&
-	    (s->overlap != OVERLAP_ALLOW ||
+	if (s->batches_running > 0 && (s->overlap != OVERLAP_ALLOW ||
 	    s->batches_running >= s->overlap_limit)) {
 		run_settle_now(occurrence_run(s, t, f, trig), RUN_SKIPPED,
 		    "overlap", key);
@@ -456,11 +521,12 @@ dispatch_batch_occurrence(struct schedule *s, int64_t t,
 
 /*
  * Occurrence T of S (nominal details F) arrived: settle it as a run or a
- * skip.  CATCHUP runs (policy all) ignore the overlap policy.
+ * skip.  Catch-up runs obey the overlap policy like any other: after a
+ * crash, "all" with "allow" and a limit of 3 starts at most 3 at once.
  */
 static void
 dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
-    const char *trig, int ignore_overlap)
+    const char *trig)
 {
 	struct run	*r;
 	char		 key[128];
@@ -468,13 +534,14 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 
 	if (t > s->last_fire)
 		s->last_fire = t;
+	if (t > s->fired_us)
+		s->fired_us = t;
 	occurrence_key(s, t, key, sizeof key);
 	if (s->batch_template != NULL) {
-		dispatch_batch_occurrence(s, t, f, trig, ignore_overlap, key);
+		dispatch_batch_occurrence(s, t, f, trig, key);
 		return;
 	}
-	if (!ignore_overlap)
-		v = overlap_verdict(s);
+	v = overlap_verdict(s);
 	r = occurrence_run(s, t, f, trig);
 	log_trace(TRACE_SCHED, "msg=\"occurrence\" schedule=%s run=%s "
 	    "verdict=%d", s->id, r->id, v);
@@ -516,6 +583,47 @@ dispatch_suppressed(struct schedule *s, int64_t t, const struct cron_fire *f)
 	run_settle_now(r, RUN_SKIPPED, "dst_suppressed", key);
 }
 
+/*
+ * S fell due while the journal cannot write: its occurrence gets no run
+ * (and no run number) now; it waits, unarmed, for the journal to write
+ * again, when its catch-up policy settles what it missed (see
+ * dispatch_journal_writable).
+ */
+static void
+dispatch_hold(struct schedule *s)
+{
+	if (nheld == heldcap) {
+		heldcap = heldcap == 0 ? 64 : heldcap * 2;
+		held = xreallocarray(held, heldcap, sizeof *held);
+	}
+	actor_ref(&s->actor);
+	held[nheld++] = s;
+	log_trace(TRACE_SCHED, "msg=\"fire held: the journal cannot write\" "
+	    "schedule=%s", s->id);
+}
+
+/* The journal writes again: every schedule held meanwhile catches up. */
+void
+dispatch_journal_writable(void)
+{
+	struct schedule	**list = held;
+	size_t		  i, n = nheld;
+	int64_t		  now = now_us();
+
+	held = NULL;
+	nheld = heldcap = 0;
+	if (n > 0)
+		log_info("msg=\"schedules held while the journal could not "
+		    "write catch up\" schedules=%zu", n);
+	for (i = 0; i < n; i++) {
+		if (list[i]->state == SCHEDULE_ACTIVE && !engine->draining &&
+		    !timer_armed(&list[i]->timer))
+			dispatch_catchup(list[i], now);
+		actor_unref(&list[i]->actor);
+	}
+	free(list);
+}
+
 /* A fire timer or a retry timer of S went off. */
 void
 dispatch_timer(struct schedule *s, uint64_t arg)
@@ -532,12 +640,17 @@ dispatch_timer(struct schedule *s, uint64_t arg)
 	if (s->state != SCHEDULE_ACTIVE || engine->draining ||
 	    (int64_t)arg != s->next_fire)
 		return;
+	if (journal_stalled(engine->journal, NULL, NULL)) {
+		dispatch_hold(s);
+		return;
+	}
 	t = s->next_fire;
 	metrics_count(METRICS_FIRES, NULL, 1);
 	metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now_us() - t);
 	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
 	    (long long)(now_us() - t));
-	dispatch_occurrence(s, t, &s->next, trigger_source(s), 0);
+	dispatch_occurrence(s, t, &s->next, trigger_source(s));
+	schedule_complete(s);
 	if (s->state == SCHEDULE_ACTIVE)
 		schedule_arm(s, t);
 }
@@ -1055,22 +1168,21 @@ run_finish(struct run *r, enum run_status st)
 {
 	struct schedule	*s = r->sched;
 	struct jrec	*rec;
-	char		 buf[32];
+	struct run_end	*e;
+	int64_t		 before;
 
 	r->finished_us = now_us();
 	run_set_status(r, st);
-	metrics_count(METRICS_RUNS, run_status_name(st), 1);
-	if (r->started_us > 0)
-		metrics_observe_us(METRICS_RUN_SECONDS, r->finished_us -
-		    r->started_us);
 	if (r->cost > 0) {
 		month_roll(s, r->finished_us);
+		before = s->month_spent;
 		s->month_spent = money_add(s->month_spent, r->cost);
+		if (s->hooks == NULL)
+			budget_crossed(s->account, s->id, "max_cost_month",
+			    s->max_cost_month, s->month_key, before,
+			    s->month_spent);
 	}
-	log_info("msg=\"run finished\" run=%s status=%s latency_ms=%lld "
-	    "cost_usd=%s", r->id, run_status_name(st), r->started_us > 0 ?
-	    (long long)((r->finished_us - r->started_us) / 1000) : 0LL,
-	    fmt_usd(r->cost > 0 ? r->cost : 0, buf, sizeof buf));
+	e = run_end_new(r, st, NULL);
 	rec = run_record(r, "run.finished", NULL);
 	/* The spend is durable with the run's end (the reservation is
 	 * released by run_unlink). */
@@ -1080,7 +1192,8 @@ run_finish(struct run *r, enum run_status st)
 		estimate_observe(s->account, r->operation, r->model_id != NULL ?
 		    r->model_id : r->model, r->input_tokens, r->output_tokens,
 		    rec);
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, run_end_cb, e);
+	budget_thresholds_submit();
 	run_unlink(r);
 	if (s->hooks != NULL)
 		s->hooks->ended(s, r);
@@ -1573,7 +1686,7 @@ dispatch_catchup(struct schedule *s, int64_t now)
 			continue;
 		}
 		if (s->catchup == CATCHUP_ALL) {
-			dispatch_occurrence(s, t, &f, trig_catchup, 1);
+			dispatch_occurrence(s, t, &f, trig_catchup);
 			continue;
 		}
 		if (latest != 0)
@@ -1596,6 +1709,7 @@ dispatch_catchup(struct schedule *s, int64_t now)
 		missed_aggregate(s, t, now, 0, 1, agg_reason);
 	}
 	if (latest != 0)
-		dispatch_occurrence(s, latest, &latest_f, trig_catchup, 0);
+		dispatch_occurrence(s, latest, &latest_f, trig_catchup);
+	schedule_complete(s);
 	schedule_arm(s, s->last_fire > now ? s->last_fire : now);
 }

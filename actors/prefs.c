@@ -756,6 +756,7 @@ prefs_change_record(struct prefs_change *c)
 	size_t			 i;
 
 	rec = jrec_create(prefs_kinds[c->kind], c->a->name);
+	jrec_failfast(rec);
 	pk = jrec_body(rec);
 	if (c->kind == PREFS_UI)
 		prefs_ui_pack(c->ui, pk);

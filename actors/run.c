@@ -281,6 +281,9 @@ run_row_to_json(const msgpack_object *o)
 		    est, "high")));
 		json_object_set_new(j, "estimate_usd", usd);
 	}
+	/* One money format in answers: USD strings (null: not known). */
+	json_object_del(j, "cost_micro");
+	json_object_del(j, "estimate_micro");
 	res = json_object_get(j, "parameters");
 	if (json_is_string(res)) {
 		json_t	*parsed = json_loads(json_string_value(res), 0, NULL);

@@ -25,6 +25,7 @@ static struct strmap	by_id;
 static struct strmap	by_name;
 static size_t		nactive;
 static size_t		npaused;
+static size_t		ncompleted;
 
 /* Context of a control operation waiting for its record. */
 struct sched_op {
@@ -44,6 +45,13 @@ static void	schedule_prune_runs(struct schedule *, struct jrec *,
 		    uint64_t);
 static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
+static struct jrec *schedule_record(struct schedule *, const char *);
+static void	schedule_prefetch_secrets(const struct schedule *);
+static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
+		    int64_t);
+static const char *schedule_cap_refusal(const struct schedule *, char **);
+static int	schedule_cap_refused(struct ctl_req *, const struct schedule *,
+		    json_t *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
 		    const struct webhook_keyring *, const struct schedule *);
@@ -61,7 +69,9 @@ static const char *overlap_names[] = {
 	"skip", "queue_one", "allow", "cancel_previous"
 };
 static const char *catchup_names[] = { "skip", "latest", "all" };
-static const char *state_names[] = { "active", "paused", "deleted" };
+static const char *state_names[] = {
+	"active", "paused", "deleted", "completed"
+};
 static const char *weekday_names[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
@@ -121,6 +131,7 @@ schedule_free_fields(struct schedule *s)
 	free(s->trigger_text);
 	free(s->note);
 	free(s->pause_reason);
+	free(s->pause_note);
 	free(s->batch_template);
 	free(s->webhook_secret_ref);
 	webhook_keyring_free(s->webhook_prev);
@@ -150,6 +161,8 @@ schedule_count_state(const struct schedule *s, int delta)
 		nactive += delta;
 	else if (s->state == SCHEDULE_PAUSED)
 		npaused += delta;
+	else if (s->state == SCHEDULE_COMPLETED)
+		ncompleted += delta;
 }
 
 static void
@@ -212,9 +225,10 @@ void
 schedule_counts(struct schedule_counts *c)
 {
 	memset(c, 0, sizeof *c);
-	c->total = nactive + npaused;
+	c->total = nactive + npaused + ncompleted;
 	c->active = nactive;
 	c->paused = npaused;
+	c->completed = ncompleted;
 	c->runs_running = (size_t)slots_in_use();
 	c->runs_waiting = slots_waiting();
 }
@@ -252,6 +266,8 @@ schedule_counts_node(struct strmap_node *node, void *arg)
 	ctx->c->total++;
 	if (s->state == SCHEDULE_ACTIVE)
 		ctx->c->active++;
+	else if (s->state == SCHEDULE_COMPLETED)
+		ctx->c->completed++;
 	else
 		ctx->c->paused++;
 	schedule_count_runs(s, ctx->c);
@@ -370,17 +386,21 @@ parse_monthly(const char *spec, struct cron *c, char **reason)
 }
 
 /*
- * Set T's trigger from KIND and its text SPEC (as stored in the row, or as
- * given by a caller).  On error *reason says why.
+ * Set T's trigger from KIND and its text SPEC (STORED: as read from its
+ * row; else as given by a caller).  On error *reason says why.
  */
 static int
-trigger_set(struct schedule *t, int kind, const char *spec, char **reason)
+trigger_set(struct schedule *t, int kind, const char *spec, int stored,
+    char **reason)
 {
 	int64_t	v;
 
 	switch (kind) {
 	case TRIGGER_CRON:
-		if (cron_parse(spec, &t->cron, reason) == -1)
+		/* A STORED row may hold a cron that never fires, from
+		 * before such were refused: it loads, with no next fire. */
+		if ((stored ? cron_parse_stored(spec, &t->cron, reason) :
+		    cron_parse(spec, &t->cron, reason)) == -1)
 			return (-1);
 		break;
 	case TRIGGER_WEEKLY:
@@ -481,6 +501,27 @@ schedule_next_fires(const struct schedule *s, int64_t from, int count,
 	return (n);
 }
 
+/*
+ * A one-shot ("at") whose instant has been settled (run, skipped or
+ * missed) is completed: no next fire, shown as "completed".  An update
+ * with a new instant (or another trigger) makes it active again.
+ */
+void
+schedule_complete(struct schedule *s)
+{
+	if (s->trigger != TRIGGER_AT || s->state != SCHEDULE_ACTIVE ||
+	    s->last_fire < s->at_us)
+		return;
+	schedule_count_state(s, -1);
+	s->state = SCHEDULE_COMPLETED;
+	schedule_count_state(s, 1);
+	timer_cancel(&s->timer);
+	s->next_fire = 0;
+	log_info("msg=\"schedule completed\" schedule=%s", s->id);
+	journal_submit(engine->journal, schedule_record(s,
+	    "schedule.completed"), dispatch_log_cb, NULL);
+}
+
 /* Compute the next fire after AFTER and arm (or disarm) the timer. */
 void
 schedule_arm(struct schedule *s, int64_t after)
@@ -516,6 +557,7 @@ schedule_clone(const struct schedule *s)
 	    xstrdup(s->batch_template) : NULL;
 	t->pause_reason = s->pause_reason != NULL ?
 	    xstrdup(s->pause_reason) : NULL;
+	t->pause_note = s->pause_note != NULL ? xstrdup(s->pause_note) : NULL;
 	t->webhook_secret_ref = s->webhook_secret_ref != NULL ?
 	    xstrdup(s->webhook_secret_ref) : NULL;
 	t->webhook_tolerance_s = s->webhook_tolerance_s;
@@ -533,6 +575,7 @@ schedule_clone(const struct schedule *s)
 	t->created_us = s->created_us;
 	t->updated_us = s->updated_us;
 	t->last_fire = s->last_fire;
+	t->fired_us = s->fired_us;
 	t->run_counter = s->run_counter;
 	t->history = s->history;
 	t->trigger = s->trigger;
@@ -633,7 +676,7 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 	if (kind == TRIGGER_INTERVAL && json_is_integer(v)) {
 		snprintf(buf, sizeof buf, "%llds",
 		    (long long)json_integer_value(v));
-		return (trigger_set(t, kind, buf, reason));
+		return (trigger_set(t, kind, buf, 0, reason));
 	}
 	if (kind == TRIGGER_AT && json_is_string(v)) {
 		int64_t	at;
@@ -644,16 +687,16 @@ config_trigger(struct schedule *t, json_t *params, int creating,
 				return (-1);
 			}
 			fmt_rfc3339(at, buf, sizeof buf);
-			return (trigger_set(t, kind, buf, reason));
+			return (trigger_set(t, kind, buf, 0, reason));
 		}
 	}
 	if (kind == TRIGGER_MANUAL || kind == TRIGGER_WEBHOOK)
-		return (trigger_set(t, kind, "", reason));
+		return (trigger_set(t, kind, "", 0, reason));
 	if (!json_is_string(v)) {
 		*reason = xstrdup("must be a string");
 		return (-1);
 	}
-	return (trigger_set(t, kind, json_string_value(v), reason));
+	return (trigger_set(t, kind, json_string_value(v), 0, reason));
 }
 
 static int
@@ -985,11 +1028,32 @@ config_apply(struct schedule *t, json_t *params, int creating,
 
 /* ---- rows and views ---------------------------------------------------- */
 
+/* The keys of a schedule row, in the order schedule_pack writes them. */
+enum row_key {
+	RK_ID, RK_NAME, RK_ACCOUNT, RK_OPERATION, RK_MODEL, RK_PARAMETERS,
+	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
+	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
+	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
+	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
+	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE,
+	RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS, RK_PAUSE_NOTE, RK_FIRED, RK_MAX
+};
+static const char *const row_keys[RK_MAX] = {
+	"id", "name", "account", "operation", "model", "parameters",
+	"trigger", "spec", "tz", "overlap", "overlap_limit", "catchup",
+	"catchup_window_us", "priority", "history", "max_cost_month_micro",
+	"state", "pause_reason", "note", "anchor_us", "created_us",
+	"updated_us", "last_fire_us", "run_counter", "month_key",
+	"month_spent_micro", "batch_template", "webhook_secret_ref",
+	"webhook_tolerance_s", "webhook_style", "webhook_previous",
+	"pause_note", "fired_us"
+};
+
 /* The "schedules" table row (and the body of schedule.* records). */
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 32);
+	msgpack_pack_map(pk, RK_MAX + 1);	/* and "format" */
 	pack_kstr(pk, "id", s->id);
 	pack_kstr(pk, "name", s->name);
 	pack_kstr(pk, "account", s->account);
@@ -1022,6 +1086,8 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	pack_kstr(pk, "webhook_style", webhook_style_names[s->webhook_style]);
 	pack_str(pk, "webhook_previous");
 	webhook_keyring_pack(s->webhook_prev, pk);
+	pack_kstr(pk, "pause_note", s->pause_note);
+	pack_kint(pk, "fired_us", s->fired_us);
 	pack_kint(pk, "format", 1);
 }
 
@@ -1038,8 +1104,9 @@ schedule_put_progress(struct schedule *s, struct jrec *rec)
 	if (s->state == SCHEDULE_DELETED)
 		return;
 	pack_buffer_init(&pb);
-	msgpack_pack_map(&pb.pk, 4);
+	msgpack_pack_map(&pb.pk, 5);
 	pack_kint(&pb.pk, "last_fire_us", s->last_fire);
+	pack_kint(&pb.pk, "fired_us", s->fired_us);
 	pack_kint(&pb.pk, "run_counter", (int64_t)s->run_counter);
 	pack_kint(&pb.pk, "month_key", s->month_key);
 	pack_kint(&pb.pk, "month_spent_micro", s->month_spent);
@@ -1070,6 +1137,7 @@ schedule_record(struct schedule *s, const char *kind)
 	struct pack_buffer	 pb;
 
 	rec = jrec_create(kind, s->account);
+	jrec_failfast(rec);
 	pack_buffer_init(&pb);
 	schedule_pack(s, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
@@ -1081,25 +1149,6 @@ schedule_record(struct schedule *s, const char *kind)
 	return (rec);
 }
 
-/* The keys of a schedule row, in the order schedule_pack writes them. */
-enum row_key {
-	RK_ID, RK_NAME, RK_ACCOUNT, RK_OPERATION, RK_MODEL, RK_PARAMETERS,
-	RK_TRIGGER, RK_SPEC, RK_TZ, RK_OVERLAP, RK_OVERLAP_LIMIT, RK_CATCHUP,
-	RK_CATCHUP_WINDOW, RK_PRIORITY, RK_HISTORY, RK_MAX_COST, RK_STATE,
-	RK_PAUSE_REASON, RK_NOTE, RK_ANCHOR, RK_CREATED, RK_UPDATED,
-	RK_LAST_FIRE, RK_RUN_COUNTER, RK_MONTH_KEY, RK_MONTH_SPENT,
-	RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET, RK_WEBHOOK_TOLERANCE,
-	RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS, RK_MAX
-};
-static const char *const row_keys[RK_MAX] = {
-	"id", "name", "account", "operation", "model", "parameters",
-	"trigger", "spec", "tz", "overlap", "overlap_limit", "catchup",
-	"catchup_window_us", "priority", "history", "max_cost_month_micro",
-	"state", "pause_reason", "note", "anchor_us", "created_us",
-	"updated_us", "last_fire_us", "run_counter", "month_key",
-	"month_spent_micro", "batch_template", "webhook_secret_ref",
-	"webhook_tolerance_s", "webhook_style", "webhook_previous"
-};
 
 /* A name of NAMES (N of them) held in V, or DEF. */
 static int
@@ -1136,7 +1185,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	if ((s->tz = tz_load(tzname, cause)) == NULL)
 		goto out;
 	if ((kind = name_index(trigger, trigger_names, TRIGGER_KINDS)) == -1 ||
-	    trigger_set(s, kind, spec, cause) == -1) {
+	    trigger_set(s, kind, spec, 1, cause) == -1) {
 		if (*cause == NULL)
 			*cause = xstrdup("unknown trigger");
 		goto out;
@@ -1147,12 +1196,23 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 		s->parameters = xstrdup("{}");
 	s->note = unpack_val_strdup(v[RK_NOTE]);
 	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
+	s->pause_note = unpack_val_strdup(v[RK_PAUSE_NOTE]);
+	s->fired_us = unpack_val_int(v[RK_FIRED], 0);
 	s->overlap = (uint8_t)unpack_name(v[RK_OVERLAP], overlap_names, 4,
 	    OVERLAP_SKIP);
 	s->catchup = (uint8_t)unpack_name(v[RK_CATCHUP], catchup_names, 3,
 	    CATCHUP_LATEST);
-	s->state = unpack_name(v[RK_STATE], state_names, 2, 0) == 1 ?
-	    SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
+	switch (unpack_name(v[RK_STATE], state_names, 4, SCHEDULE_ACTIVE)) {
+	case SCHEDULE_PAUSED:
+		s->state = SCHEDULE_PAUSED;
+		break;
+	case SCHEDULE_COMPLETED:
+		s->state = SCHEDULE_COMPLETED;
+		break;
+	default:
+		s->state = SCHEDULE_ACTIVE;
+		break;
+	}
 	s->overlap_limit = (uint8_t)unpack_val_int(v[RK_OVERLAP_LIMIT], 1);
 	s->catchup_window_us = unpack_val_int(v[RK_CATCHUP_WINDOW],
 	    3600 * USEC_PER_SEC);
@@ -1201,6 +1261,8 @@ schedule_to_json(const struct schedule *s)
 	const struct operation	*op;
 	const struct model	*model = NULL;
 	struct cost_range	 est;
+	const char		*source, *mname;
+	int			 samples;
 	char			 buf[40], local[40];
 
 	params = json_loads(s->parameters, 0, NULL);
@@ -1246,7 +1308,9 @@ schedule_to_json(const struct schedule *s)
 	}
 	json_set_instant(j, "created", s->created_us);
 	json_set_instant(j, "updated", s->updated_us);
-	json_set_instant(j, "last_fire", s->last_fire);
+	json_set_instant(j, "last_fire", s->fired_us);
+	json_object_set_new(j, "pause_note", s->pause_note != NULL ?
+	    json_string(s->pause_note) : json_null());
 	json_set_instant(j, "next_fire", s->state == SCHEDULE_ACTIVE ?
 	    s->next_fire : 0);
 	if (s->state == SCHEDULE_ACTIVE && s->next_fire > 0) {
@@ -1269,6 +1333,11 @@ schedule_to_json(const struct schedule *s)
 		    "mid", fmt_usd(est.mid, local, sizeof local),
 		    "high", fmt_usd(est.high, (char[40]){0}, 40)));
 	}
+	/* With a cap: when it is reached at the projected pace. */
+	if (s->max_cost_month > 0 && s->batch_template == NULL &&
+	    dispatch_estimate(s, &est, &source, &samples, &mname) == 0)
+		json_set_instant(j, "cap_reached", schedule_cap_reached(s,
+		    est.mid, now_us()));
 	return (j);
 }
 
@@ -1335,10 +1404,134 @@ month_end(const struct schedule *s, int64_t now)
 }
 
 /*
+ * At the projected pace (MID per fire from NOW), the fire of S whose run
+ * would pass its max_cost_month (and be skipped, pausing S), if that falls
+ * in the current month of its zone; else 0.  What is spent and reserved
+ * counts.  An interval is computed; other triggers are walked, at most
+ * ESTIMATE_FIRES_MAX fires.
+ */
+static int64_t
+schedule_cap_reached(const struct schedule *s, int64_t mid, int64_t now)
+{
+	struct cron_fire	 f;
+	int64_t			 end, t, used, fits, i;
+
+	if (s->max_cost_month <= 0 || mid <= 0 ||
+	    s->state != SCHEDULE_ACTIVE)
+		return (0);
+	used = s->month_reserved;
+	if (s->month_key == dispatch_month_key(s, now))
+		used = money_add(used, s->month_spent);
+	end = month_end(s, now);
+	t = s->last_fire > now ? s->last_fire : now;
+	if ((t = schedule_next_after(s, t, &f)) == 0 || t >= end)
+		return (0);
+	/* Runs that still fit: used + k * mid <= cap for k <= fits. */
+	fits = used >= s->max_cost_month ? 0 :
+	    (s->max_cost_month - used) / mid;
+	if (s->trigger == TRIGGER_INTERVAL) {
+		if (fits > (end - t) / s->interval_us)
+			return (0);
+		t += fits * s->interval_us;
+		return (t < end ? t : 0);
+	}
+	for (i = 0; i < fits && i < ESTIMATE_FIRES_MAX; i++) {
+		if ((t = schedule_next_after(s, t, &f)) == 0 || t >= end)
+			return (0);
+	}
+	return (i == fits ? t : 0);
+}
+
+/*
+ * Why S's caps will surprise its owner, as sentences (a new array): one
+ * run's estimate MID more than a cap on its own (every run would be
+ * skipped), or the schedule's cap reached this month at REACHED.
+ */
+static json_t *
+schedule_cap_warnings(const struct schedule *s, int64_t mid, int64_t reached)
+{
+	json_t		*w = json_array();
+	const char	*cap;
+	int64_t		 limit;
+	char		 b[3][40];
+
+	fmt_usd(mid, b[0], sizeof b[0]);
+	if (s->max_cost_month > 0 && mid > s->max_cost_month)
+		json_array_append_new(w, json_sprintf("one run's estimate "
+		    "(mid %s) is more than max_cost_month (%s): every run "
+		    "would be skipped and the schedule paused", b[0],
+		    fmt_usd(s->max_cost_month, b[1], sizeof b[1])));
+	else if (reached != 0)
+		json_array_append_new(w, json_sprintf("at the projected pace "
+		    "max_cost_month (%s) is reached at %s: runs from then on "
+		    "are skipped and the schedule paused",
+		    fmt_usd(s->max_cost_month, b[1], sizeof b[1]),
+		    fmt_rfc3339(reached, b[2], sizeof b[2])));
+	if (budget_single_run(s->account, s->operation, mid, &cap, &limit))
+		json_array_append_new(w, json_sprintf("one run's estimate "
+		    "(mid %s) is more than the account's %s (%s): every run "
+		    "would be skipped", b[0], cap,
+		    fmt_usd(limit, b[1], sizeof b[1])));
+	return (w);
+}
+
+/*
+ * A cap that one run of T (as configured) would pass on its own: the
+ * parameter or cap name, with *why; NULL if none.  Create and update
+ * refuse such a schedule unless forced.
+ */
+static const char *
+schedule_cap_refusal(const struct schedule *t, char **why)
+{
+	struct cost_range	 est;
+	const char		*source, *model, *cap;
+	int64_t			 limit;
+	int			 samples;
+	char			 b[2][40];
+
+	if (t->batch_template != NULL || dispatch_estimate(t, &est, &source,
+	    &samples, &model) == -1)
+		return (NULL);
+	if (t->max_cost_month > 0 && est.mid > t->max_cost_month) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "cap (%s): every run would be skipped; give force to "
+		    "create it anyway", fmt_usd(est.mid, b[0], sizeof b[0]),
+		    fmt_usd(t->max_cost_month, b[1], sizeof b[1]));
+		return ("max_cost_month");
+	}
+	if (budget_single_run(t->account, t->operation, est.mid, &cap,
+	    &limit)) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "account's %s (%s): every run would be skipped; give "
+		    "force to create it anyway", fmt_usd(est.mid, b[0],
+		    sizeof b[0]), cap, fmt_usd(limit, b[1], sizeof b[1]));
+		return (cap);
+	}
+	return (NULL);
+}
+
+/* Refuse T for REQ (answered: 1) when one run passes a cap on its own and
+ * PARAMS does not say force; else 0. */
+static int
+schedule_cap_refused(struct ctl_req *req, const struct schedule *t,
+    json_t *params)
+{
+	const char	*field;
+	char		*reason = NULL;
+
+	if (json_is_true(json_object_get(params, "force")) ||
+	    (field = schedule_cap_refusal(t, &reason)) == NULL)
+		return (0);
+	ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds the cap");
+	free(reason);
+	return (1);
+}
+
+/*
  * What S costs: one run's estimate (low / mid / high, and whether it comes
  * from the catalog or from observed usage), the fires left this month in
- * its zone and the month's projected cost (fires left x mid, plus what it
- * spent already).
+ * its zone, the month's projected cost (fires left x mid), when the
+ * schedule's cap is reached at that pace, and warnings about its caps.
  */
 json_t *
 schedule_estimate(const struct schedule *s)
@@ -1347,9 +1540,10 @@ schedule_estimate(const struct schedule *s)
 	struct cron_fire	 f;
 	const char		*source, *model;
 	int64_t			 now = now_us(), end, t;
-	int64_t			 fires = 0, projected;
+	int64_t			 fires = 0, projected, reached;
 	int			 samples, capped = 0;
 	char			 b[4][40];
+	json_t			*j;
 
 	if (dispatch_estimate(s, &est, &source, &samples, &model) == -1)
 		return (NULL);
@@ -1363,7 +1557,8 @@ schedule_estimate(const struct schedule *s)
 	}
 	projected = fires > 0 && est.mid > INT64_MAX / fires ? INT64_MAX :
 	    fires * est.mid;
-	return (json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:i, "
+	reached = schedule_cap_reached(s, est.mid, now);
+	j = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:i, "
 	    "s:I, s:b, s:s, s:s, s:s*}",
 	    "operation", s->operation, "model", model,
 	    "estimate_usd", "low", fmt_usd(est.low, b[0], sizeof b[0]),
@@ -1375,7 +1570,11 @@ schedule_estimate(const struct schedule *s)
 	    "projected_month_usd", fmt_usd(projected, b[3], sizeof b[3]),
 	    "tz", tz_name(s->tz),
 	    "max_cost_month_usd", s->max_cost_month > 0 ?
-	    fmt_usd(s->max_cost_month, (char[40]){0}, 40) : NULL));
+	    fmt_usd(s->max_cost_month, (char[40]){0}, 40) : NULL);
+	json_set_instant(j, "cap_reached", reached);
+	json_object_set_new(j, "warnings", schedule_cap_warnings(s, est.mid,
+	    reached));
+	return (j);
 }
 
 /*
@@ -1561,6 +1760,10 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 		schedule_discard(t);
 		return;
 	}
+	if (schedule_cap_refused(req, t, params)) {
+		schedule_discard(t);
+		return;
+	}
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
 		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
@@ -1611,6 +1814,7 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 	}
 	schedule_count_state(s, -1);
 	if (op->kind == OP_UPDATE) {
+		s->state = t->state;
 		if (strcmp(s->name_key, t->name_key) != 0) {
 			strmap_remove(&by_name, &s->name_node);
 			strmap_remove(&by_name, &t->name_node);
@@ -1626,6 +1830,7 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 			s->last_fire = t->last_fire;
 		s->updated_us = t->updated_us;
 		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
 		SWAP(s->note, t->note);
 	}
 	schedule_count_state(s, 1);
@@ -1656,6 +1861,10 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 		schedule_discard(t);
 		return;
 	}
+	if (schedule_cap_refused(req, t, params)) {
+		schedule_discard(t);
+		return;
+	}
 	free(t->name_key);
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (strcmp(t->name_key, s->name_key) != 0 &&
@@ -1668,6 +1877,11 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	t->updated_us = now;
 	if (t->last_fire < now)
 		t->last_fire = now;
+	/* A completed one-shot given a new instant (or another trigger)
+	 * is active again. */
+	if (t->state == SCHEDULE_COMPLETED && (t->trigger != TRIGGER_AT ||
+	    t->at_us > now))
+		t->state = SCHEDULE_ACTIVE;
 	rec = schedule_record(t, "schedule.updated");
 	if (t->history < s->history && t->run_counter >= t->history)
 		schedule_prune_runs(s, rec, t->run_counter - t->history + 1);
@@ -1690,6 +1904,14 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 
 	if (req != NULL && schedule_busy(req, s))
 		return;
+	if (s->state == SCHEDULE_COMPLETED) {
+		if (req != NULL)
+			ctl_error(req, CTL_E_CONFLICT, "the schedule has "
+			    "completed (its one instant is settled); give it a "
+			    "new --at with schedule update to run it again",
+			    NULL, NULL);
+		return;
+	}
 	if ((s->state == SCHEDULE_PAUSED) == pause) {
 		if (req != NULL)
 			ctl_error(req, CTL_E_CONFLICT, pause ?
@@ -1701,7 +1923,11 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 	t->state = pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
 	free(t->pause_reason);
 	t->pause_reason = pause ? xstrdup(reason) : NULL;
-	if (note != NULL) {
+	/* A pause's note says why it is paused and goes with the pause; a
+	 * resume's note becomes the schedule's note. */
+	free(t->pause_note);
+	t->pause_note = pause && note != NULL ? xstrdup(note) : NULL;
+	if (!pause && note != NULL) {
 		free(t->note);
 		t->note = xstrdup(note);
 	}
@@ -1716,6 +1942,7 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 		schedule_count_state(s, -1);
 		s->state = t->state;
 		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
 		s->updated_us = now;
 		schedule_count_state(s, 1);
 		journal_submit(engine->journal, schedule_record(s,
@@ -1806,6 +2033,7 @@ schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
 	t = schedule_clone(s);
 	timer_cancel(&s->timer);
 	rec = jrec_create("schedule.deleted", s->account);
+	jrec_failfast(rec);
 	msgpack_pack_map(jrec_body(rec), 2);
 	pack_kstr(jrec_body(rec), "id", s->id);
 	pack_kstr(jrec_body(rec), "name", s->name);
@@ -1874,6 +2102,7 @@ progress_row_cb(const struct journal_row *row, void *arg)
 	if (s == NULL || unpack_buffer(row->val, row->vlen, &u) == -1)
 		return (0);
 	s->last_fire = unpack_int(&u.data, "last_fire_us", s->last_fire);
+	s->fired_us = unpack_int(&u.data, "fired_us", s->fired_us);
 	s->run_counter = (uint64_t)unpack_int(&u.data, "run_counter",
 	    (int64_t)s->run_counter);
 	s->month_key = (int32_t)unpack_int(&u.data, "month_key", s->month_key);
@@ -1881,6 +2110,28 @@ progress_row_cb(const struct journal_row *row, void *arg)
 	    s->month_spent);
 	msgpack_unpacked_destroy(&u);
 	return (0);
+}
+
+/* Start reading S's exec: webhook secrets now, so that the first delivery
+ * after a start finds them read (secret.c reads them off the loop). */
+static void
+schedule_prefetch_secrets(const struct schedule *s)
+{
+	char	*cause = NULL;
+	int	 i;
+
+	if (s->webhook_secret_ref != NULL &&
+	    secret_prepare(s->webhook_secret_ref, NULL, NULL, &cause) == -1) {
+		free(cause);
+		cause = NULL;
+	}
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
+		if (secret_prepare(s->webhook_prev->v[i].ref, NULL, NULL,
+		    &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
 }
 
 /*
@@ -1911,6 +2162,7 @@ schedule_load_all(struct journal *j, char **cause)
 		s = ctx.list[i];
 		schedule_register(s);
 		strmap_insert(&by_name, &s->name_node, s->name_key);
+		schedule_prefetch_secrets(s);
 	}
 	free(ctx.list);
 	if (journal_table_foreach(j, "progress", NULL, 0, 0, progress_row_cb,
@@ -2172,6 +2424,7 @@ schedule_rotated_record(struct sched_op *op, const char *oldfp,
 	msgpack_packer		*pk;
 
 	rec = jrec_create("webhook.rotated", t->account);
+	jrec_failfast(rec);
 	pk = jrec_body(rec);
 	msgpack_pack_map(pk, 10);
 	pack_kstr(pk, "schedule", t->id);

@@ -394,7 +394,9 @@ webhook_finish(struct webhook_req *w, int code, json_t *answer,
 		    "reason=\"%s\" message_id=\"%s\" size=%zu address=%s",
 		    w->sid, code, reason != NULL ? reason : "", w->msgid !=
 		    NULL ? w->msgid : "", w->size, w->source);
-	if (code == 429) {
+	/* Not journaled: an overload, or a journal that cannot write
+	 * (it would hold the record in memory until it can). */
+	if (code == 429 || journal_stalled(engine->journal, NULL, NULL)) {
 		webhook_send(w);
 		return;
 	}
@@ -722,6 +724,12 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 	}
 	w->sched = s;
 	actor_ref(&s->actor);
+	if (journal_stalled(engine->journal, NULL, NULL)) {
+		webhook_finish(w, 503, json_pack("{s:s}", "error",
+		    "the journal cannot write"), "unavailable",
+		    "journal cannot write");
+		return;
+	}
 	if (engine->draining || journal_pending(engine->journal) >
 	    WEBHOOK_OVERLOAD || slots_waiting() > WEBHOOK_SLOTS_WAITING) {
 		webhook_finish(w, 429, json_pack("{s:s}", "error",

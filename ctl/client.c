@@ -29,7 +29,8 @@ static const char	*client_socket;
 
 static const struct ctl_param client_cron_params[] = {
 	{ "expr", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
-	    "cron expression (5 or 6 fields, or @daily ...)", NULL },
+	    "cron expression (5 or 6 fields, or @daily ...; FRI#2, 5L: nth "
+	    "and last weekday)", NULL },
 	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL },
 	{ "from", CTL_P_TIME, 0, "start after this instant (default now)",
 	    NULL },
@@ -58,6 +59,7 @@ static int	 client_help(int, char **);
 static int	 client_cron(int, char **);
 static void	 client_cron_print(const struct cron_fire *, const struct tz *,
 		     int);
+static void	 client_cron_none(int64_t, const struct tz *);
 static int	 client_call(const struct ctl_method *, json_t *);
 static int	 client_answer(const struct ctl_method *, json_t *);
 static int	 client_wants_help(int, char **);
@@ -178,6 +180,29 @@ client_cron_print(const struct cron_fire *f, const struct tz *tz,
 	    tz_name(tz), dst_tag_name(f->tag));
 }
 
+/* Say why no fire was found after T (seconds): see cron_next. */
+static void
+client_cron_none(int64_t t, const struct tz *tz)
+{
+	char	at[64];
+
+	if (t < CRON_FIRST_UTC) {
+		fprintf(stderr, "chimectl: cron: --from is before "
+		    "0001-01-01T00:00:00Z, the first instant chime computes\n");
+		return;
+	}
+	fmt_rfc3339(t * USEC_PER_SEC, at, sizeof at);
+	if (t > CRON_LAST_UTC - CRON_CYCLE_DAYS * 86400LL)
+		fprintf(stderr, "chimectl: cron: no fire instant after %s up "
+		    "to 9999-12-31T23:59:59Z, the last instant chime "
+		    "computes\n", at);
+	else
+		fprintf(stderr, "chimectl: cron: no fire instant within %d "
+		    "years after %s: every local time the expression names "
+		    "falls in a daylight-saving gap of %s\n", CRON_CYCLE_YEARS,
+		    at, tz_name(tz));
+}
+
 /* cron next EXPR [--tz ZONE] [--from TIME] [--count N] [--verbose]:
  * the same evaluator the daemon uses, without a daemon. */
 static int
@@ -226,10 +251,10 @@ client_cron(int argc, char **argv)
 		printed++;
 	}
 	json_decref(params);
-	if (printed == 0) {
-		fprintf(stderr, "chimectl: cron: no fire instant found\n");
+	if (printed < count)
+		client_cron_none(t, tz);
+	if (printed == 0)
 		return (CTL_EXIT_ERROR);
-	}
 	return (CTL_EXIT_OK);
 
 usage:

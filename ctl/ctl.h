@@ -144,6 +144,8 @@ struct ctl_server *ctl_server_create(struct event_base *, const char *,
 		     ctl_find_cb, char **);
 void		 ctl_server_set_limits(struct ctl_server *,
 		     const struct ctl_limits *);
+void		 ctl_server_set_write_gate(struct ctl_server *,
+		     const char *(*)(const char **));
 /* Close the listener: new connects fail, open connections go on. */
 void		 ctl_server_stop_accepting(struct ctl_server *);
 /* Close every connection (pending requests are detached), unlink the

@@ -92,8 +92,8 @@ const struct ctl_method ctl_methods_batch[] = {
 	{ "batch.get", "show a batch: progress and its operations", p_get,
 	    CTL_M_READONLY, method_batch_get, OPS_COLUMNS, "operations" },
 	{ "batch.list", "list batches", p_list, CTL_M_READONLY,
-	    method_batch_list, "id,name,type,state,total,completed,failed,"
-	    "skipped,running,spent_usd", "batches" },
+	    method_batch_list, "id,name,type,state,outcome,total,completed,"
+	    "failed,skipped,cancelled,running,spent_usd", "batches" },
 	{ "batch.ops", "the operations of a batch", p_ops, CTL_M_READONLY,
 	    method_batch_ops, OPS_COLUMNS, "operations" },
 	{ "batch.start", "start a draft batch", p_id, 0, method_batch_start,

@@ -129,7 +129,7 @@ method_daemon_common(const struct schedule_counts *sc)
 	char	started[64];
 
 	fmt_rfc3339(engine->started_us, started, sizeof started);
-	return (json_pack("{s:s,s:I,s:s,s:b,s:{s:I,s:I,s:I},s:{s:I,s:I}}",
+	return (json_pack("{s:s,s:I,s:s,s:b,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I}}",
 	    "version", CHIME_VERSION,
 	    "uptime_s", (json_int_t)((now_us() - engine->started_us) /
 	    USEC_PER_SEC),
@@ -138,6 +138,7 @@ method_daemon_common(const struct schedule_counts *sc)
 	    "schedules", "total", (json_int_t)sc->total,
 	    "active", (json_int_t)sc->active,
 	    "paused", (json_int_t)sc->paused,
+	    "completed", (json_int_t)sc->completed,
 	    "runs", "running", (json_int_t)sc->runs_running,
 	    "waiting", (json_int_t)sc->runs_waiting));
 }

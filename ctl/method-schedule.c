@@ -33,8 +33,8 @@ static void	method_estimate(struct ctl_req *, json_t *);
 	    "schedule id or name", NULL }
 #define P_CONFIG \
 	{ "operation", CTL_P_STRING, 0, "operation of the catalog", "op" }, \
-	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily...)", \
-	    NULL }, \
+	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily..., " \
+	    "FRI#2, 5L: nth and last weekday)", NULL }, \
 	{ "weekly", CTL_P_STRING, 0, "weekly cadence: \"mon 09:00\"", NULL }, \
 	{ "monthly", CTL_P_STRING, 0, "monthly cadence: \"15 09:00\", " \
 	    "\"last 18:00\"", NULL }, \
@@ -75,6 +75,8 @@ static const struct ctl_param p_create[] = {
 	    NULL },
 	P_CONFIG,
 	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
+	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
+	    "passes on its own", NULL },
 	{ "dry_run", CTL_P_BOOL, 0, "validate and show the cost estimate; "
 	    "create nothing", NULL },
 	P_ACCOUNT,
@@ -91,6 +93,8 @@ static const struct ctl_param p_estimate[] = {
 static const struct ctl_param p_update[] = {
 	P_ID,
 	{ "name", CTL_P_STRING, 0, "new name", NULL },
+	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
+	    "passes on its own", NULL },
 	{ "batch", CTL_P_OBJECT, 0, "new batch target (-f FILE)", NULL },
 	P_CONFIG,
 	P_ACCOUNT,
@@ -185,6 +189,73 @@ method_account(struct ctl_req *req, json_t *params)
 	return (a->name);
 }
 
+/* A request waiting for the secret command it gives to be read. */
+struct secret_defer {
+	struct ctl_req	*req;
+	json_t		*params;
+	const char	*field;
+	void		 (*again)(struct ctl_req *, json_t *);
+};
+
+static void
+method_secret_ready(void *arg, const char *cause)
+{
+	struct secret_defer	*d = arg;
+	char			*reason;
+
+	if (cause != NULL) {
+		xasprintf(&reason, "cannot be read now: %s", cause);
+		ctl_error_param(d->req, d->field, reason);
+		free(reason);
+	} else
+		d->again(d->req, d->params);
+	json_decref(d->params);
+	free(d);
+}
+
+/*
+ * The secret reference in PARAMS' FIELD, checked before a handler reads it:
+ * env:, file: and exec: touch the host, so only admins may give them (a
+ * tenant may ask for "generated"), and an exec: command is read in a child
+ * the loop watches, never on the loop.  Returns 0 to go on (no reference,
+ * "generated", or one that can be read now); 1 when the request was
+ * answered (refused) or deferred: AGAIN runs with the same request and
+ * params once the command ended, and finds it read.  Called after the
+ * caller is authorised for the account, before anything else happens.
+ */
+int
+method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
+    void (*again)(struct ctl_req *, json_t *))
+{
+	const char		*ref = ctl_param_string(params, field);
+	struct secret_defer	*d;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (ref == NULL || !secret_admin_only(ref))
+		return (0);
+	if (!ctl_req_caller(req)->admin) {
+		ctl_error(req, CTL_E_FORBIDDEN, "only an admin may give a "
+		    "secret reference (env:, file:, exec:); use \"generated\"",
+		    field, "admin only");
+		return (1);
+	}
+	d = xcalloc(1, sizeof *d);
+	d->req = req;
+	d->params = json_incref(params);
+	d->field = field;
+	d->again = again;
+	if ((rc = secret_prepare(ref, method_secret_ready, d, &cause)) == 1)
+		return (1);
+	json_decref(params);
+	free(d);
+	if (rc == 0)
+		return (0);
+	ctl_error_param(req, field, cause);
+	free(cause);
+	return (1);
+}
+
 /* The schedule a request names (id, or name in its account); NULL after
  * answering an error.  Schedules of accounts the caller may not act for
  * are not found. */
@@ -214,7 +285,8 @@ method_create(struct ctl_req *req, json_t *params)
 	const char	*account;
 	json_t		*p;
 
-	if ((account = method_account(req, params)) == NULL)
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_create))
 		return;
 	if (!json_is_true(json_object_get(params, "dry_run"))) {
 		schedule_ctl_create(req, params, account);
@@ -229,6 +301,7 @@ method_create(struct ctl_req *req, json_t *params)
 	p = json_deep_copy(params);
 	json_object_del(p, "dry_run");
 	json_object_del(p, "paused");
+	json_object_del(p, "force");
 	schedule_ctl_estimate(req, p, account);
 	json_decref(p);
 }
@@ -251,7 +324,8 @@ method_estimate(struct ctl_req *req, json_t *params)
 			ctl_reply(req, est);
 		return;
 	}
-	if ((account = method_account(req, params)) == NULL)
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_estimate))
 		return;
 	schedule_ctl_estimate(req, params, account);
 }
@@ -292,7 +366,8 @@ method_update(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 	json_t		*p;
 
-	if ((s = method_schedule(req, params)) == NULL)
+	if ((s = method_schedule(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_update))
 		return;
 	/* "id" and "account" locate the schedule; the rest is the change. */
 	p = json_deep_copy(params);

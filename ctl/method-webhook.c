@@ -62,7 +62,8 @@ method_webhook_rotate(struct ctl_req *req, json_t *params)
 {
 	struct schedule	*s;
 
-	if ((s = method_schedule(req, params)) != NULL)
+	if ((s = method_schedule(req, params)) != NULL &&
+	    !method_secret_gate(req, params, "secret", method_webhook_rotate))
 		schedule_ctl_rotate(req, s, params);
 }
 

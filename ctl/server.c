@@ -89,6 +89,7 @@ struct ctl_server {
 	size_t			 nconns;
 	struct ctl_conns	 conns;
 	struct ctl_conns	 dead;
+	const char		*(*write_gate)(const char **);
 };
 
 static int	 ctl_server_probe(const char *, char **);
@@ -111,6 +112,8 @@ static void	 ctl_conn_line(struct ctl_conn *, const char *, size_t);
 static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
 static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
+static int	 ctl_conn_gated(struct ctl_conn *, json_t *,
+		     const struct ctl_method *, int64_t);
 static void	 ctl_conn_send(struct ctl_conn *, json_t *);
 static void	 ctl_conn_reject(struct ctl_conn *, json_t *, const char *,
 		     json_t *, int64_t);
@@ -630,6 +633,39 @@ ctl_conn_check(json_t *msg)
 	return (NULL);
 }
 
+/*
+ * A method that writes, while the server's write gate says no (the journal
+ * cannot write): refused -32006 with data.reason, before anything changes.
+ * Returns 1 if refused.
+ */
+static int
+ctl_conn_gated(struct ctl_conn *c, json_t *id, const struct ctl_method *m,
+    int64_t start)
+{
+	const char	*reason, *error = NULL;
+	char		*msg;
+
+	if (c->server->write_gate == NULL ||
+	    (reason = c->server->write_gate(&error)) == NULL)
+		return (0);
+	xasprintf(&msg, "the journal cannot write (%s): nothing was changed",
+	    error != NULL ? error : reason);
+	ctl_conn_reject(c, id, m->name, json_pack("{s:i, s:s, s:{s:s}}",
+	    "code", CTL_E_UNAVAILABLE, "message", msg, "data", "reason",
+	    reason), start);
+	free(msg);
+	return (1);
+}
+
+/* While GATE answers a reason, methods that write are refused (see
+ * ctl_conn_gated); GATE may set its argument to a message. */
+void
+ctl_server_set_write_gate(struct ctl_server *srv,
+    const char *(*gate)(const char **))
+{
+	srv->write_gate = gate;
+}
+
 /* A well-formed request: find its method, check caller and params, run. */
 static void
 ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
@@ -663,6 +699,8 @@ ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 		free(reason);
 		return;
 	}
+	if (!(m->flags & CTL_M_READONLY) && ctl_conn_gated(c, id, m, start))
+		return;
 	req = xcalloc(1, sizeof *req);
 	req->conn = c;
 	req->id = id != NULL ? json_incref(id) : NULL;
@@ -877,7 +915,7 @@ ctl_error_journal(struct ctl_req *req, const struct journal_result *res)
 	const char	*reason;
 	char		*msg;
 
-	reason = res->reason != NULL ? res->reason : JOURNAL_R_ERROR;
+	reason = res->reason != NULL ? res->reason : JOURNAL_R_STORAGE;
 	xasprintf(&msg, "not recorded: %s", journal_reason_text(reason));
 	ctl_error_data(req, CTL_E_UNAVAILABLE, msg, json_pack("{s:s,s:s}",
 	    "reason", reason, "error", res->error != NULL ? res->error :

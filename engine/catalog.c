@@ -93,7 +93,7 @@ static const char *const catalog_model_keys[] = {
 static const char *const catalog_operation_keys[] = {
 	"id", "description", "executor", "argv", "url", "timeout", "retry",
 	"tokens", "default_model", "idempotent", "secret_ref",
-	"connect_timeout", "max_response", NULL
+	"connect_timeout", "max_response", "env", NULL
 };
 /* Keys only an http operation may have. */
 static const char *const catalog_http_keys[] = {
@@ -223,6 +223,24 @@ catalog_get_id(json_t *obj, const char *name, size_t index, char **id,
 	*id = xstrdup(s);
 	xasprintf(where, "%s (\"%s\")", at, s);
 	return (0);
+}
+
+/* Start reading the exec: signing secrets of CAT's operations (off the
+ * loop; see secret.c), so that their first runs find them read. */
+void
+catalog_prefetch_secrets(const struct catalog *cat)
+{
+	char	*cause = NULL;
+	size_t	 i;
+
+	for (i = 0; i < cat->nops; i++) {
+		if (cat->ops[i].secret_ref != NULL &&
+		    secret_prepare(cat->ops[i].secret_ref, NULL, NULL,
+		    &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
+	}
 }
 
 /*
@@ -368,6 +386,48 @@ catalog_parse_argv(json_t *obj, const char *where, struct operation *op,
 	return (0);
 }
 
+/*
+ * "env" of an exec operation: an array of names of the daemon's environment
+ * variables its children get besides the allow-list of exec.c (an API key
+ * the command needs, say).  Names as the shell's, not those chime sets.
+ */
+static int
+catalog_parse_env(json_t *obj, const char *where, struct operation *op,
+    char **cause)
+{
+	json_t		*arr, *v;
+	const char	*name, *p;
+	size_t		 i;
+
+	if ((arr = json_object_get(obj, "env")) == NULL)
+		return (0);
+	if (!json_is_array(arr))
+		return (catalog_error(cause, where,
+		    "env must be an array of variable names"));
+	op->env = xcalloc(json_array_size(arr) + 1, sizeof *op->env);
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v))
+			return (catalog_error(cause, where,
+			    "env[%zu] must be a string", i));
+		name = json_string_value(v);
+		for (p = name; *p != '\0'; p++) {
+			if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= 'a' && *p <= 'z') ||
+			    (p != name && *p >= '0' && *p <= '9')))
+				break;
+		}
+		if (*name == '\0' || *p != '\0' ||
+		    strlen(name) != json_string_length(v))
+			return (catalog_error(cause, where, "env[%zu] is not "
+			    "a variable name ([A-Za-z_][A-Za-z0-9_]*)", i));
+		if (exec_env_reserved(name, strlen(name)))
+			return (catalog_error(cause, where, "env[%zu]: %s is "
+			    "set by chime", i, name));
+		op->env[i] = xstrdup(name);
+	}
+	return (0);
+}
+
 /* "url": http:// or https://, a host, no spaces or control characters. */
 static int
 catalog_parse_url(json_t *obj, const char *where, struct operation *op,
@@ -463,13 +523,18 @@ catalog_parse_executor(json_t *obj, const char *where, struct operation *op,
 				    "only allowed with executor \"http\"",
 				    catalog_http_keys[i]));
 		}
+		if (catalog_parse_env(obj, where, op, cause) != 0)
+			return (-1);
 		return (catalog_parse_argv(obj, where, op, cause));
 	}
 	if (strcmp(s, "http") == 0) {
 		op->executor = EXECUTOR_HTTP;
-		if (json_object_get(obj, "argv") != NULL)
-			return (catalog_error(cause, where, "argv is only "
-			    "allowed with executor \"exec\""));
+		if (json_object_get(obj, "argv") != NULL ||
+		    json_object_get(obj, "env") != NULL)
+			return (catalog_error(cause, where, "%s is only "
+			    "allowed with executor \"exec\"",
+			    json_object_get(obj, "argv") != NULL ? "argv" :
+			    "env"));
 		return (catalog_parse_http(obj, where, op, cause));
 	}
 	return (catalog_error(cause, where, "unknown executor \"%s\" (exec "
@@ -862,6 +927,11 @@ catalog_operation_clear(struct operation *op)
 			free(*ap);
 		free(op->argv);
 	}
+	if (op->env != NULL) {
+		for (ap = op->env; *ap != NULL; ap++)
+			free(*ap);
+		free(op->env);
+	}
 	free(op->url);
 	free(op->secret_ref);
 	free(op->default_model);
@@ -975,6 +1045,12 @@ catalog_operation_to_json(const struct operation *op)
 		for (ap = op->argv; *ap != NULL; ap++)
 			json_array_append_new(a, json_string(*ap));
 		json_object_set_new(o, "argv", a);
+		if (op->env != NULL) {
+			a = json_array();
+			for (ap = op->env; *ap != NULL; ap++)
+				json_array_append_new(a, json_string(*ap));
+			json_object_set_new(o, "env", a);
+		}
 	} else {
 		json_object_set_new(o, "executor", json_string("http"));
 		json_object_set_new(o, "url", json_string(op->url));

@@ -136,6 +136,15 @@ struct exec_result {
 };
 typedef void (*exec_done_cb)(struct exec_result *, void *);
 
+/* How a command of exec_run ended; borrowed for its callback. */
+struct exec_output {
+	int		 ok;		/* exited 0, in time, within bounds */
+	const char	*out;		/* stdout */
+	size_t		 out_len;
+	char		*error;		/* why not ok: never the output */
+};
+typedef void (*exec_output_cb)(const struct exec_output *, void *);
+
 /* The catalog: operations and models (JSON, see doc/catalog.md). */
 enum executor_kind {
 	EXECUTOR_EXEC,
@@ -159,6 +168,8 @@ struct operation {
 	char			*id;
 	enum executor_kind	 executor;
 	char			**argv;		/* exec: NULL-terminated */
+	char			**env;		/* exec: names of the daemon's
+						   variables it gets, or NULL */
 	char			*url;		/* http */
 	char			*secret_ref;	/* http: signing key, or NULL */
 	int64_t			 connect_timeout_ms;	/* http */
@@ -324,7 +335,13 @@ struct exec_job;
 struct exec_job	*exec_start(const struct operation *,
 		     const struct exec_request *, exec_done_cb, void *,
 		     char **);
+struct exec_job	*exec_run(char *const *, int64_t, size_t, const char *,
+		     exec_output_cb, void *, char **);
 void		 exec_abort(struct exec_job *);
+void		 exec_detach(struct exec_job *);
+void		 exec_set_instance(const char *);
+int		 exec_env_reserved(const char *, size_t);
+int		 exec_kill_survivors(void);
 void		 exec_result_free(struct exec_result *);
 int		 exec_running(void);
 void		 exec_runtime_init(struct event_base *);
@@ -345,6 +362,7 @@ void		 catalog_unref(struct catalog *);
 const struct operation *catalog_operation(const struct catalog *, const char *);
 const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
+void		 catalog_prefetch_secrets(const struct catalog *);
 /* A USD amount as a decimal string or JSON number -> micro-dollars. */
 int		 catalog_parse_usd(const json_t *, int64_t *);
 
@@ -419,11 +437,14 @@ int64_t		 http_retry_after(const char *, int64_t);
 /*
  * secret.c: secret references (env:NAME, file:/PATH, exec:COMMAND,
  * generated:NAME).  Secrets are never logged or journalled; only exec:
- * values are kept, in memory, for a TTL.
+ * values are kept, in memory, and read again in the background after a TTL.
  */
+typedef void (*secret_ready_cb)(void *, const char *);
 int		 secret_ref_check(const char *, char **);
 int		 secret_resolve(const char *, unsigned char **, size_t *,
 		     char **);
+int		 secret_prepare(const char *, secret_ready_cb, void *, char **);
+int		 secret_admin_only(const char *);
 void		 secret_free(unsigned char *, size_t);
 void		 secret_cache_clear(void);
 void		 secret_set_exec_ttl_ms(int64_t);
@@ -491,6 +512,10 @@ int		 metrics_callback(const char *, const char *, int,
 		     char **);
 int		 metrics_histogram(const char *, const char *, const int64_t *,
 		     size_t, char **);
+typedef void (*metrics_emit_fn)(void *, const char *const *, double);
+typedef void (*metrics_collect_fn)(metrics_emit_fn, void *);
+int		 metrics_collector(const char *, const char *,
+		     const char *const *, size_t, metrics_collect_fn, char **);
 void		 metrics_count(const char *, const char *, uint64_t);
 void		 metrics_count_labels(const char *, const char *const *,
 		     uint64_t);

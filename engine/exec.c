@@ -4,25 +4,42 @@
  * more, all on the loop with non-blocking descriptors; SIGCHLD arrives
  * through libevent and is answered with waitpid(-1, WNOHANG).
  *
- * Children are started with posix_spawnp, which glibc implements with
- * clone(CLONE_VM | CLONE_VFORK): the daemon's page tables are not copied
- * and its pages are not made copy-on-write, so starting a child costs the
- * same at any heap size and the journal writer's thread takes no faults
- * for it.  The calling thread waits until the child has exec'd or failed.
+ * Children are started with clone(CLONE_VM | CLONE_VFORK), as glibc's
+ * posix_spawn does: the daemon's page tables are not copied and its pages
+ * are not made copy-on-write, so starting a child costs the same at any
+ * heap size and the journal writer's thread takes no faults for it.  The
+ * calling thread waits until the child has exec'd or failed.  Unlike
+ * posix_spawn, the child asks for SIGKILL when the daemon dies
+ * (PR_SET_PDEATHSIG), so a crashed daemon takes its operations with it;
+ * what a child left behind in its process group is found again at the next
+ * start by the CHIME_INSTANCE and CHIME_RUN_ID in its environment
+ * (exec_kill_survivors).
+ *
+ * Children get a clean environment (exec_envp): a short allow-list of the
+ * daemon's variables, the CHIME_* values chime sets, and the variables the
+ * operation's catalog entry names in "env".  Secret commands (exec_run)
+ * get the daemon's environment: only an admin configures them.
  *
  * A job ends when its process has been reaped and both output pipes are
  * closed.  Its callback runs exactly once; the job itself is freed later,
  * from a separate event, never inside one of its own callbacks.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +58,20 @@
 #define EXEC_KILL_GRACE_MS	5000		/* SIGTERM -> SIGKILL */
 #define EXEC_DRAIN_MS		1000		/* pipes open after exit */
 #define EXEC_DEFAULT_MS		60000
+#define EXEC_CHILD_STACK	(128 * 1024)	/* the clone child's stack */
+#define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define EXEC_ENVIRON_MAX	(64 * 1024)	/* bytes of /proc/PID/environ */
 
 extern char **environ;
+
+/*
+ * The daemon's variables a child keeps (besides those its operation names):
+ * where programs are, who and where it runs, its language and zone.
+ */
+static const char *const exec_env_keep[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+	NULL
+};
 
 /* Why we signalled the job, if we did; decides its status. */
 enum exec_kill {
@@ -65,7 +94,9 @@ struct exec_job {
 	char			*operation;
 	char			*argv0;
 	exec_done_cb		 cb;
+	exec_output_cb		 out_cb;	/* exec_run: instead of cb */
 	void			*arg;
+	size_t			 out_max;	/* stdout bytes kept */
 
 	struct exec_pipe	 in;
 	char			*in_buf;	/* the request, newline-ended */
@@ -95,6 +126,7 @@ struct exec_job {
 	enum exec_kill		 killed;
 	int			 sigkilled;
 	int			 finished;	/* callback ran */
+	int			 detached;	/* no callback: exec_detach */
 };
 LIST_HEAD(exec_jobs, exec_job);
 
@@ -104,18 +136,37 @@ static struct event		*exec_gc_ev;
 static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
 static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
 static int			 exec_nlive;
-static posix_spawnattr_t	 exec_attr;
+static char			*exec_instance;	/* CHIME_INSTANCE */
+static char			 exec_stack[EXEC_CHILD_STACK]
+				    __attribute__((aligned(16)));
+
+/* What the clone child needs, made ready before the clone. */
+struct exec_child {
+	char *const		*argv;
+	char *const		*envp;
+	int			 fd[3];		/* for 0, 1 and 2 */
+	pid_t			 parent;
+	sigset_t		 none;
+	struct sigaction	 dfl;
+	volatile int		 err;		/* exec's errno, if it failed */
+};
 
 static char	**exec_envp(const struct operation *,
 		    const struct exec_request *);
 static void	 exec_strv_free(char **);
 static int	 exec_pipe(int[2], int);
 static void	 exec_close_pair(int[2]);
-static int	 exec_spawn_attr(posix_spawnattr_t *);
-static int	 exec_spawn_actions(posix_spawn_file_actions_t *, int, int,
-		    int);
-static int	 exec_spawn(struct exec_job *, const struct operation *,
-		    const struct exec_request *, char **);
+static int	 exec_child_main(void *);
+static int	 exec_clone(struct exec_child *, pid_t *);
+static int	 exec_spawn(struct exec_job *, char *const *, char *const *,
+		    char **);
+static struct exec_job *exec_job_new(const char *, const char *,
+		    const char *, void *);
+static int	 exec_launch(struct exec_job *, char *const *, char *const *,
+		    char **);
+static int	 exec_env_kept(const char *, const struct operation *);
+static char	*exec_proc_environ(pid_t, size_t *);
+static const char *exec_env_find(const char *, size_t, const char *);
 static void	 exec_setup_events(struct exec_job *);
 static void	 exec_pipe_close(struct exec_pipe *);
 static void	 exec_signal(struct exec_job *, int);
@@ -131,6 +182,7 @@ static void	 exec_drain_cb(evutil_socket_t, short, void *);
 static void	 exec_sigchld_cb(evutil_socket_t, short, void *);
 static void	 exec_reaped(struct exec_job *, int);
 static void	 exec_check_done(struct exec_job *);
+static void	 exec_output_done(struct exec_job *);
 static struct exec_result *exec_make_result(struct exec_job *);
 static int	 exec_parse_tokens(json_t *, const char *, int64_t *);
 static void	 exec_bad_output(struct exec_result *, const char *, ...)
@@ -161,7 +213,6 @@ void
 exec_runtime_init(struct event_base *base)
 {
 	struct sigaction	sa;
-	int			e;
 
 	if (exec_base != NULL)
 		fatalx("exec_runtime_init: already initialised");
@@ -174,8 +225,17 @@ exec_runtime_init(struct event_base *base)
 	exec_gc_ev = event_new(base, -1, 0, exec_gc_cb, NULL);
 	if (exec_gc_ev == NULL)
 		fatalx("exec_runtime_init: event_new failed");
-	if ((e = exec_spawn_attr(&exec_attr)) != 0)
-		fatalx("exec_runtime_init: spawn attributes: %s", strerror(e));
+}
+
+/*
+ * The tag of this daemon's children (CHIME_INSTANCE in their environment):
+ * the journal's id, so that a later start finds what an earlier one left.
+ */
+void
+exec_set_instance(const char *instance)
+{
+	free(exec_instance);
+	exec_instance = instance != NULL ? xstrdup(instance) : NULL;
 }
 
 /*
@@ -209,7 +269,8 @@ exec_runtime_free(void)
 	event_free(exec_sigchld_ev);
 	event_free(exec_gc_ev);
 	exec_sigchld_ev = exec_gc_ev = NULL;
-	posix_spawnattr_destroy(&exec_attr);
+	free(exec_instance);
+	exec_instance = NULL;
 	exec_base = NULL;
 }
 
@@ -230,6 +291,55 @@ exec_result_free(struct exec_result *r)
 	free(r);
 }
 
+/* A job not yet started: LABEL names it in the log (a run id, "-"). */
+static struct exec_job *
+exec_job_new(const char *label, const char *what, const char *argv0,
+    void *arg)
+{
+	struct exec_job	*job;
+
+	if (exec_base == NULL)
+		fatalx("exec: runtime not initialised");
+	job = xcalloc(1, sizeof *job);
+	job->in.fd = job->out.fd = job->err.fd = -1;
+	job->pid = -1;
+	job->run_id = xstrdup(label != NULL ? label : "-");
+	job->operation = xstrdup(what);
+	job->argv0 = xstrdup(argv0);
+	job->arg = arg;
+	job->out_max = EXEC_STDOUT_MAX;
+	return (job);
+}
+
+/*
+ * Spawn JOB's ARGV with ENVP and watch it on the loop.  0, or -1 with
+ * *cause set and JOB freed when no process could be made.
+ */
+static int
+exec_launch(struct exec_job *job, char *const *argv, char *const *envp,
+    char **cause)
+{
+	if (exec_spawn(job, argv, envp, cause) != 0) {
+		exec_job_free(job);
+		return (-1);
+	}
+	exec_setup_events(job);
+	LIST_INSERT_HEAD(&exec_live, job, entry);
+	exec_nlive++;
+	if (job->reaped) {
+		/* Not executed: end it from the loop, as a reaped child. */
+		log_trace(TRACE_EXEC, "msg=\"exec failed\" run=%s "
+		    "operation=%s error=\"%s\"", job->run_id, job->operation,
+		    strerror(job->exec_errno));
+		event_active(job->drain_ev, EV_TIMEOUT, 0);
+		return (0);
+	}
+	log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s operation=%s "
+	    "pid=%ld deadline_ms=%" PRId64, job->run_id, job->operation,
+	    (long)job->pid, job->deadline_ms);
+	return (0);
+}
+
 /*
  * Start OP for REQ.  Returns the job, whose CB runs once on the loop when it
  * ends (also when the program cannot be executed: later, from the loop,
@@ -242,10 +352,9 @@ exec_start(const struct operation *op, const struct exec_request *req,
 {
 	struct exec_job		*job;
 	int64_t			 deadline;
-	char			*request;
+	char			*request, **envp;
+	int			 rc;
 
-	if (exec_base == NULL)
-		fatalx("exec_start: runtime not initialised");
 	if (op->executor != EXECUTOR_EXEC || op->argv == NULL ||
 	    op->argv[0] == NULL) {
 		xasprintf(cause, "operation %s has no command to execute",
@@ -257,38 +366,41 @@ exec_start(const struct operation *op, const struct exec_request *req,
 		deadline = EXEC_DEFAULT_MS;
 	if ((request = exec_request_json(op, req, deadline, cause)) == NULL)
 		return (NULL);
-
-	job = xcalloc(1, sizeof *job);
-	job->in.fd = job->out.fd = job->err.fd = -1;
-	job->pid = -1;
-	job->run_id = xstrdup(req->run_id != NULL ? req->run_id : "-");
-	job->operation = xstrdup(op->id);
-	job->argv0 = xstrdup(op->argv[0]);
+	job = exec_job_new(req->run_id, op->id, op->argv[0], arg);
 	job->cb = cb;
-	job->arg = arg;
 	job->in_buf = request;
 	job->in_len = strlen(request);
 	job->deadline_ms = deadline;
+	envp = exec_envp(op, req);
+	rc = exec_launch(job, op->argv, envp, cause);
+	exec_strv_free(envp);
+	return (rc == 0 ? job : NULL);
+}
 
-	if (exec_spawn(job, op, req, cause) != 0) {
-		exec_job_free(job);
+/*
+ * Run ARGV (the daemon's environment, nothing on stdin) for at most
+ * DEADLINE_MS, keeping at most OUT_MAX bytes of its stdout.  CB runs once on
+ * the loop with the outcome (never inside this call); LABEL names the job
+ * in the log, never its output.  Returns the job, or NULL with *cause set
+ * when nothing was started.
+ */
+struct exec_job *
+exec_run(char *const *argv, int64_t deadline_ms, size_t out_max,
+    const char *label, exec_output_cb cb, void *arg, char **cause)
+{
+	struct exec_job	*job;
+
+	if (argv == NULL || argv[0] == NULL || *argv[0] == '\0') {
+		xasprintf(cause, "no command to execute");
 		return (NULL);
 	}
-
-	exec_setup_events(job);
-	LIST_INSERT_HEAD(&exec_live, job, entry);
-	exec_nlive++;
-	if (job->reaped) {
-		/* Not executed: end it from the loop, as a reaped child. */
-		log_trace(TRACE_EXEC, "msg=\"exec failed\" run=%s "
-		    "operation=%s error=\"%s\"", job->run_id, job->operation,
-		    strerror(job->exec_errno));
-		event_active(job->drain_ev, EV_TIMEOUT, 0);
-		return (job);
-	}
-	log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s operation=%s "
-	    "pid=%ld deadline_ms=%" PRId64, job->run_id, job->operation,
-	    (long)job->pid, deadline);
+	job = exec_job_new("-", label, argv[0], arg);
+	job->out_cb = cb;
+	job->deadline_ms = deadline_ms > 0 ? deadline_ms : EXEC_DEFAULT_MS;
+	job->out_max = out_max > 0 && out_max < EXEC_STDOUT_MAX ? out_max :
+	    EXEC_STDOUT_MAX;
+	if (exec_launch(job, argv, environ, cause) != 0)
+		return (NULL);
 	return (job);
 }
 
@@ -304,6 +416,22 @@ exec_abort(struct exec_job *job)
 	log_trace(TRACE_EXEC, "msg=\"exec abort\" run=%s pid=%ld",
 	    job->run_id, (long)job->pid);
 	exec_begin_kill(job, EXEC_KILL_ABORT);
+}
+
+/*
+ * Forget JOB: its process group is killed and its callback never runs (the
+ * job itself goes once its child is reaped).  For callers that go away
+ * before their job ends.
+ */
+void
+exec_detach(struct exec_job *job)
+{
+	if (job == NULL || job->finished)
+		return;
+	job->cb = NULL;
+	job->out_cb = NULL;
+	job->detached = 1;
+	exec_begin_kill(job, EXEC_KILL_OVERFLOW);
 }
 
 /*
@@ -349,37 +477,83 @@ exec_request_json(const struct operation *op, const struct exec_request *req,
 	return (out);
 }
 
-/* Our environment plus CHIME_RUN_ID, _OPERATION, _ACCOUNT and _MODEL. */
+/* The variables chime sets in a child's environment. */
+static const char *const exec_env_chime[] = {
+	"CHIME_RUN_ID", "CHIME_OPERATION", "CHIME_ACCOUNT", "CHIME_MODEL",
+	"CHIME_INSTANCE", NULL
+};
+
+/* Is NAME (LEN bytes) one of the variables chime sets? */
+int
+exec_env_reserved(const char *name, size_t len)
+{
+	const char *const	*k;
+
+	for (k = exec_env_chime; *k != NULL; k++) {
+		if (strlen(*k) == len && strncmp(name, *k, len) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Does a child of OP keep the daemon's variable NAME=...? */
+static int
+exec_env_kept(const char *var, const struct operation *op)
+{
+	const char *const	*k;
+	char *const		*n;
+	size_t			 len = strcspn(var, "=");
+
+	if (var[len] != '=' || exec_env_reserved(var, len))
+		return (0);
+	if (strncmp(var, "LC_", 3) == 0)
+		return (1);
+	for (k = exec_env_keep; *k != NULL; k++) {
+		if (strlen(*k) == len && strncmp(var, *k, len) == 0)
+			return (1);
+	}
+	for (n = op->env; n != NULL && *n != NULL; n++) {
+		if (strlen(*n) == len && strncmp(var, *n, len) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * A child's environment: the daemon's variables exec_env_keep lists and
+ * LC_*, those OP's catalog entry names, PATH (a default one if the daemon
+ * has none), then CHIME_RUN_ID, _OPERATION, _ACCOUNT, _MODEL and
+ * _INSTANCE.  Nothing else of the daemon's environment (its secrets) goes.
+ */
 static char **
 exec_envp(const struct operation *op, const struct exec_request *req)
 {
-	static const char	*names[] = {
-		"CHIME_RUN_ID=", "CHIME_OPERATION=", "CHIME_ACCOUNT=",
-		"CHIME_MODEL="
-	};
-	const char		*values[4];
+	const char		*values[5];
 	char			**envp;
 	size_t			 n, i, j;
+	int			 path = 0;
 
 	values[0] = req->run_id;
 	values[1] = req->operation != NULL ? req->operation : op->id;
 	values[2] = req->account;
 	values[3] = req->model;
+	values[4] = exec_instance;
 	for (n = 0; environ != NULL && environ[n] != NULL; n++)
 		continue;
-	envp = xcalloc(n + 5, sizeof *envp);
+	envp = xcalloc(n + 7, sizeof *envp);
 	for (n = 0, i = 0; environ != NULL && environ[i] != NULL; i++) {
-		for (j = 0; j < 4; j++) {
-			if (strncmp(environ[i], names[j],
-			    strlen(names[j])) == 0)
-				break;
-		}
-		if (j == 4)
-			envp[n++] = xstrdup(environ[i]);
+		if (!exec_env_kept(environ[i], op))
+			continue;
+		if (strncmp(environ[i], "PATH=", 5) == 0)
+			path = 1;
+		envp[n++] = xstrdup(environ[i]);
 	}
-	for (j = 0; j < 4; j++) {
+	if (!path)
+		envp[n++] = xstrdup("PATH=" EXEC_DEFAULT_PATH);
+	for (j = 0; j < 5; j++) {
 		if (values[j] != NULL)
-			xasprintf(&envp[n++], "%s%s", names[j], values[j]);
+			xasprintf(&envp[n++], "%s=%s", exec_env_chime[j],
+			    values[j]);
 	}
 	envp[n] = NULL;
 	return (envp);
@@ -438,105 +612,114 @@ exec_close_pair(int fds[2])
 }
 
 /*
- * The child's attributes: a process group of its own (pgroup 0: its pid),
- * an empty signal mask and every catchable signal at its default action
- * (the daemon ignores SIGPIPE; ignored signals would survive exec).
- * Built once, by exec_runtime_init.  Returns an errno value, 0 on success.
+ * The clone child, on its own stack and sharing the daemon's memory until
+ * it execs: system calls only.  Every signal back to its default action
+ * (the daemon ignores SIGPIPE; its handlers must not run here), a process
+ * group of its own, SIGKILL when the daemon dies, 0/1/2 from the pipes and
+ * nothing else open, no signal blocked, exec.  A failed exec leaves its
+ * errno for the parent and exits 127.
+ */
+__attribute__((no_sanitize("address", "undefined")))
+static int
+exec_child_main(void *arg)
+{
+	struct exec_child	*c = arg;
+	int			 sig, i;
+
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &c->dfl, NULL);
+	if (setpgid(0, 0) == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	if (getppid() != c->parent)
+		_exit(127);	/* the daemon is already gone */
+	for (i = 0; i < 3; i++) {
+		if (dup2(c->fd[i], i) == -1)
+			goto fail;
+	}
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1) {
+		for (i = 3; i < 1024; i++)
+			(void)close(i);
+	}
+	(void)sigprocmask(SIG_SETMASK, &c->none, NULL);
+	execvpe(c->argv[0], c->argv, c->envp);
+fail:
+	c->err = errno;
+	_exit(127);
+}
+
+/*
+ * Start C's child: clone(CLONE_VM | CLONE_VFORK) on exec_stack, every
+ * signal blocked around it so that no handler of ours runs in the child.
+ * Returns 0 with *pid (the child exec'd, or failed with c->err set and has
+ * been reaped), or an errno value when no process could be made.
  */
 static int
-exec_spawn_attr(posix_spawnattr_t *attr)
+exec_clone(struct exec_child *c, pid_t *pid)
 {
-	sigset_t	none, all;
-	int		e;
+	sigset_t	all, old;
+	int		e = 0, status;
 
-	if ((e = posix_spawnattr_init(attr)) != 0)
-		return (e);
-	sigemptyset(&none);
 	sigfillset(&all);
-	if ((e = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (e = posix_spawnattr_setpgroup(attr, 0)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(attr, &none)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(attr, &all)) != 0) {
-		posix_spawnattr_destroy(attr);
-		return (e);
+	sigemptyset(&c->none);
+	memset(&c->dfl, 0, sizeof c->dfl);
+	c->dfl.sa_handler = SIG_DFL;
+	c->parent = getpid();
+	c->err = 0;
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	*pid = clone(exec_child_main, exec_stack + sizeof exec_stack,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	if (*pid == -1)
+		e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e == 0 && c->err != 0) {
+		while (waitpid(*pid, &status, 0) == -1 && errno == EINTR)
+			continue;
 	}
-	return (0);
+	return (e);
 }
 
 /*
- * The child's descriptors: IN, OUT and ERR (all above 2, close-on-exec)
- * on 0, 1 and 2, and every other descriptor closed, including those that
- * libraries opened without close-on-exec.  Returns an errno value.
+ * Make the pipes and spawn ARGV with ENVP; the parent keeps its ends in
+ * JOB.  argv[0] without a slash is searched along $PATH.  Returns -1 with
+ * *cause set when no process could be made (no pipes, no memory, no
+ * processes left).  When the program could not be executed, returns 0 with
+ * JOB already reaped (exit status 127) and exec_errno set.
  */
 static int
-exec_spawn_actions(posix_spawn_file_actions_t *fa, int in, int out, int err)
+exec_spawn(struct exec_job *job, char *const *argv, char *const *envp,
+    char **cause)
 {
-	int	e;
-
-	if ((e = posix_spawn_file_actions_init(fa)) != 0)
-		return (e);
-	if ((e = posix_spawn_file_actions_adddup2(fa, in, 0)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(fa, out, 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(fa, err, 2)) != 0 ||
-	    (e = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0) {
-		posix_spawn_file_actions_destroy(fa);
-		return (e);
-	}
-	return (0);
-}
-
-/*
- * Make the pipes and spawn; the parent keeps its ends in JOB.  argv[0]
- * without a slash is searched along $PATH.  Returns -1 with *cause set when
- * no process could be made (no pipes, no memory, no processes left).  When
- * the program could not be executed, returns 0 with JOB already reaped
- * (exit status 127) and exec_errno set: glibc reports the exec error from
- * posix_spawnp itself and has reaped the child.
- */
-static int
-exec_spawn(struct exec_job *job, const struct operation *op,
-    const struct exec_request *req, char **cause)
-{
-	posix_spawn_file_actions_t	 fa;
-	char				**envp;
-	int				 in[2], out[2], err[2], e;
-	pid_t				 pid;
+	struct exec_child	 c;
+	int			 in[2], out[2], err[2], e;
+	pid_t			 pid;
 
 	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
 	if (exec_pipe(in, 1) != 0 || exec_pipe(out, 0) != 0 ||
 	    exec_pipe(err, 0) != 0) {
-		xasprintf(cause, "exec %s: pipe: %s", op->argv[0],
+		xasprintf(cause, "exec %s: pipe: %s", argv[0],
 		    strerror(errno));
 		goto fail;
 	}
-	if ((e = exec_spawn_actions(&fa, in[0], out[1], err[1])) != 0) {
-		xasprintf(cause, "exec %s: spawn file actions: %s",
-		    op->argv[0], strerror(e));
-		goto fail;
-	}
-	envp = exec_envp(op, req);
+	memset(&c, 0, sizeof c);
+	c.argv = argv;
+	c.envp = envp;
+	c.fd[0] = in[0];
+	c.fd[1] = out[1];
+	c.fd[2] = err[1];
 	job->start_us = mono_us();
-	e = posix_spawnp(&pid, op->argv[0], &fa, &exec_attr, op->argv, envp);
-	exec_strv_free(envp);
-	posix_spawn_file_actions_destroy(&fa);
-	/*
-	 * No process or memory left (clone's errors; exec's ENOMEM is the
-	 * same kind): as when fork failed, nothing is started.
-	 */
-	if (e == EAGAIN || e == ENOMEM) {
-		xasprintf(cause, "exec %s: spawn: %s", op->argv[0],
-		    strerror(e));
+	/* No process or memory left: nothing is started. */
+	if ((e = exec_clone(&c, &pid)) != 0) {
+		xasprintf(cause, "exec %s: spawn: %s", argv[0], strerror(e));
 		goto fail;
 	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
-	if (e != 0) {
+	if (c.err != 0) {
 		close(in[1]);
 		close(out[0]);
 		close(err[0]);
-		job->exec_errno = e;
+		job->exec_errno = c.err;
 		job->reaped = 1;
 		job->wstatus = W_EXITCODE(127, 0);
 		job->end_us = mono_us();
@@ -577,7 +760,10 @@ exec_setup_events(struct exec_job *job)
 	    exec_err_cb, job);
 	if (job->in.ev == NULL || job->out.ev == NULL || job->err.ev == NULL)
 		fatalx("exec: event_new failed");
-	event_add(job->in.ev, NULL);
+	if (job->in_len > 0)
+		event_add(job->in.ev, NULL);
+	else
+		exec_pipe_close(&job->in);
 	event_add(job->out.ev, NULL);
 	event_add(job->err.ev, NULL);
 	exec_add_timer(job->deadline_ev, job->deadline_ms);
@@ -685,8 +871,8 @@ exec_read_out(struct exec_job *job)
 		return (0);
 	if (job->out_len == job->out_size) {
 		job->out_size = job->out_size == 0 ? 16384 : job->out_size * 2;
-		if (job->out_size > EXEC_STDOUT_MAX + 1)
-			job->out_size = EXEC_STDOUT_MAX + 1;
+		if (job->out_size > job->out_max + 1)
+			job->out_size = job->out_max + 1;
 		job->out_buf = xreallocarray(job->out_buf, job->out_size, 1);
 	}
 	n = read(job->out.fd, job->out_buf + job->out_len,
@@ -698,7 +884,7 @@ exec_read_out(struct exec_job *job)
 		return (0);
 	}
 	job->out_len += n;
-	if (job->out_len > EXEC_STDOUT_MAX) {
+	if (job->out_len > job->out_max) {
 		log_trace(TRACE_EXEC, "msg=\"exec: output bound\" run=%s",
 		    job->run_id);
 		exec_pipe_close(&job->out);
@@ -854,14 +1040,60 @@ exec_check_done(struct exec_job *job)
 	evtimer_del(job->drain_ev);
 	LIST_REMOVE(job, entry);
 	exec_nlive--;
+	LIST_INSERT_HEAD(&exec_dead, job, entry);
+	event_active(exec_gc_ev, EV_TIMEOUT, 0);
+	if (job->detached)
+		return;
+	if (job->out_cb != NULL) {
+		exec_output_done(job);
+		return;
+	}
 	r = exec_make_result(job);
 	log_info("msg=\"exec finished\" run=%s operation=%s pid=%ld "
 	    "status=%s exit=%d duration_ms=%" PRId64, job->run_id,
 	    job->operation, (long)job->pid, exec_status_name(r->status),
 	    r->exit_code, r->duration_us / 1000);
-	LIST_INSERT_HEAD(&exec_dead, job, entry);
-	event_active(exec_gc_ev, EV_TIMEOUT, 0);
 	job->cb(r, job->arg);
+}
+
+/*
+ * An exec_run job ended: its outcome to its callback.  The error says how
+ * it ended, never what it printed (its output may be a secret).
+ */
+static void
+exec_output_done(struct exec_job *job)
+{
+	struct exec_output	 o;
+	int			 st = job->wstatus;
+
+	memset(&o, 0, sizeof o);
+	o.out = job->out_buf != NULL ? job->out_buf : "";
+	o.out_len = job->out_len;
+	if (job->killed == EXEC_KILL_TIMEOUT)
+		xasprintf(&o.error, "timed out after %" PRId64 " ms",
+		    job->deadline_ms);
+	else if (job->killed == EXEC_KILL_OVERFLOW)
+		xasprintf(&o.error, "output larger than %zu bytes",
+		    job->out_max);
+	else if (job->killed == EXEC_KILL_ABORT)
+		o.error = xstrdup("cancelled");
+	else if (job->exec_errno != 0)
+		xasprintf(&o.error, "cannot run: %s",
+		    strerror(job->exec_errno));
+	else if (WIFSIGNALED(st))
+		xasprintf(&o.error, "killed by signal %d", WTERMSIG(st));
+	else if (!WIFEXITED(st))
+		xasprintf(&o.error, "ended with wait status %d", st);
+	else if (WEXITSTATUS(st) != 0)
+		xasprintf(&o.error, "exited with status %d", WEXITSTATUS(st));
+	else
+		o.ok = 1;
+	log_trace(TRACE_EXEC, "msg=\"exec finished\" operation=%s pid=%ld "
+	    "ok=%d", job->operation, (long)job->pid, o.ok);
+	job->out_cb(&o, job->arg);
+	free(o.error);
+	if (job->out_buf != NULL)
+		explicit_bzero(job->out_buf, job->out_size);
 }
 
 static struct exec_result *
@@ -1094,6 +1326,113 @@ exec_sanitize(char *s)
 		}
 		p += need + 1;
 	}
+}
+
+/* The environment block of process PID (allocated), or NULL. */
+static char *
+exec_proc_environ(pid_t pid, size_t *len)
+{
+	char	 path[64], *buf;
+	ssize_t	 n;
+	size_t	 off = 0;
+	int	 fd;
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	buf = xmalloc(EXEC_ENVIRON_MAX + 1);
+	while (off < EXEC_ENVIRON_MAX) {
+		n = read(fd, buf + off, EXEC_ENVIRON_MAX - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return (buf);
+}
+
+/* The value of NAME in an environment block of LEN bytes, or NULL. */
+static const char *
+exec_env_find(const char *env, size_t len, const char *name)
+{
+	size_t	nlen = strlen(name), i = 0;
+
+	while (i < len) {
+		if (strncmp(env + i, name, nlen) == 0 && env[i + nlen] == '=')
+			return (env + i + nlen + 1);
+		i += strlen(env + i) + 1;
+	}
+	return (NULL);
+}
+
+/*
+ * Kill (SIGKILL) every process an earlier start of this daemon left: those
+ * whose environment holds our CHIME_INSTANCE, with their process groups.
+ * Called at start, before runs in flight are settled, so that an operation
+ * that outlived a crash cannot finish its work beside its retry.  Scans
+ * /proc until none is left (at most a few rounds).  Returns how many
+ * processes were killed.
+ */
+int
+exec_kill_survivors(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	const char	*tag, *run;
+	char		*env;
+	size_t		 len, i, nseen = 0;
+	pid_t		 pid, pgid, self = getpid(), *seen = NULL;
+	int		 round, found;
+
+	if (exec_instance == NULL)
+		return (0);
+	for (round = 0; round < 5; round++) {
+		if ((d = opendir("/proc")) == NULL)
+			break;
+		found = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			pid = (pid_t)strtol(de->d_name, NULL, 10);
+			if (pid <= 1 || pid == self ||
+			    (env = exec_proc_environ(pid, &len)) == NULL)
+				continue;
+			tag = exec_env_find(env, len, "CHIME_INSTANCE");
+			if (tag == NULL || strcmp(tag, exec_instance) != 0) {
+				free(env);
+				continue;
+			}
+			found++;
+			pgid = getpgid(pid);
+			if (pgid > 1 && pgid != getpgrp())
+				kill(-pgid, SIGKILL);
+			kill(pid, SIGKILL);
+			for (i = 0; i < nseen && seen[i] != pid; i++)
+				continue;
+			if (i == nseen) {
+				run = exec_env_find(env, len, "CHIME_RUN_ID");
+				log_warnx("msg=\"operation outlived the daemon: "
+				    "killed\" run=%s pid=%ld pgid=%ld",
+				    log_escape(run != NULL ? run : "-"),
+				    (long)pid, (long)pgid);
+				seen = xreallocarray(seen, nseen + 1,
+				    sizeof *seen);
+				seen[nseen++] = pid;
+			}
+			free(env);
+		}
+		closedir(d);
+		if (found == 0)
+			break;
+		/* Let the killed ones go before looking again. */
+		poll(NULL, 0, 20);
+	}
+	free(seen);
+	return ((int)nseen);
 }
 
 /* Free the jobs whose callbacks have run (from an event of our own). */

@@ -494,6 +494,10 @@ httpd_ready(const char **reason)
 		*reason = "journal not open";
 		return (0);
 	}
+	if (journal_stalled(engine->journal, NULL, NULL)) {
+		*reason = "the journal cannot write";
+		return (0);
+	}
 	if (h != NULL) {
 		httpd_sample_journal(h);
 		if (h->j_failing) {

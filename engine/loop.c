@@ -83,6 +83,7 @@ engine_reload(char **cause)
 	if (engine->catalog != NULL)
 		catalog_unref(engine->catalog);
 	engine->catalog = cat;
+	catalog_prefetch_secrets(cat);
 	log_info("msg=\"catalog loaded\" source=\"%s\" operations=%zu "
 	    "models=%zu", cat->source, cat->nops, cat->nmodels);
 	return (0);

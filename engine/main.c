@@ -402,11 +402,45 @@ parse_flags(int argc, char **argv, struct flags *f)
 	}
 }
 
+/*
+ * The control socket's write gate: while the journal cannot write, methods
+ * that change something are refused with the reason (see ctl/server.c).
+ */
+static const char *
+write_gate(const char **error)
+{
+	const char	*reason;
+
+	if (engine->journal != NULL &&
+	    journal_stalled(engine->journal, &reason, error))
+		return (reason);
+	return (NULL);
+}
+
+/* The journal stopped or started writing again. */
+static void
+journal_stall_changed(int stalled, void *arg)
+{
+	const char	*reason = NULL, *error = NULL;
+
+	if (stalled) {
+		journal_stalled(engine->journal, &reason, &error);
+		log_warnx("msg=\"journal cannot write: changes are refused and "
+		    "fires held until it can\" reason=%s error=\"%s\"",
+		    reason != NULL ? reason : "-", error != NULL ? error : "");
+		return;
+	}
+	log_info("msg=\"journal writes again: held fires catch up\"");
+	dispatch_journal_writable();
+}
+
 /* Open the data directory, the journal and the catalog; recover. */
 static void
 start(struct flags *f)
 {
-	char	*jdir, *cause = NULL;
+	struct journal_meta	 meta;
+	char			*jdir, *cause = NULL;
+	int			 killed;
 
 	if (mkdir_p(engine->data_dir, 0750) == -1)
 		fatal("cannot create data directory %s", engine->data_dir);
@@ -422,8 +456,17 @@ start(struct flags *f)
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
 		fatalx("cannot start the journal writer: %s", cause);
+	journal_set_stall_hook(engine->journal, journal_stall_changed, NULL);
 	if (scrub_start(engine->journal, f->scrub_interval_us, &cause) == -1)
 		fatalx("%s", cause);
+	/* Operations an earlier start left running die before recovery
+	 * settles their runs. */
+	if (journal_meta(engine->journal, &meta, &cause) == -1)
+		fatalx("cannot read the journal's meta: %s", cause);
+	exec_set_instance(meta.journal_id);
+	if ((killed = exec_kill_survivors()) > 0)
+		log_warnx("msg=\"operations of an earlier start killed\" "
+		    "processes=%d", killed);
 	/* Before recovery, so that the runs it settles are counted. */
 	metrics_daemon_init();
 	slots_init(engine->max_running);
@@ -453,6 +496,7 @@ start(struct flags *f)
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
 		fatalx("cannot listen on %s: %s", socket_path, cause);
+	ctl_server_set_write_gate(engine->ctl, write_gate);
 }
 
 int
@@ -501,7 +545,15 @@ main(int argc, char **argv)
 	engine_run();
 
 	/* The listener answered readyz 503 during the drain; webhook
-	 * deliveries waiting for their records are answered; now it goes. */
+	 * deliveries waiting for their records are answered; now it goes.
+	 * Records a journal that cannot write still holds are given up: the
+	 * next start settles their runs, as after a crash. */
+	if (journal_stalled(engine->journal, NULL, NULL)) {
+		log_warnx("msg=\"stopping while the journal cannot write: its "
+		    "held records are lost; the next start settles their "
+		    "runs\" records=%zu", journal_pending(engine->journal));
+		journal_stop_retrying(engine->journal);
+	}
 	journal_flush(engine->journal);
 	httpd_free(httpd);
 	httpd = NULL;

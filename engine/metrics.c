@@ -46,6 +46,8 @@ struct metric {
 	uint64_t		*buckets;	/* nbounds + 1 (+Inf) */
 	int64_t			 sum_us;
 	uint64_t		 hcount;
+	/* Collected: series made at each rendering. */
+	metrics_collect_fn	 collect;
 	TAILQ_ENTRY(metric)	 entry;
 };
 TAILQ_HEAD(metric_list, metric);
@@ -468,24 +470,86 @@ metrics_put_seconds(struct metrics_buf *b, int64_t us)
 	metrics_printf(b, ".%s", frac);
 }
 
-/* A gauge value: integers as such, NaN and infinities as Prometheus says. */
+/*
+ * A gauge value: integers as such, NaN and infinities as Prometheus says,
+ * others in the fewest digits that read back as the same double (35.891694,
+ * not 35.891694000000001).
+ */
 static void
 metrics_put_double(struct metrics_buf *b, double v)
 {
+	char	buf[40];
+	int	prec;
+
 	if (isnan(v))
 		metrics_put(b, "NaN", 3);
 	else if (isinf(v))
 		metrics_printf(b, "%sInf", v > 0 ? "+" : "-");
 	else if (v == floor(v) && fabs(v) < 9e15)
 		metrics_printf(b, "%lld", (long long)v);
-	else
-		metrics_printf(b, "%.17g", v);
+	else {
+		for (prec = 15; prec < 17; prec++) {
+			snprintf(buf, sizeof buf, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		metrics_printf(b, "%.*g", prec, v);
+	}
+}
+
+/* What a collector emits: one series of the metric being rendered. */
+struct metrics_emit {
+	struct metrics_buf	*b;
+	const struct metric	*m;
+};
+
+static void
+metrics_emit_series(void *arg, const char *const *values, double v)
+{
+	struct metrics_emit	*e = arg;
+	size_t			 i;
+
+	metrics_put(e->b, e->m->name, strlen(e->m->name));
+	if (e->m->nlabels > 0) {
+		metrics_put(e->b, "{", 1);
+		for (i = 0; i < e->m->nlabels; i++) {
+			metrics_printf(e->b, "%s%s=\"", i > 0 ? "," : "",
+			    e->m->labels[i]);
+			metrics_escape(e->b, values[i] != NULL ? values[i] : "",
+			    1);
+			metrics_put(e->b, "\"", 1);
+		}
+		metrics_put(e->b, "}", 1);
+	}
+	metrics_put(e->b, " ", 1);
+	metrics_put_double(e->b, v);
+	metrics_put(e->b, "\n", 1);
+}
+
+/*
+ * A gauge whose series FN makes at each rendering (spend per account, say):
+ * FN calls its emitter once per series with the values of LABELS (NLABELS
+ * of them) and the value.  0, or -1 and *cause.
+ */
+int
+metrics_collector(const char *name, const char *help,
+    const char *const *labels, size_t nlabels, metrics_collect_fn fn,
+    char **cause)
+{
+	struct metric	*m;
+
+	if ((m = metrics_new(name, help, METRIC_GAUGE, labels, nlabels,
+	    cause)) == NULL)
+		return (-1);
+	m->collect = fn;
+	return (0);
 }
 
 static void
 metrics_put_metric(struct metrics_buf *b, const struct metric *m)
 {
 	static const char	*types[] = { "counter", "gauge", "histogram" };
+	struct metrics_emit	 e;
 	const struct metric_series *s;
 	struct metrics_buf	 le = { NULL, 0, 0 };
 	uint64_t		 cum = 0;
@@ -494,6 +558,12 @@ metrics_put_metric(struct metrics_buf *b, const struct metric *m)
 	metrics_printf(b, "# HELP %s ", m->name);
 	metrics_escape(b, m->help, 0);
 	metrics_printf(b, "\n# TYPE %s %s\n", m->name, types[m->type]);
+	if (m->collect != NULL) {
+		e.b = b;
+		e.m = m;
+		m->collect(metrics_emit_series, &e);
+		return;
+	}
 	if (m->type == METRIC_HISTOGRAM) {
 		for (i = 0; i <= m->nbounds; i++) {
 			cum += m->buckets[i];
@@ -673,6 +743,7 @@ void
 metrics_daemon_init(void)
 {
 	static const char *const status[] = { "status" };
+	static const char *const spend_labels[] = { "account", "operation" };
 	static const char *const outcome[] = { "outcome" };
 	static const char *const runst[] = { "success", "failed", "skipped",
 	    "missed", "interrupted", "cancelled" };
@@ -749,6 +820,15 @@ metrics_daemon_init(void)
 	rc |= metrics_callback("chime_build_info", "Always 1; the version is "
 	    "a label.", 0, version[0], CHIME_VERSION, metrics_cb_one, NULL,
 	    &cause);
+	rc |= metrics_collector("chime_spend_usd", "Month-to-date actual "
+	    "spend in USD, per account (operation \"\": the account's total) "
+	    "and operation, in the account's zone.", spend_labels, 2,
+	    budget_metrics_spend, &cause);
+	rc |= metrics_collector("chime_budget_remaining_usd", "What is left "
+	    "this month of a monthly budget in USD (budget less actual spend "
+	    "and reserved estimates; may be negative), per account "
+	    "(operation \"\": the account's budget) and operation, where one "
+	    "is set.", spend_labels, 2, budget_metrics_remaining, &cause);
 	if (rc != 0)
 		fatalx("metrics: %s", cause);
 	for (i = 0; i < nitems(runst); i++)

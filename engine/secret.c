@@ -7,8 +7,10 @@
  *			nor others may read or write (symbolic links are
  *			followed; the file they reach is checked)
  *	exec:CMD ARG...	the standard output of CMD, run without a shell (the
- *			words are split on spaces and tabs, no quoting),
- *			cached in memory for a TTL (default 5 min)
+ *			words are split on spaces and tabs, no quoting) in a
+ *			child the loop watches, kept in memory and read
+ *			again in the background once older than a TTL
+ *			(default 5 min)
  *	generated:NAME	a secret the daemon made with secret_generate, kept in
  *			DATA/secrets/NAME (mode 0600, directory 0700)
  *
@@ -16,22 +18,23 @@
  * what a file or a command gives.  A secret is handed to the caller, who
  * wipes it with secret_free once done; nothing here logs it, and error
  * messages never hold it nor a command's output.  Only exec: values are
- * kept, in the cache, and wiped when they expire or secret_cache_clear runs.
+ * kept, in the cache, and wiped when replaced or when secret_cache_clear
+ * runs.
  *
- * An exec: command runs synchronously: it blocks the caller (the loop) for
- * at most the timeout (5 s, then its process group is killed); the cache
- * makes that happen once per TTL per reference.
+ * An exec: command never runs on the loop: secret_resolve answers from the
+ * cache (the value last read, refreshed in the background once older than
+ * the TTL; "not read yet" before the first read ends), and secret_prepare
+ * starts a read and calls back when it ended, for requests that give a
+ * reference and want to know it works.  A command is killed after the
+ * timeout (5 s).  Only admins may give env:, file: and exec: references
+ * (the control methods check it before anything is read).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,20 +48,31 @@
 
 #include "engine.h"
 
-extern char	**environ;
-
 #define SECRET_MAX		(64 * 1024)	/* bytes of one secret */
 #define SECRET_EXEC_WORDS	64		/* words of an exec: command */
 #define SECRET_NAME_MAX		128		/* bytes of a generated: name */
 #define SECRET_GEN_BYTES	32		/* random bytes generated */
 #define SECRET_DIR		"secrets"	/* under the data directory */
 
-/* One cached exec: secret, keyed by its reference. */
+#define SECRET_FRESH_MS		5000		/* see secret_prepare */
+
+/* Someone waiting for an exec: command's value (secret_prepare). */
+struct secret_waiter {
+	secret_ready_cb		 cb;
+	void			*arg;
+	SLIST_ENTRY(secret_waiter) entry;
+};
+
+/* One exec: secret, keyed by its reference: its value and its reading. */
 struct secret_cached {
 	char			*ref;
-	unsigned char		*value;
+	char			*word;		/* the command, for messages */
+	unsigned char		*value;		/* NULL: never read */
 	size_t			 len;
-	int64_t			 expires;	/* monotonic ms */
+	int64_t			 fetched;	/* monotonic ms */
+	struct exec_job		*job;		/* a read under way */
+	int			 serving;	/* telling its waiters */
+	SLIST_HEAD(, secret_waiter) waiters;
 	LIST_ENTRY(secret_cached) entry;
 };
 static LIST_HEAD(, secret_cached) secret_cache =
@@ -79,17 +93,15 @@ static int	 secret_read_fd(int, const char *, unsigned char **,
 		     size_t *, char **);
 static void	 secret_strip(unsigned char *, size_t *);
 static size_t	 secret_split(char *, char **, size_t);
-static int	 secret_spawn(char **, pid_t *, int *, char **);
-static int	 secret_exec_read(int, pid_t, int64_t, const char *,
-		     unsigned char **, size_t *, char **);
-static int	 secret_exec_wait(pid_t, int64_t, const char *, char **);
-static int	 secret_exec_run(const char *, unsigned char **, size_t *,
-		     char **);
+static void	 secret_cache_set(struct secret_cached *,
+		     const struct exec_output *, char **);
+static void	 secret_fetched(const struct exec_output *, void *);
+static int	 secret_fetch_start(struct secret_cached *, char **);
 static int	 secret_from_exec(const char *, unsigned char **, size_t *,
 		     char **);
 static struct secret_cached *secret_cache_find(const char *);
+static struct secret_cached *secret_cache_get(const char *);
 static void	 secret_cache_drop(struct secret_cached *);
-static void	 secret_cache_put(const char *, const unsigned char *, size_t);
 static char	*secret_gen_dir(const char *, int, char **);
 static int	 secret_fsync_dir(const char *, char **);
 static int	 secret_write_new(const char *, const char *, const char *,
@@ -323,209 +335,89 @@ secret_split(char *s, char **argv, size_t max)
 	return (n);
 }
 
-/*
- * Start ARGV (argv[0] without a slash is searched along $PATH) in its own
- * process group, stdin and stderr on /dev/null, stdout on a pipe whose
- * reading end goes to *fd.  Returns -1 with *cause set.
- */
-static int
-secret_spawn(char **argv, pid_t *pid, int *fd, char **cause)
-{
-	posix_spawnattr_t		attr;
-	posix_spawn_file_actions_t	fa;
-	sigset_t			none, all;
-	int				p[2], null, e;
-
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "secret exec:%s: /dev/null: %s", argv[0],
-		    strerror(errno));
-		return (-1);
-	}
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		xasprintf(cause, "secret exec:%s: pipe: %s", argv[0],
-		    strerror(errno));
-		close(null);
-		return (-1);
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	if ((e = posix_spawnattr_init(&attr)) != 0)
-		fatalx("posix_spawnattr_init: %s", strerror(e));
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-		fatalx("posix_spawn_file_actions_init: %s", strerror(e));
-	if ((e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (e = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&attr, &all)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, null, 0)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, p[1], 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, null, 2)) != 0 ||
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		fatalx("posix_spawn attributes: %s", strerror(e));
-	e = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(null);
-	close(p[1]);
-	if (e != 0) {
-		xasprintf(cause, "secret exec:%s: cannot run: %s", argv[0],
-		    strerror(e));
-		close(p[0]);
-		return (-1);
-	}
-	*fd = p[0];
-	return (0);
-}
-
-/*
- * Read the child's stdout from FD until end of file, at most SECRET_MAX
- * bytes and until DEADLINE (monotonic ms).  On failure the child's group
- * is killed (the caller reaps it) and -1 returned with *cause set.
- */
-static int
-secret_exec_read(int fd, pid_t pid, int64_t deadline, const char *word,
-    unsigned char **out, size_t *len, char **cause)
-{
-	struct pollfd	 pfd;
-	unsigned char	*buf;
-	size_t		 n = 0;
-	ssize_t		 got;
-	int64_t		 left;
-	int		 r;
-
-	buf = xmalloc(SECRET_MAX + 2);
-	for (;;) {
-		if ((left = deadline - secret_mono_ms()) <= 0) {
-			xasprintf(cause, "secret exec:%s: timed out after "
-			    "%lld ms", word, (long long)secret_exec_timeout_ms);
-			goto fail;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if ((r = poll(&pfd, 1, (int)left)) == -1 && errno != EINTR) {
-			xasprintf(cause, "secret exec:%s: poll: %s", word,
-			    strerror(errno));
-			goto fail;
-		}
-		if (r <= 0)
-			continue;
-		got = read(fd, buf + n, SECRET_MAX + 1 - n);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got == -1) {
-			xasprintf(cause, "secret exec:%s: read: %s", word,
-			    strerror(errno));
-			goto fail;
-		}
-		if (got == 0)
-			break;
-		if ((n += got) > SECRET_MAX) {
-			xasprintf(cause, "secret exec:%s: output larger than "
-			    "%d bytes", word, SECRET_MAX);
-			goto fail;
-		}
-	}
-	*out = buf;
-	*len = n;
-	return (0);
-fail:
-	kill(-pid, SIGKILL);
-	secret_free(buf, SECRET_MAX + 1);
-	return (-1);
-}
-
-/*
- * Reap PID, killing its group at DEADLINE (monotonic ms).  Returns 0 when it
- * exited with status 0, else -1 with *cause set (status, never output).
- * Polls every 10 ms: the child has normally exited by the time its stdout
- * closed.
- */
-static int
-secret_exec_wait(pid_t pid, int64_t deadline, const char *word,
+/* The value of a fetch that ended well: strip, bound and keep it in C. */
+static void
+secret_cache_set(struct secret_cached *c, const struct exec_output *o,
     char **cause)
 {
-	pid_t	got;
-	int	status, late = 0;
+	size_t	n = o->out_len;
 
-	for (;;) {
-		got = waitpid(pid, &status, late ? 0 : WNOHANG);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got == -1) {
-			xasprintf(cause, "secret exec:%s: waitpid: %s", word,
-			    strerror(errno));
-			return (-1);
-		}
-		if (got == pid)
-			break;
-		if (secret_mono_ms() >= deadline) {
-			kill(-pid, SIGKILL);
-			late = 1;
-			continue;
-		}
-		poll(NULL, 0, 10);
+	if (n > 0 && o->out[n - 1] == '\n') {
+		n--;
+		if (n > 0 && o->out[n - 1] == '\r')
+			n--;
 	}
-	if (late) {
-		xasprintf(cause, "secret exec:%s: timed out after %lld ms",
-		    word, (long long)secret_exec_timeout_ms);
-		return (-1);
+	if (n == 0) {
+		xasprintf(cause, "secret exec:%s: empty output", c->word);
+		return;
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return (0);
-	if (WIFEXITED(status))
-		xasprintf(cause, "secret exec:%s: exited with status %d",
-		    word, WEXITSTATUS(status));
+	secret_free(c->value, c->len);
+	c->value = xmalloc(n + 1);
+	memcpy(c->value, o->out, n);
+	c->value[n] = '\0';
+	c->len = n;
+	c->fetched = secret_mono_ms();
+}
+
+/*
+ * An exec: command ended: its output becomes the cached value (a failed
+ * read keeps the value read before, if any), then every waiter is told.
+ */
+static void
+secret_fetched(const struct exec_output *o, void *arg)
+{
+	struct secret_cached	*c = arg;
+	struct secret_waiter	*w;
+	char			*cause = NULL;
+
+	c->job = NULL;
+	if (!o->ok)
+		xasprintf(&cause, "secret exec:%s: %s", c->word, o->error);
 	else
-		xasprintf(cause, "secret exec:%s: killed by signal %d", word,
-		    WTERMSIG(status));
-	return (-1);
+		secret_cache_set(c, o, &cause);
+	if (cause != NULL)
+		log_warnx("msg=\"secret command failed\" secret=\"exec:%s\" "
+		    "error=\"%s\"%s", log_escape(c->word), log_escape(cause),
+		    c->value != NULL ? " kept=previous" : "");
+	c->serving = 1;
+	while ((w = SLIST_FIRST(&c->waiters)) != NULL) {
+		SLIST_REMOVE_HEAD(&c->waiters, entry);
+		w->cb(w->arg, cause);
+		free(w);
+	}
+	c->serving = 0;
+	free(cause);
 }
 
-/* Run the command CMD and take its stdout; see secret_from_exec. */
+/*
+ * Start reading C's command in a child watched by the loop, unless a read
+ * is already under way.  Returns 0, or -1 with *cause set.
+ */
 static int
-secret_exec_run(const char *cmd, unsigned char **out, size_t *len,
-    char **cause)
+secret_fetch_start(struct secret_cached *c, char **cause)
 {
-	char		*copy, *argv[SECRET_EXEC_WORDS];
-	pid_t		 pid;
-	int64_t		 deadline;
-	int		 fd, rc;
+	char	*copy, *argv[SECRET_EXEC_WORDS];
 
-	copy = xstrdup(cmd);
+	if (c->job != NULL)
+		return (0);
+	copy = xstrdup(c->ref + 5);
 	if (secret_split(copy, argv, SECRET_EXEC_WORDS) ==
 	    SECRET_EXEC_WORDS) {
 		xasprintf(cause, "secret exec:%s: more than %d words",
-		    argv[0], SECRET_EXEC_WORDS - 1);
+		    c->word, SECRET_EXEC_WORDS - 1);
 		free(copy);
 		return (-1);
 	}
-	deadline = secret_mono_ms() + secret_exec_timeout_ms;
-	if (secret_spawn(argv, &pid, &fd, cause) != 0) {
-		free(copy);
-		return (-1);
-	}
-	rc = secret_exec_read(fd, pid, deadline, argv[0], out, len, cause);
-	close(fd);
-	if (rc != 0) {
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			;
-	} else if (secret_exec_wait(pid, deadline, argv[0], cause) != 0) {
-		secret_free(*out, SECRET_MAX + 1);
-		rc = -1;
-	}
-	if (rc == 0) {
-		secret_strip(*out, len);
-		(*out)[*len] = '\0';
-		if (*len == 0) {
-			xasprintf(cause, "secret exec:%s: empty output",
-			    argv[0]);
-			secret_free(*out, SECRET_MAX + 1);
-			rc = -1;
-		}
-	}
+	c->job = exec_run(argv, secret_exec_timeout_ms, SECRET_MAX,
+	    "secret", secret_fetched, c, cause);
 	free(copy);
-	return (rc);
+	if (c->job == NULL) {
+		log_warnx("msg=\"secret command not started\" "
+		    "secret=\"exec:%s\" error=\"%s\"", log_escape(c->word),
+		    log_escape(*cause));
+		return (-1);
+	}
+	return (0);
 }
 
 static struct secret_cached *
@@ -540,60 +432,121 @@ secret_cache_find(const char *ref)
 	return (NULL);
 }
 
+/* The cache entry of exec: reference REF, made (empty) if needed. */
+static struct secret_cached *
+secret_cache_get(const char *ref)
+{
+	struct secret_cached	*c;
+	char			*copy, *argv[SECRET_EXEC_WORDS];
+
+	if ((c = secret_cache_find(ref)) != NULL)
+		return (c);
+	c = xcalloc(1, sizeof *c);
+	c->ref = xstrdup(ref);
+	copy = xstrdup(ref + 5);
+	secret_split(copy, argv, SECRET_EXEC_WORDS);
+	c->word = xstrdup(argv[0] != NULL ? argv[0] : "");
+	free(copy);
+	SLIST_INIT(&c->waiters);
+	LIST_INSERT_HEAD(&secret_cache, c, entry);
+	return (c);
+}
+
 static void
 secret_cache_drop(struct secret_cached *c)
 {
+	struct secret_waiter	*w;
+
 	LIST_REMOVE(c, entry);
+	if (c->job != NULL)
+		exec_detach(c->job);
+	while ((w = SLIST_FIRST(&c->waiters)) != NULL) {
+		SLIST_REMOVE_HEAD(&c->waiters, entry);
+		free(w);
+	}
 	secret_free(c->value, c->len);
+	free(c->word);
 	free(c->ref);
 	free(c);
 }
 
-static void
-secret_cache_put(const char *ref, const unsigned char *v, size_t len)
-{
-	struct secret_cached	*c;
-
-	if (secret_exec_ttl_ms <= 0)
-		return;
-	c = xcalloc(1, sizeof *c);
-	c->ref = xstrdup(ref);
-	c->value = xmalloc(len + 1);
-	memcpy(c->value, v, len + 1);
-	c->len = len;
-	c->expires = secret_mono_ms() + secret_exec_ttl_ms;
-	LIST_INSERT_HEAD(&secret_cache, c, entry);
-}
-
 /*
- * The secret exec:CMD names: from the cache while its entry is fresh, else
- * by running CMD (blocking for at most the timeout) and caching its output.
+ * The secret exec:CMD names, from the cache: the value last read.  A value
+ * older than the TTL is still used while a new read runs in the background
+ * (the loop never waits for a command).  With no value yet, a read starts
+ * and the answer is -1: not read yet.
  */
 static int
 secret_from_exec(const char *ref, unsigned char **out, size_t *len,
     char **cause)
 {
-	struct secret_cached	*c;
-	unsigned char		*buf;
-	size_t			 n;
+	struct secret_cached	*c = secret_cache_get(ref);
+	char			*why = NULL;
 
-	if ((c = secret_cache_find(ref)) != NULL) {
-		if (secret_mono_ms() < c->expires) {
-			*out = xmalloc(c->len + 1);
-			memcpy(*out, c->value, c->len + 1);
-			*len = c->len;
-			return (0);
+	if (c->value == NULL) {
+		if (secret_fetch_start(c, &why) == -1) {
+			*cause = why;
+			return (-1);
 		}
-		secret_cache_drop(c);
-	}
-	if (secret_exec_run(ref + 5, &buf, &n, cause) != 0)
+		xasprintf(cause, "secret exec:%s: not read yet (its command "
+		    "runs now)", c->word);
 		return (-1);
-	secret_cache_put(ref, buf, n);
-	*out = xmalloc(n + 1);
-	memcpy(*out, buf, n + 1);
-	*len = n;
-	secret_free(buf, SECRET_MAX + 1);
+	}
+	if (!c->serving && secret_mono_ms() - c->fetched >=
+	    secret_exec_ttl_ms && secret_fetch_start(c, &why) == -1)
+		free(why);
+	*out = xmalloc(c->len + 1);
+	memcpy(*out, c->value, c->len + 1);
+	*len = c->len;
 	return (0);
+}
+
+/*
+ * Make REF readable for a request that gives it.  Returns 0 when
+ * secret_resolve can read it now (any kind but exec:; an exec: value read
+ * within the TTL, or within the last SECRET_FRESH_MS whatever the TTL, with
+ * no read under way); 1 when an exec: command was started (or joined, if
+ * one was running) and CB (if not NULL) will run on the loop with NULL or
+ * the reason it failed; -1 with *cause set when the reference is malformed
+ * or the command cannot start.
+ */
+int
+secret_prepare(const char *ref, secret_ready_cb cb, void *arg, char **cause)
+{
+	struct secret_cached	*c;
+	struct secret_waiter	*w;
+	int64_t			 fresh;
+
+	if (secret_ref_check(ref, cause) != 0)
+		return (-1);
+	if (strncmp(ref, "exec:", 5) != 0)
+		return (0);
+	c = secret_cache_get(ref);
+	fresh = secret_exec_ttl_ms > SECRET_FRESH_MS ? secret_exec_ttl_ms :
+	    SECRET_FRESH_MS;
+	if (c->job == NULL && c->value != NULL &&
+	    secret_mono_ms() - c->fetched < fresh)
+		return (0);
+	if (secret_fetch_start(c, cause) == -1)
+		return (-1);
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof *w);
+		w->cb = cb;
+		w->arg = arg;
+		SLIST_INSERT_HEAD(&c->waiters, w, entry);
+	}
+	return (1);
+}
+
+/*
+ * Does REF touch the host (env:, file:, exec:, or a generated: secret named
+ * outright)?  Only admins may give such references; anyone else may only
+ * ask for "generated" (a secret the daemon makes).
+ */
+int
+secret_admin_only(const char *ref)
+{
+	return (ref != NULL && strcmp(ref, "generated") != 0);
 }
 
 /* Wipe and forget every cached exec: secret. */
@@ -604,7 +557,8 @@ secret_cache_clear(void)
 		secret_cache_drop(LIST_FIRST(&secret_cache));
 }
 
-/* How long an exec: secret stays cached (0: not at all); default 5 min. */
+/* How long an exec: value is used before it is read again in the
+ * background (0: read again at each use); default 5 min. */
 void
 secret_set_exec_ttl_ms(int64_t ms)
 {

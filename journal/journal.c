@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -263,6 +264,8 @@ journal_close(struct journal *j)
 	pthread_cond_destroy(&j->done_cond);
 	pthread_mutex_destroy(&j->mtx);
 	free(j->broken_reason);
+	free(j->stall_error);
+	free(j->wstall_error);
 	free(j);
 }
 
@@ -339,6 +342,8 @@ journal_dispatch(struct journal *j)
 {
 	struct journal_result	 r;
 	struct jrec		*rec;
+	const char		*reason, *error;
+	int			 stalled;
 
 	while ((rec = STAILQ_FIRST(&j->ready)) != NULL) {
 		STAILQ_REMOVE_HEAD(&j->ready, entry);
@@ -360,6 +365,51 @@ journal_dispatch(struct journal *j)
 			    j->hookarg);
 		jrec_free(rec);
 	}
+	stalled = journal_stalled(j, &reason, &error);
+	if (stalled != j->stall_seen) {
+		j->stall_seen = stalled;
+		if (j->stall_hook != NULL)
+			j->stall_hook(stalled, j->stall_hookarg);
+	}
+}
+
+int
+journal_stalled(struct journal *j, const char **reason, const char **error)
+{
+	int	stalled;
+
+	if (reason == NULL && error == NULL)
+		return (j->stall_seen);	/* the loop's view: no lock */
+	pthread_mutex_lock(&j->mtx);
+	if ((stalled = j->stalled)) {
+		snprintf(j->stall_reason, sizeof j->stall_reason, "%s",
+		    store_reason(j->wstall_errno));
+		free(j->stall_error);
+		j->stall_error = xstrdup(j->wstall_error != NULL ?
+		    j->wstall_error : "unknown");
+	}
+	pthread_mutex_unlock(&j->mtx);
+	if (reason != NULL)
+		*reason = stalled ? j->stall_reason : NULL;
+	if (error != NULL)
+		*error = stalled ? j->stall_error : NULL;
+	return (stalled);
+}
+
+void
+journal_set_stall_hook(struct journal *j, void (*fn)(int, void *), void *arg)
+{
+	j->stall_hook = fn;
+	j->stall_hookarg = arg;
+}
+
+void
+journal_stop_retrying(struct journal *j)
+{
+	pthread_mutex_lock(&j->mtx);
+	j->give_up = 1;
+	pthread_cond_broadcast(&j->work_cond);
+	pthread_mutex_unlock(&j->mtx);
 }
 
 /* A record was not written: fill R's error and reason, and log it with
@@ -370,12 +420,12 @@ journal_failed(struct journal *j, struct jrec *rec, struct journal_result *r)
 {
 	if ((r->error = rec->result_error) != NULL)
 		r->reason = rec->result_reason != NULL ? rec->result_reason :
-		    JOURNAL_R_ERROR;
+		    JOURNAL_R_STORAGE;
 	else if ((r->error = rec->error) != NULL)
 		r->reason = JOURNAL_R_INVALID;
 	else {
 		r->error = "unknown error";
-		r->reason = JOURNAL_R_ERROR;
+		r->reason = JOURNAL_R_STORAGE;
 	}
 	log_warnx("msg=\"journal record not written\" kind=%s account=%s "
 	    "would_be_seq=%llu reason=%s error=\"%s\"", log_escape(rec->kind),

@@ -59,8 +59,9 @@ enum journal_status {
 };
 
 /*
- * Why a record was not written (journal_result.reason; the data.reason of
- * a control answer, doc/protocol.md): static strings, compare with ==.
+ * Why a record was not written, or why the journal cannot write
+ * (journal_result.reason, journal_stalled; the data.reason of a control
+ * answer, doc/protocol.md): static strings.
  */
 #define JOURNAL_R_DISK_FULL	"disk_full"	/* the file system is full */
 #define JOURNAL_R_MAP_FULL	"map_full"	/* the map reached map_max */
@@ -69,7 +70,7 @@ enum journal_status {
 						   read-only file system */
 #define JOURNAL_R_INVALID	"invalid_record" /* the record itself: a bad
 						   key, table, body, size */
-#define JOURNAL_R_ERROR		"journal_error"	/* any other LMDB error */
+#define JOURNAL_R_STORAGE	"storage"	/* any other LMDB error */
 
 struct journal_result {
 	enum journal_status	 status;
@@ -229,6 +230,11 @@ void		 jrec_del(struct jrec *, const char *, const void *, size_t);
 void		 jrec_release(struct jrec *, const char *);
 /* Free a record that was never submitted.  jrec_free(NULL) is a no-op. */
 void		 jrec_free(struct jrec *);
+/* While the journal cannot write, fail this record (JOURNAL_ERROR, with
+ * the storage's reason) instead of holding it until the journal can: for
+ * records of requests that change nothing until their callback, so that
+ * their callers get an answer now.  Every other record is held. */
+void		 jrec_failfast(struct jrec *);
 
 /* Hand the record over (always consumed).  CB runs on the loop once the
  * record is durable, refused or failed; never before this returns.  A
@@ -256,6 +262,24 @@ uint64_t	 journal_seq(struct journal *);
 void		 journal_head(struct journal *, uint8_t[JOURNAL_HASH_LEN]);
 /* Records submitted whose callback has not run yet. */
 size_t		 journal_pending(struct journal *);
+/*
+ * Is the journal unable to write (no space, I/O error, the map at its
+ * limit)?  Then its writer holds every record submitted, in order, and
+ * tries again (every 0.1 s, slowing to every 5 s) until it can: no record
+ * is lost or reordered, and callbacks wait.  Returns 1 with *reason (a
+ * word: "disk_full", "io_error", "read_only", "map_full", "storage") and
+ * *error (the store's message; both borrowed until the next call on the
+ * loop), else 0.  With both NULL it answers from what the loop was last
+ * told, without taking the writer's lock (for hot paths).  Loop thread.
+ */
+int		 journal_stalled(struct journal *, const char **, const char **);
+/* Call FN(stalled, ARG) on the loop when the journal stops or starts
+ * writing again (after the callbacks of that moment). */
+void		 journal_set_stall_hook(struct journal *, void (*)(int, void *),
+		     void *);
+/* Give up on held records (shutdown): the writer fails them, as a crash
+ * would have lost them; the next start settles what they were about. */
+void		 journal_stop_retrying(struct journal *);
 /* Cumulative figures for status and metrics. */
 struct journal_stats {
 	uint64_t	commits;
@@ -412,14 +436,18 @@ void		 chain_ctx_free(struct chain_ctx *);
  *
  * Write side (writer thread only): begin, then any of append / claimed /
  * claim / put / del / set_head, then commit or abort.  These return
- * STORE_OK; STORE_FULL when the map is full (abort, grow, retry); or
- * STORE_ERROR with *cause, after which the transaction must be aborted.
+ * STORE_OK; STORE_FULL when the map is full (abort, grow, retry);
+ * STORE_UNAVAILABLE with *cause when the storage cannot take writes now
+ * (no space, I/O error, read-only file system: the writer holds its
+ * records and tries again); or STORE_ERROR with *cause.  After any but
+ * STORE_OK the transaction must be aborted.
  * grow doubles the map up to map_max and returns -1 when it cannot.
  * Read side (any thread): each call runs its own read transaction and
  * returns 0, or -1 and *cause.
  */
 #define STORE_OK	0
 #define STORE_FULL	1
+#define STORE_UNAVAILABLE 2
 #define STORE_ERROR	(-1)
 
 struct store;
@@ -472,18 +500,19 @@ struct store_ops {
 	/* the seq owning a key (0: none) in its own read transaction */
 	int		 (*dedup_get)(struct store *, const char *, uint64_t *,
 			     char **);
+	/* the system error behind the last STORE_UNAVAILABLE (writer) */
+	int		 (*last_errno)(struct store *);
 	/* drop this process's resident pages of the map (page cache stays) */
 	void		 (*release_cache)(struct store *);
 	/* in the write transaction: delete a claim (absent: no error) */
 	int		 (*unclaim)(struct store *, const char *, char **);
-	/* why the last write call failed: a JOURNAL_R_* reason */
-	const char	*(*reason)(struct store *);
 };
 extern const struct store_ops store_lmdb_ops;
-/* The JOURNAL_R_* reason of an LMDB or errno code RC, AVAIL being the
- * bytes free on the journal's file system (asked for EIO only). */
-#define STORE_FULL_FREE	(1024 * 1024)
-const char	*store_reason(int, uint64_t);
+/* The JOURNAL_R_* reason of a write error: an errno or LMDB code (-1 or
+ * MDB_MAP_FULL: the map at map_max).  The one place codes become reasons;
+ * a commit's EIO on a nearly full file system is ENOSPC already (see
+ * store_lmdb_commit). */
+const char	*store_reason(int);
 
 /*
  * Internals shared by jrec.c, journal.c and writer.c; other modules use
@@ -522,6 +551,7 @@ struct jrec {
 	u_int			 nops;
 	u_int			 opcap;
 	char			*error;		/* sticky; the record fails */
+	int			 failfast;	/* see jrec_failfast */
 
 	journal_done_cb		 cb;
 	void			*cbarg;
@@ -556,6 +586,11 @@ struct journal {
 	struct journal_chain	 chain;
 	char			*broken_reason;	/* chain.broken_reason */
 	struct scrub		*scrub;
+	void			(*stall_hook)(int, void *);
+	void			*stall_hookarg;
+	int			 stall_seen;	/* as last told to the hook */
+	char			 stall_reason[16];
+	char			*stall_error;
 
 	/* Shared, under mtx. */
 	pthread_mutex_t		 mtx;
@@ -565,6 +600,10 @@ struct journal {
 	struct jrec_queue	 done;		/* outcomes, not taken */
 	int			 notified;	/* a byte is in the pipe */
 	int			 stopping;
+	int			 stalled;	/* the writer holds records */
+	int			 give_up;	/* journal_stop_retrying */
+	char			*wstall_error;	/* why, while stalled */
+	int			 wstall_errno;	/* -1: the map at its limit */
 	struct journal_stats	 stats;
 	int			 pipe[2];
 	/* A verified point the writer puts in meta with its next commit

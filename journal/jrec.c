@@ -250,6 +250,12 @@ jrec_fail(struct jrec *rec, const char *msg, const char *reason)
 	rec->result_reason = reason;
 }
 
+void
+jrec_failfast(struct jrec *rec)
+{
+	rec->failfast = 1;
+}
+
 const char *
 jrec_str(const struct jrec *rec, uint32_t off)
 {

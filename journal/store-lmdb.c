@@ -36,6 +36,7 @@
 
 #define STORE_MAP_INITIAL	(64ULL * 1024 * 1024)
 #define STORE_MAP_MAX		(64ULL * 1024 * 1024 * 1024)
+#define STORE_ROOM_MIN		(4ULL * 1024 * 1024)	/* see commit */
 
 struct store_table {
 	struct strmap_node	 node;		/* first: cast from the node */
@@ -60,8 +61,6 @@ struct store {
 	struct store_table	**fresh;	/* created in the write txn */
 	u_int			  nfresh;
 	MDB_txn			 *wtxn;
-	int			  werr;		/* last write error (LMDB or
-						   errno code) */
 };
 
 static struct store *store_lmdb_open(const char *,
@@ -105,8 +104,8 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 		     uint64_t *, char **);
 
 static int	 store_error(int, const char *, char **);
-static int	 store_werror(struct store *, int, const char *, char **);
-static const char *store_lmdb_reason(struct store *);
+static int	 store_lmdb_last_errno(struct store *);
+static int	 store_disk_full(struct store *);
 static void	 store_be64(uint64_t, uint8_t[8]);
 static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
@@ -199,11 +198,15 @@ const struct store_ops store_lmdb_ops = {
 	.dedup_get = store_lmdb_dedup_get,
 	.release_cache = store_lmdb_release_cache,
 	.unclaim = store_lmdb_unclaim,
-	.reason = store_lmdb_reason,
+	.last_errno = store_lmdb_last_errno,
 };
 
-/* Map an LMDB code to ours: STORE_FULL for a full map, else STORE_ERROR
- * with "WHAT: reason" in *cause. */
+/* The errno of the last write the file system refused (writer thread). */
+static int	store_write_errno;
+
+/* Map an LMDB code to ours: STORE_FULL for a full map, STORE_UNAVAILABLE
+ * when the file system cannot take writes now, else STORE_ERROR; with
+ * "WHAT: reason" in *cause. */
 static int
 store_error(int rc, const char *what, char **cause)
 {
@@ -211,55 +214,30 @@ store_error(int rc, const char *what, char **cause)
 		return (STORE_FULL);
 	if (cause != NULL)
 		xasprintf(cause, "%s: %s", what, mdb_strerror(rc));
+	if (rc == ENOSPC || rc == EDQUOT || rc == EIO || rc == EROFS) {
+		store_write_errno = rc;
+		return (STORE_UNAVAILABLE);
+	}
 	return (STORE_ERROR);
 }
 
-/* store_error for the write path: the code is kept for store_lmdb_reason. */
-static int
-store_werror(struct store *s, int rc, const char *what, char **cause)
-{
-	s->werr = rc;
-	return (store_error(rc, what, cause));
-}
-
-/*
- * Map an LMDB or system code to a JOURNAL_R_* reason: the one function
- * that does.  LMDB reports a short write as EIO, which is what a full file
- * system causes most often: EIO while fewer than STORE_FULL_FREE bytes are
- * free (AVAIL, for this uid) counts as a full disk.
- */
 const char *
-store_reason(int rc, uint64_t avail)
+store_reason(int rc)
 {
 	switch (rc) {
+	case -1:
 	case MDB_MAP_FULL:
 		return (JOURNAL_R_MAP_FULL);
 	case ENOSPC:
 	case EDQUOT:
 		return (JOURNAL_R_DISK_FULL);
 	case EIO:
-		return (avail < STORE_FULL_FREE ? JOURNAL_R_DISK_FULL :
-		    JOURNAL_R_IO_ERROR);
+		return (JOURNAL_R_IO_ERROR);
 	case EROFS:
 		return (JOURNAL_R_READ_ONLY);
 	default:
-		return (JOURNAL_R_ERROR);
+		return (JOURNAL_R_STORAGE);
 	}
-}
-
-/* Why the last write call failed (store_reason of its code). */
-static const char *
-store_lmdb_reason(struct store *s)
-{
-	struct statvfs	 sv;
-	const char	*path;
-	uint64_t	 avail = UINT64_MAX;
-
-	if (s->werr == EIO && mdb_env_get_path(s->env, &path) == 0 &&
-	    statvfs(path, &sv) == 0)
-		avail = (uint64_t)(geteuid() == 0 ? sv.f_bfree :
-		    sv.f_bavail) * sv.f_frsize;
-	return (store_reason(s->werr, avail));
 }
 
 static void
@@ -737,6 +715,25 @@ store_lmdb_map_used(struct store *s)
 	return ((info.me_last_pgno + 1) * (size_t)st.ms_psize);
 }
 
+/* Has the file system of S's data file less than STORE_ROOM_MIN free? */
+static int
+store_disk_full(struct store *s)
+{
+	struct statvfs	sv;
+	int		fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &sv) != 0)
+		return (0);
+	return ((unsigned long long)sv.f_bavail * sv.f_frsize <
+	    STORE_ROOM_MIN);
+}
+
+static int
+store_lmdb_last_errno(struct store *s)
+{
+	return (store_write_errno);
+}
+
 static int
 store_lmdb_begin(struct store *s, char **cause)
 {
@@ -744,10 +741,9 @@ store_lmdb_begin(struct store *s, char **cause)
 
 	if (s->wtxn != NULL)
 		fatalx("journal: write transaction already active");
-	s->werr = 0;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn)) != 0) {
 		s->wtxn = NULL;
-		return (store_werror(s, rc, "begin", cause));
+		return (store_error(rc, "begin", cause));
 	}
 	return (STORE_OK);
 }
@@ -762,7 +758,11 @@ store_lmdb_commit(struct store *s, char **cause)
 	s->wtxn = NULL;
 	if (rc != 0) {
 		store_drop_fresh(s);
-		return (store_werror(s, rc, "commit", cause));
+		/* LMDB turns a short write into EIO: on a file system with
+		 * next to no room left, that was ENOSPC. */
+		if (rc == EIO && store_disk_full(s))
+			rc = ENOSPC;
+		return (store_error(rc, "commit", cause));
 	}
 	pthread_mutex_lock(&s->tlock);
 	for (i = 0; i < s->nfresh; i++)
@@ -827,7 +827,7 @@ store_lmdb_append(struct store *s, uint64_t seq, const uint8_t *hash,
 		return (STORE_ERROR);
 	}
 	if (rc != 0)
-		return (store_werror(s, rc, "log", cause));
+		return (store_error(rc, "log", cause));
 	p = v.mv_data;
 	memcpy(p, hash, JOURNAL_HASH_LEN);
 	memcpy(p + JOURNAL_HASH_LEN, hdr, hlen);
@@ -848,7 +848,7 @@ store_lmdb_claimed(struct store *s, const char *key, uint64_t *seq,
 		return (STORE_OK);
 	}
 	if (rc != 0)
-		return (store_werror(s, rc, "dedup", cause));
+		return (store_error(rc, "dedup", cause));
 	if (v.mv_size != 8) {
 		xasprintf(cause, "dedup: value of %zu bytes", v.mv_size);
 		return (STORE_ERROR);
@@ -867,7 +867,7 @@ store_lmdb_claim(struct store *s, const char *key, uint64_t seq,
 
 	store_be64(seq, b);
 	if ((rc = mdb_put(s->wtxn, s->dedup, &k, &v, 0)) != 0)
-		return (store_werror(s, rc, "dedup", cause));
+		return (store_error(rc, "dedup", cause));
 	return (STORE_OK);
 }
 
@@ -880,7 +880,7 @@ store_lmdb_unclaim(struct store *s, const char *key, char **cause)
 
 	rc = mdb_del(s->wtxn, s->dedup, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		return (store_werror(s, rc, "dedup", cause));
+		return (store_error(rc, "dedup", cause));
 	return (STORE_OK);
 }
 
@@ -898,7 +898,7 @@ store_lmdb_put(struct store *s, const char *table, const void *key,
 	if (rc == 0 && (rc = mdb_put(s->wtxn, dbi, &k, &v, 0)) == 0)
 		return (STORE_OK);
 	xasprintf(&what, "table %s", table);
-	rc = store_werror(s, rc, what, cause);
+	rc = store_error(rc, what, cause);
 	free(what);
 	return (rc);
 }
@@ -918,7 +918,7 @@ store_lmdb_del(struct store *s, const char *table, const void *key,
 	if (rc == 0 || rc == MDB_NOTFOUND)	/* absent row or table */
 		return (STORE_OK);
 	xasprintf(&what, "table %s", table);
-	rc = store_werror(s, rc, what, cause);
+	rc = store_error(rc, what, cause);
 	free(what);
 	return (rc);
 }
@@ -938,13 +938,13 @@ store_write_head(struct store *s, MDB_txn *txn, uint64_t seq,
 	v.mv_data = b;
 	v.mv_size = 8;
 	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_werror(s, rc, "meta", cause));
+		return (store_error(rc, "meta", cause));
 	k.mv_data = (void *)"head_hash";
 	k.mv_size = 9;
 	v.mv_data = (void *)hash;
 	v.mv_size = JOURNAL_HASH_LEN;
 	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_werror(s, rc, "meta", cause));
+		return (store_error(rc, "meta", cause));
 	return (STORE_OK);
 }
 
@@ -964,7 +964,7 @@ store_put_meta(struct store *s, const char *key, const void *val,
 	int	rc;
 
 	if ((rc = mdb_put(s->wtxn, s->meta, &k, &v, 0)) != 0)
-		return (store_werror(s, rc, "meta", cause));
+		return (store_error(rc, "meta", cause));
 	return (STORE_OK);
 }
 

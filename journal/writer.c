@@ -7,25 +7,46 @@
  * seq, its header is packed, its hash chained, its log entry appended and
  * its claims and table changes written; meta's head (and a verified point
  * the loop left for it, journal_set_verified) follows; one commit.
- * A full map is grown (doubled) and the transaction retried.  Any other
- * failure, or a full map at map_max, makes the writer redo that batch one
- * record per transaction, so that only the records that cannot be written
- * fail.  The outcomes go to the loop through journal_deliver.
+ * A full map is grown (doubled) and the transaction retried.  When the
+ * storage cannot take writes (no space, an I/O error, a read-only file
+ * system, the map at map_max) the writer stalls: it holds the transaction
+ * and everything queued after it, tells the loop (journal_stalled), and
+ * tries the same transaction again after a pause growing from 0.1 s to
+ * 5 s, until it commits; nothing is dropped or reordered, so a run's end
+ * is never lost to a full disk.  Any other failure makes the writer redo
+ * that batch one record per transaction, so that only the records that
+ * cannot be written fail.  The outcomes go to the loop through
+ * journal_deliver.
  *
  * Everything the writer reuses (header buffer, hashing context, the array
  * of a transaction's records) is allocated once in writer_start.
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "journal.h"
 
+#define WRITER_STALL_FIRST_MS	100
+#define WRITER_STALL_MAX_MS	5000
+
 static void	*writer_main(void *);
+static int	 writer_attempt(struct journal *, struct jrec **, size_t *,
+		     int, size_t *, char **);
+static void	 writer_shed(struct journal *, struct jrec **, size_t *,
+		     const char *);
+static int	 writer_stall(struct journal *, const char *, int64_t *);
+static void	 writer_stall_mark(struct journal *, const char *);
+static int	 writer_probe(struct journal *, size_t *, char **);
+static void	 writer_unstall(struct journal *);
+static void	 writer_notify(struct journal *);
+static const char *writer_reason(struct journal *, const char *);
 static void	 writer_batch(struct journal *, struct jrec **, size_t);
 static int	 writer_try(struct journal *, struct jrec **, size_t,
 		     size_t *, char **);
@@ -134,12 +155,13 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n)
 	start = mono_us();
 	if ((now = now_us()) > j->wtime)
 		j->wtime = now;	/* never before an earlier record */
-	for (;;) {
-		rc = writer_try(j, recs, n, &written, &cause);
-		if (rc != STORE_FULL || j->ops->grow(j->store) != 0)
-			break;
-	}
-	if (rc == STORE_OK) {
+	rc = writer_attempt(j, recs, &n, 1, &written, &cause);
+	if (rc == STORE_UNAVAILABLE) {
+		/* Told to give up while stalled: fail them all. */
+		for (i = 0; i < n; i++)
+			jrec_fail(recs[i], cause, writer_reason(j, cause));
+		writer_count(recs, n, &d);
+	} else if (rc == STORE_OK) {
 		if (written > 0) {
 			d.commits = 1;
 			d.commit_us_total = (uint64_t)(mono_us() - start);
@@ -188,23 +210,15 @@ static void
 writer_single(struct journal *j, struct jrec *rec, struct journal_stats *d)
 {
 	int64_t	 start = mono_us();
-	size_t	 written;
-	char	*cause = NULL, *msg;
+	size_t	 written, n;
+	char	*cause = NULL;
 	int	 rc;
 
-	for (;;) {
-		rc = writer_try(j, &rec, 1, &written, &cause);
-		if (rc != STORE_FULL || j->ops->grow(j->store) != 0)
-			break;
-	}
-	if (rc == STORE_FULL) {
-		xasprintf(&msg, "journal full: map size limit %zu reached",
-		    j->ops->map_size(j->store));
-		jrec_fail(rec, msg, JOURNAL_R_MAP_FULL);
-		free(msg);
-	} else if (rc != STORE_OK)
-		jrec_fail(rec, cause != NULL ? cause : "journal error",
-		    j->ops->reason(j->store));
+	n = 1;
+	rc = writer_attempt(j, &rec, &n, 0, &written, &cause);
+	if (rc != STORE_OK)
+		jrec_fail(rec, cause, rc == STORE_UNAVAILABLE ?
+		    writer_reason(j, cause) : JOURNAL_R_STORAGE);
 	else if (written > 0) {
 		d->commits++;
 		rec->commit_records = 1;
@@ -213,6 +227,191 @@ writer_single(struct journal *j, struct jrec *rec, struct journal_stats *d)
 	}
 	free(cause);
 	writer_count(&rec, 1, d);
+}
+
+/*
+ * writer_try, growing a full map and stalling while the storage cannot
+ * take writes.  With SHED, records marked failfast are taken out of RECS
+ * (*N shrinks) and failed at once while stalled.  Returns STORE_OK,
+ * STORE_ERROR (*cause set), or STORE_UNAVAILABLE (*cause set) only when
+ * told to give up.
+ */
+static int
+writer_attempt(struct journal *j, struct jrec **recs, size_t *n, int shed,
+    size_t *written, char **cause)
+{
+	int64_t	 delay = WRITER_STALL_FIRST_MS;
+	int	 rc, stalled = 0;
+
+	for (;;) {
+		/* Every record was shed: only a write tells when the storage
+		 * takes writes again, so the stall lasts until one commits. */
+		if (stalled && *n == 0)
+			rc = writer_probe(j, written, cause);
+		else
+			rc = writer_try(j, recs, *n, written, cause);
+		if (rc == STORE_FULL && j->ops->grow(j->store) == 0)
+			continue;
+		if (rc == STORE_FULL) {
+			free(*cause);
+			xasprintf(cause, "journal full: map size limit %zu "
+			    "reached", j->ops->map_size(j->store));
+			rc = STORE_UNAVAILABLE;
+		}
+		if (rc != STORE_UNAVAILABLE)
+			break;
+		stalled = 1;
+		writer_stall_mark(j, *cause);
+		writer_shed(j, shed ? recs : NULL, n, *cause);
+		if (writer_stall(j, *cause, &delay) == -1)
+			return (STORE_UNAVAILABLE);
+		free(*cause);
+		*cause = NULL;
+	}
+	if (stalled)
+		writer_unstall(j);
+	return (rc);
+}
+
+/*
+ * The journal cannot write for CAUSE: fail the records marked failfast,
+ * those of the transaction in RECS (if not NULL; the others close up) and
+ * those queued behind it, and hand them to the loop now.
+ */
+static void
+writer_shed(struct journal *j, struct jrec **recs, size_t *n,
+    const char *cause)
+{
+	struct jrec_queue	 out, keep;
+	struct journal_stats	 d;
+	struct jrec		*rec;
+	const char		*reason = writer_reason(j, cause);
+	size_t			 i, k = 0;
+	char			*msg;
+
+	xasprintf(&msg, "the journal cannot write: %s", cause);
+	memset(&d, 0, sizeof d);
+	STAILQ_INIT(&out);
+	for (i = 0; recs != NULL && i < *n; i++) {
+		if (!recs[i]->failfast) {
+			recs[k++] = recs[i];
+			continue;
+		}
+		jrec_fail(recs[i], msg, reason);
+		STAILQ_INSERT_TAIL(&out, recs[i], entry);
+		d.errors++;
+	}
+	if (recs != NULL)
+		*n = k;
+	STAILQ_INIT(&keep);
+	pthread_mutex_lock(&j->mtx);
+	while ((rec = STAILQ_FIRST(&j->queue)) != NULL) {
+		STAILQ_REMOVE_HEAD(&j->queue, entry);
+		if (rec->failfast) {
+			jrec_fail(rec, msg, reason);
+			STAILQ_INSERT_TAIL(&out, rec, entry);
+			d.errors++;
+		} else
+			STAILQ_INSERT_TAIL(&keep, rec, entry);
+	}
+	STAILQ_CONCAT(&j->queue, &keep);
+	pthread_mutex_unlock(&j->mtx);
+	free(msg);
+	if (!STAILQ_EMPTY(&out))
+		journal_deliver(j, &out, &d);
+}
+
+/* The JOURNAL_R_* reason of the storage's last refusal, CAUSE its
+ * message ("journal full: ..." for the map at map_max). */
+static const char *
+writer_reason(struct journal *j, const char *cause)
+{
+	if (cause != NULL && strncmp(cause, "journal full", 12) == 0)
+		return (store_reason(-1));
+	return (store_reason(j->ops->last_errno != NULL ?
+	    j->ops->last_errno(j->store) : 0));
+}
+
+/* Wake the loop so that it sees the stall state (no records with it). */
+static void
+writer_notify(struct journal *j)
+{
+	struct jrec_queue	q;
+	struct journal_stats	d;
+
+	STAILQ_INIT(&q);
+	memset(&d, 0, sizeof d);
+	journal_deliver(j, &q, &d);
+}
+
+/*
+ * The storage refused a transaction for CAUSE: mark the journal stalled
+ * (the first time), then wait *DELAY ms (doubled for next time, up to
+ * WRITER_STALL_MAX_MS).  Returns -1 when told to give up, else 0.
+ */
+static int
+writer_stall(struct journal *j, const char *cause, int64_t *delay)
+{
+	struct timespec	ts;
+	int		give_up;
+
+	writer_stall_mark(j, cause);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += *delay / 1000;
+	ts.tv_nsec += (*delay % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&j->mtx);
+	while (!j->give_up && pthread_cond_timedwait(&j->work_cond, &j->mtx,
+	    &ts) != ETIMEDOUT)
+		continue;
+	give_up = j->give_up;
+	pthread_mutex_unlock(&j->mtx);
+	if ((*delay *= 2) > WRITER_STALL_MAX_MS)
+		*delay = WRITER_STALL_MAX_MS;
+	return (give_up ? -1 : 0);
+}
+
+/*
+ * Mark the journal stalled for CAUSE, the first time: from then on the
+ * loop's write gate refuses changes, so none is submitted behind the
+ * records about to be shed (which would be held without an answer).
+ */
+static void
+writer_stall_mark(struct journal *j, const char *cause)
+{
+	int	first;
+
+	pthread_mutex_lock(&j->mtx);
+	if ((first = !j->stalled)) {
+		j->stalled = 1;
+		free(j->wstall_error);
+		j->wstall_error = xstrdup(cause != NULL ? cause : "unknown");
+		j->wstall_errno = j->ops->last_errno != NULL ?
+		    j->ops->last_errno(j->store) : 0;
+		if (strncmp(j->wstall_error, "journal full", 12) == 0)
+			j->wstall_errno = -1;
+	}
+	pthread_mutex_unlock(&j->mtx);
+	if (first) {
+		log_warnx("msg=\"journal cannot write: holding records and "
+		    "trying again\" error=\"%s\"", cause);
+		writer_notify(j);
+	}
+}
+
+/* A transaction committed after a stall: the journal writes again. */
+static void
+writer_unstall(struct journal *j)
+{
+	pthread_mutex_lock(&j->mtx);
+	j->stalled = 0;
+	pthread_mutex_unlock(&j->mtx);
+	log_info("msg=\"journal writes again\" seq=%llu",
+	    (unsigned long long)j->wseq);
+	writer_notify(j);
 }
 
 /*
@@ -270,6 +469,24 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 	j->wseq = seq;
 	memcpy(j->whash, hash, sizeof hash);
 	return (STORE_OK);
+}
+
+/* A transaction that only rewrites meta's head as it is: it commits when
+ * the storage takes writes again.  *WRITTEN is 0. */
+static int
+writer_probe(struct journal *j, size_t *written, char **cause)
+{
+	int	rc;
+
+	*written = 0;
+	if ((rc = j->ops->begin(j->store, cause)) != STORE_OK)
+		return (rc);
+	if ((rc = j->ops->set_head(j->store, j->wseq, j->whash, cause)) !=
+	    STORE_OK) {
+		j->ops->abort(j->store);
+		return (rc);
+	}
+	return (j->ops->commit(j->store, cause));
 }
 
 /* Put the pending verified point (journal_set_verified) in meta, in the

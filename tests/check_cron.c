@@ -48,7 +48,11 @@ static char	*tmpdir(void);
 static void	 write_file(const char *, const char *, const void *, size_t);
 static void	 put32(unsigned char *, uint32_t);
 static size_t	 make_tzif(unsigned char *, size_t, int32_t, const char *);
-static int	 ref_day(const struct cron *, const struct tm *);
+static int	 ref_dim(int, int);
+static int	 ref_day(const struct cron *, int, int, int, int);
+static int	 ref_any_day(const struct cron *);
+static void	 ref_days(const char *, const char *, const char *,
+		     struct cron *);
 static int64_t	 ref_next_utc(const struct cron *, int64_t, int64_t);
 static void	 random_field(char *, size_t, int, int, int);
 static Suite	*tz_suite(void);
@@ -214,25 +218,84 @@ make_tzif(unsigned char *buf, size_t len, int32_t off, const char *footer)
 	return (n);
 }
 
-/* Reference day match from struct tm (Vixie: AND if a field had '*'). */
+/* Days in month M (1..12) of year Y, by the Gregorian rule. */
 static int
-ref_day(const struct cron *c, const struct tm *tm)
+ref_dim(int y, int m)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
 	    30, 31 };
-	int	y = tm->tm_year + 1900, dim, dom, dow;
 
-	dim = mdays[tm->tm_mon];
-	if (tm->tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		dim = 29;
-	if (!(c->months & (1 << (tm->tm_mon + 1))))
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return (29);
+	return (mdays[m - 1]);
+}
+
+/*
+ * Reference day match for day D of month M of year Y, a weekday WD (Vixie:
+ * AND if a field had '*').  "#n" is the n-th WD of the month, days
+ * 7n-6..7n; "L" is a WD with no WD a week later in the month.
+ */
+static int
+ref_day(const struct cron *c, int y, int m, int d, int wd)
+{
+	int	dim = ref_dim(y, m), dom, dow;
+
+	if (!(c->months & (1 << m)))
 		return (0);
-	dom = (c->days >> tm->tm_mday & 1) ||
-	    ((c->flags & CRON_LAST_DOM) && tm->tm_mday == dim);
-	dow = c->weekdays >> tm->tm_wday & 1;
+	dom = (c->days >> d & 1) || ((c->flags & CRON_LAST_DOM) && d == dim);
+	dow = (c->weekdays >> wd & 1) || (c->nth[wd] >> ((d - 1) / 7) & 1) ||
+	    ((c->nth[wd] & CRON_NTH_LAST) && d + 7 > dim);
 	if (c->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
 		return (dom && dow);
 	return (dom || dow);
+}
+
+/* Whether any day of the 400 years 2000-2399 matches C (Sakamoto's wday). */
+static int
+ref_any_day(const struct cron *c)
+{
+	static const int k[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
+	int	y, m, d, yy, wd;
+
+	for (y = 2000; y < 2400; y++) {
+		for (m = 1; m <= 12; m++) {
+			yy = m < 3 ? y - 1 : y;
+			wd = (yy + yy / 4 - yy / 100 + yy / 400 + k[m - 1] + 1) %
+			    7;
+			for (d = 1; d <= ref_dim(y, m); d++) {
+				if (ref_day(c, y, m, d, (wd + d - 1) % 7))
+					return (1);
+			}
+		}
+	}
+	return (0);
+}
+
+/*
+ * The day fields DOM, MONTH and DOW parsed one at a time, each beside
+ * fields that let it fire, into one struct cron (for expressions that
+ * cron_parse refuses as a whole).
+ */
+static void
+ref_days(const char *dom, const char *month, const char *dow,
+    struct cron *c)
+{
+	struct cron	 a;
+	char		 expr[128], *cause = NULL;
+
+	memset(c, 0, sizeof *c);
+	snprintf(expr, sizeof expr, "0 0 %s * *", dom);
+	ck_assert_msg(cron_parse(expr, &a, &cause) == 0, "%s: %s", expr, cause);
+	c->days = a.days;
+	c->flags |= a.flags & (CRON_DOM_STAR | CRON_LAST_DOM);
+	snprintf(expr, sizeof expr, "0 0 * %s *", month);
+	ck_assert_msg(cron_parse(expr, &a, &cause) == 0, "%s: %s", expr, cause);
+	c->months = a.months;
+	snprintf(expr, sizeof expr, "0 0 * * %s", dow);
+	ck_assert_msg(cron_parse(expr, &a, &cause) == 0, "%s: %s", expr, cause);
+	c->weekdays = a.weekdays;
+	memcpy(c->nth, a.nth, sizeof c->nth);
+	c->flags |= a.flags & (CRON_DOW_STAR | CRON_DOW_NTH);
 }
 
 /* Brute force in UTC: every second of each matching day; -1 past LIMIT. */
@@ -247,7 +310,8 @@ ref_next_utc(const struct cron *c, int64_t after, int64_t limit)
 	for (day = (time_t)(after - (after % 86400 + 86400) % 86400);
 	    day <= limit; day += 86400) {
 		gmtime_r(&day, &tm);
-		if (!ref_day(c, &tm))
+		if (!ref_day(c, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		    tm.tm_wday))
 			continue;
 		for (h = 0; h < 24; h++) {
 			if (!(c->hours >> h & 1))
@@ -266,9 +330,12 @@ ref_next_utc(const struct cron *c, int64_t after, int64_t limit)
 	return (-1);
 }
 
-/* A random cron field for values LO..HI; DOM allows "L". */
+/*
+ * A random cron field for values LO..HI; KIND 1 (day-of-month) allows "L",
+ * KIND 2 (day-of-week) "#n" and "L".
+ */
 static void
-random_field(char *buf, size_t len, int lo, int hi, int dom)
+random_field(char *buf, size_t len, int lo, int hi, int kind)
 {
 	int	a = lo + (int)(rnd() % (uint64_t)(hi - lo + 1)), b, k;
 
@@ -292,8 +359,18 @@ random_field(char *buf, size_t len, int lo, int hi, int dom)
 		snprintf(buf, len, "%d/%d", a, 1 + (int)(rnd() % 7));
 		break;
 	case 5:
-		snprintf(buf, len, dom ? "L" : "%d", a);
+		if (kind == 2)
+			snprintf(buf, len, "%d#%d", a, 1 + (int)(rnd() % 5));
+		else
+			snprintf(buf, len, kind == 1 ? "L" : "%d", a);
 		break;
+	case 6:
+		if (kind == 2) {
+			snprintf(buf, len, "%dL,%d#%d", a, b,
+			    1 + (int)(rnd() % 5));
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		snprintf(buf, len, "%d,%d", a, b);
 		break;
@@ -950,12 +1027,15 @@ START_TEST(test_cron_parse_bad)
 		    "name \"FOO\"" },
 		{ "MON * * * *", "bad minute field \"MON\": unknown name" },
 		{ "* JAN * * *", "bad hour field" },
-		{ "* * * * L", "bad day-of-week field \"L\": \"L\" is only valid "
-		    "in the day-of-month field" },
-		{ "L * * * *", "bad minute field" },
+		{ "* * * * L", "bad day-of-week field \"L\": \"L\" follows a "
+		    "weekday (5L: the last Friday of the month)" },
+		{ "L * * * *", "bad minute field \"L\": \"L\" is only valid in "
+		    "the day-of-month and day-of-week fields" },
 		{ "* * L-5 * *", "bad day-of-month field \"L-5\": \"L\" takes no "
 		    "range or step" },
 		{ "* * L/2 * *", "bad day-of-month field" },
+		{ "* * 1-L * *", "bad day-of-month field \"1-L\": \"L\" takes "
+		    "no range or step" },
 		{ "* * 5L * *", "bad day-of-month field \"5L\": unexpected \"L\"" },
 		{ "* * LW * *", "bad day-of-month field" },
 		{ "* * ? * *", "bad day-of-month field \"?\": unexpected \"?\"" },
@@ -980,6 +1060,213 @@ START_TEST(test_cron_parse_bad)
 	ck_assert_int_eq(cron_parse("61 * * * *", &(struct cron){ 0 }, NULL),
 	    -1);
 	ck_assert_int_eq(cron_parse("@foo", &(struct cron){ 0 }, NULL), -1);
+}
+END_TEST
+
+/* "#n" and "L" in the day-of-week field: numbers, names, 0 and 7, lists. */
+START_TEST(test_cron_parse_nth)
+{
+	static const struct {
+		const char	*dow;
+		uint8_t		 weekdays;
+		uint8_t		 nth[7];
+	} w[] = {
+		{ "1#1", 0, { 0, 0x01, 0, 0, 0, 0, 0 } },
+		{ "MON#2", 0, { 0, 0x02, 0, 0, 0, 0, 0 } },
+		{ "5#5", 0, { 0, 0, 0, 0, 0, 0x10, 0 } },
+		{ "0#1", 0, { 0x01, 0, 0, 0, 0, 0, 0 } },
+		{ "7#1", 0, { 0x01, 0, 0, 0, 0, 0, 0 } },
+		{ "SUN#1", 0, { 0x01, 0, 0, 0, 0, 0, 0 } },
+		{ "sun#1,7#3", 0, { 0x05, 0, 0, 0, 0, 0, 0 } },
+		{ "5L", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "5l", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "FRIL", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "friL", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "5#L", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "FRI#L", 0, { 0, 0, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "7L", 0, { CRON_NTH_LAST, 0, 0, 0, 0, 0, 0 } },
+		{ "1#1,5L", 0, { 0, 0x01, 0, 0, 0, CRON_NTH_LAST, 0 } },
+		{ "MON#1,FRI#3", 0, { 0, 0x01, 0, 0, 0, 0x04, 0 } },
+		{ "MON#2,MON#4,WED", 0x08, { 0, 0x0a, 0, 0, 0, 0, 0 } },
+		{ "1-3,SAT#05", 0x0e, { 0, 0, 0, 0, 0, 0, 0x10 } },
+	};
+	struct cron	 c;
+	char		 expr[64], *cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < NEL(w); i++) {
+		snprintf(expr, sizeof expr, "0 0 * * %s", w[i].dow);
+		ck_assert_msg(cron_parse(expr, &c, &cause) == 0, "%s: %s", expr,
+		    cause);
+		ck_assert_msg(c.weekdays == w[i].weekdays, "%s: weekdays %#x",
+		    expr, c.weekdays);
+		ck_assert_msg(memcmp(c.nth, w[i].nth, sizeof c.nth) == 0,
+		    "%s: nth %02x %02x %02x %02x %02x %02x %02x", expr,
+		    c.nth[0], c.nth[1], c.nth[2], c.nth[3], c.nth[4], c.nth[5],
+		    c.nth[6]);
+		/* Restricted: ANDed with the '*' day-of-month only. */
+		ck_assert_uint_eq(c.flags, CRON_WALL | CRON_DOM_STAR |
+		    CRON_DOW_NTH);
+	}
+	ck_assert_int_eq(cron_parse("0 0 13 * FRI#2", &c, &cause), 0);
+	ck_assert_uint_eq(c.flags, CRON_WALL | CRON_DOW_NTH);
+	ck_assert_int_eq(cron_parse("0 0 * * 5", &c, &cause), 0);
+	ck_assert_uint_eq(c.flags & CRON_DOW_NTH, 0);
+	ck_assert_mem_eq(c.nth, "\0\0\0\0\0\0\0", sizeof c.nth);
+}
+END_TEST
+
+/* Malformed "#" and "L" forms are refused and name the field. */
+START_TEST(test_cron_parse_nth_bad)
+{
+	static const struct {
+		const char	*expr;
+		const char	*cause;
+	} bad[] = {
+		{ "0 0 * * 5#0", "bad day-of-week field \"5#0\": \"#\" takes 1 to "
+		    "5 (the first to the fifth such weekday of the month)" },
+		{ "0 0 * * 5#6", "bad day-of-week field \"5#6\": \"#\" takes 1 to "
+		    "5" },
+		{ "0 0 * * 5#99999999999", "bad day-of-week field "
+		    "\"5#99999999999\": \"#\" takes 1 to 5" },
+		{ "0 0 * * 5#", "bad day-of-week field \"5#\": \"#\" needs a "
+		    "number 1 to 5 or L after it" },
+		{ "0 0 * * 5#x", "bad day-of-week field \"5#x\": \"#\" needs" },
+		{ "0 0 * * 5#-1", "bad day-of-week field \"5#-1\": \"#\" needs" },
+		{ "0 0 * * 5#2#3", "bad day-of-week field \"5#2#3\": unexpected "
+		    "\"#\"" },
+		{ "0 0 * * 5#2L", "bad day-of-week field \"5#2L\": unexpected "
+		    "\"L\"" },
+		{ "0 0 * * 5LL", "bad day-of-week field \"5LL\": unexpected "
+		    "\"L\"" },
+		{ "0 0 * * 5L2", "bad day-of-week field \"5L2\": unexpected "
+		    "\"2\"" },
+		{ "0 0 * * 5#L#1", "bad day-of-week field \"5#L#1\": unexpected" },
+		{ "0 0 * * #2", "bad day-of-week field \"#2\": unexpected \"#\"" },
+		{ "0 0 * * L5", "bad day-of-week field \"L5\": \"L\" follows a "
+		    "weekday" },
+		{ "0 0 * * 8#1", "bad day-of-week field \"8#1\": value out of "
+		    "range 0-7" },
+		{ "0 0 * * FRIDAY#1", "bad day-of-week field \"FRIDAY#1\": "
+		    "unknown name \"FRIDAY\"" },
+		{ "0 0 * * FRIDAYL", "unknown name \"FRIDAYL\"" },
+		{ "0 0 * * FOOL", "bad day-of-week field \"FOOL\": unknown name "
+		    "\"FOO\"" },
+		{ "0 0 * * *#2", "bad day-of-week field \"*#2\": \"#\" and \"L\" "
+		    "follow a single weekday, not a range, a step or \"*\"" },
+		{ "0 0 * * *L", "bad day-of-week field \"*L\": \"#\" and \"L\" "
+		    "follow a single weekday" },
+		{ "0 0 * * 1-5#2", "bad day-of-week field \"1-5#2\": \"#\" and "
+		    "\"L\" follow a single weekday" },
+		{ "0 0 * * MON-FRIL", "bad day-of-week field \"MON-FRIL\": \"#\" "
+		    "and \"L\" follow a single weekday" },
+		{ "0 0 * * */2#1", "bad day-of-week field \"*/2#1\": \"#\" and "
+		    "\"L\" follow" },
+		{ "0 0 * * 1/2L", "bad day-of-week field \"1/2L\": \"#\" and "
+		    "\"L\" follow" },
+		{ "0 0 * * 5L-6", "bad day-of-week field \"5L-6\": unexpected "
+		    "\"-\"" },
+		{ "0 0 * * 5#2/2", "bad day-of-week field \"5#2/2\": unexpected "
+		    "\"/\"" },
+		{ "0 0 * * 5#1,", "bad day-of-week field \"5#1,\": empty list "
+		    "item" },
+		{ "1#2 0 * * *", "bad minute field \"1#2\": \"#\" is only valid "
+		    "in the day-of-week field" },
+		{ "0 0 1#2 * *", "bad day-of-month field \"1#2\": \"#\" is only "
+		    "valid in the day-of-week field" },
+		{ "0 0 * 5L *", "bad month field \"5L\": unexpected \"L\"" },
+		{ "0 0 * JULL *", "bad month field \"JULL\": unknown name" },
+		{ "0 5L * * *", "bad hour field \"5L\": unexpected \"L\"" },
+	};
+	size_t	i;
+
+	for (i = 0; i < NEL(bad); i++)
+		expect_bad(bad[i].expr, bad[i].cause);
+}
+END_TEST
+
+/*
+ * Rare dates are accepted: February 29, a fifth weekday of February (only
+ * when February 29 is that weekday), and day-of-month ORed with weekdays.
+ */
+START_TEST(test_cron_parse_never)
+{
+	static const char *const ok[] = { "0 0 29 2 *", "0 0 * 2 MON#5",
+	    "0 0 * 2 5#5", "0 0 29 2 FRI#5", "0 0 30 2 MON", "0 0 31 2 5L",
+	    "0 0 L 2 *", "0 0 31 * *", "0 0 31 4,5 *", "0 0 */30 * 5#5",
+	    "0 0 */7 2 SUN#5", "0 0 29-31 2 *", "0 0 30 2 1,*" };
+	struct cron	 c;
+	char		*cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < NEL(ok); i++) {
+		ck_assert_msg(cron_parse(ok[i], &c, &cause) == 0, "%s: %s",
+		    ok[i], cause);
+		ck_assert_msg(ref_any_day(&c), "%s", ok[i]);
+	}
+}
+END_TEST
+
+/* Expressions no date can ever match are refused, saying why. */
+START_TEST(test_cron_parse_never_bad)
+{
+	static const struct {
+		const char	*expr;
+		const char	*cause;
+	} bad[] = {
+		{ "0 0 30 2 *", "cron: never fires: day-of-month \"30\" does "
+		    "not occur in month \"2\"" },
+		{ "0 0 30,31 FEB *", "cron: never fires: day-of-month \"30,31\" "
+		    "does not occur in month \"FEB\"" },
+		{ "0 0 31 4,6,9,11 *", "cron: never fires: day-of-month \"31\" "
+		    "does not occur in month \"4,6,9,11\"" },
+		{ "0 0 31 4 */1", "cron: never fires: day-of-month \"31\" does "
+		    "not occur in month \"4\"" },
+		{ "0 0 0 30 2 *", "cron: never fires: day-of-month" },
+		{ "0 0 */31 2 MON#5", "cron: never fires: no day of month \"2\" "
+		    "matches both day-of-month \"*/31\" and day-of-week "
+		    "\"MON#5\"" },
+		{ "0 0 */8 * SUN#5", "cron: never fires: no day of month \"*\" "
+		    "matches both day-of-month \"*/8\" and day-of-week "
+		    "\"SUN#5\"" },
+		{ "0 0 31 4 */2", "cron: never fires: no day of month \"4\" "
+		    "matches both day-of-month \"31\" and day-of-week \"*/2\"" },
+		{ "0 0 */10 2 1L,2#4", "cron: never fires: no day of month "
+		    "\"2\" matches both" },
+		/* A day-of-week field that begins with '*' is unrestricted. */
+		{ "0 0 30 2 *,1", "cron: never fires: day-of-month \"30\" does "
+		    "not occur in month \"2\"" },
+	};
+	size_t	i;
+
+	for (i = 0; i < NEL(bad); i++)
+		expect_bad(bad[i].expr, bad[i].cause);
+}
+END_TEST
+
+/* A stored expression that never fires still parses (its schedule loads,
+ * with no next fire). */
+START_TEST(test_cron_parse_stored)
+{
+	struct cron	 c;
+	struct cron_fire f;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(cron_parse_stored("0 0 30 2 *", &c, &cause), 0);
+	ck_assert_int_eq(cron_next(&c, tz_load("UTC", &cause), 0, &f), -1);
+	ck_assert_int_eq(cron_parse_stored("@daily", &c, &cause), 0);
+}
+END_TEST
+
+/* A stored expression that is malformed is still refused. */
+START_TEST(test_cron_parse_stored_bad)
+{
+	struct cron	 c;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(cron_parse_stored("0 0 32 2 *", &c, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
 }
 END_TEST
 
@@ -1482,34 +1769,257 @@ START_TEST(test_cron_next_seconds)
 }
 END_TEST
 
-/* Nothing within five years, or an instant out of range: -1. */
+/*
+ * "#n" and "L" weekdays in months of 28, 29, 30 and 31 days; ORed with a
+ * restricted day-of-month, ANDed with a '*' one.  Expected instants from
+ * python3-croniter (a union of two iterators for the OR case).
+ */
+START_TEST(test_cron_next_nth)
+{
+	static const struct want fifth_fri[] = {
+		{ "2025-01-31T00:00:00Z", "2025-01-31T00:00:00", DST_NONE },
+		{ "2025-05-30T00:00:00Z", "2025-05-30T00:00:00", DST_NONE },
+		{ "2025-08-29T00:00:00Z", "2025-08-29T00:00:00", DST_NONE },
+		{ "2025-10-31T00:00:00Z", "2025-10-31T00:00:00", DST_NONE },
+	}, first_mon[] = {
+		{ "2025-01-06T00:00:00Z", "2025-01-06T00:00:00", DST_NONE },
+		{ "2025-02-03T00:00:00Z", "2025-02-03T00:00:00", DST_NONE },
+		{ "2025-03-03T00:00:00Z", "2025-03-03T00:00:00", DST_NONE },
+		{ "2025-04-07T00:00:00Z", "2025-04-07T00:00:00", DST_NONE },
+	}, feb_last_sun[] = {
+		{ "2023-02-26T00:00:00Z", "2023-02-26T00:00:00", DST_NONE },
+		{ "2024-02-25T00:00:00Z", "2024-02-25T00:00:00", DST_NONE },
+		{ "2025-02-23T00:00:00Z", "2025-02-23T00:00:00", DST_NONE },
+	}, feb_fifth_mon[] = {
+		{ "2044-02-29T00:00:00Z", "2044-02-29T00:00:00", DST_NONE },
+		{ "2072-02-29T00:00:00Z", "2072-02-29T00:00:00", DST_NONE },
+		{ "2112-02-29T00:00:00Z", "2112-02-29T00:00:00", DST_NONE },
+	}, last_sat30[] = {
+		{ "2025-04-26T00:00:00Z", "2025-04-26T00:00:00", DST_NONE },
+		{ "2025-06-28T00:00:00Z", "2025-06-28T00:00:00", DST_NONE },
+		{ "2025-09-27T00:00:00Z", "2025-09-27T00:00:00", DST_NONE },
+		{ "2025-11-29T00:00:00Z", "2025-11-29T00:00:00", DST_NONE },
+	}, fifth_sun30[] = {
+		{ "2025-06-29T00:00:00Z", "2025-06-29T00:00:00", DST_NONE },
+		{ "2025-11-30T00:00:00Z", "2025-11-30T00:00:00", DST_NONE },
+		{ "2026-11-29T00:00:00Z", "2026-11-29T00:00:00", DST_NONE },
+		{ "2028-04-30T00:00:00Z", "2028-04-30T00:00:00", DST_NONE },
+	}, or13[] = {
+		{ "2025-01-10T00:00:00Z", "2025-01-10T00:00:00", DST_NONE },
+		{ "2025-01-13T00:00:00Z", "2025-01-13T00:00:00", DST_NONE },
+		{ "2025-02-13T00:00:00Z", "2025-02-13T00:00:00", DST_NONE },
+		{ "2025-02-14T00:00:00Z", "2025-02-14T00:00:00", DST_NONE },
+		{ "2025-03-13T00:00:00Z", "2025-03-13T00:00:00", DST_NONE },
+		{ "2025-03-14T00:00:00Z", "2025-03-14T00:00:00", DST_NONE },
+	}, odd_second_fri[] = {
+		{ "2025-04-11T00:00:00Z", "2025-04-11T00:00:00", DST_NONE },
+		{ "2025-05-09T00:00:00Z", "2025-05-09T00:00:00", DST_NONE },
+		{ "2025-06-13T00:00:00Z", "2025-06-13T00:00:00", DST_NONE },
+		{ "2025-07-11T00:00:00Z", "2025-07-11T00:00:00", DST_NONE },
+	}, first_last[] = {
+		{ "2025-01-06T00:00:00Z", "2025-01-06T00:00:00", DST_NONE },
+		{ "2025-01-31T00:00:00Z", "2025-01-31T00:00:00", DST_NONE },
+		{ "2025-02-03T00:00:00Z", "2025-02-03T00:00:00", DST_NONE },
+		{ "2025-02-28T00:00:00Z", "2025-02-28T00:00:00", DST_NONE },
+	};
+
+	expect_fires("0 0 * * 5#5", "UTC", "2025-01-01T00:00:00Z", fifth_fri,
+	    NEL(fifth_fri));
+	expect_fires("0 0 * * FRI#5", "UTC", "2025-01-01T00:00:00Z", fifth_fri,
+	    NEL(fifth_fri));
+	expect_fires("0 0 * * 1#1", "UTC", "2025-01-01T00:00:00Z", first_mon,
+	    NEL(first_mon));
+	expect_fires("0 0 * 2 0L", "UTC", "2023-01-01T00:00:00Z", feb_last_sun,
+	    NEL(feb_last_sun));
+	expect_fires("0 0 * 2 7L", "UTC", "2023-01-01T00:00:00Z", feb_last_sun,
+	    NEL(feb_last_sun));
+	expect_fires("0 0 * feb SUN#L", "UTC", "2023-01-01T00:00:00Z",
+	    feb_last_sun, NEL(feb_last_sun));
+	expect_fires("0 0 * 2 MON#5", "UTC", "2025-01-01T00:00:00Z",
+	    feb_fifth_mon, NEL(feb_fifth_mon));
+	expect_fires("0 0 * 4,6,9,11 SATL", "UTC", "2025-01-01T00:00:00Z",
+	    last_sat30, NEL(last_sat30));
+	expect_fires("0 0 * 4,6,9,11 0#5", "UTC", "2025-01-01T00:00:00Z",
+	    fifth_sun30, NEL(fifth_sun30));
+	expect_fires("0 0 13 * 5#2", "UTC", "2025-01-01T00:00:00Z", or13,
+	    NEL(or13));
+	expect_fires("0 0 */2 * FRI#2", "UTC", "2025-01-01T00:00:00Z",
+	    odd_second_fri, NEL(odd_second_fri));
+	expect_fires("0 0 * * 1#1,5L", "UTC", "2025-01-01T00:00:00Z",
+	    first_last, NEL(first_last));
+}
+END_TEST
+
+/*
+ * Weekdays are those of the local date, and the DST rules hold: the last
+ * Sunday of March at 02:30 in Berlin falls in the gap and is shifted; the
+ * last Sunday of October at 02:30 fires on the first pass.
+ */
+START_TEST(test_cron_next_nth_zone)
+{
+	static const struct want spring[] = {
+		{ "2025-03-30T01:00:00Z", "2025-03-30T02:30:00", DST_SHIFTED },
+		{ "2026-03-29T01:00:00Z", "2026-03-29T02:30:00", DST_SHIFTED },
+	}, fall[] = {
+		{ "2025-10-26T00:30:00Z", "2025-10-26T02:30:00", DST_NONE },
+		{ "2026-10-25T00:30:00Z", "2026-10-25T02:30:00", DST_NONE },
+	}, tokyo[] = {
+		{ "2025-08-03T16:00:00Z", "2025-08-04T01:00:00", DST_NONE },
+		{ "2025-08-31T16:00:00Z", "2025-09-01T01:00:00", DST_NONE },
+	}, ny[] = {
+		{ "2025-02-01T03:00:00Z", "2025-01-31T22:00:00", DST_NONE },
+		{ "2025-03-01T03:00:00Z", "2025-02-28T22:00:00", DST_NONE },
+		{ "2025-03-29T02:00:00Z", "2025-03-28T22:00:00", DST_NONE },
+	};
+
+	expect_fires("30 2 * 3 SUNL", "Europe/Berlin", "2025-01-01T00:00:00Z",
+	    spring, NEL(spring));
+	expect_fires("30 2 * 10 0L", "Europe/Berlin", "2025-01-01T00:00:00Z",
+	    fall, NEL(fall));
+	expect_fires("0 1 * * MON#1", "Asia/Tokyo", "2025-08-01T00:00:00Z",
+	    tokyo, NEL(tokyo));
+	expect_fires("0 22 * * 5L", "America/New_York", "2025-01-15T00:00:00Z",
+	    ny, NEL(ny));
+}
+END_TEST
+
+/* cron_next with a "#" or "L" weekday agrees with a brute force in UTC. */
+START_TEST(test_cron_next_nth_brute_force)
+{
+	static const char *const dows[] = { "5#5", "0L", "1#1,5L", "SAT#4",
+	    "2#3,3#3", "MONL,7#2", "FRI#L", "1-3,6#5" };
+	static const char *const doms[] = { "*", "13", "*/2", "L", "29-31",
+	    "*/10" };
+	static const char *const months[] = { "*", "2", "4,6,9,11", "1,3" };
+	const struct tz		*utc = zone("UTC");
+	struct cron		 c;
+	struct cron_fire	 f;
+	char			 expr[64], *cause = NULL;
+	int64_t			 t, want;
+	size_t			 a, b, m;
+	int			 k;
+
+	for (a = 0; a < NEL(dows); a++) {
+		for (b = 0; b < NEL(doms); b++) {
+			for (m = 0; m < NEL(months); m++) {
+				snprintf(expr, sizeof expr, "0 12 %s %s %s",
+				    doms[b], months[m], dows[a]);
+				if (cron_parse(expr, &c, &cause) != 0) {
+					ck_assert_msg(!ref_any_day(&c) ||
+					    strstr(cause, "never") != NULL,
+					    "%s: %s", expr, cause);
+					free(cause);
+					cause = NULL;
+					continue;
+				}
+				t = ts("2023-06-01T00:00:00Z");
+				for (k = 0; k < 12; k++) {
+					want = ref_next_utc(&c, t, t +
+					    60 * 366 * 86400LL);
+					ck_assert_int_eq(cron_next(&c, utc, t,
+					    &f), 0);
+					ck_assert_msg(f.utc == want, "%s after "
+					    "%lld: %lld, want %lld", expr,
+					    (long long)t, (long long)f.utc,
+					    (long long)want);
+					t = f.utc;
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/*
+ * The search spans 400 years, the calendar's period: February 29 from
+ * 2096-03-01 is 2104-02-29 (2100 is no leap year); a fifth Monday of
+ * February can be 40 years away.  Days ORed with weekdays come sooner
+ * (February 29 or a fifth Friday of February is every February 29).
+ */
+START_TEST(test_cron_next_far)
+{
+	static const struct want leap[] = {
+		{ "2104-02-29T00:00:00Z", "2104-02-29T00:00:00", DST_NONE },
+		{ "2108-02-29T00:00:00Z", "2108-02-29T00:00:00", DST_NONE },
+	}, leap_berlin[] = {
+		{ "2104-02-28T23:00:00Z", "2104-02-29T00:00:00", DST_NONE },
+	}, leap_or_mon[] = {
+		{ "2104-02-04T00:00:00Z", "2104-02-04T00:00:00", DST_NONE },
+		{ "2104-02-11T00:00:00Z", "2104-02-11T00:00:00", DST_NONE },
+		{ "2104-02-18T00:00:00Z", "2104-02-18T00:00:00", DST_NONE },
+		{ "2104-02-25T00:00:00Z", "2104-02-25T00:00:00", DST_NONE },
+		{ "2104-02-29T00:00:00Z", "2104-02-29T00:00:00", DST_NONE },
+		{ "2105-02-02T00:00:00Z", "2105-02-02T00:00:00", DST_NONE },
+	}, fifth_fri[] = {
+		{ "2104-02-29T00:00:00Z", "2104-02-29T00:00:00", DST_NONE },
+		{ "2132-02-29T00:00:00Z", "2132-02-29T00:00:00", DST_NONE },
+	}, fifth_mon[] = {
+		{ "2112-02-29T00:00:00Z", "2112-02-29T00:00:00", DST_NONE },
+		{ "2140-02-29T00:00:00Z", "2140-02-29T00:00:00", DST_NONE },
+	}, dec31[] = {
+		{ "9999-12-31T05:00:00Z", "9999-12-31T00:00:00", DST_NONE },
+	};
+
+	expect_fires("0 0 29 2 *", "UTC", "2096-03-01T00:00:00Z", leap,
+	    NEL(leap));
+	expect_fires("0 0 29 2 *", "Europe/Berlin", "2096-03-01T00:00:00Z",
+	    leap_berlin, NEL(leap_berlin));
+	expect_fires("0 0 29 2 MON", "UTC", "2103-03-01T00:00:00Z",
+	    leap_or_mon, NEL(leap_or_mon));
+	expect_fires("0 0 29 2 FRI#5", "UTC", "2096-03-01T00:00:00Z", leap,
+	    NEL(leap));
+	expect_fires("0 0 * 2 FRI#5", "UTC", "2096-03-01T00:00:00Z",
+	    fifth_fri, NEL(fifth_fri));
+	expect_fires("0 0 * 2 MON#5", "UTC", "2073-01-01T00:00:00Z",
+	    fifth_mon, NEL(fifth_mon));
+	expect_fires("0 0 31 12 *", "America/New_York", "9999-01-01T00:00:00Z",
+	    dec31, NEL(dec31));
+}
+END_TEST
+
+/*
+ * No fire: past 9999-12-31T23:59:59Z (the next February 29 after 9996 is
+ * in 10000; 20:00 New York time on 9999-12-31 is in 10000 in UTC), a start
+ * out of range, or a cadence whose every local time falls in a gap.
+ */
 START_TEST(test_cron_next_bad)
 {
 	struct cron		 c;
 	struct cron_fire	 f;
 	char			*cause = NULL;
 
-	ck_assert_int_eq(cron_parse("0 0 30 2 *", &c, &cause), 0);
-	ck_assert_int_eq(cron_next(&c, zone("UTC"), 0, &f), -1);
-	ck_assert_int_eq(cron_next(&c, zone("Australia/Lord_Howe"),
-	    ts("2025-01-01T00:00:00Z"), &f), -1);
-	ck_assert_int_eq(cron_parse("0 0 31 4,6,9,11 *", &c, &cause), 0);
-	ck_assert_int_eq(cron_next(&c, zone("Europe/Berlin"), 0, &f), -1);
-	/* 2100 is no leap year: from 2097 the next February 29 is 2104. */
 	ck_assert_int_eq(cron_parse("0 0 29 2 *", &c, &cause), 0);
-	ck_assert_int_eq(cron_next(&c, zone("UTC"), ts("2097-03-01T00:00:00Z"),
+	ck_assert_int_eq(cron_next(&c, zone("UTC"), ts("9996-03-01T00:00:00Z"),
 	    &f), -1);
+	ck_assert_int_eq(cron_next(&c, zone("UTC"), ts("9995-03-01T00:00:00Z"),
+	    &f), 0);
+	ck_assert_int_eq(cron_parse("0 20 31 12 *", &c, &cause), 0);
+	ck_assert_int_eq(cron_next(&c, zone("America/New_York"),
+	    ts("9999-06-01T00:00:00Z"), &f), -1);
 	ck_assert_int_eq(cron_parse("* * * * *", &c, &cause), 0);
 	ck_assert_int_eq(cron_next(&c, zone("UTC"), INT64_MAX, &f), -1);
 	ck_assert_int_eq(cron_next(&c, zone("UTC"), INT64_MIN, &f), -1);
+	ck_assert_int_eq(cron_next(&c, zone("UTC"), CRON_FIRST_UTC - 1, &f),
+	    -1);
+	ck_assert_int_eq(cron_next(&c, zone("UTC"), CRON_FIRST_UTC, &f), 0);
 	ck_assert_int_eq(cron_next(&c, zone("America/New_York"),
 	    ts("9999-12-31T23:59:59Z"), &f), -1);
 	ck_assert_int_eq(cron_next(&c, zone("America/New_York"),
 	    ts("9999-12-31T23:58:00Z"), &f), 0);
+	ck_assert_int_eq(f.utc, CRON_LAST_UTC - 59);
+	/* 02:00-02:59 on the last Sunday of March never exists in Berlin. */
+	ck_assert_int_eq(cron_parse("*/30 2 * 3 SUNL", &c, &cause), 0);
+	ck_assert_int_eq(cron_next(&c, zone("Europe/Berlin"),
+	    ts("2025-01-01T00:00:00Z"), &f), -1);
+	ck_assert_int_eq(cron_next(&c, zone("UTC"), ts("2025-01-01T00:00:00Z"),
+	    &f), 0);
 }
 END_TEST
 
-/* In UTC, cron_next agrees with a brute-force search for random crons. */
+/*
+ * In UTC, cron_next agrees with a brute-force search for random crons, and
+ * cron_parse refuses exactly those no day of 400 years matches.
+ */
 START_TEST(test_cron_next_brute_force)
 {
 	const struct tz		*utc = zone("UTC");
@@ -1517,21 +2027,30 @@ START_TEST(test_cron_next_brute_force)
 	struct cron_fire	 f;
 	char			 fl[6][32], expr[256], *cause;
 	int64_t			 after, want, limit;
-	int			 i, k, rc, six;
+	int			 i, k, rc, six, refused = 0;
 
-	for (i = 0; i < 1500; i++) {
+	for (i = 0; i < 3000; i++) {
 		six = i % 5 == 0;
 		random_field(fl[0], sizeof fl[0], 0, 59, 0);
 		random_field(fl[1], sizeof fl[1], 0, 59, 0);
 		random_field(fl[2], sizeof fl[2], 0, 23, 0);
 		random_field(fl[3], sizeof fl[3], 1, 31, 1);
 		random_field(fl[4], sizeof fl[4], 1, 12, 0);
-		random_field(fl[5], sizeof fl[5], 0, 7, 0);
+		random_field(fl[5], sizeof fl[5], 0, 7, 2);
 		snprintf(expr, sizeof expr, "%s%s%s %s %s %s %s", six ? fl[0] :
 		    "", six ? " " : "", fl[1], fl[2], fl[3], fl[4], fl[5]);
 		cause = NULL;
-		ck_assert_msg(cron_parse(expr, &c, &cause) == 0, "%s: %s",
-		    expr, cause);
+		if (cron_parse(expr, &c, &cause) != 0) {
+			/* Refused: no day of 400 years may match. */
+			ck_assert_msg(strstr(cause, "never fires") != NULL,
+			    "%s: %s", expr, cause);
+			ref_days(fl[3], fl[4], fl[5], &c);
+			ck_assert_msg(!ref_any_day(&c), "%s: %s", expr, cause);
+			free(cause);
+			refused++;
+			continue;
+		}
+		ck_assert_msg(ref_any_day(&c), "%s: accepted", expr);
 		after = 946684800 + (int64_t)(rnd() % 3000000000ULL);
 		for (k = 0; k < 3; k++) {
 			limit = after + 400 * 86400LL;
@@ -1549,6 +2068,7 @@ START_TEST(test_cron_next_brute_force)
 			after = f.utc;
 		}
 	}
+	ck_assert_int_gt(refused, 0);
 }
 END_TEST
 
@@ -1620,6 +2140,12 @@ cron_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_cron_parse_fields);
 	tcase_add_test(tc, test_cron_parse_bad);
+	tcase_add_test(tc, test_cron_parse_nth);
+	tcase_add_test(tc, test_cron_parse_nth_bad);
+	tcase_add_test(tc, test_cron_parse_never);
+	tcase_add_test(tc, test_cron_parse_never_bad);
+	tcase_add_test(tc, test_cron_parse_stored);
+	tcase_add_test(tc, test_cron_parse_stored_bad);
 	tcase_add_test(tc, test_cron_parse_macros);
 	tcase_add_test(tc, test_cron_parse_flags);
 	tcase_add_test(tc, test_cron_parse_fuzz_bad);
@@ -1634,6 +2160,10 @@ cron_suite(void)
 	tcase_add_test(tc, test_cron_next_fixed);
 	tcase_add_test(tc, test_cron_next_days);
 	tcase_add_test(tc, test_cron_next_seconds);
+	tcase_add_test(tc, test_cron_next_nth);
+	tcase_add_test(tc, test_cron_next_nth_zone);
+	tcase_add_test(tc, test_cron_next_nth_brute_force);
+	tcase_add_test(tc, test_cron_next_far);
 	tcase_add_test(tc, test_cron_next_bad);
 	tcase_add_test(tc, test_cron_next_brute_force);
 	tcase_add_test(tc, test_cron_next_monotonic);

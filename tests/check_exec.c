@@ -689,18 +689,23 @@ START_TEST(test_exec_concurrent)
 }
 END_TEST
 
-/* The CHIME_* variables are set, the rest of the environment inherited. */
+/* The CHIME_* variables are set; the daemon's other variables are not
+ * inherited, except the allow-list (PATH, HOME, LANG...). */
 START_TEST(test_exec_env)
 {
 	struct exec_result	*r;
 	json_t			*doc;
 
 	setenv("CHIME_TEST_INHERITED", "yes", 1);
+	setenv("SOME_API_SECRET", "s3cr3t", 1);
+	setenv("LANG", "C.UTF-8", 1);
 	setenv("CHIME_RUN_ID", "stale", 1);
 	r = run_script("printf '{\"result\": {\"run\": \"%s\", \"op\": \"%s\", "
 	    "\"account\": \"%s\", \"model\": \"%s\", \"inherited\": \"%s\", "
+	    "\"secret\": \"%s\", \"lang\": \"%s\", \"path\": %d, "
 	    "\"count\": %d}}' \"$CHIME_RUN_ID\" \"$CHIME_OPERATION\" "
 	    "\"$CHIME_ACCOUNT\" \"$CHIME_MODEL\" \"$CHIME_TEST_INHERITED\" "
+	    "\"$SOME_API_SECRET\" \"$LANG\" ${PATH:+1}0 "
 	    "$(env | grep -c '^CHIME_RUN_ID=')", NULL);
 	ck_assert_int_eq(r->status, EXEC_SUCCESS);
 	doc = json_loads(r->result, 0, NULL);
@@ -714,10 +719,230 @@ START_TEST(test_exec_env)
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "model")),
 	    "deepseek");
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "inherited")),
-	    "yes");
+	    "");
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "secret")),
+	    "");
+	ck_assert_str_eq(json_string_value(json_object_get(doc, "lang")),
+	    "C.UTF-8");
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "path")), 10);
 	ck_assert_int_eq(json_integer_value(json_object_get(doc, "count")), 1);
 	json_decref(doc);
 	exec_result_free(r);
+	unsetenv("SOME_API_SECRET");
+}
+END_TEST
+
+/* A variable the operation names in "env" is passed; others are not. */
+START_TEST(test_exec_env_named)
+{
+	struct exec_result	*r;
+	struct exec_request	 req;
+	struct outcome		 o = { 0, NULL };
+	char			*names[] = { "SOME_API_KEY", "ABSENT_ONE", NULL };
+	char			*cause = NULL;
+	struct operation	*op;
+
+	setenv("SOME_API_KEY", "k-123", 1);
+	setenv("OTHER_API_KEY", "k-456", 1);
+	unsetenv("ABSENT_ONE");
+	default_request(&req);
+	op = sh_op("printf '{\"result\": \"%s/%s/%s\"}' \"$SOME_API_KEY\" "
+	    "\"$OTHER_API_KEY\" \"${ABSENT_ONE-unset}\"");
+	op->env = names;
+	ck_assert_ptr_nonnull(exec_start(op, &req, done_cb, &o, &cause));
+	wait_all(&o, 1);
+	r = o.r;
+	ck_assert_int_eq(r->status, EXEC_SUCCESS);
+	ck_assert_str_eq(r->result, "\"k-123//unset\"");
+	exec_result_free(r);
+	unsetenv("SOME_API_KEY");
+	unsetenv("OTHER_API_KEY");
+}
+END_TEST
+
+/* Wait (at most 10 s) until PATH holds a pid; returns it, or 0. */
+static pid_t
+read_pid_file(const char *path)
+{
+	FILE	*f;
+	long	 pid = 0;
+	int	 i;
+
+	for (i = 0; i < 1000 && pid == 0; i++) {
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid == 0)
+			usleep(10000);
+	}
+	return ((pid_t)pid);
+}
+
+/* Wait (at most 5 s) until PID is gone; 1 if it went. */
+static int
+pid_gone(pid_t pid)
+{
+	int	i;
+
+	for (i = 0; i < 500 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	return (kill(pid, 0) == -1);
+}
+
+/* A child dies with the process that started it (PR_SET_PDEATHSIG): a
+ * forked stand-in for the daemon starts a long child and is killed. */
+START_TEST(test_exec_dies_with_parent)
+{
+	char	 dir[] = "/tmp/check-exec.XXXXXX", path[64], script[256];
+	int	 status;
+	pid_t	 daemon, child;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/pid", dir);
+	snprintf(script, sizeof script, "echo $$ > %s.tmp && mv %s.tmp %s; "
+	    "exec sleep 30", path, path, path);
+	if ((daemon = fork()) == 0) {
+		struct outcome	 o = { 0, NULL };
+		struct exec_request req;
+		char		*cause = NULL;
+
+		event_reinit(base);
+		default_request(&req);
+		if (exec_start(sh_op(script), &req, done_cb, &o, &cause) ==
+		    NULL)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	child = read_pid_file(path);
+	ck_assert_int_gt(child, 0);
+	kill(daemon, SIGKILL);
+	ck_assert_int_eq(waitpid(daemon, &status, 0), daemon);
+	ck_assert_msg(pid_gone(child), "child %ld survived its parent",
+	    (long)child);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* exec_kill_survivors kills every process tagged with our instance, also
+ * a grandchild in the operation's process group. */
+START_TEST(test_exec_kill_survivors)
+{
+	char			 dir[] = "/tmp/check-exec.XXXXXX", path[64];
+	char			 script[256];
+	struct outcome		 o = { 0, NULL };
+	struct exec_request	 req;
+	char			*cause = NULL;
+	pid_t			 grandchild;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/pid", dir);
+	snprintf(script, sizeof script, "sleep 30 & echo $! > %s.tmp && "
+	    "mv %s.tmp %s; wait", path, path, path);
+	ck_assert_int_eq(exec_kill_survivors(), 0);	/* no instance */
+	exec_set_instance("check-exec-instance");
+	default_request(&req);
+	ck_assert_ptr_nonnull(exec_start(sh_op(script), &req, done_cb, &o,
+	    &cause));
+	grandchild = read_pid_file(path);
+	ck_assert_int_gt(grandchild, 0);
+	ck_assert_int_ge(exec_kill_survivors(), 1);
+	wait_all(&o, 1);
+	ck_assert_int_eq(o.r->exit_code, -SIGKILL);
+	exec_result_free(o.r);
+	ck_assert(pid_gone(grandchild));
+	exec_set_instance(NULL);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+struct run_outcome {
+	int	 calls;
+	int	 ok;
+	char	*out;
+	char	*error;
+};
+
+static void
+run_cb(const struct exec_output *x, void *arg)
+{
+	struct run_outcome	*o = arg;
+
+	o->calls++;
+	o->ok = x->ok;
+	o->out = xstrndup(x->out, x->out_len);
+	o->error = x->error != NULL ? xstrdup(x->error) : NULL;
+}
+
+static void
+wait_run(struct run_outcome *o)
+{
+	while (o->calls == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* exec_run: a command's stdout, on the loop. */
+START_TEST(test_exec_run)
+{
+	struct run_outcome	 o = { 0 };
+	char			*argv[] = { "/bin/echo", "hello", NULL };
+	char			*cause = NULL;
+
+	ck_assert_ptr_nonnull(exec_run(argv, 5000, 1024, "t", run_cb, &o,
+	    &cause));
+	wait_run(&o);
+	ck_assert_int_eq(o.ok, 1);
+	ck_assert_str_eq(o.out, "hello\n");
+	ck_assert_ptr_null(o.error);
+	free(o.out);
+}
+END_TEST
+
+/* exec_run: failures say how the command ended, never what it printed. */
+START_TEST(test_exec_run_bad)
+{
+	struct run_outcome	 o = { 0 };
+	char			*fail[] = { "/bin/sh", "-c", "echo s3cret; exit 3",
+				    NULL };
+	char			*slow[] = { "/bin/sleep", "10", NULL };
+	char			*big[] = { "/bin/sh", "-c",
+				    "head -c 5000 /dev/zero", NULL };
+	char			*none[] = { "/nonexistent/cmd", NULL };
+	char			*cause = NULL;
+
+	ck_assert_ptr_nonnull(exec_run(fail, 5000, 1024, "t", run_cb, &o,
+	    &cause));
+	wait_run(&o);
+	ck_assert_int_eq(o.ok, 0);
+	ck_assert_str_eq(o.error, "exited with status 3");
+	free(o.out);
+	free(o.error);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_nonnull(exec_run(slow, 100, 1024, "t", run_cb, &o,
+	    &cause));
+	wait_run(&o);
+	ck_assert_str_eq(o.error, "timed out after 100 ms");
+	free(o.out);
+	free(o.error);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_nonnull(exec_run(big, 5000, 1024, "t", run_cb, &o,
+	    &cause));
+	wait_run(&o);
+	ck_assert_str_eq(o.error, "output larger than 1024 bytes");
+	free(o.out);
+	free(o.error);
+	memset(&o, 0, sizeof o);
+	ck_assert_ptr_nonnull(exec_run(none, 5000, 1024, "t", run_cb, &o,
+	    &cause));
+	wait_run(&o);
+	ck_assert_str_eq(o.error, "cannot run: No such file or directory");
+	free(o.out);
+	free(o.error);
+	ck_assert_int_eq(exec_running(), 0);
 }
 END_TEST
 
@@ -1563,6 +1788,11 @@ exec_suite(void)
 	tcase_add_test(tc, test_exec_stdin_ignored);
 	tcase_add_test(tc, test_exec_concurrent);
 	tcase_add_test(tc, test_exec_env);
+	tcase_add_test(tc, test_exec_env_named);
+	tcase_add_test(tc, test_exec_dies_with_parent);
+	tcase_add_test(tc, test_exec_kill_survivors);
+	tcase_add_test(tc, test_exec_run);
+	tcase_add_test(tc, test_exec_run_bad);
 	tcase_add_test(tc, test_exec_isolation);
 	tcase_add_test(tc, test_exec_background_bad);
 	tcase_add_test(tc, test_exec_status_name);

@@ -1376,29 +1376,27 @@ START_TEST(test_journal_submit_bad)
 END_TEST
 
 /* The codes that mean a full disk, a full map, an I/O error, a read-only
- * file system map to their reasons, and EIO is a full disk only when
- * the disk is (nearly) full. */
+ * file system map to their reasons. */
 START_TEST(test_journal_reason)
 {
-	ck_assert_str_eq(store_reason(ENOSPC, 0), JOURNAL_R_DISK_FULL);
-	ck_assert_str_eq(store_reason(EDQUOT, UINT64_MAX), JOURNAL_R_DISK_FULL);
-	ck_assert_str_eq(store_reason(EIO, 4096), JOURNAL_R_DISK_FULL);
-	ck_assert_str_eq(store_reason(MDB_MAP_FULL, 0), JOURNAL_R_MAP_FULL);
-	ck_assert_str_eq(store_reason(EIO, (uint64_t)1 << 30),
-	    JOURNAL_R_IO_ERROR);
-	ck_assert_str_eq(store_reason(EROFS, 0), JOURNAL_R_READ_ONLY);
+	ck_assert_str_eq(store_reason(ENOSPC), JOURNAL_R_DISK_FULL);
+	ck_assert_str_eq(store_reason(EDQUOT), JOURNAL_R_DISK_FULL);
+	ck_assert_str_eq(store_reason(MDB_MAP_FULL), JOURNAL_R_MAP_FULL);
+	ck_assert_str_eq(store_reason(-1), JOURNAL_R_MAP_FULL);
+	ck_assert_str_eq(store_reason(EIO), JOURNAL_R_IO_ERROR);
+	ck_assert_str_eq(store_reason(EROFS), JOURNAL_R_READ_ONLY);
 	ck_assert_ptr_nonnull(strstr(journal_reason_text(JOURNAL_R_DISK_FULL),
 	    "disk"));
 }
 END_TEST
 
-/* Other codes (and none) are a journal error, never a full disk. */
+/* Other codes (and none) are a storage error, never a full disk. */
 START_TEST(test_journal_reason_bad)
 {
-	ck_assert_str_eq(store_reason(0, 0), JOURNAL_R_ERROR);
-	ck_assert_str_eq(store_reason(MDB_CORRUPTED, 0), JOURNAL_R_ERROR);
-	ck_assert_str_eq(store_reason(MDB_DBS_FULL, 0), JOURNAL_R_ERROR);
-	ck_assert_str_eq(store_reason(EACCES, 0), JOURNAL_R_ERROR);
+	ck_assert_str_eq(store_reason(0), JOURNAL_R_STORAGE);
+	ck_assert_str_eq(store_reason(MDB_CORRUPTED), JOURNAL_R_STORAGE);
+	ck_assert_str_eq(store_reason(MDB_DBS_FULL), JOURNAL_R_STORAGE);
+	ck_assert_str_eq(store_reason(EACCES), JOURNAL_R_STORAGE);
 	ck_assert_str_eq(journal_reason_text(NULL),
 	    "the journal could not write");
 	ck_assert_str_eq(journal_reason_text("nonsense"),
@@ -1779,13 +1777,16 @@ START_TEST(test_journal_map_growth)
 }
 END_TEST
 
-/* Past map_max records fail with a clear error; nothing is corrupted and
- * the journal reads, reopens and verifies. */
+/* Past map_max the journal stalls: records are held, not failed, and the
+ * loop is told why; given up on (shutdown), the held records fail with a
+ * clear error; nothing is corrupted and the journal reads, reopens and
+ * verifies. */
 START_TEST(test_journal_map_full_bad)
 {
 	struct journal		*j;
 	struct journal_verify	 v;
 	struct seen		 s = { 0 };
+	const char		*reason, *error;
 	char			*cause;
 	size_t			 i, ok = 0, bad = 0;
 	void			*val;
@@ -1797,9 +1798,16 @@ START_TEST(test_journal_map_full_bad)
 	jrec_put(rec, "t", "first", 5, "v", 1);
 	journal_submit(j, rec, seen_cb, &s);
 	submit_n(j, &s, 5000, 200);
+	while (!journal_stalled(j, &reason, &error))
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_str_eq(reason, "map_full");
+	ck_assert_str_eq(error, "journal full: map size limit 524288 reached");
+	ck_assert_uint_lt(s.n, 5001);
+	journal_stop_retrying(j);
 	wait_for(&s, 5001);
 	for (i = 0; i < s.n; i++) {
 		if (s.r[i].status == JOURNAL_OK) {
+			ck_assert_uint_eq(bad, 0);	/* in order */
 			ck_assert_uint_eq(s.r[i].seq, ++ok);
 			continue;
 		}
@@ -1822,6 +1830,87 @@ START_TEST(test_journal_map_full_bad)
 	ck_assert_uint_eq(journal_seq(j), ok);
 	journal_close(j);
 	ck_assert_uint_eq(raw_recompute(), ok);
+	seen_free(&s);
+}
+END_TEST
+
+/* A store whose commits fail with ENOSPC while store_failing is set. */
+static int		 store_failing;
+static struct store_ops	 failing_ops;
+
+static int
+failing_commit(struct store *st, char **cause)
+{
+	if (__atomic_load_n(&store_failing, __ATOMIC_SEQ_CST)) {
+		store_lmdb_ops.abort(st);
+		xasprintf(cause, "commit: No space left on device");
+		return (STORE_UNAVAILABLE);
+	}
+	return (store_lmdb_ops.commit(st, cause));
+}
+
+static int
+failing_errno(struct store *st)
+{
+	return (ENOSPC);
+}
+
+static void
+stall_hook(int stalled, void *arg)
+{
+	int	*calls = arg;
+
+	calls[stalled ? 0 : 1]++;
+}
+
+/* While the disk is full the writer holds every record and says why; once
+ * it has room again they are written, all of them, in order. */
+START_TEST(test_journal_stall)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	const char		*reason, *error;
+	char			*cause = NULL;
+	int			 calls[2] = { 0, 0 };
+	size_t			 i;
+
+	memset(&o, 0, sizeof o);
+	o.sync = JOURNAL_SYNC_NONE;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	failing_ops = store_lmdb_ops;
+	failing_ops.commit = failing_commit;
+	failing_ops.last_errno = failing_errno;
+	j->ops = &failing_ops;
+	journal_set_stall_hook(j, stall_hook, calls);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	submit_n(j, &s, 10, 10);
+	wait_for(&s, 10);
+	ck_assert_int_eq(journal_stalled(j, NULL, NULL), 0);
+	__atomic_store_n(&store_failing, 1, __ATOMIC_SEQ_CST);
+	submit_n(j, &s, 20, 10);
+	while (calls[0] == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(journal_stalled(j, &reason, &error), 1);
+	ck_assert_str_eq(reason, "disk_full");
+	ck_assert_str_eq(error, "commit: No space left on device");
+	ck_assert_uint_eq(s.n, 10);
+	ck_assert_uint_eq(journal_pending(j), 20);
+	__atomic_store_n(&store_failing, 0, __ATOMIC_SEQ_CST);
+	wait_for(&s, 30);
+	while (calls[1] == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(journal_stalled(j, NULL, NULL), 0);
+	ck_assert_int_eq(calls[0], 1);
+	for (i = 0; i < 30; i++) {
+		ck_assert_int_eq(s.r[i].status, JOURNAL_OK);
+		ck_assert_uint_eq(s.r[i].seq, i + 1);
+	}
+	ck_assert_int_eq(journal_verify(j, &v, &cause), 0);
+	ck_assert_uint_eq(v.records, 30);
+	journal_close(j);
 	seen_free(&s);
 }
 END_TEST
@@ -2610,6 +2699,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_journal_group_commit_bad);
 	tcase_add_test(tc, test_journal_map_growth);
 	tcase_add_test(tc, test_journal_map_full_bad);
+	tcase_add_test(tc, test_journal_stall);
 	tcase_add_test(tc, test_journal_time);
 	tcase_add_test(tc, test_journal_verify);
 	tcase_add_test(tc, test_journal_verify_bad);

@@ -184,6 +184,68 @@ START_TEST(test_gauge_callback_bad)
 }
 END_TEST
 
+/* A gauge's value in the fewest digits that read back as itself. */
+START_TEST(test_gauge_digits)
+{
+	double	 a = 35.891694, b = 0.1 + 0.2, c = 1e-7;
+	char	*cause = NULL, *text;
+
+	ck_assert_int_eq(metrics_callback("t_up", "Up.", 0, "n", "a",
+	    fixed_value, &a, &cause), 0);
+	ck_assert_int_eq(metrics_callback("t_up", "Up.", 0, "n", "b",
+	    fixed_value, &b, &cause), 0);
+	ck_assert_int_eq(metrics_callback("t_up", "Up.", 0, "n", "c",
+	    fixed_value, &c, &cause), 0);
+	text = metrics_render(NULL);
+	ck_assert_str_eq(text, "# HELP t_up Up.\n# TYPE t_up gauge\n"
+	    "t_up{n=\"a\"} 35.891694\n"
+	    "t_up{n=\"b\"} 0.30000000000000004\n"
+	    "t_up{n=\"c\"} 1e-07\n");
+	free(text);
+}
+END_TEST
+
+static void
+collect_two(metrics_emit_fn emit, void *arg)
+{
+	const char	*x[2] = { "acme", "" }, *y[2] = { "acme", "a\"b" };
+
+	emit(arg, x, 1.5);
+	emit(arg, y, 0.000002);
+}
+
+/* A collector's series are made at each scrape, labels escaped. */
+START_TEST(test_collector)
+{
+	static const char *const labels[] = { "account", "operation" };
+	char	*cause = NULL, *text;
+
+	ck_assert_int_eq(metrics_collector("t_spend_usd", "Spend.", labels, 2,
+	    collect_two, &cause), 0);
+	text = metrics_render(NULL);
+	ck_assert_str_eq(text, "# HELP t_spend_usd Spend.\n"
+	    "# TYPE t_spend_usd gauge\n"
+	    "t_spend_usd{account=\"acme\",operation=\"\"} 1.5\n"
+	    "t_spend_usd{account=\"acme\",operation=\"a\\\"b\"} 2e-06\n");
+	free(text);
+}
+END_TEST
+
+/* A collector's name and labels are checked like any metric's. */
+START_TEST(test_collector_bad)
+{
+	static const char *const labels[] = { "account", "account" };
+	char	*cause = NULL;
+
+	ck_assert_int_eq(metrics_collector("t spend", "x", labels, 1,
+	    collect_two, &cause), -1);
+	free(cause);
+	ck_assert_int_eq(metrics_collector("t_x", "x", labels, 2,
+	    collect_two, &cause), -1);
+	free(cause);
+}
+END_TEST
+
 /* A histogram: cumulative buckets, le inclusive, sum in exact seconds. */
 START_TEST(test_histogram_render)
 {
@@ -295,6 +357,9 @@ metrics_suite(void)
 	tcase_add_test(tc, test_labels_escape_bad);
 	tcase_add_test(tc, test_gauge_callback);
 	tcase_add_test(tc, test_gauge_callback_bad);
+	tcase_add_test(tc, test_gauge_digits);
+	tcase_add_test(tc, test_collector);
+	tcase_add_test(tc, test_collector_bad);
 	tcase_add_test(tc, test_histogram_render);
 	tcase_add_test(tc, test_histogram_render_bad);
 	suite_add_tcase(s, tc);

@@ -21,7 +21,7 @@ check "runs are listed newest first" sh -c "$CHIMECTL --socket $SOCK --json sche
 check "human table output" sh -c "$CHIMECTL --socket $SOCK schedule ls | grep -q every-second"
 
 check "pause" ctl schedule pause "$id" --note "maintenance window"
-check "paused: no next fire" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.state == \"paused\" and .next_fire == null and .note == \"maintenance window\"'"
+check "paused: no next fire" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.state == \"paused\" and .next_fire == null and .pause_note == \"maintenance window\"'"
 check_fails "pause twice is a conflict" 1 ctl schedule pause "$id"
 check "resume" ctl schedule resume "$id"
 check "resumed: next fire set" sh -c "$CHIMECTL --socket $SOCK --json schedule get '$id' | jq -e '.state == \"active\" and .next_fire != null'"

@@ -252,5 +252,18 @@ first_started() {
 check "priority: the priority-10 batch overtakes the waiting priority-1 ops" \
     test "$(first_started)" = "LHHLLL"
 
+# An ended batch says how it went, and the table shows every count.
+FB=$(ctlj batch create --name failing --op fail --count 2 | jq -r .id)
+printf '%s\n' '{"name": "mixed", "type": "parallel", "operations": [{"operation": "quick"}, {"operation": "fail"}]}' >"$T/mixed.json"
+MB=$(ctlj batch create -f "$T/mixed.json" | jq -r .id)
+check "a batch whose operations all failed: outcome failed" wait_for 30 sh -c \
+    "$CHIMECTL --json batch get $FB --limit 0 | jq -e '.state == \"completed\" and .outcome == \"failed\" and .failed == 2'"
+check "a batch with some failed: outcome partial" wait_for 30 sh -c \
+    "$CHIMECTL --json batch get $MB --limit 0 | jq -e '.outcome == \"partial\"'"
+check "a batch that all went well: outcome succeeded" sh -c \
+    "$CHIMECTL --json batch get $HI --limit 0 | jq -e '.outcome == \"succeeded\"'"
+check "batch ls shows the outcome, failed and cancelled columns" sh -c \
+    "$CHIMECTL batch ls | head -n 1 | grep -q 'OUTCOME.*FAILED.*CANCELLED' && $CHIMECTL batch ls | grep failing | grep -q ' failed '"
+
 check "the journal verifies" "$JOURNAL" verify "$DATA"
 finish

@@ -24,5 +24,24 @@ check "skip: all missed" test "$(missed skip 'catch-up policy skip')" -ge 3
 check "all: every missed occurrence runs" wait_for 20 sh -c "test \$($CHIMECTL --socket $SOCK --json schedule runs all --limit 1000 | jq '[.runs[] | select(.triggered_by == \"catchup\")] | length') -ge 3"
 check "window: old occurrences missed outside the window" test "$(missed window 'outside catch-up window')" -ge 2
 check "no occurrence settled twice" no_double_claims
+
+# Catch-up obeys the overlap policy: "all" with "allow" and a limit of 3
+# starts at most 3 runs at once after a crash, and skips the rest.
+check "a gate every second, at most 3 at once" ctl schedule create \
+    --name limited --op gate --every 1s --catchup all --overlap allow \
+    --overlap-limit 3
+inflight() { ctlj schedule get limited | jq .runs_in_flight; }
+check "it reaches 3 runs in flight" wait_for 20 sh -c "test \$($CHIMECTL --socket $SOCK --json schedule get limited | jq .runs_in_flight) -eq 3"
+kill_chimed
+crash=$(date +%s)
+# Downtime is the point here: let at least four occurrences go by.
+while [ "$(date +%s)" -lt $((crash + 5)) ]; do sleep 0.2; done
+start_chimed
+check "after the crash at most 3 run at once" test "$(inflight)" -le 3
+check "the other catch-up occurrences are skipped (overlap)" wait_for 20 sh -c \
+    "test \$($CHIMECTL --socket $SOCK --json schedule runs limited --limit 1000 | jq '[.runs[] | select(.triggered_by == \"catchup\" and .status == \"skipped\" and .reason == \"overlap\")] | length') -ge 1"
+check "still at most 3 at once" test "$(inflight)" -le 3
+touch "$T/release"
+check "no occurrence settled twice" no_double_claims
 check "the journal verifies" "$JOURNAL" verify "$DATA"
 finish

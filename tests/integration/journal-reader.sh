@@ -76,10 +76,15 @@ check "run.retrying" wait_for 20 sh -c "test \"\$($CHIMECTL --socket $SOCK --jso
 check "a failing schedule" ctl schedule create --name f --op fail --manual
 r=$(ctlj schedule trigger f | jq -r .run_id)
 check "run.finished failed" wait_for 20 sh -c "test \"\$($CHIMECTL --socket $SOCK --json run get '$r' | jq -r .status)\" = failed"
-check "a capped schedule" ctl schedule create --name cap --op quick --manual --max-cost-month 0.000001
+check "a capped schedule" ctl schedule create --name cap --op quick --manual --max-cost-month 0.000001 --force
 ctl schedule trigger cap >/dev/null 2>&1
 check "run.skipped (budget)" has run.skipped '.body.reason == "budget"'
 check "schedule.paused (budget_exceeded)" has schedule.paused '.body.pause_reason == "budget_exceeded"'
+check "a schedule near its cap" ctl schedule create --name near --op quick --model test-model --manual --max-cost-month 0.0024
+r=$(ctlj schedule trigger near | jq -r .run_id)
+check "budget.threshold (80 %)" wait_for 20 has budget.threshold '.body.cap == "max_cost_month" and .body.percent == 80'
+check "a one-shot schedule" ctl schedule create --name once --op quick --at "$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+check "schedule.completed" wait_for 20 has schedule.completed '.body.state == "completed"'
 check "a schedule to delete" ctl schedule create --name gone --op quick --manual
 check "schedule.deleted" ctl schedule delete gone
 # A gate fired every second: its next fire is skipped (overlap).  With

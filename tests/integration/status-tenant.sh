@@ -50,10 +50,10 @@ check "pause it" ctl schedule pause d2
 run=$(ctlj schedule trigger d1 | jq -r .run_id)
 check "default's run is running" wait_for 20 sh -c "test -e '$T/started.$run'"
 
-check "admin sees every schedule and run" ctl_jq '.schedules == {"total": 3, "active": 2, "paused": 1} and .runs.running == 1'
+check "admin sees every schedule and run" ctl_jq '.schedules == {"total": 3, "active": 2, "paused": 1, "completed": 0} and .runs.running == 1'
 check "admin sees the host and the journal" ctl_jq '(.pid | type) == "number" and (.data_dir | type) == "string" and (.socket | type) == "string" and (.journal.head | length) == 64 and (.catalog.source | type) == "string"'
 
-check "uid $OTHER sees team-a's figures only" as_jq "$OTHER" '.schedules == {"total": 1, "active": 1, "paused": 0} and .runs == {"running": 0, "waiting": 0} and .accounts == ["team-a"]'
+check "uid $OTHER sees team-a's figures only" as_jq "$OTHER" '.schedules == {"total": 1, "active": 1, "paused": 0, "completed": 0} and .runs == {"running": 0, "waiting": 0} and .accounts == ["team-a"]'
 check "uid $OTHER sees no host or journal details" as_jq "$OTHER" '[has("pid", "data_dir", "socket", "journal", "catalog", "http", "connections", "timers")] | any | not'
 check "uid $OTHER still sees version and uptime" as_jq "$OTHER" '(.version | type) == "string" and .uptime_s >= 0 and .draining == false'
 check "the human output holds no data directory" sh -c "setpriv --reuid=$OTHER --regid=$OTHER --clear-groups '$CHIMECTL' --socket '$SOCK' daemon status > '$T/human' && ! grep -q -F '$DATA' '$T/human'"
