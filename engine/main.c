@@ -402,14 +402,14 @@ start(struct flags *f)
 	if (f->catalog != NULL)
 		engine->catalog_path = xstrdup(f->catalog);
 	if (engine_reload(&cause) == -1)
-		fatalx("cannot load the catalog: %s", cause);
+		fatalx("%s", cause);	/* "catalog: ..." */
 	xasprintf(&jdir, "%s/journal", engine->data_dir);
 	engine->journal = journal_open(jdir, &f->jopts, &cause);
 	if (engine->journal == NULL)
-		fatalx("cannot open the journal in %s: %s", jdir, cause);
+		fatalx("%s", cause);	/* "journal DIR: ..." */
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
-		fatalx("cannot start the journal writer: %s", cause);
+		fatalx("journal: %s", cause);
 	/* Before recovery, so that the runs it settles are counted. */
 	metrics_daemon_init();
 	slots_init(engine->max_running);
@@ -438,7 +438,7 @@ start(struct flags *f)
 	engine->ctl = ctl_server_create(engine->base, socket_path,
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
-		fatalx("cannot listen on %s: %s", socket_path, cause);
+		fatalx("control socket: %s", cause);
 }
 
 int
