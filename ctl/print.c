@@ -30,6 +30,7 @@ static void	 print_array(FILE *, json_t *, int);
 static int	 print_table(FILE *, const struct ctl_method *, json_t *,
 		     size_t);
 static void	 print_row(FILE *, char **, const size_t *, size_t);
+static char	*print_cell(json_t *, const char *);
 static char	*print_cut(char *, size_t);
 static void	 print_fit(size_t *, const size_t *, const int *, size_t,
 		     size_t);
@@ -212,6 +213,38 @@ print_row(FILE *fp, char **cells, const size_t *widths, size_t n)
 	fputc('\n', fp);
 }
 
+/* The cell of column COL ("path", or "path path..." for the values of
+ * several joined by spaces, empty ones left out) in ROW; allocated. */
+static char *
+print_cell(json_t *row, const char *col)
+{
+	json_t	*v;
+	char	*copy, *p, *path, *text, *cell = NULL, *joined;
+
+	if (strchr(col, ' ') == NULL) {
+		v = print_path(row, col);
+		return (print_text(v != NULL ? v : json_null()));
+	}
+	copy = xstrdup(col);
+	for (p = copy; (path = strsep(&p, " ")) != NULL;) {
+		v = print_path(row, path);
+		if (v == NULL || json_is_null(v) || (json_is_string(v) &&
+		    *json_string_value(v) == '\0'))
+			continue;
+		text = print_text(v);
+		if (cell == NULL)
+			cell = text;
+		else {
+			xasprintf(&joined, "%s %s", cell, text);
+			free(cell);
+			free(text);
+			cell = joined;
+		}
+	}
+	free(copy);
+	return (cell != NULL ? cell : xstrdup("-"));
+}
+
 /* CELL (allocated) cut to WIDTH code points, its last one "\u2026". */
 static char *
 print_cut(char *cell, size_t width)
@@ -259,14 +292,16 @@ print_fit(size_t *widths, const size_t *minw, const int *shrink,
 
 /*
  * The method's list as a table; 0 if printed, -1 if not a list result.
- * A column named "NAME~" in the method's columns may be narrowed (its
- * values cut with an ellipsis) so that lines fit in MAXW (0: no limit).
+ * A column written "NAME~" in the method's columns may be narrowed (its
+ * values cut with an ellipsis) so that lines fit in MAXW; one written
+ * "+NAME" is shown only at full width (MAXW 0); "NAME OTHER" shows both
+ * values, under NAME.
  */
 static int
 print_table(FILE *fp, const struct ctl_method *m, json_t *result,
     size_t maxw)
 {
-	json_t		*list, *row, *v;
+	json_t		*list, *row;
 	char		*copy, *p, *col, **cols = NULL, **cells;
 	size_t		 ncols = 0, nrows, i, j, *widths, *minw;
 	int		*shrink = NULL;
@@ -276,6 +311,10 @@ print_table(FILE *fp, const struct ctl_method *m, json_t *result,
 		return (-1);
 	copy = xstrdup(m->columns);
 	for (p = copy; (col = strsep(&p, ",")) != NULL;) {
+		if (*col == '+' && maxw != 0)
+			continue;
+		if (*col == '+')
+			col++;
 		cols = xreallocarray(cols, ncols + 1, sizeof *cols);
 		shrink = xreallocarray(shrink, ncols + 1, sizeof *shrink);
 		shrink[ncols] = col[0] != '\0' && col[strlen(col) - 1] == '~';
@@ -288,18 +327,15 @@ print_table(FILE *fp, const struct ctl_method *m, json_t *result,
 	widths = xcalloc(ncols, sizeof *widths);
 	minw = xcalloc(ncols, sizeof *minw);
 	for (j = 0; j < ncols; j++) {
-		cells[j] = xstrdup(cols[j]);
+		cells[j] = xstrndup(cols[j], strcspn(cols[j], " "));
 		for (p = cells[j]; *p != '\0'; p++)
 			*p = toupper((unsigned char)*p);
 		minw[j] = print_width(cells[j]) > PRINT_MIN_COLUMN ?
 		    print_width(cells[j]) : PRINT_MIN_COLUMN;
 	}
 	json_array_foreach(list, i, row) {
-		for (j = 0; j < ncols; j++) {
-			v = print_path(row, cols[j]);
-			cells[(i + 1) * ncols + j] = print_text(v != NULL ? v :
-			    json_null());
-		}
+		for (j = 0; j < ncols; j++)
+			cells[(i + 1) * ncols + j] = print_cell(row, cols[j]);
 	}
 	for (i = 0; i < (nrows + 1) * ncols; i++) {
 		if (print_width(cells[i]) > widths[i % ncols])

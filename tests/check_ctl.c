@@ -1356,6 +1356,8 @@ static const struct ctl_method t_long[] = {
 	{ "long.create", "long flags", p_long, 0, NULL, NULL, NULL },
 	{ "long.list", "a table that fits", p_none, CTL_M_READONLY, NULL,
 	    "id,name~,note~,state", "items" },
+	{ "long.joined", "joined and wide-only columns", p_none,
+	    CTL_M_READONLY, NULL, "id,kind spec~,+extra", "items" },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
 static const struct ctl_method *const t_tables[] = { t_thing, t_tool, NULL };
@@ -1725,6 +1727,40 @@ START_TEST(test_args_print_fit_bad)
 }
 END_TEST
 
+/* "a b" columns join their values under A's header; "+c" columns show
+ * only at full width. */
+START_TEST(test_args_print_joined_good)
+{
+	char	*s;
+
+	s = capture(print_result, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"kind\":\"cron\",\"spec\":\"0 7 * * *\",\"extra\":\"x\"},"
+	    "{\"id\":\"2\",\"kind\":\"manual\",\"spec\":\"\"}]}");
+	ck_assert_str_eq(s, "ID  KIND            EXTRA\n"
+	    "1   cron 0 7 * * *  x\n"
+	    "2   manual          -\n");
+	free(s);
+	s = capture(fit_to, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"kind\":\"cron\",\"spec\":\"0 7 * * *\",\"extra\":\"x\"}]}");
+	ck_assert_str_eq(s, "ID  KIND\n1   cron 0 7 * * *\n");
+	free(s);
+}
+END_TEST
+
+/* A joined cell with no value at all is "-"; its values are cleaned of
+ * control characters. */
+START_TEST(test_args_print_joined_bad)
+{
+	char	*s;
+
+	s = capture(fit_to, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"spec\":null},{\"id\":\"2\",\"kind\":\"a\\u001bb\","
+	    "\"spec\":3}]}");
+	ck_assert_str_eq(s, "ID  KIND\n1   -\n2   a?b 3\n");
+	free(s);
+}
+END_TEST
+
 static void
 block_to(FILE *fp, const struct ctl_method *m, json_t *v)
 {
@@ -1886,6 +1922,8 @@ client_args_suite(void)
 	tcase_add_test(tc, test_args_help_columns_bad);
 	tcase_add_test(tc, test_args_print_fit_good);
 	tcase_add_test(tc, test_args_print_fit_bad);
+	tcase_add_test(tc, test_args_print_joined_good);
+	tcase_add_test(tc, test_args_print_joined_bad);
 	tcase_add_test(tc, test_args_watch_block_good);
 	tcase_add_test(tc, test_args_watch_block_bad);
 	suite_add_tcase(s, tc);
