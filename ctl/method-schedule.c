@@ -170,7 +170,7 @@ const struct ctl_method ctl_methods_schedule[] = {
 	{ "schedule.runs", "recent runs of a schedule, newest first", p_runs,
 	    CTL_M_READONLY, method_runs,
 	    "run_id,status,triggered_by,scheduled_for,dst,latency_ms,cost_usd,"
-	    "reason,error", "runs" },
+	    "reason~,error~", "runs" },
 	{ "schedule.next", "the next fire instants of a schedule", p_next,
 	    CTL_M_READONLY, method_next, "utc,local,dst", "next" },
 	{ "schedule.estimate", "cost of one run and this month's projection",

@@ -35,8 +35,8 @@ list_jq() {
 field_error() {
 	f=$1
 	shift
-	ctlj schedule list "$@" 2>&1 >/dev/null |
-	    jq -e ".code == -32602 and .data.field == \"$f\"" >/dev/null
+	[ "$(ctlj schedule list "$@" 2>&1 >/dev/null |
+	    jq -r '"\(.code) \(.data.field)"')" = "-32602 $f" ]
 }
 
 for n in job10 job2 job1 Job3 alpha; do
@@ -98,8 +98,13 @@ check "-32602 naming state" field_error state --state sleeping
 check "a cursor that is not one: -32602 naming it" field_error cursor --cursor nonsense
 check "an empty glob: -32602 naming name" field_error name --name ''
 check "limit 0: -32602 naming it" field_error limit --limit 0
-check "an unknown account is -32001" \
-    sh -c "$CHIMECTL --json schedule list --account nosuch 2>&1 >/dev/null | jq -e '.code == -32001'"
+# list_code CODE ARGS...: the list is refused with error CODE.
+list_code() {
+	c=$1
+	shift
+	[ "$(ctlj schedule list "$@" 2>&1 >/dev/null | jq -r .code)" = "$c" ]
+}
+check "an unknown account is -32001" list_code -32001 --account nosuch
 
 # ---- the table ------------------------------------------------------------
 ctl schedule create --name a-schedule-name-long-enough-to-push-the-table-past-its-width \

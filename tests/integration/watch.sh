@@ -42,8 +42,14 @@ check "nothing on stderr" test ! -s "$T/watch.err"
 check "no escape sequence in a file" sh -c "! grep -q \"$(printf '\033')\" '$T/watch.out'"
 
 # ---- --json: the batch as one JSON line per change -----------------------
-check "--json: one JSON object a line, the last completed" \
-    sh -c "$CHIMECTL --socket $SOCK --json batch watch $B | tail -n 1 | jq -e '.id == \"$B\" and .state == \"completed\"'"
+# json_lines ID: --json batch watch ID prints JSON lines, the last one the
+# completed batch.
+json_lines() {
+	ctlj batch watch "$1" >"$T/json.out" || return 1
+	jq -e . "$T/json.out" >/dev/null &&
+	    tail -n 1 "$T/json.out" | jq -e ".id == \"$1\" and .state == \"completed\"" >/dev/null
+}
+check "--json: one JSON object a line, the last completed" json_lines "$B"
 
 # ---- a terminal: one block redrawn in place -------------------------------
 rm -f "$T/release" "$T"/started.*
