@@ -170,8 +170,8 @@ client_noun_first(const struct ctl_method *m)
 /*
  * The commands of the noun of NAME (LEN bytes; every noun if NAME is
  * NULL), grouped by noun in table order, as "  noun verb  summary" lines
- * whose summaries start in column WIDTH + 4.  Without PRINT, only measure:
- * returns the widest command.
+ * whose summaries start in column WIDTH + 4; with WIDTH 0, only measure.
+ * Returns the width of the widest "noun verb".
  */
 static size_t
 client_help_list(const char *name, size_t len, int width)

@@ -168,7 +168,7 @@ static char *
 ctl_mark_ranges(const char *buf, size_t len, size_t *outlen)
 {
 	char	*out = NULL, *piece;
-	size_t	 i = 0, end, from = 0, n = 0, plen;
+	size_t	 i = 0, end, from = 0, n = 0, plen, size = 0;
 	int	 in_string = 0, integer;
 
 	while (i < len) {
@@ -188,7 +188,11 @@ ctl_mark_ranges(const char *buf, size_t len, size_t *outlen)
 			plen = xasprintf(&piece, "%.*s{\"\\u0001number out of "
 			    "range\":\"%.*s\"}", (int)(i - from), buf + from,
 			    (int)(end - i), buf + i);
-			out = xreallocarray(out, n + plen, 1);
+			if (n + plen > size) {
+				size = n + plen > 2 * size ? n + plen :
+				    2 * size;
+				out = xreallocarray(out, size, 1);
+			}
 			memcpy(out + n, piece, plen);
 			n += plen;
 			free(piece);
