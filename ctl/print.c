@@ -591,6 +591,9 @@ print_method_help(FILE *fp, const struct ctl_method *m)
 			    "required" : "");
 		print_wrapped(fp, p->help != NULL ? p->help : "", col);
 	}
+	if (m->columns != NULL && strpbrk(m->columns, "~+") != NULL)
+		fprintf(fp, "\nThe answer prints as a table fitted to %d "
+		    "columns; --wide prints it whole.\n", PRINT_TABLE_WIDTH);
 }
 
 /* ---- batch watch --------------------------------------------------------- */
