@@ -230,6 +230,12 @@ ctl_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 		return (NULL);
 	v = json_loadb(marked, mlen, flags, err);
 	free(marked);
+	/* Malformed after all: the error at its place in BUF, not the copy. */
+	if (v == NULL && (v = json_loadb(buf, len, flags |
+	    JSON_DECODE_INT_AS_REAL, err)) != NULL) {
+		json_decref(v);
+		v = NULL;
+	}
 	return (v);
 }
 

@@ -566,6 +566,7 @@ START_TEST(test_server_big_integer_bad)
 	};
 	struct tclient	*tc = tc_open();
 	json_t		*r;
+	const char	*cut;
 	char		*line;
 	size_t		 i;
 
@@ -586,9 +587,14 @@ START_TEST(test_server_big_integer_bad)
 	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":99999999999999999999,"
 	    "\"method\":\"test.echo\"}");
 	assert_error(r, CTL_E_INVALID_REQUEST, "id", "int64");
-	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
-	    "\"test.echo\",\"params\":{\"size\":99999999999999999999");
+	cut = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.echo\","
+	    "\"params\":{\"size\":99999999999999999999";
+	r = tc_call(tc, cut);
 	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	/* The position is in the line as sent. */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "position")),
+	    (json_int_t)strlen(cut));
 	tc_close(tc);
 }
 END_TEST
