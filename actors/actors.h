@@ -343,6 +343,17 @@ void		 run_row_key(const char *, uint64_t, char *, size_t);
 json_t		*run_row_to_json(const msgpack_object *);
 int		 run_id_parse(const char *, char *, size_t, uint64_t *);
 
+/* Which schedules schedule_list returns. */
+struct schedule_filter {
+	const struct ctl_caller	*caller;	/* only accounts it may act for */
+	const char		*account;	/* only this one (NULL: any) */
+	int			 state;		/* SCHEDULE_ACTIVE, _PAUSED; -1 */
+	const char		*operation;	/* only this operation */
+	const char		*name;		/* an fnmatch(3) glob */
+	const char		*after_account;	/* the cursor: only those */
+	const char		*after_name;	/*   after it (both or NULL) */
+};
+
 /* Counts for daemon.status and metrics. */
 struct schedule_counts {
 	size_t	total;
@@ -443,8 +454,8 @@ void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
 void		 schedule_ctl_rotate(struct ctl_req *, struct schedule *,
 		     json_t *);
 void		 schedule_expire_secrets(int64_t);
-json_t		*schedule_list(const struct ctl_caller *, const char *,
-		     const char *, size_t, int *);
+json_t		*schedule_list(const struct schedule_filter *, size_t,
+		     char **);
 json_t		*schedule_estimate(const struct schedule *);
 void		 schedule_ctl_estimate(struct ctl_req *, json_t *, const char *);
 int		 schedule_load_all(struct journal *, char **);

@@ -108,6 +108,14 @@ struct ctl_server;
  */
 /* {"code","message"[,"data":{"field","reason"}]}; returns a new object. */
 json_t		*ctl_error_object(int, const char *, const char *, const char *);
+/* {"field","reason"}, a new object; a reason that begins "FIELD: " (a
+ * cause written to stand alone) loses that prefix. */
+json_t		*ctl_error_fields(const char *, const char *);
+/* json_loadb for requests: a number past what jansson holds (an integer
+ * outside int64) is valid JSON and loads as a marker that
+ * ctl_check_params refuses, naming the parameter; other errors as
+ * json_loadb. */
+json_t		*ctl_json_loadb(const char *, size_t, size_t, json_error_t *);
 /* Check PARAMS (an object, or NULL for none) against the method's table.
  * 0 if good; else -1 with allocated *field and *reason. */
 int		 ctl_check_params(const struct ctl_method *, json_t *,
@@ -172,6 +180,8 @@ void		 ctl_error_data(struct ctl_req *, int, const char *, json_t *);
 void		 ctl_error_param(struct ctl_req *, const char *, const char *);
 
 /* method-table.c */
+/* Every noun's table, in help order; NULL-terminated. */
+extern const struct ctl_method *const ctl_method_tables[];
 const struct ctl_method *ctl_method_find(const char *);
 /* Resolve "sched" "cr" to "schedule.create" (unique prefixes; the verbs
  * ls, rm and show mean list, delete and get).  NULL and *cause. */
@@ -182,6 +192,10 @@ const struct ctl_method *ctl_method_match_in(const struct ctl_method *const *,
 		     const char *, const char *, char **);
 void		 ctl_method_foreach(void (*)(const struct ctl_method *,
 		     void *), void *);
+/* The noun a unique prefix stands for in TABLES: a method name of that
+ * noun (borrowed) and the noun's length, or NULL and *cause. */
+const char	*ctl_method_noun_in(const struct ctl_method *const *,
+		     const char *, size_t *, char **);
 
 /* method-schedule.c, method-run.c, method-daemon.c, method-account.c,
  * method-prefs.c, method-budget.c, method-batch.c: NULL-name terminated */
@@ -196,10 +210,22 @@ extern const struct ctl_method ctl_methods_webhook[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);
+/* Width of the human tables unless chimectl --wide. */
+#define PRINT_TABLE_WIDTH	100
+/* print_result, narrowing a table's shrinkable columns (a "NAME~" in the
+ * method's columns) to fit in the width (0: no limit). */
+void		 print_result_fit(FILE *, const struct ctl_method *, json_t *,
+		     size_t);
 void		 print_error(FILE *, json_t *);
 /* "usage: chimectl NOUN VERB ARGS [--flag VALUE]..." on one line. */
 void		 print_usage(FILE *, const struct ctl_method *);
 /* The usage line, then one line per parameter with its type and help. */
 void		 print_method_help(FILE *, const struct ctl_method *);
+/* chimectl batch watch on a terminal: the status block of a batch
+ * (batch.get's result, the running operations from batch.ops or NULL,
+ * the time now), its lines cut to the width; returns the line count. */
+int		 print_batch_block(FILE *, json_t *, json_t *, int64_t, size_t);
+/* Elsewhere: one line that changes only when the batch does. */
+void		 print_batch_line(FILE *, json_t *);
 
 #endif /* CHIME_CTL_H */

@@ -565,8 +565,8 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		/* nothing */;
 	if (i == len)
 		return;		/* a blank line */
-	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
+	msg = ctl_json_loadb(line, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr);
 	if (msg == NULL) {
 		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
 		    "message", "parse error", "data", "reason", jerr.text,
@@ -611,7 +611,8 @@ ctl_conn_check(json_t *msg)
 	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
 	    !json_is_null(id))
 		return (ctl_invalid("invalid request", "id",
-		    "must be a string, a number or null"));
+		    "must be a string, a number (an integer within int64) "
+		    "or null"));
 	json_object_foreach(msg, key, v) {
 		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "id") != 0 &&
 		    strcmp(key, "method") != 0 && strcmp(key, "params") != 0)
@@ -895,10 +896,8 @@ ctl_error(struct ctl_req *req, int code, const char *message,
 {
 	json_t	*data = NULL;
 
-	if (field != NULL || reason != NULL) {
-		data = json_pack("{s:s,s:s}", "field", field != NULL ? field :
-		    "", "reason", reason != NULL ? reason : "");
-	}
+	if (field != NULL || reason != NULL)
+		data = ctl_error_fields(field, reason);
 	ctl_error_data(req, code, message, data);
 }
 

@@ -436,19 +436,19 @@ start(struct flags *f)
 	if (f->catalog != NULL)
 		engine->catalog_path = xstrdup(f->catalog);
 	if (engine_reload(&cause) == -1)
-		fatalx("cannot load the catalog: %s", cause);
+		fatalx("%s", cause);	/* "catalog: ..." */
 	xasprintf(&jdir, "%s/journal", engine->data_dir);
 	engine->journal = journal_open(jdir, &f->jopts, &cause);
 	if (engine->journal == NULL)
-		fatalx("cannot open the journal in %s: %s", jdir, cause);
+		fatalx("%s", cause);	/* "journal DIR: ..." */
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
-		fatalx("cannot start the journal writer: %s", cause);
+		fatalx("journal: %s", cause);
 	journal_set_stall_hook(engine->journal, journal_stall_changed, NULL);
 	/* Operations an earlier start left running die before recovery
 	 * settles their runs. */
 	if (journal_meta(engine->journal, &meta, &cause) == -1)
-		fatalx("cannot read the journal's meta: %s", cause);
+		fatalx("journal: %s", cause);
 	exec_set_instance(meta.journal_id);
 	if ((killed = exec_kill_survivors()) > 0)
 		log_warnx("msg=\"operations of an earlier start killed\" "
@@ -481,7 +481,7 @@ start(struct flags *f)
 	engine->ctl = ctl_server_create(engine->base, socket_path,
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
-		fatalx("cannot listen on %s: %s", socket_path, cause);
+		fatalx("control socket: %s", cause);
 	ctl_server_set_write_gate(engine->ctl, write_gate);
 }
 
