@@ -53,6 +53,7 @@ static const struct ctl_method *const client_offline_tables[] = {
 
 static deadfunc void usage(void);
 static const char *client_socket_path(void);
+static int	 client_connect(const char *);
 static void	 client_help_line(const struct ctl_method *, void *);
 static int	 client_help(int, char **);
 static int	 client_cron(int, char **);
@@ -98,6 +99,53 @@ client_socket_path(void)
 		return (path);
 	}
 	return ("./var/chime/chime.sock");
+}
+
+/*
+ * Connect to the daemon at PATH: the fd, or -1 once the reason is said on
+ * stderr, named from connect(2)'s errno so that a permission problem is
+ * not taken for a daemon that is not running.
+ */
+static int
+client_connect(const char *path)
+{
+	const char	*hint = "";
+	char		*cause = NULL;
+	int		 fd;
+
+	if ((fd = ctl_client_connect(path, &cause)) != -1)
+		return (fd);
+	switch (errno) {
+	case ENOENT:
+		fprintf(stderr, "chimectl: no socket at %s: is chimed running? "
+		    "(start it, or give --socket PATH or $CHIME_SOCKET)\n",
+		    path);
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, "chimectl: cannot connect to %s: permission "
+		    "denied (uid %lu cannot pass a directory on the way, or "
+		    "the socket's mode keeps it out: see chimed(8), FILES)\n",
+		    path, (u_long)getuid());
+		break;
+	case ECONNREFUSED:
+		fprintf(stderr, "chimectl: cannot connect to %s: connection "
+		    "refused: nothing listens on it (a socket left by a "
+		    "daemon that stopped: is chimed running?)\n", path);
+		break;
+	case EAGAIN:
+		fprintf(stderr, "chimectl: cannot connect to %s: the daemon "
+		    "is not taking connections fast enough; try again\n",
+		    path);
+		break;
+	default:
+		if (errno == ENOTDIR || errno == ENAMETOOLONG)
+			hint = " (check --socket PATH or $CHIME_SOCKET)";
+		fprintf(stderr, "chimectl: %s%s\n", cause, hint);
+		break;
+	}
+	free(cause);
+	return (-1);
 }
 
 /* One "  noun verb   summary" line; ARG, if set, limits to one noun. */
@@ -278,12 +326,8 @@ client_call(const struct ctl_method *m, json_t *params)
 	char		*cause;
 	int		 fd, rc;
 
-	if ((fd = ctl_client_connect(path, &cause)) == -1) {
-		fprintf(stderr, "chimectl: %s\n(is chimed running? start it, "
-		    "or give --socket PATH or $CHIME_SOCKET)\n", cause);
-		free(cause);
+	if ((fd = client_connect(path)) == -1)
 		return (CTL_EXIT_CONNECT);
-	}
 	if (ctl_client_call(fd, m->name, params, client_timeout * 1000,
 	    &resp, &cause) != 0) {
 		fprintf(stderr, "chimectl: %s: %s\n", path, cause);
@@ -421,13 +465,15 @@ client_batch_watch(int argc, char **argv)
 	}
 	params = json_pack("{s:s, s:i}", "id", argv[0], "limit", 0);
 	for (;;) {
-		if ((fd = ctl_client_connect(path, &cause)) == -1 ||
-		    ctl_client_call(fd, m->name, params, client_timeout * 1000,
+		if ((fd = client_connect(path)) == -1) {
+			rc = CTL_EXIT_CONNECT;
+			break;
+		}
+		if (ctl_client_call(fd, m->name, params, client_timeout * 1000,
 		    &resp, &cause) != 0) {
-			fprintf(stderr, "chimectl: %s\n", cause);
+			fprintf(stderr, "chimectl: %s: %s\n", path, cause);
 			free(cause);
-			if (fd != -1)
-				close(fd);
+			close(fd);
 			rc = CTL_EXIT_CONNECT;
 			break;
 		}

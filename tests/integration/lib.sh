@@ -313,6 +313,33 @@ run_is() {
 	ctlj run get "$1" | jq -e ".status == \"$2\""
 }
 
+# --- holding the journal's writer -----------------------------------------
+
+# hold_journal: take the daemon's journal write lock (tests/chime-test-hold,
+# made by `make check`) until release_journal.  The daemon's next commit
+# waits for it, and so does everything that waits for a durable record.
+hold_journal() {
+	if [ ! -x "$B/tests/chime-test-hold" ]; then
+		fail "hold_journal" "$B/tests/chime-test-hold is not built" \
+		    "(make check TESTS= builds it)"
+		exit 1
+	fi
+	rm -f "$T/hold.out"
+	"$B/tests/chime-test-hold" "$DATA/journal" </dev/null \
+	    >"$T/hold.out" 2>&1 &
+	HOLD_PID=$!
+	if ! wait_for 20 grep -qx held "$T/hold.out"; then
+		fail "hold_journal" "$(cat "$T/hold.out")"
+		exit 1
+	fi
+}
+
+# release_journal: give the lock back; the daemon commits what waited.
+release_journal() {
+	kill -TERM "$HOLD_PID"
+	wait "$HOLD_PID"
+}
+
 finish() {
 	leak_check
 	[ "$FAILED" -eq 0 ]
