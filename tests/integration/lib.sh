@@ -290,13 +290,16 @@ sign() {
 	    sed 's/^/v1,/'
 }
 
-# hexkey SECRET: the key bytes of SECRET in hex: the decoded base64 of a
-# whsec_ secret, the bytes themselves of any other.
+# hexkey SECRET: the key bytes of a Standard Webhooks SECRET in hex, as
+# the reference libraries decode it: the base64 after an optional whsec_
+# prefix (its padding added if left out).
 hexkey() {
-	case $1 in
-	whsec_*) printf '%s' "${1#whsec_}" | base64 -d ;;
-	*) printf '%s' "$1" ;;
-	esac | od -An -v -tx1 | tr -d ' \n'
+	local k
+	k=${1#whsec_}
+	while [ $((${#k} % 4)) -ne 0 ]; do
+		k="$k="
+	done
+	printf '%s' "$k" | base64 -d | od -An -v -tx1 | tr -d ' \n'
 }
 
 # post SCHEDULE ID TS SIG BODY: POST a Standard Webhooks delivery; prints
