@@ -375,15 +375,13 @@ webhook_send(struct webhook_req *w)
 /*
  * End W with CODE and ANSWER (stolen), counted as OUTCOME; REASON (static,
  * NULL when accepted) goes to the event log.  The request is journaled
- * first; an accepted or duplicate delivery is answered once that record is
- * durable too, an error at once.
+ * first and answered from that record's completion, whatever the answer:
+ * a client that has its answer finds the request in the journal.
  */
 static void
 webhook_finish(struct webhook_req *w, int code, json_t *answer,
     const char *outcome, const char *reason)
 {
-	int	wait = code == 200 || code == 202;
-
 	w->code = code;
 	w->answer = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
@@ -399,11 +397,10 @@ webhook_finish(struct webhook_req *w, int code, json_t *answer,
 		return;
 	}
 	journal_submit(engine->journal, webhook_received_record(w),
-	    webhook_received_cb, wait ? w : NULL);
-	if (!wait)
-		webhook_send(w);
+	    webhook_received_cb, w);
 }
 
+/* W's record is durable (or failed, which is logged): answer it. */
 static void
 webhook_received_cb(const struct journal_result *res, void *arg)
 {
@@ -412,8 +409,7 @@ webhook_received_cb(const struct journal_result *res, void *arg)
 	if (res->status != JOURNAL_OK)
 		log_warnx("msg=\"webhook event not recorded\" error=\"%s\"",
 		    log_escape(res->error));
-	if (w != NULL)
-		webhook_send(w);
+	webhook_send(w);
 }
 
 /* The cut of a body of LEN bytes kept in the journal: at most

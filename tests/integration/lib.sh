@@ -11,6 +11,7 @@ S=${CHIME_SRCDIR:-$B}
 CHIMED=$B/chimed
 CHIMECTL=$B/chimectl
 JOURNAL=$B/chime-journal
+HOLD_JOURNAL=$B/tests/chime-test-hold
 T=$(mktemp -d "${TMPDIR:-/tmp}/chime-test.XXXXXX")
 DATA=$T/data
 SOCK=$DATA/chime.sock
@@ -322,13 +323,13 @@ run_is() {
 # made by `make check`) until release_journal.  The daemon's next commit
 # waits for it, and so does everything that waits for a durable record.
 hold_journal() {
-	if [ ! -x "$B/tests/chime-test-hold" ]; then
-		fail "hold_journal" "$B/tests/chime-test-hold is not built" \
+	if [ ! -x "$HOLD_JOURNAL" ]; then
+		fail "hold_journal" "$HOLD_JOURNAL is not built" \
 		    "(make check TESTS= builds it)"
 		exit 1
 	fi
 	rm -f "$T/hold.out"
-	"$B/tests/chime-test-hold" "$DATA/journal" </dev/null \
+	"$HOLD_JOURNAL" "$DATA/journal" </dev/null \
 	    >"$T/hold.out" 2>&1 &
 	HOLD_PID=$!
 	if ! wait_for 20 grep -qx held "$T/hold.out"; then
