@@ -90,6 +90,12 @@ wait_for() {
 	return 0
 }
 
+# stays_empty SECONDS FILE: FILE is still empty after SECONDS (for what
+# must not happen within a time: an answer that must wait).
+stays_empty() {
+	! wait_for "$1" test -s "$2"
+}
+
 ctl() { "$CHIMECTL" --socket "$SOCK" "$@"; }
 ctlj() { "$CHIMECTL" --socket "$SOCK" --json "$@"; }
 

@@ -202,10 +202,6 @@ check "an unknown schedule's request is journaled" sh -c \
     $JOURNAL export $DATA | jq -s -e '[.[] | select(.kind ==
     \"webhook.received\" and .body.schedule == \"s_none\" and
     .body.status == 404)] | length == 1'"
-# stays_empty SECONDS FILE: FILE is still empty after SECONDS.
-stays_empty() {
-	! wait_for "$1" test -s "$2"
-}
 # A refusal is answered from its record's commit, never before: with the
 # journal's writer held, the 404 does not come (for 3 s, well past the
 # moment it is decided, which the log shows); once released it does, and
