@@ -492,6 +492,7 @@ void		 httpd_reply(struct evhttp_request *, int, const char *,
 #define METRICS_BUDGET_SKIPS	"chime_budget_skips_total"
 #define METRICS_WEBHOOKS	"chime_webhook_requests_total"
 #define METRICS_HTTP_REFUSED	"chime_http_refused_total"
+#define METRICS_WEBHOOK_FOLDED	"chime_webhook_refusals_folded_total"
 #define METRICS_COMMIT_SECONDS	"chime_journal_commit_duration_seconds"
 int		 metrics_counter(const char *, const char *,
 		     const char *const *, size_t, char **);

@@ -40,7 +40,7 @@ usage(int status)
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--http-max-body BYTES] [--http-max-connections N]\n"
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
-"              [--secret-exec-ttl DURATION]\n"
+"              [--secret-exec-ttl DURATION] [--webhook-refusals N/DURATION]\n"
 "              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
 "              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
 "              [--ctl-read-timeout DURATION]\n"
@@ -78,6 +78,10 @@ usage(int status)
 "                        0: every use)\n"
 "  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
 "                        and webhook events are kept (default 7d)\n"
+"  --webhook-refusals N/DUR  unsigned webhook requests refused that are\n"
+"                        journaled in full per schedule (and for unknown\n"
+"                        ones together) in each DUR; the rest are folded\n"
+"                        into one counted record (default 20/1m)\n"
 "  --ctl-max-connections N  control connections at once (default 256)\n"
 "  --ctl-max-per-uid N   control connections of one uid that is not an\n"
 "                        admin (default 32)\n"
@@ -270,7 +274,8 @@ enum {
 	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
-	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT
+	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
+	OPT_WEBHOOK_REFUSALS
 };
 
 static const struct option longopts[] = {
@@ -297,6 +302,7 @@ static const struct option longopts[] = {
 	    OPT_CTL_ADMIN_RESERVED },
 	{ "ctl-idle-timeout", required_argument, NULL, OPT_CTL_IDLE_TIMEOUT },
 	{ "ctl-read-timeout", required_argument, NULL, OPT_CTL_READ_TIMEOUT },
+	{ "webhook-refusals", required_argument, NULL, OPT_WEBHOOK_REFUSALS },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -322,6 +328,7 @@ parse_flags(int argc, char **argv, struct flags *f)
 {
 	char	*cause = NULL;
 	int64_t	 d;
+	u_int	 kept;
 	int	 ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -448,6 +455,16 @@ parse_flags(int argc, char **argv, struct flags *f)
 		case OPT_CTL_READ_TIMEOUT:
 			f->ctl_limits.read_timeout_ms = parse_timeout_ms(
 			    "--ctl-read-timeout", optarg);
+			break;
+		case OPT_WEBHOOK_REFUSALS:
+			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
+				fprintf(stderr, "chimed: --webhook-refusals: "
+				    "expected N/DURATION, N from 0 to 100000 "
+				    "and DURATION from 1s to 1h, such as "
+				    "20/1m\n");
+				exit(2);
+			}
+			webhook_set_folding(kept, d);
 			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);

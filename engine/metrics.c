@@ -668,6 +668,9 @@ metrics_daemon_init(void)
 	    "budget would be exceeded.", NULL, 0, &cause);
 	rc |= metrics_counter(METRICS_WEBHOOKS, "Inbound webhook requests, by "
 	    "outcome.", outcome, 1, &cause);
+	rc |= metrics_counter(METRICS_WEBHOOK_FOLDED, "Webhook refusals past "
+	    "those journaled in full in their minute, folded into one counted "
+	    "record (also in chime_webhook_requests_total).", NULL, 0, &cause);
 	rc |= metrics_counter(METRICS_HTTP_REFUSED, "HTTP connections and "
 	    "requests the listener refused or cut, by reason.", reason, 1,
 	    &cause);
@@ -710,6 +713,7 @@ metrics_daemon_init(void)
 		metrics_count(METRICS_RUNS, runst[i], 0);
 	for (i = 0; i < nitems(hookst); i++)
 		metrics_count(METRICS_WEBHOOKS, hookst[i], 0);
+	metrics_count(METRICS_WEBHOOK_FOLDED, NULL, 0);
 	for (i = 0; i < nitems(httpst); i++)
 		metrics_count(METRICS_HTTP_REFUSED, httpst[i], 0);
 	if (engine->journal != NULL)
