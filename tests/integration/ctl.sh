@@ -56,7 +56,7 @@ print(json.dumps([json.loads(l) for l in buf.decode().split("\n") if l]))
 PY
 check "the rename was answered and kept" sh -c "jq -e '[.[] | select(.id == 1)][0].result.name == \"piped\"' '$T/pipe.json' && $CHIMECTL --socket $SOCK --json schedule get piped | jq -e '.name == \"piped\"'"
 check "the second change applied or was refused as busy" sh -c "jq -e '[.[] | select(.id == 2)][0] | (.result.note == \"hello\") or (.error.code == -32002)' '$T/pipe.json'"
-check "socket mode is 0660" sh -c "test \"\$(stat -c %a '$SOCK')\" = 660"
+check "socket mode is 0666" sh -c "test \"\$(stat -c %a '$SOCK')\" = 666"
 check "a second daemon on the same socket is refused" sh -c "! $CHIMED --data '$DATA' --catalog '$CATALOG' >/dev/null 2>&1"
 check "the first daemon still answers" ctl daemon status
 finish
