@@ -436,7 +436,7 @@ http_webhook_key(const unsigned char *secret, size_t len, unsigned char **key,
 	}
 	/* EVP_DecodeBlock takes whole quads: pad what was left unpadded. */
 	full = (n - pad + 3) / 4 * 4;
-	in = xmalloc(full);
+	in = xmalloc(full + 1);		/* secret_free wipes a NUL too */
 	memcpy(in, b64, n - pad);
 	memset(in + n - pad, '=', full - (n - pad));
 	*key = xmalloc(full / 4 * 3 + 1);

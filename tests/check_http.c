@@ -608,7 +608,7 @@ START_TEST(test_http_sign)
 	    body, strlen(body));
 	ck_assert_str_eq(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 	free(sig);
-	/* A secret without the prefix is its own key. */
+	/* http_sign takes key bytes as they are: an independent HMAC. */
 	sig = http_sign((const unsigned char *)"k", 1, "id", 5, "b", 1);
 	HMAC(EVP_sha256(), "k", 1, (const unsigned char *)"id.5.b", 6, mac,
 	    &maclen);
