@@ -72,7 +72,7 @@ struct webhook_fold {
 	char			 key[WEBHOOK_SID_MAX + 1];
 	int64_t			 window_us;	/* began (now_us) */
 	u_int			 kept;		/* journaled in full in it */
-	uint64_t		 folded;	/* answered, not journaled yet */
+	uint64_t		 folded;	/* answered, not journaled */
 	int64_t			 first_us;	/* the first folded */
 	int64_t			 last_us;	/* the last folded */
 	struct webhook_req	*last;		/* the last folded, answered */

@@ -32,7 +32,7 @@
 /* Default limits (doc/protocol.md, "Limits"). */
 #define CTL_MAX_REQUEST		(1024 * 1024)	/* bytes in one request line */
 #define CTL_MAX_CONNECTIONS	256
-#define CTL_MAX_PER_UID		32	/* connections of one non-admin uid */
+#define CTL_MAX_PER_UID		32	/* of one uid that is not an admin */
 #define CTL_ADMIN_RESERVED	16	/* of MAX_CONNECTIONS, admins only */
 #define CTL_IDLE_TIMEOUT_MS	60000	/* nothing asked, nothing pending */
 #define CTL_READ_TIMEOUT_MS	10000	/* a request line, from its first byte */
@@ -147,8 +147,9 @@ int		 ctl_client_call(int, const char *, json_t *, int,
 
 /* server.c */
 /* Listen on PATH (refusing a path where a daemon answers, replacing a
- * stale socket, mode 0666: who may do what is decided per request); methods are looked up with FIND.  Sets
- * SIGPIPE to be ignored.  NULL and an allocated *cause on failure. */
+ * stale socket, mode 0666: who may do what is decided per request);
+ * methods are looked up with FIND.  Sets SIGPIPE to be ignored.  NULL and
+ * an allocated *cause on failure. */
 struct ctl_server *ctl_server_create(struct event_base *, const char *,
 		     ctl_find_cb, char **);
 /* Change the limits; zero fields keep their value.  -1 and *cause (and

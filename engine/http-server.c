@@ -114,8 +114,8 @@ struct httpd {
 	struct httpd_conns	 conns;		/* every adopted connection */
 	struct httpd_conns	 adopting;	/* accepted, to adopt */
 	struct event		*adopt;
-	size_t			 nconns;	/* counted: accepted, not refused */
-	size_t			 nrefusing;	/* refused, awaiting their 503 */
+	size_t			 nconns;	/* accepted, not refused */
+	size_t			 nrefusing;	/* refused, awaiting a 503 */
 	struct httpd_ratelog	 log_full;
 	struct httpd_ratelog	 log_slow;
 	struct httpd_ratelog	 log_listener;
