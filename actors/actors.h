@@ -692,6 +692,8 @@ void		 batch_ctl_delete(struct ctl_req *, struct batch *);
 #define WEBHOOK_RETENTION_DEFAULT (7 * 86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_DEFAULT	(86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_MAX	(30 * 86400 * USEC_PER_SEC)
+#define WEBHOOK_FOLD_KEPT	20		/* refusals in full per window */
+#define WEBHOOK_FOLD_WINDOW	(60 * USEC_PER_SEC)
 enum webhook_style {
 	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
 	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
@@ -724,6 +726,11 @@ void		 webhook_settled(struct webhook_req *, struct schedule *,
 void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);
+/* Refusals of unsigned requests journaled in full per schedule (and for
+ * unknown schedules together) in each window of US; the rest are folded
+ * (default WEBHOOK_FOLD_KEPT in WEBHOOK_FOLD_WINDOW). */
+void		 webhook_set_folding(u_int, int64_t);
+int		 webhook_parse_folding(const char *, u_int *, int64_t *);
 void		 webhook_expire_at(int64_t);
 void		 webhook_ctl_events(struct ctl_req *, struct schedule *,
 		     json_t *);

@@ -71,6 +71,7 @@ static const struct ctl_method client_offline[] = {
 static deadfunc void usage(void);
 static void	 client_tables_init(void);
 static const char *client_socket_path(void);
+static int	 client_connect(const char *);
 static size_t	 client_command(const struct ctl_method *, char *, size_t);
 static int	 client_noun_first(const struct ctl_method *);
 static size_t	 client_help_list(const char *, size_t, int);
@@ -124,6 +125,53 @@ client_socket_path(void)
 		return (path);
 	}
 	return ("./var/chime/chime.sock");
+}
+
+/*
+ * Connect to the daemon at PATH: the fd, or -1 once the reason is said on
+ * stderr, named from connect(2)'s errno so that a permission problem is
+ * not taken for a daemon that is not running.
+ */
+static int
+client_connect(const char *path)
+{
+	const char	*hint = "";
+	char		*cause = NULL;
+	int		 fd;
+
+	if ((fd = ctl_client_connect(path, &cause)) != -1)
+		return (fd);
+	switch (errno) {
+	case ENOENT:
+		fprintf(stderr, "chimectl: no socket at %s: is chimed running? "
+		    "(start it, or give --socket PATH or $CHIME_SOCKET)\n",
+		    path);
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, "chimectl: cannot connect to %s: permission "
+		    "denied (uid %lu cannot pass a directory on the way, or "
+		    "the socket's mode keeps it out: see chimed(8), FILES)\n",
+		    path, (u_long)getuid());
+		break;
+	case ECONNREFUSED:
+		fprintf(stderr, "chimectl: cannot connect to %s: connection "
+		    "refused: nothing listens on it (a socket left by a "
+		    "daemon that stopped: is chimed running?)\n", path);
+		break;
+	case EAGAIN:
+		fprintf(stderr, "chimectl: cannot connect to %s: the daemon "
+		    "is not taking connections fast enough; try again\n",
+		    path);
+		break;
+	default:
+		if (errno == ENOTDIR || errno == ENAMETOOLONG)
+			hint = " (check --socket PATH or $CHIME_SOCKET)";
+		fprintf(stderr, "chimectl: %s%s\n", cause, hint);
+		break;
+	}
+	free(cause);
+	return (-1);
 }
 
 /* The daemon's tables, then chimectl's own commands. */
@@ -400,12 +448,8 @@ client_request(const char *method, json_t *params, json_t **resp)
 	char		*cause;
 	int		 fd;
 
-	if ((fd = ctl_client_connect(path, &cause)) == -1) {
-		fprintf(stderr, "chimectl: %s\n(is chimed running? start it, "
-		    "or give --socket PATH or $CHIME_SOCKET)\n", cause);
-		free(cause);
+	if ((fd = client_connect(path)) == -1)
 		return (CTL_EXIT_CONNECT);
-	}
 	if (ctl_client_call(fd, method, params, client_timeout * 1000,
 	    resp, &cause) != 0) {
 		fprintf(stderr, "chimectl: %s: %s\n", path, cause);

@@ -32,6 +32,10 @@
 /* Default limits (doc/protocol.md, "Limits"). */
 #define CTL_MAX_REQUEST		(1024 * 1024)	/* bytes in one request line */
 #define CTL_MAX_CONNECTIONS	256
+#define CTL_MAX_PER_UID		32	/* of one uid that is not an admin */
+#define CTL_ADMIN_RESERVED	16	/* of MAX_CONNECTIONS, admins only */
+#define CTL_IDLE_TIMEOUT_MS	60000	/* nothing asked, nothing pending */
+#define CTL_READ_TIMEOUT_MS	10000	/* a request line, from its first byte */
 #define CTL_MAX_INFLIGHT	64	/* unanswered requests per connection */
 #define CTL_MAX_OUTPUT		(16 * 1024 * 1024) /* unread reply bytes */
 
@@ -95,6 +99,10 @@ struct ctl_limits {
 	size_t	max_connections;
 	size_t	max_inflight;
 	size_t	max_output;
+	size_t	max_per_uid;
+	size_t	admin_reserved;
+	int64_t	idle_timeout_ms;
+	int64_t	read_timeout_ms;
 };
 
 /* How a server finds a method by its full name (ctl_method_find). */
@@ -137,7 +145,8 @@ int		 ctl_params_from_argv(const struct ctl_method *, int,
 		     char *const *, json_t **, char **);
 /* The CLI flag of a param, without "--" (alias, or name with '-'). */
 void		 ctl_param_flag(const struct ctl_param *, char *, size_t);
-/* Connect to a daemon's socket: the fd, or -1 and an allocated *cause. */
+/* Connect to a daemon's socket: the fd, or -1, an allocated *cause and
+ * errno as connect(2) left it (ENAMETOOLONG for a path too long). */
 int		 ctl_client_connect(const char *, char **);
 /* Send one request (id 1) and wait up to TIMEOUT_MS (<= 0: forever) for
  * its response: 0 and the new response object, or -1 and *cause. */
@@ -146,14 +155,17 @@ int		 ctl_client_call(int, const char *, json_t *, int,
 
 /* server.c */
 /* Listen on PATH (refusing a path where a daemon answers, replacing a
- * stale socket, mode 0660); methods are looked up with FIND.  Sets
- * SIGPIPE to be ignored.  NULL and an allocated *cause on failure. */
+ * stale socket, mode 0666: who may do what is decided per request);
+ * methods are looked up with FIND.  Sets SIGPIPE to be ignored.  NULL and
+ * an allocated *cause on failure. */
 struct ctl_server *ctl_server_create(struct event_base *, const char *,
 		     ctl_find_cb, char **);
-void		 ctl_server_set_limits(struct ctl_server *,
-		     const struct ctl_limits *);
 void		 ctl_server_set_write_gate(struct ctl_server *,
 		     const char *(*)(const char **));
+/* Change the limits; zero fields keep their value.  -1 and *cause (and
+ * nothing changed) if admin_reserved is not below max_connections. */
+int		 ctl_server_set_limits(struct ctl_server *,
+		     const struct ctl_limits *, char **);
 /* Close the listener: new connects fail, open connections go on. */
 void		 ctl_server_stop_accepting(struct ctl_server *);
 /* Close every connection (pending requests are detached), unlink the

@@ -749,23 +749,28 @@ int
 ctl_client_connect(const char *path, char **cause)
 {
 	struct sockaddr_un	sun;
-	int			fd;
+	int			fd, saved;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
 		xasprintf(cause, "socket path too long: %s", path);
+		errno = ENAMETOOLONG;
 		return (-1);
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
+		saved = errno;
+		xasprintf(cause, "socket: %s", strerror(saved));
+		errno = saved;
 		return (-1);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		saved = errno;
 		xasprintf(cause, "cannot connect to %s: %s", path,
-		    strerror(errno));
+		    strerror(saved));
 		close(fd);
+		errno = saved;
 		return (-1);
 	}
 	return (fd);

@@ -268,6 +268,16 @@ tc_close(struct tclient *tc)
 	free(tc);
 }
 
+/* Apply limits L, which must be accepted. */
+static void
+set_limits(const struct ctl_limits *l)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(ctl_server_set_limits(server, l, &cause) == 0, "%s",
+	    cause);
+}
+
 static void
 wait_connections(size_t n)
 {
@@ -670,14 +680,14 @@ END_TEST
  * than the in-flight limit running at once. */
 START_TEST(test_server_pipelined_good)
 {
-	struct ctl_limits	 l = { 0, 0, 4, 0 };
+	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128], seen[101];
 	json_t			*r;
 	json_int_t		 id;
 	size_t			 i;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	tc = tc_open();
 	for (i = 1; i <= 100; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,"
@@ -809,14 +819,14 @@ START_TEST(test_server_half_close_good)
 }
 END_TEST
 
-/* The socket is created with mode 0660. */
+/* The socket is created with mode 0666: the daemon decides per request. */
 START_TEST(test_server_socket_mode_good)
 {
 	struct stat	sb;
 
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert(S_ISSOCK(sb.st_mode));
-	ck_assert_int_eq(sb.st_mode & 07777, 0660);
+	ck_assert_int_eq(sb.st_mode & 07777, 0666);
 	ck_assert_str_eq(ctl_server_path(server), path);
 }
 END_TEST
@@ -899,12 +909,12 @@ END_TEST
  * closed connection makes room again. */
 START_TEST(test_server_connection_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 2, 0, 0 };
+	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0 };
 	struct tclient		*a, *b, *c;
 	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
 	    "\"method\":\"test.echo\"}";
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	a = tc_open();
 	b = tc_open();
 	tc_call(a, req);
@@ -925,16 +935,157 @@ START_TEST(test_server_connection_limit_bad)
 }
 END_TEST
 
+/* Set *ARG once the loop has run MS milliseconds. */
+static void
+flag_cb(evutil_socket_t fd, short events, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+static void
+run_for_ms(int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	int		done = 0;
+
+	event_base_once(base, -1, EV_TIMEOUT, flag_cb, &done, &tv);
+	while (!done)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* An idle connection is closed after the idle timeout; one whose request
+ * is being served, for three times as long, is not, and gets its answer. */
+START_TEST(test_server_idle_timeout_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*a, *b;
+
+	l.idle_timeout_ms = 100;
+	set_limits(&l);
+	a = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(a, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":1,\"method\":\"test.echo\"}"), "result"));
+	b = tc_open();
+	tc_send(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.hold\"}\n");
+	tc_wait_eof(a);
+	ck_assert_uint_eq(json_array_size(a->lines), 1);
+	tc_close(a);
+	run_for_ms(300);
+	ck_assert(!b->eof);
+	ck_assert_ptr_nonnull(held);
+	ck_assert(ctl_req_connected(held));
+	ctl_reply(held, json_pack("{s:b}", "done", 1));
+	ck_assert_uint_eq(tc_wait(b, 1), 1);
+	/* Answered and read: idle again, and closed in its turn. */
+	tc_wait_eof(b);
+	tc_close(b);
+	wait_connections(0);
+}
+END_TEST
+
+/* A request line left unfinished is answered -32600 and closed at the
+ * read timeout, counted from its first byte: bytes trickling in more
+ * often than the timeout do not keep it open. */
+START_TEST(test_server_read_timeout_bad)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	json_t			*e;
+	int			 sends = 0;
+
+	l.read_timeout_ms = 150;
+	l.idle_timeout_ms = 60000;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",");
+	while (!tc->eof) {
+		ck_assert_msg(sends < 40, "still open after %d bytes", sends);
+		run_for_ms(25);
+		tc_send(tc, " ");
+		sends++;
+	}
+	ck_assert_uint_eq(json_array_size(tc->lines), 1);
+	assert_error(json_array_get(tc->lines, 0), CTL_E_INVALID_REQUEST,
+	    NULL, NULL);
+	e = json_object_get(json_array_get(tc->lines, 0), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+	    "request not complete within 150 ms");
+	ck_assert(json_is_null(json_object_get(json_array_get(tc->lines, 0),
+	    "id")));
+	tc_close(tc);
+	wait_connections(0);
+}
+END_TEST
+
+/* A request finished within the read timeout is served, and the next
+ * line has a deadline of its own. */
+START_TEST(test_server_read_timeout_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	json_t			*r;
+
+	l.read_timeout_ms = 200;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,");
+	run_for_ms(120);
+	r = tc_call(tc, "\"method\":\"test.echo\"}");
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,");
+	run_for_ms(120);
+	r = tc_call(tc, "\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2);
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	ck_assert(!tc->eof);
+	tc_close(tc);
+}
+END_TEST
+
+/* Limits that do not hold together are refused and change nothing. */
+START_TEST(test_server_set_limits_bad)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*a, *b;
+	char			*cause = NULL;
+	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"test.echo\"}";
+
+	l.max_connections = 16;		/* the 16 kept for admins: none left */
+	ck_assert_int_eq(ctl_server_set_limits(server, &l, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "kept for admins"));
+	free(cause);
+	cause = NULL;
+	l.max_connections = 2;
+	l.admin_reserved = 2;
+	ck_assert_int_eq(ctl_server_set_limits(server, &l, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "leave none of 2"));
+	free(cause);
+	/* Still 256 connections: a third one is served. */
+	a = tc_open();
+	b = tc_open();
+	tc_call(a, req);
+	tc_call(b, req);
+	tc_close(a);
+	a = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(a, req), "result"));
+	ck_assert_uint_eq(ctl_server_connections(server), 2);
+	tc_close(a);
+	tc_close(b);
+}
+END_TEST
+
 /* A client that does not read its answers is closed once they pass the
  * output limit. */
 START_TEST(test_server_output_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
 	char			 line[128];
 	int			 fd, i, n, sndbuf;
 	socklen_t		 len = sizeof sndbuf;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	fd = tc_connect();
 	/* Enough answers to fill the socket's buffer twice over. */
 	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len),
@@ -961,12 +1112,12 @@ END_TEST
  * instead of buffering past the limit. */
 START_TEST(test_server_output_limit_good)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128];
 	int			 i;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	tc = tc_open();
 	for (i = 0; i < 20; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
@@ -1881,6 +2032,10 @@ server_suite(void)
 	tcase_add_test(tc, test_server_stale_good);
 	tcase_add_test(tc, test_server_stale_bad);
 	tcase_add_test(tc, test_server_connection_limit_bad);
+	tcase_add_test(tc, test_server_idle_timeout_good);
+	tcase_add_test(tc, test_server_read_timeout_bad);
+	tcase_add_test(tc, test_server_read_timeout_good);
+	tcase_add_test(tc, test_server_set_limits_bad);
 	tcase_add_test(tc, test_server_output_limit_bad);
 	tcase_add_test(tc, test_server_output_limit_good);
 	tcase_add_test(tc, test_server_stop_accepting_good);

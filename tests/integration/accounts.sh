@@ -4,10 +4,10 @@
 # change accounts; revoking it takes everything away again.
 #
 # The second uid is 65534 (nobody), run with setpriv, so the test needs root
-# (it is skipped otherwise).  chimed's socket is 0660 root:root inside a
-# 0750 directory: to let uid 65534 connect at all, the daemon listens on a
-# socket in its own directory $T/sock, which (and the socket) the test gives
-# to group 65534, and $T (mode 0700 from mktemp) gets o+x to be traversed.
+# (it is skipped otherwise).  The daemon listens on a socket in a directory
+# of its own, $T/sock, which the test gives to group 65534 (the default
+# socket, 0666 in a 0711 data directory, is tested in socket-perms.sh), and
+# $T (mode 0700 from mktemp) gets o+x to be traversed.
 # Reaching the socket only lets a process speak the protocol; what it may
 # do is decided by the daemon from its uid, which is what this test checks.
 . "$(dirname "$0")/lib.sh"
