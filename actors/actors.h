@@ -740,6 +740,7 @@ void		 webhook_keyring_free(struct webhook_keyring *);
 void		 webhook_keyring_pack(const struct webhook_keyring *,
 		     msgpack_packer *);
 struct webhook_keyring *webhook_keyring_unpack(const msgpack_object *);
+int		 webhook_secret_usable(const char *, int, char **);
 int		 webhook_secret_fingerprint(const char *, char [65], char **);
 
 #endif /* CHIME_ACTORS_H */

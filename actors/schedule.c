@@ -835,7 +835,7 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 {
 	json_t		*v;
 	const char	*ref;
-	char		 fp[65], *cause = NULL;
+	char		*cause = NULL;
 	json_int_t	 n;
 
 	*field = "webhook_tolerance";
@@ -879,13 +879,20 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 			return (-1);
 		} else if (secret_ref_check(ref, reason) == -1)
 			return (-1);
-		else if (webhook_secret_fingerprint(ref, fp, &cause) == -1) {
-			xasprintf(reason, "cannot be read now: %s", cause);
-			free(cause);
-			return (-1);
-		}
 		free(t->webhook_secret_ref);
 		t->webhook_secret_ref = xstrdup(ref);
+	}
+	/* A secret given, or one that must sign in another style: it must
+	 * read now, and fit the style (Standard Webhooks: base64). */
+	if (t->webhook_secret_ref != NULL &&
+	    strcmp(t->webhook_secret_ref, "generated") != 0 &&
+	    (v != NULL || json_object_get(params, "webhook_style") != NULL) &&
+	    webhook_secret_usable(t->webhook_secret_ref, t->webhook_style,
+	    &cause) == -1) {
+		*field = v != NULL ? "webhook_secret" : "webhook_style";
+		xasprintf(reason, "cannot be read now: %s", cause);
+		free(cause);
+		return (-1);
 	}
 	if (t->trigger == TRIGGER_WEBHOOK && t->webhook_secret_ref == NULL) {
 		*reason = xstrdup("a webhook trigger needs a secret (env:NAME, "

@@ -1319,6 +1319,23 @@ webhook_secret_fingerprint(const char *ref, char fp[65], char **cause)
 	return (0);
 }
 
+/*
+ * Can secret REF sign deliveries in STYLE as it reads now (read, and for
+ * the Standard Webhooks style base64, with or without "whsec_")?  0, or -1
+ * and *cause; the secret is never in the message.
+ */
+int
+webhook_secret_usable(const char *ref, int style, char **cause)
+{
+	unsigned char	*key;
+	size_t		 keylen;
+
+	if (webhook_key(ref, style, &key, &keylen, cause) != 0)
+		return (-1);
+	secret_free(key, keylen);
+	return (0);
+}
+
 /* One secret of the webhook.secrets answer. */
 static json_t *
 webhook_secret_json(const char *ref, const char *fp, int primary,

@@ -48,13 +48,14 @@ echo whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 EOF
 chmod 755 "$T/bin/trace"
 # A secret command that waits until $T/go exists.
+SLOW=whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')
 cat >"$T/bin/slow-secret" <<EOF
 #!/bin/sh
 while [ ! -e "$T/go" ]; do sleep 0.05; done
-echo slow-secret-value
+echo $SLOW
 EOF
 chmod 700 "$T/bin/slow-secret"
-secret_used slow-secret-value
+secret_used "$SLOW"
 secret_used whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 # A root-only file, and the secret of another account's schedule.
 printf 'root-only-secret\n' >"$T/root-only"

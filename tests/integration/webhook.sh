@@ -175,9 +175,17 @@ check "its run succeeds" wait_for 20 run_is "$(jq -r .run_id "$T/body")" \
 check "signed with the secret's text as raw bytes: 401" test \
     "$(deliver "$BID" msg_b2 "$BODY" "$(printf %s "$WH_BARE_SECRET" |
     od -An -v -tx1 | tr -d ' \n')")" = 401
+check_fails "a secret that is not base64 is refused at create" 1 ctl \
+    schedule create --name rawhook --op quick --webhook \
+    --webhook-secret env:WH_RAW_SECRET
+check "the refusal says why" grep -q 'must be base64, with or without the whsec_ prefix' "$T/last"
+# One that stops being base64 after its schedule was made: 503, logged.
+printf '%s\n' "${ENV_SECRET#whsec_}" >"$T/raw.key"
+chmod 600 "$T/raw.key"
 ctlj schedule create --name rawhook --op quick --webhook \
-    --webhook-secret env:WH_RAW_SECRET > "$T/raw"
-check "a secret that is not base64: 503" test "$(deliver "$(jq -r .id \
+    --webhook-secret "file:$T/raw.key" > "$T/raw"
+printf '%s\n' not-base64-text >"$T/raw.key"
+check "a secret that is not base64 at delivery: 503" test "$(deliver "$(jq -r .id \
     "$T/raw")" msg_r1 "$BODY" "$(printf %s not-base64-text | od -An -v \
     -tx1 | tr -d ' \n')")" = 503
 check "the log says why" grep -q 'must be base64, with or without the whsec_ prefix' \
