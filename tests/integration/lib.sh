@@ -160,6 +160,22 @@ no_double_claims() {
 	    "$T/export.jsonl" | grep -qx true
 }
 
+# --- a second uid --------------------------------------------------------
+# Tests of what a tenant may do act as OTHER_UID (nobody) with setpriv.
+# other_uid_ready: that is possible (root and setpriv), and the uid may
+# pass $T to reach the daemon's default socket (0666 in its 0711 data
+# directory); else 1 and the test should skip.  as_other CMD...: run CMD
+# as OTHER_UID.  nb ARGS...: chimectl as OTHER_UID, on the test's socket.
+OTHER_UID=65534
+other_uid_ready() {
+	[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	    chmod 711 "$T"
+}
+as_other() {
+	setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups "$@"
+}
+nb() { as_other "$CHIMECTL" --socket "$SOCK" "$@"; }
+
 # --- secrets: none may leak ----------------------------------------------
 # A test registers every secret it gives the daemon (or the daemon makes)
 # with secret_used; at the end leak_check looks for each in the journal
