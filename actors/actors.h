@@ -343,6 +343,17 @@ void		 run_row_key(const char *, uint64_t, char *, size_t);
 json_t		*run_row_to_json(const msgpack_object *);
 int		 run_id_parse(const char *, char *, size_t, uint64_t *);
 
+/* Which schedules schedule_list returns. */
+struct schedule_filter {
+	const struct ctl_caller	*caller;	/* only accounts it may act for */
+	const char		*account;	/* only this one (NULL: any) */
+	int			 state;		/* SCHEDULE_ACTIVE, _PAUSED; -1 */
+	const char		*operation;	/* only this operation */
+	const char		*name;		/* an fnmatch(3) glob */
+	const char		*after_account;	/* the cursor: only those */
+	const char		*after_name;	/*   after it (both or NULL) */
+};
+
 /* Counts for daemon.status and metrics. */
 struct schedule_counts {
 	size_t	total;
@@ -447,8 +458,8 @@ void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
 void		 schedule_ctl_rotate(struct ctl_req *, struct schedule *,
 		     json_t *);
 void		 schedule_expire_secrets(int64_t);
-json_t		*schedule_list(const struct ctl_caller *, const char *,
-		     const char *, size_t, int *);
+json_t		*schedule_list(const struct schedule_filter *, size_t,
+		     char **);
 json_t		*schedule_estimate(const struct schedule *);
 void		 schedule_ctl_estimate(struct ctl_req *, json_t *, const char *);
 int		 schedule_load_all(struct journal *, char **);
@@ -687,6 +698,8 @@ void		 batch_ctl_delete(struct ctl_req *, struct batch *);
 #define WEBHOOK_RETENTION_DEFAULT (7 * 86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_DEFAULT	(86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_MAX	(30 * 86400 * USEC_PER_SEC)
+#define WEBHOOK_FOLD_KEPT	20		/* refusals in full per window */
+#define WEBHOOK_FOLD_WINDOW	(60 * USEC_PER_SEC)
 enum webhook_style {
 	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
 	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
@@ -719,6 +732,11 @@ void		 webhook_settled(struct webhook_req *, struct schedule *,
 void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);
+/* Refusals of unsigned requests journaled in full per schedule (and for
+ * unknown schedules together) in each window of US; the rest are folded
+ * (default WEBHOOK_FOLD_KEPT in WEBHOOK_FOLD_WINDOW). */
+void		 webhook_set_folding(u_int, int64_t);
+int		 webhook_parse_folding(const char *, u_int *, int64_t *);
 void		 webhook_expire_at(int64_t);
 void		 webhook_ctl_events(struct ctl_req *, struct schedule *,
 		     json_t *);
@@ -728,6 +746,7 @@ void		 webhook_keyring_free(struct webhook_keyring *);
 void		 webhook_keyring_pack(const struct webhook_keyring *,
 		     msgpack_packer *);
 struct webhook_keyring *webhook_keyring_unpack(const msgpack_object *);
+int		 webhook_secret_usable(const char *, int, char **);
 int		 webhook_secret_fingerprint(const char *, char [65], char **);
 
 #endif /* CHIME_ACTORS_H */

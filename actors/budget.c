@@ -707,19 +707,23 @@ static void
 status_schedules(const char *account, json_t *caps)
 {
 	struct ctl_caller	 admin;
+	struct schedule_filter	 f;
 	struct schedule_counts	 counts;
 	struct schedule		*s;
 	json_t			*list, *v, *cap;
 	int32_t			 month;
 	size_t			 i;
-	int			 truncated;
+	char			*next;
 
 	schedule_counts(&counts);
 	if (counts.total == 0)
 		return;
 	memset(&admin, 0, sizeof admin);
 	admin.admin = 1;
-	list = schedule_list(&admin, NULL, NULL, SIZE_MAX, &truncated);
+	memset(&f, 0, sizeof f);
+	f.caller = &admin;
+	f.state = -1;
+	list = schedule_list(&f, SIZE_MAX, &next);
 	json_array_foreach(list, i, v) {
 		s = schedule_find(json_string_value(json_object_get(v, "id")));
 		if (s == NULL || s->max_cost_month <= 0 ||

@@ -9,6 +9,7 @@
  * takes effect in memory, from the record's completion (durable) callback.
  */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -885,7 +886,7 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 {
 	json_t		*v;
 	const char	*ref;
-	char		 fp[65], *cause = NULL;
+	char		*cause = NULL;
 	json_int_t	 n;
 
 	*field = "webhook_tolerance";
@@ -929,13 +930,20 @@ config_webhook(struct schedule *t, json_t *params, int creating,
 			return (-1);
 		} else if (secret_ref_check(ref, reason) == -1)
 			return (-1);
-		else if (webhook_secret_fingerprint(ref, fp, &cause) == -1) {
-			xasprintf(reason, "cannot be read now: %s", cause);
-			free(cause);
-			return (-1);
-		}
 		free(t->webhook_secret_ref);
 		t->webhook_secret_ref = xstrdup(ref);
+	}
+	/* A secret given, or one that must sign in another style: it must
+	 * read now, and fit the style (Standard Webhooks: base64). */
+	if (t->webhook_secret_ref != NULL &&
+	    strcmp(t->webhook_secret_ref, "generated") != 0 &&
+	    (v != NULL || json_object_get(params, "webhook_style") != NULL) &&
+	    webhook_secret_usable(t->webhook_secret_ref, t->webhook_style,
+	    &cause) == -1) {
+		*field = v != NULL ? "webhook_secret" : "webhook_style";
+		xasprintf(reason, "cannot be read now: %s", cause);
+		free(cause);
+		return (-1);
 	}
 	if (t->trigger == TRIGGER_WEBHOOK && t->webhook_secret_ref == NULL) {
 		*reason = xstrdup("a webhook trigger needs a secret (env:NAME, "
@@ -2225,27 +2233,106 @@ schedule_free_all(void)
 /* ---- listing ----------------------------------------------------------- */
 
 struct list_ctx {
-	const struct ctl_caller	*caller;
-	const char		*account;
-	struct schedule		**v;
-	size_t			  n;
-	size_t			  cap;
+	const struct schedule_filter	*f;
+	struct schedule			**v;
+	size_t				  n;
+	size_t				  cap;
 };
+
+/*
+ * Natural order: runs of digits compare as numbers ("job2" before
+ * "job10"), letters without regard to case; ties are broken byte by byte,
+ * so that only equal strings are equal.
+ */
+static int
+list_natcmp(const char *a, const char *b)
+{
+	const char	*x = a, *y = b;
+	size_t		 nx, ny;
+	int		 c;
+
+	while (*x != '\0' && *y != '\0') {
+		if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+			while (*x == '0' && isdigit((unsigned char)x[1]))
+				x++;
+			while (*y == '0' && isdigit((unsigned char)y[1]))
+				y++;
+			for (nx = 0; isdigit((unsigned char)x[nx]); nx++)
+				/* nothing */;
+			for (ny = 0; isdigit((unsigned char)y[ny]); ny++)
+				/* nothing */;
+			if (nx != ny)
+				return (nx < ny ? -1 : 1);
+			if ((c = strncmp(x, y, nx)) != 0)
+				return (c);
+			x += nx;
+			y += ny;
+			continue;
+		}
+		c = tolower((unsigned char)*x) - tolower((unsigned char)*y);
+		if (c != 0)
+			return (c);
+		x++;
+		y++;
+	}
+	if (*x != '\0' || *y != '\0')
+		return (*x == '\0' ? -1 : 1);
+	return (strcmp(a, b));
+}
+
+/* The list order: account, then name, both natural. */
+static int
+list_cmp_key(const char *acct, const char *name, const struct schedule *s)
+{
+	int	c;
+
+	if ((c = list_natcmp(acct, s->account)) != 0)
+		return (c);
+	return (list_natcmp(name, s->name));
+}
+
+static int
+list_cmp(const void *a, const void *b)
+{
+	const struct schedule	*x = *(struct schedule *const *)a;
+	const struct schedule	*y = *(struct schedule *const *)b;
+
+	return (list_cmp_key(x->account, x->name, y));
+}
+
+/* Is S visible to the caller, and does it pass the filter? */
+static int
+list_wanted(const struct schedule_filter *f, const struct schedule *s)
+{
+	struct account	*a;
+
+	if (s->state == SCHEDULE_DELETED)
+		return (0);
+	if (f->account != NULL && strcmp(f->account, s->account) != 0)
+		return (0);
+	if (f->account == NULL && !f->caller->admin &&
+	    ((a = account_find(s->account)) == NULL ||
+	    !account_allows(a, f->caller)))
+		return (0);
+	if (f->state != -1 && (int)s->state != f->state)
+		return (0);
+	if (f->operation != NULL && strcmp(f->operation, s->operation) != 0)
+		return (0);
+	if (f->name != NULL && fnmatch(f->name, s->name, 0) != 0)
+		return (0);
+	if (f->after_name != NULL &&
+	    list_cmp_key(f->after_account, f->after_name, s) >= 0)
+		return (0);
+	return (1);
+}
 
 static void
 schedule_list_node(struct strmap_node *node, void *arg)
 {
 	struct list_ctx		*ctx = arg;
 	struct schedule		*s = SCHED_OF(node, node);
-	struct account		*a;
 
-	if (s->state == SCHEDULE_DELETED)
-		return;
-	if (ctx->account != NULL && strcmp(ctx->account, s->account) != 0)
-		return;
-	if (ctx->account == NULL && !ctx->caller->admin &&
-	    ((a = account_find(s->account)) == NULL ||
-	    !account_allows(a, ctx->caller)))
+	if (!list_wanted(ctx->f, s))
 		return;
 	if (ctx->n == ctx->cap) {
 		ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
@@ -2254,45 +2341,32 @@ schedule_list_node(struct strmap_node *node, void *arg)
 	ctx->v[ctx->n++] = s;
 }
 
-static int
-schedule_cmp_name(const void *a, const void *b)
-{
-	const struct schedule	*x = *(struct schedule *const *)a;
-	const struct schedule	*y = *(struct schedule *const *)b;
-	int			 c;
-
-	if ((c = strcmp(x->account, y->account)) != 0)
-		return (c);
-	return (strcmp(x->name, y->name));
-}
-
-/* Schedules visible to CALLER (of ACCOUNT if given), by name, at most
- * LIMIT, starting after the name AFTER. */
+/*
+ * The schedules F lets through (only those of accounts F's caller may act
+ * for), by account then name in natural order, at most LIMIT of them, as
+ * schedule objects.  When more follow, *NEXT is the cursor of the last one
+ * ("ACCOUNT/NAME", allocated; else NULL): give it back as the filter's
+ * after_account and after_name for the next page.
+ */
 json_t *
-schedule_list(const struct ctl_caller *caller, const char *account,
-    const char *after, size_t limit, int *truncated)
+schedule_list(const struct schedule_filter *f, size_t limit, char **next)
 {
 	struct list_ctx	 ctx;
 	json_t		*a = json_array();
 	size_t		 i;
 
 	memset(&ctx, 0, sizeof ctx);
-	ctx.caller = caller;
-	ctx.account = account;
-	*truncated = 0;
+	ctx.f = f;
+	*next = NULL;
 	if (by_id.nbuckets != 0)
 		strmap_foreach(&by_id, schedule_list_node, &ctx);
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_cmp_name);
-	for (i = 0; i < ctx.n; i++) {
-		if (after != NULL && strcmp(ctx.v[i]->name, after) <= 0)
-			continue;
-		if (json_array_size(a) >= limit) {
-			*truncated = 1;
-			break;
-		}
+		qsort(ctx.v, ctx.n, sizeof *ctx.v, list_cmp);
+	for (i = 0; i < ctx.n && i < limit; i++)
 		json_array_append_new(a, schedule_to_json(ctx.v[i]));
-	}
+	if (i < ctx.n && i > 0)
+		xasprintf(next, "%s/%s", ctx.v[i - 1]->account,
+		    ctx.v[i - 1]->name);
 	free(ctx.v);
 	return (a);
 }

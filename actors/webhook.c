@@ -7,9 +7,16 @@
  * becomes a run claiming "webhook:SCHEDULE:MSGID", answered 202 once that
  * claim is durable; a message id seen before answers 200 with the first
  * run.  Every request the daemon answers (except 429, which would add to
- * the load it reports) is journaled as "webhook.received" and kept as a
- * row of the "webhook_events" table.  Message ids and events are pruned
- * after the retention period: the "webhook_expiry" table orders them by
+ * the load it reports) is journaled as "webhook.received", answered once
+ * that record is durable, and kept as a row of the "webhook_events"
+ * table.  Refusals of requests nobody signed (401, 404, 503 for a secret,
+ * the listener's own 413 and 400) cost nothing to send, so what they
+ * write is bounded: in each window (chimed --webhook-refusals), the first
+ * so many of one schedule's (and of all unknown schedules',
+ * whose ids the sender chooses) are journaled in full; the rest are
+ * answered at once, counted, and folded into one record with a "count"
+ * when the window ends (struct webhook_fold).  Message ids and events are
+ * pruned after the retention period: the "webhook_expiry" table orders them by
  * time, each key "TIME/c/CLAIM" (a claim to release) or "TIME/e/EVENTKEY"
  * (an event row to delete), TIME 16 hex digits of microseconds.
  */
@@ -53,6 +60,26 @@ struct webhook_req {
 	const char		*outcome;	/* metrics label */
 };
 
+/*
+ * The refusals of one schedule (key: its id), or of every unknown one (key
+ * ""), in a window of webhook_fold_window from the first.  A fold lives
+ * for its window only, on webhook_folds in the order windows began (so
+ * also in the order they end); the timer writes and frees those whose
+ * window ended.
+ */
+struct webhook_fold {
+	struct strmap_node	 node;
+	char			 key[WEBHOOK_SID_MAX + 1];
+	int64_t			 window_us;	/* began (now_us) */
+	u_int			 kept;		/* journaled in full in it */
+	uint64_t		 folded;	/* answered, not journaled */
+	int64_t			 first_us;	/* the first folded */
+	int64_t			 last_us;	/* the last folded */
+	struct webhook_req	*last;		/* the last folded, answered */
+	TAILQ_ENTRY(webhook_fold) entry;
+};
+TAILQ_HEAD(webhook_folds, webhook_fold);
+
 const char *const webhook_style_names[WEBHOOK_NSTYLES] = {
 	"standard", "github", "stripe"
 };
@@ -63,6 +90,12 @@ static int		 webhook_prune_busy;
 static struct event	*webhook_expire_ev;
 static int64_t		 webhook_expire_us;	/* armed for; 0: not */
 static uint32_t		 webhook_event_counter;
+static u_int			 webhook_fold_kept = WEBHOOK_FOLD_KEPT;
+static int64_t			 webhook_fold_window = WEBHOOK_FOLD_WINDOW;
+static struct strmap		 webhook_fold_map;
+static struct webhook_folds	 webhook_folds =
+    TAILQ_HEAD_INITIALIZER(webhook_folds);
+static struct event		*webhook_fold_ev;
 
 static int	webhook_id_ok(const char *);
 static int	webhook_hmac_hex_match(const unsigned char *, size_t,
@@ -74,9 +107,19 @@ static struct webhook_req *webhook_req_new(struct evhttp_request *,
 static void	webhook_req_free(struct webhook_req *);
 static void	webhook_finish(struct webhook_req *, int, json_t *,
 		    const char *, const char *);
+static void	webhook_answer(struct webhook_req *);
 static void	webhook_send(struct webhook_req *);
 static void	webhook_received_cb(const struct journal_result *, void *);
-static struct jrec *webhook_received_record(struct webhook_req *);
+static struct jrec *webhook_received_record(struct webhook_req *,
+		    const struct webhook_fold *);
+static int	webhook_fold_take(struct webhook_req *);
+static void	webhook_fold_write(struct webhook_fold *);
+static void	webhook_fold_written(const struct journal_result *, void *);
+static void	webhook_fold_free(struct webhook_fold *);
+static void	webhook_fold_arm(void);
+static void	webhook_fold_expire(evutil_socket_t, short, void *);
+static void	webhook_listener_refused(const char *, int, const char *,
+		    const char *, void *);
 static void	webhook_duplicate(struct webhook_req *, struct schedule *);
 static json_t	*webhook_param(const char *, size_t);
 static int	webhook_key(const char *, int, unsigned char **, size_t *,
@@ -326,9 +369,12 @@ webhook_req_new(struct evhttp_request *req, const char *sid)
 	w->req = req;
 	webhook_clean(buf, sid, sizeof buf);
 	w->sid = xstrdup(buf);
-	w->size = evbuffer_get_length(evhttp_request_get_input_buffer(req));
-	if ((conn = evhttp_request_get_connection(req)) != NULL)
-		evhttp_connection_get_peer(conn, &addr, &port);
+	if (req != NULL) {
+		w->size = evbuffer_get_length(evhttp_request_get_input_buffer(
+		    req));
+		if ((conn = evhttp_request_get_connection(req)) != NULL)
+			evhttp_connection_get_peer(conn, &addr, &port);
+	}
 	webhook_clean(w->source, addr != NULL ? addr : "?", sizeof w->source);
 	return (w);
 }
@@ -358,37 +404,50 @@ webhook_set_msgid(struct webhook_req *w, const char *id)
 	w->msgid = xstrdup(buf);
 }
 
-/* The answer itself; counts OUTCOME and frees W. */
+/* The answer itself (none for a request the listener answered) and the
+ * count of its OUTCOME.  W stays, with no request left. */
+static void
+webhook_answer(struct webhook_req *w)
+{
+	if (w->req != NULL) {
+		if (w->code == 429 || w->code == 503)
+			evhttp_add_header(evhttp_request_get_output_headers(
+			    w->req), "Retry-After", "1");
+		httpd_reply(w->req, w->code, "application/json", w->answer,
+		    strlen(w->answer));
+		w->req = NULL;
+		w->body = NULL;		/* it was the request's */
+	}
+	if (w->outcome != NULL)
+		metrics_count(METRICS_WEBHOOKS, w->outcome, 1);
+}
+
+/* Answer W and free it. */
 static void
 webhook_send(struct webhook_req *w)
 {
-	if (w->code == 429 || w->code == 503)
-		evhttp_add_header(evhttp_request_get_output_headers(w->req),
-		    "Retry-After", "1");
-	httpd_reply(w->req, w->code, "application/json", w->answer,
-	    strlen(w->answer));
-	if (w->outcome != NULL)
-		metrics_count(METRICS_WEBHOOKS, w->outcome, 1);
+	webhook_answer(w);
 	webhook_req_free(w);
 }
 
 /*
  * End W with CODE and ANSWER (stolen), counted as OUTCOME; REASON (static,
  * NULL when accepted) goes to the event log.  The request is journaled
- * first; an accepted or duplicate delivery is answered once that record is
- * durable too, an error at once.
+ * first and answered from that record's completion, whatever the answer:
+ * a client that has its answer finds the request in the journal.
  */
 static void
 webhook_finish(struct webhook_req *w, int code, json_t *answer,
     const char *outcome, const char *reason)
 {
-	int	wait = code == 200 || code == 202;
-
 	w->code = code;
 	w->answer = json_dumps(answer, JSON_COMPACT);
 	json_decref(answer);
 	w->outcome = outcome;
 	w->reason = reason;
+	if (code >= 400 && code != 429 && !w->verified &&
+	    webhook_fold_take(w))
+		return;		/* answered, counted; journaled later */
 	if (code >= 400)
 		log_warnx("msg=\"webhook refused\" schedule=%s status=%d "
 		    "reason=\"%s\" message_id=\"%s\" size=%zu address=%s",
@@ -400,12 +459,185 @@ webhook_finish(struct webhook_req *w, int code, json_t *answer,
 		webhook_send(w);
 		return;
 	}
-	journal_submit(engine->journal, webhook_received_record(w),
-	    webhook_received_cb, wait ? w : NULL);
-	if (!wait)
-		webhook_send(w);
+	journal_submit(engine->journal, webhook_received_record(w, NULL),
+	    webhook_received_cb, w);
 }
 
+/* ---- refusals, folded ----------------------------------------------- */
+
+/*
+ * Is W, a refusal of a request nobody signed, past what its window
+ * journals in full?  Then it is answered and counted now, kept as its
+ * fold's last (the one its record will show), and 1 is returned; else 0
+ * (journal it in full).  A window that ended is written first.
+ */
+static int
+webhook_fold_take(struct webhook_req *w)
+{
+	struct strmap_node	*n;
+	struct webhook_fold	*f;
+	const char		*key = w->sched != NULL ? w->sched->id : "";
+	int64_t			 now = now_us();
+
+	if ((n = strmap_find(&webhook_fold_map, key)) != NULL) {
+		f = (struct webhook_fold *)((char *)n -
+		    offsetof(struct webhook_fold, node));
+		if (now - f->window_us >= webhook_fold_window) {
+			webhook_fold_free(f);	/* written, if it folded any */
+			f = NULL;
+		}
+	} else
+		f = NULL;
+	if (f == NULL) {
+		f = xcalloc(1, sizeof *f);
+		snprintf(f->key, sizeof f->key, "%s", key);
+		f->window_us = now;
+		strmap_insert(&webhook_fold_map, &f->node, f->key);
+		TAILQ_INSERT_TAIL(&webhook_folds, f, entry);
+		webhook_fold_arm();
+	}
+	if (f->kept < webhook_fold_kept) {
+		f->kept++;
+		return (0);
+	}
+	if (f->folded++ == 0)
+		f->first_us = now;
+	f->last_us = now;
+	webhook_answer(w);
+	if (f->last != NULL)
+		webhook_req_free(f->last);
+	f->last = w;
+	metrics_count(METRICS_WEBHOOK_FOLDED, NULL, 1);
+	return (1);
+}
+
+/* F's window is over (or the daemon stops): the refusals it folded go in
+ * one record, with their count. */
+static void
+webhook_fold_write(struct webhook_fold *f)
+{
+	struct webhook_req	*w = f->last;
+
+	if (f->folded == 0 || w == NULL)
+		return;
+	log_warnx("msg=\"webhook refusals folded\" schedule=%s count=%llu "
+	    "status=%d reason=\"%s\" address=%s", f->key[0] != '\0' ?
+	    f->key : "(unknown)", (unsigned long long)f->folded, w->code,
+	    w->reason != NULL ? w->reason : "", w->source);
+	journal_submit(engine->journal, webhook_received_record(w, f),
+	    webhook_fold_written, w);
+	f->last = NULL;
+	f->folded = 0;
+}
+
+static void
+webhook_fold_written(const struct journal_result *res, void *arg)
+{
+	if (res->status != JOURNAL_OK)
+		log_warnx("msg=\"webhook event not recorded\" error=\"%s\"",
+		    log_escape(res->error));
+	webhook_req_free(arg);
+}
+
+/* Write what F folded, and forget it. */
+static void
+webhook_fold_free(struct webhook_fold *f)
+{
+	webhook_fold_write(f);
+	strmap_remove(&webhook_fold_map, &f->node);
+	TAILQ_REMOVE(&webhook_folds, f, entry);
+	free(f);
+}
+
+void
+webhook_set_folding(u_int kept, int64_t window_us)
+{
+	webhook_fold_kept = kept;
+	webhook_fold_window = window_us;
+}
+
+/* Parse "N/DURATION" (N 0 to 100000, DURATION 1s to 1h): 0, or -1. */
+int
+webhook_parse_folding(const char *s, u_int *kept, int64_t *window_us)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	n = strtoul(s, &end, 10);
+	if (*end != '/' || n > 100000 || parse_duration(end + 1,
+	    window_us) == -1 || *window_us < USEC_PER_SEC ||
+	    *window_us > 3600 * USEC_PER_SEC)
+		return (-1);
+	*kept = (u_int)n;
+	return (0);
+}
+
+/* The timer: at the end of the oldest window, if any. */
+static void
+webhook_fold_arm(void)
+{
+	struct webhook_fold	*f = TAILQ_FIRST(&webhook_folds);
+	struct timeval		 tv;
+	int64_t			 d;
+
+	if (f == NULL || webhook_fold_ev == NULL ||
+	    evtimer_pending(webhook_fold_ev, NULL))
+		return;
+	d = f->window_us + webhook_fold_window - now_us();
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = d / USEC_PER_SEC;
+	tv.tv_usec = d % USEC_PER_SEC;
+	evtimer_add(webhook_fold_ev, &tv);
+}
+
+/* Windows ended: write and forget their folds. */
+static void
+webhook_fold_expire(evutil_socket_t fd, short events, void *arg)
+{
+	struct webhook_fold	*f;
+	int64_t			 now = now_us();
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	while ((f = TAILQ_FIRST(&webhook_folds)) != NULL &&
+	    now - f->window_us >= webhook_fold_window)
+		webhook_fold_free(f);
+	webhook_fold_arm();
+}
+
+/*
+ * The listener answered a request to /v1/hooks/REST itself (413 past
+ * --http-max-body, 400): journal it like the refusals the daemon makes,
+ * folded alike, with no answer to give.
+ */
+static void
+webhook_listener_refused(const char *rest, int status, const char *reason,
+    const char *address, void *arg)
+{
+	struct webhook_req	*w;
+	struct schedule		*s;
+
+	(void)reason;		/* ours are the event log's static texts */
+	(void)arg;
+	w = webhook_req_new(NULL, rest);
+	webhook_clean(w->source, address, sizeof w->source);
+	s = schedule_find(rest);
+	if (s != NULL && s->state != SCHEDULE_DELETED &&
+	    s->webhook_secret_ref != NULL) {
+		w->sched = s;
+		actor_ref(&s->actor);
+	}
+	webhook_finish(w, status, json_pack("{s:s}", "error", status == 413 ?
+	    "body too large" : "bad request"), status == 413 ? "too_large" :
+	    "rejected", status == 413 ? "body over --http-max-body" :
+	    "bad request");
+}
+
+/* W's record is durable (or failed, which is logged): answer it. */
 static void
 webhook_received_cb(const struct journal_result *res, void *arg)
 {
@@ -414,8 +646,7 @@ webhook_received_cb(const struct journal_result *res, void *arg)
 	if (res->status != JOURNAL_OK)
 		log_warnx("msg=\"webhook event not recorded\" error=\"%s\"",
 		    log_escape(res->error));
-	if (w != NULL)
-		webhook_send(w);
+	webhook_send(w);
 }
 
 /* The cut of a body of LEN bytes kept in the journal: at most
@@ -470,17 +701,19 @@ webhook_pack_event(struct webhook_req *w, msgpack_packer *pk, int64_t at,
  * The "webhook.received" record of W: the event (and, verified, the body
  * up to WEBHOOK_BODY_KEPT bytes), its row in "webhook_events" (without
  * the body) and its expiry entry.  Requests for unknown schedules leave
- * only the record.
+ * only the record.  With a fold F, the record stands for the F->folded
+ * refusals of its window, W the last of them: "count" and "first_at_us"
+ * are added, in the row too.
  */
 static struct jrec *
-webhook_received_record(struct webhook_req *w)
+webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 {
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
 	json_t			*a;
 	const char		*run_id = NULL;
 	char			 key[WEBHOOK_SID_MAX + 32], exp[sizeof key + 24];
-	int64_t			 at = now_us();
+	int64_t			 at = f != NULL ? f->last_us : now_us();
 	size_t			 cut = 0;
 
 	if ((a = json_loads(w->answer, 0, NULL)) != NULL)
@@ -488,8 +721,13 @@ webhook_received_record(struct webhook_req *w)
 	rec = jrec_create("webhook.received", w->sched != NULL ?
 	    w->sched->account : NULL);
 	pack_buffer_init(&pb);
-	webhook_pack_event(w, &pb.pk, at, run_id, 0);
-	if (w->verified && w->body != NULL &&
+	if (f != NULL) {
+		webhook_pack_event(w, &pb.pk, at, run_id, 2);
+		pack_kint(&pb.pk, "count", (int64_t)f->folded);
+		pack_kint(&pb.pk, "first_at_us", f->first_us);
+	} else
+		webhook_pack_event(w, &pb.pk, at, run_id, 0);
+	if (f == NULL && w->verified && w->body != NULL &&
 	    webhook_utf8(w->body, cut = webhook_body_cut(w->body, w->size))) {
 		webhook_pack_event(w, jrec_body(rec), at, run_id, 2);
 		pack_str(jrec_body(rec), "body");
@@ -792,12 +1030,16 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 	dispatch_webhook_run(w, s, w->msgid, param);
 }
 
-/* Serve POST /v1/hooks/SCHEDULE_ID on H. */
+/* Serve POST /v1/hooks/SCHEDULE_ID on H, and hear of the requests there
+ * that the listener refuses itself. */
 int
 webhook_route(struct httpd *h, char **cause)
 {
-	return (httpd_route(h, "/v1/hooks/", HTTPD_POST, webhook_http, NULL,
-	    cause));
+	if (httpd_route(h, "/v1/hooks/", HTTPD_POST, webhook_http, NULL,
+	    cause) == -1)
+		return (-1);
+	return (httpd_route_refusals(h, "/v1/hooks/", webhook_listener_refused,
+	    NULL, cause));
 }
 
 /* ---- retention --------------------------------------------------------- */
@@ -907,6 +1149,10 @@ webhook_start(int64_t retention_us)
 		period = USEC_PER_SEC / 4;
 	tv.tv_sec = period / USEC_PER_SEC;
 	tv.tv_usec = period % USEC_PER_SEC;
+	strmap_init(&webhook_fold_map);
+	webhook_fold_ev = evtimer_new(engine->base, webhook_fold_expire, NULL);
+	if (webhook_fold_ev == NULL)
+		fatalx("webhook: cannot make the fold timer");
 	webhook_prune_ev = event_new(engine->base, -1, EV_PERSIST,
 	    webhook_prune, NULL);
 	if (webhook_prune_ev == NULL || event_add(webhook_prune_ev, &tv) == -1)
@@ -917,6 +1163,15 @@ webhook_start(int64_t retention_us)
 void
 webhook_stop(void)
 {
+	struct webhook_fold	*f;
+
+	/* What was folded is written; the journal commits it at close. */
+	while ((f = TAILQ_FIRST(&webhook_folds)) != NULL)
+		webhook_fold_free(f);
+	strmap_clear(&webhook_fold_map);
+	if (webhook_fold_ev != NULL)
+		event_free(webhook_fold_ev);
+	webhook_fold_ev = NULL;
 	if (webhook_prune_ev != NULL)
 		event_free(webhook_prune_ev);
 	webhook_prune_ev = NULL;
@@ -1006,6 +1261,14 @@ webhook_event_row(const struct journal_row *row, void *arg)
 		json_object_set_new(e, "run_id", (v = unpack_strdup(o,
 		    "run_id")) != NULL ? json_string(v) : json_null());
 		free(v);
+		/* A fold: the refusals of a window past those kept. */
+		if (unpack_get(o, "count") != NULL) {
+			json_object_set_new(e, "count", json_integer(
+			    unpack_int(o, "count", 0)));
+			json_object_set_new(e, "first_at", json_string(
+			    fmt_rfc3339_ms(unpack_int(o, "first_at_us", 0),
+			    when, sizeof when)));
+		}
 		json_array_append_new(ctx->list, e);
 	}
 	msgpack_unpacked_destroy(&u);
@@ -1053,6 +1316,23 @@ webhook_secret_fingerprint(const char *ref, char fp[65], char **cause)
 		return (-1);
 	secret_fingerprint(secret, slen, fp);
 	secret_free(secret, slen);
+	return (0);
+}
+
+/*
+ * Can secret REF sign deliveries in STYLE as it reads now (read, and for
+ * the Standard Webhooks style base64, with or without "whsec_")?  0, or -1
+ * and *cause; the secret is never in the message.
+ */
+int
+webhook_secret_usable(const char *ref, int style, char **cause)
+{
+	unsigned char	*key;
+	size_t		 keylen;
+
+	if (webhook_key(ref, style, &key, &keylen, cause) != 0)
+		return (-1);
+	secret_free(key, keylen);
 	return (0);
 }
 

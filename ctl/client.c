@@ -2,11 +2,14 @@
  * ctl/client.c: chimectl, the control client.  It resolves NOUN VERB in the
  * method table, builds the params from the arguments, sends one request
  * over the Unix socket, waits for the answer and prints it: a table or
- * "key: value" lines, or JSON with --json.  "cron next" runs offline.
+ * "key: value" lines, or JSON with --json.  "cron next" runs offline;
+ * "batch watch" asks again and again.
  *
  * Exit status: 0 success, 1 an error answered by the daemon, 2 bad usage,
  * 3 no answer (cannot connect, connection lost, timeout).
  */
+#include <sys/ioctl.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,10 +25,15 @@
 #define CLIENT_TIMEOUT		30	/* seconds */
 #define CLIENT_CRON_COUNT	5
 #define CLIENT_CRON_MAX		1000
+#define CLIENT_WATCH_MS		500	/* batch watch asks this often */
+#define CLIENT_WATCH_RUNNING	5	/* running operations it shows */
 
 static int		 client_json;
+static int		 client_wide;
 static int		 client_timeout = CLIENT_TIMEOUT;
 static const char	*client_socket;
+/* The daemon's tables and client_offline: what chimectl knows. */
+static const struct ctl_method	**client_tables;
 
 static const struct ctl_param client_cron_params[] = {
 	{ "expr", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
@@ -41,25 +49,38 @@ static const struct ctl_param client_cron_params[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
-/* Offline commands, described like methods for usage and help. */
+static const struct ctl_param client_watch_params[] = {
+	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "batch id",
+	    NULL },
+	{ "account", CTL_P_STRING, 0, "account (default: \"default\")",
+	    NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+/* Commands of chimectl itself (no handler), described like methods for
+ * matching, usage and help. */
 static const struct ctl_method client_offline[] = {
+	{ "batch.watch", "follow a batch's progress until it ends",
+	    client_watch_params, CTL_M_READONLY, NULL, NULL, NULL },
 	{ "cron.next", "print the next fire instants of a cron expression "
 	    "(offline)", client_cron_params, CTL_M_READONLY, NULL, NULL,
 	    NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
-static const struct ctl_method *const client_offline_tables[] = {
-	client_offline, NULL
-};
 
 static deadfunc void usage(void);
+static void	 client_tables_init(void);
 static const char *client_socket_path(void);
-static void	 client_help_line(const struct ctl_method *, void *);
+static int	 client_connect(const char *);
+static size_t	 client_command(const struct ctl_method *, char *, size_t);
+static int	 client_noun_first(const struct ctl_method *);
+static size_t	 client_help_list(const char *, size_t, int);
 static int	 client_help(int, char **);
-static int	 client_cron(int, char **);
+static int	 client_cron(const struct ctl_method *, int, char **);
 static void	 client_cron_print(const struct cron_fire *, const struct tz *,
 		     int);
 static void	 client_cron_none(int64_t, const struct tz *);
+static int	 client_request(const char *, json_t *, json_t **);
 static int	 client_call(const struct ctl_method *, json_t *);
 static int	 client_answer(const struct ctl_method *, json_t *);
 static int	 client_wants_help(int, char **);
@@ -67,7 +88,11 @@ static int	 client_run(int, char **);
 static int	 client_options(int, char **);
 static int	 client_take_file(const struct ctl_method *, int *, char **,
 		     json_t **);
-static int	 client_batch_watch(int, char **);
+static void	 client_take_wide(int *, char **);
+static int	 client_get(const char *, json_t *, json_t **);
+static size_t	 client_columns(void);
+static int	 client_watch_once(json_t *, int, char **, int *, int *, int *);
+static int	 client_batch_watch(const struct ctl_method *, int, char **);
 
 static deadfunc void
 usage(void)
@@ -76,7 +101,7 @@ usage(void)
 	    "[--timeout SECONDS] NOUN VERB [ARGS...] [-f FILE]\n"
 	    "       chimectl cron next EXPR [--tz ZONE] [--from TIME] "
 	    "[--count N] [--verbose]\n"
-	    "       chimectl batch watch ID\n"
+	    "       chimectl batch watch ID [--account ACCOUNT]\n"
 	    "       chimectl help [NOUN [VERB]]\n"
 	    "       chimectl version\n");
 	exit(CTL_EXIT_USAGE);
@@ -102,60 +127,185 @@ client_socket_path(void)
 	return ("./var/chime/chime.sock");
 }
 
-/* One "  noun verb   summary" line; ARG, if set, limits to one noun. */
-static void
-client_help_line(const struct ctl_method *m, void *arg)
+/*
+ * Connect to the daemon at PATH: the fd, or -1 once the reason is said on
+ * stderr, named from connect(2)'s errno so that a permission problem is
+ * not taken for a daemon that is not running.
+ */
+static int
+client_connect(const char *path)
 {
-	const char	*noun = arg;
-	size_t		 n = strcspn(m->name, ".");
-	char		 cmd[128];
+	const char	*hint = "";
+	char		*cause = NULL;
+	int		 fd;
 
-	if (noun != NULL && (strlen(noun) > n ||
-	    strncmp(m->name, noun, strlen(noun)) != 0))
-		return;
-	snprintf(cmd, sizeof cmd, "%.*s %s", (int)n, m->name,
-	    m->name[n] == '.' ? m->name + n + 1 : "");
-	printf("  %-24s %s\n", cmd, m->summary != NULL ? m->summary : "");
+	if ((fd = ctl_client_connect(path, &cause)) != -1)
+		return (fd);
+	switch (errno) {
+	case ENOENT:
+		fprintf(stderr, "chimectl: no socket at %s: is chimed running? "
+		    "(start it, or give --socket PATH or $CHIME_SOCKET)\n",
+		    path);
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, "chimectl: cannot connect to %s: permission "
+		    "denied (uid %lu cannot pass a directory on the way, or "
+		    "the socket's mode keeps it out: see chimed(8), FILES)\n",
+		    path, (u_long)getuid());
+		break;
+	case ECONNREFUSED:
+		fprintf(stderr, "chimectl: cannot connect to %s: connection "
+		    "refused: nothing listens on it (a socket left by a "
+		    "daemon that stopped: is chimed running?)\n", path);
+		break;
+	case EAGAIN:
+		fprintf(stderr, "chimectl: cannot connect to %s: the daemon "
+		    "is not taking connections fast enough; try again\n",
+		    path);
+		break;
+	default:
+		if (errno == ENOTDIR || errno == ENAMETOOLONG)
+			hint = " (check --socket PATH or $CHIME_SOCKET)";
+		fprintf(stderr, "chimectl: %s%s\n", cause, hint);
+		break;
+	}
+	free(cause);
+	return (-1);
 }
 
-/* help, help NOUN, help NOUN VERB, help NOUN.VERB */
+/* The daemon's tables, then chimectl's own commands. */
+static void
+client_tables_init(void)
+{
+	size_t	n;
+
+	for (n = 0; ctl_method_tables[n] != NULL; n++)
+		/* nothing */;
+	client_tables = xcalloc(n + 2, sizeof *client_tables);
+	memcpy(client_tables, ctl_method_tables, n * sizeof *client_tables);
+	client_tables[n] = client_offline;
+}
+
+/* "noun verb" of M in BUF; returns its length. */
+static size_t
+client_command(const struct ctl_method *m, char *buf, size_t len)
+{
+	size_t	n = strcspn(m->name, ".");
+
+	snprintf(buf, len, "%.*s %s", (int)n, m->name, m->name[n] == '.' ?
+	    m->name + n + 1 : "");
+	return (strlen(buf));
+}
+
+/* Is M the first method of its noun (in table order)? */
+static int
+client_noun_first(const struct ctl_method *m)
+{
+	const struct ctl_method *const	*t;
+	const struct ctl_method		*o;
+	size_t				 n = strcspn(m->name, ".");
+
+	for (t = client_tables; *t != NULL; t++) {
+		for (o = *t; o->name != NULL; o++) {
+			if (o == m)
+				return (1);
+			if (strncmp(o->name, m->name, n + 1) == 0)
+				return (0);
+		}
+	}
+	return (0);
+}
+
+/*
+ * The commands of the noun of NAME (LEN bytes; every noun if NAME is
+ * NULL), grouped by noun in table order, as "  noun verb  summary" lines
+ * whose summaries start in column WIDTH + 4; with WIDTH 0, only measure.
+ * Returns the width of the widest "noun verb".
+ */
+static size_t
+client_help_list(const char *name, size_t len, int width)
+{
+	const struct ctl_method *const	*t, *const *u;
+	const struct ctl_method		*m, *o;
+	char				 cmd[128];
+	size_t				 n, widest = 0;
+
+	for (t = client_tables; *t != NULL; t++) {
+		for (m = *t; m->name != NULL; m++) {
+			n = strcspn(m->name, ".");
+			if (!client_noun_first(m) || (name != NULL &&
+			    (n != len || strncmp(m->name, name, n) != 0)))
+				continue;
+			for (u = client_tables; *u != NULL; u++) {
+				for (o = *u; o->name != NULL; o++) {
+					if (strncmp(o->name, m->name, n + 1) !=
+					    0)
+						continue;
+					if (client_command(o, cmd, sizeof cmd) >
+					    widest)
+						widest = strlen(cmd);
+					if (width > 0)
+						printf("  %-*s  %s\n", width,
+						    cmd, o->summary);
+				}
+			}
+		}
+	}
+	return (widest);
+}
+
+/* help, help NOUN, help NOUN VERB, help NOUN.VERB; an unknown noun or
+ * verb is a usage error that names it. */
 static int
 client_help(int argc, char **argv)
 {
 	const struct ctl_method	*m;
+	const char		*name;
 	char			*cause = NULL;
+	size_t			 len;
+	int			 w;
 
 	if (argc == 0) {
-		printf("usage: chimectl [--socket PATH] [--json] "
+		printf("usage: chimectl [--socket PATH] [--json] [--wide] "
 		    "[--timeout SECONDS] NOUN VERB [ARGS...]\n\n"
 		    "commands (NOUN and VERB may be unique prefixes; ls, rm "
 		    "and show mean list, delete, get):\n");
-		ctl_method_foreach(client_help_line, NULL);
-		client_help_line(&client_offline[0], NULL);
-		printf("  %-24s %s\n", "batch watch ID", "show a batch's "
-		    "progress every 500 ms until it ends");
-		printf("  %-24s %s\n  %-24s %s\n", "help [NOUN [VERB]]",
-		    "show commands, or one command's arguments", "version",
+		w = (int)client_help_list(NULL, 0, 0);
+		if (w < (int)strlen("help [NOUN [VERB]]"))
+			w = strlen("help [NOUN [VERB]]");
+		client_help_list(NULL, 0, w);
+		printf("  %-*s  %s\n  %-*s  %s\n", w, "help [NOUN [VERB]]",
+		    "show commands, or one command's arguments", w, "version",
 		    "print the version");
 		return (CTL_EXIT_OK);
 	}
-	m = ctl_method_match_in(client_offline_tables, argv[0],
-	    argc > 1 ? argv[1] : NULL, &cause);
-	if (m == NULL) {
-		free(cause);
-		m = ctl_method_match(argv[0], argc > 1 ? argv[1] : NULL,
-		    &cause);
+	if (argc > 2) {
+		fprintf(stderr, "chimectl: help: unexpected argument \"%s\"\n"
+		    "usage: chimectl help [NOUN [VERB]]\n", argv[2]);
+		return (CTL_EXIT_USAGE);
 	}
-	if (m == NULL && argc == 1 && strchr(argv[0], '.') == NULL) {
-		free(cause);
-		ctl_method_foreach(client_help_line, argv[0]);
-		if (strncmp(argv[0], "batch", strlen(argv[0])) == 0)
-			printf("  %-24s %s\n", "batch watch ID", "show a "
-			    "batch's progress every 500 ms until it ends");
+	if (argc == 1 && (strcmp(argv[0], "help") == 0 ||
+	    strcmp(argv[0], "version") == 0)) {
+		printf("usage: chimectl %s\n", strcmp(argv[0], "help") == 0 ?
+		    "help [NOUN [VERB]]" : "version");
 		return (CTL_EXIT_OK);
 	}
+	if (argc == 1 && strchr(argv[0], '.') == NULL) {
+		name = ctl_method_noun_in(client_tables, argv[0], &len, &cause);
+		if (name == NULL) {
+			fprintf(stderr, "chimectl: help: %s\n", cause);
+			free(cause);
+			return (CTL_EXIT_USAGE);
+		}
+		client_help_list(name, len, (int)client_help_list(name, len,
+		    0));
+		return (CTL_EXIT_OK);
+	}
+	m = ctl_method_match_in(client_tables, argv[0], argc > 1 ? argv[1] :
+	    NULL, &cause);
 	if (m == NULL) {
-		fprintf(stderr, "chimectl: %s\n", cause);
+		fprintf(stderr, "chimectl: help: %s\n", cause);
 		free(cause);
 		return (CTL_EXIT_USAGE);
 	}
@@ -206,9 +356,8 @@ client_cron_none(int64_t t, const struct tz *tz)
 /* cron next EXPR [--tz ZONE] [--from TIME] [--count N] [--verbose]:
  * the same evaluator the daemon uses, without a daemon. */
 static int
-client_cron(int argc, char **argv)
+client_cron(const struct ctl_method *m, int argc, char **argv)
 {
-	const struct ctl_method	*m = &client_offline[0];
 	const struct tz		*tz;
 	struct cron		 c;
 	struct cron_fire	 f;
@@ -217,12 +366,7 @@ client_cron(int argc, char **argv)
 	int64_t			 from, count = CLIENT_CRON_COUNT, t;
 	int			 verbose = 0, printed = 0;
 
-	if (argc < 1 || strcmp(argv[0], "next") != 0) {
-		fprintf(stderr, "chimectl: cron: unknown verb (one of: next)\n");
-		print_usage(stderr, m);
-		return (CTL_EXIT_USAGE);
-	}
-	if (ctl_params_from_argv(m, argc - 1, argv + 1, &params, &cause) != 0)
+	if (ctl_params_from_argv(m, argc, argv, &params, &cause) != 0)
 		goto usage;
 	from = now_us();
 	if (json_object_get(params, "from") != NULL &&
@@ -290,7 +434,30 @@ client_answer(const struct ctl_method *m, json_t *resp)
 		printf("%s\n", s != NULL ? s : "null");
 		free(s);
 	} else
-		print_result(stdout, m, result);
+		print_result_fit(stdout, m, result, client_wide ? 0 :
+		    PRINT_TABLE_WIDTH);
+	return (CTL_EXIT_OK);
+}
+
+/* Connect, send the request, wait for the answer: 0 and the response in
+ * *RESP (the caller looks for result or error), or an exit status. */
+static int
+client_request(const char *method, json_t *params, json_t **resp)
+{
+	const char	*path = client_socket_path();
+	char		*cause;
+	int		 fd;
+
+	if ((fd = client_connect(path)) == -1)
+		return (CTL_EXIT_CONNECT);
+	if (ctl_client_call(fd, method, params, client_timeout * 1000,
+	    resp, &cause) != 0) {
+		fprintf(stderr, "chimectl: %s: %s\n", path, cause);
+		free(cause);
+		close(fd);
+		return (CTL_EXIT_CONNECT);
+	}
+	close(fd);
 	return (CTL_EXIT_OK);
 }
 
@@ -298,25 +465,11 @@ client_answer(const struct ctl_method *m, json_t *resp)
 static int
 client_call(const struct ctl_method *m, json_t *params)
 {
-	const char	*path = client_socket_path();
-	json_t		*resp;
-	char		*cause;
-	int		 fd, rc;
+	json_t	*resp;
+	int	 rc;
 
-	if ((fd = ctl_client_connect(path, &cause)) == -1) {
-		fprintf(stderr, "chimectl: %s\n(is chimed running? start it, "
-		    "or give --socket PATH or $CHIME_SOCKET)\n", cause);
-		free(cause);
-		return (CTL_EXIT_CONNECT);
-	}
-	if (ctl_client_call(fd, m->name, params, client_timeout * 1000,
-	    &resp, &cause) != 0) {
-		fprintf(stderr, "chimectl: %s: %s\n", path, cause);
-		free(cause);
-		close(fd);
-		return (CTL_EXIT_CONNECT);
-	}
-	close(fd);
+	if ((rc = client_request(m->name, params, &resp)) != CTL_EXIT_OK)
+		return (rc);
 	rc = client_answer(m, resp);
 	json_decref(resp);
 	return (rc);
@@ -345,12 +498,9 @@ client_run(int argc, char **argv)
 	char			*cause = NULL;
 	int			 skip, rc;
 
-	if (argc >= 2 && strcmp(argv[0], "batch") == 0 &&
-	    strcmp(argv[1], "watch") == 0)
-		return (client_batch_watch(argc - 2, argv + 2));
 	skip = strchr(argv[0], '.') != NULL ? 1 : 2;
-	m = ctl_method_match(argv[0], skip == 2 && argc > 1 ? argv[1] : NULL,
-	    &cause);
+	m = ctl_method_match_in(client_tables, argv[0], skip == 2 &&
+	    argc > 1 ? argv[1] : NULL, &cause);
 	if (m == NULL) {
 		fprintf(stderr, "chimectl: %s\n(chimectl help lists the "
 		    "commands)\n", cause);
@@ -365,6 +515,12 @@ client_run(int argc, char **argv)
 	}
 	argc -= skip;
 	argv += skip;
+	if (strcmp(m->name, "cron.next") == 0)
+		return (client_cron(m, argc, argv));
+	if (strcmp(m->name, "batch.watch") == 0)
+		return (client_batch_watch(m, argc, argv));
+	if (m->columns != NULL)
+		client_take_wide(&argc, argv);
 	if (client_take_file(m, &argc, argv, &file) != 0)
 		return (CTL_EXIT_USAGE);
 	if (ctl_params_from_argv(m, argc, argv, &params, &cause) != 0) {
@@ -383,6 +539,24 @@ client_run(int argc, char **argv)
 	rc = client_call(m, params);
 	json_decref(params);
 	return (rc);
+}
+
+/* --wide (before "--") among a list command's arguments: its tables are
+ * not fitted to PRINT_TABLE_WIDTH.  Removed from ARGV. */
+static void
+client_take_wide(int *argc, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--wide") != 0)
+			continue;
+		client_wide = 1;
+		memmove(argv + i, argv + i + 1, (*argc - i - 1) *
+		    sizeof *argv);
+		(*argc)--;
+		i--;
+	}
 }
 
 /*
@@ -417,9 +591,16 @@ client_take_file(const struct ctl_method *m, int *argc, char **argv,
 		*out = json_loadf(stdin, 0, &err);
 	else
 		*out = json_load_file(argv[i + 1], 0, &err);
+	/* jansson's text names the file when it cannot open it. */
+	if (*out == NULL && err.line < 1)
+		fprintf(stderr, "chimectl: -f: %s\n", err.text);
+	else if (*out == NULL)
+		fprintf(stderr, "chimectl: %s:%d:%d: %s\n", argv[i + 1],
+		    err.line, err.column, err.text);
+	else if (!json_is_object(*out))
+		fprintf(stderr, "chimectl: %s: not a JSON object\n",
+		    argv[i + 1]);
 	if (!json_is_object(*out)) {
-		fprintf(stderr, "chimectl: %s: %s\n", argv[i + 1], *out ==
-		    NULL ? err.text : "not a JSON object");
 		json_decref(*out);
 		*out = NULL;
 		return (-1);
@@ -429,53 +610,137 @@ client_take_file(const struct ctl_method *m, int *argc, char **argv,
 	return (0);
 }
 
-/* batch watch ID: batch.get (without operations) every 500 ms, one
- * progress line each, until the batch ends; exit 0 if it completed. */
+/* METHOD's result (a new reference) in *RESULT, or an exit status after
+ * printing the error. */
 static int
-client_batch_watch(int argc, char **argv)
+client_get(const char *method, json_t *params, json_t **result)
 {
-	const struct ctl_method	*m = ctl_method_find("batch.get");
-	const char		*st, *path = client_socket_path();
-	json_t			*params, *resp, *res;
-	char			*cause;
-	int			 fd, rc = CTL_EXIT_ERROR;
+	json_t	*resp;
+	int	 rc;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: chimectl batch watch ID\n");
+	*result = NULL;
+	if ((rc = client_request(method, params, &resp)) != CTL_EXIT_OK)
+		return (rc);
+	if ((*result = json_object_get(resp, "result")) == NULL) {
+		rc = client_answer(ctl_method_find(method), resp);
+		json_decref(resp);
+		return (rc);
+	}
+	json_incref(*result);
+	json_decref(resp);
+	return (CTL_EXIT_OK);
+}
+
+/* The terminal's width, else $COLUMNS, else 80. */
+static size_t
+client_columns(void)
+{
+	struct winsize	 ws;
+	const char	*s;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return (ws.ws_col);
+	if ((s = getenv("COLUMNS")) != NULL && atoi(s) > 0)
+		return ((size_t)atoi(s));
+	return (80);
+}
+
+/*
+ * One look at a watched batch: its text in *TEXT (allocated), for a
+ * terminal (TTY: the status block, its line count in *LINES, with the
+ * running operations), for --json (the batch as one line of JSON) or
+ * else (the one line).  An exit status; *DONE once the batch ended, and
+ * *RC then its exit status.
+ */
+static int
+client_watch_once(json_t *params, int tty, char **text, int *lines,
+    int *done, int *rc)
+{
+	json_t		*b, *ops = NULL, *running = NULL;
+	const char	*st;
+	size_t		 len;
+	FILE		*fp;
+	int		 error;
+
+	if ((error = client_get("batch.get", params, &b)) != CTL_EXIT_OK)
+		return (error);
+	if (tty && json_integer_value(json_object_get(b, "running")) > 0) {
+		json_object_set_new(params, "status", json_string("running"));
+		json_object_set_new(params, "limit",
+		    json_integer(CLIENT_WATCH_RUNNING));
+		error = client_get("batch.ops", params, &ops);
+		json_object_del(params, "status");
+		json_object_set_new(params, "limit", json_integer(0));
+		if (error != CTL_EXIT_OK) {
+			json_decref(b);
+			return (error);
+		}
+		running = json_object_get(ops, "operations");
+	}
+	fp = open_memstream(text, &len);
+	if (tty)
+		*lines = print_batch_block(fp, b, running, now_us(),
+		    client_columns());
+	else if (client_json) {
+		json_dumpf(b, fp, JSON_COMPACT);
+		fputc('\n', fp);
+	} else
+		print_batch_line(fp, b);
+	fclose(fp);
+	st = json_string_value(json_object_get(b, "state"));
+	*done = st == NULL || (strcmp(st, "running") != 0 &&
+	    strcmp(st, "draft") != 0);
+	*rc = st != NULL && strcmp(st, "completed") == 0 ? CTL_EXIT_OK :
+	    CTL_EXIT_ERROR;
+	json_decref(ops);
+	json_decref(b);
+	return (CTL_EXIT_OK);
+}
+
+/*
+ * batch watch ID: batch.get (without operations) every CLIENT_WATCH_MS
+ * until the batch ends; exit 0 if it completed, 1 if not.  On a terminal
+ * a status block is redrawn in place (cursor up, clear to the end of the
+ * screen); otherwise, or with --json, a line is printed each time it
+ * changes.
+ */
+static int
+client_batch_watch(const struct ctl_method *m, int argc, char **argv)
+{
+	json_t	*params;
+	char	*cause = NULL, *text, *last = NULL;
+	int	 tty, lines = 0, shown = 0, done = 0, rc = CTL_EXIT_ERROR;
+	int	 error;
+
+	if (ctl_params_from_argv(m, argc, argv, &params, &cause) != 0) {
+		fprintf(stderr, "chimectl: %s\n", cause);
+		free(cause);
+		print_usage(stderr, m);
 		return (CTL_EXIT_USAGE);
 	}
-	params = json_pack("{s:s, s:i}", "id", argv[0], "limit", 0);
-	for (;;) {
-		if ((fd = ctl_client_connect(path, &cause)) == -1 ||
-		    ctl_client_call(fd, m->name, params, client_timeout * 1000,
-		    &resp, &cause) != 0) {
-			fprintf(stderr, "chimectl: %s\n", cause);
-			free(cause);
-			if (fd != -1)
-				close(fd);
-			rc = CTL_EXIT_CONNECT;
+	json_object_set_new(params, "limit", json_integer(0));
+	tty = !client_json && isatty(STDOUT_FILENO) &&
+	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
+	while (!done) {
+		if (last != NULL)
+			usleep(CLIENT_WATCH_MS * 1000);
+		error = client_watch_once(params, tty, &text, &lines, &done,
+		    &rc);
+		if (error != CTL_EXIT_OK) {
+			rc = error;
 			break;
 		}
-		close(fd);
-		if ((res = json_object_get(resp, "result")) == NULL) {
-			rc = client_answer(m, resp);
-			json_decref(resp);
-			break;
+		if (last == NULL || strcmp(last, text) != 0) {
+			if (tty && shown > 0)
+				printf("\033[%dA\r\033[J", shown);
+			fputs(text, stdout);
+			fflush(stdout);
+			shown = lines;
 		}
-		printf("%s\n", json_string_value(json_object_get(res,
-		    "progress")));
-		fflush(stdout);
-		st = json_string_value(json_object_get(res, "state"));
-		if (st != NULL && strcmp(st, "running") != 0 &&
-		    strcmp(st, "draft") != 0) {
-			rc = strcmp(st, "completed") == 0 ? CTL_EXIT_OK :
-			    CTL_EXIT_ERROR;
-			json_decref(resp);
-			break;
-		}
-		json_decref(resp);
-		usleep(500 * 1000);
+		free(last);
+		last = text;
 	}
+	free(last);
 	json_decref(params);
 	return (rc);
 }
@@ -487,6 +752,7 @@ client_options(int argc, char **argv)
 	static const struct option	 longopts[] = {
 		{ "socket", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "wide", no_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -496,7 +762,7 @@ client_options(int argc, char **argv)
 	long				 l;
 	int				 ch;
 
-	while ((ch = getopt_long(argc, argv, "+S:jt:hV", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+S:jt:whV", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'S':
@@ -504,6 +770,9 @@ client_options(int argc, char **argv)
 			break;
 		case 'j':
 			client_json = 1;
+			break;
+		case 'w':
+			client_wide = 1;
 			break;
 		case 't':
 			errno = 0;
@@ -534,6 +803,7 @@ main(int argc, char **argv)
 	int	i;
 
 	log_open("chimectl", LOG_LEVEL_WARN);
+	client_tables_init();
 	i = client_options(argc, argv);
 	argc -= i;
 	argv += i;
@@ -544,12 +814,6 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "version") == 0) {
 		printf("chimectl %s\n", CHIME_VERSION);
 		return (CTL_EXIT_OK);
-	}
-	if (strcmp(argv[0], "cron") == 0)
-		return (client_cron(argc - 1, argv + 1));
-	if (strcmp(argv[0], "cron.next") == 0) {
-		argv[0] = (char *)"next";
-		return (client_cron(argc, argv));
 	}
 	return (client_run(argc, argv));
 }

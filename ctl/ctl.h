@@ -32,6 +32,10 @@
 /* Default limits (doc/protocol.md, "Limits"). */
 #define CTL_MAX_REQUEST		(1024 * 1024)	/* bytes in one request line */
 #define CTL_MAX_CONNECTIONS	256
+#define CTL_MAX_PER_UID		32	/* of one uid that is not an admin */
+#define CTL_ADMIN_RESERVED	16	/* of MAX_CONNECTIONS, admins only */
+#define CTL_IDLE_TIMEOUT_MS	60000	/* nothing asked, nothing pending */
+#define CTL_READ_TIMEOUT_MS	10000	/* a request line, from its first byte */
 #define CTL_MAX_INFLIGHT	64	/* unanswered requests per connection */
 #define CTL_MAX_OUTPUT		(16 * 1024 * 1024) /* unread reply bytes */
 
@@ -95,6 +99,10 @@ struct ctl_limits {
 	size_t	max_connections;
 	size_t	max_inflight;
 	size_t	max_output;
+	size_t	max_per_uid;
+	size_t	admin_reserved;
+	int64_t	idle_timeout_ms;
+	int64_t	read_timeout_ms;
 };
 
 /* How a server finds a method by its full name (ctl_method_find). */
@@ -108,6 +116,14 @@ struct ctl_server;
  */
 /* {"code","message"[,"data":{"field","reason"}]}; returns a new object. */
 json_t		*ctl_error_object(int, const char *, const char *, const char *);
+/* {"field","reason"}, a new object; a reason that begins "FIELD: " (a
+ * cause written to stand alone) loses that prefix. */
+json_t		*ctl_error_fields(const char *, const char *);
+/* json_loadb for requests: a number past what jansson holds (an integer
+ * outside int64) is valid JSON and loads as a marker that
+ * ctl_check_params refuses, naming the parameter; other errors as
+ * json_loadb. */
+json_t		*ctl_json_loadb(const char *, size_t, size_t, json_error_t *);
 /* Check PARAMS (an object, or NULL for none) against the method's table.
  * 0 if good; else -1 with allocated *field and *reason. */
 int		 ctl_check_params(const struct ctl_method *, json_t *,
@@ -129,7 +145,8 @@ int		 ctl_params_from_argv(const struct ctl_method *, int,
 		     char *const *, json_t **, char **);
 /* The CLI flag of a param, without "--" (alias, or name with '-'). */
 void		 ctl_param_flag(const struct ctl_param *, char *, size_t);
-/* Connect to a daemon's socket: the fd, or -1 and an allocated *cause. */
+/* Connect to a daemon's socket: the fd, or -1, an allocated *cause and
+ * errno as connect(2) left it (ENAMETOOLONG for a path too long). */
 int		 ctl_client_connect(const char *, char **);
 /* Send one request (id 1) and wait up to TIMEOUT_MS (<= 0: forever) for
  * its response: 0 and the new response object, or -1 and *cause. */
@@ -138,14 +155,17 @@ int		 ctl_client_call(int, const char *, json_t *, int,
 
 /* server.c */
 /* Listen on PATH (refusing a path where a daemon answers, replacing a
- * stale socket, mode 0660); methods are looked up with FIND.  Sets
- * SIGPIPE to be ignored.  NULL and an allocated *cause on failure. */
+ * stale socket, mode 0666: who may do what is decided per request);
+ * methods are looked up with FIND.  Sets SIGPIPE to be ignored.  NULL and
+ * an allocated *cause on failure. */
 struct ctl_server *ctl_server_create(struct event_base *, const char *,
 		     ctl_find_cb, char **);
-void		 ctl_server_set_limits(struct ctl_server *,
-		     const struct ctl_limits *);
 void		 ctl_server_set_write_gate(struct ctl_server *,
 		     const char *(*)(const char **));
+/* Change the limits; zero fields keep their value.  -1 and *cause (and
+ * nothing changed) if admin_reserved is not below max_connections. */
+int		 ctl_server_set_limits(struct ctl_server *,
+		     const struct ctl_limits *, char **);
 /* Close the listener: new connects fail, open connections go on. */
 void		 ctl_server_stop_accepting(struct ctl_server *);
 /* Close every connection (pending requests are detached), unlink the
@@ -178,6 +198,8 @@ void		 ctl_error_journal(struct ctl_req *,
 		     const struct journal_result *);
 
 /* method-table.c */
+/* Every noun's table, in help order; NULL-terminated. */
+extern const struct ctl_method *const ctl_method_tables[];
 const struct ctl_method *ctl_method_find(const char *);
 /* Resolve "sched" "cr" to "schedule.create" (unique prefixes; the verbs
  * ls, rm and show mean list, delete and get).  NULL and *cause. */
@@ -188,6 +210,10 @@ const struct ctl_method *ctl_method_match_in(const struct ctl_method *const *,
 		     const char *, const char *, char **);
 void		 ctl_method_foreach(void (*)(const struct ctl_method *,
 		     void *), void *);
+/* The noun a unique prefix stands for in TABLES: a method name of that
+ * noun (borrowed) and the noun's length, or NULL and *cause. */
+const char	*ctl_method_noun_in(const struct ctl_method *const *,
+		     const char *, size_t *, char **);
 
 /* method-schedule.c, method-run.c, method-daemon.c, method-account.c,
  * method-prefs.c, method-budget.c, method-batch.c: NULL-name terminated */
@@ -202,10 +228,22 @@ extern const struct ctl_method ctl_methods_webhook[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);
+/* Width of the human tables unless chimectl --wide. */
+#define PRINT_TABLE_WIDTH	100
+/* print_result, narrowing a table's shrinkable columns (a "NAME~" in the
+ * method's columns) to fit in the width (0: no limit). */
+void		 print_result_fit(FILE *, const struct ctl_method *, json_t *,
+		     size_t);
 void		 print_error(FILE *, json_t *);
 /* "usage: chimectl NOUN VERB ARGS [--flag VALUE]..." on one line. */
 void		 print_usage(FILE *, const struct ctl_method *);
 /* The usage line, then one line per parameter with its type and help. */
 void		 print_method_help(FILE *, const struct ctl_method *);
+/* chimectl batch watch on a terminal: the status block of a batch
+ * (batch.get's result, the running operations from batch.ops or NULL,
+ * the time now), its lines cut to the width; returns the line count. */
+int		 print_batch_block(FILE *, json_t *, json_t *, int64_t, size_t);
+/* Elsewhere: one line that changes only when the batch does. */
+void		 print_batch_line(FILE *, json_t *);
 
 #endif /* CHIME_CTL_H */

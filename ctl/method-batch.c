@@ -32,7 +32,9 @@ static const struct ctl_param p_create[] = {
 	    NULL },
 	{ "name", CTL_P_STRING, 0, "name (with --op)", NULL },
 	{ "description", CTL_P_STRING, 0, "free text", NULL },
-	{ "type", CTL_P_STRING, 0, "parallel (default) or sequential", NULL },
+	{ "type", CTL_P_STRING, 0, "parallel (default), sequential or "
+	    "conditional (operations with depends_on and trigger_rule, "
+	    "given with -f FILE)", NULL },
 	{ "operation", CTL_P_STRING, 0, "operation of the catalog, run --count "
 	    "times", "op" },
 	{ "count", CTL_P_INT, 0, "how many operations (default 1, at most "

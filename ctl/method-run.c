@@ -8,6 +8,8 @@
 #include "actors.h"
 
 static void	method_run_get(struct ctl_req *, json_t *);
+static void	method_run_not_yet(struct ctl_req *, struct schedule *,
+		    uint64_t);
 
 static const struct ctl_param p_run_get[] = {
 	{ "run_id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
@@ -55,9 +57,13 @@ method_run_get(struct ctl_req *req, json_t *params)
 	run_row_key(sid, n, key, sizeof key);
 	if (journal_table_get(engine->journal, "runs", key, strlen(key), &val,
 	    &len) == -1) {
-		ctl_error(req, CTL_E_NOT_FOUND, n <= s->run_counter ?
-		    "run is older than the kept history; see chime-journal "
-		    "export" : "no such run", "run_id", "not found");
+		if (n > s->run_counter && s->hooks == NULL)
+			method_run_not_yet(req, s, n);
+		else
+			ctl_error(req, CTL_E_NOT_FOUND, n <= s->run_counter ?
+			    "run is older than the kept history; see "
+			    "chime-journal export" : "no such run", "run_id",
+			    "not found");
 		return;
 	}
 	if (unpack_buffer(val, len, &u) == -1) {
@@ -69,4 +75,25 @@ method_run_get(struct ctl_req *req, json_t *params)
 	ctl_reply(req, run_row_to_json(&u.data));
 	msgpack_unpacked_destroy(&u);
 	free(val);
+}
+
+/* -32001 for run N of schedule S, which has not happened yet: say so, and
+ * when the next one will. */
+static void
+method_run_not_yet(struct ctl_req *req, struct schedule *s, uint64_t n)
+{
+	char	*msg, when[40];
+	int	 next = s->state == SCHEDULE_ACTIVE && s->next_fire > 0;
+
+	if (next)
+		fmt_rfc3339(s->next_fire, when, sizeof when);
+	xasprintf(&msg, "run %llu of %s has not happened yet (%llu so far); "
+	    "%s%s", (unsigned long long)n, s->name,
+	    (unsigned long long)s->run_counter, next ? "next fire at " :
+	    s->state == SCHEDULE_PAUSED ? "the schedule is paused" :
+	    s->trigger == TRIGGER_MANUAL || s->trigger == TRIGGER_WEBHOOK ?
+	    "it runs when triggered" : "it has no next fire", next ? when :
+	    "");
+	ctl_error(req, CTL_E_NOT_FOUND, msg, "run_id", "not yet");
+	free(msg);
 }

@@ -13,10 +13,15 @@
 #define RUNS_MAX	1000
 #define NEXT_DEFAULT	5
 #define NEXT_MAX	1000
+#define LIST_DEFAULT	1000
+#define LIST_MAX	100000
+#define LIST_GLOB_MAX	200
 
 static void	method_create(struct ctl_req *, json_t *);
 static void	method_get(struct ctl_req *, json_t *);
 static void	method_list(struct ctl_req *, json_t *);
+static int	method_list_filter(struct ctl_req *, json_t *,
+		    struct schedule_filter *, char **);
 static void	method_update(struct ctl_req *, json_t *);
 static void	method_pause(struct ctl_req *, json_t *);
 static void	method_resume(struct ctl_req *, json_t *);
@@ -106,9 +111,16 @@ static const struct ctl_param p_id[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 static const struct ctl_param p_list[] = {
-	P_ACCOUNT,
-	{ "limit", CTL_P_INT, 0, "at most this many (default 1000)", NULL },
-	{ "after", CTL_P_STRING, 0, "start after this name", NULL },
+	{ "account", CTL_P_STRING, 0, "only this account (default: every "
+	    "account you may act for)", NULL },
+	{ "state", CTL_P_STRING, 0, "only active or paused ones", NULL },
+	{ "operation", CTL_P_STRING, 0, "only those of this operation", "op" },
+	{ "name", CTL_P_STRING, 0, "only names matching this glob "
+	    "(\"nightly-*\", \"job[0-9]\")", NULL },
+	{ "limit", CTL_P_INT, 0, "at most this many (default 1000, at most "
+	    "100000)", NULL },
+	{ "cursor", CTL_P_STRING, 0, "the next_cursor of the previous page",
+	    NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 static const struct ctl_param p_pause[] = {
@@ -145,8 +157,9 @@ const struct ctl_method ctl_methods_schedule[] = {
 	    NULL, NULL },
 	{ "schedule.get", "show a schedule", p_id, CTL_M_READONLY, method_get,
 	    NULL, NULL },
-	{ "schedule.list", "list schedules", p_list, CTL_M_READONLY,
-	    method_list, "id,name,operation,trigger,spec,tz,state,next_fire",
+	{ "schedule.list", "list schedules, by name (job2 before job10)",
+	    p_list, CTL_M_READONLY, method_list,
+	    "id,name~,+account,operation~,trigger spec~,+tz,state,next_fire",
 	    "schedules" },
 	{ "schedule.update", "change a schedule (the next fire is recomputed)",
 	    p_update, 0, method_update, NULL, NULL },
@@ -161,7 +174,7 @@ const struct ctl_method ctl_methods_schedule[] = {
 	{ "schedule.runs", "recent runs of a schedule, newest first", p_runs,
 	    CTL_M_READONLY, method_runs,
 	    "run_id,status,triggered_by,scheduled_for,dst,latency_ms,cost_usd,"
-	    "reason,error", "runs" },
+	    "reason~,error~", "runs" },
 	{ "schedule.next", "the next fire instants of a schedule", p_next,
 	    CTL_M_READONLY, method_next, "utc,local,dst", "next" },
 	{ "schedule.estimate", "cost of one run and this month's projection",
@@ -339,25 +352,85 @@ method_get(struct ctl_req *req, json_t *params)
 		ctl_reply(req, schedule_to_json(s));
 }
 
+/*
+ * The filter of a schedule.list request: 0, or -1 after answering an
+ * error.  The cursor "ACCOUNT/NAME" is split into CURSOR (allocated).
+ */
+static int
+method_list_filter(struct ctl_req *req, json_t *params,
+    struct schedule_filter *f, char **cursor)
+{
+	const char	*state = ctl_param_string(params, "state");
+	const char	*c = ctl_param_string(params, "cursor");
+	char		*slash;
+
+	memset(f, 0, sizeof *f);
+	f->caller = ctl_req_caller(req);
+	f->account = ctl_param_string(params, "account");
+	f->operation = ctl_param_string(params, "operation");
+	f->name = ctl_param_string(params, "name");
+	f->state = -1;
+	*cursor = NULL;
+	if (state != NULL && strcmp(state, "active") == 0)
+		f->state = SCHEDULE_ACTIVE;
+	else if (state != NULL && strcmp(state, "paused") == 0)
+		f->state = SCHEDULE_PAUSED;
+	else if (state != NULL) {
+		ctl_error_param(req, "state", "must be active or paused");
+		return (-1);
+	}
+	if (f->name != NULL && (f->name[0] == '\0' ||
+	    strlen(f->name) > LIST_GLOB_MAX)) {
+		ctl_error_param(req, "name", "must be a glob of 1 to 200 "
+		    "characters");
+		return (-1);
+	}
+	if (c == NULL)
+		return (0);
+	*cursor = xstrdup(c);
+	if ((slash = strchr(*cursor, '/')) != NULL)
+		*slash++ = '\0';
+	if (slash == NULL || !valid_id(*cursor) || !valid_id(slash)) {
+		ctl_error_param(req, "cursor", "not a next_cursor of "
+		    "schedule.list");
+		free(*cursor);
+		*cursor = NULL;
+		return (-1);
+	}
+	f->after_account = *cursor;
+	f->after_name = slash;
+	return (0);
+}
+
+/*
+ * schedule.list: the caller's schedules (of one account if asked, which
+ * must be one it may act for), filtered by state, operation and a name
+ * glob, a page at a time.
+ */
 static void
 method_list(struct ctl_req *req, json_t *params)
 {
-	const char	*account = ctl_param_string(params, "account");
-	int64_t		 limit = 1000;
-	int		 truncated;
-	json_t		*list;
+	struct schedule_filter	 f;
+	int64_t			 limit = LIST_DEFAULT;
+	char			*cursor, *next;
+	json_t			*list;
 
-	if (account != NULL && method_account(req, params) == NULL)
+	if (ctl_param_string(params, "account") != NULL &&
+	    method_account(req, params) == NULL)
 		return;
 	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
-	    limit > 100000)) {
+	    limit > LIST_MAX)) {
 		ctl_error_param(req, "limit", "must be from 1 to 100000");
 		return;
 	}
-	list = schedule_list(ctl_req_caller(req), account,
-	    ctl_param_string(params, "after"), (size_t)limit, &truncated);
-	ctl_reply(req, json_pack("{s:o, s:b}", "schedules", list, "truncated",
-	    truncated));
+	if (method_list_filter(req, params, &f, &cursor) != 0)
+		return;
+	list = schedule_list(&f, (size_t)limit, &next);
+	ctl_reply(req, json_pack("{s:o, s:b, s:o}", "schedules", list,
+	    "truncated", next != NULL, "next_cursor", next != NULL ?
+	    json_string(next) : json_null()));
+	free(next);
+	free(cursor);
 }
 
 static void

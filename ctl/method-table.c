@@ -9,7 +9,7 @@
 #include "engine.h"
 #include "ctl.h"
 
-static const struct ctl_method *const ctl_tables[] = {
+const struct ctl_method *const ctl_method_tables[] = {
 	ctl_methods_schedule,
 	ctl_methods_run,
 	ctl_methods_daemon,
@@ -35,8 +35,6 @@ static size_t	 ctl_noun_len(const char *);
 static int	 ctl_noun_seen(const struct ctl_method *const *, size_t,
 		     const struct ctl_method *);
 static void	 ctl_append(char **, const char *, size_t);
-static const char *ctl_match_noun(const struct ctl_method *const *,
-		     const char *, size_t *, char **);
 static const struct ctl_method *ctl_match_verb(
 		     const struct ctl_method *const *, const char *, size_t,
 		     const char *, char **);
@@ -47,7 +45,7 @@ ctl_method_find(const char *name)
 	const struct ctl_method *const	*t;
 	const struct ctl_method		*m;
 
-	for (t = ctl_tables; *t != NULL; t++) {
+	for (t = ctl_method_tables; *t != NULL; t++) {
 		for (m = *t; m->name != NULL; m++) {
 			if (strcmp(m->name, name) == 0)
 				return (m);
@@ -62,7 +60,7 @@ ctl_method_foreach(void (*cb)(const struct ctl_method *, void *), void *arg)
 	const struct ctl_method *const	*t;
 	const struct ctl_method		*m;
 
-	for (t = ctl_tables; *t != NULL; t++) {
+	for (t = ctl_method_tables; *t != NULL; t++) {
 		for (m = *t; m->name != NULL; m++)
 			cb(m, arg);
 	}
@@ -71,7 +69,7 @@ ctl_method_foreach(void (*cb)(const struct ctl_method *, void *), void *arg)
 const struct ctl_method *
 ctl_method_match(const char *noun, const char *verb, char **cause)
 {
-	return (ctl_method_match_in(ctl_tables, noun, verb, cause));
+	return (ctl_method_match_in(ctl_method_tables, noun, verb, cause));
 }
 
 /* Length of the noun of "noun.verb". */
@@ -115,9 +113,11 @@ ctl_append(char **s, const char *word, size_t len)
 	*s = n;
 }
 
-/* The noun NOUN stands for: itself, or the one noun it is a prefix of. */
-static const char *
-ctl_match_noun(const struct ctl_method *const *tables, const char *noun,
+/* The noun NOUN stands for: itself, or the one noun it is a prefix of.
+ * The name of a method of that noun (borrowed) and the noun's length in
+ * *LENP, or NULL and an allocated *CAUSE naming the nouns. */
+const char *
+ctl_method_noun_in(const struct ctl_method *const *tables, const char *noun,
     size_t *lenp, char **cause)
 {
 	const struct ctl_method *const	*t;
@@ -227,7 +227,7 @@ ctl_method_match_in(const struct ctl_method *const *tables, const char *noun,
 		verb = dot + 1;
 		noun = copy;
 	}
-	if ((found = ctl_match_noun(tables, noun, &len, cause)) == NULL) {
+	if ((found = ctl_method_noun_in(tables, noun, &len, cause)) == NULL) {
 		free(copy);
 		return (NULL);
 	}

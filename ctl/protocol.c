@@ -24,6 +24,17 @@
 /* Largest response chimectl accepts. */
 #define CTL_CLIENT_MAX_RESPONSE	(256 * 1024 * 1024)
 
+/* The key of the object that stands for a number jansson cannot hold. */
+#define CTL_RANGE_KEY		"\001number out of range"
+#define CTL_RANGE_REASON	"number out of range (an integer must be " \
+				    "from -9223372036854775808 to " \
+				    "9223372036854775807)"
+
+static const char *ctl_strip_field(const char *, const char *);
+static size_t	 ctl_number_end(const char *, size_t, size_t, int *);
+static int	 ctl_number_fits(const char *, size_t, int);
+static char	*ctl_mark_ranges(const char *, size_t, size_t *);
+static int	 ctl_has_range(json_t *);
 static int	 ctl_check_value(const struct ctl_param *, json_t *,
 		     const char **);
 static const struct ctl_param *ctl_find_param(const struct ctl_method *,
@@ -72,12 +83,184 @@ ctl_error_object(int code, const char *message, const char *field,
 	error = json_pack("{s:i,s:s}", "code", code, "message", message);
 	if (error == NULL)
 		fatalx("ctl_error_object: bad message");
-	if (field != NULL || reason != NULL) {
-		json_object_set_new(error, "data", json_pack("{s:s,s:s}",
-		    "field", field != NULL ? field : "",
-		    "reason", reason != NULL ? reason : ""));
-	}
+	if (field != NULL || reason != NULL)
+		json_object_set_new(error, "data", ctl_error_fields(field,
+		    reason));
 	return (error);
+}
+
+/* REASON without a leading "FIELD: " (a cause written to stand alone,
+ * such as cron_parse's "cron: bad minute field ..."); borrowed. */
+static const char *
+ctl_strip_field(const char *field, const char *reason)
+{
+	size_t	len = strlen(field);
+
+	if (len != 0 && strncmp(reason, field, len) == 0 &&
+	    reason[len] == ':' && reason[len + 1] == ' ' &&
+	    reason[len + 2] != '\0')
+		return (reason + len + 2);
+	return (reason);
+}
+
+/* {"field","reason"}: a new object; the reason never repeats its field. */
+json_t *
+ctl_error_fields(const char *field, const char *reason)
+{
+	if (field == NULL)
+		field = "";
+	if (reason == NULL)
+		reason = "";
+	return (json_pack("{s:s,s:s}", "field", field, "reason",
+	    ctl_strip_field(field, reason)));
+}
+
+/*
+ * The end of the JSON number token at OFF in BUF (LEN bytes), with in
+ * *INTEGER whether it has neither fraction nor exponent; OFF if no number
+ * starts there.
+ */
+static size_t
+ctl_number_end(const char *buf, size_t len, size_t off, int *integer)
+{
+	size_t	i = off;
+
+	*integer = 1;
+	if (i < len && buf[i] == '-')
+		i++;
+	if (i == len || !isdigit((unsigned char)buf[i]))
+		return (off);
+	for (; i < len; i++) {
+		if (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E' ||
+		    buf[i] == '+' || buf[i] == '-')
+			*integer = 0;
+		else if (!isdigit((unsigned char)buf[i]))
+			break;
+	}
+	return (i);
+}
+
+/* Can jansson hold the number token TOK (LEN bytes)? */
+static int
+ctl_number_fits(const char *tok, size_t len, int integer)
+{
+	char	*text;
+	int	 fits;
+
+	text = xstrndup(tok, len);
+	errno = 0;
+	if (integer) {
+		(void)strtoll(text, NULL, 10);
+		fits = errno != ERANGE;
+	} else
+		fits = !isinf(strtod(text, NULL));
+	free(text);
+	return (fits);
+}
+
+/*
+ * A copy of the JSON text BUF (LEN bytes) in which each number jansson
+ * cannot hold (an integer past int64, a real past double) is the object
+ * {CTL_RANGE_KEY: "TOKEN"}; NULL if there is none.  Strings are skipped;
+ * nothing else is checked (the parser does that).
+ */
+static char *
+ctl_mark_ranges(const char *buf, size_t len, size_t *outlen)
+{
+	char	*out = NULL, *piece;
+	size_t	 i = 0, end, from = 0, n = 0, plen, size = 0;
+	int	 in_string = 0, integer;
+
+	while (i < len) {
+		if (in_string || buf[i] == '"') {
+			if (in_string && buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				in_string = !in_string;
+			i++;
+			continue;
+		}
+		if ((end = ctl_number_end(buf, len, i, &integer)) == i) {
+			i++;
+			continue;
+		}
+		if (!ctl_number_fits(buf + i, end - i, integer)) {
+			plen = xasprintf(&piece, "%.*s{\"\\u0001number out of "
+			    "range\":\"%.*s\"}", (int)(i - from), buf + from,
+			    (int)(end - i), buf + i);
+			if (n + plen > size) {
+				size = n + plen > 2 * size ? n + plen :
+				    2 * size;
+				out = xreallocarray(out, size, 1);
+			}
+			memcpy(out + n, piece, plen);
+			n += plen;
+			free(piece);
+			from = end;
+		}
+		i = end;
+	}
+	if (out == NULL)
+		return (NULL);
+	out = xreallocarray(out, n + (len - from) + 1, 1);
+	memcpy(out + n, buf + from, len - from);
+	n += len - from;
+	out[n] = '\0';
+	*outlen = n;
+	return (out);
+}
+
+/*
+ * json_loadb, except that a number jansson cannot hold (an integer past
+ * int64, a real past double) is what it is, valid JSON, not a parse
+ * error: it loads as a marker object, which ctl_check_params refuses as
+ * out of range, naming the parameter.
+ */
+json_t *
+ctl_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	json_t	*v;
+	char	*marked;
+	size_t	 mlen;
+
+	if ((v = json_loadb(buf, len, flags, err)) != NULL ||
+	    json_error_code(err) != json_error_numeric_overflow)
+		return (v);
+	if ((marked = ctl_mark_ranges(buf, len, &mlen)) == NULL)
+		return (NULL);
+	v = json_loadb(marked, mlen, flags, err);
+	free(marked);
+	/* Malformed after all: the error at its place in BUF, not the copy. */
+	if (v == NULL && (v = json_loadb(buf, len, flags |
+	    JSON_DECODE_INT_AS_REAL, err)) != NULL) {
+		json_decref(v);
+		v = NULL;
+	}
+	return (v);
+}
+
+/* Is V, or does it hold, a number ctl_json_loadb marked out of range? */
+static int
+ctl_has_range(json_t *v)
+{
+	const char	*key;
+	json_t		*e;
+	size_t		 i;
+
+	if (json_is_object(v)) {
+		if (json_object_get(v, CTL_RANGE_KEY) != NULL)
+			return (1);
+		json_object_foreach(v, key, e) {
+			if (ctl_has_range(e))
+				return (1);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			if (ctl_has_range(e))
+				return (1);
+		}
+	}
+	return (0);
 }
 
 const char *
@@ -194,7 +377,8 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 	json_t			*v;
 
 	*field = *reason = NULL;
-	if (params != NULL && !json_is_object(params)) {
+	if (params != NULL && (!json_is_object(params) ||
+	    json_object_get(params, CTL_RANGE_KEY) != NULL)) {
 		*field = xstrdup("params");
 		*reason = xstrdup("must be an object");
 		return (-1);
@@ -204,6 +388,11 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 			if (ctl_find_param(m, key) == NULL) {
 				*field = xstrdup(key);
 				*reason = xstrdup("unknown parameter");
+				return (-1);
+			}
+			if (ctl_has_range(v)) {
+				*field = xstrdup(key);
+				*reason = xstrdup(CTL_RANGE_REASON);
 				return (-1);
 			}
 		}
@@ -321,6 +510,7 @@ ctl_find_flag(const struct ctl_method *m, const char *name, int *negated)
 	return (NULL);
 }
 
+/* A decimal integer: 0, -1 if S is not one, -2 if it is past int64. */
 static int
 ctl_parse_int(const char *s, int64_t *out)
 {
@@ -331,8 +521,10 @@ ctl_parse_int(const char *s, int64_t *out)
 		return (-1);
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
+	if (*end != '\0' || end == s)
 		return (-1);
+	if (errno == ERANGE)
+		return (-2);
 	*out = v;
 	return (0);
 }
@@ -407,9 +599,10 @@ ctl_set_param(json_t *params, const struct ctl_param *p, const char *arg,
 	}
 	switch (p->type) {
 	case CTL_P_INT:
-		if (ctl_parse_int(arg, &n) != 0) {
-			xasprintf(cause, "--%s: \"%s\" is not an integer",
-			    flag, arg);
+		if ((b = ctl_parse_int(arg, &n)) != 0) {
+			xasprintf(cause, "--%s: \"%s\" is %s", flag, arg,
+			    b == -2 ? "out of range (-9223372036854775808 to "
+			    "9223372036854775807)" : "not an integer");
 			return (-1);
 		}
 		v = json_integer(n);
@@ -556,23 +749,28 @@ int
 ctl_client_connect(const char *path, char **cause)
 {
 	struct sockaddr_un	sun;
-	int			fd;
+	int			fd, saved;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
 		xasprintf(cause, "socket path too long: %s", path);
+		errno = ENAMETOOLONG;
 		return (-1);
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "socket: %s", strerror(errno));
+		saved = errno;
+		xasprintf(cause, "socket: %s", strerror(saved));
+		errno = saved;
 		return (-1);
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		saved = errno;
 		xasprintf(cause, "cannot connect to %s: %s", path,
-		    strerror(errno));
+		    strerror(saved));
 		close(fd);
+		errno = saved;
 		return (-1);
 	}
 	return (fd);

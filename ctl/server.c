@@ -1,9 +1,18 @@
 /*
- * ctl/server.c: the control socket.  A Unix stream socket (mode 0660) read
- * with libevent bufferevents; one JSON-RPC 2.0 request per line, answered
- * in any order (each response carries its id).  The caller's identity comes
- * from SO_PEERCRED.  Requests are checked against the method table before
- * their handler runs, so a rejected request has no effect.
+ * ctl/server.c: the control socket.  A Unix stream socket (mode 0666: any
+ * uid that can reach it may connect; what it may do is decided for each
+ * request) read with libevent bufferevents; one JSON-RPC 2.0 request per
+ * line, answered in any order (each response carries its id).  The caller's
+ * identity comes from SO_PEERCRED.  Requests are checked against the method
+ * table before their handler runs, so a rejected request has no effect.
+ *
+ * Connections are a shared resource that no tenant may take from the
+ * others: one uid that is not an admin holds at most max_per_uid of them,
+ * the last admin_reserved places are for admins only, and a connection is
+ * closed when it sends nothing for idle_timeout while nothing is being
+ * served for it, or leaves a request line unfinished for read_timeout from
+ * its first byte.  A request in flight (however long its handler takes)
+ * and unread answers keep a connection open.
  *
  * A connection is a small state machine:
  *	OPEN      reading requests, answering them;
@@ -13,7 +22,9 @@
  *	          it, so no callback ever frees the object it runs on.
  * A request (struct ctl_req) points to its connection while it is open; a
  * closing connection detaches its pending requests (req->conn = NULL) and
- * their answers are dropped.
+ * their answers are dropped.  An OPEN connection's timer is armed for
+ * what it waits on (CTL_WAIT_*): the rest of a request line, or the next
+ * request; never while a request is served or an answer is unread.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -41,11 +52,19 @@
 #define CTL_BACKLOG		128
 #define CTL_FLUSH_TIMEOUT	5	/* seconds to write a final error */
 #define CTL_ACCEPT_RETRY	1	/* seconds to wait after EMFILE */
+#define CTL_REFUSAL_LOG_US	USEC_PER_SEC	/* refusals: a line at most */
 
 enum ctl_conn_state {
 	CTL_CONN_OPEN,
 	CTL_CONN_FLUSHING,
 	CTL_CONN_DEAD,
+};
+
+/* What an OPEN connection's timer is armed for. */
+enum ctl_conn_wait {
+	CTL_WAIT_NONE,		/* serving, or answers unread: no timer */
+	CTL_WAIT_IDLE,		/* nothing asked: idle_timeout */
+	CTL_WAIT_READ,		/* a request line begun: read_timeout */
 };
 
 struct ctl_conn;
@@ -63,9 +82,13 @@ struct ctl_conn {
 	struct ctl_server	*server;
 	struct bufferevent	*bev;
 	struct event		*resume;	/* process buffered lines */
+	struct event		*timer;		/* idle or read timeout */
 	struct ctl_caller	 caller;
 	u_int			 number;
 	enum ctl_conn_state	 state;
+	enum ctl_conn_wait	 waiting;
+	int			 progress;	/* a line was taken since the
+						   timer was armed */
 	int			 eof;		/* the client sent EOF */
 	int			 counted;	/* counts against the limit */
 	size_t			 inflight;
@@ -79,6 +102,8 @@ struct ctl_server {
 	struct evconnlistener	*listener;
 	struct event		*retry;
 	struct event		*reap;
+	int64_t			 refusal_logged;	/* mono_us */
+	u_int			 refusals;	/* since it was logged */
 	char			*path;
 	dev_t			 dev;
 	ino_t			 ino;
@@ -99,6 +124,11 @@ static void	 ctl_server_accept(struct evconnlistener *, evutil_socket_t,
 static void	 ctl_server_accept_error(struct evconnlistener *, void *);
 static void	 ctl_server_retry(evutil_socket_t, short, void *);
 static void	 ctl_server_reap(evutil_socket_t, short, void *);
+static const char *ctl_server_admit(struct ctl_server *,
+		     const struct ctl_caller *);
+static size_t	 ctl_server_uid_conns(struct ctl_server *, uid_t);
+static void	 ctl_server_refused(struct ctl_server *, struct ctl_conn *,
+		     const char *);
 static struct ctl_conn *ctl_conn_create(struct ctl_server *, evutil_socket_t);
 static void	 ctl_conn_read(struct bufferevent *, void *);
 static void	 ctl_conn_written(struct bufferevent *, void *);
@@ -108,6 +138,8 @@ static int	 ctl_conn_hung_up(struct ctl_conn *);
 static void	 ctl_conn_resume(evutil_socket_t, short, void *);
 static void	 ctl_conn_process(struct ctl_conn *);
 static void	 ctl_conn_update(struct ctl_conn *);
+static void	 ctl_conn_arm(struct ctl_conn *);
+static void	 ctl_conn_timeout(evutil_socket_t, short, void *);
 static void	 ctl_conn_line(struct ctl_conn *, const char *, size_t);
 static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
@@ -167,7 +199,11 @@ ctl_server_probe(const char *path, char **cause)
 	return (0);
 }
 
-/* Bind the socket with mode 0660 and start listening on the loop. */
+/*
+ * Bind the socket with mode 0666 and start listening on the loop.  Who
+ * reaches it is up to the directories above it; what a caller may do is
+ * decided from SO_PEERCRED for every request.
+ */
 static int
 ctl_server_bind(struct ctl_server *s, char **cause)
 {
@@ -184,11 +220,11 @@ ctl_server_bind(struct ctl_server *s, char **cause)
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return (-1);
 	}
-	mask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	mask = umask(S_IXUSR | S_IXGRP | S_IXOTH);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	saved = errno;
 	umask(mask);
-	if (rc == -1 || chmod(s->path, 0660) == -1 ||
+	if (rc == -1 || chmod(s->path, 0666) == -1 ||
 	    stat(s->path, &sb) == -1) {
 		xasprintf(cause, "bind %s: %s", s->path,
 		    strerror(rc == -1 ? saved : errno));
@@ -235,6 +271,10 @@ ctl_server_create(struct event_base *base, const char *path,
 	s->limits.max_connections = CTL_MAX_CONNECTIONS;
 	s->limits.max_inflight = CTL_MAX_INFLIGHT;
 	s->limits.max_output = CTL_MAX_OUTPUT;
+	s->limits.max_per_uid = CTL_MAX_PER_UID;
+	s->limits.admin_reserved = CTL_ADMIN_RESERVED;
+	s->limits.idle_timeout_ms = CTL_IDLE_TIMEOUT_MS;
+	s->limits.read_timeout_ms = CTL_READ_TIMEOUT_MS;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->dead);
 	s->retry = evtimer_new(base, ctl_server_retry, s);
@@ -250,18 +290,38 @@ ctl_server_create(struct event_base *base, const char *path,
 	return (s);
 }
 
-/* Change the limits; zero fields keep their value. */
-void
-ctl_server_set_limits(struct ctl_server *s, const struct ctl_limits *l)
+/* Change the limits; zero fields keep their value.  -1 and *cause if the
+ * result does not hold together (then nothing changes). */
+int
+ctl_server_set_limits(struct ctl_server *s, const struct ctl_limits *l,
+    char **cause)
 {
+	struct ctl_limits	n = s->limits;
+
 	if (l->max_request != 0)
-		s->limits.max_request = l->max_request;
+		n.max_request = l->max_request;
 	if (l->max_connections != 0)
-		s->limits.max_connections = l->max_connections;
+		n.max_connections = l->max_connections;
 	if (l->max_inflight != 0)
-		s->limits.max_inflight = l->max_inflight;
+		n.max_inflight = l->max_inflight;
 	if (l->max_output != 0)
-		s->limits.max_output = l->max_output;
+		n.max_output = l->max_output;
+	if (l->max_per_uid != 0)
+		n.max_per_uid = l->max_per_uid;
+	if (l->admin_reserved != 0)
+		n.admin_reserved = l->admin_reserved;
+	if (l->idle_timeout_ms > 0)
+		n.idle_timeout_ms = l->idle_timeout_ms;
+	if (l->read_timeout_ms > 0)
+		n.read_timeout_ms = l->read_timeout_ms;
+	if (n.admin_reserved >= n.max_connections) {
+		xasprintf(cause, "%zu connections kept for admins leave none "
+		    "of %zu for the others", n.admin_reserved,
+		    n.max_connections);
+		return (-1);
+	}
+	s->limits = n;
+	return (0);
 }
 
 void
@@ -315,23 +375,76 @@ ctl_server_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct ctl_server	*s = arg;
 	struct ctl_conn		*c;
-	json_t			*msg;
+	const char		*why;
 
 	if ((c = ctl_conn_create(s, fd)) == NULL)
 		return;
-	if (s->nconns >= s->limits.max_connections) {
-		log_warnx("msg=\"control connection refused: too many\" "
-		    "uid=%lu limit=%zu", (u_long)c->caller.uid,
-		    s->limits.max_connections);
-		msg = json_pack("{s:s,s:n,s:o}", "jsonrpc", "2.0", "id",
-		    "error", ctl_error_object(CTL_E_OVERLOADED,
-		    "too many connections", NULL, NULL));
-		ctl_conn_finish(c, msg);
+	if ((why = ctl_server_admit(s, &c->caller)) != NULL) {
+		ctl_server_refused(s, c, why);
 		return;
 	}
 	c->counted = 1;
 	s->nconns++;
 	bufferevent_enable(c->bev, EV_READ);
+	ctl_conn_arm(c);
+}
+
+/*
+ * May CALLER have one more connection?  NULL, or why not (static): the
+ * server is full, only the places kept for admins are left, or the
+ * caller's uid (not an admin) holds max_per_uid connections already.
+ */
+static const char *
+ctl_server_admit(struct ctl_server *s, const struct ctl_caller *caller)
+{
+	if (s->nconns >= s->limits.max_connections)
+		return ("too many connections");
+	if (caller->admin)
+		return (NULL);
+	if (s->nconns + s->limits.admin_reserved >= s->limits.max_connections)
+		return ("too many connections (the rest are kept for "
+		    "admins)");
+	if (ctl_server_uid_conns(s, caller->uid) >= s->limits.max_per_uid)
+		return ("too many connections from this uid");
+	return (NULL);
+}
+
+/* How many counted connections UID holds. */
+static size_t
+ctl_server_uid_conns(struct ctl_server *s, uid_t uid)
+{
+	struct ctl_conn	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->counted && c->caller.uid == uid)
+			n++;
+	}
+	return (n);
+}
+
+/*
+ * Refuse C: one -32005 line saying WHY, then close.  Logged at most once
+ * a second, with how many were refused since the last line, so that a
+ * flood of connects cannot flood the log.
+ */
+static void
+ctl_server_refused(struct ctl_server *s, struct ctl_conn *c, const char *why)
+{
+	json_t	*msg;
+	int64_t	 now = mono_us();
+
+	s->refusals++;
+	if (now - s->refusal_logged >= CTL_REFUSAL_LOG_US) {
+		log_warnx("msg=\"control connection refused\" reason=\"%s\" "
+		    "uid=%lu connections=%zu refused=%u", why,
+		    (u_long)c->caller.uid, s->nconns, s->refusals);
+		s->refusal_logged = now;
+		s->refusals = 0;
+	}
+	msg = json_pack("{s:s,s:n,s:o}", "jsonrpc", "2.0", "id", "error",
+	    ctl_error_object(CTL_E_OVERLOADED, why, NULL, NULL));
+	ctl_conn_finish(c, msg);
 }
 
 /* accept failed (out of descriptors, most likely): pause, then retry. */
@@ -396,6 +509,9 @@ ctl_conn_create(struct ctl_server *s, evutil_socket_t fd)
 	if (c->bev == NULL)
 		fatalx("ctl_conn_create: bufferevent_socket_new failed");
 	c->resume = event_new(s->base, -1, 0, ctl_conn_resume, c);
+	c->timer = evtimer_new(s->base, ctl_conn_timeout, c);
+	if (c->resume == NULL || c->timer == NULL)
+		fatalx("ctl_conn_create: event_new failed");
 	bufferevent_setcb(c->bev, ctl_conn_read, ctl_conn_written,
 	    ctl_conn_event, c);
 	/* Read at most one request's worth past what is buffered. */
@@ -520,6 +636,7 @@ ctl_conn_process(struct ctl_conn *c)
 		line = (const char *)evbuffer_pullup(in, len + eol_len);
 		ctl_conn_line(c, line, len);
 		evbuffer_drain(in, len + eol_len);
+		c->progress = 1;
 	}
 	ctl_conn_update(c);
 }
@@ -532,6 +649,7 @@ ctl_conn_update(struct ctl_conn *c)
 
 	if (c->state != CTL_CONN_OPEN)
 		return;
+	ctl_conn_arm(c);
 	if (!c->eof) {
 		if (c->inflight >= c->server->limits.max_inflight ||
 		    ctl_conn_backlogged(c))
@@ -551,6 +669,76 @@ ctl_conn_update(struct ctl_conn *c)
 	ctl_conn_finish(c, NULL);
 }
 
+/*
+ * Arm C's timer for what it waits on now.  A request line begun and not
+ * finished: read_timeout from its first byte (the deadline holds while
+ * more bytes trickle in).  Nothing buffered, nothing in flight, nothing
+ * unread: idle_timeout.  Anything else (a request being served, however
+ * long; answers the client has not read; lines waiting their turn) is not
+ * the client dawdling: no timer.
+ */
+static void
+ctl_conn_arm(struct ctl_conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 eol;
+	enum ctl_conn_wait	 want = CTL_WAIT_NONE;
+	struct timeval		 tv;
+	int64_t			 ms = 0;
+	size_t			 eol_len;
+
+	if (c->state == CTL_CONN_OPEN && !c->eof) {
+		if (evbuffer_get_length(in) != 0) {
+			eol = evbuffer_search_eol(in, NULL, &eol_len,
+			    EVBUFFER_EOL_LF);
+			if (eol.pos == -1)
+				want = CTL_WAIT_READ;
+		} else if (c->inflight == 0 && evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) == 0)
+			want = CTL_WAIT_IDLE;
+	}
+	/* A line taken since restarts the wait: the next one has its own. */
+	if (want == c->waiting && !c->progress)
+		return;
+	c->waiting = want;
+	c->progress = 0;
+	evtimer_del(c->timer);
+	if (want == CTL_WAIT_IDLE)
+		ms = c->server->limits.idle_timeout_ms;
+	else if (want == CTL_WAIT_READ)
+		ms = c->server->limits.read_timeout_ms;
+	if (ms <= 0)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+/* The idle or read timeout passed: close C (a read timeout says why). */
+static void
+ctl_conn_timeout(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	json_t		*msg;
+	char		 text[64];
+
+	if (c->state != CTL_CONN_OPEN)
+		return;
+	if (c->waiting == CTL_WAIT_IDLE) {
+		ctl_conn_close(c, "idle");
+		return;
+	}
+	log_info("msg=\"control request not received in time; closing\" "
+	    "conn=%u uid=%lu timeout_ms=%lld", c->number,
+	    (u_long)c->caller.uid,
+	    (long long)c->server->limits.read_timeout_ms);
+	snprintf(text, sizeof text, "request not complete within %lld ms",
+	    (long long)c->server->limits.read_timeout_ms);
+	msg = json_pack("{s:s,s:n,s:o}", "jsonrpc", "2.0", "id", "error",
+	    ctl_error_object(CTL_E_INVALID_REQUEST, text, NULL, NULL));
+	ctl_conn_finish(c, msg);
+}
+
 /* One request line (without its newline). */
 static void
 ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
@@ -566,8 +754,8 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		/* nothing */;
 	if (i == len)
 		return;		/* a blank line */
-	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
+	msg = ctl_json_loadb(line, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr);
 	if (msg == NULL) {
 		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
 		    "message", "parse error", "data", "reason", jerr.text,
@@ -612,7 +800,8 @@ ctl_conn_check(json_t *msg)
 	if (id != NULL && !json_is_string(id) && !json_is_number(id) &&
 	    !json_is_null(id))
 		return (ctl_invalid("invalid request", "id",
-		    "must be a string, a number or null"));
+		    "must be a string, a number (an integer within int64) "
+		    "or null"));
 	json_object_foreach(msg, key, v) {
 		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "id") != 0 &&
 		    strcmp(key, "method") != 0 && strcmp(key, "params") != 0)
@@ -780,6 +969,7 @@ ctl_conn_finish(struct ctl_conn *c, json_t *msg)
 	if (c->state != CTL_CONN_OPEN)
 		return;
 	c->state = CTL_CONN_FLUSHING;
+	evtimer_del(c->timer);
 	ctl_conn_detach(c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, ctl_conn_written, ctl_conn_event, c);
@@ -816,6 +1006,7 @@ ctl_conn_close(struct ctl_conn *c, const char *why)
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	event_del(c->resume);
+	evtimer_del(c->timer);
 	if (c->counted)
 		s->nconns--;
 	TAILQ_REMOVE(&s->conns, c, entry);
@@ -828,6 +1019,7 @@ ctl_conn_free(struct ctl_conn *c)
 {
 	bufferevent_free(c->bev);
 	event_free(c->resume);
+	event_free(c->timer);
 	free(c);
 }
 
@@ -896,10 +1088,8 @@ ctl_error(struct ctl_req *req, int code, const char *message,
 {
 	json_t	*data = NULL;
 
-	if (field != NULL || reason != NULL) {
-		data = json_pack("{s:s,s:s}", "field", field != NULL ? field :
-		    "", "reason", reason != NULL ? reason : "");
-	}
+	if (field != NULL || reason != NULL)
+		data = ctl_error_fields(field, reason);
 	ctl_error_data(req, code, message, data);
 }
 

@@ -467,8 +467,9 @@ void		 secret_fingerprint(const unsigned char *, size_t, char [65]);
 struct httpd_limits {
 	size_t	max_body;	/* bytes of a request body: 413 past it */
 	size_t	max_headers;	/* bytes of the request headers */
-	size_t	max_connections; /* connections with a request: 503 past */
-	int	timeout_s;	/* to read a request, to write an answer */
+	size_t	max_connections; /* connections open: 503 past */
+	int	timeout_s;	/* to read a request whole (from the accept,
+				   or the end of the last answer), to write */
 };
 #define HTTPD_READY_STALE_US	(2 * USEC_PER_SEC)
 /* Methods a route allows (evhttp's EVHTTP_REQ_* bits). */
@@ -477,6 +478,11 @@ struct httpd_limits {
 struct httpd;
 struct evhttp_request;
 typedef void (*httpd_cb)(struct evhttp_request *, const char *, void *);
+/* A request to a route that the listener answered itself before the route
+ * saw it (413 past max_body, 400 malformed): the REST of its path, the
+ * STATUS sent, a REASON and the peer's ADDRESS (all borrowed), ARG. */
+typedef void (*httpd_refused_cb)(const char *, int, const char *,
+		     const char *, void *);
 int		 httpd_parse_address(const char *, char **, uint16_t *,
 		     char **);
 void		 httpd_limits_default(struct httpd_limits *);
@@ -488,6 +494,8 @@ const char	*httpd_listening(void);
 size_t		 httpd_connections(void);
 int		 httpd_route(struct httpd *, const char *, int, httpd_cb,
 		     void *, char **);
+int		 httpd_route_refusals(struct httpd *, const char *,
+		     httpd_refused_cb, void *, char **);
 int		 httpd_ready(const char **);
 void		 httpd_reply(struct evhttp_request *, int, const char *,
 		     const char *, size_t);
@@ -504,6 +512,8 @@ void		 httpd_reply(struct evhttp_request *, int, const char *,
 #define METRICS_FIRE_LAG_SECONDS "chime_fire_lag_seconds"
 #define METRICS_BUDGET_SKIPS	"chime_budget_skips_total"
 #define METRICS_WEBHOOKS	"chime_webhook_requests_total"
+#define METRICS_HTTP_REFUSED	"chime_http_refused_total"
+#define METRICS_WEBHOOK_FOLDED	"chime_webhook_refusals_folded_total"
 #define METRICS_COMMIT_SECONDS	"chime_journal_commit_duration_seconds"
 int		 metrics_counter(const char *, const char *,
 		     const char *const *, size_t, char **);

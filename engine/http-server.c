@@ -6,13 +6,37 @@
  * httpd_route.  Bodies, headers and request time are bounded; a path
  * answers only the methods it allows (405 with Allow), 404 otherwise.
  *
- * libevent 2.1.12 has no limit on the number of connections of an evhttp:
- * each connection is counted at its first request (and forgotten by its
- * close callback); past max_connections a new one is answered 503 and
- * closed.  Connections that never send a request are closed after
- * timeout_s.
+ * libevent 2.1.12 has no limit on the number of connections of an evhttp,
+ * and its timeout is an idle one that each byte received resets: a client
+ * sending a byte a second holds its connection for ever.  So each
+ * connection is tracked from its accept to its close (struct httpd_conn):
+ *
+ *	accept	evhttp asks httpd_bev for the connection's bufferevent; the
+ *		connection is counted at once, and past max_connections it
+ *		is refused (a 503 if its request comes within a second, at
+ *		most HTTPD_REFUSING_MAX of those at once; else closed).
+ *	adopt	on the same loop turn, before anything is read, httpd_adopt
+ *		finds the evhttp_connection (the argument libevent gives the
+ *		bufferevent's callbacks: evhttp_connection_base_bufferevent_new
+ *		in 2.1.12, checked against evhttp_connection_get_bufferevent)
+ *		and sets its close callback, which forgets it.
+ *	READING	a request must be read whole within timeout_s of the accept
+ *		(or of the end of the previous answer on a kept-alive
+ *		connection), however the bytes trickle in; past it the
+ *		connection is closed (httpd_deadline).
+ *	SERVING	from the route's callback until the answer is written
+ *		(evhttp_request_set_on_complete_cb): no deadline, however
+ *		long a handler waits (a webhook waits for the journal).
+ *
+ * A request that libevent answers itself (413 past max_body, 400 for a
+ * malformed request or headers past max_headers) never reaches a route:
+ * its request line is read from the connection's input as it arrives and
+ * the answer seen on its output, so the refusal is logged, counted and
+ * handed to the route's refusal callback (httpd_route_refusals).  Logs of
+ * refusals are at most a line a second per kind, with a count.
  */
 #include <sys/socket.h>
+#include <sys/queue.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +47,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -31,12 +56,51 @@
 
 #define HTTPD_BEAT_MS		500
 #define HTTPD_MAX_ROUTES	16
+#define HTTPD_REFUSING_MAX	64	/* refused connections awaiting a 503 */
+#define HTTPD_REFUSE_GRACE_MS	1000	/* for their request to come */
+#define HTTPD_LINE_MAX		512	/* bytes of a request line kept */
+#define HTTPD_LOG_US		USEC_PER_SEC	/* refusals: a line at most */
 
 struct httpd_route {
 	char		*path;		/* ends with '/': a prefix */
 	int		 methods;	/* HTTPD_GET, HTTPD_POST */
 	httpd_cb	 cb;
 	void		*arg;
+	httpd_refused_cb refused;	/* libevent answered; or NULL */
+	void		*refused_arg;
+};
+
+enum httpd_conn_state {
+	HTTPD_CONN_ADOPTING,	/* accepted; its evhttp_connection not known */
+	HTTPD_CONN_READING,	/* reading a request, under the deadline */
+	HTTPD_CONN_SERVING,	/* a route has the request */
+};
+
+/* One connection, from accept to close. */
+struct httpd_conn {
+	struct httpd			*h;
+	struct bufferevent		*bev;
+	struct evhttp_connection	*evcon;		/* once adopted */
+	struct evbuffer_cb_entry	*in_cb;
+	struct evbuffer_cb_entry	*out_cb;
+	struct event			*deadline;
+	enum httpd_conn_state		 state;
+	int				 counted;	/* in nconns */
+	int				 refusing;	/* in nrefusing */
+	int				 answered;	/* libevent answered
+							   this request */
+	int64_t				 since_us;	/* mono_us: accept, or
+							   the last answer */
+	char				 path[HTTPD_LINE_MAX];
+	int				 have_path;	/* of this request */
+	TAILQ_ENTRY(httpd_conn)		 entry;	/* adopting, or conns */
+};
+TAILQ_HEAD(httpd_conns, httpd_conn);
+
+/* A line a second at most for one kind of refusal. */
+struct httpd_ratelog {
+	int64_t		last_us;
+	u_int		since;		/* refusals since the last line */
 };
 
 struct httpd {
@@ -47,8 +111,14 @@ struct httpd {
 	struct httpd_route	 routes[HTTPD_MAX_ROUTES];
 	size_t			 nroutes;
 	struct httpd_limits	 limits;
-	struct evhttp_connection **conns;	/* with a request so far */
-	size_t			 nconns;
+	struct httpd_conns	 conns;		/* every adopted connection */
+	struct httpd_conns	 adopting;	/* accepted, to adopt */
+	struct event		*adopt;
+	size_t			 nconns;	/* accepted, not refused */
+	size_t			 nrefusing;	/* refused, awaiting a 503 */
+	struct httpd_ratelog	 log_full;
+	struct httpd_ratelog	 log_slow;
+	struct httpd_ratelog	 log_listener;
 	/* Journal figures at the last sample. */
 	uint64_t		 j_commits;
 	uint64_t		 j_errors;
@@ -62,8 +132,24 @@ static char	*httpd_bound(struct evhttp_bound_socket *);
 static void	 httpd_beat(evutil_socket_t, short, void *);
 static void	 httpd_sample_journal(struct httpd *);
 static void	 httpd_request(struct evhttp_request *, void *);
-static int	 httpd_admit(struct httpd *, struct evhttp_request *);
+static struct bufferevent *httpd_bev(struct event_base *, void *);
+static void	 httpd_adopt(evutil_socket_t, short, void *);
+static void	 httpd_admit(struct httpd_conn *);
+static struct httpd_conn *httpd_conn_find(struct httpd *,
+		     struct evhttp_connection *);
+static void	 httpd_conn_arm(struct httpd_conn *, int64_t);
+static void	 httpd_deadline(evutil_socket_t, short, void *);
+static void	 httpd_input(struct evbuffer *,
+		     const struct evbuffer_cb_info *, void *);
+static void	 httpd_take_path(struct httpd_conn *, int);
+static void	 httpd_output(struct evbuffer *,
+		     const struct evbuffer_cb_info *, void *);
+static void	 httpd_listener_refused(struct httpd_conn *, int);
+static void	 httpd_served(struct evhttp_request *, void *);
 static void	 httpd_closed(struct evhttp_connection *, void *);
+static void	 httpd_conn_free(struct httpd_conn *);
+static int	 httpd_ratelog(struct httpd_ratelog *, u_int *);
+static const char *httpd_peer(struct httpd_conn *);
 static const struct httpd_route *httpd_find(struct httpd *, const char *,
 		     const char **);
 static const char *httpd_allow(int);
@@ -224,8 +310,11 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 		h->limits = *limits;
 	else
 		httpd_limits_default(&h->limits);
-	h->conns = xreallocarray(NULL, h->limits.max_connections,
-	    sizeof *h->conns);
+	TAILQ_INIT(&h->conns);
+	TAILQ_INIT(&h->adopting);
+	if ((h->adopt = event_new(base, -1, 0, httpd_adopt, h)) == NULL)
+		fatalx("httpd_start: event_new failed");
+	evhttp_set_bevcb(h->http, httpd_bev, h);
 	evhttp_set_max_body_size(h->http, h->limits.max_body);
 	evhttp_set_max_headers_size(h->http, h->limits.max_headers);
 	evhttp_set_timeout(h->http, h->limits.timeout_s);
@@ -242,6 +331,7 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 		    strchr(host, ':') != NULL ? "]" : "", port,
 		    strerror(errno));
 		evhttp_free(h->http);
+		event_free(h->adopt);
 		free(h);
 		return (NULL);
 	}
@@ -269,14 +359,20 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 void
 httpd_free(struct httpd *h)
 {
-	size_t	i;
+	struct httpd_conn	*c;
+	size_t			 i;
 
 	if (h == NULL)
 		return;
 	if (httpd_current == h)
 		httpd_current = NULL;
+	/* Every adopted connection's close callback forgets it. */
 	evhttp_free(h->http);
-	free(h->conns);
+	while ((c = TAILQ_FIRST(&h->adopting)) != NULL) {
+		TAILQ_REMOVE(&h->adopting, c, entry);
+		httpd_conn_free(c);
+	}
+	event_free(h->adopt);
 	if (h->beat != NULL)
 		event_free(h->beat);
 	for (i = 0; i < h->nroutes; i++)
@@ -330,6 +426,28 @@ httpd_route(struct httpd *h, const char *path, int methods, httpd_cb cb,
 	h->routes[h->nroutes].arg = arg;
 	h->nroutes++;
 	return (0);
+}
+
+/*
+ * Tell CB about the requests to the route PATH (served already) that the
+ * listener answers itself before the route sees them; instead of the
+ * listener's own log line.
+ */
+int
+httpd_route_refusals(struct httpd *h, const char *path, httpd_refused_cb cb,
+    void *arg, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nroutes; i++) {
+		if (strcmp(h->routes[i].path, path) == 0) {
+			h->routes[i].refused = cb;
+			h->routes[i].refused_arg = arg;
+			return (0);
+		}
+	}
+	xasprintf(cause, "route %s: not served", path);
+	return (-1);
 }
 
 /* The route of PATH: exact first, else the longest prefix; *REST after it. */
@@ -390,6 +508,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	struct httpd			*h = arg;
 	const struct evhttp_uri		*uri;
 	const struct httpd_route	*r;
+	struct httpd_conn		*c;
 	const char			*path = NULL, *rest;
 	int				 cmd, bits;
 
@@ -400,7 +519,14 @@ httpd_request(struct evhttp_request *req, void *arg)
 	cmd = evhttp_request_get_command(req);
 	log_trace(TRACE_HTTP, "msg=\"http request\" method=%d path=\"%s\"",
 	    cmd, log_escape(path));
-	if (!httpd_admit(h, req)) {
+	c = httpd_conn_find(h, evhttp_request_get_connection(req));
+	if (c != NULL) {
+		/* Read whole: no deadline while a route serves it. */
+		c->state = HTTPD_CONN_SERVING;
+		evtimer_del(c->deadline);
+		evhttp_request_set_on_complete_cb(req, httpd_served, c);
+	}
+	if (c != NULL && !c->counted) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -426,47 +552,331 @@ httpd_request(struct evhttp_request *req, void *arg)
 	r->cb(req, rest, r->arg);
 }
 
-/* Count REQ's connection at its first request: 1, or 0 when
- * max_connections are open already (logged at most once a second). */
-static int
-httpd_admit(struct httpd *h, struct evhttp_request *req)
-{
-	struct evhttp_connection	*c;
-	static int64_t			 warned;
-	size_t				 i;
+/* ---- connections, from accept to close --------------------------------- */
 
-	if ((c = evhttp_request_get_connection(req)) == NULL)
-		return (1);
-	for (i = 0; i < h->nconns; i++) {
-		if (h->conns[i] == c)
-			return (1);
-	}
-	if (h->nconns == h->limits.max_connections) {
-		if (mono_us() - warned > USEC_PER_SEC) {
-			warned = mono_us();
-			log_warnx("msg=\"http connection refused\" "
-			    "reason=\"%zu connections open\"", h->nconns);
+/*
+ * evhttp accepted a connection and asks for its bufferevent: make it, and
+ * the connection's record, watched from now on.  The evhttp_connection
+ * does not exist yet: httpd_adopt finds it on this same loop turn, before
+ * any byte is read (the reference taken here keeps the bufferevent if
+ * evhttp drops the connection first).
+ */
+static struct bufferevent *
+httpd_bev(struct event_base *base, void *arg)
+{
+	struct httpd		*h = arg;
+	struct httpd_conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->h = h;
+	c->since_us = mono_us();
+	c->state = HTTPD_CONN_ADOPTING;
+	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(base, httpd_deadline, c);
+	if (c->bev == NULL || c->deadline == NULL)
+		fatalx("httpd: cannot make a connection's bufferevent");
+	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), httpd_input,
+	    c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev),
+	    httpd_output, c);
+	if (c->in_cb == NULL || c->out_cb == NULL)
+		fatalx("httpd: cannot watch a connection's buffers");
+	bufferevent_incref(c->bev);
+	TAILQ_INSERT_TAIL(&h->adopting, c, entry);
+	event_active(h->adopt, EV_TIMEOUT, 1);
+	return (c->bev);
+}
+
+/*
+ * Find the evhttp_connection of each connection accepted since the last
+ * turn, set its close callback, and count or refuse it.  One that evhttp
+ * dropped already (its bufferevent freed: no callback argument left) is
+ * forgotten.
+ */
+static void
+httpd_adopt(evutil_socket_t fd, short events, void *arg)
+{
+	struct httpd		*h = arg;
+	struct httpd_conn	*c;
+	void			*cbarg = NULL;
+
+	while ((c = TAILQ_FIRST(&h->adopting)) != NULL) {
+		TAILQ_REMOVE(&h->adopting, c, entry);
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		if (cbarg == NULL) {
+			httpd_conn_free(c);
+			continue;
 		}
-		return (0);
+		c->evcon = cbarg;
+		if (evhttp_connection_get_bufferevent(c->evcon) != c->bev)
+			fatalx("httpd: the connection of a bufferevent is not "
+			    "its callback argument (libevent changed?)");
+		bufferevent_decref(c->bev);
+		TAILQ_INSERT_TAIL(&h->conns, c, entry);
+		evhttp_connection_set_closecb(c->evcon, httpd_closed, c);
+		c->state = HTTPD_CONN_READING;
+		httpd_admit(c);
 	}
-	h->conns[h->nconns++] = c;
-	evhttp_connection_set_closecb(c, httpd_closed, h);
+}
+
+/*
+ * Count C, or refuse it past max_connections: a refused connection gets
+ * a 503 if its request comes within HTTPD_REFUSE_GRACE_MS, as long as no
+ * more than HTTPD_REFUSING_MAX wait so; past that it is closed at once.
+ */
+static void
+httpd_admit(struct httpd_conn *c)
+{
+	struct httpd	*h = c->h;
+	int64_t		 ms = (int64_t)h->limits.timeout_s * 1000;
+	u_int		 n;
+
+	if (h->nconns < h->limits.max_connections) {
+		c->counted = 1;
+		h->nconns++;
+		httpd_conn_arm(c, ms);
+		return;
+	}
+	metrics_count(METRICS_HTTP_REFUSED, "connections", 1);
+	if (httpd_ratelog(&h->log_full, &n))
+		log_warnx("msg=\"http connection refused\" reason=\"%zu "
+		    "connections open\" refused=%u", h->nconns, n);
+	if (h->nrefusing >= HTTPD_REFUSING_MAX) {
+		evhttp_connection_free(c->evcon);	/* frees C */
+		return;
+	}
+	c->refusing = 1;
+	h->nrefusing++;
+	httpd_conn_arm(c, ms < HTTPD_REFUSE_GRACE_MS ? ms :
+	    HTTPD_REFUSE_GRACE_MS);
+}
+
+/* The connection of EVCON, or NULL (a walk: at most max_connections and
+ * HTTPD_REFUSING_MAX, once a request). */
+static struct httpd_conn *
+httpd_conn_find(struct httpd *h, struct evhttp_connection *evcon)
+{
+	struct httpd_conn	*c;
+
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (c->evcon == evcon)
+			return (c);
+	}
+	return (NULL);
+}
+
+/* C's request must be read whole within MS of c->since_us. */
+static void
+httpd_conn_arm(struct httpd_conn *c, int64_t ms)
+{
+	struct timeval	tv;
+	int64_t		left;
+
+	left = c->since_us + ms * USEC_PER_MSEC - mono_us();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / USEC_PER_SEC;
+	tv.tv_usec = left % USEC_PER_SEC;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* A request not read whole in time: close its connection, no answer. */
+static void
+httpd_deadline(evutil_socket_t fd, short events, void *arg)
+{
+	struct httpd_conn	*c = arg;
+	struct httpd		*h = c->h;
+	u_int			 n;
+
+	if (c->state != HTTPD_CONN_READING)
+		return;
+	if (!c->have_path)
+		httpd_take_path(c, 1);
+	if (c->counted) {
+		metrics_count(METRICS_HTTP_REFUSED, "timeout", 1);
+		if (httpd_ratelog(&h->log_slow, &n))
+			log_warnx("msg=\"http request not read in time; "
+			    "closed\" timeout_s=%d path=\"%s\" address=%s "
+			    "closed=%u", h->limits.timeout_s, c->have_path ?
+			    log_escape(c->path) : "", httpd_peer(c), n);
+	}
+	evhttp_connection_free(c->evcon);	/* frees C */
+}
+
+/* Bytes arrived: while reading a request, keep its request line's path. */
+static void
+httpd_input(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	if (info->n_added != 0 && !c->have_path &&
+	    c->state != HTTPD_CONN_SERVING)
+		httpd_take_path(c, 0);
+}
+
+/*
+ * The path of the request line at the head of the input ("METHOD PATH
+ * VERSION", leading blank lines skipped), without its query, into c->path
+ * once the line (or HTTPD_LINE_MAX bytes of it) is there, or with PARTIAL
+ * whatever of it came.
+ */
+static void
+httpd_take_path(struct httpd_conn *c, int partial)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	char		 line[HTTPD_LINE_MAX], *p, *e;
+	size_t		 len, skip = 0;
+	ssize_t		 n;
+
+	n = evbuffer_copyout(in, line, sizeof line - 1);
+	if (n <= 0)
+		return;
+	len = (size_t)n;
+	while (skip < len && (line[skip] == '\r' || line[skip] == '\n'))
+		skip++;
+	line[len] = '\0';
+	if ((e = strpbrk(line + skip, "\r\n")) == NULL &&
+	    len < sizeof line - 1 && !partial)
+		return;		/* the line is not all there yet */
+	if (e != NULL)
+		*e = '\0';
+	c->have_path = 1;
+	c->path[0] = '\0';
+	if ((p = strchr(line + skip, ' ')) == NULL)
+		return;
+	p++;
+	p[strcspn(p, " ?#")] = '\0';
+	snprintf(c->path, sizeof c->path, "%s", p);
+}
+
+/*
+ * Output added while no route has the request: libevent answers it itself
+ * (413, 400).  The status line is the first thing added to an empty
+ * buffer; one of 400 or more is a refusal.
+ */
+static void
+httpd_output(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct httpd_conn	*c = arg;
+	char			 head[16];
+	int			 status;
+
+	if (info->n_added == 0 || info->orig_size != 0 || c->answered ||
+	    c->state != HTTPD_CONN_READING)
+		return;
+	memset(head, 0, sizeof head);
+	if (evbuffer_copyout(b, head, sizeof head - 1) < 12 ||
+	    strncmp(head, "HTTP/1.", 7) != 0)
+		return;
+	status = atoi(head + 9);
+	if (status < 400)
+		return;		/* 100 Continue */
+	c->answered = 1;
+	httpd_listener_refused(c, status);
+}
+
+/* libevent answered C's request STATUS: count it, tell its route (or log
+ * it, a line a second at most). */
+static void
+httpd_listener_refused(struct httpd_conn *c, int status)
+{
+	struct httpd			*h = c->h;
+	const struct httpd_route	*r = NULL;
+	const char			*rest = "", *reason;
+	u_int				 n;
+
+	reason = status == 413 ? "body over --http-max-body" :
+	    "bad request (malformed, or headers over their limit)";
+	metrics_count(METRICS_HTTP_REFUSED, status == 413 ? "too_large" :
+	    "bad_request", 1);
+	if (c->have_path && c->path[0] == '/')
+		r = httpd_find(h, c->path, &rest);
+	if (r != NULL && r->refused != NULL) {
+		r->refused(rest, status, reason, httpd_peer(c),
+		    r->refused_arg);
+		return;
+	}
+	if (httpd_ratelog(&h->log_listener, &n))
+		log_warnx("msg=\"http request refused\" status=%d "
+		    "reason=\"%s\" path=\"%s\" address=%s refused=%u", status,
+		    reason, c->have_path ? log_escape(c->path) : "",
+		    httpd_peer(c), n);
+}
+
+/* C's answer is written; a kept-alive connection reads its next request
+ * under a new deadline. */
+static void
+httpd_served(struct evhttp_request *req, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	c->state = HTTPD_CONN_READING;
+	c->answered = 0;
+	c->have_path = 0;
+	c->since_us = mono_us();
+	httpd_conn_arm(c, (int64_t)c->h->limits.timeout_s * 1000);
+	httpd_take_path(c, 0);
+}
+
+/* evhttp frees C's connection (the peer left, a deadline, a refusal, or
+ * the listener closing): forget it. */
+static void
+httpd_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	TAILQ_REMOVE(&c->h->conns, c, entry);
+	if (c->counted)
+		c->h->nconns--;
+	if (c->refusing)
+		c->h->nrefusing--;
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+	event_free(c->deadline);
+	free(c);
+}
+
+/* Free C, taken off the adopt list: evhttp dropped its connection before
+ * it was adopted, or the listener is gone.  Drops the reference taken at
+ * accept. */
+static void
+httpd_conn_free(struct httpd_conn *c)
+{
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+	bufferevent_decref(c->bev);
+	event_free(c->deadline);
+	free(c);
+}
+
+/* 1 if a line may be logged now for L, with *N refusals since the last
+ * one (this one included); 0 and counted otherwise. */
+static int
+httpd_ratelog(struct httpd_ratelog *l, u_int *n)
+{
+	int64_t	now = mono_us();
+
+	l->since++;
+	if (l->last_us != 0 && now - l->last_us < HTTPD_LOG_US)
+		return (0);
+	*n = l->since;
+	l->since = 0;
+	l->last_us = now;
 	return (1);
 }
 
-/* A counted connection closed: forget it. */
-static void
-httpd_closed(struct evhttp_connection *c, void *arg)
+/* C's peer address (borrowed from libevent), "?" if unknown. */
+static const char *
+httpd_peer(struct httpd_conn *c)
 {
-	struct httpd	*h = arg;
-	size_t		 i;
+	char		*addr = NULL;
+	ev_uint16_t	 port = 0;
 
-	for (i = 0; i < h->nconns; i++) {
-		if (h->conns[i] == c) {
-			h->conns[i] = h->conns[--h->nconns];
-			return;
-		}
-	}
+	if (c->evcon != NULL)
+		evhttp_connection_get_peer(c->evcon, &addr, &port);
+	return (addr != NULL ? addr : "?");
 }
 
 /* Connections counted now (for tests and status). */

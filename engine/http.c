@@ -398,47 +398,56 @@ http_base64(const unsigned char *in, size_t len)
 }
 
 /*
- * The HMAC key of SECRET: the base64-decoded part after "whsec_", or the
- * secret's own bytes without that prefix.  *key is allocated (wipe it with
- * secret_free).  Returns -1 with *cause set for bad base64.
+ * The HMAC key of a Standard Webhooks SECRET, decoded as the reference
+ * libraries do (standard-webhooks/libraries: Webhook(secret)): an optional
+ * "whsec_" prefix is dropped and the rest is base64 (the standard
+ * alphabet; the padding may be left out, as provider dashboards often
+ * show it), so "whsec_XYZ" and the bare "XYZ" are the same key.  *key is
+ * allocated (wipe it with secret_free).  Returns -1 with *cause set when
+ * the rest is empty or not base64; nothing is ever taken as raw bytes.
  */
 int
 http_webhook_key(const unsigned char *secret, size_t len, unsigned char **key,
     size_t *keylen, char **cause)
 {
-	const unsigned char	*b64;
-	size_t			 n, i, pad = 0;
+	const unsigned char	*b64 = secret;
+	unsigned char		*in;
+	size_t			 n = len, i, pad = 0, full;
 	int			 got;
 
 	*key = NULL;
 	*keylen = 0;
-	if (len < 6 || memcmp(secret, "whsec_", 6) != 0) {
-		*key = xmalloc(len + 1);
-		memcpy(*key, secret, len);
-		(*key)[len] = '\0';
-		*keylen = len;
-		return (0);
+	if (n >= 6 && memcmp(b64, "whsec_", 6) == 0) {
+		b64 += 6;
+		n -= 6;
 	}
-	b64 = secret + 6;
-	n = len - 6;
 	while (pad < 2 && pad < n && b64[n - 1 - pad] == '=')
 		pad++;
 	for (i = 0; i < n - pad; i++) {
 		if (!isalnum(b64[i]) && b64[i] != '+' && b64[i] != '/')
 			break;
 	}
-	if (n == 0 || n % 4 != 0 || i != n - pad || n > 64 * 1024) {
-		xasprintf(cause, "a whsec_ secret must be followed by "
-		    "base64");
+	/* Unpadded lengths that leave 1 character over cannot be base64. */
+	if (n == pad || i != n - pad || n > 64 * 1024 ||
+	    (pad != 0 && n % 4 != 0) || (n - pad) % 4 == 1) {
+		xasprintf(cause, "a Standard Webhooks secret must be base64, "
+		    "with or without the whsec_ prefix");
 		return (-1);
 	}
-	*key = xmalloc(n / 4 * 3 + 1);
-	got = EVP_DecodeBlock(*key, b64, (int)n);
-	if (got < 0 || (size_t)got < pad + 1) {
-		secret_free(*key, n / 4 * 3);
+	/* EVP_DecodeBlock takes whole quads: pad what was left unpadded. */
+	full = (n - pad + 3) / 4 * 4;
+	in = xmalloc(full + 1);		/* secret_free wipes a NUL too */
+	memcpy(in, b64, n - pad);
+	memset(in + n - pad, '=', full - (n - pad));
+	*key = xmalloc(full / 4 * 3 + 1);
+	got = EVP_DecodeBlock(*key, in, (int)full);
+	pad = full - (n - pad);
+	secret_free(in, full);
+	if (got < 0 || (size_t)got <= pad) {
+		secret_free(*key, full / 4 * 3);
 		*key = NULL;
-		xasprintf(cause, "a whsec_ secret must be followed by "
-		    "base64");
+		xasprintf(cause, "a Standard Webhooks secret must be base64, "
+		    "with or without the whsec_ prefix");
 		return (-1);
 	}
 	*keylen = (size_t)got - pad;

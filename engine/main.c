@@ -40,7 +40,10 @@ usage(int status)
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--http-max-body BYTES] [--http-max-connections N]\n"
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
-"              [--secret-exec-ttl DURATION] [--scrub-interval DURATION]\n"
+"              [--secret-exec-ttl DURATION] [--webhook-refusals N/DURATION]\n"
+"              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
+"              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
+"              [--ctl-read-timeout DURATION] [--scrub-interval DURATION]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -63,10 +66,11 @@ usage(int status)
 "                        port 0: any free port); none: no listener\n"
 "  --http-max-body N     largest request body in bytes (default 1048576;\n"
 "                        413 past it)\n"
-"  --http-max-connections N  HTTP connections at once (default 1024; 503\n"
-"                        past it)\n"
-"  --http-timeout DUR    time to read a request or write an answer, and the\n"
-"                        idle limit of a connection (default 30s)\n"
+"  --http-max-connections N  HTTP connections at once, counted from their\n"
+"                        accept (default 1024; 503 past it)\n"
+"  --http-timeout DUR    time to read a request whole from its connection's\n"
+"                        accept (or the last answer), to write an answer;\n"
+"                        the idle limit of a connection (default 30s)\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n"
 "  --secret-exec-ttl DUR how long an exec: secret's output is kept in\n"
@@ -74,6 +78,20 @@ usage(int status)
 "                        0: every use)\n"
 "  --webhook-retention DUR  how long webhook message ids (replay protection)\n"
 "                        and webhook events are kept (default 7d)\n"
+"  --webhook-refusals N/DUR  unsigned webhook requests refused that are\n"
+"                        journaled in full per schedule (and for unknown\n"
+"                        ones together) in each DUR; the rest are folded\n"
+"                        into one counted record (default 20/1m)\n"
+"  --ctl-max-connections N  control connections at once (default 256)\n"
+"  --ctl-max-per-uid N   control connections of one uid that is not an\n"
+"                        admin (default 32)\n"
+"  --ctl-admin-reserved N  of --ctl-max-connections, kept for admins\n"
+"                        (root and the daemon's uid; default 16)\n"
+"  --ctl-idle-timeout DUR  close a control connection that asks nothing\n"
+"                        for this long while nothing is served for it\n"
+"                        (default 60s)\n"
+"  --ctl-read-timeout DUR  close a control connection that leaves a\n"
+"                        request line unfinished this long (default 10s)\n"
 "  --scrub-interval DUR  re-verify the whole journal chain in the background\n"
 "                        this often (default 24h; 0: never)\n");
 	exit(status);
@@ -203,6 +221,39 @@ reload(void)
 	}
 }
 
+/* A duration flag from 1s to 1d, in milliseconds; exits 2 if not. */
+static int64_t
+parse_timeout_ms(const char *flag, const char *s)
+{
+	int64_t	d;
+
+	if (parse_duration(s, &d) == -1 || d < USEC_PER_SEC ||
+	    d > 86400 * USEC_PER_SEC) {
+		fprintf(stderr, "chimed: %s: expected a duration from 1s to "
+		    "1d, such as 30s\n", flag);
+		exit(2);
+	}
+	return (d / USEC_PER_MSEC);
+}
+
+/* The places kept for admins (given or the default) must leave some for
+ * the others; exits 2 saying why if not. */
+static void
+check_ctl_limits(const struct ctl_limits *l)
+{
+	size_t	max, reserved;
+
+	max = l->max_connections != 0 ? l->max_connections :
+	    CTL_MAX_CONNECTIONS;
+	reserved = l->admin_reserved != 0 ? l->admin_reserved :
+	    CTL_ADMIN_RESERVED;
+	if (reserved >= max) {
+		fprintf(stderr, "chimed: --ctl-admin-reserved %zu must be "
+		    "below --ctl-max-connections %zu\n", reserved, max);
+		exit(2);
+	}
+}
+
 static long
 parse_number(const char *flag, const char *s, long lo, long hi)
 {
@@ -224,7 +275,9 @@ enum {
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
 	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
-	OPT_SECRET_EXEC_TTL, OPT_SCRUB_INTERVAL
+	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
+	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
+	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL
 };
 
 static const struct option longopts[] = {
@@ -245,6 +298,13 @@ static const struct option longopts[] = {
 	{ "http-max-connections", required_argument, NULL, OPT_HTTP_MAX_CONNS },
 	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "secret-exec-ttl", required_argument, NULL, OPT_SECRET_EXEC_TTL },
+	{ "ctl-max-connections", required_argument, NULL, OPT_CTL_MAX_CONNS },
+	{ "ctl-max-per-uid", required_argument, NULL, OPT_CTL_MAX_PER_UID },
+	{ "ctl-admin-reserved", required_argument, NULL,
+	    OPT_CTL_ADMIN_RESERVED },
+	{ "ctl-idle-timeout", required_argument, NULL, OPT_CTL_IDLE_TIMEOUT },
+	{ "ctl-read-timeout", required_argument, NULL, OPT_CTL_READ_TIMEOUT },
+	{ "webhook-refusals", required_argument, NULL, OPT_WEBHOOK_REFUSALS },
 	{ "scrub-interval", required_argument, NULL, OPT_SCRUB_INTERVAL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -264,6 +324,7 @@ struct flags {
 	char			*http_host;	/* NULL: no listener */
 	uint16_t		 http_port;
 	struct httpd_limits	 http_limits;
+	struct ctl_limits	 ctl_limits;
 };
 
 static void
@@ -271,6 +332,7 @@ parse_flags(int argc, char **argv, struct flags *f)
 {
 	char	*cause = NULL;
 	int64_t	 d;
+	u_int	 kept;
 	int	 ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -386,6 +448,36 @@ parse_flags(int argc, char **argv, struct flags *f)
 				exit(2);
 			}
 			break;
+		case OPT_CTL_MAX_CONNS:
+			f->ctl_limits.max_connections = (size_t)parse_number(
+			    "--ctl-max-connections", optarg, 2, 100000);
+			break;
+		case OPT_CTL_MAX_PER_UID:
+			f->ctl_limits.max_per_uid = (size_t)parse_number(
+			    "--ctl-max-per-uid", optarg, 1, 100000);
+			break;
+		case OPT_CTL_ADMIN_RESERVED:
+			f->ctl_limits.admin_reserved = (size_t)parse_number(
+			    "--ctl-admin-reserved", optarg, 1, 100000);
+			break;
+		case OPT_CTL_IDLE_TIMEOUT:
+			f->ctl_limits.idle_timeout_ms = parse_timeout_ms(
+			    "--ctl-idle-timeout", optarg);
+			break;
+		case OPT_CTL_READ_TIMEOUT:
+			f->ctl_limits.read_timeout_ms = parse_timeout_ms(
+			    "--ctl-read-timeout", optarg);
+			break;
+		case OPT_WEBHOOK_REFUSALS:
+			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
+				fprintf(stderr, "chimed: --webhook-refusals: "
+				    "expected N/DURATION, N from 0 to 100000 "
+				    "and DURATION from 1s to 1h, such as "
+				    "20/1m\n");
+				exit(2);
+			}
+			webhook_set_folding(kept, d);
+			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);
 			exit(0);
@@ -400,6 +492,35 @@ parse_flags(int argc, char **argv, struct flags *f)
 		    argv[optind]);
 		usage(2);
 	}
+	check_ctl_limits(&f->ctl_limits);
+}
+
+/*
+ * The data directory: made 0711 (and any parent it needs) if it does not
+ * exist, so that any uid can reach the control socket in it (the daemon
+ * decides what each may do) but none can list it; what it holds is the
+ * daemon's alone (the journal and secrets/ are 0700, files at most 0640).
+ * An existing directory keeps its mode; one others cannot pass is said in
+ * the log, as granted uids cannot connect then.
+ */
+static void
+make_data_dir(void)
+{
+	struct stat	sb;
+	mode_t		mask;
+	int		made, rc;
+
+	made = stat(engine->data_dir, &sb) == -1 && errno == ENOENT;
+	mask = umask(0);
+	rc = mkdir_p(engine->data_dir, 0711);
+	umask(mask);
+	if (rc == -1 || stat(engine->data_dir, &sb) == -1)
+		fatal("cannot create data directory %s", engine->data_dir);
+	if (!made && (sb.st_mode & S_IXOTH) == 0 && socket_path == NULL)
+		log_warnx("msg=\"other uids cannot reach the control socket: "
+		    "the data directory is not searchable by others (chmod "
+		    "0711 it, or give --socket)\" data=\"%s\" mode=%04o",
+		    log_escape(engine->data_dir), (u_int)(sb.st_mode & 07777));
 }
 
 /*
@@ -442,27 +563,26 @@ start(struct flags *f)
 	char			*jdir, *cause = NULL;
 	int			 killed;
 
-	if (mkdir_p(engine->data_dir, 0750) == -1)
-		fatal("cannot create data directory %s", engine->data_dir);
+	make_data_dir();
 	lock_data_dir();
 	if (f->catalog != NULL)
 		engine->catalog_path = xstrdup(f->catalog);
 	if (engine_reload(&cause) == -1)
-		fatalx("cannot load the catalog: %s", cause);
+		fatalx("%s", cause);	/* "catalog: ..." */
 	xasprintf(&jdir, "%s/journal", engine->data_dir);
 	engine->journal = journal_open(jdir, &f->jopts, &cause);
 	if (engine->journal == NULL)
-		fatalx("cannot open the journal in %s: %s", jdir, cause);
+		fatalx("%s", cause);	/* "journal DIR: ..." */
 	free(jdir);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
-		fatalx("cannot start the journal writer: %s", cause);
+		fatalx("journal: %s", cause);
 	journal_set_stall_hook(engine->journal, journal_stall_changed, NULL);
 	if (scrub_start(engine->journal, f->scrub_interval_us, &cause) == -1)
 		fatalx("%s", cause);
 	/* Operations an earlier start left running die before recovery
 	 * settles their runs. */
 	if (journal_meta(engine->journal, &meta, &cause) == -1)
-		fatalx("cannot read the journal's meta: %s", cause);
+		fatalx("journal: %s", cause);
 	exec_set_instance(meta.journal_id);
 	if ((killed = exec_kill_survivors()) > 0)
 		log_warnx("msg=\"operations of an earlier start killed\" "
@@ -495,8 +615,10 @@ start(struct flags *f)
 	engine->ctl = ctl_server_create(engine->base, socket_path,
 	    ctl_method_find, &cause);
 	if (engine->ctl == NULL)
-		fatalx("cannot listen on %s: %s", socket_path, cause);
+		fatalx("control socket: %s", cause);
 	ctl_server_set_write_gate(engine->ctl, write_gate);
+	if (ctl_server_set_limits(engine->ctl, &f->ctl_limits, &cause) == -1)
+		fatalx("control limits: %s", cause);
 }
 
 int
@@ -520,8 +642,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	parse_flags(argc, argv, &f);
 	log_open("chimed", f.level);
-	/* Group members may reach the socket (0660) in DATA (0750); the
-	 * journal and secrets keep their own 0700 directories. */
+	/* Nothing the daemon makes is for others to read or write: the
+	 * socket (0666) and DATA (0711) are set explicitly; the journal and
+	 * secrets keep their own 0700 directories. */
 	umask(027);
 	if (f.data == NULL)
 		f.data = (env = getenv("CHIME_DATA")) != NULL && *env != '\0' ?

@@ -745,11 +745,14 @@ metrics_daemon_init(void)
 	static const char *const status[] = { "status" };
 	static const char *const spend_labels[] = { "account", "operation" };
 	static const char *const outcome[] = { "outcome" };
+	static const char *const reason[] = { "reason" };
 	static const char *const runst[] = { "success", "failed", "skipped",
 	    "missed", "interrupted", "cancelled" };
 	static const char *const hookst[] = { "accepted", "duplicate",
 	    "unauthorized", "not_found", "too_large", "overloaded", "rejected",
 	    "unavailable" };
+	static const char *const httpst[] = { "connections", "timeout",
+	    "too_large", "bad_request" };
 	const char	*version[1] = { "version" };
 	char		*cause = NULL;
 	size_t		 i;
@@ -769,6 +772,12 @@ metrics_daemon_init(void)
 	    "budget would be exceeded.", NULL, 0, &cause);
 	rc |= metrics_counter(METRICS_WEBHOOKS, "Inbound webhook requests, by "
 	    "outcome.", outcome, 1, &cause);
+	rc |= metrics_counter(METRICS_WEBHOOK_FOLDED, "Webhook refusals past "
+	    "those journaled in full in their minute, folded into one counted "
+	    "record (also in chime_webhook_requests_total).", NULL, 0, &cause);
+	rc |= metrics_counter(METRICS_HTTP_REFUSED, "HTTP connections and "
+	    "requests the listener refused or cut, by reason.", reason, 1,
+	    &cause);
 	rc |= metrics_callback("chime_journal_commits_total", "Journal "
 	    "transactions committed.", 1, NULL, NULL, metrics_cb_journal,
 	    (void *)&metrics_j_which[METRICS_J_COMMITS], &cause);
@@ -835,6 +844,9 @@ metrics_daemon_init(void)
 		metrics_count(METRICS_RUNS, runst[i], 0);
 	for (i = 0; i < nitems(hookst); i++)
 		metrics_count(METRICS_WEBHOOKS, hookst[i], 0);
+	metrics_count(METRICS_WEBHOOK_FOLDED, NULL, 0);
+	for (i = 0; i < nitems(httpst); i++)
+		metrics_count(METRICS_HTTP_REFUSED, httpst[i], 0);
 	if (engine->journal != NULL)
 		journal_set_commit_hook(engine->journal, metrics_commit_hook,
 		    NULL);

@@ -81,7 +81,7 @@ writer_start(struct journal *j, char **cause)
 	error = pthread_create(&j->thread, NULL, writer_main, j);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (error != 0) {
-		xasprintf(cause, "cannot start the journal writer: %s",
+		xasprintf(cause, "cannot start the writer thread: %s",
 		    strerror(error));
 		msgpack_sbuffer_destroy(&j->whdr);
 		chain_ctx_free(j->wchain);

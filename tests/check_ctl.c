@@ -41,6 +41,7 @@ static void	h_echo(struct ctl_req *, json_t *);
 static void	h_async(struct ctl_req *, json_t *);
 static void	h_hold(struct ctl_req *, json_t *);
 static void	h_fail(struct ctl_req *, json_t *);
+static void	h_prefixed(struct ctl_req *, json_t *);
 
 static const struct ctl_param p_echo[] = {
 	{ "text", CTL_P_STRING, 0, "text", NULL },
@@ -66,6 +67,8 @@ static const struct ctl_method test_methods[] = {
 	{ "test.admin", "admin only", p_echo, CTL_M_ADMIN, h_echo, NULL,
 	    NULL },
 	{ "test.fail", "error", p_echo, 0, h_fail, NULL, NULL },
+	{ "test.prefixed", "error whose reason names its field", p_echo, 0,
+	    h_prefixed, NULL, NULL },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -144,6 +147,19 @@ static void
 h_fail(struct ctl_req *req, json_t *params)
 {
 	ctl_error(req, CTL_E_NOT_FOUND, "no such thing", "text", "unknown");
+}
+
+/* An error whose reason is a cause that begins with the field's name, or
+ * (text "other") with a name that only starts like it. */
+static void
+h_prefixed(struct ctl_req *req, json_t *params)
+{
+	const char	*t = ctl_param_string(params, "text");
+
+	if (t != NULL && strcmp(t, "other") == 0)
+		ctl_error_param(req, "cron", "cronjob: not a field");
+	else
+		ctl_error_param(req, "cron", "cron: bad minute field \"61\"");
 }
 
 /* ---- a client driven by the same loop ------------------------------------ */
@@ -250,6 +266,16 @@ tc_close(struct tclient *tc)
 	bufferevent_free(tc->bev);
 	json_decref(tc->lines);
 	free(tc);
+}
+
+/* Apply limits L, which must be accepted. */
+static void
+set_limits(const struct ctl_limits *l)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(ctl_server_set_limits(server, l, &cause) == 0, "%s",
+	    cause);
 }
 
 static void
@@ -503,6 +529,117 @@ START_TEST(test_server_params_bad)
 }
 END_TEST
 
+/* Integers at the ends of int64, and digits in strings, arrive as they
+ * were sent. */
+START_TEST(test_server_big_integer_good)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r, *p;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.types\",\"params\":{\"need\":\"9223372036854775808\","
+	    "\"i\":9223372036854775807,\"o\":{\"a\":-9223372036854775808,"
+	    "\"b\":\"x\\\"99999999999999999999\",\"c\":1.5e300}}}");
+	p = json_object_get(json_object_get(r, "result"), "params");
+	ck_assert_msg(p != NULL, "refused: %s", json_dumps(r, JSON_COMPACT));
+	ck_assert_str_eq(json_string_value(json_object_get(p, "need")),
+	    "9223372036854775808");
+	ck_assert(json_integer_value(json_object_get(p, "i")) == INT64_MAX);
+	p = json_object_get(p, "o");
+	ck_assert(json_integer_value(json_object_get(p, "a")) == INT64_MIN);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "b")),
+	    "x\"99999999999999999999");
+	ck_assert(json_real_value(json_object_get(p, "c")) == 1.5e300);
+	tc_close(tc);
+}
+END_TEST
+
+/* A number past what jansson holds is valid JSON: -32602 naming the
+ * parameter that holds it (nested ones too), never -32700; the handler
+ * does not run.  Malformed JSON is still -32700. */
+START_TEST(test_server_big_integer_bad)
+{
+	static const struct {
+		const char	*params;
+		const char	*field;
+	} bad[] = {
+		{ "{\"need\":\"x\",\"i\":9223372036854775808}", "i" },
+		{ "{\"need\":\"x\",\"i\":-9223372036854775809}", "i" },
+		{ "{\"need\":\"x\",\"i\":100000000000000000000000000000}",
+		    "i" },
+		{ "{\"need\":18446744073709551616}", "need" },
+		{ "{\"need\":\"x\",\"o\":{\"a\":[1,{\"b\":"
+		    "9223372036854775808}]}}", "o" },
+		{ "{\"need\":\"x\",\"usd\":1e999}", "usd" },
+		{ "{\"need\":\"x\",\"o\":{\"s\":\"\\\\\",\"n\":"
+		    "-99999999999999999999}}", "o" },
+	};
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+	const char	*cut;
+	char		*line;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":"
+		    "\"test.types\",\"params\":%s}", i, bad[i].params);
+		r = tc_call(tc, line);
+		assert_error(r, CTL_E_INVALID_PARAMS, bad[i].field,
+		    "out of range");
+		ck_assert_int_eq(json_integer_value(json_object_get(r, "id")),
+		    (json_int_t)i);
+		free(line);
+	}
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":"
+	    "\"test.async\",\"params\":{\"size\":99999999999999999999}}");
+	assert_error(r, CTL_E_INVALID_PARAMS, "size", "out of range");
+	ck_assert_int_eq(max_pending, 0);
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":99999999999999999999,"
+	    "\"method\":\"test.echo\"}");
+	assert_error(r, CTL_E_INVALID_REQUEST, "id", "int64");
+	cut = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.echo\","
+	    "\"params\":{\"size\":99999999999999999999";
+	r = tc_call(tc, cut);
+	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	/* The position is in the line as sent. */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "position")),
+	    (json_int_t)strlen(cut));
+	tc_close(tc);
+}
+END_TEST
+
+/* A reason that begins with its field's name loses that prefix. */
+START_TEST(test_server_error_prefix_good)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.prefixed\"}");
+	assert_error(r, CTL_E_INVALID_PARAMS, "cron", NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "reason")),
+	    "bad minute field \"61\"");
+	tc_close(tc);
+}
+END_TEST
+
+/* A reason that only starts like its field's name is left whole. */
+START_TEST(test_server_error_prefix_bad)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.prefixed\",\"params\":{\"text\":\"other\"}}");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "reason")),
+	    "cronjob: not a field");
+	tc_close(tc);
+}
+END_TEST
+
 /* A notification runs but gets no answer; the next request does. */
 START_TEST(test_server_notification_good)
 {
@@ -543,14 +680,14 @@ END_TEST
  * than the in-flight limit running at once. */
 START_TEST(test_server_pipelined_good)
 {
-	struct ctl_limits	 l = { 0, 0, 4, 0 };
+	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128], seen[101];
 	json_t			*r;
 	json_int_t		 id;
 	size_t			 i;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	tc = tc_open();
 	for (i = 1; i <= 100; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%zu,"
@@ -682,14 +819,14 @@ START_TEST(test_server_half_close_good)
 }
 END_TEST
 
-/* The socket is created with mode 0660. */
+/* The socket is created with mode 0666: the daemon decides per request. */
 START_TEST(test_server_socket_mode_good)
 {
 	struct stat	sb;
 
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert(S_ISSOCK(sb.st_mode));
-	ck_assert_int_eq(sb.st_mode & 07777, 0660);
+	ck_assert_int_eq(sb.st_mode & 07777, 0666);
 	ck_assert_str_eq(ctl_server_path(server), path);
 }
 END_TEST
@@ -772,12 +909,12 @@ END_TEST
  * closed connection makes room again. */
 START_TEST(test_server_connection_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 2, 0, 0 };
+	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0 };
 	struct tclient		*a, *b, *c;
 	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
 	    "\"method\":\"test.echo\"}";
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	a = tc_open();
 	b = tc_open();
 	tc_call(a, req);
@@ -798,16 +935,157 @@ START_TEST(test_server_connection_limit_bad)
 }
 END_TEST
 
+/* Set *ARG once the loop has run MS milliseconds. */
+static void
+flag_cb(evutil_socket_t fd, short events, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+static void
+run_for_ms(int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	int		done = 0;
+
+	event_base_once(base, -1, EV_TIMEOUT, flag_cb, &done, &tv);
+	while (!done)
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* An idle connection is closed after the idle timeout; one whose request
+ * is being served, for three times as long, is not, and gets its answer. */
+START_TEST(test_server_idle_timeout_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*a, *b;
+
+	l.idle_timeout_ms = 100;
+	set_limits(&l);
+	a = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(a, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":1,\"method\":\"test.echo\"}"), "result"));
+	b = tc_open();
+	tc_send(b, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"test.hold\"}\n");
+	tc_wait_eof(a);
+	ck_assert_uint_eq(json_array_size(a->lines), 1);
+	tc_close(a);
+	run_for_ms(300);
+	ck_assert(!b->eof);
+	ck_assert_ptr_nonnull(held);
+	ck_assert(ctl_req_connected(held));
+	ctl_reply(held, json_pack("{s:b}", "done", 1));
+	ck_assert_uint_eq(tc_wait(b, 1), 1);
+	/* Answered and read: idle again, and closed in its turn. */
+	tc_wait_eof(b);
+	tc_close(b);
+	wait_connections(0);
+}
+END_TEST
+
+/* A request line left unfinished is answered -32600 and closed at the
+ * read timeout, counted from its first byte: bytes trickling in more
+ * often than the timeout do not keep it open. */
+START_TEST(test_server_read_timeout_bad)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	json_t			*e;
+	int			 sends = 0;
+
+	l.read_timeout_ms = 150;
+	l.idle_timeout_ms = 60000;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",");
+	while (!tc->eof) {
+		ck_assert_msg(sends < 40, "still open after %d bytes", sends);
+		run_for_ms(25);
+		tc_send(tc, " ");
+		sends++;
+	}
+	ck_assert_uint_eq(json_array_size(tc->lines), 1);
+	assert_error(json_array_get(tc->lines, 0), CTL_E_INVALID_REQUEST,
+	    NULL, NULL);
+	e = json_object_get(json_array_get(tc->lines, 0), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "message")),
+	    "request not complete within 150 ms");
+	ck_assert(json_is_null(json_object_get(json_array_get(tc->lines, 0),
+	    "id")));
+	tc_close(tc);
+	wait_connections(0);
+}
+END_TEST
+
+/* A request finished within the read timeout is served, and the next
+ * line has a deadline of its own. */
+START_TEST(test_server_read_timeout_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	json_t			*r;
+
+	l.read_timeout_ms = 200;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,");
+	run_for_ms(120);
+	r = tc_call(tc, "\"method\":\"test.echo\"}");
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,");
+	run_for_ms(120);
+	r = tc_call(tc, "\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2);
+	ck_assert_ptr_nonnull(json_object_get(r, "result"));
+	ck_assert(!tc->eof);
+	tc_close(tc);
+}
+END_TEST
+
+/* Limits that do not hold together are refused and change nothing. */
+START_TEST(test_server_set_limits_bad)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*a, *b;
+	char			*cause = NULL;
+	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"test.echo\"}";
+
+	l.max_connections = 16;		/* the 16 kept for admins: none left */
+	ck_assert_int_eq(ctl_server_set_limits(server, &l, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "kept for admins"));
+	free(cause);
+	cause = NULL;
+	l.max_connections = 2;
+	l.admin_reserved = 2;
+	ck_assert_int_eq(ctl_server_set_limits(server, &l, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "leave none of 2"));
+	free(cause);
+	/* Still 256 connections: a third one is served. */
+	a = tc_open();
+	b = tc_open();
+	tc_call(a, req);
+	tc_call(b, req);
+	tc_close(a);
+	a = tc_open();
+	ck_assert_ptr_nonnull(json_object_get(tc_call(a, req), "result"));
+	ck_assert_uint_eq(ctl_server_connections(server), 2);
+	tc_close(a);
+	tc_close(b);
+}
+END_TEST
+
 /* A client that does not read its answers is closed once they pass the
  * output limit. */
 START_TEST(test_server_output_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
 	char			 line[128];
 	int			 fd, i, n, sndbuf;
 	socklen_t		 len = sizeof sndbuf;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	fd = tc_connect();
 	/* Enough answers to fill the socket's buffer twice over. */
 	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len),
@@ -834,12 +1112,12 @@ END_TEST
  * instead of buffering past the limit. */
 START_TEST(test_server_output_limit_good)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128];
 	int			 i;
 
-	ctl_server_set_limits(server, &l);
+	set_limits(&l);
 	tc = tc_open();
 	for (i = 0; i < 20; i++) {
 		snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%d,"
@@ -1065,6 +1343,51 @@ START_TEST(test_protocol_error_object_bad)
 }
 END_TEST
 
+/* A reason written to stand alone ("cron: bad ...") is not prefixed by
+ * its field twice: the field's own prefix goes. */
+START_TEST(test_protocol_error_fields_good)
+{
+	json_t	*d = ctl_error_fields("cron", "cron: bad minute field");
+
+	ck_assert_str_eq(json_string_value(json_object_get(d, "field")),
+	    "cron");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "reason")),
+	    "bad minute field");
+	json_decref(d);
+	d = ctl_error_object(CTL_E_INVALID_PARAMS, "invalid params",
+	    "catalog", "catalog: /x.json:2:0: '}' expected");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d,
+	    "data"), "reason")), "/x.json:2:0: '}' expected");
+	json_decref(d);
+}
+END_TEST
+
+/* Reasons that do not begin "FIELD: " are kept whole, and nothing is
+ * left empty. */
+START_TEST(test_protocol_error_fields_bad)
+{
+	static const char *keep[][2] = {
+		{ "cron", "cronjob: x" },
+		{ "cron", "cron:x" },
+		{ "cron", "cron: " },
+		{ "cron", "bad: cron: x" },
+		{ "", ": x" },
+	};
+	json_t	*d;
+	size_t	 i;
+
+	for (i = 0; i < sizeof keep / sizeof *keep; i++) {
+		d = ctl_error_fields(keep[i][0], keep[i][1]);
+		ck_assert_str_eq(json_string_value(json_object_get(d,
+		    "reason")), keep[i][1]);
+		json_decref(d);
+	}
+	d = ctl_error_fields(NULL, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "reason")), "");
+	json_decref(d);
+}
+END_TEST
+
 /* USD and duration values convert to micro-units exactly. */
 START_TEST(test_protocol_values_good)
 {
@@ -1174,6 +1497,24 @@ static const struct ctl_method t_thing[] = {
 static const struct ctl_method t_tool[] = {
 	{ "tool.get", "show a tool", p_none, 0, NULL, NULL, NULL },
 	{ "tool.getall", "show all tools", p_none, 0, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+};
+static const struct ctl_param p_long[] = {
+	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "the id",
+	    NULL },
+	{ "an_extra_long_flag", CTL_P_STRING, 0, "long", NULL },
+	{ "n", CTL_P_INT, 0, "a number", NULL },
+	{ "on", CTL_P_BOOL, 0, "a switch whose help is long enough to be "
+	    "wrapped onto a second line, and then onto a third one as well, "
+	    "since it goes on and on and on", NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};
+static const struct ctl_method t_long[] = {
+	{ "long.create", "long flags", p_long, 0, NULL, NULL, NULL },
+	{ "long.list", "a table that fits", p_none, CTL_M_READONLY, NULL,
+	    "id,name~,note~,state", "items" },
+	{ "long.joined", "joined and wide-only columns", p_none,
+	    CTL_M_READONLY, NULL, "id,kind spec~,+extra", "items" },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
 static const struct ctl_method *const t_tables[] = { t_thing, t_tool, NULL };
@@ -1383,6 +1724,25 @@ usage_to(FILE *fp, const struct ctl_method *m, json_t *v)
 	print_usage(fp, m);
 }
 
+static void
+help_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	print_method_help(fp, m);
+}
+
+/* Display width: UTF-8 code points. */
+static size_t
+print_test_width(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	}
+	return (n);
+}
+
 /* Errors print as "chimectl: MESSAGE (field: reason)". */
 START_TEST(test_args_error_good)
 {
@@ -1403,6 +1763,232 @@ START_TEST(test_args_error_good)
 	    "[--count N] [--paused] [--param KEY=VALUE]... [--max-cost USD] "
 	    "[--every DURATION]\n");
 	free(s);
+}
+END_TEST
+
+/* The column where S's help text starts: after the type column. */
+static size_t
+help_column(const char *line)
+{
+	const char	*p;
+
+	p = strstr(line, "  string  ");
+	if (p == NULL)
+		p = strstr(line, "  integer ");
+	if (p == NULL)
+		p = strstr(line, "  boolean ");
+	ck_assert_msg(p != NULL, "no type in \"%s\"", line);
+	return (p - line);
+}
+
+/* Help lines up its columns whatever the length of a flag. */
+START_TEST(test_args_help_columns_good)
+{
+	char	*s, *line, *save = NULL;
+	size_t	 col = 0, n = 0;
+
+	s = capture(help_to, &t_long[0], "null");
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "  ", 2) != 0 || line[2] == ' ')
+			continue;
+		if (n++ == 0)
+			col = help_column(line);
+		ck_assert_uint_eq(help_column(line), col);
+	}
+	ck_assert_uint_eq(n, 4);
+	free(s);
+}
+END_TEST
+
+/* A help text too long for one line wraps under its own column; no line
+ * passes 100 columns. */
+START_TEST(test_args_help_columns_bad)
+{
+	char	*s, *line, *save = NULL, *at;
+	size_t	 col = 0, cont = 0;
+
+	s = capture(help_to, &t_long[0], "null");
+	at = strstr(s, "a switch whose");
+	ck_assert_ptr_nonnull(at);
+	while (at > s && at[-1] != '\n')
+		at--;
+	col = strstr(at, "a switch") - at;
+	for (line = strtok_r(at, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_uint_le(strlen(line), 100);
+		if (line != at) {
+			ck_assert_uint_eq(strspn(line, " "), col);
+			cont++;
+		}
+	}
+	ck_assert_uint_ge(cont, 1);
+	free(s);
+}
+END_TEST
+
+static void
+fit_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	print_result_fit(fp, m, v, 60);
+}
+
+/* A table wider than the limit narrows its "~" columns, cutting values
+ * with an ellipsis, and then fits. */
+START_TEST(test_args_print_fit_good)
+{
+	char	*s, *line, *save = NULL;
+
+	s = capture(fit_to, &t_long[1], "{\"items\":[{\"id\":\"s_1\","
+	    "\"name\":\"a-rather-long-schedule-name-that-goes-on\",\"note\":"
+	    "\"a note that is long as well, longer than it should be\","
+	    "\"state\":\"active\"},{\"id\":\"s_2\",\"name\":\"b\","
+	    "\"note\":null,\"state\":\"paused\"}]}");
+	ck_assert_ptr_nonnull(strstr(s, "\u2026"));
+	ck_assert_ptr_nonnull(strstr(s, "s_2  b "));
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(print_test_width(line) <= 60, "%zu: \"%s\"",
+		    print_test_width(line), line);
+		ck_assert_ptr_nonnull(strstr(line, "s_") != NULL ? line :
+		    strstr(line, "ID"));
+	}
+	free(s);
+}
+END_TEST
+
+/* Without a limit, or with no "~" column to narrow, nothing is cut; a
+ * narrowed column keeps its header. */
+START_TEST(test_args_print_fit_bad)
+{
+	char	*s;
+
+	s = capture(print_result, &t_long[1], "{\"items\":[{\"id\":\"s_1\","
+	    "\"name\":\"a-rather-long-schedule-name-that-goes-on-and-on\","
+	    "\"state\":\"active\"}]}");
+	ck_assert_ptr_null(strstr(s, "\u2026"));
+	ck_assert_ptr_nonnull(strstr(s, "a-rather-long-schedule-name-that-goes-"
+	    "on-and-on"));
+	free(s);
+	s = capture(fit_to, &t_thing[1], "{\"things\":[{\"id\":\"an-id-far-"
+	    "too-long-to-fit-in-sixty-columns-but-not-shrinkable\",\"name\":"
+	    "\"x\"}]}");
+	ck_assert_ptr_null(strstr(s, "\u2026"));
+	free(s);
+	s = capture(fit_to, &t_long[1], "{\"items\":[{\"id\":\"" "s_1234567"
+	    "89012345678901234567890123456789012345678901234567890\",\"name\":"
+	    "\"abcdefghijklmnop\",\"note\":\"abcdefghijkl\"}]}");
+	ck_assert_ptr_nonnull(strstr(s, "NAME    NOTE"));
+	ck_assert_ptr_nonnull(strstr(s, "abcde\u2026  abcde\u2026"));
+	free(s);
+}
+END_TEST
+
+/* "a b" columns join their values under A's header; "+c" columns show
+ * only at full width. */
+START_TEST(test_args_print_joined_good)
+{
+	char	*s;
+
+	s = capture(print_result, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"kind\":\"cron\",\"spec\":\"0 7 * * *\",\"extra\":\"x\"},"
+	    "{\"id\":\"2\",\"kind\":\"manual\",\"spec\":\"\"}]}");
+	ck_assert_str_eq(s, "ID  KIND            EXTRA\n"
+	    "1   cron 0 7 * * *  x\n"
+	    "2   manual          -\n");
+	free(s);
+	s = capture(fit_to, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"kind\":\"cron\",\"spec\":\"0 7 * * *\",\"extra\":\"x\"}]}");
+	ck_assert_str_eq(s, "ID  KIND\n1   cron 0 7 * * *\n");
+	free(s);
+}
+END_TEST
+
+/* A joined cell with no value at all is "-"; its values are cleaned of
+ * control characters. */
+START_TEST(test_args_print_joined_bad)
+{
+	char	*s;
+
+	s = capture(fit_to, &t_long[2], "{\"items\":[{\"id\":\"1\","
+	    "\"spec\":null},{\"id\":\"2\",\"kind\":\"a\\u001bb\","
+	    "\"spec\":3}]}");
+	ck_assert_str_eq(s, "ID  KIND\n1   -\n2   a?b 3\n");
+	free(s);
+}
+END_TEST
+
+static void
+block_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	json_t	*running = json_object_get(v, "running_ops");
+
+	print_batch_block(fp, json_object_get(v, "batch"), running,
+	    (int64_t)1795000065 * USEC_PER_SEC, 80);
+}
+
+static void
+line_to(FILE *fp, const struct ctl_method *m, json_t *v)
+{
+	print_batch_line(fp, v);
+}
+
+#define WATCH_BATCH \
+	"{\"id\":\"b_1\",\"name\":\"sweep\",\"type\":\"conditional\"," \
+	"\"state\":\"running\",\"total\":4,\"completed\":2,\"failed\":1," \
+	"\"skipped\":0,\"cancelled\":0,\"running\":1,\"pending\":0," \
+	"\"progress\":\"3/4 ended\",\"spent_usd\":\"0.001200\"," \
+	"\"estimate_low_usd\":\"0.001000\",\"estimate_high_usd\":" \
+	"\"0.003000\",\"max_cost_usd\":\"0.500000\",\"started\":" \
+	"\"2026-11-18T11:06:40Z\",\"finished\":null}"
+
+/* The watch block: name and state, a bar, elapsed and cost, the counts
+ * and the running operations; the line form has progress and cost. */
+START_TEST(test_args_watch_block_good)
+{
+	char	*s;
+
+	s = capture(block_to, NULL, "{\"batch\":" WATCH_BATCH ",\"running_ops"
+	    "\":[{\"id\":\"brief\",\"operation\":\"analytics-summary\","
+	    "\"run_id\":\"b_1:4\"}]}");
+	ck_assert_str_eq(s, "batch b_1 sweep (conditional): running\n"
+	    "[##############################----------]  3/4 ended, 75%\n"
+	    "elapsed 1m05s  spent $0.001200  estimate $0.001000 to $0.003000  "
+	    "max $0.500000\n"
+	    "2 completed, 1 failed, 0 skipped, 0 cancelled, 1 running, "
+	    "0 pending\n"
+	    "running:\n"
+	    "  brief  analytics-summary  b_1:4\n");
+	free(s);
+	s = capture(line_to, NULL, WATCH_BATCH);
+	ck_assert_str_eq(s, "3/4 ended; spent $0.001200\n");
+	free(s);
+}
+END_TEST
+
+/* A narrow terminal cuts every line short of its last column; missing
+ * members show as "-"; control characters never reach the terminal. */
+START_TEST(test_args_watch_block_bad)
+{
+	char	*s, *line, *save = NULL;
+	json_t	*b;
+	FILE	*fp;
+	size_t	 len;
+	int	 n;
+
+	b = json_loads("{\"id\":\"b_\\u001b[2J\",\"total\":0}", 0, NULL);
+	fp = open_memstream(&s, &len);
+	n = print_batch_block(fp, b, NULL, 0, 30);
+	fclose(fp);
+	ck_assert_int_eq(n, 4);
+	ck_assert_ptr_null(strchr(s, 0x1b));
+	ck_assert_ptr_nonnull(strstr(s, "batch b_?[2J - (-): -"));
+	ck_assert_ptr_nonnull(strstr(s, "0/0 ended, 0%"));
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		ck_assert_uint_le(print_test_width(line), 29);
+	free(s);
+	json_decref(b);
 }
 END_TEST
 
@@ -1430,6 +2016,10 @@ server_suite(void)
 	tcase_add_test(tc, test_server_unknown_method_bad);
 	tcase_add_test(tc, test_server_params_good);
 	tcase_add_test(tc, test_server_params_bad);
+	tcase_add_test(tc, test_server_big_integer_good);
+	tcase_add_test(tc, test_server_big_integer_bad);
+	tcase_add_test(tc, test_server_error_prefix_good);
+	tcase_add_test(tc, test_server_error_prefix_bad);
 	tcase_add_test(tc, test_server_notification_good);
 	tcase_add_test(tc, test_server_notification_bad);
 	tcase_add_test(tc, test_server_pipelined_good);
@@ -1442,6 +2032,10 @@ server_suite(void)
 	tcase_add_test(tc, test_server_stale_good);
 	tcase_add_test(tc, test_server_stale_bad);
 	tcase_add_test(tc, test_server_connection_limit_bad);
+	tcase_add_test(tc, test_server_idle_timeout_good);
+	tcase_add_test(tc, test_server_read_timeout_bad);
+	tcase_add_test(tc, test_server_read_timeout_good);
+	tcase_add_test(tc, test_server_set_limits_bad);
 	tcase_add_test(tc, test_server_output_limit_bad);
 	tcase_add_test(tc, test_server_output_limit_good);
 	tcase_add_test(tc, test_server_stop_accepting_good);
@@ -1461,6 +2055,8 @@ protocol_suite(void)
 
 	tcase_add_test(tc, test_protocol_error_object_good);
 	tcase_add_test(tc, test_protocol_error_object_bad);
+	tcase_add_test(tc, test_protocol_error_fields_good);
+	tcase_add_test(tc, test_protocol_error_fields_bad);
 	tcase_add_test(tc, test_protocol_values_good);
 	tcase_add_test(tc, test_protocol_values_bad);
 	tcase_add_test(tc, test_protocol_getters_good);
@@ -1483,6 +2079,14 @@ client_args_suite(void)
 	tcase_add_test(tc, test_args_print_bad);
 	tcase_add_test(tc, test_args_error_good);
 	tcase_add_test(tc, test_args_error_bad);
+	tcase_add_test(tc, test_args_help_columns_good);
+	tcase_add_test(tc, test_args_help_columns_bad);
+	tcase_add_test(tc, test_args_print_fit_good);
+	tcase_add_test(tc, test_args_print_fit_bad);
+	tcase_add_test(tc, test_args_print_joined_good);
+	tcase_add_test(tc, test_args_print_joined_bad);
+	tcase_add_test(tc, test_args_watch_block_good);
+	tcase_add_test(tc, test_args_watch_block_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -608,7 +608,7 @@ START_TEST(test_http_sign)
 	    body, strlen(body));
 	ck_assert_str_eq(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 	free(sig);
-	/* A secret without the prefix is its own key. */
+	/* http_sign takes key bytes as they are: an independent HMAC. */
 	sig = http_sign((const unsigned char *)"k", 1, "id", 5, "b", 1);
 	HMAC(EVP_sha256(), "k", 1, (const unsigned char *)"id.5.b", 6, mac,
 	    &maclen);
@@ -616,20 +616,66 @@ START_TEST(test_http_sign)
 	ck_assert_str_eq(sig + 3, b64);
 	free(sig);
 	secret_free(key, klen);
-	ck_assert_int_eq(http_webhook_key((const unsigned char *)"raw", 3,
-	    &key, &klen, &cause), 0);
-	ck_assert_uint_eq(klen, 3);
-	ck_assert_mem_eq(key, "raw", 3);
-	secret_free(key, klen);
 }
 END_TEST
 
-/* A changed byte changes the signature; bad base64 after whsec_ fails. */
+/* As the Standard Webhooks libraries: the whsec_ prefix is optional and
+ * the padding may be left out; both give the vector's key. */
+START_TEST(test_http_webhook_key)
+{
+	static const char	*same[] = {
+	    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",		/* bare */
+	    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",	/* prefixed */
+	};
+	static const struct {
+		const char	*secret;
+		const char	*key;
+		size_t		 len;
+	} unpadded[] = {
+	    { "whsec_YWJjZA", "abcd", 4 },	/* "YWJjZA==" */
+	    { "YWJjZA", "abcd", 4 },
+	    { "YWJjZGU", "abcde", 5 },		/* "YWJjZGU=" */
+	    { "YWJjZGU=", "abcde", 5 },
+	    { "whsec_YQ==", "a", 1 },
+	};
+	unsigned char	*key, *want;
+	size_t		 klen, wlen, i;
+	char		*sig, *cause = NULL;
+
+	ck_assert_int_eq(http_webhook_key((const unsigned char *)TEST_SECRET,
+	    strlen(TEST_SECRET), &want, &wlen, &cause), 0);
+	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
+		ck_assert_int_eq(http_webhook_key((const unsigned char *)
+		    same[i], strlen(same[i]), &key, &klen, &cause), 0);
+		ck_assert_uint_eq(klen, wlen);
+		ck_assert_mem_eq(key, want, wlen);
+		sig = http_sign(key, klen, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+		    1614265330, "{\"test\": 2432232314}", 20);
+		ck_assert_str_eq(sig,
+		    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+		free(sig);
+		secret_free(key, klen);
+	}
+	secret_free(want, wlen);
+	for (i = 0; i < sizeof unpadded / sizeof unpadded[0]; i++) {
+		ck_assert_msg(http_webhook_key((const unsigned char *)
+		    unpadded[i].secret, strlen(unpadded[i].secret), &key,
+		    &klen, &cause) == 0, "%s: %s", unpadded[i].secret, cause);
+		ck_assert_uint_eq(klen, unpadded[i].len);
+		ck_assert_mem_eq(key, unpadded[i].key, klen);
+		secret_free(key, klen);
+	}
+}
+END_TEST
+
+/* A changed byte changes the signature; a secret that is not base64,
+ * with or without whsec_, fails: nothing is taken as raw bytes. */
 START_TEST(test_http_sign_bad)
 {
-	static const char	*bad[] = { "whsec_", "whsec_abc", "whsec_a!==",
-	    "whsec_====", "whsec_ab=c", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"
-	    "LaS w" };
+	static const char	*bad[] = { "whsec_", "", "whsec_a", "abcde",
+	    "whsec_a!==", "whsec_====", "==", "whsec_ab=c", "abc==",
+	    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS w", "raw-secret",
+	    "gh_secret_text", "YWJj\n" };
 	unsigned char		*key;
 	size_t			 klen, i;
 	char			*a, *b, *cause = NULL;
@@ -646,8 +692,8 @@ START_TEST(test_http_sign_bad)
 		ck_assert_msg(http_webhook_key((const unsigned char *)bad[i],
 		    strlen(bad[i]), &key, &klen, &cause) == -1, "%s", bad[i]);
 		ck_assert_ptr_null(key);
-		ck_assert_str_eq(cause, "a whsec_ secret must be followed by "
-		    "base64");
+		ck_assert_str_eq(cause, "a Standard Webhooks secret must be "
+		    "base64, with or without the whsec_ prefix");
 		free(cause);
 		cause = NULL;
 	}
@@ -806,7 +852,7 @@ START_TEST(test_http_signature)
 	struct exec_result	*r;
 	struct operation	 op;
 	struct exec_request	 req;
-	struct outcome		 o = { 0, NULL };
+	struct outcome		 o = { 0, NULL }, o2 = { 0, NULL };
 	unsigned char		 key[64], mac[EVP_MAX_MD_SIZE];
 	unsigned int		 maclen;
 	const char		*b64 = TEST_SECRET + 6, *id, *ts, *body;
@@ -843,6 +889,19 @@ START_TEST(test_http_signature)
 	memcpy(want, "v1,", 3);
 	EVP_EncodeBlock((unsigned char *)want + 3, mac, (int)maclen);
 	ck_assert_str_eq(jstr(one, "webhook_signature"), want);
+	json_decref(reqs);
+
+	/* The same secret without its whsec_ prefix is the same key. */
+	setenv("CHIME_TEST_BARE", TEST_SECRET + 6, 1);
+	op.secret_ref = "env:CHIME_TEST_BARE";
+	request(&req, "sched.x:8", "{}");
+	ck_assert_ptr_nonnull(http_start(&op, &req, 1, done_cb, &o2, &cause));
+	wait_all(&o2, 1);
+	ck_assert_int_eq(o2.r->status, EXEC_SUCCESS);
+	exec_result_free(o2.r);
+	reqs = router_requests("sched.x:8");
+	ck_assert(json_is_true(json_object_get(json_array_get(reqs, 0),
+	    "signature_ok")));
 	json_decref(reqs);
 }
 END_TEST
@@ -890,8 +949,14 @@ START_TEST(test_http_signature_bad)
 	setenv("CHIME_TEST_OTHER", "whsec_###", 1);
 	op.secret_ref = "env:CHIME_TEST_OTHER";
 	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
-	ck_assert_str_eq(cause, "secret env:CHIME_TEST_OTHER: a whsec_ secret "
-	    "must be followed by base64");
+	ck_assert_str_eq(cause, "secret env:CHIME_TEST_OTHER: a Standard "
+	    "Webhooks secret must be base64, with or without the whsec_ "
+	    "prefix");
+	free(cause);
+	/* Nor is a bare secret that is not base64 taken as raw bytes. */
+	setenv("CHIME_TEST_OTHER", "not-base64-text", 1);
+	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "must be base64"));
 	free(cause);
 	ck_assert_int_eq(http_running(), 0);
 	reqs = router_requests("t-nosecret:1");
@@ -1618,6 +1683,7 @@ http_suite(void)
 	TCase	*net = tcase_create("router");
 
 	tcase_add_test(tc, test_http_sign);
+	tcase_add_test(tc, test_http_webhook_key);
 	tcase_add_test(tc, test_http_sign_bad);
 	tcase_add_test(tc, test_http_retry_after);
 	tcase_add_test(tc, test_http_retry_after_bad);

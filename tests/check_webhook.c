@@ -56,6 +56,23 @@ START_TEST(test_webhook_vector)
 }
 END_TEST
 
+/* The vector's secret without its whsec_ prefix (as a provider's
+ * dashboard shows it) is the same key: the delivery verifies. */
+START_TEST(test_webhook_vector_bare)
+{
+	unsigned char	*bare;
+	size_t		 barelen;
+	const char	*reason = NULL;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(http_webhook_key((const unsigned char *)VEC_SECRET +
+	    6, strlen(VEC_SECRET) - 6, &bare, &barelen, &cause), 0);
+	ck_assert_int_eq(webhook_verify_standard(bare, barelen, VEC_ID, VEC_TS,
+	    VEC_SIG, VEC_BODY, strlen(VEC_BODY), VEC_TS_N, 300, &reason), 0);
+	secret_free(bare, barelen);
+}
+END_TEST
+
 /* One body byte changed: refused. */
 START_TEST(test_webhook_vector_tampered_bad)
 {
@@ -283,6 +300,7 @@ webhook_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_webhook_vector);
+	tcase_add_test(tc, test_webhook_vector_bare);
 	tcase_add_test(tc, test_webhook_vector_tampered_bad);
 	tcase_add_test(tc, test_webhook_several_signatures);
 	tcase_add_test(tc, test_webhook_signature_bad);

@@ -8,10 +8,7 @@
  *       32 and after: the record)
  *   chime-test-tamper JOURNAL_DIR delete SEQ        delete log entry SEQ
  *   chime-test-tamper JOURNAL_DIR swap SEQ SEQ2     swap two entries' values
- *   chime-test-tamper JOURNAL_DIR hold FILE         take LMDB's write lock
- *       (a write transaction), create FILE, and keep the lock until FILE
- *       is removed: the daemon's writer waits meanwhile, changing nothing
- *
+
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
 #include <sys/types.h>
@@ -21,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -32,15 +27,13 @@ static void	 be64(uint64_t, uint8_t[8]);
 static void	 check(int, const char *);
 static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
-static int	 hold(const char *, const char *);
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: chime-test-tamper JOURNAL_DIR flip SEQ OFFSET\n"
 	    "       chime-test-tamper JOURNAL_DIR delete SEQ\n"
-	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n"
-	    "       chime-test-tamper JOURNAL_DIR hold FILE\n");
+	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n");
 	exit(2);
 }
 
@@ -103,31 +96,6 @@ put_value(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, void *val, size_t len)
 	check(mdb_put(txn, dbi, &k, &v, 0), "put");
 }
 
-/* Hold the write lock of the environment in DIR while FLAG exists. */
-static int
-hold(const char *dir, const char *flag)
-{
-	MDB_env		*env;
-	MDB_txn		*txn;
-	FILE		*f;
-	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
-
-	check(mdb_env_create(&env), "env");
-	mdb_env_set_maxdbs(env, 128);
-	check(mdb_env_open(env, dir, 0, 0600), dir);
-	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
-	if ((f = fopen(flag, "w")) == NULL) {
-		perror(flag);
-		return (1);
-	}
-	fclose(f);
-	while (access(flag, F_OK) == 0)
-		nanosleep(&ts, NULL);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return (0);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -139,8 +107,6 @@ main(int argc, char **argv)
 	size_t		 alen, blen;
 	uint64_t	 seq, arg = 0;
 
-	if (argc == 4 && strcmp(argv[2], "hold") == 0)
-		return (hold(argv[1], argv[3]));
 	if (argc < 4 || (strcmp(argv[2], "delete") == 0) != (argc == 4) ||
 	    argc > 5)
 		usage();

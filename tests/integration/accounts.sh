@@ -4,33 +4,19 @@
 # change accounts; revoking it takes everything away again.
 #
 # The second uid is 65534 (nobody), run with setpriv, so the test needs root
-# (it is skipped otherwise).  chimed's socket is 0660 root:root inside a
-# 0750 directory: to let uid 65534 connect at all, the daemon listens on a
-# socket in its own directory $T/sock, which (and the socket) the test gives
-# to group 65534, and $T (mode 0700 from mktemp) gets o+x to be traversed.
+# (it is skipped otherwise).  It reaches the daemon's default socket (0666
+# in a 0711 data directory; see socket-perms.sh) once $T (0700 from mktemp)
+# may be passed.
 # Reaching the socket only lets a process speak the protocol; what it may
 # do is decided by the daemon from its uid, which is what this test checks.
 . "$(dirname "$0")/lib.sh"
 
-OTHER=65534
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+OTHER=$OTHER_UID
+if ! other_uid_ready; then
 	echo "SKIP: needs root and setpriv to act as uid $OTHER"
 	exit 77
 fi
 
-SOCKDIR=$T/sock
-SOCK=$SOCKDIR/chime.sock
-export CHIME_SOCKET=$SOCK
-mkdir -p "$SOCKDIR"
-chmod 711 "$T"
-chgrp "$OTHER" "$SOCKDIR"
-chmod 750 "$SOCKDIR"
-
-# The other uid's chimectl, and the JSON-RPC error code it is answered.
-nb() {
-	setpriv --reuid="$OTHER" --regid="$OTHER" --clear-groups \
-	    "$CHIMECTL" --socket "$SOCK" "$@"
-}
 nbj() { nb --json "$@"; }
 # nb_jq FILTER ARGS...: as uid 65534, the --json answer passes jq -e FILTER.
 nb_jq() {
@@ -59,8 +45,7 @@ nb_code() {
 	[ "$got" = "$want" ]
 }
 
-start_chimed --socket "$SOCK"
-chgrp "$OTHER" "$SOCK"
+start_chimed
 if ! nb daemon status >/dev/null 2>&1; then
 	echo "SKIP: uid $OTHER cannot run $CHIMECTL (build directory not reachable)"
 	exit 77
@@ -139,8 +124,7 @@ check "admin grants it again by user name" ctl account grant team-a --user "$(ge
 check "granted: it reads its schedule again" nb schedule get mine --account team-a
 
 check "SIGTERM drains and exits 0" stop_chimed
-start_chimed --socket "$SOCK"
-chgrp "$OTHER" "$SOCK"
+start_chimed
 check "after a restart team-a still grants uid $OTHER" ctl_jq ".uids == [$OTHER]" account get team-a
 check "after a restart uid $OTHER still sees only team-a" nb_jq '[.accounts[].name] == ["team-a"]' account list
 check "after a restart default is still hidden" nb_code -32001 schedule get "$secret"

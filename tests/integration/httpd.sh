@@ -96,15 +96,25 @@ CHIMED_PID=
 check "drained: exit status 0" test "$rc" -eq 0
 check "the listener is gone after the drain" sh -c "! curl -s --max-time 5 http://127.0.0.1:$HTTP_PORT/healthz"
 
-# Limits: body size, connections (counted at their first request) and time.
+# Limits: body size, connections (counted from their accept) and time.
 check_fails "a bad --http-max-connections is refused" 2 "$CHIMED" \
     --data "$DATA" --http-max-connections 0
 check_fails "a bad --http-timeout is refused" 2 "$CHIMED" --data "$DATA" \
     --http-timeout 0s
-start_chimed --http-max-connections 2 --http-max-body 2048 --http-timeout 2s
+start_chimed --http-max-connections 2 --http-max-body 2048 --http-timeout 10s
 head -c 4096 /dev/zero > "$T/4k"
 check "413 past --http-max-body" test "$(code POST /healthz \
     --data-binary @"$T/4k")" = 413
+check "the listener's own 413 is logged, with its path" grep -q \
+    'msg="http request refused" status=413 reason="body over --http-max-body" path="/healthz"' \
+    "$LOG"
+check "400 for headers over 16 KiB" test "$(code GET /healthz?x=1 -H \
+    "X-Big: $(head -c 17000 /dev/zero | tr '\0' a)")" = 400
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics"
+check "both are counted" sh -c "grep -qx \
+    'chime_http_refused_total{reason=\"too_large\"} 1' $T/metrics &&
+    grep -qx 'chime_http_refused_total{reason=\"bad_request\"} 1' \
+    $T/metrics"
 check "a body within it reaches the route" test "$(code POST /healthz \
     -d x)" = 405
 # hold N: N keep-alive connections, each after one request, held open
@@ -144,8 +154,124 @@ done
 check "closed connections give their place back" test "$n" -eq 20
 stop_chimed
 
+# Connections count from their accept, and a request must be read whole
+# within --http-timeout of it (or of the previous answer), however its
+# bytes trickle in; a request a route is serving has no deadline.
+start_chimed --http-max-connections 2 --http-timeout 2s
+# silent.py PORT N OUT: open N connections and send nothing; "open" in
+# OUT.open once they are; {"closed", "seconds"} in OUT once the daemon
+# closed them all (or after 20 s).
+cat > "$T/silent.py" <<'PY'
+import json, os, select, sys, time
+import socket
+port, n, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+start = time.time()
+open(out + ".open", "w").write("open\n")
+closed = set()
+while len(closed) < n and time.time() - start < 20:
+    r, _, _ = select.select([c for c in conns if c not in closed], [], [], 0.2)
+    for c in r:
+        if not c.recv(4096):
+            closed.add(c)
+json.dump({"closed": len(closed), "seconds": time.time() - start},
+          open(out + ".tmp", "w"))
+os.rename(out + ".tmp", out)
+PY
+# slow.py PORT DELAY REQFILE OUT: send REQFILE a byte every DELAY seconds;
+# {"closed", "seconds", "sent", "total", "status"} in OUT once the daemon
+# answers or closes (status null: no answer).
+cat > "$T/slow.py" <<'PY'
+import json, os, select, socket, sys, time
+port, delay, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[4]
+req = open(sys.argv[3], "rb").read()
+c = socket.create_connection(("127.0.0.1", port))
+start, sent, buf, closed = time.time(), 0, b"", False
+while time.time() - start < 60:
+    r, _, _ = select.select([c], [], [], delay)
+    if r:
+        data = c.recv(4096)
+        if not data:
+            closed = True
+            break
+        buf += data
+        if b"\r\n\r\n" in buf:
+            break
+    elif sent < len(req):
+        try:
+            c.sendall(req[sent:sent + 1])
+        except OSError:
+            closed = True
+            break
+        sent += 1
+status = int(buf.split(b" ")[1]) if buf.startswith(b"HTTP/") else None
+json.dump({"closed": closed, "seconds": time.time() - start, "sent": sent,
+           "total": len(req), "status": status}, open(out + ".tmp", "w"))
+os.rename(out + ".tmp", out)
+PY
+python3 "$T/silent.py" "$HTTP_PORT" 2 "$T/silent" &
+SILENT=$!
+check "two connections are open, silent" wait_for 20 test -s "$T/silent.open"
+check "they are counted from their accept" wait_for 20 sh -c "$CHIMECTL \
+    --socket $SOCK --json daemon status | jq -e '.http.connections == 2'"
+check "a third connection: 503" test "$(code GET /healthz)" = 503
+check "the silent ones are closed at the deadline" wait_for 20 test -s \
+    "$T/silent"
+check "both, after 2 s and well before 20" jq -e '.closed == 2 and
+    .seconds >= 1.5 and .seconds < 10' "$T/silent"
+wait "$SILENT"
+check "their places are taken again" wait_for 20 sh -c "test \"\$(curl -s \
+    -o /dev/null -w '%{http_code}' http://127.0.0.1:$HTTP_PORT/healthz)\" = 200"
+
+# A signed webhook delivery sent a byte every 0.2 s (10 s in all): each
+# byte comes well within 2 s of the last, but the request is not read
+# whole within 2 s of the accept: closed, unanswered, nothing run.
+ctlj schedule create --name slowhook --op quick --webhook \
+    --webhook-secret generated > "$T/slowhook"
+HID=$(jq -r .id "$T/slowhook")
+HSECRET=$(jq -r .webhook_secret "$T/slowhook")
+secret_used "$HSECRET"
+ts=$(date +%s)
+hbody='{"slow":true}'
+hsig=$(sign slow1 "$ts" "$hbody" "$(hexkey "$HSECRET")")
+printf 'POST /v1/hooks/%s HTTP/1.1\r\nHost: x\r\nwebhook-id: slow1\r\nwebhook-timestamp: %s\r\nwebhook-signature: %s\r\nContent-Length: %s\r\n\r\n%s' \
+    "$HID" "$ts" "$hsig" "${#hbody}" "$hbody" > "$T/slow.req"
+python3 "$T/slow.py" "$HTTP_PORT" 0.2 "$T/slow.req" "$T/slow"
+check "a request trickling in is closed before it is whole" jq -e \
+    '.closed and .status == null and .sent < .total' "$T/slow"
+check "at the deadline" jq -e '.seconds >= 1.5 and .seconds < 10' "$T/slow"
+check "nothing ran" sh -c "$CHIMECTL --socket $SOCK --json schedule runs \
+    $HID | jq -e '.runs == []'"
+check "the log says so (a line a second at most)" grep -q \
+    'msg="http request not read in time; closed" timeout_s=2' "$LOG"
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics"
+check "the two silent ones and it are counted, and the 503" sh -c "grep \
+    -qx 'chime_http_refused_total{reason=\"timeout\"} 3' $T/metrics &&
+    grep -qx 'chime_http_refused_total{reason=\"connections\"} 1' \
+    $T/metrics"
+# The same delivery at once is accepted.
+check "sent whole, it is accepted" test "$(post "$HID" slow2 "$(date +%s)" \
+    "$(sign slow2 "$(date +%s)" "$hbody" "$(hexkey "$HSECRET")")" \
+    "$hbody")" = 202
+
+# A request a route is serving is not cut: a delivery waits for the
+# journal (held) longer than the deadline, then is answered.
+hold_journal
+ts=$(date +%s)
+post "$HID" slow3 "$ts" "$(sign slow3 "$ts" "$hbody" "$(hexkey \
+    "$HSECRET")")" "$hbody" > "$T/slow3.code" &
+POST=$!
+check "the held delivery is read" wait_for 20 sh -c "$CHIMECTL --socket \
+    $SOCK --json daemon status | jq -e '.http.connections == 1'"
+check "it waits past the deadline (4 s)" stays_empty 4 "$T/slow3.code"
+check "still connected" kill -0 "$POST"
+release_journal
+wait "$POST"
+check "and is answered 202" test "$(cat "$T/slow3.code")" = 202
+stop_chimed
+
 start_chimed --http none
 check "--http none: no address in daemon.status" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.http == null'"
 check "--http none: HTTP_PORT is empty" test -z "$HTTP_PORT"
-check "--http none: only the earlier starts listened" test "$(grep -c 'msg="http listening"' "$LOG")" -eq 2
+check "--http none: only the earlier starts listened" test "$(grep -c 'msg="http listening"' "$LOG")" -eq 3
 finish

@@ -143,10 +143,10 @@ check "webhook.pruned" wait_for 30 has webhook.pruned '.body.message_ids >= 1'
 check "drain" stop_chimed
 
 # ---- run.deferred, op.deferred: a start recorded while draining ---------
-# The journal's write lock is held (the writer waits), two gates end, the
-# runs waiting for their slots are given them (run.started, op.started
-# submitted), SIGTERM arrives, the lock goes: both records land while
-# the daemon drains, so both runs are deferred.
+# The journal's write lock is held (hold_journal: the writer waits), two
+# gates end, the runs waiting for their slots are given them (run.started,
+# op.started submitted), SIGTERM arrives, the lock goes: both records land
+# while the daemon drains, so both runs are deferred.
 rm -f "$T/release" "$T"/started.*
 start_chimed --max-running 2 --trace sched --scrub-interval 0
 check "a second gate schedule" ctl schedule create --name g2 --op gate --manual
@@ -156,16 +156,13 @@ check "two gates hold both slots" wait_for 20 sh -c "test -e '$T/started.$a1' &&
 d1=$(ctlj schedule trigger m | jq -r .run_id)
 B5=$(ctlj batch create --name def --op quick --count 1 | jq -r .id)
 check "both wait for a slot" sh -c "test \"\$($CHIMECTL --socket $SOCK --json run get '$d1' | jq -r .status)\" = pending"
-"$TAMPER" "$DATA/journal" hold "$T/held" &
-HOLD=$!
-check "the write lock is held" wait_for 20 test -e "$T/held"
+hold_journal
 before=$(grep -c 'to=running' "$LOG")
 touch "$T/release"
 check "both are given a slot" wait_for 20 sh -c "test \$(grep -c 'to=running' '$LOG') -ge $((before + 2))"
 kill -TERM "$CHIMED_PID"
 check "the daemon drains" wait_for 20 grep -q 'msg="draining"' "$LOG"
-rm -f "$T/held"
-wait "$HOLD"
+release_journal
 wait "$CHIMED_PID"
 CHIMED_PID=
 check "run.deferred written" sh -c "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"run.deferred\")] | length >= 1'"

@@ -11,6 +11,7 @@ S=${CHIME_SRCDIR:-$B}
 CHIMED=$B/chimed
 CHIMECTL=$B/chimectl
 JOURNAL=$B/chime-journal
+HOLD_JOURNAL=$B/tests/chime-test-hold
 T=$(mktemp -d "${TMPDIR:-/tmp}/chime-test.XXXXXX")
 DATA=$T/data
 SOCK=$DATA/chime.sock
@@ -89,6 +90,12 @@ wait_for() {
 	return 0
 }
 
+# stays_empty SECONDS FILE: FILE is still empty after SECONDS (for what
+# must not happen within a time: an answer that must wait).
+stays_empty() {
+	! wait_for "$1" test -s "$2"
+}
+
 ctl() { "$CHIMECTL" --socket "$SOCK" "$@"; }
 ctlj() { "$CHIMECTL" --socket "$SOCK" --json "$@"; }
 
@@ -152,6 +159,22 @@ no_double_claims() {
 	    | unique | group_by(.k) | map(select(length > 1)) | length == 0' \
 	    "$T/export.jsonl" | grep -qx true
 }
+
+# --- a second uid --------------------------------------------------------
+# Tests of what a tenant may do act as OTHER_UID (nobody) with setpriv.
+# other_uid_ready: that is possible (root and setpriv), and the uid may
+# pass $T to reach the daemon's default socket (0666 in its 0711 data
+# directory); else 1 and the test should skip.  as_other CMD...: run CMD
+# as OTHER_UID.  nb ARGS...: chimectl as OTHER_UID, on the test's socket.
+OTHER_UID=65534
+other_uid_ready() {
+	[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	    chmod 711 "$T"
+}
+as_other() {
+	setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups "$@"
+}
+nb() { as_other "$CHIMECTL" --socket "$SOCK" "$@"; }
 
 # --- secrets: none may leak ----------------------------------------------
 # A test registers every secret it gives the daemon (or the daemon makes)
@@ -290,13 +313,16 @@ sign() {
 	    sed 's/^/v1,/'
 }
 
-# hexkey SECRET: the key bytes of SECRET in hex: the decoded base64 of a
-# whsec_ secret, the bytes themselves of any other.
+# hexkey SECRET: the key bytes of a Standard Webhooks SECRET in hex, as
+# the reference libraries decode it: the base64 after an optional whsec_
+# prefix (its padding added if left out).
 hexkey() {
-	case $1 in
-	whsec_*) printf '%s' "${1#whsec_}" | base64 -d ;;
-	*) printf '%s' "$1" ;;
-	esac | od -An -v -tx1 | tr -d ' \n'
+	local k
+	k=${1#whsec_}
+	while [ $((${#k} % 4)) -ne 0 ]; do
+		k="$k="
+	done
+	printf '%s' "$k" | base64 -d | od -An -v -tx1 | tr -d ' \n'
 }
 
 # post SCHEDULE ID TS SIG BODY: POST a Standard Webhooks delivery; prints
@@ -311,6 +337,33 @@ post() {
 # run_is RUN STATUS: run RUN has STATUS.
 run_is() {
 	ctlj run get "$1" | jq -e ".status == \"$2\""
+}
+
+# --- holding the journal's writer -----------------------------------------
+
+# hold_journal: take the daemon's journal write lock (tests/chime-test-hold,
+# made by `make check`) until release_journal.  The daemon's next commit
+# waits for it, and so does everything that waits for a durable record.
+hold_journal() {
+	if [ ! -x "$HOLD_JOURNAL" ]; then
+		fail "hold_journal" "$HOLD_JOURNAL is not built" \
+		    "(make check TESTS= builds it)"
+		exit 1
+	fi
+	rm -f "$T/hold.out"
+	"$HOLD_JOURNAL" "$DATA/journal" </dev/null \
+	    >"$T/hold.out" 2>&1 &
+	HOLD_PID=$!
+	if ! wait_for 20 grep -qx held "$T/hold.out"; then
+		fail "hold_journal" "$(cat "$T/hold.out")"
+		exit 1
+	fi
+}
+
+# release_journal: give the lock back; the daemon commits what waited.
+release_journal() {
+	kill -TERM "$HOLD_PID"
+	wait "$HOLD_PID"
 }
 
 finish() {

@@ -62,9 +62,10 @@ chmod 640 "$T/keys/group.key"
 printf '%s\n' "$WORLD_SECRET" >"$T/keys/world.key"
 chmod 644 "$T/keys/world.key"
 
-# exec: a raw (not whsec_) secret from a command that counts its runs and
-# also writes the secret to its standard error, which must go nowhere.
-EXEC_SECRET=exec-$(head -c 24 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+# exec: a bare base64 (not whsec_) secret from a command that counts its
+# runs and also writes the secret to its standard error, which must go
+# nowhere.
+EXEC_SECRET=$(head -c 24 /dev/urandom | base64 | tr -d '\n')
 secret_used "$EXEC_SECRET"
 cat >"$T/bin/hook-secret" <<EOF
 #!/bin/sh

@@ -7,29 +7,15 @@
 # requests while the command runs.
 #
 # The tenant is uid 65534 (nobody), run with setpriv, so the test needs root
-# (it is skipped otherwise); the daemon listens on a socket in a directory
-# the test opens to that uid.
+# (it is skipped otherwise); it reaches the daemon's default socket.
 . "$(dirname "$0")/lib.sh"
 
-OTHER=65534
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
-	echo "SKIP: needs root and setpriv to act as uid $OTHER"
+if ! other_uid_ready; then
+	echo "SKIP: needs root and setpriv to act as uid $OTHER_UID"
 	exit 77
 fi
+mkdir -p "$T/bin"
 
-SOCKDIR=$T/sock
-SOCK=$SOCKDIR/chime.sock
-export CHIME_SOCKET=$SOCK
-mkdir -p "$SOCKDIR" "$T/bin"
-chmod 711 "$T"
-chgrp "$OTHER" "$SOCKDIR"
-chmod 750 "$SOCKDIR"
-
-# The tenant's chimectl.
-nb() {
-	setpriv --reuid="$OTHER" --regid="$OTHER" --clear-groups \
-	    "$CHIMECTL" --socket "$SOCK" "$@"
-}
 # nb_refused ARGS...: as the tenant, the command is answered -32003 on the
 # secret's field, and the answer says nothing of the host.
 nb_refused() {
@@ -48,26 +34,26 @@ echo whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 EOF
 chmod 755 "$T/bin/trace"
 # A secret command that waits until $T/go exists.
+SLOW=whsec_$(head -c 32 /dev/urandom | base64 | tr -d '\n')
 cat >"$T/bin/slow-secret" <<EOF
 #!/bin/sh
 while [ ! -e "$T/go" ]; do sleep 0.05; done
-echo slow-secret-value
+echo $SLOW
 EOF
 chmod 700 "$T/bin/slow-secret"
-secret_used slow-secret-value
+secret_used "$SLOW"
 secret_used whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 # A root-only file, and the secret of another account's schedule.
 printf 'root-only-secret\n' >"$T/root-only"
 chmod 600 "$T/root-only"
 secret_used root-only-secret
 
-start_chimed --socket "$SOCK"
-chgrp "$OTHER" "$SOCK"
+start_chimed
 if ! nb daemon status >/dev/null 2>&1; then
-	echo "SKIP: uid $OTHER cannot run $CHIMECTL (build directory not reachable)"
+	echo "SKIP: uid $OTHER_UID cannot run $CHIMECTL (build directory not reachable)"
 	exit 77
 fi
-check "admin creates team-a for uid $OTHER" ctl account create team-a --uid "$OTHER"
+check "admin creates team-a for uid $OTHER_UID" ctl account create team-a --uid "$OTHER_UID"
 check "admin makes a schedule with a generated secret in default" \
     ctl schedule create --name other --op quick --webhook --webhook-secret generated
 other=$(ctlj schedule get other | jq -r .id)

@@ -173,8 +173,9 @@ check "the new one verifies" test "$(deliver "$UID2" u2 "$ENV_NEW")" = 202
 
 # ---- the event log --------------------------------------------------------
 events "$SID"
+# a1 to a7, and exp1 to exp$n (as many as the grace period let through).
 check "webhook events lists every request, newest first" jq -e \
-    '.events | length >= 10 and .[0].at >= .[1].at' "$T/events"
+    ".events | length == $((7 + n)) and .[0].at >= .[1].at" "$T/events"
 check "an accepted one names its run" jq -e '[.events[] |
     select(.message_id == "a7")][0] | .verified and .outcome == "accepted"
     and .status == 202 and (.run_id | startswith("s_")) and
@@ -202,6 +203,34 @@ check "an unknown schedule's request is journaled" sh -c \
     $JOURNAL export $DATA | jq -s -e '[.[] | select(.kind ==
     \"webhook.received\" and .body.schedule == \"s_none\" and
     .body.status == 404)] | length == 1'"
+# A refusal is answered from its record's commit, never before: with the
+# journal's writer held, the 404 does not come (for 3 s, well past the
+# moment it is decided, which the log shows); once released it does, and
+# the record is there.
+hold_journal
+curl -s -o /dev/null -w '%{http_code}' --max-time 60 -X POST \
+    "http://127.0.0.1:$HTTP_PORT/v1/hooks/s_held" > "$T/held.code" &
+CURL=$!
+check "the held request is refused (logged)" wait_for 20 grep -q \
+    'msg="webhook refused" schedule=s_held status=404' "$LOG"
+check "its 404 waits for the record" stays_empty 3 "$T/held.code"
+release_journal
+wait "$CURL"
+check "then it is answered 404" test "$(cat "$T/held.code")" = 404
+check "and its record is durable" sh -c "$JOURNAL export $DATA |
+    jq -s -e '[.[] | select(.kind == \"webhook.received\" and
+    .body.schedule == \"s_held\")] | length == 1'"
+# A refused signature (401) waits the same way.
+hold_journal
+post "$SID" h1 "$(date +%s)" v1,AAAA '{}' > "$T/held401.code" &
+CURL=$!
+check "a bad signature is refused (logged)" wait_for 20 grep -q \
+    "msg=\"webhook refused\" schedule=$SID status=401 .*message_id=\"h1\"" \
+    "$LOG"
+check "its 401 waits for the record" stays_empty 3 "$T/held401.code"
+release_journal
+wait "$CURL"
+check "then it is answered 401" test "$(cat "$T/held401.code")" = 401
 
 # ---- GitHub style ---------------------------------------------------------
 ctlj schedule create --name gh --op quick --webhook --webhook-style github \

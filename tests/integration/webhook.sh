@@ -2,7 +2,8 @@
 # Inbound webhooks (POST /v1/hooks/ID, Standard Webhooks signatures): a
 # valid delivery runs once; tampered, wrongly signed, stale, future and
 # malformed ones get 401; a replayed id answers the first run; 404, 413;
-# concurrent deliveries of one id make one run; the secret stays secret.
+# concurrent deliveries of one id make one run; a secret without its
+# whsec_ prefix is the same key; the secret stays secret.
 # The signer is openssl (lib.sh), independent of the daemon's code.
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +26,9 @@ webhook_runs() {
 ENV_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 export WH_TEST_SECRET="$ENV_SECRET"
 secret_used "$ENV_SECRET"
+# The same secret without its prefix; and one that is not base64.
+export WH_BARE_SECRET="${ENV_SECRET#whsec_}" WH_RAW_SECRET=not-base64-text
+secret_used "$WH_RAW_SECRET"
 start_chimed
 check "the listener is up" test -n "$HTTP_PORT"
 ctlj schedule create --name hook --op quick --webhook \
@@ -157,6 +161,35 @@ check "duplicates counted" grep -q \
     'chime_webhook_requests_total{outcome="duplicate"} 10' "$T/metrics"
 check "not found counted" grep -q \
     'chime_webhook_requests_total{outcome="not_found"} 2' "$T/metrics"
+
+# A Standard Webhooks secret pasted without its whsec_ prefix (as provider
+# dashboards show it) is decoded as the reference libraries do: the same
+# key.  One that is not base64 is not taken as raw bytes: 503, logged.
+ctlj schedule create --name barehook --op quick --webhook \
+    --webhook-secret env:WH_BARE_SECRET > "$T/bare"
+BID=$(jq -r .id "$T/bare")
+check "a bare secret verifies with the key of its whsec_ form" test \
+    "$(deliver "$BID" msg_b1 "$BODY" "$EKEY")" = 202
+check "its run succeeds" wait_for 20 run_is "$(jq -r .run_id "$T/body")" \
+    success
+check "signed with the secret's text as raw bytes: 401" test \
+    "$(deliver "$BID" msg_b2 "$BODY" "$(printf %s "$WH_BARE_SECRET" |
+    od -An -v -tx1 | tr -d ' \n')")" = 401
+check_fails "a secret that is not base64 is refused at create" 1 ctl \
+    schedule create --name rawhook --op quick --webhook \
+    --webhook-secret env:WH_RAW_SECRET
+check "the refusal says why" grep -q 'must be base64, with or without the whsec_ prefix' "$T/last"
+# One that stops being base64 after its schedule was made: 503, logged.
+printf '%s\n' "${ENV_SECRET#whsec_}" >"$T/raw.key"
+chmod 600 "$T/raw.key"
+ctlj schedule create --name rawhook --op quick --webhook \
+    --webhook-secret "file:$T/raw.key" > "$T/raw"
+printf '%s\n' not-base64-text >"$T/raw.key"
+check "a secret that is not base64 at delivery: 503" test "$(deliver "$(jq -r .id \
+    "$T/raw")" msg_r1 "$BODY" "$(printf %s not-base64-text | od -An -v \
+    -tx1 | tr -d ' \n')")" = 503
+check "the log says why" grep -q 'must be base64, with or without the whsec_ prefix' \
+    "$LOG"
 
 # Across a restart the id is still known.
 check "the daemon stops" stop_chimed
