@@ -79,7 +79,11 @@ def wait_close(path, out, first, trickle):
         wait = 0.2 if next_send is None else max(0, next_send - time.time())
         r, _, _ = select.select([c], [], [], wait)
         if r:
-            data = c.recv(4096)
+            try:
+                data = c.recv(4096)
+            except OSError:
+                # closed by the daemon while a byte was on its way
+                data = b""
             if not data:
                 closed = True
                 break
