@@ -1487,9 +1487,14 @@ active_row_cb(const struct journal_row *row, void *arg)
 	size_t			 len;
 	struct run		*r;
 
+	/* No row (its schedule was deleted while it ran): an orphan. */
 	if (journal_table_get(engine->journal, "runs", row->key, row->klen,
-	    &val, &len) == -1)
+	    &val, &len) == -1) {
+		ctx->orphans = xreallocarray(ctx->orphans, ctx->norphans + 1,
+		    sizeof *ctx->orphans);
+		ctx->orphans[ctx->norphans++] = xstrndup(row->key, row->klen);
 		return (0);
+	}
 	if (unpack_buffer(val, len, &u) == 0) {
 		if ((r = run_unpack(&u.data)) != NULL) {
 			if (ctx->n == ctx->cap) {

@@ -9,11 +9,15 @@ check "create a non-idempotent manual schedule" ctl schedule create --name g --o
 check "create an idempotent manual schedule" ctl schedule create --name gi --op gate-idem --manual
 check "create an every-second schedule" ctl schedule create --name tick --op quick --cron "* * * * * *"
 check "create a schedule whose operation starts a 30 s sleep" ctl schedule create --name sl --op sleeper --manual
+check "create a schedule to delete while its run is in flight" ctl schedule create --name gone --op gate --manual
 g=$(ctlj schedule trigger g | jq -r .run_id)
 gi=$(ctlj schedule trigger gi | jq -r .run_id)
 sl=$(ctlj schedule trigger sl | jq -r .run_id)
 check "both runs started" wait_for 20 sh -c "test -e '$T/started.$g' && test -e '$T/started.$gi'"
 check "the sleeper started its sleep" wait_for 20 test -e "$T/sleeper.$sl"
+gone=$(ctlj schedule trigger gone | jq -r .run_id)
+check "the run of the schedule to delete started" wait_for 20 test -e "$T/started.$gone"
+check "its schedule is deleted while it runs" ctl schedule delete gone
 read -r sl_sh sl_sleep < "$T/sleeper.$sl"
 tick=$(ctlj schedule get tick | jq -r .id)
 check "tick fires" wait_for 20 runs_with "$tick" success 2
@@ -27,6 +31,10 @@ touch "$T/release"
 
 start_chimed
 check "no process of an operation survives the restart" wait_for 20 sh -c "! kill -0 $sl_sleep 2>/dev/null"
+orphan_settled() {
+	export_journal && jq -s -e --arg s "${gone%:*}" '[.[] | select(.kind == "run.finished" and .body.schedule == $s and .body.status == "interrupted")] | length == 1' "$T/export.jsonl" >/dev/null
+}
+check "the run of the deleted schedule is settled interrupted" wait_for 20 orphan_settled
 check "the sleeper's run is interrupted" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$sl' | jq -e '.status == \"interrupted\"'"
 check "non-idempotent run is interrupted" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$g' | jq -e '.status == \"interrupted\"'"
 check "idempotent run is retried and succeeds" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$gi' | jq -e '.status == \"success\" and .attempt == 2'"
