@@ -168,6 +168,12 @@ void		 ctl_error(struct ctl_req *, int, const char *, const char *,
 void		 ctl_error_data(struct ctl_req *, int, const char *, json_t *);
 /* Reply -32602 with data.field and data.reason. */
 void		 ctl_error_param(struct ctl_req *, const char *, const char *);
+/* Parse one request line (LEN bytes without its newline; a trailing CR
+ * is dropped) as the server does.  0: a blank line.  1: *MSG is a
+ * well-formed request.  -1: *ERROR is the error object to answer and
+ * *MSG the parsed value (its "id" answers) or NULL.  The caller frees
+ * both (new references). */
+int		 ctl_request_parse(const char *, size_t, json_t **, json_t **);
 
 /* method-table.c */
 const struct ctl_method *ctl_method_find(const char *);

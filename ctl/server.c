@@ -552,26 +552,12 @@ static void
 ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 {
 	json_t		*msg, *error, *id;
-	json_error_t	 jerr;
 	int64_t		 start = mono_us();
-	size_t		 i;
 
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	for (i = 0; i < len && isspace((unsigned char)line[i]); i++)
-		/* nothing */;
-	if (i == len)
+	switch (ctl_request_parse(line, len, &msg, &error)) {
+	case 0:
 		return;		/* a blank line */
-	msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-	    &jerr);
-	if (msg == NULL) {
-		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
-		    "message", "parse error", "data", "reason", jerr.text,
-		    "position", jerr.position);
-		ctl_conn_reject(c, NULL, NULL, error, start);
-		return;
-	}
-	if ((error = ctl_conn_check(msg)) != NULL) {
+	case -1:
 		id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
 		if (id != NULL && !json_is_string(id) && !json_is_number(id))
 			id = NULL;
@@ -581,6 +567,32 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	}
 	ctl_conn_dispatch(c, msg, start);
 	json_decref(msg);
+}
+
+int
+ctl_request_parse(const char *line, size_t len, json_t **msg, json_t **error)
+{
+	json_error_t	 jerr;
+	size_t		 i;
+
+	*msg = *error = NULL;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len && isspace((unsigned char)line[i]); i++)
+		/* nothing */;
+	if (i == len)
+		return (0);
+	*msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+	    &jerr);
+	if (*msg == NULL) {
+		*error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+		    "message", "parse error", "data", "reason", jerr.text,
+		    "position", jerr.position);
+		return (-1);
+	}
+	if ((*error = ctl_conn_check(*msg)) != NULL)
+		return (-1);
+	return (1);
 }
 
 /* A -32600 error with MESSAGE, and data.field/data.reason if FIELD. */
