@@ -107,6 +107,7 @@ static void	 ctl_conn_resume(evutil_socket_t, short, void *);
 static void	 ctl_conn_process(struct ctl_conn *);
 static void	 ctl_conn_update(struct ctl_conn *);
 static void	 ctl_conn_line(struct ctl_conn *, const char *, size_t);
+static json_t	*ctl_parse_error(json_error_t *);
 static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
 static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
@@ -585,14 +586,40 @@ ctl_request_parse(const char *line, size_t len, json_t **msg, json_t **error)
 	*msg = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
 	    &jerr);
 	if (*msg == NULL) {
-		*error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
-		    "message", "parse error", "data", "reason", jerr.text,
-		    "position", jerr.position);
+		*error = ctl_parse_error(&jerr);
 		return (-1);
 	}
 	if ((*error = ctl_conn_check(*msg)) != NULL)
 		return (-1);
 	return (1);
+}
+
+/*
+ * The -32700 error of JERR.  The input jansson quotes in its text may end
+ * inside a UTF-8 sequence, or not be UTF-8: then each byte past ASCII is
+ * shown as '?' (an error that cannot be written would end the daemon).
+ */
+static json_t *
+ctl_parse_error(json_error_t *jerr)
+{
+	json_t	*error;
+	char	*p;
+
+	error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+	    "message", "parse error", "data", "reason", jerr->text,
+	    "position", jerr->position);
+	if (error != NULL)
+		return (error);
+	for (p = jerr->text; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	}
+	error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+	    "message", "parse error", "data", "reason", jerr->text,
+	    "position", jerr->position);
+	if (error == NULL)
+		fatalx("ctl_parse_error: json_pack failed");
+	return (error);
 }
 
 /* A -32600 error with MESSAGE, and data.field/data.reason if FIELD. */
