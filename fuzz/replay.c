@@ -131,6 +131,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "replay: no inputs in %s\n", dir);
 		rc = 1;
 	}
-	printf("replayed %zu inputs from %s\n", count, dir);
+	/* Counted by .ci/run like an integration script's checks. */
+	printf("%s: fuzz-%s replayed %zu inputs from %s\n", rc == 0 ? "PASS" :
+	    "FAIL", name, count, dir);
 	return (rc);
 }
