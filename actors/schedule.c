@@ -1173,7 +1173,7 @@ static int
 schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 {
 	const msgpack_object	*v[RK_MAX];
-	char			*trigger, *spec, *tzname;
+	char			*trigger, *spec, *zone;
 	int			 kind, rc = -1;
 
 	unpack_index(o, row_keys, RK_MAX, v);
@@ -1183,14 +1183,14 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	s->operation = unpack_val_strdup(v[RK_OPERATION]);
 	trigger = unpack_val_strdup(v[RK_TRIGGER]);
 	spec = unpack_val_strdup(v[RK_SPEC]);
-	tzname = unpack_val_strdup(v[RK_TZ]);
+	zone = unpack_val_strdup(v[RK_TZ]);
 	if (s->id == NULL || s->name == NULL || s->account == NULL ||
 	    s->operation == NULL || trigger == NULL || spec == NULL ||
-	    tzname == NULL) {
+	    zone == NULL) {
 		*cause = xstrdup("missing fields");
 		goto out;
 	}
-	if ((s->tz = tz_load(tzname, cause)) == NULL)
+	if ((s->tz = tz_load(zone, cause)) == NULL)
 		goto out;
 	if ((kind = name_index(trigger, trigger_names, TRIGGER_KINDS)) == -1 ||
 	    trigger_set(s, kind, spec, 1, cause) == -1) {
@@ -1249,7 +1249,7 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 out:
 	free(trigger);
 	free(spec);
-	free(tzname);
+	free(zone);
 	return (rc);
 }
 

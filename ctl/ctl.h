@@ -196,6 +196,12 @@ void		 ctl_error_param(struct ctl_req *, const char *, const char *);
 struct journal_result;
 void		 ctl_error_journal(struct ctl_req *,
 		     const struct journal_result *);
+/* Parse one request line (LEN bytes without its newline; a trailing CR
+ * is dropped) as the server does.  0: a blank line.  1: *MSG is a
+ * well-formed request.  -1: *ERROR is the error object to answer and
+ * *MSG the parsed value (its "id" answers) or NULL.  The caller frees
+ * both (new references). */
+int		 ctl_request_parse(const char *, size_t, json_t **, json_t **);
 
 /* method-table.c */
 /* Every noun's table, in help order; NULL-terminated. */

@@ -141,6 +141,7 @@ static void	 ctl_conn_update(struct ctl_conn *);
 static void	 ctl_conn_arm(struct ctl_conn *);
 static void	 ctl_conn_timeout(evutil_socket_t, short, void *);
 static void	 ctl_conn_line(struct ctl_conn *, const char *, size_t);
+static json_t	*ctl_parse_error(json_error_t *);
 static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
 static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
@@ -744,26 +745,12 @@ static void
 ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 {
 	json_t		*msg, *error, *id;
-	json_error_t	 jerr;
 	int64_t		 start = mono_us();
-	size_t		 i;
 
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	for (i = 0; i < len && isspace((unsigned char)line[i]); i++)
-		/* nothing */;
-	if (i == len)
+	switch (ctl_request_parse(line, len, &msg, &error)) {
+	case 0:
 		return;		/* a blank line */
-	msg = ctl_json_loadb(line, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr);
-	if (msg == NULL) {
-		error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
-		    "message", "parse error", "data", "reason", jerr.text,
-		    "position", jerr.position);
-		ctl_conn_reject(c, NULL, NULL, error, start);
-		return;
-	}
-	if ((error = ctl_conn_check(msg)) != NULL) {
+	case -1:
 		id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
 		if (id != NULL && !json_is_string(id) && !json_is_number(id))
 			id = NULL;
@@ -773,6 +760,58 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	}
 	ctl_conn_dispatch(c, msg, start);
 	json_decref(msg);
+}
+
+int
+ctl_request_parse(const char *line, size_t len, json_t **msg, json_t **error)
+{
+	json_error_t	 jerr;
+	size_t		 i;
+
+	*msg = *error = NULL;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len && isspace((unsigned char)line[i]); i++)
+		/* nothing */;
+	if (i == len)
+		return (0);
+	*msg = ctl_json_loadb(line, len, JSON_REJECT_DUPLICATES |
+	    JSON_DECODE_ANY, &jerr);
+	if (*msg == NULL) {
+		*error = ctl_parse_error(&jerr);
+		return (-1);
+	}
+	if ((*error = ctl_conn_check(*msg)) != NULL)
+		return (-1);
+	return (1);
+}
+
+/*
+ * The -32700 error of JERR.  The input jansson quotes in its text may end
+ * inside a UTF-8 sequence, or not be UTF-8: then each byte past ASCII is
+ * shown as '?' (an error that cannot be written would end the daemon).
+ */
+static json_t *
+ctl_parse_error(json_error_t *jerr)
+{
+	json_t	*error;
+	char	*p;
+
+	error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+	    "message", "parse error", "data", "reason", jerr->text,
+	    "position", jerr->position);
+	if (error != NULL)
+		return (error);
+	for (p = jerr->text; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	}
+	error = json_pack("{s:i,s:s,s:{s:s,s:i}}", "code", CTL_E_PARSE,
+	    "message", "parse error", "data", "reason", jerr->text,
+	    "position", jerr->position);
+	if (error == NULL)
+		fatalx("ctl_parse_error: json_pack failed");
+	return (error);
 }
 
 /* A -32600 error with MESSAGE, and data.field/data.reason if FIELD. */

@@ -374,6 +374,43 @@ START_TEST(test_server_request_bad)
 }
 END_TEST
 
+/* A parse error's reason quotes the text near it, UTF-8 included. */
+START_TEST(test_server_parse_reason_good)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"a\":\xc3\xa9}");
+	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "reason")),
+	    "invalid token near '\xc3\xa9'");
+	tc_close(tc);
+}
+END_TEST
+
+/* A parse error whose quoted text ends inside a UTF-8 sequence (found by
+ * fuzz/fuzz-rpc: the daemon exited on "json_dumps failed") is answered
+ * -32700, the bytes that are not UTF-8 shown as '?', and the connection
+ * goes on. */
+START_TEST(test_server_parse_reason_bad)
+{
+	struct tclient	*tc = tc_open();
+	json_t		*r;
+
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"\\ud8\xc3\x9b\"}");
+	assert_error(r, CTL_E_PARSE, NULL, NULL);
+	ck_assert(json_is_null(json_object_get(r, "id")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_object_get(r, "error"), "data"), "reason")),
+	    "invalid escape near '\"\\ud8?'");
+	r = tc_call(tc, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test.echo\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "id")), 2);
+	tc_close(tc);
+}
+END_TEST
+
 /* Every malformed request kind gets -32600; the id is echoed when valid. */
 START_TEST(test_server_invalid_request_bad)
 {
@@ -2012,6 +2049,8 @@ server_suite(void)
 	tcase_add_checked_fixture(tc, server_setup, server_teardown);
 	tcase_add_test(tc, test_server_request_good);
 	tcase_add_test(tc, test_server_request_bad);
+	tcase_add_test(tc, test_server_parse_reason_good);
+	tcase_add_test(tc, test_server_parse_reason_bad);
 	tcase_add_test(tc, test_server_invalid_request_bad);
 	tcase_add_test(tc, test_server_unknown_method_bad);
 	tcase_add_test(tc, test_server_params_good);
