@@ -84,7 +84,11 @@ fuzz_cron_matches(const struct cron *cr, const struct civil *c)
 		return (0);
 	dom = (cr->days >> c->day & 1) ||
 	    ((cr->flags & CRON_LAST_DOM) && c->day == dim);
-	dow = cr->weekdays >> c->wday & 1;
+	/* A weekday item, or "#n" (the day is the wday's n-th of the month)
+	 * or "L" (no later one this month). */
+	dow = (cr->weekdays >> c->wday & 1) ||
+	    (cr->nth[c->wday] >> ((c->day - 1) / 7) & 1) ||
+	    ((cr->nth[c->wday] & CRON_NTH_LAST) && c->day + 7 > dim);
 	if (cr->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
 		return (dom && dow);
 	return (dom || dow);

@@ -172,6 +172,14 @@ record_skip(const uint8_t *p, size_t len, size_t *off, int depth,
 		return (-1);
 	}
 	for (i = 0; i < n * (uint64_t)container; i++) {
+		/* A key is a scalar: a key holding maps whose keys hold maps
+		 * would make the export's key texts double at each level. */
+		if (container == 2 && i % 2 == 0 && *off < len &&
+		    ((p[*off] >= 0x80 && p[*off] <= 0x9f) || p[*off] == 0xdc ||
+		    p[*off] == 0xdd || p[*off] == 0xde || p[*off] == 0xdf)) {
+			*why = "a map key that is a map or an array";
+			return (-1);
+		}
 		if (record_skip(p, len, off, depth - 1, why) != 0)
 			return (-1);
 	}

@@ -490,6 +490,9 @@ START_TEST(test_record_check_body)
 	ck_assert_int_eq(record_check_body("\x80", 1, &cause), 0);
 	ck_assert_int_eq(record_check_body("\x81\xa1k\x01", 4, &cause), 0);
 	ck_assert_int_eq(record_check_body("\xde\x00\x00", 3, &cause), 0);
+	/* Scalar keys of any type; maps and arrays as values. */
+	ck_assert_int_eq(record_check_body("\x82\x01\x80\xc0\x91\x01", 6,
+	    &cause), 0);
 }
 END_TEST
 
@@ -507,6 +510,11 @@ START_TEST(test_record_check_body_bad)
 		{ "\x80\x80", 2, "after the map" },
 		{ "\x81\xa1k", 3, "truncated" },
 		{ "\xdf\xff\xff\xff\xff", 5, "larger than the input" },
+		/* Keys that are maps or arrays (their export texts would
+		 * double with each level of nesting). */
+		{ "\x81\x80\x01", 3, "a map key that is a map or an array" },
+		{ "\x81\x91\x01\x01", 4, "a map key that is a map" },
+		{ "\x81\xa1k\x81\x80\x01", 6, "a map key that is a map" },
 	};
 	char	*cause;
 	size_t	 i;

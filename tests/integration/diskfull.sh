@@ -67,8 +67,17 @@ check "the gate run's command ends" wait_for 20 grep -q "msg=\"exec finished\" r
 check "readiness fails while the journal cannot write" wait_for 10 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$HTTP_PORT/readyz)\" = 503"
 check "fires are held" wait_for 20 grep -q "fire held: the journal cannot write" "$LOG"
 check "reads still work" ctl schedule get tick
-check "the gate run's end is not said done before it is durable" sh -c \
-    "! grep -q 'msg=\"run finished\" run=$g ' '$LOG'"
+# LMDB may still find free pages in its file for a small record: the end
+# is then durable, and only then said.  Either it is not said, or the
+# journal already holds it.
+said_only_when_durable() {
+	grep -q "msg=\"run finished\" run=$g " "$LOG" || return 0
+	export_journal && jq -s -e --arg r "$g" '[.[] | select(.kind ==
+	    "run.finished" and .body.run_id == $r)] | length == 1' \
+	    "$T/export.jsonl" >/dev/null
+}
+check "the gate run's end is not said done before it is durable" \
+    said_only_when_durable
 held_counter=$(ctlj schedule get tick | jq .run_counter)
 
 # Room again.

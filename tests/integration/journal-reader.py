@@ -166,6 +166,9 @@ def _map(buf, off, n, depth):
         raise Bad("container larger than the input")
     out = Map()
     for _ in range(n):
+        if off < len(buf) and (0x80 <= buf[off] <= 0x9f or
+                               buf[off] in (0xdc, 0xdd, 0xde, 0xdf)):
+            raise Bad("a map key that is a map or an array")
         k, off = _value(buf, off, depth - 1)
         v, off = _value(buf, off, depth - 1)
         out.append((k, v))
