@@ -42,7 +42,15 @@ struct journal_startcheck {
 	uint64_t		 from;
 	uint8_t			 hash[JOURNAL_HASH_LEN];
 	int			 first;		/* entry FROM is next */
+	int			 window;	/* FROM's stored hash is trusted */
 };
+
+/*
+ * At open, at most this many records are checked before the daemon goes
+ * on (a few hundred ms); with more since the point verified earlier, the
+ * open checks the last ones and the scrub starts at once for the rest.
+ */
+#define JOURNAL_START_CHECK_MAX	100000
 
 static int	 journal_check_tail(struct journal *, char **);
 static int	 journal_tail_entry(const struct journal_entry *, void *);
@@ -78,6 +86,8 @@ journal_open(const char *dir, const struct journal_options *options,
 	j = xcalloc(1, sizeof *j);
 	j->ops = &store_lmdb_ops;
 	j->readonly = options->readonly;
+	j->chain.start_check_max = options->start_check_max != 0 ?
+	    options->start_check_max : JOURNAL_START_CHECK_MAX;
 	j->pipe[0] = j->pipe[1] = -1;
 	pthread_mutex_init(&j->mtx, NULL);
 	pthread_cond_init(&j->work_cond, NULL);
@@ -736,6 +746,8 @@ journal_start_first(struct journal_startcheck *sc,
 		return (journal_check_fail(&sc->c, sc->from, "missing (the "
 		    "next record in the log is seq %llu)",
 		    (unsigned long long)e->seq));
+	if (e->hash != NULL && sc->window)
+		memcpy(sc->hash, e->hash, JOURNAL_HASH_LEN);
 	if (e->hash == NULL || memcmp(e->hash, sc->hash,
 	    JOURNAL_HASH_LEN) != 0)
 		return (journal_check_fail(&sc->c, sc->from, "the stored hash "
@@ -784,6 +796,13 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 		memcpy(sc.hash, m->verified_hash, JOURNAL_HASH_LEN);
 		sc.first = 1;
 	}
+	/* Too many to check now: the last ones; the scrub does the rest. */
+	if (m->head_seq - sc.from > j->chain.start_check_max) {
+		sc.from = m->head_seq - j->chain.start_check_max;
+		sc.first = 1;
+		sc.window = 1;
+		j->chain.start_partial = 1;
+	}
 	j->chain.start_from = sc.from;
 	j->chain.start_to = m->head_seq;
 	if (j->ops->log_foreach(j->store, sc.from > 0 ? sc.from : 1, NULL,
@@ -798,12 +817,13 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 		    "is seq %llu)", (unsigned long long)m->head_seq);
 	j->chain.start_records = sc.c.records;
 	if (sc.c.cause == NULL) {
-		if (m->head_seq != m->verified_seq)
+		if (m->head_seq != m->verified_seq && !sc.window)
 			journal_set_verified(j, m->head_seq, m->head_hash, 0);
 		log_info("msg=\"journal chain checked\" from=%llu to=%llu "
-		    "records=%llu", (unsigned long long)sc.from,
+		    "records=%llu%s", (unsigned long long)sc.from,
 		    (unsigned long long)m->head_seq,
-		    (unsigned long long)sc.c.records);
+		    (unsigned long long)sc.c.records, sc.window ?
+		    " rest=\"the scrub, starting now\"" : "");
 		return;
 	}
 	log_warnx("msg=\"journal chain broken\" seq=%llu found_by=start "

@@ -99,6 +99,8 @@ struct journal_options {
 	size_t			 map_initial;	/* bytes; 0: 64 MiB */
 	size_t			 map_max;	/* bytes; 0: 64 GiB */
 	int			 readonly;	/* readers: no writer thread */
+	uint64_t		 start_check_max; /* records checked at open
+					   before going on; 0: 100000 */
 };
 
 /* One log entry handed to a journal_log_foreach callback: HASH (32 bytes)
@@ -148,6 +150,9 @@ struct journal_chain {
 	uint64_t	 start_from;	/* the open checked from here ... */
 	uint64_t	 start_to;	/* ... to here ... */
 	uint64_t	 start_records;	/* ... this many records */
+	int		 start_partial;	/* only the last records were: the
+					   scrub checks the rest at once */
+	uint64_t	 start_check_max;	/* see journal_options */
 	uint64_t	 broken_seq;	/* the first bad seq; 0: none known */
 	const char	*broken_reason;	/* NULL when none */
 	const char	*found_by;	/* "start" or "scrub" */

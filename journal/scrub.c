@@ -90,7 +90,9 @@ scrub_start(struct journal *j, int64_t interval_us, char **cause)
 		return (-1);
 	}
 	j->scrub = s;
-	if (interval_us > 0) {
+	if (j->chain.start_partial)
+		scrub_arm(s, now_us());	/* what the open left unchecked */
+	else if (interval_us > 0) {
 		from = m.scrubbed_us != 0 ? m.scrubbed_us : m.created_us;
 		scrub_arm(s, from > INT64_MAX - interval_us ? INT64_MAX :
 		    from + interval_us);
@@ -255,7 +257,8 @@ scrub_end(struct scrub *s)
 	scrub_record(j, &r);
 	journal_check_clear(&s->c);
 	s->running = 0;
-	scrub_arm(s, now + s->interval_us);
+	if (s->interval_us > 0)
+		scrub_arm(s, now + s->interval_us);
 }
 
 /* The journal.scrub record (doc/journal-format.md). */

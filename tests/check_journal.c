@@ -2340,6 +2340,43 @@ START_TEST(test_scrub_bad)
 }
 END_TEST
 
+/* With more records since the verified point than the open checks, the
+ * open checks the last ones only, leaves the verified point, and the
+ * scrub starts at once (even with no interval) and finds a break before
+ * the window. */
+START_TEST(test_journal_open_check_window)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct journal_chain	 c;
+	struct seen		 s = { 0 };
+	char			*cause = NULL;
+
+	open_write_close(&s, 50);
+	raw_tamper(5, 1);
+	memset(&o, 0, sizeof o);
+	o.sync = JOURNAL_SYNC_NONE;
+	o.start_check_max = 10;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	journal_chain(j, &c);
+	ck_assert_int_eq(c.start_partial, 1);
+	ck_assert_uint_eq(c.start_from, 40);
+	ck_assert_uint_eq(c.start_records, 10);
+	ck_assert_uint_eq(c.broken_seq, 0);		/* not in the window */
+	ck_assert_uint_eq(c.verified_seq, 0);		/* left as it was */
+	ck_assert_int_eq(scrub_start(j, 0, &cause), 0);
+	scrub_wait(j, 1);
+	journal_flush(j);
+	journal_chain(j, &c);
+	ck_assert_uint_eq(c.broken_seq, 5);
+	ck_assert_str_eq(c.found_by, "scrub");
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* In a child process: open read-only, verify, read, fail a submit. */
 static int
 readonly_child(size_t want)
@@ -2718,6 +2755,7 @@ journal_suite(void)
 	tcase_add_test(tc, test_journal_verify_records_bad);
 	tcase_add_test(tc, test_journal_open_check);
 	tcase_add_test(tc, test_journal_open_check_bad);
+	tcase_add_test(tc, test_journal_open_check_window);
 	tcase_add_test(tc, test_scrub);
 	tcase_add_test(tc, test_scrub_bad);
 	tcase_add_test(tc, test_journal_readonly);
