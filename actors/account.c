@@ -27,15 +27,15 @@
 /* A change waiting for the one in flight on its account. */
 struct account_job {
 	TAILQ_ENTRY(account_job)  entry;
-	void			(*fn)(struct ctl_req *, struct account *,
+	void			(*fn)(struct reply *, struct account *,
 				    json_t *);
-	struct ctl_req		 *req;
+	struct reply		 *req;
 	json_t			 *params;
 };
 
 /* A change on its way to the journal. */
 struct account_op {
-	struct ctl_req		*req;
+	struct reply		*req;
 	struct account		*a;	/* NULL when creating */
 	struct account		*t;	/* the new state */
 	const char		*what;	/* "created", "granted", ... */
@@ -59,17 +59,17 @@ static int		 account_uid_param(json_t *, int, uid_t *,
 			     const char **, char **);
 static int		 account_config(struct account *, json_t *,
 			     const char **, char **);
-static void		 account_op_fail(struct ctl_req *,
+static void		 account_op_fail(struct reply *,
 			     const struct journal_result *, int);
 static void		 account_op_cb(const struct journal_result *, void *);
 static void		 account_new_cb(const struct journal_result *, void *);
-static void		 account_do_update(struct ctl_req *, struct account *,
+static void		 account_do_update(struct reply *, struct account *,
 			     json_t *);
-static void		 account_do_grant(struct ctl_req *, struct account *,
+static void		 account_do_grant(struct reply *, struct account *,
 			     json_t *);
-static void		 account_do_revoke(struct ctl_req *, struct account *,
+static void		 account_do_revoke(struct reply *, struct account *,
 			     json_t *);
-static void		 account_change(struct ctl_req *, struct account *,
+static void		 account_change(struct reply *, struct account *,
 			     json_t *, int);
 static void		 account_submit(struct account_op *, const char *,
 			     const uid_t *, journal_done_cb);
@@ -283,7 +283,7 @@ account_has_uid(const struct account *a, uid_t uid)
 
 /* May CALLER act for account A? */
 int
-account_allows(const struct account *a, const struct ctl_caller *caller)
+account_allows(const struct account *a, const struct caller *caller)
 {
 	if (caller->admin)
 		return (1);
@@ -369,7 +369,7 @@ account_to_json(const struct account *a)
 }
 
 struct list_ctx {
-	const struct ctl_caller	 *caller;
+	const struct caller	 *caller;
 	struct account		**v;
 	size_t			  n;
 };
@@ -393,7 +393,7 @@ account_cmp_name(const void *x, const void *y)
 
 /* The accounts CALLER may act for (every one for an admin), by name. */
 json_t *
-account_list(const struct ctl_caller *caller)
+account_list(const struct caller *caller)
 {
 	struct list_ctx	 ctx;
 	json_t		*list = json_array();
@@ -419,8 +419,8 @@ account_list(const struct ctl_caller *caller)
  * (referenced) until FN has run.
  */
 void
-account_serial(struct account *a, void (*fn)(struct ctl_req *,
-    struct account *, json_t *), struct ctl_req *req, json_t *params)
+account_serial(struct account *a, void (*fn)(struct reply *,
+    struct account *, json_t *), struct reply *req, json_t *params)
 {
 	struct account_job	*j;
 
@@ -468,11 +468,11 @@ account_uid_param(json_t *params, int required, uid_t *uid,
     const char **field, char **reason)
 {
 	struct passwd	*pw;
-	const char	*user = ctl_param_string(params, "user");
+	const char	*user = param_string(params, "user");
 	int64_t		 n;
 	int		 given;
 
-	given = ctl_param_int(params, "uid", &n);
+	given = param_int(params, "uid", &n);
 	if (given && user != NULL) {
 		*field = "uid";
 		*reason = xstrdup("give uid or user, not both");
@@ -515,14 +515,14 @@ account_config(struct account *t, json_t *params, const char **field,
 
 	if (json_object_get(params, "monthly_budget") != NULL) {
 		*field = "monthly_budget";
-		if (!ctl_param_usd(params, "monthly_budget", &v)) {
+		if (!param_usd(params, "monthly_budget", &v)) {
 			*reason = xstrdup("must be an amount in USD, e.g. "
 			    "\"100.00\"");
 			return (-1);
 		}
 		t->monthly_budget = v;
 	}
-	if ((zone = ctl_param_string(params, "tz")) != NULL) {
+	if ((zone = param_string(params, "tz")) != NULL) {
 		*field = "tz";
 		if ((tz = tz_load(zone, reason)) == NULL)
 			return (-1);
@@ -532,15 +532,15 @@ account_config(struct account *t, json_t *params, const char **field,
 }
 
 static void
-account_op_fail(struct ctl_req *req, const struct journal_result *res,
+account_op_fail(struct reply *req, const struct journal_result *res,
     int creating)
 {
 	if (res->status == JOURNAL_DUPLICATE)
-		ctl_error(req, CTL_E_CONFLICT, creating ? "the account exists" :
+		reply_fail(req, REPLY_CONFLICT, creating ? "the account exists" :
 		    "already recorded", creating ? "name" : NULL,
 		    creating ? "already exists" : NULL);
 	else
-		ctl_error_journal(req, res);
+		outcome_journal(req, res);
 }
 
 static void
@@ -552,7 +552,7 @@ account_new_cb(const struct journal_result *res, void *arg)
 	if (res->status != JOURNAL_OK || strmap_insert(&accounts, &t->node,
 	    t->name) == -1) {
 		if (res->status == JOURNAL_OK)
-			ctl_error(op->req, CTL_E_CONFLICT, "the account exists",
+			reply_fail(op->req, REPLY_CONFLICT, "the account exists",
 			    "name", "already exists");
 		else
 			account_op_fail(op->req, res, 1);
@@ -562,29 +562,29 @@ account_new_cb(const struct journal_result *res, void *arg)
 	}
 	log_info("msg=\"account created\" account=%s uids=%zu", t->name,
 	    t->nuids);
-	ctl_reply(op->req, account_to_json(t));
+	reply_ok(op->req, account_to_json(t));
 	free(op);
 }
 
 /* account.create: name, optional uid or user, monthly_budget, tz. */
 void
-account_ctl_create(struct ctl_req *req, json_t *params)
+account_ctl_create(struct reply *req, json_t *params)
 {
 	struct account_op	*op;
 	struct account		*t;
-	const char		*name = ctl_param_string(params, "name");
+	const char		*name = param_string(params, "name");
 	const char		*field = NULL;
 	char			*reason = NULL;
 	uid_t			 uid;
 	int			 rc;
 
 	if (name == NULL || !valid_id(name)) {
-		ctl_error_param(req, "name", "must be 1-64 of A-Z a-z 0-9 . _ "
+		reply_invalid(req, "name", "must be 1-64 of A-Z a-z 0-9 . _ "
 		    "- (not starting with . or -)");
 		return;
 	}
 	if (account_find(name) != NULL) {
-		ctl_error(req, CTL_E_CONFLICT, "the account exists", "name",
+		reply_fail(req, REPLY_CONFLICT, "the account exists", "name",
 		    "already exists");
 		return;
 	}
@@ -593,7 +593,7 @@ account_ctl_create(struct ctl_req *req, json_t *params)
 	if ((rc = account_uid_param(params, 0, &uid, &field, &reason)) == 1)
 		t->uids[t->nuids++] = uid;
 	if (rc == -1 || account_config(t, params, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		account_free(t);
 		return;
@@ -625,7 +625,7 @@ account_op_cb(const struct journal_result *res, void *arg)
 		a->updated_us = t->updated_us;
 		log_info("msg=\"account %s\" account=%s uids=%zu", op->what,
 		    a->name, a->nuids);
-		ctl_reply(op->req, account_to_json(a));
+		reply_ok(op->req, account_to_json(a));
 	}
 	account_free(t);
 	free(op);
@@ -649,7 +649,7 @@ account_submit(struct account_op *op, const char *kind, const uid_t *uid,
 }
 
 static void
-account_do_update(struct ctl_req *req, struct account *a, json_t *params)
+account_do_update(struct reply *req, struct account *a, json_t *params)
 {
 	struct account_op	*op;
 	struct account		*t;
@@ -658,14 +658,14 @@ account_do_update(struct ctl_req *req, struct account *a, json_t *params)
 
 	if (json_object_get(params, "monthly_budget") == NULL &&
 	    json_object_get(params, "tz") == NULL) {
-		ctl_error_param(req, "name", "nothing to change: give "
+		reply_invalid(req, "name", "nothing to change: give "
 		    "monthly_budget or tz");
 		account_serial_done(a);
 		return;
 	}
 	t = account_clone(a);
 	if (account_config(t, params, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		account_free(t);
 		account_serial_done(a);
@@ -682,14 +682,14 @@ account_do_update(struct ctl_req *req, struct account *a, json_t *params)
 
 /* account.update: monthly_budget (0: none) and tz of account A. */
 void
-account_ctl_update(struct ctl_req *req, struct account *a, json_t *params)
+account_ctl_update(struct reply *req, struct account *a, json_t *params)
 {
 	account_serial(a, account_do_update, req, params);
 }
 
 /* Grant (GRANT) or revoke the uid of PARAMS on A, as one record. */
 static void
-account_change(struct ctl_req *req, struct account *a, json_t *params,
+account_change(struct reply *req, struct account *a, json_t *params,
     int grant)
 {
 	struct account_op	*op;
@@ -700,14 +700,14 @@ account_change(struct ctl_req *req, struct account *a, json_t *params,
 	size_t			 i;
 
 	if (account_uid_param(params, 1, &uid, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		account_serial_done(a);
 		return;
 	}
 	if (account_has_uid(a, uid) == grant || (grant &&
 	    a->nuids >= ACCOUNT_MAX_UIDS)) {
-		ctl_error(req, CTL_E_CONFLICT, !grant ? "the uid is not "
+		reply_fail(req, REPLY_CONFLICT, !grant ? "the uid is not "
 		    "granted" : a->nuids >= ACCOUNT_MAX_UIDS ? "too many uids" :
 		    "the uid is granted already", field, !grant ?
 		    "not granted" : "already granted");
@@ -737,20 +737,20 @@ account_change(struct ctl_req *req, struct account *a, json_t *params,
 }
 
 static void
-account_do_grant(struct ctl_req *req, struct account *a, json_t *params)
+account_do_grant(struct reply *req, struct account *a, json_t *params)
 {
 	account_change(req, a, params, 1);
 }
 
 static void
-account_do_revoke(struct ctl_req *req, struct account *a, json_t *params)
+account_do_revoke(struct reply *req, struct account *a, json_t *params)
 {
 	account_change(req, a, params, 0);
 }
 
 /* account.grant / account.revoke: the uid (or user) of PARAMS. */
 void
-account_ctl_grant(struct ctl_req *req, struct account *a, json_t *params,
+account_ctl_grant(struct reply *req, struct account *a, json_t *params,
     int grant)
 {
 	account_serial(a, grant ? account_do_grant : account_do_revoke, req,

@@ -14,7 +14,6 @@
 
 #include "engine.h"
 #include "journal.h"
-#include "ctl.h"
 
 /* ---- tz.c ---------------------------------------------------------------
  * IANA zones read from the system's TZif files (/usr/share/zoneinfo, or
@@ -177,7 +176,7 @@ struct run {
 	struct http_job		*hjob;		/* http executor */
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
-	struct ctl_req		*req;		/* answered when it starts */
+	struct reply		*req;		/* answered when it starts */
 	struct webhook_req	*hook;		/* an HTTP delivery waiting */
 	int			 err_code;	/* answer req with this error */
 	const char		*err_msg;	/* (static strings) once the */
@@ -300,24 +299,27 @@ struct schedule {
 	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
 };
 
+/* outcome.c */
+void		 outcome_journal(struct reply *, const struct journal_result *);
+
 /* account.c */
 int		 account_load_all(struct journal *, char **);
 struct account	*account_find(const char *);
-int		 account_allows(const struct account *, const struct ctl_caller *);
+int		 account_allows(const struct account *, const struct caller *);
 void		 account_free_all(void);
 void		 account_foreach(void (*)(const struct account *, void *),
 		     void *);
 size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
-json_t		*account_list(const struct ctl_caller *);
+json_t		*account_list(const struct caller *);
 const struct tz	*account_tz(const char *);
-void		 account_serial(struct account *, void (*)(struct ctl_req *,
-		     struct account *, json_t *), struct ctl_req *, json_t *);
+void		 account_serial(struct account *, void (*)(struct reply *,
+		     struct account *, json_t *), struct reply *, json_t *);
 void		 account_serial_done(struct account *);
-void		 account_ctl_create(struct ctl_req *, json_t *);
-void		 account_ctl_update(struct ctl_req *, struct account *,
+void		 account_ctl_create(struct reply *, json_t *);
+void		 account_ctl_update(struct reply *, struct account *,
 		     json_t *);
-void		 account_ctl_grant(struct ctl_req *, struct account *, json_t *,
+void		 account_ctl_grant(struct reply *, struct account *, json_t *,
 		     int);
 
 /* estimate.c */
@@ -345,7 +347,7 @@ int		 run_id_parse(const char *, char *, size_t, uint64_t *);
 
 /* Which schedules schedule_list returns. */
 struct schedule_filter {
-	const struct ctl_caller	*caller;	/* only accounts it may act for */
+	const struct caller	*caller;	/* only accounts it may act for */
 	const char		*account;	/* only this one (NULL: any) */
 	int			 state;		/* SCHEDULE_ACTIVE, _PAUSED; -1 */
 	const char		*operation;	/* only this operation */
@@ -409,7 +411,7 @@ void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
 void		 dispatch_catchup(struct schedule *, int64_t);
 void		 dispatch_journal_writable(void);
-void		 dispatch_manual(struct ctl_req *, struct schedule *,
+void		 dispatch_manual(struct reply *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
 /* A verified webhook delivery W of S with message id MSGID: a run whose
@@ -438,7 +440,7 @@ extern struct schedule *(*dispatch_owner_lookup)(const char *);
 
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);
-void		 schedule_counts_for(const struct ctl_caller *,
+void		 schedule_counts_for(const struct caller *,
 		     struct schedule_counts *);
 void		 schedule_count_runs(const struct schedule *,
 		     struct schedule_counts *);
@@ -449,19 +451,19 @@ void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
 void		 schedule_batch_started(const char *);
-void		 schedule_set_paused(struct ctl_req *, struct schedule *, int,
+void		 schedule_set_paused(struct reply *, struct schedule *, int,
 		     const char *, const char *);
-void		 schedule_ctl_create(struct ctl_req *, json_t *, const char *);
-void		 schedule_ctl_update(struct ctl_req *, struct schedule *,
+void		 schedule_ctl_create(struct reply *, json_t *, const char *);
+void		 schedule_ctl_update(struct reply *, struct schedule *,
 		     json_t *);
-void		 schedule_ctl_delete(struct ctl_req *, struct schedule *);
-void		 schedule_ctl_rotate(struct ctl_req *, struct schedule *,
+void		 schedule_ctl_delete(struct reply *, struct schedule *);
+void		 schedule_ctl_rotate(struct reply *, struct schedule *,
 		     json_t *);
 void		 schedule_expire_secrets(int64_t);
 json_t		*schedule_list(const struct schedule_filter *, size_t,
 		     char **);
 json_t		*schedule_estimate(const struct schedule *);
-void		 schedule_ctl_estimate(struct ctl_req *, json_t *, const char *);
+void		 schedule_ctl_estimate(struct reply *, json_t *, const char *);
 int		 schedule_load_all(struct journal *, char **);
 void		 schedule_drain(void);
 void		 schedule_free_all(void);
@@ -471,13 +473,6 @@ json_t		*schedule_to_json(const struct schedule *);
 int		 schedule_next_fires(const struct schedule *, int64_t, int,
 		     int64_t *, struct cron_fire *);
 
-
-/* ctl/method-schedule.c: request helpers shared by the method files that
- * act on accounts' objects (they answer the error themselves). */
-const char	*method_account(struct ctl_req *, json_t *);
-struct schedule	*method_schedule(struct ctl_req *, json_t *);
-int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
-		     void (*)(struct ctl_req *, json_t *));
 
 /* ---- prefs.c ------------------------------------------------------------
  * Preferences of an account: per operation (preferred model, enabled,
@@ -505,9 +500,9 @@ char		*prefs_merge_parameters(const struct op_prefs *, const char *);
 void		 prefs_foreach(const char *, void (*)(const struct op_prefs *,
 		     void *), void *);
 json_t		*prefs_to_json(const char *, const char *);
-void		 prefs_ctl_set(struct ctl_req *, const char *, json_t *);
-void		 prefs_ctl_bulk_set(struct ctl_req *, const char *, json_t *);
-void		 prefs_ctl_set_ui(struct ctl_req *, const char *, json_t *);
+void		 prefs_ctl_set(struct reply *, const char *, json_t *);
+void		 prefs_ctl_bulk_set(struct reply *, const char *, json_t *);
+void		 prefs_ctl_set_ui(struct reply *, const char *, json_t *);
 
 /* ---- budget.c -----------------------------------------------------------
  * Month-to-date spend per account and per (account, operation), in
@@ -674,15 +669,15 @@ struct batch	*batch_find(const char *);
 json_t		*batch_to_json(const struct batch *);
 json_t		*batch_ops_json(const struct batch *, uint32_t, uint32_t,
 		     int);
-json_t		*batch_list(const struct ctl_caller *, const char *);
-void		 batch_counts_for(const struct ctl_caller *,
+json_t		*batch_list(const struct caller *, const char *);
+void		 batch_counts_for(const struct caller *,
 		     struct schedule_counts *);
-void		 batch_ctl_create(struct ctl_req *, json_t *, const char *,
+void		 batch_ctl_create(struct reply *, json_t *, const char *,
 		     uint32_t, int);
-void		 batch_ctl_start(struct ctl_req *, struct batch *);
-void		 batch_ctl_cancel(struct ctl_req *, struct batch *,
+void		 batch_ctl_start(struct reply *, struct batch *);
+void		 batch_ctl_cancel(struct reply *, struct batch *,
 		     const char *, int);
-void		 batch_ctl_delete(struct ctl_req *, struct batch *);
+void		 batch_ctl_delete(struct reply *, struct batch *);
 
 /*
  * webhook.c: inbound webhooks.  POST /v1/hooks/SCHEDULE_ID verified in one
@@ -738,9 +733,9 @@ void		 webhook_stop(void);
 void		 webhook_set_folding(u_int, int64_t);
 int		 webhook_parse_folding(const char *, u_int *, int64_t *);
 void		 webhook_expire_at(int64_t);
-void		 webhook_ctl_events(struct ctl_req *, struct schedule *,
+void		 webhook_ctl_events(struct reply *, struct schedule *,
 		     json_t *);
-void		 webhook_ctl_secrets(struct ctl_req *, struct schedule *);
+void		 webhook_ctl_secrets(struct reply *, struct schedule *);
 struct webhook_keyring *webhook_keyring_copy(const struct webhook_keyring *);
 void		 webhook_keyring_free(struct webhook_keyring *);
 void		 webhook_keyring_pack(const struct webhook_keyring *,

@@ -37,7 +37,7 @@ static struct strmap	by_id;
 
 /* Context of a control operation waiting for its record. */
 struct batch_req {
-	struct ctl_req	*req;
+	struct reply	*req;
 	struct batch	*b;
 	int		 kind;
 };
@@ -430,7 +430,7 @@ parse_limits(struct batch *b, json_t *o, char **field, char **reason)
 	}
 	b->owner.priority = (uint8_t)n;
 	if ((v = json_object_get(o, "max_cost")) != NULL &&
-	    ctl_value_usd(v, &b->max_cost) == -1) {
+	    param_value_usd(v, &b->max_cost) == -1) {
 		parse_fail(field, reason, "max_cost", UINT32_MAX,
 		    "an amount in USD (\"1.50\" or 1.5), not negative%s", "");
 		return (-1);
@@ -1484,7 +1484,7 @@ batch_ops_json(const struct batch *b, uint32_t from, uint32_t limit,
 }
 
 struct batch_list_ctx {
-	const struct ctl_caller	*caller;
+	const struct caller	*caller;
 	const char		*account;
 	struct batch		**v;
 	size_t			  n;
@@ -1520,7 +1520,7 @@ batch_cmp_created(const void *x, const void *y)
 
 /* Batches visible to CALLER (of ACCOUNT if given), oldest first. */
 json_t *
-batch_list(const struct ctl_caller *caller, const char *account)
+batch_list(const struct caller *caller, const char *account)
 {
 	struct batch_list_ctx	 ctx;
 	json_t			*a = json_array();
@@ -1540,7 +1540,7 @@ batch_list(const struct ctl_caller *caller, const char *account)
 }
 
 struct batch_counts_ctx {
-	const struct ctl_caller	*caller;
+	const struct caller	*caller;
 	struct schedule_counts	*counts;
 };
 
@@ -1559,7 +1559,7 @@ batch_counts_node(struct strmap_node *node, void *arg)
 /* Add the runs in flight of the batches of the accounts CALLER may act
  * for to C. */
 void
-batch_counts_for(const struct ctl_caller *caller, struct schedule_counts *c)
+batch_counts_for(const struct caller *caller, struct schedule_counts *c)
 {
 	struct batch_counts_ctx	ctx = { caller, c };
 
@@ -1570,7 +1570,7 @@ batch_counts_for(const struct ctl_caller *caller, struct schedule_counts *c)
 /* ---- control operations ------------------------------------------------ */
 
 static struct batch_req *
-batch_req_new(struct ctl_req *req, struct batch *b, int kind)
+batch_req_new(struct reply *req, struct batch *b, int kind)
 {
 	struct batch_req	*br;
 
@@ -1597,19 +1597,19 @@ batch_req_failed(struct batch_req *br, const struct journal_result *res)
 	if (res->status == JOURNAL_OK)
 		return (0);
 	if (br->req != NULL && res->status == JOURNAL_DUPLICATE)
-		ctl_error(br->req, CTL_E_CONFLICT, "already recorded", NULL,
+		reply_fail(br->req, REPLY_CONFLICT, "already recorded", NULL,
 		    NULL);
 	else if (br->req != NULL)
-		ctl_error_journal(br->req, res);
+		outcome_journal(br->req, res);
 	return (1);
 }
 
 static int
-batch_busy(struct ctl_req *req, struct batch *b)
+batch_busy(struct reply *req, struct batch *b)
 {
 	if (!b->busy)
 		return (0);
-	ctl_error(req, CTL_E_CONFLICT, "another change to this batch is "
+	reply_fail(req, REPLY_CONFLICT, "another change to this batch is "
 	    "being recorded; try again", "id", "busy");
 	return (1);
 }
@@ -1672,13 +1672,13 @@ batch_started_cb(const struct journal_result *res, void *arg)
 	batch_prepare(b);
 	batch_advance(b);
 	if (br->req != NULL)
-		ctl_reply(br->req, batch_to_json(b));
+		reply_ok(br->req, batch_to_json(b));
 	batch_req_free(br);
 }
 
 /* Journal B's start; answer REQ (may be NULL) once it is durable. */
 static void
-batch_submit_start(struct ctl_req *req, struct batch *b)
+batch_submit_start(struct reply *req, struct batch *b)
 {
 	b->bstate = BATCH_RUNNING;
 	b->started_us = now_us();
@@ -1703,7 +1703,7 @@ batch_created_cb(const struct journal_result *res, void *arg)
 	    "operations=%u", b->owner.id, log_escape(b->owner.name),
 	    b->owner.account, b->nops);
 	if (br->req != NULL)
-		ctl_reply(br->req, batch_to_json(b));
+		reply_ok(br->req, batch_to_json(b));
 	batch_req_free(br);
 }
 
@@ -1714,7 +1714,7 @@ batch_created_cb(const struct journal_result *res, void *arg)
  * batch.started unless DRAFT; REQ is answered once the last is durable.
  */
 void
-batch_ctl_create(struct ctl_req *req, json_t *o, const char *account,
+batch_ctl_create(struct reply *req, json_t *o, const char *account,
     uint32_t repeat, int draft)
 {
 	struct batch		*b;
@@ -1723,7 +1723,7 @@ batch_ctl_create(struct ctl_req *req, json_t *o, const char *account,
 
 	if ((b = batch_parse(o, account, engine->catalog, repeat, &field,
 	    &reason)) == NULL) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(field);
 		free(reason);
 		return;
@@ -1871,17 +1871,17 @@ batch_count_origins(void)
 
 /* batch.start: a draft starts. */
 void
-batch_ctl_start(struct ctl_req *req, struct batch *b)
+batch_ctl_start(struct reply *req, struct batch *b)
 {
 	if (batch_busy(req, b))
 		return;
 	if (b->bstate != BATCH_DRAFT) {
-		ctl_error(req, CTL_E_CONFLICT, "only a draft batch can be "
+		reply_fail(req, REPLY_CONFLICT, "only a draft batch can be "
 		    "started", "id", batch_state_name(b->bstate));
 		return;
 	}
 	if (engine->draining) {
-		ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is draining",
+		reply_fail(req, REPLY_UNAVAILABLE, "the daemon is draining",
 		    NULL, NULL);
 		return;
 	}
@@ -1894,7 +1894,7 @@ batch_cancelled_cb(const struct journal_result *res, void *arg)
 	struct batch_req	*br = arg;
 
 	if (!batch_req_failed(br, res))
-		ctl_reply(br->req, batch_to_json(br->b));
+		reply_ok(br->req, batch_to_json(br->b));
 	batch_req_free(br);
 }
 
@@ -1904,7 +1904,7 @@ batch_cancelled_cb(const struct journal_result *res, void *arg)
  * cancelled with REASON.  An ended batch is an error that changes nothing.
  */
 void
-batch_ctl_cancel(struct ctl_req *req, struct batch *b, const char *reason,
+batch_ctl_cancel(struct reply *req, struct batch *b, const char *reason,
     int abort)
 {
 	struct run	*r, *next;
@@ -1913,7 +1913,7 @@ batch_ctl_cancel(struct ctl_req *req, struct batch *b, const char *reason,
 	if (batch_busy(req, b))
 		return;
 	if (batch_final(b)) {
-		ctl_error(req, CTL_E_CONFLICT, "the batch has ended", "id",
+		reply_fail(req, REPLY_CONFLICT, "the batch has ended", "id",
 		    batch_state_name(b->bstate));
 		return;
 	}
@@ -1960,7 +1960,7 @@ batch_deleted_cb(const struct journal_result *res, void *arg)
 	if (!batch_req_failed(br, res)) {
 		strmap_remove(&by_id, &b->bnode);
 		log_info("msg=\"batch deleted\" batch=%s", b->owner.id);
-		ctl_reply(br->req, json_pack("{s:s, s:b}", "id", b->owner.id,
+		reply_ok(br->req, json_pack("{s:s, s:b}", "id", b->owner.id,
 		    "deleted", 1));
 		actor_unref(&b->owner.actor);
 	}
@@ -1970,7 +1970,7 @@ batch_deleted_cb(const struct journal_result *res, void *arg)
 /* batch.delete: an ended (or draft) batch and its rows go; its records
  * stay in the log. */
 void
-batch_ctl_delete(struct ctl_req *req, struct batch *b)
+batch_ctl_delete(struct reply *req, struct batch *b)
 {
 	struct del_ctx	 ctx;
 	char		 prefix[64];
@@ -1978,7 +1978,7 @@ batch_ctl_delete(struct ctl_req *req, struct batch *b)
 	if (batch_busy(req, b))
 		return;
 	if ((!batch_final(b) && b->bstate != BATCH_DRAFT) || b->c.running > 0) {
-		ctl_error(req, CTL_E_CONFLICT, "only an ended or draft batch "
+		reply_fail(req, REPLY_CONFLICT, "only an ended or draft batch "
 		    "with nothing running can be deleted", "id",
 		    batch_state_name(b->bstate));
 		return;

@@ -706,7 +706,7 @@ status_operations(const char *account, int32_t month, json_t *caps,
 static void
 status_schedules(const char *account, json_t *caps)
 {
-	struct ctl_caller	 admin;
+	struct caller	 admin;
 	struct schedule_filter	 f;
 	struct schedule_counts	 counts;
 	struct schedule		*s;

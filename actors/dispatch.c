@@ -265,7 +265,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 
 /* An error answer that waits for the record settling its run. */
 struct settle_reply {
-	struct ctl_req	*req;
+	struct reply	*req;
 	struct schedule	*sched;
 	char		*idem_key;
 	int		 code;
@@ -276,7 +276,7 @@ struct settle_reply {
 	json_t		*answer;	/* its 202 answer */
 };
 
-static int	idem_reply(struct ctl_req *, struct schedule *, const char *);
+static int	idem_reply(struct reply *, struct schedule *, const char *);
 
 static void
 settle_reply_cb(const struct journal_result *res, void *arg)
@@ -292,12 +292,12 @@ settle_reply_cb(const struct journal_result *res, void *arg)
 	}
 	if (res->status == JOURNAL_DUPLICATE && sr->idem_key != NULL) {
 		if (idem_reply(sr->req, sr->sched, sr->idem_key) == -1)
-			ctl_error(sr->req, CTL_E_CONFLICT, "already claimed",
+			reply_fail(sr->req, REPLY_CONFLICT, "already claimed",
 			    NULL, NULL);
 	} else if (res->status != JOURNAL_OK)
-		ctl_error_journal(sr->req, res);
+		outcome_journal(sr->req, res);
 	else
-		ctl_error(sr->req, sr->code, sr->msg, sr->field, sr->reason);
+		reply_fail(sr->req, sr->code, sr->msg, sr->field, sr->reason);
 	actor_unref(&sr->sched->actor);
 	free(sr->idem_key);
 	free(sr);
@@ -395,7 +395,7 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 		actor_ref(&sr->sched->actor);
 		sr->idem_key = r->idem_key != NULL ? xstrdup(r->idem_key) :
 		    NULL;
-		sr->code = r->err_code != 0 ? r->err_code : CTL_E_CONFLICT;
+		sr->code = r->err_code != 0 ? r->err_code : REPLY_CONFLICT;
 		sr->msg = r->err_msg != NULL ? r->err_msg : "the run did not "
 		    "start";
 		sr->field = r->err_field;
@@ -723,7 +723,7 @@ run_begin(struct run *r, const char *claim)
 	if (op == NULL || model == NULL) {
 		xasprintf(&r->error, "operation \"%s\" or its model is not in "
 		    "the catalog", r->operation);
-		r->err_code = CTL_E_CONFLICT;
+		r->err_code = REPLY_CONFLICT;
 		r->err_msg = "the operation or its model is not in the catalog";
 		r->err_field = "operation";
 		r->err_reason = "not in the catalog";
@@ -736,7 +736,7 @@ run_begin(struct run *r, const char *claim)
 	    &r->estimate_samples);
 	if ((p = prefs_lookup(s->account, r->operation)) != NULL &&
 	    !p->enabled) {
-		r->err_code = CTL_E_CONFLICT;
+		r->err_code = REPLY_CONFLICT;
 		r->err_msg = "the operation is disabled in the account's "
 		    "preferences";
 		r->err_field = "operation";
@@ -748,7 +748,7 @@ run_begin(struct run *r, const char *claim)
 	 * account's per operation, the account's. */
 	cap = NULL;
 	if (s->hooks != NULL && (cap = s->hooks->budget(s, r)) != NULL) {
-		r->err_code = CTL_E_BUDGET;
+		r->err_code = REPLY_BUDGET;
 		r->err_msg = "the run would pass its owner's cost cap";
 		r->err_field = cap;
 		r->err_reason = "budget exceeded";
@@ -764,7 +764,7 @@ run_begin(struct run *r, const char *claim)
 	    &cap) == 0)
 		cap = NULL;
 	if (cap != NULL) {
-		r->err_code = CTL_E_BUDGET;
+		r->err_code = REPLY_BUDGET;
 		r->err_msg = "the run would pass a monthly budget";
 		r->err_field = cap;
 		r->err_reason = "budget exceeded";
@@ -809,7 +809,7 @@ run_reply(struct run *r, int duplicate, const char *dup_id)
 	}
 	if (r->req == NULL)
 		return;
-	ctl_reply(r->req, json_pack("{s:s, s:s, s:b}", "run_id",
+	reply_ok(r->req, json_pack("{s:s, s:s, s:b}", "run_id",
 	    dup_id != NULL ? dup_id : r->id, "status", duplicate ? "duplicate" :
 	    run_status_name(r->status), "duplicate", duplicate));
 	r->req = NULL;
@@ -828,15 +828,15 @@ run_refused(struct run *r, const struct journal_result *res)
 	if (res->status == JOURNAL_DUPLICATE && r->req != NULL &&
 	    r->idem_key != NULL) {
 		if (idem_reply(r->req, s, r->idem_key) == -1)
-			ctl_error(r->req, CTL_E_CONFLICT, "already claimed",
+			reply_fail(r->req, REPLY_CONFLICT, "already claimed",
 			    NULL, NULL);
 		r->req = NULL;
 	} else if (r->req != NULL) {
 		if (res->status == JOURNAL_DUPLICATE)
-			ctl_error(r->req, CTL_E_CONFLICT, "already claimed",
+			reply_fail(r->req, REPLY_CONFLICT, "already claimed",
 			    NULL, NULL);
 		else
-			ctl_error_journal(r->req, res);
+			outcome_journal(r->req, res);
 		r->req = NULL;
 	}
 	if (res->status == JOURNAL_DUPLICATE)
@@ -1295,13 +1295,13 @@ dispatch_idem_lookup(struct schedule *s, const char *key, char **run_id)
 }
 
 static int
-idem_reply(struct ctl_req *req, struct schedule *s, const char *key)
+idem_reply(struct reply *req, struct schedule *s, const char *key)
 {
 	char	*id = NULL;
 
 	if (dispatch_idem_lookup(s, key, &id) == -1)
 		return (-1);
-	ctl_reply(req, json_pack("{s:s, s:s, s:b}", "run_id", id, "status",
+	reply_ok(req, json_pack("{s:s, s:s, s:b}", "run_id", id, "status",
 	    "duplicate", "duplicate", 1));
 	free(id);
 	return (0);
@@ -1313,7 +1313,7 @@ idem_reply(struct ctl_req *req, struct schedule *s, const char *key)
  * second trigger with the same key answers the first run's id.
  */
 void
-dispatch_manual(struct ctl_req *req, struct schedule *s, const char *key,
+dispatch_manual(struct reply *req, struct schedule *s, const char *key,
     json_t *params)
 {
 	struct cron_fire	 f;

@@ -51,7 +51,7 @@ static const char *prefs_kinds[] = {
 
 /* A change on its way to the journal: the new rows it puts. */
 struct prefs_change {
-	struct ctl_req		 *req;
+	struct reply		 *req;
 	struct account		 *a;
 	enum prefs_kind		  kind;
 	struct op_prefs		**v;
@@ -87,7 +87,7 @@ static int		 prefs_check_view(const char *, json_t *, char **,
 			     char **);
 static int		 prefs_check_columns(const char *, json_t *, char **,
 			     char **);
-static struct prefs_change *prefs_change_new(struct ctl_req *,
+static struct prefs_change *prefs_change_new(struct reply *,
 			     struct account *, enum prefs_kind);
 static void		 prefs_change_free(struct prefs_change *);
 static void		 prefs_change_add(struct prefs_change *,
@@ -101,11 +101,11 @@ static void		 prefs_refuse(struct prefs_change *, const char *,
 static void		 prefs_submit(struct prefs_change *);
 static struct op_prefs	*op_prefs_find(const char *, const char *);
 static const char	*prefs_view_value(const char *, json_t *);
-static void		 prefs_do_set(struct ctl_req *, struct account *,
+static void		 prefs_do_set(struct reply *, struct account *,
 			     json_t *);
-static void		 prefs_do_bulk_set(struct ctl_req *, struct account *,
+static void		 prefs_do_bulk_set(struct reply *, struct account *,
 			     json_t *);
-static void		 prefs_do_set_ui(struct ctl_req *, struct account *,
+static void		 prefs_do_set_ui(struct reply *, struct account *,
 			     json_t *);
 static int		 prefs_cmp_operation(const void *, const void *);
 
@@ -532,7 +532,7 @@ prefs_field(struct op_prefs *t, const char *key, json_t *v, char **reason)
 		return (1);
 	}
 	if (strcmp(key, "monthly_budget") == 0) {
-		if (ctl_value_usd(v, &usd) == -1) {
+		if (param_value_usd(v, &usd) == -1) {
 			*reason = xstrdup("must be an amount in USD like "
 			    "\"25.00\" (0: none)");
 			return (-1);
@@ -851,13 +851,13 @@ prefs_change_cb(const struct journal_result *res, void *arg)
 	struct account		*a = c->a;
 
 	if (res->status != JOURNAL_OK)
-		ctl_error_journal(c->req, res);
+		outcome_journal(c->req, res);
 	else {
 		prefs_change_apply(c);
 		log_info("msg=\"preferences changed\" account=%s kind=%s "
 		    "operations=%zu seq=%llu", a->name, prefs_kinds[c->kind],
 		    c->n, (unsigned long long)res->seq);
-		ctl_reply(c->req, prefs_change_json(c));
+		reply_ok(c->req, prefs_change_json(c));
 		/* The rows belong to the maps now. */
 		c->n = 0;
 		c->ui = NULL;
@@ -872,13 +872,13 @@ prefs_refuse(struct prefs_change *c, const char *field, const char *reason)
 {
 	struct account	*a = c->a;
 
-	ctl_error_param(c->req, field, reason);
+	reply_invalid(c->req, field, reason);
 	prefs_change_free(c);
 	account_serial_done(a);
 }
 
 static struct prefs_change *
-prefs_change_new(struct ctl_req *req, struct account *a, enum prefs_kind k)
+prefs_change_new(struct reply *req, struct account *a, enum prefs_kind k)
 {
 	struct prefs_change	*c;
 
@@ -897,11 +897,11 @@ prefs_submit(struct prefs_change *c)
 }
 
 static void
-prefs_do_set(struct ctl_req *req, struct account *a, json_t *params)
+prefs_do_set(struct reply *req, struct account *a, json_t *params)
 {
 	struct prefs_change	*c;
 	struct op_prefs		*t;
-	const char		*op = ctl_param_string(params, "operation");
+	const char		*op = param_string(params, "operation");
 	char			*field = NULL, *reason = NULL;
 
 	c = prefs_change_new(req, a, PREFS_SET);
@@ -928,13 +928,13 @@ prefs_do_set(struct ctl_req *req, struct account *a, json_t *params)
 
 /* prefs.set: the given fields of one operation's preferences change. */
 void
-prefs_ctl_set(struct ctl_req *req, const char *account, json_t *params)
+prefs_ctl_set(struct reply *req, const char *account, json_t *params)
 {
 	account_serial(account_find(account), prefs_do_set, req, params);
 }
 
 static void
-prefs_do_bulk_set(struct ctl_req *req, struct account *a, json_t *params)
+prefs_do_bulk_set(struct reply *req, struct account *a, json_t *params)
 {
 	struct prefs_change	*c;
 	json_t			*ops = json_object_get(params, "operations");
@@ -965,13 +965,13 @@ prefs_do_bulk_set(struct ctl_req *req, struct account *a, json_t *params)
 
 /* prefs.bulk_set: many operations' preferences, all or none, one record. */
 void
-prefs_ctl_bulk_set(struct ctl_req *req, const char *account, json_t *params)
+prefs_ctl_bulk_set(struct reply *req, const char *account, json_t *params)
 {
 	account_serial(account_find(account), prefs_do_bulk_set, req, params);
 }
 
 static void
-prefs_do_set_ui(struct ctl_req *req, struct account *a, json_t *params)
+prefs_do_set_ui(struct reply *req, struct account *a, json_t *params)
 {
 	struct prefs_change	*c;
 	struct prefs_ui		*old;
@@ -981,7 +981,7 @@ prefs_do_set_ui(struct ctl_req *req, struct account *a, json_t *params)
 	int			 replace = 0;
 
 	c = prefs_change_new(req, a, PREFS_UI);
-	ctl_param_bool(params, "replace", &replace);
+	param_bool(params, "replace", &replace);
 	given = json_object();
 	json_object_foreach(params, key, v) {
 		if (strcmp(key, "account") != 0 && strcmp(key, "replace") != 0)
@@ -1017,7 +1017,7 @@ prefs_do_set_ui(struct ctl_req *req, struct account *a, json_t *params)
 /* prefs.set_ui: the given keys of the account's UI document change
  * ("replace": the given keys are the whole document). */
 void
-prefs_ctl_set_ui(struct ctl_req *req, const char *account, json_t *params)
+prefs_ctl_set_ui(struct reply *req, const char *account, json_t *params)
 {
 	account_serial(account_find(account), prefs_do_set_ui, req, params);
 }

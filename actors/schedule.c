@@ -30,7 +30,7 @@ static size_t		ncompleted;
 
 /* Context of a control operation waiting for its record. */
 struct sched_op {
-	struct ctl_req		*req;
+	struct reply		*req;
 	struct schedule		*s;
 	struct schedule		*t;	/* the new configuration */
 	int			 kind;
@@ -51,7 +51,7 @@ static void	schedule_prefetch_secrets(const struct schedule *);
 static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 		    int64_t);
 static const char *schedule_cap_refusal(const struct schedule *, char **);
-static int	schedule_cap_refused(struct ctl_req *, const struct schedule *,
+static int	schedule_cap_refused(struct reply *, const struct schedule *,
 		    json_t *);
 static int	schedule_make_secret(struct schedule *, char **, char **);
 static void	schedule_drop_generated(const char *, const char *,
@@ -249,7 +249,7 @@ schedule_count_runs(const struct schedule *s, struct schedule_counts *c)
 }
 
 struct counts_ctx {
-	const struct ctl_caller	*caller;
+	const struct caller	*caller;
 	struct schedule_counts	*c;
 };
 
@@ -277,7 +277,7 @@ schedule_counts_node(struct strmap_node *node, void *arg)
 /* Add the schedules of the accounts CALLER may act for, and their runs
  * in flight, to C. */
 void
-schedule_counts_for(const struct ctl_caller *caller, struct schedule_counts *c)
+schedule_counts_for(const struct caller *caller, struct schedule_counts *c)
 {
 	struct counts_ctx	ctx = { caller, c };
 
@@ -1521,7 +1521,7 @@ schedule_cap_refusal(const struct schedule *t, char **why)
 /* Refuse T for REQ (answered: 1) when one run passes a cap on its own and
  * PARAMS does not say force; else 0. */
 static int
-schedule_cap_refused(struct ctl_req *req, const struct schedule *t,
+schedule_cap_refused(struct reply *req, const struct schedule *t,
     json_t *params)
 {
 	const char	*field;
@@ -1530,7 +1530,7 @@ schedule_cap_refused(struct ctl_req *req, const struct schedule *t,
 	if (json_is_true(json_object_get(params, "force")) ||
 	    (field = schedule_cap_refusal(t, &reason)) == NULL)
 		return (0);
-	ctl_error(req, CTL_E_BUDGET, reason, field, "one run exceeds the cap");
+	reply_fail(req, REPLY_BUDGET, reason, field, "one run exceeds the cap");
 	free(reason);
 	return (1);
 }
@@ -1591,7 +1591,7 @@ schedule_estimate(const struct schedule *s)
  * is written.
  */
 void
-schedule_ctl_estimate(struct ctl_req *req, json_t *params,
+schedule_ctl_estimate(struct reply *req, json_t *params,
     const char *account)
 {
 	struct schedule	*t;
@@ -1605,7 +1605,7 @@ schedule_ctl_estimate(struct ctl_req *req, json_t *params,
 	if (json_object_get(p, "name") == NULL)
 		json_object_set_new(p, "name", json_string("estimate"));
 	if (config_apply(t, p, 1, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		json_decref(p);
 		schedule_discard(t);
@@ -1616,17 +1616,17 @@ schedule_ctl_estimate(struct ctl_req *req, json_t *params,
 	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
 	t->last_fire = now_us();
 	if ((est = schedule_estimate(t)) == NULL)
-		ctl_error_param(req, "operation", "the operation or its model "
+		reply_invalid(req, "operation", "the operation or its model "
 		    "is not in the catalog");
 	else
-		ctl_reply(req, est);
+		reply_ok(req, est);
 	schedule_discard(t);
 }
 
 /* ---- control operations ------------------------------------------------ */
 
 static struct sched_op *
-sched_op_new(struct ctl_req *req, struct schedule *s, struct schedule *t,
+sched_op_new(struct reply *req, struct schedule *s, struct schedule *t,
     int kind)
 {
 	struct sched_op	*op;
@@ -1647,11 +1647,11 @@ sched_op_new(struct ctl_req *req, struct schedule *s, struct schedule *t,
 /* One control change per schedule at a time: a second one, while the
  * first's record is on its way, is refused (answered here). */
 static int
-schedule_busy(struct ctl_req *req, struct schedule *s)
+schedule_busy(struct reply *req, struct schedule *s)
 {
 	if (!s->busy)
 		return (0);
-	ctl_error(req, CTL_E_CONFLICT, "another change to this schedule is "
+	reply_fail(req, REPLY_CONFLICT, "another change to this schedule is "
 	    "being recorded; try again", "id", "busy");
 	return (1);
 }
@@ -1676,10 +1676,10 @@ static void
 sched_op_fail(struct sched_op *op, const struct journal_result *res)
 {
 	if (res->status == JOURNAL_DUPLICATE)
-		ctl_error(op->req, CTL_E_CONFLICT, "already recorded", NULL,
+		reply_fail(op->req, REPLY_CONFLICT, "already recorded", NULL,
 		    NULL);
 	else
-		ctl_error_journal(op->req, res);
+		outcome_journal(op->req, res);
 }
 
 static void
@@ -1706,7 +1706,7 @@ schedule_created_cb(const struct journal_result *res, void *arg)
 	if (op->whsec != NULL)
 		json_object_set_new(reply, "webhook_secret",
 		    json_string(op->whsec));
-	ctl_reply(op->req, reply);
+	reply_ok(op->req, reply);
 	sched_op_free(op);
 }
 
@@ -1748,7 +1748,7 @@ schedule_make_secret(struct schedule *t, char **whsec, char **cause)
 
 /* schedule.create: validate, journal, then register and arm. */
 void
-schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
+schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 {
 	struct schedule	*t;
 	struct sched_op	*op;
@@ -1763,7 +1763,7 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 	t = schedule_new();
 	t->account = xstrdup(account);
 	if (config_apply(t, params, 1, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		schedule_discard(t);
 		return;
@@ -1774,7 +1774,7 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 	}
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
-		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
 		    "exists in this account", "name", "already exists");
 		schedule_discard(t);
 		return;
@@ -1793,7 +1793,7 @@ schedule_ctl_create(struct ctl_req *req, json_t *params, const char *account)
 	if (t->webhook_secret_ref != NULL &&
 	    strcmp(t->webhook_secret_ref, "generated") == 0 &&
 	    schedule_make_secret(t, &whsec, &reason) == -1) {
-		ctl_error(req, CTL_E_UNAVAILABLE, reason, "webhook_secret",
+		reply_fail(req, REPLY_UNAVAILABLE, reason, "webhook_secret",
 		    "not generated");
 		free(reason);
 		strmap_remove(&by_name, &t->name_node);
@@ -1846,13 +1846,13 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 	log_info("msg=\"schedule %s\" schedule=%s state=%s",
 	    op->kind == OP_UPDATE ? "updated" : op->kind == OP_PAUSE ?
 	    "paused" : "resumed", s->id, state_names[s->state]);
-	ctl_reply(op->req, schedule_to_json(s));
+	reply_ok(op->req, schedule_to_json(s));
 	sched_op_free(op);
 }
 
 /* schedule.update: the given fields change; the next fire is recomputed. */
 void
-schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
+schedule_ctl_update(struct reply *req, struct schedule *s, json_t *params)
 {
 	struct schedule	*t;
 	struct jrec	*rec;
@@ -1864,7 +1864,7 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 		return;
 	t = schedule_clone(s);
 	if (config_apply(t, params, 0, &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		schedule_discard(t);
 		return;
@@ -1877,7 +1877,7 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (strcmp(t->name_key, s->name_key) != 0 &&
 	    strmap_insert(&by_name, &t->name_node, t->name_key) == -1) {
-		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
 		    "exists in this account", "name", "already exists");
 		schedule_discard(t);
 		return;
@@ -1903,7 +1903,7 @@ schedule_ctl_update(struct ctl_req *req, struct schedule *s, json_t *params)
  * Also used by dispatch.c to pause on budget_exceeded (REQ NULL).
  */
 void
-schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
+schedule_set_paused(struct reply *req, struct schedule *s, int pause,
     const char *reason, const char *note)
 {
 	struct schedule	*t;
@@ -1914,7 +1914,7 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 		return;
 	if (s->state == SCHEDULE_COMPLETED) {
 		if (req != NULL)
-			ctl_error(req, CTL_E_CONFLICT, "the schedule has "
+			reply_fail(req, REPLY_CONFLICT, "the schedule has "
 			    "completed (its one instant is settled); give it a "
 			    "new --at with schedule update to run it again",
 			    NULL, NULL);
@@ -1922,7 +1922,7 @@ schedule_set_paused(struct ctl_req *req, struct schedule *s, int pause,
 	}
 	if ((s->state == SCHEDULE_PAUSED) == pause) {
 		if (req != NULL)
-			ctl_error(req, CTL_E_CONFLICT, pause ?
+			reply_fail(req, REPLY_CONFLICT, pause ?
 			    "schedule is paused already" :
 			    "schedule is not paused", NULL, NULL);
 		return;
@@ -1982,7 +1982,7 @@ schedule_deleted_cb(const struct journal_result *res, void *arg)
 	    NULL);
 	dispatch_cancel_pending(s, "schedule deleted");
 	log_info("msg=\"schedule deleted\" schedule=%s", s->id);
-	ctl_reply(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
+	reply_ok(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
 	sched_op_free(op);
 	actor_unref(&s->actor);		/* the registry's reference */
 }
@@ -2031,7 +2031,7 @@ schedule_prune_runs(struct schedule *s, struct jrec *rec, uint64_t below)
 
 /* schedule.delete: the row and the kept run rows go; the log keeps all. */
 void
-schedule_ctl_delete(struct ctl_req *req, struct schedule *s)
+schedule_ctl_delete(struct reply *req, struct schedule *s)
 {
 	struct jrec	*rec;
 	struct schedule	*t;
@@ -2492,7 +2492,7 @@ static struct jrec *
 schedule_rotated_record(struct sched_op *op, const char *oldfp,
     const char *newfp, int64_t grace, const char *why)
 {
-	const struct ctl_caller	*c = ctl_req_caller(op->req);
+	const struct caller	*c = reply_caller(op->req);
 	struct schedule		*t = op->t;
 	struct jrec		*rec;
 	msgpack_packer		*pk;
@@ -2542,7 +2542,7 @@ schedule_rotated_cb(const struct journal_result *res, void *arg)
 	if (op->whsec != NULL)
 		json_object_set_new(op->answer, "webhook_secret",
 		    json_string(op->whsec));
-	ctl_reply(op->req, op->answer);
+	reply_ok(op->req, op->answer);
 	op->answer = NULL;
 	sched_op_free(op);
 }
@@ -2554,11 +2554,11 @@ schedule_rotated_cb(const struct journal_result *res, void *arg)
  * "webhook.rotated" with the SHA-256 fingerprints of old and new.
  */
 void
-schedule_ctl_rotate(struct ctl_req *req, struct schedule *s, json_t *params)
+schedule_ctl_rotate(struct reply *req, struct schedule *s, json_t *params)
 {
 	struct sched_op		*op;
 	struct webhook_previous	*p;
-	const char		*why = ctl_param_string(params, "reason");
+	const char		*why = param_string(params, "reason");
 	const char		*field = NULL;
 	char			 oldfp[65], newfp[65], *reason = NULL;
 	char			 when[40];
@@ -2566,18 +2566,18 @@ schedule_ctl_rotate(struct ctl_req *req, struct schedule *s, json_t *params)
 	int			 have_old;
 
 	if (s->webhook_secret_ref == NULL) {
-		ctl_error(req, CTL_E_CONFLICT, "the schedule takes no "
+		reply_fail(req, REPLY_CONFLICT, "the schedule takes no "
 		    "webhooks", "id", "no webhook secret");
 		return;
 	}
 	if (why == NULL || *why == '\0' || strlen(why) > 500) {
-		ctl_error_param(req, "reason", "required: why the secret "
+		reply_invalid(req, "reason", "required: why the secret "
 		    "changes (at most 500 bytes)");
 		return;
 	}
-	if (json_object_get(params, "grace") != NULL && (!ctl_param_duration(
+	if (json_object_get(params, "grace") != NULL && (!param_duration(
 	    params, "grace", &grace) || grace < 0 || grace > WEBHOOK_GRACE_MAX)) {
-		ctl_error_param(req, "grace", "must be a duration from 0 to "
+		reply_invalid(req, "grace", "must be a duration from 0 to "
 		    "30d");
 		return;
 	}
@@ -2588,7 +2588,7 @@ schedule_ctl_rotate(struct ctl_req *req, struct schedule *s, json_t *params)
 	schedule_expired_out(op->t, now, NULL);
 	if (grace > 0 && op->t->webhook_prev != NULL &&
 	    op->t->webhook_prev->n >= WEBHOOK_PREVIOUS_MAX) {
-		ctl_error(req, CTL_E_CONFLICT, "four previous secrets are in "
+		reply_fail(req, REPLY_CONFLICT, "four previous secrets are in "
 		    "their grace period already; rotate with --grace 0 or "
 		    "once one has expired", "grace", "too many secrets");
 		sched_op_free(op);
@@ -2602,9 +2602,9 @@ schedule_ctl_rotate(struct ctl_req *req, struct schedule *s, json_t *params)
 		free(reason);
 		reason = NULL;
 	}
-	if (schedule_new_secret(op, ctl_param_string(params, "secret"), newfp,
+	if (schedule_new_secret(op, param_string(params, "secret"), newfp,
 	    &field, &reason) == -1) {
-		ctl_error_param(req, field, reason);
+		reply_invalid(req, field, reason);
 		free(reason);
 		sched_op_free(op);
 		return;

@@ -1278,30 +1278,30 @@ webhook_event_row(const struct journal_row *row, void *arg)
 /* webhook.events: S's requests, newest first; "failed": only refused
  * ones. */
 void
-webhook_ctl_events(struct ctl_req *req, struct schedule *s, json_t *params)
+webhook_ctl_events(struct reply *req, struct schedule *s, json_t *params)
 {
 	struct events_ctx	 ctx;
 	int64_t			 limit = WEBHOOK_EVENTS_DEFAULT;
 	char			 prefix[WEBHOOK_SID_MAX + 2];
 
-	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
 	    limit > WEBHOOK_EVENTS_MAX)) {
-		ctl_error_param(req, "limit", "must be from 1 to 1000");
+		reply_invalid(req, "limit", "must be from 1 to 1000");
 		return;
 	}
 	ctx.failed = 0;
-	ctl_param_bool(params, "failed", &ctx.failed);
+	param_bool(params, "failed", &ctx.failed);
 	ctx.limit = (size_t)limit;
 	ctx.list = json_array();
 	snprintf(prefix, sizeof prefix, "%s/", s->id);
 	if (journal_table_foreach(engine->journal, "webhook_events", prefix,
 	    strlen(prefix), 1, webhook_event_row, &ctx) == -1) {
 		json_decref(ctx.list);
-		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the webhook "
+		reply_fail(req, REPLY_UNAVAILABLE, "cannot read the webhook "
 		    "events", NULL, NULL);
 		return;
 	}
-	ctl_reply(req, json_pack("{s:s, s:o}", "id", s->id, "events",
+	reply_ok(req, json_pack("{s:s, s:o}", "id", s->id, "events",
 	    ctx.list));
 }
 
@@ -1363,7 +1363,7 @@ webhook_secret_json(const char *ref, const char *fp, int primary,
 /* webhook.secrets: S's primary secret and those in their grace period,
  * by SHA-256 fingerprint (never the secret). */
 void
-webhook_ctl_secrets(struct ctl_req *req, struct schedule *s)
+webhook_ctl_secrets(struct reply *req, struct schedule *s)
 {
 	const struct webhook_previous	*p;
 	json_t				*list, *e;
@@ -1372,7 +1372,7 @@ webhook_ctl_secrets(struct ctl_req *req, struct schedule *s)
 	int				 i;
 
 	if (s->webhook_secret_ref == NULL) {
-		ctl_error(req, CTL_E_CONFLICT, "the schedule takes no "
+		reply_fail(req, REPLY_CONFLICT, "the schedule takes no "
 		    "webhooks", "id", "no webhook secret");
 		return;
 	}
@@ -1393,7 +1393,7 @@ webhook_ctl_secrets(struct ctl_req *req, struct schedule *s)
 		    p->fingerprint[0] != '\0' ? p->fingerprint : NULL, 0,
 		    p->rotated_us, p->expires_us, now));
 	}
-	ctl_reply(req, json_pack("{s:s, s:s, s:o}", "id", s->id, "style",
+	reply_ok(req, json_pack("{s:s, s:s, s:o}", "id", s->id, "style",
 	    webhook_style_names[s->webhook_style], "secrets", list));
 }
 

@@ -370,20 +370,20 @@ client_cron(const struct ctl_method *m, int argc, char **argv)
 		goto usage;
 	from = now_us();
 	if (json_object_get(params, "from") != NULL &&
-	    !ctl_param_time(params, "from", &from)) {
+	    !param_time(params, "from", &from)) {
 		cause = xstrdup("--from: not an RFC 3339 time");
 		goto usage;
 	}
-	ctl_param_int(params, "count", &count);
+	param_int(params, "count", &count);
 	if (count < 1 || count > CLIENT_CRON_MAX) {
 		xasprintf(&cause, "--count: must be 1 to %d", CLIENT_CRON_MAX);
 		goto usage;
 	}
-	ctl_param_bool(params, "verbose", &verbose);
-	if (cron_parse(ctl_param_string(params, "expr"), &c, &cause) != 0)
+	param_bool(params, "verbose", &verbose);
+	if (cron_parse(param_string(params, "expr"), &c, &cause) != 0)
 		goto usage;
-	tz = tz_load(ctl_param_string(params, "tz") != NULL ?
-	    ctl_param_string(params, "tz") : "UTC", &cause);
+	tz = tz_load(param_string(params, "tz") != NULL ?
+	    param_string(params, "tz") : "UTC", &cause);
 	if (tz == NULL)
 		goto usage;
 	t = from / USEC_PER_SEC - (from % USEC_PER_SEC < 0);

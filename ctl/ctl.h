@@ -86,12 +86,6 @@ struct ctl_method {
 	const char		*list_key;	/* key of the array to tabulate */
 };
 
-struct ctl_caller {
-	uid_t	uid;
-	gid_t	gid;
-	pid_t	pid;
-	int	admin;		/* root or the daemon's own uid */
-};
 
 /* Limits of one server; ctl_server_create starts with the CTL_MAX_*. */
 struct ctl_limits {
@@ -129,16 +123,6 @@ json_t		*ctl_json_loadb(const char *, size_t, size_t, json_error_t *);
 int		 ctl_check_params(const struct ctl_method *, json_t *,
 		     char **, char **);
 const char	*ctl_ptype_name(enum ctl_ptype);
-/* Typed getters for checked params: 1 and *out if present, 0 if absent. */
-const char	*ctl_param_string(json_t *, const char *);
-int		 ctl_param_int(json_t *, const char *, int64_t *);
-int		 ctl_param_bool(json_t *, const char *, int *);
-int		 ctl_param_usd(json_t *, const char *, int64_t *);
-int		 ctl_param_duration(json_t *, const char *, int64_t *);
-int		 ctl_param_time(json_t *, const char *, int64_t *);
-/* Value conversions behind the checks (-1 if V is not of the type). */
-int		 ctl_value_usd(json_t *, int64_t *);
-int		 ctl_value_duration(json_t *, int64_t *);
 /* Build a method's params from chimectl arguments (after NOUN VERB).
  * 0 and a new object in *params, or -1 and an allocated *cause. */
 int		 ctl_params_from_argv(const struct ctl_method *, int,
@@ -176,7 +160,7 @@ const char	*ctl_server_path(struct ctl_server *);
 /* A request stays valid until it is answered, even if its connection
  * closes first (the answer is then dropped).  Answering frees it; answer
  * exactly once. */
-const struct ctl_caller *ctl_req_caller(struct ctl_req *);
+const struct caller *ctl_req_caller(struct ctl_req *);
 const char	*ctl_req_method(struct ctl_req *);
 /* Is the caller still there (and waiting for an answer)? */
 int		 ctl_req_connected(struct ctl_req *);
@@ -190,12 +174,10 @@ void		 ctl_error(struct ctl_req *, int, const char *, const char *,
 void		 ctl_error_data(struct ctl_req *, int, const char *, json_t *);
 /* Reply -32602 with data.field and data.reason. */
 void		 ctl_error_param(struct ctl_req *, const char *, const char *);
-/* Reply to a request whose record the journal did not write (RES's status
- * JOURNAL_ERROR): -32006 "not recorded: WHY" with data.reason (RES's
- * JOURNAL_R_* reason) and data.error (its message). */
-struct journal_result;
-void		 ctl_error_journal(struct ctl_req *,
-		     const struct journal_result *);
+/* The request's transport-neutral reply (answering it answers REQ), and
+ * the JSON-RPC code of a kind of refusal. */
+struct reply	*ctl_req_reply(struct ctl_req *);
+int		 ctl_reply_code(enum reply_kind);
 /* Parse one request line (LEN bytes without its newline; a trailing CR
  * is dropped) as the server does.  0: a blank line.  1: *MSG is a
  * well-formed request.  -1: *ERROR is the error object to answer and
@@ -251,5 +233,13 @@ void		 print_method_help(FILE *, const struct ctl_method *);
 int		 print_batch_block(FILE *, json_t *, json_t *, int64_t, size_t);
 /* Elsewhere: one line that changes only when the batch does. */
 void		 print_batch_line(FILE *, json_t *);
+
+/* method-schedule.c: request helpers shared by the method files that act
+ * on accounts' objects (they answer the error themselves). */
+struct schedule;
+const char	*method_account(struct ctl_req *, json_t *);
+struct schedule	*method_schedule(struct ctl_req *, json_t *);
+int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
+		     void (*)(struct ctl_req *, json_t *));
 
 #endif /* CHIME_CTL_H */

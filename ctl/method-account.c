@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 static void		 method_account_create(struct ctl_req *, json_t *);
 static void		 method_account_list(struct ctl_req *, json_t *);
@@ -77,7 +78,7 @@ method_account_named(struct ctl_req *req, json_t *params)
 {
 	struct account	*a;
 
-	a = account_find(ctl_param_string(params, "name"));
+	a = account_find(param_string(params, "name"));
 	if (a == NULL || !account_allows(a, ctl_req_caller(req))) {
 		ctl_error(req, CTL_E_NOT_FOUND, "no such account", "name",
 		    "unknown account");
@@ -89,7 +90,7 @@ method_account_named(struct ctl_req *req, json_t *params)
 static void
 method_account_create(struct ctl_req *req, json_t *params)
 {
-	account_ctl_create(req, params);
+	account_ctl_create(ctl_req_reply(req), params);
 }
 
 static void
@@ -114,7 +115,7 @@ method_account_update(struct ctl_req *req, json_t *params)
 	struct account	*a;
 
 	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_update(req, a, params);
+		account_ctl_update(ctl_req_reply(req), a, params);
 }
 
 static void
@@ -123,7 +124,7 @@ method_account_grant(struct ctl_req *req, json_t *params)
 	struct account	*a;
 
 	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(req, a, params, 1);
+		account_ctl_grant(ctl_req_reply(req), a, params, 1);
 }
 
 static void
@@ -132,5 +133,5 @@ method_account_revoke(struct ctl_req *req, json_t *params)
 	struct account	*a;
 
 	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(req, a, params, 0);
+		account_ctl_grant(ctl_req_reply(req), a, params, 0);
 }

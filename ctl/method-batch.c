@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 #define OPS_DEFAULT	1000
 #define OPS_MAX		100000
@@ -112,11 +113,11 @@ const struct ctl_method ctl_methods_batch[] = {
 static struct batch *
 method_batch(struct ctl_req *req, json_t *params)
 {
-	const char	*acct = ctl_param_string(params, "account");
+	const char	*acct = param_string(params, "account");
 	struct batch	*b;
 	struct account	*a;
 
-	b = batch_find(ctl_param_string(params, "id"));
+	b = batch_find(param_string(params, "id"));
 	if (b != NULL && ((acct != NULL && strcmp(acct, b->owner.account) !=
 	    0) || (a = account_find(b->owner.account)) == NULL ||
 	    !account_allows(a, ctl_req_caller(req))))
@@ -144,7 +145,7 @@ method_batch_simple(json_t *params, int64_t *count, const char **field,
 		return (NULL);
 	}
 	*count = 1;
-	if (ctl_param_int(params, "count", count) && (*count < 1 ||
+	if (param_int(params, "count", count) && (*count < 1 ||
 	    *count > BATCH_MAX_OPS)) {
 		*field = "count";
 		*why = "must be from 1 to 100000";
@@ -204,7 +205,7 @@ method_batch_create(struct ctl_req *req, json_t *params)
 			ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is "
 			    "draining", NULL, NULL);
 		else
-			batch_ctl_create(req, o, account, (uint32_t)count,
+			batch_ctl_create(ctl_req_reply(req), o, account, (uint32_t)count,
 			    draft);
 	}
 	json_decref(o);
@@ -220,7 +221,7 @@ method_batch_get(struct ctl_req *req, json_t *params)
 
 	if ((b = method_batch(req, params)) == NULL)
 		return;
-	if (ctl_param_int(params, "limit", &limit) && (limit < 0 ||
+	if (param_int(params, "limit", &limit) && (limit < 0 ||
 	    limit > OPS_MAX)) {
 		ctl_error_param(req, "limit", "must be from 0 to 100000");
 		return;
@@ -235,7 +236,7 @@ method_batch_get(struct ctl_req *req, json_t *params)
 static void
 method_batch_list(struct ctl_req *req, json_t *params)
 {
-	const char	*account = ctl_param_string(params, "account");
+	const char	*account = param_string(params, "account");
 
 	if (account != NULL && method_account(req, params) == NULL)
 		return;
@@ -248,18 +249,18 @@ method_batch_ops(struct ctl_req *req, json_t *params)
 {
 	struct batch	*b;
 	int64_t		 offset = 0, limit = OPS_DEFAULT;
-	const char	*status = ctl_param_string(params, "status");
+	const char	*status = param_string(params, "status");
 	json_t		*all, *out, *v;
 	size_t		 i;
 
 	if ((b = method_batch(req, params)) == NULL)
 		return;
-	if (ctl_param_int(params, "offset", &offset) && (offset < 0 ||
+	if (param_int(params, "offset", &offset) && (offset < 0 ||
 	    offset > BATCH_MAX_OPS)) {
 		ctl_error_param(req, "offset", "must be from 0 to 100000");
 		return;
 	}
-	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
 	    limit > OPS_MAX)) {
 		ctl_error_param(req, "limit", "must be from 1 to 100000");
 		return;
@@ -288,14 +289,14 @@ method_batch_start(struct ctl_req *req, json_t *params)
 	struct batch	*b;
 
 	if ((b = method_batch(req, params)) != NULL)
-		batch_ctl_start(req, b);
+		batch_ctl_start(ctl_req_reply(req), b);
 }
 
 static void
 method_batch_cancel(struct ctl_req *req, json_t *params)
 {
 	struct batch	*b;
-	const char	*reason = ctl_param_string(params, "reason");
+	const char	*reason = param_string(params, "reason");
 	int		 abort = 0;
 
 	if ((b = method_batch(req, params)) == NULL)
@@ -304,8 +305,8 @@ method_batch_cancel(struct ctl_req *req, json_t *params)
 		ctl_error_param(req, "reason", "must be 1 to 500 characters");
 		return;
 	}
-	ctl_param_bool(params, "abort", &abort);
-	batch_ctl_cancel(req, b, reason, abort);
+	param_bool(params, "abort", &abort);
+	batch_ctl_cancel(ctl_req_reply(req), b, reason, abort);
 }
 
 static void
@@ -314,5 +315,5 @@ method_batch_delete(struct ctl_req *req, json_t *params)
 	struct batch	*b;
 
 	if ((b = method_batch(req, params)) != NULL)
-		batch_ctl_delete(req, b);
+		batch_ctl_delete(ctl_req_reply(req), b);
 }

@@ -3,6 +3,7 @@
  * spend against each of its caps (actors/budget.c).
  */
 #include "actors.h"
+#include "ctl.h"
 
 static void	method_budget_status(struct ctl_req *, json_t *);
 

@@ -151,7 +151,7 @@ method_daemon_common(const struct schedule_counts *sc)
 static void
 method_daemon_tenant(struct ctl_req *req)
 {
-	const struct ctl_caller	*caller = ctl_req_caller(req);
+	const struct caller	*caller = ctl_req_caller(req);
 	struct schedule_counts	 sc;
 	json_t			*result, *list, *names, *a;
 	size_t			 i;

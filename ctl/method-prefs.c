@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 static void	method_prefs_get(struct ctl_req *, json_t *);
 static void	method_prefs_set(struct ctl_req *, json_t *);
@@ -73,7 +74,7 @@ const struct ctl_method ctl_methods_prefs[] = {
 static void
 method_prefs_get(struct ctl_req *req, json_t *params)
 {
-	const char	*account, *op = ctl_param_string(params, "operation");
+	const char	*account, *op = param_string(params, "operation");
 
 	if ((account = method_account(req, params)) == NULL)
 		return;
@@ -90,7 +91,7 @@ method_prefs_set(struct ctl_req *req, json_t *params)
 	const char	*account;
 
 	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set(req, account, params);
+		prefs_ctl_set(ctl_req_reply(req), account, params);
 }
 
 static void
@@ -99,7 +100,7 @@ method_prefs_bulk_set(struct ctl_req *req, json_t *params)
 	const char	*account;
 
 	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_bulk_set(req, account, params);
+		prefs_ctl_bulk_set(ctl_req_reply(req), account, params);
 }
 
 static void
@@ -108,5 +109,5 @@ method_prefs_set_ui(struct ctl_req *req, json_t *params)
 	const char	*account;
 
 	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set_ui(req, account, params);
+		prefs_ctl_set_ui(ctl_req_reply(req), account, params);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 static void	method_run_get(struct ctl_req *, json_t *);
 static void	method_run_not_yet(struct ctl_req *, struct schedule *,
@@ -26,7 +27,7 @@ const struct ctl_method ctl_methods_run[] = {
 static void
 method_run_get(struct ctl_req *req, json_t *params)
 {
-	const char		*id = ctl_param_string(params, "run_id");
+	const char		*id = param_string(params, "run_id");
 	struct schedule		*s;
 	struct account		*a;
 	msgpack_unpacked	 u;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 #define RUNS_DEFAULT	20
 #define RUNS_MAX	1000
@@ -186,7 +187,7 @@ const struct ctl_method ctl_methods_schedule[] = {
 const char *
 method_account(struct ctl_req *req, json_t *params)
 {
-	const char	*name = ctl_param_string(params, "account");
+	const char	*name = param_string(params, "account");
 	struct account	*a;
 
 	if (name == NULL)
@@ -240,7 +241,7 @@ int
 method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
     void (*again)(struct ctl_req *, json_t *))
 {
-	const char		*ref = ctl_param_string(params, field);
+	const char		*ref = param_string(params, field);
 	struct secret_defer	*d;
 	char			*cause = NULL;
 	int			 rc;
@@ -275,8 +276,8 @@ method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
 struct schedule *
 method_schedule(struct ctl_req *req, json_t *params)
 {
-	const char	*key = ctl_param_string(params, "id");
-	const char	*acct = ctl_param_string(params, "account");
+	const char	*key = param_string(params, "id");
+	const char	*acct = param_string(params, "account");
 	struct schedule	*s;
 	struct account	*a;
 
@@ -302,10 +303,10 @@ method_create(struct ctl_req *req, json_t *params)
 	    method_secret_gate(req, params, "webhook_secret", method_create))
 		return;
 	if (!json_is_true(json_object_get(params, "dry_run"))) {
-		schedule_ctl_create(req, params, account);
+		schedule_ctl_create(ctl_req_reply(req), params, account);
 		return;
 	}
-	if (schedule_lookup(account, ctl_param_string(params, "name")) !=
+	if (schedule_lookup(account, param_string(params, "name")) !=
 	    NULL) {
 		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
 		    "exists in this account", "name", "already exists");
@@ -315,7 +316,7 @@ method_create(struct ctl_req *req, json_t *params)
 	json_object_del(p, "dry_run");
 	json_object_del(p, "paused");
 	json_object_del(p, "force");
-	schedule_ctl_estimate(req, p, account);
+	schedule_ctl_estimate(ctl_req_reply(req), p, account);
 	json_decref(p);
 }
 
@@ -340,7 +341,7 @@ method_estimate(struct ctl_req *req, json_t *params)
 	if ((account = method_account(req, params)) == NULL ||
 	    method_secret_gate(req, params, "webhook_secret", method_estimate))
 		return;
-	schedule_ctl_estimate(req, params, account);
+	schedule_ctl_estimate(ctl_req_reply(req), params, account);
 }
 
 static void
@@ -360,15 +361,15 @@ static int
 method_list_filter(struct ctl_req *req, json_t *params,
     struct schedule_filter *f, char **cursor)
 {
-	const char	*state = ctl_param_string(params, "state");
-	const char	*c = ctl_param_string(params, "cursor");
+	const char	*state = param_string(params, "state");
+	const char	*c = param_string(params, "cursor");
 	char		*slash;
 
 	memset(f, 0, sizeof *f);
 	f->caller = ctl_req_caller(req);
-	f->account = ctl_param_string(params, "account");
-	f->operation = ctl_param_string(params, "operation");
-	f->name = ctl_param_string(params, "name");
+	f->account = param_string(params, "account");
+	f->operation = param_string(params, "operation");
+	f->name = param_string(params, "name");
 	f->state = -1;
 	*cursor = NULL;
 	if (state != NULL && strcmp(state, "active") == 0)
@@ -415,10 +416,10 @@ method_list(struct ctl_req *req, json_t *params)
 	char			*cursor, *next;
 	json_t			*list;
 
-	if (ctl_param_string(params, "account") != NULL &&
+	if (param_string(params, "account") != NULL &&
 	    method_account(req, params) == NULL)
 		return;
-	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
 	    limit > LIST_MAX)) {
 		ctl_error_param(req, "limit", "must be from 1 to 100000");
 		return;
@@ -449,7 +450,7 @@ method_update(struct ctl_req *req, json_t *params)
 	if (json_object_size(p) == 0)
 		ctl_error_param(req, "id", "nothing to change");
 	else
-		schedule_ctl_update(req, s, p);
+		schedule_ctl_update(ctl_req_reply(req), s, p);
 	json_decref(p);
 }
 
@@ -459,8 +460,8 @@ method_pause(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 
 	if ((s = method_schedule(req, params)) != NULL)
-		schedule_set_paused(req, s, 1, "paused",
-		    ctl_param_string(params, "note"));
+		schedule_set_paused(ctl_req_reply(req), s, 1, "paused",
+		    param_string(params, "note"));
 }
 
 static void
@@ -469,8 +470,8 @@ method_resume(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 
 	if ((s = method_schedule(req, params)) != NULL)
-		schedule_set_paused(req, s, 0, NULL,
-		    ctl_param_string(params, "note"));
+		schedule_set_paused(ctl_req_reply(req), s, 0, NULL,
+		    param_string(params, "note"));
 }
 
 static void
@@ -479,14 +480,14 @@ method_delete(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 
 	if ((s = method_schedule(req, params)) != NULL)
-		schedule_ctl_delete(req, s);
+		schedule_ctl_delete(ctl_req_reply(req), s);
 }
 
 static void
 method_trigger(struct ctl_req *req, json_t *params)
 {
 	struct schedule	*s;
-	const char	*key = ctl_param_string(params, "idempotency_key");
+	const char	*key = param_string(params, "idempotency_key");
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
@@ -506,7 +507,7 @@ method_trigger(struct ctl_req *req, json_t *params)
 		    "batch target");
 		return;
 	}
-	dispatch_manual(req, s, key, json_object_get(params, "parameters"));
+	dispatch_manual(ctl_req_reply(req), s, key, json_object_get(params, "parameters"));
 }
 
 struct runs_ctx {
@@ -537,7 +538,7 @@ method_runs(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
-	if (ctl_param_int(params, "limit", &limit) && (limit < 1 ||
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
 	    limit > RUNS_MAX)) {
 		ctl_error_param(req, "limit", "must be from 1 to 1000");
 		return;
@@ -567,7 +568,7 @@ method_next(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
-	if (ctl_param_int(params, "count", &count) && (count < 1 ||
+	if (param_int(params, "count", &count) && (count < 1 ||
 	    count > NEXT_MAX)) {
 		ctl_error_param(req, "count", "must be from 1 to 1000");
 		return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 static void	method_webhook_rotate(struct ctl_req *, json_t *);
 static void	method_webhook_secrets(struct ctl_req *, json_t *);
@@ -64,7 +65,7 @@ method_webhook_rotate(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) != NULL &&
 	    !method_secret_gate(req, params, "secret", method_webhook_rotate))
-		schedule_ctl_rotate(req, s, params);
+		schedule_ctl_rotate(ctl_req_reply(req), s, params);
 }
 
 static void
@@ -73,7 +74,7 @@ method_webhook_secrets(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 
 	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_secrets(req, s);
+		webhook_ctl_secrets(ctl_req_reply(req), s);
 }
 
 static void
@@ -82,5 +83,5 @@ method_webhook_events(struct ctl_req *req, json_t *params)
 	struct schedule	*s;
 
 	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_events(req, s, params);
+		webhook_ctl_events(ctl_req_reply(req), s, params);
 }

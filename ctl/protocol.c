@@ -271,48 +271,6 @@ ctl_ptype_name(enum ctl_ptype type)
 	return (ctl_ptype_names[type]);
 }
 
-/* A USD value: a string for parse_usd, a non-negative integer of whole
- * dollars, or a non-negative real with at most six decimals. */
-int
-ctl_value_usd(json_t *v, int64_t *out)
-{
-	double	d, micro, r;
-
-	if (json_is_string(v))
-		return (parse_usd(json_string_value(v), out));
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 ||
-		    json_integer_value(v) > INT64_MAX / 1000000)
-			return (-1);
-		*out = (int64_t)json_integer_value(v) * 1000000;
-		return (0);
-	}
-	if (!json_is_real(v))
-		return (-1);
-	d = json_real_value(v);
-	if (!isfinite(d) || d < 0 || d > 9.0e12)
-		return (-1);
-	micro = d * 1e6;
-	r = nearbyint(micro);
-	if (fabs(micro - r) > fmax(1e-3, micro * 1e-12))
-		return (-1);
-	*out = (int64_t)r;
-	return (0);
-}
-
-/* A duration in microseconds: a parse_duration string or integer seconds. */
-int
-ctl_value_duration(json_t *v, int64_t *out)
-{
-	if (json_is_string(v))
-		return (parse_duration(json_string_value(v), out));
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > INT64_MAX / USEC_PER_SEC)
-		return (-1);
-	*out = (int64_t)json_integer_value(v) * USEC_PER_SEC;
-	return (0);
-}
-
 /* Check one value against its parameter's type; 0, or -1 and *reason. */
 static int
 ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
@@ -331,10 +289,10 @@ ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
 		ok = json_is_boolean(v);
 		break;
 	case CTL_P_USD:
-		ok = ctl_value_usd(v, &x) == 0;
+		ok = param_value_usd(v, &x) == 0;
 		break;
 	case CTL_P_DURATION:
-		ok = ctl_value_duration(v, &x) == 0;
+		ok = param_value_duration(v, &x) == 0;
 		break;
 	case CTL_P_OBJECT:
 		ok = json_is_object(v);
@@ -413,62 +371,6 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 		}
 	}
 	return (0);
-}
-
-/* The string value of NAME, or NULL if absent (or not a string). */
-const char *
-ctl_param_string(json_t *params, const char *name)
-{
-	return (json_string_value(json_object_get(params, name)));
-}
-
-int
-ctl_param_int(json_t *params, const char *name, int64_t *out)
-{
-	json_t	*v = json_object_get(params, name);
-
-	if (!json_is_integer(v))
-		return (0);
-	*out = json_integer_value(v);
-	return (1);
-}
-
-int
-ctl_param_bool(json_t *params, const char *name, int *out)
-{
-	json_t	*v = json_object_get(params, name);
-
-	if (!json_is_boolean(v))
-		return (0);
-	*out = json_is_true(v);
-	return (1);
-}
-
-/* Micro-dollars of a USD parameter. */
-int
-ctl_param_usd(json_t *params, const char *name, int64_t *out)
-{
-	json_t	*v = json_object_get(params, name);
-
-	return (v != NULL && ctl_value_usd(v, out) == 0);
-}
-
-/* Microseconds of a DURATION parameter. */
-int
-ctl_param_duration(json_t *params, const char *name, int64_t *out)
-{
-	json_t	*v = json_object_get(params, name);
-
-	return (v != NULL && ctl_value_duration(v, out) == 0);
-}
-
-/* Microseconds since the epoch of a TIME parameter. */
-int
-ctl_param_time(json_t *params, const char *name, int64_t *out)
-{
-	const char	*s = ctl_param_string(params, name);
-
-	return (s != NULL && parse_rfc3339(s, out) == 0);
 }
 
 void

@@ -69,10 +69,10 @@ enum ctl_conn_wait {
 
 struct ctl_conn;
 struct ctl_req {
+	struct reply		 reply;		/* first: see ctl_req_of */
 	struct ctl_conn		*conn;		/* NULL: the caller is gone */
 	json_t			*id;		/* NULL: a notification */
 	const char		*method;	/* borrowed from the table */
-	struct ctl_caller	 caller;
 	int64_t			 start_us;	/* monotonic */
 	TAILQ_ENTRY(ctl_req)	 entry;
 };
@@ -83,7 +83,7 @@ struct ctl_conn {
 	struct bufferevent	*bev;
 	struct event		*resume;	/* process buffered lines */
 	struct event		*timer;		/* idle or read timeout */
-	struct ctl_caller	 caller;
+	struct caller	 caller;
 	u_int			 number;
 	enum ctl_conn_state	 state;
 	enum ctl_conn_wait	 waiting;
@@ -125,7 +125,7 @@ static void	 ctl_server_accept_error(struct evconnlistener *, void *);
 static void	 ctl_server_retry(evutil_socket_t, short, void *);
 static void	 ctl_server_reap(evutil_socket_t, short, void *);
 static const char *ctl_server_admit(struct ctl_server *,
-		     const struct ctl_caller *);
+		     const struct caller *);
 static size_t	 ctl_server_uid_conns(struct ctl_server *, uid_t);
 static void	 ctl_server_refused(struct ctl_server *, struct ctl_conn *,
 		     const char *);
@@ -145,6 +145,7 @@ static json_t	*ctl_parse_error(json_error_t *);
 static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
 static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
+static const struct reply_ops ctl_reply_ops;
 static int	 ctl_conn_gated(struct ctl_conn *, json_t *,
 		     const struct ctl_method *, int64_t);
 static void	 ctl_conn_send(struct ctl_conn *, json_t *);
@@ -396,7 +397,7 @@ ctl_server_accept(struct evconnlistener *l, evutil_socket_t fd,
  * caller's uid (not an admin) holds max_per_uid connections already.
  */
 static const char *
-ctl_server_admit(struct ctl_server *s, const struct ctl_caller *caller)
+ctl_server_admit(struct ctl_server *s, const struct caller *caller)
 {
 	if (s->nconns >= s->limits.max_connections)
 		return ("too many connections");
@@ -933,7 +934,8 @@ ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 	req->conn = c;
 	req->id = id != NULL ? json_incref(id) : NULL;
 	req->method = m->name;
-	req->caller = c->caller;
+	req->reply.ops = &ctl_reply_ops;
+	req->reply.caller = c->caller;
 	req->start_us = start;
 	TAILQ_INSERT_TAIL(&c->reqs, req, entry);
 	c->inflight++;
@@ -1062,10 +1064,10 @@ ctl_conn_free(struct ctl_conn *c)
 	free(c);
 }
 
-const struct ctl_caller *
+const struct caller *
 ctl_req_caller(struct ctl_req *req)
 {
-	return (&req->caller);
+	return (&req->reply.caller);
 }
 
 const char *
@@ -1138,18 +1140,69 @@ ctl_error_param(struct ctl_req *req, const char *field, const char *reason)
 	ctl_error(req, CTL_E_INVALID_PARAMS, "invalid params", field, reason);
 }
 
-void
-ctl_error_journal(struct ctl_req *req, const struct journal_result *res)
-{
-	const char	*reason;
-	char		*msg;
+/* ---- the transport-neutral reply of a request ----------------------- */
 
-	reason = res->reason != NULL ? res->reason : JOURNAL_R_STORAGE;
-	xasprintf(&msg, "not recorded: %s", journal_reason_text(reason));
-	ctl_error_data(req, CTL_E_UNAVAILABLE, msg, json_pack("{s:s,s:s}",
-	    "reason", reason, "error", res->error != NULL ? res->error :
-	    "journal write failed"));
-	free(msg);
+/* The JSON-RPC code of each kind of refusal: the one place they meet. */
+static const int ctl_reply_codes[REPLY_KIND_MAX] = {
+	[REPLY_INVALID] = CTL_E_INVALID_PARAMS,
+	[REPLY_NOT_FOUND] = CTL_E_NOT_FOUND,
+	[REPLY_CONFLICT] = CTL_E_CONFLICT,
+	[REPLY_FORBIDDEN] = CTL_E_FORBIDDEN,
+	[REPLY_BUDGET] = CTL_E_BUDGET,
+	[REPLY_OVERLOADED] = CTL_E_OVERLOADED,
+	[REPLY_UNAVAILABLE] = CTL_E_UNAVAILABLE,
+	[REPLY_INTERNAL] = CTL_E_INTERNAL,
+};
+
+int
+ctl_reply_code(enum reply_kind kind)
+{
+	return ((unsigned)kind < REPLY_KIND_MAX ? ctl_reply_codes[kind] :
+	    CTL_E_INTERNAL);
+}
+
+static void
+ctl_reply_ok(struct reply *r, json_t *result)
+{
+	ctl_reply((struct ctl_req *)r, result);
+}
+
+static void
+ctl_reply_fail(struct reply *r, enum reply_kind kind, const char *message,
+    json_t *data)
+{
+	const char	*field, *reason;
+	json_t		*fr;
+
+	/* The reason never repeats its field ("cron: cron: ..."). */
+	field = json_string_value(json_object_get(data, "field"));
+	reason = json_string_value(json_object_get(data, "reason"));
+	if (field != NULL && reason != NULL) {
+		fr = ctl_error_fields(field, reason);
+		json_object_update(data, fr);
+		json_decref(fr);
+	}
+	ctl_error_data((struct ctl_req *)r, ctl_reply_code(kind), message,
+	    data);
+}
+
+static int
+ctl_reply_waiting(struct reply *r)
+{
+	return (ctl_req_connected((struct ctl_req *)r));
+}
+
+static const struct reply_ops ctl_reply_ops = {
+	.ok = ctl_reply_ok,
+	.fail = ctl_reply_fail,
+	.waiting = ctl_reply_waiting,
+};
+
+/* The request's reply, for the domain to answer. */
+struct reply *
+ctl_req_reply(struct ctl_req *req)
+{
+	return (&req->reply);
 }
 
 /* The request is answered: log it, let its connection read on, free it. */
@@ -1159,7 +1212,7 @@ ctl_req_done(struct ctl_req *req, int code)
 	struct ctl_conn	*c = req->conn;
 
 	ctl_log_request(c != NULL ? c->number : 0, req->method,
-	    req->caller.uid, req->id, code, req->start_us);
+	    req->reply.caller.uid, req->id, code, req->start_us);
 	if (c != NULL) {
 		TAILQ_REMOVE(&c->reqs, req, entry);
 		c->inflight--;

@@ -193,6 +193,39 @@ struct catalog {
 	char			*source;	/* path, or "(built-in)" */
 };
 
+/*
+ * Replies (reply.c): a transport-neutral answer to a request, with the
+ * caller's identity.  The transport fills in OPS and CALLER.
+ */
+struct caller {
+	uid_t	uid;
+	gid_t	gid;
+	pid_t	pid;
+	int	admin;		/* root or the daemon's own uid */
+};
+enum reply_kind {
+	REPLY_INVALID,		/* bad parameters: data.field, data.reason */
+	REPLY_NOT_FOUND,
+	REPLY_CONFLICT,		/* exists already, wrong state, busy */
+	REPLY_FORBIDDEN,
+	REPLY_BUDGET,		/* a cost cap would be passed */
+	REPLY_OVERLOADED,	/* a limit was reached; try again */
+	REPLY_UNAVAILABLE,	/* draining, the journal cannot write */
+	REPLY_INTERNAL,
+	REPLY_KIND_MAX
+};
+struct reply;
+struct reply_ops {
+	void	(*ok)(struct reply *, json_t *);	/* steals */
+	void	(*fail)(struct reply *, enum reply_kind, const char *,
+		    json_t *);				/* steals data */
+	int	(*waiting)(struct reply *);		/* NULL: always */
+};
+struct reply {
+	const struct reply_ops	*ops;
+	struct caller		 caller;
+};
+
 /* Global daemon context, set up by main.c. */
 struct journal;
 struct ctl_server;
@@ -249,6 +282,28 @@ int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
 int		 valid_id(const char *);	/* [A-Za-z0-9._-]{1,64} */
 void		 random_id(const char *, char *, size_t);	/* prefix + 12 base32 */
 int		 mkdir_p(const char *, mode_t);
+
+/* reply.c */
+const char	*reply_kind_name(enum reply_kind);
+void		 reply_ok(struct reply *, json_t *);
+void		 reply_fail(struct reply *, enum reply_kind, const char *,
+		     const char *, const char *);
+void		 reply_fail_data(struct reply *, enum reply_kind, const char *,
+		     json_t *);
+void		 reply_invalid(struct reply *, const char *, const char *);
+const struct caller *reply_caller(const struct reply *);
+int		 reply_waiting(struct reply *);
+
+/* params.c: typed getters of checked parameters (1 and *out if present,
+ * 0 if absent), and the conversions behind the checks (-1: not one). */
+int		 param_value_usd(json_t *, int64_t *);
+int		 param_value_duration(json_t *, int64_t *);
+const char	*param_string(json_t *, const char *);
+int		 param_int(json_t *, const char *, int64_t *);
+int		 param_bool(json_t *, const char *, int *);
+int		 param_usd(json_t *, const char *, int64_t *);
+int		 param_duration(json_t *, const char *, int64_t *);
+int		 param_time(json_t *, const char *, int64_t *);
 
 /* strmap.c */
 void		 strmap_init(struct strmap *);

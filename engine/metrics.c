@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "actors.h"
+#include "ctl.h"
 
 #define METRICS_MAX_SERIES	64	/* label combinations per metric */
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "actors.h"
+#include "ctl.h"
 #include "fuzz.h"
 
 static void	fuzz_rpc_error(json_t *, const struct fuzz_fields *);
@@ -60,22 +61,22 @@ fuzz_rpc_params(const struct ctl_method *m, json_t *params,
 			continue;
 		switch (p->type) {
 		case CTL_P_STRING:
-			ok = ctl_param_string(params, p->name) != NULL;
+			ok = param_string(params, p->name) != NULL;
 			break;
 		case CTL_P_INT:
-			ok = ctl_param_int(params, p->name, &x);
+			ok = param_int(params, p->name, &x);
 			break;
 		case CTL_P_BOOL:
-			ok = ctl_param_bool(params, p->name, &b);
+			ok = param_bool(params, p->name, &b);
 			break;
 		case CTL_P_USD:
-			ok = ctl_param_usd(params, p->name, &x) && x >= 0;
+			ok = param_usd(params, p->name, &x) && x >= 0;
 			break;
 		case CTL_P_DURATION:
-			ok = ctl_param_duration(params, p->name, &x) && x >= 0;
+			ok = param_duration(params, p->name, &x) && x >= 0;
 			break;
 		case CTL_P_TIME:
-			ok = ctl_param_time(params, p->name, &x);
+			ok = param_time(params, p->name, &x);
 			break;
 		default:
 			ok = json_is_object(json_object_get(params, p->name));

@@ -19,6 +19,7 @@
 #include <event2/bufferevent.h>
 
 #include "actors.h"
+#include "ctl.h"
 
 static char		 tmpdir[64], sockpath[128];
 static struct bufferevent *client;
@@ -312,7 +313,7 @@ END_TEST
 /* Grant and revoke change who may act for the account, one record each. */
 START_TEST(test_account_grant)
 {
-	struct ctl_caller	 c;
+	struct caller	 c;
 	struct account		*a;
 	uint64_t		 seq;
 
@@ -408,7 +409,7 @@ END_TEST
 /* A non-admin caller lists only the accounts that grant it. */
 START_TEST(test_account_list_filter)
 {
-	struct ctl_caller	 c;
+	struct caller	 c;
 	json_t			*l;
 
 	rpc_ok("account.create", "{\"name\":\"team-a\",\"uid\":2000}");
@@ -429,7 +430,7 @@ END_TEST
 /* A uid granted nothing sees no account at all. */
 START_TEST(test_account_list_filter_bad)
 {
-	struct ctl_caller	 c;
+	struct caller	 c;
 	json_t			*l;
 
 	rpc_ok("account.create", "{\"name\":\"team-a\",\"uid\":2000}");

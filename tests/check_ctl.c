@@ -93,7 +93,7 @@ echo_result(json_t *params)
 	char	*pad;
 
 	r = json_pack("{s:O}", "params", params);
-	if (ctl_param_int(params, "size", &size) && size > 0) {
+	if (param_int(params, "size", &size) && size > 0) {
 		pad = xmalloc(size + 1);
 		memset(pad, 'x', size);
 		pad[size] = '\0';
@@ -154,7 +154,7 @@ h_fail(struct ctl_req *req, json_t *params)
 static void
 h_prefixed(struct ctl_req *req, json_t *params)
 {
-	const char	*t = ctl_param_string(params, "text");
+	const char	*t = param_string(params, "text");
 
 	if (t != NULL && strcmp(t, "other") == 0)
 		ctl_error_param(req, "cron", "cronjob: not a field");
@@ -1431,22 +1431,22 @@ START_TEST(test_protocol_values_good)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(ctl_value_usd(v = json_string("1.25"), &x), 0);
+	ck_assert_int_eq(param_value_usd(v = json_string("1.25"), &x), 0);
 	ck_assert_int_eq(x, 1250000);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_real(0.1), &x), 0);
+	ck_assert_int_eq(param_value_usd(v = json_real(0.1), &x), 0);
 	ck_assert_int_eq(x, 100000);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_real(19.99), &x), 0);
+	ck_assert_int_eq(param_value_usd(v = json_real(19.99), &x), 0);
 	ck_assert_int_eq(x, 19990000);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_integer(3), &x), 0);
+	ck_assert_int_eq(param_value_usd(v = json_integer(3), &x), 0);
 	ck_assert_int_eq(x, 3000000);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_duration(v = json_string("1h30m"), &x), 0);
+	ck_assert_int_eq(param_value_duration(v = json_string("1h30m"), &x), 0);
 	ck_assert_int_eq(x, 5400 * USEC_PER_SEC);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_duration(v = json_integer(90), &x), 0);
+	ck_assert_int_eq(param_value_duration(v = json_integer(90), &x), 0);
 	ck_assert_int_eq(x, 90 * USEC_PER_SEC);
 	json_decref(v);
 }
@@ -1458,19 +1458,19 @@ START_TEST(test_protocol_values_bad)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(ctl_value_usd(v = json_real(-0.5), &x), -1);
+	ck_assert_int_eq(param_value_usd(v = json_real(-0.5), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_real(1.0000001), &x), -1);
+	ck_assert_int_eq(param_value_usd(v = json_real(1.0000001), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_string("1.2.3"), &x), -1);
+	ck_assert_int_eq(param_value_usd(v = json_string("1.2.3"), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_usd(v = json_integer(-1), &x), -1);
+	ck_assert_int_eq(param_value_usd(v = json_integer(-1), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_duration(v = json_string("-5"), &x), -1);
+	ck_assert_int_eq(param_value_duration(v = json_string("-5"), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_duration(v = json_integer(-5), &x), -1);
+	ck_assert_int_eq(param_value_duration(v = json_integer(-5), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(ctl_value_duration(v = json_true(), &x), -1);
+	ck_assert_int_eq(param_value_duration(v = json_true(), &x), -1);
 	json_decref(v);
 }
 END_TEST
@@ -1483,12 +1483,12 @@ START_TEST(test_protocol_getters_good)
 	int64_t	 x;
 	int	 b;
 
-	ck_assert_str_eq(ctl_param_string(p, "s"), "x");
-	ck_assert(ctl_param_int(p, "i", &x) && x == 4);
-	ck_assert(ctl_param_bool(p, "b", &b) && b == 1);
-	ck_assert(ctl_param_usd(p, "usd", &x) && x == 2500000);
-	ck_assert(ctl_param_duration(p, "d", &x) && x == 120 * USEC_PER_SEC);
-	ck_assert(ctl_param_time(p, "t", &x) && x == USEC_PER_SEC);
+	ck_assert_str_eq(param_string(p, "s"), "x");
+	ck_assert(param_int(p, "i", &x) && x == 4);
+	ck_assert(param_bool(p, "b", &b) && b == 1);
+	ck_assert(param_usd(p, "usd", &x) && x == 2500000);
+	ck_assert(param_duration(p, "d", &x) && x == 120 * USEC_PER_SEC);
+	ck_assert(param_time(p, "t", &x) && x == USEC_PER_SEC);
 	json_decref(p);
 }
 END_TEST
@@ -1500,11 +1500,11 @@ START_TEST(test_protocol_getters_bad)
 	int64_t	 x = 42;
 	int	 b = 7;
 
-	ck_assert_ptr_null(ctl_param_string(p, "s"));
-	ck_assert(!ctl_param_int(p, "i", &x) && x == 42);
-	ck_assert(!ctl_param_bool(p, "b", &b) && b == 7);
-	ck_assert(!ctl_param_usd(p, "usd", &x) && x == 42);
-	ck_assert(!ctl_param_time(p, "t", &x) && x == 42);
+	ck_assert_ptr_null(param_string(p, "s"));
+	ck_assert(!param_int(p, "i", &x) && x == 42);
+	ck_assert(!param_bool(p, "b", &b) && b == 7);
+	ck_assert(!param_usd(p, "usd", &x) && x == 42);
+	ck_assert(!param_time(p, "t", &x) && x == 42);
 	json_decref(p);
 }
 END_TEST

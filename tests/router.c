@@ -115,7 +115,7 @@ static int		verify(struct evkeyvalq *, const char *, size_t);
 static int		attempt_of(const char *);
 static const char	*header(struct evkeyvalq *, const char *);
 static json_t		*router_params(json_t *);
-static int64_t		param_int(json_t *, const char *, int64_t);
+static int64_t		router_param_int(json_t *, const char *, int64_t);
 static void		answer_body(struct evbuffer *, json_t *, json_t *,
 			    int, int);
 static size_t		record_add(json_t *, struct evkeyvalq *,
@@ -243,7 +243,7 @@ router_params(json_t *doc)
 }
 
 static int64_t
-param_int(json_t *p, const char *key, int64_t def)
+router_param_int(json_t *p, const char *key, int64_t def)
 {
 	json_t	*v;
 
@@ -281,7 +281,7 @@ answer_body(struct evbuffer *out, json_t *doc, json_t *p, int status,
 	usage = p != NULL ? json_object_get(p, "usage") : NULL;
 	result = json_pack("{s:s, s:O?, s:i}", "text", "routed answer",
 	    "run_id", json_object_get(doc, "run_id"), "attempt", attempt);
-	if ((npad = param_int(p, "pad", 0)) > 0 && npad < 256 * 1024 * 1024) {
+	if ((npad = router_param_int(p, "pad", 0)) > 0 && npad < 256 * 1024 * 1024) {
 		pad = xmalloc(npad + 1);
 		memset(pad, 'x', npad);
 		pad[npad] = '\0';
@@ -290,8 +290,8 @@ answer_body(struct evbuffer *out, json_t *doc, json_t *p, int status,
 	}
 	res = json_pack("{s:o, s:s, s:{s:I, s:I}}", "result", result,
 	    "model", model, "usage",
-	    "input_tokens", (json_int_t)param_int(usage, "input_tokens", 800),
-	    "output_tokens", (json_int_t)param_int(usage, "output_tokens",
+	    "input_tokens", (json_int_t)router_param_int(usage, "input_tokens", 800),
+	    "output_tokens", (json_int_t)router_param_int(usage, "output_tokens",
 	    200));
 	if (p != NULL && (v = json_object_get(p, "cost_usd")) != NULL)
 		json_object_set(res, "cost_usd", v);
@@ -371,16 +371,16 @@ handle_post(struct evhttp_request *req)
 	free(body);
 	r = &records[pd->rec];
 	p = router_params(doc);
-	status = param_int(p, "status", 200);
-	if (r->attempt <= param_int(p, "fail_times", 0))
-		status = param_int(p, "fail_status", 500);
+	status = router_param_int(p, "status", 200);
+	if (r->attempt <= router_param_int(p, "fail_times", 0))
+		status = router_param_int(p, "fail_status", 500);
 	if (status < 100 || status >= ROUTER_STATUS_MAX)
 		status = 500;
 	pd->status = (int)status;
 	pd->out = evbuffer_new();
 	answer_body(pd->out, doc, p, pd->status, r->attempt);
 	evhttp_add_header(oh, "Content-Type", "application/json");
-	retry_after = param_int(p, "retry_after", -1);
+	retry_after = router_param_int(p, "retry_after", -1);
 	if (retry_after >= 0 && (status < 200 || status > 299)) {
 		char	buf[32];
 
@@ -391,7 +391,7 @@ handle_post(struct evhttp_request *req)
 		evhttp_add_header(oh, "Location", "http://127.0.0.1:9/moved");
 	if (++in_flight > max_in_flight)
 		max_in_flight = in_flight;
-	latency = param_int(p, "latency_ms", 0);
+	latency = router_param_int(p, "latency_ms", 0);
 	json_decref(doc);
 	if (latency <= 0) {
 		send_pending(pd);
