@@ -60,12 +60,20 @@ static const struct ctl_param client_watch_params[] = {
 /* Commands of chimectl itself (no handler), described like methods for
  * matching, usage and help. */
 static const struct ctl_method client_offline[] = {
-	{ "batch.watch", "follow a batch's progress until it ends",
-	    client_watch_params, CTL_M_READONLY, NULL, NULL, NULL },
-	{ "cron.next", "print the next fire instants of a cron expression "
-	    "(offline)", client_cron_params, CTL_M_READONLY, NULL, NULL,
-	    NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "batch.watch",
+		.summary = "follow a batch's progress until it ends",
+		.params = client_watch_params,
+		.flags = CTL_M_READONLY,
+	},
+	{
+		.name = "cron.next",
+		.summary = "print the next fire instants of a cron expression "
+		    "(offline)",
+		.params = client_cron_params,
+		.flags = CTL_M_READONLY,
+	},
+	{ .name = NULL }
 };
 
 static deadfunc void usage(void);

@@ -78,9 +78,6 @@ struct ctl_method {
 	const char		*summary;	/* one line for help */
 	const struct ctl_param	*params;	/* ends with a {NULL} entry */
 	int			 flags;
-	/* PARAMS is borrowed for the call (always an object, checked
-	 * against the table); the handler answers now or later. */
-	void			 (*handler)(struct ctl_req *, json_t *);
 	const char		*columns;	/* chimectl table columns for a
 						   list result: "id,name,..." */
 	const char		*list_key;	/* key of the array to tabulate */
@@ -100,7 +97,12 @@ struct ctl_limits {
 };
 
 /* How a server finds a method by its full name (ctl_method_find). */
-typedef const struct ctl_method *(*ctl_find_cb)(const char *);
+/* What runs a method: PARAMS is borrowed for the call (always an object,
+ * checked against the method's table); it answers now or later. */
+typedef void (*ctl_handler)(struct ctl_req *, json_t *);
+/* How a server finds a method by its full name: its spec in *SPEC and its
+ * handler, or NULL when the server has no such method. */
+typedef ctl_handler (*ctl_find_cb)(const char *, const struct ctl_method **);
 
 struct ctl_server;
 
@@ -233,13 +235,5 @@ void		 print_method_help(FILE *, const struct ctl_method *);
 int		 print_batch_block(FILE *, json_t *, json_t *, int64_t, size_t);
 /* Elsewhere: one line that changes only when the batch does. */
 void		 print_batch_line(FILE *, json_t *);
-
-/* method-schedule.c: request helpers shared by the method files that act
- * on accounts' objects (they answer the error themselves). */
-struct schedule;
-const char	*method_account(struct ctl_req *, json_t *);
-struct schedule	*method_schedule(struct ctl_req *, json_t *);
-int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
-		     void (*)(struct ctl_req *, json_t *));
 
 #endif /* CHIME_CTL_H */

@@ -1,22 +1,13 @@
 /*
- * ctl/method-account.c: the account.* methods.  Creating and changing an
- * account is for admins; any caller may list and read the accounts that
- * grant its uid (an account it may not act for is "not found").  Changes
- * are carried out by actors/account.c, which answers once durable.
+ * ctl/method-account.c: the account.* methods as the protocol knows them: names,
+ * parameters, flags and table columns, shared by the daemon and chimectl.
+ * The daemon's handlers are in daemon/method-account.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors.h"
+#include "engine.h"
 #include "ctl.h"
-
-static void		 method_account_create(struct ctl_req *, json_t *);
-static void		 method_account_list(struct ctl_req *, json_t *);
-static void		 method_account_get(struct ctl_req *, json_t *);
-static void		 method_account_update(struct ctl_req *, json_t *);
-static void		 method_account_grant(struct ctl_req *, json_t *);
-static void		 method_account_revoke(struct ctl_req *, json_t *);
-static struct account	*method_account_named(struct ctl_req *, json_t *);
 
 #define P_NAME \
 	{ "name", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
@@ -55,83 +46,43 @@ static const struct ctl_param p_none[] = {
 };
 
 const struct ctl_method ctl_methods_account[] = {
-	{ "account.create", "create an account (admin)", p_create,
-	    CTL_M_ADMIN, method_account_create, NULL, NULL },
-	{ "account.list", "list the accounts you may act for", p_none,
-	    CTL_M_READONLY, method_account_list,
-	    "name,uids,monthly_budget_usd,tz,created", "accounts" },
-	{ "account.get", "show an account", p_name, CTL_M_READONLY,
-	    method_account_get, NULL, NULL },
-	{ "account.update", "change an account's budget or zone (admin)",
-	    p_update, CTL_M_ADMIN, method_account_update, NULL, NULL },
-	{ "account.grant", "let a uid act for an account (admin)", p_grant,
-	    CTL_M_ADMIN, method_account_grant, NULL, NULL },
-	{ "account.revoke", "stop a uid acting for an account (admin)",
-	    p_grant, CTL_M_ADMIN, method_account_revoke, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "account.create",
+		.summary = "create an account (admin)",
+		.params = p_create,
+		.flags = CTL_M_ADMIN,
+	},
+	{
+		.name = "account.list",
+		.summary = "list the accounts you may act for",
+		.params = p_none,
+		.flags = CTL_M_READONLY,
+		.columns = "name,uids,monthly_budget_usd,tz,created",
+		.list_key = "accounts",
+	},
+	{
+		.name = "account.get",
+		.summary = "show an account",
+		.params = p_name,
+		.flags = CTL_M_READONLY,
+	},
+	{
+		.name = "account.update",
+		.summary = "change an account's budget or zone (admin)",
+		.params = p_update,
+		.flags = CTL_M_ADMIN,
+	},
+	{
+		.name = "account.grant",
+		.summary = "let a uid act for an account (admin)",
+		.params = p_grant,
+		.flags = CTL_M_ADMIN,
+	},
+	{
+		.name = "account.revoke",
+		.summary = "stop a uid acting for an account (admin)",
+		.params = p_grant,
+		.flags = CTL_M_ADMIN,
+	},
+	{ .name = NULL }
 };
-
-/* The account "name" names, if the caller may act for it; NULL after
- * answering -32001 (also for one it may not act for: not revealed). */
-static struct account *
-method_account_named(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	a = account_find(param_string(params, "name"));
-	if (a == NULL || !account_allows(a, ctl_req_caller(req))) {
-		ctl_error(req, CTL_E_NOT_FOUND, "no such account", "name",
-		    "unknown account");
-		return (NULL);
-	}
-	return (a);
-}
-
-static void
-method_account_create(struct ctl_req *req, json_t *params)
-{
-	account_ctl_create(ctl_req_reply(req), params);
-}
-
-static void
-method_account_list(struct ctl_req *req, json_t *params)
-{
-	ctl_reply(req, json_pack("{s:o}", "accounts",
-	    account_list(ctl_req_caller(req))));
-}
-
-static void
-method_account_get(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		ctl_reply(req, account_to_json(a));
-}
-
-static void
-method_account_update(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_update(ctl_req_reply(req), a, params);
-}
-
-static void
-method_account_grant(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(ctl_req_reply(req), a, params, 1);
-}
-
-static void
-method_account_revoke(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(ctl_req_reply(req), a, params, 0);
-}

@@ -1,11 +1,10 @@
 /*
- * ctl/method-budget.c: the budget.* methods: an account's month-to-date
- * spend against each of its caps (actors/budget.c).
+ * ctl/method-budget.c: the budget.* methods as the protocol knows them: names,
+ * parameters, flags and table columns, shared by the daemon and chimectl.
+ * The daemon's handlers are in daemon/method-budget.c.
  */
-#include "actors.h"
+#include "engine.h"
 #include "ctl.h"
-
-static void	method_budget_status(struct ctl_req *, json_t *);
 
 static const struct ctl_param p_status[] = {
 	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL },
@@ -13,18 +12,13 @@ static const struct ctl_param p_status[] = {
 };
 
 const struct ctl_method ctl_methods_budget[] = {
-	{ "budget.status", "month-to-date spend against each cap",
-	    p_status, CTL_M_READONLY, method_budget_status,
-	    "kind,name,month,budget_usd,spent_usd,reserved_usd,left_usd",
-	    "caps" },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "budget.status",
+		.summary = "month-to-date spend against each cap",
+		.params = p_status,
+		.flags = CTL_M_READONLY,
+		.columns = "kind,name,month,budget_usd,spent_usd,reserved_usd,left_usd",
+		.list_key = "caps",
+	},
+	{ .name = NULL }
 };
-
-static void
-method_budget_status(struct ctl_req *req, json_t *params)
-{
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		ctl_reply(req, budget_status(account));
-}

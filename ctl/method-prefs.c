@@ -1,19 +1,13 @@
 /*
- * ctl/method-prefs.c: the prefs.* methods: an account's preferences per
- * operation, and its UI document.  Handlers resolve the account the caller
- * acts for (method_account) and call actors/prefs.c, which answers once the
- * change is durable.
+ * ctl/method-prefs.c: the prefs.* methods as the protocol knows them: names,
+ * parameters, flags and table columns, shared by the daemon and chimectl.
+ * The daemon's handlers are in daemon/method-prefs.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors.h"
+#include "engine.h"
 #include "ctl.h"
-
-static void	method_prefs_get(struct ctl_req *, json_t *);
-static void	method_prefs_set(struct ctl_req *, json_t *);
-static void	method_prefs_bulk_set(struct ctl_req *, json_t *);
-static void	method_prefs_set_ui(struct ctl_req *, json_t *);
 
 #define P_ACCOUNT \
 	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
@@ -56,58 +50,33 @@ static const struct ctl_param p_ui[] = {
 };
 
 const struct ctl_method ctl_methods_prefs[] = {
-	{ "prefs.get", "show an account's preferences", p_get,
-	    CTL_M_READONLY, method_prefs_get,
-	    "operation,preferred_model,enabled,monthly_budget_usd,"
-	    "default_parameters", "operations" },
-	{ "prefs.set", "change one operation's preferences", p_set, 0,
-	    method_prefs_set, NULL, NULL },
-	{ "prefs.bulk_set", "change many operations' preferences at once "
-	    "(all or none)", p_bulk, 0, method_prefs_bulk_set,
-	    "operation,preferred_model,enabled,monthly_budget_usd,"
-	    "default_parameters", "operations" },
-	{ "prefs.set_ui", "change the account's UI preferences", p_ui, 0,
-	    method_prefs_set_ui, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "prefs.get",
+		.summary = "show an account's preferences",
+		.params = p_get,
+		.flags = CTL_M_READONLY,
+		.columns = "operation,preferred_model,enabled,monthly_budget_usd," "default_parameters",
+		.list_key = "operations",
+	},
+	{
+		.name = "prefs.set",
+		.summary = "change one operation's preferences",
+		.params = p_set,
+		.flags = 0,
+	},
+	{
+		.name = "prefs.bulk_set",
+		.summary = "change many operations' preferences at once " "(all or none)",
+		.params = p_bulk,
+		.flags = 0,
+		.columns = "operation,preferred_model,enabled,monthly_budget_usd," "default_parameters",
+		.list_key = "operations",
+	},
+	{
+		.name = "prefs.set_ui",
+		.summary = "change the account's UI preferences",
+		.params = p_ui,
+		.flags = 0,
+	},
+	{ .name = NULL }
 };
-
-static void
-method_prefs_get(struct ctl_req *req, json_t *params)
-{
-	const char	*account, *op = param_string(params, "operation");
-
-	if ((account = method_account(req, params)) == NULL)
-		return;
-	if (op != NULL && !valid_id(op)) {
-		ctl_error_param(req, "operation", "not an operation id");
-		return;
-	}
-	ctl_reply(req, prefs_to_json(account, op));
-}
-
-static void
-method_prefs_set(struct ctl_req *req, json_t *params)
-{
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set(ctl_req_reply(req), account, params);
-}
-
-static void
-method_prefs_bulk_set(struct ctl_req *req, json_t *params)
-{
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_bulk_set(ctl_req_reply(req), account, params);
-}
-
-static void
-method_prefs_set_ui(struct ctl_req *req, json_t *params)
-{
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set_ui(ctl_req_reply(req), account, params);
-}

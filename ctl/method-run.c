@@ -1,16 +1,14 @@
 /*
- * ctl/method-run.c: the run.* methods.
+ * ctl/method-run.c: the run.* methods as the protocol knows them: names,
+ * parameters, flags and table columns, shared by the daemon and chimectl.
+ * The daemon's handlers are in daemon/method-run.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors.h"
+#include "engine.h"
 #include "ctl.h"
-
-static void	method_run_get(struct ctl_req *, json_t *);
-static void	method_run_not_yet(struct ctl_req *, struct schedule *,
-		    uint64_t);
 
 static const struct ctl_param p_run_get[] = {
 	{ "run_id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
@@ -19,82 +17,11 @@ static const struct ctl_param p_run_get[] = {
 };
 
 const struct ctl_method ctl_methods_run[] = {
-	{ "run.get", "show one run", p_run_get, CTL_M_READONLY,
-	    method_run_get, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "run.get",
+		.summary = "show one run",
+		.params = p_run_get,
+		.flags = CTL_M_READONLY,
+	},
+	{ .name = NULL }
 };
-
-static void
-method_run_get(struct ctl_req *req, json_t *params)
-{
-	const char		*id = param_string(params, "run_id");
-	struct schedule		*s;
-	struct account		*a;
-	msgpack_unpacked	 u;
-	char			 sid[128], key[160];
-	uint64_t		 n;
-	void			*val;
-	size_t			 len;
-
-	if (run_id_parse(id, sid, sizeof sid, &n) == -1) {
-		ctl_error_param(req, "run_id", "expected SCHEDULE:NUMBER");
-		return;
-	}
-	/* "NAME:N" works too, for the caller's default account. */
-	if ((s = schedule_find(sid)) == NULL)
-		s = schedule_lookup("default", sid);
-	/* A batch's run: "BATCH:N". */
-	if (s == NULL && dispatch_owner_lookup != NULL)
-		s = dispatch_owner_lookup(sid);
-	if (s != NULL)
-		snprintf(sid, sizeof sid, "%s", s->id);
-	if (s == NULL || s->state == SCHEDULE_DELETED ||
-	    (a = account_find(s->account)) == NULL ||
-	    !account_allows(a, ctl_req_caller(req))) {
-		ctl_error(req, CTL_E_NOT_FOUND, "no such run", "run_id",
-		    "not found");
-		return;
-	}
-	run_row_key(sid, n, key, sizeof key);
-	if (journal_table_get(engine->journal, "runs", key, strlen(key), &val,
-	    &len) == -1) {
-		if (n > s->run_counter && s->hooks == NULL)
-			method_run_not_yet(req, s, n);
-		else
-			ctl_error(req, CTL_E_NOT_FOUND, n <= s->run_counter ?
-			    "run is older than the kept history; see "
-			    "chime-journal export" : "no such run", "run_id",
-			    "not found");
-		return;
-	}
-	if (unpack_buffer(val, len, &u) == -1) {
-		free(val);
-		ctl_error(req, CTL_E_INTERNAL, "unreadable run row", NULL,
-		    NULL);
-		return;
-	}
-	ctl_reply(req, run_row_to_json(&u.data));
-	msgpack_unpacked_destroy(&u);
-	free(val);
-}
-
-/* -32001 for run N of schedule S, which has not happened yet: say so, and
- * when the next one will. */
-static void
-method_run_not_yet(struct ctl_req *req, struct schedule *s, uint64_t n)
-{
-	char	*msg, when[40];
-	int	 next = s->state == SCHEDULE_ACTIVE && s->next_fire > 0;
-
-	if (next)
-		fmt_rfc3339(s->next_fire, when, sizeof when);
-	xasprintf(&msg, "run %llu of %s has not happened yet (%llu so far); "
-	    "%s%s", (unsigned long long)n, s->name,
-	    (unsigned long long)s->run_counter, next ? "next fire at " :
-	    s->state == SCHEDULE_PAUSED ? "the schedule is paused" :
-	    s->trigger == TRIGGER_MANUAL || s->trigger == TRIGGER_WEBHOOK ?
-	    "it runs when triggered" : "it has no next fire", next ? when :
-	    "");
-	ctl_error(req, CTL_E_NOT_FOUND, msg, "run_id", "not yet");
-	free(msg);
-}

@@ -1,17 +1,14 @@
 /*
- * ctl/method-webhook.c: the webhook.* methods: rotate a schedule's webhook
- * secret, list its secrets by fingerprint, read its webhook event log.
+ * ctl/method-webhook.c: the webhook.* methods as the protocol knows them: names,
+ * parameters, flags and table columns, shared by the daemon and chimectl.
+ * The daemon's handlers are in daemon/method-webhook.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors.h"
+#include "engine.h"
 #include "ctl.h"
-
-static void	method_webhook_rotate(struct ctl_req *, json_t *);
-static void	method_webhook_secrets(struct ctl_req *, json_t *);
-static void	method_webhook_events(struct ctl_req *, json_t *);
 
 #define P_SCHEDULE \
 	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
@@ -45,43 +42,27 @@ static const struct ctl_param p_events[] = {
 };
 
 const struct ctl_method ctl_methods_webhook[] = {
-	{ "webhook.rotate", "a new webhook secret; the old one stays valid "
-	    "for a grace period", p_rotate, 0, method_webhook_rotate, NULL,
-	    NULL },
-	{ "webhook.secrets", "a schedule's webhook secrets, by fingerprint",
-	    p_secrets, CTL_M_READONLY, method_webhook_secrets,
-	    "fingerprint,primary,source,rotated,expires,valid", "secrets" },
-	{ "webhook.events", "requests to a schedule's webhook, newest first",
-	    p_events, CTL_M_READONLY, method_webhook_events,
-	    "at,message_id,verified,outcome,status,reason,size,source,run_id",
-	    "events" },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{
+		.name = "webhook.rotate",
+		.summary = "a new webhook secret; the old one stays valid " "for a grace period",
+		.params = p_rotate,
+		.flags = 0,
+	},
+	{
+		.name = "webhook.secrets",
+		.summary = "a schedule's webhook secrets, by fingerprint",
+		.params = p_secrets,
+		.flags = CTL_M_READONLY,
+		.columns = "fingerprint,primary,source,rotated,expires,valid",
+		.list_key = "secrets",
+	},
+	{
+		.name = "webhook.events",
+		.summary = "requests to a schedule's webhook, newest first",
+		.params = p_events,
+		.flags = CTL_M_READONLY,
+		.columns = "at,message_id,verified,outcome,status,reason,size,source,run_id",
+		.list_key = "events",
+	},
+	{ .name = NULL }
 };
-
-static void
-method_webhook_rotate(struct ctl_req *req, json_t *params)
-{
-	struct schedule	*s;
-
-	if ((s = method_schedule(req, params)) != NULL &&
-	    !method_secret_gate(req, params, "secret", method_webhook_rotate))
-		schedule_ctl_rotate(ctl_req_reply(req), s, params);
-}
-
-static void
-method_webhook_secrets(struct ctl_req *req, json_t *params)
-{
-	struct schedule	*s;
-
-	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_secrets(ctl_req_reply(req), s);
-}
-
-static void
-method_webhook_events(struct ctl_req *req, json_t *params)
-{
-	struct schedule	*s;
-
-	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_events(ctl_req_reply(req), s, params);
-}

@@ -46,7 +46,6 @@
 #include <event2/listener.h>
 
 #include "engine.h"
-#include "journal.h"
 #include "ctl.h"
 
 #define CTL_BACKLOG		128
@@ -899,7 +898,8 @@ ctl_server_set_write_gate(struct ctl_server *srv,
 static void
 ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 {
-	const struct ctl_method	*m;
+	const struct ctl_method	*m = NULL;
+	ctl_handler		 handler;
 	struct ctl_req		*req;
 	json_t			*id, *params, *empty = NULL;
 	const char		*name;
@@ -908,7 +908,7 @@ ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 	id = json_object_get(msg, "id");
 	name = json_string_value(json_object_get(msg, "method"));
 	params = json_object_get(msg, "params");
-	if ((m = c->server->find(name)) == NULL) {
+	if ((handler = c->server->find(name, &m)) == NULL) {
 		ctl_conn_reject(c, id, name, json_pack("{s:i,s:s,s:{s:s}}",
 		    "code", CTL_E_NO_METHOD, "message", "no such method",
 		    "data", "method", name), start);
@@ -941,7 +941,7 @@ ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 	c->inflight++;
 	if (params == NULL)
 		params = empty = json_object();
-	m->handler(req, params);
+	handler(req, params);
 	json_decref(empty);
 }
 

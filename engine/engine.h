@@ -552,6 +552,7 @@ int		 httpd_route(struct httpd *, const char *, int, httpd_cb,
 int		 httpd_route_refusals(struct httpd *, const char *,
 		     httpd_refused_cb, void *, char **);
 int		 httpd_ready(const char **);
+void		 httpd_set_ready_hook(int (*)(const char **));
 void		 httpd_reply(struct evhttp_request *, int, const char *,
 		     const char *, size_t);
 
@@ -588,6 +589,5 @@ void		 metrics_observe_us(const char *, int64_t);
 uint64_t	 metrics_value(const char *, const char *);
 char		*metrics_render(size_t *);
 void		 metrics_free(void);
-void		 metrics_daemon_init(void);
 
 #endif /* CHIME_ENGINE_H */

@@ -52,7 +52,6 @@
 #include <event2/keyvalq_struct.h>
 
 #include "engine.h"
-#include "journal.h"
 
 #define HTTPD_BEAT_MS		500
 #define HTTPD_MAX_ROUTES	16
@@ -120,9 +119,6 @@ struct httpd {
 	struct httpd_ratelog	 log_slow;
 	struct httpd_ratelog	 log_listener;
 	/* Journal figures at the last sample. */
-	uint64_t		 j_commits;
-	uint64_t		 j_errors;
-	int			 j_failing;
 };
 
 static struct httpd	*httpd_current;
@@ -130,7 +126,8 @@ static struct httpd	*httpd_current;
 static int	 httpd_parse_port(const char *, uint16_t *);
 static char	*httpd_bound(struct evhttp_bound_socket *);
 static void	 httpd_beat(evutil_socket_t, short, void *);
-static void	 httpd_sample_journal(struct httpd *);
+
+static int	(*httpd_ready_hook)(const char **);
 static void	 httpd_request(struct evhttp_request *, void *);
 static struct bufferevent *httpd_bev(struct event_base *, void *);
 static void	 httpd_adopt(evutil_socket_t, short, void *);
@@ -250,34 +247,16 @@ httpd_bound(struct evhttp_bound_socket *bs)
 	return (s);
 }
 
-/* The loop turned: remember when, and look at the journal. */
+/* The loop turned: remember when, and let the ready hook sample. */
 static void
 httpd_beat(evutil_socket_t fd, short events, void *arg)
 {
 	struct httpd	*h = arg;
+	const char	*reason;
 
 	h->beat_us = mono_us();
-	httpd_sample_journal(h);
-}
-
-/*
- * A journal error since the previous sample makes the journal failing; a
- * sample that sees new commits and no new error makes it good again.
- */
-static void
-httpd_sample_journal(struct httpd *h)
-{
-	struct journal_stats	st;
-
-	if (engine == NULL || engine->journal == NULL)
-		return;
-	journal_stats(engine->journal, &st);
-	if (st.errors != h->j_errors)
-		h->j_failing = 1;
-	else if (st.commits != h->j_commits)
-		h->j_failing = 0;
-	h->j_errors = st.errors;
-	h->j_commits = st.commits;
+	if (httpd_ready_hook != NULL)
+		httpd_ready_hook(&reason);
 }
 
 void
@@ -297,7 +276,6 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 {
 	struct httpd			*h;
 	struct evhttp_bound_socket	*bs;
-	struct journal_stats		 st;
 	struct timeval			 tv = { 0, HTTPD_BEAT_MS * 1000 };
 
 	h = xcalloc(1, sizeof *h);
@@ -339,11 +317,6 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 	h->beat_us = mono_us();
 	h->beat = event_new(base, -1, EV_PERSIST, httpd_beat, h);
 	evtimer_add(h->beat, &tv);
-	if (engine != NULL && engine->journal != NULL) {
-		journal_stats(engine->journal, &st);
-		h->j_errors = st.errors;
-		h->j_commits = st.commits;
-	}
 	if (httpd_route(h, "/healthz", HTTPD_GET, httpd_healthz, h,
 	    cause) == -1 || httpd_route(h, "/readyz", HTTPD_GET, httpd_readyz,
 	    h, cause) == -1 || httpd_route(h, "/metrics", HTTPD_GET,
@@ -887,9 +860,19 @@ httpd_connections(void)
 }
 
 /*
- * 1 when the daemon is ready for work; else 0 and *REASON: draining, no
- * journal, a journal write error since its last good commit, or a loop
- * whose heartbeat is older than HTTPD_READY_STALE_US.
+ * What the daemon adds to readiness (its journal): 1, or 0 and *REASON.
+ * Also called at each heartbeat, so that it may sample what it watches.
+ */
+void
+httpd_set_ready_hook(int (*hook)(const char **))
+{
+	httpd_ready_hook = hook;
+}
+
+/*
+ * 1 when the daemon is ready for work; else 0 and *REASON: draining, what
+ * the ready hook says, or a loop whose heartbeat is older than
+ * HTTPD_READY_STALE_US.
  */
 int
 httpd_ready(const char **reason)
@@ -900,24 +883,11 @@ httpd_ready(const char **reason)
 		*reason = "draining";
 		return (0);
 	}
-	if (engine == NULL || engine->journal == NULL) {
-		*reason = "journal not open";
+	if (httpd_ready_hook != NULL && !httpd_ready_hook(reason))
 		return (0);
-	}
-	if (journal_stalled(engine->journal, NULL, NULL)) {
-		*reason = "the journal cannot write";
+	if (h != NULL && mono_us() - h->beat_us > HTTPD_READY_STALE_US) {
+		*reason = "event loop unresponsive";
 		return (0);
-	}
-	if (h != NULL) {
-		httpd_sample_journal(h);
-		if (h->j_failing) {
-			*reason = "journal write error";
-			return (0);
-		}
-		if (mono_us() - h->beat_us > HTTPD_READY_STALE_US) {
-			*reason = "event loop unresponsive";
-			return (0);
-		}
 	}
 	*reason = "ok";
 	return (1);

@@ -20,6 +20,7 @@
 
 #include "actors.h"
 #include "ctl.h"
+#include "daemon.h"
 
 static char		 tmpdir[64], sockpath[128];
 static struct bufferevent *client;
@@ -74,7 +75,7 @@ setup(void)
 		event_base_loop(engine->base, EVLOOP_ONCE);
 	snprintf(sockpath, sizeof sockpath, "%s/chime.sock", tmpdir);
 	engine->ctl = ctl_server_create(engine->base, sockpath,
-	    ctl_method_find, &cause);
+	    daemon_method_find, &cause);
 	ck_assert_msg(engine->ctl != NULL, "server: %s", cause);
 	fd = ctl_client_connect(sockpath, &cause);
 	ck_assert_msg(fd != -1, "connect: %s", cause);

@@ -60,26 +60,34 @@ static const struct ctl_param p_types[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 static const struct ctl_method test_methods[] = {
-	{ "test.echo", "echo", p_echo, CTL_M_READONLY, h_echo, NULL, NULL },
-	{ "test.types", "types", p_types, 0, h_echo, NULL, NULL },
-	{ "test.async", "answer later", p_echo, 0, h_async, NULL, NULL },
-	{ "test.hold", "answer when told", p_echo, 0, h_hold, NULL, NULL },
-	{ "test.admin", "admin only", p_echo, CTL_M_ADMIN, h_echo, NULL,
-	    NULL },
-	{ "test.fail", "error", p_echo, 0, h_fail, NULL, NULL },
-	{ "test.prefixed", "error whose reason names its field", p_echo, 0,
-	    h_prefixed, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{ .name = "test.echo", .summary = "echo", .params = p_echo,
+	    .flags = CTL_M_READONLY },
+	{ .name = "test.types", .summary = "types", .params = p_types },
+	{ .name = "test.async", .summary = "answer later", .params = p_echo },
+	{ .name = "test.hold", .summary = "answer when told",
+	    .params = p_echo },
+	{ .name = "test.admin", .summary = "admin only", .params = p_echo,
+	    .flags = CTL_M_ADMIN },
+	{ .name = "test.fail", .summary = "error", .params = p_echo },
+	{ .name = "test.prefixed", .summary = "error whose reason names its "
+	    "field", .params = p_echo },
+	{ .name = NULL }
+};
+/* Their handlers, in the same order. */
+static const ctl_handler test_handlers[] = {
+	h_echo, h_echo, h_async, h_hold, h_echo, h_fail, h_prefixed
 };
 
-static const struct ctl_method *
-test_find(const char *name)
+static ctl_handler
+test_find(const char *name, const struct ctl_method **spec)
 {
 	const struct ctl_method	*m;
 
 	for (m = test_methods; m->name != NULL; m++) {
-		if (strcmp(m->name, name) == 0)
-			return (m);
+		if (strcmp(m->name, name) == 0) {
+			*spec = m;
+			return (test_handlers[m - test_methods]);
+		}
 	}
 	return (NULL);
 }
@@ -1524,17 +1532,17 @@ static const struct ctl_param p_thing[] = {
 };
 static const struct ctl_param p_none[] = { { NULL, 0, 0, NULL, NULL } };
 static const struct ctl_method t_thing[] = {
-	{ "thing.create", "create a thing", p_thing, 0, NULL, NULL, NULL },
-	{ "thing.list", "list things", p_none, CTL_M_READONLY, NULL,
+	{ "thing.create", "create a thing", p_thing, 0, NULL, NULL },
+	{ "thing.list", "list things", p_none, CTL_M_READONLY,
 	    "id,name,cost.mid", "things" },
-	{ "thing.delete", "delete a thing", p_none, 0, NULL, NULL, NULL },
-	{ "thing.get", "show a thing", p_none, 0, NULL, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{ "thing.delete", "delete a thing", p_none, 0, NULL, NULL },
+	{ "thing.get", "show a thing", p_none, 0, NULL, NULL },
+	{ .name = NULL }
 };
 static const struct ctl_method t_tool[] = {
-	{ "tool.get", "show a tool", p_none, 0, NULL, NULL, NULL },
-	{ "tool.getall", "show all tools", p_none, 0, NULL, NULL, NULL },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	{ "tool.get", "show a tool", p_none, 0, NULL, NULL },
+	{ "tool.getall", "show all tools", p_none, 0, NULL, NULL },
+	{ .name = NULL }
 };
 static const struct ctl_param p_long[] = {
 	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "the id",
@@ -1547,12 +1555,12 @@ static const struct ctl_param p_long[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 static const struct ctl_method t_long[] = {
-	{ "long.create", "long flags", p_long, 0, NULL, NULL, NULL },
-	{ "long.list", "a table that fits", p_none, CTL_M_READONLY, NULL,
+	{ "long.create", "long flags", p_long, 0, NULL, NULL },
+	{ "long.list", "a table that fits", p_none, CTL_M_READONLY,
 	    "id,name~,note~,state", "items" },
 	{ "long.joined", "joined and wide-only columns", p_none,
-	    CTL_M_READONLY, NULL, "id,kind spec~,+extra", "items" },
-	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
+	    CTL_M_READONLY, "id,kind spec~,+extra", "items" },
+	{ .name = NULL }
 };
 static const struct ctl_method *const t_tables[] = { t_thing, t_tool, NULL };
 

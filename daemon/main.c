@@ -21,6 +21,7 @@
 #include "actors.h"
 #include "journal.h"
 #include "ctl.h"
+#include "daemon.h"
 
 #define DRAIN_POLL_MS	20
 
@@ -588,7 +589,7 @@ start(struct flags *f)
 		log_warnx("msg=\"operations of an earlier start killed\" "
 		    "processes=%d", killed);
 	/* Before recovery, so that the runs it settles are counted. */
-	metrics_daemon_init();
+	gauges_init();
 	slots_init(engine->max_running);
 	if (account_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
@@ -607,13 +608,14 @@ start(struct flags *f)
 		if (httpd == NULL ||
 		    webhook_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
+		httpd_set_ready_hook(ready_journal);
 	}
 	webhook_start(f->webhook_retention_us);
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
 	engine->ctl = ctl_server_create(engine->base, socket_path,
-	    ctl_method_find, &cause);
+	    daemon_method_find, &cause);
 	if (engine->ctl == NULL)
 		fatalx("control socket: %s", cause);
 	ctl_server_set_write_gate(engine->ctl, write_gate);

@@ -1,0 +1,48 @@
+/*
+ * daemon/daemon.h: the daemon's assembly.  main.c starts the layers below
+ * in order; the method files bind the protocol's specs (ctl/method-*.c)
+ * to the domain (actors/), one handler per method.
+ *
+ * Structs first, then one prototype section per file.
+ */
+#ifndef CHIME_DAEMON_H
+#define CHIME_DAEMON_H
+
+#include <jansson.h>
+
+struct ctl_req;
+struct schedule;
+
+/* A method the daemon serves: its name (as in ctl's spec) and handler. */
+struct daemon_method {
+	const char	*name;
+	ctl_handler	 handler;
+};
+
+/* gauges.c */
+void		 gauges_init(void);
+
+/* ready.c */
+int		 ready_journal(const char **);
+
+/* methods.c */
+ctl_handler	 daemon_method_find(const char *, const struct ctl_method **);
+
+/* method-*.c: NULL-name terminated */
+extern const struct daemon_method daemon_methods_schedule[];
+extern const struct daemon_method daemon_methods_run[];
+extern const struct daemon_method daemon_methods_daemon[];
+extern const struct daemon_method daemon_methods_account[];
+extern const struct daemon_method daemon_methods_prefs[];
+extern const struct daemon_method daemon_methods_budget[];
+extern const struct daemon_method daemon_methods_batch[];
+extern const struct daemon_method daemon_methods_webhook[];
+
+/* method-schedule.c: request helpers shared by the method files that act
+ * on accounts' objects (they answer the error themselves). */
+const char	*method_account(struct ctl_req *, json_t *);
+struct schedule	*method_schedule(struct ctl_req *, json_t *);
+int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
+		     void (*)(struct ctl_req *, json_t *));
+
+#endif /* CHIME_DAEMON_H */

@@ -1,0 +1,65 @@
+/*
+ * daemon/method-prefs.c: the handlers of prefs.* methods: an account's
+ * preferences per operation, and its UI document. Handlers resolve the
+ * account the caller acts for (method_account) and call actors/prefs.c,
+ * which answers once the change is durable.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "actors.h"
+#include "ctl.h"
+#include "daemon.h"
+
+static void	method_prefs_get(struct ctl_req *, json_t *);
+static void	method_prefs_set(struct ctl_req *, json_t *);
+static void	method_prefs_bulk_set(struct ctl_req *, json_t *);
+static void	method_prefs_set_ui(struct ctl_req *, json_t *);
+
+const struct daemon_method daemon_methods_prefs[] = {
+	{ "prefs.get", method_prefs_get },
+	{ "prefs.set", method_prefs_set },
+	{ "prefs.bulk_set", method_prefs_bulk_set },
+	{ "prefs.set_ui", method_prefs_set_ui },
+	{ NULL, NULL }
+};
+
+static void
+method_prefs_get(struct ctl_req *req, json_t *params)
+{
+	const char	*account, *op = param_string(params, "operation");
+
+	if ((account = method_account(req, params)) == NULL)
+		return;
+	if (op != NULL && !valid_id(op)) {
+		ctl_error_param(req, "operation", "not an operation id");
+		return;
+	}
+	ctl_reply(req, prefs_to_json(account, op));
+}
+
+static void
+method_prefs_set(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+
+	if ((account = method_account(req, params)) != NULL)
+		prefs_ctl_set(ctl_req_reply(req), account, params);
+}
+
+static void
+method_prefs_bulk_set(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+
+	if ((account = method_account(req, params)) != NULL)
+		prefs_ctl_bulk_set(ctl_req_reply(req), account, params);
+}
+
+static void
+method_prefs_set_ui(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+
+	if ((account = method_account(req, params)) != NULL)
+		prefs_ctl_set_ui(ctl_req_reply(req), account, params);
+}

@@ -1,0 +1,461 @@
+/*
+ * daemon/method-schedule.c: the handlers of schedule.* methods. Handlers
+ * resolve the caller's account and the schedule, then call into
+ * actors/schedule.c and actors/dispatch.c, which answer once the change is
+ * durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "actors.h"
+#include "ctl.h"
+#include "daemon.h"
+
+#define RUNS_DEFAULT	20
+#define RUNS_MAX	1000
+#define NEXT_DEFAULT	5
+#define NEXT_MAX	1000
+#define LIST_DEFAULT	1000
+#define LIST_MAX	100000
+#define LIST_GLOB_MAX	200
+static void	method_create(struct ctl_req *, json_t *);
+static void	method_get(struct ctl_req *, json_t *);
+static void	method_list(struct ctl_req *, json_t *);
+static int	method_list_filter(struct ctl_req *, json_t *,
+		    struct schedule_filter *, char **);
+static void	method_update(struct ctl_req *, json_t *);
+static void	method_pause(struct ctl_req *, json_t *);
+static void	method_resume(struct ctl_req *, json_t *);
+static void	method_delete(struct ctl_req *, json_t *);
+static void	method_trigger(struct ctl_req *, json_t *);
+static void	method_runs(struct ctl_req *, json_t *);
+static void	method_next(struct ctl_req *, json_t *);
+static void	method_estimate(struct ctl_req *, json_t *);
+
+const struct daemon_method daemon_methods_schedule[] = {
+	{ "schedule.create", method_create },
+	{ "schedule.get", method_get },
+	{ "schedule.list", method_list },
+	{ "schedule.update", method_update },
+	{ "schedule.pause", method_pause },
+	{ "schedule.resume", method_resume },
+	{ "schedule.delete", method_delete },
+	{ "schedule.trigger", method_trigger },
+	{ "schedule.runs", method_runs },
+	{ "schedule.next", method_next },
+	{ "schedule.estimate", method_estimate },
+	{ NULL, NULL }
+};
+
+/* The account a request acts for; NULL after answering an error. */
+const char *
+method_account(struct ctl_req *req, json_t *params)
+{
+	const char	*name = param_string(params, "account");
+	struct account	*a;
+
+	if (name == NULL)
+		name = "default";
+	if ((a = account_find(name)) == NULL ||
+	    !account_allows(a, ctl_req_caller(req))) {
+		ctl_error(req, a == NULL ? CTL_E_NOT_FOUND : CTL_E_FORBIDDEN,
+		    a == NULL ? "no such account" :
+		    "not allowed to act for this account", "account",
+		    a == NULL ? "unknown account" : "forbidden");
+		return (NULL);
+	}
+	return (a->name);
+}
+
+/* A request waiting for the secret command it gives to be read. */
+struct secret_defer {
+	struct ctl_req	*req;
+	json_t		*params;
+	const char	*field;
+	void		 (*again)(struct ctl_req *, json_t *);
+};
+
+static void
+method_secret_ready(void *arg, const char *cause)
+{
+	struct secret_defer	*d = arg;
+	char			*reason;
+
+	if (cause != NULL) {
+		xasprintf(&reason, "cannot be read now: %s", cause);
+		ctl_error_param(d->req, d->field, reason);
+		free(reason);
+	} else
+		d->again(d->req, d->params);
+	json_decref(d->params);
+	free(d);
+}
+
+/*
+ * The secret reference in PARAMS' FIELD, checked before a handler reads it:
+ * env:, file: and exec: touch the host, so only admins may give them (a
+ * tenant may ask for "generated"), and an exec: command is read in a child
+ * the loop watches, never on the loop.  Returns 0 to go on (no reference,
+ * "generated", or one that can be read now); 1 when the request was
+ * answered (refused) or deferred: AGAIN runs with the same request and
+ * params once the command ended, and finds it read.  Called after the
+ * caller is authorised for the account, before anything else happens.
+ */
+int
+method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
+    void (*again)(struct ctl_req *, json_t *))
+{
+	const char		*ref = param_string(params, field);
+	struct secret_defer	*d;
+	char			*cause = NULL;
+	int			 rc;
+
+	if (ref == NULL || !secret_admin_only(ref))
+		return (0);
+	if (!ctl_req_caller(req)->admin) {
+		ctl_error(req, CTL_E_FORBIDDEN, "only an admin may give a "
+		    "secret reference (env:, file:, exec:); use \"generated\"",
+		    field, "admin only");
+		return (1);
+	}
+	d = xcalloc(1, sizeof *d);
+	d->req = req;
+	d->params = json_incref(params);
+	d->field = field;
+	d->again = again;
+	if ((rc = secret_prepare(ref, method_secret_ready, d, &cause)) == 1)
+		return (1);
+	json_decref(params);
+	free(d);
+	if (rc == 0)
+		return (0);
+	ctl_error_param(req, field, cause);
+	free(cause);
+	return (1);
+}
+
+/* The schedule a request names (id, or name in its account); NULL after
+ * answering an error.  Schedules of accounts the caller may not act for
+ * are not found. */
+struct schedule *
+method_schedule(struct ctl_req *req, json_t *params)
+{
+	const char	*key = param_string(params, "id");
+	const char	*acct = param_string(params, "account");
+	struct schedule	*s;
+	struct account	*a;
+
+	s = schedule_lookup(acct, key);
+	if (s == NULL && acct == NULL)
+		s = schedule_lookup("default", key);
+	if (s != NULL && ((a = account_find(s->account)) == NULL ||
+	    !account_allows(a, ctl_req_caller(req))))
+		s = NULL;
+	if (s == NULL)
+		ctl_error(req, CTL_E_NOT_FOUND, "no such schedule", "id",
+		    "not found");
+	return (s);
+}
+
+static void
+method_create(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+	json_t		*p;
+
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_create))
+		return;
+	if (!json_is_true(json_object_get(params, "dry_run"))) {
+		schedule_ctl_create(ctl_req_reply(req), params, account);
+		return;
+	}
+	if (schedule_lookup(account, param_string(params, "name")) !=
+	    NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		return;
+	}
+	p = json_deep_copy(params);
+	json_object_del(p, "dry_run");
+	json_object_del(p, "paused");
+	json_object_del(p, "force");
+	schedule_ctl_estimate(ctl_req_reply(req), p, account);
+	json_decref(p);
+}
+
+static void
+method_estimate(struct ctl_req *req, json_t *params)
+{
+	const char	*account;
+	struct schedule	*s;
+	json_t		*est;
+
+	if (json_object_get(params, "id") != NULL) {
+		if ((s = method_schedule(req, params)) == NULL)
+			return;
+		if ((est = schedule_estimate(s)) == NULL)
+			ctl_error(req, CTL_E_CONFLICT, "the operation or its "
+			    "model is not in the catalog", "operation",
+			    "not in the catalog");
+		else
+			ctl_reply(req, est);
+		return;
+	}
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_estimate))
+		return;
+	schedule_ctl_estimate(ctl_req_reply(req), params, account);
+}
+
+static void
+method_get(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		ctl_reply(req, schedule_to_json(s));
+}
+
+/*
+ * The filter of a schedule.list request: 0, or -1 after answering an
+ * error.  The cursor "ACCOUNT/NAME" is split into CURSOR (allocated).
+ */
+static int
+method_list_filter(struct ctl_req *req, json_t *params,
+    struct schedule_filter *f, char **cursor)
+{
+	const char	*state = param_string(params, "state");
+	const char	*c = param_string(params, "cursor");
+	char		*slash;
+
+	memset(f, 0, sizeof *f);
+	f->caller = ctl_req_caller(req);
+	f->account = param_string(params, "account");
+	f->operation = param_string(params, "operation");
+	f->name = param_string(params, "name");
+	f->state = -1;
+	*cursor = NULL;
+	if (state != NULL && strcmp(state, "active") == 0)
+		f->state = SCHEDULE_ACTIVE;
+	else if (state != NULL && strcmp(state, "paused") == 0)
+		f->state = SCHEDULE_PAUSED;
+	else if (state != NULL) {
+		ctl_error_param(req, "state", "must be active or paused");
+		return (-1);
+	}
+	if (f->name != NULL && (f->name[0] == '\0' ||
+	    strlen(f->name) > LIST_GLOB_MAX)) {
+		ctl_error_param(req, "name", "must be a glob of 1 to 200 "
+		    "characters");
+		return (-1);
+	}
+	if (c == NULL)
+		return (0);
+	*cursor = xstrdup(c);
+	if ((slash = strchr(*cursor, '/')) != NULL)
+		*slash++ = '\0';
+	if (slash == NULL || !valid_id(*cursor) || !valid_id(slash)) {
+		ctl_error_param(req, "cursor", "not a next_cursor of "
+		    "schedule.list");
+		free(*cursor);
+		*cursor = NULL;
+		return (-1);
+	}
+	f->after_account = *cursor;
+	f->after_name = slash;
+	return (0);
+}
+
+/*
+ * schedule.list: the caller's schedules (of one account if asked, which
+ * must be one it may act for), filtered by state, operation and a name
+ * glob, a page at a time.
+ */
+static void
+method_list(struct ctl_req *req, json_t *params)
+{
+	struct schedule_filter	 f;
+	int64_t			 limit = LIST_DEFAULT;
+	char			*cursor, *next;
+	json_t			*list;
+
+	if (param_string(params, "account") != NULL &&
+	    method_account(req, params) == NULL)
+		return;
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
+	    limit > LIST_MAX)) {
+		ctl_error_param(req, "limit", "must be from 1 to 100000");
+		return;
+	}
+	if (method_list_filter(req, params, &f, &cursor) != 0)
+		return;
+	list = schedule_list(&f, (size_t)limit, &next);
+	ctl_reply(req, json_pack("{s:o, s:b, s:o}", "schedules", list,
+	    "truncated", next != NULL, "next_cursor", next != NULL ?
+	    json_string(next) : json_null()));
+	free(next);
+	free(cursor);
+}
+
+static void
+method_update(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	json_t		*p;
+
+	if ((s = method_schedule(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret", method_update))
+		return;
+	/* "id" and "account" locate the schedule; the rest is the change. */
+	p = json_deep_copy(params);
+	json_object_del(p, "id");
+	json_object_del(p, "account");
+	if (json_object_size(p) == 0)
+		ctl_error_param(req, "id", "nothing to change");
+	else
+		schedule_ctl_update(ctl_req_reply(req), s, p);
+	json_decref(p);
+}
+
+static void
+method_pause(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_set_paused(ctl_req_reply(req), s, 1, "paused",
+		    param_string(params, "note"));
+}
+
+static void
+method_resume(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_set_paused(ctl_req_reply(req), s, 0, NULL,
+		    param_string(params, "note"));
+}
+
+static void
+method_delete(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+
+	if ((s = method_schedule(req, params)) != NULL)
+		schedule_ctl_delete(ctl_req_reply(req), s);
+}
+
+static void
+method_trigger(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	const char	*key = param_string(params, "idempotency_key");
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (key != NULL && (key[0] == '\0' || strlen(key) > 200)) {
+		ctl_error_param(req, "idempotency_key",
+		    "must be 1 to 200 characters");
+		return;
+	}
+	if (engine->draining) {
+		ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is draining",
+		    NULL, NULL);
+		return;
+	}
+	if (s->batch_template != NULL) {
+		ctl_error(req, CTL_E_CONFLICT, "this schedule's target is a "
+		    "batch: start one with batch.create", "id",
+		    "batch target");
+		return;
+	}
+	dispatch_manual(ctl_req_reply(req), s, key, json_object_get(params, "parameters"));
+}
+
+struct runs_ctx {
+	json_t	*list;
+	size_t	 limit;
+};
+
+static int
+runs_row_cb(const struct journal_row *row, void *arg)
+{
+	struct runs_ctx		*ctx = arg;
+	msgpack_unpacked	 u;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == 0) {
+		json_array_append_new(ctx->list, run_row_to_json(&u.data));
+		msgpack_unpacked_destroy(&u);
+	}
+	return (json_array_size(ctx->list) >= ctx->limit);
+}
+
+static void
+method_runs(struct ctl_req *req, json_t *params)
+{
+	struct schedule	*s;
+	struct runs_ctx	 ctx;
+	int64_t		 limit = RUNS_DEFAULT;
+	char		 prefix[128];
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (param_int(params, "limit", &limit) && (limit < 1 ||
+	    limit > RUNS_MAX)) {
+		ctl_error_param(req, "limit", "must be from 1 to 1000");
+		return;
+	}
+	snprintf(prefix, sizeof prefix, "%s:", s->id);
+	ctx.list = json_array();
+	ctx.limit = (size_t)limit;
+	if (journal_table_foreach(engine->journal, "runs", prefix,
+	    strlen(prefix), 1, runs_row_cb, &ctx) == -1) {
+		json_decref(ctx.list);
+		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the runs table",
+		    NULL, NULL);
+		return;
+	}
+	ctl_reply(req, json_pack("{s:s, s:o}", "id", s->id, "runs", ctx.list));
+}
+
+static void
+method_next(struct ctl_req *req, json_t *params)
+{
+	struct schedule		*s;
+	struct cron_fire	*fires;
+	int64_t			 count = NEXT_DEFAULT, *when, from;
+	json_t			*list;
+	char			 utc[40], local[40];
+	int			 i, n;
+
+	if ((s = method_schedule(req, params)) == NULL)
+		return;
+	if (param_int(params, "count", &count) && (count < 1 ||
+	    count > NEXT_MAX)) {
+		ctl_error_param(req, "count", "must be from 1 to 1000");
+		return;
+	}
+	when = xcalloc((size_t)count, sizeof *when);
+	fires = xcalloc((size_t)count, sizeof *fires);
+	from = now_us();
+	if (s->last_fire > from)
+		from = s->last_fire;
+	n = schedule_next_fires(s, from, (int)count, when, fires);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    fires[i].nominal.year, fires[i].nominal.month,
+		    fires[i].nominal.day, fires[i].nominal.hour,
+		    fires[i].nominal.minute, fires[i].nominal.second);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
+		    local, "dst", dst_tag_name(fires[i].tag)));
+	}
+	free(when);
+	free(fires);
+	ctl_reply(req, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
+	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
+	    "paused", "next", list));
+}
