@@ -446,6 +446,7 @@ void		 schedule_count_runs(const struct schedule *,
 		     struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
+void		 schedule_set_state(struct schedule *, enum schedule_state);
 void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);

@@ -54,6 +54,9 @@ static void	batch_op_ended(struct batch *, uint32_t, enum batch_op_state);
 static void	batch_skip_op(struct batch *, uint32_t, const char *);
 static void	batch_maybe_finish(struct batch *);
 static struct jrec *batch_record(struct batch *, const char *, int);
+static void	batch_set_state(struct batch *, enum batch_state, int);
+static void	batch_op_set_state(struct batch *, uint32_t,
+		    enum batch_op_state);
 
 static const struct run_hooks batch_hooks = {
 	batch_ended, batch_budget, batch_put_state, "batch_budget"
@@ -176,7 +179,7 @@ batch_new(void)
 	b->owner.hooks = &batch_hooks;
 	b->owner.tz = tz_load("UTC", NULL);
 	b->owner.history = UINT16_MAX;
-	b->owner.state = SCHEDULE_ACTIVE;
+	schedule_set_state(&b->owner, SCHEDULE_ACTIVE);
 	b->owner.priority = 5;
 	b->owner.parameters = xstrdup("{}");
 	b->owner.operation = xstrdup("");
@@ -1101,7 +1104,7 @@ batch_launch(struct batch *b, uint32_t i)
 	struct batch_op	*op = &b->ops[i];
 	char		 claim[160], buf[32];
 
-	op->state = BOP_RUNNING;
+	batch_op_set_state(b, i, BOP_RUNNING);
 	b->c.running++;
 	snprintf(claim, sizeof claim, "batch:%s:%u", b->owner.id, i + 1);
 	log_trace(TRACE_SCHED, "msg=\"batch op launched\" batch=%s op=%s "
@@ -1156,7 +1159,7 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	r->scheduled_for = r->finished_us = r->created_us;
 	r->reason = xstrdup(reason);
 	run_set_status(r, RUN_SKIPPED);
-	op->state = BOP_SKIPPED;
+	batch_op_set_state(b, i, BOP_SKIPPED);
 	b->c.skipped++;
 	rec = jrec_create("op.skipped", b->owner.account);
 	pack_buffer_init(&pb);
@@ -1248,7 +1251,7 @@ batch_ended(struct schedule *s, struct run *r)
 	}
 	i = (uint32_t)r->number - 1;
 	st = bop_of_status(r->status);
-	b->ops[i].state = st;
+	batch_op_set_state(b, i, st);
 	counts_add(&b->c, BOP_RUNNING, -1);
 	counts_add(&b->c, st, 1);
 	if (r->cost > 0)
@@ -1290,7 +1293,8 @@ batch_maybe_finish(struct batch *b)
 	if (b->bstate != BATCH_RUNNING || b->advancing || b->loading ||
 	    c->completed + c->failed + c->skipped + c->cancelled < c->total)
 		return;
-	b->bstate = b->reason != NULL ? BATCH_FAILED : BATCH_COMPLETED;
+	batch_set_state(b, b->reason != NULL ? BATCH_FAILED : BATCH_COMPLETED,
+	    0);
 	b->finished_us = now_us();
 	rec = batch_record(b, b->bstate == BATCH_FAILED ? "batch.failed" :
 	    "batch.completed", 0);
@@ -1361,6 +1365,47 @@ batch_outcome(const struct batch *b)
 	if (c->failed > 0)
 		return (json_string("failed"));
 	return (json_string("none"));
+}
+
+/*
+ * The one writer of a batch's state: checks the transition (an ended
+ * batch stays ended; a draft is only a batch whose start failed going
+ * back) and traces from -> to.  UNDO allows running -> draft.
+ */
+static void
+batch_set_state(struct batch *b, enum batch_state st, int undo)
+{
+	if (b->bstate == st)
+		return;
+	if (batch_final(b) || (st == BATCH_DRAFT && !undo))
+		fatalx("batch %s: state %s -> %s", b->owner.id != NULL ?
+		    b->owner.id : "(new)", batch_state_name(b->bstate),
+		    batch_state_name(st));
+	log_trace(TRACE_SCHED, "msg=\"batch state\" batch=%s from=%s to=%s",
+	    b->owner.id != NULL ? b->owner.id : "(new)",
+	    batch_state_name(b->bstate), batch_state_name(st));
+	b->bstate = st;
+}
+
+/*
+ * The one writer of an operation's state: waiting -> running -> an end,
+ * or waiting -> an end (skipped, cancelled, or settled at load); an ended
+ * operation stays ended.
+ */
+static void
+batch_op_set_state(struct batch *b, uint32_t i, enum batch_op_state st)
+{
+	struct batch_op	*op = &b->ops[i];
+
+	if (op->state == st)
+		return;
+	if (op->state != BOP_WAITING && op->state != BOP_RUNNING)
+		fatalx("batch %s: operation %u: state %s -> %s", b->owner.id,
+		    i + 1, bop_state_names[op->state], bop_state_names[st]);
+	log_trace(TRACE_SCHED, "msg=\"batch operation state\" batch=%s "
+	    "op=%u from=%s to=%s", b->owner.id, i + 1,
+	    bop_state_names[op->state], bop_state_names[st]);
+	op->state = st;
 }
 
 /* The batch as the control protocol shows it (without its operations). */
@@ -1662,7 +1707,7 @@ batch_started_cb(const struct journal_result *res, void *arg)
 	struct batch		*b = br->b;
 
 	if (batch_req_failed(br, res)) {
-		b->bstate = BATCH_DRAFT;
+		batch_set_state(b, BATCH_DRAFT, 1);
 		b->started_us = 0;
 		batch_req_free(br);
 		return;
@@ -1680,7 +1725,7 @@ batch_started_cb(const struct journal_result *res, void *arg)
 static void
 batch_submit_start(struct reply *req, struct batch *b)
 {
-	b->bstate = BATCH_RUNNING;
+	batch_set_state(b, BATCH_RUNNING, 0);
 	b->started_us = now_us();
 	journal_submit(engine->journal, batch_record(b, "batch.started", 0),
 	    batch_started_cb, batch_req_new(req, b, BREQ_START));
@@ -1742,7 +1787,7 @@ batch_ctl_create(struct reply *req, json_t *o, const char *account,
 	if (!draft) {
 		/* Recorded right behind batch.created; answered from its
 		 * callback (callbacks run in seq order). */
-		b->bstate = BATCH_RUNNING;
+		batch_set_state(b, BATCH_RUNNING, 0);
 		b->started_us = now_us();
 		journal_submit(engine->journal, batch_record(b,
 		    "batch.started", 0), batch_started_cb,
@@ -1917,7 +1962,7 @@ batch_ctl_cancel(struct reply *req, struct batch *b, const char *reason,
 		    batch_state_name(b->bstate));
 		return;
 	}
-	b->bstate = BATCH_CANCELLED;
+	batch_set_state(b, BATCH_CANCELLED, 0);
 	b->finished_us = now_us();
 	free(b->reason);
 	b->reason = xstrdup(reason != NULL ? reason : "cancelled");
@@ -2040,7 +2085,7 @@ batch_unpack(const msgpack_object *o)
 	free(s);
 	s = unpack_val_strdup(v[BK_STATE]);
 	i = batch_name_index(s, batch_state_names, BATCH_STATE_MAX);
-	b->bstate = i == -1 ? BATCH_FAILED : (uint8_t)i;
+	batch_set_state(b, i == -1 ? BATCH_FAILED : (enum batch_state)i, 0);
 	free(s);
 	b->owner.priority = (uint8_t)unpack_val_int(v[BK_PRIORITY], 5);
 	b->max_concurrent = (uint32_t)unpack_val_int(v[BK_MAXC],
@@ -2140,7 +2185,7 @@ batch_run_row_cb(const struct journal_row *row, void *arg)
 	    run_status_parse(s, &st) == 0 &&
 	    b->ops[n - 1].state == BOP_WAITING) {
 		bst = bop_of_status(st);
-		b->ops[n - 1].state = bst;
+		batch_op_set_state(b, n - 1, bst);
 		counts_add(&b->c, bst, 1);
 		cost = unpack_int(&u.data, "cost_micro", -1);
 		if (run_status_final(st) && cost > 0)
@@ -2208,7 +2253,7 @@ batch_row_cb(const struct journal_row *row, void *arg)
 		batch_free_ops(b);
 		b->c.total = 0;
 		if (!batch_final(b)) {
-			b->bstate = BATCH_FAILED;
+			batch_set_state(b, BATCH_FAILED, 0);
 			free(b->reason);
 			b->reason = xstrdup("the batch's definition could "
 			    "not be read at start");

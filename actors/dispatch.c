@@ -1451,7 +1451,7 @@ run_unpack(const msgpack_object *o)
 		return (NULL);
 	}
 	free(v);
-	r->status = st;
+	run_set_status(r, st);
 	v = unpack_strdup(o, "triggered_by");
 	r->triggered_by = trigger_source_parse(v);
 	free(v);
@@ -1578,7 +1578,7 @@ recover_run(struct run *r)
 		log_info("msg=\"interrupted run retried\" run=%s attempt=%d",
 		    r->id, r->attempt + 1);
 		r->attempt++;
-		r->status = RUN_PENDING;
+		run_set_status(r, RUN_PENDING);
 		free(r->error);
 		r->error = xstrdup("interrupted by a daemon restart");
 		run_submit(r, "run.retrying", NULL, dispatch_log_cb);

@@ -48,6 +48,8 @@ static void	schedule_free_actor(struct actor *);
 static void	schedule_drop_secret(struct sched_op *);
 static struct jrec *schedule_record(struct schedule *, const char *);
 static void	schedule_prefetch_secrets(const struct schedule *);
+static void	schedule_state_write(struct schedule *, enum schedule_state,
+		    int);
 static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 		    int64_t);
 static const char *schedule_cap_refusal(const struct schedule *, char **);
@@ -164,6 +166,41 @@ schedule_count_state(const struct schedule *s, int delta)
 		npaused += delta;
 	else if (s->state == SCHEDULE_COMPLETED)
 		ncompleted += delta;
+}
+
+/*
+ * The one writer of a schedule's state: checks the transition, keeps the
+ * counts of a registered schedule, traces from -> to.  Nothing leaves
+ * "deleted" but UNDO (its deletion's record was not written); only an
+ * active schedule completes.
+ */
+static void
+schedule_state_write(struct schedule *s, enum schedule_state st, int undo)
+{
+	int	counted;
+
+	if (s->state == st)
+		return;
+	if ((s->state == SCHEDULE_DELETED && !undo) ||
+	    (st == SCHEDULE_COMPLETED && s->state != SCHEDULE_ACTIVE))
+		fatalx("schedule %s: state %s -> %s", s->id != NULL ? s->id :
+		    "(new)", state_names[s->state], state_names[st]);
+	log_trace(TRACE_SCHED, "msg=\"schedule state\" schedule=%s from=%s "
+	    "to=%s", s->id != NULL ? s->id : "(new)", state_names[s->state],
+	    state_names[st]);
+	counted = s->id != NULL && by_id.nbuckets != 0 &&
+	    strmap_find(&by_id, s->id) == &s->node;
+	if (counted)
+		schedule_count_state(s, -1);
+	s->state = st;
+	if (counted)
+		schedule_count_state(s, 1);
+}
+
+void
+schedule_set_state(struct schedule *s, enum schedule_state st)
+{
+	schedule_state_write(s, st, 0);
 }
 
 static void
@@ -513,9 +550,7 @@ schedule_complete(struct schedule *s)
 	if (s->trigger != TRIGGER_AT || s->state != SCHEDULE_ACTIVE ||
 	    s->last_fire < s->at_us)
 		return;
-	schedule_count_state(s, -1);
-	s->state = SCHEDULE_COMPLETED;
-	schedule_count_state(s, 1);
+	schedule_set_state(s, SCHEDULE_COMPLETED);
 	timer_cancel(&s->timer);
 	s->next_fire = 0;
 	log_info("msg=\"schedule completed\" schedule=%s", s->id);
@@ -583,7 +618,7 @@ schedule_clone(const struct schedule *s)
 	t->overlap = s->overlap;
 	t->overlap_limit = s->overlap_limit;
 	t->catchup = s->catchup;
-	t->state = s->state;
+	schedule_set_state(t, s->state);
 	t->priority = s->priority;
 	return (t);
 }
@@ -1212,13 +1247,12 @@ schedule_unpack(const msgpack_object *o, struct schedule *s, char **cause)
 	    CATCHUP_LATEST);
 	switch (unpack_name(v[RK_STATE], state_names, 4, SCHEDULE_ACTIVE)) {
 	case SCHEDULE_PAUSED:
-		s->state = SCHEDULE_PAUSED;
+		schedule_set_state(s, SCHEDULE_PAUSED);
 		break;
 	case SCHEDULE_COMPLETED:
-		s->state = SCHEDULE_COMPLETED;
+		schedule_set_state(s, SCHEDULE_COMPLETED);
 		break;
 	default:
-		s->state = SCHEDULE_ACTIVE;
 		break;
 	}
 	s->overlap_limit = (uint8_t)unpack_val_int(v[RK_OVERLAP_LIMIT], 1);
@@ -1787,7 +1821,7 @@ schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 	t->anchor_us = now - now % USEC_PER_SEC;
 	t->last_fire = now;
 	if (json_is_true(json_object_get(params, "paused"))) {
-		t->state = SCHEDULE_PAUSED;
+		schedule_set_state(t, SCHEDULE_PAUSED);
 		t->pause_reason = xstrdup("created paused");
 	}
 	if (t->webhook_secret_ref != NULL &&
@@ -1820,9 +1854,8 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 		sched_op_free(op);
 		return;
 	}
-	schedule_count_state(s, -1);
+	schedule_set_state(s, t->state);
 	if (op->kind == OP_UPDATE) {
-		s->state = t->state;
 		if (strcmp(s->name_key, t->name_key) != 0) {
 			strmap_remove(&by_name, &s->name_node);
 			strmap_remove(&by_name, &t->name_node);
@@ -1833,7 +1866,6 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 		/* A generated secret replaced by another reference goes. */
 		schedule_drop_generated(s->id, t->webhook_secret_ref, NULL, s);
 	} else {
-		s->state = t->state;
 		if (t->last_fire > s->last_fire)
 			s->last_fire = t->last_fire;
 		s->updated_us = t->updated_us;
@@ -1841,7 +1873,6 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 		SWAP(s->pause_note, t->pause_note);
 		SWAP(s->note, t->note);
 	}
-	schedule_count_state(s, 1);
 	schedule_arm(s, s->last_fire > now_us() ? s->last_fire : now_us());
 	log_info("msg=\"schedule %s\" schedule=%s state=%s",
 	    op->kind == OP_UPDATE ? "updated" : op->kind == OP_PAUSE ?
@@ -1889,7 +1920,7 @@ schedule_ctl_update(struct reply *req, struct schedule *s, json_t *params)
 	 * is active again. */
 	if (t->state == SCHEDULE_COMPLETED && (t->trigger != TRIGGER_AT ||
 	    t->at_us > now))
-		t->state = SCHEDULE_ACTIVE;
+		schedule_set_state(t, SCHEDULE_ACTIVE);
 	rec = schedule_record(t, "schedule.updated");
 	if (t->history < s->history && t->run_counter >= t->history)
 		schedule_prune_runs(s, rec, t->run_counter - t->history + 1);
@@ -1928,7 +1959,7 @@ schedule_set_paused(struct reply *req, struct schedule *s, int pause,
 		return;
 	}
 	t = schedule_clone(s);
-	t->state = pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE;
+	schedule_set_state(t, pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE);
 	free(t->pause_reason);
 	t->pause_reason = pause ? xstrdup(reason) : NULL;
 	/* A pause's note says why it is paused and goes with the pause; a
@@ -1947,12 +1978,10 @@ schedule_set_paused(struct reply *req, struct schedule *s, int pause,
 	op = sched_op_new(req, s, t, pause ? OP_PAUSE : OP_RESUME);
 	if (req == NULL) {
 		/* Internal pause: take effect at once; the record follows. */
-		schedule_count_state(s, -1);
-		s->state = t->state;
+		schedule_set_state(s, t->state);
 		SWAP(s->pause_reason, t->pause_reason);
 		SWAP(s->pause_note, t->pause_note);
 		s->updated_us = now;
-		schedule_count_state(s, 1);
 		journal_submit(engine->journal, schedule_record(s,
 		    "schedule.paused"), dispatch_log_cb, NULL);
 		sched_op_free(op);
@@ -1969,8 +1998,7 @@ schedule_deleted_cb(const struct journal_result *res, void *arg)
 	struct schedule	*s = op->s;
 
 	if (res->status != JOURNAL_OK) {
-		s->state = op->t->state;
-		schedule_count_state(s, 1);
+		schedule_state_write(s, op->t->state, 1);
 		schedule_arm(s, now_us());
 		sched_op_fail(op, res);
 		sched_op_free(op);
@@ -2049,9 +2077,7 @@ schedule_ctl_delete(struct reply *req, struct schedule *s)
 	jrec_del(rec, "progress", s->id, strlen(s->id));
 	schedule_prune_runs(s, rec, UINT64_MAX);
 	/* No new fire may start while the record is on its way. */
-	schedule_count_state(s, -1);
-	s->state = SCHEDULE_DELETED;
-	schedule_count_state(s, 1);
+	schedule_set_state(s, SCHEDULE_DELETED);
 	journal_submit(engine->journal, rec, schedule_deleted_cb,
 	    sched_op_new(req, s, t, OP_DELETE));
 }
