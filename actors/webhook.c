@@ -37,7 +37,6 @@
 #define WEBHOOK_BODY_KEPT	(64 * 1024)	/* body bytes journaled */
 #define WEBHOOK_SLOTS_WAITING	100000		/* runs waiting: overloaded */
 #define WEBHOOK_EVENTS_DEFAULT	50
-#define WEBHOOK_EVENTS_MAX	1000
 #define WEBHOOK_PRUNE_BATCH	1000		/* expiry rows per record */
 #define WEBHOOK_PRUNE_PERIOD	(3600 * USEC_PER_SEC)
 #define WEBHOOK_SOURCE_MAX	64
@@ -1284,11 +1283,7 @@ webhook_ctl_events(struct reply *req, struct schedule *s, json_t *params)
 	int64_t			 limit = WEBHOOK_EVENTS_DEFAULT;
 	char			 prefix[WEBHOOK_SID_MAX + 2];
 
-	if (param_int(params, "limit", &limit) && (limit < 1 ||
-	    limit > WEBHOOK_EVENTS_MAX)) {
-		reply_invalid(req, "limit", "must be from 1 to 1000");
-		return;
-	}
+	param_int(params, "limit", &limit);
 	ctx.failed = 0;
 	param_bool(params, "failed", &ctx.failed);
 	ctx.limit = (size_t)limit;

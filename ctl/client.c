@@ -36,25 +36,28 @@ static const char	*client_socket;
 static const struct ctl_method	**client_tables;
 
 static const struct ctl_param client_cron_params[] = {
-	{ "expr", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
-	    "cron expression (5 or 6 fields, or @daily ...; FRI#2, 5L: nth "
-	    "and last weekday)", NULL },
-	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL },
-	{ "from", CTL_P_TIME, 0, "start after this instant (default now)",
-	    NULL },
-	{ "count", CTL_P_INT, 0, "how many instants (default 5, at most 1000)",
-	    NULL },
-	{ "verbose", CTL_P_BOOL, 0, "also print the local time and DST tag",
-	    NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "expr", .type = CTL_P_STRING,
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
+	    .help = "cron expression (5 or 6 fields, or @daily ...; "
+	        "FRI#2, 5L: nth and last weekday)" },
+	{ .name = "tz", .type = CTL_P_STRING,
+	    .help = "IANA time zone (default UTC)" },
+	{ .name = "from", .type = CTL_P_TIME,
+	    .help = "start after this instant (default now)" },
+	{ .name = "count", .type = CTL_P_INT,
+	    .help = "how many instants (default 5, at most 1000)" },
+	{ .name = "verbose", .type = CTL_P_BOOL,
+	    .help = "also print the local time and DST tag" },
+	{ .name = NULL }
 };
 
 static const struct ctl_param client_watch_params[] = {
-	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "batch id",
-	    NULL },
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")",
-	    NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "id", .type = CTL_P_STRING,
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
+	    .help = "batch id" },
+	{ .name = "account", .type = CTL_P_STRING,
+	    .help = "account (default: \"default\")" },
+	{ .name = NULL }
 };
 
 /* Commands of chimectl itself (no handler), described like methods for

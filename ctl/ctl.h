@@ -39,6 +39,16 @@
 #define CTL_MAX_INFLIGHT	64	/* unanswered requests per connection */
 #define CTL_MAX_OUTPUT		(16 * 1024 * 1024) /* unread reply bytes */
 
+/* Bounds of parameters, in the method tables (ctl_param .min/.max). */
+#define CTL_MAX_BATCH_OPS	100000	/* operations of one batch */
+#define CTL_MAX_LIST		100000	/* schedules on one page */
+#define CTL_MAX_GLOB		200	/* bytes of a name glob */
+#define CTL_MAX_KEY		200	/* bytes of an idempotency key */
+#define CTL_MAX_REASON		500	/* bytes of a cancel reason */
+#define CTL_MAX_RUNS		1000	/* runs in schedule.runs */
+#define CTL_MAX_NEXT		1000	/* instants in schedule.next */
+#define CTL_MAX_EVENTS		1000	/* requests in webhook.events */
+
 /* chimectl exit codes. */
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_ERROR		1	/* the daemon answered with an error */
@@ -67,6 +77,9 @@ struct ctl_param {
 	int		 flags;
 	const char	*help;
 	const char	*alias;		/* CLI flag if not --NAME ("op") */
+	int64_t		 min, max;	/* bounds, checked by the server:
+					   CTL_P_INT its value, CTL_P_STRING
+					   its length in bytes; both 0: none */
 };
 
 #define CTL_M_READONLY	0x1	/* changes nothing */

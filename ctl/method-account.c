@@ -10,39 +10,42 @@
 #include "ctl.h"
 
 #define P_NAME \
-	{ "name", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
-	    "account name", NULL }
+	{ .name = "name", .type = CTL_P_STRING, \
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
+	    .help = "account name" }
 #define P_UID \
-	{ "uid", CTL_P_INT, 0, "a uid allowed to act for the account", NULL }, \
-	{ "user", CTL_P_STRING, 0, "a user name (instead of uid)", NULL }
+	{ .name = "uid", .type = CTL_P_INT, \
+	    .help = "a uid allowed to act for the account" }, \
+	{ .name = "user", .type = CTL_P_STRING, \
+	    .help = "a user name (instead of uid)" }
 #define P_BUDGET \
-	{ "monthly_budget", CTL_P_USD, 0, "monthly budget in USD (0: none)", \
-	    NULL }, \
-	{ "tz", CTL_P_STRING, 0, "IANA zone of the budget months (default " \
-	    "UTC)", NULL }
+	{ .name = "monthly_budget", .type = CTL_P_USD, \
+	    .help = "monthly budget in USD (0: none)" }, \
+	{ .name = "tz", .type = CTL_P_STRING, \
+	    .help = "IANA zone of the budget months (default UTC)" }
 
 static const struct ctl_param p_create[] = {
 	P_NAME,
 	P_UID,
 	P_BUDGET,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_name[] = {
 	P_NAME,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_update[] = {
 	P_NAME,
 	P_BUDGET,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_grant[] = {
 	P_NAME,
 	P_UID,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_none[] = {
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_account[] = {

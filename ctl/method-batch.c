@@ -11,69 +11,85 @@
 #include "ctl.h"
 
 #define P_ACCOUNT \
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "account (default: \"default\")" }
 #define P_ID \
-	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "batch id", \
-	    NULL }
+	{ .name = "id", .type = CTL_P_STRING, \
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
+	    .help = "batch id" }
 
 static const struct ctl_param p_create[] = {
-	{ "batch", CTL_P_OBJECT, 0, "the whole batch as a JSON object "
-	    "(chimectl: -f FILE); the flags below describe a simple one",
-	    NULL },
-	{ "name", CTL_P_STRING, 0, "name (with --op)", NULL },
-	{ "description", CTL_P_STRING, 0, "free text", NULL },
-	{ "type", CTL_P_STRING, 0, "parallel (default), sequential or "
-	    "conditional (operations with depends_on and trigger_rule, "
-	    "given with -f FILE)", NULL },
-	{ "operation", CTL_P_STRING, 0, "operation of the catalog, run --count "
-	    "times", "op" },
-	{ "count", CTL_P_INT, 0, "how many operations (default 1, at most "
-	    "100000)", NULL },
-	{ "parameters", CTL_P_OBJECT, 0, "parameters of each operation (k=v)",
-	    "param" },
-	{ "max_concurrent", CTL_P_INT, 0, "at most this many at once "
-	    "(default 5)", NULL },
-	{ "priority", CTL_P_INT, 0, "1 (low) to 10 (high), default 5", NULL },
-	{ "max_cost", CTL_P_USD, 0, "stop launching past this cost (USD)",
-	    NULL },
-	{ "stop_on_failure", CTL_P_BOOL, 0, "sequential: skip the rest after "
-	    "a failure", NULL },
-	{ "draft", CTL_P_BOOL, 0, "create without starting (batch start ID)",
-	    NULL },
+	{ .name = "batch", .type = CTL_P_OBJECT,
+	    .help = "the whole batch as a JSON object (chimectl: -f "
+	        "FILE); the flags below describe a simple one" },
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "name (with --op)" },
+	{ .name = "description", .type = CTL_P_STRING,
+	    .help = "free text" },
+	{ .name = "type", .type = CTL_P_STRING,
+	    .help = "parallel (default), sequential or conditional "
+	        "(operations with depends_on and trigger_rule, given with "
+	        "-f FILE)" },
+	{ .name = "operation", .type = CTL_P_STRING, .alias = "op",
+	    .help = "operation of the catalog, run --count times" },
+	{ .name = "count", .type = CTL_P_INT,
+	    .help = "how many operations (default 1, at most 100000)",
+	    .min = 1, .max = CTL_MAX_BATCH_OPS },
+	{ .name = "parameters", .type = CTL_P_OBJECT, .alias = "param",
+	    .help = "parameters of each operation (k=v)" },
+	{ .name = "max_concurrent", .type = CTL_P_INT,
+	    .help = "at most this many at once (default 5)" },
+	{ .name = "priority", .type = CTL_P_INT,
+	    .help = "1 (low) to 10 (high), default 5" },
+	{ .name = "max_cost", .type = CTL_P_USD,
+	    .help = "stop launching past this cost (USD)" },
+	{ .name = "stop_on_failure", .type = CTL_P_BOOL,
+	    .help = "sequential: skip the rest after a failure" },
+	{ .name = "draft", .type = CTL_P_BOOL,
+	    .help = "create without starting (batch start ID)" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_get[] = {
 	P_ID,
-	{ "limit", CTL_P_INT, 0, "operations shown (default 1000; 0: none)",
-	    NULL },
+	{ .name = "limit", .type = CTL_P_INT,
+	    .help = "operations shown (default 1000; 0: none)",
+	    .min = 0, .max = CTL_MAX_BATCH_OPS },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_ops[] = {
 	P_ID,
-	{ "offset", CTL_P_INT, 0, "first operation (0-based)", NULL },
-	{ "limit", CTL_P_INT, 0, "at most this many (default 1000)", NULL },
-	{ "status", CTL_P_STRING, 0, "only these: pending, running, "
-	    "completed, failed, skipped, cancelled", NULL },
+	{ .name = "offset", .type = CTL_P_INT,
+	    .help = "first operation (0-based)",
+	    .min = 0, .max = CTL_MAX_BATCH_OPS },
+	{ .name = "limit", .type = CTL_P_INT,
+	    .help = "at most this many (default 1000)",
+	    .min = 1, .max = CTL_MAX_BATCH_OPS },
+	{ .name = "status", .type = CTL_P_STRING,
+	    .help = "only these: pending, running, completed, failed, "
+	        "skipped, cancelled" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_list[] = {
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_id[] = {
 	P_ID,
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_cancel[] = {
 	P_ID,
-	{ "reason", CTL_P_STRING, 0, "why (kept with the batch)", NULL },
-	{ "abort", CTL_P_BOOL, 0, "also stop the running operations", NULL },
+	{ .name = "reason", .type = CTL_P_STRING,
+	    .help = "why (kept with the batch)",
+	    .min = 1, .max = CTL_MAX_REASON },
+	{ .name = "abort", .type = CTL_P_BOOL,
+	    .help = "also stop the running operations" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 #define OPS_COLUMNS	"n,id,operation,status,run_id,cost_usd,reason,error"

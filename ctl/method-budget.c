@@ -7,8 +7,9 @@
 #include "ctl.h"
 
 static const struct ctl_param p_status[] = {
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "account", .type = CTL_P_STRING,
+	    .help = "account (default: \"default\")" },
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_budget[] = {

@@ -12,7 +12,7 @@
 #include "ctl.h"
 
 static const struct ctl_param method_daemon_none[] = {
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_daemon[] = {

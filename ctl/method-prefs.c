@@ -10,43 +10,51 @@
 #include "ctl.h"
 
 #define P_ACCOUNT \
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "account (default: \"default\")" }
 
 static const struct ctl_param p_get[] = {
 	P_ACCOUNT,
-	{ "operation", CTL_P_STRING, 0, "one operation's preferences",
-	    "op" },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "operation", .type = CTL_P_STRING, .alias = "op",
+	    .help = "one operation's preferences" },
+	{ .name = NULL }
 };
 static const struct ctl_param p_set[] = {
-	{ "operation", CTL_P_STRING, CTL_P_REQUIRED, "operation of the catalog",
-	    "op" },
-	{ "preferred_model", CTL_P_STRING, 0, "model of the catalog (\"\" "
-	    "clears)", NULL },
-	{ "enabled", CTL_P_BOOL, 0, "whether runs of it may start", NULL },
-	{ "default_parameters", CTL_P_OBJECT, 0, "parameters under each "
-	    "schedule's (k=v; replaces the set)", NULL },
-	{ "monthly_budget", CTL_P_USD, 0, "monthly budget of the operation in "
-	    "USD (0: none)", NULL },
+	{ .name = "operation", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,
+	    .alias = "op",
+	    .help = "operation of the catalog" },
+	{ .name = "preferred_model", .type = CTL_P_STRING,
+	    .help = "model of the catalog (\"\" clears)" },
+	{ .name = "enabled", .type = CTL_P_BOOL,
+	    .help = "whether runs of it may start" },
+	{ .name = "default_parameters", .type = CTL_P_OBJECT,
+	    .help = "parameters under each schedule's (k=v; replaces the "
+	        "set)" },
+	{ .name = "monthly_budget", .type = CTL_P_USD,
+	    .help = "monthly budget of the operation in USD (0: none)" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_bulk[] = {
-	{ "operations", CTL_P_OBJECT, CTL_P_REQUIRED, "{\"OP\": {fields of "
-	    "prefs.set}, ...}", NULL },
+	{ .name = "operations", .type = CTL_P_OBJECT,
+	    .flags = CTL_P_REQUIRED,
+	    .help = "{\"OP\": {fields of prefs.set}, ...}" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_ui[] = {
-	{ "color_scheme", CTL_P_STRING, 0, "light, dark or auto", NULL },
-	{ "accent_color", CTL_P_STRING, 0, "#RRGGBB", NULL },
-	{ "compact_mode", CTL_P_BOOL, 0, "compact lists", NULL },
-	{ "list_views", CTL_P_OBJECT, 0, "{\"VIEW\": {columns, sort, "
-	    "page_size}, ...}", NULL },
-	{ "replace", CTL_P_BOOL, 0, "the keys given are the whole document",
-	    NULL },
+	{ .name = "color_scheme", .type = CTL_P_STRING,
+	    .help = "light, dark or auto" },
+	{ .name = "accent_color", .type = CTL_P_STRING,
+	    .help = "#RRGGBB" },
+	{ .name = "compact_mode", .type = CTL_P_BOOL,
+	    .help = "compact lists" },
+	{ .name = "list_views", .type = CTL_P_OBJECT,
+	    .help = "{\"VIEW\": {columns, sort, page_size}, ...}" },
+	{ .name = "replace", .type = CTL_P_BOOL,
+	    .help = "the keys given are the whole document" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_prefs[] = {

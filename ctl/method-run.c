@@ -11,9 +11,10 @@
 #include "ctl.h"
 
 static const struct ctl_param p_run_get[] = {
-	{ "run_id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL,
-	    "run id (SCHEDULE:N)", NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "run_id", .type = CTL_P_STRING,
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
+	    .help = "run id (SCHEDULE:N)" },
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_run[] = {

@@ -11,124 +11,157 @@
 #include "ctl.h"
 
 #define P_ACCOUNT \
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "account (default: \"default\")" }
 #define P_ID \
-	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
-	    "schedule id or name", NULL }
+	{ .name = "id", .type = CTL_P_STRING, \
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
+	    .help = "schedule id or name" }
 #define P_CONFIG \
-	{ "operation", CTL_P_STRING, 0, "operation of the catalog", "op" }, \
-	{ "cron", CTL_P_STRING, 0, "cron expression (5 or 6 fields, @daily..., " \
-	    "FRI#2, 5L: nth and last weekday)", NULL }, \
-	{ "weekly", CTL_P_STRING, 0, "weekly cadence: \"mon 09:00\"", NULL }, \
-	{ "monthly", CTL_P_STRING, 0, "monthly cadence: \"15 09:00\", " \
-	    "\"last 18:00\"", NULL }, \
-	{ "interval", CTL_P_DURATION, 0, "fixed interval: \"30s\", \"5m\"", \
-	    "every" }, \
-	{ "at", CTL_P_TIME, 0, "once, at an RFC 3339 instant", NULL }, \
-	{ "manual", CTL_P_BOOL, 0, "no timed trigger; run by hand", NULL }, \
-	{ "webhook", CTL_P_BOOL, 0, "triggered by signed POST /v1/hooks/ID", \
-	    NULL }, \
-	{ "webhook_secret", CTL_P_STRING, 0, "webhook secret: env:NAME, " \
-	    "file:PATH, exec:COMMAND or generated (shown once)", NULL }, \
-	{ "webhook_tolerance", CTL_P_INT, 0, "webhook timestamp tolerance, " \
-	    "seconds (default 300)", NULL }, \
-	{ "webhook_style", CTL_P_STRING, 0, "webhook signature style: " \
-	    "standard (default), github or stripe", NULL }, \
-	{ "tz", CTL_P_STRING, 0, "IANA time zone (default UTC)", NULL }, \
-	{ "parameters", CTL_P_OBJECT, 0, "operation parameters (k=v)", \
-	    "param" }, \
-	{ "model", CTL_P_STRING, 0, "model (default: the operation's)", NULL }, \
-	{ "max_cost_month", CTL_P_USD, 0, "monthly cost cap in USD", NULL }, \
-	{ "overlap", CTL_P_STRING, 0, "skip, queue_one, allow, cancel_previous", \
-	    NULL }, \
-	{ "overlap_limit", CTL_P_INT, 0, "runs at once with overlap allow", \
-	    NULL }, \
-	{ "catchup", CTL_P_STRING, 0, "skip, latest, all", NULL }, \
-	{ "catchup_window", CTL_P_DURATION, 0, "how far back catch-up looks", \
-	    NULL }, \
-	{ "priority", CTL_P_INT, 0, "1 (low) to 10 (high), default 5", NULL }, \
-	{ "history", CTL_P_INT, 0, "runs kept for schedule.runs (default 100)", \
-	    NULL }, \
-	{ "note", CTL_P_STRING, 0, "free text", NULL }
+	{ .name = "operation", .type = CTL_P_STRING, .alias = "op", \
+	    .help = "operation of the catalog" }, \
+	{ .name = "cron", .type = CTL_P_STRING, \
+	    .help = "cron expression (5 or 6 fields, @daily..., FRI#2, " \
+	        "5L: nth and last weekday)" }, \
+	{ .name = "weekly", .type = CTL_P_STRING, \
+	    .help = "weekly cadence: \"mon 09:00\"" }, \
+	{ .name = "monthly", .type = CTL_P_STRING, \
+	    .help = "monthly cadence: \"15 09:00\", \"last 18:00\"" }, \
+	{ .name = "interval", .type = CTL_P_DURATION, .alias = "every", \
+	    .help = "fixed interval: \"30s\", \"5m\"" }, \
+	{ .name = "at", .type = CTL_P_TIME, \
+	    .help = "once, at an RFC 3339 instant" }, \
+	{ .name = "manual", .type = CTL_P_BOOL, \
+	    .help = "no timed trigger; run by hand" }, \
+	{ .name = "webhook", .type = CTL_P_BOOL, \
+	    .help = "triggered by signed POST /v1/hooks/ID" }, \
+	{ .name = "webhook_secret", .type = CTL_P_STRING, \
+	    .help = "webhook secret: env:NAME, file:PATH, exec:COMMAND or " \
+	        "generated (shown once)" }, \
+	{ .name = "webhook_tolerance", .type = CTL_P_INT, \
+	    .help = "webhook timestamp tolerance, seconds (default 300)" }, \
+	{ .name = "webhook_style", .type = CTL_P_STRING, \
+	    .help = "webhook signature style: standard (default), github " \
+	        "or stripe" }, \
+	{ .name = "tz", .type = CTL_P_STRING, \
+	    .help = "IANA time zone (default UTC)" }, \
+	{ .name = "parameters", .type = CTL_P_OBJECT, .alias = "param", \
+	    .help = "operation parameters (k=v)" }, \
+	{ .name = "model", .type = CTL_P_STRING, \
+	    .help = "model (default: the operation's)" }, \
+	{ .name = "max_cost_month", .type = CTL_P_USD, \
+	    .help = "monthly cost cap in USD" }, \
+	{ .name = "overlap", .type = CTL_P_STRING, \
+	    .help = "skip, queue_one, allow, cancel_previous" }, \
+	{ .name = "overlap_limit", .type = CTL_P_INT, \
+	    .help = "runs at once with overlap allow" }, \
+	{ .name = "catchup", .type = CTL_P_STRING, \
+	    .help = "skip, latest, all" }, \
+	{ .name = "catchup_window", .type = CTL_P_DURATION, \
+	    .help = "how far back catch-up looks" }, \
+	{ .name = "priority", .type = CTL_P_INT, \
+	    .help = "1 (low) to 10 (high), default 5" }, \
+	{ .name = "history", .type = CTL_P_INT, \
+	    .help = "runs kept for schedule.runs (default 100)" }, \
+	{ .name = "note", .type = CTL_P_STRING, \
+	    .help = "free text" }
 
 static const struct ctl_param p_create[] = {
-	{ "name", CTL_P_STRING, CTL_P_REQUIRED, "unique name in the account",
-	    NULL },
-	{ "batch", CTL_P_OBJECT, 0, "target: a batch definition (as "
-	    "batch.create's; -f FILE), created and started at each fire",
-	    NULL },
+	{ .name = "name", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,
+	    .help = "unique name in the account" },
+	{ .name = "batch", .type = CTL_P_OBJECT,
+	    .help = "target: a batch definition (as batch.create's; -f "
+	        "FILE), created and started at each fire" },
 	P_CONFIG,
-	{ "paused", CTL_P_BOOL, 0, "create paused", NULL },
-	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
-	    "passes on its own", NULL },
-	{ "dry_run", CTL_P_BOOL, 0, "validate and show the cost estimate; "
-	    "create nothing", NULL },
+	{ .name = "paused", .type = CTL_P_BOOL,
+	    .help = "create paused" },
+	{ .name = "force", .type = CTL_P_BOOL,
+	    .help = "accept a cap that one run's estimate passes on its "
+	        "own" },
+	{ .name = "dry_run", .type = CTL_P_BOOL,
+	    .help = "validate and show the cost estimate; create nothing" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_estimate[] = {
-	{ "id", CTL_P_STRING, CTL_P_POSITIONAL, "an existing schedule (else "
-	    "the one the other parameters describe)", NULL },
-	{ "name", CTL_P_STRING, 0, "name (ignored)", NULL },
+	{ .name = "id", .type = CTL_P_STRING, .flags = CTL_P_POSITIONAL,
+	    .help = "an existing schedule (else the one the other "
+	        "parameters describe)" },
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "name (ignored)" },
 	P_CONFIG,
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_update[] = {
 	P_ID,
-	{ "name", CTL_P_STRING, 0, "new name", NULL },
-	{ "force", CTL_P_BOOL, 0, "accept a cap that one run's estimate "
-	    "passes on its own", NULL },
-	{ "batch", CTL_P_OBJECT, 0, "new batch target (-f FILE)", NULL },
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "new name" },
+	{ .name = "force", .type = CTL_P_BOOL,
+	    .help = "accept a cap that one run's estimate passes on its "
+	        "own" },
+	{ .name = "batch", .type = CTL_P_OBJECT,
+	    .help = "new batch target (-f FILE)" },
 	P_CONFIG,
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_id[] = {
 	P_ID,
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_list[] = {
-	{ "account", CTL_P_STRING, 0, "only this account (default: every "
-	    "account you may act for)", NULL },
-	{ "state", CTL_P_STRING, 0, "only active or paused ones", NULL },
-	{ "operation", CTL_P_STRING, 0, "only those of this operation", "op" },
-	{ "name", CTL_P_STRING, 0, "only names matching this glob "
-	    "(\"nightly-*\", \"job[0-9]\")", NULL },
-	{ "limit", CTL_P_INT, 0, "at most this many (default 1000, at most "
-	    "100000)", NULL },
-	{ "cursor", CTL_P_STRING, 0, "the next_cursor of the previous page",
-	    NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "account", .type = CTL_P_STRING,
+	    .help = "only this account (default: every account you may "
+	        "act for)" },
+	{ .name = "state", .type = CTL_P_STRING,
+	    .help = "only active or paused ones" },
+	{ .name = "operation", .type = CTL_P_STRING, .alias = "op",
+	    .help = "only those of this operation" },
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "only names matching this glob (\"nightly-*\", "
+	        "\"job[0-9]\")",
+	    .min = 1, .max = CTL_MAX_GLOB },
+	{ .name = "limit", .type = CTL_P_INT,
+	    .help = "at most this many (default 1000, at most 100000)",
+	    .min = 1, .max = CTL_MAX_LIST },
+	{ .name = "cursor", .type = CTL_P_STRING,
+	    .help = "the next_cursor of the previous page" },
+	{ .name = NULL }
 };
 static const struct ctl_param p_pause[] = {
 	P_ID,
-	{ "note", CTL_P_STRING, 0, "why", NULL },
+	{ .name = "note", .type = CTL_P_STRING,
+	    .help = "why" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_trigger[] = {
 	P_ID,
-	{ "idempotency_key", CTL_P_STRING, 0,
-	    "a second trigger with this key returns the first run", "key" },
-	{ "parameters", CTL_P_OBJECT, 0, "parameters merged over the "
-	    "schedule's (k=v)", "param" },
+	{ .name = "idempotency_key", .type = CTL_P_STRING, .alias = "key",
+	    .help = "a second trigger with this key returns the first run",
+	    .min = 1, .max = CTL_MAX_KEY },
+	{ .name = "parameters", .type = CTL_P_OBJECT, .alias = "param",
+	    .help = "parameters merged over the schedule's (k=v)" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_runs[] = {
 	P_ID,
-	{ "limit", CTL_P_INT, 0, "newest first, at most this many (default 20)",
-	    NULL },
+	{ .name = "limit", .type = CTL_P_INT,
+	    .help = "newest first, at most this many (default 20)",
+	    .min = 1, .max = CTL_MAX_RUNS },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_next[] = {
 	P_ID,
-	{ "count", CTL_P_INT, 0, "how many (default 5, at most 1000)", NULL },
+	{ .name = "count", .type = CTL_P_INT,
+	    .help = "how many (default 5, at most 1000)",
+	    .min = 1, .max = CTL_MAX_NEXT },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_schedule[] = {

@@ -11,34 +11,41 @@
 #include "ctl.h"
 
 #define P_SCHEDULE \
-	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, \
-	    "schedule id or name", NULL }
+	{ .name = "id", .type = CTL_P_STRING, \
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
+	    .help = "schedule id or name" }
 #define P_ACCOUNT \
-	{ "account", CTL_P_STRING, 0, "account (default: \"default\")", NULL }
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "account (default: \"default\")" }
 
 static const struct ctl_param p_rotate[] = {
 	P_SCHEDULE,
-	{ "reason", CTL_P_STRING, CTL_P_REQUIRED, "why the secret changes "
-	    "(journaled)", NULL },
-	{ "grace", CTL_P_DURATION, 0, "how long the old secret stays valid "
-	    "(default 24h; 0: not at all; at most 30d)", NULL },
-	{ "secret", CTL_P_STRING, 0, "the new secret: env:NAME, file:PATH, "
-	    "exec:COMMAND or generated (the default; shown once)", NULL },
+	{ .name = "reason", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,
+	    .help = "why the secret changes (journaled)" },
+	{ .name = "grace", .type = CTL_P_DURATION,
+	    .help = "how long the old secret stays valid (default 24h; 0: "
+	        "not at all; at most 30d)" },
+	{ .name = "secret", .type = CTL_P_STRING,
+	    .help = "the new secret: env:NAME, file:PATH, exec:COMMAND or "
+	        "generated (the default; shown once)" },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_secrets[] = {
 	P_SCHEDULE,
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 static const struct ctl_param p_events[] = {
 	P_SCHEDULE,
-	{ "failed", CTL_P_BOOL, 0, "only refused requests", NULL },
-	{ "limit", CTL_P_INT, 0, "newest first, at most this many (default "
-	    "50, at most 1000)", NULL },
+	{ .name = "failed", .type = CTL_P_BOOL,
+	    .help = "only refused requests" },
+	{ .name = "limit", .type = CTL_P_INT,
+	    .help = "newest first, at most this many (default 50, at most "
+	        "1000)",
+	    .min = 1, .max = CTL_MAX_EVENTS },
 	P_ACCOUNT,
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = NULL }
 };
 
 const struct ctl_method ctl_methods_webhook[] = {

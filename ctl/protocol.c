@@ -35,6 +35,7 @@ static size_t	 ctl_number_end(const char *, size_t, size_t, int *);
 static int	 ctl_number_fits(const char *, size_t, int);
 static char	*ctl_mark_ranges(const char *, size_t, size_t *);
 static int	 ctl_has_range(json_t *);
+static int	 ctl_check_bounds(const struct ctl_param *, json_t *, char **);
 static int	 ctl_check_value(const struct ctl_param *, json_t *,
 		     const char **);
 static const struct ctl_param *ctl_find_param(const struct ctl_method *,
@@ -310,6 +311,38 @@ ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
 	return (ok ? 0 : -1);
 }
 
+/*
+ * Check one value of the right type against its parameter's bounds (from
+ * the method table, so that a limit is written once); 0, or -1 and *reason
+ * (allocated).
+ */
+static int
+ctl_check_bounds(const struct ctl_param *p, json_t *v, char **reason)
+{
+	int64_t	x;
+
+	if (p->min == 0 && p->max == 0)
+		return (0);
+	switch (p->type) {
+	case CTL_P_INT:
+		x = json_integer_value(v);
+		if (x >= p->min && x <= p->max)
+			return (0);
+		xasprintf(reason, "must be from %lld to %lld",
+		    (long long)p->min, (long long)p->max);
+		return (-1);
+	case CTL_P_STRING:
+		x = (int64_t)json_string_length(v);
+		if (x >= p->min && x <= p->max)
+			return (0);
+		xasprintf(reason, "must be %lld to %lld characters",
+		    (long long)p->min, (long long)p->max);
+		return (-1);
+	default:
+		return (0);
+	}
+}
+
 static const struct ctl_param *
 ctl_find_param(const struct ctl_method *m, const char *name)
 {
@@ -367,6 +400,10 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 		if (ctl_check_value(p, v, &why) != 0) {
 			*field = xstrdup(p->name);
 			*reason = xstrdup(why);
+			return (-1);
+		}
+		if (ctl_check_bounds(p, v, reason) != 0) {
+			*field = xstrdup(p->name);
 			return (-1);
 		}
 	}

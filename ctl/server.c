@@ -862,31 +862,28 @@ ctl_conn_check(json_t *msg)
 }
 
 /*
- * A method that writes, while the server's write gate says no (the journal
- * cannot write): refused -32006 with data.reason, before anything changes.
- * Returns 1 if refused.
+ * A method that writes, while the server's write gate says no (the daemon
+ * drains, or the journal cannot write): refused -32006 with data.reason and
+ * the gate's message, before anything changes.  Returns 1 if refused.
  */
 static int
 ctl_conn_gated(struct ctl_conn *c, json_t *id, const struct ctl_method *m,
     int64_t start)
 {
-	const char	*reason, *error = NULL;
-	char		*msg;
+	const char	*reason, *message = NULL;
 
 	if (c->server->write_gate == NULL ||
-	    (reason = c->server->write_gate(&error)) == NULL)
+	    (reason = c->server->write_gate(&message)) == NULL)
 		return (0);
-	xasprintf(&msg, "the journal cannot write (%s): nothing was changed",
-	    error != NULL ? error : reason);
 	ctl_conn_reject(c, id, m->name, json_pack("{s:i, s:s, s:{s:s}}",
-	    "code", CTL_E_UNAVAILABLE, "message", msg, "data", "reason",
-	    reason), start);
-	free(msg);
+	    "code", CTL_E_UNAVAILABLE, "message",
+	    message != NULL ? message : reason, "data", "reason", reason),
+	    start);
 	return (1);
 }
 
 /* While GATE answers a reason, methods that write are refused (see
- * ctl_conn_gated); GATE may set its argument to a message. */
+ * ctl_conn_gated); GATE sets its argument to the message to answer. */
 void
 ctl_server_set_write_gate(struct ctl_server *srv,
     const char *(*gate)(const char **))

@@ -525,17 +525,28 @@ make_data_dir(void)
 }
 
 /*
- * The control socket's write gate: while the journal cannot write, methods
- * that change something are refused with the reason (see ctl/server.c).
+ * The control socket's write gate: while the daemon drains or the journal
+ * cannot write, methods that change something are refused with the reason
+ * and MESSAGE, before anything changes (see ctl/server.c).  The one place
+ * that decides whether a change may begin; handlers do not check again.
  */
 static const char *
-write_gate(const char **error)
+write_gate(const char **message)
 {
-	const char	*reason;
+	static char	 buf[512];
+	const char	*reason, *error = NULL;
 
+	if (engine->draining) {
+		*message = "the daemon is draining: nothing was changed";
+		return ("draining");
+	}
 	if (engine->journal != NULL &&
-	    journal_stalled(engine->journal, &reason, error))
+	    journal_stalled(engine->journal, &reason, &error)) {
+		snprintf(buf, sizeof buf, "the journal cannot write (%s): "
+		    "nothing was changed", error != NULL ? error : reason);
+		*message = buf;
 		return (reason);
+	}
 	return (NULL);
 }
 

@@ -11,7 +11,11 @@
 #include "daemon.h"
 
 #define OPS_DEFAULT	1000
-#define OPS_MAX		100000
+
+/* The protocol's bound (ctl/) is the domain's limit (actors/). */
+_Static_assert(CTL_MAX_BATCH_OPS == BATCH_MAX_OPS,
+    "batch.create's count and batch.ops' offset bound the batch size");
+
 static void	method_batch_create(struct ctl_req *, json_t *);
 static void	method_batch_get(struct ctl_req *, json_t *);
 static void	method_batch_list(struct ctl_req *, json_t *);
@@ -68,12 +72,7 @@ method_batch_simple(json_t *params, int64_t *count, const char **field,
 		return (NULL);
 	}
 	*count = 1;
-	if (param_int(params, "count", count) && (*count < 1 ||
-	    *count > BATCH_MAX_OPS)) {
-		*field = "count";
-		*why = "must be from 1 to 100000";
-		return (NULL);
-	}
+	param_int(params, "count", count);
 	o = json_object();
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
 		if ((p = json_object_get(params, keys[k])) != NULL)
@@ -124,12 +123,8 @@ method_batch_create(struct ctl_req *req, json_t *params)
 		draft = json_is_true(json_object_get(params, "draft")) ||
 		    json_is_true(json_object_get(o, "draft"));
 		json_object_del(o, "draft");
-		if (engine->draining && !draft)
-			ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is "
-			    "draining", NULL, NULL);
-		else
-			batch_ctl_create(ctl_req_reply(req), o, account, (uint32_t)count,
-			    draft);
+		batch_ctl_create(ctl_req_reply(req), o, account,
+		    (uint32_t)count, draft);
 	}
 	json_decref(o);
 	json_decref(params);
@@ -144,11 +139,7 @@ method_batch_get(struct ctl_req *req, json_t *params)
 
 	if ((b = method_batch(req, params)) == NULL)
 		return;
-	if (param_int(params, "limit", &limit) && (limit < 0 ||
-	    limit > OPS_MAX)) {
-		ctl_error_param(req, "limit", "must be from 0 to 100000");
-		return;
-	}
+	param_int(params, "limit", &limit);
 	o = batch_to_json(b);
 	if (limit > 0)
 		json_object_set_new(o, "operations", batch_ops_json(b, 0,
@@ -178,16 +169,8 @@ method_batch_ops(struct ctl_req *req, json_t *params)
 
 	if ((b = method_batch(req, params)) == NULL)
 		return;
-	if (param_int(params, "offset", &offset) && (offset < 0 ||
-	    offset > BATCH_MAX_OPS)) {
-		ctl_error_param(req, "offset", "must be from 0 to 100000");
-		return;
-	}
-	if (param_int(params, "limit", &limit) && (limit < 1 ||
-	    limit > OPS_MAX)) {
-		ctl_error_param(req, "limit", "must be from 1 to 100000");
-		return;
-	}
+	param_int(params, "offset", &offset);
+	param_int(params, "limit", &limit);
 	if (status == NULL) {
 		out = batch_ops_json(b, (uint32_t)offset, (uint32_t)limit, 1);
 	} else {
@@ -224,10 +207,6 @@ method_batch_cancel(struct ctl_req *req, json_t *params)
 
 	if ((b = method_batch(req, params)) == NULL)
 		return;
-	if (reason != NULL && (reason[0] == '\0' || strlen(reason) > 500)) {
-		ctl_error_param(req, "reason", "must be 1 to 500 characters");
-		return;
-	}
 	param_bool(params, "abort", &abort);
 	batch_ctl_cancel(ctl_req_reply(req), b, reason, abort);
 }

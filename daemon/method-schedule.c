@@ -12,12 +12,9 @@
 #include "daemon.h"
 
 #define RUNS_DEFAULT	20
-#define RUNS_MAX	1000
 #define NEXT_DEFAULT	5
-#define NEXT_MAX	1000
 #define LIST_DEFAULT	1000
-#define LIST_MAX	100000
-#define LIST_GLOB_MAX	200
+
 static void	method_create(struct ctl_req *, json_t *);
 static void	method_get(struct ctl_req *, json_t *);
 static void	method_list(struct ctl_req *, json_t *);
@@ -244,12 +241,6 @@ method_list_filter(struct ctl_req *req, json_t *params,
 		ctl_error_param(req, "state", "must be active or paused");
 		return (-1);
 	}
-	if (f->name != NULL && (f->name[0] == '\0' ||
-	    strlen(f->name) > LIST_GLOB_MAX)) {
-		ctl_error_param(req, "name", "must be a glob of 1 to 200 "
-		    "characters");
-		return (-1);
-	}
 	if (c == NULL)
 		return (0);
 	*cursor = xstrdup(c);
@@ -283,11 +274,7 @@ method_list(struct ctl_req *req, json_t *params)
 	if (param_string(params, "account") != NULL &&
 	    method_account(req, params) == NULL)
 		return;
-	if (param_int(params, "limit", &limit) && (limit < 1 ||
-	    limit > LIST_MAX)) {
-		ctl_error_param(req, "limit", "must be from 1 to 100000");
-		return;
-	}
+	param_int(params, "limit", &limit);
 	if (method_list_filter(req, params, &f, &cursor) != 0)
 		return;
 	list = schedule_list(&f, (size_t)limit, &next);
@@ -355,16 +342,6 @@ method_trigger(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
-	if (key != NULL && (key[0] == '\0' || strlen(key) > 200)) {
-		ctl_error_param(req, "idempotency_key",
-		    "must be 1 to 200 characters");
-		return;
-	}
-	if (engine->draining) {
-		ctl_error(req, CTL_E_UNAVAILABLE, "the daemon is draining",
-		    NULL, NULL);
-		return;
-	}
 	if (s->batch_template != NULL) {
 		ctl_error(req, CTL_E_CONFLICT, "this schedule's target is a "
 		    "batch: start one with batch.create", "id",
@@ -402,11 +379,7 @@ method_runs(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
-	if (param_int(params, "limit", &limit) && (limit < 1 ||
-	    limit > RUNS_MAX)) {
-		ctl_error_param(req, "limit", "must be from 1 to 1000");
-		return;
-	}
+	param_int(params, "limit", &limit);
 	snprintf(prefix, sizeof prefix, "%s:", s->id);
 	ctx.list = json_array();
 	ctx.limit = (size_t)limit;
@@ -432,11 +405,7 @@ method_next(struct ctl_req *req, json_t *params)
 
 	if ((s = method_schedule(req, params)) == NULL)
 		return;
-	if (param_int(params, "count", &count) && (count < 1 ||
-	    count > NEXT_MAX)) {
-		ctl_error_param(req, "count", "must be from 1 to 1000");
-		return;
-	}
+	param_int(params, "count", &count);
 	when = xcalloc((size_t)count, sizeof *when);
 	fires = xcalloc((size_t)count, sizeof *fires);
 	from = now_us();

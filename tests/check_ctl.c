@@ -44,20 +44,33 @@ static void	h_fail(struct ctl_req *, json_t *);
 static void	h_prefixed(struct ctl_req *, json_t *);
 
 static const struct ctl_param p_echo[] = {
-	{ "text", CTL_P_STRING, 0, "text", NULL },
-	{ "size", CTL_P_INT, 0, "bytes of padding in the answer", NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "text", .type = CTL_P_STRING,
+	    .help = "text" },
+	{ .name = "size", .type = CTL_P_INT,
+	    .help = "bytes of padding in the answer" },
+	{ .name = NULL }
 };
 static const struct ctl_param p_types[] = {
-	{ "s", CTL_P_STRING, 0, NULL, NULL },
-	{ "i", CTL_P_INT, 0, NULL, NULL },
-	{ "b", CTL_P_BOOL, 0, NULL, NULL },
-	{ "usd", CTL_P_USD, 0, NULL, NULL },
-	{ "d", CTL_P_DURATION, 0, NULL, NULL },
-	{ "o", CTL_P_OBJECT, 0, NULL, NULL },
-	{ "t", CTL_P_TIME, 0, NULL, NULL },
-	{ "need", CTL_P_STRING, CTL_P_REQUIRED, NULL, NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "s", .type = CTL_P_STRING,
+	    .help = "" },
+	{ .name = "i", .type = CTL_P_INT,
+	    .help = "" },
+	{ .name = "b", .type = CTL_P_BOOL,
+	    .help = "" },
+	{ .name = "usd", .type = CTL_P_USD,
+	    .help = "" },
+	{ .name = "d", .type = CTL_P_DURATION,
+	    .help = "" },
+	{ .name = "o", .type = CTL_P_OBJECT,
+	    .help = "" },
+	{ .name = "t", .type = CTL_P_TIME,
+	    .help = "" },
+	{ .name = "need", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,
+	    .help = "" },
+	{ .name = "ib", .type = CTL_P_INT, .help = "", .min = -2, .max = 5 },
+	{ .name = "sb", .type = CTL_P_STRING, .help = "", .min = 1,
+	    .max = 3 },
+	{ .name = NULL }
 };
 static const struct ctl_method test_methods[] = {
 	{ .name = "test.echo", .summary = "echo", .params = p_echo,
@@ -502,6 +515,9 @@ START_TEST(test_server_params_good)
 		"{\"need\":\"x\",\"o\":{\"a\":[1]}}",
 		"{\"need\":\"x\",\"t\":\"2025-03-09T07:00:00Z\"}",
 		"{\"need\":\"x\",\"t\":\"2025-03-09T02:00:00.5-05:00\"}",
+		"{\"need\":\"x\",\"ib\":-2,\"sb\":\"a\"}",
+		"{\"need\":\"x\",\"ib\":5,\"sb\":\"abc\"}",
+		"{\"need\":\"x\",\"sb\":\"\u00e9\"}",
 	};
 	struct tclient	*tc = tc_open();
 	json_t		*r;
@@ -550,6 +566,15 @@ START_TEST(test_server_params_bad)
 		{ "{\"need\":\"x\",\"t\":\"2025-02-30T00:00:00Z\"}", "t",
 		    "RFC 3339" },
 		{ "{\"need\":\"x\",\"t\":1741503600}", "t", "RFC 3339" },
+		{ "{\"need\":\"x\",\"ib\":-3}", "ib", "must be from -2 to 5" },
+		{ "{\"need\":\"x\",\"ib\":6}", "ib", "must be from -2 to 5" },
+		{ "{\"need\":\"x\",\"ib\":\"1\"}", "ib", "must be an integer" },
+		{ "{\"need\":\"x\",\"sb\":\"\"}", "sb",
+		    "must be 1 to 3 characters" },
+		{ "{\"need\":\"x\",\"sb\":\"abcd\"}", "sb",
+		    "must be 1 to 3 characters" },
+		{ "{\"need\":\"x\",\"sb\":\"\u00e9\u00e9\"}", "sb",
+		    "must be 1 to 3 characters" },
 	};
 	struct tclient	*tc = tc_open();
 	json_t		*r;
@@ -1520,17 +1545,25 @@ END_TEST
 /* ---- suite: client-args --------------------------------------------------- */
 
 static const struct ctl_param p_thing[] = {
-	{ "name", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "name",
-	    NULL },
-	{ "operation", CTL_P_STRING, CTL_P_REQUIRED, "operation id", "op" },
-	{ "count", CTL_P_INT, 0, "how many", NULL },
-	{ "paused", CTL_P_BOOL, 0, "start paused", NULL },
-	{ "parameters", CTL_P_OBJECT, 0, "operation parameters", "param" },
-	{ "max_cost", CTL_P_USD, 0, "monthly cap", NULL },
-	{ "every", CTL_P_DURATION, 0, "interval", NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "name", .type = CTL_P_STRING,
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
+	    .help = "name" },
+	{ .name = "operation", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,
+	    .alias = "op",
+	    .help = "operation id" },
+	{ .name = "count", .type = CTL_P_INT,
+	    .help = "how many" },
+	{ .name = "paused", .type = CTL_P_BOOL,
+	    .help = "start paused" },
+	{ .name = "parameters", .type = CTL_P_OBJECT, .alias = "param",
+	    .help = "operation parameters" },
+	{ .name = "max_cost", .type = CTL_P_USD,
+	    .help = "monthly cap" },
+	{ .name = "every", .type = CTL_P_DURATION,
+	    .help = "interval" },
+	{ .name = NULL }
 };
-static const struct ctl_param p_none[] = { { NULL, 0, 0, NULL, NULL } };
+static const struct ctl_param p_none[] = { { .name = NULL } };
 static const struct ctl_method t_thing[] = {
 	{ "thing.create", "create a thing", p_thing, 0, NULL, NULL },
 	{ "thing.list", "list things", p_none, CTL_M_READONLY,
@@ -1545,14 +1578,18 @@ static const struct ctl_method t_tool[] = {
 	{ .name = NULL }
 };
 static const struct ctl_param p_long[] = {
-	{ "id", CTL_P_STRING, CTL_P_REQUIRED | CTL_P_POSITIONAL, "the id",
-	    NULL },
-	{ "an_extra_long_flag", CTL_P_STRING, 0, "long", NULL },
-	{ "n", CTL_P_INT, 0, "a number", NULL },
-	{ "on", CTL_P_BOOL, 0, "a switch whose help is long enough to be "
-	    "wrapped onto a second line, and then onto a third one as well, "
-	    "since it goes on and on and on", NULL },
-	{ NULL, 0, 0, NULL, NULL }
+	{ .name = "id", .type = CTL_P_STRING,
+	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
+	    .help = "the id" },
+	{ .name = "an_extra_long_flag", .type = CTL_P_STRING,
+	    .help = "long" },
+	{ .name = "n", .type = CTL_P_INT,
+	    .help = "a number" },
+	{ .name = "on", .type = CTL_P_BOOL,
+	    .help = "a switch whose help is long enough to be wrapped "
+	        "onto a second line, and then onto a third one as well, "
+	        "since it goes on and on and on" },
+	{ .name = NULL }
 };
 static const struct ctl_method t_long[] = {
 	{ "long.create", "long flags", p_long, 0, NULL, NULL },
