@@ -176,12 +176,11 @@ struct run {
 	struct http_job		*hjob;		/* http executor */
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
-	struct reply		*req;		/* answered when it starts */
-	struct webhook_req	*hook;		/* an HTTP delivery waiting */
-	int			 err_code;	/* answer req with this error */
-	const char		*err_msg;	/* (static strings) once the */
-	const char		*err_field;	/* record that settles the run */
-	const char		*err_reason;	/* is durable */
+	struct reply		*req;		/* the one waiting: answered when
+						   it starts, or with refusal
+						   once the record that settles
+						   it is durable */
+	struct refusal		 refusal;
 	TAILQ_ENTRY(run)	 entry;
 };
 TAILQ_HEAD(run_list, run);
@@ -414,10 +413,10 @@ void		 dispatch_journal_writable(void);
 void		 dispatch_manual(struct reply *, struct schedule *,
 		     const char *, json_t *);
 void		 dispatch_abandon(void);
-/* A verified webhook delivery W of S with message id MSGID: a run whose
- * "webhook" parameter is PARAM (stolen), claiming "webhook:S:MSGID". */
-struct webhook_req;
-void		 dispatch_webhook_run(struct webhook_req *, struct schedule *,
+/* A verified webhook delivery of S with message id MSGID, answered
+ * through REQ: a run whose "webhook" parameter is PARAM (stolen), claiming
+ * "webhook:S:MSGID". */
+void		 dispatch_webhook_run(struct reply *, struct schedule *,
 		     const char *, json_t *);
 /* The run id an idempotency KEY of S names: 0 and *run_id (allocated),
  * or -1. */
@@ -723,8 +722,6 @@ int		 webhook_verify_stripe(const unsigned char *, size_t,
 		     const char *, const char *, size_t, int64_t, int64_t,
 		     const char **);
 int		 webhook_route(struct httpd *, char **);
-void		 webhook_settled(struct webhook_req *, struct schedule *,
-		     const struct journal_result *, json_t *);
 void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);

@@ -263,17 +263,13 @@ run_record(struct run *r, const char *kind, const char *claim)
 	return (rec);
 }
 
-/* An error answer that waits for the record settling its run. */
+/* A refusal that waits for the record settling its run. */
 struct settle_reply {
 	struct reply	*req;
 	struct schedule	*sched;
 	char		*idem_key;
-	int		 code;
-	const char	*msg;
-	const char	*field;
-	const char	*reason;
-	struct webhook_req *hook;	/* or an HTTP delivery */
-	json_t		*answer;	/* its 202 answer */
+	struct refusal	 refusal;
+	json_t		*record;	/* the run, as recorded */
 };
 
 static int	idem_reply(struct reply *, struct schedule *, const char *);
@@ -283,21 +279,17 @@ settle_reply_cb(const struct journal_result *res, void *arg)
 {
 	struct settle_reply	*sr = arg;
 
-	if (sr->hook != NULL) {
-		webhook_settled(sr->hook, sr->sched, res, sr->answer);
-		actor_unref(&sr->sched->actor);
-		free(sr->idem_key);
-		free(sr);
-		return;
-	}
 	if (res->status == JOURNAL_DUPLICATE && sr->idem_key != NULL) {
 		if (idem_reply(sr->req, sr->sched, sr->idem_key) == -1)
 			reply_fail(sr->req, REPLY_CONFLICT, "already claimed",
 			    NULL, NULL);
 	} else if (res->status != JOURNAL_OK)
 		outcome_journal(sr->req, res);
-	else
-		reply_fail(sr->req, sr->code, sr->msg, sr->field, sr->reason);
+	else {
+		reply_refuse_recorded(sr->req, &sr->refusal, sr->record);
+		sr->record = NULL;
+	}
+	json_decref(sr->record);
 	actor_unref(&sr->sched->actor);
 	free(sr->idem_key);
 	free(sr);
@@ -395,20 +387,14 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 		actor_ref(&sr->sched->actor);
 		sr->idem_key = r->idem_key != NULL ? xstrdup(r->idem_key) :
 		    NULL;
-		sr->code = r->err_code != 0 ? r->err_code : REPLY_CONFLICT;
-		sr->msg = r->err_msg != NULL ? r->err_msg : "the run did not "
-		    "start";
-		sr->field = r->err_field;
-		sr->reason = r->err_reason;
-		r->req = NULL;
-	} else if (r->hook != NULL) {
-		sr = xcalloc(1, sizeof *sr);
-		sr->sched = r->sched;
-		actor_ref(&sr->sched->actor);
-		sr->hook = r->hook;
-		sr->answer = json_pack("{s:s, s:s, s:s*}", "run_id", r->id,
+		sr->refusal = r->refusal;
+		if (sr->refusal.message == NULL) {
+			sr->refusal.kind = REPLY_CONFLICT;
+			sr->refusal.message = "the run did not start";
+		}
+		sr->record = json_pack("{s:s, s:s, s:s*}", "run_id", r->id,
 		    "status", run_status_name(st), "reason", reason);
-		r->hook = NULL;
+		r->req = NULL;
 	}
 	e->reply = sr;
 	run_submit_arg(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
@@ -705,6 +691,18 @@ dispatch_estimate(const struct schedule *s, struct cost_range *out,
 	return (0);
 }
 
+/* Why R is refused, told to its waiter once the record settling it is
+ * durable (static strings). */
+static void
+run_refusal(struct run *r, enum reply_kind kind, const char *message,
+    const char *field, const char *reason)
+{
+	r->refusal.kind = kind;
+	r->refusal.message = message;
+	r->refusal.field = field;
+	r->refusal.reason = reason;
+}
+
 /*
  * Price R, check the budget and start it (or queue it for a slot).  CLAIM
  * is the dedup key of its occurrence or idempotency key.
@@ -723,10 +721,8 @@ run_begin(struct run *r, const char *claim)
 	if (op == NULL || model == NULL) {
 		xasprintf(&r->error, "operation \"%s\" or its model is not in "
 		    "the catalog", r->operation);
-		r->err_code = REPLY_CONFLICT;
-		r->err_msg = "the operation or its model is not in the catalog";
-		r->err_field = "operation";
-		r->err_reason = "not in the catalog";
+		run_refusal(r, REPLY_CONFLICT, "the operation or its model is "
+		    "not in the catalog", "operation", "not in the catalog");
 		run_settle_now(r, RUN_FAILED, "catalog", claim);
 		return;
 	}
@@ -736,11 +732,8 @@ run_begin(struct run *r, const char *claim)
 	    &r->estimate_samples);
 	if ((p = prefs_lookup(s->account, r->operation)) != NULL &&
 	    !p->enabled) {
-		r->err_code = REPLY_CONFLICT;
-		r->err_msg = "the operation is disabled in the account's "
-		    "preferences";
-		r->err_field = "operation";
-		r->err_reason = "disabled";
+		run_refusal(r, REPLY_CONFLICT, "the operation is disabled in "
+		    "the account's preferences", "operation", "disabled");
 		run_settle_now(r, RUN_SKIPPED, "disabled", claim);
 		return;
 	}
@@ -748,10 +741,8 @@ run_begin(struct run *r, const char *claim)
 	 * account's per operation, the account's. */
 	cap = NULL;
 	if (s->hooks != NULL && (cap = s->hooks->budget(s, r)) != NULL) {
-		r->err_code = REPLY_BUDGET;
-		r->err_msg = "the run would pass its owner's cost cap";
-		r->err_field = cap;
-		r->err_reason = "budget exceeded";
+		run_refusal(r, REPLY_BUDGET, "the run would pass its owner's "
+		    "cost cap", cap, "budget exceeded");
 		free(r->error);
 		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
 		    cap);
@@ -764,10 +755,8 @@ run_begin(struct run *r, const char *claim)
 	    &cap) == 0)
 		cap = NULL;
 	if (cap != NULL) {
-		r->err_code = REPLY_BUDGET;
-		r->err_msg = "the run would pass a monthly budget";
-		r->err_field = cap;
-		r->err_reason = "budget exceeded";
+		run_refusal(r, REPLY_BUDGET, "the run would pass a monthly "
+		    "budget", cap, "budget exceeded");
 		free(r->error);
 		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
 		    cap);
@@ -796,22 +785,14 @@ run_begin(struct run *r, const char *claim)
 	}
 }
 
-/* Answer the request that asked for R, if any. */
+/* Answer the request that asked for R, if any: R began. */
 static void
-run_reply(struct run *r, int duplicate, const char *dup_id)
+run_reply(struct run *r)
 {
-	if (r->hook != NULL) {
-		struct journal_result	ok = { .status = JOURNAL_OK };
-
-		webhook_settled(r->hook, r->sched, &ok, json_pack("{s:s, s:s}",
-		    "run_id", r->id, "status", run_status_name(r->status)));
-		r->hook = NULL;
-	}
 	if (r->req == NULL)
 		return;
-	reply_ok(r->req, json_pack("{s:s, s:s, s:b}", "run_id",
-	    dup_id != NULL ? dup_id : r->id, "status", duplicate ? "duplicate" :
-	    run_status_name(r->status), "duplicate", duplicate));
+	reply_ok(r->req, json_pack("{s:s, s:s, s:b}", "run_id", r->id,
+	    "status", run_status_name(r->status), "duplicate", 0));
 	r->req = NULL;
 }
 
@@ -821,10 +802,6 @@ run_refused(struct run *r, const struct journal_result *res)
 {
 	struct schedule	*s = r->sched;
 
-	if (r->hook != NULL) {
-		webhook_settled(r->hook, s, res, NULL);
-		r->hook = NULL;
-	}
 	if (res->status == JOURNAL_DUPLICATE && r->req != NULL &&
 	    r->idem_key != NULL) {
 		if (idem_reply(r->req, s, r->idem_key) == -1)
@@ -871,7 +848,7 @@ run_landed(struct run *r, const struct journal_result *res)
 		run_refused(r, res);
 		return (-1);
 	}
-	run_reply(r, 0, NULL);
+	run_reply(r);
 	return (0);
 }
 
@@ -1349,10 +1326,11 @@ dispatch_manual(struct reply *req, struct schedule *s, const char *key,
 
 /* ---- webhooks ----------------------------------------------------------- */
 
-/* A verified delivery W of S: a run like a manual trigger's, claiming
- * "webhook:S:MSGID", answered (webhook_settled) once the claim is durable. */
+/* A verified delivery of S, answered through REQ: a run like a manual
+ * trigger's, claiming "webhook:S:MSGID", answered once the claim is
+ * durable (a message id seen before: its first run). */
 void
-dispatch_webhook_run(struct webhook_req *w, struct schedule *s,
+dispatch_webhook_run(struct reply *req, struct schedule *s,
     const char *msgid, json_t *param)
 {
 	struct cron_fire	 f;
@@ -1361,10 +1339,16 @@ dispatch_webhook_run(struct webhook_req *w, struct schedule *s,
 	char			 claim[600];
 	int64_t			 now = now_us();
 
+	/* A message id seen before: answer its first run. */
+	snprintf(claim, sizeof claim, "wh:%s", msgid);
+	if (idem_reply(req, s, claim) == 0) {
+		json_decref(param);
+		return;
+	}
 	memset(&f, 0, sizeof f);
 	tz_to_civil(s->tz, now / USEC_PER_SEC, &f.nominal);
 	r = occurrence_run(s, now, &f, trig_webhook);
-	r->hook = w;
+	r->req = req;
 	if ((merged = json_loads(r->parameters, 0, NULL)) == NULL)
 		merged = json_object();
 	json_object_set_new(merged, "webhook", param);

@@ -45,6 +45,7 @@
 
 /* One HTTP request to POST /v1/hooks/, from arrival to its answer. */
 struct webhook_req {
+	struct reply		 reply;		/* first: its run's waiter */
 	struct evhttp_request	*req;
 	struct schedule		*sched;		/* referenced, or NULL */
 	char			*sid;		/* as given in the path */
@@ -119,7 +120,10 @@ static void	webhook_fold_arm(void);
 static void	webhook_fold_expire(evutil_socket_t, short, void *);
 static void	webhook_listener_refused(const char *, int, const char *,
 		    const char *, void *);
-static void	webhook_duplicate(struct webhook_req *, struct schedule *);
+static void	webhook_reply_ok(struct reply *, json_t *);
+static void	webhook_reply_fail(struct reply *, enum reply_kind,
+		    const char *, json_t *);
+static void	webhook_reply_recorded(struct reply *, json_t *);
 static json_t	*webhook_param(const char *, size_t);
 static int	webhook_key(const char *, int, unsigned char **, size_t *,
 		    char **);
@@ -131,6 +135,13 @@ static void	webhook_http(struct evhttp_request *, const char *, void *);
 static void	webhook_prune(evutil_socket_t, short, void *);
 static void	webhook_pruned_cb(const struct journal_result *, void *);
 static void	webhook_expire(evutil_socket_t, short, void *);
+
+/* A verified delivery is its run's waiter (see webhook_reply_ok). */
+static const struct reply_ops webhook_reply_ops = {
+	.ok = webhook_reply_ok,
+	.fail = webhook_reply_fail,
+	.recorded = webhook_reply_recorded,
+};
 
 /* ---- signatures -------------------------------------------------------- */
 
@@ -365,6 +376,9 @@ webhook_req_new(struct evhttp_request *req, const char *sid)
 	ev_uint16_t		 port = 0;
 	char			 buf[WEBHOOK_SID_MAX + 1];
 
+	w->reply.ops = &webhook_reply_ops;
+	w->reply.caller.uid = (uid_t)-1;	/* a signature, not a uid */
+	w->reply.caller.gid = (gid_t)-1;
 	w->req = req;
 	webhook_clean(buf, sid, sizeof buf);
 	w->sid = xstrdup(buf);
@@ -763,37 +777,47 @@ webhook_expiry_put(struct jrec *rec, const char *claim)
 		jrec_put(rec, "webhook_expiry", key, n, "", 0);
 }
 
-/* A message id seen before: answer its first run (or a conflict, if its
- * claim is not in the idem table). */
+/*
+ * The answers of a verified delivery, as its run's waiter (struct reply):
+ * the run began or was recorded without starting, 202 with the run; a
+ * message id seen before, 200 with its first run; a claim taken but not
+ * found, 409; a record the journal did not write, 503.  The one place
+ * where the dispatcher's answers become HTTP statuses.
+ */
 static void
-webhook_duplicate(struct webhook_req *w, struct schedule *s)
+webhook_reply_ok(struct reply *r, json_t *result)
 {
-	char	 key[WEBHOOK_ID_MAX + 8], *id = NULL;
+	struct webhook_req	*w = (struct webhook_req *)r;
 
-	snprintf(key, sizeof key, "wh:%s", w->msgid);
-	if (dispatch_idem_lookup(s, key, &id) == -1) {
-		webhook_finish(w, 409, json_pack("{s:s}", "error",
-		    "already delivered"), "duplicate", "duplicate");
+	if (json_is_true(json_object_get(result, "duplicate"))) {
+		webhook_finish(w, 200, json_pack("{s:O, s:b}", "run_id",
+		    json_object_get(result, "run_id"), "duplicate", 1),
+		    "duplicate", "duplicate");
+		json_decref(result);
 		return;
 	}
-	webhook_finish(w, 200, json_pack("{s:s, s:b}", "run_id", id,
-	    "duplicate", 1), "duplicate", "duplicate");
-	free(id);
+	json_object_del(result, "duplicate");
+	webhook_finish(w, 202, result, "accepted", NULL);
 }
 
-/* The record settling W's run landed: ANSWER (stolen; may be NULL) if it
- * is durable, else the first run of a duplicate id, or unavailable. */
-void
-webhook_settled(struct webhook_req *w, struct schedule *s,
-    const struct journal_result *res, json_t *answer)
+static void
+webhook_reply_recorded(struct reply *r, json_t *record)
 {
-	if (res->status == JOURNAL_OK && answer != NULL) {
-		webhook_finish(w, 202, answer, "accepted", NULL);
-		return;
-	}
-	json_decref(answer);
-	if (res->status == JOURNAL_DUPLICATE)
-		webhook_duplicate(w, s);
+	webhook_finish((struct webhook_req *)r, 202, record, "accepted",
+	    NULL);
+}
+
+static void
+webhook_reply_fail(struct reply *r, enum reply_kind kind, const char *message,
+    json_t *data)
+{
+	struct webhook_req	*w = (struct webhook_req *)r;
+
+	(void)message;
+	json_decref(data);
+	if (kind == REPLY_CONFLICT)
+		webhook_finish(w, 409, json_pack("{s:s}", "error",
+		    "already delivered"), "duplicate", "duplicate");
 	else
 		webhook_finish(w, 503, json_pack("{s:s}", "error",
 		    "not recorded"), "unavailable", "journal write failed");
@@ -946,7 +970,7 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
 	struct webhook_req	*w;
 	struct schedule		*s;
-	char			*dup = NULL, *sid, k[WEBHOOK_ID_MAX + 8];
+	char			*sid;
 	json_t			*param;
 	int			 rc;
 
@@ -1019,14 +1043,7 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 		    "body neither JSON nor UTF-8");
 		return;
 	}
-	snprintf(k, sizeof k, "wh:%s", w->msgid);
-	if (dispatch_idem_lookup(s, k, &dup) == 0) {
-		free(dup);
-		json_decref(param);
-		webhook_duplicate(w, s);
-		return;
-	}
-	dispatch_webhook_run(w, s, w->msgid, param);
+	dispatch_webhook_run(&w->reply, s, w->msgid, param);
 }
 
 /* Serve POST /v1/hooks/SCHEDULE_ID on H, and hear of the requests there

@@ -220,6 +220,15 @@ struct reply_ops {
 	void	(*fail)(struct reply *, enum reply_kind, const char *,
 		    json_t *);				/* steals data */
 	int	(*waiting)(struct reply *);		/* NULL: always */
+	void	(*recorded)(struct reply *, json_t *);	/* steals; NULL:
+							   refuse */
+};
+/* Why a request is refused: static strings; FIELD and REASON may be NULL. */
+struct refusal {
+	enum reply_kind	 kind;
+	const char	*message;
+	const char	*field;
+	const char	*reason;
 };
 struct reply {
 	const struct reply_ops	*ops;
@@ -291,6 +300,9 @@ void		 reply_fail(struct reply *, enum reply_kind, const char *,
 void		 reply_fail_data(struct reply *, enum reply_kind, const char *,
 		     json_t *);
 void		 reply_invalid(struct reply *, const char *, const char *);
+void		 reply_refuse(struct reply *, const struct refusal *);
+void		 reply_refuse_recorded(struct reply *, const struct refusal *,
+		     json_t *);
 const struct caller *reply_caller(const struct reply *);
 int		 reply_waiting(struct reply *);
 

@@ -71,6 +71,32 @@ reply_invalid(struct reply *r, const char *field, const char *reason)
 	reply_fail(r, REPLY_INVALID, "invalid params", field, reason);
 }
 
+/* Refuse R for the reasons in F. */
+void
+reply_refuse(struct reply *r, const struct refusal *f)
+{
+	reply_fail(r, f->kind, f->message, f->field, f->reason);
+}
+
+/*
+ * Refuse R for the reasons in F, though what it asked for is recorded as
+ * RECORD (stolen): a run that did not start (skipped by a budget, failed
+ * for the catalog).  A transport that answers a delivery once it is
+ * recorded (an inbound webhook: ops->recorded) answers RECORD; the others
+ * refuse.
+ */
+void
+reply_refuse_recorded(struct reply *r, const struct refusal *f,
+    json_t *record)
+{
+	if (r->ops->recorded != NULL) {
+		r->ops->recorded(r, record);
+		return;
+	}
+	json_decref(record);
+	reply_refuse(r, f);
+}
+
 /* Who asked (borrowed, valid until R is answered). */
 const struct caller *
 reply_caller(const struct reply *r)

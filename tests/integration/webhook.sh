@@ -66,6 +66,18 @@ check "it names the first run" jq -e ".run_id == \"$R1\" and .duplicate" \
     "$T/body"
 check "no second run" test "$(webhook_runs "$SID")" = 1
 
+# A delivery whose run is recorded without starting (the operation is
+# disabled in the account's preferences): accepted, 202 with the run.
+check "the operation is disabled" ctl prefs set --op quick --no-enabled
+check "a delivery of a disabled operation: 202" \
+    test "$(deliver "$SID" msg_off "$BODY")" = 202
+check "it answers the skipped run and why" jq -e \
+    '.status == "skipped" and .reason == "disabled" and (.run_id | startswith("'"$SID"':"))' \
+    "$T/body"
+check "a replay of it names that run: 200" \
+    test "$(deliver "$SID" msg_off "$BODY")" = 200
+check "the operation is enabled again" ctl prefs set --op quick --enabled
+
 now=$(date +%s)
 sig=$(sign msg_2 "$now" "$BODY" "$KEY")
 check "a tampered body: 401" test "$(post "$SID" msg_2 "$now" "$sig" \
@@ -156,9 +168,9 @@ check "metrics count the outcomes" sh -c "curl -s \
     'chime_webhook_requests_total\\{outcome=\"unauthorized\"\\} [1-9]'"
 curl -s "http://127.0.0.1:$HTTP_PORT/metrics" > "$T/metrics"
 check "accepted counted" grep -q \
-    'chime_webhook_requests_total{outcome="accepted"} 4' "$T/metrics"
+    'chime_webhook_requests_total{outcome="accepted"} 5' "$T/metrics"
 check "duplicates counted" grep -q \
-    'chime_webhook_requests_total{outcome="duplicate"} 10' "$T/metrics"
+    'chime_webhook_requests_total{outcome="duplicate"} 11' "$T/metrics"
 check "not found counted" grep -q \
     'chime_webhook_requests_total{outcome="not_found"} 2' "$T/metrics"
 
