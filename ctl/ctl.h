@@ -82,6 +82,21 @@ struct ctl_param {
 					   its length in bytes; both 0: none */
 };
 
+/*
+ * What a method acts on.  The daemon resolves it from the parameters and
+ * authorises the caller for it once, before the method's handler runs
+ * (daemon/methods.c); a target the caller may not act for is not found.
+ */
+enum ctl_target {
+	CTL_T_NONE,
+	CTL_T_ACCOUNT,		/* "account" (default "default") */
+	CTL_T_ACCOUNT_GIVEN,	/* "account" if given (lists) */
+	CTL_T_ACCOUNT_NAMED,	/* "name": the account.* methods */
+	CTL_T_SCHEDULE,		/* "id": a schedule id, or a name in
+				   "account" */
+	CTL_T_BATCH		/* "id" (of "account", if given) */
+};
+
 #define CTL_M_READONLY	0x1	/* changes nothing */
 #define CTL_M_ADMIN	0x2	/* admin callers only */
 
@@ -90,6 +105,7 @@ struct ctl_method {
 	const char		*name;		/* "schedule.create" */
 	const char		*summary;	/* one line for help */
 	const struct ctl_param	*params;	/* ends with a {NULL} entry */
+	enum ctl_target		 target;
 	int			 flags;
 	const char		*columns;	/* chimectl table columns for a
 						   list result: "id,name,..." */

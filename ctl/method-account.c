@@ -67,24 +67,28 @@ const struct ctl_method ctl_methods_account[] = {
 		.name = "account.get",
 		.summary = "show an account",
 		.params = p_name,
+		.target = CTL_T_ACCOUNT_NAMED,
 		.flags = CTL_M_READONLY,
 	},
 	{
 		.name = "account.update",
 		.summary = "change an account's budget or zone (admin)",
 		.params = p_update,
+		.target = CTL_T_ACCOUNT_NAMED,
 		.flags = CTL_M_ADMIN,
 	},
 	{
 		.name = "account.grant",
 		.summary = "let a uid act for an account (admin)",
 		.params = p_grant,
+		.target = CTL_T_ACCOUNT_NAMED,
 		.flags = CTL_M_ADMIN,
 	},
 	{
 		.name = "account.revoke",
 		.summary = "stop a uid acting for an account (admin)",
 		.params = p_grant,
+		.target = CTL_T_ACCOUNT_NAMED,
 		.flags = CTL_M_ADMIN,
 	},
 	{ .name = NULL }

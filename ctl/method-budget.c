@@ -17,6 +17,7 @@ const struct ctl_method ctl_methods_budget[] = {
 		.name = "budget.status",
 		.summary = "month-to-date spend against each cap",
 		.params = p_status,
+		.target = CTL_T_ACCOUNT,
 		.flags = CTL_M_READONLY,
 		.columns = "kind,name,month,budget_usd,spent_usd,reserved_usd,left_usd",
 		.list_key = "caps",

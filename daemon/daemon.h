@@ -11,12 +11,28 @@
 #include <jansson.h>
 
 struct ctl_req;
+struct account;
+struct batch;
 struct schedule;
+
+/*
+ * What a request acts on (its spec's .target), resolved from its parameters
+ * and authorised for its caller by methods.c before the handler runs.
+ */
+struct target {
+	const char	*account;	/* CTL_T_ACCOUNT; _GIVEN: or NULL */
+	struct account	*named;		/* CTL_T_ACCOUNT_NAMED */
+	struct schedule	*schedule;	/* CTL_T_SCHEDULE */
+	struct batch	*batch;		/* CTL_T_BATCH */
+};
+
+typedef void (*daemon_handler)(struct ctl_req *, json_t *,
+    const struct target *);
 
 /* A method the daemon serves: its name (as in ctl's spec) and handler. */
 struct daemon_method {
 	const char	*name;
-	ctl_handler	 handler;
+	daemon_handler	 handler;
 };
 
 /* gauges.c */
@@ -27,6 +43,9 @@ int		 ready_journal(const char **);
 
 /* methods.c */
 ctl_handler	 daemon_method_find(const char *, const struct ctl_method **);
+void		 daemon_method_run(struct ctl_req *, json_t *);
+const char	*method_account(struct ctl_req *, json_t *);
+struct schedule	*method_schedule(struct ctl_req *, json_t *);
 
 /* method-*.c: NULL-name terminated */
 extern const struct daemon_method daemon_methods_schedule[];
@@ -38,11 +57,7 @@ extern const struct daemon_method daemon_methods_budget[];
 extern const struct daemon_method daemon_methods_batch[];
 extern const struct daemon_method daemon_methods_webhook[];
 
-/* method-schedule.c: request helpers shared by the method files that act
- * on accounts' objects (they answer the error themselves). */
-const char	*method_account(struct ctl_req *, json_t *);
-struct schedule	*method_schedule(struct ctl_req *, json_t *);
-int		 method_secret_gate(struct ctl_req *, json_t *, const char *,
-		     void (*)(struct ctl_req *, json_t *));
+/* method-schedule.c: the secret references a request gives */
+int		 method_secret_gate(struct ctl_req *, json_t *, const char *);
 
 #endif /* CHIME_DAEMON_H */

@@ -11,13 +11,18 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void		 method_account_create(struct ctl_req *, json_t *);
-static void		 method_account_list(struct ctl_req *, json_t *);
-static void		 method_account_get(struct ctl_req *, json_t *);
-static void		 method_account_update(struct ctl_req *, json_t *);
-static void		 method_account_grant(struct ctl_req *, json_t *);
-static void		 method_account_revoke(struct ctl_req *, json_t *);
-static struct account	*method_account_named(struct ctl_req *, json_t *);
+static void		 method_account_create(struct ctl_req *, json_t *,
+		    const struct target *);
+static void		 method_account_list(struct ctl_req *, json_t *,
+		    const struct target *);
+static void		 method_account_get(struct ctl_req *, json_t *,
+		    const struct target *);
+static void		 method_account_update(struct ctl_req *, json_t *,
+		    const struct target *);
+static void		 method_account_grant(struct ctl_req *, json_t *,
+		    const struct target *);
+static void		 method_account_revoke(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_account[] = {
 	{ "account.create", method_account_create },
@@ -29,67 +34,45 @@ const struct daemon_method daemon_methods_account[] = {
 	{ NULL, NULL }
 };
 
-/* The account "name" names, if the caller may act for it; NULL after
- * answering -32001 (also for one it may not act for: not revealed). */
-static struct account *
-method_account_named(struct ctl_req *req, json_t *params)
-{
-	struct account	*a;
-
-	a = account_find(param_string(params, "name"));
-	if (a == NULL || !account_allows(a, ctl_req_caller(req))) {
-		ctl_error(req, CTL_E_NOT_FOUND, "no such account", "name",
-		    "unknown account");
-		return (NULL);
-	}
-	return (a);
-}
-
 static void
-method_account_create(struct ctl_req *req, json_t *params)
+method_account_create(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	account_ctl_create(ctl_req_reply(req), params);
 }
 
 static void
-method_account_list(struct ctl_req *req, json_t *params)
+method_account_list(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	ctl_reply(req, json_pack("{s:o}", "accounts",
 	    account_list(ctl_req_caller(req))));
 }
 
 static void
-method_account_get(struct ctl_req *req, json_t *params)
+method_account_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		ctl_reply(req, account_to_json(a));
+	ctl_reply(req, account_to_json(t->named));
 }
 
 static void
-method_account_update(struct ctl_req *req, json_t *params)
+method_account_update(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_update(ctl_req_reply(req), a, params);
+	account_ctl_update(ctl_req_reply(req), t->named, params);
 }
 
 static void
-method_account_grant(struct ctl_req *req, json_t *params)
+method_account_grant(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(ctl_req_reply(req), a, params, 1);
+	account_ctl_grant(ctl_req_reply(req), t->named, params, 1);
 }
 
 static void
-method_account_revoke(struct ctl_req *req, json_t *params)
+method_account_revoke(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct account	*a;
-
-	if ((a = method_account_named(req, params)) != NULL)
-		account_ctl_grant(ctl_req_reply(req), a, params, 0);
+	account_ctl_grant(ctl_req_reply(req), t->named, params, 0);
 }

@@ -16,13 +16,20 @@
 _Static_assert(CTL_MAX_BATCH_OPS == BATCH_MAX_OPS,
     "batch.create's count and batch.ops' offset bound the batch size");
 
-static void	method_batch_create(struct ctl_req *, json_t *);
-static void	method_batch_get(struct ctl_req *, json_t *);
-static void	method_batch_list(struct ctl_req *, json_t *);
-static void	method_batch_ops(struct ctl_req *, json_t *);
-static void	method_batch_start(struct ctl_req *, json_t *);
-static void	method_batch_cancel(struct ctl_req *, json_t *);
-static void	method_batch_delete(struct ctl_req *, json_t *);
+static void	method_batch_create(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_get(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_list(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_ops(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_start(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_cancel(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_batch_delete(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_batch[] = {
 	{ "batch.create", method_batch_create },
@@ -34,26 +41,6 @@ const struct daemon_method daemon_methods_batch[] = {
 	{ "batch.delete", method_batch_delete },
 	{ NULL, NULL }
 };
-
-/* The batch a request names, in an account the caller may act for; NULL
- * after answering an error. */
-static struct batch *
-method_batch(struct ctl_req *req, json_t *params)
-{
-	const char	*acct = param_string(params, "account");
-	struct batch	*b;
-	struct account	*a;
-
-	b = batch_find(param_string(params, "id"));
-	if (b != NULL && ((acct != NULL && strcmp(acct, b->owner.account) !=
-	    0) || (a = account_find(b->owner.account)) == NULL ||
-	    !account_allows(a, ctl_req_caller(req))))
-		b = NULL;
-	if (b == NULL)
-		ctl_error(req, CTL_E_NOT_FOUND, "no such batch", "id",
-		    "not found");
-	return (b);
-}
 
 /* The flags of the simple form as a batch definition of one operation
  * (new reference), to be repeated *COUNT times. */
@@ -86,7 +73,8 @@ method_batch_simple(json_t *params, int64_t *count, const char **field,
 }
 
 static void
-method_batch_create(struct ctl_req *req, json_t *params)
+method_batch_create(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	const char	*account, *field = NULL, *why = NULL, *key;
 	json_t		*o, *v;
@@ -131,14 +119,13 @@ method_batch_create(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_batch_get(struct ctl_req *req, json_t *params)
+method_batch_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct batch	*b;
+	struct batch	*b = t->batch;
 	int64_t		 limit = OPS_DEFAULT;
 	json_t		*o;
 
-	if ((b = method_batch(req, params)) == NULL)
-		return;
 	param_int(params, "limit", &limit);
 	o = batch_to_json(b);
 	if (limit > 0)
@@ -148,27 +135,23 @@ method_batch_get(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_batch_list(struct ctl_req *req, json_t *params)
+method_batch_list(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account = param_string(params, "account");
-
-	if (account != NULL && method_account(req, params) == NULL)
-		return;
 	ctl_reply(req, json_pack("{s:o}", "batches",
-	    batch_list(ctl_req_caller(req), account)));
+	    batch_list(ctl_req_caller(req), t->account)));
 }
 
 static void
-method_batch_ops(struct ctl_req *req, json_t *params)
+method_batch_ops(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct batch	*b;
+	struct batch	*b = t->batch;
 	int64_t		 offset = 0, limit = OPS_DEFAULT;
 	const char	*status = param_string(params, "status");
 	json_t		*all, *out, *v;
 	size_t		 i;
 
-	if ((b = method_batch(req, params)) == NULL)
-		return;
 	param_int(params, "offset", &offset);
 	param_int(params, "limit", &limit);
 	if (status == NULL) {
@@ -190,32 +173,31 @@ method_batch_ops(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_batch_start(struct ctl_req *req, json_t *params)
+method_batch_start(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct batch	*b;
+	struct batch	*b = t->batch;
 
-	if ((b = method_batch(req, params)) != NULL)
-		batch_ctl_start(ctl_req_reply(req), b);
+	batch_ctl_start(ctl_req_reply(req), b);
 }
 
 static void
-method_batch_cancel(struct ctl_req *req, json_t *params)
+method_batch_cancel(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct batch	*b;
+	struct batch	*b = t->batch;
 	const char	*reason = param_string(params, "reason");
 	int		 abort = 0;
 
-	if ((b = method_batch(req, params)) == NULL)
-		return;
 	param_bool(params, "abort", &abort);
 	batch_ctl_cancel(ctl_req_reply(req), b, reason, abort);
 }
 
 static void
-method_batch_delete(struct ctl_req *req, json_t *params)
+method_batch_delete(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct batch	*b;
+	struct batch	*b = t->batch;
 
-	if ((b = method_batch(req, params)) != NULL)
-		batch_ctl_delete(ctl_req_reply(req), b);
+	batch_ctl_delete(ctl_req_reply(req), b);
 }

@@ -6,7 +6,8 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_budget_status(struct ctl_req *, json_t *);
+static void	method_budget_status(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_budget[] = {
 	{ "budget.status", method_budget_status },
@@ -14,10 +15,8 @@ const struct daemon_method daemon_methods_budget[] = {
 };
 
 static void
-method_budget_status(struct ctl_req *req, json_t *params)
+method_budget_status(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		ctl_reply(req, budget_status(account));
+	ctl_reply(req, budget_status(t->account));
 }

@@ -12,8 +12,10 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	 method_daemon_status(struct ctl_req *, json_t *);
-static void	 method_daemon_reload(struct ctl_req *, json_t *);
+static void	 method_daemon_status(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	 method_daemon_reload(struct ctl_req *, json_t *,
+		    const struct target *);
 static json_t	*method_daemon_catalog(void);
 static json_t	*method_daemon_journal(void);
 static json_t	*method_daemon_chain(void);
@@ -164,7 +166,8 @@ method_daemon_tenant(struct ctl_req *req)
 
 /* daemon.status: read-only; every figure is a snapshot of this turn. */
 static void
-method_daemon_status(struct ctl_req *req, json_t *params)
+method_daemon_status(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	struct schedule_counts	 sc;
 	json_t			*result;
@@ -198,7 +201,8 @@ method_daemon_status(struct ctl_req *req, json_t *params)
  * the old catalog stays and the answer is -32602 with field "catalog".
  */
 static void
-method_daemon_reload(struct ctl_req *req, json_t *params)
+method_daemon_reload(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	char	*cause = NULL;
 

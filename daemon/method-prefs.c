@@ -1,8 +1,8 @@
 /*
  * daemon/method-prefs.c: the handlers of prefs.* methods: an account's
- * preferences per operation, and its UI document. Handlers resolve the
- * account the caller acts for (method_account) and call actors/prefs.c,
- * which answers once the change is durable.
+ * preferences per operation, and its UI document, of the account the
+ * caller acts for (resolved by methods.c); actors/prefs.c answers once the
+ * change is durable.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +10,14 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_prefs_get(struct ctl_req *, json_t *);
-static void	method_prefs_set(struct ctl_req *, json_t *);
-static void	method_prefs_bulk_set(struct ctl_req *, json_t *);
-static void	method_prefs_set_ui(struct ctl_req *, json_t *);
+static void	method_prefs_get(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_prefs_set(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_prefs_bulk_set(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_prefs_set_ui(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_prefs[] = {
 	{ "prefs.get", method_prefs_get },
@@ -24,42 +28,35 @@ const struct daemon_method daemon_methods_prefs[] = {
 };
 
 static void
-method_prefs_get(struct ctl_req *req, json_t *params)
+method_prefs_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account, *op = param_string(params, "operation");
+	const char	*op = param_string(params, "operation");
 
-	if ((account = method_account(req, params)) == NULL)
-		return;
 	if (op != NULL && !valid_id(op)) {
 		ctl_error_param(req, "operation", "not an operation id");
 		return;
 	}
-	ctl_reply(req, prefs_to_json(account, op));
+	ctl_reply(req, prefs_to_json(t->account, op));
 }
 
 static void
-method_prefs_set(struct ctl_req *req, json_t *params)
+method_prefs_set(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set(ctl_req_reply(req), account, params);
+	prefs_ctl_set(ctl_req_reply(req), t->account, params);
 }
 
 static void
-method_prefs_bulk_set(struct ctl_req *req, json_t *params)
+method_prefs_bulk_set(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_bulk_set(ctl_req_reply(req), account, params);
+	prefs_ctl_bulk_set(ctl_req_reply(req), t->account, params);
 }
 
 static void
-method_prefs_set_ui(struct ctl_req *req, json_t *params)
+method_prefs_set_ui(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account;
-
-	if ((account = method_account(req, params)) != NULL)
-		prefs_ctl_set_ui(ctl_req_reply(req), account, params);
+	prefs_ctl_set_ui(ctl_req_reply(req), t->account, params);
 }

@@ -8,7 +8,8 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_run_get(struct ctl_req *, json_t *);
+static void	method_run_get(struct ctl_req *, json_t *,
+		    const struct target *);
 static void	method_run_not_yet(struct ctl_req *, struct schedule *,
 		    uint64_t);
 
@@ -18,7 +19,8 @@ const struct daemon_method daemon_methods_run[] = {
 };
 
 static void
-method_run_get(struct ctl_req *req, json_t *params)
+method_run_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	const char		*id = param_string(params, "run_id");
 	struct schedule		*s;

@@ -1,8 +1,8 @@
 /*
- * daemon/method-schedule.c: the handlers of schedule.* methods. Handlers
- * resolve the caller's account and the schedule, then call into
+ * daemon/method-schedule.c: the handlers of schedule.* methods, given the
+ * account or the schedule methods.c resolved; they call into
  * actors/schedule.c and actors/dispatch.c, which answer once the change is
- * durable.
+ * durable.  Also the gate of the secret references a request gives.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +15,30 @@
 #define NEXT_DEFAULT	5
 #define LIST_DEFAULT	1000
 
-static void	method_create(struct ctl_req *, json_t *);
-static void	method_get(struct ctl_req *, json_t *);
-static void	method_list(struct ctl_req *, json_t *);
+static void	method_create(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_get(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_list(struct ctl_req *, json_t *,
+		    const struct target *);
 static int	method_list_filter(struct ctl_req *, json_t *,
 		    struct schedule_filter *, char **);
-static void	method_update(struct ctl_req *, json_t *);
-static void	method_pause(struct ctl_req *, json_t *);
-static void	method_resume(struct ctl_req *, json_t *);
-static void	method_delete(struct ctl_req *, json_t *);
-static void	method_trigger(struct ctl_req *, json_t *);
-static void	method_runs(struct ctl_req *, json_t *);
-static void	method_next(struct ctl_req *, json_t *);
-static void	method_estimate(struct ctl_req *, json_t *);
+static void	method_update(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_pause(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_resume(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_delete(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_trigger(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_runs(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_next(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_estimate(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_schedule[] = {
 	{ "schedule.create", method_create },
@@ -44,32 +55,11 @@ const struct daemon_method daemon_methods_schedule[] = {
 	{ NULL, NULL }
 };
 
-/* The account a request acts for; NULL after answering an error. */
-const char *
-method_account(struct ctl_req *req, json_t *params)
-{
-	const char	*name = param_string(params, "account");
-	struct account	*a;
-
-	if (name == NULL)
-		name = "default";
-	if ((a = account_find(name)) == NULL ||
-	    !account_allows(a, ctl_req_caller(req))) {
-		ctl_error(req, a == NULL ? CTL_E_NOT_FOUND : CTL_E_FORBIDDEN,
-		    a == NULL ? "no such account" :
-		    "not allowed to act for this account", "account",
-		    a == NULL ? "unknown account" : "forbidden");
-		return (NULL);
-	}
-	return (a->name);
-}
-
 /* A request waiting for the secret command it gives to be read. */
 struct secret_defer {
 	struct ctl_req	*req;
 	json_t		*params;
 	const char	*field;
-	void		 (*again)(struct ctl_req *, json_t *);
 };
 
 static void
@@ -83,7 +73,7 @@ method_secret_ready(void *arg, const char *cause)
 		ctl_error_param(d->req, d->field, reason);
 		free(reason);
 	} else
-		d->again(d->req, d->params);
+		daemon_method_run(d->req, d->params);
 	json_decref(d->params);
 	free(d);
 }
@@ -94,13 +84,13 @@ method_secret_ready(void *arg, const char *cause)
  * tenant may ask for "generated"), and an exec: command is read in a child
  * the loop watches, never on the loop.  Returns 0 to go on (no reference,
  * "generated", or one that can be read now); 1 when the request was
- * answered (refused) or deferred: AGAIN runs with the same request and
- * params once the command ended, and finds it read.  Called after the
+ * answered (refused) or deferred: the method runs again with the same
+ * request and params once the command ended (its target resolved again:
+ * it may be gone), and finds it read.  Called after the
  * caller is authorised for the account, before anything else happens.
  */
 int
-method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
-    void (*again)(struct ctl_req *, json_t *))
+method_secret_gate(struct ctl_req *req, json_t *params, const char *field)
 {
 	const char		*ref = param_string(params, field);
 	struct secret_defer	*d;
@@ -119,7 +109,6 @@ method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
 	d->req = req;
 	d->params = json_incref(params);
 	d->field = field;
-	d->again = again;
 	if ((rc = secret_prepare(ref, method_secret_ready, d, &cause)) == 1)
 		return (1);
 	json_decref(params);
@@ -131,37 +120,14 @@ method_secret_gate(struct ctl_req *req, json_t *params, const char *field,
 	return (1);
 }
 
-/* The schedule a request names (id, or name in its account); NULL after
- * answering an error.  Schedules of accounts the caller may not act for
- * are not found. */
-struct schedule *
-method_schedule(struct ctl_req *req, json_t *params)
-{
-	const char	*key = param_string(params, "id");
-	const char	*acct = param_string(params, "account");
-	struct schedule	*s;
-	struct account	*a;
-
-	s = schedule_lookup(acct, key);
-	if (s == NULL && acct == NULL)
-		s = schedule_lookup("default", key);
-	if (s != NULL && ((a = account_find(s->account)) == NULL ||
-	    !account_allows(a, ctl_req_caller(req))))
-		s = NULL;
-	if (s == NULL)
-		ctl_error(req, CTL_E_NOT_FOUND, "no such schedule", "id",
-		    "not found");
-	return (s);
-}
-
 static void
-method_create(struct ctl_req *req, json_t *params)
+method_create(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	const char	*account;
+	const char	*account = t->account;
 	json_t		*p;
 
-	if ((account = method_account(req, params)) == NULL ||
-	    method_secret_gate(req, params, "webhook_secret", method_create))
+	if (method_secret_gate(req, params, "webhook_secret"))
 		return;
 	if (!json_is_true(json_object_get(params, "dry_run"))) {
 		schedule_ctl_create(ctl_req_reply(req), params, account);
@@ -182,7 +148,8 @@ method_create(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_estimate(struct ctl_req *req, json_t *params)
+method_estimate(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	const char	*account;
 	struct schedule	*s;
@@ -200,18 +167,18 @@ method_estimate(struct ctl_req *req, json_t *params)
 		return;
 	}
 	if ((account = method_account(req, params)) == NULL ||
-	    method_secret_gate(req, params, "webhook_secret", method_estimate))
+	    method_secret_gate(req, params, "webhook_secret"))
 		return;
 	schedule_ctl_estimate(ctl_req_reply(req), params, account);
 }
 
 static void
-method_get(struct ctl_req *req, json_t *params)
+method_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		ctl_reply(req, schedule_to_json(s));
+	ctl_reply(req, schedule_to_json(s));
 }
 
 /*
@@ -264,16 +231,14 @@ method_list_filter(struct ctl_req *req, json_t *params,
  * glob, a page at a time.
  */
 static void
-method_list(struct ctl_req *req, json_t *params)
+method_list(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
 	struct schedule_filter	 f;
 	int64_t			 limit = LIST_DEFAULT;
 	char			*cursor, *next;
 	json_t			*list;
 
-	if (param_string(params, "account") != NULL &&
-	    method_account(req, params) == NULL)
-		return;
 	param_int(params, "limit", &limit);
 	if (method_list_filter(req, params, &f, &cursor) != 0)
 		return;
@@ -286,13 +251,13 @@ method_list(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_update(struct ctl_req *req, json_t *params)
+method_update(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 	json_t		*p;
 
-	if ((s = method_schedule(req, params)) == NULL ||
-	    method_secret_gate(req, params, "webhook_secret", method_update))
+	if (method_secret_gate(req, params, "webhook_secret"))
 		return;
 	/* "id" and "account" locate the schedule; the rest is the change. */
 	p = json_deep_copy(params);
@@ -306,42 +271,41 @@ method_update(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_pause(struct ctl_req *req, json_t *params)
+method_pause(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		schedule_set_paused(ctl_req_reply(req), s, 1, "paused",
-		    param_string(params, "note"));
+	schedule_set_paused(ctl_req_reply(req), s, 1, "paused",
+	    param_string(params, "note"));
 }
 
 static void
-method_resume(struct ctl_req *req, json_t *params)
+method_resume(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		schedule_set_paused(ctl_req_reply(req), s, 0, NULL,
-		    param_string(params, "note"));
+	schedule_set_paused(ctl_req_reply(req), s, 0, NULL,
+	    param_string(params, "note"));
 }
 
 static void
-method_delete(struct ctl_req *req, json_t *params)
+method_delete(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		schedule_ctl_delete(ctl_req_reply(req), s);
+	schedule_ctl_delete(ctl_req_reply(req), s);
 }
 
 static void
-method_trigger(struct ctl_req *req, json_t *params)
+method_trigger(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 	const char	*key = param_string(params, "idempotency_key");
 
-	if ((s = method_schedule(req, params)) == NULL)
-		return;
 	if (s->batch_template != NULL) {
 		ctl_error(req, CTL_E_CONFLICT, "this schedule's target is a "
 		    "batch: start one with batch.create", "id",
@@ -370,15 +334,14 @@ runs_row_cb(const struct journal_row *row, void *arg)
 }
 
 static void
-method_runs(struct ctl_req *req, json_t *params)
+method_runs(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 	struct runs_ctx	 ctx;
 	int64_t		 limit = RUNS_DEFAULT;
 	char		 prefix[128];
 
-	if ((s = method_schedule(req, params)) == NULL)
-		return;
 	param_int(params, "limit", &limit);
 	snprintf(prefix, sizeof prefix, "%s:", s->id);
 	ctx.list = json_array();
@@ -394,17 +357,16 @@ method_runs(struct ctl_req *req, json_t *params)
 }
 
 static void
-method_next(struct ctl_req *req, json_t *params)
+method_next(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule		*s;
+	struct schedule		*s = t->schedule;
 	struct cron_fire	*fires;
 	int64_t			 count = NEXT_DEFAULT, *when, from;
 	json_t			*list;
 	char			 utc[40], local[40];
 	int			 i, n;
 
-	if ((s = method_schedule(req, params)) == NULL)
-		return;
 	param_int(params, "count", &count);
 	when = xcalloc((size_t)count, sizeof *when);
 	fires = xcalloc((size_t)count, sizeof *fires);

@@ -10,9 +10,12 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_webhook_rotate(struct ctl_req *, json_t *);
-static void	method_webhook_secrets(struct ctl_req *, json_t *);
-static void	method_webhook_events(struct ctl_req *, json_t *);
+static void	method_webhook_rotate(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_webhook_secrets(struct ctl_req *, json_t *,
+		    const struct target *);
+static void	method_webhook_events(struct ctl_req *, json_t *,
+		    const struct target *);
 
 const struct daemon_method daemon_methods_webhook[] = {
 	{ "webhook.rotate", method_webhook_rotate },
@@ -22,29 +25,27 @@ const struct daemon_method daemon_methods_webhook[] = {
 };
 
 static void
-method_webhook_rotate(struct ctl_req *req, json_t *params)
+method_webhook_rotate(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
-
-	if ((s = method_schedule(req, params)) != NULL &&
-	    !method_secret_gate(req, params, "secret", method_webhook_rotate))
-		schedule_ctl_rotate(ctl_req_reply(req), s, params);
+	if (!method_secret_gate(req, params, "secret"))
+		schedule_ctl_rotate(ctl_req_reply(req), t->schedule, params);
 }
 
 static void
-method_webhook_secrets(struct ctl_req *req, json_t *params)
+method_webhook_secrets(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_secrets(ctl_req_reply(req), s);
+	webhook_ctl_secrets(ctl_req_reply(req), s);
 }
 
 static void
-method_webhook_events(struct ctl_req *req, json_t *params)
+method_webhook_events(struct ctl_req *req, json_t *params,
+    const struct target *t)
 {
-	struct schedule	*s;
+	struct schedule	*s = t->schedule;
 
-	if ((s = method_schedule(req, params)) != NULL)
-		webhook_ctl_events(ctl_req_reply(req), s, params);
+	webhook_ctl_events(ctl_req_reply(req), s, params);
 }

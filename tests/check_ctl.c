@@ -1565,16 +1565,17 @@ static const struct ctl_param p_thing[] = {
 };
 static const struct ctl_param p_none[] = { { .name = NULL } };
 static const struct ctl_method t_thing[] = {
-	{ "thing.create", "create a thing", p_thing, 0, NULL, NULL },
-	{ "thing.list", "list things", p_none, CTL_M_READONLY,
-	    "id,name,cost.mid", "things" },
-	{ "thing.delete", "delete a thing", p_none, 0, NULL, NULL },
-	{ "thing.get", "show a thing", p_none, 0, NULL, NULL },
+	{ .name = "thing.create", .summary = "create a thing", .params = p_thing },
+	{ .name = "thing.list", .summary = "list things", .params = p_none,
+	    .flags = CTL_M_READONLY, .columns = "id,name,cost.mid",
+	    .list_key = "things" },
+	{ .name = "thing.delete", .summary = "delete a thing", .params = p_none },
+	{ .name = "thing.get", .summary = "show a thing", .params = p_none },
 	{ .name = NULL }
 };
 static const struct ctl_method t_tool[] = {
-	{ "tool.get", "show a tool", p_none, 0, NULL, NULL },
-	{ "tool.getall", "show all tools", p_none, 0, NULL, NULL },
+	{ .name = "tool.get", .summary = "show a tool", .params = p_none },
+	{ .name = "tool.getall", .summary = "show all tools", .params = p_none },
 	{ .name = NULL }
 };
 static const struct ctl_param p_long[] = {
@@ -1592,11 +1593,13 @@ static const struct ctl_param p_long[] = {
 	{ .name = NULL }
 };
 static const struct ctl_method t_long[] = {
-	{ "long.create", "long flags", p_long, 0, NULL, NULL },
-	{ "long.list", "a table that fits", p_none, CTL_M_READONLY,
-	    "id,name~,note~,state", "items" },
-	{ "long.joined", "joined and wide-only columns", p_none,
-	    CTL_M_READONLY, "id,kind spec~,+extra", "items" },
+	{ .name = "long.create", .summary = "long flags", .params = p_long },
+	{ .name = "long.list", .summary = "a table that fits", .params = p_none,
+	    .flags = CTL_M_READONLY, .columns = "id,name~,note~,state",
+	    .list_key = "items" },
+	{ .name = "long.joined", .summary = "joined and wide-only columns",
+	    .params = p_none, .flags = CTL_M_READONLY,
+	    .columns = "id,kind spec~,+extra", .list_key = "items" },
 	{ .name = NULL }
 };
 static const struct ctl_method *const t_tables[] = { t_thing, t_tool, NULL };
