@@ -721,7 +721,34 @@ int		 webhook_verify_github(const unsigned char *, size_t,
 int		 webhook_verify_stripe(const unsigned char *, size_t,
 		     const char *, const char *, size_t, int64_t, int64_t,
 		     const char **);
-int		 webhook_route(struct httpd *, char **);
+/* The headers of a delivery the signature styles read. */
+enum webhook_header {
+	WEBHOOK_H_ID,		/* webhook-id */
+	WEBHOOK_H_TIMESTAMP,	/* webhook-timestamp */
+	WEBHOOK_H_SIGNATURE,	/* webhook-signature */
+	WEBHOOK_H_GITHUB_ID,	/* X-GitHub-Delivery */
+	WEBHOOK_H_GITHUB_SIG,	/* X-Hub-Signature-256 */
+	WEBHOOK_H_STRIPE_SIG,	/* Stripe-Signature */
+	WEBHOOK_H_MAX
+};
+extern const char *const webhook_header_names[WEBHOOK_H_MAX];
+/*
+ * A request to POST /v1/hooks/SID as the HTTP edge (daemon/hooks.c) hands
+ * it over: everything borrowed until ANSWER(ARG, STATUS, JSON) is called,
+ * exactly once (the status and answer are the webhook protocol's, see
+ * doc/protocol.md; the edge only carries them).
+ */
+struct webhook_delivery {
+	const char	*sid;
+	const char	*source;		/* the peer's address */
+	const char	*body;
+	size_t		 size;
+	const char	*header[WEBHOOK_H_MAX];	/* or NULL */
+	void		(*answer)(void *, int, const char *);
+	void		*arg;
+};
+void		 webhook_deliver(const struct webhook_delivery *);
+void		 webhook_refused(const char *, int, const char *);
 void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);

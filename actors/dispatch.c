@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 

@@ -24,10 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -43,10 +40,13 @@
 #define WEBHOOK_SIG_MAX		4096		/* bytes of a signature header */
 #define WEBHOOK_SID_MAX		64		/* bytes of a schedule id kept */
 
-/* One HTTP request to POST /v1/hooks/, from arrival to its answer. */
+/* One request to POST /v1/hooks/, from arrival to its answer. */
 struct webhook_req {
 	struct reply		 reply;		/* first: its run's waiter */
-	struct evhttp_request	*req;
+	void			(*send)(void *, int, const char *);
+	void			*send_arg;	/* NULL: answered, or nobody
+						   to answer */
+	const char		*header[WEBHOOK_H_MAX]; /* the edge's */
 	struct schedule		*sched;		/* referenced, or NULL */
 	char			*sid;		/* as given in the path */
 	char			*msgid;		/* or NULL */
@@ -102,7 +102,7 @@ static int	webhook_hmac_hex_match(const unsigned char *, size_t,
 		    const char *, size_t, const char *, size_t, const char *,
 		    size_t);
 static void	webhook_clean(char *, const char *, size_t);
-static struct webhook_req *webhook_req_new(struct evhttp_request *,
+static struct webhook_req *webhook_req_new(const struct webhook_delivery *,
 		    const char *);
 static void	webhook_req_free(struct webhook_req *);
 static void	webhook_finish(struct webhook_req *, int, json_t *,
@@ -118,8 +118,6 @@ static void	webhook_fold_written(const struct journal_result *, void *);
 static void	webhook_fold_free(struct webhook_fold *);
 static void	webhook_fold_arm(void);
 static void	webhook_fold_expire(evutil_socket_t, short, void *);
-static void	webhook_listener_refused(const char *, int, const char *,
-		    const char *, void *);
 static void	webhook_reply_ok(struct reply *, json_t *);
 static void	webhook_reply_fail(struct reply *, enum reply_kind,
 		    const char *, json_t *);
@@ -131,7 +129,6 @@ static int	webhook_check_one(struct webhook_req *, struct schedule *,
 		    const unsigned char *, size_t, int64_t);
 static int	webhook_check(struct webhook_req *, struct schedule *);
 static char	*webhook_stripe_id(const char *, size_t);
-static void	webhook_http(struct evhttp_request *, const char *, void *);
 static void	webhook_prune(evutil_socket_t, short, void *);
 static void	webhook_pruned_cb(const struct journal_result *, void *);
 static void	webhook_expire(evutil_socket_t, short, void *);
@@ -141,6 +138,11 @@ static const struct reply_ops webhook_reply_ops = {
 	.ok = webhook_reply_ok,
 	.fail = webhook_reply_fail,
 	.recorded = webhook_reply_recorded,
+};
+
+const char *const webhook_header_names[WEBHOOK_H_MAX] = {
+	"webhook-id", "webhook-timestamp", "webhook-signature",
+	"X-GitHub-Delivery", "X-Hub-Signature-256", "Stripe-Signature"
 };
 
 /* ---- signatures -------------------------------------------------------- */
@@ -368,27 +370,24 @@ webhook_clean(char *buf, const char *s, size_t len)
 }
 
 static struct webhook_req *
-webhook_req_new(struct evhttp_request *req, const char *sid)
+webhook_req_new(const struct webhook_delivery *d, const char *sid)
 {
 	struct webhook_req	*w = xcalloc(1, sizeof *w);
-	struct evhttp_connection *conn;
-	char			*addr = NULL;
-	ev_uint16_t		 port = 0;
 	char			 buf[WEBHOOK_SID_MAX + 1];
 
 	w->reply.ops = &webhook_reply_ops;
 	w->reply.caller.uid = (uid_t)-1;	/* a signature, not a uid */
 	w->reply.caller.gid = (gid_t)-1;
-	w->req = req;
 	webhook_clean(buf, sid, sizeof buf);
 	w->sid = xstrdup(buf);
-	if (req != NULL) {
-		w->size = evbuffer_get_length(evhttp_request_get_input_buffer(
-		    req));
-		if ((conn = evhttp_request_get_connection(req)) != NULL)
-			evhttp_connection_get_peer(conn, &addr, &port);
+	if (d != NULL) {
+		w->send = d->answer;
+		w->send_arg = d->arg;
+		w->size = d->size;
+		memcpy(w->header, d->header, sizeof w->header);
 	}
-	webhook_clean(w->source, addr != NULL ? addr : "?", sizeof w->source);
+	webhook_clean(w->source, d != NULL && d->source != NULL ? d->source :
+	    "?", sizeof w->source);
 	return (w);
 }
 
@@ -422,14 +421,11 @@ webhook_set_msgid(struct webhook_req *w, const char *id)
 static void
 webhook_answer(struct webhook_req *w)
 {
-	if (w->req != NULL) {
-		if (w->code == 429 || w->code == 503)
-			evhttp_add_header(evhttp_request_get_output_headers(
-			    w->req), "Retry-After", "1");
-		httpd_reply(w->req, w->code, "application/json", w->answer,
-		    strlen(w->answer));
-		w->req = NULL;
+	if (w->send_arg != NULL) {
+		w->send(w->send_arg, w->code, w->answer);
+		w->send_arg = NULL;
 		w->body = NULL;		/* it was the request's */
+		memset(w->header, 0, sizeof w->header);
 	}
 	if (w->outcome != NULL)
 		metrics_count(METRICS_WEBHOOKS, w->outcome, 1);
@@ -623,22 +619,19 @@ webhook_fold_expire(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * The listener answered a request to /v1/hooks/REST itself (413 past
- * --http-max-body, 400): journal it like the refusals the daemon makes,
- * folded alike, with no answer to give.
+ * The HTTP edge answered a request to /v1/hooks/SID itself (STATUS 413 past
+ * --http-max-body, or 400): journal it like the refusals the daemon makes,
+ * folded alike, with no answer to give.  ADDRESS is the peer's.
  */
-static void
-webhook_listener_refused(const char *rest, int status, const char *reason,
-    const char *address, void *arg)
+void
+webhook_refused(const char *sid, int status, const char *address)
 {
 	struct webhook_req	*w;
 	struct schedule		*s;
 
-	(void)reason;		/* ours are the event log's static texts */
-	(void)arg;
-	w = webhook_req_new(NULL, rest);
+	w = webhook_req_new(NULL, sid);
 	webhook_clean(w->source, address, sizeof w->source);
-	s = schedule_find(rest);
+	s = schedule_find(sid);
 	if (s != NULL && s->state != SCHEDULE_DELETED &&
 	    s->webhook_secret_ref != NULL) {
 		w->sched = s;
@@ -866,25 +859,22 @@ static int
 webhook_check_one(struct webhook_req *w, struct schedule *s,
     const unsigned char *key, size_t keylen, int64_t now)
 {
-	struct evkeyvalq	*h = evhttp_request_get_input_headers(w->req);
+	const char	**h = w->header;
 
 	switch (s->webhook_style) {
 	case WEBHOOK_GITHUB:
 		w->reason = "bad message id";
-		if (!webhook_id_ok(evhttp_find_header(h, "X-GitHub-Delivery")))
+		if (!webhook_id_ok(h[WEBHOOK_H_GITHUB_ID]))
 			return (-1);
 		return (webhook_verify_github(key, keylen,
-		    evhttp_find_header(h, "X-Hub-Signature-256"), w->body,
-		    w->size, &w->reason));
+		    h[WEBHOOK_H_GITHUB_SIG], w->body, w->size, &w->reason));
 	case WEBHOOK_STRIPE:
 		return (webhook_verify_stripe(key, keylen,
-		    evhttp_find_header(h, "Stripe-Signature"), w->body,
-		    w->size, now, s->webhook_tolerance_s, &w->reason));
+		    h[WEBHOOK_H_STRIPE_SIG], w->body, w->size, now,
+		    s->webhook_tolerance_s, &w->reason));
 	default:
-		return (webhook_verify_standard(key, keylen,
-		    evhttp_find_header(h, "webhook-id"),
-		    evhttp_find_header(h, "webhook-timestamp"),
-		    evhttp_find_header(h, "webhook-signature"), w->body,
+		return (webhook_verify_standard(key, keylen, h[WEBHOOK_H_ID],
+		    h[WEBHOOK_H_TIMESTAMP], h[WEBHOOK_H_SIGNATURE], w->body,
 		    w->size, now, s->webhook_tolerance_s, &w->reason));
 	}
 }
@@ -950,33 +940,30 @@ webhook_stripe_id(const char *body, size_t len)
 static const char *
 webhook_header_id(struct webhook_req *w, const struct schedule *s)
 {
-	struct evkeyvalq	*h = evhttp_request_get_input_headers(w->req);
-
 	switch (s->webhook_style) {
 	case WEBHOOK_GITHUB:
-		return (evhttp_find_header(h, "X-GitHub-Delivery"));
+		return (w->header[WEBHOOK_H_GITHUB_ID]);
 	case WEBHOOK_STRIPE:
 		return (NULL);
 	default:
-		return (evhttp_find_header(h, "webhook-id"));
+		return (w->header[WEBHOOK_H_ID]);
 	}
 }
 
 /* ---- POST /v1/hooks/SCHEDULE_ID ---------------------------------------- */
 
-static void
-webhook_http(struct evhttp_request *req, const char *rest, void *arg)
+/* A request the HTTP edge hands over (see struct webhook_delivery). */
+void
+webhook_deliver(const struct webhook_delivery *d)
 {
-	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
 	struct webhook_req	*w;
 	struct schedule		*s;
 	char			*sid;
 	json_t			*param;
 	int			 rc;
 
-	(void)arg;
-	w = webhook_req_new(req, rest);
-	s = schedule_find(rest);
+	w = webhook_req_new(d, d->sid);
+	s = schedule_find(d->sid);
 	if (s == NULL || s->state == SCHEDULE_DELETED ||
 	    s->webhook_secret_ref == NULL) {
 		webhook_finish(w, 404, json_pack("{s:s}", "error",
@@ -997,7 +984,7 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 		    "overloaded"), "overloaded", "overloaded");
 		return;
 	}
-	w->body = w->size > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	w->body = w->size > 0 ? d->body : "";
 	webhook_set_msgid(w, webhook_header_id(w, s));
 	rc = webhook_check(w, s);
 	if (rc == -2) {
@@ -1044,18 +1031,6 @@ webhook_http(struct evhttp_request *req, const char *rest, void *arg)
 		return;
 	}
 	dispatch_webhook_run(&w->reply, s, w->msgid, param);
-}
-
-/* Serve POST /v1/hooks/SCHEDULE_ID on H, and hear of the requests there
- * that the listener refuses itself. */
-int
-webhook_route(struct httpd *h, char **cause)
-{
-	if (httpd_route(h, "/v1/hooks/", HTTPD_POST, webhook_http, NULL,
-	    cause) == -1)
-		return (-1);
-	return (httpd_route_refusals(h, "/v1/hooks/", webhook_listener_refused,
-	    NULL, cause));
 }
 
 /* ---- retention --------------------------------------------------------- */

@@ -35,8 +35,13 @@ struct daemon_method {
 	daemon_handler	 handler;
 };
 
+struct httpd;
+
 /* gauges.c */
 void		 gauges_init(void);
+
+/* hooks.c */
+int		 hooks_route(struct httpd *, char **);
 
 /* ready.c */
 int		 ready_journal(const char **);

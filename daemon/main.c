@@ -617,7 +617,7 @@ start(struct flags *f)
 		    &f->http_limits,
 		    &cause);
 		if (httpd == NULL ||
-		    webhook_route(httpd, &cause) == -1)
+		    hooks_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}

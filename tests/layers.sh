@@ -51,4 +51,15 @@ if [ -n "$bad" ]; then
 else
 	echo "PASS: ctl/ includes only engine.h and ctl.h (chimectl: actors.h)"
 fi
+# The domain never answers a transport: no HTTP request (daemon/hooks.c
+# is the webhooks' edge), no control request (actors answer a struct reply).
+bad=$(cd "$S" && grep -n -E -e '<event2/(http|keyvalq)' \
+    -e '\b(evhttp_|httpd_|ctl_|CTL_)' actors/*.c actors/*.h)
+if [ -n "$bad" ]; then
+	echo "FAIL: actors/ answers no transport"
+	printf '  %s\n' "$bad"
+	FAILED=1
+else
+	echo "PASS: actors/ answers no transport"
+fi
 exit $FAILED
