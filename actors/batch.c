@@ -501,17 +501,9 @@ batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
 }
 
 /*
- * Hook: the batch's row in a run's record.  The run being recorded has
- * not reached batch_ended yet, so its outcome is counted here: a run in
- * flight with a final status (there is at most one; looked for only where
- * runs end: an executor's result, recovery, a cancel), or (while it is
- * being begun) one settled at once, which is skipped unless its operation
- * left the catalog.
- */
-/*
- * The batch's row in the record of run R: the counters as they stand once
- * R's recorded status holds (an ending run still counts as running in
- * memory until its end is handled).
+ * Hook: the batch's row in the record of run R: the counters as they
+ * stand once R's recorded status holds (an ending run still counts as
+ * running in memory until its end is handled).
  */
 static void
 batch_put_state(struct schedule *s, struct run *r, struct jrec *rec)
@@ -542,10 +534,7 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 	char			 key[128], buf[32];
 
 	rec = jrec_create(kind, b->owner.account);
-	pack_buffer_init(&pb);
-	batch_pack(b, &pb.pk, &b->c, b->spent, with_ops);
-	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	pack_buffer_clear(&pb);
+	batch_pack(b, jrec_body(rec), &b->c, b->spent, with_ops);
 	batch_put_row(b, rec, &b->c, b->spent);
 	for (k = 0; with_ops && k * BATCH_OPS_CHUNK < b->nops; k++) {
 		pack_buffer_init(&pb);
@@ -1714,9 +1703,10 @@ batch_row_cb(const struct journal_row *row, void *arg)
 
 /*
  * Recovery, before schedule_load_all: load every batch and its
- * operations' outcomes, and let dispatch_recover_runs find batches as run
- * owners.  Running batches resume (launch what is launchable) from the
- * loop, once recovery settled their runs in flight.
+ * operations' outcomes, and register batches with dispatch as an owner
+ * kind (dispatch_recover_runs finds them by id; schedules fire their
+ * templates).  Running batches resume (launch what is launchable) from
+ * the loop, once recovery settled their runs in flight.
  */
 int
 batch_load_all(struct journal *j, char **cause)

@@ -124,6 +124,36 @@ pack_count(const unsigned char *p, size_t len)
 	return (outer);
 }
 
+/* Where a counted map's entries are packed aside: on the stack while they
+ * are small, on the heap beyond. */
+struct pack_scratch {
+	char	 stack[1024];
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static int
+pack_scratch_write(void *arg, const char *buf, size_t len)
+{
+	struct pack_scratch	*ps = arg;
+	size_t			 cap = ps->cap;
+
+	while (cap - ps->len < len)
+		cap *= 2;
+	if (cap != ps->cap) {
+		if (ps->data == ps->stack) {
+			ps->data = xmalloc(cap);
+			memcpy(ps->data, ps->stack, ps->len);
+		} else
+			ps->data = xreallocarray(ps->data, cap, 1);
+		ps->cap = cap;
+	}
+	memcpy(ps->data + ps->len, buf, len);
+	ps->len += len;
+	return (0);
+}
+
 /*
  * Pack into PK a map whose entries FN packs (a key, then its value, and
  * so on) into the packer it is given, ARG its argument: the entries are
@@ -134,19 +164,24 @@ pack_count(const unsigned char *p, size_t len)
 void
 pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 {
-	struct pack_buffer	pb;
+	struct pack_scratch	ps;
+	msgpack_packer		aside;
 	uint64_t		n;
 
-	pack_buffer_init(&pb);
-	fn(&pb.pk, arg);
-	n = pack_count((const unsigned char *)pb.sbuf.data, pb.sbuf.size);
+	ps.data = ps.stack;
+	ps.len = 0;
+	ps.cap = sizeof ps.stack;
+	msgpack_packer_init(&aside, &ps, pack_scratch_write);
+	fn(&aside, arg);
+	n = pack_count((const unsigned char *)ps.data, ps.len);
 	if (n % 2 != 0 || n / 2 > UINT32_MAX)
 		fatalx("pack_map_counted: %llu objects for a map",
 		    (unsigned long long)n);
 	msgpack_pack_map(pk, (size_t)(n / 2));
-	if (pb.sbuf.size > 0)
-		pack_raw(pk, pb.sbuf.data, pb.sbuf.size);
-	pack_buffer_clear(&pb);
+	if (ps.len > 0)
+		pack_raw(pk, ps.data, ps.len);
+	if (ps.data != ps.stack)
+		free(ps.data);
 }
 
 /* The value under KEY in map O, or NULL. */
