@@ -292,7 +292,7 @@ batch_find(const char *id)
 }
 
 struct batch_foreach_ctx {
-	void	(*fn)(struct batch *, void *);
+	void	 (*fn)(struct batch *, void *);
 	void	*arg;
 };
 
