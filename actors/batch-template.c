@@ -8,9 +8,7 @@
  * running for its overlap policy (schedule_batch_started/_ended); at start
  * batch_count_origins counts them again from the loaded batches.
  */
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "actors.h"
 
