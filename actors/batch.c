@@ -125,6 +125,47 @@ batch_final(const struct batch *b)
 }
 
 /*
+ * The one writer of a batch's state: checks the transition (an ended
+ * batch stays ended; a draft is only a batch whose start failed going
+ * back) and traces from -> to.  UNDO allows running -> draft.
+ */
+static void
+batch_set_state(struct batch *b, enum batch_state st, int undo)
+{
+	if (b->bstate == st)
+		return;
+	if (batch_final(b) || (st == BATCH_DRAFT && !undo))
+		fatalx("batch %s: state %s -> %s", b->owner.id != NULL ?
+		    b->owner.id : "(new)", batch_state_name(b->bstate),
+		    batch_state_name(st));
+	log_trace(TRACE_SCHED, "msg=\"batch state\" batch=%s from=%s to=%s",
+	    b->owner.id != NULL ? b->owner.id : "(new)",
+	    batch_state_name(b->bstate), batch_state_name(st));
+	b->bstate = st;
+}
+
+/*
+ * The one writer of an operation's state: waiting -> running -> an end,
+ * or waiting -> an end (skipped, cancelled, or settled at load); an ended
+ * operation stays ended.
+ */
+static void
+batch_op_set_state(struct batch *b, uint32_t i, enum batch_op_state st)
+{
+	struct batch_op	*op = &b->ops[i];
+
+	if (op->state == st)
+		return;
+	if (op->state != BOP_WAITING && op->state != BOP_RUNNING)
+		fatalx("batch %s: operation %u: state %s -> %s", b->owner.id,
+		    i + 1, bop_state_names[op->state], bop_state_names[st]);
+	log_trace(TRACE_SCHED, "msg=\"batch operation state\" batch=%s "
+	    "op=%u from=%s to=%s", b->owner.id, i + 1,
+	    bop_state_names[op->state], bop_state_names[st]);
+	op->state = st;
+}
+
+/*
  * The verdict of trigger rule RULE over NDEPS dependencies of which
  * NSUCCESS completed, NFAILED failed (or were cancelled) and NSKIPPED were
  * skipped so far.  all_success: every one completed; all_done: every one
@@ -923,47 +964,6 @@ batch_outcome(const struct batch *b)
 	if (c->failed > 0)
 		return (json_string("failed"));
 	return (json_string("none"));
-}
-
-/*
- * The one writer of a batch's state: checks the transition (an ended
- * batch stays ended; a draft is only a batch whose start failed going
- * back) and traces from -> to.  UNDO allows running -> draft.
- */
-static void
-batch_set_state(struct batch *b, enum batch_state st, int undo)
-{
-	if (b->bstate == st)
-		return;
-	if (batch_final(b) || (st == BATCH_DRAFT && !undo))
-		fatalx("batch %s: state %s -> %s", b->owner.id != NULL ?
-		    b->owner.id : "(new)", batch_state_name(b->bstate),
-		    batch_state_name(st));
-	log_trace(TRACE_SCHED, "msg=\"batch state\" batch=%s from=%s to=%s",
-	    b->owner.id != NULL ? b->owner.id : "(new)",
-	    batch_state_name(b->bstate), batch_state_name(st));
-	b->bstate = st;
-}
-
-/*
- * The one writer of an operation's state: waiting -> running -> an end,
- * or waiting -> an end (skipped, cancelled, or settled at load); an ended
- * operation stays ended.
- */
-static void
-batch_op_set_state(struct batch *b, uint32_t i, enum batch_op_state st)
-{
-	struct batch_op	*op = &b->ops[i];
-
-	if (op->state == st)
-		return;
-	if (op->state != BOP_WAITING && op->state != BOP_RUNNING)
-		fatalx("batch %s: operation %u: state %s -> %s", b->owner.id,
-		    i + 1, bop_state_names[op->state], bop_state_names[st]);
-	log_trace(TRACE_SCHED, "msg=\"batch operation state\" batch=%s "
-	    "op=%u from=%s to=%s", b->owner.id, i + 1,
-	    bop_state_names[op->state], bop_state_names[st]);
-	op->state = st;
 }
 
 /* The batch as the control protocol shows it (without its operations). */
