@@ -239,6 +239,27 @@ struct run_hooks {
 	const char	*budget_reason;
 };
 
+/*
+ * A kind of run owner other than schedules (batches), as dispatch sees
+ * it, registered with dispatch_set_owner_kind: recovery finds an owner by
+ * id, and the occurrence of a schedule whose target is a template of one
+ * fires through it.  Dispatch knows nothing else of such owners.
+ */
+struct owner_kind {
+	/* The owner with id ID, or NULL. */
+	struct schedule	*(*lookup)(const char *);
+	/* Check template TMPL for ACCOUNT: 0 and the mid estimate of one
+	 * owner made from it in *MID, or -1 with *FIELD and *REASON
+	 * (allocated). */
+	int		 (*check)(const char *, const char *, char **, char **,
+			     int64_t *);
+	/* Occurrence T of schedule S: create and start an owner from S's
+	 * template, its record claiming CLAIM; -1 with an allocated *CAUSE
+	 * (nothing written). */
+	int		 (*fire)(struct schedule *, int64_t, const char *,
+			     char **);
+};
+
 struct schedule {
 	struct actor		 actor;		/* first */
 	const struct run_hooks	*hooks;		/* NULL: a schedule */
@@ -434,8 +455,8 @@ struct run	*dispatch_owner_run(struct schedule *, uint64_t, const char *,
 /* Stop a run in flight (exec children get SIGTERM then SIGKILL, HTTP
  * transfers are dropped); it ends cancelled. */
 void		 dispatch_run_abort(struct run *, const char *);
-/* Recovery finds run owners other than schedules through this. */
-extern struct schedule *(*dispatch_owner_lookup)(const char *);
+/* The kind of run owners other than schedules (NULL: none). */
+void		 dispatch_set_owner_kind(const struct owner_kind *);
 
 /* schedule.c */
 void		 schedule_counts(struct schedule_counts *);
@@ -537,19 +558,22 @@ void		 budget_metrics_spend(metrics_emit_fn, void *);
 void		 budget_metrics_remaining(metrics_emit_fn, void *);
 json_t		*budget_status(const char *);
 
-/* ---- batch.c ------------------------------------------------------------
+/* ---- batch-parse.c, batch.c, batch-template.c ---------------------------
  * A batch: many operations run as one unit (parallel, sequential or a
  * dependency graph), an actor whose first member is the struct schedule
  * that owns its runs (run N is operation N-1; ids "BATCH:N").  The
  * definition is in the "batch_ops" table, the batch's row (state,
  * counters, spend) in "batches", each operation's outcome in its "runs"
- * row, written with the op.* record that settles it.
+ * row, written with the op.* record that settles it.  batch-parse.c reads
+ * a definition, batch.c is the actor, batch-template.c fires batches from
+ * schedules.
  */
 #define BATCH_MAX_OPS		100000	/* operations in one batch */
 #define BATCH_MAX_DEPS		1000	/* depends_on entries of one operation */
 #define BATCH_MAX_CONCURRENT	10000
 #define BATCH_MAX_ID		128	/* bytes of an operation's local id */
 #define BATCH_OPS_CHUNK		1024	/* operations per batch_ops row */
+#define BATCH_DEFAULT_CONCURRENT 5
 #define MSG_BATCH_RESUME	(MSG_USER + 8)	/* launch what is launchable */
 
 enum batch_type {
@@ -648,20 +672,30 @@ struct batch {
 	char			*origin;	/* the schedule that fired it */
 };
 
-/* batch.c */
-int		 batch_fire(struct schedule *, int64_t, const char *, char **);
-int		 batch_template_check(const char *, const char *, char **,
-		     char **, int64_t *);
-void		 batch_count_origins(void);
-const char	*batch_state_name(enum batch_state);
+/* batch-parse.c */
 const char	*batch_type_name(enum batch_type);
+int		 batch_type_index(const char *);
 const char	*batch_rule_name(enum batch_rule);
 const char	*batch_op_id(const struct batch *, uint32_t, char *, size_t);
-enum batch_verdict batch_rule_eval(enum batch_rule, uint32_t, uint32_t,
-		     uint32_t, uint32_t);
+const char	*batch_intern(struct batch *, const char *);
+void		 batch_build_rev(struct batch *);
 struct batch	*batch_parse(json_t *, const char *, const struct catalog *,
 		     uint32_t, char **, char **);
+
+/* batch.c */
+const char	*batch_state_name(enum batch_state);
+enum batch_verdict batch_rule_eval(enum batch_rule, uint32_t, uint32_t,
+		     uint32_t, uint32_t);
+struct batch	*batch_create(void);
 void		 batch_free(struct batch *);
+void		 batch_enroll(struct batch *);
+void		 batch_forget(struct batch *);
+void		 batch_hold(struct batch *);
+void		 batch_release(struct batch *);
+void		 batch_foreach(void (*)(struct batch *, void *), void *);
+void		 batch_estimate(struct batch *);
+struct jrec	*batch_record(struct batch *, const char *, int);
+void		 batch_start(struct reply *, struct batch *);
 void		 batch_prepare(struct batch *);
 int		 batch_load_all(struct journal *, char **);
 void		 batch_free_all(void);
@@ -678,6 +712,12 @@ void		 batch_ctl_start(struct reply *, struct batch *);
 void		 batch_ctl_cancel(struct reply *, struct batch *,
 		     const char *, int);
 void		 batch_ctl_delete(struct reply *, struct batch *);
+
+/* batch-template.c */
+int		 batch_template_check(const char *, const char *, char **,
+		     char **, int64_t *);
+int		 batch_fire(struct schedule *, int64_t, const char *, char **);
+void		 batch_count_origins(void);
 
 /*
  * webhook.c: inbound webhooks.  POST /v1/hooks/SCHEDULE_ID verified in one

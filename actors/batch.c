@@ -1,9 +1,11 @@
 /*
- * actors/batch.c: batches.  A batch is many operations run as one unit:
- * "parallel" (at most max_concurrent at once), "sequential" (strict
+ * actors/batch.c: the batch actor.  A batch is many operations run as one
+ * unit: "parallel" (at most max_concurrent at once), "sequential" (strict
  * sequence_order, the next after the previous ended) or "conditional" (a
  * dependency graph; an operation starts when its dependencies ended as its
  * trigger rule asks, and is skipped when the rule can no longer hold).
+ * Its definition comes from batch-parse.c; schedules whose target is a
+ * batch create theirs through batch-template.c.
  *
  * Each batch is an actor whose first member is a struct schedule: the
  * owner of its runs in dispatch.c, which prices, budgets, queues for
@@ -12,26 +14,22 @@
  * and claims "batch:BATCH:N", so no operation starts twice, across
  * crashes.  Operations that never start (skipped by a dependency, by
  * stop_on_failure or by a cancel) get an op.skipped record of their own
- * with the same claim.
+ * with the same claim.  The batch's state is written by batch_set_state
+ * only, an operation's by batch_op_set_state only.
  *
  * Durable state: the definition in "batch_ops" (BATCH_OPS_CHUNK
  * operations per row, written with batch.created), the batch's row in
  * "batches" (written with every batch.* and op.* record), and each
  * operation's outcome in its "runs" row.  At start the runs rows give the
  * exact state of each operation; runs in flight are settled by
- * dispatch_recover_runs, which finds the batch through
- * dispatch_owner_lookup.
+ * dispatch_recover_runs, which finds the batch through the owner kind
+ * registered by batch_load_all.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actors.h"
-
-#define BATCH_NAME_MAX		200
-#define BATCH_DESC_MAX		2000
-#define BATCH_DEFAULT_CONCURRENT 5
-#define BATCH_OPS_LIMIT		1000	/* batch.get's operations by default */
 
 static struct strmap	by_id;
 
@@ -43,17 +41,35 @@ struct batch_req {
 };
 enum { BREQ_CREATE, BREQ_START, BREQ_CANCEL, BREQ_DELETE };
 
+/* Operation I of B, for the packer. */
+struct batch_op_ref {
+	const struct batch	*b;
+	uint32_t		 i;
+};
+
+/* The entries of a batch's row (and of its records' bodies). */
+struct batch_row {
+	const struct batch		*b;
+	const struct batch_counts	*c;
+	int64_t				 spent;
+	int				 with_ops;
+};
+
 static void	batch_handle(struct actor *, struct msg *);
 static void	batch_free_actor(struct actor *);
+static struct schedule *batch_lookup_owner(const char *);
 static void	batch_ended(struct schedule *, struct run *);
 static const char *batch_budget(struct schedule *, struct run *);
 static void	batch_put_state(struct schedule *, struct run *,
 		    struct jrec *);
+static void	batch_pack_row(msgpack_packer *, const void *);
+static void	batch_pack_estimate(msgpack_packer *, const void *);
+static void	batch_pack_op(msgpack_packer *, const void *);
+static void	batch_pack_deleted(msgpack_packer *, const void *);
 static void	batch_advance(struct batch *);
 static void	batch_op_ended(struct batch *, uint32_t, enum batch_op_state);
 static void	batch_skip_op(struct batch *, uint32_t, const char *);
 static void	batch_maybe_finish(struct batch *);
-static struct jrec *batch_record(struct batch *, const char *, int);
 static void	batch_set_state(struct batch *, enum batch_state, int);
 static void	batch_op_set_state(struct batch *, uint32_t,
 		    enum batch_op_state);
@@ -62,18 +78,18 @@ static const struct run_hooks batch_hooks = {
 	batch_ended, batch_budget, batch_put_state, "batch_budget"
 };
 
+/* What dispatch knows of batches: found by id at recovery, fired from a
+ * schedule's template. */
+static const struct owner_kind batch_owner_kind = {
+	batch_lookup_owner, batch_template_check, batch_fire
+};
+
 static const struct actor_type batch_actor_type = {
 	"batch", batch_handle, batch_free_actor
 };
 
 static const char *batch_state_names[BATCH_STATE_MAX] = {
 	"draft", "running", "completed", "failed", "cancelled"
-};
-static const char *batch_type_names[] = {
-	"parallel", "sequential", "conditional"
-};
-static const char *batch_rule_names[BATCH_RULE_MAX] = {
-	"all_success", "all_done", "one_failed", "none_failed"
 };
 static const char *bop_state_names[BOP_STATE_MAX] = {
 	"pending", "running", "completed", "failed", "skipped", "cancelled"
@@ -89,27 +105,14 @@ batch_state_name(enum batch_state st)
 	    "unknown");
 }
 
-const char *
-batch_type_name(enum batch_type t)
-{
-	return ((unsigned)t <= BATCH_CONDITIONAL ? batch_type_names[t] :
-	    "unknown");
-}
-
-const char *
-batch_rule_name(enum batch_rule r)
-{
-	return ((unsigned)r < BATCH_RULE_MAX ? batch_rule_names[r] :
-	    "unknown");
-}
-
+/* The state named S, or -1. */
 static int
-batch_name_index(const char *s, const char **names, int n)
+batch_state_index(const char *s)
 {
 	int	i;
 
-	for (i = 0; s != NULL && i < n; i++) {
-		if (strcmp(s, names[i]) == 0)
+	for (i = 0; s != NULL && i < BATCH_STATE_MAX; i++) {
+		if (strcmp(s, batch_state_names[i]) == 0)
 			return (i);
 	}
 	return (-1);
@@ -121,15 +124,45 @@ batch_final(const struct batch *b)
 	return (b->bstate >= BATCH_COMPLETED);
 }
 
-/* Operation I's local id (its own, or "op-N" by default), in BUF if it
- * must be made; borrowed. */
-const char *
-batch_op_id(const struct batch *b, uint32_t i, char *buf, size_t len)
+/*
+ * The one writer of a batch's state: checks the transition (an ended
+ * batch stays ended; a draft is only a batch whose start failed going
+ * back) and traces from -> to.  UNDO allows running -> draft.
+ */
+static void
+batch_set_state(struct batch *b, enum batch_state st, int undo)
 {
-	if (b->ops[i].local_id != NULL)
-		return (b->ops[i].local_id);
-	snprintf(buf, len, "op-%u", i + 1);
-	return (buf);
+	if (b->bstate == st)
+		return;
+	if (batch_final(b) || (st == BATCH_DRAFT && !undo))
+		fatalx("batch %s: state %s -> %s", b->owner.id != NULL ?
+		    b->owner.id : "(new)", batch_state_name(b->bstate),
+		    batch_state_name(st));
+	log_trace(TRACE_SCHED, "msg=\"batch state\" batch=%s from=%s to=%s",
+	    b->owner.id != NULL ? b->owner.id : "(new)",
+	    batch_state_name(b->bstate), batch_state_name(st));
+	b->bstate = st;
+}
+
+/*
+ * The one writer of an operation's state: waiting -> running -> an end,
+ * or waiting -> an end (skipped, cancelled, or settled at load); an ended
+ * operation stays ended.
+ */
+static void
+batch_op_set_state(struct batch *b, uint32_t i, enum batch_op_state st)
+{
+	struct batch_op	*op = &b->ops[i];
+
+	if (op->state == st)
+		return;
+	if (op->state != BOP_WAITING && op->state != BOP_RUNNING)
+		fatalx("batch %s: operation %u: state %s -> %s", b->owner.id,
+		    i + 1, bop_state_names[op->state], bop_state_names[st]);
+	log_trace(TRACE_SCHED, "msg=\"batch operation state\" batch=%s "
+	    "op=%u from=%s to=%s", b->owner.id, i + 1,
+	    bop_state_names[op->state], bop_state_names[st]);
+	op->state = st;
 }
 
 /*
@@ -167,8 +200,10 @@ batch_rule_eval(enum batch_rule rule, uint32_t ndeps, uint32_t nsuccess,
 
 /* ---- life cycle -------------------------------------------------------- */
 
-static struct batch *
-batch_new(void)
+/* A batch in state draft, without id, definition or registration: an
+ * actor with one reference (batch_free drops it). */
+struct batch *
+batch_create(void)
 {
 	struct batch	*b;
 
@@ -245,6 +280,47 @@ batch_register(struct batch *b)
 	strmap_insert(&by_id, &b->bnode, b->owner.id);
 }
 
+/* A new batch B (parsed, named) joins the registry: a fresh id, created
+ * now, its estimate. */
+void
+batch_enroll(struct batch *b)
+{
+	char	id[32];
+
+	do
+		random_id("b_", id, sizeof id);
+	while (batch_find(id) != NULL);
+	b->owner.id = xstrdup(id);
+	b->owner.created_us = now_us();
+	batch_estimate(b);
+	batch_register(b);
+}
+
+/* B leaves the registry, and the registry's reference goes (B lives on
+ * while held). */
+void
+batch_forget(struct batch *b)
+{
+	strmap_remove(&by_id, &b->bnode);
+	actor_unref(&b->owner.actor);
+}
+
+/* A change to B is being recorded: B stays alive, and other control
+ * changes are refused (busy), until batch_release. */
+void
+batch_hold(struct batch *b)
+{
+	actor_ref(&b->owner.actor);
+	b->busy = 1;
+}
+
+void
+batch_release(struct batch *b)
+{
+	b->busy = 0;
+	actor_unref(&b->owner.actor);
+}
+
 struct batch *
 batch_find(const char *id)
 {
@@ -256,7 +332,31 @@ batch_find(const char *id)
 	return (BATCH_OF(n));
 }
 
-/* dispatch_owner_lookup: the owner of a batch's runs. */
+struct batch_foreach_ctx {
+	void	 (*fn)(struct batch *, void *);
+	void	*arg;
+};
+
+static void
+batch_foreach_node(struct strmap_node *n, void *arg)
+{
+	struct batch_foreach_ctx	*ctx = arg;
+
+	ctx->fn(BATCH_OF(n), ctx->arg);
+}
+
+/* FN(batch, ARG) for every batch of the registry (FN may not add or
+ * remove one). */
+void
+batch_foreach(void (*fn)(struct batch *, void *), void *arg)
+{
+	struct batch_foreach_ctx	ctx = { fn, arg };
+
+	if (by_id.nbuckets != 0)
+		strmap_foreach(&by_id, batch_foreach_node, &ctx);
+}
+
+/* The owner of a batch's runs (recovery finds it by id). */
 static struct schedule *
 batch_lookup_owner(const char *id)
 {
@@ -292,526 +392,6 @@ batch_handle(struct actor *a, struct msg *m)
 		log_warnx("msg=\"batch: unknown message\" type=%d", m->type);
 		break;
 	}
-}
-
-/* ---- parsing and validation -------------------------------------------- */
-
-struct id_ref {
-	const char	*id;
-	uint32_t	 index;
-};
-
-static int
-id_ref_cmp(const void *a, const void *b)
-{
-	return (strcmp(((const struct id_ref *)a)->id,
-	    ((const struct id_ref *)b)->id));
-}
-
-static void
-parse_fail(char **field, char **reason, const char *f, uint32_t i,
-    const char *fmt, const char *arg)
-{
-	if (i == UINT32_MAX)
-		*field = xstrdup(f);
-	else
-		xasprintf(field, "operations[%u]%s%s", i, *f != '\0' ? "." : "",
-		    f);
-	xasprintf(reason, fmt, arg);
-}
-
-/* The operation name N interned in B's names. */
-static const char *
-batch_intern(struct batch *b, const char *n)
-{
-	uint32_t	i;
-
-	for (i = 0; i < b->nnames; i++) {
-		if (strcmp(b->names[i], n) == 0)
-			return (b->names[i]);
-	}
-	b->names = xreallocarray(b->names, b->nnames + 1, sizeof *b->names);
-	b->names[b->nnames] = xstrdup(n);
-	return (b->names[b->nnames++]);
-}
-
-static int
-parse_string(json_t *o, const char *key, size_t max, int required,
-    const char **out)
-{
-	json_t	*v = json_object_get(o, key);
-
-	*out = NULL;
-	if (v == NULL)
-		return (required ? -1 : 0);
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    json_string_length(v) > max)
-		return (-1);
-	*out = json_string_value(v);
-	return (0);
-}
-
-static int
-parse_int(json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
-{
-	json_t	*v = json_object_get(o, key);
-
-	if (v == NULL)
-		return (0);
-	if (!json_is_integer(v) || json_integer_value(v) < lo ||
-	    json_integer_value(v) > hi)
-		return (-1);
-	*out = json_integer_value(v);
-	return (0);
-}
-
-static int	parse_limits(struct batch *, json_t *, char **, char **);
-static int	parse_op_rule(struct batch *, uint32_t, json_t *, char **,
-		    char **);
-
-/* The batch's own keys (not its operations). */
-static int
-parse_top(struct batch *b, json_t *o, char **field, char **reason)
-{
-	static const char *known[] = { "name", "description", "account",
-	    "type", "max_concurrent", "priority", "max_cost",
-	    "stop_on_failure", "draft", "operations" };
-	const char	*key, *s;
-	json_t		*v;
-	int		 t;
-
-	json_object_foreach(o, key, v) {
-		if (batch_name_index(key, known, 10) == -1) {
-			parse_fail(field, reason, key, UINT32_MAX,
-			    "unknown key%s", "");
-			return (-1);
-		}
-	}
-	if (parse_string(o, "name", BATCH_NAME_MAX, 1, &s) == -1) {
-		parse_fail(field, reason, "name", UINT32_MAX, "required: a "
-		    "string of 1 to 200 bytes%s", "");
-		return (-1);
-	}
-	b->owner.name = xstrdup(s);
-	if (parse_string(o, "description", BATCH_DESC_MAX, 0, &s) == -1) {
-		parse_fail(field, reason, "description", UINT32_MAX,
-		    "a string of 1 to 2000 bytes%s", "");
-		return (-1);
-	}
-	b->description = s != NULL ? xstrdup(s) : NULL;
-	v = json_object_get(o, "type");
-	t = v == NULL ? BATCH_PARALLEL : batch_name_index(json_string_value(v),
-	    batch_type_names, 3);
-	if (t == -1) {
-		parse_fail(field, reason, "type", UINT32_MAX, "one of parallel, "
-		    "sequential, conditional%s", "");
-		return (-1);
-	}
-	b->type = (uint8_t)t;
-	return (parse_limits(b, o, field, reason));
-}
-
-/* max_concurrent, priority, max_cost, stop_on_failure, draft. */
-static int
-parse_limits(struct batch *b, json_t *o, char **field, char **reason)
-{
-	json_t	*v;
-	int64_t	 n;
-
-	n = BATCH_DEFAULT_CONCURRENT;
-	if (parse_int(o, "max_concurrent", 1, BATCH_MAX_CONCURRENT, &n) == -1) {
-		parse_fail(field, reason, "max_concurrent", UINT32_MAX,
-		    "an integer from 1 to 10000%s", "");
-		return (-1);
-	}
-	b->max_concurrent = (uint32_t)n;
-	n = 5;
-	if (parse_int(o, "priority", 1, 10, &n) == -1) {
-		parse_fail(field, reason, "priority", UINT32_MAX,
-		    "an integer from 1 to 10%s", "");
-		return (-1);
-	}
-	b->owner.priority = (uint8_t)n;
-	if ((v = json_object_get(o, "max_cost")) != NULL &&
-	    param_value_usd(v, &b->max_cost) == -1) {
-		parse_fail(field, reason, "max_cost", UINT32_MAX,
-		    "an amount in USD (\"1.50\" or 1.5), not negative%s", "");
-		return (-1);
-	}
-	if ((v = json_object_get(o, "stop_on_failure")) != NULL &&
-	    !json_is_boolean(v)) {
-		parse_fail(field, reason, "stop_on_failure", UINT32_MAX,
-		    "true or false%s", "");
-		return (-1);
-	}
-	b->stop_on_failure = json_is_true(v);
-	if (b->stop_on_failure && b->type != BATCH_SEQUENTIAL) {
-		parse_fail(field, reason, "stop_on_failure", UINT32_MAX,
-		    "only for sequential batches%s", "");
-		return (-1);
-	}
-	if ((v = json_object_get(o, "draft")) != NULL && !json_is_boolean(v)) {
-		parse_fail(field, reason, "draft", UINT32_MAX,
-		    "true or false%s", "");
-		return (-1);
-	}
-	return (0);
-}
-
-/* Operation I (object O) without its dependencies. */
-static int
-parse_op(struct batch *b, uint32_t i, json_t *o, const struct catalog *cat,
-    char **field, char **reason)
-{
-	static const char *known[] = { "id", "operation", "parameters",
-	    "sequence_order", "depends_on", "trigger_rule" };
-	struct batch_op	*op = &b->ops[i];
-	const char	*key, *s;
-	json_t		*v;
-
-	if (!json_is_object(o)) {
-		parse_fail(field, reason, "", i, "must be an object%s", "");
-		return (-1);
-	}
-	json_object_foreach(o, key, v) {
-		if (batch_name_index(key, known, 6) == -1) {
-			parse_fail(field, reason, key, i, "unknown key%s", "");
-			return (-1);
-		}
-	}
-	if (parse_string(o, "id", BATCH_MAX_ID, 0, &s) == -1) {
-		parse_fail(field, reason, "id", i, "a string of 1 to 128 "
-		    "bytes%s", "");
-		return (-1);
-	}
-	/* The default id ("op-N") is not stored. */
-	op->local_id = s != NULL ? xstrdup(s) : NULL;
-	if (parse_string(o, "operation", 255, 1, &s) == -1) {
-		parse_fail(field, reason, "operation", i, "required: the name "
-		    "of an operation of the catalog%s", "");
-		return (-1);
-	}
-	if (cat != NULL && catalog_operation(cat, s) == NULL) {
-		parse_fail(field, reason, "operation", i, "\"%s\" is not in "
-		    "the catalog", s);
-		return (-1);
-	}
-	op->operation = batch_intern(b, s);
-	if ((v = json_object_get(o, "parameters")) != NULL) {
-		if (!json_is_object(v)) {
-			parse_fail(field, reason, "parameters", i,
-			    "must be an object%s", "");
-			return (-1);
-		}
-		if (json_object_size(v) > 0)
-			op->parameters = json_dumps(v, JSON_COMPACT |
-			    JSON_SORT_KEYS);
-	}
-	return (parse_op_rule(b, i, o, field, reason));
-}
-
-/* Operation I's sequence_order and trigger_rule; graph keys only in a
- * conditional batch. */
-static int
-parse_op_rule(struct batch *b, uint32_t i, json_t *o, char **field,
-    char **reason)
-{
-	struct batch_op	*op = &b->ops[i];
-	json_t		*v;
-	int64_t		 n;
-	int		 r;
-
-	n = i;
-	if (parse_int(o, "sequence_order", INT32_MIN, INT32_MAX, &n) == -1) {
-		parse_fail(field, reason, "sequence_order", i,
-		    "a 32-bit integer%s", "");
-		return (-1);
-	}
-	op->order = (int32_t)n;
-	v = json_object_get(o, "trigger_rule");
-	r = v == NULL ? BATCH_RULE_ALL_SUCCESS :
-	    batch_name_index(json_string_value(v), batch_rule_names,
-	    BATCH_RULE_MAX);
-	if (r == -1) {
-		parse_fail(field, reason, "trigger_rule", i, "one of "
-		    "all_success, all_done, one_failed, none_failed%s", "");
-		return (-1);
-	}
-	op->rule = (uint8_t)r;
-	if (b->type != BATCH_CONDITIONAL && (v != NULL ||
-	    json_object_get(o, "depends_on") != NULL)) {
-		parse_fail(field, reason, v != NULL ? "trigger_rule" :
-		    "depends_on", i, "only for conditional batches%s", "");
-		return (-1);
-	}
-	return (0);
-}
-
-/* Resolve operation I's depends_on (array A) through the sorted REFS. */
-static int
-parse_deps(struct batch *b, uint32_t i, json_t *a, const struct id_ref *refs,
-    char **field, char **reason)
-{
-	struct batch_op	*op = &b->ops[i];
-	struct id_ref	 key, *hit;
-	json_t		*v;
-	size_t		 k, j;
-
-	if (a == NULL)
-		return (0);
-	if (!json_is_array(a) || json_array_size(a) > BATCH_MAX_DEPS) {
-		parse_fail(field, reason, "depends_on", i, "a list of at most "
-		    "1000 operation ids%s", "");
-		return (-1);
-	}
-	op->deps = xcalloc(json_array_size(a) + 1, sizeof *op->deps);
-	json_array_foreach(a, k, v) {
-		if (!json_is_string(v)) {
-			parse_fail(field, reason, "depends_on", i, "ids are "
-			    "strings%s", "");
-			return (-1);
-		}
-		key.id = json_string_value(v);
-		hit = bsearch(&key, refs, b->nops, sizeof *refs, id_ref_cmp);
-		if (hit == NULL) {
-			parse_fail(field, reason, "depends_on", i, "unknown "
-			    "operation id \"%s\"", key.id);
-			return (-1);
-		}
-		if (hit->index == i) {
-			parse_fail(field, reason, "depends_on", i, "\"%s\" "
-			    "depends on itself", key.id);
-			return (-1);
-		}
-		for (j = 0; j < op->ndeps; j++) {
-			if (op->deps[j] == hit->index) {
-				parse_fail(field, reason, "depends_on", i,
-				    "\"%s\" is listed twice", key.id);
-				return (-1);
-			}
-		}
-		op->deps[op->ndeps++] = hit->index;
-	}
-	return (0);
-}
-
-/* Dependents of each operation, as offsets into one array. */
-static void
-batch_build_rev(struct batch *b)
-{
-	uint32_t	i, j, *fill;
-
-	free(b->rev_off);
-	free(b->rev);
-	b->rev_off = xcalloc((size_t)b->nops + 1, sizeof *b->rev_off);
-	for (i = 0; i < b->nops; i++)
-		for (j = 0; j < b->ops[i].ndeps; j++)
-			b->rev_off[b->ops[i].deps[j] + 1]++;
-	for (i = 0; i < b->nops; i++)
-		b->rev_off[i + 1] += b->rev_off[i];
-	b->rev = xcalloc((size_t)b->rev_off[b->nops] + 1, sizeof *b->rev);
-	fill = xcalloc((size_t)b->nops + 1, sizeof *fill);
-	for (i = 0; i < b->nops; i++)
-		for (j = 0; j < b->ops[i].ndeps; j++) {
-			uint32_t d = b->ops[i].deps[j];
-
-			b->rev[b->rev_off[d] + fill[d]++] = i;
-		}
-	free(fill);
-}
-
-/*
- * Kahn's algorithm over the graph: -1 if there is a cycle, with *AT an
- * operation on it (followed from what is left along dependencies).
- */
-static int
-batch_check_cycles(struct batch *b, uint32_t *at)
-{
-	uint32_t	*indeg, *stack, n = 0, seen = 0, i, j, k;
-	uint8_t		*mark;
-	int		 rc = 0;
-
-	indeg = xcalloc((size_t)b->nops + 1, sizeof *indeg);
-	stack = xcalloc((size_t)b->nops + 1, sizeof *stack);
-	for (i = 0; i < b->nops; i++)
-		if ((indeg[i] = b->ops[i].ndeps) == 0)
-			stack[n++] = i;
-	while (n > 0) {
-		i = stack[--n];
-		seen++;
-		for (k = b->rev_off[i]; k < b->rev_off[i + 1]; k++)
-			if (--indeg[b->rev[k]] == 0)
-				stack[n++] = b->rev[k];
-	}
-	if (seen < b->nops) {
-		rc = -1;
-		for (i = 0; i < b->nops && indeg[i] == 0; i++)
-			;
-		/* Walk back along unfinished dependencies until a repeat. */
-		mark = xcalloc((size_t)b->nops + 1, 1);
-		while (!mark[i]) {
-			mark[i] = 1;
-			for (j = 0; j < b->ops[i].ndeps; j++)
-				if (indeg[b->ops[i].deps[j]] > 0)
-					break;
-			i = b->ops[i].deps[j];
-		}
-		*at = i;
-		free(mark);
-	}
-	free(indeg);
-	free(stack);
-	return (rc);
-}
-
-/* Ids unique; a sorted index of them in *REFS. */
-static int
-parse_ids(struct batch *b, struct id_ref **refs, char **names, char **field,
-    char **reason)
-{
-	uint32_t	i;
-	char		*p;
-
-	*refs = xcalloc((size_t)b->nops + 1, sizeof **refs);
-	/* Default ids are made in one buffer, "op-N" and a NUL each. */
-	*names = p = xmalloc((size_t)b->nops * 16 + 1);
-	for (i = 0; i < b->nops; i++) {
-		if (b->ops[i].local_id != NULL)
-			(*refs)[i].id = b->ops[i].local_id;
-		else {
-			(*refs)[i].id = p;
-			p += snprintf(p, 16, "op-%u", i + 1) + 1;
-		}
-		(*refs)[i].index = i;
-	}
-	qsort(*refs, b->nops, sizeof **refs, id_ref_cmp);
-	for (i = 1; i < b->nops; i++) {
-		if (strcmp((*refs)[i - 1].id, (*refs)[i].id) == 0) {
-			parse_fail(field, reason, "id", (*refs)[i].index >
-			    (*refs)[i - 1].index ? (*refs)[i].index :
-			    (*refs)[i - 1].index, "duplicate id \"%s\"",
-			    (*refs)[i].id);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/* The one operation of A, REPEAT times (the simple form: no ids, no
- * dependencies). */
-static int
-parse_repeat(struct batch *b, json_t *a, uint32_t repeat,
-    const struct catalog *cat, char **field, char **reason)
-{
-	uint32_t	i;
-
-	if (!json_is_array(a) || json_array_size(a) != 1) {
-		parse_fail(field, reason, "operations", UINT32_MAX, "exactly "
-		    "one operation with a count%s", "");
-		return (-1);
-	}
-	b->ops = xcalloc(repeat, sizeof *b->ops);
-	b->nops = 1;
-	if (parse_op(b, 0, json_array_get(a, 0), cat, field, reason) == -1)
-		return (-1);
-	if (b->ops[0].local_id != NULL || b->ops[0].rule !=
-	    BATCH_RULE_ALL_SUCCESS) {
-		parse_fail(field, reason, b->ops[0].local_id != NULL ? "id" :
-		    "trigger_rule", 0, "not with a count%s", "");
-		return (-1);
-	}
-	for (i = 1; i < repeat; i++) {
-		b->ops[i] = b->ops[0];
-		b->ops[i].order = (int32_t)i;
-		if (b->ops[0].parameters != NULL)
-			b->ops[i].parameters = xstrdup(b->ops[0].parameters);
-	}
-	b->nops = repeat;
-	batch_build_rev(b);
-	return (0);
-}
-
-static int
-parse_ops(struct batch *b, json_t *a, const struct catalog *cat,
-    char **field, char **reason)
-{
-	struct id_ref	*refs = NULL;
-	char		*names = NULL, buf[32];
-	uint32_t	 i, at;
-	int		 rc = -1;
-
-	if (!json_is_array(a) || json_array_size(a) == 0 ||
-	    json_array_size(a) > BATCH_MAX_OPS) {
-		parse_fail(field, reason, "operations", UINT32_MAX,
-		    json_is_array(a) && json_array_size(a) == 0 ?
-		    "empty: a batch has at least one operation%s" :
-		    "required: a list of 1 to 100000 operations%s", "");
-		return (-1);
-	}
-	b->ops = xcalloc(json_array_size(a), sizeof *b->ops);
-	for (i = 0; i < json_array_size(a); i++) {
-		b->nops = i + 1;
-		if (parse_op(b, i, json_array_get(a, i), cat, field,
-		    reason) == -1)
-			return (-1);
-	}
-	if (parse_ids(b, &refs, &names, field, reason) == -1)
-		goto out;
-	for (i = 0; i < b->nops; i++) {
-		if (parse_deps(b, i, json_object_get(json_array_get(a, i),
-		    "depends_on"), refs, field, reason) == -1)
-			goto out;
-	}
-	batch_build_rev(b);
-	if (batch_check_cycles(b, &at) == -1) {
-		parse_fail(field, reason, "depends_on", at, "a dependency "
-		    "cycle goes through \"%s\"", batch_op_id(b, at, buf,
-		    sizeof buf));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(refs);
-	free(names);
-	return (rc);
-}
-
-/*
- * Parse and validate batch definition O for ACCOUNT against catalog CAT
- * (NULL: operations are not checked): the batch, not registered, in state
- * draft; or NULL with *FIELD ("operations[3].depends_on") and *REASON
- * (both allocated).  REPEAT > 1: O has one operation, made REPEAT
- * operations (without a JSON object each).  Nothing is written.
- */
-struct batch *
-batch_parse(json_t *o, const char *account, const struct catalog *cat,
-    uint32_t repeat, char **field, char **reason)
-{
-	struct batch	*b;
-
-	*field = *reason = NULL;
-	if (!json_is_object(o)) {
-		*field = xstrdup("batch");
-		*reason = xstrdup("must be an object");
-		return (NULL);
-	}
-	b = batch_new();
-	b->owner.account = xstrdup(account);
-	if (repeat > BATCH_MAX_OPS) {
-		parse_fail(field, reason, "count", UINT32_MAX, "at most "
-		    "100000%s", "");
-		batch_free(b);
-		return (NULL);
-	}
-	if (parse_top(b, o, field, reason) == -1 || (repeat > 1 ?
-	    parse_repeat(b, json_object_get(o, "operations"), repeat, cat,
-	    field, reason) : parse_ops(b, json_object_get(o, "operations"),
-	    cat, field, reason)) == -1) {
-		batch_free(b);
-		return (NULL);
-	}
-	b->c.total = b->nops;
-	return (b);
 }
 
 /* ---- the batch's row and records --------------------------------------- */
@@ -859,15 +439,15 @@ bop_of_status(enum run_status st)
 	}
 }
 
+/* The entries of the batch's row R (and, with_ops, its definition). */
 static void
-batch_pack(const struct batch *b, msgpack_packer *pk,
-    const struct batch_counts *c, int64_t spent, int with_ops)
+batch_pack_row(msgpack_packer *pk, const void *arg)
 {
-	const struct batch_op	*op;
-	uint32_t		 i, j;
-	char			 buf[32];
+	const struct batch_row		*r = arg;
+	const struct batch		*b = r->b;
+	const struct batch_counts	*c = r->c;
+	uint32_t			 i;
 
-	msgpack_pack_map(pk, 25 + (with_ops ? 1 : 0));
 	pack_kstr(pk, "id", b->owner.id);
 	pack_kstr(pk, "schedule", b->origin);
 	pack_kstr(pk, "name", b->owner.name);
@@ -881,40 +461,70 @@ batch_pack(const struct batch *b, msgpack_packer *pk,
 	pack_kint(pk, "max_cost_micro", b->max_cost);
 	pack_kbool(pk, "stop_on_failure", b->stop_on_failure);
 	pack_str(pk, "estimate_micro");
-	msgpack_pack_map(pk, 3);
-	pack_kint(pk, "low", b->estimate.low);
-	pack_kint(pk, "mid", b->estimate.mid);
-	pack_kint(pk, "high", b->estimate.high);
+	pack_map_counted(pk, batch_pack_estimate, &b->estimate);
 	pack_kint(pk, "total", c->total);
 	pack_kint(pk, "completed", c->completed);
 	pack_kint(pk, "failed", c->failed);
 	pack_kint(pk, "skipped", c->skipped);
 	pack_kint(pk, "cancelled", c->cancelled);
 	pack_kint(pk, "running", c->running);
-	pack_kint(pk, "spent_micro", spent);
+	pack_kint(pk, "spent_micro", r->spent);
 	pack_kint(pk, "created_us", b->owner.created_us);
 	pack_kint(pk, "started_us", b->started_us);
 	pack_kint(pk, "finished_us", b->finished_us);
 	pack_kint(pk, "chunks", (b->nops + BATCH_OPS_CHUNK - 1) /
 	    BATCH_OPS_CHUNK);
 	pack_kint(pk, "format", 1);
-	if (!with_ops)
+	if (!r->with_ops)
 		return;
 	pack_str(pk, "operations");
 	msgpack_pack_array(pk, b->nops);
 	for (i = 0; i < b->nops; i++) {
-		op = &b->ops[i];
-		msgpack_pack_map(pk, 6);
-		pack_kstr(pk, "id", batch_op_id(b, i, buf, sizeof buf));
-		pack_kstr(pk, "operation", op->operation);
-		pack_kjson(pk, "parameters", op->parameters);
-		pack_kint(pk, "sequence_order", op->order);
-		pack_kstr(pk, "trigger_rule", batch_rule_name(op->rule));
-		pack_str(pk, "depends_on");
-		msgpack_pack_array(pk, op->ndeps);
-		for (j = 0; j < op->ndeps; j++)
-			msgpack_pack_uint32(pk, op->deps[j]);
+		struct batch_op_ref	ref = { b, i };
+
+		pack_map_counted(pk, batch_pack_op, &ref);
 	}
+}
+
+static void
+batch_pack_estimate(msgpack_packer *pk, const void *arg)
+{
+	const struct cost_range	*e = arg;
+
+	pack_kint(pk, "low", e->low);
+	pack_kint(pk, "mid", e->mid);
+	pack_kint(pk, "high", e->high);
+}
+
+/* Operation REF as batch.created's body lists it. */
+static void
+batch_pack_op(msgpack_packer *pk, const void *arg)
+{
+	const struct batch_op_ref	*ref = arg;
+	const struct batch_op		*op = &ref->b->ops[ref->i];
+	uint32_t			 j;
+	char				 buf[32];
+
+	pack_kstr(pk, "id", batch_op_id(ref->b, ref->i, buf, sizeof buf));
+	pack_kstr(pk, "operation", op->operation);
+	pack_kjson(pk, "parameters", op->parameters);
+	pack_kint(pk, "sequence_order", op->order);
+	pack_kstr(pk, "trigger_rule", batch_rule_name(op->rule));
+	pack_str(pk, "depends_on");
+	msgpack_pack_array(pk, op->ndeps);
+	for (j = 0; j < op->ndeps; j++)
+		msgpack_pack_uint32(pk, op->deps[j]);
+}
+
+/* B's row with counters C and spend SPENT (and, WITH_OPS, its
+ * definition) as one map into PK. */
+static void
+batch_pack(const struct batch *b, msgpack_packer *pk,
+    const struct batch_counts *c, int64_t spent, int with_ops)
+{
+	struct batch_row	r = { b, c, spent, with_ops };
+
+	pack_map_counted(pk, batch_pack_row, &r);
 }
 
 /* Put B's row into REC with counters C and spend SPENT. */
@@ -932,17 +542,9 @@ batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
 }
 
 /*
- * Hook: the batch's row in a run's record.  The run being recorded has
- * not reached batch_ended yet, so its outcome is counted here: a run in
- * flight with a final status (there is at most one; looked for only where
- * runs end: an executor's result, recovery, a cancel), or (while it is
- * being begun) one settled at once, which is skipped unless its operation
- * left the catalog.
- */
-/*
- * The batch's row in the record of run R: the counters as they stand once
- * R's recorded status holds (an ending run still counts as running in
- * memory until its end is handled).
+ * Hook: the batch's row in the record of run R: the counters as they
+ * stand once R's recorded status holds (an ending run still counts as
+ * running in memory until its end is handled).
  */
 static void
 batch_put_state(struct schedule *s, struct run *r, struct jrec *rec)
@@ -964,7 +566,7 @@ batch_put_state(struct schedule *s, struct run *r, struct jrec *rec)
 
 /* A record of KIND with B's row as body and table row (and, for
  * batch.created, the definition in body and batch_ops). */
-static struct jrec *
+struct jrec *
 batch_record(struct batch *b, const char *kind, int with_ops)
 {
 	struct jrec		*rec;
@@ -973,10 +575,7 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 	char			 key[128], buf[32];
 
 	rec = jrec_create(kind, b->owner.account);
-	pack_buffer_init(&pb);
-	batch_pack(b, &pb.pk, &b->c, b->spent, with_ops);
-	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	pack_buffer_clear(&pb);
+	batch_pack(b, jrec_body(rec), &b->c, b->spent, with_ops);
 	batch_put_row(b, rec, &b->c, b->spent);
 	for (k = 0; with_ops && k * BATCH_OPS_CHUNK < b->nops; k++) {
 		pack_buffer_init(&pb);
@@ -1367,47 +966,6 @@ batch_outcome(const struct batch *b)
 	return (json_string("none"));
 }
 
-/*
- * The one writer of a batch's state: checks the transition (an ended
- * batch stays ended; a draft is only a batch whose start failed going
- * back) and traces from -> to.  UNDO allows running -> draft.
- */
-static void
-batch_set_state(struct batch *b, enum batch_state st, int undo)
-{
-	if (b->bstate == st)
-		return;
-	if (batch_final(b) || (st == BATCH_DRAFT && !undo))
-		fatalx("batch %s: state %s -> %s", b->owner.id != NULL ?
-		    b->owner.id : "(new)", batch_state_name(b->bstate),
-		    batch_state_name(st));
-	log_trace(TRACE_SCHED, "msg=\"batch state\" batch=%s from=%s to=%s",
-	    b->owner.id != NULL ? b->owner.id : "(new)",
-	    batch_state_name(b->bstate), batch_state_name(st));
-	b->bstate = st;
-}
-
-/*
- * The one writer of an operation's state: waiting -> running -> an end,
- * or waiting -> an end (skipped, cancelled, or settled at load); an ended
- * operation stays ended.
- */
-static void
-batch_op_set_state(struct batch *b, uint32_t i, enum batch_op_state st)
-{
-	struct batch_op	*op = &b->ops[i];
-
-	if (op->state == st)
-		return;
-	if (op->state != BOP_WAITING && op->state != BOP_RUNNING)
-		fatalx("batch %s: operation %u: state %s -> %s", b->owner.id,
-		    i + 1, bop_state_names[op->state], bop_state_names[st]);
-	log_trace(TRACE_SCHED, "msg=\"batch operation state\" batch=%s "
-	    "op=%u from=%s to=%s", b->owner.id, i + 1,
-	    bop_state_names[op->state], bop_state_names[st]);
-	op->state = st;
-}
-
 /* The batch as the control protocol shows it (without its operations). */
 json_t *
 batch_to_json(const struct batch *b)
@@ -1623,16 +1181,14 @@ batch_req_new(struct reply *req, struct batch *b, int kind)
 	br->req = req;
 	br->b = b;
 	br->kind = kind;
-	actor_ref(&b->owner.actor);
-	b->busy = 1;
+	batch_hold(b);
 	return (br);
 }
 
 static void
 batch_req_free(struct batch_req *br)
 {
-	br->b->busy = 0;
-	actor_unref(&br->b->owner.actor);
+	batch_release(br->b);
 	free(br);
 }
 
@@ -1672,7 +1228,7 @@ money_mul(int64_t a, uint32_t n)
 
 /* The estimate of B: the sum over its operations of one run's range, as
  * dispatch would price it now (account preferences, observed usage). */
-static void
+void
 batch_estimate(struct batch *b)
 {
 	struct schedule		 tmp;
@@ -1722,8 +1278,8 @@ batch_started_cb(const struct journal_result *res, void *arg)
 }
 
 /* Journal B's start; answer REQ (may be NULL) once it is durable. */
-static void
-batch_submit_start(struct reply *req, struct batch *b)
+void
+batch_start(struct reply *req, struct batch *b)
 {
 	batch_set_state(b, BATCH_RUNNING, 0);
 	b->started_us = now_us();
@@ -1739,9 +1295,8 @@ batch_created_cb(const struct journal_result *res, void *arg)
 
 	if (batch_req_failed(br, res)) {
 		/* batch.started, right behind, fails too and answers. */
-		strmap_remove(&by_id, &b->bnode);
+		batch_forget(b);
 		batch_req_free(br);
-		actor_unref(&b->owner.actor);
 		return;
 	}
 	log_info("msg=\"batch created\" batch=%s name=\"%s\" account=%s "
@@ -1764,7 +1319,7 @@ batch_ctl_create(struct reply *req, json_t *o, const char *account,
 {
 	struct batch		*b;
 	struct batch_req	*br;
-	char			*field, *reason, id[32];
+	char			*field, *reason;
 
 	if ((b = batch_parse(o, account, engine->catalog, repeat, &field,
 	    &reason)) == NULL) {
@@ -1773,13 +1328,7 @@ batch_ctl_create(struct reply *req, json_t *o, const char *account,
 		free(reason);
 		return;
 	}
-	do
-		random_id("b_", id, sizeof id);
-	while (batch_find(id) != NULL);
-	b->owner.id = xstrdup(id);
-	b->owner.created_us = now_us();
-	batch_estimate(b);
-	batch_register(b);
+	batch_enroll(b);
 	br = batch_req_new(draft ? req : NULL, b, draft ? BREQ_CREATE :
 	    BREQ_START);
 	journal_submit(engine->journal, batch_record(b, "batch.created", 1),
@@ -1787,131 +1336,8 @@ batch_ctl_create(struct reply *req, json_t *o, const char *account,
 	if (!draft) {
 		/* Recorded right behind batch.created; answered from its
 		 * callback (callbacks run in seq order). */
-		batch_set_state(b, BATCH_RUNNING, 0);
-		b->started_us = now_us();
-		journal_submit(engine->journal, batch_record(b,
-		    "batch.started", 0), batch_started_cb,
-		    batch_req_new(req, b, BREQ_START));
+		batch_start(req, b);
 	}
-}
-
-/* ---- batches fired by schedules --------------------------------------- */
-
-/*
- * Check a schedule's batch template TMPL (JSON text) for ACCOUNT: 0 and
- * the mid estimate of one batch in *MID, or -1 with *FIELD (the path in
- * the template) and *REASON, both allocated.
- */
-int
-batch_template_check(const char *tmpl, const char *account, char **field,
-    char **reason, int64_t *mid)
-{
-	struct batch	*b;
-	json_t		*o;
-
-	if ((o = json_loads(tmpl, 0, NULL)) == NULL) {
-		*field = xstrdup("batch");
-		*reason = xstrdup("not a JSON object");
-		return (-1);
-	}
-	b = batch_parse(o, account, engine->catalog, 0, field, reason);
-	json_decref(o);
-	if (b == NULL)
-		return (-1);
-	b->owner.id = xstrdup("(template)");
-	batch_estimate(b);
-	*mid = b->estimate.mid;
-	actor_unref(&b->owner.actor);
-	return (0);
-}
-
-static void
-batch_fired_cb(const struct journal_result *res, void *arg)
-{
-	struct batch_req	*br = arg;
-	struct batch		*b = br->b;
-
-	if (res->status != JOURNAL_OK) {
-		/* The occurrence was settled before (or not written): no
-		 * batch; the schedule forgets it. */
-		log_warnx("msg=\"batch of a schedule not recorded\" batch=%s "
-		    "error=\"%s\"", b->owner.id, log_escape(res->error != NULL ?
-		    res->error : "occurrence settled before"));
-		if (b->origin != NULL)
-			schedule_batch_ended(b->origin, 0, NULL);
-		strmap_remove(&by_id, &b->bnode);
-		batch_req_free(br);
-		actor_unref(&b->owner.actor);
-		return;
-	}
-	log_info("msg=\"batch created by a schedule\" batch=%s schedule=%s "
-	    "operations=%u", b->owner.id, b->origin, b->nops);
-	batch_req_free(br);
-	batch_submit_start(NULL, b);
-}
-
-/*
- * Occurrence T of schedule S, whose target is a batch template: create a
- * batch from it (its batch.created record claims the occurrence's key
- * CLAIM and carries S's progress row), and start it once that is durable.
- * -1 with an allocated *cause (nothing written) if the template no longer
- * validates, e.g. an operation left the catalog.
- */
-int
-batch_fire(struct schedule *s, int64_t t, const char *claim, char **cause)
-{
-	struct batch	*b;
-	struct jrec	*rec;
-	json_t		*o;
-	char		*field = NULL, *reason = NULL, id[32], when[40];
-
-	if ((o = json_loads(s->batch_template, 0, NULL)) == NULL) {
-		*cause = xstrdup("the batch template is not JSON");
-		return (-1);
-	}
-	b = batch_parse(o, s->account, engine->catalog, 0, &field, &reason);
-	json_decref(o);
-	if (b == NULL) {
-		xasprintf(cause, "batch template: %s: %s", field, reason);
-		free(field);
-		free(reason);
-		return (-1);
-	}
-	do
-		random_id("b_", id, sizeof id);
-	while (batch_find(id) != NULL);
-	b->owner.id = xstrdup(id);
-	b->owner.created_us = now_us();
-	b->origin = xstrdup(s->id);
-	free(b->owner.name);
-	xasprintf(&b->owner.name, "%s@%s", s->name, fmt_rfc3339(t, when,
-	    sizeof when));
-	batch_estimate(b);
-	batch_register(b);
-	rec = batch_record(b, "batch.created", 1);
-	jrec_claim(rec, claim);
-	schedule_put_progress(s, rec);
-	journal_submit(engine->journal, rec, batch_fired_cb,
-	    batch_req_new(NULL, b, BREQ_CREATE));
-	return (0);
-}
-
-static void
-batch_origin_node(struct strmap_node *n, void *arg)
-{
-	struct batch	*b = (struct batch *)((char *)n -
-	    offsetof(struct batch, bnode));
-
-	if (b->origin != NULL && !batch_final(b) && b->bstate != BATCH_DRAFT)
-		schedule_batch_started(b->origin);
-}
-
-/* At start, once schedules are loaded: count each schedule's batches. */
-void
-batch_count_origins(void)
-{
-	if (by_id.nbuckets != 0)
-		strmap_foreach(&by_id, batch_origin_node, NULL);
 }
 
 /* batch.start: a draft starts. */
@@ -1925,12 +1351,7 @@ batch_ctl_start(struct reply *req, struct batch *b)
 		    "started", "id", batch_state_name(b->bstate));
 		return;
 	}
-	if (engine->draining) {
-		reply_fail(req, REPLY_UNAVAILABLE, "the daemon is draining",
-		    NULL, NULL);
-		return;
-	}
-	batch_submit_start(req, b);
+	batch_start(req, b);
 }
 
 static void
@@ -2003,13 +1424,22 @@ batch_deleted_cb(const struct journal_result *res, void *arg)
 	struct batch		*b = br->b;
 
 	if (!batch_req_failed(br, res)) {
-		strmap_remove(&by_id, &b->bnode);
 		log_info("msg=\"batch deleted\" batch=%s", b->owner.id);
 		reply_ok(br->req, json_pack("{s:s, s:b}", "id", b->owner.id,
 		    "deleted", 1));
-		actor_unref(&b->owner.actor);
+		batch_forget(b);
 	}
 	batch_req_free(br);
+}
+
+/* The body of batch.deleted: which batch went. */
+static void
+batch_pack_deleted(msgpack_packer *pk, const void *arg)
+{
+	const struct batch	*b = arg;
+
+	pack_kstr(pk, "id", b->owner.id);
+	pack_kstr(pk, "name", b->owner.name);
 }
 
 /* batch.delete: an ended (or draft) batch and its rows go; its records
@@ -2029,9 +1459,7 @@ batch_ctl_delete(struct reply *req, struct batch *b)
 		return;
 	}
 	ctx.rec = jrec_create("batch.deleted", b->owner.account);
-	msgpack_pack_map(jrec_body(ctx.rec), 2);
-	pack_kstr(jrec_body(ctx.rec), "id", b->owner.id);
-	pack_kstr(jrec_body(ctx.rec), "name", b->owner.name);
+	pack_map_counted(jrec_body(ctx.rec), batch_pack_deleted, b);
 	jrec_del(ctx.rec, "batches", b->owner.id, strlen(b->owner.id));
 	snprintf(prefix, sizeof prefix, "%s:", b->owner.id);
 	ctx.table = "batch_ops";
@@ -2067,7 +1495,7 @@ batch_unpack(const msgpack_object *o)
 	int			 i;
 
 	unpack_index(o, brow_keys, BK_MAX, v);
-	b = batch_new();
+	b = batch_create();
 	b->owner.id = unpack_val_strdup(v[BK_ID]);
 	b->owner.name = unpack_val_strdup(v[BK_NAME]);
 	b->owner.account = unpack_val_strdup(v[BK_ACCOUNT]);
@@ -2080,11 +1508,11 @@ batch_unpack(const msgpack_object *o)
 	b->description = unpack_val_strdup(v[BK_DESC]);
 	b->reason = unpack_val_strdup(v[BK_REASON]);
 	s = unpack_val_strdup(v[BK_TYPE]);
-	i = batch_name_index(s, batch_type_names, 3);
+	i = batch_type_index(s);
 	b->type = i == -1 ? BATCH_PARALLEL : (uint8_t)i;
 	free(s);
 	s = unpack_val_strdup(v[BK_STATE]);
-	i = batch_name_index(s, batch_state_names, BATCH_STATE_MAX);
+	i = batch_state_index(s);
 	batch_set_state(b, i == -1 ? BATCH_FAILED : (enum batch_state)i, 0);
 	free(s);
 	b->owner.priority = (uint8_t)unpack_val_int(v[BK_PRIORITY], 5);
@@ -2270,9 +1698,10 @@ batch_row_cb(const struct journal_row *row, void *arg)
 
 /*
  * Recovery, before schedule_load_all: load every batch and its
- * operations' outcomes, and let dispatch_recover_runs find batches as run
- * owners.  Running batches resume (launch what is launchable) from the
- * loop, once recovery settled their runs in flight.
+ * operations' outcomes, and register batches with dispatch as an owner
+ * kind (dispatch_recover_runs finds them by id; schedules fire their
+ * templates).  Running batches resume (launch what is launchable) from
+ * the loop, once recovery settled their runs in flight.
  */
 int
 batch_load_all(struct journal *j, char **cause)
@@ -2281,7 +1710,7 @@ batch_load_all(struct journal *j, char **cause)
 
 	if (by_id.nbuckets == 0)
 		strmap_init(&by_id);
-	dispatch_owner_lookup = batch_lookup_owner;
+	dispatch_set_owner_kind(&batch_owner_kind);
 	memset(&ctx, 0, sizeof ctx);
 	ctx.j = j;
 	if (journal_table_foreach(j, "batches", NULL, 0, 0, batch_row_cb,
@@ -2311,6 +1740,5 @@ batch_free_all(void)
 		return;
 	strmap_foreach(&by_id, batch_free_node, NULL);
 	strmap_clear(&by_id);
-	if (dispatch_owner_lookup == batch_lookup_owner)
-		dispatch_owner_lookup = NULL;
+	dispatch_set_owner_kind(NULL);
 }

@@ -33,7 +33,7 @@ static int	dispatch_abandoned;
 static struct schedule **held;		/* fell due while the journal */
 static size_t	nheld, heldcap;		/* could not write */
 
-struct schedule	*(*dispatch_owner_lookup)(const char *);
+static const struct owner_kind *owners;	/* other than schedules */
 
 static void	run_begin(struct run *, const char *);
 static void	run_start(struct run *);
@@ -459,6 +459,13 @@ overlap_verdict(struct schedule *s)
 	}
 }
 
+/* Run owners other than schedules are of kind K from now on (NULL: none). */
+void
+dispatch_set_owner_kind(const struct owner_kind *k)
+{
+	owners = k;
+}
+
 /*
  * Occurrence T of S whose target is a batch template: a batch is created
  * and started (its record claims the occurrence); with a batch of S still
@@ -480,7 +487,9 @@ dispatch_batch_occurrence(struct schedule *s, int64_t t,
 		    "overlap", key);
 		return;
 	}
-	if (s->max_cost_month > 0 && batch_template_check(s->batch_template,
+	if (owners == NULL)
+		fatalx("schedule %s: a template but no owner kind", s->id);
+	if (s->max_cost_month > 0 && owners->check(s->batch_template,
 	    s->account, &field, &reason, &mid) == 0) {
 		month_roll(s, now_us());
 		if (money_add(money_add(s->month_spent, s->month_reserved),
@@ -495,7 +504,7 @@ dispatch_batch_occurrence(struct schedule *s, int64_t t,
 	}
 	free(field);
 	free(reason);
-	if (batch_fire(s, t, key, &cause) == -1) {
+	if (owners->fire(s, t, key, &cause) == -1) {
 		r = occurrence_run(s, t, f, trig);
 		r->error = cause;
 		run_settle_now(r, RUN_FAILED, "batch", key);
@@ -1420,8 +1429,8 @@ run_unpack(const msgpack_object *o)
 	if ((sid = unpack_strdup(o, "schedule")) == NULL)
 		return (NULL);
 	s = schedule_find(sid);
-	if (s == NULL && dispatch_owner_lookup != NULL)
-		s = dispatch_owner_lookup(sid);
+	if (s == NULL && owners != NULL)
+		s = owners->lookup(sid);
 	free(sid);
 	if (s == NULL || s->state == SCHEDULE_DELETED)
 		return (NULL);

@@ -25,6 +25,7 @@ method_run_get(struct ctl_req *req, json_t *params,
 	const char		*id = param_string(params, "run_id");
 	struct schedule		*s;
 	struct account		*a;
+	struct batch		*b;
 	msgpack_unpacked	 u;
 	char			 sid[128], key[160];
 	uint64_t		 n;
@@ -39,8 +40,8 @@ method_run_get(struct ctl_req *req, json_t *params,
 	if ((s = schedule_find(sid)) == NULL)
 		s = schedule_lookup("default", sid);
 	/* A batch's run: "BATCH:N". */
-	if (s == NULL && dispatch_owner_lookup != NULL)
-		s = dispatch_owner_lookup(sid);
+	if (s == NULL && (b = batch_find(sid)) != NULL)
+		s = &b->owner;
 	if (s != NULL)
 		snprintf(sid, sizeof sid, "%s", s->id);
 	if (s == NULL || s->state == SCHEDULE_DELETED ||

@@ -338,6 +338,10 @@ void		 pack_kint(msgpack_packer *, const char *, int64_t);
 void		 pack_kbool(msgpack_packer *, const char *, int);
 void		 pack_kjson(msgpack_packer *, const char *, const char *);
 void		 pack_raw(msgpack_packer *, const void *, size_t);
+/* Packs a map's entries (keys and values in turn) into the packer. */
+typedef void	 (*pack_entries_fn)(msgpack_packer *, const void *);
+void		 pack_map_counted(msgpack_packer *, pack_entries_fn,
+		     const void *);
 const msgpack_object *unpack_get(const msgpack_object *, const char *);
 char		*unpack_strdup(const msgpack_object *, const char *);
 int64_t		 unpack_int(const msgpack_object *, const char *, int64_t);

@@ -1,6 +1,7 @@
 /*
  * engine/pack.c: small msgpack helpers for records and state rows: keyed
- * writers for map entries and typed readers of a decoded map.
+ * writers for map entries, a map whose size is counted from its entries,
+ * and typed readers of a decoded map.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,130 @@ void
 pack_raw(msgpack_packer *pk, const void *data, size_t len)
 {
 	pk->callback(pk->data, data, len);
+}
+
+/* Big-endian unsigned integer of N bytes at P. */
+static uint64_t
+pack_be(const unsigned char *p, size_t n)
+{
+	uint64_t	v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return (v);
+}
+
+/*
+ * The number of objects one after another in P (LEN bytes, as a packer
+ * wrote them), the objects inside each one not counted.  One walk: every
+ * object takes one from PENDING (those still to come inside containers)
+ * or, with none pending, is one of the outer ones; a container adds its
+ * elements to PENDING.
+ */
+static uint64_t
+pack_count(const unsigned char *p, size_t len)
+{
+	static const unsigned char fixed[32] = {	/* 0xc0 .. 0xdf */
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 1, 2, 4, 8,
+		1, 2, 4, 8, 2, 3, 5, 9, 17, 0, 0, 0, 0, 0, 0, 0
+	};
+	uint64_t	outer = 0, pending = 0;
+	size_t		off = 0, n;
+	unsigned char	c;
+
+	while (off < len) {
+		if (pending > 0)
+			pending--;
+		else
+			outer++;
+		c = p[off++];
+		if (c <= 0x7f || c >= 0xe0)		/* fixint */
+			continue;
+		if (c <= 0x8f)				/* fixmap */
+			pending += 2 * (uint64_t)(c & 0x0f);
+		else if (c <= 0x9f)			/* fixarray */
+			pending += c & 0x0f;
+		else if (c <= 0xbf)			/* fixstr */
+			off += c & 0x1f;
+		else if (c == 0xc4 || c == 0xd9)	/* bin 8, str 8 */
+			off += 1 + (off < len ? p[off] : 0);
+		else if (c == 0xc5 || c == 0xda || c == 0xc6 || c == 0xdb) {
+			n = c == 0xc5 || c == 0xda ? 2 : 4;
+			off += n + (off + n <= len ? pack_be(p + off, n) : 0);
+		} else if (c >= 0xc7 && c <= 0xc9) {	/* ext 8/16/32 */
+			n = (size_t)1 << (c - 0xc7);
+			off += n + 1 + (off + n <= len ? pack_be(p + off, n) :
+			    0);
+		} else if (c >= 0xdc) {			/* array, map 16/32 */
+			n = c == 0xdc || c == 0xde ? 2 : 4;
+			if (off + n <= len)
+				pending += pack_be(p + off, n) *
+				    (c >= 0xde ? 2 : 1);
+			off += n;
+		} else
+			off += fixed[c - 0xc0];
+	}
+	return (outer);
+}
+
+/* Where a counted map's entries are packed aside: on the stack while they
+ * are small, on the heap beyond. */
+struct pack_scratch {
+	char	 stack[1024];
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static int
+pack_scratch_write(void *arg, const char *buf, size_t len)
+{
+	struct pack_scratch	*ps = arg;
+	size_t			 cap = ps->cap;
+
+	while (cap - ps->len < len)
+		cap *= 2;
+	if (cap != ps->cap) {
+		if (ps->data == ps->stack) {
+			ps->data = xmalloc(cap);
+			memcpy(ps->data, ps->stack, ps->len);
+		} else
+			ps->data = xreallocarray(ps->data, cap, 1);
+		ps->cap = cap;
+	}
+	memcpy(ps->data + ps->len, buf, len);
+	ps->len += len;
+	return (0);
+}
+
+/*
+ * Pack into PK a map whose entries FN packs (a key, then its value, and
+ * so on) into the packer it is given, ARG its argument: the entries are
+ * packed aside first and counted, so the map's size is never written by
+ * hand.  The bytes are those of msgpack_pack_map with the right size
+ * followed by the entries.
+ */
+void
+pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
+{
+	struct pack_scratch	ps;
+	msgpack_packer		aside;
+	uint64_t		n;
+
+	ps.data = ps.stack;
+	ps.len = 0;
+	ps.cap = sizeof ps.stack;
+	msgpack_packer_init(&aside, &ps, pack_scratch_write);
+	fn(&aside, arg);
+	n = pack_count((const unsigned char *)ps.data, ps.len);
+	if (n % 2 != 0 || n / 2 > UINT32_MAX)
+		fatalx("pack_map_counted: %llu objects for a map",
+		    (unsigned long long)n);
+	msgpack_pack_map(pk, (size_t)(n / 2));
+	if (ps.len > 0)
+		pack_raw(pk, ps.data, ps.len);
+	if (ps.data != ps.stack)
+		free(ps.data);
 }
 
 /* The value under KEY in map O, or NULL. */

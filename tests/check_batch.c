@@ -2,8 +2,9 @@
  * tests/check_batch.c: batches.  Definitions are parsed against the
  * integration catalog (operations quick, gate, fail, ...): good ones give
  * the graph, bad ones the field that names the offending operation.  The
- * trigger rules are checked as a table.  Running batches end to end is
- * tests/integration/batch.sh.
+ * trigger rules are checked as a table; records keep their map sizes.
+ * Running batches end to end is tests/integration/batch.sh, and what they
+ * journal tests/integration/batch-export.sh.
  */
 #include <check.h>
 #include <stdio.h>
@@ -492,6 +493,74 @@ START_TEST(test_batch_rules_bad)
 }
 END_TEST
 
+/* The map of record REC's body, decoded into U (whole, nothing after). */
+static const msgpack_object *
+record_body(struct jrec *rec, msgpack_unpacked *u)
+{
+	ck_assert_int_eq(unpack_buffer(rec->body.data, rec->body.len, u), 0);
+	ck_assert_int_eq(u->data.type, MSGPACK_OBJECT_MAP);
+	return (&u->data);
+}
+
+/* batch.created's body: the row's 25 entries and the operations, each a
+ * map of 6 (the sizes the journal has always had). */
+START_TEST(test_batch_record_sizes)
+{
+	struct batch		*b;
+	struct jrec		*rec;
+	msgpack_unpacked	 u;
+	const msgpack_object	*o, *ops;
+	char			*f = NULL, *r = NULL;
+	uint32_t		 i;
+
+	b = parse("{\"name\": \"n\", \"type\": \"conditional\", \"operations\": "
+	    "[{\"id\": \"a\", \"operation\": \"quick\"}, {\"operation\": "
+	    "\"quick\", \"depends_on\": [\"a\"], \"parameters\": {\"k\": 1}}]}",
+	    &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	b->owner.id = xstrdup("b_test");
+	rec = batch_record(b, "batch.created", 1);
+	o = record_body(rec, &u);
+	ck_assert_uint_eq(o->via.map.size, 26);
+	ck_assert_uint_eq(unpack_get(o, "estimate_micro")->via.map.size, 3);
+	ops = unpack_get(o, "operations");
+	ck_assert(ops != NULL && ops->type == MSGPACK_OBJECT_ARRAY);
+	ck_assert_uint_eq(ops->via.array.size, 2);
+	for (i = 0; i < 2; i++)
+		ck_assert_uint_eq(ops->via.array.ptr[i].via.map.size, 6);
+	msgpack_unpacked_destroy(&u);
+	jrec_free(rec);
+	batch_free(b);
+}
+END_TEST
+
+/* Without the definition the body is the row alone: 25 entries, the
+ * absent ones (description, reason, schedule) as nil, not left out. */
+START_TEST(test_batch_record_sizes_bad)
+{
+	struct batch		*b;
+	struct jrec		*rec;
+	msgpack_unpacked	 u;
+	const msgpack_object	*o;
+	char			*f = NULL, *r = NULL;
+
+	b = parse("{\"name\": \"n\", \"operations\": [{\"operation\": "
+	    "\"quick\"}]}", &f, &r);
+	ck_assert_msg(b != NULL, "%s: %s", f, r);
+	b->owner.id = xstrdup("b_test");
+	rec = batch_record(b, "batch.started", 0);
+	o = record_body(rec, &u);
+	ck_assert_uint_eq(o->via.map.size, 25);
+	ck_assert(unpack_get(o, "operations") == NULL);
+	ck_assert_int_eq(unpack_get(o, "description")->type,
+	    MSGPACK_OBJECT_NIL);
+	ck_assert_int_eq(unpack_get(o, "schedule")->type, MSGPACK_OBJECT_NIL);
+	msgpack_unpacked_destroy(&u);
+	jrec_free(rec);
+	batch_free(b);
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -512,6 +581,8 @@ batch_suite(void)
 	tcase_add_test(tc, test_batch_repeat_bad);
 	tcase_add_test(tc, test_batch_prepare);
 	tcase_add_test(tc, test_batch_prepare_bad);
+	tcase_add_test(tc, test_batch_record_sizes);
+	tcase_add_test(tc, test_batch_record_sizes_bad);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tr, test_batch_rules);
 	tcase_add_test(tr, test_batch_rules_bad);

@@ -2210,6 +2210,112 @@ log_suite(void)
 	return (s);
 }
 
+/* ---- pack ------------------------------------------------------------- */
+
+/* Entries of every msgpack type, and containers of both header sizes. */
+static void
+pack_every_kind(msgpack_packer *pk, const void *arg)
+{
+	static const char	 bin[300] = { 1, 2, 3 };
+	char			*big;
+	int			 i;
+
+	(void)arg;
+	pack_kstr(pk, "nil", NULL);
+	pack_kbool(pk, "true", 1);
+	pack_kint(pk, "neg", -70000);
+	pack_kint(pk, "u64", INT64_MAX);
+	pack_str(pk, "double");
+	msgpack_pack_double(pk, 1.5);
+	pack_str(pk, "float");
+	msgpack_pack_float(pk, 2.5f);
+	big = xmalloc(70000);
+	memset(big, 'x', 70000);
+	pack_str(pk, "str32");
+	msgpack_pack_str(pk, 70000);
+	msgpack_pack_str_body(pk, big, 70000);
+	free(big);
+	pack_str(pk, "bin16");
+	msgpack_pack_bin(pk, sizeof bin);
+	msgpack_pack_bin_body(pk, bin, sizeof bin);
+	pack_str(pk, "ext");
+	msgpack_pack_ext(pk, 3, 7);
+	msgpack_pack_ext_body(pk, "abc", 3);
+	pack_str(pk, "map16");
+	msgpack_pack_map(pk, 20);
+	for (i = 0; i < 20; i++) {
+		msgpack_pack_int(pk, i);
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_nil(pk);
+		pack_str(pk, "v");
+	}
+	pack_str(pk, "array16");
+	msgpack_pack_array(pk, 300);
+	for (i = 0; i < 300; i++)
+		msgpack_pack_uint16(pk, (uint16_t)i);
+}
+
+static void
+pack_odd(msgpack_packer *pk, const void *arg)
+{
+	(void)arg;
+	pack_kint(pk, "one", 1);
+	pack_str(pk, "a key without its value");
+}
+
+static void
+pack_nothing(msgpack_packer *pk, const void *arg)
+{
+	(void)pk;
+	(void)arg;
+}
+
+/* A counted map is byte for byte the map with its size written by hand. */
+START_TEST(test_pack_map_counted)
+{
+	struct pack_buffer	hand, counted;
+
+	pack_buffer_init(&hand);
+	pack_buffer_init(&counted);
+	msgpack_pack_map(&hand.pk, 11);
+	pack_every_kind(&hand.pk, NULL);
+	pack_map_counted(&counted.pk, pack_every_kind, NULL);
+	ck_assert_uint_eq(counted.sbuf.size, hand.sbuf.size);
+	ck_assert(memcmp(counted.sbuf.data, hand.sbuf.data,
+	    hand.sbuf.size) == 0);
+	pack_buffer_clear(&counted);
+	pack_buffer_init(&counted);
+	pack_map_counted(&counted.pk, pack_nothing, NULL);
+	ck_assert_uint_eq(counted.sbuf.size, 1);
+	ck_assert_uint_eq((unsigned char)counted.sbuf.data[0], 0x80);
+	pack_buffer_clear(&hand);
+	pack_buffer_clear(&counted);
+}
+END_TEST
+
+/* A key without its value is a broken invariant: fatal, not a bad map. */
+START_TEST(test_pack_map_counted_odd_bad)
+{
+	struct pack_buffer	pb;
+
+	pack_buffer_init(&pb);
+	pack_map_counted(&pb.pk, pack_odd, NULL);
+	pack_buffer_clear(&pb);
+}
+END_TEST
+
+static Suite *
+pack_suite(void)
+{
+	Suite	*s = suite_create("pack");
+	TCase	*tc = tcase_create("pack");
+
+	tcase_add_test(tc, test_pack_map_counted);
+	tcase_add_exit_test(tc, test_pack_map_counted_odd_bad, 1);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
 int
 main(void)
 {
@@ -2222,6 +2328,7 @@ main(void)
 	srunner_add_suite(sr, strmap_suite());
 	srunner_add_suite(sr, util_suite());
 	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, pack_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
