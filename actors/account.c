@@ -10,8 +10,8 @@
  * Changes of one account (and of its preferences, prefs.c) go one at a time
  * through account_serial, so no change is built from a stale state.
  *
- * Loading the accounts also loads what hangs off them: preferences
- * (prefs.c) and month-to-date spend (budget.c).
+ * What hangs off the accounts, preferences (prefs.c) and month-to-date
+ * spend (budget.c), is loaded after them and freed before them.
  */
 #include <sys/types.h>
 
@@ -228,10 +228,8 @@ account_created_cb(const struct journal_result *res, void *arg)
 		    "duplicate");
 }
 
-/*
- * Load every account, create "default" (journaled) if it is missing, then
- * load the preferences and the month-to-date spend of the accounts.
- */
+/* Load every account, and create "default" (journaled) if it is missing.
+ * What hangs off the accounts (prefs.c, budget.c) is loaded after. */
 int
 account_load_all(struct journal *j, char **cause)
 {
@@ -254,8 +252,6 @@ account_load_all(struct journal *j, char **cause)
 		jrec_claim(rec, "account:default");
 		journal_submit(j, rec, account_created_cb, NULL);
 	}
-	if (prefs_load_all(j, cause) == -1 || budget_load_all(j, cause) == -1)
-		return (-1);
 	return (0);
 }
 
@@ -307,14 +303,12 @@ account_free_node(struct strmap_node *n, void *arg)
 	account_free(ACCOUNT_OF(n));
 }
 
-/* Free every account, their preferences and their spend figures. */
+/* Free every account (their preferences and spend figures first). */
 void
 account_free_all(void)
 {
 	strmap_foreach(&accounts, account_free_node, NULL);
 	strmap_clear(&accounts);
-	prefs_free_all();
-	budget_free_all();
 }
 
 struct account_each {

@@ -603,6 +603,8 @@ start(struct flags *f)
 	gauges_init();
 	slots_init(engine->max_running);
 	if (account_load_all(engine->journal, &cause) == -1 ||
+	    prefs_load_all(engine->journal, &cause) == -1 ||
+	    budget_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    batch_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1)
@@ -702,6 +704,8 @@ main(int argc, char **argv)
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();
+	budget_free_all();
+	prefs_free_all();
 	account_free_all();
 	signal_free();
 	http_runtime_free();

@@ -70,6 +70,8 @@ setup(void)
 	    0);
 	slots_init(4);
 	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 	/* The "default" account's record first. */
 	while (journal_pending(engine->journal) > 0)
 		event_base_loop(engine->base, EVLOOP_ONCE);
@@ -99,6 +101,8 @@ teardown(void)
 	engine->ctl = NULL;
 	journal_close(engine->journal);
 	schedule_free_all();
+	budget_free_all();
+	prefs_free_all();
 	account_free_all();
 	engine_free();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
@@ -452,9 +456,13 @@ START_TEST(test_account_reload)
 	rpc_ok("account.create", "{\"name\":\"team-a\",\"uid\":2000,"
 	    "\"tz\":\"America/New_York\",\"monthly_budget\":\"7.25\"}");
 	rpc_ok("account.grant", "{\"name\":\"team-a\",\"uid\":2001}");
+	budget_free_all();
+	prefs_free_all();
 	account_free_all();
 	ck_assert_ptr_null(account_find("team-a"));
 	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 	ck_assert_ptr_nonnull(a = account_find("team-a"));
 	ck_assert_uint_eq(a->nuids, 2);
 	ck_assert_uint_eq(a->uids[1], 2001);
@@ -474,8 +482,12 @@ START_TEST(test_account_reload_bad)
 	msgpack_pack_map(jrec_body(rec), 0);
 	jrec_put(rec, "accounts", "broken", 6, "\xc1\xc1", 2);
 	submit_wait(rec);
+	budget_free_all();
+	prefs_free_all();
 	account_free_all();
 	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 	ck_assert_ptr_null(account_find("broken"));
 	ck_assert_ptr_nonnull(account_find("default"));
 }

@@ -53,6 +53,8 @@ setup(void)
 	slots_init(4);
 	setenv("CHIME_TEST_DIR", tmpdir, 1);
 	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
+	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 }
 
 static void
@@ -62,6 +64,8 @@ teardown(void)
 
 	journal_close(engine->journal);
 	schedule_free_all();
+	budget_free_all();
+	prefs_free_all();
 	account_free_all();
 	engine_free();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
