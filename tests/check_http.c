@@ -1355,6 +1355,59 @@ START_TEST(test_http_runtime_free)
 }
 END_TEST
 
+static void
+executor_abort_cb(evutil_socket_t fd, short events, void *arg)
+{
+	executor_abort(arg);
+}
+
+/* Through the executor table: the job names http_executor, the call
+ * succeeds, the attempt number reaches webhook-id, and an abort through
+ * the table cancels a call in flight. */
+START_TEST(test_http_executor)
+{
+	struct operation	 op;
+	struct exec_request	 req;
+	struct outcome		 o[2];
+	struct job		*job;
+	struct event		*ev;
+	struct timeval		 tv = { 0, 100 * 1000 };
+	char			*cause = NULL;
+	json_t			*reqs;
+
+	memset(o, 0, sizeof o);
+	router_op(&op);
+	request(&req, "t-executor:1", "{}");
+	job = executor_start(&op, &req, 2, done_cb, &o[0], &cause);
+	ck_assert_msg(job != NULL, "executor_start: %s", cause);
+	ck_assert_ptr_eq(job->executor, &http_executor);
+	ck_assert_ptr_eq(executor_find(EXECUTOR_HTTP), &http_executor);
+	ck_assert_int_eq(executor_running(), 1);
+	wait_all(&o[0], 1);
+	ck_assert_int_eq(o[0].r->status, EXEC_SUCCESS);
+	exec_result_free(o[0].r);
+	ck_assert_int_eq(executor_running(), 0);
+	reqs = router_requests("t-executor:1");
+	ck_assert_uint_eq(json_array_size(reqs), 1);
+	ck_assert_str_eq(jstr(json_array_get(reqs, 0), "webhook_id"),
+	    "t-executor:1:2");
+	json_decref(reqs);
+
+	request(&req, "t-executor:2", "{\"router\": {\"latency_ms\": 5000}}");
+	job = executor_start(&op, &req, 1, done_cb, &o[1], &cause);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_int_eq(executor_running(), 1);
+	ev = evtimer_new(base, executor_abort_cb, job);
+	evtimer_add(ev, &tv);
+	wait_all(&o[1], 1);
+	event_free(ev);
+	ck_assert_int_eq(o[1].r->status, EXEC_CANCELLED);
+	ck_assert_int_lt(o[1].r->duration_us, 4 * USEC_PER_SEC);
+	exec_result_free(o[1].r);
+	ck_assert_int_eq(executor_running(), 0);
+}
+END_TEST
+
 /* ---- catalog: the http keys ------------------------------------------- */
 
 #define C_MODEL "{'id': 'm1', 'input_usd_per_mtok': '1', " \
@@ -1716,6 +1769,7 @@ http_suite(void)
 	tcase_add_test(net, test_http_abort_bad);
 	tcase_add_test(net, test_http_concurrent);
 	tcase_add_test(net, test_http_start_bad);
+	tcase_add_test(net, test_http_executor);
 	tcase_add_test(net, test_http_runtime_free);
 	suite_add_tcase(s, net);
 	return (s);
