@@ -172,8 +172,7 @@ struct run {
 	int			 aborting;
 	int			 awaiting;	/* a record names it as cb arg */
 	struct slot_waiter	 waiter;
-	struct exec_job		*job;		/* exec executor */
-	struct http_job		*hjob;		/* http executor */
+	struct job		*job;		/* its executor's, while running */
 	struct catalog		*catalog;	/* referenced while in flight */
 	struct timer		 retry_timer;
 	struct reply		*req;		/* the one waiting: answered when

@@ -956,7 +956,6 @@ run_exec_cb(struct exec_result *res, void *arg)
 
 	/* The executor frees its job after this callback. */
 	r->job = NULL;
-	r->hjob = NULL;
 	d = xmalloc(sizeof *d);
 	d->run = r;
 	d->result = res;
@@ -991,12 +990,8 @@ run_start(struct run *r)
 	log_info("msg=\"run started\" run=%s operation=%s attempt=%d "
 	    "lag_ms=%lld", r->id, req.operation, r->attempt,
 	    (long long)((r->started_us - r->scheduled_for) / 1000));
-	if (op->executor == EXECUTOR_HTTP)
-		r->hjob = http_start(op, &req, r->attempt, run_exec_cb, r,
-		    &cause);
-	else
-		r->job = exec_start(op, &req, run_exec_cb, r, &cause);
-	if (r->job == NULL && r->hjob == NULL) {
+	r->job = executor_start(op, &req, r->attempt, run_exec_cb, r, &cause);
+	if (r->job == NULL) {
 		r->error = cause;
 		r->has_slot = 0;
 		slots_release();
@@ -1061,7 +1056,6 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 	int64_t			 delay;
 
 	r->job = NULL;
-	r->hjob = NULL;
 	r->has_slot = 0;
 	slots_release();
 	run_add_attempt(r, res, r->started_us);
@@ -1202,9 +1196,7 @@ run_abort(struct run *r, const char *reason)
 	free(r->reason);
 	r->reason = xstrdup(reason);
 	if (r->job != NULL)
-		exec_abort(r->job);
-	else if (r->hjob != NULL)
-		http_abort(r->hjob);
+		executor_abort(r->job);
 	else if (!r->awaiting && !r->has_slot)
 		run_finish(r, RUN_CANCELLED);
 }
@@ -1225,7 +1217,7 @@ dispatch_cancel_pending(struct schedule *s, const char *reason)
 
 	for (r = TAILQ_FIRST(&s->runs); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
-		if (r->job == NULL && r->hjob == NULL)
+		if (r->job == NULL)
 			run_abort(r, reason);
 	}
 }
@@ -1237,12 +1229,8 @@ dispatch_forget_runs(struct schedule *s)
 	struct run	*r;
 
 	while ((r = TAILQ_FIRST(&s->runs)) != NULL) {
-		if (r->job != NULL)
-			exec_abort(r->job);
-		if (r->hjob != NULL)
-			http_abort(r->hjob);
+		executor_abort(r->job);
 		r->job = NULL;
-		r->hjob = NULL;
 		run_unlink(r);
 		run_free(r);
 	}
@@ -1252,7 +1240,7 @@ dispatch_forget_runs(struct schedule *s)
 int
 dispatch_quiet(void)
 {
-	return (exec_running() == 0 && http_running() == 0 &&
+	return (executor_running() == 0 &&
 	    journal_pending(engine->journal) == 0);
 }
 

@@ -212,7 +212,7 @@ webhook_verify_standard(const unsigned char *key, size_t keylen,
 	*reason = "bad signature header";
 	if (strlen(sigs) > WEBHOOK_SIG_MAX)
 		return (-1);
-	want = http_sign(key, keylen, id, t, body, len);
+	want = sign_standard(key, keylen, id, t, body, len);
 	wlen = strlen(want);
 	for (p = sigs; *p != '\0'; p = e) {
 		while (*p == ' ')
@@ -849,7 +849,7 @@ webhook_key(const char *ref, int style, unsigned char **key, size_t *keylen,
 		*keylen = slen;
 		return (0);
 	}
-	rc = http_webhook_key(secret, slen, key, keylen, cause);
+	rc = sign_standard_key(secret, slen, key, keylen, cause);
 	secret_free(secret, slen);
 	return (rc);
 }

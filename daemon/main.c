@@ -180,7 +180,7 @@ drain_check(evutil_socket_t fd, short events, void *arg)
 	if (now_us() >= drain_deadline) {
 		log_warnx("msg=\"drain timeout: stopping running operations; "
 		    "they are settled at the next start\" running=%d",
-		    exec_running() + http_running());
+		    executor_running());
 		dispatch_abandon();
 		event_base_loopexit(engine->base, NULL);
 		return;
@@ -204,7 +204,7 @@ start_drain(void)
 	schedule_drain();
 	drain_deadline = now_us() + engine->drain_timeout_ms * USEC_PER_MSEC;
 	log_info("msg=\"draining\" running=%d timeout_ms=%lld",
-	    exec_running() + http_running(),
+	    executor_running(),
 	    (long long)engine->drain_timeout_ms);
 	drain_ev = evtimer_new(engine->base, drain_check, NULL);
 	drain_check(-1, 0, NULL);

@@ -505,40 +505,47 @@ catalog_parse_http(json_t *obj, const char *where, struct operation *op,
 	return (0);
 }
 
-/* "executor" and what it needs: argv for exec, url (and more) for http. */
+/*
+ * "executor", one of the names of executor.c's table, and what it needs:
+ * argv for exec, url (and more) for http.
+ */
 static int
 catalog_parse_executor(json_t *obj, const char *where, struct operation *op,
     char **cause)
 {
-	const char	*s;
+	const char	*s, *exec_name, *http_name;
 	size_t		 i;
 
 	if (catalog_get_string(obj, "executor", 1, where, &s, cause) != 0)
 		return (-1);
-	if (strcmp(s, "exec") == 0) {
-		op->executor = EXECUTOR_EXEC;
+	exec_name = executor_find(EXECUTOR_EXEC)->name;
+	http_name = executor_find(EXECUTOR_HTTP)->name;
+	if (executor_lookup(s, &op->executor) != 0)
+		return (catalog_error(cause, where, "unknown executor \"%s\" "
+		    "(%s or %s)", s, exec_name, http_name));
+	switch (op->executor) {
+	case EXECUTOR_EXEC:
 		for (i = 0; catalog_http_keys[i] != NULL; i++) {
 			if (json_object_get(obj, catalog_http_keys[i]) != NULL)
 				return (catalog_error(cause, where, "%s is "
-				    "only allowed with executor \"http\"",
-				    catalog_http_keys[i]));
+				    "only allowed with executor \"%s\"",
+				    catalog_http_keys[i], http_name));
 		}
 		if (catalog_parse_env(obj, where, op, cause) != 0)
 			return (-1);
 		return (catalog_parse_argv(obj, where, op, cause));
-	}
-	if (strcmp(s, "http") == 0) {
-		op->executor = EXECUTOR_HTTP;
+	case EXECUTOR_HTTP:
 		if (json_object_get(obj, "argv") != NULL ||
 		    json_object_get(obj, "env") != NULL)
 			return (catalog_error(cause, where, "%s is only "
-			    "allowed with executor \"exec\"",
+			    "allowed with executor \"%s\"",
 			    json_object_get(obj, "argv") != NULL ? "argv" :
-			    "env"));
+			    "env", exec_name));
 		return (catalog_parse_http(obj, where, op, cause));
+	case EXECUTOR_MAX:
+		break;
 	}
-	return (catalog_error(cause, where, "unknown executor \"%s\" (exec "
-	    "or http)", s));
+	fatalx("catalog: executor %d has no parser", op->executor);
 }
 
 static int
@@ -1039,8 +1046,9 @@ catalog_operation_to_json(const struct operation *op)
 	if (op->description != NULL)
 		json_object_set_new(o, "description",
 		    json_string(op->description));
+	json_object_set_new(o, "executor",
+	    json_string(executor_find(op->executor)->name));
 	if (op->executor == EXECUTOR_EXEC) {
-		json_object_set_new(o, "executor", json_string("exec"));
 		a = json_array();
 		for (ap = op->argv; *ap != NULL; ap++)
 			json_array_append_new(a, json_string(*ap));
@@ -1052,7 +1060,6 @@ catalog_operation_to_json(const struct operation *op)
 			json_object_set_new(o, "env", a);
 		}
 	} else {
-		json_object_set_new(o, "executor", json_string("http"));
 		json_object_set_new(o, "url", json_string(op->url));
 		if (op->secret_ref != NULL)
 			json_object_set_new(o, "secret_ref",

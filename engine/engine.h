@@ -136,6 +136,29 @@ struct exec_result {
 };
 typedef void (*exec_done_cb)(struct exec_result *, void *);
 
+/*
+ * An executor: one entry of executor.c's table per enum executor_kind.
+ * start begins one attempt (numbered from 1) of an operation for a request
+ * and returns its job, whose callback runs once on the loop when it ends
+ * (never inside start or abort); or NULL with *cause set when nothing was
+ * started.  abort ends a job early: its callback still runs, once, with
+ * EXEC_CANCELLED.  running counts jobs started and not yet ended.
+ */
+struct operation;
+struct job;
+struct executor {
+	const char	*name;		/* as the catalog spells it */
+	struct job	*(*start)(const struct operation *,
+			    const struct exec_request *, int, exec_done_cb,
+			    void *, char **);
+	void		 (*abort)(struct job *);
+	int		 (*running)(void);
+};
+/* The head of every executor's job (its first member): who runs it. */
+struct job {
+	const struct executor	*executor;
+};
+
 /* How a command of exec_run ended; borrowed for its callback. */
 struct exec_output {
 	int		 ok;		/* exited 0, in time, within bounds */
@@ -149,6 +172,7 @@ typedef void (*exec_output_cb)(const struct exec_output *, void *);
 enum executor_kind {
 	EXECUTOR_EXEC,
 	EXECUTOR_HTTP,
+	EXECUTOR_MAX
 };
 
 struct model {
@@ -401,8 +425,18 @@ int64_t		 timer_last_lag_us(void);
 void		 signal_init(struct event_base *, void (*)(void), void (*)(void));
 void		 signal_free(void);
 
+/* executor.c */
+const struct executor *executor_find(enum executor_kind);
+int		 executor_lookup(const char *, enum executor_kind *);
+struct job	*executor_start(const struct operation *,
+		     const struct exec_request *, int, exec_done_cb, void *,
+		     char **);
+void		 executor_abort(struct job *);
+int		 executor_running(void);
+
 /* exec.c */
 struct exec_job;
+extern const struct executor exec_executor;
 struct exec_job	*exec_start(const struct operation *,
 		     const struct exec_request *, exec_done_cb, void *,
 		     char **);
@@ -465,24 +499,18 @@ size_t		 slots_waiting(void);
 /*
  * http.c: the HTTP executor.  One POST per call (one attempt; retries are
  * the caller's), on a libcurl multi handle driven by the loop.  Outbound
- * connections go through an address filter: loopback, private, link-local,
- * unspecified and multicast addresses are refused unless inside an allowed
- * CIDR of the configuration.
+ * connections go through the address filter (addrfilter.c) with the
+ * allowed CIDRs of the configuration.
  */
-struct sockaddr;
-struct http_cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];	/* network order, host bits zero */
-	int		 prefix;	/* 0..32 or 0..128 */
-};
 struct http_config {
-	struct http_cidr	*allow;		/* exempt from the filter */
-	size_t			 nallow;
+	struct cidr	*allow;		/* exempt from the filter */
+	size_t		 nallow;
 };
 #define HTTP_CONNECT_TIMEOUT_MS	10000
 #define HTTP_MAX_RESPONSE	(1024 * 1024)
 #define HTTP_RETRY_AFTER_MAX_MS	(3600 * 1000LL)
 struct http_job;
+extern const struct executor http_executor;
 void		 http_config_init(struct http_config *);
 int		 http_config_allow(struct http_config *, const char *, char **);
 void		 http_config_clear(struct http_config *);
@@ -494,16 +522,30 @@ struct http_job	*http_start(const struct operation *,
 		     char **);
 void		 http_abort(struct http_job *);
 int		 http_running(void);
-int		 http_cidr_parse(const char *, struct http_cidr *, char **);
-int		 http_cidr_match(const struct http_cidr *,
-		     const struct sockaddr *);
-const char	*http_addr_refused(const struct sockaddr *,
-		     const struct http_cidr *, size_t);
-int		 http_webhook_key(const unsigned char *, size_t,
-		     unsigned char **, size_t *, char **);
-char		*http_sign(const unsigned char *, size_t, const char *,
-		     int64_t, const char *, size_t);
 int64_t		 http_retry_after(const char *, int64_t);
+
+/*
+ * addrfilter.c: the address filter of outbound calls.  Loopback, private,
+ * link-local, unspecified, multicast and reserved addresses (and the IPv6
+ * forms embedding them) are refused unless inside an allowed CIDR.
+ */
+struct sockaddr;
+struct cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];	/* network order, host bits zero */
+	int		 prefix;	/* 0..32 or 0..128 */
+};
+int		 addrfilter_cidr_parse(const char *, struct cidr *, char **);
+int		 addrfilter_cidr_match(const struct cidr *,
+		     const struct sockaddr *);
+const char	*addrfilter_refused(const struct sockaddr *,
+		     const struct cidr *, size_t);
+
+/* sign.c: Standard Webhooks signatures, outbound and inbound. */
+int		 sign_standard_key(const unsigned char *, size_t,
+		     unsigned char **, size_t *, char **);
+char		*sign_standard(const unsigned char *, size_t, const char *,
+		     int64_t, const char *, size_t);
 
 /*
  * secret.c: secret references (env:NAME, file:/PATH, exec:COMMAND,

@@ -20,7 +20,8 @@
  * operation's catalog entry names in "env".  Secret commands (exec_run)
  * get the daemon's environment: only an admin configures them.
  *
- * A job ends when its process has been reaped and both output pipes are
+ * exec_executor is this executor's entry in the table of executor.c.  A
+ * job ends when its process has been reaped and both output pipes are
  * closed.  Its callback runs exactly once; the job itself is freed later,
  * from a separate event, never inside one of its own callbacks.
  */
@@ -88,6 +89,7 @@ struct exec_pipe {
 };
 
 struct exec_job {
+	struct job		 job;		/* first: names exec_executor */
 	LIST_ENTRY(exec_job)	 entry;
 	pid_t			 pid;
 	char			*run_id;
@@ -151,6 +153,10 @@ struct exec_child {
 	volatile int		 err;		/* exec's errno, if it failed */
 };
 
+static struct job *exec_executor_start(const struct operation *,
+		    const struct exec_request *, int, exec_done_cb, void *,
+		    char **);
+static void	 exec_executor_abort(struct job *);
 static char	**exec_envp(const struct operation *,
 		    const struct exec_request *);
 static void	 exec_strv_free(char **);
@@ -191,6 +197,13 @@ static char	*exec_stderr_tail(struct exec_job *);
 static void	 exec_gc_cb(evutil_socket_t, short, void *);
 static void	 exec_job_free(struct exec_job *);
 static void	 exec_add_timer(struct event *, int64_t);
+
+const struct executor exec_executor = {
+	.name = "exec",
+	.start = exec_executor_start,
+	.abort = exec_executor_abort,
+	.running = exec_running,
+};
 
 const char *
 exec_status_name(enum exec_status status)
@@ -301,6 +314,7 @@ exec_job_new(const char *label, const char *what, const char *argv0,
 	if (exec_base == NULL)
 		fatalx("exec: runtime not initialised");
 	job = xcalloc(1, sizeof *job);
+	job->job.executor = &exec_executor;
 	job->in.fd = job->out.fd = job->err.fd = -1;
 	job->pid = -1;
 	job->run_id = xstrdup(label != NULL ? label : "-");
@@ -377,6 +391,19 @@ exec_start(const struct operation *op, const struct exec_request *req,
 	return (rc == 0 ? job : NULL);
 }
 
+/* exec_executor's start: exec_start (an attempt number is not used). */
+static struct job *
+exec_executor_start(const struct operation *op,
+    const struct exec_request *req, int attempt, exec_done_cb cb, void *arg,
+    char **cause)
+{
+	struct exec_job	*job;
+
+	if ((job = exec_start(op, req, cb, arg, cause)) == NULL)
+		return (NULL);
+	return (&job->job);
+}
+
 /*
  * Run ARGV (the daemon's environment, nothing on stdin) for at most
  * DEADLINE_MS, keeping at most OUT_MAX bytes of its stdout.  CB runs once on
@@ -416,6 +443,13 @@ exec_abort(struct exec_job *job)
 	log_trace(TRACE_EXEC, "msg=\"exec abort\" run=%s pid=%ld",
 	    job->run_id, (long)job->pid);
 	exec_begin_kill(job, EXEC_KILL_ABORT);
+}
+
+/* exec_executor's abort: JOB is an exec_job's head. */
+static void
+exec_executor_abort(struct job *job)
+{
+	exec_abort((struct exec_job *)job);
 }
 
 /*

@@ -7,10 +7,11 @@
  * thread; retries and their delays are the caller's business.
  *
  * Requests carry Idempotency-Key: RUN_ID and, when the operation names a
- * secret, Standard Webhooks signature headers.  Every connection is opened
- * by http_open_cb, which refuses addresses the filter does not let through
- * (loopback, private, link-local, unspecified, multicast, and the IPv6 forms
- * embedding them) unless an allowed CIDR of the configuration holds them.
+ * secret, Standard Webhooks signature headers (sign.c).  Every connection
+ * is opened by http_open_cb, which refuses addresses the filter of
+ * addrfilter.c does not let through unless an allowed CIDR of the
+ * configuration holds them.  http_executor is this executor's entry in the
+ * table of executor.c.
  *
  * A job's callback runs exactly once, from an event of our own (never
  * inside http_start or http_abort); the job is freed right after it.
@@ -35,9 +36,6 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "engine.h"
 
@@ -54,6 +52,7 @@ struct http_sock {
 LIST_HEAD(http_socks, http_sock);
 
 struct http_job {
+	struct job		 job;		/* first: names http_executor */
 	TAILQ_ENTRY(http_job)	 entry;
 	CURL			*easy;
 	struct curl_slist	*headers;
@@ -93,16 +92,9 @@ static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
 static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
 static int			 http_nlive;
 static int			 http_curl_ready;
-static struct http_cidr		*http_allow;
+static struct cidr		*http_allow;
 static size_t			 http_nallow;
 
-static int	 http_prefix_parse(const char *, int);
-static int	 http_host_bits(const struct http_cidr *);
-static int	 http_addr_norm(const struct sockaddr *, int *, uint8_t *);
-static int	 http_prefix_match(const uint8_t *, const uint8_t *, int);
-static const char *http_special_v4(const uint8_t *);
-static const char *http_special_v6(const uint8_t *);
-static char	*http_base64(const unsigned char *, size_t);
 static int	 http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
 static int	 http_timer_cb(CURLM *, long, void *);
 static void	 http_event_cb(evutil_socket_t, short, void *);
@@ -134,6 +126,17 @@ static void	 http_error(struct exec_result *, const char *, ...)
 		    printflike(2, 3);
 static char	*http_body_excerpt(struct http_job *);
 static void	 http_job_free(struct http_job *);
+static struct job *http_executor_start(const struct operation *,
+		    const struct exec_request *, int, exec_done_cb, void *,
+		    char **);
+static void	 http_executor_abort(struct job *);
+
+const struct executor http_executor = {
+	.name = "http",
+	.start = http_executor_start,
+	.abort = http_executor_abort,
+	.running = http_running,
+};
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -147,9 +150,9 @@ http_config_init(struct http_config *cfg)
 int
 http_config_allow(struct http_config *cfg, const char *cidr, char **cause)
 {
-	struct http_cidr	c;
+	struct cidr	c;
 
-	if (http_cidr_parse(cidr, &c, cause) != 0)
+	if (addrfilter_cidr_parse(cidr, &c, cause) != 0)
 		return (-1);
 	cfg->allow = xreallocarray(cfg->allow, cfg->nallow + 1,
 	    sizeof *cfg->allow);
@@ -162,323 +165,6 @@ http_config_clear(struct http_config *cfg)
 {
 	free(cfg->allow);
 	memset(cfg, 0, sizeof *cfg);
-}
-
-/* ---- address filter ----------------------------------------------------- */
-
-/* A prefix length: 1 to 3 decimal digits, at most MAX; -1 if not. */
-static int
-http_prefix_parse(const char *p, int max)
-{
-	int	n = 0;
-
-	if (*p == '\0' || strlen(p) > 3)
-		return (-1);
-	for (; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return (-1);
-		n = n * 10 + (*p - '0');
-	}
-	return (n <= max ? n : -1);
-}
-
-/* Are any bits of C's address set after its prefix? */
-static int
-http_host_bits(const struct http_cidr *c)
-{
-	int	i, bits;
-
-	for (i = 0; i < 16; i++) {
-		bits = c->prefix - i * 8;
-		if (bits >= 8)
-			continue;
-		if ((c->addr[i] & (bits <= 0 ? 0xff : 0xff >> bits)) != 0)
-			return (1);
-	}
-	return (0);
-}
-
-/*
- * Parse "ADDRESS/PREFIX" (or a bare address: one host) into C.  Host bits
- * must be zero; an IPv4-mapped IPv6 network (::ffff:a.b.c.d/96+n) becomes
- * the IPv4 network a.b.c.d/n.
- */
-int
-http_cidr_parse(const char *s, struct http_cidr *c, char **cause)
-{
-	char		 addr[INET6_ADDRSTRLEN + 1];
-	const char	*slash;
-	size_t		 len;
-	int		 max;
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	memset(c, 0, sizeof *c);
-	slash = strchr(s, '/');
-	len = slash != NULL ? (size_t)(slash - s) : strlen(s);
-	if (len == 0 || len >= sizeof addr)
-		goto bad;
-	memcpy(addr, s, len);
-	addr[len] = '\0';
-	if (inet_pton(AF_INET, addr, c->addr) == 1) {
-		c->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
-		c->family = AF_INET6;
-		max = 128;
-	} else
-		goto bad;
-	c->prefix = slash != NULL ? http_prefix_parse(slash + 1, max) : max;
-	if (c->prefix < 0)
-		goto bad;
-	if (http_host_bits(c)) {
-		xasprintf(cause, "%s: host bits are set after the first %d",
-		    s, c->prefix);
-		return (-1);
-	}
-	if (c->family == AF_INET6 && c->prefix >= 96 &&
-	    memcmp(c->addr, mapped, sizeof mapped) == 0) {
-		c->family = AF_INET;
-		memmove(c->addr, c->addr + 12, 4);
-		memset(c->addr + 4, 0, 12);
-		c->prefix -= 96;
-	}
-	return (0);
-bad:
-	xasprintf(cause, "%s: expected an address or ADDRESS/PREFIX such as "
-	    "127.0.0.1/32 or fd00::/8", s);
-	return (-1);
-}
-
-/*
- * The family and bytes of SA, with an IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d) read as the IPv4 address it is.  -1 if not IP.
- */
-static int
-http_addr_norm(const struct sockaddr *sa, int *family, uint8_t *a)
-{
-	struct sockaddr_in	sin;
-	struct sockaddr_in6	sin6;
-	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	memset(a, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		memcpy(&sin, sa, sizeof sin);
-		memcpy(a, &sin.sin_addr, 4);
-		*family = AF_INET;
-		return (0);
-	}
-	if (sa->sa_family != AF_INET6)
-		return (-1);
-	memcpy(&sin6, sa, sizeof sin6);
-	if (memcmp(&sin6.sin6_addr, mapped, sizeof mapped) == 0) {
-		memcpy(a, (uint8_t *)&sin6.sin6_addr + 12, 4);
-		*family = AF_INET;
-		return (0);
-	}
-	memcpy(a, &sin6.sin6_addr, 16);
-	*family = AF_INET6;
-	return (0);
-}
-
-/* Do the first BITS bits of A and NET agree? */
-static int
-http_prefix_match(const uint8_t *a, const uint8_t *net, int bits)
-{
-	int	i;
-
-	for (i = 0; bits >= 8; i++, bits -= 8) {
-		if (a[i] != net[i])
-			return (0);
-	}
-	if (bits > 0 && ((a[i] ^ net[i]) & (0xff << (8 - bits))) != 0)
-		return (0);
-	return (1);
-}
-
-/* Is SA inside C?  (IPv4-mapped addresses match IPv4 networks.) */
-int
-http_cidr_match(const struct http_cidr *c, const struct sockaddr *sa)
-{
-	uint8_t	a[16];
-	int	family;
-
-	if (http_addr_norm(sa, &family, a) != 0 || family != c->family)
-		return (0);
-	return (http_prefix_match(a, c->addr, c->prefix));
-}
-
-/* Why the IPv4 address A may not be called, or NULL if it may. */
-static const char *
-http_special_v4(const uint8_t *a)
-{
-	if (a[0] == 0)
-		return ("unspecified");
-	if (a[0] == 127)
-		return ("loopback");
-	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-	    (a[0] == 192 && a[1] == 168) || (a[0] == 100 &&
-	    (a[1] & 0xc0) == 64))
-		return ("private");
-	if (a[0] == 169 && a[1] == 254)
-		return ("link-local");
-	if (a[0] >= 224 && a[0] < 240)
-		return ("multicast");
-	if (a[0] >= 240)
-		return ("reserved");
-	return (NULL);
-}
-
-/* Why the IPv6 address A may not be called, or NULL if it may. */
-static const char *
-http_special_v6(const uint8_t *a)
-{
-	static const uint8_t	zero[16];
-	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b };
-	static const uint8_t	nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
-	const char		*why;
-
-	if (memcmp(a, zero, 16) == 0)
-		return ("unspecified");
-	if (memcmp(a, zero, 15) == 0 && a[15] == 1)
-		return ("loopback");
-	/* IPv4-compatible (::a.b.c.d), NAT64 and 6to4 embed an IPv4. */
-	if (memcmp(a, zero, 12) == 0)
-		return ((why = http_special_v4(a + 12)) != NULL ? why :
-		    "reserved");
-	if (memcmp(a, nat64, 12) == 0)
-		return (http_special_v4(a + 12));
-	if (memcmp(a, nat64_local, 6) == 0)
-		return ("private");
-	if (a[0] == 0x20 && a[1] == 0x02)
-		return (http_special_v4(a + 2));
-	if ((a[0] & 0xfe) == 0xfc)
-		return ("private");
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-		return ("link-local");
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
-		return ("private");	/* site-local, deprecated */
-	if (a[0] == 0xff)
-		return ("multicast");
-	return (NULL);
-}
-
-/*
- * The filter: NULL when SA may be connected to (a public address, or one
- * inside an allowed CIDR), else why not ("loopback", "private", ...).
- */
-const char *
-http_addr_refused(const struct sockaddr *sa, const struct http_cidr *allow,
-    size_t nallow)
-{
-	uint8_t	a[16];
-	size_t	i;
-	int	family;
-
-	if (http_addr_norm(sa, &family, a) != 0)
-		return ("not an IP address");
-	for (i = 0; i < nallow; i++) {
-		if (http_cidr_match(&allow[i], sa))
-			return (NULL);
-	}
-	return (family == AF_INET ? http_special_v4(a) : http_special_v6(a));
-}
-
-/* ---- Standard Webhooks signatures -------------------------------------- */
-
-static char *
-http_base64(const unsigned char *in, size_t len)
-{
-	char	*out;
-
-	out = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	return (out);
-}
-
-/*
- * The HMAC key of a Standard Webhooks SECRET, decoded as the reference
- * libraries do (standard-webhooks/libraries: Webhook(secret)): an optional
- * "whsec_" prefix is dropped and the rest is base64 (the standard
- * alphabet; the padding may be left out, as provider dashboards often
- * show it), so "whsec_XYZ" and the bare "XYZ" are the same key.  *key is
- * allocated (wipe it with secret_free).  Returns -1 with *cause set when
- * the rest is empty or not base64; nothing is ever taken as raw bytes.
- */
-int
-http_webhook_key(const unsigned char *secret, size_t len, unsigned char **key,
-    size_t *keylen, char **cause)
-{
-	const unsigned char	*b64 = secret;
-	unsigned char		*in;
-	size_t			 n = len, i, pad = 0, full;
-	int			 got;
-
-	*key = NULL;
-	*keylen = 0;
-	if (n >= 6 && memcmp(b64, "whsec_", 6) == 0) {
-		b64 += 6;
-		n -= 6;
-	}
-	while (pad < 2 && pad < n && b64[n - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < n - pad; i++) {
-		if (!isalnum(b64[i]) && b64[i] != '+' && b64[i] != '/')
-			break;
-	}
-	/* Unpadded lengths that leave 1 character over cannot be base64. */
-	if (n == pad || i != n - pad || n > 64 * 1024 ||
-	    (pad != 0 && n % 4 != 0) || (n - pad) % 4 == 1) {
-		xasprintf(cause, "a Standard Webhooks secret must be base64, "
-		    "with or without the whsec_ prefix");
-		return (-1);
-	}
-	/* EVP_DecodeBlock takes whole quads: pad what was left unpadded. */
-	full = (n - pad + 3) / 4 * 4;
-	in = xmalloc(full + 1);		/* secret_free wipes a NUL too */
-	memcpy(in, b64, n - pad);
-	memset(in + n - pad, '=', full - (n - pad));
-	*key = xmalloc(full / 4 * 3 + 1);
-	got = EVP_DecodeBlock(*key, in, (int)full);
-	pad = full - (n - pad);
-	secret_free(in, full);
-	if (got < 0 || (size_t)got <= pad) {
-		secret_free(*key, full / 4 * 3);
-		*key = NULL;
-		xasprintf(cause, "a Standard Webhooks secret must be base64, "
-		    "with or without the whsec_ prefix");
-		return (-1);
-	}
-	*keylen = (size_t)got - pad;
-	return (0);
-}
-
-/*
- * The Standard Webhooks signature of BODY sent as message ID at TS (Unix
- * seconds): "v1," and the base64 of HMAC-SHA256(KEY, "ID.TS.BODY").
- * Returns allocated text.
- */
-char *
-http_sign(const unsigned char *key, size_t keylen, const char *id, int64_t ts,
-    const char *body, size_t len)
-{
-	unsigned char	 mac[EVP_MAX_MD_SIZE];
-	unsigned int	 maclen = 0;
-	char		*data, *b64, *out;
-	int		 n;
-
-	n = xasprintf(&data, "%s.%" PRId64 ".", id, ts);
-	data = xreallocarray(data, (size_t)n + len + 1, 1);
-	memcpy(data + n, body, len);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)data,
-	    (size_t)n + len, mac, &maclen) == NULL)
-		fatalx("http_sign: HMAC failed");
-	free(data);
-	b64 = http_base64(mac, maclen);
-	xasprintf(&out, "v1,%s", b64);
-	free(b64);
-	return (out);
 }
 
 /*
@@ -718,7 +404,7 @@ http_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 	memset(&ss, 0, sizeof ss);
 	memcpy(&ss, &addr->addr, addr->addrlen < sizeof ss ? addr->addrlen :
 	    sizeof ss);
-	why = http_addr_refused((struct sockaddr *)&ss, http_allow,
+	why = addrfilter_refused((struct sockaddr *)&ss, http_allow,
 	    http_nallow);
 	if (why != NULL) {
 		if (ss.ss_family == AF_INET)
@@ -865,7 +551,7 @@ http_sign_headers(struct http_job *job, const char *ref, const char *run_id,
 
 	if (secret_resolve(ref, &secret, &slen, cause) != 0)
 		return (-1);
-	if (http_webhook_key(secret, slen, &key, &klen, &why) != 0) {
+	if (sign_standard_key(secret, slen, &key, &klen, &why) != 0) {
 		secret_free(secret, slen);
 		xasprintf(cause, "secret %s: %s", ref, why);
 		free(why);
@@ -878,7 +564,7 @@ http_sign_headers(struct http_job *job, const char *ref, const char *run_id,
 			*p = '_';
 	}
 	ts = now_us() / USEC_PER_SEC;
-	sig = http_sign(key, klen, id, ts, job->body, job->body_len);
+	sig = sign_standard(key, klen, id, ts, job->body, job->body_len);
 	secret_free(key, klen);
 	http_add_header(job, "webhook-id: %s", id);
 	http_add_header(job, "webhook-timestamp: %" PRId64, ts);
@@ -988,6 +674,7 @@ http_start(const struct operation *op, const struct exec_request *req,
 		return (NULL);
 
 	job = xcalloc(1, sizeof *job);
+	job->job.executor = &http_executor;
 	job->run_id = xstrdup(req->run_id != NULL ? req->run_id : "-");
 	job->operation = xstrdup(op->id);
 	job->cb = cb;
@@ -1032,6 +719,26 @@ http_abort(struct http_job *job)
 	r->status = EXEC_CANCELLED;
 	r->error = xstrdup("cancelled");
 	http_finish(job, r);
+}
+
+/* http_executor's start: http_start. */
+static struct job *
+http_executor_start(const struct operation *op,
+    const struct exec_request *req, int attempt, exec_done_cb cb, void *arg,
+    char **cause)
+{
+	struct http_job	*job;
+
+	if ((job = http_start(op, req, attempt, cb, arg, cause)) == NULL)
+		return (NULL);
+	return (&job->job);
+}
+
+/* http_executor's abort: JOB is an http_job's head. */
+static void
+http_executor_abort(struct job *job)
+{
+	http_abort((struct http_job *)job);
 }
 
 /* JOB ended with R: detach it, log it, queue its callback. */

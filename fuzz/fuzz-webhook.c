@@ -10,7 +10,7 @@
  *			stripe: Stripe-Signature
  *	BODY		the request body, any bytes
  * as actors/webhook.c hands them to webhook_verify_{standard,github,
- * stripe}, with the key http_webhook_key makes of the secret.  The
+ * stripe}, with the key sign_standard_key makes of the secret.  The
  * tolerance is 300 s.
  *
  * Properties, with the MAC computed here apart from the daemon's code: an
@@ -225,7 +225,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		style = WEBHOOK_STRIPE;
 	else
 		style = (unsigned char)f.v[0][0] % WEBHOOK_NSTYLES;
-	if (http_webhook_key((unsigned char *)f.v[1], f.len[1], &key, &keylen,
+	if (sign_standard_key((unsigned char *)f.v[1], f.len[1], &key, &keylen,
 	    &cause) != 0) {
 		if (cause == NULL || key != NULL)
 			fuzz_fail("a bad whsec_ secret without a cause", &f);

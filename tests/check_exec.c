@@ -1,6 +1,7 @@
 /*
- * tests/check_exec.c: the exec executor (engine/exec.c), the catalog
- * (engine/catalog.c) and the cost model (actors/cost.c).
+ * tests/check_exec.c: the exec executor (engine/exec.c), the table of
+ * executors (engine/executor.c), the catalog (engine/catalog.c) and the
+ * cost model (actors/cost.c).
  *
  * Exec tests run real child processes (/bin/sh and coreutils) on a libevent
  * loop and wait for their callbacks by running the loop, never by sleeping.
@@ -1756,6 +1757,202 @@ START_TEST(test_cost_actual_bad)
 }
 END_TEST
 
+/* ---- executor ---------------------------------------------------------- */
+
+static void
+executor_setup(void)
+{
+	exec_setup();
+	http_runtime_init(base, NULL);
+}
+
+static void
+executor_teardown(void)
+{
+	http_runtime_free();
+	exec_teardown();
+}
+
+/* An http operation whose address the filter refuses (no allow-list). */
+static struct operation *
+http_op(void)
+{
+	static struct operation	op;
+
+	memset(&op, 0, sizeof op);
+	op.id = "test-op";
+	op.executor = EXECUTOR_HTTP;
+	op.url = "http://127.0.0.1:9/";
+	op.timeout_ms = 20000;
+	op.default_model = "m1";
+	return (&op);
+}
+
+/* Every kind has an executor whose name is the one the catalog reads and
+ * writes for that kind. */
+START_TEST(test_executor_find)
+{
+	struct catalog		*cat;
+	const struct operation	*op;
+	const struct executor	*e;
+	enum executor_kind	 kind;
+	json_t			*j, *ops, *jop;
+	char			*cause = NULL;
+	int			 seen[EXECUTOR_MAX] = { 0 };
+	size_t			 i;
+
+	cat = parse_q(T_CAT(T_OP("op-exec", "") ", {'id': 'op-http', "
+	    "'executor': 'http', 'url': 'https://router.example/', " T_TOKENS
+	    ", 'default_model': 'm1'}"), &cause);
+	ck_assert_msg(cat != NULL, "%s", cause);
+	j = catalog_to_json(cat);
+	ops = json_object_get(j, "operations");
+	ck_assert_uint_eq(json_array_size(ops), cat->nops);
+	for (i = 0; i < cat->nops; i++) {
+		op = &cat->ops[i];
+		e = executor_find(op->executor);
+		ck_assert_ptr_nonnull(e);
+		ck_assert(e->start != NULL && e->abort != NULL &&
+		    e->running != NULL);
+		jop = json_array_get(ops, i);
+		ck_assert_str_eq(json_string_value(json_object_get(jop, "id")),
+		    op->id);
+		ck_assert_str_eq(json_string_value(json_object_get(jop,
+		    "executor")), e->name);
+		ck_assert_int_eq(executor_lookup(e->name, &kind), 0);
+		ck_assert_int_eq(kind, op->executor);
+		seen[op->executor]++;
+	}
+	json_decref(j);
+	catalog_unref(cat);
+	for (i = 0; i < EXECUTOR_MAX; i++)
+		ck_assert_msg(seen[i] == 1, "kind %zu is not in the catalog", i);
+	ck_assert_ptr_eq(executor_find(EXECUTOR_EXEC), &exec_executor);
+	ck_assert_ptr_eq(executor_find(EXECUTOR_HTTP), &http_executor);
+	ck_assert_str_eq(exec_executor.name, "exec");
+	ck_assert_str_eq(http_executor.name, "http");
+}
+END_TEST
+
+/* Kinds outside the table and names not in it find nothing. */
+START_TEST(test_executor_find_bad)
+{
+	static const char *const names[] = { "", "EXEC", "Http", "exec ",
+	    "shell", "execs" };
+	enum executor_kind	 kind = EXECUTOR_HTTP;
+	size_t			 i;
+
+	ck_assert_ptr_null(executor_find(EXECUTOR_MAX));
+	ck_assert_ptr_null(executor_find((enum executor_kind)(EXECUTOR_MAX +
+	    7)));
+	ck_assert_ptr_null(executor_find((enum executor_kind)-1));
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		ck_assert_msg(executor_lookup(names[i], &kind) == -1,
+		    "\"%s\" was found", names[i]);
+		ck_assert_int_eq(kind, EXECUTOR_HTTP);	/* left alone */
+	}
+}
+END_TEST
+
+/* executor_start runs each kind on its own executor; executor_abort and
+ * executor_running go through the job's executor. */
+START_TEST(test_executor_start)
+{
+	struct exec_request	 req;
+	struct outcome		 o[4];
+	struct job		*job[4];
+	char			*cause = NULL;
+	int			 i;
+
+	default_request(&req);
+	memset(o, 0, sizeof o);
+	job[0] = executor_start(sh_op("printf '{\"result\": \"plain\"}'"),
+	    &req, 1, done_cb, &o[0], &cause);
+	ck_assert_msg(job[0] != NULL, "executor_start: %s", cause);
+	ck_assert_ptr_eq(job[0]->executor, &exec_executor);
+	ck_assert_int_eq(executor_running(), 1);
+	wait_all(&o[0], 1);
+	ck_assert_int_eq(o[0].r->status, EXEC_SUCCESS);
+	ck_assert_str_eq(o[0].r->result, "\"plain\"");
+	ck_assert_int_eq(executor_running(), 0);
+
+	/* Abort one job of each kind while it runs. */
+	job[1] = executor_start(sh_op("sleep 30"), &req, 1, done_cb, &o[1],
+	    &cause);
+	ck_assert_ptr_nonnull(job[1]);
+	ck_assert_ptr_eq(job[1]->executor, &exec_executor);
+	job[2] = executor_start(http_op(), &req, 1, done_cb, &o[2], &cause);
+	ck_assert_msg(job[2] != NULL, "executor_start: %s", cause);
+	ck_assert_ptr_eq(job[2]->executor, &http_executor);
+	ck_assert_int_eq(executor_running(), 2);
+	ck_assert_int_eq(exec_running(), 1);
+	ck_assert_int_eq(http_running(), 1);
+	executor_abort(job[1]);
+	executor_abort(job[2]);
+	wait_all(&o[1], 2);
+	for (i = 1; i < 3; i++) {
+		ck_assert_int_eq(o[i].r->status, EXEC_CANCELLED);
+		ck_assert_str_eq(o[i].r->error, "cancelled");
+	}
+	ck_assert_int_eq(executor_running(), 0);
+
+	/* Left alone, the refused http call fails on its own. */
+	job[3] = executor_start(http_op(), &req, 1, done_cb, &o[3], &cause);
+	ck_assert_ptr_nonnull(job[3]);
+	wait_all(&o[3], 1);
+	ck_assert_int_eq(o[3].r->status, EXEC_FAILED);
+	ck_assert_int_eq(executor_running(), 0);
+	for (i = 0; i < 4; i++)
+		exec_result_free(o[i].r);
+}
+END_TEST
+
+/* A kind outside the table, or an operation its executor cannot run,
+ * starts nothing and calls nothing back; aborting NULL or twice does
+ * nothing more. */
+START_TEST(test_executor_start_bad)
+{
+	struct exec_request	 req;
+	struct operation	 op;
+	struct outcome		 o = { 0, NULL };
+	struct job		*job;
+	char			*cause = NULL;
+
+	default_request(&req);
+	op = *sh_op("true");
+	op.executor = EXECUTOR_MAX;
+	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_str_eq(cause, "operation test-op has no executor");
+	free(cause);
+	cause = NULL;
+	op.executor = EXECUTOR_EXEC;
+	op.argv = NULL;
+	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_str_eq(cause, "operation test-op has no command to execute");
+	free(cause);
+	cause = NULL;
+	op = *http_op();
+	op.url = NULL;
+	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_str_eq(cause, "operation test-op has no URL to call");
+	free(cause);
+	cause = NULL;
+	executor_abort(NULL);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(o.calls, 0);
+	ck_assert_int_eq(executor_running(), 0);
+
+	job = executor_start(sh_op("sleep 30"), &req, 1, done_cb, &o, &cause);
+	ck_assert_ptr_nonnull(job);
+	executor_abort(job);
+	executor_abort(job);
+	wait_all(&o, 1);
+	ck_assert_int_eq(o.r->status, EXEC_CANCELLED);
+	exec_result_free(o.r);
+	ck_assert_int_eq(executor_running(), 0);
+}
+END_TEST
+
 /* ---- suites ----------------------------------------------------------- */
 
 static Suite *
@@ -1798,6 +1995,21 @@ exec_suite(void)
 	tcase_add_test(tc, test_exec_status_name);
 	tcase_add_test(tc, test_exec_runtime_free);
 	tcase_add_test(tc, test_exec_catalog_commands);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+executor_suite(void)
+{
+	Suite	*s = suite_create("executor");
+	TCase	*tc = tcase_create("executor");
+
+	tcase_add_checked_fixture(tc, executor_setup, executor_teardown);
+	tcase_add_test(tc, test_executor_find);
+	tcase_add_test(tc, test_executor_find_bad);
+	tcase_add_test(tc, test_executor_start);
+	tcase_add_test(tc, test_executor_start_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
@@ -1847,6 +2059,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(exec_suite());
+	srunner_add_suite(sr, executor_suite());
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, cost_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,7 +1,8 @@
 /*
- * tests/check_http.c: the HTTP executor (engine/http.c), its address
- * filter, its signatures, the http keys of the catalog, and secret
- * references (engine/secret.c).
+ * tests/check_http.c: the HTTP executor (engine/http.c), the address
+ * filter (engine/addrfilter.c), Standard Webhooks signatures
+ * (engine/sign.c), the http keys of the catalog, and secret references
+ * (engine/secret.c).
  *
  * The http suite calls a real chime-test-router (tests/router.c) started
  * as a child process on 127.0.0.1, and waits for callbacks by running the
@@ -351,41 +352,41 @@ addr(const char *text, struct sockaddr_storage *ss)
 
 /* The filter's verdict on TEXT with the allowed networks ALLOW. */
 static const char *
-refused(const char *text, const struct http_cidr *allow, size_t n)
+refused(const char *text, const struct cidr *allow, size_t n)
 {
 	struct sockaddr_storage	ss;
 
-	return (http_addr_refused((struct sockaddr *)addr(text, &ss), allow,
+	return (addrfilter_refused((struct sockaddr *)addr(text, &ss), allow,
 	    n));
 }
 
-/* ---- filter ----------------------------------------------------------- */
+/* ---- addrfilter ------------------------------------------------------- */
 
 /* CIDRs parse, bare addresses are hosts, mapped IPv6 becomes IPv4. */
-START_TEST(test_filter_cidr_parse)
+START_TEST(test_addrfilter_cidr_parse)
 {
-	struct http_cidr	c;
+	struct cidr	c;
 	char			*cause = NULL;
 
-	ck_assert_int_eq(http_cidr_parse("127.0.0.1/32", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("127.0.0.1/32", &c, &cause), 0);
 	ck_assert_int_eq(c.family, AF_INET);
 	ck_assert_int_eq(c.prefix, 32);
 	ck_assert_int_eq(c.addr[0], 127);
-	ck_assert_int_eq(http_cidr_parse("10.0.0.0/8", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("10.0.0.0/8", &c, &cause), 0);
 	ck_assert_int_eq(c.prefix, 8);
-	ck_assert_int_eq(http_cidr_parse("172.16.0.0/12", &c, &cause), 0);
-	ck_assert_int_eq(http_cidr_parse("0.0.0.0/0", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("172.16.0.0/12", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("0.0.0.0/0", &c, &cause), 0);
 	ck_assert_int_eq(c.prefix, 0);
-	ck_assert_int_eq(http_cidr_parse("192.168.1.5", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("192.168.1.5", &c, &cause), 0);
 	ck_assert_int_eq(c.prefix, 32);
-	ck_assert_int_eq(http_cidr_parse("::1/128", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("::1/128", &c, &cause), 0);
 	ck_assert_int_eq(c.family, AF_INET6);
 	ck_assert_int_eq(c.addr[15], 1);
-	ck_assert_int_eq(http_cidr_parse("fd00::/8", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("fd00::/8", &c, &cause), 0);
 	ck_assert_int_eq(c.prefix, 8);
-	ck_assert_int_eq(http_cidr_parse("fe80::/10", &c, &cause), 0);
-	ck_assert_int_eq(http_cidr_parse("::/0", &c, &cause), 0);
-	ck_assert_int_eq(http_cidr_parse("::ffff:127.0.0.0/104", &c,
+	ck_assert_int_eq(addrfilter_cidr_parse("fe80::/10", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("::/0", &c, &cause), 0);
+	ck_assert_int_eq(addrfilter_cidr_parse("::ffff:127.0.0.0/104", &c,
 	    &cause), 0);
 	ck_assert_int_eq(c.family, AF_INET);
 	ck_assert_int_eq(c.prefix, 8);
@@ -401,12 +402,12 @@ static const char *cidr_bad[] = {
 };
 
 /* Malformed networks and networks with host bits are refused. */
-START_TEST(test_filter_cidr_parse_bad)
+START_TEST(test_addrfilter_cidr_parse_bad)
 {
-	struct http_cidr	c;
+	struct cidr	c;
 	char			*cause = NULL;
 
-	ck_assert_msg(http_cidr_parse(cidr_bad[_i], &c, &cause) == -1,
+	ck_assert_msg(addrfilter_cidr_parse(cidr_bad[_i], &c, &cause) == -1,
 	    "\"%s\" was accepted", cidr_bad[_i]);
 	ck_assert_ptr_nonnull(cause);
 	ck_assert_msg(strncmp(cause, cidr_bad[_i], strlen(cidr_bad[_i])) == 0,
@@ -464,7 +465,7 @@ static const struct {
 };
 
 /* Without an allow-list: loopback, private, ... refused; public passes. */
-START_TEST(test_filter_refused)
+START_TEST(test_addrfilter_refused)
 {
 	const char	*why;
 
@@ -481,19 +482,19 @@ START_TEST(test_filter_refused)
 END_TEST
 
 /* A non-IP address is refused. */
-START_TEST(test_filter_refused_bad)
+START_TEST(test_addrfilter_refused_bad)
 {
 	struct sockaddr_storage	ss;
 
 	memset(&ss, 0, sizeof ss);
 	ss.ss_family = AF_UNIX;
-	ck_assert_str_eq(http_addr_refused((struct sockaddr *)&ss, NULL, 0),
+	ck_assert_str_eq(addrfilter_refused((struct sockaddr *)&ss, NULL, 0),
 	    "not an IP address");
 }
 END_TEST
 
 /* An allowed CIDR lets exactly its addresses through (mapped ones too). */
-START_TEST(test_filter_allow)
+START_TEST(test_addrfilter_allow)
 {
 	struct http_config	cfg;
 	char			*cause = NULL;
@@ -522,7 +523,7 @@ END_TEST
 
 /* An allowed network of one family does not open the other; a bad CIDR
  * is refused and leaves the configuration as it was. */
-START_TEST(test_filter_allow_bad)
+START_TEST(test_addrfilter_allow_bad)
 {
 	struct http_config	cfg;
 	char			*cause = NULL;
@@ -546,54 +547,55 @@ START_TEST(test_filter_allow_bad)
 END_TEST
 
 /* Prefixes that are not whole bytes match on the bit. */
-START_TEST(test_filter_match)
+START_TEST(test_addrfilter_match)
 {
-	struct http_cidr	c;
+	struct cidr		c;
 	struct sockaddr_storage	ss;
 	char			*cause = NULL;
 
-	ck_assert_int_eq(http_cidr_parse("172.16.0.0/12", &c, &cause), 0);
-	ck_assert(http_cidr_match(&c, (struct sockaddr *)addr("172.31.1.1",
-	    &ss)));
-	ck_assert(http_cidr_match(&c, (struct sockaddr *)addr("172.16.0.0",
-	    &ss)));
-	ck_assert(http_cidr_match(&c, (struct sockaddr *)addr(
-	    "::ffff:172.20.0.1", &ss)));
-	ck_assert_int_eq(http_cidr_parse("fe80::/10", &c, &cause), 0);
-	ck_assert(http_cidr_match(&c, (struct sockaddr *)addr("febf::1",
-	    &ss)));
-	ck_assert_int_eq(http_cidr_parse("::/0", &c, &cause), 0);
-	ck_assert(http_cidr_match(&c, (struct sockaddr *)addr("2001:db8::1",
-	    &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("172.16.0.0/12", &c, &cause), 0);
+	ck_assert(addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("172.31.1.1", &ss)));
+	ck_assert(addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("172.16.0.0", &ss)));
+	ck_assert(addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("::ffff:172.20.0.1", &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("fe80::/10", &c, &cause), 0);
+	ck_assert(addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("febf::1", &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("::/0", &c, &cause), 0);
+	ck_assert(addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("2001:db8::1", &ss)));
 }
 END_TEST
 
 /* Neighbours just outside a network, and the other family, do not match. */
-START_TEST(test_filter_match_bad)
+START_TEST(test_addrfilter_match_bad)
 {
-	struct http_cidr	c;
+	struct cidr		c;
 	struct sockaddr_storage	ss;
 	char			*cause = NULL;
 
-	ck_assert_int_eq(http_cidr_parse("172.16.0.0/12", &c, &cause), 0);
-	ck_assert(!http_cidr_match(&c, (struct sockaddr *)addr("172.32.0.0",
-	    &ss)));
-	ck_assert(!http_cidr_match(&c, (struct sockaddr *)addr(
-	    "172.15.255.255", &ss)));
-	ck_assert(!http_cidr_match(&c, (struct sockaddr *)addr("::1", &ss)));
-	ck_assert_int_eq(http_cidr_parse("fe80::/10", &c, &cause), 0);
-	ck_assert(!http_cidr_match(&c, (struct sockaddr *)addr("fec0::1",
-	    &ss)));
-	ck_assert_int_eq(http_cidr_parse("0.0.0.0/0", &c, &cause), 0);
-	ck_assert(!http_cidr_match(&c, (struct sockaddr *)addr("2001:db8::1",
-	    &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("172.16.0.0/12", &c, &cause), 0);
+	ck_assert(!addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("172.32.0.0", &ss)));
+	ck_assert(!addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("172.15.255.255", &ss)));
+	ck_assert(!addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("::1", &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("fe80::/10", &c, &cause), 0);
+	ck_assert(!addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("fec0::1", &ss)));
+	ck_assert_int_eq(addrfilter_cidr_parse("0.0.0.0/0", &c, &cause), 0);
+	ck_assert(!addrfilter_cidr_match(&c,
+	    (struct sockaddr *)addr("2001:db8::1", &ss)));
 }
 END_TEST
 
 /* ---- signatures and Retry-After --------------------------------------- */
 
 /* The published Standard Webhooks vector, and an independent HMAC. */
-START_TEST(test_http_sign)
+START_TEST(test_sign_standard)
 {
 	unsigned char	*key, mac[EVP_MAX_MD_SIZE];
 	unsigned int	 maclen;
@@ -601,15 +603,15 @@ START_TEST(test_http_sign)
 	char		*sig, *cause = NULL, b64[64];
 	const char	*body = "{\"test\": 2432232314}";
 
-	ck_assert_int_eq(http_webhook_key((const unsigned char *)TEST_SECRET,
+	ck_assert_int_eq(sign_standard_key((const unsigned char *)TEST_SECRET,
 	    strlen(TEST_SECRET), &key, &klen, &cause), 0);
 	ck_assert_uint_eq(klen, 24);
-	sig = http_sign(key, klen, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-	    body, strlen(body));
+	sig = sign_standard(key, klen, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	    1614265330, body, strlen(body));
 	ck_assert_str_eq(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 	free(sig);
-	/* http_sign takes key bytes as they are: an independent HMAC. */
-	sig = http_sign((const unsigned char *)"k", 1, "id", 5, "b", 1);
+	/* sign_standard takes key bytes as they are: an independent HMAC. */
+	sig = sign_standard((const unsigned char *)"k", 1, "id", 5, "b", 1);
 	HMAC(EVP_sha256(), "k", 1, (const unsigned char *)"id.5.b", 6, mac,
 	    &maclen);
 	EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
@@ -621,7 +623,7 @@ END_TEST
 
 /* As the Standard Webhooks libraries: the whsec_ prefix is optional and
  * the padding may be left out; both give the vector's key. */
-START_TEST(test_http_webhook_key)
+START_TEST(test_sign_standard_key)
 {
 	static const char	*same[] = {
 	    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",		/* bare */
@@ -642,14 +644,14 @@ START_TEST(test_http_webhook_key)
 	size_t		 klen, wlen, i;
 	char		*sig, *cause = NULL;
 
-	ck_assert_int_eq(http_webhook_key((const unsigned char *)TEST_SECRET,
+	ck_assert_int_eq(sign_standard_key((const unsigned char *)TEST_SECRET,
 	    strlen(TEST_SECRET), &want, &wlen, &cause), 0);
 	for (i = 0; i < sizeof same / sizeof same[0]; i++) {
-		ck_assert_int_eq(http_webhook_key((const unsigned char *)
+		ck_assert_int_eq(sign_standard_key((const unsigned char *)
 		    same[i], strlen(same[i]), &key, &klen, &cause), 0);
 		ck_assert_uint_eq(klen, wlen);
 		ck_assert_mem_eq(key, want, wlen);
-		sig = http_sign(key, klen, "msg_p5jXN8AQM9LWM0D4loKWxJek",
+		sig = sign_standard(key, klen, "msg_p5jXN8AQM9LWM0D4loKWxJek",
 		    1614265330, "{\"test\": 2432232314}", 20);
 		ck_assert_str_eq(sig,
 		    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
@@ -658,7 +660,7 @@ START_TEST(test_http_webhook_key)
 	}
 	secret_free(want, wlen);
 	for (i = 0; i < sizeof unpadded / sizeof unpadded[0]; i++) {
-		ck_assert_msg(http_webhook_key((const unsigned char *)
+		ck_assert_msg(sign_standard_key((const unsigned char *)
 		    unpadded[i].secret, strlen(unpadded[i].secret), &key,
 		    &klen, &cause) == 0, "%s: %s", unpadded[i].secret, cause);
 		ck_assert_uint_eq(klen, unpadded[i].len);
@@ -670,7 +672,7 @@ END_TEST
 
 /* A changed byte changes the signature; a secret that is not base64,
  * with or without whsec_, fails: nothing is taken as raw bytes. */
-START_TEST(test_http_sign_bad)
+START_TEST(test_sign_standard_bad)
 {
 	static const char	*bad[] = { "whsec_", "", "whsec_a", "abcde",
 	    "whsec_a!==", "whsec_====", "==", "whsec_ab=c", "abc==",
@@ -680,16 +682,16 @@ START_TEST(test_http_sign_bad)
 	size_t			 klen, i;
 	char			*a, *b, *cause = NULL;
 
-	a = http_sign((const unsigned char *)"k", 1, "id", 5, "body", 4);
-	b = http_sign((const unsigned char *)"k", 1, "id", 6, "body", 4);
+	a = sign_standard((const unsigned char *)"k", 1, "id", 5, "body", 4);
+	b = sign_standard((const unsigned char *)"k", 1, "id", 6, "body", 4);
 	ck_assert_str_ne(a, b);
 	free(b);
-	b = http_sign((const unsigned char *)"k", 1, "id", 5, "bodY", 4);
+	b = sign_standard((const unsigned char *)"k", 1, "id", 5, "bodY", 4);
 	ck_assert_str_ne(a, b);
 	free(b);
 	free(a);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		ck_assert_msg(http_webhook_key((const unsigned char *)bad[i],
+		ck_assert_msg(sign_standard_key((const unsigned char *)bad[i],
 		    strlen(bad[i]), &key, &klen, &cause) == -1, "%s", bad[i]);
 		ck_assert_ptr_null(key);
 		ck_assert_str_eq(cause, "a Standard Webhooks secret must be "
@@ -1353,6 +1355,59 @@ START_TEST(test_http_runtime_free)
 }
 END_TEST
 
+static void
+executor_abort_cb(evutil_socket_t fd, short events, void *arg)
+{
+	executor_abort(arg);
+}
+
+/* Through the executor table: the job names http_executor, the call
+ * succeeds, the attempt number reaches webhook-id, and an abort through
+ * the table cancels a call in flight. */
+START_TEST(test_http_executor)
+{
+	struct operation	 op;
+	struct exec_request	 req;
+	struct outcome		 o[2];
+	struct job		*job;
+	struct event		*ev;
+	struct timeval		 tv = { 0, 100 * 1000 };
+	char			*cause = NULL;
+	json_t			*reqs;
+
+	memset(o, 0, sizeof o);
+	router_op(&op);
+	request(&req, "t-executor:1", "{}");
+	job = executor_start(&op, &req, 2, done_cb, &o[0], &cause);
+	ck_assert_msg(job != NULL, "executor_start: %s", cause);
+	ck_assert_ptr_eq(job->executor, &http_executor);
+	ck_assert_ptr_eq(executor_find(EXECUTOR_HTTP), &http_executor);
+	ck_assert_int_eq(executor_running(), 1);
+	wait_all(&o[0], 1);
+	ck_assert_int_eq(o[0].r->status, EXEC_SUCCESS);
+	exec_result_free(o[0].r);
+	ck_assert_int_eq(executor_running(), 0);
+	reqs = router_requests("t-executor:1");
+	ck_assert_uint_eq(json_array_size(reqs), 1);
+	ck_assert_str_eq(jstr(json_array_get(reqs, 0), "webhook_id"),
+	    "t-executor:1:2");
+	json_decref(reqs);
+
+	request(&req, "t-executor:2", "{\"router\": {\"latency_ms\": 5000}}");
+	job = executor_start(&op, &req, 1, done_cb, &o[1], &cause);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_int_eq(executor_running(), 1);
+	ev = evtimer_new(base, executor_abort_cb, job);
+	evtimer_add(ev, &tv);
+	wait_all(&o[1], 1);
+	event_free(ev);
+	ck_assert_int_eq(o[1].r->status, EXEC_CANCELLED);
+	ck_assert_int_lt(o[1].r->duration_us, 4 * USEC_PER_SEC);
+	exec_result_free(o[1].r);
+	ck_assert_int_eq(executor_running(), 0);
+}
+END_TEST
+
 /* ---- catalog: the http keys ------------------------------------------- */
 
 #define C_MODEL "{'id': 'm1', 'input_usd_per_mtok': '1', " \
@@ -1656,21 +1711,21 @@ END_TEST
 /* ---- suites ----------------------------------------------------------- */
 
 static Suite *
-filter_suite(void)
+addrfilter_suite(void)
 {
-	Suite	*s = suite_create("filter");
-	TCase	*tc = tcase_create("filter");
+	Suite	*s = suite_create("addrfilter");
+	TCase	*tc = tcase_create("addrfilter");
 
-	tcase_add_test(tc, test_filter_cidr_parse);
-	tcase_add_loop_test(tc, test_filter_cidr_parse_bad, 0,
+	tcase_add_test(tc, test_addrfilter_cidr_parse);
+	tcase_add_loop_test(tc, test_addrfilter_cidr_parse_bad, 0,
 	    sizeof cidr_bad / sizeof cidr_bad[0]);
-	tcase_add_loop_test(tc, test_filter_refused, 0,
+	tcase_add_loop_test(tc, test_addrfilter_refused, 0,
 	    sizeof filter_table / sizeof filter_table[0]);
-	tcase_add_test(tc, test_filter_refused_bad);
-	tcase_add_test(tc, test_filter_allow);
-	tcase_add_test(tc, test_filter_allow_bad);
-	tcase_add_test(tc, test_filter_match);
-	tcase_add_test(tc, test_filter_match_bad);
+	tcase_add_test(tc, test_addrfilter_refused_bad);
+	tcase_add_test(tc, test_addrfilter_allow);
+	tcase_add_test(tc, test_addrfilter_allow_bad);
+	tcase_add_test(tc, test_addrfilter_match);
+	tcase_add_test(tc, test_addrfilter_match_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
@@ -1679,12 +1734,9 @@ static Suite *
 http_suite(void)
 {
 	Suite	*s = suite_create("http");
-	TCase	*tc = tcase_create("sign");
+	TCase	*tc = tcase_create("retry");
 	TCase	*net = tcase_create("router");
 
-	tcase_add_test(tc, test_http_sign);
-	tcase_add_test(tc, test_http_webhook_key);
-	tcase_add_test(tc, test_http_sign_bad);
 	tcase_add_test(tc, test_http_retry_after);
 	tcase_add_test(tc, test_http_retry_after_bad);
 	tcase_add_test(tc, test_http_catalog);
@@ -1717,8 +1769,22 @@ http_suite(void)
 	tcase_add_test(net, test_http_abort_bad);
 	tcase_add_test(net, test_http_concurrent);
 	tcase_add_test(net, test_http_start_bad);
+	tcase_add_test(net, test_http_executor);
 	tcase_add_test(net, test_http_runtime_free);
 	suite_add_tcase(s, net);
+	return (s);
+}
+
+static Suite *
+sign_suite(void)
+{
+	Suite	*s = suite_create("sign");
+	TCase	*tc = tcase_create("sign");
+
+	tcase_add_test(tc, test_sign_standard);
+	tcase_add_test(tc, test_sign_standard_key);
+	tcase_add_test(tc, test_sign_standard_bad);
+	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -1745,7 +1811,8 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(filter_suite());
+	sr = srunner_create(addrfilter_suite());
+	srunner_add_suite(sr, sign_suite());
 	srunner_add_suite(sr, http_suite());
 	srunner_add_suite(sr, secret_suite());
 	srunner_run_all(sr, CK_NORMAL);

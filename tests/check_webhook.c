@@ -26,7 +26,7 @@ setup(void)
 {
 	char	*cause = NULL;
 
-	ck_assert_int_eq(http_webhook_key((const unsigned char *)VEC_SECRET,
+	ck_assert_int_eq(sign_standard_key((const unsigned char *)VEC_SECRET,
 	    strlen(VEC_SECRET), &key, &keylen, &cause), 0);
 }
 
@@ -65,7 +65,7 @@ START_TEST(test_webhook_vector_bare)
 	const char	*reason = NULL;
 	char		*cause = NULL;
 
-	ck_assert_int_eq(http_webhook_key((const unsigned char *)VEC_SECRET +
+	ck_assert_int_eq(sign_standard_key((const unsigned char *)VEC_SECRET +
 	    6, strlen(VEC_SECRET) - 6, &bare, &barelen, &cause), 0);
 	ck_assert_int_eq(webhook_verify_standard(bare, barelen, VEC_ID, VEC_TS,
 	    VEC_SIG, VEC_BODY, strlen(VEC_BODY), VEC_TS_N, 300, &reason), 0);

@@ -2,8 +2,9 @@
 # The http executor against chime-test-router: success with usage and
 # cost, a timeout, 5xx retried to success with the same Idempotency-Key,
 # 429 with Retry-After honoured, 4xx not retried, the address filter, a
-# slow router saturating --max-running 2, and (finish) the signing secret
-# in neither the journal, the data directory nor the log.
+# slow router saturating --max-running 2, a call in flight aborted by
+# cancel_previous, and (finish) the signing secret in neither the journal,
+# the data directory nor the log.
 . "$(dirname "$0")/lib.sh"
 
 ROUTER=$B/tests/chime-test-router
@@ -36,8 +37,18 @@ URL=http://127.0.0.1:$PORT/v1/run
 rget() { curl -sf "http://127.0.0.1:$PORT$1"; }
 # reqs RUN: what the router saw of RUN, oldest first.
 reqs() { rget "/requests?run_id=$1"; }
-# run_is RUN JQ-CONDITION
-run_is() { ctlj run get "$1" | jq -e "$2" >/dev/null; }
+# json_is JQ-CONDITION: the JSON on stdin satisfies the condition.  No
+# input fails: jq -e alone succeeds when it reads nothing.
+json_is() {
+	json_in=$(cat)
+	[ -n "$json_in" ] && printf '%s\n' "$json_in" | jq -e "$1" >/dev/null
+}
+# run_is RUN JQ-CONDITION: of what run.get says of RUN.
+run_is() { ctlj run get "$1" | json_is "$2"; }
+# reqs_is RUN JQ-CONDITION: of what the router saw of RUN.
+reqs_is() { reqs "$1" | json_is "$2"; }
+# estimate_is SCHEDULE JQ-CONDITION: of its cost estimate.
+estimate_is() { ctlj schedule estimate "$1" | json_is "$2"; }
 ended() { run_is "$1" '.status == "success" or .status == "failed"'; }
 
 op() {	# op ID TIMEOUT ATTEMPTS [URL]
@@ -80,7 +91,7 @@ ctl schedule create --name other --op gw-other --manual >/dev/null
 r=$(trigger gw '{"model": "gw-model", "usage": {"input_tokens": 1000, "output_tokens": 500}}')
 check "success" wait_for 20 run_is "$r" '.status == "success"'
 check "result, model, usage and cost" run_is "$r" '.result.text == "routed answer" and .model == "gw-model" and .usage.input_tokens == 1000 and .usage.output_tokens == 500 and .cost_usd == "0.002000" and .attempt == 1'
-check "the router saw one signed request keyed by the run id" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 1 and .[0].idempotency_key == \"$r\" and .[0].signature_ok == true and .[0].webhook_id == \"$r:1\"'"
+check "the router saw one signed request keyed by the run id" reqs_is "$r" "length == 1 and .[0].idempotency_key == \"$r\" and .[0].signature_ok == true and .[0].webhook_id == \"$r:1\""
 
 # Timeout: the attempt ends at its deadline; one attempt only.
 r=$(trigger short '{"latency_ms": 3000}')
@@ -90,25 +101,25 @@ check "the timeout is recorded as an attempt" run_is "$r" '(.attempts | length) 
 # 5xx then success: retried with the same Idempotency-Key.
 r=$(trigger gw '{"fail_times": 2, "fail_status": 503}')
 check "5xx retried to success" wait_for 30 run_is "$r" '.status == "success" and .attempt == 3'
-check "three attempts reached the router" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].status] == [503, 503, 200] and [.[].attempt] == [1, 2, 3]'"
-check "the same Idempotency-Key on each retry" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].idempotency_key] | unique == [\"$r\"]'"
-check "a webhook-id per attempt, each signed" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e '[.[].webhook_id] == [\"$r:1\", \"$r:2\", \"$r:3\"] and all(.[]; .signature_ok)'"
+check "three attempts reached the router" reqs_is "$r" '[.[].status] == [503, 503, 200] and [.[].attempt] == [1, 2, 3]'
+check "the same Idempotency-Key on each retry" reqs_is "$r" "[.[].idempotency_key] | unique == [\"$r\"]"
+check "a webhook-id per attempt, each signed" reqs_is "$r" "[.[].webhook_id] == [\"$r:1\", \"$r:2\", \"$r:3\"] and all(.[]; .signature_ok)"
 
 # 429 with Retry-After: 2 s, longer than the 200 ms backoff, is honoured.
 r=$(trigger gw '{"fail_times": 1, "fail_status": 429, "retry_after": 2}')
 check "429 retried to success" wait_for 30 run_is "$r" '.status == "success" and .attempt == 2'
-check "the retry waited for Retry-After (2 s)" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 2 and .[0].status == 429 and (.[1].received_us - .[0].replied_us) >= 2000000'"
+check "the retry waited for Retry-After (2 s)" reqs_is "$r" 'length == 2 and .[0].status == 429 and (.[1].received_us - .[0].replied_us) >= 2000000'
 
 # 4xx: not retried, the body in the error.
 r=$(trigger gw '{"status": 404, "body": "no such route"}')
 check "4xx fails" wait_for 20 run_is "$r" '.status == "failed" and .error == "HTTP 404: no such route"'
-check "4xx is not retried" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 1'"
+check "4xx is not retried" reqs_is "$r" 'length == 1'
 check "4xx: one attempt" run_is "$r" '.attempt == 1'
 
 # The address filter: 127.0.0.2 is loopback outside the allowed /32.
 r=$(trigger other '{}')
 check "a loopback address outside --http-allow is refused" wait_for 20 run_is "$r" '.status == "failed" and .error == "address 127.0.0.2 not allowed (loopback)"'
-check "the refused call never reached the router" sh -c "curl -sf 'http://127.0.0.1:$PORT/requests?run_id=$r' | jq -e 'length == 0'"
+check "the refused call never reached the router" reqs_is "$r" 'length == 0'
 
 # A slow router saturates --max-running 2: the other runs wait for a slot.
 runs=
@@ -133,17 +144,32 @@ done >"$T/slow.json"
 overlap=$(jq -s 'add | . as $a | [$a[] | .received_us as $t | [$a[] | select(.received_us <= $t and .replied_us > $t)] | length] | max' "$T/slow.json")
 check "the router had exactly 2 of them at once at most" test "$overlap" -eq 2
 
+# cancel_previous: each fire (every second) aborts the run before it,
+# whose call is in flight at the router (answering after 5 s).
+ctl schedule create --name cancel --op gw --every 1s --overlap cancel_previous \
+    --param 'router={"latency_ms": 5000}' >/dev/null
+# aborted_call SCHEDULE: a run of SCHEDULE cancelled by a newer fire while
+# its call was at the router: one attempt, cancelled, ended long before
+# the router would have answered.
+aborted_call() {
+	r=$(ctlj schedule runs "$1" --limit 100 | jq -r '[.runs[] | select(.status == "cancelled" and .reason == "cancelled by a newer occurrence" and (.attempts | length) == 1 and .attempts[0].status == "cancelled")][0].run_id // empty')
+	[ -n "$r" ] && run_is "$r" '.latency_ms < 4000' &&
+	    reqs_is "$r" 'length == 1 and .[0].received_us > 0'
+}
+check "a newer fire aborts the http call in flight" wait_for 20 aborted_call cancel
+ctl schedule pause cancel >/dev/null
+
 # Estimates converge on what the router reports: 700 in, 300 out at
 # 1.00 / 2.00 USD per million = 0.001300 (the catalog's mid is 0.002000).
 ctl schedule create --name conv --op gw-conv --manual >/dev/null
-check "the first estimate is the catalog's" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate conv | jq -e '.estimate_source == \"catalog\" and .estimate_usd.mid == \"0.002000\"'"
+check "the first estimate is the catalog's" estimate_is conv '.estimate_source == "catalog" and .estimate_usd.mid == "0.002000"'
 i=0
 while [ $i -lt 10 ]; do
 	r=$(trigger conv '{"usage": {"input_tokens": 700, "output_tokens": 300}}')
 	wait_for 30 ended "$r" || fail "run $r did not end"
 	i=$((i + 1))
 done
-check "after 10 runs the estimate is the router's usage" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate conv | jq -e '.estimate_source == \"observed\" and .estimate_usd.low == \"0.001300\" and .estimate_usd.mid == \"0.001300\" and .estimate_usd.high == \"0.001300\"'"
+check "after 10 runs the estimate is the router's usage" estimate_is conv '.estimate_source == "observed" and .estimate_usd.low == "0.001300" and .estimate_usd.mid == "0.001300" and .estimate_usd.high == "0.001300"'
 
 check "the log names the endpoint, not the body" sh -c "grep -q 'msg=\"http finished\".*url=\"http://127.0.0.1:$PORT/v1/run\"' '$LOG' && ! grep -q 'routed answer' '$LOG'"
 check "drain" stop_chimed

@@ -1,0 +1,115 @@
+/*
+ * engine/sign.c: Standard Webhooks signatures (standardwebhooks.com), the
+ * same for the calls the http executor signs and for the inbound webhooks
+ * the daemon verifies: the key a "whsec_..." secret decodes to, and the
+ * "v1,..." signature of a message.
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "engine.h"
+
+static char	*sign_base64(const unsigned char *, size_t);
+
+static char *
+sign_base64(const unsigned char *in, size_t len)
+{
+	char	*out;
+
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return (out);
+}
+
+/*
+ * The HMAC key of a Standard Webhooks SECRET, decoded as the reference
+ * libraries do (standard-webhooks/libraries: Webhook(secret)): an optional
+ * "whsec_" prefix is dropped and the rest is base64 (the standard
+ * alphabet; the padding may be left out, as provider dashboards often
+ * show it), so "whsec_XYZ" and the bare "XYZ" are the same key.  *key is
+ * allocated (wipe it with secret_free).  Returns -1 with *cause set when
+ * the rest is empty or not base64; nothing is ever taken as raw bytes.
+ */
+int
+sign_standard_key(const unsigned char *secret, size_t len, unsigned char **key,
+    size_t *keylen, char **cause)
+{
+	const unsigned char	*b64 = secret;
+	unsigned char		*in;
+	size_t			 n = len, i, pad = 0, full;
+	int			 got;
+
+	*key = NULL;
+	*keylen = 0;
+	if (n >= 6 && memcmp(b64, "whsec_", 6) == 0) {
+		b64 += 6;
+		n -= 6;
+	}
+	while (pad < 2 && pad < n && b64[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++) {
+		if (!isalnum(b64[i]) && b64[i] != '+' && b64[i] != '/')
+			break;
+	}
+	/* Unpadded lengths that leave 1 character over cannot be base64. */
+	if (n == pad || i != n - pad || n > 64 * 1024 ||
+	    (pad != 0 && n % 4 != 0) || (n - pad) % 4 == 1) {
+		xasprintf(cause, "a Standard Webhooks secret must be base64, "
+		    "with or without the whsec_ prefix");
+		return (-1);
+	}
+	/* EVP_DecodeBlock takes whole quads: pad what was left unpadded. */
+	full = (n - pad + 3) / 4 * 4;
+	in = xmalloc(full + 1);		/* secret_free wipes a NUL too */
+	memcpy(in, b64, n - pad);
+	memset(in + n - pad, '=', full - (n - pad));
+	*key = xmalloc(full / 4 * 3 + 1);
+	got = EVP_DecodeBlock(*key, in, (int)full);
+	pad = full - (n - pad);
+	secret_free(in, full);
+	if (got < 0 || (size_t)got <= pad) {
+		secret_free(*key, full / 4 * 3);
+		*key = NULL;
+		xasprintf(cause, "a Standard Webhooks secret must be base64, "
+		    "with or without the whsec_ prefix");
+		return (-1);
+	}
+	*keylen = (size_t)got - pad;
+	return (0);
+}
+
+/*
+ * The Standard Webhooks signature of BODY sent as message ID at TS (Unix
+ * seconds): "v1," and the base64 of HMAC-SHA256(KEY, "ID.TS.BODY").
+ * Returns allocated text.
+ */
+char *
+sign_standard(const unsigned char *key, size_t keylen, const char *id,
+    int64_t ts, const char *body, size_t len)
+{
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen = 0;
+	char		*data, *b64, *out;
+	int		 n;
+
+	n = xasprintf(&data, "%s.%" PRId64 ".", id, ts);
+	data = xreallocarray(data, (size_t)n + len + 1, 1);
+	memcpy(data + n, body, len);
+	if (HMAC(EVP_sha256(), key, (int)keylen, (unsigned char *)data,
+	    (size_t)n + len, mac, &maclen) == NULL)
+		fatalx("sign_standard: HMAC failed");
+	free(data);
+	b64 = sign_base64(mac, maclen);
+	xasprintf(&out, "v1,%s", b64);
+	free(b64);
+	return (out);
+}
