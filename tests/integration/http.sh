@@ -122,10 +122,17 @@ check "a loopback address outside --http-allow is refused" wait_for 20 run_is "$
 check "the refused call never reached the router" reqs_is "$r" 'length == 0'
 
 # A slow router saturates --max-running 2: the other runs wait for a slot.
-runs=
+# The five triggers go at once (a loaded machine may take longer than one
+# call's latency to run five chimectl one after another).
+pids=
 for i in 1 2 3 4 5; do
-	runs="$runs $(trigger gw '{"latency_ms": 700}')"
+	trigger gw '{"latency_ms": 2000}' > "$T/slow.$i" &
+	pids="$pids $!"
 done
+for p in $pids; do
+	wait "$p"
+done
+runs=$(cat "$T"/slow.[1-5])
 for r in $runs; do
 	wait_for 30 run_is "$r" '.status == "success"' || fail "slow run $r"
 done
