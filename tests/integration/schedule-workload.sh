@@ -1,7 +1,7 @@
 #!/bin/sh
 # A scripted workload of schedule control operations (every trigger kind
-# created, then updated, paused, resumed, a webhook secret rotated, and
-# deleted) whose journal export, with times, ids, fingerprints and
+# created, then updated, paused, resumed, read back at a restart, webhook
+# secrets rotated and expired, updated again, and deleted) whose journal export, with times, ids, fingerprints and
 # secrets masked, must equal schedule-workload.expected: the records and
 # rows the schedule code writes stay byte for byte what they were.
 # CHIME_WORKLOAD_OUT=FILE keeps the masked export (to make the reference).
@@ -56,10 +56,22 @@ check "pause" ctl schedule pause "$(id wl-monthly)"
 check "resume with a note" ctl schedule resume "$(id wl-cron)" \
     --note 'back'
 check "resume a created-paused one" ctl schedule resume "$(id wl-manual)"
+# A restart: what follows works on schedules read back from their rows.
+check "stops to restart" stop_chimed
+start_chimed
 check "rotate a generated secret, with grace" ctl webhook rotate \
     "$(id wl-hook)" --reason 'routine' --grace 1h
 check "rotate to a reference, no grace" ctl webhook rotate \
     "$(id wl-hook-env)" --reason 'moved' --secret env:WL_SECRET2 --grace 0
+check "rotate again, a short grace" ctl webhook rotate "$(id wl-hook)" \
+    --reason 'again' --grace 1s
+# expired: the journal holds the record of an expired secret.
+expired() {
+	"$JOURNAL" export "$DATA" | grep -q '"kind":"webhook.secret_expired"'
+}
+check "the short grace period ends in a record" wait_for 20 expired
+check "update: the row shows the previous secret" ctl schedule update \
+    "$(id wl-hook)" --note 'rotated twice'
 check "delete" ctl schedule delete "$(id wl-every)"
 check "delete the rotated one" ctl schedule delete "$(id wl-hook)"
 check "stops cleanly" stop_chimed
@@ -83,6 +95,7 @@ jq -c --slurp '
         if (.key | test("(_us|pid)$")) and (.value | type) == "number"
         then .value = 0 elif .key == "catalog" then .value = "CATALOG"
         else . end) else . end)' "$T/export.jsonl" > "$T/masked.jsonl"
+[ -n "${CHIME_WORKLOAD_RAW:-}" ] && cp "$T/export.jsonl" "$CHIME_WORKLOAD_RAW"
 if [ -n "${CHIME_WORKLOAD_OUT:-}" ]; then
 	cp "$T/masked.jsonl" "$CHIME_WORKLOAD_OUT"
 fi
