@@ -524,7 +524,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 	json_int_t	 n;
 
 	*field = "webhook_tolerance";
-	if ((v = json_object_get(params, "webhook_tolerance")) != NULL) {
+	if ((v = json_object_get(params, *field)) != NULL) {
 		if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
 		    n > 86400) {
 			*reason = xstrdup("must be a whole number of seconds "
@@ -534,7 +534,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 		t->webhook_tolerance_s = (int32_t)n;
 	}
 	*field = "webhook_style";
-	if ((v = json_object_get(params, "webhook_style")) != NULL) {
+	if ((v = json_object_get(params, *field)) != NULL) {
 		if (!json_is_string(v) || (n = schedule_name_index(
 		    json_string_value(v), webhook_style_names,
 		    WEBHOOK_NSTYLES)) == -1) {
