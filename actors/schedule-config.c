@@ -271,7 +271,8 @@ config_trigger_kind(json_t *params)
 		if (json_object_get(params, schedule_trigger_names[i]) == NULL)
 			continue;
 		if ((i == TRIGGER_MANUAL || i == TRIGGER_WEBHOOK) &&
-		    !json_is_true(json_object_get(params, schedule_trigger_names[i])))
+		    !json_is_true(json_object_get(params,
+		    schedule_trigger_names[i])))
 			continue;
 		if (kind != -1)
 			return (-2);
@@ -318,7 +319,8 @@ config_trigger(struct schedule_config *t, json_t *params, int creating,
 				return (-1);
 			}
 			fmt_rfc3339(at, buf, sizeof buf);
-			return (schedule_config_trigger(t, kind, buf, 0, reason));
+			return (schedule_config_trigger(t, kind, buf, 0,
+			    reason));
 		}
 	}
 	if (kind == TRIGGER_MANUAL || kind == TRIGGER_WEBHOOK)
@@ -327,7 +329,8 @@ config_trigger(struct schedule_config *t, json_t *params, int creating,
 		*reason = xstrdup("must be a string");
 		return (-1);
 	}
-	return (schedule_config_trigger(t, kind, json_string_value(v), 0, reason));
+	return (schedule_config_trigger(t, kind, json_string_value(v), 0,
+	    reason));
 }
 
 static int

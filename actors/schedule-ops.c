@@ -149,21 +149,14 @@ schedule_cap_refused(struct reply *req, const struct schedule *t,
 	return (1);
 }
 
-/*
- * What S costs: one run's estimate (low / mid / high, and whether it comes
- * from the catalog or from observed usage), the fires left this month in
- * its zone, the month's projected cost (fires left x mid), when the
- * schedule's cap is reached at that pace, and warnings about its caps.
- */
-
 /* ---- create ------------------------------------------------------------ */
 
 static void
 schedule_created_cb(const struct journal_result *res, void *arg)
 {
 	struct schedule_op	*op = arg;
-	struct schedule	*t = op->t;
-	json_t		*reply;
+	struct schedule		*t = op->t;
+	json_t			*reply;
 
 	if (res->status != JOURNAL_OK) {
 		schedule_release_name(t);
@@ -186,14 +179,15 @@ schedule_created_cb(const struct journal_result *res, void *arg)
 	schedule_op_free(op);
 }
 
+/* schedule.create: validate, journal, then register and arm. */
 void
 schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 {
-	struct schedule	*t;
+	struct schedule		*t;
 	struct schedule_op	*op;
-	const char	*field = NULL;
-	char		*reason = NULL, *whsec = NULL, id[32];
-	int64_t		 now = now_us();
+	const char		*field = NULL;
+	char			*reason = NULL, *whsec = NULL, id[32];
+	int64_t			 now = now_us();
 
 	t = schedule_create();
 	t->account = xstrdup(account);
@@ -259,7 +253,7 @@ static void
 schedule_changed_cb(const struct journal_result *res, void *arg)
 {
 	struct schedule_op	*op = arg;
-	struct schedule	*s = op->s, *t = op->t;
+	struct schedule		*s = op->s, *t = op->t;
 
 	if (res->status != JOURNAL_OK) {
 		if (op->kind == SCHEDULE_OP_UPDATE && strcmp(s->name_key,
@@ -286,8 +280,9 @@ schedule_changed_cb(const struct journal_result *res, void *arg)
 	}
 	schedule_arm(s, s->last_fire > now_us() ? s->last_fire : now_us());
 	log_info("msg=\"schedule %s\" schedule=%s state=%s",
-	    op->kind == SCHEDULE_OP_UPDATE ? "updated" : op->kind == SCHEDULE_OP_PAUSE ?
-	    "paused" : "resumed", s->id, schedule_state_names[s->state]);
+	    op->kind == SCHEDULE_OP_UPDATE ? "updated" :
+	    op->kind == SCHEDULE_OP_PAUSE ? "paused" : "resumed", s->id,
+	    schedule_state_names[s->state]);
 	reply_ok(op->req, schedule_to_json(s));
 	schedule_op_free(op);
 }
@@ -349,9 +344,9 @@ void
 schedule_set_paused(struct reply *req, struct schedule *s, int pause,
     const char *reason, const char *note)
 {
-	struct schedule	*t;
+	struct schedule		*t;
 	struct schedule_op	*op;
-	int64_t		 now = now_us();
+	int64_t			 now = now_us();
 
 	if (req != NULL && schedule_busy(req, s))
 		return;
@@ -387,7 +382,8 @@ schedule_set_paused(struct reply *req, struct schedule *s, int pause,
 		t->last_fire = now;
 	if (pause)
 		timer_cancel(&s->timer);
-	op = schedule_op_create(req, s, t, pause ? SCHEDULE_OP_PAUSE : SCHEDULE_OP_RESUME);
+	op = schedule_op_create(req, s, t, pause ? SCHEDULE_OP_PAUSE :
+	    SCHEDULE_OP_RESUME);
 	if (req == NULL) {
 		/* Internal pause: take effect at once; the record follows. */
 		schedule_set_state(s, t->state);
@@ -409,7 +405,7 @@ static void
 schedule_deleted_cb(const struct journal_result *res, void *arg)
 {
 	struct schedule_op	*op = arg;
-	struct schedule	*s = op->s;
+	struct schedule		*s = op->s;
 
 	if (res->status != JOURNAL_OK) {
 		schedule_undelete(s, op->t->state);

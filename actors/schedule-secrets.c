@@ -232,7 +232,7 @@ static void
 schedule_rotated_cb(const struct journal_result *res, void *arg)
 {
 	struct schedule_op	*op = arg;
-	struct schedule	*s = op->s, *t = op->t;
+	struct schedule		*s = op->s, *t = op->t;
 
 	if (res->status != JOURNAL_OK) {
 		if (op->gen_ref != NULL)
@@ -269,7 +269,7 @@ schedule_rotated_cb(const struct journal_result *res, void *arg)
 void
 schedule_ctl_rotate(struct reply *req, struct schedule *s, json_t *params)
 {
-	struct schedule_op		*op;
+	struct schedule_op	*op;
 	struct webhook_previous	*p;
 	const char		*why = param_string(params, "reason");
 	const char		*field = NULL;
@@ -347,7 +347,7 @@ static void
 schedule_expired_cb(const struct journal_result *res, void *arg)
 {
 	struct schedule_op	*op = arg;
-	struct schedule	*s = op->s, *t = op->t;
+	struct schedule		*s = op->s, *t = op->t;
 
 	s->busy = 0;
 	if (res->status != JOURNAL_OK) {

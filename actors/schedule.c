@@ -89,6 +89,34 @@ schedule_free(struct schedule *t)
 	actor_unref(&t->actor);
 }
 
+/* A copy of S's configuration and progress, for a change to work on
+ * (in no registry; schedule_free frees it). */
+struct schedule *
+schedule_clone(const struct schedule *s)
+{
+	struct schedule	*t;
+
+	t = schedule_create();
+	schedule_config_clear(&t->config);
+	schedule_config_copy(&t->config, &s->config);
+	t->id = xstrdup(s->id);
+	t->account = xstrdup(s->account);
+	t->name_key = xstrdup(s->name_key);
+	t->pause_reason = s->pause_reason != NULL ?
+	    xstrdup(s->pause_reason) : NULL;
+	t->pause_note = s->pause_note != NULL ? xstrdup(s->pause_note) : NULL;
+	t->webhook_prev = webhook_keyring_copy(s->webhook_prev);
+	t->month_spent = s->month_spent;
+	t->month_key = s->month_key;
+	t->created_us = s->created_us;
+	t->updated_us = s->updated_us;
+	t->last_fire = s->last_fire;
+	t->fired_us = s->fired_us;
+	t->run_counter = s->run_counter;
+	schedule_set_state(t, s->state);
+	return (t);
+}
+
 static void
 schedule_count_state(const struct schedule *s, int delta)
 {
@@ -446,34 +474,6 @@ schedule_arm(struct schedule *s, int64_t after)
 		return;
 	}
 	timer_set(&s->timer, s->next_fire, (uint64_t)s->next_fire);
-}
-
-/* A copy of S's configuration and progress, for a change to work on
- * (in no registry; schedule_free frees it). */
-struct schedule *
-schedule_clone(const struct schedule *s)
-{
-	struct schedule	*t;
-
-	t = schedule_create();
-	schedule_config_clear(&t->config);
-	schedule_config_copy(&t->config, &s->config);
-	t->id = xstrdup(s->id);
-	t->account = xstrdup(s->account);
-	t->name_key = xstrdup(s->name_key);
-	t->pause_reason = s->pause_reason != NULL ?
-	    xstrdup(s->pause_reason) : NULL;
-	t->pause_note = s->pause_note != NULL ? xstrdup(s->pause_note) : NULL;
-	t->webhook_prev = webhook_keyring_copy(s->webhook_prev);
-	t->month_spent = s->month_spent;
-	t->month_key = s->month_key;
-	t->created_us = s->created_us;
-	t->updated_us = s->updated_us;
-	t->last_fire = s->last_fire;
-	t->fired_us = s->fired_us;
-	t->run_counter = s->run_counter;
-	schedule_set_state(t, s->state);
-	return (t);
 }
 
 /* ---- rows and views ---------------------------------------------------- */
