@@ -681,6 +681,68 @@ START_TEST(test_foreach_account_bad)
 }
 END_TEST
 
+/* ---- pack_map ---------------------------------------------------------- */
+
+/* A map from pairs is the bytes the keyed writers give after its size. */
+START_TEST(test_pack_map)
+{
+	struct pack_buffer	 a, b;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("s", "x"),
+		PACK_PAIR_STR("nil", NULL),
+		PACK_PAIR_INT("i", -5),
+		PACK_PAIR_JSON("j", NULL),
+		PACK_PAIR_RAW("r", "\x93\x01\x02\x03", 4),
+	};
+
+	pack_buffer_init(&a);
+	pack_buffer_init(&b);
+	PACK_MAP(&a.pk, v);
+	msgpack_pack_map(&b.pk, 5);
+	pack_kstr(&b.pk, "s", "x");
+	pack_kstr(&b.pk, "nil", NULL);
+	pack_kint(&b.pk, "i", -5);
+	pack_kjson(&b.pk, "j", NULL);
+	pack_str(&b.pk, "r");
+	msgpack_pack_array(&b.pk, 3);
+	msgpack_pack_int64(&b.pk, 1);
+	msgpack_pack_int64(&b.pk, 2);
+	msgpack_pack_int64(&b.pk, 3);
+	ck_assert_uint_eq(a.sbuf.size, b.sbuf.size);
+	ck_assert_int_eq(memcmp(a.sbuf.data, b.sbuf.data, a.sbuf.size), 0);
+	pack_buffer_clear(&a);
+	pack_buffer_clear(&b);
+}
+END_TEST
+
+/* An empty list of pairs is an empty map, and a pair count is not a
+ * guess: a map of three pairs does not read as four. */
+START_TEST(test_pack_map_bad)
+{
+	struct pack_buffer	 a;
+	msgpack_unpacked	 u;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_INT("a", 1),
+		PACK_PAIR_INT("b", 2),
+		PACK_PAIR_INT("c", 3),
+	};
+
+	pack_buffer_init(&a);
+	pack_map(&a.pk, v, 0);
+	ck_assert_uint_eq(a.sbuf.size, 1);
+	ck_assert_int_eq((unsigned char)a.sbuf.data[0], 0x80);
+	pack_buffer_clear(&a);
+	pack_buffer_init(&a);
+	PACK_MAP(&a.pk, v);
+	ck_assert_int_eq(unpack_buffer(a.sbuf.data, a.sbuf.size, &u), 0);
+	ck_assert_uint_eq(u.data.via.map.size, 3);
+	ck_assert_int_eq(unpack_int(&u.data, "c", 0), 3);
+	msgpack_unpacked_destroy(&u);
+	ck_assert_int_eq(unpack_buffer(a.sbuf.data, a.sbuf.size - 1, &u), -1);
+	pack_buffer_clear(&a);
+}
+END_TEST
+
 static Suite *
 run_suite(void)
 {
@@ -722,6 +784,8 @@ schedule_suite(void)
 	tcase_add_test(tc, test_config_apply);
 	tcase_add_test(tc, test_config_apply_bad);
 	tcase_add_test(tc, test_config_copy);
+	tcase_add_test(tc, test_pack_map);
+	tcase_add_test(tc, test_pack_map_bad);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("registry");
 	tcase_add_checked_fixture(tc, setup, teardown);
