@@ -321,6 +321,33 @@ struct schedule {
 	uint8_t			 has_queued;	/* a run may be queued (queue_one) */
 };
 
+/* Exchange two lvalues of one type (a configuration, a pointer). */
+#define SWAP(a, b) do {				\
+	__typeof__(a) swap_tmp = (a);		\
+	(a) = (b);				\
+	(b) = swap_tmp;				\
+} while (0)
+
+/* A control change of a schedule waiting for its record. */
+struct schedule_op {
+	struct reply		*req;	/* NULL: the daemon's own change */
+	struct schedule		*s;	/* held; NULL at create */
+	struct schedule		*t;	/* the schedule as it will be */
+	int			 kind;	/* enum schedule_op_kind */
+	char			*whsec;	/* a generated secret, shown once */
+	char			*gen_ref; /* generated:NAME made for the op */
+	json_t			*answer; /* rotation: the answer to give */
+};
+enum schedule_op_kind {
+	SCHEDULE_OP_CREATE,
+	SCHEDULE_OP_UPDATE,
+	SCHEDULE_OP_PAUSE,
+	SCHEDULE_OP_RESUME,
+	SCHEDULE_OP_DELETE,
+	SCHEDULE_OP_ROTATE,
+	SCHEDULE_OP_EXPIRE,
+};
+
 /* outcome.c */
 void		 outcome_journal(struct reply *, const struct journal_result *);
 
@@ -513,31 +540,6 @@ int		 schedule_config_apply(struct schedule_config *, const char *,
 		     json_t *, int, const char **, char **);
 
 /* schedule-ops.c */
-#define SWAP(a, b) do {				\
-	__typeof__(a) swap_tmp = (a);		\
-	(a) = (b);				\
-	(b) = swap_tmp;				\
-} while (0)
-
-/* A control change of a schedule waiting for its record. */
-struct schedule_op {
-	struct reply		*req;	/* NULL: the daemon's own change */
-	struct schedule		*s;	/* held; NULL at create */
-	struct schedule		*t;	/* the schedule as it will be */
-	int			 kind;	/* enum schedule_op_kind */
-	char			*whsec;	/* a generated secret, shown once */
-	char			*gen_ref; /* generated:NAME made for the op */
-	json_t			*answer; /* rotation: the answer to give */
-};
-enum schedule_op_kind {
-	SCHEDULE_OP_CREATE,
-	SCHEDULE_OP_UPDATE,
-	SCHEDULE_OP_PAUSE,
-	SCHEDULE_OP_RESUME,
-	SCHEDULE_OP_DELETE,
-	SCHEDULE_OP_ROTATE,
-	SCHEDULE_OP_EXPIRE,
-};
 struct schedule_op *schedule_op_create(struct reply *, struct schedule *,
 		     struct schedule *, int);
 void		 schedule_op_free(struct schedule_op *);
