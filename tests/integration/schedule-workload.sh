@@ -1,10 +1,12 @@
 #!/bin/sh
-# A scripted workload of schedule control operations (every trigger kind
-# created, then updated, paused, resumed, read back at a restart, webhook
-# secrets rotated and expired, updated again, and deleted) whose journal export, with times, ids, fingerprints and
-# secrets masked, must equal schedule-workload.expected: the records and
-# rows the schedule code writes stay byte for byte what they were.
-# CHIME_WORKLOAD_OUT=FILE keeps the masked export (to make the reference).
+# A scripted workload of schedule control operations: every trigger kind
+# created, then updated, paused and resumed, read back at a restart,
+# webhook secrets rotated and expired, updated again, and deleted.  Its
+# journal export, with what differs from run to run masked (ids, times,
+# process ids, hashes, fingerprints), must equal schedule-workload.expected:
+# the records the schedule code writes stay what they were, key for key.
+# CHIME_WORKLOAD_OUT=FILE keeps the masked export (to make the reference
+# after an intended change), CHIME_WORKLOAD_RAW=FILE the export itself.
 . "$(dirname "$0")/lib.sh"
 
 export WL_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -77,7 +79,7 @@ check "delete the rotated one" ctl schedule delete "$(id wl-hook)"
 check "stops cleanly" stop_chimed
 
 # Masked: ids numbered in order of appearance; times, process ids,
-# chain hashes, fingerprints and the catalog's path.
+# chain hashes, fingerprints, the version and the catalog's path.
 export_journal
 jq -c --slurp '
   def ids: [.. | strings | scan("s_[a-z0-9]{12}")];
@@ -93,7 +95,8 @@ jq -c --slurp '
       else . end)
     | walk(if type == "object" then with_entries(
         if (.key | test("(_us|pid)$")) and (.value | type) == "number"
-        then .value = 0 elif .key == "catalog" then .value = "CATALOG"
+        then .value = 0 elif .key == "catalog" or .key == "version"
+        then .value = "-"
         else . end) else . end)' "$T/export.jsonl" > "$T/masked.jsonl"
 [ -n "${CHIME_WORKLOAD_RAW:-}" ] && cp "$T/export.jsonl" "$CHIME_WORKLOAD_RAW"
 if [ -n "${CHIME_WORKLOAD_OUT:-}" ]; then
