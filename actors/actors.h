@@ -195,7 +195,7 @@ enum trigger_kind {
 	TRIGGER_WEBHOOK,	/* signed POST /v1/hooks/ID; no timed fire */
 };
 #define TRIGGER_KINDS		7
-#define WEBHOOK_TOLERANCE_DEFAULT	300	/* seconds */
+#define WEBHOOK_TOLERANCE_S_DEFAULT	300
 
 enum overlap_policy {
 	OVERLAP_SKIP,
@@ -203,12 +203,14 @@ enum overlap_policy {
 	OVERLAP_ALLOW,
 	OVERLAP_CANCEL_PREVIOUS,
 };
+#define OVERLAP_KINDS		4
 
 enum catchup_policy {
 	CATCHUP_SKIP,
 	CATCHUP_LATEST,
 	CATCHUP_ALL,
 };
+#define CATCHUP_KINDS		3
 
 enum schedule_state {
 	SCHEDULE_ACTIVE,
@@ -216,6 +218,7 @@ enum schedule_state {
 	SCHEDULE_DELETED,	/* gone; freed when its last run ends */
 	SCHEDULE_COMPLETED,	/* a one-shot ("at") whose instant is settled */
 };
+#define SCHEDULE_STATES		4
 
 /*
  * Runs belong to an owner: a schedule, or a batch, which embeds a struct
@@ -259,33 +262,63 @@ struct owner_kind {
 			     char **);
 };
 
+/*
+ * What schedule.create and schedule.update set (schedule-config.c reads it
+ * from their parameters): a schedule embeds one, and an update swaps in a
+ * whole new one.  The members are listed once, here, for two views of the
+ * same bytes in struct schedule: the whole (s->config) and each member by
+ * its own name (s->operation).
+ */
+#define SCHEDULE_CONFIG_MEMBERS						\
+	char			*name;					\
+	char			*operation;				\
+	char			*model;		/* override, or NULL */	\
+	char			*parameters;	/* JSON object text */	\
+	char			*trigger_text;	/* as given */		\
+	char			*note;					\
+	char			*batch_template; /* target: a batch */	\
+	char			*webhook_secret_ref; /* webhook: secret */ \
+	const struct tz		*tz;					\
+	struct cron		 cron;					\
+	int64_t			 interval_us;				\
+	int64_t			 at_us;					\
+	int64_t			 anchor_us;	/* interval origin */	\
+	int64_t			 catchup_window_us;			\
+	int64_t			 max_cost_month;	/* 0: no cap */	\
+	int32_t			 webhook_tolerance_s; /* timestamps */	\
+	uint16_t		 history;	/* runs kept */		\
+	uint8_t			 trigger;	/* enum trigger_kind */	\
+	uint8_t			 overlap;	/* enum overlap_policy */ \
+	uint8_t			 overlap_limit;				\
+	uint8_t			 catchup;	/* enum catchup_policy */ \
+	uint8_t			 priority;				\
+	uint8_t			 webhook_style;	/* enum webhook_style */
+
+struct schedule_config {
+	SCHEDULE_CONFIG_MEMBERS
+};
+
 struct schedule {
 	struct actor		 actor;		/* first */
 	const struct run_hooks	*hooks;		/* NULL: a schedule */
 	struct strmap_node	 node;		/* by id */
 	struct strmap_node	 name_node;	/* by "account/name" */
 	char			*id;
-	char			*name;
 	char			*account;
 	char			*name_key;	/* "account/name" */
-	char			*operation;
-	char			*model;		/* override, or NULL */
-	char			*parameters;	/* JSON object text */
-	char			*trigger_text;	/* as given */
-	char			*note;
 	char			*pause_reason;
 	char			*pause_note;	/* given with a pause; resume
 						   clears it */
-	const struct tz		*tz;
-	struct cron		 cron;
-	int64_t			 interval_us;
-	int64_t			 at_us;
-	int64_t			 anchor_us;	/* interval origin */
-	int64_t			 catchup_window_us;
-	int64_t			 max_cost_month;	/* 0: no cap */
+	union {
+		struct schedule_config	 config;
+		struct {
+			SCHEDULE_CONFIG_MEMBERS
+		};
+	};
+	struct webhook_keyring	*webhook_prev;	/* secrets in their grace
+						   period, or NULL */
 	int64_t			 month_spent;	/* actual, this month */
 	int64_t			 month_reserved;	/* mid of runs in flight */
-	int32_t			 month_key;	/* yyyymm in the zone */
 	int64_t			 created_us;
 	int64_t			 updated_us;
 	int64_t			 last_fire;	/* us; occurrences settled up to
@@ -299,23 +332,39 @@ struct schedule {
 	struct timer		 timer;
 	struct run_list		 runs;		/* in flight */
 	uint32_t		 nruns;
-	uint16_t		 history;	/* runs kept in the runs table */
-	uint8_t			 trigger;	/* enum trigger_kind */
-	uint8_t			 overlap;	/* enum overlap_policy */
-	uint8_t			 overlap_limit;
-	uint8_t			 catchup;	/* enum catchup_policy */
+	uint32_t		 batches_running; /* of batch_template */
+	int32_t			 month_key;	/* yyyymm in the zone */
 	uint8_t			 state;		/* enum schedule_state */
-	uint8_t			 priority;
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
-	uint8_t			 webhook_style;	/* enum webhook_style */
 	uint8_t			 has_queued;	/* a run may be queued (queue_one) */
-	char			*batch_template; /* target: a batch (JSON) */
-	char			*webhook_secret_ref; /* webhook: secret ref */
-	struct webhook_keyring	*webhook_prev;	/* secrets in their grace
-						   period, or NULL */
-	uint32_t		 batches_running; /* of batch_template */
-	int32_t			 webhook_tolerance_s; /* timestamp tolerance */
+};
+
+/* Exchange two lvalues of one type (a configuration, a pointer). */
+#define SWAP(a, b) do {				\
+	__typeof__(a) swap_tmp = (a);		\
+	(a) = (b);				\
+	(b) = swap_tmp;				\
+} while (0)
+
+/* A control change of a schedule waiting for its record. */
+struct schedule_op {
+	struct reply		*req;	/* NULL: the daemon's own change */
+	struct schedule		*s;	/* held; NULL at create */
+	struct schedule		*t;	/* the schedule as it will be */
+	int			 kind;	/* enum schedule_op_kind */
+	char			*whsec;	/* a generated secret, shown once */
+	char			*gen_ref; /* generated:NAME made for the op */
+	json_t			*answer; /* rotation: the answer to give */
+};
+enum schedule_op_kind {
+	SCHEDULE_OP_CREATE,
+	SCHEDULE_OP_UPDATE,
+	SCHEDULE_OP_PAUSE,
+	SCHEDULE_OP_RESUME,
+	SCHEDULE_OP_DELETE,
+	SCHEDULE_OP_ROTATE,
+	SCHEDULE_OP_EXPIRE,
 };
 
 /* outcome.c */
@@ -458,6 +507,21 @@ void		 dispatch_run_abort(struct run *, const char *);
 void		 dispatch_set_owner_kind(const struct owner_kind *);
 
 /* schedule.c */
+extern const char *const schedule_state_names[SCHEDULE_STATES];
+struct schedule	*schedule_create(void);
+struct schedule	*schedule_clone(const struct schedule *);
+void		 schedule_free(struct schedule *);
+void		 schedule_set_state(struct schedule *, enum schedule_state);
+void		 schedule_undelete(struct schedule *, enum schedule_state);
+void		 schedule_register(struct schedule *);
+void		 schedule_unregister(struct schedule *);
+int		 schedule_claim_name(struct schedule *);
+void		 schedule_release_name(struct schedule *);
+void		 schedule_take_name(struct schedule *, struct schedule *);
+struct schedule	*schedule_find(const char *);
+struct schedule	*schedule_lookup(const char *, const char *);
+void		 schedule_foreach(const char *,
+		     void (*)(struct schedule *, void *), void *);
 void		 schedule_counts(struct schedule_counts *);
 void		 schedule_counts_for(const struct caller *,
 		     struct schedule_counts *);
@@ -465,33 +529,63 @@ void		 schedule_count_runs(const struct schedule *,
 		     struct schedule_counts *);
 int64_t		 schedule_next_after(const struct schedule *, int64_t,
 		     struct cron_fire *);
-void		 schedule_set_state(struct schedule *, enum schedule_state);
+int		 schedule_next_fires(const struct schedule *, int64_t, int,
+		     int64_t *, struct cron_fire *);
 void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
+void		 schedule_put_row(struct schedule *, struct jrec *);
+struct jrec	*schedule_record(struct schedule *, const char *);
+json_t		*schedule_to_json(const struct schedule *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
 void		 schedule_batch_started(const char *);
-void		 schedule_set_paused(struct reply *, struct schedule *, int,
-		     const char *, const char *);
-void		 schedule_ctl_create(struct reply *, json_t *, const char *);
-void		 schedule_ctl_update(struct reply *, struct schedule *,
-		     json_t *);
-void		 schedule_ctl_delete(struct reply *, struct schedule *);
-void		 schedule_ctl_rotate(struct reply *, struct schedule *,
-		     json_t *);
-void		 schedule_expire_secrets(int64_t);
-json_t		*schedule_list(const struct schedule_filter *, size_t,
-		     char **);
 json_t		*schedule_estimate(const struct schedule *);
-void		 schedule_ctl_estimate(struct reply *, json_t *, const char *);
 int		 schedule_load_all(struct journal *, char **);
 void		 schedule_drain(void);
 void		 schedule_free_all(void);
-struct schedule	*schedule_find(const char *);
-struct schedule	*schedule_lookup(const char *, const char *);
-json_t		*schedule_to_json(const struct schedule *);
-int		 schedule_next_fires(const struct schedule *, int64_t, int,
-		     int64_t *, struct cron_fire *);
+
+/* schedule-config.c */
+extern const char *const schedule_trigger_names[TRIGGER_KINDS];
+extern const char *const schedule_overlap_names[OVERLAP_KINDS];
+extern const char *const schedule_catchup_names[CATCHUP_KINDS];
+int		 schedule_name_index(const char *, const char *const *, int);
+void		 schedule_config_init(struct schedule_config *);
+void		 schedule_config_copy(struct schedule_config *,
+		     const struct schedule_config *);
+void		 schedule_config_clear(struct schedule_config *);
+int		 schedule_config_trigger(struct schedule_config *, int,
+		     const char *, int, char **);
+int		 schedule_config_apply(struct schedule_config *, const char *,
+		     json_t *, int, const char **, char **);
+
+/* schedule-ops.c */
+struct schedule_op *schedule_op_create(struct reply *, struct schedule *,
+		     struct schedule *, int);
+void		 schedule_op_free(struct schedule_op *);
+void		 schedule_op_fail(struct schedule_op *,
+		     const struct journal_result *);
+int		 schedule_busy(struct reply *, struct schedule *);
+void		 schedule_ctl_create(struct reply *, json_t *, const char *);
+void		 schedule_ctl_update(struct reply *, struct schedule *,
+		     json_t *);
+void		 schedule_set_paused(struct reply *, struct schedule *, int,
+		     const char *, const char *);
+void		 schedule_ctl_delete(struct reply *, struct schedule *);
+void		 schedule_ctl_estimate(struct reply *, json_t *, const char *);
+int		 schedule_list_cmp(const void *, const void *);
+json_t		*schedule_list(const struct schedule_filter *, size_t,
+		     char **);
+
+/* schedule-secrets.c */
+int		 schedule_make_secret(struct schedule *, char **, char **);
+void		 schedule_drop_secret(struct schedule_op *);
+void		 schedule_drop_generated(const char *, const char *,
+		     const struct webhook_keyring *, const struct schedule *);
+void		 schedule_prefetch_secrets(const struct schedule *);
+void		 schedule_watch_expiry(const struct schedule *);
+void		 schedule_ctl_rotate(struct reply *, struct schedule *,
+		     json_t *);
+void		 schedule_expire_secrets(int64_t);
 
 
 /* ---- prefs.c ------------------------------------------------------------

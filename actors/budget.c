@@ -67,6 +67,7 @@ static json_t		*cap_json(const char *, const char *, int32_t,
 			     int64_t, int64_t, int64_t);
 static void		 status_operations(const char *, int32_t, json_t *,
 			     json_t *);
+static void		 status_capped(struct schedule *, void *);
 static void		 status_schedules(const char *, json_t *);
 
 /* ---- figures ----------------------------------------------------------- */
@@ -698,37 +699,45 @@ status_operations(const char *account, int32_t month, json_t *caps,
 	free(ctx.sv);
 }
 
+struct capped {
+	struct schedule	**v;
+	size_t		  n;
+	size_t		  cap;
+};
+
+static void
+status_capped(struct schedule *s, void *arg)
+{
+	struct capped	*c = arg;
+
+	if (s->max_cost_month <= 0)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap == 0 ? 16 : c->cap * 2;
+		c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
+	}
+	c->v[c->n++] = s;
+}
+
 /*
  * The schedules of ACCOUNT with a max_cost_month, as caps (their months
- * are in their own zones).  Every schedule is listed and filtered here:
- * schedule_list of an account with no schedule sorts a NULL array.
+ * are in their own zones), in the order of schedule.list.
  */
 static void
 status_schedules(const char *account, json_t *caps)
 {
-	struct caller	 admin;
-	struct schedule_filter	 f;
-	struct schedule_counts	 counts;
-	struct schedule		*s;
-	json_t			*list, *v, *cap;
-	int32_t			 month;
-	size_t			 i;
-	char			*next;
+	struct capped	 c;
+	struct schedule	*s;
+	json_t		*cap;
+	int32_t		 month;
+	size_t		 i;
 
-	schedule_counts(&counts);
-	if (counts.total == 0)
-		return;
-	memset(&admin, 0, sizeof admin);
-	admin.admin = 1;
-	memset(&f, 0, sizeof f);
-	f.caller = &admin;
-	f.state = -1;
-	list = schedule_list(&f, SIZE_MAX, &next);
-	json_array_foreach(list, i, v) {
-		s = schedule_find(json_string_value(json_object_get(v, "id")));
-		if (s == NULL || s->max_cost_month <= 0 ||
-		    strcmp(s->account, account) != 0)
-			continue;
+	memset(&c, 0, sizeof c);
+	schedule_foreach(account, status_capped, &c);
+	if (c.n > 0)
+		qsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
+	for (i = 0; i < c.n; i++) {
+		s = c.v[i];
 		month = month_of(s->tz, now_us());
 		cap = cap_json(cap_schedule, s->name, month, s->max_cost_month,
 		    s->month_key == month ? s->month_spent : 0,
@@ -738,7 +747,7 @@ status_schedules(const char *account, json_t *caps)
 		    s->state == SCHEDULE_PAUSED ? "paused" : "active"));
 		json_array_append_new(caps, cap);
 	}
-	json_decref(list);
+	free(c.v);
 }
 
 /*

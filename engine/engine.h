@@ -356,6 +356,27 @@ struct pack_buffer {
 	msgpack_sbuffer	sbuf;
 	msgpack_packer	pk;
 };
+/* A pair of a map for pack_map: KEY and a value of one kind. */
+enum pack_kind {
+	PACK_STR,	/* S, a string or NULL (nil) */
+	PACK_INT,	/* I */
+	PACK_JSON,	/* S, a JSON text kept as a string ("{}" if NULL) */
+	PACK_RAW,	/* S, I bytes of msgpack */
+};
+struct pack_pair {
+	const char	*key;
+	enum pack_kind	 kind;
+	const char	*s;
+	int64_t		 i;
+};
+#define PACK_PAIR_STR(k, v)	{ (k), PACK_STR, (v), 0 }
+#define PACK_PAIR_INT(k, v)	{ (k), PACK_INT, NULL, (v) }
+#define PACK_PAIR_JSON(k, v)	{ (k), PACK_JSON, (v), 0 }
+#define PACK_PAIR_RAW(k, p, n)	{ (k), PACK_RAW, (const char *)(p), \
+				    (int64_t)(n) }
+void		 pack_map(msgpack_packer *, const struct pack_pair *, size_t);
+/* pack_map of every pair of array V. */
+#define PACK_MAP(pk, v)	pack_map((pk), (v), sizeof (v) / sizeof (v)[0])
 void		 pack_str(msgpack_packer *, const char *);
 void		 pack_kstr(msgpack_packer *, const char *, const char *);
 void		 pack_kint(msgpack_packer *, const char *, int64_t);

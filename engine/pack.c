@@ -184,6 +184,39 @@ pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 		free(ps.data);
 }
 
+/*
+ * A map of the N pairs of V: its size is N, counted here rather than by
+ * the caller.  Each pair packs as pack_kstr, pack_kint or pack_kjson
+ * would, or (PACK_RAW) as its key followed by bytes that are msgpack
+ * already.
+ */
+void
+pack_map(msgpack_packer *pk, const struct pack_pair *v, size_t n)
+{
+	size_t	i;
+
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < n; i++) {
+		if (v[i].key == NULL)
+			fatalx("pack_map: pair %zu has no key", i);
+		switch (v[i].kind) {
+		case PACK_STR:
+			pack_kstr(pk, v[i].key, v[i].s);
+			break;
+		case PACK_INT:
+			pack_kint(pk, v[i].key, v[i].i);
+			break;
+		case PACK_JSON:
+			pack_kjson(pk, v[i].key, v[i].s);
+			break;
+		case PACK_RAW:
+			pack_str(pk, v[i].key);
+			pack_raw(pk, v[i].s, (size_t)v[i].i);
+			break;
+		}
+	}
+}
+
 /* The value under KEY in map O, or NULL. */
 const msgpack_object *
 unpack_get(const msgpack_object *o, const char *key)

@@ -552,6 +552,201 @@ START_TEST(test_next_interval)
 }
 END_TEST
 
+/* ---- schedule-config.c ------------------------------------------------- */
+
+/* Parameters are read into a configuration; unset ones keep defaults. */
+START_TEST(test_config_apply)
+{
+	struct schedule_config	 c;
+	const char		*field = NULL;
+	char			*reason = NULL;
+	json_t			*p;
+
+	p = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "name", "n1",
+	    "operation", "quick", "interval", "90m", "webhook_tolerance", 120,
+	    "priority", 7, "tz", "Europe/Paris");
+	schedule_config_init(&c);
+	ck_assert_int_eq(schedule_config_apply(&c, "default", p, 1, &field,
+	    &reason), 0);
+	ck_assert_str_eq(c.name, "n1");
+	ck_assert_str_eq(c.operation, "quick");
+	ck_assert_int_eq(c.trigger, TRIGGER_INTERVAL);
+	ck_assert_str_eq(c.trigger_text, "90m");
+	ck_assert_int_eq(c.interval_us, 90 * 60 * USEC_PER_SEC);
+	ck_assert_int_eq(c.webhook_tolerance_s, 120);
+	ck_assert_int_eq(c.priority, 7);
+	ck_assert_str_eq(tz_name(c.tz), "Europe/Paris");
+	ck_assert_int_eq(c.overlap, OVERLAP_SKIP);
+	ck_assert_int_eq(c.history, 100);
+	ck_assert_str_eq(c.parameters, "{}");
+	json_decref(p);
+	schedule_config_clear(&c);
+}
+END_TEST
+
+/* A bad parameter is named, with the reason; so are two triggers. */
+START_TEST(test_config_apply_bad)
+{
+	struct schedule_config	 c;
+	const char		*field = NULL;
+	char			*reason = NULL;
+	json_t			*p;
+
+	p = json_pack("{s:s, s:s, s:b, s:i}", "name", "n1", "operation",
+	    "quick", "manual", 1, "webhook_tolerance", 0);
+	schedule_config_init(&c);
+	ck_assert_int_eq(schedule_config_apply(&c, "default", p, 1, &field,
+	    &reason), -1);
+	ck_assert_str_eq(field, "webhook_tolerance");
+	ck_assert_ptr_nonnull(strstr(reason, "1 to 86400"));
+	free(reason);
+	reason = NULL;
+	schedule_config_clear(&c);
+	json_decref(p);
+	p = json_pack("{s:s, s:s, s:s, s:s}", "name", "n1", "operation",
+	    "quick", "cron", "* * * * *", "weekly", "mon 09:00");
+	schedule_config_init(&c);
+	ck_assert_int_eq(schedule_config_apply(&c, "default", p, 1, &field,
+	    &reason), -1);
+	ck_assert_str_eq(field, "cron");
+	free(reason);
+	schedule_config_clear(&c);
+	json_decref(p);
+}
+END_TEST
+
+/* A copy owns its strings: clearing the original leaves it whole. */
+START_TEST(test_config_copy)
+{
+	struct schedule_config	 a, b;
+	const char		*field = NULL;
+	char			*reason = NULL;
+	json_t			*p;
+
+	p = json_pack("{s:s, s:s, s:s, s:s}", "name", "n1", "operation",
+	    "quick", "cron", "0 9 * * *", "note", "hello");
+	schedule_config_init(&a);
+	ck_assert_int_eq(schedule_config_apply(&a, "default", p, 1, &field,
+	    &reason), 0);
+	schedule_config_copy(&b, &a);
+	ck_assert_ptr_ne(b.name, a.name);
+	schedule_config_clear(&a);
+	ck_assert_str_eq(b.name, "n1");
+	ck_assert_str_eq(b.note, "hello");
+	ck_assert_str_eq(b.trigger_text, "0 9 * * *");
+	ck_assert_ptr_null(b.model);
+	schedule_config_clear(&b);
+	json_decref(p);
+}
+END_TEST
+
+/* ---- the registry ------------------------------------------------------ */
+
+static void
+count_cb(struct schedule *s, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* schedule_foreach visits the account's schedules, not deleted ones. */
+START_TEST(test_foreach_account)
+{
+	int	n = 0;
+
+	put_schedule("f1", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	put_schedule("f2", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	load();
+	schedule_foreach("default", count_cb, &n);
+	ck_assert_int_eq(n, 2);
+	n = 0;
+	schedule_foreach(NULL, count_cb, &n);
+	ck_assert_int_eq(n, 2);
+	n = 0;
+	schedule_set_state(schedule_find("f2"), SCHEDULE_DELETED);
+	schedule_foreach("default", count_cb, &n);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+/* No schedule of another account is visited. */
+START_TEST(test_foreach_account_bad)
+{
+	int	n = 0;
+
+	schedule_foreach("default", count_cb, &n);
+	ck_assert_int_eq(n, 0);
+	put_schedule("f3", "quick", "manual", "", "latest",
+	    3600 * USEC_PER_SEC, now_us());
+	load();
+	schedule_foreach("other", count_cb, &n);
+	ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+/* ---- pack_map ---------------------------------------------------------- */
+
+/* A map from pairs is the bytes the keyed writers give after its size. */
+START_TEST(test_pack_map)
+{
+	struct pack_buffer	 a, b;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("s", "x"),
+		PACK_PAIR_STR("nil", NULL),
+		PACK_PAIR_INT("i", -5),
+		PACK_PAIR_JSON("j", NULL),
+		PACK_PAIR_RAW("r", "\x93\x01\x02\x03", 4),
+	};
+
+	pack_buffer_init(&a);
+	pack_buffer_init(&b);
+	PACK_MAP(&a.pk, v);
+	msgpack_pack_map(&b.pk, 5);
+	pack_kstr(&b.pk, "s", "x");
+	pack_kstr(&b.pk, "nil", NULL);
+	pack_kint(&b.pk, "i", -5);
+	pack_kjson(&b.pk, "j", NULL);
+	pack_str(&b.pk, "r");
+	msgpack_pack_array(&b.pk, 3);
+	msgpack_pack_int64(&b.pk, 1);
+	msgpack_pack_int64(&b.pk, 2);
+	msgpack_pack_int64(&b.pk, 3);
+	ck_assert_uint_eq(a.sbuf.size, b.sbuf.size);
+	ck_assert_int_eq(memcmp(a.sbuf.data, b.sbuf.data, a.sbuf.size), 0);
+	pack_buffer_clear(&a);
+	pack_buffer_clear(&b);
+}
+END_TEST
+
+/* An empty list of pairs is an empty map, and a pair count is not a
+ * guess: a map of three pairs does not read as four. */
+START_TEST(test_pack_map_bad)
+{
+	struct pack_buffer	 a;
+	msgpack_unpacked	 u;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_INT("a", 1),
+		PACK_PAIR_INT("b", 2),
+		PACK_PAIR_INT("c", 3),
+	};
+
+	pack_buffer_init(&a);
+	pack_map(&a.pk, v, 0);
+	ck_assert_uint_eq(a.sbuf.size, 1);
+	ck_assert_int_eq((unsigned char)a.sbuf.data[0], 0x80);
+	pack_buffer_clear(&a);
+	pack_buffer_init(&a);
+	PACK_MAP(&a.pk, v);
+	ck_assert_int_eq(unpack_buffer(a.sbuf.data, a.sbuf.size, &u), 0);
+	ck_assert_uint_eq(u.data.via.map.size, 3);
+	ck_assert_int_eq(unpack_int(&u.data, "c", 0), 3);
+	msgpack_unpacked_destroy(&u);
+	ck_assert_int_eq(unpack_buffer(a.sbuf.data, a.sbuf.size - 1, &u), -1);
+	pack_buffer_clear(&a);
+}
+END_TEST
+
 static Suite *
 run_suite(void)
 {
@@ -587,6 +782,20 @@ schedule_suite(void)
 	tcase_add_test(tc, test_dst_suppressed_recorded);
 	tcase_add_test(tc, test_recover_missing_operation_bad);
 	tcase_add_test(tc, test_dst_cadence_not_suppressed_bad);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("config");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_config_apply);
+	tcase_add_test(tc, test_config_apply_bad);
+	tcase_add_test(tc, test_config_copy);
+	tcase_add_test(tc, test_pack_map);
+	tcase_add_test(tc, test_pack_map_bad);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("registry");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_foreach_account);
+	tcase_add_test(tc, test_foreach_account_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,0 +1,674 @@
+/*
+ * actors/schedule-config.c: a schedule's configuration, on its own: the
+ * parameters of schedule.create and schedule.update (JSON) read into a
+ * struct schedule_config, its triggers parsed, its defaults, copies, and
+ * the names its enums have in parameters, rows and answers.  Nothing here
+ * touches the registry, the journal or a timer; a reference to a secret
+ * is read only to check that it can be.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "actors.h"
+
+#define SCHEDULE_HISTORY_DEFAULT	100
+#define SCHEDULE_HISTORY_MAX		10000
+#define SCHEDULE_INTERVAL_MAX		(100LL * 366 * 86400 * USEC_PER_SEC)
+
+static int	parse_hhmm(const char *, int *, int *);
+static int	parse_weekly(const char *, struct cron *, char **);
+static int	parse_monthly(const char *, struct cron *, char **);
+static int	config_trigger_kind(json_t *);
+static int	config_trigger(struct schedule_config *, json_t *, int,
+		    const char **, char **);
+static int	config_string(json_t *, const char *, char **, int);
+static int	config_enum(json_t *, const char *, const char *const *, int,
+		    uint8_t *, char **);
+static int	config_int(json_t *, const char *, int64_t, int64_t,
+		    int64_t *, char **);
+static int	config_text(json_t *, char *, size_t);
+static int	config_scalars(struct schedule_config *, json_t *,
+		    const char **, char **);
+static int	config_batch(struct schedule_config *, const char *,
+		    json_t *, const char **, char **);
+static int	config_webhook(struct schedule_config *, json_t *, int,
+		    const char **, char **);
+
+/* The names of the triggers, also their parameters' names. */
+const char *const schedule_trigger_names[TRIGGER_KINDS] = {
+	"cron", "weekly", "monthly", "interval", "at", "manual", "webhook"
+};
+const char *const schedule_overlap_names[OVERLAP_KINDS] = {
+	"skip", "queue_one", "allow", "cancel_previous"
+};
+const char *const schedule_catchup_names[CATCHUP_KINDS] = {
+	"skip", "latest", "all"
+};
+static const char *const weekday_names[] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+};
+static const char *const weekday_full[] = {
+	"sunday", "monday", "tuesday", "wednesday", "thursday", "friday",
+	"saturday"
+};
+
+/* The index of S among the N NAMES, or -1. */
+int
+schedule_name_index(const char *s, const char *const *names, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0)
+			return (i);
+	}
+	return (-1);
+}
+
+/* ---- the struct -------------------------------------------------------- */
+
+/* A configuration with the defaults of a new schedule (no name, no
+ * operation, no trigger yet); schedule_config_clear frees it. */
+void
+schedule_config_init(struct schedule_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->tz = tz_load("UTC", NULL);
+	c->overlap = OVERLAP_SKIP;
+	c->overlap_limit = 1;
+	c->catchup = CATCHUP_LATEST;
+	c->catchup_window_us = 3600 * USEC_PER_SEC;
+	c->priority = 5;
+	c->history = SCHEDULE_HISTORY_DEFAULT;
+	c->parameters = xstrdup("{}");
+	c->webhook_tolerance_s = WEBHOOK_TOLERANCE_S_DEFAULT;
+}
+
+static char *
+strdup_or_null(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+/* Make DST (uninitialised) a deep copy of SRC. */
+void
+schedule_config_copy(struct schedule_config *dst,
+    const struct schedule_config *src)
+{
+	*dst = *src;
+	dst->name = strdup_or_null(src->name);
+	dst->operation = strdup_or_null(src->operation);
+	dst->model = strdup_or_null(src->model);
+	dst->parameters = strdup_or_null(src->parameters);
+	dst->trigger_text = strdup_or_null(src->trigger_text);
+	dst->note = strdup_or_null(src->note);
+	dst->batch_template = strdup_or_null(src->batch_template);
+	dst->webhook_secret_ref = strdup_or_null(src->webhook_secret_ref);
+}
+
+/* Free what C holds (the zone is shared and stays). */
+void
+schedule_config_clear(struct schedule_config *c)
+{
+	free(c->name);
+	free(c->operation);
+	free(c->model);
+	free(c->parameters);
+	free(c->trigger_text);
+	free(c->note);
+	free(c->batch_template);
+	free(c->webhook_secret_ref);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- triggers ---------------------------------------------------------- */
+
+/* "09:30" -> hour, minute. */
+static int
+parse_hhmm(const char *s, int *h, int *m)
+{
+	char	*end;
+	long	 hv, mv;
+
+	hv = strtol(s, &end, 10);
+	if (end == s || *end != ':' || !isdigit((unsigned char)end[1]))
+		return (-1);
+	mv = strtol(end + 1, &end, 10);
+	if (*end != '\0' || hv < 0 || hv > 23 || mv < 0 || mv > 59)
+		return (-1);
+	*h = (int)hv;
+	*m = (int)mv;
+	return (0);
+}
+
+/* "mon 09:00" (or "1 09:00", "monday 09:00") */
+static int
+parse_weekly(const char *spec, struct cron *c, char **reason)
+{
+	char	 day[16], hm[16];
+	int	 dow = -1, h, m, i;
+
+	if (sscanf(spec, "%15s %15s", day, hm) != 2) {
+		*reason = xstrdup("expected \"DAY HH:MM\", e.g. \"mon 09:00\"");
+		return (-1);
+	}
+	for (i = 0; i < 7; i++) {
+		if (strcasecmp(day, weekday_names[i]) == 0 ||
+		    strcasecmp(day, weekday_full[i]) == 0)
+			dow = i;
+	}
+	if (dow == -1 && day[0] >= '0' && day[0] <= '7' && day[1] == '\0')
+		dow = (day[0] - '0') % 7;
+	if (dow == -1) {
+		xasprintf(reason, "unknown day \"%s\" (sun..sat or 0..7)", day);
+		return (-1);
+	}
+	if (parse_hhmm(hm, &h, &m) == -1) {
+		xasprintf(reason, "bad time \"%s\" (HH:MM)", hm);
+		return (-1);
+	}
+	cron_weekly(dow, h, m, c);
+	return (0);
+}
+
+/* "15 09:00" or "last 18:30" */
+static int
+parse_monthly(const char *spec, struct cron *c, char **reason)
+{
+	char	 day[16], hm[16], *end;
+	long	 dom;
+	int	 h, m;
+
+	if (sscanf(spec, "%15s %15s", day, hm) != 2) {
+		*reason = xstrdup("expected \"DAY HH:MM\" with DAY 1-31 or "
+		    "last, e.g. \"last 18:00\"");
+		return (-1);
+	}
+	if (strcasecmp(day, "last") == 0)
+		dom = 0;
+	else {
+		dom = strtol(day, &end, 10);
+		if (*end != '\0' || dom < 1 || dom > 31) {
+			xasprintf(reason, "bad day \"%s\" (1-31 or last)", day);
+			return (-1);
+		}
+	}
+	if (parse_hhmm(hm, &h, &m) == -1) {
+		xasprintf(reason, "bad time \"%s\" (HH:MM)", hm);
+		return (-1);
+	}
+	cron_monthly((int)dom, h, m, c);
+	return (0);
+}
+
+/*
+ * Set C's trigger from KIND and its text SPEC (STORED: as read from a
+ * row; else as given by a caller).  On error *reason says why.
+ */
+int
+schedule_config_trigger(struct schedule_config *t, int kind,
+    const char *spec, int stored, char **reason)
+{
+	int64_t	v;
+
+	switch (kind) {
+	case TRIGGER_CRON:
+		/* A STORED row may hold a cron that never fires, from
+		 * before such were refused: it loads, with no next fire. */
+		if ((stored ? cron_parse_stored(spec, &t->cron, reason) :
+		    cron_parse(spec, &t->cron, reason)) == -1)
+			return (-1);
+		break;
+	case TRIGGER_WEEKLY:
+		if (parse_weekly(spec, &t->cron, reason) == -1)
+			return (-1);
+		break;
+	case TRIGGER_MONTHLY:
+		if (parse_monthly(spec, &t->cron, reason) == -1)
+			return (-1);
+		break;
+	case TRIGGER_INTERVAL:
+		if (parse_duration(spec, &v) == -1 || v < USEC_PER_SEC ||
+		    v % USEC_PER_SEC != 0 || v > SCHEDULE_INTERVAL_MAX) {
+			*reason = xstrdup("must be a whole number of seconds, "
+			    "from 1 to 100 years (\"30s\", \"5m\", \"1h\")");
+			return (-1);
+		}
+		t->interval_us = v;
+		break;
+	case TRIGGER_AT:
+		if (parse_rfc3339(spec, &v) == -1) {
+			*reason = xstrdup("must be an RFC 3339 instant");
+			return (-1);
+		}
+		t->at_us = v - v % USEC_PER_SEC;
+		break;
+	case TRIGGER_MANUAL:
+	case TRIGGER_WEBHOOK:
+		break;
+	default:
+		*reason = xstrdup("unknown trigger");
+		return (-1);
+	}
+	t->trigger = (uint8_t)kind;
+	free(t->trigger_text);
+	t->trigger_text = xstrdup(spec);
+	return (0);
+}
+
+/* ---- parameters -------------------------------------------------------- */
+
+/* The trigger given in PARAMS: its kind, or -1 (none), or -2 (several). */
+static int
+config_trigger_kind(json_t *params)
+{
+	int	i, kind = -1;
+
+	for (i = 0; i < TRIGGER_KINDS; i++) {
+		if (json_object_get(params, schedule_trigger_names[i]) == NULL)
+			continue;
+		if ((i == TRIGGER_MANUAL || i == TRIGGER_WEBHOOK) &&
+		    !json_is_true(json_object_get(params,
+		    schedule_trigger_names[i])))
+			continue;
+		if (kind != -1)
+			return (-2);
+		kind = i;
+	}
+	return (kind);
+}
+
+static int
+config_trigger(struct schedule_config *t, json_t *params, int creating,
+    const char **field, char **reason)
+{
+	json_t	*v;
+	char	 buf[64];
+	int	 kind;
+
+	if ((kind = config_trigger_kind(params)) == -2) {
+		*field = "cron";
+		*reason = xstrdup("give exactly one trigger: cron, weekly, "
+		    "monthly, interval, at, manual or webhook");
+		return (-1);
+	}
+	if (kind == -1) {
+		if (!creating)
+			return (0);
+		*field = "cron";
+		*reason = xstrdup("a trigger is required: cron, weekly, "
+		    "monthly, interval, at, manual or webhook");
+		return (-1);
+	}
+	*field = schedule_trigger_names[kind];
+	v = json_object_get(params, schedule_trigger_names[kind]);
+	if (kind == TRIGGER_INTERVAL && json_is_integer(v)) {
+		snprintf(buf, sizeof buf, "%llds",
+		    (long long)json_integer_value(v));
+		return (schedule_config_trigger(t, kind, buf, 0, reason));
+	}
+	if (kind == TRIGGER_AT && json_is_string(v)) {
+		int64_t	at;
+
+		if (parse_rfc3339(json_string_value(v), &at) == 0) {
+			if (at <= now_us()) {
+				*reason = xstrdup("is in the past");
+				return (-1);
+			}
+			fmt_rfc3339(at, buf, sizeof buf);
+			return (schedule_config_trigger(t, kind, buf, 0,
+			    reason));
+		}
+	}
+	if (kind == TRIGGER_MANUAL || kind == TRIGGER_WEBHOOK)
+		return (schedule_config_trigger(t, kind, "", 0, reason));
+	if (!json_is_string(v)) {
+		*reason = xstrdup("must be a string");
+		return (-1);
+	}
+	return (schedule_config_trigger(t, kind, json_string_value(v), 0,
+	    reason));
+}
+
+static int
+config_string(json_t *params, const char *key, char **dst, int nullable)
+{
+	json_t	*v = json_object_get(params, key);
+
+	if (v == NULL)
+		return (0);
+	free(*dst);
+	*dst = NULL;
+	if (json_is_null(v) && nullable)
+		return (0);
+	if (!json_is_string(v))
+		return (-1);
+	/* An empty string clears a field that may be unset. */
+	if (nullable && *json_string_value(v) == '\0')
+		return (0);
+	*dst = xstrdup(json_string_value(v));
+	return (0);
+}
+
+static int
+config_enum(json_t *params, const char *key, const char *const *names, int n,
+    uint8_t *dst, char **reason)
+{
+	json_t	*v = json_object_get(params, key);
+	int	 i;
+
+	if (v == NULL)
+		return (0);
+	if (!json_is_string(v) ||
+	    (i = schedule_name_index(json_string_value(v), names, n)) == -1) {
+		xasprintf(reason, "must be one of %s%s%s%s%s%s%s", names[0],
+		    n > 1 ? ", " : "", n > 1 ? names[1] : "",
+		    n > 2 ? ", " : "", n > 2 ? names[2] : "",
+		    n > 3 ? ", " : "", n > 3 ? names[3] : "");
+		return (-1);
+	}
+	*dst = (uint8_t)i;
+	return (0);
+}
+
+static int
+config_int(json_t *params, const char *key, int64_t lo, int64_t hi,
+    int64_t *out, char **reason)
+{
+	json_t	*v = json_object_get(params, key);
+
+	if (v == NULL)
+		return (1);
+	if (!json_is_integer(v) || json_integer_value(v) < lo ||
+	    json_integer_value(v) > hi) {
+		xasprintf(reason, "must be an integer from %lld to %lld",
+		    (long long)lo, (long long)hi);
+		return (-1);
+	}
+	*out = json_integer_value(v);
+	return (0);
+}
+
+/* Money or duration given as a string or a number. */
+static int
+config_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.6f", json_real_value(v));
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+config_scalars(struct schedule_config *t, json_t *params, const char **field,
+    char **reason)
+{
+	json_t	*v;
+	char	 buf[64];
+	int64_t	 n;
+
+	*field = "overlap";
+	if (config_enum(params, "overlap", schedule_overlap_names,
+	    OVERLAP_KINDS, &t->overlap,
+	    reason) == -1)
+		return (-1);
+	*field = "catchup";
+	if (config_enum(params, "catchup", schedule_catchup_names,
+	    CATCHUP_KINDS, &t->catchup,
+	    reason) == -1)
+		return (-1);
+	*field = "overlap_limit";
+	if ((config_int(params, *field, 1, 64, &n, reason)) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->overlap_limit = (uint8_t)n;
+	*field = "priority";
+	if (config_int(params, *field, 1, 10, &n, reason) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->priority = (uint8_t)n;
+	*field = "history";
+	if (config_int(params, *field, 1, SCHEDULE_HISTORY_MAX, &n,
+	    reason) == -1)
+		return (-1);
+	else if (json_object_get(params, *field) != NULL)
+		t->history = (uint16_t)n;
+	*field = "catchup_window";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (config_text(v, buf, sizeof buf) == -1 ||
+		    parse_duration(buf, &n) == -1 || n > 366 * 86400 *
+		    USEC_PER_SEC) {
+			*reason = xstrdup("must be a duration up to 366d "
+			    "(\"30m\", \"1h\", \"2d\")");
+			return (-1);
+		}
+		t->catchup_window_us = n;
+	}
+	*field = "max_cost_month";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (json_is_null(v))
+			t->max_cost_month = 0;
+		else if (config_text(v, buf, sizeof buf) == -1 ||
+		    parse_usd(buf, &n) == -1) {
+			*reason = xstrdup("must be an amount in USD, e.g. "
+			    "\"5.00\"");
+			return (-1);
+		} else
+			t->max_cost_month = n;
+	}
+	return (0);
+}
+
+/*
+ * A batch template as the schedule's target ("batch": the definition of
+ * batch.create): each occurrence creates and starts a batch.  Its
+ * operation is then "batch".
+ */
+static int
+config_batch(struct schedule_config *t, const char *account, json_t *params,
+    const char **field, char **reason)
+{
+	json_t	*v = json_object_get(params, "batch");
+	char	*tmpl, *bfield = NULL, *breason = NULL;
+	int64_t	 mid;
+
+	if (v == NULL)
+		return (0);
+	*field = "batch";
+	if (json_is_null(v)) {
+		free(t->batch_template);
+		t->batch_template = NULL;
+		return (0);
+	}
+	if (!json_is_object(v) || json_object_get(params, "operation") !=
+	    NULL) {
+		*reason = xstrdup("must be a batch definition (a JSON object), "
+		    "instead of an operation");
+		return (-1);
+	}
+	tmpl = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	if (batch_template_check(tmpl, account, &bfield, &breason,
+	    &mid) == -1) {
+		xasprintf(reason, "%s: %s", bfield, breason);
+		free(bfield);
+		free(breason);
+		free(tmpl);
+		return (-1);
+	}
+	free(t->batch_template);
+	t->batch_template = tmpl;
+	free(t->operation);
+	t->operation = xstrdup("batch");
+	return (0);
+}
+
+/*
+ * The webhook settings: "webhook_secret" (a secret reference, or
+ * "generated" at create: the caller makes it once the id is known) and
+ * "webhook_tolerance" (webhook_tolerance_s: the parameter's name has no
+ * unit, the field, the row and the answers say seconds).  A webhook
+ * trigger needs a secret.
+ */
+static int
+config_webhook(struct schedule_config *t, json_t *params, int creating,
+    const char **field, char **reason)
+{
+	json_t		*v;
+	const char	*ref;
+	char		*cause = NULL;
+	json_int_t	 n;
+
+	*field = "webhook_tolerance";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
+		    n > 86400) {
+			*reason = xstrdup("must be a whole number of seconds "
+			    "from 1 to 86400");
+			return (-1);
+		}
+		t->webhook_tolerance_s = (int32_t)n;
+	}
+	*field = "webhook_style";
+	if ((v = json_object_get(params, *field)) != NULL) {
+		if (!json_is_string(v) || (n = schedule_name_index(
+		    json_string_value(v), webhook_style_names,
+		    WEBHOOK_NSTYLES)) == -1) {
+			*reason = xstrdup("must be standard, github or stripe");
+			return (-1);
+		}
+		t->webhook_style = (uint8_t)n;
+	}
+	*field = "webhook_secret";
+	if ((v = json_object_get(params, "webhook_secret")) != NULL) {
+		if (!json_is_string(v)) {
+			*reason = xstrdup("must be a secret reference (env:, "
+			    "file:, exec:) or \"generated\"");
+			return (-1);
+		}
+		ref = json_string_value(v);
+		if (strcmp(ref, "generated") == 0) {
+			if (!creating) {
+				*reason = xstrdup("\"generated\" is only "
+				    "possible at create; webhook.rotate makes "
+				    "a new generated secret");
+				return (-1);
+			}
+		} else if (strncmp(ref, "generated:", 10) == 0) {
+			*reason = xstrdup("use \"generated\": the daemon "
+			    "names generated secrets");
+			return (-1);
+		} else if (secret_ref_check(ref, reason) == -1)
+			return (-1);
+		free(t->webhook_secret_ref);
+		t->webhook_secret_ref = xstrdup(ref);
+	}
+	/* A secret given, or one that must sign in another style: it must
+	 * read now, and fit the style (Standard Webhooks: base64). */
+	if (t->webhook_secret_ref != NULL &&
+	    strcmp(t->webhook_secret_ref, "generated") != 0 &&
+	    (v != NULL || json_object_get(params, "webhook_style") != NULL) &&
+	    webhook_secret_usable(t->webhook_secret_ref, t->webhook_style,
+	    &cause) == -1) {
+		*field = v != NULL ? "webhook_secret" : "webhook_style";
+		xasprintf(reason, "cannot be read now: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	if (t->trigger == TRIGGER_WEBHOOK && t->webhook_secret_ref == NULL) {
+		*reason = xstrdup("a webhook trigger needs a secret (env:NAME, "
+		    "file:PATH, exec:COMMAND or generated)");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Apply the configuration in PARAMS to T (the defaults for a new schedule
+ * of ACCOUNT when CREATING, else a copy of the schedule's).  On error
+ * *field names the parameter and *reason (allocated) says why; T is then
+ * partly changed, to be cleared.
+ */
+int
+schedule_config_apply(struct schedule_config *t, const char *account,
+    json_t *params, int creating, const char **field, char **reason)
+{
+	const struct catalog	*cat = engine->catalog;
+	json_t			*v;
+	const struct tz		*tz;
+
+	*field = "name";
+	if (config_string(params, "name", &t->name, 0) == -1 ||
+	    (t->name != NULL && !valid_id(t->name))) {
+		*reason = xstrdup("must be 1-64 of A-Z a-z 0-9 . _ - (not "
+		    "starting with . or -)");
+		return (-1);
+	}
+	if (creating && t->name == NULL) {
+		*reason = xstrdup("is required");
+		return (-1);
+	}
+	if (config_batch(t, account, params, field, reason) == -1)
+		return (-1);
+	*field = "operation";
+	if (config_string(params, "operation", &t->operation, 0) == -1 ||
+	    (creating && t->operation == NULL)) {
+		*reason = xstrdup("is required (an operation of the catalog, "
+		    "or a batch template in \"batch\")");
+		return (-1);
+	}
+	if (json_object_get(params, "operation") != NULL &&
+	    catalog_operation(cat, t->operation) == NULL) {
+		/* (checked below) */
+		xasprintf(reason, "unknown operation \"%s\"", t->operation);
+		return (-1);
+	}
+	if (json_object_get(params, "operation") != NULL) {
+		/* A real operation replaces a batch target. */
+		free(t->batch_template);
+		t->batch_template = NULL;
+	}
+	*field = "model";
+	if (config_string(params, "model", &t->model, 1) == -1 ||
+	    (t->model != NULL && catalog_model(cat, t->model) == NULL)) {
+		xasprintf(reason, "unknown model \"%s\"", t->model != NULL ?
+		    t->model : "");
+		return (-1);
+	}
+	*field = "tz";
+	if ((v = json_object_get(params, "tz")) != NULL) {
+		if (!json_is_string(v) || (tz = tz_load(json_string_value(v),
+		    reason)) == NULL) {
+			if (*reason == NULL)
+				*reason = xstrdup("must be an IANA zone name");
+			return (-1);
+		}
+		t->tz = tz;
+	}
+	*field = "parameters";
+	if ((v = json_object_get(params, "parameters")) != NULL) {
+		if (!json_is_object(v)) {
+			*reason = xstrdup("must be a JSON object");
+			return (-1);
+		}
+		free(t->parameters);
+		t->parameters = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	*field = "note";
+	if (config_string(params, "note", &t->note, 1) == -1) {
+		*reason = xstrdup("must be a string");
+		return (-1);
+	}
+	if (config_scalars(t, params, field, reason) == -1)
+		return (-1);
+	if (config_trigger(t, params, creating, field, reason) == -1)
+		return (-1);
+	return (config_webhook(t, params, creating, field, reason));
+}

@@ -1,0 +1,678 @@
+/*
+ * actors/schedule-ops.c: the control operations on schedules, as the
+ * daemon's method handlers call them: create, update, pause and resume,
+ * delete, the estimate of a schedule to be, and the list.  Each change is
+ * made on a copy (a struct schedule_op holds it with the request), checked,
+ * and journaled first; the caller is answered, and the change takes effect
+ * in memory, from the record's completion (durable) callback.  One change
+ * per schedule at a time: a second one meanwhile is refused as busy.
+ */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+
+static const char *schedule_cap_refusal(const struct schedule *, char **);
+static int	schedule_cap_refused(struct reply *, const struct schedule *,
+		    json_t *);
+static void	schedule_take_config(struct schedule *, struct schedule *);
+static void	schedule_created_cb(const struct journal_result *, void *);
+static void	schedule_changed_cb(const struct journal_result *, void *);
+static void	schedule_deleted_cb(const struct journal_result *, void *);
+static int	prune_row_cb(const struct journal_row *, void *);
+static void	schedule_prune_runs(struct schedule *, struct jrec *,
+		    uint64_t);
+static int	list_natcmp(const char *, const char *);
+static int	list_cmp_key(const char *, const char *,
+		    const struct schedule *);
+static int	list_wanted(const struct schedule_filter *,
+		    const struct schedule *);
+static void	schedule_list_one(struct schedule *, void *);
+
+/* ---- changes in flight ------------------------------------------------- */
+
+/*
+ * A change of KIND to S (NULL at create) by REQ (NULL: the daemon's own)
+ * with T, the schedule as it will be (taken).  S is held, and busy while
+ * a caller waits.
+ */
+struct schedule_op *
+schedule_op_create(struct reply *req, struct schedule *s, struct schedule *t,
+    int kind)
+{
+	struct schedule_op	*op;
+
+	op = xcalloc(1, sizeof *op);
+	op->req = req;
+	op->s = s;
+	op->t = t;
+	op->kind = kind;
+	if (s != NULL) {
+		actor_ref(&s->actor);
+		if (req != NULL)
+			s->busy = 1;
+	}
+	return (op);
+}
+
+/* One control change per schedule at a time: a second one, while the
+ * first's record is on its way, is refused (answered here). */
+int
+schedule_busy(struct reply *req, struct schedule *s)
+{
+	if (!s->busy)
+		return (0);
+	reply_fail(req, REPLY_CONFLICT, "another change to this schedule is "
+	    "being recorded; try again", "id", "busy");
+	return (1);
+}
+
+void
+schedule_op_free(struct schedule_op *op)
+{
+	if (op->s != NULL && op->req != NULL)
+		op->s->busy = 0;
+	if (op->s != NULL)
+		actor_unref(&op->s->actor);
+	if (op->t != NULL)
+		schedule_free(op->t);
+	if (op->whsec != NULL)
+		secret_free((unsigned char *)op->whsec, strlen(op->whsec));
+	free(op->gen_ref);
+	json_decref(op->answer);
+	free(op);
+}
+
+/* Answer OP's caller that its record was not written. */
+void
+schedule_op_fail(struct schedule_op *op, const struct journal_result *res)
+{
+	if (res->status == JOURNAL_DUPLICATE)
+		reply_fail(op->req, REPLY_CONFLICT, "already recorded", NULL,
+		    NULL);
+	else
+		outcome_journal(op->req, res);
+}
+
+/*
+ * A cap that one run of T (as configured) would pass on its own: the
+ * parameter or cap name, with *why; NULL if none.  Create and update
+ * refuse such a schedule unless forced.
+ */
+static const char *
+schedule_cap_refusal(const struct schedule *t, char **why)
+{
+	struct cost_range	 est;
+	const char		*source, *model, *cap;
+	int64_t			 limit;
+	int			 samples;
+	char			 b[2][40];
+
+	if (t->batch_template != NULL || dispatch_estimate(t, &est, &source,
+	    &samples, &model) == -1)
+		return (NULL);
+	if (t->max_cost_month > 0 && est.mid > t->max_cost_month) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "cap (%s): every run would be skipped; give force to "
+		    "create it anyway", fmt_usd(est.mid, b[0], sizeof b[0]),
+		    fmt_usd(t->max_cost_month, b[1], sizeof b[1]));
+		return ("max_cost_month");
+	}
+	if (budget_single_run(t->account, t->operation, est.mid, &cap,
+	    &limit)) {
+		xasprintf(why, "one run's estimate (mid %s) is more than the "
+		    "account's %s (%s): every run would be skipped; give "
+		    "force to create it anyway", fmt_usd(est.mid, b[0],
+		    sizeof b[0]), cap, fmt_usd(limit, b[1], sizeof b[1]));
+		return (cap);
+	}
+	return (NULL);
+}
+
+/* Refuse T for REQ (answered: 1) when one run passes a cap on its own and
+ * PARAMS does not say force; else 0. */
+static int
+schedule_cap_refused(struct reply *req, const struct schedule *t,
+    json_t *params)
+{
+	const char	*field;
+	char		*reason = NULL;
+
+	if (json_is_true(json_object_get(params, "force")) ||
+	    (field = schedule_cap_refusal(t, &reason)) == NULL)
+		return (0);
+	reply_fail(req, REPLY_BUDGET, reason, field, "one run exceeds the cap");
+	free(reason);
+	return (1);
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static void
+schedule_created_cb(const struct journal_result *res, void *arg)
+{
+	struct schedule_op	*op = arg;
+	struct schedule		*t = op->t;
+	json_t			*reply;
+
+	if (res->status != JOURNAL_OK) {
+		schedule_release_name(t);
+		schedule_drop_secret(op);
+		schedule_op_fail(op, res);
+		schedule_op_free(op);
+		return;
+	}
+	op->t = NULL;
+	schedule_register(t);
+	schedule_arm(t, t->last_fire);
+	log_info("msg=\"schedule created\" schedule=%s name=%s account=%s "
+	    "trigger=%s", t->id, t->name, t->account,
+	    schedule_trigger_names[t->trigger]);
+	reply = schedule_to_json(t);
+	if (op->whsec != NULL)
+		json_object_set_new(reply, "webhook_secret",
+		    json_string(op->whsec));
+	reply_ok(op->req, reply);
+	schedule_op_free(op);
+}
+
+/* schedule.create: validate, journal, then register and arm. */
+void
+schedule_ctl_create(struct reply *req, json_t *params, const char *account)
+{
+	struct schedule		*t;
+	struct schedule_op	*op;
+	const char		*field = NULL;
+	char			*reason = NULL, *whsec = NULL, id[32];
+	int64_t			 now = now_us();
+
+	t = schedule_create();
+	t->account = xstrdup(account);
+	if (schedule_config_apply(&t->config, account, params, 1, &field,
+	    &reason) == -1) {
+		reply_invalid(req, field, reason);
+		free(reason);
+		schedule_free(t);
+		return;
+	}
+	if (schedule_cap_refused(req, t, params)) {
+		schedule_free(t);
+		return;
+	}
+	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	if (schedule_claim_name(t) == -1) {
+		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		schedule_free(t);
+		return;
+	}
+	do
+		random_id("s_", id, sizeof id);
+	while (schedule_find(id) != NULL);
+	t->id = xstrdup(id);
+	t->created_us = t->updated_us = now;
+	t->anchor_us = now - now % USEC_PER_SEC;
+	t->last_fire = now;
+	if (json_is_true(json_object_get(params, "paused"))) {
+		schedule_set_state(t, SCHEDULE_PAUSED);
+		t->pause_reason = xstrdup("created paused");
+	}
+	if (t->webhook_secret_ref != NULL &&
+	    strcmp(t->webhook_secret_ref, "generated") == 0 &&
+	    schedule_make_secret(t, &whsec, &reason) == -1) {
+		reply_fail(req, REPLY_UNAVAILABLE, reason, "webhook_secret",
+		    "not generated");
+		free(reason);
+		schedule_release_name(t);
+		schedule_free(t);
+		return;
+	}
+	op = schedule_op_create(req, NULL, t, SCHEDULE_OP_CREATE);
+	op->whsec = whsec;
+	journal_submit(engine->journal, schedule_record(t, "schedule.created"),
+	    schedule_created_cb, op);
+}
+
+/* ---- update, pause, resume ------------------------------------------- */
+
+/* Move T's configuration into S (T gets S's old one, to be freed), with
+ * the time of the change; the catch-up cursor only moves forward. */
+static void
+schedule_take_config(struct schedule *s, struct schedule *t)
+{
+	SWAP(s->config, t->config);
+	s->updated_us = t->updated_us;
+	if (t->last_fire > s->last_fire)
+		s->last_fire = t->last_fire;
+}
+
+static void
+schedule_changed_cb(const struct journal_result *res, void *arg)
+{
+	struct schedule_op	*op = arg;
+	struct schedule		*s = op->s, *t = op->t;
+
+	if (res->status != JOURNAL_OK) {
+		if (op->kind == SCHEDULE_OP_UPDATE && strcmp(s->name_key,
+		    t->name_key) != 0)
+			schedule_release_name(t);
+		schedule_op_fail(op, res);
+		schedule_op_free(op);
+		return;
+	}
+	schedule_set_state(s, t->state);
+	if (op->kind == SCHEDULE_OP_UPDATE) {
+		if (strcmp(s->name_key, t->name_key) != 0)
+			schedule_take_name(s, t);
+		schedule_take_config(s, t);
+		/* A generated secret replaced by another reference goes. */
+		schedule_drop_generated(s->id, t->webhook_secret_ref, NULL, s);
+	} else {
+		if (t->last_fire > s->last_fire)
+			s->last_fire = t->last_fire;
+		s->updated_us = t->updated_us;
+		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
+		SWAP(s->note, t->note);
+	}
+	schedule_arm(s, s->last_fire > now_us() ? s->last_fire : now_us());
+	log_info("msg=\"schedule %s\" schedule=%s state=%s",
+	    op->kind == SCHEDULE_OP_UPDATE ? "updated" :
+	    op->kind == SCHEDULE_OP_PAUSE ? "paused" : "resumed", s->id,
+	    schedule_state_names[s->state]);
+	reply_ok(op->req, schedule_to_json(s));
+	schedule_op_free(op);
+}
+
+/* schedule.update: the given fields change; the next fire is recomputed. */
+void
+schedule_ctl_update(struct reply *req, struct schedule *s, json_t *params)
+{
+	struct schedule	*t;
+	struct jrec	*rec;
+	const char	*field = NULL;
+	char		*reason = NULL;
+	int64_t		 now = now_us();
+
+	if (schedule_busy(req, s))
+		return;
+	t = schedule_clone(s);
+	if (schedule_config_apply(&t->config, t->account, params, 0, &field,
+	    &reason) == -1) {
+		reply_invalid(req, field, reason);
+		free(reason);
+		schedule_free(t);
+		return;
+	}
+	if (schedule_cap_refused(req, t, params)) {
+		schedule_free(t);
+		return;
+	}
+	free(t->name_key);
+	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	if (strcmp(t->name_key, s->name_key) != 0 &&
+	    schedule_claim_name(t) == -1) {
+		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		schedule_free(t);
+		return;
+	}
+	t->updated_us = now;
+	if (t->last_fire < now)
+		t->last_fire = now;
+	/* A completed one-shot given a new instant (or another trigger)
+	 * is active again. */
+	if (t->state == SCHEDULE_COMPLETED && (t->trigger != TRIGGER_AT ||
+	    t->at_us > now))
+		schedule_set_state(t, SCHEDULE_ACTIVE);
+	rec = schedule_record(t, "schedule.updated");
+	if (t->history < s->history && t->run_counter >= t->history)
+		schedule_prune_runs(s, rec, t->run_counter - t->history + 1);
+	journal_submit(engine->journal, rec, schedule_changed_cb,
+	    schedule_op_create(req, s, t, SCHEDULE_OP_UPDATE));
+}
+
+/*
+ * Pause or resume S with an optional note.  Pausing stops the timer now;
+ * a paused schedule has no occurrences, and resuming starts from now.
+ * Also used by dispatch.c to pause on budget_exceeded (REQ NULL).
+ */
+void
+schedule_set_paused(struct reply *req, struct schedule *s, int pause,
+    const char *reason, const char *note)
+{
+	struct schedule		*t;
+	struct schedule_op	*op;
+	int64_t			 now = now_us();
+
+	if (req != NULL && schedule_busy(req, s))
+		return;
+	if (s->state == SCHEDULE_COMPLETED) {
+		if (req != NULL)
+			reply_fail(req, REPLY_CONFLICT, "the schedule has "
+			    "completed (its one instant is settled); give it a "
+			    "new --at with schedule update to run it again",
+			    NULL, NULL);
+		return;
+	}
+	if ((s->state == SCHEDULE_PAUSED) == pause) {
+		if (req != NULL)
+			reply_fail(req, REPLY_CONFLICT, pause ?
+			    "schedule is paused already" :
+			    "schedule is not paused", NULL, NULL);
+		return;
+	}
+	t = schedule_clone(s);
+	schedule_set_state(t, pause ? SCHEDULE_PAUSED : SCHEDULE_ACTIVE);
+	free(t->pause_reason);
+	t->pause_reason = pause ? xstrdup(reason) : NULL;
+	/* A pause's note says why it is paused and goes with the pause; a
+	 * resume's note becomes the schedule's note. */
+	free(t->pause_note);
+	t->pause_note = pause && note != NULL ? xstrdup(note) : NULL;
+	if (!pause && note != NULL) {
+		free(t->note);
+		t->note = xstrdup(note);
+	}
+	t->updated_us = now;
+	if (!pause && t->last_fire < now)
+		t->last_fire = now;
+	if (pause)
+		timer_cancel(&s->timer);
+	op = schedule_op_create(req, s, t, pause ? SCHEDULE_OP_PAUSE :
+	    SCHEDULE_OP_RESUME);
+	if (req == NULL) {
+		/* Internal pause: take effect at once; the record follows. */
+		schedule_set_state(s, t->state);
+		SWAP(s->pause_reason, t->pause_reason);
+		SWAP(s->pause_note, t->pause_note);
+		s->updated_us = now;
+		journal_submit(engine->journal, schedule_record(s,
+		    "schedule.paused"), dispatch_log_cb, NULL);
+		schedule_op_free(op);
+		return;
+	}
+	journal_submit(engine->journal, schedule_record(t, pause ?
+	    "schedule.paused" : "schedule.resumed"), schedule_changed_cb, op);
+}
+
+/* ---- delete ------------------------------------------------------------ */
+
+static void
+schedule_deleted_cb(const struct journal_result *res, void *arg)
+{
+	struct schedule_op	*op = arg;
+	struct schedule		*s = op->s;
+
+	if (res->status != JOURNAL_OK) {
+		schedule_undelete(s, op->t->state);
+		schedule_arm(s, now_us());
+		schedule_op_fail(op, res);
+		schedule_op_free(op);
+		return;
+	}
+	schedule_unregister(s);
+	/* Secrets the daemon generated for it go with it. */
+	schedule_drop_generated(s->id, s->webhook_secret_ref, s->webhook_prev,
+	    NULL);
+	dispatch_cancel_pending(s, "schedule deleted");
+	log_info("msg=\"schedule deleted\" schedule=%s", s->id);
+	reply_ok(op->req, json_pack("{s:s, s:b}", "id", s->id, "deleted", 1));
+	schedule_op_free(op);
+	actor_unref(&s->actor);		/* the registry's reference */
+}
+
+struct prune_ctx {
+	struct jrec	*rec;
+	uint64_t	 below;
+};
+
+static int
+prune_row_cb(const struct journal_row *row, void *arg)
+{
+	struct prune_ctx	*ctx = arg;
+	const char		*k = row->key;
+	uint64_t		 n = 0;
+	size_t			 i;
+
+	/* The key ends with the run number in 12 digits. */
+	if (row->klen < 12)
+		return (0);
+	for (i = row->klen - 12; i < row->klen; i++) {
+		if (k[i] < '0' || k[i] > '9')
+			return (0);
+		n = n * 10 + (uint64_t)(k[i] - '0');
+	}
+	if (n < ctx->below)
+		jrec_del(ctx->rec, "runs", row->key, row->klen);
+	return (0);
+}
+
+/* Make REC delete S's kept run rows numbered below BELOW. */
+static void
+schedule_prune_runs(struct schedule *s, struct jrec *rec, uint64_t below)
+{
+	struct prune_ctx	ctx;
+	char			prefix[128];
+
+	ctx.rec = rec;
+	ctx.below = below;
+	snprintf(prefix, sizeof prefix, "%s:", s->id);
+	if (journal_table_foreach(engine->journal, "runs", prefix,
+	    strlen(prefix), 0, prune_row_cb, &ctx) == -1)
+		log_warnx("msg=\"cannot read the runs table to prune it\" "
+		    "schedule=%s", s->id);
+}
+
+/* schedule.delete: the row and the kept run rows go; the log keeps all. */
+void
+schedule_ctl_delete(struct reply *req, struct schedule *s)
+{
+	struct jrec		*rec;
+	struct schedule		*t;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("id", s->id),
+		PACK_PAIR_STR("name", s->name),
+	};
+
+	if (schedule_busy(req, s))
+		return;
+	t = schedule_clone(s);
+	timer_cancel(&s->timer);
+	rec = jrec_create("schedule.deleted", s->account);
+	jrec_failfast(rec);
+	PACK_MAP(jrec_body(rec), v);
+	jrec_del(rec, "schedules", s->id, strlen(s->id));
+	jrec_del(rec, "progress", s->id, strlen(s->id));
+	schedule_prune_runs(s, rec, UINT64_MAX);
+	/* No new fire may start while the record is on its way. */
+	schedule_set_state(s, SCHEDULE_DELETED);
+	journal_submit(engine->journal, rec, schedule_deleted_cb,
+	    schedule_op_create(req, s, t, SCHEDULE_OP_DELETE));
+}
+
+/* ---- estimate ---------------------------------------------------------- */
+
+/*
+ * schedule.estimate (and schedule.create with dry_run): the estimate of an
+ * existing schedule (params "id"), or of the one PARAMS describe; nothing
+ * is written.
+ */
+void
+schedule_ctl_estimate(struct reply *req, json_t *params,
+    const char *account)
+{
+	struct schedule	*t;
+	const char	*field = NULL;
+	char		*reason = NULL;
+	json_t		*est, *p;
+
+	t = schedule_create();
+	t->account = xstrdup(account);
+	p = json_deep_copy(params);
+	if (json_object_get(p, "name") == NULL)
+		json_object_set_new(p, "name", json_string("estimate"));
+	if (schedule_config_apply(&t->config, account, p, 1, &field,
+	    &reason) == -1) {
+		reply_invalid(req, field, reason);
+		free(reason);
+		json_decref(p);
+		schedule_free(t);
+		return;
+	}
+	json_decref(p);
+	t->id = xstrdup("(not created)");
+	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
+	t->last_fire = now_us();
+	if ((est = schedule_estimate(t)) == NULL)
+		reply_invalid(req, "operation", "the operation or its model "
+		    "is not in the catalog");
+	else
+		reply_ok(req, est);
+	schedule_free(t);
+}
+
+/* ---- listing ----------------------------------------------------------- */
+
+struct list_ctx {
+	const struct schedule_filter	*f;
+	struct schedule			**v;
+	size_t				  n;
+	size_t				  cap;
+};
+
+/*
+ * Natural order: runs of digits compare as numbers ("job2" before
+ * "job10"), letters without regard to case; ties are broken byte by byte,
+ * so that only equal strings are equal.
+ */
+static int
+list_natcmp(const char *a, const char *b)
+{
+	const char	*x = a, *y = b;
+	size_t		 nx, ny;
+	int		 c;
+
+	while (*x != '\0' && *y != '\0') {
+		if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+			while (*x == '0' && isdigit((unsigned char)x[1]))
+				x++;
+			while (*y == '0' && isdigit((unsigned char)y[1]))
+				y++;
+			for (nx = 0; isdigit((unsigned char)x[nx]); nx++)
+				/* nothing */;
+			for (ny = 0; isdigit((unsigned char)y[ny]); ny++)
+				/* nothing */;
+			if (nx != ny)
+				return (nx < ny ? -1 : 1);
+			if ((c = strncmp(x, y, nx)) != 0)
+				return (c);
+			x += nx;
+			y += ny;
+			continue;
+		}
+		c = tolower((unsigned char)*x) - tolower((unsigned char)*y);
+		if (c != 0)
+			return (c);
+		x++;
+		y++;
+	}
+	if (*x != '\0' || *y != '\0')
+		return (*x == '\0' ? -1 : 1);
+	return (strcmp(a, b));
+}
+
+/* The list order: account, then name, both natural. */
+static int
+list_cmp_key(const char *acct, const char *name, const struct schedule *s)
+{
+	int	c;
+
+	if ((c = list_natcmp(acct, s->account)) != 0)
+		return (c);
+	return (list_natcmp(name, s->name));
+}
+
+/* The list order of two struct schedule * (for qsort): by account, then
+ * by name, both natural. */
+int
+schedule_list_cmp(const void *a, const void *b)
+{
+	const struct schedule	*x = *(struct schedule *const *)a;
+	const struct schedule	*y = *(struct schedule *const *)b;
+
+	return (list_cmp_key(x->account, x->name, y));
+}
+
+/* Is S visible to the caller, and does it pass the filter? */
+static int
+list_wanted(const struct schedule_filter *f, const struct schedule *s)
+{
+	struct account	*a;
+
+	if (s->state == SCHEDULE_DELETED)
+		return (0);
+	if (f->account != NULL && strcmp(f->account, s->account) != 0)
+		return (0);
+	if (f->account == NULL && !f->caller->admin &&
+	    ((a = account_find(s->account)) == NULL ||
+	    !account_allows(a, f->caller)))
+		return (0);
+	if (f->state != -1 && (int)s->state != f->state)
+		return (0);
+	if (f->operation != NULL && strcmp(f->operation, s->operation) != 0)
+		return (0);
+	if (f->name != NULL && fnmatch(f->name, s->name, 0) != 0)
+		return (0);
+	if (f->after_name != NULL &&
+	    list_cmp_key(f->after_account, f->after_name, s) >= 0)
+		return (0);
+	return (1);
+}
+
+static void
+schedule_list_one(struct schedule *s, void *arg)
+{
+	struct list_ctx		*ctx = arg;
+
+	if (!list_wanted(ctx->f, s))
+		return;
+	if (ctx->n == ctx->cap) {
+		ctx->cap = ctx->cap == 0 ? 64 : ctx->cap * 2;
+		ctx->v = xreallocarray(ctx->v, ctx->cap, sizeof *ctx->v);
+	}
+	ctx->v[ctx->n++] = s;
+}
+
+/*
+ * The schedules F lets through (only those of accounts F's caller may act
+ * for), by account then name in natural order, at most LIMIT of them, as
+ * schedule objects.  When more follow, *NEXT is the cursor of the last one
+ * ("ACCOUNT/NAME", allocated; else NULL): give it back as the filter's
+ * after_account and after_name for the next page.
+ */
+json_t *
+schedule_list(const struct schedule_filter *f, size_t limit, char **next)
+{
+	struct list_ctx	 ctx;
+	json_t		*a = json_array();
+	size_t		 i;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.f = f;
+	*next = NULL;
+	schedule_foreach(NULL, schedule_list_one, &ctx);
+	if (ctx.n > 0)
+		qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_list_cmp);
+	for (i = 0; i < ctx.n && i < limit; i++)
+		json_array_append_new(a, schedule_to_json(ctx.v[i]));
+	if (i < ctx.n && i > 0)
+		xasprintf(next, "%s/%s", ctx.v[i - 1]->account,
+		    ctx.v[i - 1]->name);
+	free(ctx.v);
+	return (a);
+}
+
