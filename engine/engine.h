@@ -25,6 +25,7 @@
 #endif
 
 #define USEC_PER_SEC	1000000LL
+#define USD_MAX		1000000000000LL	/* dollars: the largest amount parsed */
 #define USEC_PER_MSEC	1000LL
 
 #define printflike(a, b) __attribute__((format(printf, a, b)))
@@ -285,6 +286,7 @@ char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);
 int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
+int		 parse_usd_json(const json_t *, int64_t *);	/* string or number */
 int64_t		 money_add(int64_t, int64_t);
 char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
 int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
@@ -308,7 +310,6 @@ int		 reply_waiting(struct reply *);
 
 /* params.c: typed getters of checked parameters (1 and *out if present,
  * 0 if absent), and the conversions behind the checks (-1: not one). */
-int		 param_value_usd(json_t *, int64_t *);
 int		 param_value_duration(json_t *, int64_t *);
 const char	*param_string(json_t *, const char *);
 int		 param_int(json_t *, const char *, int64_t *);
@@ -431,7 +432,6 @@ const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
 void		 catalog_prefetch_secrets(const struct catalog *);
 /* A USD amount as a decimal string or JSON number -> micro-dollars. */
-int		 catalog_parse_usd(const json_t *, int64_t *);
 
 /* catalog-default.c (generated from contrib/catalog.example.json) */
 extern const char	catalog_default_json[];

@@ -1464,16 +1464,16 @@ START_TEST(test_protocol_values_good)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(param_value_usd(v = json_string("1.25"), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_string("1.25"), &x), 0);
 	ck_assert_int_eq(x, 1250000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(0.1), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_real(0.1), &x), 0);
 	ck_assert_int_eq(x, 100000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(19.99), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_real(19.99), &x), 0);
 	ck_assert_int_eq(x, 19990000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_integer(3), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_integer(3), &x), 0);
 	ck_assert_int_eq(x, 3000000);
 	json_decref(v);
 	ck_assert_int_eq(param_value_duration(v = json_string("1h30m"), &x), 0);
@@ -1491,13 +1491,13 @@ START_TEST(test_protocol_values_bad)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(param_value_usd(v = json_real(-0.5), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_real(-0.5), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(1.0000001), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_real(1.0000001), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_string("1.2.3"), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_string("1.2.3"), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_integer(-1), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_integer(-1), &x), -1);
 	json_decref(v);
 	ck_assert_int_eq(param_value_duration(v = json_string("-5"), &x), -1);
 	json_decref(v);

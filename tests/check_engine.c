@@ -53,6 +53,7 @@ struct entry {
 static void	 engine_setup(void);
 static void	 engine_teardown(void);
 static uint64_t	 rnd(void);
+static json_t	*json_loads_any(const char *);
 static void	 rec_add(int, int, uint64_t);
 static int	 rec_index(int, int, uint64_t);
 static void	 tactor_handle(struct actor *, struct msg *);
@@ -1689,7 +1690,9 @@ START_TEST(test_usd_parse)
 		{ "$0.1", 100000 },
 		{ "007", 7000000 },
 		{ "1000000", 1000000000000LL },
-		{ "9223372036849.999999", 9223372036849999999LL },
+		{ "999999999999.999999", 999999999999999999LL },
+		{ "1000000000000", 1000000000000000000LL },
+		{ "$1000000000000.000000", 1000000000000000000LL },
 	};
 	size_t	i;
 	int64_t	v;
@@ -1709,8 +1712,9 @@ START_TEST(test_usd_parse_bad)
 	static const char	*bad[] = {
 		"-1", "1.2345678", "abc", "1.", "", "$", "$-1", " 1", "1 ",
 		"1e3", "+1", ".5", "1.2.3", "$$1", "1,000",
-		"99999999999999999999",
-		"9223372036854775807", "0x10",
+		"99999999999999999999", "9223372036849.999999",
+		"9223372036854775807", "0x10", "1000000000000.000001",
+		"1000000000001", "1.0000000", "0.0000001", "1E3", "1.5e2",
 	};
 	size_t	i;
 	int64_t	v;
@@ -1720,6 +1724,81 @@ START_TEST(test_usd_parse_bad)
 		ck_assert_msg(parse_usd(bad[i], &v) == -1, "accepted %s",
 		    bad[i]);
 		ck_assert_int_eq(v, 42);
+	}
+}
+END_TEST
+
+/* Any JSON value from TEXT (numbers and strings too, NUL allowed), or NULL. */
+static json_t *
+json_loads_any(const char *text)
+{
+	return (json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
+}
+
+/* JSON amounts: strings, integers and exact reals up to USD_MAX dollars. */
+START_TEST(test_usd_json)
+{
+	static const struct {
+		const char	*text;
+		int64_t		 micro;
+	} good[] = {
+		{ "\"1.25\"", 1250000 },
+		{ "\"$0.000001\"", 1 },
+		{ "0.000001", 1 },
+		{ "0.1", 100000 },
+		{ "19.99", 19990000 },
+		{ "3", 3000000 },
+		{ "0", 0 },
+		{ "1e3", 1000000000 },
+		{ "2.5E-1", 250000 },
+		{ "999999999999", 999999999999000000LL },
+		{ "999999999999.5", 999999999999500000LL },
+		{ "1000000000000", 1000000000000000000LL },
+		{ "1000000000000.0", 1000000000000000000LL },
+		{ "1e12", 1000000000000000000LL },
+		{ "\"1000000000000\"", 1000000000000000000LL },
+	};
+	size_t	 i;
+	int64_t	 v;
+	json_t	*j;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		j = json_loads_any(good[i].text);
+		ck_assert_ptr_nonnull(j);
+		v = 42;
+		ck_assert_msg(parse_usd_json(j, &v) == 0, "refused %s",
+		    good[i].text);
+		ck_assert_int_eq(v, good[i].micro);
+		json_decref(j);
+	}
+}
+END_TEST
+
+/* Over the limit, negative, inexact, NUL-bearing or mistyped: refused. */
+START_TEST(test_usd_json_bad)
+{
+	static const char	*bad[] = {
+		"1000000000001", "1000000000000.5", "1.0000001e12", "1e13",
+		"\"1000000000000.000001\"", "\"1000000000001\"",
+		"9000000000000", "9e12", "9223372036854775807",
+		"1e-7", "0.1234567", "1.0000001", "\"0.0000001\"",
+		"-0.5", "-1", "-0.0000001", "\"-1\"", "\"$-1\"",
+		"\"1\\u00002\"", "\"1.25\\u0000\"", "\"\\u0000\"",
+		"\"1.2.3\"", "\"1 \"", "\"1e3\"", "\"1.5E2\"", "\"12abc\"",
+		"\"\"", "true", "null", "[1]", "{}",
+	};
+	size_t	 i;
+	int64_t	 v;
+	json_t	*j;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		j = json_loads_any(bad[i]);
+		ck_assert_msg(j != NULL, "no JSON: %s", bad[i]);
+		v = 42;
+		ck_assert_msg(parse_usd_json(j, &v) == -1, "accepted %s",
+		    bad[i]);
+		ck_assert_int_eq(v, 42);
+		json_decref(j);
 	}
 }
 END_TEST
@@ -2179,6 +2258,8 @@ util_suite(void)
 	tcase_add_test(tc, test_rfc3339_fmt_small_buffer_bad);
 	tcase_add_test(tc, test_usd_parse);
 	tcase_add_test(tc, test_usd_parse_bad);
+	tcase_add_test(tc, test_usd_json);
+	tcase_add_test(tc, test_usd_json_bad);
 	tcase_add_test(tc, test_usd_fmt);
 	tcase_add_test(tc, test_usd_fmt_small_buffer_bad);
 	tcase_add_test(tc, test_duration_parse);
