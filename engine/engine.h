@@ -371,17 +371,51 @@ void		 actor_runtime_free(void);
 size_t		 actor_runtime_pending(void);
 
 /*
- * timer.c: a binary min-heap of timers embedded in their owners (no
- * allocation per timer; 8 bytes of heap per armed timer), with one libevent
- * timer armed for the earliest.  A fired timer posts MSG_TIMER with its arg
- * to its actor.  The owner cancels its timer before it is freed.
+ * heap.c: an intrusive binary heap.  An element embeds a struct heap_node
+ * (its index in the heap, HEAP_NONE when not queued); BEFORE orders two
+ * nodes; HEAP_ENTRY gets the element back from its node.  The heap's array
+ * costs one pointer per queued element.
  */
-#define TIMER_NONE	UINT32_MAX
+#define HEAP_NONE	UINT32_MAX
+#define HEAP_INITIALIZER(before, first_cap) \
+	{ NULL, 0, 0, (first_cap), (before) }
+#define HEAP_ENTRY(n, type, field) \
+	((type *)(void *)((char *)(n) - offsetof(type, field)))
+struct heap_node {
+	uint32_t	 index;
+};
+typedef int (*heap_before_fn)(const struct heap_node *,
+    const struct heap_node *);
+struct heap {
+	struct heap_node	**nodes;
+	size_t			  len;
+	size_t			  cap;
+	size_t			  first_cap;
+	heap_before_fn		  before;
+};
+void		 heap_init(struct heap *, heap_before_fn, size_t);
+void		 heap_free(struct heap *);
+void		 heap_node_init(struct heap_node *);
+int		 heap_contains(const struct heap *, const struct heap_node *);
+size_t		 heap_len(const struct heap *);
+struct heap_node *heap_peek(const struct heap *);
+void		 heap_push(struct heap *, struct heap_node *);
+struct heap_node *heap_pop(struct heap *);
+void		 heap_remove(struct heap *, struct heap_node *);
+void		 heap_fix(struct heap *, struct heap_node *);
+
+/*
+ * timer.c: a heap (heap.c) of timers embedded in their owners (no
+ * allocation per timer; 8 bytes of heap array per armed timer), with one
+ * libevent timer armed for the earliest.  A fired timer posts MSG_TIMER
+ * with its arg to its actor.  The owner cancels its timer before it is
+ * freed.
+ */
 struct timer {
 	int64_t		 when;		/* UTC microseconds */
 	uint64_t	 arg;
 	struct actor	*actor;
-	uint32_t	 index;		/* heap slot, TIMER_NONE if idle */
+	struct heap_node node;		/* HEAP_NONE if idle */
 	uint64_t	 seq;
 };
 void		 timer_runtime_init(struct event_base *);
@@ -431,7 +465,6 @@ const struct operation *catalog_operation(const struct catalog *, const char *);
 const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
 void		 catalog_prefetch_secrets(const struct catalog *);
-/* A USD amount as a decimal string or JSON number -> micro-dollars. */
 
 /* catalog-default.c (generated from contrib/catalog.example.json) */
 extern const char	catalog_default_json[];
@@ -444,10 +477,11 @@ struct slot_waiter {
 	int			 priority;	/* 1..10, higher first */
 	int64_t			 since_us;
 	uint64_t		 order;
-	size_t			 heap_index;
+	struct heap_node	 node;		/* HEAP_NONE if not waiting */
 };
 #define MSG_SLOT	2	/* a slot was granted; arg from the waiter */
 void		 slots_init(int);
+void		 slots_waiter_init(struct slot_waiter *);
 void		 slots_free(void);
 int		 slots_try_acquire(void);
 void		 slots_wait(struct slot_waiter *, struct actor *, uint64_t, int);

@@ -53,6 +53,9 @@ struct entry {
 static void	 engine_setup(void);
 static void	 engine_teardown(void);
 static uint64_t	 rnd(void);
+static int	 helem_before(const struct heap_node *,
+		    const struct heap_node *);
+static struct helem *helem_min(struct helem *, const int *, size_t);
 static json_t	*json_loads_any(const char *);
 static void	 rec_add(int, int, uint64_t);
 static int	 rec_index(int, int, uint64_t);
@@ -79,6 +82,7 @@ static void	 entry_visit(struct strmap_node *, void *);
 static char	*tmpdir_new(void);
 static void	 rm_tree(const char *);
 static Suite	*actor_suite(void);
+static Suite	*heap_suite(void);
 static Suite	*timer_suite(void);
 static Suite	*slots_suite(void);
 static Suite	*strmap_suite(void);
@@ -849,11 +853,11 @@ START_TEST(test_timer_cancel)
 		timer_set(&t[i], now - 1000 - (int64_t)(rnd() % 100000), i);
 	}
 	for (i = 0; i < N; i++) {
-		if (t[i].index == 0)
+		if (t[i].node.index == 0)
 			first = &t[i];
-		else if (t[i].index == N / 2)
+		else if (t[i].node.index == N / 2)
 			middle = &t[i];
-		else if (t[i].index == N - 1)
+		else if (t[i].node.index == N - 1)
 			last = &t[i];
 	}
 	ck_assert(first != NULL && middle != NULL && last != NULL);
@@ -911,7 +915,7 @@ START_TEST(test_timer_reset_moves)
 	timer_set(&other, now_us() + 7200 * USEC_PER_SEC, 2);
 	timer_set(&t, now_us() + 20000, 3);
 	ck_assert_uint_eq(timer_count(), 2);
-	ck_assert_uint_eq(t.index, 0);
+	ck_assert_uint_eq(t.node.index, 0);
 	fired_timer = &t;
 	want_recs = 1;
 	ck_assert_int_eq(run_until(timer_fired), 0);
@@ -1078,9 +1082,9 @@ START_TEST(test_timer_stress)
 	for (i = 0; i < N; i++) {
 		if (!timer_armed(&t[i]))
 			continue;
-		if (t[i].index >= N || pos[t[i].index] != NULL)
+		if (t[i].node.index >= N || pos[t[i].node.index] != NULL)
 			break;
-		pos[t[i].index] = &t[i];
+		pos[t[i].node.index] = &t[i];
 		state[i] = 1;
 		armed++;
 	}
@@ -1342,7 +1346,7 @@ START_TEST(test_slots_cancel_idle_bad)
 	slots_cancel(&never);
 	slots_wait(&w, &ta->a, 1, 5);
 	slots_wait(&other, &ta->a, 2, 5);
-	memset(&never, 0, sizeof never);	/* heap_index 0, not queued */
+	memset(&never, 0, sizeof never);	/* node.index 0, not queued */
 	slots_cancel(&never);
 	ck_assert_uint_eq(slots_waiting(), 2);
 	slots_cancel(&w);
@@ -2158,6 +2162,142 @@ END_TEST
 
 /* ---- suites ------------------------------------------------------------- */
 
+struct helem {
+	int			 key;
+	int			 id;
+	struct heap_node	 node;
+};
+#define HELEM(n)	HEAP_ENTRY(n, struct helem, node)
+
+static int
+helem_before(const struct heap_node *na, const struct heap_node *nb)
+{
+	const struct helem	*a = HELEM(na), *b = HELEM(nb);
+
+	if (a->key != b->key)
+		return (a->key < b->key);
+	return (a->id < b->id);
+}
+
+/* The queued element of E[N] that a sorted reference puts first, or NULL. */
+static struct helem *
+helem_min(struct helem *e, const int *in, size_t n)
+{
+	struct helem	*best = NULL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] && (best == NULL ||
+		    helem_before(&e[i].node, &best->node)))
+			best = &e[i];
+	}
+	return (best);
+}
+
+/* Random pushes, removals, key changes and pops agree with a reference. */
+START_TEST(test_heap_random)
+{
+	enum { N = 500, OPS = 20000 };
+	static struct helem	e[N];
+	static int		in[N];
+	struct heap		h;
+	struct heap_node	*n;
+	struct helem		*want;
+	size_t			 i, count = 0, op;
+
+	heap_init(&h, helem_before, 4);
+	for (i = 0; i < N; i++) {
+		e[i].id = (int)i;
+		e[i].key = (int)(rnd() % 100);
+		heap_node_init(&e[i].node);
+		in[i] = 0;
+	}
+	for (op = 0; op < OPS; op++) {
+		i = rnd() % N;
+		switch (rnd() % 4) {
+		case 0:
+			if (in[i])
+				break;
+			heap_push(&h, &e[i].node);
+			in[i] = 1;
+			count++;
+			break;
+		case 1:
+			if (!in[i])
+				break;
+			heap_remove(&h, &e[i].node);
+			in[i] = 0;
+			count--;
+			break;
+		case 2:
+			if (!in[i])
+				break;
+			e[i].key = (int)(rnd() % 100);
+			heap_fix(&h, &e[i].node);
+			break;
+		case 3:
+			want = helem_min(e, in, N);
+			n = heap_pop(&h);
+			ck_assert_ptr_eq(n, want == NULL ? NULL : &want->node);
+			if (want != NULL) {
+				in[want->id] = 0;
+				count--;
+			}
+			break;
+		}
+		ck_assert_uint_eq(heap_len(&h), count);
+		ck_assert_int_eq(heap_contains(&h, &e[i].node), in[i]);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(heap_contains(&h, &e[i].node), in[i]);
+	while ((want = helem_min(e, in, N)) != NULL) {
+		ck_assert_ptr_eq(heap_peek(&h), &want->node);
+		ck_assert_ptr_eq(heap_pop(&h), &want->node);
+		ck_assert_uint_eq(want->node.index, HEAP_NONE);
+		in[want->id] = 0;
+	}
+	ck_assert_ptr_null(heap_pop(&h));
+	heap_free(&h);
+}
+END_TEST
+
+/* Empty heaps, idle nodes and another heap's nodes are told apart. */
+START_TEST(test_heap_bad)
+{
+	struct heap	 h, other;
+	struct helem	 a = { .key = 1, .id = 1 }, b = { .key = 2, .id = 2 };
+	struct helem	 c = { .key = 0, .id = 3 };
+
+	heap_init(&h, helem_before, 0);
+	heap_init(&other, helem_before, 1);
+	heap_node_init(&a.node);
+	heap_node_init(&b.node);
+	heap_node_init(&c.node);
+	ck_assert_ptr_null(heap_peek(&h));
+	ck_assert_ptr_null(heap_pop(&h));
+	ck_assert_int_eq(heap_contains(&h, &a.node), 0);
+	heap_push(&h, &a.node);
+	heap_push(&other, &c.node);
+	/* c sits at index 0 of the other heap, as a does here. */
+	ck_assert_int_eq(heap_contains(&h, &c.node), 0);
+	ck_assert_int_eq(heap_contains(&other, &a.node), 0);
+	heap_push(&h, &b.node);
+	heap_remove(&h, &b.node);	/* the last one */
+	ck_assert_uint_eq(b.node.index, HEAP_NONE);
+	ck_assert_uint_eq(heap_len(&h), 1);
+	heap_push(&h, &b.node);
+	heap_free(&h);
+	ck_assert_uint_eq(heap_len(&h), 0);
+	ck_assert_uint_eq(a.node.index, HEAP_NONE);
+	ck_assert_uint_eq(b.node.index, HEAP_NONE);
+	ck_assert_int_eq(heap_contains(&h, &a.node), 0);
+	heap_push(&h, &b.node);		/* usable again after heap_free */
+	ck_assert_ptr_eq(heap_pop(&h), &b.node);
+	heap_free(&h);
+	heap_free(&other);
+}
+END_TEST
+
 static Suite *
 actor_suite(void)
 {
@@ -2181,6 +2321,18 @@ actor_suite(void)
 	tcase_add_test(tc, test_actor_runtime_free_bad);
 	tcase_add_test(tc, test_actor_msg_free);
 	tcase_add_test(tc, test_actor_msg_free_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+heap_suite(void)
+{
+	Suite	*s = suite_create("heap");
+	TCase	*tc = tcase_create("heap");
+
+	tcase_add_test(tc, test_heap_random);
+	tcase_add_test(tc, test_heap_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
@@ -2298,6 +2450,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(actor_suite());
+	srunner_add_suite(sr, heap_suite());
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, slots_suite());
 	srunner_add_suite(sr, strmap_suite());
