@@ -544,6 +544,10 @@ typedef void (*secret_ready_cb)(void *, const char *);
 int		 secret_ref_check(const char *, char **);
 int		 secret_resolve(const char *, unsigned char **, size_t *,
 		     char **);
+#define SECRET_FILE_NOFOLLOW	0x1	/* refuse a symbolic link */
+#define SECRET_FILE_0600	0x2	/* mode exactly 0600 */
+int		 secret_read_file(const char *, const char *, int,
+		     unsigned char **, size_t *, char **);
 int		 secret_prepare(const char *, secret_ready_cb, void *, char **);
 int		 secret_admin_only(const char *);
 void		 secret_free(unsigned char *, size_t);

@@ -194,6 +194,116 @@ START_TEST(test_file_read_bad)
 }
 END_TEST
 
+/* Read PATH with FLAGS expecting WANT; label "L". */
+static void
+reads_file(const char *path, int flags, const char *want, size_t wantlen)
+{
+	unsigned char	*v;
+	size_t		 len;
+	char		*cause = NULL;
+
+	ck_assert_msg(secret_read_file(path, "L", flags, &v, &len, &cause) ==
+	    0, "%s: %s", path, cause);
+	ck_assert_uint_eq(len, wantlen);
+	ck_assert_int_eq(memcmp(v, want, wantlen), 0);
+	ck_assert_int_eq(v[len], '\0');
+	secret_free(v, len);
+}
+
+/* Read PATH with FLAGS expecting failure with WANT (%s: TMPDIR). */
+static void
+refuses_file(const char *path, int flags, const char *want)
+{
+	unsigned char	*v = (unsigned char *)"x";
+	size_t		 len = 1;
+	char		*cause = NULL, *exp;
+
+	ck_assert_int_eq(secret_read_file(path, "L", flags, &v, &len, &cause),
+	    -1);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(len, 0);
+	xasprintf(&exp, want, tmpdir);
+	ck_assert_str_eq(cause, exp);
+	free(exp);
+	free(cause);
+}
+
+/* The shared reader: one newline dropped, up to 64 KiB (the newline
+ * included), 0400 and links allowed unless the flags say otherwise. */
+START_TEST(test_read_file)
+{
+	char	*path, *big, *link;
+
+	path = put("a", "s3cret\r\n", 0600);
+	reads_file(path, 0, "s3cret", 6);
+	reads_file(path, SECRET_FILE_0600 | SECRET_FILE_NOFOLLOW, "s3cret", 6);
+	free(path);
+	path = put("b", "two\n\n", 0400);
+	reads_file(path, 0, "two\n", 4);
+	free(path);
+	path = put("c", "no newline", 0600);
+	reads_file(path, 0, "no newline", 10);
+	free(path);
+	big = xmalloc(64 * 1024 + 1);
+	memset(big, 'k', 64 * 1024);
+	big[64 * 1024] = '\0';
+	path = put("d", big, 0600);
+	reads_file(path, SECRET_FILE_0600, big, 64 * 1024);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	reads_file(link, SECRET_FILE_0600, big, 64 * 1024);
+	free(link);
+	free(path);
+	big[64 * 1024 - 1] = '\n';	/* the newline counts in the 64 KiB */
+	path = put("e", big, 0600);
+	reads_file(path, 0, big, 64 * 1024 - 1);
+	free(path);
+	free(big);
+}
+END_TEST
+
+/* Group or other bits, a mode other than 0600 under SECRET_FILE_0600, a
+ * link under SECRET_FILE_NOFOLLOW, more than 64 KiB, an empty file, a
+ * FIFO and a directory are refused without blocking. */
+START_TEST(test_read_file_bad)
+{
+	char	*path, *big, *link, *fifo;
+
+	path = put("a", "s3cret\n", 0604);
+	refuses_file(path, 0, "secret L: mode 0604 lets the group or others "
+	    "in (chmod 600 it)");
+	refuses_file(path, SECRET_FILE_0600, "secret L: mode 0604, not 0600");
+	ck_assert_int_eq(chmod(path, 0400), 0);
+	refuses_file(path, SECRET_FILE_0600, "secret L: mode 0400, not 0600");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	refuses_file(link, SECRET_FILE_NOFOLLOW, "secret L: Too many levels "
+	    "of symbolic links");
+	free(link);
+	free(path);
+	big = xmalloc(64 * 1024 + 2);
+	memset(big, 'k', 64 * 1024);
+	big[64 * 1024] = '\n';
+	big[64 * 1024 + 1] = '\0';
+	path = put("big", big, 0600);
+	refuses_file(path, 0, "secret L: larger than 65536 bytes");
+	free(path);
+	free(big);
+	path = put("empty", "\r\n", 0600);
+	refuses_file(path, 0, "secret L: empty");
+	free(path);
+	xasprintf(&fifo, "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	refuses_file(fifo, 0, "secret L: not a regular file");
+	free(fifo);
+	refuses_file(tmpdir, 0, "secret L: not a regular file");
+	xasprintf(&path, "%s/missing", tmpdir);
+	refuses_file(path, 0, "secret L: No such file or directory");
+	free(path);
+}
+END_TEST
+
 /* ---- env ----------------------------------------------------------------- */
 
 /* env:NAME gives the variable's value as it is. */
@@ -668,7 +778,8 @@ main(void)
 
 	log_open("check_secret", LOG_LEVEL_WARN);
 	sr = srunner_create(one_suite("file", test_file_read,
-	    test_file_read_bad, NULL, NULL, NULL, NULL));
+	    test_file_read_bad, test_read_file, test_read_file_bad, NULL,
+	    NULL));
 	srunner_add_suite(sr, one_suite("env", test_env_read,
 	    test_env_read_bad, NULL, NULL, NULL, NULL));
 	srunner_add_suite(sr, one_suite("exec", test_exec_read,
