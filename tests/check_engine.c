@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 #include <event2/event.h>
 
 #include "engine.h"
+#include "lib.h"
 
 /* Actor mail handled per turn, from engine/actor.c. */
 #define TEST_ACTOR_TURN	16
@@ -52,7 +52,6 @@ struct entry {
 
 static void	 engine_setup(void);
 static void	 engine_teardown(void);
-static uint64_t	 rnd(void);
 static int	 helem_before(const struct heap_node *,
 		    const struct heap_node *);
 static struct helem *helem_min(struct helem *, const int *, size_t);
@@ -79,8 +78,6 @@ static void	 hook_spin(struct tactor *, struct msg *);
 static void	 hook_release_slot(struct tactor *, struct msg *);
 static void	 yield_timer_cb(evutil_socket_t, short, void *);
 static void	 entry_visit(struct strmap_node *, void *);
-static char	*tmpdir_new(void);
-static void	 rm_tree(const char *);
 static Suite	*actor_suite(void);
 static Suite	*heap_suite(void);
 static Suite	*timer_suite(void);
@@ -98,7 +95,6 @@ static int			 freed;
 static int			 freed_in_handle;
 static struct actor		*handling;
 static int			 payloads_freed;
-static uint64_t			 rnd_state = 0x9e3779b97f4a7c15ULL;
 
 /* State of the yield test. */
 static int			 spin_stopped;
@@ -153,16 +149,6 @@ engine_teardown(void)
 	free(recs);
 	recs = NULL;
 	nrecs = recs_cap = 0;
-}
-
-/* xorshift64*: reproducible pseudo-random numbers. */
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 2685821657736338717ULL);
 }
 
 static void
@@ -388,47 +374,6 @@ entry_visit(struct strmap_node *n, void *arg)
 
 	e->visits++;
 	(*count)++;
-}
-
-/* A new empty directory under $TMPDIR; returns allocated. */
-static char *
-tmpdir_new(void)
-{
-	const char	*t = getenv("TMPDIR");
-	char		*path;
-
-	xasprintf(&path, "%s/check_engine.XXXXXX", t != NULL ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(path));
-	return (path);
-}
-
-/* Remove PATH and everything under it. */
-static void
-rm_tree(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	char		*sub;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			xasprintf(&sub, "%s/%s", path, de->d_name);
-			rm_tree(sub);
-			free(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
 }
 
 /* ---- actor.c ------------------------------------------------------------ */
@@ -782,7 +727,8 @@ START_TEST(test_timer_fire_order)
 		if (timer_armed(&t[i]))
 			break;
 		/* From half a second ago to 30 ms ahead. */
-		timer_set(&t[i], now - 500000 + (int64_t)(rnd() % 530000), i);
+		timer_set(&t[i], now - 500000 + (int64_t)(lib_rnd() % 530000),
+		    i);
 		if (!timer_armed(&t[i]))
 			break;
 	}
@@ -850,7 +796,7 @@ START_TEST(test_timer_cancel)
 
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now - 1000 - (int64_t)(rnd() % 100000), i);
+		timer_set(&t[i], now - 1000 - (int64_t)(lib_rnd() % 100000), i);
 	}
 	for (i = 0; i < N; i++) {
 		if (t[i].node.index == 0)
@@ -1062,20 +1008,20 @@ START_TEST(test_timer_stress)
 	state = xcalloc(N, 1);
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now - 1000 - (int64_t)(rnd() % 3600000000ULL),
-		    i);
+		timer_set(&t[i], now - 1000 -
+		    (int64_t)(lib_rnd() % 3600000000ULL), i);
 	}
 	ck_assert_uint_eq(timer_count(), N);
 	/* Cancel half, move a quarter, leave a quarter. */
 	for (i = 0; i < N; i++) {
-		switch (rnd() % 4) {
+		switch (lib_rnd() % 4) {
 		case 0:
 		case 1:
 			timer_cancel(&t[i]);
 			break;
 		case 2:
 			timer_set(&t[i], now - 1000 -
-			    (int64_t)(rnd() % 3600000000ULL), i);
+			    (int64_t)(lib_rnd() % 3600000000ULL), i);
 			break;
 		}
 	}
@@ -1128,11 +1074,11 @@ START_TEST(test_timer_stress_bad)
 	order = xcalloc(N, sizeof *order);
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now_us() - (int64_t)(rnd() % 1000000), i);
+		timer_set(&t[i], now_us() - (int64_t)(lib_rnd() % 1000000), i);
 		order[i] = i;
 	}
 	for (i = N - 1; i > 0; i--) {
-		j = rnd() % (i + 1);
+		j = lib_rnd() % (i + 1);
 		tmp = order[i];
 		order[i] = order[j];
 		order[j] = tmp;
@@ -1245,7 +1191,7 @@ START_TEST(test_slots_priority_order_bad)
 	slots_init(1);
 	ck_assert_int_eq(slots_try_acquire(), 0);
 	for (i = 0; i < N; i++)
-		slots_wait(&w[i], &ta->a, i, 1 + (int)(rnd() % 10));
+		slots_wait(&w[i], &ta->a, i, 1 + (int)(lib_rnd() % 10));
 	slots_release();
 	drain();
 	ck_assert_uint_eq(nrecs, N);
@@ -1649,8 +1595,8 @@ START_TEST(test_rfc3339_fmt_roundtrip)
 	    "1969-12-31T23:59:59.999Z");
 	for (i = 0; i < 10000; i++) {
 		/* Instants from 1900 to 2100, whole milliseconds. */
-		us = ((int64_t)(rnd() % 6311390400000ULL) - 2208988800000LL) *
-		    USEC_PER_MSEC;
+		us = ((int64_t)(lib_rnd() % 6311390400000ULL) -
+		    2208988800000LL) * USEC_PER_MSEC;
 		fmt_rfc3339_ms(us, buf, sizeof buf);
 		if (parse_rfc3339(buf, &v) != 0 || v != us)
 			break;
@@ -1824,7 +1770,7 @@ START_TEST(test_usd_fmt)
 	ck_assert_str_eq(fmt_usd(INT64_MAX, buf, sizeof buf),
 	    "9223372036854.775807");
 	for (i = 0; i < 1000; i++) {
-		v = (int64_t)(rnd() % 1000000000000000ULL);
+		v = (int64_t)(lib_rnd() % 1000000000000000ULL);
 		if (parse_usd(fmt_usd(v, buf, sizeof buf), &back) != 0 ||
 		    back != v)
 			break;
@@ -2002,7 +1948,7 @@ START_TEST(test_mkdir_p_nested)
 	char		*dir, *path;
 	struct stat	 st;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&path, "%s/a/b/c/d", dir);
 	ck_assert_int_eq(mkdir_p(path, 0700), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -2017,7 +1963,7 @@ START_TEST(test_mkdir_p_nested)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	free(path);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -2028,7 +1974,7 @@ START_TEST(test_mkdir_p_nested_bad)
 	char	*dir, *file, *path;
 	int	 fd;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&file, "%s/file", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -2038,7 +1984,7 @@ START_TEST(test_mkdir_p_nested_bad)
 	ck_assert_int_eq(mkdir_p(path, 0700), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	free(path);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(file);
 	free(dir);
 }
@@ -2055,7 +2001,7 @@ START_TEST(test_mkdir_p_file_bad)
 	char	*dir, *file;
 	int	 fd;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&file, "%s/file", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -2063,7 +2009,7 @@ START_TEST(test_mkdir_p_file_bad)
 	errno = 0;
 	ck_assert_int_eq(mkdir_p(file, 0700), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(file);
 	free(dir);
 }
@@ -2208,13 +2154,13 @@ START_TEST(test_heap_random)
 	heap_init(&h, helem_before, 4);
 	for (i = 0; i < N; i++) {
 		e[i].id = (int)i;
-		e[i].key = (int)(rnd() % 100);
+		e[i].key = (int)(lib_rnd() % 100);
 		heap_node_init(&e[i].node);
 		in[i] = 0;
 	}
 	for (op = 0; op < OPS; op++) {
-		i = rnd() % N;
-		switch (rnd() % 4) {
+		i = lib_rnd() % N;
+		switch (lib_rnd() % 4) {
 		case 0:
 			if (in[i])
 				break;
@@ -2232,7 +2178,7 @@ START_TEST(test_heap_random)
 		case 2:
 			if (!in[i])
 				break;
-			e[i].key = (int)(rnd() % 100);
+			e[i].key = (int)(lib_rnd() % 100);
 			heap_fix(&h, &e[i].node);
 			break;
 		case 3:
@@ -2446,18 +2392,6 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(actor_suite());
-	srunner_add_suite(sr, heap_suite());
-	srunner_add_suite(sr, timer_suite());
-	srunner_add_suite(sr, slots_suite());
-	srunner_add_suite(sr, strmap_suite());
-	srunner_add_suite(sr, util_suite());
-	srunner_add_suite(sr, log_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_ENV, actor_suite(), heap_suite(), timer_suite(),
+	    slots_suite(), strmap_suite(), util_suite(), log_suite(), NULL));
 }
