@@ -148,14 +148,7 @@ expect_bad(const char *expr, const char *want)
 static void
 write_file(const char *dir, const char *name, const void *p, size_t len)
 {
-	char	*path;
-	FILE	*f;
-
-	xasprintf(&path, "%s/%s", dir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
-	ck_assert_uint_eq(fwrite(p, 1, len, f), len);
-	fclose(f);
-	free(path);
+	free(lib_put_file(dir, name, p, len, 0644));
 }
 
 static void

@@ -18,15 +18,15 @@
 #include <openssl/evp.h>
 
 #include "engine.h"
+#include "lib.h"
 
-static char			 tmpdir[64];
+static char			*tmpdir;
 static struct event_base	*base;
 
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_secret.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tmpdir = lib_tmpdir("check_secret");
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	exec_runtime_init(base);
@@ -38,31 +38,21 @@ setup(void)
 static void
 teardown(void)
 {
-	char	*cmd;
-
 	secret_cache_clear();
 	exec_runtime_free();
 	event_base_free(base);
 	base = NULL;
 	secret_set_data_dir(NULL);
-	xasprintf(&cmd, "chmod -R u+rwx %s; rm -rf %s", tmpdir, tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 /* Write TEXT to TMPDIR/NAME with MODE; returns the path (allocated). */
 static char *
 put(const char *name, const char *text, mode_t mode)
 {
-	char	*path;
-	FILE	*f;
-
-	xasprintf(&path, "%s/%s", tmpdir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-	return (path);
+	return (lib_put_file(tmpdir, name, text, strlen(text), mode));
 }
 
 /* Resolve REF expecting success with value WANT. */
@@ -773,27 +763,19 @@ one_suite(const char *name, const TTest *good, const TTest *bad,
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_secret", LOG_LEVEL_WARN);
-	sr = srunner_create(one_suite("file", test_file_read,
-	    test_file_read_bad, test_read_file, test_read_file_bad, NULL,
-	    NULL));
-	srunner_add_suite(sr, one_suite("env", test_env_read,
-	    test_env_read_bad, NULL, NULL, NULL, NULL));
-	srunner_add_suite(sr, one_suite("exec", test_exec_read,
-	    test_exec_read_bad, test_exec_bound, test_exec_bound_bad,
-	    test_exec_timeout, test_exec_timeout_bad));
-	srunner_add_suite(sr, one_suite("exec-cache", test_exec_cache,
-	    test_exec_cache_bad, test_exec_off_loop, test_exec_off_loop_bad,
-	    NULL, NULL));
-	srunner_add_suite(sr, one_suite("generated", test_generated_create,
-	    test_generated_create_bad, NULL, NULL, NULL, NULL));
-	srunner_add_suite(sr, one_suite("fingerprint", test_fingerprint,
-	    test_fingerprint_bad, NULL, NULL, NULL, NULL));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL,
+	    one_suite("file", test_file_read, test_file_read_bad,
+	    test_read_file, test_read_file_bad, NULL, NULL),
+	    one_suite("env", test_env_read, test_env_read_bad, NULL, NULL,
+	    NULL, NULL),
+	    one_suite("exec", test_exec_read, test_exec_read_bad,
+	    test_exec_bound, test_exec_bound_bad, test_exec_timeout,
+	    test_exec_timeout_bad),
+	    one_suite("exec-cache", test_exec_cache, test_exec_cache_bad,
+	    test_exec_off_loop, test_exec_off_loop_bad, NULL, NULL),
+	    one_suite("generated", test_generated_create,
+	    test_generated_create_bad, NULL, NULL, NULL, NULL),
+	    one_suite("fingerprint", test_fingerprint, test_fingerprint_bad,
+	    NULL, NULL, NULL, NULL), NULL));
 }

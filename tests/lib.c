@@ -12,6 +12,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,25 @@ lib_rm_tree(const char *path)
 		closedir(d);
 	}
 	rmdir(path);
+}
+
+/* Write LEN bytes of DATA as DIR/NAME (replacing it) with MODE; returns
+ * the path (allocated). */
+char *
+lib_put_file(const char *dir, const char *name, const void *data, size_t len,
+    mode_t mode)
+{
+	char	*path;
+	int	 fd;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(fd != -1, "open %s", path);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return (path);
 }
 
 /* REL under the source tree ($CHIME_SRCDIR, else "."); returns allocated. */

@@ -8,6 +8,8 @@
 #ifndef CHIME_TESTS_LIB_H
 #define CHIME_TESTS_LIB_H
 
+#include <sys/types.h>
+
 #include <check.h>
 #include <stdint.h>
 
@@ -25,6 +27,8 @@ struct outcome {
 
 char		*lib_tmpdir(const char *);
 void		 lib_rm_tree(const char *);
+char		*lib_put_file(const char *, const char *, const void *, size_t,
+		     mode_t);
 char		*lib_srcdir_path(const char *);
 char		*lib_tests_dir(void);
 struct journal	*lib_journal_open(const char *, struct event_base *,
