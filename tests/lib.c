@@ -203,7 +203,7 @@ lib_submit_wait(struct jrec *rec)
 
 /* An executor's done callback: ARG is a struct outcome. */
 void
-lib_exec_done(struct exec_result *r, void *arg)
+lib_done(struct exec_result *r, void *arg)
 {
 	struct outcome	*o = arg;
 

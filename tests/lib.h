@@ -19,7 +19,7 @@
 #include "engine.h"
 #include "journal.h"
 
-/* An executor call's outcome, filled in by lib_exec_done. */
+/* An executor call's outcome, filled in by lib_done. */
 struct outcome {
 	int			 calls;
 	struct exec_result	*r;
@@ -36,7 +36,7 @@ struct journal	*lib_journal_open(const char *, struct event_base *,
 void		 lib_engine_start(const char *);
 void		 lib_engine_stop(void);
 void		 lib_submit_wait(struct jrec *);
-void		 lib_exec_done(struct exec_result *, void *);
+void		 lib_done(struct exec_result *, void *);
 void		 lib_wait_all(struct event_base *, struct outcome *, size_t);
 uint64_t	 lib_rnd(void);
 const char	*lib_json_str(json_t *, const char *);
