@@ -1,8 +1,10 @@
 /*
  * bench/bench.h: what the benchmark programs that drive a real chimed share:
+ * the options every program takes (--chimed, --sync, --keep, --out ...),
  * a daemon started as a child on a temporary data directory, a pipelined
- * JSON-RPC client over its Unix socket, /proc figures (RSS, CPU) and
- * percentiles.  Built into each bench program; never into the daemon.
+ * JSON-RPC client over its Unix socket, /proc figures (RSS, CPU),
+ * percentiles and temporary directories.  Built into each bench program;
+ * never into the daemon.
  */
 #ifndef CHIME_BENCH_H
 #define CHIME_BENCH_H
@@ -11,7 +13,54 @@
 
 #include <stdint.h>
 
+#include <getopt.h>
 #include <jansson.h>
+
+/*
+ * The options the bench programs share, parsed by bench_opts_take: each
+ * program lists the BENCH_OPTION_* it takes in its getopt_long table.
+ */
+struct bench_opts {
+	const char	*prog;		/* for messages */
+	const char	*chimed;	/* --chimed */
+	const char	*journal;	/* --journal, or NULL: beside chimed */
+	const char	*router;	/* --router, or NULL: beside chimed */
+	const char	*catalog;	/* --catalog */
+	const char	*sync;		/* --sync full|batch|none */
+	const char	*log_level;	/* --log-level */
+	int		 keep;		/* --keep */
+	const char	*out;		/* --out FILE: the figures as JSON */
+	char		*owned[3];	/* defaults made here */
+};
+enum {
+	BENCH_OPT_CHIMED = 0x1000,
+	BENCH_OPT_JOURNAL,
+	BENCH_OPT_ROUTER,
+	BENCH_OPT_CATALOG,
+	BENCH_OPT_SYNC,
+	BENCH_OPT_LOG_LEVEL,
+	BENCH_OPT_KEEP,
+	BENCH_OPT_OUT
+};
+#define BENCH_OPTION_CHIMED \
+	{ "chimed", required_argument, NULL, BENCH_OPT_CHIMED }
+#define BENCH_OPTION_JOURNAL \
+	{ "journal", required_argument, NULL, BENCH_OPT_JOURNAL }
+#define BENCH_OPTION_ROUTER \
+	{ "router", required_argument, NULL, BENCH_OPT_ROUTER }
+#define BENCH_OPTION_CATALOG \
+	{ "catalog", required_argument, NULL, BENCH_OPT_CATALOG }
+#define BENCH_OPTION_SYNC \
+	{ "sync", required_argument, NULL, BENCH_OPT_SYNC }
+#define BENCH_OPTION_LOG_LEVEL \
+	{ "log-level", required_argument, NULL, BENCH_OPT_LOG_LEVEL }
+#define BENCH_OPTION_KEEP \
+	{ "keep", no_argument, NULL, BENCH_OPT_KEEP }
+#define BENCH_OPTION_OUT \
+	{ "out", required_argument, NULL, BENCH_OPT_OUT }
+/* What bench_opts_check requires to be there. */
+#define BENCH_NEED_JOURNAL	0x1
+#define BENCH_NEED_ROUTER	0x2
 
 /* A chimed started by a bench program on a data directory of its own. */
 struct bench_daemon {
@@ -76,6 +125,16 @@ struct bench_pipeline {
 
 /* bench.c */
 const char	*bench_default_chimed(void);
+char		*bench_src_path(const char *);
+void		 bench_opts_init(struct bench_opts *, const char *);
+int		 bench_opts_take(struct bench_opts *, int, const char *);
+void		 bench_opts_check(struct bench_opts *, int);
+void		 bench_opts_output(const struct bench_opts *, json_t *);
+void		 bench_opts_free(struct bench_opts *);
+long		 bench_number(const char *, const char *, const char *, long,
+		     long, int);
+char		*bench_tmpdir(const char *, const char *);
+void		 bench_rm_tree(const char *);
 void		 bench_daemon_init(struct bench_daemon *, const char *,
 		     const char *);
 int		 bench_daemon_start(struct bench_daemon *, int64_t, int64_t,
@@ -100,6 +159,7 @@ int		 bench_pipeline_run(struct bench_pipeline *, char **);
 void		 bench_pipeline_free(struct bench_pipeline *);
 void		 bench_sort(int64_t *, size_t);
 int64_t		 bench_percentile(const int64_t *, size_t, double);
+void		 bench_quantiles(int64_t *, size_t, int64_t [3]);
 int		 bench_write_json(const char *, json_t *, char **);
 int		 bench_parse_list(const char *, uint64_t *, size_t, size_t *);
 int		 bench_http_port(json_t *);
