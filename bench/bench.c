@@ -204,8 +204,9 @@ bench_opts_check(struct bench_opts *o, int need)
 		missing = o->router;
 	if (missing != NULL) {
 		fprintf(stderr, "%s: no %s (--chimed%s%s or $CHIME_BUILDDIR)\n",
-		    o->prog, missing, need & BENCH_NEED_JOURNAL ? ", --journal" :
-		    "", need & BENCH_NEED_ROUTER ? ", --router" : "");
+		    o->prog, missing,
+		    need & BENCH_NEED_JOURNAL ? ", --journal" : "",
+		    need & BENCH_NEED_ROUTER ? ", --router" : "");
 		exit(2);
 	}
 }
