@@ -42,10 +42,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
 #define CALL_TIMEOUT	(120 * USEC_PER_SEC)
@@ -79,6 +75,7 @@ struct latencies {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		wait_end(struct bench_daemon *, const char *, char **);
 static int		read_journal(const struct options *, const char *,
 			    int64_t **, size_t *, char **);
@@ -282,6 +279,31 @@ result_json(const struct options *o, const struct result *r)
 	    "loadavg", bench_loadavg()));
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'n':
+		o->ops = (uint64_t)bench_number(o->b.prog, "--ops",
+		    val, 1, 100000, 0);
+		break;
+	case 'c':
+		o->concurrency = (uint64_t)bench_number(o->b.prog,
+		    "--max-concurrent", val, 1, 10000, 0);
+		break;
+	case 'l':
+		o->latency_ms = (int)bench_number(o->b.prog,
+		    "--latency-ms", val, 0, 60000, 0);
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -296,32 +318,13 @@ main(int argc, char **argv)
 	struct options	 o;
 	struct result	 r;
 	char		*cause = NULL;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "batch-bench");
 	o.ops = 100000;
 	o.concurrency = 1000;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			o.ops = (uint64_t)bench_number(o.b.prog, "--ops",
-			    optarg, 1, 100000, 0);
-			break;
-		case 'c':
-			o.concurrency = (uint64_t)bench_number(o.b.prog,
-			    "--max-concurrent", optarg, 1, 10000, 0);
-			break;
-		case 'l':
-			o.latency_ms = (int)bench_number(o.b.prog,
-			    "--latency-ms", optarg, 0, 60000, 0);
-			break;
-		default:
-			if (!bench_opts_take(&o.b, ch, optarg))
-				usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
+	    -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("batch-bench", LOG_LEVEL_WARN);

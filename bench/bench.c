@@ -68,6 +68,7 @@ static void	bench_on_signal(int);
 static deadfunc void bench_exec_child(const struct bench_daemon *);
 static int	bench_connect(const char *);
 static char	*bench_beside(const char *, const char *);
+static int	bench_opts_take(struct bench_opts *, int, const char *);
 static int	bench_rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static int	bench_du_entry(const char *, const struct stat *, int,
@@ -123,14 +124,28 @@ bench_opts_init(struct bench_opts *o, const char *prog)
 	o->catalog = o->owned[0] = bench_src_path("bench/catalog.json");
 	o->sync = "full";
 	o->log_level = "info";
+	o->conns = 4;
+	o->window = 64;
+	o->conns_max = 200;
+	o->window_max = 64;
 }
 
-/* Take option CH (a BENCH_OPT_*) with ARG: 1 if it is one, else 0.  A bad
- * value ends the program with status 2. */
-int
+/*
+ * Take option CH (a BENCH_OPT_*) with ARG: 1 if it is one, else 0.  A bad
+ * value ends the program with status 2.
+ */
+static int
 bench_opts_take(struct bench_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
+	case BENCH_OPT_CONNECTIONS:
+		o->conns = (int)bench_number(o->prog, "--connections", arg, 1,
+		    o->conns_max, 0);
+		break;
+	case BENCH_OPT_WINDOW:
+		o->window = (int)bench_number(o->prog, "--window", arg, 1,
+		    o->window_max, 0);
+		break;
 	case BENCH_OPT_CHIMED:
 		o->chimed = arg;
 		break;
@@ -165,6 +180,25 @@ bench_opts_take(struct bench_opts *o, int ch, const char *arg)
 		return (0);
 	}
 	return (1);
+}
+
+/*
+ * Parse ARGV with LONGOPTS (long options only): the BENCH_OPTION_* into O,
+ * the program's own through TAKE with ARG.  -1 (the caller prints its
+ * usage) on an option neither knows or an argument left over.
+ */
+int
+bench_opts_parse(struct bench_opts *o, int argc, char **argv,
+    const struct option *longopts, bench_take_cb take, void *arg)
+{
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (!bench_opts_take(o, ch, optarg) &&
+		    take(arg, ch, optarg) == -1)
+			return (-1);
+	}
+	return (optind == argc ? 0 : -1);
 }
 
 /* FILE beside the program at PATH (same directory); returns allocated. */

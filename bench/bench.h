@@ -30,8 +30,15 @@ struct bench_opts {
 	const char	*log_level;	/* --log-level */
 	int		 keep;		/* --keep */
 	const char	*out;		/* --out FILE: the figures as JSON */
+	int		 conns;		/* --connections of a pipeline */
+	int		 window;	/* --window: unanswered on each */
+	int		 conns_max;
+	int		 window_max;
 	char		*owned[3];	/* defaults made here */
 };
+/* Takes option CH (not a BENCH_OPT_*) with its value for ARG: 0, or -1 if
+ * the program has no such option. */
+typedef int (*bench_take_cb)(void *, int, const char *);
 enum {
 	BENCH_OPT_CHIMED = 0x1000,
 	BENCH_OPT_JOURNAL,
@@ -40,7 +47,9 @@ enum {
 	BENCH_OPT_SYNC,
 	BENCH_OPT_LOG_LEVEL,
 	BENCH_OPT_KEEP,
-	BENCH_OPT_OUT
+	BENCH_OPT_OUT,
+	BENCH_OPT_CONNECTIONS,
+	BENCH_OPT_WINDOW
 };
 #define BENCH_OPTION_CHIMED \
 	{ "chimed", required_argument, NULL, BENCH_OPT_CHIMED }
@@ -58,6 +67,10 @@ enum {
 	{ "keep", no_argument, NULL, BENCH_OPT_KEEP }
 #define BENCH_OPTION_OUT \
 	{ "out", required_argument, NULL, BENCH_OPT_OUT }
+#define BENCH_OPTION_CONNECTIONS \
+	{ "connections", required_argument, NULL, BENCH_OPT_CONNECTIONS }
+#define BENCH_OPTION_WINDOW \
+	{ "window", required_argument, NULL, BENCH_OPT_WINDOW }
 /* What bench_opts_check requires to be there. */
 #define BENCH_NEED_JOURNAL	0x1
 #define BENCH_NEED_ROUTER	0x2
@@ -127,7 +140,8 @@ struct bench_pipeline {
 const char	*bench_default_chimed(void);
 char		*bench_src_path(const char *);
 void		 bench_opts_init(struct bench_opts *, const char *);
-int		 bench_opts_take(struct bench_opts *, int, const char *);
+int		 bench_opts_parse(struct bench_opts *, int, char **,
+		     const struct option *, bench_take_cb, void *);
 void		 bench_opts_check(struct bench_opts *, int);
 void		 bench_opts_output(const struct bench_opts *, json_t *);
 void		 bench_opts_free(struct bench_opts *);

@@ -57,8 +57,6 @@ struct options {
 	const char	*op;
 	int64_t		 wait_us;
 	const char	*perf;
-	int		 conns;
-	int		 window;
 };
 
 struct fire {
@@ -156,6 +154,7 @@ struct walk {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		fire_params(uint64_t, char *, size_t, void *);
 static int		run_bench(const struct options *, struct summary *,
 			    char **);
@@ -598,8 +597,8 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = o->count;
 	p.params = fire_params;
 	p.arg = &f;
@@ -766,6 +765,47 @@ summary_json(const struct options *o, const struct summary *s)
 	return (j);
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'n':
+		o->count = (uint64_t)bench_number(o->b.prog, "--count",
+		    val, 1, 10000000, 0);
+		break;
+	case 'm':
+		o->max_running = (int)bench_number(o->b.prog,
+		    "--max-running", val, 1, 100000, 0);
+		break;
+	case 't':
+		if (strcmp(val, "cron") != 0 &&
+		    strcmp(val, "at") != 0)
+			usage();
+		o->use_at = strcmp(val, "at") == 0;
+		break;
+	case 'L':
+		o->lead_us = bench_number(o->b.prog, "--lead", val, 1,
+		    3600, 0) * USEC_PER_SEC;
+		break;
+	case 'p':
+		o->op = val;
+		break;
+	case 'w':
+		o->wait_us = bench_number(o->b.prog, "--wait", val, 1,
+		    86400, 0) * USEC_PER_SEC;
+		break;
+	case 'P':
+		o->perf = val;
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -786,7 +826,6 @@ main(int argc, char **argv)
 	struct options	 o;
 	struct summary	 s;
 	char		*cause = NULL;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "firelag-bench");
@@ -794,44 +833,8 @@ main(int argc, char **argv)
 	o.max_running = 32;
 	o.op = "noop";
 	o.wait_us = 600 * USEC_PER_SEC;
-	o.conns = 4;
-	o.window = 64;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			o.count = (uint64_t)bench_number(o.b.prog, "--count",
-			    optarg, 1, 10000000, 0);
-			break;
-		case 'm':
-			o.max_running = (int)bench_number(o.b.prog,
-			    "--max-running", optarg, 1, 100000, 0);
-			break;
-		case 't':
-			if (strcmp(optarg, "cron") != 0 &&
-			    strcmp(optarg, "at") != 0)
-				usage();
-			o.use_at = strcmp(optarg, "at") == 0;
-			break;
-		case 'L':
-			o.lead_us = bench_number(o.b.prog, "--lead", optarg, 1,
-			    3600, 0) * USEC_PER_SEC;
-			break;
-		case 'p':
-			o.op = optarg;
-			break;
-		case 'w':
-			o.wait_us = bench_number(o.b.prog, "--wait", optarg, 1,
-			    86400, 0) * USEC_PER_SEC;
-			break;
-		case 'P':
-			o.perf = optarg;
-			break;
-		default:
-			if (!bench_opts_take(&o.b, ch, optarg))
-				usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
+	    -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	if (run_bench(&o, &s, &cause) == -1) {

@@ -48,10 +48,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-
 #define MAX_LEVELS	8
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
@@ -66,8 +62,6 @@ struct options {
 	size_t		 nlevels;
 	uint64_t	 runs;		/* 0: max(2000, 8 x concurrency) */
 	int		 latency_ms;
-	int		 conns;
-	int		 window;
 };
 
 /* One run, joined from the journal and the router. */
@@ -106,6 +100,7 @@ collect_cb(char *data, size_t size, size_t n, void *arg)
 }
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static json_t		*router_get(const struct bench_router *, const char *,
 			    char **);
 static int		create_params(uint64_t, char *, size_t, void *);
@@ -387,8 +382,8 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = c;
 	p.params = create_params;
 	p.stall_us = STALL_TIMEOUT;
@@ -405,8 +400,8 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	ta.latency_ms = o->latency_ms;
 	p.sock = d.sock;
 	p.method = "schedule.trigger";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = r->runs;
 	p.params = trigger_params;
 	p.arg = &ta;
@@ -499,6 +494,32 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "router's own time\n");
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'c':
+		if (bench_parse_list(val, o->levels, MAX_LEVELS,
+		    &o->nlevels) == -1)
+			usage();
+		break;
+	case 'n':
+		o->runs = (uint64_t)bench_number(o->b.prog, "--runs",
+		    val, 1, 10000000, 0);
+		break;
+	case 'L':
+		o->latency_ms = (int)bench_number(o->b.prog,
+		    "--latency-ms", val, 0, 60000, 0);
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -506,11 +527,10 @@ main(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "latency-ms", required_argument, NULL, 'L' },
-		{ "connections", required_argument, NULL, 'C' },
-		{ "window", required_argument, NULL, 'w' },
 		BENCH_OPTION_CHIMED, BENCH_OPTION_JOURNAL, BENCH_OPTION_ROUTER,
 		BENCH_OPTION_SYNC, BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP,
 		BENCH_OPTION_OUT,
+		BENCH_OPTION_CONNECTIONS, BENCH_OPTION_WINDOW,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -518,7 +538,6 @@ main(int argc, char **argv)
 	json_t		*a;
 	char		*cause = NULL;
 	size_t		 i;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "http-bench");
@@ -527,37 +546,12 @@ main(int argc, char **argv)
 	o.levels[2] = 1024;
 	o.nlevels = 3;
 	o.latency_ms = 50;
-	o.conns = 8;
-	o.window = 128;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
-			    &o.nlevels) == -1)
-				usage();
-			break;
-		case 'n':
-			o.runs = (uint64_t)bench_number(o.b.prog, "--runs",
-			    optarg, 1, 10000000, 0);
-			break;
-		case 'L':
-			o.latency_ms = (int)bench_number(o.b.prog,
-			    "--latency-ms", optarg, 0, 60000, 0);
-			break;
-		case 'C':
-			o.conns = (int)bench_number(o.b.prog, "--connections",
-			    optarg, 1, 256, 0);
-			break;
-		case 'w':
-			o.window = (int)bench_number(o.b.prog, "--window",
-			    optarg, 1, 100000, 0);
-			break;
-		default:
-			if (!bench_opts_take(&o.b, ch, optarg))
-				usage();
-		}
-	}
-	if (optind != argc)
+	o.b.conns = 8;
+	o.b.window = 128;
+	o.b.conns_max = 256;
+	o.b.window_max = 100000;
+	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
+	    -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("http-bench", LOG_LEVEL_WARN);

@@ -74,8 +74,6 @@ struct options {
 	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 counts[MAX_COUNTS];
 	size_t		 ncounts;
-	int		 conns;
-	int		 window;
 };
 
 static const char *zones[] = {
@@ -91,6 +89,7 @@ static const char *day_names[] = {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		gen_has(const int *, int, int);
 static void		gen_init(struct gen *);
 static int		gen_params(uint64_t, char *, size_t, void *);
@@ -275,8 +274,8 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = n;
 	p.params = gen_params;
 	p.arg = (void *)g;
@@ -383,8 +382,8 @@ print_table(const struct options *o, struct result *res, size_t n)
 	size_t			 i;
 
 	printf("\nload-bench: %s, journal-sync %s, %d connections x %d in "
-	    "flight, %ld cores\n", o->b.chimed, o->b.sync, o->conns, o->window,
-	    sysconf(_SC_NPROCESSORS_ONLN));
+	    "flight, %ld cores\n", o->b.chimed, o->b.sync, o->b.conns,
+	    o->b.window, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%10s %9s %8s %8s %8s %9s %9s %9s %8s %7s %8s %8s %9s %9s\n",
 	    "schedules", "create/s", "p99 ms", "RSS0 MiB", "RSS MiB",
 	    "B/sched", "anon B/s", "disk MiB", "cpu s", "stop s",
@@ -412,7 +411,7 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "answers N; crash s: the same after\n  kill -9; RSS': VmRSS after "
 	    "that recovery; load: the machine's 1-minute load average\n  at "
 	    "the start and at the end (figures taken on a busy machine "
-	    "are worse).\n", o->conns * o->window);
+	    "are worse).\n", o->b.conns * o->b.window);
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		if (r->n != 1000000)
@@ -427,16 +426,36 @@ print_table(const struct options *o, struct result *res, size_t n)
 	}
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'n':
+		if (bench_parse_list(val, o->counts, MAX_COUNTS,
+		    &o->ncounts) == -1) {
+			fprintf(stderr, "load-bench: --counts: "
+			    "expected counts like 1000,10k,1M\n");
+			exit(2);
+		}
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "counts", required_argument, NULL, 'n' },
-		{ "connections", required_argument, NULL, 'C' },
-		{ "window", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		BENCH_OPTION_CHIMED, BENCH_OPTION_CATALOG, BENCH_OPTION_SYNC,
 		BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP, BENCH_OPTION_OUT,
+		BENCH_OPTION_CONNECTIONS, BENCH_OPTION_WINDOW,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -445,38 +464,13 @@ main(int argc, char **argv)
 	json_t		*arr;
 	char		*cause = NULL;
 	size_t		 i;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "load-bench");
 	bench_parse_list("1000,10000,100000", o.counts, MAX_COUNTS,
 	    &o.ncounts);
-	o.conns = 4;
-	o.window = 64;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			if (bench_parse_list(optarg, o.counts, MAX_COUNTS,
-			    &o.ncounts) == -1) {
-				fprintf(stderr, "load-bench: --counts: "
-				    "expected counts like 1000,10k,1M\n");
-				exit(2);
-			}
-			break;
-		case 'C':
-			o.conns = (int)bench_number(o.b.prog, "--connections",
-			    optarg, 1, 200, 0);
-			break;
-		case 'w':
-			o.window = (int)bench_number(o.b.prog, "--window",
-			    optarg, 1, 64, 0);
-			break;
-		default:
-			if (!bench_opts_take(&o.b, ch, optarg))
-				usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
+	    -1)
 		usage();
 	bench_opts_check(&o.b, 0);
 	gen_init(&g);
@@ -496,8 +490,8 @@ main(int argc, char **argv)
 		json_array_append_new(arr, result_json(&res[i]));
 	bench_opts_output(&o.b, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:o}",
 	    "program", "load-bench", "chimed", o.b.chimed,
-	    "journal_sync", o.b.sync, "connections", o.conns,
-	    "window", o.window, "cores",
+	    "journal_sync", o.b.sync, "connections", o.b.conns,
+	    "window", o.b.window, "cores",
 	    (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "results", arr));
 	bench_opts_free(&o.b);
 	return (0);

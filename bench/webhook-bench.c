@@ -55,13 +55,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-#ifndef BENCH_SRCDIR
-#define BENCH_SRCDIR	"."
-#endif
-
 #define MAX_LEVELS	8
 #define MAX_THREADS	64
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
@@ -142,6 +135,7 @@ struct run_ends {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static void		sign(const unsigned char *, const char *, long long,
 			    char *, size_t);
 static int		format_request(char *, size_t, int, const char *,
@@ -575,7 +569,6 @@ read_journal(const struct options *o, const char *data, const char *sid,
 	return (0);
 }
 
-
 /* KEY_LEN random bytes into KEY and the whsec_ secret of them into
  * SECRET. */
 static void
@@ -827,6 +820,59 @@ write_out(const struct options *o, const struct result *res, size_t n,
 	return (rc);
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'c':
+		if (bench_parse_list(val, o->levels, MAX_LEVELS,
+		    &o->nlevels) == -1)
+			usage();
+		break;
+	case 't':
+		o->threads = (int)bench_number(o->b.prog, "--threads",
+		    val, 1, MAX_THREADS, 0);
+		break;
+	case 'D':
+		o->duration_s = (int)bench_number(o->b.prog, "--duration",
+		    val, 1, TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
+		break;
+	case 'n':
+		o->requests = (uint64_t)bench_number(o->b.prog,
+		    "--requests", val, 1, 50000000, 0);
+		break;
+	case 'm':
+		o->max_running = (int)bench_number(o->b.prog,
+		    "--max-running", val, 1, 100000, 0);
+		break;
+	case 'O':
+		o->op = val;
+		break;
+	case 'r':
+		if (strcmp(val, "skip") != 0 &&
+		    strcmp(val, "exec") != 0)
+			usage();
+		o->skip = strcmp(val, "skip") == 0;
+		break;
+	case 'w':
+		o->wrk = val;
+		break;
+	case 'S':
+		o->script = val;
+		break;
+	case 'T':
+		o->drain_us = bench_number(o->b.prog, "--drain-timeout",
+		    val, 1, 86400, 1) * USEC_PER_SEC;
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -850,7 +896,7 @@ main(int argc, char **argv)
 	char		*cause = NULL, *script;
 	double		 loadavg;
 	size_t		 i;
-	int		 ch, rc = 1;
+	int		 rc = 1;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "webhook-bench");
@@ -866,54 +912,8 @@ main(int argc, char **argv)
 	o.wrk = "/usr/bin/wrk";
 	o.script = script = bench_src_path("bench/webhook.lua");
 	o.drain_us = 600 * USEC_PER_SEC;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
-			    &o.nlevels) == -1)
-				usage();
-			break;
-		case 't':
-			o.threads = (int)bench_number(o.b.prog, "--threads",
-			    optarg, 1, MAX_THREADS, 0);
-			break;
-		case 'D':
-			o.duration_s = (int)bench_number(o.b.prog, "--duration",
-			    optarg, 1, TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
-			break;
-		case 'n':
-			o.requests = (uint64_t)bench_number(o.b.prog,
-			    "--requests", optarg, 1, 50000000, 0);
-			break;
-		case 'm':
-			o.max_running = (int)bench_number(o.b.prog,
-			    "--max-running", optarg, 1, 100000, 0);
-			break;
-		case 'O':
-			o.op = optarg;
-			break;
-		case 'r':
-			if (strcmp(optarg, "skip") != 0 &&
-			    strcmp(optarg, "exec") != 0)
-				usage();
-			o.skip = strcmp(optarg, "skip") == 0;
-			break;
-		case 'w':
-			o.wrk = optarg;
-			break;
-		case 'S':
-			o.script = optarg;
-			break;
-		case 'T':
-			o.drain_us = bench_number(o.b.prog, "--drain-timeout",
-			    optarg, 1, 86400, 1) * USEC_PER_SEC;
-			break;
-		default:
-			if (!bench_opts_take(&o.b, ch, optarg))
-				usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
+	    -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	for (i = 0; i < o.nlevels; i++) {
