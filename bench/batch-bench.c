@@ -311,8 +311,6 @@ main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },
 		{ "max-concurrent", required_argument, NULL, 'c' },
 		{ "latency-ms", required_argument, NULL, 'l' },
-		BENCH_OPTION_CHIMED, BENCH_OPTION_JOURNAL, BENCH_OPTION_ROUTER,
-		BENCH_OPTION_SYNC, BENCH_OPTION_KEEP, BENCH_OPTION_OUT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -323,8 +321,9 @@ main(int argc, char **argv)
 	bench_opts_init(&o.b, "batch-bench");
 	o.ops = 100000;
 	o.concurrency = 1000;
-	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
-	    -1)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER,
+	    take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("batch-bench", LOG_LEVEL_WARN);

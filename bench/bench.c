@@ -47,6 +47,24 @@
 #ifndef BENCH_SRCDIR
 #define BENCH_SRCDIR	"."
 #endif
+#define BENCH_OWN_OPTIONS	32	/* of one program, at most */
+#define BENCH_COMMON_VAL	0x10000	/* getopt_long's value: this | bit */
+
+/* The common options, by their BENCH_TAKE_* bit. */
+static const struct option bench_common_options[] = {
+	{ "chimed", required_argument, NULL, BENCH_TAKE_CHIMED },
+	{ "journal", required_argument, NULL, BENCH_TAKE_JOURNAL },
+	{ "router", required_argument, NULL, BENCH_TAKE_ROUTER },
+	{ "catalog", required_argument, NULL, BENCH_TAKE_CATALOG },
+	{ "sync", required_argument, NULL, BENCH_TAKE_SYNC },
+	{ "log-level", required_argument, NULL, BENCH_TAKE_LOG_LEVEL },
+	{ "keep", no_argument, NULL, BENCH_TAKE_KEEP },
+	{ "out", required_argument, NULL, BENCH_TAKE_OUT },
+	{ "connections", required_argument, NULL, BENCH_TAKE_CONNECTIONS },
+	{ "window", required_argument, NULL, BENCH_TAKE_WINDOW },
+};
+#define BENCH_NCOMMON \
+	(sizeof bench_common_options / sizeof bench_common_options[0])
 
 /* One connection of a pipeline. */
 struct bench_conn {
@@ -68,7 +86,7 @@ static void	bench_on_signal(int);
 static deadfunc void bench_exec_child(const struct bench_daemon *);
 static int	bench_connect(const char *);
 static char	*bench_beside(const char *, const char *);
-static int	bench_opts_take(struct bench_opts *, int, const char *);
+static void	bench_opts_take(struct bench_opts *, int, const char *);
 static int	bench_rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static int	bench_du_entry(const char *, const struct stat *, int,
@@ -131,34 +149,34 @@ bench_opts_init(struct bench_opts *o, const char *prog)
 }
 
 /*
- * Take option CH (a BENCH_OPT_*) with ARG: 1 if it is one, else 0.  A bad
- * value ends the program with status 2.
+ * Take the common option BIT (a BENCH_TAKE_*) with ARG.  A bad value ends
+ * the program with status 2.
  */
-static int
-bench_opts_take(struct bench_opts *o, int ch, const char *arg)
+static void
+bench_opts_take(struct bench_opts *o, int bit, const char *arg)
 {
-	switch (ch) {
-	case BENCH_OPT_CONNECTIONS:
+	switch (bit) {
+	case BENCH_TAKE_CONNECTIONS:
 		o->conns = (int)bench_number(o->prog, "--connections", arg, 1,
 		    o->conns_max, 0);
 		break;
-	case BENCH_OPT_WINDOW:
+	case BENCH_TAKE_WINDOW:
 		o->window = (int)bench_number(o->prog, "--window", arg, 1,
 		    o->window_max, 0);
 		break;
-	case BENCH_OPT_CHIMED:
+	case BENCH_TAKE_CHIMED:
 		o->chimed = arg;
 		break;
-	case BENCH_OPT_JOURNAL:
+	case BENCH_TAKE_JOURNAL:
 		o->journal = arg;
 		break;
-	case BENCH_OPT_ROUTER:
+	case BENCH_TAKE_ROUTER:
 		o->router = arg;
 		break;
-	case BENCH_OPT_CATALOG:
+	case BENCH_TAKE_CATALOG:
 		o->catalog = arg;
 		break;
-	case BENCH_OPT_SYNC:
+	case BENCH_TAKE_SYNC:
 		if (strcmp(arg, "full") != 0 && strcmp(arg, "batch") != 0 &&
 		    strcmp(arg, "none") != 0) {
 			fprintf(stderr, "%s: --sync: expected full, batch or "
@@ -167,35 +185,48 @@ bench_opts_take(struct bench_opts *o, int ch, const char *arg)
 		}
 		o->sync = arg;
 		break;
-	case BENCH_OPT_LOG_LEVEL:
+	case BENCH_TAKE_LOG_LEVEL:
 		o->log_level = arg;
 		break;
-	case BENCH_OPT_KEEP:
+	case BENCH_TAKE_KEEP:
 		o->keep = 1;
 		break;
-	case BENCH_OPT_OUT:
+	case BENCH_TAKE_OUT:
 		o->out = arg;
 		break;
-	default:
-		return (0);
 	}
-	return (1);
 }
 
 /*
- * Parse ARGV with LONGOPTS (long options only): the BENCH_OPTION_* into O,
- * the program's own through TAKE with ARG.  -1 (the caller prints its
- * usage) on an option neither knows or an argument left over.
+ * Parse ARGV (long options only): OWN, the program's options, through TAKE
+ * with ARG; the common ones TAKES names (BENCH_TAKE_*) into O.  -1 (the
+ * caller prints its usage) on an option neither knows or an argument left
+ * over.
  */
 int
 bench_opts_parse(struct bench_opts *o, int argc, char **argv,
-    const struct option *longopts, bench_take_cb take, void *arg)
+    const struct option *own, int takes, bench_take_cb take, void *arg)
 {
-	int	ch;
+	struct option	 all[BENCH_OWN_OPTIONS + BENCH_NCOMMON + 1];
+	size_t		 n = 0, i;
+	int		 ch;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (!bench_opts_take(o, ch, optarg) &&
-		    take(arg, ch, optarg) == -1)
+	for (i = 0; own[i].name != NULL; i++) {
+		if (n == BENCH_OWN_OPTIONS)
+			fatalx("bench_opts_parse: too many options");
+		all[n++] = own[i];
+	}
+	for (i = 0; i < BENCH_NCOMMON; i++) {
+		if (takes & bench_common_options[i].val) {
+			all[n] = bench_common_options[i];
+			all[n++].val |= BENCH_COMMON_VAL;
+		}
+	}
+	memset(&all[n], 0, sizeof all[n]);
+	while ((ch = getopt_long(argc, argv, "", all, NULL)) != -1) {
+		if (ch & BENCH_COMMON_VAL)
+			bench_opts_take(o, ch & ~BENCH_COMMON_VAL, optarg);
+		else if (take(arg, ch, optarg) == -1)
 			return (-1);
 	}
 	return (optind == argc ? 0 : -1);

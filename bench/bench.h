@@ -17,8 +17,8 @@
 #include <jansson.h>
 
 /*
- * The options the bench programs share, parsed by bench_opts_take: each
- * program lists the BENCH_OPTION_* it takes in its getopt_long table.
+ * The options the bench programs share: each program names those it takes
+ * (BENCH_TAKE_*) and bench_opts_parse adds them to its own.
  */
 struct bench_opts {
 	const char	*prog;		/* for messages */
@@ -36,41 +36,22 @@ struct bench_opts {
 	int		 window_max;
 	char		*owned[3];	/* defaults made here */
 };
-/* Takes option CH (not a BENCH_OPT_*) with its value for ARG: 0, or -1 if
- * the program has no such option. */
+/* Takes option CH (one of the program's own) with its value for ARG: 0,
+ * or -1 if the program has no such option. */
 typedef int (*bench_take_cb)(void *, int, const char *);
-enum {
-	BENCH_OPT_CHIMED = 0x1000,
-	BENCH_OPT_JOURNAL,
-	BENCH_OPT_ROUTER,
-	BENCH_OPT_CATALOG,
-	BENCH_OPT_SYNC,
-	BENCH_OPT_LOG_LEVEL,
-	BENCH_OPT_KEEP,
-	BENCH_OPT_OUT,
-	BENCH_OPT_CONNECTIONS,
-	BENCH_OPT_WINDOW
-};
-#define BENCH_OPTION_CHIMED \
-	{ "chimed", required_argument, NULL, BENCH_OPT_CHIMED }
-#define BENCH_OPTION_JOURNAL \
-	{ "journal", required_argument, NULL, BENCH_OPT_JOURNAL }
-#define BENCH_OPTION_ROUTER \
-	{ "router", required_argument, NULL, BENCH_OPT_ROUTER }
-#define BENCH_OPTION_CATALOG \
-	{ "catalog", required_argument, NULL, BENCH_OPT_CATALOG }
-#define BENCH_OPTION_SYNC \
-	{ "sync", required_argument, NULL, BENCH_OPT_SYNC }
-#define BENCH_OPTION_LOG_LEVEL \
-	{ "log-level", required_argument, NULL, BENCH_OPT_LOG_LEVEL }
-#define BENCH_OPTION_KEEP \
-	{ "keep", no_argument, NULL, BENCH_OPT_KEEP }
-#define BENCH_OPTION_OUT \
-	{ "out", required_argument, NULL, BENCH_OPT_OUT }
-#define BENCH_OPTION_CONNECTIONS \
-	{ "connections", required_argument, NULL, BENCH_OPT_CONNECTIONS }
-#define BENCH_OPTION_WINDOW \
-	{ "window", required_argument, NULL, BENCH_OPT_WINDOW }
+/* The common options a program takes (bench_opts_parse). */
+#define BENCH_TAKE_CHIMED	0x001	/* --chimed PATH */
+#define BENCH_TAKE_JOURNAL	0x002	/* --journal PATH */
+#define BENCH_TAKE_ROUTER	0x004	/* --router PATH */
+#define BENCH_TAKE_CATALOG	0x008	/* --catalog FILE */
+#define BENCH_TAKE_SYNC		0x010	/* --sync full|batch|none */
+#define BENCH_TAKE_LOG_LEVEL	0x020	/* --log-level LEVEL */
+#define BENCH_TAKE_KEEP		0x040	/* --keep */
+#define BENCH_TAKE_OUT		0x080	/* --out FILE */
+#define BENCH_TAKE_CONNECTIONS	0x100	/* --connections N */
+#define BENCH_TAKE_WINDOW	0x200	/* --window N */
+#define BENCH_TAKE_DAEMON	(BENCH_TAKE_CHIMED | BENCH_TAKE_SYNC | \
+				 BENCH_TAKE_KEEP | BENCH_TAKE_OUT)
 /* What bench_opts_check requires to be there. */
 #define BENCH_NEED_JOURNAL	0x1
 #define BENCH_NEED_ROUTER	0x2
@@ -141,7 +122,7 @@ const char	*bench_default_chimed(void);
 char		*bench_src_path(const char *);
 void		 bench_opts_init(struct bench_opts *, const char *);
 int		 bench_opts_parse(struct bench_opts *, int, char **,
-		     const struct option *, bench_take_cb, void *);
+		     const struct option *, int, bench_take_cb, void *);
 void		 bench_opts_check(struct bench_opts *, int);
 void		 bench_opts_output(const struct bench_opts *, json_t *);
 void		 bench_opts_free(struct bench_opts *);

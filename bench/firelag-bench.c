@@ -818,9 +818,6 @@ main(int argc, char **argv)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "perf", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
-		BENCH_OPTION_CHIMED, BENCH_OPTION_JOURNAL, BENCH_OPTION_CATALOG,
-		BENCH_OPTION_SYNC, BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP,
-		BENCH_OPTION_OUT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -833,8 +830,9 @@ main(int argc, char **argv)
 	o.max_running = 32;
 	o.op = "noop";
 	o.wait_us = 600 * USEC_PER_SEC;
-	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
-	    -1)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_CATALOG |
+	    BENCH_TAKE_LOG_LEVEL, take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	if (run_bench(&o, &s, &cause) == -1) {

@@ -527,10 +527,6 @@ main(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "latency-ms", required_argument, NULL, 'L' },
-		BENCH_OPTION_CHIMED, BENCH_OPTION_JOURNAL, BENCH_OPTION_ROUTER,
-		BENCH_OPTION_SYNC, BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP,
-		BENCH_OPTION_OUT,
-		BENCH_OPTION_CONNECTIONS, BENCH_OPTION_WINDOW,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -550,8 +546,10 @@ main(int argc, char **argv)
 	o.b.window = 128;
 	o.b.conns_max = 256;
 	o.b.window_max = 100000;
-	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
-	    -1)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER |
+	    BENCH_TAKE_LOG_LEVEL | BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW,
+	    take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("http-bench", LOG_LEVEL_WARN);

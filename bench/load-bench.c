@@ -453,9 +453,6 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "counts", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
-		BENCH_OPTION_CHIMED, BENCH_OPTION_CATALOG, BENCH_OPTION_SYNC,
-		BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP, BENCH_OPTION_OUT,
-		BENCH_OPTION_CONNECTIONS, BENCH_OPTION_WINDOW,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -469,8 +466,9 @@ main(int argc, char **argv)
 	bench_opts_init(&o.b, "load-bench");
 	bench_parse_list("1000,10000,100000", o.counts, MAX_COUNTS,
 	    &o.ncounts);
-	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
-	    -1)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_CATALOG | BENCH_TAKE_LOG_LEVEL |
+	    BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW, take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, 0);
 	gen_init(&g);

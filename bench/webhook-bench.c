@@ -887,8 +887,6 @@ main(int argc, char **argv)
 		{ "wrk", required_argument, NULL, 'w' },
 		{ "script", required_argument, NULL, 'S' },
 		{ "drain-timeout", required_argument, NULL, 'T' },
-		BENCH_OPTION_CHIMED, BENCH_OPTION_JOURNAL, BENCH_OPTION_SYNC,
-		BENCH_OPTION_LOG_LEVEL, BENCH_OPTION_KEEP, BENCH_OPTION_OUT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
@@ -912,8 +910,9 @@ main(int argc, char **argv)
 	o.wrk = "/usr/bin/wrk";
 	o.script = script = bench_src_path("bench/webhook.lua");
 	o.drain_us = 600 * USEC_PER_SEC;
-	if (bench_opts_parse(&o.b, argc, argv, longopts, take_option, &o) ==
-	    -1)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_LOG_LEVEL,
+	    take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	for (i = 0; i < o.nlevels; i++) {
