@@ -226,7 +226,7 @@ parse_limits(struct batch *b, json_t *o, char **field, char **reason)
 	}
 	b->owner.priority = (uint8_t)n;
 	if ((v = json_object_get(o, "max_cost")) != NULL &&
-	    param_value_usd(v, &b->max_cost) == -1) {
+	    parse_usd_json(v, &b->max_cost) == -1) {
 		parse_fail(field, reason, "max_cost", UINT32_MAX,
 		    "an amount in USD (\"1.50\" or 1.5), not negative%s", "");
 		return (-1);

@@ -532,7 +532,7 @@ prefs_field(struct op_prefs *t, const char *key, json_t *v, char **reason)
 		return (1);
 	}
 	if (strcmp(key, "monthly_budget") == 0) {
-		if (param_value_usd(v, &usd) == -1) {
+		if (parse_usd_json(v, &usd) == -1) {
 			*reason = xstrdup("must be an amount in USD like "
 			    "\"25.00\" (0: none)");
 			return (-1);

@@ -60,7 +60,7 @@ run_create(struct schedule *s, uint64_t n)
 	r->cost = -1;
 	r->input_tokens = r->output_tokens = -1;
 	r->priority = s->priority;
-	r->waiter.heap_index = SIZE_MAX;
+	slots_waiter_init(&r->waiter);
 	timer_init(&r->retry_timer, &s->actor);
 	return (r);
 }

@@ -42,10 +42,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
 #define CALL_TIMEOUT	(120 * USEC_PER_SEC)
@@ -53,15 +49,10 @@
 #define POLL_US		(50 * USEC_PER_MSEC)
 
 struct options {
+	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 ops;
 	uint64_t	 concurrency;
 	int		 latency_ms;
-	const char	*chimed;
-	const char	*journal;
-	const char	*router;
-	const char	*sync;
-	int		 keep;
-	const char	*out;
 };
 
 struct result {
@@ -84,6 +75,7 @@ struct latencies {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		wait_end(struct bench_daemon *, const char *, char **);
 static int		read_journal(const struct options *, const char *,
 			    int64_t **, size_t *, char **);
@@ -144,7 +136,7 @@ read_journal(const struct options *o, const char *data, int64_t **v,
 	struct latencies	l;
 
 	memset(&l, 0, sizeof l);
-	if (bench_journal_export(o->journal, data, latency_line, &l,
+	if (bench_journal_export(o->b.journal, data, latency_line, &l,
 	    cause) == -1) {
 		free(l.v);
 		*v = NULL;
@@ -197,15 +189,15 @@ run(const struct options *o, struct result *r, char **cause)
 
 	memset(r, 0, sizeof *r);
 	memset(&rt, 0, sizeof rt);
-	bench_daemon_init(&d, o->chimed, NULL);
-	if (bench_router_start(o->router, d.dir, NULL, &rt, cause) == -1)
+	bench_daemon_init(&d, o->b.chimed, NULL);
+	if (bench_router_start(o->b.router, d.dir, NULL, &rt, cause) == -1)
 		goto out;
 	if ((catalog = bench_router_catalog(d.dir, rt.port, NULL,
 	    cause)) == NULL)
 		goto out;
 	d.http_allow = "127.0.0.1/32";
 	d.catalog = catalog;
-	d.sync = o->sync;
+	d.sync = o->b.sync;
 	d.max_running = (int)o->concurrency;
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
 	    cause) == -1)
@@ -246,10 +238,7 @@ run(const struct options *o, struct result *r, char **cause)
 	r->rate = r->elapsed_us > 0 ? (double)o->ops * USEC_PER_SEC /
 	    (double)r->elapsed_us : 0;
 	if (n > 0) {
-		bench_sort(lat, n);
-		r->latency[0] = bench_percentile(lat, n, 0.50);
-		r->latency[1] = bench_percentile(lat, n, 0.99);
-		r->latency[2] = lat[n - 1];
+		bench_quantiles(lat, n, r->latency);
 		for (i = 0; i < 3; i++)
 			r->overhead[i] = r->latency[i] - o->latency_ms *
 			    USEC_PER_MSEC;
@@ -260,7 +249,7 @@ out:
 		bench_daemon_log_tail(&d, 20);
 	bench_daemon_kill(&d);
 	bench_router_stop(&rt);
-	bench_daemon_free(&d, o->keep);
+	bench_daemon_free(&d, o->b.keep);
 	free(lat);
 	free(id);
 	free(params);
@@ -290,6 +279,31 @@ result_json(const struct options *o, const struct result *r)
 	    "loadavg", bench_loadavg()));
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'n':
+		o->ops = (uint64_t)bench_number(o->b.prog, "--ops",
+		    val, 1, 100000, 0);
+		break;
+	case 'c':
+		o->concurrency = (uint64_t)bench_number(o->b.prog,
+		    "--max-concurrent", val, 1, 10000, 0);
+		break;
+	case 'l':
+		o->latency_ms = (int)bench_number(o->b.prog,
+		    "--latency-ms", val, 0, 60000, 0);
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -297,66 +311,21 @@ main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },
 		{ "max-concurrent", required_argument, NULL, 'c' },
 		{ "latency-ms", required_argument, NULL, 'l' },
-		{ "chimed", required_argument, NULL, 'd' },
-		{ "journal", required_argument, NULL, 'j' },
-		{ "router", required_argument, NULL, 'r' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
 	struct result	 r;
-	json_t		*j;
-	char		*cause = NULL, jpath[4096], rpath[4096];
-	int		 ch;
+	char		*cause = NULL;
 
 	memset(&o, 0, sizeof o);
+	bench_opts_init(&o.b, "batch-bench");
 	o.ops = 100000;
 	o.concurrency = 1000;
-	o.chimed = bench_default_chimed();
-	snprintf(jpath, sizeof jpath, "%s/chime-journal", BENCH_BUILDDIR);
-	snprintf(rpath, sizeof rpath, "%s/tests/chime-test-router",
-	    BENCH_BUILDDIR);
-	o.journal = jpath;
-	o.router = rpath;
-	o.sync = "full";
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			o.ops = strtoull(optarg, NULL, 10);
-			break;
-		case 'c':
-			o.concurrency = strtoull(optarg, NULL, 10);
-			break;
-		case 'l':
-			o.latency_ms = atoi(optarg);
-			break;
-		case 'd':
-			o.chimed = optarg;
-			break;
-		case 'j':
-			o.journal = optarg;
-			break;
-		case 'r':
-			o.router = optarg;
-			break;
-		case 's':
-			o.sync = optarg;
-			break;
-		case 'k':
-			o.keep = 1;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (o.ops < 1 || o.ops > 100000 || o.concurrency < 1 ||
-	    o.concurrency > 10000 || o.latency_ms < 0)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER,
+	    take_option, &o) == -1)
 		usage();
+	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("batch-bench", LOG_LEVEL_WARN);
 	if (run(&o, &r, &cause) == -1) {
 		fprintf(stderr, "batch-bench: %s\n", cause);
@@ -364,7 +333,7 @@ main(int argc, char **argv)
 	}
 	printf("  operations          %llu (max_concurrent %llu, router "
 	    "delay %d ms, sync %s)\n", (unsigned long long)o.ops,
-	    (unsigned long long)o.concurrency, o.latency_ms, o.sync);
+	    (unsigned long long)o.concurrency, o.latency_ms, o.b.sync);
 	printf("  completed           %llu\n",
 	    (unsigned long long)r.completed);
 	printf("  create (draft)      %.3f s\n", r.create_us / 1e6);
@@ -377,13 +346,7 @@ main(int argc, char **argv)
 	printf("  memory per pending  %lld bytes\n",
 	    (long long)r.pending_bytes);
 	printf("  peak rss            %.1f MiB\n", r.rss.hwm / 1048576.0);
-	if (o.out != NULL) {
-		j = result_json(&o, &r);
-		if (bench_write_json(o.out, j, &cause) == -1) {
-			fprintf(stderr, "batch-bench: %s\n", cause);
-			return (1);
-		}
-		json_decref(j);
-	}
+	bench_opts_output(&o.b, result_json(&o, &r));
+	bench_opts_free(&o.b);
 	return (0);
 }

@@ -1,5 +1,7 @@
 /*
- * bench/bench.c: helpers of the bench programs that drive a real chimed.
+ * bench/bench.c: what the bench programs share: their common options
+ * (bench_opts_*), numbers on the command line, temporary directories,
+ * percentiles, and the helpers of those that drive a real chimed.
  *
  * The daemon runs as a child on a temporary data directory, with its log
  * in a file beside it.  Every daemon started here is killed when the
@@ -42,6 +44,27 @@
 #ifndef BENCH_BUILDDIR
 #define BENCH_BUILDDIR	"."
 #endif
+#ifndef BENCH_SRCDIR
+#define BENCH_SRCDIR	"."
+#endif
+#define BENCH_OWN_OPTIONS	32	/* of one program, at most */
+#define BENCH_COMMON_VAL	0x10000	/* getopt_long's value: this | bit */
+
+/* The common options, by their BENCH_TAKE_* bit. */
+static const struct option bench_common_options[] = {
+	{ "chimed", required_argument, NULL, BENCH_TAKE_CHIMED },
+	{ "journal", required_argument, NULL, BENCH_TAKE_JOURNAL },
+	{ "router", required_argument, NULL, BENCH_TAKE_ROUTER },
+	{ "catalog", required_argument, NULL, BENCH_TAKE_CATALOG },
+	{ "sync", required_argument, NULL, BENCH_TAKE_SYNC },
+	{ "log-level", required_argument, NULL, BENCH_TAKE_LOG_LEVEL },
+	{ "keep", no_argument, NULL, BENCH_TAKE_KEEP },
+	{ "out", required_argument, NULL, BENCH_TAKE_OUT },
+	{ "connections", required_argument, NULL, BENCH_TAKE_CONNECTIONS },
+	{ "window", required_argument, NULL, BENCH_TAKE_WINDOW },
+};
+#define BENCH_NCOMMON \
+	(sizeof bench_common_options / sizeof bench_common_options[0])
 
 /* One connection of a pipeline. */
 struct bench_conn {
@@ -62,6 +85,8 @@ static void	bench_kill_all(void);
 static void	bench_on_signal(int);
 static deadfunc void bench_exec_child(const struct bench_daemon *);
 static int	bench_connect(const char *);
+static char	*bench_beside(const char *, const char *);
+static void	bench_opts_take(struct bench_opts *, int, const char *);
 static int	bench_rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static int	bench_du_entry(const char *, const struct stat *, int,
@@ -90,6 +115,210 @@ bench_default_chimed(void)
 	snprintf(path, sizeof path, "%s/chimed", b != NULL && *b != '\0' ?
 	    b : BENCH_BUILDDIR);
 	return (path);
+}
+
+/* REL under the source tree: $CHIME_SRCDIR, else the configured one;
+ * returns allocated. */
+char *
+bench_src_path(const char *rel)
+{
+	const char	*src = getenv("CHIME_SRCDIR");
+	char		*p;
+
+	xasprintf(&p, "%s/%s", src != NULL && *src != '\0' ? src :
+	    BENCH_SRCDIR, rel);
+	return (p);
+}
+
+/* The defaults of PROG: bench_default_chimed, the bench catalog of the
+ * source tree, the durable journal, log level info; chime-journal and the
+ * router beside chimed (bench_opts_check). */
+void
+bench_opts_init(struct bench_opts *o, const char *prog)
+{
+	memset(o, 0, sizeof *o);
+	o->prog = prog;
+	o->chimed = bench_default_chimed();
+	o->catalog = o->owned[0] = bench_src_path("bench/catalog.json");
+	o->sync = "full";
+	o->log_level = "info";
+	o->conns = 4;
+	o->window = 64;
+	o->conns_max = 200;
+	o->window_max = 64;
+}
+
+/*
+ * Take the common option BIT (a BENCH_TAKE_*) with ARG.  A bad value ends
+ * the program with status 2.
+ */
+static void
+bench_opts_take(struct bench_opts *o, int bit, const char *arg)
+{
+	switch (bit) {
+	case BENCH_TAKE_CONNECTIONS:
+		o->conns = (int)bench_number(o->prog, "--connections", arg, 1,
+		    o->conns_max, 0);
+		break;
+	case BENCH_TAKE_WINDOW:
+		o->window = (int)bench_number(o->prog, "--window", arg, 1,
+		    o->window_max, 0);
+		break;
+	case BENCH_TAKE_CHIMED:
+		o->chimed = arg;
+		break;
+	case BENCH_TAKE_JOURNAL:
+		o->journal = arg;
+		break;
+	case BENCH_TAKE_ROUTER:
+		o->router = arg;
+		break;
+	case BENCH_TAKE_CATALOG:
+		o->catalog = arg;
+		break;
+	case BENCH_TAKE_SYNC:
+		if (strcmp(arg, "full") != 0 && strcmp(arg, "batch") != 0 &&
+		    strcmp(arg, "none") != 0) {
+			fprintf(stderr, "%s: --sync: expected full, batch or "
+			    "none\n", o->prog);
+			exit(2);
+		}
+		o->sync = arg;
+		break;
+	case BENCH_TAKE_LOG_LEVEL:
+		o->log_level = arg;
+		break;
+	case BENCH_TAKE_KEEP:
+		o->keep = 1;
+		break;
+	case BENCH_TAKE_OUT:
+		o->out = arg;
+		break;
+	}
+}
+
+/*
+ * Parse ARGV (long options only): OWN, the program's options, through TAKE
+ * with ARG; the common ones TAKES names (BENCH_TAKE_*) into O.  -1 (the
+ * caller prints its usage) on an option neither knows or an argument left
+ * over.
+ */
+int
+bench_opts_parse(struct bench_opts *o, int argc, char **argv,
+    const struct option *own, int takes, bench_take_cb take, void *arg)
+{
+	struct option	 all[BENCH_OWN_OPTIONS + BENCH_NCOMMON + 1];
+	size_t		 n = 0, i;
+	int		 ch;
+
+	for (i = 0; own[i].name != NULL; i++) {
+		if (n == BENCH_OWN_OPTIONS)
+			fatalx("bench_opts_parse: too many options");
+		all[n++] = own[i];
+	}
+	for (i = 0; i < BENCH_NCOMMON; i++) {
+		if (takes & bench_common_options[i].val) {
+			all[n] = bench_common_options[i];
+			all[n++].val |= BENCH_COMMON_VAL;
+		}
+	}
+	memset(&all[n], 0, sizeof all[n]);
+	while ((ch = getopt_long(argc, argv, "", all, NULL)) != -1) {
+		if (ch & BENCH_COMMON_VAL)
+			bench_opts_take(o, ch & ~BENCH_COMMON_VAL, optarg);
+		else if (take(arg, ch, optarg) == -1)
+			return (-1);
+	}
+	return (optind == argc ? 0 : -1);
+}
+
+/* FILE beside the program at PATH (same directory); returns allocated. */
+static char *
+bench_beside(const char *path, const char *file)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*p;
+
+	if (slash == NULL)
+		return (xstrdup(file));
+	xasprintf(&p, "%.*s/%s", (int)(slash - path), path, file);
+	return (p);
+}
+
+/*
+ * After the options: chime-journal and tests/chime-test-router default to
+ * those of chimed's build directory.  chimed, and what NEED names
+ * (BENCH_NEED_*), must be there; else the program ends with status 2.
+ */
+void
+bench_opts_check(struct bench_opts *o, int need)
+{
+	const char	*missing = NULL;
+
+	if (o->journal == NULL)
+		o->journal = o->owned[1] = bench_beside(o->chimed,
+		    "chime-journal");
+	if (o->router == NULL)
+		o->router = o->owned[2] = bench_beside(o->chimed,
+		    "tests/chime-test-router");
+	if (access(o->chimed, X_OK) == -1)
+		missing = o->chimed;
+	else if ((need & BENCH_NEED_JOURNAL) && access(o->journal, X_OK) == -1)
+		missing = o->journal;
+	else if ((need & BENCH_NEED_ROUTER) && access(o->router, X_OK) == -1)
+		missing = o->router;
+	if (missing != NULL) {
+		fprintf(stderr, "%s: no %s (--chimed%s%s or $CHIME_BUILDDIR)\n",
+		    o->prog, missing,
+		    need & BENCH_NEED_JOURNAL ? ", --journal" : "",
+		    need & BENCH_NEED_ROUTER ? ", --router" : "");
+		exit(2);
+	}
+}
+
+/* Write J to --out, if given, and drop J; status 1 if it cannot. */
+void
+bench_opts_output(const struct bench_opts *o, json_t *j)
+{
+	char	*cause = NULL;
+
+	if (o->out != NULL && bench_write_json(o->out, j, &cause) == -1) {
+		fprintf(stderr, "%s: %s\n", o->prog, cause);
+		exit(1);
+	}
+	json_decref(j);
+}
+
+void
+bench_opts_free(struct bench_opts *o)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof o->owned / sizeof o->owned[0]; i++) {
+		free(o->owned[i]);
+		o->owned[i] = NULL;
+	}
+}
+
+/* S as a whole number from LO to HI ("10" or, with SECONDS, also "10s"),
+ * or the end of PROG with status 2 saying what FLAG expects. */
+long
+bench_number(const char *prog, const char *flag, const char *s, long lo,
+    long hi, int seconds)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (seconds && *end == 's')
+		end++;
+	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s: expected a number from %ld to %ld\n",
+		    prog, flag, lo, hi);
+		exit(2);
+	}
+	return (v);
 }
 
 static void
@@ -177,17 +406,12 @@ void
 bench_daemon_init(struct bench_daemon *d, const char *chimed,
     const char *catalog)
 {
-	const char	*tmp = getenv("TMPDIR");
-
 	memset(d, 0, sizeof *d);
 	d->chimed = chimed;
 	d->catalog = catalog;
 	d->sync = "full";
 	d->log_level = "info";
-	xasprintf(&d->dir, "%s/chime-bench.XXXXXX", tmp != NULL &&
-	    *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(d->dir) == NULL)
-		fatal("mkdtemp %s", d->dir);
+	d->dir = bench_tmpdir(NULL, "chime-bench");
 	xasprintf(&d->data, "%s/data", d->dir);
 	xasprintf(&d->sock, "%s/chime.sock", d->data);
 	xasprintf(&d->log, "%s/chimed.log", d->dir);
@@ -355,6 +579,29 @@ bench_rm_entry(const char *path, const struct stat *sb, int flag,
 	return (remove(path));
 }
 
+/* A new directory PARENT/NAME.XXXXXX (PARENT NULL: $TMPDIR, else /tmp);
+ * returns allocated.  Fatal if it cannot be made. */
+char *
+bench_tmpdir(const char *parent, const char *name)
+{
+	char	*dir;
+
+	if (parent == NULL && ((parent = getenv("TMPDIR")) == NULL ||
+	    *parent == '\0'))
+		parent = "/tmp";
+	xasprintf(&dir, "%s/%s.XXXXXX", parent, name);
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp %s", dir);
+	return (dir);
+}
+
+/* Remove DIR and everything under it (links are not followed). */
+void
+bench_rm_tree(const char *dir)
+{
+	nftw(dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Kill the daemon if it runs, remove its directory unless KEEP (or
  * d->keep). */
 void
@@ -364,7 +611,7 @@ bench_daemon_free(struct bench_daemon *d, int keep)
 	if (keep || d->keep)
 		fprintf(stderr, "bench: kept %s\n", d->dir);
 	else
-		nftw(d->dir, bench_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_rm_tree(d->dir);
 	bench_unregister(d);
 	free(d->dir);
 	free(d->data);
@@ -809,6 +1056,16 @@ void
 bench_sort(int64_t *v, size_t n)
 {
 	qsort(v, n, sizeof *v, bench_cmp);
+}
+
+/* p50, p99 and max of the N values at V (sorted here) into Q. */
+void
+bench_quantiles(int64_t *v, size_t n, int64_t q[3])
+{
+	bench_sort(v, n);
+	q[0] = bench_percentile(v, n, 0.50);
+	q[1] = bench_percentile(v, n, 0.99);
+	q[2] = n > 0 ? v[n - 1] : 0;
 }
 
 /* The P-quantile (0..1, nearest rank) of N sorted values; 0 if N is 0. */

@@ -1,8 +1,10 @@
 /*
  * bench/bench.h: what the benchmark programs that drive a real chimed share:
+ * the options every program takes (--chimed, --sync, --keep, --out ...),
  * a daemon started as a child on a temporary data directory, a pipelined
- * JSON-RPC client over its Unix socket, /proc figures (RSS, CPU) and
- * percentiles.  Built into each bench program; never into the daemon.
+ * JSON-RPC client over its Unix socket, /proc figures (RSS, CPU),
+ * percentiles and temporary directories.  Built into each bench program;
+ * never into the daemon.
  */
 #ifndef CHIME_BENCH_H
 #define CHIME_BENCH_H
@@ -11,7 +13,48 @@
 
 #include <stdint.h>
 
+#include <getopt.h>
 #include <jansson.h>
+
+/*
+ * The options the bench programs share: each program names those it takes
+ * (BENCH_TAKE_*) and bench_opts_parse adds them to its own.
+ */
+struct bench_opts {
+	const char	*prog;		/* for messages */
+	const char	*chimed;	/* --chimed */
+	const char	*journal;	/* --journal, or NULL: beside chimed */
+	const char	*router;	/* --router, or NULL: beside chimed */
+	const char	*catalog;	/* --catalog */
+	const char	*sync;		/* --sync full|batch|none */
+	const char	*log_level;	/* --log-level */
+	int		 keep;		/* --keep */
+	const char	*out;		/* --out FILE: the figures as JSON */
+	int		 conns;		/* --connections of a pipeline */
+	int		 window;	/* --window: unanswered on each */
+	int		 conns_max;
+	int		 window_max;
+	char		*owned[3];	/* defaults made here */
+};
+/* Takes option CH (one of the program's own) with its value for ARG: 0,
+ * or -1 if the program has no such option. */
+typedef int (*bench_take_cb)(void *, int, const char *);
+/* The common options a program takes (bench_opts_parse). */
+#define BENCH_TAKE_CHIMED	0x001	/* --chimed PATH */
+#define BENCH_TAKE_JOURNAL	0x002	/* --journal PATH */
+#define BENCH_TAKE_ROUTER	0x004	/* --router PATH */
+#define BENCH_TAKE_CATALOG	0x008	/* --catalog FILE */
+#define BENCH_TAKE_SYNC		0x010	/* --sync full|batch|none */
+#define BENCH_TAKE_LOG_LEVEL	0x020	/* --log-level LEVEL */
+#define BENCH_TAKE_KEEP		0x040	/* --keep */
+#define BENCH_TAKE_OUT		0x080	/* --out FILE */
+#define BENCH_TAKE_CONNECTIONS	0x100	/* --connections N */
+#define BENCH_TAKE_WINDOW	0x200	/* --window N */
+#define BENCH_TAKE_DAEMON	(BENCH_TAKE_CHIMED | BENCH_TAKE_SYNC | \
+				 BENCH_TAKE_KEEP | BENCH_TAKE_OUT)
+/* What bench_opts_check requires to be there. */
+#define BENCH_NEED_JOURNAL	0x1
+#define BENCH_NEED_ROUTER	0x2
 
 /* A chimed started by a bench program on a data directory of its own. */
 struct bench_daemon {
@@ -76,6 +119,17 @@ struct bench_pipeline {
 
 /* bench.c */
 const char	*bench_default_chimed(void);
+char		*bench_src_path(const char *);
+void		 bench_opts_init(struct bench_opts *, const char *);
+int		 bench_opts_parse(struct bench_opts *, int, char **,
+		     const struct option *, int, bench_take_cb, void *);
+void		 bench_opts_check(struct bench_opts *, int);
+void		 bench_opts_output(const struct bench_opts *, json_t *);
+void		 bench_opts_free(struct bench_opts *);
+long		 bench_number(const char *, const char *, const char *, long,
+		     long, int);
+char		*bench_tmpdir(const char *, const char *);
+void		 bench_rm_tree(const char *);
 void		 bench_daemon_init(struct bench_daemon *, const char *,
 		     const char *);
 int		 bench_daemon_start(struct bench_daemon *, int64_t, int64_t,
@@ -100,6 +154,7 @@ int		 bench_pipeline_run(struct bench_pipeline *, char **);
 void		 bench_pipeline_free(struct bench_pipeline *);
 void		 bench_sort(int64_t *, size_t);
 int64_t		 bench_percentile(const int64_t *, size_t, double);
+void		 bench_quantiles(int64_t *, size_t, int64_t [3]);
 int		 bench_write_json(const char *, json_t *, char **);
 int		 bench_parse_list(const char *, uint64_t *, size_t, size_t *);
 int		 bench_http_port(json_t *);

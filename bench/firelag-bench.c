@@ -42,9 +42,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_CATALOG
-#define BENCH_CATALOG	"bench/catalog.json"
-#endif
 
 #define START_TIMEOUT	(120 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
@@ -52,22 +49,14 @@
 #define POLL_US		(50 * USEC_PER_MSEC)
 
 struct options {
+	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 count;
 	int		 max_running;
 	int		 use_at;
 	int64_t		 lead_us;	/* 0: from the count */
-	const char	*chimed;
-	const char	*journal;
-	const char	*catalog;
 	const char	*op;
-	const char	*sync;
-	const char	*log_level;
 	int64_t		 wait_us;
 	const char	*perf;
-	int		 keep;
-	const char	*out;
-	int		 conns;
-	int		 window;
 };
 
 struct fire {
@@ -165,6 +154,7 @@ struct walk {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		fire_params(uint64_t, char *, size_t, void *);
 static int		run_bench(const struct options *, struct summary *,
 			    char **);
@@ -185,15 +175,12 @@ static void		fire_commits(struct walk *);
 static int		first_cmp(const void *, const void *);
 static void		summarize_one(struct strmap_node *, void *);
 static void		occ_free(struct strmap_node *, void *);
-static void		quantiles(int64_t *, size_t, int64_t *);
 static void		print_summary(const struct options *,
 			    const struct summary *, const struct fire *);
 static json_t		*summary_json(const struct options *,
 			    const struct summary *);
 static void		print_q(const char *, const int64_t *);
 static json_t		*q_json(const int64_t *);
-static char		*journal_beside(const char *);
-static long		number(const char *, const char *, long, long);
 
 static deadfunc void
 usage(void)
@@ -340,16 +327,6 @@ occ_record(struct strmap *m, json_t *j, int64_t t)
 		if (o->first_us == 0)
 			o->other = 1;
 	}
-}
-
-/* p50, p99, max of N values (sorted here) into Q. */
-static void
-quantiles(int64_t *v, size_t n, int64_t *q)
-{
-	bench_sort(v, n);
-	q[0] = bench_percentile(v, n, 0.50);
-	q[1] = bench_percentile(v, n, 0.99);
-	q[2] = n > 0 ? v[n - 1] : 0;
 }
 
 static void
@@ -514,13 +491,13 @@ summarize(struct strmap *m, int64_t t, const struct commit *commits,
 	w.once = xcalloc(cap, sizeof *w.once);
 	w.all = xcalloc(cap, sizeof *w.all);
 	strmap_foreach(m, summarize_one, &w);
-	quantiles(w.fire, w.nfire, s->fire);
+	bench_quantiles(w.fire, w.nfire, s->fire);
 	s->fire_min = w.nfire > 0 ? w.fire[0] : 0;
-	quantiles(w.dispatch, w.ndispatch, s->dispatch);
-	quantiles(w.once, w.nonce, s->start_once);
-	quantiles(w.all, w.nall, s->start_all);
+	bench_quantiles(w.dispatch, w.ndispatch, s->dispatch);
+	bench_quantiles(w.once, w.nonce, s->start_once);
+	bench_quantiles(w.all, w.nall, s->start_all);
 	if (w.ndurable == w.nfire)
-		quantiles(w.durable, w.ndurable, s->durable);
+		bench_quantiles(w.durable, w.ndurable, s->durable);
 	else
 		s->durable[0] = s->durable[1] = s->durable[2] = -1;
 	qsort(w.firsts, w.nfire, sizeof *w.firsts, first_cmp);
@@ -562,7 +539,8 @@ read_journal(const struct options *o, const char *data, const char *log,
 	strmap_init(&m);
 	a.m = &m;
 	a.t = t;
-	if (bench_journal_export(o->journal, data, occ_line, &a, cause) == 0) {
+	if (bench_journal_export(o->b.journal, data, occ_line, &a,
+	    cause) == 0) {
 		commits = read_commits(log, &ncommits);
 		summarize(&m, t, commits, ncommits, s);
 		free(commits);
@@ -590,10 +568,10 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	memset(&p, 0, sizeof p);
 	memset(&f, 0, sizeof f);
 	s->load_before = bench_loadavg();
-	bench_daemon_init(&d, o->chimed, o->catalog);
-	d.sync = o->sync;
-	d.log_level = o->log_level;
-	d.keep = o->keep;
+	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
+	d.sync = o->b.sync;
+	d.log_level = o->b.log_level;
+	d.keep = o->b.keep;
 	d.max_running = o->max_running;
 	d.trace = "journal";	/* one line per group commit */
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
@@ -619,8 +597,8 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = o->count;
 	p.params = fire_params;
 	p.arg = &f;
@@ -670,7 +648,7 @@ out:
 	if (rc == -1)
 		bench_daemon_log_tail(&d, 20);
 	bench_pipeline_free(&p);
-	bench_daemon_free(&d, o->keep);
+	bench_daemon_free(&d, o->b.keep);
 	return (rc);
 }
 
@@ -691,7 +669,7 @@ print_summary(const struct options *o, const struct summary *s,
 	printf("\nfirelag-bench: %llu schedules due at the same second "
 	    "(%s \"%s\"), operation %s,\n  --max-running %d, journal-sync "
 	    "%s, %ld cores\n", (unsigned long long)o->count, f->use_at ? "at" :
-	    "cron", f->spec, o->op, o->max_running, o->sync,
+	    "cron", f->spec, o->op, o->max_running, o->b.sync,
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("  created in %.2f s (%.0f/s); fire instant %.2f s after "
 	    "creation ended\n", s->create_us / 1e6, s->create_rate,
@@ -758,8 +736,8 @@ summary_json(const struct options *o, const struct summary *s)
 	}
 	j = (json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:s,s:i,s:f,s:f,s:I,s:I,"
 	    "s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:f,s:f,s:f}",
-	    "program", "firelag-bench", "chimed", o->chimed,
-	    "journal_sync", o->sync, "schedules", (json_int_t)o->count,
+	    "program", "firelag-bench", "chimed", o->b.chimed,
+	    "journal_sync", o->b.sync, "schedules", (json_int_t)o->count,
 	    "max_running", o->max_running, "trigger", o->use_at ? "at" :
 	    "cron", "operation", o->op,
 	    "cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
@@ -787,33 +765,45 @@ summary_json(const struct options *o, const struct summary *s)
 	return (j);
 }
 
-/* chime-journal beside CHIMED. */
-static char *
-journal_beside(const char *chimed)
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
 {
-	const char	*slash = strrchr(chimed, '/');
-	char		*p;
+	struct options	*o = arg;
 
-	if (slash == NULL)
-		return (xstrdup("chime-journal"));
-	xasprintf(&p, "%.*s/chime-journal", (int)(slash - chimed), chimed);
-	return (p);
-}
-
-static long
-number(const char *flag, const char *s, long lo, long hi)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
-		fprintf(stderr, "firelag-bench: %s: expected a number from %ld "
-		    "to %ld\n", flag, lo, hi);
-		exit(2);
+	switch (ch) {
+	case 'n':
+		o->count = (uint64_t)bench_number(o->b.prog, "--count",
+		    val, 1, 10000000, 0);
+		break;
+	case 'm':
+		o->max_running = (int)bench_number(o->b.prog,
+		    "--max-running", val, 1, 100000, 0);
+		break;
+	case 't':
+		if (strcmp(val, "cron") != 0 &&
+		    strcmp(val, "at") != 0)
+			usage();
+		o->use_at = strcmp(val, "at") == 0;
+		break;
+	case 'L':
+		o->lead_us = bench_number(o->b.prog, "--lead", val, 1,
+		    3600, 0) * USEC_PER_SEC;
+		break;
+	case 'p':
+		o->op = val;
+		break;
+	case 'w':
+		o->wait_us = bench_number(o->b.prog, "--wait", val, 1,
+		    86400, 0) * USEC_PER_SEC;
+		break;
+	case 'P':
+		o->perf = val;
+		break;
+	default:
+		return (-1);
 	}
-	return (v);
+	return (0);
 }
 
 int
@@ -824,123 +814,32 @@ main(int argc, char **argv)
 		{ "max-running", required_argument, NULL, 'm' },
 		{ "trigger", required_argument, NULL, 't' },
 		{ "lead", required_argument, NULL, 'L' },
-		{ "chimed", required_argument, NULL, 'd' },
-		{ "journal", required_argument, NULL, 'j' },
-		{ "catalog", required_argument, NULL, 'c' },
 		{ "op", required_argument, NULL, 'p' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "perf", required_argument, NULL, 'P' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
 	struct summary	 s;
-	json_t		*j;
-	const char	*src;
-	char		*cause = NULL, *catalog = NULL, *journal = NULL;
-	int		 ch;
+	char		*cause = NULL;
 
 	memset(&o, 0, sizeof o);
+	bench_opts_init(&o.b, "firelag-bench");
 	o.count = 10000;
 	o.max_running = 32;
-	o.chimed = bench_default_chimed();
-	if ((src = getenv("CHIME_SRCDIR")) != NULL && *src != '\0') {
-		xasprintf(&catalog, "%s/bench/catalog.json", src);
-		o.catalog = catalog;
-	} else
-		o.catalog = BENCH_CATALOG;
 	o.op = "noop";
-	o.sync = "full";
-	o.log_level = "info";
 	o.wait_us = 600 * USEC_PER_SEC;
-	o.conns = 4;
-	o.window = 64;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			o.count = (uint64_t)number("--count", optarg, 1,
-			    10000000);
-			break;
-		case 'm':
-			o.max_running = (int)number("--max-running", optarg, 1,
-			    100000);
-			break;
-		case 't':
-			if (strcmp(optarg, "cron") != 0 &&
-			    strcmp(optarg, "at") != 0)
-				usage();
-			o.use_at = strcmp(optarg, "at") == 0;
-			break;
-		case 'L':
-			o.lead_us = number("--lead", optarg, 1, 3600) *
-			    USEC_PER_SEC;
-			break;
-		case 'd':
-			o.chimed = optarg;
-			break;
-		case 'j':
-			o.journal = optarg;
-			break;
-		case 'c':
-			o.catalog = optarg;
-			break;
-		case 'p':
-			o.op = optarg;
-			break;
-		case 's':
-			if (strcmp(optarg, "full") != 0 &&
-			    strcmp(optarg, "batch") != 0 &&
-			    strcmp(optarg, "none") != 0)
-				usage();
-			o.sync = optarg;
-			break;
-		case 'l':
-			o.log_level = optarg;
-			break;
-		case 'w':
-			o.wait_us = number("--wait", optarg, 1, 86400) *
-			    USEC_PER_SEC;
-			break;
-		case 'P':
-			o.perf = optarg;
-			break;
-		case 'k':
-			o.keep = 1;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_CATALOG |
+	    BENCH_TAKE_LOG_LEVEL, take_option, &o) == -1)
 		usage();
-	if (o.journal == NULL)
-		o.journal = journal = journal_beside(o.chimed);
-	if (access(o.chimed, X_OK) == -1 || access(o.journal, X_OK) == -1) {
-		fprintf(stderr, "firelag-bench: no chimed or chime-journal at "
-		    "%s, %s (--chimed, --journal or $CHIME_BUILDDIR)\n",
-		    o.chimed, o.journal);
-		exit(2);
-	}
+	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	if (run_bench(&o, &s, &cause) == -1) {
 		fprintf(stderr, "firelag-bench: %s\n", cause);
 		exit(1);
 	}
-	if (o.out != NULL) {
-		j = summary_json(&o, &s);
-		if (bench_write_json(o.out, j, &cause) == -1) {
-			fprintf(stderr, "firelag-bench: %s\n", cause);
-			exit(1);
-		}
-		json_decref(j);
-	}
-	free(catalog);
-	free(journal);
+	bench_opts_output(&o.b, summary_json(&o, &s));
+	bench_opts_free(&o.b);
 	return (0);
 }

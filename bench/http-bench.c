@@ -48,10 +48,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-
 #define MAX_LEVELS	8
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
@@ -61,19 +57,11 @@
 #define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 struct options {
+	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 levels[MAX_LEVELS];
 	size_t		 nlevels;
 	uint64_t	 runs;		/* 0: max(2000, 8 x concurrency) */
 	int		 latency_ms;
-	const char	*chimed;
-	const char	*journal;
-	const char	*router;
-	const char	*sync;
-	const char	*log_level;
-	int		 conns;
-	int		 window;
-	int		 keep;
-	const char	*out;
 };
 
 /* One run, joined from the journal and the router. */
@@ -112,6 +100,7 @@ collect_cb(char *data, size_t size, size_t n, void *arg)
 }
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static json_t		*router_get(const struct bench_router *, const char *,
 			    char **);
 static int		create_params(uint64_t, char *, size_t, void *);
@@ -277,7 +266,7 @@ static int
 read_journal(const struct options *o, const char *data, struct strmap *m,
     char **cause)
 {
-	return (bench_journal_export(o->journal, data, finished_line, m,
+	return (bench_journal_export(o->b.journal, data, finished_line, m,
 	    cause));
 }
 
@@ -344,18 +333,9 @@ summarize(struct strmap *m, int64_t t0, struct result *r)
 	a.latency = xcalloc(n + 1, sizeof *a.latency);
 	a.router = xcalloc(n + 1, sizeof *a.router);
 	strmap_foreach(m, summarize_one, &a);
-	bench_sort(a.overhead, r->joined);
-	bench_sort(a.latency, r->joined);
-	bench_sort(a.router, r->joined);
-	r->overhead[0] = bench_percentile(a.overhead, r->joined, 0.50);
-	r->overhead[1] = bench_percentile(a.overhead, r->joined, 0.99);
-	r->overhead[2] = r->joined > 0 ? a.overhead[r->joined - 1] : 0;
-	r->latency[0] = bench_percentile(a.latency, r->joined, 0.50);
-	r->latency[1] = bench_percentile(a.latency, r->joined, 0.99);
-	r->latency[2] = r->joined > 0 ? a.latency[r->joined - 1] : 0;
-	r->router[0] = bench_percentile(a.router, r->joined, 0.50);
-	r->router[1] = bench_percentile(a.router, r->joined, 0.99);
-	r->router[2] = r->joined > 0 ? a.router[r->joined - 1] : 0;
+	bench_quantiles(a.overhead, r->joined, r->overhead);
+	bench_quantiles(a.latency, r->joined, r->latency);
+	bench_quantiles(a.router, r->joined, r->router);
 	r->elapsed_us = a.last_finish - t0;
 	r->rate = r->elapsed_us > 0 ? (double)r->runs * USEC_PER_SEC /
 	    (double)r->elapsed_us : 0;
@@ -384,16 +364,16 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	strmap_init(&m);
 	r->concurrency = c;
 	r->runs = o->runs != 0 ? o->runs : (c * 8 > 2000 ? c * 8 : 2000);
-	bench_daemon_init(&d, o->chimed, NULL);
-	if (bench_router_start(o->router, d.dir, SECRET, &rt, cause) == -1)
+	bench_daemon_init(&d, o->b.chimed, NULL);
+	if (bench_router_start(o->b.router, d.dir, SECRET, &rt, cause) == -1)
 		goto out;
 	if ((catalog = bench_router_catalog(d.dir, rt.port, "env:CHIME_BENCH_SECRET",
 	    cause)) == NULL)
 		goto out;
 	d.http_allow = "127.0.0.1/32";
 	d.catalog = catalog;
-	d.sync = o->sync;
-	d.log_level = o->log_level;
+	d.sync = o->b.sync;
+	d.log_level = o->b.log_level;
 	d.max_running = (int)c;
 	setenv("CHIME_BENCH_SECRET", SECRET, 1);
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
@@ -402,8 +382,8 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = c;
 	p.params = create_params;
 	p.stall_us = STALL_TIMEOUT;
@@ -420,8 +400,8 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	ta.latency_ms = o->latency_ms;
 	p.sock = d.sock;
 	p.method = "schedule.trigger";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = r->runs;
 	p.params = trigger_params;
 	p.arg = &ta;
@@ -459,7 +439,7 @@ out:
 	bench_pipeline_free(&p);
 	strmap_foreach(&m, times_free, NULL);
 	strmap_clear(&m);
-	bench_daemon_free(&d, o->keep);
+	bench_daemon_free(&d, o->b.keep);
 	free(catalog);
 	return (rc);
 }
@@ -494,7 +474,7 @@ print_table(const struct options *o, struct result *res, size_t n)
 	size_t			 i;
 
 	printf("\nhttp-bench: router answers after %d ms, journal-sync %s, "
-	    "%ld cores\n", o->latency_ms, o->sync,
+	    "%ld cores\n", o->latency_ms, o->b.sync,
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%11s %7s %7s %8s %9s %9s %9s %9s %9s %7s\n", "concurrency",
 	    "runs", "ok", "runs/s", "ovh p50", "ovh p99", "lat p50",
@@ -514,20 +494,30 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "router's own time\n");
 }
 
-static long
-number(const char *flag, const char *s, long lo, long hi)
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
 {
-	char	*end;
-	long	 v;
+	struct options	*o = arg;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
-		fprintf(stderr, "http-bench: %s: expected %ld to %ld\n", flag,
-		    lo, hi);
-		exit(2);
+	switch (ch) {
+	case 'c':
+		if (bench_parse_list(val, o->levels, MAX_LEVELS,
+		    &o->nlevels) == -1)
+			usage();
+		break;
+	case 'n':
+		o->runs = (uint64_t)bench_number(o->b.prog, "--runs",
+		    val, 1, 10000000, 0);
+		break;
+	case 'L':
+		o->latency_ms = (int)bench_number(o->b.prog,
+		    "--latency-ms", val, 0, 60000, 0);
+		break;
+	default:
+		return (-1);
 	}
-	return (v);
+	return (0);
 }
 
 int
@@ -537,85 +527,31 @@ main(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "latency-ms", required_argument, NULL, 'L' },
-		{ "chimed", required_argument, NULL, 'd' },
-		{ "journal", required_argument, NULL, 'j' },
-		{ "router", required_argument, NULL, 'r' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "connections", required_argument, NULL, 'C' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
 	struct result	 res[MAX_LEVELS];
-	json_t		*j, *a;
+	json_t		*a;
 	char		*cause = NULL;
 	size_t		 i;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
+	bench_opts_init(&o.b, "http-bench");
 	o.levels[0] = 32;
 	o.levels[1] = 256;
 	o.levels[2] = 1024;
 	o.nlevels = 3;
 	o.latency_ms = 50;
-	o.chimed = BENCH_BUILDDIR "/chimed";
-	o.journal = BENCH_BUILDDIR "/chime-journal";
-	o.router = BENCH_BUILDDIR "/tests/chime-test-router";
-	o.sync = "full";
-	o.log_level = "info";
-	o.conns = 8;
-	o.window = 128;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
-			    &o.nlevels) == -1)
-				usage();
-			break;
-		case 'n':
-			o.runs = (uint64_t)number("--runs", optarg, 1,
-			    10000000);
-			break;
-		case 'L':
-			o.latency_ms = (int)number("--latency-ms", optarg, 0,
-			    60000);
-			break;
-		case 'd':
-			o.chimed = optarg;
-			break;
-		case 'j':
-			o.journal = optarg;
-			break;
-		case 'r':
-			o.router = optarg;
-			break;
-		case 's':
-			o.sync = optarg;
-			break;
-		case 'l':
-			o.log_level = optarg;
-			break;
-		case 'C':
-			o.conns = (int)number("--connections", optarg, 1, 256);
-			break;
-		case 'w':
-			o.window = (int)number("--window", optarg, 1, 100000);
-			break;
-		case 'k':
-			o.keep = 1;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
+	o.b.conns = 8;
+	o.b.window = 128;
+	o.b.conns_max = 256;
+	o.b.window_max = 100000;
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER |
+	    BENCH_TAKE_LOG_LEVEL | BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW,
+	    take_option, &o) == -1)
 		usage();
+	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("http-bench", LOG_LEVEL_WARN);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -633,19 +569,13 @@ main(int argc, char **argv)
 		}
 	}
 	print_table(&o, res, o.nlevels);
-	if (o.out != NULL) {
-		a = json_array();
-		for (i = 0; i < o.nlevels; i++)
-			json_array_append_new(a, result_json(&res[i]));
-		j = json_pack("{s:s, s:i, s:s, s:i, s:o}", "bench",
-		    "http-bench", "latency_ms", o.latency_ms, "sync", o.sync,
-		    "cores", (int)sysconf(_SC_NPROCESSORS_ONLN), "levels", a);
-		if (bench_write_json(o.out, j, &cause) == -1) {
-			fprintf(stderr, "http-bench: %s\n", cause);
-			json_decref(j);
-			return (1);
-		}
-		json_decref(j);
-	}
+	a = json_array();
+	for (i = 0; i < o.nlevels; i++)
+		json_array_append_new(a, result_json(&res[i]));
+	bench_opts_output(&o.b, json_pack("{s:s, s:i, s:s, s:i, s:o}",
+	    "bench", "http-bench", "latency_ms", o.latency_ms, "sync",
+	    o.b.sync, "cores", (int)sysconf(_SC_NPROCESSORS_ONLN), "levels",
+	    a));
+	bench_opts_free(&o.b);
 	return (0);
 }

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "engine.h"
 #include "journal.h"
+#include "bench.h"
 
 struct bench {
 	struct event_base	*base;
@@ -50,10 +50,7 @@ static int	 bench_id(const char *, uint64_t, char *);
 static void	 bench_submit(struct bench *);
 static void	 bench_done(const struct journal_result *, void *);
 static void	 bench_commit(size_t, int64_t, void *);
-static int	 cmp_i64(const void *, const void *);
 static double	 percentile_ms(int64_t *, uint64_t, double);
-static int	 rm_entry(const char *, const struct stat *, int,
-		     struct FTW *);
 static deadfunc void usage(void);
 
 static struct bench	*bench_self;
@@ -170,28 +167,12 @@ bench_commit(size_t records, int64_t us, void *arg)
 	b->commit_us[b->ncommits++] = us;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
 /* The P-th percentile (0..1) of N microsecond samples, in ms (sorts). */
 static double
 percentile_ms(int64_t *v, uint64_t n, double p)
 {
-	if (n == 0)
-		return (0);
-	qsort(v, n, sizeof *v, cmp_i64);
-	return (v[(uint64_t)(p * (double)(n - 1))] / 1000.0);
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return (remove(path));
+	bench_sort(v, n);
+	return (bench_percentile(v, n, p) / 1000.0);
 }
 
 int
@@ -211,7 +192,7 @@ main(int argc, char **argv)
 	struct journal_stats	 st;
 	struct bench		 b;
 	const char		*out = NULL, *parent = NULL, *sync = "full";
-	char			 tmp[512], jdir[600], *cause;
+	char			*tmp, *jdir, *cause;
 	int64_t			 start, elapsed;
 	double			 secs, rate, c50, c99, a50, a99;
 	uint64_t		 i;
@@ -225,10 +206,12 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			b.total = strtoull(optarg, NULL, 10);
+			b.total = (uint64_t)bench_number("journal-bench",
+			    "--records", optarg, 1, 100000000, 0);
 			break;
 		case 'i':
-			b.inflight = strtoull(optarg, NULL, 10);
+			b.inflight = (uint64_t)bench_number("journal-bench",
+			    "--inflight", optarg, 1, 10000000, 0);
 			break;
 		case 's':
 			sync = optarg;
@@ -260,12 +243,8 @@ main(int argc, char **argv)
 	if (optind != argc || b.total == 0 || b.inflight == 0)
 		usage();
 	log_open("journal-bench", LOG_LEVEL_WARN);
-	if (parent == NULL && (parent = getenv("TMPDIR")) == NULL)
-		parent = "/tmp";
-	snprintf(tmp, sizeof tmp, "%s/journal-bench-XXXXXX", parent);
-	if (mkdtemp(tmp) == NULL)
-		fatal("mkdtemp %s", tmp);
-	snprintf(jdir, sizeof jdir, "%s/journal", tmp);
+	tmp = bench_tmpdir(parent, "journal-bench");
+	xasprintf(&jdir, "%s/journal", tmp);
 
 	b.submit_us = xreallocarray(NULL, b.total, sizeof *b.submit_us);
 	b.ack_us = xreallocarray(NULL, b.total, sizeof *b.ack_us);
@@ -285,7 +264,9 @@ main(int argc, char **argv)
 	journal_stats(b.j, &st);
 	journal_close(b.j);
 	event_base_free(b.base);
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rm_tree(tmp);
+	free(jdir);
+	free(tmp);
 
 	secs = elapsed / 1e6;
 	rate = b.total / secs;

@@ -30,9 +30,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_CATALOG
-#define BENCH_CATALOG	"bench/catalog.json"
-#endif
 
 #define MAX_COUNTS	16
 #define START_TIMEOUT	(600 * USEC_PER_SEC)
@@ -74,16 +71,9 @@ struct result {
 };
 
 struct options {
+	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 counts[MAX_COUNTS];
 	size_t		 ncounts;
-	const char	*chimed;
-	const char	*catalog;
-	int		 conns;
-	int		 window;
-	const char	*sync;
-	const char	*log_level;
-	int		 keep;
-	const char	*out;
 };
 
 static const char *zones[] = {
@@ -99,6 +89,7 @@ static const char *day_names[] = {
 };
 
 static deadfunc void	usage(void);
+static int		take_option(void *, int, const char *);
 static int		gen_has(const int *, int, int);
 static void		gen_init(struct gen *);
 static int		gen_params(uint64_t, char *, size_t, void *);
@@ -270,10 +261,10 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	memset(&p, 0, sizeof p);
 	r->n = n;
 	r->load_before = bench_loadavg();
-	bench_daemon_init(&d, o->chimed, o->catalog);
-	d.sync = o->sync;
-	d.log_level = o->log_level;
-	d.keep = o->keep;
+	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
+	d.sync = o->b.sync;
+	d.log_level = o->b.log_level;
+	d.keep = o->b.keep;
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, NULL,
 	    cause) == -1)
 		goto out;
@@ -283,8 +274,8 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 
 	p.sock = d.sock;
 	p.method = "schedule.create";
-	p.nconns = o->conns;
-	p.window = o->window;
+	p.nconns = o->b.conns;
+	p.window = o->b.window;
 	p.total = n;
 	p.params = gen_params;
 	p.arg = (void *)g;
@@ -339,7 +330,7 @@ out:
 		bench_daemon_log_tail(&d, 20);
 	json_decref(st);
 	bench_pipeline_free(&p);
-	bench_daemon_free(&d, o->keep);
+	bench_daemon_free(&d, o->b.keep);
 	return (rc);
 }
 
@@ -391,8 +382,8 @@ print_table(const struct options *o, struct result *res, size_t n)
 	size_t			 i;
 
 	printf("\nload-bench: %s, journal-sync %s, %d connections x %d in "
-	    "flight, %ld cores\n", o->chimed, o->sync, o->conns, o->window,
-	    sysconf(_SC_NPROCESSORS_ONLN));
+	    "flight, %ld cores\n", o->b.chimed, o->b.sync, o->b.conns,
+	    o->b.window, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%10s %9s %8s %8s %8s %9s %9s %9s %8s %7s %8s %8s %9s %9s\n",
 	    "schedules", "create/s", "p99 ms", "RSS0 MiB", "RSS MiB",
 	    "B/sched", "anon B/s", "disk MiB", "cpu s", "stop s",
@@ -420,7 +411,7 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "answers N; crash s: the same after\n  kill -9; RSS': VmRSS after "
 	    "that recovery; load: the machine's 1-minute load average\n  at "
 	    "the start and at the end (figures taken on a busy machine "
-	    "are worse).\n", o->conns * o->window);
+	    "are worse).\n", o->b.conns * o->b.window);
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		if (r->n != 1000000)
@@ -435,95 +426,51 @@ print_table(const struct options *o, struct result *res, size_t n)
 	}
 }
 
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'n':
+		if (bench_parse_list(val, o->counts, MAX_COUNTS,
+		    &o->ncounts) == -1) {
+			fprintf(stderr, "load-bench: --counts: "
+			    "expected counts like 1000,10k,1M\n");
+			exit(2);
+		}
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "counts", required_argument, NULL, 'n' },
-		{ "chimed", required_argument, NULL, 'd' },
-		{ "catalog", required_argument, NULL, 'c' },
-		{ "connections", required_argument, NULL, 'C' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
 	struct gen	 g;
 	struct result	 res[MAX_COUNTS];
-	json_t		*out, *arr;
-	const char	*src;
-	char		*cause = NULL, *catalog = NULL;
+	json_t		*arr;
+	char		*cause = NULL;
 	size_t		 i;
-	int		 ch;
 
 	memset(&o, 0, sizeof o);
+	bench_opts_init(&o.b, "load-bench");
 	bench_parse_list("1000,10000,100000", o.counts, MAX_COUNTS,
 	    &o.ncounts);
-	o.chimed = bench_default_chimed();
-	if ((src = getenv("CHIME_SRCDIR")) != NULL && *src != '\0') {
-		xasprintf(&catalog, "%s/bench/catalog.json", src);
-		o.catalog = catalog;
-	} else
-		o.catalog = BENCH_CATALOG;
-	o.conns = 4;
-	o.window = 64;
-	o.sync = "full";
-	o.log_level = "info";
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			if (bench_parse_list(optarg, o.counts, MAX_COUNTS,
-			    &o.ncounts) == -1) {
-				fprintf(stderr, "load-bench: --counts: "
-				    "expected counts like 1000,10k,1M\n");
-				exit(2);
-			}
-			break;
-		case 'd':
-			o.chimed = optarg;
-			break;
-		case 'c':
-			o.catalog = optarg;
-			break;
-		case 'C':
-			if ((o.conns = atoi(optarg)) < 1 || o.conns > 200)
-				usage();
-			break;
-		case 'w':
-			if ((o.window = atoi(optarg)) < 1 || o.window > 64)
-				usage();
-			break;
-		case 's':
-			if (strcmp(optarg, "full") != 0 &&
-			    strcmp(optarg, "batch") != 0 &&
-			    strcmp(optarg, "none") != 0)
-				usage();
-			o.sync = optarg;
-			break;
-		case 'l':
-			o.log_level = optarg;
-			break;
-		case 'k':
-			o.keep = 1;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_CATALOG | BENCH_TAKE_LOG_LEVEL |
+	    BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW, take_option, &o) == -1)
 		usage();
-	if (access(o.chimed, X_OK) == -1) {
-		fprintf(stderr, "load-bench: no chimed at %s (--chimed PATH "
-		    "or $CHIME_BUILDDIR)\n", o.chimed);
-		exit(2);
-	}
+	bench_opts_check(&o.b, 0);
 	gen_init(&g);
 	for (i = 0; i < o.ncounts; i++) {
 		fprintf(stderr, "load-bench: %llu schedules...\n",
@@ -536,21 +483,14 @@ main(int argc, char **argv)
 		}
 	}
 	print_table(&o, res, o.ncounts);
-	if (o.out != NULL) {
-		arr = json_array();
-		for (i = 0; i < o.ncounts; i++)
-			json_array_append_new(arr, result_json(&res[i]));
-		out = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:o}",
-		    "program", "load-bench", "chimed", o.chimed,
-		    "journal_sync", o.sync, "connections", o.conns,
-		    "window", o.window, "cores",
-		    (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "results", arr);
-		if (bench_write_json(o.out, out, &cause) == -1) {
-			fprintf(stderr, "load-bench: %s\n", cause);
-			exit(1);
-		}
-		json_decref(out);
-	}
-	free(catalog);
+	arr = json_array();
+	for (i = 0; i < o.ncounts; i++)
+		json_array_append_new(arr, result_json(&res[i]));
+	bench_opts_output(&o.b, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:o}",
+	    "program", "load-bench", "chimed", o.b.chimed,
+	    "journal_sync", o.b.sync, "connections", o.b.conns,
+	    "window", o.b.window, "cores",
+	    (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "results", arr));
+	bench_opts_free(&o.b);
 	return (0);
 }

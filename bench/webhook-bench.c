@@ -55,13 +55,6 @@
 #include "engine.h"
 #include "bench.h"
 
-#ifndef BENCH_BUILDDIR
-#define BENCH_BUILDDIR	"."
-#endif
-#ifndef BENCH_SRCDIR
-#define BENCH_SRCDIR	"."
-#endif
-
 #define MAX_LEVELS	8
 #define MAX_THREADS	64
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
@@ -78,6 +71,7 @@
 #define WRK_TAG		"webhook-bench-wrk "
 
 struct options {
+	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
 	uint64_t	 levels[MAX_LEVELS];
 	size_t		 nlevels;
 	int		 threads;
@@ -87,16 +81,9 @@ struct options {
 	const char	*op;
 	int		 skip;		/* the operation disabled: runs are
 					   recorded skipped, nothing executes */
-	const char	*chimed;
-	const char	*journal;
 	const char	*wrk;
 	const char	*script;
-	const char	*catalog;
-	const char	*sync;
-	const char	*log_level;
 	int64_t		 drain_us;
-	int		 keep;
-	const char	*out;
 };
 
 /* What webhook.lua's done() prints. */
@@ -148,7 +135,7 @@ struct run_ends {
 };
 
 static deadfunc void	usage(void);
-static long		number(const char *, const char *, long, long, int);
+static int		take_option(void *, int, const char *);
 static void		sign(const unsigned char *, const char *, long long,
 			    char *, size_t);
 static int		format_request(char *, size_t, int, const char *,
@@ -195,26 +182,6 @@ usage(void)
 	    "[--drain-timeout SECS]\n"
 	    "           [--keep] [--out FILE]\n");
 	exit(2);
-}
-
-/* S as a number from LO to HI (of SECONDS: "10" or "10s"), or exit 2
- * saying what FLAG expects. */
-static long
-number(const char *flag, const char *s, long lo, long hi, int seconds)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*end == 's' && seconds)
-		end++;
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
-		fprintf(stderr, "webhook-bench: %s: expected %ld to %ld\n",
-		    flag, lo, hi);
-		exit(2);
-	}
-	return (v);
 }
 
 /* The webhook-signature of delivery ID at TS: "v1," and the base64 of
@@ -595,13 +562,12 @@ read_journal(const struct options *o, const char *data, const char *sid,
 	e.load_end_us = load_end_us;
 	e.last = 0;
 	e.r = r;
-	if (bench_journal_export(o->journal, data, run_end_line, &e,
+	if (bench_journal_export(o->b.journal, data, run_end_line, &e,
 	    cause) == -1)
 		return (-1);
 	r->drain_us = e.last > load_end_us ? e.last - load_end_us : 0;
 	return (0);
 }
-
 
 /* KEY_LEN random bytes into KEY and the whsec_ secret of them into
  * SECRET. */
@@ -706,9 +672,9 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	make_secret(key, secret, sizeof secret);
 	/* The daemon inherits the environment: its env: reference. */
 	setenv(SECRET_ENV, secret, 1);
-	bench_daemon_init(&d, o->chimed, o->catalog);
-	d.sync = o->sync;
-	d.log_level = o->log_level;
+	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
+	d.sync = o->b.sync;
+	d.log_level = o->b.log_level;
 	d.max_running = o->max_running;
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, &st,
 	    cause) == -1)
@@ -752,7 +718,7 @@ out:
 	OPENSSL_cleanse(secret, sizeof secret);
 	json_decref(st);
 	free(sid);
-	bench_daemon_free(&d, o->keep);
+	bench_daemon_free(&d, o->b.keep);
 	return (rc);
 }
 
@@ -766,7 +732,7 @@ print_table(const struct options *o, const struct result *res, size_t n,
 	printf("\nwebhook-bench: POST /v1/hooks/ID with wrk, %d s per level, "
 	    "journal-sync %s, --max-running %d, op %s%s\n%ld cores, load "
 	    "average %.2f at the start, %.2f at the end\n", o->duration_s,
-	    o->sync, o->max_running, o->op, o->skip ?
+	    o->b.sync, o->max_running, o->op, o->skip ?
 	    " (disabled: runs skipped)" : "", sysconf(_SC_NPROCESSORS_ONLN),
 	    loadavg, bench_loadavg());
 	printf("%5s %3s %8s %7s %7s %7s %7s %8s %5s %5s %5s %8s %8s %7s "
@@ -843,15 +809,68 @@ write_out(const struct options *o, const struct result *res, size_t n,
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, result_json(&res[i]));
 	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:I, s:i, s:f, s:f, "
-	    "s:o}", "bench", "webhook-bench", "sync", o->sync, "max_running",
+	    "s:o}", "bench", "webhook-bench", "sync", o->b.sync, "max_running",
 	    o->max_running, "op", o->op, "runs", o->skip ? "skip" : "exec",
 	    "duration_s", o->duration_s,
 	    "signed", (json_int_t)o->requests, "cores",
 	    (int)sysconf(_SC_NPROCESSORS_ONLN), "loadavg_before", loadavg,
 	    "loadavg_after", bench_loadavg(), "levels", a);
-	rc = bench_write_json(o->out, j, cause);
+	rc = bench_write_json(o->b.out, j, cause);
 	json_decref(j);
 	return (rc);
+}
+
+/* An option of this program's own (bench_opts_parse); -1: not one. */
+static int
+take_option(void *arg, int ch, const char *val)
+{
+	struct options	*o = arg;
+
+	switch (ch) {
+	case 'c':
+		if (bench_parse_list(val, o->levels, MAX_LEVELS,
+		    &o->nlevels) == -1)
+			usage();
+		break;
+	case 't':
+		o->threads = (int)bench_number(o->b.prog, "--threads",
+		    val, 1, MAX_THREADS, 0);
+		break;
+	case 'D':
+		o->duration_s = (int)bench_number(o->b.prog, "--duration",
+		    val, 1, TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
+		break;
+	case 'n':
+		o->requests = (uint64_t)bench_number(o->b.prog,
+		    "--requests", val, 1, 50000000, 0);
+		break;
+	case 'm':
+		o->max_running = (int)bench_number(o->b.prog,
+		    "--max-running", val, 1, 100000, 0);
+		break;
+	case 'O':
+		o->op = val;
+		break;
+	case 'r':
+		if (strcmp(val, "skip") != 0 &&
+		    strcmp(val, "exec") != 0)
+			usage();
+		o->skip = strcmp(val, "skip") == 0;
+		break;
+	case 'w':
+		o->wrk = val;
+		break;
+	case 'S':
+		o->script = val;
+		break;
+	case 'T':
+		o->drain_us = bench_number(o->b.prog, "--drain-timeout",
+		    val, 1, 86400, 1) * USEC_PER_SEC;
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -865,26 +884,20 @@ main(int argc, char **argv)
 		{ "max-running", required_argument, NULL, 'm' },
 		{ "op", required_argument, NULL, 'O' },
 		{ "runs", required_argument, NULL, 'r' },
-		{ "chimed", required_argument, NULL, 'd' },
-		{ "journal", required_argument, NULL, 'j' },
 		{ "wrk", required_argument, NULL, 'w' },
 		{ "script", required_argument, NULL, 'S' },
-		{ "sync", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
 		{ "drain-timeout", required_argument, NULL, 'T' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct options	 o;
 	struct result	 res[MAX_LEVELS];
-	const char	*src, *b;
-	char		*cause = NULL, *catalog, *script, *journal;
+	char		*cause = NULL, *script;
 	double		 loadavg;
 	size_t		 i;
-	int		 ch, rc = 1;
+	int		 rc = 1;
 
 	memset(&o, 0, sizeof o);
+	bench_opts_init(&o.b, "webhook-bench");
 	o.levels[0] = 16;
 	o.levels[1] = 64;
 	o.levels[2] = 256;
@@ -894,88 +907,14 @@ main(int argc, char **argv)
 	o.requests = 300000;
 	o.max_running = 1024;
 	o.op = "noop";
-	o.chimed = bench_default_chimed();
-	b = getenv("CHIME_BUILDDIR");
-	xasprintf(&journal, "%s/chime-journal", b != NULL && *b != '\0' ? b :
-	    BENCH_BUILDDIR);
-	o.journal = journal;
 	o.wrk = "/usr/bin/wrk";
-	src = getenv("CHIME_SRCDIR");
-	if (src == NULL || *src == '\0')
-		src = BENCH_SRCDIR;
-	xasprintf(&catalog, "%s/bench/catalog.json", src);
-	xasprintf(&script, "%s/bench/webhook.lua", src);
-	o.catalog = catalog;
-	o.script = script;
-	o.sync = "full";
-	o.log_level = "info";
+	o.script = script = bench_src_path("bench/webhook.lua");
 	o.drain_us = 600 * USEC_PER_SEC;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			if (bench_parse_list(optarg, o.levels, MAX_LEVELS,
-			    &o.nlevels) == -1)
-				usage();
-			break;
-		case 't':
-			o.threads = (int)number("--threads", optarg, 1,
-			    MAX_THREADS, 0);
-			break;
-		case 'D':
-			o.duration_s = (int)number("--duration", optarg, 1,
-			    TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
-			break;
-		case 'n':
-			o.requests = (uint64_t)number("--requests", optarg, 1,
-			    50000000, 0);
-			break;
-		case 'm':
-			o.max_running = (int)number("--max-running", optarg, 1,
-			    100000, 0);
-			break;
-		case 'O':
-			o.op = optarg;
-			break;
-		case 'r':
-			if (strcmp(optarg, "skip") != 0 &&
-			    strcmp(optarg, "exec") != 0)
-				usage();
-			o.skip = strcmp(optarg, "skip") == 0;
-			break;
-		case 'd':
-			o.chimed = optarg;
-			break;
-		case 'j':
-			o.journal = optarg;
-			break;
-		case 'w':
-			o.wrk = optarg;
-			break;
-		case 'S':
-			o.script = optarg;
-			break;
-		case 's':
-			o.sync = optarg;
-			break;
-		case 'l':
-			o.log_level = optarg;
-			break;
-		case 'T':
-			o.drain_us = number("--drain-timeout", optarg, 1,
-			    86400, 1) * USEC_PER_SEC;
-			break;
-		case 'k':
-			o.keep = 1;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
+	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_LOG_LEVEL,
+	    take_option, &o) == -1)
 		usage();
+	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	for (i = 0; i < o.nlevels; i++) {
 		if (o.levels[i] > 10000) {
 			fprintf(stderr, "webhook-bench: at most 10000 "
@@ -1000,7 +939,7 @@ main(int argc, char **argv)
 		}
 	}
 	print_table(&o, res, o.nlevels, loadavg);
-	if (o.out != NULL && write_out(&o, res, o.nlevels, loadavg,
+	if (o.b.out != NULL && write_out(&o, res, o.nlevels, loadavg,
 	    &cause) == -1) {
 		fprintf(stderr, "webhook-bench: %s\n", cause);
 		goto out;
@@ -1008,9 +947,8 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	free(cause);
-	free(catalog);
 	free(script);
-	free(journal);
+	bench_opts_free(&o.b);
 	curl_global_cleanup();
 	return (rc);
 }

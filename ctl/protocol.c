@@ -290,7 +290,7 @@ ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
 		ok = json_is_boolean(v);
 		break;
 	case CTL_P_USD:
-		ok = param_value_usd(v, &x) == 0;
+		ok = parse_usd_json(v, &x) == 0;
 		break;
 	case CTL_P_DURATION:
 		ok = param_value_duration(v, &x) == 0;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,41 +242,6 @@ catalog_prefetch_secrets(const struct catalog *cat)
 	}
 }
 
-/*
- * A price in USD, as a decimal string ("0.27", "$3") or a JSON number, in
- * micro-dollars.  A number goes through its six-decimal text and must read
- * back as the same double, so 0.1 is exactly 100000 and 1e-7 is refused
- * rather than rounded.
- */
-int
-catalog_parse_usd(const json_t *v, int64_t *out)
-{
-	char	 buf[64];
-	double	 d;
-
-	if (json_is_string(v)) {
-		if (strlen(json_string_value(v)) != json_string_length(v))
-			return (-1);
-		return (parse_usd(json_string_value(v), out));
-	}
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 ||
-		    json_integer_value(v) > INT64_MAX / 1000000)
-			return (-1);
-		*out = json_integer_value(v) * 1000000;
-		return (0);
-	}
-	if (!json_is_real(v))
-		return (-1);
-	d = json_real_value(v);
-	if (!isfinite(d) || d < 0 || d > 1e12)
-		return (-1);
-	snprintf(buf, sizeof buf, "%.6f", d);
-	if (strtod(buf, NULL) != d)
-		return (-1);
-	return (parse_usd(buf, out));
-}
-
 static int
 catalog_parse_price(json_t *obj, const char *key, const char *where,
     int64_t *out, char **cause)
@@ -286,7 +250,7 @@ catalog_parse_price(json_t *obj, const char *key, const char *where,
 
 	if ((v = json_object_get(obj, key)) == NULL)
 		return (catalog_error(cause, where, "missing \"%s\"", key));
-	if (catalog_parse_usd(v, out) != 0)
+	if (parse_usd_json(v, out) != 0)
 		return (catalog_error(cause, where, "%s: invalid price (a "
 		    "non-negative USD amount with at most 6 decimals, e.g. "
 		    "\"0.27\")", key));

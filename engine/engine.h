@@ -25,6 +25,7 @@
 #endif
 
 #define USEC_PER_SEC	1000000LL
+#define USD_MAX		1000000000000LL	/* dollars: the largest amount parsed */
 #define USEC_PER_MSEC	1000LL
 
 #define printflike(a, b) __attribute__((format(printf, a, b)))
@@ -309,6 +310,7 @@ char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);
 int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
+int		 parse_usd_json(const json_t *, int64_t *);	/* string or number */
 int64_t		 money_add(int64_t, int64_t);
 char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
 int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
@@ -332,7 +334,6 @@ int		 reply_waiting(struct reply *);
 
 /* params.c: typed getters of checked parameters (1 and *out if present,
  * 0 if absent), and the conversions behind the checks (-1: not one). */
-int		 param_value_usd(json_t *, int64_t *);
 int		 param_value_duration(json_t *, int64_t *);
 const char	*param_string(json_t *, const char *);
 int		 param_int(json_t *, const char *, int64_t *);
@@ -419,17 +420,51 @@ void		 actor_runtime_free(void);
 size_t		 actor_runtime_pending(void);
 
 /*
- * timer.c: a binary min-heap of timers embedded in their owners (no
- * allocation per timer; 8 bytes of heap per armed timer), with one libevent
- * timer armed for the earliest.  A fired timer posts MSG_TIMER with its arg
- * to its actor.  The owner cancels its timer before it is freed.
+ * heap.c: an intrusive binary heap.  An element embeds a struct heap_node
+ * (its index in the heap, HEAP_NONE when not queued); BEFORE orders two
+ * nodes; HEAP_ENTRY gets the element back from its node.  The heap's array
+ * costs one pointer per queued element.
  */
-#define TIMER_NONE	UINT32_MAX
+#define HEAP_NONE	UINT32_MAX
+#define HEAP_INITIALIZER(before, first_cap) \
+	{ NULL, 0, 0, (first_cap), (before) }
+#define HEAP_ENTRY(n, type, field) \
+	((type *)(void *)((char *)(n) - offsetof(type, field)))
+struct heap_node {
+	uint32_t	 index;
+};
+typedef int (*heap_before_fn)(const struct heap_node *,
+    const struct heap_node *);
+struct heap {
+	struct heap_node	**nodes;
+	size_t			  len;
+	size_t			  cap;
+	size_t			  first_cap;
+	heap_before_fn		  before;
+};
+void		 heap_init(struct heap *, heap_before_fn, size_t);
+void		 heap_free(struct heap *);
+void		 heap_node_init(struct heap_node *);
+int		 heap_contains(const struct heap *, const struct heap_node *);
+size_t		 heap_len(const struct heap *);
+struct heap_node *heap_peek(const struct heap *);
+void		 heap_push(struct heap *, struct heap_node *);
+struct heap_node *heap_pop(struct heap *);
+void		 heap_remove(struct heap *, struct heap_node *);
+void		 heap_fix(struct heap *, struct heap_node *);
+
+/*
+ * timer.c: a heap (heap.c) of timers embedded in their owners (no
+ * allocation per timer; 8 bytes of heap array per armed timer), with one
+ * libevent timer armed for the earliest.  A fired timer posts MSG_TIMER
+ * with its arg to its actor.  The owner cancels its timer before it is
+ * freed.
+ */
 struct timer {
 	int64_t		 when;		/* UTC microseconds */
 	uint64_t	 arg;
 	struct actor	*actor;
-	uint32_t	 index;		/* heap slot, TIMER_NONE if idle */
+	struct heap_node node;		/* HEAP_NONE if idle */
 	uint64_t	 seq;
 };
 void		 timer_runtime_init(struct event_base *);
@@ -489,8 +524,6 @@ const struct operation *catalog_operation(const struct catalog *, const char *);
 const struct model *catalog_model(const struct catalog *, const char *);
 json_t		*catalog_to_json(const struct catalog *);
 void		 catalog_prefetch_secrets(const struct catalog *);
-/* A USD amount as a decimal string or JSON number -> micro-dollars. */
-int		 catalog_parse_usd(const json_t *, int64_t *);
 
 /* catalog-default.c (generated from contrib/catalog.example.json) */
 extern const char	catalog_default_json[];
@@ -503,10 +536,11 @@ struct slot_waiter {
 	int			 priority;	/* 1..10, higher first */
 	int64_t			 since_us;
 	uint64_t		 order;
-	size_t			 heap_index;
+	struct heap_node	 node;		/* HEAP_NONE if not waiting */
 };
 #define MSG_SLOT	2	/* a slot was granted; arg from the waiter */
 void		 slots_init(int);
+void		 slots_waiter_init(struct slot_waiter *);
 void		 slots_free(void);
 int		 slots_try_acquire(void);
 void		 slots_wait(struct slot_waiter *, struct actor *, uint64_t, int);
@@ -577,6 +611,10 @@ typedef void (*secret_ready_cb)(void *, const char *);
 int		 secret_ref_check(const char *, char **);
 int		 secret_resolve(const char *, unsigned char **, size_t *,
 		     char **);
+#define SECRET_FILE_NOFOLLOW	0x1	/* refuse a symbolic link */
+#define SECRET_FILE_0600	0x2	/* mode exactly 0600 */
+int		 secret_read_file(const char *, const char *, int,
+		     unsigned char **, size_t *, char **);
 int		 secret_prepare(const char *, secret_ready_cb, void *, char **);
 int		 secret_admin_only(const char *);
 void		 secret_free(unsigned char *, size_t);

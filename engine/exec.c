@@ -1268,7 +1268,7 @@ exec_parse_output(const char *buf, size_t len, struct exec_result *r)
 		exec_bad_output(r, "usage tokens must be non-negative "
 		    "integers");
 	else if ((v = json_object_get(root, "cost_usd")) != NULL &&
-	    !json_is_null(v) && catalog_parse_usd(v, &r->cost_micro) != 0)
+	    !json_is_null(v) && parse_usd_json(v, &r->cost_micro) != 0)
 		exec_bad_output(r, "cost_usd must be a non-negative USD "
 		    "amount with at most 6 decimals");
 	else if ((v = json_object_get(root, "model")) != NULL &&

@@ -2,44 +2,15 @@
  * engine/params.c: typed getters for a request's parameters (a JSON object
  * the transport has checked against its method's table), and the value
  * conversions behind the checks, shared by every transport and the domain.
+ * Money is parse_usd_json's (util.c).
  */
 #include <sys/types.h>
 
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
-
-/* Micro-dollars of V: a decimal string ("1.25", "$1.25") or a number >= 0
- * with at most six decimals.  0, or -1 if V is not one. */
-int
-param_value_usd(json_t *v, int64_t *out)
-{
-	double	d, micro, r;
-
-	if (json_is_string(v))
-		return (parse_usd(json_string_value(v), out));
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 ||
-		    json_integer_value(v) > INT64_MAX / 1000000)
-			return (-1);
-		*out = (int64_t)json_integer_value(v) * 1000000;
-		return (0);
-	}
-	if (!json_is_real(v))
-		return (-1);
-	d = json_real_value(v);
-	if (!isfinite(d) || d < 0 || d > 9.0e12)
-		return (-1);
-	micro = d * 1e6;
-	r = nearbyint(micro);
-	if (fabs(micro - r) > fmax(1e-3, micro * 1e-12))
-		return (-1);
-	*out = (int64_t)r;
-	return (0);
-}
 
 /* A duration in microseconds: a parse_duration string or integer seconds. */
 int
@@ -90,7 +61,7 @@ param_usd(json_t *params, const char *name, int64_t *out)
 {
 	json_t	*v = json_object_get(params, name);
 
-	return (v != NULL && param_value_usd(v, out) == 0);
+	return (v != NULL && parse_usd_json(v, out) == 0);
 }
 
 /* Microseconds of a DURATION parameter. */

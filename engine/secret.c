@@ -283,32 +283,60 @@ secret_read_fd(int fd, const char *label, unsigned char **out, size_t *len,
 	return (0);
 }
 
-static int
-secret_from_file(const char *path, unsigned char **out, size_t *len,
-    char **cause)
+/*
+ * The one reader of a secret kept in a file, for file: and generated:.
+ * PATH must open (without blocking, never as a controlling terminal) as a
+ * regular file that neither the group nor others may read, write or run;
+ * with SECRET_FILE_0600 its mode must be exactly 0600, and with
+ * SECRET_FILE_NOFOLLOW it must not be a symbolic link.  At most SECRET_MAX
+ * bytes, one trailing newline (and a carriage return before it) dropped,
+ * not empty.  LABEL ("file:/PATH", "generated:NAME") begins each message;
+ * the messages never hold the secret.  Returns 0 and the secret as
+ * secret_resolve does, or -1 with *cause set.
+ */
+int
+secret_read_file(const char *path, const char *label, int flags,
+    unsigned char **out, size_t *len, char **cause)
 {
 	struct stat	 st;
-	char		*label;
-	int		 fd, rc = -1;
+	int		 fd, oflags, rc = -1;
 
-	xasprintf(&label, "file:%s", path);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
+	*out = NULL;
+	*len = 0;
+	oflags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	if (flags & SECRET_FILE_NOFOLLOW)
+		oflags |= O_NOFOLLOW;
+	if ((fd = open(path, oflags)) == -1) {
 		xasprintf(cause, "secret %s: %s", label, strerror(errno));
-		goto out;
+		return (-1);
 	}
 	if (fstat(fd, &st) == -1)
 		xasprintf(cause, "secret %s: %s", label, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		xasprintf(cause, "secret %s: not a regular file", label);
-	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	else if ((flags & SECRET_FILE_0600) && (st.st_mode & 07777) != 0600) {
+		xasprintf(cause, "secret %s: mode %04o, not 0600", label,
+		    (unsigned)(st.st_mode & 07777));
+	} else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		xasprintf(cause, "secret %s: mode %04o lets the group or "
 		    "others in (chmod 600 it)", label,
 		    (unsigned)(st.st_mode & 07777));
 	} else
 		rc = secret_read_fd(fd, label, out, len, cause);
 	close(fd);
-out:
+	return (rc);
+}
+
+/* Read file:PATH: links followed, closed to the group and others. */
+static int
+secret_from_file(const char *path, unsigned char **out, size_t *len,
+    char **cause)
+{
+	char	*label;
+	int	 rc;
+
+	xasprintf(&label, "file:%s", path);
+	rc = secret_read_file(path, label, 0, out, len, cause);
 	free(label);
 	return (rc);
 }
@@ -763,9 +791,8 @@ static int
 secret_from_generated(const char *name, unsigned char **out, size_t *len,
     char **cause)
 {
-	struct stat	 st;
-	char		*dir, *path, *label;
-	int		 fd, rc = -1;
+	char	*dir, *path, *label;
+	int	 rc;
 
 	if (secret_data_dir == NULL) {
 		xasprintf(cause, "secret generated:%s: no data directory",
@@ -776,22 +803,8 @@ secret_from_generated(const char *name, unsigned char **out, size_t *len,
 		return (-1);
 	xasprintf(&path, "%s/%s", dir, name);
 	xasprintf(&label, "generated:%s", name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1) {
-		xasprintf(cause, "secret %s: %s", label, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1)
-		xasprintf(cause, "secret %s: %s", label, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		xasprintf(cause, "secret %s: not a regular file", label);
-	else if ((st.st_mode & 07777) != 0600) {
-		xasprintf(cause, "secret %s: mode %04o, not 0600", label,
-		    (unsigned)(st.st_mode & 07777));
-	} else
-		rc = secret_read_fd(fd, label, out, len, cause);
-	close(fd);
-out:
+	rc = secret_read_file(path, label, SECRET_FILE_NOFOLLOW |
+	    SECRET_FILE_0600, out, len, cause);
 	free(label);
 	free(path);
 	free(dir);

@@ -1,9 +1,9 @@
 /*
  * engine/slots.c: the global limit on operations running at once
  * (--max-running).  Work that finds no free slot waits in a heap ordered by
- * priority (higher first) raised by the time waited (waiter_before); a
- * released slot goes to the head
- * waiter, which receives MSG_SLOT.  The waiter holds a reference on its
+ * priority (higher first) raised by the time waited (waiter_before; the
+ * heap is heap.c's); a released slot goes to the head waiter, which
+ * receives MSG_SLOT.  The waiter holds a reference on its
  * actor while it waits.
  */
 #include <stdlib.h>
@@ -12,12 +12,15 @@
 
 #define SLOTS_AGING_STEP	(30 * USEC_PER_SEC)	/* one level per 30 s */
 
-static int			 slots_max = 32;
-static int			 slots_used;
-static struct slot_waiter	**wait_heap;
-static size_t			  wait_len;
-static size_t			  wait_cap;
-static uint64_t			  wait_order;
+static int	waiter_before(const struct heap_node *,
+		    const struct heap_node *);
+
+static int		 slots_max = 32;
+static int		 slots_used;
+static struct heap	 waiters = HEAP_INITIALIZER(waiter_before, 64);
+static uint64_t		 wait_order;
+
+#define WAITER(n)	HEAP_ENTRY(n, struct slot_waiter, node)
 
 /*
  * Who goes first: the higher effective priority, which is the priority
@@ -28,74 +31,15 @@ static uint64_t			  wait_order;
  * work.  Ties go to the older.
  */
 static int
-waiter_before(const struct slot_waiter *a, const struct slot_waiter *b)
+waiter_before(const struct heap_node *na, const struct heap_node *nb)
 {
+	const struct slot_waiter	*a = WAITER(na), *b = WAITER(nb);
 	int64_t	ka = (int64_t)a->priority * SLOTS_AGING_STEP - a->since_us;
 	int64_t	kb = (int64_t)b->priority * SLOTS_AGING_STEP - b->since_us;
 
 	if (ka != kb)
 		return (ka > kb);
 	return (a->order < b->order);
-}
-
-static void
-wait_place(struct slot_waiter *w, size_t i)
-{
-	wait_heap[i] = w;
-	w->heap_index = i;
-}
-
-static void
-wait_up(size_t i)
-{
-	struct slot_waiter	*w = wait_heap[i];
-	size_t			 p;
-
-	while (i > 0) {
-		p = (i - 1) / 2;
-		if (!waiter_before(w, wait_heap[p]))
-			break;
-		wait_place(wait_heap[p], i);
-		i = p;
-	}
-	wait_place(w, i);
-}
-
-static void
-wait_down(size_t i)
-{
-	struct slot_waiter	*w = wait_heap[i];
-	size_t			 c;
-
-	for (;;) {
-		c = 2 * i + 1;
-		if (c >= wait_len)
-			break;
-		if (c + 1 < wait_len && waiter_before(wait_heap[c + 1],
-		    wait_heap[c]))
-			c++;
-		if (!waiter_before(wait_heap[c], w))
-			break;
-		wait_place(wait_heap[c], i);
-		i = c;
-	}
-	wait_place(w, i);
-}
-
-static void
-wait_remove(size_t i)
-{
-	struct slot_waiter	*last;
-
-	wait_heap[i]->heap_index = SIZE_MAX;
-	last = wait_heap[--wait_len];
-	if (i == wait_len)
-		return;
-	wait_place(last, i);
-	if (i > 0 && waiter_before(last, wait_heap[(i - 1) / 2]))
-		wait_up(i);
-	else
-		wait_down(i);
 }
 
 void
@@ -108,18 +52,26 @@ slots_init(int max)
 void
 slots_free(void)
 {
-	while (wait_len > 0)
-		slots_cancel(wait_heap[wait_len - 1]);
-	free(wait_heap);
-	wait_heap = NULL;
-	wait_cap = 0;
+	struct heap_node	*n;
+
+	while ((n = heap_peek(&waiters)) != NULL)
+		slots_cancel(WAITER(n));
+	heap_free(&waiters);
+}
+
+/* A waiter that is not waiting. */
+void
+slots_waiter_init(struct slot_waiter *w)
+{
+	w->actor = NULL;
+	heap_node_init(&w->node);
 }
 
 /* Take a slot now if one is free and nobody waits; 0 on success. */
 int
 slots_try_acquire(void)
 {
-	if (slots_used >= slots_max || wait_len > 0)
+	if (slots_used >= slots_max || heap_len(&waiters) > 0)
 		return (-1);
 	slots_used++;
 	return (0);
@@ -145,13 +97,7 @@ slots_wait_since(struct slot_waiter *w, struct actor *a, uint64_t arg,
 	w->since_us = since;
 	w->order = ++wait_order;
 	actor_ref(a);
-	if (wait_len == wait_cap) {
-		wait_cap = wait_cap == 0 ? 64 : wait_cap * 2;
-		wait_heap = xreallocarray(wait_heap, wait_cap,
-		    sizeof *wait_heap);
-	}
-	wait_place(w, wait_len++);
-	wait_up(w->heap_index);
+	heap_push(&waiters, &w->node);
 }
 
 /* Leave the queue (no message will come). */
@@ -160,10 +106,9 @@ slots_cancel(struct slot_waiter *w)
 {
 	struct actor	*a = w->actor;
 
-	if (w->heap_index == SIZE_MAX || w->heap_index >= wait_len ||
-	    wait_heap[w->heap_index] != w)
+	if (!heap_contains(&waiters, &w->node))
 		return;
-	wait_remove(w->heap_index);
+	heap_remove(&waiters, &w->node);
 	w->actor = NULL;
 	actor_unref(a);
 }
@@ -177,9 +122,8 @@ slots_release(void)
 
 	if (slots_used > 0)
 		slots_used--;
-	while (slots_used < slots_max && wait_len > 0) {
-		w = wait_heap[0];
-		wait_remove(0);
+	while (slots_used < slots_max && heap_len(&waiters) > 0) {
+		w = WAITER(heap_pop(&waiters));
 		a = w->actor;
 		w->actor = NULL;
 		if ((a->flags & (ACTOR_DEAD | ACTOR_FREEING)) == 0) {
@@ -199,5 +143,5 @@ slots_in_use(void)
 size_t
 slots_waiting(void)
 {
-	return (wait_len);
+	return (heap_len(&waiters));
 }

@@ -1,6 +1,6 @@
 /*
  * engine/timer.c: timers for a million actors.  The timers live in their
- * owners; the heap is an array of pointers ordered by (when, insertion), so
+ * owners; the heap (heap.c) orders them by (when, insertion), so
  * timers due at the same instant fire in the order they were set.  One
  * libevent timer is armed for the earliest entry, at most TIMER_MAX_SLEEP
  * ahead so that a step of the wall clock is noticed.
@@ -12,85 +12,26 @@
 
 #define TIMER_MAX_SLEEP	(30 * USEC_PER_SEC)
 
-static struct timer	**heap;
-static size_t		  heap_len;
-static size_t		  heap_cap;
-static struct event	 *timer_ev;
-static int64_t		  timer_lag_us;
-static uint64_t		  timer_seq;
-
+static int	timer_before(const struct heap_node *, const struct heap_node *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	timer_arm(void);
-static void	heap_up(size_t);
-static void	heap_down(size_t);
-static void	heap_remove(size_t);
 
+static struct heap	 timers = HEAP_INITIALIZER(timer_before, 1024);
+static struct event	*timer_ev;
+static int64_t		 timer_lag_us;
+static uint64_t		 timer_seq;
+
+#define TIMER(n)	HEAP_ENTRY(n, struct timer, node)
+
+/* The heap's order: by instant, then by the order they were set. */
 static int
-timer_before(const struct timer *a, const struct timer *b)
+timer_before(const struct heap_node *na, const struct heap_node *nb)
 {
+	const struct timer	*a = TIMER(na), *b = TIMER(nb);
+
 	if (a->when != b->when)
 		return (a->when < b->when);
 	return (a->seq < b->seq);
-}
-
-static void
-heap_place(struct timer *t, size_t i)
-{
-	heap[i] = t;
-	t->index = (uint32_t)i;
-}
-
-static void
-heap_up(size_t i)
-{
-	struct timer	*t = heap[i];
-	size_t		 parent;
-
-	while (i > 0) {
-		parent = (i - 1) / 2;
-		if (!timer_before(t, heap[parent]))
-			break;
-		heap_place(heap[parent], i);
-		i = parent;
-	}
-	heap_place(t, i);
-}
-
-static void
-heap_down(size_t i)
-{
-	struct timer	*t = heap[i];
-	size_t		 child;
-
-	for (;;) {
-		child = 2 * i + 1;
-		if (child >= heap_len)
-			break;
-		if (child + 1 < heap_len &&
-		    timer_before(heap[child + 1], heap[child]))
-			child++;
-		if (!timer_before(heap[child], t))
-			break;
-		heap_place(heap[child], i);
-		i = child;
-	}
-	heap_place(t, i);
-}
-
-static void
-heap_remove(size_t i)
-{
-	struct timer	*t = heap[i], *last;
-
-	t->index = TIMER_NONE;
-	last = heap[--heap_len];
-	if (i == heap_len)
-		return;
-	heap_place(last, i);
-	if (i > 0 && timer_before(last, heap[(i - 1) / 2]))
-		heap_up(i);
-	else
-		heap_down(i);
 }
 
 void
@@ -104,11 +45,7 @@ timer_runtime_init(struct event_base *base)
 void
 timer_runtime_free(void)
 {
-	while (heap_len > 0)
-		heap_remove(heap_len - 1);
-	free(heap);
-	heap = NULL;
-	heap_cap = 0;
+	heap_free(&timers);
 	if (timer_ev != NULL)
 		event_free(timer_ev);
 	timer_ev = NULL;
@@ -120,19 +57,19 @@ timer_init(struct timer *t, struct actor *a)
 	t->when = 0;
 	t->arg = 0;
 	t->actor = a;
-	t->index = TIMER_NONE;
+	heap_node_init(&t->node);
 }
 
 int
 timer_armed(const struct timer *t)
 {
-	return (t->index != TIMER_NONE);
+	return (t->node.index != HEAP_NONE);
 }
 
 size_t
 timer_count(void)
 {
-	return (heap_len);
+	return (heap_len(&timers));
 }
 
 /* The lag of the most recent firing: now minus the timer's instant. */
@@ -148,19 +85,15 @@ timer_set(struct timer *t, int64_t when, uint64_t arg)
 {
 	int	was_first;
 
-	was_first = heap_len > 0 && heap[0] == t;
-	if (timer_armed(t))
-		heap_remove(t->index);
+	was_first = heap_peek(&timers) == &t->node;
 	t->when = when;
 	t->arg = arg;
 	t->seq = ++timer_seq;
-	if (heap_len == heap_cap) {
-		heap_cap = heap_cap == 0 ? 1024 : heap_cap * 2;
-		heap = xreallocarray(heap, heap_cap, sizeof *heap);
-	}
-	heap_place(t, heap_len++);
-	heap_up(t->index);
-	if (was_first || heap[0] == t)
+	if (timer_armed(t))
+		heap_fix(&timers, &t->node);
+	else
+		heap_push(&timers, &t->node);
+	if (was_first || heap_peek(&timers) == &t->node)
 		timer_arm();
 }
 
@@ -171,8 +104,8 @@ timer_cancel(struct timer *t)
 
 	if (!timer_armed(t))
 		return;
-	was_first = heap[0] == t;
-	heap_remove(t->index);
+	was_first = heap_peek(&timers) == &t->node;
+	heap_remove(&timers, &t->node);
 	if (was_first)
 		timer_arm();
 }
@@ -180,17 +113,19 @@ timer_cancel(struct timer *t)
 static void
 timer_arm(void)
 {
-	struct timeval	tv;
-	int64_t		delay, now;
+	struct heap_node	*first;
+	struct timeval		 tv;
+	int64_t			 delay, now, when;
 
 	if (timer_ev == NULL)
 		return;
-	if (heap_len == 0) {
+	if ((first = heap_peek(&timers)) == NULL) {
 		evtimer_del(timer_ev);
 		return;
 	}
 	now = now_us();
-	delay = heap[0]->when <= now ? 0 : heap[0]->when - now;
+	when = TIMER(first)->when;
+	delay = when <= now ? 0 : when - now;
 	if (delay > TIMER_MAX_SLEEP)
 		delay = TIMER_MAX_SLEEP;
 	tv.tv_sec = delay / USEC_PER_SEC;
@@ -201,12 +136,14 @@ timer_arm(void)
 static void
 timer_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct timer	*t;
-	int64_t		 now = now_us();
+	struct heap_node	*first;
+	struct timer		*t;
+	int64_t			 now = now_us();
 
-	while (heap_len > 0 && heap[0]->when <= now) {
-		t = heap[0];
-		heap_remove(0);
+	while ((first = heap_peek(&timers)) != NULL &&
+	    TIMER(first)->when <= now) {
+		t = TIMER(first);
+		heap_remove(&timers, first);
 		timer_lag_us = t->when < now - INT64_MAX ? INT64_MAX :
 		    now - t->when;
 		actor_post(t->actor, MSG_TIMER, t->arg);

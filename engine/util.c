@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,8 @@ parse_rfc3339(const char *s, int64_t *out)
 
 /*
  * Money: "12", "12.5", "0.000001", "$3.20" -> micro-dollars.  At most six
- * decimals; negative amounts are refused.
+ * decimals and at most USD_MAX dollars; negative amounts, signs, exponents,
+ * spaces and anything after the number are refused.
  */
 int
 parse_usd(const char *s, int64_t *out)
@@ -178,9 +180,9 @@ parse_usd(const char *s, int64_t *out)
 	if (!isdigit((unsigned char)*s))
 		return (-1);
 	for (; isdigit((unsigned char)*s); s++) {
-		if (whole > (INT64_MAX / USEC_PER_SEC - 9) / 10)
-			return (-1);
 		whole = whole * 10 + (*s - '0');
+		if (whole > USD_MAX)
+			return (-1);
 	}
 	if (*s == '.') {
 		s++;
@@ -194,10 +196,46 @@ parse_usd(const char *s, int64_t *out)
 		for (; n < 6; n++)
 			frac *= 10;
 	}
-	if (*s != '\0')
+	if (*s != '\0' || (whole == USD_MAX && frac != 0))
 		return (-1);
 	*out = whole * 1000000 + frac;
 	return (0);
+}
+
+/*
+ * Money as a JSON value: a parse_usd string (with no NUL inside), an
+ * integer number of dollars, or a real number.  A real goes through its
+ * six-decimal text and must read back as the same double, so 0.1 is exactly
+ * 100000 and 1e-7 is refused rather than rounded.  The same bounds as
+ * parse_usd: 0 to USD_MAX dollars.
+ */
+int
+parse_usd_json(const json_t *v, int64_t *out)
+{
+	char	 buf[64];
+	double	 d;
+
+	if (json_is_string(v)) {
+		if (strlen(json_string_value(v)) != json_string_length(v))
+			return (-1);
+		return (parse_usd(json_string_value(v), out));
+	}
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 ||
+		    json_integer_value(v) > USD_MAX)
+			return (-1);
+		*out = (int64_t)json_integer_value(v) * 1000000;
+		return (0);
+	}
+	if (!json_is_real(v))
+		return (-1);
+	d = json_real_value(v);
+	if (!isfinite(d) || d < 0 || d > (double)USD_MAX)
+		return (-1);
+	snprintf(buf, sizeof buf, "%.6f", d);
+	if (strtod(buf, NULL) != d)
+		return (-1);
+	return (parse_usd(buf, out));
 }
 
 /* A + B for money, saturating at the int64 limits instead of wrapping. */

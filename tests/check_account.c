@@ -21,8 +21,9 @@
 #include "actors.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "lib.h"
 
-static char		 tmpdir[64], sockpath[128];
+static char		*tmpdir, sockpath[128];
 static struct bufferevent *client;
 static json_t		*answers;	/* every message received */
 static int		 next_id;
@@ -48,30 +49,12 @@ client_read(struct bufferevent *bev, void *arg)
 static void
 setup(void)
 {
-	struct journal_options	 o;
-	const char		*src = getenv("CHIME_SRCDIR");
-	char			 path[512], *cause = NULL;
-	int			 fd;
+	char	*cause = NULL;
+	int	 fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check-account.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	ck_assert_int_eq(engine_init(), 0);
-	snprintf(path, sizeof path, "%s/tests/integration/catalog.json",
-	    src != NULL ? src : ".");
-	engine->catalog_path = xstrdup(path);
-	ck_assert_msg(engine_reload(&cause) == 0, "catalog: %s", cause);
-	memset(&o, 0, sizeof o);
-	o.sync = JOURNAL_SYNC_NONE;
-	snprintf(path, sizeof path, "%s/journal", tmpdir);
-	engine->journal = journal_open(path, &o, &cause);
-	ck_assert_msg(engine->journal != NULL, "journal: %s", cause);
-	ck_assert_int_eq(journal_start(engine->journal, engine->base, &cause),
-	    0);
-	slots_init(4);
-	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
-	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
-	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
+	tmpdir = lib_tmpdir("check-account");
+	lib_engine_start(tmpdir);
 	/* The "default" account's record first. */
 	while (journal_pending(engine->journal) > 0)
 		event_base_loop(engine->base, EVLOOP_ONCE);
@@ -93,20 +76,14 @@ setup(void)
 static void
 teardown(void)
 {
-	char	cmd[128];
-
 	bufferevent_free(client);
 	json_decref(answers);
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
-	journal_close(engine->journal);
-	schedule_free_all();
-	budget_free_all();
-	prefs_free_all();
-	account_free_all();
-	engine_free();
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	lib_engine_stop();
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 /* Send METHOD with PARAMS (JSON text) without waiting; returns its id. */
@@ -166,15 +143,6 @@ rpc_err(const char *method, const char *params, int code, const char *field)
 		    json_object_get(e, "data"), "field")), field);
 }
 
-static const char *
-sget(json_t *o, const char *key)
-{
-	const char	*s = json_string_value(json_object_get(o, key));
-
-	ck_assert_msg(s != NULL, "no string \"%s\"", key);
-	return (s);
-}
-
 struct kinds {
 	const char	*kind;
 	int		 match;
@@ -231,24 +199,6 @@ row_int(const char *table, const char *rkey, const char *key)
 	return (v);
 }
 
-static void
-done_cb(const struct journal_result *res, void *arg)
-{
-	ck_assert_int_eq(res->status, JOURNAL_OK);
-	(*(int *)arg)++;
-}
-
-/* Submit REC and run the loop until it is durable. */
-static void
-submit_wait(struct jrec *rec)
-{
-	int	n = 0;
-
-	journal_submit(engine->journal, rec, done_cb, &n);
-	while (n == 0)
-		event_base_loop(engine->base, EVLOOP_ONCE);
-}
-
 /* An empty record for budget_settle to put its rows into. */
 static struct jrec *
 test_rec(void)
@@ -271,9 +221,9 @@ START_TEST(test_account_create)
 
 	r = rpc_ok("account.create", "{\"name\":\"team-a\",\"uid\":1234,"
 	    "\"monthly_budget\":\"5\",\"tz\":\"Europe/Berlin\"}");
-	ck_assert_str_eq(sget(r, "name"), "team-a");
-	ck_assert_str_eq(sget(r, "monthly_budget_usd"), "5.000000");
-	ck_assert_str_eq(sget(r, "tz"), "Europe/Berlin");
+	ck_assert_str_eq(lib_json_str(r, "name"), "team-a");
+	ck_assert_str_eq(lib_json_str(r, "monthly_budget_usd"), "5.000000");
+	ck_assert_str_eq(lib_json_str(r, "tz"), "Europe/Berlin");
 	ck_assert_ptr_nonnull(a = account_find("team-a"));
 	ck_assert_uint_eq(a->nuids, 1);
 	ck_assert_uint_eq(a->uids[0], 1234);
@@ -423,7 +373,7 @@ START_TEST(test_account_list_filter)
 	c.uid = 2000;
 	l = account_list(&c);
 	ck_assert_uint_eq(json_array_size(l), 1);
-	ck_assert_str_eq(sget(json_array_get(l, 0), "name"), "team-a");
+	ck_assert_str_eq(lib_json_str(json_array_get(l, 0), "name"), "team-a");
 	json_decref(l);
 	c.admin = 1;
 	l = account_list(&c);
@@ -481,7 +431,7 @@ START_TEST(test_account_reload_bad)
 	rec = jrec_create("test.garbage", NULL);
 	msgpack_pack_map(jrec_body(rec), 0);
 	jrec_put(rec, "accounts", "broken", 6, "\xc1\xc1", 2);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	budget_free_all();
 	prefs_free_all();
 	account_free_all();
@@ -505,7 +455,7 @@ START_TEST(test_prefs_set)
 	r = rpc_ok("prefs.set", "{\"operation\":\"quick\",\"preferred_model\":"
 	    "\"cheap-model\",\"default_parameters\":{\"lang\":\"en\"},"
 	    "\"monthly_budget\":\"2.5\"}");
-	ck_assert_str_eq(sget(r, "monthly_budget_usd"), "2.500000");
+	ck_assert_str_eq(lib_json_str(r, "monthly_budget_usd"), "2.500000");
 	ck_assert_ptr_nonnull(p = prefs_lookup("default", "quick"));
 	ck_assert_str_eq(p->preferred_model, "cheap-model");
 	ck_assert_int_eq(p->enabled, 1);
@@ -620,8 +570,8 @@ START_TEST(test_prefs_ui)
 	rpc_ok("prefs.set_ui", "{\"compact_mode\":false}");
 	r = rpc_ok("prefs.get", "{}");
 	ui = json_object_get(r, "ui");
-	ck_assert_str_eq(sget(ui, "color_scheme"), "dark");
-	ck_assert_str_eq(sget(ui, "accent_color"), "#1a2B3c");
+	ck_assert_str_eq(lib_json_str(ui, "color_scheme"), "dark");
+	ck_assert_str_eq(lib_json_str(ui, "accent_color"), "#1a2B3c");
 	ck_assert(json_is_false(json_object_get(ui, "compact_mode")));
 	v = json_object_get(json_object_get(json_object_get(ui, "list_views"),
 	    "runs"), "page_size");
@@ -629,7 +579,7 @@ START_TEST(test_prefs_ui)
 	rpc_ok("prefs.set_ui", "{\"replace\":true,\"color_scheme\":\"auto\"}");
 	ui = json_object_get(rpc_ok("prefs.get", "{}"), "ui");
 	ck_assert_uint_eq(json_object_size(ui), 1);
-	ck_assert_str_eq(sget(ui, "color_scheme"), "auto");
+	ck_assert_str_eq(lib_json_str(ui, "color_scheme"), "auto");
 }
 END_TEST
 
@@ -711,7 +661,7 @@ START_TEST(test_prefs_reload)
 	ck_assert_int_eq(p->monthly_budget, 3000000);
 	ck_assert_int_eq(prefs_lookup("default", "gate")->enabled, 0);
 	ui = json_object_get(rpc_ok("prefs.get", "{}"), "ui");
-	ck_assert_str_eq(sget(ui, "color_scheme"), "light");
+	ck_assert_str_eq(lib_json_str(ui, "color_scheme"), "light");
 }
 END_TEST
 
@@ -732,7 +682,7 @@ START_TEST(test_budget_settle)
 	ck_assert_int_eq(f.actual, 0);
 	rec = test_rec();
 	budget_settle("default", "quick", 300, 250, now, rec);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	budget_get("default", NULL, now, &f);
 	ck_assert_int_eq(f.reserved, 100);
 	ck_assert_int_eq(f.actual, 250);
@@ -741,7 +691,7 @@ START_TEST(test_budget_settle)
 	ck_assert_int_eq(f.actual, 250);
 	rec = test_rec();
 	budget_settle("default", "gate", 100, 1000, now, rec);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	budget_get("default", NULL, now, &f);
 	ck_assert_int_eq(f.actual, 1250);
 	ck_assert_int_eq(f.reserved, 0);
@@ -770,7 +720,7 @@ START_TEST(test_budget_settle_bad)
 	budget_release("nosuch", "quick", 5);
 	rec = test_rec();
 	budget_settle("default", "quick", 0, 0, now, rec);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	snprintf(key, sizeof key, "default/%d", (int)f.month);
 	ck_assert_int_eq(row_int("spend", key, "actual_micro"), -1);
 }
@@ -842,7 +792,7 @@ START_TEST(test_budget_month_zone)
 	rec = test_rec();
 	budget_settle("kiwi", "quick", 0, 700, before, rec);
 	budget_settle("kiwi", "quick", 0, 1500, after, rec);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	ck_assert_int_eq(row_int("spend", "kiwi/202601", "actual_micro"), 700);
 	ck_assert_int_eq(row_int("spend", "kiwi/202602", "actual_micro"),
 	    1500);
@@ -906,7 +856,7 @@ START_TEST(test_budget_reload)
 	rec = test_rec();
 	budget_settle("default", "quick", 0, 42, then, rec);
 	budget_settle("default", "quick", 0, 4200, now, rec);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	budget_reserve("default", "quick", 99);
 	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 	budget_get("default", "quick", now, &f);
@@ -928,7 +878,7 @@ START_TEST(test_budget_reload_bad)
 	rec = test_rec();
 	budget_settle("default", "quick", 0, 10, now, rec);
 	jrec_put(rec, "spend", "garbage/1", 9, "\xc1", 1);
-	submit_wait(rec);
+	lib_submit_wait(rec);
 	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
 	budget_get("default", NULL, now, &f);
 	ck_assert_int_eq(f.actual, 10);
@@ -951,22 +901,27 @@ START_TEST(test_budget_status)
 	budget_settle("default", "quick", 0, 500000, now_us(), NULL);
 	budget_reserve("default", "quick", 250000);
 	r = rpc_ok("budget.status", "{}");
-	ck_assert_str_eq(sget(r, "spent_usd"), "0.500000");
+	ck_assert_str_eq(lib_json_str(r, "spent_usd"), "0.500000");
 	caps = json_object_get(r, "caps");
 	json_array_foreach(caps, i, c) {
-		if (strcmp(sget(c, "kind"), "account_monthly_budget") == 0) {
-			ck_assert_str_eq(sget(c, "left_usd"), "9.250000");
+		if (strcmp(lib_json_str(c, "kind"),
+		    "account_monthly_budget") == 0) {
+			ck_assert_str_eq(lib_json_str(c, "left_usd"),
+			    "9.250000");
 			seen |= 1;
-		} else if (strcmp(sget(c, "kind"),
+		} else if (strcmp(lib_json_str(c, "kind"),
 		    "operation_monthly_budget") == 0) {
-			ck_assert_str_eq(sget(c, "name"), "quick");
-			ck_assert_str_eq(sget(c, "reserved_usd"), "0.250000");
-			ck_assert_str_eq(sget(c, "left_usd"), "1.250000");
+			ck_assert_str_eq(lib_json_str(c, "name"), "quick");
+			ck_assert_str_eq(lib_json_str(c, "reserved_usd"),
+			    "0.250000");
+			ck_assert_str_eq(lib_json_str(c, "left_usd"),
+			    "1.250000");
 			seen |= 2;
-		} else if (strcmp(sget(c, "kind"),
+		} else if (strcmp(lib_json_str(c, "kind"),
 		    "schedule_max_cost_month") == 0) {
-			ck_assert_str_eq(sget(c, "name"), "capped");
-			ck_assert_str_eq(sget(c, "budget_usd"), "3.000000");
+			ck_assert_str_eq(lib_json_str(c, "name"), "capped");
+			ck_assert_str_eq(lib_json_str(c, "budget_usd"),
+			    "3.000000");
 			seen |= 4;
 		}
 	}
@@ -1061,15 +1016,7 @@ budget_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_account", LOG_LEVEL_WARN);
-	sr = srunner_create(account_suite());
-	srunner_add_suite(sr, prefs_suite());
-	srunner_add_suite(sr, budget_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, account_suite(), prefs_suite(),
+	    budget_suite(), NULL));
 }

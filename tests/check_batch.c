@@ -12,26 +12,20 @@
 #include <string.h>
 
 #include "actors.h"
+#include "lib.h"
 
 /* ---- fixture ----------------------------------------------------------- */
 
 static void
 setup(void)
 {
-	const char	*src = getenv("CHIME_SRCDIR");
-	char		 path[512], *cause = NULL;
-
-	ck_assert_int_eq(engine_init(), 0);
-	snprintf(path, sizeof path, "%s/tests/integration/catalog.json",
-	    src != NULL ? src : ".");
-	engine->catalog_path = xstrdup(path);
-	ck_assert_msg(engine_reload(&cause) == 0, "catalog: %s", cause);
+	lib_engine_start(NULL);
 }
 
 static void
 teardown(void)
 {
-	engine_free();
+	lib_engine_stop();
 }
 
 /* Parse TEXT; the batch, or NULL with *FIELD and *REASON. */
@@ -593,12 +587,5 @@ batch_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(batch_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, batch_suite(), NULL));
 }

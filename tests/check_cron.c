@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actors.h"
+#include "lib.h"
 
 #define NEL(a)	(sizeof (a) / sizeof (a)[0])
 
@@ -43,8 +44,6 @@ static const struct tz *zone(const char *);
 static void	 expect_fires(const char *, const char *, const char *,
 		     const struct want *, size_t);
 static void	 expect_bad(const char *, const char *);
-static uint64_t	 rnd(void);
-static char	*tmpdir(void);
 static void	 write_file(const char *, const char *, const void *, size_t);
 static void	 put32(unsigned char *, uint32_t);
 static size_t	 make_tzif(unsigned char *, size_t, int32_t, const char *);
@@ -58,7 +57,6 @@ static void	 random_field(char *, size_t, int, int, int);
 static Suite	*tz_suite(void);
 static Suite	*cron_suite(void);
 
-static uint64_t	 rnd_state = 0x9e3779b97f4a7c15ULL;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -147,37 +145,10 @@ expect_bad(const char *expr, const char *want)
 	free(cause);
 }
 
-/* xorshift64*: reproducible pseudo-random numbers. */
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 2685821657736338717ULL);
-}
-
-static char *
-tmpdir(void)
-{
-	char	*d;
-
-	d = xstrdup("/tmp/check_cron.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(d));
-	return (d);
-}
-
 static void
 write_file(const char *dir, const char *name, const void *p, size_t len)
 {
-	char	*path;
-	FILE	*f;
-
-	xasprintf(&path, "%s/%s", dir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
-	ck_assert_uint_eq(fwrite(p, 1, len, f), len);
-	fclose(f);
-	free(path);
+	free(lib_put_file(dir, name, p, len, 0644));
 }
 
 static void
@@ -337,37 +308,38 @@ ref_next_utc(const struct cron *c, int64_t after, int64_t limit)
 static void
 random_field(char *buf, size_t len, int lo, int hi, int kind)
 {
-	int	a = lo + (int)(rnd() % (uint64_t)(hi - lo + 1)), b, k;
+	int	a = lo + (int)(lib_rnd() % (uint64_t)(hi - lo + 1)), b, k;
 
-	b = a + (int)(rnd() % (uint64_t)(hi - a + 1));
-	k = (int)(rnd() % 8);
+	b = a + (int)(lib_rnd() % (uint64_t)(hi - a + 1));
+	k = (int)(lib_rnd() % 8);
 	switch (k) {
 	case 0:
 		snprintf(buf, len, "*");
 		break;
 	case 1:
-		snprintf(buf, len, "*/%d", 1 + (int)(rnd() % (uint64_t)(hi -
+		snprintf(buf, len, "*/%d", 1 + (int)(lib_rnd() % (uint64_t)(hi -
 		    lo < 9 ? hi - lo + 1 : 9)));
 		break;
 	case 2:
 		snprintf(buf, len, "%d-%d", a, b);
 		break;
 	case 3:
-		snprintf(buf, len, "%d-%d/%d", a, b, 1 + (int)(rnd() % 5));
+		snprintf(buf, len, "%d-%d/%d", a, b, 1 + (int)(lib_rnd() % 5));
 		break;
 	case 4:
-		snprintf(buf, len, "%d/%d", a, 1 + (int)(rnd() % 7));
+		snprintf(buf, len, "%d/%d", a, 1 + (int)(lib_rnd() % 7));
 		break;
 	case 5:
 		if (kind == 2)
-			snprintf(buf, len, "%d#%d", a, 1 + (int)(rnd() % 5));
+			snprintf(buf, len, "%d#%d", a,
+			    1 + (int)(lib_rnd() % 5));
 		else
 			snprintf(buf, len, kind == 1 ? "L" : "%d", a);
 		break;
 	case 6:
 		if (kind == 2) {
 			snprintf(buf, len, "%dL,%d#%d", a, b,
-			    1 + (int)(rnd() % 5));
+			    1 + (int)(lib_rnd() % 5));
 			break;
 		}
 		/* FALLTHROUGH */
@@ -452,7 +424,7 @@ END_TEST
 START_TEST(test_tz_load_tzif)
 {
 	unsigned char	 buf[128];
-	char		*dir = tmpdir();
+	char		*dir = lib_tmpdir("check_cron");
 	const struct tz	*tz;
 
 	memset(buf, 0, sizeof buf);
@@ -478,6 +450,7 @@ START_TEST(test_tz_load_tzif)
 	ck_assert_int_eq(tz_offset(tz, 1099999999), 3600);
 	ck_assert_int_eq(tz_offset(tz, 1100000000), 0);
 	ck_assert_int_eq(tz_offset(tz, 4000000000LL), 0);
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -488,7 +461,7 @@ START_TEST(test_tz_load_tzif_bad)
 	static const char *const names[] = { "short", "magic", "count",
 	    "type", "leap", "footer", "version" };
 	unsigned char	 buf[512], b2[512];
-	char		*dir = tmpdir(), *cause;
+	char		*dir = lib_tmpdir("check_cron"), *cause;
 	size_t		 n, i;
 
 	n = make_tzif(buf, sizeof buf, 3600, "CET-1");
@@ -523,6 +496,7 @@ START_TEST(test_tz_load_tzif_bad)
 		free(cause);
 	}
 	unsetenv("TZDIR");
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -531,7 +505,7 @@ END_TEST
 START_TEST(test_tz_load_fuzz_bad)
 {
 	unsigned char	*orig, *buf;
-	char		*dir = tmpdir(), name[32], *cause;
+	char		*dir = lib_tmpdir("check_cron"), name[32], *cause;
 	const struct tz	*tz;
 	FILE		*f;
 	long		 len;
@@ -550,14 +524,15 @@ START_TEST(test_tz_load_fuzz_bad)
 	for (i = 0; i < 300; i++) {
 		memcpy(buf, orig, (size_t)len);
 		for (j = 0; j < 1 + i % 4; j++)
-			buf[rnd() % (uint64_t)len] = (unsigned char)rnd();
+			buf[lib_rnd() % (uint64_t)len] =
+			    (unsigned char)lib_rnd();
 		snprintf(name, sizeof name, "m%d", i);
-		write_file(dir, name, buf, i % 7 == 0 ? (size_t)(rnd() %
+		write_file(dir, name, buf, i % 7 == 0 ? (size_t)(lib_rnd() %
 		    (uint64_t)len) : (size_t)len);
 		cause = NULL;
 		if ((tz = tz_load(name, &cause)) != NULL) {
-			tz_offset(tz, (int64_t)(rnd() % 10000000000ULL));
-			tz_offset(tz, -(int64_t)(rnd() % 10000000000ULL));
+			tz_offset(tz, (int64_t)(lib_rnd() % 10000000000ULL));
+			tz_offset(tz, -(int64_t)(lib_rnd() % 10000000000ULL));
 		} else
 			ck_assert_ptr_nonnull(cause);
 		free(cause);
@@ -565,6 +540,7 @@ START_TEST(test_tz_load_fuzz_bad)
 	unsetenv("TZDIR");
 	free(orig);
 	free(buf);
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -742,7 +718,7 @@ START_TEST(test_tz_offset_footer)
 		{ "XXX-5:30", "2025-01-01T00:00:00Z", 19800 },
 	};
 	unsigned char	 buf[256];
-	char		*dir = tmpdir(), name[32];
+	char		*dir = lib_tmpdir("check_cron"), name[32];
 	const struct tz	*tz;
 	size_t		 i, n;
 
@@ -757,6 +733,7 @@ START_TEST(test_tz_offset_footer)
 		    tz_offset(tz, ts(w[i].at)), w[i].off);
 	}
 	unsetenv("TZDIR");
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -770,7 +747,7 @@ START_TEST(test_tz_offset_footer_bad)
 	    "EST5EDT,M3.2.0/168,M11.1.0", "EST25", "<AB>5", "<ABC5",
 	    "EST5EDT,M3.2.0,M11.1.0x", "EST5:60" };
 	unsigned char	 buf[256];
-	char		*dir = tmpdir(), name[32], *cause;
+	char		*dir = lib_tmpdir("check_cron"), name[32], *cause;
 	size_t		 i, n;
 
 	setenv("TZDIR", dir, 1);
@@ -786,6 +763,7 @@ START_TEST(test_tz_offset_footer_bad)
 		free(cause);
 	}
 	unsetenv("TZDIR");
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -878,7 +856,7 @@ START_TEST(test_tz_from_civil_roundtrip)
 
 	for (i = 0; i < 20000; i++) {
 		tz = zone(zones[i % NEL(zones)]);
-		t = (int64_t)(rnd() % 16000000000ULL) - 3000000000LL;
+		t = (int64_t)(lib_rnd() % 16000000000ULL) - 3000000000LL;
 		tz_to_civil(tz, t, &c);
 		rc = tz_from_civil(tz, &c, out);
 		ck_assert_msg(rc == 1 || rc == 2, "%s %lld: rc %d", tz_name(tz),
@@ -1350,20 +1328,21 @@ START_TEST(test_cron_parse_fuzz_bad)
 	int		 i, j, n, ok = 0;
 
 	for (i = 0; i < 200000; i++) {
-		n = (int)(rnd() % (sizeof s - 1));
+		n = (int)(lib_rnd() % (sizeof s - 1));
 		for (j = 0; j < n; j++) {
 			if (i % 2 == 0)
-				s[j] = (char)(1 + rnd() % 255);
+				s[j] = (char)(1 + lib_rnd() % 255);
 			else
-				s[j] = alphabet[rnd() % (sizeof alphabet - 1)];
+				s[j] = alphabet[lib_rnd() %
+				    (sizeof alphabet - 1)];
 		}
 		s[n] = '\0';
 		if (i % 4 == 1) {	/* 4 to 7 plausible fields */
 			s[0] = '\0';
-			for (j = 0, n = 4 + (int)(rnd() % 4); j < n; j++) {
+			for (j = 0, n = 4 + (int)(lib_rnd() % 4); j < n; j++) {
 				k = strlen(s);
 				snprintf(s + k, sizeof s - k, "%s ",
-				    tokens[rnd() % NEL(tokens)]);
+				    tokens[lib_rnd() % NEL(tokens)]);
 			}
 		}
 		cause = NULL;
@@ -2051,7 +2030,7 @@ START_TEST(test_cron_next_brute_force)
 			continue;
 		}
 		ck_assert_msg(ref_any_day(&c), "%s: accepted", expr);
-		after = 946684800 + (int64_t)(rnd() % 3000000000ULL);
+		after = 946684800 + (int64_t)(lib_rnd() % 3000000000ULL);
 		for (k = 0; k < 3; k++) {
 			limit = after + 400 * 86400LL;
 			want = ref_next_utc(&c, after, limit);
@@ -2097,7 +2076,8 @@ START_TEST(test_cron_next_monotonic)
 				    &f), 0);
 				ck_assert_int_gt(f.utc, t);
 				ck_assert(f.tag != DST_SUPPRESSED);
-				t = f.utc + (int64_t)(rnd() % 3) * 86400 * 20;
+				t = f.utc +
+				    (int64_t)(lib_rnd() % 3) * 86400 * 20;
 			}
 		}
 	}
@@ -2174,13 +2154,5 @@ cron_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(tz_suite());
-	srunner_add_suite(sr, cron_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, tz_suite(), cron_suite(), NULL));
 }

@@ -28,12 +28,13 @@
 
 #include "engine.h"
 #include "ctl.h"
+#include "lib.h"
 
 /* ---- test methods -------------------------------------------------------- */
 
 static struct event_base	*base;
 static struct ctl_server	*server;
-static char			 dir[64], path[96];
+static char			*dir, path[96];
 static struct ctl_req		*held;
 static int			 pending, max_pending;
 
@@ -333,8 +334,7 @@ server_setup(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
-	snprintf(dir, sizeof dir, "/tmp/check_ctl.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dir = lib_tmpdir("check_ctl");
 	snprintf(path, sizeof path, "%s/chime.sock", dir);
 	server = ctl_server_create(base, path, test_find, &cause);
 	ck_assert_msg(server != NULL, "ctl_server_create: %s", cause);
@@ -347,7 +347,9 @@ server_teardown(void)
 {
 	ctl_server_free(server);
 	event_base_free(base);
-	rmdir(dir);
+	lib_rm_tree(dir);
+	free(dir);
+	dir = NULL;
 }
 
 /* ---- suite: server -------------------------------------------------------- */
@@ -1464,16 +1466,16 @@ START_TEST(test_protocol_values_good)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(param_value_usd(v = json_string("1.25"), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_string("1.25"), &x), 0);
 	ck_assert_int_eq(x, 1250000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(0.1), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_real(0.1), &x), 0);
 	ck_assert_int_eq(x, 100000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(19.99), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_real(19.99), &x), 0);
 	ck_assert_int_eq(x, 19990000);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_integer(3), &x), 0);
+	ck_assert_int_eq(parse_usd_json(v = json_integer(3), &x), 0);
 	ck_assert_int_eq(x, 3000000);
 	json_decref(v);
 	ck_assert_int_eq(param_value_duration(v = json_string("1h30m"), &x), 0);
@@ -1491,13 +1493,13 @@ START_TEST(test_protocol_values_bad)
 	json_t	*v;
 	int64_t	 x;
 
-	ck_assert_int_eq(param_value_usd(v = json_real(-0.5), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_real(-0.5), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_real(1.0000001), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_real(1.0000001), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_string("1.2.3"), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_string("1.2.3"), &x), -1);
 	json_decref(v);
-	ck_assert_int_eq(param_value_usd(v = json_integer(-1), &x), -1);
+	ck_assert_int_eq(parse_usd_json(v = json_integer(-1), &x), -1);
 	json_decref(v);
 	ck_assert_int_eq(param_value_duration(v = json_string("-5"), &x), -1);
 	json_decref(v);
@@ -2181,15 +2183,7 @@ client_args_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_ctl", LOG_LEVEL_WARN);
-	sr = srunner_create(protocol_suite());
-	srunner_add_suite(sr, server_suite());
-	srunner_add_suite(sr, client_args_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (lib_run(CK_NORMAL, protocol_suite(), server_suite(),
+	    client_args_suite(), NULL));
 }

@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 #include <event2/event.h>
 
 #include "engine.h"
+#include "lib.h"
 
 /* Actor mail handled per turn, from engine/actor.c. */
 #define TEST_ACTOR_TURN	16
@@ -52,7 +52,10 @@ struct entry {
 
 static void	 engine_setup(void);
 static void	 engine_teardown(void);
-static uint64_t	 rnd(void);
+static int	 helem_before(const struct heap_node *,
+		    const struct heap_node *);
+static struct helem *helem_min(struct helem *, const int *, size_t);
+static json_t	*json_loads_any(const char *);
 static void	 rec_add(int, int, uint64_t);
 static int	 rec_index(int, int, uint64_t);
 static void	 tactor_handle(struct actor *, struct msg *);
@@ -75,9 +78,8 @@ static void	 hook_spin(struct tactor *, struct msg *);
 static void	 hook_release_slot(struct tactor *, struct msg *);
 static void	 yield_timer_cb(evutil_socket_t, short, void *);
 static void	 entry_visit(struct strmap_node *, void *);
-static char	*tmpdir_new(void);
-static void	 rm_tree(const char *);
 static Suite	*actor_suite(void);
+static Suite	*heap_suite(void);
 static Suite	*timer_suite(void);
 static Suite	*slots_suite(void);
 static Suite	*strmap_suite(void);
@@ -93,7 +95,6 @@ static int			 freed;
 static int			 freed_in_handle;
 static struct actor		*handling;
 static int			 payloads_freed;
-static uint64_t			 rnd_state = 0x9e3779b97f4a7c15ULL;
 
 /* State of the yield test. */
 static int			 spin_stopped;
@@ -148,16 +149,6 @@ engine_teardown(void)
 	free(recs);
 	recs = NULL;
 	nrecs = recs_cap = 0;
-}
-
-/* xorshift64*: reproducible pseudo-random numbers. */
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 2685821657736338717ULL);
 }
 
 static void
@@ -383,47 +374,6 @@ entry_visit(struct strmap_node *n, void *arg)
 
 	e->visits++;
 	(*count)++;
-}
-
-/* A new empty directory under $TMPDIR; returns allocated. */
-static char *
-tmpdir_new(void)
-{
-	const char	*t = getenv("TMPDIR");
-	char		*path;
-
-	xasprintf(&path, "%s/check_engine.XXXXXX", t != NULL ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(path));
-	return (path);
-}
-
-/* Remove PATH and everything under it. */
-static void
-rm_tree(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	char		*sub;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			xasprintf(&sub, "%s/%s", path, de->d_name);
-			rm_tree(sub);
-			free(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
 }
 
 /* ---- actor.c ------------------------------------------------------------ */
@@ -777,7 +727,8 @@ START_TEST(test_timer_fire_order)
 		if (timer_armed(&t[i]))
 			break;
 		/* From half a second ago to 30 ms ahead. */
-		timer_set(&t[i], now - 500000 + (int64_t)(rnd() % 530000), i);
+		timer_set(&t[i], now - 500000 + (int64_t)(lib_rnd() % 530000),
+		    i);
 		if (!timer_armed(&t[i]))
 			break;
 	}
@@ -845,14 +796,14 @@ START_TEST(test_timer_cancel)
 
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now - 1000 - (int64_t)(rnd() % 100000), i);
+		timer_set(&t[i], now - 1000 - (int64_t)(lib_rnd() % 100000), i);
 	}
 	for (i = 0; i < N; i++) {
-		if (t[i].index == 0)
+		if (t[i].node.index == 0)
 			first = &t[i];
-		else if (t[i].index == N / 2)
+		else if (t[i].node.index == N / 2)
 			middle = &t[i];
-		else if (t[i].index == N - 1)
+		else if (t[i].node.index == N - 1)
 			last = &t[i];
 	}
 	ck_assert(first != NULL && middle != NULL && last != NULL);
@@ -910,7 +861,7 @@ START_TEST(test_timer_reset_moves)
 	timer_set(&other, now_us() + 7200 * USEC_PER_SEC, 2);
 	timer_set(&t, now_us() + 20000, 3);
 	ck_assert_uint_eq(timer_count(), 2);
-	ck_assert_uint_eq(t.index, 0);
+	ck_assert_uint_eq(t.node.index, 0);
 	fired_timer = &t;
 	want_recs = 1;
 	ck_assert_int_eq(run_until(timer_fired), 0);
@@ -1057,29 +1008,29 @@ START_TEST(test_timer_stress)
 	state = xcalloc(N, 1);
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now - 1000 - (int64_t)(rnd() % 3600000000ULL),
-		    i);
+		timer_set(&t[i], now - 1000 -
+		    (int64_t)(lib_rnd() % 3600000000ULL), i);
 	}
 	ck_assert_uint_eq(timer_count(), N);
 	/* Cancel half, move a quarter, leave a quarter. */
 	for (i = 0; i < N; i++) {
-		switch (rnd() % 4) {
+		switch (lib_rnd() % 4) {
 		case 0:
 		case 1:
 			timer_cancel(&t[i]);
 			break;
 		case 2:
 			timer_set(&t[i], now - 1000 -
-			    (int64_t)(rnd() % 3600000000ULL), i);
+			    (int64_t)(lib_rnd() % 3600000000ULL), i);
 			break;
 		}
 	}
 	for (i = 0; i < N; i++) {
 		if (!timer_armed(&t[i]))
 			continue;
-		if (t[i].index >= N || pos[t[i].index] != NULL)
+		if (t[i].node.index >= N || pos[t[i].node.index] != NULL)
 			break;
-		pos[t[i].index] = &t[i];
+		pos[t[i].node.index] = &t[i];
 		state[i] = 1;
 		armed++;
 	}
@@ -1123,11 +1074,11 @@ START_TEST(test_timer_stress_bad)
 	order = xcalloc(N, sizeof *order);
 	for (i = 0; i < N; i++) {
 		timer_init(&t[i], &ta->a);
-		timer_set(&t[i], now_us() - (int64_t)(rnd() % 1000000), i);
+		timer_set(&t[i], now_us() - (int64_t)(lib_rnd() % 1000000), i);
 		order[i] = i;
 	}
 	for (i = N - 1; i > 0; i--) {
-		j = rnd() % (i + 1);
+		j = lib_rnd() % (i + 1);
 		tmp = order[i];
 		order[i] = order[j];
 		order[j] = tmp;
@@ -1240,7 +1191,7 @@ START_TEST(test_slots_priority_order_bad)
 	slots_init(1);
 	ck_assert_int_eq(slots_try_acquire(), 0);
 	for (i = 0; i < N; i++)
-		slots_wait(&w[i], &ta->a, i, 1 + (int)(rnd() % 10));
+		slots_wait(&w[i], &ta->a, i, 1 + (int)(lib_rnd() % 10));
 	slots_release();
 	drain();
 	ck_assert_uint_eq(nrecs, N);
@@ -1341,7 +1292,7 @@ START_TEST(test_slots_cancel_idle_bad)
 	slots_cancel(&never);
 	slots_wait(&w, &ta->a, 1, 5);
 	slots_wait(&other, &ta->a, 2, 5);
-	memset(&never, 0, sizeof never);	/* heap_index 0, not queued */
+	memset(&never, 0, sizeof never);	/* node.index 0, not queued */
 	slots_cancel(&never);
 	ck_assert_uint_eq(slots_waiting(), 2);
 	slots_cancel(&w);
@@ -1644,8 +1595,8 @@ START_TEST(test_rfc3339_fmt_roundtrip)
 	    "1969-12-31T23:59:59.999Z");
 	for (i = 0; i < 10000; i++) {
 		/* Instants from 1900 to 2100, whole milliseconds. */
-		us = ((int64_t)(rnd() % 6311390400000ULL) - 2208988800000LL) *
-		    USEC_PER_MSEC;
+		us = ((int64_t)(lib_rnd() % 6311390400000ULL) -
+		    2208988800000LL) * USEC_PER_MSEC;
 		fmt_rfc3339_ms(us, buf, sizeof buf);
 		if (parse_rfc3339(buf, &v) != 0 || v != us)
 			break;
@@ -1689,7 +1640,9 @@ START_TEST(test_usd_parse)
 		{ "$0.1", 100000 },
 		{ "007", 7000000 },
 		{ "1000000", 1000000000000LL },
-		{ "9223372036849.999999", 9223372036849999999LL },
+		{ "999999999999.999999", 999999999999999999LL },
+		{ "1000000000000", 1000000000000000000LL },
+		{ "$1000000000000.000000", 1000000000000000000LL },
 	};
 	size_t	i;
 	int64_t	v;
@@ -1709,8 +1662,9 @@ START_TEST(test_usd_parse_bad)
 	static const char	*bad[] = {
 		"-1", "1.2345678", "abc", "1.", "", "$", "$-1", " 1", "1 ",
 		"1e3", "+1", ".5", "1.2.3", "$$1", "1,000",
-		"99999999999999999999",
-		"9223372036854775807", "0x10",
+		"99999999999999999999", "9223372036849.999999",
+		"9223372036854775807", "0x10", "1000000000000.000001",
+		"1000000000001", "1.0000000", "0.0000001", "1E3", "1.5e2",
 	};
 	size_t	i;
 	int64_t	v;
@@ -1720,6 +1674,81 @@ START_TEST(test_usd_parse_bad)
 		ck_assert_msg(parse_usd(bad[i], &v) == -1, "accepted %s",
 		    bad[i]);
 		ck_assert_int_eq(v, 42);
+	}
+}
+END_TEST
+
+/* Any JSON value from TEXT (numbers and strings too, NUL allowed), or NULL. */
+static json_t *
+json_loads_any(const char *text)
+{
+	return (json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
+}
+
+/* JSON amounts: strings, integers and exact reals up to USD_MAX dollars. */
+START_TEST(test_usd_json)
+{
+	static const struct {
+		const char	*text;
+		int64_t		 micro;
+	} good[] = {
+		{ "\"1.25\"", 1250000 },
+		{ "\"$0.000001\"", 1 },
+		{ "0.000001", 1 },
+		{ "0.1", 100000 },
+		{ "19.99", 19990000 },
+		{ "3", 3000000 },
+		{ "0", 0 },
+		{ "1e3", 1000000000 },
+		{ "2.5E-1", 250000 },
+		{ "999999999999", 999999999999000000LL },
+		{ "999999999999.5", 999999999999500000LL },
+		{ "1000000000000", 1000000000000000000LL },
+		{ "1000000000000.0", 1000000000000000000LL },
+		{ "1e12", 1000000000000000000LL },
+		{ "\"1000000000000\"", 1000000000000000000LL },
+	};
+	size_t	 i;
+	int64_t	 v;
+	json_t	*j;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		j = json_loads_any(good[i].text);
+		ck_assert_ptr_nonnull(j);
+		v = 42;
+		ck_assert_msg(parse_usd_json(j, &v) == 0, "refused %s",
+		    good[i].text);
+		ck_assert_int_eq(v, good[i].micro);
+		json_decref(j);
+	}
+}
+END_TEST
+
+/* Over the limit, negative, inexact, NUL-bearing or mistyped: refused. */
+START_TEST(test_usd_json_bad)
+{
+	static const char	*bad[] = {
+		"1000000000001", "1000000000000.5", "1.0000001e12", "1e13",
+		"\"1000000000000.000001\"", "\"1000000000001\"",
+		"9000000000000", "9e12", "9223372036854775807",
+		"1e-7", "0.1234567", "1.0000001", "\"0.0000001\"",
+		"-0.5", "-1", "-0.0000001", "\"-1\"", "\"$-1\"",
+		"\"1\\u00002\"", "\"1.25\\u0000\"", "\"\\u0000\"",
+		"\"1.2.3\"", "\"1 \"", "\"1e3\"", "\"1.5E2\"", "\"12abc\"",
+		"\"\"", "true", "null", "[1]", "{}",
+	};
+	size_t	 i;
+	int64_t	 v;
+	json_t	*j;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		j = json_loads_any(bad[i]);
+		ck_assert_msg(j != NULL, "no JSON: %s", bad[i]);
+		v = 42;
+		ck_assert_msg(parse_usd_json(j, &v) == -1, "accepted %s",
+		    bad[i]);
+		ck_assert_int_eq(v, 42);
+		json_decref(j);
 	}
 }
 END_TEST
@@ -1741,7 +1770,7 @@ START_TEST(test_usd_fmt)
 	ck_assert_str_eq(fmt_usd(INT64_MAX, buf, sizeof buf),
 	    "9223372036854.775807");
 	for (i = 0; i < 1000; i++) {
-		v = (int64_t)(rnd() % 1000000000000000ULL);
+		v = (int64_t)(lib_rnd() % 1000000000000000ULL);
 		if (parse_usd(fmt_usd(v, buf, sizeof buf), &back) != 0 ||
 		    back != v)
 			break;
@@ -1919,7 +1948,7 @@ START_TEST(test_mkdir_p_nested)
 	char		*dir, *path;
 	struct stat	 st;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&path, "%s/a/b/c/d", dir);
 	ck_assert_int_eq(mkdir_p(path, 0700), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -1934,7 +1963,7 @@ START_TEST(test_mkdir_p_nested)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	free(path);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(dir);
 }
 END_TEST
@@ -1945,7 +1974,7 @@ START_TEST(test_mkdir_p_nested_bad)
 	char	*dir, *file, *path;
 	int	 fd;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&file, "%s/file", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -1955,7 +1984,7 @@ START_TEST(test_mkdir_p_nested_bad)
 	ck_assert_int_eq(mkdir_p(path, 0700), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	free(path);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(file);
 	free(dir);
 }
@@ -1972,7 +2001,7 @@ START_TEST(test_mkdir_p_file_bad)
 	char	*dir, *file;
 	int	 fd;
 
-	dir = tmpdir_new();
+	dir = lib_tmpdir("check_engine");
 	xasprintf(&file, "%s/file", dir);
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -1980,7 +2009,7 @@ START_TEST(test_mkdir_p_file_bad)
 	errno = 0;
 	ck_assert_int_eq(mkdir_p(file, 0700), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
-	rm_tree(dir);
+	lib_rm_tree(dir);
 	free(file);
 	free(dir);
 }
@@ -2079,6 +2108,142 @@ END_TEST
 
 /* ---- suites ------------------------------------------------------------- */
 
+struct helem {
+	int			 key;
+	int			 id;
+	struct heap_node	 node;
+};
+#define HELEM(n)	HEAP_ENTRY(n, struct helem, node)
+
+static int
+helem_before(const struct heap_node *na, const struct heap_node *nb)
+{
+	const struct helem	*a = HELEM(na), *b = HELEM(nb);
+
+	if (a->key != b->key)
+		return (a->key < b->key);
+	return (a->id < b->id);
+}
+
+/* The queued element of E[N] that a sorted reference puts first, or NULL. */
+static struct helem *
+helem_min(struct helem *e, const int *in, size_t n)
+{
+	struct helem	*best = NULL;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] && (best == NULL ||
+		    helem_before(&e[i].node, &best->node)))
+			best = &e[i];
+	}
+	return (best);
+}
+
+/* Random pushes, removals, key changes and pops agree with a reference. */
+START_TEST(test_heap_random)
+{
+	enum { N = 500, OPS = 20000 };
+	static struct helem	e[N];
+	static int		in[N];
+	struct heap		h;
+	struct heap_node	*n;
+	struct helem		*want;
+	size_t			 i, count = 0, op;
+
+	heap_init(&h, helem_before, 4);
+	for (i = 0; i < N; i++) {
+		e[i].id = (int)i;
+		e[i].key = (int)(lib_rnd() % 100);
+		heap_node_init(&e[i].node);
+		in[i] = 0;
+	}
+	for (op = 0; op < OPS; op++) {
+		i = lib_rnd() % N;
+		switch (lib_rnd() % 4) {
+		case 0:
+			if (in[i])
+				break;
+			heap_push(&h, &e[i].node);
+			in[i] = 1;
+			count++;
+			break;
+		case 1:
+			if (!in[i])
+				break;
+			heap_remove(&h, &e[i].node);
+			in[i] = 0;
+			count--;
+			break;
+		case 2:
+			if (!in[i])
+				break;
+			e[i].key = (int)(lib_rnd() % 100);
+			heap_fix(&h, &e[i].node);
+			break;
+		case 3:
+			want = helem_min(e, in, N);
+			n = heap_pop(&h);
+			ck_assert_ptr_eq(n, want == NULL ? NULL : &want->node);
+			if (want != NULL) {
+				in[want->id] = 0;
+				count--;
+			}
+			break;
+		}
+		ck_assert_uint_eq(heap_len(&h), count);
+		ck_assert_int_eq(heap_contains(&h, &e[i].node), in[i]);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(heap_contains(&h, &e[i].node), in[i]);
+	while ((want = helem_min(e, in, N)) != NULL) {
+		ck_assert_ptr_eq(heap_peek(&h), &want->node);
+		ck_assert_ptr_eq(heap_pop(&h), &want->node);
+		ck_assert_uint_eq(want->node.index, HEAP_NONE);
+		in[want->id] = 0;
+	}
+	ck_assert_ptr_null(heap_pop(&h));
+	heap_free(&h);
+}
+END_TEST
+
+/* Empty heaps, idle nodes and another heap's nodes are told apart. */
+START_TEST(test_heap_bad)
+{
+	struct heap	 h, other;
+	struct helem	 a = { .key = 1, .id = 1 }, b = { .key = 2, .id = 2 };
+	struct helem	 c = { .key = 0, .id = 3 };
+
+	heap_init(&h, helem_before, 0);
+	heap_init(&other, helem_before, 1);
+	heap_node_init(&a.node);
+	heap_node_init(&b.node);
+	heap_node_init(&c.node);
+	ck_assert_ptr_null(heap_peek(&h));
+	ck_assert_ptr_null(heap_pop(&h));
+	ck_assert_int_eq(heap_contains(&h, &a.node), 0);
+	heap_push(&h, &a.node);
+	heap_push(&other, &c.node);
+	/* c sits at index 0 of the other heap, as a does here. */
+	ck_assert_int_eq(heap_contains(&h, &c.node), 0);
+	ck_assert_int_eq(heap_contains(&other, &a.node), 0);
+	heap_push(&h, &b.node);
+	heap_remove(&h, &b.node);	/* the last one */
+	ck_assert_uint_eq(b.node.index, HEAP_NONE);
+	ck_assert_uint_eq(heap_len(&h), 1);
+	heap_push(&h, &b.node);
+	heap_free(&h);
+	ck_assert_uint_eq(heap_len(&h), 0);
+	ck_assert_uint_eq(a.node.index, HEAP_NONE);
+	ck_assert_uint_eq(b.node.index, HEAP_NONE);
+	ck_assert_int_eq(heap_contains(&h, &a.node), 0);
+	heap_push(&h, &b.node);		/* usable again after heap_free */
+	ck_assert_ptr_eq(heap_pop(&h), &b.node);
+	heap_free(&h);
+	heap_free(&other);
+}
+END_TEST
+
 static Suite *
 actor_suite(void)
 {
@@ -2102,6 +2267,18 @@ actor_suite(void)
 	tcase_add_test(tc, test_actor_runtime_free_bad);
 	tcase_add_test(tc, test_actor_msg_free);
 	tcase_add_test(tc, test_actor_msg_free_bad);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+static Suite *
+heap_suite(void)
+{
+	Suite	*s = suite_create("heap");
+	TCase	*tc = tcase_create("heap");
+
+	tcase_add_test(tc, test_heap_random);
+	tcase_add_test(tc, test_heap_bad);
 	suite_add_tcase(s, tc);
 	return (s);
 }
@@ -2179,6 +2356,8 @@ util_suite(void)
 	tcase_add_test(tc, test_rfc3339_fmt_small_buffer_bad);
 	tcase_add_test(tc, test_usd_parse);
 	tcase_add_test(tc, test_usd_parse_bad);
+	tcase_add_test(tc, test_usd_json);
+	tcase_add_test(tc, test_usd_json_bad);
 	tcase_add_test(tc, test_usd_fmt);
 	tcase_add_test(tc, test_usd_fmt_small_buffer_bad);
 	tcase_add_test(tc, test_duration_parse);
@@ -2319,18 +2498,7 @@ pack_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(actor_suite());
-	srunner_add_suite(sr, timer_suite());
-	srunner_add_suite(sr, slots_suite());
-	srunner_add_suite(sr, strmap_suite());
-	srunner_add_suite(sr, util_suite());
-	srunner_add_suite(sr, log_suite());
-	srunner_add_suite(sr, pack_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_ENV, actor_suite(), heap_suite(), timer_suite(),
+	    slots_suite(), strmap_suite(), util_suite(), log_suite(),
+	    pack_suite(), NULL));
 }

@@ -37,66 +37,34 @@
 #include <openssl/hmac.h>
 
 #include "engine.h"
+#include "lib.h"
 
 #define WAIT_GUARD_SEC	30
 #define TEST_SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define NCONCURRENT	200
 
-struct outcome {
-	int			 calls;
-	struct exec_result	*r;
-};
-
 static struct event_base	*base;
 static pid_t			 router_pid;
 static int			 router_port;
 static char			 router_url[128];
-static char			 tmpdir[PATH_MAX];
+static char			*tmpdir;
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* The directory of the test programs: $CHIME_BUILDDIR/tests or ours. */
-static char *
-tests_dir(void)
-{
-	const char	*b = getenv("CHIME_BUILDDIR");
-	char		 exe[PATH_MAX], *slash;
-	ssize_t		 n;
-
-	if (b != NULL && *b != '\0') {
-		char	*d;
-
-		xasprintf(&d, "%s/tests", b);
-		return (d);
-	}
-	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) <= 0)
-		return (xstrdup("tests"));
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) != NULL)
-		*slash = '\0';
-	return (xstrdup(exe));
-}
 
 /* A temporary directory for the test case (unchecked fixture). */
 static void
 tmp_start(void)
 {
 	log_open("check_http", LOG_LEVEL_WARN);
-	snprintf(tmpdir, sizeof tmpdir, "%s/check_http.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		fatal("mkdtemp");
+	tmpdir = lib_tmpdir("check_http");
 }
 
 static void
 tmp_stop(void)
 {
-	char	*cmd;
-
-	xasprintf(&cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
-	free(cmd);
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 /* Start the router (unchecked fixture: once for the test case). */
@@ -109,7 +77,7 @@ router_start(void)
 	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
 
 	tmp_start();
-	dir = tests_dir();
+	dir = lib_tests_dir();
 	xasprintf(&prog, "%s/chime-test-router", dir);
 	xasprintf(&portfile, "%s/port", tmpdir);
 	if ((router_pid = fork()) == -1)
@@ -175,45 +143,11 @@ http_teardown(void)
 	base = NULL;
 }
 
-static void
-done_cb(struct exec_result *r, void *arg)
-{
-	struct outcome	*o = arg;
-
-	o->calls++;
-	o->r = r;
-}
-
-static void
-guard_cb(evutil_socket_t fd, short events, void *arg)
-{
-	*(int *)arg = 1;
-}
-
-/* Run the loop until every outcome has its callback (or the guard fires). */
+/* Run the loop until every outcome has its callback; nothing left running. */
 static void
 wait_all(struct outcome *outs, size_t n)
 {
-	struct timeval	 tv = { WAIT_GUARD_SEC, 0 };
-	struct event	*guard;
-	size_t		 i;
-	int		 expired = 0, pending;
-
-	guard = evtimer_new(base, guard_cb, &expired);
-	evtimer_add(guard, &tv);
-	for (;;) {
-		for (pending = 0, i = 0; i < n; i++)
-			pending += outs[i].calls == 0;
-		if (pending == 0 || expired)
-			break;
-		event_base_loop(base, EVLOOP_ONCE);
-	}
-	event_free(guard);
-	ck_assert_msg(!expired, "callbacks did not arrive in %d s",
-	    WAIT_GUARD_SEC);
-	event_base_loop(base, EVLOOP_NONBLOCK);
-	for (i = 0; i < n; i++)
-		ck_assert_int_eq(outs[i].calls, 1);
+	lib_wait_all(base, outs, n);
 	ck_assert_int_eq(http_running(), 0);
 }
 
@@ -249,7 +183,7 @@ run_one(const struct operation *op, const struct exec_request *req)
 	struct http_job	*job;
 	char		*cause = NULL;
 
-	job = http_start(op, req, 1, done_cb, &o, &cause);
+	job = http_start(op, req, 1, lib_done, &o, &cause);
 	ck_assert_msg(job != NULL, "http_start: %s", cause);
 	wait_all(&o, 1);
 	return (o.r);
@@ -864,7 +798,7 @@ START_TEST(test_http_signature)
 
 	router_op(&op);
 	request(&req, "sched.x:7", "{}");
-	ck_assert_ptr_nonnull(http_start(&op, &req, 3, done_cb, &o, &cause));
+	ck_assert_ptr_nonnull(http_start(&op, &req, 3, lib_done, &o, &cause));
 	wait_all(&o, 1);
 	r = o.r;
 	ck_assert_int_eq(r->status, EXEC_SUCCESS);
@@ -897,7 +831,7 @@ START_TEST(test_http_signature)
 	setenv("CHIME_TEST_BARE", TEST_SECRET + 6, 1);
 	op.secret_ref = "env:CHIME_TEST_BARE";
 	request(&req, "sched.x:8", "{}");
-	ck_assert_ptr_nonnull(http_start(&op, &req, 1, done_cb, &o2, &cause));
+	ck_assert_ptr_nonnull(http_start(&op, &req, 1, lib_done, &o2, &cause));
 	wait_all(&o2, 1);
 	ck_assert_int_eq(o2.r->status, EXEC_SUCCESS);
 	exec_result_free(o2.r);
@@ -945,19 +879,19 @@ START_TEST(test_http_signature_bad)
 	unsetenv("CHIME_TEST_MISSING");
 	op.secret_ref = "env:CHIME_TEST_MISSING";
 	request(&req, "t-nosecret:1", "{}");
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "secret env:CHIME_TEST_MISSING: not set");
 	free(cause);
 	setenv("CHIME_TEST_OTHER", "whsec_###", 1);
 	op.secret_ref = "env:CHIME_TEST_OTHER";
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "secret env:CHIME_TEST_OTHER: a Standard "
 	    "Webhooks secret must be base64, with or without the whsec_ "
 	    "prefix");
 	free(cause);
 	/* Nor is a bare secret that is not base64 taken as raw bytes. */
 	setenv("CHIME_TEST_OTHER", "not-base64-text", 1);
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "must be base64"));
 	free(cause);
 	ck_assert_int_eq(http_running(), 0);
@@ -1225,7 +1159,7 @@ START_TEST(test_http_abort)
 
 	router_op(&op);
 	request(&req, "t-abort:1", "{\"router\": {\"latency_ms\": 5000}}");
-	job = http_start(&op, &req, 1, done_cb, &o, &cause);
+	job = http_start(&op, &req, 1, lib_done, &o, &cause);
 	ck_assert_ptr_nonnull(job);
 	ck_assert_int_eq(http_running(), 1);
 	ev = evtimer_new(base, abort_cb, job);
@@ -1253,7 +1187,7 @@ START_TEST(test_http_abort_bad)
 	http_abort(NULL);
 	router_op(&op);
 	request(&req, "t-abort:2", "{}");
-	job = http_start(&op, &req, 1, done_cb, &o, &cause);
+	job = http_start(&op, &req, 1, lib_done, &o, &cause);
 	http_abort(job);
 	ck_assert_int_eq(o.calls, 0);
 	ck_assert_int_eq(http_running(), 0);
@@ -1279,7 +1213,7 @@ START_TEST(test_http_concurrent)
 	for (i = 0; i < NCONCURRENT; i++) {
 		snprintf(ids[i], sizeof ids[i], "t-many:%d", i);
 		request(&req, ids[i], "{\"router\": {\"latency_ms\": 500}}");
-		ck_assert_ptr_nonnull(http_start(&op, &req, 1, done_cb, &o[i],
+		ck_assert_ptr_nonnull(http_start(&op, &req, 1, lib_done, &o[i],
 		    &cause));
 	}
 	ck_assert_int_eq(http_running(), NCONCURRENT);
@@ -1308,21 +1242,21 @@ START_TEST(test_http_start_bad)
 	router_op(&op);
 	op.executor = EXECUTOR_EXEC;
 	request(&req, "t-start:1", "{}");
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "operation test-op has no URL to call");
 	free(cause);
 	router_op(&op);
 	request(&req, "t-start:1", "[1]");
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "parameters: not a JSON object");
 	free(cause);
 	request(&req, "t-start\r\nX: y", "{}");
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "run id is not printable ASCII");
 	free(cause);
 	op.url = "http://[::1";
 	request(&req, "t-start:1", "{}");
-	ck_assert_ptr_null(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(http_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_msg(strncmp(cause, "url: ", 5) == 0, "%s", cause);
 	free(cause);
 	ck_assert_int_eq(http_running(), 0);
@@ -1342,7 +1276,7 @@ START_TEST(test_http_runtime_free)
 
 	router_op(&op);
 	request(&req, "t-free:1", "{\"router\": {\"latency_ms\": 5000}}");
-	ck_assert_ptr_nonnull(http_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_nonnull(http_start(&op, &req, 1, lib_done, &o, &cause));
 	/* Let it connect and send. */
 	for (i = 0; i < 20; i++)
 		event_base_loop(base, EVLOOP_NONBLOCK);
@@ -1580,18 +1514,7 @@ END_TEST
 static char *
 secret_file(const char *name, const char *content, mode_t mode)
 {
-	char	*path;
-	int	 fd;
-
-	xasprintf(&path, "%s/%s", tmpdir, name);
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, strlen(content)),
-	    (ssize_t)strlen(content));
-	close(fd);
-	ck_assert_int_eq(chmod(path, mode), 0);
-	return (path);
+	return (lib_put_file(tmpdir, name, content, strlen(content), mode));
 }
 
 /* file: reads a private file; one trailing newline is dropped. */

@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include "engine.h"
 #include "journal.h"
+#include "lib.h"
 
 #define GENESIS_HEX \
 	"5f598123f86945b7ef7fd04ca4e95036321d909cf27c11a3ce02c888528611e7"
@@ -35,7 +35,7 @@ struct seen {
 	size_t			 hook_calls;
 };
 
-static char			 tmpdir[64];
+static char			*tmpdir;
 static char			 jdir[128];
 static struct event_base	*base;
 
@@ -43,17 +43,10 @@ static struct event_base	*base;
 
 static void	 raw_append_body(uint64_t, int64_t, const void *, size_t);
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return (remove(path));
-}
-
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check-journal-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tmpdir = lib_tmpdir("check-journal");
 	snprintf(jdir, sizeof jdir, "%s/journal", tmpdir);
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
@@ -63,7 +56,9 @@ static void
 teardown(void)
 {
 	event_base_free(base);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 static void
@@ -115,18 +110,7 @@ wait_for(struct seen *s, size_t n)
 static struct journal *
 open_j(size_t map_initial, size_t map_max, enum journal_sync sync)
 {
-	struct journal_options	 o;
-	struct journal		*j;
-	char			*cause = NULL;
-
-	memset(&o, 0, sizeof o);
-	o.sync = sync;
-	o.map_initial = map_initial;
-	o.map_max = map_max;
-	j = journal_open(jdir, &o, &cause);
-	ck_assert_msg(j != NULL, "journal_open: %s", cause);
-	ck_assert_int_eq(journal_start(j, base, &cause), 0);
-	return (j);
+	return (lib_journal_open(jdir, base, sync, map_initial, map_max));
 }
 
 /* A record {"n": N, "pad": PAD bytes of 'x'}. */
@@ -2151,7 +2135,7 @@ START_TEST(test_journal_verify_records_bad)
 	    "record's") != NULL, "%s", cause);
 	free(cause);
 
-	nftw(jdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	lib_rm_tree(jdir);
 	j = open_j(0, 0, JOURNAL_SYNC_NONE);
 	submit_n(j, &s, 3, 1);
 	wait_for(&s, 6);
@@ -2771,17 +2755,7 @@ journal_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_journal", LOG_LEVEL_WARN);
-	sr = srunner_create(record_suite());
-	srunner_add_suite(sr, chain_suite());
-	srunner_add_suite(sr, jrec_suite());
-	srunner_add_suite(sr, store_suite());
-	srunner_add_suite(sr, journal_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, record_suite(), chain_suite(), jrec_suite(),
+	    store_suite(), journal_suite(), NULL));
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "engine.h"
+#include "lib.h"
 
 static double	 fixed_value(void *);
 static void	 metrics_teardown(void);
@@ -381,14 +382,6 @@ httpd_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_metrics", LOG_LEVEL_ERROR);
-	sr = srunner_create(metrics_suite());
-	srunner_add_suite(sr, httpd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (lib_run(CK_NORMAL, metrics_suite(), httpd_suite(), NULL));
 }

@@ -14,62 +14,28 @@
 #include <unistd.h>
 
 #include "actors.h"
+#include "lib.h"
 
-static char	 tmpdir[] = "/tmp/check-schedule.XXXXXX";
+static char	*tmpdir;
 static const char *put_tz = "UTC";	/* zone of put_schedule's rows */
 
 /* ---- fixture ----------------------------------------------------------- */
 
 static void
-done_cb(const struct journal_result *res, void *arg)
-{
-	int	*n = arg;
-
-	ck_assert_int_eq(res->status, JOURNAL_OK);
-	(*n)++;
-}
-
-static void
 setup(void)
 {
-	struct journal_options	 o;
-	const char		*src = getenv("CHIME_SRCDIR");
-	char			 path[512], *cause = NULL;
-
-	ck_assert_ptr_nonnull(mkdtemp(strcpy(tmpdir,
-	    "/tmp/check-schedule.XXXXXX")));
-	ck_assert_int_eq(engine_init(), 0);
-	snprintf(path, sizeof path, "%s/tests/integration/catalog.json",
-	    src != NULL ? src : ".");
-	engine->catalog_path = xstrdup(path);
-	ck_assert_msg(engine_reload(&cause) == 0, "catalog: %s", cause);
-	memset(&o, 0, sizeof o);
-	o.sync = JOURNAL_SYNC_NONE;
-	snprintf(path, sizeof path, "%s/journal", tmpdir);
-	engine->journal = journal_open(path, &o, &cause);
-	ck_assert_msg(engine->journal != NULL, "journal: %s", cause);
-	ck_assert_int_eq(journal_start(engine->journal, engine->base, &cause),
-	    0);
-	slots_init(4);
+	tmpdir = lib_tmpdir("check-schedule");
 	setenv("CHIME_TEST_DIR", tmpdir, 1);
-	ck_assert_int_eq(account_load_all(engine->journal, &cause), 0);
-	ck_assert_int_eq(prefs_load_all(engine->journal, &cause), 0);
-	ck_assert_int_eq(budget_load_all(engine->journal, &cause), 0);
+	lib_engine_start(tmpdir);
 }
 
 static void
 teardown(void)
 {
-	char	cmd[600];
-
-	journal_close(engine->journal);
-	schedule_free_all();
-	budget_free_all();
-	prefs_free_all();
-	account_free_all();
-	engine_free();
-	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	lib_engine_stop();
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 /* Run the loop until nothing is in flight (or 20 s pass). */
@@ -99,7 +65,6 @@ put_schedule(const char *id, const char *op, const char *trigger,
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
 	msgpack_packer		*pk;
-	int			 n = 0;
 
 	pack_buffer_init(&pb);
 	pk = &pb.pk;
@@ -124,9 +89,7 @@ put_schedule(const char *id, const char *op, const char *trigger,
 	jrec_put(rec, "schedules", id, strlen(id), pb.sbuf.data,
 	    pb.sbuf.size);
 	pack_buffer_clear(&pb);
-	journal_submit(engine->journal, rec, done_cb, &n);
-	while (n == 0)
-		event_base_loop(engine->base, EVLOOP_ONCE);
+	lib_submit_wait(rec);
 }
 
 /* Write an in-flight run row (status pending/running) for schedule ID. */
@@ -137,7 +100,6 @@ put_active_run(const char *id, uint64_t number, const char *status)
 	struct pack_buffer	 pb;
 	msgpack_packer		*pk;
 	char			 key[128], rid[128];
-	int			 n = 0;
 
 	run_row_key(id, number, key, sizeof key);
 	snprintf(rid, sizeof rid, "%s:%llu", id, (unsigned long long)number);
@@ -158,9 +120,7 @@ put_active_run(const char *id, uint64_t number, const char *status)
 	jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
 	jrec_put(rec, "active", key, strlen(key), "", 0);
 	pack_buffer_clear(&pb);
-	journal_submit(engine->journal, rec, done_cb, &n);
-	while (n == 0)
-		event_base_loop(engine->base, EVLOOP_ONCE);
+	lib_submit_wait(rec);
 }
 
 struct tally {
@@ -429,15 +389,12 @@ END_TEST
 START_TEST(test_recover_bad_rows)
 {
 	struct jrec	*rec;
-	int		 n = 0;
 	char		*cause = NULL;
 
 	rec = jrec_create("test.garbage", NULL);
 	msgpack_pack_map(jrec_body(rec), 0);
 	jrec_put(rec, "schedules", "junk", 4, "\xc1\xc1", 2);
-	journal_submit(engine->journal, rec, done_cb, &n);
-	while (n == 0)
-		event_base_loop(engine->base, EVLOOP_ONCE);
+	lib_submit_wait(rec);
 	put_schedule("ok1", "quick", "manual", "", "latest",
 	    3600 * USEC_PER_SEC, now_us());
 	put_schedule("bad2", "quick", "cron", "99 * * * *", "latest",
@@ -803,14 +760,6 @@ schedule_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_schedule", LOG_LEVEL_WARN);
-	sr = srunner_create(run_suite());
-	srunner_add_suite(sr, schedule_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, run_suite(), schedule_suite(), NULL));
 }

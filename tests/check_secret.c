@@ -18,15 +18,15 @@
 #include <openssl/evp.h>
 
 #include "engine.h"
+#include "lib.h"
 
-static char			 tmpdir[64];
+static char			*tmpdir;
 static struct event_base	*base;
 
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_secret.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tmpdir = lib_tmpdir("check_secret");
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	exec_runtime_init(base);
@@ -38,31 +38,21 @@ setup(void)
 static void
 teardown(void)
 {
-	char	*cmd;
-
 	secret_cache_clear();
 	exec_runtime_free();
 	event_base_free(base);
 	base = NULL;
 	secret_set_data_dir(NULL);
-	xasprintf(&cmd, "chmod -R u+rwx %s; rm -rf %s", tmpdir, tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
 }
 
 /* Write TEXT to TMPDIR/NAME with MODE; returns the path (allocated). */
 static char *
 put(const char *name, const char *text, mode_t mode)
 {
-	char	*path;
-	FILE	*f;
-
-	xasprintf(&path, "%s/%s", tmpdir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fputs(text, f);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-	return (path);
+	return (lib_put_file(tmpdir, name, text, strlen(text), mode));
 }
 
 /* Resolve REF expecting success with value WANT. */
@@ -191,6 +181,116 @@ START_TEST(test_file_read_bad)
 	xasprintf(&ref, "file:%s/empty", tmpdir);
 	refused_with(ref, "secret file:%s/empty: empty");
 	free(ref);
+}
+END_TEST
+
+/* Read PATH with FLAGS expecting WANT; label "L". */
+static void
+reads_file(const char *path, int flags, const char *want, size_t wantlen)
+{
+	unsigned char	*v;
+	size_t		 len;
+	char		*cause = NULL;
+
+	ck_assert_msg(secret_read_file(path, "L", flags, &v, &len, &cause) ==
+	    0, "%s: %s", path, cause);
+	ck_assert_uint_eq(len, wantlen);
+	ck_assert_int_eq(memcmp(v, want, wantlen), 0);
+	ck_assert_int_eq(v[len], '\0');
+	secret_free(v, len);
+}
+
+/* Read PATH with FLAGS expecting failure with WANT (%s: TMPDIR). */
+static void
+refuses_file(const char *path, int flags, const char *want)
+{
+	unsigned char	*v = (unsigned char *)"x";
+	size_t		 len = 1;
+	char		*cause = NULL, *exp;
+
+	ck_assert_int_eq(secret_read_file(path, "L", flags, &v, &len, &cause),
+	    -1);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(len, 0);
+	xasprintf(&exp, want, tmpdir);
+	ck_assert_str_eq(cause, exp);
+	free(exp);
+	free(cause);
+}
+
+/* The shared reader: one newline dropped, up to 64 KiB (the newline
+ * included), 0400 and links allowed unless the flags say otherwise. */
+START_TEST(test_read_file)
+{
+	char	*path, *big, *link;
+
+	path = put("a", "s3cret\r\n", 0600);
+	reads_file(path, 0, "s3cret", 6);
+	reads_file(path, SECRET_FILE_0600 | SECRET_FILE_NOFOLLOW, "s3cret", 6);
+	free(path);
+	path = put("b", "two\n\n", 0400);
+	reads_file(path, 0, "two\n", 4);
+	free(path);
+	path = put("c", "no newline", 0600);
+	reads_file(path, 0, "no newline", 10);
+	free(path);
+	big = xmalloc(64 * 1024 + 1);
+	memset(big, 'k', 64 * 1024);
+	big[64 * 1024] = '\0';
+	path = put("d", big, 0600);
+	reads_file(path, SECRET_FILE_0600, big, 64 * 1024);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	reads_file(link, SECRET_FILE_0600, big, 64 * 1024);
+	free(link);
+	free(path);
+	big[64 * 1024 - 1] = '\n';	/* the newline counts in the 64 KiB */
+	path = put("e", big, 0600);
+	reads_file(path, 0, big, 64 * 1024 - 1);
+	free(path);
+	free(big);
+}
+END_TEST
+
+/* Group or other bits, a mode other than 0600 under SECRET_FILE_0600, a
+ * link under SECRET_FILE_NOFOLLOW, more than 64 KiB, an empty file, a
+ * FIFO and a directory are refused without blocking. */
+START_TEST(test_read_file_bad)
+{
+	char	*path, *big, *link, *fifo;
+
+	path = put("a", "s3cret\n", 0604);
+	refuses_file(path, 0, "secret L: mode 0604 lets the group or others "
+	    "in (chmod 600 it)");
+	refuses_file(path, SECRET_FILE_0600, "secret L: mode 0604, not 0600");
+	ck_assert_int_eq(chmod(path, 0400), 0);
+	refuses_file(path, SECRET_FILE_0600, "secret L: mode 0400, not 0600");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	xasprintf(&link, "%s/link", tmpdir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	refuses_file(link, SECRET_FILE_NOFOLLOW, "secret L: Too many levels "
+	    "of symbolic links");
+	free(link);
+	free(path);
+	big = xmalloc(64 * 1024 + 2);
+	memset(big, 'k', 64 * 1024);
+	big[64 * 1024] = '\n';
+	big[64 * 1024 + 1] = '\0';
+	path = put("big", big, 0600);
+	refuses_file(path, 0, "secret L: larger than 65536 bytes");
+	free(path);
+	free(big);
+	path = put("empty", "\r\n", 0600);
+	refuses_file(path, 0, "secret L: empty");
+	free(path);
+	xasprintf(&fifo, "%s/fifo", tmpdir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	refuses_file(fifo, 0, "secret L: not a regular file");
+	free(fifo);
+	refuses_file(tmpdir, 0, "secret L: not a regular file");
+	xasprintf(&path, "%s/missing", tmpdir);
+	refuses_file(path, 0, "secret L: No such file or directory");
+	free(path);
 }
 END_TEST
 
@@ -663,26 +763,19 @@ one_suite(const char *name, const TTest *good, const TTest *bad,
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_secret", LOG_LEVEL_WARN);
-	sr = srunner_create(one_suite("file", test_file_read,
-	    test_file_read_bad, NULL, NULL, NULL, NULL));
-	srunner_add_suite(sr, one_suite("env", test_env_read,
-	    test_env_read_bad, NULL, NULL, NULL, NULL));
-	srunner_add_suite(sr, one_suite("exec", test_exec_read,
-	    test_exec_read_bad, test_exec_bound, test_exec_bound_bad,
-	    test_exec_timeout, test_exec_timeout_bad));
-	srunner_add_suite(sr, one_suite("exec-cache", test_exec_cache,
-	    test_exec_cache_bad, test_exec_off_loop, test_exec_off_loop_bad,
-	    NULL, NULL));
-	srunner_add_suite(sr, one_suite("generated", test_generated_create,
-	    test_generated_create_bad, NULL, NULL, NULL, NULL));
-	srunner_add_suite(sr, one_suite("fingerprint", test_fingerprint,
-	    test_fingerprint_bad, NULL, NULL, NULL, NULL));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL,
+	    one_suite("file", test_file_read, test_file_read_bad,
+	    test_read_file, test_read_file_bad, NULL, NULL),
+	    one_suite("env", test_env_read, test_env_read_bad, NULL, NULL,
+	    NULL, NULL),
+	    one_suite("exec", test_exec_read, test_exec_read_bad,
+	    test_exec_bound, test_exec_bound_bad, test_exec_timeout,
+	    test_exec_timeout_bad),
+	    one_suite("exec-cache", test_exec_cache, test_exec_cache_bad,
+	    test_exec_off_loop, test_exec_off_loop_bad, NULL, NULL),
+	    one_suite("generated", test_generated_create,
+	    test_generated_create_bad, NULL, NULL, NULL, NULL),
+	    one_suite("fingerprint", test_fingerprint, test_fingerprint_bad,
+	    NULL, NULL, NULL, NULL), NULL));
 }

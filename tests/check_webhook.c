@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "actors.h"
+#include "lib.h"
 
 #define VEC_SECRET	"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define VEC_ID		"msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -319,13 +320,6 @@ webhook_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	log_open("check_webhook", LOG_LEVEL_WARN);
-	sr = srunner_create(webhook_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, webhook_suite(), NULL));
 }
