@@ -1789,21 +1789,21 @@ START_TEST(test_executor_start)
 	default_request(&req);
 	memset(o, 0, sizeof o);
 	job[0] = executor_start(sh_op("printf '{\"result\": \"plain\"}'"),
-	    &req, 1, done_cb, &o[0], &cause);
+	    &req, 1, lib_done, &o[0], &cause);
 	ck_assert_msg(job[0] != NULL, "executor_start: %s", cause);
 	ck_assert_ptr_eq(job[0]->executor, &exec_executor);
 	ck_assert_int_eq(executor_running(), 1);
-	wait_all(&o[0], 1);
+	lib_wait_all(base, &o[0], 1);
 	ck_assert_int_eq(o[0].r->status, EXEC_SUCCESS);
 	ck_assert_str_eq(o[0].r->result, "\"plain\"");
 	ck_assert_int_eq(executor_running(), 0);
 
 	/* Abort one job of each kind while it runs. */
-	job[1] = executor_start(sh_op("sleep 30"), &req, 1, done_cb, &o[1],
+	job[1] = executor_start(sh_op("sleep 30"), &req, 1, lib_done, &o[1],
 	    &cause);
 	ck_assert_ptr_nonnull(job[1]);
 	ck_assert_ptr_eq(job[1]->executor, &exec_executor);
-	job[2] = executor_start(http_op(), &req, 1, done_cb, &o[2], &cause);
+	job[2] = executor_start(http_op(), &req, 1, lib_done, &o[2], &cause);
 	ck_assert_msg(job[2] != NULL, "executor_start: %s", cause);
 	ck_assert_ptr_eq(job[2]->executor, &http_executor);
 	ck_assert_int_eq(executor_running(), 2);
@@ -1811,7 +1811,7 @@ START_TEST(test_executor_start)
 	ck_assert_int_eq(http_running(), 1);
 	executor_abort(job[1]);
 	executor_abort(job[2]);
-	wait_all(&o[1], 2);
+	lib_wait_all(base, &o[1], 2);
 	for (i = 1; i < 3; i++) {
 		ck_assert_int_eq(o[i].r->status, EXEC_CANCELLED);
 		ck_assert_str_eq(o[i].r->error, "cancelled");
@@ -1819,9 +1819,9 @@ START_TEST(test_executor_start)
 	ck_assert_int_eq(executor_running(), 0);
 
 	/* Left alone, the refused http call fails on its own. */
-	job[3] = executor_start(http_op(), &req, 1, done_cb, &o[3], &cause);
+	job[3] = executor_start(http_op(), &req, 1, lib_done, &o[3], &cause);
 	ck_assert_ptr_nonnull(job[3]);
-	wait_all(&o[3], 1);
+	lib_wait_all(base, &o[3], 1);
 	ck_assert_int_eq(o[3].r->status, EXEC_FAILED);
 	ck_assert_int_eq(executor_running(), 0);
 	for (i = 0; i < 4; i++)
@@ -1843,19 +1843,19 @@ START_TEST(test_executor_start_bad)
 	default_request(&req);
 	op = *sh_op("true");
 	op.executor = EXECUTOR_MAX;
-	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(executor_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "operation test-op has no executor");
 	free(cause);
 	cause = NULL;
 	op.executor = EXECUTOR_EXEC;
 	op.argv = NULL;
-	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(executor_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "operation test-op has no command to execute");
 	free(cause);
 	cause = NULL;
 	op = *http_op();
 	op.url = NULL;
-	ck_assert_ptr_null(executor_start(&op, &req, 1, done_cb, &o, &cause));
+	ck_assert_ptr_null(executor_start(&op, &req, 1, lib_done, &o, &cause));
 	ck_assert_str_eq(cause, "operation test-op has no URL to call");
 	free(cause);
 	cause = NULL;
@@ -1864,11 +1864,11 @@ START_TEST(test_executor_start_bad)
 	ck_assert_int_eq(o.calls, 0);
 	ck_assert_int_eq(executor_running(), 0);
 
-	job = executor_start(sh_op("sleep 30"), &req, 1, done_cb, &o, &cause);
+	job = executor_start(sh_op("sleep 30"), &req, 1, lib_done, &o, &cause);
 	ck_assert_ptr_nonnull(job);
 	executor_abort(job);
 	executor_abort(job);
-	wait_all(&o, 1);
+	lib_wait_all(base, &o, 1);
 	ck_assert_int_eq(o.r->status, EXEC_CANCELLED);
 	exec_result_free(o.r);
 	ck_assert_int_eq(executor_running(), 0);
@@ -1976,15 +1976,6 @@ cost_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(exec_suite());
-	srunner_add_suite(sr, executor_suite());
-	srunner_add_suite(sr, catalog_suite());
-	srunner_add_suite(sr, cost_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, exec_suite(), executor_suite(),
+	    catalog_suite(), cost_suite(), NULL));
 }

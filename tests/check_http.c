@@ -1312,7 +1312,7 @@ START_TEST(test_http_executor)
 	memset(o, 0, sizeof o);
 	router_op(&op);
 	request(&req, "t-executor:1", "{}");
-	job = executor_start(&op, &req, 2, done_cb, &o[0], &cause);
+	job = executor_start(&op, &req, 2, lib_done, &o[0], &cause);
 	ck_assert_msg(job != NULL, "executor_start: %s", cause);
 	ck_assert_ptr_eq(job->executor, &http_executor);
 	ck_assert_ptr_eq(executor_find(EXECUTOR_HTTP), &http_executor);
@@ -1328,7 +1328,7 @@ START_TEST(test_http_executor)
 	json_decref(reqs);
 
 	request(&req, "t-executor:2", "{\"router\": {\"latency_ms\": 5000}}");
-	job = executor_start(&op, &req, 1, done_cb, &o[1], &cause);
+	job = executor_start(&op, &req, 1, lib_done, &o[1], &cause);
 	ck_assert_ptr_nonnull(job);
 	ck_assert_int_eq(executor_running(), 1);
 	ev = evtimer_new(base, executor_abort_cb, job);
@@ -1731,15 +1731,6 @@ secret_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(addrfilter_suite());
-	srunner_add_suite(sr, sign_suite());
-	srunner_add_suite(sr, http_suite());
-	srunner_add_suite(sr, secret_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (lib_run(CK_NORMAL, addrfilter_suite(), sign_suite(),
+	    http_suite(), secret_suite(), NULL));
 }
