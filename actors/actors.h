@@ -506,6 +506,26 @@ void		 dispatch_run_abort(struct run *, const char *);
 /* The kind of run owners other than schedules (NULL: none). */
 void		 dispatch_set_owner_kind(const struct owner_kind *);
 
+/*
+ * The run life cycle is one module in three files: dispatch.c (what a
+ * schedule does with an occurrence, triggers, catch-up), run-cycle.c (a
+ * run from its first record to its last), recover.c (runs left in flight
+ * at start).  What they share with each other only:
+ */
+int		 dispatch_idem_reply(struct reply *, struct schedule *,
+		     const char *);
+void		 dispatch_month_roll(struct schedule *, int64_t);
+const char	*dispatch_trigger_parse(const char *);
+struct schedule	*dispatch_owner_find(const char *);
+struct run	*run_find(struct schedule *, uint64_t);
+void		 run_begin(struct run *, const char *);
+void		 run_settle_now(struct run *, enum run_status, const char *,
+		     const char *);
+void		 run_submit(struct run *, const char *, const char *,
+		     journal_done_cb);
+void		 run_finish(struct run *, enum run_status);
+void		 run_want_slot(struct run *);
+
 /* schedule.c */
 extern const char *const schedule_state_names[SCHEDULE_STATES];
 struct schedule	*schedule_create(void);
