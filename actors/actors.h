@@ -669,7 +669,8 @@ int		 budget_single_run(const char *, const char *, int64_t,
 void		 budget_thresholds_submit(void);
 void		 budget_metrics_spend(metrics_emit_fn, void *);
 void		 budget_metrics_remaining(metrics_emit_fn, void *);
-json_t		*budget_status(const char *);
+json_t		*budget_status(const char *, json_t *);
+json_t		*budget_schedule_cap(const struct schedule *);
 
 /* ---- batch-parse.c, batch.c, batch-template.c ---------------------------
  * A batch: many operations run as one unit (parallel, sequential or a

@@ -67,8 +67,6 @@ static json_t		*cap_json(const char *, const char *, int32_t,
 			     int64_t, int64_t, int64_t);
 static void		 status_operations(const char *, int32_t, json_t *,
 			     json_t *);
-static void		 status_capped(struct schedule *, void *);
-static void		 status_schedules(const char *, json_t *);
 
 /* ---- figures ----------------------------------------------------------- */
 
@@ -699,64 +697,33 @@ status_operations(const char *account, int32_t month, json_t *caps,
 	free(ctx.sv);
 }
 
-struct capped {
-	struct schedule	**v;
-	size_t		  n;
-	size_t		  cap;
-};
-
-static void
-status_capped(struct schedule *s, void *arg)
-{
-	struct capped	*c = arg;
-
-	if (s->max_cost_month <= 0)
-		return;
-	if (c->n == c->cap) {
-		c->cap = c->cap == 0 ? 16 : c->cap * 2;
-		c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
-	}
-	c->v[c->n++] = s;
-}
-
 /*
- * The schedules of ACCOUNT with a max_cost_month, as caps (their months
- * are in their own zones), in the order of schedule.list.
+ * A schedule's max_cost_month as a cap of budget.status (its month is in
+ * its own zone).  The daemon lists an account's capped schedules (in the
+ * order of schedule.list) and hands their caps to budget_status.
  */
-static void
-status_schedules(const char *account, json_t *caps)
+json_t *
+budget_schedule_cap(const struct schedule *s)
 {
-	struct capped	 c;
-	struct schedule	*s;
-	json_t		*cap;
-	int32_t		 month;
-	size_t		 i;
+	json_t	*cap;
+	int32_t	 month = month_of(s->tz, now_us());
 
-	memset(&c, 0, sizeof c);
-	schedule_foreach(account, status_capped, &c);
-	if (c.n > 0)
-		qsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
-	for (i = 0; i < c.n; i++) {
-		s = c.v[i];
-		month = month_of(s->tz, now_us());
-		cap = cap_json(cap_schedule, s->name, month, s->max_cost_month,
-		    s->month_key == month ? s->month_spent : 0,
-		    s->month_reserved);
-		json_object_set_new(cap, "id", json_string(s->id));
-		json_object_set_new(cap, "state", json_string(
-		    s->state == SCHEDULE_PAUSED ? "paused" : "active"));
-		json_array_append_new(caps, cap);
-	}
-	free(c.v);
+	cap = cap_json(cap_schedule, s->name, month, s->max_cost_month,
+	    s->month_key == month ? s->month_spent : 0, s->month_reserved);
+	json_object_set_new(cap, "id", json_string(s->id));
+	json_object_set_new(cap, "state", json_string(
+	    s->state == SCHEDULE_PAUSED ? "paused" : "active"));
+	return (cap);
 }
 
 /*
  * budget.status: ACCOUNT's month-to-date spend, and each cap that applies
- * in it (the account's monthly budget, each operation's, each schedule's
- * max_cost_month) with what is spent, reserved and left.
+ * in it (the account's monthly budget, each operation's, then SCHEDULES:
+ * an array, stolen, of budget_schedule_cap's) with what is spent,
+ * reserved and left.
  */
 json_t *
-budget_status(const char *account)
+budget_status(const char *account, json_t *schedules)
 {
 	const struct account	*a = account_find(account);
 	struct budget_figures	 f;
@@ -768,7 +735,8 @@ budget_status(const char *account)
 		json_array_append_new(caps, cap_json(cap_account, account,
 		    f.month, a->monthly_budget, f.actual, f.reserved));
 	status_operations(account, f.month, caps, ops);
-	status_schedules(account, caps);
+	json_array_extend(caps, schedules);
+	json_decref(schedules);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "account", account,
 	    "tz", tz_name(account_tz(account)), "month", fmt_month(f.month, m,
 	    sizeof m), "spent_usd", fmt_usd(f.actual, s, sizeof s),

@@ -1,7 +1,10 @@
 /*
  * daemon/method-budget.c: the handlers of budget.* methods: an account's
- * month-to-date spend against each of its caps (actors/budget.c).
+ * month-to-date spend against each of its caps (actors/budget.c), its
+ * schedules' caps among them, listed here (budget.c knows no registry).
  */
+#include <stdlib.h>
+
 #include "actors.h"
 #include "ctl.h"
 #include "daemon.h"
@@ -14,9 +17,39 @@ const struct daemon_method daemon_methods_budget[] = {
 	{ NULL, NULL }
 };
 
+struct capped {
+	struct schedule	**v;
+	size_t		  n;
+	size_t		  cap;
+};
+
+static void
+method_budget_capped(struct schedule *s, void *arg)
+{
+	struct capped	*c = arg;
+
+	if (s->max_cost_month <= 0)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap == 0 ? 16 : c->cap * 2;
+		c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
+	}
+	c->v[c->n++] = s;
+}
+
 static void
 method_budget_status(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	ctl_reply(req, budget_status(t->account));
+	struct capped	 c = { NULL, 0, 0 };
+	json_t		*caps = json_array();
+	size_t		 i;
+
+	schedule_foreach(t->account, method_budget_capped, &c);
+	if (c.n > 0)
+		qsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
+	for (i = 0; i < c.n; i++)
+		json_array_append_new(caps, budget_schedule_cap(c.v[i]));
+	free(c.v);
+	ctl_reply(req, budget_status(t->account, caps));
 }
