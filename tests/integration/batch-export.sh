@@ -26,27 +26,6 @@ run_batch() {
 }
 gates_started() { [ "$(ls "$T" | grep -c '^started\.')" -ge "$1" ]; }
 
-# normalise: the export without what differs from run to run (times, ids
-# numbered in order of appearance, sequence numbers, hashes, the pid).
-normalise() {
-	jq -s -c '
-	    def when: if type == "number" then (if . == 0 then 0 else "T" end)
-		elif type == "string" then "T" else . end;
-	    . as $all
-	    | (reduce ([$all[] | tostring | scan("[bs]_[a-z0-9]{12}")][]) as $id
-		({}; if has($id) then . else .[$id] = "ID\(length + 1)" end))
-		as $map
-	    | $all[]
-	    | del(.seq, .time, .time_us, .hash)
-	    | walk(if type == "object" then with_entries(
-		if (.key | test("_us$|^pid$|^catalog$|^nominal_local$"))
-		then .value |= when else . end) else . end)
-	    | walk(if type == "string" then
-		gsub("(?<i>[bs]_[a-z0-9]{12})"; $map[.i])
-		| gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?"; "T")
-		else . end)' "$T/export.jsonl"
-}
-
 start_chimed
 
 cat > "$T/seq.json" <<'EOF'

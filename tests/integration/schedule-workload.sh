@@ -88,25 +88,7 @@ if grep -q '"kind":"run\.' "$T/export.jsonl"; then
 	exit 77
 fi
 
-# Masked: ids numbered in order of appearance; times, process ids,
-# chain hashes, fingerprints, the version and the catalog's path.
-jq -c --slurp '
-  def ids: [.. | strings | scan("s_[a-z0-9]{12}")];
-  (reduce (.[] | ids[]) as $i ([]; if any(.[]; . == $i) then . else
-      . + [$i] end)) as $ids
-  | .[] | walk(
-      if type == "string" then
-        (reduce range(0; $ids | length) as $k (.;
-          gsub($ids[$k]; "S\($k)")))
-        | gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"; "TIME")
-        | gsub("\\.r[0-9]+"; ".rTIME")
-        | gsub("^[0-9a-f]{64}$"; "HASH")
-      else . end)
-    | walk(if type == "object" then with_entries(
-        if (.key | test("(_us|pid)$")) and (.value | type) == "number"
-        then .value = 0 elif .key == "catalog" or .key == "version"
-        then .value = "-"
-        else . end) else . end)' "$T/export.jsonl" > "$T/masked.jsonl"
+normalise > "$T/masked.jsonl"
 [ -n "${CHIME_WORKLOAD_RAW:-}" ] && cp "$T/export.jsonl" "$CHIME_WORKLOAD_RAW"
 if [ -n "${CHIME_WORKLOAD_OUT:-}" ]; then
 	cp "$T/masked.jsonl" "$CHIME_WORKLOAD_OUT"

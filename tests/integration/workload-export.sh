@@ -34,32 +34,6 @@ deliver() {
 	post "$1" "$2" "$ts" "$(sign "$2" "$ts" "$BODY" "$3")" "$BODY"
 }
 
-# normalise: the export without what differs from run to run (times, ids
-# numbered in order of appearance, sequence numbers, hashes, pids, the
-# month, SHA-256 fingerprints, the instant in a rotated secret's name).
-normalise() {
-	jq -s -c '
-	    def when: if type == "number" then (if . == 0 then 0 else "T" end)
-		elif type == "string" then "T" else . end;
-	    . as $all
-	    | (reduce ([$all[] | tostring | scan("[bs]_[a-z0-9]{12}")][]) as $id
-		({}; if has($id) then . else .[$id] = "ID\(length + 1)" end))
-		as $map
-	    | $all[]
-	    | del(.seq, .time, .time_us, .hash)
-	    | walk(if type == "object" then with_entries(
-		if (.key | test("_us$|^pid$|^by_pid$|^catalog$|^nominal_local$"))
-		then .value |= when
-		elif .key == "month_key" and .value != 0 then .value = "M"
-		else . end) else . end)
-	    | walk(if type == "string" then
-		gsub("(?<i>[bs]_[a-z0-9]{12})"; $map[.i])
-		| gsub("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?"; "T")
-		| gsub("[0-9a-f]{64}"; "FP")
-		| gsub("^(?<r>generated:ID[0-9]+\\.r)[0-9]+$"; "\(.r)N")
-		else . end)' "$T/export.jsonl"
-}
-
 start_chimed
 check "the listener is up" test -n "$HTTP_PORT"
 
