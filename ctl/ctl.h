@@ -195,6 +195,7 @@ const struct caller *ctl_req_caller(struct ctl_req *);
 const char	*ctl_req_method(struct ctl_req *);
 /* Is the caller still there (and waiting for an answer)? */
 int		 ctl_req_connected(struct ctl_req *);
+void		 ctl_req_on_done(struct ctl_req *, void (*)(void *), void *);
 void		 ctl_reply(struct ctl_req *, json_t *);	/* steals result;
 							   NULL: {} */
 /* Reply CODE with MESSAGE; FIELD and REASON (both or neither) become

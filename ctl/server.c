@@ -73,6 +73,8 @@ struct ctl_req {
 	json_t			*id;		/* NULL: a notification */
 	const char		*method;	/* borrowed from the table */
 	int64_t			 start_us;	/* monotonic */
+	void			(*done)(void *);	/* or NULL */
+	void			*done_arg;
 	TAILQ_ENTRY(ctl_req)	 entry;
 };
 TAILQ_HEAD(ctl_reqs, ctl_req);
@@ -1202,11 +1204,22 @@ ctl_req_reply(struct ctl_req *req)
 	return (&req->reply);
 }
 
+/* Call FN(ARG) once REQ is answered (one hook per request). */
+void
+ctl_req_on_done(struct ctl_req *req, void (*fn)(void *), void *arg)
+{
+	req->done = fn;
+	req->done_arg = arg;
+}
+
 /* The request is answered: log it, let its connection read on, free it. */
 static void
 ctl_req_done(struct ctl_req *req, int code)
 {
 	struct ctl_conn	*c = req->conn;
+
+	if (req->done != NULL)
+		req->done(req->done_arg);
 
 	ctl_log_request(c != NULL ? c->number : 0, req->method,
 	    req->reply.caller.uid, req->id, code, req->start_us);

@@ -5,8 +5,21 @@
  * daemon_method_run, which resolves what the method acts on (the spec's
  * .target: an account, a schedule, a batch) and authorises the caller for
  * it once, so that no handler does it again.
+ *
+ * Changes to one object go one at a time, and this is the one place that
+ * orders them: a method that writes, on a target with a change in flight,
+ * waits (in the order requests came) until that change is answered, then
+ * runs with its target resolved anew (it may have gone meanwhile).  A
+ * change is answered once it is durable or refused, so the next one is
+ * built from the state the previous one left.  An account's changes
+ * include its preferences and the creation of its schedules.
  */
+#include <sys/queue.h>
+
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "actors.h"
 #include "ctl.h"
@@ -17,6 +30,26 @@ static const struct daemon_method *daemon_method_lookup(const char *,
 static int	 daemon_target(struct ctl_req *, json_t *, enum ctl_target,
 		    struct target *);
 static struct batch *method_batch(struct ctl_req *, json_t *);
+static const void *daemon_change_key(const struct ctl_method *,
+		    const struct target *);
+static int	 daemon_change_wait(const void *, const struct target *,
+		    struct ctl_req *, json_t *);
+static void	 daemon_change_done(void *);
+static void	 daemon_change_next(evutil_socket_t, short, void *);
+static void	 daemon_method_exec(struct ctl_req *, json_t *, int);
+
+/* A change in flight on KEY (REQ running), or one waiting for it. */
+struct change {
+	TAILQ_ENTRY(change)	 entry;
+	const void		*key;
+	struct ctl_req		*req;
+	json_t			*params;	/* waiting: referenced */
+};
+TAILQ_HEAD(changes, change);
+static struct changes	changes_inflight =
+			    TAILQ_HEAD_INITIALIZER(changes_inflight);
+static struct changes	changes_waiting =
+			    TAILQ_HEAD_INITIALIZER(changes_waiting);
 static struct account *method_account_named(struct ctl_req *, json_t *);
 
 static const struct daemon_method *const daemon_method_tables[] = {
@@ -67,6 +100,13 @@ daemon_method_find(const char *name, const struct ctl_method **spec)
 void
 daemon_method_run(struct ctl_req *req, json_t *params)
 {
+	daemon_method_exec(req, params, 0);
+}
+
+/* Run REQ's method; ORDERED: its turn to change its target has come. */
+static void
+daemon_method_exec(struct ctl_req *req, json_t *params, int ordered)
+{
 	const struct daemon_method	*m;
 	const struct ctl_method		*spec;
 	struct target			 t;
@@ -78,7 +118,108 @@ daemon_method_run(struct ctl_req *req, json_t *params)
 	memset(&t, 0, sizeof t);
 	if (daemon_target(req, params, spec->target, &t) == -1)
 		return;
+	if (!ordered && !(spec->flags & CTL_M_READONLY) &&
+	    daemon_change_wait(daemon_change_key(spec, &t), &t, req, params))
+		return;
 	m->handler(req, params, &t);
+}
+
+/* What a change of SPEC on T is ordered by: the object it changes (an
+ * account for its preferences and new schedules), or NULL. */
+static const void *
+daemon_change_key(const struct ctl_method *spec, const struct target *t)
+{
+	switch (spec->target) {
+	case CTL_T_ACCOUNT:
+	case CTL_T_ACCOUNT_GIVEN:
+		return (t->account != NULL ? account_find(t->account) : NULL);
+	case CTL_T_ACCOUNT_NAMED:
+		return (t->named);
+	case CTL_T_SCHEDULE:
+		return (t->schedule);
+	case CTL_T_BATCH:
+		return (t->batch);
+	default:
+		return (NULL);
+	}
+}
+
+/*
+ * REQ changes KEY, its target T: 1 if another change of KEY is in flight
+ * (REQ waits, with PARAMS, and runs again when it is its turn; a schedule
+ * named by its name is then named by its id, so that a rename before it
+ * does not lose it), else 0 and REQ is the change in flight until it is
+ * answered.
+ */
+static int
+daemon_change_wait(const void *key, const struct target *t,
+    struct ctl_req *req, json_t *params)
+{
+	struct change	*c;
+
+	if (key == NULL)
+		return (0);
+	TAILQ_FOREACH(c, &changes_inflight, entry) {
+		if (c->req == req)
+			return (0);	/* itself, run again (a secret read) */
+		if (c->key == key) {
+			c = xcalloc(1, sizeof *c);
+			c->key = key;
+			c->req = req;
+			c->params = json_deep_copy(params);
+			if (t->schedule != NULL)
+				json_object_set_new(c->params, "id",
+				    json_string(t->schedule->id));
+			TAILQ_INSERT_TAIL(&changes_waiting, c, entry);
+			return (1);
+		}
+	}
+	c = xcalloc(1, sizeof *c);
+	c->key = key;
+	c->req = req;
+	TAILQ_INSERT_TAIL(&changes_inflight, c, entry);
+	ctl_req_on_done(req, daemon_change_done, c);
+	return (0);
+}
+
+/*
+ * The change in flight C was answered: the first one waiting for its key
+ * is in flight from now on (nothing overtakes it) and runs on the loop's
+ * next turn, not inside the answer.
+ */
+static void
+daemon_change_done(void *arg)
+{
+	struct change	*c = arg, *w;
+	struct timeval	 now = { 0, 0 };
+
+	TAILQ_REMOVE(&changes_inflight, c, entry);
+	TAILQ_FOREACH(w, &changes_waiting, entry) {
+		if (w->key == c->key)
+			break;
+	}
+	free(c);
+	if (w == NULL)
+		return;
+	TAILQ_REMOVE(&changes_waiting, w, entry);
+	TAILQ_INSERT_TAIL(&changes_inflight, w, entry);
+	ctl_req_on_done(w->req, daemon_change_done, w);
+	if (event_base_once(engine->base, -1, EV_TIMEOUT, daemon_change_next,
+	    w, &now) == -1)
+		daemon_change_next(-1, 0, w);
+}
+
+/* W's turn: run it (W may be freed meanwhile, when it is answered). */
+static void
+daemon_change_next(evutil_socket_t fd, short events, void *arg)
+{
+	struct change	*w = arg;
+	struct ctl_req	*req = w->req;
+	json_t		*params = w->params;
+
+	w->params = NULL;
+	daemon_method_exec(req, params, 1);
+	json_decref(params);
 }
 
 /* Fill in *T for a method acting on KIND; -1 after answering an error. */

@@ -48,6 +48,37 @@ check "no last_fire after create, update, pause and resume" test "$(field man .l
 check "a resume's note becomes the schedule's note" sh -c \
     "$CHIMECTL --socket $SOCK schedule pause man && $CHIMECTL --socket $SOCK schedule resume man --note back"
 check "so it reads back" test "$(field man .note)" = back
+
+# Changes to one schedule sent at once, without waiting for answers: each
+# waits for the one before it to be recorded, none is refused as busy, and
+# the last one sent is the state that stays.
+cat > "$T/burst.py" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+calls = []
+for i in range(10):
+    calls.append(("schedule.update", {"id": "man", "note": "burst %d" % i}))
+    calls.append(("schedule.pause", {"id": "man"}))
+    calls.append(("schedule.resume", {"id": "man"}))
+calls.append(("schedule.update", {"id": "man", "note": "last"}))
+for i, (m, p) in enumerate(calls):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": m,
+        "params": p}) + "\n")
+f.flush()
+errors = 0
+for _ in calls:
+    a = json.loads(f.readline())
+    if "error" in a:
+        errors += 1
+        print(json.dumps(a))
+print("errors", errors)
+PY
+check "a burst of changes to one schedule: none refused" sh -c \
+    "python3 '$T/burst.py' '$SOCK' | tee '$T/burst.out' | grep -qx 'errors 0'"
+check "the last change sent is the one that stays" test "$(field man .note)" = last
+check "and the schedule is active" test "$(field man .state)" = active
 check "the journal verifies" "$JOURNAL" verify "$DATA"
 check "drain" stop_chimed
 finish
