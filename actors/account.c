@@ -7,8 +7,9 @@
  * Every change (account.created, account.updated, account.granted,
  * account.revoked) is one record carrying the account's row; the caller is
  * answered, and the change takes effect in memory, once it is durable.
- * Changes of one account (and of its preferences, prefs.c) go one at a time
- * through account_serial, so no change is built from a stale state.
+ * Changes of one account (and of its preferences, prefs.c) come one at a
+ * time (the daemon orders changes per object, daemon/methods.c), so no
+ * change is built from a stale state.
  *
  * What hangs off the accounts, preferences (prefs.c) and month-to-date
  * spend (budget.c), is loaded after them and freed before them.
@@ -23,15 +24,6 @@
 
 #define ACCOUNT_OF(n) \
 	((struct account *)((char *)(n) - offsetof(struct account, node)))
-
-/* A change waiting for the one in flight on its account. */
-struct account_job {
-	TAILQ_ENTRY(account_job)  entry;
-	void			(*fn)(struct reply *, struct account *,
-				    json_t *);
-	struct reply		 *req;
-	json_t			 *params;
-};
 
 /* A change on its way to the journal. */
 struct account_op {
@@ -86,22 +78,14 @@ account_new(const char *name)
 	a = xcalloc(1, sizeof *a);
 	a->name = xstrdup(name);
 	a->tz = tz_load("UTC", NULL);
-	TAILQ_INIT(&a->jobs);
 	return (a);
 }
 
 static void
 account_free(struct account *a)
 {
-	struct account_job	*j;
-
 	if (a == NULL)
 		return;
-	while ((j = TAILQ_FIRST(&a->jobs)) != NULL) {
-		TAILQ_REMOVE(&a->jobs, j, entry);
-		json_decref(j->params);
-		free(j);
-	}
 	free(a->uids);
 	free(a->name);
 	free(a);
@@ -404,52 +388,6 @@ account_list(const struct caller *caller)
 	return (list);
 }
 
-/* ---- one change at a time ---------------------------------------------- */
-
-/*
- * Run FN(REQ, A, PARAMS) now if no change of A is on its way, else once
- * the changes queued before it are done.  FN calls account_serial_done(A)
- * exactly once, when its change is durable or refused.  PARAMS is kept
- * (referenced) until FN has run.
- */
-void
-account_serial(struct account *a, void (*fn)(struct reply *,
-    struct account *, json_t *), struct reply *req, json_t *params)
-{
-	struct account_job	*j;
-
-	if (!a->busy && TAILQ_EMPTY(&a->jobs)) {
-		a->busy = 1;
-		fn(req, a, params);
-		return;
-	}
-	j = xcalloc(1, sizeof *j);
-	j->fn = fn;
-	j->req = req;
-	j->params = json_incref(params);
-	TAILQ_INSERT_TAIL(&a->jobs, j, entry);
-}
-
-/* The change in flight on A is done: start the next one queued. */
-void
-account_serial_done(struct account *a)
-{
-	struct account_job	*j;
-
-	a->busy = 0;
-	if (a->draining)
-		return;		/* the loop below takes the next one */
-	a->draining = 1;
-	while (!a->busy && (j = TAILQ_FIRST(&a->jobs)) != NULL) {
-		TAILQ_REMOVE(&a->jobs, j, entry);
-		a->busy = 1;
-		j->fn(j->req, a, j->params);
-		json_decref(j->params);
-		free(j);
-	}
-	a->draining = 0;
-}
-
 /* ---- control operations ------------------------------------------------ */
 
 /*
@@ -623,7 +561,6 @@ account_op_cb(const struct journal_result *res, void *arg)
 	}
 	account_free(t);
 	free(op);
-	account_serial_done(a);
 }
 
 /* Journal OP's new state as KIND; CB answers.  A create claims its name. */
@@ -654,7 +591,6 @@ account_do_update(struct reply *req, struct account *a, json_t *params)
 	    json_object_get(params, "tz") == NULL) {
 		reply_invalid(req, "name", "nothing to change: give "
 		    "monthly_budget or tz");
-		account_serial_done(a);
 		return;
 	}
 	t = account_clone(a);
@@ -662,7 +598,6 @@ account_do_update(struct reply *req, struct account *a, json_t *params)
 		reply_invalid(req, field, reason);
 		free(reason);
 		account_free(t);
-		account_serial_done(a);
 		return;
 	}
 	t->updated_us = now_us();
@@ -678,7 +613,7 @@ account_do_update(struct reply *req, struct account *a, json_t *params)
 void
 account_ctl_update(struct reply *req, struct account *a, json_t *params)
 {
-	account_serial(a, account_do_update, req, params);
+	account_do_update(req, a, params);
 }
 
 /* Grant (GRANT) or revoke the uid of PARAMS on A, as one record. */
@@ -696,7 +631,6 @@ account_change(struct reply *req, struct account *a, json_t *params,
 	if (account_uid_param(params, 1, &uid, &field, &reason) == -1) {
 		reply_invalid(req, field, reason);
 		free(reason);
-		account_serial_done(a);
 		return;
 	}
 	if (account_has_uid(a, uid) == grant || (grant &&
@@ -705,7 +639,6 @@ account_change(struct reply *req, struct account *a, json_t *params,
 		    "granted" : a->nuids >= ACCOUNT_MAX_UIDS ? "too many uids" :
 		    "the uid is granted already", field, !grant ?
 		    "not granted" : "already granted");
-		account_serial_done(a);
 		return;
 	}
 	t = account_clone(a);
@@ -747,6 +680,8 @@ void
 account_ctl_grant(struct reply *req, struct account *a, json_t *params,
     int grant)
 {
-	account_serial(a, grant ? account_do_grant : account_do_revoke, req,
-	    params);
+	if (grant)
+		account_do_grant(req, a, params);
+	else
+		account_do_revoke(req, a, params);
 }

@@ -84,14 +84,11 @@ struct cost_range {
 /* ---- account.c ----------------------------------------------------------
  * A tenant.  "default" exists from the first start.  Admin callers act for
  * any account; other uids only for accounts that list them.  Changes of an
- * account and of its preferences are journaled one at a time per account
- * (account_serial), so that each record is built from the state the one
- * before it left.
+ * account and of its preferences come one at a time per account (the
+ * daemon orders them, daemon/methods.c), so that each record is built from
+ * the state the one before it left.
  */
 #define ACCOUNT_MAX_UIDS	1024
-
-struct account_job;
-TAILQ_HEAD(account_jobs, account_job);
 
 struct account {
 	struct strmap_node	 node;
@@ -102,9 +99,6 @@ struct account {
 	const struct tz		*tz;		/* of its budget months */
 	int64_t			 created_us;
 	int64_t			 updated_us;
-	int			 busy;		/* a change is on its way */
-	int			 draining;	/* account_serial_done loops */
-	struct account_jobs	 jobs;		/* changes waiting for it */
 };
 
 /* ---- run.c --------------------------------------------------------------
@@ -381,9 +375,6 @@ size_t		 account_count(void);
 json_t		*account_to_json(const struct account *);
 json_t		*account_list(const struct caller *);
 const struct tz	*account_tz(const char *);
-void		 account_serial(struct account *, void (*)(struct reply *,
-		     struct account *, json_t *), struct reply *, json_t *);
-void		 account_serial_done(struct account *);
 void		 account_ctl_create(struct reply *, json_t *);
 void		 account_ctl_update(struct reply *, struct account *,
 		     json_t *);

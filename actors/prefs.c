@@ -7,7 +7,8 @@
  *
  * Every change is one record (prefs.set, prefs.bulk_set, prefs.ui_set)
  * carrying the changed rows of the "prefs" table; it is built from the
- * state the change before it left (account_serial) and takes effect in
+ * state the change before it left (the daemon orders an account's
+ * changes, daemon/methods.c) and takes effect in
  * memory, and is answered, once durable.  A bulk change of N operations is
  * one record and one transaction: all of it or, if any entry is refused,
  * none of it.
@@ -863,18 +864,14 @@ prefs_change_cb(const struct journal_result *res, void *arg)
 		c->ui = NULL;
 	}
 	prefs_change_free(c);
-	account_serial_done(a);
 }
 
 /* Refuse change C with -32602 FIELD / REASON; nothing is written. */
 static void
 prefs_refuse(struct prefs_change *c, const char *field, const char *reason)
 {
-	struct account	*a = c->a;
-
 	reply_invalid(c->req, field, reason);
 	prefs_change_free(c);
-	account_serial_done(a);
 }
 
 static struct prefs_change *
@@ -930,7 +927,7 @@ prefs_do_set(struct reply *req, struct account *a, json_t *params)
 void
 prefs_ctl_set(struct reply *req, const char *account, json_t *params)
 {
-	account_serial(account_find(account), prefs_do_set, req, params);
+	prefs_do_set(req, account_find(account), params);
 }
 
 static void
@@ -967,7 +964,7 @@ prefs_do_bulk_set(struct reply *req, struct account *a, json_t *params)
 void
 prefs_ctl_bulk_set(struct reply *req, const char *account, json_t *params)
 {
-	account_serial(account_find(account), prefs_do_bulk_set, req, params);
+	prefs_do_bulk_set(req, account_find(account), params);
 }
 
 static void
@@ -1019,5 +1016,5 @@ prefs_do_set_ui(struct reply *req, struct account *a, json_t *params)
 void
 prefs_ctl_set_ui(struct reply *req, const char *account, json_t *params)
 {
-	account_serial(account_find(account), prefs_do_set_ui, req, params);
+	prefs_do_set_ui(req, account_find(account), params);
 }
