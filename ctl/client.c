@@ -55,8 +55,7 @@ static const struct ctl_param client_watch_params[] = {
 	{ .name = "id", .type = CTL_P_STRING,
 	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL,
 	    .help = "batch id" },
-	{ .name = "account", .type = CTL_P_STRING,
-	    .help = "account (default: \"default\")" },
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 

@@ -97,6 +97,11 @@ enum ctl_target {
 	CTL_T_BATCH		/* "id" (of "account", if given) */
 };
 
+/* The "account" parameter most methods take. */
+#define CTL_PARAM_ACCOUNT \
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "account (default: \"default\")" }
+
 #define CTL_M_READONLY	0x1	/* changes nothing */
 #define CTL_M_ADMIN	0x2	/* admin callers only */
 

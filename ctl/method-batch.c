@@ -10,9 +10,6 @@
 #include "engine.h"
 #include "ctl.h"
 
-#define P_ACCOUNT \
-	{ .name = "account", .type = CTL_P_STRING, \
-	    .help = "account (default: \"default\")" }
 #define P_ID \
 	{ .name = "id", .type = CTL_P_STRING, \
 	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
@@ -47,7 +44,7 @@ static const struct ctl_param p_create[] = {
 	    .help = "sequential: skip the rest after a failure" },
 	{ .name = "draft", .type = CTL_P_BOOL,
 	    .help = "create without starting (batch start ID)" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_get[] = {
@@ -55,7 +52,7 @@ static const struct ctl_param p_get[] = {
 	{ .name = "limit", .type = CTL_P_INT,
 	    .help = "operations shown (default 1000; 0: none)",
 	    .min = 0, .max = CTL_MAX_BATCH_OPS },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_ops[] = {
@@ -69,16 +66,16 @@ static const struct ctl_param p_ops[] = {
 	{ .name = "status", .type = CTL_P_STRING,
 	    .help = "only these: pending, running, completed, failed, "
 	        "skipped, cancelled" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_list[] = {
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_id[] = {
 	P_ID,
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_cancel[] = {
@@ -88,7 +85,7 @@ static const struct ctl_param p_cancel[] = {
 	    .min = 1, .max = CTL_MAX_REASON },
 	{ .name = "abort", .type = CTL_P_BOOL,
 	    .help = "also stop the running operations" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 
@@ -99,7 +96,6 @@ const struct ctl_method ctl_methods_batch[] = {
 		.name = "batch.create",
 		.summary = "create a batch (and start it unless --draft)",
 		.params = p_create,
-		.flags = 0,
 	},
 	{
 		.name = "batch.get",
@@ -133,21 +129,18 @@ const struct ctl_method ctl_methods_batch[] = {
 		.summary = "start a draft batch",
 		.params = p_id,
 		.target = CTL_T_BATCH,
-		.flags = 0,
 	},
 	{
 		.name = "batch.cancel",
 		.summary = "cancel a batch: pending operations are skipped",
 		.params = p_cancel,
 		.target = CTL_T_BATCH,
-		.flags = 0,
 	},
 	{
 		.name = "batch.delete",
 		.summary = "delete an ended or draft batch (its records stay)",
 		.params = p_id,
 		.target = CTL_T_BATCH,
-		.flags = 0,
 	},
 	{ .name = NULL }
 };

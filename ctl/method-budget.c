@@ -7,8 +7,7 @@
 #include "ctl.h"
 
 static const struct ctl_param p_status[] = {
-	{ .name = "account", .type = CTL_P_STRING,
-	    .help = "account (default: \"default\")" },
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 

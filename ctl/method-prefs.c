@@ -9,12 +9,9 @@
 #include "engine.h"
 #include "ctl.h"
 
-#define P_ACCOUNT \
-	{ .name = "account", .type = CTL_P_STRING, \
-	    .help = "account (default: \"default\")" }
 
 static const struct ctl_param p_get[] = {
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = "operation", .type = CTL_P_STRING, .alias = "op",
 	    .help = "one operation's preferences" },
 	{ .name = NULL }
@@ -32,14 +29,14 @@ static const struct ctl_param p_set[] = {
 	        "set)" },
 	{ .name = "monthly_budget", .type = CTL_P_USD,
 	    .help = "monthly budget of the operation in USD (0: none)" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_bulk[] = {
 	{ .name = "operations", .type = CTL_P_OBJECT,
 	    .flags = CTL_P_REQUIRED,
 	    .help = "{\"OP\": {fields of prefs.set}, ...}" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_ui[] = {
@@ -53,7 +50,7 @@ static const struct ctl_param p_ui[] = {
 	    .help = "{\"VIEW\": {columns, sort, page_size}, ...}" },
 	{ .name = "replace", .type = CTL_P_BOOL,
 	    .help = "the keys given are the whole document" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 
@@ -72,14 +69,12 @@ const struct ctl_method ctl_methods_prefs[] = {
 		.summary = "change one operation's preferences",
 		.params = p_set,
 		.target = CTL_T_ACCOUNT,
-		.flags = 0,
 	},
 	{
 		.name = "prefs.bulk_set",
 		.summary = "change many operations' preferences at once " "(all or none)",
 		.params = p_bulk,
 		.target = CTL_T_ACCOUNT,
-		.flags = 0,
 		.columns = "operation,preferred_model,enabled,monthly_budget_usd," "default_parameters",
 		.list_key = "operations",
 	},
@@ -88,7 +83,6 @@ const struct ctl_method ctl_methods_prefs[] = {
 		.summary = "change the account's UI preferences",
 		.params = p_ui,
 		.target = CTL_T_ACCOUNT,
-		.flags = 0,
 	},
 	{ .name = NULL }
 };

@@ -10,9 +10,6 @@
 #include "engine.h"
 #include "ctl.h"
 
-#define P_ACCOUNT \
-	{ .name = "account", .type = CTL_P_STRING, \
-	    .help = "account (default: \"default\")" }
 #define P_ID \
 	{ .name = "id", .type = CTL_P_STRING, \
 	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
@@ -80,7 +77,7 @@ static const struct ctl_param p_create[] = {
 	        "own" },
 	{ .name = "dry_run", .type = CTL_P_BOOL,
 	    .help = "validate and show the cost estimate; create nothing" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_estimate[] = {
@@ -90,7 +87,7 @@ static const struct ctl_param p_estimate[] = {
 	{ .name = "name", .type = CTL_P_STRING,
 	    .help = "name (ignored)" },
 	P_CONFIG,
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_update[] = {
@@ -103,12 +100,12 @@ static const struct ctl_param p_update[] = {
 	{ .name = "batch", .type = CTL_P_OBJECT,
 	    .help = "new batch target (-f FILE)" },
 	P_CONFIG,
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_id[] = {
 	P_ID,
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_list[] = {
@@ -134,7 +131,7 @@ static const struct ctl_param p_pause[] = {
 	P_ID,
 	{ .name = "note", .type = CTL_P_STRING,
 	    .help = "why" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_trigger[] = {
@@ -144,7 +141,7 @@ static const struct ctl_param p_trigger[] = {
 	    .min = 1, .max = CTL_MAX_KEY },
 	{ .name = "parameters", .type = CTL_P_OBJECT, .alias = "param",
 	    .help = "parameters merged over the schedule's (k=v)" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_runs[] = {
@@ -152,7 +149,7 @@ static const struct ctl_param p_runs[] = {
 	{ .name = "limit", .type = CTL_P_INT,
 	    .help = "newest first, at most this many (default 20)",
 	    .min = 1, .max = CTL_MAX_RUNS },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_next[] = {
@@ -160,7 +157,7 @@ static const struct ctl_param p_next[] = {
 	{ .name = "count", .type = CTL_P_INT,
 	    .help = "how many (default 5, at most 1000)",
 	    .min = 1, .max = CTL_MAX_NEXT },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 
@@ -170,7 +167,6 @@ const struct ctl_method ctl_methods_schedule[] = {
 		.summary = "create a schedule",
 		.params = p_create,
 		.target = CTL_T_ACCOUNT,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.get",
@@ -193,35 +189,30 @@ const struct ctl_method ctl_methods_schedule[] = {
 		.summary = "change a schedule (the next fire is recomputed)",
 		.params = p_update,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.pause",
 		.summary = "pause a schedule",
 		.params = p_pause,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.resume",
 		.summary = "resume a paused schedule",
 		.params = p_pause,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.delete",
 		.summary = "delete a schedule (its runs stay in the journal)",
 		.params = p_id,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.trigger",
 		.summary = "run a schedule's operation now",
 		.params = p_trigger,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "schedule.runs",

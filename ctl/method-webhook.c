@@ -14,9 +14,6 @@
 	{ .name = "id", .type = CTL_P_STRING, \
 	    .flags = CTL_P_REQUIRED | CTL_P_POSITIONAL, \
 	    .help = "schedule id or name" }
-#define P_ACCOUNT \
-	{ .name = "account", .type = CTL_P_STRING, \
-	    .help = "account (default: \"default\")" }
 
 static const struct ctl_param p_rotate[] = {
 	P_SCHEDULE,
@@ -28,12 +25,12 @@ static const struct ctl_param p_rotate[] = {
 	{ .name = "secret", .type = CTL_P_STRING,
 	    .help = "the new secret: env:NAME, file:PATH, exec:COMMAND or "
 	        "generated (the default; shown once)" },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_secrets[] = {
 	P_SCHEDULE,
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 static const struct ctl_param p_events[] = {
@@ -44,7 +41,7 @@ static const struct ctl_param p_events[] = {
 	    .help = "newest first, at most this many (default 50, at most "
 	        "1000)",
 	    .min = 1, .max = CTL_MAX_EVENTS },
-	P_ACCOUNT,
+	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
 
@@ -54,7 +51,6 @@ const struct ctl_method ctl_methods_webhook[] = {
 		.summary = "a new webhook secret; the old one stays valid " "for a grace period",
 		.params = p_rotate,
 		.target = CTL_T_SCHEDULE,
-		.flags = 0,
 	},
 	{
 		.name = "webhook.secrets",
