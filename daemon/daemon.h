@@ -49,6 +49,7 @@ int		 ready_journal(const char **);
 /* methods.c */
 ctl_handler	 daemon_method_find(const char *, const struct ctl_method **);
 void		 daemon_method_run(struct ctl_req *, json_t *);
+void		 daemon_changes_free(void);
 const char	*method_account(struct ctl_req *, json_t *);
 struct schedule	*method_schedule(struct ctl_req *, json_t *);
 

@@ -698,6 +698,7 @@ main(int argc, char **argv)
 	webhook_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
+	daemon_changes_free();
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
 	journal_close(engine->journal);

@@ -222,6 +222,25 @@ daemon_change_next(evutil_socket_t fd, short events, void *arg)
 	json_decref(params);
 }
 
+/* At exit: forget the changes in flight and waiting (their requests go
+ * with the control server). */
+void
+daemon_changes_free(void)
+{
+	struct change	*c;
+
+	while ((c = TAILQ_FIRST(&changes_waiting)) != NULL) {
+		TAILQ_REMOVE(&changes_waiting, c, entry);
+		json_decref(c->params);
+		free(c);
+	}
+	while ((c = TAILQ_FIRST(&changes_inflight)) != NULL) {
+		TAILQ_REMOVE(&changes_inflight, c, entry);
+		ctl_req_on_done(c->req, NULL, NULL);
+		free(c);
+	}
+}
+
 /* Fill in *T for a method acting on KIND; -1 after answering an error. */
 static int
 daemon_target(struct ctl_req *req, json_t *params, enum ctl_target kind,
