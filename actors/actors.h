@@ -510,6 +510,7 @@ const char	*dispatch_trigger_parse(const char *);
 struct schedule	*dispatch_owner_find(const char *);
 struct run	*run_find(struct schedule *, uint64_t);
 void		 run_begin(struct run *, const char *);
+void		 run_enlist(struct run *);
 void		 run_settle_now(struct run *, enum run_status, const char *,
 		     const char *);
 void		 run_submit(struct run *, const char *, const char *,

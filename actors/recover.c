@@ -156,17 +156,10 @@ recover_orphan(const char *key)
 static void
 recover_run(struct run *r)
 {
-	struct schedule		*s = r->sched;
 	const struct operation	*op;
 
 	op = catalog_operation(engine->catalog, r->operation);
-	r->catalog = engine->catalog;
-	catalog_ref(r->catalog);
-	TAILQ_INSERT_TAIL(&s->runs, r, entry);
-	s->nruns++;
-	actor_ref(&s->actor);
-	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
-	budget_reserve(s->account, r->operation, r->estimate.mid);
+	run_enlist(r);
 	if (op == NULL) {
 		free(r->error);
 		xasprintf(&r->error, "operation \"%s\" is no longer in the "

@@ -351,6 +351,22 @@ run_refusal(struct run *r, enum reply_kind kind, const char *message,
 	r->refusal.reason = reason;
 }
 
+/* R is in flight: with the catalog it began with, among its owner's runs,
+ * its mid estimate reserved from the owner's month and the budgets. */
+void
+run_enlist(struct run *r)
+{
+	struct schedule	*s = r->sched;
+
+	r->catalog = engine->catalog;
+	catalog_ref(r->catalog);
+	TAILQ_INSERT_TAIL(&s->runs, r, entry);
+	s->nruns++;
+	actor_ref(&s->actor);
+	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
+	budget_reserve(s->account, r->operation, r->estimate.mid);
+}
+
 /*
  * Price R, check the budget and start it (or queue it for a slot).  CLAIM
  * is the dedup key of its occurrence or idempotency key.
@@ -414,13 +430,7 @@ run_begin(struct run *r, const char *claim)
 			    NULL);
 		return;
 	}
-	r->catalog = engine->catalog;
-	catalog_ref(r->catalog);
-	TAILQ_INSERT_TAIL(&s->runs, r, entry);
-	s->nruns++;
-	actor_ref(&s->actor);
-	s->month_reserved = money_add(s->month_reserved, r->estimate.mid);
-	budget_reserve(s->account, r->operation, r->estimate.mid);
+	run_enlist(r);
 	if (!r->queued && !engine->draining && slots_try_acquire() == 0) {
 		r->has_slot = 1;
 		r->started_us = now_us();
