@@ -179,36 +179,54 @@ schedule_created_cb(const struct journal_result *res, void *arg)
 	schedule_op_free(op);
 }
 
+/*
+ * T (taken) as PARAMS make it (CREATING: a new one), its cap allowed: 0;
+ * or -1 once REQ is refused, T freed.  Its name keyed anew: 1 if that key
+ * is taken by another schedule.
+ */
+static int
+schedule_configure(struct reply *req, struct schedule *t, json_t *params,
+    int creating, const char *old_key)
+{
+	const char	*field = NULL;
+	char		*reason = NULL;
+
+	if (schedule_config_apply(&t->config, t->account, params, creating,
+	    &field, &reason) == -1) {
+		reply_invalid(req, field, reason);
+		free(reason);
+		schedule_free(t);
+		return (-1);
+	}
+	if (schedule_cap_refused(req, t, params)) {
+		schedule_free(t);
+		return (-1);
+	}
+	free(t->name_key);
+	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	if ((old_key == NULL || strcmp(t->name_key, old_key) != 0) &&
+	    schedule_claim_name(t) == -1) {
+		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
+		    "exists in this account", "name", "already exists");
+		schedule_free(t);
+		return (-1);
+	}
+	return (0);
+}
+
 /* schedule.create: validate, journal, then register and arm. */
 void
 schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 {
 	struct schedule		*t;
 	struct schedule_op	*op;
-	const char		*field = NULL;
 	char			*reason = NULL, *whsec = NULL, id[32];
 	int64_t			 now = now_us();
 
 	t = schedule_create();
 	t->account = xstrdup(account);
-	if (schedule_config_apply(&t->config, account, params, 1, &field,
-	    &reason) == -1) {
-		reply_invalid(req, field, reason);
-		free(reason);
-		schedule_free(t);
+	if (schedule_configure(req, t, params, 1, NULL) == -1)
 		return;
-	}
-	if (schedule_cap_refused(req, t, params)) {
-		schedule_free(t);
-		return;
-	}
-	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
-	if (schedule_claim_name(t) == -1) {
-		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
-		    "exists in this account", "name", "already exists");
-		schedule_free(t);
-		return;
-	}
 	do
 		random_id("s_", id, sizeof id);
 	while (schedule_find(id) != NULL);
@@ -293,33 +311,13 @@ schedule_ctl_update(struct reply *req, struct schedule *s, json_t *params)
 {
 	struct schedule	*t;
 	struct jrec	*rec;
-	const char	*field = NULL;
-	char		*reason = NULL;
 	int64_t		 now = now_us();
 
 	if (schedule_busy(req, s))
 		return;
 	t = schedule_clone(s);
-	if (schedule_config_apply(&t->config, t->account, params, 0, &field,
-	    &reason) == -1) {
-		reply_invalid(req, field, reason);
-		free(reason);
-		schedule_free(t);
+	if (schedule_configure(req, t, params, 0, s->name_key) == -1)
 		return;
-	}
-	if (schedule_cap_refused(req, t, params)) {
-		schedule_free(t);
-		return;
-	}
-	free(t->name_key);
-	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
-	if (strcmp(t->name_key, s->name_key) != 0 &&
-	    schedule_claim_name(t) == -1) {
-		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "
-		    "exists in this account", "name", "already exists");
-		schedule_free(t);
-		return;
-	}
 	t->updated_us = now;
 	if (t->last_fire < now)
 		t->last_fire = now;
