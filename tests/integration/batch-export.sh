@@ -92,9 +92,5 @@ check "batches are loaded again" wait_for 10 sh -c \
     "$CHIMECTL --json batch list | jq -e '.batches | length == 6'"
 stop_chimed
 
-export_journal
-normalise > "$T/got.jsonl"
-[ -n "${CHIME_EXPORT_OUT:-}" ] && cp "$T/got.jsonl" "$CHIME_EXPORT_OUT"
-check "the export is the expected one" diff -u "$EXPECTED" "$T/got.jsonl"
-check "the journal verifies" "$JOURNAL" verify "$DATA"
+check_export "$EXPECTED"
 finish

@@ -178,6 +178,17 @@ normalise() {
 		else . end)' "$T/export.jsonl"
 }
 
+# check_export EXPECTED: the normalised export of the stopped daemon's
+# journal equals file EXPECTED (CHIME_EXPORT_OUT=FILE keeps it, to make
+# the file anew after a change that is meant), and the journal verifies.
+check_export() {
+	export_journal
+	normalise > "$T/got.jsonl"
+	[ -n "${CHIME_EXPORT_OUT:-}" ] && cp "$T/got.jsonl" "$CHIME_EXPORT_OUT"
+	check "the export is the expected one" diff -u "$1" "$T/got.jsonl"
+	check "the journal verifies" "$JOURNAL" verify "$DATA"
+}
+
 # no_double_claims: no occurrence (schedule@instant) was settled by two runs.
 no_double_claims() {
 	export_journal || return 1

@@ -154,9 +154,5 @@ R=$(trigger man)
 check "a run after the restart succeeds" run_is "$R" success
 check "the daemon stops again" stop_chimed
 
-export_journal
-normalise > "$T/got.jsonl"
-[ -n "${CHIME_EXPORT_OUT:-}" ] && cp "$T/got.jsonl" "$CHIME_EXPORT_OUT"
-check "the export is the expected one" diff -u "$EXPECTED" "$T/got.jsonl"
-check "the journal verifies" "$JOURNAL" verify "$DATA"
+check_export "$EXPECTED"
 finish
