@@ -122,17 +122,23 @@ check "a loopback address outside --http-allow is refused" wait_for 20 run_is "$
 check "the refused call never reached the router" reqs_is "$r" 'length == 0'
 
 # A slow router saturates --max-running 2: the other runs wait for a slot.
-# The five triggers go at once (a loaded machine may take longer than one
-# call's latency to run five chimectl one after another).
-pids=
-for i in 1 2 3 4 5; do
-	trigger gw '{"latency_ms": 2000}' > "$T/slow.$i" &
-	pids="$pids $!"
-done
-for p in $pids; do
-	wait "$p"
-done
-runs=$(cat "$T"/slow.[1-5])
+# The five triggers go in one write on one connection, so all five are
+# recorded long before the first call (2 s) ends, however slow the
+# machine is at starting programs.
+python3 - "$SOCK" > "$T/slow.ids" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+for i in range(5):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": i,
+        "method": "schedule.trigger", "params": {"id": "gw",
+        "parameters": {"router": {"latency_ms": 2000}}}}) + "\n")
+f.flush()
+for _ in range(5):
+    print(json.loads(f.readline())["result"]["run_id"])
+PY
+runs=$(cat "$T/slow.ids")
 for r in $runs; do
 	wait_for 30 run_is "$r" '.status == "success"' || fail "slow run $r"
 done
