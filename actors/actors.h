@@ -460,11 +460,57 @@ int64_t		 cost_actual(const struct model *, int64_t, int64_t);
 #define MSG_EXEC_DONE	(MSG_USER + 0)	/* ptr: struct exec_done */
 #define TIMER_RETRY	(1ULL << 63)	/* timer arg: retry of run N */
 
+/*
+ * webhook-keys.c: the three signature styles checked over bytes, a
+ * secret's key in each style and its fingerprint, a schedule's previous
+ * secrets (its keyring), and the "webhook_expiry" key releasing a claim.
+ */
+#define WEBHOOK_ID_MAX		200		/* bytes of a message id */
+#define WEBHOOK_PREVIOUS_MAX	4	/* secrets in their grace period */
+enum webhook_style {
+	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
+	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
+	WEBHOOK_STRIPE		/* Stripe-Signature: t=...,v1=... */
+};
+#define WEBHOOK_NSTYLES		3
+/* A previous secret of a schedule, valid until EXPIRES_US. */
+struct webhook_previous {
+	char		*ref;
+	char		 fingerprint[65];
+	int64_t		 rotated_us;
+	int64_t		 expires_us;
+};
+struct webhook_keyring {
+	int			 n;
+	struct webhook_previous	 v[WEBHOOK_PREVIOUS_MAX];
+};
+extern const char *const webhook_style_names[WEBHOOK_NSTYLES];
+int		 webhook_verify_standard(const unsigned char *, size_t,
+		     const char *, const char *, const char *, const char *,
+		     size_t, int64_t, int64_t, const char **);
+int		 webhook_verify_github(const unsigned char *, size_t,
+		     const char *, const char *, size_t, const char **);
+int		 webhook_verify_stripe(const unsigned char *, size_t,
+		     const char *, const char *, size_t, int64_t, int64_t,
+		     const char **);
+void		 webhook_expiry_put(struct jrec *, const char *);
+struct webhook_keyring *webhook_keyring_copy(const struct webhook_keyring *);
+void		 webhook_keyring_free(struct webhook_keyring *);
+void		 webhook_keyring_pack(const struct webhook_keyring *,
+		     msgpack_packer *);
+struct webhook_keyring *webhook_keyring_unpack(const msgpack_object *);
+int		 webhook_secret_usable(const char *, int, char **);
+int		 webhook_secret_fingerprint(const char *, char [65], char **);
+/* A message id: 1..WEBHOOK_ID_MAX printable bytes, no space and no '.'. */
+int		 webhook_id_ok(const char *);
+/* The HMAC key of secret REF for STYLE: 0, or -1 and *cause. */
+int		 webhook_key(const char *, int, unsigned char **, size_t *,
+		     char **);
+
 /* dispatch.c */
 void		 dispatch_timer(struct schedule *, uint64_t);
 void		 dispatch_slot(struct schedule *, uint64_t);
 void		 dispatch_exec_done(struct schedule *, struct msg *);
-void		 dispatch_log_cb(const struct journal_result *, void *);
 void		 dispatch_cancel_pending(struct schedule *, const char *);
 void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
@@ -597,7 +643,7 @@ void		 schedule_prefetch_secrets(const struct schedule *);
 void		 schedule_watch_expiry(const struct schedule *);
 void		 schedule_ctl_rotate(struct reply *, struct schedule *,
 		     json_t *);
-void		 schedule_expire_secrets(int64_t);
+void		 schedule_secrets_stop(void);
 
 
 /* ---- prefs.c ------------------------------------------------------------
@@ -834,39 +880,11 @@ void		 batch_count_origins(void);
  */
 #define WEBHOOK_MAX_PARAM	(64 * 1024)	/* body passed to the run */
 #define WEBHOOK_OVERLOAD	100000		/* journal records pending */
-#define WEBHOOK_ID_MAX		200		/* bytes of a message id */
-#define WEBHOOK_PREVIOUS_MAX	4	/* secrets in their grace period */
 #define WEBHOOK_RETENTION_DEFAULT (7 * 86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_DEFAULT	(86400 * USEC_PER_SEC)
 #define WEBHOOK_GRACE_MAX	(30 * 86400 * USEC_PER_SEC)
 #define WEBHOOK_FOLD_KEPT	20		/* refusals in full per window */
 #define WEBHOOK_FOLD_WINDOW	(60 * USEC_PER_SEC)
-enum webhook_style {
-	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
-	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
-	WEBHOOK_STRIPE		/* Stripe-Signature: t=...,v1=... */
-};
-#define WEBHOOK_NSTYLES		3
-/* A previous secret of a schedule, valid until EXPIRES_US. */
-struct webhook_previous {
-	char		*ref;
-	char		 fingerprint[65];
-	int64_t		 rotated_us;
-	int64_t		 expires_us;
-};
-struct webhook_keyring {
-	int			 n;
-	struct webhook_previous	 v[WEBHOOK_PREVIOUS_MAX];
-};
-extern const char *const webhook_style_names[WEBHOOK_NSTYLES];
-int		 webhook_verify_standard(const unsigned char *, size_t,
-		     const char *, const char *, const char *, const char *,
-		     size_t, int64_t, int64_t, const char **);
-int		 webhook_verify_github(const unsigned char *, size_t,
-		     const char *, const char *, size_t, const char **);
-int		 webhook_verify_stripe(const unsigned char *, size_t,
-		     const char *, const char *, size_t, int64_t, int64_t,
-		     const char **);
 /* The headers of a delivery the signature styles read. */
 enum webhook_header {
 	WEBHOOK_H_ID,		/* webhook-id */
@@ -895,7 +913,6 @@ struct webhook_delivery {
 };
 void		 webhook_deliver(const struct webhook_delivery *);
 void		 webhook_refused(const char *, int, const char *);
-void		 webhook_expiry_put(struct jrec *, const char *);
 void		 webhook_start(int64_t);
 void		 webhook_stop(void);
 /* Refusals of unsigned requests journaled in full per schedule (and for
@@ -903,16 +920,8 @@ void		 webhook_stop(void);
  * (default WEBHOOK_FOLD_KEPT in WEBHOOK_FOLD_WINDOW). */
 void		 webhook_set_folding(u_int, int64_t);
 int		 webhook_parse_folding(const char *, u_int *, int64_t *);
-void		 webhook_expire_at(int64_t);
 void		 webhook_ctl_events(struct reply *, struct schedule *,
 		     json_t *);
 void		 webhook_ctl_secrets(struct reply *, struct schedule *);
-struct webhook_keyring *webhook_keyring_copy(const struct webhook_keyring *);
-void		 webhook_keyring_free(struct webhook_keyring *);
-void		 webhook_keyring_pack(const struct webhook_keyring *,
-		     msgpack_packer *);
-struct webhook_keyring *webhook_keyring_unpack(const msgpack_object *);
-int		 webhook_secret_usable(const char *, int, char **);
-int		 webhook_secret_fingerprint(const char *, char [65], char **);
 
 #endif /* CHIME_ACTORS_H */

@@ -770,7 +770,7 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	snprintf(claim, sizeof claim, "batch:%s:%u", b->owner.id, i + 1);
 	jrec_claim(rec, claim);
 	batch_put_row(b, rec, &b->c, b->spent);
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_debug("msg=\"batch op skipped\" batch=%s op=%s reason=%s",
 	    b->owner.id, log_escape(batch_op_id(b, i, buf, sizeof buf)),
 	    reason);
@@ -899,7 +899,7 @@ batch_maybe_finish(struct batch *b)
 	    "batch.completed", 0);
 	if (b->origin != NULL)
 		schedule_batch_ended(b->origin, b->spent, rec);
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_info("msg=\"batch %s\" batch=%s completed=%u failed=%u skipped=%u "
 	    "cancelled=%u", batch_state_name(b->bstate), b->owner.id,
 	    c->completed, c->failed, c->skipped, c->cancelled);

@@ -313,7 +313,7 @@ budget_thresholds_submit(void)
 
 	while ((rec = STAILQ_FIRST(&thresholds)) != NULL) {
 		STAILQ_REMOVE_HEAD(&thresholds, entry);
-		journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+		journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	}
 }
 

@@ -67,15 +67,6 @@ dispatch_trigger_parse(const char *s)
 	return (trig_cron);
 }
 
-/* Completion callback for records whose outcome only needs logging. */
-void
-dispatch_log_cb(const struct journal_result *res, void *arg)
-{
-	if (res->status == JOURNAL_ERROR)
-		log_warnx("msg=\"journal write failed\" error=\"%s\"",
-		    log_escape(res->error != NULL ? res->error : "unknown"));
-}
-
 struct run *
 run_find(struct schedule *s, uint64_t number)
 {
@@ -536,7 +527,7 @@ missed_aggregate(struct schedule *s, int64_t first, int64_t last,
 	pack_kint(pk, "first_us", first);
 	pack_kint(pk, "last_us", last);
 	schedule_put_progress(s, rec);
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_info("msg=\"occurrences missed\" schedule=%s count=%llu%s",
 	    s->id, (unsigned long long)count, capped ? "+" : "");
 }

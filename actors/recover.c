@@ -147,7 +147,7 @@ recover_orphan(const char *key)
 	    "flight and its schedule was deleted");
 	jrec_del(rec, "active", key, strlen(key));
 	jrec_del(rec, "runs", key, strlen(key));
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_info("msg=\"run of a deleted schedule settled\" row=%s", key);
 	free(sched);
 }
@@ -181,7 +181,7 @@ recover_run(struct run *r)
 		run_set_status(r, RUN_PENDING);
 		free(r->error);
 		r->error = xstrdup("interrupted by a daemon restart");
-		run_submit(r, "run.retrying", NULL, dispatch_log_cb);
+		run_submit(r, "run.retrying", NULL, journal_log_cb);
 		run_want_slot(r);
 		return;
 	}

@@ -531,7 +531,7 @@ run_started_cb(const struct journal_result *res, void *arg)
 		r->started_us = 0;
 		free(r->reason);
 		r->reason = xstrdup("deferred: the daemon was draining");
-		run_submit(r, "run.deferred", NULL, dispatch_log_cb);
+		run_submit(r, "run.deferred", NULL, journal_log_cb);
 		run_unlink(r);
 		run_free(r);
 		return;
@@ -730,7 +730,7 @@ dispatch_exec_done(struct schedule *s, struct msg *m)
 		    (long long)(delay / 1000), log_escape(r->error));
 		r->attempt++;
 		run_set_status(r, RUN_PENDING);
-		run_submit(r, "run.retrying", NULL, dispatch_log_cb);
+		run_submit(r, "run.retrying", NULL, journal_log_cb);
 		timer_set(&r->retry_timer, now_us() + delay,
 		    TIMER_RETRY | r->number);
 		return;

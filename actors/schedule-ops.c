@@ -389,7 +389,7 @@ schedule_set_paused(struct reply *req, struct schedule *s, int pause,
 		SWAP(s->pause_note, t->pause_note);
 		s->updated_us = now;
 		journal_submit(engine->journal, schedule_record(s,
-		    "schedule.paused"), dispatch_log_cb, NULL);
+		    "schedule.paused"), journal_log_cb, NULL);
 		schedule_op_free(op);
 		return;
 	}

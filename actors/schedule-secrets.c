@@ -11,7 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "actors.h"
+
+static struct event	*expire_ev;	/* when the earliest grace period */
+static int64_t		 expire_us;	/* ends; 0: not armed */
 
 static int	schedule_has_secret(const struct schedule *, const char *);
 static void	schedule_drop_one(const char *, const char *,
@@ -26,6 +31,8 @@ static void	schedule_expired_cb(const struct journal_result *, void *);
 static struct jrec *schedule_expired_record(const struct schedule *,
 		    json_t *);
 static void	schedule_expire_one(struct schedule *, void *);
+static void	schedule_expire_at(int64_t);
+static void	schedule_expire_due(evutil_socket_t, short, void *);
 
 /* A secret generated for a schedule whose creation failed: remove it. */
 void
@@ -353,7 +360,7 @@ schedule_expired_cb(const struct journal_result *res, void *arg)
 	if (res->status != JOURNAL_OK) {
 		log_warnx("msg=\"expired webhook secrets not recorded\" "
 		    "schedule=%s error=\"%s\"", s->id, log_escape(res->error));
-		webhook_expire_at(now_us() + 10 * USEC_PER_SEC);
+		schedule_expire_at(now_us() + 10 * USEC_PER_SEC);
 		schedule_op_free(op);
 		return;
 	}
@@ -401,7 +408,7 @@ schedule_expire_one(struct schedule *s, void *arg)
 		return;
 	if (s->busy) {
 		/* A change is on its way: look again in a second. */
-		webhook_expire_at(now + USEC_PER_SEC);
+		schedule_expire_at(now + USEC_PER_SEC);
 		return;
 	}
 	op = schedule_op_create(NULL, s, schedule_clone(s), SCHEDULE_OP_EXPIRE);
@@ -420,13 +427,51 @@ schedule_expire_one(struct schedule *s, void *arg)
 	journal_submit(engine->journal, rec, schedule_expired_cb, op);
 }
 
-/* End every previous webhook secret whose grace period is over by NOW
- * (verification ignores them already; this forgets them and removes the
- * generated ones).  Runs when the earliest grace period ends. */
-void
-schedule_expire_secrets(int64_t now)
+/* A previous secret's grace period ends at US: have schedule_expire_due
+ * run then (one timer, for the earliest). */
+static void
+schedule_expire_at(int64_t us)
 {
+	struct timeval	tv;
+	int64_t		d;
+
+	if (expire_us != 0 && expire_us <= us)
+		return;
+	if (expire_ev == NULL && (expire_ev = evtimer_new(engine->base,
+	    schedule_expire_due, NULL)) == NULL)
+		fatalx("schedule: cannot make the secrets' expiry timer");
+	expire_us = us;
+	d = us - now_us();
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = d / USEC_PER_SEC;
+	tv.tv_usec = d % USEC_PER_SEC;
+	evtimer_add(expire_ev, &tv);
+}
+
+/* The earliest grace period ended: end every previous webhook secret
+ * whose grace period is over (verification ignores them already; this
+ * forgets them and removes the generated ones). */
+static void
+schedule_expire_due(evutil_socket_t fd, short events, void *arg)
+{
+	int64_t	now = now_us();
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	expire_us = 0;
 	schedule_foreach(NULL, schedule_expire_one, &now);
+}
+
+/* Forget the expiry timer (at exit, with the schedules). */
+void
+schedule_secrets_stop(void)
+{
+	if (expire_ev != NULL)
+		event_free(expire_ev);
+	expire_ev = NULL;
+	expire_us = 0;
 }
 
 /* Have the expiry timer cover S's previous secrets. */
@@ -436,5 +481,5 @@ schedule_watch_expiry(const struct schedule *s)
 	int	i;
 
 	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++)
-		webhook_expire_at(s->webhook_prev->v[i].expires_us);
+		schedule_expire_at(s->webhook_prev->v[i].expires_us);
 }

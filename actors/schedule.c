@@ -461,7 +461,7 @@ schedule_complete(struct schedule *s)
 	s->next_fire = 0;
 	log_info("msg=\"schedule completed\" schedule=%s", s->id);
 	journal_submit(engine->journal, schedule_record(s,
-	    "schedule.completed"), dispatch_log_cb, NULL);
+	    "schedule.completed"), journal_log_cb, NULL);
 }
 
 /* Compute the next fire after AFTER and arm (or disarm) the timer. */
@@ -1191,6 +1191,7 @@ schedule_free_node(struct strmap_node *n, void *arg)
 void
 schedule_free_all(void)
 {
+	schedule_secrets_stop();
 	if (by_id.nbuckets == 0)
 		return;
 	strmap_foreach(&by_id, schedule_free_node, NULL);

@@ -493,6 +493,15 @@ journal_submit(struct journal *j, struct jrec *rec, journal_done_cb cb,
 }
 
 void
+journal_log_cb(const struct journal_result *res, void *arg)
+{
+	(void)arg;
+	if (res->status == JOURNAL_ERROR)
+		log_warnx("msg=\"journal write failed\" error=\"%s\"",
+		    log_escape(res->error != NULL ? res->error : "unknown"));
+}
+
+void
 journal_release_cache(struct journal *j)
 {
 	if (j->ops->release_cache != NULL)

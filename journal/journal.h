@@ -250,6 +250,9 @@ void		 jrec_failfast(struct jrec *);
  * with its kind, account and the seq it would have had. */
 void		 journal_submit(struct journal *, struct jrec *,
 		     journal_done_cb, void *);
+/* A callback for records whose outcome only needs logging: a warning if
+ * the record was not written. */
+void		 journal_log_cb(const struct journal_result *, void *);
 
 /* A sentence saying what REASON (JOURNAL_R_*) means, for people: "the
  * disk holding the journal is full", ...  Static. */
