@@ -236,10 +236,35 @@ struct run_hooks {
 };
 
 /*
+ * Schedules as the run life cycle (dispatch.c, run-cycle.c, recover.c)
+ * sees them, registered by schedule.c with dispatch_set_schedule_kind:
+ * the life cycle calls schedules through this and nothing else, so
+ * schedules sit above it (they call it, it does not call them).
+ */
+struct schedule_kind {
+	/* The schedule with id ID, or NULL. */
+	struct schedule	*(*lookup)(const char *);
+	/* The first occurrence of S after T: its instant (0: none) and
+	 * nominal details in *F. */
+	int64_t		 (*next_after)(const struct schedule *, int64_t,
+			     struct cron_fire *);
+	/* Arm S's timer for its first occurrence after T. */
+	void		 (*arm)(struct schedule *, int64_t);
+	/* S has no occurrence left (a settled "at"): it completes. */
+	void		 (*complete)(struct schedule *);
+	/* A run of S was skipped by S's cap or the account's: S pauses
+	 * ("budget_exceeded"). */
+	void		 (*capped)(struct schedule *);
+	/* Put S's "progress" row into REC. */
+	void		 (*put_progress)(struct schedule *, struct jrec *);
+};
+
+/*
  * A kind of run owner other than schedules (batches), as dispatch sees
  * it, registered with dispatch_set_owner_kind: recovery finds an owner by
- * id, and the occurrence of a schedule whose target is a template of one
- * fires through it.  Dispatch knows nothing else of such owners.
+ * id, a schedule's template of one is checked through it, and the
+ * occurrence of a schedule whose target is such a template fires through
+ * it.  Dispatch knows nothing else of such owners.
  */
 struct owner_kind {
 	/* The owner with id ID, or NULL. */
@@ -254,6 +279,9 @@ struct owner_kind {
 	 * (nothing written). */
 	int		 (*fire)(struct schedule *, int64_t, const char *,
 			     char **);
+	/* At start, once schedules are loaded: tell each schedule how many
+	 * owners fired from its template are running. */
+	void		 (*count)(void);
 };
 
 /*
@@ -540,8 +568,13 @@ struct run	*dispatch_owner_run(struct schedule *, uint64_t, const char *,
 /* Stop a run in flight (exec children get SIGTERM then SIGKILL, HTTP
  * transfers are dropped); it ends cancelled. */
 void		 dispatch_run_abort(struct run *, const char *);
-/* The kind of run owners other than schedules (NULL: none). */
+/* How schedules are reached (schedule.c sets it), and the kind of run
+ * owners other than schedules (batch.c sets it; NULL: none). */
+void		 dispatch_set_schedule_kind(const struct schedule_kind *);
 void		 dispatch_set_owner_kind(const struct owner_kind *);
+int		 dispatch_template_check(const char *, const char *, char **,
+		     char **, int64_t *);
+void		 dispatch_count_owners(void);
 
 /*
  * The run life cycle is one module in three files: dispatch.c (what a
@@ -554,6 +587,7 @@ int		 dispatch_idem_reply(struct reply *, struct schedule *,
 void		 dispatch_month_roll(struct schedule *, int64_t);
 const char	*dispatch_trigger_parse(const char *);
 struct schedule	*dispatch_owner_find(const char *);
+const struct schedule_kind *dispatch_schedules(void);
 struct run	*run_find(struct schedule *, uint64_t);
 void		 run_begin(struct run *, const char *);
 void		 run_enlist(struct run *);

@@ -81,7 +81,8 @@ static const struct run_hooks batch_hooks = {
 /* What dispatch knows of batches: found by id at recovery, fired from a
  * schedule's template. */
 static const struct owner_kind batch_owner_kind = {
-	batch_lookup_owner, batch_template_check, batch_fire
+	batch_lookup_owner, batch_template_check, batch_fire,
+	batch_count_origins
 };
 
 static const struct actor_type batch_actor_type = {

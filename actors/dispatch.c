@@ -22,6 +22,7 @@
 static struct schedule **held;		/* fell due while the journal */
 static size_t	nheld, heldcap;		/* could not write */
 
+static const struct schedule_kind *schedules;
 static const struct owner_kind *owners;	/* other than schedules */
 
 static void	dispatch_suppressed(struct schedule *, int64_t,
@@ -170,6 +171,22 @@ overlap_verdict(struct schedule *s)
 	}
 }
 
+/* Schedules are reached through K from now on. */
+void
+dispatch_set_schedule_kind(const struct schedule_kind *k)
+{
+	schedules = k;
+}
+
+/* How the life cycle reaches schedules (see struct schedule_kind). */
+const struct schedule_kind *
+dispatch_schedules(void)
+{
+	if (schedules == NULL)
+		fatalx("dispatch: no schedule kind");
+	return (schedules);
+}
+
 /* Run owners other than schedules are of kind K from now on (NULL: none). */
 void
 dispatch_set_owner_kind(const struct owner_kind *k)
@@ -177,11 +194,43 @@ dispatch_set_owner_kind(const struct owner_kind *k)
 	owners = k;
 }
 
-/* The run owner (other than a schedule) with id ID, or NULL. */
+/* The run owner (a schedule, or of the other kind) with id ID, or NULL. */
 struct schedule *
 dispatch_owner_find(const char *id)
 {
-	return (owners != NULL ? owners->lookup(id) : NULL);
+	struct schedule	*s = NULL;
+
+	if (schedules != NULL)
+		s = schedules->lookup(id);
+	if (s == NULL && owners != NULL)
+		s = owners->lookup(id);
+	return (s);
+}
+
+/*
+ * Check template TMPL of a schedule of ACCOUNT with the owner kind: 0 and
+ * the mid estimate of one owner made from it in *MID, or -1 with *FIELD
+ * and *REASON (allocated).
+ */
+int
+dispatch_template_check(const char *tmpl, const char *account, char **field,
+    char **reason, int64_t *mid)
+{
+	if (owners == NULL) {
+		*field = xstrdup("batch");
+		*reason = xstrdup("batches are not loaded");
+		return (-1);
+	}
+	return (owners->check(tmpl, account, field, reason, mid));
+}
+
+/* At start, once schedules are loaded: each learns how many owners fired
+ * from its template are running. */
+void
+dispatch_count_owners(void)
+{
+	if (owners != NULL && owners->count != NULL)
+		owners->count();
 }
 
 /*
@@ -216,7 +265,7 @@ dispatch_batch_occurrence(struct schedule *s, int64_t t,
 			xasprintf(&r->error, "the batch's estimate (mid) would "
 			    "pass max_cost_month");
 			run_settle_now(r, RUN_SKIPPED, "budget", key);
-			schedule_set_paused(NULL, s, 1, "budget_exceeded", NULL);
+			schedules->capped(s);
 			return;
 		}
 	}
@@ -362,9 +411,9 @@ dispatch_timer(struct schedule *s, uint64_t arg)
 	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
 	    (long long)(now_us() - t));
 	dispatch_occurrence(s, t, &s->next, trigger_source(s));
-	schedule_complete(s);
+	schedules->complete(s);
 	if (s->state == SCHEDULE_ACTIVE)
-		schedule_arm(s, t);
+		schedules->arm(s, t);
 }
 
 /* ---- manual triggers --------------------------------------------------- */
@@ -526,7 +575,7 @@ missed_aggregate(struct schedule *s, int64_t first, int64_t last,
 	pack_kbool(pk, "count_is_lower_bound", capped);
 	pack_kint(pk, "first_us", first);
 	pack_kint(pk, "last_us", last);
-	schedule_put_progress(s, rec);
+	schedules->put_progress(s, rec);
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_info("msg=\"occurrences missed\" schedule=%s count=%llu%s",
 	    s->id, (unsigned long long)count, capped ? "+" : "");
@@ -563,7 +612,7 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	const char		*agg_reason = "outside catch-up window";
 
 	t = s->last_fire;
-	while ((t = schedule_next_after(s, t, &f)) != 0 && t <= now) {
+	while ((t = schedules->next_after(s, t, &f)) != 0 && t <= now) {
 		if (++scanned > CATCHUP_SCAN_MAX)
 			break;
 		if (t <= window || s->catchup == CATCHUP_SKIP) {
@@ -606,6 +655,6 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	}
 	if (latest != 0)
 		dispatch_occurrence(s, latest, &latest_f, trig_catchup);
-	schedule_complete(s);
-	schedule_arm(s, s->last_fire > now ? s->last_fire : now);
+	schedules->complete(s);
+	schedules->arm(s, s->last_fire > now ? s->last_fire : now);
 }

@@ -43,9 +43,7 @@ run_unpack(const msgpack_object *o)
 
 	if ((sid = unpack_strdup(o, "schedule")) == NULL)
 		return (NULL);
-	s = schedule_find(sid);
-	if (s == NULL)
-		s = dispatch_owner_find(sid);
+	s = dispatch_owner_find(sid);
 	free(sid);
 	if (s == NULL || s->state == SCHEDULE_DELETED)
 		return (NULL);

@@ -145,7 +145,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 	if (s->hooks != NULL)
 		s->hooks->put_state(s, r, rec);
 	else
-		schedule_put_progress(s, rec);
+		dispatch_schedules()->put_progress(s, rec);
 	return (rec);
 }
 
@@ -426,8 +426,7 @@ run_begin(struct run *r, const char *claim)
 		    cap);
 		run_settle_now(r, RUN_SKIPPED, "budget", claim);
 		if (s->hooks == NULL && s->state == SCHEDULE_ACTIVE)
-			schedule_set_paused(NULL, s, 1, "budget_exceeded",
-			    NULL);
+			dispatch_schedules()->capped(s);
 		return;
 	}
 	run_enlist(r);

@@ -495,7 +495,7 @@ config_batch(struct schedule_config *t, const char *account, json_t *params,
 		return (-1);
 	}
 	tmpl = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	if (batch_template_check(tmpl, account, &bfield, &breason,
+	if (dispatch_template_check(tmpl, account, &bfield, &breason,
 	    &mid) == -1) {
 		xasprintf(reason, "%s: %s", bfield, breason);
 		free(bfield);

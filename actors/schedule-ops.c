@@ -336,7 +336,8 @@ schedule_ctl_update(struct reply *req, struct schedule *s, json_t *params)
 /*
  * Pause or resume S with an optional note.  Pausing stops the timer now;
  * a paused schedule has no occurrences, and resuming starts from now.
- * Also used by dispatch.c to pause on budget_exceeded (REQ NULL).
+ * Also how a schedule pauses on budget_exceeded (REQ NULL; see
+ * struct schedule_kind).
  */
 void
 schedule_set_paused(struct reply *req, struct schedule *s, int pause,

@@ -29,8 +29,20 @@ static void	schedule_registry_init(void);
 static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 		    int64_t);
 
+static void	schedule_capped(struct schedule *);
+
 static const struct actor_type schedule_actor_type = {
 	"schedule", schedule_handle, schedule_free_actor
+};
+
+/* Schedules as the run life cycle reaches them. */
+static const struct schedule_kind schedule_kind = {
+	.lookup = schedule_find,
+	.next_after = schedule_next_after,
+	.arm = schedule_arm,
+	.complete = schedule_complete,
+	.capped = schedule_capped,
+	.put_progress = schedule_put_progress,
 };
 
 const char *const schedule_state_names[SCHEDULE_STATES] = {
@@ -49,6 +61,7 @@ schedule_create(void)
 {
 	struct schedule	*s;
 
+	dispatch_set_schedule_kind(&schedule_kind);
 	s = xcalloc(1, sizeof *s);
 	actor_init(&s->actor, &schedule_actor_type);
 	timer_init(&s->timer, &s->actor);
@@ -175,6 +188,7 @@ schedule_undelete(struct schedule *s, enum schedule_state st)
 static void
 schedule_registry_init(void)
 {
+	dispatch_set_schedule_kind(&schedule_kind);
 	if (by_id.nbuckets == 0) {
 		strmap_init(&by_id);
 		strmap_init(&by_name);
@@ -443,6 +457,13 @@ schedule_next_fires(const struct schedule *s, int64_t from, int count,
 			fires[n] = f;
 	}
 	return (n);
+}
+
+/* A run of S was skipped by a cap: S pauses until resumed. */
+static void
+schedule_capped(struct schedule *s)
+{
+	schedule_set_paused(NULL, s, 1, "budget_exceeded", NULL);
 }
 
 /*
@@ -1147,7 +1168,7 @@ schedule_load_all(struct journal *j, char **cause)
 		*cause = xstrdup("cannot read the progress table");
 		return (-1);
 	}
-	batch_count_origins();
+	dispatch_count_owners();
 	if (dispatch_recover_runs(j, cause) == -1)
 		return (-1);
 	for (i = 0; i < by_id.nbuckets; i++) {

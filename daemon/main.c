@@ -164,7 +164,7 @@ daemon_record(const char *kind)
 	pack_kstr(pk, "version", CHIME_VERSION);
 	pack_kint(pk, "pid", (int64_t)getpid());
 	pack_kstr(pk, "catalog", engine->catalog->source);
-	journal_submit(engine->journal, rec, dispatch_log_cb, NULL);
+	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 }
 
 static void

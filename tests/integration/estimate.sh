@@ -8,7 +8,7 @@ seq0=$(ctlj daemon status | jq .journal.seq)
 # quick: catalog tokens in 500/1000/2000, out 100/500/1000 at 1.00/2.00 USD
 # per million: low 0.000700, mid 0.002000, high 0.004000.
 check "dry run shows the catalog estimate" sh -c "$CHIMECTL --socket $SOCK --json schedule create --name est --op quick --cron '0 9 * * *' --dry-run | jq -e '.estimate_source == \"catalog\" and .estimate_usd.low == \"0.000700\" and .estimate_usd.mid == \"0.002000\" and .estimate_usd.high == \"0.004000\"'"
-check "projected = fires left x mid" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate --op quick --cron '0 9 * * *' | jq -e '(.projected_month_usd | tonumber) == (.fires_left_this_month * 0.002)'"
+check "projected = fires left x mid" sh -c "$CHIMECTL --socket $SOCK --json schedule estimate --op quick --cron '0 9 * * *' | jq -e '(.projected_month_usd | tonumber * 1000000 | round) == (.fires_left_this_month * 2000)'"
 check_fails "dry run with a bad cron is refused" 1 ctl schedule create --name est --op quick --cron "0 9 * * 8" --dry-run
 check "dry run and estimate wrote nothing" test "$(ctlj daemon status | jq .journal.seq)" = "$seq0"
 check_fails "the dry-run schedule does not exist" 1 ctl schedule get est
