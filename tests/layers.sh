@@ -62,4 +62,41 @@ if [ -n "$bad" ]; then
 else
 	echo "PASS: actors/ answers no transport"
 fi
+
+# Within actors/, modules in an order (doc/HACKING.md, "The layers"): the
+# run life cycle reaches schedules and batches only through the kinds
+# they register (struct schedule_kind, struct owner_kind), schedules reach
+# batches only so, and only webhook.c sees deliveries.  A file calls no
+# function that a file of a later module defines.
+base=$(cd "$S" && ls actors/*.c | grep -v -E -e '/(dispatch|run-cycle|recover|webhook)\.c$' -e '/(schedule|batch)[^/]*\.c$')
+run="actors/dispatch.c actors/run-cycle.c actors/recover.c"
+sched=$(cd "$S" && ls actors/schedule*.c)
+batch=$(cd "$S" && ls actors/batch*.c)
+hook="actors/webhook.c"
+# defined FILES...: the functions the files define and export (a name at
+# the start of a line, its type on the line before, not static), as an ERE
+# alternation.
+defined() {
+	(cd "$S" && awk '/^[a-z_][a-z_0-9]*\(/ && prev !~ /^static/ {
+		sub(/\(.*/, ""); print } { prev = $0 }' "$@") |
+	    sort -u | paste -s -d '|' -
+}
+# order NAME "LOWER FILES" "LATER FILES": no call from the first to the second.
+order() {
+	names=$(defined $3)
+	bad=$(cd "$S" && grep -n -E "(^|[^a-z_0-9])($names)\(" $2 | grep -v -E ':[0-9]+:($names)\(')
+	if [ -n "$bad" ]; then
+		echo "FAIL: $1"
+		printf '%s\n' "$bad" | sed 's/^/  /'
+		FAILED=1
+	else
+		echo "PASS: $1"
+	fi
+}
+order "actors/ below the run life cycle calls none of it or above" \
+    "$base" "$run $sched $batch $hook"
+order "the run life cycle calls no schedule, batch or delivery code" \
+    "$run" "$sched $batch $hook"
+order "schedules call no batch or delivery code" "$sched" "$batch $hook"
+order "batches call no delivery code" "$batch" "$hook"
 exit $FAILED
