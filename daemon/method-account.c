@@ -11,29 +11,6 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void		 method_account_create(struct ctl_req *, json_t *,
-		    const struct target *);
-static void		 method_account_list(struct ctl_req *, json_t *,
-		    const struct target *);
-static void		 method_account_get(struct ctl_req *, json_t *,
-		    const struct target *);
-static void		 method_account_update(struct ctl_req *, json_t *,
-		    const struct target *);
-static void		 method_account_grant(struct ctl_req *, json_t *,
-		    const struct target *);
-static void		 method_account_revoke(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_account[] = {
-	{ "account.create", method_account_create },
-	{ "account.list", method_account_list },
-	{ "account.get", method_account_get },
-	{ "account.update", method_account_update },
-	{ "account.grant", method_account_grant },
-	{ "account.revoke", method_account_revoke },
-	{ NULL, NULL }
-};
-
 static void
 method_account_create(struct ctl_req *req, json_t *params,
     const struct target *t)
@@ -76,3 +53,13 @@ method_account_revoke(struct ctl_req *req, json_t *params,
 {
 	account_ctl_grant(ctl_req_reply(req), t->named, params, 0);
 }
+
+const struct daemon_method daemon_methods_account[] = {
+	{ "account.create", method_account_create },
+	{ "account.list", method_account_list },
+	{ "account.get", method_account_get },
+	{ "account.update", method_account_update },
+	{ "account.grant", method_account_grant },
+	{ "account.revoke", method_account_revoke },
+	{ NULL, NULL }
+};

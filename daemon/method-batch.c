@@ -16,32 +16,6 @@
 _Static_assert(CTL_MAX_BATCH_OPS == BATCH_MAX_OPS,
     "batch.create's count and batch.ops' offset bound the batch size");
 
-static void	method_batch_create(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_get(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_list(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_ops(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_start(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_cancel(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_batch_delete(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_batch[] = {
-	{ "batch.create", method_batch_create },
-	{ "batch.get", method_batch_get },
-	{ "batch.list", method_batch_list },
-	{ "batch.ops", method_batch_ops },
-	{ "batch.start", method_batch_start },
-	{ "batch.cancel", method_batch_cancel },
-	{ "batch.delete", method_batch_delete },
-	{ NULL, NULL }
-};
-
 /* The flags of the simple form as a batch definition of one operation
  * (new reference), to be repeated *COUNT times. */
 static json_t *
@@ -201,3 +175,14 @@ method_batch_delete(struct ctl_req *req, json_t *params,
 
 	batch_ctl_delete(ctl_req_reply(req), b);
 }
+
+const struct daemon_method daemon_methods_batch[] = {
+	{ "batch.create", method_batch_create },
+	{ "batch.get", method_batch_get },
+	{ "batch.list", method_batch_list },
+	{ "batch.ops", method_batch_ops },
+	{ "batch.start", method_batch_start },
+	{ "batch.cancel", method_batch_cancel },
+	{ "batch.delete", method_batch_delete },
+	{ NULL, NULL }
+};

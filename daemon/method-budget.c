@@ -9,14 +9,6 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_budget_status(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_budget[] = {
-	{ "budget.status", method_budget_status },
-	{ NULL, NULL }
-};
-
 struct capped {
 	struct schedule	**v;
 	size_t		  n;
@@ -53,3 +45,8 @@ method_budget_status(struct ctl_req *req, json_t *params,
 	free(c.v);
 	ctl_reply(req, budget_status(t->account, caps));
 }
+
+const struct daemon_method daemon_methods_budget[] = {
+	{ "budget.status", method_budget_status },
+	{ NULL, NULL }
+};

@@ -12,22 +12,12 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	 method_daemon_status(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	 method_daemon_reload(struct ctl_req *, json_t *,
-		    const struct target *);
 static json_t	*method_daemon_catalog(void);
 static json_t	*method_daemon_journal(void);
 static json_t	*method_daemon_chain(void);
 static json_t	*method_daemon_time(int64_t);
 static json_t	*method_daemon_common(const struct schedule_counts *);
 static void	 method_daemon_tenant(struct ctl_req *);
-
-const struct daemon_method daemon_methods_daemon[] = {
-	{ "daemon.status", method_daemon_status },
-	{ "daemon.reload", method_daemon_reload },
-	{ NULL, NULL }
-};
 
 /* {"source","operations","models"} of the current catalog, or null. */
 static json_t *
@@ -218,3 +208,9 @@ method_daemon_reload(struct ctl_req *req, json_t *params,
 	    (u_long)ctl_req_caller(req)->uid);
 	ctl_reply(req, json_pack("{s:o}", "catalog", method_daemon_catalog()));
 }
+
+const struct daemon_method daemon_methods_daemon[] = {
+	{ "daemon.status", method_daemon_status },
+	{ "daemon.reload", method_daemon_reload },
+	{ NULL, NULL }
+};

@@ -10,23 +10,6 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_prefs_get(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_prefs_set(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_prefs_bulk_set(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_prefs_set_ui(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_prefs[] = {
-	{ "prefs.get", method_prefs_get },
-	{ "prefs.set", method_prefs_set },
-	{ "prefs.bulk_set", method_prefs_bulk_set },
-	{ "prefs.set_ui", method_prefs_set_ui },
-	{ NULL, NULL }
-};
-
 static void
 method_prefs_get(struct ctl_req *req, json_t *params,
     const struct target *t)
@@ -60,3 +43,11 @@ method_prefs_set_ui(struct ctl_req *req, json_t *params,
 {
 	prefs_ctl_set_ui(ctl_req_reply(req), t->account, params);
 }
+
+const struct daemon_method daemon_methods_prefs[] = {
+	{ "prefs.get", method_prefs_get },
+	{ "prefs.set", method_prefs_set },
+	{ "prefs.bulk_set", method_prefs_bulk_set },
+	{ "prefs.set_ui", method_prefs_set_ui },
+	{ NULL, NULL }
+};

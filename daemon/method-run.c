@@ -8,15 +8,8 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_run_get(struct ctl_req *, json_t *,
-		    const struct target *);
 static void	method_run_not_yet(struct ctl_req *, struct schedule *,
 		    uint64_t);
-
-const struct daemon_method daemon_methods_run[] = {
-	{ "run.get", method_run_get },
-	{ NULL, NULL }
-};
 
 static void
 method_run_get(struct ctl_req *req, json_t *params,
@@ -94,3 +87,8 @@ method_run_not_yet(struct ctl_req *req, struct schedule *s, uint64_t n)
 	ctl_error(req, CTL_E_NOT_FOUND, msg, "run_id", "not yet");
 	free(msg);
 }
+
+const struct daemon_method daemon_methods_run[] = {
+	{ "run.get", method_run_get },
+	{ NULL, NULL }
+};

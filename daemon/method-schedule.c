@@ -15,45 +15,8 @@
 #define NEXT_DEFAULT	5
 #define LIST_DEFAULT	1000
 
-static void	method_create(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_get(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_list(struct ctl_req *, json_t *,
-		    const struct target *);
 static int	method_list_filter(struct ctl_req *, json_t *,
 		    struct schedule_filter *, char **);
-static void	method_update(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_pause(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_resume(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_delete(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_trigger(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_runs(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_next(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_estimate(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_schedule[] = {
-	{ "schedule.create", method_create },
-	{ "schedule.get", method_get },
-	{ "schedule.list", method_list },
-	{ "schedule.update", method_update },
-	{ "schedule.pause", method_pause },
-	{ "schedule.resume", method_resume },
-	{ "schedule.delete", method_delete },
-	{ "schedule.trigger", method_trigger },
-	{ "schedule.runs", method_runs },
-	{ "schedule.next", method_next },
-	{ "schedule.estimate", method_estimate },
-	{ NULL, NULL }
-};
 
 /* A request waiting for the secret command it gives to be read. */
 struct secret_defer {
@@ -390,3 +353,18 @@ method_next(struct ctl_req *req, json_t *params,
 	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
 	    "paused", "next", list));
 }
+
+const struct daemon_method daemon_methods_schedule[] = {
+	{ "schedule.create", method_create },
+	{ "schedule.get", method_get },
+	{ "schedule.list", method_list },
+	{ "schedule.update", method_update },
+	{ "schedule.pause", method_pause },
+	{ "schedule.resume", method_resume },
+	{ "schedule.delete", method_delete },
+	{ "schedule.trigger", method_trigger },
+	{ "schedule.runs", method_runs },
+	{ "schedule.next", method_next },
+	{ "schedule.estimate", method_estimate },
+	{ NULL, NULL }
+};

@@ -10,20 +10,6 @@
 #include "ctl.h"
 #include "daemon.h"
 
-static void	method_webhook_rotate(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_webhook_secrets(struct ctl_req *, json_t *,
-		    const struct target *);
-static void	method_webhook_events(struct ctl_req *, json_t *,
-		    const struct target *);
-
-const struct daemon_method daemon_methods_webhook[] = {
-	{ "webhook.rotate", method_webhook_rotate },
-	{ "webhook.secrets", method_webhook_secrets },
-	{ "webhook.events", method_webhook_events },
-	{ NULL, NULL }
-};
-
 static void
 method_webhook_rotate(struct ctl_req *req, json_t *params,
     const struct target *t)
@@ -49,3 +35,10 @@ method_webhook_events(struct ctl_req *req, json_t *params,
 
 	webhook_ctl_events(ctl_req_reply(req), s, params);
 }
+
+const struct daemon_method daemon_methods_webhook[] = {
+	{ "webhook.rotate", method_webhook_rotate },
+	{ "webhook.secrets", method_webhook_secrets },
+	{ "webhook.events", method_webhook_events },
+	{ NULL, NULL }
+};
