@@ -37,6 +37,17 @@ mono_us(void)
 	return ((int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000);
 }
 
+/* (Re)arm the timer event EV to fire in US microseconds. */
+void
+timeout_add_us(struct event *ev, int64_t us)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = us / USEC_PER_SEC;
+	tv.tv_usec = us % USEC_PER_SEC;
+	evtimer_add(ev, &tv);
+}
+
 /* Floor division of an instant into seconds and microseconds. */
 static void
 split_us(int64_t us, time_t *sec, long *frac)

@@ -251,14 +251,11 @@ static int
 run_within(int (*cond)(void), int64_t limit)
 {
 	struct event	*ev;
-	struct timeval	 tv;
 	int64_t		 deadline = mono_us() + limit;
 
 	/* A timer at the deadline keeps EVLOOP_ONCE from blocking past it. */
-	tv.tv_sec = limit / USEC_PER_SEC;
-	tv.tv_usec = limit % USEC_PER_SEC;
 	ev = evtimer_new(base, deadline_cb, NULL);
-	evtimer_add(ev, &tv);
+	timeout_add_us(ev, limit);
 	while (!cond() && mono_us() <= deadline)
 		event_base_loop(base, EVLOOP_ONCE);
 	event_free(ev);
