@@ -494,46 +494,33 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "router's own time\n");
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
+/* --concurrency N,... (bench_opts_parse); -1: not it. */
 static int
 take_option(void *arg, int ch, const char *val)
 {
 	struct options	*o = arg;
 
-	switch (ch) {
-	case 'c':
-		if (bench_parse_list(val, o->levels, MAX_LEVELS,
-		    &o->nlevels) == -1)
-			usage();
-		break;
-	case 'n':
-		o->runs = (uint64_t)bench_number(o->b.prog, "--runs",
-		    val, 1, 10000000, 0);
-		break;
-	case 'L':
-		o->latency_ms = (int)bench_number(o->b.prog,
-		    "--latency-ms", val, 0, 60000, 0);
-		break;
-	default:
+	if (ch != 'c')
 		return (-1);
-	}
+	if (bench_parse_list(val, o->levels, MAX_LEVELS, &o->nlevels) == -1)
+		usage();
 	return (0);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "latency-ms", required_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 }
+	struct options		 o;
+	const struct bench_own	 own[] = {
+		{ "concurrency", BENCH_OWN_TAKE, NULL, 0, 0, 'c' },
+		{ "runs", BENCH_OWN_U64, &o.runs, 1, 10000000, 0 },
+		{ "latency-ms", BENCH_OWN_INT, &o.latency_ms, 0, 60000, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct result	 res[MAX_LEVELS];
-	json_t		*a;
-	char		*cause = NULL;
-	size_t		 i;
+	struct result		 res[MAX_LEVELS];
+	json_t			*a;
+	char			*cause = NULL;
+	size_t			 i;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "http-bench");
@@ -546,7 +533,7 @@ main(int argc, char **argv)
 	o.b.window = 128;
 	o.b.conns_max = 256;
 	o.b.window_max = 100000;
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER |
 	    BENCH_TAKE_LOG_LEVEL | BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW,
 	    take_option, &o) == -1)
