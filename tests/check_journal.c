@@ -155,15 +155,6 @@ raw_open(unsigned int flags)
 	return (env);
 }
 
-static void
-be64(uint64_t v, uint8_t out[8])
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		out[i] = v & 0xff;
-}
-
 /* Flip one byte of log entry SEQ at OFFSET from the end of its value. */
 static void
 raw_tamper(uint64_t seq, size_t from_end)
@@ -174,7 +165,7 @@ raw_tamper(uint64_t seq, size_t from_end)
 	MDB_val		 k, v;
 	uint8_t		 key[8], *copy;
 
-	be64(seq, key);
+	store_be64(seq, key);
 	k.mv_data = key;
 	k.mv_size = 8;
 	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
@@ -247,7 +238,7 @@ raw_recompute(void)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		n++;
-		be64(n, key);
+		store_be64(n, key);
 		ck_assert_int_eq(k.mv_size, 8);
 		ck_assert_mem_eq(k.mv_data, key, 8);
 		ck_assert_uint_gt(v.mv_size, 32);
@@ -1966,7 +1957,7 @@ START_TEST(test_journal_verify_bad)
 	free(cause);
 	raw_tamper(50, 1);		/* restored */
 
-	be64(49, seq);
+	store_be64(49, seq);
 	raw_meta("head_seq", seq, 8);
 	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "meta's head is seq 49"));
@@ -2017,7 +2008,7 @@ raw_append_body(uint64_t seq, int64_t when, const void *body, size_t blen)
 	val = xmalloc(32 + sb.size);
 	sha256_2(prev, 32, sb.data, sb.size, val);
 	memcpy(val + 32, sb.data, sb.size);
-	be64(seq, key);
+	store_be64(seq, key);
 	k.mv_data = key;
 	k.mv_size = 8;
 	v.mv_data = val;
