@@ -990,6 +990,21 @@ bench_conn_read(struct bench_pipeline *p, struct bench_conn *c,
 	return (0);
 }
 
+/* A pipeline of METHOD on the socket SOCK with the --connections and
+ * --window of O, giving up after BENCH_STALL_US without an answer; the
+ * caller sets the total, the params callback and its argument. */
+void
+bench_pipeline_init(struct bench_pipeline *p, const struct bench_opts *o,
+    const char *sock, const char *method)
+{
+	memset(p, 0, sizeof *p);
+	p->sock = sock;
+	p->method = method;
+	p->nconns = o->conns;
+	p->window = o->window;
+	p->stall_us = BENCH_STALL_US;
+}
+
 /*
  * Run the pipeline: every request is sent and answered (or -1 with *CAUSE
  * when a connection fails or nothing is answered for p->stall_us).

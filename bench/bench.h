@@ -120,6 +120,9 @@ typedef int (*bench_params_cb)(uint64_t, char *, size_t, void *);
  * included) and its length; non-zero stops the export there. */
 typedef int (*bench_line_cb)(const char *, size_t, void *);
 
+/* How long a pipeline waits for an answer before it gives up. */
+#define BENCH_STALL_US		(120 * 1000000LL)
+
 /* TOTAL requests of METHOD sent over NCONNS connections with at most
  * WINDOW unanswered on each; the figures are filled by the run. */
 struct bench_pipeline {
@@ -173,6 +176,8 @@ int		 bench_rss(pid_t, struct bench_rss *);
 int64_t		 bench_cpu_us(pid_t);
 int64_t		 bench_du(const char *);
 double		 bench_loadavg(void);
+void		 bench_pipeline_init(struct bench_pipeline *,
+		     const struct bench_opts *, const char *, const char *);
 int		 bench_pipeline_run(struct bench_pipeline *, char **);
 void		 bench_pipeline_free(struct bench_pipeline *);
 void		 bench_sort(int64_t *, size_t);

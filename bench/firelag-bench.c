@@ -45,7 +45,6 @@
 
 #define START_TIMEOUT	(120 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define POLL_US		(50 * USEC_PER_MSEC)
 
 struct options {
@@ -595,14 +594,10 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	    "%s (\"%s\")\n", (unsigned long long)o->count,
 	    fmt_rfc3339(f.at_us, (char[40]){ 0 }, 40), f.spec);
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = o->count;
 	p.params = fire_params;
 	p.arg = &f;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	if (p.errors > 0) {

@@ -51,7 +51,6 @@
 #define MAX_LEVELS	8
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define END_TIMEOUT	(600 * USEC_PER_SEC)
 #define POLL_US		(20 * USEC_PER_MSEC)
 #define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -380,13 +379,9 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	    cause) == -1)
 		goto out;
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = c;
 	p.params = create_params;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	if (p.errors > 0) {
@@ -395,17 +390,12 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	}
 	bench_pipeline_free(&p);
 
-	memset(&p, 0, sizeof p);
 	ta.schedules = c;
 	ta.latency_ms = o->latency_ms;
-	p.sock = d.sock;
-	p.method = "schedule.trigger";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.trigger");
 	p.total = r->runs;
 	p.params = trigger_params;
 	p.arg = &ta;
-	p.stall_us = STALL_TIMEOUT;
 	cpu0 = bench_cpu_us(d.pid);
 	t0 = now_us();
 	if (bench_pipeline_run(&p, cause) == -1)

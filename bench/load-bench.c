@@ -34,7 +34,6 @@
 #define MAX_COUNTS	16
 #define START_TIMEOUT	(600 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(600 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define MIB		(1024.0 * 1024.0)
 
 /* What the schedules are made of; dates near today are avoided. */
@@ -272,14 +271,10 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	cpu0 = bench_cpu_us(d.pid);
 	self0 = self_cpu_us();
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = n;
 	p.params = gen_params;
 	p.arg = (void *)g;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	r->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
