@@ -154,6 +154,17 @@ error_is() {
 	[ "$got" = "$want" ]
 }
 
+# create_hook NAME: create the webhook schedule NAME (operation quick, a
+# generated secret), its answer (or error) in $T/create; HOOK_ID and
+# HOOK_SECRET are its id and secret, a secret of the test (secret_used).
+create_hook() {
+	ctlj schedule create --name "$1" --op quick --webhook \
+	    --webhook-secret generated > "$T/create" 2>&1
+	HOOK_ID=$(jq -r .id "$T/create")
+	HOOK_SECRET=$(jq -r .webhook_secret "$T/create")
+	secret_used "$HOOK_SECRET"
+}
+
 # runs_with SCHEDULE STATUS N: at least N runs of SCHEDULE have STATUS.
 runs_with() {
 	n=$(ctlj schedule runs "$1" --limit 1000 |
