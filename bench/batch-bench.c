@@ -284,7 +284,8 @@ main(int argc, char **argv)
 	struct options		 o;
 	const struct bench_own	 own[] = {
 		{ "ops", BENCH_OWN_U64, &o.ops, 1, 100000, 0 },
-		{ "max-concurrent", BENCH_OWN_U64, &o.concurrency, 1, 10000, 0 },
+		{ "max-concurrent", BENCH_OWN_U64, &o.concurrency, 1, 10000,
+		    0 },
 		{ "latency-ms", BENCH_OWN_INT, &o.latency_ms, 0, 60000, 0 },
 		{ NULL }
 	};

@@ -853,7 +853,8 @@ exec_begin_kill(struct exec_job *job, enum exec_kill why)
 	}
 	if (!evtimer_pending(job->kill_ev, NULL) && !job->sigkilled) {
 		exec_signal(job, SIGTERM);
-		timeout_add_us(job->kill_ev, EXEC_KILL_GRACE_MS * USEC_PER_MSEC);
+		timeout_add_us(job->kill_ev,
+		    EXEC_KILL_GRACE_MS * USEC_PER_MSEC);
 	}
 }
 

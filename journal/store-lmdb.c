@@ -1007,9 +1007,13 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 		size_t		 size;
 		int		 optional;
 	} keys[] = {
-		{ "format", 8, 0 }, { "journal_id", 32, 0 }, { "head_seq", 8, 0 },
-		{ "head_hash", JOURNAL_HASH_LEN, 0 }, { "created_us", 8, 0 },
-		{ "verified_seq", 8, 1 }, { "verified_hash", JOURNAL_HASH_LEN, 1 },
+		{ "format", 8, 0 },
+		{ "journal_id", 32, 0 },
+		{ "head_seq", 8, 0 },
+		{ "head_hash", JOURNAL_HASH_LEN, 0 },
+		{ "created_us", 8, 0 },
+		{ "verified_seq", 8, 1 },
+		{ "verified_hash", JOURNAL_HASH_LEN, 1 },
 		{ "scrubbed_us", 8, 1 },
 	};
 	MDB_val	 v[8];
