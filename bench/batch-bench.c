@@ -75,7 +75,6 @@ struct latencies {
 };
 
 static deadfunc void	usage(void);
-static int		take_option(void *, int, const char *);
 static int		wait_end(struct bench_daemon *, const char *, char **);
 static int		read_journal(const struct options *, const char *,
 			    int64_t **, size_t *, char **);
@@ -279,51 +278,27 @@ result_json(const struct options *o, const struct result *r)
 	    "loadavg", bench_loadavg()));
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
-static int
-take_option(void *arg, int ch, const char *val)
-{
-	struct options	*o = arg;
-
-	switch (ch) {
-	case 'n':
-		o->ops = (uint64_t)bench_number(o->b.prog, "--ops",
-		    val, 1, 100000, 0);
-		break;
-	case 'c':
-		o->concurrency = (uint64_t)bench_number(o->b.prog,
-		    "--max-concurrent", val, 1, 10000, 0);
-		break;
-	case 'l':
-		o->latency_ms = (int)bench_number(o->b.prog,
-		    "--latency-ms", val, 0, 60000, 0);
-		break;
-	default:
-		return (-1);
-	}
-	return (0);
-}
-
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "ops", required_argument, NULL, 'n' },
-		{ "max-concurrent", required_argument, NULL, 'c' },
-		{ "latency-ms", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
+	struct options		 o;
+	const struct bench_own	 own[] = {
+		{ "ops", BENCH_OWN_U64, &o.ops, 1, 100000, 0 },
+		{ "max-concurrent", BENCH_OWN_U64, &o.concurrency, 1, 10000,
+		    0 },
+		{ "latency-ms", BENCH_OWN_INT, &o.latency_ms, 0, 60000, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct result	 r;
-	char		*cause = NULL;
+	struct result		 r;
+	char			*cause = NULL;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "batch-bench");
 	o.ops = 100000;
 	o.concurrency = 1000;
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
-	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER,
-	    take_option, &o) == -1)
+	if (bench_opts_parse(&o.b, argc, argv, own,
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER, NULL,
+	    NULL) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL | BENCH_NEED_ROUTER);
 	log_open("batch-bench", LOG_LEVEL_WARN);

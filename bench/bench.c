@@ -49,6 +49,7 @@
 #endif
 #define BENCH_OWN_OPTIONS	32	/* of one program, at most */
 #define BENCH_COMMON_VAL	0x10000	/* getopt_long's value: this | bit */
+#define BENCH_OWN_VAL		0x20000	/* getopt_long's value: this | row */
 
 /* The common options, by their BENCH_TAKE_* bit. */
 static const struct option bench_common_options[] = {
@@ -87,6 +88,8 @@ static deadfunc void bench_exec_child(const struct bench_daemon *);
 static int	bench_connect(const char *);
 static char	*bench_beside(const char *, const char *);
 static void	bench_opts_take(struct bench_opts *, int, const char *);
+static void	bench_own_set(const char *, const struct bench_own *,
+		    const char *);
 static int	bench_rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static int	bench_du_entry(const char *, const struct stat *, int,
@@ -197,15 +200,42 @@ bench_opts_take(struct bench_opts *o, int bit, const char *arg)
 	}
 }
 
+/* Set the option OWN of PROG's own (not a BENCH_OWN_TAKE) from ARG. */
+static void
+bench_own_set(const char *prog, const struct bench_own *own, const char *arg)
+{
+	char	 flag[64];
+	long	 v;
+
+	if (own->kind == BENCH_OWN_STRING) {
+		*(const char **)own->to = arg;
+		return;
+	}
+	snprintf(flag, sizeof flag, "--%s", own->name);
+	v = bench_number(prog, flag, arg, own->lo, own->hi,
+	    (own->kind & BENCH_OWN_S) != 0);
+	switch (own->kind & ~BENCH_OWN_S) {
+	case BENCH_OWN_INT:
+		*(int *)own->to = (int)v;
+		break;
+	case BENCH_OWN_U64:
+		*(uint64_t *)own->to = (uint64_t)v;
+		break;
+	case BENCH_OWN_USEC:
+		*(int64_t *)own->to = v * USEC_PER_SEC;
+		break;
+	}
+}
+
 /*
- * Parse ARGV (long options only): OWN, the program's options, through TAKE
- * with ARG; the common ones TAKES names (BENCH_TAKE_*) into O.  -1 (the
- * caller prints its usage) on an option neither knows or an argument left
- * over.
+ * Parse ARGV (long options only): OWN, the program's options (TAKE with ARG
+ * takes those of kind BENCH_OWN_TAKE); the common ones TAKES names
+ * (BENCH_TAKE_*) into O.  -1 (the caller prints its usage) on --help, an
+ * option neither knows, a value TAKE refuses or an argument left over.
  */
 int
 bench_opts_parse(struct bench_opts *o, int argc, char **argv,
-    const struct option *own, int takes, bench_take_cb take, void *arg)
+    const struct bench_own *own, int takes, bench_take_cb take, void *arg)
 {
 	struct option	 all[BENCH_OWN_OPTIONS + BENCH_NCOMMON + 1];
 	size_t		 n = 0, i;
@@ -214,7 +244,12 @@ bench_opts_parse(struct bench_opts *o, int argc, char **argv,
 	for (i = 0; own[i].name != NULL; i++) {
 		if (n == BENCH_OWN_OPTIONS)
 			fatalx("bench_opts_parse: too many options");
-		all[n++] = own[i];
+		all[n].name = own[i].name;
+		all[n].has_arg = own[i].kind == BENCH_OWN_HELP ? no_argument :
+		    required_argument;
+		all[n].flag = NULL;
+		all[n++].val = own[i].kind == BENCH_OWN_TAKE ? own[i].val :
+		    BENCH_OWN_VAL | (int)i;
 	}
 	for (i = 0; i < BENCH_NCOMMON; i++) {
 		if (takes & bench_common_options[i].val) {
@@ -226,7 +261,12 @@ bench_opts_parse(struct bench_opts *o, int argc, char **argv,
 	while ((ch = getopt_long(argc, argv, "", all, NULL)) != -1) {
 		if (ch & BENCH_COMMON_VAL)
 			bench_opts_take(o, ch & ~BENCH_COMMON_VAL, optarg);
-		else if (take(arg, ch, optarg) == -1)
+		else if (ch & BENCH_OWN_VAL) {
+			if (own[ch & ~BENCH_OWN_VAL].kind == BENCH_OWN_HELP)
+				return (-1);
+			bench_own_set(o->prog, &own[ch & ~BENCH_OWN_VAL],
+			    optarg);
+		} else if (take == NULL || take(arg, ch, optarg) == -1)
 			return (-1);
 	}
 	return (optind == argc ? 0 : -1);
@@ -948,6 +988,21 @@ bench_conn_read(struct bench_pipeline *p, struct bench_conn *c,
 	c->rlen -= (size_t)(start - c->rbuf);
 	memmove(c->rbuf, start, c->rlen);
 	return (0);
+}
+
+/* A pipeline of METHOD on the socket SOCK with the --connections and
+ * --window of O, giving up after BENCH_STALL_US without an answer; the
+ * caller sets the total, the params callback and its argument. */
+void
+bench_pipeline_init(struct bench_pipeline *p, const struct bench_opts *o,
+    const char *sock, const char *method)
+{
+	memset(p, 0, sizeof *p);
+	p->sock = sock;
+	p->method = method;
+	p->nconns = o->conns;
+	p->window = o->window;
+	p->stall_us = BENCH_STALL_US;
 }
 
 /*

@@ -36,8 +36,31 @@ struct bench_opts {
 	int		 window_max;
 	char		*owned[3];	/* defaults made here */
 };
-/* Takes option CH (one of the program's own) with its value for ARG: 0,
- * or -1 if the program has no such option. */
+/*
+ * An option of a program's own, a row of the table it gives
+ * bench_opts_parse (ended by a row without a name): --NAME sets *TO by KIND
+ * to a number from LO to HI ("10" or, with BENCH_OWN_S, also "10s"; a bad
+ * one ends the program with status 2) or to the string; a BENCH_OWN_TAKE
+ * option goes to the program's take callback as VAL; --help (BENCH_OWN_HELP)
+ * makes bench_opts_parse return -1.
+ */
+struct bench_own {
+	const char	*name;
+	int		 kind;		/* BENCH_OWN_* */
+	void		*to;
+	long		 lo;
+	long		 hi;
+	int		 val;
+};
+#define BENCH_OWN_INT		0	/* int */
+#define BENCH_OWN_U64		1	/* uint64_t */
+#define BENCH_OWN_USEC		2	/* int64_t microseconds, given in s */
+#define BENCH_OWN_STRING	3	/* const char * */
+#define BENCH_OWN_TAKE		4	/* the take callback */
+#define BENCH_OWN_HELP		5	/* no value: -1 */
+#define BENCH_OWN_S		0x10	/* a number may end in "s" */
+/* Takes option CH (a BENCH_OWN_TAKE option's VAL) with its value for ARG:
+ * 0, or -1 if the value is not one it takes. */
 typedef int (*bench_take_cb)(void *, int, const char *);
 /* The common options a program takes (bench_opts_parse). */
 #define BENCH_TAKE_CHIMED	0x001	/* --chimed PATH */
@@ -97,6 +120,9 @@ typedef int (*bench_params_cb)(uint64_t, char *, size_t, void *);
  * included) and its length; non-zero stops the export there. */
 typedef int (*bench_line_cb)(const char *, size_t, void *);
 
+/* How long a pipeline waits for an answer before it gives up. */
+#define BENCH_STALL_US		(120 * 1000000LL)
+
 /* TOTAL requests of METHOD sent over NCONNS connections with at most
  * WINDOW unanswered on each; the figures are filled by the run. */
 struct bench_pipeline {
@@ -122,7 +148,7 @@ const char	*bench_default_chimed(void);
 char		*bench_src_path(const char *);
 void		 bench_opts_init(struct bench_opts *, const char *);
 int		 bench_opts_parse(struct bench_opts *, int, char **,
-		     const struct option *, int, bench_take_cb, void *);
+		     const struct bench_own *, int, bench_take_cb, void *);
 void		 bench_opts_check(struct bench_opts *, int);
 void		 bench_opts_output(const struct bench_opts *, json_t *);
 void		 bench_opts_free(struct bench_opts *);
@@ -150,6 +176,8 @@ int		 bench_rss(pid_t, struct bench_rss *);
 int64_t		 bench_cpu_us(pid_t);
 int64_t		 bench_du(const char *);
 double		 bench_loadavg(void);
+void		 bench_pipeline_init(struct bench_pipeline *,
+		     const struct bench_opts *, const char *, const char *);
 int		 bench_pipeline_run(struct bench_pipeline *, char **);
 void		 bench_pipeline_free(struct bench_pipeline *);
 void		 bench_sort(int64_t *, size_t);

@@ -45,7 +45,6 @@
 
 #define START_TIMEOUT	(120 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define POLL_US		(50 * USEC_PER_MSEC)
 
 struct options {
@@ -595,14 +594,10 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	    "%s (\"%s\")\n", (unsigned long long)o->count,
 	    fmt_rfc3339(f.at_us, (char[40]){ 0 }, 40), f.spec);
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = o->count;
 	p.params = fire_params;
 	p.arg = &f;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	if (p.errors > 0) {
@@ -765,64 +760,37 @@ summary_json(const struct options *o, const struct summary *s)
 	return (j);
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
+/* --trigger cron|at (bench_opts_parse); -1: neither. */
 static int
 take_option(void *arg, int ch, const char *val)
 {
 	struct options	*o = arg;
 
-	switch (ch) {
-	case 'n':
-		o->count = (uint64_t)bench_number(o->b.prog, "--count",
-		    val, 1, 10000000, 0);
-		break;
-	case 'm':
-		o->max_running = (int)bench_number(o->b.prog,
-		    "--max-running", val, 1, 100000, 0);
-		break;
-	case 't':
-		if (strcmp(val, "cron") != 0 &&
-		    strcmp(val, "at") != 0)
-			usage();
-		o->use_at = strcmp(val, "at") == 0;
-		break;
-	case 'L':
-		o->lead_us = bench_number(o->b.prog, "--lead", val, 1,
-		    3600, 0) * USEC_PER_SEC;
-		break;
-	case 'p':
-		o->op = val;
-		break;
-	case 'w':
-		o->wait_us = bench_number(o->b.prog, "--wait", val, 1,
-		    86400, 0) * USEC_PER_SEC;
-		break;
-	case 'P':
-		o->perf = val;
-		break;
-	default:
+	if (ch != 't')
 		return (-1);
-	}
+	if (strcmp(val, "cron") != 0 && strcmp(val, "at") != 0)
+		usage();
+	o->use_at = strcmp(val, "at") == 0;
 	return (0);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "max-running", required_argument, NULL, 'm' },
-		{ "trigger", required_argument, NULL, 't' },
-		{ "lead", required_argument, NULL, 'L' },
-		{ "op", required_argument, NULL, 'p' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "perf", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	struct options		 o;
+	const struct bench_own	 own[] = {
+		{ "count", BENCH_OWN_U64, &o.count, 1, 10000000, 0 },
+		{ "max-running", BENCH_OWN_INT, &o.max_running, 1, 100000, 0 },
+		{ "trigger", BENCH_OWN_TAKE, NULL, 0, 0, 't' },
+		{ "lead", BENCH_OWN_USEC, &o.lead_us, 1, 3600, 0 },
+		{ "op", BENCH_OWN_STRING, &o.op, 0, 0, 0 },
+		{ "wait", BENCH_OWN_USEC, &o.wait_us, 1, 86400, 0 },
+		{ "perf", BENCH_OWN_STRING, &o.perf, 0, 0, 0 },
+		{ "help", BENCH_OWN_HELP, NULL, 0, 0, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct summary	 s;
-	char		*cause = NULL;
+	struct summary		 s;
+	char			*cause = NULL;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "firelag-bench");
@@ -830,7 +798,7 @@ main(int argc, char **argv)
 	o.max_running = 32;
 	o.op = "noop";
 	o.wait_us = 600 * USEC_PER_SEC;
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_CATALOG |
 	    BENCH_TAKE_LOG_LEVEL, take_option, &o) == -1)
 		usage();

@@ -51,7 +51,6 @@
 #define MAX_LEVELS	8
 #define START_TIMEOUT	(60 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define END_TIMEOUT	(600 * USEC_PER_SEC)
 #define POLL_US		(20 * USEC_PER_MSEC)
 #define SECRET		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -380,13 +379,9 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	    cause) == -1)
 		goto out;
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = c;
 	p.params = create_params;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	if (p.errors > 0) {
@@ -395,17 +390,12 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	}
 	bench_pipeline_free(&p);
 
-	memset(&p, 0, sizeof p);
 	ta.schedules = c;
 	ta.latency_ms = o->latency_ms;
-	p.sock = d.sock;
-	p.method = "schedule.trigger";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.trigger");
 	p.total = r->runs;
 	p.params = trigger_params;
 	p.arg = &ta;
-	p.stall_us = STALL_TIMEOUT;
 	cpu0 = bench_cpu_us(d.pid);
 	t0 = now_us();
 	if (bench_pipeline_run(&p, cause) == -1)
@@ -494,46 +484,33 @@ print_table(const struct options *o, struct result *res, size_t n)
 	    "router's own time\n");
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
+/* --concurrency N,... (bench_opts_parse); -1: not it. */
 static int
 take_option(void *arg, int ch, const char *val)
 {
 	struct options	*o = arg;
 
-	switch (ch) {
-	case 'c':
-		if (bench_parse_list(val, o->levels, MAX_LEVELS,
-		    &o->nlevels) == -1)
-			usage();
-		break;
-	case 'n':
-		o->runs = (uint64_t)bench_number(o->b.prog, "--runs",
-		    val, 1, 10000000, 0);
-		break;
-	case 'L':
-		o->latency_ms = (int)bench_number(o->b.prog,
-		    "--latency-ms", val, 0, 60000, 0);
-		break;
-	default:
+	if (ch != 'c')
 		return (-1);
-	}
+	if (bench_parse_list(val, o->levels, MAX_LEVELS, &o->nlevels) == -1)
+		usage();
 	return (0);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "runs", required_argument, NULL, 'n' },
-		{ "latency-ms", required_argument, NULL, 'L' },
-		{ NULL, 0, NULL, 0 }
+	struct options		 o;
+	const struct bench_own	 own[] = {
+		{ "concurrency", BENCH_OWN_TAKE, NULL, 0, 0, 'c' },
+		{ "runs", BENCH_OWN_U64, &o.runs, 1, 10000000, 0 },
+		{ "latency-ms", BENCH_OWN_INT, &o.latency_ms, 0, 60000, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct result	 res[MAX_LEVELS];
-	json_t		*a;
-	char		*cause = NULL;
-	size_t		 i;
+	struct result		 res[MAX_LEVELS];
+	json_t			*a;
+	char			*cause = NULL;
+	size_t			 i;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "http-bench");
@@ -546,7 +523,7 @@ main(int argc, char **argv)
 	o.b.window = 128;
 	o.b.conns_max = 256;
 	o.b.window_max = 100000;
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_ROUTER |
 	    BENCH_TAKE_LOG_LEVEL | BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW,
 	    take_option, &o) == -1)

@@ -34,7 +34,6 @@
 #define MAX_COUNTS	16
 #define START_TIMEOUT	(600 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(600 * USEC_PER_SEC)
-#define STALL_TIMEOUT	(120 * USEC_PER_SEC)
 #define MIB		(1024.0 * 1024.0)
 
 /* What the schedules are made of; dates near today are avoided. */
@@ -272,14 +271,10 @@ run_count(const struct options *o, const struct gen *g, uint64_t n,
 	cpu0 = bench_cpu_us(d.pid);
 	self0 = self_cpu_us();
 
-	p.sock = d.sock;
-	p.method = "schedule.create";
-	p.nconns = o->b.conns;
-	p.window = o->b.window;
+	bench_pipeline_init(&p, &o->b, d.sock, "schedule.create");
 	p.total = n;
 	p.params = gen_params;
 	p.arg = (void *)g;
-	p.stall_us = STALL_TIMEOUT;
 	if (bench_pipeline_run(&p, cause) == -1)
 		goto out;
 	r->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
@@ -426,23 +421,18 @@ print_table(const struct options *o, struct result *res, size_t n)
 	}
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
+/* --counts N,... (bench_opts_parse); -1: not it. */
 static int
 take_option(void *arg, int ch, const char *val)
 {
 	struct options	*o = arg;
 
-	switch (ch) {
-	case 'n':
-		if (bench_parse_list(val, o->counts, MAX_COUNTS,
-		    &o->ncounts) == -1) {
-			fprintf(stderr, "load-bench: --counts: "
-			    "expected counts like 1000,10k,1M\n");
-			exit(2);
-		}
-		break;
-	default:
+	if (ch != 'n')
 		return (-1);
+	if (bench_parse_list(val, o->counts, MAX_COUNTS, &o->ncounts) == -1) {
+		fprintf(stderr, "load-bench: --counts: expected counts like "
+		    "1000,10k,1M\n");
+		exit(2);
 	}
 	return (0);
 }
@@ -450,23 +440,23 @@ take_option(void *arg, int ch, const char *val)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "counts", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	static const struct bench_own	 own[] = {
+		{ "counts", BENCH_OWN_TAKE, NULL, 0, 0, 'n' },
+		{ "help", BENCH_OWN_HELP, NULL, 0, 0, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct gen	 g;
-	struct result	 res[MAX_COUNTS];
-	json_t		*arr;
-	char		*cause = NULL;
-	size_t		 i;
+	struct options			 o;
+	struct gen			 g;
+	struct result			 res[MAX_COUNTS];
+	json_t				*arr;
+	char				*cause = NULL;
+	size_t				 i;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "load-bench");
 	bench_parse_list("1000,10000,100000", o.counts, MAX_COUNTS,
 	    &o.ncounts);
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_CATALOG | BENCH_TAKE_LOG_LEVEL |
 	    BENCH_TAKE_CONNECTIONS | BENCH_TAKE_WINDOW, take_option, &o) == -1)
 		usage();

@@ -820,7 +820,8 @@ write_out(const struct options *o, const struct result *res, size_t n,
 	return (rc);
 }
 
-/* An option of this program's own (bench_opts_parse); -1: not one. */
+/* --connections N,... and --runs skip|exec (bench_opts_parse); -1: neither,
+ * or a value it does not take. */
 static int
 take_option(void *arg, int ch, const char *val)
 {
@@ -832,40 +833,11 @@ take_option(void *arg, int ch, const char *val)
 		    &o->nlevels) == -1)
 			usage();
 		break;
-	case 't':
-		o->threads = (int)bench_number(o->b.prog, "--threads",
-		    val, 1, MAX_THREADS, 0);
-		break;
-	case 'D':
-		o->duration_s = (int)bench_number(o->b.prog, "--duration",
-		    val, 1, TOLERANCE_S - TOLERANCE_MARGIN - 10, 1);
-		break;
-	case 'n':
-		o->requests = (uint64_t)bench_number(o->b.prog,
-		    "--requests", val, 1, 50000000, 0);
-		break;
-	case 'm':
-		o->max_running = (int)bench_number(o->b.prog,
-		    "--max-running", val, 1, 100000, 0);
-		break;
-	case 'O':
-		o->op = val;
-		break;
 	case 'r':
 		if (strcmp(val, "skip") != 0 &&
 		    strcmp(val, "exec") != 0)
 			usage();
 		o->skip = strcmp(val, "skip") == 0;
-		break;
-	case 'w':
-		o->wrk = val;
-		break;
-	case 'S':
-		o->script = val;
-		break;
-	case 'T':
-		o->drain_us = bench_number(o->b.prog, "--drain-timeout",
-		    val, 1, 86400, 1) * USEC_PER_SEC;
 		break;
 	default:
 		return (-1);
@@ -876,25 +848,27 @@ take_option(void *arg, int ch, const char *val)
 int
 main(int argc, char **argv)
 {
-	static const struct option	 longopts[] = {
-		{ "connections", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "duration", required_argument, NULL, 'D' },
-		{ "requests", required_argument, NULL, 'n' },
-		{ "max-running", required_argument, NULL, 'm' },
-		{ "op", required_argument, NULL, 'O' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "wrk", required_argument, NULL, 'w' },
-		{ "script", required_argument, NULL, 'S' },
-		{ "drain-timeout", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 }
+	struct options		 o;
+	const struct bench_own	 own[] = {
+		{ "connections", BENCH_OWN_TAKE, NULL, 0, 0, 'c' },
+		{ "threads", BENCH_OWN_INT, &o.threads, 1, MAX_THREADS, 0 },
+		{ "duration", BENCH_OWN_INT | BENCH_OWN_S, &o.duration_s, 1,
+		    TOLERANCE_S - TOLERANCE_MARGIN - 10, 0 },
+		{ "requests", BENCH_OWN_U64, &o.requests, 1, 50000000, 0 },
+		{ "max-running", BENCH_OWN_INT, &o.max_running, 1, 100000, 0 },
+		{ "op", BENCH_OWN_STRING, &o.op, 0, 0, 0 },
+		{ "runs", BENCH_OWN_TAKE, NULL, 0, 0, 'r' },
+		{ "wrk", BENCH_OWN_STRING, &o.wrk, 0, 0, 0 },
+		{ "script", BENCH_OWN_STRING, &o.script, 0, 0, 0 },
+		{ "drain-timeout", BENCH_OWN_USEC | BENCH_OWN_S, &o.drain_us, 1,
+		    86400, 0 },
+		{ NULL }
 	};
-	struct options	 o;
-	struct result	 res[MAX_LEVELS];
-	char		*cause = NULL, *script;
-	double		 loadavg;
-	size_t		 i;
-	int		 rc = 1;
+	struct result		 res[MAX_LEVELS];
+	char			*cause = NULL, *script;
+	double			 loadavg;
+	size_t			 i;
+	int			 rc = 1;
 
 	memset(&o, 0, sizeof o);
 	bench_opts_init(&o.b, "webhook-bench");
@@ -910,7 +884,7 @@ main(int argc, char **argv)
 	o.wrk = "/usr/bin/wrk";
 	o.script = script = bench_src_path("bench/webhook.lua");
 	o.drain_us = 600 * USEC_PER_SEC;
-	if (bench_opts_parse(&o.b, argc, argv, longopts,
+	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_LOG_LEVEL,
 	    take_option, &o) == -1)
 		usage();

@@ -439,30 +439,24 @@ print_error(FILE *fp, json_t *error)
 	fputc('\n', fp);
 }
 
-/* The value placeholder of a parameter in usage text. */
+/* The value placeholder of a parameter in usage text: its type's, else
+ * its name in capitals. */
 static void
 print_placeholder(const struct ctl_param *p, char *buf, size_t len)
 {
-	switch (p->type) {
-	case CTL_P_INT:
-		snprintf(buf, len, "N");
-		return;
-	case CTL_P_USD:
-		snprintf(buf, len, "USD");
-		return;
-	case CTL_P_DURATION:
-		snprintf(buf, len, "DURATION");
-		return;
-	case CTL_P_TIME:
-		snprintf(buf, len, "TIME");
-		return;
-	case CTL_P_OBJECT:
-		snprintf(buf, len, "KEY=VALUE");
-		return;
-	default:
-		break;
-	}
-	print_upper(p->name, buf, len);
+	static const char *const types[] = {
+		[CTL_P_INT] = "N",
+		[CTL_P_USD] = "USD",
+		[CTL_P_DURATION] = "DURATION",
+		[CTL_P_TIME] = "TIME",
+		[CTL_P_OBJECT] = "KEY=VALUE",
+	};
+
+	if ((size_t)p->type < sizeof types / sizeof types[0] &&
+	    types[p->type] != NULL)
+		snprintf(buf, len, "%s", types[p->type]);
+	else
+		print_upper(p->name, buf, len);
 }
 
 static void

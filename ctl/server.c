@@ -686,7 +686,6 @@ ctl_conn_arm(struct ctl_conn *c)
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_ptr	 eol;
 	enum ctl_conn_wait	 want = CTL_WAIT_NONE;
-	struct timeval		 tv;
 	int64_t			 ms = 0;
 	size_t			 eol_len;
 
@@ -712,9 +711,7 @@ ctl_conn_arm(struct ctl_conn *c)
 		ms = c->server->limits.read_timeout_ms;
 	if (ms <= 0)
 		return;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	timeout_add_us(c->timer, ms * USEC_PER_MSEC);
 }
 
 /* The idle or read timeout passed: close C (a read timeout says why). */

@@ -306,6 +306,7 @@ int		 xvasprintf(char **, const char *, va_list);
 /* util.c */
 int64_t		 now_us(void);		/* CLOCK_REALTIME */
 int64_t		 mono_us(void);		/* CLOCK_MONOTONIC */
+void		 timeout_add_us(struct event *, int64_t);
 char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);

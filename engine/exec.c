@@ -196,7 +196,6 @@ static void	 exec_bad_output(struct exec_result *, const char *, ...)
 static char	*exec_stderr_tail(struct exec_job *);
 static void	 exec_gc_cb(evutil_socket_t, short, void *);
 static void	 exec_job_free(struct exec_job *);
-static void	 exec_add_timer(struct event *, int64_t);
 
 const struct executor exec_executor = {
 	.name = "exec",
@@ -800,17 +799,7 @@ exec_setup_events(struct exec_job *job)
 		exec_pipe_close(&job->in);
 	event_add(job->out.ev, NULL);
 	event_add(job->err.ev, NULL);
-	exec_add_timer(job->deadline_ev, job->deadline_ms);
-}
-
-static void
-exec_add_timer(struct event *ev, int64_t ms)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
+	timeout_add_us(job->deadline_ev, job->deadline_ms * USEC_PER_MSEC);
 }
 
 /* Stop watching and close one pipe; its event is freed with the job. */
@@ -864,7 +853,8 @@ exec_begin_kill(struct exec_job *job, enum exec_kill why)
 	}
 	if (!evtimer_pending(job->kill_ev, NULL) && !job->sigkilled) {
 		exec_signal(job, SIGTERM);
-		exec_add_timer(job->kill_ev, EXEC_KILL_GRACE_MS);
+		timeout_add_us(job->kill_ev,
+		    EXEC_KILL_GRACE_MS * USEC_PER_MSEC);
 	}
 }
 
@@ -1056,8 +1046,8 @@ exec_reaped(struct exec_job *job, int status)
 	evtimer_del(job->kill_ev);
 	exec_pipe_close(&job->in);
 	if (job->out.fd != -1 || job->err.fd != -1)
-		exec_add_timer(job->drain_ev,
-		    job->killed != EXEC_KILL_NONE ? 0 : EXEC_DRAIN_MS);
+		timeout_add_us(job->drain_ev, USEC_PER_MSEC *
+		    (job->killed != EXEC_KILL_NONE ? 0 : EXEC_DRAIN_MS));
 	exec_check_done(job);
 }
 

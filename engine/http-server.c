@@ -642,15 +642,12 @@ httpd_conn_find(struct httpd *h, struct evhttp_connection *evcon)
 static void
 httpd_conn_arm(struct httpd_conn *c, int64_t ms)
 {
-	struct timeval	tv;
-	int64_t		left;
+	int64_t	left;
 
 	left = c->since_us + ms * USEC_PER_MSEC - mono_us();
 	if (left < 0)
 		left = 0;
-	tv.tv_sec = left / USEC_PER_SEC;
-	tv.tv_usec = left % USEC_PER_SEC;
-	evtimer_add(c->deadline, &tv);
+	timeout_add_us(c->deadline, left);
 }
 
 /* A request not read whole in time: close its connection, no answer. */

@@ -315,15 +315,11 @@ http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
 static int
 http_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 {
-	struct timeval	tv;
-
 	if (timeout_ms < 0) {
 		evtimer_del(http_timer_ev);
 		return (0);
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(http_timer_ev, &tv);
+	timeout_add_us(http_timer_ev, timeout_ms * USEC_PER_MSEC);
 	return (0);
 }
 

@@ -103,6 +103,8 @@ static struct secret_cached *secret_cache_find(const char *);
 static struct secret_cached *secret_cache_get(const char *);
 static void	 secret_cache_drop(struct secret_cached *);
 static char	*secret_gen_dir(const char *, int, char **);
+static char	*secret_gen_path(const char *, const char *, int, char **,
+		    char **);
 static int	 secret_fsync_dir(const char *, char **);
 static int	 secret_write_new(const char *, const char *, const char *,
 		     const char *, char **);
@@ -640,6 +642,27 @@ secret_gen_dir(const char *data_dir, int create, char **cause)
 	return (NULL);
 }
 
+/*
+ * DATA/secrets/NAME for a generated secret's NAME, and DATA/secrets in
+ * *DIR (secret_gen_dir, made when CREATE); both allocated.  NULL with
+ * *cause set when NAME is not a valid name or the directory is refused.
+ */
+static char *
+secret_gen_path(const char *data_dir, const char *name, int create,
+    char **dir, char **cause)
+{
+	char	*path;
+
+	if (!secret_gen_name(name)) {
+		xasprintf(cause, "secret generated:%s: bad name", name);
+		return (NULL);
+	}
+	if ((*dir = secret_gen_dir(data_dir, create, cause)) == NULL)
+		return (NULL);
+	xasprintf(&path, "%s/%s", *dir, name);
+	return (path);
+}
+
 static int
 secret_fsync_dir(const char *dir, char **cause)
 {
@@ -722,13 +745,8 @@ secret_generate(const char *data_dir, const char *name, char **whsec_out,
 	int		 n, rc = -1;
 
 	*whsec_out = NULL;
-	if (!secret_gen_name(name)) {
-		xasprintf(cause, "secret generated:%s: bad name", name);
+	if ((path = secret_gen_path(data_dir, name, 1, &dir, cause)) == NULL)
 		return (-1);
-	}
-	if ((dir = secret_gen_dir(data_dir, 1, cause)) == NULL)
-		return (-1);
-	xasprintf(&path, "%s/%s", dir, name);
 	if (lstat(path, &st) == 0) {
 		xasprintf(cause, "secret generated:%s: already exists", name);
 		goto out;
@@ -769,13 +787,8 @@ secret_remove(const char *data_dir, const char *name, char **cause)
 	char	*dir, *path;
 	int	 rc = -1;
 
-	if (!secret_gen_name(name)) {
-		xasprintf(cause, "secret generated:%s: bad name", name);
+	if ((path = secret_gen_path(data_dir, name, 0, &dir, cause)) == NULL)
 		return (-1);
-	}
-	if ((dir = secret_gen_dir(data_dir, 0, cause)) == NULL)
-		return (-1);
-	xasprintf(&path, "%s/%s", dir, name);
 	if (unlink(path) == -1) {
 		xasprintf(cause, "secret generated:%s: %s", name,
 		    strerror(errno));
@@ -799,9 +812,9 @@ secret_from_generated(const char *name, unsigned char **out, size_t *len,
 		    name);
 		return (-1);
 	}
-	if ((dir = secret_gen_dir(secret_data_dir, 0, cause)) == NULL)
+	if ((path = secret_gen_path(secret_data_dir, name, 0, &dir,
+	    cause)) == NULL)
 		return (-1);
-	xasprintf(&path, "%s/%s", dir, name);
 	xasprintf(&label, "generated:%s", name);
 	rc = secret_read_file(path, label, SECRET_FILE_NOFOLLOW |
 	    SECRET_FILE_0600, out, len, cause);

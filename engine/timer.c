@@ -114,7 +114,6 @@ static void
 timer_arm(void)
 {
 	struct heap_node	*first;
-	struct timeval		 tv;
 	int64_t			 delay, now, when;
 
 	if (timer_ev == NULL)
@@ -128,9 +127,7 @@ timer_arm(void)
 	delay = when <= now ? 0 : when - now;
 	if (delay > TIMER_MAX_SLEEP)
 		delay = TIMER_MAX_SLEEP;
-	tv.tv_sec = delay / USEC_PER_SEC;
-	tv.tv_usec = delay % USEC_PER_SEC;
-	evtimer_add(timer_ev, &tv);
+	timeout_add_us(timer_ev, delay);
 }
 
 static void

@@ -37,6 +37,17 @@ mono_us(void)
 	return ((int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000);
 }
 
+/* (Re)arm the timer event EV to fire in US microseconds. */
+void
+timeout_add_us(struct event *ev, int64_t us)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = us / USEC_PER_SEC;
+	tv.tv_usec = us % USEC_PER_SEC;
+	evtimer_add(ev, &tv);
+}
+
 /* Floor division of an instant into seconds and microseconds. */
 static void
 split_us(int64_t us, time_t *sec, long *frac)
@@ -51,35 +62,37 @@ split_us(int64_t us, time_t *sec, long *frac)
 	*frac = (long)f;
 }
 
-/* "2025-03-09T07:00:00Z" */
-char *
-fmt_rfc3339(int64_t us, char *buf, size_t len)
+/* "2025-03-09T07:00:00Z", or with MS "2025-03-09T07:00:00.123Z". */
+static char *
+fmt_utc(int64_t us, int ms, char *buf, size_t len)
 {
 	struct tm	tm;
 	time_t		sec;
 	long		frac;
+	char		s[64];
 
 	split_us(us, &sec, &frac);
 	gmtime_r(&sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(s, sizeof s, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	if (ms)
+		snprintf(buf, len, "%s.%03ldZ", s, frac / 1000);
+	else
+		snprintf(buf, len, "%sZ", s);
 	return (buf);
 }
 
-/* "2025-03-09T07:00:00.123Z" */
+char *
+fmt_rfc3339(int64_t us, char *buf, size_t len)
+{
+	return (fmt_utc(us, 0, buf, len));
+}
+
 char *
 fmt_rfc3339_ms(int64_t us, char *buf, size_t len)
 {
-	struct tm	tm;
-	time_t		sec;
-	long		frac;
-
-	split_us(us, &sec, &frac);
-	gmtime_r(&sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, frac / 1000);
-	return (buf);
+	return (fmt_utc(us, 1, buf, len));
 }
 
 static int

@@ -521,6 +521,9 @@ extern const struct store_ops store_lmdb_ops;
  * a commit's EIO on a nearly full file system is ENOSPC already (see
  * store_lmdb_commit). */
 const char	*store_reason(int);
+/* V as 8 big-endian bytes in OUT: the key of log entry V, and the meta
+ * values. */
+void		 store_be64(uint64_t, uint8_t[8]);
 
 /*
  * Internals shared by jrec.c, journal.c and writer.c; other modules use

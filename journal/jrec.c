@@ -26,6 +26,7 @@ static void	 jrec_error(struct jrec *, const char *, ...)
 static struct jrec_op *jrec_add_op(struct jrec *, int);
 static int	 jrec_check_table(struct jrec *, const char *);
 static int	 jrec_check_key(struct jrec *, const char *, size_t);
+static void	 jrec_dedup(struct jrec *, int, const char *);
 
 /* Keep the first error only: it is the cause. */
 static void
@@ -154,28 +155,29 @@ jrec_check_table(struct jrec *rec, const char *table)
 	return (0);
 }
 
-void
-jrec_claim(struct jrec *rec, const char *key)
+/* A claim or a release (TYPE) of the dedup KEY. */
+static void
+jrec_dedup(struct jrec *rec, int type, const char *key)
 {
 	struct jrec_op	*op;
 	size_t		 len = strlen(key);
 
 	if (jrec_check_key(rec, "dedup key", len) != 0)
 		return;
-	op = jrec_add_op(rec, JREC_CLAIM);
+	op = jrec_add_op(rec, type);
 	jrec_append(rec, &rec->arena, key, len + 1, &op->name);
+}
+
+void
+jrec_claim(struct jrec *rec, const char *key)
+{
+	jrec_dedup(rec, JREC_CLAIM, key);
 }
 
 void
 jrec_release(struct jrec *rec, const char *key)
 {
-	struct jrec_op	*op;
-	size_t		 len = strlen(key);
-
-	if (jrec_check_key(rec, "dedup key", len) != 0)
-		return;
-	op = jrec_add_op(rec, JREC_RELEASE);
-	jrec_append(rec, &rec->arena, key, len + 1, &op->name);
+	jrec_dedup(rec, JREC_RELEASE, key);
 }
 
 void

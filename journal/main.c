@@ -24,18 +24,18 @@ struct kind_count {
 	char			 name[];
 };
 
-struct stats_walk {
-	struct strmap		 kinds;
-	uint64_t		 records;
-	uint64_t		 first;
-	uint64_t		 last;
+/* Where a walk over the log stopped: the record that does not decode. */
+struct walk_stop {
 	uint64_t		 bad_seq;
 	char			*cause;
 };
 
-struct export_walk {
-	uint64_t		 bad_seq;
-	char			*cause;
+struct stats_walk {
+	struct walk_stop	 stop;
+	struct strmap		 kinds;
+	uint64_t		 records;
+	uint64_t		 first;
+	uint64_t		 last;
 };
 
 static deadfunc void	 usage(void);
@@ -45,6 +45,12 @@ static struct journal	*open_journal(const char *);
 static int		 cmd_verify(int, char **);
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
+static int		 walk_decode(const struct journal_entry *,
+			     struct record *, struct walk_stop *);
+static int		 walk_log(struct journal *, uint64_t,
+			     struct journal_meta *,
+			     int (*)(const struct journal_entry *, void *),
+			     void *, struct walk_stop *);
 static int		 export_entry(const struct journal_entry *, void *);
 static int		 stats_entry(const struct journal_entry *, void *);
 static void		 stats_collect(struct strmap_node *, void *);
@@ -158,23 +164,60 @@ cmd_verify(int argc, char **argv)
 	return (rc == 0 ? 0 : 1);
 }
 
-/* One JSON line per record; a record that does not decode stops it. */
+/* Decode the record of E into REC: 0, or -1 with where and why in W (the
+ * walk stops there). */
 static int
-export_entry(const struct journal_entry *e, void *arg)
+walk_decode(const struct journal_entry *e, struct record *rec,
+    struct walk_stop *w)
 {
-	struct export_walk	*w = arg;
-	struct record		 rec;
-	json_t			*obj;
-	char			*line, *why;
+	char	*why;
 
-	if (e->hash == NULL || record_decode(e->rec, e->len, &rec, &why) != 0) {
+	if (e->hash == NULL || record_decode(e->rec, e->len, rec, &why) != 0) {
 		w->bad_seq = e->seq;
 		xasprintf(&w->cause, "record: %s", e->hash == NULL ?
 		    "value shorter than a hash" : why);
 		if (e->hash != NULL)
 			free(why);
-		return (1);
+		return (-1);
 	}
+	return (0);
+}
+
+/* Walk the log of J from FROM through FN (with ARG, whose stop is W): 0, or
+ * -1 when the log could not be read or a record stopped the walk, said on
+ * stderr. */
+static int
+walk_log(struct journal *j, uint64_t from, struct journal_meta *m,
+    int (*fn)(const struct journal_entry *, void *), void *arg,
+    struct walk_stop *w)
+{
+	char	*cause;
+
+	if (journal_log_foreach(j, from, m, fn, arg, &cause) != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		free(cause);
+		return (-1);
+	}
+	if (w->cause != NULL) {
+		fprintf(stderr, "chime-journal: seq %llu: %s\n",
+		    (unsigned long long)w->bad_seq, w->cause);
+		free(w->cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/* One JSON line per record; a record that does not decode stops it. */
+static int
+export_entry(const struct journal_entry *e, void *arg)
+{
+	struct walk_stop	*w = arg;
+	struct record		 rec;
+	json_t			*obj;
+	char			*line, *why;
+
+	if (walk_decode(e, &rec, w) != 0)
+		return (1);
 	obj = record_to_json(&rec, e->hash, &why);
 	record_clear(&rec);
 	if (obj == NULL) {
@@ -200,10 +243,10 @@ cmd_export(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct export_walk		 w;
+	struct walk_stop		 w;
 	struct journal			*j;
 	unsigned long long		 from = 1;
-	char				*end, *cause;
+	char				*end;
 	int				 ch, rc;
 
 	optind = 1;
@@ -232,16 +275,7 @@ cmd_export(int argc, char **argv)
 	}
 	j = open_journal(data_dir(argc - optind, argv + optind));
 	memset(&w, 0, sizeof w);
-	rc = journal_log_foreach(j, from, NULL, export_entry, &w, &cause);
-	if (rc != 0) {
-		fprintf(stderr, "chime-journal: %s\n", cause);
-		free(cause);
-	} else if (w.cause != NULL) {
-		fprintf(stderr, "chime-journal: seq %llu: %s\n",
-		    (unsigned long long)w.bad_seq, w.cause);
-		free(w.cause);
-		rc = -1;
-	}
+	rc = walk_log(j, from, NULL, export_entry, &w, &w);
 	journal_close(j);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "chime-journal: stdout: %s\n", strerror(errno));
@@ -256,16 +290,9 @@ stats_entry(const struct journal_entry *e, void *arg)
 	struct stats_walk	*w = arg;
 	struct kind_count	*k;
 	struct record		 rec;
-	char			*why;
 
-	if (e->hash == NULL || record_decode(e->rec, e->len, &rec, &why) != 0) {
-		w->bad_seq = e->seq;
-		xasprintf(&w->cause, "record: %s", e->hash == NULL ?
-		    "value shorter than a hash" : why);
-		if (e->hash != NULL)
-			free(why);
+	if (walk_decode(e, &rec, &w->stop) != 0)
 		return (1);
-	}
 	k = (struct kind_count *)strmap_find(&w->kinds, rec.kind);
 	if (k == NULL) {
 		k = xcalloc(1, sizeof *k + strlen(rec.kind) + 1);
@@ -347,23 +374,14 @@ cmd_stats(int argc, char **argv)
 	struct journal_meta	 m;
 	struct journal		*j;
 	const char		*data;
-	char			*cause, *dir;
+	char			*dir;
 	int			 rc;
 
 	data = data_dir(argc - 1, argv + 1);
 	j = open_journal(data);
 	memset(&w, 0, sizeof w);
 	strmap_init(&w.kinds);
-	rc = journal_log_foreach(j, 1, &m, stats_entry, &w, &cause);
-	if (rc != 0) {
-		fprintf(stderr, "chime-journal: %s\n", cause);
-		free(cause);
-	} else if (w.cause != NULL) {
-		fprintf(stderr, "chime-journal: seq %llu: %s\n",
-		    (unsigned long long)w.bad_seq, w.cause);
-		free(w.cause);
-		rc = -1;
-	}
+	rc = walk_log(j, 1, &m, stats_entry, &w, &w.stop);
 	dir = journal_dir(data);
 	if (rc == 0)
 		stats_print(j, &w, &m, dir);

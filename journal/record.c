@@ -31,6 +31,7 @@ static size_t	 record_utf8_len(const unsigned char *, size_t);
 static json_t	*record_string(const char *, size_t);
 static json_t	*record_base64(const void *, size_t);
 static json_t	*record_map_to_json(const msgpack_object_map *);
+static char	*record_key_text(json_t *, size_t *);
 static char	*record_key(const msgpack_object *, size_t *);
 static int	 record_name_cmp(const void *, const void *);
 static int	 record_plain_key(const msgpack_object *);
@@ -438,15 +439,13 @@ record_base64(const void *data, size_t len)
 	return (j);
 }
 
-/* The text of a map key: a string's own bytes, else compact JSON.
- * Returns allocated; caller frees. */
+/* The text of J as a map key: a string's own bytes, else compact JSON;
+ * drops J.  Returns allocated (*LEN bytes and a NUL); caller frees. */
 static char *
-record_key(const msgpack_object *k, size_t *len)
+record_key_text(json_t *j, size_t *len)
 {
-	json_t	*j;
 	char	*s;
 
-	j = record_object_to_json(k);
 	if (json_is_string(j)) {
 		*len = json_string_length(j);
 		s = xmalloc(*len + 1);
@@ -460,6 +459,14 @@ record_key(const msgpack_object *k, size_t *len)
 	}
 	json_decref(j);
 	return (s);
+}
+
+/* The text of a map key: a string's own bytes, else compact JSON.
+ * Returns allocated; caller frees. */
+static char *
+record_key(const msgpack_object *k, size_t *len)
+{
+	return (record_key_text(record_object_to_json(k), len));
 }
 
 struct record_name {
@@ -672,11 +679,8 @@ record_export_key(const msgpack_object *k, size_t *len, int *micro,
 	if (micro != NULL)
 		*micro = 0;
 	if (k->type == MSGPACK_OBJECT_STR) {
-		j = record_string(k->via.str.ptr, k->via.str.size);
-		n = json_string_length(j);
-		s = xmalloc(n + 1);
-		memcpy(s, json_string_value(j), n + 1);
-		json_decref(j);
+		s = record_key_text(record_string(k->via.str.ptr,
+		    k->via.str.size), &n);
 		if (n > 6 && strcmp(s + n - 6, "_micro") == 0) {
 			strcpy(s + n - 6, "_usd");
 			n -= 2;
@@ -688,19 +692,7 @@ record_export_key(const msgpack_object *k, size_t *len, int *micro,
 	}
 	if ((j = record_export_value(k, NULL, 0, 0, cause)) == NULL)
 		return (NULL);
-	if (json_is_string(j)) {
-		*len = json_string_length(j);
-		s = xmalloc(*len + 1);
-		memcpy(s, json_string_value(j), *len + 1);
-	} else {
-		s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY |
-		    JSON_PRESERVE_ORDER);
-		if (s == NULL)
-			fatalx("record: out of memory (jansson)");
-		*len = strlen(s);
-	}
-	json_decref(j);
-	return (s);
+	return (record_key_text(j, len));
 }
 
 /* An integer of micro-dollars as a string of dollars with six decimals;

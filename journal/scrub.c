@@ -133,8 +133,7 @@ scrub_status(struct journal *j, struct scrub_status *st)
 static void
 scrub_arm(struct scrub *s, int64_t when)
 {
-	struct timeval	tv;
-	int64_t		now = now_us(), d;
+	int64_t	now = now_us(), d;
 
 	if (s->running)
 		d = SCRUB_GAP_MS * USEC_PER_MSEC;
@@ -142,9 +141,7 @@ scrub_arm(struct scrub *s, int64_t when)
 		s->next_us = when > now ? when : now;
 		d = s->next_us - now;
 	}
-	tv.tv_sec = d / USEC_PER_SEC;
-	tv.tv_usec = d % USEC_PER_SEC;
-	evtimer_add(s->ev, &tv);
+	timeout_add_us(s->ev, d);
 }
 
 static void

@@ -106,7 +106,6 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 static int	 store_error(int, const char *, char **);
 static int	 store_lmdb_last_errno(struct store *);
 static int	 store_disk_full(struct store *);
-static void	 store_be64(uint64_t, uint8_t[8]);
 static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
@@ -124,12 +123,13 @@ static int	 store_find_table(struct store *, const char *, int,
 #define STORE_TABLE_CREATE	0x2	/* create it if missing */
 static int	 store_write_head(struct store *, MDB_txn *, uint64_t,
 		     const uint8_t *, char **);
+static int	 store_get_meta(struct store *, MDB_txn *, const char *,
+		     size_t, int, MDB_val *, char **);
 static int	 store_read_meta(struct store *, MDB_txn *,
 		     struct journal_meta *, char **);
-static int	 store_read_verified(struct store *, MDB_txn *,
-		     struct journal_meta *, char **);
-static int	 store_put_meta(struct store *, const char *, const void *,
-		     size_t, char **);
+static int	 store_put_meta(struct store *, MDB_txn *, const char *,
+		     const void *, size_t, char **);
+static int	 store_table_error(int, const char *, char **);
 static void	 store_drop_fresh(struct store *);
 static void	 store_free_table(struct strmap_node *, void *);
 static int	 store_walk_start(MDB_cursor *, MDB_val *, MDB_val *,
@@ -240,7 +240,7 @@ store_reason(int rc)
 	}
 }
 
-static void
+void
 store_be64(uint64_t v, uint8_t out[8])
 {
 	int	i;
@@ -529,39 +529,23 @@ store_init_meta(struct store *s, MDB_txn *txn, char **cause)
 {
 	uint8_t		 id[16], b[8], genesis[JOURNAL_HASH_LEN];
 	char		 hex[33];
-	MDB_val		 k, v;
-	int		 i, rc;
+	int		 i;
 
 	if (RAND_bytes(id, sizeof id) != 1)
 		fatalx("journal: RAND_bytes failed");
 	for (i = 0; i < 16; i++)
 		snprintf(hex + i * 2, 3, "%02x", id[i]);
 	store_be64(JOURNAL_FORMAT_VERSION, b);
-	k.mv_data = (void *)"format";
-	k.mv_size = 6;
-	v.mv_data = b;
-	v.mv_size = 8;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		goto fail;
-	k.mv_data = (void *)"journal_id";
-	k.mv_size = 10;
-	v.mv_data = hex;
-	v.mv_size = 32;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		goto fail;
+	if (store_put_meta(s, txn, "format", b, 8, cause) != STORE_OK)
+		return (-1);
+	if (store_put_meta(s, txn, "journal_id", hex, 32, cause) != STORE_OK)
+		return (-1);
 	store_be64((uint64_t)now_us(), b);
-	k.mv_data = (void *)"created_us";
-	k.mv_size = 10;
-	v.mv_data = b;
-	v.mv_size = 8;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		goto fail;
+	if (store_put_meta(s, txn, "created_us", b, 8, cause) != STORE_OK)
+		return (-1);
 	chain_genesis(genesis);
 	return (store_write_head(s, txn, 0, genesis, cause) == STORE_OK ?
 	    0 : -1);
-fail:
-	store_error(rc, "meta", cause);
-	return (-1);
 }
 
 /* Open every named database of the main database but ours as a table. */
@@ -890,17 +874,13 @@ store_lmdb_put(struct store *s, const char *table, const void *key,
 {
 	MDB_val	 k = { klen, (void *)key }, v = { vlen, (void *)val };
 	MDB_dbi	 dbi;
-	char	*what;
 	int	 rc;
 
 	rc = store_find_table(s, table, STORE_TABLE_WRITER | STORE_TABLE_CREATE,
 	    &dbi);
 	if (rc == 0 && (rc = mdb_put(s->wtxn, dbi, &k, &v, 0)) == 0)
 		return (STORE_OK);
-	xasprintf(&what, "table %s", table);
-	rc = store_error(rc, what, cause);
-	free(what);
-	return (rc);
+	return (store_table_error(rc, table, cause));
 }
 
 static int
@@ -909,7 +889,6 @@ store_lmdb_del(struct store *s, const char *table, const void *key,
 {
 	MDB_val	 k = { klen, (void *)key };
 	MDB_dbi	 dbi;
-	char	*what;
 	int	 rc;
 
 	rc = store_find_table(s, table, STORE_TABLE_WRITER, &dbi);
@@ -917,6 +896,15 @@ store_lmdb_del(struct store *s, const char *table, const void *key,
 		rc = mdb_del(s->wtxn, dbi, &k, NULL);
 	if (rc == 0 || rc == MDB_NOTFOUND)	/* absent row or table */
 		return (STORE_OK);
+	return (store_table_error(rc, table, cause));
+}
+
+/* store_error of a write to TABLE. */
+static int
+store_table_error(int rc, const char *table, char **cause)
+{
+	char	*what;
+
 	xasprintf(&what, "table %s", table);
 	rc = store_error(rc, what, cause);
 	free(what);
@@ -929,23 +917,14 @@ store_write_head(struct store *s, MDB_txn *txn, uint64_t seq,
     const uint8_t *hash, char **cause)
 {
 	uint8_t	b[8];
-	MDB_val	k, v;
 	int	rc;
 
 	store_be64(seq, b);
-	k.mv_data = (void *)"head_seq";
-	k.mv_size = 8;
-	v.mv_data = b;
-	v.mv_size = 8;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_error(rc, "meta", cause));
-	k.mv_data = (void *)"head_hash";
-	k.mv_size = 9;
-	v.mv_data = (void *)hash;
-	v.mv_size = JOURNAL_HASH_LEN;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-		return (store_error(rc, "meta", cause));
-	return (STORE_OK);
+	if ((rc = store_put_meta(s, txn, "head_seq", b, 8, cause)) !=
+	    STORE_OK)
+		return (rc);
+	return (store_put_meta(s, txn, "head_hash", hash, JOURNAL_HASH_LEN,
+	    cause));
 }
 
 static int
@@ -955,15 +934,15 @@ store_lmdb_set_head(struct store *s, uint64_t seq, const uint8_t *hash,
 	return (store_write_head(s, s->wtxn, seq, hash, cause));
 }
 
-/* Put one meta key in the write transaction. */
+/* Put one meta key in TXN. */
 static int
-store_put_meta(struct store *s, const char *key, const void *val,
-    size_t len, char **cause)
+store_put_meta(struct store *s, MDB_txn *txn, const char *key,
+    const void *val, size_t len, char **cause)
 {
 	MDB_val	k = { strlen(key), (void *)key }, v = { len, (void *)val };
 	int	rc;
 
-	if ((rc = mdb_put(s->wtxn, s->meta, &k, &v, 0)) != 0)
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
 		return (store_error(rc, "meta", cause));
 	return (STORE_OK);
 }
@@ -976,18 +955,49 @@ store_lmdb_set_verified(struct store *s, uint64_t seq, const uint8_t *hash,
 	int	rc;
 
 	store_be64(seq, b);
-	if ((rc = store_put_meta(s, "verified_seq", b, 8, cause)) !=
+	if ((rc = store_put_meta(s, s->wtxn, "verified_seq", b, 8, cause)) !=
 	    STORE_OK ||
-	    (rc = store_put_meta(s, "verified_hash", hash, JOURNAL_HASH_LEN,
-	    cause)) != STORE_OK)
+	    (rc = store_put_meta(s, s->wtxn, "verified_hash", hash,
+	    JOURNAL_HASH_LEN, cause)) != STORE_OK)
 		return (rc);
 	if (scrubbed_us == 0)
 		return (STORE_OK);
 	store_be64((uint64_t)scrubbed_us, b);
-	return (store_put_meta(s, "scrubbed_us", b, 8, cause));
+	return (store_put_meta(s, s->wtxn, "scrubbed_us", b, 8, cause));
 }
 
-/* Read every meta key in TXN; a missing or malformed one is an error. */
+/*
+ * Meta KEY of SIZE bytes in TXN, in *V: 1, or 0 when it is absent and
+ * OPTIONAL; -1 and *cause when it is absent (not OPTIONAL), cannot be read
+ * or has another size.
+ */
+static int
+store_get_meta(struct store *s, MDB_txn *txn, const char *key, size_t size,
+    int optional, MDB_val *v, char **cause)
+{
+	MDB_val	k = { strlen(key), (void *)key };
+	int	rc;
+
+	rc = mdb_get(txn, s->meta, &k, v);
+	if (rc == MDB_NOTFOUND && optional)
+		return (0);
+	if (rc != 0) {
+		xasprintf(cause, "meta %s: %s", key, mdb_strerror(rc));
+		return (-1);
+	}
+	if (v->mv_size != size) {
+		xasprintf(cause, "meta %s: %zu bytes, not %zu", key,
+		    v->mv_size, size);
+		return (-1);
+	}
+	return (1);
+}
+
+/*
+ * Read every meta key in TXN; a missing or malformed one is an error,
+ * except that verified_seq, verified_hash (which go together) and
+ * scrubbed_us may be absent (0).
+ */
 static int
 store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
     char **cause)
@@ -995,27 +1005,31 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	static const struct {
 		const char	*key;
 		size_t		 size;
+		int		 optional;
 	} keys[] = {
-		{ "format", 8 }, { "journal_id", 32 }, { "head_seq", 8 },
-		{ "head_hash", JOURNAL_HASH_LEN }, { "created_us", 8 },
+		{ "format", 8, 0 },
+		{ "journal_id", 32, 0 },
+		{ "head_seq", 8, 0 },
+		{ "head_hash", JOURNAL_HASH_LEN, 0 },
+		{ "created_us", 8, 0 },
+		{ "verified_seq", 8, 1 },
+		{ "verified_hash", JOURNAL_HASH_LEN, 1 },
+		{ "scrubbed_us", 8, 1 },
 	};
-	MDB_val	 k, v[5];
+	MDB_val	 v[8];
+	int	 found[8];
 	u_int	 i;
-	int	 rc;
 
-	for (i = 0; i < 5; i++) {
-		k.mv_data = (void *)keys[i].key;
-		k.mv_size = strlen(keys[i].key);
-		if ((rc = mdb_get(txn, s->meta, &k, &v[i])) != 0) {
-			xasprintf(cause, "meta %s: %s", keys[i].key,
-			    mdb_strerror(rc));
+	for (i = 0; i < 8; i++) {
+		found[i] = store_get_meta(s, txn, keys[i].key, keys[i].size,
+		    keys[i].optional, &v[i], cause);
+		if (found[i] == -1)
 			return (-1);
-		}
-		if (v[i].mv_size != keys[i].size) {
-			xasprintf(cause, "meta %s: %zu bytes, not %zu",
-			    keys[i].key, v[i].mv_size, keys[i].size);
-			return (-1);
-		}
+	}
+	if (found[5] != found[6]) {
+		*cause = xstrdup("meta has one of verified_seq and "
+		    "verified_hash without the other");
+		return (-1);
 	}
 	memset(m, 0, sizeof *m);
 	m->format = store_get_be64(v[0].mv_data);
@@ -1023,53 +1037,12 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	m->head_seq = store_get_be64(v[2].mv_data);
 	memcpy(m->head_hash, v[3].mv_data, JOURNAL_HASH_LEN);
 	m->created_us = (int64_t)store_get_be64(v[4].mv_data);
-	return (store_read_verified(s, txn, m, cause));
-}
-
-/* The optional keys verified_seq, verified_hash, scrubbed_us: absent is
- * 0 (verified_seq and verified_hash go together); malformed is an error. */
-static int
-store_read_verified(struct store *s, MDB_txn *txn, struct journal_meta *m,
-    char **cause)
-{
-	static const struct {
-		const char	*key;
-		size_t		 size;
-	} keys[] = {
-		{ "verified_seq", 8 }, { "verified_hash", JOURNAL_HASH_LEN },
-		{ "scrubbed_us", 8 },
-	};
-	MDB_val	 k, v[3];
-	int	 found[3], rc;
-	u_int	 i;
-
-	for (i = 0; i < 3; i++) {
-		k.mv_data = (void *)keys[i].key;
-		k.mv_size = strlen(keys[i].key);
-		rc = mdb_get(txn, s->meta, &k, &v[i]);
-		if (rc != 0 && rc != MDB_NOTFOUND) {
-			xasprintf(cause, "meta %s: %s", keys[i].key,
-			    mdb_strerror(rc));
-			return (-1);
-		}
-		found[i] = rc == 0;
-		if (found[i] && v[i].mv_size != keys[i].size) {
-			xasprintf(cause, "meta %s: %zu bytes, not %zu",
-			    keys[i].key, v[i].mv_size, keys[i].size);
-			return (-1);
-		}
+	if (found[5]) {
+		m->verified_seq = store_get_be64(v[5].mv_data);
+		memcpy(m->verified_hash, v[6].mv_data, JOURNAL_HASH_LEN);
 	}
-	if (found[0] != found[1]) {
-		*cause = xstrdup("meta has one of verified_seq and "
-		    "verified_hash without the other");
-		return (-1);
-	}
-	if (found[0]) {
-		m->verified_seq = store_get_be64(v[0].mv_data);
-		memcpy(m->verified_hash, v[1].mv_data, JOURNAL_HASH_LEN);
-	}
-	if (found[2])
-		m->scrubbed_us = (int64_t)store_get_be64(v[2].mv_data);
+	if (found[7])
+		m->scrubbed_us = (int64_t)store_get_be64(v[7].mv_data);
 	return (0);
 }
 

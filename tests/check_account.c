@@ -943,33 +943,23 @@ END_TEST
 
 /* ---- runner ------------------------------------------------------------ */
 
-static TCase *
-fixture_case(const char *name)
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	return (tc);
-}
-
 static Suite *
 account_suite(void)
 {
 	Suite	*s = suite_create("account");
-	TCase	*tc = fixture_case("core");
 
-	tcase_add_test(tc, test_account_create);
-	tcase_add_test(tc, test_account_create_bad);
-	tcase_add_test(tc, test_account_grant);
-	tcase_add_test(tc, test_account_grant_bad);
-	tcase_add_test(tc, test_account_serial);
-	tcase_add_test(tc, test_account_serial_bad);
-	tcase_add_test(tc, test_account_list_filter);
-	tcase_add_test(tc, test_account_list_filter_bad);
-	tcase_add_test(tc, test_account_reload);
-	tcase_add_test(tc, test_account_reload_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "core", setup, teardown, 60,
+	    test_account_create,
+	    test_account_create_bad,
+	    test_account_grant,
+	    test_account_grant_bad,
+	    test_account_serial,
+	    test_account_serial_bad,
+	    test_account_list_filter,
+	    test_account_list_filter_bad,
+	    test_account_reload,
+	    test_account_reload_bad,
+	    NULL);
 	return (s);
 }
 
@@ -977,18 +967,18 @@ static Suite *
 prefs_suite(void)
 {
 	Suite	*s = suite_create("prefs");
-	TCase	*tc = fixture_case("core");
 
-	tcase_add_test(tc, test_prefs_set);
-	tcase_add_test(tc, test_prefs_set_bad);
-	tcase_add_test(tc, test_prefs_bulk_set);
-	tcase_add_test(tc, test_prefs_bulk_set_bad);
-	tcase_add_test(tc, test_prefs_ui);
-	tcase_add_test(tc, test_prefs_ui_bad);
-	tcase_add_test(tc, test_prefs_merge);
-	tcase_add_test(tc, test_prefs_merge_bad);
-	tcase_add_test(tc, test_prefs_reload);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "core", setup, teardown, 60,
+	    test_prefs_set,
+	    test_prefs_set_bad,
+	    test_prefs_bulk_set,
+	    test_prefs_bulk_set_bad,
+	    test_prefs_ui,
+	    test_prefs_ui_bad,
+	    test_prefs_merge,
+	    test_prefs_merge_bad,
+	    test_prefs_reload,
+	    NULL);
 	return (s);
 }
 
@@ -996,20 +986,20 @@ static Suite *
 budget_suite(void)
 {
 	Suite	*s = suite_create("budget");
-	TCase	*tc = fixture_case("core");
 
-	tcase_add_test(tc, test_budget_settle);
-	tcase_add_test(tc, test_budget_settle_bad);
-	tcase_add_test(tc, test_budget_check);
-	tcase_add_test(tc, test_budget_check_bad);
-	tcase_add_test(tc, test_budget_month_zone);
-	tcase_add_test(tc, test_budget_rollover);
-	tcase_add_test(tc, test_budget_rollover_bad);
-	tcase_add_test(tc, test_budget_reload);
-	tcase_add_test(tc, test_budget_reload_bad);
-	tcase_add_test(tc, test_budget_status);
-	tcase_add_test(tc, test_budget_status_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "core", setup, teardown, 60,
+	    test_budget_settle,
+	    test_budget_settle_bad,
+	    test_budget_check,
+	    test_budget_check_bad,
+	    test_budget_month_zone,
+	    test_budget_rollover,
+	    test_budget_rollover_bad,
+	    test_budget_reload,
+	    test_budget_reload_bad,
+	    test_budget_status,
+	    test_budget_status_bad,
+	    NULL);
 	return (s);
 }
 

@@ -559,28 +559,27 @@ static Suite *
 batch_suite(void)
 {
 	Suite	*s = suite_create("batch");
-	TCase	*tc = tcase_create("parse");
-	TCase	*tr = tcase_create("rules");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_batch_parse_defaults);
-	tcase_add_test(tc, test_batch_parse_defaults_bad);
-	tcase_add_test(tc, test_batch_parse_ops);
-	tcase_add_test(tc, test_batch_parse_ops_bad);
-	tcase_add_test(tc, test_batch_graph);
-	tcase_add_test(tc, test_batch_graph_bad);
-	tcase_add_test(tc, test_batch_limits);
-	tcase_add_test(tc, test_batch_limits_bad);
-	tcase_add_test(tc, test_batch_repeat);
-	tcase_add_test(tc, test_batch_repeat_bad);
-	tcase_add_test(tc, test_batch_prepare);
-	tcase_add_test(tc, test_batch_prepare_bad);
-	tcase_add_test(tc, test_batch_record_sizes);
-	tcase_add_test(tc, test_batch_record_sizes_bad);
-	suite_add_tcase(s, tc);
-	tcase_add_test(tr, test_batch_rules);
-	tcase_add_test(tr, test_batch_rules_bad);
-	suite_add_tcase(s, tr);
+	lib_tcase(s, "parse", setup, teardown, 0,
+	    test_batch_parse_defaults,
+	    test_batch_parse_defaults_bad,
+	    test_batch_parse_ops,
+	    test_batch_parse_ops_bad,
+	    test_batch_graph,
+	    test_batch_graph_bad,
+	    test_batch_limits,
+	    test_batch_limits_bad,
+	    test_batch_repeat,
+	    test_batch_repeat_bad,
+	    test_batch_prepare,
+	    test_batch_prepare_bad,
+	    test_batch_record_sizes,
+	    test_batch_record_sizes_bad,
+	    NULL);
+	lib_tcase(s, "rules", NULL, NULL, 0,
+	    test_batch_rules,
+	    test_batch_rules_bad,
+	    NULL);
 	return (s);
 }
 

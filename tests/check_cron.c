@@ -2088,26 +2088,26 @@ static Suite *
 tz_suite(void)
 {
 	Suite	*s = suite_create("tz");
-	TCase	*tc = tcase_create("tz");
 
-	tcase_add_test(tc, test_tz_load_utc);
-	tcase_add_test(tc, test_tz_load_bad);
-	tcase_add_test(tc, test_tz_load_cached);
-	tcase_add_test(tc, test_tz_load_tzif);
-	tcase_add_test(tc, test_tz_load_tzif_bad);
-	tcase_add_test(tc, test_tz_load_fuzz_bad);
-	tcase_add_test(tc, test_civil_days);
-	tcase_add_test(tc, test_civil_days_bad);
-	tcase_add_test(tc, test_tz_offset_zones);
-	tcase_add_test(tc, test_tz_offset_footer);
-	tcase_add_test(tc, test_tz_offset_footer_bad);
-	tcase_add_test(tc, test_tz_to_civil);
-	tcase_add_test(tc, test_tz_from_civil);
-	tcase_add_test(tc, test_tz_from_civil_roundtrip);
-	tcase_add_test(tc, test_tz_from_civil_bad);
-	tcase_add_test(tc, test_tz_transition);
-	tcase_add_test(tc, test_tz_transition_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "tz", NULL, NULL, 0,
+	    test_tz_load_utc,
+	    test_tz_load_bad,
+	    test_tz_load_cached,
+	    test_tz_load_tzif,
+	    test_tz_load_tzif_bad,
+	    test_tz_load_fuzz_bad,
+	    test_civil_days,
+	    test_civil_days_bad,
+	    test_tz_offset_zones,
+	    test_tz_offset_footer,
+	    test_tz_offset_footer_bad,
+	    test_tz_to_civil,
+	    test_tz_from_civil,
+	    test_tz_from_civil_roundtrip,
+	    test_tz_from_civil_bad,
+	    test_tz_transition,
+	    test_tz_transition_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2115,39 +2115,38 @@ static Suite *
 cron_suite(void)
 {
 	Suite	*s = suite_create("cron");
-	TCase	*tc = tcase_create("cron");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_cron_parse_fields);
-	tcase_add_test(tc, test_cron_parse_bad);
-	tcase_add_test(tc, test_cron_parse_nth);
-	tcase_add_test(tc, test_cron_parse_nth_bad);
-	tcase_add_test(tc, test_cron_parse_never);
-	tcase_add_test(tc, test_cron_parse_never_bad);
-	tcase_add_test(tc, test_cron_parse_stored);
-	tcase_add_test(tc, test_cron_parse_stored_bad);
-	tcase_add_test(tc, test_cron_parse_macros);
-	tcase_add_test(tc, test_cron_parse_flags);
-	tcase_add_test(tc, test_cron_parse_fuzz_bad);
-	tcase_add_test(tc, test_cron_builders);
-	tcase_add_test(tc, test_cron_builders_bad);
-	tcase_add_test(tc, test_cron_next_spring_shifted);
-	tcase_add_test(tc, test_cron_next_spring_coalesced);
-	tcase_add_test(tc, test_cron_next_fall_suppressed);
-	tcase_add_test(tc, test_cron_next_fall_cadence);
-	tcase_add_test(tc, test_cron_next_spring_cadence);
-	tcase_add_test(tc, test_cron_next_midnight);
-	tcase_add_test(tc, test_cron_next_fixed);
-	tcase_add_test(tc, test_cron_next_days);
-	tcase_add_test(tc, test_cron_next_seconds);
-	tcase_add_test(tc, test_cron_next_nth);
-	tcase_add_test(tc, test_cron_next_nth_zone);
-	tcase_add_test(tc, test_cron_next_nth_brute_force);
-	tcase_add_test(tc, test_cron_next_far);
-	tcase_add_test(tc, test_cron_next_bad);
-	tcase_add_test(tc, test_cron_next_brute_force);
-	tcase_add_test(tc, test_cron_next_monotonic);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "cron", NULL, NULL, 120,
+	    test_cron_parse_fields,
+	    test_cron_parse_bad,
+	    test_cron_parse_nth,
+	    test_cron_parse_nth_bad,
+	    test_cron_parse_never,
+	    test_cron_parse_never_bad,
+	    test_cron_parse_stored,
+	    test_cron_parse_stored_bad,
+	    test_cron_parse_macros,
+	    test_cron_parse_flags,
+	    test_cron_parse_fuzz_bad,
+	    test_cron_builders,
+	    test_cron_builders_bad,
+	    test_cron_next_spring_shifted,
+	    test_cron_next_spring_coalesced,
+	    test_cron_next_fall_suppressed,
+	    test_cron_next_fall_cadence,
+	    test_cron_next_spring_cadence,
+	    test_cron_next_midnight,
+	    test_cron_next_fixed,
+	    test_cron_next_days,
+	    test_cron_next_seconds,
+	    test_cron_next_nth,
+	    test_cron_next_nth_zone,
+	    test_cron_next_nth_brute_force,
+	    test_cron_next_far,
+	    test_cron_next_bad,
+	    test_cron_next_brute_force,
+	    test_cron_next_monotonic,
+	    NULL);
 	return (s);
 }
 

@@ -2094,45 +2094,44 @@ static Suite *
 server_suite(void)
 {
 	Suite	*s = suite_create("server");
-	TCase	*tc = tcase_create("server");
 
-	tcase_add_checked_fixture(tc, server_setup, server_teardown);
-	tcase_add_test(tc, test_server_request_good);
-	tcase_add_test(tc, test_server_request_bad);
-	tcase_add_test(tc, test_server_parse_reason_good);
-	tcase_add_test(tc, test_server_parse_reason_bad);
-	tcase_add_test(tc, test_server_invalid_request_bad);
-	tcase_add_test(tc, test_server_unknown_method_bad);
-	tcase_add_test(tc, test_server_params_good);
-	tcase_add_test(tc, test_server_params_bad);
-	tcase_add_test(tc, test_server_big_integer_good);
-	tcase_add_test(tc, test_server_big_integer_bad);
-	tcase_add_test(tc, test_server_error_prefix_good);
-	tcase_add_test(tc, test_server_error_prefix_bad);
-	tcase_add_test(tc, test_server_notification_good);
-	tcase_add_test(tc, test_server_notification_bad);
-	tcase_add_test(tc, test_server_pipelined_good);
-	tcase_add_test(tc, test_server_too_large_bad);
-	tcase_add_test(tc, test_server_close_pending_good);
-	tcase_add_test(tc, test_server_close_pending_bad);
-	tcase_add_test(tc, test_server_half_close_good);
-	tcase_add_test(tc, test_server_socket_mode_good);
-	tcase_add_test(tc, test_server_socket_mode_bad);
-	tcase_add_test(tc, test_server_stale_good);
-	tcase_add_test(tc, test_server_stale_bad);
-	tcase_add_test(tc, test_server_connection_limit_bad);
-	tcase_add_test(tc, test_server_idle_timeout_good);
-	tcase_add_test(tc, test_server_read_timeout_bad);
-	tcase_add_test(tc, test_server_read_timeout_good);
-	tcase_add_test(tc, test_server_set_limits_bad);
-	tcase_add_test(tc, test_server_output_limit_bad);
-	tcase_add_test(tc, test_server_output_limit_good);
-	tcase_add_test(tc, test_server_stop_accepting_good);
-	tcase_add_test(tc, test_server_admin_good);
-	tcase_add_test(tc, test_server_admin_bad);
-	tcase_add_test(tc, test_server_client_call_good);
-	tcase_add_test(tc, test_server_client_call_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "server", server_setup, server_teardown, 0,
+	    test_server_request_good,
+	    test_server_request_bad,
+	    test_server_parse_reason_good,
+	    test_server_parse_reason_bad,
+	    test_server_invalid_request_bad,
+	    test_server_unknown_method_bad,
+	    test_server_params_good,
+	    test_server_params_bad,
+	    test_server_big_integer_good,
+	    test_server_big_integer_bad,
+	    test_server_error_prefix_good,
+	    test_server_error_prefix_bad,
+	    test_server_notification_good,
+	    test_server_notification_bad,
+	    test_server_pipelined_good,
+	    test_server_too_large_bad,
+	    test_server_close_pending_good,
+	    test_server_close_pending_bad,
+	    test_server_half_close_good,
+	    test_server_socket_mode_good,
+	    test_server_socket_mode_bad,
+	    test_server_stale_good,
+	    test_server_stale_bad,
+	    test_server_connection_limit_bad,
+	    test_server_idle_timeout_good,
+	    test_server_read_timeout_bad,
+	    test_server_read_timeout_good,
+	    test_server_set_limits_bad,
+	    test_server_output_limit_bad,
+	    test_server_output_limit_good,
+	    test_server_stop_accepting_good,
+	    test_server_admin_good,
+	    test_server_admin_bad,
+	    test_server_client_call_good,
+	    test_server_client_call_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2140,17 +2139,17 @@ static Suite *
 protocol_suite(void)
 {
 	Suite	*s = suite_create("protocol");
-	TCase	*tc = tcase_create("protocol");
 
-	tcase_add_test(tc, test_protocol_error_object_good);
-	tcase_add_test(tc, test_protocol_error_object_bad);
-	tcase_add_test(tc, test_protocol_error_fields_good);
-	tcase_add_test(tc, test_protocol_error_fields_bad);
-	tcase_add_test(tc, test_protocol_values_good);
-	tcase_add_test(tc, test_protocol_values_bad);
-	tcase_add_test(tc, test_protocol_getters_good);
-	tcase_add_test(tc, test_protocol_getters_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "protocol", NULL, NULL, 0,
+	    test_protocol_error_object_good,
+	    test_protocol_error_object_bad,
+	    test_protocol_error_fields_good,
+	    test_protocol_error_fields_bad,
+	    test_protocol_values_good,
+	    test_protocol_values_bad,
+	    test_protocol_getters_good,
+	    test_protocol_getters_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2158,25 +2157,25 @@ static Suite *
 client_args_suite(void)
 {
 	Suite	*s = suite_create("client-args");
-	TCase	*tc = tcase_create("client-args");
 
-	tcase_add_test(tc, test_args_parse_good);
-	tcase_add_test(tc, test_args_parse_bad);
-	tcase_add_test(tc, test_args_match_good);
-	tcase_add_test(tc, test_args_match_bad);
-	tcase_add_test(tc, test_args_print_good);
-	tcase_add_test(tc, test_args_print_bad);
-	tcase_add_test(tc, test_args_error_good);
-	tcase_add_test(tc, test_args_error_bad);
-	tcase_add_test(tc, test_args_help_columns_good);
-	tcase_add_test(tc, test_args_help_columns_bad);
-	tcase_add_test(tc, test_args_print_fit_good);
-	tcase_add_test(tc, test_args_print_fit_bad);
-	tcase_add_test(tc, test_args_print_joined_good);
-	tcase_add_test(tc, test_args_print_joined_bad);
-	tcase_add_test(tc, test_args_watch_block_good);
-	tcase_add_test(tc, test_args_watch_block_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "client-args", NULL, NULL, 0,
+	    test_args_parse_good,
+	    test_args_parse_bad,
+	    test_args_match_good,
+	    test_args_match_bad,
+	    test_args_print_good,
+	    test_args_print_bad,
+	    test_args_error_good,
+	    test_args_error_bad,
+	    test_args_help_columns_good,
+	    test_args_help_columns_bad,
+	    test_args_print_fit_good,
+	    test_args_print_fit_bad,
+	    test_args_print_joined_good,
+	    test_args_print_joined_bad,
+	    test_args_watch_block_good,
+	    test_args_watch_block_bad,
+	    NULL);
 	return (s);
 }
 

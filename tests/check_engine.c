@@ -251,14 +251,11 @@ static int
 run_within(int (*cond)(void), int64_t limit)
 {
 	struct event	*ev;
-	struct timeval	 tv;
 	int64_t		 deadline = mono_us() + limit;
 
 	/* A timer at the deadline keeps EVLOOP_ONCE from blocking past it. */
-	tv.tv_sec = limit / USEC_PER_SEC;
-	tv.tv_usec = limit % USEC_PER_SEC;
 	ev = evtimer_new(base, deadline_cb, NULL);
-	evtimer_add(ev, &tv);
+	timeout_add_us(ev, limit);
 	while (!cond() && mono_us() <= deadline)
 		event_base_loop(base, EVLOOP_ONCE);
 	event_free(ev);
@@ -2248,26 +2245,25 @@ static Suite *
 actor_suite(void)
 {
 	Suite	*s = suite_create("actor");
-	TCase	*tc = tcase_create("actor");
+	TCase	*tc;
 
-	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_actor_send_fifo);
-	tcase_add_test(tc, test_actor_send_killed_bad);
-	tcase_add_test(tc, test_actor_turn_fair);
-	tcase_add_test(tc, test_actor_turn_kill_bad);
-	tcase_add_test(tc, test_actor_send_self);
-	tcase_add_test(tc, test_actor_send_self_kill_bad);
-	tcase_add_test(tc, test_actor_unref_deferred);
-	tcase_add_test(tc, test_actor_unref_in_handle_bad);
+	tc = lib_tcase(s, "actor", engine_setup, engine_teardown, 30,
+	    test_actor_send_fifo,
+	    test_actor_send_killed_bad,
+	    test_actor_turn_fair,
+	    test_actor_turn_kill_bad,
+	    test_actor_send_self,
+	    test_actor_send_self_kill_bad,
+	    test_actor_unref_deferred,
+	    test_actor_unref_in_handle_bad,
+	    test_actor_pending_count,
+	    test_actor_pending_count_bad,
+	    test_actor_yield_timers,
+	    test_actor_runtime_free_bad,
+	    test_actor_msg_free,
+	    test_actor_msg_free_bad,
+	    NULL);
 	tcase_add_exit_test(tc, test_actor_unref_none_bad, 1);
-	tcase_add_test(tc, test_actor_pending_count);
-	tcase_add_test(tc, test_actor_pending_count_bad);
-	tcase_add_test(tc, test_actor_yield_timers);
-	tcase_add_test(tc, test_actor_runtime_free_bad);
-	tcase_add_test(tc, test_actor_msg_free);
-	tcase_add_test(tc, test_actor_msg_free_bad);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -2275,11 +2271,11 @@ static Suite *
 heap_suite(void)
 {
 	Suite	*s = suite_create("heap");
-	TCase	*tc = tcase_create("heap");
 
-	tcase_add_test(tc, test_heap_random);
-	tcase_add_test(tc, test_heap_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "heap", NULL, NULL, 0,
+	    test_heap_random,
+	    test_heap_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2287,23 +2283,21 @@ static Suite *
 timer_suite(void)
 {
 	Suite	*s = suite_create("timer");
-	TCase	*tc = tcase_create("timer");
 
-	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_timer_fire_order);
-	tcase_add_test(tc, test_timer_fire_ties_bad);
-	tcase_add_test(tc, test_timer_cancel);
-	tcase_add_test(tc, test_timer_cancel_idle_bad);
-	tcase_add_test(tc, test_timer_reset_moves);
-	tcase_add_test(tc, test_timer_reset_future_bad);
-	tcase_add_test(tc, test_timer_count);
-	tcase_add_test(tc, test_timer_far_future_bad);
-	tcase_add_test(tc, test_timer_past_prompt);
-	tcase_add_test(tc, test_timer_past_extreme_bad);
-	tcase_add_test(tc, test_timer_stress);
-	tcase_add_test(tc, test_timer_stress_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "timer", engine_setup, engine_teardown, 60,
+	    test_timer_fire_order,
+	    test_timer_fire_ties_bad,
+	    test_timer_cancel,
+	    test_timer_cancel_idle_bad,
+	    test_timer_reset_moves,
+	    test_timer_reset_future_bad,
+	    test_timer_count,
+	    test_timer_far_future_bad,
+	    test_timer_past_prompt,
+	    test_timer_past_extreme_bad,
+	    test_timer_stress,
+	    test_timer_stress_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2311,20 +2305,19 @@ static Suite *
 slots_suite(void)
 {
 	Suite	*s = suite_create("slots");
-	TCase	*tc = tcase_create("slots");
 
-	tcase_add_checked_fixture(tc, engine_setup, engine_teardown);
-	tcase_add_test(tc, test_slots_limit);
-	tcase_add_test(tc, test_slots_limit_bad);
-	tcase_add_test(tc, test_slots_priority_order);
-	tcase_add_test(tc, test_slots_priority_order_bad);
-	tcase_add_test(tc, test_slots_aging);
-	tcase_add_test(tc, test_slots_aging_bad);
-	tcase_add_test(tc, test_slots_cancel);
-	tcase_add_test(tc, test_slots_cancel_idle_bad);
-	tcase_add_test(tc, test_slots_killed_waiter);
-	tcase_add_test(tc, test_slots_killed_after_grant_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "slots", engine_setup, engine_teardown, 0,
+	    test_slots_limit,
+	    test_slots_limit_bad,
+	    test_slots_priority_order,
+	    test_slots_priority_order_bad,
+	    test_slots_aging,
+	    test_slots_aging_bad,
+	    test_slots_cancel,
+	    test_slots_cancel_idle_bad,
+	    test_slots_killed_waiter,
+	    test_slots_killed_after_grant_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2332,14 +2325,13 @@ static Suite *
 strmap_suite(void)
 {
 	Suite	*s = suite_create("strmap");
-	TCase	*tc = tcase_create("strmap");
 
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_strmap_many);
-	tcase_add_test(tc, test_strmap_insert_dup_bad);
-	tcase_add_test(tc, test_strmap_foreach);
-	tcase_add_test(tc, test_strmap_remove_absent_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "strmap", NULL, NULL, 30,
+	    test_strmap_many,
+	    test_strmap_insert_dup_bad,
+	    test_strmap_foreach,
+	    test_strmap_remove_absent_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2347,31 +2339,31 @@ static Suite *
 util_suite(void)
 {
 	Suite	*s = suite_create("util");
-	TCase	*tc = tcase_create("util");
+	TCase	*tc;
 
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_rfc3339_parse);
-	tcase_add_test(tc, test_rfc3339_parse_bad);
-	tcase_add_test(tc, test_rfc3339_fmt_roundtrip);
-	tcase_add_test(tc, test_rfc3339_fmt_small_buffer_bad);
-	tcase_add_test(tc, test_usd_parse);
-	tcase_add_test(tc, test_usd_parse_bad);
-	tcase_add_test(tc, test_usd_json);
-	tcase_add_test(tc, test_usd_json_bad);
-	tcase_add_test(tc, test_usd_fmt);
-	tcase_add_test(tc, test_usd_fmt_small_buffer_bad);
-	tcase_add_test(tc, test_duration_parse);
-	tcase_add_test(tc, test_duration_parse_bad);
-	tcase_add_test(tc, test_duration_overflow_bad);
-	tcase_add_test(tc, test_valid_id);
-	tcase_add_test(tc, test_valid_id_bad);
-	tcase_add_test(tc, test_random_id);
+	tc = lib_tcase(s, "util", NULL, NULL, 30,
+	    test_rfc3339_parse,
+	    test_rfc3339_parse_bad,
+	    test_rfc3339_fmt_roundtrip,
+	    test_rfc3339_fmt_small_buffer_bad,
+	    test_usd_parse,
+	    test_usd_parse_bad,
+	    test_usd_json,
+	    test_usd_json_bad,
+	    test_usd_fmt,
+	    test_usd_fmt_small_buffer_bad,
+	    test_duration_parse,
+	    test_duration_parse_bad,
+	    test_duration_overflow_bad,
+	    test_valid_id,
+	    test_valid_id_bad,
+	    test_random_id,
+	    test_mkdir_p_nested,
+	    test_mkdir_p_nested_bad,
+	    test_mkdir_p_file_bad,
+	    test_mkdir_p_empty_bad,
+	    NULL);
 	tcase_add_exit_test(tc, test_random_id_bad, 1);
-	tcase_add_test(tc, test_mkdir_p_nested);
-	tcase_add_test(tc, test_mkdir_p_nested_bad);
-	tcase_add_test(tc, test_mkdir_p_file_bad);
-	tcase_add_test(tc, test_mkdir_p_empty_bad);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -2379,13 +2371,13 @@ static Suite *
 log_suite(void)
 {
 	Suite	*s = suite_create("log");
-	TCase	*tc = tcase_create("log");
 
-	tcase_add_test(tc, test_log_parse_level);
-	tcase_add_test(tc, test_log_parse_level_bad);
-	tcase_add_test(tc, test_log_parse_trace);
-	tcase_add_test(tc, test_log_parse_trace_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "log", NULL, NULL, 0,
+	    test_log_parse_level,
+	    test_log_parse_level_bad,
+	    test_log_parse_trace,
+	    test_log_parse_trace_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2487,11 +2479,12 @@ static Suite *
 pack_suite(void)
 {
 	Suite	*s = suite_create("pack");
-	TCase	*tc = tcase_create("pack");
+	TCase	*tc;
 
-	tcase_add_test(tc, test_pack_map_counted);
+	tc = lib_tcase(s, "pack", NULL, NULL, 0,
+	    test_pack_map_counted,
+	    NULL);
 	tcase_add_exit_test(tc, test_pack_map_counted_odd_bad, 1);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 

@@ -1881,43 +1881,41 @@ static Suite *
 exec_suite(void)
 {
 	Suite	*s = suite_create("exec");
-	TCase	*tc = tcase_create("exec");
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, exec_setup, exec_teardown);
-	tcase_add_test(tc, test_exec_success);
-	tcase_add_test(tc, test_exec_success_minimal);
-	tcase_add_test(tc, test_exec_output_bad);
-	tcase_add_test(tc, test_exec_usage_bad);
-	tcase_add_test(tc, test_exec_result_bound_bad);
-	tcase_add_test(tc, test_exec_stdin);
-	tcase_add_test(tc, test_exec_stdin_bad);
-	tcase_add_test(tc, test_exec_exit_status_bad);
-	tcase_add_test(tc, test_exec_stderr_tail_bad);
-	tcase_add_test(tc, test_exec_signal_bad);
-	tcase_add_test(tc, test_exec_timeout);
-	tcase_add_test(tc, test_exec_timeout_bad);
-	tcase_add_test(tc, test_exec_output_bound);
-	tcase_add_test(tc, test_exec_output_bound_bad);
-	tcase_add_test(tc, test_exec_missing_bad);
-	tcase_add_test(tc, test_exec_missing_abort_bad);
-	tcase_add_test(tc, test_exec_http_bad);
-	tcase_add_test(tc, test_exec_abort);
-	tcase_add_test(tc, test_exec_abort_bad);
-	tcase_add_test(tc, test_exec_stdin_ignored);
-	tcase_add_test(tc, test_exec_concurrent);
-	tcase_add_test(tc, test_exec_env);
-	tcase_add_test(tc, test_exec_env_named);
-	tcase_add_test(tc, test_exec_dies_with_parent);
-	tcase_add_test(tc, test_exec_kill_survivors);
-	tcase_add_test(tc, test_exec_run);
-	tcase_add_test(tc, test_exec_run_bad);
-	tcase_add_test(tc, test_exec_isolation);
-	tcase_add_test(tc, test_exec_background_bad);
-	tcase_add_test(tc, test_exec_status_name);
-	tcase_add_test(tc, test_exec_runtime_free);
-	tcase_add_test(tc, test_exec_catalog_commands);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "exec", exec_setup, exec_teardown, 60,
+	    test_exec_success,
+	    test_exec_success_minimal,
+	    test_exec_output_bad,
+	    test_exec_usage_bad,
+	    test_exec_result_bound_bad,
+	    test_exec_stdin,
+	    test_exec_stdin_bad,
+	    test_exec_exit_status_bad,
+	    test_exec_stderr_tail_bad,
+	    test_exec_signal_bad,
+	    test_exec_timeout,
+	    test_exec_timeout_bad,
+	    test_exec_output_bound,
+	    test_exec_output_bound_bad,
+	    test_exec_missing_bad,
+	    test_exec_missing_abort_bad,
+	    test_exec_http_bad,
+	    test_exec_abort,
+	    test_exec_abort_bad,
+	    test_exec_stdin_ignored,
+	    test_exec_concurrent,
+	    test_exec_env,
+	    test_exec_env_named,
+	    test_exec_dies_with_parent,
+	    test_exec_kill_survivors,
+	    test_exec_run,
+	    test_exec_run_bad,
+	    test_exec_isolation,
+	    test_exec_background_bad,
+	    test_exec_status_name,
+	    test_exec_runtime_free,
+	    test_exec_catalog_commands,
+	    NULL);
 	return (s);
 }
 
@@ -1925,14 +1923,13 @@ static Suite *
 executor_suite(void)
 {
 	Suite	*s = suite_create("executor");
-	TCase	*tc = tcase_create("executor");
 
-	tcase_add_checked_fixture(tc, executor_setup, executor_teardown);
-	tcase_add_test(tc, test_executor_find);
-	tcase_add_test(tc, test_executor_find_bad);
-	tcase_add_test(tc, test_executor_start);
-	tcase_add_test(tc, test_executor_start_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "executor", executor_setup, executor_teardown, 0,
+	    test_executor_find,
+	    test_executor_find_bad,
+	    test_executor_start,
+	    test_executor_start_bad,
+	    NULL);
 	return (s);
 }
 
@@ -1940,20 +1937,21 @@ static Suite *
 catalog_suite(void)
 {
 	Suite	*s = suite_create("catalog");
-	TCase	*tc = tcase_create("catalog");
+	TCase	*tc;
 
-	tcase_add_test(tc, test_catalog_example);
-	tcase_add_test(tc, test_catalog_example_bad);
-	tcase_add_test(tc, test_catalog_default);
-	tcase_add_test(tc, test_catalog_defaults);
-	tcase_add_test(tc, test_catalog_http);
-	tcase_add_test(tc, test_catalog_prices);
-	tcase_add_test(tc, test_catalog_to_json);
-	tcase_add_test(tc, test_catalog_default_model_bad);
-	tcase_add_test(tc, test_catalog_validation);
+	tc = lib_tcase(s, "catalog", NULL, NULL, 0,
+	    test_catalog_example,
+	    test_catalog_example_bad,
+	    test_catalog_default,
+	    test_catalog_defaults,
+	    test_catalog_http,
+	    test_catalog_prices,
+	    test_catalog_to_json,
+	    test_catalog_default_model_bad,
+	    test_catalog_validation,
+	    NULL);
 	tcase_add_loop_test(tc, test_catalog_validation_bad, 0,
 	    sizeof catalog_bad / sizeof catalog_bad[0]);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -1961,15 +1959,15 @@ static Suite *
 cost_suite(void)
 {
 	Suite	*s = suite_create("cost");
-	TCase	*tc = tcase_create("cost");
 
-	tcase_add_test(tc, test_cost_tokens);
-	tcase_add_test(tc, test_cost_tokens_bad);
-	tcase_add_test(tc, test_cost_estimate);
-	tcase_add_test(tc, test_cost_estimate_bad);
-	tcase_add_test(tc, test_cost_actual);
-	tcase_add_test(tc, test_cost_actual_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "cost", NULL, NULL, 0,
+	    test_cost_tokens,
+	    test_cost_tokens_bad,
+	    test_cost_estimate,
+	    test_cost_estimate_bad,
+	    test_cost_actual,
+	    test_cost_actual_bad,
+	    NULL);
 	return (s);
 }
 

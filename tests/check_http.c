@@ -1637,19 +1637,20 @@ static Suite *
 addrfilter_suite(void)
 {
 	Suite	*s = suite_create("addrfilter");
-	TCase	*tc = tcase_create("addrfilter");
+	TCase	*tc;
 
-	tcase_add_test(tc, test_addrfilter_cidr_parse);
+	tc = lib_tcase(s, "addrfilter", NULL, NULL, 0,
+	    test_addrfilter_cidr_parse,
+	    test_addrfilter_refused_bad,
+	    test_addrfilter_allow,
+	    test_addrfilter_allow_bad,
+	    test_addrfilter_match,
+	    test_addrfilter_match_bad,
+	    NULL);
 	tcase_add_loop_test(tc, test_addrfilter_cidr_parse_bad, 0,
 	    sizeof cidr_bad / sizeof cidr_bad[0]);
 	tcase_add_loop_test(tc, test_addrfilter_refused, 0,
 	    sizeof filter_table / sizeof filter_table[0]);
-	tcase_add_test(tc, test_addrfilter_refused_bad);
-	tcase_add_test(tc, test_addrfilter_allow);
-	tcase_add_test(tc, test_addrfilter_allow_bad);
-	tcase_add_test(tc, test_addrfilter_match);
-	tcase_add_test(tc, test_addrfilter_match_bad);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -1657,44 +1658,42 @@ static Suite *
 http_suite(void)
 {
 	Suite	*s = suite_create("http");
-	TCase	*tc = tcase_create("retry");
-	TCase	*net = tcase_create("router");
+	TCase	*tc;
 
-	tcase_add_test(tc, test_http_retry_after);
-	tcase_add_test(tc, test_http_retry_after_bad);
-	tcase_add_test(tc, test_http_catalog);
+	tc = lib_tcase(s, "retry", NULL, NULL, 0,
+	    test_http_retry_after,
+	    test_http_retry_after_bad,
+	    test_http_catalog,
+	    NULL);
 	tcase_add_loop_test(tc, test_http_catalog_bad, 0,
 	    sizeof catalog_http_bad / sizeof catalog_http_bad[0]);
-	suite_add_tcase(s, tc);
-
-	tcase_set_timeout(net, 60);
-	tcase_add_unchecked_fixture(net, router_start, router_stop);
-	tcase_add_checked_fixture(net, http_setup, http_teardown);
-	tcase_add_test(net, test_http_success);
-	tcase_add_test(net, test_http_success_bad);
-	tcase_add_test(net, test_http_cost);
-	tcase_add_test(net, test_http_cost_bad);
-	tcase_add_test(net, test_http_signature);
-	tcase_add_test(net, test_http_signature_bad);
-	tcase_add_test(net, test_http_5xx);
-	tcase_add_test(net, test_http_429);
-	tcase_add_test(net, test_http_429_bad);
-	tcase_add_test(net, test_http_4xx_bad);
-	tcase_add_test(net, test_http_redirect_bad);
-	tcase_add_test(net, test_http_timeout);
-	tcase_add_test(net, test_http_timeout_bad);
-	tcase_add_test(net, test_http_response_bound);
-	tcase_add_test(net, test_http_response_bound_bad);
-	tcase_add_test(net, test_http_connect_bad);
-	tcase_add_test(net, test_http_filter);
-	tcase_add_test(net, test_http_filter_bad);
-	tcase_add_test(net, test_http_abort);
-	tcase_add_test(net, test_http_abort_bad);
-	tcase_add_test(net, test_http_concurrent);
-	tcase_add_test(net, test_http_start_bad);
-	tcase_add_test(net, test_http_executor);
-	tcase_add_test(net, test_http_runtime_free);
-	suite_add_tcase(s, net);
+	tc = lib_tcase(s, "router", http_setup, http_teardown, 60,
+	    test_http_success,
+	    test_http_success_bad,
+	    test_http_cost,
+	    test_http_cost_bad,
+	    test_http_signature,
+	    test_http_signature_bad,
+	    test_http_5xx,
+	    test_http_429,
+	    test_http_429_bad,
+	    test_http_4xx_bad,
+	    test_http_redirect_bad,
+	    test_http_timeout,
+	    test_http_timeout_bad,
+	    test_http_response_bound,
+	    test_http_response_bound_bad,
+	    test_http_connect_bad,
+	    test_http_filter,
+	    test_http_filter_bad,
+	    test_http_abort,
+	    test_http_abort_bad,
+	    test_http_concurrent,
+	    test_http_start_bad,
+	    test_http_executor,
+	    test_http_runtime_free,
+	    NULL);
+	tcase_add_unchecked_fixture(tc, router_start, router_stop);
 	return (s);
 }
 
@@ -1702,12 +1701,12 @@ static Suite *
 sign_suite(void)
 {
 	Suite	*s = suite_create("sign");
-	TCase	*tc = tcase_create("sign");
 
-	tcase_add_test(tc, test_sign_standard);
-	tcase_add_test(tc, test_sign_standard_key);
-	tcase_add_test(tc, test_sign_standard_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "sign", NULL, NULL, 0,
+	    test_sign_standard,
+	    test_sign_standard_key,
+	    test_sign_standard_bad,
+	    NULL);
 	return (s);
 }
 
@@ -1715,16 +1714,17 @@ static Suite *
 secret_suite(void)
 {
 	Suite	*s = suite_create("secret");
-	TCase	*tc = tcase_create("secret");
+	TCase	*tc;
 
+	tc = lib_tcase(s, "secret", NULL, NULL, 0,
+	    test_secret_env,
+	    test_secret_env_bad,
+	    test_secret_file,
+	    test_secret_file_bad,
+	    test_secret_ref_check,
+	    test_secret_ref_check_bad,
+	    NULL);
 	tcase_add_unchecked_fixture(tc, tmp_start, tmp_stop);
-	tcase_add_test(tc, test_secret_env);
-	tcase_add_test(tc, test_secret_env_bad);
-	tcase_add_test(tc, test_secret_file);
-	tcase_add_test(tc, test_secret_file_bad);
-	tcase_add_test(tc, test_secret_ref_check);
-	tcase_add_test(tc, test_secret_ref_check_bad);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 

@@ -155,15 +155,6 @@ raw_open(unsigned int flags)
 	return (env);
 }
 
-static void
-be64(uint64_t v, uint8_t out[8])
-{
-	int	i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		out[i] = v & 0xff;
-}
-
 /* Flip one byte of log entry SEQ at OFFSET from the end of its value. */
 static void
 raw_tamper(uint64_t seq, size_t from_end)
@@ -174,7 +165,7 @@ raw_tamper(uint64_t seq, size_t from_end)
 	MDB_val		 k, v;
 	uint8_t		 key[8], *copy;
 
-	be64(seq, key);
+	store_be64(seq, key);
 	k.mv_data = key;
 	k.mv_size = 8;
 	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
@@ -247,7 +238,7 @@ raw_recompute(void)
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		n++;
-		be64(n, key);
+		store_be64(n, key);
 		ck_assert_int_eq(k.mv_size, 8);
 		ck_assert_mem_eq(k.mv_data, key, 8);
 		ck_assert_uint_gt(v.mv_size, 32);
@@ -1966,7 +1957,7 @@ START_TEST(test_journal_verify_bad)
 	free(cause);
 	raw_tamper(50, 1);		/* restored */
 
-	be64(49, seq);
+	store_be64(49, seq);
 	raw_meta("head_seq", seq, 8);
 	ck_assert_ptr_null(journal_open(jdir, &o, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "meta's head is seq 49"));
@@ -2017,7 +2008,7 @@ raw_append_body(uint64_t seq, int64_t when, const void *body, size_t blen)
 	val = xmalloc(32 + sb.size);
 	sha256_2(prev, 32, sb.data, sb.size, val);
 	memcpy(val + 32, sb.data, sb.size);
-	be64(seq, key);
+	store_be64(seq, key);
 	k.mv_data = key;
 	k.mv_size = 8;
 	v.mv_data = val;
@@ -2647,21 +2638,21 @@ static Suite *
 record_suite(void)
 {
 	Suite	*s = suite_create("record");
-	TCase	*tc = tcase_create("codec");
 
-	tcase_add_test(tc, test_record_decode_roundtrip);
-	tcase_add_test(tc, test_record_decode_bad);
-	tcase_add_test(tc, test_record_decode_fuzz_bad);
-	tcase_add_test(tc, test_record_check_body);
-	tcase_add_test(tc, test_record_check_body_bad);
-	tcase_add_test(tc, test_record_json);
-	tcase_add_test(tc, test_record_json_bad);
-	tcase_add_test(tc, test_record_to_json);
-	tcase_add_test(tc, test_record_export);
-	tcase_add_test(tc, test_record_export_bad);
-	tcase_add_test(tc, test_record_check_keys);
-	tcase_add_test(tc, test_record_check_keys_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "codec", NULL, NULL, 0,
+	    test_record_decode_roundtrip,
+	    test_record_decode_bad,
+	    test_record_decode_fuzz_bad,
+	    test_record_check_body,
+	    test_record_check_body_bad,
+	    test_record_json,
+	    test_record_json_bad,
+	    test_record_to_json,
+	    test_record_export,
+	    test_record_export_bad,
+	    test_record_check_keys,
+	    test_record_check_keys_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2669,14 +2660,14 @@ static Suite *
 chain_suite(void)
 {
 	Suite	*s = suite_create("chain");
-	TCase	*tc = tcase_create("hash");
 
-	tcase_add_test(tc, test_chain_genesis);
-	tcase_add_test(tc, test_chain_next);
-	tcase_add_test(tc, test_chain_example);
-	tcase_add_test(tc, test_chain_unhex);
-	tcase_add_test(tc, test_chain_unhex_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "hash", NULL, NULL, 0,
+	    test_chain_genesis,
+	    test_chain_next,
+	    test_chain_example,
+	    test_chain_unhex,
+	    test_chain_unhex_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2684,11 +2675,11 @@ static Suite *
 jrec_suite(void)
 {
 	Suite	*s = suite_create("jrec");
-	TCase	*tc = tcase_create("build");
 
-	tcase_add_test(tc, test_jrec_build);
-	tcase_add_test(tc, test_jrec_build_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "build", NULL, NULL, 0,
+	    test_jrec_build,
+	    test_jrec_build_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2696,16 +2687,15 @@ static Suite *
 store_suite(void)
 {
 	Suite	*s = suite_create("store");
-	TCase	*tc = tcase_create("lmdb");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_store_open);
-	tcase_add_test(tc, test_store_open_bad);
-	tcase_add_test(tc, test_store_tables);
-	tcase_add_test(tc, test_store_grow_bad);
-	tcase_add_test(tc, test_store_size);
-	tcase_add_test(tc, test_store_size_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "lmdb", setup, teardown, 0,
+	    test_store_open,
+	    test_store_open_bad,
+	    test_store_tables,
+	    test_store_grow_bad,
+	    test_store_size,
+	    test_store_size_bad,
+	    NULL);
 	return (s);
 }
 
@@ -2713,42 +2703,40 @@ static Suite *
 journal_suite(void)
 {
 	Suite	*s = suite_create("journal");
-	TCase	*tc = tcase_create("journal");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_journal_submit_order);
-	tcase_add_test(tc, test_journal_submit_bad);
-	tcase_add_test(tc, test_journal_reason);
-	tcase_add_test(tc, test_journal_reason_bad);
-	tcase_add_test(tc, test_journal_chain);
-	tcase_add_test(tc, test_journal_dedup);
-	tcase_add_test(tc, test_journal_dedup_release);
-	tcase_add_test(tc, test_journal_dedup_bad);
-	tcase_add_test(tc, test_journal_tables);
-	tcase_add_test(tc, test_journal_tables_bad);
-	tcase_add_test(tc, test_journal_group_commit);
-	tcase_add_test(tc, test_journal_group_commit_bad);
-	tcase_add_test(tc, test_journal_map_growth);
-	tcase_add_test(tc, test_journal_map_full_bad);
-	tcase_add_test(tc, test_journal_stall);
-	tcase_add_test(tc, test_journal_time);
-	tcase_add_test(tc, test_journal_verify);
-	tcase_add_test(tc, test_journal_verify_bad);
-	tcase_add_test(tc, test_journal_verify_records);
-	tcase_add_test(tc, test_journal_verify_records_bad);
-	tcase_add_test(tc, test_journal_open_check);
-	tcase_add_test(tc, test_journal_open_check_bad);
-	tcase_add_test(tc, test_journal_open_check_window);
-	tcase_add_test(tc, test_scrub);
-	tcase_add_test(tc, test_scrub_bad);
-	tcase_add_test(tc, test_journal_readonly);
-	tcase_add_test(tc, test_journal_readonly_bad);
-	tcase_add_test(tc, test_journal_flush);
-	tcase_add_test(tc, test_journal_flush_bad);
-	tcase_add_test(tc, test_journal_tool);
-	tcase_add_test(tc, test_journal_tool_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "journal", setup, teardown, 120,
+	    test_journal_submit_order,
+	    test_journal_submit_bad,
+	    test_journal_reason,
+	    test_journal_reason_bad,
+	    test_journal_chain,
+	    test_journal_dedup,
+	    test_journal_dedup_release,
+	    test_journal_dedup_bad,
+	    test_journal_tables,
+	    test_journal_tables_bad,
+	    test_journal_group_commit,
+	    test_journal_group_commit_bad,
+	    test_journal_map_growth,
+	    test_journal_map_full_bad,
+	    test_journal_stall,
+	    test_journal_time,
+	    test_journal_verify,
+	    test_journal_verify_bad,
+	    test_journal_verify_records,
+	    test_journal_verify_records_bad,
+	    test_journal_open_check,
+	    test_journal_open_check_bad,
+	    test_journal_open_check_window,
+	    test_scrub,
+	    test_scrub_bad,
+	    test_journal_readonly,
+	    test_journal_readonly_bad,
+	    test_journal_flush,
+	    test_journal_flush_bad,
+	    test_journal_tool,
+	    test_journal_tool_bad,
+	    NULL);
 	return (s);
 }
 

@@ -349,21 +349,20 @@ static Suite *
 metrics_suite(void)
 {
 	Suite	*s = suite_create("metrics");
-	TCase	*tc = tcase_create("registry");
 
-	tcase_add_checked_fixture(tc, NULL, metrics_teardown);
-	tcase_add_test(tc, test_counter_render);
-	tcase_add_test(tc, test_counter_render_bad);
-	tcase_add_test(tc, test_labels_escape);
-	tcase_add_test(tc, test_labels_escape_bad);
-	tcase_add_test(tc, test_gauge_callback);
-	tcase_add_test(tc, test_gauge_callback_bad);
-	tcase_add_test(tc, test_gauge_digits);
-	tcase_add_test(tc, test_collector);
-	tcase_add_test(tc, test_collector_bad);
-	tcase_add_test(tc, test_histogram_render);
-	tcase_add_test(tc, test_histogram_render_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "registry", NULL, metrics_teardown, 0,
+	    test_counter_render,
+	    test_counter_render_bad,
+	    test_labels_escape,
+	    test_labels_escape_bad,
+	    test_gauge_callback,
+	    test_gauge_callback_bad,
+	    test_gauge_digits,
+	    test_collector,
+	    test_collector_bad,
+	    test_histogram_render,
+	    test_histogram_render_bad,
+	    NULL);
 	return (s);
 }
 
@@ -371,11 +370,11 @@ static Suite *
 httpd_suite(void)
 {
 	Suite	*s = suite_create("httpd");
-	TCase	*tc = tcase_create("address");
 
-	tcase_add_test(tc, test_httpd_parse_address);
-	tcase_add_test(tc, test_httpd_parse_address_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "address", NULL, NULL, 0,
+	    test_httpd_parse_address,
+	    test_httpd_parse_address_bad,
+	    NULL);
 	return (s);
 }
 

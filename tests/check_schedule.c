@@ -708,14 +708,14 @@ static Suite *
 run_suite(void)
 {
 	Suite	*s = suite_create("run");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_run_id_parse);
-	tcase_add_test(tc, test_run_id_parse_bad);
-	tcase_add_test(tc, test_run_status_names);
-	tcase_add_test(tc, test_run_status_names_bad);
-	tcase_add_test(tc, test_run_row_key_order);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "core", NULL, NULL, 0,
+	    test_run_id_parse,
+	    test_run_id_parse_bad,
+	    test_run_status_names,
+	    test_run_status_names_bad,
+	    test_run_row_key_order,
+	    NULL);
 	return (s);
 }
 
@@ -723,37 +723,32 @@ static Suite *
 schedule_suite(void)
 {
 	Suite	*s = suite_create("schedule");
-	TCase	*tc = tcase_create("recovery");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_catchup_latest);
-	tcase_add_test(tc, test_catchup_skip);
-	tcase_add_test(tc, test_catchup_all);
-	tcase_add_test(tc, test_catchup_window_bad);
-	tcase_add_test(tc, test_recover_interrupted);
-	tcase_add_test(tc, test_recover_retried);
-	tcase_add_test(tc, test_recover_pending);
-	tcase_add_test(tc, test_recover_bad_rows);
-	tcase_add_test(tc, test_next_interval);
-	tcase_add_test(tc, test_dst_suppressed_recorded);
-	tcase_add_test(tc, test_recover_missing_operation_bad);
-	tcase_add_test(tc, test_dst_cadence_not_suppressed_bad);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("config");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_config_apply);
-	tcase_add_test(tc, test_config_apply_bad);
-	tcase_add_test(tc, test_config_copy);
-	tcase_add_test(tc, test_pack_map);
-	tcase_add_test(tc, test_pack_map_bad);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("registry");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_foreach_account);
-	tcase_add_test(tc, test_foreach_account_bad);
-	suite_add_tcase(s, tc);
+	lib_tcase(s, "recovery", setup, teardown, 60,
+	    test_catchup_latest,
+	    test_catchup_skip,
+	    test_catchup_all,
+	    test_catchup_window_bad,
+	    test_recover_interrupted,
+	    test_recover_retried,
+	    test_recover_pending,
+	    test_recover_bad_rows,
+	    test_next_interval,
+	    test_dst_suppressed_recorded,
+	    test_recover_missing_operation_bad,
+	    test_dst_cadence_not_suppressed_bad,
+	    NULL);
+	lib_tcase(s, "config", setup, teardown, 0,
+	    test_config_apply,
+	    test_config_apply_bad,
+	    test_config_copy,
+	    test_pack_map,
+	    test_pack_map_bad,
+	    NULL);
+	lib_tcase(s, "registry", setup, teardown, 60,
+	    test_foreach_account,
+	    test_foreach_account_bad,
+	    NULL);
 	return (s);
 }
 

@@ -296,24 +296,23 @@ static Suite *
 webhook_suite(void)
 {
 	Suite	*s = suite_create("webhook");
-	TCase	*tc = tcase_create("verify");
-	TCase	*tc2 = tcase_create("styles");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_webhook_vector);
-	tcase_add_test(tc, test_webhook_vector_bare);
-	tcase_add_test(tc, test_webhook_vector_tampered_bad);
-	tcase_add_test(tc, test_webhook_several_signatures);
-	tcase_add_test(tc, test_webhook_signature_bad);
-	tcase_add_test(tc, test_webhook_tolerance);
-	tcase_add_test(tc, test_webhook_tolerance_bad);
-	tcase_add_test(tc, test_webhook_headers_bad);
-	suite_add_tcase(s, tc);
-	tcase_add_test(tc2, test_webhook_github_vector);
-	tcase_add_test(tc2, test_webhook_github_vector_bad);
-	tcase_add_test(tc2, test_webhook_stripe);
-	tcase_add_test(tc2, test_webhook_stripe_bad);
-	suite_add_tcase(s, tc2);
+	lib_tcase(s, "verify", setup, teardown, 0,
+	    test_webhook_vector,
+	    test_webhook_vector_bare,
+	    test_webhook_vector_tampered_bad,
+	    test_webhook_several_signatures,
+	    test_webhook_signature_bad,
+	    test_webhook_tolerance,
+	    test_webhook_tolerance_bad,
+	    test_webhook_headers_bad,
+	    NULL);
+	lib_tcase(s, "styles", NULL, NULL, 0,
+	    test_webhook_github_vector,
+	    test_webhook_github_vector_bad,
+	    test_webhook_stripe,
+	    test_webhook_stripe_bad,
+	    NULL);
 	return (s);
 }
 

@@ -4,8 +4,8 @@
  * paths of the source and build trees, the engine with the integration
  * catalog and a journal (the set-up of the actor tests), a journal opened
  * the tests' way, waiting on the loop for a record or for executor calls,
- * reproducible pseudo-random numbers, a JSON string getter, and the main()
- * that runs the suites.
+ * reproducible pseudo-random numbers, a JSON string getter, a suite's test
+ * cases from a list of tests, and the main() that runs the suites.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -270,6 +270,33 @@ lib_json_str(json_t *o, const char *key)
 
 	ck_assert_msg(s != NULL, "no string \"%s\"", key);
 	return (s);
+}
+
+/*
+ * A test case NAME added to suite S, with the tests that follow (a
+ * NULL-terminated list, run in that order), SETUP and TEARDOWN as a checked
+ * fixture (none when both are NULL) and a timeout of TIMEOUT seconds (0:
+ * Check's default).  Returns the case, for the tests and fixtures of other
+ * kinds.
+ */
+TCase *
+lib_tcase(Suite *s, const char *name, SFun setup, SFun teardown, int timeout,
+    ...)
+{
+	TCase		*tc = tcase_create(name);
+	const TTest	*t;
+	va_list		 ap;
+
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout != 0)
+		tcase_set_timeout(tc, timeout);
+	va_start(ap, timeout);
+	while ((t = va_arg(ap, const TTest *)) != NULL)
+		tcase_add_test(tc, t);
+	va_end(ap);
+	suite_add_tcase(s, tc);
+	return (tc);
 }
 
 /*

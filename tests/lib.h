@@ -2,7 +2,8 @@
  * tests/lib.h: the fixtures the Check programs share (tests/lib.c):
  * temporary directories, the source and build trees, the engine with the
  * integration catalog and a journal, waiting on the loop, pseudo-random
- * numbers, JSON getters and running the suites.  Every function asserts
+ * numbers, JSON getters, the test cases of a suite and running the
+ * suites.  Every function asserts
  * with Check, so a failure fails the test that called it.
  */
 #ifndef CHIME_TESTS_LIB_H
@@ -40,6 +41,9 @@ void		 lib_done(struct exec_result *, void *);
 void		 lib_wait_all(struct event_base *, struct outcome *, size_t);
 uint64_t	 lib_rnd(void);
 const char	*lib_json_str(json_t *, const char *);
-int		 lib_run(enum print_output, Suite *, ...);
+TCase		*lib_tcase(Suite *, const char *, SFun, SFun, int, ...)
+		    __attribute__((__sentinel__));
+int		 lib_run(enum print_output, Suite *, ...)
+		    __attribute__((__sentinel__));
 
 #endif

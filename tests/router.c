@@ -114,6 +114,7 @@ static int		decode_secret(const char *);
 static int		verify(struct evkeyvalq *, const char *, size_t);
 static int		attempt_of(const char *);
 static const char	*header(struct evkeyvalq *, const char *);
+static char		*header_dup(struct evkeyvalq *, const char *);
 static json_t		*router_params(json_t *);
 static int64_t		router_param_int(json_t *, const char *, int64_t);
 static void		answer_body(struct evbuffer *, json_t *, json_t *,
@@ -167,6 +168,15 @@ static const char *
 header(struct evkeyvalq *h, const char *name)
 {
 	return (evhttp_find_header(h, name));
+}
+
+/* A copy of header NAME (allocated), or NULL without one. */
+static char *
+header_dup(struct evkeyvalq *h, const char *name)
+{
+	const char	*s = header(h, name);
+
+	return (s != NULL ? xstrdup(s) : NULL);
 }
 
 /*
@@ -317,18 +327,12 @@ record_add(json_t *doc, struct evkeyvalq *h, const char *body, size_t len)
 	r->received_us = now_us();
 	s = json_string_value(json_object_get(doc, "run_id"));
 	r->run_id = xstrdup(s != NULL ? s : "");
-	s = header(h, "Idempotency-Key");
-	r->key = s != NULL ? xstrdup(s) : NULL;
-	s = header(h, "webhook-id");
-	r->webhook_id = s != NULL ? xstrdup(s) : NULL;
-	s = header(h, "webhook-timestamp");
-	r->webhook_ts = s != NULL ? xstrdup(s) : NULL;
-	s = header(h, "webhook-signature");
-	r->webhook_sig = s != NULL ? xstrdup(s) : NULL;
-	s = header(h, "User-Agent");
-	r->user_agent = s != NULL ? xstrdup(s) : NULL;
-	s = header(h, "Content-Type");
-	r->content_type = s != NULL ? xstrdup(s) : NULL;
+	r->key = header_dup(h, "Idempotency-Key");
+	r->webhook_id = header_dup(h, "webhook-id");
+	r->webhook_ts = header_dup(h, "webhook-timestamp");
+	r->webhook_sig = header_dup(h, "webhook-signature");
+	r->user_agent = header_dup(h, "User-Agent");
+	r->content_type = header_dup(h, "Content-Type");
 	if (record_bodies)
 		r->body = xstrndup(body, len);
 	r->signature_ok = -1;

@@ -18,32 +18,6 @@ if ! other_uid_ready; then
 fi
 
 nbj() { nb --json "$@"; }
-# nb_jq FILTER ARGS...: as uid 65534, the --json answer passes jq -e FILTER.
-nb_jq() {
-	f=$1
-	shift
-	nbj "$@" | jq -e "$f" >/dev/null
-}
-# ctl_code CODE ARGS...: as admin, the command fails with error CODE.
-ctl_code() {
-	want=$1
-	shift
-	got=$(ctlj "$@" 2>&1 >/dev/null | jq -r .code 2>/dev/null)
-	[ "$got" = "$want" ]
-}
-# ctl_jq FILTER ARGS...: the same, as admin.
-ctl_jq() {
-	f=$1
-	shift
-	ctlj "$@" | jq -e "$f" >/dev/null
-}
-# nb_code CODE ARGS...: as uid 65534 the command fails with error CODE.
-nb_code() {
-	want=$1
-	shift
-	got=$(nbj "$@" 2>&1 >/dev/null | jq -r .code 2>/dev/null)
-	[ "$got" = "$want" ]
-}
 
 start_chimed
 if ! nb daemon status >/dev/null 2>&1; then
@@ -58,21 +32,21 @@ check "admin creates a schedule in default" ctl schedule create --name secret \
 secret=$(ctlj schedule get secret | jq -r .id)
 check "admin triggers it once" ctl schedule trigger secret
 check "its run succeeds" wait_for 20 runs_with "$secret" success 1
-check "admin lists both accounts" ctl_jq '[.accounts[].name] == ["default", "team-a"]' account list
-check "a duplicate account is a conflict" ctl_code -32002 account create team-a
-check "an unknown account is not found" ctl_code -32001 account grant nosuch --uid 1
+check "admin lists both accounts" json_ok '[.accounts[].name] == ["default", "team-a"]' ctlj account list
+check "a duplicate account is a conflict" error_is -32002 ctlj account create team-a
+check "an unknown account is not found" error_is -32001 ctlj account grant nosuch --uid 1
 
 # ---- what the other uid may do --------------------------------------------
-check "uid $OTHER sees only team-a in account.list" nb_jq '[.accounts[].name] == ["team-a"]' account list
+check "uid $OTHER sees only team-a in account.list" json_ok '[.accounts[].name] == ["team-a"]' nbj account list
 check "uid $OTHER reads team-a" nb account get team-a
 check "uid $OTHER creates a schedule in team-a" nb schedule create \
     --name mine --op quick --manual --account team-a
 mine=$(nbj schedule get mine --account team-a | jq -r .id)
 check "uid $OTHER gets it by name" test -n "$mine"
-check "uid $OTHER lists team-a's schedules" nb_jq '[.schedules[].name] == ["mine"]' schedule list --account team-a
-check "uid $OTHER's unscoped list holds only team-a's" nb_jq '[.schedules[].account] | unique == ["team-a"]' schedule list
+check "uid $OTHER lists team-a's schedules" json_ok '[.schedules[].name] == ["mine"]' nbj schedule list --account team-a
+check "uid $OTHER's unscoped list holds only team-a's" json_ok '[.schedules[].account] | unique == ["team-a"]' nbj schedule list
 check "uid $OTHER triggers its schedule" nb schedule trigger mine --account team-a
-check "the run succeeds" wait_for 20 nb_jq '[.runs[] | select(.status == "success")] | length >= 1' schedule runs mine --account team-a
+check "the run succeeds" wait_for 20 json_ok '[.runs[] | select(.status == "success")] | length >= 1' nbj schedule runs mine --account team-a
 check "uid $OTHER reads the run" nb run get "$mine:1"
 check "uid $OTHER pauses its schedule" nb schedule pause "$mine"
 check "uid $OTHER resumes its schedule" nb schedule resume "$mine"
@@ -81,53 +55,53 @@ check "uid $OTHER sets team-a's preferences" nb prefs set --account team-a \
 check "uid $OTHER reads team-a's budget" nb budget status --account team-a
 
 # ---- what it may not do ---------------------------------------------------
-check "default's account is not found for it" nb_code -32001 account get default
-check "account.create is admin only" nb_code -32003 account create mine2
-check "account.grant is admin only" nb_code -32003 account grant team-a --uid 1
-check "account.revoke is admin only" nb_code -32003 account revoke team-a --uid "$OTHER"
-check "account.update is admin only" nb_code -32003 account update team-a --monthly-budget 1
-check "default's schedule by id is not found" nb_code -32001 schedule get "$secret"
-check "default's schedule by name is not found" nb_code -32001 schedule get secret
-check "... nor with --account default" nb_code -32001 schedule get secret --account default
-check "it cannot trigger it" nb_code -32001 schedule trigger "$secret"
-check "it cannot pause it" nb_code -32001 schedule pause "$secret"
-check "it cannot resume it" nb_code -32001 schedule resume "$secret"
-check "it cannot update it" nb_code -32001 schedule update "$secret" --note mine
-check "it cannot delete it" nb_code -32001 schedule delete "$secret"
-check "it cannot read its runs" nb_code -32001 schedule runs "$secret"
-check "it cannot read its next fires" nb_code -32001 schedule next "$secret"
-check "it cannot read its run" nb_code -32001 run get "$secret:1"
-check "it cannot list default's schedules" nb_code -32003 schedule list --account default
-check "it cannot create in default (implicit)" nb_code -32003 schedule create --name x --op quick --manual
-check "it cannot create in default (explicit)" nb_code -32003 schedule create --name x --op quick --manual --account default
-check "it cannot read default's preferences" nb_code -32003 prefs get
-check "it cannot set default's preferences" nb_code -32003 prefs set --op quick --no-enabled --account default
-check "it cannot bulk-set default's preferences" nb_code -32003 prefs bulk_set --operations '{"quick":{"enabled":false}}' --account default
-check "it cannot set default's UI preferences" nb_code -32003 prefs set_ui --color-scheme dark --account default
-check "it cannot read default's budget" nb_code -32003 budget status --account default
-check "it cannot reach an account that does not exist" nb_code -32001 prefs get --account nosuch
-check "daemon.reload is admin only" nb_code -32003 daemon reload
+check "default's account is not found for it" error_is -32001 nbj account get default
+check "account.create is admin only" error_is -32003 nbj account create mine2
+check "account.grant is admin only" error_is -32003 nbj account grant team-a --uid 1
+check "account.revoke is admin only" error_is -32003 nbj account revoke team-a --uid "$OTHER"
+check "account.update is admin only" error_is -32003 nbj account update team-a --monthly-budget 1
+check "default's schedule by id is not found" error_is -32001 nbj schedule get "$secret"
+check "default's schedule by name is not found" error_is -32001 nbj schedule get secret
+check "... nor with --account default" error_is -32001 nbj schedule get secret --account default
+check "it cannot trigger it" error_is -32001 nbj schedule trigger "$secret"
+check "it cannot pause it" error_is -32001 nbj schedule pause "$secret"
+check "it cannot resume it" error_is -32001 nbj schedule resume "$secret"
+check "it cannot update it" error_is -32001 nbj schedule update "$secret" --note mine
+check "it cannot delete it" error_is -32001 nbj schedule delete "$secret"
+check "it cannot read its runs" error_is -32001 nbj schedule runs "$secret"
+check "it cannot read its next fires" error_is -32001 nbj schedule next "$secret"
+check "it cannot read its run" error_is -32001 nbj run get "$secret:1"
+check "it cannot list default's schedules" error_is -32003 nbj schedule list --account default
+check "it cannot create in default (implicit)" error_is -32003 nbj schedule create --name x --op quick --manual
+check "it cannot create in default (explicit)" error_is -32003 nbj schedule create --name x --op quick --manual --account default
+check "it cannot read default's preferences" error_is -32003 nbj prefs get
+check "it cannot set default's preferences" error_is -32003 nbj prefs set --op quick --no-enabled --account default
+check "it cannot bulk-set default's preferences" error_is -32003 nbj prefs bulk_set --operations '{"quick":{"enabled":false}}' --account default
+check "it cannot set default's UI preferences" error_is -32003 nbj prefs set_ui --color-scheme dark --account default
+check "it cannot read default's budget" error_is -32003 nbj budget status --account default
+check "it cannot reach an account that does not exist" error_is -32001 nbj prefs get --account nosuch
+check "daemon.reload is admin only" error_is -32003 nbj daemon reload
 
 # Nothing of default's was touched.
-check "default's schedule is unchanged" ctl_jq '.state == "active" and .note == "default'"'"'s own" and .run_counter == 1 and .created == .updated' schedule get secret
-check "default's preferences are unset" ctl_jq '(.operations | length) == 0' prefs get
+check "default's schedule is unchanged" json_ok '.state == "active" and .note == "default'"'"'s own" and .run_counter == 1 and .created == .updated' ctlj schedule get secret
+check "default's preferences are unset" json_ok '(.operations | length) == 0' ctlj prefs get
 export_journal
 check "every record of uid $OTHER's doing is in team-a" jq -e -s '[.[] | select(.kind == "prefs.set" or .body.name == "mine") | .account] | unique == ["team-a"]' "$T/export.jsonl"
 
 # ---- revoke, grant by user name, restart ----------------------------------
 check "admin revokes uid $OTHER" ctl account revoke team-a --uid "$OTHER"
-check "revoked: account.list is empty" nb_jq '.accounts == []' account list
-check "revoked: team-a's schedule is not found" nb_code -32001 schedule get mine --account team-a
-check "revoked: team-a is forbidden" nb_code -32003 schedule list --account team-a
-check "revoking twice is a conflict" ctl_code -32002 account revoke team-a --uid "$OTHER"
+check "revoked: account.list is empty" json_ok '.accounts == []' nbj account list
+check "revoked: team-a's schedule is not found" error_is -32001 nbj schedule get mine --account team-a
+check "revoked: team-a is forbidden" error_is -32003 nbj schedule list --account team-a
+check "revoking twice is a conflict" error_is -32002 ctlj account revoke team-a --uid "$OTHER"
 check "admin grants it again by user name" ctl account grant team-a --user "$(getent passwd "$OTHER" | cut -d: -f1)"
 check "granted: it reads its schedule again" nb schedule get mine --account team-a
 
 check "SIGTERM drains and exits 0" stop_chimed
 start_chimed
-check "after a restart team-a still grants uid $OTHER" ctl_jq ".uids == [$OTHER]" account get team-a
-check "after a restart uid $OTHER still sees only team-a" nb_jq '[.accounts[].name] == ["team-a"]' account list
-check "after a restart default is still hidden" nb_code -32001 schedule get "$secret"
+check "after a restart team-a still grants uid $OTHER" json_ok ".uids == [$OTHER]" ctlj account get team-a
+check "after a restart uid $OTHER still sees only team-a" json_ok '[.accounts[].name] == ["team-a"]' nbj account list
+check "after a restart default is still hidden" error_is -32001 nbj schedule get "$secret"
 check "the journal verifies" "$JOURNAL" verify "$DATA"
 check "SIGTERM drains and exits 0 again" stop_chimed
 finish

@@ -14,11 +14,10 @@
 . "$(dirname "$0")/lib.sh"
 
 OTHER=65534
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+if ! other_uid_ready; then
 	echo "SKIP: needs root and setpriv to act as uid $OTHER"
 	exit 77
 fi
-chmod 711 "$T"
 mkdir "$T/nb"
 chown "$OTHER" "$T/nb"
 
@@ -111,10 +110,6 @@ else:
 PY
 chmod 644 "$T/conns.py"
 
-# as_other CMD...: run CMD as uid 65534.
-as_other() {
-	setpriv --reuid="$OTHER" --regid="$OTHER" --clear-groups "$@"
-}
 # A python3 the other uid can run (a per-user shim may not be).
 PY=
 for p in python3 /usr/bin/python3; do

@@ -9,10 +9,12 @@ start_chimed --drain-timeout 60s
 
 check "retrying schedule" ctl schedule create --name flaky --op flaky --manual
 r=$(ctlj schedule trigger flaky | jq -r .run_id)
-check "a failed attempt is retried" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$r' | jq -e '.status == \"success\" and .attempt == 2'"
+check "a failed attempt is retried" wait_for 20 json_ok \
+    '.status == "success" and .attempt == 2' ctlj run get "$r"
 check "failing schedule" ctl schedule create --name failing --op fail --manual
 r=$(ctlj schedule trigger failing | jq -r .run_id)
-check "a failure keeps stderr's tail" wait_for 20 sh -c "$CHIMECTL --socket $SOCK --json run get '$r' | jq -e '.status == \"failed\" and (.error | test(\"boom\"))'"
+check "a failure keeps stderr's tail" wait_for 20 json_ok \
+    '.status == "failed" and (.error | test("boom"))' ctlj run get "$r"
 
 ops=$(ctlj daemon status | jq .catalog.operations)
 echo '{"models": [], "operations": [' > "$CATALOG"

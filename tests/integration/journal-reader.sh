@@ -69,13 +69,13 @@ check "schedule.updated" ctl schedule update m --note "a note with UTF-8: é"
 check "schedule.paused" ctl schedule pause m
 check "schedule.resumed" ctl schedule resume m
 r=$(ctlj schedule trigger m | jq -r .run_id)
-check "run.started, run.finished" wait_for 20 sh -c "test \"\$($CHIMECTL --socket $SOCK --json run get '$r' | jq -r .status)\" = success"
+check "run.started, run.finished" wait_for 20 run_is "$r" success
 check "a flaky schedule" ctl schedule create --name fl --op flaky --manual
 r=$(ctlj schedule trigger fl | jq -r .run_id)
-check "run.retrying" wait_for 20 sh -c "test \"\$($CHIMECTL --socket $SOCK --json run get '$r' | jq -r .status)\" = success"
+check "run.retrying" wait_for 20 run_is "$r" success
 check "a failing schedule" ctl schedule create --name f --op fail --manual
 r=$(ctlj schedule trigger f | jq -r .run_id)
-check "run.finished failed" wait_for 20 sh -c "test \"\$($CHIMECTL --socket $SOCK --json run get '$r' | jq -r .status)\" = failed"
+check "run.finished failed" wait_for 20 run_is "$r" failed
 check "a capped schedule" ctl schedule create --name cap --op quick --manual --max-cost-month 0.000001 --force
 ctl schedule trigger cap >/dev/null 2>&1
 check "run.skipped (budget)" has run.skipped '.body.reason == "budget"'

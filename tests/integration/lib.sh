@@ -138,6 +138,33 @@ jget() {
 	"$@" | jq -r "$filter"
 }
 
+# json_ok FILTER CMD...: the answer of CMD (a --json command) passes
+# jq -e FILTER.
+json_ok() {
+	f=$1
+	shift
+	"$@" | jq -e "$f" >/dev/null
+}
+
+# error_is CODE CMD...: CMD (a --json command) fails with error CODE.
+error_is() {
+	want=$1
+	shift
+	got=$("$@" 2>&1 >/dev/null | jq -r .code 2>/dev/null)
+	[ "$got" = "$want" ]
+}
+
+# create_hook NAME: create the webhook schedule NAME (operation quick, a
+# generated secret), its answer (or error) in $T/create; HOOK_ID and
+# HOOK_SECRET are its id and secret, a secret of the test (secret_used).
+create_hook() {
+	ctlj schedule create --name "$1" --op quick --webhook \
+	    --webhook-secret generated > "$T/create" 2>&1
+	HOOK_ID=$(jq -r .id "$T/create")
+	HOOK_SECRET=$(jq -r .webhook_secret "$T/create")
+	secret_used "$HOOK_SECRET"
+}
+
 # runs_with SCHEDULE STATUS N: at least N runs of SCHEDULE have STATUS.
 runs_with() {
 	n=$(ctlj schedule runs "$1" --limit 1000 |
@@ -203,16 +230,20 @@ no_double_claims() {
 # Tests of what a tenant may do act as OTHER_UID (nobody) with setpriv.
 # other_uid_ready: that is possible (root and setpriv), and the uid may
 # pass $T to reach the daemon's default socket (0666 in its 0711 data
-# directory); else 1 and the test should skip.  as_other CMD...: run CMD
-# as OTHER_UID.  nb ARGS...: chimectl as OTHER_UID, on the test's socket.
+# directory); else 1 and the test should skip.  as_uid UID CMD...: run CMD
+# as UID (and its own group); as_other CMD...: as OTHER_UID.  nb ARGS...:
+# chimectl as OTHER_UID, on the test's socket.
 OTHER_UID=65534
 other_uid_ready() {
 	[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
 	    chmod 711 "$T"
 }
-as_other() {
-	setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups "$@"
+as_uid() {
+	u=$1
+	shift
+	setpriv --reuid="$u" --regid="$u" --clear-groups "$@"
 }
+as_other() { as_uid "$OTHER_UID" "$@"; }
 nb() { as_other "$CHIMECTL" --socket "$SOCK" "$@"; }
 
 # --- secrets: none may leak ----------------------------------------------

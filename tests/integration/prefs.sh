@@ -7,12 +7,6 @@
 # account and operation budgets, disabled operations).
 . "$(dirname "$0")/lib.sh"
 
-# ctl_jq FILTER ARGS...: the --json answer passes jq -e FILTER.
-ctl_jq() {
-	f=$1
-	shift
-	ctlj "$@" | jq -e "$f" >/dev/null
-}
 # ctl_error CODE FIELD ARGS...: the command fails with error CODE whose
 # data.field is FIELD ("-" for none).
 ctl_error() {
@@ -31,11 +25,11 @@ start_chimed
 check "set quick's preferences" ctl prefs set --op quick \
     --preferred-model cheap-model --default-parameters lang=en \
     --default-parameters n=2 --monthly-budget 3.50
-check "prefs.get shows them" ctl_jq '.preferred_model == "cheap-model" and .default_parameters == {"lang": "en", "n": 2} and .monthly_budget_usd == "3.500000" and .enabled == true' prefs get --op quick
+check "prefs.get shows them" json_ok '.preferred_model == "cheap-model" and .default_parameters == {"lang": "en", "n": 2} and .monthly_budget_usd == "3.500000" and .enabled == true' ctlj prefs get --op quick
 check "only the given fields change" ctl prefs set --op quick --no-enabled
-check "the others are kept" ctl_jq '.enabled == false and .preferred_model == "cheap-model" and .monthly_budget_usd == "3.500000"' prefs get --op quick
-check "an operation never set shows the defaults" ctl_jq '.enabled == true and .preferred_model == null and .default_parameters == {}' prefs get --op gate
-check "the account's listing has quick only" ctl_jq '[.operations[].operation] == ["quick"]' prefs get
+check "the others are kept" json_ok '.enabled == false and .preferred_model == "cheap-model" and .monthly_budget_usd == "3.500000"' ctlj prefs get --op quick
+check "an operation never set shows the defaults" json_ok '.enabled == true and .preferred_model == null and .default_parameters == {}' ctlj prefs get --op gate
+check "the account's listing has quick only" json_ok '[.operations[].operation] == ["quick"]' ctlj prefs get
 check "human table output" sh -c "$CHIMECTL --socket $SOCK prefs get | grep -q 'quick *cheap-model *false'"
 
 seq0=$(seq_now)
@@ -59,7 +53,7 @@ export_journal
 check "the record is prefs.bulk_set with five operations" jq -e -s \
     "[.[] | select(.seq > $seq0)] | length == 1 and .[0].kind == \"prefs.bulk_set\" and (.[0].body.operations | keys) == [\"fail\", \"flaky\", \"gate\", \"gate-idem\", \"quick\"]" \
     "$T/export.jsonl"
-check "all five took effect" ctl_jq '[.operations[].operation] == ["fail", "flaky", "gate", "gate-idem", "quick"] and ([.operations[] | select(.operation == "fail")][0].enabled == false)' prefs get
+check "all five took effect" json_ok '[.operations[].operation] == ["fail", "flaky", "gate", "gate-idem", "quick"] and ([.operations[] | select(.operation == "fail")][0].enabled == false)' ctlj prefs get
 
 check "an invalid entry refuses the whole bulk_set, naming it" ctl_error -32602 operations.gate.preferred_model prefs bulk_set --operations '{
     "quick": {"enabled": false},
@@ -67,34 +61,34 @@ check "an invalid entry refuses the whole bulk_set, naming it" ctl_error -32602 
     "fail": {"enabled": true}}'
 check "an unknown key is refused with its path" ctl_error -32602 operations.quick.colour prefs bulk_set --operations '{"quick": {"colour": "red"}}'
 check "the refused bulk_set wrote nothing (journal seq unchanged)" test "$(seq_now)" = "$seq1"
-check "and changed nothing" ctl_jq '([.operations[] | select(.operation == "quick")][0].enabled == true) and ([.operations[] | select(.operation == "fail")][0].enabled == false)' prefs get
+check "and changed nothing" json_ok '([.operations[] | select(.operation == "quick")][0].enabled == true) and ([.operations[] | select(.operation == "fail")][0].enabled == false)' ctlj prefs get
 
 # ---- the UI document -------------------------------------------------------
 check "set the UI preferences" ctl prefs set_ui --color-scheme dark \
     --accent-color '#0A0b0c' --compact-mode \
     --list-views '{"runs": {"columns": ["run_id", "status"], "sort": "-started", "page_size": 50}}'
-check "they are returned as given" ctl_jq '.ui == {"color_scheme": "dark", "accent_color": "#0A0b0c", "compact_mode": true, "list_views": {"runs": {"columns": ["run_id", "status"], "sort": "-started", "page_size": 50}}}' prefs get
+check "they are returned as given" json_ok '.ui == {"color_scheme": "dark", "accent_color": "#0A0b0c", "compact_mode": true, "list_views": {"runs": {"columns": ["run_id", "status"], "sort": "-started", "page_size": 50}}}' ctlj prefs get
 check "a bad page size is refused with its path" ctl_error -32602 list_views.runs.page_size prefs set_ui --list-views '{"runs": {"page_size": 501}}'
 check "a bad colour is refused" ctl_error -32602 accent_color prefs set_ui --accent-color red
 check "one key changes alone" ctl prefs set_ui --color-scheme light
-check "the rest is kept" ctl_jq '.ui.color_scheme == "light" and .ui.compact_mode == true and .ui.list_views.runs.page_size == 50' prefs get
+check "the rest is kept" json_ok '.ui.color_scheme == "light" and .ui.compact_mode == true and .ui.list_views.runs.page_size == 50' ctlj prefs get
 
 # ---- budget.status ---------------------------------------------------------
 check "give default a monthly budget" ctl account update default --monthly-budget 10
 check "a schedule with its own cap" ctl schedule create --name capped \
     --op quick --manual --param n=5 --max-cost-month 2
-check "budget status lists each cap" ctl_jq '[.caps[] | [.kind, .name]] == [["account_monthly_budget", "default"], ["operation_monthly_budget", "gate"], ["operation_monthly_budget", "quick"], ["schedule_max_cost_month", "capped"]]' budget status
-check "the account cap shows budget and what is left" ctl_jq '.caps[0].budget_usd == "10.000000" and .caps[0].left_usd == "10.000000" and (.caps[0].month | test("^[0-9]{4}-[0-9]{2}$"))' budget status
+check "budget status lists each cap" json_ok '[.caps[] | [.kind, .name]] == [["account_monthly_budget", "default"], ["operation_monthly_budget", "gate"], ["operation_monthly_budget", "quick"], ["schedule_max_cost_month", "capped"]]' ctlj budget status
+check "the account cap shows budget and what is left" json_ok '.caps[0].budget_usd == "10.000000" and .caps[0].left_usd == "10.000000" and (.caps[0].month | test("^[0-9]{4}-[0-9]{2}$"))' ctlj budget status
 check "human table output" sh -c "$CHIMECTL --socket $SOCK budget status | grep -q '^operation_monthly_budget *quick'"
 check "an account in another zone has its own month" ctl account create kiwi --tz Pacific/Kiritimati --monthly-budget 1
-check "its status names its zone" ctl_jq '.tz == "Pacific/Kiritimati" and .caps[0].kind == "account_monthly_budget"' budget status --account kiwi
+check "its status names its zone" json_ok '.tz == "Pacific/Kiritimati" and .caps[0].kind == "account_monthly_budget"' ctlj budget status --account kiwi
 
 # ---- restart ---------------------------------------------------------------
 check "SIGTERM drains and exits 0" stop_chimed
 start_chimed
-check "preferences survive a restart" ctl_jq '.preferred_model == "cheap-model" and .default_parameters == {"lang": "en", "n": 2} and .monthly_budget_usd == "3.500000"' prefs get --op quick
-check "the UI document survives a restart" ctl_jq '.ui.color_scheme == "light" and .ui.accent_color == "#0A0b0c"' prefs get
-check "the account budget survives a restart" ctl_jq '.caps[0].budget_usd == "10.000000"' budget status
+check "preferences survive a restart" json_ok '.preferred_model == "cheap-model" and .default_parameters == {"lang": "en", "n": 2} and .monthly_budget_usd == "3.500000"' ctlj prefs get --op quick
+check "the UI document survives a restart" json_ok '.ui.color_scheme == "light" and .ui.accent_color == "#0A0b0c"' ctlj prefs get
+check "the account budget survives a restart" json_ok '.caps[0].budget_usd == "10.000000"' ctlj budget status
 
 # ---- needs dispatch wiring -------------------------------------------------
 # Everything below checks what the dispatcher does with the preferences and
@@ -105,21 +99,21 @@ check "the account budget survives a restart" ctl_jq '.caps[0].budget_usd == "10
 # none; default parameters go under the schedule's (the schedule wins).
 check "trigger a run of quick" ctl schedule trigger capped
 check "it succeeds" wait_for 20 runs_with capped success 1
-check "it ran with the preferred model" ctl_jq '.model == "cheap-model"' run get capped:1   # needs dispatch wiring
-check "its parameters are the defaults under the schedule's" ctl_jq '.parameters == {"lang": "en", "n": 5}' run get capped:1   # needs dispatch wiring
+check "it ran with the preferred model" json_ok '.model == "cheap-model"' ctlj run get capped:1   # needs dispatch wiring
+check "its parameters are the defaults under the schedule's" json_ok '.parameters == {"lang": "en", "n": 5}' ctlj run get capped:1   # needs dispatch wiring
 
 # needs dispatch wiring: the run's cost is the account's and the
 # operation's month-to-date spend, written with the run's end.
-check "the spend shows in budget status" ctl_jq '.spent_usd == "0.000200" and ([.caps[] | select(.name == "quick")][0].spent_usd == "0.000200")' budget status   # needs dispatch wiring
+check "the spend shows in budget status" json_ok '.spent_usd == "0.000200" and ([.caps[] | select(.name == "quick")][0].spent_usd == "0.000200")' ctlj budget status   # needs dispatch wiring
 check "SIGTERM drains and exits 0 (spend)" stop_chimed
 start_chimed
-check "the spend survives a restart" ctl_jq '.spent_usd == "0.000200"' budget status   # needs dispatch wiring
+check "the spend survives a restart" json_ok '.spent_usd == "0.000200"' ctlj budget status   # needs dispatch wiring
 
 # needs dispatch wiring: a run that would pass the account's monthly
 # budget is skipped (reason budget) and a manual trigger answered -32004.
 check "lower default's budget under the next run" ctl account update default --monthly-budget 0.0003
 check "the trigger is refused: account budget" ctl_error -32004 - schedule trigger capped   # needs dispatch wiring
-check "the run is recorded skipped for its budget" ctl_jq '.runs[0].status == "skipped" and .runs[0].reason == "budget"' schedule runs capped   # needs dispatch wiring
+check "the run is recorded skipped for its budget" json_ok '.runs[0].status == "skipped" and .runs[0].reason == "budget"' ctlj schedule runs capped   # needs dispatch wiring
 
 # needs dispatch wiring: the same for the operation's monthly budget.
 check "no account budget" ctl account update default --monthly-budget 0
@@ -132,7 +126,7 @@ check "the trigger is refused: operation budget" ctl_error -32004 - schedule tri
 check "disable gate" ctl prefs set --op gate --no-enabled
 check "a schedule of gate" ctl schedule create --name gated --op gate --manual
 check "its trigger is refused" ctl_error -32002 - schedule trigger gated   # needs dispatch wiring
-check "its run is recorded skipped, disabled" ctl_jq '.runs[0].status == "skipped" and .runs[0].reason == "disabled"' schedule runs gated   # needs dispatch wiring
+check "its run is recorded skipped, disabled" json_ok '.runs[0].status == "skipped" and .runs[0].reason == "disabled"' ctlj schedule runs gated   # needs dispatch wiring
 touch "$T/release"
 
 check "the journal verifies" "$JOURNAL" verify "$DATA"

@@ -13,18 +13,11 @@
 
 GRANTED=65534
 STRANGER=65533
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+if ! other_uid_ready; then
 	echo "SKIP: needs root and setpriv to act as other uids"
 	exit 77
 fi
-chmod 711 "$T"
 
-# as UID CMD...: run CMD as UID (and its own group).
-as() {
-	u=$1
-	shift
-	setpriv --reuid="$u" --regid="$u" --clear-groups "$@"
-}
 # mode PATH: the octal mode of PATH.
 mode() {
 	stat -c %a "$1"
@@ -35,7 +28,7 @@ jq_as() {
 	u=$1
 	f=$2
 	shift 2
-	out=$(as "$u" "$CHIMECTL" --socket "$SOCK" --json "$@") &&
+	out=$(as_uid "$u" "$CHIMECTL" --socket "$SOCK" --json "$@") &&
 	    printf '%s\n' "$out" | jq -e "$f" >/dev/null
 }
 # code_as UID CODE ARGS...: as UID, chimectl exits 1 with error CODE.
@@ -43,13 +36,13 @@ code_as() {
 	u=$1
 	want=$2
 	shift 2
-	got=$(as "$u" "$CHIMECTL" --socket "$SOCK" --json "$@" 2>&1 \
+	got=$(as_uid "$u" "$CHIMECTL" --socket "$SOCK" --json "$@" 2>&1 \
 	    >/dev/null | jq -r .code 2>/dev/null)
 	[ "$got" = "$want" ]
 }
 
 start_chimed
-if ! as "$GRANTED" test -x "$CHIMECTL"; then
+if ! as_uid "$GRANTED" test -x "$CHIMECTL"; then
 	echo "SKIP: uid $GRANTED cannot run $CHIMECTL (build directory not reachable)"
 	exit 77
 fi
@@ -63,7 +56,7 @@ check "the pid file is not for others" sh -c "test \$(( 0$(mode \
     "$DATA/chimed.pid") & 7 )) -eq 0"
 
 check "an account for uid $GRANTED" ctl account create team --uid "$GRANTED"
-check "uid $GRANTED connects and is served" as "$GRANTED" "$CHIMECTL" \
+check "uid $GRANTED connects and is served" as_uid "$GRANTED" "$CHIMECTL" \
     --socket "$SOCK" schedule create --account team --name mine --op quick \
     --manual
 check "and lists its account's schedules" jq_as "$GRANTED" \
@@ -73,15 +66,15 @@ check "uid $STRANGER connects, and is refused for the account (-32003)" \
 check "and sees none of default's schedules" jq_as "$STRANGER" \
     '.schedules == []' schedule ls
 for u in "$GRANTED" "$STRANGER"; do
-	check_fails "uid $u cannot list the data directory" 2 as "$u" \
+	check_fails "uid $u cannot list the data directory" 2 as_uid "$u" \
 	    ls "$DATA"
-	check_fails "uid $u cannot read the pid file" 1 as "$u" \
+	check_fails "uid $u cannot read the pid file" 1 as_uid "$u" \
 	    cat "$DATA/chimed.pid"
-	check_fails "uid $u cannot list the journal" 2 as "$u" \
+	check_fails "uid $u cannot list the journal" 2 as_uid "$u" \
 	    ls "$DATA/journal"
-	check_fails "uid $u cannot read the journal" 1 as "$u" \
+	check_fails "uid $u cannot read the journal" 1 as_uid "$u" \
 	    cat "$DATA/journal/data.mdb"
-	check_fails "uid $u cannot list secrets/" 2 as "$u" ls "$DATA/secrets"
+	check_fails "uid $u cannot list secrets/" 2 as_uid "$u" ls "$DATA/secrets"
 done
 
 # ---- chimectl says why it cannot connect ---------------------------------
@@ -90,7 +83,7 @@ check_fails "no socket: exit 3" 3 "$CHIMECTL" --socket "$T/none.sock" \
 check "it says there is no socket there" grep -qF \
     "no socket at $T/none.sock: is chimed running?" "$T/last"
 chmod 700 "$DATA"
-check_fails "a directory it cannot pass: exit 3" 3 as "$GRANTED" \
+check_fails "a directory it cannot pass: exit 3" 3 as_uid "$GRANTED" \
     "$CHIMECTL" --socket "$SOCK" daemon status
 check "it says permission denied" grep -qF \
     "cannot connect to $SOCK: permission denied" "$T/last"

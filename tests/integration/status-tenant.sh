@@ -10,7 +10,7 @@
 
 OTHER=65534
 NOBODY=65533
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
+if ! other_uid_ready; then
 	echo "SKIP: needs root and setpriv to act as uid $OTHER"
 	exit 77
 fi
@@ -19,15 +19,13 @@ SOCKDIR=$T/sock
 SOCK=$SOCKDIR/chime.sock
 export CHIME_SOCKET=$SOCK
 mkdir -p "$SOCKDIR"
-chmod 711 "$T"
 chmod 755 "$SOCKDIR"
 
 # as UID ARGS...: chimectl --json as another uid.
 as() {
 	u=$1
 	shift
-	setpriv --reuid="$u" --regid="$u" --clear-groups \
-	    "$CHIMECTL" --socket "$SOCK" --json "$@"
+	as_uid "$u" "$CHIMECTL" --socket "$SOCK" --json "$@"
 }
 # as_jq UID FILTER: that uid's daemon.status passes jq -e FILTER.
 as_jq() {

@@ -61,11 +61,9 @@ check_fails "a window under 1s is refused" 2 "$CHIMED" --data "$DATA" \
 
 # A window of an hour: nothing is folded away before the stop.
 start_chimed --webhook-refusals 20/1h --http-max-body 4096
-ctlj schedule create --name hook --op quick --webhook \
-    --webhook-secret generated > "$T/create"
-SID=$(jq -r .id "$T/create")
-SECRET=$(jq -r .webhook_secret "$T/create")
-secret_used "$SECRET"
+create_hook hook
+SID=$HOOK_ID
+SECRET=$HOOK_SECRET
 base=$(records 'true')
 
 python3 "$T/flood.py" "$HTTP_PORT" "$T/n401" "/v1/hooks/$SID" 401 500

@@ -61,11 +61,9 @@ secret_used "$GH_SECRET" "$ST_SECRET" "$ENV_NEW"
 start_chimed
 
 # ---- rotation -------------------------------------------------------------
-ctlj schedule create --name rot --op quick --webhook \
-    --webhook-secret generated > "$T/create"
-SID=$(jq -r .id "$T/create")
-A=$(jq -r .webhook_secret "$T/create")
-secret_used "$A"
+create_hook rot
+SID=$HOOK_ID
+A=$HOOK_SECRET
 check "the first secret verifies" test "$(deliver "$SID" a1 "$A")" = 202
 check_fails "rotation needs a reason" 2 ctl webhook rotate "$SID"
 check_fails "a grace period over 30 days is refused" 1 ctl webhook rotate \

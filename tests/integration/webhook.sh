@@ -31,13 +31,11 @@ export WH_BARE_SECRET="${ENV_SECRET#whsec_}" WH_RAW_SECRET=not-base64-text
 secret_used "$WH_RAW_SECRET"
 start_chimed
 check "the listener is up" test -n "$HTTP_PORT"
-ctlj schedule create --name hook --op quick --webhook \
-    --webhook-secret generated > "$T/create" 2>&1
+create_hook hook
 check "a webhook schedule is created" jq -e '.trigger == "webhook"' \
     "$T/create"
-SID=$(jq -r .id "$T/create")
-SECRET=$(jq -r .webhook_secret "$T/create")
-secret_used "$SECRET"
+SID=$HOOK_ID
+SECRET=$HOOK_SECRET
 check "the create answer shows the generated secret" \
     sh -c "printf '%s' '$SECRET' | grep -q '^whsec_'"
 check "the row refers to it, not holds it" jq -e \

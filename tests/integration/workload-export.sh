@@ -75,13 +75,11 @@ check "manual" ctl schedule create --name man --op quick --manual \
     --param n=5 --model test-model
 check "manual in team" ctl schedule create --name teamman --op gate-idem \
     --manual --account team --paused
-ctlj schedule create --name hook --op quick --webhook \
-    --webhook-secret generated > "$T/create" 2>&1
+create_hook hook
 check "webhook with a generated secret" jq -e '.trigger == "webhook"' \
     "$T/create"
-HOOK=$(jq -r .id "$T/create")
-A=$(jq -r .webhook_secret "$T/create")
-secret_used "$A"
+HOOK=$HOOK_ID
+A=$HOOK_SECRET
 
 check "update several fields" ctl schedule update cron5 \
     --cron '0 5 29 2 *' --note 'five, later' --priority 3 \
