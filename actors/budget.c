@@ -61,6 +61,7 @@ static void		 spend_put(const struct spend *, int32_t, int64_t,
 static void		 spend_row_key(const struct spend *, int32_t, char *,
 			     size_t);
 static int		 spend_row_cb(const struct journal_row *, void *);
+static int		 budget_percent(int64_t, int64_t, int64_t);
 static int32_t		 month_of(const struct tz *, int64_t);
 static char		*fmt_month(int32_t, char *, size_t);
 static json_t		*cap_json(const char *, const char *, int32_t,
@@ -269,39 +270,49 @@ void
 budget_crossed(const char *account, const char *owner, const char *cap_name,
     int64_t cap, int32_t month, int64_t before, int64_t after)
 {
-	static const int	 levels[] = { 80, 100 };
+	int			 pct = budget_percent(cap, before, after);
+	int			 is_op = strcmp(cap_name, cap_operation) == 0;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("cap", cap_name),
+		PACK_PAIR_STR("operation", is_op ? owner : NULL),
+		PACK_PAIR_STR("schedule", !is_op ? owner : NULL),
+		PACK_PAIR_INT("percent", pct),
+		PACK_PAIR_INT("spent_micro", after),
+		PACK_PAIR_INT("cap_micro", cap),
+		PACK_PAIR_INT("month", month),
+		PACK_PAIR_INT("format", 1),
+	};
 	struct jrec		*rec;
-	msgpack_packer		*pk;
 	char			 b[2][32];
-	size_t			 i;
-	int			 pct = 0, is_op;
 
-	if (cap <= 0)
-		return;
-	for (i = 0; i < sizeof levels / sizeof levels[0]; i++) {
-		if (before * 100 < cap * levels[i] &&
-		    after * 100 >= cap * levels[i])
-			pct = levels[i];
-	}
 	if (pct == 0)
 		return;
-	is_op = strcmp(cap_name, cap_operation) == 0;
 	log_info("msg=\"budget threshold\" account=%s cap=%s owner=%s "
 	    "percent=%d spent_usd=%s cap_usd=%s", account, cap_name,
 	    owner != NULL ? owner : "-", pct,
 	    fmt_usd(after, b[0], sizeof b[0]), fmt_usd(cap, b[1], sizeof b[1]));
 	rec = jrec_create("budget.threshold", account);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 8);
-	pack_kstr(pk, "cap", cap_name);
-	pack_kstr(pk, "operation", is_op ? owner : NULL);
-	pack_kstr(pk, "schedule", !is_op ? owner : NULL);
-	pack_kint(pk, "percent", pct);
-	pack_kint(pk, "spent_micro", after);
-	pack_kint(pk, "cap_micro", cap);
-	pack_kint(pk, "month", month);
-	pack_kint(pk, "format", 1);
+	PACK_MAP(jrec_body(rec), v);
 	STAILQ_INSERT_TAIL(&thresholds, rec, entry);
+}
+
+/* The percent of CAP (80 or 100; 0 if none) that spend going from BEFORE
+ * to AFTER passes; a CAP of 0 or less has none. */
+static int
+budget_percent(int64_t cap, int64_t before, int64_t after)
+{
+	static const int	levels[] = { 80, 100 };
+	size_t			i;
+	int			pct = 0;
+
+	if (cap <= 0)
+		return (0);
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		if (before * 100 < cap * levels[i] &&
+		    after * 100 >= cap * levels[i])
+			pct = levels[i];
+	}
+	return (pct);
 }
 
 /* Journal the budget.threshold events budget_crossed made, after the
@@ -477,17 +488,19 @@ spend_put(const struct spend *s, int32_t month, int64_t total,
 {
 	struct pack_buffer	pb;
 	char			key[SPEND_KEY_MAX + 16];
+	const struct pack_pair	v[] = {
+		PACK_PAIR_STR("account", s->account),
+		PACK_PAIR_STR("operation", s->operation),
+		PACK_PAIR_INT("month", month),
+		PACK_PAIR_INT("actual_micro", total),
+		PACK_PAIR_INT("updated_us", now_us()),
+	};
 
 	if (rec == NULL)
 		return;
 	spend_row_key(s, month, key, sizeof key);
 	pack_buffer_init(&pb);
-	msgpack_pack_map(&pb.pk, 5);
-	pack_kstr(&pb.pk, "account", s->account);
-	pack_kstr(&pb.pk, "operation", s->operation);
-	pack_kint(&pb.pk, "month", month);
-	pack_kint(&pb.pk, "actual_micro", total);
-	pack_kint(&pb.pk, "updated_us", now_us());
+	PACK_MAP(&pb.pk, v);
 	jrec_put(rec, "spend", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }

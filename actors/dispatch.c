@@ -562,19 +562,19 @@ static void
 missed_aggregate(struct schedule *s, int64_t first, int64_t last,
     uint64_t count, int capped, const char *reason)
 {
-	struct jrec	*rec;
-	msgpack_packer	*pk;
+	struct jrec		*rec;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("schedule", s->id),
+		PACK_PAIR_STR("status", "missed"),
+		PACK_PAIR_STR("reason", reason),
+		PACK_PAIR_INT("count", (int64_t)count),
+		PACK_PAIR_BOOL("count_is_lower_bound", capped),
+		PACK_PAIR_INT("first_us", first),
+		PACK_PAIR_INT("last_us", last),
+	};
 
 	rec = jrec_create("run.missed", s->account);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 7);
-	pack_kstr(pk, "schedule", s->id);
-	pack_kstr(pk, "status", "missed");
-	pack_kstr(pk, "reason", reason);
-	pack_kint(pk, "count", (int64_t)count);
-	pack_kbool(pk, "count_is_lower_bound", capped);
-	pack_kint(pk, "first_us", first);
-	pack_kint(pk, "last_us", last);
+	PACK_MAP(jrec_body(rec), v);
 	schedules->put_progress(s, rec);
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_info("msg=\"occurrences missed\" schedule=%s count=%llu%s",

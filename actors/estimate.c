@@ -120,12 +120,13 @@ estimate_run(const char *account, const struct operation *op,
 	*samples = (int)w->n;
 }
 
+/* The entries of usage window ARG's row: its tokens in and out. */
 static void
-usage_pack(const struct usage_window *w, msgpack_packer *pk)
+usage_pack(msgpack_packer *pk, const void *arg)
 {
-	uint32_t	i, idx;
+	const struct usage_window	*w = arg;
+	uint32_t			 i, idx;
 
-	msgpack_pack_map(pk, 2);
 	pack_str(pk, "input");
 	msgpack_pack_array(pk, w->n);
 	/* Oldest first, so that a reload keeps the ring's order. */
@@ -165,7 +166,7 @@ estimate_observe(const char *account, const char *operation,
 	if (w->n < ESTIMATE_WINDOW)
 		w->n++;
 	pack_buffer_init(&pb);
-	usage_pack(w, &pb.pk);
+	pack_map_counted(&pb.pk, usage_pack, w);
 	jrec_put(rec, "usage", w->key, strlen(w->key), pb.sbuf.data,
 	    pb.sbuf.size);
 	pack_buffer_clear(&pb);

@@ -93,6 +93,7 @@ static struct prefs_change *prefs_change_new(struct reply *,
 static void		 prefs_change_free(struct prefs_change *);
 static void		 prefs_change_add(struct prefs_change *,
 			     struct op_prefs *);
+static void		 prefs_bulk_pack(msgpack_packer *, const void *);
 static struct jrec	*prefs_change_record(struct prefs_change *);
 static void		 prefs_change_apply(struct prefs_change *);
 static json_t		*prefs_change_json(const struct prefs_change *);
@@ -163,15 +164,18 @@ op_prefs_copy(const char *account, const char *operation)
 static void
 op_prefs_pack(const struct op_prefs *p, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 8);
-	pack_kstr(pk, "type", "operation");
-	pack_kstr(pk, "account", p->account);
-	pack_kstr(pk, "operation", p->operation);
-	pack_kstr(pk, "preferred_model", p->preferred_model);
-	pack_kbool(pk, "enabled", p->enabled);
-	pack_kjson(pk, "default_parameters", p->default_parameters);
-	pack_kint(pk, "monthly_budget_micro", p->monthly_budget);
-	pack_kint(pk, "updated_us", p->updated_us);
+	const struct pack_pair	v[] = {
+		PACK_PAIR_STR("type", "operation"),
+		PACK_PAIR_STR("account", p->account),
+		PACK_PAIR_STR("operation", p->operation),
+		PACK_PAIR_STR("preferred_model", p->preferred_model),
+		PACK_PAIR_BOOL("enabled", p->enabled),
+		PACK_PAIR_JSON("default_parameters", p->default_parameters),
+		PACK_PAIR_INT("monthly_budget_micro", p->monthly_budget),
+		PACK_PAIR_INT("updated_us", p->updated_us),
+	};
+
+	PACK_MAP(pk, v);
 }
 
 static struct op_prefs *
@@ -311,11 +315,14 @@ prefs_ui_free(struct prefs_ui *ui)
 static void
 prefs_ui_pack(const struct prefs_ui *ui, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 4);
-	pack_kstr(pk, "type", "ui");
-	pack_kstr(pk, "account", ui->account);
-	pack_kjson(pk, "ui", ui->doc);
-	pack_kint(pk, "updated_us", ui->updated_us);
+	const struct pack_pair	v[] = {
+		PACK_PAIR_STR("type", "ui"),
+		PACK_PAIR_STR("account", ui->account),
+		PACK_PAIR_JSON("ui", ui->doc),
+		PACK_PAIR_INT("updated_us", ui->updated_us),
+	};
+
+	PACK_MAP(pk, v);
 }
 
 static struct prefs_ui *
@@ -747,6 +754,25 @@ prefs_change_free(struct prefs_change *c)
 	free(c);
 }
 
+/*
+ * The entries of bulk change ARG's body: its account and, under
+ * "operations", each operation's row under the operation's name.
+ */
+static void
+prefs_bulk_pack(msgpack_packer *pk, const void *arg)
+{
+	const struct prefs_change	*c = arg;
+	size_t				 i;
+
+	pack_kstr(pk, "account", c->a->name);
+	pack_str(pk, "operations");
+	msgpack_pack_map(pk, c->n);
+	for (i = 0; i < c->n; i++) {
+		pack_str(pk, c->v[i]->operation);
+		op_prefs_pack(c->v[i], pk);
+	}
+}
+
 /* The one record of change C with its rows of the "prefs" table. */
 static struct jrec *
 prefs_change_record(struct prefs_change *c)
@@ -763,16 +789,8 @@ prefs_change_record(struct prefs_change *c)
 		prefs_ui_pack(c->ui, pk);
 	else if (c->kind == PREFS_SET)
 		op_prefs_pack(c->v[0], pk);
-	else {
-		msgpack_pack_map(pk, 2);
-		pack_kstr(pk, "account", c->a->name);
-		pack_str(pk, "operations");
-		msgpack_pack_map(pk, c->n);
-		for (i = 0; i < c->n; i++) {
-			pack_str(pk, c->v[i]->operation);
-			op_prefs_pack(c->v[i], pk);
-		}
-	}
+	else
+		pack_map_counted(pk, prefs_bulk_pack, c);
 	for (i = 0; i < c->n; i++) {
 		pack_buffer_init(&pb);
 		op_prefs_pack(c->v[i], &pb.pk);

@@ -127,22 +127,21 @@ active_row_cb(const struct journal_row *row, void *arg)
 static void
 recover_orphan(const char *key)
 {
-	struct jrec	*rec;
-	msgpack_packer	*pk;
-	const char	*colon = strrchr(key, ':');
-	char		*sched;
+	struct jrec		*rec;
+	const char		*colon = strrchr(key, ':');
+	char			*sched = xstrndup(key, colon != NULL ?
+				    (size_t)(colon - key) : strlen(key));
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("row", key),
+		PACK_PAIR_STR("schedule", sched),
+		PACK_PAIR_STR("status", "interrupted"),
+		PACK_PAIR_STR("reason", "schedule deleted"),
+		PACK_PAIR_STR("error", "the daemon stopped while the run was "
+		    "in flight and its schedule was deleted"),
+	};
 
-	sched = xstrndup(key, colon != NULL ? (size_t)(colon - key) :
-	    strlen(key));
 	rec = jrec_create("run.finished", NULL);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 5);
-	pack_kstr(pk, "row", key);
-	pack_kstr(pk, "schedule", sched);
-	pack_kstr(pk, "status", "interrupted");
-	pack_kstr(pk, "reason", "schedule deleted");
-	pack_kstr(pk, "error", "the daemon stopped while the run was in "
-	    "flight and its schedule was deleted");
+	PACK_MAP(jrec_body(rec), v);
 	jrec_del(rec, "active", key, strlen(key));
 	jrec_del(rec, "runs", key, strlen(key));
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);

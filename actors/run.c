@@ -161,14 +161,23 @@ pack_kcivil(msgpack_packer *pk, const char *key, const struct civil *c)
 	pack_kstr(pk, key, buf);
 }
 
-/* The run as one msgpack map (the body of run.* records and its row). */
-void
-run_pack(const struct run *r, msgpack_packer *pk)
+/* The entries of run ARG's map. */
+static void
+run_pack_entries(msgpack_packer *pk, const void *arg)
 {
+	const struct run	*r = arg;
 	const struct schedule	*s = r->sched;
-	int			 i, n = 28;
+	const struct pack_pair	 estimate[] = {
+		PACK_PAIR_INT("low", r->estimate.low),
+		PACK_PAIR_INT("mid", r->estimate.mid),
+		PACK_PAIR_INT("high", r->estimate.high),
+	};
+	const struct pack_pair	 usage[] = {
+		PACK_PAIR_INT("input_tokens", r->input_tokens),
+		PACK_PAIR_INT("output_tokens", r->output_tokens),
+	};
+	int			 i;
 
-	msgpack_pack_map(pk, n);
 	pack_kstr(pk, "run_id", r->id);
 	pack_kstr(pk, "schedule", s->id);
 	pack_kint(pk, "number", (int64_t)r->number);
@@ -187,16 +196,11 @@ run_pack(const struct run *r, msgpack_packer *pk)
 	pack_kint(pk, "waited_us", r->waited_us);
 	pack_kint(pk, "attempt", r->attempt);
 	pack_str(pk, "estimate_micro");
-	msgpack_pack_map(pk, 3);
-	pack_kint(pk, "low", r->estimate.low);
-	pack_kint(pk, "mid", r->estimate.mid);
-	pack_kint(pk, "high", r->estimate.high);
+	PACK_MAP(pk, estimate);
 	pack_kint(pk, "cost_micro", r->cost);
 	pack_kstr(pk, "model", r->model);
 	pack_str(pk, "usage");
-	msgpack_pack_map(pk, 2);
-	pack_kint(pk, "input_tokens", r->input_tokens);
-	pack_kint(pk, "output_tokens", r->output_tokens);
+	PACK_MAP(pk, usage);
 	pack_kstr(pk, "result", r->result);
 	pack_kstr(pk, "error", r->error);
 	pack_kstr(pk, "reason", r->reason);
@@ -208,14 +212,23 @@ run_pack(const struct run *r, msgpack_packer *pk)
 	msgpack_pack_array(pk, r->nattempts);
 	for (i = 0; i < r->nattempts; i++) {
 		const struct run_attempt	*a = &r->attempts[i];
+		const struct pack_pair		 v[] = {
+			PACK_PAIR_INT("started_us", a->started_us),
+			PACK_PAIR_INT("finished_us", a->finished_us),
+			PACK_PAIR_STR("status", exec_status_name(a->status)),
+			PACK_PAIR_INT("http_status", a->http_status),
+			PACK_PAIR_STR("error", a->error),
+		};
 
-		msgpack_pack_map(pk, 5);
-		pack_kint(pk, "started_us", a->started_us);
-		pack_kint(pk, "finished_us", a->finished_us);
-		pack_kstr(pk, "status", exec_status_name(a->status));
-		pack_kint(pk, "http_status", a->http_status);
-		pack_kstr(pk, "error", a->error);
+		PACK_MAP(pk, v);
 	}
+}
+
+/* The run as one msgpack map (the body of run.* records and its row). */
+void
+run_pack(const struct run *r, msgpack_packer *pk)
+{
+	pack_map_counted(pk, run_pack_entries, r);
 }
 
 static void

@@ -343,11 +343,15 @@ webhook_keyring_pack(const struct webhook_keyring *k, msgpack_packer *pk)
 	}
 	msgpack_pack_array(pk, k->n);
 	for (i = 0; i < k->n; i++) {
-		msgpack_pack_map(pk, 4);
-		pack_kstr(pk, "secret_ref", k->v[i].ref);
-		pack_kstr(pk, "fingerprint", k->v[i].fingerprint);
-		pack_kint(pk, "rotated_us", k->v[i].rotated_us);
-		pack_kint(pk, "expires_us", k->v[i].expires_us);
+		const struct webhook_previous	*p = &k->v[i];
+		const struct pack_pair		 v[] = {
+			PACK_PAIR_STR("secret_ref", p->ref),
+			PACK_PAIR_STR("fingerprint", p->fingerprint),
+			PACK_PAIR_INT("rotated_us", p->rotated_us),
+			PACK_PAIR_INT("expires_us", p->expires_us),
+		};
+
+		PACK_MAP(pk, v);
 	}
 }
 

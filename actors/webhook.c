@@ -455,13 +455,27 @@ webhook_utf8(const char *body, size_t len)
 	return (1);
 }
 
-/* Pack W's event: N_EXTRA more entries follow in the caller's map. */
+/*
+ * An event of webhook_received_record: W's request at AT, with the counts
+ * of fold F if not NULL and, if BODY, the first CUT bytes of W's body.
+ */
+struct webhook_event {
+	struct webhook_req		*w;
+	const struct webhook_fold	*f;
+	int64_t				 at;
+	const char			*run_id;
+	int				 body;
+	size_t				 cut;
+};
+
+/* The entries of event ARG (a struct webhook_event). */
 static void
-webhook_pack_event(struct webhook_req *w, msgpack_packer *pk, int64_t at,
-    const char *run_id, int n_extra)
+webhook_pack_event(msgpack_packer *pk, const void *arg)
 {
-	msgpack_pack_map(pk, 11 + n_extra);
-	pack_kint(pk, "at_us", at);
+	const struct webhook_event	*e = arg;
+	const struct webhook_req	*w = e->w;
+
+	pack_kint(pk, "at_us", e->at);
 	pack_kstr(pk, "schedule", w->sid);
 	pack_kstr(pk, "message_id", w->msgid);
 	pack_kstr(pk, "style", w->sched != NULL ?
@@ -473,7 +487,17 @@ webhook_pack_event(struct webhook_req *w, msgpack_packer *pk, int64_t at,
 	pack_kint(pk, "status", w->code);
 	pack_kint(pk, "size", (int64_t)w->size);
 	pack_kstr(pk, "source", w->source);
-	pack_kstr(pk, "run_id", run_id);
+	pack_kstr(pk, "run_id", e->run_id);
+	if (e->f != NULL) {
+		pack_kint(pk, "count", (int64_t)e->f->folded);
+		pack_kint(pk, "first_at_us", e->f->first_us);
+	}
+	if (e->body) {
+		pack_str(pk, "body");
+		msgpack_pack_str(pk, e->cut);
+		msgpack_pack_str_body(pk, w->body, e->cut);
+		pack_kbool(pk, "body_truncated", e->cut < w->size);
+	}
 }
 
 /*
@@ -490,29 +514,20 @@ webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
 	json_t			*a;
-	const char		*run_id = NULL;
 	char			 key[WEBHOOK_SID_MAX + 32], exp[sizeof key + 24];
 	int64_t			 at = f != NULL ? f->last_us : now_us();
-	size_t			 cut = 0;
+	struct webhook_event	 e = { w, f, at, NULL, 0, 0 };
 
 	if ((a = json_loads(w->answer, 0, NULL)) != NULL)
-		run_id = json_string_value(json_object_get(a, "run_id"));
+		e.run_id = json_string_value(json_object_get(a, "run_id"));
 	rec = jrec_create("webhook.received", w->sched != NULL ?
 	    w->sched->account : NULL);
 	pack_buffer_init(&pb);
-	if (f != NULL) {
-		webhook_pack_event(w, &pb.pk, at, run_id, 2);
-		pack_kint(&pb.pk, "count", (int64_t)f->folded);
-		pack_kint(&pb.pk, "first_at_us", f->first_us);
-	} else
-		webhook_pack_event(w, &pb.pk, at, run_id, 0);
+	pack_map_counted(&pb.pk, webhook_pack_event, &e);
 	if (f == NULL && w->verified && w->body != NULL &&
-	    webhook_utf8(w->body, cut = webhook_body_cut(w->body, w->size))) {
-		webhook_pack_event(w, jrec_body(rec), at, run_id, 2);
-		pack_str(jrec_body(rec), "body");
-		msgpack_pack_str(jrec_body(rec), cut);
-		msgpack_pack_str_body(jrec_body(rec), w->body, cut);
-		pack_kbool(jrec_body(rec), "body_truncated", cut < w->size);
+	    webhook_utf8(w->body, e.cut = webhook_body_cut(w->body, w->size))) {
+		e.body = 1;
+		pack_map_counted(jrec_body(rec), webhook_pack_event, &e);
 	} else
 		pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
 	if (w->sched != NULL) {
@@ -813,6 +828,20 @@ webhook_prune_row(const struct journal_row *row, void *arg)
 	return (++ctx->rows >= WEBHOOK_PRUNE_BATCH);
 }
 
+/* The body of "webhook.pruned": what CTX pruned, older than BEFORE. */
+static void
+webhook_pruned_pack(msgpack_packer *pk, int64_t before,
+    const struct prune_ctx *ctx)
+{
+	const struct pack_pair	v[] = {
+		PACK_PAIR_INT("before_us", before),
+		PACK_PAIR_INT("message_ids", (int64_t)ctx->claims),
+		PACK_PAIR_INT("events", (int64_t)ctx->events),
+	};
+
+	PACK_MAP(pk, v);
+}
+
 /* Every period (and at once while a batch was full): release message ids
  * and delete events older than the retention period. */
 static void
@@ -834,10 +863,8 @@ webhook_prune(evutil_socket_t fd, short events, void *arg)
 		jrec_free(ctx.rec);
 		return;
 	}
-	msgpack_pack_map(jrec_body(ctx.rec), 3);
-	pack_kint(jrec_body(ctx.rec), "before_us", now - webhook_retention_us);
-	pack_kint(jrec_body(ctx.rec), "message_ids", (int64_t)ctx.claims);
-	pack_kint(jrec_body(ctx.rec), "events", (int64_t)ctx.events);
+	webhook_pruned_pack(jrec_body(ctx.rec), now - webhook_retention_us,
+	    &ctx);
 	webhook_prune_busy = 1;
 	journal_submit(engine->journal, ctx.rec, webhook_pruned_cb,
 	    ctx.rows >= WEBHOOK_PRUNE_BATCH ? (void *)1 : NULL);

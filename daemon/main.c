@@ -155,15 +155,15 @@ lock_data_dir(void)
 static void
 daemon_record(const char *kind)
 {
-	struct jrec	*rec;
-	msgpack_packer	*pk;
+	struct jrec		*rec;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("version", CHIME_VERSION),
+		PACK_PAIR_INT("pid", (int64_t)getpid()),
+		PACK_PAIR_STR("catalog", engine->catalog->source),
+	};
 
 	rec = jrec_create(kind, NULL);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 3);
-	pack_kstr(pk, "version", CHIME_VERSION);
-	pack_kint(pk, "pid", (int64_t)getpid());
-	pack_kstr(pk, "catalog", engine->catalog->source);
+	PACK_MAP(jrec_body(rec), v);
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 }
 

@@ -362,6 +362,7 @@ struct pack_buffer {
 enum pack_kind {
 	PACK_STR,	/* S, a string or NULL (nil) */
 	PACK_INT,	/* I */
+	PACK_BOOL,	/* I, true if not 0 */
 	PACK_JSON,	/* S, a JSON text kept as a string ("{}" if NULL) */
 	PACK_RAW,	/* S, I bytes of msgpack */
 };
@@ -373,6 +374,7 @@ struct pack_pair {
 };
 #define PACK_PAIR_STR(k, v)	{ (k), PACK_STR, (v), 0 }
 #define PACK_PAIR_INT(k, v)	{ (k), PACK_INT, NULL, (v) }
+#define PACK_PAIR_BOOL(k, v)	{ (k), PACK_BOOL, NULL, (v) }
 #define PACK_PAIR_JSON(k, v)	{ (k), PACK_JSON, (v), 0 }
 #define PACK_PAIR_RAW(k, p, n)	{ (k), PACK_RAW, (const char *)(p), \
 				    (int64_t)(n) }

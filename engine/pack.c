@@ -186,9 +186,9 @@ pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 
 /*
  * A map of the N pairs of V: its size is N, counted here rather than by
- * the caller.  Each pair packs as pack_kstr, pack_kint or pack_kjson
- * would, or (PACK_RAW) as its key followed by bytes that are msgpack
- * already.
+ * the caller.  Each pair packs as pack_kstr, pack_kint, pack_kbool or
+ * pack_kjson would, or (PACK_RAW) as its key followed by bytes that are
+ * msgpack already.
  */
 void
 pack_map(msgpack_packer *pk, const struct pack_pair *v, size_t n)
@@ -205,6 +205,9 @@ pack_map(msgpack_packer *pk, const struct pack_pair *v, size_t n)
 			break;
 		case PACK_INT:
 			pack_kint(pk, v[i].key, v[i].i);
+			break;
+		case PACK_BOOL:
+			pack_kbool(pk, v[i].key, v[i].i != 0);
 			break;
 		case PACK_JSON:
 			pack_kjson(pk, v[i].key, v[i].s);

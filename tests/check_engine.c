@@ -2464,6 +2464,27 @@ START_TEST(test_pack_map_counted)
 }
 END_TEST
 
+/* A table's booleans pack as msgpack true and false, any non-zero as true. */
+START_TEST(test_pack_map_bool)
+{
+	static const unsigned char	 want[] = {
+		0x83, 0xa1, 't', 0xc3, 0xa1, 'f', 0xc2, 0xa1, 'n', 0xc3
+	};
+	const struct pack_pair		 v[] = {
+		PACK_PAIR_BOOL("t", 1),
+		PACK_PAIR_BOOL("f", 0),
+		PACK_PAIR_BOOL("n", 2),
+	};
+	struct pack_buffer		 pb;
+
+	pack_buffer_init(&pb);
+	PACK_MAP(&pb.pk, v);
+	ck_assert_uint_eq(pb.sbuf.size, sizeof want);
+	ck_assert(memcmp(pb.sbuf.data, want, sizeof want) == 0);
+	pack_buffer_clear(&pb);
+}
+END_TEST
+
 /* A key without its value is a broken invariant: fatal, not a bad map. */
 START_TEST(test_pack_map_counted_odd_bad)
 {
@@ -2483,6 +2504,7 @@ pack_suite(void)
 
 	tc = lib_tcase(s, "pack", NULL, NULL, 0,
 	    test_pack_map_counted,
+	    test_pack_map_bool,
 	    NULL);
 	tcase_add_exit_test(tc, test_pack_map_counted_odd_bad, 1);
 	return (s);
