@@ -707,4 +707,95 @@ uint64_t	 metrics_value(const char *, const char *);
 char		*metrics_render(size_t *);
 void		 metrics_free(void);
 
+/*
+ * merkle.c: Merkle trees as RFC 6962 and RFC 9162 (2.1) hash them, over
+ * SHA-256: leaf SHA-256(0x00 || leaf), node SHA-256(0x01 || left ||
+ * right), the tree over n leaves split at the largest power of two below
+ * n, the empty tree SHA-256 of nothing.  Hashes are MERKLE_HASH_LEN bytes;
+ * a proof is an array of at most MERKLE_PROOF_MAX of them, end to end,
+ * in the RFC's order (from the leaf up).  Any thread.
+ */
+#define MERKLE_HASH_LEN		32
+#define MERKLE_PROOF_MAX	65	/* 64 levels, and a consistency
+					   proof's subtree of the old tree */
+#define MERKLE_RANGE_MAX	64
+/*
+ * A compact range: the roots of the perfect subtrees that the binary form
+ * of SIZE cuts the leaves into, largest (leftmost) first, one per bit set
+ * in SIZE.  Plain data: what merkle_range_set takes back is SIZE and the
+ * first popcount(SIZE) hashes.
+ */
+struct merkle_range {
+	uint64_t	size;
+	unsigned char	hash[MERKLE_RANGE_MAX][MERKLE_HASH_LEN];
+};
+/*
+ * The hash of leaf INDEX into HASH (MERKLE_HASH_LEN bytes), given to the
+ * functions that read many leaves; returns 0, or -1 with *cause set
+ * (allocated), which ends the computation with that cause.
+ */
+typedef int (*merkle_leaf_cb)(uint64_t, unsigned char *, void *, char **);
+/* The hash of the LEN bytes of a leaf at DATA into OUT. */
+void		 merkle_leaf_hash(const void *, size_t, unsigned char *);
+/* The hash of the node over LEFT and RIGHT into OUT (may be either). */
+void		 merkle_node_hash(const unsigned char *, const unsigned char *,
+		     unsigned char *);
+/* The root of the tree of no leaves, SHA-256 of nothing, into OUT. */
+void		 merkle_empty_root(unsigned char *);
+/*
+ * The root over leaves 0 to N - 1, each read once through CB (with ARG),
+ * into OUT: O(N) hashes, O(log N) memory.  Returns 0, or -1 with the
+ * callback's *cause.
+ */
+int		 merkle_root(uint64_t, merkle_leaf_cb, void *, unsigned char *,
+		     char **);
+/* An empty compact range. */
+void		 merkle_range_init(struct merkle_range *);
+/* Append one leaf's hash: O(1) hashes on average, O(log size) at most. */
+void		 merkle_range_append(struct merkle_range *,
+		     const unsigned char *);
+/* The root over the range's leaves into OUT: O(log size) hashes. */
+void		 merkle_range_root(const struct merkle_range *,
+		     unsigned char *);
+/*
+ * Set the range to SIZE leaves from COUNT hashes end to end (a range's
+ * hash[] as kept): returns 0, or -1 with *cause set when COUNT is not the
+ * number of bits set in SIZE.  The hashes themselves cannot be checked.
+ */
+int		 merkle_range_set(struct merkle_range *, uint64_t,
+		     const unsigned char *, size_t, char **);
+/*
+ * The inclusion proof (audit path) of leaf M in the tree of N leaves read
+ * through CB and ARG, into PROOF (room for MERKLE_PROOF_MAX hashes), its
+ * length into *COUNT: O(N) hashes, O(log N) memory.  Returns 0, or -1 with
+ * *cause set when M >= N or from the callback.
+ */
+int		 merkle_inclusion_proof(uint64_t, uint64_t, merkle_leaf_cb,
+		     void *, unsigned char *, size_t *, char **);
+/*
+ * Does PROOF (COUNT hashes) prove that the leaf of hash LEAF is leaf M of
+ * the tree of N leaves with root ROOT?  Returns 0, or -1 with *cause set
+ * (M >= N, a proof too long or too short, not leading to ROOT).
+ */
+int		 merkle_inclusion_verify(uint64_t, uint64_t,
+		     const unsigned char *, const unsigned char *, size_t,
+		     const unsigned char *, char **);
+/*
+ * The consistency proof from the tree of the first M leaves to the tree of
+ * N, read through CB and ARG, into PROOF (room for MERKLE_PROOF_MAX
+ * hashes), its length into *COUNT (0 when M is 0 or N): O(N) hashes.
+ * Returns 0, or -1 with *cause set when M > N or from the callback.
+ */
+int		 merkle_consistency_proof(uint64_t, uint64_t, merkle_leaf_cb,
+		     void *, unsigned char *, size_t *, char **);
+/*
+ * Does PROOF (COUNT hashes) prove that the tree of M leaves with root
+ * ROOT_M is the start of the tree of N leaves with root ROOT_N?  With M 0
+ * the proof must be empty; with M equal to N too, and the roots the same.
+ * Returns 0, or -1 with *cause set.
+ */
+int		 merkle_consistency_verify(uint64_t, uint64_t,
+		     const unsigned char *, const unsigned char *,
+		     const unsigned char *, size_t, char **);
+
 #endif /* CHIME_ENGINE_H */
