@@ -945,15 +945,709 @@ START_TEST(test_merkle_consistency_all_bad)
 }
 END_TEST
 
-/* One suite of GOOD and BAD tests (and a second pair, if any). */
+/*
+ * From golang.org/x/mod/sumdb/note (note_test.go): a key given by its
+ * private key "PRIVATE+KEY+PeterNeumann+c74f20a3+" and the base64 of 0x01
+ * and its Ed25519 seed, its verifier key, a second verifier key, a text
+ * and the two keys' signature lines for it.
+ */
+#define DASH		"\xe2\x80\x94"
+#define GO_SKEY		"AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+#define GO_VKEY		"PeterNeumann+c74f20a3+" \
+			    "ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+#define GO_ENOCH	"EnochRoot+af0cfe78+" \
+			    "ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
+#define GO_TEXT		"If you think cryptography is the answer to your " \
+			    "problem,\nthen you don't know what your problem " \
+			    "is.\n"
+#define GO_PETER	DASH " PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFup" \
+			    "LLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6K" \
+			    "E6RyyBwJnAM=\n"
+#define GO_ENOCHSIG	DASH " EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+" \
+			    "MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd" \
+			    "1RvMc+QQ=\n"
+
+static char	*tmpdir;
+
+static void
+tmp_setup(void)
+{
+	tmpdir = lib_tmpdir("check_merkle");
+}
+
+static void
+tmp_teardown(void)
+{
+	lib_rm_tree(tmpdir);
+	free(tmpdir);
+	tmpdir = NULL;
+}
+
+/* The signer of the Go tests' private key. */
+static struct note_signer *
+go_signer(void)
+{
+	struct note_signer	*s;
+	unsigned char		 raw[33];
+	char			*cause = NULL;
+
+	ck_assert_int_eq(EVP_DecodeBlock(raw, (const unsigned char *)GO_SKEY,
+	    strlen(GO_SKEY)), 33);
+	ck_assert_int_eq(raw[0], 1);
+	s = note_signer_from_seed("PeterNeumann", raw + 1, &cause);
+	ck_assert_msg(s != NULL, "%s", cause);
+	return (s);
+}
+
+/* The verifier of VKEY, which must parse. */
+static struct note_verifier *
+verifier(const char *vkey)
+{
+	struct note_verifier	*v;
+	char			*cause = NULL;
+
+	v = note_verifier_parse(vkey, &cause);
+	ck_assert_msg(v != NULL, "%s: %s", vkey, cause);
+	return (v);
+}
+
+/* Verify MSG (LEN bytes) with V expecting TEXT. */
+static void
+verifies(const struct note_verifier *v, const char *msg, size_t len,
+    const char *text)
+{
+	char	*got, *cause = NULL;
+
+	got = note_verify(v, msg, len, &cause);
+	ck_assert_msg(got != NULL, "%s", cause);
+	ck_assert_str_eq(got, text);
+	free(got);
+}
+
+/* Verify MSG (LEN bytes) with V expecting a refusal starting with WANT. */
+static void
+refused(const struct note_verifier *v, const char *msg, size_t len,
+    const char *want)
+{
+	char	*got, *cause = NULL;
+
+	got = note_verify(v, msg, len, &cause);
+	ck_assert_msg(got == NULL, "accepted: %s", msg);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(cause);
+}
+
+/* The key ID computed here: SHA-256(NAME || "\n" || 0x01 || PUB)[:4]. */
+static uint32_t
+key_id(const char *name, const unsigned char *pub)
+{
+	unsigned char	md[HL], head[256];
+	size_t		len = strlen(name);
+
+	ck_assert_uint_lt(len + 2, sizeof head);
+	memcpy(head, name, len);
+	head[len] = '\n';
+	head[len + 1] = 0x01;
+	sha256_two(head, len + 2, pub, 32, md);
+	return ((uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 |
+	    (uint32_t)md[2] << 8 | md[3]);
+}
+
+/* The Go key: its verifier key, its ID, and the note it signed. */
+START_TEST(test_note_vectors)
+{
+	struct note_signer	*s = go_signer();
+	struct note_verifier	*peter = verifier(GO_VKEY);
+	struct note_verifier	*enoch = verifier(GO_ENOCH);
+	unsigned char		 raw[33];
+	char			*vkey, *msg, *cause = NULL, *many;
+	size_t			 i;
+
+	vkey = note_signer_vkey(s);
+	ck_assert_str_eq(vkey, GO_VKEY);
+	free(vkey);
+	ck_assert_int_eq(EVP_DecodeBlock(raw, (const unsigned char *)
+	    GO_VKEY + 22, 44), 33);
+	ck_assert_uint_eq(note_signer_id(s), 0xc74f20a3);
+	ck_assert_uint_eq(key_id("PeterNeumann", raw + 1), 0xc74f20a3);
+	ck_assert_str_eq(note_signer_name(s), "PeterNeumann");
+	msg = note_sign(s, GO_TEXT, strlen(GO_TEXT), &cause);
+	ck_assert_msg(msg != NULL, "%s", cause);
+	ck_assert_str_eq(msg, GO_TEXT "\n" GO_PETER);
+	free(msg);
+	/* Each key finds its own signature; the other is ignored. */
+	msg = GO_TEXT "\n" GO_PETER GO_ENOCHSIG;
+	verifies(peter, msg, strlen(msg), GO_TEXT);
+	verifies(enoch, msg, strlen(msg), GO_TEXT);
+	ck_assert_str_eq(note_verifier_name(enoch), "EnochRoot");
+	ck_assert_uint_eq(note_verifier_id(enoch), 0xaf0cfe78);
+	/* As many signatures as NOTE_MAX_SIGNATURES. */
+	many = xstrdup(GO_TEXT "\n");
+	for (i = 0; i < NOTE_MAX_SIGNATURES; i++) {
+		xasprintf(&msg, "%s%s", many, GO_PETER);
+		free(many);
+		many = msg;
+	}
+	verifies(peter, many, strlen(many), GO_TEXT);
+	free(many);
+	note_verifier_free(enoch);
+	note_verifier_free(peter);
+	note_signer_free(s);
+}
+END_TEST
+
+/* The Go tests' bad notes, and signatures that do not verify. */
+START_TEST(test_note_vectors_bad)
+{
+	static const char	*malformed[] = {
+		GO_TEXT,
+		GO_TEXT "\n",
+		"\x01" GO_TEXT "\n" GO_PETER,
+		"\xff" GO_TEXT "\n" GO_PETER,
+		GO_TEXT "\n" DASH " Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFup"
+		    "LLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6Ryy"
+		    "BwJnAM=",
+		GO_TEXT "\n" GO_PETER "Unexpected line.\n",
+		GO_TEXT "\n" "- PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFup"
+		    "LLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6Ryy"
+		    "BwJnAM=\n",
+		GO_TEXT "\n" DASH " PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBt"
+		    "iFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6R"
+		    "yyBwJnAM\n",
+		GO_TEXT "\n" DASH " PeterNeumann x08g\n",
+		GO_TEXT "\n" DASH " PeterNeumann\n",
+	};
+	struct note_verifier	*peter = verifier(GO_VKEY);
+	struct note_verifier	*enoch = verifier(GO_ENOCH);
+	char			*msg, *many, *cause = NULL, text[] = GO_TEXT;
+	size_t			 i;
+
+	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+		refused(peter, malformed[i], strlen(malformed[i]),
+		    "malformed note");
+	/* Without its last newline. */
+	msg = GO_TEXT "\n" GO_PETER;
+	refused(peter, msg, strlen(msg) - 1, "malformed note");
+	/* A NUL inside. */
+	refused(peter, msg, strlen(msg) + 1, "malformed note");
+	/* Four more characters in the signature (the Go test's). */
+	xasprintf(&msg, "%s\n%.60s%s%s", GO_TEXT, GO_PETER, "ABCD",
+	    GO_PETER + 60);
+	refused(peter, msg, strlen(msg), "the signature by key "
+	    "PeterNeumann+c74f20a3 does not verify");
+	free(msg);
+	/* One signature too many. */
+	many = xstrdup(GO_TEXT "\n");
+	for (i = 0; i <= NOTE_MAX_SIGNATURES; i++) {
+		xasprintf(&msg, "%s%s", many, GO_PETER);
+		free(many);
+		many = msg;
+	}
+	refused(peter, many, strlen(many), "malformed note: more than 100");
+	free(many);
+	/* Another key's name, another key's ID, another key. */
+	msg = GO_TEXT "\n" DASH " CarmenSandiego x08go/ZJkuBS9UG/SffcvIAQxVBtiF"
+	    "upLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+	refused(peter, msg, strlen(msg), "the note is not signed by key "
+	    "PeterNeumann+c74f20a3");
+	msg = GO_TEXT "\n" DASH " PeterNeumann xxxxo/ZJkuBS9UG/SffcvIAQxVBtiFup"
+	    "LLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+	refused(peter, msg, strlen(msg), "the note is not signed by key");
+	msg = GO_TEXT "\n" GO_PETER;
+	refused(enoch, msg, strlen(msg), "the note is not signed by key "
+	    "EnochRoot+af0cfe78");
+	/* The text changed by one character. */
+	text[3] = 'Y';
+	xasprintf(&msg, "%s\n%s", text, GO_PETER);
+	refused(peter, msg, strlen(msg), "the signature by key");
+	free(msg);
+	ck_assert_ptr_null(cause);
+	note_verifier_free(enoch);
+	note_verifier_free(peter);
+}
+END_TEST
+
+/* Verifier keys: the Go keys, with the ID in either case. */
+START_TEST(test_note_vkey)
+{
+	struct note_verifier	*v;
+
+	v = verifier(GO_VKEY);
+	ck_assert_str_eq(note_verifier_name(v), "PeterNeumann");
+	ck_assert_uint_eq(note_verifier_id(v), 0xc74f20a3);
+	note_verifier_free(v);
+	v = verifier("PeterNeumann+C74F20A3+"
+	    "ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+	ck_assert_uint_eq(note_verifier_id(v), 0xc74f20a3);
+	note_verifier_free(v);
+}
+END_TEST
+
+/* Every part of a verifier key, and every key with one byte changed. */
+START_TEST(test_note_vkey_bad)
+{
+	static const char	*bad[] = {
+		"",
+		"PeterNeumann",
+		"PeterNeumann+c74f20a3",
+		"PeterNeumann+c74f20a3+",
+		/* a longer key, its ID adjusted (the Go tests') */
+		"PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy"
+		    "10TWBADKEY==",
+		/* another algorithm, its ID adjusted (the Go tests') */
+		"PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy"
+		    "10TW",
+		"Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy"
+		    "10TW",
+		"PeterNeumann+c74f20a+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy"
+		    "10TW",
+		"PeterNeumann+-74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy"
+		    "10TW",
+	};
+	struct note_verifier	*v;
+	char			 key[] = GO_VKEY, *sub, *cause = NULL;
+	size_t			 i, j, len = strlen(key);
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = note_verifier_parse(bad[i], &cause);
+		ck_assert_msg(v == NULL, "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(cause);
+		free(cause);
+		cause = NULL;
+	}
+	for (i = 0; i < len; i++) {
+		for (j = i + 1; j <= len; j++) {
+			if (i == 0 && j == len)
+				continue;
+			sub = xstrndup(key + i, j - i);
+			v = note_verifier_parse(sub, &cause);
+			if (v != NULL)
+				ck_abort_msg("accepted %s", sub);
+			free(cause);
+			cause = NULL;
+			free(sub);
+		}
+	}
+	for (i = 0; i < len; i++) {
+		key[i]++;
+		v = note_verifier_parse(key, &cause);
+		if (v != NULL)
+			ck_abort_msg("accepted %s", key);
+		free(cause);
+		cause = NULL;
+		key[i]--;
+	}
+}
+END_TEST
+
+/* A key made, kept in a 0600 file, read back: the same key. */
+START_TEST(test_note_key_file)
+{
+	struct note_signer	*s, *back;
+	struct note_verifier	*v;
+	struct stat		 st;
+	DIR			*d;
+	struct dirent		*de;
+	char			*path, *vkey, *vkey2, *msg, *cause = NULL;
+	int			 files = 0;
+
+	s = note_signer_generate("example.com/chime", &cause);
+	ck_assert_msg(s != NULL, "%s", cause);
+	xasprintf(&path, "%s/journal.key", tmpdir);
+	ck_assert_msg(note_signer_save(s, path, &cause) == 0, "%s", cause);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_ptr_nonnull(d = opendir(tmpdir));
+	while ((de = readdir(d)) != NULL)
+		files += de->d_name[0] != '.';
+	closedir(d);
+	ck_assert_int_eq(files, 1);		/* no temporary file left */
+	back = note_signer_load(path, "example.com/chime", &cause);
+	ck_assert_msg(back != NULL, "%s", cause);
+	vkey = note_signer_vkey(s);
+	vkey2 = note_signer_vkey(back);
+	ck_assert_str_eq(vkey, vkey2);
+	ck_assert_uint_eq(note_signer_id(back), note_signer_id(s));
+	msg = note_sign(back, "hello\n", 6, &cause);
+	ck_assert_ptr_nonnull(msg);
+	v = verifier(vkey);
+	verifies(v, msg, strlen(msg), "hello\n");
+	free(msg);
+	note_verifier_free(v);
+	free(vkey2);
+	free(vkey);
+	note_signer_free(back);
+	note_signer_free(s);
+	free(path);
+}
+END_TEST
+
+/* Load the key file at PATH expecting a cause that holds WANT. */
+static void
+load_refused(const char *path, const char *want)
+{
+	struct note_signer	*s;
+	char			*cause = NULL;
+
+	s = note_signer_load(path, "example.com/chime", &cause);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(cause != NULL && strstr(cause, want) != NULL, "%s",
+	    cause);
+	free(cause);
+}
+
+/*
+ * A key file is never replaced; one the group may read, not PEM, not
+ * Ed25519 or missing is refused; a name with a space or a '+' names no key.
+ */
+START_TEST(test_note_key_file_bad)
+{
+	static const char	*names[] = { "", "a b", "a+b", "a\tb", "a\nb",
+		"a\xc2\xa0" "b", "a\xe3\x80\x80" "b", "a\xe2\x80\xa8" "b",
+		"a\xff" "b", "a\xc0\xaf" "b" };
+	struct note_signer	*s, *other;
+	EVP_PKEY		*ec, *ed;
+	FILE			*f;
+	char			*path, *pem, *cause = NULL, *vkey, *vkey2;
+	size_t			 i;
+
+	s = note_signer_generate("example.com/chime", &cause);
+	other = note_signer_generate("example.com/chime", &cause);
+	ck_assert(s != NULL && other != NULL);
+	xasprintf(&path, "%s/journal.key", tmpdir);
+	ck_assert_int_eq(note_signer_save(s, path, &cause), 0);
+	ck_assert_int_eq(note_signer_save(other, path, &cause), -1);
+	ck_assert_msg(strstr(cause, "File exists") != NULL, "%s", cause);
+	free(cause);
+	cause = NULL;
+	note_signer_free(other);
+	other = note_signer_load(path, "example.com/chime", &cause);
+	ck_assert_ptr_nonnull(other);
+	vkey = note_signer_vkey(s);
+	vkey2 = note_signer_vkey(other);
+	ck_assert_str_eq(vkey, vkey2);		/* still the first key */
+	free(vkey);
+	free(vkey2);
+	note_signer_free(other);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	load_refused(path, "lets the group or others in");
+	free(path);
+	path = lib_put_file(tmpdir, "text.key", "not a key\n", 10, 0600);
+	load_refused(path, "not a PEM private key");
+	free(path);
+	ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	ck_assert_ptr_nonnull(ec);
+	xasprintf(&pem, "%s/ec.key", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(pem, "w"));
+	ck_assert_int_eq(PEM_write_PrivateKey(f, ec, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(f);
+	ck_assert_int_eq(chmod(pem, 0600), 0);
+	load_refused(pem, "not an Ed25519 key");
+	free(pem);
+	EVP_PKEY_free(ec);
+	/* Encrypted: refused, never a prompt for the passphrase. */
+	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	ck_assert_ptr_nonnull(ed);
+	xasprintf(&pem, "%s/encrypted.key", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(pem, "w"));
+	ck_assert_int_eq(PEM_write_PrivateKey(f, ed, EVP_aes_256_cbc(),
+	    (unsigned char *)"secret", 6, NULL, NULL), 1);
+	fclose(f);
+	EVP_PKEY_free(ed);
+	ck_assert_int_eq(chmod(pem, 0600), 0);
+	load_refused(pem, "or encrypted");
+	free(pem);
+	xasprintf(&path, "%s/missing.key", tmpdir);
+	load_refused(path, "No such file");
+	free(path);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		other = note_signer_generate(names[i], &cause);
+		ck_assert_msg(other == NULL, "named %s", names[i]);
+		free(cause);
+		cause = NULL;
+	}
+	note_signer_free(s);
+}
+END_TEST
+
+/* Texts of any UTF-8, blank lines inside or last, signed and verified. */
+START_TEST(test_note_sign)
+{
+	static const char	*texts[] = { "a\n", "\n", "a\n\nb\n", "a\n\n",
+		"caf\xc3\xa9 " DASH " \xf0\x9f\x98\x80\n", "del\x7f\n",
+		"example.com/log\n42\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+	};
+	struct note_signer	*s;
+	struct note_verifier	*v;
+	unsigned char		 raw[33];
+	char			*vkey, *msg, *b64, *cause = NULL;
+	size_t			 i;
+
+	s = note_signer_generate("example.com/log", &cause);
+	ck_assert_ptr_nonnull(s);
+	vkey = note_signer_vkey(s);
+	v = verifier(vkey);
+	b64 = strchr(strchr(vkey, '+') + 1, '+') + 1;	/* base64 has '+' */
+	ck_assert_int_eq(EVP_DecodeBlock(raw, (const unsigned char *)b64,
+	    strlen(b64)), 33);
+	ck_assert_int_eq(raw[0], 1);
+	ck_assert_uint_eq(note_signer_id(s), key_id("example.com/log",
+	    raw + 1));
+	ck_assert_uint_eq(note_verifier_id(v), note_signer_id(s));
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		msg = note_sign(s, texts[i], strlen(texts[i]), &cause);
+		ck_assert_msg(msg != NULL, "%s: %s", texts[i], cause);
+		verifies(v, msg, strlen(msg), texts[i]);
+		free(msg);
+	}
+	note_verifier_free(v);
+	free(vkey);
+	note_signer_free(s);
+}
+END_TEST
+
+/* Texts that are no note's: no final newline, control characters, bad
+ * UTF-8; and a signed note changed after signing. */
+START_TEST(test_note_sign_bad)
+{
+	static const char	*texts[] = { "", "abc", "a\n\tb\n", "a\rb\n",
+		"\x01\n", "\x1b[0m\n", "\xc0\xaf\n", "\xed\xa0\x80\n",
+		"\xf4\x90\x80\x80\n", "\xe2\x80\n", "\x80\n", "\xf8\x88\x80\x80"
+		"\x80\n" };
+	struct note_signer	*s;
+	struct note_verifier	*v;
+	char			*vkey, *msg, *cause = NULL;
+	size_t			 i;
+
+	s = go_signer();
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		msg = note_sign(s, texts[i], strlen(texts[i]), &cause);
+		ck_assert_msg(msg == NULL, "signed %s", texts[i]);
+		ck_assert_ptr_nonnull(cause);
+		free(cause);
+		cause = NULL;
+	}
+	vkey = note_signer_vkey(s);
+	v = verifier(vkey);
+	msg = note_sign(s, "a\nb\n", 4, &cause);
+	ck_assert_ptr_nonnull(msg);
+	msg[1] = '\t';
+	refused(v, msg, strlen(msg), "malformed note");
+	msg[1] = '\n';
+	msg[2] = 'c';
+	refused(v, msg, strlen(msg), "the signature by key");
+	free(msg);
+	note_verifier_free(v);
+	free(vkey);
+	note_signer_free(s);
+}
+END_TEST
+
+/* The example checkpoint of c2sp.org/tlog-checkpoint. */
+#define C2SP_TEXT	"example.com/behind-the-sofa\n20852163\n" \
+			    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+
+/* A checkpoint made and read: the spec's example, 0, extensions. */
+START_TEST(test_note_checkpoint)
+{
+	struct note_checkpoint	*c;
+	unsigned char		 root[HL];
+	char			*text, *cause = NULL;
+	const char		*max;
+
+	c = note_checkpoint_parse(C2SP_TEXT, strlen(C2SP_TEXT), &cause);
+	ck_assert_msg(c != NULL, "%s", cause);
+	ck_assert_str_eq(c->origin, "example.com/behind-the-sofa");
+	ck_assert_uint_eq(c->size, 20852163);
+	ck_assert_str_eq(c->extensions, "");
+	text = note_checkpoint_format(c->origin, c->size, c->root, NULL,
+	    &cause);
+	ck_assert_str_eq(text, C2SP_TEXT);
+	free(text);
+	memcpy(root, c->root, HL);
+	note_checkpoint_free(c);
+	text = note_checkpoint_format("o", 0, root, "ext one\n" DASH "\n",
+	    &cause);
+	ck_assert_str_eq(text, "o\n0\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jx"
+	    "q2I=\next one\n" DASH "\n");
+	c = note_checkpoint_parse(text, strlen(text), &cause);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->size, 0);
+	ck_assert_str_eq(c->extensions, "ext one\n" DASH "\n");
+	ck_assert_mem_eq(c->root, root, HL);
+	note_checkpoint_free(c);
+	free(text);
+	max = "o\n18446744073709551615\n"
+	    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+	c = note_checkpoint_parse(max, strlen(max), &cause);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->size, UINT64_MAX);
+	note_checkpoint_free(c);
+	ck_assert_ptr_null(cause);
+}
+END_TEST
+
+/* Checkpoints with a line missing, empty, or not the number or hash. */
+START_TEST(test_note_checkpoint_bad)
+{
+	static const char	*bad[] = {
+		"",
+		"example.com/log\n",
+		"example.com/log\n5\n",
+		"example.com/log\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=",
+		"\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n05\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n+5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n-5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n 5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n5x\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n18446744073709551616\n"
+		    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n99999999999999999999\n"
+		    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"o\n5\n\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2J=\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=AAAA\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jx\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\next\n\n",
+		"o\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\next",
+		"o\t\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+	};
+	static const struct {
+		const char	*origin, *ext;
+	} badfmt[] = {
+		{ "", NULL }, { "a b", NULL }, { "a\nb", NULL }, { "a+b", NULL },
+		{ "o", "ext" }, { "o", "\n" }, { "o", "a\n\nb\n" },
+		{ "o", "a\x01\n" }, { "o", "\xff\n" },
+	};
+	unsigned char		 root[HL];
+	struct note_checkpoint	*c;
+	char			*text, *cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		c = note_checkpoint_parse(bad[i], strlen(bad[i]), &cause);
+		ck_assert_msg(c == NULL, "parsed %s", bad[i]);
+		ck_assert_msg(strncmp(cause, "malformed checkpoint", 20) == 0,
+		    "%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	memset(root, 0, sizeof root);
+	for (i = 0; i < sizeof badfmt / sizeof badfmt[0]; i++) {
+		text = note_checkpoint_format(badfmt[i].origin, 1, root,
+		    badfmt[i].ext, &cause);
+		ck_assert_msg(text == NULL, "made %s", text);
+		ck_assert_ptr_nonnull(cause);
+		free(cause);
+		cause = NULL;
+	}
+	text = note_checkpoint_format("o", 1, root, "", &cause);
+	ck_assert_str_eq(text, "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	    "\n");
+	free(text);
+}
+END_TEST
+
+/*
+ * A log's checkpoint end to end: the root of a compact range signed in a
+ * note, verified and read back, a leaf proved against it.
+ */
+START_TEST(test_note_checkpoint_signed)
+{
+	struct merkle_range	 r;
+	struct leaves		 l = { all, 0, UINT64_MAX };
+	struct note_signer	*s;
+	struct note_verifier	*v;
+	struct note_checkpoint	*c;
+	unsigned char		 root[HL], proof[MERKLE_PROOF_MAX * HL];
+	char			*text, *msg, *vkey, *back, *cause = NULL;
+	size_t			 count;
+	int			 i;
+
+	merkle_range_init(&r);
+	for (i = 0; i < 10; i++)
+		merkle_range_append(&r, all[i]);
+	merkle_range_root(&r, root);
+	s = go_signer();
+	text = note_checkpoint_format(note_signer_name(s), r.size, root, NULL,
+	    &cause);
+	ck_assert_ptr_nonnull(text);
+	msg = note_sign(s, text, strlen(text), &cause);
+	ck_assert_ptr_nonnull(msg);
+	vkey = note_signer_vkey(s);
+	v = verifier(vkey);
+	back = note_verify(v, msg, strlen(msg), &cause);
+	ck_assert_msg(back != NULL, "%s", cause);
+	ck_assert_str_eq(back, text);
+	c = note_checkpoint_parse(back, strlen(back), &cause);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->origin, "PeterNeumann");
+	ck_assert_uint_eq(c->size, 10);
+	ck_assert_mem_eq(c->root, root, HL);
+	ck_assert_int_eq(merkle_inclusion_proof(3, c->size, leaf_cb, &l,
+	    proof, &count, &cause), 0);
+	ck_assert(incl_ok(3, c->size, all[3], proof, count, c->root));
+	note_checkpoint_free(c);
+	free(back);
+	free(msg);
+	free(text);
+	free(vkey);
+	note_verifier_free(v);
+	note_signer_free(s);
+}
+END_TEST
+
+/* A signed checkpoint whose size or root is changed no longer verifies. */
+START_TEST(test_note_checkpoint_signed_bad)
+{
+	struct note_signer	*s;
+	struct note_verifier	*v;
+	unsigned char		 root[HL];
+	char			*text, *msg, *vkey, *cause = NULL, *p;
+
+	ref_mth(all, 0, 10, root);
+	s = go_signer();
+	text = note_checkpoint_format("PeterNeumann", 10, root, NULL, &cause);
+	msg = note_sign(s, text, strlen(text), &cause);
+	ck_assert_ptr_nonnull(msg);
+	vkey = note_signer_vkey(s);
+	v = verifier(vkey);
+	p = strstr(msg, "\n10\n");
+	ck_assert_ptr_nonnull(p);
+	p[2] = '1';			/* 11 leaves */
+	refused(v, msg, strlen(msg), "the signature by key");
+	p[2] = '0';
+	p[5] ^= 1;			/* the root's second character */
+	refused(v, msg, strlen(msg), "the signature by key");
+	free(msg);
+	free(text);
+	free(vkey);
+	note_verifier_free(v);
+	note_signer_free(s);
+}
+END_TEST
+
+/*
+ * One suite of GOOD and BAD tests (and a second pair, if any), each test
+ * in a temporary directory when TMP is set.
+ */
 static Suite *
-one_suite(const char *name, const TTest *good, const TTest *bad,
+one_suite(const char *name, int tmp, const TTest *good, const TTest *bad,
     const TTest *good2, const TTest *bad2)
 {
 	Suite	*s = suite_create(name);
 	TCase	*tc = tcase_create(name);
 
 	tcase_add_unchecked_fixture(tc, all_setup, NULL);
+	if (tmp)
+		tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, good);
 	tcase_add_test(tc, bad);
@@ -970,14 +1664,21 @@ main(void)
 {
 	log_open("check_merkle", LOG_LEVEL_WARN);
 	return (lib_run(CK_NORMAL,
-	    one_suite("merkle-hash", test_merkle_hash, test_merkle_hash_bad,
+	    one_suite("merkle-hash", 0, test_merkle_hash, test_merkle_hash_bad,
 	    test_merkle_root, test_merkle_root_bad),
-	    one_suite("merkle-range", test_merkle_range, test_merkle_range_bad,
-	    NULL, NULL),
-	    one_suite("merkle-inclusion", test_merkle_inclusion,
+	    one_suite("merkle-range", 0, test_merkle_range,
+	    test_merkle_range_bad, NULL, NULL),
+	    one_suite("merkle-inclusion", 0, test_merkle_inclusion,
 	    test_merkle_inclusion_bad, test_merkle_inclusion_all,
 	    test_merkle_inclusion_all_bad),
-	    one_suite("merkle-consistency", test_merkle_consistency,
+	    one_suite("merkle-consistency", 0, test_merkle_consistency,
 	    test_merkle_consistency_bad, test_merkle_consistency_all,
-	    test_merkle_consistency_all_bad), NULL));
+	    test_merkle_consistency_all_bad),
+	    one_suite("note", 0, test_note_vectors, test_note_vectors_bad,
+	    test_note_sign, test_note_sign_bad),
+	    one_suite("note-key", 1, test_note_vkey, test_note_vkey_bad,
+	    test_note_key_file, test_note_key_file_bad),
+	    one_suite("note-checkpoint", 0, test_note_checkpoint,
+	    test_note_checkpoint_bad, test_note_checkpoint_signed,
+	    test_note_checkpoint_signed_bad), NULL));
 }
