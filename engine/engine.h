@@ -738,8 +738,8 @@ typedef int (*merkle_leaf_cb)(uint64_t, unsigned char *, void *, char **);
 /* The hash of the LEN bytes of a leaf at DATA into OUT. */
 void		 merkle_leaf_hash(const void *, size_t, unsigned char *);
 /* The hash of the node over LEFT and RIGHT into OUT (may be either). */
-void		 merkle_node_hash(const unsigned char *, const unsigned char *,
-		     unsigned char *);
+void		 merkle_node_hash(const unsigned char *,
+		     const unsigned char *, unsigned char *);
 /* The root of the tree of no leaves, SHA-256 of nothing, into OUT. */
 void		 merkle_empty_root(unsigned char *);
 /*
@@ -747,8 +747,8 @@ void		 merkle_empty_root(unsigned char *);
  * into OUT: O(N) hashes, O(log N) memory.  Returns 0, or -1 with the
  * callback's *cause.
  */
-int		 merkle_root(uint64_t, merkle_leaf_cb, void *, unsigned char *,
-		     char **);
+int		 merkle_root(uint64_t, merkle_leaf_cb, void *,
+		     unsigned char *, char **);
 /* An empty compact range. */
 void		 merkle_range_init(struct merkle_range *);
 /* Append one leaf's hash: O(1) hashes on average, O(log size) at most. */
@@ -814,7 +814,7 @@ struct note_checkpoint {
 	char		*origin;	/* the log's identity */
 	uint64_t	 size;		/* leaves in the tree */
 	unsigned char	 root[MERKLE_HASH_LEN];
-	char		*extensions;	/* the lines after, "" when none */
+	char		*extensions;	/* lines after, "" when none */
 };
 /*
  * A new Ed25519 key named NAME (allocated; note_signer_free), or NULL with
@@ -869,8 +869,8 @@ uint32_t	 note_verifier_id(const struct note_verifier *);
  * line, more than NOTE_MAX_SIGNATURES), when V's key did not sign it, or
  * when its signature does not verify.
  */
-char		*note_verify(const struct note_verifier *, const char *, size_t,
-		     char **);
+char		*note_verify(const struct note_verifier *, const char *,
+		     size_t, char **);
 /*
  * A checkpoint's text: ORIGIN (a key name), SIZE in decimal, the base64
  * of ROOT, then EXTENSIONS (NULL, or lines each ending in a newline, none

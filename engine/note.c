@@ -59,14 +59,16 @@ struct note_verifier {
 	EVP_PKEY	*pkey;
 };
 
-static size_t		 note_utf8(const unsigned char *, size_t, uint32_t *);
+static size_t		 note_utf8(const unsigned char *, size_t,
+			     uint32_t *);
 static int		 note_space(uint32_t);
 static int		 note_name_ok(const char *, size_t);
 static int		 note_chars_ok(const char *, size_t);
 static char		*note_b64(const unsigned char *, size_t);
 static int		 note_unb64(const char *, size_t, unsigned char **,
 			     size_t *);
-static uint32_t		 note_key_id(const char *, const unsigned char *);
+static uint32_t		 note_key_id(const char *,
+			     const unsigned char *);
 static struct note_signer *note_signer_wrap(const char *, EVP_PKEY *,
 			     char **);
 static int		 note_no_passphrase(char *, int, int, void *);
