@@ -710,4 +710,182 @@ uint64_t	 metrics_value(const char *, const char *);
 char		*metrics_render(size_t *);
 void		 metrics_free(void);
 
+/*
+ * merkle.c: Merkle trees as RFC 6962 and RFC 9162 (2.1) hash them, over
+ * SHA-256: leaf SHA-256(0x00 || leaf), node SHA-256(0x01 || left ||
+ * right), the tree over n leaves split at the largest power of two below
+ * n, the empty tree SHA-256 of nothing.  Hashes are MERKLE_HASH_LEN bytes;
+ * a proof is an array of at most MERKLE_PROOF_MAX of them, end to end,
+ * in the RFC's order (from the leaf up).  Any thread.
+ */
+#define MERKLE_HASH_LEN		32
+#define MERKLE_PROOF_MAX	65	/* 64 levels, and a consistency
+					   proof's subtree of the old tree */
+#define MERKLE_RANGE_MAX	64
+/*
+ * A compact range: the roots of the perfect subtrees that the binary form
+ * of SIZE cuts the leaves into, largest (leftmost) first, one per bit set
+ * in SIZE.  Plain data: what merkle_range_set takes back is SIZE and the
+ * first popcount(SIZE) hashes.
+ */
+struct merkle_range {
+	uint64_t	size;
+	unsigned char	hash[MERKLE_RANGE_MAX][MERKLE_HASH_LEN];
+};
+/*
+ * The hash of leaf INDEX into HASH (MERKLE_HASH_LEN bytes), given to the
+ * functions that read many leaves; returns 0, or -1 with *cause set
+ * (allocated), which ends the computation with that cause.
+ */
+typedef int (*merkle_leaf_cb)(uint64_t, unsigned char *, void *, char **);
+/* The hash of the LEN bytes of a leaf at DATA into OUT. */
+void		 merkle_leaf_hash(const void *, size_t, unsigned char *);
+/* The hash of the node over LEFT and RIGHT into OUT (may be either). */
+void		 merkle_node_hash(const unsigned char *,
+		     const unsigned char *, unsigned char *);
+/* The root of the tree of no leaves, SHA-256 of nothing, into OUT. */
+void		 merkle_empty_root(unsigned char *);
+/*
+ * The root over leaves 0 to N - 1, each read once through CB (with ARG),
+ * into OUT: O(N) hashes, O(log N) memory.  Returns 0, or -1 with the
+ * callback's *cause.
+ */
+int		 merkle_root(uint64_t, merkle_leaf_cb, void *,
+		     unsigned char *, char **);
+/* An empty compact range. */
+void		 merkle_range_init(struct merkle_range *);
+/* Append one leaf's hash: O(1) hashes on average, O(log size) at most. */
+void		 merkle_range_append(struct merkle_range *,
+		     const unsigned char *);
+/* The root over the range's leaves into OUT: O(log size) hashes. */
+void		 merkle_range_root(const struct merkle_range *,
+		     unsigned char *);
+/*
+ * Set the range to SIZE leaves from COUNT hashes end to end (a range's
+ * hash[] as kept): returns 0, or -1 with *cause set when COUNT is not the
+ * number of bits set in SIZE.  The hashes themselves cannot be checked.
+ */
+int		 merkle_range_set(struct merkle_range *, uint64_t,
+		     const unsigned char *, size_t, char **);
+/*
+ * The inclusion proof (audit path) of leaf M in the tree of N leaves read
+ * through CB and ARG, into PROOF (room for MERKLE_PROOF_MAX hashes), its
+ * length into *COUNT: O(N) hashes, O(log N) memory.  Returns 0, or -1 with
+ * *cause set when M >= N or from the callback.
+ */
+int		 merkle_inclusion_proof(uint64_t, uint64_t, merkle_leaf_cb,
+		     void *, unsigned char *, size_t *, char **);
+/*
+ * Does PROOF (COUNT hashes) prove that the leaf of hash LEAF is leaf M of
+ * the tree of N leaves with root ROOT?  Returns 0, or -1 with *cause set
+ * (M >= N, a proof too long or too short, not leading to ROOT).
+ */
+int		 merkle_inclusion_verify(uint64_t, uint64_t,
+		     const unsigned char *, const unsigned char *, size_t,
+		     const unsigned char *, char **);
+/*
+ * The consistency proof from the tree of the first M leaves to the tree of
+ * N, read through CB and ARG, into PROOF (room for MERKLE_PROOF_MAX
+ * hashes), its length into *COUNT (0 when M is 0 or N): O(N) hashes.
+ * Returns 0, or -1 with *cause set when M > N or from the callback.
+ */
+int		 merkle_consistency_proof(uint64_t, uint64_t, merkle_leaf_cb,
+		     void *, unsigned char *, size_t *, char **);
+/*
+ * Does PROOF (COUNT hashes) prove that the tree of M leaves with root
+ * ROOT_M is the start of the tree of N leaves with root ROOT_N?  With M 0
+ * the proof must be empty; with M equal to N too, and the roots the same.
+ * Returns 0, or -1 with *cause set.
+ */
+int		 merkle_consistency_verify(uint64_t, uint64_t,
+		     const unsigned char *, const unsigned char *,
+		     const unsigned char *, size_t, char **);
+
+/*
+ * note.c: signed notes (c2sp.org/signed-note) with Ed25519 keys, and the
+ * checkpoint text they carry (c2sp.org/tlog-checkpoint).  A key has a name
+ * (not empty, no Unicode space, no '+') and a 32-bit ID, the first 4 bytes
+ * of SHA-256(name || "\n" || 0x01 || public key); its verifier key is the
+ * text "name+ID in 8 hex digits+base64(0x01 || public key)".  Signers and
+ * verifiers are read-only once made: any thread.
+ */
+#define NOTE_MAX_SIGNATURES	100	/* signature lines in a note */
+struct note_signer;
+struct note_verifier;
+/* A checkpoint's text, parsed. */
+struct note_checkpoint {
+	char		*origin;	/* the log's identity */
+	uint64_t	 size;		/* leaves in the tree */
+	unsigned char	 root[MERKLE_HASH_LEN];
+	char		*extensions;	/* lines after, "" when none */
+};
+/*
+ * A new Ed25519 key named NAME (allocated; note_signer_free), or NULL with
+ * *cause set when NAME cannot name a key.
+ */
+struct note_signer *note_signer_generate(const char *, char **);
+/* The Ed25519 key named NAME of the 32-byte SEED (RFC 8032's private key). */
+struct note_signer *note_signer_from_seed(const char *,
+		     const unsigned char *, char **);
+/*
+ * The Ed25519 private key in the PEM file PATH (PKCS #8, not encrypted:
+ * never a prompt), named NAME: the file is a regular one that neither the
+ * group nor others may open.  Allocated, or NULL with *cause set.
+ */
+struct note_signer *note_signer_load(const char *, const char *, char **);
+/*
+ * Keep the private key in a new PEM file PATH of mode 0600, whole or not
+ * at all (temporary file, fsync, link, fsync of the directory); an
+ * existing PATH is never replaced.  Returns 0, or -1 with *cause set.
+ */
+int		 note_signer_save(const struct note_signer *, const char *,
+		     char **);
+void		 note_signer_free(struct note_signer *);
+/* The key's name (borrowed: valid while the signer is) and ID. */
+const char	*note_signer_name(const struct note_signer *);
+uint32_t	 note_signer_id(const struct note_signer *);
+/* The verifier key to publish, "name+hhhhhhhh+base64" (allocated). */
+char		*note_signer_vkey(const struct note_signer *);
+/*
+ * The signed note of the LEN bytes of TEXT: TEXT, a blank line and the
+ * key's signature line (allocated, NUL-terminated).  NULL with *cause set
+ * when TEXT does not end in a newline or is not UTF-8 free of control
+ * characters but the newline.
+ */
+char		*note_sign(const struct note_signer *, const char *, size_t,
+		     char **);
+/*
+ * The verifier of the verifier key VKEY (allocated; note_verifier_free),
+ * or NULL with *cause set when VKEY is malformed, not Ed25519, or its ID
+ * is not its key's.
+ */
+struct note_verifier *note_verifier_parse(const char *, char **);
+void		 note_verifier_free(struct note_verifier *);
+const char	*note_verifier_name(const struct note_verifier *);
+uint32_t	 note_verifier_id(const struct note_verifier *);
+/*
+ * The text of the signed note MSG (LEN bytes) if it carries a good
+ * signature by V's key (allocated, NUL-terminated, ending in a newline).
+ * Signatures by other keys are ignored.  NULL with *cause set when the
+ * note is malformed (not UTF-8, a control character but the newline, no
+ * blank line before the signatures, no final newline, a bad signature
+ * line, more than NOTE_MAX_SIGNATURES), when V's key did not sign it, or
+ * when its signature does not verify.
+ */
+char		*note_verify(const struct note_verifier *, const char *,
+		     size_t, char **);
+/*
+ * A checkpoint's text: ORIGIN (a key name), SIZE in decimal, the base64
+ * of ROOT, then EXTENSIONS (NULL, or lines each ending in a newline, none
+ * empty).  Allocated, or NULL with *cause set.
+ */
+char		*note_checkpoint_format(const char *, uint64_t,
+		     const unsigned char *, const char *, char **);
+/*
+ * The checkpoint in TEXT (LEN bytes, a note's text): allocated
+ * (note_checkpoint_free), or NULL with *cause set when it is malformed.
+ */
+struct note_checkpoint *note_checkpoint_parse(const char *, size_t, char **);
+void		 note_checkpoint_free(struct note_checkpoint *);
+
 #endif /* CHIME_ENGINE_H */
