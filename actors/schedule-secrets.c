@@ -432,21 +432,13 @@ schedule_expire_one(struct schedule *s, void *arg)
 static void
 schedule_expire_at(int64_t us)
 {
-	struct timeval	tv;
-	int64_t		d;
-
 	if (expire_us != 0 && expire_us <= us)
 		return;
 	if (expire_ev == NULL && (expire_ev = evtimer_new(engine->base,
 	    schedule_expire_due, NULL)) == NULL)
 		fatalx("schedule: cannot make the secrets' expiry timer");
 	expire_us = us;
-	d = us - now_us();
-	if (d < 0)
-		d = 0;
-	tv.tv_sec = d / USEC_PER_SEC;
-	tv.tv_usec = d % USEC_PER_SEC;
-	evtimer_add(expire_ev, &tv);
+	timeout_add_us(expire_ev, us - now_us());
 }
 
 /* The earliest grace period ended: end every previous webhook secret

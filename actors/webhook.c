@@ -361,18 +361,12 @@ static void
 webhook_fold_arm(void)
 {
 	struct webhook_fold	*f = TAILQ_FIRST(&webhook_folds);
-	struct timeval		 tv;
-	int64_t			 d;
 
 	if (f == NULL || webhook_fold_ev == NULL ||
 	    evtimer_pending(webhook_fold_ev, NULL))
 		return;
-	d = f->window_us + webhook_fold_window - now_us();
-	if (d < 0)
-		d = 0;
-	tv.tv_sec = d / USEC_PER_SEC;
-	tv.tv_usec = d % USEC_PER_SEC;
-	evtimer_add(webhook_fold_ev, &tv);
+	timeout_add_us(webhook_fold_ev, f->window_us + webhook_fold_window -
+	    now_us());
 }
 
 /* Windows ended: write and forget their folds. */

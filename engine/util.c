@@ -37,12 +37,15 @@ mono_us(void)
 	return ((int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000);
 }
 
-/* (Re)arm the timer event EV to fire in US microseconds. */
+/* (Re)arm the timer event EV to fire in US microseconds (at once if US
+ * is not positive). */
 void
 timeout_add_us(struct event *ev, int64_t us)
 {
 	struct timeval	tv;
 
+	if (us < 0)
+		us = 0;
 	tv.tv_sec = us / USEC_PER_SEC;
 	tv.tv_usec = us % USEC_PER_SEC;
 	evtimer_add(ev, &tv);
