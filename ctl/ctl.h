@@ -104,6 +104,7 @@ enum ctl_target {
 
 #define CTL_M_READONLY	0x1	/* changes nothing */
 #define CTL_M_ADMIN	0x2	/* admin callers only */
+#define CTL_M_NEW	0x4	/* makes a new object: waits for no change */
 
 struct ctl_req;
 struct ctl_method {

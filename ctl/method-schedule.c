@@ -167,6 +167,7 @@ const struct ctl_method ctl_methods_schedule[] = {
 		.summary = "create a schedule",
 		.params = p_create,
 		.target = CTL_T_ACCOUNT,
+		.flags = CTL_M_NEW,
 	},
 	{
 		.name = "schedule.get",

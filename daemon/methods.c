@@ -125,10 +125,14 @@ daemon_method_exec(struct ctl_req *req, json_t *params, int ordered)
 }
 
 /* What a change of SPEC on T is ordered by: the object it changes (an
- * account for its preferences and new schedules), or NULL. */
+ * account for its preferences), or NULL. */
 static const void *
 daemon_change_key(const struct ctl_method *spec, const struct target *t)
 {
+	/* A new object has no change before it to wait for: creations in
+	 * one account run side by side (their names are claimed at once). */
+	if (spec->flags & CTL_M_NEW)
+		return (NULL);
 	switch (spec->target) {
 	case CTL_T_ACCOUNT:
 	case CTL_T_ACCOUNT_GIVEN:
