@@ -32,7 +32,7 @@ static int	 daemon_target(struct ctl_req *, json_t *, enum ctl_target,
 static struct batch *method_batch(struct ctl_req *, json_t *);
 static const void *daemon_change_key(const struct ctl_method *,
 		    const struct target *);
-static int	 daemon_change_wait(const void *, const struct target *,
+static int	 daemon_change_wait(const void *, int, const struct target *,
 		    struct ctl_req *, json_t *);
 static void	 daemon_change_done(void *);
 static void	 daemon_change_next(evutil_socket_t, short, void *);
@@ -44,6 +44,7 @@ struct change {
 	const void		*key;
 	struct ctl_req		*req;
 	json_t			*params;	/* waiting: referenced */
+	int			 new;		/* makes a new object */
 };
 TAILQ_HEAD(changes, change);
 static struct changes	changes_inflight =
@@ -119,20 +120,17 @@ daemon_method_exec(struct ctl_req *req, json_t *params, int ordered)
 	if (daemon_target(req, params, spec->target, &t) == -1)
 		return;
 	if (!ordered && !(spec->flags & CTL_M_READONLY) &&
-	    daemon_change_wait(daemon_change_key(spec, &t), &t, req, params))
+	    daemon_change_wait(daemon_change_key(spec, &t),
+	    (spec->flags & CTL_M_NEW) != 0, &t, req, params))
 		return;
 	m->handler(req, params, &t);
 }
 
 /* What a change of SPEC on T is ordered by: the object it changes (an
- * account for its preferences), or NULL. */
+ * account for its preferences and new schedules), or NULL. */
 static const void *
 daemon_change_key(const struct ctl_method *spec, const struct target *t)
 {
-	/* A new object has no change before it to wait for: creations in
-	 * one account run side by side (their names are claimed at once). */
-	if (spec->flags & CTL_M_NEW)
-		return (NULL);
 	switch (spec->target) {
 	case CTL_T_ACCOUNT:
 	case CTL_T_ACCOUNT_GIVEN:
@@ -153,10 +151,12 @@ daemon_change_key(const struct ctl_method *spec, const struct target *t)
  * (REQ waits, with PARAMS, and runs again when it is its turn; a schedule
  * named by its name is then named by its id, so that a rename before it
  * does not lose it), else 0 and REQ is the change in flight until it is
- * answered.
+ * answered.  A change that makes a NEW object (schedule.create in an
+ * account) waits for the changes of KEY before it like any other, but
+ * nothing waits for it: creations run side by side.
  */
 static int
-daemon_change_wait(const void *key, const struct target *t,
+daemon_change_wait(const void *key, int new, const struct target *t,
     struct ctl_req *req, json_t *params)
 {
 	struct change	*c;
@@ -170,6 +170,7 @@ daemon_change_wait(const void *key, const struct target *t,
 			c = xcalloc(1, sizeof *c);
 			c->key = key;
 			c->req = req;
+			c->new = new;
 			c->params = json_deep_copy(params);
 			if (t->schedule != NULL)
 				json_object_set_new(c->params, "id",
@@ -178,6 +179,8 @@ daemon_change_wait(const void *key, const struct target *t,
 			return (1);
 		}
 	}
+	if (new)
+		return (0);
 	c = xcalloc(1, sizeof *c);
 	c->key = key;
 	c->req = req;
@@ -187,33 +190,41 @@ daemon_change_wait(const void *key, const struct target *t,
 }
 
 /*
- * The change in flight C was answered: the first one waiting for its key
- * is in flight from now on (nothing overtakes it) and runs on the loop's
- * next turn, not inside the answer.
+ * The change in flight C was answered: the changes waiting for its key
+ * run in order on the loop's next turn, not inside the answer; those
+ * making new objects together, up to the first other one, which is in
+ * flight from now on (nothing overtakes it).
  */
 static void
 daemon_change_done(void *arg)
 {
-	struct change	*c = arg, *w;
+	struct change	*c = arg, *w, *next;
+	const void	*key = c->key;
 	struct timeval	 now = { 0, 0 };
+	int		 isnew;
 
 	TAILQ_REMOVE(&changes_inflight, c, entry);
-	TAILQ_FOREACH(w, &changes_waiting, entry) {
-		if (w->key == c->key)
+	free(c);
+	for (w = TAILQ_FIRST(&changes_waiting); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->key != key)
+			continue;
+		TAILQ_REMOVE(&changes_waiting, w, entry);
+		isnew = w->new;		/* W may be gone once it has run */
+		if (!isnew) {
+			TAILQ_INSERT_TAIL(&changes_inflight, w, entry);
+			ctl_req_on_done(w->req, daemon_change_done, w);
+		}
+		if (event_base_once(engine->base, -1, EV_TIMEOUT,
+		    daemon_change_next, w, &now) == -1)
+			daemon_change_next(-1, 0, w);
+		if (!isnew)
 			break;
 	}
-	free(c);
-	if (w == NULL)
-		return;
-	TAILQ_REMOVE(&changes_waiting, w, entry);
-	TAILQ_INSERT_TAIL(&changes_inflight, w, entry);
-	ctl_req_on_done(w->req, daemon_change_done, w);
-	if (event_base_once(engine->base, -1, EV_TIMEOUT, daemon_change_next,
-	    w, &now) == -1)
-		daemon_change_next(-1, 0, w);
 }
 
-/* W's turn: run it (W may be freed meanwhile, when it is answered). */
+/* W's turn: run it (W may be freed meanwhile, when it is answered; one
+ * making a new object is no change in flight and is freed here). */
 static void
 daemon_change_next(evutil_socket_t fd, short events, void *arg)
 {
@@ -222,6 +233,8 @@ daemon_change_next(evutil_socket_t fd, short events, void *arg)
 	json_t		*params = w->params;
 
 	w->params = NULL;
+	if (w->new)
+		free(w);
 	daemon_method_exec(req, params, 1);
 	json_decref(params);
 }
