@@ -253,7 +253,7 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (journal_start(b.j, b.base, &cause) != 0)
 		fatalx("%s", cause);
-	journal_set_commit_hook(b.j, bench_commit, &b);
+	journal_add_commit_hook(b.j, bench_commit, &b);
 	bench_self = &b;
 
 	start = mono_us();

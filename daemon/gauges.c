@@ -258,6 +258,6 @@ gauges_init(void)
 	for (i = 0; i < nitems(httpst); i++)
 		metrics_count(METRICS_HTTP_REFUSED, httpst[i], 0);
 	if (engine->journal != NULL)
-		journal_set_commit_hook(engine->journal, gauges_commit_hook,
+		journal_add_commit_hook(engine->journal, gauges_commit_hook,
 		    NULL);
 }

@@ -59,6 +59,8 @@ static int	 journal_tail_record(struct journal_tail *,
 static void	 journal_wake(evutil_socket_t, short, void *);
 static void	 journal_collect(struct journal *);
 static void	 journal_dispatch(struct journal *);
+static void	 journal_compact_hooks(struct journal *);
+static void	 journal_call_hooks(struct journal *, size_t, int64_t);
 static void	 journal_failed(struct journal *, struct jrec *,
 		     struct journal_result *);
 static int	 journal_verify_entry(const struct journal_entry *, void *);
@@ -276,6 +278,7 @@ journal_close(struct journal *j)
 	free(j->broken_reason);
 	free(j->stall_error);
 	free(j->wstall_error);
+	free(j->hooks);
 	free(j);
 }
 
@@ -370,9 +373,9 @@ journal_dispatch(struct journal *j)
 			journal_failed(j, rec, &r);
 		if (rec->cb != NULL)
 			rec->cb(&r, rec->cbarg);
-		if (rec->commit_records != 0 && j->hook != NULL)
-			j->hook(rec->commit_records, rec->commit_us,
-			    j->hookarg);
+		if (rec->commit_records != 0)
+			journal_call_hooks(j, rec->commit_records,
+			    rec->commit_us);
 		jrec_free(rec);
 	}
 	stalled = journal_stalled(j, &reason, &error);
@@ -541,11 +544,61 @@ journal_map_used(struct journal *j)
 }
 
 void
-journal_set_commit_hook(struct journal *j, void (*fn)(size_t, int64_t,
+journal_add_commit_hook(struct journal *j, void (*fn)(size_t, int64_t,
     void *), void *arg)
 {
-	j->hook = fn;
-	j->hookarg = arg;
+	if (j->nhooks == j->hooks_alloc) {
+		j->hooks_alloc = j->hooks_alloc == 0 ? 4 : j->hooks_alloc * 2;
+		j->hooks = xreallocarray(j->hooks, j->hooks_alloc,
+		    sizeof *j->hooks);
+	}
+	j->hooks[j->nhooks].fn = fn;
+	j->hooks[j->nhooks].arg = arg;
+	j->nhooks++;
+}
+
+void
+journal_remove_commit_hook(struct journal *j, void (*fn)(size_t, int64_t,
+    void *), void *arg)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->nhooks; i++) {
+		if (j->hooks[i].fn == fn && j->hooks[i].arg == arg) {
+			j->hooks[i].fn = NULL;
+			break;
+		}
+	}
+	if (j->hooks_busy == 0)
+		journal_compact_hooks(j);
+}
+
+/* Drop the removed hooks, keeping the order of the rest. */
+static void
+journal_compact_hooks(struct journal *j)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < j->nhooks; i++) {
+		if (j->hooks[i].fn != NULL)
+			j->hooks[n++] = j->hooks[i];
+	}
+	j->nhooks = n;
+}
+
+/* Call every hook present when the call began and not removed since. */
+static void
+journal_call_hooks(struct journal *j, size_t records, int64_t commit_us)
+{
+	size_t	 i, n = j->nhooks;
+
+	j->hooks_busy++;
+	for (i = 0; i < n; i++) {
+		if (j->hooks[i].fn != NULL)
+			j->hooks[i].fn(records, commit_us, j->hooks[i].arg);
+	}
+	if (--j->hooks_busy == 0)
+		journal_compact_hooks(j);
 }
 
 int

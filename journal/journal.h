@@ -300,11 +300,19 @@ struct journal_stats {
 void		 journal_stats(struct journal *, struct journal_stats *);
 /* Bytes of the map in use (up to the last page written). */
 size_t		 journal_map_used(struct journal *);
-/* Call FN(records, commit_us, ARG) on the loop after the callbacks of each
+/*
+ * Call FN(records, commit_us, ARG) on the loop after the callbacks of each
  * committed transaction: how many records it made durable and how long the
- * writer spent from begin to commit (fsync included).  For benchmarks and
- * metrics; FN NULL removes the hook. */
-void		 journal_set_commit_hook(struct journal *,
+ * writer spent from begin to commit (fsync included); journal_seq() is then
+ * the durable head.  For metrics, benchmarks and readers that follow the
+ * log (events.watch, subscriptions).  Any number of hooks, called in the
+ * order they were added; a hook may add or remove hooks (its own or
+ * another's) while it runs: a removed one is not called again, an added
+ * one from the next commit.  Removing a pair never added does nothing.
+ */
+void		 journal_add_commit_hook(struct journal *,
+		     void (*)(size_t, int64_t, void *), void *);
+void		 journal_remove_commit_hook(struct journal *,
 		     void (*)(size_t, int64_t, void *), void *);
 
 /* Read a state table (loop thread, read-only transaction).  The callback
@@ -580,6 +588,11 @@ struct jrec {
 };
 STAILQ_HEAD(jrec_queue, jrec);
 
+struct journal_hook {
+	void			(*fn)(size_t, int64_t, void *); /* NULL: removed */
+	void			*arg;
+};
+
 struct journal {
 	const struct store_ops	*ops;
 	struct store		*store;
@@ -592,8 +605,10 @@ struct journal {
 	size_t			 pending;	/* callbacks not yet run */
 	uint64_t		 seq;		/* as of the last callback */
 	uint8_t			 head[JOURNAL_HASH_LEN];
-	void			(*hook)(size_t, int64_t, void *);
-	void			*hookarg;
+	struct journal_hook	*hooks;		/* commit hooks */
+	size_t			 nhooks;
+	size_t			 hooks_alloc;
+	int			 hooks_busy;	/* being called: compact later */
 	struct journal_chain	 chain;
 	char			*broken_reason;	/* chain.broken_reason */
 	struct scrub		*scrub;

@@ -1468,7 +1468,7 @@ START_TEST(test_journal_dedup)
 		jrec_claim(rec, i < 2 ? "s1@100" : "s1@200");
 		journal_submit(j, rec, seen_cb, &s);
 	}
-	journal_set_commit_hook(j, seen_hook, &s);
+	journal_add_commit_hook(j, seen_hook, &s);
 	ck_assert_int_eq(journal_start(j, base, &cause), 0);
 	wait_for(&s, 4);
 	ck_assert_uint_eq(s.hook_calls, 1);
@@ -1700,7 +1700,7 @@ START_TEST(test_journal_group_commit)
 	size_t			 i;
 
 	j = open_j(0, 0, JOURNAL_SYNC_FULL);
-	journal_set_commit_hook(j, seen_hook, &s);
+	journal_add_commit_hook(j, seen_hook, &s);
 	submit_n(j, &s, 10000, 100);
 	wait_for(&s, 10000);
 	for (i = 0; i < 10000; i++)
@@ -1731,6 +1731,70 @@ START_TEST(test_journal_group_commit_bad)
 	}
 	journal_stats(j, &st);
 	ck_assert_uint_eq(st.commits, 20);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* Hooks that a commit hook adds or removes while hooks run. */
+struct hook_pair {
+	struct journal	*j;
+	struct seen	 a, b, c;
+	int		 removed;
+};
+
+static void
+hook_remover(size_t records, int64_t us, void *arg)
+{
+	struct hook_pair	*p = arg;
+
+	seen_hook(records, us, &p->a);
+	if (!p->removed) {
+		/* The next hook in the list, and a hook for next time. */
+		journal_remove_commit_hook(p->j, seen_hook, &p->b);
+		journal_add_commit_hook(p->j, seen_hook, &p->c);
+		p->removed = 1;
+	}
+}
+
+/* Every hook sees each commit, in the order added; one removed by another
+ * during a call is not called again, one added then starts at the next. */
+START_TEST(test_journal_hooks)
+{
+	struct journal		*j;
+	struct journal_stats	 st;
+	struct hook_pair	 p;
+	struct seen		 s = { 0 }, d = { 0 };
+
+	memset(&p, 0, sizeof p);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	p.j = j;
+	journal_add_commit_hook(j, seen_hook, &d);
+	journal_add_commit_hook(j, hook_remover, &p);
+	journal_add_commit_hook(j, seen_hook, &p.b);
+	/* Removing a pair that was never added changes nothing. */
+	journal_remove_commit_hook(j, seen_hook, &s);
+	submit_n(j, &s, 1, 10);
+	wait_for(&s, 1);
+	ck_assert_uint_eq(d.hook_calls, 1);
+	ck_assert_uint_eq(p.a.hook_calls, 1);
+	ck_assert_uint_eq(p.b.hook_calls, 0);
+	ck_assert_uint_eq(p.c.hook_calls, 0);
+	submit_n(j, &s, 1, 10);
+	wait_for(&s, 2);
+	journal_stats(j, &st);
+	ck_assert_uint_eq(st.commits, 2);
+	ck_assert_uint_eq(d.hook_calls, 2);
+	ck_assert_uint_eq(p.a.hook_calls, 2);
+	ck_assert_uint_eq(p.b.hook_calls, 0);
+	ck_assert_uint_eq(p.c.hook_calls, 1);
+	ck_assert_uint_eq(p.c.hook_records, 1);
+	journal_remove_commit_hook(j, seen_hook, &d);
+	submit_n(j, &s, 1, 10);
+	wait_for(&s, 3);
+	ck_assert_uint_eq(d.hook_calls, 2);
+	ck_assert_uint_eq(p.a.hook_calls, 3);
+	ck_assert_uint_eq(p.c.hook_calls, 2);
 	journal_close(j);
 	seen_free(&s);
 }
@@ -2717,6 +2781,7 @@ journal_suite(void)
 	    test_journal_tables_bad,
 	    test_journal_group_commit,
 	    test_journal_group_commit_bad,
+	    test_journal_hooks,
 	    test_journal_map_growth,
 	    test_journal_map_full_bad,
 	    test_journal_stall,
