@@ -8,6 +8,9 @@ set -u
 
 B=${CHIME_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 S=${CHIME_SRCDIR:-$B}
+# jq -e fails on empty input (tests/integration/shim/jq says why).
+PATH=$S/tests/integration/shim:$PATH
+export PATH
 CHIMED=$B/chimed
 CHIMECTL=$B/chimectl
 JOURNAL=$B/chime-journal
