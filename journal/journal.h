@@ -556,6 +556,13 @@ int		 checkpoint_load(struct journal *, const struct journal_meta *,
 /* (internal) journal_close: free what checkpoint_key made. */
 void		 checkpoint_free(struct journal *);
 
+/* proof.c: chime-journal's pubkey, verify, prove and check-proof
+ * commands (ARGV[0] is the command's name); they return the exit status. */
+int		 proof_cmd_pubkey(int, char **);
+int		 proof_cmd_verify(int, char **);
+int		 proof_cmd_prove(int, char **);
+int		 proof_cmd_check(int, char **);
+
 /*
  * store-lmdb.c: the storage interface, behind a function table, and its
  * LMDB backend (store_lmdb_ops).  Only journal/ calls it.
