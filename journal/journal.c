@@ -388,11 +388,12 @@ journal_dispatch(struct journal *j)
 			r.dup_seq = rec->dup_seq;
 		else
 			journal_failed(j, rec, &r);
-		if (rec->cb != NULL)
-			rec->cb(&r, rec->cbarg);
+		/* The witness has a checkpoint before anyone is told. */
 		if (rec->note != NULL && r.status == JOURNAL_OK &&
 		    !rec->reused && j->ckpt_hook != NULL)
 			j->ckpt_hook(rec->seq, rec->note, j->ckpt_hookarg);
+		if (rec->cb != NULL)
+			rec->cb(&r, rec->cbarg);
 		if (rec->commit_records != 0)
 			journal_call_hooks(j, rec->commit_records,
 			    rec->commit_us);

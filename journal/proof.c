@@ -200,8 +200,10 @@ proof_read(const char *path, size_t *len)
 		}
 		if (feof(f))
 			break;
-		if (n == cap - 1)
-			buf = xreallocarray(buf, 2, cap), cap *= 2;
+		if (n == cap - 1) {
+			buf = xreallocarray(buf, 2, cap);
+			cap *= 2;
+		}
 	}
 	fclose(f);
 	buf[n] = '\0';
