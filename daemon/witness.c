@@ -15,7 +15,8 @@
  *                           times
  *
  * A witness that fails is logged and counted
- * (chime_checkpoint_witness_failures_total{witness}); the journal goes on.
+ * (chime_checkpoint_witness_failures_total{witness}: each failed write,
+ * each failed POST attempt, each POST dropped); the journal goes on.
  * At shutdown, witness_stop gives POSTs in flight WITNESS_DRAIN_MS.
  */
 #include <sys/types.h>
@@ -80,6 +81,7 @@ int
 witness_start(const struct witness_config *cfg, char **cause)
 {
 	const char	*labels[1] = { "witness" };
+	char		*why = NULL;
 
 	if (metrics_counter(WITNESS_OK, "Checkpoints written to a witness, "
 	    "by witness (file, syslog, url).", labels, 1, cause) != 0 ||
@@ -97,7 +99,10 @@ witness_start(const struct witness_config *cfg, char **cause)
 		witness_log_path = xstrdup(cfg->log_path);
 	}
 	if (cfg->url != NULL) {
-		if (http_url_check(cfg->url, cause) != 0) {
+		if (http_url_check(cfg->url, &why) != 0) {
+			xasprintf(cause, "--checkpoint-url %s: %s", cfg->url,
+			    why);
+			free(why);
 			witness_stop();
 			return (-1);
 		}
@@ -253,12 +258,12 @@ witness_done(struct exec_result *r, void *arg)
 		witness_post_free(wp);
 		return;
 	}
+	witness_count(WITNESS_FAILED, "url");	/* every failed attempt */
 	if (wp->attempt >= WITNESS_ATTEMPTS || witness_stopping) {
 		log_warnx("msg=\"checkpoint witness: POST failed, giving up\" "
 		    "seq=%llu attempts=%d error=\"%s\"",
 		    (unsigned long long)wp->seq, wp->attempt,
 		    log_escape(r->error != NULL ? r->error : "unknown"));
-		witness_count(WITNESS_FAILED, "url");
 		witness_post_free(wp);
 		return;
 	}

@@ -122,6 +122,26 @@ check "... and extends the last witnessed checkpoint" "$JOURNAL" verify \
 check "... and the first" "$JOURNAL" verify "$DATA" --pubkey "$T/pub" \
     --checkpoint "$T/note1"
 
+# ---- a witness URL that fails: counted and logged, the journal goes on --
+# metric_failed: /metrics counts a failed POST to the URL witness.
+metric_failed() {
+	curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
+	    grep -q '^chime_checkpoint_witness_failures_total{witness="url"} [1-9]'
+}
+copy pristine
+start_chimed --checkpoint-url http://127.0.0.1:1/ --http-allow 127.0.0.1/32
+check "a dead witness URL: the checkpoint is still answered" sh -c \
+    "'$CHIMECTL' --socket '$SOCK' journal checkpoint | grep -q '^chime.journal/'"
+check "... the failure is counted" wait_for 20 metric_failed
+check "... and logged, to be tried again" wait_for 20 grep -q \
+    'msg="checkpoint witness: POST failed, trying again"' "$LOG"
+check "... and the journal still writes" ctl account create acct7
+check "stop with a POST pending" stop_chimed
+check "... given up at shutdown, logged" grep -q \
+    'msg="checkpoint witness: POST failed, giving up"' "$LOG"
+rm -rf "$DATA"
+cp -a "$T/pristine" "$DATA"
+
 # ---- proofs -----------------------------------------------------------
 acct2=$(jq -s '[.[] | select(.kind == "account.created" and
     .body.name == "acct2")][0].seq' "$T/export.jsonl")
