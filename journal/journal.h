@@ -151,7 +151,11 @@ struct journal_check {
 	uint64_t	 records;	/* records that verified */
 	uint64_t	 bad_seq;	/* the first bad seq; 0: none yet */
 	char		*cause;		/* why, with bad_seq (allocated) */
-	struct chain_ctx *ctx;		/* hashing context (check_init) */
+	struct chain_ctx *ctx;		/* hashing context (made on use) */
+	const uint8_t	*computed;	/* SHA-256(prev || record) of the next
+					   entry, computed by the caller (the
+					   stored hash of the entry before
+					   standing for prev); NULL: here */
 	/* Called with each record that passed, decoded (may be NULL);
 	   returns 0, or -1 after journal_check_fail-like bad_seq/cause. */
 	int		(*record_cb)(struct journal_check *,

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +39,41 @@
 #define PROOF_INCLUSION		"chime-inclusion-proof-v1"
 #define PROOF_CONSISTENCY	"chime-consistency-proof-v1"
 #define PROOF_MAX_FILE		(64 * 1024 * 1024)
+#define PROOF_BATCH		4096	/* entries a hashing batch holds */
+
+/*
+ * verify hashes on a second thread: the walk copies the log's entries
+ * into a batch, the hasher computes each entry's chain hash (from the
+ * stored hash of the entry before it) and leaf hash, and the walk checks
+ * the batch before (decoding, the chain, the tree) while the hasher works
+ * on the next one.  Entries are checked in seq order as before: the first
+ * bad seq is the same.
+ */
+struct proof_batch {
+	size_t			 n;
+	uint8_t			 prev[JOURNAL_HASH_LEN];	/* before [0] */
+	struct journal_entry	 e[PROOF_BATCH];	/* rec into bytes */
+	uint8_t			 stored[PROOF_BATCH][JOURNAL_HASH_LEN];
+	uint8_t			 chain[PROOF_BATCH][JOURNAL_HASH_LEN];
+	uint8_t			 leaf[PROOF_BATCH][MERKLE_HASH_LEN];
+	uint8_t			*bytes;
+	size_t			 used;
+	size_t			 cap;
+};
+
+struct proof_pipe {
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct proof_batch	*todo;		/* for the hasher */
+	struct proof_batch	*done;		/* hashed */
+	int			 stop;
+	struct proof_batch	 b[2];
+	struct proof_batch	*fill;		/* being filled by the walk */
+	struct proof_batch	*busy;		/* with the hasher; NULL */
+	uint8_t			 last[JOURNAL_HASH_LEN]; /* stored hash of
+							   the last copied */
+};
 
 /* What verify learns in its one walk. */
 struct proof_verify {
@@ -51,6 +87,8 @@ struct proof_verify {
 	uint64_t		 checkpoints;	/* in the log, all good */
 	uint64_t		 last_size;	/* the last one's tree size */
 	uint64_t		 last_seq;
+	const uint8_t		*leaf;		/* the entry's, from the hasher */
+	struct proof_pipe	 pipe;
 };
 
 /* What prove collects: every leaf, the record asked for, checkpoints. */
@@ -85,6 +123,14 @@ static int		 proof_verify_record(struct journal_check *,
 			     const struct record *);
 static int		 proof_verify_entry(const struct journal_entry *,
 			     void *);
+static void		*proof_hasher(void *);
+static void		 proof_pipe_start(struct proof_pipe *);
+static struct proof_batch *proof_pipe_wait(struct proof_pipe *);
+static void		 proof_pipe_hand(struct proof_pipe *);
+static int		 proof_pipe_check(struct proof_verify *,
+			     struct proof_batch *);
+static int		 proof_pipe_end(struct proof_verify *, int);
+static void		 proof_pipe_stop(struct proof_pipe *);
 static int		 proof_witness(struct proof_verify *,
 			     const struct checkpoint_info *, uint64_t);
 static void		 proof_keep(struct checkpoint_info *,
@@ -373,7 +419,10 @@ proof_verify_record(struct journal_check *c, const struct journal_entry *e,
 		pv->last_size = pv->range.size;
 		pv->last_seq = e->seq;
 	}
-	chain_ctx_leaf(c->ctx, e->rec, e->len, NULL, 0, leaf);
+	if (pv->leaf != NULL)
+		memcpy(leaf, pv->leaf, MERKLE_HASH_LEN);
+	else
+		chain_ctx_leaf(c->ctx, e->rec, e->len, NULL, 0, leaf);
 	merkle_range_append(&pv->range, leaf);
 	if (pv->range.size == pv->want) {
 		merkle_range_root(&pv->range, pv->root_at);
@@ -387,12 +436,176 @@ bad:
 	return (-1);
 }
 
+/* The hasher thread: each batch handed to it, until told to stop. */
+static void *
+proof_hasher(void *arg)
+{
+	struct proof_pipe	*pp = arg;
+	struct proof_batch	*b;
+	struct chain_ctx	*ctx = chain_ctx_create();
+	const uint8_t		*prev;
+	size_t			 i;
+
+	for (;;) {
+		pthread_mutex_lock(&pp->mtx);
+		while (pp->todo == NULL && !pp->stop)
+			pthread_cond_wait(&pp->cond, &pp->mtx);
+		b = pp->todo;
+		pp->todo = NULL;
+		pthread_mutex_unlock(&pp->mtx);
+		if (b == NULL)
+			break;
+		for (i = 0, prev = b->prev; i < b->n; i++) {
+			if (b->e[i].hash == NULL)
+				continue;	/* the check says why */
+			chain_ctx_begin(ctx, prev);
+			chain_ctx_update(ctx, b->e[i].rec, b->e[i].len);
+			chain_ctx_end(ctx, b->chain[i]);
+			chain_ctx_leaf(ctx, b->e[i].rec, b->e[i].len, NULL, 0,
+			    b->leaf[i]);
+			prev = b->stored[i];
+		}
+		pthread_mutex_lock(&pp->mtx);
+		pp->done = b;
+		pthread_cond_broadcast(&pp->cond);
+		pthread_mutex_unlock(&pp->mtx);
+	}
+	chain_ctx_free(ctx);
+	return (NULL);
+}
+
+static void
+proof_pipe_start(struct proof_pipe *pp)
+{
+	pthread_mutex_init(&pp->mtx, NULL);
+	pthread_cond_init(&pp->cond, NULL);
+	pp->fill = &pp->b[0];
+	chain_genesis(pp->last);
+	memcpy(pp->fill->prev, pp->last, JOURNAL_HASH_LEN);
+	if (pthread_create(&pp->thread, NULL, proof_hasher, pp) != 0)
+		fatalx("cannot start the hashing thread");
+}
+
+/* Wait until the batch with the hasher is hashed; it, or NULL if none. */
+static struct proof_batch *
+proof_pipe_wait(struct proof_pipe *pp)
+{
+	struct proof_batch	*b = pp->busy;
+
+	if (b == NULL)
+		return (NULL);
+	pthread_mutex_lock(&pp->mtx);
+	while (pp->done != b)
+		pthread_cond_wait(&pp->cond, &pp->mtx);
+	pp->done = NULL;
+	pthread_mutex_unlock(&pp->mtx);
+	pp->busy = NULL;
+	return (b);
+}
+
+/* Hand the batch being filled to the hasher (none may be with it). */
+static void
+proof_pipe_hand(struct proof_pipe *pp)
+{
+	pthread_mutex_lock(&pp->mtx);
+	pp->todo = pp->fill;
+	pthread_cond_broadcast(&pp->cond);
+	pthread_mutex_unlock(&pp->mtx);
+	pp->busy = pp->fill;
+	pp->fill = pp->fill == &pp->b[0] ? &pp->b[1] : &pp->b[0];
+}
+
+/* Check a hashed batch's entries in order: 0, or -1 at the first bad. */
+static int
+proof_pipe_check(struct proof_verify *pv, struct proof_batch *b)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < b->n && rc == 0; i++) {
+		pv->c.computed = b->e[i].hash != NULL ? b->chain[i] : NULL;
+		pv->leaf = b->leaf[i];
+		rc = journal_check_entry(&pv->c, &b->e[i]);
+	}
+	pv->c.computed = pv->leaf = NULL;
+	b->n = 0;
+	b->used = 0;
+	return (rc);
+}
+
+/*
+ * One entry of the walk: copied into the batch being filled; a full one
+ * goes to the hasher once the one before is back, which is checked
+ * meanwhile.  Returns non-zero to stop the walk at a bad entry.
+ */
 static int
 proof_verify_entry(const struct journal_entry *e, void *arg)
 {
 	struct proof_verify	*pv = arg;
+	struct proof_pipe	*pp = &pv->pipe;
+	struct proof_batch	*b = pp->fill;
+	struct journal_entry	*c = &b->e[b->n];
 
-	return (journal_check_entry(&pv->c, e) != 0);
+	if (b->used + e->len > b->cap) {
+		b->cap = b->cap * 2 > b->used + e->len ? b->cap * 2 :
+		    b->used + e->len + 65536;
+		b->bytes = xreallocarray(b->bytes, 1, b->cap);
+	}
+	*c = *e;
+	if (e->hash != NULL) {
+		memcpy(b->stored[b->n], e->hash, JOURNAL_HASH_LEN);
+		memcpy(b->bytes + b->used, e->rec, e->len);
+		c->hash = b->stored[b->n];
+		c->rec = (void *)(uintptr_t)b->used;	/* an offset for now */
+		b->used += e->len;
+		memcpy(pp->last, e->hash, JOURNAL_HASH_LEN);
+	}
+	if (++b->n < PROOF_BATCH)
+		return (0);
+	return (proof_pipe_end(pv, 0) != 0);
+}
+
+/*
+ * The batch being filled is complete (LAST: and the walk is over): its
+ * offsets become pointers, it goes to the hasher, and the batch that was
+ * there is checked; at the end, this one too.  0, or -1 at a bad entry.
+ */
+static int
+proof_pipe_end(struct proof_verify *pv, int last)
+{
+	struct proof_pipe	*pp = &pv->pipe;
+	struct proof_batch	*b = pp->fill, *h;
+	size_t			 i;
+	int			 rc = 0;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->e[i].hash != NULL)
+			b->e[i].rec = b->bytes + (uintptr_t)b->e[i].rec;
+	}
+	h = proof_pipe_wait(pp);
+	proof_pipe_hand(pp);		/* pp->fill is now H */
+	if (h != NULL)
+		rc = proof_pipe_check(pv, h);
+	memcpy(pp->fill->prev, pp->last, JOURNAL_HASH_LEN);
+	if (last && rc == 0 && (h = proof_pipe_wait(pp)) != NULL)
+		rc = proof_pipe_check(pv, h);
+	return (rc);
+}
+
+/* Wait for the hasher's batch, stop the thread, free the batches. */
+static void
+proof_pipe_stop(struct proof_pipe *pp)
+{
+	proof_pipe_wait(pp);
+	pthread_mutex_lock(&pp->mtx);
+	pp->stop = 1;
+	pthread_cond_broadcast(&pp->cond);
+	pthread_mutex_unlock(&pp->mtx);
+	pthread_join(pp->thread, NULL);
+	pthread_mutex_destroy(&pp->mtx);
+	pthread_cond_destroy(&pp->cond);
+	free(pp->b[0].bytes);
+	free(pp->b[1].bytes);
 }
 
 /* Does the journal walked (LAST records) extend the witnessed W? */
@@ -485,11 +698,15 @@ proof_cmd_verify(int argc, char **argv)
 		free(note);
 		pv.want = w.tree_size;
 	}
+	proof_pipe_start(&pv.pipe);
 	if (journal_log_foreach(j, 1, &m, proof_verify_entry, &pv,
 	    &cause) != 0) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
 		return (1);
 	}
+	if (pv.c.cause == NULL)
+		proof_pipe_end(&pv, 1);
+	proof_pipe_stop(&pv.pipe);
 	rc = pv.c.cause != NULL ? -1 : journal_check_meta(&pv.c, &m);
 	if (rc != 0)
 		printf("bad: seq %" PRIu64 ": %s\n", pv.c.bad_seq,
