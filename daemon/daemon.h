@@ -62,6 +62,7 @@ extern const struct daemon_method daemon_methods_prefs[];
 extern const struct daemon_method daemon_methods_budget[];
 extern const struct daemon_method daemon_methods_batch[];
 extern const struct daemon_method daemon_methods_webhook[];
+extern const struct daemon_method daemon_methods_subscription[];
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

@@ -45,6 +45,7 @@ usage(int status)
 "              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
 "              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
 "              [--ctl-read-timeout DURATION] [--scrub-interval DURATION]\n"
+"              [--subscription-time-scale N]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -94,7 +95,9 @@ usage(int status)
 "  --ctl-read-timeout DUR  close a control connection that leaves a\n"
 "                        request line unfinished this long (default 10s)\n"
 "  --scrub-interval DUR  re-verify the whole journal chain in the background\n"
-"                        this often (default 24h; 0: never)\n");
+"                        this often (default 24h; 0: never)\n"
+"  --subscription-time-scale N  for tests only: divide subscriptions' retry\n"
+"                        delays and their 5 days of failure by N\n");
 	exit(status);
 }
 
@@ -278,7 +281,7 @@ enum {
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
-	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL
+	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SUB_TIME_SCALE
 };
 
 static const struct option longopts[] = {
@@ -307,6 +310,8 @@ static const struct option longopts[] = {
 	{ "ctl-read-timeout", required_argument, NULL, OPT_CTL_READ_TIMEOUT },
 	{ "webhook-refusals", required_argument, NULL, OPT_WEBHOOK_REFUSALS },
 	{ "scrub-interval", required_argument, NULL, OPT_SCRUB_INTERVAL },
+	{ "subscription-time-scale", required_argument, NULL,
+	    OPT_SUB_TIME_SCALE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -479,6 +484,10 @@ parse_flags(int argc, char **argv, struct flags *f)
 			}
 			webhook_set_folding(kept, d);
 			break;
+		case OPT_SUB_TIME_SCALE:
+			subscription_set_time_scale(parse_number(
+			    "--subscription-time-scale", optarg, 1, 100000000));
+			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);
 			exit(0);
@@ -607,7 +616,8 @@ start(struct flags *f)
 	    budget_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    batch_load_all(engine->journal, &cause) == -1 ||
-	    schedule_load_all(engine->journal, &cause) == -1)
+	    schedule_load_all(engine->journal, &cause) == -1 ||
+	    subscription_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
 	/* What recovery settled is durable before anyone can ask. */
 	journal_flush(engine->journal);
@@ -624,6 +634,7 @@ start(struct flags *f)
 		httpd_set_ready_hook(ready_journal);
 	}
 	webhook_start(f->webhook_retention_us);
+	subscription_start();
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -702,6 +713,7 @@ main(int argc, char **argv)
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
 	journal_close(engine->journal);
+	subscription_free_all();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();
