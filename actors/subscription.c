@@ -41,7 +41,8 @@ struct sub_event {
 
 struct subscription {
 	struct actor		 actor;		/* first */
-	struct strmap_node	 node;
+	struct strmap_node	 node;		/* keyed by id */
+	char			 id[72];
 	struct sub_row		 row;
 	char			*rowbuf;	/* the row's bytes */
 	size_t			 rowlen;
@@ -202,7 +203,8 @@ subscription_register(const struct sub_row *r, const void *buf, size_t len)
 	s->scan = r->cursor;
 	if (r->pending_last > r->cursor)
 		s->limit = r->pending_last;
-	if (strmap_insert(&subs, &s->node, s->row.id) != 0)
+	snprintf(s->id, sizeof s->id, "%s", r->id);
+	if (strmap_insert(&subs, &s->node, s->id) != 0)
 		fatalx("subscription %s registered twice", s->row.id);
 	if (r->state == SUB_ACTIVE && r->retry_at_us > now_us())
 		timer_set(&s->timer, r->retry_at_us, 0);
