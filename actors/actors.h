@@ -1063,7 +1063,7 @@ int		 subscription_kinds_parse(const char *, char ***, size_t *,
 int		 subscription_kind_match(char *const *, size_t, const char *);
 int		 subscription_delivers(const struct sub_row *, const char *,
 		     const char *);
-int64_t		 subscription_retry_delay(int64_t, uint32_t, int64_t);
+int64_t		 subscription_retry_delay(int64_t, uint64_t, int64_t);
 int64_t		 subscription_next_delay(int64_t, int64_t);
 
 /* subscription.c */

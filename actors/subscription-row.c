@@ -680,7 +680,7 @@ subscription_delivers(const struct sub_row *r, const char *kind,
  * +-SUB_JITTER_PCT %.
  */
 int64_t
-subscription_retry_delay(int64_t n, uint32_t rnd, int64_t scale)
+subscription_retry_delay(int64_t n, uint64_t rnd, int64_t scale)
 {
 	int64_t	base, jitter;
 

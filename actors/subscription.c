@@ -649,7 +649,7 @@ sub_http_cb(struct exec_result *r, void *arg)
 static void
 sub_done(struct subscription *s, struct exec_result *r)
 {
-	uint32_t	rnd = 0;
+	uint64_t	rnd = 0;
 	int64_t		now = now_us(), since, delay;
 
 	s->job = NULL;
@@ -672,7 +672,7 @@ sub_done(struct subscription *s, struct exec_result *r)
 		return;
 	}
 	if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1)
-		rnd = (uint32_t)now;
+		rnd = (uint64_t)now;
 	delay = subscription_next_delay(subscription_retry_delay(
 	    s->row.next_attempt, rnd, sub_scale), r->retry_after_ms);
 	sub_outcome(s, "failed", NULL, r->http_status, r->error,
