@@ -603,8 +603,9 @@ sub_post(struct subscription *s, const char *id, const char *body,
 static void
 sub_send(struct subscription *s)
 {
-	char	*body, *cause = NULL;
-	size_t	 len;
+	struct exec_result	*r;
+	char			*body, *cause = NULL;
+	size_t			 len;
 
 	if (s->row.batch == 1)
 		snprintf(s->wid, sizeof s->wid, "msg_%s_%" PRIu64, sub_jid,
@@ -616,10 +617,15 @@ sub_send(struct subscription *s)
 	s->job = sub_post(s, s->wid, body, len, sub_http_cb, s, &cause);
 	free(body);
 	if (s->job == NULL) {
-		sub_outcome(s, "failed", NULL, 0, cause, 0,
-		    subscription_retry_delay(s->row.next_attempt, 0,
-		    sub_scale));
-		free(cause);
+		/* Nothing was sent (the secret cannot be read now): a
+		 * failed attempt like any other. */
+		r = xcalloc(1, sizeof *r);
+		r->status = EXEC_FAILED;
+		r->error = cause;
+		r->retry_after_ms = -1;
+		r->input_tokens = r->output_tokens = r->cost_micro = -1;
+		sub_done(s, r);
+		exec_result_free(r);
 		return;
 	}
 	actor_ref(&s->actor);
@@ -742,8 +748,11 @@ sub_outcome(struct subscription *s, const char *verb, const char *reason,
 	if (rec == NULL)
 		fatalx("subscription %s: %s", s->row.id, cause);
 	subscription_changes_clear(&c);
-	if (strcmp(verb, "failed") != 0 || s->row.next_attempt <= 2 ||
-	    s->row.next_attempt % 10 == 0)
+	if (strcmp(verb, "delivered") == 0)
+		log_trace(TRACE_HTTP, "msg=\"subscription delivered\" "
+		    "subscription=%s webhook_id=%s events=%zu", s->row.id,
+		    s->wid, s->nev);
+	else
 		log_info("msg=\"subscription %s\" subscription=%s "
 		    "webhook_id=%s events=%zu status=%" PRId64 " error=\"%s\"",
 		    verb, s->row.id, s->wid, s->nev, status,

@@ -247,6 +247,14 @@ if other_uid_ready; then
 	check "the tenant's subscription gets its account's events" wait_for 20 \
 	    sh -c "jq -e -s 'any(.body.kind == \"schedule.created\" and .body.body.name == \"mine\")' $T/recv3/log"
 	check "and never another account's" sh -c "jq -e -s 'all(.body.account == \"team-a\")' $T/recv3/log"
+	# Its filter takes every kind: the records of its own deliveries
+	# (account team-a) must still never come back to it.
+	if wait_for 2 jq -e -s 'any(.body.kind | startswith("subscription."))' \
+	    "$T/recv3/log"; then
+		fail "no subscription.* record is ever delivered"
+	else
+		pass "no subscription.* record is ever delivered"
+	fi
 else
 	echo "SKIP: tenants (needs root and setpriv)"
 fi
