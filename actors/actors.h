@@ -1071,6 +1071,7 @@ void		 subscription_set_time_scale(int64_t);
 int64_t		 subscription_time_scale(void);
 int		 subscription_load_all(struct journal *, char **);
 void		 subscription_start(void);
+void		 subscription_stop(void);
 void		 subscription_free_all(void);
 struct subscription *subscription_find(const char *);
 const struct sub_row *subscription_row(const struct subscription *);

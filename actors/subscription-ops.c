@@ -281,6 +281,7 @@ sub_op_cb(const struct journal_result *res, void *arg)
 	if (op->c.row_deleted) {
 		o = json_pack("{s:s,s:b}", "id", op->c.id, "deleted", 1);
 		subscription_unregister(s);
+		actor_unref((struct actor *)s);	/* sub_submit's */
 		s = op->s = NULL;
 	} else
 		o = subscription_to_json(s);

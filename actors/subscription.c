@@ -877,19 +877,32 @@ sub_free_node(struct strmap_node *n, void *arg)
 	struct subscription	*s = SUB_OF(n);
 
 	timer_cancel(&s->timer);
-	s->job = NULL;		/* http_runtime_free drops it */
 	s->gone = 1;
 	actor_kill(&s->actor);
+	if (s->job != NULL) {
+		/* http_runtime_free drops it without calling back: its
+		 * reference goes here. */
+		s->job = NULL;
+		actor_unref(&s->actor);
+	}
 	actor_unref(&s->actor);
 }
 
+/* Stop following the journal (before it closes). */
 void
-subscription_free_all(void)
+subscription_stop(void)
 {
 	if (sub_hooked && engine->journal != NULL)
 		journal_remove_commit_hook(engine->journal, sub_commit_hook,
 		    NULL);
 	sub_hooked = 0;
+}
+
+/* Free every subscription (after the journal closed, before the http
+ * runtime drops the POSTs in flight without calling back). */
+void
+subscription_free_all(void)
+{
 	if (subs.nbuckets == 0)
 		return;
 	strmap_foreach(&subs, sub_free_node, NULL);

@@ -707,6 +707,7 @@ main(int argc, char **argv)
 	httpd_free(httpd);
 	httpd = NULL;
 	webhook_stop();
+	subscription_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
 	daemon_changes_free();

@@ -28,7 +28,7 @@ stop_receiver() {
 	kill "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 }
-trap 'for d in recv recv2 recv3; do stop_receiver "$T/$d"; done; cleanup' EXIT
+trap 'st=$?; for d in recv recv2 recv3; do stop_receiver "$T/$d"; done; (exit $st); cleanup' EXIT
 mode() { echo "$2" >"$1/mode"; }
 received() { [ -s "$1/log" ] && wc -l <"$1/log"; }
 # seqs DIR: the seqs of the events received, first copies, in arrival order.
