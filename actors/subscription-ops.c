@@ -545,11 +545,11 @@ sub_test_cb(struct exec_result *r, void *arg)
 	    "ok", ok, "status", r->http_status, "latency_ms",
 	    (json_int_t)(r->duration_us / 1000), "error", ok ? NULL :
 	    r->error));
-	exec_result_free(r);
-	actor_unref((struct actor *)op->s);	/* the POST's; sub_submit
-						   takes its own */
 	pack_buffer_init(&pb);
 	PACK_MAP(&pb.pk, v);
+	exec_result_free(r);		/* V points into it until here */
+	actor_unref((struct actor *)op->s);	/* the POST's; sub_submit
+						   takes its own */
 	sub_submit(op, "subscription.tested", NULL, &pb);
 }
 
