@@ -958,4 +958,159 @@ void		 webhook_ctl_events(struct reply *, struct schedule *,
 		     json_t *);
 void		 webhook_ctl_secrets(struct reply *, struct schedule *);
 
+/* ---- subscription-row.c, subscription.c, subscription-ops.c -------------
+ * Outbound subscribers (doc/events.md): each subscription is an actor that
+ * follows the journal from its cursor and POSTs the matching events, one
+ * delivery in flight at a time, signed as Standard Webhooks.  Its row in
+ * the "subscriptions" table and its last attempts in
+ * "subscription-attempts" come from its subscription.* records alone,
+ * through the pure subscription_apply (subscription-row.c), which the
+ * daemon itself uses to write them.
+ */
+#define SUB_TABLE		"subscriptions"
+#define SUB_ATTEMPTS_TABLE	"subscription-attempts"
+#define SUB_ATTEMPTS_KEPT	100	/* attempt rows per subscription */
+#define SUB_MAX_KINDS		32	/* entries of a kinds filter */
+#define SUB_MAX_BATCH		100	/* events in one POST */
+#define SUB_MAX_PER_ACCOUNT	100
+#define SUB_MAX_URL		2048
+#define SUB_RETRY_STEPS		8	/* 0, 5 s, 5 min, 30 min, 2 h, 5 h,
+					   10 h, 10 h */
+#define SUB_JITTER_PCT		20
+#define SUB_FAIL_LIMIT_US	(5 * 86400 * USEC_PER_SEC)
+#define SUB_TIMEOUT_MS		30000	/* one attempt, connect included */
+#define SUB_SLICE		1024	/* records read per turn */
+#define SUB_RETRY_AFTER_MAX_US	(86400 * USEC_PER_SEC)
+
+enum sub_state {
+	SUB_ACTIVE,
+	SUB_PAUSED,
+	SUB_DISABLED,
+	SUB_STATE_MAX
+};
+
+/* A subscription's row (doc/journal-format.md, "subscriptions"). */
+struct sub_row {
+	char		*id;
+	char		*account;	/* the owner */
+	int		 all_accounts;	/* admins: every record */
+	char		*url;
+	char		**kinds;	/* NULL-ended; none: every kind */
+	size_t		 nkinds;
+	char		*secret_ref;
+	char		*fingerprint;	/* of the secret, 64 hex digits */
+	int64_t		 batch;		/* events per POST, 1..SUB_MAX_BATCH */
+	enum sub_state	 state;
+	char		*reason;	/* why disabled ("gone", "failing") */
+	uint64_t	 cursor;	/* last seq acknowledged or passed */
+	int64_t		 created_us;
+	int64_t		 updated_us;
+	uint64_t	 delivered;	/* events acknowledged */
+	uint64_t	 deliveries;	/* POSTs acknowledged */
+	uint64_t	 failed;	/* attempts failed */
+	uint64_t	 attempts;	/* attempt rows written (serial) */
+	int64_t		 failing_since_us;	/* 0: not failing */
+	int64_t		 retry_at_us;	/* the next attempt; 0: now */
+	int64_t		 next_attempt;	/* its number, from 1 */
+	uint64_t	 pending_first;	/* the batch that failed; 0: none */
+	uint64_t	 pending_last;
+	int64_t		 last_ok_us;
+	int64_t		 last_status;
+	char		*last_error;
+};
+
+/*
+ * The table changes of one subscription.* record (subscription_apply):
+ * the row (put, or deleted), an attempt row put, attempt rows deleted
+ * (serials DEL_FROM..DEL_TO).  Allocated members; subscription_changes_clear.
+ */
+struct sub_changes {
+	char		 id[72];
+	int		 row_deleted;
+	struct sub_row	 row;		/* valid unless row_deleted */
+	char		*row_bytes;	/* msgpack */
+	size_t		 row_len;
+	uint64_t	 attempt;	/* serial put; 0: none */
+	char		*attempt_bytes;
+	size_t		 attempt_len;
+	uint64_t	 del_from;	/* 0: none */
+	uint64_t	 del_to;
+};
+
+struct subscription;
+
+/* subscription-row.c */
+const char	*sub_state_name(enum sub_state);
+int		 sub_row_decode(const void *, size_t, struct sub_row *,
+		     char **);
+void		 sub_row_clear(struct sub_row *);
+void		 sub_row_copy(struct sub_row *, const struct sub_row *);
+void		 sub_row_pack(msgpack_packer *, const struct sub_row *);
+void		 subscription_attempt_key(const char *, uint64_t, char *,
+		     size_t);
+int		 subscription_apply(const struct record *, const void *,
+		     size_t, struct sub_changes *, char **);
+int		 subscription_apply_body(const char *, const msgpack_object *,
+		     const void *, size_t, struct sub_changes *, char **);
+void		 subscription_changes_foreach(const struct sub_changes *,
+		     void (*)(void *, const char *, const void *, size_t,
+		     const void *, size_t),
+		     void (*)(void *, const char *, const void *, size_t),
+		     void *);
+void		 subscription_changes_clear(struct sub_changes *);
+int		 subscription_kinds_parse(const char *, char ***, size_t *,
+		     char **);
+int		 subscription_kind_match(char *const *, size_t, const char *);
+int		 subscription_delivers(const struct sub_row *, const char *,
+		     const char *);
+int64_t		 subscription_retry_delay(int64_t, uint64_t, int64_t);
+int64_t		 subscription_next_delay(int64_t, int64_t);
+
+/* subscription.c */
+void		 subscription_set_time_scale(int64_t);
+int64_t		 subscription_time_scale(void);
+int		 subscription_load_all(struct journal *, char **);
+void		 subscription_start(void);
+void		 subscription_stop(void);
+void		 subscription_free_all(void);
+struct subscription *subscription_find(const char *);
+const struct sub_row *subscription_row(const struct subscription *);
+void		 subscription_foreach(void (*)(struct subscription *, void *),
+		     void *);
+json_t		*subscription_to_json(const struct subscription *);
+void		 subscription_lag(const struct subscription *, uint64_t *,
+		     double *);
+struct subscription *subscription_register(const struct sub_row *,
+		     const void *, size_t);
+void		 subscription_adopt(struct subscription *,
+		     const struct sub_changes *);
+void		 subscription_unregister(struct subscription *);
+int		 subscription_busy(struct subscription *, int);
+struct http_job	*subscription_test_post(struct subscription *, exec_done_cb,
+		     void *, char **, char **);
+struct jrec	*subscription_record(struct subscription *, const char *,
+		     const char *, const struct pack_buffer *,
+		     struct sub_changes *, char **);
+void		 subscription_record_failed(struct subscription *,
+		     const char *, const struct journal_result *);
+size_t		 subscription_count(const char *);
+void		 subscription_metrics(metrics_emit_fn, void *);
+void		 subscription_metrics_failed(metrics_emit_fn, void *);
+void		 subscription_metrics_lag(metrics_emit_fn, void *);
+void		 subscription_metrics_lag_seconds(metrics_emit_fn, void *);
+
+/* subscription-ops.c */
+void		 subscription_op_create(struct reply *, json_t *,
+		     const char *);
+void		 subscription_op_list(struct reply *, json_t *, const char *);
+void		 subscription_op_get(struct reply *, struct subscription *);
+void		 subscription_op_update(struct reply *, struct subscription *,
+		     json_t *);
+void		 subscription_op_state(struct reply *, struct subscription *,
+		     const char *);
+void		 subscription_op_delete(struct reply *, struct subscription *);
+void		 subscription_op_test(struct reply *, struct subscription *);
+void		 subscription_op_deliveries(struct reply *,
+		     struct subscription *, json_t *);
+
 #endif /* CHIME_ACTORS_H */

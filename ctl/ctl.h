@@ -254,6 +254,7 @@ extern const struct ctl_method ctl_methods_budget[];
 extern const struct ctl_method ctl_methods_batch[];
 extern const struct ctl_method ctl_methods_webhook[];
 extern const struct ctl_method ctl_methods_journal[];
+extern const struct ctl_method ctl_methods_subscription[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);

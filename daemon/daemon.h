@@ -75,6 +75,7 @@ struct witness_config {
 int		 witness_start(const struct witness_config *, char **);
 /* At shutdown, after journal_close: POSTs in flight get a few seconds. */
 void		 witness_stop(void);
+extern const struct daemon_method daemon_methods_subscription[];
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

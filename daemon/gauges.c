@@ -154,6 +154,7 @@ gauges_init(void)
 {
 	static const char *const status[] = { "status" };
 	static const char *const spend_labels[] = { "account", "operation" };
+	static const char *const sub_labels[] = { "subscription", "account" };
 	static const char *const outcome[] = { "outcome" };
 	static const char *const reason[] = { "reason" };
 	static const char *const runst[] = { "success", "failed", "skipped",
@@ -243,6 +244,19 @@ gauges_init(void)
 	    "spend in USD, per account (operation \"\": the account's total) "
 	    "and operation, in the account's zone.", spend_labels, 2,
 	    budget_metrics_spend, &cause);
+	rc |= metrics_collector("chime_subscription_delivered_events",
+	    "Events a subscription's receiver acknowledged (2xx).",
+	    sub_labels, 2, subscription_metrics, &cause);
+	rc |= metrics_collector("chime_subscription_failed_attempts",
+	    "A subscription's delivery attempts that failed.", sub_labels, 2,
+	    subscription_metrics_failed, &cause);
+	rc |= metrics_collector("chime_subscription_lag_records", "Records "
+	    "of the journal a subscription has not passed yet (acknowledged "
+	    "or filtered out).", sub_labels, 2, subscription_metrics_lag,
+	    &cause);
+	rc |= metrics_collector("chime_subscription_lag_seconds", "Age of "
+	    "the oldest record a subscription has not passed yet (0: none).",
+	    sub_labels, 2, subscription_metrics_lag_seconds, &cause);
 	rc |= metrics_collector("chime_budget_remaining_usd", "What is left "
 	    "this month of a monthly budget in USD (budget less actual spend "
 	    "and reserved estimates; may be negative), per account "

@@ -48,6 +48,7 @@ usage(int status)
 "              [--signing-key FILE] [--checkpoint-every N]\n"
 "              [--checkpoint-interval DURATION] [--checkpoint-log FILE]\n"
 "              [--checkpoint-syslog] [--checkpoint-url URL]\n"
+"              [--subscription-time-scale N]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -107,7 +108,9 @@ usage(int status)
 "  --checkpoint-log FILE append each checkpoint to FILE (a witness: keep it\n"
 "                        outside DATA, on another disk or host)\n"
 "  --checkpoint-syslog   write each checkpoint to the system log\n"
-"  --checkpoint-url URL  POST each checkpoint to URL as JSON {seq, note}\n");
+"  --checkpoint-url URL  POST each checkpoint to URL as JSON {seq, note}\n"
+"  --subscription-time-scale N  for tests only: divide subscriptions' retry\n"
+"                        delays and their 5 days of failure by N\n");
 	exit(status);
 }
 
@@ -293,7 +296,8 @@ enum {
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
 	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SIGNING_KEY,
 	OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_CKPT_LOG, OPT_CKPT_SYSLOG,
-	OPT_CKPT_URL
+	OPT_CKPT_URL,
+	OPT_SUB_TIME_SCALE
 };
 
 static const struct option longopts[] = {
@@ -328,6 +332,8 @@ static const struct option longopts[] = {
 	{ "checkpoint-log", required_argument, NULL, OPT_CKPT_LOG },
 	{ "checkpoint-syslog", no_argument, NULL, OPT_CKPT_SYSLOG },
 	{ "checkpoint-url", required_argument, NULL, OPT_CKPT_URL },
+	{ "subscription-time-scale", required_argument, NULL,
+	    OPT_SUB_TIME_SCALE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -528,6 +534,10 @@ parse_flags(int argc, char **argv, struct flags *f)
 			}
 			webhook_set_folding(kept, d);
 			break;
+		case OPT_SUB_TIME_SCALE:
+			subscription_set_time_scale(parse_number(
+			    "--subscription-time-scale", optarg, 1, 100000000));
+			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);
 			exit(0);
@@ -682,7 +692,8 @@ start(struct flags *f)
 	    budget_load_all(engine->journal, &cause) == -1 ||
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    batch_load_all(engine->journal, &cause) == -1 ||
-	    schedule_load_all(engine->journal, &cause) == -1)
+	    schedule_load_all(engine->journal, &cause) == -1 ||
+	    subscription_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
 	/* What recovery settled is durable before anyone can ask. */
 	journal_flush(engine->journal);
@@ -699,6 +710,7 @@ start(struct flags *f)
 		httpd_set_ready_hook(ready_journal);
 	}
 	webhook_start(f->webhook_retention_us);
+	subscription_start();
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -771,6 +783,7 @@ main(int argc, char **argv)
 	httpd_free(httpd);
 	httpd = NULL;
 	webhook_stop();
+	subscription_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
 	daemon_changes_free();
@@ -778,6 +791,7 @@ main(int argc, char **argv)
 	engine->ctl = NULL;
 	journal_close(engine->journal);
 	witness_stop();
+	subscription_free_all();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();

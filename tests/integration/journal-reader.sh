@@ -182,6 +182,33 @@ check "run.finished interrupted" wait_for 20 sh -c "test \"\$($CHIMECTL --socket
 check "op.interrupted" wait_for 20 sh -c "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"op.interrupted\")] | length >= 1'"
 check "drain" stop_chimed
 
+# ---- subscriptions: every subscription.* kind (doc/events.md) ----------
+mkdir -p "$T/recv"
+echo "fail once" >"$T/recv/mode"
+python3 "$S/tests/integration/sub-receiver.py" "$S/doc/events.md" \
+    "$T/recv/secrets" "$T/recv/mode" "$T/recv/log" "$T/recv/port" \
+    >/dev/null 2>&1 &
+RECV=$!
+wait_for 20 test -s "$T/recv/port"
+start_chimed --scrub-interval 0 --http-allow 127.0.0.1/32 \
+    --subscription-time-scale 100000
+SUBID=$(ctlj subscription create "http://127.0.0.1:$(cat "$T/recv/port")/" \
+    --kinds 'schedule.*' | jq -r .id)
+ctl schedule create --name subscribed --op quick --manual >/dev/null
+check "subscription.failed, then .delivered" wait_for 20 json_ok \
+    '.delivered == 1 and .failed == 1' ctlj subscription get "$SUBID"
+check "subscription.tested" ctl subscription test "$SUBID"
+check "subscription.updated" ctl subscription update "$SUBID" --batch 2
+check "subscription.paused" ctl subscription pause "$SUBID"
+check "subscription.resumed" ctl subscription resume "$SUBID"
+echo 410 >"$T/recv/mode"
+ctl schedule create --name subscribed2 --op quick --manual >/dev/null
+check "subscription.disabled" wait_for 20 json_ok '.state == "disabled"' \
+    ctlj subscription get "$SUBID"
+check "subscription.deleted" ctl subscription delete "$SUBID"
+kill "$RECV"
+check "drain" stop_chimed
+
 # ---- the second journal's missed occurrences -------------------------
 while [ "$(date +%s)" -lt $((DOWN + 23)) ]; do sleep 0.5; done
 "$CHIMED" --data "$DATA2" --catalog "$CATALOG" --http none --scrub-interval 0 \
