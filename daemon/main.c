@@ -45,6 +45,8 @@ usage(int status)
 "              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
 "              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
 "              [--ctl-read-timeout DURATION] [--scrub-interval DURATION]\n"
+"              [--watch-stall DURATION] [--watch-buffer BYTES]\n"
+"              [--watch-max N]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -94,7 +96,12 @@ usage(int status)
 "  --ctl-read-timeout DUR  close a control connection that leaves a\n"
 "                        request line unfinished this long (default 10s)\n"
 "  --scrub-interval DUR  re-verify the whole journal chain in the background\n"
-"                        this often (default 24h; 0: never)\n");
+"                        this often (default 24h; 0: never)\n"
+"  --watch-stall DUR     end an events.watch whose client has not read its\n"
+"                        buffered events for this long (default 30s)\n"
+"  --watch-buffer BYTES  unread bytes an events.watch buffers before it\n"
+"                        pauses for its client (default 1048576)\n"
+"  --watch-max N         events.watch streams at once (default 128)\n");
 	exit(status);
 }
 
@@ -201,6 +208,7 @@ start_drain(void)
 	engine->draining = 1;
 	if (engine->ctl != NULL)
 		ctl_server_stop_accepting(engine->ctl);
+	events_watch_drain();
 	schedule_drain();
 	drain_deadline = now_us() + engine->drain_timeout_ms * USEC_PER_MSEC;
 	log_info("msg=\"draining\" running=%d timeout_ms=%lld",
@@ -278,7 +286,8 @@ enum {
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
-	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL
+	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_WATCH_STALL,
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX
 };
 
 static const struct option longopts[] = {
@@ -307,6 +316,9 @@ static const struct option longopts[] = {
 	{ "ctl-read-timeout", required_argument, NULL, OPT_CTL_READ_TIMEOUT },
 	{ "webhook-refusals", required_argument, NULL, OPT_WEBHOOK_REFUSALS },
 	{ "scrub-interval", required_argument, NULL, OPT_SCRUB_INTERVAL },
+	{ "watch-stall", required_argument, NULL, OPT_WATCH_STALL },
+	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
+	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -326,6 +338,8 @@ struct flags {
 	uint16_t		 http_port;
 	struct httpd_limits	 http_limits;
 	struct ctl_limits	 ctl_limits;
+	int64_t			 watch_stall_us;
+	size_t			 watch_max;
 };
 
 static void
@@ -468,6 +482,18 @@ parse_flags(int argc, char **argv, struct flags *f)
 		case OPT_CTL_READ_TIMEOUT:
 			f->ctl_limits.read_timeout_ms = parse_timeout_ms(
 			    "--ctl-read-timeout", optarg);
+			break;
+		case OPT_WATCH_STALL:
+			f->watch_stall_us = parse_timeout_ms("--watch-stall",
+			    optarg) * USEC_PER_MSEC;
+			break;
+		case OPT_WATCH_BUFFER:
+			f->ctl_limits.stream_output = (size_t)parse_number(
+			    "--watch-buffer", optarg, 4096, 1 << 30);
+			break;
+		case OPT_WATCH_MAX:
+			f->watch_max = (size_t)parse_number("--watch-max",
+			    optarg, 1, 100000);
 			break;
 		case OPT_WEBHOOK_REFUSALS:
 			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
@@ -624,6 +650,7 @@ start(struct flags *f)
 		httpd_set_ready_hook(ready_journal);
 	}
 	webhook_start(f->webhook_retention_us);
+	events_watch_init(f->watch_stall_us, f->watch_max);
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -701,6 +728,7 @@ main(int argc, char **argv)
 	daemon_changes_free();
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
+	events_watch_free();
 	journal_close(engine->journal);
 	schedule_free_all();
 	batch_free_all();
