@@ -217,6 +217,7 @@ void		 ctl_server_stop_accepting(struct ctl_server *);
  * socket.  NULL is a no-op. */
 void		 ctl_server_free(struct ctl_server *);
 size_t		 ctl_server_connections(struct ctl_server *);
+size_t		 ctl_server_flushing(struct ctl_server *);
 const char	*ctl_server_path(struct ctl_server *);
 /* A request stays valid until it is answered, even if its connection
  * closes first (the answer is then dropped).  Answering frees it; answer

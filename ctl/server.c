@@ -43,6 +43,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -158,6 +159,7 @@ static void	 ctl_conn_process(struct ctl_conn *);
 static void	 ctl_conn_discard(struct ctl_conn *);
 static void	 ctl_conn_put(struct ctl_conn *, const char *, size_t);
 static void	 ctl_stream_gone(struct ctl_conn *);
+static void	 ctl_stream_sndbuf(struct ctl_conn *);
 static void	 ctl_conn_update(struct ctl_conn *);
 static void	 ctl_conn_arm(struct ctl_conn *);
 static void	 ctl_conn_timeout(evutil_socket_t, short, void *);
@@ -381,6 +383,23 @@ ctl_server_free(struct ctl_server *s)
 		unlink(s->path);
 	free(s->path);
 	free(s);
+}
+
+/* Connections writing a last answer before they close (a stream's end,
+ * a refusal): a drain waits for them (each has CTL_FLUSH_TIMEOUT). */
+size_t
+ctl_server_flushing(struct ctl_server *s)
+{
+	struct ctl_conn	*c;
+	size_t		 n = 0;
+
+	if (s == NULL)
+		return (0);
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->state == CTL_CONN_FLUSHING)
+			n++;
+	}
+	return (n);
 }
 
 size_t
@@ -1227,6 +1246,7 @@ ctl_stream_start(struct ctl_req *req, json_t *result,
 	c->waiting = CTL_WAIT_NONE;
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	    c->server->limits.stream_output / 2, 0);
+	ctl_stream_sndbuf(c);
 	log_debug("msg=\"control connection streams\" conn=%u uid=%lu "
 	    "method=%s", c->number, (u_long)c->caller.uid,
 	    ctl_req_method(req));
@@ -1288,6 +1308,29 @@ ctl_stream_end(struct ctl_stream *st, const char *method, json_t *params)
 	log_debug("msg=\"control stream ended\" conn=%u uid=%lu", c->number,
 	    (u_long)c->caller.uid);
 	ctl_conn_finish(c, NULL);
+}
+
+/*
+ * A stream's kernel send buffer is at most its own bound, so that what a
+ * client that stopped reading holds up is about twice the bound, in the
+ * daemon's and the kernel's memory together (a larger bound keeps the
+ * system's default).
+ */
+static void
+ctl_stream_sndbuf(struct ctl_conn *c)
+{
+	int		 fd = bufferevent_getfd(c->bev), cur = 0, want;
+	socklen_t	 len = sizeof cur;
+
+	if (c->server->limits.stream_output > INT_MAX / 2)
+		return;
+	want = (int)c->server->limits.stream_output;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1 ||
+	    cur <= want)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) == -1)
+		log_warn("msg=\"control stream: SO_SNDBUF\" conn=%u",
+		    c->number);
 }
 
 /* C closes or flushes: its stream's producer, if any, hears of it. */

@@ -752,7 +752,7 @@ END_TEST
  * than the in-flight limit running at once. */
 START_TEST(test_server_pipelined_good)
 {
-	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128], seen[101];
 	json_t			*r;
@@ -981,7 +981,7 @@ END_TEST
  * closed connection makes room again. */
 START_TEST(test_server_connection_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0 };
+	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0, 0 };
 	struct tclient		*a, *b, *c;
 	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
 	    "\"method\":\"test.echo\"}";
@@ -1152,7 +1152,7 @@ END_TEST
  * output limit. */
 START_TEST(test_server_output_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0, 0 };
 	char			 line[128];
 	int			 fd, i, n, sndbuf;
 	socklen_t		 len = sizeof sndbuf;
@@ -1184,7 +1184,7 @@ END_TEST
  * instead of buffering past the limit. */
 START_TEST(test_server_output_limit_good)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128];
 	int			 i;
