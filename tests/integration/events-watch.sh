@@ -94,7 +94,7 @@ kill -INT $W2
 wait $W2
 
 # ---- resume after a disconnect while records are written -----------------
-B=$(ctlj batch create --name load --op quick --count 300 \
+BATCH=$(ctlj batch create --name load --op quick --count 300 \
     --max-concurrent 8 | jq -r .id)
 "$CHIMECTL" --socket "$SOCK" watch --from 1 > "$T/r1.out" 2>/dev/null &
 R1=$!
@@ -104,12 +104,12 @@ kill -INT $R1
 wait $R1
 LAST=$(last_seq "$T/r1.out")
 check "the batch still runs when the first watcher goes" sh -c \
-    "'$CHIMECTL' --socket '$SOCK' --json batch get $B |
+    "'$CHIMECTL' --socket '$SOCK' --json batch get $BATCH |
     jq -e '.state == \"running\"' >/dev/null"
 "$CHIMECTL" --socket "$SOCK" watch --from $((LAST + 1)) > "$T/r2.out" \
     2>/dev/null &
 R2=$!
-check "the batch ends" wait_for 60 batch_ends "$B"
+check "the batch ends" wait_for 60 batch_ends "$BATCH"
 H3=$(head_seq)
 check "the second watcher reaches the head" wait_for 20 reaches "$H3" \
     "$T/r2.out"
@@ -239,5 +239,20 @@ check "from the seq it was told" test "$(first_seq "$T/d2.out")" -eq \
 check "with daemon.stopped, which the first watch did not get" sh -c \
     "jq -r .kind '$T/d2.out' | grep -qx daemon.stopped"
 check "the journal verifies" "$JOURNAL" verify "$DATA"
+
+# ---- a record that does not decode ends the watch, naming it ---------------
+check "the daemon stops" stop_chimed
+check "record 3 damaged (its array header)" "$B/tests/chime-test-tamper" \
+    "$DATA/journal" flip 3 32
+start_chimed
+check_fails "a watch over it ends with status 1" 1 \
+    timeout -s INT 20 "$CHIMECTL" --socket "$SOCK" --json watch --from 1
+check "it names the record and resumes at it" grep -q \
+    "(bad_record: .*): resume with --from 3" "$T/last"
+check "the records before it came" sh -c \
+    "grep '^{\"seq\"' '$T/last' | jq -r .seq | tr '\n' ' ' |
+    grep -qx '1 2 '"
+check "the daemon logged it" grep -q \
+    'msg="watch: a record does not decode" seq=3' "$LOG"
 
 exit $FAILED
