@@ -255,4 +255,21 @@ check "the records before it came" sh -c \
 check "the daemon logged it" grep -q \
     'msg="watch: a record does not decode" seq=3' "$LOG"
 
+# ---- the number of watchers is bounded ---------------------------------------
+check "the daemon stops again" stop_chimed
+start_chimed --watch-max 1
+"$CHIMECTL" --socket "$SOCK" watch > /dev/null 2>&1 &
+M1=$!
+check "one watcher" wait_for 20 watchers_are 1
+check_fails "a second one is refused" 1 ctlj watch
+check "overloaded, -32005" grep -q '"code": -32005' "$T/last"
+kill -INT $M1
+wait $M1
+check "once the first has gone" wait_for 20 watchers_are 0
+"$CHIMECTL" --socket "$SOCK" watch > /dev/null 2>&1 &
+M2=$!
+check "there is room again" wait_for 20 watchers_are 1
+kill -INT $M2
+wait $M2
+
 exit $FAILED
