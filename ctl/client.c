@@ -3,16 +3,20 @@
  * method table, builds the params from the arguments, sends one request
  * over the Unix socket, waits for the answer and prints it: a table or
  * "key: value" lines, or JSON with --json.  "cron next" runs offline;
- * "batch watch" asks again and again.
+ * "batch watch" asks again and again; "watch" (events.watch) follows the
+ * journal's stream of events until Ctrl-C.
  *
  * Exit status: 0 success, 1 an error answered by the daemon, 2 bad usage,
  * 3 no answer (cannot connect, connection lost, timeout).
  */
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,18 @@
 #define CLIENT_CRON_MAX		1000
 #define CLIENT_WATCH_MS		500	/* batch watch asks this often */
 #define CLIENT_WATCH_RUNNING	5	/* running operations it shows */
+#define CLIENT_STREAM_MAX	(256 * 1024 * 1024) /* bytes of one line */
+
+/* What chimectl watch knows of its stream. */
+struct client_stream {
+	int		 tty;
+	int		 started;	/* the answer came */
+	int		 done;		/* events.end, or an error */
+	int		 rc;
+	uint64_t	 next;		/* the seq to resume from */
+};
+
+static volatile sig_atomic_t	 client_stop;
 
 static int		 client_json;
 static int		 client_wide;
@@ -103,6 +119,15 @@ static int	 client_get(const char *, json_t *, json_t **);
 static size_t	 client_columns(void);
 static int	 client_watch_once(json_t *, int, char **, int *, int *, int *);
 static int	 client_batch_watch(const struct ctl_method *, int, char **);
+static void	 client_on_signal(int);
+static int	 client_send_line(int, json_t *);
+static void	 client_stream_line(struct client_stream *, const char *,
+		     size_t);
+static void	 client_stream_answer(struct client_stream *, json_t *);
+static void	 client_stream_end(struct client_stream *, json_t *);
+static int	 client_stream_read(int, struct client_stream *,
+		     const sigset_t *);
+static int	 client_events_watch(const struct ctl_method *, int, char **);
 
 static deadfunc void
 usage(void)
@@ -112,6 +137,8 @@ usage(void)
 	    "       chimectl cron next EXPR [--tz ZONE] [--from TIME] "
 	    "[--count N] [--verbose]\n"
 	    "       chimectl batch watch ID [--account ACCOUNT]\n"
+	    "       chimectl watch [--from SEQ] [--kind KIND]... "
+	    "[--account ACCOUNT]\n"
 	    "       chimectl help [NOUN [VERB]]\n"
 	    "       chimectl version\n");
 	exit(CTL_EXIT_USAGE);
@@ -529,6 +556,8 @@ client_run(int argc, char **argv)
 		return (client_cron(m, argc, argv));
 	if (strcmp(m->name, "batch.watch") == 0)
 		return (client_batch_watch(m, argc, argv));
+	if (strcmp(m->name, "events.watch") == 0)
+		return (client_events_watch(m, argc, argv));
 	if (m->columns != NULL)
 		client_take_wide(&argc, argv);
 	if (client_take_file(m, &argc, argv, &file) != 0)
@@ -755,6 +784,244 @@ client_batch_watch(const struct ctl_method *m, int argc, char **argv)
 	return (rc);
 }
 
+/* ---- watch: the stream of events.watch ---------------------------------- */
+
+static void
+client_on_signal(int sig)
+{
+	client_stop = 1;
+}
+
+/* MSG (stolen) as one line on FD: 0, or -1 once said on stderr. */
+static int
+client_send_line(int fd, json_t *msg)
+{
+	char	*line;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+
+	line = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (line == NULL)
+		fatalx("client_send_line: json_dumps failed");
+	len = strlen(line);
+	line[len++] = '\n';	/* over the NUL: LEN bytes, no string */
+	while (off < len) {
+		n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			fprintf(stderr, "chimectl: sending the request: %s\n",
+			    strerror(errno));
+			free(line);
+			return (-1);
+		}
+		off += n;
+	}
+	free(line);
+	return (0);
+}
+
+/* The answer to the request: the error (the end), or where it starts. */
+static void
+client_stream_answer(struct client_stream *cs, json_t *msg)
+{
+	json_t	*result = json_object_get(msg, "result");
+
+	if (result == NULL) {
+		cs->rc = client_answer(ctl_method_find("events.watch"), msg);
+		cs->done = 1;
+		return;
+	}
+	cs->started = 1;
+	cs->next = json_integer_value(json_object_get(result, "from_seq"));
+	if (json_is_true(json_object_get(result, "from_seq_adjusted")))
+		fprintf(stderr, "chimectl: the journal begins at seq %lld "
+		    "now (older records were archived): watching from there\n",
+		    (long long)cs->next);
+	if (cs->tty)
+		fprintf(stderr, "watching from seq %lld (head %lld); Ctrl-C "
+		    "ends\n", (long long)cs->next, (long long)
+		    json_integer_value(json_object_get(result, "head_seq")));
+}
+
+/* events.end: say why and where to resume; exit 1. */
+static void
+client_stream_end(struct client_stream *cs, json_t *params)
+{
+	const char	*reason, *error;
+	json_int_t	 from;
+
+	reason = json_string_value(json_object_get(params, "reason"));
+	error = json_string_value(json_object_get(params, "error"));
+	from = json_integer_value(json_object_get(params, "resume_from"));
+	fflush(stdout);
+	fprintf(stderr, "chimectl: the daemon ended the watch (%s%s%s): "
+	    "resume with --from %lld\n", reason != NULL ? reason : "?",
+	    error != NULL ? ": " : "", error != NULL ? error : "",
+	    (long long)from);
+	cs->rc = CTL_EXIT_ERROR;
+	cs->done = 1;
+}
+
+/* One line of the stream (LEN bytes, no newline). */
+static void
+client_stream_line(struct client_stream *cs, const char *line, size_t len)
+{
+	json_t		*msg, *params;
+	json_error_t	 jerr;
+	const char	*method;
+
+	if ((msg = json_loadb(line, len, 0, &jerr)) == NULL) {
+		fprintf(stderr, "chimectl: bad line from the daemon: %s\n",
+		    jerr.text);
+		cs->rc = CTL_EXIT_CONNECT;
+		cs->done = 1;
+		return;
+	}
+	method = json_string_value(json_object_get(msg, "method"));
+	params = json_object_get(msg, "params");
+	if (json_object_get(msg, "id") != NULL)
+		client_stream_answer(cs, msg);
+	else if (method != NULL && strcmp(method, "event") == 0) {
+		cs->next = json_integer_value(json_object_get(params, "seq")) +
+		    1;
+		if (cs->tty)
+			print_event_line(stdout, params, client_columns());
+		else {
+			json_dumpf(params, stdout, JSON_COMPACT);
+			fputc('\n', stdout);
+		}
+	} else if (method != NULL && strcmp(method, "events.end") == 0)
+		client_stream_end(cs, params);
+	json_decref(msg);
+}
+
+/*
+ * Read the stream until it ends or a signal in the set ppoll unblocks
+ * (MASK: the mask to wait with) says stop; stdout is flushed after each
+ * read.  An exit status.
+ */
+static int
+client_stream_read(int fd, struct client_stream *cs, const sigset_t *mask)
+{
+	struct pollfd	 pfd;
+	struct timespec	 ts, *tsp;
+	char		*buf = NULL, *nl;
+	size_t		 len = 0, size = 0, off;
+	ssize_t		 n;
+	int64_t		 deadline = mono_us() + (int64_t)client_timeout *
+			     USEC_PER_SEC;
+
+	while (!cs->done && !client_stop) {
+		tsp = NULL;
+		if (!cs->started && client_timeout > 0) {
+			if (mono_us() >= deadline) {
+				fprintf(stderr, "chimectl: timed out waiting "
+				    "for the daemon\n");
+				cs->rc = CTL_EXIT_CONNECT;
+				break;
+			}
+			ts.tv_sec = (deadline - mono_us()) / USEC_PER_SEC;
+			ts.tv_nsec = (deadline - mono_us()) % USEC_PER_SEC *
+			    1000;
+			tsp = &ts;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (ppoll(&pfd, 1, tsp, mask) <= 0)
+			continue;	/* a signal, the deadline, EINTR */
+		if (len == size) {
+			if (size >= CLIENT_STREAM_MAX) {
+				fprintf(stderr, "chimectl: a line from the "
+				    "daemon is too long\n");
+				cs->rc = CTL_EXIT_CONNECT;
+				break;
+			}
+			size = size == 0 ? 65536 : size * 2;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = recv(fd, buf + len, size - len, MSG_DONTWAIT);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "chimectl: connection closed by the "
+			    "daemon%s%s; resume with --from %lld\n",
+			    n == -1 ? ": " : "", n == -1 ? strerror(errno) : "",
+			    (long long)cs->next);
+			cs->rc = CTL_EXIT_CONNECT;
+			break;
+		}
+		len += n;
+		off = 0;
+		while (!cs->done && (nl = memchr(buf + off, '\n', len - off)) !=
+		    NULL) {
+			client_stream_line(cs, buf + off, nl - (buf + off));
+			off = nl + 1 - buf;
+		}
+		memmove(buf, buf + off, len - off);
+		len -= off;
+		fflush(stdout);
+	}
+	free(buf);
+	fflush(stdout);
+	return (cs->rc);
+}
+
+/*
+ * watch [--from SEQ] [--kind KIND]... [--account ACCOUNT] (also "events
+ * watch"): send events.watch, then print each event as it comes: a line
+ * of JSON (the export object) when stdout is not a terminal or with
+ * --json, a readable line on one.  SIGINT or SIGTERM ends it: output
+ * flushed, exit 0.  When the daemon ends the stream (events.end) the seq
+ * to resume from goes to stderr and the exit status is 1; a lost
+ * connection is 3, with the same hint.
+ */
+static int
+client_events_watch(const struct ctl_method *m, int argc, char **argv)
+{
+	struct client_stream	 cs;
+	struct sigaction	 sa;
+	sigset_t		 block, old;
+	json_t			*params;
+	char			*cause = NULL;
+	int			 fd, rc;
+
+	if (ctl_params_from_argv(m, argc, argv, &params, &cause) != 0) {
+		fprintf(stderr, "chimectl: %s\n", cause);
+		free(cause);
+		print_usage(stderr, m);
+		return (CTL_EXIT_USAGE);
+	}
+	memset(&cs, 0, sizeof cs);
+	cs.tty = !client_json && isatty(STDOUT_FILENO) &&
+	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
+	if ((fd = client_connect(client_socket_path())) == -1) {
+		json_decref(params);
+		return (CTL_EXIT_CONNECT);
+	}
+	/* The signals wait, blocked, for ppoll: none is lost in between. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = client_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigdelset(&old, SIGINT);
+	sigdelset(&old, SIGTERM);
+	if (client_send_line(fd, json_pack("{s:s,s:i,s:s,s:o}", "jsonrpc",
+	    "2.0", "id", 1, "method", m->name, "params", params)) != 0) {
+		close(fd);
+		return (CTL_EXIT_CONNECT);
+	}
+	rc = client_stream_read(fd, &cs, &old);
+	close(fd);
+	return (client_stop && !cs.done ? CTL_EXIT_OK : rc);
+}
+
 /* The options before NOUN; returns the index of NOUN. */
 static int
 client_options(int argc, char **argv)
@@ -819,8 +1086,17 @@ main(int argc, char **argv)
 	argv += i;
 	if (argc == 0)
 		usage();
+	if (strcmp(argv[0], "help") == 0 && argc == 2 &&
+	    strcmp(argv[1], "watch") == 0) {
+		print_method_help(stdout, ctl_method_find("events.watch"));
+		return (CTL_EXIT_OK);
+	}
 	if (strcmp(argv[0], "help") == 0)
 		return (client_help(argc - 1, argv + 1));
+	if (strcmp(argv[0], "watch") == 0) {
+		/* "chimectl watch ARGS" is "chimectl events watch ARGS". */
+		argv[0] = "events.watch";
+	}
 	if (strcmp(argv[0], "version") == 0) {
 		printf("chimectl %s\n", CHIME_VERSION);
 		return (CTL_EXIT_OK);

@@ -38,6 +38,8 @@
 #define CTL_READ_TIMEOUT_MS	10000	/* a request line, from its first byte */
 #define CTL_MAX_INFLIGHT	64	/* unanswered requests per connection */
 #define CTL_MAX_OUTPUT		(16 * 1024 * 1024) /* unread reply bytes */
+#define CTL_STREAM_OUTPUT	(1024 * 1024)	/* unread bytes of a stream
+						   before its producer pauses */
 
 /* Bounds of parameters, in the method tables (ctl_param .min/.max). */
 #define CTL_MAX_BATCH_OPS	100000	/* operations of one batch */
@@ -48,6 +50,8 @@
 #define CTL_MAX_RUNS		1000	/* runs in schedule.runs */
 #define CTL_MAX_NEXT		1000	/* instants in schedule.next */
 #define CTL_MAX_EVENTS		1000	/* requests in webhook.events */
+#define CTL_MAX_KINDS		64	/* kinds in events.watch's filter */
+#define CTL_MAX_KIND		255	/* bytes of one kind (as the journal's) */
 
 /* chimectl exit codes. */
 #define CTL_EXIT_OK		0
@@ -65,6 +69,9 @@ enum ctl_ptype {
 	CTL_P_DURATION,		/* string "90s", "5m", "1h", "2d" or integer seconds */
 	CTL_P_OBJECT,		/* JSON object; CLI: repeated --flag k=v */
 	CTL_P_TIME,		/* RFC 3339 string */
+	CTL_P_STRINGS,		/* JSON array of strings; CLI: the flag
+				   repeated, one string each (.min, .max:
+				   how many) */
 };
 
 #define CTL_P_REQUIRED		0x1
@@ -131,6 +138,23 @@ struct ctl_limits {
 	size_t	admin_reserved;
 	int64_t	idle_timeout_ms;
 	int64_t	read_timeout_ms;
+	size_t	stream_output;	/* a stream pauses past this many unread
+				   bytes, resumes below half of it */
+};
+
+/*
+ * A request turned into a stream of notifications (ctl_stream_start): the
+ * producer asks ctl_stream_room before each notification and, when there
+ * is none, waits for WRITABLE (the client read the output down to half
+ * the bound).  CLOSED: the connection went away (the client closed it, an
+ * error, the server stopped); the stream is gone once it returns and the
+ * producer must forget it.  Neither is called from inside a ctl_stream_*
+ * call, nor after ctl_stream_end.
+ */
+struct ctl_stream;
+struct ctl_stream_ops {
+	void	(*writable)(void *);
+	void	(*closed)(void *);
 };
 
 /* How a server finds a method by its full name (ctl_method_find). */
@@ -195,6 +219,7 @@ void		 ctl_server_stop_accepting(struct ctl_server *);
  * socket.  NULL is a no-op. */
 void		 ctl_server_free(struct ctl_server *);
 size_t		 ctl_server_connections(struct ctl_server *);
+size_t		 ctl_server_flushing(struct ctl_server *);
 const char	*ctl_server_path(struct ctl_server *);
 /* A request stays valid until it is answered, even if its connection
  * closes first (the answer is then dropped).  Answering frees it; answer
@@ -218,6 +243,27 @@ void		 ctl_error_param(struct ctl_req *, const char *, const char *);
  * the JSON-RPC code of a kind of refusal. */
 struct reply	*ctl_req_reply(struct ctl_req *);
 int		 ctl_reply_code(enum reply_kind);
+/*
+ * Answer REQ with RESULT (stolen) and turn its connection into a stream of
+ * notifications for OPS with ARG: it reads no more requests (lines sent
+ * after are discarded), has no idle timeout, and ends with ctl_stream_end
+ * or when the client goes.  NULL when the caller is gone already (the
+ * result is dropped; OPS are never called).
+ */
+struct ctl_stream *ctl_stream_start(struct ctl_req *, json_t *,
+		     const struct ctl_stream_ops *, void *);
+/* May the producer send more now?  0 once the unread output reaches the
+ * bound: OPS->writable is then called when the client has read it down. */
+int		 ctl_stream_room(struct ctl_stream *);
+/* Queue one notification: METHOD with PARAMS (stolen). */
+void		 ctl_stream_notify(struct ctl_stream *, const char *, json_t *);
+/* Queue one line already made (LEN bytes of JSON, without its newline). */
+void		 ctl_stream_write(struct ctl_stream *, const char *, size_t);
+/* Unread bytes of the stream's output. */
+size_t		 ctl_stream_unread(struct ctl_stream *);
+/* The final notification (METHOD with PARAMS, stolen; NULL method: none),
+ * then close once written; the stream is gone when this returns. */
+void		 ctl_stream_end(struct ctl_stream *, const char *, json_t *);
 /* Parse one request line (LEN bytes without its newline; a trailing CR
  * is dropped) as the server does.  0: a blank line.  1: *MSG is a
  * well-formed request.  -1: *ERROR is the error object to answer and
@@ -243,8 +289,21 @@ void		 ctl_method_foreach(void (*)(const struct ctl_method *,
 const char	*ctl_method_noun_in(const struct ctl_method *const *,
 		     const char *, size_t *, char **);
 
+/* method-events.c: the kinds filter of events.watch.  A pattern is an
+ * exact kind ("run.started"), or a prefix: one ending in "." matches the
+ * kinds that begin with it, one ending in "*" those that begin with what
+ * comes before the "*" ("*" alone: every kind). */
+struct ctl_kinds;
+/* Parse KINDS (a JSON array of patterns): a new filter, or NULL and an
+ * allocated *cause naming the bad entry. */
+struct ctl_kinds *ctl_kinds_parse(json_t *, char **);
+/* Does KIND match one of the patterns? */
+int		 ctl_kinds_match(const struct ctl_kinds *, const char *);
+void		 ctl_kinds_free(struct ctl_kinds *);
+
 /* method-schedule.c, method-run.c, method-daemon.c, method-account.c,
- * method-prefs.c, method-budget.c, method-batch.c: NULL-name terminated */
+ * method-prefs.c, method-budget.c, method-batch.c, method-events.c:
+ * NULL-name terminated */
 extern const struct ctl_method ctl_methods_schedule[];
 extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
@@ -255,6 +314,7 @@ extern const struct ctl_method ctl_methods_batch[];
 extern const struct ctl_method ctl_methods_webhook[];
 extern const struct ctl_method ctl_methods_journal[];
 extern const struct ctl_method ctl_methods_subscription[];
+extern const struct ctl_method ctl_methods_events[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);
@@ -275,5 +335,9 @@ void		 print_method_help(FILE *, const struct ctl_method *);
 int		 print_batch_block(FILE *, json_t *, json_t *, int64_t, size_t);
 /* Elsewhere: one line that changes only when the batch does. */
 void		 print_batch_line(FILE *, json_t *);
+/* chimectl watch on a terminal: one line for an event (the export
+ * object): time, seq, kind, account and a short summary of the body, cut
+ * to WIDTH columns (0: no limit). */
+void		 print_event_line(FILE *, json_t *, size_t);
 
 #endif /* CHIME_CTL_H */

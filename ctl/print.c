@@ -460,6 +460,8 @@ print_placeholder(const struct ctl_param *p, char *buf, size_t len)
 	if ((size_t)p->type < sizeof types / sizeof types[0] &&
 	    types[p->type] != NULL)
 		snprintf(buf, len, "%s", types[p->type]);
+	else if (p->type == CTL_P_STRINGS && p->alias != NULL)
+		print_upper(p->alias, buf, len);
 	else
 		print_upper(p->name, buf, len);
 }
@@ -474,7 +476,7 @@ print_flag_usage(FILE *fp, const struct ctl_param *p)
 	print_placeholder(p, ph, sizeof ph);
 	if (p->type == CTL_P_BOOL)
 		fprintf(fp, " [--%s]", flag);
-	else if (p->type == CTL_P_OBJECT)
+	else if (p->type == CTL_P_OBJECT || p->type == CTL_P_STRINGS)
 		fprintf(fp, " %s--%s %s%s", req ? "" : "[", flag, ph,
 		    req ? "..." : "]...");
 	else
@@ -758,4 +760,47 @@ print_batch_line(FILE *fp, json_t *b)
 	fprintf(fp, "%s; spent $%s\n", progress, spent);
 	free(progress);
 	free(spent);
+}
+
+/* ---- chimectl watch ------------------------------------------------------ */
+
+/*
+ * An event (the journal's export object) as one line for a terminal: its
+ * time, seq, kind, account ("-" for the daemon's own records) and the
+ * scalar members of its body as KEY=VALUE, in the body's order, the line
+ * cut to WIDTH columns (0: whole).
+ */
+void
+print_event_line(FILE *fp, json_t *ev, size_t width)
+{
+	json_t		*body = json_object_get(ev, "body"), *v;
+	const char	*key;
+	char		*line, *text, *kind, *account, *time;
+	size_t		 len;
+	FILE		*mem;
+
+	time = print_member(ev, "time");
+	kind = print_member(ev, "kind");
+	account = print_member(ev, "account");
+	mem = open_memstream(&line, &len);
+	fprintf(mem, "%s  %6lld  %-20s %-12s", time,
+	    (long long)json_integer_value(json_object_get(ev, "seq")), kind,
+	    account);
+	json_object_foreach(body, key, v) {
+		if (json_is_object(v) || json_is_array(v) || json_is_null(v))
+			continue;
+		text = print_text(v);
+		fputc(' ', mem);
+		print_clean(mem, key);
+		fputc('=', mem);
+		print_clean(mem, text);
+		free(text);
+	}
+	fclose(mem);
+	line = print_cut(line, width);
+	fprintf(fp, "%s\n", line);
+	free(line);
+	free(time);
+	free(kind);
+	free(account);
 }

@@ -35,6 +35,7 @@ static size_t	 ctl_number_end(const char *, size_t, size_t, int *);
 static int	 ctl_number_fits(const char *, size_t, int);
 static char	*ctl_mark_ranges(const char *, size_t, size_t *);
 static int	 ctl_has_range(json_t *);
+static int	 ctl_all_strings(json_t *);
 static int	 ctl_check_bounds(const struct ctl_param *, json_t *, char **);
 static int	 ctl_check_value(const struct ctl_param *, json_t *,
 		     const char **);
@@ -45,6 +46,8 @@ static const struct ctl_param *ctl_find_flag(const struct ctl_method *,
 static int	 ctl_parse_int(const char *, int64_t *);
 static int	 ctl_parse_bool(const char *, int *);
 static int	 ctl_set_object(json_t *, const struct ctl_param *,
+		     const char *, char **);
+static int	 ctl_add_string(json_t *, const struct ctl_param *,
 		     const char *, char **);
 static int	 ctl_set_param(json_t *, const struct ctl_param *,
 		     const char *, char **);
@@ -59,7 +62,8 @@ static int	 ctl_client_send(int, const char *, size_t, int64_t, char **);
 static int	 ctl_client_recv(int, int64_t, json_t **, char **);
 
 static const char *ctl_ptype_names[] = {
-	"string", "integer", "boolean", "usd", "duration", "object", "time"
+	"string", "integer", "boolean", "usd", "duration", "object", "time",
+	"strings"
 };
 
 /* The reason given for a value of the wrong type. */
@@ -73,6 +77,7 @@ static const char *ctl_ptype_reasons[] = {
 	    "number of seconds",
 	"must be an object",
 	"must be an RFC 3339 time like \"2025-03-09T07:00:00Z\"",
+	"must be an array of strings",
 };
 
 json_t *
@@ -272,6 +277,22 @@ ctl_ptype_name(enum ctl_ptype type)
 	return (ctl_ptype_names[type]);
 }
 
+/* Is V an array of strings only? */
+static int
+ctl_all_strings(json_t *v)
+{
+	json_t	*e;
+	size_t	 i;
+
+	if (!json_is_array(v))
+		return (0);
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e))
+			return (0);
+	}
+	return (1);
+}
+
 /* Check one value against its parameter's type; 0, or -1 and *reason. */
 static int
 ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
@@ -301,6 +322,9 @@ ctl_check_value(const struct ctl_param *p, json_t *v, const char **reason)
 	case CTL_P_TIME:
 		ok = json_is_string(v) &&
 		    parse_rfc3339(json_string_value(v), &x) == 0;
+		break;
+	case CTL_P_STRINGS:
+		ok = ctl_all_strings(v);
 		break;
 	default:
 		ok = 0;
@@ -336,6 +360,13 @@ ctl_check_bounds(const struct ctl_param *p, json_t *v, char **reason)
 		if (x >= p->min && x <= p->max)
 			return (0);
 		xasprintf(reason, "must be %lld to %lld characters",
+		    (long long)p->min, (long long)p->max);
+		return (-1);
+	case CTL_P_STRINGS:
+		x = (int64_t)json_array_size(v);
+		if (x >= p->min && x <= p->max)
+			return (0);
+		xasprintf(reason, "must have %lld to %lld entries",
 		    (long long)p->min, (long long)p->max);
 		return (-1);
 	default:
@@ -519,6 +550,27 @@ ctl_set_object(json_t *params, const struct ctl_param *p, const char *arg,
 	return (0);
 }
 
+/* One more string of a STRINGS parameter (its flag repeated). */
+static int
+ctl_add_string(json_t *params, const struct ctl_param *p, const char *arg,
+    char **cause)
+{
+	json_t	*list, *v;
+	char	 flag[128];
+
+	if ((v = json_string(arg)) == NULL) {
+		ctl_param_flag(p, flag, sizeof flag);
+		xasprintf(cause, "--%s: value is not valid UTF-8", flag);
+		return (-1);
+	}
+	if ((list = json_object_get(params, p->name)) == NULL) {
+		list = json_array();
+		json_object_set_new(params, p->name, list);
+	}
+	json_array_append_new(list, v);
+	return (0);
+}
+
 /* Store the text ARG as parameter P, converted to its JSON type. */
 static int
 ctl_set_param(json_t *params, const struct ctl_param *p, const char *arg,
@@ -532,6 +584,8 @@ ctl_set_param(json_t *params, const struct ctl_param *p, const char *arg,
 	ctl_param_flag(p, flag, sizeof flag);
 	if (p->type == CTL_P_OBJECT)
 		return (ctl_set_object(params, p, arg, cause));
+	if (p->type == CTL_P_STRINGS)
+		return (ctl_add_string(params, p, arg, cause));
 	if (json_object_get(params, p->name) != NULL) {
 		xasprintf(cause, "--%s given twice", flag);
 		return (-1);

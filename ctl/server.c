@@ -25,6 +25,15 @@
  * their answers are dropped.  An OPEN connection's timer is armed for
  * what it waits on (CTL_WAIT_*): the rest of a request line, or the next
  * request; never while a request is served or an answer is unread.
+ *
+ * A handler may turn its connection into a stream (ctl_stream_start): the
+ * request is answered, then notifications follow until the producer ends
+ * the stream or the client goes.  A streaming connection reads no more
+ * requests (it still reads, and discards, what the client sends, so that
+ * a client that closes is noticed), has no idle timeout, and tells its
+ * producer when to pause (the unread output reached stream_output) and
+ * when to go on (the client read it down to half of that): a slow reader
+ * holds its producer, never the daemon's memory.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -34,6 +43,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -67,6 +77,13 @@ enum ctl_conn_wait {
 };
 
 struct ctl_conn;
+struct ctl_stream {
+	struct ctl_conn			*conn;
+	const struct ctl_stream_ops	*ops;
+	void				*arg;
+	int				 paused;	/* told no room */
+};
+
 struct ctl_req {
 	struct reply		 reply;		/* first: see ctl_req_of */
 	struct ctl_conn		*conn;		/* NULL: the caller is gone */
@@ -94,6 +111,7 @@ struct ctl_conn {
 	int			 counted;	/* counts against the limit */
 	size_t			 inflight;
 	struct ctl_reqs		 reqs;
+	struct ctl_stream	*stream;	/* NULL: requests */
 	TAILQ_ENTRY(ctl_conn)	 entry;
 };
 TAILQ_HEAD(ctl_conns, ctl_conn);
@@ -138,6 +156,10 @@ static void	 ctl_conn_event(struct bufferevent *, short, void *);
 static int	 ctl_conn_hung_up(struct ctl_conn *);
 static void	 ctl_conn_resume(evutil_socket_t, short, void *);
 static void	 ctl_conn_process(struct ctl_conn *);
+static void	 ctl_conn_discard(struct ctl_conn *);
+static void	 ctl_conn_put(struct ctl_conn *, const char *, size_t);
+static void	 ctl_stream_gone(struct ctl_conn *);
+static void	 ctl_stream_sndbuf(struct ctl_conn *);
 static void	 ctl_conn_update(struct ctl_conn *);
 static void	 ctl_conn_arm(struct ctl_conn *);
 static void	 ctl_conn_timeout(evutil_socket_t, short, void *);
@@ -278,6 +300,7 @@ ctl_server_create(struct event_base *base, const char *path,
 	s->limits.admin_reserved = CTL_ADMIN_RESERVED;
 	s->limits.idle_timeout_ms = CTL_IDLE_TIMEOUT_MS;
 	s->limits.read_timeout_ms = CTL_READ_TIMEOUT_MS;
+	s->limits.stream_output = CTL_STREAM_OUTPUT;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->dead);
 	s->retry = evtimer_new(base, ctl_server_retry, s);
@@ -317,6 +340,8 @@ ctl_server_set_limits(struct ctl_server *s, const struct ctl_limits *l,
 		n.idle_timeout_ms = l->idle_timeout_ms;
 	if (l->read_timeout_ms > 0)
 		n.read_timeout_ms = l->read_timeout_ms;
+	if (l->stream_output != 0)
+		n.stream_output = l->stream_output;
 	if (n.admin_reserved >= n.max_connections) {
 		xasprintf(cause, "%zu connections kept for admins leave none "
 		    "of %zu for the others", n.admin_reserved,
@@ -358,6 +383,23 @@ ctl_server_free(struct ctl_server *s)
 		unlink(s->path);
 	free(s->path);
 	free(s);
+}
+
+/* Connections writing a last answer before they close (a stream's end,
+ * a refusal): a drain waits for them (each has CTL_FLUSH_TIMEOUT). */
+size_t
+ctl_server_flushing(struct ctl_server *s)
+{
+	struct ctl_conn	*c;
+	size_t		 n = 0;
+
+	if (s == NULL)
+		return (0);
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->state == CTL_CONN_FLUSHING)
+			n++;
+	}
+	return (n);
 }
 
 size_t
@@ -540,9 +582,16 @@ ctl_conn_read(struct bufferevent *bev, void *arg)
 static void
 ctl_conn_written(struct bufferevent *bev, void *arg)
 {
-	struct ctl_conn	*c = arg;
+	struct ctl_conn		*c = arg;
+	struct ctl_stream	*st = c->stream;
 
-	if (c->state == CTL_CONN_OPEN)
+	if (c->state == CTL_CONN_OPEN && st != NULL) {
+		if (st->paused && evbuffer_get_length(bufferevent_get_output(
+		    bev)) <= c->server->limits.stream_output / 2) {
+			st->paused = 0;
+			st->ops->writable(st->arg);
+		}
+	} else if (c->state == CTL_CONN_OPEN)
 		ctl_conn_process(c);
 	else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		ctl_conn_close(c, "done");
@@ -615,7 +664,11 @@ ctl_conn_process(struct ctl_conn *c)
 	json_t			*msg;
 	const char		*line;
 
-	while (c->state == CTL_CONN_OPEN &&
+	if (c->stream != NULL) {
+		ctl_conn_discard(c);
+		return;
+	}
+	while (c->state == CTL_CONN_OPEN && c->stream == NULL &&
 	    c->inflight < c->server->limits.max_inflight &&
 	    !ctl_conn_backlogged(c)) {
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
@@ -641,7 +694,29 @@ ctl_conn_process(struct ctl_conn *c)
 		evbuffer_drain(in, len + eol_len);
 		c->progress = 1;
 	}
-	ctl_conn_update(c);
+	if (c->stream != NULL)
+		ctl_conn_discard(c);
+	else
+		ctl_conn_update(c);
+}
+
+/*
+ * A streaming connection: what the client sends is dropped (it reads on,
+ * so that a close is seen); after a half-close it only writes.
+ */
+static void
+ctl_conn_discard(struct ctl_conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+
+	if (c->state != CTL_CONN_OPEN)
+		return;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	ctl_conn_arm(c);
+	if (c->eof)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
 }
 
 /* After processing: read on, pause (too many in flight), or finish. */
@@ -689,7 +764,7 @@ ctl_conn_arm(struct ctl_conn *c)
 	int64_t			 ms = 0;
 	size_t			 eol_len;
 
-	if (c->state == CTL_CONN_OPEN && !c->eof) {
+	if (c->state == CTL_CONN_OPEN && !c->eof && c->stream == NULL) {
 		if (evbuffer_get_length(in) != 0) {
 			eol = evbuffer_search_eol(in, NULL, &eol_len,
 			    EVBUFFER_EOL_LF);
@@ -968,9 +1043,18 @@ ctl_conn_send(struct ctl_conn *c, json_t *msg)
 	json_decref(msg);
 	if (s == NULL)
 		fatalx("ctl_conn_send: json_dumps failed");
-	evbuffer_add(out, s, strlen(s));
-	evbuffer_add(out, "\n", 1);
+	ctl_conn_put(c, s, strlen(s));
 	free(s);
+}
+
+/* Append one line (LEN bytes and a newline) to C's output. */
+static void
+ctl_conn_put(struct ctl_conn *c, const char *line, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	evbuffer_add(out, line, len);
+	evbuffer_add(out, "\n", 1);
 }
 
 /* Answer a request refused before any handler ran (ERROR is stolen); a
@@ -1008,6 +1092,7 @@ ctl_conn_finish(struct ctl_conn *c, json_t *msg)
 	c->state = CTL_CONN_FLUSHING;
 	evtimer_del(c->timer);
 	ctl_conn_detach(c);
+	ctl_stream_gone(c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_setcb(c->bev, NULL, ctl_conn_written, ctl_conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -1040,6 +1125,7 @@ ctl_conn_close(struct ctl_conn *c, const char *why)
 	    "reason=\"%s\"", c->number, (u_long)c->caller.uid, why);
 	c->state = CTL_CONN_DEAD;
 	ctl_conn_detach(c);
+	ctl_stream_gone(c);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	event_del(c->resume);
@@ -1134,6 +1220,130 @@ void
 ctl_error_param(struct ctl_req *req, const char *field, const char *reason)
 {
 	ctl_error(req, CTL_E_INVALID_PARAMS, "invalid params", field, reason);
+}
+
+/* ---- streams ------------------------------------------------------- */
+
+struct ctl_stream *
+ctl_stream_start(struct ctl_req *req, json_t *result,
+    const struct ctl_stream_ops *ops, void *arg)
+{
+	struct ctl_conn		*c = req->conn;
+	struct ctl_stream	*st;
+
+	if (!ctl_req_connected(req) || c->state != CTL_CONN_OPEN ||
+	    c->stream != NULL) {
+		ctl_reply(req, result);
+		return (NULL);
+	}
+	st = xcalloc(1, sizeof *st);
+	st->conn = c;
+	st->ops = ops;
+	st->arg = arg;
+	c->stream = st;
+	ctl_reply(req, result);
+	evtimer_del(c->timer);
+	c->waiting = CTL_WAIT_NONE;
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    c->server->limits.stream_output / 2, 0);
+	ctl_stream_sndbuf(c);
+	log_debug("msg=\"control connection streams\" conn=%u uid=%lu "
+	    "method=%s", c->number, (u_long)c->caller.uid,
+	    ctl_req_method(req));
+	return (st);
+}
+
+int
+ctl_stream_room(struct ctl_stream *st)
+{
+	struct ctl_conn	*c = st->conn;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <
+	    c->server->limits.stream_output)
+		return (1);
+	st->paused = 1;
+	return (0);
+}
+
+size_t
+ctl_stream_unread(struct ctl_stream *st)
+{
+	return (evbuffer_get_length(bufferevent_get_output(st->conn->bev)));
+}
+
+/* Past the bound only by what the producer sends without asking for
+ * room; never closed from here (CLOSED is not called inside a call). */
+void
+ctl_stream_write(struct ctl_stream *st, const char *line, size_t len)
+{
+	ctl_conn_put(st->conn, line, len);
+}
+
+void
+ctl_stream_notify(struct ctl_stream *st, const char *method, json_t *params)
+{
+	json_t	*msg;
+	char	*s;
+
+	msg = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method", method,
+	    "params", params != NULL ? params : json_object());
+	if (msg == NULL || (s = json_dumps(msg, JSON_COMPACT)) == NULL)
+		fatalx("ctl_stream_notify: cannot encode %s", method);
+	json_decref(msg);
+	ctl_conn_put(st->conn, s, strlen(s));
+	free(s);
+}
+
+void
+ctl_stream_end(struct ctl_stream *st, const char *method, json_t *params)
+{
+	struct ctl_conn	*c = st->conn;
+
+	if (method != NULL)
+		ctl_stream_notify(st, method, params);
+	else
+		json_decref(params);
+	c->stream = NULL;
+	free(st);
+	log_debug("msg=\"control stream ended\" conn=%u uid=%lu", c->number,
+	    (u_long)c->caller.uid);
+	ctl_conn_finish(c, NULL);
+}
+
+/*
+ * A stream's kernel send buffer is at most its own bound, so that what a
+ * client that stopped reading holds up is about twice the bound, in the
+ * daemon's and the kernel's memory together (a larger bound keeps the
+ * system's default).
+ */
+static void
+ctl_stream_sndbuf(struct ctl_conn *c)
+{
+	int		 fd = bufferevent_getfd(c->bev), cur = 0, want;
+	socklen_t	 len = sizeof cur;
+
+	if (c->server->limits.stream_output > INT_MAX / 2)
+		return;
+	want = (int)c->server->limits.stream_output;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1 ||
+	    cur <= want)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want) == -1)
+		log_warn("msg=\"control stream: SO_SNDBUF\" conn=%u",
+		    c->number);
+}
+
+/* C closes or flushes: its stream's producer, if any, hears of it. */
+static void
+ctl_stream_gone(struct ctl_conn *c)
+{
+	struct ctl_stream	*st = c->stream;
+
+	if (st == NULL)
+		return;
+	c->stream = NULL;
+	st->ops->closed(st->arg);
+	free(st);
 }
 
 /* ---- the transport-neutral reply of a request ----------------------- */

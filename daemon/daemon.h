@@ -53,6 +53,13 @@ void		 daemon_changes_free(void);
 const char	*method_account(struct ctl_req *, json_t *);
 struct schedule	*method_schedule(struct ctl_req *, json_t *);
 
+/* method-events.c: events.watch */
+#define WATCH_STALL_DEFAULT	(30 * USEC_PER_SEC)	/* --watch-stall */
+#define WATCH_MAX_DEFAULT	128			/* --watch-max */
+void		 events_watch_init(int64_t, size_t);
+void		 events_watch_drain(void);
+void		 events_watch_free(void);
+
 /* method-*.c: NULL-name terminated */
 extern const struct daemon_method daemon_methods_schedule[];
 extern const struct daemon_method daemon_methods_run[];
@@ -76,6 +83,7 @@ int		 witness_start(const struct witness_config *, char **);
 /* At shutdown, after journal_close: POSTs in flight get a few seconds. */
 void		 witness_stop(void);
 extern const struct daemon_method daemon_methods_subscription[];
+extern const struct daemon_method daemon_methods_events[];
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

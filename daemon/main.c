@@ -49,6 +49,8 @@ usage(int status)
 "              [--checkpoint-interval DURATION] [--checkpoint-log FILE]\n"
 "              [--checkpoint-syslog] [--checkpoint-url URL]\n"
 "              [--subscription-time-scale N]\n"
+"              [--watch-stall DURATION] [--watch-buffer BYTES]\n"
+"              [--watch-max N]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -110,7 +112,12 @@ usage(int status)
 "  --checkpoint-syslog   write each checkpoint to the system log\n"
 "  --checkpoint-url URL  POST each checkpoint to URL as JSON {seq, note}\n"
 "  --subscription-time-scale N  for tests only: divide subscriptions' retry\n"
-"                        delays and their 5 days of failure by N\n");
+"                        delays and their 5 days of failure by N\n"
+"  --watch-stall DUR     end an events.watch whose client has not read its\n"
+"                        buffered events for this long (default 30s)\n"
+"  --watch-buffer BYTES  unread bytes an events.watch buffers before it\n"
+"                        pauses for its client (default 1048576)\n"
+"  --watch-max N         events.watch streams at once (default 128)\n");
 	exit(status);
 }
 
@@ -188,7 +195,8 @@ drain_check(evutil_socket_t fd, short events, void *arg)
 {
 	struct timeval	tv = { 0, DRAIN_POLL_MS * 1000 };
 
-	if (dispatch_quiet()) {
+	/* Last answers (watchers' ends) go out before the loop stops. */
+	if (dispatch_quiet() && ctl_server_flushing(engine->ctl) == 0) {
 		log_info("msg=\"drained\"");
 		event_base_loopexit(engine->base, NULL);
 		return;
@@ -217,6 +225,7 @@ start_drain(void)
 	engine->draining = 1;
 	if (engine->ctl != NULL)
 		ctl_server_stop_accepting(engine->ctl);
+	events_watch_drain();
 	schedule_drain();
 	drain_deadline = now_us() + engine->drain_timeout_ms * USEC_PER_MSEC;
 	log_info("msg=\"draining\" running=%d timeout_ms=%lld",
@@ -297,7 +306,9 @@ enum {
 	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SIGNING_KEY,
 	OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_CKPT_LOG, OPT_CKPT_SYSLOG,
 	OPT_CKPT_URL,
-	OPT_SUB_TIME_SCALE
+	OPT_SUB_TIME_SCALE,
+	OPT_WATCH_STALL,
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX
 };
 
 static const struct option longopts[] = {
@@ -334,6 +345,9 @@ static const struct option longopts[] = {
 	{ "checkpoint-url", required_argument, NULL, OPT_CKPT_URL },
 	{ "subscription-time-scale", required_argument, NULL,
 	    OPT_SUB_TIME_SCALE },
+	{ "watch-stall", required_argument, NULL, OPT_WATCH_STALL },
+	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
+	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -355,6 +369,8 @@ struct flags {
 	struct ctl_limits	 ctl_limits;
 	const char		*signing_key;	/* NULL: DATA/keys/journal.key */
 	struct witness_config	 witness;
+	int64_t			 watch_stall_us;
+	size_t			 watch_max;
 };
 
 static void
@@ -523,6 +539,18 @@ parse_flags(int argc, char **argv, struct flags *f)
 		case OPT_CTL_READ_TIMEOUT:
 			f->ctl_limits.read_timeout_ms = parse_timeout_ms(
 			    "--ctl-read-timeout", optarg);
+			break;
+		case OPT_WATCH_STALL:
+			f->watch_stall_us = parse_timeout_ms("--watch-stall",
+			    optarg) * USEC_PER_MSEC;
+			break;
+		case OPT_WATCH_BUFFER:
+			f->ctl_limits.stream_output = (size_t)parse_number(
+			    "--watch-buffer", optarg, 4096, 1 << 30);
+			break;
+		case OPT_WATCH_MAX:
+			f->watch_max = (size_t)parse_number("--watch-max",
+			    optarg, 1, 100000);
 			break;
 		case OPT_WEBHOOK_REFUSALS:
 			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
@@ -711,6 +739,7 @@ start(struct flags *f)
 	}
 	webhook_start(f->webhook_retention_us);
 	subscription_start();
+	events_watch_init(f->watch_stall_us, f->watch_max);
 	daemon_record("daemon.started");
 	if (socket_path == NULL)
 		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
@@ -789,6 +818,7 @@ main(int argc, char **argv)
 	daemon_changes_free();
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
+	events_watch_free();
 	journal_close(engine->journal);
 	witness_stop();
 	subscription_free_all();

@@ -64,6 +64,7 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_webhook,
 	daemon_methods_journal,
 	daemon_methods_subscription,
+	daemon_methods_events,
 	NULL
 };
 

@@ -43,6 +43,7 @@ static void	h_async(struct ctl_req *, json_t *);
 static void	h_hold(struct ctl_req *, json_t *);
 static void	h_fail(struct ctl_req *, json_t *);
 static void	h_prefixed(struct ctl_req *, json_t *);
+static void	h_stream(struct ctl_req *, json_t *);
 
 static const struct ctl_param p_echo[] = {
 	{ .name = "text", .type = CTL_P_STRING,
@@ -85,11 +86,13 @@ static const struct ctl_method test_methods[] = {
 	{ .name = "test.fail", .summary = "error", .params = p_echo },
 	{ .name = "test.prefixed", .summary = "error whose reason names its "
 	    "field", .params = p_echo },
+	{ .name = "test.stream", .summary = "size notifications, then "
+	    "\"done\"", .params = p_echo, .flags = CTL_M_READONLY },
 	{ .name = NULL }
 };
 /* Their handlers, in the same order. */
 static const ctl_handler test_handlers[] = {
-	h_echo, h_echo, h_async, h_hold, h_echo, h_fail, h_prefixed
+	h_echo, h_echo, h_async, h_hold, h_echo, h_fail, h_prefixed, h_stream
 };
 
 static ctl_handler
@@ -182,6 +185,71 @@ h_prefixed(struct ctl_req *req, json_t *params)
 		ctl_error_param(req, "cron", "cronjob: not a field");
 	else
 		ctl_error_param(req, "cron", "cron: bad minute field \"61\"");
+}
+
+/* test.stream's producer: "tick" {"n", "pad"} while there is room, then
+ * "done"; what the server told it, counted. */
+static struct {
+	struct ctl_stream	*st;
+	int64_t			 total;
+	int64_t			 sent;
+	int			 blocked;	/* room said no, no writable yet */
+	int			 writable;	/* calls */
+	int			 closed;	/* calls */
+	size_t			 unread_max;
+} prod;
+
+static void
+prod_run(void)
+{
+	while (prod.st != NULL && prod.sent < prod.total) {
+		if (!ctl_stream_room(prod.st)) {
+			prod.blocked = 1;
+			return;
+		}
+		ctl_stream_notify(prod.st, "tick", json_pack("{s:I,s:s}", "n",
+		    (json_int_t)prod.sent, "pad", "0123456789abcdef0123456789"
+		    "abcdef0123456789abcdef0123456789abcdef"));
+		prod.sent++;
+		if (ctl_stream_unread(prod.st) > prod.unread_max)
+			prod.unread_max = ctl_stream_unread(prod.st);
+	}
+	if (prod.st != NULL) {
+		ctl_stream_end(prod.st, "done", json_pack("{s:I}", "n",
+		    (json_int_t)prod.sent));
+		prod.st = NULL;
+	}
+}
+
+static void
+prod_writable(void *arg)
+{
+	ck_assert_int_eq(prod.blocked, 1);
+	prod.blocked = 0;
+	prod.writable++;
+	prod_run();
+}
+
+static void
+prod_closed(void *arg)
+{
+	prod.closed++;
+	prod.st = NULL;
+}
+
+static const struct ctl_stream_ops prod_ops = {
+	.writable = prod_writable,
+	.closed = prod_closed,
+};
+
+static void
+h_stream(struct ctl_req *req, json_t *params)
+{
+	memset(&prod, 0, sizeof prod);
+	param_int(params, "size", &prod.total);
+	prod.st = ctl_stream_start(req, json_pack("{s:b}", "streaming", 1),
+	    &prod_ops, NULL);
+	prod_run();
 }
 
 /* ---- a client driven by the same loop ------------------------------------ */
@@ -752,7 +820,7 @@ END_TEST
  * than the in-flight limit running at once. */
 START_TEST(test_server_pipelined_good)
 {
-	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 4, 0, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128], seen[101];
 	json_t			*r;
@@ -981,7 +1049,7 @@ END_TEST
  * closed connection makes room again. */
 START_TEST(test_server_connection_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0 };
+	struct ctl_limits	 l = { 0, 2, 0, 0, 0, 1, 0, 0, 0 };
 	struct tclient		*a, *b, *c;
 	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,"
 	    "\"method\":\"test.echo\"}";
@@ -1152,7 +1220,7 @@ END_TEST
  * output limit. */
 START_TEST(test_server_output_limit_bad)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0, 0 };
 	char			 line[128];
 	int			 fd, i, n, sndbuf;
 	socklen_t		 len = sizeof sndbuf;
@@ -1184,7 +1252,7 @@ END_TEST
  * instead of buffering past the limit. */
 START_TEST(test_server_output_limit_good)
 {
-	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0 };
+	struct ctl_limits	 l = { 0, 0, 0, 16 * 1024, 0, 0, 0, 0, 0 };
 	struct tclient		*tc;
 	char			 line[128];
 	int			 i;
@@ -2153,6 +2221,286 @@ protocol_suite(void)
 	return (s);
 }
 
+
+/* ---- suite: stream (server.c's streams) ----------------------------------- */
+
+/* A stream: the answer, every notification in order, the last one, then
+ * the server closes; a request sent after the stream began is dropped. */
+START_TEST(test_stream_notify_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	json_t			*m;
+	size_t			 i;
+
+	l.stream_output = 4096;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"test.stream\","
+	    "\"params\":{\"size\":300}}\n{\"jsonrpc\":\"2.0\",\"id\":8,"
+	    "\"method\":\"test.echo\"}\n");
+	tc_wait_eof(tc);
+	ck_assert_uint_eq(json_array_size(tc->lines), 302);
+	m = json_array_get(tc->lines, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "id")), 7);
+	ck_assert(json_is_true(json_object_get(json_object_get(m, "result"),
+	    "streaming")));
+	for (i = 1; i <= 300; i++) {
+		m = json_array_get(tc->lines, i);
+		ck_assert_ptr_null(json_object_get(m, "id"));
+		ck_assert_str_eq(json_string_value(json_object_get(m,
+		    "method")), "tick");
+		ck_assert_int_eq(json_integer_value(json_object_get(
+		    json_object_get(m, "params"), "n")), (json_int_t)i - 1);
+	}
+	m = json_array_get(tc->lines, 301);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "method")),
+	    "done");
+	ck_assert_int_eq(prod.closed, 0);
+	ck_assert_uint_le(prod.unread_max, 4096 + 200);
+	tc_close(tc);
+}
+END_TEST
+
+/* A client that does not read pauses the producer at the bound (nothing
+ * more is buffered); once it reads, the producer is told and goes on. */
+START_TEST(test_stream_pause_good)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+				    "\"test.stream\",\"params\":{\"size\":"
+				    "20000}}\n";
+	int			 fd;
+
+	l.stream_output = 8192;
+	set_limits(&l);
+	fd = tc_connect();
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (!prod.blocked)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* Paused: the loop runs, nothing more is produced. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(prod.blocked, 1);
+	ck_assert_int_lt(prod.sent, 20000);
+	ck_assert_uint_le(prod.unread_max, 8192 + 200);
+	ck_assert_uint_ge(prod.unread_max, 8192);
+	tc = tc_from_fd(fd);
+	tc_wait_eof(tc);
+	ck_assert_uint_eq(json_array_size(tc->lines), 20002);
+	ck_assert_int_gt(prod.writable, 0);
+	ck_assert_int_eq(prod.sent, 20000);
+	ck_assert_int_eq(prod.closed, 0);
+	tc_close(tc);
+}
+END_TEST
+
+/* A client that goes mid-stream: the producer is told once, and the
+ * connection is gone. */
+START_TEST(test_stream_closed_bad)
+{
+	struct ctl_limits	 l = { 0 };
+	struct tclient		*tc;
+
+	l.stream_output = 4096;
+	l.idle_timeout_ms = 1;
+	set_limits(&l);
+	tc = tc_open();
+	tc_send(tc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.stream\","
+	    "\"params\":{\"size\":1000000}}\n");
+	while (!prod.blocked)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_uint_eq(ctl_server_connections(server), 1);
+	tc_close(tc);
+	wait_connections(0);
+	ck_assert_int_eq(prod.closed, 1);
+	ck_assert_ptr_null(prod.st);
+	ck_assert_int_lt(prod.sent, 1000000);
+}
+END_TEST
+
+/* A stream has no idle timeout: a paused one is not closed for it. */
+START_TEST(test_stream_idle_good)
+{
+	struct ctl_limits	 l = { 0 };
+	const char		*req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+				    "\"test.stream\",\"params\":{\"size\":"
+				    "100000}}\n";
+	struct timeval		 tv = { 0, 300000 };
+	int			 fd;
+
+	l.stream_output = 4096;
+	l.idle_timeout_ms = 50;
+	set_limits(&l);
+	fd = tc_connect();
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (!prod.blocked)
+		event_base_loop(base, EVLOOP_ONCE);
+	/* Six idle timeouts' worth of loop time. */
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	ck_assert_uint_eq(ctl_server_connections(server), 1);
+	ck_assert_int_eq(prod.closed, 0);
+	close(fd);
+	wait_connections(0);
+}
+END_TEST
+
+/* ---- suite: events (method-events.c, the kinds filter) -------------------- */
+
+/* Exact kinds, and prefixes ending in "." or "*". */
+START_TEST(test_events_kinds_good)
+{
+	struct ctl_kinds	*k;
+	json_t			*list;
+	char			*cause = NULL;
+
+	list = json_pack("[s,s,s]", "run.finished", "batch.", "sched*");
+	k = ctl_kinds_parse(list, &cause);
+	ck_assert_msg(k != NULL, "%s", cause);
+	ck_assert(ctl_kinds_match(k, "run.finished"));
+	ck_assert(!ctl_kinds_match(k, "run.finished2"));
+	ck_assert(!ctl_kinds_match(k, "run.started"));
+	ck_assert(!ctl_kinds_match(k, "run"));
+	ck_assert(ctl_kinds_match(k, "batch.created"));
+	ck_assert(!ctl_kinds_match(k, "batch"));
+	ck_assert(!ctl_kinds_match(k, "batches.x"));
+	ck_assert(ctl_kinds_match(k, "schedule.created"));
+	ck_assert(ctl_kinds_match(k, "sched"));
+	ck_assert(!ctl_kinds_match(k, "daemon.started"));
+	ctl_kinds_free(k);
+	json_decref(list);
+
+	list = json_pack("[s]", "*");
+	k = ctl_kinds_parse(list, &cause);
+	ck_assert_ptr_nonnull(k);
+	ck_assert(ctl_kinds_match(k, "daemon.started"));
+	ck_assert(ctl_kinds_match(k, "x"));
+	ctl_kinds_free(k);
+	json_decref(list);
+	ctl_kinds_free(NULL);
+}
+END_TEST
+
+/* Anything else is refused, naming the entry. */
+START_TEST(test_events_kinds_bad)
+{
+	static const char *const bad[] = {
+	    "[]", "[1]", "[\"\"]", "[\"run started\"]", "[\"run*x\"]",
+	    "[\"run.**\"]", "[\"ok\", \"r\\u00e9\"]", "{}", "\"run.\"",
+	    "[\"ok\", null]"
+	};
+	char			 longest[CTL_MAX_KIND + 2];
+	struct ctl_kinds	*k;
+	json_t			*list;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		list = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		ck_assert_ptr_nonnull(list);
+		cause = NULL;
+		k = ctl_kinds_parse(list, &cause);
+		ck_assert_msg(k == NULL, "%s was taken", bad[i]);
+		ck_assert_ptr_nonnull(cause);
+		free(cause);
+		json_decref(list);
+	}
+	memset(longest, 'a', sizeof longest - 1);
+	longest[sizeof longest - 1] = '\0';
+	list = json_pack("[s]", longest);
+	cause = NULL;
+	ck_assert_ptr_null(ctl_kinds_parse(list, &cause));
+	ck_assert_msg(strstr(cause, "entry 1") != NULL, "%s", cause);
+	free(cause);
+	json_decref(list);
+}
+END_TEST
+
+static const struct ctl_param p_strings[] = {
+	{ .name = "kinds", .type = CTL_P_STRINGS, .alias = "kind",
+	    .help = "", .min = 1, .max = 2 },
+	{ .name = NULL }
+};
+static const struct ctl_method m_strings = {
+	.name = "test.strings", .summary = "", .params = p_strings
+};
+
+/* A STRINGS parameter: an array of strings within its bounds; on the
+ * command line its flag repeated. */
+START_TEST(test_events_strings_good)
+{
+	json_t	*params;
+	char	*field, *reason, *cause = NULL;
+	char	*argv[] = { "--kind", "run.", "--kind=batch.*" };
+
+	params = json_pack("{s:[s,s]}", "kinds", "a", "b");
+	ck_assert_int_eq(ctl_check_params(&m_strings, params, &field,
+	    &reason), 0);
+	json_decref(params);
+	ck_assert_int_eq(ctl_params_from_argv(&m_strings, 3, argv, &params,
+	    &cause), 0);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    params, "kinds"), 0)), "run.");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    params, "kinds"), 1)), "batch.*");
+	ck_assert_uint_eq(json_array_size(json_object_get(params, "kinds")),
+	    2);
+	json_decref(params);
+}
+END_TEST
+
+/* Not an array, an entry not a string, too few or too many. */
+START_TEST(test_events_strings_bad)
+{
+	static const char *const bad[] = {
+	    "{\"kinds\": \"a\"}", "{\"kinds\": [1]}", "{\"kinds\": []}",
+	    "{\"kinds\": [\"a\", \"b\", \"c\"]}", "{\"kinds\": [\"a\", null]}"
+	};
+	json_t	*params;
+	char	*field, *reason;
+	size_t	 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		params = json_loads(bad[i], 0, NULL);
+		ck_assert_int_eq(ctl_check_params(&m_strings, params, &field,
+		    &reason), -1);
+		ck_assert_str_eq(field, "kinds");
+		free(field);
+		free(reason);
+		json_decref(params);
+	}
+}
+END_TEST
+
+static Suite *
+stream_suite(void)
+{
+	Suite	*s = suite_create("stream");
+
+	lib_tcase(s, "stream", server_setup, server_teardown, 0,
+	    test_stream_notify_good,
+	    test_stream_pause_good,
+	    test_stream_closed_bad,
+	    test_stream_idle_good,
+	    NULL);
+	return (s);
+}
+
+static Suite *
+events_suite(void)
+{
+	Suite	*s = suite_create("events");
+
+	lib_tcase(s, "events", NULL, NULL, 0,
+	    test_events_kinds_good,
+	    test_events_kinds_bad,
+	    test_events_strings_good,
+	    test_events_strings_bad,
+	    NULL);
+	return (s);
+}
+
 static Suite *
 client_args_suite(void)
 {
@@ -2184,5 +2532,5 @@ main(void)
 {
 	log_open("check_ctl", LOG_LEVEL_WARN);
 	return (lib_run(CK_NORMAL, protocol_suite(), server_suite(),
-	    client_args_suite(), NULL));
+	    client_args_suite(), stream_suite(), events_suite(), NULL));
 }
