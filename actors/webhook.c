@@ -532,6 +532,10 @@ webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 		snprintf(exp, sizeof exp, "%016llx/e/%s",
 		    (unsigned long long)at, key);
 		jrec_put(rec, "webhook_expiry", exp, strlen(exp), "", 0);
+		pack_buffer_clear(&pb);
+		pack_buffer_init(&pb);
+		pack_str(&pb.pk, key);
+		jrec_body_add(rec, "row_key", pb.sbuf.data, pb.sbuf.size);
 	}
 	pack_buffer_clear(&pb);
 	json_decref(a);
