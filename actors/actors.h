@@ -498,6 +498,7 @@ int64_t		 cost_actual(const struct model *, int64_t, int64_t);
  */
 #define WEBHOOK_ID_MAX		200		/* bytes of a message id */
 #define WEBHOOK_PREVIOUS_MAX	4	/* secrets in their grace period */
+#define WEBHOOK_PRUNE_BATCH	1000	/* expiry rows per webhook.pruned */
 enum webhook_style {
 	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
 	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
@@ -968,5 +969,26 @@ int		 webhook_parse_folding(const char *, u_int *, int64_t *);
 void		 webhook_ctl_events(struct reply *, struct schedule *,
 		     json_t *);
 void		 webhook_ctl_secrets(struct reply *, struct schedule *);
+
+/*
+ * replay.c: the fold of the log into the state tables (chime-journal
+ * replay).  The tables being rebuilt, as the fold reads and changes them:
+ * get returns 0 and an allocated *val (caller frees), 1 if absent, -1 on
+ * an error; put, del return 0 or -1 (deleting an absent row is not an
+ * error); foreach walks the rows whose key begins with PREFIX (NULL: all)
+ * in key order until the callback returns non-zero, 0 or -1.
+ */
+struct replay_db {
+	int	(*get)(void *, const char *, const void *, size_t, void **,
+		    size_t *);
+	int	(*put)(void *, const char *, const void *, size_t,
+		    const void *, size_t);
+	int	(*del)(void *, const char *, const void *, size_t);
+	int	(*foreach)(void *, const char *, const void *, size_t,
+		    int (*)(const struct journal_row *, void *), void *);
+	void	*arg;
+};
+int		 replay_fold(const struct replay_db *, const struct record *,
+		     char **);
 
 #endif /* CHIME_ACTORS_H */

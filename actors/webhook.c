@@ -31,7 +31,6 @@
 #define WEBHOOK_BODY_KEPT	(64 * 1024)	/* body bytes journaled */
 #define WEBHOOK_SLOTS_WAITING	100000		/* runs waiting: overloaded */
 #define WEBHOOK_EVENTS_DEFAULT	50
-#define WEBHOOK_PRUNE_BATCH	1000		/* expiry rows per record */
 #define WEBHOOK_PRUNE_PERIOD	(3600 * USEC_PER_SEC)
 #define WEBHOOK_SOURCE_MAX	64
 #define WEBHOOK_SID_MAX		64		/* bytes of a schedule id kept */

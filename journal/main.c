@@ -1,6 +1,7 @@
 /*
  * journal/main.c: chime-journal, which reads a journal directly, read-only
- * (LMDB lets it run beside the daemon): verify, export, stats.
+ * (LMDB lets it run beside the daemon): verify, export, stats, replay
+ * (main-replay.c).
  *
  * Exit status: 0 success; 1 the journal is damaged, missing or unreadable;
  * 2 bad usage.
@@ -45,6 +46,7 @@ static struct journal	*open_journal(const char *);
 static int		 cmd_verify(int, char **);
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
+int			 cmd_replay(int, char **);	/* main-replay.c */
 static int		 walk_decode(const struct journal_entry *,
 			     struct record *, struct walk_stop *);
 static int		 walk_log(struct journal *, uint64_t,
@@ -66,6 +68,7 @@ static const struct {
 	{ "verify", cmd_verify },
 	{ "export", cmd_export },
 	{ "stats", cmd_stats },
+	{ "replay", cmd_replay },
 };
 
 static deadfunc void
@@ -76,6 +79,7 @@ usage(void)
 	    "       chime-journal export [DATA_DIR] [--from SEQ] "
 	    "[--format jsonl]\n"
 	    "       chime-journal stats [DATA_DIR]\n"
+	    "       chime-journal replay [DATA_DIR] --into DIR\n"
 	    "       chime-journal help\n"
 	    "DATA_DIR defaults to $CHIME_DATA, else ./var/chime (as chimed).\n");
 	exit(2);
@@ -410,6 +414,11 @@ main(int argc, char **argv)
 		    "  export [DATA_DIR] [--from SEQ] [--format jsonl]\n"
 		    "                      one JSON object per record\n"
 		    "  stats [DATA_DIR]    records, kinds, map size, head\n"
+		    "  replay [DATA_DIR] --into DIR\n"
+		    "                      rebuild the state tables from the "
+		    "log into a fresh\n"
+		    "                      DIR and compare them with the live "
+		    "ones\n"
 		    "\nDATA_DIR is the daemon's data directory (the journal "
 		    "is DATA_DIR/journal);\nwithout one, $CHIME_DATA, else "
 		    "./var/chime.\n");
