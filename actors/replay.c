@@ -766,12 +766,11 @@ fold_usage(struct fold *f, const char *acc, const char *op)
 	usage = get_map(f->body, "usage");
 	xasprintf(&key, "%s/%s/%s", acc, op, model);
 	free(model);
+	/* (the decoded strings point into VAL: freed after them) */
+	val = NULL;
 	if (f->db->get(f->db->arg, "usage", key, strlen(key), &val,
-	    &vlen) == 0) {
-		if (unpack_buffer(val, vlen, &u) == 0)
-			have = 1;
-		free(val);
-	}
+	    &vlen) == 0 && unpack_buffer(val, vlen, &u) == 0)
+		have = 1;
 	for (k = 0; have && k < 2; k++) {
 		a[k] = unpack_get(&u.data, k == 0 ? "input" : "output");
 		for (i = 0; a[k] != NULL && a[k]->type ==
@@ -785,6 +784,7 @@ fold_usage(struct fold *f, const char *acc, const char *op)
 	}
 	if (have)
 		msgpack_unpacked_destroy(&u);
+	free(val);
 	v[0][n[0]++] = unpack_int(usage, "input_tokens", 0);
 	v[1][n[1]++] = unpack_int(usage, "output_tokens", 0);
 	pack_buffer_init(&pb);
