@@ -8,6 +8,8 @@
  *       32 and after: the record)
  *   chime-test-tamper JOURNAL_DIR delete SEQ        delete log entry SEQ
  *   chime-test-tamper JOURNAL_DIR swap SEQ SEQ2     swap two entries' values
+ *   chime-test-tamper JOURNAL_DIR row TABLE KEY     flip the low bit of the
+ *       last byte of state table TABLE's row KEY (behind the log's back)
 
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
@@ -27,13 +29,15 @@ static void	 be64(uint64_t, uint8_t[8]);
 static void	 check(int, const char *);
 static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
+static int	 tamper_row(const char *, const char *, const char *);
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: chime-test-tamper JOURNAL_DIR flip SEQ OFFSET\n"
 	    "       chime-test-tamper JOURNAL_DIR delete SEQ\n"
-	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n");
+	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n"
+	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
 	exit(2);
 }
 
@@ -96,6 +100,36 @@ put_value(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, void *val, size_t len)
 	check(mdb_put(txn, dbi, &k, &v, 0), "put");
 }
 
+/* Flip the low bit of the last byte of TABLE[KEY] in the journal DIR. */
+static int
+tamper_row(const char *dir, const char *table, const char *key)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(key), (void *)key }, v;
+	uint8_t		*p;
+
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, dir, 0, 0600), dir);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	check(mdb_dbi_open(txn, table, 0, &dbi), table);
+	check(mdb_get(txn, dbi, &k, &v), key);
+	if (v.mv_size == 0 || (p = malloc(v.mv_size)) == NULL) {
+		fprintf(stderr, "chime-test-tamper: %s: empty row\n", key);
+		exit(1);
+	}
+	memcpy(p, v.mv_data, v.mv_size);
+	p[v.mv_size - 1] ^= 0x01;
+	v.mv_data = p;
+	check(mdb_put(txn, dbi, &k, &v, 0), "put");
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	free(p);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,6 +141,8 @@ main(int argc, char **argv)
 	size_t		 alen, blen;
 	uint64_t	 seq, arg = 0;
 
+	if (argc == 5 && strcmp(argv[2], "row") == 0)
+		return (tamper_row(argv[1], argv[3], argv[4]));
 	if (argc < 4 || (strcmp(argv[2], "delete") == 0) != (argc == 4) ||
 	    argc > 5)
 		usage();
