@@ -19,6 +19,11 @@
 
 #include "actors.h"
 
+static const char *const no_keys[] = { NULL };
+static const char *const grant_keys[] = { "uid", NULL };
+static const char *const event_keys[] = { "body", "body_truncated", NULL };
+static const char *const definition_keys[] = { "operations", NULL };
+
 /* Keys a body carries for replay, not part of the row it is. */
 static const char *const note_keys[] = {
 	"progress", "batch", "schedule_row", "claim", "usage_model",
@@ -46,9 +51,11 @@ struct key_list {
 static int	 fail(struct fold *, const char *, ...) printflike(2, 3);
 static char	*str_of(const msgpack_object *);
 static const msgpack_object *get_map(const msgpack_object *, const char *);
-static void	 pack_except(msgpack_packer *, const msgpack_object *);
+static int	 key_in(const msgpack_object *, const char *const *);
+static void	 pack_except(msgpack_packer *, const msgpack_object *,
+		     const char *const *);
 static int	 put_obj(struct fold *, const char *, const char *,
-		     const msgpack_object *, int);
+		     const msgpack_object *, const char *const *);
 static int	 put_buf(struct fold *, const char *, const char *,
 		     const void *, size_t);
 static int	 del(struct fold *, const char *, const char *);
@@ -102,54 +109,55 @@ get_map(const msgpack_object *o, const char *key)
 	return (v != NULL && v->type == MSGPACK_OBJECT_MAP ? v : NULL);
 }
 
-/* Map M without the keys a record carries for replay only. */
+/* Is string object K one of NAMES (NULL-ended)? */
+static int
+key_in(const msgpack_object *k, const char *const *names)
+{
+	size_t	i;
+
+	for (i = 0; k->type == MSGPACK_OBJECT_STR && names[i] != NULL; i++) {
+		if (k->via.str.size == strlen(names[i]) &&
+		    memcmp(k->via.str.ptr, names[i], k->via.str.size) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Map M without the keys of SKIP and those a record carries for replay
+ * only. */
 static void
-pack_except(msgpack_packer *pk, const msgpack_object *m)
+pack_except(msgpack_packer *pk, const msgpack_object *m,
+    const char *const *skip)
 {
 	const msgpack_object_kv	*kv;
 	uint32_t		 i, n = 0;
-	size_t			 j;
-	int			 skip;
 
-	for (i = 0; i < 2; i++) {
-		uint32_t	k;
-
-		if (i == 1)
-			msgpack_pack_map(pk, n);
-		for (k = 0; k < m->via.map.size; k++) {
-			kv = &m->via.map.ptr[k];
-			skip = 0;
-			for (j = 0; kv->key.type == MSGPACK_OBJECT_STR &&
-			    note_keys[j] != NULL; j++) {
-				if (kv->key.via.str.size ==
-				    strlen(note_keys[j]) &&
-				    memcmp(kv->key.via.str.ptr, note_keys[j],
-				    kv->key.via.str.size) == 0)
-					skip = 1;
-			}
-			if (skip)
-				continue;
-			if (i == 0)
-				n++;
-			else {
-				msgpack_pack_object(pk, kv->key);
-				msgpack_pack_object(pk, kv->val);
-			}
-		}
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		n += !key_in(&kv->key, note_keys) && !key_in(&kv->key, skip);
+	}
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		if (key_in(&kv->key, note_keys) || key_in(&kv->key, skip))
+			continue;
+		msgpack_pack_object(pk, kv->key);
+		msgpack_pack_object(pk, kv->val);
 	}
 }
 
-/* Put O (EXCEPT: without the replay-only keys) as TABLE[KEY]. */
+/* Put O as TABLE[KEY]; a map without the replay-only keys and those of
+ * SKIP (NULL: O as it is). */
 static int
 put_obj(struct fold *f, const char *table, const char *key,
-    const msgpack_object *o, int except)
+    const msgpack_object *o, const char *const *skip)
 {
 	struct pack_buffer	pb;
 	int			rc;
 
 	pack_buffer_init(&pb);
-	if (except && o->type == MSGPACK_OBJECT_MAP)
-		pack_except(&pb.pk, o);
+	if (skip != NULL && o->type == MSGPACK_OBJECT_MAP)
+		pack_except(&pb.pk, o, skip);
 	else
 		msgpack_pack_object(&pb.pk, *o);
 	rc = put_buf(f, table, key, pb.sbuf.data, pb.sbuf.size);
@@ -259,29 +267,7 @@ put_progress_of(struct fold *f, const char *id, const msgpack_object *s)
 static int
 fold_account(struct fold *f)
 {
-	struct pack_buffer	 pb;
-	const msgpack_object	*m = f->body;
-	uint32_t		 i, n = 0;
-	int			 rc;
-
-	pack_buffer_init(&pb);
-	for (i = 0; i < m->via.map.size; i++)
-		n += !(m->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
-		    m->via.map.ptr[i].key.via.str.size == 3 &&
-		    memcmp(m->via.map.ptr[i].key.via.str.ptr, "uid", 3) == 0);
-	msgpack_pack_map(&pb.pk, n);
-	for (i = 0; i < m->via.map.size; i++) {
-		if (m->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
-		    m->via.map.ptr[i].key.via.str.size == 3 &&
-		    memcmp(m->via.map.ptr[i].key.via.str.ptr, "uid", 3) == 0)
-			continue;
-		msgpack_pack_object(&pb.pk, m->via.map.ptr[i].key);
-		msgpack_pack_object(&pb.pk, m->via.map.ptr[i].val);
-	}
-	rc = put_buf(f, "accounts", f->rec->account, pb.sbuf.data,
-	    pb.sbuf.size);
-	pack_buffer_clear(&pb);
-	return (rc);
+	return (put_obj(f, "accounts", f->rec->account, f->body, grant_keys));
 }
 
 /* prefs.*: one operation's map, several, or the UI map. */
@@ -297,12 +283,12 @@ fold_prefs(struct fold *f)
 	if (acc == NULL)
 		return (fail(f, "%s without an account", kind));
 	if (strcmp(kind, "prefs.ui_set") == 0)
-		return (put_obj(f, "prefs", acc, f->body, 0));
+		return (put_obj(f, "prefs", acc, f->body, NULL));
 	if (strcmp(kind, "prefs.set") == 0) {
 		if ((op = unpack_strdup(f->body, "operation")) == NULL)
 			return (fail(f, "prefs.set without an operation"));
 		xasprintf(&key, "%s/%s", acc, op);
-		rc = put_obj(f, "prefs", key, f->body, 0);
+		rc = put_obj(f, "prefs", key, f->body, NULL);
 		free(key);
 		free(op);
 		return (rc);
@@ -314,7 +300,7 @@ fold_prefs(struct fold *f)
 			return (fail(f, "%s: an operation is not a string",
 			    kind));
 		xasprintf(&key, "%s/%s", acc, op);
-		rc = put_obj(f, "prefs", key, &ops->via.map.ptr[i].val, 0);
+		rc = put_obj(f, "prefs", key, &ops->via.map.ptr[i].val, NULL);
 		free(key);
 		free(op);
 	}
@@ -338,7 +324,7 @@ fold_schedule(struct fold *f)
 		if (rc == 0)
 			rc = del_prefix(f, "runs", prefix, 1);
 	} else {
-		rc = put_obj(f, "schedules", id, f->body, 0);
+		rc = put_obj(f, "schedules", id, f->body, NULL);
 		if (rc == 0)
 			rc = put_progress_of(f, id, f->body);
 	}
@@ -361,43 +347,8 @@ fold_webhook(struct fold *f)
 		if (f->rec->account == NULL ||
 		    (key = unpack_strdup(f->body, "row_key")) == NULL)
 			return (0);
-		{
-			struct pack_buffer	 pb;
-			const msgpack_object	*m = f->body;
-			uint32_t		 i, n = 0;
-			const char		*k;
-			size_t			 kl;
-
-			/* The row is the event without the body. */
-			pack_buffer_init(&pb);
-			for (i = 0; i < 2; i++) {
-				uint32_t	j;
-
-				if (i == 1)
-					msgpack_pack_map(&pb.pk, n);
-				for (j = 0; j < m->via.map.size; j++) {
-					k = m->via.map.ptr[j].key.via.str.ptr;
-					kl = m->via.map.ptr[j].key.via.str.size;
-					if ((kl == 4 && memcmp(k, "body", 4) ==
-					    0) || (kl == 14 && memcmp(k,
-					    "body_truncated", 14) == 0) ||
-					    (kl == 7 && memcmp(k, "row_key", 7)
-					    == 0))
-						continue;
-					if (i == 0)
-						n++;
-					else {
-						msgpack_pack_object(&pb.pk,
-						    m->via.map.ptr[j].key);
-						msgpack_pack_object(&pb.pk,
-						    m->via.map.ptr[j].val);
-					}
-				}
-			}
-			rc = put_buf(f, "webhook_events", key, pb.sbuf.data,
-			    pb.sbuf.size);
-			pack_buffer_clear(&pb);
-		}
+		/* The row is the event without the body. */
+		rc = put_obj(f, "webhook_events", key, f->body, event_keys);
 		snprintf(exp, sizeof exp, "%016llx/e/%s",
 		    (unsigned long long)unpack_int(f->body, "at_us", 0), key);
 		if (rc == 0)
@@ -410,7 +361,7 @@ fold_webhook(struct fold *f)
 	if ((id = unpack_strdup(row, "id")) == NULL)
 		return (fail(f, "%s: schedule_row without an id",
 		    f->rec->kind));
-	rc = put_obj(f, "schedules", id, row, 0);
+	rc = put_obj(f, "schedules", id, row, NULL);
 	if (rc == 0)
 		rc = put_progress_of(f, id, row);
 	free(id);
@@ -476,28 +427,10 @@ fold_batch(struct fold *f)
 		free(id);
 		return (rc);
 	}
-	rc = put_obj(f, "batches", id, f->body, 1);
-	/* The definition's operations leave the row for "batch_ops". */
+	rc = put_obj(f, "batches", id, f->body, definition_keys);
+	/* The definition's operations go to "batch_ops" in chunks. */
 	if (rc == 0 && (ops = unpack_get(f->body, "operations")) != NULL &&
 	    ops->type == MSGPACK_OBJECT_ARRAY) {
-		/* the batches row without the operations */
-		pack_buffer_init(&pb);
-		msgpack_pack_map(&pb.pk, f->body->via.map.size - 1 -
-		    (get_map(f->body, "progress") != NULL));
-		for (i = 0; i < f->body->via.map.size; i++) {
-			const msgpack_object_kv	*kv = &f->body->via.map.ptr[i];
-
-			if (kv->key.type == MSGPACK_OBJECT_STR &&
-			    ((kv->key.via.str.size == 10 &&
-			    memcmp(kv->key.via.str.ptr, "operations", 10) ==
-			    0) || (kv->key.via.str.size == 8 &&
-			    memcmp(kv->key.via.str.ptr, "progress", 8) == 0)))
-				continue;
-			msgpack_pack_object(&pb.pk, kv->key);
-			msgpack_pack_object(&pb.pk, kv->val);
-		}
-		rc = put_buf(f, "batches", id, pb.sbuf.data, pb.sbuf.size);
-		pack_buffer_clear(&pb);
 		for (k = 0; rc == 0 && k * BATCH_OPS_CHUNK <
 		    ops->via.array.size; k++) {
 			uint32_t	n = ops->via.array.size -
@@ -542,7 +475,7 @@ fold_batch(struct fold *f)
 			rc = fail(f, "%s: progress without a schedule",
 			    f->rec->kind);
 		else
-			rc = put_obj(f, "progress", sched, pr, 0);
+			rc = put_obj(f, "progress", sched, pr, NULL);
 		free(sched);
 	}
 	free(id);
@@ -574,7 +507,7 @@ fold_run(struct fold *f)
 		/* the missed aggregate: progress only */
 		rc = 0;
 		if ((o = get_map(f->body, "progress")) != NULL)
-			rc = put_obj(f, "progress", sched, o, 0);
+			rc = put_obj(f, "progress", sched, o, NULL);
 		free(sched);
 		return (rc);
 	}
@@ -582,9 +515,9 @@ fold_run(struct fold *f)
 	claim = unpack_strdup(f->body, "claim");
 	rc = fold_run_rows(f, sched, number, claim, is_op);
 	if (rc == 0 && (o = get_map(f->body, "progress")) != NULL)
-		rc = put_obj(f, "progress", sched, o, 0);
+		rc = put_obj(f, "progress", sched, o, NULL);
 	if (rc == 0 && (o = get_map(f->body, "batch")) != NULL)
-		rc = put_obj(f, "batches", sched, o, 0);
+		rc = put_obj(f, "batches", sched, o, NULL);
 	if (rc == 0 && (strcmp(kind, "run.finished") == 0 ||
 	    strcmp(kind, "op.completed") == 0 ||
 	    strcmp(kind, "op.failed") == 0 ||
@@ -624,7 +557,7 @@ fold_run_rows(struct fold *f, const char *sched, uint64_t number,
 	    (unsigned long long)number);
 	/* A deleted schedule's runs leave only records (no progress). */
 	if (is_op || get_map(f->body, "progress") != NULL)
-		rc = put_obj(f, "runs", key, f->body, 1);
+		rc = put_obj(f, "runs", key, f->body, no_keys);
 	else
 		rc = del(f, "runs", key);
 	st = NULL;
