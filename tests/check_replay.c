@@ -409,6 +409,55 @@ START_TEST(test_replay_prune_bad)
 }
 END_TEST
 
+/* A key added to a packed body: the map's count grows, across the
+ * header sizes (15 entries in a fixmap, 16 in a map 16). */
+START_TEST(test_replay_body_add)
+{
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	msgpack_unpacked	 u;
+	const msgpack_object	*v;
+	char			 k[8];
+	int			 i;
+
+	rec = jrec_create("run.started", "acme");
+	msgpack_pack_map(jrec_body(rec), 15);
+	for (i = 0; i < 15; i++) {
+		snprintf(k, sizeof k, "k%d", i);
+		pack_str(jrec_body(rec), k);
+		msgpack_pack_int(jrec_body(rec), i);
+	}
+	pack_buffer_init(&pb);
+	pack_str(&pb.pk, "s_a@1");
+	jrec_body_add(rec, "claim", pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	ck_assert_ptr_null(rec->error);
+	ck_assert_int_eq((unsigned char)rec->body.data[0], 0xde);
+	ck_assert_int_eq(unpack_buffer(rec->body.data, rec->body.len, &u), 0);
+	ck_assert_uint_eq(u.data.via.map.size, 16);
+	ck_assert_int_eq(unpack_int(&u.data, "k14", -1), 14);
+	v = unpack_get(&u.data, "claim");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(v->type, MSGPACK_OBJECT_STR);
+	ck_assert_int_eq(memcmp(v->via.str.ptr, "s_a@1", 5), 0);
+	msgpack_unpacked_destroy(&u);
+	jrec_free(rec);
+}
+END_TEST
+
+/* A key added before any map was packed fails the record. */
+START_TEST(test_replay_body_add_bad)
+{
+	struct jrec	*rec;
+
+	rec = jrec_create("run.started", "acme");
+	jrec_body_add(rec, "claim", "\xc0", 1);
+	ck_assert_ptr_nonnull(rec->error);
+	ck_assert_ptr_nonnull(strstr(rec->error, "before the map"));
+	jrec_free(rec);
+}
+END_TEST
+
 static Suite *
 replay_suite(void)
 {
@@ -423,6 +472,8 @@ replay_suite(void)
 	    test_replay_spend_bad,
 	    test_replay_prune,
 	    test_replay_prune_bad,
+	    test_replay_body_add,
+	    test_replay_body_add_bad,
 	    NULL);
 	return (s);
 }
