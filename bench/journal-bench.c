@@ -9,9 +9,15 @@
  * run.finished do.  Prints records/s, commits, records per commit, commit
  * latency (writer: begin to durable commit) and ack latency (submit to
  * callback) percentiles; --out FILE writes the same figures as JSON.
+ * --checkpoint-every N has the writer sign a checkpoint every N records
+ * (a key made in the temporary directory): compare the commit latency
+ * with and without.  --keep leaves the journal (DIR/journal, with
+ * DIR/keys/journal.pub and DIR/note, the last checkpoint) and prints DIR,
+ * for bench/verify-bench.
  *
  *	journal-bench [-n RECORDS] [--inflight N] [--sync full|batch|none]
- *	    [--claim] [--put] [--dir DIR] [--out FILE]
+ *	    [--claim] [--put] [--checkpoint-every N] [--keep] [--dir DIR]
+ *	    [--out FILE]
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -41,6 +47,7 @@ struct bench {
 	int64_t			*ack_us;	/* per record */
 	int64_t			*commit_us;	/* per commit */
 	uint64_t		 ncommits;
+	uint64_t		 notes;		/* checkpoints written */
 	uint64_t		 commits_cap;
 	uint64_t		 bytes;		/* record bytes */
 };
@@ -50,6 +57,7 @@ static int	 bench_id(const char *, uint64_t, char *);
 static void	 bench_submit(struct bench *);
 static void	 bench_done(const struct journal_result *, void *);
 static void	 bench_commit(size_t, int64_t, void *);
+static void	 bench_note(uint64_t, const char *, void *);
 static double	 percentile_ms(int64_t *, uint64_t, double);
 static deadfunc void usage(void);
 
@@ -59,8 +67,8 @@ static deadfunc void
 usage(void)
 {
 	fprintf(stderr, "usage: journal-bench [-n RECORDS] [--inflight N] "
-	    "[--sync full|batch|none] [--claim] [--put] [--dir DIR] "
-	    "[--out FILE]\n");
+	    "[--sync full|batch|none] [--claim] [--put]\n"
+	    "    [--checkpoint-every N] [--keep] [--dir DIR] [--out FILE]\n");
 	exit(2);
 }
 
@@ -168,6 +176,22 @@ bench_commit(size_t records, int64_t us, void *arg)
 }
 
 /* The P-th percentile (0..1) of N microsecond samples, in ms (sorts). */
+/* A checkpoint: counted, and kept in DIR/note (the last one). */
+static void
+bench_note(uint64_t seq, const char *note, void *arg)
+{
+	char	*path;
+	FILE	*f;
+
+	bench_self->notes++;
+	xasprintf(&path, "%s/note", (const char *)arg);
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("%s", path);
+	fputs(note, f);
+	fclose(f);
+	free(path);
+}
+
 static double
 percentile_ms(int64_t *v, uint64_t n, double p)
 {
@@ -186,6 +210,8 @@ main(int argc, char **argv)
 		{ "put", no_argument, NULL, 'p' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "checkpoint-every", required_argument, NULL, 'C' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct journal_options	 o;
@@ -197,7 +223,8 @@ main(int argc, char **argv)
 	double			 secs, rate, c50, c99, a50, a99;
 	uint64_t		 i;
 	FILE			*f;
-	int			 ch;
+	int			 ch, keep = 0;
+	char			*key, *pub;
 
 	memset(&b, 0, sizeof b);
 	memset(&o, 0, sizeof o);
@@ -236,6 +263,15 @@ main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'C':
+			o.checkpoint_every = (uint64_t)bench_number(
+			    "journal-bench", "--checkpoint-every", optarg, 1,
+			    100000000, 0);
+			o.checkpoint_interval_us = -1;
+			break;
+		case 'k':
+			keep = 1;
+			break;
 		default:
 			usage();
 		}
@@ -251,6 +287,12 @@ main(int argc, char **argv)
 	b.base = event_base_new();
 	if ((b.j = journal_open(jdir, &o, &cause)) == NULL)
 		fatalx("%s", cause);
+	xasprintf(&key, "%s/keys/journal.key", tmp);
+	xasprintf(&pub, "%s/keys/journal.pub", tmp);
+	if ((o.checkpoint_every != 0 || keep) &&
+	    checkpoint_key(b.j, key, pub, 1, &cause) != 0)
+		fatalx("%s", cause);
+	checkpoint_set_hook(b.j, bench_note, tmp);
 	if (journal_start(b.j, b.base, &cause) != 0)
 		fatalx("%s", cause);
 	journal_add_commit_hook(b.j, bench_commit, &b);
@@ -264,7 +306,12 @@ main(int argc, char **argv)
 	journal_stats(b.j, &st);
 	journal_close(b.j);
 	event_base_free(b.base);
-	bench_rm_tree(tmp);
+	if (keep)
+		printf("journal-bench: kept %s\n", tmp);
+	else
+		bench_rm_tree(tmp);
+	free(key);
+	free(pub);
 	free(jdir);
 	free(tmp);
 
@@ -274,10 +321,16 @@ main(int argc, char **argv)
 	c99 = percentile_ms(b.commit_us, b.ncommits, 0.99);
 	a50 = percentile_ms(b.ack_us, b.done, 0.50);
 	a99 = percentile_ms(b.ack_us, b.done, 0.99);
-	printf("journal-bench: %llu records, sync %s, %llu in flight%s%s\n",
-	    (unsigned long long)b.total, sync,
+	printf("journal-bench: %llu records, sync %s, %llu in flight%s%s, "
+	    "checkpoints %s\n", (unsigned long long)b.total, sync,
 	    (unsigned long long)b.inflight, b.claim ? ", claim" : "",
-	    b.put ? ", put" : "");
+	    b.put ? ", put" : "", o.checkpoint_every != 0 || keep ?
+	    "signed" : "off");
+	if (o.checkpoint_every != 0 || keep)
+		printf("  checkpoints         %llu written (every %llu "
+		    "records)\n", (unsigned long long)b.notes,
+		    (unsigned long long)(o.checkpoint_every != 0 ?
+		    o.checkpoint_every : JOURNAL_CHECKPOINT_EVERY));
 	printf("  record bytes mean   %.1f\n", (double)b.bytes / b.total);
 	printf("  elapsed             %.3f s\n", secs);
 	printf("  records/s           %.0f\n", rate);

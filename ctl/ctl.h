@@ -116,6 +116,8 @@ struct ctl_method {
 	const char		*columns;	/* chimectl table columns for a
 						   list result: "id,name,..." */
 	const char		*list_key;	/* key of the array to tabulate */
+	const char		*text_key;	/* chimectl prints only this
+						   string member, as it is */
 };
 
 
@@ -251,6 +253,7 @@ extern const struct ctl_method ctl_methods_prefs[];
 extern const struct ctl_method ctl_methods_budget[];
 extern const struct ctl_method ctl_methods_batch[];
 extern const struct ctl_method ctl_methods_webhook[];
+extern const struct ctl_method ctl_methods_journal[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);

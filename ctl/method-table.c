@@ -18,6 +18,7 @@ const struct ctl_method *const ctl_method_tables[] = {
 	ctl_methods_budget,
 	ctl_methods_batch,
 	ctl_methods_webhook,
+	ctl_methods_journal,
 	NULL
 };
 

@@ -380,6 +380,11 @@ print_result_fit(FILE *fp, const struct ctl_method *m, json_t *result,
 		free(text);
 		return;
 	}
+	if (m != NULL && m->text_key != NULL &&
+	    json_is_string(v = json_object_get(result, m->text_key))) {
+		fputs(json_string_value(v), fp);	/* a text to keep */
+		return;
+	}
 	if (m == NULL || m->list_key == NULL || m->columns == NULL ||
 	    print_table(fp, m, result, maxw) != 0) {
 		print_kv(fp, result, 0, 0);

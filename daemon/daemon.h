@@ -62,6 +62,19 @@ extern const struct daemon_method daemon_methods_prefs[];
 extern const struct daemon_method daemon_methods_budget[];
 extern const struct daemon_method daemon_methods_batch[];
 extern const struct daemon_method daemon_methods_webhook[];
+extern const struct daemon_method daemon_methods_journal[];
+
+/* witness.c: where each checkpoint note goes besides the journal. */
+struct witness_config {
+	const char	*log_path;	/* --checkpoint-log; NULL: none */
+	int		 syslog;	/* --checkpoint-syslog */
+	const char	*url;		/* --checkpoint-url; NULL: none */
+};
+/* Take the journal's checkpoints (after journal_start): 0, or -1 and
+ * *cause when the log cannot be opened or the URL is not one. */
+int		 witness_start(const struct witness_config *, char **);
+/* At shutdown, after journal_close: POSTs in flight get a few seconds. */
+void		 witness_stop(void);
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

@@ -45,6 +45,9 @@ usage(int status)
 "              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
 "              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
 "              [--ctl-read-timeout DURATION] [--scrub-interval DURATION]\n"
+"              [--signing-key FILE] [--checkpoint-every N]\n"
+"              [--checkpoint-interval DURATION] [--checkpoint-log FILE]\n"
+"              [--checkpoint-syslog] [--checkpoint-url URL]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -94,7 +97,17 @@ usage(int status)
 "  --ctl-read-timeout DUR  close a control connection that leaves a\n"
 "                        request line unfinished this long (default 10s)\n"
 "  --scrub-interval DUR  re-verify the whole journal chain in the background\n"
-"                        this often (default 24h; 0: never)\n");
+"                        this often (default 24h; 0: never)\n"
+"  --signing-key FILE    Ed25519 key (PEM, mode 0600) that signs the journal's\n"
+"                        checkpoints (default DATA/keys/journal.key, made at\n"
+"                        first start)\n"
+"  --checkpoint-every N  a signed checkpoint every N records (default 10000)\n"
+"  --checkpoint-interval DUR  ... or this long after the last one when\n"
+"                        records followed it (default 60s; 0: by count only)\n"
+"  --checkpoint-log FILE append each checkpoint to FILE (a witness: keep it\n"
+"                        outside DATA, on another disk or host)\n"
+"  --checkpoint-syslog   write each checkpoint to the system log\n"
+"  --checkpoint-url URL  POST each checkpoint to URL as JSON {seq, note}\n");
 	exit(status);
 }
 
@@ -278,7 +291,9 @@ enum {
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
-	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL
+	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SIGNING_KEY,
+	OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_CKPT_LOG, OPT_CKPT_SYSLOG,
+	OPT_CKPT_URL
 };
 
 static const struct option longopts[] = {
@@ -307,6 +322,12 @@ static const struct option longopts[] = {
 	{ "ctl-read-timeout", required_argument, NULL, OPT_CTL_READ_TIMEOUT },
 	{ "webhook-refusals", required_argument, NULL, OPT_WEBHOOK_REFUSALS },
 	{ "scrub-interval", required_argument, NULL, OPT_SCRUB_INTERVAL },
+	{ "signing-key", required_argument, NULL, OPT_SIGNING_KEY },
+	{ "checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY },
+	{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
+	{ "checkpoint-log", required_argument, NULL, OPT_CKPT_LOG },
+	{ "checkpoint-syslog", no_argument, NULL, OPT_CKPT_SYSLOG },
+	{ "checkpoint-url", required_argument, NULL, OPT_CKPT_URL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -326,6 +347,8 @@ struct flags {
 	uint16_t		 http_port;
 	struct httpd_limits	 http_limits;
 	struct ctl_limits	 ctl_limits;
+	const char		*signing_key;	/* NULL: DATA/keys/journal.key */
+	struct witness_config	 witness;
 };
 
 static void
@@ -425,6 +448,32 @@ parse_flags(int argc, char **argv, struct flags *f)
 				    "as 7d\n");
 				exit(2);
 			}
+			break;
+		case OPT_SIGNING_KEY:
+			f->signing_key = optarg;
+			break;
+		case OPT_CKPT_EVERY:
+			f->jopts.checkpoint_every = (uint64_t)parse_number(
+			    "--checkpoint-every", optarg, 1, 1000000000);
+			break;
+		case OPT_CKPT_INTERVAL:
+			if (parse_duration(optarg, &d) == -1 || (d != 0 &&
+			    d < USEC_PER_SEC)) {
+				fprintf(stderr, "chimed: --checkpoint-interval: "
+				    "expected a duration of at least 1s, such "
+				    "as 60s, or 0\n");
+				exit(2);
+			}
+			f->jopts.checkpoint_interval_us = d == 0 ? -1 : d;
+			break;
+		case OPT_CKPT_LOG:
+			f->witness.log_path = optarg;
+			break;
+		case OPT_CKPT_SYSLOG:
+			f->witness.syslog = 1;
+			break;
+		case OPT_CKPT_URL:
+			f->witness.url = optarg;
 			break;
 		case OPT_SCRUB_INTERVAL:
 			if (parse_duration(optarg, &f->scrub_interval_us) ==
@@ -567,6 +616,29 @@ journal_stall_changed(int stalled, void *arg)
 	dispatch_journal_writable();
 }
 
+/* The key that signs checkpoints: --signing-key, else DATA/keys/journal.key
+ * (made at first start); its verifier key in DATA/keys/journal.pub. */
+static void
+signing_key(struct flags *f)
+{
+	char	*dir, *key, *pub, *cause = NULL;
+
+	xasprintf(&dir, "%s/keys", engine->data_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatal("%s", dir);
+	if (f->signing_key != NULL)
+		key = xstrdup(f->signing_key);
+	else
+		xasprintf(&key, "%s/journal.key", dir);
+	xasprintf(&pub, "%s/journal.pub", dir);
+	if (checkpoint_key(engine->journal, key, pub, f->signing_key == NULL,
+	    &cause) == -1)
+		fatalx("%s", cause);
+	free(pub);
+	free(key);
+	free(dir);
+}
+
 /* Open the data directory, the journal and the catalog; recover. */
 static void
 start(struct flags *f)
@@ -586,8 +658,11 @@ start(struct flags *f)
 	if (engine->journal == NULL)
 		fatalx("%s", cause);	/* "journal DIR: ..." */
 	free(jdir);
+	signing_key(f);
 	if (journal_start(engine->journal, engine->base, &cause) == -1)
 		fatalx("journal: %s", cause);
+	if (witness_start(&f->witness, &cause) == -1)
+		fatalx("%s", cause);
 	journal_set_stall_hook(engine->journal, journal_stall_changed, NULL);
 	if (scrub_start(engine->journal, f->scrub_interval_us, &cause) == -1)
 		fatalx("%s", cause);
@@ -702,6 +777,7 @@ main(int argc, char **argv)
 	ctl_server_free(engine->ctl);
 	engine->ctl = NULL;
 	journal_close(engine->journal);
+	witness_stop();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();

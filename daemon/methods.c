@@ -62,6 +62,7 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_budget,
 	daemon_methods_batch,
 	daemon_methods_webhook,
+	daemon_methods_journal,
 	NULL
 };
 

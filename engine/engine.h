@@ -579,6 +579,19 @@ struct http_job	*http_start(const struct operation *,
 		     const struct exec_request *, int, exec_done_cb, void *,
 		     char **);
 void		 http_abort(struct http_job *);
+/* A POST of a body made elsewhere (subscriptions): see http_post. */
+struct http_post {
+	const char		*label;		/* for the log */
+	const char		*url;
+	const char		*body;
+	size_t			 len;
+	const char *const	*headers;	/* "Name: value", NULL-ended */
+	int64_t			 timeout_ms;	/* 0: 60 s */
+	size_t			 max_response;	/* 0: HTTP_MAX_RESPONSE */
+};
+struct http_job	*http_post(const struct http_post *, exec_done_cb, void *,
+		     char **);
+int		 http_url_check(const char *, char **);
 int		 http_running(void);
 int64_t		 http_retry_after(const char *, int64_t);
 

@@ -76,6 +76,7 @@ struct http_job {
 	char			 errbuf[CURL_ERROR_SIZE];
 
 	int64_t			 deadline_ms;
+	int			 plain;		/* http_post: any 2xx succeeds */
 	int64_t			 start_us;	/* monotonic */
 	int64_t			 end_us;
 	int			 finished;	/* result made */
@@ -113,8 +114,7 @@ static int	 http_headers(struct http_job *, const struct operation *,
 		    const struct exec_request *, int, char **);
 static int	 http_sign_headers(struct http_job *, const char *,
 		    const char *, int, char **);
-static int	 http_easy(struct http_job *, const struct operation *,
-		    int64_t, char **);
+static int	 http_easy(struct http_job *, const char *, int64_t, char **);
 static void	 http_finish(struct http_job *, struct exec_result *);
 static struct exec_result *http_result_new(struct http_job *);
 static struct exec_result *http_make_result(struct http_job *, CURLcode);
@@ -596,8 +596,8 @@ http_headers(struct http_job *job, const struct operation *op,
 
 /* The easy handle of JOB: one POST, bounded in time and size. */
 static int
-http_easy(struct http_job *job, const struct operation *op,
-    int64_t connect_ms, char **cause)
+http_easy(struct http_job *job, const char *url, int64_t connect_ms,
+    char **cause)
 {
 	CURL		*e;
 	CURLcode	 rc = CURLE_OK;
@@ -605,7 +605,7 @@ http_easy(struct http_job *job, const struct operation *op,
 	if ((e = job->easy = curl_easy_init()) == NULL)
 		fatalx("http: curl_easy_init failed");
 	HTTP_SETOPT(CURLOPT_PRIVATE, (char *)job);
-	HTTP_SETOPT(CURLOPT_URL, op->url);
+	HTTP_SETOPT(CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	HTTP_SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -683,7 +683,7 @@ http_start(const struct operation *op, const struct exec_request *req,
 	job->deadline_ms = deadline;
 	if (http_display_url(op->url, &job->where, cause) != 0 ||
 	    http_headers(job, op, req, attempt, cause) != 0 ||
-	    http_easy(job, op, connect, cause) != 0)
+	    http_easy(job, op->url, connect, cause) != 0)
 		goto fail;
 	job->start_us = mono_us();
 	if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
@@ -699,6 +699,109 @@ http_start(const struct operation *op, const struct exec_request *req,
 fail:
 	http_job_free(job);
 	return (NULL);
+}
+
+/*
+ * POST a body the caller made (P: borrowed for the call) through the same
+ * multi handle, address filter and limits as the executor's calls, with
+ * P's headers and no others of ours but Content-Type.  Any 2xx succeeds
+ * whatever its body; the rest fail as the executor's calls do (3xx
+ * refused, Retry-After of a 429 or 5xx read).  Returns the job, whose CB
+ * runs once on the loop; or NULL with *cause when nothing was started.
+ */
+struct http_job *
+http_post(const struct http_post *p, exec_done_cb cb, void *arg,
+    char **cause)
+{
+	struct http_job	*job;
+	int64_t		 connect;
+	size_t		 i;
+
+	if (http_base == NULL)
+		fatalx("http_post: runtime not initialised");
+	job = xcalloc(1, sizeof *job);
+	job->job.executor = &http_executor;
+	job->run_id = xstrdup(p->label != NULL ? p->label : "-");
+	job->operation = xstrdup("-");
+	job->cb = cb;
+	job->arg = arg;
+	job->plain = 1;
+	job->body = xmalloc(p->len + 1);
+	memcpy(job->body, p->body, p->len);
+	job->body[p->len] = '\0';
+	job->body_len = p->len;
+	job->resp_max = p->max_response > 0 ? p->max_response :
+	    HTTP_MAX_RESPONSE;
+	job->deadline_ms = p->timeout_ms > 0 ? p->timeout_ms :
+	    HTTP_DEFAULT_MS;
+	connect = HTTP_CONNECT_TIMEOUT_MS < job->deadline_ms ?
+	    HTTP_CONNECT_TIMEOUT_MS : job->deadline_ms;
+	http_add_header(job, "Content-Type: application/json");
+	http_add_header(job, "Expect:");
+	for (i = 0; p->headers != NULL && p->headers[i] != NULL; i++) {
+		if (!http_printable(p->headers[i])) {
+			xasprintf(cause, "a header is not printable ASCII");
+			goto fail;
+		}
+		http_add_header(job, "%s", p->headers[i]);
+	}
+	if (http_display_url(p->url, &job->where, cause) != 0 ||
+	    http_easy(job, p->url, connect, cause) != 0)
+		goto fail;
+	job->start_us = mono_us();
+	if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
+		xasprintf(cause, "http: cannot add a transfer");
+		goto fail;
+	}
+	TAILQ_INSERT_TAIL(&http_live, job, entry);
+	http_nlive++;
+	log_trace(TRACE_HTTP, "msg=\"http post started\" for=%s url=\"%s\"",
+	    job->run_id, job->where);
+	return (job);
+fail:
+	http_job_free(job);
+	return (NULL);
+}
+
+/*
+ * Is URL one http_post can call: an absolute http or https URL with a
+ * host?  0, or -1 and *cause.  Says nothing of the address filter, which
+ * judges the address connected to.
+ */
+int
+http_url_check(const char *url, char **cause)
+{
+	CURLU		*u;
+	CURLUcode	 uc;
+	char		*scheme = NULL, *host = NULL;
+	int		 rc = -1;
+
+	if ((u = curl_url()) == NULL)
+		fatalx("http: curl_url failed");
+	if (!http_printable(url) || strchr(url, ' ') != NULL) {
+		xasprintf(cause, "a URL of printable ASCII without spaces");
+		goto out;
+	}
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		xasprintf(cause, "not a URL: %s", curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		xasprintf(cause, "the scheme must be http or https");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    *host == '\0') {
+		xasprintf(cause, "the URL has no host");
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return (rc);
 }
 
 /* Abort JOB: its transfer is dropped; its callback says CANCELLED, once. */
@@ -823,6 +926,10 @@ http_result_status(struct http_job *job, struct exec_result *r, long status)
 {
 	char	*excerpt;
 
+	if (status >= 200 && status <= 299 && job->plain) {
+		r->status = EXEC_SUCCESS;
+		return;
+	}
 	if (status >= 200 && status <= 299) {
 		exec_parse_output(job->resp, job->resp_len, r);
 		r->retryable = 0;

@@ -20,7 +20,8 @@
  * left subtree, the rest the right.
  *
  * Pure computation on the caller's thread, no state but SHA-256 fetched
- * once per process (implicit fetches are slow in OpenSSL 3.0).  Sizes and
+ * once per process (implicit fetches are slow in OpenSSL 3.0) and one
+ * hashing context per thread, made on first use.  Sizes and
  * indexes are uint64_t; a proof holds at most MERKLE_PROOF_MAX hashes.
  */
 #include <sys/types.h>
@@ -48,6 +49,8 @@ struct merkle_hasher {
 };
 
 static void		 merkle_init(void);
+static void		 merkle_ctx_free(void *);
+static EVP_MD_CTX	*merkle_thread_ctx(void);
 static const EVP_MD	*merkle_md(void);
 static void		 merkle_digest(struct merkle_hasher *, const void *,
 			     size_t, unsigned char *);
@@ -71,6 +74,13 @@ static void		 merkle_shift_right_edge(uint64_t *, uint64_t *);
 
 static pthread_once_t	 merkle_once = PTHREAD_ONCE_INIT;
 static EVP_MD		*merkle_sha256;
+static pthread_key_t	 merkle_key;	/* each thread's context */
+
+static void
+merkle_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
 
 static void
 merkle_init(void)
@@ -78,6 +88,24 @@ merkle_init(void)
 	merkle_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (merkle_sha256 == NULL)
 		fatalx("merkle: SHA-256 is not available from OpenSSL");
+	if (pthread_key_create(&merkle_key, merkle_ctx_free) != 0)
+		fatalx("merkle: pthread_key_create failed");
+}
+
+/* This thread's context for single hashes (freed when it exits): a
+ * compact range appended to leaf by leaf hashes without an allocation. */
+static EVP_MD_CTX *
+merkle_thread_ctx(void)
+{
+	EVP_MD_CTX	*ctx;
+
+	pthread_once(&merkle_once, merkle_init);
+	if ((ctx = pthread_getspecific(merkle_key)) == NULL) {
+		if ((ctx = EVP_MD_CTX_new()) == NULL ||
+		    pthread_setspecific(merkle_key, ctx) != 0)
+			fatalx("merkle: out of memory");
+	}
+	return (ctx);
 }
 
 static const EVP_MD *
@@ -92,7 +120,8 @@ static void
 merkle_digest(struct merkle_hasher *h, const void *data, size_t len,
     unsigned char *out)
 {
-	unsigned int	n;
+	EVP_MD_CTX	*ctx;
+	unsigned int	 n;
 
 	if (h != NULL && h->ctx != NULL) {
 		if (EVP_DigestInit_ex2(h->ctx, merkle_md(), NULL) != 1 ||
@@ -102,8 +131,10 @@ merkle_digest(struct merkle_hasher *h, const void *data, size_t len,
 			fatalx("merkle: SHA-256 failed");
 		return;
 	}
-	if (EVP_Digest(data, len, out, &n, merkle_md(), NULL) != 1 ||
-	    n != MERKLE_HASH_LEN)
+	ctx = merkle_thread_ctx();
+	if (EVP_DigestInit_ex2(ctx, merkle_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != MERKLE_HASH_LEN)
 		fatalx("merkle: SHA-256 failed");
 }
 

@@ -158,3 +158,19 @@ chain_ctx_free(struct chain_ctx *ctx)
 	EVP_MD_CTX_free(ctx->md_ctx);
 	free(ctx);
 }
+
+void
+chain_ctx_leaf(struct chain_ctx *ctx, const void *a, size_t alen,
+    const void *b, size_t blen, uint8_t out[JOURNAL_HASH_LEN])
+{
+	static const uint8_t	prefix = 0x00;
+	unsigned int		len;
+
+	if (EVP_DigestInit_ex2(ctx->md_ctx, chain_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx->md_ctx, &prefix, 1) != 1 ||
+	    EVP_DigestUpdate(ctx->md_ctx, a, alen) != 1 ||
+	    (blen != 0 && EVP_DigestUpdate(ctx->md_ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(ctx->md_ctx, out, &len) != 1 ||
+	    len != JOURNAL_HASH_LEN)
+		fatalx("chain: leaf hash failed");
+}

@@ -64,8 +64,6 @@ static void	 journal_call_hooks(struct journal *, size_t, int64_t);
 static void	 journal_failed(struct journal *, struct jrec *,
 		     struct journal_result *);
 static int	 journal_verify_entry(const struct journal_entry *, void *);
-static int	 journal_verify_meta(struct journal_check *,
-		     const struct journal_meta *);
 static int	 journal_check_fail(struct journal_check *, uint64_t,
 		     const char *, ...) printflike(3, 4);
 static void	 journal_check_open(struct journal *,
@@ -103,8 +101,17 @@ journal_open(const char *dir, const struct journal_options *options,
 		goto fail;
 	if (j->ops->meta(j->store, &m, &why) != 0)
 		goto fail;
-	if (!j->readonly)
+	snprintf(j->origin, sizeof j->origin, "%s%.32s",
+	    CHECKPOINT_ORIGIN_PREFIX, m.journal_id);
+	j->ckpt_every = options->checkpoint_every != 0 ?
+	    options->checkpoint_every : JOURNAL_CHECKPOINT_EVERY;
+	j->ckpt_interval_us = options->checkpoint_interval_us != 0 ?
+	    options->checkpoint_interval_us : JOURNAL_CHECKPOINT_INTERVAL_US;
+	if (!j->readonly) {
 		journal_check_open(j, &m);
+		if (checkpoint_load(j, &m, &why) != 0)
+			goto fail;
+	}
 	j->seq = j->wseq = m.head_seq;
 	memcpy(j->head, m.head_hash, JOURNAL_HASH_LEN);
 	memcpy(j->whash, m.head_hash, JOURNAL_HASH_LEN);
@@ -261,9 +268,15 @@ journal_close(struct journal *j)
 	if (j == NULL)
 		return;
 	scrub_stop(j);
+	if (j->store != NULL && j->signer != NULL && !j->readonly &&
+	    checkpoint_request(j, journal_log_cb, NULL, NULL) == 0)
+		log_debug("msg=\"journal: checkpoint at close\"");
 	if (j->store != NULL)
 		journal_flush(j);
 	writer_stop(j);
+	journal_collect(j);	/* what the writer made on its own */
+	journal_dispatch(j);
+	checkpoint_free(j);
 	if (j->ev != NULL)
 		event_free(j->ev);
 	if (j->pipe[0] != -1)
@@ -360,17 +373,25 @@ journal_dispatch(struct journal *j)
 
 	while ((rec = STAILQ_FIRST(&j->ready)) != NULL) {
 		STAILQ_REMOVE_HEAD(&j->ready, entry);
-		j->pending--;
+		if (!rec->internal)
+			j->pending--;
 		memset(&r, 0, sizeof r);
 		r.status = rec->status;
+		r.note = rec->note;
 		if (r.status == JOURNAL_OK) {
 			r.seq = rec->seq;
-			j->seq = rec->seq;
-			memcpy(j->head, rec->hash, JOURNAL_HASH_LEN);
+			if (!rec->reused) {
+				j->seq = rec->seq;
+				memcpy(j->head, rec->hash, JOURNAL_HASH_LEN);
+			}
 		} else if (r.status == JOURNAL_DUPLICATE)
 			r.dup_seq = rec->dup_seq;
 		else
 			journal_failed(j, rec, &r);
+		/* The witness has a checkpoint before anyone is told. */
+		if (rec->note != NULL && r.status == JOURNAL_OK &&
+		    !rec->reused && j->ckpt_hook != NULL)
+			j->ckpt_hook(rec->seq, rec->note, j->ckpt_hookarg);
 		if (rec->cb != NULL)
 			rec->cb(&r, rec->cbarg);
 		if (rec->commit_records != 0)
@@ -677,6 +698,8 @@ journal_check_clear(struct journal_check *c)
 {
 	free(c->cause);
 	c->cause = NULL;
+	chain_ctx_free(c->ctx);
+	c->ctx = NULL;
 }
 
 /* Set the first failure: SEQ and the reason. */
@@ -728,9 +751,22 @@ journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 		record_clear(&rec);
 		return (-1);
 	}
+	if (c->ctx == NULL)
+		c->ctx = chain_ctx_create();
+	if (c->computed != NULL)
+		memcpy(h, c->computed, JOURNAL_HASH_LEN);
+	else {
+		chain_ctx_begin(c->ctx, c->prev);
+		chain_ctx_update(c->ctx, e->rec, e->len);
+		chain_ctx_end(c->ctx, h);
+	}
+	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) == 0 && c->record_cb != NULL &&
+	    c->record_cb(c, e, &rec) != 0) {
+		record_clear(&rec);
+		return (-1);
+	}
 	c->time_us = rec.time_us;
 	record_clear(&rec);
-	chain_next(c->prev, e->rec, e->len, h);
 	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) != 0) {
 		chain_hex(e->hash, a);
 		chain_hex(h, b);
@@ -750,9 +786,8 @@ journal_verify_entry(const struct journal_entry *e, void *arg)
 	return (journal_check_entry(arg, e) != 0);
 }
 
-/* After the walk: meta's head must be the last record. */
-static int
-journal_verify_meta(struct journal_check *c, const struct journal_meta *m)
+int
+journal_check_meta(struct journal_check *c, const struct journal_meta *m)
 {
 	uint64_t	last = c->expect - 1;
 
@@ -782,16 +817,22 @@ journal_verify(struct journal *j, struct journal_verify *v, char **cause)
 	memset(v, 0, sizeof *v);
 	journal_check_init(&c);
 	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &c,
-	    cause) != 0)
+	    cause) != 0) {
+		journal_check_clear(&c);
 		return (-1);
-	rc = c.cause != NULL ? -1 : journal_verify_meta(&c, &m);
+	}
+	rc = c.cause != NULL ? -1 : journal_check_meta(&c, &m);
 	v->records = c.records;
 	v->last_seq = c.expect - 1;
 	memcpy(v->head, c.prev, JOURNAL_HASH_LEN);
-	if (rc == 0)
+	if (rc == 0) {
+		journal_check_clear(&c);
 		return (0);
+	}
 	v->bad_seq = c.bad_seq;
 	*cause = c.cause;
+	c.cause = NULL;
+	journal_check_clear(&c);
 	return (-1);
 }
 
@@ -886,6 +927,7 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 		    (unsigned long long)m->head_seq,
 		    (unsigned long long)sc.c.records, sc.window ?
 		    " rest=\"the scrub, starting now\"" : "");
+		journal_check_clear(&sc.c);
 		return;
 	}
 	log_warnx("msg=\"journal chain broken\" seq=%llu found_by=start "

@@ -43,6 +43,9 @@
 #define JOURNAL_BATCH_MAX	8192	/* records per LMDB transaction */
 #define JOURNAL_MAX_DEPTH	32	/* msgpack nesting in a record */
 #define JOURNAL_MAX_STR		255	/* bytes of a kind or an account */
+#define JOURNAL_CHECKPOINT_EVERY 10000	/* records between checkpoints */
+#define JOURNAL_CHECKPOINT_INTERVAL_US (60 * 1000000LL) /* or this long */
+#define JOURNAL_CHECKPOINT_KIND	"checkpoint"
 
 enum journal_sync {
 	JOURNAL_SYNC_FULL,	/* durable: every commit is fsynced (default) */
@@ -78,12 +81,16 @@ struct journal_result {
 	uint64_t		 dup_seq;
 	const char		*error;		/* borrowed for the callback */
 	const char		*reason;	/* JOURNAL_R_*, with an error */
+	const char		*note;		/* a checkpoint's signed note
+						   (borrowed for the callback) */
 };
 
 typedef void (*journal_done_cb)(const struct journal_result *, void *);
 
 struct journal;
 struct jrec;
+struct record;
+struct chain_ctx;
 
 /* One row of a state table, handed to a journal_table_foreach callback;
  * key and value point into LMDB's map and are valid only in the callback. */
@@ -101,6 +108,9 @@ struct journal_options {
 	int			 readonly;	/* readers: no writer thread */
 	uint64_t		 start_check_max; /* records checked at open
 					   before going on; 0: 100000 */
+	uint64_t		 checkpoint_every;	/* records; 0: 10000 */
+	int64_t			 checkpoint_interval_us; /* 0: 60 s; < 0:
+					   none but by count, request, close */
 };
 
 /* One log entry handed to a journal_log_foreach callback: HASH (32 bytes)
@@ -125,6 +135,9 @@ struct journal_meta {
 					   verified up to here */
 	uint8_t		 verified_hash[JOURNAL_HASH_LEN];
 	int64_t		 scrubbed_us;	/* the last whole-chain scrub ended */
+	int		 has_range;	/* merkle_range is present ... */
+	struct merkle_range range;	/* ... the tree over the log as the
+					   writer keeps it (size: records) */
 };
 
 /*
@@ -138,6 +151,17 @@ struct journal_check {
 	uint64_t	 records;	/* records that verified */
 	uint64_t	 bad_seq;	/* the first bad seq; 0: none yet */
 	char		*cause;		/* why, with bad_seq (allocated) */
+	struct chain_ctx *ctx;		/* hashing context (made on use) */
+	const uint8_t	*computed;	/* SHA-256(prev || record) of the next
+					   entry, computed by the caller (the
+					   stored hash of the entry before
+					   standing for prev); NULL: here */
+	/* Called with each record that passed, decoded (may be NULL);
+	   returns 0, or -1 after journal_check_fail-like bad_seq/cause. */
+	int		(*record_cb)(struct journal_check *,
+			    const struct journal_entry *,
+			    const struct record *);
+	void		*arg;
 };
 
 /*
@@ -360,6 +384,10 @@ int		 journal_verify(struct journal *, struct journal_verify *,
 		     char **);
 /* Start checking at seq 1 from the genesis hash. */
 void		 journal_check_init(struct journal_check *);
+/* After the walk: meta's head must be the last record checked.  Returns
+ * 0, or -1 with bad_seq and cause set. */
+int		 journal_check_meta(struct journal_check *,
+		     const struct journal_meta *);
 /*
  * Check the next log entry: its seq is the one expected, its value holds
  * a hash and a record that decodes (record_decode) with the same seq and
@@ -369,7 +397,7 @@ void		 journal_check_init(struct journal_check *);
  */
 int		 journal_check_entry(struct journal_check *,
 		     const struct journal_entry *);
-/* Free the cause.  Safe twice. */
+/* Free the cause and the hashing context.  Safe twice. */
 void		 journal_check_clear(struct journal_check *);
 /* The chain as known now (loop thread); strings borrowed until the next
  * journal call. */
@@ -451,6 +479,99 @@ void		 chain_ctx_begin(struct chain_ctx *,
 void		 chain_ctx_update(struct chain_ctx *, const void *, size_t);
 void		 chain_ctx_end(struct chain_ctx *, uint8_t[JOURNAL_HASH_LEN]);
 void		 chain_ctx_free(struct chain_ctx *);
+/* The RFC 6962 leaf hash SHA-256(0x00 || A || B) of a record whose bytes
+ * are A (ALEN) then B (BLEN; B may be NULL), into OUT. */
+void		 chain_ctx_leaf(struct chain_ctx *, const void *, size_t,
+		     const void *, size_t, uint8_t[JOURNAL_HASH_LEN]);
+
+/*
+ * checkpoint.c: signed checkpoints over the log (doc/journal-format.md,
+ * "Checkpoints, proofs and the witness").  Leaf N-1 of the Merkle tree is
+ * record N's bytes (without its chain hash); the writer keeps the tree's
+ * compact range in meta with every commit and, when due, writes a
+ * "checkpoint" record (account nil) as the last of a transaction: every
+ * checkpoint_every records or checkpoint_interval_us, on request
+ * (checkpoint_request) and at journal_close; never two with nothing in
+ * between.  Its body: tree_size (the seq before it), root and head_hash
+ * (hex) and note, a C2SP signed note of the checkpoint text
+ * (note_checkpoint_format) with the origin "chime.journal/JOURNAL_ID" and
+ * the extension line "head_hash HEX".  Without a key (checkpoint_key) no
+ * checkpoint is written.
+ */
+#define CHECKPOINT_ORIGIN_PREFIX "chime.journal/"
+#define CHECKPOINT_EXT_HEAD	"head_hash "
+/* A checkpoint record's body, or a witnessed note, decoded. */
+struct checkpoint_info {
+	uint64_t	 tree_size;
+	uint8_t		 root[JOURNAL_HASH_LEN];
+	uint8_t		 head[JOURNAL_HASH_LEN];	/* chain hash of
+							   tree_size */
+	int		 has_head;
+	char		*origin;
+	char		*note;		/* the signed note (allocated) */
+};
+/* The journal's origin, "chime.journal/JOURNAL_ID" (borrowed). */
+const char	*checkpoint_origin(struct journal *);
+/*
+ * Sign checkpoints with the Ed25519 key in the PEM file KEY (named by the
+ * origin); if it is missing and CREATE, make a new one there (its
+ * directory 0700, the file 0600).  PUB (may be NULL) then holds the
+ * verifier key (C2SP vkey text and a newline, mode 0644), rewritten when
+ * it differs.  Before journal_start.  Returns 0, or -1 and *cause (the
+ * key cannot be read, is readable by others, is not Ed25519; the files
+ * cannot be written).
+ */
+int		 checkpoint_key(struct journal *, const char *, const char *,
+		     int, char **);
+/* The verifier key of the signing key (allocated), or NULL if none. */
+char		*checkpoint_vkey(struct journal *);
+/*
+ * Write a checkpoint now (after every record submitted before).  CB runs
+ * when it is durable, with result->note (and result->seq the checkpoint
+ * record's seq); with nothing written since the last checkpoint, that one
+ * is answered again.  Returns 0, or -1 and *cause when the journal has no
+ * signing key or is read-only.
+ */
+int		 checkpoint_request(struct journal *, journal_done_cb, void *,
+		     char **);
+/* Call FN(seq, note, ARG) on the loop for each checkpoint record made
+ * durable (NOTE borrowed for the call). */
+void		 checkpoint_set_hook(struct journal *,
+		     void (*)(uint64_t, const char *, void *), void *);
+/*
+ * Decode the body of checkpoint record REC into *INFO (checkpoint_clear
+ * frees it): 0, or -1 and *cause.  The note is not verified here.
+ */
+int		 checkpoint_decode(const struct record *,
+		     struct checkpoint_info *, char **);
+/*
+ * Read the signed note NOTE (LEN bytes) into *INFO: verified with V
+ * unless V is NULL (then only parsed), its text a checkpoint whose
+ * origin is ORIGIN unless ORIGIN is NULL.  0, or -1 and *cause.
+ */
+int		 checkpoint_note(const char *, size_t,
+		     const struct note_verifier *, const char *,
+		     struct checkpoint_info *, char **);
+void		 checkpoint_clear(struct checkpoint_info *);
+/* (internal) Fill the body and note of checkpoint record REC for the
+ * tree RANGE whose last record has chain hash HEAD (writer thread):
+ * 0, or -1 and *cause. */
+int		 checkpoint_fill(struct journal *, struct jrec *,
+		     const struct merkle_range *, const uint8_t *, char **);
+/* (internal) At open: the writer's range from meta, or computed from the
+ * log when meta has none or one of another size; the last checkpoint
+ * from the tail.  0, or -1 and *cause. */
+int		 checkpoint_load(struct journal *, const struct journal_meta *,
+		     char **);
+/* (internal) journal_close: free what checkpoint_key made. */
+void		 checkpoint_free(struct journal *);
+
+/* proof.c: chime-journal's pubkey, verify, prove and check-proof
+ * commands (ARGV[0] is the command's name); they return the exit status. */
+int		 proof_cmd_pubkey(int, char **);
+int		 proof_cmd_verify(int, char **);
+int		 proof_cmd_prove(int, char **);
+int		 proof_cmd_check(int, char **);
 
 /*
  * store-lmdb.c: the storage interface, behind a function table, and its
@@ -528,6 +649,9 @@ struct store_ops {
 	void		 (*release_cache)(struct store *);
 	/* in the write transaction: delete a claim (absent: no error) */
 	int		 (*unclaim)(struct store *, const char *, char **);
+	/* in the write transaction: meta's merkle_range */
+	int		 (*set_range)(struct store *,
+			     const struct merkle_range *, char **);
 };
 extern const struct store_ops store_lmdb_ops;
 /* The JOURNAL_R_* reason of a write error: an errno or LMDB code (-1 or
@@ -577,6 +701,13 @@ struct jrec {
 	u_int			 opcap;
 	char			*error;		/* sticky; the record fails */
 	int			 failfast;	/* see jrec_failfast */
+	int			 ckpt;		/* a checkpoint: the writer
+						   makes its body */
+	int			 internal;	/* made by the writer: no
+						   submitter, not pending */
+	int			 reused;	/* nothing since the last
+						   checkpoint: that one */
+	char			*note;		/* a checkpoint's note */
 
 	journal_done_cb		 cb;
 	void			*cbarg;
@@ -656,6 +787,22 @@ struct journal {
 	msgpack_packer		 wpk;
 	struct chain_ctx	*wchain;
 	struct jrec		**wrecs;	/* the transaction's records */
+	struct merkle_range	 wrange;	/* the tree over the log */
+	uint64_t		 wckpt_seq;	/* the last record if it is a
+						   checkpoint, else 0 */
+	uint64_t		 wckpt_base;	/* records are counted from */
+	struct jrec		*wauto;		/* this batch's own checkpoint */
+	int			 wforce;	/* ... due whatever the count */
+	int64_t			 wckpt_us;	/* its time (or the start's) */
+	char			*wnote;		/* its note */
+
+	/* Checkpoints (checkpoint.c): set before journal_start. */
+	char			 origin[64];	/* chime.journal/JOURNAL_ID */
+	struct note_signer	*signer;	/* NULL: no checkpoints */
+	uint64_t		 ckpt_every;
+	int64_t			 ckpt_interval_us;
+	void			(*ckpt_hook)(uint64_t, const char *, void *);
+	void			*ckpt_hookarg;
 };
 
 /* jrec.c */

@@ -290,6 +290,7 @@ jrec_free(struct jrec *rec)
 	free(rec->ops);
 	free(rec->error);
 	free(rec->result_error);
+	free(rec->note);
 	free(rec);
 }
 

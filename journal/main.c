@@ -1,6 +1,7 @@
 /*
  * journal/main.c: chime-journal, which reads a journal directly, read-only
- * (LMDB lets it run beside the daemon): verify, export, stats, replay
+ * (LMDB lets it run beside the daemon): verify, export, stats, the
+ * checkpoint commands of proof.c (pubkey, prove, check-proof), and replay
  * (main-replay.c).
  *
  * Exit status: 0 success; 1 the journal is damaged, missing or unreadable;
@@ -43,7 +44,6 @@ static deadfunc void	 usage(void);
 static const char	*data_dir(int, char **);
 static char		*journal_dir(const char *);
 static struct journal	*open_journal(const char *);
-static int		 cmd_verify(int, char **);
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
 int			 cmd_replay(int, char **);	/* main-replay.c */
@@ -65,21 +65,30 @@ static const struct {
 	const char	*name;
 	int		 (*fn)(int, char **);
 } commands[] = {
-	{ "verify", cmd_verify },
+	{ "verify", proof_cmd_verify },
 	{ "export", cmd_export },
 	{ "stats", cmd_stats },
 	{ "replay", cmd_replay },
+	{ "pubkey", proof_cmd_pubkey },
+	{ "prove", proof_cmd_prove },
+	{ "check-proof", proof_cmd_check },
 };
 
 static deadfunc void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: chime-journal verify [DATA_DIR]\n"
+	    "usage: chime-journal verify [DATA_DIR] [--pubkey KEY "
+	    "[--checkpoint NOTE]]\n"
 	    "       chime-journal export [DATA_DIR] [--from SEQ] "
 	    "[--format jsonl]\n"
 	    "       chime-journal stats [DATA_DIR]\n"
 	    "       chime-journal replay [DATA_DIR] --into DIR\n"
+	    "       chime-journal pubkey [DATA_DIR]\n"
+	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
+	    "       chime-journal prove [DATA_DIR] --from-size N "
+	    "[--to-size M]\n"
+	    "       chime-journal check-proof PROOF --pubkey KEY\n"
 	    "       chime-journal help\n"
 	    "DATA_DIR defaults to $CHIME_DATA, else ./var/chime (as chimed).\n");
 	exit(2);
@@ -136,36 +145,6 @@ open_journal(const char *data)
 	}
 	free(dir);
 	return (j);
-}
-
-static int
-cmd_verify(int argc, char **argv)
-{
-	struct journal		*j;
-	struct journal_verify	 v;
-	char			*cause, hex[65];
-	int			 rc;
-
-	j = open_journal(data_dir(argc - 1, argv + 1));
-	rc = journal_verify(j, &v, &cause);
-	if (rc != 0 && v.bad_seq == 0)
-		fprintf(stderr, "chime-journal: %s\n", cause);
-	else if (rc != 0)
-		printf("bad: seq %llu: %s\n", (unsigned long long)v.bad_seq,
-		    cause);
-	else {
-		chain_hex(v.head, hex);
-		if (v.records == 0)
-			printf("ok: 0 records, head %s\n", hex);
-		else
-			printf("ok: %llu records, seq 1..%llu, head %s\n",
-			    (unsigned long long)v.records,
-			    (unsigned long long)v.last_seq, hex);
-	}
-	if (rc != 0)
-		free(cause);
-	journal_close(j);
-	return (rc == 0 ? 0 : 1);
 }
 
 /* Decode the record of E into REC: 0, or -1 with where and why in W (the
@@ -409,8 +388,13 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "--help") == 0) {
 		printf("chime-journal: read a chime journal (read-only, safe "
 		    "while chimed runs)\n\n"
-		    "  verify [DATA_DIR]   recompute the hash chain from "
-		    "genesis\n"
+		    "  verify [DATA_DIR] [--pubkey KEY [--checkpoint NOTE]]\n"
+		    "                      recompute the hash chain and the "
+		    "Merkle tree from\n"
+		    "                      genesis; check the checkpoint "
+		    "records and that the\n"
+		    "                      journal extends a witnessed "
+		    "checkpoint\n"
 		    "  export [DATA_DIR] [--from SEQ] [--format jsonl]\n"
 		    "                      one JSON object per record\n"
 		    "  stats [DATA_DIR]    records, kinds, map size, head\n"
@@ -419,6 +403,14 @@ main(int argc, char **argv)
 		    "log into a fresh\n"
 		    "                      DIR and compare them with the live "
 		    "ones\n"
+		    "  pubkey [DATA_DIR]   the verifier key of the journal's "
+		    "checkpoints\n"
+		    "  prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
+		    "  prove [DATA_DIR] --from-size N [--to-size M]\n"
+		    "                      an inclusion or consistency proof "
+		    "(JSON)\n"
+		    "  check-proof PROOF --pubkey KEY\n"
+		    "                      check a proof without the journal\n"
 		    "\nDATA_DIR is the daemon's data directory (the journal "
 		    "is DATA_DIR/journal);\nwithout one, $CHIME_DATA, else "
 		    "./var/chime.\n");

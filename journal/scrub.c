@@ -150,6 +150,7 @@ scrub_fire(evutil_socket_t fd, short events, void *arg)
 	struct scrub	*s = arg;
 
 	if (!s->running) {
+		journal_check_clear(&s->c);
 		journal_check_init(&s->c);
 		s->to_seq = journal_seq(s->j);
 		s->started_us = now_us();

@@ -114,6 +114,10 @@ static int	 store_check_size(struct store *, const char *, char **);
 static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
+static int	 store_lmdb_set_range(struct store *,
+		     const struct merkle_range *, char **);
+static int	 store_read_range(struct store *, MDB_txn *,
+		     struct journal_meta *, char **);
 static int	 store_check_format(struct store *, MDB_txn *, char **);
 static int	 store_load_tables(struct store *, MDB_txn *, char **);
 static void	 store_add_table(struct store *, const char *, MDB_dbi, int);
@@ -191,6 +195,7 @@ const struct store_ops store_lmdb_ops = {
 	.set_head = store_lmdb_set_head,
 	.set_verified = store_lmdb_set_verified,
 	.meta = store_lmdb_meta,
+	.set_range = store_lmdb_set_range,
 	.log_last = store_lmdb_log_last,
 	.log_foreach = store_lmdb_log_foreach,
 	.table_foreach = store_lmdb_table_foreach,
@@ -966,6 +971,53 @@ store_lmdb_set_verified(struct store *s, uint64_t seq, const uint8_t *hash,
 	return (store_put_meta(s, s->wtxn, "scrubbed_us", b, 8, cause));
 }
 
+/* Meta's merkle_range: the size (8 bytes, big-endian), then the hashes
+ * of the compact range, one per bit set in the size. */
+static int
+store_lmdb_set_range(struct store *s, const struct merkle_range *r,
+    char **cause)
+{
+	uint8_t	 buf[8 + MERKLE_RANGE_MAX * MERKLE_HASH_LEN];
+	size_t	 n = (size_t)__builtin_popcountll(r->size);
+
+	store_be64(r->size, buf);
+	memcpy(buf + 8, r->hash, n * MERKLE_HASH_LEN);
+	return (store_put_meta(s, s->wtxn, "merkle_range", buf,
+	    8 + n * MERKLE_HASH_LEN, cause));
+}
+
+/* Read meta's merkle_range (optional) into M. */
+static int
+store_read_range(struct store *s, MDB_txn *txn, struct journal_meta *m,
+    char **cause)
+{
+	MDB_val	 k = { 12, (void *)"merkle_range" }, v;
+	uint64_t size;
+	char	*why;
+	int	 rc;
+
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return (0);
+	if (rc != 0) {
+		xasprintf(cause, "meta merkle_range: %s", mdb_strerror(rc));
+		return (-1);
+	}
+	if (v.mv_size < 8 || (v.mv_size - 8) % MERKLE_HASH_LEN != 0) {
+		xasprintf(cause, "meta merkle_range: %zu bytes", v.mv_size);
+		return (-1);
+	}
+	size = store_get_be64(v.mv_data);
+	if (merkle_range_set(&m->range, size, (const uint8_t *)v.mv_data + 8,
+	    (v.mv_size - 8) / MERKLE_HASH_LEN, &why) != 0) {
+		xasprintf(cause, "meta merkle_range: %s", why);
+		free(why);
+		return (-1);
+	}
+	m->has_range = 1;
+	return (0);
+}
+
 /*
  * Meta KEY of SIZE bytes in TXN, in *V: 1, or 0 when it is absent and
  * OPTIONAL; -1 and *cause when it is absent (not OPTIONAL), cannot be read
@@ -1043,7 +1095,7 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	}
 	if (found[7])
 		m->scrubbed_us = (int64_t)store_get_be64(v[7].mv_data);
-	return (0);
+	return (store_read_range(s, txn, m, cause));
 }
 
 static int

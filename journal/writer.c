@@ -18,6 +18,13 @@
  * cannot be written fail.  The outcomes go to the loop through
  * journal_deliver.
  *
+ * The writer also keeps the Merkle tree over the log (its compact range,
+ * put in meta with each commit) and writes checkpoint records
+ * (checkpoint.c): one asked for, where it was submitted; one of its own as
+ * the last record of a transaction once checkpoint_every records passed
+ * since the last, or when it wakes checkpoint_interval_us after the last
+ * with records since; none with nothing since the last.
+ *
  * Everything the writer reuses (header buffer, hashing context, the array
  * of a transaction's records) is allocated once in writer_start.
  */
@@ -47,13 +54,17 @@ static int	 writer_probe(struct journal *, size_t *, char **);
 static void	 writer_unstall(struct journal *);
 static void	 writer_notify(struct journal *);
 static const char *writer_reason(struct journal *, const char *);
-static void	 writer_batch(struct journal *, struct jrec **, size_t);
+static void	 writer_batch(struct journal *, struct jrec **, size_t, int);
+static int	 writer_wait(struct journal *);
+static int	 writer_checkpoint(struct journal *, struct jrec *,
+		     uint64_t *, uint8_t *, struct merkle_range *,
+		     uint64_t *, const char **, char **);
 static int	 writer_try(struct journal *, struct jrec **, size_t,
 		     size_t *, char **);
 static void	 writer_single(struct journal *, struct jrec *,
 		     struct journal_stats *);
 static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
-		     uint8_t *, char **);
+		     uint8_t *, struct merkle_range *, char **);
 static int	 writer_claims(struct journal *, struct jrec *, char **);
 static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
 		     char **);
@@ -74,6 +85,7 @@ writer_start(struct journal *j, char **cause)
 	j->wchain = chain_ctx_create();
 	j->wrecs = xreallocarray(NULL, JOURNAL_BATCH_MAX, sizeof *j->wrecs);
 	j->stopping = 0;
+	j->wckpt_us = now_us();
 
 	/* The writer inherits a mask that keeps signals for the loop. */
 	sigfillset(&all);
@@ -117,14 +129,18 @@ writer_main(void *arg)
 	struct jrec_queue	 batch;
 	struct jrec		*rec;
 	size_t			 n;
+	int			 timed;
 
 	for (;;) {
 		pthread_mutex_lock(&j->mtx);
-		while (STAILQ_EMPTY(&j->queue) && !j->stopping)
-			pthread_cond_wait(&j->work_cond, &j->mtx);
+		timed = writer_wait(j);
 		STAILQ_INIT(&batch);
 		STAILQ_CONCAT(&batch, &j->queue);
 		pthread_mutex_unlock(&j->mtx);
+		if (timed) {
+			writer_batch(j, j->wrecs, 0, 1);
+			continue;
+		}
 		if (STAILQ_EMPTY(&batch))
 			break;
 		while (!STAILQ_EMPTY(&batch)) {
@@ -133,16 +149,44 @@ writer_main(void *arg)
 				STAILQ_REMOVE_HEAD(&batch, entry);
 				j->wrecs[n] = rec;
 			}
-			writer_batch(j, j->wrecs, n);
+			writer_batch(j, j->wrecs, n, 0);
 		}
 	}
 	return (NULL);
 }
 
+/*
+ * Wait (mtx held) for records or the order to stop.  With records since
+ * the last checkpoint and an interval, wait at most until the next
+ * checkpoint is due: returns 1 when it is (nothing queued), else 0.
+ */
+static int
+writer_wait(struct journal *j)
+{
+	struct timespec	ts;
+	int64_t		due;
+
+	while (STAILQ_EMPTY(&j->queue) && !j->stopping) {
+		if (j->signer == NULL || j->ckpt_interval_us <= 0 ||
+		    j->wseq == j->wckpt_seq) {
+			pthread_cond_wait(&j->work_cond, &j->mtx);
+			continue;
+		}
+		due = j->wckpt_us + j->ckpt_interval_us;
+		if (now_us() >= due)
+			return (1);
+		ts.tv_sec = due / 1000000;
+		ts.tv_nsec = (due % 1000000) * 1000;
+		pthread_cond_timedwait(&j->work_cond, &j->mtx, &ts);
+	}
+	return (0);
+}
+
 /* Write N records in one transaction (or one by one if that fails) and
- * deliver their outcomes. */
+ * deliver their outcomes; a checkpoint of the writer's own follows them
+ * when due (TIMED: the interval passed). */
 static void
-writer_batch(struct journal *j, struct jrec **recs, size_t n)
+writer_batch(struct journal *j, struct jrec **recs, size_t n, int timed)
 {
 	struct journal_stats	 d;
 	struct jrec_queue	 out;
@@ -155,6 +199,11 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n)
 	start = mono_us();
 	if ((now = now_us()) > j->wtime)
 		j->wtime = now;	/* never before an earlier record */
+	if (j->signer != NULL) {
+		j->wauto = jrec_create(JOURNAL_CHECKPOINT_KIND, NULL);
+		j->wauto->ckpt = j->wauto->internal = 1;
+		j->wforce = timed;
+	}
 	rc = writer_attempt(j, recs, &n, 1, &written, &cause);
 	if (rc == STORE_UNAVAILABLE) {
 		/* Told to give up while stalled: fail them all. */
@@ -165,11 +214,15 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n)
 		if (written > 0) {
 			d.commits = 1;
 			d.commit_us_total = (uint64_t)(mono_us() - start);
+		}
+		if (written > 0 && n > 0) {
 			recs[n - 1]->commit_records = written;
 			recs[n - 1]->commit_us = (int64_t)d.commit_us_total;
 		}
 		writer_count(recs, n, &d);
 	} else {
+		jrec_free(j->wauto);	/* the next batch's will do */
+		j->wauto = NULL;
 		log_warnx("msg=\"journal: batch failed, writing its records "
 		    "one by one\" records=%zu error=\"%s\"", n,
 		    cause != NULL ? cause : "map full");
@@ -186,6 +239,20 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n)
 	STAILQ_INIT(&out);
 	for (i = 0; i < n; i++)
 		STAILQ_INSERT_TAIL(&out, recs[i], entry);
+	if (j->wauto != NULL && j->wauto->seq != 0 && rc == STORE_OK) {
+		/* Last of its transaction: it carries the commit's figures. */
+		j->wauto->commit_records = n > 0 ? recs[n - 1]->commit_records :
+		    written;
+		j->wauto->commit_us = n > 0 ? recs[n - 1]->commit_us :
+		    (int64_t)d.commit_us_total;
+		if (n > 0)
+			recs[n - 1]->commit_records = 0;
+		STAILQ_INSERT_TAIL(&out, j->wauto, entry);
+		d.records++;
+	} else
+		jrec_free(j->wauto);
+	j->wauto = NULL;
+	j->wforce = 0;
 	journal_deliver(j, &out, &d);
 }
 
@@ -196,7 +263,7 @@ writer_count(struct jrec **recs, size_t n, struct journal_stats *d)
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if (recs[i]->status == JOURNAL_OK)
+		if (recs[i]->status == JOURNAL_OK && !recs[i]->reused)
 			d->records++;
 		else if (recs[i]->status == JOURNAL_DUPLICATE)
 			d->duplicates++;
@@ -424,27 +491,46 @@ static int
 writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
     char **cause)
 {
-	uint8_t	 hash[JOURNAL_HASH_LEN];
-	uint64_t seq = j->wseq, gen;
-	size_t	 i;
-	int	 rc;
+	struct merkle_range	 range;
+	struct jrec		*rec;
+	uint8_t			 hash[JOURNAL_HASH_LEN];
+	uint64_t		 seq = j->wseq, gen, ck = j->wckpt_seq;
+	const char		*note = j->wnote;
+	size_t			 i;
+	int			 rc;
 
 	*written = 0;
 	memcpy(hash, j->whash, sizeof hash);
+	memcpy(&range, &j->wrange, sizeof range);
+	if (j->wauto != NULL)
+		j->wauto->seq = 0;
 	if ((rc = j->ops->begin(j->store, cause)) != STORE_OK)
 		return (rc);
-	for (i = 0; i < n; i++) {
-		recs[i]->commit_records = 0;
-		if (recs[i]->error != NULL) {
-			recs[i]->status = JOURNAL_ERROR;
+	for (i = 0; i <= n; i++) {
+		if (i == n) {
+			/* The writer's own checkpoint, when due. */
+			rec = j->wauto;
+			if (rec == NULL || seq == ck || (!j->wforce &&
+			    seq - (ck > j->wckpt_base ? ck : j->wckpt_base) <
+			    j->ckpt_every))
+				break;
+		} else
+			rec = recs[i];
+		rec->commit_records = 0;
+		if (rec->error != NULL) {
+			rec->status = JOURNAL_ERROR;
 			continue;
 		}
-		rc = writer_record(j, recs[i], &seq, hash, cause);
+		if (rec->ckpt)
+			rc = writer_checkpoint(j, rec, &seq, hash, &range, &ck,
+			    &note, cause);
+		else
+			rc = writer_record(j, rec, &seq, hash, &range, cause);
 		if (rc != STORE_OK) {
 			j->ops->abort(j->store);
 			return (rc);
 		}
-		if (recs[i]->status == JOURNAL_OK)
+		if (rec->status == JOURNAL_OK && !rec->reused)
 			(*written)++;
 	}
 	if (*written == 0) {
@@ -452,6 +538,7 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 		return (STORE_OK);
 	}
 	if ((rc = j->ops->set_head(j->store, seq, hash, cause)) != STORE_OK ||
+	    (rc = j->ops->set_range(j->store, &range, cause)) != STORE_OK ||
 	    (rc = writer_verified(j, &gen, cause)) != STORE_OK) {
 		j->ops->abort(j->store);
 		*written = 0;
@@ -468,7 +555,53 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 	}
 	j->wseq = seq;
 	memcpy(j->whash, hash, sizeof hash);
+	memcpy(&j->wrange, &range, sizeof range);
+	if (note != j->wnote) {		/* a checkpoint in this one */
+		j->wckpt_base = ck;
+		j->wckpt_us = now_us();
+		free(j->wnote);
+		j->wnote = xstrdup(note);
+	}
+	j->wckpt_seq = ck == seq ? ck : 0;
 	return (STORE_OK);
+}
+
+/*
+ * Checkpoint record REC after *SEQ (see writer_record), the tree being
+ * RANGE; *CK is the seq of the transaction's last record if that is a
+ * checkpoint (else 0) and *NOTE its note.  With nothing since that one,
+ * REC answers with it and nothing is written.  A note that cannot be
+ * signed fails REC alone.
+ */
+static int
+writer_checkpoint(struct journal *j, struct jrec *rec, uint64_t *seq,
+    uint8_t *hash, struct merkle_range *range, uint64_t *ck,
+    const char **note, char **cause)
+{
+	char	*why = NULL;
+	int	 rc;
+
+	free(rec->note);
+	rec->note = NULL;
+	rec->reused = 0;
+	if (*seq == *ck && *note != NULL) {
+		rec->status = JOURNAL_OK;
+		rec->seq = *ck;
+		rec->reused = 1;
+		rec->note = xstrdup(*note);
+		return (STORE_OK);
+	}
+	if (checkpoint_fill(j, rec, range, hash, &why) != 0) {
+		jrec_fail(rec, why, JOURNAL_R_STORAGE);
+		free(why);
+		return (STORE_OK);
+	}
+	rc = writer_record(j, rec, seq, hash, range, cause);
+	if (rc == STORE_OK && rec->status == JOURNAL_OK) {
+		*ck = *seq;
+		*note = rec->note;
+	}
+	return (rc);
 }
 
 /* A transaction that only rewrites meta's head as it is: it commits when
@@ -574,9 +707,9 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
  */
 static int
 writer_record(struct journal *j, struct jrec *rec, uint64_t *seq,
-    uint8_t *hash, char **cause)
+    uint8_t *hash, struct merkle_range *range, char **cause)
 {
-	uint8_t		 next_hash[JOURNAL_HASH_LEN];
+	uint8_t		 next_hash[JOURNAL_HASH_LEN], leaf[MERKLE_HASH_LEN];
 	uint64_t	 next = *seq + 1;
 	int		 rc;
 
@@ -600,6 +733,9 @@ writer_record(struct journal *j, struct jrec *rec, uint64_t *seq,
 	if (rc != STORE_OK || (rc = writer_ops(j, rec, next, cause)) !=
 	    STORE_OK)
 		return (rc);
+	chain_ctx_leaf(j->wchain, j->whdr.data, j->whdr.size, rec->body.data,
+	    rec->body.len, leaf);
+	merkle_range_append(range, leaf);
 	*seq = next;
 	memcpy(hash, next_hash, JOURNAL_HASH_LEN);
 	rec->seq = next;

@@ -8,6 +8,13 @@
  *       32 and after: the record)
  *   chime-test-tamper JOURNAL_DIR delete SEQ        delete log entry SEQ
  *   chime-test-tamper JOURNAL_DIR swap SEQ SEQ2     swap two entries' values
+ *   chime-test-tamper JOURNAL_DIR cut SEQ           delete the entries after
+ *       SEQ and rewrite meta's head to SEQ (a cut tail no chain check sees)
+ *   chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO  replace the first
+ *       FROM in record SEQ by TO (as long), then rehash the chain from SEQ
+ *       to the end and rewrite meta's head (a forger who knows the chain)
+ *   (cut and rewrite also drop meta's merkle_range and verified point, as
+ *   a forger would, so that the daemon recomputes them)
  *   chime-test-tamper JOURNAL_DIR row TABLE KEY     flip the low bit of the
  *       last byte of state table TABLE's row KEY (behind the log's back)
 
@@ -22,6 +29,7 @@
 #include <string.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
 
 static void	 usage(void);
 static uint64_t	 number(const char *);
@@ -37,6 +45,8 @@ usage(void)
 	fprintf(stderr, "usage: chime-test-tamper JOURNAL_DIR flip SEQ OFFSET\n"
 	    "       chime-test-tamper JOURNAL_DIR delete SEQ\n"
 	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n"
+	    "       chime-test-tamper JOURNAL_DIR cut SEQ\n"
+	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n"
 	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
 	exit(2);
 }
@@ -100,6 +110,104 @@ put_value(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, void *val, size_t len)
 	check(mdb_put(txn, dbi, &k, &v, 0), "put");
 }
 
+/* Meta's head becomes SEQ and HASH; its derived keys go. */
+static void
+set_head(MDB_txn *txn, uint64_t seq, const uint8_t *hash)
+{
+	static const char *const drop[] = { "merkle_range", "verified_seq",
+	    "verified_hash" };
+	MDB_dbi	 meta;
+	MDB_val	 k, v;
+	uint8_t	 b[8];
+	size_t	 i;
+	int	 rc;
+
+	check(mdb_dbi_open(txn, "meta", 0, &meta), "meta");
+	be64(seq, b);
+	k.mv_data = "head_seq";
+	k.mv_size = 8;
+	v.mv_data = b;
+	v.mv_size = 8;
+	check(mdb_put(txn, meta, &k, &v, 0), "head_seq");
+	k.mv_data = "head_hash";
+	k.mv_size = 9;
+	v.mv_data = (void *)hash;
+	v.mv_size = 32;
+	check(mdb_put(txn, meta, &k, &v, 0), "head_hash");
+	for (i = 0; i < sizeof drop / sizeof drop[0]; i++) {
+		k.mv_data = (void *)drop[i];
+		k.mv_size = strlen(drop[i]);
+		if ((rc = mdb_del(txn, meta, &k, NULL)) != MDB_NOTFOUND)
+			check(rc, drop[i]);
+	}
+}
+
+/* Delete every entry after SEQ; meta's head is SEQ. */
+static void
+cut(MDB_txn *txn, MDB_dbi dbi, uint64_t seq)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 key[8], hash[32];
+
+	check(mdb_cursor_open(txn, dbi, &c), "cursor");
+	be64(seq, key);
+	k.mv_data = key;
+	k.mv_size = 8;
+	check(mdb_cursor_get(c, &k, &v, MDB_SET_KEY), "seq");
+	memcpy(hash, v.mv_data, 32);
+	while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
+		check(mdb_cursor_del(c, 0), "delete");
+	mdb_cursor_close(c);
+	set_head(txn, seq, hash);
+}
+
+/* Replace FROM by TO in record SEQ, then rehash from SEQ to the end. */
+static void
+rewrite(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const char *from,
+    const char *to)
+{
+	uint8_t		 prev[32], *val, *p;
+	size_t		 len, flen = strlen(from);
+	uint64_t	 n;
+	unsigned int	 hlen;
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+
+	if (strlen(to) != flen || flen == 0)
+		usage();
+	val = copy_value(txn, dbi, seq - 1, &len);
+	memcpy(prev, val, 32);
+	free(val);
+	for (n = seq;; n++) {
+		uint8_t		key[8];
+		MDB_val		k = { 8, key }, v;
+
+		be64(n, key);
+		if (mdb_get(txn, dbi, &k, &v) == MDB_NOTFOUND)
+			break;
+		val = copy_value(txn, dbi, n, &len);
+		if (n == seq) {
+			p = memmem(val + 32, len - 32, from, flen);
+			if (p == NULL) {
+				fprintf(stderr, "chime-test-tamper: no %s in "
+				    "seq %llu\n", from, (unsigned long long)n);
+				exit(1);
+			}
+			memcpy(p, to, flen);
+		}
+		if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, prev, 32) != 1 ||
+		    EVP_DigestUpdate(ctx, val + 32, len - 32) != 1 ||
+		    EVP_DigestFinal_ex(ctx, val, &hlen) != 1)
+			exit(1);
+		memcpy(prev, val, 32);
+		put_value(txn, dbi, n, val, len);
+		free(val);
+	}
+	EVP_MD_CTX_free(ctx);
+	set_head(txn, n - 1, prev);
+}
+
 /* Flip the low bit of the last byte of TABLE[KEY] in the journal DIR. */
 static int
 tamper_row(const char *dir, const char *table, const char *key)
@@ -143,12 +251,16 @@ main(int argc, char **argv)
 
 	if (argc == 5 && strcmp(argv[2], "row") == 0)
 		return (tamper_row(argv[1], argv[3], argv[4]));
-	if (argc < 4 || (strcmp(argv[2], "delete") == 0) != (argc == 4) ||
-	    argc > 5)
+	if (argc == 6 && strcmp(argv[2], "rewrite") == 0)
+		;
+	else if (argc < 4 || (strcmp(argv[2], "delete") == 0 ||
+	    strcmp(argv[2], "cut") == 0) != (argc == 4) || argc > 5)
 		usage();
 	seq = number(argv[3]);
 	if (argc == 5)
 		arg = number(argv[4]);
+	if (seq < 2 && strcmp(argv[2], "rewrite") == 0)
+		usage();
 	check(mdb_env_create(&env), "env");
 	mdb_env_set_maxdbs(env, 128);
 	check(mdb_env_open(env, argv[1], 0, 0600), argv[1]);
@@ -176,7 +288,11 @@ main(int argc, char **argv)
 		put_value(txn, dbi, arg, a, alen);
 		free(a);
 		free(b);
-	} else
+	} else if (strcmp(argv[2], "cut") == 0)
+		cut(txn, dbi, seq);
+	else if (strcmp(argv[2], "rewrite") == 0)
+		rewrite(txn, dbi, seq, argv[4], argv[5]);
+	else
 		usage();
 	check(mdb_txn_commit(txn), "commit");
 	mdb_env_close(env);

@@ -75,8 +75,8 @@ check_fails "a bad new reference is refused" 1 ctl webhook rotate "$SID" \
     --reason x --secret "nope:x"
 check_fails "an unreadable new secret is refused" 1 ctl webhook rotate \
     "$SID" --reason x --secret env:WH_NOT_SET
-check "refusals changed nothing" sh -c "ctlj webhook secrets $SID |
-    jq -e '.secrets | length == 1'"
+check "refusals changed nothing" json_ok '.secrets | length == 1' \
+    ctlj webhook secrets "$SID"
 
 ctlj webhook rotate "$SID" --grace 1h --reason "scheduled rotation" \
     > "$T/rot1"
@@ -94,15 +94,16 @@ check "webhook secrets lists both by fingerprint" jq -e ".secrets |
     length == 2 and .[0].primary and .[0].fingerprint == \"$(fp "$B")\"
     and (.[1].primary | not) and .[1].fingerprint == \"$(fp "$A")\" and
     .[1].expires != null and .[1].valid" "$T/secrets"
-check "schedule get does not show a secret" sh -c "ctlj schedule get $SID |
-    jq -e '.webhook_secret == null and .webhook_previous_secrets == 1'"
+check "schedule get does not show a secret" json_ok \
+    '.webhook_secret == null and .webhook_previous_secrets == 1' \
+    ctlj schedule get "$SID"
 
 # A short grace period: valid now, refused once it ends; its file goes.
 ctlj webhook rotate "$SID" --grace 2s --reason "short grace" > "$T/rot2"
 C=$(jq -r .webhook_secret "$T/rot2")
 secret_used "$C"
-check "three secrets now" sh -c "ctlj webhook secrets $SID |
-    jq -e '.secrets | length == 3'"
+check "three secrets now" json_ok '.secrets | length == 3' \
+    ctlj webhook secrets "$SID"
 check "the newest verifies" test "$(deliver "$SID" a4 "$C")" = 202
 n=0
 expired() {
@@ -185,8 +186,8 @@ check "a refused one says why" jq -e '[.events[] |
 events "$SID" --failed
 check "--failed shows only refused requests" jq -e '.events | length >= 2
     and all(.[]; .status >= 400)' "$T/events"
-check "--limit bounds the list" sh -c "ctlj webhook events $SID --limit 2 |
-    jq -e '.events | length == 2'"
+check "--limit bounds the list" json_ok '.events | length == 2' \
+    ctlj webhook events "$SID" --limit 2
 export_journal
 check "webhook.received keeps a verified body" jq -s -e '[.[] |
     select(.kind == "webhook.received" and .body.message_id == "a7")][0] |
@@ -294,13 +295,14 @@ check "the refusal is logged with its reason" grep -q \
 # ---- across a restart -----------------------------------------------------
 check "the daemon stops" stop_chimed
 start_chimed --webhook-retention 3s
-check "after a restart the rotated secrets are kept" sh -c "ctlj webhook \
-    secrets $SID | jq -e '.secrets | length == 5 and
-    .[0].fingerprint == \"$(jq -r .fingerprint "$T/fill4")\"'"
+check "after a restart the rotated secrets are kept" json_ok \
+    ".secrets | length == 5 and
+    .[0].fingerprint == \"$(jq -r .fingerprint "$T/fill4")\"" \
+    ctlj webhook secrets "$SID"
 check "a secret in its grace period still verifies" \
     test "$(deliver "$SID" r1 "$(jq -r .webhook_secret "$T/fill2")")" = 202
-check "the style is kept" sh -c "ctlj schedule get $GID |
-    jq -e '.webhook_style == \"github\"'"
+check "the style is kept" json_ok '.webhook_style == "github"' \
+    ctlj schedule get "$GID"
 
 # ---- retention (3 s in this daemon) ---------------------------------------
 check "a delivery to expire" test "$(deliver "$BID" p1 "$ENV_NEW")" = 202
