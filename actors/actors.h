@@ -413,6 +413,9 @@ void		 account_ctl_grant(struct reply *, struct account *, json_t *,
 void		 estimate_run(const char *, const struct operation *,
 		     const struct model *, struct cost_range *, const char **,
 		     int *);
+#define ESTIMATE_WINDOW	50	/* runs in a "usage" row */
+void		 estimate_pack_usage(msgpack_packer *, const int64_t *,
+		     const int64_t *, uint32_t);
 void		 estimate_observe(const char *, const char *, const char *,
 		     int64_t, int64_t, struct jrec *);
 int		 estimate_load_all(struct journal *, char **);
@@ -495,6 +498,7 @@ int64_t		 cost_actual(const struct model *, int64_t, int64_t);
  */
 #define WEBHOOK_ID_MAX		200		/* bytes of a message id */
 #define WEBHOOK_PREVIOUS_MAX	4	/* secrets in their grace period */
+#define WEBHOOK_PRUNE_BATCH	1000	/* expiry rows per webhook.pruned */
 enum webhook_style {
 	WEBHOOK_STANDARD,	/* webhook-id, -timestamp, -signature */
 	WEBHOOK_GITHUB,		/* X-Hub-Signature-256, X-GitHub-Delivery */
@@ -521,7 +525,7 @@ int		 webhook_verify_github(const unsigned char *, size_t,
 int		 webhook_verify_stripe(const unsigned char *, size_t,
 		     const char *, const char *, size_t, int64_t, int64_t,
 		     const char **);
-void		 webhook_expiry_put(struct jrec *, const char *);
+void		 webhook_expiry_put(struct jrec *, const char *, int64_t);
 struct webhook_keyring *webhook_keyring_copy(const struct webhook_keyring *);
 void		 webhook_keyring_free(struct webhook_keyring *);
 void		 webhook_keyring_pack(const struct webhook_keyring *,
@@ -625,6 +629,8 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
 		     int64_t *, struct cron_fire *);
 void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
+void		 schedule_pack_progress(msgpack_packer *, int64_t, int64_t,
+		     int64_t, int64_t, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_put_row(struct schedule *, struct jrec *);
 struct jrec	*schedule_record(struct schedule *, const char *);
@@ -726,6 +732,9 @@ struct budget_figures {
 int		 budget_load_all(struct journal *, char **);
 void		 budget_free_all(void);
 int32_t		 budget_month(const char *, int64_t);
+int32_t		 budget_month_in(const struct tz *, int64_t);
+void		 budget_pack_spend(msgpack_packer *, const char *, const char *,
+		     int32_t, int64_t, int64_t);
 int		 budget_check(const char *, const char *, int64_t,
 		     const char **);
 void		 budget_reserve(const char *, const char *, int64_t);
@@ -862,6 +871,7 @@ struct batch {
 const char	*batch_type_name(enum batch_type);
 int		 batch_type_index(const char *);
 const char	*batch_rule_name(enum batch_rule);
+int		 batch_rule_index(const char *);
 const char	*batch_op_id(const struct batch *, uint32_t, char *, size_t);
 const char	*batch_intern(struct batch *, const char *);
 void		 batch_build_rev(struct batch *);
@@ -880,6 +890,8 @@ void		 batch_hold(struct batch *);
 void		 batch_release(struct batch *);
 void		 batch_foreach(void (*)(struct batch *, void *), void *);
 void		 batch_estimate(struct batch *);
+void		 batch_pack_op_row(msgpack_packer *, const char *, const char *,
+		     const char *, int32_t, int, const uint32_t *, uint32_t);
 struct jrec	*batch_record(struct batch *, const char *, int);
 void		 batch_start(struct reply *, struct batch *);
 void		 batch_prepare(struct batch *);
@@ -1112,5 +1124,26 @@ void		 subscription_op_delete(struct reply *, struct subscription *);
 void		 subscription_op_test(struct reply *, struct subscription *);
 void		 subscription_op_deliveries(struct reply *,
 		     struct subscription *, json_t *);
+
+/*
+ * replay.c: the fold of the log into the state tables (chime-journal
+ * replay).  The tables being rebuilt, as the fold reads and changes them:
+ * get returns 0 and an allocated *val (caller frees), 1 if absent, -1 on
+ * an error; put, del return 0 or -1 (deleting an absent row is not an
+ * error); foreach walks the rows whose key begins with PREFIX (NULL: all)
+ * in key order until the callback returns non-zero, 0 or -1.
+ */
+struct replay_db {
+	int	(*get)(void *, const char *, const void *, size_t, void **,
+		    size_t *);
+	int	(*put)(void *, const char *, const void *, size_t,
+		    const void *, size_t);
+	int	(*del)(void *, const char *, const void *, size_t);
+	int	(*foreach)(void *, const char *, const void *, size_t,
+		    int (*)(const struct journal_row *, void *), void *);
+	void	*arg;
+};
+int		 replay_fold(const struct replay_db *, const struct record *,
+		     char **);
 
 #endif /* CHIME_ACTORS_H */

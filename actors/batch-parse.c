@@ -74,6 +74,13 @@ batch_rule_name(enum batch_rule r)
 	    "unknown");
 }
 
+/* The trigger rule named S, or -1. */
+int
+batch_rule_index(const char *s)
+{
+	return (name_index(s, batch_rule_names, BATCH_RULE_MAX));
+}
+
 static int
 name_index(const char *s, const char *const *names, int n)
 {

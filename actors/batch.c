@@ -528,10 +528,11 @@ batch_pack(const struct batch *b, msgpack_packer *pk,
 	pack_map_counted(pk, batch_pack_row, &r);
 }
 
-/* Put B's row into REC with counters C and spend SPENT. */
+/* Put B's row into REC with counters C and spend SPENT; NOTE: also as
+ * the body's "batch" (an operation's record, so that replay finds it). */
 static void
 batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
-    int64_t spent)
+    int64_t spent, int note)
 {
 	struct pack_buffer	pb;
 
@@ -539,6 +540,8 @@ batch_put_row(struct batch *b, struct jrec *rec, const struct batch_counts *c,
 	batch_pack(b, &pb.pk, c, spent, 0);
 	jrec_put(rec, "batches", b->owner.id, strlen(b->owner.id),
 	    pb.sbuf.data, pb.sbuf.size);
+	if (note)
+		jrec_body_add(rec, "batch", pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }
 
@@ -562,7 +565,27 @@ batch_put_state(struct schedule *s, struct run *r, struct jrec *rec)
 		if (r->cost > 0)
 			spent = money_add(spent, r->cost);
 	}
-	batch_put_row(b, rec, &c, spent);
+	batch_put_row(b, rec, &c, spent, 1);
+}
+
+/* One operation as an element of a "batch_ops" row (for the daemon and
+ * for replay alike). */
+void
+batch_pack_op_row(msgpack_packer *pk, const char *id, const char *operation,
+    const char *parameters, int32_t order, int rule, const uint32_t *deps,
+    uint32_t ndeps)
+{
+	uint32_t	j;
+
+	msgpack_pack_array(pk, 6);
+	pack_str(pk, id);
+	pack_str(pk, operation);
+	pack_str(pk, parameters != NULL ? parameters : "{}");
+	msgpack_pack_int32(pk, order);
+	msgpack_pack_uint8(pk, (uint8_t)rule);
+	msgpack_pack_array(pk, ndeps);
+	for (j = 0; j < ndeps; j++)
+		msgpack_pack_uint32(pk, deps[j]);
 }
 
 /* A record of KIND with B's row as body and table row (and, for
@@ -577,7 +600,7 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 
 	rec = jrec_create(kind, b->owner.account);
 	batch_pack(b, jrec_body(rec), &b->c, b->spent, with_ops);
-	batch_put_row(b, rec, &b->c, b->spent);
+	batch_put_row(b, rec, &b->c, b->spent, 0);
 	for (k = 0; with_ops && k * BATCH_OPS_CHUNK < b->nops; k++) {
 		pack_buffer_init(&pb);
 		n = b->nops - k * BATCH_OPS_CHUNK;
@@ -587,18 +610,10 @@ batch_record(struct batch *b, const char *kind, int with_ops)
 		for (i = k * BATCH_OPS_CHUNK; i < k * BATCH_OPS_CHUNK + n;
 		    i++) {
 			const struct batch_op	*op = &b->ops[i];
-			uint32_t		 j;
 
-			msgpack_pack_array(&pb.pk, 6);
-			pack_str(&pb.pk, batch_op_id(b, i, buf, sizeof buf));
-			pack_str(&pb.pk, op->operation);
-			pack_str(&pb.pk, op->parameters != NULL ?
-			    op->parameters : "{}");
-			msgpack_pack_int32(&pb.pk, op->order);
-			msgpack_pack_uint8(&pb.pk, op->rule);
-			msgpack_pack_array(&pb.pk, op->ndeps);
-			for (j = 0; j < op->ndeps; j++)
-				msgpack_pack_uint32(&pb.pk, op->deps[j]);
+			batch_pack_op_row(&pb.pk, batch_op_id(b, i, buf,
+			    sizeof buf), op->operation, op->parameters,
+			    op->order, op->rule, op->deps, op->ndeps);
 		}
 		snprintf(key, sizeof key, "%s:%06u", b->owner.id, k);
 		jrec_put(rec, "batch_ops", key, strlen(key), pb.sbuf.data,
@@ -770,7 +785,7 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	pack_buffer_clear(&pb);
 	snprintf(claim, sizeof claim, "batch:%s:%u", b->owner.id, i + 1);
 	jrec_claim(rec, claim);
-	batch_put_row(b, rec, &b->c, b->spent);
+	batch_put_row(b, rec, &b->c, b->spent, 1);
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	log_debug("msg=\"batch op skipped\" batch=%s op=%s reason=%s",
 	    b->owner.id, log_escape(batch_op_id(b, i, buf, sizeof buf)),

@@ -52,11 +52,11 @@ static int64_t		 spend_actual(const struct spend *, int32_t);
 static int		 spend_over(const struct spend *, int32_t, int64_t,
 			     int64_t);
 static void		 spend_reserve(struct spend *, int64_t);
-static void		 spend_add(struct spend *, int32_t, int64_t,
+static void		 spend_add(struct spend *, int32_t, int64_t, int64_t,
 			     struct jrec *);
 static void		 spend_load(struct spend *, int32_t, int64_t);
 static int64_t		 spend_read(const struct spend *, int32_t);
-static void		 spend_put(const struct spend *, int32_t, int64_t,
+static void		 spend_put(const struct spend *, int32_t, int64_t, int64_t,
 			     struct jrec *);
 static void		 spend_row_key(const struct spend *, int32_t, char *,
 			     size_t);
@@ -248,8 +248,8 @@ budget_settle(const char *account, const char *operation, int64_t mid,
 	so = spend_find(account, operation, 1);
 	before_a = spend_actual(sa, month);
 	before_o = spend_actual(so, month);
-	spend_add(sa, month, actual, rec);
-	spend_add(so, month, actual, rec);
+	spend_add(sa, month, actual, when_us, rec);
+	spend_add(so, month, actual, when_us, rec);
 	if ((a = account_find(account)) != NULL)
 		budget_crossed(account, NULL, cap_account, a->monthly_budget,
 		    month, before_a, spend_actual(sa, month));
@@ -359,7 +359,8 @@ budget_single_run(const char *account, const char *operation, int64_t mid,
  * (a run that ended months ago: rare) is read from the table.
  */
 static void
-spend_add(struct spend *s, int32_t month, int64_t actual, struct jrec *rec)
+spend_add(struct spend *s, int32_t month, int64_t actual, int64_t when_us,
+    struct jrec *rec)
 {
 	int64_t	total;
 
@@ -384,7 +385,7 @@ spend_add(struct spend *s, int32_t month, int64_t actual, struct jrec *rec)
 			s->prev_actual = total;
 		}
 	}
-	spend_put(s, month, total, rec);
+	spend_put(s, month, total, when_us, rec);
 }
 
 /* The figures of ACCOUNT (OPERATION NULL) or of one operation in the
@@ -482,25 +483,44 @@ spend_row_key(const struct spend *s, int32_t month, char *buf, size_t len)
 	snprintf(buf, len, "%s/%d", s->key, (int)month);
 }
 
+/* The "spend" row (the daemon's and replay's): OPERATION NULL for the
+ * account's own. */
+void
+budget_pack_spend(msgpack_packer *pk, const char *account,
+    const char *operation, int32_t month, int64_t total, int64_t updated_us)
+{
+	const struct pack_pair	v[] = {
+		PACK_PAIR_STR("account", account),
+		PACK_PAIR_STR("operation", operation),
+		PACK_PAIR_INT("month", month),
+		PACK_PAIR_INT("actual_micro", total),
+		PACK_PAIR_INT("updated_us", updated_us),
+	};
+
+	PACK_MAP(pk, v);
+}
+
+/* The month (yyyymm) of US in zone TZ (the daemon's and replay's). */
+int32_t
+budget_month_in(const struct tz *tz, int64_t us)
+{
+	return (month_of(tz, us));
+}
+
+/* Put S's total of MONTH, as of the run end at WHEN_US, into REC. */
 static void
 spend_put(const struct spend *s, int32_t month, int64_t total,
-    struct jrec *rec)
+    int64_t when_us, struct jrec *rec)
 {
 	struct pack_buffer	pb;
 	char			key[SPEND_KEY_MAX + 16];
-	const struct pack_pair	v[] = {
-		PACK_PAIR_STR("account", s->account),
-		PACK_PAIR_STR("operation", s->operation),
-		PACK_PAIR_INT("month", month),
-		PACK_PAIR_INT("actual_micro", total),
-		PACK_PAIR_INT("updated_us", now_us()),
-	};
 
 	if (rec == NULL)
 		return;
 	spend_row_key(s, month, key, sizeof key);
 	pack_buffer_init(&pb);
-	PACK_MAP(&pb.pk, v);
+	budget_pack_spend(&pb.pk, s->account, s->operation, month, total,
+	    when_us);
 	jrec_put(rec, "spend", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }

@@ -13,7 +13,6 @@
 
 #include "actors.h"
 
-#define ESTIMATE_WINDOW		50
 #define ESTIMATE_MIN_RUNS	10
 
 struct usage_window {
@@ -120,26 +119,38 @@ estimate_run(const char *account, const struct operation *op,
 	*samples = (int)w->n;
 }
 
-/* The entries of usage window ARG's row: its tokens in and out. */
-static void
-usage_pack(msgpack_packer *pk, const void *arg)
+/* A "usage" row: the N token counts IN and OUT, oldest first (the
+ * daemon's and replay's). */
+void
+estimate_pack_usage(msgpack_packer *pk, const int64_t *in, const int64_t *out,
+    uint32_t n)
 {
-	const struct usage_window	*w = arg;
-	uint32_t			 i, idx;
+	uint32_t	i;
 
+	msgpack_pack_map(pk, 2);
 	pack_str(pk, "input");
-	msgpack_pack_array(pk, w->n);
-	/* Oldest first, so that a reload keeps the ring's order. */
-	for (i = 0; i < w->n; i++) {
-		idx = (w->next + ESTIMATE_WINDOW - w->n + i) % ESTIMATE_WINDOW;
-		msgpack_pack_int64(pk, w->in[idx]);
-	}
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_int64(pk, in[i]);
 	pack_str(pk, "output");
-	msgpack_pack_array(pk, w->n);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_int64(pk, out[i]);
+}
+
+/* Window W's row, oldest first, so that a reload keeps the ring's order. */
+static void
+usage_pack(msgpack_packer *pk, const struct usage_window *w)
+{
+	int64_t		in[ESTIMATE_WINDOW], out[ESTIMATE_WINDOW];
+	uint32_t	i, idx;
+
 	for (i = 0; i < w->n; i++) {
 		idx = (w->next + ESTIMATE_WINDOW - w->n + i) % ESTIMATE_WINDOW;
-		msgpack_pack_int64(pk, w->out[idx]);
+		in[i] = w->in[idx];
+		out[i] = w->out[idx];
 	}
+	estimate_pack_usage(pk, in, out, w->n);
 }
 
 /*
@@ -166,9 +177,15 @@ estimate_observe(const char *account, const char *operation,
 	if (w->n < ESTIMATE_WINDOW)
 		w->n++;
 	pack_buffer_init(&pb);
-	pack_map_counted(&pb.pk, usage_pack, w);
+	usage_pack(&pb.pk, w);
 	jrec_put(rec, "usage", w->key, strlen(w->key), pb.sbuf.data,
 	    pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	/* The model of the row's key (the catalog's, which the body's
+	 * "model", as the executor reported it, may not be). */
+	pack_buffer_init(&pb);
+	pack_str(&pb.pk, model);
+	jrec_body_add(rec, "usage_model", pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }
 

@@ -129,6 +129,10 @@ run_record(struct run *r, const char *kind, const char *claim)
 		jrec_put(rec, "active", key, strlen(key), "", 0);
 	if (claim != NULL) {
 		jrec_claim(rec, claim);
+		pack_buffer_init(&pb);
+		pack_str(&pb.pk, claim);
+		jrec_body_add(rec, "claim", pb.sbuf.data, pb.sbuf.size);
+		pack_buffer_clear(&pb);
 		if (s->hooks == NULL && r->number > s->history) {
 			run_row_key(s->id, r->number - s->history, old,
 			    sizeof old);
@@ -141,7 +145,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 	}
 	/* A webhook's message id is kept for the retention period only. */
 	if (claim != NULL && strncmp(claim, "webhook:", 8) == 0)
-		webhook_expiry_put(rec, claim);
+		webhook_expiry_put(rec, claim, r->created_us);
 	if (s->hooks != NULL)
 		s->hooks->put_state(s, r, rec);
 	else

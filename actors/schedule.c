@@ -30,6 +30,7 @@ static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 		    int64_t);
 
 static void	schedule_capped(struct schedule *);
+static void	progress_put(struct schedule *, struct jrec *, int);
 
 static const struct actor_type schedule_actor_type = {
 	"schedule", schedule_handle, schedule_free_actor
@@ -645,29 +646,52 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
  * The "progress" row: what runs change (last occurrence settled, run
  * counter, the month's spending), small so that run records do not rewrite
  * the whole schedule row.  At load it overrides the schedule row's copy.
+ * Packed from its values here, for the daemon and for replay alike.
  */
 void
-schedule_put_progress(struct schedule *s, struct jrec *rec)
+schedule_pack_progress(msgpack_packer *pk, int64_t last_fire, int64_t fired,
+    int64_t counter, int64_t month_key, int64_t month_spent)
+{
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_INT("last_fire_us", last_fire),
+		PACK_PAIR_INT("fired_us", fired),
+		PACK_PAIR_INT("run_counter", counter),
+		PACK_PAIR_INT("month_key", month_key),
+		PACK_PAIR_INT("month_spent_micro", month_spent),
+	};
+
+	PACK_MAP(pk, v);
+}
+
+/* Put S's "progress" row into REC; NOTE: also as the body's "progress"
+ * (a body that is not S's own map, so that replay finds the row). */
+static void
+progress_put(struct schedule *s, struct jrec *rec, int note)
 {
 	struct pack_buffer	 pb;
-	const struct pack_pair	 v[] = {
-		PACK_PAIR_INT("last_fire_us", s->last_fire),
-		PACK_PAIR_INT("fired_us", s->fired_us),
-		PACK_PAIR_INT("run_counter", (int64_t)s->run_counter),
-		PACK_PAIR_INT("month_key", s->month_key),
-		PACK_PAIR_INT("month_spent_micro", s->month_spent),
-	};
 
 	if (s->state == SCHEDULE_DELETED)
 		return;
 	pack_buffer_init(&pb);
-	PACK_MAP(&pb.pk, v);
+	schedule_pack_progress(&pb.pk, s->last_fire, s->fired_us,
+	    (int64_t)s->run_counter, s->month_key, s->month_spent);
 	jrec_put(rec, "progress", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
+	if (note)
+		jrec_body_add(rec, "progress", pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 }
 
-/* Put S's row (and progress) in REC, whose body is something else. */
+/* Put S's "progress" row into REC, whose body is something else (it
+ * carries the row as "progress"). */
+void
+schedule_put_progress(struct schedule *s, struct jrec *rec)
+{
+	progress_put(s, rec, 1);
+}
+
+/* Put S's row (and progress) in REC, whose body is something else (it
+ * carries the row as "schedule_row"). */
 void
 schedule_put_row(struct schedule *s, struct jrec *rec)
 {
@@ -677,8 +701,9 @@ schedule_put_row(struct schedule *s, struct jrec *rec)
 	schedule_pack(s, &pb.pk);
 	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
+	jrec_body_add(rec, "schedule_row", pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
-	schedule_put_progress(s, rec);
+	progress_put(s, rec, 0);
 }
 
 /* A record of KIND carrying S's row as body and as table row. */
@@ -697,7 +722,7 @@ schedule_record(struct schedule *s, const char *kind)
 		jrec_put(rec, "schedules", s->id, strlen(s->id),
 		    pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
-	schedule_put_progress(s, rec);
+	progress_put(s, rec, 0);
 	return (rec);
 }
 

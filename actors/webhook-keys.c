@@ -290,16 +290,16 @@ webhook_secret_usable(const char *ref, int style, char **cause)
 	return (0);
 }
 
-/* In the record that claims CLAIM ("webhook:S:MSGID"): release it once the
- * retention period has passed. */
+/* In the record that claims CLAIM ("webhook:S:MSGID") for a run created
+ * at AT_US: release it once the retention period has passed since. */
 void
-webhook_expiry_put(struct jrec *rec, const char *claim)
+webhook_expiry_put(struct jrec *rec, const char *claim, int64_t at_us)
 {
 	char	key[JOURNAL_MAX_KEY + 1];
 	int	n;
 
 	n = snprintf(key, sizeof key, "%016llx/c/%s",
-	    (unsigned long long)now_us(), claim);
+	    (unsigned long long)at_us, claim);
 	if (n > 0 && (size_t)n < sizeof key)
 		jrec_put(rec, "webhook_expiry", key, n, "", 0);
 }

@@ -31,7 +31,6 @@
 #define WEBHOOK_BODY_KEPT	(64 * 1024)	/* body bytes journaled */
 #define WEBHOOK_SLOTS_WAITING	100000		/* runs waiting: overloaded */
 #define WEBHOOK_EVENTS_DEFAULT	50
-#define WEBHOOK_PRUNE_BATCH	1000		/* expiry rows per record */
 #define WEBHOOK_PRUNE_PERIOD	(3600 * USEC_PER_SEC)
 #define WEBHOOK_SOURCE_MAX	64
 #define WEBHOOK_SID_MAX		64		/* bytes of a schedule id kept */
@@ -532,6 +531,10 @@ webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 		snprintf(exp, sizeof exp, "%016llx/e/%s",
 		    (unsigned long long)at, key);
 		jrec_put(rec, "webhook_expiry", exp, strlen(exp), "", 0);
+		pack_buffer_clear(&pb);
+		pack_buffer_init(&pb);
+		pack_str(&pb.pk, key);
+		jrec_body_add(rec, "row_key", pb.sbuf.data, pb.sbuf.size);
 	}
 	pack_buffer_clear(&pb);
 	json_decref(a);

@@ -241,6 +241,12 @@ struct jrec	*jrec_create(const char *, const char *);
 /* The body: pack exactly one msgpack map with this packer.  Borrowed; valid
  * until the record is submitted or freed. */
 msgpack_packer	*jrec_body(struct jrec *);
+/* Add KEY with VAL (LEN bytes of one packed msgpack value) to the body
+ * map packed so far (its entry count grows by one).  For a value known
+ * only once the body is packed (the table rows a record carries, so that
+ * replay can rebuild them from the log).  Copied. */
+void		 jrec_body_add(struct jrec *, const char *, const void *,
+		     size_t);
 /* Claim a dedup key (<= JOURNAL_MAX_KEY bytes): if it exists the whole
  * record is refused with JOURNAL_DUPLICATE and nothing is written.  An
  * empty or over-long key makes the record fail with JOURNAL_ERROR. */

@@ -117,6 +117,70 @@ jrec_body(struct jrec *rec)
 	return (&rec->pk);
 }
 
+/*
+ * Add KEY with VAL (LEN bytes of one packed msgpack value) to the body,
+ * a map packed already: its header counts one more entry.  A body that
+ * is not a map yet makes the record fail.
+ */
+void
+jrec_body_add(struct jrec *rec, const char *key, const void *val, size_t len)
+{
+	struct jbuf		*b = &rec->body;
+	unsigned char		*p = (unsigned char *)b->data, hdr[5];
+	uint64_t		 n;
+	size_t			 old, new;
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+
+	if (b->len == 0)
+		goto bad;
+	if ((p[0] & 0xf0) == 0x80) {
+		n = p[0] & 0x0f;
+		old = 1;
+	} else if (p[0] == 0xde && b->len >= 3) {
+		n = (uint64_t)p[1] << 8 | p[2];
+		old = 3;
+	} else if (p[0] == 0xdf && b->len >= 5) {
+		n = (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+		    (uint64_t)p[3] << 8 | p[4];
+		old = 5;
+	} else
+		goto bad;
+	n++;
+	if (n < 16) {
+		hdr[0] = 0x80 | (unsigned char)n;
+		new = 1;
+	} else if (n < 65536) {
+		hdr[0] = 0xde;
+		hdr[1] = (unsigned char)(n >> 8);
+		hdr[2] = (unsigned char)n;
+		new = 3;
+	} else {
+		hdr[0] = 0xdf;
+		hdr[1] = (unsigned char)(n >> 24);
+		hdr[2] = (unsigned char)(n >> 16);
+		hdr[3] = (unsigned char)(n >> 8);
+		hdr[4] = (unsigned char)n;
+		new = 5;
+	}
+	if (new > old && jrec_append(rec, b, hdr, new - old, NULL) != 0)
+		return;
+	p = (unsigned char *)b->data;
+	if (new != old)
+		memmove(p + new, p + old, b->len - (new - old) - old);
+	memcpy(p, hdr, new);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_str(&pk, strlen(key));
+	msgpack_pack_str_body(&pk, key, strlen(key));
+	(void)jrec_append(rec, b, sb.data, sb.size, NULL);
+	msgpack_sbuffer_destroy(&sb);
+	(void)jrec_append(rec, b, val, len, NULL);
+	return;
+bad:
+	jrec_error(rec, "body: a key added before the map");
+}
+
 static struct jrec_op *
 jrec_add_op(struct jrec *rec, int type)
 {

@@ -1,7 +1,8 @@
 /*
  * journal/main.c: chime-journal, which reads a journal directly, read-only
- * (LMDB lets it run beside the daemon): verify, export, stats, and the
- * checkpoint commands of proof.c (pubkey, prove, check-proof).
+ * (LMDB lets it run beside the daemon): verify, export, stats, the
+ * checkpoint commands of proof.c (pubkey, prove, check-proof), and replay
+ * (main-replay.c).
  *
  * Exit status: 0 success; 1 the journal is damaged, missing or unreadable;
  * 2 bad usage.
@@ -45,6 +46,7 @@ static char		*journal_dir(const char *);
 static struct journal	*open_journal(const char *);
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
+int			 cmd_replay(int, char **);	/* main-replay.c */
 static int		 walk_decode(const struct journal_entry *,
 			     struct record *, struct walk_stop *);
 static int		 walk_log(struct journal *, uint64_t,
@@ -66,6 +68,7 @@ static const struct {
 	{ "verify", proof_cmd_verify },
 	{ "export", cmd_export },
 	{ "stats", cmd_stats },
+	{ "replay", cmd_replay },
 	{ "pubkey", proof_cmd_pubkey },
 	{ "prove", proof_cmd_prove },
 	{ "check-proof", proof_cmd_check },
@@ -80,6 +83,7 @@ usage(void)
 	    "       chime-journal export [DATA_DIR] [--from SEQ] "
 	    "[--format jsonl]\n"
 	    "       chime-journal stats [DATA_DIR]\n"
+	    "       chime-journal replay [DATA_DIR] --into DIR\n"
 	    "       chime-journal pubkey [DATA_DIR]\n"
 	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
 	    "       chime-journal prove [DATA_DIR] --from-size N "
@@ -394,6 +398,11 @@ main(int argc, char **argv)
 		    "  export [DATA_DIR] [--from SEQ] [--format jsonl]\n"
 		    "                      one JSON object per record\n"
 		    "  stats [DATA_DIR]    records, kinds, map size, head\n"
+		    "  replay [DATA_DIR] --into DIR\n"
+		    "                      rebuild the state tables from the "
+		    "log into a fresh\n"
+		    "                      DIR and compare them with the live "
+		    "ones\n"
 		    "  pubkey [DATA_DIR]   the verifier key of the journal's "
 		    "checkpoints\n"
 		    "  prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"

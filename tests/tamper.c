@@ -15,6 +15,8 @@
  *       to the end and rewrite meta's head (a forger who knows the chain)
  *   (cut and rewrite also drop meta's merkle_range and verified point, as
  *   a forger would, so that the daemon recomputes them)
+ *   chime-test-tamper JOURNAL_DIR row TABLE KEY     flip the low bit of the
+ *       last byte of state table TABLE's row KEY (behind the log's back)
 
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
@@ -35,6 +37,7 @@ static void	 be64(uint64_t, uint8_t[8]);
 static void	 check(int, const char *);
 static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
+static int	 tamper_row(const char *, const char *, const char *);
 
 static void
 usage(void)
@@ -43,7 +46,8 @@ usage(void)
 	    "       chime-test-tamper JOURNAL_DIR delete SEQ\n"
 	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n"
 	    "       chime-test-tamper JOURNAL_DIR cut SEQ\n"
-	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n");
+	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n"
+	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
 	exit(2);
 }
 
@@ -204,6 +208,36 @@ rewrite(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, const char *from,
 	set_head(txn, n - 1, prev);
 }
 
+/* Flip the low bit of the last byte of TABLE[KEY] in the journal DIR. */
+static int
+tamper_row(const char *dir, const char *table, const char *key)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { strlen(key), (void *)key }, v;
+	uint8_t		*p;
+
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, dir, 0, 0600), dir);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	check(mdb_dbi_open(txn, table, 0, &dbi), table);
+	check(mdb_get(txn, dbi, &k, &v), key);
+	if (v.mv_size == 0 || (p = malloc(v.mv_size)) == NULL) {
+		fprintf(stderr, "chime-test-tamper: %s: empty row\n", key);
+		exit(1);
+	}
+	memcpy(p, v.mv_data, v.mv_size);
+	p[v.mv_size - 1] ^= 0x01;
+	v.mv_data = p;
+	check(mdb_put(txn, dbi, &k, &v, 0), "put");
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	free(p);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -215,6 +249,8 @@ main(int argc, char **argv)
 	size_t		 alen, blen;
 	uint64_t	 seq, arg = 0;
 
+	if (argc == 5 && strcmp(argv[2], "row") == 0)
+		return (tamper_row(argv[1], argv[3], argv[4]));
 	if (argc == 6 && strcmp(argv[2], "rewrite") == 0)
 		;
 	else if (argc < 4 || (strcmp(argv[2], "delete") == 0 ||

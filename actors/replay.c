@@ -1,0 +1,766 @@
+/*
+ * actors/replay.c: the fold of the log into the state tables.  For each
+ * record, the table changes it makes, computed from the record alone
+ * (kind, account, body) and the tables rebuilt so far: the same rows the
+ * actors put and delete when they write it (doc/journal-format.md,
+ * "Replay").  chime-journal replay runs it over a whole log into a fresh
+ * environment and compares the result with the live tables.
+ *
+ * Where an actor's row is a function of the body it packed, both use one
+ * function (schedule_pack_progress, batch_pack_op_row, budget_pack_spend,
+ * estimate_pack_usage); where a row is not, the record carries it (the
+ * body keys "progress", "batch", "schedule_row", "claim", "row_key",
+ * "usage_model").  The tables are reached through struct replay_db only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+
+static const char *const no_keys[] = { NULL };
+static const char *const grant_keys[] = { "uid", NULL };
+static const char *const event_keys[] = { "body", "body_truncated", NULL };
+static const char *const definition_keys[] = { "operations", NULL };
+
+/* Keys a body carries for replay, not part of the row it is. */
+static const char *const note_keys[] = {
+	"progress", "batch", "schedule_row", "claim", "usage_model",
+	"row_key", NULL
+};
+
+struct fold {
+	const struct replay_db	*db;
+	const struct record	*rec;
+	const msgpack_object	*body;
+	char			*cause;
+};
+
+struct key_list {
+	char	**v;
+	size_t	 *len;
+	size_t	  n;
+	size_t	  cap;
+	size_t	  limit;	/* 0: none */
+	char	  below[17];	/* webhook prune: keys before it */
+	int	  prune;
+	int	  runs;		/* only keys ending in 12 digits */
+};
+
+static int	 fail(struct fold *, const char *, ...) printflike(2, 3);
+static char	*str_of(const msgpack_object *);
+static const msgpack_object *get_map(const msgpack_object *, const char *);
+static int	 key_in(const msgpack_object *, const char *const *);
+static void	 pack_except(msgpack_packer *, const msgpack_object *,
+		     const char *const *);
+static int	 put_obj(struct fold *, const char *, const char *,
+		     const msgpack_object *, const char *const *);
+static int	 put_buf(struct fold *, const char *, const char *,
+		     const void *, size_t);
+static int	 del(struct fold *, const char *, const char *);
+static int	 collect(const struct journal_row *, void *);
+static void	 key_list_free(struct key_list *);
+static int	 del_prefix(struct fold *, const char *, const char *, int);
+static int	 put_progress_of(struct fold *, const char *,
+		     const msgpack_object *);
+static int	 fold_account(struct fold *);
+static int	 fold_prefs(struct fold *);
+static int	 fold_schedule(struct fold *);
+static int	 fold_webhook(struct fold *);
+static int	 fold_prune(struct fold *);
+static int	 fold_batch(struct fold *);
+static int	 fold_run(struct fold *);
+static int	 fold_run_rows(struct fold *, const char *, uint64_t,
+		     const char *, int);
+static int	 fold_spend(struct fold *, const char *, const char *);
+static int	 fold_spend_row(struct fold *, const char *, const char *,
+		     int32_t, int64_t, int64_t);
+static int	 fold_usage(struct fold *, const char *, const char *);
+
+static int
+fail(struct fold *f, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (f->cause == NULL) {
+		va_start(ap, fmt);
+		xvasprintf(&f->cause, fmt, ap);
+		va_end(ap);
+	}
+	return (-1);
+}
+
+/* A string object as an allocated C string, or NULL. */
+static char *
+str_of(const msgpack_object *o)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return (NULL);
+	return (xstrndup(o->via.str.ptr, o->via.str.size));
+}
+
+/* The map under KEY of map O, or NULL. */
+static const msgpack_object *
+get_map(const msgpack_object *o, const char *key)
+{
+	const msgpack_object	*v = unpack_get(o, key);
+
+	return (v != NULL && v->type == MSGPACK_OBJECT_MAP ? v : NULL);
+}
+
+/* Is string object K one of NAMES (NULL-ended)? */
+static int
+key_in(const msgpack_object *k, const char *const *names)
+{
+	size_t	i;
+
+	for (i = 0; k->type == MSGPACK_OBJECT_STR && names[i] != NULL; i++) {
+		if (k->via.str.size == strlen(names[i]) &&
+		    memcmp(k->via.str.ptr, names[i], k->via.str.size) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Map M without the keys of SKIP and those a record carries for replay
+ * only. */
+static void
+pack_except(msgpack_packer *pk, const msgpack_object *m,
+    const char *const *skip)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i, n = 0;
+
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		n += !key_in(&kv->key, note_keys) && !key_in(&kv->key, skip);
+	}
+	msgpack_pack_map(pk, n);
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		if (key_in(&kv->key, note_keys) || key_in(&kv->key, skip))
+			continue;
+		msgpack_pack_object(pk, kv->key);
+		msgpack_pack_object(pk, kv->val);
+	}
+}
+
+/* Put O as TABLE[KEY]; a map without the replay-only keys and those of
+ * SKIP (NULL: O as it is). */
+static int
+put_obj(struct fold *f, const char *table, const char *key,
+    const msgpack_object *o, const char *const *skip)
+{
+	struct pack_buffer	pb;
+	int			rc;
+
+	pack_buffer_init(&pb);
+	if (skip != NULL && o->type == MSGPACK_OBJECT_MAP)
+		pack_except(&pb.pk, o, skip);
+	else
+		msgpack_pack_object(&pb.pk, *o);
+	rc = put_buf(f, table, key, pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	return (rc);
+}
+
+static int
+put_buf(struct fold *f, const char *table, const char *key, const void *val,
+    size_t len)
+{
+	if (key == NULL || *key == '\0')
+		return (fail(f, "%s: no key for table %s", f->rec->kind, table));
+	if (f->db->put(f->db->arg, table, key, strlen(key), val, len) != 0)
+		return (fail(f, "cannot write %s", table));
+	return (0);
+}
+
+static int
+del(struct fold *f, const char *table, const char *key)
+{
+	if (key == NULL || *key == '\0')
+		return (0);
+	if (f->db->del(f->db->arg, table, key, strlen(key)) != 0)
+		return (fail(f, "cannot delete from %s", table));
+	return (0);
+}
+
+/* Collect the keys of a walk (deleted after it, not during it). */
+static int
+collect(const struct journal_row *row, void *arg)
+{
+	struct key_list	*l = arg;
+	const char	*k = row->key;
+	size_t		 i;
+
+	if (l->prune && (row->klen < 20 || row->klen > JOURNAL_MAX_KEY ||
+	    memcmp(k, l->below, 16) >= 0))
+		return (1);
+	if (l->runs) {
+		if (row->klen < 12)
+			return (0);
+		for (i = row->klen - 12; i < row->klen; i++) {
+			if (k[i] < '0' || k[i] > '9')
+				return (0);
+		}
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 16 : l->cap * 2;
+		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+		l->len = xreallocarray(l->len, l->cap, sizeof *l->len);
+	}
+	l->v[l->n] = xstrndup(row->key, row->klen);
+	l->len[l->n++] = row->klen;
+	return (l->limit != 0 && l->n >= l->limit);
+}
+
+static void
+key_list_free(struct key_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	free(l->len);
+}
+
+/* Delete every row of TABLE whose key begins with PREFIX (RUNS: only
+ * those ending in a 12-digit run number, as schedule.delete does). */
+static int
+del_prefix(struct fold *f, const char *table, const char *prefix, int runs)
+{
+	struct key_list	l;
+	size_t		i;
+	int		rc = 0;
+
+	memset(&l, 0, sizeof l);
+	l.runs = runs;
+	if (f->db->foreach(f->db->arg, table, prefix, strlen(prefix), collect,
+	    &l) != 0)
+		rc = fail(f, "cannot read %s", table);
+	for (i = 0; rc == 0 && i < l.n; i++)
+		rc = del(f, table, l.v[i]);
+	key_list_free(&l);
+	return (rc);
+}
+
+/* progress[ID] from the five values of schedule map S. */
+static int
+put_progress_of(struct fold *f, const char *id, const msgpack_object *s)
+{
+	struct pack_buffer	pb;
+	int			rc;
+
+	pack_buffer_init(&pb);
+	schedule_pack_progress(&pb.pk, unpack_int(s, "last_fire_us", 0),
+	    unpack_int(s, "fired_us", 0), unpack_int(s, "run_counter", 0),
+	    unpack_int(s, "month_key", 0),
+	    unpack_int(s, "month_spent_micro", 0));
+	rc = put_buf(f, "progress", id, pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	return (rc);
+}
+
+/* account.*: the row is the account map (a grant's body adds "uid"). */
+static int
+fold_account(struct fold *f)
+{
+	return (put_obj(f, "accounts", f->rec->account, f->body, grant_keys));
+}
+
+/* prefs.*: one operation's map, several, or the UI map. */
+static int
+fold_prefs(struct fold *f)
+{
+	const char		*acc = f->rec->account, *kind = f->rec->kind;
+	const msgpack_object	*ops;
+	char			*op, *key;
+	uint32_t		 i;
+	int			 rc = 0;
+
+	if (acc == NULL)
+		return (fail(f, "%s without an account", kind));
+	if (strcmp(kind, "prefs.ui_set") == 0)
+		return (put_obj(f, "prefs", acc, f->body, NULL));
+	if (strcmp(kind, "prefs.set") == 0) {
+		if ((op = unpack_strdup(f->body, "operation")) == NULL)
+			return (fail(f, "prefs.set without an operation"));
+		xasprintf(&key, "%s/%s", acc, op);
+		rc = put_obj(f, "prefs", key, f->body, NULL);
+		free(key);
+		free(op);
+		return (rc);
+	}
+	if ((ops = get_map(f->body, "operations")) == NULL)
+		return (fail(f, "%s without operations", kind));
+	for (i = 0; rc == 0 && i < ops->via.map.size; i++) {
+		if ((op = str_of(&ops->via.map.ptr[i].key)) == NULL)
+			return (fail(f, "%s: an operation is not a string",
+			    kind));
+		xasprintf(&key, "%s/%s", acc, op);
+		rc = put_obj(f, "prefs", key, &ops->via.map.ptr[i].val, NULL);
+		free(key);
+		free(op);
+	}
+	return (rc);
+}
+
+/* schedule.*: the body is the row, and holds the progress values. */
+static int
+fold_schedule(struct fold *f)
+{
+	char	*id, prefix[160];
+	int	 rc;
+
+	if ((id = unpack_strdup(f->body, "id")) == NULL)
+		return (fail(f, "%s without an id", f->rec->kind));
+	if (strcmp(f->rec->kind, "schedule.deleted") == 0) {
+		snprintf(prefix, sizeof prefix, "%s:", id);
+		rc = del(f, "schedules", id);
+		if (rc == 0)
+			rc = del(f, "progress", id);
+		if (rc == 0)
+			rc = del_prefix(f, "runs", prefix, 1);
+	} else {
+		rc = put_obj(f, "schedules", id, f->body, NULL);
+		if (rc == 0)
+			rc = put_progress_of(f, id, f->body);
+	}
+	free(id);
+	return (rc);
+}
+
+/* webhook.*: events and their expiry; rotations carry the schedule's row;
+ * the prune deletes what the live prune walk deleted. */
+static int
+fold_webhook(struct fold *f)
+{
+	const msgpack_object	*row;
+	char			*id, *key, exp[JOURNAL_MAX_KEY + 32];
+	int			 rc = 0;
+
+	if (strcmp(f->rec->kind, "webhook.pruned") == 0)
+		return (fold_prune(f));
+	if (strcmp(f->rec->kind, "webhook.received") == 0) {
+		if (f->rec->account == NULL ||
+		    (key = unpack_strdup(f->body, "row_key")) == NULL)
+			return (0);
+		/* The row is the event without the body. */
+		rc = put_obj(f, "webhook_events", key, f->body, event_keys);
+		snprintf(exp, sizeof exp, "%016llx/e/%s",
+		    (unsigned long long)unpack_int(f->body, "at_us", 0), key);
+		if (rc == 0)
+			rc = put_buf(f, "webhook_expiry", exp, "", 0);
+		free(key);
+		return (rc);
+	}
+	if ((row = get_map(f->body, "schedule_row")) == NULL)
+		return (0);
+	if ((id = unpack_strdup(row, "id")) == NULL)
+		return (fail(f, "%s: schedule_row without an id",
+		    f->rec->kind));
+	rc = put_obj(f, "schedules", id, row, NULL);
+	if (rc == 0)
+		rc = put_progress_of(f, id, row);
+	free(id);
+	return (rc);
+}
+
+/* webhook.pruned: the expiry rows before before_us, in key order, at most
+ * WEBHOOK_PRUNE_BATCH, and for each its event, or its claim's idem row. */
+static int
+fold_prune(struct fold *f)
+{
+	struct key_list	 l;
+	const char	*p, *q;
+	char		 idem[JOURNAL_MAX_KEY + 8];
+	size_t		 i;
+	int		 rc = 0;
+
+	memset(&l, 0, sizeof l);
+	l.prune = 1;
+	l.limit = WEBHOOK_PRUNE_BATCH;
+	snprintf(l.below, sizeof l.below, "%016llx",
+	    (unsigned long long)unpack_int(f->body, "before_us", 0));
+	if (f->db->foreach(f->db->arg, "webhook_expiry", NULL, 0, collect,
+	    &l) != 0)
+		rc = fail(f, "cannot read webhook_expiry");
+	for (i = 0; rc == 0 && i < l.n; i++) {
+		rc = del(f, "webhook_expiry", l.v[i]);
+		p = l.v[i] + 19;
+		if (rc == 0 && strncmp(l.v[i] + 16, "/e/", 3) == 0)
+			rc = del(f, "webhook_events", p);
+		else if (rc == 0 && strncmp(l.v[i] + 16, "/c/", 3) == 0 &&
+		    strncmp(p, "webhook:", 8) == 0 &&
+		    (q = strchr(p + 8, ':')) != NULL) {
+			snprintf(idem, sizeof idem, "%.*s:wh:%s",
+			    (int)(q - p - 8), p + 8, q + 1);
+			rc = del(f, "idem", idem);
+		}
+	}
+	key_list_free(&l);
+	return (rc);
+}
+
+/* batch.*: the body is the row; a creation holds the operations. */
+static int
+fold_batch(struct fold *f)
+{
+	const msgpack_object	*ops, *op, *deps, *pr;
+	struct pack_buffer	 pb;
+	uint32_t		 i, k, j, d[4096], nd;
+	char			*id, *sched, key[160];
+	char			*oid, *name, *params, *rule;
+	int			 rc = 0;
+
+	if ((id = unpack_strdup(f->body, "id")) == NULL)
+		return (fail(f, "%s without an id", f->rec->kind));
+	snprintf(key, sizeof key, "%s:", id);
+	if (strcmp(f->rec->kind, "batch.deleted") == 0) {
+		rc = del(f, "batches", id);
+		if (rc == 0)
+			rc = del_prefix(f, "batch_ops", key, 0);
+		if (rc == 0)
+			rc = del_prefix(f, "runs", key, 0);
+		free(id);
+		return (rc);
+	}
+	rc = put_obj(f, "batches", id, f->body, definition_keys);
+	/* The definition's operations go to "batch_ops" in chunks. */
+	if (rc == 0 && (ops = unpack_get(f->body, "operations")) != NULL &&
+	    ops->type == MSGPACK_OBJECT_ARRAY) {
+		for (k = 0; rc == 0 && k * BATCH_OPS_CHUNK <
+		    ops->via.array.size; k++) {
+			uint32_t	n = ops->via.array.size -
+			    k * BATCH_OPS_CHUNK;
+
+			if (n > BATCH_OPS_CHUNK)
+				n = BATCH_OPS_CHUNK;
+			pack_buffer_init(&pb);
+			msgpack_pack_array(&pb.pk, n);
+			for (i = k * BATCH_OPS_CHUNK; i < k * BATCH_OPS_CHUNK +
+			    n; i++) {
+				op = &ops->via.array.ptr[i];
+				deps = unpack_get(op, "depends_on");
+				nd = 0;
+				for (j = 0; deps != NULL && deps->type ==
+				    MSGPACK_OBJECT_ARRAY && j <
+				    deps->via.array.size && nd < 4096; j++)
+					d[nd++] = (uint32_t)
+					    deps->via.array.ptr[j].via.u64;
+				oid = unpack_strdup(op, "id");
+				name = unpack_strdup(op, "operation");
+				params = unpack_strdup(op, "parameters");
+				rule = unpack_strdup(op, "trigger_rule");
+				batch_pack_op_row(&pb.pk, oid != NULL ? oid :
+				    "",
+				    name != NULL ? name : "", params,
+				    (int32_t)unpack_int(op, "sequence_order",
+				    0), batch_rule_index(rule), d, nd);
+				free(oid);
+				free(name);
+				free(params);
+				free(rule);
+			}
+			snprintf(key, sizeof key, "%s:%06u", id, k);
+			rc = put_buf(f, "batch_ops", key, pb.sbuf.data,
+			    pb.sbuf.size);
+			pack_buffer_clear(&pb);
+		}
+	}
+	if (rc == 0 && (pr = get_map(f->body, "progress")) != NULL) {
+		if ((sched = unpack_strdup(f->body, "schedule")) == NULL)
+			rc = fail(f, "%s: progress without a schedule",
+			    f->rec->kind);
+		else
+			rc = put_obj(f, "progress", sched, pr, NULL);
+		free(sched);
+	}
+	free(id);
+	return (rc);
+}
+
+/* run.* and op.*: the run's rows, its schedule's progress or its batch's
+ * row, and at its end the spend and usage it adds to. */
+static int
+fold_run(struct fold *f)
+{
+	const msgpack_object	*o;
+	const char		*kind = f->rec->kind;
+	char			*sched, *row, *claim;
+	uint64_t		 number;
+	int			 rc, is_op = strncmp(kind, "op.", 3) == 0;
+
+	if ((row = unpack_strdup(f->body, "row")) != NULL) {
+		/* an orphan: its schedule went while it ran */
+		rc = del(f, "active", row);
+		if (rc == 0)
+			rc = del(f, "runs", row);
+		free(row);
+		return (rc);
+	}
+	if ((sched = unpack_strdup(f->body, "schedule")) == NULL)
+		return (fail(f, "%s without a schedule", kind));
+	if (unpack_get(f->body, "run_id") == NULL) {
+		/* the missed aggregate: progress only */
+		rc = 0;
+		if ((o = get_map(f->body, "progress")) != NULL)
+			rc = put_obj(f, "progress", sched, o, NULL);
+		free(sched);
+		return (rc);
+	}
+	number = (uint64_t)unpack_int(f->body, "number", 0);
+	claim = unpack_strdup(f->body, "claim");
+	rc = fold_run_rows(f, sched, number, claim, is_op);
+	if (rc == 0 && (o = get_map(f->body, "progress")) != NULL)
+		rc = put_obj(f, "progress", sched, o, NULL);
+	if (rc == 0 && (o = get_map(f->body, "batch")) != NULL)
+		rc = put_obj(f, "batches", sched, o, NULL);
+	if (rc == 0 && (strcmp(kind, "run.finished") == 0 ||
+	    strcmp(kind, "op.completed") == 0 ||
+	    strcmp(kind, "op.failed") == 0 ||
+	    strcmp(kind, "op.cancelled") == 0 ||
+	    strcmp(kind, "op.interrupted") == 0 ||
+	    strcmp(kind, "op.skipped") == 0)) {
+		char	*op = unpack_strdup(f->body, "operation");
+
+		if (f->rec->account != NULL && op != NULL) {
+			rc = fold_spend(f, f->rec->account, op);
+			if (rc == 0)
+				rc = fold_usage(f, f->rec->account, op);
+		}
+		free(op);
+	}
+	free(claim);
+	free(sched);
+	return (rc);
+}
+
+/* The "runs", "active", "idem" and "webhook_expiry" rows of run NUMBER
+ * of SCHED, whose record claimed CLAIM (or NULL). */
+static int
+fold_run_rows(struct fold *f, const char *sched, uint64_t number,
+    const char *claim, int is_op)
+{
+	struct pack_buffer	 pb;
+	const char		*st;
+	char			 key[160], old[JOURNAL_MAX_KEY + 1], *idem, *id;
+	void			*val;
+	size_t			 vlen;
+	msgpack_unpacked	 u;
+	int64_t			 history = 0;
+	int			 rc, final;
+
+	snprintf(key, sizeof key, "%s:%012llu", sched,
+	    (unsigned long long)number);
+	/* A deleted schedule's runs leave only records (no progress). */
+	if (is_op || get_map(f->body, "progress") != NULL)
+		rc = put_obj(f, "runs", key, f->body, no_keys);
+	else
+		rc = del(f, "runs", key);
+	st = NULL;
+	{
+		const msgpack_object	*s = unpack_get(f->body, "status");
+
+		final = 1;
+		if (s != NULL && s->type == MSGPACK_OBJECT_STR) {
+			st = s->via.str.ptr;
+			if ((s->via.str.size == 7 && memcmp(st, "pending", 7) ==
+			    0) || (s->via.str.size == 7 && memcmp(st,
+			    "running", 7) == 0))
+				final = 0;
+		}
+	}
+	if (rc == 0)
+		rc = final ? del(f, "active", key) : put_buf(f, "active", key,
+		    "", 0);
+	if (rc != 0 || claim == NULL)
+		return (rc);
+	if (!is_op && f->db->get(f->db->arg, "schedules", sched,
+	    strlen(sched), &val, &vlen) == 0) {
+		if (unpack_buffer(val, vlen, &u) == 0) {
+			history = unpack_int(&u.data, "history", 0);
+			msgpack_unpacked_destroy(&u);
+		}
+		free(val);
+		if ((int64_t)number > history) {
+			snprintf(old, sizeof old, "%s:%012llu", sched,
+			    (unsigned long long)(number - (uint64_t)history));
+			rc = del(f, "runs", old);
+		}
+	}
+	if (rc == 0 && (idem = unpack_strdup(f->body, "idempotency_key")) !=
+	    NULL) {
+		id = unpack_strdup(f->body, "run_id");
+		snprintf(old, sizeof old, "%s:%s", sched, idem);
+		rc = put_buf(f, "idem", old, id != NULL ? id : "",
+		    id != NULL ? strlen(id) : 0);
+		free(id);
+		free(idem);
+	}
+	if (rc == 0 && strncmp(claim, "webhook:", 8) == 0) {
+		pack_buffer_init(&pb);
+		snprintf(old, sizeof old, "%016llx/c/%s", (unsigned long long)
+		    unpack_int(f->body, "created_us", 0), claim);
+		rc = put_buf(f, "webhook_expiry", old, "", 0);
+		pack_buffer_clear(&pb);
+	}
+	return (rc);
+}
+
+/* A run's end that cost something adds to the month of its end, in the
+ * account's zone, for the account and for the operation. */
+static int
+fold_spend(struct fold *f, const char *acc, const char *op)
+{
+	const struct tz		*tz = NULL;
+	msgpack_unpacked	 u;
+	void			*val;
+	size_t			 vlen;
+	char			*zone;
+	int64_t			 cost, when;
+	int32_t			 month;
+	int			 rc;
+
+	cost = unpack_int(f->body, "cost_micro", -1);
+	when = unpack_int(f->body, "finished_us", 0);
+	if (cost <= 0)
+		return (0);
+	if (f->db->get(f->db->arg, "accounts", acc, strlen(acc), &val,
+	    &vlen) == 0) {
+		if (unpack_buffer(val, vlen, &u) == 0) {
+			if ((zone = unpack_strdup(&u.data, "tz")) != NULL)
+				tz = tz_load(zone, NULL);
+			free(zone);
+			msgpack_unpacked_destroy(&u);
+		}
+		free(val);
+	}
+	if (tz == NULL)
+		tz = tz_load("UTC", NULL);
+	month = budget_month_in(tz, when);
+	rc = fold_spend_row(f, acc, NULL, month, cost, when);
+	if (rc == 0)
+		rc = fold_spend_row(f, acc, op, month, cost, when);
+	return (rc);
+}
+
+static int
+fold_spend_row(struct fold *f, const char *acc, const char *op, int32_t month,
+    int64_t cost, int64_t when)
+{
+	struct pack_buffer	 pb;
+	msgpack_unpacked	 u;
+	void			*val;
+	size_t			 vlen;
+	char			 key[JOURNAL_MAX_KEY + 16];
+	int64_t			 total = 0;
+	int			 rc;
+
+	if (op != NULL)
+		snprintf(key, sizeof key, "%s/%s/%d", acc, op, (int)month);
+	else
+		snprintf(key, sizeof key, "%s/%d", acc, (int)month);
+	if (f->db->get(f->db->arg, "spend", key, strlen(key), &val,
+	    &vlen) == 0) {
+		if (unpack_buffer(val, vlen, &u) == 0) {
+			total = unpack_int(&u.data, "actual_micro", 0);
+			msgpack_unpacked_destroy(&u);
+		}
+		free(val);
+	}
+	pack_buffer_init(&pb);
+	budget_pack_spend(&pb.pk, acc, op, month, money_add(total, cost),
+	    when);
+	rc = put_buf(f, "spend", key, pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	return (rc);
+}
+
+/* A success's token counts join its "usage" window (the last
+ * ESTIMATE_WINDOW). */
+static int
+fold_usage(struct fold *f, const char *acc, const char *op)
+{
+	struct pack_buffer	 pb;
+	const msgpack_object	*usage, *a[2];
+	msgpack_unpacked	 u;
+	int64_t			 v[2][ESTIMATE_WINDOW + 1];
+	uint32_t		 n[2] = { 0, 0 }, i, k, skip;
+	void			*val;
+	size_t			 vlen;
+	char			*model, *key;
+	int			 rc, have = 0;
+
+	if ((model = unpack_strdup(f->body, "usage_model")) == NULL)
+		return (0);
+	usage = get_map(f->body, "usage");
+	xasprintf(&key, "%s/%s/%s", acc, op, model);
+	free(model);
+	/* (the decoded strings point into VAL: freed after them) */
+	val = NULL;
+	if (f->db->get(f->db->arg, "usage", key, strlen(key), &val,
+	    &vlen) == 0 && unpack_buffer(val, vlen, &u) == 0)
+		have = 1;
+	for (k = 0; have && k < 2; k++) {
+		a[k] = unpack_get(&u.data, k == 0 ? "input" : "output");
+		for (i = 0; a[k] != NULL && a[k]->type ==
+		    MSGPACK_OBJECT_ARRAY && i < a[k]->via.array.size &&
+		    n[k] < ESTIMATE_WINDOW; i++) {
+			if (a[k]->via.array.ptr[i].type ==
+			    MSGPACK_OBJECT_POSITIVE_INTEGER)
+				v[k][n[k]++] = (int64_t)
+				    a[k]->via.array.ptr[i].via.u64;
+		}
+	}
+	if (have)
+		msgpack_unpacked_destroy(&u);
+	free(val);
+	v[0][n[0]++] = unpack_int(usage, "input_tokens", 0);
+	v[1][n[1]++] = unpack_int(usage, "output_tokens", 0);
+	pack_buffer_init(&pb);
+	skip = n[0] > ESTIMATE_WINDOW ? 1 : 0;
+	estimate_pack_usage(&pb.pk, v[0] + skip, v[1] + skip, n[0] - skip);
+	rc = put_buf(f, "usage", key, pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	free(key);
+	return (rc);
+}
+
+/*
+ * Apply the table changes of record REC to the tables of DB (which hold
+ * the fold of every record before it).  Dispatches on the kind; kinds
+ * that change no table (daemon.*, journal.scrub, budget.threshold, and
+ * kinds this build does not know) change nothing.  Returns 0, or -1 and
+ * an allocated *cause: a body that lacks what its kind needs, or DB
+ * failed.
+ */
+int
+replay_fold(const struct replay_db *db, const struct record *rec,
+    char **cause)
+{
+	struct fold	 f = { db, rec, &rec->body, NULL };
+	const char	*k = rec->kind;
+	int		 rc = 0;
+
+	if (strncmp(k, "account.", 8) == 0)
+		rc = fold_account(&f);
+	else if (strncmp(k, "prefs.", 6) == 0)
+		rc = fold_prefs(&f);
+	else if (strncmp(k, "schedule.", 9) == 0)
+		rc = fold_schedule(&f);
+	else if (strncmp(k, "webhook.", 8) == 0)
+		rc = fold_webhook(&f);
+	else if (strncmp(k, "batch.", 6) == 0)
+		rc = fold_batch(&f);
+	else if (strncmp(k, "run.", 4) == 0 || strncmp(k, "op.", 3) == 0)
+		rc = fold_run(&f);
+	if (rc != 0) {
+		*cause = f.cause != NULL ? f.cause : xstrdup("cannot fold");
+		return (-1);
+	}
+	free(f.cause);
+	return (0);
+}
