@@ -71,6 +71,10 @@ static int	 fold_webhook(struct fold *);
 static int	 fold_prune(struct fold *);
 static int	 fold_batch(struct fold *);
 static int	 fold_run(struct fold *);
+static int	 fold_subscription(struct fold *);
+static void	 sub_put(void *, const char *, const void *, size_t,
+		     const void *, size_t);
+static void	 sub_del(void *, const char *, const void *, size_t);
 static int	 fold_run_rows(struct fold *, const char *, uint64_t,
 		     const char *, int);
 static int	 fold_spend(struct fold *, const char *, const char *);
@@ -737,6 +741,61 @@ fold_usage(struct fold *f, const char *acc, const char *op)
  * an allocated *cause: a body that lacks what its kind needs, or DB
  * failed.
  */
+/*
+ * subscription.*: the daemon writes these rows through subscription_apply
+ * itself (subscription-row.c), from the record and the row before it.
+ */
+static int
+fold_subscription(struct fold *f)
+{
+	struct sub_changes	 c;
+	char			*id, *cause = NULL;
+	void			*old = NULL;
+	size_t			 oldlen = 0;
+	int			 rc;
+
+	id = str_of(unpack_get(f->body, "subscription"));
+	if (id == NULL)
+		return (fail(f, "%s: no subscription", f->rec->kind));
+	rc = f->db->get(f->db->arg, SUB_TABLE, id, strlen(id), &old, &oldlen);
+	free(id);
+	if (rc == -1)
+		return (fail(f, "cannot read %s", SUB_TABLE));
+	if (rc == 1) {
+		old = NULL;
+		oldlen = 0;
+	}
+	if (subscription_apply(f->rec, old, oldlen, &c, &cause) != 0) {
+		free(old);
+		rc = fail(f, "%s", cause);
+		free(cause);
+		return (rc);
+	}
+	free(old);
+	subscription_changes_foreach(&c, sub_put, sub_del, f);
+	subscription_changes_clear(&c);
+	return (f->cause != NULL ? -1 : 0);
+}
+
+static void
+sub_put(void *arg, const char *table, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	struct fold	*f = arg;
+
+	if (f->db->put(f->db->arg, table, key, klen, val, vlen) != 0)
+		fail(f, "cannot write %s", table);
+}
+
+static void
+sub_del(void *arg, const char *table, const void *key, size_t klen)
+{
+	struct fold	*f = arg;
+
+	if (f->db->del(f->db->arg, table, key, klen) != 0)
+		fail(f, "cannot delete from %s", table);
+}
+
 int
 replay_fold(const struct replay_db *db, const struct record *rec,
     char **cause)
@@ -757,6 +816,8 @@ replay_fold(const struct replay_db *db, const struct record *rec,
 		rc = fold_batch(&f);
 	else if (strncmp(k, "run.", 4) == 0 || strncmp(k, "op.", 3) == 0)
 		rc = fold_run(&f);
+	else if (strncmp(k, "subscription.", 13) == 0)
+		rc = fold_subscription(&f);
 	if (rc != 0) {
 		*cause = f.cause != NULL ? f.cause : xstrdup("cannot fold");
 		return (-1);

@@ -242,6 +242,8 @@ check "the journal verifies" "$JOURNAL" verify "$DATA"
 
 # ---- a record that does not decode ends the watch, naming it ---------------
 check "the daemon stops" stop_chimed
+# A damaged log cannot be replayed: that check ends here.
+REPLAY=0
 check "record 3 damaged (its array header)" "$B/tests/chime-test-tamper" \
     "$DATA/journal" flip 3 32
 start_chimed
