@@ -566,6 +566,15 @@ int		 checkpoint_load(struct journal *, const struct journal_meta *,
 /* (internal) journal_close: free what checkpoint_key made. */
 void		 checkpoint_free(struct journal *);
 
+/* main.c: what chime-journal's commands share.  The usage (exit 2); the
+ * data directory among ARGC operands (else $CHIME_DATA, else chimed's
+ * default); DATA's journal directory (WHAT "journal") or a file of its keys
+ * directory (allocated); the journal opened read-only, or exit 1. */
+deadfunc void	 jcli_usage(void);
+const char	*jcli_data(int, char **);
+char		*jcli_path(const char *, const char *);
+struct journal	*jcli_open(const char *);
+
 /* proof.c: chime-journal's pubkey, verify, prove and check-proof
  * commands (ARGV[0] is the command's name); they return the exit status. */
 int		 proof_cmd_pubkey(int, char **);

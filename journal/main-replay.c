@@ -519,7 +519,7 @@ cmd_replay(int argc, char **argv)
 	MDB_txn				*txn;
 	MDB_dbi				 meta;
 	MDB_val				 k, v;
-	const char			*into = NULL, *data, *env;
+	const char			*into = NULL, *data;
 	char				*dir, *path;
 	uint64_t			 head = 0, n = 0;
 	int64_t				 t0, t1;
@@ -538,20 +538,8 @@ cmd_replay(int argc, char **argv)
 	}
 	if (into == NULL || *into == '\0' || argc - optind > 1)
 		replay_usage();
-	if (argc - optind == 1)
-		data = argv[optind];
-	else if ((env = getenv("CHIME_DATA")) != NULL && *env != '\0')
-		data = env;
-	else
-		data = "./var/chime";
-	xasprintf(&dir, "%s/data.mdb", data);
-	if (stat(dir, &sb) == 0) {
-		free(dir);
-		dir = xstrdup(data);
-	} else {
-		free(dir);
-		xasprintf(&dir, "%s/journal", data);
-	}
+	data = jcli_data(argc - optind, argv + optind);
+	dir = jcli_path(data, "journal");
 	xasprintf(&path, "%s/data.mdb", dir);
 	if (stat(path, &sb) != 0) {
 		fprintf(stderr, "chime-journal: %s: %s\n", path,

@@ -40,10 +40,6 @@ struct stats_walk {
 	uint64_t		 last;
 };
 
-static deadfunc void	 usage(void);
-static const char	*data_dir(int, char **);
-static char		*journal_dir(const char *);
-static struct journal	*open_journal(const char *);
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
 int			 cmd_replay(int, char **);	/* main-replay.c */
@@ -74,8 +70,8 @@ static const struct {
 	{ "check-proof", proof_cmd_check },
 };
 
-static deadfunc void
-usage(void)
+deadfunc void
+jcli_usage(void)
 {
 	fprintf(stderr,
 	    "usage: chime-journal verify [DATA_DIR] [--pubkey KEY "
@@ -96,13 +92,13 @@ usage(void)
 
 /* The data directory: the one operand left in ARGV (ARGC of them), else
  * $CHIME_DATA, else chimed's default; more than one is bad usage. */
-static const char *
-data_dir(int argc, char **argv)
+const char *
+jcli_data(int argc, char **argv)
 {
 	const char	*env;
 
 	if (argc > 1)
-		usage();
+		jcli_usage();
 	if (argc == 1)
 		return (argv[0]);
 	if ((env = getenv("CHIME_DATA")) != NULL && *env != '\0')
@@ -110,27 +106,30 @@ data_dir(int argc, char **argv)
 	return ("./var/chime");
 }
 
-/* DATA_DIR/journal, or DATA_DIR itself if it holds the LMDB files.
- * Returns allocated; caller frees. */
-static char *
-journal_dir(const char *data)
+/* For WHAT "journal": DATA/journal, or DATA itself if it holds the LMDB
+ * files; else the file WHAT of the keys directory beside the journal.
+ * Allocated. */
+char *
+jcli_path(const char *data, const char *what)
 {
 	struct stat	 sb;
 	char		*path;
+	int		 inner;
 
 	xasprintf(&path, "%s/data.mdb", data);
-	if (stat(path, &sb) == 0) {
-		free(path);
-		return (xstrdup(data));
-	}
+	inner = stat(path, &sb) == 0;
 	free(path);
-	xasprintf(&path, "%s/journal", data);
+	if (strcmp(what, "journal") == 0)
+		xasprintf(&path, inner ? "%s" : "%s/journal", data);
+	else
+		xasprintf(&path, inner ? "%s/../keys/%s" : "%s/keys/%s", data,
+		    what);
 	return (path);
 }
 
 /* Open read-only, or exit 1 with the reason. */
-static struct journal *
-open_journal(const char *data)
+struct journal *
+jcli_open(const char *data)
 {
 	struct journal_options	 o;
 	struct journal		*j;
@@ -138,7 +137,7 @@ open_journal(const char *data)
 
 	memset(&o, 0, sizeof o);
 	o.readonly = 1;
-	dir = journal_dir(data);
+	dir = jcli_path(data, "journal");
 	if ((j = journal_open(dir, &o, &cause)) == NULL) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
 		exit(1);
@@ -242,21 +241,21 @@ cmd_export(int argc, char **argv)
 			    errno != 0 || from == 0) {
 				fprintf(stderr, "chime-journal: --from: not a "
 				    "seq >= 1: %s\n", optarg);
-				usage();
+				jcli_usage();
 			}
 			break;
 		case 'F':
 			if (strcmp(optarg, "jsonl") != 0) {
 				fprintf(stderr, "chime-journal: unknown format "
 				    "%s (only jsonl)\n", optarg);
-				usage();
+				jcli_usage();
 			}
 			break;
 		default:
-			usage();
+			jcli_usage();
 		}
 	}
-	j = open_journal(data_dir(argc - optind, argv + optind));
+	j = jcli_open(jcli_data(argc - optind, argv + optind));
 	memset(&w, 0, sizeof w);
 	rc = walk_log(j, from, NULL, export_entry, &w, &w);
 	journal_close(j);
@@ -360,12 +359,12 @@ cmd_stats(int argc, char **argv)
 	char			*dir;
 	int			 rc;
 
-	data = data_dir(argc - 1, argv + 1);
-	j = open_journal(data);
+	data = jcli_data(argc - 1, argv + 1);
+	j = jcli_open(data);
 	memset(&w, 0, sizeof w);
 	strmap_init(&w.kinds);
 	rc = walk_log(j, 1, &m, stats_entry, &w, &w.stop);
-	dir = journal_dir(data);
+	dir = jcli_path(data, "journal");
 	if (rc == 0)
 		stats_print(j, &w, &m, dir);
 	else
@@ -383,7 +382,7 @@ main(int argc, char **argv)
 
 	log_open("chime-journal", LOG_LEVEL_WARN);
 	if (argc < 2)
-		usage();
+		jcli_usage();
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) {
 		printf("chime-journal: read a chime journal (read-only, safe "
@@ -421,5 +420,5 @@ main(int argc, char **argv)
 			return (commands[i].fn(argc - 1, argv + 1));
 	}
 	fprintf(stderr, "chime-journal: unknown command %s\n", argv[1]);
-	usage();
+	jcli_usage();
 }

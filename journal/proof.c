@@ -110,10 +110,6 @@ struct proof_walk {
 	char			*cause;
 };
 
-static deadfunc void	 proof_usage(void);
-static const char	*proof_data(int, char **);
-static char		*proof_path(const char *, const char *);
-static struct journal	*proof_open(const char *);
 static char		*proof_read(const char *, size_t *);
 static struct note_verifier *proof_verifier(const char *);
 static char		*proof_b64(const void *, size_t);
@@ -153,75 +149,6 @@ static int		 proof_check_consistency(json_t *,
 static int		 proof_hashes(json_t *, const char *, unsigned char *,
 			     size_t *, char **);
 static int		 proof_fail(const char *, ...) printflike(1, 2);
-
-static deadfunc void
-proof_usage(void)
-{
-	fprintf(stderr,
-	    "usage: chime-journal pubkey [DATA_DIR]\n"
-	    "       chime-journal verify [DATA_DIR] [--pubkey KEY "
-	    "[--checkpoint NOTE]]\n"
-	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
-	    "       chime-journal prove [DATA_DIR] --from-size N "
-	    "[--to-size M]\n"
-	    "       chime-journal check-proof PROOF --pubkey KEY\n");
-	exit(2);
-}
-
-/* The data directory: the one operand in ARGV, else $CHIME_DATA, else
- * chimed's default (as journal/main.c). */
-static const char *
-proof_data(int argc, char **argv)
-{
-	const char	*env;
-
-	if (argc > 1)
-		proof_usage();
-	if (argc == 1)
-		return (argv[0]);
-	if ((env = getenv("CHIME_DATA")) != NULL && *env != '\0')
-		return (env);
-	return ("./var/chime");
-}
-
-/* DATA/journal (or DATA if it holds data.mdb) for WHAT "journal"; the
- * keys directory's file WHAT otherwise.  Allocated. */
-static char *
-proof_path(const char *data, const char *what)
-{
-	struct stat	 sb;
-	char		*path;
-	int		 inner;
-
-	xasprintf(&path, "%s/data.mdb", data);
-	inner = stat(path, &sb) == 0;
-	free(path);
-	if (strcmp(what, "journal") == 0)
-		xasprintf(&path, inner ? "%s" : "%s/journal", data);
-	else
-		xasprintf(&path, inner ? "%s/../keys/%s" : "%s/keys/%s", data,
-		    what);
-	return (path);
-}
-
-/* Open read-only, or exit 1 with the reason. */
-static struct journal *
-proof_open(const char *data)
-{
-	struct journal_options	 o;
-	struct journal		*j;
-	char			*dir, *cause;
-
-	memset(&o, 0, sizeof o);
-	o.readonly = 1;
-	dir = proof_path(data, "journal");
-	if ((j = journal_open(dir, &o, &cause)) == NULL) {
-		fprintf(stderr, "chime-journal: %s\n", cause);
-		exit(1);
-	}
-	free(dir);
-	return (j);
-}
 
 /* The whole file PATH, NUL-terminated (allocated), or exit 1. */
 static char *
@@ -332,8 +259,8 @@ proof_cmd_pubkey(int argc, char **argv)
 	const char		*data;
 	char			*pub, *key, *text, *cause, origin[64];
 
-	data = proof_data(argc - 1, argv + 1);
-	pub = proof_path(data, "journal.pub");
+	data = jcli_data(argc - 1, argv + 1);
+	pub = jcli_path(data, "journal.pub");
 	if (access(pub, F_OK) == 0) {
 		text = proof_read(pub, NULL);
 		text[strcspn(text, "\r\n")] = '\0';
@@ -343,8 +270,8 @@ proof_cmd_pubkey(int argc, char **argv)
 		return (0);
 	}
 	/* No published key: the signing key's, named by the journal. */
-	key = proof_path(data, "journal.key");
-	j = proof_open(data);
+	key = jcli_path(data, "journal.key");
+	j = jcli_open(data);
 	if (journal_meta(j, &m, &cause) != 0) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
 		return (1);
@@ -672,14 +599,14 @@ proof_cmd_verify(int argc, char **argv)
 			notefile = optarg;
 			break;
 		default:
-			proof_usage();
+			jcli_usage();
 		}
 	}
 	if (notefile != NULL && keyfile == NULL) {
 		fprintf(stderr, "chime-journal: --checkpoint needs --pubkey\n");
-		proof_usage();
+		jcli_usage();
 	}
-	j = proof_open(proof_data(argc - optind, argv + optind));
+	j = jcli_open(jcli_data(argc - optind, argv + optind));
 	memset(&pv, 0, sizeof pv);
 	memset(&w, 0, sizeof w);
 	journal_check_init(&pv.c);
@@ -1013,7 +940,7 @@ proof_number(const char *what, const char *s, uint64_t min)
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < min) {
 		fprintf(stderr, "chime-journal: %s: not a number >= %llu: "
 		    "%s\n", what, (unsigned long long)min, s);
-		proof_usage();
+		jcli_usage();
 	}
 	return (v);
 }
@@ -1046,21 +973,21 @@ proof_cmd_prove(int argc, char **argv)
 			to = proof_number("--to-size", optarg, 1);
 			break;
 		default:
-			proof_usage();
+			jcli_usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (have_from) {
 		if (notefile != NULL)
-			proof_usage();
-		j = proof_open(proof_data(argc, argv));
+			jcli_usage();
+		j = jcli_open(jcli_data(argc, argv));
 		rc = proof_consistency(j, from, to);
 	} else {
 		if (argc < 1 || argc > 2 || to != 0)
-			proof_usage();
+			jcli_usage();
 		seq = proof_number("SEQ", argv[argc - 1], 1);
-		j = proof_open(proof_data(argc - 1, argv));
+		j = jcli_open(jcli_data(argc - 1, argv));
 		rc = proof_inclusion(j, seq, notefile);
 	}
 	journal_close(j);
@@ -1221,11 +1148,11 @@ proof_cmd_check(int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (ch != 'k')
-			proof_usage();
+			jcli_usage();
 		keyfile = optarg;
 	}
 	if (keyfile == NULL || argc - optind != 1)
-		proof_usage();
+		jcli_usage();
 	v = proof_verifier(keyfile);
 	text = proof_read(argv[optind], NULL);
 	if ((obj = json_loads(text, 0, &err)) == NULL) {
