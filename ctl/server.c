@@ -1230,6 +1230,7 @@ ctl_stream_start(struct ctl_req *req, json_t *result,
 {
 	struct ctl_conn		*c = req->conn;
 	struct ctl_stream	*st;
+	const char		*method = req->method;	/* the table's */
 
 	if (!ctl_req_connected(req) || c->state != CTL_CONN_OPEN ||
 	    c->stream != NULL) {
@@ -1241,15 +1242,14 @@ ctl_stream_start(struct ctl_req *req, json_t *result,
 	st->ops = ops;
 	st->arg = arg;
 	c->stream = st;
-	ctl_reply(req, result);
+	ctl_reply(req, result);		/* frees REQ */
 	evtimer_del(c->timer);
 	c->waiting = CTL_WAIT_NONE;
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	    c->server->limits.stream_output / 2, 0);
 	ctl_stream_sndbuf(c);
 	log_debug("msg=\"control connection streams\" conn=%u uid=%lu "
-	    "method=%s", c->number, (u_long)c->caller.uid,
-	    ctl_req_method(req));
+	    "method=%s", c->number, (u_long)c->caller.uid, method);
 	return (st);
 }
 

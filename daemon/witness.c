@@ -243,7 +243,8 @@ witness_send(evutil_socket_t fd, short events, void *arg)
 	free(cause);
 }
 
-/* An attempt ended: done, or another after its delay, or given up. */
+/* An attempt ended: done, or another after its delay, or given up.  The
+ * result is ours to free. */
 static void
 witness_done(struct exec_result *r, void *arg)
 {
@@ -256,6 +257,7 @@ witness_done(struct exec_result *r, void *arg)
 		    (unsigned long long)wp->seq);
 		witness_count(WITNESS_OK, "url");
 		witness_post_free(wp);
+		exec_result_free(r);
 		return;
 	}
 	witness_count(WITNESS_FAILED, "url");	/* every failed attempt */
@@ -265,6 +267,7 @@ witness_done(struct exec_result *r, void *arg)
 		    (unsigned long long)wp->seq, wp->attempt,
 		    log_escape(r->error != NULL ? r->error : "unknown"));
 		witness_post_free(wp);
+		exec_result_free(r);
 		return;
 	}
 	delay = witness_delays_ms[wp->attempt];
@@ -274,6 +277,7 @@ witness_done(struct exec_result *r, void *arg)
 	    "seq=%llu attempt=%d in_ms=%lld error=\"%s\"",
 	    (unsigned long long)wp->seq, wp->attempt, (long long)delay,
 	    log_escape(r->error != NULL ? r->error : "unknown"));
+	exec_result_free(r);
 	timeout_add_us(wp->timer, delay * USEC_PER_MSEC);
 }
 
