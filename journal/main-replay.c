@@ -282,8 +282,9 @@ replay_log(MDB_txn *txn, struct rebuilt *rb, uint64_t head, uint64_t *n)
 		if (++*n % REPLAY_TXN_RECORDS == 0) {
 			if (mdb_txn_commit(rb->txn) != 0)
 				rb->error = 1;
+			/* a committed transaction's table handles stay
+			 * open in the environment for the next one */
 			rb->txn = NULL;
-			rb->ndbs = 0;
 		}
 		if (rb->error) {
 			mdb_cursor_close(c);

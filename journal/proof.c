@@ -250,6 +250,15 @@ proof_fail(const char *fmt, ...)
 	return (1);
 }
 
+/* "bad: WHAT: CAUSE", freeing CAUSE: 1. */
+static int
+proof_fail_cause(const char *what, char *cause)
+{
+	proof_fail("%s: %s", what, cause != NULL ? cause : "unknown");
+	free(cause);
+	return (1);
+}
+
 int
 proof_cmd_pubkey(int argc, char **argv)
 {
@@ -618,18 +627,22 @@ proof_cmd_verify(int argc, char **argv)
 		pv.v = v = proof_verifier(keyfile);
 	if (notefile != NULL) {
 		note = proof_read(notefile, &len);
-		if (checkpoint_note(note, len, v, pv.origin, &w, &cause) != 0) {
+		rc = checkpoint_note(note, len, v, pv.origin, &w, &cause);
+		free(note);
+		if (rc != 0) {
 			printf("bad: checkpoint %s: %s\n", notefile, cause);
+			free(cause);
+			note_verifier_free(v);
+			journal_close(j);
 			return (1);
 		}
-		free(note);
 		pv.want = w.tree_size;
 	}
 	proof_pipe_start(&pv.pipe);
 	if (journal_log_foreach(j, 1, &m, proof_verify_entry, &pv,
 	    &cause) != 0) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
-		return (1);
+		exit(1);
 	}
 	if (pv.c.cause == NULL)
 		proof_pipe_end(&pv, 1);
@@ -1036,6 +1049,7 @@ proof_check_inclusion(json_t *obj, const struct note_verifier *v)
 	size_t			 count, len;
 	char			*cause, *text;
 	void			*bytes;
+	int			 rc;
 
 	note = json_string_value(json_object_get(obj, "checkpoint"));
 	s = json_string_value(json_object_get(obj, "record"));
@@ -1048,7 +1062,7 @@ proof_check_inclusion(json_t *obj, const struct note_verifier *v)
 	size = (uint64_t)json_integer_value(json_object_get(obj,
 	    "tree_size"));
 	if (checkpoint_note(note, strlen(note), v, NULL, &ck, &cause) != 0)
-		return (proof_fail("checkpoint: %s", cause));
+		return (proof_fail_cause("checkpoint", cause));
 	if (ck.tree_size != size) {
 		checkpoint_clear(&ck);
 		return (proof_fail("the proof says tree size %" PRIu64 ", its "
@@ -1056,29 +1070,36 @@ proof_check_inclusion(json_t *obj, const struct note_verifier *v)
 	}
 	if (proof_hashes(obj, "path", proof, &count, &cause) != 0) {
 		checkpoint_clear(&ck);
-		return (proof_fail("proof: %s", cause));
+		return (proof_fail_cause("proof", cause));
 	}
 	if ((bytes = proof_unb64(s, &len)) == NULL) {
 		checkpoint_clear(&ck);
 		return (proof_fail("record: not base64"));
 	}
 	merkle_leaf_hash(bytes, len, leaf);
+	cause = NULL;
 	if (seq == 0 || merkle_inclusion_verify(seq - 1, size, leaf, proof,
 	    count, ck.root, &cause) != 0) {
 		free(bytes);
 		checkpoint_clear(&ck);
-		return (proof_fail("record seq %" PRIu64 " is not in the "
-		    "checkpoint of tree size %" PRIu64 ": %s (the record or "
-		    "the path was changed)", seq, size, seq == 0 ?
-		    "seq 0" : cause));
+		proof_fail("record seq %" PRIu64 " is not in the checkpoint "
+		    "of tree size %" PRIu64 ": %s (the record or the path was "
+		    "changed)", seq, size, seq == 0 ? "seq 0" : cause);
+		free(cause);
+		return (1);
 	}
-	if (record_decode(bytes, len, &rec, &cause) != 0 || rec.seq != seq) {
-		free(bytes);
-		checkpoint_clear(&ck);
-		return (proof_fail("record: %s", cause != NULL ? cause :
-		    "another seq"));
-	}
+	rc = record_decode(bytes, len, &rec, &cause);
 	free(bytes);
+	if (rc == 0 && rec.seq != seq) {
+		xasprintf(&cause, "it holds seq %" PRIu64 ", the proof says %"
+		    PRIu64, rec.seq, seq);
+		record_clear(&rec);
+		rc = -1;
+	}
+	if (rc != 0) {
+		checkpoint_clear(&ck);
+		return (proof_fail_cause("record", cause));
+	}
 	printf("ok: record seq %" PRIu64 " is in %s at tree size %" PRIu64
 	    ", signed by %s\n", seq, ck.origin, size, note_verifier_name(v));
 	if ((line = record_to_json(&rec, NULL, &cause)) != NULL) {
@@ -1086,7 +1107,8 @@ proof_check_inclusion(json_t *obj, const struct note_verifier *v)
 		printf("%s\n", text);
 		free(text);
 		json_decref(line);
-	}
+	} else
+		free(cause);
 	record_clear(&rec);
 	checkpoint_clear(&ck);
 	return (0);
@@ -1108,19 +1130,20 @@ proof_check_consistency(json_t *obj, const struct note_verifier *v)
 		return (proof_fail("proof: needs from_checkpoint, "
 		    "to_checkpoint and path"));
 	if (checkpoint_note(na, strlen(na), v, NULL, &a, &cause) != 0)
-		return (proof_fail("from_checkpoint: %s", cause));
+		return (proof_fail_cause("from_checkpoint", cause));
 	if (checkpoint_note(nb, strlen(nb), v, a.origin, &b, &cause) != 0) {
 		checkpoint_clear(&a);
-		return (proof_fail("to_checkpoint: %s", cause));
+		return (proof_fail_cause("to_checkpoint", cause));
 	}
 	if (proof_hashes(obj, "path", proof, &count, &cause) != 0)
-		rc = proof_fail("proof: %s", cause);
+		rc = proof_fail_cause("proof", cause);
 	else if (merkle_consistency_verify(a.tree_size, b.tree_size, a.root,
-	    b.root, proof, count, &cause) != 0)
+	    b.root, proof, count, &cause) != 0) {
 		rc = proof_fail("the tree of size %" PRIu64 " does not extend "
 		    "the tree of size %" PRIu64 ": %s", b.tree_size,
 		    a.tree_size, cause);
-	else {
+		free(cause);
+	} else {
 		printf("ok: %s at tree size %" PRIu64 " extends tree size %"
 		    PRIu64 ", both signed by %s\n", a.origin, b.tree_size,
 		    a.tree_size, note_verifier_name(v));
