@@ -285,11 +285,13 @@ checkpoint_load(struct journal *j, const struct journal_meta *m,
 	}
 	memset(&sc, 0, sizeof sc);
 	merkle_range_init(&j->wrange);
+	if (m->anchor_seq > 0)	/* the archived prefix's range */
+		memcpy(&j->wrange, &m->anchor_range, sizeof j->wrange);
 	sc.range = &j->wrange;
 	sc.ctx = chain_ctx_create();
-	sc.expect = 1;
-	if (j->ops->log_foreach(j->store, 1, NULL, checkpoint_scan_entry, &sc,
-	    cause) != 0) {
+	sc.expect = m->anchor_seq + 1;
+	if (j->ops->log_foreach(j->store, sc.expect, NULL,
+	    checkpoint_scan_entry, &sc, cause) != 0) {
 		chain_ctx_free(sc.ctx);
 		return (-1);
 	}

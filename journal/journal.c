@@ -160,7 +160,7 @@ journal_tail_record(struct journal_tail *t, const struct journal_meta *m,
 	uint8_t		 h[JOURNAL_HASH_LEN];
 	char		*why;
 
-	if (!t->have_last || (t->last > 1 && !t->have_prev)) {
+	if (!t->have_last || (t->last > m->anchor_seq + 1 && !t->have_prev)) {
 		xasprintf(cause, "chain tail mismatch at seq %llu: %s missing",
 		    (unsigned long long)t->last, t->have_last ?
 		    "the previous record is" : "the record's hash is");
@@ -168,6 +168,8 @@ journal_tail_record(struct journal_tail *t, const struct journal_meta *m,
 	}
 	if (t->last == 1)
 		chain_genesis(t->prev);
+	else if (t->last == m->anchor_seq + 1)
+		memcpy(t->prev, m->anchor_hash, JOURNAL_HASH_LEN);
 	chain_next(t->prev, t->rec, t->len, h);
 	if (memcmp(h, t->hash, JOURNAL_HASH_LEN) != 0) {
 		xasprintf(cause, "chain tail mismatch at seq %llu: the stored "
@@ -694,6 +696,25 @@ journal_check_init(struct journal_check *c)
 }
 
 void
+journal_check_anchor(struct journal_check *c, const struct journal_meta *m)
+{
+	if (m->anchor_seq == 0)
+		return;
+	c->expect = m->anchor_seq + 1;
+	memcpy(c->prev, m->anchor_hash, JOURNAL_HASH_LEN);
+}
+
+/* The anchor of the walk's snapshot, once, before its first entry. */
+static void
+journal_check_start(struct journal_check *c)
+{
+	if (c->anchor == NULL)
+		return;
+	journal_check_anchor(c, c->anchor);
+	c->anchor = NULL;
+}
+
+void
 journal_check_clear(struct journal_check *c)
 {
 	free(c->cause);
@@ -725,6 +746,7 @@ journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 	char		*why, a[65], b[65];
 	int		 rc = 0;
 
+	journal_check_start(c);
 	if (e->seq != c->expect)
 		return (journal_check_fail(c, c->expect, "missing (the next "
 		    "record in the log is seq %llu)",
@@ -789,8 +811,10 @@ journal_verify_entry(const struct journal_entry *e, void *arg)
 int
 journal_check_meta(struct journal_check *c, const struct journal_meta *m)
 {
-	uint64_t	last = c->expect - 1;
+	uint64_t	last;
 
+	journal_check_start(c);
+	last = c->expect - 1;
 	if (m->head_seq > last)
 		return (journal_check_fail(c, last + 1, "missing (meta's head "
 		    "is seq %llu)", (unsigned long long)m->head_seq));
@@ -808,6 +832,34 @@ journal_check_meta(struct journal_check *c, const struct journal_meta *m)
 }
 
 int
+journal_prune(struct journal *j, uint64_t upto, const uint8_t *hash,
+    const struct merkle_range *r, char **cause)
+{
+	int	rc;
+
+	if (j->readonly || j->started) {
+		*cause = xstrdup("journal_prune: the journal is read-only or "
+		    "its writer runs");
+		return (-1);
+	}
+	for (;;) {
+		if ((rc = j->ops->begin(j->store, cause)) != STORE_OK)
+			break;
+		if ((rc = j->ops->prune(j->store, upto, hash, r, cause)) ==
+		    STORE_OK)
+			rc = j->ops->commit(j->store, cause);
+		else
+			j->ops->abort(j->store);
+		if (rc != STORE_FULL || j->ops->grow(j->store) != 0)
+			break;
+	}
+	if (rc == STORE_FULL)
+		xasprintf(cause, "journal full: map size limit %zu reached",
+		    j->ops->map_size(j->store));
+	return (rc == STORE_OK ? 0 : -1);
+}
+
+int
 journal_verify(struct journal *j, struct journal_verify *v, char **cause)
 {
 	struct journal_check	c;
@@ -816,6 +868,7 @@ journal_verify(struct journal *j, struct journal_verify *v, char **cause)
 
 	memset(v, 0, sizeof *v);
 	journal_check_init(&c);
+	c.anchor = &m;
 	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &c,
 	    cause) != 0) {
 		journal_check_clear(&c);
@@ -892,13 +945,17 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 
 	memset(&sc, 0, sizeof sc);
 	journal_check_init(&sc.c);
+	journal_check_anchor(&sc.c, m);
 	j->chain.verified_seq = m->verified_seq;
 	j->chain.scrubbed_us = m->scrubbed_us;
-	if (m->verified_seq > 0 && m->verified_seq <= m->head_seq) {
+	/* from the verified point, or the anchor of an archived prefix */
+	if (m->verified_seq > m->anchor_seq &&
+	    m->verified_seq <= m->head_seq) {
 		sc.from = m->verified_seq;
 		memcpy(sc.hash, m->verified_hash, JOURNAL_HASH_LEN);
 		sc.first = 1;
-	}
+	} else
+		sc.from = m->anchor_seq;
 	/* Too many to check now: the last ones; the scrub does the rest. */
 	if (m->head_seq - sc.from > j->chain.start_check_max) {
 		sc.from = m->head_seq - j->chain.start_check_max;
@@ -908,8 +965,8 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 	}
 	j->chain.start_from = sc.from;
 	j->chain.start_to = m->head_seq;
-	if (j->ops->log_foreach(j->store, sc.from > 0 ? sc.from : 1, NULL,
-	    journal_start_entry, &sc, &cause) != 0) {
+	if (j->ops->log_foreach(j->store, sc.first ? sc.from : sc.from + 1,
+	    NULL, journal_start_entry, &sc, &cause) != 0) {
 		log_warnx("msg=\"journal: cannot check the chain at start\" "
 		    "error=\"%s\"", cause);
 		free(cause);

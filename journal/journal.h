@@ -138,6 +138,14 @@ struct journal_meta {
 	int		 has_range;	/* merkle_range is present ... */
 	struct merkle_range range;	/* ... the tree over the log as the
 					   writer keeps it (size: records) */
+	/* The anchor of a log whose records 1..anchor_seq were archived
+	   and pruned (chime-journal archive): the log begins at
+	   anchor_seq + 1, chained from anchor_hash = hash(anchor_seq), and
+	   anchor_range is the Merkle tree's compact range over the
+	   archived records.  anchor_seq 0: nothing was pruned. */
+	uint64_t	 anchor_seq;
+	uint8_t		 anchor_hash[JOURNAL_HASH_LEN];
+	struct merkle_range anchor_range;
 };
 
 /*
@@ -156,6 +164,10 @@ struct journal_check {
 					   entry, computed by the caller (the
 					   stored hash of the entry before
 					   standing for prev); NULL: here */
+	/* A snapshot's meta whose anchor the first entry starts from
+	   (journal_check_anchor), read in the walk's own transaction;
+	   NULL: as set. */
+	const struct journal_meta *anchor;
 	/* Called with each record that passed, decoded (may be NULL);
 	   returns 0, or -1 after journal_check_fail-like bad_seq/cause. */
 	int		(*record_cb)(struct journal_check *,
@@ -372,6 +384,17 @@ int		 journal_log_foreach(struct journal *, uint64_t,
 /* Read the meta table.  Returns 0, or -1 and *cause. */
 int		 journal_meta(struct journal *, struct journal_meta *, char **);
 /*
+ * Delete the log's records up to seq UPTO (after meta's anchor, before its
+ * head) and make UPTO the anchor: HASH is hash(UPTO) and RANGE the Merkle
+ * tree's compact range over records 1..UPTO, both as the caller computed
+ * them from the records it archived first.  One transaction; the dedup
+ * keys the records claimed stay.  Only on a journal opened for writing
+ * whose writer was not started (chime-journal archive).  Returns 0, or -1
+ * and *cause.
+ */
+int		 journal_prune(struct journal *, uint64_t, const uint8_t *,
+		     const struct merkle_range *, char **);
+/*
  * Verify the whole chain from genesis in one snapshot: every record passes
  * journal_check_entry, meta's head is the last record.  Returns 0 if
  * intact, -1 with result->bad_seq and *cause ("hash mismatch",
@@ -384,6 +407,10 @@ int		 journal_verify(struct journal *, struct journal_verify *,
 		     char **);
 /* Start checking at seq 1 from the genesis hash. */
 void		 journal_check_init(struct journal_check *);
+/* Start checking after meta M's anchor instead (its records 1..anchor_seq
+ * were archived); nothing changes when M has none. */
+void		 journal_check_anchor(struct journal_check *,
+		     const struct journal_meta *);
 /* After the walk: meta's head must be the last record checked.  Returns
  * 0, or -1 with bad_seq and cause set. */
 int		 journal_check_meta(struct journal_check *,
@@ -566,6 +593,48 @@ int		 checkpoint_load(struct journal *, const struct journal_meta *,
 /* (internal) journal_close: free what checkpoint_key made. */
 void		 checkpoint_free(struct journal *);
 
+/*
+ * archive.c: an archived prefix of the log in a file (doc/journal-format.md,
+ * "Archives"): a header (the journal and the anchor the records follow),
+ * the log's entries as they were, a trailer.
+ */
+struct archive_head {
+	char		 journal_id[33];
+	uint64_t	 anchor_seq;	/* the records begin after it */
+	uint8_t		 anchor_hash[JOURNAL_HASH_LEN];
+	struct merkle_range anchor_range;
+	int64_t		 created_us;
+};
+struct archive_tail {
+	uint64_t	 last_seq;
+	uint8_t		 last_hash[JOURNAL_HASH_LEN];
+	uint64_t	 records;
+};
+struct archive_writer;
+/* Begin an archive at PATH, written to PATH.tmp until archive_finish:
+ * NULL and *cause if PATH or PATH.tmp exists or cannot be made. */
+struct archive_writer *archive_create(const char *,
+		     const struct archive_head *, char **);
+/* Append the next log entry (its seq follows the last): 0, or -1 and
+ * *cause (out of order, a write error). */
+int		 archive_add(struct archive_writer *,
+		     const struct journal_entry *, char **);
+/* Write the trailer, fsync, link the file to its name, fsync the
+ * directory; frees W.  0, or -1 and *cause (PATH.tmp removed). */
+int		 archive_finish(struct archive_writer *, char **);
+/* Give up: remove PATH.tmp, free W.  NULL is a no-op. */
+void		 archive_discard(struct archive_writer *);
+/*
+ * Read the archive PATH: its header into *HEAD, then CB(entry, ARG) for
+ * each record in seq order (non-zero stops: 1 is returned), then its
+ * trailer into *TAIL.  Checks the framing only (header, entries in order
+ * after the anchor, the trailer agrees with them, nothing after it); the
+ * chain is the caller's to check.  0, 1, or -1 and *cause.
+ */
+int		 archive_read(const char *, struct archive_head *,
+		     int (*)(const struct journal_entry *, void *), void *,
+		     struct archive_tail *, char **);
+
 /* main.c: what chime-journal's commands share.  The usage (exit 2); the
  * data directory among ARGC operands (else $CHIME_DATA, else chimed's
  * default); DATA's journal directory (WHAT "journal") or a file of its keys
@@ -660,6 +729,10 @@ struct store_ops {
 	int		 (*unclaim)(struct store *, const char *, char **);
 	/* in the write transaction: meta's merkle_range */
 	int		 (*set_range)(struct store *,
+			     const struct merkle_range *, char **);
+	/* in the write transaction: delete the log up to seq UPTO and
+	   make it meta's anchor, with its hash and compact range */
+	int		 (*prune)(struct store *, uint64_t, const uint8_t *,
 			     const struct merkle_range *, char **);
 };
 extern const struct store_ops store_lmdb_ops;

@@ -43,6 +43,13 @@ struct rebuilt {
 	int		 error;		/* sticky */
 };
 
+/* Folding an archive's records. */
+struct replay_archive {
+	struct rebuilt	*rb;
+	uint64_t	*n;
+	int		 rc;
+};
+
 struct diff_state {
 	uint64_t	 shown;
 	uint64_t	 count;
@@ -60,8 +67,14 @@ static int	 rb_put(void *, const char *, const void *, size_t,
 static int	 rb_del(void *, const char *, const void *, size_t);
 static int	 rb_foreach(void *, const char *, const void *, size_t,
 		     int (*)(const struct journal_row *, void *), void *);
+static int	 replay_entry(struct rebuilt *, const void *, size_t,
+		     uint64_t *);
+static int	 replay_archive_entry(const struct journal_entry *, void *);
+static int	 replay_archives(char **, size_t, const char *,
+		     struct rebuilt *, uint64_t *);
 static int	 replay_log(MDB_txn *, struct rebuilt *, uint64_t,
 		     uint64_t *);
+static uint64_t	 meta_u64(MDB_txn *, MDB_dbi, const char *);
 static int	 table_names(MDB_txn *, char ***, size_t *);
 static void	 print_key(const MDB_val *);
 static char	*value_json(const MDB_val *);
@@ -75,7 +88,8 @@ static int	 compare(MDB_txn *, MDB_env *, struct diff_state *,
 static deadfunc void
 replay_usage(void)
 {
-	fprintf(stderr, "usage: chime-journal replay [DATA_DIR] --into DIR\n");
+	fprintf(stderr, "usage: chime-journal replay [DATA_DIR] --into DIR "
+	    "[--archive FILE]...\n");
 	exit(2);
 }
 
@@ -234,16 +248,102 @@ rb_foreach(void *arg, const char *table, const void *prefix, size_t plen,
 	return (rc == 0 || rc == MDB_NOTFOUND ? 0 : -1);
 }
 
-/* Fold the log of the snapshot TXN, up to HEAD, into RB: 0, or -1 said. */
+/* Fold the record of seq N + 1 (REC, LEN bytes) into RB and count it in
+ * *N: 0, or -1 said. */
 static int
-replay_log(MDB_txn *txn, struct rebuilt *rb, uint64_t head, uint64_t *n)
+replay_entry(struct rebuilt *rb, const void *bytes, size_t len,
+    uint64_t *n)
 {
 	struct replay_db	 db = { rb_get, rb_put, rb_del, rb_foreach, rb };
 	struct record		 rec;
+	char			*cause;
+
+	if (record_decode(bytes, len, &rec, &cause) != 0) {
+		fprintf(stderr, "chime-journal: seq %llu: record does not "
+		    "decode: %s\n", (unsigned long long)*n + 1, cause);
+		free(cause);
+		return (-1);
+	}
+	if (rec.seq != *n + 1) {
+		fprintf(stderr, "chime-journal: seq %llu: missing (the next "
+		    "record is seq %llu)\n", (unsigned long long)*n + 1,
+		    (unsigned long long)rec.seq);
+		record_clear(&rec);
+		return (-1);
+	}
+	if (rb->txn == NULL &&
+	    mdb_txn_begin(rb->env, NULL, 0, &rb->txn) != 0)
+		fatalx("cannot begin a write transaction");
+	if (replay_fold(&db, &rec, &cause) != 0) {
+		fprintf(stderr, "chime-journal: seq %llu (%s): cannot replay: "
+		    "%s\n", (unsigned long long)rec.seq, rec.kind, cause);
+		free(cause);
+		record_clear(&rec);
+		return (-1);
+	}
+	record_clear(&rec);
+	if (++*n % REPLAY_TXN_RECORDS == 0) {
+		if (mdb_txn_commit(rb->txn) != 0)
+			rb->error = 1;
+		/* a committed transaction's table handles stay open in the
+		 * environment for the next one */
+		rb->txn = NULL;
+	}
+	return (rb->error ? -1 : 0);
+}
+
+/* One record of an archive (struct replay_archive). */
+static int
+replay_archive_entry(const struct journal_entry *e, void *arg)
+{
+	struct replay_archive	*ra = arg;
+
+	if ((ra->rc = replay_entry(ra->rb, e->rec, e->len, ra->n)) != 0)
+		return (1);
+	return (0);
+}
+
+/* Fold the archives, in order, into RB: 0, or -1 said. */
+static int
+replay_archives(char **archives, size_t narchives, const char *journal_id,
+    struct rebuilt *rb, uint64_t *n)
+{
+	struct replay_archive	 ra = { rb, n, 0 };
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	size_t			 i;
+	char			*cause;
+	int			 rc;
+
+	for (i = 0; i < narchives; i++) {
+		rc = archive_read(archives[i], &h, replay_archive_entry, &ra,
+		    &t, &cause);
+		if (rc == -1) {
+			fprintf(stderr, "chime-journal: %s\n", cause);
+			free(cause);
+			return (-1);
+		}
+		if (ra.rc != 0)
+			return (-1);
+		if (strcmp(h.journal_id, journal_id) != 0) {
+			fprintf(stderr, "chime-journal: %s is an archive of "
+			    "journal %s, not of this one (%s)\n", archives[i],
+			    h.journal_id, journal_id);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Fold the log of the snapshot TXN, after the records folded (*N) up to
+ * HEAD, into RB: 0, or -1 said. */
+static int
+replay_log(MDB_txn *txn, struct rebuilt *rb, uint64_t head, uint64_t *n)
+{
 	MDB_dbi			 log;
 	MDB_cursor		*c;
 	MDB_val			 k, v;
-	char			*cause;
+	uint8_t			 key[8];
 	int			 rc;
 
 	if ((rc = mdb_dbi_open(txn, "log", 0, &log)) != 0) {
@@ -254,39 +354,20 @@ replay_log(MDB_txn *txn, struct rebuilt *rb, uint64_t head, uint64_t *n)
 	}
 	if (mdb_cursor_open(txn, log, &c) != 0)
 		return (-1);
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	store_be64(*n + 1, key);
+	k.mv_data = key;
+	k.mv_size = 8;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (*n >= head)
 			break;
-		if (v.mv_size <= JOURNAL_HASH_LEN || record_decode(
+		if (v.mv_size <= JOURNAL_HASH_LEN || replay_entry(rb,
 		    (char *)v.mv_data + JOURNAL_HASH_LEN, v.mv_size -
-		    JOURNAL_HASH_LEN, &rec, &cause) != 0) {
-			fprintf(stderr, "chime-journal: seq %llu: record does "
-			    "not decode\n", (unsigned long long)*n + 1);
-			mdb_cursor_close(c);
-			return (-1);
-		}
-		if (rb->txn == NULL &&
-		    mdb_txn_begin(rb->env, NULL, 0, &rb->txn) != 0)
-			fatalx("cannot begin a write transaction");
-		if (replay_fold(&db, &rec, &cause) != 0) {
-			fprintf(stderr, "chime-journal: seq %llu (%s): "
-			    "cannot replay: %s\n",
-			    (unsigned long long)rec.seq, rec.kind, cause);
-			free(cause);
-			record_clear(&rec);
-			mdb_cursor_close(c);
-			return (-1);
-		}
-		record_clear(&rec);
-		if (++*n % REPLAY_TXN_RECORDS == 0) {
-			if (mdb_txn_commit(rb->txn) != 0)
-				rb->error = 1;
-			/* a committed transaction's table handles stay
-			 * open in the environment for the next one */
-			rb->txn = NULL;
-		}
-		if (rb->error) {
+		    JOURNAL_HASH_LEN, n) != 0) {
+			if (v.mv_size <= JOURNAL_HASH_LEN)
+				fprintf(stderr, "chime-journal: seq %llu: "
+				    "value shorter than a hash\n",
+				    (unsigned long long)*n + 1);
 			mdb_cursor_close(c);
 			return (-1);
 		}
@@ -511,8 +592,13 @@ cmd_replay(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "into", required_argument, NULL, 'i' },
+		{ "archive", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
+	char				**archives = NULL;
+	char				 journal_id[33] = "";
+	size_t				 narchives = 0;
+	uint64_t			 anchor = 0;
 	struct rebuilt			 rb;
 	struct diff_state		 d;
 	struct stat			 sb;
@@ -532,6 +618,11 @@ cmd_replay(int argc, char **argv)
 		switch (ch) {
 		case 'i':
 			into = optarg;
+			break;
+		case 'a':
+			archives = xreallocarray(archives, narchives + 1,
+			    sizeof *archives);
+			archives[narchives++] = optarg;
 			break;
 		default:
 			replay_usage();
@@ -565,13 +656,17 @@ cmd_replay(int argc, char **argv)
 		exit(1);
 	}
 	if (mdb_dbi_open(txn, "meta", 0, &meta) == 0) {
-		k.mv_data = "head_seq";
-		k.mv_size = 8;
-		if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8) {
-			for (i = 0; i < 8; i++)
-				head = head << 8 | ((unsigned char *)
-				    v.mv_data)[i];
-		}
+		head = meta_u64(txn, meta, "head_seq");
+		anchor = meta_u64(txn, meta, "anchor_seq");
+		k.mv_data = "journal_id";
+		k.mv_size = 10;
+		if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 32)
+			memcpy(journal_id, v.mv_data, 32);
+	}
+	if (anchor == 0 && narchives > 0) {
+		fprintf(stderr, "chime-journal: the journal was not pruned: its "
+		    "log holds every record (replay without --archive)\n");
+		exit(1);
 	}
 
 	/* The fresh environment: a scratch copy, synced once at the end. */
@@ -585,7 +680,17 @@ cmd_replay(int argc, char **argv)
 		exit(1);
 	}
 	t0 = mono_us();
-	rc = replay_log(txn, &rb, head, &n);
+	rc = replay_archives(archives, narchives, journal_id, &rb, &n);
+	if (rc == 0 && n != anchor) {
+		fprintf(stderr, "chime-journal: the journal's records 1..%llu "
+		    "are archived and the archives given end at seq %llu: "
+		    "replay needs every record from seq 1 (--archive "
+		    "FILE..., in order)\n", (unsigned long long)anchor,
+		    (unsigned long long)n);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = replay_log(txn, &rb, head, &n);
 	if (rb.txn != NULL && (rc != 0 || mdb_txn_commit(rb.txn) != 0))
 		rc = -1;
 	for (i = 0; i < rb.ndbs; i++)
@@ -614,5 +719,21 @@ cmd_replay(int argc, char **argv)
 	    (double)(t1 - t0) : 0.0, ntables, (unsigned long long)d.rows,
 	    (unsigned long long)d.count);
 	free(dir);
+	free(archives);
 	return (d.count == 0 ? 0 : 1);
+}
+
+/* Meta's 8-byte big-endian KEY in TXN, 0 when absent. */
+static uint64_t
+meta_u64(MDB_txn *txn, MDB_dbi meta, const char *key)
+{
+	MDB_val		 k = { strlen(key), (void *)key }, v;
+	uint64_t	 x = 0;
+	size_t		 i;
+
+	if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8) {
+		for (i = 0; i < 8; i++)
+			x = x << 8 | ((unsigned char *)v.mv_data)[i];
+	}
+	return (x);
 }

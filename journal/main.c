@@ -43,6 +43,7 @@ struct stats_walk {
 static int		 cmd_export(int, char **);
 static int		 cmd_stats(int, char **);
 int			 cmd_replay(int, char **);	/* main-replay.c */
+int			 cmd_archive(int, char **);	/* main-archive.c */
 static int		 walk_decode(const struct journal_entry *,
 			     struct record *, struct walk_stop *);
 static int		 walk_log(struct journal *, uint64_t,
@@ -65,6 +66,7 @@ static const struct {
 	{ "export", cmd_export },
 	{ "stats", cmd_stats },
 	{ "replay", cmd_replay },
+	{ "archive", cmd_archive },
 	{ "pubkey", proof_cmd_pubkey },
 	{ "prove", proof_cmd_prove },
 	{ "check-proof", proof_cmd_check },
@@ -74,16 +76,21 @@ deadfunc void
 jcli_usage(void)
 {
 	fprintf(stderr,
-	    "usage: chime-journal verify [DATA_DIR] [--pubkey KEY "
-	    "[--checkpoint NOTE]]\n"
+	    "usage: chime-journal verify [DATA_DIR] [--archive FILE]... "
+	    "[--pubkey KEY\n"
+	    "           [--checkpoint NOTE]]\n"
 	    "       chime-journal export [DATA_DIR] [--from SEQ] "
 	    "[--format jsonl]\n"
 	    "       chime-journal stats [DATA_DIR]\n"
-	    "       chime-journal replay [DATA_DIR] --into DIR\n"
+	    "       chime-journal replay [DATA_DIR] --into DIR "
+	    "[--archive FILE]...\n"
+	    "       chime-journal archive [DATA_DIR] --before SEQ|TIME "
+	    "--out FILE [--force]\n"
 	    "       chime-journal pubkey [DATA_DIR]\n"
-	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
+	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE] "
+	    "[--archive FILE]...\n"
 	    "       chime-journal prove [DATA_DIR] --from-size N "
-	    "[--to-size M]\n"
+	    "[--to-size M] [--archive FILE]...\n"
 	    "       chime-journal check-proof PROOF --pubkey KEY\n"
 	    "       chime-journal help\n"
 	    "DATA_DIR defaults to $CHIME_DATA, else ./var/chime (as chimed).\n");
@@ -386,26 +393,37 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0) {
 		printf("chime-journal: read a chime journal (read-only, safe "
-		    "while chimed runs)\n\n"
-		    "  verify [DATA_DIR] [--pubkey KEY [--checkpoint NOTE]]\n"
+		    "while chimed runs;\narchive excepted)\n\n"
+		    "  verify [DATA_DIR] [--archive FILE]... [--pubkey KEY "
+		    "[--checkpoint NOTE]]\n"
 		    "                      recompute the hash chain and the "
 		    "Merkle tree from\n"
-		    "                      genesis; check the checkpoint "
-		    "records and that the\n"
-		    "                      journal extends a witnessed "
-		    "checkpoint\n"
+		    "                      genesis (or the anchor of an "
+		    "archived prefix, or\n"
+		    "                      through its archives); check the "
+		    "checkpoint records\n"
+		    "                      and that the journal extends a "
+		    "witnessed checkpoint\n"
 		    "  export [DATA_DIR] [--from SEQ] [--format jsonl]\n"
 		    "                      one JSON object per record\n"
 		    "  stats [DATA_DIR]    records, kinds, map size, head\n"
-		    "  replay [DATA_DIR] --into DIR\n"
+		    "  replay [DATA_DIR] --into DIR [--archive FILE]...\n"
 		    "                      rebuild the state tables from the "
 		    "log into a fresh\n"
 		    "                      DIR and compare them with the live "
 		    "ones\n"
+		    "  archive [DATA_DIR] --before SEQ|TIME --out FILE "
+		    "[--force]\n"
+		    "                      move the records before SEQ (or "
+		    "TIME) into FILE and\n"
+		    "                      prune them, leaving an anchor "
+		    "(chimed stopped)\n"
 		    "  pubkey [DATA_DIR]   the verifier key of the journal's "
 		    "checkpoints\n"
-		    "  prove [DATA_DIR] SEQ [--checkpoint NOTE]\n"
-		    "  prove [DATA_DIR] --from-size N [--to-size M]\n"
+		    "  prove [DATA_DIR] SEQ [--checkpoint NOTE] "
+		    "[--archive FILE]...\n"
+		    "  prove [DATA_DIR] --from-size N [--to-size M] "
+		    "[--archive FILE]...\n"
 		    "                      an inclusion or consistency proof "
 		    "(JSON)\n"
 		    "  check-proof PROOF --pubkey KEY\n"

@@ -89,6 +89,19 @@ struct proof_verify {
 	uint64_t		 last_seq;
 	const uint8_t		*leaf;		/* the entry's, from the hasher */
 	struct proof_pipe	 pipe;
+	uint64_t		 first;		/* the first seq checked */
+	uint8_t			 first_prev[JOURNAL_HASH_LEN]; /* its
+							   previous hash */
+	int			 want_gone;	/* the witnessed size is in an
+						   archived prefix not given */
+	/* --archive files, checked in order before the log */
+	char			**archives;
+	size_t			 narchives;
+	size_t			 archive;	/* the one being read */
+	int			 archive_first;	/* no entry of it yet */
+	struct archive_head	 head;		/* its header */
+	char			 journal_id[33];
+	char			*archive_cause;
 };
 
 /* What prove collects: every leaf, the record asked for, checkpoints. */
@@ -108,6 +121,8 @@ struct proof_walk {
 	struct checkpoint_info	 to;		/* of to_size */
 	uint64_t		 bad_seq;
 	char			*cause;
+	char			**archives;	/* --archive files, in order */
+	size_t			 narchives;
 };
 
 static char		*proof_read(const char *, size_t *);
@@ -139,9 +154,9 @@ static void		 proof_walk_free(struct proof_walk *);
 static json_t		*proof_path_json(const unsigned char *, size_t);
 static int		 proof_print(json_t *);
 static int		 proof_inclusion(struct journal *, uint64_t,
-			     const char *);
+			     const char *, char **, size_t);
 static int		 proof_consistency(struct journal *, uint64_t,
-			     uint64_t);
+			     uint64_t, char **, size_t);
 static int		 proof_check_inclusion(json_t *,
 			     const struct note_verifier *);
 static int		 proof_check_consistency(json_t *,
@@ -580,18 +595,170 @@ proof_witness(struct proof_verify *pv, const struct checkpoint_info *w,
 	return (0);
 }
 
+/*
+ * Start the check after SEQ whose chain hash is HASH and whose compact
+ * range is RANGE (an archive's or the journal's anchor), before any
+ * entry.  A witnessed size before it cannot be checked without the
+ * archive; at it, its root is the range's.
+ */
+static void
+proof_verify_from(struct proof_verify *pv, uint64_t seq, const uint8_t *hash,
+    const struct merkle_range *range)
+{
+	pv->c.expect = seq + 1;
+	memcpy(pv->c.prev, hash, JOURNAL_HASH_LEN);
+	memcpy(&pv->range, range, sizeof pv->range);
+	memcpy(pv->pipe.last, hash, JOURNAL_HASH_LEN);
+	memcpy(pv->pipe.fill->prev, hash, JOURNAL_HASH_LEN);
+	pv->first = seq + 1;
+	memcpy(pv->first_prev, hash, JOURNAL_HASH_LEN);
+	if (pv->want > 0 && pv->want == seq) {
+		merkle_range_root(range, pv->root_at);
+		memcpy(pv->head_at, hash, JOURNAL_HASH_LEN);
+	} else if (pv->want > 0 && pv->want < seq)
+		pv->want_gone = 1;
+}
+
+/* Does the check stand where SEQ, HASH and RANGE say (after the last
+ * archive: at the journal's anchor)?  Flushes the pipe first.  0, or -1
+ * and *cause. */
+static int
+proof_verify_at(struct proof_verify *pv, uint64_t seq, const uint8_t *hash,
+    const struct merkle_range *range, const char *what, char **cause)
+{
+	size_t	n = (size_t)__builtin_popcountll(range->size);
+
+	if (proof_pipe_end(pv, 1) != 0)
+		return (-1);	/* pv->c says why */
+	if (pv->c.expect - 1 != seq)
+		xasprintf(cause, "%s seq %" PRIu64 ", the archives before it "
+		    "end at seq %" PRIu64, what, seq, pv->c.expect - 1);
+	else if (memcmp(pv->c.prev, hash, JOURNAL_HASH_LEN) != 0)
+		xasprintf(cause, "%s seq %" PRIu64 " with another hash than "
+		    "the archives' record", what, seq);
+	else if (pv->range.size != range->size ||
+	    memcmp(pv->range.hash, range->hash, n * MERKLE_HASH_LEN) != 0)
+		xasprintf(cause, "%s seq %" PRIu64 " with another Merkle "
+		    "range than the archives' records", what, seq);
+	else
+		return (0);
+	return (-1);
+}
+
+/* One entry of an archive: the first one places the archive (the first
+ * archive starts the check at its anchor, a later one must begin where
+ * the one before ended), then the entry goes the log's way. */
+static int
+proof_archive_entry(const struct journal_entry *e, void *arg)
+{
+	struct proof_verify	*pv = arg;
+	const struct archive_head *h = &pv->head;
+
+	if (pv->archive_first) {
+		pv->archive_first = 0;
+		if (strcmp(h->journal_id, pv->journal_id) != 0) {
+			xasprintf(&pv->archive_cause, "an archive of journal "
+			    "%s, not of this one (%s)", h->journal_id,
+			    pv->journal_id);
+			return (1);
+		}
+		if (pv->archive == 0)
+			proof_verify_from(pv, h->anchor_seq, h->anchor_hash,
+			    &h->anchor_range);
+		else if (proof_verify_at(pv, h->anchor_seq, h->anchor_hash,
+		    &h->anchor_range, "it begins after",
+		    &pv->archive_cause) != 0)
+			return (1);
+	}
+	return (proof_verify_entry(e, pv));
+}
+
+/* Check the --archive files, in order: 0, or -1 (said). */
+static int
+proof_verify_archives(struct proof_verify *pv)
+{
+	struct archive_tail	 t;
+	char			*cause = NULL;
+
+	for (pv->archive = 0; pv->archive < pv->narchives; pv->archive++) {
+		pv->archive_first = 1;
+		if (archive_read(pv->archives[pv->archive], &pv->head,
+		    proof_archive_entry, pv, &t, &cause) == -1) {
+			printf("bad: archive %s\n", cause);
+			free(cause);
+			return (-1);
+		}
+		if (pv->archive_cause == NULL && pv->c.cause == NULL &&
+		    pv->archive_first)
+			xasprintf(&pv->archive_cause, "no records");
+		if (pv->archive_cause == NULL && pv->c.cause == NULL)
+			proof_pipe_end(pv, 1);
+		if (pv->c.cause != NULL)
+			printf("bad: archive %s: seq %" PRIu64 ": %s\n",
+			    pv->archives[pv->archive], pv->c.bad_seq,
+			    pv->c.cause);
+		else if (pv->archive_cause != NULL)
+			printf("bad: archive %s: %s\n",
+			    pv->archives[pv->archive], pv->archive_cause);
+		else {
+			printf("ok: archive %s: seq %" PRIu64 "..%" PRIu64
+			    " (%" PRIu64 " records)\n",
+			    pv->archives[pv->archive], pv->head.anchor_seq + 1,
+			    t.last_seq, t.records);
+			continue;
+		}
+		return (-1);
+	}
+	return (0);
+}
+
+/* Where the log's walk starts: after the archives, at the journal's
+ * anchor M (which they must end at), or from genesis.  0, or -1 (said). */
+static int
+proof_verify_anchor(struct proof_verify *pv, const struct journal_meta *m)
+{
+	uint8_t	 genesis[JOURNAL_HASH_LEN];
+	char	*cause = NULL;
+
+	if (pv->narchives == 0) {
+		if (m->anchor_seq > 0)
+			proof_verify_from(pv, m->anchor_seq, m->anchor_hash,
+			    &m->anchor_range);
+		return (0);
+	}
+	if (proof_verify_archives(pv) != 0)
+		return (-1);
+	if (m->anchor_seq == 0) {
+		chain_genesis(genesis);
+		if (proof_verify_at(pv, 0, genesis, &m->anchor_range, "",
+		    &cause) == 0)
+			return (0);
+		free(cause);
+		printf("bad: the journal was not pruned after the archives "
+		    "(its log begins at seq 1)\n");
+		return (-1);
+	}
+	if (proof_verify_at(pv, m->anchor_seq, m->anchor_hash,
+	    &m->anchor_range, "the journal's log begins after", &cause) == 0)
+		return (0);
+	printf("bad: %s\n", cause != NULL ? cause : pv->c.cause);
+	free(cause);
+	return (-1);
+}
+
 int
 proof_cmd_verify(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "pubkey", required_argument, NULL, 'k' },
 		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "archive", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct proof_verify		 pv;
 	struct checkpoint_info		 w;
 	struct note_verifier		*v = NULL;
-	struct journal_meta		 m;
+	struct journal_meta		 m, m0;
 	struct journal			*j;
 	const char			*keyfile = NULL, *notefile = NULL;
 	char				*note, *cause, hex[65];
@@ -599,6 +766,7 @@ proof_cmd_verify(int argc, char **argv)
 	int				 ch, rc;
 
 	optind = 1;
+	memset(&pv, 0, sizeof pv);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
@@ -606,6 +774,11 @@ proof_cmd_verify(int argc, char **argv)
 			break;
 		case 'c':
 			notefile = optarg;
+			break;
+		case 'a':
+			pv.archives = xreallocarray(pv.archives,
+			    pv.narchives + 1, sizeof *pv.archives);
+			pv.archives[pv.narchives++] = optarg;
 			break;
 		default:
 			jcli_usage();
@@ -616,8 +789,12 @@ proof_cmd_verify(int argc, char **argv)
 		jcli_usage();
 	}
 	j = jcli_open(jcli_data(argc - optind, argv + optind));
-	memset(&pv, 0, sizeof pv);
 	memset(&w, 0, sizeof w);
+	if (journal_meta(j, &m0, &cause) != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		exit(1);
+	}
+	memcpy(pv.journal_id, m0.journal_id, sizeof pv.journal_id);
 	journal_check_init(&pv.c);
 	pv.c.record_cb = proof_verify_record;
 	pv.c.arg = &pv;
@@ -634,19 +811,33 @@ proof_cmd_verify(int argc, char **argv)
 			free(cause);
 			note_verifier_free(v);
 			journal_close(j);
+			free(pv.archives);
 			return (1);
 		}
 		pv.want = w.tree_size;
 	}
 	proof_pipe_start(&pv.pipe);
-	if (journal_log_foreach(j, 1, &m, proof_verify_entry, &pv,
-	    &cause) != 0) {
+	pv.first = 1;
+	if (proof_verify_anchor(&pv, &m0) != 0) {
+		proof_pipe_stop(&pv.pipe);
+		rc = 1;
+		goto out;
+	}
+	if (journal_log_foreach(j, m0.anchor_seq + 1, &m, proof_verify_entry,
+	    &pv, &cause) != 0) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
 		exit(1);
 	}
 	if (pv.c.cause == NULL)
 		proof_pipe_end(&pv, 1);
 	proof_pipe_stop(&pv.pipe);
+	if (m.anchor_seq != m0.anchor_seq) {
+		printf("bad: the journal was archived while it was verified "
+		    "(its log now begins at seq %" PRIu64 "): verify again\n",
+		    m.anchor_seq + 1);
+		rc = 1;
+		goto out;
+	}
 	rc = pv.c.cause != NULL ? -1 : journal_check_meta(&pv.c, &m);
 	if (rc != 0)
 		printf("bad: seq %" PRIu64 ": %s\n", pv.c.bad_seq,
@@ -656,19 +847,34 @@ proof_cmd_verify(int argc, char **argv)
 		if (pv.c.records == 0)
 			printf("ok: 0 records, head %s\n", hex);
 		else
-			printf("ok: %" PRIu64 " records, seq 1..%" PRIu64
-			    ", head %s\n", pv.c.records, pv.c.expect - 1, hex);
-		if (notefile != NULL)
+			printf("ok: %" PRIu64 " records, seq %" PRIu64 "..%"
+			    PRIu64 ", head %s\n", pv.c.records, pv.first,
+			    pv.c.expect - 1, hex);
+		if (pv.first > 1) {
+			chain_hex(pv.first_prev, hex);
+			printf("ok: seq 1..%" PRIu64 " archived: the log "
+			    "chains on from the anchor, hash %s (verify "
+			    "--archive FILE checks the archived records)\n",
+			    pv.first - 1, hex);
+		}
+		if (notefile != NULL && pv.want_gone)
+			rc = proof_fail("the checkpoint of tree size %" PRIu64
+			    " covers archived records only: give their "
+			    "archives (--archive FILE)", w.tree_size);
+		else if (notefile != NULL)
 			rc = proof_witness(&pv, &w, pv.c.expect - 1);
 	}
 	if (rc == 0 && keyfile != NULL)
 		printf("ok: %" PRIu64 " checkpoint records signed by %s%s\n",
 		    pv.checkpoints, note_verifier_name(v),
 		    pv.checkpoints > 0 ? "" : " (none yet)");
+out:
 	journal_check_clear(&pv.c);
 	checkpoint_clear(&w);
 	note_verifier_free(v);
 	journal_close(j);
+	free(pv.archives);
+	free(pv.archive_cause);
 	return (rc == 0 ? 0 : 1);
 }
 
@@ -743,15 +949,49 @@ proof_leaf(uint64_t i, unsigned char *out, void *arg, char **cause)
 	return (0);
 }
 
-/* Walk the whole log of J into PW: 0, or 1 (said on stderr). */
+/* Walk PW's archives, then the whole log of J, into PW: 0, or 1 (said on
+ * stderr).  The leaves must begin at seq 1: an archived prefix must be
+ * given, in order. */
 static int
 proof_walk(struct journal *j, struct proof_walk *pw)
 {
-	char	*cause;
+	struct journal_meta	 m;
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	size_t			 i;
+	char			*cause;
 
 	pw->ctx = chain_ctx_create();
-	if (journal_log_foreach(j, 1, NULL, proof_walk_entry, pw,
-	    &cause) != 0) {
+	for (i = 0; i < pw->narchives && pw->cause == NULL; i++) {
+		if (archive_read(pw->archives[i], &h, proof_walk_entry, pw, &t,
+		    &cause) == -1) {
+			fprintf(stderr, "chime-journal: %s\n", cause);
+			free(cause);
+			return (1);
+		}
+		if (pw->cause == NULL && h.anchor_seq != pw->n - t.records) {
+			fprintf(stderr, "chime-journal: %s begins after seq %"
+			    PRIu64 ", %s\n", pw->archives[i], h.anchor_seq,
+			    i == 0 ? "not at seq 1: give every archive from "
+			    "the first" : "not where the archive before ends");
+			return (1);
+		}
+	}
+	if (pw->cause == NULL && journal_meta(j, &m, &cause) != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		free(cause);
+		return (1);
+	}
+	if (pw->cause == NULL && m.anchor_seq != pw->n) {
+		fprintf(stderr, "chime-journal: the journal's records 1..%"
+		    PRIu64 " are archived and the archives given end at seq %"
+		    PRIu64 ": a proof needs every record from seq 1 (give the "
+		    "archives in order, --archive FILE...)\n", m.anchor_seq,
+		    pw->n);
+		return (1);
+	}
+	if (pw->cause == NULL && journal_log_foreach(j, pw->n + 1, NULL,
+	    proof_walk_entry, pw, &cause) != 0) {
 		fprintf(stderr, "chime-journal: %s\n", cause);
 		free(cause);
 		return (1);
@@ -813,7 +1053,8 @@ proof_print(json_t *obj)
 }
 
 static int
-proof_inclusion(struct journal *j, uint64_t seq, const char *notefile)
+proof_inclusion(struct journal *j, uint64_t seq, const char *notefile,
+    char **archives, size_t narchives)
 {
 	struct proof_walk	 pw;
 	struct checkpoint_info	 given, *ck;
@@ -827,6 +1068,8 @@ proof_inclusion(struct journal *j, uint64_t seq, const char *notefile)
 	memset(&pw, 0, sizeof pw);
 	memset(&given, 0, sizeof given);
 	pw.seq = seq;
+	pw.archives = archives;
+	pw.narchives = narchives;
 	if (notefile != NULL) {
 		note = proof_read(notefile, &len);
 		if (checkpoint_note(note, len, NULL, checkpoint_origin(j),
@@ -892,7 +1135,8 @@ out:
 }
 
 static int
-proof_consistency(struct journal *j, uint64_t from, uint64_t to)
+proof_consistency(struct journal *j, uint64_t from, uint64_t to,
+    char **archives, size_t narchives)
 {
 	struct proof_walk	 pw;
 	struct checkpoint_info	*t;
@@ -905,6 +1149,8 @@ proof_consistency(struct journal *j, uint64_t from, uint64_t to)
 	memset(&pw, 0, sizeof pw);
 	pw.from_size = from;
 	pw.to_size = to;
+	pw.archives = archives;
+	pw.narchives = narchives;
 	if (proof_walk(j, &pw) != 0)
 		goto out;
 	t = to != 0 ? &pw.to : &pw.last;
@@ -965,10 +1211,13 @@ proof_cmd_prove(int argc, char **argv)
 		{ "checkpoint", required_argument, NULL, 'c' },
 		{ "from-size", required_argument, NULL, 'f' },
 		{ "to-size", required_argument, NULL, 't' },
+		{ "archive", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct journal			*j;
 	const char			*notefile = NULL;
+	char				**archives = NULL;
+	size_t				 narchives = 0;
 	uint64_t			 from = 0, to = 0, seq;
 	int				 ch, rc, have_from = 0;
 
@@ -985,6 +1234,11 @@ proof_cmd_prove(int argc, char **argv)
 		case 't':
 			to = proof_number("--to-size", optarg, 1);
 			break;
+		case 'a':
+			archives = xreallocarray(archives, narchives + 1,
+			    sizeof *archives);
+			archives[narchives++] = optarg;
+			break;
 		default:
 			jcli_usage();
 		}
@@ -995,15 +1249,16 @@ proof_cmd_prove(int argc, char **argv)
 		if (notefile != NULL)
 			jcli_usage();
 		j = jcli_open(jcli_data(argc, argv));
-		rc = proof_consistency(j, from, to);
+		rc = proof_consistency(j, from, to, archives, narchives);
 	} else {
 		if (argc < 1 || argc > 2 || to != 0)
 			jcli_usage();
 		seq = proof_number("SEQ", argv[argc - 1], 1);
 		j = jcli_open(jcli_data(argc - 1, argv));
-		rc = proof_inclusion(j, seq, notefile);
+		rc = proof_inclusion(j, seq, notefile, archives, narchives);
 	}
 	journal_close(j);
+	free(archives);
 	return (rc);
 }
 

@@ -27,6 +27,7 @@ struct scrub {
 	int64_t			 next_us;
 	int			 running;
 	struct journal_check	 c;
+	uint64_t		 from_seq;	/* 1, or after the anchor */
 	uint64_t		 to_seq;
 	int64_t			 started_us;
 	int64_t			 slice_end;	/* mono_us */
@@ -147,11 +148,23 @@ scrub_arm(struct scrub *s, int64_t when)
 static void
 scrub_fire(evutil_socket_t fd, short events, void *arg)
 {
-	struct scrub	*s = arg;
+	struct scrub		*s = arg;
+	struct journal_meta	 m;
+	char			*cause;
 
 	if (!s->running) {
 		journal_check_clear(&s->c);
 		journal_check_init(&s->c);
+		/* from the anchor of an archived prefix (the daemon holds
+		   the writer lock: no archive moves it meanwhile) */
+		if (journal_meta(s->j, &m, &cause) == 0)
+			journal_check_anchor(&s->c, &m);
+		else {
+			log_warnx("msg=\"journal scrub: cannot read meta\" "
+			    "error=\"%s\"", log_escape(cause));
+			free(cause);
+		}
+		s->from_seq = s->c.expect;
 		s->to_seq = journal_seq(s->j);
 		s->started_us = now_us();
 		s->running = 1;
@@ -229,7 +242,7 @@ scrub_end(struct scrub *s)
 
 	memset(&r, 0, sizeof r);
 	r.scope = "scrub";
-	r.from_seq = 1;
+	r.from_seq = s->from_seq;
 	r.to_seq = s->to_seq;
 	r.records = s->c.records;
 	r.started_us = s->started_us;

@@ -114,10 +114,14 @@ static int	 store_check_size(struct store *, const char *, char **);
 static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
+static int	 store_lmdb_prune(struct store *, uint64_t, const uint8_t *,
+		     const struct merkle_range *, char **);
 static int	 store_lmdb_set_range(struct store *,
 		     const struct merkle_range *, char **);
-static int	 store_read_range(struct store *, MDB_txn *,
-		     struct journal_meta *, char **);
+static int	 store_put_range(struct store *, const char *,
+		     const struct merkle_range *, char **);
+static int	 store_read_range(struct store *, MDB_txn *, const char *,
+		     struct merkle_range *, char **);
 static int	 store_check_format(struct store *, MDB_txn *, char **);
 static int	 store_load_tables(struct store *, MDB_txn *, char **);
 static void	 store_add_table(struct store *, const char *, MDB_dbi, int);
@@ -196,6 +200,7 @@ const struct store_ops store_lmdb_ops = {
 	.set_verified = store_lmdb_set_verified,
 	.meta = store_lmdb_meta,
 	.set_range = store_lmdb_set_range,
+	.prune = store_lmdb_prune,
 	.log_last = store_lmdb_log_last,
 	.log_foreach = store_lmdb_log_foreach,
 	.table_foreach = store_lmdb_table_foreach,
@@ -971,27 +976,36 @@ store_lmdb_set_verified(struct store *s, uint64_t seq, const uint8_t *hash,
 	return (store_put_meta(s, s->wtxn, "scrubbed_us", b, 8, cause));
 }
 
-/* Meta's merkle_range: the size (8 bytes, big-endian), then the hashes
- * of the compact range, one per bit set in the size. */
+/* A compact range in meta under KEY (merkle_range, anchor_range): the
+ * size (8 bytes, big-endian), then the hashes of the compact range, one
+ * per bit set in the size. */
 static int
-store_lmdb_set_range(struct store *s, const struct merkle_range *r,
-    char **cause)
+store_put_range(struct store *s, const char *key,
+    const struct merkle_range *r, char **cause)
 {
 	uint8_t	 buf[8 + MERKLE_RANGE_MAX * MERKLE_HASH_LEN];
 	size_t	 n = (size_t)__builtin_popcountll(r->size);
 
 	store_be64(r->size, buf);
 	memcpy(buf + 8, r->hash, n * MERKLE_HASH_LEN);
-	return (store_put_meta(s, s->wtxn, "merkle_range", buf,
-	    8 + n * MERKLE_HASH_LEN, cause));
+	return (store_put_meta(s, s->wtxn, key, buf, 8 + n * MERKLE_HASH_LEN,
+	    cause));
 }
 
-/* Read meta's merkle_range (optional) into M. */
 static int
-store_read_range(struct store *s, MDB_txn *txn, struct journal_meta *m,
+store_lmdb_set_range(struct store *s, const struct merkle_range *r,
     char **cause)
 {
-	MDB_val	 k = { 12, (void *)"merkle_range" }, v;
+	return (store_put_range(s, "merkle_range", r, cause));
+}
+
+/* Read the compact range under meta's KEY (optional) into R: 1, 0 if
+ * absent, -1 and *cause. */
+static int
+store_read_range(struct store *s, MDB_txn *txn, const char *key,
+    struct merkle_range *r, char **cause)
+{
+	MDB_val	 k = { strlen(key), (void *)key }, v;
 	uint64_t size;
 	char	*why;
 	int	 rc;
@@ -1000,22 +1014,65 @@ store_read_range(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	if (rc == MDB_NOTFOUND)
 		return (0);
 	if (rc != 0) {
-		xasprintf(cause, "meta merkle_range: %s", mdb_strerror(rc));
+		xasprintf(cause, "meta %s: %s", key, mdb_strerror(rc));
 		return (-1);
 	}
 	if (v.mv_size < 8 || (v.mv_size - 8) % MERKLE_HASH_LEN != 0) {
-		xasprintf(cause, "meta merkle_range: %zu bytes", v.mv_size);
+		xasprintf(cause, "meta %s: %zu bytes", key, v.mv_size);
 		return (-1);
 	}
 	size = store_get_be64(v.mv_data);
-	if (merkle_range_set(&m->range, size, (const uint8_t *)v.mv_data + 8,
+	if (merkle_range_set(r, size, (const uint8_t *)v.mv_data + 8,
 	    (v.mv_size - 8) / MERKLE_HASH_LEN, &why) != 0) {
-		xasprintf(cause, "meta merkle_range: %s", why);
+		xasprintf(cause, "meta %s: %s", key, why);
 		free(why);
 		return (-1);
 	}
-	m->has_range = 1;
-	return (0);
+	return (1);
+}
+
+/*
+ * Delete the log up to UPTO and make it meta's anchor (anchor_seq,
+ * anchor_hash, anchor_range), in the write transaction.  The log must
+ * hold UPTO + 1: a pruned log keeps at least its last record, so the
+ * head is always a record.
+ */
+static int
+store_lmdb_prune(struct store *s, uint64_t upto, const uint8_t *hash,
+    const struct merkle_range *r, char **cause)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 b[8];
+	int		 rc;
+
+	store_be64(upto + 1, b);
+	k.mv_data = b;
+	k.mv_size = 8;
+	if ((rc = mdb_get(s->wtxn, s->log, &k, &v)) != 0) {
+		if (rc == MDB_NOTFOUND) {
+			xasprintf(cause, "the log has no seq %llu after the "
+			    "records to prune", (unsigned long long)upto + 1);
+			return (STORE_ERROR);
+		}
+		return (store_error(rc, "log", cause));
+	}
+	if ((rc = mdb_cursor_open(s->wtxn, s->log, &c)) != 0)
+		return (store_error(rc, "log", cause));
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 &&
+	    k.mv_size == 8 && store_get_be64(k.mv_data) <= upto) {
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return (store_error(rc, "log", cause));
+	store_be64(upto, b);
+	if ((rc = store_put_meta(s, s->wtxn, "anchor_seq", b, 8, cause)) !=
+	    STORE_OK || (rc = store_put_meta(s, s->wtxn, "anchor_hash", hash,
+	    JOURNAL_HASH_LEN, cause)) != STORE_OK)
+		return (rc);
+	return (store_put_range(s, "anchor_range", r, cause));
 }
 
 /*
@@ -1067,12 +1124,14 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 		{ "verified_seq", 8, 1 },
 		{ "verified_hash", JOURNAL_HASH_LEN, 1 },
 		{ "scrubbed_us", 8, 1 },
+		{ "anchor_seq", 8, 1 },
+		{ "anchor_hash", JOURNAL_HASH_LEN, 1 },
 	};
-	MDB_val	 v[8];
-	int	 found[8];
+	MDB_val	 v[10];
+	int	 found[10], rc;
 	u_int	 i;
 
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		found[i] = store_get_meta(s, txn, keys[i].key, keys[i].size,
 		    keys[i].optional, &v[i], cause);
 		if (found[i] == -1)
@@ -1095,7 +1154,32 @@ store_read_meta(struct store *s, MDB_txn *txn, struct journal_meta *m,
 	}
 	if (found[7])
 		m->scrubbed_us = (int64_t)store_get_be64(v[7].mv_data);
-	return (store_read_range(s, txn, m, cause));
+	if ((rc = store_read_range(s, txn, "merkle_range", &m->range,
+	    cause)) == -1)
+		return (-1);
+	m->has_range = rc;
+	if (found[8] != found[9]) {
+		*cause = xstrdup("meta has one of anchor_seq and anchor_hash "
+		    "without the other");
+		return (-1);
+	}
+	if (!found[8])
+		return (0);
+	m->anchor_seq = store_get_be64(v[8].mv_data);
+	memcpy(m->anchor_hash, v[9].mv_data, JOURNAL_HASH_LEN);
+	if ((rc = store_read_range(s, txn, "anchor_range", &m->anchor_range,
+	    cause)) == -1)
+		return (-1);
+	if (rc == 0 || m->anchor_range.size != m->anchor_seq ||
+	    m->anchor_seq >= m->head_seq) {
+		xasprintf(cause, "meta's anchor (seq %llu) %s",
+		    (unsigned long long)m->anchor_seq, rc == 0 ?
+		    "has no anchor_range" : m->anchor_seq >= m->head_seq ?
+		    "is not before its head" : "and its anchor_range differ "
+		    "in size");
+		return (-1);
+	}
+	return (0);
 }
 
 static int
