@@ -2763,6 +2763,305 @@ store_suite(void)
 	return (s);
 }
 
+/* --- archive ------------------------------------------------------------ */
+
+/* Archiving: what the walk wrote, its hash and tree at the end. */
+struct arch_walk {
+	struct archive_writer	*w;
+	struct merkle_range	 range;
+	uint64_t		 upto;
+	uint8_t			 hash[JOURNAL_HASH_LEN];
+};
+
+static int
+arch_entry(const struct journal_entry *e, void *arg)
+{
+	struct arch_walk	*aw = arg;
+	uint8_t			 leaf[MERKLE_HASH_LEN];
+	char			*cause = NULL;
+
+	if (e->seq > aw->upto)
+		return (1);
+	merkle_leaf_hash(e->rec, e->len, leaf);
+	merkle_range_append(&aw->range, leaf);
+	memcpy(aw->hash, e->hash, JOURNAL_HASH_LEN);
+	ck_assert_msg(archive_add(aw->w, e, &cause) == 0, "%s", cause);
+	return (0);
+}
+
+/* Archive records 1..UPTO of the closed journal in jdir to PATH and prune
+ * them, as chime-journal archive does. */
+static void
+arch_prune(uint64_t upto, const char *path)
+{
+	struct journal_options	 o;
+	struct journal_meta	 m;
+	struct archive_head	 h;
+	struct arch_walk	 aw;
+	struct journal		*j;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_msg(j != NULL, "%s", cause);
+	ck_assert_int_eq(journal_meta(j, &m, &cause), 0);
+	memset(&h, 0, sizeof h);
+	memset(&aw, 0, sizeof aw);
+	memcpy(h.journal_id, m.journal_id, sizeof h.journal_id);
+	chain_genesis(h.anchor_hash);
+	merkle_range_init(&h.anchor_range);
+	aw.upto = upto;
+	aw.w = archive_create(path, &h, &cause);
+	ck_assert_msg(aw.w != NULL, "%s", cause);
+	ck_assert_int_eq(journal_log_foreach(j, 1, NULL, arch_entry, &aw,
+	    &cause), 0);
+	ck_assert_msg(archive_finish(aw.w, &cause) == 0, "%s", cause);
+	ck_assert_msg(journal_prune(j, upto, aw.hash, &aw.range, &cause) == 0,
+	    "%s", cause);
+	journal_close(j);
+}
+
+/* Count an archive's entries, checking their order. */
+static int
+arch_count(const struct journal_entry *e, void *arg)
+{
+	uint64_t	*n = arg;
+
+	ck_assert_uint_eq(e->seq, *n + 1);
+	ck_assert_uint_gt(e->len, 0);
+	(*n)++;
+	return (0);
+}
+
+/* An archive round trip: the records leave the log, meta keeps the
+ * anchor, verify chains on from it, the file reads back whole, and the
+ * daemon's side opens the pruned journal and writes on. */
+START_TEST(test_archive)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct journal_meta	 m;
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	struct seen		 s = { 0 };
+	char			 path[256], *cause = NULL;
+	uint64_t		 n = 0;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 10, 10);
+	wait_for(&s, 10);
+	journal_close(j);
+	snprintf(path, sizeof path, "%s/a.archive", tmpdir);
+	arch_prune(6, path);
+	ck_assert_int_eq(verify_ro(&v, &cause), 0);
+	ck_assert_uint_eq(v.records, 4);
+	ck_assert_uint_eq(v.last_seq, 10);
+	ck_assert_int_eq(archive_read(path, &h, arch_count, &n, &t, &cause),
+	    0);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(h.anchor_seq, 0);
+	ck_assert_uint_eq(t.last_seq, 6);
+	ck_assert_uint_eq(t.records, 6);
+	/* meta's anchor is the archive's end */
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	ck_assert_int_eq(journal_meta(j, &m, &cause), 0);
+	ck_assert_uint_eq(m.anchor_seq, 6);
+	ck_assert_uint_eq(m.anchor_range.size, 6);
+	ck_assert_int_eq(memcmp(m.anchor_hash, t.last_hash, JOURNAL_HASH_LEN),
+	    0);
+	/* the daemon's side writes on from it */
+	submit_n(j, &s, 2, 10);
+	wait_for(&s, 12);
+	ck_assert_uint_eq(s.r[11].seq, 12);
+	journal_close(j);
+	ck_assert_int_eq(verify_ro(&v, &cause), 0);
+	ck_assert_uint_eq(v.last_seq, 12);
+	ck_assert_uint_eq(v.records, 6);
+	seen_free(&s);
+}
+END_TEST
+
+/* Write SB's bytes to PATH. */
+static void
+arch_file(const char *path, const msgpack_sbuffer *sb)
+{
+	FILE	*f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(sb->data, 1, sb->size, f), sb->size);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Read PATH: it must fail saying WANT. */
+static void
+arch_read_fails(const char *path, const char *want)
+{
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	uint64_t		 n = 0;
+	char			*cause = NULL;
+
+	ck_assert_int_eq(archive_read(path, &h, arch_count, &n, &t, &cause),
+	    -1);
+	ck_assert_msg(strstr(cause, want) != NULL, "\"%s\" is not \"%s\"",
+	    cause, want);
+	free(cause);
+}
+
+/* A header map with VERSION and ANCHOR_SEQ 0. */
+static void
+arch_pack_head(msgpack_packer *pk, uint64_t version)
+{
+	uint8_t	 hash[JOURNAL_HASH_LEN], range[8] = { 0 };
+
+	chain_genesis(hash);
+	msgpack_pack_map(pk, 6);
+	pk_str(pk, "format");
+	pk_str(pk, "chime-journal-archive");
+	pk_str(pk, "version");
+	msgpack_pack_uint64(pk, version);
+	pk_str(pk, "journal_id");
+	pk_str(pk, "0123456789abcdef0123456789abcdef");
+	pk_str(pk, "anchor_seq");
+	msgpack_pack_uint64(pk, 0);
+	pk_str(pk, "anchor_hash");
+	msgpack_pack_bin_with_body(pk, hash, sizeof hash);
+	pk_str(pk, "anchor_range");
+	msgpack_pack_bin_with_body(pk, range, sizeof range);
+}
+
+/* An entry [SEQ, 32 bytes of hash and a byte]. */
+static void
+arch_pack_entry(msgpack_packer *pk, uint64_t seq)
+{
+	uint8_t	 v[33] = { 0 };
+
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, seq);
+	msgpack_pack_bin_with_body(pk, v, sizeof v);
+}
+
+/* Archives that are not whole or not in order are refused, with why;
+ * an existing file is never overwritten; a prune that cannot be done
+ * changes nothing. */
+START_TEST(test_archive_bad)
+{
+	struct archive_head	 h;
+	struct archive_writer	*w;
+	struct journal_verify	 v;
+	struct journal_options	 o;
+	struct journal_entry	 e;
+	struct merkle_range	 r;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	uint8_t			 hash[JOURNAL_HASH_LEN] = { 0 }, rec[1] = { 0 };
+	char			 path[256], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/bad.archive", tmpdir);
+	/* no file, an empty one, not msgpack */
+	arch_read_fails(path, "No such file");
+	msgpack_sbuffer_init(&sb);
+	arch_file(path, &sb);
+	arch_read_fails(path, "not a chime journal archive");
+	msgpack_sbuffer_write(&sb, "\xc1", 1);
+	arch_file(path, &sb);
+	arch_read_fails(path, "not msgpack");
+	/* another version */
+	msgpack_sbuffer_clear(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	arch_pack_head(&pk, 2);
+	arch_file(path, &sb);
+	arch_read_fails(path, "version 2 is not supported");
+	/* no trailer */
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	arch_file(path, &sb);
+	arch_read_fails(path, "cut short");
+	/* a gap */
+	arch_pack_entry(&pk, 3);
+	arch_file(path, &sb);
+	arch_read_fails(path, "seq 2: missing");
+	/* a trailer that disagrees */
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_pack_map(&pk, 3);
+	pk_str(&pk, "last_seq");
+	msgpack_pack_uint64(&pk, 2);
+	pk_str(&pk, "last_hash");
+	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
+	pk_str(&pk, "records");
+	msgpack_pack_uint64(&pk, 2);
+	arch_file(path, &sb);
+	arch_read_fails(path, "the trailer says 2 records");
+	/* data after a good trailer */
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_pack_map(&pk, 3);
+	pk_str(&pk, "last_seq");
+	msgpack_pack_uint64(&pk, 1);
+	pk_str(&pk, "last_hash");
+	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
+	pk_str(&pk, "records");
+	msgpack_pack_uint64(&pk, 1);
+	arch_pack_entry(&pk, 2);
+	arch_file(path, &sb);
+	arch_read_fails(path, "data after the trailer");
+	msgpack_sbuffer_destroy(&sb);
+
+	/* an existing file is never overwritten; out of order is refused */
+	memset(&h, 0, sizeof h);
+	ck_assert_ptr_null(archive_create(path, &h, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "never overwritten"));
+	free(cause);
+	snprintf(path, sizeof path, "%s/new.archive", tmpdir);
+	w = archive_create(path, &h, &cause);
+	ck_assert_ptr_nonnull(w);
+	e.seq = 2;
+	e.hash = hash;
+	e.rec = rec;
+	e.len = sizeof rec;
+	ck_assert_int_eq(archive_add(w, &e, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "seq 1: missing"));
+	free(cause);
+	archive_discard(w);
+	ck_assert_int_eq(access(path, F_OK), -1);
+
+	/* a prune of a read-only journal, or of every record: nothing */
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	submit_n(j, &s, 3, 10);
+	wait_for(&s, 3);
+	journal_close(j);
+	merkle_range_init(&r);
+	memset(&o, 0, sizeof o);
+	o.readonly = 1;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_int_eq(journal_prune(j, 1, hash, &r, &cause), -1);
+	free(cause);
+	journal_close(j);
+	o.readonly = 0;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_int_eq(journal_prune(j, 3, hash, &r, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "has no seq 4"));
+	free(cause);
+	journal_close(j);
+	ck_assert_int_eq(verify_ro(&v, &cause), 0);
+	ck_assert_uint_eq(v.records, 3);
+	/* an anchor hash the log does not chain from: verify names seq 2 */
+	arch_prune(1, path);
+	raw_meta("anchor_hash", hash, sizeof hash);
+	ck_assert_int_eq(verify_ro(&v, &cause), -1);
+	ck_assert_uint_eq(v.bad_seq, 2);
+	ck_assert_ptr_nonnull(strstr(cause, "hash mismatch"));
+	free(cause);
+	seen_free(&s);
+}
+END_TEST
+
 static Suite *
 journal_suite(void)
 {
@@ -2801,6 +3100,8 @@ journal_suite(void)
 	    test_journal_flush_bad,
 	    test_journal_tool,
 	    test_journal_tool_bad,
+	    test_archive,
+	    test_archive_bad,
 	    NULL);
 	return (s);
 }

@@ -134,12 +134,14 @@ stop_chimed() {
 # replay_check: chime-journal replay rebuilds every state table from the
 # log alone and finds them identical to the journal's (a failure prints
 # the first differences).  A test whose journal is damaged on purpose sets
-# REPLAY=0.
+# REPLAY=0; one whose journal was archived gives the archives'
+# options in REPLAY_ARCHIVES ("--archive FILE ...").
 replay_check() {
 	[ "${REPLAY:-1}" = 1 ] && [ -e "$DATA/journal/data.mdb" ] || return 0
 	REPLAY_N=$(( ${REPLAY_N:-0} + 1 ))
+	# shellcheck disable=SC2086
 	if "$JOURNAL" replay "$DATA" --into "$T/replay.$REPLAY_N" \
-	    >"$T/replay.out" 2>&1; then
+	    ${REPLAY_ARCHIVES:-} >"$T/replay.out" 2>&1; then
 		pass "replay $REPLAY_N: the log rebuilds the state tables" >&3
 	else
 		fail "replay $REPLAY_N: the log rebuilds the state tables" >&3
