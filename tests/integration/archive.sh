@@ -107,6 +107,14 @@ check "verify alone: the log chains on from the anchor" sh -c \
     "'$JOURNAL' verify '$DATA' >'$T/v.out'"
 check "... and says what is archived" says "$T/v.out" \
     "seq 1\.\.$((K - 1)) archived"
+head -n 1 "$T/v.out" >"$T/v.line"
+"$JOURNAL" export "$DATA" >"$T/export.jsonl"
+check "the reader written from journal-format.md reads the pruned journal" \
+    sh -c "python3 '$S/tests/integration/journal-reader.py' \
+    '$S/doc/journal-format.md' '$DATA/journal=$T/export.jsonl' \
+    >'$T/reader.out'"
+check "... with verify's verdict" sh -c "[ \"\$(head -n 1 '$T/reader.out' |
+    sed 's/^[^:]*: //')\" = \"\$(cat '$T/v.line')\" ]"
 check "verify --archive: one history from genesis" sh -c \
     "'$JOURNAL' verify '$DATA' --archive '$A1' >'$T/v.out'"
 check "... every record" says "$T/v.out" "ok: $HEAD records, seq 1\.\.$HEAD"

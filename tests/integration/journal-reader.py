@@ -620,6 +620,10 @@ def verify(dbs):
     if struct.unpack(">Q", meta[b"format"])[0] != 1:
         return "bad: format is not 1", []
     prev, expect, last_time, records = GENESIS, 1, None, []
+    if b"anchor_seq" in meta:           # an archived prefix
+        prev = meta[b"anchor_hash"]
+        expect = struct.unpack(">Q", meta[b"anchor_seq"])[0] + 1
+    first = expect
     for key, value in dbs.get("log", []):
         seq = struct.unpack(">Q", key)[0] if len(key) == 8 else -1
         if seq != expect:
@@ -658,8 +662,8 @@ def verify(dbs):
             records
     if last == 0:
         return "ok: 0 records, head %s" % prev.hex(), records
-    return "ok: %d records, seq 1..%d, head %s" % (last, last, prev.hex()), \
-        records
+    return "ok: %d records, seq %d..%d, head %s" % (
+        last - first + 1, first, last, prev.hex()), records
 
 
 def same(a, b):
