@@ -450,6 +450,10 @@ sub_collect_cb(const struct journal_entry *e, void *arg)
 
 	if (e->seq > c->head)
 		return (1);
+	if (e->seq > s->scan + 1)	/* archived with --force */
+		log_warnx("msg=\"subscription skips archived records\" "
+		    "subscription=%s from=%" PRIu64 " to=%" PRIu64, s->row.id,
+		    s->scan + 1, e->seq - 1);
 	if (record_decode(e->rec, e->len, &rec, &cause) != 0) {
 		log_warnx("msg=\"subscription skips an unreadable record\" "
 		    "subscription=%s seq=%" PRIu64 " error=\"%s\"", s->row.id,

@@ -85,6 +85,20 @@ check "no archive: no file" test ! -e "$A1"
 check "... the journal is as it was" test "$(journal_sum)" = "$SUM0"
 check "... from seq 1" test "$(first_seq)" = 1
 
+# --force archives past it (on a copy): chimed says what it skipped.
+rm -rf "$T/forced"
+cp -a "$DATA" "$T/forced"
+check "--force archives past a lagging subscriber" sh -c "'$JOURNAL' archive \
+    '$T/forced' --before $K --out '$T/forced.archive' --force >/dev/null"
+"$CHIMED" --data "$T/forced" --catalog "$CATALOG" --http none \
+    --log-level debug >"$T/forced.log" 2>&1 &
+FORCED=$!
+check "... and its events are said skipped, not silently lost" wait_for 20 \
+    grep -q "msg=\"subscription skips archived records\" subscription=$SUB" \
+    "$T/forced.log"
+kill -TERM $FORCED
+wait $FORCED
+
 # The subscriber goes: the archive may proceed.
 start_chimed $FLAGS
 ctl subscription delete "$SUB" >/dev/null
