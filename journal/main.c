@@ -233,9 +233,10 @@ cmd_export(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct walk_stop		 w;
+	struct journal_meta		 m;
 	struct journal			*j;
 	unsigned long long		 from = 1;
-	char				*end;
+	char				*end, *cause;
 	int				 ch, rc;
 
 	optind = 1;
@@ -264,6 +265,15 @@ cmd_export(int argc, char **argv)
 	}
 	j = jcli_open(jcli_data(argc - optind, argv + optind));
 	memset(&w, 0, sizeof w);
+	if (journal_meta(j, &m, &cause) != 0) {
+		fprintf(stderr, "chime-journal: %s\n", cause);
+		exit(1);
+	}
+	if (m.anchor_seq >= from)
+		fprintf(stderr, "chime-journal: seq %llu..%llu are archived: "
+		    "the export begins at seq %llu\n", from,
+		    (unsigned long long)m.anchor_seq,
+		    (unsigned long long)m.anchor_seq + 1);
 	rc = walk_log(j, from, NULL, export_entry, &w, &w);
 	journal_close(j);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
