@@ -37,7 +37,6 @@ struct archive_writer {
 	uint8_t		 last[JOURNAL_HASH_LEN];
 };
 
-static uint64_t	 archive_be64(const void *);
 static void	 archive_pack_str(msgpack_packer *, const char *);
 static void	 archive_pack_bin(msgpack_packer *, const void *, size_t);
 static void	 archive_pack_range(msgpack_packer *,
@@ -53,18 +52,6 @@ static int	 archive_head(const msgpack_object *, struct archive_head *,
 		     char **);
 static int	 archive_tail(const msgpack_object *, struct archive_tail *,
 		     char **);
-
-static uint64_t
-archive_be64(const void *p)
-{
-	const uint8_t	*b = p;
-	uint64_t	 v = 0;
-	int		 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | b[i];
-	return (v);
-}
 
 static void
 archive_pack_str(msgpack_packer *pk, const char *s)
@@ -314,7 +301,7 @@ archive_head(const msgpack_object *o, struct archive_head *h, char **cause)
 		*cause = xstrdup("anchor_range: not a compact range");
 		return (-1);
 	}
-	size = archive_be64(x->via.bin.ptr);
+	size = store_get_be64(x->via.bin.ptr);
 	if (merkle_range_set(&h->anchor_range, size,
 	    (const unsigned char *)x->via.bin.ptr + 8,
 	    (x->via.bin.size - 8) / MERKLE_HASH_LEN, &why) != 0 ||

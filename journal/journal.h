@@ -744,6 +744,8 @@ const char	*store_reason(int);
 /* V as 8 big-endian bytes in OUT: the key of log entry V, and the meta
  * values. */
 void		 store_be64(uint64_t, uint8_t[8]);
+/* The 8 big-endian bytes at P as a number. */
+uint64_t	 store_get_be64(const void *);
 
 /*
  * Internals shared by jrec.c, journal.c and writer.c; other modules use

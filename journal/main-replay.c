@@ -728,12 +728,8 @@ static uint64_t
 meta_u64(MDB_txn *txn, MDB_dbi meta, const char *key)
 {
 	MDB_val		 k = { strlen(key), (void *)key }, v;
-	uint64_t	 x = 0;
-	size_t		 i;
 
-	if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8) {
-		for (i = 0; i < 8; i++)
-			x = x << 8 | ((unsigned char *)v.mv_data)[i];
-	}
-	return (x);
+	if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == 8)
+		return (store_get_be64(v.mv_data));
+	return (0);
 }

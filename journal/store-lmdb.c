@@ -106,7 +106,6 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 static int	 store_error(int, const char *, char **);
 static int	 store_lmdb_last_errno(struct store *);
 static int	 store_disk_full(struct store *);
-static uint64_t	 store_get_be64(const void *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
 static int	 store_lock(struct store *, const char *, char **);
@@ -261,7 +260,7 @@ store_be64(uint64_t v, uint8_t out[8])
 	}
 }
 
-static uint64_t
+uint64_t
 store_get_be64(const void *p)
 {
 	const uint8_t	*b = p;

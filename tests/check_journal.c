@@ -2941,6 +2941,22 @@ arch_pack_entry(msgpack_packer *pk, uint64_t seq)
 	msgpack_pack_bin_with_body(pk, v, sizeof v);
 }
 
+/* A trailer of N records to seq N, the last hash all zeros (as the
+ * entries of arch_pack_entry store). */
+static void
+arch_pack_tail(msgpack_packer *pk, uint64_t n)
+{
+	uint8_t	 hash[JOURNAL_HASH_LEN] = { 0 };
+
+	msgpack_pack_map(pk, 3);
+	pk_str(pk, "last_seq");
+	msgpack_pack_uint64(pk, n);
+	pk_str(pk, "last_hash");
+	msgpack_pack_bin_with_body(pk, hash, sizeof hash);
+	pk_str(pk, "records");
+	msgpack_pack_uint64(pk, n);
+}
+
 /* Archives that are not whole or not in order are refused, with why;
  * an existing file is never overwritten; a prune that cannot be done
  * changes nothing. */
@@ -2988,26 +3004,14 @@ START_TEST(test_archive_bad)
 	msgpack_sbuffer_clear(&sb);
 	arch_pack_head(&pk, 1);
 	arch_pack_entry(&pk, 1);
-	msgpack_pack_map(&pk, 3);
-	pk_str(&pk, "last_seq");
-	msgpack_pack_uint64(&pk, 2);
-	pk_str(&pk, "last_hash");
-	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
-	pk_str(&pk, "records");
-	msgpack_pack_uint64(&pk, 2);
+	arch_pack_tail(&pk, 2);
 	arch_file(path, &sb);
 	arch_read_fails(path, "the trailer says 2 records");
 	/* data after a good trailer */
 	msgpack_sbuffer_clear(&sb);
 	arch_pack_head(&pk, 1);
 	arch_pack_entry(&pk, 1);
-	msgpack_pack_map(&pk, 3);
-	pk_str(&pk, "last_seq");
-	msgpack_pack_uint64(&pk, 1);
-	pk_str(&pk, "last_hash");
-	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
-	pk_str(&pk, "records");
-	msgpack_pack_uint64(&pk, 1);
+	arch_pack_tail(&pk, 1);
 	arch_pack_entry(&pk, 2);
 	arch_file(path, &sb);
 	arch_read_fails(path, "data after the trailer");
