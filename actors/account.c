@@ -261,12 +261,15 @@ account_has_uid(const struct account *a, uid_t uid)
 	return (0);
 }
 
-/* May CALLER act for account A? */
+/* May CALLER act for account A?  An admin for any; a token for its own
+ * account; a process for the accounts that grant its uid. */
 int
 account_allows(const struct account *a, const struct caller *caller)
 {
 	if (caller->admin)
 		return (1);
+	if (caller->token[0] != '\0')
+		return (strcmp(a->name, caller->account) == 0);
 	return (account_has_uid(a, caller->uid));
 }
 

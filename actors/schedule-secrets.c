@@ -223,7 +223,7 @@ schedule_rotated_record(struct schedule_op *op, const char *oldfp,
 		PACK_PAIR_INT("old_expires_us", grace > 0 ?
 		    t->updated_us + grace : 0),
 		PACK_PAIR_STR("reason", why),
-		PACK_PAIR_INT("by_uid", c != NULL ? (int64_t)c->uid : -1),
+		PACK_PAIR_INT("by_uid", c != NULL ? CALLER_UID(c) : -1),
 		PACK_PAIR_INT("by_pid", c != NULL ? (int64_t)c->pid : -1),
 		PACK_PAIR_STR("by_account", t->account),
 	};

@@ -204,7 +204,7 @@ sub_config_entries(msgpack_packer *pk, const void *arg)
 	    r->secret_ref);
 	pack_kstr(pk, "fingerprint", cf->secret_ref != NULL ? cf->fp :
 	    r->fingerprint);
-	pack_kint(pk, "by_uid", b->caller != NULL ? (int64_t)b->caller->uid :
+	pack_kint(pk, "by_uid", b->caller != NULL ? CALLER_UID(b->caller) :
 	    -1);
 	pack_kint(pk, "by_pid", b->caller != NULL ? (int64_t)b->caller->pid :
 	    -1);
@@ -421,7 +421,7 @@ subscription_op_state(struct reply *req, struct subscription *s,
 	const struct pack_pair	 v[] = {
 		PACK_PAIR_STR("subscription", r->id),
 		PACK_PAIR_INT("at_us", now_us()),
-		PACK_PAIR_INT("by_uid", c != NULL ? (int64_t)c->uid : -1),
+		PACK_PAIR_INT("by_uid", c != NULL ? CALLER_UID(c) : -1),
 		PACK_PAIR_INT("by_pid", c != NULL ? (int64_t)c->pid : -1),
 	};
 

@@ -112,6 +112,8 @@ enum ctl_target {
 #define CTL_M_READONLY	0x1	/* changes nothing */
 #define CTL_M_ADMIN	0x2	/* admin callers only */
 #define CTL_M_NEW	0x4	/* makes a new object: waits for no change */
+#define CTL_M_STREAM	0x8	/* answers, then streams notifications: the
+				   socket only (ctl_call refuses it) */
 
 struct ctl_req;
 struct ctl_method {
@@ -213,6 +215,20 @@ void		 ctl_server_set_write_gate(struct ctl_server *,
  * nothing changed) if admin_reserved is not below max_connections. */
 int		 ctl_server_set_limits(struct ctl_server *,
 		     const struct ctl_limits *, char **);
+/*
+ * A request from another transport (the HTTP API): MSG, a parsed JSON-RPC
+ * request, for CALLER (uid (uid_t)-1; token, account, readonly as the
+ * transport authenticated it), with the socket's checks (form, method,
+ * admin only, no writes for a read-only caller, no streaming method,
+ * params, the write gate) and the same handlers.  ANSWER(RESPONSE, ARG)
+ * runs exactly once, now or later: RESPONSE the JSON-RPC response object
+ * (stolen), or NULL for a notification.  Returns the request while its
+ * answer is pending (ctl_call_forget drops it: the client went), else
+ * NULL (answered already).
+ */
+struct ctl_req	*ctl_call(struct ctl_server *, const struct caller *, json_t *,
+		     void (*)(json_t *, void *), void *);
+void		 ctl_call_forget(struct ctl_req *);
 /* Close the listener: new connects fail, open connections go on. */
 void		 ctl_server_stop_accepting(struct ctl_server *);
 /* Close every connection (pending requests are detached), unlink the

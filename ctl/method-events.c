@@ -48,7 +48,7 @@ const struct ctl_method ctl_methods_events[] = {
 		    "from a seq, then live",
 		.params = p_watch,
 		.target = CTL_T_ACCOUNT_GIVEN,
-		.flags = CTL_M_READONLY,
+		.flags = CTL_M_READONLY | CTL_M_STREAM,
 	},
 	{ .name = NULL }
 };

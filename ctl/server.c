@@ -87,6 +87,12 @@ struct ctl_stream {
 struct ctl_req {
 	struct reply		 reply;		/* first: see ctl_req_of */
 	struct ctl_conn		*conn;		/* NULL: the caller is gone */
+	/* or, for another transport (ctl_call): where the answer goes;
+	   NULL once it went, or when the caller is gone */
+	void			(*answer)(json_t *, void *);
+	void			*answer_arg;
+	int			 calling;	/* in ctl_call's handler */
+	int			 finished;	/* ... and answered there */
 	json_t			*id;		/* NULL: a notification */
 	const char		*method;	/* borrowed from the table */
 	int64_t			 start_us;	/* monotonic */
@@ -169,8 +175,12 @@ static json_t	*ctl_invalid(const char *, const char *, const char *);
 static json_t	*ctl_conn_check(json_t *);
 static void	 ctl_conn_dispatch(struct ctl_conn *, json_t *, int64_t);
 static const struct reply_ops ctl_reply_ops;
-static int	 ctl_conn_gated(struct ctl_conn *, json_t *,
-		     const struct ctl_method *, int64_t);
+static json_t	*ctl_admit(struct ctl_server *, const struct caller *, int,
+		     const char *, json_t *, const struct ctl_method **,
+		     ctl_handler *);
+static struct ctl_req *ctl_req_new(const struct caller *, json_t *,
+		     const char *, int64_t);
+static void	 ctl_req_send(struct ctl_req *, json_t *);
 static void	 ctl_conn_send(struct ctl_conn *, json_t *);
 static void	 ctl_conn_reject(struct ctl_conn *, json_t *, const char *,
 		     json_t *, int64_t);
@@ -180,8 +190,8 @@ static void	 ctl_conn_close(struct ctl_conn *, const char *);
 static void	 ctl_conn_free(struct ctl_conn *);
 static void	 ctl_req_done(struct ctl_req *, int);
 static json_t	*ctl_response(json_t *);
-static void	 ctl_log_request(u_int, const char *, uid_t, json_t *, int,
-		     int64_t);
+static void	 ctl_log_request(u_int, const char *, const struct caller *,
+		     json_t *, int, int64_t);
 static void	 ctl_log_token(const char *, char *, size_t);
 
 /*
@@ -935,34 +945,74 @@ ctl_conn_check(json_t *msg)
 	return (NULL);
 }
 
-/*
- * A method that writes, while the server's write gate says no (the daemon
- * drains, or the journal cannot write): refused -32006 with data.reason and
- * the gate's message, before anything changes.  Returns 1 if refused.
- */
-static int
-ctl_conn_gated(struct ctl_conn *c, json_t *id, const struct ctl_method *m,
-    int64_t start)
-{
-	const char	*reason, *message = NULL;
-
-	if (c->server->write_gate == NULL ||
-	    (reason = c->server->write_gate(&message)) == NULL)
-		return (0);
-	ctl_conn_reject(c, id, m->name, json_pack("{s:i, s:s, s:{s:s}}",
-	    "code", CTL_E_UNAVAILABLE, "message",
-	    message != NULL ? message : reason, "data", "reason", reason),
-	    start);
-	return (1);
-}
-
 /* While GATE answers a reason, methods that write are refused (see
- * ctl_conn_gated); GATE sets its argument to the message to answer. */
+ * ctl_admit); GATE sets its argument to the message to answer. */
 void
 ctl_server_set_write_gate(struct ctl_server *srv,
     const char *(*gate)(const char **))
 {
 	srv->write_gate = gate;
+}
+
+/*
+ * May CALLER call method NAME with PARAMS on S, before any handler runs?
+ * NULL, and its spec and handler; or the error object to answer (new):
+ * no such method, admin only, a write by a read-only caller, a method
+ * that streams asked by a caller that cannot take a stream (STREAMS 0),
+ * bad params, or a write while the server's write gate says no (the
+ * daemon drains, or the journal cannot write: -32006 with data.reason).
+ */
+static json_t *
+ctl_admit(struct ctl_server *s, const struct caller *caller, int streams,
+    const char *name, json_t *params, const struct ctl_method **m,
+    ctl_handler *handler)
+{
+	const char	*reason, *message = NULL;
+	char		*field, *why;
+	json_t		*error;
+
+	if ((*handler = s->find(name, m)) == NULL)
+		return (json_pack("{s:i,s:s,s:{s:s}}", "code", CTL_E_NO_METHOD,
+		    "message", "no such method", "data", "method", name));
+	if (((*m)->flags & CTL_M_ADMIN) && !caller->admin)
+		return (ctl_error_object(CTL_E_FORBIDDEN,
+		    "forbidden: admin only", NULL, NULL));
+	if (!((*m)->flags & CTL_M_READONLY) && caller->readonly)
+		return (ctl_error_object(CTL_E_FORBIDDEN,
+		    "forbidden: a read-only token", NULL, NULL));
+	if (((*m)->flags & CTL_M_STREAM) && !streams)
+		return (ctl_error_object(CTL_E_NO_METHOD,
+		    "this method streams: not on this transport (GET "
+		    "/v1/events over HTTP)", NULL, NULL));
+	if (ctl_check_params(*m, params, &field, &why) != 0) {
+		error = ctl_error_object(CTL_E_INVALID_PARAMS,
+		    "invalid params", field, why);
+		free(field);
+		free(why);
+		return (error);
+	}
+	if (!((*m)->flags & CTL_M_READONLY) && s->write_gate != NULL &&
+	    (reason = s->write_gate(&message)) != NULL)
+		return (json_pack("{s:i, s:s, s:{s:s}}", "code",
+		    CTL_E_UNAVAILABLE, "message", message != NULL ? message :
+		    reason, "data", "reason", reason));
+	return (NULL);
+}
+
+/* A new request for METHOD (the table's name) by CALLER, answering ID. */
+static struct ctl_req *
+ctl_req_new(const struct caller *caller, json_t *id, const char *method,
+    int64_t start)
+{
+	struct ctl_req	*req;
+
+	req = xcalloc(1, sizeof *req);
+	req->id = id != NULL ? json_incref(id) : NULL;
+	req->method = method;
+	req->reply.ops = &ctl_reply_ops;
+	req->reply.caller = *caller;
+	req->start_us = start;
+	return (req);
 }
 
 /* A well-formed request: find its method, check caller and params, run. */
@@ -972,48 +1022,83 @@ ctl_conn_dispatch(struct ctl_conn *c, json_t *msg, int64_t start)
 	const struct ctl_method	*m = NULL;
 	ctl_handler		 handler;
 	struct ctl_req		*req;
-	json_t			*id, *params, *empty = NULL;
+	json_t			*id, *params, *empty = NULL, *error;
 	const char		*name;
-	char			*field, *reason;
 
 	id = json_object_get(msg, "id");
 	name = json_string_value(json_object_get(msg, "method"));
 	params = json_object_get(msg, "params");
-	if ((handler = c->server->find(name, &m)) == NULL) {
-		ctl_conn_reject(c, id, name, json_pack("{s:i,s:s,s:{s:s}}",
-		    "code", CTL_E_NO_METHOD, "message", "no such method",
-		    "data", "method", name), start);
-		return;
-	}
-	if ((m->flags & CTL_M_ADMIN) && !c->caller.admin) {
-		ctl_conn_reject(c, id, m->name, ctl_error_object(
-		    CTL_E_FORBIDDEN, "forbidden: admin only", NULL, NULL),
+	if ((error = ctl_admit(c->server, &c->caller, 1, name, params, &m,
+	    &handler)) != NULL) {
+		ctl_conn_reject(c, id, m != NULL ? m->name : name, error,
 		    start);
 		return;
 	}
-	if (ctl_check_params(m, params, &field, &reason) != 0) {
-		ctl_conn_reject(c, id, m->name, ctl_error_object(
-		    CTL_E_INVALID_PARAMS, "invalid params", field, reason),
-		    start);
-		free(field);
-		free(reason);
-		return;
-	}
-	if (!(m->flags & CTL_M_READONLY) && ctl_conn_gated(c, id, m, start))
-		return;
-	req = xcalloc(1, sizeof *req);
+	req = ctl_req_new(&c->caller, id, m->name, start);
 	req->conn = c;
-	req->id = id != NULL ? json_incref(id) : NULL;
-	req->method = m->name;
-	req->reply.ops = &ctl_reply_ops;
-	req->reply.caller = c->caller;
-	req->start_us = start;
 	TAILQ_INSERT_TAIL(&c->reqs, req, entry);
 	c->inflight++;
 	if (params == NULL)
 		params = empty = json_object();
 	handler(req, params);
 	json_decref(empty);
+}
+
+struct ctl_req *
+ctl_call(struct ctl_server *s, const struct caller *caller, json_t *msg,
+    void (*answer)(json_t *, void *), void *arg)
+{
+	const struct ctl_method	*m = NULL;
+	ctl_handler		 handler;
+	struct ctl_req		*req;
+	json_t			*id, *params, *empty = NULL, *error;
+	const char		*name;
+	int64_t			 start = mono_us();
+	int			 code;
+
+	if ((error = ctl_conn_check(msg)) == NULL) {
+		name = json_string_value(json_object_get(msg, "method"));
+		params = json_object_get(msg, "params");
+		error = ctl_admit(s, caller, 0, name, params, &m, &handler);
+	}
+	id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+	if (id != NULL && !json_is_string(id) && !json_is_number(id))
+		id = NULL;
+	if (error != NULL) {
+		code = (int)json_integer_value(json_object_get(error,
+		    "code"));
+		ctl_log_request(0, m != NULL ? m->name : NULL, caller, id,
+		    code, start);
+		if (id == NULL && json_is_object(msg) &&
+		    json_object_get(msg, "id") == NULL) {
+			json_decref(error);
+			answer(NULL, arg);	/* a notification */
+		} else
+			answer(json_pack("{s:s,s:O?,s:o}", "jsonrpc", "2.0",
+			    "id", id, "error", error), arg);
+		return (NULL);
+	}
+	req = ctl_req_new(caller, id, m->name, start);
+	req->answer = answer;
+	req->answer_arg = arg;
+	req->reply.caller.uid = (uid_t)-1;	/* not a process */
+	if (params == NULL)
+		params = empty = json_object();
+	req->calling = 1;
+	handler(req, params);
+	json_decref(empty);
+	if (req->finished) {
+		free(req);
+		return (NULL);
+	}
+	req->calling = 0;
+	return (req);
+}
+
+void
+ctl_call_forget(struct ctl_req *req)
+{
+	req->answer = NULL;
 }
 
 /*
@@ -1065,7 +1150,7 @@ ctl_conn_reject(struct ctl_conn *c, json_t *id, const char *method,
 {
 	int	code = (int)json_integer_value(json_object_get(error, "code"));
 
-	ctl_log_request(c->number, method, c->caller.uid, id, code, start);
+	ctl_log_request(c->number, method, &c->caller, id, code, start);
 	if (id == NULL && (code == CTL_E_NO_METHOD ||
 	    code == CTL_E_FORBIDDEN || code == CTL_E_INVALID_PARAMS)) {
 		json_decref(error);
@@ -1161,7 +1246,22 @@ ctl_req_method(struct ctl_req *req)
 int
 ctl_req_connected(struct ctl_req *req)
 {
-	return (req->conn != NULL && req->id != NULL);
+	return ((req->conn != NULL || req->answer != NULL) && req->id != NULL);
+}
+
+/* Send the response MSG (stolen) where REQ's answer goes. */
+static void
+ctl_req_send(struct ctl_req *req, json_t *msg)
+{
+	void	(*answer)(json_t *, void *) = req->answer;
+
+	if (req->conn != NULL)
+		ctl_conn_send(req->conn, msg);
+	else if (answer != NULL) {
+		req->answer = NULL;
+		answer(msg, req->answer_arg);
+	} else
+		json_decref(msg);
 }
 
 /* {"jsonrpc":"2.0","id":ID} for a response to ID. */
@@ -1181,7 +1281,7 @@ ctl_reply(struct ctl_req *req, json_t *result)
 	if (ctl_req_connected(req)) {
 		msg = ctl_response(req->id);
 		json_object_set_new(msg, "result", result);
-		ctl_conn_send(req->conn, msg);
+		ctl_req_send(req, msg);
 	} else
 		json_decref(result);
 	ctl_req_done(req, 0);
@@ -1199,7 +1299,7 @@ ctl_error_data(struct ctl_req *req, int code, const char *message,
 			json_object_set_new(error, "data", data);
 		msg = ctl_response(req->id);
 		json_object_set_new(msg, "error", error);
-		ctl_conn_send(req->conn, msg);
+		ctl_req_send(req, msg);
 	} else
 		json_decref(data);
 	ctl_req_done(req, code);
@@ -1232,8 +1332,8 @@ ctl_stream_start(struct ctl_req *req, json_t *result,
 	struct ctl_stream	*st;
 	const char		*method = req->method;	/* the table's */
 
-	if (!ctl_req_connected(req) || c->state != CTL_CONN_OPEN ||
-	    c->stream != NULL) {
+	if (!ctl_req_connected(req) || c == NULL ||
+	    c->state != CTL_CONN_OPEN || c->stream != NULL) {
 		ctl_reply(req, result);
 		return (NULL);
 	}
@@ -1424,12 +1524,13 @@ static void
 ctl_req_done(struct ctl_req *req, int code)
 {
 	struct ctl_conn	*c = req->conn;
+	void		(*answer)(json_t *, void *) = req->answer;
 
 	if (req->done != NULL)
 		req->done(req->done_arg);
 
 	ctl_log_request(c != NULL ? c->number : 0, req->method,
-	    req->reply.caller.uid, req->id, code, req->start_us);
+	    &req->reply.caller, req->id, code, req->start_us);
 	if (c != NULL) {
 		TAILQ_REMOVE(&c->reqs, req, entry);
 		c->inflight--;
@@ -1437,15 +1538,23 @@ ctl_req_done(struct ctl_req *req, int code)
 			event_active(c->resume, EV_TIMEOUT, 0);
 	}
 	json_decref(req->id);
-	free(req);
+	req->id = NULL;
+	if (answer != NULL) {		/* answered without a response */
+		req->answer = NULL;
+		answer(NULL, req->answer_arg);
+	}
+	if (req->calling)
+		req->finished = 1;	/* ctl_call frees it */
+	else
+		free(req);
 }
 
 /* One trace line per request; never its params (they may hold secrets). */
 static void
-ctl_log_request(u_int conn, const char *method, uid_t uid, json_t *id,
-    int code, int64_t start)
+ctl_log_request(u_int conn, const char *method, const struct caller *caller,
+    json_t *id, int code, int64_t start)
 {
-	char	m[72], idbuf[72];
+	char	m[72], idbuf[72], who[48];
 
 	if ((log_trace_bits & TRACE_CTL) == 0)
 		return;
@@ -1457,8 +1566,12 @@ ctl_log_request(u_int conn, const char *method, uid_t uid, json_t *id,
 		ctl_log_token(json_string_value(id), idbuf, sizeof idbuf);
 	else
 		snprintf(idbuf, sizeof idbuf, "-");
-	log_trace(TRACE_CTL, "msg=\"ctl request\" conn=%u method=%s uid=%lu "
-	    "id=%s code=%d us=%lld", conn, m, (u_long)uid, idbuf, code,
+	if (caller->token[0] != '\0')
+		snprintf(who, sizeof who, "token=%s", caller->token);
+	else
+		snprintf(who, sizeof who, "uid=%lu", (u_long)caller->uid);
+	log_trace(TRACE_CTL, "msg=\"ctl request\" conn=%u method=%s %s "
+	    "id=%s code=%d us=%lld", conn, m, who, idbuf, code,
 	    (long long)(mono_us() - start));
 }
 

@@ -223,11 +223,21 @@ struct catalog {
  * caller's identity.  The transport fills in OPS and CALLER.
  */
 struct caller {
-	uid_t	uid;
+	uid_t	uid;		/* (uid_t)-1: not a local process */
 	gid_t	gid;
 	pid_t	pid;
-	int	admin;		/* root or the daemon's own uid */
+	int	admin;		/* root or the daemon's own uid, or an admin
+				   token */
+	/* A caller by token (the HTTP API): the token's id, its account
+	   (empty for an admin token) and a read-only scope.  token[0] 0:
+	   a caller on the socket, known by its uid. */
+	char	token[24];
+	char	account[65];
+	int	readonly;
 };
+/* The uid a record says did it: -1 for a caller that is not a process
+ * (a token, a signature). */
+#define CALLER_UID(c)	((c)->uid == (uid_t)-1 ? -1 : (int64_t)(c)->uid)
 enum reply_kind {
 	REPLY_INVALID,		/* bad parameters: data.field, data.reason */
 	REPLY_NOT_FOUND,
