@@ -1146,4 +1146,44 @@ struct replay_db {
 int		 replay_fold(const struct replay_db *, const struct record *,
 		     char **);
 
+/*
+ * token.c: API tokens (the HTTP API's callers).  A token acts for one
+ * account, or for all (admin), read-only or not, until revoked or
+ * expired; only its SHA-256 is kept (the "tokens" table, token.* records).
+ */
+#define TOKEN_TABLE		"tokens"
+#define TOKEN_PREFIX		"chime_"	/* every secret begins so */
+#define TOKEN_SECRET_CHARS	32		/* after the prefix */
+#define TOKEN_MAX_PER_ACCOUNT	100
+struct token {
+	struct strmap_node	 node;		/* first: by id */
+	struct strmap_node	 hnode;		/* by hash */
+	char			 id[24];	/* "tok_" and 12 */
+	char			*name;
+	char			*account;	/* NULL: an admin token */
+	int			 readonly;	/* scope read */
+	char			 hash[65];	/* SHA-256 of the secret */
+	int64_t			 created_us;
+	int64_t			 expires_us;	/* 0: never */
+	int64_t			 last_used_us;	/* not journaled */
+};
+/* Load the tokens table (at start): 0, or -1 and *cause. */
+int		 token_load_all(struct journal *, char **);
+void		 token_free_all(void);
+/* token.create for ACCOUNT (ignored with "admin"): name, scope,
+ * admin, expires_in.  Answers the token with its secret, once durable. */
+void		 token_ctl_create(struct reply *, const char *, json_t *);
+/* The tokens CALLER may see (of ACCOUNT only, unless NULL), oldest
+ * first, without secrets. */
+json_t		*token_list(const struct caller *, const char *);
+/* Token ID if CALLER may see it, else NULL. */
+struct token	*token_find(const char *, const struct caller *);
+json_t		*token_to_json(const struct token *);
+/* Revoke T: refused at once, answered once durable. */
+void		 token_ctl_revoke(struct reply *, struct token *);
+/* The caller SECRET stands for: 0 and *CALLER, or -1 and *WHY
+ * ("malformed", "unknown", "expired", "account gone"). */
+int		 token_authenticate(const char *, struct caller *,
+		     const char **);
+
 #endif /* CHIME_ACTORS_H */

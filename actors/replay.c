@@ -21,6 +21,7 @@
 
 static const char *const no_keys[] = { NULL };
 static const char *const grant_keys[] = { "uid", NULL };
+static const char *const by_keys[] = { "by_uid", "by_token", NULL };
 static const char *const event_keys[] = { "body", "body_truncated", NULL };
 static const char *const definition_keys[] = { "operations", NULL };
 
@@ -65,6 +66,7 @@ static int	 del_prefix(struct fold *, const char *, const char *, int);
 static int	 put_progress_of(struct fold *, const char *,
 		     const msgpack_object *);
 static int	 fold_account(struct fold *);
+static int	 fold_token(struct fold *);
 static int	 fold_prefs(struct fold *);
 static int	 fold_schedule(struct fold *);
 static int	 fold_webhook(struct fold *);
@@ -264,6 +266,26 @@ put_progress_of(struct fold *f, const char *id, const msgpack_object *s)
 	    unpack_int(s, "month_spent_micro", 0));
 	rc = put_buf(f, "progress", id, pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
+	return (rc);
+}
+
+/* token.created: the row is the body without who made it; token.revoked
+ * deletes it. */
+static int
+fold_token(struct fold *f)
+{
+	char	*id;
+	int	 rc;
+
+	if ((id = unpack_strdup(f->body, "id")) == NULL)
+		return (fail(f, "%s without an id", f->rec->kind));
+	if (strcmp(f->rec->kind, "token.created") == 0)
+		rc = put_obj(f, TOKEN_TABLE, id, f->body, by_keys);
+	else if (strcmp(f->rec->kind, "token.revoked") == 0)
+		rc = del(f, TOKEN_TABLE, id);
+	else
+		rc = 0;
+	free(id);
 	return (rc);
 }
 
@@ -818,6 +840,8 @@ replay_fold(const struct replay_db *db, const struct record *rec,
 		rc = fold_run(&f);
 	else if (strncmp(k, "subscription.", 13) == 0)
 		rc = fold_subscription(&f);
+	else if (strncmp(k, "token.", 6) == 0)
+		rc = fold_token(&f);
 	if (rc != 0) {
 		*cause = f.cause != NULL ? f.cause : xstrdup("cannot fold");
 		return (-1);

@@ -43,6 +43,10 @@ void		 gauges_init(void);
 /* hooks.c */
 int		 hooks_route(struct httpd *, char **);
 
+/* http-rpc.c: POST /v1/rpc, the control methods for token callers. */
+int		 rpc_route(struct httpd *, char **);
+void		 rpc_free(void);
+
 /* ready.c */
 int		 ready_journal(const char **);
 
@@ -84,6 +88,7 @@ int		 witness_start(const struct witness_config *, char **);
 void		 witness_stop(void);
 extern const struct daemon_method daemon_methods_subscription[];
 extern const struct daemon_method daemon_methods_events[];
+extern const struct daemon_method daemon_methods_token[];
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

@@ -721,7 +721,8 @@ start(struct flags *f)
 	    estimate_load_all(engine->journal, &cause) == -1 ||
 	    batch_load_all(engine->journal, &cause) == -1 ||
 	    schedule_load_all(engine->journal, &cause) == -1 ||
-	    subscription_load_all(engine->journal, &cause) == -1)
+	    subscription_load_all(engine->journal, &cause) == -1 ||
+	    token_load_all(engine->journal, &cause) == -1)
 		fatalx("recovery failed: %s", cause);
 	/* What recovery settled is durable before anyone can ask. */
 	journal_flush(engine->journal);
@@ -733,7 +734,8 @@ start(struct flags *f)
 		    &f->http_limits,
 		    &cause);
 		if (httpd == NULL ||
-		    hooks_route(httpd, &cause) == -1)
+		    hooks_route(httpd, &cause) == -1 ||
+		    rpc_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}
@@ -822,6 +824,8 @@ main(int argc, char **argv)
 	journal_close(engine->journal);
 	witness_stop();
 	subscription_free_all();
+	token_free_all();
+	rpc_free();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();

@@ -65,6 +65,7 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_journal,
 	daemon_methods_subscription,
 	daemon_methods_events,
+	daemon_methods_token,
 	NULL
 };
 
@@ -291,6 +292,17 @@ daemon_target(struct ctl_req *req, json_t *params, enum ctl_target kind,
 	return (-1);
 }
 
+/* The account a caller acts for when a request names none: a token's
+ * own, else "default". */
+static const char *
+method_default_account(struct ctl_req *req)
+{
+	const struct caller	*c = ctl_req_caller(req);
+
+	return (c->token[0] != '\0' && c->account[0] != '\0' ? c->account :
+	    "default");
+}
+
 /* The account a request acts for; NULL after answering an error. */
 const char *
 method_account(struct ctl_req *req, json_t *params)
@@ -299,7 +311,7 @@ method_account(struct ctl_req *req, json_t *params)
 	struct account	*a;
 
 	if (name == NULL)
-		name = "default";
+		name = method_default_account(req);
 	if ((a = account_find(name)) == NULL ||
 	    !account_allows(a, ctl_req_caller(req))) {
 		ctl_error(req, a == NULL ? CTL_E_NOT_FOUND : CTL_E_FORBIDDEN,
@@ -324,7 +336,7 @@ method_schedule(struct ctl_req *req, json_t *params)
 
 	s = schedule_lookup(acct, key);
 	if (s == NULL && acct == NULL)
-		s = schedule_lookup("default", key);
+		s = schedule_lookup(method_default_account(req), key);
 	if (s != NULL && ((a = account_find(s->account)) == NULL ||
 	    !account_allows(a, ctl_req_caller(req))))
 		s = NULL;
