@@ -207,6 +207,13 @@ check "subscription.disabled" wait_for 20 json_ok '.state == "disabled"' \
     ctlj subscription get "$SUBID"
 check "subscription.deleted" ctl subscription delete "$SUBID"
 kill "$RECV"
+# ---- tokens: token.created for an account and an admin, token.revoked ---
+ctlj token create reader --account acme >"$T/tok.json"
+secret_used "$(jq -r .token "$T/tok.json")"
+check "token.created" test -s "$T/tok.json"
+ADMTOK=$(ctlj token create boss --admin | jq -r .token)
+secret_used "$ADMTOK"
+check "token.revoked" ctl token revoke "$(jq -r .id "$T/tok.json")"
 check "drain" stop_chimed
 
 # ---- the second journal's missed occurrences -------------------------
