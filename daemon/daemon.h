@@ -60,6 +60,48 @@ struct schedule	*method_schedule(struct ctl_req *, json_t *);
 /* method-events.c: events.watch */
 #define WATCH_STALL_DEFAULT	(30 * USEC_PER_SEC)	/* --watch-stall */
 #define WATCH_MAX_DEFAULT	128			/* --watch-max */
+/* A record as the watchers send it. */
+struct watch_rendered {
+	uint64_t	 seq;		/* 0: empty */
+	char		*kind;
+	char		*account;	/* NULL: daemon-level */
+	char		*line;		/* the notification, or NULL if the
+					   record did not decode */
+	size_t		 len;
+	char		*error;		/* why it did not */
+};
+#define WATCH_LINE_HEAD		"{\"jsonrpc\":\"2.0\",\"method\":\"event\"," \
+				    "\"params\":"
+/* Where a watcher's events go.  ROOM: may it take more now (else the
+ * watcher pauses until events_watch_writable)?  EVENT: one event (R's
+ * line is the socket's notification; the event object is the part after
+ * WATCH_LINE_HEAD, without the last byte).  END: the last words (the
+ * events.end params, stolen), then close; the sink is gone after.  The
+ * sink calls events_watch_closed when its client goes. */
+struct watch_sink_ops {
+	int	(*room)(void *);
+	void	(*event)(void *, const struct watch_rendered *);
+	size_t	(*unread)(void *);
+	void	(*end)(void *, json_t *);
+};
+struct watcher;
+/*
+ * A new watcher for CALLER, of ACCOUNT's records only unless NULL (the
+ * caller's right to it checked already), of the kinds of LIST (a JSON
+ * array of patterns, or NULL), from seq FROM (0: the head + 1; before
+ * the first record left: from it).  0, *W and *RESULT (new:
+ * {from_seq, head_seq, first_seq, from_seq_adjusted}); or -1 and *ERROR
+ * (a JSON-RPC error object, new): draining, too many watchers, bad kinds
+ * or from_seq.  Then events_watch_start.
+ */
+int		 events_watch_open(const struct caller *, const char *,
+		     json_t *, int64_t, struct watcher **, json_t **,
+		     json_t **);
+/* Start W on SINK (NULL: its caller went; W is dropped). */
+void		 events_watch_start(struct watcher *,
+		     const struct watch_sink_ops *, void *);
+void		 events_watch_writable(void *);
+void		 events_watch_closed(void *);
 void		 events_watch_init(int64_t, size_t);
 void		 events_watch_drain(void);
 void		 events_watch_free(void);

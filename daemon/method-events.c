@@ -1,10 +1,13 @@
 /*
  * daemon/method-events.c: events.watch, the journal followed live on the
- * control socket.  Each watcher is a cursor (the next seq to read) over
- * the log and a stream of the control server (ctl_stream_*): it sends the
- * backlog from its first seq, then each record as it becomes durable, in
- * seq order, as {"method":"event","params": EVENT} notifications, EVENT
- * being the export object of the record (record_to_json).
+ * control socket, and the machinery of every such follower.  Each watcher
+ * is a cursor (the next seq to read) over the log and a sink: a stream of
+ * the control server (ctl_stream_*), where it sends each record as an
+ * {"method":"event","params": EVENT} notification, or another transport's
+ * (GET /v1/events, daemon/http-events.c) through struct watch_sink_ops.
+ * It sends the backlog from its first seq, then each record as it becomes
+ * durable, in seq order, EVENT being the export object of the record
+ * (record_to_json).
  *
  * The log is read on the loop in slices (at most WATCH_SLICE_RECORDS
  * records or WATCH_SLICE_BYTES bytes per turn, one read transaction each),
@@ -46,12 +49,11 @@
 #define WATCH_METRIC_WATCHERS	"chime_watchers"
 #define WATCH_METRIC_EVENTS	"chime_watch_events_total"
 #define WATCH_METRIC_ENDED	"chime_watch_ended_total"
-#define WATCH_LINE_HEAD		"{\"jsonrpc\":\"2.0\",\"method\":\"event\"," \
-				    "\"params\":"
 
 struct watcher {
 	TAILQ_ENTRY(watcher)	 entry;
-	struct ctl_stream	*stream;	/* NULL once ended */
+	void			*stream;	/* the sink; NULL once ended */
+	const struct watch_sink_ops *sink;
 	struct caller		 caller;
 	char			*account;	/* only this one, or NULL */
 	struct ctl_kinds	*kinds;		/* NULL: every kind */
@@ -64,16 +66,6 @@ struct watcher {
 };
 TAILQ_HEAD(watchers, watcher);
 
-/* A record as the watchers send it. */
-struct watch_rendered {
-	uint64_t	 seq;		/* 0: empty */
-	char		*kind;
-	char		*account;	/* NULL: daemon-level */
-	char		*line;		/* the notification, or NULL if the
-					   record did not decode */
-	size_t		 len;
-	char		*error;		/* why it did not */
-};
 
 /* One slice of a watcher's read. */
 struct watch_slice {
@@ -94,9 +86,12 @@ static const struct watch_rendered *watch_render(
 		     const struct journal_entry *);
 static int	 watch_visible(const struct watcher *,
 		     const struct watch_rendered *);
-static void	 watch_writable(void *);
-static void	 watch_closed(void *);
+static int	 watch_ctl_room(void *);
+static void	 watch_ctl_event(void *, const struct watch_rendered *);
+static size_t	 watch_ctl_unread(void *);
+static void	 watch_ctl_end(void *, json_t *);
 static void	 watch_stalled(evutil_socket_t, short, void *);
+static const char *watch_who(const struct watcher *);
 static void	 watch_end(struct watcher *, const char *, json_t *);
 static void	 watch_release(struct watcher *);
 static void	 watch_reap(evutil_socket_t, short, void *);
@@ -115,10 +110,41 @@ static int64_t			 watch_stall_us = WATCH_STALL_DEFAULT;
 static size_t			 watch_max = WATCH_MAX_DEFAULT;
 static struct watch_rendered	 watch_cache[WATCH_CACHE];
 
+/* The control socket's streams. */
 static const struct ctl_stream_ops watch_ops = {
-	.writable = watch_writable,
-	.closed = watch_closed,
+	.writable = events_watch_writable,
+	.closed = events_watch_closed,
 };
+static const struct watch_sink_ops watch_ctl_sink = {
+	.room = watch_ctl_room,
+	.event = watch_ctl_event,
+	.unread = watch_ctl_unread,
+	.end = watch_ctl_end,
+};
+
+static int
+watch_ctl_room(void *sink)
+{
+	return (ctl_stream_room(sink));
+}
+
+static void
+watch_ctl_event(void *sink, const struct watch_rendered *r)
+{
+	ctl_stream_write(sink, r->line, r->len);
+}
+
+static size_t
+watch_ctl_unread(void *sink)
+{
+	return (ctl_stream_unread(sink));
+}
+
+static void
+watch_ctl_end(void *sink, json_t *params)
+{
+	ctl_stream_end(sink, "events.end", params);
+}
 
 /*
  * Set the limits (a watcher paused longer than STALL_US is ended; at most
@@ -218,6 +244,103 @@ watch_first_seq(struct journal *j)
 	return (first);
 }
 
+int
+events_watch_open(const struct caller *caller, const char *account,
+    json_t *list, int64_t from_seq, struct watcher **wp, json_t **result,
+    json_t **error)
+{
+	struct journal		*j = engine->journal;
+	struct ctl_kinds	*kinds = NULL;
+	struct watcher		*w;
+	uint64_t		 head = journal_seq(j), first, from;
+	char			*cause = NULL, reason[96];
+	int			 adjusted = 0;
+
+	*error = NULL;
+	if (engine->draining) {
+		*error = ctl_error_object(CTL_E_UNAVAILABLE, "the daemon is "
+		    "draining: watch again once it has restarted", NULL, NULL);
+		json_object_set_new(*error, "data", json_pack("{s:s}",
+		    "reason", "draining"));
+		return (-1);
+	}
+	if (watchers_n >= watch_max) {
+		*error = ctl_error_object(CTL_E_OVERLOADED, "too many "
+		    "watchers; try again later", NULL, NULL);
+		return (-1);
+	}
+	if (list != NULL && (kinds = ctl_kinds_parse(list, &cause)) == NULL) {
+		*error = ctl_error_object(CTL_E_INVALID_PARAMS,
+		    "invalid params", "kinds", cause);
+		free(cause);
+		return (-1);
+	}
+	from = from_seq > 0 ? (uint64_t)from_seq : head + 1;
+	if (from > head + 1) {
+		snprintf(reason, sizeof reason, "after the head: at most %llu "
+		    "(the head %llu + 1)", (unsigned long long)head + 1,
+		    (unsigned long long)head);
+		*error = ctl_error_object(CTL_E_INVALID_PARAMS,
+		    "invalid params", "from_seq", reason);
+		ctl_kinds_free(kinds);
+		return (-1);
+	}
+	first = watch_first_seq(j);
+	if (first != 0 && from < first) {
+		from = first;
+		adjusted = 1;
+	}
+	*result = json_pack("{s:I,s:I,s:I,s:b}", "from_seq", (json_int_t)from,
+	    "head_seq", (json_int_t)head, "first_seq", (json_int_t)first,
+	    "from_seq_adjusted", adjusted);
+	w = xcalloc(1, sizeof *w);
+	w->caller = *caller;
+	w->account = account != NULL ? xstrdup(account) : NULL;
+	w->kinds = kinds;
+	w->next = from;
+	w->pump = event_new(engine->base, -1, 0, watch_pump, w);
+	w->stall = evtimer_new(engine->base, watch_stalled, w);
+	if (w->pump == NULL || w->stall == NULL)
+		fatalx("events_watch_open: event_new failed");
+	TAILQ_INSERT_TAIL(&watchers, w, entry);
+	watchers_n++;
+	*wp = w;
+	return (0);
+}
+
+void
+events_watch_start(struct watcher *w, const struct watch_sink_ops *ops,
+    void *sink)
+{
+	if (sink == NULL) {		/* the caller went meanwhile */
+		watch_release(w);
+		return;
+	}
+	w->sink = ops;
+	w->stream = sink;
+	if (!watch_hooked) {
+		journal_add_commit_hook(engine->journal, watch_commit, NULL);
+		watch_hooked = 1;
+	}
+	log_debug("msg=\"watch started\" %s=%s from=%llu head=%llu",
+	    w->caller.token[0] != '\0' ? "token" : "uid",
+	    watch_who(w), (unsigned long long)w->next,
+	    (unsigned long long)journal_seq(engine->journal));
+	event_active(w->pump, EV_TIMEOUT, 0);
+}
+
+/* W's caller for a log line: its token id, or its uid (static buffer). */
+static const char *
+watch_who(const struct watcher *w)
+{
+	static char	buf[32];
+
+	if (w->caller.token[0] != '\0')
+		return (w->caller.token);
+	snprintf(buf, sizeof buf, "%lu", (u_long)w->caller.uid);
+	return (buf);
+}
+
 /*
  * events.watch {from_seq?, kinds?, account?}: answer {from_seq, head_seq,
  * first_seq, from_seq_adjusted}, then stream.  The account, if given, was
@@ -227,77 +350,22 @@ static void
 method_events_watch(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	struct journal		*j = engine->journal;
-	struct ctl_kinds	*kinds = NULL;
-	struct watcher		*w;
-	struct caller		 caller = *ctl_req_caller(req);
-	json_t			*result, *list;
-	uint64_t		 head = journal_seq(j), first, from;
-	int64_t			 v;
-	char			*cause = NULL, reason[96];
-	int			 adjusted = 0;
+	struct watcher	*w;
+	json_t		*result, *error;
+	int64_t		 from = 0;
 
-	if (engine->draining) {
-		ctl_error_data(req, CTL_E_UNAVAILABLE, "the daemon is "
-		    "draining: watch again once it has restarted",
-		    json_pack("{s:s}", "reason", "draining"));
+	param_int(params, "from_seq", &from);
+	if (events_watch_open(ctl_req_caller(req), t->account,
+	    json_object_get(params, "kinds"), from, &w, &result,
+	    &error) != 0) {
+		ctl_error_data(req, (int)json_integer_value(json_object_get(
+		    error, "code")), json_string_value(json_object_get(error,
+		    "message")), json_incref(json_object_get(error, "data")));
+		json_decref(error);
 		return;
 	}
-	if (watchers_n >= watch_max) {
-		ctl_error(req, CTL_E_OVERLOADED, "too many watchers; try "
-		    "again later", NULL, NULL);
-		return;
-	}
-	if ((list = json_object_get(params, "kinds")) != NULL &&
-	    (kinds = ctl_kinds_parse(list, &cause)) == NULL) {
-		ctl_error_param(req, "kinds", cause);
-		free(cause);
-		return;
-	}
-	from = head + 1;
-	if (param_int(params, "from_seq", &v))
-		from = (uint64_t)v;
-	if (from > head + 1) {
-		snprintf(reason, sizeof reason, "after the head: at most %llu "
-		    "(the head %llu + 1)", (unsigned long long)head + 1,
-		    (unsigned long long)head);
-		ctl_error_param(req, "from_seq", reason);
-		ctl_kinds_free(kinds);
-		return;
-	}
-	first = watch_first_seq(j);
-	if (first != 0 && from < first) {
-		from = first;
-		adjusted = 1;
-	}
-	result = json_pack("{s:I,s:I,s:I,s:b}", "from_seq", (json_int_t)from,
-	    "head_seq", (json_int_t)head, "first_seq", (json_int_t)first,
-	    "from_seq_adjusted", adjusted);
-
-	w = xcalloc(1, sizeof *w);
-	w->caller = caller;
-	w->account = t->account != NULL ? xstrdup(t->account) : NULL;
-	w->kinds = kinds;
-	w->next = from;
-	w->pump = event_new(engine->base, -1, 0, watch_pump, w);
-	w->stall = evtimer_new(engine->base, watch_stalled, w);
-	if (w->pump == NULL || w->stall == NULL)
-		fatalx("method_events_watch: event_new failed");
-	TAILQ_INSERT_TAIL(&watchers, w, entry);
-	watchers_n++;
-	if ((w->stream = ctl_stream_start(req, result, &watch_ops, w)) ==
-	    NULL) {
-		watch_release(w);
-		return;
-	}
-	if (!watch_hooked) {
-		journal_add_commit_hook(j, watch_commit, NULL);
-		watch_hooked = 1;
-	}
-	log_debug("msg=\"watch started\" uid=%lu from=%llu head=%llu",
-	    (u_long)caller.uid, (unsigned long long)from,
-	    (unsigned long long)head);
-	event_active(w->pump, EV_TIMEOUT, 0);
+	events_watch_start(w, &watch_ctl_sink, ctl_stream_start(req, result,
+	    &watch_ops, w));
 }
 
 /*
@@ -368,7 +436,7 @@ watch_entry(const struct journal_entry *e, void *arg)
 		sl->more = 1;
 		return (1);
 	}
-	if (!ctl_stream_room(w->stream)) {
+	if (!w->sink->room(w->stream)) {
 		sl->blocked = 1;
 		return (1);
 	}
@@ -380,7 +448,7 @@ watch_entry(const struct journal_entry *e, void *arg)
 		return (1);
 	}
 	if (watch_visible(w, r)) {
-		ctl_stream_write(w->stream, r->line, r->len);
+		w->sink->event(w->stream, r);
 		sl->events++;
 	}
 	w->next = e->seq + 1;
@@ -443,8 +511,8 @@ watch_visible(const struct watcher *w, const struct watch_rendered *r)
 }
 
 /* The client read the stream down: go on. */
-static void
-watch_writable(void *arg)
+void
+events_watch_writable(void *arg)
 {
 	struct watcher	*w = arg;
 
@@ -454,15 +522,15 @@ watch_writable(void *arg)
 }
 
 /* The client went (or the server stopped): forget the stream. */
-static void
-watch_closed(void *arg)
+void
+events_watch_closed(void *arg)
 {
 	struct watcher	*w = arg;
 
 	w->stream = NULL;
 	metrics_count(WATCH_METRIC_ENDED, "closed", 1);
-	log_debug("msg=\"watch closed by the client\" uid=%lu next=%llu "
-	    "sent=%llu", (u_long)w->caller.uid, (unsigned long long)w->next,
+	log_debug("msg=\"watch closed by the client\" who=%s next=%llu "
+	    "sent=%llu", watch_who(w), (unsigned long long)w->next,
 	    (unsigned long long)w->sent);
 	watch_release(w);
 }
@@ -473,9 +541,9 @@ watch_stalled(evutil_socket_t fd, short events, void *arg)
 {
 	struct watcher	*w = arg;
 
-	log_info("msg=\"watcher not reading; ended\" uid=%lu resume_from=%llu "
-	    "unread=%zu paused_ms=%lld", (u_long)w->caller.uid,
-	    (unsigned long long)w->next, ctl_stream_unread(w->stream),
+	log_info("msg=\"watcher not reading; ended\" who=%s resume_from=%llu "
+	    "unread=%zu paused_ms=%lld", watch_who(w),
+	    (unsigned long long)w->next, w->sink->unread(w->stream),
 	    (long long)((mono_us() - w->paused_us) / USEC_PER_MSEC));
 	watch_end(w, "stalled", NULL);
 }
@@ -500,11 +568,11 @@ watch_end(struct watcher *w, const char *reason, json_t *extra)
 		json_object_update(params, extra);
 		json_decref(extra);
 	}
-	ctl_stream_end(w->stream, "events.end", params);
+	w->sink->end(w->stream, params);
 	w->stream = NULL;
 	metrics_count(WATCH_METRIC_ENDED, reason, 1);
-	log_debug("msg=\"watch ended\" uid=%lu reason=%s resume_from=%llu "
-	    "sent=%llu", (u_long)w->caller.uid, reason,
+	log_debug("msg=\"watch ended\" who=%s reason=%s resume_from=%llu "
+	    "sent=%llu", watch_who(w), reason,
 	    (unsigned long long)w->next, (unsigned long long)w->sent);
 	watch_release(w);
 }
