@@ -1051,7 +1051,7 @@ ctl_call(struct ctl_server *s, const struct caller *caller, json_t *msg,
 	const struct ctl_method	*m = NULL;
 	ctl_handler		 handler;
 	struct ctl_req		*req;
-	json_t			*id, *params, *empty = NULL, *error;
+	json_t			*id, *params = NULL, *empty = NULL, *error;
 	const char		*name;
 	int64_t			 start = mono_us();
 	int			 code;

@@ -417,12 +417,15 @@ store_check_size(struct store *s, const char *dir, char **cause)
 	uint64_t	 need;
 	int		 fd;
 
+	/* The meta page first, the file's size after: a writer in another
+	 * process may commit between the two, and the file only grows, so
+	 * a live journal never looks shorter than its meta says. */
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
 	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &sb) == -1) {
 		xasprintf(cause, "%s/data.mdb: %s", dir, strerror(errno));
 		return (-1);
 	}
-	mdb_env_info(s->env, &info);
-	mdb_env_stat(s->env, &st);
 	need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
 	if ((uint64_t)sb.st_size >= need)
 		return (0);
