@@ -43,9 +43,17 @@ void		 gauges_init(void);
 /* hooks.c */
 int		 hooks_route(struct httpd *, char **);
 
-/* http-rpc.c: POST /v1/rpc, the control methods for token callers. */
+/* http-rpc.c: POST /v1/rpc, the control methods for token callers (and
+ * GET /v1/events, http-events.c). */
 int		 rpc_route(struct httpd *, char **);
 void		 rpc_free(void);
+/* The caller REQ's bearer token stands for: 0 and *CALLER; or -1, REQ
+ * answered (401, 429), the failure counted against its address. */
+struct evhttp_request;
+int		 rpc_caller(struct evhttp_request *, struct caller *);
+
+/* http-events.c: GET /v1/events, the journal as Server-Sent Events. */
+int		 sse_route(struct httpd *, char **);
 
 /* ready.c */
 int		 ready_journal(const char **);

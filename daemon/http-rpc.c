@@ -1,5 +1,6 @@
 /*
- * daemon/http-rpc.c: the control API over HTTP.  POST /v1/rpc takes one
+ * daemon/http-rpc.c: the control API over HTTP, and who calls it.  POST
+ * /v1/rpc takes one
  * JSON-RPC 2.0 request, as a line on the control socket does, from a
  * caller known by its token (Authorization: Bearer SECRET, token.create),
  * and hands it to ctl_call: the same methods, parameter checks, errors
@@ -59,7 +60,9 @@ rpc_route(struct httpd *h, char **cause)
 	    "token, by outcome (answered, notification).", outcome, 1,
 	    cause) == -1)
 		return (-1);
-	return (httpd_route(h, "/v1/rpc", HTTPD_POST, rpc_http, NULL, cause));
+	if (httpd_route(h, "/v1/rpc", HTTPD_POST, rpc_http, NULL, cause) == -1)
+		return (-1);
+	return (sse_route(h, cause));
 }
 
 static void
@@ -175,18 +178,14 @@ rpc_bearer(struct evhttp_request *req)
 	return (*h != '\0' ? h : NULL);
 }
 
-static void
-rpc_http(struct evhttp_request *req, const char *rest, void *arg)
+int
+rpc_caller(struct evhttp_request *req, struct caller *caller)
 {
-	struct evbuffer			*in = evhttp_request_get_input_buffer(req);
 	struct evhttp_connection	*conn;
-	struct caller			 caller;
 	const char			*secret, *why, *label[1];
 	char				*addr = NULL, retry[24];
 	ev_uint16_t			 port = 0;
 	int64_t				 wait;
-	json_t				*msg, *error;
-	size_t				 len;
 
 	if ((conn = evhttp_request_get_connection(req)) != NULL)
 		evhttp_connection_get_peer(conn, &addr, &port);
@@ -200,17 +199,30 @@ rpc_http(struct evhttp_request *req, const char *rest, void *arg)
 		    "Retry-After", retry);
 		httpd_reply(req, 429, "application/json",
 		    "{\"error\":\"too many failed attempts\"}", 36);
-		return;
+		return (-1);
 	}
 	if ((secret = rpc_bearer(req)) == NULL) {
 		rpc_unauthorized(req, addr, "missing");
-		return;
+		return (-1);
 	}
-	if (token_authenticate(secret, &caller, &why) != 0) {
+	if (token_authenticate(secret, caller, &why) != 0) {
 		rpc_unauthorized(req, addr, strcmp(why, "account gone") == 0 ?
 		    "account_gone" : why);
-		return;
+		return (-1);
 	}
+	return (0);
+}
+
+static void
+rpc_http(struct evhttp_request *req, const char *rest, void *arg)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	struct caller	 caller;
+	json_t		*msg, *error;
+	size_t		 len;
+
+	if (rpc_caller(req, &caller) != 0)
+		return;
 	len = evbuffer_get_length(in);
 	msg = NULL;
 	if (ctl_request_parse(len > 0 ? (const char *)evbuffer_pullup(in, -1) :

@@ -698,6 +698,25 @@ int		 httpd_ready(const char **);
 void		 httpd_set_ready_hook(int (*)(const char **));
 void		 httpd_reply(struct evhttp_request *, int, const char *,
 		     const char *, size_t);
+/*
+ * An answer in chunks (200, Content-Type CTYPE, no caching) for as long as
+ * the route has something to say: NULL if REQ's connection is not one the
+ * listener knows.  DRAINED(ARG) runs when the connection has written out
+ * what was queued; CLOSED(ARG) when the connection goes (the client left,
+ * a write failed, the listener closes): the stream is gone then, and
+ * neither is called again.  httpd_stream_end sends the last chunk (the
+ * stream is gone after it).
+ */
+struct httpd_stream;
+struct httpd_stream *httpd_stream_start(struct evhttp_request *,
+		     const char *, void (*)(void *), void (*)(void *), void *);
+void		 httpd_stream_write(struct httpd_stream *, const char *,
+		     size_t);
+size_t		 httpd_stream_unread(struct httpd_stream *);
+void		 httpd_stream_end(struct httpd_stream *);
+/* Connections with an answer not written out yet (a drain waits for
+ * them, as for the control socket's last words). */
+size_t		 httpd_flushing(void);
 
 /*
  * metrics.c: a metrics registry and its Prometheus text exposition.  Loop

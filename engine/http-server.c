@@ -92,7 +92,19 @@ struct httpd_conn {
 							   the last answer */
 	char				 path[HTTPD_LINE_MAX];
 	int				 have_path;	/* of this request */
+	struct httpd_stream		*stream;	/* an answer in
+							   chunks; NULL */
 	TAILQ_ENTRY(httpd_conn)		 entry;	/* adopting, or conns */
+};
+
+/* An answer sent in chunks for as long as the route has something to say
+ * (GET /v1/events), on connection C. */
+struct httpd_stream {
+	struct evhttp_request		*req;
+	struct httpd_conn		*c;
+	void				(*drained)(void *);
+	void				(*closed)(void *);
+	void				*arg;
 };
 TAILQ_HEAD(httpd_conns, httpd_conn);
 
@@ -354,6 +366,21 @@ httpd_free(struct httpd *h)
 	free(h);
 }
 
+size_t
+httpd_flushing(void)
+{
+	struct httpd_conn	*c;
+	size_t			 n = 0;
+
+	if (httpd_current == NULL)
+		return (0);
+	TAILQ_FOREACH(c, &httpd_current->conns, entry) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			n++;
+	}
+	return (n);
+}
+
 /* The address bound, "127.0.0.1:8470" or "[::1]:8470". */
 const char *
 httpd_address(const struct httpd *h)
@@ -472,6 +499,68 @@ httpd_reply(struct evhttp_request *req, int code, const char *ctype,
 	evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, NULL, b);
 	evbuffer_free(b);
+}
+
+struct httpd_stream *
+httpd_stream_start(struct evhttp_request *req, const char *ctype,
+    void (*drained)(void *), void (*closed)(void *), void *arg)
+{
+	struct httpd_stream	*st;
+	struct httpd_conn	*c;
+
+	c = httpd_current != NULL ? httpd_conn_find(httpd_current,
+	    evhttp_request_get_connection(req)) : NULL;
+	if (c == NULL || c->stream != NULL)
+		return (NULL);
+	st = xcalloc(1, sizeof *st);
+	st->req = req;
+	st->c = c;
+	st->drained = drained;
+	st->closed = closed;
+	st->arg = arg;
+	c->stream = st;
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", ctype);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-cache");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "X-Accel-Buffering", "no");	/* nginx: pass it on as it comes */
+	evhttp_send_reply_start(req, 200, "OK");
+	return (st);
+}
+
+/* The connection wrote out what it had: the route may say more. */
+static void
+httpd_stream_written(struct evhttp_connection *evcon, void *arg)
+{
+	struct httpd_stream	*st = arg;
+
+	st->drained(st->arg);
+}
+
+void
+httpd_stream_write(struct httpd_stream *st, const char *data, size_t len)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (b == NULL || evbuffer_add(b, data, len) != 0)
+		fatalx("httpd_stream_write: out of memory");
+	evhttp_send_reply_chunk_with_cb(st->req, b, httpd_stream_written, st);
+	evbuffer_free(b);
+}
+
+size_t
+httpd_stream_unread(struct httpd_stream *st)
+{
+	return (evbuffer_get_length(bufferevent_get_output(st->c->bev)));
+}
+
+void
+httpd_stream_end(struct httpd_stream *st)
+{
+	st->c->stream = NULL;
+	evhttp_send_reply_end(st->req);
+	free(st);
 }
 
 /* Every request: find its route and check its method. */
@@ -791,11 +880,18 @@ httpd_served(struct evhttp_request *req, void *arg)
 }
 
 /* evhttp frees C's connection (the peer left, a deadline, a refusal, or
- * the listener closing): forget it. */
+ * the listener closing): forget it, and tell a stream's route. */
 static void
 httpd_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct httpd_conn	*c = arg;
+	struct httpd_stream	*st = c->stream;
+
+	if (st != NULL) {
+		c->stream = NULL;
+		st->closed(st->arg);
+		free(st);
+	}
 
 	TAILQ_REMOVE(&c->h->conns, c, entry);
 	if (c->counted)

@@ -63,10 +63,18 @@ refused() {
 	grep -qi '^WWW-Authenticate: Bearer realm="chime"' "$T/rpc.head" &&
 	    jq -e ".reason == \"$2\"" "$T/rpc.body" >/dev/null
 }
-# metric NAME LABELS: the value of a counter in /metrics (0 if absent).
+# metric NAME LABELS: the value of a metric in /metrics (0 if absent).
 metric() {
+	m=$1
+	[ -z "$2" ] || m="$1{$2}"
 	curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
-	    awk -v m="$1{$2}" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+	    awk -v m="$m" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}
+# status_code STATUS TOKEN PATH: a GET of PATH answers STATUS.
+status_code() {
+	got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 \
+	    ${2:+-H "Authorization: Bearer $2"} "http://127.0.0.1:$HTTP_PORT$3")
+	[ "$got" = "$1" ] || { echo "status $got"; return 1; }
 }
 token() { jq -r .token "$T/$1.json"; }
 token_id() { jq -r .id "$T/$1.json"; }
@@ -153,6 +161,60 @@ check "an empty body: an invalid request" status_is 200 "$(token read)" '' \
 check "GET is not allowed" sh -c "[ \"\$(curl -s -o /dev/null -w \
     '%{http_code}' http://127.0.0.1:$HTTP_PORT/v1/rpc)\" = 405 ]"
 
+# ---- GET /v1/events -----------------------------------------------------
+# sse NAME TOKEN [QUERY] [HEADER]: follow /v1/events into $T/NAME.sse.
+sse() {
+	curl -s -N -H "Authorization: Bearer $2" ${4:+-H "$4"} \
+	    "http://127.0.0.1:$HTTP_PORT/v1/events${3:+?$3}" >"$T/$1.sse" &
+	eval "SSE_$1=\$!"
+}
+# has FILE TEXT: FILE holds TEXT.
+has() { grep -q -- "$2" "$1"; }
+# ids FILE: the event ids of an SSE capture, in order.
+ids() { sed -n 's/^id: //p' "$1"; }
+sse acme "$(token read)" "from_seq=1"
+sse admin "$(token admin)" "kinds=schedule.*&account=other"
+check "an event stream starts" wait_for 20 has "$T/acme.sse" '^event: start'
+ctl schedule create --account other --name hidden --op quick --manual \
+    >/dev/null
+ctl schedule create --account acme --name seen --op quick --manual \
+    >/dev/null
+check "a record of the token's account comes as an event" wait_for 20 has \
+    "$T/acme.sse" '"kind":"schedule.created","account":"acme"'
+check "... and another account's never" sh -c "! grep -q '\"hidden\"' \
+    '$T/acme.sse'"
+check "... nor a daemon record" sh -c "! grep -q '\"account\":null' \
+    '$T/acme.sse'"
+# ids_are_seqs FILE: each event's id is its data's seq, the data an
+# export object.
+ids_are_seqs() {
+	sed -n 's/^data: //p' "$1" | tail -n +2 >"$T/data.jsonl"
+	jq -s -e 'all(.seq > 0 and (.hash | length) == 64)' \
+	    "$T/data.jsonl" >/dev/null &&
+	    [ "$(ids "$1" | tr '\n' ' ')" = \
+	    "$(jq -r .seq "$T/data.jsonl" | tr '\n' ' ')" ]
+}
+# first_id_after FILE N: the first event of FILE comes after seq N.
+first_id_after() { [ "$(ids "$1" | head -n 1)" -gt "$2" ]; }
+check "its id is the seq, its data the export object" ids_are_seqs \
+    "$T/acme.sse"
+check "an admin token follows one account, one kind" wait_for 20 has \
+    "$T/admin.sse" '"name":"hidden"'
+check "... and nothing else" sh -c "! grep -q '\"account\":\"acme\"' \
+    '$T/admin.sse'"
+FIRST=$(ids "$T/acme.sse" | head -n 1)
+sse again "$(token read)" "" "Last-Event-ID: $FIRST"
+check "Last-Event-ID resumes after that seq" wait_for 20 has \
+    "$T/again.sse" '"name":"seen"'
+check "... with no event at or before it" first_id_after "$T/again.sse" \
+    "$FIRST"
+check "another account's stream is refused" status_code 403 \
+    "$(token read)" "/v1/events?account=other"
+check "no token: 401" status_code 401 "" "/v1/events"
+check "a bad from_seq: 400" status_code 400 "$(token read)" \
+    "/v1/events?from_seq=x"
+check "the watchers are counted" metric_at_least chime_watchers "" 3
+
 # ---- refusals -----------------------------------------------------------
 check "no token: 401" refused 401 missing ""
 check "a malformed token: 401" refused 401 malformed "not-a-token"
@@ -193,9 +255,14 @@ check "the revoke is recorded" jq -se \
     "[.[] | select(.kind == \"token.revoked\" and
     .body.id == \"$(token_id read)\")] | length == 1" "$T/export.jsonl"
 check "stop" stop_chimed
+check "a drain ends each event stream, saying where to resume" sh -c "
+    grep -q '^event: end' '$T/acme.sse' &&
+    sed -n 's/^data: //p' '$T/acme.sse' | tail -n 1 |
+    jq -e '.reason == \"draining\" and .resume_from > 0' >/dev/null"
+wait $SSE_acme $SSE_admin $SSE_again 2>/dev/null
 start_chimed --trace ctl
 check "after a restart a token still works" answers 200 \
-    '.result.schedules | length == 1' "$(token write)" schedule.list
+    '.result.schedules | any(.name == "mine")' "$(token write)" schedule.list
 check "... and a revoked one stays revoked" call_status_is 401 \
     "$(token read)" account.list
 check "the request trace names the token by its id" grep -q \
