@@ -19,6 +19,7 @@
 #include "actors.h"
 
 #define TOKEN_OF(n)	((struct token *)(n))
+#define TOKEN_MAX_LIFE_US	(3650LL * 86400 * USEC_PER_SEC)
 #define TOKEN_OF_HASH(n) \
 	((struct token *)((char *)(n) - offsetof(struct token, hnode)))
 
@@ -342,8 +343,9 @@ token_ctl_create(struct reply *req, const char *account, json_t *params)
 		return;
 	}
 	if (param_duration(params, "expires_in", &expires) == 1 &&
-	    expires <= 0) {
-		reply_invalid(req, "expires_in", "must be more than 0");
+	    (expires <= 0 || expires > TOKEN_MAX_LIFE_US)) {
+		reply_invalid(req, "expires_in", "must be more than 0 and at "
+		    "most 3650d");
 		return;
 	}
 	if (!admin && token_count_of(account) >= TOKEN_MAX_PER_ACCOUNT) {

@@ -216,6 +216,9 @@ START_TEST(test_token_bad)
 	    "\"account\":\"acme\",\"scope\":\"all\"}")), CTL_E_INVALID_PARAMS);
 	ck_assert_int_eq(code(call(&admin, "token.create", "{\"name\":"
 	    "\"../x\",\"account\":\"acme\"}")), CTL_E_INVALID_PARAMS);
+	ck_assert_int_eq(code(call(&admin, "token.create", "{\"name\":\"x\","
+	    "\"account\":\"acme\",\"expires_in\":\"3651d\"}")),
+	    CTL_E_INVALID_PARAMS);
 	ck_assert_int_eq(code(call(&admin, "token.create", "{\"name\":"
 	    "\"brief\",\"account\":\"acme\"}")), CTL_E_CONFLICT);
 	ck_assert_int_eq(code(call(&admin, "token.create", "{\"name\":\"x\","
