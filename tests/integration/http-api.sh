@@ -175,6 +175,9 @@ ids() { sed -n 's/^id: //p' "$1"; }
 sse acme "$(token read)" "from_seq=1"
 sse admin "$(token admin)" "kinds=schedule.*&account=other"
 check "an event stream starts" wait_for 20 has "$T/acme.sse" '^event: start'
+# (the admin's stream follows from the head when it starts: it must have
+# started before the records it is to see are written)
+check "... and another" wait_for 20 has "$T/admin.sse" '^event: start'
 ctl schedule create --account other --name hidden --op quick --manual \
     >/dev/null
 ctl schedule create --account acme --name seen --op quick --manual \
@@ -198,10 +201,14 @@ ids_are_seqs() {
 first_id_after() { [ "$(ids "$1" | head -n 1)" -gt "$2" ]; }
 check "its id is the seq, its data the export object" ids_are_seqs \
     "$T/acme.sse"
+ctl schedule create --account other --name hidden2 --op quick --manual \
+    >/dev/null
 check "an admin token follows one account, one kind" wait_for 20 has \
-    "$T/admin.sse" '"name":"hidden"'
-check "... and nothing else" sh -c "! grep -q '\"account\":\"acme\"' \
-    '$T/admin.sse'"
+    "$T/admin.sse" '"name":"hidden2"'
+check "... and nothing else (acme's came between)" sh -c "! grep -q \
+    '\"account\":\"acme\"' '$T/admin.sse'"
+check "... both of its account's" sh -c "[ \"\$(grep -c '\"name\":\"hidden' \
+    '$T/admin.sse')\" -eq 2 ]"
 FIRST=$(ids "$T/acme.sse" | head -n 1)
 sse again "$(token read)" "" "Last-Event-ID: $FIRST"
 check "Last-Event-ID resumes after that seq" wait_for 20 has \
