@@ -143,6 +143,7 @@ sse_http(struct evhttp_request *req, const char *rest, void *arg)
 	TAILQ_INIT(&q);
 	if (uri != NULL && evhttp_uri_get_query(uri) != NULL &&
 	    evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) != 0) {
+		evhttp_clear_headers(&q);
 		sse_refuse(req, 400, ctl_error_object(CTL_E_INVALID_PARAMS,
 		    "invalid params", "query", "not a query string"));
 		return;
@@ -210,15 +211,15 @@ static void
 sse_write(struct sse *sse, const char *event, const char *id,
     const char *data, size_t len)
 {
-	char	*head;
+	char	*text;
 	int	 n;
 
-	n = id != NULL ? xasprintf(&head, "id: %s\nevent: %s\ndata: ", id,
-	    event) : xasprintf(&head, "event: %s\ndata: ", event);
-	httpd_stream_write(sse->st, head, (size_t)n);
-	httpd_stream_write(sse->st, data, len);
-	httpd_stream_write(sse->st, "\n\n", 2);
-	free(head);
+	/* one chunk an event */
+	n = id != NULL ? xasprintf(&text, "id: %s\nevent: %s\ndata: %.*s\n\n",
+	    id, event, (int)len, data) : xasprintf(&text, "event: %s\ndata: "
+	    "%.*s\n\n", event, (int)len, data);
+	httpd_stream_write(sse->st, text, (size_t)n);
+	free(text);
 	sse->sent = 1;
 }
 
