@@ -1186,4 +1186,38 @@ void		 token_ctl_revoke(struct reply *, struct token *);
 int		 token_authenticate(const char *, struct caller *,
 		     const char **);
 
+/*
+ * analytics.c: the "analytics" table, one row a account, operation, model
+ * and local day, added to by each run's end in its own transaction
+ * (doc/journal-format.md, "The analytics map").
+ */
+#define ANALYTICS_TABLE		"analytics"
+#define ANALYTICS_KEY_MAX	320
+#define ANALYTICS_STATUSES	6	/* success failed cancelled
+					   interrupted skipped missed */
+#define ANALYTICS_REASONS	16	/* skip reasons a row tells apart */
+#define ANALYTICS_ERROR_BUCKETS	7
+#define ANALYTICS_LATENCY_BUCKETS 26
+struct pack_buffer;
+/* The latency bucket of US (bucket k: below 2^k ms), and the error
+ * bucket of PPM (below 5, 10, 20, 35, 50, 100 %, then above). */
+int		 analytics_latency_bucket(int64_t);
+int		 analytics_error_bucket(int64_t);
+/*
+ * The contribution of a run's end to its row: from RUN (the run map of
+ * its final record) of ACCOUNT in zone TZ, the delta packed into DELTA
+ * and the row's key into KEY (KEYLEN bytes).  0, or 1 when the record
+ * adds nothing (no account or operation, a status that is not final).
+ * Pure: the daemon's and replay's.
+ */
+int		 analytics_delta(const char *, const msgpack_object *,
+		     const struct tz *, struct pack_buffer *, char *, size_t);
+/* A row plus a delta (journal_merge_fn): pure. */
+void		 analytics_merge(const void *, size_t, const void *, size_t,
+		     msgpack_sbuffer *);
+/* Add the run map RUN (LEN bytes, the final record's) of ACCOUNT to its
+ * row in REC's transaction. */
+void		 analytics_add(struct jrec *, const char *, const void *,
+		     size_t);
+
 #endif /* CHIME_ACTORS_H */

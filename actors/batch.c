@@ -780,6 +780,7 @@ batch_skip_op(struct batch *b, uint32_t i, const char *reason)
 	pack_buffer_init(&pb);
 	run_pack(r, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	analytics_add(rec, b->owner.account, pb.sbuf.data, pb.sbuf.size);
 	run_row_key(b->owner.id, i + 1, key, sizeof key);
 	jrec_put(rec, "runs", key, strlen(key), pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);

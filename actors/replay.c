@@ -66,6 +66,8 @@ static int	 del_prefix(struct fold *, const char *, const char *, int);
 static int	 put_progress_of(struct fold *, const char *,
 		     const msgpack_object *);
 static int	 fold_account(struct fold *);
+static const struct tz *fold_tz(struct fold *, const char *);
+static int	 fold_analytics(struct fold *, const char *);
 static int	 fold_token(struct fold *);
 static int	 fold_prefs(struct fold *);
 static int	 fold_schedule(struct fold *);
@@ -559,6 +561,9 @@ fold_run(struct fold *f)
 		}
 		free(op);
 	}
+	/* every end of a run (a final status) adds to its analytics row */
+	if (rc == 0 && f->rec->account != NULL)
+		rc = fold_analytics(f, f->rec->account);
 	free(claim);
 	free(sched);
 	return (rc);
@@ -641,11 +646,7 @@ fold_run_rows(struct fold *f, const char *sched, uint64_t number,
 static int
 fold_spend(struct fold *f, const char *acc, const char *op)
 {
-	const struct tz		*tz = NULL;
-	msgpack_unpacked	 u;
-	void			*val;
-	size_t			 vlen;
-	char			*zone;
+	const struct tz		*tz;
 	int64_t			 cost, when;
 	int32_t			 month;
 	int			 rc;
@@ -654,6 +655,24 @@ fold_spend(struct fold *f, const char *acc, const char *op)
 	when = unpack_int(f->body, "finished_us", 0);
 	if (cost <= 0)
 		return (0);
+	tz = fold_tz(f, acc);
+	month = budget_month_in(tz, when);
+	rc = fold_spend_row(f, acc, NULL, month, cost, when);
+	if (rc == 0)
+		rc = fold_spend_row(f, acc, op, month, cost, when);
+	return (rc);
+}
+
+/* The zone of account ACC's row as rebuilt so far (UTC without one). */
+static const struct tz *
+fold_tz(struct fold *f, const char *acc)
+{
+	const struct tz		*tz = NULL;
+	msgpack_unpacked	 u;
+	void			*val;
+	size_t			 vlen;
+	char			*zone;
+
 	if (f->db->get(f->db->arg, "accounts", acc, strlen(acc), &val,
 	    &vlen) == 0) {
 		if (unpack_buffer(val, vlen, &u) == 0) {
@@ -664,12 +683,36 @@ fold_spend(struct fold *f, const char *acc, const char *op)
 		}
 		free(val);
 	}
-	if (tz == NULL)
-		tz = tz_load("UTC", NULL);
-	month = budget_month_in(tz, when);
-	rc = fold_spend_row(f, acc, NULL, month, cost, when);
-	if (rc == 0)
-		rc = fold_spend_row(f, acc, op, month, cost, when);
+	return (tz != NULL ? tz : tz_load("UTC", NULL));
+}
+
+/* A run's end adds to its analytics row, as analytics_add does. */
+static int
+fold_analytics(struct fold *f, const char *acc)
+{
+	struct pack_buffer	 pb;
+	msgpack_sbuffer		 out;
+	char			 key[ANALYTICS_KEY_MAX];
+	void			*val = NULL;
+	size_t			 vlen = 0;
+	int			 rc;
+
+	pack_buffer_init(&pb);
+	if (analytics_delta(acc, f->body, fold_tz(f, acc), &pb, key,
+	    sizeof key) != 0) {
+		pack_buffer_clear(&pb);
+		return (0);
+	}
+	if (f->db->get(f->db->arg, ANALYTICS_TABLE, key, strlen(key), &val,
+	    &vlen) != 0)
+		val = NULL;
+	msgpack_sbuffer_init(&out);
+	analytics_merge(val, val != NULL ? vlen : 0, pb.sbuf.data,
+	    pb.sbuf.size, &out);
+	rc = put_buf(f, ANALYTICS_TABLE, key, out.data, out.size);
+	msgpack_sbuffer_destroy(&out);
+	free(val);
+	pack_buffer_clear(&pb);
 	return (rc);
 }
 

@@ -116,6 +116,9 @@ run_record(struct run *r, const char *kind, const char *claim)
 	pack_buffer_init(&pb);
 	run_pack(r, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	/* a run's end counts in its analytics row, in the same transaction */
+	if (run_status_final(r->status))
+		analytics_add(rec, s->account, pb.sbuf.data, pb.sbuf.size);
 	/* A deleted schedule's rows are gone; its runs leave only records. */
 	if (s->state == SCHEDULE_DELETED)
 		jrec_del(rec, "runs", key, strlen(key));

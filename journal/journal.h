@@ -272,6 +272,21 @@ void		 jrec_claim(struct jrec *, const char *);
 void		 jrec_put(struct jrec *, const char *, const void *, size_t,
 		     const void *, size_t);
 void		 jrec_del(struct jrec *, const char *, const void *, size_t);
+/*
+ * A row's new value from its value now (OLD, OLDLEN bytes; NULL and 0
+ * when absent) and DELTA (DLEN bytes), packed into OUT.  It runs on the
+ * writer thread inside the record's transaction, so it sees what the
+ * records before it in that transaction wrote: it must be pure (no state
+ * of the loop), and it cannot fail (an old value it cannot read counts as
+ * absent).
+ */
+typedef void (*journal_merge_fn)(const void *, size_t, const void *, size_t,
+		     msgpack_sbuffer *);
+/* Merge DELTA into row KEY of TABLE in the record's transaction with FN
+ * (counters that two records of one transaction both add to).  Table and
+ * key are checked as jrec_put's; DELTA is copied. */
+void		 jrec_merge(struct jrec *, const char *, const void *, size_t,
+		     journal_merge_fn, const void *, size_t);
 /* Release a dedup key in the record's transaction: it may be claimed
  * again afterwards (keys kept for a window, such as webhook ids). */
 void		 jrec_release(struct jrec *, const char *);
@@ -730,6 +745,10 @@ struct store_ops {
 	/* in the write transaction: meta's merkle_range */
 	int		 (*set_range)(struct store *,
 			     const struct merkle_range *, char **);
+	/* in the write transaction: a row as the transaction left it
+	   (*VAL NULL when absent; valid until the next write) */
+	int		 (*wget)(struct store *, const char *, const void *,
+			     size_t, const void **, size_t *, char **);
 	/* in the write transaction: delete the log up to seq UPTO and
 	   make it meta's anchor, with its hash and compact range */
 	int		 (*prune)(struct store *, uint64_t, const uint8_t *,
@@ -755,6 +774,7 @@ uint64_t	 store_get_be64(const void *);
 #define JREC_PUT	1
 #define JREC_DEL	2
 #define JREC_RELEASE	3
+#define JREC_MERGE	4
 
 /* A claim, put or delete: offsets into the record's arena. */
 struct jrec_op {
@@ -762,8 +782,9 @@ struct jrec_op {
 	uint32_t	 name;		/* claim key or table name, NUL-ended */
 	uint32_t	 key;
 	uint32_t	 klen;
-	uint32_t	 val;
+	uint32_t	 val;		/* a put's value, a merge's delta */
 	uint32_t	 vlen;
+	journal_merge_fn merge;		/* JREC_MERGE */
 };
 
 /* A growable byte buffer (body, arena). */

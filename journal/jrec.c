@@ -267,6 +267,29 @@ jrec_put(struct jrec *rec, const char *table, const void *key, size_t klen,
 }
 
 void
+jrec_merge(struct jrec *rec, const char *table, const void *key, size_t klen,
+    journal_merge_fn fn, const void *delta, size_t dlen)
+{
+	struct jrec_op	*op;
+
+	if (jrec_check_table(rec, table) != 0 ||
+	    jrec_check_key(rec, "key", klen) != 0)
+		return;
+	if (dlen > JOURNAL_MAX_RECORD) {
+		jrec_error(rec, "delta of %zu bytes (at most %d allowed)",
+		    dlen, JOURNAL_MAX_RECORD);
+		return;
+	}
+	op = jrec_add_op(rec, JREC_MERGE);
+	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
+	jrec_append(rec, &rec->arena, key, klen, &op->key);
+	jrec_append(rec, &rec->arena, delta, dlen, &op->val);
+	op->klen = (uint32_t)klen;
+	op->vlen = (uint32_t)dlen;
+	op->merge = fn;
+}
+
+void
 jrec_del(struct jrec *rec, const char *table, const void *key, size_t klen)
 {
 	struct jrec_op	*op;

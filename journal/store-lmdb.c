@@ -113,6 +113,8 @@ static int	 store_check_size(struct store *, const char *, char **);
 static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
+static int	 store_lmdb_wget(struct store *, const char *, const void *,
+		     size_t, const void **, size_t *, char **);
 static int	 store_lmdb_prune(struct store *, uint64_t, const uint8_t *,
 		     const struct merkle_range *, char **);
 static int	 store_lmdb_set_range(struct store *,
@@ -200,6 +202,7 @@ const struct store_ops store_lmdb_ops = {
 	.meta = store_lmdb_meta,
 	.set_range = store_lmdb_set_range,
 	.prune = store_lmdb_prune,
+	.wget = store_lmdb_wget,
 	.log_last = store_lmdb_log_last,
 	.log_foreach = store_lmdb_log_foreach,
 	.table_foreach = store_lmdb_table_foreach,
@@ -891,6 +894,28 @@ store_lmdb_put(struct store *s, const char *table, const void *key,
 	rc = store_find_table(s, table, STORE_TABLE_WRITER | STORE_TABLE_CREATE,
 	    &dbi);
 	if (rc == 0 && (rc = mdb_put(s->wtxn, dbi, &k, &v, 0)) == 0)
+		return (STORE_OK);
+	return (store_table_error(rc, table, cause));
+}
+
+static int
+store_lmdb_wget(struct store *s, const char *table, const void *key,
+    size_t klen, const void **val, size_t *vlen, char **cause)
+{
+	MDB_val	 k = { klen, (void *)key }, v;
+	MDB_dbi	 dbi;
+	int	 rc;
+
+	*val = NULL;
+	*vlen = 0;
+	rc = store_find_table(s, table, STORE_TABLE_WRITER, &dbi);
+	if (rc == 0)
+		rc = mdb_get(s->wtxn, dbi, &k, &v);
+	if (rc == 0) {
+		*val = v.mv_data;
+		*vlen = v.mv_size;
+	}
+	if (rc == 0 || rc == MDB_NOTFOUND)	/* absent row or table */
 		return (STORE_OK);
 	return (store_table_error(rc, table, cause));
 }

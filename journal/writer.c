@@ -65,6 +65,8 @@ static void	 writer_single(struct journal *, struct jrec *,
 		     struct journal_stats *);
 static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
 		     uint8_t *, struct merkle_range *, char **);
+static int	 writer_merge(struct journal *, struct jrec *,
+		     const struct jrec_op *, char **);
 static int	 writer_claims(struct journal *, struct jrec *, char **);
 static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
 		     char **);
@@ -667,6 +669,29 @@ writer_claims(struct journal *j, struct jrec *rec, char **cause)
 	return (STORE_OK);
 }
 
+/* A merge: the row as this transaction left it, the delta added by the
+ * record's function, put back. */
+static int
+writer_merge(struct journal *j, struct jrec *rec, const struct jrec_op *op,
+    char **cause)
+{
+	msgpack_sbuffer	 out;
+	const void	*old;
+	size_t		 oldlen;
+	int		 rc;
+
+	rc = j->ops->wget(j->store, jrec_str(rec, op->name),
+	    jrec_str(rec, op->key), op->klen, &old, &oldlen, cause);
+	if (rc != STORE_OK)
+		return (rc);
+	msgpack_sbuffer_init(&out);
+	op->merge(old, oldlen, jrec_str(rec, op->val), op->vlen, &out);
+	rc = j->ops->put(j->store, jrec_str(rec, op->name),
+	    jrec_str(rec, op->key), op->klen, out.data, out.size, cause);
+	msgpack_sbuffer_destroy(&out);
+	return (rc);
+}
+
 /* Write REC's claims and table changes at SEQ. */
 static int
 writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
@@ -694,6 +719,9 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 		case JREC_RELEASE:
 			rc = j->ops->unclaim(j->store, jrec_str(rec, op->name),
 			    cause);
+			break;
+		case JREC_MERGE:
+			rc = writer_merge(j, rec, op, cause);
 			break;
 		}
 	}

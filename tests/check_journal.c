@@ -2763,6 +2763,99 @@ store_suite(void)
 	return (s);
 }
 
+/* --- merge -------------------------------------------------------------- */
+
+/* A counter row: the old value (an 8-byte big-endian count, or none)
+ * plus the delta's. */
+static void
+count_merge(const void *old, size_t oldlen, const void *delta, size_t dlen,
+    msgpack_sbuffer *out)
+{
+	uint8_t		 b[8];
+	uint64_t	 n = 0;
+
+	if (old != NULL && oldlen == 8)
+		n = store_get_be64(old);
+	if (dlen == 8)
+		n += store_get_be64(delta);
+	store_be64(n, b);
+	msgpack_sbuffer_write(out, (const char *)b, 8);
+}
+
+static struct jrec *
+merge_rec(uint64_t add)
+{
+	struct jrec	*rec;
+	uint8_t		 b[8];
+
+	rec = jrec_create("test.merge", "acct");
+	msgpack_pack_map(jrec_body(rec), 0);
+	store_be64(add, b);
+	jrec_merge(rec, "counts", "k", 1, count_merge, b, sizeof b);
+	return (rec);
+}
+
+/* Records merging into one row add up, also when one transaction holds
+ * them all (the writer reads the row as the transaction left it). */
+START_TEST(test_journal_merge)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	void		*val;
+	size_t		 len;
+	int		 i;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	/* submitted together: one transaction (or a few) */
+	for (i = 1; i <= 100; i++)
+		journal_submit(j, merge_rec((uint64_t)i), seen_cb, &s);
+	wait_for(&s, 100);
+	ck_assert_int_eq(journal_table_get(j, "counts", "k", 1, &val, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_uint_eq(store_get_be64(val), 5050);
+	free(val);
+	/* and across transactions */
+	journal_submit(j, merge_rec(7), seen_cb, &s);
+	wait_for(&s, 101);
+	ck_assert_int_eq(journal_table_get(j, "counts", "k", 1, &val, &len), 0);
+	ck_assert_uint_eq(store_get_be64(val), 5057);
+	free(val);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A merge into a bad table or with a bad key fails its record, and
+ * nothing is written. */
+START_TEST(test_journal_merge_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	void		*val;
+	size_t		 len;
+	uint8_t		 b[8] = { 0 };
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = jrec_create("test.merge", "acct");
+	msgpack_pack_map(jrec_body(rec), 0);
+	jrec_merge(rec, "log", "k", 1, count_merge, b, sizeof b);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = jrec_create("test.merge", "acct");
+	msgpack_pack_map(jrec_body(rec), 0);
+	jrec_merge(rec, "counts", "", 0, count_merge, b, sizeof b);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 2);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_ERROR);
+	ck_assert_int_eq(journal_table_get(j, "counts", "", 0, &val, &len),
+	    -1);
+	ck_assert_uint_eq(journal_seq(j), 0);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* --- archive ------------------------------------------------------------ */
 
 /* Archiving: what the walk wrote, its hash and tree at the end. */
@@ -3107,6 +3200,8 @@ journal_suite(void)
 	    test_journal_tool_bad,
 	    test_archive,
 	    test_archive_bad,
+	    test_journal_merge,
+	    test_journal_merge_bad,
 	    NULL);
 	return (s);
 }

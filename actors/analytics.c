@@ -1,0 +1,411 @@
+/*
+ * actors/analytics.c: the aggregates the analytics read, one row per
+ * account, operation, model and local day (table "analytics",
+ * doc/journal-format.md): runs by final status, skips by reason, cost,
+ * estimates against actuals, tokens, latency with a log-scale histogram.
+ *
+ * A run's end adds its contribution (a delta, from the run map its record
+ * carries) to its row in the record's own transaction, through a journal
+ * merge (jrec_merge: the writer reads the row as the transaction left it,
+ * so two runs ending in one commit both count).  The day is the run's
+ * finished instant (else its nominal one) in the account's zone.  Replay
+ * adds the same delta from the same record: analytics_delta and
+ * analytics_merge are pure and shared by both.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+
+/* The final statuses a row counts, in its "runs" map. */
+static const char *const analytics_statuses[ANALYTICS_STATUSES] = {
+	"success", "failed", "cancelled", "interrupted", "skipped", "missed"
+};
+
+/* A row, decoded. */
+struct analytics_row {
+	char		*account;
+	char		*operation;
+	char		*model;			/* NULL: none chosen */
+	int64_t		 day;			/* yyyymmdd */
+	int64_t		 runs[ANALYTICS_STATUSES];
+	char		*reason[ANALYTICS_REASONS];	/* skips by reason */
+	int64_t		 reason_n[ANALYTICS_REASONS];
+	size_t		 nreasons;
+	int64_t		 cost_micro;		/* of the runs with a cost */
+	int64_t		 costed;
+	int64_t		 estimate_mid_micro;	/* of the runs estimated
+						   and costed */
+	int64_t		 estimated;
+	int64_t		 within;		/* low <= cost <= high */
+	int64_t		 error_ppm_sum;		/* |cost - mid| / cost */
+	int64_t		 error_hist[ANALYTICS_ERROR_BUCKETS];
+	int64_t		 input_tokens;
+	int64_t		 output_tokens;
+	int64_t		 latency_us_sum;
+	int64_t		 timed;
+	int64_t		 latency_hist[ANALYTICS_LATENCY_BUCKETS];
+};
+
+/* The upper bounds (exclusive) of the error buckets, in ppm; the last
+ * bucket is everything above. */
+static const int64_t analytics_error_bounds[ANALYTICS_ERROR_BUCKETS - 1] = {
+	50000, 100000, 200000, 350000, 500000, 1000000
+};
+
+static void	 analytics_row_clear(struct analytics_row *);
+static void	 analytics_row_read(const msgpack_object *,
+		     struct analytics_row *);
+static void	 analytics_row_pack(msgpack_packer *,
+		     const struct analytics_row *);
+static void	 analytics_ints(const msgpack_object *, const char *,
+		     int64_t *, size_t);
+static void	 analytics_pack_ints(msgpack_packer *, const char *,
+		     const int64_t *, size_t);
+
+int
+analytics_latency_bucket(int64_t us)
+{
+	int	b = 0;
+	int64_t	ms = us / USEC_PER_MSEC;
+
+	/* bucket k: below 2^k ms (bucket 0: below 1 ms) */
+	while (b < ANALYTICS_LATENCY_BUCKETS - 1 && ms >= ((int64_t)1 << b))
+		b++;
+	return (b);
+}
+
+int
+analytics_error_bucket(int64_t ppm)
+{
+	int	b;
+
+	for (b = 0; b < ANALYTICS_ERROR_BUCKETS - 1; b++) {
+		if (ppm < analytics_error_bounds[b])
+			break;
+	}
+	return (b);
+}
+
+static void
+analytics_row_clear(struct analytics_row *r)
+{
+	size_t	i;
+
+	free(r->account);
+	free(r->operation);
+	free(r->model);
+	for (i = 0; i < r->nreasons; i++)
+		free(r->reason[i]);
+	memset(r, 0, sizeof *r);
+}
+
+/* The integers of array KEY of O into V (N of them; missing ones 0). */
+static void
+analytics_ints(const msgpack_object *o, const char *key, int64_t *v, size_t n)
+{
+	const msgpack_object	*a = unpack_get(o, key);
+	size_t			 i;
+
+	memset(v, 0, n * sizeof *v);
+	if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	for (i = 0; i < n && i < a->via.array.size; i++)
+		v[i] = unpack_val_int(&a->via.array.ptr[i], 0);
+}
+
+static void
+analytics_row_read(const msgpack_object *o, struct analytics_row *r)
+{
+	const msgpack_object	*m;
+	uint32_t		 i;
+	size_t			 s;
+
+	memset(r, 0, sizeof *r);
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return;
+	r->account = unpack_strdup(o, "account");
+	r->operation = unpack_strdup(o, "operation");
+	r->model = unpack_strdup(o, "model");
+	r->day = unpack_int(o, "day", 0);
+	if ((m = unpack_get(o, "runs")) != NULL)
+		for (s = 0; s < ANALYTICS_STATUSES; s++)
+			r->runs[s] = unpack_int(m, analytics_statuses[s], 0);
+	if ((m = unpack_get(o, "skipped")) != NULL &&
+	    m->type == MSGPACK_OBJECT_MAP) {
+		for (i = 0; i < m->via.map.size &&
+		    r->nreasons < ANALYTICS_REASONS; i++) {
+			if (m->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+				continue;
+			r->reason[r->nreasons] = xstrndup(
+			    m->via.map.ptr[i].key.via.str.ptr,
+			    m->via.map.ptr[i].key.via.str.size);
+			r->reason_n[r->nreasons++] = unpack_val_int(
+			    &m->via.map.ptr[i].val, 0);
+		}
+	}
+	r->cost_micro = unpack_int(o, "cost_micro", 0);
+	r->costed = unpack_int(o, "costed", 0);
+	r->estimate_mid_micro = unpack_int(o, "estimate_mid_micro", 0);
+	r->estimated = unpack_int(o, "estimated", 0);
+	r->within = unpack_int(o, "within", 0);
+	r->error_ppm_sum = unpack_int(o, "error_ppm_sum", 0);
+	analytics_ints(o, "error_hist", r->error_hist, ANALYTICS_ERROR_BUCKETS);
+	r->input_tokens = unpack_int(o, "input_tokens", 0);
+	r->output_tokens = unpack_int(o, "output_tokens", 0);
+	r->latency_us_sum = unpack_int(o, "latency_us_sum", 0);
+	r->timed = unpack_int(o, "timed", 0);
+	analytics_ints(o, "latency_hist", r->latency_hist,
+	    ANALYTICS_LATENCY_BUCKETS);
+}
+
+static void
+analytics_pack_ints(msgpack_packer *pk, const char *key, const int64_t *v,
+    size_t n)
+{
+	size_t	i;
+
+	pack_str(pk, key);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		msgpack_pack_int64(pk, v[i]);
+}
+
+static void
+analytics_row_pack(msgpack_packer *pk, const struct analytics_row *r)
+{
+	size_t	i;
+
+	msgpack_pack_map(pk, 19);
+	pack_kstr(pk, "account", r->account);
+	pack_kstr(pk, "operation", r->operation);
+	pack_kstr(pk, "model", r->model);
+	pack_kint(pk, "day", r->day);
+	pack_str(pk, "runs");
+	msgpack_pack_map(pk, ANALYTICS_STATUSES);
+	for (i = 0; i < ANALYTICS_STATUSES; i++)
+		pack_kint(pk, analytics_statuses[i], r->runs[i]);
+	pack_str(pk, "skipped");
+	msgpack_pack_map(pk, r->nreasons);
+	for (i = 0; i < r->nreasons; i++)
+		pack_kint(pk, r->reason[i], r->reason_n[i]);
+	pack_kint(pk, "cost_micro", r->cost_micro);
+	pack_kint(pk, "costed", r->costed);
+	pack_kint(pk, "estimate_mid_micro", r->estimate_mid_micro);
+	pack_kint(pk, "estimated", r->estimated);
+	pack_kint(pk, "within", r->within);
+	pack_kint(pk, "error_ppm_sum", r->error_ppm_sum);
+	analytics_pack_ints(pk, "error_hist", r->error_hist,
+	    ANALYTICS_ERROR_BUCKETS);
+	pack_kint(pk, "input_tokens", r->input_tokens);
+	pack_kint(pk, "output_tokens", r->output_tokens);
+	pack_kint(pk, "latency_us_sum", r->latency_us_sum);
+	pack_kint(pk, "timed", r->timed);
+	analytics_pack_ints(pk, "latency_hist", r->latency_hist,
+	    ANALYTICS_LATENCY_BUCKETS);
+	pack_kint(pk, "format", 1);
+}
+
+/* The first word of a skip's reason ("budget: ..." counts as "budget"),
+ * at most 32 bytes (allocated). */
+static char *
+analytics_reason(const char *reason)
+{
+	size_t	n;
+
+	if (reason == NULL || *reason == '\0')
+		return (xstrdup("unknown"));
+	n = strcspn(reason, " :(,");
+	if (n == 0)
+		return (xstrdup("unknown"));
+	return (xstrndup(reason, n > 32 ? 32 : n));
+}
+
+int
+analytics_delta(const char *account, const msgpack_object *run,
+    const struct tz *tz, struct pack_buffer *delta, char *key, size_t keylen)
+{
+	const msgpack_object	*est, *usage;
+	struct civil		 c;
+	char			*op, *model, *status, *reason;
+	int64_t			 when, sec, day, cost, low = -1, mid = -1;
+	int64_t			 high = -1, in = -1, out = -1, lat = -1;
+	int64_t			 started, finished;
+	size_t			 s;
+
+	if (account == NULL || run->type != MSGPACK_OBJECT_MAP)
+		return (1);
+	op = unpack_strdup(run, "operation");
+	status = unpack_strdup(run, "status");
+	for (s = 0; status != NULL && s < ANALYTICS_STATUSES; s++) {
+		if (strcmp(status, analytics_statuses[s]) == 0)
+			break;
+	}
+	if (op == NULL || status == NULL || s == ANALYTICS_STATUSES) {
+		free(op);
+		free(status);
+		return (1);
+	}
+	model = unpack_strdup(run, "model");
+	reason = unpack_strdup(run, "reason");
+	finished = unpack_int(run, "finished_us", 0);
+	started = unpack_int(run, "started_us", 0);
+	when = finished > 0 ? finished : unpack_int(run, "scheduled_for_us",
+	    0);
+	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
+	tz_to_civil(tz, sec, &c);
+	day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
+	cost = unpack_int(run, "cost_micro", -1);
+	if ((est = unpack_get(run, "estimate_micro")) != NULL &&
+	    est->type == MSGPACK_OBJECT_MAP) {
+		low = unpack_int(est, "low", -1);
+		mid = unpack_int(est, "mid", -1);
+		high = unpack_int(est, "high", -1);
+	}
+	if ((usage = unpack_get(run, "usage")) != NULL &&
+	    usage->type == MSGPACK_OBJECT_MAP) {
+		in = unpack_int(usage, "input_tokens", -1);
+		out = unpack_int(usage, "output_tokens", -1);
+	}
+	if (started > 0 && finished >= started &&
+	    (s == 0 || s == 1 || s == 2 || s == 3))
+		lat = finished - started;
+	snprintf(key, keylen, "%s/%s/%s/%08lld", account, op,
+	    model != NULL ? model : "-", (long long)day);
+	msgpack_pack_map(&delta->pk, 13);
+	pack_kstr(&delta->pk, "account", account);
+	pack_kstr(&delta->pk, "operation", op);
+	pack_kstr(&delta->pk, "model", model);
+	pack_kint(&delta->pk, "day", day);
+	pack_kint(&delta->pk, "status", (int64_t)s);
+	if (s == 4) {
+		free(status);
+		status = analytics_reason(reason);
+		pack_kstr(&delta->pk, "reason", status);
+	} else
+		pack_kstr(&delta->pk, "reason", NULL);
+	pack_kint(&delta->pk, "cost", cost);
+	pack_kint(&delta->pk, "low", low);
+	pack_kint(&delta->pk, "mid", mid);
+	pack_kint(&delta->pk, "high", high);
+	pack_kint(&delta->pk, "in", in);
+	pack_kint(&delta->pk, "out", out);
+	pack_kint(&delta->pk, "latency_us", lat);
+	free(op);
+	free(model);
+	free(status);
+	free(reason);
+	return (0);
+}
+
+/* Add the skip REASON to R (an unknown one past the bound counts as
+ * "other"). */
+static void
+analytics_add_reason(struct analytics_row *r, const char *reason)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nreasons; i++) {
+		if (strcmp(r->reason[i], reason) == 0) {
+			r->reason_n[i]++;
+			return;
+		}
+	}
+	if (r->nreasons == ANALYTICS_REASONS) {
+		analytics_add_reason(r, "other");	/* "other" is last */
+		return;
+	}
+	if (r->nreasons == ANALYTICS_REASONS - 1 && strcmp(reason,
+	    "other") != 0)
+		reason = "other";
+	r->reason[r->nreasons] = xstrdup(reason);
+	r->reason_n[r->nreasons++] = 1;
+}
+
+void
+analytics_merge(const void *old, size_t oldlen, const void *delta,
+    size_t dlen, msgpack_sbuffer *out)
+{
+	struct analytics_row	 r;
+	msgpack_unpacked	 u, d;
+	msgpack_packer		 pk;
+	const msgpack_object	*o;
+	char			*reason;
+	int64_t			 s, cost, low, mid, high, v, err;
+
+	memset(&r, 0, sizeof r);
+	if (old != NULL && oldlen > 0 && unpack_buffer(old, oldlen, &u) == 0) {
+		analytics_row_read(&u.data, &r);
+		msgpack_unpacked_destroy(&u);
+	}
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	if (unpack_buffer(delta, dlen, &d) != 0) {
+		analytics_row_pack(&pk, &r);	/* not reached: ours */
+		analytics_row_clear(&r);
+		return;
+	}
+	o = &d.data;
+	if (r.account == NULL) {
+		r.account = unpack_strdup(o, "account");
+		r.operation = unpack_strdup(o, "operation");
+		r.model = unpack_strdup(o, "model");
+		r.day = unpack_int(o, "day", 0);
+	}
+	s = unpack_int(o, "status", -1);
+	if (s >= 0 && s < ANALYTICS_STATUSES)
+		r.runs[s]++;
+	if (s == 4 && (reason = unpack_strdup(o, "reason")) != NULL) {
+		analytics_add_reason(&r, reason);
+		free(reason);
+	}
+	cost = unpack_int(o, "cost", -1);
+	low = unpack_int(o, "low", -1);
+	mid = unpack_int(o, "mid", -1);
+	high = unpack_int(o, "high", -1);
+	if (cost >= 0 && s >= 0 && s <= 3) {
+		r.cost_micro += cost;
+		r.costed++;
+		if (mid >= 0) {
+			r.estimate_mid_micro += mid;
+			r.estimated++;
+			if (cost >= low && cost <= high)
+				r.within++;
+			err = cost > 0 ? (cost > mid ? cost - mid : mid - cost) *
+			    1000000 / cost : (mid > 0 ? 1000000 : 0);
+			r.error_ppm_sum += err;
+			r.error_hist[analytics_error_bucket(err)]++;
+		}
+	}
+	if ((v = unpack_int(o, "in", -1)) > 0)
+		r.input_tokens += v;
+	if ((v = unpack_int(o, "out", -1)) > 0)
+		r.output_tokens += v;
+	if ((v = unpack_int(o, "latency_us", -1)) >= 0) {
+		r.latency_us_sum += v;
+		r.timed++;
+		r.latency_hist[analytics_latency_bucket(v)]++;
+	}
+	msgpack_unpacked_destroy(&d);
+	analytics_row_pack(&pk, &r);
+	analytics_row_clear(&r);
+}
+
+void
+analytics_add(struct jrec *rec, const char *account, const void *run,
+    size_t len)
+{
+	struct pack_buffer	 pb;
+	msgpack_unpacked	 u;
+	char			 key[ANALYTICS_KEY_MAX];
+
+	if (account == NULL || unpack_buffer(run, len, &u) != 0)
+		return;
+	pack_buffer_init(&pb);
+	if (analytics_delta(account, &u.data, account_tz(account), &pb, key,
+	    sizeof key) == 0)
+		jrec_merge(rec, ANALYTICS_TABLE, key, strlen(key),
+		    analytics_merge, pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	msgpack_unpacked_destroy(&u);
+}

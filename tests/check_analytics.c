@@ -1,0 +1,267 @@
+/*
+ * tests/check_analytics.c: the analytics rows (actors/analytics.c) as
+ * pure functions: a run map's delta (its row key, the local day in the
+ * account's zone, what it counts) and a row plus deltas, the arithmetic
+ * the daemon's merge and replay's fold share.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+#include "lib.h"
+
+/* A run map from JSON text (integers as integers). */
+static void
+pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char	*k;
+	json_t		*v;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(j));
+		json_object_foreach(j, k, v) {
+			pack_str(pk, k);
+			pack_json(pk, v);
+		}
+		break;
+	case JSON_STRING:
+		pack_str(pk, json_string_value(j));
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+/* The delta of run map TEXT for account "acme" in ZONE: 0 and the key,
+ * or 1; DELTA holds it. */
+static int
+delta(const char *text, const char *zone, struct pack_buffer *d, char *key)
+{
+	struct pack_buffer	 pb;
+	msgpack_unpacked	 u;
+	json_t			*j;
+	int			 rc;
+
+	j = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	pack_buffer_init(&pb);
+	pack_json(&pb.pk, j);
+	json_decref(j);
+	ck_assert_int_eq(unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u), 0);
+	pack_buffer_init(d);
+	rc = analytics_delta("acme", &u.data, tz_load(zone, NULL), d, key,
+	    ANALYTICS_KEY_MAX);
+	msgpack_unpacked_destroy(&u);
+	pack_buffer_clear(&pb);
+	return (rc);
+}
+
+/* ROW (new, or NULL) plus the delta of run TEXT: the new row. */
+static msgpack_sbuffer *
+add(msgpack_sbuffer *row, const char *text, char *key)
+{
+	struct pack_buffer	 d;
+	msgpack_sbuffer		*out = xcalloc(1, sizeof *out);
+
+	ck_assert_int_eq(delta(text, "America/New_York", &d, key), 0);
+	msgpack_sbuffer_init(out);
+	analytics_merge(row != NULL ? row->data : NULL, row != NULL ?
+	    row->size : 0, d.sbuf.data, d.sbuf.size, out);
+	pack_buffer_clear(&d);
+	if (row != NULL) {
+		msgpack_sbuffer_destroy(row);
+		free(row);
+	}
+	return (out);
+}
+
+/* ROW as JSON (new). */
+static json_t *
+row_json(const msgpack_sbuffer *row)
+{
+	msgpack_unpacked	 u;
+	json_t			*j;
+
+	ck_assert_int_eq(unpack_buffer(row->data, row->size, &u), 0);
+	j = record_object_to_json(&u.data);
+	msgpack_unpacked_destroy(&u);
+	return (j);
+}
+
+static int64_t
+num(json_t *j, const char *path1, const char *path2)
+{
+	json_t	*v = json_object_get(j, path1);
+
+	if (path2 != NULL)
+		v = json_object_get(v, path2);
+	ck_assert_msg(json_is_integer(v), "%s.%s", path1, path2 ? path2 : "");
+	return (json_integer_value(v));
+}
+
+#define RUN(status, extra) \
+	"{\"operation\":\"op\",\"model\":\"m\",\"status\":\"" status "\"," \
+	"\"scheduled_for_us\":1767225600000000," extra "}"
+
+/* A run counts on its local day: 2026-01-01T03:00Z is 2025-12-31 in New
+ * York; a run without a model counts under "-". */
+START_TEST(test_analytics_delta)
+{
+	struct pack_buffer	 d;
+	char			 key[ANALYTICS_KEY_MAX];
+
+	ck_assert_int_eq(delta(RUN("success",
+	    "\"finished_us\":1767236400000000"), "America/New_York", &d, key),
+	    0);
+	ck_assert_str_eq(key, "acme/op/m/20251231");
+	pack_buffer_clear(&d);
+	ck_assert_int_eq(delta(RUN("success",
+	    "\"finished_us\":1767236400000000"), "UTC", &d, key), 0);
+	ck_assert_str_eq(key, "acme/op/m/20260101");
+	pack_buffer_clear(&d);
+	ck_assert_int_eq(delta("{\"operation\":\"op\",\"status\":\"missed\","
+	    "\"model\":null,\"scheduled_for_us\":1767225600000000}", "UTC",
+	    &d, key), 0);
+	ck_assert_str_eq(key, "acme/op/-/20260101");
+	pack_buffer_clear(&d);
+}
+END_TEST
+
+/* Runs that are not ended, and the missed aggregate (no operation), add
+ * nothing. */
+START_TEST(test_analytics_delta_bad)
+{
+	struct pack_buffer	 d;
+	char			 key[ANALYTICS_KEY_MAX];
+
+	ck_assert_int_eq(delta(RUN("running", "\"started_us\":1"), "UTC", &d,
+	    key), 1);
+	pack_buffer_clear(&d);
+	ck_assert_int_eq(delta(RUN("pending", "\"cost_micro\":5"), "UTC", &d,
+	    key), 1);
+	pack_buffer_clear(&d);
+	ck_assert_int_eq(delta("{\"schedule\":\"s\",\"status\":\"missed\","
+	    "\"count\":30}", "UTC", &d, key), 1);
+	pack_buffer_clear(&d);
+}
+END_TEST
+
+/* Runs add up: statuses, skips by their reason's first word, cost and
+ * estimates of the runs that ran, tokens, latency into its bucket. */
+START_TEST(test_analytics_merge)
+{
+	msgpack_sbuffer	*row = NULL;
+	char		 key[ANALYTICS_KEY_MAX];
+	json_t		*j;
+
+	/* 2 s, cost 100 in [80, 120] (mid 100: no error) */
+	row = add(row, RUN("success", "\"started_us\":1767236400000000,"
+	    "\"finished_us\":1767236402000000,\"cost_micro\":100,"
+	    "\"estimate_micro\":{\"low\":80,\"mid\":100,\"high\":120},"
+	    "\"usage\":{\"input_tokens\":10,\"output_tokens\":4}"), key);
+	/* 30 ms, cost 200 outside [80, 120] (mid 100: 50 % off) */
+	row = add(row, RUN("failed", "\"started_us\":1767236400000000,"
+	    "\"finished_us\":1767236400030000,\"cost_micro\":200,"
+	    "\"estimate_micro\":{\"low\":80,\"mid\":100,\"high\":120},"
+	    "\"usage\":{\"input_tokens\":-1,\"output_tokens\":6}"), key);
+	row = add(row, RUN("skipped", "\"finished_us\":1767236400000000,"
+	    "\"cost_micro\":-1,\"reason\":\"budget: the account's cap\""),
+	    key);
+	row = add(row, RUN("skipped", "\"finished_us\":1767236400000000,"
+	    "\"reason\":\"overlap\""), key);
+	row = add(row, RUN("skipped", "\"finished_us\":1767236400000000,"
+	    "\"reason\":\"budget\""), key);
+	j = row_json(row);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "account")),
+	    "acme");
+	ck_assert_int_eq(num(j, "day", NULL), 20251231);
+	ck_assert_int_eq(num(j, "runs", "success"), 1);
+	ck_assert_int_eq(num(j, "runs", "failed"), 1);
+	ck_assert_int_eq(num(j, "runs", "skipped"), 3);
+	ck_assert_int_eq(num(j, "runs", "missed"), 0);
+	ck_assert_int_eq(num(j, "skipped", "budget"), 2);
+	ck_assert_int_eq(num(j, "skipped", "overlap"), 1);
+	ck_assert_int_eq(num(j, "cost_micro", NULL), 300);
+	ck_assert_int_eq(num(j, "estimate_mid_micro", NULL), 200);
+	ck_assert_int_eq(num(j, "costed", NULL), 2);
+	ck_assert_int_eq(num(j, "estimated", NULL), 2);
+	ck_assert_int_eq(num(j, "within", NULL), 1);
+	ck_assert_int_eq(num(j, "error_ppm_sum", NULL), 500000);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(j,
+	    "error_hist"), 0)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(j,
+	    "error_hist"), analytics_error_bucket(500000))), 1);
+	ck_assert_int_eq(num(j, "input_tokens", NULL), 10);
+	ck_assert_int_eq(num(j, "output_tokens", NULL), 10);
+	ck_assert_int_eq(num(j, "timed", NULL), 2);
+	ck_assert_int_eq(num(j, "latency_us_sum", NULL), 2030000);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(j,
+	    "latency_hist"), analytics_latency_bucket(2000000))), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(j,
+	    "latency_hist"), analytics_latency_bucket(30000))), 1);
+	json_decref(j);
+	msgpack_sbuffer_destroy(row);
+	free(row);
+}
+END_TEST
+
+/* The buckets: latency below 2^k ms, error below 5, 10, 20, 35, 50, 100 %;
+ * an old row that does not read counts as none. */
+START_TEST(test_analytics_merge_bad)
+{
+	struct pack_buffer	 d;
+	msgpack_sbuffer		 out;
+	char			 key[ANALYTICS_KEY_MAX];
+	json_t			*j;
+
+	ck_assert_int_eq(analytics_latency_bucket(0), 0);
+	ck_assert_int_eq(analytics_latency_bucket(999), 0);
+	ck_assert_int_eq(analytics_latency_bucket(1000), 1);
+	ck_assert_int_eq(analytics_latency_bucket(2000), 2);
+	ck_assert_int_eq(analytics_latency_bucket(INT64_MAX),
+	    ANALYTICS_LATENCY_BUCKETS - 1);
+	ck_assert_int_eq(analytics_error_bucket(0), 0);
+	ck_assert_int_eq(analytics_error_bucket(49999), 0);
+	ck_assert_int_eq(analytics_error_bucket(50000), 1);
+	ck_assert_int_eq(analytics_error_bucket(999999), 5);
+	ck_assert_int_eq(analytics_error_bucket(5000000), 6);
+	ck_assert_int_eq(delta(RUN("cancelled", "\"finished_us\":"
+	    "1767236400000000"), "UTC", &d, key), 0);
+	msgpack_sbuffer_init(&out);
+	analytics_merge("\xc1", 1, d.sbuf.data, d.sbuf.size, &out);
+	j = row_json(&out);
+	ck_assert_int_eq(num(j, "runs", "cancelled"), 1);
+	ck_assert_int_eq(num(j, "runs", "success"), 0);
+	json_decref(j);
+	msgpack_sbuffer_destroy(&out);
+	pack_buffer_clear(&d);
+}
+END_TEST
+
+static Suite *
+analytics_suite(void)
+{
+	Suite	*s = suite_create("analytics");
+
+	lib_tcase(s, "rows", NULL, NULL, 30,
+	    test_analytics_delta,
+	    test_analytics_delta_bad,
+	    test_analytics_merge,
+	    test_analytics_merge_bad,
+	    NULL);
+	return (s);
+}
+
+int
+main(void)
+{
+	log_open("check_analytics", LOG_LEVEL_WARN);
+	return (lib_run(CK_NORMAL, analytics_suite(), NULL));
+}
