@@ -1219,5 +1219,11 @@ void		 analytics_merge(const void *, size_t, const void *, size_t,
  * row in REC's transaction. */
 void		 analytics_add(struct jrec *, const char *, const void *,
 		     size_t);
+/* A journal whose table was never built (no ANALYTICS_CLAIM): build it
+ * from the log, in analytics.rebuilt records, durable when this returns.
+ * At start, before anything else writes.  0, or -1 and *cause. */
+#define ANALYTICS_CLAIM		"analytics:v1"
+#define ANALYTICS_REBUILD_ROWS	1000	/* puts a record */
+int		 analytics_rebuild(struct journal *, char **);
 
 #endif /* CHIME_ACTORS_H */

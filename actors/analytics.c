@@ -409,3 +409,229 @@ analytics_add(struct jrec *rec, const char *account, const void *run,
 	pack_buffer_clear(&pb);
 	msgpack_unpacked_destroy(&u);
 }
+
+/*
+ * Building the table from the log, once: a journal written before the
+ * table existed has run ends that never added to it.  The walk replays
+ * what analytics_add would have done (each account's zone as its account.*
+ * records set it, as replay's fold reads it), then the rows go in
+ * analytics.rebuilt records of at most ANALYTICS_REBUILD_ROWS puts each,
+ * the last one claiming ANALYTICS_CLAIM: a journal that has the claim has
+ * its table whole (a new journal claims it at its first start, with no
+ * rows).
+ */
+struct analytics_build_row {
+	struct strmap_node	 node;	/* first */
+	char			*key;
+	msgpack_sbuffer		 row;
+};
+
+struct analytics_build_zone {
+	struct strmap_node	 node;	/* first */
+	char			*account;
+	const struct tz		*tz;
+};
+
+struct analytics_build {
+	struct strmap		 rows;
+	struct strmap		 zones;
+	uint64_t		 records;
+	uint64_t		 runs;
+	char			*cause;
+};
+
+static const struct tz *
+analytics_build_tz(struct analytics_build *b, const char *account)
+{
+	struct analytics_build_zone	*z;
+
+	z = (struct analytics_build_zone *)strmap_find(&b->zones, account);
+	return (z != NULL ? z->tz : tz_load("UTC", NULL));
+}
+
+static void
+analytics_build_account(struct analytics_build *b, const struct record *rec)
+{
+	struct analytics_build_zone	*z;
+	const struct tz			*tz;
+	char				*zone;
+
+	if ((zone = unpack_strdup(&rec->body, "tz")) == NULL)
+		return;
+	tz = tz_load(zone, NULL);
+	free(zone);
+	if (tz == NULL)
+		return;
+	z = (struct analytics_build_zone *)strmap_find(&b->zones,
+	    rec->account);
+	if (z == NULL) {
+		z = xcalloc(1, sizeof *z);
+		z->account = xstrdup(rec->account);
+		strmap_insert(&b->zones, &z->node, z->account);
+	}
+	z->tz = tz;
+}
+
+static void
+analytics_build_run(struct analytics_build *b, const struct record *rec)
+{
+	struct analytics_build_row	*r;
+	struct pack_buffer		 d;
+	msgpack_sbuffer			 out;
+	char				 key[ANALYTICS_KEY_MAX];
+
+	pack_buffer_init(&d);
+	if (analytics_delta(rec->account, &rec->body,
+	    analytics_build_tz(b, rec->account), &d, key, sizeof key) != 0) {
+		pack_buffer_clear(&d);
+		return;
+	}
+	r = (struct analytics_build_row *)strmap_find(&b->rows, key);
+	msgpack_sbuffer_init(&out);
+	analytics_merge(r != NULL ? r->row.data : NULL, r != NULL ?
+	    r->row.size : 0, d.sbuf.data, d.sbuf.size, &out);
+	pack_buffer_clear(&d);
+	if (r == NULL) {
+		r = xcalloc(1, sizeof *r);
+		r->key = xstrdup(key);
+		strmap_insert(&b->rows, &r->node, r->key);
+	} else
+		msgpack_sbuffer_destroy(&r->row);
+	r->row = out;
+	b->runs++;
+}
+
+static int
+analytics_build_entry(const struct journal_entry *e, void *arg)
+{
+	struct analytics_build	*b = arg;
+	struct record		 rec;
+	char			*cause = NULL;
+
+	b->records++;
+	if (e->hash == NULL || record_decode(e->rec, e->len, &rec,
+	    &cause) != 0) {
+		free(cause);
+		return (0);	/* the chain checks say why */
+	}
+	if (rec.account != NULL && strncmp(rec.kind, "account.", 8) == 0)
+		analytics_build_account(b, &rec);
+	else if (rec.account != NULL && (strncmp(rec.kind, "run.", 4) == 0 ||
+	    strncmp(rec.kind, "op.", 3) == 0))
+		analytics_build_run(b, &rec);
+	record_clear(&rec);
+	return (0);
+}
+
+
+static void
+analytics_build_free_row(struct strmap_node *n, void *arg)
+{
+	struct analytics_build_row	*r = (struct analytics_build_row *)n;
+
+	msgpack_sbuffer_destroy(&r->row);
+	free(r->key);
+	free(r);
+}
+
+static void
+analytics_build_free_zone(struct strmap_node *n, void *arg)
+{
+	struct analytics_build_zone	*z = (struct analytics_build_zone *)n;
+
+	free(z->account);
+	free(z);
+}
+
+/* Every row, in an array. */
+struct analytics_list {
+	struct analytics_build_row	**v;
+	size_t				  n;
+};
+
+static void
+analytics_list_row(struct strmap_node *n, void *arg)
+{
+	struct analytics_list	*l = arg;
+
+	l->v[l->n++] = (struct analytics_build_row *)n;
+}
+
+static void
+analytics_rebuilt_cb(const struct journal_result *res, void *arg)
+{
+	if (res->status == JOURNAL_ERROR)
+		log_warnx("msg=\"analytics: a rebuilt record was not written; "
+		    "the next start builds the table again\" error=\"%s\"",
+		    res->error != NULL ? res->error : "?");
+}
+
+int
+analytics_rebuild(struct journal *j, char **cause)
+{
+	struct analytics_build		 b;
+	struct analytics_list		 l;
+	struct analytics_build_row	*r;
+	struct journal_meta		 m;
+	struct jrec			*rec;
+	msgpack_packer			*pk;
+	size_t				 total, from, i;
+	int64_t				 start = mono_us();
+
+	if (journal_dedup_seq(j, ANALYTICS_CLAIM) != 0)
+		return (0);
+	if (journal_meta(j, &m, cause) != 0)
+		return (-1);
+	memset(&b, 0, sizeof b);
+	strmap_init(&b.rows);
+	strmap_init(&b.zones);
+	if (journal_log_foreach(j, m.anchor_seq + 1, NULL,
+	    analytics_build_entry, &b, cause) != 0) {
+		strmap_foreach(&b.rows, analytics_build_free_row, NULL);
+		strmap_foreach(&b.zones, analytics_build_free_zone, NULL);
+		strmap_clear(&b.rows);
+		strmap_clear(&b.zones);
+		return (-1);
+	}
+	total = b.rows.count;
+	l.v = xcalloc(total + 1, sizeof *l.v);
+	l.n = 0;
+	strmap_foreach(&b.rows, analytics_list_row, &l);
+	for (from = 0;; from += ANALYTICS_REBUILD_ROWS) {
+		rec = jrec_create("analytics.rebuilt", NULL);
+		for (i = from; i < total && i < from + ANALYTICS_REBUILD_ROWS;
+		    i++) {
+			r = l.v[i];
+			jrec_put(rec, ANALYTICS_TABLE, r->key, strlen(r->key),
+			    r->row.data, r->row.size);
+		}
+		pk = jrec_body(rec);
+		if (from + ANALYTICS_REBUILD_ROWS < total) {
+			msgpack_pack_map(pk, 1);
+			pack_kint(pk, "rows", ANALYTICS_REBUILD_ROWS);
+			journal_submit(j, rec, analytics_rebuilt_cb, NULL);
+			continue;
+		}
+		/* the last: the claim, and what was read */
+		msgpack_pack_map(pk, 5);
+		pack_kint(pk, "rows", (int64_t)(total - from));
+		pack_kint(pk, "rows_total", (int64_t)total);
+		pack_kint(pk, "records", (int64_t)b.records);
+		pack_kint(pk, "runs", (int64_t)b.runs);
+		pack_kint(pk, "from_seq", (int64_t)m.anchor_seq + 1);
+		jrec_claim(rec, ANALYTICS_CLAIM);
+		journal_submit(j, rec, analytics_rebuilt_cb, NULL);
+		break;
+	}
+	free(l.v);
+	journal_flush(j);
+	log_info("msg=\"analytics table built from the log\" records=%llu "
+	    "runs=%llu rows=%zu ms=%lld", (unsigned long long)b.records,
+	    (unsigned long long)b.runs, total,
+	    (long long)((mono_us() - start) / USEC_PER_MSEC));
+	strmap_foreach(&b.rows, analytics_build_free_row, NULL);
+	strmap_foreach(&b.zones, analytics_build_free_zone, NULL);
+	strmap_clear(&b.rows);
+	strmap_clear(&b.zones);
+	return (0);
+}

@@ -716,6 +716,10 @@ start(struct flags *f)
 	/* Before recovery, so that the runs it settles are counted. */
 	gauges_init();
 	slots_init(engine->max_running);
+	/* A journal from before the analytics table: built from the log
+	 * once, before anything else writes. */
+	if (analytics_rebuild(engine->journal, &cause) == -1)
+		fatalx("analytics: %s", cause);
 	if (account_load_all(engine->journal, &cause) == -1 ||
 	    prefs_load_all(engine->journal, &cause) == -1 ||
 	    budget_load_all(engine->journal, &cause) == -1 ||

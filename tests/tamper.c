@@ -17,6 +17,9 @@
  *   a forger would, so that the daemon recomputes them)
  *   chime-test-tamper JOURNAL_DIR row TABLE KEY     flip the low bit of the
  *       last byte of state table TABLE's row KEY (behind the log's back)
+ *   chime-test-tamper JOURNAL_DIR forget-analytics  drop the analytics
+ *       table and its dedup claim: the journal as one written before the
+ *       table existed looks
 
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
@@ -38,6 +41,7 @@ static void	 check(int, const char *);
 static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
 static int	 tamper_row(const char *, const char *, const char *);
+static int	 forget_analytics(const char *);
 
 static void
 usage(void)
@@ -47,6 +51,7 @@ usage(void)
 	    "       chime-test-tamper JOURNAL_DIR swap SEQ SEQ2\n"
 	    "       chime-test-tamper JOURNAL_DIR cut SEQ\n"
 	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n"
+	    "       chime-test-tamper JOURNAL_DIR forget-analytics\n"
 	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
 	exit(2);
 }
@@ -238,6 +243,32 @@ tamper_row(const char *dir, const char *table, const char *key)
 	return (0);
 }
 
+/* A journal from before the analytics table: no table, no claim. */
+static int
+forget_analytics(const char *dir)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	MDB_val		 k = { 12, (void *)"analytics:v1" };
+	int		 rc;
+
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, dir, 0, 0600), dir);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	if ((rc = mdb_dbi_open(txn, "analytics", 0, &dbi)) == 0)
+		check(mdb_drop(txn, dbi, 1), "drop");
+	else if (rc != MDB_NOTFOUND)
+		check(rc, "analytics");
+	check(mdb_dbi_open(txn, "dedup", 0, &dbi), "dedup");
+	if ((rc = mdb_del(txn, dbi, &k, NULL)) != MDB_NOTFOUND)
+		check(rc, "delete the claim");
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,6 +282,8 @@ main(int argc, char **argv)
 
 	if (argc == 5 && strcmp(argv[2], "row") == 0)
 		return (tamper_row(argv[1], argv[3], argv[4]));
+	if (argc == 3 && strcmp(argv[2], "forget-analytics") == 0)
+		return (forget_analytics(argv[1]));
 	if (argc == 6 && strcmp(argv[2], "rewrite") == 0)
 		;
 	else if (argc < 4 || (strcmp(argv[2], "delete") == 0 ||
