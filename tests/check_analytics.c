@@ -12,33 +12,6 @@
 #include "actors.h"
 #include "lib.h"
 
-/* A run map from JSON text (integers as integers). */
-static void
-pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char	*k;
-	json_t		*v;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach(j, k, v) {
-			pack_str(pk, k);
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_STRING:
-		pack_str(pk, json_string_value(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 /* The delta of run map TEXT for account "acme" in ZONE: 0 and the key,
  * or 1; DELTA holds it. */
 static int
@@ -52,7 +25,7 @@ delta(const char *text, const char *zone, struct pack_buffer *d, char *key)
 	j = json_loads(text, 0, NULL);
 	ck_assert_ptr_nonnull(j);
 	pack_buffer_init(&pb);
-	pack_json(&pb.pk, j);
+	lib_pack_json(&pb.pk, j);
 	json_decref(j);
 	ck_assert_int_eq(unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u), 0);
 	pack_buffer_init(d);

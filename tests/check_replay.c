@@ -140,45 +140,6 @@ teardown(void)
 		mem_del(NULL, rows[0].table, rows[0].key, rows[0].klen);
 }
 
-/* J as msgpack: integers as integers, null as nil. */
-static void
-pack_json(msgpack_packer *pk, json_t *j)
-{
-	const char	*k;
-	json_t		*v;
-	size_t		 i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		msgpack_pack_map(pk, json_object_size(j));
-		json_object_foreach(j, k, v) {
-			pack_str(pk, k);
-			pack_json(pk, v);
-		}
-		break;
-	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			pack_json(pk, v);
-		break;
-	case JSON_STRING:
-		pack_str(pk, json_string_value(j));
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(j));
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	default:
-		msgpack_pack_nil(pk);
-		break;
-	}
-}
-
 /* Fold a record of KIND for ACCOUNT whose body is the JSON text BODY
  * (integers as msgpack integers): 0, or -1 and *cause. */
 static int
@@ -193,7 +154,7 @@ fold(const char *kind, const char *account, const char *body, char **cause)
 	j = json_loads(body, JSON_PRESERVE_ORDER, NULL);
 	ck_assert_ptr_nonnull(j);
 	pack_buffer_init(&pb);
-	pack_json(&pb.pk, j);
+	lib_pack_json(&pb.pk, j);
 	json_decref(j);
 	ck_assert_int_eq(unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u), 0);
 	memset(&rec, 0, sizeof rec);

@@ -321,3 +321,42 @@ lib_run(enum print_output mode, Suite *first, ...)
 	srunner_free(sr);
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
+
+/* J as msgpack: integers as integers, null as nil. */
+void
+lib_pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char	*k;
+	json_t		*v;
+	size_t		 i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, json_object_size(j));
+		json_object_foreach(j, k, v) {
+			pack_str(pk, k);
+			lib_pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(j));
+		json_array_foreach(j, i, v)
+			lib_pack_json(pk, v);
+		break;
+	case JSON_STRING:
+		pack_str(pk, json_string_value(j));
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}

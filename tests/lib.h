@@ -40,6 +40,9 @@ void		 lib_submit_wait(struct jrec *);
 void		 lib_done(struct exec_result *, void *);
 void		 lib_wait_all(struct event_base *, struct outcome *, size_t);
 uint64_t	 lib_rnd(void);
+/* J as msgpack: integers as integers, null as nil (a record's body or a
+ * run map written as JSON in a test). */
+void		 lib_pack_json(msgpack_packer *, json_t *);
 const char	*lib_json_str(json_t *, const char *);
 TCase		*lib_tcase(Suite *, const char *, SFun, SFun, int, ...)
 		    __attribute__((__sentinel__));
