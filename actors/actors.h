@@ -1225,5 +1225,16 @@ void		 analytics_add(struct jrec *, const char *, const void *,
 #define ANALYTICS_CLAIM		"analytics:v1"
 #define ANALYTICS_REBUILD_ROWS	1000	/* puts a record */
 int		 analytics_rebuild(struct journal *, char **);
+/* Queries.  Days are yyyymmdd in the account's zone (UTC over several
+ * accounts).  analytics_summary: the totals of the days FROM..TO (rows of
+ * ACCOUNT, or of every account CALLER may act for when NULL) and of the
+ * same number of days before, with the change; NULL and *cause for a bad
+ * period. */
+int64_t		 analytics_parse_day(const char *);
+int64_t		 analytics_today(const char *);
+int64_t		 analytics_days_before(int64_t, int64_t);
+int		 analytics_quantile_bucket(const int64_t *, int64_t, int);
+json_t		*analytics_summary(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, char **);
 
 #endif /* CHIME_ACTORS_H */

@@ -635,3 +635,257 @@ analytics_rebuild(struct journal *j, char **cause)
 	strmap_clear(&b.zones);
 	return (0);
 }
+
+/* ---- queries ---------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian). */
+static int64_t
+analytics_days(int64_t y, int64_t m, int64_t d)
+{
+	int64_t	era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (era * 146097 + doe - 719468);
+}
+
+static int64_t
+analytics_ymd(int64_t z)
+{
+	int64_t	era, doe, yoe, y, doy, mp, d, m;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp + (mp < 10 ? 3 : -9);
+	return ((y + (m <= 2)) * 10000 + m * 100 + d);
+}
+
+static int64_t
+analytics_day_number(int64_t ymd)
+{
+	return (analytics_days(ymd / 10000, ymd / 100 % 100, ymd % 100));
+}
+
+/* "YYYY-MM-DD" as yyyymmdd, or -1. */
+int64_t
+analytics_parse_day(const char *s)
+{
+	int	y, m, d, n = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
+	    s[n] != '\0' || m < 1 || m > 12 || d < 1 || d > 31 || y < 1970)
+		return (-1);
+	if (analytics_ymd(analytics_days(y, m, d)) != (int64_t)y * 10000 +
+	    m * 100 + d)
+		return (-1);	/* no such date (2026-02-30) */
+	return ((int64_t)y * 10000 + m * 100 + d);
+}
+
+/* Totals of the rows of a period. */
+struct analytics_sum {
+	int64_t		 runs[ANALYTICS_STATUSES];
+	int64_t		 cost_micro;
+	int64_t		 latency_us_sum;
+	int64_t		 timed;
+	int64_t		 latency_hist[ANALYTICS_LATENCY_BUCKETS];
+};
+
+struct analytics_scan {
+	const struct caller	*caller;
+	const char		*account;	/* NULL: every one allowed */
+	int64_t			 from[2];	/* yyyymmdd: current, previous */
+	int64_t			 to[2];		/* inclusive */
+	struct analytics_sum	 sum[2];
+};
+
+static int
+analytics_scan_row(const struct journal_row *row, void *arg)
+{
+	struct analytics_scan	*sc = arg;
+	struct analytics_row	 r;
+	struct account		*a;
+	msgpack_unpacked	 u;
+	struct analytics_sum	*t;
+	size_t			 i, p;
+
+	if (unpack_buffer(row->val, row->vlen, &u) != 0)
+		return (0);
+	analytics_row_read(&u.data, &r);
+	msgpack_unpacked_destroy(&u);
+	for (p = 0; p < 2; p++) {
+		if (r.day < sc->from[p] || r.day > sc->to[p])
+			continue;
+		if (r.account == NULL || (sc->account == NULL &&
+		    ((a = account_find(r.account)) == NULL ||
+		    !account_allows(a, sc->caller))))
+			break;
+		t = &sc->sum[p];
+		for (i = 0; i < ANALYTICS_STATUSES; i++)
+			t->runs[i] += r.runs[i];
+		t->cost_micro += r.cost_micro;
+		t->latency_us_sum += r.latency_us_sum;
+		t->timed += r.timed;
+		for (i = 0; i < ANALYTICS_LATENCY_BUCKETS; i++)
+			t->latency_hist[i] += r.latency_hist[i];
+	}
+	analytics_row_clear(&r);
+	return (0);
+}
+
+/* The upper bound in ms of latency bucket B (the last: none). */
+static json_t *
+analytics_bucket_ms(int b)
+{
+	if (b >= ANALYTICS_LATENCY_BUCKETS - 1)
+		return (json_null());
+	return (json_integer((json_int_t)1 << b));
+}
+
+/* The bucket holding the Q-th fraction (Q in percent) of the timed runs,
+ * or -1 with none. */
+int
+analytics_quantile_bucket(const int64_t *hist, int64_t n, int q)
+{
+	int64_t	rank, seen = 0;
+	int	b;
+
+	if (n <= 0)
+		return (-1);
+	rank = (n * q + 99) / 100;	/* nearest rank */
+	for (b = 0; b < ANALYTICS_LATENCY_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen >= rank)
+			return (b);
+	}
+	return (ANALYTICS_LATENCY_BUCKETS - 1);
+}
+
+static json_t *
+analytics_sum_json(const struct analytics_sum *t)
+{
+	json_t	*j;
+	char	 buf[32];
+	int64_t	 ran;
+	int	 b;
+
+	ran = t->runs[0] + t->runs[1] + t->runs[2] + t->runs[3];
+	j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "cost_usd",
+	    fmt_usd(t->cost_micro, buf, sizeof buf), "runs", (json_int_t)ran,
+	    "success", (json_int_t)t->runs[0], "failed",
+	    (json_int_t)t->runs[1], "cancelled", (json_int_t)t->runs[2],
+	    "interrupted", (json_int_t)t->runs[3], "skipped",
+	    (json_int_t)t->runs[4], "missed", (json_int_t)t->runs[5]);
+	json_object_set_new(j, "success_rate", ran > 0 ?
+	    json_real((double)t->runs[0] / (double)ran) : json_null());
+	json_object_set_new(j, "latency_avg_ms", t->timed > 0 ?
+	    json_real((double)t->latency_us_sum / (double)t->timed / 1000.0) :
+	    json_null());
+	b = analytics_quantile_bucket(t->latency_hist, t->timed, 95);
+	json_object_set_new(j, "latency_p95_ms", b < 0 ? json_null() :
+	    analytics_bucket_ms(b));
+	return (j);
+}
+
+/* B minus A for each number of the two figures (null when either is). */
+static json_t *
+analytics_change(json_t *a, json_t *b)
+{
+	static const char *const keys[] = { "runs", "success", "failed",
+	    "skipped", "success_rate", "latency_avg_ms", "latency_p95_ms" };
+	json_t		*c = json_object(), *x, *y;
+	int64_t		 ca, cb;
+	char		 buf[32];
+	size_t		 i;
+
+	parse_usd(json_string_value(json_object_get(a, "cost_usd")), &ca);
+	parse_usd(json_string_value(json_object_get(b, "cost_usd")), &cb);
+	json_object_set_new(c, "cost_usd", json_string(fmt_usd(cb - ca, buf,
+	    sizeof buf)));
+	json_object_set_new(c, "cost_pct", ca > 0 ? json_real(100.0 *
+	    (double)(cb - ca) / (double)ca) : json_null());
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		x = json_object_get(a, keys[i]);
+		y = json_object_get(b, keys[i]);
+		json_object_set_new(c, keys[i], json_is_number(x) &&
+		    json_is_number(y) ? json_real(json_number_value(y) -
+		    json_number_value(x)) : json_null());
+	}
+	return (c);
+}
+
+/* yyyymmdd as "YYYY-MM-DD" into BUF. */
+static void
+analytics_day_text(int64_t ymd, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04d-%02d-%02d", (int)(ymd / 10000 % 10000),
+	    (int)(ymd / 100 % 100), (int)(ymd % 100));
+}
+
+json_t *
+analytics_summary(struct journal *j, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, char **cause)
+{
+	struct analytics_scan	 sc;
+	json_t			*cur, *prev, *out;
+	char			 prefix[80], a[32], b[32], c[32], d[32];
+	int64_t			 n;
+
+	n = analytics_day_number(to) - analytics_day_number(from) + 1;
+	if (n < 1 || n > 3660) {
+		*cause = xstrdup("from must be on or before to, and the period "
+		    "at most 3660 days");
+		return (NULL);
+	}
+	memset(&sc, 0, sizeof sc);
+	sc.caller = caller;
+	sc.account = account;
+	sc.from[0] = from;
+	sc.to[0] = to;
+	sc.to[1] = analytics_ymd(analytics_day_number(from) - 1);
+	sc.from[1] = analytics_ymd(analytics_day_number(from) - n);
+	if (account != NULL)
+		snprintf(prefix, sizeof prefix, "%s/", account);
+	if (journal_table_foreach(j, ANALYTICS_TABLE, account != NULL ?
+	    prefix : NULL, account != NULL ? strlen(prefix) : 0, 0,
+	    analytics_scan_row, &sc) == -1) {
+		*cause = xstrdup("cannot read the analytics table");
+		return (NULL);
+	}
+	cur = analytics_sum_json(&sc.sum[0]);
+	prev = analytics_sum_json(&sc.sum[1]);
+	analytics_day_text(from, a, sizeof a);
+	analytics_day_text(to, b, sizeof b);
+	analytics_day_text(sc.from[1], c, sizeof c);
+	analytics_day_text(sc.to[1], d, sizeof d);
+	out = json_pack("{s:s?,s:s,s:s,s:I,s:{s:s,s:s},s:o,s:o}", "account",
+	    account, "from", a, "to", b, "days", (json_int_t)n, "previous_period",
+	    "from", c, "to", d, "current", cur, "previous", prev);
+	json_object_set_new(out, "change", analytics_change(prev, cur));
+	return (out);
+}
+
+int64_t
+analytics_today(const char *account)
+{
+	struct civil	c;
+	int64_t		sec = now_us() / USEC_PER_SEC;
+
+	tz_to_civil(account != NULL ? account_tz(account) : tz_load("UTC",
+	    NULL), sec, &c);
+	return ((int64_t)c.year * 10000 + c.month * 100 + c.day);
+}
+
+int64_t
+analytics_days_before(int64_t ymd, int64_t n)
+{
+	return (analytics_ymd(analytics_day_number(ymd) - n));
+}

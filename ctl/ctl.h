@@ -332,6 +332,7 @@ extern const struct ctl_method ctl_methods_journal[];
 extern const struct ctl_method ctl_methods_subscription[];
 extern const struct ctl_method ctl_methods_events[];
 extern const struct ctl_method ctl_methods_token[];
+extern const struct ctl_method ctl_methods_analytics[];
 
 /* print.c: chimectl's human output. */
 void		 print_result(FILE *, const struct ctl_method *, json_t *);

@@ -139,6 +139,7 @@ void		 witness_stop(void);
 extern const struct daemon_method daemon_methods_subscription[];
 extern const struct daemon_method daemon_methods_events[];
 extern const struct daemon_method daemon_methods_token[];
+extern const struct daemon_method daemon_methods_analytics[];
 
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);

@@ -32,6 +32,77 @@ ctl schedule trigger bad --account acme >/dev/null
 ctl schedule trigger bad --account acme >/dev/null
 check "the runs end" wait_for 30 runs_ended ok 3
 check "... and the failing ones" wait_for 30 runs_ended bad 2
+# ---- analytics.summary, against the export --------------------------------
+# expect_summary FILE: FILE (analytics.summary's answer for acme over the
+# last week) holds the figures computed here from the export alone.
+expect_summary() {
+	"$JOURNAL" export "$DATA" >"$T/export.jsonl"
+	python3 - "$T/export.jsonl" "$1" <<'PY'
+import json, sys
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+ny = ZoneInfo("America/New_York")
+final = {"success", "failed", "cancelled", "interrupted", "skipped", "missed"}
+ran = ["success", "failed", "cancelled", "interrupted"]
+recs = [json.loads(l) for l in open(sys.argv[1])]
+got = json.load(open(sys.argv[2]))
+# today in New York when the daemon answered (a midnight may have passed
+# since): the week ending then
+to = datetime.strptime(got["to"], "%Y-%m-%d").date()
+now = datetime.now(ny).date()
+assert to in (now, now - timedelta(days=1)), (got, now)
+frm = to - timedelta(days=6)
+assert got["from"] == frm.isoformat() and got["days"] == 7, got
+runs = {k: 0 for k in final}
+cost, lat = 0, []
+for r in recs:
+    b = r["body"]
+    if r["account"] != "acme" or not (r["kind"].startswith("run.") or
+            r["kind"].startswith("op.")) or b.get("status") not in final:
+        continue
+    if "run_id" not in b or "operation" not in b:
+        continue
+    when = b["finished_us"] or b["scheduled_for_us"]
+    day = datetime.fromtimestamp(when / 1e6, timezone.utc).astimezone(ny).date()
+    if not (frm <= day <= to):
+        continue
+    runs[b["status"]] += 1
+    if b["status"] in ran and b.get("cost_usd") is not None:
+        cost += round(float(b["cost_usd"]) * 1000000)
+    if b["status"] in ran and b["started_us"] > 0 and \
+            b["finished_us"] >= b["started_us"]:
+        lat.append(b["finished_us"] - b["started_us"])
+cur = got["current"]
+for k in final:
+    assert cur[k] == runs[k], (k, cur[k], runs[k])
+assert cur["runs"] == sum(runs[k] for k in ran), cur
+assert cur["cost_usd"] == "%d.%06d" % divmod(cost, 1000000), (cur, cost)
+n = sum(runs[k] for k in ran)
+assert abs(cur["success_rate"] - runs["success"] / n) < 1e-9, cur
+assert abs(cur["latency_avg_ms"] - sum(lat) / len(lat) / 1000) < 1e-6, cur
+def bucket(us):
+    ms, b = us // 1000, 0
+    while b < 25 and ms >= (1 << b):
+        b += 1
+    return b
+bs = sorted(bucket(x) for x in lat)
+rank = (len(bs) * 95 + 99) // 100
+assert cur["latency_p95_ms"] == 1 << bs[rank - 1], (cur, bs)
+prev = got["previous"]
+assert prev["runs"] == 0 and prev["success_rate"] is None, prev
+assert got["change"]["runs"] == cur["runs"], got["change"]
+PY
+}
+check "analytics.summary for the last week" sh -c "'$CHIMECTL' --socket \
+    '$SOCK' --json analytics summary --account acme --period week \
+    >'$T/summary.json'"
+check "... every figure as the export says" expect_summary "$T/summary.json"
+check "... a bad period is refused" error_is -32602 ctlj analytics summary \
+    --account acme --period fortnight
+check "... and a day that is none" error_is -32602 ctlj analytics summary \
+    --account acme --from 2026-02-30
+check "... an account the caller may not see is not found" error_is -32001 \
+    ctlj analytics summary --account nobody
 check "stop: replay finds the rows the runs added" stop_chimed
 
 "$TAMPER" "$DATA/journal" forget-analytics

@@ -1,0 +1,83 @@
+/*
+ * daemon/method-analytics.c: the handlers of analytics.* methods: the
+ * period asked for, in days of the account's zone (UTC over several
+ * accounts), then the figures from the analytics table
+ * (actors/analytics.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+#include "ctl.h"
+#include "daemon.h"
+
+/* The days FROM..TO a request asks for: 0, or -1 after answering. */
+static int
+method_analytics_period(struct ctl_req *req, json_t *params,
+    const char *account, int64_t *from, int64_t *to)
+{
+	static const struct {
+		const char	*name;
+		int64_t		 days;
+	} periods[] = {
+		{ "week", 7 }, { "month", 30 }, { "quarter", 91 },
+		{ "year", 365 },
+	};
+	const char	*period = param_string(params, "period");
+	const char	*f = param_string(params, "from");
+	const char	*t = param_string(params, "to");
+	size_t		 i;
+
+	if (period != NULL && f != NULL) {
+		ctl_error_param(req, "period", "give a period or from, not "
+		    "both");
+		return (-1);
+	}
+	*to = t != NULL ? analytics_parse_day(t) : analytics_today(account);
+	if (*to < 0) {
+		ctl_error_param(req, "to", "not a day (YYYY-MM-DD)");
+		return (-1);
+	}
+	if (f != NULL) {
+		if ((*from = analytics_parse_day(f)) < 0) {
+			ctl_error_param(req, "from", "not a day (YYYY-MM-DD)");
+			return (-1);
+		}
+		return (0);
+	}
+	if (period == NULL)
+		period = "month";
+	for (i = 0; i < sizeof periods / sizeof periods[0]; i++) {
+		if (strcmp(period, periods[i].name) == 0) {
+			*from = analytics_days_before(*to,
+			    periods[i].days - 1);
+			return (0);
+		}
+	}
+	ctl_error_param(req, "period", "week, month, quarter or year");
+	return (-1);
+}
+
+static void
+method_analytics_summary(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	json_t	*result;
+	int64_t	 from, to;
+	char	*cause = NULL;
+
+	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
+		return;
+	if ((result = analytics_summary(engine->journal, ctl_req_caller(req),
+	    t->account, from, to, &cause)) == NULL) {
+		ctl_error_param(req, "from", cause);
+		free(cause);
+		return;
+	}
+	ctl_reply(req, result);
+}
+
+const struct daemon_method daemon_methods_analytics[] = {
+	{ "analytics.summary", method_analytics_summary },
+	{ NULL, NULL }
+};
