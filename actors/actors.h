@@ -1236,5 +1236,15 @@ int64_t		 analytics_days_before(int64_t, int64_t);
 int		 analytics_quantile_bucket(const int64_t *, int64_t, int);
 json_t		*analytics_summary(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, char **);
+/* analytics.trends: METRIC ("cost", "runs", "failures", "latency_p95")
+ * for each day, or each 7 days when WEEK, of FROM..TO, none missing. */
+int		 analytics_metric_valid(const char *);
+json_t		*analytics_trends(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, const char *, int,
+		     char **);
+/* analytics.models: per operation and model, from the runs that ran with
+ * a model: runs, success rate, cost per run, average and p95 latency. */
+json_t		*analytics_models(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, char **);
 
 #endif /* CHIME_ACTORS_H */

@@ -699,46 +699,80 @@ struct analytics_sum {
 	int64_t		 latency_hist[ANALYTICS_LATENCY_BUCKETS];
 };
 
-struct analytics_scan {
+/* A walk over the rows of days FROM..TO that CALLER may see (of ACCOUNT
+ * only, unless NULL), each handed to FN. */
+struct analytics_walk {
 	const struct caller	*caller;
-	const char		*account;	/* NULL: every one allowed */
-	int64_t			 from[2];	/* yyyymmdd: current, previous */
-	int64_t			 to[2];		/* inclusive */
-	struct analytics_sum	 sum[2];
+	const char		*account;
+	int64_t			 from;
+	int64_t			 to;
+	void			(*fn)(const struct analytics_row *, void *);
+	void			*arg;
 };
 
 static int
-analytics_scan_row(const struct journal_row *row, void *arg)
+analytics_walk_row(const struct journal_row *row, void *arg)
 {
-	struct analytics_scan	*sc = arg;
+	struct analytics_walk	*w = arg;
 	struct analytics_row	 r;
 	struct account		*a;
 	msgpack_unpacked	 u;
-	struct analytics_sum	*t;
-	size_t			 i, p;
 
 	if (unpack_buffer(row->val, row->vlen, &u) != 0)
 		return (0);
 	analytics_row_read(&u.data, &r);
 	msgpack_unpacked_destroy(&u);
-	for (p = 0; p < 2; p++) {
-		if (r.day < sc->from[p] || r.day > sc->to[p])
-			continue;
-		if (r.account == NULL || (sc->account == NULL &&
-		    ((a = account_find(r.account)) == NULL ||
-		    !account_allows(a, sc->caller))))
-			break;
-		t = &sc->sum[p];
-		for (i = 0; i < ANALYTICS_STATUSES; i++)
-			t->runs[i] += r.runs[i];
-		t->cost_micro += r.cost_micro;
-		t->latency_us_sum += r.latency_us_sum;
-		t->timed += r.timed;
-		for (i = 0; i < ANALYTICS_LATENCY_BUCKETS; i++)
-			t->latency_hist[i] += r.latency_hist[i];
-	}
+	if (r.day >= w->from && r.day <= w->to && r.account != NULL &&
+	    r.operation != NULL && (w->account != NULL ||
+	    ((a = account_find(r.account)) != NULL &&
+	    account_allows(a, w->caller))))
+		w->fn(&r, w->arg);
 	analytics_row_clear(&r);
 	return (0);
+}
+
+static int
+analytics_walk(struct journal *j, struct analytics_walk *w, char **cause)
+{
+	char	prefix[80];
+
+	if (w->account != NULL)
+		snprintf(prefix, sizeof prefix, "%s/", w->account);
+	if (journal_table_foreach(j, ANALYTICS_TABLE, w->account != NULL ?
+	    prefix : NULL, w->account != NULL ? strlen(prefix) : 0, 0,
+	    analytics_walk_row, w) == -1) {
+		*cause = xstrdup("cannot read the analytics table");
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+analytics_sum_add(struct analytics_sum *t, const struct analytics_row *r)
+{
+	size_t	i;
+
+	for (i = 0; i < ANALYTICS_STATUSES; i++)
+		t->runs[i] += r->runs[i];
+	t->cost_micro += r->cost_micro;
+	t->latency_us_sum += r->latency_us_sum;
+	t->timed += r->timed;
+	for (i = 0; i < ANALYTICS_LATENCY_BUCKETS; i++)
+		t->latency_hist[i] += r->latency_hist[i];
+}
+
+/* analytics.summary's two periods: the current from FROM. */
+struct analytics_periods {
+	int64_t			 from;
+	struct analytics_sum	 sum[2];
+};
+
+static void
+analytics_periods_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_periods	*p = arg;
+
+	analytics_sum_add(&p->sum[r->day >= p->from ? 0 : 1], r);
 }
 
 /* The upper bound in ms of latency bucket B (the last: none). */
@@ -834,10 +868,11 @@ json_t *
 analytics_summary(struct journal *j, const struct caller *caller,
     const char *account, int64_t from, int64_t to, char **cause)
 {
-	struct analytics_scan	 sc;
+	struct analytics_periods p;
+	struct analytics_walk	 w;
 	json_t			*cur, *prev, *out;
-	char			 prefix[80], a[32], b[32], c[32], d[32];
-	int64_t			 n;
+	char			 a[32], b[32], c[32], d[32];
+	int64_t			 n, pfrom, pto;
 
 	n = analytics_day_number(to) - analytics_day_number(from) + 1;
 	if (n < 1 || n > 3660) {
@@ -845,27 +880,24 @@ analytics_summary(struct journal *j, const struct caller *caller,
 		    "at most 3660 days");
 		return (NULL);
 	}
-	memset(&sc, 0, sizeof sc);
-	sc.caller = caller;
-	sc.account = account;
-	sc.from[0] = from;
-	sc.to[0] = to;
-	sc.to[1] = analytics_ymd(analytics_day_number(from) - 1);
-	sc.from[1] = analytics_ymd(analytics_day_number(from) - n);
-	if (account != NULL)
-		snprintf(prefix, sizeof prefix, "%s/", account);
-	if (journal_table_foreach(j, ANALYTICS_TABLE, account != NULL ?
-	    prefix : NULL, account != NULL ? strlen(prefix) : 0, 0,
-	    analytics_scan_row, &sc) == -1) {
-		*cause = xstrdup("cannot read the analytics table");
+	memset(&p, 0, sizeof p);
+	p.from = from;
+	pto = analytics_ymd(analytics_day_number(from) - 1);
+	pfrom = analytics_ymd(analytics_day_number(from) - n);
+	w.caller = caller;
+	w.account = account;
+	w.from = pfrom;
+	w.to = to;
+	w.fn = analytics_periods_add;
+	w.arg = &p;
+	if (analytics_walk(j, &w, cause) != 0)
 		return (NULL);
-	}
-	cur = analytics_sum_json(&sc.sum[0]);
-	prev = analytics_sum_json(&sc.sum[1]);
+	cur = analytics_sum_json(&p.sum[0]);
+	prev = analytics_sum_json(&p.sum[1]);
 	analytics_day_text(from, a, sizeof a);
 	analytics_day_text(to, b, sizeof b);
-	analytics_day_text(sc.from[1], c, sizeof c);
-	analytics_day_text(sc.to[1], d, sizeof d);
+	analytics_day_text(pfrom, c, sizeof c);
+	analytics_day_text(pto, d, sizeof d);
 	out = json_pack("{s:s?,s:s,s:s,s:I,s:{s:s,s:s},s:o,s:o}", "account",
 	    account, "from", a, "to", b, "days", (json_int_t)n, "previous_period",
 	    "from", c, "to", d, "current", cur, "previous", prev);
@@ -888,4 +920,214 @@ int64_t
 analytics_days_before(int64_t ymd, int64_t n)
 {
 	return (analytics_ymd(analytics_day_number(ymd) - n));
+}
+
+/* analytics.trends' buckets: STEP days each from FROM. */
+struct analytics_series {
+	int64_t			 from;	/* day number */
+	int64_t			 step;
+	size_t			 n;
+	struct analytics_sum	*sum;
+};
+
+static void
+analytics_series_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_series	*s = arg;
+	int64_t			 i;
+
+	i = (analytics_day_number(r->day) - s->from) / s->step;
+	if (i >= 0 && (size_t)i < s->n)
+		analytics_sum_add(&s->sum[i], r);
+}
+
+/* METRIC of T as JSON: "cost" dollars (a string), "runs" (those that
+ * ran), "failures" (failed and interrupted), "latency_p95" (ms, the
+ * bucket's bound; null without runs). */
+static json_t *
+analytics_metric(const char *metric, const struct analytics_sum *t)
+{
+	char	buf[32];
+	int	b;
+
+	if (strcmp(metric, "cost") == 0)
+		return (json_string(fmt_usd(t->cost_micro, buf, sizeof buf)));
+	if (strcmp(metric, "runs") == 0)
+		return (json_integer(t->runs[0] + t->runs[1] + t->runs[2] +
+		    t->runs[3]));
+	if (strcmp(metric, "failures") == 0)
+		return (json_integer(t->runs[1] + t->runs[3]));
+	b = analytics_quantile_bucket(t->latency_hist, t->timed, 95);
+	return (b < 0 ? json_null() : analytics_bucket_ms(b));
+}
+
+int
+analytics_metric_valid(const char *metric)
+{
+	return (strcmp(metric, "cost") == 0 || strcmp(metric, "runs") == 0 ||
+	    strcmp(metric, "failures") == 0 || strcmp(metric,
+	    "latency_p95") == 0);
+}
+
+json_t *
+analytics_trends(struct journal *j, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, const char *metric,
+    int week, char **cause)
+{
+	struct analytics_series	 s;
+	struct analytics_walk	 w;
+	json_t			*series, *out;
+	char			 a[32], b[32];
+	int64_t			 days;
+	size_t			 i;
+
+	days = analytics_day_number(to) - analytics_day_number(from) + 1;
+	if (days < 1 || days > 3660) {
+		*cause = xstrdup("from must be on or before to, and the period "
+		    "at most 3660 days");
+		return (NULL);
+	}
+	memset(&s, 0, sizeof s);
+	s.from = analytics_day_number(from);
+	s.step = week ? 7 : 1;
+	s.n = (size_t)((days + s.step - 1) / s.step);
+	s.sum = xcalloc(s.n, sizeof *s.sum);
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_series_add;
+	w.arg = &s;
+	if (analytics_walk(j, &w, cause) != 0) {
+		free(s.sum);
+		return (NULL);
+	}
+	series = json_array();
+	for (i = 0; i < s.n; i++) {
+		analytics_day_text(analytics_ymd(s.from + (int64_t)i * s.step),
+		    a, sizeof a);
+		json_array_append_new(series, json_pack("{s:s,s:o}", "start", a,
+		    "value", analytics_metric(metric, &s.sum[i])));
+	}
+	free(s.sum);
+	analytics_day_text(from, a, sizeof a);
+	analytics_day_text(to, b, sizeof b);
+	out = json_pack("{s:s?,s:s,s:s,s:s,s:s,s:o}", "account", account,
+	    "metric", metric, "granularity", week ? "week" : "day", "from", a,
+	    "to", b, "series", series);
+	return (out);
+}
+
+/* analytics.models' groups: one an operation and model. */
+struct analytics_group {
+	char			*operation;
+	char			*model;
+	struct analytics_sum	 sum;
+	int64_t			 costed;
+};
+
+struct analytics_groups {
+	struct analytics_group	*g;
+	size_t			 n;
+};
+
+static void
+analytics_groups_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_groups	*gs = arg;
+	struct analytics_group	*g;
+	size_t			 i;
+
+	for (i = 0; i < gs->n; i++) {
+		g = &gs->g[i];
+		if (strcmp(g->operation, r->operation) == 0 &&
+		    ((g->model == NULL && r->model == NULL) || (g->model !=
+		    NULL && r->model != NULL && strcmp(g->model,
+		    r->model) == 0)))
+			break;
+	}
+	if (i == gs->n) {
+		gs->g = xreallocarray(gs->g, gs->n + 1, sizeof *gs->g);
+		g = &gs->g[gs->n++];
+		memset(g, 0, sizeof *g);
+		g->operation = xstrdup(r->operation);
+		g->model = r->model != NULL ? xstrdup(r->model) : NULL;
+	}
+	analytics_sum_add(&gs->g[i].sum, r);
+	gs->g[i].costed += r->costed;
+}
+
+static int
+analytics_group_cmp(const void *x, const void *y)
+{
+	const struct analytics_group	*a = x, *b = y;
+	int				 c = strcmp(a->operation, b->operation);
+
+	if (c != 0)
+		return (c);
+	if (a->model == NULL || b->model == NULL)
+		return (a->model == NULL ? (b->model == NULL ? 0 : 1) : -1);
+	return (strcmp(a->model, b->model));
+}
+
+json_t *
+analytics_models(struct journal *j, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, char **cause)
+{
+	struct analytics_groups	 gs;
+	struct analytics_walk	 w;
+	struct analytics_group	*g;
+	json_t			*list, *m;
+	char			 a[32], b[32], buf[32];
+	int64_t			 ran;
+	size_t			 i;
+	int			 q;
+
+	if (analytics_day_number(to) < analytics_day_number(from)) {
+		*cause = xstrdup("from must be on or before to");
+		return (NULL);
+	}
+	memset(&gs, 0, sizeof gs);
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_groups_add;
+	w.arg = &gs;
+	if (analytics_walk(j, &w, cause) != 0)
+		return (NULL);
+	qsort(gs.g, gs.n, sizeof *gs.g, analytics_group_cmp);
+	list = json_array();
+	for (i = 0; i < gs.n; i++) {
+		g = &gs.g[i];
+		ran = g->sum.runs[0] + g->sum.runs[1] + g->sum.runs[2] +
+		    g->sum.runs[3];
+		if (ran == 0 || g->model == NULL) {
+			free(g->operation);
+			free(g->model);
+			continue;	/* measured runs only */
+		}
+		m = json_pack("{s:s,s:s,s:I,s:I,s:f}", "operation",
+		    g->operation, "model", g->model, "runs", (json_int_t)ran,
+		    "success", (json_int_t)g->sum.runs[0], "success_rate",
+		    (double)g->sum.runs[0] / (double)ran);
+		json_object_set_new(m, "cost_per_run_usd", g->costed > 0 ?
+		    json_string(fmt_usd(g->sum.cost_micro / g->costed, buf,
+		    sizeof buf)) : json_null());
+		json_object_set_new(m, "latency_avg_ms", g->sum.timed > 0 ?
+		    json_real((double)g->sum.latency_us_sum /
+		    (double)g->sum.timed / 1000.0) : json_null());
+		q = analytics_quantile_bucket(g->sum.latency_hist,
+		    g->sum.timed, 95);
+		json_object_set_new(m, "latency_p95_ms", q < 0 ? json_null() :
+		    analytics_bucket_ms(q));
+		json_array_append_new(list, m);
+		free(g->operation);
+		free(g->model);
+	}
+	free(gs.g);
+	analytics_day_text(from, a, sizeof a);
+	analytics_day_text(to, b, sizeof b);
+	return (json_pack("{s:s?,s:s,s:s,s:o}", "account", account, "from", a,
+	    "to", b, "models", list));
 }

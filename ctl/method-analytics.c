@@ -11,19 +11,31 @@
 #include "engine.h"
 #include "ctl.h"
 
+#define P_PERIOD \
+	{ .name = "period", .type = CTL_P_STRING, \
+	    .help = "week, month (the default), quarter or year: the last 7, " \
+	        "30, 91 or 365 days, today included", .min = 1, .max = 8 }, \
+	{ .name = "from", .type = CTL_P_STRING, \
+	    .help = "first day, YYYY-MM-DD (instead of a period)", \
+	    .min = 10, .max = 10 }, \
+	{ .name = "to", .type = CTL_P_STRING, \
+	    .help = "last day, YYYY-MM-DD (default: today)", .min = 10, \
+	    .max = 10 }, \
+	{ .name = "account", .type = CTL_P_STRING, \
+	    .help = "only this account's (default: every account the caller " \
+	        "may act for)" }
+
 static const struct ctl_param p_summary[] = {
-	{ .name = "period", .type = CTL_P_STRING,
-	    .help = "week, month (the default), quarter or year: the last 7, "
-	        "30, 91 or 365 days, today included", .min = 1, .max = 8 },
-	{ .name = "from", .type = CTL_P_STRING,
-	    .help = "first day, YYYY-MM-DD (instead of a period)",
-	    .min = 10, .max = 10 },
-	{ .name = "to", .type = CTL_P_STRING,
-	    .help = "last day, YYYY-MM-DD (default: today)", .min = 10,
-	    .max = 10 },
-	{ .name = "account", .type = CTL_P_STRING,
-	    .help = "only this account's (default: every account the caller "
-	        "may act for)" },
+	P_PERIOD,
+	{ .name = NULL }
+};
+static const struct ctl_param p_trends[] = {
+	{ .name = "metric", .type = CTL_P_STRING,
+	    .help = "cost (the default), runs, failures or latency_p95",
+	    .min = 1, .max = 16 },
+	{ .name = "granularity", .type = CTL_P_STRING,
+	    .help = "day (the default) or week", .min = 1, .max = 8 },
+	P_PERIOD,
 	{ .name = NULL }
 };
 
@@ -35,6 +47,26 @@ const struct ctl_method ctl_methods_analytics[] = {
 		.params = p_summary,
 		.target = CTL_T_ACCOUNT_GIVEN,
 		.flags = CTL_M_READONLY,
+	},
+	{
+		.name = "analytics.trends",
+		.summary = "a metric for each day or week of a period, none "
+		    "missing",
+		.params = p_trends,
+		.target = CTL_T_ACCOUNT_GIVEN,
+		.flags = CTL_M_READONLY,
+		.columns = "start,value",
+		.list_key = "series",
+	},
+	{
+		.name = "analytics.models",
+		.summary = "per operation and model: runs, success rate, cost "
+		    "per run, latency (measured runs)",
+		.params = p_summary,
+		.target = CTL_T_ACCOUNT_GIVEN,
+		.flags = CTL_M_READONLY,
+		.columns = "operation,model,runs,success_rate,cost_per_run_usd,latency_avg_ms,latency_p95_ms",
+		.list_key = "models",
 	},
 	{ .name = NULL }
 };

@@ -77,7 +77,62 @@ method_analytics_summary(struct ctl_req *req, json_t *params,
 	ctl_reply(req, result);
 }
 
+static void
+method_analytics_trends(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	const char	*metric = param_string(params, "metric");
+	const char	*gran = param_string(params, "granularity");
+	json_t		*result;
+	int64_t		 from, to;
+	char		*cause = NULL;
+
+	if (metric == NULL)
+		metric = "cost";
+	if (!analytics_metric_valid(metric)) {
+		ctl_error_param(req, "metric", "cost, runs, failures or "
+		    "latency_p95");
+		return;
+	}
+	if (gran != NULL && strcmp(gran, "day") != 0 &&
+	    strcmp(gran, "week") != 0) {
+		ctl_error_param(req, "granularity", "day or week");
+		return;
+	}
+	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
+		return;
+	if ((result = analytics_trends(engine->journal, ctl_req_caller(req),
+	    t->account, from, to, metric, gran != NULL &&
+	    strcmp(gran, "week") == 0, &cause)) == NULL) {
+		ctl_error_param(req, "from", cause);
+		free(cause);
+		return;
+	}
+	ctl_reply(req, result);
+}
+
+static void
+method_analytics_models(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	json_t	*result;
+	int64_t	 from, to;
+	char	*cause = NULL;
+
+	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
+		return;
+	if ((result = analytics_models(engine->journal, ctl_req_caller(req),
+	    t->account, from, to, &cause)) == NULL) {
+		ctl_error_param(req, "from", cause);
+		free(cause);
+		return;
+	}
+	ctl_reply(req, result);
+}
+
 const struct daemon_method daemon_methods_analytics[] = {
 	{ "analytics.summary", method_analytics_summary },
+	{ "analytics.trends", method_analytics_trends },
+	{ "analytics.models", method_analytics_models },
 	{ NULL, NULL }
 };

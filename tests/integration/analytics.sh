@@ -93,6 +93,87 @@ assert prev["runs"] == 0 and prev["success_rate"] is None, prev
 assert got["change"]["runs"] == cur["runs"], got["change"]
 PY
 }
+# expect_trends_models TRENDS MODELS: analytics.trends (runs, by day, last
+# week) and analytics.models (last week) as the export says.
+expect_trends_models() {
+	"$JOURNAL" export "$DATA" >"$T/export.jsonl"
+	python3 - "$T/export.jsonl" "$1" "$2" <<'PY'
+import json, sys
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+ny = ZoneInfo("America/New_York")
+ran = ["success", "failed", "cancelled", "interrupted"]
+recs = [json.loads(l) for l in open(sys.argv[1])]
+tr = json.load(open(sys.argv[2]))
+mo = json.load(open(sys.argv[3]))
+to = datetime.strptime(tr["to"], "%Y-%m-%d").date()
+frm = to - timedelta(days=6)
+assert tr["from"] == frm.isoformat() and tr["granularity"] == "day", tr
+days = defaultdict(int)
+groups = defaultdict(lambda: {"runs": 0, "success": 0, "cost": 0,
+                              "costed": 0, "lat": []})
+for r in recs:
+    b = r["body"]
+    if r["account"] != "acme" or "run_id" not in b or \
+            b.get("status") not in ran or not (r["kind"].startswith("run.")
+            or r["kind"].startswith("op.")):
+        continue
+    when = b["finished_us"] or b["scheduled_for_us"]
+    day = datetime.fromtimestamp(when / 1e6, timezone.utc).astimezone(ny).date()
+    if not (frm <= day <= to):
+        continue
+    days[day] += 1
+    if b.get("model") is None:
+        continue
+    g = groups[(b["operation"], b["model"])]
+    g["runs"] += 1
+    g["success"] += b["status"] == "success"
+    if b.get("cost_usd") is not None:
+        g["cost"] += round(float(b["cost_usd"]) * 1000000)
+        g["costed"] += 1
+    if b["started_us"] > 0 and b["finished_us"] >= b["started_us"]:
+        g["lat"].append(b["finished_us"] - b["started_us"])
+series = tr["series"]
+assert len(series) == 7, series
+for i, e in enumerate(series):
+    d = frm + timedelta(days=i)
+    assert e["start"] == d.isoformat() and e["value"] == days[d], (e, d)
+def bucket(us):
+    ms, b = us // 1000, 0
+    while b < 25 and ms >= (1 << b):
+        b += 1
+    return b
+want = sorted(groups)
+got = [(m["operation"], m["model"]) for m in mo["models"]]
+assert got == want, (got, want)
+for m in mo["models"]:
+    g = groups[(m["operation"], m["model"])]
+    assert m["runs"] == g["runs"] and m["success"] == g["success"], (m, g)
+    assert abs(m["success_rate"] - g["success"] / g["runs"]) < 1e-9, m
+    c = g["cost"] // g["costed"] if g["costed"] else None
+    assert m["cost_per_run_usd"] == (None if c is None else
+                                     "%d.%06d" % divmod(c, 1000000)), (m, c)
+    if g["lat"]:
+        assert abs(m["latency_avg_ms"] - sum(g["lat"]) / len(g["lat"]) /
+                   1000) < 1e-6, m
+        bs = sorted(bucket(x) for x in g["lat"])
+        assert m["latency_p95_ms"] == 1 << bs[(len(bs) * 95 + 99) // 100 - 1]
+PY
+}
+check "analytics.trends and analytics.models for the last week" sh -c \
+    "'$CHIMECTL' --socket '$SOCK' --json analytics trends --account acme \
+    --metric runs --period week >'$T/trends.json' &&
+    '$CHIMECTL' --socket '$SOCK' --json analytics models --account acme \
+    --period week >'$T/models.json'"
+check "... every figure as the export says" expect_trends_models \
+    "$T/trends.json" "$T/models.json"
+check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
+    --account acme --metric speed
+check "... weeks: one entry for 7 days" json_ok \
+    '.series | length == 2 and .[0].start == "2026-01-01" and
+    .[1].start == "2026-01-08"' ctlj analytics trends --account acme \
+    --from 2026-01-01 --to 2026-01-14 --granularity week
 check "analytics.summary for the last week" sh -c "'$CHIMECTL' --socket \
     '$SOCK' --json analytics summary --account acme --period week \
     >'$T/summary.json'"
