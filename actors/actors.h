@@ -1246,5 +1246,10 @@ json_t		*analytics_trends(struct journal *, const struct caller *,
  * a model: runs, success rate, cost per run, average and p95 latency. */
 json_t		*analytics_models(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, char **);
+/* analytics.accuracy: per operation, of the runs estimated and costed:
+ * the share within low..high, the share within 20 %, the mean error, the
+ * bucket of the 90th percentile error. */
+json_t		*analytics_accuracy(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, char **);
 
 #endif /* CHIME_ACTORS_H */

@@ -1131,3 +1131,134 @@ analytics_models(struct journal *j, const struct caller *caller,
 	return (json_pack("{s:s?,s:s,s:s,s:o}", "account", account, "from", a,
 	    "to", b, "models", list));
 }
+
+/* analytics.accuracy's groups: one an operation. */
+struct analytics_acc {
+	char		*operation;
+	int64_t		 estimated;
+	int64_t		 within;
+	int64_t		 error_ppm_sum;
+	int64_t		 error_hist[ANALYTICS_ERROR_BUCKETS];
+};
+
+struct analytics_accs {
+	struct analytics_acc	*a;
+	size_t			 n;
+	struct analytics_acc	 total;
+};
+
+static void
+analytics_acc_sum(struct analytics_acc *t, const struct analytics_row *r)
+{
+	size_t	i;
+
+	t->estimated += r->estimated;
+	t->within += r->within;
+	t->error_ppm_sum += r->error_ppm_sum;
+	for (i = 0; i < ANALYTICS_ERROR_BUCKETS; i++)
+		t->error_hist[i] += r->error_hist[i];
+}
+
+static void
+analytics_accs_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_accs	*as = arg;
+	size_t			 i;
+
+	for (i = 0; i < as->n; i++) {
+		if (strcmp(as->a[i].operation, r->operation) == 0)
+			break;
+	}
+	if (i == as->n) {
+		as->a = xreallocarray(as->a, as->n + 1, sizeof *as->a);
+		memset(&as->a[as->n], 0, sizeof *as->a);
+		as->a[as->n++].operation = xstrdup(r->operation);
+	}
+	analytics_acc_sum(&as->a[i], r);
+	analytics_acc_sum(&as->total, r);
+}
+
+static int
+analytics_acc_cmp(const void *x, const void *y)
+{
+	const struct analytics_acc	*a = x, *b = y;
+
+	return (strcmp(a->operation, b->operation));
+}
+
+/* The upper bounds in percent of the error buckets (the last: none). */
+static const int analytics_error_pct[ANALYTICS_ERROR_BUCKETS - 1] = {
+	5, 10, 20, 35, 50, 100
+};
+
+static json_t *
+analytics_acc_json(const struct analytics_acc *t, const char *operation)
+{
+	json_t	*j;
+	int64_t	 rank, seen = 0, under20;
+	int	 b;
+
+	j = json_pack("{s:s?,s:I}", "operation", operation, "estimated",
+	    (json_int_t)t->estimated);
+	if (t->estimated == 0) {
+		json_object_set_new(j, "within_range_share", json_null());
+		json_object_set_new(j, "within_20pct_share", json_null());
+		json_object_set_new(j, "mean_error_pct", json_null());
+		json_object_set_new(j, "p90_error_pct", json_null());
+		return (j);
+	}
+	under20 = t->error_hist[0] + t->error_hist[1] + t->error_hist[2];
+	json_object_set_new(j, "within_range_share", json_real(
+	    (double)t->within / (double)t->estimated));
+	json_object_set_new(j, "within_20pct_share", json_real(
+	    (double)under20 / (double)t->estimated));
+	json_object_set_new(j, "mean_error_pct", json_real(
+	    (double)t->error_ppm_sum / (double)t->estimated / 10000.0));
+	rank = (t->estimated * 90 + 99) / 100;
+	for (b = 0; b < ANALYTICS_ERROR_BUCKETS - 1; b++) {
+		seen += t->error_hist[b];
+		if (seen >= rank)
+			break;
+	}
+	json_object_set_new(j, "p90_error_pct", b < ANALYTICS_ERROR_BUCKETS -
+	    1 ? json_integer(analytics_error_pct[b]) : json_null());
+	return (j);
+}
+
+json_t *
+analytics_accuracy(struct journal *j, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, char **cause)
+{
+	struct analytics_accs	 as;
+	struct analytics_walk	 w;
+	json_t			*list;
+	char			 a[32], b[32];
+	size_t			 i;
+
+	if (analytics_day_number(to) < analytics_day_number(from)) {
+		*cause = xstrdup("from must be on or before to");
+		return (NULL);
+	}
+	memset(&as, 0, sizeof as);
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_accs_add;
+	w.arg = &as;
+	if (analytics_walk(j, &w, cause) != 0)
+		return (NULL);
+	qsort(as.a, as.n, sizeof *as.a, analytics_acc_cmp);
+	list = json_array();
+	for (i = 0; i < as.n; i++) {
+		json_array_append_new(list, analytics_acc_json(&as.a[i],
+		    as.a[i].operation));
+		free(as.a[i].operation);
+	}
+	free(as.a);
+	analytics_day_text(from, a, sizeof a);
+	analytics_day_text(to, b, sizeof b);
+	return (json_pack("{s:s?,s:s,s:s,s:i,s:o,s:o}", "account", account,
+	    "from", a, "to", b, "target_pct", 20, "operations", list, "total",
+	    analytics_acc_json(&as.total, NULL)));
+}

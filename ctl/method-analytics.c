@@ -68,5 +68,15 @@ const struct ctl_method ctl_methods_analytics[] = {
 		.columns = "operation,model,runs,success_rate,cost_per_run_usd,latency_avg_ms,latency_p95_ms",
 		.list_key = "models",
 	},
+	{
+		.name = "analytics.accuracy",
+		.summary = "how close the cost estimates came, per operation "
+		    "(the target: within 20 %)",
+		.params = p_summary,
+		.target = CTL_T_ACCOUNT_GIVEN,
+		.flags = CTL_M_READONLY,
+		.columns = "operation,estimated,within_range_share,within_20pct_share,mean_error_pct,p90_error_pct",
+		.list_key = "operations",
+	},
 	{ .name = NULL }
 };

@@ -58,23 +58,16 @@ method_analytics_period(struct ctl_req *req, json_t *params,
 	return (-1);
 }
 
+static void	 method_analytics_query(struct ctl_req *, json_t *,
+		    const struct target *, json_t *(*)(struct journal *,
+		    const struct caller *, const char *, int64_t, int64_t,
+		    char **));
+
 static void
 method_analytics_summary(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	json_t	*result;
-	int64_t	 from, to;
-	char	*cause = NULL;
-
-	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
-		return;
-	if ((result = analytics_summary(engine->journal, ctl_req_caller(req),
-	    t->account, from, to, &cause)) == NULL) {
-		ctl_error_param(req, "from", cause);
-		free(cause);
-		return;
-	}
-	ctl_reply(req, result);
+	method_analytics_query(req, params, t, analytics_summary);
 }
 
 static void
@@ -111,9 +104,11 @@ method_analytics_trends(struct ctl_req *req, json_t *params,
 	ctl_reply(req, result);
 }
 
+/* A query over a period: FN's answer, or its refusal. */
 static void
-method_analytics_models(struct ctl_req *req, json_t *params,
-    const struct target *t)
+method_analytics_query(struct ctl_req *req, json_t *params,
+    const struct target *t, json_t *(*fn)(struct journal *,
+    const struct caller *, const char *, int64_t, int64_t, char **))
 {
 	json_t	*result;
 	int64_t	 from, to;
@@ -121,8 +116,8 @@ method_analytics_models(struct ctl_req *req, json_t *params,
 
 	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
 		return;
-	if ((result = analytics_models(engine->journal, ctl_req_caller(req),
-	    t->account, from, to, &cause)) == NULL) {
+	if ((result = fn(engine->journal, ctl_req_caller(req), t->account,
+	    from, to, &cause)) == NULL) {
 		ctl_error_param(req, "from", cause);
 		free(cause);
 		return;
@@ -130,9 +125,24 @@ method_analytics_models(struct ctl_req *req, json_t *params,
 	ctl_reply(req, result);
 }
 
+static void
+method_analytics_models(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	method_analytics_query(req, params, t, analytics_models);
+}
+
+static void
+method_analytics_accuracy(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	method_analytics_query(req, params, t, analytics_accuracy);
+}
+
 const struct daemon_method daemon_methods_analytics[] = {
 	{ "analytics.summary", method_analytics_summary },
 	{ "analytics.trends", method_analytics_trends },
 	{ "analytics.models", method_analytics_models },
+	{ "analytics.accuracy", method_analytics_accuracy },
 	{ NULL, NULL }
 };

@@ -146,7 +146,7 @@ def bucket(us):
     return b
 want = sorted(groups)
 got = [(m["operation"], m["model"]) for m in mo["models"]]
-assert got == want, (got, want)
+assert got == want and want, (got, want)
 for m in mo["models"]:
     g = groups[(m["operation"], m["model"])]
     assert m["runs"] == g["runs"] and m["success"] == g["success"], (m, g)
@@ -168,6 +168,58 @@ check "analytics.trends and analytics.models for the last week" sh -c \
     --period week >'$T/models.json'"
 check "... every figure as the export says" expect_trends_models \
     "$T/trends.json" "$T/models.json"
+# expect_accuracy FILE: analytics.accuracy (last week) as the export says.
+expect_accuracy() {
+	"$JOURNAL" export "$DATA" >"$T/export.jsonl"
+	python3 - "$T/export.jsonl" "$1" <<'PY'
+import json, sys
+from collections import defaultdict
+recs = [json.loads(l) for l in open(sys.argv[1])]
+got = json.load(open(sys.argv[2]))
+ran = ["success", "failed", "cancelled", "interrupted"]
+micro = lambda s: round(float(s) * 1000000)
+ops = defaultdict(list)
+for r in recs:
+    b = r["body"]
+    if r["account"] != "acme" or "run_id" not in b or \
+            b.get("status") not in ran or b.get("cost_usd") is None:
+        continue
+    e = b.get("estimate_usd") or {}
+    if e.get("mid") is None:
+        continue
+    cost, low, mid, high = (micro(b["cost_usd"]), micro(e["low"]),
+                            micro(e["mid"]), micro(e["high"]))
+    err = abs(cost - mid) * 1000000 // cost if cost > 0 else \
+        (1000000 if mid > 0 else 0)
+    ops[b["operation"]].append((low <= cost <= high, err))
+bounds = [50000, 100000, 200000, 350000, 500000, 1000000]
+pct = [5, 10, 20, 35, 50, 100]
+def check(g, xs):
+    n = len(xs)
+    assert g["estimated"] == n, (g, n)
+    if n == 0:
+        return
+    assert abs(g["within_range_share"] - sum(w for w, _ in xs) / n) < 1e-9
+    assert abs(g["within_20pct_share"] -
+               sum(e < 200000 for _, e in xs) / n) < 1e-9, g
+    assert abs(g["mean_error_pct"] - sum(e for _, e in xs) / n / 10000) < 1e-6
+    es = sorted(xs, key=lambda x: x[1])
+    p90 = es[(n * 90 + 99) // 100 - 1][1]
+    b = next((i for i, x in enumerate(bounds) if p90 < x), None)
+    assert g["p90_error_pct"] == (pct[b] if b is not None else None), (g, p90)
+assert [g["operation"] for g in got["operations"]] == sorted(ops), got
+for g in got["operations"]:
+    check(g, ops[g["operation"]])
+check(got["total"], [x for xs in ops.values() for x in xs])
+assert got["target_pct"] == 20
+assert got["total"]["estimated"] > 0, got   # not an empty comparison
+PY
+}
+check "analytics.accuracy for the last week" sh -c "'$CHIMECTL' --socket \
+    '$SOCK' --json analytics accuracy --account acme --period week \
+    >'$T/accuracy.json'"
+check "... every figure as the export says" expect_accuracy \
+    "$T/accuracy.json"
 check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
     --account acme --metric speed
 check "... weeks: one entry for 7 days" json_ok \
