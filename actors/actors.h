@@ -1187,8 +1187,9 @@ int		 token_authenticate(const char *, struct caller *,
 		     const char **);
 
 /*
- * analytics.c: the "analytics" table, one row a account, operation, model
- * and local day, added to by each run's end in its own transaction
+ * analytics.c: the "analytics" table, one row an account, operation, model,
+ * schedule and local day, added to by each run's end in its own
+ * transaction
  * (doc/journal-format.md, "The analytics map").
  */
 #define ANALYTICS_TABLE		"analytics"
@@ -1251,5 +1252,10 @@ json_t		*analytics_models(struct journal *, const struct caller *,
  * bucket of the 90th percentile error. */
 json_t		*analytics_accuracy(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, char **);
+/* analytics.breakdown BY "operation", "model", "schedule" or "account":
+ * cost, runs, success rate and the shares of the total, costliest first. */
+int		 analytics_by_valid(const char *);
+json_t		*analytics_breakdown(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, const char *, char **);
 
 #endif /* CHIME_ACTORS_H */

@@ -1,6 +1,6 @@
 /*
  * actors/analytics.c: the aggregates the analytics read, one row per
- * account, operation, model and local day (table "analytics",
+ * account, operation, model, schedule and local day (table "analytics",
  * doc/journal-format.md): runs by final status, skips by reason, cost,
  * estimates against actuals, tokens, latency with a log-scale histogram.
  *
@@ -28,6 +28,7 @@ struct analytics_row {
 	char		*account;
 	char		*operation;
 	char		*model;			/* NULL: none chosen */
+	char		*schedule;		/* or batch */
 	int64_t		 day;			/* yyyymmdd */
 	int64_t		 runs[ANALYTICS_STATUSES];
 	char		*reason[ANALYTICS_REASONS];	/* skips by reason */
@@ -96,6 +97,7 @@ analytics_row_clear(struct analytics_row *r)
 	free(r->account);
 	free(r->operation);
 	free(r->model);
+	free(r->schedule);
 	for (i = 0; i < r->nreasons; i++)
 		free(r->reason[i]);
 	memset(r, 0, sizeof *r);
@@ -128,6 +130,7 @@ analytics_row_read(const msgpack_object *o, struct analytics_row *r)
 	r->account = unpack_strdup(o, "account");
 	r->operation = unpack_strdup(o, "operation");
 	r->model = unpack_strdup(o, "model");
+	r->schedule = unpack_strdup(o, "schedule");
 	r->day = unpack_int(o, "day", 0);
 	if ((m = unpack_get(o, "runs")) != NULL)
 		for (s = 0; s < ANALYTICS_STATUSES; s++)
@@ -177,10 +180,11 @@ analytics_row_pack(msgpack_packer *pk, const struct analytics_row *r)
 {
 	size_t	i;
 
-	msgpack_pack_map(pk, 19);
+	msgpack_pack_map(pk, 20);
 	pack_kstr(pk, "account", r->account);
 	pack_kstr(pk, "operation", r->operation);
 	pack_kstr(pk, "model", r->model);
+	pack_kstr(pk, "schedule", r->schedule);
 	pack_kint(pk, "day", r->day);
 	pack_str(pk, "runs");
 	msgpack_pack_map(pk, ANALYTICS_STATUSES);
@@ -228,7 +232,7 @@ analytics_delta(const char *account, const msgpack_object *run,
 {
 	const msgpack_object	*est, *usage;
 	struct civil		 c;
-	char			*op, *model, *status, *reason;
+	char			*op, *model, *status, *reason, *sched;
 	int64_t			 when, sec, day, cost, low = -1, mid = -1;
 	int64_t			 high = -1, in = -1, out = -1, lat = -1;
 	int64_t			 started, finished;
@@ -248,6 +252,7 @@ analytics_delta(const char *account, const msgpack_object *run,
 		return (1);
 	}
 	model = unpack_strdup(run, "model");
+	sched = unpack_strdup(run, "schedule");
 	reason = unpack_strdup(run, "reason");
 	finished = unpack_int(run, "finished_us", 0);
 	started = unpack_int(run, "started_us", 0);
@@ -271,12 +276,14 @@ analytics_delta(const char *account, const msgpack_object *run,
 	if (started > 0 && finished >= started &&
 	    (s == 0 || s == 1 || s == 2 || s == 3))
 		lat = finished - started;
-	snprintf(key, keylen, "%s/%s/%s/%08lld", account, op,
-	    model != NULL ? model : "-", (long long)day);
-	msgpack_pack_map(&delta->pk, 13);
+	snprintf(key, keylen, "%s/%s/%s/%s/%08lld", account, op,
+	    model != NULL ? model : "-", sched != NULL ? sched : "-",
+	    (long long)day);
+	msgpack_pack_map(&delta->pk, 14);
 	pack_kstr(&delta->pk, "account", account);
 	pack_kstr(&delta->pk, "operation", op);
 	pack_kstr(&delta->pk, "model", model);
+	pack_kstr(&delta->pk, "schedule", sched);
 	pack_kint(&delta->pk, "day", day);
 	pack_kint(&delta->pk, "status", (int64_t)s);
 	if (s == 4) {
@@ -294,6 +301,7 @@ analytics_delta(const char *account, const msgpack_object *run,
 	pack_kint(&delta->pk, "latency_us", lat);
 	free(op);
 	free(model);
+	free(sched);
 	free(status);
 	free(reason);
 	return (0);
@@ -350,6 +358,7 @@ analytics_merge(const void *old, size_t oldlen, const void *delta,
 		r.account = unpack_strdup(o, "account");
 		r.operation = unpack_strdup(o, "operation");
 		r.model = unpack_strdup(o, "model");
+		r.schedule = unpack_strdup(o, "schedule");
 		r.day = unpack_int(o, "day", 0);
 	}
 	s = unpack_int(o, "status", -1);
@@ -1261,4 +1270,141 @@ analytics_accuracy(struct journal *j, const struct caller *caller,
 	return (json_pack("{s:s?,s:s,s:s,s:i,s:o,s:o}", "account", account,
 	    "from", a, "to", b, "target_pct", 20, "operations", list, "total",
 	    analytics_acc_json(&as.total, NULL)));
+}
+
+/* analytics.breakdown's groups: one a value of the field asked for. */
+struct analytics_part {
+	char			*value;
+	struct analytics_sum	 sum;
+};
+
+struct analytics_parts {
+	const char		*by;
+	struct analytics_part	*p;
+	size_t			 n;
+	struct analytics_sum	 total;
+};
+
+static void
+analytics_parts_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_parts	*ps = arg;
+	const char		*v;
+	size_t			 i;
+
+	if (strcmp(ps->by, "operation") == 0)
+		v = r->operation;
+	else if (strcmp(ps->by, "model") == 0)
+		v = r->model;
+	else if (strcmp(ps->by, "schedule") == 0)
+		v = r->schedule;
+	else
+		v = r->account;
+	if (v == NULL)
+		v = "-";
+	for (i = 0; i < ps->n; i++) {
+		if (strcmp(ps->p[i].value, v) == 0)
+			break;
+	}
+	if (i == ps->n) {
+		ps->p = xreallocarray(ps->p, ps->n + 1, sizeof *ps->p);
+		memset(&ps->p[ps->n], 0, sizeof *ps->p);
+		ps->p[ps->n++].value = xstrdup(v);
+	}
+	analytics_sum_add(&ps->p[i].sum, r);
+	analytics_sum_add(&ps->total, r);
+}
+
+/* By cost, then runs, then value. */
+static int
+analytics_part_cmp(const void *x, const void *y)
+{
+	const struct analytics_part	*a = x, *b = y;
+	int64_t				 ra, rb;
+
+	if (a->sum.cost_micro != b->sum.cost_micro)
+		return (a->sum.cost_micro > b->sum.cost_micro ? -1 : 1);
+	ra = a->sum.runs[0] + a->sum.runs[1] + a->sum.runs[2] + a->sum.runs[3];
+	rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] + b->sum.runs[3];
+	if (ra != rb)
+		return (ra > rb ? -1 : 1);
+	return (strcmp(a->value, b->value));
+}
+
+int
+analytics_by_valid(const char *by)
+{
+	return (strcmp(by, "operation") == 0 || strcmp(by, "model") == 0 ||
+	    strcmp(by, "schedule") == 0 || strcmp(by, "account") == 0);
+}
+
+static json_t *
+analytics_part_json(const struct analytics_part *p,
+    const struct analytics_sum *total, const char *by)
+{
+	struct schedule	*s;
+	json_t		*j;
+	char		 buf[32];
+	int64_t		 ran, all;
+
+	ran = p->sum.runs[0] + p->sum.runs[1] + p->sum.runs[2] +
+	    p->sum.runs[3];
+	all = total->runs[0] + total->runs[1] + total->runs[2] +
+	    total->runs[3];
+	j = json_pack("{s:s,s:s,s:I,s:I,s:I}", by, p->value, "cost_usd",
+	    fmt_usd(p->sum.cost_micro, buf, sizeof buf), "runs",
+	    (json_int_t)ran, "success", (json_int_t)p->sum.runs[0], "skipped",
+	    (json_int_t)p->sum.runs[4]);
+	if (strcmp(by, "schedule") == 0 && (s = schedule_find(p->value)) !=
+	    NULL)
+		json_object_set_new(j, "name", json_string(s->name));
+	json_object_set_new(j, "success_rate", ran > 0 ? json_real(
+	    (double)p->sum.runs[0] / (double)ran) : json_null());
+	json_object_set_new(j, "cost_share", total->cost_micro > 0 ?
+	    json_real((double)p->sum.cost_micro / (double)total->cost_micro) :
+	    json_null());
+	json_object_set_new(j, "runs_share", all > 0 ? json_real((double)ran /
+	    (double)all) : json_null());
+	return (j);
+}
+
+json_t *
+analytics_breakdown(struct journal *j, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, const char *by,
+    char **cause)
+{
+	struct analytics_parts	 ps;
+	struct analytics_walk	 w;
+	json_t			*list, *out;
+	char			 a[32], b[32], buf[32];
+	size_t			 i;
+
+	if (analytics_day_number(to) < analytics_day_number(from)) {
+		*cause = xstrdup("from must be on or before to");
+		return (NULL);
+	}
+	memset(&ps, 0, sizeof ps);
+	ps.by = by;
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_parts_add;
+	w.arg = &ps;
+	if (analytics_walk(j, &w, cause) != 0)
+		return (NULL);
+	qsort(ps.p, ps.n, sizeof *ps.p, analytics_part_cmp);
+	list = json_array();
+	for (i = 0; i < ps.n; i++) {
+		json_array_append_new(list, analytics_part_json(&ps.p[i],
+		    &ps.total, by));
+		free(ps.p[i].value);
+	}
+	free(ps.p);
+	analytics_day_text(from, a, sizeof a);
+	analytics_day_text(to, b, sizeof b);
+	out = json_pack("{s:s?,s:s,s:s,s:s,s:o,s:s}", "account", account,
+	    "by", by, "from", a, "to", b, "parts", list, "total_cost_usd",
+	    fmt_usd(ps.total.cost_micro, buf, sizeof buf));
+	return (out);
 }

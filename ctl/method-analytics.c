@@ -29,6 +29,13 @@ static const struct ctl_param p_summary[] = {
 	P_PERIOD,
 	{ .name = NULL }
 };
+static const struct ctl_param p_breakdown[] = {
+	{ .name = "by", .type = CTL_P_STRING,
+	    .help = "operation (the default), model, schedule or account",
+	    .min = 1, .max = 16 },
+	P_PERIOD,
+	{ .name = NULL }
+};
 static const struct ctl_param p_trends[] = {
 	{ .name = "metric", .type = CTL_P_STRING,
 	    .help = "cost (the default), runs, failures or latency_p95",
@@ -47,6 +54,15 @@ const struct ctl_method ctl_methods_analytics[] = {
 		.params = p_summary,
 		.target = CTL_T_ACCOUNT_GIVEN,
 		.flags = CTL_M_READONLY,
+	},
+	{
+		.name = "analytics.breakdown",
+		.summary = "cost, runs and success rate by operation, model, "
+		    "schedule or account, with their shares",
+		.params = p_breakdown,
+		.target = CTL_T_ACCOUNT_GIVEN,
+		.flags = CTL_M_READONLY,
+		.list_key = "parts",
 	},
 	{
 		.name = "analytics.trends",

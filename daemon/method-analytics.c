@@ -71,6 +71,33 @@ method_analytics_summary(struct ctl_req *req, json_t *params,
 }
 
 static void
+method_analytics_breakdown(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	const char	*by = param_string(params, "by");
+	json_t		*result;
+	int64_t		 from, to;
+	char		*cause = NULL;
+
+	if (by == NULL)
+		by = "operation";
+	if (!analytics_by_valid(by)) {
+		ctl_error_param(req, "by", "operation, model, schedule or "
+		    "account");
+		return;
+	}
+	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
+		return;
+	if ((result = analytics_breakdown(engine->journal,
+	    ctl_req_caller(req), t->account, from, to, by, &cause)) == NULL) {
+		ctl_error_param(req, "from", cause);
+		free(cause);
+		return;
+	}
+	ctl_reply(req, result);
+}
+
+static void
 method_analytics_trends(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
@@ -141,6 +168,7 @@ method_analytics_accuracy(struct ctl_req *req, json_t *params,
 
 const struct daemon_method daemon_methods_analytics[] = {
 	{ "analytics.summary", method_analytics_summary },
+	{ "analytics.breakdown", method_analytics_breakdown },
 	{ "analytics.trends", method_analytics_trends },
 	{ "analytics.models", method_analytics_models },
 	{ "analytics.accuracy", method_analytics_accuracy },

@@ -80,7 +80,8 @@ num(json_t *j, const char *path1, const char *path2)
 }
 
 #define RUN(status, extra) \
-	"{\"operation\":\"op\",\"model\":\"m\",\"status\":\"" status "\"," \
+	"{\"operation\":\"op\",\"model\":\"m\",\"schedule\":\"s1\"," \
+	"\"status\":\"" status "\"," \
 	"\"scheduled_for_us\":1767225600000000," extra "}"
 
 /* A run counts on its local day: 2026-01-01T03:00Z is 2025-12-31 in New
@@ -93,16 +94,16 @@ START_TEST(test_analytics_delta)
 	ck_assert_int_eq(delta(RUN("success",
 	    "\"finished_us\":1767236400000000"), "America/New_York", &d, key),
 	    0);
-	ck_assert_str_eq(key, "acme/op/m/20251231");
+	ck_assert_str_eq(key, "acme/op/m/s1/20251231");
 	pack_buffer_clear(&d);
 	ck_assert_int_eq(delta(RUN("success",
 	    "\"finished_us\":1767236400000000"), "UTC", &d, key), 0);
-	ck_assert_str_eq(key, "acme/op/m/20260101");
+	ck_assert_str_eq(key, "acme/op/m/s1/20260101");
 	pack_buffer_clear(&d);
 	ck_assert_int_eq(delta("{\"operation\":\"op\",\"status\":\"missed\","
 	    "\"model\":null,\"scheduled_for_us\":1767225600000000}", "UTC",
 	    &d, key), 0);
-	ck_assert_str_eq(key, "acme/op/-/20260101");
+	ck_assert_str_eq(key, "acme/op/-/-/20260101");
 	pack_buffer_clear(&d);
 }
 END_TEST

@@ -220,6 +220,66 @@ check "analytics.accuracy for the last week" sh -c "'$CHIMECTL' --socket \
     >'$T/accuracy.json'"
 check "... every figure as the export says" expect_accuracy \
     "$T/accuracy.json"
+# expect_breakdown FILE BY: analytics.breakdown (last week) by BY as the
+# export says.
+expect_breakdown() {
+	"$JOURNAL" export "$DATA" >"$T/export.jsonl"
+	python3 - "$T/export.jsonl" "$1" "$2" <<'PY'
+import json, sys
+from collections import defaultdict
+recs = [json.loads(l) for l in open(sys.argv[1])]
+got = json.load(open(sys.argv[2]))
+by = sys.argv[3]
+ran = ["success", "failed", "cancelled", "interrupted"]
+final = ran + ["skipped", "missed"]
+parts = defaultdict(lambda: {"cost": 0, "runs": 0, "success": 0, "skipped": 0})
+for r in recs:
+    b = r["body"]
+    if r["account"] != "acme" or "run_id" not in b or \
+            b.get("status") not in final:
+        continue
+    v = {"operation": b["operation"], "model": b.get("model"),
+         "schedule": b["schedule"], "account": r["account"]}[by] or "-"
+    p = parts[v]
+    if b["status"] in ran:
+        p["runs"] += 1
+        p["success"] += b["status"] == "success"
+        if b.get("cost_usd") is not None:
+            p["cost"] += round(float(b["cost_usd"]) * 1000000)
+    p["skipped"] += b["status"] == "skipped"
+tc = sum(p["cost"] for p in parts.values())
+tr = sum(p["runs"] for p in parts.values())
+assert got["by"] == by and sorted(x[by] for x in got["parts"]) == \
+    sorted(parts) and parts, (got, dict(parts))
+for x in got["parts"]:
+    p = parts[x[by]]
+    assert x["cost_usd"] == "%d.%06d" % divmod(p["cost"], 1000000), (x, p)
+    assert x["runs"] == p["runs"] and x["success"] == p["success"], (x, p)
+    assert x["skipped"] == p["skipped"], (x, p)
+    if p["runs"]:
+        assert abs(x["success_rate"] - p["success"] / p["runs"]) < 1e-9
+        assert abs(x["runs_share"] - p["runs"] / tr) < 1e-9
+    if tc:
+        assert abs(x["cost_share"] - p["cost"] / tc) < 1e-9
+    if by == "schedule":
+        assert x["name"] in ("ok", "bad"), x
+costs = [round(float(x["cost_usd"]) * 1000000) for x in got["parts"]]
+assert costs == sorted(costs, reverse=True), costs
+assert got["total_cost_usd"] == "%d.%06d" % divmod(tc, 1000000), got
+PY
+}
+check "analytics.breakdown by schedule" sh -c "'$CHIMECTL' --socket '$SOCK' \
+    --json analytics breakdown --account acme --by schedule --period week \
+    >'$T/by-schedule.json'"
+check "... every figure as the export says" expect_breakdown \
+    "$T/by-schedule.json" schedule
+check "analytics.breakdown by model" sh -c "'$CHIMECTL' --socket '$SOCK' \
+    --json analytics breakdown --account acme --by model --period week \
+    >'$T/by-model.json'"
+check "... every figure as the export says" expect_breakdown \
+    "$T/by-model.json" model
+check "... a bad dimension is refused" error_is -32602 ctlj analytics \
+    breakdown --account acme --by colour
 check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
     --account acme --metric speed
 check "... weeks: one entry for 7 days" json_ok \
