@@ -1255,6 +1255,10 @@ json_t		*analytics_accuracy(struct journal *, const struct caller *,
 /* analytics.breakdown BY "operation", "model", "schedule" or "account":
  * cost, runs, success rate and the shares of the total, costliest first. */
 int		 analytics_by_valid(const char *);
+/* analytics.pace: budget.status's answer STATUS for ACCOUNT at NOW with,
+ * for each cap, the month's projection at the pace so far, the pace a
+ * day and when the cap is reached at it (null: not this month). */
+void		 analytics_pace(json_t *, const char *, int64_t);
 json_t		*analytics_breakdown(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, const char *, char **);
 

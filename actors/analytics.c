@@ -1408,3 +1408,68 @@ analytics_breakdown(struct journal *j, const struct caller *caller,
 	    fmt_usd(ps.total.cost_micro, buf, sizeof buf));
 	return (out);
 }
+
+/* The instant local midnight begins day Y-M-1 in TZ (the first instant
+ * after a gap that swallows it). */
+static int64_t
+analytics_month_start(const struct tz *tz, int y, int m)
+{
+	struct civil	c;
+	int64_t		t[2];
+	int		h;
+
+	memset(&c, 0, sizeof c);
+	c.year = y;
+	c.month = m;
+	c.day = 1;
+	for (h = 0; h < 24; h++) {
+		c.hour = h;
+		if (tz_from_civil(tz, &c, t) > 0)
+			return (t[0] * USEC_PER_SEC);
+	}
+	return (0);
+}
+
+void
+analytics_pace(json_t *status, const char *account, int64_t now)
+{
+	const struct tz	*tz = account_tz(account);
+	struct civil	 c;
+	json_t		*cap;
+	int64_t		 start, end, spent, budget, proj, at;
+	char		 buf[40];
+	size_t		 i;
+
+	tz_to_civil(tz, now / USEC_PER_SEC, &c);
+	start = analytics_month_start(tz, c.year, c.month);
+	end = analytics_month_start(tz, c.month == 12 ? c.year + 1 : c.year,
+	    c.month == 12 ? 1 : c.month + 1);
+	if (start <= 0 || end <= start || now < start)
+		return;
+	json_object_set_new(status, "month_elapsed", json_real(
+	    (double)(now - start) / (double)(end - start)));
+	json_array_foreach(json_object_get(status, "caps"), i, cap) {
+		if (parse_usd(json_string_value(json_object_get(cap,
+		    "spent_usd")), &spent) != 0 || parse_usd(json_string_value(
+		    json_object_get(cap, "budget_usd")), &budget) != 0)
+			continue;
+		/* the month so far, carried on at the same pace */
+		proj = now > start ? (int64_t)((double)spent *
+		    (double)(end - start) / (double)(now - start)) : spent;
+		json_object_set_new(cap, "projected_usd", json_string(
+		    fmt_usd(proj, buf, sizeof buf)));
+		json_object_set_new(cap, "pace_usd_per_day", json_string(
+		    fmt_usd(now > start ? (int64_t)((double)spent * 86400e6 /
+		    (double)(now - start)) : 0, buf, sizeof buf)));
+		if (spent >= budget && budget > 0)
+			at = now;	/* reached */
+		else if (proj > budget && spent > 0)
+			at = start + (int64_t)((double)(now - start) *
+			    (double)budget / (double)spent);
+		else
+			at = 0;
+		json_object_set_new(cap, "reaches_cap_at", at > 0 ?
+		    json_string(fmt_rfc3339(at, buf, sizeof buf)) :
+		    json_null());
+	}
+}

@@ -36,6 +36,10 @@ static const struct ctl_param p_breakdown[] = {
 	P_PERIOD,
 	{ .name = NULL }
 };
+static const struct ctl_param p_pace[] = {
+	CTL_PARAM_ACCOUNT,
+	{ .name = NULL }
+};
 static const struct ctl_param p_trends[] = {
 	{ .name = "metric", .type = CTL_P_STRING,
 	    .help = "cost (the default), runs, failures or latency_p95",
@@ -63,6 +67,16 @@ const struct ctl_method ctl_methods_analytics[] = {
 		.target = CTL_T_ACCOUNT_GIVEN,
 		.flags = CTL_M_READONLY,
 		.list_key = "parts",
+	},
+	{
+		.name = "analytics.pace",
+		.summary = "each cap's month so far, projected to its end, and "
+		    "when it is reached at this pace",
+		.params = p_pace,
+		.target = CTL_T_ACCOUNT,
+		.flags = CTL_M_READONLY,
+		.columns = "kind,name,budget_usd,spent_usd,reserved_usd,projected_usd,reaches_cap_at",
+		.list_key = "caps",
 	},
 	{
 		.name = "analytics.trends",

@@ -141,6 +141,9 @@ extern const struct daemon_method daemon_methods_events[];
 extern const struct daemon_method daemon_methods_token[];
 extern const struct daemon_method daemon_methods_analytics[];
 
+/* method-budget.c: budget.status's answer for an account */
+json_t		*method_budget_status_of(const char *);
+
 /* method-schedule.c: the secret references a request gives */
 int		 method_secret_gate(struct ctl_req *, json_t *, const char *);
 

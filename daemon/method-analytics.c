@@ -166,7 +166,19 @@ method_analytics_accuracy(struct ctl_req *req, json_t *params,
 	method_analytics_query(req, params, t, analytics_accuracy);
 }
 
+/* analytics.pace: budget.status with each cap's projection. */
+static void
+method_analytics_pace(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	json_t	*status = method_budget_status_of(t->account);
+
+	analytics_pace(status, t->account, now_us());
+	ctl_reply(req, status);
+}
+
 const struct daemon_method daemon_methods_analytics[] = {
+	{ "analytics.pace", method_analytics_pace },
 	{ "analytics.summary", method_analytics_summary },
 	{ "analytics.breakdown", method_analytics_breakdown },
 	{ "analytics.trends", method_analytics_trends },

@@ -29,21 +29,28 @@ method_budget_capped(struct schedule *s, void *arg)
 	c->v[c->n++] = s;
 }
 
-static void
-method_budget_status(struct ctl_req *req, json_t *params,
-    const struct target *t)
+/* budget.status's answer for ACCOUNT: every cap, its schedules' too. */
+json_t *
+method_budget_status_of(const char *account)
 {
 	struct capped	 c = { NULL, 0, 0 };
 	json_t		*caps = json_array();
 	size_t		 i;
 
-	schedule_foreach(t->account, method_budget_capped, &c);
+	schedule_foreach(account, method_budget_capped, &c);
 	if (c.n > 0)
 		qsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
 	for (i = 0; i < c.n; i++)
 		json_array_append_new(caps, budget_schedule_cap(c.v[i]));
 	free(c.v);
-	ctl_reply(req, budget_status(t->account, caps));
+	return (budget_status(account, caps));
+}
+
+static void
+method_budget_status(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	ctl_reply(req, method_budget_status_of(t->account));
 }
 
 const struct daemon_method daemon_methods_budget[] = {

@@ -280,6 +280,40 @@ check "... every figure as the export says" expect_breakdown \
     "$T/by-model.json" model
 check "... a bad dimension is refused" error_is -32602 ctlj analytics \
     breakdown --account acme --by colour
+# expect_pace FILE: each cap of analytics.pace projects its month at the
+# pace so far (spent / the month's elapsed share), and says when it is
+# reached: now once spent, else null when the projection stays under it.
+expect_pace() {
+	python3 - "$1" <<'PY'
+import json, sys
+from datetime import datetime
+got = json.load(open(sys.argv[1]))
+micro = lambda s: round(float(s) * 1000000)
+e = got["month_elapsed"]
+assert 0 < e <= 1, got
+assert got["caps"], got
+for c in got["caps"]:
+    spent, budget, proj = (micro(c["spent_usd"]), micro(c["budget_usd"]),
+                           micro(c["projected_usd"]))
+    assert abs(proj - spent / e) <= 1 + spent / e * 1e-6, (c, e)
+    if spent >= budget:
+        assert c["reaches_cap_at"] is not None, c
+    elif proj <= budget:
+        assert c["reaches_cap_at"] is None, c
+PY
+}
+ctl account update acme --monthly-budget 1000 >/dev/null
+check "analytics.pace with a cap the month will not reach" sh -c \
+    "'$CHIMECTL' --socket '$SOCK' --json analytics pace --account acme \
+    >'$T/pace.json'"
+check "... projected at the pace so far" expect_pace "$T/pace.json"
+check "... not reached" json_ok '.caps[0].reaches_cap_at == null' ctlj \
+    analytics pace --account acme
+ctl account update acme --monthly-budget 0.000001 >/dev/null
+check "a cap already spent: reached" json_ok \
+    '.caps[0].reaches_cap_at != null and .caps[0].exceeded' ctlj \
+    analytics pace --account acme
+ctl account update acme --monthly-budget 0 >/dev/null
 check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
     --account acme --metric speed
 check "... weeks: one entry for 7 days" json_ok \
