@@ -1259,6 +1259,12 @@ int		 analytics_by_valid(const char *);
  * for each cap, the month's projection at the pace so far, the pace a
  * day and when the cap is reached at it (null: not this month). */
 void		 analytics_pace(json_t *, const char *, int64_t);
+/* analytics.recommendations for ACCOUNT over the last 30 days, PACE
+ * (analytics_pace's answer) for its caps: each with a kind, a target,
+ * the evidence and the runs behind it, a monthly saving or risk and the
+ * command that applies it. */
+json_t		*analytics_recommendations(struct journal *,
+		     const struct caller *, const char *, json_t *, char **);
 json_t		*analytics_breakdown(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, const char *, char **);
 

@@ -1473,3 +1473,306 @@ analytics_pace(json_t *status, const char *account, int64_t now)
 		    json_null());
 	}
 }
+
+/*
+ * analytics.recommendations: what to change, each with the figures
+ * behind it.  From the rows of the last ANALYTICS_ADVICE_DAYS days
+ * (per schedule and per operation and model) and from the caps' pace.
+ */
+#define ANALYTICS_ADVICE_DAYS	30
+#define ANALYTICS_MIN_RUNS	10	/* a model's measured runs */
+#define ANALYTICS_MIN_FAILING	3	/* a schedule's runs */
+#define ANALYTICS_MIN_ESTIMATED	10	/* an operation's costed runs */
+
+struct analytics_advice {
+	struct analytics_parts	 schedules;
+	struct analytics_groups	 models;
+	struct analytics_accs	 ops;
+};
+
+static void
+analytics_advice_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_advice	*ad = arg;
+
+	analytics_parts_add(r, &ad->schedules);
+	analytics_groups_add(r, &ad->models);
+	analytics_accs_add(r, &ad->ops);
+}
+
+static json_t *
+analytics_advice(const char *kind, const char *target, json_t *evidence,
+    int64_t runs, const char *money_key, int64_t money, const char *command)
+{
+	char	buf[32];
+
+	return (json_pack("{s:s,s:s,s:o,s:I,s:s,s:s}", "kind", kind, "target",
+	    target, "evidence", evidence, "runs", (json_int_t)runs, money_key,
+	    fmt_usd(money, buf, sizeof buf), "command", command));
+}
+
+/* A schedule failing often: at least half of its runs that ran. */
+static void
+analytics_advise_failing(const char *account, struct analytics_parts *ps,
+    json_t *list)
+{
+	struct analytics_part	*p;
+	struct schedule		*s;
+	char			*cmd;
+	int64_t			 ran, bad, wasted;
+	size_t			 i;
+
+	for (i = 0; i < ps->n; i++) {
+		p = &ps->p[i];
+		ran = p->sum.runs[0] + p->sum.runs[1] + p->sum.runs[2] +
+		    p->sum.runs[3];
+		bad = p->sum.runs[1] + p->sum.runs[3];
+		if (ran < ANALYTICS_MIN_FAILING || bad * 2 < ran ||
+		    (s = schedule_find(p->value)) == NULL ||
+		    s->state != SCHEDULE_ACTIVE)
+			continue;
+		wasted = ran > 0 ? p->sum.cost_micro * bad / ran : 0;
+		xasprintf(&cmd, "chimectl schedule pause %s --account %s "
+		    "--note \"fails %lld of %lld runs\"", s->name, account,
+		    (long long)bad, (long long)ran);
+		json_array_append_new(list, analytics_advice("failing_schedule",
+		    s->name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", s->id,
+		    "failed", (json_int_t)bad, "ran", (json_int_t)ran,
+		    "failure_rate", (double)bad / (double)ran), ran,
+		    "monthly_risk_usd", wasted, cmd));
+		free(cmd);
+	}
+}
+
+static void	 analytics_skips_add(const struct analytics_row *, void *);
+
+/* A schedule its cap skipped ("budget" skips). */
+static void
+analytics_advise_skipped(const char *account, struct journal *j,
+    const struct caller *caller, int64_t from, int64_t to, json_t *list)
+{
+	struct analytics_parts	 ps;
+	struct analytics_walk	 w;
+	struct schedule		*s;
+	char			*cmd = NULL, b[32];
+	size_t			 i;
+
+	memset(&ps, 0, sizeof ps);
+	ps.by = "schedule";
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_skips_add;
+	w.arg = &ps;
+	if (analytics_walk(j, &w, &cmd) != 0) {
+		free(cmd);
+		return;
+	}
+	for (i = 0; i < ps.n; i++) {
+		if (ps.p[i].sum.runs[4] > 0 && (s = schedule_find(
+		    ps.p[i].value)) != NULL && s->max_cost_month > 0) {
+			/* room for the month's runs at their cost so far */
+			xasprintf(&cmd, "chimectl schedule update %s --account "
+			    "%s --max-cost-month %s", s->name, account,
+			    fmt_usd(s->max_cost_month * 2, b, sizeof b));
+			json_array_append_new(list, analytics_advice(
+			    "skipped_by_cap", s->name, json_pack("{s:s,s:I,s:s}",
+			    "schedule", s->id, "skipped_by_budget",
+			    (json_int_t)ps.p[i].sum.runs[4], "max_cost_month_usd",
+			    fmt_usd(s->max_cost_month, b, sizeof b)),
+			    ps.p[i].sum.runs[4], "monthly_risk_usd", 0, cmd));
+			free(cmd);
+		}
+		free(ps.p[i].value);
+	}
+	free(ps.p);
+}
+
+/* Only R's skips by a budget, counted as its schedule's skips. */
+static void
+analytics_skips_add(const struct analytics_row *r, void *arg)
+{
+	struct analytics_parts	*ps = arg;
+	struct analytics_row	 only = *r;
+	size_t			 i;
+	int64_t			 budget = 0;
+
+	for (i = 0; i < r->nreasons; i++) {
+		if (strcmp(r->reason[i], "budget") == 0)
+			budget = r->reason_n[i];
+	}
+	if (budget == 0)
+		return;
+	memset(only.runs, 0, sizeof only.runs);
+	only.runs[4] = budget;
+	only.cost_micro = 0;
+	only.timed = 0;
+	only.latency_us_sum = 0;
+	memset(only.latency_hist, 0, sizeof only.latency_hist);
+	analytics_parts_add(&only, ps);
+}
+
+/* A cheaper model with an equal or better success rate, measured on
+ * ANALYTICS_MIN_RUNS runs each. */
+static void
+analytics_advise_models(const char *account, struct analytics_groups *gs,
+    json_t *list)
+{
+	struct analytics_group	*a, *b;
+	char			*cmd, ca[32], cb[32];
+	int64_t			 ra, rb, pa, pb, saving;
+	size_t			 i, k;
+
+	for (i = 0; i < gs->n; i++) {
+		a = &gs->g[i];
+		ra = a->sum.runs[0] + a->sum.runs[1] + a->sum.runs[2] +
+		    a->sum.runs[3];
+		if (a->model == NULL || ra < ANALYTICS_MIN_RUNS ||
+		    a->costed == 0)
+			continue;
+		pa = a->sum.cost_micro / a->costed;
+		for (k = 0; k < gs->n; k++) {
+			b = &gs->g[k];
+			rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] +
+			    b->sum.runs[3];
+			if (k == i || b->model == NULL || strcmp(b->operation,
+			    a->operation) != 0 || rb < ANALYTICS_MIN_RUNS ||
+			    b->costed == 0)
+				continue;
+			pb = b->sum.cost_micro / b->costed;
+			if (pb >= pa || b->sum.runs[0] * ra < a->sum.runs[0] * rb)
+				continue;
+			saving = (pa - pb) * ra * 30 / ANALYTICS_ADVICE_DAYS;
+			xasprintf(&cmd, "chimectl prefs set --account %s --op %s "
+			    "--preferred-model %s", account, a->operation,
+			    b->model);
+			json_array_append_new(list, analytics_advice(
+			    "cheaper_model", a->operation, json_pack(
+			    "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:I,s:b}", "model",
+			    a->model, "cheaper", b->model, "cost_per_run_usd",
+			    fmt_usd(pa, ca, sizeof ca), "cheaper_cost_per_run_usd",
+			    fmt_usd(pb, cb, sizeof cb), "success_rate",
+			    (double)a->sum.runs[0] / (double)ra,
+			    "cheaper_success_rate", (double)b->sum.runs[0] /
+			    (double)rb, "model_runs", (json_int_t)ra,
+			    "cheaper_runs", (json_int_t)rb, "measured", 1),
+			    ra + rb, "monthly_saving_usd", saving, cmd));
+			free(cmd);
+		}
+	}
+}
+
+/* Estimates drifting: fewer than half within 20 % of the actual cost. */
+static void
+analytics_advise_drift(const char *account, struct analytics_accs *as,
+    json_t *list)
+{
+	struct analytics_acc	*a;
+	char			*cmd;
+	int64_t			 under20;
+	size_t			 i;
+
+	for (i = 0; i < as->n; i++) {
+		a = &as->a[i];
+		under20 = a->error_hist[0] + a->error_hist[1] + a->error_hist[2];
+		if (a->estimated < ANALYTICS_MIN_ESTIMATED ||
+		    under20 * 2 >= a->estimated)
+			continue;
+		xasprintf(&cmd, "chimectl analytics accuracy --account %s",
+		    account);
+		json_array_append_new(list, analytics_advice("estimate_drift",
+		    a->operation, json_pack("{s:I,s:f,s:f}", "estimated",
+		    (json_int_t)a->estimated, "within_20pct_share",
+		    (double)under20 / (double)a->estimated, "mean_error_pct",
+		    (double)a->error_ppm_sum / (double)a->estimated / 10000.0),
+		    a->estimated, "monthly_risk_usd", 0, cmd));
+		free(cmd);
+	}
+}
+
+/* A cap that the month's pace reaches before its end (STATUS: pace's). */
+static void
+analytics_advise_caps(const char *account, json_t *status, json_t *list)
+{
+	json_t		*cap;
+	const char	*at, *kind, *name;
+	char		*cmd, b[32];
+	int64_t		 proj, budget, spent;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(status, "caps"), i, cap) {
+		at = json_string_value(json_object_get(cap, "reaches_cap_at"));
+		kind = json_string_value(json_object_get(cap, "kind"));
+		name = json_string_value(json_object_get(cap, "name"));
+		if (at == NULL || kind == NULL || name == NULL ||
+		    parse_usd(json_string_value(json_object_get(cap,
+		    "projected_usd")), &proj) != 0 ||
+		    parse_usd(json_string_value(json_object_get(cap,
+		    "budget_usd")), &budget) != 0 ||
+		    parse_usd(json_string_value(json_object_get(cap,
+		    "spent_usd")), &spent) != 0)
+			continue;
+		fmt_usd(proj > budget ? proj : budget, b, sizeof b);
+		if (strcmp(kind, "schedule_max_cost_month") == 0)
+			xasprintf(&cmd, "chimectl schedule update %s --account "
+			    "%s --max-cost-month %s", name, account, b);
+		else if (strcmp(kind, "operation_monthly_budget") == 0)
+			xasprintf(&cmd, "chimectl prefs set --account %s --op "
+			    "%s --monthly-budget %s", account, name, b);
+		else
+			xasprintf(&cmd, "chimectl account update %s "
+			    "--monthly-budget %s", account, b);
+		json_array_append_new(list, analytics_advice("budget_runs_out",
+		    name, json_pack("{s:s,s:O,s:O,s:O,s:s}", "cap", kind,
+		    "budget_usd", json_object_get(cap, "budget_usd"), "spent_usd",
+		    json_object_get(cap, "spent_usd"), "projected_usd",
+		    json_object_get(cap, "projected_usd"), "reaches_cap_at", at),
+		    0, "monthly_risk_usd", proj > budget ? proj - budget : 0,
+		    cmd));
+		free(cmd);
+	}
+}
+
+json_t *
+analytics_recommendations(struct journal *j, const struct caller *caller,
+    const char *account, json_t *pace, char **cause)
+{
+	struct analytics_advice	 ad;
+	struct analytics_walk	 w;
+	json_t			*list;
+	int64_t			 to = analytics_today(account);
+	int64_t			 from = analytics_days_before(to,
+				     ANALYTICS_ADVICE_DAYS - 1);
+	size_t			 i;
+
+	memset(&ad, 0, sizeof ad);
+	ad.schedules.by = "schedule";
+	w.caller = caller;
+	w.account = account;
+	w.from = from;
+	w.to = to;
+	w.fn = analytics_advice_add;
+	w.arg = &ad;
+	if (analytics_walk(j, &w, cause) != 0)
+		return (NULL);
+	list = json_array();
+	analytics_advise_models(account, &ad.models, list);
+	analytics_advise_failing(account, &ad.schedules, list);
+	analytics_advise_skipped(account, j, caller, from, to, list);
+	analytics_advise_caps(account, pace, list);
+	analytics_advise_drift(account, &ad.ops, list);
+	for (i = 0; i < ad.schedules.n; i++)
+		free(ad.schedules.p[i].value);
+	free(ad.schedules.p);
+	for (i = 0; i < ad.models.n; i++) {
+		free(ad.models.g[i].operation);
+		free(ad.models.g[i].model);
+	}
+	free(ad.models.g);
+	for (i = 0; i < ad.ops.n; i++)
+		free(ad.ops.a[i].operation);
+	free(ad.ops.a);
+	return (json_pack("{s:s,s:i,s:o}", "account", account, "days",
+	    ANALYTICS_ADVICE_DAYS, "recommendations", list));
+}

@@ -79,6 +79,16 @@ const struct ctl_method ctl_methods_analytics[] = {
 		.list_key = "caps",
 	},
 	{
+		.name = "analytics.recommendations",
+		.summary = "what to change, with the figures behind it and the "
+		    "command that does it",
+		.params = p_pace,
+		.target = CTL_T_ACCOUNT,
+		.flags = CTL_M_READONLY,
+		.columns = "kind,target,runs,command",
+		.list_key = "recommendations",
+	},
+	{
 		.name = "analytics.trends",
 		.summary = "a metric for each day or week of a period, none "
 		    "missing",

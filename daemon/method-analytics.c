@@ -177,7 +177,28 @@ method_analytics_pace(struct ctl_req *req, json_t *params,
 	ctl_reply(req, status);
 }
 
+/* analytics.recommendations: from the rows and the caps' pace. */
+static void
+method_analytics_recommendations(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	json_t	*pace = method_budget_status_of(t->account), *result;
+	char	*cause = NULL;
+
+	analytics_pace(pace, t->account, now_us());
+	result = analytics_recommendations(engine->journal,
+	    ctl_req_caller(req), t->account, pace, &cause);
+	json_decref(pace);
+	if (result == NULL) {
+		ctl_error(req, CTL_E_INTERNAL, cause, NULL, NULL);
+		free(cause);
+		return;
+	}
+	ctl_reply(req, result);
+}
+
 const struct daemon_method daemon_methods_analytics[] = {
+	{ "analytics.recommendations", method_analytics_recommendations },
 	{ "analytics.pace", method_analytics_pace },
 	{ "analytics.summary", method_analytics_summary },
 	{ "analytics.breakdown", method_analytics_breakdown },

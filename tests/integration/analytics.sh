@@ -302,6 +302,8 @@ for c in got["caps"]:
         assert c["reaches_cap_at"] is None, c
 PY
 }
+ctl schedule trigger bad --account acme >/dev/null
+check "a third failure" wait_for 30 runs_ended bad 3
 ctl account update acme --monthly-budget 1000 >/dev/null
 check "analytics.pace with a cap the month will not reach" sh -c \
     "'$CHIMECTL' --socket '$SOCK' --json analytics pace --account acme \
@@ -313,6 +315,31 @@ ctl account update acme --monthly-budget 0.000001 >/dev/null
 check "a cap already spent: reached" json_ok \
     '.caps[0].reaches_cap_at != null and .caps[0].exceeded' ctlj \
     analytics pace --account acme
+ctlj analytics recommendations --account acme >"$T/advice.json"
+check "recommendations: the failing schedule, with its figures" jq -e \
+    '[.recommendations[] | select(.kind == "failing_schedule" and
+    .target == "bad" and .evidence.failed == 3 and .evidence.ran == 3 and
+    .runs == 3 and (.command | startswith("chimectl schedule pause bad")))]
+    | length == 1' "$T/advice.json"
+check "... the account's budget that runs out, with its date" jq -e \
+    '[.recommendations[] | select(.kind == "budget_runs_out" and
+    .target == "acme" and .evidence.reaches_cap_at != null and
+    (.command | startswith("chimectl account update acme --monthly-budget")))]
+    | length == 1' "$T/advice.json"
+check "... and nothing without figures" jq -e \
+    'all(.recommendations[]; .evidence != {} and (.command | length) > 0)' \
+    "$T/advice.json"
+CMD=$(jq -r '.recommendations[] | select(.kind == "failing_schedule") |
+    .command' "$T/advice.json")
+check "the command applies it" env PATH="$(dirname "$CHIMECTL"):$PATH" \
+    CHIME_SOCKET="$SOCK" sh -c "$CMD"
+check "... the schedule is paused" json_ok '.state == "paused"' ctlj \
+    schedule get bad --account acme
+check "... and no longer recommended" sh -c "'$CHIMECTL' --socket '$SOCK' \
+    --json analytics recommendations --account acme | jq -e \
+    '[.recommendations[] | select(.kind == \"failing_schedule\")] |
+    length == 0'"
+ctl schedule resume bad --account acme >/dev/null
 ctl account update acme --monthly-budget 0 >/dev/null
 check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
     --account acme --metric speed
