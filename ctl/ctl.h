@@ -343,6 +343,9 @@ void		 print_result(FILE *, const struct ctl_method *, json_t *);
 void		 print_result_fit(FILE *, const struct ctl_method *, json_t *,
 		     size_t);
 void		 print_error(FILE *, json_t *);
+/* analytics.trends' series as a line of block characters (the largest
+ * value the full block), then "(max N)". */
+void		 print_sparkline(FILE *, json_t *);
 /* "usage: chimectl NOUN VERB ARGS [--flag VALUE]..." on one line. */
 void		 print_usage(FILE *, const struct ctl_method *);
 /* The usage line, then one line per parameter with its type and help. */

@@ -365,6 +365,45 @@ print_result(FILE *fp, const struct ctl_method *m, json_t *result)
 	print_result_fit(fp, m, result, 0);
 }
 
+/* A number of a series entry's value (a money string too); -1: none. */
+static double
+print_spark_value(json_t *v)
+{
+	if (json_is_number(v))
+		return (json_number_value(v));
+	if (json_is_string(v))
+		return (strtod(json_string_value(v), NULL));
+	return (-1);
+}
+
+/*
+ * SERIES (analytics.trends') as a sparkline: one block of eight heights a
+ * value, scaled from 0 to the largest; a space where there is no value.
+ */
+void
+print_sparkline(FILE *fp, json_t *series)
+{
+	static const char *const blocks[] = { "\u2581", "\u2582", "\u2583",
+	    "\u2584", "\u2585", "\u2586", "\u2587", "\u2588" };
+	json_t	*e;
+	double	 v, max = 0;
+	size_t	 i;
+
+	json_array_foreach(series, i, e) {
+		if ((v = print_spark_value(json_object_get(e, "value"))) > max)
+			max = v;
+	}
+	json_array_foreach(series, i, e) {
+		v = print_spark_value(json_object_get(e, "value"));
+		if (v < 0)
+			fputc(' ', fp);
+		else
+			fputs(blocks[max > 0 ? (int)(v / max * 7.0 + 0.5) : 0],
+			    fp);
+	}
+	fprintf(fp, "  (max %g)\n", max);
+}
+
 /* The same, with the table's shrinkable columns fitted to MAXW. */
 void
 print_result_fit(FILE *fp, const struct ctl_method *m, json_t *result,
@@ -397,6 +436,8 @@ print_result_fit(FILE *fp, const struct ctl_method *m, json_t *result,
 	}
 	print_kv(fp, rest, 0, 0);
 	json_decref(rest);
+	if (strcmp(m->name, "analytics.trends") == 0)
+		print_sparkline(fp, json_object_get(result, "series"));
 }
 
 /* "chimectl: MESSAGE (field: reason)" for an error object. */

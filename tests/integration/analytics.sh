@@ -341,6 +341,22 @@ check "... and no longer recommended" sh -c "'$CHIMECTL' --socket '$SOCK' \
     length == 0'"
 ctl schedule resume bad --account acme >/dev/null
 ctl account update acme --monthly-budget 0 >/dev/null
+# sparkline_of FILE N: FILE's last line is a sparkline of N values, the
+# largest the full block.
+sparkline_of() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+line = open(sys.argv[1], encoding="utf-8").read().rstrip("\n").split("\n")[-1]
+spark, _, tail = line.partition("  (max ")
+assert len(spark) == int(sys.argv[2]), line
+assert all("\u2581" <= c <= "\u2588" for c in spark), line
+assert "\u2588" in spark and tail.endswith(")"), line   # the max is full
+PY
+}
+check "chimectl prints trends with a sparkline" sh -c "'$CHIMECTL' --socket \
+    '$SOCK' analytics trends --account acme --metric runs --period week \
+    >'$T/trends.txt'"
+check "... one block a day" sparkline_of "$T/trends.txt" 7
 check "... a bad metric is refused" error_is -32602 ctlj analytics trends \
     --account acme --metric speed
 check "... weeks: one entry for 7 days" json_ok \
