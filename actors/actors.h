@@ -1252,20 +1252,32 @@ json_t		*analytics_models(struct journal *, const struct caller *,
  * bucket of the 90th percentile error. */
 json_t		*analytics_accuracy(struct journal *, const struct caller *,
 		     const char *, int64_t, int64_t, char **);
+/* What the queries need of a schedule, from the layer that knows them
+ * (analytics.c is below the schedules): 0 and *OUT for schedule ID, -1
+ * if there is none.  NAME is borrowed until the next call. */
+struct analytics_sched {
+	const char	*name;
+	int		 active;
+	int64_t		 max_cost_month;
+};
+typedef int (*analytics_sched_fn)(const char *, struct analytics_sched *);
 /* analytics.breakdown BY "operation", "model", "schedule" or "account":
- * cost, runs, success rate and the shares of the total, costliest first. */
+ * cost, runs, success rate and the shares of the total, costliest first
+ * (a schedule's name through SF, which may be NULL). */
 int		 analytics_by_valid(const char *);
+json_t		*analytics_breakdown(struct journal *, const struct caller *,
+		     const char *, int64_t, int64_t, const char *,
+		     analytics_sched_fn, char **);
 /* analytics.pace: budget.status's answer STATUS for ACCOUNT at NOW with,
  * for each cap, the month's projection at the pace so far, the pace a
  * day and when the cap is reached at it (null: not this month). */
 void		 analytics_pace(json_t *, const char *, int64_t);
 /* analytics.recommendations for ACCOUNT over the last 30 days, PACE
- * (analytics_pace's answer) for its caps: each with a kind, a target,
- * the evidence and the runs behind it, a monthly saving or risk and the
- * command that applies it. */
+ * (analytics_pace's answer) for its caps, schedules through SF: each with
+ * a kind, a target, the evidence and the runs behind it, a monthly saving
+ * or risk and the command that applies it. */
 json_t		*analytics_recommendations(struct journal *,
-		     const struct caller *, const char *, json_t *, char **);
-json_t		*analytics_breakdown(struct journal *, const struct caller *,
-		     const char *, int64_t, int64_t, const char *, char **);
+		     const struct caller *, const char *, json_t *,
+		     analytics_sched_fn, char **);
 
 #endif /* CHIME_ACTORS_H */

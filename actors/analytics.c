@@ -1340,10 +1340,10 @@ analytics_by_valid(const char *by)
 
 static json_t *
 analytics_part_json(const struct analytics_part *p,
-    const struct analytics_sum *total, const char *by)
+    const struct analytics_sum *total, const char *by, analytics_sched_fn sf)
 {
-	struct schedule	*s;
-	json_t		*j;
+	struct analytics_sched	 s;
+	json_t			*j;
 	char		 buf[32];
 	int64_t		 ran, all;
 
@@ -1355,9 +1355,9 @@ analytics_part_json(const struct analytics_part *p,
 	    fmt_usd(p->sum.cost_micro, buf, sizeof buf), "runs",
 	    (json_int_t)ran, "success", (json_int_t)p->sum.runs[0], "skipped",
 	    (json_int_t)p->sum.runs[4]);
-	if (strcmp(by, "schedule") == 0 && (s = schedule_find(p->value)) !=
-	    NULL)
-		json_object_set_new(j, "name", json_string(s->name));
+	if (strcmp(by, "schedule") == 0 && sf != NULL && sf(p->value,
+	    &s) == 0)
+		json_object_set_new(j, "name", json_string(s.name));
 	json_object_set_new(j, "success_rate", ran > 0 ? json_real(
 	    (double)p->sum.runs[0] / (double)ran) : json_null());
 	json_object_set_new(j, "cost_share", total->cost_micro > 0 ?
@@ -1371,7 +1371,7 @@ analytics_part_json(const struct analytics_part *p,
 json_t *
 analytics_breakdown(struct journal *j, const struct caller *caller,
     const char *account, int64_t from, int64_t to, const char *by,
-    char **cause)
+    analytics_sched_fn sf, char **cause)
 {
 	struct analytics_parts	 ps;
 	struct analytics_walk	 w;
@@ -1397,7 +1397,7 @@ analytics_breakdown(struct journal *j, const struct caller *caller,
 	list = json_array();
 	for (i = 0; i < ps.n; i++) {
 		json_array_append_new(list, analytics_part_json(&ps.p[i],
-		    &ps.total, by));
+		    &ps.total, by, sf));
 		free(ps.p[i].value);
 	}
 	free(ps.p);
@@ -1514,10 +1514,10 @@ analytics_advice(const char *kind, const char *target, json_t *evidence,
 /* A schedule failing often: at least half of its runs that ran. */
 static void
 analytics_advise_failing(const char *account, struct analytics_parts *ps,
-    json_t *list)
+    analytics_sched_fn sf, json_t *list)
 {
 	struct analytics_part	*p;
-	struct schedule		*s;
+	struct analytics_sched	 s;
 	char			*cmd;
 	int64_t			 ran, bad, wasted;
 	size_t			 i;
@@ -1528,15 +1528,14 @@ analytics_advise_failing(const char *account, struct analytics_parts *ps,
 		    p->sum.runs[3];
 		bad = p->sum.runs[1] + p->sum.runs[3];
 		if (ran < ANALYTICS_MIN_FAILING || bad * 2 < ran ||
-		    (s = schedule_find(p->value)) == NULL ||
-		    s->state != SCHEDULE_ACTIVE)
+		    sf(p->value, &s) != 0 || !s.active)
 			continue;
 		wasted = ran > 0 ? p->sum.cost_micro * bad / ran : 0;
 		xasprintf(&cmd, "chimectl schedule pause %s --account %s "
-		    "--note \"fails %lld of %lld runs\"", s->name, account,
+		    "--note \"fails %lld of %lld runs\"", s.name, account,
 		    (long long)bad, (long long)ran);
 		json_array_append_new(list, analytics_advice("failing_schedule",
-		    s->name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", s->id,
+		    s.name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", p->value,
 		    "failed", (json_int_t)bad, "ran", (json_int_t)ran,
 		    "failure_rate", (double)bad / (double)ran), ran,
 		    "monthly_risk_usd", wasted, cmd));
@@ -1549,11 +1548,12 @@ static void	 analytics_skips_add(const struct analytics_row *, void *);
 /* A schedule its cap skipped ("budget" skips). */
 static void
 analytics_advise_skipped(const char *account, struct journal *j,
-    const struct caller *caller, int64_t from, int64_t to, json_t *list)
+    const struct caller *caller, int64_t from, int64_t to,
+    analytics_sched_fn sf, json_t *list)
 {
 	struct analytics_parts	 ps;
 	struct analytics_walk	 w;
-	struct schedule		*s;
+	struct analytics_sched	 s;
 	char			*cmd = NULL, b[32];
 	size_t			 i;
 
@@ -1570,17 +1570,17 @@ analytics_advise_skipped(const char *account, struct journal *j,
 		return;
 	}
 	for (i = 0; i < ps.n; i++) {
-		if (ps.p[i].sum.runs[4] > 0 && (s = schedule_find(
-		    ps.p[i].value)) != NULL && s->max_cost_month > 0) {
+		if (ps.p[i].sum.runs[4] > 0 && sf(ps.p[i].value, &s) == 0 &&
+		    s.max_cost_month > 0) {
 			/* room for the month's runs at their cost so far */
 			xasprintf(&cmd, "chimectl schedule update %s --account "
-			    "%s --max-cost-month %s", s->name, account,
-			    fmt_usd(s->max_cost_month * 2, b, sizeof b));
+			    "%s --max-cost-month %s", s.name, account,
+			    fmt_usd(s.max_cost_month * 2, b, sizeof b));
 			json_array_append_new(list, analytics_advice(
-			    "skipped_by_cap", s->name, json_pack("{s:s,s:I,s:s}",
-			    "schedule", s->id, "skipped_by_budget",
+			    "skipped_by_cap", s.name, json_pack("{s:s,s:I,s:s}",
+			    "schedule", ps.p[i].value, "skipped_by_budget",
 			    (json_int_t)ps.p[i].sum.runs[4], "max_cost_month_usd",
-			    fmt_usd(s->max_cost_month, b, sizeof b)),
+			    fmt_usd(s.max_cost_month, b, sizeof b)),
 			    ps.p[i].sum.runs[4], "monthly_risk_usd", 0, cmd));
 			free(cmd);
 		}
@@ -1736,7 +1736,7 @@ analytics_advise_caps(const char *account, json_t *status, json_t *list)
 
 json_t *
 analytics_recommendations(struct journal *j, const struct caller *caller,
-    const char *account, json_t *pace, char **cause)
+    const char *account, json_t *pace, analytics_sched_fn sf, char **cause)
 {
 	struct analytics_advice	 ad;
 	struct analytics_walk	 w;
@@ -1758,8 +1758,8 @@ analytics_recommendations(struct journal *j, const struct caller *caller,
 		return (NULL);
 	list = json_array();
 	analytics_advise_models(account, &ad.models, list);
-	analytics_advise_failing(account, &ad.schedules, list);
-	analytics_advise_skipped(account, j, caller, from, to, list);
+	analytics_advise_failing(account, &ad.schedules, sf, list);
+	analytics_advise_skipped(account, j, caller, from, to, sf, list);
 	analytics_advise_caps(account, pace, list);
 	analytics_advise_drift(account, &ad.ops, list);
 	for (i = 0; i < ad.schedules.n; i++)

@@ -11,6 +11,20 @@
 #include "ctl.h"
 #include "daemon.h"
 
+/* A schedule as the analytics queries see it. */
+static int
+method_analytics_sched(const char *id, struct analytics_sched *out)
+{
+	struct schedule	*s = schedule_find(id);
+
+	if (s == NULL)
+		return (-1);
+	out->name = s->name;
+	out->active = s->state == SCHEDULE_ACTIVE;
+	out->max_cost_month = s->max_cost_month;
+	return (0);
+}
+
 /* The days FROM..TO a request asks for: 0, or -1 after answering. */
 static int
 method_analytics_period(struct ctl_req *req, json_t *params,
@@ -89,7 +103,8 @@ method_analytics_breakdown(struct ctl_req *req, json_t *params,
 	if (method_analytics_period(req, params, t->account, &from, &to) != 0)
 		return;
 	if ((result = analytics_breakdown(engine->journal,
-	    ctl_req_caller(req), t->account, from, to, by, &cause)) == NULL) {
+	    ctl_req_caller(req), t->account, from, to, by,
+	    method_analytics_sched, &cause)) == NULL) {
 		ctl_error_param(req, "from", cause);
 		free(cause);
 		return;
@@ -187,7 +202,8 @@ method_analytics_recommendations(struct ctl_req *req, json_t *params,
 
 	analytics_pace(pace, t->account, now_us());
 	result = analytics_recommendations(engine->journal,
-	    ctl_req_caller(req), t->account, pace, &cause);
+	    ctl_req_caller(req), t->account, pace, method_analytics_sched,
+	    &cause);
 	json_decref(pace);
 	if (result == NULL) {
 		ctl_error(req, CTL_E_INTERNAL, cause, NULL, NULL);
