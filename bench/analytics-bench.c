@@ -1,0 +1,267 @@
+/*
+ * bench/analytics-bench.c: how long the analytics queries take over a
+ * year of aggregates, in-process (no socket: the query itself).
+ *
+ * It fills a temporary journal's "analytics" table with the rows a year
+ * of runs leaves: for each of ACCOUNTS accounts, OPS operations, MODELS
+ * models and 365 days, one row (a schedule an operation), each the merge
+ * of a few runs' deltas, written through jrec_put in records of 1000
+ * rows.  Then it times each query for one account, REPEAT times: summary
+ * over a week, a month and a year, trends by day over a year, models and
+ * accuracy over a year, breakdown by operation over a year; it prints
+ * p50, p99 and max in ms against the target (p99 under 5 ms).  --out FILE
+ * writes the same figures as JSON.
+ *
+ *	analytics-bench [--accounts N] [--ops N] [--models N] [--repeat N]
+ *	    [--out FILE]
+ */
+#include <sys/types.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "journal.h"
+#include "actors.h"
+#include "bench.h"
+
+#define AB_DAYS		365
+#define AB_TARGET_MS	5.0
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: analytics-bench [--accounts N] [--ops N] "
+	    "[--models N] [--repeat N] [--out FILE]\n");
+	exit(2);
+}
+
+static void
+ab_done(const struct journal_result *r, void *arg)
+{
+	uint64_t	*n = arg;
+
+	if (r->status != JOURNAL_OK)
+		fatalx("analytics-bench: a record failed: %s",
+		    r->error != NULL ? r->error : "?");
+	(*n)++;
+}
+
+/* The delta of one run of operation OP, model M, on DAY (days since the
+ * epoch), as a run map's delta would be. */
+static void
+ab_delta(struct pack_buffer *d, const char *acct, const char *op,
+    const char *model, const char *sched, int64_t ymd, int ok)
+{
+	msgpack_pack_map(&d->pk, 14);
+	pack_kstr(&d->pk, "account", acct);
+	pack_kstr(&d->pk, "operation", op);
+	pack_kstr(&d->pk, "model", model);
+	pack_kstr(&d->pk, "schedule", sched);
+	pack_kint(&d->pk, "day", ymd);
+	pack_kint(&d->pk, "status", ok ? 0 : 1);
+	pack_kstr(&d->pk, "reason", NULL);
+	pack_kint(&d->pk, "cost", 1200);
+	pack_kint(&d->pk, "low", 800);
+	pack_kint(&d->pk, "mid", 1000);
+	pack_kint(&d->pk, "high", 1500);
+	pack_kint(&d->pk, "in", 300);
+	pack_kint(&d->pk, "out", 120);
+	pack_kint(&d->pk, "latency_us", 850000);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "accounts", required_argument, NULL, 'a' },
+		{ "ops", required_argument, NULL, 'o' },
+		{ "models", required_argument, NULL, 'm' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const names[] = { "summary week", "summary month",
+	    "summary year", "trends year/day", "models year", "accuracy year",
+	    "breakdown year" };
+	struct caller		 admin;
+	struct event_base	*base;
+	struct journal_options	 jo;
+	struct journal		*j;
+	struct jrec		*rec = NULL;
+	struct pack_buffer	 d;
+	msgpack_sbuffer		 row;
+	json_t			*out, *figs, *res;
+	int64_t			*t, q[3], today, from, start;
+	uint64_t		 accounts = 10, ops = 50, models = 4, repeat = 50;
+	uint64_t		 rows = 0, submitted = 0, done = 0, a, o, m, day;
+	const char		*outfile = NULL;
+	char			*dir, *jdir, *cause = NULL, acct[32], op[32];
+	char			 sched[64];
+	char			 model[32], key[ANALYTICS_KEY_MAX];
+	size_t			 k, r;
+	int			 ch, met = 1;
+
+	log_open("analytics-bench", LOG_LEVEL_WARN);
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			accounts = strtoull(optarg, NULL, 10);
+			break;
+		case 'o':
+			ops = strtoull(optarg, NULL, 10);
+			break;
+		case 'm':
+			models = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			repeat = strtoull(optarg, NULL, 10);
+			break;
+		case 'O':
+			outfile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (accounts == 0 || ops == 0 || models == 0 || repeat == 0 ||
+	    optind != argc)
+		usage();
+	dir = bench_tmpdir(NULL, "analytics-bench");
+	xasprintf(&jdir, "%s/journal", dir);
+	base = event_base_new();
+	memset(&jo, 0, sizeof jo);
+	jo.sync = JOURNAL_SYNC_NONE;
+	if ((j = journal_open(jdir, &jo, &cause)) == NULL ||
+	    journal_start(j, base, &cause) != 0)
+		fatalx("journal: %s", cause);
+	today = 20261205;
+	start = mono_us();
+	for (a = 0; a < accounts; a++) {
+		snprintf(acct, sizeof acct, "acct%llu", (unsigned long long)a);
+		for (o = 0; o < ops; o++) {
+			snprintf(op, sizeof op, "op%llu", (unsigned long long)o);
+			snprintf(sched, sizeof sched, "s_%llu_%llu",
+			    (unsigned long long)a, (unsigned long long)o);
+			for (m = 0; m < models; m++) {
+				snprintf(model, sizeof model, "model%llu",
+				    (unsigned long long)m);
+				for (day = 0; day < AB_DAYS; day++) {
+					int64_t ymd = analytics_days_before(
+					    today, (int64_t)day);
+
+					snprintf(key, sizeof key,
+					    "%s/%s/%s/%s/%08lld", acct, op,
+					    model, sched, (long long)ymd);
+					msgpack_sbuffer_init(&row);
+					for (r = 0; r < 3; r++) {
+						msgpack_sbuffer tmp;
+
+						pack_buffer_init(&d);
+						ab_delta(&d, acct, op, model,
+						    sched, ymd, r != 2);
+						msgpack_sbuffer_init(&tmp);
+						analytics_merge(row.data,
+						    row.size, d.sbuf.data,
+						    d.sbuf.size, &tmp);
+						msgpack_sbuffer_destroy(&row);
+						row = tmp;
+						pack_buffer_clear(&d);
+					}
+					if (rec == NULL) {
+						rec = jrec_create("bench.rows",
+						    NULL);
+						msgpack_pack_map(jrec_body(rec),
+						    0);
+					}
+					jrec_put(rec, ANALYTICS_TABLE, key,
+					    strlen(key), row.data, row.size);
+					msgpack_sbuffer_destroy(&row);
+					if (++rows % 1000 == 0) {
+						journal_submit(j, rec, ab_done,
+						    &done);
+						submitted++;
+						rec = NULL;
+						while (submitted - done > 8)
+							event_base_loop(base,
+							    EVLOOP_ONCE);
+					}
+				}
+			}
+		}
+	}
+	if (rec != NULL) {
+		journal_submit(j, rec, ab_done, &done);
+		submitted++;
+	}
+	journal_flush(j);
+	printf("analytics-bench: %llu rows (%llu accounts x %llu operations "
+	    "x %llu models x %d days) written in %.1f s\n",
+	    (unsigned long long)rows, (unsigned long long)accounts,
+	    (unsigned long long)ops, (unsigned long long)models, AB_DAYS,
+	    (double)(mono_us() - start) / 1e6);
+	printf("  query (one account)          p50 ms    p99 ms    max ms\n");
+	memset(&admin, 0, sizeof admin);
+	admin.admin = 1;
+	t = xcalloc(repeat, sizeof *t);
+	figs = json_object();
+	for (k = 0; k < sizeof names / sizeof names[0]; k++) {
+		from = analytics_days_before(today, k == 0 ? 6 : k == 1 ? 29 :
+		    AB_DAYS - 1);
+		for (r = 0; r < repeat; r++) {
+			start = mono_us();
+			switch (k) {
+			case 0: case 1: case 2:
+				res = analytics_summary(j, &admin, "acct0",
+				    from, today, &cause);
+				break;
+			case 3:
+				res = analytics_trends(j, &admin, "acct0",
+				    from, today, "cost", 0, &cause);
+				break;
+			case 4:
+				res = analytics_models(j, &admin, "acct0",
+				    from, today, &cause);
+				break;
+			case 5:
+				res = analytics_accuracy(j, &admin, "acct0",
+				    from, today, &cause);
+				break;
+			default:
+				res = analytics_breakdown(j, &admin, "acct0",
+				    from, today, "operation", NULL, &cause);
+				break;
+			}
+			t[r] = mono_us() - start;
+			if (res == NULL)
+				fatalx("%s: %s", names[k], cause);
+			json_decref(res);
+		}
+		bench_quantiles(t, repeat, q);
+		if ((double)q[1] / 1000.0 >= AB_TARGET_MS)
+			met = 0;
+		printf("  %-28s %8.2f  %8.2f  %8.2f\n", names[k],
+		    (double)q[0] / 1000.0, (double)q[1] / 1000.0,
+		    (double)q[2] / 1000.0);
+		json_object_set_new(figs, names[k], json_pack("{s:f,s:f,s:f}",
+		    "p50_ms", (double)q[0] / 1000.0, "p99_ms",
+		    (double)q[1] / 1000.0, "max_ms", (double)q[2] / 1000.0));
+	}
+	printf("  target: p99 under %.0f ms: %s\n", AB_TARGET_MS, met ? "met" :
+	    "NOT met");
+	out = json_pack("{s:I,s:I,s:I,s:I,s:o,s:b}", "rows", (json_int_t)rows,
+	    "accounts", (json_int_t)accounts, "ops", (json_int_t)ops,
+	    "models", (json_int_t)models, "queries", figs, "target_met", met);
+	if (outfile != NULL && bench_write_json(outfile, out, &cause) != 0)
+		fatalx("%s", cause);
+	json_decref(out);
+	free(t);
+	journal_close(j);
+	event_base_free(base);
+	bench_rm_tree(dir);
+	free(jdir);
+	free(dir);
+	return (0);
+}
