@@ -276,9 +276,9 @@ analytics_delta(const char *account, const msgpack_object *run,
 	if (started > 0 && finished >= started &&
 	    (s == 0 || s == 1 || s == 2 || s == 3))
 		lat = finished - started;
-	snprintf(key, keylen, "%s/%s/%s/%s/%08lld", account, op,
-	    model != NULL ? model : "-", sched != NULL ? sched : "-",
-	    (long long)day);
+	/* the day first: a period is a range of keys */
+	snprintf(key, keylen, "%s/%08lld/%s/%s/%s", account, (long long)day,
+	    op, model != NULL ? model : "-", sched != NULL ? sched : "-");
 	msgpack_pack_map(&delta->pk, 14);
 	pack_kstr(&delta->pk, "account", account);
 	pack_kstr(&delta->pk, "operation", op);
@@ -726,7 +726,17 @@ analytics_walk_row(const struct journal_row *row, void *arg)
 	struct analytics_row	 r;
 	struct account		*a;
 	msgpack_unpacked	 u;
+	const char		*k = row->key;
+	size_t			 n, i;
+	int64_t			 day = 0;
 
+	/* one account's rows are in day order: stop past the last day */
+	if (w->account != NULL && row->klen >= (n = strlen(w->account)) + 10) {
+		for (i = n + 1; i < n + 9 && k[i] >= '0' && k[i] <= '9'; i++)
+			day = day * 10 + (k[i] - '0');
+		if (i == n + 9 && day > w->to)
+			return (1);
+	}
 	if (unpack_buffer(row->val, row->vlen, &u) != 0)
 		return (0);
 	analytics_row_read(&u.data, &r);
@@ -743,13 +753,20 @@ analytics_walk_row(const struct journal_row *row, void *arg)
 static int
 analytics_walk(struct journal *j, struct analytics_walk *w, char **cause)
 {
-	char	prefix[80];
+	char	prefix[80], start[96];
+	int	rc;
 
-	if (w->account != NULL)
+	if (w->account != NULL) {
+		/* ACCOUNT/FROM...: a range, read from its first day */
 		snprintf(prefix, sizeof prefix, "%s/", w->account);
-	if (journal_table_foreach(j, ANALYTICS_TABLE, w->account != NULL ?
-	    prefix : NULL, w->account != NULL ? strlen(prefix) : 0, 0,
-	    analytics_walk_row, w) == -1) {
+		snprintf(start, sizeof start, "%s/%08lld", w->account,
+		    (long long)w->from);
+		rc = journal_table_seek(j, ANALYTICS_TABLE, prefix,
+		    strlen(prefix), start, strlen(start), analytics_walk_row, w);
+	} else
+		rc = journal_table_foreach(j, ANALYTICS_TABLE, NULL, 0, 0,
+		    analytics_walk_row, w);
+	if (rc == -1) {
 		*cause = xstrdup("cannot read the analytics table");
 		return (-1);
 	}

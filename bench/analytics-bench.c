@@ -153,8 +153,8 @@ main(int argc, char **argv)
 					    today, (int64_t)day);
 
 					snprintf(key, sizeof key,
-					    "%s/%s/%s/%s/%08lld", acct, op,
-					    model, sched, (long long)ymd);
+					    "%s/%08lld/%s/%s/%s", acct,
+					    (long long)ymd, op, model, sched);
 					msgpack_sbuffer_init(&row);
 					for (r = 0; r < 3; r++) {
 						msgpack_sbuffer tmp;

@@ -625,6 +625,23 @@ journal_call_hooks(struct journal *j, size_t records, int64_t commit_us)
 }
 
 int
+journal_table_seek(struct journal *j, const char *table, const void *prefix,
+    size_t plen, const void *start, size_t slen,
+    int (*cb)(const struct journal_row *, void *), void *arg)
+{
+	char	*cause;
+
+	if (j->ops->table_seek(j->store, table, prefix, plen, start, slen, cb,
+	    arg, &cause) != 0) {
+		log_warnx("msg=\"journal: cannot read table\" table=%s "
+		    "error=\"%s\"", table, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+int
 journal_table_foreach(struct journal *j, const char *table,
     const void *prefix, size_t plen, int reverse,
     int (*cb)(const struct journal_row *, void *), void *arg)

@@ -380,6 +380,12 @@ void		 journal_remove_commit_hook(struct journal *,
 int		 journal_table_foreach(struct journal *, const char *,
 		     const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *), void *);
+/* As journal_table_foreach forward, from the first key at or after START
+ * (SLEN bytes) among those with PREFIX: a range read without walking what
+ * comes before it (the callback stops past its end). */
+int		 journal_table_seek(struct journal *, const char *,
+		     const void *, size_t, const void *, size_t,
+		     int (*)(const struct journal_row *, void *), void *);
 /* Copy one row's value: 0 and allocated *val (NUL-terminated past *vlen
  * bytes, for convenience), or -1 if absent (or on a read error, logged). */
 int		 journal_table_get(struct journal *, const char *,
@@ -745,6 +751,11 @@ struct store_ops {
 	/* in the write transaction: meta's merkle_range */
 	int		 (*set_range)(struct store *,
 			     const struct merkle_range *, char **);
+	/* the rows with a prefix from a start key on, in key order */
+	int		 (*table_seek)(struct store *, const char *,
+			     const void *, size_t, const void *, size_t,
+			     int (*)(const struct journal_row *, void *),
+			     void *, char **);
 	/* in the write transaction: a row as the transaction left it
 	   (*VAL NULL when absent; valid until the next write) */
 	int		 (*wget)(struct store *, const char *, const void *,

@@ -113,6 +113,10 @@ static int	 store_check_size(struct store *, const char *, char **);
 static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
+static int	 store_lmdb_table_seek(struct store *, const char *,
+		     const void *, size_t, const void *, size_t,
+		     int (*)(const struct journal_row *, void *), void *,
+		     char **);
 static int	 store_lmdb_wget(struct store *, const char *, const void *,
 		     size_t, const void **, size_t *, char **);
 static int	 store_lmdb_prune(struct store *, uint64_t, const uint8_t *,
@@ -203,6 +207,7 @@ const struct store_ops store_lmdb_ops = {
 	.set_range = store_lmdb_set_range,
 	.prune = store_lmdb_prune,
 	.wget = store_lmdb_wget,
+	.table_seek = store_lmdb_table_seek,
 	.log_last = store_lmdb_log_last,
 	.log_foreach = store_lmdb_log_foreach,
 	.table_foreach = store_lmdb_table_foreach,
@@ -1371,6 +1376,47 @@ store_lmdb_table_foreach(struct store *s, const char *table,
 	for (rc = store_walk_start(c, &k, &v, prefix, plen, reverse);
 	    rc == 0 && store_has_prefix(&k, prefix, plen);
 	    rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
+		row.key = k.mv_data;
+		row.klen = k.mv_size;
+		row.val = v.mv_data;
+		row.vlen = v.mv_size;
+		if (cb(&row, arg) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	store_rend(s, txn);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_error(rc, table, cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The rows with PREFIX from the first key at or after START, in order. */
+static int
+store_lmdb_table_seek(struct store *s, const char *table,
+    const void *prefix, size_t plen, const void *start, size_t slen,
+    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+{
+	struct journal_row	 row;
+	MDB_txn			*txn;
+	MDB_cursor		*c;
+	MDB_dbi			 dbi;
+	MDB_val			 k = { slen, (void *)start }, v;
+	int			 rc;
+
+	if (store_find_table(s, table, 0, &dbi) != 0)
+		return (0);
+	if (store_rbegin(s, &txn, cause) != 0)
+		return (-1);
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	    rc == 0 && store_has_prefix(&k, prefix, plen);
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		row.key = k.mv_data;
 		row.klen = k.mv_size;
 		row.val = v.mv_data;

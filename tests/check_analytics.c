@@ -94,16 +94,16 @@ START_TEST(test_analytics_delta)
 	ck_assert_int_eq(delta(RUN("success",
 	    "\"finished_us\":1767236400000000"), "America/New_York", &d, key),
 	    0);
-	ck_assert_str_eq(key, "acme/op/m/s1/20251231");
+	ck_assert_str_eq(key, "acme/20251231/op/m/s1");
 	pack_buffer_clear(&d);
 	ck_assert_int_eq(delta(RUN("success",
 	    "\"finished_us\":1767236400000000"), "UTC", &d, key), 0);
-	ck_assert_str_eq(key, "acme/op/m/s1/20260101");
+	ck_assert_str_eq(key, "acme/20260101/op/m/s1");
 	pack_buffer_clear(&d);
 	ck_assert_int_eq(delta("{\"operation\":\"op\",\"status\":\"missed\","
 	    "\"model\":null,\"scheduled_for_us\":1767225600000000}", "UTC",
 	    &d, key), 0);
-	ck_assert_str_eq(key, "acme/op/-/-/20260101");
+	ck_assert_str_eq(key, "acme/20260101/op/-/-");
 	pack_buffer_clear(&d);
 }
 END_TEST
