@@ -1353,16 +1353,18 @@ store_walk_start(MDB_cursor *c, MDB_val *k, MDB_val *v, const void *prefix,
 	return (rc);
 }
 
+/* The rows with PREFIX in key order (REVERSE: backwards), or forwards
+ * from the first key at or after START when START is not NULL. */
 static int
-store_lmdb_table_foreach(struct store *s, const char *table,
-    const void *prefix, size_t plen, int reverse,
+store_table_walk(struct store *s, const char *table, const void *prefix,
+    size_t plen, const void *start, size_t slen, int reverse,
     int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
 {
 	struct journal_row	 row;
 	MDB_txn			*txn;
 	MDB_cursor		*c;
 	MDB_dbi			 dbi;
-	MDB_val			 k, v;
+	MDB_val			 k = { slen, (void *)start }, v;
 	int			 rc;
 
 	if (prefix == NULL)
@@ -1373,7 +1375,8 @@ store_lmdb_table_foreach(struct store *s, const char *table,
 		return (-1);
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		goto out;
-	for (rc = store_walk_start(c, &k, &v, prefix, plen, reverse);
+	for (rc = start != NULL ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
+	    store_walk_start(c, &k, &v, prefix, plen, reverse);
 	    rc == 0 && store_has_prefix(&k, prefix, plen);
 	    rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
 		row.key = k.mv_data;
@@ -1395,45 +1398,22 @@ out:
 	return (0);
 }
 
-/* The rows with PREFIX from the first key at or after START, in order. */
+static int
+store_lmdb_table_foreach(struct store *s, const char *table,
+    const void *prefix, size_t plen, int reverse,
+    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+{
+	return (store_table_walk(s, table, prefix, plen, NULL, 0, reverse, cb,
+	    arg, cause));
+}
+
 static int
 store_lmdb_table_seek(struct store *s, const char *table,
     const void *prefix, size_t plen, const void *start, size_t slen,
     int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
 {
-	struct journal_row	 row;
-	MDB_txn			*txn;
-	MDB_cursor		*c;
-	MDB_dbi			 dbi;
-	MDB_val			 k = { slen, (void *)start }, v;
-	int			 rc;
-
-	if (store_find_table(s, table, 0, &dbi) != 0)
-		return (0);
-	if (store_rbegin(s, &txn, cause) != 0)
-		return (-1);
-	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
-		goto out;
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	    rc == 0 && store_has_prefix(&k, prefix, plen);
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		row.key = k.mv_data;
-		row.klen = k.mv_size;
-		row.val = v.mv_data;
-		row.vlen = v.mv_size;
-		if (cb(&row, arg) != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-out:
-	store_rend(s, txn);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_error(rc, table, cause);
-		return (-1);
-	}
-	return (0);
+	return (store_table_walk(s, table, prefix, plen, start, slen, 0, cb,
+	    arg, cause));
 }
 
 static int
