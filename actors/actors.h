@@ -1187,10 +1187,10 @@ int		 token_authenticate(const char *, struct caller *,
 		     const char **);
 
 /*
- * analytics.c: the "analytics" table, one row an account, operation, model,
- * schedule and local day, added to by each run's end in its own
- * transaction
- * (doc/journal-format.md, "The analytics map").
+ * analytics.c: the "analytics" table (doc/journal-format.md, "The
+ * analytics table"): rows an account, operation, model, schedule and
+ * local day, and the same a month, and the account's totals a day and a
+ * month, added to by each run's end in its own transaction.
  */
 #define ANALYTICS_TABLE		"analytics"
 #define ANALYTICS_KEY_MAX	320
@@ -1199,31 +1199,57 @@ int		 token_authenticate(const char *, struct caller *,
 #define ANALYTICS_REASONS	16	/* skip reasons a row tells apart */
 #define ANALYTICS_ERROR_BUCKETS	7
 #define ANALYTICS_LATENCY_BUCKETS 26
-struct pack_buffer;
+/* The rows a run's end adds to, by their keys' shape: its day's, its
+ * dekad's (days 1-10, 11-20, 21 to the end: "dd" 41, 42, 43) and its
+ * month's ("dd" 00), and the account's totals of the day and month. */
+enum analytics_level {
+	ANALYTICS_DAY,		/* ACCOUNT/yyyymmdd/OPERATION/MODEL/SCHEDULE */
+	ANALYTICS_DEKAD,	/* ACCOUNT/yyyymm4k/OPERATION/MODEL/SCHEDULE */
+	ANALYTICS_MONTH,	/* ACCOUNT/yyyymm00/OPERATION/MODEL/SCHEDULE */
+	ANALYTICS_TOTAL_DAY,	/* ACCOUNT/total/yyyymmdd */
+	ANALYTICS_TOTAL_MONTH,	/* ACCOUNT/total/yyyymm00 */
+	ANALYTICS_LEVELS
+};
+/* The "day" of the row of LEVEL that day DAY (yyyymmdd) adds to. */
+int64_t		 analytics_level_day(int, int64_t);
 /* The latency bucket of US (bucket k: below 2^k ms), and the error
  * bucket of PPM (below 5, 10, 20, 35, 50, 100 %, then above). */
 int		 analytics_latency_bucket(int64_t);
 int		 analytics_error_bucket(int64_t);
+/* The key of the row of LEVEL that ACCOUNT's DAY (yyyymmdd) adds to under
+ * OPERATION, MODEL and SCHEDULE (unused for a total) into KEY. */
+void		 analytics_key(int, const char *, int64_t, const char *,
+		     const char *, const char *, char *, size_t);
 /*
- * The contribution of a run's end to its row: from RUN (the run map of
- * its final record) of ACCOUNT in zone TZ, the delta packed into DELTA
- * and the row's key into KEY (KEYLEN bytes).  0, or 1 when the record
- * adds nothing (no account or operation, a status that is not final).
- * Pure: the daemon's and replay's.
+ * The contributions of a run's end to its rows: from RUN (the run map of
+ * its final record) of ACCOUNT in zone TZ, FN(key, delta, its length,
+ * ARG) for each level, until one returns non-zero.  0, -1 if FN failed,
+ * or 1 when the record adds nothing (no account or operation, a status
+ * that is not final).  Pure: the daemon's and replay's.
  */
-int		 analytics_delta(const char *, const msgpack_object *,
-		     const struct tz *, struct pack_buffer *, char *, size_t);
+typedef int (*analytics_delta_fn)(const char *, const void *, size_t,
+		     void *);
+int		 analytics_deltas(const char *, const msgpack_object *,
+		     const struct tz *, analytics_delta_fn, void *);
 /* A row plus a delta (journal_merge_fn): pure. */
 void		 analytics_merge(const void *, size_t, const void *, size_t,
 		     msgpack_sbuffer *);
+/* A row of LEVEL (OLD, NULL for a new one) plus a day's row ROW. */
+void		 analytics_row_sum(const void *, size_t, const void *, size_t,
+		     int, msgpack_sbuffer *);
 /* Add the run map RUN (LEN bytes, the final record's) of ACCOUNT to its
- * row in REC's transaction. */
+ * rows in REC's transaction. */
 void		 analytics_add(struct jrec *, const char *, const void *,
 		     size_t);
-/* A journal whose table was never built (no ANALYTICS_CLAIM): build it
- * from the log, in analytics.rebuilt records, durable when this returns.
- * At start, before anything else writes.  0, or -1 and *cause. */
-#define ANALYTICS_CLAIM		"analytics:v1"
+/*
+ * A journal whose table is not whole (no ANALYTICS_CLAIM): build it, in
+ * analytics.rebuilt records, durable when this returns: from the log, or
+ * when the day rows were built before the months and totals existed
+ * (ANALYTICS_CLAIM_DAYS), the sums from the day rows.  At start, before
+ * anything else writes.  0, or -1 and *cause.
+ */
+#define ANALYTICS_CLAIM		"analytics:v2"
+#define ANALYTICS_CLAIM_DAYS	"analytics:v1"
 #define ANALYTICS_REBUILD_ROWS	1000	/* puts a record */
 int		 analytics_rebuild(struct journal *, char **);
 /* Queries.  Days are yyyymmdd in the account's zone (UTC over several

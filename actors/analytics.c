@@ -1,15 +1,18 @@
 /*
- * actors/analytics.c: the aggregates the analytics read, one row per
- * account, operation, model, schedule and local day (table "analytics",
- * doc/journal-format.md): runs by final status, skips by reason, cost,
- * estimates against actuals, tokens, latency with a log-scale histogram.
+ * actors/analytics.c: the aggregates the analytics read (table
+ * "analytics", doc/journal-format.md): runs by final status, skips by
+ * reason, cost, estimates against actuals, tokens, latency with a
+ * log-scale histogram.  Each run's end adds to four rows: its day's and
+ * its month's under its operation, model and schedule, and the account's
+ * totals of the day and of the month, so that a query reads a period's
+ * whole months as one row each and its days only at the edges.
  *
  * A run's end adds its contribution (a delta, from the run map its record
- * carries) to its row in the record's own transaction, through a journal
+ * carries) to each row in the record's own transaction, through a journal
  * merge (jrec_merge: the writer reads the row as the transaction left it,
  * so two runs ending in one commit both count).  The day is the run's
  * finished instant (else its nominal one) in the account's zone.  Replay
- * adds the same delta from the same record: analytics_delta and
+ * adds the same deltas from the same record: analytics_deltas and
  * analytics_merge are pure and shared by both.
  */
 #include <stdio.h>
@@ -23,15 +26,40 @@ static const char *const analytics_statuses[ANALYTICS_STATUSES] = {
 	"success", "failed", "cancelled", "interrupted", "skipped", "missed"
 };
 
-/* A row, decoded. */
+/* A row's fields, in the order analytics_row_pack writes them. */
+enum {
+	AR_ACCOUNT, AR_OPERATION, AR_MODEL, AR_SCHEDULE, AR_DAY, AR_RUNS,
+	AR_SKIPPED, AR_COST, AR_COSTED, AR_MID, AR_ESTIMATED, AR_WITHIN,
+	AR_ERROR_SUM, AR_ERROR_HIST, AR_IN, AR_OUT, AR_LATENCY_SUM, AR_TIMED,
+	AR_LATENCY_HIST, AR_FIELDS
+};
+#define AR_FIELD(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*name;
+	size_t		 len;
+} analytics_fields[AR_FIELDS] = {
+	AR_FIELD("account"), AR_FIELD("operation"), AR_FIELD("model"),
+	AR_FIELD("schedule"), AR_FIELD("day"), AR_FIELD("runs"),
+	AR_FIELD("skipped"), AR_FIELD("cost_micro"), AR_FIELD("costed"),
+	AR_FIELD("estimate_mid_micro"), AR_FIELD("estimated"),
+	AR_FIELD("within"), AR_FIELD("error_ppm_sum"), AR_FIELD("error_hist"),
+	AR_FIELD("input_tokens"), AR_FIELD("output_tokens"),
+	AR_FIELD("latency_us_sum"), AR_FIELD("timed"), AR_FIELD("latency_hist")
+};
+
+/*
+ * A row, decoded.  Its strings point into STRS, which the row owns and
+ * reuses from one read to the next (a walk reads thousands of rows
+ * without allocating); analytics_row_free releases it.
+ */
 struct analytics_row {
-	char		*account;
-	char		*operation;
-	char		*model;			/* NULL: none chosen */
-	char		*schedule;		/* or batch */
-	int64_t		 day;			/* yyyymmdd */
+	const char	*account;
+	const char	*operation;		/* NULL: an account's total */
+	const char	*model;			/* NULL: none chosen */
+	const char	*schedule;		/* or batch */
+	int64_t		 day;			/* yyyymmdd; yyyymm00 a month */
 	int64_t		 runs[ANALYTICS_STATUSES];
-	char		*reason[ANALYTICS_REASONS];	/* skips by reason */
+	const char	*reason[ANALYTICS_REASONS];	/* skips by reason */
 	int64_t		 reason_n[ANALYTICS_REASONS];
 	size_t		 nreasons;
 	int64_t		 cost_micro;		/* of the runs with a cost */
@@ -47,6 +75,10 @@ struct analytics_row {
 	int64_t		 latency_us_sum;
 	int64_t		 timed;
 	int64_t		 latency_hist[ANALYTICS_LATENCY_BUCKETS];
+
+	char		*strs;
+	size_t		 strs_len;
+	size_t		 strs_cap;
 };
 
 /* The upper bounds (exclusive) of the error buckets, in ppm; the last
@@ -55,13 +87,18 @@ static const int64_t analytics_error_bounds[ANALYTICS_ERROR_BUCKETS - 1] = {
 	50000, 100000, 200000, 350000, 500000, 1000000
 };
 
-static void	 analytics_row_clear(struct analytics_row *);
-static void	 analytics_row_read(const msgpack_object *,
+static void	 analytics_row_reset(struct analytics_row *, size_t);
+static void	 analytics_row_free(struct analytics_row *);
+static const char *analytics_row_str(struct analytics_row *,
+		     const msgpack_object *);
+static const char *analytics_row_cstr(struct analytics_row *,
+		     const char *);
+static int	 analytics_row_parse(const void *, size_t, size_t,
 		     struct analytics_row *);
 static void	 analytics_row_pack(msgpack_packer *,
 		     const struct analytics_row *);
-static void	 analytics_ints(const msgpack_object *, const char *,
-		     int64_t *, size_t);
+static void	 analytics_row_add(struct analytics_row *,
+		     const struct analytics_row *);
 static void	 analytics_pack_ints(msgpack_packer *, const char *,
 		     const int64_t *, size_t);
 
@@ -89,78 +126,246 @@ analytics_error_bucket(int64_t ppm)
 	return (b);
 }
 
+/* Empty R for a read of at most N bytes of msgpack: their strings fit
+ * in STRS (a string takes at least one byte more in msgpack than here,
+ * its NUL), so no pointer handed out moves until the next reset. */
 static void
-analytics_row_clear(struct analytics_row *r)
+analytics_row_reset(struct analytics_row *r, size_t n)
 {
-	size_t	i;
+	char	*strs = r->strs;
+	size_t	 cap = r->strs_cap;
 
-	free(r->account);
-	free(r->operation);
-	free(r->model);
-	free(r->schedule);
-	for (i = 0; i < r->nreasons; i++)
-		free(r->reason[i]);
 	memset(r, 0, sizeof *r);
-}
-
-/* The integers of array KEY of O into V (N of them; missing ones 0). */
-static void
-analytics_ints(const msgpack_object *o, const char *key, int64_t *v, size_t n)
-{
-	const msgpack_object	*a = unpack_get(o, key);
-	size_t			 i;
-
-	memset(v, 0, n * sizeof *v);
-	if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY)
-		return;
-	for (i = 0; i < n && i < a->via.array.size; i++)
-		v[i] = unpack_val_int(&a->via.array.ptr[i], 0);
+	if (cap < n + 16) {	/* and room for "other" */
+		free(strs);
+		cap = n + 64;
+		strs = xmalloc(cap);
+	}
+	r->strs = strs;
+	r->strs_cap = cap;
 }
 
 static void
-analytics_row_read(const msgpack_object *o, struct analytics_row *r)
+analytics_row_free(struct analytics_row *r)
 {
-	const msgpack_object	*m;
-	uint32_t		 i;
-	size_t			 s;
-
+	free(r->strs);
 	memset(r, 0, sizeof *r);
-	if (o->type != MSGPACK_OBJECT_MAP)
+}
+
+/* String V copied into R's strings (NULL if V is not a string). */
+static const char *
+analytics_row_str(struct analytics_row *r, const msgpack_object *v)
+{
+	char	*s;
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR ||
+	    r->strs_len + v->via.str.size + 1 > r->strs_cap)
+		return (NULL);
+	s = r->strs + r->strs_len;
+	memcpy(s, v->via.str.ptr, v->via.str.size);
+	s[v->via.str.size] = '\0';
+	r->strs_len += v->via.str.size + 1;
+	return (s);
+}
+
+/* C string S (or NULL) copied into R's strings. */
+static const char *
+analytics_row_cstr(struct analytics_row *r, const char *s)
+{
+	msgpack_object	v;
+
+	if (s == NULL)
+		return (NULL);
+	v.type = MSGPACK_OBJECT_STR;
+	v.via.str.ptr = s;
+	v.via.str.size = (uint32_t)strlen(s);
+	return (analytics_row_str(r, &v));
+}
+
+/* The string of C's next value copied into R's strings (NULL for nil or
+ * another type). */
+static const char *
+analytics_row_next_str(struct analytics_row *r, struct unpack_cursor *c)
+{
+	msgpack_object	v;
+	const char	*s;
+	uint32_t	 len;
+
+	if (unpack_next_str(c, &s, &len) != 0)
+		return (NULL);
+	v.type = MSGPACK_OBJECT_STR;
+	v.via.str.ptr = s;
+	v.via.str.size = len;
+	return (analytics_row_str(r, &v));
+}
+
+/* The integers of C's next value, an array, into V (N of them; missing
+ * ones stay 0). */
+static void
+analytics_next_ints(struct unpack_cursor *c, int64_t *v, size_t n)
+{
+	uint32_t	len, i;
+
+	if (unpack_next_array(c, &len) != 0)
 		return;
-	r->account = unpack_strdup(o, "account");
-	r->operation = unpack_strdup(o, "operation");
-	r->model = unpack_strdup(o, "model");
-	r->schedule = unpack_strdup(o, "schedule");
-	r->day = unpack_int(o, "day", 0);
-	if ((m = unpack_get(o, "runs")) != NULL)
-		for (s = 0; s < ANALYTICS_STATUSES; s++)
-			r->runs[s] = unpack_int(m, analytics_statuses[s], 0);
-	if ((m = unpack_get(o, "skipped")) != NULL &&
-	    m->type == MSGPACK_OBJECT_MAP) {
-		for (i = 0; i < m->via.map.size &&
-		    r->nreasons < ANALYTICS_REASONS; i++) {
-			if (m->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
-				continue;
-			r->reason[r->nreasons] = xstrndup(
-			    m->via.map.ptr[i].key.via.str.ptr,
-			    m->via.map.ptr[i].key.via.str.size);
-			r->reason_n[r->nreasons++] = unpack_val_int(
-			    &m->via.map.ptr[i].val, 0);
+	for (i = 0; i < len && !c->err; i++) {
+		if (i < n)
+			v[i] = unpack_next_int(c, 0);
+		else
+			unpack_next_skip(c);
+	}
+}
+
+/* Do the N bytes at A and B match?  (Names of a few bytes: cheaper than
+ * a call.) */
+static int
+analytics_same(const char *a, const char *b, size_t n)
+{
+	while (n > 0 && *a == *b) {
+		a++;
+		b++;
+		n--;
+	}
+	return (n == 0);
+}
+
+/* The field named S (LEN bytes) of a row: AR_*, or -1.  Rows are written
+ * in field order, so the one after the last (*HINT) is tried first. */
+static int
+analytics_field(const char *s, uint32_t len, int *hint)
+{
+	int	i, f;
+
+	for (i = 0; i < AR_FIELDS; i++) {
+		f = (*hint + i) % AR_FIELDS;
+		if (analytics_fields[f].len == len &&
+		    analytics_same(analytics_fields[f].name, s, len)) {
+			*hint = f + 1;
+			return (f);
 		}
 	}
-	r->cost_micro = unpack_int(o, "cost_micro", 0);
-	r->costed = unpack_int(o, "costed", 0);
-	r->estimate_mid_micro = unpack_int(o, "estimate_mid_micro", 0);
-	r->estimated = unpack_int(o, "estimated", 0);
-	r->within = unpack_int(o, "within", 0);
-	r->error_ppm_sum = unpack_int(o, "error_ppm_sum", 0);
-	analytics_ints(o, "error_hist", r->error_hist, ANALYTICS_ERROR_BUCKETS);
-	r->input_tokens = unpack_int(o, "input_tokens", 0);
-	r->output_tokens = unpack_int(o, "output_tokens", 0);
-	r->latency_us_sum = unpack_int(o, "latency_us_sum", 0);
-	r->timed = unpack_int(o, "timed", 0);
-	analytics_ints(o, "latency_hist", r->latency_hist,
-	    ANALYTICS_LATENCY_BUCKETS);
+	return (-1);
+}
+
+/* The "runs" (or with SKIPPED the "skipped") map of C into R. */
+static void
+analytics_next_counts(struct unpack_cursor *c, struct analytics_row *r,
+    int skipped)
+{
+	const char	*s;
+	uint32_t	 n, i, len;
+	size_t		 k, j = 0;
+
+	if (unpack_next_map(c, &n) != 0)
+		return;
+	for (i = 0; i < n && !c->err; i++) {
+		if (skipped) {
+			if (r->nreasons < ANALYTICS_REASONS &&
+			    (r->reason[r->nreasons] = analytics_row_next_str(r,
+			    c)) != NULL)
+				r->reason_n[r->nreasons++] = unpack_next_int(c,
+				    0);
+			else
+				unpack_next_skip(c);
+			continue;
+		}
+		if (unpack_next_str(c, &s, &len) != 0) {
+			unpack_next_skip(c);
+			continue;
+		}
+		/* in their order, as analytics_row_pack writes them */
+		for (k = 0; k < ANALYTICS_STATUSES; k++) {
+			j = (i + k) % ANALYTICS_STATUSES;
+			if (analytics_same(analytics_statuses[j], s, len) &&
+			    analytics_statuses[j][len] == '\0')
+				break;
+		}
+		if (k < ANALYTICS_STATUSES)
+			r->runs[j] = unpack_next_int(c, 0);
+		else
+			unpack_next_skip(c);
+	}
+}
+
+/* The value of field F (AR_*, or -1: unknown) of a row from C into R. */
+static void
+analytics_next_field(struct unpack_cursor *c, struct analytics_row *r,
+    int f)
+{
+	static const size_t	ints[AR_FIELDS] = {
+		[AR_DAY] = offsetof(struct analytics_row, day),
+		[AR_COST] = offsetof(struct analytics_row, cost_micro),
+		[AR_COSTED] = offsetof(struct analytics_row, costed),
+		[AR_MID] = offsetof(struct analytics_row, estimate_mid_micro),
+		[AR_ESTIMATED] = offsetof(struct analytics_row, estimated),
+		[AR_WITHIN] = offsetof(struct analytics_row, within),
+		[AR_ERROR_SUM] = offsetof(struct analytics_row, error_ppm_sum),
+		[AR_IN] = offsetof(struct analytics_row, input_tokens),
+		[AR_OUT] = offsetof(struct analytics_row, output_tokens),
+		[AR_LATENCY_SUM] = offsetof(struct analytics_row,
+		    latency_us_sum),
+		[AR_TIMED] = offsetof(struct analytics_row, timed)
+	};
+
+	switch (f) {
+	case AR_ACCOUNT:
+		r->account = analytics_row_next_str(r, c);
+		break;
+	case AR_OPERATION:
+		r->operation = analytics_row_next_str(r, c);
+		break;
+	case AR_MODEL:
+		r->model = analytics_row_next_str(r, c);
+		break;
+	case AR_SCHEDULE:
+		r->schedule = analytics_row_next_str(r, c);
+		break;
+	case AR_RUNS:
+	case AR_SKIPPED:
+		analytics_next_counts(c, r, f == AR_SKIPPED);
+		break;
+	case AR_ERROR_HIST:
+		analytics_next_ints(c, r->error_hist, ANALYTICS_ERROR_BUCKETS);
+		break;
+	case AR_LATENCY_HIST:
+		analytics_next_ints(c, r->latency_hist,
+		    ANALYTICS_LATENCY_BUCKETS);
+		break;
+	default:
+		if (f < 0 || ints[f] == 0) {
+			unpack_next_skip(c);
+			break;
+		}
+		*(int64_t *)(void *)((char *)r + ints[f]) =
+		    unpack_next_int(c, 0);
+		break;
+	}
+}
+
+/* The row packed in BUF (LEN bytes) into R, reset for it with room for
+ * MORE bytes of strings: 0, or -1 if it is not a row (R then holds what
+ * was read of it). */
+static int
+analytics_row_parse(const void *buf, size_t len, size_t more,
+    struct analytics_row *r)
+{
+	struct unpack_cursor	 c;
+	const char		*s;
+	uint32_t		 n, i, klen;
+	int			 hint = 0;
+
+	analytics_row_reset(r, len + more);
+	unpack_cursor_init(&c, buf, len);
+	if (unpack_next_map(&c, &n) != 0)
+		return (-1);
+	for (i = 0; i < n && !c.err; i++) {
+		if (unpack_next_str(&c, &s, &klen) != 0) {
+			unpack_next_skip(&c);
+			continue;
+		}
+		analytics_next_field(&c, r, analytics_field(s, klen, &hint));
+	}
+	return (c.err || c.p != c.end ? -1 : 0);
 }
 
 static void
@@ -178,157 +383,325 @@ analytics_pack_ints(msgpack_packer *pk, const char *key, const int64_t *v,
 static void
 analytics_row_pack(msgpack_packer *pk, const struct analytics_row *r)
 {
-	size_t	i;
+	size_t			 i;
 
-	msgpack_pack_map(pk, 20);
-	pack_kstr(pk, "account", r->account);
-	pack_kstr(pk, "operation", r->operation);
-	pack_kstr(pk, "model", r->model);
-	pack_kstr(pk, "schedule", r->schedule);
-	pack_kint(pk, "day", r->day);
-	pack_str(pk, "runs");
+	msgpack_pack_map(pk, AR_FIELDS + 1);
+	pack_kstr(pk, analytics_fields[AR_ACCOUNT].name, r->account);
+	pack_kstr(pk, analytics_fields[AR_OPERATION].name, r->operation);
+	pack_kstr(pk, analytics_fields[AR_MODEL].name, r->model);
+	pack_kstr(pk, analytics_fields[AR_SCHEDULE].name, r->schedule);
+	pack_kint(pk, analytics_fields[AR_DAY].name, r->day);
+	pack_str(pk, analytics_fields[AR_RUNS].name);
 	msgpack_pack_map(pk, ANALYTICS_STATUSES);
 	for (i = 0; i < ANALYTICS_STATUSES; i++)
 		pack_kint(pk, analytics_statuses[i], r->runs[i]);
-	pack_str(pk, "skipped");
+	pack_str(pk, analytics_fields[AR_SKIPPED].name);
 	msgpack_pack_map(pk, r->nreasons);
 	for (i = 0; i < r->nreasons; i++)
 		pack_kint(pk, r->reason[i], r->reason_n[i]);
-	pack_kint(pk, "cost_micro", r->cost_micro);
-	pack_kint(pk, "costed", r->costed);
-	pack_kint(pk, "estimate_mid_micro", r->estimate_mid_micro);
-	pack_kint(pk, "estimated", r->estimated);
-	pack_kint(pk, "within", r->within);
-	pack_kint(pk, "error_ppm_sum", r->error_ppm_sum);
-	analytics_pack_ints(pk, "error_hist", r->error_hist,
+	pack_kint(pk, analytics_fields[AR_COST].name, r->cost_micro);
+	pack_kint(pk, analytics_fields[AR_COSTED].name, r->costed);
+	pack_kint(pk, analytics_fields[AR_MID].name, r->estimate_mid_micro);
+	pack_kint(pk, analytics_fields[AR_ESTIMATED].name, r->estimated);
+	pack_kint(pk, analytics_fields[AR_WITHIN].name, r->within);
+	pack_kint(pk, analytics_fields[AR_ERROR_SUM].name, r->error_ppm_sum);
+	analytics_pack_ints(pk, analytics_fields[AR_ERROR_HIST].name, r->error_hist,
 	    ANALYTICS_ERROR_BUCKETS);
-	pack_kint(pk, "input_tokens", r->input_tokens);
-	pack_kint(pk, "output_tokens", r->output_tokens);
-	pack_kint(pk, "latency_us_sum", r->latency_us_sum);
-	pack_kint(pk, "timed", r->timed);
-	analytics_pack_ints(pk, "latency_hist", r->latency_hist,
+	pack_kint(pk, analytics_fields[AR_IN].name, r->input_tokens);
+	pack_kint(pk, analytics_fields[AR_OUT].name, r->output_tokens);
+	pack_kint(pk, analytics_fields[AR_LATENCY_SUM].name, r->latency_us_sum);
+	pack_kint(pk, analytics_fields[AR_TIMED].name, r->timed);
+	analytics_pack_ints(pk, analytics_fields[AR_LATENCY_HIST].name, r->latency_hist,
 	    ANALYTICS_LATENCY_BUCKETS);
 	pack_kint(pk, "format", 1);
 }
 
+/* Add N skips for REASON (a string of R's, or one that fits in its
+ * strings) to R; an unknown one past the bound counts as "other". */
+static void
+analytics_add_reason(struct analytics_row *r, const char *reason, int64_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nreasons; i++) {
+		if (strcmp(r->reason[i], reason) == 0) {
+			r->reason_n[i] += n;
+			return;
+		}
+	}
+	if (r->nreasons == ANALYTICS_REASONS) {
+		analytics_add_reason(r, "other", n);	/* "other" is last */
+		return;
+	}
+	if (r->nreasons == ANALYTICS_REASONS - 1 && strcmp(reason,
+	    "other") != 0)
+		reason = "other";
+	if ((r->reason[r->nreasons] = analytics_row_cstr(r, reason)) == NULL)
+		return;		/* not reached: room was reserved */
+	r->reason_n[r->nreasons++] = n;
+}
+
+/* Row B's figures added to row A's. */
+static void
+analytics_row_add(struct analytics_row *a, const struct analytics_row *b)
+{
+	size_t	i;
+
+	for (i = 0; i < ANALYTICS_STATUSES; i++)
+		a->runs[i] += b->runs[i];
+	for (i = 0; i < b->nreasons; i++)
+		analytics_add_reason(a, b->reason[i], b->reason_n[i]);
+	a->cost_micro += b->cost_micro;
+	a->costed += b->costed;
+	a->estimate_mid_micro += b->estimate_mid_micro;
+	a->estimated += b->estimated;
+	a->within += b->within;
+	a->error_ppm_sum += b->error_ppm_sum;
+	for (i = 0; i < ANALYTICS_ERROR_BUCKETS; i++)
+		a->error_hist[i] += b->error_hist[i];
+	a->input_tokens += b->input_tokens;
+	a->output_tokens += b->output_tokens;
+	a->latency_us_sum += b->latency_us_sum;
+	a->timed += b->timed;
+	for (i = 0; i < ANALYTICS_LATENCY_BUCKETS; i++)
+		a->latency_hist[i] += b->latency_hist[i];
+}
+
 /* The first word of a skip's reason ("budget: ..." counts as "budget"),
- * at most 32 bytes (allocated). */
-static char *
-analytics_reason(const char *reason)
+ * at most 32 bytes, into BUF. */
+static const char *
+analytics_reason(const char *reason, char *buf, size_t len)
 {
 	size_t	n;
 
-	if (reason == NULL || *reason == '\0')
-		return (xstrdup("unknown"));
-	n = strcspn(reason, " :(,");
-	if (n == 0)
-		return (xstrdup("unknown"));
-	return (xstrndup(reason, n > 32 ? 32 : n));
+	if (reason == NULL || *reason == '\0' ||
+	    (n = strcspn(reason, " :(,")) == 0)
+		return ("unknown");
+	if (n > 32)
+		n = 32;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, reason, n);
+	buf[n] = '\0';
+	return (buf);
 }
 
-int
-analytics_delta(const char *account, const msgpack_object *run,
-    const struct tz *tz, struct pack_buffer *delta, char *key, size_t keylen)
+/*
+ * The key of the row of LEVEL for ACCOUNT, DAY (yyyymmdd), OP, MODEL and
+ * SCHED, into KEY: the day first, so that a period is a range of keys; a
+ * month is day 00 and sorts before its days, its dekads 41, 42, 43 after
+ * them; an account's totals under ACCOUNT/total/, after every day
+ * (letters sort after digits).
+ */
+int64_t
+analytics_level_day(int level, int64_t day)
+{
+	int64_t	dd = day % 100;
+
+	if (level == ANALYTICS_MONTH || level == ANALYTICS_TOTAL_MONTH)
+		return (day - dd);
+	if (level == ANALYTICS_DEKAD)
+		return (day - dd + (dd <= 10 ? 41 : dd <= 20 ? 42 : 43));
+	return (day);
+}
+
+void
+analytics_key(int level, const char *account, int64_t day, const char *op,
+    const char *model, const char *sched, char *key, size_t len)
+{
+	day = analytics_level_day(level, day);
+	if (level == ANALYTICS_TOTAL_DAY || level == ANALYTICS_TOTAL_MONTH)
+		snprintf(key, len, "%s/total/%08lld", account, (long long)day);
+	else
+		snprintf(key, len, "%s/%08lld/%s/%s/%s", account,
+		    (long long)day, op, model != NULL ? model : "-",
+		    sched != NULL ? sched : "-");
+}
+
+/* What a run's end adds, read from its run map. */
+struct analytics_fact {
+	char		*op;
+	char		*model;
+	char		*sched;
+	char		*reason;
+	size_t		 status;
+	int64_t		 day;
+	int64_t		 cost;
+	int64_t		 low;
+	int64_t		 mid;
+	int64_t		 high;
+	int64_t		 in;
+	int64_t		 out;
+	int64_t		 lat;
+};
+
+/* 0 and *F from RUN in zone TZ, or 1 if it adds nothing. */
+static int
+analytics_fact(const msgpack_object *run, const struct tz *tz,
+    struct analytics_fact *f)
 {
 	const msgpack_object	*est, *usage;
 	struct civil		 c;
-	char			*op, *model, *status, *reason, *sched;
-	int64_t			 when, sec, day, cost, low = -1, mid = -1;
-	int64_t			 high = -1, in = -1, out = -1, lat = -1;
-	int64_t			 started, finished;
-	size_t			 s;
+	char			*status;
+	int64_t			 when, sec, started, finished;
 
-	if (account == NULL || run->type != MSGPACK_OBJECT_MAP)
+	memset(f, 0, sizeof *f);
+	if (run->type != MSGPACK_OBJECT_MAP)
 		return (1);
-	op = unpack_strdup(run, "operation");
 	status = unpack_strdup(run, "status");
-	for (s = 0; status != NULL && s < ANALYTICS_STATUSES; s++) {
-		if (strcmp(status, analytics_statuses[s]) == 0)
+	for (f->status = 0; status != NULL && f->status < ANALYTICS_STATUSES;
+	    f->status++) {
+		if (strcmp(status, analytics_statuses[f->status]) == 0)
 			break;
 	}
-	if (op == NULL || status == NULL || s == ANALYTICS_STATUSES) {
-		free(op);
-		free(status);
+	free(status);
+	if (f->status == ANALYTICS_STATUSES ||
+	    (f->op = unpack_strdup(run, "operation")) == NULL)
 		return (1);
-	}
-	model = unpack_strdup(run, "model");
-	sched = unpack_strdup(run, "schedule");
-	reason = unpack_strdup(run, "reason");
+	f->model = unpack_strdup(run, "model");
+	f->sched = unpack_strdup(run, "schedule");
+	f->reason = unpack_strdup(run, "reason");
 	finished = unpack_int(run, "finished_us", 0);
 	started = unpack_int(run, "started_us", 0);
 	when = finished > 0 ? finished : unpack_int(run, "scheduled_for_us",
 	    0);
 	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
 	tz_to_civil(tz, sec, &c);
-	day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
-	cost = unpack_int(run, "cost_micro", -1);
+	f->day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
+	f->cost = unpack_int(run, "cost_micro", -1);
+	f->low = f->mid = f->high = f->in = f->out = f->lat = -1;
 	if ((est = unpack_get(run, "estimate_micro")) != NULL &&
 	    est->type == MSGPACK_OBJECT_MAP) {
-		low = unpack_int(est, "low", -1);
-		mid = unpack_int(est, "mid", -1);
-		high = unpack_int(est, "high", -1);
+		f->low = unpack_int(est, "low", -1);
+		f->mid = unpack_int(est, "mid", -1);
+		f->high = unpack_int(est, "high", -1);
 	}
 	if ((usage = unpack_get(run, "usage")) != NULL &&
 	    usage->type == MSGPACK_OBJECT_MAP) {
-		in = unpack_int(usage, "input_tokens", -1);
-		out = unpack_int(usage, "output_tokens", -1);
+		f->in = unpack_int(usage, "input_tokens", -1);
+		f->out = unpack_int(usage, "output_tokens", -1);
 	}
-	if (started > 0 && finished >= started &&
-	    (s == 0 || s == 1 || s == 2 || s == 3))
-		lat = finished - started;
-	/* the day first: a period is a range of keys */
-	snprintf(key, keylen, "%s/%08lld/%s/%s/%s", account, (long long)day,
-	    op, model != NULL ? model : "-", sched != NULL ? sched : "-");
-	msgpack_pack_map(&delta->pk, 14);
-	pack_kstr(&delta->pk, "account", account);
-	pack_kstr(&delta->pk, "operation", op);
-	pack_kstr(&delta->pk, "model", model);
-	pack_kstr(&delta->pk, "schedule", sched);
-	pack_kint(&delta->pk, "day", day);
-	pack_kint(&delta->pk, "status", (int64_t)s);
-	if (s == 4) {
-		free(status);
-		status = analytics_reason(reason);
-		pack_kstr(&delta->pk, "reason", status);
-	} else
-		pack_kstr(&delta->pk, "reason", NULL);
-	pack_kint(&delta->pk, "cost", cost);
-	pack_kint(&delta->pk, "low", low);
-	pack_kint(&delta->pk, "mid", mid);
-	pack_kint(&delta->pk, "high", high);
-	pack_kint(&delta->pk, "in", in);
-	pack_kint(&delta->pk, "out", out);
-	pack_kint(&delta->pk, "latency_us", lat);
-	free(op);
-	free(model);
-	free(sched);
-	free(status);
-	free(reason);
+	if (started > 0 && finished >= started && f->status <= 3)
+		f->lat = finished - started;
 	return (0);
 }
 
-/* Add the skip REASON to R (an unknown one past the bound counts as
- * "other"). */
+/* F's delta for its row of LEVEL into PK. */
 static void
-analytics_add_reason(struct analytics_row *r, const char *reason)
+analytics_fact_pack(const char *account, const struct analytics_fact *f,
+    int level, msgpack_packer *pk)
 {
-	size_t	i;
+	char	buf[40];
+	int	total = level == ANALYTICS_TOTAL_DAY ||
+		    level == ANALYTICS_TOTAL_MONTH;
 
-	for (i = 0; i < r->nreasons; i++) {
-		if (strcmp(r->reason[i], reason) == 0) {
-			r->reason_n[i]++;
-			return;
+	msgpack_pack_map(pk, 14);
+	pack_kstr(pk, "account", account);
+	pack_kstr(pk, "operation", total ? NULL : f->op);
+	pack_kstr(pk, "model", total ? NULL : f->model);
+	pack_kstr(pk, "schedule", total ? NULL : f->sched);
+	pack_kint(pk, "day", analytics_level_day(level, f->day));
+	pack_kint(pk, "status", (int64_t)f->status);
+	pack_kstr(pk, "reason", f->status == 4 ? analytics_reason(f->reason,
+	    buf, sizeof buf) : NULL);
+	pack_kint(pk, "cost", f->cost);
+	pack_kint(pk, "low", f->low);
+	pack_kint(pk, "mid", f->mid);
+	pack_kint(pk, "high", f->high);
+	pack_kint(pk, "in", f->in);
+	pack_kint(pk, "out", f->out);
+	pack_kint(pk, "latency_us", f->lat);
+}
+
+int
+analytics_deltas(const char *account, const msgpack_object *run,
+    const struct tz *tz, analytics_delta_fn fn, void *arg)
+{
+	struct analytics_fact	 f;
+	struct pack_buffer	 pb;
+	char			 key[ANALYTICS_KEY_MAX];
+	int			 level, rc = 0;
+
+	memset(&f, 0, sizeof f);
+	if (account == NULL || analytics_fact(run, tz, &f) != 0) {
+		free(f.op);
+		return (1);
+	}
+	pack_buffer_init(&pb);
+	for (level = 0; level < ANALYTICS_LEVELS && rc == 0; level++) {
+		pb.sbuf.size = 0;
+		analytics_fact_pack(account, &f, level, &pb.pk);
+		analytics_key(level, account, f.day, f.op, f.model, f.sched,
+		    key, sizeof key);
+		rc = fn(key, pb.sbuf.data, pb.sbuf.size, arg);
+	}
+	pack_buffer_clear(&pb);
+	free(f.op);
+	free(f.model);
+	free(f.sched);
+	free(f.reason);
+	return (rc == 0 ? 0 : -1);
+}
+
+/* A delta's figures added to R. */
+static void
+analytics_delta_add(struct analytics_row *r, const msgpack_object *o)
+{
+	const msgpack_object	*reason;
+	int64_t			 s, cost, low, mid, high, v, err;
+	char			 buf[40];
+
+	s = unpack_int(o, "status", -1);
+	if (s >= 0 && s < ANALYTICS_STATUSES)
+		r->runs[s]++;
+	if (s == 4 && (reason = unpack_get(o, "reason")) != NULL &&
+	    reason->type == MSGPACK_OBJECT_STR && reason->via.str.size <
+	    sizeof buf) {
+		memcpy(buf, reason->via.str.ptr, reason->via.str.size);
+		buf[reason->via.str.size] = '\0';
+		analytics_add_reason(r, buf, 1);
+	}
+	cost = unpack_int(o, "cost", -1);
+	low = unpack_int(o, "low", -1);
+	mid = unpack_int(o, "mid", -1);
+	high = unpack_int(o, "high", -1);
+	if (cost >= 0 && s >= 0 && s <= 3) {
+		r->cost_micro += cost;
+		r->costed++;
+		if (mid >= 0) {
+			r->estimate_mid_micro += mid;
+			r->estimated++;
+			if (cost >= low && cost <= high)
+				r->within++;
+			err = cost > 0 ? (cost > mid ? cost - mid : mid - cost) *
+			    1000000 / cost : (mid > 0 ? 1000000 : 0);
+			r->error_ppm_sum += err;
+			r->error_hist[analytics_error_bucket(err)]++;
 		}
 	}
-	if (r->nreasons == ANALYTICS_REASONS) {
-		analytics_add_reason(r, "other");	/* "other" is last */
-		return;
+	if ((v = unpack_int(o, "in", -1)) > 0)
+		r->input_tokens += v;
+	if ((v = unpack_int(o, "out", -1)) > 0)
+		r->output_tokens += v;
+	if ((v = unpack_int(o, "latency_us", -1)) >= 0) {
+		r->latency_us_sum += v;
+		r->timed++;
+		r->latency_hist[analytics_latency_bucket(v)]++;
 	}
-	if (r->nreasons == ANALYTICS_REASONS - 1 && strcmp(reason,
-	    "other") != 0)
-		reason = "other";
-	r->reason[r->nreasons] = xstrdup(reason);
-	r->reason_n[r->nreasons++] = 1;
+}
+
+/* R's account, operation, model, schedule and day, when it has none yet,
+ * from O (a delta, or a row of the level below). */
+static void
+analytics_row_name(struct analytics_row *r, const msgpack_object *o)
+{
+	if (r->account != NULL)
+		return;
+	r->account = analytics_row_str(r, unpack_get(o, "account"));
+	r->operation = analytics_row_str(r, unpack_get(o, "operation"));
+	r->model = analytics_row_str(r, unpack_get(o, "model"));
+	r->schedule = analytics_row_str(r, unpack_get(o, "schedule"));
+	r->day = unpack_int(o, "day", 0);
 }
 
 void
@@ -336,94 +709,91 @@ analytics_merge(const void *old, size_t oldlen, const void *delta,
     size_t dlen, msgpack_sbuffer *out)
 {
 	struct analytics_row	 r;
-	msgpack_unpacked	 u, d;
+	msgpack_unpacked	 d;
 	msgpack_packer		 pk;
-	const msgpack_object	*o;
-	char			*reason;
-	int64_t			 s, cost, low, mid, high, v, err;
 
 	memset(&r, 0, sizeof r);
-	if (old != NULL && oldlen > 0 && unpack_buffer(old, oldlen, &u) == 0) {
-		analytics_row_read(&u.data, &r);
-		msgpack_unpacked_destroy(&u);
-	}
+	if (old == NULL || oldlen == 0 || analytics_row_parse(old, oldlen,
+	    dlen, &r) != 0)
+		analytics_row_reset(&r, dlen);	/* unreadable: counts as none */
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	if (unpack_buffer(delta, dlen, &d) != 0) {
-		analytics_row_pack(&pk, &r);	/* not reached: ours */
-		analytics_row_clear(&r);
-		return;
+	if (unpack_buffer(delta, dlen, &d) == 0) {
+		analytics_row_name(&r, &d.data);
+		analytics_delta_add(&r, &d.data);
+		msgpack_unpacked_destroy(&d);
 	}
-	o = &d.data;
-	if (r.account == NULL) {
-		r.account = unpack_strdup(o, "account");
-		r.operation = unpack_strdup(o, "operation");
-		r.model = unpack_strdup(o, "model");
-		r.schedule = unpack_strdup(o, "schedule");
-		r.day = unpack_int(o, "day", 0);
-	}
-	s = unpack_int(o, "status", -1);
-	if (s >= 0 && s < ANALYTICS_STATUSES)
-		r.runs[s]++;
-	if (s == 4 && (reason = unpack_strdup(o, "reason")) != NULL) {
-		analytics_add_reason(&r, reason);
-		free(reason);
-	}
-	cost = unpack_int(o, "cost", -1);
-	low = unpack_int(o, "low", -1);
-	mid = unpack_int(o, "mid", -1);
-	high = unpack_int(o, "high", -1);
-	if (cost >= 0 && s >= 0 && s <= 3) {
-		r.cost_micro += cost;
-		r.costed++;
-		if (mid >= 0) {
-			r.estimate_mid_micro += mid;
-			r.estimated++;
-			if (cost >= low && cost <= high)
-				r.within++;
-			err = cost > 0 ? (cost > mid ? cost - mid : mid - cost) *
-			    1000000 / cost : (mid > 0 ? 1000000 : 0);
-			r.error_ppm_sum += err;
-			r.error_hist[analytics_error_bucket(err)]++;
-		}
-	}
-	if ((v = unpack_int(o, "in", -1)) > 0)
-		r.input_tokens += v;
-	if ((v = unpack_int(o, "out", -1)) > 0)
-		r.output_tokens += v;
-	if ((v = unpack_int(o, "latency_us", -1)) >= 0) {
-		r.latency_us_sum += v;
-		r.timed++;
-		r.latency_hist[analytics_latency_bucket(v)]++;
-	}
-	msgpack_unpacked_destroy(&d);
 	analytics_row_pack(&pk, &r);
-	analytics_row_clear(&r);
+	analytics_row_free(&r);
+}
+
+/* jrec_merge of a delta into REC (an analytics_delta_fn). */
+static int
+analytics_add_delta(const char *key, const void *delta, size_t dlen,
+    void *arg)
+{
+	jrec_merge(arg, ANALYTICS_TABLE, key, strlen(key), analytics_merge,
+	    delta, dlen);
+	return (0);
 }
 
 void
 analytics_add(struct jrec *rec, const char *account, const void *run,
     size_t len)
 {
-	struct pack_buffer	 pb;
 	msgpack_unpacked	 u;
-	char			 key[ANALYTICS_KEY_MAX];
 
 	if (account == NULL || unpack_buffer(run, len, &u) != 0)
 		return;
-	pack_buffer_init(&pb);
-	if (analytics_delta(account, &u.data, account_tz(account), &pb, key,
-	    sizeof key) == 0)
-		jrec_merge(rec, ANALYTICS_TABLE, key, strlen(key),
-		    analytics_merge, pb.sbuf.data, pb.sbuf.size);
-	pack_buffer_clear(&pb);
+	analytics_deltas(account, &u.data, account_tz(account),
+	    analytics_add_delta, rec);
 	msgpack_unpacked_destroy(&u);
 }
 
 /*
- * Building the table from the log, once: a journal written before the
- * table existed has run ends that never added to it.  The walk replays
- * what analytics_add would have done (each account's zone as its account.*
- * records set it, as replay's fold reads it), then the rows go in
+ * Sums for the levels above the day: ROW (a day's row under an operation)
+ * added to OLD (OLDLEN bytes, NULL for none), the row of LEVEL, packed
+ * into OUT.  A new row takes its names from ROW (no operation, model or
+ * schedule for a total) and its day from LEVEL (yyyymm00 for a month).
+ */
+void
+analytics_row_sum(const void *old, size_t oldlen, const void *row,
+    size_t rowlen, int level, msgpack_sbuffer *out)
+{
+	struct analytics_row	 r, s;
+	msgpack_packer		 pk;
+
+	memset(&r, 0, sizeof r);
+	memset(&s, 0, sizeof s);
+	if (old == NULL || oldlen == 0 || analytics_row_parse(old, oldlen,
+	    rowlen, &r) != 0)
+		analytics_row_reset(&r, rowlen);
+	if (analytics_row_parse(row, rowlen, 0, &s) == 0) {
+		if (r.account == NULL) {
+			r.account = analytics_row_cstr(&r, s.account);
+			if (level == ANALYTICS_DEKAD ||
+			    level == ANALYTICS_MONTH) {
+				r.operation = analytics_row_cstr(&r,
+				    s.operation);
+				r.model = analytics_row_cstr(&r, s.model);
+				r.schedule = analytics_row_cstr(&r, s.schedule);
+			}
+			r.day = analytics_level_day(level, s.day);
+		}
+		analytics_row_add(&r, &s);
+	}
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	analytics_row_pack(&pk, &r);
+	analytics_row_free(&r);
+	analytics_row_free(&s);
+}
+
+/*
+ * Building the table, once.  A journal written before the table existed
+ * has run ends that never added to it: the walk replays what analytics_add
+ * would have done (each account's zone as its account.* records set it,
+ * as replay's fold reads it).  A journal whose table was built before the
+ * months and totals existed (ANALYTICS_CLAIM_DAYS only) has its day rows:
+ * the sums above them are added up from those.  Either way the rows go in
  * analytics.rebuilt records of at most ANALYTICS_REBUILD_ROWS puts each,
  * the last one claiming ANALYTICS_CLAIM: a journal that has the claim has
  * its table whole (a new journal claims it at its first start, with no
@@ -446,7 +816,7 @@ struct analytics_build {
 	struct strmap		 zones;
 	uint64_t		 records;
 	uint64_t		 runs;
-	char			*cause;
+	uint64_t		 day_rows;	/* the sums: rows read */
 };
 
 static const struct tz *
@@ -481,33 +851,46 @@ analytics_build_account(struct analytics_build *b, const struct record *rec)
 	z->tz = tz;
 }
 
-static void
-analytics_build_run(struct analytics_build *b, const struct record *rec)
+/* The row under KEY as built so far (a new, empty one if none). */
+static struct analytics_build_row *
+analytics_build_row(struct analytics_build *b, const char *key)
 {
 	struct analytics_build_row	*r;
-	struct pack_buffer		 d;
-	msgpack_sbuffer			 out;
-	char				 key[ANALYTICS_KEY_MAX];
 
-	pack_buffer_init(&d);
-	if (analytics_delta(rec->account, &rec->body,
-	    analytics_build_tz(b, rec->account), &d, key, sizeof key) != 0) {
-		pack_buffer_clear(&d);
-		return;
-	}
 	r = (struct analytics_build_row *)strmap_find(&b->rows, key);
-	msgpack_sbuffer_init(&out);
-	analytics_merge(r != NULL ? r->row.data : NULL, r != NULL ?
-	    r->row.size : 0, d.sbuf.data, d.sbuf.size, &out);
-	pack_buffer_clear(&d);
 	if (r == NULL) {
 		r = xcalloc(1, sizeof *r);
 		r->key = xstrdup(key);
+		msgpack_sbuffer_init(&r->row);
 		strmap_insert(&b->rows, &r->node, r->key);
-	} else
-		msgpack_sbuffer_destroy(&r->row);
+	}
+	return (r);
+}
+
+/* An analytics_delta_fn: the delta merged into its row. */
+static int
+analytics_build_delta(const char *key, const void *delta, size_t dlen,
+    void *arg)
+{
+	struct analytics_build_row	*r;
+	msgpack_sbuffer			 out;
+
+	r = analytics_build_row(arg, key);
+	msgpack_sbuffer_init(&out);
+	analytics_merge(r->row.size > 0 ? r->row.data : NULL, r->row.size,
+	    delta, dlen, &out);
+	msgpack_sbuffer_destroy(&r->row);
 	r->row = out;
-	b->runs++;
+	return (0);
+}
+
+static void
+analytics_build_run(struct analytics_build *b, const struct record *rec)
+{
+	if (analytics_deltas(rec->account, &rec->body,
+	    analytics_build_tz(b, rec->account), analytics_build_delta,
+	    b) == 0)
+		b->runs++;
 }
 
 static int
@@ -532,6 +915,80 @@ analytics_build_entry(const struct journal_entry *e, void *arg)
 	return (0);
 }
 
+/* The level of the row under KEY (KLEN bytes), or -1 if it is not one of
+ * ours; its day into *DAY. */
+static int
+analytics_key_level(const char *key, size_t klen, int64_t *day)
+{
+	const char	*p = memchr(key, '/', klen), *end = key + klen;
+	int		 total = 0, i;
+
+	if (p == NULL)
+		return (-1);
+	p++;
+	if (end - p >= 6 && memcmp(p, "total/", 6) == 0) {
+		total = 1;
+		p += 6;
+	}
+	if (end - p < 8)
+		return (-1);
+	for (*day = 0, i = 0; i < 8; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return (-1);
+		*day = *day * 10 + (p[i] - '0');
+	}
+	p += 8;
+	if (total)
+		return (p != end ? -1 : *day % 100 == 0 ?
+		    ANALYTICS_TOTAL_MONTH : ANALYTICS_TOTAL_DAY);
+	if (p == end || *p != '/')
+		return (-1);
+	return (*day % 100 == 0 ? ANALYTICS_MONTH : *day % 100 > 40 ?
+	    ANALYTICS_DEKAD : ANALYTICS_DAY);
+}
+
+/* A day's row added to the sums above it (a journal_table_foreach
+ * callback). */
+static int
+analytics_build_sums(const struct journal_row *row, void *arg)
+{
+	struct analytics_build		*b = arg;
+	struct analytics_build_row	*r;
+	msgpack_sbuffer			 out;
+	char				 key[ANALYTICS_KEY_MAX], *account;
+	const char			*slash;
+	int64_t				 day, dd;
+	size_t				 n, d;
+	int				 level;
+
+	if (analytics_key_level(row->key, row->klen, &day) != ANALYTICS_DAY ||
+	    (slash = memchr(row->key, '/', row->klen)) == NULL)
+		return (0);
+	account = xstrndup(row->key, (size_t)(slash - (const char *)row->key));
+	for (level = ANALYTICS_DAY + 1; level < ANALYTICS_LEVELS; level++) {
+		/* a dekad's or month's row is named after the day's */
+		n = row->klen < sizeof key ? row->klen : sizeof key - 1;
+		memcpy(key, row->key, n);
+		key[n] = '\0';
+		d = (const char *)slash - (const char *)row->key;
+		if (level == ANALYTICS_DEKAD || level == ANALYTICS_MONTH) {
+			dd = analytics_level_day(level, day) % 100;
+			key[d + 7] = '0' + dd / 10;
+			key[d + 8] = '0' + dd % 10;
+		} else
+			analytics_key(level, account, day, NULL, NULL, NULL,
+			    key, sizeof key);
+		r = analytics_build_row(b, key);
+		msgpack_sbuffer_init(&out);
+		analytics_row_sum(r->row.size > 0 ? r->row.data : NULL,
+		    r->row.size, row->val, row->vlen, level, &out);
+		msgpack_sbuffer_destroy(&r->row);
+		r->row = out;
+	}
+	free(account);
+	b->day_rows++;
+	return (0);
+}
 
 static void
 analytics_build_free_row(struct strmap_node *n, void *arg)
@@ -550,6 +1007,15 @@ analytics_build_free_zone(struct strmap_node *n, void *arg)
 
 	free(z->account);
 	free(z);
+}
+
+static void
+analytics_build_free(struct analytics_build *b)
+{
+	strmap_foreach(&b->rows, analytics_build_free_row, NULL);
+	strmap_foreach(&b->zones, analytics_build_free_zone, NULL);
+	strmap_clear(&b->rows);
+	strmap_clear(&b->zones);
 }
 
 /* Every row, in an array. */
@@ -575,37 +1041,21 @@ analytics_rebuilt_cb(const struct journal_result *res, void *arg)
 		    res->error != NULL ? res->error : "?");
 }
 
-int
-analytics_rebuild(struct journal *j, char **cause)
+/* B's rows in analytics.rebuilt records, the last claiming the table;
+ * FROM_SEQ: the first record read (0: the rows were summed). */
+static void
+analytics_build_write(struct journal *j, struct analytics_build *b,
+    uint64_t from_seq)
 {
-	struct analytics_build		 b;
 	struct analytics_list		 l;
 	struct analytics_build_row	*r;
-	struct journal_meta		 m;
 	struct jrec			*rec;
 	msgpack_packer			*pk;
-	size_t				 total, from, i;
-	int64_t				 start = mono_us();
+	size_t				 total = b->rows.count, from, i;
 
-	if (journal_dedup_seq(j, ANALYTICS_CLAIM) != 0)
-		return (0);
-	if (journal_meta(j, &m, cause) != 0)
-		return (-1);
-	memset(&b, 0, sizeof b);
-	strmap_init(&b.rows);
-	strmap_init(&b.zones);
-	if (journal_log_foreach(j, m.anchor_seq + 1, NULL,
-	    analytics_build_entry, &b, cause) != 0) {
-		strmap_foreach(&b.rows, analytics_build_free_row, NULL);
-		strmap_foreach(&b.zones, analytics_build_free_zone, NULL);
-		strmap_clear(&b.rows);
-		strmap_clear(&b.zones);
-		return (-1);
-	}
-	total = b.rows.count;
 	l.v = xcalloc(total + 1, sizeof *l.v);
 	l.n = 0;
-	strmap_foreach(&b.rows, analytics_list_row, &l);
+	strmap_foreach(&b->rows, analytics_list_row, &l);
 	for (from = 0;; from += ANALYTICS_REBUILD_ROWS) {
 		rec = jrec_create("analytics.rebuilt", NULL);
 		for (i = from; i < total && i < from + ANALYTICS_REBUILD_ROWS;
@@ -622,26 +1072,63 @@ analytics_rebuild(struct journal *j, char **cause)
 			continue;
 		}
 		/* the last: the claim, and what was read */
-		msgpack_pack_map(pk, 5);
+		msgpack_pack_map(pk, from_seq > 0 ? 5 : 3);
 		pack_kint(pk, "rows", (int64_t)(total - from));
 		pack_kint(pk, "rows_total", (int64_t)total);
-		pack_kint(pk, "records", (int64_t)b.records);
-		pack_kint(pk, "runs", (int64_t)b.runs);
-		pack_kint(pk, "from_seq", (int64_t)m.anchor_seq + 1);
+		if (from_seq > 0) {
+			pack_kint(pk, "records", (int64_t)b->records);
+			pack_kint(pk, "runs", (int64_t)b->runs);
+			pack_kint(pk, "from_seq", (int64_t)from_seq);
+		} else
+			pack_kint(pk, "day_rows", (int64_t)b->day_rows);
 		jrec_claim(rec, ANALYTICS_CLAIM);
 		journal_submit(j, rec, analytics_rebuilt_cb, NULL);
 		break;
 	}
 	free(l.v);
 	journal_flush(j);
-	log_info("msg=\"analytics table built from the log\" records=%llu "
-	    "runs=%llu rows=%zu ms=%lld", (unsigned long long)b.records,
-	    (unsigned long long)b.runs, total,
-	    (long long)((mono_us() - start) / USEC_PER_MSEC));
-	strmap_foreach(&b.rows, analytics_build_free_row, NULL);
-	strmap_foreach(&b.zones, analytics_build_free_zone, NULL);
-	strmap_clear(&b.rows);
-	strmap_clear(&b.zones);
+}
+
+int
+analytics_rebuild(struct journal *j, char **cause)
+{
+	struct analytics_build	 b;
+	struct journal_meta	 m;
+	int64_t			 start = mono_us();
+	int			 sums;
+
+	if (journal_dedup_seq(j, ANALYTICS_CLAIM) != 0)
+		return (0);
+	if (journal_meta(j, &m, cause) != 0)
+		return (-1);
+	memset(&b, 0, sizeof b);
+	strmap_init(&b.rows);
+	strmap_init(&b.zones);
+	if ((sums = journal_dedup_seq(j, ANALYTICS_CLAIM_DAYS) != 0)) {
+		if (journal_table_foreach(j, ANALYTICS_TABLE, NULL, 0, 0,
+		    analytics_build_sums, &b) != 0) {
+			*cause = xstrdup("cannot read the analytics table");
+			analytics_build_free(&b);
+			return (-1);
+		}
+	} else if (journal_log_foreach(j, m.anchor_seq + 1, NULL,
+	    analytics_build_entry, &b, cause) != 0) {
+		analytics_build_free(&b);
+		return (-1);
+	}
+	analytics_build_write(j, &b, sums ? 0 : m.anchor_seq + 1);
+	if (sums)
+		log_info("msg=\"analytics months, dekads and totals added up "
+		    "from the day rows\" day_rows=%llu rows=%zu ms=%lld",
+		    (unsigned long long)b.day_rows, b.rows.count,
+		    (long long)((mono_us() - start) / USEC_PER_MSEC));
+	else
+		log_info("msg=\"analytics table built from the log\" "
+		    "records=%llu runs=%llu rows=%zu ms=%lld",
+		    (unsigned long long)b.records, (unsigned long long)b.runs,
+		    b.rows.count,
+		    (long long)((mono_us() - start) / USEC_PER_MSEC));
+	analytics_build_free(&b);
 	return (0);
 }
 
@@ -708,69 +1195,224 @@ struct analytics_sum {
 	int64_t		 latency_hist[ANALYTICS_LATENCY_BUCKETS];
 };
 
-/* A walk over the rows of days FROM..TO that CALLER may see (of ACCOUNT
- * only, unless NULL), each handed to FN. */
+/*
+ * A walk over the rows of days FROM..TO of ACCOUNT (of every account
+ * CALLER may act for when NULL), each handed to FN: the account's totals,
+ * or with DETAIL its rows under each operation, model and schedule.  A
+ * month wholly inside the period is read as its one month row, a dekad
+ * as its dekad's, unless DAYS asks for every day's: a year costs at most
+ * about 35 rows a group (its months, and the dekads and days at its two
+ * ends).
+ */
 struct analytics_walk {
 	const struct caller	*caller;
 	const char		*account;
 	int64_t			 from;
 	int64_t			 to;
+	int			 detail;
+	int			 days;
 	void			(*fn)(const struct analytics_row *, void *);
 	void			*arg;
+
+	int64_t			 seg_from;	/* the range being read */
+	int64_t			 seg_to;
+	struct analytics_row	 row;		/* reused */
 };
 
 static int
 analytics_walk_row(const struct journal_row *row, void *arg)
 {
 	struct analytics_walk	*w = arg;
-	struct analytics_row	 r;
-	struct account		*a;
-	msgpack_unpacked	 u;
-	const char		*k = row->key;
-	size_t			 n, i;
-	int64_t			 day = 0;
+	int64_t			 day;
+	int			 level;
 
-	/* one account's rows are in day order: stop past the last day */
-	if (w->account != NULL && row->klen >= (n = strlen(w->account)) + 10) {
-		for (i = n + 1; i < n + 9 && k[i] >= '0' && k[i] <= '9'; i++)
-			day = day * 10 + (k[i] - '0');
-		if (i == n + 9 && day > w->to)
-			return (1);
-	}
-	if (unpack_buffer(row->val, row->vlen, &u) != 0)
+	level = analytics_key_level(row->key, row->klen, &day);
+	if (level == -1)
 		return (0);
-	analytics_row_read(&u.data, &r);
-	msgpack_unpacked_destroy(&u);
-	if (r.day >= w->from && r.day <= w->to && r.account != NULL &&
-	    r.operation != NULL && (w->account != NULL ||
-	    ((a = account_find(r.account)) != NULL &&
-	    account_allows(a, w->caller))))
-		w->fn(&r, w->arg);
-	analytics_row_clear(&r);
+	if (w->detail && level >= ANALYTICS_TOTAL_DAY)
+		return (1);	/* totals sort after every day */
+	if (day > w->seg_to)
+		return (1);
+	if (day < w->seg_from)
+		return (0);
+	if (analytics_row_parse(row->val, row->vlen, 0, &w->row) != 0)
+		return (0);
+	if (w->row.account != NULL && (!w->detail ||
+	    w->row.operation != NULL))
+		w->fn(&w->row, w->arg);
+	return (0);
+}
+
+/* The last day of the month of DAY (yyyymmdd). */
+static int64_t
+analytics_month_last(int64_t day)
+{
+	int64_t	y = day / 10000, m = day / 100 % 100;
+
+	return (analytics_ymd(analytics_days(m == 12 ? y + 1 : y,
+	    m == 12 ? 1 : m + 1, 1) - 1));
+}
+
+/*
+ * The next range of W from day D (yyyymmdd) on: the month, if D is its
+ * first day and the period takes it whole (unless W asks for DAYS), else
+ * a dekad the same way (only under the operations: an account's totals a
+ * day are few), else D's days up to its dekad's end.  Into W's seg_from
+ * and seg_to (days, or a month's or dekad's "day"); returns the range's
+ * last day.
+ */
+static int64_t
+analytics_walk_next(struct analytics_walk *w, int64_t d)
+{
+	int64_t	dd = d % 100, last, dekad_last;
+
+	last = analytics_month_last(d);
+	dekad_last = dd <= 10 ? d - dd + 10 : dd <= 20 ? d - dd + 20 : last;
+	if (!w->days && dd == 1 && last <= w->to) {
+		w->seg_from = w->seg_to = analytics_level_day(ANALYTICS_MONTH,
+		    d);
+		return (last);
+	}
+	if (!w->days && w->detail && (dd == 1 || dd == 11 || dd == 21) &&
+	    dekad_last <= w->to) {
+		w->seg_from = w->seg_to = analytics_level_day(ANALYTICS_DEKAD,
+		    d);
+		return (dekad_last);
+	}
+	w->seg_from = d;
+	w->seg_to = dekad_last < w->to ? dekad_last : w->to;
+	return (w->seg_to);
+}
+
+/* W's ranges of ACCOUNT, one key range each. */
+static int
+analytics_walk_account(struct journal *j, struct analytics_walk *w,
+    const char *account)
+{
+	char	prefix[96], start[112];
+	int64_t	d, last;
+
+	snprintf(prefix, sizeof prefix, "%s/%s", account, w->detail ? "" :
+	    "total/");
+	for (d = w->from; d <= w->to; d = analytics_ymd(
+	    analytics_day_number(last) + 1)) {
+		last = analytics_walk_next(w, d);
+		snprintf(start, sizeof start, "%s%08lld", prefix,
+		    (long long)w->seg_from);
+		if (journal_table_seek(j, ANALYTICS_TABLE, prefix,
+		    strlen(prefix), start, strlen(start), analytics_walk_row,
+		    w) == -1)
+			return (-1);
+	}
 	return (0);
 }
 
 static int
 analytics_walk(struct journal *j, struct analytics_walk *w, char **cause)
 {
-	char	prefix[80], start[96];
-	int	rc;
+	json_t	*list, *a;
+	size_t	 i;
+	int	 rc = 0;
 
-	if (w->account != NULL) {
-		/* ACCOUNT/FROM...: a range, read from its first day */
-		snprintf(prefix, sizeof prefix, "%s/", w->account);
-		snprintf(start, sizeof start, "%s/%08lld", w->account,
-		    (long long)w->from);
-		rc = journal_table_seek(j, ANALYTICS_TABLE, prefix,
-		    strlen(prefix), start, strlen(start), analytics_walk_row, w);
-	} else
-		rc = journal_table_foreach(j, ANALYTICS_TABLE, NULL, 0, 0,
-		    analytics_walk_row, w);
+	memset(&w->row, 0, sizeof w->row);
+	if (w->account != NULL)
+		rc = analytics_walk_account(j, w, w->account);
+	else {
+		list = account_list(w->caller);
+		json_array_foreach(list, i, a) {
+			if (rc == 0)
+				rc = analytics_walk_account(j, w,
+				    json_string_value(json_object_get(a,
+				    "name")));
+		}
+		json_decref(list);
+	}
+	analytics_row_free(&w->row);
 	if (rc == -1) {
 		*cause = xstrdup("cannot read the analytics table");
 		return (-1);
 	}
 	return (0);
+}
+
+/* A walk of CALLER's rows of ACCOUNT over FROM..TO into FN with ARG. */
+static void
+analytics_walk_init(struct analytics_walk *w, const struct caller *caller,
+    const char *account, int64_t from, int64_t to, int detail,
+    void (*fn)(const struct analytics_row *, void *), void *arg)
+{
+	memset(w, 0, sizeof *w);
+	w->caller = caller;
+	w->account = account;
+	w->from = from;
+	w->to = to;
+	w->detail = detail;
+	w->fn = fn;
+	w->arg = arg;
+}
+
+/*
+ * Groups of rows by a name (an operation, a model, a schedule...): a hash
+ * of entries of SIZE bytes, each beginning with a struct analytics_entry,
+ * also kept in an array V in the order they came, to sort.
+ */
+struct analytics_entry {
+	struct strmap_node	 node;	/* first */
+	char			*key;
+};
+
+struct analytics_bag {
+	struct strmap		  map;
+	struct analytics_entry	**v;
+	size_t			  n;
+	size_t			  size;
+	struct analytics_entry	 *last;	/* rows come grouped: a shortcut */
+};
+
+static void
+analytics_bag_init(struct analytics_bag *b, size_t size)
+{
+	memset(b, 0, sizeof *b);
+	strmap_init(&b->map);
+	b->size = size;
+}
+
+/* The entry of KEY, a new zeroed one if none; *NEW says which. */
+static void *
+analytics_bag_get(struct analytics_bag *b, const char *key, int *new)
+{
+	struct analytics_entry	*e;
+
+	*new = 0;
+	if (b->last != NULL && strcmp(b->last->key, key) == 0)
+		return (b->last);
+	if ((e = (struct analytics_entry *)strmap_find(&b->map, key)) ==
+	    NULL) {
+		e = xcalloc(1, b->size);
+		e->key = xstrdup(key);
+		strmap_insert(&b->map, &e->node, e->key);
+		b->v = xreallocarray(b->v, b->n + 1, sizeof *b->v);
+		b->v[b->n++] = e;
+		*new = 1;
+	}
+	b->last = e;
+	return (e);
+}
+
+static void
+analytics_bag_free(struct analytics_bag *b, void (*fn)(void *))
+{
+	size_t	i;
+
+	for (i = 0; i < b->n; i++) {
+		if (fn != NULL)
+			fn(b->v[i]);
+		free(b->v[i]->key);
+		free(b->v[i]);
+	}
+	free(b->v);
+	strmap_clear(&b->map);
+	memset(b, 0, sizeof *b);
 }
 
 static void
@@ -787,18 +1429,11 @@ analytics_sum_add(struct analytics_sum *t, const struct analytics_row *r)
 		t->latency_hist[i] += r->latency_hist[i];
 }
 
-/* analytics.summary's two periods: the current from FROM. */
-struct analytics_periods {
-	int64_t			 from;
-	struct analytics_sum	 sum[2];
-};
-
+/* analytics.summary's totals (a walk's FN). */
 static void
-analytics_periods_add(const struct analytics_row *r, void *arg)
+analytics_total_add(const struct analytics_row *r, void *arg)
 {
-	struct analytics_periods	*p = arg;
-
-	analytics_sum_add(&p->sum[r->day >= p->from ? 0 : 1], r);
+	analytics_sum_add(arg, r);
 }
 
 /* The upper bound in ms of latency bucket B (the last: none). */
@@ -894,7 +1529,7 @@ json_t *
 analytics_summary(struct journal *j, const struct caller *caller,
     const char *account, int64_t from, int64_t to, char **cause)
 {
-	struct analytics_periods p;
+	struct analytics_sum	 sum[2];
 	struct analytics_walk	 w;
 	json_t			*cur, *prev, *out;
 	char			 a[32], b[32], c[32], d[32];
@@ -906,20 +1541,19 @@ analytics_summary(struct journal *j, const struct caller *caller,
 		    "at most 3660 days");
 		return (NULL);
 	}
-	memset(&p, 0, sizeof p);
-	p.from = from;
+	memset(sum, 0, sizeof sum);
 	pto = analytics_ymd(analytics_day_number(from) - 1);
 	pfrom = analytics_ymd(analytics_day_number(from) - n);
-	w.caller = caller;
-	w.account = account;
-	w.from = pfrom;
-	w.to = to;
-	w.fn = analytics_periods_add;
-	w.arg = &p;
+	analytics_walk_init(&w, caller, account, from, to, 0,
+	    analytics_total_add, &sum[0]);
 	if (analytics_walk(j, &w, cause) != 0)
 		return (NULL);
-	cur = analytics_sum_json(&p.sum[0]);
-	prev = analytics_sum_json(&p.sum[1]);
+	analytics_walk_init(&w, caller, account, pfrom, pto, 0,
+	    analytics_total_add, &sum[1]);
+	if (analytics_walk(j, &w, cause) != 0)
+		return (NULL);
+	cur = analytics_sum_json(&sum[0]);
+	prev = analytics_sum_json(&sum[1]);
 	analytics_day_text(from, a, sizeof a);
 	analytics_day_text(to, b, sizeof b);
 	analytics_day_text(pfrom, c, sizeof c);
@@ -1018,12 +1652,9 @@ analytics_trends(struct journal *j, const struct caller *caller,
 	s.step = week ? 7 : 1;
 	s.n = (size_t)((days + s.step - 1) / s.step);
 	s.sum = xcalloc(s.n, sizeof *s.sum);
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_series_add;
-	w.arg = &s;
+	analytics_walk_init(&w, caller, account, from, to, 0,
+	    analytics_series_add, &s);
+	w.days = 1;
 	if (analytics_walk(j, &w, cause) != 0) {
 		free(s.sum);
 		return (NULL);
@@ -1046,47 +1677,62 @@ analytics_trends(struct journal *j, const struct caller *caller,
 
 /* analytics.models' groups: one an operation and model. */
 struct analytics_group {
+	struct analytics_entry	 e;	/* first */
 	char			*operation;
 	char			*model;
 	struct analytics_sum	 sum;
 	int64_t			 costed;
 };
 
-struct analytics_groups {
-	struct analytics_group	*g;
-	size_t			 n;
-};
+/* "A\037B" into KEY (LEN bytes), cut short if need be. */
+static void
+analytics_join(char *key, size_t len, const char *a, const char *b)
+{
+	size_t	na = strlen(a), nb = strlen(b);
+
+	if (na > len - 2)
+		na = len - 2;
+	if (nb > len - 2 - na)
+		nb = len - 2 - na;
+	memcpy(key, a, na);
+	key[na] = '\037';
+	memcpy(key + na + 1, b, nb);
+	key[na + 1 + nb] = '\0';
+}
 
 static void
 analytics_groups_add(const struct analytics_row *r, void *arg)
 {
-	struct analytics_groups	*gs = arg;
 	struct analytics_group	*g;
-	size_t			 i;
+	char			 key[ANALYTICS_KEY_MAX];
+	int			 new;
 
-	for (i = 0; i < gs->n; i++) {
-		g = &gs->g[i];
-		if (strcmp(g->operation, r->operation) == 0 &&
-		    ((g->model == NULL && r->model == NULL) || (g->model !=
-		    NULL && r->model != NULL && strcmp(g->model,
-		    r->model) == 0)))
-			break;
-	}
-	if (i == gs->n) {
-		gs->g = xreallocarray(gs->g, gs->n + 1, sizeof *gs->g);
-		g = &gs->g[gs->n++];
-		memset(g, 0, sizeof *g);
+	/* the unit separator: in neither name */
+	analytics_join(key, sizeof key, r->operation, r->model != NULL ?
+	    r->model : "\036");
+	g = analytics_bag_get(arg, key, &new);
+	if (new) {
 		g->operation = xstrdup(r->operation);
 		g->model = r->model != NULL ? xstrdup(r->model) : NULL;
 	}
-	analytics_sum_add(&gs->g[i].sum, r);
-	gs->g[i].costed += r->costed;
+	analytics_sum_add(&g->sum, r);
+	g->costed += r->costed;
+}
+
+static void
+analytics_group_free(void *p)
+{
+	struct analytics_group	*g = p;
+
+	free(g->operation);
+	free(g->model);
 }
 
 static int
 analytics_group_cmp(const void *x, const void *y)
 {
-	const struct analytics_group	*a = x, *b = y;
+	const struct analytics_group	*a = *(struct analytics_group *const *)x;
+	const struct analytics_group	*b = *(struct analytics_group *const *)y;
 	int				 c = strcmp(a->operation, b->operation);
 
 	if (c != 0)
@@ -1096,62 +1742,64 @@ analytics_group_cmp(const void *x, const void *y)
 	return (strcmp(a->model, b->model));
 }
 
+/* Group G as analytics.models lists it. */
+static json_t *
+analytics_group_json(const struct analytics_group *g, int64_t ran)
+{
+	json_t	*m;
+	char	 buf[32];
+	int	 q;
+
+	m = json_pack("{s:s,s:s,s:I,s:I,s:f}", "operation", g->operation,
+	    "model", g->model, "runs", (json_int_t)ran, "success",
+	    (json_int_t)g->sum.runs[0], "success_rate",
+	    (double)g->sum.runs[0] / (double)ran);
+	json_object_set_new(m, "cost_per_run_usd", g->costed > 0 ?
+	    json_string(fmt_usd(g->sum.cost_micro / g->costed, buf,
+	    sizeof buf)) : json_null());
+	json_object_set_new(m, "latency_avg_ms", g->sum.timed > 0 ?
+	    json_real((double)g->sum.latency_us_sum / (double)g->sum.timed /
+	    1000.0) : json_null());
+	q = analytics_quantile_bucket(g->sum.latency_hist, g->sum.timed, 95);
+	json_object_set_new(m, "latency_p95_ms", q < 0 ? json_null() :
+	    analytics_bucket_ms(q));
+	return (m);
+}
+
 json_t *
 analytics_models(struct journal *j, const struct caller *caller,
     const char *account, int64_t from, int64_t to, char **cause)
 {
-	struct analytics_groups	 gs;
+	struct analytics_bag	 gs;
 	struct analytics_walk	 w;
 	struct analytics_group	*g;
-	json_t			*list, *m;
-	char			 a[32], b[32], buf[32];
+	json_t			*list;
+	char			 a[32], b[32];
 	int64_t			 ran;
 	size_t			 i;
-	int			 q;
 
 	if (analytics_day_number(to) < analytics_day_number(from)) {
 		*cause = xstrdup("from must be on or before to");
 		return (NULL);
 	}
-	memset(&gs, 0, sizeof gs);
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_groups_add;
-	w.arg = &gs;
-	if (analytics_walk(j, &w, cause) != 0)
+	analytics_bag_init(&gs, sizeof *g);
+	analytics_walk_init(&w, caller, account, from, to, 1,
+	    analytics_groups_add, &gs);
+	if (analytics_walk(j, &w, cause) != 0) {
+		analytics_bag_free(&gs, analytics_group_free);
 		return (NULL);
-	qsort(gs.g, gs.n, sizeof *gs.g, analytics_group_cmp);
+	}
+	qsort(gs.v, gs.n, sizeof *gs.v, analytics_group_cmp);
 	list = json_array();
 	for (i = 0; i < gs.n; i++) {
-		g = &gs.g[i];
+		g = (struct analytics_group *)gs.v[i];
 		ran = g->sum.runs[0] + g->sum.runs[1] + g->sum.runs[2] +
 		    g->sum.runs[3];
-		if (ran == 0 || g->model == NULL) {
-			free(g->operation);
-			free(g->model);
-			continue;	/* measured runs only */
-		}
-		m = json_pack("{s:s,s:s,s:I,s:I,s:f}", "operation",
-		    g->operation, "model", g->model, "runs", (json_int_t)ran,
-		    "success", (json_int_t)g->sum.runs[0], "success_rate",
-		    (double)g->sum.runs[0] / (double)ran);
-		json_object_set_new(m, "cost_per_run_usd", g->costed > 0 ?
-		    json_string(fmt_usd(g->sum.cost_micro / g->costed, buf,
-		    sizeof buf)) : json_null());
-		json_object_set_new(m, "latency_avg_ms", g->sum.timed > 0 ?
-		    json_real((double)g->sum.latency_us_sum /
-		    (double)g->sum.timed / 1000.0) : json_null());
-		q = analytics_quantile_bucket(g->sum.latency_hist,
-		    g->sum.timed, 95);
-		json_object_set_new(m, "latency_p95_ms", q < 0 ? json_null() :
-		    analytics_bucket_ms(q));
-		json_array_append_new(list, m);
-		free(g->operation);
-		free(g->model);
+		if (ran > 0 && g->model != NULL)	/* measured runs only */
+			json_array_append_new(list, analytics_group_json(g,
+			    ran));
 	}
-	free(gs.g);
+	analytics_bag_free(&gs, analytics_group_free);
 	analytics_day_text(from, a, sizeof a);
 	analytics_day_text(to, b, sizeof b);
 	return (json_pack("{s:s?,s:s,s:s,s:o}", "account", account, "from", a,
@@ -1160,16 +1808,15 @@ analytics_models(struct journal *j, const struct caller *caller,
 
 /* analytics.accuracy's groups: one an operation. */
 struct analytics_acc {
-	char		*operation;
-	int64_t		 estimated;
-	int64_t		 within;
-	int64_t		 error_ppm_sum;
-	int64_t		 error_hist[ANALYTICS_ERROR_BUCKETS];
+	struct analytics_entry	 e;	/* first: the operation */
+	int64_t			 estimated;
+	int64_t			 within;
+	int64_t			 error_ppm_sum;
+	int64_t			 error_hist[ANALYTICS_ERROR_BUCKETS];
 };
 
 struct analytics_accs {
-	struct analytics_acc	*a;
-	size_t			 n;
+	struct analytics_bag	 bag;
 	struct analytics_acc	 total;
 };
 
@@ -1189,27 +1836,18 @@ static void
 analytics_accs_add(const struct analytics_row *r, void *arg)
 {
 	struct analytics_accs	*as = arg;
-	size_t			 i;
+	int			 new;
 
-	for (i = 0; i < as->n; i++) {
-		if (strcmp(as->a[i].operation, r->operation) == 0)
-			break;
-	}
-	if (i == as->n) {
-		as->a = xreallocarray(as->a, as->n + 1, sizeof *as->a);
-		memset(&as->a[as->n], 0, sizeof *as->a);
-		as->a[as->n++].operation = xstrdup(r->operation);
-	}
-	analytics_acc_sum(&as->a[i], r);
+	analytics_acc_sum(analytics_bag_get(&as->bag, r->operation, &new), r);
 	analytics_acc_sum(&as->total, r);
 }
 
+/* Entries by key. */
 static int
-analytics_acc_cmp(const void *x, const void *y)
+analytics_entry_cmp(const void *x, const void *y)
 {
-	const struct analytics_acc	*a = x, *b = y;
-
-	return (strcmp(a->operation, b->operation));
+	return (strcmp((*(struct analytics_entry *const *)x)->key,
+	    (*(struct analytics_entry *const *)y)->key));
 }
 
 /* The upper bounds in percent of the error buckets (the last: none). */
@@ -1251,6 +1889,7 @@ analytics_acc_json(const struct analytics_acc *t, const char *operation)
 	return (j);
 }
 
+
 json_t *
 analytics_accuracy(struct journal *j, const struct caller *caller,
     const char *account, int64_t from, int64_t to, char **cause)
@@ -1266,22 +1905,19 @@ analytics_accuracy(struct journal *j, const struct caller *caller,
 		return (NULL);
 	}
 	memset(&as, 0, sizeof as);
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_accs_add;
-	w.arg = &as;
-	if (analytics_walk(j, &w, cause) != 0)
+	analytics_bag_init(&as.bag, sizeof as.total);
+	analytics_walk_init(&w, caller, account, from, to, 1,
+	    analytics_accs_add, &as);
+	if (analytics_walk(j, &w, cause) != 0) {
+		analytics_bag_free(&as.bag, NULL);
 		return (NULL);
-	qsort(as.a, as.n, sizeof *as.a, analytics_acc_cmp);
-	list = json_array();
-	for (i = 0; i < as.n; i++) {
-		json_array_append_new(list, analytics_acc_json(&as.a[i],
-		    as.a[i].operation));
-		free(as.a[i].operation);
 	}
-	free(as.a);
+	qsort(as.bag.v, as.bag.n, sizeof *as.bag.v, analytics_entry_cmp);
+	list = json_array();
+	for (i = 0; i < as.bag.n; i++)
+		json_array_append_new(list, analytics_acc_json(
+		    (struct analytics_acc *)as.bag.v[i], as.bag.v[i]->key));
+	analytics_bag_free(&as.bag, NULL);
 	analytics_day_text(from, a, sizeof a);
 	analytics_day_text(to, b, sizeof b);
 	return (json_pack("{s:s?,s:s,s:s,s:i,s:o,s:o}", "account", account,
@@ -1291,23 +1927,31 @@ analytics_accuracy(struct journal *j, const struct caller *caller,
 
 /* analytics.breakdown's groups: one a value of the field asked for. */
 struct analytics_part {
-	char			*value;
+	struct analytics_entry	 e;	/* first: the value */
 	struct analytics_sum	 sum;
 };
 
 struct analytics_parts {
 	const char		*by;
-	struct analytics_part	*p;
-	size_t			 n;
+	struct analytics_bag	 bag;
 	struct analytics_sum	 total;
 };
+
+static void
+analytics_parts_init(struct analytics_parts *ps, const char *by)
+{
+	memset(ps, 0, sizeof *ps);
+	ps->by = by;
+	analytics_bag_init(&ps->bag, sizeof (struct analytics_part));
+}
 
 static void
 analytics_parts_add(const struct analytics_row *r, void *arg)
 {
 	struct analytics_parts	*ps = arg;
+	struct analytics_part	*p;
 	const char		*v;
-	size_t			 i;
+	int			 new;
 
 	if (strcmp(ps->by, "operation") == 0)
 		v = r->operation;
@@ -1317,18 +1961,8 @@ analytics_parts_add(const struct analytics_row *r, void *arg)
 		v = r->schedule;
 	else
 		v = r->account;
-	if (v == NULL)
-		v = "-";
-	for (i = 0; i < ps->n; i++) {
-		if (strcmp(ps->p[i].value, v) == 0)
-			break;
-	}
-	if (i == ps->n) {
-		ps->p = xreallocarray(ps->p, ps->n + 1, sizeof *ps->p);
-		memset(&ps->p[ps->n], 0, sizeof *ps->p);
-		ps->p[ps->n++].value = xstrdup(v);
-	}
-	analytics_sum_add(&ps->p[i].sum, r);
+	p = analytics_bag_get(&ps->bag, v != NULL ? v : "-", &new);
+	analytics_sum_add(&p->sum, r);
 	analytics_sum_add(&ps->total, r);
 }
 
@@ -1336,7 +1970,8 @@ analytics_parts_add(const struct analytics_row *r, void *arg)
 static int
 analytics_part_cmp(const void *x, const void *y)
 {
-	const struct analytics_part	*a = x, *b = y;
+	const struct analytics_part	*a = *(struct analytics_part *const *)x;
+	const struct analytics_part	*b = *(struct analytics_part *const *)y;
 	int64_t				 ra, rb;
 
 	if (a->sum.cost_micro != b->sum.cost_micro)
@@ -1345,7 +1980,7 @@ analytics_part_cmp(const void *x, const void *y)
 	rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] + b->sum.runs[3];
 	if (ra != rb)
 		return (ra > rb ? -1 : 1);
-	return (strcmp(a->value, b->value));
+	return (strcmp(a->e.key, b->e.key));
 }
 
 int
@@ -1368,11 +2003,11 @@ analytics_part_json(const struct analytics_part *p,
 	    p->sum.runs[3];
 	all = total->runs[0] + total->runs[1] + total->runs[2] +
 	    total->runs[3];
-	j = json_pack("{s:s,s:s,s:I,s:I,s:I}", by, p->value, "cost_usd",
+	j = json_pack("{s:s,s:s,s:I,s:I,s:I}", by, p->e.key, "cost_usd",
 	    fmt_usd(p->sum.cost_micro, buf, sizeof buf), "runs",
 	    (json_int_t)ran, "success", (json_int_t)p->sum.runs[0], "skipped",
 	    (json_int_t)p->sum.runs[4]);
-	if (strcmp(by, "schedule") == 0 && sf != NULL && sf(p->value,
+	if (strcmp(by, "schedule") == 0 && sf != NULL && sf(p->e.key,
 	    &s) == 0)
 		json_object_set_new(j, "name", json_string(s.name));
 	json_object_set_new(j, "success_rate", ran > 0 ? json_real(
@@ -1400,24 +2035,20 @@ analytics_breakdown(struct journal *j, const struct caller *caller,
 		*cause = xstrdup("from must be on or before to");
 		return (NULL);
 	}
-	memset(&ps, 0, sizeof ps);
-	ps.by = by;
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_parts_add;
-	w.arg = &ps;
-	if (analytics_walk(j, &w, cause) != 0)
+	analytics_parts_init(&ps, by);
+	/* by account: the accounts' totals are enough */
+	analytics_walk_init(&w, caller, account, from, to,
+	    strcmp(by, "account") != 0, analytics_parts_add, &ps);
+	if (analytics_walk(j, &w, cause) != 0) {
+		analytics_bag_free(&ps.bag, NULL);
 		return (NULL);
-	qsort(ps.p, ps.n, sizeof *ps.p, analytics_part_cmp);
-	list = json_array();
-	for (i = 0; i < ps.n; i++) {
-		json_array_append_new(list, analytics_part_json(&ps.p[i],
-		    &ps.total, by, sf));
-		free(ps.p[i].value);
 	}
-	free(ps.p);
+	qsort(ps.bag.v, ps.bag.n, sizeof *ps.bag.v, analytics_part_cmp);
+	list = json_array();
+	for (i = 0; i < ps.bag.n; i++)
+		json_array_append_new(list, analytics_part_json(
+		    (struct analytics_part *)ps.bag.v[i], &ps.total, by, sf));
+	analytics_bag_free(&ps.bag, NULL);
 	analytics_day_text(from, a, sizeof a);
 	analytics_day_text(to, b, sizeof b);
 	out = json_pack("{s:s?,s:s,s:s,s:s,s:o,s:s}", "account", account,
@@ -1503,7 +2134,7 @@ analytics_pace(json_t *status, const char *account, int64_t now)
 
 struct analytics_advice {
 	struct analytics_parts	 schedules;
-	struct analytics_groups	 models;
+	struct analytics_bag	 models;
 	struct analytics_accs	 ops;
 };
 
@@ -1515,6 +2146,14 @@ analytics_advice_add(const struct analytics_row *r, void *arg)
 	analytics_parts_add(r, &ad->schedules);
 	analytics_groups_add(r, &ad->models);
 	analytics_accs_add(r, &ad->ops);
+}
+
+static void
+analytics_advice_free(struct analytics_advice *ad)
+{
+	analytics_bag_free(&ad->schedules.bag, NULL);
+	analytics_bag_free(&ad->models, analytics_group_free);
+	analytics_bag_free(&ad->ops.bag, NULL);
 }
 
 static json_t *
@@ -1539,20 +2178,20 @@ analytics_advise_failing(const char *account, struct analytics_parts *ps,
 	int64_t			 ran, bad, wasted;
 	size_t			 i;
 
-	for (i = 0; i < ps->n; i++) {
-		p = &ps->p[i];
+	for (i = 0; i < ps->bag.n; i++) {
+		p = (struct analytics_part *)ps->bag.v[i];
 		ran = p->sum.runs[0] + p->sum.runs[1] + p->sum.runs[2] +
 		    p->sum.runs[3];
 		bad = p->sum.runs[1] + p->sum.runs[3];
 		if (ran < ANALYTICS_MIN_FAILING || bad * 2 < ran ||
-		    sf(p->value, &s) != 0 || !s.active)
+		    sf(p->e.key, &s) != 0 || !s.active)
 			continue;
 		wasted = ran > 0 ? p->sum.cost_micro * bad / ran : 0;
 		xasprintf(&cmd, "chimectl schedule pause %s --account %s "
 		    "--note \"fails %lld of %lld runs\"", s.name, account,
 		    (long long)bad, (long long)ran);
 		json_array_append_new(list, analytics_advice("failing_schedule",
-		    s.name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", p->value,
+		    s.name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", p->e.key,
 		    "failed", (json_int_t)bad, "ran", (json_int_t)ran,
 		    "failure_rate", (double)bad / (double)ran), ran,
 		    "monthly_risk_usd", wasted, cmd));
@@ -1571,23 +2210,21 @@ analytics_advise_skipped(const char *account, struct journal *j,
 	struct analytics_parts	 ps;
 	struct analytics_walk	 w;
 	struct analytics_sched	 s;
+	struct analytics_part	*p;
 	char			*cmd = NULL, b[32];
 	size_t			 i;
 
-	memset(&ps, 0, sizeof ps);
-	ps.by = "schedule";
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_skips_add;
-	w.arg = &ps;
+	analytics_parts_init(&ps, "schedule");
+	analytics_walk_init(&w, caller, account, from, to, 1,
+	    analytics_skips_add, &ps);
 	if (analytics_walk(j, &w, &cmd) != 0) {
 		free(cmd);
+		analytics_bag_free(&ps.bag, NULL);
 		return;
 	}
-	for (i = 0; i < ps.n; i++) {
-		if (ps.p[i].sum.runs[4] > 0 && sf(ps.p[i].value, &s) == 0 &&
+	for (i = 0; i < ps.bag.n; i++) {
+		p = (struct analytics_part *)ps.bag.v[i];
+		if (p->sum.runs[4] > 0 && sf(p->e.key, &s) == 0 &&
 		    s.max_cost_month > 0) {
 			/* room for the month's runs at their cost so far */
 			xasprintf(&cmd, "chimectl schedule update %s --account "
@@ -1595,15 +2232,14 @@ analytics_advise_skipped(const char *account, struct journal *j,
 			    fmt_usd(s.max_cost_month * 2, b, sizeof b));
 			json_array_append_new(list, analytics_advice(
 			    "skipped_by_cap", s.name, json_pack("{s:s,s:I,s:s}",
-			    "schedule", ps.p[i].value, "skipped_by_budget",
-			    (json_int_t)ps.p[i].sum.runs[4], "max_cost_month_usd",
+			    "schedule", p->e.key, "skipped_by_budget",
+			    (json_int_t)p->sum.runs[4], "max_cost_month_usd",
 			    fmt_usd(s.max_cost_month, b, sizeof b)),
-			    ps.p[i].sum.runs[4], "monthly_risk_usd", 0, cmd));
+			    p->sum.runs[4], "monthly_risk_usd", 0, cmd));
 			free(cmd);
 		}
-		free(ps.p[i].value);
 	}
-	free(ps.p);
+	analytics_bag_free(&ps.bag, NULL);
 }
 
 /* Only R's skips by a budget, counted as its schedule's skips. */
@@ -1633,7 +2269,7 @@ analytics_skips_add(const struct analytics_row *r, void *arg)
 /* A cheaper model with an equal or better success rate, measured on
  * ANALYTICS_MIN_RUNS runs each. */
 static void
-analytics_advise_models(const char *account, struct analytics_groups *gs,
+analytics_advise_models(const char *account, struct analytics_bag *gs,
     json_t *list)
 {
 	struct analytics_group	*a, *b;
@@ -1642,7 +2278,7 @@ analytics_advise_models(const char *account, struct analytics_groups *gs,
 	size_t			 i, k;
 
 	for (i = 0; i < gs->n; i++) {
-		a = &gs->g[i];
+		a = (struct analytics_group *)gs->v[i];
 		ra = a->sum.runs[0] + a->sum.runs[1] + a->sum.runs[2] +
 		    a->sum.runs[3];
 		if (a->model == NULL || ra < ANALYTICS_MIN_RUNS ||
@@ -1650,7 +2286,7 @@ analytics_advise_models(const char *account, struct analytics_groups *gs,
 			continue;
 		pa = a->sum.cost_micro / a->costed;
 		for (k = 0; k < gs->n; k++) {
-			b = &gs->g[k];
+			b = (struct analytics_group *)gs->v[k];
 			rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] +
 			    b->sum.runs[3];
 			if (k == i || b->model == NULL || strcmp(b->operation,
@@ -1690,8 +2326,8 @@ analytics_advise_drift(const char *account, struct analytics_accs *as,
 	int64_t			 under20;
 	size_t			 i;
 
-	for (i = 0; i < as->n; i++) {
-		a = &as->a[i];
+	for (i = 0; i < as->bag.n; i++) {
+		a = (struct analytics_acc *)as->bag.v[i];
 		under20 = a->error_hist[0] + a->error_hist[1] + a->error_hist[2];
 		if (a->estimated < ANALYTICS_MIN_ESTIMATED ||
 		    under20 * 2 >= a->estimated)
@@ -1699,7 +2335,7 @@ analytics_advise_drift(const char *account, struct analytics_accs *as,
 		xasprintf(&cmd, "chimectl analytics accuracy --account %s",
 		    account);
 		json_array_append_new(list, analytics_advice("estimate_drift",
-		    a->operation, json_pack("{s:I,s:f,s:f}", "estimated",
+		    a->e.key, json_pack("{s:I,s:f,s:f}", "estimated",
 		    (json_int_t)a->estimated, "within_20pct_share",
 		    (double)under20 / (double)a->estimated, "mean_error_pct",
 		    (double)a->error_ppm_sum / (double)a->estimated / 10000.0),
@@ -1761,35 +2397,24 @@ analytics_recommendations(struct journal *j, const struct caller *caller,
 	int64_t			 to = analytics_today(account);
 	int64_t			 from = analytics_days_before(to,
 				     ANALYTICS_ADVICE_DAYS - 1);
-	size_t			 i;
 
 	memset(&ad, 0, sizeof ad);
-	ad.schedules.by = "schedule";
-	w.caller = caller;
-	w.account = account;
-	w.from = from;
-	w.to = to;
-	w.fn = analytics_advice_add;
-	w.arg = &ad;
-	if (analytics_walk(j, &w, cause) != 0)
+	analytics_parts_init(&ad.schedules, "schedule");
+	analytics_bag_init(&ad.models, sizeof (struct analytics_group));
+	analytics_bag_init(&ad.ops.bag, sizeof (struct analytics_acc));
+	analytics_walk_init(&w, caller, account, from, to, 1,
+	    analytics_advice_add, &ad);
+	if (analytics_walk(j, &w, cause) != 0) {
+		analytics_advice_free(&ad);
 		return (NULL);
+	}
 	list = json_array();
 	analytics_advise_models(account, &ad.models, list);
 	analytics_advise_failing(account, &ad.schedules, sf, list);
 	analytics_advise_skipped(account, j, caller, from, to, sf, list);
 	analytics_advise_caps(account, pace, list);
 	analytics_advise_drift(account, &ad.ops, list);
-	for (i = 0; i < ad.schedules.n; i++)
-		free(ad.schedules.p[i].value);
-	free(ad.schedules.p);
-	for (i = 0; i < ad.models.n; i++) {
-		free(ad.models.g[i].operation);
-		free(ad.models.g[i].model);
-	}
-	free(ad.models.g);
-	for (i = 0; i < ad.ops.n; i++)
-		free(ad.ops.a[i].operation);
-	free(ad.ops.a);
+	analytics_advice_free(&ad);
 	return (json_pack("{s:s,s:i,s:o}", "account", account, "days",
 	    ANALYTICS_ADVICE_DAYS, "recommendations", list));
 }

@@ -686,34 +686,34 @@ fold_tz(struct fold *f, const char *acc)
 	return (tz != NULL ? tz : tz_load("UTC", NULL));
 }
 
-/* A run's end adds to its analytics row, as analytics_add does. */
+/* One delta merged into its analytics row (an analytics_delta_fn). */
 static int
-fold_analytics(struct fold *f, const char *acc)
+fold_analytics_delta(const char *key, const void *delta, size_t dlen,
+    void *arg)
 {
-	struct pack_buffer	 pb;
-	msgpack_sbuffer		 out;
-	char			 key[ANALYTICS_KEY_MAX];
-	void			*val = NULL;
-	size_t			 vlen = 0;
-	int			 rc;
+	struct fold	*f = arg;
+	msgpack_sbuffer	 out;
+	void		*val = NULL;
+	size_t		 vlen = 0;
+	int		 rc;
 
-	pack_buffer_init(&pb);
-	if (analytics_delta(acc, f->body, fold_tz(f, acc), &pb, key,
-	    sizeof key) != 0) {
-		pack_buffer_clear(&pb);
-		return (0);
-	}
 	if (f->db->get(f->db->arg, ANALYTICS_TABLE, key, strlen(key), &val,
 	    &vlen) != 0)
 		val = NULL;
 	msgpack_sbuffer_init(&out);
-	analytics_merge(val, val != NULL ? vlen : 0, pb.sbuf.data,
-	    pb.sbuf.size, &out);
+	analytics_merge(val, val != NULL ? vlen : 0, delta, dlen, &out);
 	rc = put_buf(f, ANALYTICS_TABLE, key, out.data, out.size);
 	msgpack_sbuffer_destroy(&out);
 	free(val);
-	pack_buffer_clear(&pb);
 	return (rc);
+}
+
+/* A run's end adds to its analytics rows, as analytics_add does. */
+static int
+fold_analytics(struct fold *f, const char *acc)
+{
+	return (analytics_deltas(acc, f->body, fold_tz(f, acc),
+	    fold_analytics_delta, f) == -1 ? -1 : 0);
 }
 
 static int

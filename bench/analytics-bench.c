@@ -4,9 +4,10 @@
  *
  * It fills a temporary journal's "analytics" table with the rows a year
  * of runs leaves: for each of ACCOUNTS accounts, OPS operations, MODELS
- * models and 365 days, one row (a schedule an operation), each the merge
- * of a few runs' deltas, written through jrec_put in records of 1000
- * rows.  Then it times each query for one account, REPEAT times: summary
+ * models and 365 days, one day's row (a schedule an operation), each the
+ * merge of a few runs' deltas, and the rows above it (the month's, the
+ * account's totals of the day and the month) added up from those,
+ * written through jrec_put in records of 1000 rows.  Then it times each query for one account, REPEAT times: summary
  * over a week, a month and a year, trends by day over a year, models and
  * accuracy over a year, breakdown by operation over a year; it prints
  * p50, p99 and max in ms against the target (p99 under 5 ms).  --out FILE
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "journal.h"
@@ -30,12 +32,99 @@
 #define AB_DAYS		365
 #define AB_TARGET_MS	5.0
 
+/* This thread's CPU time so far: a query's cost apart from waiting for
+ * a core (the machine may be busy). */
+static int64_t
+ab_cpu_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: analytics-bench [--accounts N] [--ops N] "
 	    "[--models N] [--repeat N] [--out FILE]\n");
 	exit(2);
+}
+
+/* A row of the levels above the day, as the account's days add to it. */
+struct ab_sum {
+	struct strmap_node	 node;	/* first */
+	char			*key;
+	msgpack_sbuffer		 row;
+};
+
+/* DAY (a day's row of ACCOUNT under KEY) added to the rows above it. */
+static void
+ab_sum(struct strmap *sums, const char *account, const char *op,
+    const char *model, const char *sched, int64_t ymd,
+    const msgpack_sbuffer *day)
+{
+	struct ab_sum	*r;
+	msgpack_sbuffer	 out;
+	char		 key[ANALYTICS_KEY_MAX];
+	int		 level;
+
+	for (level = ANALYTICS_DAY + 1; level < ANALYTICS_LEVELS; level++) {
+		analytics_key(level, account, ymd, op, model, sched, key,
+		    sizeof key);
+		if ((r = (struct ab_sum *)strmap_find(sums, key)) == NULL) {
+			r = xcalloc(1, sizeof *r);
+			r->key = xstrdup(key);
+			msgpack_sbuffer_init(&r->row);
+			strmap_insert(sums, &r->node, r->key);
+		}
+		msgpack_sbuffer_init(&out);
+		analytics_row_sum(r->row.size > 0 ? r->row.data : NULL,
+		    r->row.size, day->data, day->size, level, &out);
+		msgpack_sbuffer_destroy(&r->row);
+		r->row = out;
+	}
+}
+
+/* The rows above the days, put in REC (a new one each 1000). */
+struct ab_put {
+	struct journal	*j;
+	struct jrec	*rec;
+	uint64_t	 rows;
+	uint64_t	 submitted;
+	uint64_t	*done;
+	struct event_base *base;
+};
+
+static void	ab_done(const struct journal_result *, void *);
+
+static void
+ab_put(struct ab_put *p, const char *key, const msgpack_sbuffer *row)
+{
+	if (p->rec == NULL) {
+		p->rec = jrec_create("bench.rows", NULL);
+		msgpack_pack_map(jrec_body(p->rec), 0);
+	}
+	jrec_put(p->rec, ANALYTICS_TABLE, key, strlen(key), row->data,
+	    row->size);
+	if (++p->rows % 1000 == 0) {
+		journal_submit(p->j, p->rec, ab_done, p->done);
+		p->submitted++;
+		p->rec = NULL;
+		while (p->submitted - *p->done > 8)
+			event_base_loop(p->base, EVLOOP_ONCE);
+	}
+}
+
+static void
+ab_put_sum(struct strmap_node *n, void *arg)
+{
+	struct ab_sum	*r = (struct ab_sum *)n;
+
+	ab_put(arg, r->key, &r->row);
+	msgpack_sbuffer_destroy(&r->row);
+	free(r->key);
+	free(r);
 }
 
 static void
@@ -90,13 +179,15 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct journal_options	 jo;
 	struct journal		*j;
-	struct jrec		*rec = NULL;
+	struct ab_put		 put;
+	struct strmap		 sums;
 	struct pack_buffer	 d;
 	msgpack_sbuffer		 row;
 	json_t			*out, *figs, *res;
-	int64_t			*t, q[3], today, from, start;
+	int64_t			*t, *cpu, q[3], qc[3], today, from, start;
+	int64_t			 cstart;
 	uint64_t		 accounts = 10, ops = 50, models = 4, repeat = 50;
-	uint64_t		 rows = 0, submitted = 0, done = 0, a, o, m, day;
+	uint64_t		 rows, done = 0, a, o, m, day;
 	const char		*outfile = NULL;
 	char			*dir, *jdir, *cause = NULL, acct[32], op[32];
 	char			 sched[64];
@@ -139,8 +230,13 @@ main(int argc, char **argv)
 		fatalx("journal: %s", cause);
 	today = 20261205;
 	start = mono_us();
+	memset(&put, 0, sizeof put);
+	put.j = j;
+	put.done = &done;
+	put.base = base;
 	for (a = 0; a < accounts; a++) {
 		snprintf(acct, sizeof acct, "acct%llu", (unsigned long long)a);
+		strmap_init(&sums);
 		for (o = 0; o < ops; o++) {
 			snprintf(op, sizeof op, "op%llu", (unsigned long long)o);
 			snprintf(sched, sizeof sched, "s_%llu_%llu",
@@ -152,9 +248,8 @@ main(int argc, char **argv)
 					int64_t ymd = analytics_days_before(
 					    today, (int64_t)day);
 
-					snprintf(key, sizeof key,
-					    "%s/%08lld/%s/%s/%s", acct,
-					    (long long)ymd, op, model, sched);
+					analytics_key(ANALYTICS_DAY, acct, ymd,
+					    op, model, sched, key, sizeof key);
 					msgpack_sbuffer_init(&row);
 					for (r = 0; r < 3; r++) {
 						msgpack_sbuffer tmp;
@@ -170,48 +265,41 @@ main(int argc, char **argv)
 						row = tmp;
 						pack_buffer_clear(&d);
 					}
-					if (rec == NULL) {
-						rec = jrec_create("bench.rows",
-						    NULL);
-						msgpack_pack_map(jrec_body(rec),
-						    0);
-					}
-					jrec_put(rec, ANALYTICS_TABLE, key,
-					    strlen(key), row.data, row.size);
+					ab_put(&put, key, &row);
+					ab_sum(&sums, acct, op, model, sched,
+					    ymd, &row);
 					msgpack_sbuffer_destroy(&row);
-					if (++rows % 1000 == 0) {
-						journal_submit(j, rec, ab_done,
-						    &done);
-						submitted++;
-						rec = NULL;
-						while (submitted - done > 8)
-							event_base_loop(base,
-							    EVLOOP_ONCE);
-					}
 				}
 			}
 		}
+		strmap_foreach(&sums, ab_put_sum, &put);
+		strmap_clear(&sums);
 	}
-	if (rec != NULL) {
-		journal_submit(j, rec, ab_done, &done);
-		submitted++;
+	if (put.rec != NULL) {
+		journal_submit(j, put.rec, ab_done, &done);
+		put.submitted++;
 	}
+	rows = put.rows;
 	journal_flush(j);
 	printf("analytics-bench: %llu rows (%llu accounts x %llu operations "
-	    "x %llu models x %d days) written in %.1f s\n",
+	    "x %llu models x %d days, and their months and totals) written "
+	    "in %.1f s\n",
 	    (unsigned long long)rows, (unsigned long long)accounts,
 	    (unsigned long long)ops, (unsigned long long)models, AB_DAYS,
 	    (double)(mono_us() - start) / 1e6);
-	printf("  query (one account)          p50 ms    p99 ms    max ms\n");
+	printf("  query (one account)          p50 ms    p99 ms    max ms"
+	    "   cpu p50 ms\n");
 	memset(&admin, 0, sizeof admin);
 	admin.admin = 1;
 	t = xcalloc(repeat, sizeof *t);
+	cpu = xcalloc(repeat, sizeof *cpu);
 	figs = json_object();
 	for (k = 0; k < sizeof names / sizeof names[0]; k++) {
 		from = analytics_days_before(today, k == 0 ? 6 : k == 1 ? 29 :
 		    AB_DAYS - 1);
 		for (r = 0; r < repeat; r++) {
 			start = mono_us();
+			cstart = ab_cpu_us();
 			switch (k) {
 			case 0: case 1: case 2:
 				res = analytics_summary(j, &admin, "acct0",
@@ -235,19 +323,22 @@ main(int argc, char **argv)
 				break;
 			}
 			t[r] = mono_us() - start;
+			cpu[r] = ab_cpu_us() - cstart;
 			if (res == NULL)
 				fatalx("%s: %s", names[k], cause);
 			json_decref(res);
 		}
 		bench_quantiles(t, repeat, q);
+		bench_quantiles(cpu, repeat, qc);
 		if ((double)q[1] / 1000.0 >= AB_TARGET_MS)
 			met = 0;
-		printf("  %-28s %8.2f  %8.2f  %8.2f\n", names[k],
+		printf("  %-28s %8.2f  %8.2f  %8.2f  %11.2f\n", names[k],
 		    (double)q[0] / 1000.0, (double)q[1] / 1000.0,
-		    (double)q[2] / 1000.0);
-		json_object_set_new(figs, names[k], json_pack("{s:f,s:f,s:f}",
+		    (double)q[2] / 1000.0, (double)qc[0] / 1000.0);
+		json_object_set_new(figs, names[k], json_pack("{s:f,s:f,s:f,s:f}",
 		    "p50_ms", (double)q[0] / 1000.0, "p99_ms",
-		    (double)q[1] / 1000.0, "max_ms", (double)q[2] / 1000.0));
+		    (double)q[1] / 1000.0, "max_ms", (double)q[2] / 1000.0,
+		    "cpu_p50_ms", (double)qc[0] / 1000.0));
 	}
 	printf("  target: p99 under %.0f ms: %s\n", AB_TARGET_MS, met ? "met" :
 	    "NOT met");
@@ -258,6 +349,7 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	json_decref(out);
 	free(t);
+	free(cpu);
 	journal_close(j);
 	event_base_free(base);
 	bench_rm_tree(dir);

@@ -411,6 +411,45 @@ int64_t		 unpack_val_int(const msgpack_object *, int64_t);
 void		 pack_buffer_init(struct pack_buffer *);
 void		 pack_buffer_clear(struct pack_buffer *);
 int		 unpack_buffer(const void *, size_t, msgpack_unpacked *);
+/* Reading packed bytes in place, one value at a time (no objects): each
+ * call takes one value; one of another type is skipped whole (-1, or DEF
+ * for an integer).  ERR: the bytes were not msgpack, or ended too soon. */
+struct unpack_cursor {
+	const uint8_t	*p;
+	const uint8_t	*end;
+	int		 err;
+};
+void		 unpack_cursor_init(struct unpack_cursor *, const void *,
+		     size_t);
+int		 unpack_next_map(struct unpack_cursor *, uint32_t *);
+int		 unpack_next_array(struct unpack_cursor *, uint32_t *);
+int		 unpack_next_str_any(struct unpack_cursor *, const char **,
+		     uint32_t *);
+int64_t		 unpack_next_int_any(struct unpack_cursor *, int64_t);
+void		 unpack_next_skip(struct unpack_cursor *);
+/* The common short forms in line (a scan reads ~100 values a row). */
+static inline int
+unpack_next_str(struct unpack_cursor *c, const char **s, uint32_t *len)
+{
+	uint32_t	n;
+
+	if (c->p < c->end && (*c->p & 0xe0) == 0xa0 &&
+	    (n = *c->p & 0x1f) < (size_t)(c->end - c->p)) {
+		*s = (const char *)c->p + 1;
+		*len = n;
+		c->p += 1 + n;
+		return (0);
+	}
+	return (unpack_next_str_any(c, s, len));
+}
+
+static inline int64_t
+unpack_next_int(struct unpack_cursor *c, int64_t def)
+{
+	if (c->p < c->end && *c->p <= 0x7f)
+		return (*c->p++);
+	return (unpack_next_int_any(c, def));
+}
 
 /* loop.c */
 int		 engine_init(void);

@@ -340,3 +340,238 @@ unpack_buffer(const void *buf, size_t len, msgpack_unpacked *out)
 	}
 	return (0);
 }
+
+/*
+ * A reader of msgpack bytes in place, for scans of many small rows (the
+ * analytics queries): msgpack_unpack builds an object for every value in
+ * a zone, which costs more than the scan itself.  Each read takes exactly
+ * one value, whatever its type, so that a reader that meets a type it did
+ * not ask for stays in step; bytes that are not msgpack, or that end too
+ * soon, set ERR, after which every read finds nothing.
+ */
+void
+unpack_cursor_init(struct unpack_cursor *c, const void *buf, size_t len)
+{
+	c->p = buf;
+	c->end = c->p + len;
+	c->err = 0;
+}
+
+/* The next N bytes as a big-endian number (N <= 8), or ERR. */
+static uint64_t
+unpack_cursor_be(struct unpack_cursor *c, size_t n)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (c->err || (size_t)(c->end - c->p) < n) {
+		c->err = 1;
+		return (0);
+	}
+	for (i = 0; i < n; i++)
+		v = v << 8 | c->p[i];
+	c->p += n;
+	return (v);
+}
+
+/* Skip N bytes of a value's body. */
+static void
+unpack_cursor_body(struct unpack_cursor *c, uint64_t n)
+{
+	if (c->err || (uint64_t)(c->end - c->p) < n) {
+		c->err = 1;
+		return;
+	}
+	c->p += n;
+}
+
+/*
+ * Read one value's head: its type (a MSGPACK_OBJECT_*), and in *V its
+ * number (an integer's value: *NEG says whether it is negative), its
+ * length (a string's, a binary's: the body is then at *BODY), or its
+ * count (an array's elements, a map's pairs).  -1 on ERR.
+ */
+static int
+unpack_cursor_head(struct unpack_cursor *c, uint64_t *v, int *neg,
+    const uint8_t **body)
+{
+	uint8_t	b;
+	int	t;
+
+	*neg = 0;
+	*body = NULL;
+	if (c->err || c->p >= c->end) {
+		c->err = 1;
+		return (-1);
+	}
+	b = *c->p++;
+	if (b <= 0x7f) {
+		*v = b;
+		return (MSGPACK_OBJECT_POSITIVE_INTEGER);
+	}
+	if (b >= 0xe0) {
+		*v = (uint64_t)(int64_t)(int8_t)b;
+		*neg = 1;
+		return (MSGPACK_OBJECT_NEGATIVE_INTEGER);
+	}
+	if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
+		*v = b & 0x0f;
+		return (b < 0x90 ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY);
+	}
+	if ((b & 0xe0) == 0xa0) {
+		*v = b & 0x1f;
+		t = MSGPACK_OBJECT_STR;
+		goto body;
+	}
+	switch (b) {
+	case 0xc0:
+		return (MSGPACK_OBJECT_NIL);
+	case 0xc2:
+	case 0xc3:
+		*v = b == 0xc3;
+		return (MSGPACK_OBJECT_BOOLEAN);
+	case 0xc4: case 0xc5: case 0xc6:
+		*v = unpack_cursor_be(c, (size_t)1 << (b - 0xc4));
+		t = MSGPACK_OBJECT_BIN;
+		goto body;
+	case 0xc7: case 0xc8: case 0xc9:
+		*v = unpack_cursor_be(c, (size_t)1 << (b - 0xc7));
+		unpack_cursor_be(c, 1);		/* its type */
+		t = MSGPACK_OBJECT_EXT;
+		goto body;
+	case 0xca: case 0xcb:
+		unpack_cursor_body(c, b == 0xca ? 4 : 8);
+		return (c->err ? -1 : MSGPACK_OBJECT_FLOAT);
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		*v = unpack_cursor_be(c, (size_t)1 << (b - 0xcc));
+		return (c->err ? -1 : MSGPACK_OBJECT_POSITIVE_INTEGER);
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		*v = unpack_cursor_be(c, (size_t)1 << (b - 0xd0));
+		/* sign-extend from its width */
+		if (b < 0xd3 && (*v >> ((8 << (b - 0xd0)) - 1)) & 1)
+			*v |= ~(uint64_t)0 << (8 << (b - 0xd0));
+		*neg = (int64_t)*v < 0;
+		return (c->err ? -1 : *neg ? MSGPACK_OBJECT_NEGATIVE_INTEGER :
+		    MSGPACK_OBJECT_POSITIVE_INTEGER);
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		unpack_cursor_body(c, 1 + ((uint64_t)1 << (b - 0xd4)));
+		return (c->err ? -1 : MSGPACK_OBJECT_EXT);
+	case 0xd9: case 0xda: case 0xdb:
+		*v = unpack_cursor_be(c, (size_t)1 << (b - 0xd9));
+		t = MSGPACK_OBJECT_STR;
+		goto body;
+	case 0xdc: case 0xdd:
+		*v = unpack_cursor_be(c, b == 0xdc ? 2 : 4);
+		return (c->err ? -1 : MSGPACK_OBJECT_ARRAY);
+	case 0xde: case 0xdf:
+		*v = unpack_cursor_be(c, b == 0xde ? 2 : 4);
+		return (c->err ? -1 : MSGPACK_OBJECT_MAP);
+	default:			/* 0xc1: never used */
+		c->err = 1;
+		return (-1);
+	}
+body:
+	*body = c->p;
+	unpack_cursor_body(c, *v);
+	return (c->err ? -1 : t);
+}
+
+void
+unpack_next_skip(struct unpack_cursor *c)
+{
+	const uint8_t	*body;
+	uint64_t	 left = 1, v;
+	int		 t, neg;
+
+	while (left > 0 && !c->err) {
+		left--;
+		t = unpack_cursor_head(c, &v, &neg, &body);
+		if (t == MSGPACK_OBJECT_ARRAY)
+			left += v;
+		else if (t == MSGPACK_OBJECT_MAP)
+			left += 2 * v;
+		/* each element takes at least a byte: a bound on LEFT */
+		if (left > (uint64_t)(c->end - c->p))
+			c->err = 1;
+	}
+}
+
+/* Read a value: 0 if it has type T (its head in *V, *BODY), else -1
+ * (and skipped whole). */
+static int
+unpack_next_is(struct unpack_cursor *c, int t, uint64_t *v, int *neg,
+    const uint8_t **body)
+{
+	const uint8_t	*start = c->p;
+	int		 got;
+
+	got = unpack_cursor_head(c, v, neg, body);
+	if (got == t || (t == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    got == MSGPACK_OBJECT_NEGATIVE_INTEGER))
+		return (0);
+	if (got == MSGPACK_OBJECT_ARRAY || got == MSGPACK_OBJECT_MAP) {
+		c->p = start;
+		unpack_next_skip(c);
+	}
+	return (-1);
+}
+
+int
+unpack_next_map(struct unpack_cursor *c, uint32_t *n)
+{
+	const uint8_t	*body;
+	uint64_t	 v;
+	int		 neg;
+
+	if (unpack_next_is(c, MSGPACK_OBJECT_MAP, &v, &neg, &body) != 0 ||
+	    v > UINT32_MAX)
+		return (-1);
+	*n = (uint32_t)v;
+	return (0);
+}
+
+int
+unpack_next_array(struct unpack_cursor *c, uint32_t *n)
+{
+	const uint8_t	*body;
+	uint64_t	 v;
+	int		 neg;
+
+	if (unpack_next_is(c, MSGPACK_OBJECT_ARRAY, &v, &neg, &body) != 0 ||
+	    v > UINT32_MAX)
+		return (-1);
+	*n = (uint32_t)v;
+	return (0);
+}
+
+int
+unpack_next_str_any(struct unpack_cursor *c, const char **s, uint32_t *len)
+{
+	const uint8_t	*body;
+	uint64_t	 v;
+	int		 neg;
+
+	if (unpack_next_is(c, MSGPACK_OBJECT_STR, &v, &neg, &body) != 0)
+		return (-1);
+	*s = (const char *)body;
+	*len = (uint32_t)v;
+	return (0);
+}
+
+int64_t
+unpack_next_int_any(struct unpack_cursor *c, int64_t def)
+{
+	const uint8_t	*body, *start = c->p;
+	uint64_t	 v;
+	int		 neg;
+
+	if (unpack_next_is(c, MSGPACK_OBJECT_POSITIVE_INTEGER, &v, &neg,
+	    &body) == 0)
+		return (neg ? (int64_t)v : v > INT64_MAX ? INT64_MAX :
+		    (int64_t)v);
+	/* a boolean counts as 0 or 1, as unpack_val_int has it */
+	if (!c->err && c->p == start + 1 && (*start == 0xc2 ||
+	    *start == 0xc3))
+		return (*start == 0xc3);
+	return (def);
+}

@@ -12,12 +12,34 @@
 #include "actors.h"
 #include "lib.h"
 
-/* The delta of run map TEXT for account "acme" in ZONE: 0 and the key,
- * or 1; DELTA holds it. */
+/* What analytics_deltas handed over for one level. */
+struct want {
+	int			 level;
+	int			 seen;
+	struct pack_buffer	*d;
+	char			*key;
+};
+
 static int
-delta(const char *text, const char *zone, struct pack_buffer *d, char *key)
+want_delta(const char *key, const void *delta, size_t dlen, void *arg)
+{
+	struct want	*w = arg;
+
+	if (w->seen++ == w->level) {
+		snprintf(w->key, ANALYTICS_KEY_MAX, "%s", key);
+		msgpack_sbuffer_write(&w->d->sbuf, delta, dlen);
+	}
+	return (0);
+}
+
+/* The delta of run map TEXT for account "acme" in ZONE for its row of
+ * LEVEL: 0 and the key, or 1; DELTA holds it. */
+static int
+delta_level(const char *text, const char *zone, int level,
+    struct pack_buffer *d, char *key)
 {
 	struct pack_buffer	 pb;
+	struct want		 w;
 	msgpack_unpacked	 u;
 	json_t			*j;
 	int			 rc;
@@ -29,21 +51,35 @@ delta(const char *text, const char *zone, struct pack_buffer *d, char *key)
 	json_decref(j);
 	ck_assert_int_eq(unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u), 0);
 	pack_buffer_init(d);
-	rc = analytics_delta("acme", &u.data, tz_load(zone, NULL), d, key,
-	    ANALYTICS_KEY_MAX);
+	w.level = level;
+	w.seen = 0;
+	w.d = d;
+	w.key = key;
+	rc = analytics_deltas("acme", &u.data, tz_load(zone, NULL),
+	    want_delta, &w);
+	ck_assert_int_eq(w.seen, rc == 0 ? ANALYTICS_LEVELS : 0);
 	msgpack_unpacked_destroy(&u);
 	pack_buffer_clear(&pb);
 	return (rc);
 }
 
-/* ROW (new, or NULL) plus the delta of run TEXT: the new row. */
+/* The delta for the day's row. */
+static int
+delta(const char *text, const char *zone, struct pack_buffer *d, char *key)
+{
+	return (delta_level(text, zone, ANALYTICS_DAY, d, key));
+}
+
+/* ROW (new, or NULL) plus the delta of run TEXT for the row of LEVEL:
+ * the new row. */
 static msgpack_sbuffer *
-add(msgpack_sbuffer *row, const char *text, char *key)
+add_level(msgpack_sbuffer *row, const char *text, int level, char *key)
 {
 	struct pack_buffer	 d;
 	msgpack_sbuffer		*out = xcalloc(1, sizeof *out);
 
-	ck_assert_int_eq(delta(text, "America/New_York", &d, key), 0);
+	ck_assert_int_eq(delta_level(text, "America/New_York", level, &d,
+	    key), 0);
 	msgpack_sbuffer_init(out);
 	analytics_merge(row != NULL ? row->data : NULL, row != NULL ?
 	    row->size : 0, d.sbuf.data, d.sbuf.size, out);
@@ -53,6 +89,12 @@ add(msgpack_sbuffer *row, const char *text, char *key)
 		free(row);
 	}
 	return (out);
+}
+
+static msgpack_sbuffer *
+add(msgpack_sbuffer *row, const char *text, char *key)
+{
+	return (add_level(row, text, ANALYTICS_DAY, key));
 }
 
 /* ROW as JSON (new). */
@@ -219,6 +261,114 @@ START_TEST(test_analytics_merge_bad)
 }
 END_TEST
 
+/* A run's end adds to five rows: its day's, dekad's (41-43) and month's
+ * (day 00) under its operation, model and schedule, and the account's
+ * totals of its day and month. */
+START_TEST(test_analytics_levels)
+{
+	static const char *const keys[ANALYTICS_LEVELS] = {
+		"acme/20251231/op/m/s1", "acme/20251243/op/m/s1",
+		"acme/20251200/op/m/s1", "acme/total/20251231",
+		"acme/total/20251200"
+	};
+	static const int64_t days[ANALYTICS_LEVELS] = {
+		20251231, 20251243, 20251200, 20251231, 20251200
+	};
+	msgpack_sbuffer	*row;
+	char		 key[ANALYTICS_KEY_MAX];
+	json_t		*j;
+	int		 level;
+
+	for (level = 0; level < ANALYTICS_LEVELS; level++) {
+		row = add_level(NULL, RUN("success",
+		    "\"finished_us\":1767236400000000,\"cost_micro\":7"),
+		    level, key);
+		ck_assert_str_eq(key, keys[level]);
+		j = row_json(row);
+		ck_assert_int_eq(num(j, "day", NULL), days[level]);
+		ck_assert_int_eq(num(j, "runs", "success"), 1);
+		ck_assert_int_eq(num(j, "cost_micro", NULL), 7);
+		ck_assert_str_eq(json_string_value(json_object_get(j,
+		    "account")), "acme");
+		if (level >= ANALYTICS_TOTAL_DAY)
+			ck_assert(json_is_null(json_object_get(j,
+			    "operation")) && json_is_null(json_object_get(j,
+			    "model")) && json_is_null(json_object_get(j,
+			    "schedule")));
+		else
+			ck_assert_str_eq(json_string_value(json_object_get(j,
+			    "operation")), "op");
+		json_decref(j);
+		msgpack_sbuffer_destroy(row);
+		free(row);
+	}
+	analytics_key(ANALYTICS_MONTH, "a", 20260315, "op", NULL, NULL, key,
+	    sizeof key);
+	ck_assert_str_eq(key, "a/20260300/op/-/-");
+	ck_assert_int_eq(analytics_level_day(ANALYTICS_DEKAD, 20260310),
+	    20260341);
+	ck_assert_int_eq(analytics_level_day(ANALYTICS_DEKAD, 20260311),
+	    20260342);
+	ck_assert_int_eq(analytics_level_day(ANALYTICS_DEKAD, 20260220),
+	    20260242);
+	ck_assert_int_eq(analytics_level_day(ANALYTICS_DEKAD, 20260221),
+	    20260243);
+}
+END_TEST
+
+/* A month's total added up from its day rows equals the one the runs'
+ * deltas built (the journal upgrade's path and the run ends' agree). */
+START_TEST(test_analytics_row_sum)
+{
+	static const char *const runs[] = {
+		RUN("success", "\"started_us\":1767236400000000,"
+		    "\"finished_us\":1767236402000000,\"cost_micro\":100,"
+		    "\"estimate_micro\":{\"low\":80,\"mid\":100,"
+		    "\"high\":120}"),
+		RUN("skipped", "\"finished_us\":1767236400000000,"
+		    "\"reason\":\"budget: cap\""),
+		"{\"operation\":\"op2\",\"model\":\"m\",\"status\":"
+		    "\"skipped\",\"reason\":\"overlap\",\"finished_us\":"
+		    "1766000000000000}",
+		"{\"operation\":\"op2\",\"status\":\"failed\","
+		    "\"started_us\":1766000000000000,\"finished_us\":"
+		    "1766000000500000,\"cost_micro\":3}"
+	};
+	msgpack_sbuffer	*day[2] = { NULL, NULL }, *month = NULL, sum, out;
+	char		 key[ANALYTICS_KEY_MAX];
+	json_t		*a, *b;
+	size_t		 i;
+
+	for (i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		day[i / 2] = add(day[i / 2], runs[i], key);
+		month = add_level(month, runs[i], ANALYTICS_TOTAL_MONTH, key);
+	}
+	ck_assert_str_eq(key, "acme/total/20251200");
+	msgpack_sbuffer_init(&sum);
+	for (i = 0; i < 2; i++) {
+		msgpack_sbuffer_init(&out);
+		analytics_row_sum(sum.size > 0 ? sum.data : NULL, sum.size,
+		    day[i]->data, day[i]->size, ANALYTICS_TOTAL_MONTH, &out);
+		msgpack_sbuffer_destroy(&sum);
+		sum = out;
+		msgpack_sbuffer_destroy(day[i]);
+		free(day[i]);
+	}
+	a = row_json(month);
+	b = row_json(&sum);
+	ck_assert_int_eq(num(b, "runs", "skipped"), 2);
+	ck_assert_int_eq(num(b, "skipped", "overlap"), 1);
+	ck_assert_int_eq(num(b, "day", NULL), 20251200);
+	ck_assert_msg(json_equal(a, b), "%s\n%s", json_dumps(a, 0),
+	    json_dumps(b, 0));
+	json_decref(a);
+	json_decref(b);
+	msgpack_sbuffer_destroy(&sum);
+	msgpack_sbuffer_destroy(month);
+	free(month);
+}
+END_TEST
+
 static Suite *
 analytics_suite(void)
 {
@@ -229,6 +379,8 @@ analytics_suite(void)
 	    test_analytics_delta_bad,
 	    test_analytics_merge,
 	    test_analytics_merge_bad,
+	    test_analytics_levels,
+	    test_analytics_row_sum,
 	    NULL);
 	return (s);
 }

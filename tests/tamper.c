@@ -18,8 +18,12 @@
  *   chime-test-tamper JOURNAL_DIR row TABLE KEY     flip the low bit of the
  *       last byte of state table TABLE's row KEY (behind the log's back)
  *   chime-test-tamper JOURNAL_DIR forget-analytics  drop the analytics
- *       table and its dedup claim: the journal as one written before the
+ *       table and its dedup claims: the journal as one written before the
  *       table existed looks
+ *   chime-test-tamper JOURNAL_DIR forget-analytics-sums  delete the
+ *       analytics rows of months, dekads and totals and the claim
+ *       analytics:v2 (claiming analytics:v1 in its place):
+ *       the journal as one whose table had only its day rows looks
 
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
@@ -41,7 +45,7 @@ static void	 check(int, const char *);
 static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
 static int	 tamper_row(const char *, const char *, const char *);
-static int	 forget_analytics(const char *);
+static int	 forget_analytics(const char *, int);
 
 static void
 usage(void)
@@ -52,6 +56,7 @@ usage(void)
 	    "       chime-test-tamper JOURNAL_DIR cut SEQ\n"
 	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n"
 	    "       chime-test-tamper JOURNAL_DIR forget-analytics\n"
+	    "       chime-test-tamper JOURNAL_DIR forget-analytics-sums\n"
 	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
 	exit(2);
 }
@@ -243,26 +248,62 @@ tamper_row(const char *dir, const char *table, const char *key)
 	return (0);
 }
 
-/* A journal from before the analytics table: no table, no claim. */
+/* Is KEY (of the analytics table) a month's, a dekad's or a total's
+ * row? */
 static int
-forget_analytics(const char *dir)
+analytics_sum_key(const MDB_val *key)
+{
+	const char	*k = key->mv_data, *slash;
+
+	if ((slash = memchr(k, '/', key->mv_size)) == NULL)
+		return (0);
+	if ((size_t)(k + key->mv_size - slash) > 6 &&
+	    memcmp(slash + 1, "total/", 6) == 0)
+		return (1);
+	/* a month: day 00; a dekad: 41, 42, 43 */
+	return ((size_t)(k + key->mv_size - slash) > 9 && ((slash[7] == '0' &&
+	    slash[8] == '0') || slash[7] == '4'));
+}
+
+/* A journal from before the analytics table (no table, no claim), or
+ * with SUMS from before its months and totals (no such rows, no claim
+ * analytics:v2). */
+static int
+forget_analytics(const char *dir, int sums)
 {
 	MDB_env		*env;
 	MDB_txn		*txn;
+	MDB_cursor	*c;
 	MDB_dbi		 dbi;
-	MDB_val		 k = { 12, (void *)"analytics:v1" };
+	MDB_val		 k1 = { 12, (void *)"analytics:v1" };
+	MDB_val		 k2 = { 12, (void *)"analytics:v2" }, k, v;
 	int		 rc;
 
 	check(mdb_env_create(&env), "env");
 	mdb_env_set_maxdbs(env, 128);
 	check(mdb_env_open(env, dir, 0, 0600), dir);
 	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
-	if ((rc = mdb_dbi_open(txn, "analytics", 0, &dbi)) == 0)
+	if ((rc = mdb_dbi_open(txn, "analytics", 0, &dbi)) == 0 && !sums)
 		check(mdb_drop(txn, dbi, 1), "drop");
-	else if (rc != MDB_NOTFOUND)
+	else if (rc == 0) {
+		check(mdb_cursor_open(txn, dbi, &c), "cursor");
+		for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			if (analytics_sum_key(&k))
+				check(mdb_cursor_del(c, 0), "delete a row");
+		}
+		if (rc != MDB_NOTFOUND)
+			check(rc, "walk");
+		mdb_cursor_close(c);
+	} else if (rc != MDB_NOTFOUND)
 		check(rc, "analytics");
 	check(mdb_dbi_open(txn, "dedup", 0, &dbi), "dedup");
-	if ((rc = mdb_del(txn, dbi, &k, NULL)) != MDB_NOTFOUND)
+	if (!sums && (rc = mdb_del(txn, dbi, &k1, NULL)) != MDB_NOTFOUND)
+		check(rc, "delete the claim");
+	/* the day rows' claim, as the table's builder then made it */
+	if (sums && mdb_get(txn, dbi, &k2, &v) == 0)
+		check(mdb_put(txn, dbi, &k1, &v, 0), "claim the days");
+	if ((rc = mdb_del(txn, dbi, &k2, NULL)) != MDB_NOTFOUND)
 		check(rc, "delete the claim");
 	check(mdb_txn_commit(txn), "commit");
 	mdb_env_close(env);
@@ -283,7 +324,9 @@ main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[2], "row") == 0)
 		return (tamper_row(argv[1], argv[3], argv[4]));
 	if (argc == 3 && strcmp(argv[2], "forget-analytics") == 0)
-		return (forget_analytics(argv[1]));
+		return (forget_analytics(argv[1], 0));
+	if (argc == 3 && strcmp(argv[2], "forget-analytics-sums") == 0)
+		return (forget_analytics(argv[1], 1));
 	if (argc == 6 && strcmp(argv[2], "rewrite") == 0)
 		;
 	else if (argc < 4 || (strcmp(argv[2], "delete") == 0 ||

@@ -4,7 +4,9 @@
 # finds the same rows at each stop.  A journal written before the table
 # existed (the table and its claim gone) gets it built from the log at the
 # next start, once, in analytics.rebuilt records: replay then finds the
-# rebuilt rows equal to the fold's, and a later start builds nothing.
+# rebuilt rows equal to the fold's, and a later start builds nothing.  A
+# journal whose table has its day rows alone (as before the months,
+# dekads and totals existed) gets those added up from the days, once.
 . "$(dirname "$0")/lib.sh"
 
 TAMPER=$B/tests/chime-test-tamper
@@ -280,6 +282,51 @@ check "... every figure as the export says" expect_breakdown \
     "$T/by-model.json" model
 check "... a bad dimension is refused" error_is -32602 ctlj analytics \
     breakdown --account acme --by colour
+# ---- months and dekads: the rows above the days ---------------------------
+# run_periods: from the export, "MFROM MTO DFROM DTO": the whole months,
+# and the whole dekads (days 1-10, 11-20, 21-end), that hold every run of
+# acme (its local days): a query over those reads a month's or a dekad's
+# row in place of its days' (and the account's totals by account).
+run_periods() {
+	"$JOURNAL" export "$DATA" | python3 -c '
+import calendar, json, sys
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+ny = ZoneInfo("America/New_York")
+days = []
+for l in sys.stdin:
+    r = json.loads(l)
+    b = r["body"]
+    if r["account"] == "acme" and "run_id" in b and b.get("status"):
+        when = b.get("finished_us") or b["scheduled_for_us"]
+        days.append(datetime.fromtimestamp(when / 1e6,
+                    timezone.utc).astimezone(ny).date())
+lo, hi = min(days), max(days)
+last = calendar.monthrange(hi.year, hi.month)[1]
+dek = lambda d: 1 if d.day <= 10 else 11 if d.day <= 20 else 21
+dend = lambda d: (10 if d.day <= 10 else 20 if d.day <= 20
+                 else calendar.monthrange(d.year, d.month)[1])
+print(lo.replace(day=1), hi.replace(day=last), lo.replace(day=dek(lo)),
+      hi.replace(day=dend(hi)))'
+}
+# check_rollups WHEN: breakdowns over whole months and dekads (their rows)
+# as the export says of every run.
+check_rollups() {
+	set -- "$1" $(run_periods)
+	for by in operation schedule model account; do
+		check "$1: breakdown by $by over whole months ($2..$3)" sh -c \
+		    "'$CHIMECTL' --socket '$SOCK' --json analytics breakdown \
+		    --account acme --by $by --from $2 --to $3 >'$T/m-$by.json'"
+		check "... as the export says" expect_breakdown \
+		    "$T/m-$by.json" $by
+		check "$1: breakdown by $by over whole dekads ($4..$5)" sh -c \
+		    "'$CHIMECTL' --socket '$SOCK' --json analytics breakdown \
+		    --account acme --by $by --from $4 --to $5 >'$T/d-$by.json'"
+		check "... as the export says" expect_breakdown \
+		    "$T/d-$by.json" $by
+	done
+}
+check_rollups "run ends"
 # expect_pace FILE: each cap of analytics.pace projects its month at the
 # pace so far (spent / the month's elapsed share), and says when it is
 # reached: now once spent, else null when the projection stays under it.
@@ -390,5 +437,13 @@ check "built once: a later start builds nothing" sh -c \
     "[ \"\$(grep -c 'msg=\"analytics table built from the log\"' '$LOG')\" \
     = 2 ]"
 check "stop again" stop_chimed
+
+"$TAMPER" "$DATA/journal" forget-analytics-sums
+start_chimed
+SUMS='msg="analytics months, dekads and totals added up from the day rows"'
+check "a table of days alone gets its months, dekads and totals added up" \
+    grep -q "$SUMS day_rows=[1-9]" "$LOG"
+check_rollups "added up from the days"
+check "stop: replay finds the sums equal to the fold's" stop_chimed
 
 finish
