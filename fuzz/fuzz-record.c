@@ -11,7 +11,10 @@
  *
  * Properties: a refusal has a cause and leaves the record cleared; the
  * JSON of a decoded record serialises and parses back (unless a key holds
- * a NUL, which jansson cannot read) with the same kind and seq.
+ * a NUL, which jansson cannot read) with the same kind and seq.  The same
+ * bytes also go through the in-place reader (unpack_cursor, which the
+ * analytics scans use): where msgpack-c reads a value, the cursor skips
+ * exactly those bytes without an error.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,30 @@
 #include "fuzz.h"
 
 static void	fuzz_record_json(json_t *, const struct record *);
+static void	fuzz_record_cursor(const uint8_t *, size_t);
+
+/* The cursor against msgpack-c over DATA. */
+static void
+fuzz_record_cursor(const uint8_t *data, size_t size)
+{
+	struct unpack_cursor	 c;
+	msgpack_zone		 z;
+	msgpack_object		 o;
+	size_t			 off = 0;
+	int			 rc;
+
+	unpack_cursor_init(&c, data, size);
+	unpack_next_skip(&c);
+	msgpack_zone_init(&z, 2048);
+	rc = msgpack_unpack((const char *)data, size, &off, &z, &o);
+	if ((rc == MSGPACK_UNPACK_SUCCESS || rc == MSGPACK_UNPACK_EXTRA_BYTES) &&
+	    (c.err || (size_t)(c.p - data) != off))
+		fuzz_fail("the cursor skips other bytes than msgpack-c reads",
+		    NULL);
+	if (!c.err && (c.p < data || c.p > data + size))
+		fuzz_fail("the cursor left its bytes", NULL);
+	msgpack_zone_destroy(&z);
+}
 
 /* J must serialise, and parse back to an object with REC's kind and seq. */
 static void
@@ -60,6 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char			*cause = NULL;
 
 	fuzz_quiet();
+	fuzz_record_cursor(data, size);
 	if (record_check_body(data, size, &cause) != 0) {
 		if (cause == NULL)
 			fuzz_fail("a body refused without a cause", NULL);

@@ -1371,6 +1371,83 @@ END_TEST
 /* ---- strmap.c ----------------------------------------------------------- */
 
 /* 100,000 keys: insert, find, grow, remove half, find the rest. */
+/* The in-place reader: every width of integer with its sign, strings,
+ * nested maps and arrays skipped whole, a value of another type than asked
+ * skipped in step. */
+START_TEST(test_unpack_cursor)
+{
+	static const uint8_t	 in[] = {
+		0x9d,				/* array of 13 */
+		0x05, 0xff,			/* 5, -1 */
+		0xcc, 0xc8, 0xcd, 0x01, 0x00,	/* 200, 256 */
+		0xce, 0x00, 0x01, 0x00, 0x00,	/* 65536 */
+		0xcf, 0, 0, 0, 1, 0, 0, 0, 0,	/* 2^32 */
+		0xd0, 0x80, 0xd1, 0xff, 0x00,	/* -128, -256 */
+		0xd2, 0xff, 0xff, 0xff, 0xfe,	/* -2 */
+		0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd,
+		0xc3,				/* true: 1 */
+		0x81, 0xa1, 'k', 0x92, 0x01, 0xc0,	/* {"k": [1, nil]} */
+		0xd9, 0x03, 'a', 'b', 'c'	/* "abc" (str8) */
+	};
+	static const int64_t	 want[] = { 5, -1, 200, 256, 65536,
+	    4294967296LL, -128, -256, -2, -3, 1 };
+	struct unpack_cursor	 c;
+	const char		*s;
+	uint32_t		 n, len;
+	size_t			 i;
+
+	unpack_cursor_init(&c, in, sizeof in);
+	ck_assert_int_eq(unpack_next_array(&c, &n), 0);
+	ck_assert_uint_eq(n, 13);
+	for (i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_int_eq(unpack_next_int(&c, 99), want[i]);
+	/* a map where an integer was asked: skipped whole, DEF */
+	ck_assert_int_eq(unpack_next_int(&c, 99), 99);
+	ck_assert_int_eq(c.err, 0);
+	ck_assert_int_eq(unpack_next_str(&c, &s, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert(memcmp(s, "abc", 3) == 0);
+	ck_assert(c.p == c.end && !c.err);
+	/* the whole value in one skip */
+	unpack_cursor_init(&c, in, sizeof in);
+	unpack_next_skip(&c);
+	ck_assert(c.p == c.end && !c.err);
+}
+END_TEST
+
+/* Bytes that are not msgpack, or end too soon, set ERR; no read goes past
+ * the end. */
+START_TEST(test_unpack_cursor_bad)
+{
+	static const uint8_t	 cut[] = { 0x92, 0xa5, 'a', 'b' };
+	static const uint8_t	 never[] = { 0xc1 };
+	static const uint8_t	 wide[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0 };
+	static const uint8_t	 num[] = { 0xcd, 0x01 };
+	struct unpack_cursor	 c;
+	const char		*s;
+	uint32_t		 len;
+
+	unpack_cursor_init(&c, cut, sizeof cut);
+	unpack_next_skip(&c);
+	ck_assert_int_eq(c.err, 1);
+	unpack_cursor_init(&c, never, sizeof never);
+	ck_assert_int_eq(unpack_next_int(&c, 7), 7);
+	ck_assert_int_eq(c.err, 1);
+	/* an array that claims more elements than bytes remain */
+	unpack_cursor_init(&c, wide, sizeof wide);
+	unpack_next_skip(&c);
+	ck_assert_int_eq(c.err, 1);
+	unpack_cursor_init(&c, num, sizeof num);
+	ck_assert_int_eq(unpack_next_int(&c, 7), 7);
+	ck_assert_int_eq(c.err, 1);
+	/* after an error, nothing more is read */
+	ck_assert_int_eq(unpack_next_str(&c, &s, &len), -1);
+	unpack_cursor_init(&c, NULL, 0);
+	ck_assert_int_eq(unpack_next_int(&c, 7), 7);
+	ck_assert_int_eq(c.err, 1);
+}
+END_TEST
+
 START_TEST(test_strmap_many)
 {
 	enum { N = 100000 };
@@ -2326,6 +2403,10 @@ strmap_suite(void)
 {
 	Suite	*s = suite_create("strmap");
 
+	lib_tcase(s, "unpack", NULL, NULL, 30,
+	    test_unpack_cursor,
+	    test_unpack_cursor_bad,
+	    NULL);
 	lib_tcase(s, "strmap", NULL, NULL, 30,
 	    test_strmap_many,
 	    test_strmap_insert_dup_bad,
