@@ -2266,16 +2266,127 @@ analytics_skips_add(const struct analytics_row *r, void *arg)
 	analytics_parts_add(&only, ps);
 }
 
+/* The runs that ran of OPERATION with MODEL in GS. */
+static int64_t
+analytics_ran(struct analytics_bag *gs, const char *operation,
+    const char *model)
+{
+	struct analytics_group	*g;
+	char			 key[ANALYTICS_KEY_MAX];
+
+	analytics_join(key, sizeof key, operation, model);
+	if ((g = (struct analytics_group *)strmap_find(&gs->map, key)) ==
+	    NULL)
+		return (0);
+	return (g->sum.runs[0] + g->sum.runs[1] + g->sum.runs[2] +
+	    g->sum.runs[3]);
+}
+
 /* A cheaper model with an equal or better success rate, measured on
  * ANALYTICS_MIN_RUNS runs each. */
+static void
+analytics_advise_measured(const char *account, struct analytics_bag *gs,
+    const struct analytics_group *a, json_t *list)
+{
+	struct analytics_group	*b;
+	char			*cmd, ca[32], cb[32];
+	int64_t			 ra, rb, pa, pb, saving;
+	size_t			 k;
+
+	ra = a->sum.runs[0] + a->sum.runs[1] + a->sum.runs[2] + a->sum.runs[3];
+	pa = a->sum.cost_micro / a->costed;
+	for (k = 0; k < gs->n; k++) {
+		b = (struct analytics_group *)gs->v[k];
+		rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] +
+		    b->sum.runs[3];
+		if (b == a || b->model == NULL || strcmp(b->operation,
+		    a->operation) != 0 || rb < ANALYTICS_MIN_RUNS ||
+		    b->costed == 0)
+			continue;
+		pb = b->sum.cost_micro / b->costed;
+		if (pb >= pa || b->sum.runs[0] * ra < a->sum.runs[0] * rb)
+			continue;
+		saving = (pa - pb) * ra * 30 / ANALYTICS_ADVICE_DAYS;
+		xasprintf(&cmd, "chimectl prefs set --account %s --op %s "
+		    "--preferred-model %s", account, a->operation, b->model);
+		json_array_append_new(list, analytics_advice("cheaper_model",
+		    a->operation, json_pack(
+		    "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:I,s:b}", "model", a->model,
+		    "cheaper", b->model, "cost_per_run_usd", fmt_usd(pa, ca,
+		    sizeof ca), "cheaper_cost_per_run_usd", fmt_usd(pb, cb,
+		    sizeof cb), "success_rate", (double)a->sum.runs[0] /
+		    (double)ra, "cheaper_success_rate", (double)b->sum.runs[0] /
+		    (double)rb, "model_runs", (json_int_t)ra, "cheaper_runs",
+		    (json_int_t)rb, "measured", 1), ra + rb,
+		    "monthly_saving_usd", saving, cmd));
+		free(cmd);
+	}
+}
+
+/*
+ * A cheaper model no run measured, from the catalog's prices: of the
+ * catalog's models that never ran A's operation here, the one whose price
+ * for the operation's token counts (the mid estimate) is lowest, when it
+ * is below A's model's.  Its cost a run: A's measured cost scaled by the
+ * ratio of the two prices; its success rate is not known (null), and the
+ * evidence says it was not measured.
+ */
+static void
+analytics_advise_priced(const char *account, struct analytics_bag *gs,
+    const struct analytics_group *a, json_t *list)
+{
+	const struct catalog	*cat = engine != NULL ? engine->catalog : NULL;
+	const struct operation	*op;
+	const struct model	*ma, *best = NULL;
+	struct cost_range	 ca, cb, cbest;
+	char			*cmd, pa_s[32], pb_s[32];
+	int64_t			 ra, pa, pb;
+	size_t			 i;
+
+	if (cat == NULL || (op = catalog_operation(cat, a->operation)) ==
+	    NULL || (ma = catalog_model(cat, a->model)) == NULL)
+		return;
+	memset(&cbest, 0, sizeof cbest);
+	cost_estimate(op, ma, &ca);
+	for (i = 0; ca.mid > 0 && i < cat->nmodels; i++) {
+		if (strcmp(cat->models[i].id, a->model) == 0 ||
+		    analytics_ran(gs, a->operation, cat->models[i].id) > 0)
+			continue;
+		cost_estimate(op, &cat->models[i], &cb);
+		if (cb.mid < ca.mid && (best == NULL || cb.mid < cbest.mid)) {
+			best = &cat->models[i];
+			cbest = cb;
+		}
+	}
+	if (best == NULL)
+		return;
+	ra = a->sum.runs[0] + a->sum.runs[1] + a->sum.runs[2] + a->sum.runs[3];
+	pa = a->sum.cost_micro / a->costed;
+	pb = (int64_t)((double)pa * (double)cbest.mid / (double)ca.mid);
+	xasprintf(&cmd, "chimectl prefs set --account %s --op %s "
+	    "--preferred-model %s", account, a->operation, best->id);
+	json_array_append_new(list, analytics_advice("cheaper_model",
+	    a->operation, json_pack("{s:s,s:s,s:s,s:s,s:f,s:n,s:I,s:I,s:b,"
+	    "s:s,s:f}", "model", a->model, "cheaper", best->id,
+	    "cost_per_run_usd", fmt_usd(pa, pa_s, sizeof pa_s),
+	    "cheaper_cost_per_run_usd", fmt_usd(pb, pb_s, sizeof pb_s),
+	    "success_rate", (double)a->sum.runs[0] / (double)ra,
+	    "cheaper_success_rate", "model_runs", (json_int_t)ra,
+	    "cheaper_runs", (json_int_t)0, "measured", 0, "basis",
+	    "catalog prices", "price_ratio", (double)cbest.mid /
+	    (double)ca.mid), ra, "monthly_saving_usd", (pa - pb) * ra * 30 /
+	    ANALYTICS_ADVICE_DAYS, cmd));
+	free(cmd);
+}
+
+/* Cheaper models for each model measured on ANALYTICS_MIN_RUNS runs. */
 static void
 analytics_advise_models(const char *account, struct analytics_bag *gs,
     json_t *list)
 {
-	struct analytics_group	*a, *b;
-	char			*cmd, ca[32], cb[32];
-	int64_t			 ra, rb, pa, pb, saving;
-	size_t			 i, k;
+	struct analytics_group	*a;
+	int64_t			 ra;
+	size_t			 i;
 
 	for (i = 0; i < gs->n; i++) {
 		a = (struct analytics_group *)gs->v[i];
@@ -2284,35 +2395,8 @@ analytics_advise_models(const char *account, struct analytics_bag *gs,
 		if (a->model == NULL || ra < ANALYTICS_MIN_RUNS ||
 		    a->costed == 0)
 			continue;
-		pa = a->sum.cost_micro / a->costed;
-		for (k = 0; k < gs->n; k++) {
-			b = (struct analytics_group *)gs->v[k];
-			rb = b->sum.runs[0] + b->sum.runs[1] + b->sum.runs[2] +
-			    b->sum.runs[3];
-			if (k == i || b->model == NULL || strcmp(b->operation,
-			    a->operation) != 0 || rb < ANALYTICS_MIN_RUNS ||
-			    b->costed == 0)
-				continue;
-			pb = b->sum.cost_micro / b->costed;
-			if (pb >= pa || b->sum.runs[0] * ra < a->sum.runs[0] * rb)
-				continue;
-			saving = (pa - pb) * ra * 30 / ANALYTICS_ADVICE_DAYS;
-			xasprintf(&cmd, "chimectl prefs set --account %s --op %s "
-			    "--preferred-model %s", account, a->operation,
-			    b->model);
-			json_array_append_new(list, analytics_advice(
-			    "cheaper_model", a->operation, json_pack(
-			    "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:I,s:b}", "model",
-			    a->model, "cheaper", b->model, "cost_per_run_usd",
-			    fmt_usd(pa, ca, sizeof ca), "cheaper_cost_per_run_usd",
-			    fmt_usd(pb, cb, sizeof cb), "success_rate",
-			    (double)a->sum.runs[0] / (double)ra,
-			    "cheaper_success_rate", (double)b->sum.runs[0] /
-			    (double)rb, "model_runs", (json_int_t)ra,
-			    "cheaper_runs", (json_int_t)rb, "measured", 1),
-			    ra + rb, "monthly_saving_usd", saving, cmd));
-			free(cmd);
-		}
+		analytics_advise_measured(account, gs, a, list);
+		analytics_advise_priced(account, gs, a, list);
 	}
 }
 

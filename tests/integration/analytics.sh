@@ -264,7 +264,7 @@ for x in got["parts"]:
     if tc:
         assert abs(x["cost_share"] - p["cost"] / tc) < 1e-9
     if by == "schedule":
-        assert x["name"] in ("ok", "bad"), x
+        assert x["name"] in ("ok", "bad", "cheap"), x
 costs = [round(float(x["cost_usd"]) * 1000000) for x in got["parts"]]
 assert costs == sorted(costs, reverse=True), costs
 assert got["total_cost_usd"] == "%d.%06d" % divmod(tc, 1000000), got
@@ -388,6 +388,45 @@ check "... and no longer recommended" sh -c "'$CHIMECTL' --socket '$SOCK' \
     length == 0'"
 ctl schedule resume bad --account acme >/dev/null
 ctl account update acme --monthly-budget 0 >/dev/null
+# ---- a cheaper model: from the catalog's prices, then measured ------------
+# quick costs 0.002000 a run on test-model (1000 and 500 tokens at 1.00
+# and 2.00 a million); cheap-model's prices are a tenth of those.
+n=$(ended_runs ok)
+while [ "$n" -lt 10 ]; do
+	ctl schedule trigger ok --account acme >/dev/null
+	n=$((n + 1))
+done
+check "ten runs of quick on test-model" wait_for 30 runs_ended ok 10
+ctlj analytics recommendations --account acme >"$T/advice.json"
+check "recommendations: a model no run measured, from the catalog's prices" \
+    jq -e '[.recommendations[] | select(.kind == "cheaper_model" and
+    .target == "quick" and .evidence.model == "test-model" and
+    .evidence.cheaper == "cheap-model" and .evidence.measured == false and
+    .evidence.basis == "catalog prices" and .evidence.price_ratio == 0.1 and
+    .evidence.cheaper_success_rate == null and .evidence.cheaper_runs == 0 and
+    .evidence.cost_per_run_usd == "0.002000" and
+    .evidence.cheaper_cost_per_run_usd == "0.000200" and
+    .runs == .evidence.model_runs and .runs == 10 and
+    .monthly_saving_usd == "0.018000" and
+    .command == "chimectl prefs set --account acme --op quick --preferred-model cheap-model")]
+    | length == 1' "$T/advice.json"
+ctl schedule create --account acme --name cheap --op quick --model \
+    cheap-model --manual >/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ctl schedule trigger cheap --account acme >/dev/null
+done
+check "ten runs of quick on cheap-model" wait_for 30 runs_ended cheap 10
+ctlj analytics recommendations --account acme >"$T/advice.json"
+check "... then measured: cost and success of both, on their runs" jq -e \
+    '[.recommendations[] | select(.kind == "cheaper_model" and
+    .target == "quick" and .evidence.model == "test-model" and
+    .evidence.cheaper == "cheap-model" and .evidence.measured == true and
+    .evidence.cheaper_runs == 10 and .evidence.cheaper_success_rate == 1 and
+    .evidence.cheaper_cost_per_run_usd == "0.000200" and
+    .runs == .evidence.model_runs + 10)] | length == 1' "$T/advice.json"
+check "... and no longer from the prices" jq -e \
+    '[.recommendations[] | select(.kind == "cheaper_model" and
+    .evidence.measured == false)] | length == 0' "$T/advice.json"
 # sparkline_of FILE N: FILE's last line is a sparkline of N values, the
 # largest the full block.
 sparkline_of() {
@@ -429,8 +468,9 @@ check "a journal without the table gets it built from the log" grep -q \
 check "... in an analytics.rebuilt record with the claim" sh -c \
     "[ \"\$('$JOURNAL' export '$DATA' | jq -s '[.[] | select(.kind ==
     \"analytics.rebuilt\" and .body.rows_total > 0)] | length')\" = 1 ]"
+n=$(ended_runs ok)
 ctl schedule trigger ok --account acme >/dev/null
-check "a run after it" wait_for 30 runs_ended ok 4
+check "a run after it" wait_for 30 runs_ended ok $((n + 1))
 check "stop: replay finds the rebuilt rows and the new run's" stop_chimed
 start_chimed
 check "built once: a later start builds nothing" sh -c \
