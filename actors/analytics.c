@@ -89,8 +89,8 @@ static const int64_t analytics_error_bounds[ANALYTICS_ERROR_BUCKETS - 1] = {
 
 static void	 analytics_row_reset(struct analytics_row *, size_t);
 static void	 analytics_row_free(struct analytics_row *);
-static const char *analytics_row_str(struct analytics_row *,
-		     const msgpack_object *);
+static const char *analytics_row_strn(struct analytics_row *,
+		     const char *, size_t);
 static const char *analytics_row_cstr(struct analytics_row *,
 		     const char *);
 static int	 analytics_row_parse(const void *, size_t, size_t,
@@ -152,34 +152,26 @@ analytics_row_free(struct analytics_row *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* String V copied into R's strings (NULL if V is not a string). */
+/* The LEN bytes at S copied into R's strings, NUL-terminated. */
 static const char *
-analytics_row_str(struct analytics_row *r, const msgpack_object *v)
+analytics_row_strn(struct analytics_row *r, const char *s, size_t len)
 {
-	char	*s;
+	char	*d;
 
-	if (v == NULL || v->type != MSGPACK_OBJECT_STR ||
-	    r->strs_len + v->via.str.size + 1 > r->strs_cap)
-		return (NULL);
-	s = r->strs + r->strs_len;
-	memcpy(s, v->via.str.ptr, v->via.str.size);
-	s[v->via.str.size] = '\0';
-	r->strs_len += v->via.str.size + 1;
-	return (s);
+	if (r->strs_len + len + 1 > r->strs_cap)
+		return (NULL);	/* not reached: room was reserved */
+	d = r->strs + r->strs_len;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	r->strs_len += len + 1;
+	return (d);
 }
 
 /* C string S (or NULL) copied into R's strings. */
 static const char *
 analytics_row_cstr(struct analytics_row *r, const char *s)
 {
-	msgpack_object	v;
-
-	if (s == NULL)
-		return (NULL);
-	v.type = MSGPACK_OBJECT_STR;
-	v.via.str.ptr = s;
-	v.via.str.size = (uint32_t)strlen(s);
-	return (analytics_row_str(r, &v));
+	return (s != NULL ? analytics_row_strn(r, s, strlen(s)) : NULL);
 }
 
 /* The string of C's next value copied into R's strings (NULL for nil or
@@ -187,16 +179,12 @@ analytics_row_cstr(struct analytics_row *r, const char *s)
 static const char *
 analytics_row_next_str(struct analytics_row *r, struct unpack_cursor *c)
 {
-	msgpack_object	v;
 	const char	*s;
 	uint32_t	 len;
 
 	if (unpack_next_str(c, &s, &len) != 0)
 		return (NULL);
-	v.type = MSGPACK_OBJECT_STR;
-	v.via.str.ptr = s;
-	v.via.str.size = len;
-	return (analytics_row_str(r, &v));
+	return (analytics_row_strn(r, s, len));
 }
 
 /* The integers of C's next value, an array, into V (N of them; missing
@@ -643,28 +631,84 @@ analytics_deltas(const char *account, const msgpack_object *run,
 	return (rc == 0 ? 0 : -1);
 }
 
-/* A delta's figures added to R. */
-static void
-analytics_delta_add(struct analytics_row *r, const msgpack_object *o)
-{
-	const msgpack_object	*reason;
-	int64_t			 s, cost, low, mid, high, v, err;
-	char			 buf[40];
+/* A delta (analytics_fact_pack's map), read in place. */
+enum {
+	AD_ACCOUNT, AD_OPERATION, AD_MODEL, AD_SCHEDULE, AD_REASON,
+	AD_NAMES,			/* the strings before, the integers after */
+	AD_DAY = AD_NAMES, AD_STATUS, AD_COST, AD_LOW, AD_MID, AD_HIGH, AD_IN,
+	AD_OUT, AD_LATENCY, AD_FIELDS
+};
+static const struct {
+	const char	*name;
+	size_t		 len;
+} analytics_delta_fields[AD_FIELDS] = {
+	AR_FIELD("account"), AR_FIELD("operation"), AR_FIELD("model"),
+	AR_FIELD("schedule"), AR_FIELD("reason"), AR_FIELD("day"),
+	AR_FIELD("status"), AR_FIELD("cost"), AR_FIELD("low"), AR_FIELD("mid"),
+	AR_FIELD("high"), AR_FIELD("in"), AR_FIELD("out"),
+	AR_FIELD("latency_us")
+};
 
-	s = unpack_int(o, "status", -1);
+struct analytics_delta {
+	const char	*str[AD_NAMES];		/* NULL: nil or absent */
+	uint32_t	 len[AD_NAMES];
+	int64_t		 num[AD_FIELDS];	/* from AD_NAMES on; -1 absent */
+};
+
+/* The delta in BUF (LEN bytes) into D: 0, or -1 if it does not read. */
+static int
+analytics_delta_parse(const void *buf, size_t len, struct analytics_delta *d)
+{
+	struct unpack_cursor	 c;
+	const char		*s;
+	uint32_t		 n, i, klen;
+	int			 f, k;
+
+	memset(d, 0, sizeof *d);
+	for (f = AD_NAMES; f < AD_FIELDS; f++)
+		d->num[f] = -1;
+	unpack_cursor_init(&c, buf, len);
+	if (unpack_next_map(&c, &n) != 0)
+		return (-1);
+	for (i = 0; i < n && !c.err; i++) {
+		if (unpack_next_str(&c, &s, &klen) != 0) {
+			unpack_next_skip(&c);
+			continue;
+		}
+		for (f = 0, k = -1; f < AD_FIELDS && k == -1; f++) {
+			if (analytics_delta_fields[f].len == klen &&
+			    analytics_same(analytics_delta_fields[f].name, s,
+			    klen))
+				k = f;
+		}
+		if (k == -1)
+			unpack_next_skip(&c);
+		else if (k < AD_NAMES) {
+			if (unpack_next_str(&c, &d->str[k], &d->len[k]) != 0)
+				d->str[k] = NULL;
+		} else
+			d->num[k] = unpack_next_int(&c, -1);
+	}
+	return (c.err || c.p != c.end ? -1 : 0);
+}
+
+/* Delta D's figures added to R. */
+static void
+analytics_delta_add(struct analytics_row *r, const struct analytics_delta *d)
+{
+	int64_t	s = d->num[AD_STATUS], cost = d->num[AD_COST];
+	int64_t	low = d->num[AD_LOW], mid = d->num[AD_MID];
+	int64_t	high = d->num[AD_HIGH], v, err;
+	char	buf[40];
+
 	if (s >= 0 && s < ANALYTICS_STATUSES)
 		r->runs[s]++;
-	if (s == 4 && (reason = unpack_get(o, "reason")) != NULL &&
-	    reason->type == MSGPACK_OBJECT_STR && reason->via.str.size <
+	if (s == 4 && d->str[AD_REASON] != NULL && d->len[AD_REASON] <
 	    sizeof buf) {
-		memcpy(buf, reason->via.str.ptr, reason->via.str.size);
-		buf[reason->via.str.size] = '\0';
+		memcpy(buf, d->str[AD_REASON], d->len[AD_REASON]);
+		buf[d->len[AD_REASON]] = '\0';
 		analytics_add_reason(r, buf, 1);
 	}
-	cost = unpack_int(o, "cost", -1);
-	low = unpack_int(o, "low", -1);
-	mid = unpack_int(o, "mid", -1);
-	high = unpack_int(o, "high", -1);
 	if (cost >= 0 && s >= 0 && s <= 3) {
 		r->cost_micro += cost;
 		r->costed++;
@@ -679,29 +723,32 @@ analytics_delta_add(struct analytics_row *r, const msgpack_object *o)
 			r->error_hist[analytics_error_bucket(err)]++;
 		}
 	}
-	if ((v = unpack_int(o, "in", -1)) > 0)
+	if ((v = d->num[AD_IN]) > 0)
 		r->input_tokens += v;
-	if ((v = unpack_int(o, "out", -1)) > 0)
+	if ((v = d->num[AD_OUT]) > 0)
 		r->output_tokens += v;
-	if ((v = unpack_int(o, "latency_us", -1)) >= 0) {
+	if ((v = d->num[AD_LATENCY]) >= 0) {
 		r->latency_us_sum += v;
 		r->timed++;
 		r->latency_hist[analytics_latency_bucket(v)]++;
 	}
 }
 
-/* R's account, operation, model, schedule and day, when it has none yet,
- * from O (a delta, or a row of the level below). */
+/* R's account, operation, model, schedule and day from delta D, when it
+ * has none yet. */
 static void
-analytics_row_name(struct analytics_row *r, const msgpack_object *o)
+analytics_row_name(struct analytics_row *r, const struct analytics_delta *d)
 {
+	const char	**names[AD_REASON] = { &r->account, &r->operation,
+			    &r->model, &r->schedule };
+	int		  f;
+
 	if (r->account != NULL)
 		return;
-	r->account = analytics_row_str(r, unpack_get(o, "account"));
-	r->operation = analytics_row_str(r, unpack_get(o, "operation"));
-	r->model = analytics_row_str(r, unpack_get(o, "model"));
-	r->schedule = analytics_row_str(r, unpack_get(o, "schedule"));
-	r->day = unpack_int(o, "day", 0);
+	for (f = 0; f < AD_REASON; f++)
+		*names[f] = d->str[f] != NULL ? analytics_row_strn(r,
+		    d->str[f], d->len[f]) : NULL;
+	r->day = d->num[AD_DAY] >= 0 ? d->num[AD_DAY] : 0;
 }
 
 void
@@ -709,7 +756,7 @@ analytics_merge(const void *old, size_t oldlen, const void *delta,
     size_t dlen, msgpack_sbuffer *out)
 {
 	struct analytics_row	 r;
-	msgpack_unpacked	 d;
+	struct analytics_delta	 d;
 	msgpack_packer		 pk;
 
 	memset(&r, 0, sizeof r);
@@ -717,10 +764,9 @@ analytics_merge(const void *old, size_t oldlen, const void *delta,
 	    dlen, &r) != 0)
 		analytics_row_reset(&r, dlen);	/* unreadable: counts as none */
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	if (unpack_buffer(delta, dlen, &d) == 0) {
-		analytics_row_name(&r, &d.data);
-		analytics_delta_add(&r, &d.data);
-		msgpack_unpacked_destroy(&d);
+	if (analytics_delta_parse(delta, dlen, &d) == 0) {
+		analytics_row_name(&r, &d);
+		analytics_delta_add(&r, &d);
 	}
 	analytics_row_pack(&pk, &r);
 	analytics_row_free(&r);
