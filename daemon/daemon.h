@@ -58,6 +58,18 @@ int		 sse_route(struct httpd *, char **);
 /* ready.c */
 int		 ready_journal(const char **);
 
+/* notify.c: the supervisor's notifications (systemd's, s6's readiness
+ * descriptor READY_FD, -1 for none).  notify_extend: a start step that may
+ * take long, named for STATUS=. */
+int		 notify_check_fd(int, char **);	/* before anything opens */
+int		 notify_init(struct event_base *, int, char **);
+void		 notify_extend(const char *);
+void		 notify_ready(void);
+void		 notify_reloading(void);
+void		 notify_reloaded(void);
+void		 notify_stopping(void);
+void		 notify_free(void);
+
 /* methods.c */
 ctl_handler	 daemon_method_find(const char *, const struct ctl_method **);
 void		 daemon_method_run(struct ctl_req *, json_t *);

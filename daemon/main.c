@@ -117,33 +117,11 @@ usage(int status)
 "                        buffered events for this long (default 30s)\n"
 "  --watch-buffer BYTES  unread bytes an events.watch buffers before it\n"
 "                        pauses for its client (default 1048576)\n"
-"  --watch-max N         events.watch streams at once (default 128)\n");
+"  --watch-max N         events.watch streams at once (default 128)\n"
+"  --ready-fd N          s6 readiness: write a newline on descriptor N\n"
+"                        once ready, then close it (systemd's Type=notify\n"
+"                        needs no flag: NOTIFY_SOCKET, WATCHDOG_USEC)\n");
 	exit(status);
-}
-
-/* Tell systemd (Type=notify) that we are ready, if it asked. */
-static void
-notify_ready(void)
-{
-	const char		*path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un	 sun;
-	socklen_t		 len;
-	int			 fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof sun.sun_path)
-		return;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
-	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == -1)
-		log_warn("msg=\"sd_notify failed\"");
-	close(fd);
 }
 
 /*
@@ -224,6 +202,7 @@ start_drain(void)
 		return;
 	}
 	engine->draining = 1;
+	notify_stopping();
 	if (engine->ctl != NULL)
 		ctl_server_stop_accepting(engine->ctl);
 	events_watch_drain();
@@ -241,11 +220,13 @@ reload(void)
 {
 	char	*cause = NULL;
 
+	notify_reloading();
 	if (engine_reload(&cause) == -1) {
 		log_warnx("msg=\"catalog reload refused; the old catalog stays\" "
 		    "error=\"%s\"", log_escape(cause));
 		free(cause);
 	}
+	notify_reloaded();
 }
 
 /* A duration flag from 1s to 1d, in milliseconds; exits 2 if not. */
@@ -309,7 +290,7 @@ enum {
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
 	OPT_WATCH_STALL,
-	OPT_WATCH_BUFFER, OPT_WATCH_MAX
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD
 };
 
 static const struct option longopts[] = {
@@ -349,6 +330,7 @@ static const struct option longopts[] = {
 	{ "watch-stall", required_argument, NULL, OPT_WATCH_STALL },
 	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
 	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
+	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -372,6 +354,7 @@ struct flags {
 	struct witness_config	 witness;
 	int64_t			 watch_stall_us;
 	size_t			 watch_max;
+	int			 ready_fd;	/* -1: none */
 };
 
 static void
@@ -553,6 +536,10 @@ parse_flags(int argc, char **argv, struct flags *f)
 			f->watch_max = (size_t)parse_number("--watch-max",
 			    optarg, 1, 100000);
 			break;
+		case OPT_READY_FD:
+			f->ready_fd = (int)parse_number("--ready-fd", optarg, 3,
+			    1023);
+			break;
 		case OPT_WEBHOOK_REFUSALS:
 			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
 				fprintf(stderr, "chimed: --webhook-refusals: "
@@ -693,6 +680,7 @@ start(struct flags *f)
 	if (engine_reload(&cause) == -1)
 		fatalx("%s", cause);	/* "catalog: ..." */
 	xasprintf(&jdir, "%s/journal", engine->data_dir);
+	notify_extend("opening the journal");
 	engine->journal = journal_open(jdir, &f->jopts, &cause);
 	if (engine->journal == NULL)
 		fatalx("%s", cause);	/* "journal DIR: ..." */
@@ -718,6 +706,7 @@ start(struct flags *f)
 	slots_init(engine->max_running);
 	/* A journal from before the analytics table: built from the log
 	 * once, before anything else writes. */
+	notify_extend("recovering");
 	if (analytics_rebuild(engine->journal, &cause) == -1)
 		fatalx("analytics: %s", cause);
 	if (account_load_all(engine->journal, &cause) == -1 ||
@@ -773,6 +762,7 @@ main(int argc, char **argv)
 	f.drain_us = 30 * USEC_PER_SEC;
 	f.webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
 	f.scrub_interval_us = 86400 * USEC_PER_SEC;
+	f.ready_fd = -1;
 	httpd_limits_default(&f.http_limits);
 	http_config_init(&f.http);
 	if (httpd_parse_address(HTTPD_DEFAULT_ADDRESS, &f.http_host,
@@ -780,6 +770,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	parse_flags(argc, argv, &f);
 	log_open("chimed", f.level);
+	/* The readiness descriptor is the supervisor's, not one of ours. */
+	if (f.ready_fd >= 0 && notify_check_fd(f.ready_fd, &cause) == -1)
+		fatalx("%s", cause);
 	/* Nothing the daemon makes is for others to read or write: the
 	 * socket (0666) and DATA (0711) are set explicitly; the journal and
 	 * secrets keep their own 0700 directories. */
@@ -797,6 +790,8 @@ main(int argc, char **argv)
 	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
 	/* Signals during recovery wait on the loop, not kill us. */
 	signal_init(engine->base, start_drain, reload);
+	if (notify_init(engine->base, f.ready_fd, &cause) == -1)
+		fatalx("%s", cause);
 	start(&f);
 	log_info("msg=\"chimed ready\" version=%s pid=%d data=\"%s\" "
 	    "socket=\"%s\" journal_seq=%llu", CHIME_VERSION, (int)getpid(),
@@ -843,6 +838,7 @@ main(int argc, char **argv)
 	metrics_free();
 	if (drain_ev != NULL)
 		event_free(drain_ev);
+	notify_free();
 	engine_free();
 	free(socket_path);
 	log_info("msg=\"chimed stopped\"");
