@@ -3218,6 +3218,93 @@ arch_count(const struct journal_entry *e, void *arg)
 	return (0);
 }
 
+/* Count an archive's entries up to 66000, then stop. */
+static int
+arch_stop(const struct journal_entry *e, void *arg)
+{
+	uint64_t	*n = arg;
+
+	ck_assert_uint_eq(e->seq, *n + 1);
+	return (++(*n) == 66000);
+}
+
+/* Entry I of test_archive_entries: its value's LEN bytes (hash and
+ * record) into V.  The first ten are long enough that the reader's chunks
+ * end inside them, and begin like an entry of their own seq (which must
+ * not be taken for one); the others use every bin and seq encoding. */
+static size_t
+arch_value(uint64_t i, uint8_t *v)
+{
+	static const uint8_t	 like[] = { 0x92, 0, 0xc4, 0x21 };
+	size_t			 len, k;
+
+	len = i <= 10 ? 70000 : JOURNAL_HASH_LEN + 1 + (size_t)(i * 37 % 400);
+	for (k = 0; k < len; k++)
+		v[k] = (uint8_t)(i * 31 + k);
+	if (i <= 10) {
+		memcpy(v, like, sizeof like);
+		v[1] = (uint8_t)i;
+	}
+	return (len);
+}
+
+/* Check each entry against arch_value. */
+static int
+arch_same(const struct journal_entry *e, void *arg)
+{
+	uint64_t	*n = arg;
+	uint8_t		 v[70000];
+	size_t		 len;
+
+	ck_assert_uint_eq(e->seq, *n + 1);
+	len = arch_value(e->seq, v);
+	ck_assert_uint_eq(e->len, len - JOURNAL_HASH_LEN);
+	ck_assert_mem_eq(e->hash, v, JOURNAL_HASH_LEN);
+	ck_assert_mem_eq(e->rec, v + JOURNAL_HASH_LEN, e->len);
+	(*n)++;
+	return (0);
+}
+
+/* Every entry reads back as written, across the reader's chunks and
+ * every encoding of its seq and length (the reader takes most entries
+ * without msgpack-c); a stop from the callback is returned. */
+START_TEST(test_archive_entries)
+{
+	struct archive_writer	*w;
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	struct journal_entry	 e;
+	uint8_t			 v[70000];
+	uint64_t		 i, n = 0;
+	char			 path[256], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/entries.archive", tmpdir);
+	memset(&h, 0, sizeof h);
+	memset(h.journal_id, 'a', sizeof h.journal_id - 1);
+	chain_genesis(h.anchor_hash);
+	merkle_range_init(&h.anchor_range);
+	w = archive_create(path, &h, &cause);
+	ck_assert_msg(w != NULL, "%s", cause);
+	for (i = 1; i <= 70000; i++) {
+		e.seq = i;
+		e.len = arch_value(i, v) - JOURNAL_HASH_LEN;
+		e.hash = v;
+		e.rec = v + JOURNAL_HASH_LEN;
+		ck_assert_msg(archive_add(w, &e, &cause) == 0, "%s", cause);
+	}
+	ck_assert_msg(archive_finish(w, &cause) == 0, "%s", cause);
+	ck_assert_msg(archive_read(path, &h, arch_same, &n, &t, &cause) == 0,
+	    "%s", cause);
+	ck_assert_uint_eq(n, 70000);
+	ck_assert_uint_eq(t.records, 70000);
+	ck_assert_uint_eq(t.last_seq, 70000);
+	n = 0;
+	ck_assert_int_eq(archive_read(path, &h, arch_stop, &n, &t, &cause),
+	    1);
+	ck_assert_uint_eq(n, 66000);
+}
+END_TEST
+
 /* An archive round trip: the records leave the log, meta keeps the
  * anchor, verify chains on from it, the file reads back whole, and the
  * daemon's side opens the pruned journal and writes on. */
@@ -3386,6 +3473,22 @@ START_TEST(test_archive_bad)
 	arch_pack_entry(&pk, 3);
 	arch_file(path, &sb);
 	arch_read_fails(path, "seq 2: missing");
+	/* a value of a hash and no record; an entry cut short */
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
+	arch_file(path, &sb);
+	arch_read_fails(path, "after seq 1: not a [seq, hash and record]");
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_sbuffer_write(&sb, "\x92\x02\xc4\x40", 4);
+	msgpack_sbuffer_write(&sb, (const char *)hash, sizeof hash);
+	arch_file(path, &sb);
+	arch_read_fails(path, "cut short");
 	/* a trailer that disagrees */
 	msgpack_sbuffer_clear(&sb);
 	arch_pack_head(&pk, 1);
@@ -3491,6 +3594,7 @@ journal_suite(void)
 	    test_journal_tool,
 	    test_journal_tool_bad,
 	    test_archive,
+	    test_archive_entries,
 	    test_archive_bad,
 	    test_journal_merge,
 	    test_journal_merge_bad,
