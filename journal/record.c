@@ -75,6 +75,7 @@ static int	 scan_int(const uint8_t *, size_t, size_t *, int *,
 static int	 scan_str(const uint8_t *, size_t, size_t *,
 		     const uint8_t **, size_t *);
 static int	 scan_object(const uint8_t *, size_t, size_t *, int);
+static int	 scan_ascii(const uint8_t *, size_t);
 static int	 scan_key(const uint8_t *, size_t, size_t *,
 		     struct scan_name *);
 static int	 scan_name_eq(const struct scan_name *,
@@ -727,8 +728,11 @@ scan_str(const uint8_t *p, size_t len, size_t *off, const uint8_t **s,
 	uint64_t	l;
 	int		type;
 
-	if (scan_head(p, len, off, &type, &l) != 0 || type != SCAN_STR ||
-	    l > len - *off)
+	if (*off < len && p[*off] >= 0xa0 && p[*off] <= 0xbf)	/* fixstr */
+		l = p[(*off)++] & 0x1f;
+	else if (scan_head(p, len, off, &type, &l) != 0 || type != SCAN_STR)
+		return (-1);
+	if (l > len - *off)
 		return (-1);
 	*s = p + *off;
 	*n = (size_t)l;
@@ -744,7 +748,15 @@ scan_object(const uint8_t *p, size_t len, size_t *off, int depth)
 {
 	uint64_t	n, i;
 	int		type;
+	uint8_t		b;
 
+	if (*off < len) {
+		b = p[*off];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0) {	/* fixint, nil */
+			(*off)++;
+			return (0);
+		}
+	}
 	if (scan_head(p, len, off, &type, &n) != 0)
 		return (-1);
 	switch (type) {
@@ -768,6 +780,26 @@ scan_object(const uint8_t *p, size_t len, size_t *off, int depth)
 	}
 }
 
+/* Are S's N bytes all ASCII but NUL (1 to 0x7f)?  Eight at a time: a
+ * byte of 0 borrows (0xff), one of 0x80 or more has its top bit. */
+static int
+scan_ascii(const uint8_t *s, size_t n)
+{
+	const uint64_t	one = 0x0101010101010101ULL;
+	uint64_t	w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		if ((((w - one) | w) & one << 7) != 0)
+			return (0);
+	}
+	for (; n > 0; s++, n--) {
+		if (*s == 0 || *s >= 0x80)
+			return (0);
+	}
+	return (1);
+}
+
 /*
  * A map key whose export name record_map_keys takes without an
  * allocation or a conversion: a string of valid UTF-8 without NUL; its
@@ -781,7 +813,7 @@ scan_key(const uint8_t *p, size_t len, size_t *off, struct scan_name *k)
 
 	if (scan_str(p, len, off, &s, &n) != 0)
 		return (-1);
-	for (i = 0; i < n; i += u) {
+	for (i = scan_ascii(s, n) ? n : 0; i < n; i += u) {
 		u = 1;
 		if (s[i] == 0 || (s[i] >= 0x80 &&
 		    (u = record_utf8_len(s + i, n - i)) == 0))

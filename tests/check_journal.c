@@ -811,7 +811,8 @@ END_TEST
 
 /* Records with two keys of one name are not taken (nor are the shapes
  * left to the full decode: deeper than 8, more than 32 keys, keys that are
- * no plain string, ext values), at any depth. */
+ * no plain string, ext values), at any depth, also when the names are
+ * only alike once invalid UTF-8 is replaced. */
 START_TEST(test_record_scan_bad)
 {
 	msgpack_sbuffer		 sb;
@@ -821,9 +822,9 @@ START_TEST(test_record_scan_bad)
 	int			 i, k, dup;
 
 	msgpack_sbuffer_init(&sb);
-	for (i = 0; i < 11; i++) {
+	for (i = 0; i < 12; i++) {
 		scan_record(&sb, &pk, 3, 4, "acct");
-		dup = i < 5;
+		dup = i < 5 || i == 11;
 		switch (i) {
 		case 0:				/* str8 and fixstr "ab" */
 			msgpack_pack_map(&pk, 2);
@@ -898,10 +899,18 @@ START_TEST(test_record_scan_bad)
 			msgpack_pack_str_with_body(&pk, "a\0", 2);
 			msgpack_pack_nil(&pk);
 			break;
-		default:			/* an ext value */
+		case 10:			/* an ext value */
 			msgpack_pack_map(&pk, 1);
 			msgpack_pack_str_with_body(&pk, "e", 1);
 			msgpack_pack_ext_with_body(&pk, "z", 1, 1);
+			break;
+		default:			/* both U+FFFD "abcdefgh" */
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "\x80" "abcdefgh", 9);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk, "\xef\xbf\xbd" "abcdefgh",
+			    11);
+			msgpack_pack_nil(&pk);
 			break;
 		}
 		ck_assert_msg(scan_agrees(sb.data, sb.size) == -1, "%d", i);
@@ -930,9 +939,11 @@ START_TEST(test_record_scan_fuzz_bad)
 
 	msgpack_sbuffer_init(&sb);
 	scan_record(&sb, &pk, 300, 1700000000123456LL, "acme");
-	msgpack_pack_map(&pk, 5);
+	msgpack_pack_map(&pk, 6);
 	msgpack_pack_str_with_body(&pk, "a_micro", 7);
 	msgpack_pack_int(&pk, 1200);
+	msgpack_pack_str_with_body(&pk, "scheduled_for", 13);
+	msgpack_pack_int(&pk, 3);
 	msgpack_pack_str_with_body(&pk, "a_usc", 5);
 	msgpack_pack_array(&pk, 2);
 	msgpack_pack_map(&pk, 2);
