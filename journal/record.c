@@ -752,7 +752,8 @@ scan_object(const uint8_t *p, size_t len, size_t *off, int depth)
 
 	if (*off < len) {
 		b = p[*off];
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0) {	/* fixint, nil */
+		/* fixint, nil */
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0) {
 			(*off)++;
 			return (0);
 		}
@@ -897,7 +898,8 @@ record_scan(const void *buf, size_t len, struct record_head *h)
 	    scan_int(p, len, &off, &neg, &v) != 0 || (!neg && v > INT64_MAX))
 		return (-1);
 	h->rec.time_us = (int64_t)v;
-	if (scan_str(p, len, &off, &s, &n) != 0 || scan_text(h->kind, s, n) != 0)
+	if (scan_str(p, len, &off, &s, &n) != 0 ||
+	    scan_text(h->kind, s, n) != 0)
 		return (-1);
 	h->rec.kind = h->kind;
 	if (off < len && p[off] == 0xc0)

@@ -790,8 +790,8 @@ START_TEST(test_record_scan)
 	scan_record(&sb, &pk, 1, 0, "a");
 	msgpack_pack_map(&pk, 32);
 	for (i = 0; i < 31; i++) {
-		msgpack_pack_str_with_body(&pk, "abcdefghijklmnopqrstuvwxyzABCDEF"
-		    + i, 32 - (size_t)i);
+		msgpack_pack_str_with_body(&pk,
+		    "abcdefghijklmnopqrstuvwxyzABCDEF" + i, 32 - (size_t)i);
 		msgpack_pack_int(&pk, i);
 	}
 	msgpack_pack_str_with_body(&pk, "d", 1);
@@ -908,8 +908,8 @@ START_TEST(test_record_scan_bad)
 			msgpack_pack_map(&pk, 2);
 			msgpack_pack_str_with_body(&pk, "\x80" "abcdefgh", 9);
 			msgpack_pack_nil(&pk);
-			msgpack_pack_str_with_body(&pk, "\xef\xbf\xbd" "abcdefgh",
-			    11);
+			msgpack_pack_str_with_body(&pk,
+			    "\xef\xbf\xbd" "abcdefgh", 11);
 			msgpack_pack_nil(&pk);
 			break;
 		}
