@@ -37,6 +37,8 @@ struct archive_writer {
 	uint8_t		 last[JOURNAL_HASH_LEN];
 };
 
+struct archive_state;
+
 static void	 archive_pack_str(msgpack_packer *, const char *);
 static void	 archive_pack_bin(msgpack_packer *, const void *, size_t);
 static void	 archive_pack_range(msgpack_packer *,
@@ -50,6 +52,11 @@ static int	 archive_hash(const msgpack_object *, const char *, uint8_t *,
 		     char **);
 static int	 archive_head(const msgpack_object *, struct archive_head *,
 		     char **);
+static int	 archive_entry(struct archive_state *, const uint8_t *,
+		     size_t);
+static uint64_t	 archive_be(const uint8_t *, size_t);
+static int	 archive_fast(struct archive_state *, msgpack_unpacker *,
+		     int *);
 static int	 archive_tail(const msgpack_object *, struct archive_tail *,
 		     char **);
 
@@ -347,7 +354,6 @@ static int
 archive_value(struct archive_state *st, const msgpack_object *o,
     char **cause)
 {
-	struct journal_entry	 e;
 	const msgpack_object	*a;
 
 	if (st->have_tail) {
@@ -396,13 +402,78 @@ archive_value(struct archive_state *st, const msgpack_object *o,
 		    (unsigned long long)a[0].via.u64);
 		return (-1);
 	}
+	return (archive_entry(st, (const uint8_t *)a[1].via.bin.ptr,
+	    a[1].via.bin.size));
+}
+
+/* The next entry, whose value is LEN bytes of hash and record at P, to the
+ * callback: 0 to go on, 1 stopped by it. */
+static int
+archive_entry(struct archive_state *st, const uint8_t *p, size_t len)
+{
+	struct journal_entry	e;
+
 	e.seq = st->next++;
-	e.hash = (const uint8_t *)a[1].via.bin.ptr;
-	e.rec = e.hash + JOURNAL_HASH_LEN;
-	e.len = a[1].via.bin.size - JOURNAL_HASH_LEN;
+	e.hash = p;
+	e.rec = p + JOURNAL_HASH_LEN;
+	e.len = len - JOURNAL_HASH_LEN;
 	memcpy(st->last, e.hash, JOURNAL_HASH_LEN);
 	st->records++;
 	return (st->cb(&e, st->arg) != 0 ? 1 : 0);
+}
+
+/* A big-endian integer of SIZE bytes at P. */
+static uint64_t
+archive_be(const uint8_t *p, size_t size)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	for (i = 0; i < size; i++)
+		v = v << 8 | p[i];
+	return (v);
+}
+
+/*
+ * The next entry straight from U's buffer, without msgpack-c (whose zone
+ * per value is most of the cost of reading an archive): taken only when
+ * it is whole in the buffer, in archive_add's encoding ([uint seq, bin 8,
+ * 16 or 32 of more than a hash]) and the seq expected, and U is between
+ * two values.  Returns 1 when taken (U moved past it as
+ * msgpack_unpacker_next would, *RC the callback's 0 or 1), 0 to leave the
+ * value to msgpack_unpacker_next, which says what is wrong with it.
+ */
+static int
+archive_fast(struct archive_state *st, msgpack_unpacker *u, int *rc)
+{
+	const uint8_t	*p = (const uint8_t *)u->buffer + u->off;
+	size_t		 n = u->used - u->off, off = 2, size;
+	uint64_t	 seq, len;
+
+	if (!st->have_head || n < 3 || p[0] != 0x92)
+		return (0);
+	if (p[1] <= 0x7f)
+		seq = p[1];
+	else if (p[1] >= 0xcc && p[1] <= 0xcf) {
+		size = (size_t)1 << (p[1] - 0xcc);
+		if (n - off < size)
+			return (0);
+		seq = archive_be(p + off, size);
+		off += size;
+	} else
+		return (0);
+	if (off >= n || p[off] < 0xc4 || p[off] > 0xc6)
+		return (0);
+	size = (size_t)1 << (p[off++] - 0xc4);
+	if (n - off < size)
+		return (0);
+	len = archive_be(p + off, size);
+	off += size;
+	if (seq != st->next || len <= JOURNAL_HASH_LEN || len > n - off)
+		return (0);
+	u->off += off + len;
+	*rc = archive_entry(st, p + off, len);
+	return (1);
 }
 
 int
@@ -417,7 +488,7 @@ archive_read(const char *path, struct archive_head *h,
 	FILE			*fp;
 	size_t			 got;
 	char			*why = NULL;
-	int			 rc = 0;
+	int			 rc = 0, partial = 0;
 
 	if ((fp = fopen(path, "re")) == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
@@ -438,9 +509,19 @@ archive_read(const char *path, struct archive_head *h,
 		got = fread(msgpack_unpacker_buffer(&u), 1, ARCHIVE_READ_CHUNK,
 		    fp);
 		msgpack_unpacker_buffer_consumed(&u, got);
-		while (rc == 0 && (ur = msgpack_unpacker_next(&u, &v)) ==
-		    MSGPACK_UNPACK_SUCCESS)
+		/* After CONTINUE, U holds a value begun: msgpack-c ends it. */
+		ur = MSGPACK_UNPACK_SUCCESS;
+		while (rc == 0) {
+			if (!partial && !st.have_tail &&
+			    archive_fast(&st, &u, &rc))
+				continue;
+			if ((ur = msgpack_unpacker_next(&u, &v)) !=
+			    MSGPACK_UNPACK_SUCCESS)
+				break;
+			partial = 0;
 			rc = archive_value(&st, &v.data, &why);
+		}
+		partial = ur == MSGPACK_UNPACK_CONTINUE;
 		if (rc == 0 && ur != MSGPACK_UNPACK_CONTINUE) {
 			why = xstrdup(ur == MSGPACK_UNPACK_NOMEM_ERROR ?
 			    "a value declares more than memory holds" :

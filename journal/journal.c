@@ -66,6 +66,9 @@ static void	 journal_failed(struct journal *, struct jrec *,
 static int	 journal_verify_entry(const struct journal_entry *, void *);
 static int	 journal_check_fail(struct journal_check *, uint64_t,
 		     const char *, ...) printflike(3, 4);
+static int	 journal_check_record(struct journal_check *,
+		     const struct journal_entry *, struct record_head *,
+		     struct record **);
 static void	 journal_check_open(struct journal *,
 		     const struct journal_meta *);
 static int	 journal_start_entry(const struct journal_entry *, void *);
@@ -755,13 +758,47 @@ journal_check_fail(struct journal_check *c, uint64_t seq, const char *fmt,
 	return (-1);
 }
 
+/*
+ * The record of E, checked (record_check_keys) and in *REC, or -1 with the
+ * failure set.  record_scan takes the usual record in one walk (its body
+ * left nil, its header in H); any other is decoded whole, which says why
+ * it is bad if it is.  Either way *REC is record_clear'ed by the caller.
+ */
+static int
+journal_check_record(struct journal_check *c, const struct journal_entry *e,
+    struct record_head *h, struct record **rec)
+{
+	char	*why;
+	int	 scanned, rc = 0;
+
+	scanned = record_scan(e->rec, e->len, h) == 0;
+	if (scanned)
+		*rec = &h->rec;
+	else if (record_decode(e->rec, e->len, *rec, &why) != 0) {
+		journal_check_fail(c, e->seq, "record: %s", why);
+		free(why);
+		return (-1);
+	}
+	if ((*rec)->seq != e->seq)
+		rc = journal_check_fail(c, e->seq, "record says seq %llu",
+		    (unsigned long long)(*rec)->seq);
+	else if (!scanned && record_check_keys(&(*rec)->body, &why) != 0) {
+		rc = journal_check_fail(c, e->seq, "record: %s", why);
+		free(why);
+	} else if (c->time_us != INT64_MIN && (*rec)->time_us < c->time_us)
+		rc = journal_check_fail(c, e->seq, "time_us %lld is before "
+		    "the previous record's %lld", (long long)(*rec)->time_us,
+		    (long long)c->time_us);
+	return (rc);
+}
+
 int
 journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 {
-	struct record	 rec;
-	uint8_t		 h[JOURNAL_HASH_LEN];
-	char		*why, a[65], b[65];
-	int		 rc = 0;
+	struct record_head	 head;
+	struct record		 decoded, *r = &decoded;
+	uint8_t			 h[JOURNAL_HASH_LEN];
+	char			 a[65], b[65];
 
 	journal_check_start(c);
 	if (e->seq != c->expect)
@@ -771,23 +808,9 @@ journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 	if (e->hash == NULL)
 		return (journal_check_fail(c, e->seq, "value shorter than a "
 		    "hash"));
-	if (record_decode(e->rec, e->len, &rec, &why) != 0) {
-		journal_check_fail(c, e->seq, "record: %s", why);
-		free(why);
-		return (-1);
-	}
-	if (rec.seq != e->seq)
-		rc = journal_check_fail(c, e->seq, "record says seq %llu",
-		    (unsigned long long)rec.seq);
-	else if (record_check_keys(&rec.body, &why) != 0) {
-		rc = journal_check_fail(c, e->seq, "record: %s", why);
-		free(why);
-	} else if (c->time_us != INT64_MIN && rec.time_us < c->time_us)
-		rc = journal_check_fail(c, e->seq, "time_us %lld is before "
-		    "the previous record's %lld", (long long)rec.time_us,
-		    (long long)c->time_us);
-	if (rc != 0) {
-		record_clear(&rec);
+	memset(&decoded, 0, sizeof decoded);
+	if (journal_check_record(c, e, &head, &r) != 0) {
+		record_clear(r);
 		return (-1);
 	}
 	if (c->ctx == NULL)
@@ -800,12 +823,12 @@ journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 		chain_ctx_end(c->ctx, h);
 	}
 	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) == 0 && c->record_cb != NULL &&
-	    c->record_cb(c, e, &rec) != 0) {
-		record_clear(&rec);
+	    c->record_cb(c, e, r) != 0) {
+		record_clear(r);
 		return (-1);
 	}
-	c->time_us = rec.time_us;
-	record_clear(&rec);
+	c->time_us = r->time_us;
+	record_clear(r);
 	if (memcmp(h, e->hash, JOURNAL_HASH_LEN) != 0) {
 		chain_hex(e->hash, a);
 		chain_hex(h, b);

@@ -168,8 +168,10 @@ struct journal_check {
 	   (journal_check_anchor), read in the walk's own transaction;
 	   NULL: as set. */
 	const struct journal_meta *anchor;
-	/* Called with each record that passed, decoded (may be NULL);
-	   returns 0, or -1 after journal_check_fail-like bad_seq/cause. */
+	/* Called with each record that passed, its header decoded (may be
+	   NULL); its body may be left nil (record_scan): record_decode the
+	   entry for it.  Returns 0, or -1 after journal_check_fail-like
+	   bad_seq/cause. */
 	int		(*record_cb)(struct journal_check *,
 			    const struct journal_entry *,
 			    const struct record *);
@@ -486,6 +488,23 @@ json_t		*record_object_to_json(const msgpack_object *);
  * the same name in the export (record_to_json): 0, or -1 and *cause
  * ("duplicate map key \"NAME\""). */
 int		 record_check_keys(const msgpack_object *, char **);
+/* A record's header as record_scan reads it: rec's kind and account
+ * point into the copies here; its body is nil and its zone NULL. */
+struct record_head {
+	struct record	 rec;
+	char		 kind[JOURNAL_MAX_STR + 1];
+	char		 account[JOURNAL_MAX_STR + 1];
+};
+/*
+ * What record_decode and then record_check_keys on its body check, in one
+ * walk of the bytes and without an allocation, for records of the usual
+ * shape: nested at most 8 deep, no ext value, maps of at most 32 keys that
+ * are strings of valid UTF-8 without NUL.  Returns 0 when both would take
+ * the bytes, with the header in *H (the body is not decoded); -1 when
+ * they might refuse them or the record has another shape: only
+ * record_decode and record_check_keys tell which, and why.
+ */
+int		 record_scan(const void *, size_t, struct record_head *);
 /*
  * The export line's object of a record (doc/journal-format.md, "The export
  * format"): {"seq", "time" (RFC 3339, ms), "time_us", "kind", "account",

@@ -129,6 +129,9 @@ static char		*proof_read(const char *, size_t *);
 static struct note_verifier *proof_verifier(const char *);
 static char		*proof_b64(const void *, size_t);
 static void		*proof_unb64(const char *, size_t *);
+static int		 proof_checkpoint_decode(const struct journal_entry *,
+			     const struct record *, struct checkpoint_info *,
+			     char **);
 static int		 proof_verify_record(struct journal_check *,
 			     const struct journal_entry *,
 			     const struct record *);
@@ -317,6 +320,24 @@ proof_cmd_pubkey(int argc, char **argv)
 	return (0);
 }
 
+/* The checkpoint record REC of E (its body decoded here if the check left
+ * it nil) into *INFO: 0, or -1 and *cause. */
+static int
+proof_checkpoint_decode(const struct journal_entry *e,
+    const struct record *rec, struct checkpoint_info *info, char **cause)
+{
+	struct record	full;
+	int		rc;
+
+	if (rec->body.type == MSGPACK_OBJECT_MAP)
+		return (checkpoint_decode(rec, info, cause));
+	if (record_decode(e->rec, e->len, &full, cause) != 0)
+		return (-1);	/* the check decoded it: cannot happen */
+	rc = checkpoint_decode(&full, info, cause);
+	record_clear(&full);
+	return (rc);
+}
+
 /*
  * A checkpoint record met in the walk: its tree size is the seq before
  * it, its root the tree's so far, its head_hash the previous record's
@@ -333,7 +354,7 @@ proof_verify_record(struct journal_check *c, const struct journal_entry *e,
 
 	if (strcmp(rec->kind, JOURNAL_CHECKPOINT_KIND) == 0 &&
 	    rec->account == NULL) {
-		if (checkpoint_decode(rec, &info, &why) != 0)
+		if (proof_checkpoint_decode(e, rec, &info, &why) != 0)
 			goto bad;
 		merkle_range_root(&pv->range, root);
 		if (info.tree_size != pv->range.size)

@@ -19,6 +19,30 @@
 #include "engine.h"
 #include "journal.h"
 
+/*
+ * record_scan's limits: a record nested deeper, or with a map of more
+ * keys, is left to record_decode and record_check_keys (which allow
+ * JOURNAL_MAX_DEPTH and any number of keys).
+ */
+#define SCAN_DEPTH	8
+#define SCAN_KEYS	32
+
+enum scan_type {
+	SCAN_SCALAR,		/* nil, booleans, integers, floats */
+	SCAN_STR,
+	SCAN_BIN,
+	SCAN_ARRAY,
+	SCAN_MAP,
+};
+
+/* A map key's name in the export: P's LEN bytes, then "_usd" if MICRO
+ * (the key ended "_micro"). */
+struct scan_name {
+	const uint8_t	*p;
+	size_t		 len;
+	int		 micro;
+};
+
 static int	 record_skip(const uint8_t *, size_t, size_t *, int,
 		     const char **);
 static int	 record_length(const uint8_t *, size_t, size_t *, int,
@@ -44,6 +68,20 @@ static json_t	*record_export_value(const msgpack_object *, const char *,
 static json_t	*record_export_map(const msgpack_object_map *, int, char **);
 static json_t	*record_money(const msgpack_object *);
 static json_t	*record_json_text(const msgpack_object_str *);
+static int	 scan_head(const uint8_t *, size_t, size_t *, int *,
+		     uint64_t *);
+static int	 scan_int(const uint8_t *, size_t, size_t *, int *,
+		     uint64_t *);
+static int	 scan_str(const uint8_t *, size_t, size_t *,
+		     const uint8_t **, size_t *);
+static int	 scan_object(const uint8_t *, size_t, size_t *, int);
+static int	 scan_ascii(const uint8_t *, size_t);
+static int	 scan_key(const uint8_t *, size_t, size_t *,
+		     struct scan_name *);
+static int	 scan_name_eq(const struct scan_name *,
+		     const struct scan_name *);
+static int	 scan_map(const uint8_t *, size_t, size_t *, uint64_t, int);
+static int	 scan_text(char *, const uint8_t *, size_t);
 
 /* Read a big-endian length of SIZE bytes at *off.  -1 if truncated. */
 static int
@@ -580,6 +618,303 @@ record_check_keys(const msgpack_object *o, char **cause)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * The header of the object at *OFF: its type, and *N, the bytes that
+ * follow it for a scalar, a string or a binary, the elements of an array,
+ * the pairs of a map; *OFF moves past the header.  Returns -1 for a
+ * truncated header and for what record_scan leaves to the full decode
+ * (the ext types; 0xc1).  A dispatcher over the type bytes.
+ */
+static int
+scan_head(const uint8_t *p, size_t len, size_t *off, int *type, uint64_t *n)
+{
+	uint8_t	b;
+	int	lsize, i;
+
+	if (*off >= len)
+		return (-1);
+	b = p[(*off)++];
+	*type = SCAN_SCALAR;
+	*n = 0;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return (0);
+	if (b <= 0xbf) {
+		*type = b <= 0x8f ? SCAN_MAP : b <= 0x9f ? SCAN_ARRAY :
+		    SCAN_STR;
+		*n = b <= 0x9f ? b & 0x0f : b & 0x1f;
+		return (0);
+	}
+	switch (b) {
+	case 0xca: case 0xce: case 0xd2:	/* float32, (u)int32 */
+		*n = 4;
+		return (0);
+	case 0xcb: case 0xcf: case 0xd3:	/* float64, (u)int64 */
+		*n = 8;
+		return (0);
+	case 0xcc: case 0xd0:			/* (u)int8 */
+		*n = 1;
+		return (0);
+	case 0xcd: case 0xd1:			/* (u)int16 */
+		*n = 2;
+		return (0);
+	case 0xc4: case 0xc5: case 0xc6:	/* bin 8, 16, 32 */
+		*type = SCAN_BIN;
+		lsize = 1 << (b - 0xc4);
+		break;
+	case 0xd9: case 0xda: case 0xdb:	/* str 8, 16, 32 */
+		*type = SCAN_STR;
+		lsize = 1 << (b - 0xd9);
+		break;
+	case 0xdc: case 0xdd:			/* array 16, 32 */
+		*type = SCAN_ARRAY;
+		lsize = b == 0xdc ? 2 : 4;
+		break;
+	case 0xde: case 0xdf:			/* map 16, 32 */
+		*type = SCAN_MAP;
+		lsize = b == 0xde ? 2 : 4;
+		break;
+	default:				/* ext, 0xc1 */
+		return (-1);
+	}
+	if (len - *off < (size_t)lsize)
+		return (-1);
+	for (i = 0; i < lsize; i++)
+		*n = *n << 8 | p[(*off)++];
+	return (0);
+}
+
+/* The integer at *OFF as msgpack-c decodes it: *NEG set for a negative
+ * one (*V its two's complement), else *V its value.  -1 if it is not an
+ * integer. */
+static int
+scan_int(const uint8_t *p, size_t len, size_t *off, int *neg, uint64_t *v)
+{
+	uint64_t	u = 0;
+	uint8_t		b;
+	int		size, i, sign;
+
+	if (*off >= len)
+		return (-1);
+	b = p[*off];
+	*neg = b >= 0xe0;
+	if (b <= 0x7f || b >= 0xe0) {
+		*v = (uint64_t)(int64_t)(int8_t)b;
+		(*off)++;
+		return (0);
+	}
+	if (b < 0xcc || b > 0xd3)
+		return (-1);
+	sign = b >= 0xd0;
+	size = 1 << (sign ? b - 0xd0 : b - 0xcc);
+	if (len - *off - 1 < (size_t)size)
+		return (-1);
+	for (i = 1; i <= size; i++)
+		u = u << 8 | p[*off + i];
+	*off += 1 + size;
+	if (sign && size < 8 && (u >> (size * 8 - 1)) != 0)
+		u |= ~(uint64_t)0 << (size * 8);	/* sign-extended */
+	*neg = sign && (u >> 63) != 0;
+	*v = u;
+	return (0);
+}
+
+/* The string at *OFF: its bytes in *S and *N.  -1 if it is none. */
+static int
+scan_str(const uint8_t *p, size_t len, size_t *off, const uint8_t **s,
+    size_t *n)
+{
+	uint64_t	l;
+	int		type;
+
+	if (*off < len && p[*off] >= 0xa0 && p[*off] <= 0xbf)	/* fixstr */
+		l = p[(*off)++] & 0x1f;
+	else if (scan_head(p, len, off, &type, &l) != 0 || type != SCAN_STR)
+		return (-1);
+	if (l > len - *off)
+		return (-1);
+	*s = p + *off;
+	*n = (size_t)l;
+	*off += l;
+	return (0);
+}
+
+/* Walk the object at *OFF, DEPTH containers allowed: every size within
+ * the input, every map's keys distinct (scan_map).  0, or -1 as
+ * record_scan. */
+static int
+scan_object(const uint8_t *p, size_t len, size_t *off, int depth)
+{
+	uint64_t	n, i;
+	int		type;
+	uint8_t		b;
+
+	if (*off < len) {
+		b = p[*off];
+		/* fixint, nil */
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0) {
+			(*off)++;
+			return (0);
+		}
+	}
+	if (scan_head(p, len, off, &type, &n) != 0)
+		return (-1);
+	switch (type) {
+	case SCAN_ARRAY:
+		if (depth <= 0 || n > len - *off)
+			return (-1);
+		for (i = 0; i < n; i++) {
+			if (scan_object(p, len, off, depth - 1) != 0)
+				return (-1);
+		}
+		return (0);
+	case SCAN_MAP:
+		if (depth <= 0 || n > SCAN_KEYS)
+			return (-1);
+		return (scan_map(p, len, off, n, depth));
+	default:
+		if (n > len - *off)
+			return (-1);
+		*off += n;
+		return (0);
+	}
+}
+
+/* Are S's N bytes all ASCII but NUL (1 to 0x7f)?  Eight at a time: a
+ * byte of 0 borrows (0xff), one of 0x80 or more has its top bit. */
+static int
+scan_ascii(const uint8_t *s, size_t n)
+{
+	const uint64_t	one = 0x0101010101010101ULL;
+	uint64_t	w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		if ((((w - one) | w) & one << 7) != 0)
+			return (0);
+	}
+	for (; n > 0; s++, n--) {
+		if (*s == 0 || *s >= 0x80)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * A map key whose export name record_map_keys takes without an
+ * allocation or a conversion: a string of valid UTF-8 without NUL; its
+ * name in *K (a final "_micro" becomes "_usd").  -1 for any other key.
+ */
+static int
+scan_key(const uint8_t *p, size_t len, size_t *off, struct scan_name *k)
+{
+	const uint8_t	*s;
+	size_t		 n, i, u;
+
+	if (scan_str(p, len, off, &s, &n) != 0)
+		return (-1);
+	for (i = scan_ascii(s, n) ? n : 0; i < n; i += u) {
+		u = 1;
+		if (s[i] == 0 || (s[i] >= 0x80 &&
+		    (u = record_utf8_len(s + i, n - i)) == 0))
+			return (-1);
+	}
+	k->p = s;
+	k->micro = n > 6 && memcmp(s + n - 6, "_micro", 6) == 0;
+	k->len = k->micro ? n - 6 : n;
+	return (0);
+}
+
+/* Do A and B name the same key? */
+static int
+scan_name_eq(const struct scan_name *a, const struct scan_name *b)
+{
+	static const uint8_t	usd[] = "_usd";
+	size_t			n = a->len + (a->micro ? 4 : 0), i;
+
+	if (n != b->len + (b->micro ? 4 : 0))
+		return (0);
+	if (a->micro == b->micro)
+		return (memcmp(a->p, b->p, a->len) == 0);
+	for (i = 0; i < n; i++) {
+		if ((i < a->len ? a->p[i] : usd[i - a->len]) !=
+		    (i < b->len ? b->p[i] : usd[i - b->len]))
+			return (0);
+	}
+	return (1);
+}
+
+/* The N pairs of the map at *OFF (at most SCAN_KEYS): keys scan_key
+ * names, no two alike (compared pairwise), values scan_object takes with
+ * DEPTH - 1 containers.  0, or -1 as record_scan. */
+static int
+scan_map(const uint8_t *p, size_t len, size_t *off, uint64_t n, int depth)
+{
+	struct scan_name	names[SCAN_KEYS];
+	uint64_t		i, j;
+
+	for (i = 0; i < n; i++) {
+		if (scan_key(p, len, off, &names[i]) != 0)
+			return (-1);
+		for (j = 0; j < i; j++) {
+			if (scan_name_eq(&names[i], &names[j]))
+				return (-1);
+		}
+		if (scan_object(p, len, off, depth - 1) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* S's N bytes, a kind or an account, into OUT with a NUL; -1 if they are
+ * empty, longer than JOURNAL_MAX_STR or hold NUL (record_zone_str). */
+static int
+scan_text(char *out, const uint8_t *s, size_t n)
+{
+	if (n == 0 || n > JOURNAL_MAX_STR || memchr(s, '\0', n) != NULL)
+		return (-1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return (0);
+}
+
+int
+record_scan(const void *buf, size_t len, struct record_head *h)
+{
+	const uint8_t	*p = buf, *s;
+	size_t		 off = 0, n;
+	uint64_t	 count, v;
+	int		 type, neg;
+
+	memset(&h->rec, 0, sizeof h->rec);
+	if (len > JOURNAL_MAX_RECORD ||
+	    scan_head(p, len, &off, &type, &count) != 0 ||
+	    type != SCAN_ARRAY || count != 6 ||
+	    scan_int(p, len, &off, &neg, &h->rec.version) != 0 || neg ||
+	    h->rec.version != JOURNAL_FORMAT_VERSION ||
+	    scan_int(p, len, &off, &neg, &h->rec.seq) != 0 || neg ||
+	    h->rec.seq == 0 ||
+	    scan_int(p, len, &off, &neg, &v) != 0 || (!neg && v > INT64_MAX))
+		return (-1);
+	h->rec.time_us = (int64_t)v;
+	if (scan_str(p, len, &off, &s, &n) != 0 ||
+	    scan_text(h->kind, s, n) != 0)
+		return (-1);
+	h->rec.kind = h->kind;
+	if (off < len && p[off] == 0xc0)
+		off++;
+	else if (scan_str(p, len, &off, &s, &n) != 0 ||
+	    scan_text(h->account, s, n) != 0)
+		return (-1);
+	else
+		h->rec.account = h->account;
+	if (off >= len || !((p[off] >= 0x80 && p[off] <= 0x8f) ||
+	    p[off] == 0xde || p[off] == 0xdf) ||
+	    scan_object(p, len, &off, SCAN_DEPTH - 1) != 0 || off != len)
+		return (-1);
+	h->rec.body.type = MSGPACK_OBJECT_NIL;
+	return (0);
 }
 
 static json_t *

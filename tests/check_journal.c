@@ -270,13 +270,16 @@ valid_record(msgpack_sbuffer *sb)
 	msgpack_pack_int(&pk, 1);
 }
 
-/* Decode must fail (and not crash) on BUF; returns the cause's text. */
+/* Decode (and the scan) must fail (and not crash) on BUF; returns the
+ * cause's text. */
 static void
 decode_fails(const void *buf, size_t len, const char *want)
 {
-	struct record	 rec;
-	char		*cause = NULL;
+	struct record_head	 h;
+	struct record		 rec;
+	char			*cause = NULL;
 
+	ck_assert_int_eq(record_scan(buf, len, &h), -1);
 	ck_assert_int_eq(record_decode(buf, len, &rec, &cause), -1);
 	ck_assert_ptr_nonnull(cause);
 	if (want != NULL)
@@ -687,6 +690,303 @@ START_TEST(test_record_check_keys_bad)
 		msgpack_unpacked_destroy(&u);
 		msgpack_sbuffer_destroy(&sb);
 	}
+}
+END_TEST
+
+/*
+ * record_scan against record_decode and record_check_keys: 0 only where
+ * both take BUF, with the header they decode; returns the scan's result.
+ */
+static int
+scan_agrees(const void *buf, size_t len)
+{
+	struct record_head	 h;
+	struct record		 rec;
+	char			*cause = NULL;
+	int			 rc;
+
+	if ((rc = record_scan(buf, len, &h)) != 0)
+		return (rc);
+	ck_assert_int_eq(record_decode(buf, len, &rec, &cause), 0);
+	ck_assert_int_eq(record_check_keys(&rec.body, &cause), 0);
+	ck_assert_uint_eq(h.rec.version, rec.version);
+	ck_assert_uint_eq(h.rec.seq, rec.seq);
+	ck_assert_int_eq(h.rec.time_us, rec.time_us);
+	ck_assert_str_eq(h.rec.kind, rec.kind);
+	if (rec.account == NULL)
+		ck_assert_ptr_null(h.rec.account);
+	else
+		ck_assert_str_eq(h.rec.account, rec.account);
+	ck_assert_int_eq(h.rec.body.type, MSGPACK_OBJECT_NIL);
+	ck_assert_ptr_null(h.rec.zone);
+	record_clear(&rec);
+	return (0);
+}
+
+/* A record of header SEQ, TIME_US, KIND, ACCOUNT, whose body the caller
+ * packs next through *PK. */
+static void
+scan_record(msgpack_sbuffer *sb, msgpack_packer *pk, uint64_t seq,
+    int64_t time_us, const char *account)
+{
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	record_pack_header(pk, seq, time_us, "run.finished", account);
+}
+
+/* The usual records scan as they decode: every scalar type, nesting,
+ * "_micro" keys, a nil account, negative and large integers; the header's
+ * integers in any of their encodings. */
+START_TEST(test_record_scan)
+{
+	static const uint8_t	 ints[] = {
+		0x96, 0xd0, 0x01,			/* version, int8 */
+		0xcf, 0, 0, 0, 0, 0, 0, 0, 9,		/* seq, uint64 */
+		0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
+		0xd9, 0x01, 'k', 0xc0, 0x80		/* kind str8 */
+	};
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	struct record_head	 h;
+	int			 i;
+
+	msgpack_sbuffer_init(&sb);
+	scan_record(&sb, &pk, 7, 1700000000123456LL, "acme");
+	msgpack_pack_map(&pk, 0);
+	ck_assert_int_eq(scan_agrees(sb.data, sb.size), 0);
+
+	scan_record(&sb, &pk, UINT64_MAX, -100000, NULL);	/* int32 */
+	msgpack_pack_map(&pk, 9);
+	msgpack_pack_str_with_body(&pk, "cost_micro", 10);
+	msgpack_pack_int64(&pk, -1);
+	msgpack_pack_str_with_body(&pk, "cost", 4);	/* not cost_usd */
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	msgpack_pack_str_with_body(&pk, "_micro", 6);	/* stays _micro */
+	msgpack_pack_double(&pk, 1.5);
+	msgpack_pack_str_with_body(&pk, "f", 1);
+	msgpack_pack_float(&pk, 2.5f);
+	msgpack_pack_str_with_body(&pk, "b\xc3\xa9", 3);	/* "bé" */
+	msgpack_pack_bin_with_body(&pk, "\0\1", 2);
+	msgpack_pack_str_with_body(&pk, "t", 1);
+	msgpack_pack_true(&pk);
+	msgpack_pack_str_with_body(&pk, "n", 1);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, -100000);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "a", 1);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_str_with_body(&pk, "a_usd", 5);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	msgpack_pack_array(&pk, 0);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_str_with_body(&pk, "", 0);
+	msgpack_pack_str_with_body(&pk, "long", 4);
+	msgpack_pack_str(&pk, 70000);
+	for (i = 0; i < 70000 / 10; i++)
+		msgpack_pack_str_body(&pk, "0123456789", 10);
+	ck_assert_int_eq(scan_agrees(sb.data, sb.size), 0);
+
+	/* 32 keys, 8 deep. */
+	scan_record(&sb, &pk, 1, 0, "a");
+	msgpack_pack_map(&pk, 32);
+	for (i = 0; i < 31; i++) {
+		msgpack_pack_str_with_body(&pk,
+		    "abcdefghijklmnopqrstuvwxyzABCDEF" + i, 32 - (size_t)i);
+		msgpack_pack_int(&pk, i);
+	}
+	msgpack_pack_str_with_body(&pk, "d", 1);
+	for (i = 0; i < 6; i++)
+		msgpack_pack_array(&pk, 1);
+	msgpack_pack_nil(&pk);
+	ck_assert_int_eq(scan_agrees(sb.data, sb.size), 0);
+
+	ck_assert_int_eq(scan_agrees(ints, sizeof ints), 0);
+	ck_assert_int_eq(record_scan(ints, sizeof ints, &h), 0);
+	ck_assert_uint_eq(h.rec.seq, 9);
+	ck_assert_int_eq(h.rec.time_us, -2);
+	ck_assert_str_eq(h.rec.kind, "k");
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Records with two keys of one name are not taken (nor are the shapes
+ * left to the full decode: deeper than 8, more than 32 keys, keys that are
+ * no plain string, ext values), at any depth, also when the names are
+ * only alike once invalid UTF-8 is replaced. */
+START_TEST(test_record_scan_bad)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	struct record		 rec;
+	char			*cause;
+	int			 i, k, dup;
+
+	msgpack_sbuffer_init(&sb);
+	for (i = 0; i < 12; i++) {
+		scan_record(&sb, &pk, 3, 4, "acct");
+		dup = i < 5 || i == 11;
+		switch (i) {
+		case 0:				/* str8 and fixstr "ab" */
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "ab", 2);
+			msgpack_pack_nil(&pk);
+			msgpack_sbuffer_write(&sb, "\xd9\x02" "ab", 4);
+			msgpack_pack_nil(&pk);
+			break;
+		case 1:				/* "a_usd", "a_micro" */
+			msgpack_pack_map(&pk, 3);
+			msgpack_pack_str_with_body(&pk, "a_usd", 5);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk, "b", 1);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk, "a_micro", 7);
+			msgpack_pack_int(&pk, 1);
+			break;
+		case 2:				/* two "x_micro" */
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "x_micro", 7);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "x_micro", 7);
+			msgpack_pack_int(&pk, 2);
+			break;
+		case 3:				/* nested in an array */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "n", 1);
+			msgpack_pack_array(&pk, 2);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_map(&pk, 3);
+			for (k = 0; k < 3; k++) {
+				msgpack_pack_str_with_body(&pk, k < 2 ? "y" :
+				    "z", 1);
+				msgpack_pack_int(&pk, k);
+			}
+			break;
+		case 4:				/* the last of 32 */
+			msgpack_pack_map(&pk, 32);
+			for (k = 0; k < 32; k++) {
+				msgpack_pack_str_with_body(&pk,
+				    "abcdefghijklmnopqrstuvwxyzABCDEF" +
+				    (k < 31 ? k : 0), 32 - (k < 31 ? k : 0));
+				msgpack_pack_nil(&pk);
+			}
+			break;
+		case 5:				/* 33 keys */
+			msgpack_pack_map(&pk, 33);
+			for (k = 0; k < 33; k++) {
+				msgpack_pack_int(&pk, k);
+				msgpack_pack_nil(&pk);
+			}
+			break;
+		case 6:				/* 9 deep */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "d", 1);
+			for (k = 0; k < 7; k++)
+				msgpack_pack_array(&pk, 1);
+			msgpack_pack_nil(&pk);
+			break;
+		case 7:				/* an integer key */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_int(&pk, 1);
+			msgpack_pack_nil(&pk);
+			break;
+		case 8:				/* invalid UTF-8 */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "\xc0\x80", 2);
+			msgpack_pack_nil(&pk);
+			break;
+		case 9:				/* NUL in a key */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "a\0", 2);
+			msgpack_pack_nil(&pk);
+			break;
+		case 10:			/* an ext value */
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, "e", 1);
+			msgpack_pack_ext_with_body(&pk, "z", 1, 1);
+			break;
+		default:			/* both U+FFFD "abcdefgh" */
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "\x80" "abcdefgh", 9);
+			msgpack_pack_nil(&pk);
+			msgpack_pack_str_with_body(&pk,
+			    "\xef\xbf\xbd" "abcdefgh", 11);
+			msgpack_pack_nil(&pk);
+			break;
+		}
+		ck_assert_msg(scan_agrees(sb.data, sb.size) == -1, "%d", i);
+		cause = NULL;
+		ck_assert_int_eq(record_decode(sb.data, sb.size, &rec, &cause),
+		    0);
+		ck_assert_int_eq(record_check_keys(&rec.body, &cause),
+		    dup ? -1 : 0);
+		free(cause);
+		record_clear(&rec);
+	}
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+/* Over random and mutated bytes, the scan takes a record only where
+ * record_decode and record_check_keys take it, with the same header. */
+START_TEST(test_record_scan_fuzz_bad)
+{
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	struct record		 rec;
+	uint8_t			 buf[512];
+	char			*cause;
+	size_t			 i, k, len, taken = 0, left = 0;
+
+	msgpack_sbuffer_init(&sb);
+	scan_record(&sb, &pk, 300, 1700000000123456LL, "acme");
+	msgpack_pack_map(&pk, 6);
+	msgpack_pack_str_with_body(&pk, "a_micro", 7);
+	msgpack_pack_int(&pk, 1200);
+	msgpack_pack_str_with_body(&pk, "scheduled_for", 13);
+	msgpack_pack_int(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "a_usc", 5);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 2);
+	msgpack_pack_str_with_body(&pk, "p", 1);
+	msgpack_pack_double(&pk, 0.5);
+	msgpack_pack_str_with_body(&pk, "q", 1);
+	msgpack_pack_bin_with_body(&pk, "\xa1\x70", 2);
+	msgpack_pack_int(&pk, -70000);
+	msgpack_pack_str_with_body(&pk, "status", 6);
+	msgpack_pack_str_with_body(&pk, "success", 7);
+	msgpack_pack_str_with_body(&pk, "stbtus", 6);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_str_with_body(&pk, "\xc3\xa9", 2);
+	msgpack_pack_true(&pk);
+	srandom(54321);
+	for (i = 0; i < 200000; i++) {
+		if (i % 4 == 0) {
+			len = (size_t)random() % 64;
+			for (k = 0; k < len; k++)
+				buf[k] = (uint8_t)random();
+		} else {
+			len = sb.size;
+			memcpy(buf, sb.data, len);
+			for (k = 0; k < 1 + (size_t)random() % 3; k++)
+				buf[(size_t)random() % len] = (uint8_t)random();
+		}
+		if (scan_agrees(buf, len) == 0) {
+			taken++;
+			continue;
+		}
+		cause = NULL;
+		if (record_decode(buf, len, &rec, &cause) == 0) {
+			left++;
+			if (record_check_keys(&rec.body, &cause) != 0)
+				free(cause);
+			record_clear(&rec);
+		} else
+			free(cause);
+	}
+	/* Both ways were taken: records scanned, records left to decode. */
+	ck_assert_uint_gt(taken, 1000);
+	ck_assert_uint_gt(left, 1000);
+	msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
@@ -2716,6 +3016,9 @@ record_suite(void)
 	    test_record_export_bad,
 	    test_record_check_keys,
 	    test_record_check_keys_bad,
+	    test_record_scan,
+	    test_record_scan_bad,
+	    test_record_scan_fuzz_bad,
 	    NULL);
 	return (s);
 }
@@ -2926,6 +3229,93 @@ arch_count(const struct journal_entry *e, void *arg)
 	return (0);
 }
 
+/* Count an archive's entries up to 66000, then stop. */
+static int
+arch_stop(const struct journal_entry *e, void *arg)
+{
+	uint64_t	*n = arg;
+
+	ck_assert_uint_eq(e->seq, *n + 1);
+	return (++(*n) == 66000);
+}
+
+/* Entry I of test_archive_entries: its value's LEN bytes (hash and
+ * record) into V.  The first ten are long enough that the reader's chunks
+ * end inside them, and begin like an entry of their own seq (which must
+ * not be taken for one); the others use every bin and seq encoding. */
+static size_t
+arch_value(uint64_t i, uint8_t *v)
+{
+	static const uint8_t	 like[] = { 0x92, 0, 0xc4, 0x21 };
+	size_t			 len, k;
+
+	len = i <= 10 ? 70000 : JOURNAL_HASH_LEN + 1 + (size_t)(i * 37 % 400);
+	for (k = 0; k < len; k++)
+		v[k] = (uint8_t)(i * 31 + k);
+	if (i <= 10) {
+		memcpy(v, like, sizeof like);
+		v[1] = (uint8_t)i;
+	}
+	return (len);
+}
+
+/* Check each entry against arch_value. */
+static int
+arch_same(const struct journal_entry *e, void *arg)
+{
+	uint64_t	*n = arg;
+	uint8_t		 v[70000];
+	size_t		 len;
+
+	ck_assert_uint_eq(e->seq, *n + 1);
+	len = arch_value(e->seq, v);
+	ck_assert_uint_eq(e->len, len - JOURNAL_HASH_LEN);
+	ck_assert_mem_eq(e->hash, v, JOURNAL_HASH_LEN);
+	ck_assert_mem_eq(e->rec, v + JOURNAL_HASH_LEN, e->len);
+	(*n)++;
+	return (0);
+}
+
+/* Every entry reads back as written, across the reader's chunks and
+ * every encoding of its seq and length (the reader takes most entries
+ * without msgpack-c); a stop from the callback is returned. */
+START_TEST(test_archive_entries)
+{
+	struct archive_writer	*w;
+	struct archive_head	 h;
+	struct archive_tail	 t;
+	struct journal_entry	 e;
+	uint8_t			 v[70000];
+	uint64_t		 i, n = 0;
+	char			 path[256], *cause = NULL;
+
+	snprintf(path, sizeof path, "%s/entries.archive", tmpdir);
+	memset(&h, 0, sizeof h);
+	memset(h.journal_id, 'a', sizeof h.journal_id - 1);
+	chain_genesis(h.anchor_hash);
+	merkle_range_init(&h.anchor_range);
+	w = archive_create(path, &h, &cause);
+	ck_assert_msg(w != NULL, "%s", cause);
+	for (i = 1; i <= 70000; i++) {
+		e.seq = i;
+		e.len = arch_value(i, v) - JOURNAL_HASH_LEN;
+		e.hash = v;
+		e.rec = v + JOURNAL_HASH_LEN;
+		ck_assert_msg(archive_add(w, &e, &cause) == 0, "%s", cause);
+	}
+	ck_assert_msg(archive_finish(w, &cause) == 0, "%s", cause);
+	ck_assert_msg(archive_read(path, &h, arch_same, &n, &t, &cause) == 0,
+	    "%s", cause);
+	ck_assert_uint_eq(n, 70000);
+	ck_assert_uint_eq(t.records, 70000);
+	ck_assert_uint_eq(t.last_seq, 70000);
+	n = 0;
+	ck_assert_int_eq(archive_read(path, &h, arch_stop, &n, &t, &cause),
+	    1);
+	ck_assert_uint_eq(n, 66000);
+}
+END_TEST
+
 /* An archive round trip: the records leave the log, meta keeps the
  * anchor, verify chains on from it, the file reads back whole, and the
  * daemon's side opens the pruned journal and writes on. */
@@ -3094,6 +3484,22 @@ START_TEST(test_archive_bad)
 	arch_pack_entry(&pk, 3);
 	arch_file(path, &sb);
 	arch_read_fails(path, "seq 2: missing");
+	/* a value of a hash and no record; an entry cut short */
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_bin_with_body(&pk, hash, sizeof hash);
+	arch_file(path, &sb);
+	arch_read_fails(path, "after seq 1: not a [seq, hash and record]");
+	msgpack_sbuffer_clear(&sb);
+	arch_pack_head(&pk, 1);
+	arch_pack_entry(&pk, 1);
+	msgpack_sbuffer_write(&sb, "\x92\x02\xc4\x40", 4);
+	msgpack_sbuffer_write(&sb, (const char *)hash, sizeof hash);
+	arch_file(path, &sb);
+	arch_read_fails(path, "cut short");
 	/* a trailer that disagrees */
 	msgpack_sbuffer_clear(&sb);
 	arch_pack_head(&pk, 1);
@@ -3199,6 +3605,7 @@ journal_suite(void)
 	    test_journal_tool,
 	    test_journal_tool_bad,
 	    test_archive,
+	    test_archive_entries,
 	    test_archive_bad,
 	    test_journal_merge,
 	    test_journal_merge_bad,
