@@ -50,7 +50,7 @@ usage(int status)
 "              [--checkpoint-syslog] [--checkpoint-url URL]\n"
 "              [--subscription-time-scale N]\n"
 "              [--watch-stall DURATION] [--watch-buffer BYTES]\n"
-"              [--watch-max N]\n"
+"              [--watch-max N] [--ui-dir DIR]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -117,7 +117,9 @@ usage(int status)
 "                        buffered events for this long (default 30s)\n"
 "  --watch-buffer BYTES  unread bytes an events.watch buffers before it\n"
 "                        pauses for its client (default 1048576)\n"
-"  --watch-max N         events.watch streams at once (default 128)\n");
+"  --watch-max N         events.watch streams at once (default 128)\n"
+"  --ui-dir DIR          the dashboard's files, served under /ui/ (default\n"
+"                        the installed ones, " CHIME_UI_DIR ")\n");
 	exit(status);
 }
 
@@ -309,7 +311,7 @@ enum {
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
 	OPT_WATCH_STALL,
-	OPT_WATCH_BUFFER, OPT_WATCH_MAX
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_UI_DIR
 };
 
 static const struct option longopts[] = {
@@ -349,6 +351,7 @@ static const struct option longopts[] = {
 	{ "watch-stall", required_argument, NULL, OPT_WATCH_STALL },
 	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
 	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
+	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -372,6 +375,7 @@ struct flags {
 	struct witness_config	 witness;
 	int64_t			 watch_stall_us;
 	size_t			 watch_max;
+	const char		*ui_dir;	/* NULL: CHIME_UI_DIR */
 };
 
 static void
@@ -552,6 +556,9 @@ parse_flags(int argc, char **argv, struct flags *f)
 		case OPT_WATCH_MAX:
 			f->watch_max = (size_t)parse_number("--watch-max",
 			    optarg, 1, 100000);
+			break;
+		case OPT_UI_DIR:
+			f->ui_dir = optarg;
 			break;
 		case OPT_WEBHOOK_REFUSALS:
 			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
@@ -740,7 +747,8 @@ start(struct flags *f)
 		    &cause);
 		if (httpd == NULL ||
 		    hooks_route(httpd, &cause) == -1 ||
-		    rpc_route(httpd, &cause) == -1)
+		    rpc_route(httpd, &cause) == -1 ||
+		    ui_route(httpd, f->ui_dir, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}
@@ -831,6 +839,8 @@ main(int argc, char **argv)
 	subscription_free_all();
 	token_free_all();
 	rpc_free();
+	session_free_all();
+	ui_free();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();
