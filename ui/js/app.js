@@ -75,7 +75,8 @@ async function fillAccounts() {
   sel.hidden = $("account-label").hidden = false;
 }
 
-// The account's UI preference for the theme, when it has one.
+// The account's UI preference for the theme, when it has one (kept in
+// the browser too, so that the next load starts with it).
 async function loadTheme() {
   const stored = localStorage.getItem("chime.theme");
   applyTheme(stored || "auto");
@@ -83,8 +84,12 @@ async function loadTheme() {
     return;
   try {
     const p = await api.call("prefs.get", { account: ctx.account });
-    if (p.ui && p.ui.color_scheme)
-      applyTheme(p.ui.color_scheme);
+    const scheme = p.ui && p.ui.color_scheme;
+    if (scheme && scheme !== document.documentElement.dataset.theme) {
+      applyTheme(scheme);
+      localStorage.setItem("chime.theme", scheme);
+      render();	/* the charts take the theme's colours */
+    }
   } catch {
     /* the local choice stays */
   }
@@ -134,7 +139,7 @@ async function start() {
   $("who").textContent = s.admin ? "admin (" + s.scope + ")" :
     s.account + " (" + s.scope + ")";
   await fillAccounts();
-  await loadTheme();
+  loadTheme();		/* the page need not wait for it */
   await render();
   $("main").focus();
 }

@@ -37,37 +37,39 @@ export async function render(root, ctx) {
   await fill(body, ctx);
   body.setAttribute("aria-busy", "false");
   body.dataset.loaded = period;
+  performance.mark("chime-overview-loaded");
 }
 
 function scope(ctx, extra = {}) {
   return ctx.account ? { account: ctx.account, ...extra } : extra;
 }
 
+// Every call at once, and Chart.js loading meanwhile.
 async function fill(body, ctx) {
   const p = scope(ctx, { period });
-  const [summary, breakdown, trends, models] = await Promise.all([
+  const one = ctx.account ? scope(ctx) : null;
+  loadChart().catch(() => {});
+  const [summary, breakdown, trends, models, pace, recs] = await Promise.all([
     ctx.api.call("analytics.summary", p),
     ctx.api.call("analytics.breakdown", { ...p, by: "operation" }),
     ctx.api.call("analytics.trends", { ...p, metric: "cost",
       granularity: "day" }),
     ctx.api.call("analytics.models", p),
+    one && ctx.api.call("analytics.pace", one),
+    one && ctx.api.call("analytics.recommendations", one),
   ]);
   body.append(periodLine(summary), cards(summary));
   const chartsRow = el("div", { class: "row" });
   body.append(chartsRow);
   chartsRow.append(await byOperation(breakdown), await dailyCost(trends));
   body.append(modelTable(models));
-  if (!ctx.account) {
+  if (!one) {
     body.append(el("section", { class: "card", "aria-labelledby": "pace-h" },
       el("h2", { id: "pace-h" }, "Budget pace"),
       empty("Choose an account above to see its budget pace and " +
         "recommendations: caps belong to one account.")));
     return;
   }
-  const [pace, recs] = await Promise.all([
-    ctx.api.call("analytics.pace", scope(ctx)),
-    ctx.api.call("analytics.recommendations", scope(ctx)),
-  ]);
   body.append(paceBars(pace), recommendations(recs));
 }
 
