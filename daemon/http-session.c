@@ -298,7 +298,7 @@ session_body_token(struct evhttp_request *req, const char **why)
 	size_t		 len = evbuffer_get_length(in);
 	char		*secret;
 
-	*why = "the body must be {\"token\": \"chime_…\"}";
+	*why = "the body must be {\"token\": \"chime_...\"}";
 	if (len == 0 || len > SESSION_BODY_MAX)
 		return (NULL);
 	j = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &err);

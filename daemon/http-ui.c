@@ -64,7 +64,6 @@ static const struct ui_type ui_types[] = {
 };
 
 static void	ui_http(struct evhttp_request *, const char *, void *);
-static void	ui_root(struct evhttp_request *, const char *, void *);
 static void	ui_redirect(struct evhttp_request *, const char *, void *);
 
 int
@@ -82,7 +81,7 @@ ui_route(struct httpd *h, const char *dir, char **cause)
 		log_warnx("msg=\"the dashboard's folder is missing: /ui/ "
 		    "answers 404\" ui_dir=\"%s\" error=\"%s\"", log_escape(dir),
 		    strerror(errno));
-	if (httpd_route(h, "/", HTTPD_GET, ui_root, NULL, cause) == -1 ||
+	if (httpd_route(h, "/", HTTPD_GET, ui_redirect, NULL, cause) == -1 ||
 	    httpd_route(h, "/ui", HTTPD_GET, ui_redirect, NULL, cause) == -1)
 		return (-1);
 	return (httpd_route(h, "/ui/", HTTPD_GET, ui_http, NULL, cause));
@@ -101,17 +100,6 @@ ui_redirect(struct evhttp_request *req, const char *rest, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Location",
 	    "/ui/");
 	httpd_reply(req, 302, NULL, "see /ui/\n", 9);
-}
-
-/* "/" alone: to the dashboard. */
-static void
-ui_root(struct evhttp_request *req, const char *rest, void *arg)
-{
-	if (*rest != '\0') {
-		httpd_reply(req, 404, NULL, "not found\n", 10);
-		return;
-	}
-	ui_redirect(req, rest, arg);
 }
 
 static int

@@ -187,7 +187,16 @@ def main():
             (By.CSS_SELECTOR, '#nav a[data-page="overview"]')))
         shot(d, "05-overview-phone")
         check("at phone width the navigation opens from its button", True)
+        wide = d.execute_script("return [document.documentElement"
+                                ".scrollWidth, window.innerWidth]")
+        check("... and nothing is wider than the window", wide[0] <= wide[1],
+              "page %d px, window %d px" % tuple(wide))
         d.set_window_size(1280, 1000)
+
+        csp = [e["message"] for e in d.get_log("browser")
+               if "Content Security Policy" in e["message"]]
+        check("nothing the page does breaks its Content-Security-Policy",
+              not csp, "; ".join(csp[:3]))
 
         urls = requested(d)
         bad = foreign(urls)
