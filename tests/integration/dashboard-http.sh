@@ -230,6 +230,12 @@ check "... its analytics" crpc_is "$T/acme.jar" \
 check "... and writes with a write token" crpc_is "$T/acme.jar" \
     '.result.name == "made"' schedule.create \
     '{"name":"made","operation":"quick","manual":true}'
+check "a CORS preflight is never granted" status_is 405 /v1/rpc -X OPTIONS \
+    -H 'Origin: https://evil.example' \
+    -H 'Access-Control-Request-Method: POST' \
+    -H 'Access-Control-Request-Headers: x-chime-csrf'
+check "... and says nothing of CORS" sh -c "! grep -qi \
+    '^Access-Control-Allow' '$T/h'"
 check "Bearer callers are unchanged (no CSRF header needed)" status_is 200 \
     /v1/rpc -X POST -H "Authorization: Bearer $ACME" \
     --data-binary "$(rpcbody schedule.list)"
