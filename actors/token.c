@@ -460,7 +460,8 @@ token_caller(struct token *t, struct caller *caller, const char **why)
 	caller->readonly = t->readonly;
 	snprintf(caller->token, sizeof caller->token, "%s", t->id);
 	if (t->account != NULL)
-		snprintf(caller->account, sizeof caller->account, "%s", t->account);
+		snprintf(caller->account, sizeof caller->account, "%s",
+		    t->account);
 	t->last_used_us = now_us();
 	return (0);
 }

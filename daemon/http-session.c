@@ -51,7 +51,8 @@ struct session {
 TAILQ_HEAD(sessions, session);
 
 static struct strmap	session_map;
-static struct sessions	session_list = TAILQ_HEAD_INITIALIZER(session_list);
+static struct sessions	session_list =
+    TAILQ_HEAD_INITIALIZER(session_list);
 
 static void	session_http(struct evhttp_request *, const char *, void *);
 static void	session_end(struct session *);

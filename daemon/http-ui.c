@@ -157,7 +157,8 @@ ui_ctype(const char *path)
 	const char	*dot = strrchr(path, '.');
 	size_t		 i;
 
-	for (i = 0; dot != NULL && i < sizeof ui_types / sizeof ui_types[0]; i++) {
+	for (i = 0; dot != NULL && i < sizeof ui_types / sizeof ui_types[0];
+	    i++) {
 		if (strcmp(dot, ui_types[i].ext) == 0)
 			return (ui_types[i].ctype);
 	}
@@ -255,7 +256,8 @@ ui_http(struct evhttp_request *req, const char *rest, void *arg)
 	    "Content-Type", ui_ctype(*path != '\0' ? path : "index.html"));
 	if ((b = evbuffer_new()) == NULL)
 		fatalx("ui_http: out of memory");
-	if (evbuffer_add_file(b, fd, 0, st.st_size) == -1) {	/* owns fd */
+	/* the buffer owns FD from here on */
+	if (evbuffer_add_file(b, fd, 0, st.st_size) == -1) {
 		evbuffer_free(b);
 		httpd_reply(req, 500, NULL, "cannot read the file\n", 21);
 		return;
