@@ -11,6 +11,7 @@ a check failed, 77 if the browser cannot start.  Waits on conditions
 """
 import json
 import os
+import subprocess
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL = os.environ["CHIME_URL"]
 ORIGIN = urlsplit(URL)
@@ -80,6 +81,14 @@ def browser():
                                               "browser": "ALL"})
     service = Service("/usr/bin/chromedriver")
     return webdriver.Chrome(service=service, options=opts)
+
+
+def ui_prefs(account):
+    """The account's UI document, as chimectl prefs get shows it."""
+    out = subprocess.run([os.environ["CHIMECTL"], "--json", "prefs", "get",
+                          "--account", account], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out).get("ui", {})
 
 
 def shot(d, name):
@@ -168,6 +177,19 @@ def main():
             overview_loaded(d, w, period)
             cards_match(d, period)
         shot(d, "04-overview-year")
+        Select(d.find_element(By.ID, "theme-select")).select_by_value("dark")
+        w.until(lambda _: d.find_element(By.TAG_NAME, "html")
+                .get_attribute("data-theme") == "dark")
+        overview_loaded(d, w, "year")
+        try:
+            WebDriverWait(d, WAIT, poll_frequency=0.1).until(
+                lambda _: ui_prefs("acme").get("color_scheme") == "dark")
+            check("the dark theme is applied and kept in prefs (set_ui)",
+                  True)
+        except TimeoutException:
+            check("the dark theme is applied and kept in prefs (set_ui)",
+                  False, str(ui_prefs("acme")))
+        shot(d, "04b-overview-dark")
         w.until(EC.presence_of_element_located(
             (By.CSS_SELECTOR, "#page canvas")))
         check("the charts are drawn (Chart.js loaded from chimed)",

@@ -65,7 +65,7 @@ done
 
 if CHIME_URL="http://127.0.0.1:$HTTP_PORT" CHIME_TOKEN_FILE="$T/acme.json" \
     CHIME_ADMIN_FILE="$T/admin.json" CHIME_SUMMARIES="$T" \
-    CHIME_SHOTS="$SHOTS" "$PY" "$S/tests/integration/dashboard-browser.py" \
+    CHIME_SHOTS="$SHOTS" CHIMECTL="$CHIMECTL" "$PY" "$S/tests/integration/dashboard-browser.py" \
     >"$T/browser.out" 2>&1; then
 	cat "$T/browser.out" | secret_mask
 else
