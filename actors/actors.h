@@ -1185,6 +1185,10 @@ void		 token_ctl_revoke(struct reply *, struct token *);
  * ("malformed", "unknown", "expired", "account gone"). */
 int		 token_authenticate(const char *, struct caller *,
 		     const char **);
+/* The same for the token of id ID, which a signed-in session holds (the
+ * dashboard's): "unknown" once it is revoked. */
+int		 token_authenticate_id(const char *, struct caller *,
+		     const char **);
 
 /*
  * analytics.c: the "analytics" table (doc/journal-format.md, "The

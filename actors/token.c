@@ -440,26 +440,11 @@ token_ctl_revoke(struct reply *req, struct token *t)
 	journal_submit(engine->journal, rec, token_revoked_cb, op);
 }
 
-int
-token_authenticate(const char *secret, struct caller *caller,
-    const char **why)
+/* The caller token T stands for: 0 and *CALLER, or -1 and *WHY
+ * ("expired", "account gone"). */
+static int
+token_caller(struct token *t, struct caller *caller, const char **why)
 {
-	struct strmap_node	*n;
-	struct token		*t;
-	char			 hash[65];
-
-	if (secret == NULL || strncmp(secret, TOKEN_PREFIX,
-	    strlen(TOKEN_PREFIX)) != 0 || strlen(secret) !=
-	    strlen(TOKEN_PREFIX) + TOKEN_SECRET_CHARS) {
-		*why = "malformed";
-		return (-1);
-	}
-	token_hash(secret, hash);
-	if ((n = strmap_find(&token_hashes, hash)) == NULL) {
-		*why = "unknown";
-		return (-1);
-	}
-	t = TOKEN_OF_HASH(n);
 	if (t->expires_us > 0 && t->expires_us <= now_us()) {
 		*why = "expired";
 		return (-1);
@@ -475,7 +460,42 @@ token_authenticate(const char *secret, struct caller *caller,
 	caller->readonly = t->readonly;
 	snprintf(caller->token, sizeof caller->token, "%s", t->id);
 	if (t->account != NULL)
-		snprintf(caller->account, sizeof caller->account, "%s", t->account);
+		snprintf(caller->account, sizeof caller->account, "%s",
+		    t->account);
 	t->last_used_us = now_us();
 	return (0);
+}
+
+int
+token_authenticate(const char *secret, struct caller *caller,
+    const char **why)
+{
+	struct strmap_node	*n;
+	char			 hash[65];
+
+	if (secret == NULL || strncmp(secret, TOKEN_PREFIX,
+	    strlen(TOKEN_PREFIX)) != 0 || strlen(secret) !=
+	    strlen(TOKEN_PREFIX) + TOKEN_SECRET_CHARS) {
+		*why = "malformed";
+		return (-1);
+	}
+	token_hash(secret, hash);
+	if ((n = strmap_find(&token_hashes, hash)) == NULL) {
+		*why = "unknown";
+		return (-1);
+	}
+	return (token_caller(TOKEN_OF_HASH(n), caller, why));
+}
+
+int
+token_authenticate_id(const char *id, struct caller *caller,
+    const char **why)
+{
+	struct strmap_node	*n;
+
+	if ((n = strmap_find(&tokens, id)) == NULL) {
+		*why = "unknown";	/* revoked since */
+		return (-1);
+	}
+	return (token_caller(TOKEN_OF(n), caller, why));
 }

@@ -47,10 +47,39 @@ int		 hooks_route(struct httpd *, char **);
  * GET /v1/events, http-events.c). */
 int		 rpc_route(struct httpd *, char **);
 void		 rpc_free(void);
-/* The caller REQ's bearer token stands for: 0 and *CALLER; or -1, REQ
- * answered (401, 429), the failure counted against its address. */
+/* The caller REQ's bearer token (or, without one, its session cookie)
+ * stands for: 0 and *CALLER; or -1, REQ answered (401, 429; 403 for a
+ * cookie without the CSRF header when FLAGS has RPC_CSRF), the failure
+ * counted against its address. */
+#define RPC_CSRF	0x1	/* a cookie needs the CSRF header */
 struct evhttp_request;
-int		 rpc_caller(struct evhttp_request *, struct caller *);
+int		 rpc_caller(struct evhttp_request *, struct caller *, int);
+/* The same for a token's SECRET given otherwise (NULL: none). */
+int		 rpc_token_caller(struct evhttp_request *, const char *,
+		     struct caller *);
+const char	*rpc_peer(struct evhttp_request *);
+
+/* http-session.c: the dashboard's sessions (POST, GET, DELETE
+ * /v1/session), each a cookie standing for a token. */
+#define SESSION_COOKIE		"chime_session"
+#define SESSION_CSRF_HEADER	"X-Chime-CSRF"
+#define SESSION_CSRF_REFUSED	"{\"error\":\"forbidden\",\"reason\":" \
+	"\"a request with the session cookie needs the header " \
+	SESSION_CSRF_HEADER ": 1\"}"
+int		 session_route(struct httpd *, char **);
+void		 session_free_all(void);
+/* The session id of REQ's cookie (borrowed from REQ), or NULL. */
+const char	*session_cookie(struct evhttp_request *);
+/* 1 if REQ carries the CSRF header. */
+int		 session_csrf_ok(struct evhttp_request *);
+/* The caller of REQ's session: 0 and *CALLER (its idle time renewed), or
+ * -1 and *WHY ("session_unknown", "session_expired", or the token's). */
+int		 session_caller(struct evhttp_request *, struct caller *,
+		     const char **);
+
+/* http-ui.c: the dashboard's files under /ui/ (and / to it). */
+int		 ui_route(struct httpd *, const char *, char **);
+void		 ui_free(void);
 
 /* http-events.c: GET /v1/events, the journal as Server-Sent Events. */
 int		 sse_route(struct httpd *, char **);

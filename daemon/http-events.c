@@ -138,7 +138,7 @@ sse_http(struct evhttp_request *req, const char *rest, void *arg)
 	char			*s;
 	int			 code;
 
-	if (rpc_caller(req, &caller) != 0)
+	if (rpc_caller(req, &caller, 0) != 0)
 		return;
 	TAILQ_INIT(&q);
 	if (uri != NULL && evhttp_uri_get_query(uri) != NULL &&

@@ -14,6 +14,11 @@
  * the address gets 429 (Retry-After) until the window has passed, good
  * token or not.  Failures are counted in chime_http_auth_failures_total
  * by reason; the secret itself is never logged.
+ *
+ * A browser signed in to the dashboard (http-session.c) calls with its
+ * session cookie instead of the header; such a request must also carry
+ * the header X-Chime-CSRF (which a page of another origin cannot send
+ * without a CORS preflight that is never granted), else 403.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +66,8 @@ rpc_route(struct httpd *h, char **cause)
 	    cause) == -1)
 		return (-1);
 	if (httpd_route(h, "/v1/rpc", HTTPD_POST, rpc_http, NULL, cause) == -1)
+		return (-1);
+	if (session_route(h, cause) == -1)
 		return (-1);
 	return (sse_route(h, cause));
 }
@@ -178,30 +185,48 @@ rpc_bearer(struct evhttp_request *req)
 	return (*h != '\0' ? h : NULL);
 }
 
-int
-rpc_caller(struct evhttp_request *req, struct caller *caller)
+/* REQ's peer address (borrowed from libevent), "?" if unknown. */
+const char *
+rpc_peer(struct evhttp_request *req)
 {
 	struct evhttp_connection	*conn;
-	const char			*secret, *why, *label[1];
-	char				*addr = NULL, retry[24];
+	char				*addr = NULL;
 	ev_uint16_t			 port = 0;
-	int64_t				 wait;
 
 	if ((conn = evhttp_request_get_connection(req)) != NULL)
 		evhttp_connection_get_peer(conn, &addr, &port);
-	if (addr == NULL)
-		addr = "?";
-	if ((wait = rpc_limited(addr)) > 0) {
-		label[0] = "limited";
-		metrics_count_labels(RPC_AUTH_FAILURES, label, 1);
-		snprintf(retry, sizeof retry, "%lld", (long long)wait);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", retry);
-		httpd_reply(req, 429, "application/json",
-		    "{\"error\":\"too many failed attempts\"}", 36);
+	return (addr != NULL ? addr : "?");
+}
+
+/* 429 when REQ's address is past its failures: 1 (answered), else 0. */
+static int
+rpc_check_limited(struct evhttp_request *req, const char *addr)
+{
+	const char	*label[1];
+	char		 retry[24];
+	int64_t		 wait;
+
+	if ((wait = rpc_limited(addr)) <= 0)
+		return (0);
+	label[0] = "limited";
+	metrics_count_labels(RPC_AUTH_FAILURES, label, 1);
+	snprintf(retry, sizeof retry, "%lld", (long long)wait);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Retry-After", retry);
+	httpd_reply(req, 429, "application/json",
+	    "{\"error\":\"too many failed attempts\"}", 36);
+	return (1);
+}
+
+int
+rpc_token_caller(struct evhttp_request *req, const char *secret,
+    struct caller *caller)
+{
+	const char	*addr = rpc_peer(req), *why;
+
+	if (rpc_check_limited(req, addr))
 		return (-1);
-	}
-	if ((secret = rpc_bearer(req)) == NULL) {
+	if (secret == NULL) {
 		rpc_unauthorized(req, addr, "missing");
 		return (-1);
 	}
@@ -213,6 +238,39 @@ rpc_caller(struct evhttp_request *req, struct caller *caller)
 	return (0);
 }
 
+/*
+ * A caller by the dashboard's session cookie (no Authorization header):
+ * with FLAGS RPC_CSRF the request must carry the CSRF header too (403
+ * without).  0 and *CALLER; -1, REQ answered.
+ */
+static int
+rpc_session_caller(struct evhttp_request *req, struct caller *caller,
+    int flags)
+{
+	const char	*addr = rpc_peer(req), *why;
+
+	if (rpc_check_limited(req, addr))
+		return (-1);
+	if ((flags & RPC_CSRF) && !session_csrf_ok(req)) {
+		httpd_reply(req, 403, "application/json", SESSION_CSRF_REFUSED,
+		    strlen(SESSION_CSRF_REFUSED));
+		return (-1);
+	}
+	if (session_caller(req, caller, &why) != 0) {
+		rpc_unauthorized(req, addr, why);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+rpc_caller(struct evhttp_request *req, struct caller *caller, int flags)
+{
+	if (rpc_bearer(req) == NULL && session_cookie(req) != NULL)
+		return (rpc_session_caller(req, caller, flags));
+	return (rpc_token_caller(req, rpc_bearer(req), caller));
+}
+
 static void
 rpc_http(struct evhttp_request *req, const char *rest, void *arg)
 {
@@ -221,7 +279,7 @@ rpc_http(struct evhttp_request *req, const char *rest, void *arg)
 	json_t		*msg, *error;
 	size_t		 len;
 
-	if (rpc_caller(req, &caller) != 0)
+	if (rpc_caller(req, &caller, RPC_CSRF) != 0)
 		return;
 	len = evbuffer_get_length(in);
 	msg = NULL;
@@ -251,6 +309,8 @@ rpc_answer(json_t *response, void *arg)
 
 	label[0] = response != NULL ? "answered" : "notification";
 	metrics_count_labels(RPC_REQUESTS, label, 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
 	if (response == NULL) {
 		evhttp_send_reply(req, 204, NULL, NULL);
 		return;

@@ -50,7 +50,7 @@ usage(int status)
 "              [--checkpoint-syslog] [--checkpoint-url URL]\n"
 "              [--subscription-time-scale N]\n"
 "              [--watch-stall DURATION] [--watch-buffer BYTES]\n"
-"              [--watch-max N]\n"
+"              [--watch-max N] [--ui-dir DIR]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
@@ -120,7 +120,9 @@ usage(int status)
 "  --watch-max N         events.watch streams at once (default 128)\n"
 "  --ready-fd N          s6 readiness: write a newline on descriptor N\n"
 "                        once ready, then close it (systemd's Type=notify\n"
-"                        needs no flag: NOTIFY_SOCKET, WATCHDOG_USEC)\n");
+"                        needs no flag: NOTIFY_SOCKET, WATCHDOG_USEC)\n"
+"  --ui-dir DIR          the dashboard's files, served under /ui/ (default\n"
+"                        the installed ones, " CHIME_UI_DIR ")\n");
 	exit(status);
 }
 
@@ -290,7 +292,7 @@ enum {
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
 	OPT_WATCH_STALL,
-	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD, OPT_UI_DIR
 };
 
 static const struct option longopts[] = {
@@ -331,6 +333,7 @@ static const struct option longopts[] = {
 	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
 	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
@@ -355,6 +358,7 @@ struct flags {
 	int64_t			 watch_stall_us;
 	size_t			 watch_max;
 	int			 ready_fd;	/* -1: none */
+	const char		*ui_dir;	/* NULL: CHIME_UI_DIR */
 };
 
 static void
@@ -539,6 +543,9 @@ parse_flags(int argc, char **argv, struct flags *f)
 		case OPT_READY_FD:
 			f->ready_fd = (int)parse_number("--ready-fd", optarg, 3,
 			    1023);
+			break;
+		case OPT_UI_DIR:
+			f->ui_dir = optarg;
 			break;
 		case OPT_WEBHOOK_REFUSALS:
 			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
@@ -729,7 +736,8 @@ start(struct flags *f)
 		    &cause);
 		if (httpd == NULL ||
 		    hooks_route(httpd, &cause) == -1 ||
-		    rpc_route(httpd, &cause) == -1)
+		    rpc_route(httpd, &cause) == -1 ||
+		    ui_route(httpd, f->ui_dir, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}
@@ -826,6 +834,8 @@ main(int argc, char **argv)
 	subscription_free_all();
 	token_free_all();
 	rpc_free();
+	session_free_all();
+	ui_free();
 	schedule_free_all();
 	batch_free_all();
 	estimate_free_all();

@@ -712,6 +712,7 @@ struct httpd_limits {
 /* Methods a route allows (evhttp's EVHTTP_REQ_* bits). */
 #define HTTPD_GET		0x01	/* GET and HEAD */
 #define HTTPD_POST		0x02
+#define HTTPD_DELETE		0x04
 struct httpd;
 struct evhttp_request;
 typedef void (*httpd_cb)(struct evhttp_request *, const char *, void *);

@@ -34,6 +34,10 @@
  * the answer seen on its output, so the refusal is logged, counted and
  * handed to the route's refusal callback (httpd_route_refusals).  Logs of
  * refusals are at most a line a second per kind, with a count.
+ *
+ * Every answer a route (or this file) makes carries the security headers
+ * of httpd_security_headers (Content-Security-Policy, nosniff, no
+ * referrer): they are set before the route is called.
  */
 #include <sys/socket.h>
 #include <sys/queue.h>
@@ -59,6 +63,8 @@
 #define HTTPD_REFUSE_GRACE_MS	1000	/* for their request to come */
 #define HTTPD_LINE_MAX		512	/* bytes of a request line kept */
 #define HTTPD_LOG_US		USEC_PER_SEC	/* refusals: a line at most */
+/* Every answer's policy: this origin only, nothing inline, never framed. */
+#define HTTPD_CSP		"default-src 'self'; frame-ancestors 'none'"
 
 struct httpd_route {
 	char		*path;		/* ends with '/': a prefix */
@@ -162,6 +168,7 @@ static const char *httpd_peer(struct httpd_conn *);
 static const struct httpd_route *httpd_find(struct httpd *, const char *,
 		     const char **);
 static const char *httpd_allow(int);
+static void	 httpd_security_headers(struct evhttp_request *);
 static void	 httpd_healthz(struct evhttp_request *, const char *, void *);
 static void	 httpd_readyz(struct evhttp_request *, const char *, void *);
 static void	 httpd_metrics(struct evhttp_request *, const char *, void *);
@@ -406,7 +413,7 @@ httpd_route(struct httpd *h, const char *path, int methods, httpd_cb cb,
 	size_t	i;
 
 	if (path == NULL || path[0] != '/' || cb == NULL || methods == 0 ||
-	    (methods & ~(HTTPD_GET | HTTPD_POST)) != 0) {
+	    (methods & ~(HTTPD_GET | HTTPD_POST | HTTPD_DELETE)) != 0) {
 		xasprintf(cause, "bad route \"%s\"", path != NULL ? path : "");
 		return (-1);
 	}
@@ -450,7 +457,8 @@ httpd_route_refusals(struct httpd *h, const char *path, httpd_refused_cb cb,
 	return (-1);
 }
 
-/* The route of PATH: exact first, else the longest prefix; *REST after it. */
+/* The route of PATH: exact first, else the longest prefix; *REST after it.
+ * "/" is only ever served exactly, never as the prefix of every path. */
 static const struct httpd_route *
 httpd_find(struct httpd *h, const char *path, const char **rest)
 {
@@ -464,8 +472,8 @@ httpd_find(struct httpd *h, const char *path, const char **rest)
 			*rest = path + len;
 			return (r);
 		}
-		if (r->path[len - 1] == '/' && strncmp(r->path, path,
-		    len) == 0 && path[len] != '\0' && len > blen) {
+		if (len > 1 && r->path[len - 1] == '/' && strncmp(r->path,
+		    path, len) == 0 && path[len] != '\0' && len > blen) {
 			best = r;
 			blen = len;
 		}
@@ -474,14 +482,35 @@ httpd_find(struct httpd *h, const char *path, const char **rest)
 	return (best);
 }
 
+/* The Allow header of METHODS, e.g. "GET, HEAD, POST" (static). */
 static const char *
 httpd_allow(int methods)
 {
-	if (methods == (HTTPD_GET | HTTPD_POST))
-		return ("GET, HEAD, POST");
-	if (methods == HTTPD_POST)
-		return ("POST");
-	return ("GET, HEAD");
+	static char	 s[32];
+
+	snprintf(s, sizeof s, "%s%s%s%s%s",
+	    (methods & HTTPD_GET) ? "GET, HEAD" : "",
+	    (methods & HTTPD_GET) && (methods & ~HTTPD_GET) ? ", " : "",
+	    (methods & HTTPD_POST) ? "POST" : "",
+	    (methods & HTTPD_POST) && (methods & HTTPD_DELETE) ? ", " : "",
+	    (methods & HTTPD_DELETE) ? "DELETE" : "");
+	return (s);
+}
+
+/*
+ * The headers every answer carries, whatever route makes it (errors, 401s
+ * and streams included): no script, style or frame from another origin
+ * nor inline, no framing, no type sniffing, no referrer.  Set before the
+ * route runs, so that no route can forget them.
+ */
+static void
+httpd_security_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(out, "Content-Security-Policy", HTTPD_CSP);
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
 }
 
 /* Answer CODE with a text BODY (a line) or with LEN bytes of BODY. */
@@ -581,6 +610,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	cmd = evhttp_request_get_command(req);
 	log_trace(TRACE_HTTP, "msg=\"http request\" method=%d path=\"%s\"",
 	    cmd, log_escape(path));
+	httpd_security_headers(req);
 	c = httpd_conn_find(h, evhttp_request_get_connection(req));
 	if (c != NULL) {
 		/* Read whole: no deadline while a route serves it. */
@@ -605,6 +635,8 @@ httpd_request(struct evhttp_request *req, void *arg)
 		bits |= EVHTTP_REQ_GET | EVHTTP_REQ_HEAD;
 	if (r->methods & HTTPD_POST)
 		bits |= EVHTTP_REQ_POST;
+	if (r->methods & HTTPD_DELETE)
+		bits |= EVHTTP_REQ_DELETE;
 	if ((cmd & bits) == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", httpd_allow(r->methods));

@@ -283,6 +283,59 @@ START_TEST(test_token_scope)
 }
 END_TEST
 
+/* A token's id stands for the caller its secret does (a dashboard
+ * session holds the id). */
+START_TEST(test_token_id)
+{
+	struct caller	 a, b;
+	const char	*why = NULL;
+	char		*secret, *id;
+
+	call(&admin, "account.create", "{\"name\":\"acme\"}");
+	secret = make_token("web", "acme", "read");
+	id = xstrdup(lib_json_str(json_object_get(answer, "result"), "id"));
+	ck_assert_int_eq(token_authenticate(secret, &a, &why), 0);
+	ck_assert_int_eq(token_authenticate_id(id, &b, &why), 0);
+	ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
+	ck_assert_str_eq(b.account, "acme");
+	ck_assert_int_eq(b.readonly, 1);
+	free(secret);
+	free(id);
+}
+END_TEST
+
+/* An unknown, revoked or expired token's id stands for no one. */
+START_TEST(test_token_id_bad)
+{
+	struct caller	 c;
+	struct token	*t;
+	const char	*why = NULL;
+	char		*s1, *s2, *id1, *id2, *p;
+
+	call(&admin, "account.create", "{\"name\":\"acme\"}");
+	ck_assert_int_eq(token_authenticate_id("tok_none", &c, &why), -1);
+	ck_assert_str_eq(why, "unknown");
+	s1 = make_token("gone", "acme", "write");
+	id1 = xstrdup(lib_json_str(json_object_get(answer, "result"), "id"));
+	s2 = make_token("old", "acme", "write");
+	id2 = xstrdup(lib_json_str(json_object_get(answer, "result"), "id"));
+	p = id_params(id1);
+	ck_assert_int_eq(code(call(&admin, "token.revoke", p)), 0);
+	ck_assert_int_eq(token_authenticate_id(id1, &c, &why), -1);
+	ck_assert_str_eq(why, "unknown");
+	t = token_find(id2, &admin);
+	ck_assert_ptr_nonnull(t);
+	t->expires_us = now_us() - 1;
+	ck_assert_int_eq(token_authenticate_id(id2, &c, &why), -1);
+	ck_assert_str_eq(why, "expired");
+	free(p);
+	free(s1);
+	free(s2);
+	free(id1);
+	free(id2);
+}
+END_TEST
+
 static Suite *
 token_suite(void)
 {
@@ -292,6 +345,8 @@ token_suite(void)
 	    test_token,
 	    test_token_bad,
 	    test_token_scope,
+	    test_token_id,
+	    test_token_id_bad,
 	    NULL);
 	return (s);
 }

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The dashboard in a real browser (Debian's chromium and chromedriver,
+# driven headless by python3-selenium) against a real chimed serving the
+# source tree's ui/: sign in with a token; the overview's four cards hold
+# analytics.summary's figures (as chimectl gets them) for each period; no
+# request leaves the daemon's origin (Chrome's performance log); an
+# admin's account switcher lists the accounts; sign out ends the session.
+# Screenshots of each page go to $CHIME_SHOTS (default
+# tests/integration/dashboard-screenshots in the build tree).  Without
+# chromium, chromedriver or selenium the test is skipped (77), never
+# passed.
+. "$(dirname "$0")/lib.sh"
+
+# A python3 that has selenium: Debian's, whatever else is first on PATH.
+PY=
+for p in /usr/bin/python3 python3; do
+	if "$p" -c 'import selenium' 2>/dev/null; then
+		PY=$p
+		break
+	fi
+done
+for need in chromium chromedriver; do
+	if ! command -v "$need" >/dev/null 2>&1; then
+		echo "SKIP: $need is not installed (scripts/bootstrap installs" \
+		    "chromium and chromium-driver)"
+		exit 77
+	fi
+done
+if [ -z "$PY" ]; then
+	echo "SKIP: no python3 with selenium (scripts/bootstrap installs" \
+	    "python3-selenium)"
+	exit 77
+fi
+SHOTS=${CHIME_SHOTS:-$B/tests/integration/dashboard-screenshots}
+mkdir -p "$SHOTS"
+
+start_chimed --ui-dir "$S/ui"
+ctl account create acme >/dev/null
+ctl account create other >/dev/null
+ctl schedule create --account acme --name ok --op quick --manual >/dev/null
+ctl schedule create --account acme --name bad --op fail --manual >/dev/null
+ctl schedule create --account other --name theirs --op quick --manual \
+    >/dev/null
+ctl account update acme --monthly-budget 0.02 >/dev/null
+for i in 1 2 3; do
+	ctl schedule trigger ok --account acme >/dev/null
+done
+ctl schedule trigger bad --account acme >/dev/null
+ctl schedule trigger theirs --account other >/dev/null
+runs_ended() {
+	[ "$(ctlj schedule runs "$1" --account "$2" | jq '[.runs[] |
+	    select(.status != "running" and .status != "pending")] |
+	    length')" -ge "$3" ]
+}
+check "acme's runs end" wait_for 30 runs_ended ok acme 3
+check "... and its failing one" wait_for 30 runs_ended bad acme 1
+check "other's run ends" wait_for 30 runs_ended theirs other 1
+
+ctlj token create viewer --account acme --scope write >"$T/acme.json"
+ctlj token create boss --admin --scope read >"$T/admin.json"
+secret_used "$(jq -r .token "$T/acme.json")" "$(jq -r .token "$T/admin.json")"
+for p in week month quarter year; do
+	ctlj analytics summary --account acme --period "$p" >"$T/summary-$p.json"
+done
+
+if CHIME_URL="http://127.0.0.1:$HTTP_PORT" CHIME_TOKEN_FILE="$T/acme.json" \
+    CHIME_ADMIN_FILE="$T/admin.json" CHIME_SUMMARIES="$T" \
+    CHIME_SHOTS="$SHOTS" CHIMECTL="$CHIMECTL" "$PY" "$S/tests/integration/dashboard-browser.py" \
+    >"$T/browser.out" 2>&1; then
+	cat "$T/browser.out" | secret_mask
+else
+	rc=$?
+	secret_mask <"$T/browser.out"
+	[ $rc -eq 77 ] && exit 77
+	fail "the browser test" "exit $rc"
+fi
+echo "screenshots: $SHOTS"
+finish
