@@ -1241,6 +1241,23 @@ void		 analytics_merge(const void *, size_t, const void *, size_t,
 /* A row of LEVEL (OLD, NULL for a new one) plus a day's row ROW. */
 void		 analytics_row_sum(const void *, size_t, const void *, size_t,
 		     int, msgpack_sbuffer *);
+/* Rows built in memory, by key (the table's build; the bench's). */
+struct analytics_rows {
+	struct strmap	map;
+};
+void		 analytics_rows_init(struct analytics_rows *);
+/* An analytics_delta_fn (ARG the rows): the delta merged into its row. */
+int		 analytics_rows_delta(const char *, const void *, size_t,
+		     void *);
+/* The day's row ROW (LEN bytes) under DAYKEY (KLEN bytes) added to the
+ * rows above it: its dekad's, its month's, its account's totals. */
+void		 analytics_rows_sum(struct analytics_rows *, const void *,
+		     size_t, const void *, size_t);
+void		 analytics_rows_foreach(struct analytics_rows *,
+		     void (*)(const char *, const void *, size_t, void *),
+		     void *);
+size_t		 analytics_rows_count(const struct analytics_rows *);
+void		 analytics_rows_free(struct analytics_rows *);
 /* Add the run map RUN (LEN bytes, the final record's) of ACCOUNT to its
  * rows in REC's transaction. */
 void		 analytics_add(struct jrec *, const char *, const void *,

@@ -95,6 +95,7 @@ static const char *analytics_row_cstr(struct analytics_row *,
 		     const char *);
 static int	 analytics_row_parse(const void *, size_t, size_t,
 		     struct analytics_row *);
+static int	 analytics_key_level(const char *, size_t, int64_t *);
 static void	 analytics_row_pack(msgpack_packer *,
 		     const struct analytics_row *);
 static void	 analytics_row_add(struct analytics_row *,
@@ -845,7 +846,7 @@ analytics_row_sum(const void *old, size_t oldlen, const void *row,
  * its table whole (a new journal claims it at its first start, with no
  * rows).
  */
-struct analytics_build_row {
+struct analytics_rows_row {
 	struct strmap_node	 node;	/* first */
 	char			*key;
 	msgpack_sbuffer		 row;
@@ -858,7 +859,7 @@ struct analytics_build_zone {
 };
 
 struct analytics_build {
-	struct strmap		 rows;
+	struct analytics_rows	 rows;
 	struct strmap		 zones;
 	uint64_t		 records;
 	uint64_t		 runs;
@@ -897,31 +898,36 @@ analytics_build_account(struct analytics_build *b, const struct record *rec)
 	z->tz = tz;
 }
 
-/* The row under KEY as built so far (a new, empty one if none). */
-static struct analytics_build_row *
-analytics_build_row(struct analytics_build *b, const char *key)
+void
+analytics_rows_init(struct analytics_rows *rs)
 {
-	struct analytics_build_row	*r;
+	strmap_init(&rs->map);
+}
 
-	r = (struct analytics_build_row *)strmap_find(&b->rows, key);
+/* The row under KEY as built so far (a new, empty one if none). */
+static struct analytics_rows_row *
+analytics_rows_get(struct analytics_rows *rs, const char *key)
+{
+	struct analytics_rows_row	*r;
+
+	r = (struct analytics_rows_row *)strmap_find(&rs->map, key);
 	if (r == NULL) {
 		r = xcalloc(1, sizeof *r);
 		r->key = xstrdup(key);
 		msgpack_sbuffer_init(&r->row);
-		strmap_insert(&b->rows, &r->node, r->key);
+		strmap_insert(&rs->map, &r->node, r->key);
 	}
 	return (r);
 }
 
-/* An analytics_delta_fn: the delta merged into its row. */
-static int
-analytics_build_delta(const char *key, const void *delta, size_t dlen,
+int
+analytics_rows_delta(const char *key, const void *delta, size_t dlen,
     void *arg)
 {
-	struct analytics_build_row	*r;
+	struct analytics_rows_row	*r;
 	msgpack_sbuffer			 out;
 
-	r = analytics_build_row(arg, key);
+	r = analytics_rows_get(arg, key);
 	msgpack_sbuffer_init(&out);
 	analytics_merge(r->row.size > 0 ? r->row.data : NULL, r->row.size,
 	    delta, dlen, &out);
@@ -930,12 +936,100 @@ analytics_build_delta(const char *key, const void *delta, size_t dlen,
 	return (0);
 }
 
+void
+analytics_rows_sum(struct analytics_rows *rs, const void *daykey,
+    size_t klen, const void *row, size_t len)
+{
+	struct analytics_rows_row	*r;
+	msgpack_sbuffer			 out;
+	char				 key[ANALYTICS_KEY_MAX], *account;
+	const char			*slash;
+	int64_t				 day, dd;
+	size_t				 n, d;
+	int				 level;
+
+	if (analytics_key_level(daykey, klen, &day) != ANALYTICS_DAY ||
+	    (slash = memchr(daykey, '/', klen)) == NULL)
+		return;
+	d = (size_t)(slash - (const char *)daykey);
+	account = xstrndup(daykey, d);
+	for (level = ANALYTICS_DAY + 1; level < ANALYTICS_LEVELS; level++) {
+		/* a dekad's or month's row is named after the day's */
+		n = klen < sizeof key ? klen : sizeof key - 1;
+		memcpy(key, daykey, n);
+		key[n] = '\0';
+		if (level == ANALYTICS_DEKAD || level == ANALYTICS_MONTH) {
+			dd = analytics_level_day(level, day) % 100;
+			key[d + 7] = '0' + dd / 10;
+			key[d + 8] = '0' + dd % 10;
+		} else
+			analytics_key(level, account, day, NULL, NULL, NULL,
+			    key, sizeof key);
+		r = analytics_rows_get(rs, key);
+		msgpack_sbuffer_init(&out);
+		analytics_row_sum(r->row.size > 0 ? r->row.data : NULL,
+		    r->row.size, row, len, level, &out);
+		msgpack_sbuffer_destroy(&r->row);
+		r->row = out;
+	}
+	free(account);
+}
+
+/* The rows, for analytics_rows_foreach. */
+struct analytics_rows_walk {
+	void	(*fn)(const char *, const void *, size_t, void *);
+	void	 *arg;
+};
+
+static void
+analytics_rows_node(struct strmap_node *n, void *arg)
+{
+	struct analytics_rows_row	*r = (struct analytics_rows_row *)n;
+	struct analytics_rows_walk	*w = arg;
+
+	w->fn(r->key, r->row.data, r->row.size, w->arg);
+}
+
+void
+analytics_rows_foreach(struct analytics_rows *rs,
+    void (*fn)(const char *, const void *, size_t, void *), void *arg)
+{
+	struct analytics_rows_walk	w;
+
+	w.fn = fn;
+	w.arg = arg;
+	strmap_foreach(&rs->map, analytics_rows_node, &w);
+}
+
+size_t
+analytics_rows_count(const struct analytics_rows *rs)
+{
+	return (rs->map.count);
+}
+
+static void
+analytics_rows_free_row(struct strmap_node *n, void *arg)
+{
+	struct analytics_rows_row	*r = (struct analytics_rows_row *)n;
+
+	msgpack_sbuffer_destroy(&r->row);
+	free(r->key);
+	free(r);
+}
+
+void
+analytics_rows_free(struct analytics_rows *rs)
+{
+	strmap_foreach(&rs->map, analytics_rows_free_row, NULL);
+	strmap_clear(&rs->map);
+}
+
 static void
 analytics_build_run(struct analytics_build *b, const struct record *rec)
 {
 	if (analytics_deltas(rec->account, &rec->body,
-	    analytics_build_tz(b, rec->account), analytics_build_delta,
-	    b) == 0)
+	    analytics_build_tz(b, rec->account), analytics_rows_delta,
+	    &b->rows) == 0)
 		b->runs++;
 }
 
@@ -998,52 +1092,15 @@ analytics_key_level(const char *key, size_t klen, int64_t *day)
 static int
 analytics_build_sums(const struct journal_row *row, void *arg)
 {
-	struct analytics_build		*b = arg;
-	struct analytics_build_row	*r;
-	msgpack_sbuffer			 out;
-	char				 key[ANALYTICS_KEY_MAX], *account;
-	const char			*slash;
-	int64_t				 day, dd;
-	size_t				 n, d;
-	int				 level;
+	struct analytics_build	*b = arg;
+	int64_t			 day;
 
-	if (analytics_key_level(row->key, row->klen, &day) != ANALYTICS_DAY ||
-	    (slash = memchr(row->key, '/', row->klen)) == NULL)
+	if (analytics_key_level(row->key, row->klen, &day) != ANALYTICS_DAY)
 		return (0);
-	account = xstrndup(row->key, (size_t)(slash - (const char *)row->key));
-	for (level = ANALYTICS_DAY + 1; level < ANALYTICS_LEVELS; level++) {
-		/* a dekad's or month's row is named after the day's */
-		n = row->klen < sizeof key ? row->klen : sizeof key - 1;
-		memcpy(key, row->key, n);
-		key[n] = '\0';
-		d = (const char *)slash - (const char *)row->key;
-		if (level == ANALYTICS_DEKAD || level == ANALYTICS_MONTH) {
-			dd = analytics_level_day(level, day) % 100;
-			key[d + 7] = '0' + dd / 10;
-			key[d + 8] = '0' + dd % 10;
-		} else
-			analytics_key(level, account, day, NULL, NULL, NULL,
-			    key, sizeof key);
-		r = analytics_build_row(b, key);
-		msgpack_sbuffer_init(&out);
-		analytics_row_sum(r->row.size > 0 ? r->row.data : NULL,
-		    r->row.size, row->val, row->vlen, level, &out);
-		msgpack_sbuffer_destroy(&r->row);
-		r->row = out;
-	}
-	free(account);
+	analytics_rows_sum(&b->rows, row->key, row->klen, row->val,
+	    row->vlen);
 	b->day_rows++;
 	return (0);
-}
-
-static void
-analytics_build_free_row(struct strmap_node *n, void *arg)
-{
-	struct analytics_build_row	*r = (struct analytics_build_row *)n;
-
-	msgpack_sbuffer_destroy(&r->row);
-	free(r->key);
-	free(r);
 }
 
 static void
@@ -1058,15 +1115,14 @@ analytics_build_free_zone(struct strmap_node *n, void *arg)
 static void
 analytics_build_free(struct analytics_build *b)
 {
-	strmap_foreach(&b->rows, analytics_build_free_row, NULL);
+	analytics_rows_free(&b->rows);
 	strmap_foreach(&b->zones, analytics_build_free_zone, NULL);
-	strmap_clear(&b->rows);
 	strmap_clear(&b->zones);
 }
 
 /* Every row, in an array. */
 struct analytics_list {
-	struct analytics_build_row	**v;
+	struct analytics_rows_row	**v;
 	size_t				  n;
 };
 
@@ -1075,7 +1131,7 @@ analytics_list_row(struct strmap_node *n, void *arg)
 {
 	struct analytics_list	*l = arg;
 
-	l->v[l->n++] = (struct analytics_build_row *)n;
+	l->v[l->n++] = (struct analytics_rows_row *)n;
 }
 
 static void
@@ -1094,14 +1150,14 @@ analytics_build_write(struct journal *j, struct analytics_build *b,
     uint64_t from_seq)
 {
 	struct analytics_list		 l;
-	struct analytics_build_row	*r;
+	struct analytics_rows_row	*r;
 	struct jrec			*rec;
 	msgpack_packer			*pk;
-	size_t				 total = b->rows.count, from, i;
+	size_t				 total = b->rows.map.count, from, i;
 
 	l.v = xcalloc(total + 1, sizeof *l.v);
 	l.n = 0;
-	strmap_foreach(&b->rows, analytics_list_row, &l);
+	strmap_foreach(&b->rows.map, analytics_list_row, &l);
 	for (from = 0;; from += ANALYTICS_REBUILD_ROWS) {
 		rec = jrec_create("analytics.rebuilt", NULL);
 		for (i = from; i < total && i < from + ANALYTICS_REBUILD_ROWS;
@@ -1148,7 +1204,7 @@ analytics_rebuild(struct journal *j, char **cause)
 	if (journal_meta(j, &m, cause) != 0)
 		return (-1);
 	memset(&b, 0, sizeof b);
-	strmap_init(&b.rows);
+	analytics_rows_init(&b.rows);
 	strmap_init(&b.zones);
 	if ((sums = journal_dedup_seq(j, ANALYTICS_CLAIM_DAYS) != 0)) {
 		if (journal_table_foreach(j, ANALYTICS_TABLE, NULL, 0, 0,
@@ -1166,13 +1222,13 @@ analytics_rebuild(struct journal *j, char **cause)
 	if (sums)
 		log_info("msg=\"analytics months, dekads and totals added up "
 		    "from the day rows\" day_rows=%llu rows=%zu ms=%lld",
-		    (unsigned long long)b.day_rows, b.rows.count,
+		    (unsigned long long)b.day_rows, analytics_rows_count(&b.rows),
 		    (long long)((mono_us() - start) / USEC_PER_MSEC));
 	else
 		log_info("msg=\"analytics table built from the log\" "
 		    "records=%llu runs=%llu rows=%zu ms=%lld",
 		    (unsigned long long)b.records, (unsigned long long)b.runs,
-		    b.rows.count,
+		    analytics_rows_count(&b.rows),
 		    (long long)((mono_us() - start) / USEC_PER_MSEC));
 	analytics_build_free(&b);
 	return (0);

@@ -55,41 +55,6 @@ usage(void)
 	exit(2);
 }
 
-/* A row of the levels above the day, as the account's days add to it. */
-struct ab_sum {
-	struct strmap_node	 node;	/* first */
-	char			*key;
-	msgpack_sbuffer		 row;
-};
-
-/* DAY (a day's row of ACCOUNT under KEY) added to the rows above it. */
-static void
-ab_sum(struct strmap *sums, const char *account, const char *op,
-    const char *model, const char *sched, int64_t ymd,
-    const msgpack_sbuffer *day)
-{
-	struct ab_sum	*r;
-	msgpack_sbuffer	 out;
-	char		 key[ANALYTICS_KEY_MAX];
-	int		 level;
-
-	for (level = ANALYTICS_DAY + 1; level < ANALYTICS_LEVELS; level++) {
-		analytics_key(level, account, ymd, op, model, sched, key,
-		    sizeof key);
-		if ((r = (struct ab_sum *)strmap_find(sums, key)) == NULL) {
-			r = xcalloc(1, sizeof *r);
-			r->key = xstrdup(key);
-			msgpack_sbuffer_init(&r->row);
-			strmap_insert(sums, &r->node, r->key);
-		}
-		msgpack_sbuffer_init(&out);
-		analytics_row_sum(r->row.size > 0 ? r->row.data : NULL,
-		    r->row.size, day->data, day->size, level, &out);
-		msgpack_sbuffer_destroy(&r->row);
-		r->row = out;
-	}
-}
-
 /* The rows above the days, put in REC (a new one each 1000). */
 struct ab_put {
 	struct journal	*j;
@@ -103,14 +68,13 @@ struct ab_put {
 static void	ab_done(const struct journal_result *, void *);
 
 static void
-ab_put(struct ab_put *p, const char *key, const msgpack_sbuffer *row)
+ab_put(struct ab_put *p, const char *key, const void *row, size_t len)
 {
 	if (p->rec == NULL) {
 		p->rec = jrec_create("bench.rows", NULL);
 		msgpack_pack_map(jrec_body(p->rec), 0);
 	}
-	jrec_put(p->rec, ANALYTICS_TABLE, key, strlen(key), row->data,
-	    row->size);
+	jrec_put(p->rec, ANALYTICS_TABLE, key, strlen(key), row, len);
 	if (++p->rows % 1000 == 0) {
 		journal_submit(p->j, p->rec, ab_done, p->done);
 		p->submitted++;
@@ -120,15 +84,11 @@ ab_put(struct ab_put *p, const char *key, const msgpack_sbuffer *row)
 	}
 }
 
+/* An analytics_rows_foreach callback: the row into the journal. */
 static void
-ab_put_sum(struct strmap_node *n, void *arg)
+ab_put_sum(const char *key, const void *row, size_t len, void *arg)
 {
-	struct ab_sum	*r = (struct ab_sum *)n;
-
-	ab_put(arg, r->key, &r->row);
-	msgpack_sbuffer_destroy(&r->row);
-	free(r->key);
-	free(r);
+	ab_put(arg, key, row, len);
 }
 
 /*
@@ -138,42 +98,19 @@ ab_put_sum(struct strmap_node *n, void *arg)
  * table before the dekads, months and totals).
  */
 struct ab_merge {
-	int		 levels;
-	int		 seen;
-	struct strmap	 rows;
+	int			 levels;
+	int			 seen;
+	struct analytics_rows	 rows;
 };
 
 static int
 ab_merge_delta(const char *key, const void *delta, size_t dlen, void *arg)
 {
 	struct ab_merge	*m = arg;
-	struct ab_sum	*r;
-	msgpack_sbuffer	 out;
 
 	if (m->seen++ >= m->levels)
 		return (0);
-	if ((r = (struct ab_sum *)strmap_find(&m->rows, key)) == NULL) {
-		r = xcalloc(1, sizeof *r);
-		r->key = xstrdup(key);
-		msgpack_sbuffer_init(&r->row);
-		strmap_insert(&m->rows, &r->node, r->key);
-	}
-	msgpack_sbuffer_init(&out);
-	analytics_merge(r->row.size > 0 ? r->row.data : NULL, r->row.size,
-	    delta, dlen, &out);
-	msgpack_sbuffer_destroy(&r->row);
-	r->row = out;
-	return (0);
-}
-
-static void
-ab_free_sum(struct strmap_node *n, void *arg)
-{
-	struct ab_sum	*r = (struct ab_sum *)n;
-
-	msgpack_sbuffer_destroy(&r->row);
-	free(r->key);
-	free(r);
+	return (analytics_rows_delta(key, delta, dlen, &m->rows));
 }
 
 /* CPU microseconds a run's end costs the writer, adding to LEVELS rows
@@ -190,7 +127,7 @@ ab_run_ends(int levels, int n)
 
 	memset(&m, 0, sizeof m);
 	m.levels = levels;
-	strmap_init(&m.rows);
+	analytics_rows_init(&m.rows);
 	start = ab_cpu_us();
 	for (i = 0; i < n; i++) {
 		snprintf(op, sizeof op, "op%d", i % 50);
@@ -224,8 +161,7 @@ ab_run_ends(int levels, int n)
 		pack_buffer_clear(&pb);
 	}
 	start = ab_cpu_us() - start;
-	strmap_foreach(&m.rows, ab_free_sum, NULL);
-	strmap_clear(&m.rows);
+	analytics_rows_free(&m.rows);
 	return ((double)start / n);
 }
 
@@ -282,7 +218,7 @@ main(int argc, char **argv)
 	struct journal_options	 jo;
 	struct journal		*j;
 	struct ab_put		 put;
-	struct strmap		 sums;
+	struct analytics_rows	 sums;
 	struct pack_buffer	 d;
 	msgpack_sbuffer		 row;
 	json_t			*out, *figs, *res;
@@ -339,7 +275,7 @@ main(int argc, char **argv)
 	put.base = base;
 	for (a = 0; a < accounts; a++) {
 		snprintf(acct, sizeof acct, "acct%llu", (unsigned long long)a);
-		strmap_init(&sums);
+		analytics_rows_init(&sums);
 		for (o = 0; o < ops; o++) {
 			snprintf(op, sizeof op, "op%llu", (unsigned long long)o);
 			snprintf(sched, sizeof sched, "s_%llu_%llu",
@@ -368,15 +304,15 @@ main(int argc, char **argv)
 						row = tmp;
 						pack_buffer_clear(&d);
 					}
-					ab_put(&put, key, &row);
-					ab_sum(&sums, acct, op, model, sched,
-					    ymd, &row);
+					ab_put(&put, key, row.data, row.size);
+					analytics_rows_sum(&sums, key,
+					    strlen(key), row.data, row.size);
 					msgpack_sbuffer_destroy(&row);
 				}
 			}
 		}
-		strmap_foreach(&sums, ab_put_sum, &put);
-		strmap_clear(&sums);
+		analytics_rows_foreach(&sums, ab_put_sum, &put);
+		analytics_rows_free(&sums);
 	}
 	if (put.rec != NULL) {
 		journal_submit(j, put.rec, ab_done, &done);

@@ -43,6 +43,7 @@ static void	notify_send(const char *);
 static void	notify_watchdog(evutil_socket_t, short, void *);
 static void	notify_status_cb(evutil_socket_t, short, void *);
 static void	notify_status_line(char *, size_t);
+static void	notify_state(const char *);
 
 /* One notification (several lines), when systemd asked for them. */
 static void
@@ -146,16 +147,24 @@ notify_extend(const char *step)
 		notify_send("WATCHDOG=1");
 }
 
+/* STATE (a line, "READY=1", "STOPPING=1") with the STATUS= line. */
+static void
+notify_state(const char *state)
+{
+	char	line[256], msg[300];
+
+	notify_status_line(line, sizeof line);
+	snprintf(msg, sizeof msg, "%s\n%s", state, line);
+	notify_send(msg);
+}
+
 void
 notify_ready(void)
 {
 	struct timeval	tv;
-	char		line[256], msg[300];
 	ssize_t		n;
 
-	notify_status_line(line, sizeof line);
-	snprintf(msg, sizeof msg, "READY=1\n%s", line);
-	notify_send(msg);
+	notify_state("READY=1");
 	if (notify_ready_fd >= 0) {
 		do
 			n = write(notify_ready_fd, "\n", 1);
@@ -189,21 +198,13 @@ notify_reloading(void)
 void
 notify_reloaded(void)
 {
-	char	line[256], msg[300];
-
-	notify_status_line(line, sizeof line);
-	snprintf(msg, sizeof msg, "READY=1\n%s", line);
-	notify_send(msg);
+	notify_state("READY=1");
 }
 
 void
 notify_stopping(void)
 {
-	char	line[256], msg[300];
-
-	notify_status_line(line, sizeof line);
-	snprintf(msg, sizeof msg, "STOPPING=1\n%s", line);
-	notify_send(msg);
+	notify_state("STOPPING=1");
 }
 
 void
