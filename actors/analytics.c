@@ -394,14 +394,14 @@ analytics_row_pack(msgpack_packer *pk, const struct analytics_row *r)
 	pack_kint(pk, analytics_fields[AR_ESTIMATED].name, r->estimated);
 	pack_kint(pk, analytics_fields[AR_WITHIN].name, r->within);
 	pack_kint(pk, analytics_fields[AR_ERROR_SUM].name, r->error_ppm_sum);
-	analytics_pack_ints(pk, analytics_fields[AR_ERROR_HIST].name, r->error_hist,
-	    ANALYTICS_ERROR_BUCKETS);
+	analytics_pack_ints(pk, analytics_fields[AR_ERROR_HIST].name,
+	    r->error_hist, ANALYTICS_ERROR_BUCKETS);
 	pack_kint(pk, analytics_fields[AR_IN].name, r->input_tokens);
 	pack_kint(pk, analytics_fields[AR_OUT].name, r->output_tokens);
 	pack_kint(pk, analytics_fields[AR_LATENCY_SUM].name, r->latency_us_sum);
 	pack_kint(pk, analytics_fields[AR_TIMED].name, r->timed);
-	analytics_pack_ints(pk, analytics_fields[AR_LATENCY_HIST].name, r->latency_hist,
-	    ANALYTICS_LATENCY_BUCKETS);
+	analytics_pack_ints(pk, analytics_fields[AR_LATENCY_HIST].name,
+	    r->latency_hist, ANALYTICS_LATENCY_BUCKETS);
 	pack_kint(pk, "format", 1);
 }
 
@@ -635,7 +635,7 @@ analytics_deltas(const char *account, const msgpack_object *run,
 /* A delta (analytics_fact_pack's map), read in place. */
 enum {
 	AD_ACCOUNT, AD_OPERATION, AD_MODEL, AD_SCHEDULE, AD_REASON,
-	AD_NAMES,			/* the strings before, the integers after */
+	AD_NAMES,		/* the strings before, the integers after */
 	AD_DAY = AD_NAMES, AD_STATUS, AD_COST, AD_LOW, AD_MID, AD_HIGH, AD_IN,
 	AD_OUT, AD_LATENCY, AD_FIELDS
 };

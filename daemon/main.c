@@ -59,6 +59,8 @@ usage(int status)
 "  --foreground          run in the foreground (the default; chimed never\n"
 "                        daemonises itself: use a supervisor)\n"
 "  --log-level LEVEL     error, warn, info (default) or debug\n"
+"  --log-format FORMAT   logfmt (default: key=value pairs a line) or json\n"
+"                        (one object a line, every value a string)\n"
 "  --trace LIST          debug traces: journal,sched,http,ctl,exec or all\n"
 "  --journal-sync MODE   full (default: every commit durable), batch (may\n"
 "                        lose the last commits on power loss), none (may\n"
@@ -282,6 +284,7 @@ parse_number(const char *flag, const char *s, long lo, long hi)
 
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
+	OPT_LOG_FORMAT,
 	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
 	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
@@ -301,6 +304,7 @@ static const struct option longopts[] = {
 	{ "catalog", required_argument, NULL, OPT_CATALOG },
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "journal-sync", required_argument, NULL, OPT_SYNC },
 	{ "journal-max-mb", required_argument, NULL, OPT_JMAX },
@@ -364,10 +368,11 @@ struct flags {
 static void
 parse_flags(int argc, char **argv, struct flags *f)
 {
-	char	*cause = NULL;
-	int64_t	 d;
-	u_int	 kept;
-	int	 ch;
+	enum log_format	 fmt;
+	char		*cause = NULL;
+	int64_t		 d;
+	u_int		 kept;
+	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -388,6 +393,15 @@ parse_flags(int argc, char **argv, struct flags *f)
 				    "level \"%s\"\n", optarg);
 				exit(2);
 			}
+			break;
+		case OPT_LOG_FORMAT:
+			if (log_parse_format(optarg, &fmt) == -1) {
+				fprintf(stderr, "chimed: --log-format: "
+				    "expected logfmt or json, got \"%s\"\n",
+				    optarg);
+				exit(2);
+			}
+			log_set_format(fmt);
 			break;
 		case OPT_TRACE:
 			if (log_parse_trace(optarg, &log_trace_bits) == -1) {
@@ -803,7 +817,7 @@ main(int argc, char **argv)
 	start(&f);
 	log_info("msg=\"chimed ready\" version=%s pid=%d data=\"%s\" "
 	    "socket=\"%s\" journal_seq=%llu", CHIME_VERSION, (int)getpid(),
-	    engine->data_dir, socket_path,
+	    log_escape(engine->data_dir), log_escape(socket_path),
 	    (unsigned long long)journal_seq(engine->journal));
 	notify_ready();
 	engine_run();

@@ -32,7 +32,7 @@
 #include "daemon.h"
 
 #define NOTIFY_STATUS_US	(5 * USEC_PER_SEC)	/* STATUS= refresh */
-#define NOTIFY_EXTEND_US	(90 * USEC_PER_SEC)	/* a step of the start */
+#define NOTIFY_EXTEND_US	(90 * USEC_PER_SEC)	/* a start's step */
 
 static struct event	*notify_watchdog_ev;
 static struct event	*notify_status_ev;
@@ -170,8 +170,8 @@ notify_ready(void)
 			n = write(notify_ready_fd, "\n", 1);
 		while (n == -1 && errno == EINTR);
 		if (n != 1)
-			log_warn("msg=\"cannot write the readiness line\" fd=%d",
-			    notify_ready_fd);
+			log_warn("msg=\"cannot write the readiness line\" "
+			    "fd=%d", notify_ready_fd);
 		close(notify_ready_fd);
 		notify_ready_fd = -1;
 	}

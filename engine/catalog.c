@@ -796,7 +796,7 @@ catalog_parse(const char *buf, size_t len, const char *source, char **cause)
 	}
 	json_decref(root);
 	log_debug("msg=\"catalog loaded\" source=\"%s\" operations=%zu "
-	    "models=%zu", cat->source, cat->nops, cat->nmodels);
+	    "models=%zu", log_escape(cat->source), cat->nops, cat->nmodels);
 	return (cat);
 }
 

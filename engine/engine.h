@@ -292,6 +292,12 @@ extern struct engine *engine;
 extern int	log_trace_bits;
 void		log_open(const char *, enum log_level);
 void		log_set_level(enum log_level);
+enum log_format {
+	LOG_FORMAT_LOGFMT,	/* key=value pairs a line */
+	LOG_FORMAT_JSON		/* one JSON object a line */
+};
+int		log_parse_format(const char *, enum log_format *);
+void		log_set_format(enum log_format);
 int		log_parse_level(const char *, enum log_level *);
 int		log_parse_trace(const char *, int *);
 void		log_debug(const char *, ...) printflike(1, 2);

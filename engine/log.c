@@ -4,6 +4,8 @@
  * Callers write the message and any key=value pairs in one format string:
  *	log_info("msg=\"schedule fired\" schedule=%s run=%s", id, run);
  * A format that does not begin with "msg=" is quoted as the message.
+ * With LOG_FORMAT_JSON (chimed --log-format json) the same pairs go out
+ * as one JSON object a line, every value a string, for log shippers.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,9 +20,13 @@
 
 int			 log_trace_bits;
 static enum log_level	 log_level = LOG_LEVEL_INFO;
+static enum log_format	 log_format = LOG_FORMAT_LOGFMT;
 static const char	*log_prog = "chime";
 
 static void	log_vwrite(const char *, const char *, va_list, const char *);
+static void	log_write_json(const char *);
+static void	log_write_json_pairs(const char *, const char *, const char *,
+		    const char *);
 
 static const char *trace_names[] = {
 	"journal", "sched", "http", "ctl", "exec", NULL
@@ -37,6 +43,111 @@ void
 log_set_level(enum log_level level)
 {
 	log_level = level;
+}
+
+int
+log_parse_format(const char *s, enum log_format *out)
+{
+	if (strcmp(s, "logfmt") == 0)
+		*out = LOG_FORMAT_LOGFMT;
+	else if (strcmp(s, "json") == 0)
+		*out = LOG_FORMAT_JSON;
+	else
+		return (-1);
+	return (0);
+}
+
+void
+log_set_format(enum log_format format)
+{
+	log_format = format;
+}
+
+/* V (LEN bytes) as a JSON string: invalid UTF-8 bytes become '?'. */
+static json_t *
+log_json_string(const char *v, size_t len)
+{
+	json_t	*j;
+	char	*copy;
+	size_t	 i;
+
+	if ((j = json_stringn(v, len)) != NULL)
+		return (j);
+	copy = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		copy[i] = (unsigned char)v[i] < 0x80 ? v[i] : '?';
+	copy[len] = '\0';
+	j = json_stringn(copy, len);
+	free(copy);
+	return (j);
+}
+
+/*
+ * LINE, a logfmt line (key=value pairs, a value bare or in double quotes
+ * with \" and \\ escaped, as log_escape writes them), as one JSON object
+ * on stderr.  What does not read as a pair is kept under "unparsed".
+ */
+static void
+log_write_json(const char *line)
+{
+	json_t		*o = json_object(), *v;
+	const char	*p = line, *k, *eq;
+	char		*val, *out;
+	size_t		 n;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		k = p;
+		if (*p == '\0' || (eq = strchr(p, '=')) == NULL ||
+		    memchr(k, ' ', (size_t)(eq - k)) != NULL || eq == k)
+			break;
+		val = xmalloc(strlen(eq) + 1);
+		n = 0;
+		p = eq + 1;
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				val[n++] = *p;
+			}
+			if (*p == '"')
+				p++;
+		} else
+			while (*p != '\0' && *p != ' ')
+				val[n++] = *p++;
+		out = xstrndup(k, (size_t)(eq - k));
+		if ((v = log_json_string(val, n)) != NULL)
+			json_object_set_new(o, out, v);
+		free(out);
+		free(val);
+	}
+	if (*p != '\0' && (v = log_json_string(p, strlen(p))) != NULL)
+		json_object_set_new(o, "unparsed", v);
+	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fprintf(stderr, "%s\n", out != NULL ? out : "{}");
+	free(out);
+	json_decref(o);
+}
+
+/* The logfmt line that LINE makes at TS and LEVEL, as JSON. */
+static void
+log_write_json_pairs(const char *ts, const char *level, const char *line,
+    const char *err)
+{
+	char	*full;
+
+	if (strncmp(line, "msg=", 4) == 0)
+		xasprintf(&full, "ts=%s level=%s %s%s%s%s", ts, level, line,
+		    err != NULL ? " error=\"" : "", err != NULL ?
+		    log_escape(err) : "", err != NULL ? "\"" : "");
+	else
+		xasprintf(&full, "ts=%s level=%s prog=%s msg=\"%s\"%s%s%s", ts,
+		    level, log_prog, log_escape(line), err != NULL ?
+		    " error=\"" : "", err != NULL ? log_escape(err) : "",
+		    err != NULL ? "\"" : "");
+	log_write_json(full);
+	free(full);
 }
 
 int
@@ -104,6 +215,8 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 	if (line == NULL)
 		fprintf(stderr, "ts=%s level=%s msg=\"(out of memory)\"\n", ts,
 		    level);
+	else if (log_format == LOG_FORMAT_JSON)
+		log_write_json_pairs(ts, level, line, err);
 	else if (strncmp(line, "msg=", 4) == 0)
 		fprintf(stderr, "ts=%s level=%s %s%s%s%s\n", ts, level, line,
 		    err != NULL ? " error=\"" : "", err != NULL ? err : "",

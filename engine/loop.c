@@ -85,6 +85,6 @@ engine_reload(char **cause)
 	engine->catalog = cat;
 	catalog_prefetch_secrets(cat);
 	log_info("msg=\"catalog loaded\" source=\"%s\" operations=%zu "
-	    "models=%zu", cat->source, cat->nops, cat->nmodels);
+	    "models=%zu", log_escape(cat->source), cat->nops, cat->nmodels);
 	return (0);
 }
