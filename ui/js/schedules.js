@@ -37,7 +37,8 @@ export async function render(root, ctx) {
   const sec = el("section", { class: "schedules", "data-state": "loading",
     "aria-busy": "true" },
   el("div", { class: "page-head" }, el("h1", {}, "Schedules")),
-  filters(page), page.status, page.error, page.body, page.dialogs.pause,
+  filters(page), el("div", { class: "messages" }, page.status, page.error),
+  page.body, page.dialogs.pause,
   page.dialogs.del);
   page.sec = sec;
   root.replaceChildren(sec);
@@ -148,13 +149,13 @@ function listing(page, res, runs) {
   const tbody = el("tbody", {});
   for (const s of res.schedules)
     tbody.append(row(page, s, runs.get(s.id)));
-  return el("div", { class: "scroll", tabindex: "0",
+  return el("div", {}, el("p", { id: "sched-caption",
+    class: "muted sched-caption" }, "By " + (page.ctx.account ? "" :
+    "account, then ") + "name: the order the API lists schedules in."),
+  el("div", { class: "scroll", tabindex: "0",
     "aria-labelledby": "sched-caption" },
-  el("table", { class: "sched-table" },
-    el("caption", { id: "sched-caption", class: "muted" },
-      "Schedules, by " + (page.ctx.account ? "" : "account, then ") +
-      "name (the order the API lists them in)"),
-    el("thead", {}, el("tr", {}, ...ths)), tbody));
+  el("table", { class: "sched-table", "aria-labelledby": "sched-caption" },
+    el("thead", {}, el("tr", {}, ...ths)), tbody)));
 }
 
 const TRIGGER_WORDS = {
@@ -163,7 +164,7 @@ const TRIGGER_WORDS = {
   monthly: (s) => `monthly, day ${s}`,
   interval: (s) => `every ${s}`,
   at: (s) => `once, at ${s}`,
-  manual: () => "by hand only (Trigger now)",
+  manual: () => "by hand only",
   webhook: () => "on a signed webhook delivery",
 };
 
@@ -207,7 +208,7 @@ function row(page, s, run) {
   const cells = [el("th", { scope: "row" }, s.name),
     el("td", {}, triggerText(s)), el("td", {}, s.tz),
     el("td", {}, nextFire(s)), el("td", { class: "last-run" }, lastRun(run)),
-    el("td", {}, money(s.month_spent_usd)),
+    el("td", { class: "cost" }, money(s.month_spent_usd)),
     el("td", { class: "state" }, stateText(s))];
   if (!page.ctx.account)
     cells.splice(1, 0, el("td", {}, s.account));
