@@ -268,6 +268,15 @@ def sched_filters(d, w):
 
 def sched_pause_resume(d, w):
     note = "mailbox migration"
+    pause = sched_row(d, "ok").find_element(By.CSS_SELECTOR,
+                                             '[data-action="pause"]')
+    pause.click()
+    w.until(EC.visibility_of_element_located((By.ID, "pause-dialog")))
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    w.until(EC.invisibility_of_element_located((By.ID, "pause-dialog")))
+    check("Escape closes the dialog, pauses nothing, focus back on Pause",
+          ctl("schedule", "get", "ok", "--account", "acme")["state"] ==
+          "active" and d.switch_to.active_element == pause)
     sched_row(d, "ok").find_element(
         By.CSS_SELECTOR, '[data-action="pause"]').click()
     dialog = w.until(EC.visibility_of_element_located(
@@ -317,7 +326,10 @@ def sched_delete(d, w):
             By.CSS_SELECTOR, '[data-action="delete"]').click()
         return w.until(EC.visibility_of_element_located(
             (By.ID, "delete-dialog")))
-    ask().find_element(By.ID, "delete-cancel").click()
+    dialog = ask()
+    check("the confirmation starts on Cancel",
+          d.switch_to.active_element.get_attribute("id") == "delete-cancel")
+    dialog.find_element(By.ID, "delete-cancel").click()
     w.until(EC.invisibility_of_element_located((By.ID, "delete-dialog")))
     check("Cancel in the confirmation deletes nothing",
           ctl("schedule", "get", "doomed", "--account", "acme") is not None

@@ -258,7 +258,11 @@ async function act(page, btn, tr, said, fn) {
       if (again)
         again.focus();
     } else if (out.gone) {
+      /* focus goes to the next row's (or the one before's) first button */
+      const near = tr.nextElementSibling || tr.previousElementSibling;
       tr.remove();
+      const b = near && near.querySelector("button");
+      (b || document.getElementById("sched-name")).focus();
     }
     page.status.textContent = out.said || said || "";
     if (out.gone && !page.body.querySelector("tbody tr"))
@@ -315,8 +319,8 @@ function dialogs() {
     el("div", { class: "buttons" },
       el("button", { type: "submit", value: "ok", id: "delete-ok",
         class: "danger" }, "Delete"),
-      el("button", { type: "submit", value: "cancel", id: "delete-cancel" },
-        "Cancel"))));
+      el("button", { type: "submit", value: "cancel", id: "delete-cancel",
+        autofocus: "" }, "Cancel"))));
   return { pause, del, note };
 }
 
