@@ -93,11 +93,13 @@ function listParams(page) {
   return p;
 }
 
-// The latest run of each schedule that has one, all at once.
+// The latest run of each schedule that has one, all at once ({failed}
+// when it could not be read: the list is still shown).
 async function latestRuns(ctx, schedules) {
   const runs = await Promise.all(schedules.map((s) => s.run_counter > 0 ?
     ctx.api.call("schedule.runs", { id: s.id, account: s.account, limit: 1 })
-      .then((r) => r.runs[0] || null, () => null) : null));
+      .then((r) => r.runs[0] || null, (e) => ({ failed: e.message })) :
+    null));
   return new Map(schedules.map((s, i) => [s.id, runs[i]]));
 }
 
@@ -188,6 +190,8 @@ function nextFire(s) {
 function lastRun(run) {
   if (!run)
     return el("span", { class: "muted" }, "no run yet");
+  if (run.failed)
+    return el("span", { class: "muted", title: run.failed }, "not known");
   return el("span", { class: `run-status run-${run.status}`,
     title: run.run_id + (run.error ? `: ${run.error}` :
       run.reason ? `: ${run.reason}` : "") }, run.status);
