@@ -5,6 +5,9 @@
 # analytics.summary's figures (as chimectl gets them) for each period; no
 # request leaves the daemon's origin (Chrome's performance log); an
 # admin's account switcher lists the accounts; sign out ends the session.
+# The Schedules page: its list against chimectl, filters, paging; pause
+# with a note, resume, trigger and delete through it, each seen with
+# chimectl; a read-only token sees no write action.
 # Screenshots of each page go to $CHIME_SHOTS (default
 # tests/integration/dashboard-screenshots in the build tree).  Without
 # chromium, chromedriver or selenium the test is skipped (77), never
@@ -42,6 +45,16 @@ ctl schedule create --account acme --name bad --op fail --manual >/dev/null
 ctl schedule create --account other --name theirs --op quick --manual \
     >/dev/null
 ctl account update acme --monthly-budget 0.02 >/dev/null
+# For the Schedules page: enough of acme's to page at 10, one with a next
+# fire in a zone of its own, one to delete.
+for i in 1 2 3 4 5 6 7 8; do
+	ctl schedule create --account acme --name "job$i" --op quick --manual \
+	    >/dev/null
+done
+ctl schedule create --account acme --name later --op quick \
+    --at 2030-01-15T09:30:00+01:00 --tz Europe/Paris >/dev/null
+ctl schedule create --account acme --name doomed --op quick --manual \
+    >/dev/null
 for i in 1 2 3; do
 	ctl schedule trigger ok --account acme >/dev/null
 done
