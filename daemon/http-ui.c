@@ -102,18 +102,6 @@ ui_redirect(struct evhttp_request *req, const char *rest, void *arg)
 	httpd_reply(req, 302, NULL, "see /ui/\n", 9);
 }
 
-static int
-ui_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * RAW (the path after /ui/, percent-encoded) decoded into OUT, checked
  * segment by segment: 0, or -1 for a path that may not be served.
@@ -128,8 +116,8 @@ ui_decode(const char *raw, char *out, size_t size)
 	for (; *raw != '\0'; raw++) {
 		c = (unsigned char)*raw;
 		if (c == '%') {
-			if ((hi = ui_hex(raw[1])) == -1 ||
-			    (lo = ui_hex(raw[2])) == -1)
+			if ((hi = hex_digit(raw[1])) == -1 ||
+			    (lo = hex_digit(raw[2])) == -1)
 				return (-1);
 			c = hi * 16 + lo;
 			raw += 2;

@@ -326,6 +326,7 @@ void		 timeout_add_us(struct event *, int64_t);
 char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);
+int		 hex_digit(int);		/* its value, or -1 */
 int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
 int		 parse_usd_json(const json_t *, int64_t *);	/* string or number */
 int64_t		 money_add(int64_t, int64_t);

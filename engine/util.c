@@ -400,3 +400,16 @@ mkdir_p(const char *path, mode_t mode)
 	free(copy);
 	return (rc);
 }
+
+/* The value of hex digit C (either case), or -1. */
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}

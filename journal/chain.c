@@ -74,19 +74,6 @@ chain_hex(const uint8_t hash[JOURNAL_HASH_LEN], char out[65])
 	out[64] = '\0';
 }
 
-/* One hex digit's value, or -1. */
-static int
-chain_xdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 int
 chain_unhex(const char *s, uint8_t out[JOURNAL_HASH_LEN])
 {
@@ -95,8 +82,8 @@ chain_unhex(const char *s, uint8_t out[JOURNAL_HASH_LEN])
 	if (strlen(s) != 64)
 		return (-1);
 	for (i = 0; i < JOURNAL_HASH_LEN; i++) {
-		hi = chain_xdigit(s[i * 2]);
-		lo = chain_xdigit(s[i * 2 + 1]);
+		hi = hex_digit((unsigned char)s[i * 2]);
+		lo = hex_digit((unsigned char)s[i * 2 + 1]);
 		if (hi == -1 || lo == -1)
 			return (-1);
 		out[i] = (uint8_t)(hi << 4 | lo);
