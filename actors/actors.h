@@ -1265,7 +1265,7 @@ void		 analytics_add(struct jrec *, const char *, const void *,
 /*
  * A journal whose table is not whole (no ANALYTICS_CLAIM): build it, in
  * analytics.rebuilt records, durable when this returns: from the log, or
- * when the day rows were built before the months and totals existed
+ * when the day rows were built before the dekads, months and totals existed
  * (ANALYTICS_CLAIM_DAYS), the sums from the day rows.  At start, before
  * anything else writes.  0, or -1 and *cause.
  */

@@ -2,10 +2,11 @@
  * actors/analytics.c: the aggregates the analytics read (table
  * "analytics", doc/journal-format.md): runs by final status, skips by
  * reason, cost, estimates against actuals, tokens, latency with a
- * log-scale histogram.  Each run's end adds to four rows: its day's and
- * its month's under its operation, model and schedule, and the account's
- * totals of the day and of the month, so that a query reads a period's
- * whole months as one row each and its days only at the edges.
+ * log-scale histogram.  Each run's end adds to five rows: its day's, its
+ * dekad's and its month's under its operation, model and schedule, and
+ * the account's totals of the day and of the month, so that a query reads
+ * a period's whole months and dekads as one row each and its days only at
+ * the edges.
  *
  * A run's end adds its contribution (a delta, from the run map its record
  * carries) to each row in the record's own transaction, through a journal
@@ -839,7 +840,8 @@ analytics_row_sum(const void *old, size_t oldlen, const void *row,
  * has run ends that never added to it: the walk replays what analytics_add
  * would have done (each account's zone as its account.* records set it,
  * as replay's fold reads it).  A journal whose table was built before the
- * months and totals existed (ANALYTICS_CLAIM_DAYS only) has its day rows:
+ * dekads, months and totals existed (ANALYTICS_CLAIM_DAYS only) has its
+ * day rows:
  * the sums above them are added up from those.  Either way the rows go in
  * analytics.rebuilt records of at most ANALYTICS_REBUILD_ROWS puts each,
  * the last one claiming ANALYTICS_CLAIM: a journal that has the claim has
