@@ -14,28 +14,7 @@
 # passed.
 . "$(dirname "$0")/lib.sh"
 
-# A python3 that has selenium: Debian's, whatever else is first on PATH.
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import selenium' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-for need in chromium chromedriver; do
-	if ! command -v "$need" >/dev/null 2>&1; then
-		echo "SKIP: $need is not installed (scripts/bootstrap installs" \
-		    "chromium and chromium-driver)"
-		exit 77
-	fi
-done
-if [ -z "$PY" ]; then
-	echo "SKIP: no python3 with selenium (scripts/bootstrap installs" \
-	    "python3-selenium)"
-	exit 77
-fi
-SHOTS=${CHIME_SHOTS:-$B/tests/integration/dashboard-screenshots}
-mkdir -p "$SHOTS"
+browser_need
 
 start_chimed --ui-dir "$S/ui"
 ctl account create acme >/dev/null
@@ -76,16 +55,6 @@ for p in week month quarter year; do
 	ctlj analytics summary --account acme --period "$p" >"$T/summary-$p.json"
 done
 
-if CHIME_URL="http://127.0.0.1:$HTTP_PORT" CHIME_TOKEN_FILE="$T/acme.json" \
-    CHIME_ADMIN_FILE="$T/admin.json" CHIME_SUMMARIES="$T" \
-    CHIME_SHOTS="$SHOTS" CHIMECTL="$CHIMECTL" "$PY" "$S/tests/integration/dashboard-browser.py" \
-    >"$T/browser.out" 2>&1; then
-	cat "$T/browser.out" | secret_mask
-else
-	rc=$?
-	secret_mask <"$T/browser.out"
-	[ $rc -eq 77 ] && exit 77
-	fail "the browser test" "exit $rc"
-fi
-echo "screenshots: $SHOTS"
+browser_test dashboard-browser.py CHIME_TOKEN_FILE="$T/acme.json" \
+    CHIME_ADMIN_FILE="$T/admin.json" CHIME_SUMMARIES="$T"
 finish

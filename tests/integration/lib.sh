@@ -474,3 +474,52 @@ finish() {
 	[ "$FAILED" -eq 0 ]
 	exit $?
 }
+
+# browser_need: exit 77 (skipped, never passed) unless chromium,
+# chromedriver and a python3 with selenium are here; sets PY to that
+# python3 (Debian's, whatever else is first on PATH) and SHOTS to where
+# screenshots go ($CHIME_SHOTS, default dashboard-screenshots in the build
+# tree).
+browser_need() {
+	PY=
+	for p in /usr/bin/python3 python3; do
+		if "$p" -c 'import selenium' 2>/dev/null; then
+			PY=$p
+			break
+		fi
+	done
+	for need in chromium chromedriver; do
+		if ! command -v "$need" >/dev/null 2>&1; then
+			echo "SKIP: $need is not installed (scripts/bootstrap" \
+			    "installs chromium and chromium-driver)"
+			exit 77
+		fi
+	done
+	if [ -z "$PY" ]; then
+		echo "SKIP: no python3 with selenium (scripts/bootstrap" \
+		    "installs python3-selenium)"
+		exit 77
+	fi
+	SHOTS=${CHIME_SHOTS:-$B/tests/integration/dashboard-screenshots}
+	mkdir -p "$SHOTS"
+}
+
+# browser_test SCRIPT [NAME=VALUE...]: run the browser test
+# tests/integration/SCRIPT (dashboard_lib.py) against this chimed, with
+# the environment given; its PASS:/FAIL: lines become this test's, secrets
+# masked.  Exits 77 when the browser cannot start.
+browser_test() {
+	script=$1
+	shift
+	if env CHIME_URL="http://127.0.0.1:$HTTP_PORT" CHIME_SHOTS="$SHOTS" \
+	    CHIMECTL="$CHIMECTL" CHIME_SOCKET="$SOCK" "$@" \
+	    "$PY" "$S/tests/integration/$script" >"$T/browser.out" 2>&1; then
+		secret_mask <"$T/browser.out"
+	else
+		rc=$?
+		secret_mask <"$T/browser.out"
+		[ $rc -eq 77 ] && exit 77
+		fail "the browser test $script" "exit $rc"
+	fi
+	echo "screenshots: $SHOTS"
+}
