@@ -125,6 +125,11 @@ static const struct ctl_param p_list[] = {
 	    .min = 1, .max = CTL_MAX_LIST },
 	{ .name = "cursor", .type = CTL_P_STRING,
 	    .help = "the next_cursor of the previous page" },
+	{ .name = "sort", .type = CTL_P_STRING,
+	    .help = "name (default), operation, state, next_fire, "
+	        "last_fire or cost_month; -KEY for the reverse" },
+	{ .name = "last_run", .type = CTL_P_BOOL,
+	    .help = "add each schedule's newest run (status, error)" },
 	{ .name = NULL }
 };
 static const struct ctl_param p_pause[] = {
