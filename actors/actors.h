@@ -472,6 +472,9 @@ struct schedule_counts {
 	size_t	runs_waiting;	/* runs waiting for an executor slot */
 };
 
+/* trigger-words.c */
+char		*trigger_words(enum trigger_kind, const char *, int64_t);
+
 /* tz.c */
 const struct tz	*tz_load(const char *, char **);
 const char	*tz_name(const struct tz *);
