@@ -180,6 +180,7 @@ method_daemon_status(struct ctl_req *req, json_t *params,
 	json_object_set_new(result, "timers", json_integer(
 	    (json_int_t)timer_count()));
 	json_object_set_new(result, "catalog", method_daemon_catalog());
+	json_object_set_new(result, "config", config_settings_json());
 	json_object_set_new(result, "http", httpd_listening() != NULL ?
 	    json_pack("{s:s, s:I}", "address", httpd_listening(),
 	    "connections", (json_int_t)httpd_connections()) : json_null());
