@@ -105,6 +105,7 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 
 static int	 store_error(int, const char *, char **);
 static int	 store_lmdb_last_errno(struct store *);
+static int	 store_lmdb_copy(struct store *, int, char **);
 static int	 store_disk_full(struct store *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
@@ -216,6 +217,7 @@ const struct store_ops store_lmdb_ops = {
 	.release_cache = store_lmdb_release_cache,
 	.unclaim = store_lmdb_unclaim,
 	.last_errno = store_lmdb_last_errno,
+	.copy = store_lmdb_copy,
 };
 
 /* The errno of the last write the file system refused (writer thread). */
@@ -736,6 +738,23 @@ static int
 store_lmdb_last_errno(struct store *s)
 {
 	return (store_write_errno);
+}
+
+/*
+ * The whole environment as one data.mdb, written to FD by LMDB's copy
+ * with compaction: one read transaction, so a snapshot of one commit,
+ * whatever writers do meanwhile; free pages left out.
+ */
+static int
+store_lmdb_copy(struct store *s, int fd, char **cause)
+{
+	int	rc;
+
+	if ((rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT)) != 0) {
+		xasprintf(cause, "copy: %s", mdb_strerror(rc));
+		return (-1);
+	}
+	return (0);
 }
 
 static int
