@@ -93,7 +93,7 @@ function field(f, name, label, controls, help) {
       (helpEl ? ` ${id}-help` : ""));
   const wrap = el("div", { class: "field", "data-field": name },
     el("label", { for: id }, label), ...controls, helpEl || "", err);
-  f.fields[name] = { wrap, control: controls[0], err };
+  f.fields[name] = { wrap, control: controls[0], err, label };
   return wrap;
 }
 
@@ -336,7 +336,7 @@ async function runPreview(f) {
   p.sec.dataset.state = "loading";
   if (got.reason)
     return previewDone(f, mine, null, null, { field: got.field,
-      message: `${got.field} ${got.reason}` });
+      message: said(f, got.field, got.reason) });
   const params = { ...got.params, account: f.account };
   delete params.name;
   if (params.webhook)
@@ -351,8 +351,8 @@ async function runPreview(f) {
     if (e.status === 401)
       return;
     return previewDone(f, mine, null, null, { field: e.data.field,
-      message: e.data.reason ? `${e.data.field ? e.data.field + " " : ""}` +
-        e.data.reason : e.message });
+      message: e.data.reason ? said(f, e.data.field, e.data.reason) :
+        e.message });
   }
   previewDone(f, mine, next, est, null);
 }
@@ -425,6 +425,19 @@ function cost(est) {
 
 // ---- saving ------------------------------------------------------------
 
+// The field the API names (data.field), as the form calls it.
+function fieldKey(f, name) {
+  if (TRIGGERS.includes(name))
+    return f.c.kind.value;
+  return name === "webhook_secret" ? "kind" : name;
+}
+
+// REASON of FIELD in words: "Cron expression: bad minute field …".
+function said(f, name, reason) {
+  const x = name && f.fields[fieldKey(f, name)];
+  return x ? `${x.label}: ${reason}` : name ? `${name} ${reason}` : reason;
+}
+
 function clearErrors(f) {
   for (const x of Object.values(f.fields)) {
     x.err.textContent = "";
@@ -437,9 +450,7 @@ function clearErrors(f) {
 // The API's refusal next to the field it names (a trigger's next to the
 // trigger chosen), focused; else under the form.
 function fieldError(f, name, message) {
-  const key = TRIGGERS.includes(name) ? f.c.kind.value : name === "account" ?
-    null : name === "webhook_secret" ? "kind" : name;
-  const x = key && f.fields[key];
+  const x = name && f.fields[fieldKey(f, name)];
   if (!x || x.wrap.hidden) {
     f.error.textContent = message;
     return;
@@ -467,7 +478,7 @@ async function submit(f, btn) {
   clearErrors(f);
   const got = collect(f);
   if (got.reason)
-    return fieldError(f, got.field, `Parameters ${got.reason}.`);
+    return fieldError(f, got.field, `${said(f, got.field, got.reason)}.`);
   let params = got.params, method = "schedule.create";
   if (f.s) {
     params = changes(f, params);
@@ -494,8 +505,8 @@ async function submit(f, btn) {
     const d = e.data || {};
     fieldError(f, d.field, d.field && d.reason ? `${d.reason}.` :
       `${f.s ? "Saving" : "Creating"} failed: ${e.message}`);
-    if (d.field)
-      f.error.textContent = `Not saved: ${e.message}.`;
+    if (d.field && d.reason)
+      f.error.textContent = `Not saved: ${said(f, d.field, d.reason)}.`;
     return;
   }
   if (s.webhook_secret)
