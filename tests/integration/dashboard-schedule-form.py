@@ -4,8 +4,9 @@ schedule's page in headless chromium, run by dashboard-schedule-form.sh
 against its chimed.
 
 Environment: CHIME_URL, CHIME_SHOTS, CHIMECTL (dashboard_lib), and
-CHIME_TOKEN_FILE and CHIME_OTHER_FILE (token.create's answers: a write
-token of the account acme, one of the account other).  Prints PASS:/FAIL:
+CHIME_TOKEN_FILE, CHIME_OTHER_FILE and CHIME_READER_FILE (token.create's
+answers: a write token of the account acme, one of the account other, a
+read token of acme).  Prints PASS:/FAIL:
 lines; waits on conditions, never sleeps.
 """
 from dashboard_lib import (STALE, URL, awaited, check, ctl, phone_fits, run,
@@ -17,6 +18,7 @@ from selenium.webdriver.support.ui import Select
 
 TOKEN = token("CHIME_TOKEN_FILE")
 OTHER = token("CHIME_OTHER_FILE")
+READER = token("CHIME_READER_FILE")
 FORM = "#page section.schedule-form"
 PAGE = "#page section.schedule-page"
 CRON = "30 2 * 3 0"		# Sundays of March at 02:30: one is in the gap
@@ -266,6 +268,27 @@ def stranger(d, w, sid):
     shot(d, "schedform-06-not-found")
 
 
+def read_only(d, w, hook):
+    sign_out(d, w)
+    signed_in(d, w, READER)
+    d.get(URL + "/ui/#/schedules/" + hook)
+    page_loaded(d)
+    check("a read-only token sees a schedule's page with no write action",
+          d.find_element(By.CSS_SELECTOR, PAGE + " h1").text == "hook" and
+          len(fingerprints(d)) == 2 and
+          not d.find_elements(By.CSS_SELECTOR, PAGE + " [data-action]"))
+    d.get(URL + "/ui/#/schedules")
+    until(d, lambda: attr(d, "#page section.schedules", "data-state") ==
+          "ready")
+    check("... no New schedule on the list",
+          not d.find_elements(By.ID, "sched-new"))
+    d.get(URL + "/ui/#/schedules/new")
+    until(d, lambda: attr(d, FORM, "data-state") == "error")
+    check("... and the form says it needs a token that may write",
+          "scope write" in d.find_element(By.ID, "sf-error").text and
+          not d.find_elements(By.ID, "sf-save"))
+
+
 def main(d, w):
     signed_in(d, w, TOKEN)
     new_form(d, w)
@@ -276,7 +299,8 @@ def main(d, w):
     sid = create(d, w)
     edit(d, w, sid)
     runs(d, w)
-    webhook(d, w)
+    hook = webhook(d, w)
+    read_only(d, w, hook)
     stranger(d, w, sid)
 
 

@@ -8,7 +8,8 @@
 # through the form, seen with chimectl; a schedule's page with the runs
 # chimectl lists; a webhook schedule's page with the fingerprints
 # chimectl lists, a rotation through the page showing the new secret once;
-# another account's token told "not found".  Skipped (77) without the
+# another account's token told "not found"; a read-only token sees no
+# write action.  Skipped (77) without the
 # browser.
 . "$(dirname "$0")/lib.sh"
 
@@ -43,8 +44,10 @@ check "the refused delivery is in the event log" sh -c \
 
 ctlj token create editor --account acme --scope write >"$T/acme.json"
 ctlj token create stranger --account other --scope write >"$T/other.json"
-secret_used "$(jq -r .token "$T/acme.json")" "$(jq -r .token "$T/other.json")"
+ctlj token create reader --account acme --scope read >"$T/reader.json"
+secret_used "$(jq -r .token "$T/acme.json")" "$(jq -r .token "$T/other.json")" \
+    "$(jq -r .token "$T/reader.json")"
 
 browser_test dashboard-schedule-form.py CHIME_TOKEN_FILE="$T/acme.json" \
-    CHIME_OTHER_FILE="$T/other.json"
+    CHIME_OTHER_FILE="$T/other.json" CHIME_READER_FILE="$T/reader.json"
 finish

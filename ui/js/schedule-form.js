@@ -320,18 +320,21 @@ function preview() {
   return p;
 }
 
+// A preview of the form as it is DELAY ms from now; any preview asked for
+// before is dropped ("pending" until this one is shown).
 function schedulePreview(f, delay) {
   clearTimeout(f.timer);
   if (!f.countWired) {
     f.countWired = true;
     f.preview.count.addEventListener("change", () => schedulePreview(f, 0));
   }
-  f.timer = setTimeout(() => runPreview(f), delay);
+  const mine = ++f.gen;
+  f.preview.sec.dataset.state = "pending";
+  f.timer = setTimeout(() => runPreview(f, mine), delay);
 }
 
-async function runPreview(f) {
+async function runPreview(f, mine) {
   const p = f.preview;
-  const mine = ++f.gen;
   const got = collect(f);
   p.sec.dataset.state = "loading";
   if (got.reason)
