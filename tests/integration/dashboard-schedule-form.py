@@ -189,6 +189,8 @@ def runs(d, w):
           t.get_attribute("datetime") == want[0]["scheduled_for"],
           cost)
     shot(d, "schedform-04-runs")
+    phone_fits(d, "a schedule's page is no wider than a phone's window",
+               "schedform-08-page-phone")
 
 
 def holds(d, secret):
@@ -253,6 +255,8 @@ def webhook(d, w):
     page_loaded(d)
     check("... and after a reload", not holds(d, secret) and
           len(fingerprints(d)) == 2)
+    phone_fits(d, "a webhook schedule's page is no wider than a phone's "
+               "window", "schedform-09-webhook-phone")
     return sid
 
 
