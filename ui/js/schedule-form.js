@@ -185,7 +185,10 @@ function build(ctx, status, s) {
     field(f, "note", "Note", [c.note]),
     el("div", { class: "messages" }, f.status, f.error),
     el("div", { class: "buttons" }, save));
-  form.addEventListener("input", () => schedulePreview(f, DEBOUNCE_MS));
+  form.addEventListener("input", (ev) => {
+    fieldChanged(f, ev.target);
+    schedulePreview(f, DEBOUNCE_MS);
+  });
   form.addEventListener("change", () => {
     showKind(f);
     schedulePreview(f, DEBOUNCE_MS);
@@ -427,6 +430,16 @@ function cost(est) {
 }
 
 // ---- saving ------------------------------------------------------------
+
+// A field typed into loses the refusal shown next to it.
+function fieldChanged(f, control) {
+  const wrap = control.closest(".field");
+  const x = wrap && f.fields[wrap.dataset.field];
+  if (x) {
+    x.err.textContent = "";
+    x.control.removeAttribute("aria-invalid");
+  }
+}
 
 // The field the API names (data.field), as the form calls it.
 function fieldKey(f, name) {
