@@ -689,6 +689,9 @@ void		 schedule_set_paused(struct reply *, struct schedule *, int,
 		     const char *, const char *);
 void		 schedule_ctl_delete(struct reply *, struct schedule *);
 void		 schedule_ctl_estimate(struct reply *, json_t *, const char *);
+json_t		*schedule_next_json(const struct schedule *, int);
+void		 schedule_ctl_next(struct reply *, json_t *, const char *,
+		     int);
 int		 schedule_list_cmp(const void *, const void *);
 int		 schedule_sort_parse(struct schedule_filter *, const char *);
 int		 schedule_cursor_parse(struct schedule_filter *, const char *);

@@ -32,6 +32,8 @@ static int	list_cmp_key(const char *, const char *,
 static int	list_wanted(const struct schedule_filter *,
 		    const struct schedule *);
 static void	schedule_list_one(struct schedule *, void *);
+static struct schedule *schedule_draft(struct reply *, json_t *,
+		    const char *);
 
 /* ---- changes in flight ------------------------------------------------- */
 
@@ -494,21 +496,21 @@ schedule_ctl_delete(struct reply *req, struct schedule *s)
 	    schedule_op_create(req, s, t, SCHEDULE_OP_DELETE));
 }
 
-/* ---- estimate ---------------------------------------------------------- */
+/* ---- estimate and next fires of a schedule to be --------------------- */
 
 /*
- * schedule.estimate (and schedule.create with dry_run): the estimate of an
- * existing schedule (params "id"), or of the one PARAMS describe; nothing
- * is written.
+ * The schedule PARAMS describe for ACCOUNT, checked as schedule.create
+ * checks it ("name" not needed), with the grid and last fire of one
+ * created now: allocated, never registered or journaled; the caller frees
+ * it with schedule_free.  NULL after answering REQ with the fault.
  */
-void
-schedule_ctl_estimate(struct reply *req, json_t *params,
-    const char *account)
+static struct schedule *
+schedule_draft(struct reply *req, json_t *params, const char *account)
 {
 	struct schedule	*t;
 	const char	*field = NULL;
 	char		*reason = NULL;
-	json_t		*est, *p;
+	json_t		*p;
 
 	t = schedule_create();
 	t->account = xstrdup(account);
@@ -521,17 +523,90 @@ schedule_ctl_estimate(struct reply *req, json_t *params,
 		free(reason);
 		json_decref(p);
 		schedule_free(t);
-		return;
+		return (NULL);
 	}
 	json_decref(p);
 	t->id = xstrdup("(not created)");
 	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
 	t->last_fire = now_us();
+	return (t);
+}
+
+/*
+ * schedule.estimate (and schedule.create with dry_run): the estimate of
+ * the schedule PARAMS describe; nothing is written.
+ */
+void
+schedule_ctl_estimate(struct reply *req, json_t *params,
+    const char *account)
+{
+	struct schedule	*t;
+	json_t		*est;
+
+	if ((t = schedule_draft(req, params, account)) == NULL)
+		return;
 	if ((est = schedule_estimate(t)) == NULL)
 		reply_invalid(req, "operation", "the operation or its model "
 		    "is not in the catalog");
 	else
 		reply_ok(req, est);
+	schedule_free(t);
+}
+
+/*
+ * The next COUNT fires of S, as schedule.next answers them: {"id", "tz",
+ * "state", "next": [{"utc", "local", "dst"}]}, from now or the last
+ * occurrence settled if later.  Returns allocated JSON.
+ */
+json_t *
+schedule_next_json(const struct schedule *s, int count)
+{
+	struct cron_fire	*fires;
+	int64_t			*when, from;
+	json_t			*list;
+	char			 utc[40], local[40];
+	int			 i, n;
+
+	when = xcalloc((size_t)count, sizeof *when);
+	fires = xcalloc((size_t)count, sizeof *fires);
+	from = now_us();
+	if (s->last_fire > from)
+		from = s->last_fire;
+	n = schedule_next_fires(s, from, count, when, fires);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    fires[i].nominal.year, fires[i].nominal.month,
+		    fires[i].nominal.day, fires[i].nominal.hour,
+		    fires[i].nominal.minute, fires[i].nominal.second);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
+		    local, "dst", dst_tag_name(fires[i].tag)));
+	}
+	free(when);
+	free(fires);
+	return (json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
+	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
+	    "paused", "next", list));
+}
+
+/*
+ * schedule.next without an id: the next COUNT fires of the schedule
+ * PARAMS describe, checked as schedule.create checks it; nothing is
+ * written.  Its "id" is null and its state "active".
+ */
+void
+schedule_ctl_next(struct reply *req, json_t *params, const char *account,
+    int count)
+{
+	struct schedule	*t;
+	json_t		*out;
+
+	if ((t = schedule_draft(req, params, account)) == NULL)
+		return;
+	out = schedule_next_json(t, count);
+	json_object_set_new(out, "id", json_null());
+	reply_ok(req, out);
 	schedule_free(t);
 }
 

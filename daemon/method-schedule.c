@@ -362,39 +362,33 @@ method_list_last_runs(json_t *list)
 	return (0);
 }
 
+/*
+ * schedule.next: the next fires of an existing schedule ("id"), or of the
+ * one the other parameters describe (checked as schedule.create checks
+ * them; nothing is written), as schedule.estimate takes them.
+ */
 static void
 method_next(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	struct schedule		*s = t->schedule;
-	struct cron_fire	*fires;
-	int64_t			 count = NEXT_DEFAULT, *when, from;
-	json_t			*list;
-	char			 utc[40], local[40];
-	int			 i, n;
+	struct schedule	*s;
+	const char	*account;
+	int64_t		 count = NEXT_DEFAULT;
+	json_t		*p;
 
 	param_int(params, "count", &count);
-	when = xcalloc((size_t)count, sizeof *when);
-	fires = xcalloc((size_t)count, sizeof *fires);
-	from = now_us();
-	if (s->last_fire > from)
-		from = s->last_fire;
-	n = schedule_next_fires(s, from, (int)count, when, fires);
-	list = json_array();
-	for (i = 0; i < n; i++) {
-		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
-		    fires[i].nominal.year, fires[i].nominal.month,
-		    fires[i].nominal.day, fires[i].nominal.hour,
-		    fires[i].nominal.minute, fires[i].nominal.second);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
-		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
-		    local, "dst", dst_tag_name(fires[i].tag)));
+	if (json_object_get(params, "id") != NULL) {
+		if ((s = method_schedule(req, params)) != NULL)
+			ctl_reply(req, schedule_next_json(s, (int)count));
+		return;
 	}
-	free(when);
-	free(fires);
-	ctl_reply(req, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
-	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
-	    "paused", "next", list));
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret"))
+		return;
+	p = json_deep_copy(params);
+	json_object_del(p, "count");
+	schedule_ctl_next(ctl_req_reply(req), p, account, (int)count);
+	json_decref(p);
 }
 
 const struct daemon_method daemon_methods_schedule[] = {

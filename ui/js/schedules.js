@@ -6,9 +6,14 @@
 // status (schedule.runs, one run) and its state.  A token that may write
 // gets Pause (a note asked in a dialog), Resume, Trigger now and Delete
 // (confirmed in a dialog); each is one call to /v1/rpc and the row shows
-// the API's answer.  Nothing shown is computed here.
+// the API's answer.  Nothing shown is computed here.  A name links to the
+// schedule's page (schedule-page.js, #/schedules/ID); a token that may
+// write gets "New schedule" (schedule-form.js, #/schedules/new).  The
+// dialogs, the trigger and state in words are exported for those pages.
 
 import { el, money, empty } from "./format.js";
+import * as form from "./schedule-form.js";
+import * as one from "./schedule-page.js";
 
 const LIMITS = ["10", "25", "100"];
 // What the page keeps between visits: the filters, the page size, and the
@@ -20,11 +25,24 @@ function scope(ctx, extra = {}) {
   return ctx.account ? { account: ctx.account, ...extra } : extra;
 }
 
-function canWrite(ctx) {
+export function canWrite(ctx) {
   return ctx.session && ctx.session.scope === "write";
 }
 
+// #/schedules/new, #/schedules/ID/edit and #/schedules/ID go to the form
+// and the schedule's page; #/schedules is the list.
 export async function render(root, ctx) {
+  const sub = location.hash.match(/^#\/schedules\/([^/]+)(\/edit)?$/);
+  if (sub) {
+    const id = decodeURIComponent(sub[1]);
+    if (id === "new" && !sub[2])
+      return form.render(root, ctx, null);
+    return sub[2] ? form.render(root, ctx, id) : one.render(root, ctx, id);
+  }
+  return list(root, ctx);
+}
+
+async function list(root, ctx) {
   if (view.scope !== ctx.account) {
     view.scope = ctx.account;
     view.cursors = [null];
@@ -36,7 +54,9 @@ export async function render(root, ctx) {
     dialogs: dialogs() };
   const sec = el("section", { class: "schedules", "data-state": "loading",
     "aria-busy": "true" },
-  el("div", { class: "page-head" }, el("h1", {}, "Schedules")),
+  el("div", { class: "page-head" }, el("h1", {}, "Schedules"),
+    canWrite(ctx) ? el("a", { id: "sched-new", class: "button",
+      href: "#/schedules/new" }, "New schedule") : ""),
   filters(page), el("div", { class: "messages" }, page.status, page.error),
   page.body, page.dialogs.pause,
   page.dialogs.del);
@@ -135,8 +155,8 @@ function listing(page, res, runs) {
     return empty(view.state || view.name ?
       "No schedule passes these filters: change or clear them." :
       view.cursors.length > 1 ? "No more schedules: go to the page before." :
-        "No schedules yet: create one with chimectl schedule create " +
-        "(chimectl schedule create --help says how).");
+        "No schedules yet: create one with New schedule, or with " +
+        "chimectl schedule create (--help says how).");
   const write = canWrite(page.ctx);
   const head = ["Name", "Trigger", "Zone", "Next fire", "Last run",
     "Cost this month", "State"];
@@ -160,6 +180,11 @@ function listing(page, res, runs) {
     el("thead", {}, el("tr", {}, ...ths)), tbody)));
 }
 
+// A schedule's address: its page, or its form with "/edit".
+export function href(s, edit = false) {
+  return `#/schedules/${encodeURIComponent(s.id)}${edit ? "/edit" : ""}`;
+}
+
 const TRIGGER_WORDS = {
   cron: (s) => `cron ${s}`,
   weekly: (s) => `weekly, ${s}`,
@@ -170,7 +195,7 @@ const TRIGGER_WORDS = {
   webhook: () => "on a signed webhook delivery",
 };
 
-function triggerText(s) {
+export function triggerText(s) {
   const f = TRIGGER_WORDS[s.trigger];
   return f ? f(s.spec) : `${s.trigger} ${s.spec}`;
 }
@@ -197,7 +222,7 @@ function lastRun(run) {
       run.reason ? `: ${run.reason}` : "") }, run.status);
 }
 
-function stateText(s) {
+export function stateText(s) {
   if (s.state !== "paused")
     return s.state;
   const why = { paused: "paused", "created paused": "created paused",
@@ -209,7 +234,8 @@ function stateText(s) {
 function row(page, s, run) {
   const tr = el("tr", { "data-id": s.id, "data-name": s.name,
     "data-account": s.account, "data-state": s.state });
-  const cells = [el("th", { scope: "row" }, s.name),
+  const cells = [el("th", { scope: "row" }, el("a", { href: href(s) },
+    s.name)),
     el("td", {}, triggerText(s)), el("td", {}, s.tz),
     el("td", {}, nextFire(s)), el("td", { class: "last-run" }, lastRun(run)),
     el("td", { class: "cost" }, money(s.month_spent_usd)),
@@ -298,8 +324,9 @@ async function trigger(page, s) {
     said: `${s.name} is triggered: run ${t.run_id}, ${t.status}.` };
 }
 
-// The two dialogs: a pause's optional note, a delete's confirmation.
-function dialogs() {
+// The two dialogs: a pause's optional note, a delete's confirmation
+// ({pause, del, note}: append pause and del to the page).
+export function dialogs() {
   const note = el("input", { id: "pause-note", name: "note", type: "text",
     maxlength: "500", autocomplete: "off" });
   const pause = el("dialog", { id: "pause-dialog",
@@ -328,8 +355,9 @@ function dialogs() {
   return { pause, del, note };
 }
 
-// Open DIALOG; FN(true) once it is closed with its OK button.
-function ask(dialog, btn, fn) {
+// Open DIALOG; FN(true) once it is closed with its OK button (focus back
+// on BTN otherwise).
+export function ask(dialog, btn, fn) {
   dialog.returnValue = "";
   dialog.addEventListener("close", () => {
     const ok = dialog.returnValue === "ok";
@@ -340,34 +368,41 @@ function ask(dialog, btn, fn) {
   dialog.showModal();
 }
 
-function askPause(page, s, run, tr, btn) {
-  const d = page.dialogs;
+// Ask D's pause dialog about S from BTN: FN(note) once confirmed.
+export function askPauseNote(d, s, btn, fn) {
   d.pause.querySelector("#pause-title").textContent = `Pause ${s.name}`;
   d.note.value = "";
   ask(d.pause, btn, (ok) => {
-    if (!ok)
-      return;
-    const note = d.note.value.trim();
-    act(page, btn, tr, `${s.name} is paused.`, () =>
-      simple(page, "schedule.pause", s, run, note ? { note } : {}));
+    if (ok)
+      fn(d.note.value.trim());
   });
 }
 
-function askDelete(page, s, tr, btn) {
-  const d = page.dialogs;
+// Ask D's delete dialog about S from BTN: FN() once confirmed.
+export function askDeleteOk(d, s, btn, fn) {
   d.del.querySelector("#delete-title").textContent = `Delete ${s.name}?`;
   d.del.querySelector("#delete-what").textContent = `The schedule ` +
     `${s.name} (${s.id}, account ${s.account}) and its kept runs are ` +
     "removed; runs not started yet are cancelled. This cannot be undone.";
   ask(d.del, btn, (ok) => {
-    if (!ok)
-      return;
+    if (ok)
+      fn();
+  });
+}
+
+function askPause(page, s, run, tr, btn) {
+  askPauseNote(page.dialogs, s, btn, (note) =>
+    act(page, btn, tr, `${s.name} is paused.`, () =>
+      simple(page, "schedule.pause", s, run, note ? { note } : {})));
+}
+
+function askDelete(page, s, tr, btn) {
+  askDeleteOk(page.dialogs, s, btn, () =>
     act(page, btn, tr, null, async () => {
       await page.ctx.api.call("schedule.delete", { id: s.id,
         account: s.account });
       return { gone: true, said: `${s.name} is deleted.` };
-    });
-  });
+    }));
 }
 
 // Previous and Next over schedule.list's cursor.
