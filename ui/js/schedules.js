@@ -1,9 +1,10 @@
 // ui/js/schedules.js: the Schedules page.  A page of schedule.list (its
-// own filters: state and a name glob; its own order: account, then name;
+// own filters: state and a name glob; its own orders, chosen from the
+// column heads: name, next fire, cost this month, state, each either way;
 // its cursor for the next page, the cursors seen kept for the page
-// before), each schedule with its trigger as the API gives it, its zone,
-// its next fire in its zone (the UTC instant on hover), its latest run's
-// status (schedule.runs, one run) and its state.  A token that may write
+// before), each schedule with its trigger in words as the API gives it,
+// its zone, its next fire in its zone (the UTC instant on hover), its
+// latest run's status (schedule.list's last_run) and its state.  A token that may write
 // gets Pause (a note asked in a dialog), Resume, Trigger now and Delete
 // (confirmed in a dialog); each is one call to /v1/rpc and the row shows
 // the API's answer.  Nothing shown is computed here.  A name links to the
@@ -18,8 +19,19 @@ import * as one from "./schedule-page.js";
 const LIMITS = ["10", "25", "100"];
 // What the page keeps between visits: the filters, the page size, and the
 // cursors of the pages seen (cursors[i] starts page i; null the first).
-const view = { state: "", name: "", limit: "25", cursors: [null],
-  scope: undefined };
+const view = { state: "", name: "", limit: "25", sort: "name",
+  cursors: [null], scope: undefined };
+// The columns schedule.list can order by: the head's text, the sort key,
+// and the order said in words.
+const SORTS = {
+  Name: { key: "name", words: ["name, A to Z", "name, Z to A"] },
+  "Next fire": { key: "next_fire",
+    words: ["next fire, soonest first (none last)",
+      "next fire, latest first (none first)"] },
+  "Cost this month": { key: "cost_month",
+    words: ["cost this month, least first", "cost this month, most first"] },
+  State: { key: "state", words: ["state, A to Z", "state, Z to A"] },
+};
 
 function scope(ctx, extra = {}) {
   return ctx.account ? { account: ctx.account, ...extra } : extra;
@@ -102,7 +114,9 @@ function filters(page) {
 }
 
 function listParams(page) {
-  const p = scope(page.ctx, { limit: Number(view.limit) });
+  const p = scope(page.ctx, { limit: Number(view.limit), last_run: true });
+  if (view.sort !== "name")
+    p.sort = view.sort;
   if (view.state)
     p.state = view.state;
   if (view.name)
@@ -113,15 +127,6 @@ function listParams(page) {
   return p;
 }
 
-// The latest run of each schedule that has one, all at once ({failed}
-// when it could not be read: the list is still shown).
-async function latestRuns(ctx, schedules) {
-  const runs = await Promise.all(schedules.map((s) => s.run_counter > 0 ?
-    ctx.api.call("schedule.runs", { id: s.id, account: s.account, limit: 1 })
-      .then((r) => r.runs[0] || null, (e) => ({ failed: e.message })) :
-    null));
-  return new Map(schedules.map((s, i) => [s.id, runs[i]]));
-}
 
 async function load(page) {
   page.sec.dataset.state = "loading";
@@ -139,7 +144,7 @@ async function load(page) {
     done(page, "error");
     return;
   }
-  const runs = await latestRuns(page.ctx, res.schedules);
+  const runs = new Map(res.schedules.map((x) => [x.id, x.last_run]));
   page.body.replaceChildren(listing(page, res, runs), pager(page, res));
   done(page, "ready");
 }
@@ -164,20 +169,59 @@ function listing(page, res, runs) {
     head.splice(1, 0, "Account");
   if (write)
     head.push("Actions");
-  const ths = head.map((h) => el("th", { scope: "col" }, h));
-  /* the only order schedule.list has: account, then name (no sort
-     parameter), said to assistive technology and in the caption */
-  ths[0].setAttribute("aria-sort", "ascending");
+  const ths = head.map((h) => sortHead(page, h));
   const tbody = el("tbody", {});
   for (const s of res.schedules)
     tbody.append(row(page, s, runs.get(s.id)));
   return el("div", {}, el("p", { id: "sched-caption",
-    class: "muted sched-caption" }, "By " + (page.ctx.account ? "" :
-    "account, then ") + "name: the order the API lists schedules in."),
+    class: "muted sched-caption" }, "By " + orderWords(page) +
+    " (schedule.list's order: choose another with a column's head)."),
   el("div", { class: "scroll", tabindex: "0",
     "aria-labelledby": "sched-caption" },
   el("table", { class: "sched-table", "aria-labelledby": "sched-caption" },
     el("thead", {}, el("tr", {}, ...ths)), tbody)));
+}
+
+// The order in words: the sort's, then account and name for ties.
+function orderWords(page) {
+  const desc = view.sort.startsWith("-");
+  const key = desc ? view.sort.slice(1) : view.sort;
+  const col = Object.values(SORTS).find((c) => c.key === key);
+  const ties = page.ctx.account ? "name" : "account, then name";
+  return key === "name" ? (page.ctx.account ? "" : "account, then ") +
+    col.words[desc ? 1 : 0] : col.words[desc ? 1 : 0] + "; " + ties +
+    " among equals";
+}
+
+// A column's head: a button that orders by it (again: the other way)
+// when schedule.list can, with aria-sort on the column ordered by.
+function sortHead(page, h) {
+  const th = el("th", { scope: "col" });
+  const col = SORTS[h];
+  if (!col) {
+    th.append(h);
+    return th;
+  }
+  const desc = view.sort === "-" + col.key;
+  const on = desc || view.sort === col.key;
+  if (on)
+    th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+  const b = el("button", { type: "button", class: "sort",
+    "data-sort": col.key, title: "Order by " + col.words[on && !desc ? 1 :
+      0] },
+  h, on ? (desc ? " ▼" : " ▲") : "");
+  b.addEventListener("click", () => {
+    view.sort = on && !desc ? "-" + col.key : col.key;
+    view.cursors = [null];
+    load(page).then(() => {
+      const again = page.sec.querySelector(
+        `button.sort[data-sort="${col.key}"]`);
+      if (again)
+        again.focus();
+    });
+  });
+  th.append(b);
+  return th;
 }
 
 // A schedule's address: its page, or its form with "/edit".
@@ -195,7 +239,15 @@ const TRIGGER_WORDS = {
   webhook: () => "on a signed webhook delivery",
 };
 
+// The trigger in words: the API's trigger_words (the expression itself
+// on hover, triggerSpec), else a kind and value.
 export function triggerText(s) {
+  if (s.trigger_words)
+    return s.trigger_words;
+  return triggerSpec(s);
+}
+
+export function triggerSpec(s) {
   const f = TRIGGER_WORDS[s.trigger];
   return f ? f(s.spec) : `${s.trigger} ${s.spec}`;
 }
@@ -236,7 +288,8 @@ function row(page, s, run) {
     "data-account": s.account, "data-state": s.state });
   const cells = [el("th", { scope: "row" }, el("a", { href: href(s) },
     s.name)),
-    el("td", {}, triggerText(s)), el("td", {}, s.tz),
+    el("td", { class: "trigger", title: triggerSpec(s) }, triggerText(s)),
+    el("td", {}, s.tz),
     el("td", {}, nextFire(s)), el("td", { class: "last-run" }, lastRun(run)),
     el("td", { class: "cost" }, money(s.month_spent_usd)),
     el("td", { class: "state" }, stateText(s))];
