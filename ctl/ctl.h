@@ -209,6 +209,8 @@ int		 ctl_client_call(int, const char *, json_t *, int,
  * an allocated *cause on failure. */
 struct ctl_server *ctl_server_create(struct event_base *, const char *,
 		     ctl_find_cb, char **);
+struct ctl_server *ctl_server_adopt(struct event_base *, int, ctl_find_cb,
+		     char **);
 void		 ctl_server_set_write_gate(struct ctl_server *,
 		     const char *(*)(const char **));
 /* Change the limits; zero fields keep their value.  -1 and *cause (and

@@ -280,23 +280,14 @@ ctl_server_bind(struct ctl_server *s, char **cause)
 	return (0);
 }
 
-struct ctl_server *
-ctl_server_create(struct event_base *base, const char *path,
-    ctl_find_cb find, char **cause)
+/* A server for PATH, not listening yet. */
+static struct ctl_server *
+ctl_server_new(struct event_base *base, const char *path, ctl_find_cb find)
 {
 	struct ctl_server	*s;
-	struct sockaddr_un	 sun;
 
-	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "socket path too long (%zu bytes at most): %s",
-		    sizeof sun.sun_path - 1, path);
-		return (NULL);
-	}
-	if (ctl_server_probe(path, cause) != 0)
-		return (NULL);
 	/* A client that goes away mid-reply must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-
 	s = xcalloc(1, sizeof *s);
 	s->base = base;
 	s->path = xstrdup(path);
@@ -315,14 +306,75 @@ ctl_server_create(struct event_base *base, const char *path,
 	TAILQ_INIT(&s->dead);
 	s->retry = evtimer_new(base, ctl_server_retry, s);
 	s->reap = event_new(base, -1, 0, ctl_server_reap, s);
+	return (s);
+}
+
+static void
+ctl_server_discard(struct ctl_server *s)
+{
+	event_free(s->retry);
+	event_free(s->reap);
+	free(s->path);
+	free(s);
+}
+
+struct ctl_server *
+ctl_server_create(struct event_base *base, const char *path,
+    ctl_find_cb find, char **cause)
+{
+	struct ctl_server	*s;
+	struct sockaddr_un	 sun;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "socket path too long (%zu bytes at most): %s",
+		    sizeof sun.sun_path - 1, path);
+		return (NULL);
+	}
+	if (ctl_server_probe(path, cause) != 0)
+		return (NULL);
+	s = ctl_server_new(base, path, find);
 	if (ctl_server_bind(s, cause) != 0) {
-		event_free(s->retry);
-		event_free(s->reap);
-		free(s->path);
-		free(s);
+		ctl_server_discard(s);
 		return (NULL);
 	}
 	log_debug("msg=\"control socket listening\" path=%s", path);
+	return (s);
+}
+
+/*
+ * The same on FD, a listening Unix socket the supervisor made (socket
+ * activation): its path is the socket's own, and it stays when the
+ * server goes (the supervisor's, not ours to remove).
+ */
+struct ctl_server *
+ctl_server_adopt(struct event_base *base, int fd, ctl_find_cb find,
+    char **cause)
+{
+	struct ctl_server	*s;
+	struct sockaddr_un	 sun;
+	socklen_t		 len = sizeof sun;
+
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    sun.sun_family != AF_UNIX || sun.sun_path[0] == '\0') {
+		xasprintf(cause, "descriptor %d is not a Unix socket with a "
+		    "path", fd);
+		return (NULL);
+	}
+	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
+	s = ctl_server_new(base, sun.sun_path, find);
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    (s->listener = evconnlistener_new(s->base, ctl_server_accept, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL) {
+		xasprintf(cause, "listen on descriptor %d: %s", fd,
+		    strerror(errno));
+		ctl_server_discard(s);
+		return (NULL);
+	}
+	evconnlistener_set_error_cb(s->listener, ctl_server_accept_error);
+	log_debug("msg=\"control socket from the supervisor\" path=%s fd=%d",
+	    s->path, fd);
 	return (s);
 }
 

@@ -102,6 +102,7 @@ int		 ready_journal(const char **);
 /* notify.c: the supervisor's notifications (systemd's, s6's readiness
  * descriptor READY_FD, -1 for none).  notify_extend: a start step that may
  * take long, named for STATUS=. */
+int		 notify_listen_fds(int *, int *, char **);
 int		 notify_check_fd(int, char **);	/* before anything opens */
 int		 notify_init(struct event_base *, int, char **);
 void		 notify_extend(const char *);

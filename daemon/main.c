@@ -392,6 +392,8 @@ struct flags {
 	size_t			 watch_max;
 	int			 ready_fd;	/* -1: none */
 	const char		*ui_dir;	/* NULL: CHIME_UI_DIR */
+	int			 ctl_fd;	/* socket activation: the */
+	int			 http_fd;	/*   supervisor's; or -1 */
 	const char		*config;	/* --config, or NULL */
 	int			 check_config;
 	/* Settings given on the command line (config_load leaves them). */
@@ -826,6 +828,21 @@ signing_key(struct flags *f)
 	free(dir);
 }
 
+/* Socket activation takes the place of --socket and --http: say so when
+ * they were given as well. */
+static void
+listen_fds_said(const struct flags *f)
+{
+	if (f->ctl_fd != -1)
+		log_info("msg=\"control socket from the supervisor\" fd=%d%s",
+		    f->ctl_fd, f->given[OPT_SOCKET - OPT_DATA] ?
+		    " socket_flag=unused" : "");
+	if (f->http_fd != -1)
+		log_info("msg=\"http listener from the supervisor\" fd=%d%s",
+		    f->http_fd, f->given[OPT_HTTP - OPT_DATA] ?
+		    " http_flag=unused" : "");
+}
+
 /*
  * --check-config: the flags and the file were read (or chimed exited 1
  * saying why); now the catalog.  Exits 0 saying what was checked, or 1
@@ -912,10 +929,11 @@ start(struct flags *f)
 	/* Recovery read every row through the map: give those pages back. */
 	journal_release_cache(engine->journal);
 	/* A port in use stops the start before anything says it began. */
-	if (f->http_host != NULL) {
-		httpd = httpd_start(engine->base, f->http_host, f->http_port,
-		    &f->http_limits,
-		    &cause);
+	if (f->http_fd != -1 || f->http_host != NULL) {
+		httpd = f->http_fd != -1 ? httpd_start_fd(engine->base,
+		    f->http_fd, &f->http_limits, &cause) :
+		    httpd_start(engine->base, f->http_host, f->http_port,
+		    &f->http_limits, &cause);
 		if (httpd == NULL ||
 		    hooks_route(httpd, &cause) == -1 ||
 		    rpc_route(httpd, &cause) == -1 ||
@@ -927,10 +945,20 @@ start(struct flags *f)
 	subscription_start();
 	events_watch_init(f->watch_stall_us, f->watch_max);
 	daemon_record("daemon.started");
-	if (socket_path == NULL)
-		xasprintf(&socket_path, "%s/chime.sock", engine->data_dir);
-	engine->ctl = ctl_server_create(engine->base, socket_path,
-	    daemon_method_find, &cause);
+	if (f->ctl_fd != -1) {
+		engine->ctl = ctl_server_adopt(engine->base, f->ctl_fd,
+		    daemon_method_find, &cause);
+		if (engine->ctl != NULL) {
+			free(socket_path);
+			socket_path = xstrdup(ctl_server_path(engine->ctl));
+		}
+	} else {
+		if (socket_path == NULL)
+			xasprintf(&socket_path, "%s/chime.sock",
+			    engine->data_dir);
+		engine->ctl = ctl_server_create(engine->base, socket_path,
+		    daemon_method_find, &cause);
+	}
 	if (engine->ctl == NULL)
 		fatalx("control socket: %s", cause);
 	ctl_server_set_write_gate(engine->ctl, write_gate);
@@ -962,6 +990,14 @@ main(int argc, char **argv)
 	if (f.check_config)
 		check_config(&f);
 	log_open("chimed", f.level);
+	/* The supervisor's descriptors, before anything of ours opens. */
+	if (notify_listen_fds(&f.ctl_fd, &f.http_fd, &cause) == -1)
+		fatalx("%s", cause);
+	listen_fds_said(&f);
+	if (f.ready_fd >= 0 && (f.ready_fd == f.ctl_fd ||
+	    f.ready_fd == f.http_fd))
+		fatalx("--ready-fd %d is a socket the supervisor passed to "
+		    "listen on", f.ready_fd);
 	/* The readiness descriptor is the supervisor's, not one of ours. */
 	if (f.ready_fd >= 0 && notify_check_fd(f.ready_fd, &cause) == -1)
 		fatalx("%s", cause);

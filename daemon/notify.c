@@ -13,6 +13,7 @@
  * ready, then N closed.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,49 @@ notify_status_cb(evutil_socket_t fd, short what, void *arg)
 
 	notify_status_line(line, sizeof line);
 	notify_send(line);
+}
+
+/*
+ * Socket activation: the listening sockets systemd (or any supervisor
+ * speaking its protocol: LISTEN_PID, LISTEN_FDS) passed, by kind: a Unix
+ * stream socket for the control socket (*CTL), a TCP one for the HTTP
+ * listener (*HTTP); -1 for what was not passed.  The variables are unset
+ * (the operations never see them).  0, or -1 and *CAUSE for a descriptor
+ * of another kind or two of one kind.
+ */
+int
+notify_listen_fds(int *ctl, int *http, char **cause)
+{
+	int	n, fd, *slot;
+
+	*ctl = *http = -1;
+	if ((n = sd_listen_fds(1)) < 0) {
+		xasprintf(cause, "LISTEN_FDS: %s", strerror(-n));
+		return (-1);
+	}
+	for (fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0)
+			slot = ctl;
+		else if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1,
+		    0) > 0)
+			slot = http;
+		else {
+			xasprintf(cause, "socket activation: descriptor %d is "
+			    "neither a listening Unix stream socket (the "
+			    "control socket) nor a listening TCP socket (the "
+			    "HTTP listener)", fd);
+			return (-1);
+		}
+		if (*slot != -1) {
+			xasprintf(cause, "socket activation: descriptors %d "
+			    "and %d are both %s", *slot, fd, slot == ctl ?
+			    "Unix sockets (one control socket only)" :
+			    "TCP sockets (one HTTP listener only)");
+			return (-1);
+		}
+		*slot = fd;
+	}
+	return (0);
 }
 
 int

@@ -733,6 +733,8 @@ int		 httpd_parse_address(const char *, char **, uint16_t *,
 void		 httpd_limits_default(struct httpd_limits *);
 struct httpd	*httpd_start(struct event_base *, const char *, uint16_t,
 		     const struct httpd_limits *, char **);
+struct httpd	*httpd_start_fd(struct event_base *, int,
+		     const struct httpd_limits *, char **);
 void		 httpd_free(struct httpd *);
 const char	*httpd_address(const struct httpd *);
 const char	*httpd_listening(void);

@@ -294,15 +294,12 @@ httpd_limits_default(struct httpd_limits *l)
 	l->timeout_s = HTTPD_TIMEOUT_S;
 }
 
-/* Listen on HOST:PORT within LIMITS (NULL: the defaults) with the
- * built-in routes; NULL and *CAUSE if not. */
-struct httpd *
-httpd_start(struct event_base *base, const char *host, uint16_t port,
-    const struct httpd_limits *limits, char **cause)
+/* A server within LIMITS (NULL: the defaults), not listening yet. */
+static struct httpd *
+httpd_new(struct event_base *base, const struct httpd_limits *limits,
+    char **cause)
 {
-	struct httpd			*h;
-	struct evhttp_bound_socket	*bs;
-	struct timeval			 tv = { 0, HTTPD_BEAT_MS * 1000 };
+	struct httpd	*h;
 
 	h = xcalloc(1, sizeof *h);
 	if ((h->http = evhttp_new(base)) == NULL) {
@@ -328,17 +325,17 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 	evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_default_content_type(h->http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(h->http, httpd_request, h);
-	if ((bs = evhttp_bind_socket_with_handle(h->http, host, port)) ==
-	    NULL) {
-		xasprintf(cause, "cannot listen on %s%s%s:%u: %s",
-		    strchr(host, ':') != NULL ? "[" : "", host,
-		    strchr(host, ':') != NULL ? "]" : "", port,
-		    strerror(errno));
-		evhttp_free(h->http);
-		event_free(h->adopt);
-		free(h);
-		return (NULL);
-	}
+	return (h);
+}
+
+/* H listens on BS: the built-in routes, the beat.  NULL and *CAUSE if
+ * not (H freed). */
+static struct httpd *
+httpd_listen(struct httpd *h, struct event_base *base,
+    struct evhttp_bound_socket *bs, char **cause)
+{
+	struct timeval	tv = { 0, HTTPD_BEAT_MS * 1000 };
+
 	h->address = httpd_bound(bs);
 	h->beat_us = mono_us();
 	h->beat = event_new(base, -1, EV_PERSIST, httpd_beat, h);
@@ -353,6 +350,59 @@ httpd_start(struct event_base *base, const char *host, uint16_t port,
 	httpd_current = h;
 	log_info("msg=\"http listening\" address=%s", h->address);
 	return (h);
+}
+
+static void
+httpd_discard(struct httpd *h)
+{
+	evhttp_free(h->http);
+	event_free(h->adopt);
+	free(h);
+}
+
+/* Listen on HOST:PORT within LIMITS (NULL: the defaults) with the
+ * built-in routes; NULL and *CAUSE if not. */
+struct httpd *
+httpd_start(struct event_base *base, const char *host, uint16_t port,
+    const struct httpd_limits *limits, char **cause)
+{
+	struct httpd			*h;
+	struct evhttp_bound_socket	*bs;
+
+	if ((h = httpd_new(base, limits, cause)) == NULL)
+		return (NULL);
+	if ((bs = evhttp_bind_socket_with_handle(h->http, host, port)) ==
+	    NULL) {
+		xasprintf(cause, "cannot listen on %s%s%s:%u: %s",
+		    strchr(host, ':') != NULL ? "[" : "", host,
+		    strchr(host, ':') != NULL ? "]" : "", port,
+		    strerror(errno));
+		httpd_discard(h);
+		return (NULL);
+	}
+	return (httpd_listen(h, base, bs, cause));
+}
+
+/* The same on FD, a listening TCP socket the supervisor made (socket
+ * activation); it is the server's from now on. */
+struct httpd *
+httpd_start_fd(struct event_base *base, int fd,
+    const struct httpd_limits *limits, char **cause)
+{
+	struct httpd			*h;
+	struct evhttp_bound_socket	*bs;
+
+	if ((h = httpd_new(base, limits, cause)) == NULL)
+		return (NULL);
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    (bs = evhttp_accept_socket_with_handle(h->http, fd)) == NULL) {
+		xasprintf(cause, "cannot listen on descriptor %d: %s", fd,
+		    strerror(errno));
+		httpd_discard(h);
+		return (NULL);
+	}
+	return (httpd_listen(h, base, bs, cause));
 }
 
 void

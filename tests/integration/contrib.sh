@@ -30,6 +30,15 @@ sed -e "s|^ExecStart=[^ ]*|ExecStart=$B/chimed|" \
 check "systemd-analyze verify: no complaint" sh -c \
     "systemd-analyze verify --man=no '$T/chimed.service' >'$T/verify' 2>&1 &&
     [ ! -s '$T/verify' ]"
+SOCKU=$(find "$ROOT" -name chimed.socket | head -n 1)
+check "the socket unit is installed beside it" test -f "$SOCKU"
+cp "$SOCKU" "$T/chimed.socket"
+check "systemd-analyze verify: the socket unit with its service" sh -c \
+    "systemd-analyze verify --man=no '$T/chimed.socket' \
+    '$T/chimed.service' >'$T/verify' 2>&1 && [ ! -s '$T/verify' ]"
+check "... the control socket where chimectl looks, and the listener" sh -c \
+    "grep -qx 'ListenStream=/var/lib/chime/chime.sock' '$SOCKU' &&
+    grep -qx 'ListenStream=127.0.0.1:8470' '$SOCKU'"
 check "systemd-analyze security: exposure OK or better" sh -c \
     "systemd-analyze security --offline=yes '$T/chimed.service' |
     grep -Eq 'Overall exposure level for chimed.service: [0-9.]+ (OK|SAFE)'"
