@@ -4,7 +4,8 @@ pages in headless chromium, run by dashboard-events.sh against its chimed.
 
 Environment: CHIME_URL, CHIME_SHOTS, CHIMECTL (dashboard_lib);
 CHIME_TOKEN_FILE (acme, write), CHIME_READ_FILE (acme, read),
-CHIME_OTHER_FILE (the account other), token.create's answers;
+CHIME_OTHER_FILE (the account other), CHIME_ADMIN_FILE (an admin,
+read), token.create's answers; CHIME_PID (chimed's, to make it drain);
 CHIME_JOURNAL and CHIME_DATA (chime-journal export of the daemon's
 journal: the events as they are written); CHIME_RECV_URL and
 CHIME_RECV_DIR (the tests-only receiver of sub-receiver.py: where to send,
@@ -18,6 +19,7 @@ connection lost, to see the page reconnect.
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -48,7 +50,11 @@ class Relay:
             if self.held:
                 c.close()
                 continue
-            u = socket.create_connection(self.target)
+            try:
+                u = socket.create_connection(self.target)
+            except OSError:
+                c.close()	# the daemon is gone: so is the client
+                continue
             with self.lock:
                 self.pairs.append((c, u))
             for a, b in ((c, u), (u, c)):
@@ -98,6 +104,7 @@ from selenium.webdriver.support import expected_conditions as EC
 TOKEN = token("CHIME_TOKEN_FILE")
 READ = token("CHIME_READ_FILE")
 OTHER = token("CHIME_OTHER_FILE")
+ADMIN = token("CHIME_ADMIN_FILE")
 RECV_URL = os.environ["CHIME_RECV_URL"]
 RECV_DIR = os.environ["CHIME_RECV_DIR"]
 EV = "#page section.events"
@@ -478,6 +485,33 @@ def other_account(d, w):
             lambda: watchers() == 0)
 
 
+def admin_and_drain(d, w):
+    """An admin under All accounts sees every record, the daemon's too;
+    then the daemon drains, and the page says so."""
+    signed_in(d, w, ADMIN)
+    d.find_element(By.CSS_SELECTOR, '#nav a[data-page="events"]').click()
+    until(d, lambda: ev_attr(d, "data-state") == "open")
+    follow(d, w, frm="1")
+    awaited(d, "an admin under All accounts, from seq 1: every record of "
+            "the journal", lambda: sorted(e["seq"] for e in shown(d)) ==
+            [r["seq"] for r in export()])
+    heads = [th.text for th in d.find_elements(By.CSS_SELECTOR,
+                                               EV + " thead th")]
+    own = [r for r in export() if r["account"] is None]
+    rows = [d.find_element(By.CSS_SELECTOR, EV + ' tbody tr[data-seq="%d"]'
+                           % r["seq"]) for r in own]
+    check("... with an Account column, the daemon's own records said so "
+          "(%d)" % len(own), "Account" in heads and own and
+          all("(the daemon)" in r.text for r in rows))
+    head = max(r["seq"] for r in export())
+    os.kill(int(os.environ["CHIME_PID"]), signal.SIGTERM)
+    awaited(d, "the daemon drains: the stream's end is said in words",
+            lambda: ev_attr(d, "data-end") == "draining" and
+            ("The daemon is draining (stopping); reconnecting from seq %d"
+             % (head + 1)) in d.find_element(By.ID, "events-status").text)
+    shot(d, "events-07-draining")
+
+
 def main(d, w):
     signed_in(d, w, TOKEN)
     events_live(d, w)
@@ -491,6 +525,7 @@ def main(d, w):
     sign_out(d, w)
     read_only(d, w)
     other_account(d, w)
+    admin_and_drain(d, w)
 
 
 run(main)

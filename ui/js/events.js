@@ -198,6 +198,7 @@ const END_WORDS = {
 
 function onEnd(page, es, end) {
   es.close();
+  page.sec.dataset.end = end.reason;
   if (typeof end.resume_from === "number" &&
     (page.next === null || end.resume_from > page.next))
     page.next = end.resume_from;
