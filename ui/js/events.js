@@ -8,14 +8,17 @@
 // from_seq, each event's seq, an end's resume_from), so that nothing is
 // missed and nothing shown twice.  Pause stops the table, not the
 // stream: what arrives meanwhile is held (and counted) until Resume.  At
-// most MAX_ROWS rows are kept.  The stream is closed when the page is
+// most MAX_ROWS rows are kept, drawn once a frame (a backlog of thousands
+// is one change of the table).  The stream is closed when the page is
 // left (its root taken out of the document) or rendered again.
 
 import { el, empty } from "./format.js";
 
 export const MAX_ROWS = 500;
 const RETRY_MS = [1000, 2000, 5000, 10000, 30000];
-// What the page keeps between visits: the filter and the start.
+// The filter, kept while the page is shown and between visits, and where
+// to start (kept while the page is shown: a later visit starts from the
+// records written from then on).
 const view = { kinds: "", from: "" };
 let live = null;		// the stream of the page shown, if any
 
@@ -24,7 +27,7 @@ export async function render(root, ctx) {
     live.stop();
   const page = { root, ctx, es: null, next: null, started: false,
     paused: false, held: [], heldCount: 0, tries: 0, timer: null,
-    stopped: false, shown: 0 };
+    stopped: false, shown: 0, queue: [], frame: 0 };
   page.stop = () => stop(page);
   page.status = el("p", { id: "events-status", class: "status",
     role: "status", "aria-live": "polite" });
@@ -32,7 +35,7 @@ export async function render(root, ctx) {
     role: "alert" });
   page.tbody = el("tbody", {});
   page.pause = el("button", { type: "button", id: "events-pause",
-    "aria-pressed": "false" }, "Pause");
+    "aria-describedby": "events-held" }, "Pause");
   page.pause.addEventListener("click", () => togglePause(page));
   page.heldText = el("span", { id: "events-held", class: "muted" }, "");
   page.emptyText = empty("No events yet: they appear here as they are " +
@@ -74,6 +77,7 @@ function watchLeave(page) {
     if (!page.root.isConnected) {
       mo.disconnect();
       stop(page);
+      view.from = "";
     }
   });
   mo.observe(host, { childList: true });
@@ -83,6 +87,7 @@ function watchLeave(page) {
 function stop(page) {
   page.stopped = true;
   clearTimeout(page.timer);
+  cancelAnimationFrame(page.frame);
   if (page.es)
     page.es.close();
   page.es = null;
@@ -177,16 +182,17 @@ function onEvent(page, ev) {
   if (page.next !== null && ev.seq < page.next)
     return;		/* had already */
   page.next = ev.seq + 1;
-  page.sec.dataset.next = String(page.next);
   if (page.paused) {
     page.held.push(ev);
-    if (page.held.length > MAX_ROWS)
-      page.held.shift();
+    if (page.held.length > 2 * MAX_ROWS)
+      page.held.splice(0, page.held.length - MAX_ROWS);
     page.heldCount++;
-    heldSaid(page);
-    return;
+  } else {
+    page.queue.push(ev);
+    if (page.queue.length > 2 * MAX_ROWS)
+      page.queue.splice(0, page.queue.length - MAX_ROWS);
   }
-  show(page, [ev]);
+  frame(page);
 }
 
 const END_WORDS = {
@@ -288,12 +294,11 @@ async function refusal(u) {
 function togglePause(page) {
   page.paused = !page.paused;
   page.pause.textContent = page.paused ? "Resume" : "Pause";
-  page.pause.setAttribute("aria-pressed", String(page.paused));
   if (!page.paused) {
-    const held = page.held;
+    page.queue = page.queue.concat(page.held);
     page.held = [];
     page.heldCount = 0;
-    show(page, held);
+    frame(page);
   }
   heldSaid(page);
 }
@@ -311,16 +316,35 @@ function heldSaid(page) {
     "") + "; the stream goes on.";
 }
 
-// Add EVENTS (in seq order) at the top; keep MAX_ROWS rows.
+// Add EVENTS (in seq order) at the top, at once; keep MAX_ROWS rows.
 function show(page, events) {
-  for (const ev of events)
-    page.tbody.prepend(row(page, ev));
+  const last = events.slice(-MAX_ROWS);
+  const frag = document.createDocumentFragment();
+  for (let i = last.length - 1; i >= 0; i--)
+    frag.append(row(page, last[i]));
+  page.tbody.prepend(frag);
   while (page.tbody.rows.length > MAX_ROWS)
     page.tbody.lastElementChild.remove();
   page.shown += events.length;
   page.emptyText.hidden = page.tbody.rows.length > 0;
   page.sec.dataset.rows = String(page.tbody.rows.length);
   page.sec.dataset.shown = String(page.shown);
+}
+
+// What came since the last frame, drawn in one go: a backlog of
+// thousands is one change of the page, not thousands.
+function frame(page) {
+  if (page.frame)
+    return;
+  page.frame = requestAnimationFrame(() => {
+    page.frame = 0;
+    const evs = page.queue;
+    page.queue = [];
+    if (evs.length > 0)
+      show(page, evs);
+    page.sec.dataset.next = String(page.next);
+    heldSaid(page);
+  });
 }
 
 function row(page, ev) {
