@@ -354,6 +354,8 @@ async function act(page, btn, tr, fn) {
       `${tr.dataset.id}"] button`);
     if (again)
       again.focus();
+    else	/* it is gone: focus goes to the form */
+      document.getElementById("sub-url")?.focus();
   } catch (e) {
     for (const b of all)
       b.disabled = false;
