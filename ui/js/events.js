@@ -369,7 +369,8 @@ function when(iso) {
       timeStyle: "medium" }));
 }
 
-// The keys that say most about an event, in this order, then the rest.
+// The keys that say most about an event, in this order, then the rest
+// (not the microsecond instants, nor by_pid: the whole body has them).
 const FIRST = ["name", "run_id", "id", "schedule", "subscription", "status",
   "state", "outcome", "operation", "model", "cost_usd", "percent",
   "error", "reason"];
@@ -383,7 +384,8 @@ function summary(b) {
   const parts = [];
   for (const k of order) {
     const v = b[k];
-    if (v === null || typeof v === "object")
+    if (v === null || typeof v === "object" || k.endsWith("_us") ||
+      k === "by_pid")
       continue;
     parts.push(`${k} ${typeof v === "string" ? v : JSON.stringify(v)}`);
     if (parts.length === 5)
