@@ -489,6 +489,19 @@ def admin_and_drain(d, w):
     """An admin under All accounts sees every record, the daemon's too;
     then the daemon drains, and the page says so."""
     signed_in(d, w, ADMIN)
+    d.find_element(By.CSS_SELECTOR,
+                   '#nav a[data-page="subscriptions"]').click()
+    subs_loaded(d)
+    subs = ctl("subscription", "list")["subscriptions"]
+    rows = d.find_elements(By.CSS_SELECTOR, SUBS + " tbody tr[data-id]")
+    heads = [th.text for th in d.find_elements(By.CSS_SELECTOR,
+                                               SUBS + " thead th")]
+    check("an admin's All accounts lists every subscription, with an "
+          "Account column", "Account" in heads and
+          sorted((r.get_attribute("data-id"), r.get_attribute(
+              "data-account")) for r in rows) ==
+          sorted((x["id"], x["account"]) for x in subs) and len(subs) > 0,
+          str(heads))
     d.find_element(By.CSS_SELECTOR, '#nav a[data-page="events"]').click()
     until(d, lambda: ev_attr(d, "data-state") == "open")
     follow(d, w, frm="1")

@@ -13,7 +13,8 @@
 # shown once; its deliveries appear in its page as they are made; pause,
 # resume, test and delete through the page, each seen with chimectl; a
 # read-only token sees no write action.  An admin under All accounts sees
-# every record; last, chimed drains (SIGTERM) and the page says so.
+# every record and every subscription; last, chimed drains (SIGTERM) and
+# the page says so.
 # Skipped (77) without chromium.
 . "$(dirname "$0")/lib.sh"
 
