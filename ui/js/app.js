@@ -1,15 +1,18 @@
 // ui/js/app.js: the dashboard's shell.  At load it asks who is signed in
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
-// page of the address's fragment (#/overview, #/schedules).  A page is a module with
+// page of the address's fragment (#/overview, #/schedules, #/events,
+// #/subscriptions).  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
 // an admin may see) and the API.
 
 import * as api from "./api.js";
 import * as overview from "./overview.js";
 import * as schedules from "./schedules.js";
+import * as events from "./events.js";
+import * as subscriptions from "./subscriptions.js";
 
-const pages = { overview, schedules };
+const pages = { overview, schedules, events, subscriptions };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
