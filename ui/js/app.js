@@ -8,8 +8,9 @@
 import * as api from "./api.js";
 import * as overview from "./overview.js";
 import * as schedules from "./schedules.js";
+import * as batches from "./batches.js";
 
-const pages = { overview, schedules };
+const pages = { overview, schedules, batches };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
@@ -50,7 +51,14 @@ async function onSignIn(ev) {
   }
 }
 
+// A page that holds something open (an event stream) lets it go.
+function leavePages() {
+  for (const p of Object.values(pages))
+    p.leave?.();
+}
+
 async function onSignOut() {
+  leavePages();
   await api.signOut();
   ctx.session = null;
   ctx.account = null;
@@ -119,6 +127,7 @@ function route() {
 async function render() {
   const name = route();
   const mine = ++rendering;
+  leavePages();
   for (const a of document.querySelectorAll("#nav a"))
     a.toggleAttribute("aria-current", a.dataset.page === name);
   $("page-error").textContent = "";
@@ -165,6 +174,7 @@ function wire() {
       render();
   });
   api.onSignedOut((e) => {
+    leavePages();
     ctx.session = null;
     showSignIn(e.message);
   });
