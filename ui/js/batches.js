@@ -166,6 +166,7 @@ async function batchPage(root, ctx, id) {
     dialog: cancelDialog(), source: null, left: false, busy: false,
     again: false };
   live = page;
+  p.sec.dataset.batch = id;
   p.sec.append(live_, page.body, page.dialog.d);
   root.replaceChildren(p.sec);
   try {
