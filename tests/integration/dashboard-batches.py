@@ -301,6 +301,14 @@ def no_leak(d, w, done_id):
     loaded(d, "batch-list")
     awaited(d, "... and so does going back to the list",
             lambda: watchers() == 0)
+    shown(d, run1)
+    until(d, lambda: d.find_element(By.ID, "batch-live")
+          .get_attribute("data-live") == "open" and watchers() == 1)
+    d.find_element(By.CSS_SELECTOR, '#nav a[data-page="schedules"]').click()
+    until(d, lambda: d.find_elements(By.CSS_SELECTOR,
+                                     "#page section.schedules"))
+    awaited(d, "... and so does going to another page (Schedules)",
+            lambda: watchers() == 0)
     return run1
 
 
@@ -379,6 +387,12 @@ def read_only(d, w, running_id):
     check("... and no create form, said in words",
           not d.find_elements(By.ID, "batch-form") and
           "only read" in sec(d).text)
+    shown(d, running_id)
+    until(d, lambda: d.find_element(By.ID, "batch-live")
+          .get_attribute("data-live") == "open" and watchers() == 1)
+    sign_out(d, w)
+    awaited(d, "signing out on a running batch's page closes its stream",
+            lambda: watchers() == 0)
 
 
 def main(d, w):
@@ -388,10 +402,10 @@ def main(d, w):
     file_create(d, w)
     done_id = live(d, w)
     running = no_leak(d, w, done_id)
-    long2 = ctl("batch", "create", "--account", "acme", "--name", "long2",
-                "--op", "sleeper", "--count", "1")["id"]
     cancel(d, w, running)
     other_account(d, w, done_id)
+    long2 = ctl("batch", "create", "--account", "acme", "--name", "long2",
+                "--op", "sleeper", "--count", "1")["id"]
     read_only(d, w, long2)
     ctl("batch", "cancel", long2, "--account", "acme", "--abort")
 
