@@ -4,7 +4,8 @@ chromium, run by dashboard-batches.sh against its chimed.
 
 Environment: CHIME_URL, CHIME_SHOTS, CHIMECTL (dashboard_lib);
 CHIME_TOKEN_FILE (acme, write), CHIME_READ_FILE (acme, read),
-CHIME_OTHER_FILE (other, write): token.create's answers; CHIME_FILES (a
+CHIME_OTHER_FILE (other, write), CHIME_ADMIN_FILE (an admin, read):
+token.create's answers; CHIME_FILES (a
 folder for the JSON files the page uploads, where the catalog's gate
 operation also looks for its release file).  Prints PASS:/FAIL: lines;
 exits 1 if a check failed, 77 if the browser cannot start.  Waits on
@@ -24,6 +25,7 @@ from selenium.webdriver.support.ui import Select
 TOKEN = token("CHIME_TOKEN_FILE")
 READ = token("CHIME_READ_FILE")
 OTHER = token("CHIME_OTHER_FILE")
+ADMIN = token("CHIME_ADMIN_FILE")
 FILES = os.environ["CHIME_FILES"]
 PAGE = "#page section.batches"
 COUNTS = ("total", "pending", "running", "completed", "failed", "skipped",
@@ -395,6 +397,24 @@ def read_only(d, w, running_id):
             lambda: watchers() == 0)
 
 
+def admin_all(d, w):
+    signed_in(d, w, ADMIN)
+    go(d, "#/batches", "batch-list")
+    rows = d.find_elements(By.CSS_SELECTOR, PAGE + " tbody tr")
+    want = batches("acme") + batches("other")
+    got = [(r.get_attribute("data-id"),
+            r.find_elements(By.TAG_NAME, "td")[0].text) for r in rows]
+    check("an admin's All accounts lists every account's batches with an "
+          "Account column",
+          sorted(got) == sorted((b["id"], b["account"]) for b in want) and
+          "Account" in [h.text for h in d.find_elements(
+              By.CSS_SELECTOR, PAGE + " thead th")], str(got))
+    shot(d, "batches-15-admin-all")
+    go(d, "#/batches/new", "batch-create")
+    check("... and is told creating one needs one account (and may not "
+          "write)", not d.find_elements(By.ID, "batch-form"))
+
+
 def main(d, w):
     signed_in(d, w, TOKEN)
     list_page(d, w)
@@ -407,6 +427,7 @@ def main(d, w):
     long2 = ctl("batch", "create", "--account", "acme", "--name", "long2",
                 "--op", "sleeper", "--count", "1")["id"]
     read_only(d, w, long2)
+    admin_all(d, w)
     ctl("batch", "cancel", long2, "--account", "acme", "--abort")
 
 

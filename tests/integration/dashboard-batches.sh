@@ -8,7 +8,8 @@
 # batch.get at the end, its event stream closed when the page is left
 # (chime_watchers); a running batch cancelled through the page (seen
 # with chimectl); a second account's token sees none of the first's
-# batches; a read-only token gets no create or cancel.  Screenshots go to
+# batches; a read-only token gets no create or cancel; an admin's "All
+# accounts" lists every account's batches with their account.  Screenshots go to
 # $CHIME_SHOTS.  Without chromium the test is skipped (77), never passed.
 . "$(dirname "$0")/lib.sh"
 
@@ -32,10 +33,13 @@ check "other's batch ends" wait_for 30 ended other
 ctlj token create writer --account acme --scope write >"$T/acme.json"
 ctlj token create reader --account acme --scope read >"$T/read.json"
 ctlj token create theirs --account other --scope write >"$T/other.json"
+ctlj token create boss --admin --scope read >"$T/admin.json"
 secret_used "$(jq -r .token "$T/acme.json")" \
-    "$(jq -r .token "$T/read.json")" "$(jq -r .token "$T/other.json")"
+    "$(jq -r .token "$T/read.json")" "$(jq -r .token "$T/other.json")" \
+    "$(jq -r .token "$T/admin.json")"
 
 browser_test dashboard-batches.py CHIME_TOKEN_FILE="$T/acme.json" \
     CHIME_READ_FILE="$T/read.json" CHIME_OTHER_FILE="$T/other.json" \
+    CHIME_ADMIN_FILE="$T/admin.json" \
     CHIME_FILES="$T"
 finish
