@@ -111,7 +111,7 @@ def list_page(d, w):
                r.find_element(By.CLASS_NAME, "progress-line").text,
                cells[4].text, bar.get_attribute("value"),
                bar.get_attribute("max"))
-        exp = (b["name"], b["type"], "%s, %s" % (b["state"], b["outcome"]),
+        exp = (b["name"], b["type"], "%s; outcome: %s" % (b["state"], b["outcome"]),
                b["progress"], "$" + b["spent_usd"],
                str(b["total"] - b["running"] - b["pending"]),
                str(b["total"]))
@@ -137,8 +137,7 @@ def form_create(d, w):
     d.find_element(By.ID, "bf-name").send_keys("form-made")
     d.find_element(By.ID, "bf-operation").send_keys("no-such-op")
     d.find_element(By.ID, "bf-create").click()
-    err = until(d, lambda: d.find_element(By.CSS_SELECTOR,
-                                          PAGE + " .error").text)
+    err = until(d, lambda: d.find_element(By.ID, "bf-error").text)
     check("an unknown operation is refused in the API's words",
           "not created" in err and "no-such-op" in err, err)
     check("... and nothing is created", len(batches("acme")) == n)
@@ -193,8 +192,7 @@ def file_create(d, w):
     go(d, "#/batches/new", "batch-create")
     n = len(batches("acme"))
     upload(d, write("broken.json", "{\"name\": \"x\", "))
-    err = until(d, lambda: d.find_element(By.CSS_SELECTOR,
-                                          PAGE + " .error").text)
+    err = until(d, lambda: d.find_element(By.ID, "batch-file-error").text)
     check("a file that is not JSON is said so", "broken.json is not JSON"
           in err, err)
     bad = {"name": "graph", "type": "conditional", "operations": [
@@ -202,8 +200,8 @@ def file_create(d, w):
         {"id": "b", "operation": "quick", "depends_on": ["nope"]}]}
     upload(d, write("bad.json", bad))
     until(d, lambda: "operations[1].depends_on" in d.find_element(
-        By.CSS_SELECTOR, PAGE + " .error").text)
-    err = d.find_element(By.CSS_SELECTOR, PAGE + " .error").text
+        By.ID, "batch-file-error").text)
+    err = d.find_element(By.ID, "batch-file-error").text
     check("a bad definition is refused naming the operation and why",
           "operations[1].depends_on" in err and "nope" in err, err)
     check("... and nothing is created", len(batches("acme")) == n)

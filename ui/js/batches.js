@@ -74,12 +74,13 @@ function when(iso) {
       timeStyle: "medium" }));
 }
 
+// The state, its reason, and how an ended batch went (outcome).
 function stateText(b) {
   let s = b.state;
-  if (b.outcome)
-    s += `, ${b.outcome}`;
   if (b.reason)
     s += ` (${b.reason})`;
+  if (b.outcome)
+    s += `; outcome: ${b.outcome}`;
   return s;
 }
 
@@ -523,10 +524,11 @@ async function create(root, ctx) {
   done(p.sec, "ready");
 }
 
-// Send batch.create; on success go to the new batch's page.
-async function submit(ctx, p, btn, params, what) {
+// Send batch.create; on success go to the new batch's page, else say
+// why in ERR, the form's own message beside its button.
+async function submit(ctx, p, err, btn, params, what) {
   btn.disabled = true;
-  p.error.textContent = "";
+  err.textContent = "";
   p.status.textContent = "Creating…";
   try {
     const b = await ctx.api.call("batch.create", { account: ctx.account,
@@ -536,7 +538,7 @@ async function submit(ctx, p, btn, params, what) {
   } catch (e) {
     p.status.textContent = "";
     if (e.status !== 401)
-      p.error.textContent = `The batch was not created (${what}): ` +
+      err.textContent = `The batch was not created (${what}): ` +
         e.message;
   } finally {
     btn.disabled = false;
@@ -550,6 +552,8 @@ function fromFile(ctx, p) {
   const draft = el("input", { id: "batch-file-draft", type: "checkbox" });
   const btn = el("button", { type: "submit", id: "batch-file-create" },
     "Create from the file");
+  const err = el("p", { id: "batch-file-error", class: "error",
+    role: "alert" });
   const form = el("form", { class: "card batch-form", id: "batch-file-form" },
     el("h2", {}, "From a JSON file"),
     el("p", { id: "batch-file-help", class: "muted help" }, "The batch's " +
@@ -558,13 +562,13 @@ function fromFile(ctx, p) {
     el("label", { for: "batch-file" }, "Definition file"), file,
     el("div", { class: "check" }, draft, el("label",
       { for: "batch-file-draft" }, "Draft: create it without starting")),
-    el("div", { class: "buttons" }, btn));
+    err, el("div", { class: "buttons" }, btn));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    p.error.textContent = "";
+    err.textContent = "";
     const f = file.files[0];
     if (!f) {
-      p.error.textContent = "Choose a file first.";
+      err.textContent = "Choose a file first.";
       file.focus();
       return;
     }
@@ -572,12 +576,12 @@ function fromFile(ctx, p) {
     try {
       batch = JSON.parse(await f.text());
     } catch (e) {
-      p.error.textContent = `${f.name} is not JSON: ${e.message}`;
+      err.textContent = `${f.name} is not JSON: ${e.message}`;
       file.focus();
       return;
     }
     if (batch === null || typeof batch !== "object" || Array.isArray(batch)) {
-      p.error.textContent = `${f.name} holds no JSON object: a batch is ` +
+      err.textContent = `${f.name} holds no JSON object: a batch is ` +
         "one object with name and operations.";
       file.focus();
       return;
@@ -585,7 +589,7 @@ function fromFile(ctx, p) {
     const params = { batch };
     if (draft.checked)
       params.draft = true;
-    submit(ctx, p, btn, params, f.name);
+    submit(ctx, p, err, btn, params, f.name);
   });
   return form;
 }
@@ -653,6 +657,7 @@ function fromForm(ctx, p) {
   };
   const btn = el("button", { type: "submit", id: "bf-create" },
     "Create");
+  const err = el("p", { id: "bf-error", class: "error", role: "alert" });
   const form = el("form", { class: "card batch-form", id: "batch-form" },
     el("h2", {}, "From a form: one operation, repeated"),
     field("bf-name", "Name", f.name),
@@ -672,19 +677,19 @@ function fromForm(ctx, p) {
       "Stop on failure (sequential only)")),
     el("div", { class: "check" }, f.draft, el("label", { for: "bf-draft" },
       "Draft: create it without starting")),
-    el("div", { class: "buttons" }, btn));
+    err, el("div", { class: "buttons" }, btn));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    p.error.textContent = "";
+    err.textContent = "";
     let params;
     try {
       params = formParams(f);
     } catch (e) {
-      p.error.textContent = "The batch was not created: " + e.message;
+      err.textContent = "The batch was not created: " + e.message;
       f.parameters.focus();
       return;
     }
-    submit(ctx, p, btn, params, "the form");
+    submit(ctx, p, err, btn, params, "the form");
   });
   return form;
 }
