@@ -1,9 +1,10 @@
 // ui/js/app.js: the dashboard's shell.  At load it asks who is signed in
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
-// page of the address's fragment (#/overview, #/schedules).  A page is a module with
+// page of the address's fragment (#/overview, #/schedules, #/batches).  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
-// an admin may see) and the API.
+// an admin may see) and the API.  A page that holds something open (an
+// event stream) exports leave(), called before any page is drawn.
 
 import * as api from "./api.js";
 import * as overview from "./overview.js";
