@@ -20,6 +20,7 @@ from dashboard_lib import (STALE, URL, WAIT, awaited, check, ctl,
                            phone_fits, run, shot, sign_out, signed_in,
                            token, until)
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 TOKEN = token("CHIME_TOKEN_FILE")
@@ -321,6 +322,15 @@ def cancel(d, w, bid):
     dlg = d.find_element(By.ID, "cancel-dialog")
     until(d, lambda: dlg.get_attribute("open") is not None)
     shot(d, "batches-09-cancel-dialog")
+    check("the dialog opens with the focus on Keep it running",
+          d.switch_to.active_element.get_attribute("id") == "cancel-keep")
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    until(d, lambda: dlg.get_attribute("open") is None)
+    check("Escape closes it, the focus back on Cancel batch, nothing "
+          "cancelled", d.switch_to.active_element.get_attribute("id") ==
+          "batch-cancel" and batch(bid)["state"] == "running")
+    d.find_element(By.ID, "batch-cancel").click()
+    until(d, lambda: dlg.get_attribute("open") is not None)
     d.find_element(By.ID, "cancel-keep").click()
     until(d, lambda: dlg.get_attribute("open") is None)
     check("Keep it running cancels nothing",
@@ -333,6 +343,8 @@ def cancel(d, w, bid):
     awaited(d, "the page shows the batch cancelled",
             lambda: sec(d).get_attribute("data-batch-state") ==
             "cancelled")
+    awaited(d, "... the focus on the page's title (its button is gone)",
+            lambda: d.switch_to.active_element.tag_name == "h1")
     b = batch(bid)
     check("... and chimectl sees it cancelled with the reason",
           b["state"] == "cancelled" and b["reason"] == "wrong input",

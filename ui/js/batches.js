@@ -53,7 +53,7 @@ function section(cls, title, ...rest) {
   const error = el("p", { class: "error", role: "alert" });
   const sec = el("section", { class: "batches " + cls, "data-state":
     "loading", "aria-busy": "true" }, el("div", { class: "page-head" },
-    el("h1", {}, title), ...rest),
+    el("h1", { tabindex: "-1" }, title), ...rest),
   el("div", { class: "messages" }, status, error));
   return { sec, status, error };
 }
@@ -433,6 +433,8 @@ async function cancel(page, btn, params) {
   try {
     const b = await page.ctx.api.call("batch.cancel", params);
     page.status.textContent = `The batch is cancelled: ${stateText(b)}.`;
+    /* its button is gone: focus goes to the page's title */
+    page.sec.querySelector("h1").focus();
     refresh(page);
   } catch (e) {
     btn.disabled = false;
