@@ -1,18 +1,20 @@
 // ui/js/app.js: the dashboard's shell.  At load it asks who is signed in
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
-// page of the address's fragment (#/overview, #/schedules, #/events,
-// #/subscriptions).  A page is a module with
+// page of the address's fragment (#/overview, #/schedules, #/batches,
+// #/events, #/subscriptions).  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
-// an admin may see) and the API.
+// an admin may see) and the API.  A page that holds something open (an
+// event stream) exports leave(), called before any page is drawn.
 
 import * as api from "./api.js";
 import * as overview from "./overview.js";
 import * as schedules from "./schedules.js";
+import * as batches from "./batches.js";
 import * as events from "./events.js";
 import * as subscriptions from "./subscriptions.js";
 
-const pages = { overview, schedules, events, subscriptions };
+const pages = { overview, schedules, batches, events, subscriptions };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
@@ -53,7 +55,14 @@ async function onSignIn(ev) {
   }
 }
 
+// A page that holds something open (an event stream) lets it go.
+function leavePages() {
+  for (const p of Object.values(pages))
+    p.leave?.();
+}
+
 async function onSignOut() {
+  leavePages();
   await api.signOut();
   ctx.session = null;
   ctx.account = null;
@@ -122,6 +131,7 @@ function route() {
 async function render() {
   const name = route();
   const mine = ++rendering;
+  leavePages();
   for (const a of document.querySelectorAll("#nav a"))
     a.toggleAttribute("aria-current", a.dataset.page === name);
   $("page-error").textContent = "";
@@ -168,6 +178,7 @@ function wire() {
       render();
   });
   api.onSignedOut((e) => {
+    leavePages();
     ctx.session = null;
     showSignIn(e.message);
   });
