@@ -212,16 +212,12 @@ run_list_account(const struct account *a, void *arg)
 	l->v[l->n++] = xstrdup(a->name);
 }
 
-/* The run of HIT as JSON, with its owner's kind ("owner": "schedule" or
- * "batch") and name ("owner_name"); NULL when its row is gone. */
+/* The run of HIT as JSON (run_row_to_json); NULL when its row is gone. */
 static json_t *
 run_list_one(const struct run_list_hit *hit)
 {
 	msgpack_unpacked	 u;
-	struct schedule		*s;
-	struct batch		*b;
-	const char		*key = strchr(hit->suffix, '/') + 1, *name;
-	char			 owner[128];
+	const char		*key = strchr(hit->suffix, '/') + 1;
 	void			*val;
 	size_t			 len;
 	json_t			*j = NULL;
@@ -236,24 +232,12 @@ run_list_one(const struct run_list_hit *hit)
 	free(val);
 	if (j == NULL)
 		return (NULL);
-	snprintf(owner, sizeof owner, "%.*s", (int)(strrchr(key, ':') - key),
-	    key);
-	if ((b = batch_find(owner)) != NULL) {
-		json_object_set_new(j, "owner", json_string("batch"));
-		name = b->owner.name;
-	} else {
-		json_object_set_new(j, "owner", json_string("schedule"));
-		name = (s = schedule_find(owner)) != NULL ? s->name : NULL;
-	}
-	json_object_set_new(j, "owner_name", name != NULL ?
-	    json_string(name) : json_null());
 	return (j);
 }
 
 /*
  * The runs Q asks for, newest first (by the instant each was made, then
- * run id), at most Q->limit, as run objects with "owner" and
- * "owner_name" (run_list_one): a JSON array, or NULL on a read error.  When more follow, *NEXT
+ * run id), at most Q->limit, as run objects: a JSON array, or NULL on a read error.  When more follow, *NEXT
  * is the cursor of the last one (allocated; else NULL).  *SCANNED counts
  * the index entries read.
  */

@@ -27,7 +27,7 @@ static const struct ctl_param p_run_list[] = {
 	    .help = "only runs of this operation",
 	    .min = 1, .max = CTL_MAX_FILTER },
 	{ .name = "model", .type = CTL_P_STRING,
-	    .help = "only runs priced with this model",
+	    .help = "only runs that used this model",
 	    .min = 1, .max = CTL_MAX_FILTER },
 	{ .name = "limit", .type = CTL_P_INT,
 	    .help = "newest first, at most this many (default 50, at "
@@ -53,8 +53,8 @@ const struct ctl_method ctl_methods_run[] = {
 		.params = p_run_list,
 		.target = CTL_T_ACCOUNT_GIVEN,
 		.flags = CTL_M_READONLY,
-		.columns = "run_id,owner_name~,+account,operation~,model~,"
-		    "status,triggered_by,scheduled_for,latency_ms,cost_usd,"
+		.columns = "run_id,owner_name~,+account,operation~,+model,"
+		    "status,+triggered_by,scheduled_for,latency_ms,cost_usd,"
 		    "reason error~",
 		.list_key = "runs",
 	},

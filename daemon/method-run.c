@@ -12,6 +12,7 @@ static void	method_run_not_yet(struct ctl_req *, struct schedule *,
 		    uint64_t);
 static int	method_run_list_query(struct ctl_req *, json_t *,
 		    struct run_list_query *);
+static void	method_run_owner(json_t *);
 
 static void
 method_run_get(struct ctl_req *req, json_t *params,
@@ -121,6 +122,26 @@ method_run_list_query(struct ctl_req *req, json_t *params,
 	return (0);
 }
 
+/* Run R's "owner" ("schedule" or "batch", what its "schedule" id names)
+ * and "owner_name" (null when it cannot be told). */
+static void
+method_run_owner(json_t *r)
+{
+	const char	*id = json_string_value(json_object_get(r, "schedule"));
+	const char	*name = NULL, *kind = "schedule";
+	struct schedule	*s;
+	struct batch	*b;
+
+	if (id != NULL && (b = batch_find(id)) != NULL) {
+		kind = "batch";
+		name = b->owner.name;
+	} else if (id != NULL && (s = schedule_find(id)) != NULL)
+		name = s->name;
+	json_object_set_new(r, "owner", json_string(kind));
+	json_object_set_new(r, "owner_name", name != NULL ?
+	    json_string(name) : json_null());
+}
+
 /*
  * run.list: the runs of the caller's accounts (of one if asked, which
  * must be one it may act for) across their schedules and batches, newest
@@ -132,7 +153,7 @@ method_run_list(struct ctl_req *req, json_t *params, const struct target *t)
 	struct run_list_query	 q;
 	json_t			*list;
 	char			*next;
-	size_t			 scanned;
+	size_t			 scanned, i;
 
 	(void)t;
 	if (method_run_list_query(req, params, &q) != 0)
@@ -142,6 +163,8 @@ method_run_list(struct ctl_req *req, json_t *params, const struct target *t)
 		    NULL, NULL);
 		return;
 	}
+	for (i = 0; i < json_array_size(list); i++)
+		method_run_owner(json_array_get(list, i));
 	log_trace(TRACE_CTL, "msg=\"run.list\" runs=%zu scanned=%zu",
 	    json_array_size(list), scanned);
 	ctl_reply(req, json_pack("{s:o, s:b, s:o}", "runs", list,
