@@ -1,15 +1,16 @@
 // ui/js/app.js: the dashboard's shell.  At load it asks who is signed in
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
-// page of the address's fragment (#/overview, #/schedules).  A page is a module with
+// page of the address's fragment (#/overview, #/schedules, #/runs).  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
 // an admin may see) and the API.
 
 import * as api from "./api.js";
 import * as overview from "./overview.js";
 import * as schedules from "./schedules.js";
+import * as runs from "./runs.js";
 
-const pages = { overview, schedules };
+const pages = { overview, schedules, runs };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
