@@ -118,6 +118,10 @@ def filters(d):
     apply(d, op="fail")
     same(d, "--op fail: the page's rows are run list's",
          "--account", "acme", "--op", "fail", "--limit", "50")
+    apply(d, model="cheap-model")
+    same(d, "--model cheap-model: the one run priced so",
+         "--account", "acme", "--model", "cheap-model", "--limit", "50")
+    check("... which is one", len(ids(d)) == 1, str(ids(d)))
     apply(d, model="test-model", status="success", limit="25")
     same(d, "--model with --status: the page's rows are run list's",
          "--account", "acme", "--model", "test-model", "--status",
@@ -168,6 +172,10 @@ def admin_all(d, w):
     check("... with an Account column and both accounts' runs",
           heads[1] == "Account" and {"acme", "other"} <= accounts,
           "%s %s" % (heads[:3], accounts))
+    rows = d.find_elements(By.CSS_SELECTOR, RUNS + " tbody tr")
+    check("... each row's Account cell its run's account",
+          all(r.find_element(By.CSS_SELECTOR, "td").text ==
+              r.get_attribute("data-account") for r in rows))
     shot(d, "runs-04-admin")
     sign_out(d, w)
 

@@ -17,9 +17,9 @@ ctl schedule create --account acme --name ok --op quick --manual >/dev/null
 ctl schedule create --account acme --name bad --op fail --manual >/dev/null
 ctl schedule create --account other --name theirs --op quick --manual \
     >/dev/null
-ctl prefs set --account acme --op flaky --model cheap-model >/dev/null
 # acme: a failing run and two good ones of its schedules, then a batch of
-# 30 (more than a page of 25), then one more schedule run after it.
+# 30 (more than a page of 25), then one more schedule run after it, with
+# the account's preferred model for quick.
 for s in ok bad ok; do
 	ctl schedule trigger "$s" --account acme >/dev/null
 done
@@ -34,6 +34,9 @@ ended() {
 	    .status != "running")' >/dev/null
 }
 check "acme's schedule runs and batch end" wait_for 60 ended acme 33
+# the last one priced with another model
+check "acme prefers cheap-model for quick" ctl prefs set --account acme \
+    --op quick --preferred-model cheap-model
 ctl schedule trigger ok --account acme >/dev/null
 check "... and its last run" wait_for 30 ended acme 34
 check "other's run ends" wait_for 30 ended other 1
