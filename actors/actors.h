@@ -435,15 +435,31 @@ void		 run_row_key(const char *, uint64_t, char *, size_t);
 json_t		*run_row_to_json(const msgpack_object *);
 int		 run_id_parse(const char *, char *, size_t, uint64_t *);
 
-/* Which schedules schedule_list returns. */
+/* The orders of schedule_list: by a key, then by account and name. */
+enum schedule_sort {
+	SCHEDULE_SORT_NAME,		/* account, then name */
+	SCHEDULE_SORT_OPERATION,
+	SCHEDULE_SORT_STATE,		/* its name: active, completed, paused */
+	SCHEDULE_SORT_NEXT_FIRE,	/* none: after every instant */
+	SCHEDULE_SORT_LAST_FIRE,	/* never: before every instant */
+	SCHEDULE_SORT_COST_MONTH,
+	SCHEDULE_SORT_MAX
+};
+
+/* Which schedules schedule_list returns, in which order. */
 struct schedule_filter {
 	const struct caller	*caller;	/* only accounts it may act for */
 	const char		*account;	/* only this one (NULL: any) */
 	int			 state;		/* SCHEDULE_ACTIVE, _PAUSED; -1 */
 	const char		*operation;	/* only this operation */
 	const char		*name;		/* an fnmatch(3) glob */
-	const char		*after_account;	/* the cursor: only those */
-	const char		*after_name;	/*   after it (both or NULL) */
+	enum schedule_sort	 sort;
+	int			 desc;		/* the whole order reversed */
+	int			 after;		/* the cursor: only those after */
+	int64_t			 after_num;	/*   this key (numeric sorts) */
+	char			 after_str[64];	/*   or this one */
+	char			 after_account[64];
+	char			 after_name[64];
 };
 
 /* Counts for daemon.status and metrics. */
@@ -455,6 +471,9 @@ struct schedule_counts {
 	size_t	runs_running;	/* operations executing now */
 	size_t	runs_waiting;	/* runs waiting for an executor slot */
 };
+
+/* trigger-words.c */
+char		*trigger_words(enum trigger_kind, const char *, int64_t);
 
 /* tz.c */
 const struct tz	*tz_load(const char *, char **);
@@ -670,7 +689,12 @@ void		 schedule_set_paused(struct reply *, struct schedule *, int,
 		     const char *, const char *);
 void		 schedule_ctl_delete(struct reply *, struct schedule *);
 void		 schedule_ctl_estimate(struct reply *, json_t *, const char *);
+json_t		*schedule_next_json(const struct schedule *, int);
+void		 schedule_ctl_next(struct reply *, json_t *, const char *,
+		     int);
 int		 schedule_list_cmp(const void *, const void *);
+int		 schedule_sort_parse(struct schedule_filter *, const char *);
+int		 schedule_cursor_parse(struct schedule_filter *, const char *);
 json_t		*schedule_list(const struct schedule_filter *, size_t,
 		     char **);
 

@@ -8,6 +8,7 @@
  * per schedule at a time: a second one meanwhile is refused as busy.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@ static int	list_cmp_key(const char *, const char *,
 static int	list_wanted(const struct schedule_filter *,
 		    const struct schedule *);
 static void	schedule_list_one(struct schedule *, void *);
+static struct schedule *schedule_draft(struct reply *, json_t *,
+		    const char *);
 
 /* ---- changes in flight ------------------------------------------------- */
 
@@ -493,21 +496,21 @@ schedule_ctl_delete(struct reply *req, struct schedule *s)
 	    schedule_op_create(req, s, t, SCHEDULE_OP_DELETE));
 }
 
-/* ---- estimate ---------------------------------------------------------- */
+/* ---- estimate and next fires of a schedule to be --------------------- */
 
 /*
- * schedule.estimate (and schedule.create with dry_run): the estimate of an
- * existing schedule (params "id"), or of the one PARAMS describe; nothing
- * is written.
+ * The schedule PARAMS describe for ACCOUNT, checked as schedule.create
+ * checks it ("name" not needed), with the grid and last fire of one
+ * created now: allocated, never registered or journaled; the caller frees
+ * it with schedule_free.  NULL after answering REQ with the fault.
  */
-void
-schedule_ctl_estimate(struct reply *req, json_t *params,
-    const char *account)
+static struct schedule *
+schedule_draft(struct reply *req, json_t *params, const char *account)
 {
 	struct schedule	*t;
 	const char	*field = NULL;
 	char		*reason = NULL;
-	json_t		*est, *p;
+	json_t		*p;
 
 	t = schedule_create();
 	t->account = xstrdup(account);
@@ -520,17 +523,90 @@ schedule_ctl_estimate(struct reply *req, json_t *params,
 		free(reason);
 		json_decref(p);
 		schedule_free(t);
-		return;
+		return (NULL);
 	}
 	json_decref(p);
 	t->id = xstrdup("(not created)");
 	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
 	t->last_fire = now_us();
+	return (t);
+}
+
+/*
+ * schedule.estimate (and schedule.create with dry_run): the estimate of
+ * the schedule PARAMS describe; nothing is written.
+ */
+void
+schedule_ctl_estimate(struct reply *req, json_t *params,
+    const char *account)
+{
+	struct schedule	*t;
+	json_t		*est;
+
+	if ((t = schedule_draft(req, params, account)) == NULL)
+		return;
 	if ((est = schedule_estimate(t)) == NULL)
 		reply_invalid(req, "operation", "the operation or its model "
 		    "is not in the catalog");
 	else
 		reply_ok(req, est);
+	schedule_free(t);
+}
+
+/*
+ * The next COUNT fires of S, as schedule.next answers them: {"id", "tz",
+ * "state", "next": [{"utc", "local", "dst"}]}, from now or the last
+ * occurrence settled if later.  Returns allocated JSON.
+ */
+json_t *
+schedule_next_json(const struct schedule *s, int count)
+{
+	struct cron_fire	*fires;
+	int64_t			*when, from;
+	json_t			*list;
+	char			 utc[40], local[40];
+	int			 i, n;
+
+	when = xcalloc((size_t)count, sizeof *when);
+	fires = xcalloc((size_t)count, sizeof *fires);
+	from = now_us();
+	if (s->last_fire > from)
+		from = s->last_fire;
+	n = schedule_next_fires(s, from, count, when, fires);
+	list = json_array();
+	for (i = 0; i < n; i++) {
+		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    fires[i].nominal.year, fires[i].nominal.month,
+		    fires[i].nominal.day, fires[i].nominal.hour,
+		    fires[i].nominal.minute, fires[i].nominal.second);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
+		    local, "dst", dst_tag_name(fires[i].tag)));
+	}
+	free(when);
+	free(fires);
+	return (json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
+	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
+	    "paused", "next", list));
+}
+
+/*
+ * schedule.next without an id: the next COUNT fires of the schedule
+ * PARAMS describe, checked as schedule.create checks it; nothing is
+ * written.  Its "id" is null and its state "active".
+ */
+void
+schedule_ctl_next(struct reply *req, json_t *params, const char *account,
+    int count)
+{
+	struct schedule	*t;
+	json_t		*out;
+
+	if ((t = schedule_draft(req, params, account)) == NULL)
+		return;
+	out = schedule_next_json(t, count);
+	json_object_set_new(out, "id", json_null());
+	reply_ok(req, out);
 	schedule_free(t);
 }
 
@@ -606,6 +682,180 @@ schedule_list_cmp(const void *a, const void *b)
 	return (list_cmp_key(x->account, x->name, y));
 }
 
+static const char *const schedule_sort_names[SCHEDULE_SORT_MAX] = {
+	"name", "operation", "state", "next_fire", "last_fire", "cost_month"
+};
+
+/* S's key under SORT when it is a number. */
+static int64_t
+list_num_key(enum schedule_sort sort, const struct schedule *s)
+{
+	switch (sort) {
+	case SCHEDULE_SORT_NEXT_FIRE:
+		return (s->state == SCHEDULE_ACTIVE && s->next_fire > 0 ?
+		    s->next_fire : INT64_MAX);
+	case SCHEDULE_SORT_LAST_FIRE:
+		return (s->fired_us);
+	case SCHEDULE_SORT_COST_MONTH:
+		return (s->month_spent);
+	default:
+		return (0);
+	}
+}
+
+/* S's key under SORT when it is a string ("" for the name order). */
+static const char *
+list_str_key(enum schedule_sort sort, const struct schedule *s)
+{
+	switch (sort) {
+	case SCHEDULE_SORT_OPERATION:
+		return (s->operation);
+	case SCHEDULE_SORT_STATE:
+		return (schedule_state_names[s->state]);
+	default:
+		return ("");
+	}
+}
+
+static int
+list_numeric(enum schedule_sort sort)
+{
+	return (sort == SCHEDULE_SORT_NEXT_FIRE ||
+	    sort == SCHEDULE_SORT_LAST_FIRE || sort == SCHEDULE_SORT_COST_MONTH);
+}
+
+/* Where the position (NUM or STR, ACCT, NAME) stands against S in F's
+ * order: < 0 before it, 0 at it, > 0 after it. */
+static int
+list_cmp_pos(const struct schedule_filter *f, int64_t num, const char *str,
+    const char *acct, const char *name, const struct schedule *s)
+{
+	int64_t	k;
+	int	c = 0;
+
+	if (list_numeric(f->sort)) {
+		k = list_num_key(f->sort, s);
+		c = num < k ? -1 : num > k;
+	} else if (f->sort != SCHEDULE_SORT_NAME)
+		c = list_natcmp(str, list_str_key(f->sort, s));
+	if (c == 0)
+		c = list_cmp_key(acct, name, s);
+	return (f->desc ? -c : c);
+}
+
+/* qsort has no argument: the filter of the list being sorted. */
+static const struct schedule_filter *list_sorting;
+
+static int
+list_sort_cmp(const void *a, const void *b)
+{
+	const struct schedule	*x = *(struct schedule *const *)a;
+	const struct schedule	*y = *(struct schedule *const *)b;
+
+	return (list_cmp_pos(list_sorting, list_num_key(list_sorting->sort, x),
+	    list_str_key(list_sorting->sort, x), x->account, x->name, y));
+}
+
+/* F's order from a sort parameter ("next_fire", "-cost_month"): 0, or -1
+ * for an unknown one. */
+int
+schedule_sort_parse(struct schedule_filter *f, const char *sort)
+{
+	int	i;
+
+	f->desc = sort[0] == '-';
+	for (i = 0; i < SCHEDULE_SORT_MAX; i++) {
+		if (strcmp(sort + f->desc, schedule_sort_names[i]) == 0) {
+			f->sort = i;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* The sort parameter of F's order, into BUF. */
+static const char *
+list_sort_text(const struct schedule_filter *f, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", f->desc ? "-" : "",
+	    schedule_sort_names[f->sort]);
+	return (buf);
+}
+
+/*
+ * The cursor after S in F's order: "ACCOUNT/NAME" in the default order,
+ * else "SORT:KEY:ACCOUNT/NAME" (SORT as the request gave it, KEY S's
+ * value: a number, a string, or nothing for -name).  Allocated.
+ */
+static char *
+list_cursor(const struct schedule_filter *f, const struct schedule *s)
+{
+	char	*c, sort[32];
+
+	if (f->sort == SCHEDULE_SORT_NAME && !f->desc)
+		xasprintf(&c, "%s/%s", s->account, s->name);
+	else if (list_numeric(f->sort))
+		xasprintf(&c, "%s:%lld:%s/%s", list_sort_text(f, sort,
+		    sizeof sort), (long long)list_num_key(f->sort, s),
+		    s->account, s->name);
+	else
+		xasprintf(&c, "%s:%s:%s/%s", list_sort_text(f, sort,
+		    sizeof sort), list_str_key(f->sort, s), s->account,
+		    s->name);
+	return (c);
+}
+
+/* Copy the LEN bytes at P into BUF (of 64) if they are an id. */
+static int
+list_cursor_id(char *buf, const char *p, size_t len)
+{
+	if (len >= 64)
+		return (-1);
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return (valid_id(buf) ? 0 : -1);
+}
+
+/*
+ * F's position from CURSOR, a next_cursor of schedule_list under the same
+ * order (F's sort set first): 0, or -1 when it is not one.
+ */
+int
+schedule_cursor_parse(struct schedule_filter *f, const char *cursor)
+{
+	const char	*p = cursor, *slash, *colon;
+	char		 sort[32], *end;
+	size_t		 n;
+
+	if (f->sort != SCHEDULE_SORT_NAME || f->desc) {
+		list_sort_text(f, sort, sizeof sort);
+		n = strlen(sort);
+		if (strncmp(p, sort, n) != 0 || p[n] != ':')
+			return (-1);
+		p += n + 1;
+		if ((colon = strchr(p, ':')) == NULL)
+			return (-1);
+		if (list_numeric(f->sort)) {
+			errno = 0;
+			f->after_num = strtoll(p, &end, 10);
+			if (end != colon || p == colon || errno != 0)
+				return (-1);
+		} else if (f->sort == SCHEDULE_SORT_NAME) {
+			if (colon != p)
+				return (-1);
+		} else if (list_cursor_id(f->after_str, p,
+		    (size_t)(colon - p)) != 0)
+			return (-1);
+		p = colon + 1;
+	}
+	if ((slash = strchr(p, '/')) == NULL ||
+	    list_cursor_id(f->after_account, p, (size_t)(slash - p)) != 0 ||
+	    list_cursor_id(f->after_name, slash + 1, strlen(slash + 1)) != 0)
+		return (-1);
+	f->after = 1;
+	return (0);
+}
+
 /* Is S visible to the caller, and does it pass the filter? */
 static int
 list_wanted(const struct schedule_filter *f, const struct schedule *s)
@@ -626,8 +876,8 @@ list_wanted(const struct schedule_filter *f, const struct schedule *s)
 		return (0);
 	if (f->name != NULL && fnmatch(f->name, s->name, 0) != 0)
 		return (0);
-	if (f->after_name != NULL &&
-	    list_cmp_key(f->after_account, f->after_name, s) >= 0)
+	if (f->after && list_cmp_pos(f, f->after_num, f->after_str,
+	    f->after_account, f->after_name, s) >= 0)
 		return (0);
 	return (1);
 }
@@ -648,10 +898,10 @@ schedule_list_one(struct schedule *s, void *arg)
 
 /*
  * The schedules F lets through (only those of accounts F's caller may act
- * for), by account then name in natural order, at most LIMIT of them, as
- * schedule objects.  When more follow, *NEXT is the cursor of the last one
- * ("ACCOUNT/NAME", allocated; else NULL): give it back as the filter's
- * after_account and after_name for the next page.
+ * for), in F's order (by default account then name, natural), at most
+ * LIMIT of them, as schedule objects.  When more follow, *NEXT is the
+ * cursor of the last one (allocated; else NULL): schedule_cursor_parse
+ * takes it back for the next page.
  */
 json_t *
 schedule_list(const struct schedule_filter *f, size_t limit, char **next)
@@ -664,13 +914,13 @@ schedule_list(const struct schedule_filter *f, size_t limit, char **next)
 	ctx.f = f;
 	*next = NULL;
 	schedule_foreach(NULL, schedule_list_one, &ctx);
+	list_sorting = f;
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, schedule_list_cmp);
+		qsort(ctx.v, ctx.n, sizeof *ctx.v, list_sort_cmp);
 	for (i = 0; i < ctx.n && i < limit; i++)
 		json_array_append_new(a, schedule_to_json(ctx.v[i]));
 	if (i < ctx.n && i > 0)
-		xasprintf(next, "%s/%s", ctx.v[i - 1]->account,
-		    ctx.v[i - 1]->name);
+		*next = list_cursor(f, ctx.v[i - 1]);
 	free(ctx.v);
 	return (a);
 }

@@ -830,7 +830,7 @@ schedule_to_json(const struct schedule *s)
 	struct cost_range	 est;
 	const char		*source, *mname;
 	int			 samples;
-	char			 buf[40], local[40];
+	char			 buf[40], local[40], *words;
 
 	params = json_loads(s->parameters, 0, NULL);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s*, s:o, s:s, s:s, s:s, s:s, "
@@ -850,6 +850,9 @@ schedule_to_json(const struct schedule *s)
 	    "note", s->note, "run_counter", (json_int_t)s->run_counter,
 	    "runs_in_flight", s->nruns, "wall_anchored",
 	    (s->cron.flags & CRON_WALL) != 0 && s->trigger <= TRIGGER_MONTHLY);
+	json_object_set_new(j, "trigger_words", json_string(words =
+	    trigger_words(s->trigger, s->trigger_text, s->interval_us)));
+	free(words);
 	json_object_set_new(j, "max_cost_month_usd", s->max_cost_month > 0 ?
 	    json_string(fmt_usd(s->max_cost_month, buf, sizeof buf)) :
 	    json_null());

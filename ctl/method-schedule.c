@@ -125,6 +125,11 @@ static const struct ctl_param p_list[] = {
 	    .min = 1, .max = CTL_MAX_LIST },
 	{ .name = "cursor", .type = CTL_P_STRING,
 	    .help = "the next_cursor of the previous page" },
+	{ .name = "sort", .type = CTL_P_STRING,
+	    .help = "name (default), operation, state, next_fire, "
+	        "last_fire or cost_month; -KEY for the reverse" },
+	{ .name = "last_run", .type = CTL_P_BOOL,
+	    .help = "add each schedule's newest run (status, error)" },
 	{ .name = NULL }
 };
 static const struct ctl_param p_pause[] = {
@@ -153,7 +158,12 @@ static const struct ctl_param p_runs[] = {
 	{ .name = NULL }
 };
 static const struct ctl_param p_next[] = {
-	P_ID,
+	{ .name = "id", .type = CTL_P_STRING, .flags = CTL_P_POSITIONAL,
+	    .help = "an existing schedule (else the one the other "
+	        "parameters describe)" },
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "name (ignored)" },
+	P_CONFIG,
 	{ .name = "count", .type = CTL_P_INT,
 	    .help = "how many (default 5, at most 1000)",
 	    .min = 1, .max = CTL_MAX_NEXT },
@@ -226,9 +236,9 @@ const struct ctl_method ctl_methods_schedule[] = {
 	},
 	{
 		.name = "schedule.next",
-		.summary = "the next fire instants of a schedule",
+		.summary = "the next fire instants of a schedule (or of one "
+		    "described, as schedule.estimate)",
 		.params = p_next,
-		.target = CTL_T_SCHEDULE,
 		.flags = CTL_M_READONLY,
 		.columns = "utc,local,dst",
 		.list_key = "next",

@@ -37,6 +37,18 @@ struct daemon_method {
 
 struct httpd;
 
+/* config.c: the configuration file, and where each setting came from. */
+#define CONFIG_OVERRIDDEN	2	/* the command line gave it */
+typedef int (*config_setting_cb)(void *, const char *, const char *,
+		     char **);
+int		 config_load(const char *, config_setting_cb, void *);
+int		 config_bool(const char *);
+void		 config_given(const char *, const char *);
+void		 config_names(const char *const *);
+const char	*config_path(void);
+json_t		*config_settings_json(void);
+void		 config_free(void);
+
 /* gauges.c */
 void		 gauges_init(void);
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,8 @@ static deadfunc void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-"usage: chimed [--data DIR] [--socket PATH] [--catalog FILE] [--foreground]\n"
+"usage: chimed [--config FILE] [--check-config]\n"
+"              [--data DIR] [--socket PATH] [--catalog FILE] [--foreground]\n"
 "              [--log-level error|warn|info|debug] [--trace LIST]\n"
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
@@ -53,6 +55,11 @@ usage(int status)
 "              [--watch-max N] [--ui-dir DIR]\n"
 "              [--version] [--help]\n"
 "\n"
+"  --config FILE         settings: KEY = VALUE lines, KEY a long flag below\n"
+"                        without its --; flags given here win (default\n"
+"                        " CHIME_CONFIG_FILE " if it exists)\n"
+"  --check-config        check the flags, the file and the catalog, say\n"
+"                        what is wrong, exit 0 or 1; starts nothing\n"
 "  --data DIR            data directory (default $CHIME_DATA or ./var/chime)\n"
 "  --socket PATH         control socket (default DATA/chime.sock)\n"
 "  --catalog FILE        operations and models (default: the built-in sample)\n"
@@ -233,19 +240,45 @@ reload(void)
 	notify_reloaded();
 }
 
-/* A duration flag from 1s to 1d, in milliseconds; exits 2 if not. */
-static int64_t
-parse_timeout_ms(const char *flag, const char *s)
+/* -1 with *CAUSE the message of FMT. */
+static int
+flag_fail(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	return (-1);
+}
+
+/* A duration from 1s to 1d, in milliseconds, into *MS. */
+static int
+parse_timeout_ms(const char *s, int64_t *ms, char **cause)
 {
 	int64_t	d;
 
 	if (parse_duration(s, &d) == -1 || d < USEC_PER_SEC ||
-	    d > 86400 * USEC_PER_SEC) {
-		fprintf(stderr, "chimed: %s: expected a duration from 1s to "
-		    "1d, such as 30s\n", flag);
-		exit(2);
-	}
-	return (d / USEC_PER_MSEC);
+	    d > 86400 * USEC_PER_SEC)
+		return (flag_fail(cause, "expected a duration from 1s to 1d, "
+		    "such as 30s, got \"%s\"", s));
+	*ms = d / USEC_PER_MSEC;
+	return (0);
+}
+
+/* A number from LO to HI into *V. */
+static int
+parse_number(const char *s, long lo, long hi, long *v, char **cause)
+{
+	char	*end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || end == s || *v < lo || *v > hi)
+		return (flag_fail(cause, "expected a number from %ld to %ld, "
+		    "got \"%s\"", lo, hi, s));
+	return (0);
 }
 
 /* The places kept for admins (given or the default) must leave some for
@@ -266,27 +299,11 @@ check_ctl_limits(const struct ctl_limits *l)
 	}
 }
 
-static long
-parse_number(const char *flag, const char *s, long lo, long hi)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v < lo || v > hi) {
-		fprintf(stderr, "chimed: %s: expected a number from %ld to "
-		    "%ld, got \"%s\"\n", flag, lo, hi, s);
-		exit(2);
-	}
-	return (v);
-}
-
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
-	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX, OPT_VERSION,
-	OPT_HELP, OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
+	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX,
+	OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
@@ -295,9 +312,14 @@ enum {
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
 	OPT_WATCH_STALL,
-	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD, OPT_UI_DIR
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD, OPT_UI_DIR,
+	/* Flags only, never in a configuration file. */
+	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_HELP
 };
 
+/* Every flag; those before the first NULL name are settings a
+ * configuration file may hold as well (config_load), in this order in
+ * daemon.status. */
 static const struct option longopts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -338,10 +360,17 @@ static const struct option longopts[] = {
 	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
+	/* Flags only. */
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
+#define OPT_SETTINGS	(OPT_UI_DIR - OPT_DATA + 1)	/* settings */
+
+/* Every setting's name, for daemon.status. */
+static const char	*setting_names[OPT_SETTINGS + 1];
 
 struct flags {
 	const char		*data;
@@ -363,225 +392,330 @@ struct flags {
 	size_t			 watch_max;
 	int			 ready_fd;	/* -1: none */
 	const char		*ui_dir;	/* NULL: CHIME_UI_DIR */
+	const char		*config;	/* --config, or NULL */
+	int			 check_config;
+	/* Settings given on the command line (config_load leaves them). */
+	uint8_t			 given[OPT_SETTINGS];
 };
 
+/* Setting OPT of journal, log and process options, ARG its value. */
+static int
+flag_apply_base(struct flags *f, int opt, const char *arg, char **cause)
+{
+	enum log_format	 fmt;
+	long		 n;
+
+	switch (opt) {
+	case OPT_DATA:
+		f->data = arg;
+		return (0);
+	case OPT_SOCKET:
+		free(socket_path);
+		socket_path = xstrdup(arg);
+		return (0);
+	case OPT_CATALOG:
+		f->catalog = arg;
+		return (0);
+	case OPT_FOREGROUND:
+		return (0);
+	case OPT_LOG_LEVEL:
+		if (log_parse_level(arg, &f->level) == -1)
+			return (flag_fail(cause, "unknown level \"%s\" "
+			    "(error, warn, info or debug)", arg));
+		return (0);
+	case OPT_LOG_FORMAT:
+		if (log_parse_format(arg, &fmt) == -1)
+			return (flag_fail(cause, "expected logfmt or json, "
+			    "got \"%s\"", arg));
+		log_set_format(fmt);
+		return (0);
+	case OPT_TRACE:
+		if (log_parse_trace(arg, &log_trace_bits) == -1)
+			return (flag_fail(cause, "unknown subsystem in \"%s\"",
+			    arg));
+		return (0);
+	case OPT_SYNC:
+		if (strcmp(arg, "full") == 0)
+			f->jopts.sync = JOURNAL_SYNC_FULL;
+		else if (strcmp(arg, "batch") == 0)
+			f->jopts.sync = JOURNAL_SYNC_BATCH;
+		else if (strcmp(arg, "none") == 0)
+			f->jopts.sync = JOURNAL_SYNC_NONE;
+		else
+			return (flag_fail(cause, "expected full, batch or "
+			    "none, got \"%s\"", arg));
+		return (0);
+	case OPT_JMAX:
+		if (parse_number(arg, 1, 1 << 24, &n, cause) == -1)
+			return (-1);
+		f->jopts.map_max = (size_t)n << 20;
+		return (0);
+	case OPT_MAX_RUNNING:
+		if (parse_number(arg, 1, 100000, &n, cause) == -1)
+			return (-1);
+		f->max_running = (int)n;
+		return (0);
+	case OPT_DRAIN:
+		if (parse_duration(arg, &f->drain_us) == -1)
+			return (flag_fail(cause, "expected a duration such as "
+			    "30s, got \"%s\"", arg));
+		return (0);
+	case OPT_READY_FD:
+		if (parse_number(arg, 3, 1023, &n, cause) == -1)
+			return (-1);
+		f->ready_fd = (int)n;
+		return (0);
+	case OPT_UI_DIR:
+		f->ui_dir = arg;
+		return (0);
+	}
+	return (1);
+}
+
+/* Setting OPT of the HTTP listener and the http executor. */
+static int
+flag_apply_http(struct flags *f, int opt, const char *arg, char **cause)
+{
+	int64_t		 d;
+	u_int		 kept;
+	long		 n;
+
+	switch (opt) {
+	case OPT_HTTP_MAX_BODY:
+		if (parse_number(arg, 1024, 1 << 30, &n, cause) == -1)
+			return (-1);
+		f->http_limits.max_body = (size_t)n;
+		return (0);
+	case OPT_HTTP_MAX_CONNS:
+		if (parse_number(arg, 1, 1000000, &n, cause) == -1)
+			return (-1);
+		f->http_limits.max_connections = (size_t)n;
+		return (0);
+	case OPT_HTTP_TIMEOUT:
+		if (parse_duration(arg, &d) == -1 || d < USEC_PER_SEC ||
+		    d > 3600 * USEC_PER_SEC)
+			return (flag_fail(cause, "expected a duration from 1s "
+			    "to 1h, got \"%s\"", arg));
+		f->http_limits.timeout_s = (int)(d / USEC_PER_SEC);
+		return (0);
+	case OPT_HTTP_ALLOW:
+		return (http_config_allow(&f->http, arg, cause));
+	case OPT_HTTP:
+		free(f->http_host);
+		f->http_host = NULL;
+		return (httpd_parse_address(arg, &f->http_host, &f->http_port,
+		    cause));
+	case OPT_WEBHOOK_RETENTION:
+		if (parse_duration(arg, &f->webhook_retention_us) == -1 ||
+		    f->webhook_retention_us < USEC_PER_SEC)
+			return (flag_fail(cause, "expected a duration of at "
+			    "least 1s, such as 7d, got \"%s\"", arg));
+		return (0);
+	case OPT_WEBHOOK_REFUSALS:
+		if (webhook_parse_folding(arg, &kept, &d) == -1)
+			return (flag_fail(cause, "expected N/DURATION, N from "
+			    "0 to 100000 and DURATION from 1s to 1h, such as "
+			    "20/1m, got \"%s\"", arg));
+		webhook_set_folding(kept, d);
+		return (0);
+	case OPT_SECRET_EXEC_TTL:
+		if (parse_duration(arg, &d) == -1 || d > 86400 * USEC_PER_SEC)
+			return (flag_fail(cause, "expected a duration from 0s "
+			    "to 1d, got \"%s\"", arg));
+		secret_set_exec_ttl_ms(d / USEC_PER_MSEC);
+		return (0);
+	case OPT_SUB_TIME_SCALE:
+		if (parse_number(arg, 1, 100000000, &n, cause) == -1)
+			return (-1);
+		subscription_set_time_scale(n);
+		return (0);
+	}
+	return (1);
+}
+
+/* Setting OPT of the control socket and events.watch. */
+static int
+flag_apply_ctl(struct flags *f, int opt, const char *arg, char **cause)
+{
+	int64_t		 ms = 0;
+	long		 n;
+
+	switch (opt) {
+	case OPT_CTL_MAX_CONNS:
+		if (parse_number(arg, 2, 100000, &n, cause) == -1)
+			return (-1);
+		f->ctl_limits.max_connections = (size_t)n;
+		return (0);
+	case OPT_CTL_MAX_PER_UID:
+		if (parse_number(arg, 1, 100000, &n, cause) == -1)
+			return (-1);
+		f->ctl_limits.max_per_uid = (size_t)n;
+		return (0);
+	case OPT_CTL_ADMIN_RESERVED:
+		if (parse_number(arg, 1, 100000, &n, cause) == -1)
+			return (-1);
+		f->ctl_limits.admin_reserved = (size_t)n;
+		return (0);
+	case OPT_CTL_IDLE_TIMEOUT:
+		if (parse_timeout_ms(arg, &ms, cause) == -1)
+			return (-1);
+		f->ctl_limits.idle_timeout_ms = ms;
+		return (0);
+	case OPT_CTL_READ_TIMEOUT:
+		if (parse_timeout_ms(arg, &ms, cause) == -1)
+			return (-1);
+		f->ctl_limits.read_timeout_ms = ms;
+		return (0);
+	case OPT_WATCH_STALL:
+		if (parse_timeout_ms(arg, &ms, cause) == -1)
+			return (-1);
+		f->watch_stall_us = ms * USEC_PER_MSEC;
+		return (0);
+	case OPT_WATCH_BUFFER:
+		if (parse_number(arg, 4096, 1 << 30, &n, cause) == -1)
+			return (-1);
+		f->ctl_limits.stream_output = (size_t)n;
+		return (0);
+	case OPT_WATCH_MAX:
+		if (parse_number(arg, 1, 100000, &n, cause) == -1)
+			return (-1);
+		f->watch_max = (size_t)n;
+		return (0);
+	}
+	return (1);
+}
+
+/* Setting OPT of the journal's checkpoints and scrubs. */
+static int
+flag_apply_journal(struct flags *f, int opt, const char *arg, char **cause)
+{
+	int64_t		 d;
+	long		 n;
+
+	switch (opt) {
+	case OPT_SIGNING_KEY:
+		f->signing_key = arg;
+		return (0);
+	case OPT_CKPT_EVERY:
+		if (parse_number(arg, 1, 1000000000, &n, cause) == -1)
+			return (-1);
+		f->jopts.checkpoint_every = (uint64_t)n;
+		return (0);
+	case OPT_CKPT_INTERVAL:
+		if (parse_duration(arg, &d) == -1 || (d != 0 &&
+		    d < USEC_PER_SEC))
+			return (flag_fail(cause, "expected a duration of at "
+			    "least 1s, such as 60s, or 0, got \"%s\"", arg));
+		f->jopts.checkpoint_interval_us = d == 0 ? -1 : d;
+		return (0);
+	case OPT_CKPT_LOG:
+		f->witness.log_path = arg;
+		return (0);
+	case OPT_CKPT_SYSLOG:
+		f->witness.syslog = 1;
+		return (0);
+	case OPT_CKPT_URL:
+		if (http_url_check(arg, cause) != 0)
+			return (-1);
+		f->witness.url = arg;
+		return (0);
+	case OPT_SCRUB_INTERVAL:
+		if (parse_duration(arg, &f->scrub_interval_us) == -1)
+			return (flag_fail(cause, "expected a duration such as "
+			    "24h, or 0, got \"%s\"", arg));
+		return (0);
+	}
+	return (1);
+}
+
+/* Setting OPT to ARG (NULL for a flag without a value): 0, or -1 with
+ * *CAUSE saying why the value is refused. */
+static int
+flag_apply(struct flags *f, int opt, const char *arg, char **cause)
+{
+	int	rc;
+
+	if ((rc = flag_apply_base(f, opt, arg, cause)) != 1 ||
+	    (rc = flag_apply_http(f, opt, arg, cause)) != 1 ||
+	    (rc = flag_apply_ctl(f, opt, arg, cause)) != 1 ||
+	    (rc = flag_apply_journal(f, opt, arg, cause)) != 1)
+		return (rc);
+	fatalx("flag_apply: unknown option %d", opt);
+}
+
+/* config_load's callback: setting NAME = VALUE of the file. */
+static int
+flag_setting(void *arg, const char *name, const char *value, char **cause)
+{
+	struct flags		*f = arg;
+	const struct option	*o;
+
+	for (o = longopts; o->name != NULL; o++) {
+		if (o->val == OPT_CONFIG)
+			break;	/* flags only from here */
+		if (strcmp(o->name, name) != 0)
+			continue;
+		if (f->given[o->val - OPT_DATA])
+			return (CONFIG_OVERRIDDEN);
+		if (o->has_arg == no_argument) {
+			switch (config_bool(value)) {
+			case 0:
+				return (0);
+			case 1:
+				return (flag_apply(f, o->val, NULL, cause));
+			}
+			return (flag_fail(cause, "expected yes or no, got "
+			    "\"%s\"", value));
+		}
+		return (flag_apply(f, o->val, value, cause));
+	}
+	for (; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return (flag_fail(cause, "a flag only, not a setting "
+			    "of the file"));
+	return (flag_fail(cause, "unknown setting (the settings are "
+	    "chimed's long flags without their --: chimed --help)"));
+}
+
+/*
+ * The command line, then the configuration file (--config, else
+ * CHIME_CONFIG_FILE if it exists) for the settings the command line does
+ * not give.  Bad values exit 2 naming the flag, or the file, line and
+ * setting (with --check-config: 1, every error of the file said).
+ */
 static void
 parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum log_format	 fmt;
-	char		*cause = NULL;
-	int64_t		 d;
-	u_int		 kept;
-	int		 ch;
+	char	*cause = NULL;
+	int	 ch, i;
 
+	/* First what the command line gives, and its errors. */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
-		case OPT_DATA:
-			f->data = optarg;
-			break;
-		case OPT_SOCKET:
-			socket_path = xstrdup(optarg);
-			break;
-		case OPT_CATALOG:
-			f->catalog = optarg;
-			break;
-		case OPT_FOREGROUND:
-			break;
-		case OPT_LOG_LEVEL:
-			if (log_parse_level(optarg, &f->level) == -1) {
-				fprintf(stderr, "chimed: --log-level: unknown "
-				    "level \"%s\"\n", optarg);
-				exit(2);
-			}
-			break;
-		case OPT_LOG_FORMAT:
-			if (log_parse_format(optarg, &fmt) == -1) {
-				fprintf(stderr, "chimed: --log-format: "
-				    "expected logfmt or json, got \"%s\"\n",
-				    optarg);
-				exit(2);
-			}
-			log_set_format(fmt);
-			break;
-		case OPT_TRACE:
-			if (log_parse_trace(optarg, &log_trace_bits) == -1) {
-				fprintf(stderr, "chimed: --trace: unknown "
-				    "subsystem in \"%s\"\n", optarg);
-				exit(2);
-			}
-			break;
-		case OPT_SYNC:
-			if (strcmp(optarg, "full") == 0)
-				f->jopts.sync = JOURNAL_SYNC_FULL;
-			else if (strcmp(optarg, "batch") == 0)
-				f->jopts.sync = JOURNAL_SYNC_BATCH;
-			else if (strcmp(optarg, "none") == 0)
-				f->jopts.sync = JOURNAL_SYNC_NONE;
-			else {
-				fprintf(stderr, "chimed: --journal-sync: "
-				    "expected full, batch or none\n");
-				exit(2);
-			}
-			break;
-		case OPT_JMAX:
-			f->jopts.map_max = (size_t)parse_number(
-			    "--journal-max-mb", optarg, 1, 1 << 24) << 20;
-			break;
-		case OPT_MAX_RUNNING:
-			f->max_running = (int)parse_number("--max-running",
-			    optarg, 1, 100000);
-			break;
-		case OPT_DRAIN:
-			if (parse_duration(optarg, &f->drain_us) == -1) {
-				fprintf(stderr, "chimed: --drain-timeout: "
-				    "expected a duration such as 30s\n");
-				exit(2);
-			}
-			break;
-		case OPT_HTTP_MAX_BODY:
-			f->http_limits.max_body = (size_t)parse_number(
-			    "--http-max-body", optarg, 1024, 1 << 30);
-			break;
-		case OPT_HTTP_MAX_CONNS:
-			f->http_limits.max_connections = (size_t)parse_number(
-			    "--http-max-connections", optarg, 1, 1000000);
-			break;
-		case OPT_HTTP_TIMEOUT:
-			if (parse_duration(optarg, &d) == -1 ||
-			    d < USEC_PER_SEC || d > 3600 * USEC_PER_SEC) {
-				fprintf(stderr, "chimed: --http-timeout: "
-				    "expected a duration from 1s to 1h\n");
-				exit(2);
-			}
-			f->http_limits.timeout_s = (int)(d / USEC_PER_SEC);
-			break;
-		case OPT_SECRET_EXEC_TTL:
-			if (parse_duration(optarg, &d) == -1 ||
-			    d > 86400 * USEC_PER_SEC) {
-				fprintf(stderr, "chimed: --secret-exec-ttl: "
-				    "expected a duration from 0s to 1d\n");
-				exit(2);
-			}
-			secret_set_exec_ttl_ms(d / USEC_PER_MSEC);
-			break;
-		case OPT_WEBHOOK_RETENTION:
-			if (parse_duration(optarg, &f->webhook_retention_us) ==
-			    -1 || f->webhook_retention_us < USEC_PER_SEC) {
-				fprintf(stderr, "chimed: --webhook-retention: "
-				    "expected a duration of at least 1s, such "
-				    "as 7d\n");
-				exit(2);
-			}
-			break;
-		case OPT_SIGNING_KEY:
-			f->signing_key = optarg;
-			break;
-		case OPT_CKPT_EVERY:
-			f->jopts.checkpoint_every = (uint64_t)parse_number(
-			    "--checkpoint-every", optarg, 1, 1000000000);
-			break;
-		case OPT_CKPT_INTERVAL:
-			if (parse_duration(optarg, &d) == -1 || (d != 0 &&
-			    d < USEC_PER_SEC)) {
-				fprintf(stderr, "chimed: --checkpoint-interval: "
-				    "expected a duration of at least 1s, such "
-				    "as 60s, or 0\n");
-				exit(2);
-			}
-			f->jopts.checkpoint_interval_us = d == 0 ? -1 : d;
-			break;
-		case OPT_CKPT_LOG:
-			f->witness.log_path = optarg;
-			break;
-		case OPT_CKPT_SYSLOG:
-			f->witness.syslog = 1;
-			break;
-		case OPT_CKPT_URL:
-			f->witness.url = optarg;
-			break;
-		case OPT_SCRUB_INTERVAL:
-			if (parse_duration(optarg, &f->scrub_interval_us) ==
-			    -1) {
-				fprintf(stderr, "chimed: --scrub-interval: "
-				    "expected a duration such as 24h, or 0\n");
-				exit(2);
-			}
-			break;
-		case OPT_HTTP_ALLOW:
-			if (http_config_allow(&f->http, optarg, &cause) == -1) {
-				fprintf(stderr, "chimed: --http-allow: %s\n",
-				    cause);
-				exit(2);
-			}
-			break;
-		case OPT_HTTP:
-			free(f->http_host);
-			if (httpd_parse_address(optarg, &f->http_host,
-			    &f->http_port, &cause) == -1) {
-				fprintf(stderr, "chimed: --http: %s\n", cause);
-				exit(2);
-			}
-			break;
-		case OPT_CTL_MAX_CONNS:
-			f->ctl_limits.max_connections = (size_t)parse_number(
-			    "--ctl-max-connections", optarg, 2, 100000);
-			break;
-		case OPT_CTL_MAX_PER_UID:
-			f->ctl_limits.max_per_uid = (size_t)parse_number(
-			    "--ctl-max-per-uid", optarg, 1, 100000);
-			break;
-		case OPT_CTL_ADMIN_RESERVED:
-			f->ctl_limits.admin_reserved = (size_t)parse_number(
-			    "--ctl-admin-reserved", optarg, 1, 100000);
-			break;
-		case OPT_CTL_IDLE_TIMEOUT:
-			f->ctl_limits.idle_timeout_ms = parse_timeout_ms(
-			    "--ctl-idle-timeout", optarg);
-			break;
-		case OPT_CTL_READ_TIMEOUT:
-			f->ctl_limits.read_timeout_ms = parse_timeout_ms(
-			    "--ctl-read-timeout", optarg);
-			break;
-		case OPT_WATCH_STALL:
-			f->watch_stall_us = parse_timeout_ms("--watch-stall",
-			    optarg) * USEC_PER_MSEC;
-			break;
-		case OPT_WATCH_BUFFER:
-			f->ctl_limits.stream_output = (size_t)parse_number(
-			    "--watch-buffer", optarg, 4096, 1 << 30);
-			break;
-		case OPT_WATCH_MAX:
-			f->watch_max = (size_t)parse_number("--watch-max",
-			    optarg, 1, 100000);
-			break;
-		case OPT_READY_FD:
-			f->ready_fd = (int)parse_number("--ready-fd", optarg, 3,
-			    1023);
-			break;
-		case OPT_UI_DIR:
-			f->ui_dir = optarg;
-			break;
-		case OPT_WEBHOOK_REFUSALS:
-			if (webhook_parse_folding(optarg, &kept, &d) == -1) {
-				fprintf(stderr, "chimed: --webhook-refusals: "
-				    "expected N/DURATION, N from 0 to 100000 "
-				    "and DURATION from 1s to 1h, such as "
-				    "20/1m\n");
-				exit(2);
-			}
-			webhook_set_folding(kept, d);
-			break;
-		case OPT_SUB_TIME_SCALE:
-			subscription_set_time_scale(parse_number(
-			    "--subscription-time-scale", optarg, 1, 100000000));
-			break;
 		case OPT_VERSION:
 			printf("chimed %s\n", CHIME_VERSION);
 			exit(0);
 		case OPT_HELP:
 			usage(0);
+		case OPT_CONFIG:
+			f->config = optarg;
+			break;
+		case OPT_CHECK_CONFIG:
+			f->check_config = 1;
+			break;
 		default:
-			usage(2);
+			if (ch < OPT_DATA || ch > OPT_UI_DIR)
+				usage(2);
+			for (i = 0; longopts[i].val != ch; i++)
+				/* nothing */;
+			if (flag_apply(f, ch, optarg, &cause) == -1) {
+				fprintf(stderr, "chimed: --%s: %s\n",
+				    longopts[i].name, cause);
+				exit(f->check_config ? 1 : 2);
+			}
+			f->given[ch - OPT_DATA] = 1;
+			config_given(longopts[i].name, optarg != NULL ? optarg :
+			    "yes");
 		}
 	}
 	if (optind != argc) {
@@ -589,7 +723,13 @@ parse_flags(int argc, char **argv, struct flags *f)
 		    argv[optind]);
 		usage(2);
 	}
+	if (config_load(f->config, flag_setting, f) == -1)
+		exit(f->check_config ? 1 : 2);
 	check_ctl_limits(&f->ctl_limits);
+	for (i = 0; longopts[i].val != OPT_CONFIG; i++)
+		setting_names[i] = longopts[i].name;
+	setting_names[i] = NULL;
+	config_names(setting_names);
 }
 
 /*
@@ -684,6 +824,34 @@ signing_key(struct flags *f)
 	free(pub);
 	free(key);
 	free(dir);
+}
+
+/*
+ * --check-config: the flags and the file were read (or chimed exited 1
+ * saying why); now the catalog.  Exits 0 saying what was checked, or 1
+ * with the catalog's error.  Nothing is opened, made or started.
+ */
+static deadfunc void
+check_config(struct flags *f)
+{
+	struct catalog	*c;
+	char		*cause = NULL;
+
+	c = f->catalog != NULL ? catalog_load_file(f->catalog, &cause) :
+	    catalog_load_default(&cause);
+	if (c == NULL) {
+		fprintf(stderr, "chimed: %s\n", cause);
+		free(cause);
+		exit(1);
+	}
+	printf("configuration: %s\n", config_path() != NULL ? config_path() :
+	    "none (flags and defaults)");
+	printf("catalog: %s, %zu operations, %zu models\n",
+	    f->catalog != NULL ? f->catalog : "(built-in)", c->nops,
+	    c->nmodels);
+	printf("ok\n");
+	catalog_unref(c);
+	exit(0);
 }
 
 /* Open the data directory, the journal and the catalog; recover. */
@@ -794,6 +962,8 @@ main(int argc, char **argv)
 	    &f.http_port, &cause) == -1)
 		fatalx("%s", cause);
 	parse_flags(argc, argv, &f);
+	if (f.check_config)
+		check_config(&f);
 	log_open("chimed", f.level);
 	/* The readiness descriptor is the supervisor's, not one of ours. */
 	if (f.ready_fd >= 0 && notify_check_fd(f.ready_fd, &cause) == -1)
@@ -868,6 +1038,7 @@ main(int argc, char **argv)
 	notify_free();
 	engine_free();
 	free(socket_path);
+	config_free();
 	log_info("msg=\"chimed stopped\"");
 	return (0);
 }

@@ -13,6 +13,7 @@
 #include "daemon.h"
 
 static json_t	*method_daemon_catalog(void);
+static void	 method_daemon_offer(json_t *);
 static json_t	*method_daemon_journal(void);
 static json_t	*method_daemon_chain(void);
 static json_t	*method_daemon_time(int64_t);
@@ -30,6 +31,33 @@ method_daemon_catalog(void)
 	return (json_pack("{s:s,s:I,s:I}", "source", c->source != NULL ?
 	    c->source : "", "operations", (json_int_t)c->nops, "models",
 	    (json_int_t)c->nmodels));
+}
+
+/*
+ * What a schedule may name, for every caller (a form's choices): the
+ * catalog's "operations" ({"id", "description", "default_model"}) and
+ * "models" ({"id", "description"}), by id, set on RESULT; no commands,
+ * addresses or prices of the host.
+ */
+static void
+method_daemon_offer(json_t *result)
+{
+	struct catalog	*c = engine->catalog;
+	json_t		*ops, *models;
+	size_t		 i;
+
+	ops = json_array();
+	models = json_array();
+	for (i = 0; c != NULL && i < c->nops; i++)
+		json_array_append_new(ops, json_pack("{s:s, s:s?, s:s}",
+		    "id", c->ops[i].id, "description", c->ops[i].description,
+		    "default_model", c->ops[i].default_model));
+	for (i = 0; c != NULL && i < c->nmodels; i++)
+		json_array_append_new(models, json_pack("{s:s, s:s?}",
+		    "id", c->models[i].id, "description",
+		    c->models[i].description));
+	json_object_set_new(result, "operations", ops);
+	json_object_set_new(result, "models", models);
 }
 
 /* An instant as RFC 3339, or null for 0. */
@@ -151,6 +179,7 @@ method_daemon_tenant(struct ctl_req *req)
 		json_array_append(names, json_object_get(a, "name"));
 	json_decref(list);
 	json_object_set_new(result, "accounts", names);
+	method_daemon_offer(result);
 	ctl_reply(req, result);
 }
 
@@ -180,9 +209,11 @@ method_daemon_status(struct ctl_req *req, json_t *params,
 	json_object_set_new(result, "timers", json_integer(
 	    (json_int_t)timer_count()));
 	json_object_set_new(result, "catalog", method_daemon_catalog());
+	json_object_set_new(result, "config", config_settings_json());
 	json_object_set_new(result, "http", httpd_listening() != NULL ?
 	    json_pack("{s:s, s:I}", "address", httpd_listening(),
 	    "connections", (json_int_t)httpd_connections()) : json_null());
+	method_daemon_offer(result);
 	ctl_reply(req, result);
 }
 

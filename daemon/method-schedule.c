@@ -16,7 +16,8 @@
 #define LIST_DEFAULT	1000
 
 static int	method_list_filter(struct ctl_req *, json_t *,
-		    struct schedule_filter *, char **);
+		    struct schedule_filter *);
+static int	method_list_last_runs(json_t *);
 
 /* A request waiting for the secret command it gives to be read. */
 struct secret_defer {
@@ -146,15 +147,15 @@ method_get(struct ctl_req *req, json_t *params,
 
 /*
  * The filter of a schedule.list request: 0, or -1 after answering an
- * error.  The cursor "ACCOUNT/NAME" is split into CURSOR (allocated).
+ * error.
  */
 static int
 method_list_filter(struct ctl_req *req, json_t *params,
-    struct schedule_filter *f, char **cursor)
+    struct schedule_filter *f)
 {
 	const char	*state = param_string(params, "state");
+	const char	*sort = param_string(params, "sort");
 	const char	*c = param_string(params, "cursor");
-	char		*slash;
 
 	memset(f, 0, sizeof *f);
 	f->caller = ctl_req_caller(req);
@@ -162,7 +163,6 @@ method_list_filter(struct ctl_req *req, json_t *params,
 	f->operation = param_string(params, "operation");
 	f->name = param_string(params, "name");
 	f->state = -1;
-	*cursor = NULL;
 	if (state != NULL && strcmp(state, "active") == 0)
 		f->state = SCHEDULE_ACTIVE;
 	else if (state != NULL && strcmp(state, "paused") == 0)
@@ -171,20 +171,17 @@ method_list_filter(struct ctl_req *req, json_t *params,
 		ctl_error_param(req, "state", "must be active or paused");
 		return (-1);
 	}
-	if (c == NULL)
-		return (0);
-	*cursor = xstrdup(c);
-	if ((slash = strchr(*cursor, '/')) != NULL)
-		*slash++ = '\0';
-	if (slash == NULL || !valid_id(*cursor) || !valid_id(slash)) {
-		ctl_error_param(req, "cursor", "not a next_cursor of "
-		    "schedule.list");
-		free(*cursor);
-		*cursor = NULL;
+	if (sort != NULL && schedule_sort_parse(f, sort) != 0) {
+		ctl_error_param(req, "sort", "must be name, operation, state, "
+		    "next_fire, last_fire or cost_month, with a leading - "
+		    "for the reverse order");
 		return (-1);
 	}
-	f->after_account = *cursor;
-	f->after_name = slash;
+	if (c != NULL && schedule_cursor_parse(f, c) != 0) {
+		ctl_error_param(req, "cursor", "not a next_cursor of "
+		    "schedule.list with this sort");
+		return (-1);
+	}
 	return (0);
 }
 
@@ -199,18 +196,26 @@ method_list(struct ctl_req *req, json_t *params,
 {
 	struct schedule_filter	 f;
 	int64_t			 limit = LIST_DEFAULT;
-	char			*cursor, *next;
+	int			 last_run = 0;
+	char			*next;
 	json_t			*list;
 
 	param_int(params, "limit", &limit);
-	if (method_list_filter(req, params, &f, &cursor) != 0)
+	param_bool(params, "last_run", &last_run);
+	if (method_list_filter(req, params, &f) != 0)
 		return;
 	list = schedule_list(&f, (size_t)limit, &next);
+	if (last_run && method_list_last_runs(list) != 0) {
+		json_decref(list);
+		free(next);
+		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the runs table",
+		    NULL, NULL);
+		return;
+	}
 	ctl_reply(req, json_pack("{s:o, s:b, s:o}", "schedules", list,
 	    "truncated", next != NULL, "next_cursor", next != NULL ?
 	    json_string(next) : json_null()));
 	free(next);
-	free(cursor);
 }
 
 static void
@@ -319,39 +324,71 @@ method_runs(struct ctl_req *req, json_t *params,
 	ctl_reply(req, json_pack("{s:s, s:o}", "id", s->id, "runs", ctx.list));
 }
 
+/*
+ * Each schedule object of LIST gets "last_run": its newest run's id,
+ * status, error, reason and instants (null before its first run).  0, or
+ * -1 when the runs table cannot be read.
+ */
+static int
+method_list_last_runs(json_t *list)
+{
+	static const char *const keep[] = { "run_id", "status", "error",
+	    "reason", "scheduled_for", "finished", NULL };
+	struct runs_ctx	 ctx;
+	json_t		*s, *run, *last;
+	size_t		 i, k;
+	char		 prefix[128];
+
+	json_array_foreach(list, i, s) {
+		snprintf(prefix, sizeof prefix, "%s:",
+		    json_string_value(json_object_get(s, "id")));
+		ctx.list = json_array();
+		ctx.limit = 1;
+		if (journal_table_foreach(engine->journal, "runs", prefix,
+		    strlen(prefix), 1, runs_row_cb, &ctx) == -1) {
+			json_decref(ctx.list);
+			return (-1);
+		}
+		last = json_null();
+		if ((run = json_array_get(ctx.list, 0)) != NULL) {
+			last = json_object();
+			for (k = 0; keep[k] != NULL; k++)
+				json_object_set(last, keep[k],
+				    json_object_get(run, keep[k]));
+		}
+		json_object_set_new(s, "last_run", last);
+		json_decref(ctx.list);
+	}
+	return (0);
+}
+
+/*
+ * schedule.next: the next fires of an existing schedule ("id"), or of the
+ * one the other parameters describe (checked as schedule.create checks
+ * them; nothing is written), as schedule.estimate takes them.
+ */
 static void
 method_next(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	struct schedule		*s = t->schedule;
-	struct cron_fire	*fires;
-	int64_t			 count = NEXT_DEFAULT, *when, from;
-	json_t			*list;
-	char			 utc[40], local[40];
-	int			 i, n;
+	struct schedule	*s;
+	const char	*account;
+	int64_t		 count = NEXT_DEFAULT;
+	json_t		*p;
 
 	param_int(params, "count", &count);
-	when = xcalloc((size_t)count, sizeof *when);
-	fires = xcalloc((size_t)count, sizeof *fires);
-	from = now_us();
-	if (s->last_fire > from)
-		from = s->last_fire;
-	n = schedule_next_fires(s, from, (int)count, when, fires);
-	list = json_array();
-	for (i = 0; i < n; i++) {
-		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
-		    fires[i].nominal.year, fires[i].nominal.month,
-		    fires[i].nominal.day, fires[i].nominal.hour,
-		    fires[i].nominal.minute, fires[i].nominal.second);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
-		    "utc", fmt_rfc3339(when[i], utc, sizeof utc), "local",
-		    local, "dst", dst_tag_name(fires[i].tag)));
+	if (json_object_get(params, "id") != NULL) {
+		if ((s = method_schedule(req, params)) != NULL)
+			ctl_reply(req, schedule_next_json(s, (int)count));
+		return;
 	}
-	free(when);
-	free(fires);
-	ctl_reply(req, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "tz",
-	    tz_name(s->tz), "state", s->state == SCHEDULE_ACTIVE ? "active" :
-	    "paused", "next", list));
+	if ((account = method_account(req, params)) == NULL ||
+	    method_secret_gate(req, params, "webhook_secret"))
+		return;
+	p = json_deep_copy(params);
+	json_object_del(p, "count");
+	schedule_ctl_next(ctl_req_reply(req), p, account, (int)count);
+	json_decref(p);
 }
 
 const struct daemon_method daemon_methods_schedule[] = {

@@ -100,8 +100,8 @@ witness_start(const struct witness_config *cfg, char **cause)
 	}
 	if (cfg->url != NULL) {
 		if (http_url_check(cfg->url, &why) != 0) {
-			xasprintf(cause, "--checkpoint-url %s: %s", cfg->url,
-			    why);
+			/* not the URL: it may hold a password */
+			xasprintf(cause, "--checkpoint-url: %s", why);
 			free(why);
 			witness_stop();
 			return (-1);

@@ -35,9 +35,11 @@
  * handed to the route's refusal callback (httpd_route_refusals).  Logs of
  * refusals are at most a line a second per kind, with a count.
  *
- * Every answer a route (or this file) makes carries the security headers
- * of httpd_security_headers (Content-Security-Policy, nosniff, no
- * referrer): they are set before the route is called.
+ * Every answer carries the security headers (Content-Security-Policy,
+ * nosniff, no referrer): a route's (or this file's) are set before the
+ * route is called (httpd_security_headers); libevent's own refusals get
+ * them written after their status line, as the line reaches the output
+ * (httpd_refusal_headers).
  */
 #include <sys/socket.h>
 #include <sys/queue.h>
@@ -65,6 +67,10 @@
 #define HTTPD_LOG_US		USEC_PER_SEC	/* refusals: a line at most */
 /* Every answer's policy: this origin only, nothing inline, never framed. */
 #define HTTPD_CSP		"default-src 'self'; frame-ancestors 'none'"
+#define HTTPD_SECURITY_HEADERS	\
+	"Content-Security-Policy: " HTTPD_CSP "\r\n" \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Referrer-Policy: no-referrer\r\n"
 
 struct httpd_route {
 	char		*path;		/* ends with '/': a prefix */
@@ -160,6 +166,7 @@ static void	 httpd_take_path(struct httpd_conn *, int);
 static void	 httpd_output(struct evbuffer *,
 		     const struct evbuffer_cb_info *, void *);
 static void	 httpd_listener_refused(struct httpd_conn *, int);
+static void	 httpd_refusal_headers(struct evbuffer *);
 static void	 httpd_served(struct evhttp_request *, void *);
 static void	 httpd_closed(struct evhttp_connection *, void *);
 static void	 httpd_conn_free(struct httpd_conn *);
@@ -865,7 +872,35 @@ httpd_output(struct evbuffer *b, const struct evbuffer_cb_info *info,
 	if (status < 400)
 		return;		/* 100 Continue */
 	c->answered = 1;
+	httpd_refusal_headers(b);
 	httpd_listener_refused(c, status);
+}
+
+/*
+ * The security headers into the refusal at the head of B, after its
+ * status line: the line is taken out and put back in front of them, so
+ * that whatever libevent added after it (or adds next) follows.
+ */
+static void
+httpd_refusal_headers(struct evbuffer *b)
+{
+	struct evbuffer_ptr	 eol;
+	char			 line[HTTPD_LINE_MAX];
+	size_t			 len;
+
+	eol = evbuffer_search_eol(b, NULL, NULL, EVBUFFER_EOL_CRLF_STRICT);
+	if (eol.pos < 0 || (size_t)eol.pos + 2 > sizeof line)
+		return;
+	len = (size_t)eol.pos + 2;
+	/* The bufferevent keeps its output's start frozen (only it drains). */
+	evbuffer_unfreeze(b, 1);
+	if (evbuffer_remove(b, line, len) != (int)len)
+		fatalx("httpd_refusal_headers: evbuffer_remove failed");
+	if (evbuffer_prepend(b, HTTPD_SECURITY_HEADERS,
+	    sizeof HTTPD_SECURITY_HEADERS - 1) != 0 ||
+	    evbuffer_prepend(b, line, len) != 0)
+		fatalx("httpd_refusal_headers: evbuffer_prepend failed");
+	evbuffer_freeze(b, 1);
 }
 
 /* libevent answered C's request STATUS: count it, tell its route (or log

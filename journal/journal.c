@@ -570,6 +570,14 @@ journal_map_used(struct journal *j)
 	return (j->ops->map_used(j->store));
 }
 
+/* A consistent, compacted copy of J's store (its LMDB environment as one
+ * data.mdb) written to FD: 0, or -1 with *CAUSE. */
+int
+journal_copy(struct journal *j, int fd, char **cause)
+{
+	return (j->ops->copy(j->store, fd, cause));
+}
+
 void
 journal_add_commit_hook(struct journal *j, void (*fn)(size_t, int64_t,
     void *), void *arg)

@@ -377,6 +377,7 @@ struct journal_stats {
 void		 journal_stats(struct journal *, struct journal_stats *);
 /* Bytes of the map in use (up to the last page written). */
 size_t		 journal_map_used(struct journal *);
+int		 journal_copy(struct journal *, int, char **);
 /*
  * Call FN(records, commit_us, ARG) on the loop after the callbacks of each
  * committed transaction: how many records it made durable and how long the
@@ -714,6 +715,9 @@ int		 proof_cmd_verify(int, char **);
 int		 proof_cmd_prove(int, char **);
 int		 proof_cmd_check(int, char **);
 
+/* main-backup.c: chime-journal backup. */
+int		 cmd_backup(int, char **);
+
 /*
  * store-lmdb.c: the storage interface, behind a function table, and its
  * LMDB backend (store_lmdb_ops).  Only journal/ calls it.
@@ -786,6 +790,8 @@ struct store_ops {
 			     char **);
 	/* the system error behind the last STORE_UNAVAILABLE (writer) */
 	int		 (*last_errno)(struct store *);
+	/* a consistent copy of the whole store, compacted, written to FD */
+	int		 (*copy)(struct store *, int, char **);
 	/* drop this process's resident pages of the map (page cache stays) */
 	void		 (*release_cache)(struct store *);
 	/* in the write transaction: delete a claim (absent: no error) */

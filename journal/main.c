@@ -67,6 +67,7 @@ static const struct {
 	{ "stats", cmd_stats },
 	{ "replay", cmd_replay },
 	{ "archive", cmd_archive },
+	{ "backup", cmd_backup },
 	{ "pubkey", proof_cmd_pubkey },
 	{ "prove", proof_cmd_prove },
 	{ "check-proof", proof_cmd_check },
@@ -86,6 +87,7 @@ jcli_usage(void)
 	    "[--archive FILE]...\n"
 	    "       chime-journal archive [DATA_DIR] --before SEQ|TIME "
 	    "--out FILE [--force]\n"
+	    "       chime-journal backup [DATA_DIR] BACKUP_DIR\n"
 	    "       chime-journal pubkey [DATA_DIR]\n"
 	    "       chime-journal prove [DATA_DIR] SEQ [--checkpoint NOTE] "
 	    "[--archive FILE]...\n"
@@ -428,6 +430,12 @@ main(int argc, char **argv)
 		    "TIME) into FILE and\n"
 		    "                      prune them, leaving an anchor "
 		    "(chimed stopped)\n"
+		    "  backup [DATA_DIR] BACKUP_DIR\n"
+		    "                      a consistent, compacted copy of "
+		    "the journal (also\n"
+		    "                      while chimed runs), its keys and "
+		    "secrets, in a new\n"
+		    "                      data directory, verified\n"
 		    "  pubkey [DATA_DIR]   the verifier key of the journal's "
 		    "checkpoints\n"
 		    "  prove [DATA_DIR] SEQ [--checkpoint NOTE] "

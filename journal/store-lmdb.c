@@ -105,6 +105,7 @@ static int	 store_lmdb_dedup_get(struct store *, const char *,
 
 static int	 store_error(int, const char *, char **);
 static int	 store_lmdb_last_errno(struct store *);
+static int	 store_lmdb_copy(struct store *, int, char **);
 static int	 store_disk_full(struct store *);
 static int	 store_rbegin(struct store *, MDB_txn **, char **);
 static void	 store_rend(struct store *, MDB_txn *);
@@ -128,6 +129,8 @@ static int	 store_put_range(struct store *, const char *,
 static int	 store_read_range(struct store *, MDB_txn *, const char *,
 		     struct merkle_range *, char **);
 static int	 store_check_format(struct store *, MDB_txn *, char **);
+static void	 store_newer_format(struct store *, MDB_txn *, uint64_t,
+		     char **);
 static int	 store_load_tables(struct store *, MDB_txn *, char **);
 static void	 store_add_table(struct store *, const char *, MDB_dbi, int);
 static int	 store_find_table(struct store *, const char *, int,
@@ -216,6 +219,7 @@ const struct store_ops store_lmdb_ops = {
 	.release_cache = store_lmdb_release_cache,
 	.unclaim = store_lmdb_unclaim,
 	.last_errno = store_lmdb_last_errno,
+	.copy = store_lmdb_copy,
 };
 
 /* The errno of the last write the file system refused (writer thread). */
@@ -534,6 +538,10 @@ store_check_format(struct store *s, MDB_txn *txn, char **cause)
 		return (-1);
 	}
 	format = store_get_be64(v.mv_data);
+	if (format > JOURNAL_FORMAT_VERSION) {
+		store_newer_format(s, txn, format, cause);
+		return (-1);
+	}
 	if (format != JOURNAL_FORMAT_VERSION) {
 		xasprintf(cause, "journal format %llu is not supported (this "
 		    "program reads format %d)", (unsigned long long)format,
@@ -541,6 +549,40 @@ store_check_format(struct store *s, MDB_txn *txn, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * A journal of a later format than this program's: say which chime wrote
+ * it (meta's format_by, when it has one) and what to run instead.  Nothing
+ * is changed: the journal is left for the chime that can read it.
+ */
+static void
+store_newer_format(struct store *s, MDB_txn *txn, uint64_t format,
+    char **cause)
+{
+	MDB_val	 k = { 9, (void *)"format_by" }, v;
+	char	 by[64];
+
+	by[0] = '\0';
+	if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size > 0 &&
+	    v.mv_size < sizeof by) {
+		memcpy(by, v.mv_data, v.mv_size);
+		by[v.mv_size] = '\0';
+		by[strspn(by, "0123456789.abcdefghijklmnopqrstuvwxyz-+~")] =
+		    '\0';
+	}
+	if (by[0] != '\0')
+		xasprintf(cause, "journal format %llu, written by chime %s, is "
+		    "newer than this chime %s reads (format %d): run chime %s "
+		    "or later on it; nothing was changed",
+		    (unsigned long long)format, by, CHIME_VERSION,
+		    JOURNAL_FORMAT_VERSION, by);
+	else
+		xasprintf(cause, "journal format %llu was written by a newer "
+		    "chime than this one (%s, which reads format %d): run the "
+		    "chime that wrote it, or a later one; nothing was changed",
+		    (unsigned long long)format, CHIME_VERSION,
+		    JOURNAL_FORMAT_VERSION);
 }
 
 /* format, journal_id, created_us, head_seq 0, head_hash genesis. */
@@ -557,6 +599,11 @@ store_init_meta(struct store *s, MDB_txn *txn, char **cause)
 		snprintf(hex + i * 2, 3, "%02x", id[i]);
 	store_be64(JOURNAL_FORMAT_VERSION, b);
 	if (store_put_meta(s, txn, "format", b, 8, cause) != STORE_OK)
+		return (-1);
+	/* which chime wrote this format: a later one names it when an
+	 * earlier one is refused, and so would this one */
+	if (store_put_meta(s, txn, "format_by", CHIME_VERSION,
+	    strlen(CHIME_VERSION), cause) != STORE_OK)
 		return (-1);
 	if (store_put_meta(s, txn, "journal_id", hex, 32, cause) != STORE_OK)
 		return (-1);
@@ -736,6 +783,23 @@ static int
 store_lmdb_last_errno(struct store *s)
 {
 	return (store_write_errno);
+}
+
+/*
+ * The whole environment as one data.mdb, written to FD by LMDB's copy
+ * with compaction: one read transaction, so a snapshot of one commit,
+ * whatever writers do meanwhile; free pages left out.
+ */
+static int
+store_lmdb_copy(struct store *s, int fd, char **cause)
+{
+	int	rc;
+
+	if ((rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT)) != 0) {
+		xasprintf(cause, "copy: %s", mdb_strerror(rc));
+		return (-1);
+	}
+	return (0);
 }
 
 static int

@@ -1323,7 +1323,7 @@ START_TEST(test_cron_parse_fuzz_bad)
 	const struct tz	*ny = zone("America/New_York");
 	struct cron	 c;
 	struct cron_fire f;
-	char		 s[64], *cause;
+	char		 s[64], *cause, *words;
 	size_t		 k;
 	int		 i, j, n, ok = 0;
 
@@ -1353,6 +1353,9 @@ START_TEST(test_cron_parse_fuzz_bad)
 		}
 		ok++;
 		ck_assert_ptr_null(cause);
+		words = trigger_words(TRIGGER_CRON, s, 0);	/* in words */
+		ck_assert_uint_gt(strlen(words), 0);
+		free(words);
 		ck_assert_uint_eq(c.seconds >> 60, 0);
 		ck_assert_uint_eq(c.minutes >> 60, 0);
 		ck_assert_uint_eq(c.hours >> 24, 0);
@@ -2084,6 +2087,91 @@ START_TEST(test_cron_next_monotonic)
 }
 END_TEST
 
+/* Triggers in words: cron fields, steps that divide their cycle or are
+ * listed, the Vixie day rule, macros, weekly, monthly, intervals. */
+START_TEST(test_trigger_words)
+{
+	static const struct {
+		enum trigger_kind	 kind;
+		const char		*spec;
+		int64_t			 s;
+		const char		*words;
+	} t[] = {
+		{ TRIGGER_CRON, "0 7 * * 1-5", 0,
+		    "at 07:00, on Monday through Friday" },
+		{ TRIGGER_CRON, "*/15 * * * *", 0, "every 15 minutes" },
+		{ TRIGGER_CRON, "*/7 * * * *", 0, "at minutes 0, 7, 14, 21, "
+		    "28, 35, 42, 49 and 56 of every hour" },
+		{ TRIGGER_CRON, "0 9 * * MON#1", 0,
+		    "at 09:00, on the first Monday of the month" },
+		{ TRIGGER_CRON, "0 0 * * 5L", 0,
+		    "at 00:00, on the last Friday of the month" },
+		{ TRIGGER_CRON, "0 0 13 * 5", 0,
+		    "at 00:00, on Friday and on day 13 of the month" },
+		{ TRIGGER_CRON, "0 0 */10 * 1", 0, "at 00:00, on Monday when "
+		    "it is day 1, 11, 21 or 31 of the month" },
+		{ TRIGGER_CRON, "0 12 L 2 *", 0, "at 12:00, on the last day "
+		    "of the month, in February" },
+		{ TRIGGER_CRON, "*/5 9-17 * * *", 0,
+		    "every 5 minutes, between 09:00 and 17:59" },
+		{ TRIGGER_CRON, "0 7,19 * * *", 0,
+		    "at 07:00 and 19:00, every day" },
+		{ TRIGGER_CRON, "30 0 9 * * *", 0, "at 09:00:30, every day" },
+		{ TRIGGER_CRON, "*/10 * * * * *", 0, "every 10 seconds" },
+		{ TRIGGER_CRON, "0 8 * */3 sat,SUN", 0, "at 08:00, on "
+		    "Saturday and Sunday, in January, April, July and October" },
+		{ TRIGGER_CRON, "@hourly", 0, "at minute 0 of every hour" },
+		{ TRIGGER_CRON, "@DAILY", 0, "at 00:00, every day" },
+		{ TRIGGER_WEEKLY, "mon 09:00", 0, "every Monday at 09:00" },
+		{ TRIGGER_WEEKLY, "7 7:05", 0, "every Sunday at 07:05" },
+		{ TRIGGER_MONTHLY, "last 18:00", 0,
+		    "on the last day of every month at 18:00" },
+		{ TRIGGER_MONTHLY, "31 6:00", 0,
+		    "on day 31 of every month that has one, at 06:00" },
+		{ TRIGGER_INTERVAL, "3600s", 3600, "every hour" },
+		{ TRIGGER_INTERVAL, "5400s", 5400, "every 1 hour 30 minutes" },
+		{ TRIGGER_INTERVAL, "10s", 10, "every 10 seconds" },
+		{ TRIGGER_AT, "2030-01-15T08:30:00Z", 0,
+		    "once, at 2030-01-15T08:30:00Z" },
+		{ TRIGGER_MANUAL, "", 0, "by hand only" },
+		{ TRIGGER_WEBHOOK, "", 0, "on a signed webhook delivery" },
+	};
+	char	*w;
+	size_t	 i;
+
+	for (i = 0; i < NEL(t); i++) {
+		w = trigger_words(t[i].kind, t[i].spec, t[i].s * USEC_PER_SEC);
+		ck_assert_msg(strcmp(w, t[i].words) == 0, "%s: \"%s\"",
+		    t[i].spec, w);
+		free(w);
+	}
+}
+END_TEST
+
+/* What cannot be put in words is shown as given, never half said. */
+START_TEST(test_trigger_words_bad)
+{
+	static const struct {
+		enum trigger_kind	 kind;
+		const char		*spec;
+	} t[] = {
+		{ TRIGGER_CRON, "0 7 *" },
+		{ TRIGGER_CRON, "" },
+		{ TRIGGER_WEEKLY, "funday 09:00" },
+		{ TRIGGER_WEEKLY, "mon" },
+		{ TRIGGER_MONTHLY, "first" },
+	};
+	char	*w;
+	size_t	 i;
+
+	for (i = 0; i < NEL(t); i++) {
+		w = trigger_words(t[i].kind, t[i].spec, 0);
+		ck_assert_str_eq(w, t[i].spec);
+		free(w);
+	}
+}
+END_TEST
+
 static Suite *
 tz_suite(void)
 {
@@ -2128,6 +2216,8 @@ cron_suite(void)
 	    test_cron_parse_macros,
 	    test_cron_parse_flags,
 	    test_cron_parse_fuzz_bad,
+	    test_trigger_words,
+	    test_trigger_words_bad,
 	    test_cron_builders,
 	    test_cron_builders_bad,
 	    test_cron_next_spring_shifted,

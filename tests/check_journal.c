@@ -1390,7 +1390,14 @@ START_TEST(test_store_open_bad)
 	store_lmdb_ops.close(s);
 	raw_meta("format", two, 8);
 	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
-	ck_assert_ptr_nonnull(strstr(cause, "format 2 is not supported"));
+	ck_assert_ptr_nonnull(strstr(cause, "journal format 2, written by "
+	    "chime " CHIME_VERSION ", is newer than this chime"));
+	ck_assert_ptr_nonnull(strstr(cause, "nothing was changed"));
+	free(cause);
+	two[7] = 0;		/* format 0: older than any */
+	raw_meta("format", two, 8);
+	ck_assert_ptr_null(store_lmdb_ops.open(jdir, &o, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "format 0 is not supported"));
 	free(cause);
 
 	snprintf(path, sizeof path, "%s/other", tmpdir);

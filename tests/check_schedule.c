@@ -704,6 +704,80 @@ START_TEST(test_pack_map_bad)
 }
 END_TEST
 
+/* ---- the list's orders and cursors ------------------------------------ */
+
+/* Each sort by its name, reversed with a leading '-'; a cursor under a
+ * sort gives back its key, account and name. */
+START_TEST(test_list_sort_cursor)
+{
+	struct schedule_filter	f;
+
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(schedule_sort_parse(&f, "next_fire"), 0);
+	ck_assert_int_eq(f.sort, SCHEDULE_SORT_NEXT_FIRE);
+	ck_assert_int_eq(f.desc, 0);
+	ck_assert_int_eq(schedule_cursor_parse(&f,
+	    "next_fire:1795350059000000:acme/job-1"), 0);
+	ck_assert_int_eq(f.after, 1);
+	ck_assert_int_eq(f.after_num, 1795350059000000LL);
+	ck_assert_str_eq(f.after_account, "acme");
+	ck_assert_str_eq(f.after_name, "job-1");
+
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(schedule_sort_parse(&f, "-state"), 0);
+	ck_assert_int_eq(f.sort, SCHEDULE_SORT_STATE);
+	ck_assert_int_eq(f.desc, 1);
+	ck_assert_int_eq(schedule_cursor_parse(&f, "-state:paused:a/b"), 0);
+	ck_assert_str_eq(f.after_str, "paused");
+
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(schedule_sort_parse(&f, "-name"), 0);
+	ck_assert_int_eq(schedule_cursor_parse(&f, "-name::a/b"), 0);
+	ck_assert_str_eq(f.after_name, "b");
+
+	memset(&f, 0, sizeof f);	/* the default order: as before */
+	ck_assert_int_eq(schedule_cursor_parse(&f, "default/gamma"), 0);
+	ck_assert_str_eq(f.after_account, "default");
+	ck_assert_str_eq(f.after_name, "gamma");
+}
+END_TEST
+
+/* Unknown sorts; cursors of another sort, with a bad key, a bad id, or
+ * cut short, are refused. */
+START_TEST(test_list_sort_cursor_bad)
+{
+	static const char *const bad[] = {
+		"state:active:a/b",		/* of another sort */
+		"next_fire::a/b",		/* no key */
+		"next_fire:12x:a/b",		/* not a number */
+		"next_fire:99999999999999999999:a/b",	/* out of range */
+		"next_fire:1:a",		/* no name */
+		"next_fire:1:a/../b",		/* not an id */
+		"next_fire:1:/b",
+		"next_fire:1",
+		"a/b",				/* the default order's */
+		"",
+	};
+	struct schedule_filter	f;
+	size_t			i;
+
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(schedule_sort_parse(&f, "colour"), -1);
+	ck_assert_int_eq(schedule_sort_parse(&f, "--name"), -1);
+	ck_assert_int_eq(schedule_sort_parse(&f, ""), -1);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&f, 0, sizeof f);
+		ck_assert_int_eq(schedule_sort_parse(&f, "next_fire"), 0);
+		ck_assert_msg(schedule_cursor_parse(&f, bad[i]) == -1,
+		    "cursor \"%s\" taken", bad[i]);
+		ck_assert_int_eq(f.after, 0);
+	}
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(schedule_cursor_parse(&f, "name::a/b"), -1);
+	ck_assert_int_eq(schedule_cursor_parse(&f, "a/b/c"), -1);
+}
+END_TEST
+
 static Suite *
 run_suite(void)
 {
@@ -748,6 +822,10 @@ schedule_suite(void)
 	lib_tcase(s, "registry", setup, teardown, 60,
 	    test_foreach_account,
 	    test_foreach_account_bad,
+	    NULL);
+	lib_tcase(s, "list", NULL, NULL, 0,
+	    test_list_sort_cursor,
+	    test_list_sort_cursor_bad,
 	    NULL);
 	return (s);
 }

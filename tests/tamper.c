@@ -28,6 +28,10 @@
  *       TABLE (runs-by-time: the journal as one written before the run
  *       index existed looks)
 
+ *   chime-test-tamper JOURNAL_DIR future-format N BY  meta's format becomes
+ *       N and its format_by BY (a version): the journal as a later chime
+ *       would leave it
+
  * Exit 0 when done, 1 when it cannot (with a message), 2 on bad usage.
  */
 #include <sys/types.h>
@@ -50,6 +54,7 @@ static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
 static int	 tamper_row(const char *, const char *, const char *);
 static int	 forget_analytics(const char *, int);
 static int	 forget_table(const char *, const char *);
+static int	 future_format(const char *, const char *, const char *);
 
 static void
 usage(void)
@@ -62,7 +67,8 @@ usage(void)
 	    "       chime-test-tamper JOURNAL_DIR forget-analytics\n"
 	    "       chime-test-tamper JOURNAL_DIR forget-analytics-sums\n"
 	    "       chime-test-tamper JOURNAL_DIR forget-table TABLE\n"
-	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n");
+	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n"
+	    "       chime-test-tamper JOURNAL_DIR future-format N BY\n");
 	exit(2);
 }
 
@@ -340,6 +346,37 @@ forget_table(const char *dir, const char *name)
 	return (0);
 }
 
+/* Meta's format becomes FORMAT, its format_by BY. */
+static int
+future_format(const char *dir, const char *format, const char *by)
+{
+	MDB_env	*env;
+	MDB_txn	*txn;
+	MDB_dbi	 meta;
+	MDB_val	 k, v;
+	uint8_t	 b[8];
+
+	be64(number(format), b);
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, dir, 0, 0600), dir);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	check(mdb_dbi_open(txn, "meta", 0, &meta), "meta");
+	k.mv_data = "format";
+	k.mv_size = 6;
+	v.mv_data = b;
+	v.mv_size = 8;
+	check(mdb_put(txn, meta, &k, &v, 0), "format");
+	k.mv_data = "format_by";
+	k.mv_size = 9;
+	v.mv_data = (void *)by;
+	v.mv_size = strlen(by);
+	check(mdb_put(txn, meta, &k, &v, 0), "format_by");
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -353,6 +390,8 @@ main(int argc, char **argv)
 
 	if (argc == 5 && strcmp(argv[2], "row") == 0)
 		return (tamper_row(argv[1], argv[3], argv[4]));
+	if (argc == 5 && strcmp(argv[2], "future-format") == 0)
+		return (future_format(argv[1], argv[3], argv[4]));
 	if (argc == 3 && strcmp(argv[2], "forget-analytics") == 0)
 		return (forget_analytics(argv[1], 0));
 	if (argc == 3 && strcmp(argv[2], "forget-analytics-sums") == 0)

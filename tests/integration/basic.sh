@@ -7,6 +7,7 @@ start_chimed
 
 check "daemon status answers" ctl daemon status
 check "status has a journal head" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.journal.seq >= 1 and (.journal.head | length) == 64'"
+check "status lists what a schedule may name" sh -c "$CHIMECTL --socket $SOCK --json daemon status | jq -e '(.operations | map(.id) | index(\"quick\")) != null and (.operations[] | select(.id == \"quick\") | .default_model) == \"test-model\" and (.models | map(.id)) == [\"cheap-model\", \"test-model\"] and (.operations[0] | has(\"argv\") | not)'"
 
 check "create an interval schedule" ctl schedule create --name every-second \
     --op quick --every 1s --param kind=test --param n=3

@@ -24,7 +24,9 @@ check "... the unit is installed" test -f "$UNIT"
 SBIN=$(sed -n 's|^ExecStart=\([^ ]*\) .*|\1|p' "$UNIT")
 check "... naming the installed chimed" test -x "$ROOT$SBIN"
 # verify wants the binary where the unit says: this build's, in a copy
-sed "s|^ExecStart=[^ ]*|ExecStart=$B/chimed|" "$UNIT" >"$T/chimed.service"
+sed -e "s|^ExecStart=[^ ]*|ExecStart=$B/chimed|" \
+    -e "s|^ExecStartPre=[^ ]*|ExecStartPre=$B/chimed|" "$UNIT" \
+    >"$T/chimed.service"
 check "systemd-analyze verify: no complaint" sh -c \
     "systemd-analyze verify --man=no '$T/chimed.service' >'$T/verify' 2>&1 &&
     [ ! -s '$T/verify' ]"
@@ -52,6 +54,18 @@ check "... and runs the installed chimed as chime" grep -q \
 check "... the installed catalog is the example" cmp \
     "$S/contrib/catalog.example.json" \
     "$(find "$ROOT" -path '*etc/chime/catalog.json' | head -n 1)"
+CONF=$(find "$ROOT" -path '*etc/chime/chimed.conf' | head -n 1)
+check "... and chimed.conf, naming the installed catalog" grep -qx \
+    "catalog = $(dirname "${CONF#"$ROOT"}")/catalog.json" "$CONF"
+check "... which chimed --check-config accepts" sh -c \
+    "'$B/chimed' --config '$CONF' --catalog '$S/contrib/catalog.example.json' \
+    --check-config >/dev/null"
+check "the unit checks the configuration before it starts" grep -q \
+    "^ExecStartPre=$SBIN --check-config" "$UNIT"
+echo "max-running = 4" >>"$CONF"
 check "make uninstall" make -C "$B" uninstall DESTDIR="$ROOT"
+check "... keeps an edited chimed.conf" test -f "$CONF"
+rm -f "$CONF"
+rmdir "$(dirname "$CONF")"
 check "... leaves no file behind" sh -c "[ -z \"\$(find '$ROOT' -type f)\" ]"
 finish

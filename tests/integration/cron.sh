@@ -108,4 +108,46 @@ check_fails "and nothing was created" 1 ctl schedule get never
 check_fails "a malformed # is refused" 1 ctl schedule create --name bad-nth \
     --op quick --cron '0 0 * * MON#6'
 check "the reason names the day-of-week field" grep -q 'day-of-week' "$T/last"
+# schedule.next without an id: the next fires of a schedule described by
+# the parameters of schedule.create, checked by the same code, nothing
+# written.  2:30 every day in New York: the March transition has no 2:30,
+# which fires at 3:00 (shifted).
+nschedules() { ctlj schedule list | jq '.schedules | length'; }
+before_n=$(nschedules)
+ctlj schedule next --op quick --cron '30 2 * * *' --tz America/New_York \
+    --count 400 >"$T/spec.json"
+check "a described cron's next fires, in its zone" jq -e \
+    '.id == null and .tz == "America/New_York" and (.next | length) == 400' \
+    "$T/spec.json"
+check "the spring-forward 2:30 is shifted to 3:00 local" jq -e \
+    '[.next[] | select(.dst == "shifted")] | length >= 1 and
+     all(.local | endswith("T02:30:00"))' "$T/spec.json"
+ctl schedule create --name ny --op quick --cron '30 2 * * *' \
+    --tz America/New_York >/dev/null
+ctlj schedule next ny --count 400 >"$T/ny.json"
+check "the same as the schedule once created" sh -c \
+    "test \"\$(jq -c .next '$T/spec.json')\" = \"\$(jq -c .next '$T/ny.json')\""
+ctl schedule delete ny >/dev/null
+ctlj schedule next --op quick --weekly 'mon 09:00' --tz Europe/Berlin \
+    --count 2 >"$T/weekly.json"
+check "a described weekly trigger" jq -e \
+    '[.next[].local | endswith("T09:00:00")] | all and length == 2' \
+    "$T/weekly.json"
+ctlj schedule next --op quick --manual >"$T/manual.json"
+check "a manual one has none" jq -e '.next == []' "$T/manual.json"
+check "a bad cron is refused, naming the field" sh -c \
+    "$CHIMECTL --socket $SOCK --json schedule next --op quick --cron '61 * * * *' 2>&1 >/dev/null |
+    jq -e '.code == -32602 and .data.field == \"cron\" and
+    (.data.reason | test(\"minute\"))'"
+check "an unknown zone is refused, naming the field" sh -c \
+    "$CHIMECTL --socket $SOCK --json schedule next --op quick --cron '0 9 * * *' --tz Mars/Base 2>&1 >/dev/null |
+    jq -e '.code == -32602 and .data.field == \"tz\" and
+    (.data.reason | test(\"Mars/Base\"))'"
+check "no trigger is refused" sh -c \
+    "$CHIMECTL --socket $SOCK --json schedule next --op quick 2>&1 >/dev/null |
+    jq -e '.data.field == \"cron\" and (.data.reason | test(\"required\"))'"
+check "an unknown operation is refused" sh -c \
+    "$CHIMECTL --socket $SOCK --json schedule next --op nope --cron '0 9 * * *' 2>&1 >/dev/null |
+    jq -e '.data.field == \"operation\"'"
+check "describing writes nothing" test "$(nschedules)" = "$before_n"
 finish

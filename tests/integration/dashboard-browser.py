@@ -153,6 +153,43 @@ def sched_list(d, w):
                                             ".last-run").text == "no run yet")
 
 
+def sched_sorts(d, w):
+    """The column heads order the list as schedule.list's sort does."""
+    for key, first, label in (("cost_month", "cost_month",
+                               "the cost this month"),
+                              ("next_fire", "next_fire", "the next fire")):
+        for sort in (first, "-" + first):
+            before = sched_gen(d)
+            d.find_element(By.CSS_SELECTOR,
+                           'button.sort[data-sort="%s"]' % key).click()
+            sched_loaded(d, w, before)
+            want = [x["name"] for x in ctl(
+                "schedule", "ls", "--account", "acme", "--limit", "25",
+                "--sort", sort)["schedules"]]
+            head = d.find_element(By.CSS_SELECTOR,
+                                  'button.sort[data-sort="%s"]' % key)
+            th = head.find_element(By.XPATH, "..")
+            check("ordered by %s (%s): the rows are schedule.list's" %
+                  (label, sort), sched_names(d) == want,
+                  "%s / %s" % (sched_names(d), want))
+            check("... the head says so (aria-sort %s)" %
+                  ("descending" if sort.startswith("-") else "ascending"),
+                  th.get_attribute("aria-sort") ==
+                  ("descending" if sort.startswith("-") else "ascending"))
+            check("... and the focus stays on it",
+                  d.switch_to.active_element == head)
+    shot(d, "08b-schedules-sorted")
+    before = sched_gen(d)
+    d.find_element(By.CSS_SELECTOR, 'button.sort[data-sort="name"]').click()
+    sched_loaded(d, w, before)
+    words = ctl("schedule", "get", "later", "--account", "acme")
+    cell = sched_row(d, "later").find_element(By.CSS_SELECTOR, "td.trigger")
+    check("the trigger in words is the API's trigger_words",
+          cell.text == words["trigger_words"] and
+          words["spec"] in cell.get_attribute("title"),
+          "%r / %r" % (cell.text, words["trigger_words"]))
+
+
 def sched_filters(d, w):
     sched_filter(d, w, name="job*")
     names = sched_names(d)
@@ -273,6 +310,7 @@ def schedules_page(d, w):
     sched_loaded(d, w)
     shot(d, "08-schedules")
     sched_list(d, w)
+    sched_sorts(d, w)
     sched_filters(d, w)
     sched_pause_resume(d, w)
     sched_trigger(d, w)

@@ -120,6 +120,25 @@ check "headers: /healthz and /metrics" sh -c "curl -sI '$U/healthz' |
     grep -qi '^Content-Security-Policy:' && curl -s -D - -o /dev/null \
     '$U/metrics' | grep -qi '^X-Content-Type-Options: nosniff'"
 check "headers: the event stream's 401" secure_headers 401 /v1/events
+# libevent's own refusals: a body past --http-max-body, headers past
+# their limit, a request line that is not HTTP.
+head -c 2000000 /dev/zero | tr '\0' x >"$T/big"
+check "headers: libevent's 413" secure_headers 413 /v1/rpc -X POST \
+    -H "Authorization: Bearer $ACME" --data-binary @"$T/big"
+check "headers: libevent's 400 (headers too large)" secure_headers 400 \
+    /ui/ -H "X-Big: $(head -c 20000 "$T/big")"
+raw_refusal() {
+	printf 'NOT A REQUEST\r\n\r\n' | curl -s --max-time 20 -D "$T/h" \
+	    -o "$T/b" -w '%{http_code}' "telnet://127.0.0.1:$HTTP_PORT" \
+	    >/dev/null 2>&1
+	grep -q "^HTTP/1.1 400" "$T/b" && grep -qi \
+	    "^Content-Security-Policy: default-src 'self'; frame-ancestors 'none'" \
+	    "$T/b" && grep -qi '^X-Content-Type-Options: nosniff' "$T/b" || {
+		cat "$T/b"
+		return 1
+	}
+}
+check "headers: libevent's 400 (no request line)" raw_refusal
 
 # ---- files -----------------------------------------------------------------
 ctype_is() { get "$1" >/dev/null; [ "$(header Content-Type)" = "$2" ] ||

@@ -90,6 +90,63 @@ check "pages of 1 through a filter" pages_are "job1 job2 job10" 1 --name 'job*'
 check "the last page has no cursor" list_jq \
     '.truncated == false and has("next_cursor") and .next_cursor == null' \
     --limit 7
+# ---- sorts ----------------------------------------------------------------
+check "--sort state: active, then paused; names within" \
+    is "alpha beta job1 Job3 job10 gamma job2" --sort state
+check "--sort -state: the whole order reversed" \
+    is "job2 gamma job10 Job3 job1 beta alpha" --sort -state
+check "--sort operation" is "beta alpha gamma job1 job2 Job3 job10" \
+    --sort operation
+check "--sort cost_month: all equal, so by name" \
+    is "alpha beta gamma job1 job2 Job3 job10" --sort cost_month
+# The next fires in the order listed: instants rising, none last.
+check "--sort next_fire: soonest first, none last" list_jq \
+    '[.schedules[].next_fire] | (map(select(. != null)) | . == sort) and
+     (.[0:4] | all(. != null)) and (.[4:] | all(. == null))' \
+    --sort next_fire
+check "pages of 2 under --sort next_fire make the same list" \
+    pages_are "$(names --sort next_fire)" 2 --sort next_fire
+check "pages of 3 under --sort -state" \
+    pages_are "job2 gamma job10 Job3 job1 beta alpha" 3 --sort -state
+check "a sorted page's cursor names its sort" list_jq \
+    '.next_cursor == "-state:paused:default/gamma"' --sort -state --limit 2
+check "a cursor of another sort: -32602 naming cursor" field_error cursor \
+    --sort state --cursor default/gamma
+check "a name cursor under a sort: -32602" field_error cursor \
+    --sort next_fire --cursor "-state:paused:default/gamma"
+check "an unknown sort: -32602 naming sort" field_error sort --sort colour
+ctl schedule trigger beta >/dev/null
+beta_ended() {
+	ctlj schedule list --name beta --last-run | jq -e \
+	    '.schedules[0].last_run.status == "failed"' >/dev/null
+}
+check "--last-run: the newest run's status" wait_for 30 beta_ended
+last_is_runs() {
+	ctlj schedule list --name beta --last-run | jq -e --argjson r \
+	    "$(ctlj schedule runs beta --limit 1 | jq '.runs[0]')" \
+	    '.schedules[0].last_run | .run_id == $r.run_id and
+	     .error == $r.error and .error != null and
+	     .finished == $r.finished' >/dev/null
+}
+check "... its id and error, as schedule.runs has them" last_is_runs
+check "... null for a schedule never run" list_jq \
+    '.schedules[0] | has("last_run") and .last_run == null' \
+    --name alpha --last-run
+check "... and left out unless asked" list_jq \
+    '.schedules[0] | has("last_run") | not' --name alpha
+# last_fire is the newest timed occurrence (a manual run is not one).
+ctl schedule create --name tick --op quick --every 1s >/dev/null
+ticked() {
+	ctlj schedule get tick | jq -e '.last_fire != null' >/dev/null
+}
+check "a schedule every second fires" wait_for 30 ticked
+check "--sort -last_fire: the one that fired first in the list" list_jq \
+    '.schedules[0].name == "tick"' --sort -last_fire
+check "--sort last_fire: ... last, after those never fired" list_jq \
+    '.schedules[-1].name == "tick" and
+     ([.schedules[:-1][].last_fire] | all(. == null))' --sort last_fire
+ctl schedule delete tick >/dev/null
+
 cur=$(ctlj schedule list --limit 4 | jq -r .next_cursor)
 check "a cursor still works once its schedule is gone" ctl schedule delete job1
 check "the next page starts after it" is "job2 Job3 job10" --cursor "$cur"

@@ -9,10 +9,11 @@ let signedOut = () => {};
 let nextId = 1;
 
 export class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, data) {
     super(message);
     this.status = status;
     this.code = code;
+    this.data = data || {};	/* JSON-RPC error data: field, reason */
   }
 }
 
@@ -84,7 +85,8 @@ export async function signOut() {
 }
 
 // The result of METHOD with PARAMS; an ApiError for a JSON-RPC error
-// (its message and data.reason as the daemon words them).
+// (its message and data.reason as the daemon words them; data kept, so
+// that a form can put data.reason next to data.field).
 export async function call(method, params = {}) {
   const res = await fetch("/v1/rpc", {
     method: "POST",
@@ -103,7 +105,7 @@ export async function call(method, params = {}) {
     const d = j.error.data || {};
     const detail = d.reason ? ": " + (d.field ? d.field + " " : "") +
       d.reason : "";
-    throw new ApiError(j.error.message + detail, 200, j.error.code);
+    throw new ApiError(j.error.message + detail, 200, j.error.code, d);
   }
   return j.result;
 }

@@ -1,30 +1,60 @@
 // ui/js/schedules.js: the Schedules page.  A page of schedule.list (its
-// own filters: state and a name glob; its own order: account, then name;
+// own filters: state and a name glob; its own orders, chosen from the
+// column heads: name, next fire, cost this month, state, each either way;
 // its cursor for the next page, the cursors seen kept for the page
-// before), each schedule with its trigger as the API gives it, its zone,
-// its next fire in its zone (the UTC instant on hover), its latest run's
-// status (schedule.runs, one run) and its state.  A token that may write
+// before), each schedule with its trigger in words as the API gives it,
+// its zone, its next fire in its zone (the UTC instant on hover), its
+// latest run's status (schedule.list's last_run) and its state.  A token that may write
 // gets Pause (a note asked in a dialog), Resume, Trigger now and Delete
 // (confirmed in a dialog); each is one call to /v1/rpc and the row shows
-// the API's answer.  Nothing shown is computed here.
+// the API's answer.  Nothing shown is computed here.  A name links to the
+// schedule's page (schedule-page.js, #/schedules/ID); a token that may
+// write gets "New schedule" (schedule-form.js, #/schedules/new).  The
+// dialogs, the trigger and state in words are exported for those pages.
 
 import { el, money, empty } from "./format.js";
+import * as form from "./schedule-form.js";
+import * as one from "./schedule-page.js";
 
 const LIMITS = ["10", "25", "100"];
 // What the page keeps between visits: the filters, the page size, and the
 // cursors of the pages seen (cursors[i] starts page i; null the first).
-const view = { state: "", name: "", limit: "25", cursors: [null],
-  scope: undefined };
+const view = { state: "", name: "", limit: "25", sort: "name",
+  cursors: [null], scope: undefined };
+// The columns schedule.list can order by: the head's text, the sort key,
+// and the order said in words.
+const SORTS = {
+  Name: { key: "name", words: ["name, A to Z", "name, Z to A"] },
+  "Next fire": { key: "next_fire",
+    words: ["next fire, soonest first (none last)",
+      "next fire, latest first (none first)"] },
+  "Cost this month": { key: "cost_month",
+    words: ["cost this month, least first", "cost this month, most first"] },
+  State: { key: "state", words: ["state, A to Z", "state, Z to A"] },
+};
 
 function scope(ctx, extra = {}) {
   return ctx.account ? { account: ctx.account, ...extra } : extra;
 }
 
-function canWrite(ctx) {
+export function canWrite(ctx) {
   return ctx.session && ctx.session.scope === "write";
 }
 
+// #/schedules/new, #/schedules/ID/edit and #/schedules/ID go to the form
+// and the schedule's page; #/schedules is the list.
 export async function render(root, ctx) {
+  const sub = location.hash.match(/^#\/schedules\/([^/]+)(\/edit)?$/);
+  if (sub) {
+    const id = decodeURIComponent(sub[1]);
+    if (id === "new" && !sub[2])
+      return form.render(root, ctx, null);
+    return sub[2] ? form.render(root, ctx, id) : one.render(root, ctx, id);
+  }
+  return list(root, ctx);
+}
+
+async function list(root, ctx) {
   if (view.scope !== ctx.account) {
     view.scope = ctx.account;
     view.cursors = [null];
@@ -36,7 +66,9 @@ export async function render(root, ctx) {
     dialogs: dialogs() };
   const sec = el("section", { class: "schedules", "data-state": "loading",
     "aria-busy": "true" },
-  el("div", { class: "page-head" }, el("h1", {}, "Schedules")),
+  el("div", { class: "page-head" }, el("h1", {}, "Schedules"),
+    canWrite(ctx) ? el("a", { id: "sched-new", class: "button",
+      href: "#/schedules/new" }, "New schedule") : ""),
   filters(page), el("div", { class: "messages" }, page.status, page.error),
   page.body, page.dialogs.pause,
   page.dialogs.del);
@@ -82,7 +114,9 @@ function filters(page) {
 }
 
 function listParams(page) {
-  const p = scope(page.ctx, { limit: Number(view.limit) });
+  const p = scope(page.ctx, { limit: Number(view.limit), last_run: true });
+  if (view.sort !== "name")
+    p.sort = view.sort;
   if (view.state)
     p.state = view.state;
   if (view.name)
@@ -93,15 +127,6 @@ function listParams(page) {
   return p;
 }
 
-// The latest run of each schedule that has one, all at once ({failed}
-// when it could not be read: the list is still shown).
-async function latestRuns(ctx, schedules) {
-  const runs = await Promise.all(schedules.map((s) => s.run_counter > 0 ?
-    ctx.api.call("schedule.runs", { id: s.id, account: s.account, limit: 1 })
-      .then((r) => r.runs[0] || null, (e) => ({ failed: e.message })) :
-    null));
-  return new Map(schedules.map((s, i) => [s.id, runs[i]]));
-}
 
 async function load(page) {
   page.sec.dataset.state = "loading";
@@ -119,7 +144,7 @@ async function load(page) {
     done(page, "error");
     return;
   }
-  const runs = await latestRuns(page.ctx, res.schedules);
+  const runs = new Map(res.schedules.map((x) => [x.id, x.last_run]));
   page.body.replaceChildren(listing(page, res, runs), pager(page, res));
   done(page, "ready");
 }
@@ -135,8 +160,8 @@ function listing(page, res, runs) {
     return empty(view.state || view.name ?
       "No schedule passes these filters: change or clear them." :
       view.cursors.length > 1 ? "No more schedules: go to the page before." :
-        "No schedules yet: create one with chimectl schedule create " +
-        "(chimectl schedule create --help says how).");
+        "No schedules yet: create one with New schedule, or with " +
+        "chimectl schedule create (--help says how).");
   const write = canWrite(page.ctx);
   const head = ["Name", "Trigger", "Zone", "Next fire", "Last run",
     "Cost this month", "State"];
@@ -144,20 +169,64 @@ function listing(page, res, runs) {
     head.splice(1, 0, "Account");
   if (write)
     head.push("Actions");
-  const ths = head.map((h) => el("th", { scope: "col" }, h));
-  /* the only order schedule.list has: account, then name (no sort
-     parameter), said to assistive technology and in the caption */
-  ths[0].setAttribute("aria-sort", "ascending");
+  const ths = head.map((h) => sortHead(page, h));
   const tbody = el("tbody", {});
   for (const s of res.schedules)
     tbody.append(row(page, s, runs.get(s.id)));
   return el("div", {}, el("p", { id: "sched-caption",
-    class: "muted sched-caption" }, "By " + (page.ctx.account ? "" :
-    "account, then ") + "name: the order the API lists schedules in."),
+    class: "muted sched-caption" }, "By " + orderWords(page) +
+    " (schedule.list's order: choose another with a column's head)."),
   el("div", { class: "scroll", tabindex: "0",
     "aria-labelledby": "sched-caption" },
   el("table", { class: "sched-table", "aria-labelledby": "sched-caption" },
     el("thead", {}, el("tr", {}, ...ths)), tbody)));
+}
+
+// The order in words: the sort's, then account and name for ties.
+function orderWords(page) {
+  const desc = view.sort.startsWith("-");
+  const key = desc ? view.sort.slice(1) : view.sort;
+  const col = Object.values(SORTS).find((c) => c.key === key);
+  const ties = page.ctx.account ? "name" : "account, then name";
+  return key === "name" ? (page.ctx.account ? "" : "account, then ") +
+    col.words[desc ? 1 : 0] : col.words[desc ? 1 : 0] + "; " + ties +
+    " among equals";
+}
+
+// A column's head: a button that orders by it (again: the other way)
+// when schedule.list can, with aria-sort on the column ordered by.
+function sortHead(page, h) {
+  const th = el("th", { scope: "col" });
+  const col = SORTS[h];
+  if (!col) {
+    th.append(h);
+    return th;
+  }
+  const desc = view.sort === "-" + col.key;
+  const on = desc || view.sort === col.key;
+  if (on)
+    th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+  const b = el("button", { type: "button", class: "sort",
+    "data-sort": col.key, title: "Order by " + col.words[on && !desc ? 1 :
+      0] },
+  h, on ? (desc ? " ▼" : " ▲") : "");
+  b.addEventListener("click", () => {
+    view.sort = on && !desc ? "-" + col.key : col.key;
+    view.cursors = [null];
+    load(page).then(() => {
+      const again = page.sec.querySelector(
+        `button.sort[data-sort="${col.key}"]`);
+      if (again)
+        again.focus();
+    });
+  });
+  th.append(b);
+  return th;
+}
+
+// A schedule's address: its page, or its form with "/edit".
+export function href(s, edit = false) {
+  return `#/schedules/${encodeURIComponent(s.id)}${edit ? "/edit" : ""}`;
 }
 
 const TRIGGER_WORDS = {
@@ -170,7 +239,15 @@ const TRIGGER_WORDS = {
   webhook: () => "on a signed webhook delivery",
 };
 
-function triggerText(s) {
+// The trigger in words: the API's trigger_words (the expression itself
+// on hover, triggerSpec), else a kind and value.
+export function triggerText(s) {
+  if (s.trigger_words)
+    return s.trigger_words;
+  return triggerSpec(s);
+}
+
+export function triggerSpec(s) {
   const f = TRIGGER_WORDS[s.trigger];
   return f ? f(s.spec) : `${s.trigger} ${s.spec}`;
 }
@@ -197,7 +274,7 @@ function lastRun(run) {
       run.reason ? `: ${run.reason}` : "") }, run.status);
 }
 
-function stateText(s) {
+export function stateText(s) {
   if (s.state !== "paused")
     return s.state;
   const why = { paused: "paused", "created paused": "created paused",
@@ -209,8 +286,10 @@ function stateText(s) {
 function row(page, s, run) {
   const tr = el("tr", { "data-id": s.id, "data-name": s.name,
     "data-account": s.account, "data-state": s.state });
-  const cells = [el("th", { scope: "row" }, s.name),
-    el("td", {}, triggerText(s)), el("td", {}, s.tz),
+  const cells = [el("th", { scope: "row" }, el("a", { href: href(s) },
+    s.name)),
+    el("td", { class: "trigger", title: triggerSpec(s) }, triggerText(s)),
+    el("td", {}, s.tz),
     el("td", {}, nextFire(s)), el("td", { class: "last-run" }, lastRun(run)),
     el("td", { class: "cost" }, money(s.month_spent_usd)),
     el("td", { class: "state" }, stateText(s))];
@@ -298,8 +377,9 @@ async function trigger(page, s) {
     said: `${s.name} is triggered: run ${t.run_id}, ${t.status}.` };
 }
 
-// The two dialogs: a pause's optional note, a delete's confirmation.
-function dialogs() {
+// The two dialogs: a pause's optional note, a delete's confirmation
+// ({pause, del, note}: append pause and del to the page).
+export function dialogs() {
   const note = el("input", { id: "pause-note", name: "note", type: "text",
     maxlength: "500", autocomplete: "off" });
   const pause = el("dialog", { id: "pause-dialog",
@@ -328,8 +408,9 @@ function dialogs() {
   return { pause, del, note };
 }
 
-// Open DIALOG; FN(true) once it is closed with its OK button.
-function ask(dialog, btn, fn) {
+// Open DIALOG; FN(true) once it is closed with its OK button (focus back
+// on BTN otherwise).
+export function ask(dialog, btn, fn) {
   dialog.returnValue = "";
   dialog.addEventListener("close", () => {
     const ok = dialog.returnValue === "ok";
@@ -340,34 +421,41 @@ function ask(dialog, btn, fn) {
   dialog.showModal();
 }
 
-function askPause(page, s, run, tr, btn) {
-  const d = page.dialogs;
+// Ask D's pause dialog about S from BTN: FN(note) once confirmed.
+export function askPauseNote(d, s, btn, fn) {
   d.pause.querySelector("#pause-title").textContent = `Pause ${s.name}`;
   d.note.value = "";
   ask(d.pause, btn, (ok) => {
-    if (!ok)
-      return;
-    const note = d.note.value.trim();
-    act(page, btn, tr, `${s.name} is paused.`, () =>
-      simple(page, "schedule.pause", s, run, note ? { note } : {}));
+    if (ok)
+      fn(d.note.value.trim());
   });
 }
 
-function askDelete(page, s, tr, btn) {
-  const d = page.dialogs;
+// Ask D's delete dialog about S from BTN: FN() once confirmed.
+export function askDeleteOk(d, s, btn, fn) {
   d.del.querySelector("#delete-title").textContent = `Delete ${s.name}?`;
   d.del.querySelector("#delete-what").textContent = `The schedule ` +
     `${s.name} (${s.id}, account ${s.account}) and its kept runs are ` +
     "removed; runs not started yet are cancelled. This cannot be undone.";
   ask(d.del, btn, (ok) => {
-    if (!ok)
-      return;
+    if (ok)
+      fn();
+  });
+}
+
+function askPause(page, s, run, tr, btn) {
+  askPauseNote(page.dialogs, s, btn, (note) =>
+    act(page, btn, tr, `${s.name} is paused.`, () =>
+      simple(page, "schedule.pause", s, run, note ? { note } : {})));
+}
+
+function askDelete(page, s, tr, btn) {
+  askDeleteOk(page.dialogs, s, btn, () =>
     act(page, btn, tr, null, async () => {
       await page.ctx.api.call("schedule.delete", { id: s.id,
         account: s.account });
       return { gone: true, said: `${s.name} is deleted.` };
-    });
-  });
+    }));
 }
 
 // Previous and Next over schedule.list's cursor.
