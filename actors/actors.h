@@ -1351,4 +1351,29 @@ json_t		*analytics_recommendations(struct journal *,
 		     const struct caller *, const char *, json_t *,
 		     analytics_sched_fn, char **);
 
+/*
+ * run-list.c: run.list, the runs of accounts across their schedules and
+ * batches, newest first, from RUN_INDEX_TABLE (doc/journal-format.md),
+ * which the journal's writer keeps from the "runs" rows
+ * (journal_options.index).
+ */
+#define RUN_INDEX_TABLE		"runs-by-time"
+#define RUN_LIST_DEFAULT	50
+#define RUN_LIST_MAX		1000
+struct run_list_query {
+	const struct caller	*caller;	/* only accounts it may act for */
+	const char		*account;	/* only this one (NULL: each) */
+	const char		*status;	/* filters: NULL, any */
+	const char		*operation;
+	const char		*model;
+	size_t			 limit;
+	const char		*after;		/* a cursor, or NULL */
+};
+extern const struct journal_index run_list_index;
+int		 run_list_index_entry(const void *, size_t, const void *,
+		     size_t, char *, size_t *, msgpack_sbuffer *);
+int		 run_list_cursor_ok(const char *);
+json_t		*run_list(const struct run_list_query *, char **, size_t *);
+int		 run_list_rebuild(struct journal *, char **);
+
 #endif /* CHIME_ACTORS_H */

@@ -57,6 +57,8 @@ static void	 pack_except(msgpack_packer *, const msgpack_object *,
 		     const char *const *);
 static int	 put_obj(struct fold *, const char *, const char *,
 		     const msgpack_object *, const char *const *);
+static int	 index_row(struct fold *, const char *, const char *,
+		     const void *, size_t);
 static int	 put_buf(struct fold *, const char *, const char *,
 		     const void *, size_t);
 static int	 del(struct fold *, const char *, const char *);
@@ -179,6 +181,8 @@ put_buf(struct fold *f, const char *table, const char *key, const void *val,
 {
 	if (key == NULL || *key == '\0')
 		return (fail(f, "%s: no key for table %s", f->rec->kind, table));
+	if (index_row(f, table, key, val, len) != 0)
+		return (-1);
 	if (f->db->put(f->db->arg, table, key, strlen(key), val, len) != 0)
 		return (fail(f, "cannot write %s", table));
 	return (0);
@@ -189,9 +193,51 @@ del(struct fold *f, const char *table, const char *key)
 {
 	if (key == NULL || *key == '\0')
 		return (0);
+	if (index_row(f, table, key, NULL, 0) != 0)
+		return (-1);
 	if (f->db->del(f->db->arg, table, key, strlen(key)) != 0)
 		return (fail(f, "cannot delete from %s", table));
 	return (0);
+}
+
+/*
+ * Before a put (VAL) or a delete (VAL NULL) of row KEY of TABLE: the run
+ * index (run_list_index) as the journal's writer keeps it, the entry of
+ * the row replaced or removed out, the new row's in.
+ */
+static int
+index_row(struct fold *f, const char *table, const char *key,
+    const void *val, size_t len)
+{
+	const struct journal_index	*ix = &run_list_index;
+	char				 okey[JOURNAL_MAX_KEY + 1];
+	char				 nkey[JOURNAL_MAX_KEY + 1];
+	size_t				 oklen = 0, nklen = 0, oldlen;
+	void				*old = NULL;
+	msgpack_sbuffer			 osb, nsb;
+	int				 o = 0, n = 0, rc = 0;
+
+	if (strcmp(table, ix->of) != 0)
+		return (0);
+	msgpack_sbuffer_init(&osb);
+	msgpack_sbuffer_init(&nsb);
+	if (f->db->get(f->db->arg, table, key, strlen(key), &old,
+	    &oldlen) == 0)
+		o = ix->fn(key, strlen(key), old, oldlen, okey, &oklen,
+		    &osb) == 0;
+	if (val != NULL)
+		n = ix->fn(key, strlen(key), val, len, nkey, &nklen,
+		    &nsb) == 0;
+	if (o && (!n || oklen != nklen || memcmp(okey, nkey, oklen) != 0) &&
+	    f->db->del(f->db->arg, ix->table, okey, oklen) != 0)
+		rc = fail(f, "cannot delete from %s", ix->table);
+	if (rc == 0 && n && f->db->put(f->db->arg, ix->table, nkey, nklen,
+	    nsb.data, nsb.size) != 0)
+		rc = fail(f, "cannot write %s", ix->table);
+	msgpack_sbuffer_destroy(&osb);
+	msgpack_sbuffer_destroy(&nsb);
+	free(old);
+	return (rc);
 }
 
 /* Collect the keys of a walk (deleted after it, not during it). */

@@ -47,7 +47,9 @@
 #define CTL_MAX_GLOB		200	/* bytes of a name glob */
 #define CTL_MAX_KEY		200	/* bytes of an idempotency key */
 #define CTL_MAX_REASON		500	/* bytes of a cancel reason */
-#define CTL_MAX_RUNS		1000	/* runs in schedule.runs */
+#define CTL_MAX_RUNS		1000	/* runs in schedule.runs, run.list */
+#define CTL_MAX_FILTER		200	/* bytes of run.list's filters */
+#define CTL_MAX_CURSOR		200	/* bytes of run.list's cursor */
 #define CTL_MAX_NEXT		1000	/* instants in schedule.next */
 #define CTL_MAX_EVENTS		1000	/* requests in webhook.events */
 #define CTL_MAX_KINDS		64	/* kinds in events.watch's filter */

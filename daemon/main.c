@@ -887,6 +887,7 @@ start(struct flags *f)
 		fatalx("%s", cause);	/* "catalog: ..." */
 	xasprintf(&jdir, "%s/journal", engine->data_dir);
 	notify_extend("opening the journal");
+	f->jopts.index = run_list_index;
 	engine->journal = journal_open(jdir, &f->jopts, &cause);
 	if (engine->journal == NULL)
 		fatalx("%s", cause);	/* "journal DIR: ..." */
@@ -915,6 +916,8 @@ start(struct flags *f)
 	notify_extend("recovering");
 	if (analytics_rebuild(engine->journal, &cause) == -1)
 		fatalx("analytics: %s", cause);
+	if (run_list_rebuild(engine->journal, &cause) == -1)
+		fatalx("run index: %s", cause);
 	if (account_load_all(engine->journal, &cause) == -1 ||
 	    prefs_load_all(engine->journal, &cause) == -1 ||
 	    budget_load_all(engine->journal, &cause) == -1 ||

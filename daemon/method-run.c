@@ -10,6 +10,9 @@
 
 static void	method_run_not_yet(struct ctl_req *, struct schedule *,
 		    uint64_t);
+static int	method_run_list_query(struct ctl_req *, json_t *,
+		    struct run_list_query *);
+static void	method_run_owner(json_t *);
 
 static void
 method_run_get(struct ctl_req *req, json_t *params,
@@ -88,7 +91,90 @@ method_run_not_yet(struct ctl_req *req, struct schedule *s, uint64_t n)
 	free(msg);
 }
 
+/* run.list's parameters as a query: 0, or -1 when REQ was answered. */
+static int
+method_run_list_query(struct ctl_req *req, json_t *params,
+    struct run_list_query *q)
+{
+	enum run_status	 st;
+	int64_t		 limit = RUN_LIST_DEFAULT;
+
+	memset(q, 0, sizeof *q);
+	q->caller = ctl_req_caller(req);
+	q->account = param_string(params, "account");
+	q->status = param_string(params, "status");
+	q->operation = param_string(params, "operation");
+	q->model = param_string(params, "model");
+	q->after = param_string(params, "cursor");
+	param_int(params, "limit", &limit);
+	q->limit = (size_t)limit;
+	if (q->status != NULL && run_status_parse(q->status, &st) == -1) {
+		ctl_error_param(req, "status", "must be pending, running, "
+		    "success, failed, skipped, missed, interrupted or "
+		    "cancelled");
+		return (-1);
+	}
+	if (q->after != NULL && !run_list_cursor_ok(q->after)) {
+		ctl_error_param(req, "cursor", "not a next_cursor of "
+		    "run.list");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Run R's "owner" ("schedule" or "batch", what its "schedule" id names)
+ * and "owner_name" (null when it cannot be told). */
+static void
+method_run_owner(json_t *r)
+{
+	const char	*id = json_string_value(json_object_get(r, "schedule"));
+	const char	*name = NULL, *kind = "schedule";
+	struct schedule	*s;
+	struct batch	*b;
+
+	if (id != NULL && (b = batch_find(id)) != NULL) {
+		kind = "batch";
+		name = b->owner.name;
+	} else if (id != NULL && (s = schedule_find(id)) != NULL)
+		name = s->name;
+	json_object_set_new(r, "owner", json_string(kind));
+	json_object_set_new(r, "owner_name", name != NULL ?
+	    json_string(name) : json_null());
+}
+
+/*
+ * run.list: the runs of the caller's accounts (of one if asked, which
+ * must be one it may act for) across their schedules and batches, newest
+ * first, filtered by status, operation and model, a page at a time.
+ */
+static void
+method_run_list(struct ctl_req *req, json_t *params, const struct target *t)
+{
+	struct run_list_query	 q;
+	json_t			*list;
+	char			*next;
+	size_t			 scanned, i;
+
+	(void)t;
+	if (method_run_list_query(req, params, &q) != 0)
+		return;
+	if ((list = run_list(&q, &next, &scanned)) == NULL) {
+		ctl_error(req, CTL_E_UNAVAILABLE, "cannot read the run index",
+		    NULL, NULL);
+		return;
+	}
+	for (i = 0; i < json_array_size(list); i++)
+		method_run_owner(json_array_get(list, i));
+	log_trace(TRACE_CTL, "msg=\"run.list\" runs=%zu scanned=%zu",
+	    json_array_size(list), scanned);
+	ctl_reply(req, json_pack("{s:o, s:b, s:o}", "runs", list,
+	    "truncated", next != NULL, "next_cursor", next != NULL ?
+	    json_string(next) : json_null()));
+	free(next);
+}
+
 const struct daemon_method daemon_methods_run[] = {
 	{ "run.get", method_run_get },
+	{ "run.list", method_run_list },
 	{ NULL, NULL }
 };

@@ -89,6 +89,7 @@ journal_open(const char *dir, const struct journal_options *options,
 	j = xcalloc(1, sizeof *j);
 	j->ops = &store_lmdb_ops;
 	j->readonly = options->readonly;
+	j->index = options->index;
 	j->chain.start_check_max = options->start_check_max != 0 ?
 	    options->start_check_max : JOURNAL_START_CHECK_MAX;
 	j->pipe[0] = j->pipe[1] = -1;
@@ -642,8 +643,25 @@ journal_table_seek(struct journal *j, const char *table, const void *prefix,
 {
 	char	*cause;
 
-	if (j->ops->table_seek(j->store, table, prefix, plen, start, slen, cb,
-	    arg, &cause) != 0) {
+	if (j->ops->table_seek(j->store, table, prefix, plen, start, slen, 0,
+	    cb, arg, &cause) != 0) {
+		log_warnx("msg=\"journal: cannot read table\" table=%s "
+		    "error=\"%s\"", table, cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+journal_table_seek_back(struct journal *j, const char *table,
+    const void *prefix, size_t plen, const void *before, size_t blen,
+    int (*cb)(const struct journal_row *, void *), void *arg)
+{
+	char	*cause;
+
+	if (j->ops->table_seek(j->store, table, prefix, plen, before, blen, 1,
+	    cb, arg, &cause) != 0) {
 		log_warnx("msg=\"journal: cannot read table\" table=%s "
 		    "error=\"%s\"", table, cause);
 		free(cause);

@@ -101,6 +101,23 @@ struct journal_row {
 	size_t		 vlen;
 };
 
+/*
+ * A table kept from another: for a row of table "of" put or deleted, its
+ * entry in table "table", from a pure function of the row (it runs on the
+ * writer thread, inside the write transaction): 0 with the entry's key in
+ * KEY (*KLEN bytes, at most JOURNAL_MAX_KEY) and its value packed into
+ * VAL, or -1 when the row has none.  The writer deletes the entry of the
+ * row a put replaces or a delete removes, and puts the new row's, in the
+ * record's own transaction.
+ */
+typedef int (*journal_index_fn)(const void *, size_t, const void *, size_t,
+    char *, size_t *, msgpack_sbuffer *);
+struct journal_index {
+	const char		*of;		/* NULL: no index */
+	const char		*table;
+	journal_index_fn	 fn;
+};
+
 struct journal_options {
 	enum journal_sync	 sync;
 	size_t			 map_initial;	/* bytes; 0: 64 MiB */
@@ -111,6 +128,7 @@ struct journal_options {
 	uint64_t		 checkpoint_every;	/* records; 0: 10000 */
 	int64_t			 checkpoint_interval_us; /* 0: 60 s; < 0:
 					   none but by count, request, close */
+	struct journal_index	 index;		/* a table kept from another */
 };
 
 /* One log entry handed to a journal_log_foreach callback: HASH (32 bytes)
@@ -387,6 +405,11 @@ int		 journal_table_foreach(struct journal *, const char *,
  * (SLEN bytes) among those with PREFIX: a range read without walking what
  * comes before it (the callback stops past its end). */
 int		 journal_table_seek(struct journal *, const char *,
+		     const void *, size_t, const void *, size_t,
+		     int (*)(const struct journal_row *, void *), void *);
+/* As journal_table_seek, backwards from the last key before BEFORE (BLEN
+ * bytes; the key itself excluded) among those with PREFIX. */
+int		 journal_table_seek_back(struct journal *, const char *,
 		     const void *, size_t, const void *, size_t,
 		     int (*)(const struct journal_row *, void *), void *);
 /* Copy one row's value: 0 and allocated *val (NUL-terminated past *vlen
@@ -776,9 +799,10 @@ struct store_ops {
 	/* in the write transaction: meta's merkle_range */
 	int		 (*set_range)(struct store *,
 			     const struct merkle_range *, char **);
-	/* the rows with a prefix from a start key on, in key order */
+	/* the rows with a prefix from a start key on, in key order
+	   (reverse: from the last key before it, backwards) */
 	int		 (*table_seek)(struct store *, const char *,
-			     const void *, size_t, const void *, size_t,
+			     const void *, size_t, const void *, size_t, int,
 			     int (*)(const struct journal_row *, void *),
 			     void *, char **);
 	/* in the write transaction: a row as the transaction left it
@@ -921,6 +945,7 @@ struct journal {
 	/* Writer thread only (after writer_start). */
 	pthread_t		 thread;
 	int			 started;
+	struct journal_index	 index;		/* set at open */
 	uint64_t		 wseq;
 	uint8_t			 whash[JOURNAL_HASH_LEN];
 	int64_t			 wtime;

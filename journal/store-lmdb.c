@@ -115,7 +115,7 @@ static int	 store_check_file(const char *, int, char **);
 static int	 store_open_dbs(struct store *, char **);
 static int	 store_init_meta(struct store *, MDB_txn *, char **);
 static int	 store_lmdb_table_seek(struct store *, const char *,
-		     const void *, size_t, const void *, size_t,
+		     const void *, size_t, const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *), void *,
 		     char **);
 static int	 store_lmdb_wget(struct store *, const char *, const void *,
@@ -1417,8 +1417,9 @@ store_walk_start(MDB_cursor *c, MDB_val *k, MDB_val *v, const void *prefix,
 	return (rc);
 }
 
-/* The rows with PREFIX in key order (REVERSE: backwards), or forwards
- * from the first key at or after START when START is not NULL. */
+/* The rows with PREFIX in key order (REVERSE: backwards), from the first
+ * key at or after START when START is not NULL (REVERSE: from the last
+ * key before it). */
 static int
 store_table_walk(struct store *s, const char *table, const void *prefix,
     size_t plen, const void *start, size_t slen, int reverse,
@@ -1439,16 +1440,21 @@ store_table_walk(struct store *s, const char *table, const void *prefix,
 		return (-1);
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		goto out;
-	for (rc = start != NULL ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
-	    store_walk_start(c, &k, &v, prefix, plen, reverse);
-	    rc == 0 && store_has_prefix(&k, prefix, plen);
-	    rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT)) {
+	if (start == NULL)
+		rc = store_walk_start(c, &k, &v, prefix, plen, reverse);
+	else if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) == 0 &&
+	    reverse)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND && reverse)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	while (rc == 0 && store_has_prefix(&k, prefix, plen)) {
 		row.key = k.mv_data;
 		row.klen = k.mv_size;
 		row.val = v.mv_data;
 		row.vlen = v.mv_size;
 		if (cb(&row, arg) != 0)
 			break;
+		rc = mdb_cursor_get(c, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
 	}
 	mdb_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
@@ -1474,10 +1480,11 @@ store_lmdb_table_foreach(struct store *s, const char *table,
 static int
 store_lmdb_table_seek(struct store *s, const char *table,
     const void *prefix, size_t plen, const void *start, size_t slen,
-    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+    int reverse, int (*cb)(const struct journal_row *, void *), void *arg,
+    char **cause)
 {
-	return (store_table_walk(s, table, prefix, plen, start, slen, 0, cb,
-	    arg, cause));
+	return (store_table_walk(s, table, prefix, plen, start, slen, reverse,
+	    cb, arg, cause));
 }
 
 static int

@@ -68,6 +68,11 @@ static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
 static int	 writer_merge(struct journal *, struct jrec *,
 		     const struct jrec_op *, char **);
 static int	 writer_claims(struct journal *, struct jrec *, char **);
+static int	 writer_index_entry(struct journal *, const void *, size_t,
+		     const void *, size_t, char *, size_t *,
+		     msgpack_sbuffer *);
+static int	 writer_index(struct journal *, const char *, const void *,
+		     size_t, const void *, size_t, char **);
 static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
 		     char **);
 static void	 writer_count(struct jrec **, size_t,
@@ -692,6 +697,53 @@ writer_merge(struct journal *j, struct jrec *rec, const struct jrec_op *op,
 	return (rc);
 }
 
+/* Row KEY's (value VAL) entry in J's index: 1 with its key in IKEY and
+ * its value in IVAL (cleared first), 0 when the row has none. */
+static int
+writer_index_entry(struct journal *j, const void *key, size_t klen,
+    const void *val, size_t vlen, char *ikey, size_t *iklen,
+    msgpack_sbuffer *ival)
+{
+	msgpack_sbuffer_clear(ival);
+	*iklen = 0;
+	return (j->index.fn(key, klen, val, vlen, ikey, iklen, ival) == 0 &&
+	    *iklen > 0 && *iklen <= JOURNAL_MAX_KEY);
+}
+
+/*
+ * Before a put (VAL) or a delete (VAL NULL) of row KEY of table NAME: if
+ * NAME is the indexed table, the entry of the row it replaces or removes
+ * (as the transaction left it) out, the new row's in.
+ */
+static int
+writer_index(struct journal *j, const char *name, const void *key,
+    size_t klen, const void *val, size_t vlen, char **cause)
+{
+	char		 okey[JOURNAL_MAX_KEY + 1], nkey[JOURNAL_MAX_KEY + 1];
+	size_t		 oklen, nklen, oldlen;
+	const void	*old;
+	msgpack_sbuffer	 sb;
+	int		 o, n, rc;
+
+	if (j->index.of == NULL || strcmp(name, j->index.of) != 0)
+		return (STORE_OK);
+	rc = j->ops->wget(j->store, name, key, klen, &old, &oldlen, cause);
+	if (rc != STORE_OK)
+		return (rc);
+	msgpack_sbuffer_init(&sb);
+	o = old != NULL && writer_index_entry(j, key, klen, old, oldlen, okey,
+	    &oklen, &sb);
+	n = val != NULL && writer_index_entry(j, key, klen, val, vlen, nkey,
+	    &nklen, &sb);
+	if (o && (!n || oklen != nklen || memcmp(okey, nkey, oklen) != 0))
+		rc = j->ops->del(j->store, j->index.table, okey, oklen, cause);
+	if (rc == STORE_OK && n)
+		rc = j->ops->put(j->store, j->index.table, nkey, nklen,
+		    sb.data, sb.size, cause);
+	msgpack_sbuffer_destroy(&sb);
+	return (rc);
+}
+
 /* Write REC's claims and table changes at SEQ. */
 static int
 writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
@@ -708,11 +760,20 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 			    seq, cause);
 			break;
 		case JREC_PUT:
+			rc = writer_index(j, jrec_str(rec, op->name),
+			    jrec_str(rec, op->key), op->klen,
+			    jrec_str(rec, op->val), op->vlen, cause);
+			if (rc != STORE_OK)
+				break;
 			rc = j->ops->put(j->store, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen,
 			    jrec_str(rec, op->val), op->vlen, cause);
 			break;
 		case JREC_DEL:
+			rc = writer_index(j, jrec_str(rec, op->name),
+			    jrec_str(rec, op->key), op->klen, NULL, 0, cause);
+			if (rc != STORE_OK)
+				break;
 			rc = j->ops->del(j->store, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen, cause);
 			break;

@@ -1888,6 +1888,53 @@ START_TEST(test_journal_dedup_bad)
 }
 END_TEST
 
+/* A toy index of table "t": row K with value V is entry "V/K" (empty
+ * value); a value beginning with '-' has none. */
+static int
+toy_index(const void *key, size_t klen, const void *val, size_t vlen,
+    char *ikey, size_t *iklen, msgpack_sbuffer *ival)
+{
+	(void)ival;
+	if (vlen == 0 || *(const char *)val == '-')
+		return (-1);
+	*iklen = (size_t)snprintf(ikey, JOURNAL_MAX_KEY + 1, "%.*s/%.*s",
+	    (int)vlen, (const char *)val, (int)klen, (const char *)key);
+	return (0);
+}
+
+/* The journal in jdir with the toy index, started. */
+static struct journal *
+open_toy_index(void)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	char			*cause = NULL;
+
+	memset(&o, 0, sizeof o);
+	o.sync = JOURNAL_SYNC_NONE;
+	o.index.of = "t";
+	o.index.table = "ix";
+	o.index.fn = toy_index;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_msg(j != NULL, "journal_open: %s", cause);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	return (j);
+}
+
+/* One record putting (VAL) or deleting (VAL NULL) row KEY of "t". */
+static void
+toy_write(struct journal *j, struct seen *s, const char *key,
+    const char *val)
+{
+	struct jrec	*rec = make_rec("k", NULL, 1, 1);
+
+	if (val != NULL)
+		jrec_put(rec, "t", key, strlen(key), val, strlen(val));
+	else
+		jrec_del(rec, "t", key, strlen(key));
+	journal_submit(j, rec, seen_cb, s);
+}
+
 static int
 collect_rows(const struct journal_row *row, void *arg)
 {
@@ -1900,6 +1947,83 @@ collect_rows(const struct journal_row *row, void *arg)
 	*out = n;
 	return (row->klen == 4 && memcmp(row->key, "stop", 4) == 0);
 }
+
+/* The index follows its table: a put adds the row's entry, a put that
+ * changes it moves it, a delete takes it away, also several in one
+ * commit; a walk back from a key starts before it. */
+START_TEST(test_journal_index)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	char		*out = xstrdup("");
+
+	j = open_toy_index();
+	toy_write(j, &s, "r1", "a");
+	toy_write(j, &s, "r2", "b");
+	toy_write(j, &s, "r3", "c");
+	wait_for(&s, 3);
+	journal_table_foreach(j, "ix", NULL, 0, 0, collect_rows, &out);
+	ck_assert_str_eq(out, "a/r1=,b/r2=,c/r3=,");
+	toy_write(j, &s, "r1", "d");	/* moved */
+	toy_write(j, &s, "r2", "b");	/* the same */
+	toy_write(j, &s, "r3", NULL);	/* gone */
+	toy_write(j, &s, "r4", "e");	/* in and out in one commit */
+	toy_write(j, &s, "r4", NULL);
+	wait_for(&s, 8);
+	out[0] = '\0';
+	journal_table_foreach(j, "ix", NULL, 0, 0, collect_rows, &out);
+	ck_assert_str_eq(out, "b/r2=,d/r1=,");
+	out[0] = '\0';
+	journal_table_seek_back(j, "ix", NULL, 0, "d/r1", 4, collect_rows,
+	    &out);
+	ck_assert_str_eq(out, "b/r2=,");
+	out[0] = '\0';
+	journal_table_seek_back(j, "ix", NULL, 0, "z", 1, collect_rows, &out);
+	ck_assert_str_eq(out, "d/r1=,b/r2=,");
+	out[0] = '\0';
+	journal_table_seek_back(j, "ix", "b/", 2, "b/r9", 4, collect_rows,
+	    &out);
+	ck_assert_str_eq(out, "b/r2=,");
+	free(out);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A row without an entry adds none and, put over one that had, takes it
+ * away; other tables and a journal without an index write none. */
+START_TEST(test_journal_index_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	char		*out = xstrdup("");
+
+	j = open_toy_index();
+	toy_write(j, &s, "r1", "-none");
+	toy_write(j, &s, "r2", "a");
+	toy_write(j, &s, "r2", "-gone");
+	toy_write(j, &s, "r9", NULL);	/* never there */
+	rec = make_rec("k", NULL, 1, 1);
+	jrec_put(rec, "other", "r3", 2, "b", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 5);
+	ck_assert_int_eq(s.r[3].status, JOURNAL_OK);
+	journal_table_foreach(j, "ix", NULL, 0, 0, collect_rows, &out);
+	ck_assert_str_eq(out, "");
+	journal_table_seek_back(j, "ix", NULL, 0, "z", 1, collect_rows, &out);
+	ck_assert_str_eq(out, "");
+	journal_close(j);
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	toy_write(j, &s, "r5", "f");
+	wait_for(&s, 6);
+	journal_table_foreach(j, "ix", NULL, 0, 0, collect_rows, &out);
+	ck_assert_str_eq(out, "");
+	free(out);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
 
 /* Puts and deletes in a record are visible to foreach and get. */
 START_TEST(test_journal_tables)
@@ -3589,6 +3713,8 @@ journal_suite(void)
 	    test_journal_dedup_bad,
 	    test_journal_tables,
 	    test_journal_tables_bad,
+	    test_journal_index,
+	    test_journal_index_bad,
 	    test_journal_group_commit,
 	    test_journal_group_commit_bad,
 	    test_journal_hooks,

@@ -1,8 +1,9 @@
 /*
  * tests/check_replay.c: replay's fold (actors/replay.c) on hand-made
  * records, over tables held in memory: the rows each kind makes from its
- * body and the rows built so far (history, spend, usage, prune), and
- * bodies that lack what their kind needs.
+ * body and the rows built so far (history, spend, usage, prune, the run
+ * index), and bodies that lack what their kind needs; the run index's
+ * entries and cursors (actors/run-list.c).
  */
 #include <sys/types.h>
 
@@ -421,6 +422,126 @@ START_TEST(test_replay_body_add_bad)
 }
 END_TEST
 
+#define INDEXED_RUN(num, status, created)				\
+	"{\"run_id\":\"s_a:" #num "\",\"schedule\":\"s_a\",\"number\":"	\
+	#num ",\"operation\":\"op\",\"account\":\"acme\",\"status\":\""	\
+	status "\",\"created_us\":" #created ",\"model\":\"m1\","	\
+	"\"idempotency_key\":null,\"progress\":{\"run_counter\":" #num "}}"
+
+/* A run's row has its runs-by-time entry (ACCOUNT/HEX(created)/KEY), which
+ * follows its status and goes with the row. */
+START_TEST(test_replay_run_index)
+{
+	const char	*ix = "acme/00000000000003e8/s_a:000000000001";
+	char		*cause;
+
+	ck_assert_int_eq(fold("schedule.created", "acme", "{\"id\":\"s_a\","
+	    "\"history\":5,\"last_fire_us\":0,\"fired_us\":0,"
+	    "\"run_counter\":0,\"month_key\":0,\"month_spent_micro\":0}",
+	    &cause), 0);
+	ck_assert_int_eq(fold("run.started", "acme",
+	    INDEXED_RUN(1, "running", 1000), &cause), 0);
+	row_is(RUN_INDEX_TABLE, ix,
+	    "{\"status\":\"running\",\"operation\":\"op\",\"model\":\"m1\"}");
+	ck_assert_int_eq(fold("run.finished", "acme",
+	    INDEXED_RUN(1, "failed", 1000), &cause), 0);
+	row_is(RUN_INDEX_TABLE, ix,
+	    "{\"status\":\"failed\",\"operation\":\"op\",\"model\":\"m1\"}");
+	ck_assert_int_eq(fold("schedule.deleted", "acme", "{\"id\":\"s_a\"}",
+	    &cause), 0);
+	row_absent("runs", "s_a:000000000001");
+	row_absent(RUN_INDEX_TABLE, ix);
+}
+END_TEST
+
+/* A row without an account or a created_us has no entry. */
+START_TEST(test_replay_run_index_bad)
+{
+	char	*cause;
+	size_t	 i;
+
+	ck_assert_int_eq(fold("schedule.created", "acme", "{\"id\":\"s_a\","
+	    "\"history\":5,\"last_fire_us\":0,\"fired_us\":0,"
+	    "\"run_counter\":0,\"month_key\":0,\"month_spent_micro\":0}",
+	    &cause), 0);
+	ck_assert_int_eq(fold("run.started", "acme",
+	    RUN_BODY(1, "running", ",\"progress\":{\"run_counter\":1}"),
+	    &cause), 0);
+	ck_assert_int_eq(fold("run.started", "acme",
+	    "{\"run_id\":\"s_a:2\",\"schedule\":\"s_a\",\"number\":2,"
+	    "\"account\":\"acme\",\"status\":\"running\","
+	    "\"idempotency_key\":null,\"progress\":{\"run_counter\":2}}",
+	    &cause), 0);
+	ck_assert_ptr_nonnull(mem_find("runs", "s_a:000000000001", 16));
+	ck_assert_ptr_nonnull(mem_find("runs", "s_a:000000000002", 16));
+	for (i = 0; i < nrows; i++)
+		ck_assert_str_ne(rows[i].table, RUN_INDEX_TABLE);
+}
+END_TEST
+
+/* A run row's entry: its key and its filter fields. */
+START_TEST(test_run_list_entry)
+{
+	struct pack_buffer	 pb;
+	msgpack_sbuffer		 sb;
+	json_t			*j;
+	char			 ikey[JOURNAL_MAX_KEY + 1];
+	size_t			 iklen;
+
+	j = json_loads(INDEXED_RUN(7, "success", 1796530755030227), 0, NULL);
+	pack_buffer_init(&pb);
+	lib_pack_json(&pb.pk, j);
+	json_decref(j);
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(run_list_index_entry("s_a:000000000007", 16,
+	    pb.sbuf.data, pb.sbuf.size, ikey, &iklen, &sb), 0);
+	ck_assert_uint_eq(iklen, strlen(ikey));
+	ck_assert_str_eq(ikey, "acme/000661ef697b4cd3/s_a:000000000007");
+	ck_assert_uint_gt(sb.size, 0);
+	msgpack_sbuffer_destroy(&sb);
+	pack_buffer_clear(&pb);
+	ck_assert_int_eq(run_list_cursor_ok("000661ef697b4cd3/s_a:"
+	    "000000000007"), 1);
+}
+END_TEST
+
+/* Not a run map, or a cursor that is not one: refused. */
+START_TEST(test_run_list_entry_bad)
+{
+	msgpack_sbuffer	 sb;
+	char		 ikey[JOURNAL_MAX_KEY + 1];
+	size_t		 iklen;
+	static const char *const bad[] = {
+		"", "nonsense", "000661ef697b4cd3", "000661ef697b4cd3/",
+		"000661EF697A57D3/s_a:1", "000661ef697a57d/s_a:1",
+		"000661ef697b4cd3/s_a", "000661ef697b4cd3/a/b:1",
+		"000661ef697b4cd3/s a:1", "g00661ef697a57d3/s_a:1"
+	};
+	size_t		 i;
+
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(run_list_index_entry("k", 1, "first", 5, ikey,
+	    &iklen, &sb), -1);
+	ck_assert_int_eq(run_list_index_entry("k", 1, "\x80", 1, ikey,
+	    &iklen, &sb), -1);	/* an empty map */
+	msgpack_sbuffer_destroy(&sb);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(!run_list_cursor_ok(bad[i]), "%s", bad[i]);
+}
+END_TEST
+
+static Suite *
+run_list_suite(void)
+{
+	Suite	*s = suite_create("run-list");
+
+	lib_tcase(s, "entry", NULL, NULL, 30,
+	    test_run_list_entry,
+	    test_run_list_entry_bad,
+	    NULL);
+	return (s);
+}
+
 static Suite *
 replay_suite(void)
 {
@@ -431,6 +552,8 @@ replay_suite(void)
 	    test_replay_account_bad,
 	    test_replay_run,
 	    test_replay_run_bad,
+	    test_replay_run_index,
+	    test_replay_run_index_bad,
 	    test_replay_spend,
 	    test_replay_spend_bad,
 	    test_replay_prune,
@@ -445,5 +568,5 @@ int
 main(void)
 {
 	log_open("check_replay", LOG_LEVEL_WARN);
-	return (lib_run(CK_NORMAL, replay_suite(), NULL));
+	return (lib_run(CK_NORMAL, replay_suite(), run_list_suite(), NULL));
 }

@@ -139,6 +139,7 @@ lib_journal_open(const char *dir, struct event_base *base,
 	o.sync = sync;
 	o.map_initial = map_initial;
 	o.map_max = map_max;
+	o.index = run_list_index;
 	j = journal_open(dir, &o, &cause);
 	ck_assert_msg(j != NULL, "journal_open: %s", cause);
 	ck_assert_msg(journal_start(j, base, &cause) == 0, "journal_start: %s",

@@ -24,6 +24,9 @@
  *       analytics rows of months, dekads and totals and the claim
  *       analytics:v2 (claiming analytics:v1 in its place):
  *       the journal as one whose table had only its day rows looks
+ *   chime-test-tamper JOURNAL_DIR forget-table TABLE  drop state table
+ *       TABLE (runs-by-time: the journal as one written before the run
+ *       index existed looks)
 
  *   chime-test-tamper JOURNAL_DIR future-format N BY  meta's format becomes
  *       N and its format_by BY (a version): the journal as a later chime
@@ -50,6 +53,7 @@ static void	*copy_value(MDB_txn *, MDB_dbi, uint64_t, size_t *);
 static void	 put_value(MDB_txn *, MDB_dbi, uint64_t, void *, size_t);
 static int	 tamper_row(const char *, const char *, const char *);
 static int	 forget_analytics(const char *, int);
+static int	 forget_table(const char *, const char *);
 static int	 future_format(const char *, const char *, const char *);
 
 static void
@@ -62,6 +66,7 @@ usage(void)
 	    "       chime-test-tamper JOURNAL_DIR rewrite SEQ FROM TO\n"
 	    "       chime-test-tamper JOURNAL_DIR forget-analytics\n"
 	    "       chime-test-tamper JOURNAL_DIR forget-analytics-sums\n"
+	    "       chime-test-tamper JOURNAL_DIR forget-table TABLE\n"
 	    "       chime-test-tamper JOURNAL_DIR row TABLE KEY\n"
 	    "       chime-test-tamper JOURNAL_DIR future-format N BY\n");
 	exit(2);
@@ -316,6 +321,31 @@ forget_analytics(const char *dir, int sums)
 	return (0);
 }
 
+/* Drop state table NAME (absent: nothing to do). */
+static int
+forget_table(const char *dir, const char *name)
+{
+	MDB_env	*env;
+	MDB_txn	*txn;
+	MDB_dbi	 dbi;
+	int	 rc;
+
+	if (strcmp(name, "log") == 0 || strcmp(name, "meta") == 0 ||
+	    strcmp(name, "dedup") == 0)
+		usage();
+	check(mdb_env_create(&env), "env");
+	mdb_env_set_maxdbs(env, 128);
+	check(mdb_env_open(env, dir, 0, 0600), dir);
+	check(mdb_txn_begin(env, NULL, 0, &txn), "begin");
+	if ((rc = mdb_dbi_open(txn, name, 0, &dbi)) == 0)
+		check(mdb_drop(txn, dbi, 1), "drop");
+	else if (rc != MDB_NOTFOUND)
+		check(rc, name);
+	check(mdb_txn_commit(txn), "commit");
+	mdb_env_close(env);
+	return (0);
+}
+
 /* Meta's format becomes FORMAT, its format_by BY. */
 static int
 future_format(const char *dir, const char *format, const char *by)
@@ -366,6 +396,8 @@ main(int argc, char **argv)
 		return (forget_analytics(argv[1], 0));
 	if (argc == 3 && strcmp(argv[2], "forget-analytics-sums") == 0)
 		return (forget_analytics(argv[1], 1));
+	if (argc == 4 && strcmp(argv[2], "forget-table") == 0)
+		return (forget_table(argv[1], argv[3]));
 	if (argc == 6 && strcmp(argv[2], "rewrite") == 0)
 		;
 	else if (argc < 4 || (strcmp(argv[2], "delete") == 0 ||

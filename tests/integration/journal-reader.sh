@@ -54,6 +54,10 @@ check "it fires" wait_for 20 sh -c "$CHIMECTL --socket $SOCK2 --json schedule ru
 kill -TERM "$PID2"
 wait "$PID2"
 DOWN=$(date +%s)
+# as a journal from before the run index: the next start writes
+# runs.indexed
+check "the second journal without its run index" \
+    "$TAMPER" "$DATA2/journal" forget-table runs-by-time
 
 # ---- accounts, preferences, schedules, runs, webhooks, batches ---------
 start_chimed --webhook-retention 3s --scrub-interval 1s --max-running 5
@@ -226,6 +230,7 @@ kill -TERM "$PID2"
 wait "$PID2"
 "$JOURNAL" export "$DATA2" >"$T/export2.jsonl"
 check "run.missed, one by one" jq -e -s '[.[] | select(.kind == "run.missed" and .body.run_id != null)] | length == 20' "$T/export2.jsonl"
+check "runs.indexed at its start" jq -e -s '[.[] | select(.kind == "runs.indexed" and .body.rows_total >= 1)] | length == 1' "$T/export2.jsonl"
 check "run.missed, the aggregate" jq -e -s '[.[] | select(.kind == "run.missed" and .body.count >= 1)] | length == 1' "$T/export2.jsonl"
 
 check "the aggregate says its occurrences' reason" jq -e -s '[.[] | select(.kind == "run.missed" and .body.count >= 1)][0].body.reason == "catch-up policy skip"' "$T/export2.jsonl"

@@ -2,7 +2,7 @@
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
 // page of the address's fragment (#/overview, #/schedules, #/batches,
-// #/events, #/subscriptions).  A page is a module with
+// #/runs, #/events, #/subscriptions).  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
 // an admin may see) and the API.  A page that holds something open (an
 // event stream) exports leave(), called before any page is drawn.
@@ -13,8 +13,9 @@ import * as schedules from "./schedules.js";
 import * as batches from "./batches.js";
 import * as events from "./events.js";
 import * as subscriptions from "./subscriptions.js";
+import * as runs from "./runs.js";
 
-const pages = { overview, schedules, batches, events, subscriptions };
+const pages = { overview, schedules, batches, runs, events, subscriptions };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
