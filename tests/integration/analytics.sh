@@ -373,6 +373,16 @@ check "... the account's budget that runs out, with its date" jq -e \
     .target == "acme" and .evidence.reaches_cap_at != null and
     (.command | startswith("chimectl account update acme --monthly-budget")))]
     | length == 1' "$T/advice.json"
+check "... each with the call that applies it" jq -e \
+    '([.recommendations[] | select(.kind == "failing_schedule" and
+    .apply.method == "schedule.pause" and .apply.params.account == "acme" and
+    .apply.params.note == "fails 3 of 3 runs" and
+    .apply.params.id == .evidence.schedule and
+    (.command | contains("--note \"fails 3 of 3 runs\"")))] | length == 1)
+    and ([.recommendations[] | select(.kind == "budget_runs_out" and
+    .apply.method == "account.update" and .apply.params.name == "acme" and
+    (.apply.params.monthly_budget as $b | .command |
+    endswith("--monthly-budget " + $b)))] | length == 1)' "$T/advice.json"
 check "... and nothing without figures" jq -e \
     'all(.recommendations[]; .evidence != {} and (.command | length) > 0)' \
     "$T/advice.json"
@@ -408,7 +418,9 @@ check "recommendations: a model no run measured, from the catalog's prices" \
     .evidence.cheaper_cost_per_run_usd == "0.000200" and
     .runs == .evidence.model_runs and .runs == 10 and
     .monthly_saving_usd == "0.018000" and
-    .command == "chimectl prefs set --account acme --op quick --preferred-model cheap-model")]
+    .command == "chimectl prefs set --account acme --op quick --preferred-model cheap-model" and
+    .apply == {"method": "prefs.set", "params": {"account": "acme",
+    "operation": "quick", "preferred_model": "cheap-model"}})]
     | length == 1' "$T/advice.json"
 ctl schedule create --account acme --name cheap --op quick --model \
     cheap-model --manual >/dev/null
