@@ -9,10 +9,12 @@ let signedOut = () => {};
 let nextId = 1;
 
 export class ApiError extends Error {
-  constructor(message, status, code) {
+  constructor(message, status, code, data = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = data.field;	/* a JSON-RPC error's data: what is */
+    this.reason = data.reason;	/* at fault, and why */
   }
 }
 
@@ -84,7 +86,8 @@ export async function signOut() {
 }
 
 // The result of METHOD with PARAMS; an ApiError for a JSON-RPC error
-// (its message and data.reason as the daemon words them).
+// (its message and data.reason as the daemon words them; data.field and
+// data.reason kept as its field and reason).
 export async function call(method, params = {}) {
   const res = await fetch("/v1/rpc", {
     method: "POST",
@@ -103,7 +106,7 @@ export async function call(method, params = {}) {
     const d = j.error.data || {};
     const detail = d.reason ? ": " + (d.field ? d.field + " " : "") +
       d.reason : "";
-    throw new ApiError(j.error.message + detail, 200, j.error.code);
+    throw new ApiError(j.error.message + detail, 200, j.error.code, d);
   }
   return j.result;
 }
