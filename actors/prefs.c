@@ -111,7 +111,8 @@ static void		 prefs_do_set_ui(struct reply *, struct account *,
 			     json_t *);
 static int		 prefs_cmp_operation(const void *, const void *);
 struct prefs_list;
-static json_t		*prefs_list_json(const char *, struct prefs_list *);
+static json_t		*prefs_list_json(const char *,
+			     struct prefs_list *);
 static json_t		*prefs_catalog_ops(const char *);
 static json_t		*prefs_catalog_models(void);
 

@@ -200,8 +200,8 @@ function opFields(page, p) {
     role: "alert" });
   const fs = el("fieldset", { class: "card op", "data-op": op },
     el("legend", {}, op),
-    el("p", { class: "muted" }, (p.description ? p.description + ". " : "") +
-      "", updated),
+    el("p", { class: "muted" }, p.description ? p.description + ". " : "",
+      updated),
     el("div", { class: "op-fields" },
       fieldBox(op, "preferred_model", "Preferred model", model),
       fieldBox(op, "monthly_budget", "Monthly budget (USD; empty: none)",

@@ -61,8 +61,12 @@ export function applyCompact(on) {
 }
 
 // The UI document's look (prefs.get's ui): a key it lacks is the
-// default.  True when the colours changed (charts take them when drawn).
+// default, but a document with none of the three (never set, or set by a
+// program for other keys) leaves the browser's own choice.  True when the
+// colours changed (charts take them when drawn).
 export function applyUi(ui) {
+  if (!["color_scheme", "accent_color", "compact_mode"].some((k) => k in ui))
+    return false;
   const before = current();
   applyScheme(ui.color_scheme || "auto");
   applyAccent(ui.accent_color || null);
