@@ -14,6 +14,7 @@ import json
 from dashboard_lib import (URL, awaited, check, ctl, phone_fits, run, shot,
                            sign_out, signed_in, token, until)
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
@@ -301,14 +302,25 @@ def recommendations(d, w):
                             '"estimate_drift"] button.apply')
     check("... none where there is nothing to set (estimate_drift)",
           not drift)
-    # Cancel changes nothing
-    rec_item(d, "failing_schedule", "bad").find_element(
-        By.CSS_SELECTOR, "button.apply").click()
+    # from the keyboard: Escape, then Cancel, change nothing
+    btn = rec_item(d, "failing_schedule", "bad").find_element(
+        By.CSS_SELECTOR, "button.apply")
+    d.execute_script("arguments[0].focus()", btn)
+    btn.send_keys(Keys.ENTER)
+    until(d, lambda: by_id(d, "apply-dialog").get_attribute("open")
+          is not None)
+    check("Enter opens the confirmation, its focus on Cancel",
+          d.switch_to.active_element.get_attribute("id") == "apply-cancel")
+    d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    until(d, lambda: by_id(d, "apply-dialog").get_attribute("open") is None)
+    check("... Escape closes it, the focus back on its button",
+          d.switch_to.active_element == btn)
+    btn.click()
     until(d, lambda: by_id(d, "apply-dialog").get_attribute("open")
           is not None)
     by_id(d, "apply-cancel").click()
     until(d, lambda: by_id(d, "apply-dialog").get_attribute("open") is None)
-    check("Cancel applies nothing",
+    check("Escape and Cancel apply nothing",
           ctl("schedule", "get", "bad", "--account", "acme")["state"] ==
           "active")
     apply_rec(d, "failing_schedule", "bad", ["Schedule bad", "paused",
