@@ -15,7 +15,6 @@ from dashboard_lib import (URL, awaited, check, ctl, phone_fits, run, shot,
                            sign_out, signed_in, token, until)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 WRITE = token("CHIME_TOKEN_FILE")
