@@ -735,7 +735,7 @@ const struct op_prefs *prefs_lookup(const char *, const char *);
 char		*prefs_merge_parameters(const struct op_prefs *, const char *);
 void		 prefs_foreach(const char *, void (*)(const struct op_prefs *,
 		     void *), void *);
-json_t		*prefs_to_json(const char *, const char *);
+json_t		*prefs_to_json(const char *, const char *, int);
 void		 prefs_ctl_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_bulk_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_set_ui(struct reply *, const char *, json_t *);

@@ -2260,15 +2260,29 @@ analytics_advice_free(struct analytics_advice *ad)
 	analytics_bag_free(&ad->ops.bag, NULL);
 }
 
+/*
+ * A recommendation: COMMAND is the chimectl command that applies it, APPLY
+ * (taken; NULL: nothing to set) the same as a method call, {method,
+ * params}, for a program to make.
+ */
 static json_t *
 analytics_advice(const char *kind, const char *target, json_t *evidence,
-    int64_t runs, const char *money_key, int64_t money, const char *command)
+    int64_t runs, const char *money_key, int64_t money, const char *command,
+    json_t *apply)
 {
 	char	buf[32];
 
-	return (json_pack("{s:s,s:s,s:o,s:I,s:s,s:s}", "kind", kind, "target",
-	    target, "evidence", evidence, "runs", (json_int_t)runs, money_key,
-	    fmt_usd(money, buf, sizeof buf), "command", command));
+	return (json_pack("{s:s,s:s,s:o,s:I,s:s,s:s,s:o}", "kind", kind,
+	    "target", target, "evidence", evidence, "runs", (json_int_t)runs,
+	    money_key, fmt_usd(money, buf, sizeof buf), "command", command,
+	    "apply", apply != NULL ? apply : json_null()));
+}
+
+/* The call of METHOD with PARAMS (taken). */
+static json_t *
+analytics_apply(const char *method, json_t *params)
+{
+	return (json_pack("{s:s,s:o}", "method", method, "params", params));
 }
 
 /* A schedule failing often: at least half of its runs that ran. */
@@ -2278,7 +2292,7 @@ analytics_advise_failing(const char *account, struct analytics_parts *ps,
 {
 	struct analytics_part	*p;
 	struct analytics_sched	 s;
-	char			*cmd;
+	char			*cmd, *note;
 	int64_t			 ran, bad, wasted;
 	size_t			 i;
 
@@ -2291,14 +2305,18 @@ analytics_advise_failing(const char *account, struct analytics_parts *ps,
 		    sf(p->e.key, &s) != 0 || !s.active)
 			continue;
 		wasted = ran > 0 ? p->sum.cost_micro * bad / ran : 0;
+		xasprintf(&note, "fails %lld of %lld runs", (long long)bad,
+		    (long long)ran);
 		xasprintf(&cmd, "chimectl schedule pause %s --account %s "
-		    "--note \"fails %lld of %lld runs\"", s.name, account,
-		    (long long)bad, (long long)ran);
+		    "--note \"%s\"", s.name, account, note);
 		json_array_append_new(list, analytics_advice("failing_schedule",
 		    s.name, json_pack("{s:s,s:I,s:I,s:f}", "schedule", p->e.key,
 		    "failed", (json_int_t)bad, "ran", (json_int_t)ran,
 		    "failure_rate", (double)bad / (double)ran), ran,
-		    "monthly_risk_usd", wasted, cmd));
+		    "monthly_risk_usd", wasted, cmd, analytics_apply(
+		    "schedule.pause", json_pack("{s:s,s:s,s:s}", "id",
+		    p->e.key, "account", account, "note", note))));
+		free(note);
 		free(cmd);
 	}
 }
@@ -2315,7 +2333,7 @@ analytics_advise_skipped(const char *account, struct journal *j,
 	struct analytics_walk	 w;
 	struct analytics_sched	 s;
 	struct analytics_part	*p;
-	char			*cmd = NULL, b[32];
+	char			*cmd = NULL, b[32], b2[32];
 	size_t			 i;
 
 	analytics_parts_init(&ps, "schedule");
@@ -2339,7 +2357,11 @@ analytics_advise_skipped(const char *account, struct journal *j,
 			    "schedule", p->e.key, "skipped_by_budget",
 			    (json_int_t)p->sum.runs[4], "max_cost_month_usd",
 			    fmt_usd(s.max_cost_month, b, sizeof b)),
-			    p->sum.runs[4], "monthly_risk_usd", 0, cmd));
+			    p->sum.runs[4], "monthly_risk_usd", 0, cmd,
+			    analytics_apply("schedule.update", json_pack(
+			    "{s:s,s:s,s:s}", "id", p->e.key, "account",
+			    account, "max_cost_month", fmt_usd(s.max_cost_month
+			    * 2, b2, sizeof b2)))));
 			free(cmd);
 		}
 	}
@@ -2422,7 +2444,9 @@ analytics_advise_measured(const char *account, struct analytics_bag *gs,
 		    (double)ra, "cheaper_success_rate", (double)b->sum.runs[0] /
 		    (double)rb, "model_runs", (json_int_t)ra, "cheaper_runs",
 		    (json_int_t)rb, "measured", 1), ra + rb,
-		    "monthly_saving_usd", saving, cmd));
+		    "monthly_saving_usd", saving, cmd, analytics_apply(
+		    "prefs.set", json_pack("{s:s,s:s,s:s}", "account", account,
+		    "operation", a->operation, "preferred_model", b->model))));
 		free(cmd);
 	}
 }
@@ -2479,7 +2503,9 @@ analytics_advise_priced(const char *account, struct analytics_bag *gs,
 	    "cheaper_runs", (json_int_t)0, "measured", 0, "basis",
 	    "catalog prices", "price_ratio", (double)cbest.mid /
 	    (double)ca.mid), ra, "monthly_saving_usd", (pa - pb) * ra * 30 /
-	    ANALYTICS_ADVICE_DAYS, cmd));
+	    ANALYTICS_ADVICE_DAYS, cmd, analytics_apply("prefs.set",
+	    json_pack("{s:s,s:s,s:s}", "account", account, "operation",
+	    a->operation, "preferred_model", best->id))));
 	free(cmd);
 }
 
@@ -2527,7 +2553,7 @@ analytics_advise_drift(const char *account, struct analytics_accs *as,
 		    (json_int_t)a->estimated, "within_20pct_share",
 		    (double)under20 / (double)a->estimated, "mean_error_pct",
 		    (double)a->error_ppm_sum / (double)a->estimated / 10000.0),
-		    a->estimated, "monthly_risk_usd", 0, cmd));
+		    a->estimated, "monthly_risk_usd", 0, cmd, NULL));
 		free(cmd);
 	}
 }
@@ -2536,7 +2562,7 @@ analytics_advise_drift(const char *account, struct analytics_accs *as,
 static void
 analytics_advise_caps(const char *account, json_t *status, json_t *list)
 {
-	json_t		*cap;
+	json_t		*cap, *apply;
 	const char	*at, *kind, *name;
 	char		*cmd, b[32];
 	int64_t		 proj, budget, spent;
@@ -2555,22 +2581,31 @@ analytics_advise_caps(const char *account, json_t *status, json_t *list)
 		    "spent_usd")), &spent) != 0)
 			continue;
 		fmt_usd(proj > budget ? proj : budget, b, sizeof b);
-		if (strcmp(kind, "schedule_max_cost_month") == 0)
+		if (strcmp(kind, "schedule_max_cost_month") == 0) {
 			xasprintf(&cmd, "chimectl schedule update %s --account "
 			    "%s --max-cost-month %s", name, account, b);
-		else if (strcmp(kind, "operation_monthly_budget") == 0)
+			apply = analytics_apply("schedule.update", json_pack(
+			    "{s:s,s:s,s:s}", "id", name, "account", account,
+			    "max_cost_month", b));
+		} else if (strcmp(kind, "operation_monthly_budget") == 0) {
 			xasprintf(&cmd, "chimectl prefs set --account %s --op "
 			    "%s --monthly-budget %s", account, name, b);
-		else
+			apply = analytics_apply("prefs.set", json_pack(
+			    "{s:s,s:s,s:s}", "account", account, "operation",
+			    name, "monthly_budget", b));
+		} else {
 			xasprintf(&cmd, "chimectl account update %s "
 			    "--monthly-budget %s", account, b);
+			apply = analytics_apply("account.update", json_pack(
+			    "{s:s,s:s}", "name", account, "monthly_budget", b));
+		}
 		json_array_append_new(list, analytics_advice("budget_runs_out",
 		    name, json_pack("{s:s,s:O,s:O,s:O,s:s}", "cap", kind,
 		    "budget_usd", json_object_get(cap, "budget_usd"), "spent_usd",
 		    json_object_get(cap, "spent_usd"), "projected_usd",
 		    json_object_get(cap, "projected_usd"), "reaches_cap_at", at),
 		    0, "monthly_risk_usd", proj > budget ? proj - budget : 0,
-		    cmd));
+		    cmd, apply));
 		free(cmd);
 	}
 }

@@ -110,6 +110,11 @@ static void		 prefs_do_bulk_set(struct reply *, struct account *,
 static void		 prefs_do_set_ui(struct reply *, struct account *,
 			     json_t *);
 static int		 prefs_cmp_operation(const void *, const void *);
+struct prefs_list;
+static json_t		*prefs_list_json(const char *,
+			     struct prefs_list *);
+static json_t		*prefs_catalog_ops(const char *);
+static json_t		*prefs_catalog_models(void);
 
 /* ---- operation preferences --------------------------------------------- */
 
@@ -459,32 +464,93 @@ prefs_cmp_operation(const void *x, const void *y)
 
 /*
  * prefs.get: the preferences of OPERATION in ACCOUNT (the defaults if none
- * were set), or, OPERATION NULL, every operation's and the UI document.
+ * were set), or, OPERATION NULL, every operation's and the UI document;
+ * ALL: every operation of the catalog (with its description and default
+ * model), and the catalog's models.
  */
 json_t *
-prefs_to_json(const char *account, const char *operation)
+prefs_to_json(const char *account, const char *operation, int all)
 {
 	struct prefs_list	 l;
 	struct prefs_ui		*ui;
-	json_t			*ops, *doc = NULL;
-	size_t			 i;
+	json_t			*ops, *doc = NULL, *j;
 
 	if (operation != NULL)
 		return (op_prefs_to_json(account, operation,
 		    prefs_lookup(account, operation)));
-	memset(&l, 0, sizeof l);
-	prefs_foreach(account, prefs_list_add, &l);
-	if (l.n > 0)
-		qsort(l.v, l.n, sizeof *l.v, prefs_cmp_operation);
-	ops = json_array();
-	for (i = 0; i < l.n; i++)
-		json_array_append_new(ops, op_prefs_to_json(account,
-		    l.v[i]->operation, l.v[i]));
-	free(l.v);
+	if (all)
+		ops = prefs_catalog_ops(account);
+	else {
+		memset(&l, 0, sizeof l);
+		prefs_foreach(account, prefs_list_add, &l);
+		if (l.n > 0)
+			qsort(l.v, l.n, sizeof *l.v, prefs_cmp_operation);
+		ops = prefs_list_json(account, &l);
+	}
 	if ((ui = prefs_ui_find(account)) != NULL)
 		doc = json_loads(ui->doc, 0, NULL);
-	return (json_pack("{s:s, s:o, s:o}", "account", account, "operations",
-	    ops, "ui", doc != NULL ? doc : json_object()));
+	j = json_pack("{s:s, s:o, s:o}", "account", account, "operations",
+	    ops, "ui", doc != NULL ? doc : json_object());
+	if (all)
+		json_object_set_new(j, "models", prefs_catalog_models());
+	return (j);
+}
+
+/* The preferences in L, in its order; frees L's array. */
+static json_t *
+prefs_list_json(const char *account, struct prefs_list *l)
+{
+	json_t	*ops;
+	size_t	 i;
+
+	ops = json_array();
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(ops, op_prefs_to_json(account,
+		    l->v[i]->operation, l->v[i]));
+	free(l->v);
+	return (ops);
+}
+
+/* Every operation of the catalog (sorted by id), with ACCOUNT's
+ * preferences or the defaults, its description and default model. */
+static json_t *
+prefs_catalog_ops(const char *account)
+{
+	const struct catalog	*cat = engine->catalog;
+	const struct operation	*op;
+	json_t			*ops, *o;
+	size_t			 i;
+
+	ops = json_array();
+	for (i = 0; cat != NULL && i < cat->nops; i++) {
+		op = &cat->ops[i];
+		o = op_prefs_to_json(account, op->id, prefs_lookup(account,
+		    op->id));
+		json_object_set_new(o, "description", op->description != NULL ?
+		    json_string(op->description) : json_null());
+		json_object_set_new(o, "default_model",
+		    json_string(op->default_model));
+		json_array_append_new(ops, o);
+	}
+	return (ops);
+}
+
+/* The catalog's models (sorted by id): id and description. */
+static json_t *
+prefs_catalog_models(void)
+{
+	const struct catalog	*cat = engine->catalog;
+	const struct model	*m;
+	json_t			*a;
+	size_t			 i;
+
+	a = json_array();
+	for (i = 0; cat != NULL && i < cat->nmodels; i++) {
+		m = &cat->models[i];
+		json_array_append_new(a, json_pack("{s:s, s:s*}", "id", m->id,
+		    "description", m->description));
+	}
+	return (a);
 }
 
 /* ---- validation -------------------------------------------------------- */

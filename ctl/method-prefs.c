@@ -14,6 +14,8 @@ static const struct ctl_param p_get[] = {
 	CTL_PARAM_ACCOUNT,
 	{ .name = "operation", .type = CTL_P_STRING, .alias = "op",
 	    .help = "one operation's preferences" },
+	{ .name = "all", .type = CTL_P_BOOL,
+	    .help = "every operation of the catalog, and its models" },
 	{ .name = NULL }
 };
 static const struct ctl_param p_set[] = {

@@ -15,12 +15,18 @@ method_prefs_get(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
 	const char	*op = param_string(params, "operation");
+	int		 all = 0;
 
 	if (op != NULL && !valid_id(op)) {
 		ctl_error_param(req, "operation", "not an operation id");
 		return;
 	}
-	ctl_reply(req, prefs_to_json(t->account, op));
+	param_bool(params, "all", &all);
+	if (op != NULL && all) {
+		ctl_error_param(req, "all", "not with operation");
+		return;
+	}
+	ctl_reply(req, prefs_to_json(t->account, op, all));
 }
 
 static void

@@ -264,7 +264,7 @@ for x in got["parts"]:
     if tc:
         assert abs(x["cost_share"] - p["cost"] / tc) < 1e-9
     if by == "schedule":
-        assert x["name"] in ("ok", "bad", "cheap"), x
+        assert x["name"] in ("ok", "bad", "cheap", "capped"), x
 costs = [round(float(x["cost_usd"]) * 1000000) for x in got["parts"]]
 assert costs == sorted(costs, reverse=True), costs
 assert got["total_cost_usd"] == "%d.%06d" % divmod(tc, 1000000), got
@@ -373,6 +373,16 @@ check "... the account's budget that runs out, with its date" jq -e \
     .target == "acme" and .evidence.reaches_cap_at != null and
     (.command | startswith("chimectl account update acme --monthly-budget")))]
     | length == 1' "$T/advice.json"
+check "... each with the call that applies it" jq -e \
+    '([.recommendations[] | select(.kind == "failing_schedule" and
+    .apply.method == "schedule.pause" and .apply.params.account == "acme" and
+    .apply.params.note == "fails 3 of 3 runs" and
+    .apply.params.id == .evidence.schedule and
+    (.command | contains("--note \"fails 3 of 3 runs\"")))] | length == 1)
+    and ([.recommendations[] | select(.kind == "budget_runs_out" and
+    .apply.method == "account.update" and .apply.params.name == "acme" and
+    (.apply.params.monthly_budget as $b | .command |
+    endswith("--monthly-budget " + $b)))] | length == 1)' "$T/advice.json"
 check "... and nothing without figures" jq -e \
     'all(.recommendations[]; .evidence != {} and (.command | length) > 0)' \
     "$T/advice.json"
@@ -408,7 +418,9 @@ check "recommendations: a model no run measured, from the catalog's prices" \
     .evidence.cheaper_cost_per_run_usd == "0.000200" and
     .runs == .evidence.model_runs and .runs == 10 and
     .monthly_saving_usd == "0.018000" and
-    .command == "chimectl prefs set --account acme --op quick --preferred-model cheap-model")]
+    .command == "chimectl prefs set --account acme --op quick --preferred-model cheap-model" and
+    .apply == {"method": "prefs.set", "params": {"account": "acme",
+    "operation": "quick", "preferred_model": "cheap-model"}})]
     | length == 1' "$T/advice.json"
 ctl schedule create --account acme --name cheap --op quick --model \
     cheap-model --manual >/dev/null
@@ -427,6 +439,23 @@ check "... then measured: cost and success of both, on their runs" jq -e \
 check "... and no longer from the prices" jq -e \
     '[.recommendations[] | select(.kind == "cheaper_model" and
     .evidence.measured == false)] | length == 0' "$T/advice.json"
+# ---- a schedule its cap skips --------------------------------------------
+ctl schedule create --account acme --name capped --op quick --manual \
+    --max-cost-month 0.000001 --force >/dev/null
+ctl schedule trigger capped --account acme >/dev/null
+check "a run of capped ends" wait_for 30 runs_ended capped 1
+check "... skipped by the cap" json_ok '.runs[0].status == "skipped"' ctlj \
+    schedule runs capped --account acme
+ctlj analytics recommendations --account acme >"$T/advice.json"
+check "recommendations: the schedule its cap skips, and the call that \
+doubles the cap" jq -e '[.recommendations[] | select(.kind ==
+    "skipped_by_cap" and .target == "capped" and
+    .evidence.max_cost_month_usd == "0.000001" and
+    .apply.method == "schedule.update" and .apply.params.account == "acme"
+    and .apply.params.id == .evidence.schedule and
+    .apply.params.max_cost_month == "0.000002" and
+    (.command | endswith("--max-cost-month 0.000002")))] | length == 1' \
+    "$T/advice.json"
 # sparkline_of FILE N: FILE's last line is a sparkline of N values, the
 # largest the full block.
 sparkline_of() {

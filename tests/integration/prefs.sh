@@ -31,6 +31,16 @@ check "the others are kept" json_ok '.enabled == false and .preferred_model == "
 check "an operation never set shows the defaults" json_ok '.enabled == true and .preferred_model == null and .default_parameters == {}' ctlj prefs get --op gate
 check "the account's listing has quick only" json_ok '[.operations[].operation] == ["quick"]' ctlj prefs get
 check "human table output" sh -c "$CHIMECTL --socket $SOCK prefs get | grep -q 'quick *cheap-model *false'"
+check "--all: every operation of the catalog, set or not, with the models" \
+    json_ok '[.operations[].operation] == ["fail", "flaky", "gate",
+    "gate-idem", "quick", "sleeper"] and (.operations[] |
+    select(.operation == "quick") | .preferred_model == "cheap-model" and
+    .default_model == "test-model") and (.operations[] |
+    select(.operation == "gate") | .enabled and .updated == null and
+    .preferred_model == null) and [.models[].id] == ["cheap-model",
+    "test-model"] and .ui != null' ctlj prefs get --all
+check "... not with one operation" ctl_error -32602 all prefs get --all \
+    --op quick
 
 seq0=$(seq_now)
 check "an unknown model is refused" ctl_error -32602 preferred_model prefs set --op quick --preferred-model nope

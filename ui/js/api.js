@@ -14,6 +14,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.data = data || {};	/* JSON-RPC error data: field, reason */
+    this.field = this.data.field;	/* what is at fault, */
+    this.reason = this.data.reason;	/* and why */
   }
 }
 
@@ -85,8 +87,9 @@ export async function signOut() {
 }
 
 // The result of METHOD with PARAMS; an ApiError for a JSON-RPC error
-// (its message and data.reason as the daemon words them; data kept, so
-// that a form can put data.reason next to data.field).
+// (its message and data.reason as the daemon words them; data kept, and
+// data.field and data.reason as its field and reason, so that a form can
+// put the reason next to the field).
 export async function call(method, params = {}) {
   const res = await fetch("/v1/rpc", {
     method: "POST",

@@ -2,7 +2,8 @@
 // (GET /v1/session): nobody, the sign-in form; else the layout (the
 // navigation, an admin's account switcher, the theme, sign out) and the
 // page of the address's fragment (#/overview, #/schedules, #/batches,
-// #/runs, #/events, #/subscriptions).  A page is a module with
+// #/runs, #/events, #/subscriptions, #/settings).  The look (theme.js) is
+// the account's UI preferences.  A page is a module with
 // render(root, ctx); ctx holds the session, the account chosen (null: all
 // an admin may see) and the API.  A page that holds something open (an
 // event stream) exports leave(), called before any page is drawn.
@@ -14,17 +15,14 @@ import * as batches from "./batches.js";
 import * as events from "./events.js";
 import * as subscriptions from "./subscriptions.js";
 import * as runs from "./runs.js";
+import * as settings from "./settings.js";
+import * as theme from "./theme.js";
 
-const pages = { overview, schedules, batches, runs, events, subscriptions };
+const pages = { overview, schedules, batches, runs, events, subscriptions,
+  settings };
 const $ = (id) => document.getElementById(id);
 const ctx = { session: null, account: null, api };
 let rendering = 0;
-
-function applyTheme(scheme) {
-  const s = ["light", "dark", "auto"].includes(scheme) ? scheme : "auto";
-  document.documentElement.dataset.theme = s;
-  $("theme-select").value = s;
-}
 
 function showSignIn(message) {
   $("app").hidden = true;
@@ -89,31 +87,36 @@ async function fillAccounts() {
   sel.hidden = $("account-label").hidden = false;
 }
 
-// The account's UI preference for the theme, when it has one (kept in
-// the browser too, so that the next load starts with it).
+// The account's UI preferences for the look (theme, accent colour,
+// compact mode), when it has an account (theme.js keeps them in the
+// browser too, so that the next load starts with them).
 async function loadTheme() {
-  const stored = localStorage.getItem("chime.theme");
-  applyTheme(stored || "auto");
+  theme.applyStored();
   if (!ctx.account)
     return;
   try {
     const p = await api.call("prefs.get", { account: ctx.account });
-    const scheme = p.ui && p.ui.color_scheme;
-    if (scheme && scheme !== document.documentElement.dataset.theme) {
-      applyTheme(scheme);
-      localStorage.setItem("chime.theme", scheme);
-      render();	/* the charts take the theme's colours */
-    }
+    if (theme.applyUi(p.ui || {}))
+      restyled();
   } catch {
     /* the local choice stays */
   }
 }
 
+// The colours changed: a page that follows them itself is told, the
+// others are drawn again (the charts take the theme's colours).
+function restyled() {
+  const page = pages[route()];
+  if (page.onTheme)
+    page.onTheme();
+  else
+    render();
+}
+
 async function onTheme() {
   const scheme = $("theme-select").value;
-  applyTheme(scheme);
-  localStorage.setItem("chime.theme", scheme);
-  render();	/* the charts take the theme's colours */
+  theme.applyScheme(scheme);
+  restyled();
   if (ctx.account && ctx.session.scope === "write") {
     try {
       await api.call("prefs.set_ui", { account: ctx.account,
@@ -187,7 +190,7 @@ function wire() {
 
 async function boot() {
   wire();
-  applyTheme(localStorage.getItem("chime.theme") || "auto");
+  theme.applyStored();
   try {
     ctx.session = await api.session();
   } catch (e) {

@@ -4,8 +4,11 @@
 // cost by operation (analytics.breakdown) and the daily cost
 // (analytics.trends) as charts, the model comparison (analytics.models),
 // the month's budget pace (analytics.pace) and the recommendations
-// (analytics.recommendations).  It shows the figures as the API gives
-// them and computes none.
+// (analytics.recommendations), each with an Apply button when the API
+// gives the call that applies it (its apply: {method, params}), made
+// after a confirmation that says what changes; the recommendations are
+// then read again.  It shows the figures as the API gives them and
+// computes none.
 
 import { el, money, signedMoney, pct, pts, ms, signedMs, signed, dateTime,
   table, empty } from "./format.js";
@@ -70,7 +73,7 @@ async function fill(body, ctx) {
         "recommendations: caps belong to one account.")));
     return;
   }
-  body.append(paceBars(pace), recommendations(recs));
+  body.append(paceBars(pace), recommendations(recs, ctx));
 }
 
 function periodLine(s) {
@@ -222,13 +225,33 @@ function target(t) {
   return Object.entries(t).map(([k, v]) => `${k} ${v}`).join(", ");
 }
 
-function recommendations(r) {
-  const sec = el("section", { class: "card", "aria-labelledby": "recs-h" },
-    el("h2", { id: "recs-h" }, "Recommendations"));
+function recommendations(r, ctx) {
+  const sec = el("section", { id: "recs", class: "card",
+    "aria-labelledby": "recs-h", "data-gen": "1" },
+  el("h2", { id: "recs-h", tabindex: "-1" }, "Recommendations"));
+  const status = el("p", { id: "recs-status", class: "status",
+    role: "status", "aria-live": "polite" });
+  const error = el("p", { id: "recs-error", class: "error", role: "alert" });
+  const dialog = applyDialog();
+  const box = el("div", {});
+  const page = { ctx, sec, box, status, error, dialog };
+  sec.append(box, status, error, dialog.el);
+  recList(page, r);
+  return sec;
+}
+
+// May this session make CALL (the API's apply)?  A read-only one makes
+// none; an account's own budget is the admin's (account.update).
+function mayApply(ctx, call) {
+  return call != null && ctx.session.scope === "write" &&
+    (call.method !== "account.update" || ctx.session.admin);
+}
+
+function recList(page, r) {
   if (r.recommendations.length === 0) {
-    sec.append(empty(`Nothing to recommend from the last ${r.days} days: ` +
-      "recommendations need enough runs to rest on."));
-    return sec;
+    page.box.replaceChildren(empty(`Nothing to recommend from the last ` +
+      `${r.days} days: recommendations need enough runs to rest on.`));
+    return;
   }
   const list = el("ul", { class: "recs" });
   for (const x of r.recommendations) {
@@ -236,11 +259,105 @@ function recommendations(r) {
       `saves ${money(x.monthly_saving_usd)} a month` :
       x.monthly_risk_usd != null ? `risks ${money(x.monthly_risk_usd)} a month`
         : "";
-    list.append(el("li", {},
+    const li = el("li", { "data-kind": x.kind, "data-target": x.target },
       el("strong", {}, REC_WORDS[x.kind] || x.kind),
       el("span", {}, ` — ${target(x.target)}; ${money_} (${x.runs} runs)`),
-      el("code", { class: "command" }, x.command)));
+      el("code", { class: "command" }, x.command));
+    if (mayApply(page.ctx, x.apply)) {
+      const b = el("button", { type: "button", class: "apply",
+        "aria-label": `Apply: ${REC_WORDS[x.kind] || x.kind}, ` +
+          target(x.target) }, "Apply…");
+      b.addEventListener("click", () => askApply(page, x, b));
+      li.append(b);
+    }
+    list.append(li);
   }
-  sec.append(list);
-  return sec;
+  page.box.replaceChildren(list);
+}
+
+// What CALL (a recommendation's apply) changes, in words.
+function change(x) {
+  const p = x.apply.params;
+  switch (x.apply.method) {
+  case "prefs.set":
+    if (p.preferred_model !== undefined)
+      return `The preferred model of operation ${p.operation} in account ` +
+        `${p.account} becomes ${p.preferred_model}: its runs use it when ` +
+        "their schedule names no model.";
+    if (p.monthly_budget !== undefined)
+      return `The monthly budget of operation ${p.operation} in account ` +
+        `${p.account} becomes ${money(p.monthly_budget)}.`;
+    break;
+  case "schedule.pause":
+    return `Schedule ${x.target} (${p.id}) in account ${p.account} is ` +
+      `paused, with the note “${p.note}”: it does not fire until it is ` +
+      "resumed.";
+  case "schedule.update":
+    return `The monthly cap (max_cost_month) of schedule ${x.target} in ` +
+      `account ${p.account} becomes ${money(p.max_cost_month)}.`;
+  case "account.update":
+    return `The monthly budget of account ${p.name} becomes ` +
+      `${money(p.monthly_budget)}.`;
+  }
+  return `${x.apply.method} is called with ${JSON.stringify(p)}.`;
+}
+
+function applyDialog() {
+  const what = el("p", { id: "apply-what" });
+  const cmd = el("code", { id: "apply-command", class: "command" });
+  const d = el("dialog", { id: "apply-dialog",
+    "aria-labelledby": "apply-title", "aria-describedby": "apply-what" },
+  el("form", { method: "dialog", class: "dialog-form" },
+    el("h2", { id: "apply-title" }, "Apply this recommendation?"),
+    what,
+    el("p", { class: "muted" }, "The same as the command: ", cmd),
+    el("div", { class: "buttons" },
+      el("button", { type: "submit", value: "ok", id: "apply-ok" }, "Apply"),
+      el("button", { type: "submit", value: "cancel", id: "apply-cancel",
+        autofocus: "" }, "Cancel"))));
+  return { el: d, what, cmd };
+}
+
+function askApply(page, x, btn) {
+  const d = page.dialog;
+  d.what.textContent = change(x);
+  d.cmd.textContent = x.command;
+  d.el.returnValue = "";
+  d.el.addEventListener("close", () => {
+    if (d.el.returnValue === "ok")
+      apply(page, x, btn);
+    else
+      btn.focus();
+  }, { once: true });
+  d.el.showModal();
+}
+
+async function apply(page, x, btn) {
+  const ctx = page.ctx;
+  page.status.textContent = "";
+  page.error.textContent = "";
+  btn.disabled = true;
+  try {
+    await ctx.api.call(x.apply.method, x.apply.params);
+    page.status.textContent = "Applied: " + change(x);
+  } catch (e) {
+    btn.disabled = false;
+    if (e.status !== 401)
+      page.error.textContent = "Not applied: " + e.message;
+    bump(page);
+    return;
+  }
+  try {
+    recList(page, await ctx.api.call("analytics.recommendations",
+      { account: ctx.account }));
+  } catch (e) {
+    page.error.textContent = "The recommendations could not be read " +
+      "again: " + e.message;
+  }
+  page.sec.querySelector("#recs-h").focus();
+  bump(page);
+}
+
+function bump(page) {
+  page.sec.dataset.gen = String(Number(page.sec.dataset.gen) + 1);
 }
