@@ -72,7 +72,6 @@ static uint32_t		 note_key_id(const char *,
 static struct note_signer *note_signer_wrap(const char *, EVP_PKEY *,
 			     char **);
 static int		 note_no_passphrase(char *, int, int, void *);
-static int		 note_write_all(int, const char *, size_t);
 static int		 note_fsync_dir(const char *, char **);
 static const char	*note_line(const char *, const char *, size_t *);
 static int		 note_verify_line(const struct note_verifier *,
@@ -348,24 +347,6 @@ note_signer_load(const char *path, const char *name, char **cause)
 	return (note_signer_wrap(name, pkey, cause));
 }
 
-/* Write all LEN bytes of BUF to FD; returns 0, or -1 with errno set. */
-static int
-note_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /* fsync the directory that holds PATH, so a new name in it lasts. */
 static int
 note_fsync_dir(const char *path, char **cause)
@@ -416,7 +397,7 @@ note_signer_save(const struct note_signer *s, const char *path, char **cause)
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0600) == -1 || note_write_all(fd, pem, len) == -1 ||
+	if (fchmod(fd, 0600) == -1 || write_all(fd, pem, len) == -1 ||
 	    fsync(fd) == -1) {
 		xasprintf(cause, "%s: %s", tmp, strerror(errno));
 		close(fd);

@@ -413,3 +413,21 @@ hex_digit(int c)
 		return (c - 'A' + 10);
 	return (-1);
 }
+
+/* Write all LEN bytes of BUF to FD; returns 0, or -1 with errno set. */
+int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}

@@ -66,24 +66,6 @@ backup_sync(const char *path)
 	return (rc);
 }
 
-/* All LEN bytes of BUF to FD; 0 or -1 (errno set). */
-static int
-backup_write(int fd, const char *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /* Copy the regular file FROM to the new file TO with FROM's permission
  * bits, synced; symbolic links are not followed.  0, or -1 (said). */
 static int
@@ -109,7 +91,7 @@ backup_file(const char *from, const char *to)
 	    sb.st_mode & 0777)) == -1)
 		goto bad;
 	while ((n = read(in, buf, sizeof buf)) > 0)
-		if (backup_write(out, buf, (size_t)n) == -1)
+		if (write_all(out, buf, (size_t)n) == -1)
 			goto bad;
 	if (n == -1 || fchmod(out, sb.st_mode & 0777) == -1 ||
 	    fsync(out) == -1)
