@@ -916,7 +916,7 @@ schedule_list(const struct schedule_filter *f, size_t limit, char **next)
 	schedule_foreach(NULL, schedule_list_one, &ctx);
 	list_sorting = f;
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, list_sort_cmp);
+		xqsort(ctx.v, ctx.n, sizeof *ctx.v, list_sort_cmp);
 	for (i = 0; i < ctx.n && i < limit; i++)
 		json_array_append_new(a, schedule_to_json(ctx.v[i]));
 	if (i < ctx.n && i > 0)

@@ -431,3 +431,13 @@ write_all(int fd, const char *buf, size_t len)
 	}
 	return (0);
 }
+
+/* qsort(3) that takes an empty array as it comes, with BASE NULL (qsort's
+ * BASE may not be NULL, even for no elements). */
+void
+xqsort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
