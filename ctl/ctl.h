@@ -44,6 +44,8 @@
 /* Bounds of parameters, in the method tables (ctl_param .min/.max). */
 #define CTL_MAX_BATCH_OPS	100000	/* operations of one batch */
 #define CTL_MAX_LIST		100000	/* schedules on one page */
+#define CTL_MAX_APPLY		20000	/* schedules in one schedule.apply */
+#define CTL_MAX_APPLY_NAMES	1000	/* names of one outcome in its answer */
 #define CTL_MAX_GLOB		200	/* bytes of a name glob */
 #define CTL_MAX_KEY		200	/* bytes of an idempotency key */
 #define CTL_MAX_REASON		500	/* bytes of a cancel reason */
@@ -325,6 +327,9 @@ void		 ctl_kinds_free(struct ctl_kinds *);
  * method-prefs.c, method-budget.c, method-batch.c, method-events.c:
  * NULL-name terminated */
 extern const struct ctl_method ctl_methods_schedule[];
+/* What one entry of schedule.apply's "schedules" may hold: the daemon
+ * checks each entry against its table as the server checks params. */
+extern const struct ctl_method ctl_schedule_apply_entry;
 extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
 extern const struct ctl_method ctl_methods_account[];
