@@ -60,6 +60,8 @@ static int	apply_entry_config(struct apply_op *, struct apply_entry *,
 		    json_t *, int);
 static void	apply_prune_one(struct schedule *, void *);
 static json_t	*apply_answer(const struct apply_op *, int, uint64_t);
+static int	apply_id_cmp(const void *, const void *);
+static void	apply_prepare(struct apply_entry *, const char *, int64_t);
 static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
 
@@ -381,25 +383,97 @@ apply_answer(const struct apply_op *op, int dry_run, uint64_t seq)
 	return (out);
 }
 
+/* The order of the record's lists: by schedule id, so that the journal
+ * writes each table's rows in key order (far faster for LMDB than in
+ * the random order of the ids). */
+static int
+apply_id_cmp(const void *a, const void *b)
+{
+	const struct apply_entry	*x = *(struct apply_entry *const *)a;
+	const struct apply_entry	*y = *(struct apply_entry *const *)b;
+
+	return (strcmp(x->t->id, y->t->id));
+}
+
+/*
+ * E as it will be: a new schedule gets ID and its instants; an updated
+ * one is a copy of E->s with the entry's configuration (the grid's
+ * origin kept); one to delete is a copy of E->s, to restore if the record
+ * is not written, and stops firing now.
+ */
+static void
+apply_prepare(struct apply_entry *e, const char *id, int64_t now)
+{
+	struct schedule	*u;
+
+	switch (e->outcome) {
+	case APPLY_CREATED:
+		u = e->t;
+		u->id = xstrdup(id);
+		u->created_us = u->updated_us = now;
+		u->anchor_us = now - now % USEC_PER_SEC;
+		u->last_fire = now;
+		break;
+	case APPLY_UPDATED:
+		u = schedule_clone(e->s);
+		e->t->anchor_us = e->s->anchor_us;
+		SWAP(u->config, e->t->config);
+		schedule_free(e->t);
+		e->t = u;
+		u->updated_us = now;
+		if (u->last_fire < now)
+			u->last_fire = now;
+		if (u->state == SCHEDULE_COMPLETED && (u->trigger !=
+		    TRIGGER_AT || u->at_us > now))
+			schedule_set_state(u, SCHEDULE_ACTIVE);
+		e->s->busy = 1;
+		break;
+	case APPLY_DELETED:
+		e->t = schedule_clone(e->s);
+		e->s->busy = 1;
+		timer_cancel(&e->s->timer);
+		schedule_set_state(e->s, SCHEDULE_DELETED);
+		break;
+	default:
+		break;
+	}
+}
+
 /*
  * The schedule.applied record: body {"created": [schedule map],
  * "updated": [schedule map], "deleted": [{"id", "name"}], "unchanged":
- * count}, each created and updated schedule's row and progress put,
- * each deleted one's row, progress and kept runs deleted.  New schedules
- * get their ids and instants here; updated ones take the entry's
- * configuration on a copy; deleted ones stop firing.
+ * count} (each list in id order), each created and updated schedule's
+ * row and progress put, each deleted one's row, progress and kept runs
+ * deleted.
  */
 static struct jrec *
 apply_record(struct apply_op *op)
 {
 	struct jrec		*rec;
 	msgpack_packer		*pk;
-	struct apply_entry	*e;
-	struct schedule		*u;
-	char			 id[32];
+	struct apply_entry	*e, **ord;
+	char			*ids, *id;
 	int64_t			 now = now_us();
-	size_t			 i;
+	size_t			 i, n, nc = op->count[APPLY_CREATED];
 	int			 k;
+
+	/* New ids, drawn at once. */
+	ids = xcalloc(nc + 1, 32);
+	random_ids("s_", ids, 32, nc);
+	ord = xcalloc(op->n + 1, sizeof *ord);
+	for (i = n = 0; i < op->n; i++) {
+		e = &op->v[i];
+		if (e->outcome == APPLY_UNCHANGED)
+			continue;
+		id = NULL;
+		if (e->outcome == APPLY_CREATED) {
+			id = ids + 32 * n++;
+			while (schedule_find(id) != NULL)
+				random_id("s_", id, 32);
+		}
+		apply_prepare(e, id, now);
+	}
+	free(ids);
 
 	rec = jrec_create("schedule.applied", op->account);
 	jrec_failfast(rec);
@@ -408,43 +482,24 @@ apply_record(struct apply_op *op)
 	for (k = APPLY_CREATED; k <= APPLY_DELETED; k++) {
 		if (k == APPLY_UNCHANGED)
 			continue;
+		for (i = n = 0; i < op->n; i++) {
+			if ((int)op->v[i].outcome == k)
+				ord[n++] = &op->v[i];
+		}
+		if (n > 1)
+			xqsort(ord, n, sizeof *ord, apply_id_cmp);
 		pack_str(pk, apply_outcome_names[k]);
-		msgpack_pack_array(pk, (uint32_t)op->count[k]);
-		for (i = 0; i < op->n; i++) {
-			e = &op->v[i];
-			if ((int)e->outcome != k)
-				continue;
-			if (k == APPLY_CREATED) {
-				u = e->t;
-				do
-					random_id("s_", id, sizeof id);
-				while (schedule_find(id) != NULL);
-				u->id = xstrdup(id);
-				u->created_us = u->updated_us = now;
-				u->anchor_us = now - now % USEC_PER_SEC;
-				u->last_fire = now;
-				schedule_put_rows(u, rec, pk);
-			} else if (k == APPLY_UPDATED) {
-				/* The copy of S with the entry's
-				 * configuration (the grid's origin kept). */
-				u = schedule_clone(e->s);
-				e->t->anchor_us = e->s->anchor_us;
-				SWAP(u->config, e->t->config);
-				schedule_free(e->t);
-				e->t = u;
-				u->updated_us = now;
-				if (u->last_fire < now)
-					u->last_fire = now;
-				if (u->state == SCHEDULE_COMPLETED &&
-				    (u->trigger != TRIGGER_AT ||
-				    u->at_us > now))
-					schedule_set_state(u, SCHEDULE_ACTIVE);
-				schedule_put_rows(u, rec, pk);
-				if (u->history < e->s->history &&
-				    u->run_counter >= u->history)
+		msgpack_pack_array(pk, (uint32_t)n);
+		for (i = 0; i < n; i++) {
+			e = ord[i];
+			if (k != APPLY_DELETED) {
+				schedule_put_rows(e->t, rec, pk);
+				if (k == APPLY_UPDATED &&
+				    e->t->history < e->s->history &&
+				    e->t->run_counter >= e->t->history)
 					schedule_prune_runs(e->s, rec,
-					    u->run_counter - u->history + 1);
-				e->s->busy = 1;
+					    e->t->run_counter - e->t->history +
+					    1);
 			} else {
 				const struct pack_pair	 v[] = {
 					PACK_PAIR_STR("id", e->s->id),
@@ -457,16 +512,12 @@ apply_record(struct apply_op *op)
 				jrec_del(rec, "progress", e->s->id,
 				    strlen(e->s->id));
 				schedule_prune_runs(e->s, rec, UINT64_MAX);
-				e->s->busy = 1;
-				/* Kept to restore it if not written. */
-				e->t = schedule_clone(e->s);
-				timer_cancel(&e->s->timer);
-				schedule_set_state(e->s, SCHEDULE_DELETED);
 			}
 		}
 	}
 	pack_str(pk, "unchanged");
 	msgpack_pack_uint64(pk, op->count[APPLY_UNCHANGED]);
+	free(ord);
 	return (rec);
 }
 

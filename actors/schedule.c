@@ -288,10 +288,14 @@ schedule_by_name(const char *account, const char *name)
 	struct strmap_node	*n;
 	struct schedule		*s;
 	char			 nk[160];
+	size_t			 a = strlen(account), l = strlen(name);
 
-	if (by_name.nbuckets == 0 || (size_t)snprintf(nk, sizeof nk, "%s/%s",
-	    account, name) >= sizeof nk || (n = strmap_find(&by_name,
-	    nk)) == NULL)
+	if (by_name.nbuckets == 0 || a + l + 2 > sizeof nk)
+		return (NULL);
+	memcpy(nk, account, a);
+	nk[a] = '/';
+	memcpy(nk + a + 1, name, l + 1);
+	if ((n = strmap_find(&by_name, nk)) == NULL)
 		return (NULL);
 	s = SCHED_OF(n, name_node);
 	return (s->state == SCHEDULE_DELETED ? NULL : s);

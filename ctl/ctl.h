@@ -191,6 +191,10 @@ json_t		*ctl_json_loadb(const char *, size_t, size_t, json_error_t *);
  * 0 if good; else -1 with allocated *field and *reason. */
 int		 ctl_check_params(const struct ctl_method *, json_t *,
 		     char **, char **);
+/* The same for an object nested in params ctl_check_params passed (its
+ * numbers are in range already). */
+int		 ctl_check_nested(const struct ctl_method *, json_t *,
+		     char **, char **);
 const char	*ctl_ptype_name(enum ctl_ptype);
 /* Build a method's params from chimectl arguments (after NOUN VERB).
  * 0 and a new object in *params, or -1 and an allocated *cause. */

@@ -386,6 +386,9 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 	return (NULL);
 }
 
+static int	ctl_check_table(const struct ctl_method *, json_t *, int,
+		    char **, char **);
+
 /*
  * Check PARAMS against the method's table: no unknown names, every required
  * one present, each of its type.  The first problem wins.
@@ -393,6 +396,22 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 int
 ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
     char **reason)
+{
+	return (ctl_check_table(m, params, 1, field, reason));
+}
+
+/* The same for an object inside params that ctl_check_params checked
+ * already for numbers out of range (an entry of schedule.apply). */
+int
+ctl_check_nested(const struct ctl_method *m, json_t *params, char **field,
+    char **reason)
+{
+	return (ctl_check_table(m, params, 0, field, reason));
+}
+
+static int
+ctl_check_table(const struct ctl_method *m, json_t *params, int ranges,
+    char **field, char **reason)
 {
 	const struct ctl_param	*p;
 	const char		*key, *why;
@@ -412,7 +431,7 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 				*reason = xstrdup("unknown parameter");
 				return (-1);
 			}
-			if (ctl_has_range(v)) {
+			if (ranges && ctl_has_range(v)) {
 				*field = xstrdup(key);
 				*reason = xstrdup(CTL_RANGE_REASON);
 				return (-1);

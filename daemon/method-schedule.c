@@ -154,7 +154,7 @@ method_apply(struct ctl_req *req, json_t *params, const struct target *t)
 			field = NULL;
 			reason = xstrdup("must be an object of "
 			    "schedule.create's fields");
-		} else if (ctl_check_params(&ctl_schedule_apply_entry, e,
+		} else if (ctl_check_nested(&ctl_schedule_apply_entry, e,
 		    &field, &reason) == 0) {
 			xasprintf(&path, "schedules.%s.webhook_secret", key);
 			if (method_secret_gate_in(req, params, e,
