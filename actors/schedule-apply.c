@@ -33,7 +33,8 @@ static const char *const apply_outcome_names[APPLY_OUTCOMES] = {
 
 /* One entry of the set, or one schedule to delete. */
 struct apply_entry {
-	const char		*name;	/* the set's key, or s->name */
+	char			*name;	/* the set's key, or s->name (the
+					   request is gone by the answer) */
 	struct schedule		*s;	/* the existing one (held), or NULL */
 	struct schedule		*t;	/* as it will be (created, updated) */
 	enum apply_outcome	 outcome;
@@ -143,7 +144,7 @@ apply_add(struct apply_op *op, const char *name)
 	}
 	e = &op->v[op->n++];
 	memset(e, 0, sizeof *e);
-	e->name = name;
+	e->name = xstrdup(name);
 	return (e);
 }
 
@@ -156,6 +157,7 @@ apply_free(struct apply_op *op)
 
 	for (i = 0; i < op->n; i++) {
 		e = &op->v[i];
+		free(e->name);
 		if (e->claimed)
 			schedule_release_name(e->t);
 		if (e->t != NULL)
