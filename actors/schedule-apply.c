@@ -296,7 +296,8 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
 	if (schedule_claim_name(t) == -1) {
 		apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
-		    "a schedule of this name is being created");
+		    "a schedule of this name is being created or deleted; "
+		    "try again");
 		return (-1);
 	}
 	e->claimed = 1;
