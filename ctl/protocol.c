@@ -831,8 +831,11 @@ ctl_client_send(int fd, const char *buf, size_t len, int64_t deadline,
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1) {
+			int	saved = errno;
+
 			xasprintf(cause, "sending the request: %s",
-			    strerror(errno));
+			    strerror(saved));
+			errno = saved;
 			return (-1);
 		}
 		buf += n;
@@ -903,7 +906,7 @@ ctl_client_call(int fd, const char *method, json_t *params, int timeout_ms,
     json_t **out, char **cause)
 {
 	json_t	*req;
-	char	*line;
+	char	*line, *why = NULL;
 	int64_t	 deadline = 0;
 	int	 rc;
 
@@ -926,6 +929,16 @@ ctl_client_call(int fd, const char *method, json_t *params, int timeout_ms,
 	if (rc == 0)
 		rc = ctl_client_send(fd, "\n", 1, deadline, cause);
 	free(line);
+	if (rc != 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The daemon refused the request before reading all of it
+		 * (a line past its limit) and closed: its answer says why. */
+		if (ctl_client_recv(fd, deadline, out, &why) == 0) {
+			free(*cause);
+			*cause = NULL;
+			return (0);
+		}
+		free(why);
+	}
 	if (rc != 0)
 		return (-1);
 	return (ctl_client_recv(fd, deadline, out, cause));

@@ -142,6 +142,13 @@ else
 	echo "NOTE: the checks as another uid need root and setpriv"
 fi
 
+# ---- a set past the default request line (1 MiB) ------------------------
+jq -n '{schedules: [range(9000) | {name: "big-\(.)", operation: "quick",
+    manual: true, note: ("n" * 100)}]}' > "$T/big.json"
+check_fails "a set of $(wc -c < "$T/big.json") bytes is refused by default" 1 \
+    ctl schedule apply -f "$T/big.json" --dry-run
+check "... as a request too large" grep -q "request too large" "$T/last"
+
 # ---- kill -9 after the answer: back, and firing -------------------------
 echo '{"schedules": {"tick": {"operation": "quick", "interval": "1s"}}}' \
     > "$T/tick.json"
@@ -149,7 +156,10 @@ check "tick created (no prune: the rest stays)" json_ok \
     '.created.names == ["tick"] and .deleted.count == 0' \
     ctlj schedule apply -f "$T/tick.json"
 kill_chimed
-start_chimed
+start_chimed --ctl-max-request 4194304
+check "with --ctl-max-request 4194304 the big set is taken (dry run)" \
+    json_ok '.created.count == 9000 and .seq == null' \
+    ctlj schedule apply -f "$T/big.json" --dry-run
 check "after kill -9: every schedule is back" json_ok \
     ".schedules | length == $N" ctlj schedule list --account default
 check "... job-02 with its new cron" json_ok ".spec == \"30 4 2 $month *\"" \
