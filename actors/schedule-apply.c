@@ -17,7 +17,7 @@
 
 #include "actors.h"
 
-/* Names of one outcome in an answer, at most (CTL_MAX_APPLY_NAMES). */
+/* Names of one outcome in an answer, at most (the protocol says 1,000). */
 #define APPLY_NAMES_MAX	1000
 
 enum apply_outcome {
@@ -67,6 +67,19 @@ static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
 
 /* ---- the diff ---------------------------------------------------------- */
+
+/*
+ * schedule_config_diff compares every member of struct schedule_config
+ * but the name, anchor_us and what the trigger's text determines (cron,
+ * interval_us, at_us).  A member added there must be compared here too,
+ * or an apply that changes only it would answer "unchanged" and write
+ * nothing: the size stands for the list of members.
+ */
+#if defined(__x86_64__) && defined(__LP64__)
+_Static_assert(sizeof(struct schedule_config) == 168, "struct "
+    "schedule_config changed: compare the new member in "
+    "schedule_config_diff (actors/schedule-apply.c), then set this size");
+#endif
 
 static int
 str_differ(const char *a, const char *b)
@@ -339,7 +352,7 @@ apply_prune_one(struct schedule *s, void *arg)
 /* ---- the answer and the record ------------------------------------------ */
 
 /*
- * The diff: per outcome {"count", "names"} (at most CTL_MAX_APPLY_NAMES
+ * The diff: per outcome {"count", "names"} (at most APPLY_NAMES_MAX
  * names, in byte order; "truncated" says when some were left out), the
  * updated ones' changed fields as "fields" (name -> [field]), the record's
  * seq (null: nothing written).

@@ -45,7 +45,6 @@
 #define CTL_MAX_BATCH_OPS	100000	/* operations of one batch */
 #define CTL_MAX_LIST		100000	/* schedules on one page */
 #define CTL_MAX_APPLY		20000	/* schedules in one schedule.apply */
-#define CTL_MAX_APPLY_NAMES	1000	/* names of one outcome in its answer */
 #define CTL_MAX_GLOB		200	/* bytes of a name glob */
 #define CTL_MAX_KEY		200	/* bytes of an idempotency key */
 #define CTL_MAX_REASON		500	/* bytes of a cancel reason */
