@@ -337,6 +337,9 @@ char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
 int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
 int		 valid_id(const char *);	/* [A-Za-z0-9._-]{1,64} */
 void		 random_id(const char *, char *, size_t);	/* prefix + 12 base32 */
+/* N such ids at once (one draw of randomness), each in LEN bytes from
+ * BUF + i * LEN. */
+void		 random_ids(const char *, char *, size_t, size_t);
 int		 mkdir_p(const char *, mode_t);
 
 /* reply.c */
