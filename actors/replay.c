@@ -422,6 +422,22 @@ del_runs_below(struct fold *f, const char *id, int64_t below)
 	return (rc);
 }
 
+/* The runs of schedule ID beyond the history of its ROW deleted, as the
+ * daemon deletes them when an update shrinks the history (and as each
+ * claim deletes the one that leaves it, so that none is there otherwise). */
+static int
+del_runs_past_history(struct fold *f, const char *id,
+    const msgpack_object *row)
+{
+	int64_t	counter, history;
+
+	counter = unpack_int(row, "run_counter", 0);
+	history = unpack_int(row, "history", 0);
+	if (history <= 0 || counter < history)
+		return (0);
+	return (del_runs_below(f, id, counter - history + 1));
+}
+
 /*
  * schedule.applied: each row of "created" and "updated" put with its
  * progress (an updated one's kept runs beyond its history deleted, as the
@@ -433,7 +449,6 @@ fold_schedule_applied(struct fold *f)
 	static const char *const lists[] = { "created", "updated", "deleted" };
 	const msgpack_object	*a, *row;
 	char			*id;
-	int64_t			 counter, history;
 	uint32_t		 i;
 	size_t			 l;
 	int			 rc = 0;
@@ -456,12 +471,8 @@ fold_schedule_applied(struct fold *f)
 			rc = put_obj(f, "schedules", id, row, NULL);
 			if (rc == 0)
 				rc = put_progress_of(f, id, row);
-			counter = unpack_int(row, "run_counter", 0);
-			history = unpack_int(row, "history", 0);
-			if (rc == 0 && l == 1 && history > 0 &&
-			    counter >= history)
-				rc = del_runs_below(f, id,
-				    counter - history + 1);
+			if (rc == 0 && l == 1)
+				rc = del_runs_past_history(f, id, row);
 			free(id);
 		}
 	}
@@ -485,6 +496,8 @@ fold_schedule(struct fold *f)
 		rc = put_obj(f, "schedules", id, f->body, NULL);
 		if (rc == 0)
 			rc = put_progress_of(f, id, f->body);
+		if (rc == 0 && strcmp(f->rec->kind, "schedule.updated") == 0)
+			rc = del_runs_past_history(f, id, f->body);
 	}
 	free(id);
 	return (rc);
