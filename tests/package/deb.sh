@@ -167,8 +167,11 @@ fi
 check "apt-get install ./chime_${VERSION}_$ARCH.deb" \
     apt_get install "$DEB"
 dpkg -L chime | sort >"$T/files"
-check "the chime user: home $STATE, no login shell" sh -c \
-    "getent passwd chime | awk -F: '\$6 == \"$STATE\" && \$7 ~ /nologin\$/ { ok = 1 } END { exit !ok }'"
+chime_user() {
+	getent passwd chime | awk -F: -v home="$STATE" '
+	    $6 == home && $7 ~ /nologin$/ { ok = 1 } END { exit !ok }'
+}
+check "the chime user: home $STATE, no login shell" chime_user
 check "$STATE made by tmpfiles.d: chime's, 0711" \
     test "$(stat -c '%U:%G %a' "$STATE" 2>&1)" = "chime:chime 711"
 check "chimed.conf and catalog.json are conffiles" sh -c \
