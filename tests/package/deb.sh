@@ -7,7 +7,7 @@
 # installed /etc/chime/chimed.conf, drives it with the installed
 # /usr/bin/chimectl, stops it, reinstalls, removes and purges the package
 # and checks what is left: the journal and the chime user only
-# (doc/operations.md, "Install from the package").  Then installs and
+# (doc/operations.md, "From the Debian package").  Then installs and
 # purges once more without starting chimed: nothing is left but the user.
 #
 # Needs root, apt and a machine it may install packages on: not part of
