@@ -11,6 +11,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -145,13 +146,19 @@ usage(void)
 	exit(CTL_EXIT_USAGE);
 }
 
+/* The data directory of the shipped service (contrib/chimed.service). */
+#define CLIENT_SERVICE_SOCKET	"/var/lib/chime/chime.sock"
+#define CLIENT_DEFAULT_SOCKET	"./var/chime/chime.sock"
+
 /* --socket, else $CHIME_SOCKET, else $CHIME_DATA/chime.sock, else the
- * default data directory's socket. */
+ * default data directory's socket, else (when that one is not there but
+ * the service's is) the service's. */
 static const char *
 client_socket_path(void)
 {
 	static char	*path;
 	const char	*s;
+	struct stat	 sb;
 
 	if (client_socket != NULL)
 		return (client_socket);
@@ -162,7 +169,10 @@ client_socket_path(void)
 			xasprintf(&path, "%s/chime.sock", s);
 		return (path);
 	}
-	return ("./var/chime/chime.sock");
+	if (lstat(CLIENT_DEFAULT_SOCKET, &sb) == -1 &&
+	    lstat(CLIENT_SERVICE_SOCKET, &sb) == 0)
+		return (CLIENT_SERVICE_SOCKET);
+	return (CLIENT_DEFAULT_SOCKET);
 }
 
 /*

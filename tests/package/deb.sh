@@ -23,9 +23,11 @@ CHIMED_PID=
 STATE=/var/lib/chime
 CONF=/etc/chime
 export DEBIAN_FRONTEND=noninteractive
-# chimectl finds the installed daemon's socket as an operator's would.
-unset CHIME_SOCKET
-export CHIME_DATA=$STATE
+# chimectl finds the installed daemon's socket as an operator's would:
+# with no setting, from a directory without ./var/chime.
+unset CHIME_SOCKET CHIME_DATA
+[ $# -eq 0 ] || set -- "$(realpath "$1")"
+cd /
 
 # apt-get waits for another apt or dpkg that holds the lock.
 apt_get() { apt-get -y -q -o DPkg::Lock::Timeout=600 "$@"; }
