@@ -866,6 +866,8 @@ struct analytics_build {
 	uint64_t		 records;
 	uint64_t		 runs;
 	uint64_t		 day_rows;	/* the sums: rows read */
+	char			**stale;	/* keys of an earlier format */
+	size_t			 nstale;
 };
 
 static const struct tz *
@@ -1105,6 +1107,22 @@ analytics_build_sums(const struct journal_row *row, void *arg)
 	return (0);
 }
 
+/* A row whose key is none of today's (an earlier chime's format: a table
+ * it kept before the claims existed) is deleted with the rebuild, as the
+ * log's fold never makes it (a journal_table_foreach callback). */
+static int
+analytics_build_stale(const struct journal_row *row, void *arg)
+{
+	struct analytics_build	*b = arg;
+	int64_t			 day;
+
+	if (analytics_key_level(row->key, row->klen, &day) != -1)
+		return (0);
+	b->stale = xreallocarray(b->stale, b->nstale + 1, sizeof *b->stale);
+	b->stale[b->nstale++] = xstrndup(row->key, row->klen);
+	return (0);
+}
+
 static void
 analytics_build_free_zone(struct strmap_node *n, void *arg)
 {
@@ -1117,9 +1135,14 @@ analytics_build_free_zone(struct strmap_node *n, void *arg)
 static void
 analytics_build_free(struct analytics_build *b)
 {
+	size_t	i;
+
 	analytics_rows_free(&b->rows);
 	strmap_foreach(&b->zones, analytics_build_free_zone, NULL);
 	strmap_clear(&b->zones);
+	for (i = 0; i < b->nstale; i++)
+		free(b->stale[i]);
+	free(b->stale);
 }
 
 /* Every row, in an array. */
@@ -1157,6 +1180,18 @@ analytics_build_write(struct journal *j, struct analytics_build *b,
 	msgpack_packer			*pk;
 	size_t				 total = b->rows.map.count, from, i;
 
+	/* the rows of an earlier format out first, as many a record */
+	for (from = 0; from < b->nstale; from += ANALYTICS_REBUILD_ROWS) {
+		rec = jrec_create("analytics.rebuilt", NULL);
+		for (i = from; i < b->nstale &&
+		    i < from + ANALYTICS_REBUILD_ROWS; i++)
+			jrec_del(rec, ANALYTICS_TABLE, b->stale[i],
+			    strlen(b->stale[i]));
+		pk = jrec_body(rec);
+		msgpack_pack_map(pk, 1);
+		pack_kint(pk, "deleted", (int64_t)(i - from));
+		journal_submit(j, rec, analytics_rebuilt_cb, NULL);
+	}
 	l.v = xcalloc(total + 1, sizeof *l.v);
 	l.n = 0;
 	strmap_foreach(&b->rows.map, analytics_list_row, &l);
@@ -1220,17 +1255,24 @@ analytics_rebuild(struct journal *j, char **cause)
 		analytics_build_free(&b);
 		return (-1);
 	}
+	if (journal_table_foreach(j, ANALYTICS_TABLE, NULL, 0, 0,
+	    analytics_build_stale, &b) != 0) {
+		*cause = xstrdup("cannot read the analytics table");
+		analytics_build_free(&b);
+		return (-1);
+	}
 	analytics_build_write(j, &b, sums ? 0 : m.anchor_seq + 1);
 	if (sums)
 		log_info("msg=\"analytics months, dekads and totals added up "
-		    "from the day rows\" day_rows=%llu rows=%zu ms=%lld",
-		    (unsigned long long)b.day_rows, analytics_rows_count(&b.rows),
+		    "from the day rows\" day_rows=%llu rows=%zu stale=%zu "
+		    "ms=%lld", (unsigned long long)b.day_rows,
+		    analytics_rows_count(&b.rows), b.nstale,
 		    (long long)((mono_us() - start) / USEC_PER_MSEC));
 	else
 		log_info("msg=\"analytics table built from the log\" "
-		    "records=%llu runs=%llu rows=%zu ms=%lld",
+		    "records=%llu runs=%llu rows=%zu stale=%zu ms=%lld",
 		    (unsigned long long)b.records, (unsigned long long)b.runs,
-		    analytics_rows_count(&b.rows),
+		    analytics_rows_count(&b.rows), b.nstale,
 		    (long long)((mono_us() - start) / USEC_PER_MSEC));
 	analytics_build_free(&b);
 	return (0);
