@@ -300,6 +300,7 @@ struct owner_kind {
 	char			*note;					\
 	char			*batch_template; /* target: a batch */	\
 	char			*webhook_secret_ref; /* webhook: secret */ \
+	char			*deliver;	/* JSON text, or NULL */ \
 	const struct tz		*tz;					\
 	struct cron		 cron;					\
 	int64_t			 interval_us;				\
@@ -1375,5 +1376,46 @@ int		 run_list_index_entry(const void *, size_t, const void *,
 int		 run_list_cursor_ok(const char *);
 json_t		*run_list(const struct run_list_query *, char **, size_t *);
 int		 run_list_rebuild(struct journal *, char **);
+
+/*
+ * email.c: a run's report by email (doc/email.md): a schedule's "deliver"
+ * checked, the message of a run made and journaled (email.queued, each
+ * recipient claimed), sent through engine/smtp.c with retries, each
+ * outcome journaled (email.sent, email.failed); pending ones sent again
+ * at start.
+ */
+#define EMAIL_RECIPIENTS_MAX		50
+#define EMAIL_ATTEMPTS_DEFAULT		6
+#define EMAIL_RETRY_DELAY_DEFAULT	(30 * USEC_PER_SEC)
+#define EMAIL_REPORT_MAX		(8 * 1024 * 1024)
+#define METRICS_EMAIL			"chime_emails_total"
+struct email_config {
+	struct smtp_config	 smtp;		/* url NULL: no relay */
+	const char		*public_url;	/* or NULL */
+	int			 max_attempts;
+	int64_t			 retry_delay_us;
+};
+/* A run that ended, as email_run_finished reads it (borrowed). */
+struct email_run {
+	const char		*deliver;	/* the schedule's, JSON text */
+	const char		*run_id;
+	const char		*schedule_id;
+	const char		*schedule_name;
+	const char		*account;
+	const char		*operation;
+	enum run_status		 st;
+	const char		*status;
+	const char		*error;
+	const char		*result;
+	int64_t			 cost_micro;
+	int64_t			 finished_us;
+};
+void		 email_configure(const struct email_config *);
+int		 email_public_url_check(const char *, char **);
+int		 email_deliver_check(json_t *, char **, const char **, char **);
+void		 email_run_finished(const struct email_run *);
+int		 email_start(struct journal *, char **);
+void		 email_stop(void);
+size_t		 email_busy(void);
 
 #endif /* CHIME_ACTORS_H */

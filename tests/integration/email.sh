@@ -1,0 +1,321 @@
+#!/bin/sh
+# tests/integration/email.sh: reports by email (doc/email.md) through a
+# real relay on loopback (smtp-relay.py, Debian's python3-aiosmtpd) with
+# STARTTLS (a self-signed certificate made here) and AUTH.  The relay's
+# flags refused when wrong; a schedule's deliver set, shown and refused
+# when wrong (header injection, bad and too many addresses); a report
+# from the operation's result and a rendered summary, each message parsed
+# with Python's email package (headers, both parts, attachment bytes,
+# List-Unsubscribe and its token); a 4xx then 250 (retried, sent once), a
+# 5xx (failed, journaled); on failure; metrics; the journal's records and
+# replay; nothing sent again at a restart.
+. "$(dirname "$0")/lib.sh"
+
+# The relay and the parsing need Debian's python3 with aiosmtpd.
+PY=
+for p in /usr/bin/python3 python3; do
+	if "$p" -c 'import aiosmtpd' 2>/dev/null; then
+		PY=$p
+		break
+	fi
+done
+if [ -z "$PY" ]; then
+	echo "SKIP: python3-aiosmtpd is not installed"
+	exit 77
+fi
+
+M=$T/mail
+mkdir -p "$M"
+RELAY_PID=
+trap 'st=$?; [ -z "$RELAY_PID" ] || kill "$RELAY_PID" 2>/dev/null; (exit $st); cleanup' EXIT
+
+# A certificate for 127.0.0.1, which chimed checks with --smtp-ca.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
+    -out "$T/cert.pem" -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
+    { fail "a certificate is made"; exit 1; }
+cat >"$T/script.json" <<'EOF'
+{"later@example.com": [451, 250], "gone@example.com": [550]}
+EOF
+"$PY" "$S/tests/integration/smtp-relay.py" "$M" "$T/relay.port" \
+    "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' "$T/script.json" \
+    >"$T/relay.log" 2>&1 &
+RELAY_PID=$!
+wait_for 20 test -s "$T/relay.port" || { fail "the relay starts"; exit 1; }
+RPORT=$(cat "$T/relay.port")
+printf 's3cret-Relay\n' >"$T/pw"
+chmod 600 "$T/pw"
+
+# The catalog: a report in the result, a summary (a result to escape), a
+# failure.
+cat >"$T/report.json" <<'EOF'
+{"result": {"report": {"subject": "Weekly numbers", "text": "Total: 42\n", "html": "<p>Total: <b>42</b></p>", "attachments": [{"name": "numbers.csv", "content_type": "text/csv", "content_base64": "YSxiCjEsMgo="}, {"name": "blob.bin", "content_type": "application/octet-stream", "content_base64": "AAEC/f7/"}]}}, "usage": {"input_tokens": 10, "output_tokens": 5}}
+EOF
+cat >"$T/catalog.json" <<'EOF'
+{
+  "models": [{ "id": "m", "input_usd_per_mtok": "1.00", "output_usd_per_mtok": "2.00" }],
+  "operations": [
+    { "id": "report", "executor": "exec", "env": ["CHIME_TEST_DIR"],
+      "argv": ["/bin/sh", "-c", "cat >/dev/null; cat \"$CHIME_TEST_DIR/report.json\""],
+      "timeout": "10s", "tokens": { "input": [10, 10, 10], "output": [5, 5, 5] },
+      "default_model": "m" },
+    { "id": "summary", "executor": "exec",
+      "argv": ["/bin/sh", "-c", "cat >/dev/null; printf '{\"result\":{\"note\":\"<b>a & b</b>\",\"n\":7},\"usage\":{\"input_tokens\":1000,\"output_tokens\":500}}'"],
+      "timeout": "10s", "tokens": { "input": [10, 10, 10], "output": [5, 5, 5] },
+      "default_model": "m" },
+    { "id": "fail", "executor": "exec",
+      "argv": ["/bin/sh", "-c", "cat >/dev/null; echo broken >&2; exit 3"],
+      "timeout": "10s", "tokens": { "input": [10, 10, 10], "output": [5, 5, 5] },
+      "default_model": "m" }
+  ]
+}
+EOF
+CATALOG=$T/catalog.json
+SMTP="--smtp-url smtp://127.0.0.1:$RPORT --smtp-user relayuser
+    --smtp-password file:$T/pw --smtp-from reports@chime.example.org
+    --smtp-ca $T/cert.pem --public-url https://chime.example.org/
+    --smtp-retry-delay 1s"
+
+# ---- the relay's flags ---------------------------------------------------
+check_fails "an http URL is refused" 2 "$CHIMED" --data "$DATA" \
+    --smtp-url http://127.0.0.1:25 --smtp-from a@example.com
+check "... saying what it wants" grep -q 'smtp://HOST\[:PORT\]' "$T/last"
+check_fails "--smtp-insecure off loopback is refused" 2 "$CHIMED" \
+    --data "$DATA" --smtp-url smtp://mail.example.com:587 \
+    --smtp-from a@example.com --smtp-insecure
+check_fails "--smtp-insecure with smtps:// is refused" 2 "$CHIMED" \
+    --data "$DATA" --smtp-url smtps://127.0.0.1:465 \
+    --smtp-from a@example.com --smtp-insecure
+check_fails "a password in the URL is refused" 2 "$CHIMED" --data "$DATA" \
+    --smtp-url smtp://u:p@127.0.0.1:25 --smtp-from a@example.com
+check_fails "no --smtp-from is refused" 2 "$CHIMED" --data "$DATA" \
+    --smtp-url smtp://127.0.0.1:25
+check_fails "a bad --smtp-from is refused" 2 "$CHIMED" --data "$DATA" \
+    --smtp-url smtp://127.0.0.1:25 --smtp-from 'a@b>'
+check_fails "an unreadable password file is refused" 2 "$CHIMED" \
+    --data "$DATA" --smtp-url smtp://127.0.0.1:25 --smtp-from a@example.com \
+    --smtp-user u --smtp-password "file:$T/nonexistent"
+check_fails "a user without a password is refused" 2 "$CHIMED" \
+    --data "$DATA" --smtp-url smtp://127.0.0.1:25 --smtp-from a@example.com \
+    --smtp-user u
+check_fails "a plain-http public URL off loopback is refused" 2 "$CHIMED" \
+    --data "$DATA" --public-url http://chime.example.org
+printf 'smtp-url = smtp://127.0.0.1:%s\nsmtp-from = nobody\n' "$RPORT" \
+    >"$T/bad.conf"
+check_fails "a bad smtp-from in chimed.conf is refused" 1 "$CHIMED" \
+    --config "$T/bad.conf" --check-config --data "$DATA"
+
+# shellcheck disable=SC2086
+start_chimed $SMTP
+ctlj daemon status >"$T/status"
+check "daemon.status shows the relay" grep -q "smtp://127.0.0.1:$RPORT" \
+    "$T/status"
+check "... its password reference, never the password" sh -c \
+    "grep -q 'file:$T/pw' $T/status && ! grep -q s3cret-Relay $T/status"
+
+# ---- a schedule's deliver -------------------------------------------------
+check "a schedule with a deliver is created" ctl schedule create \
+    --name weekly --op report --manual \
+    --email-to ann@example.com,bob@example.com --email-to later@example.com \
+    --email-to gone@example.com --email-subject 'Rapport über {schedule}'
+json_ok '.deliver.email_to == ["ann@example.com","bob@example.com",
+    "later@example.com","gone@example.com"] and .deliver.on == "success"
+    and .deliver.subject == "Rapport über {schedule}"
+    and .deliver.attach_result == false' ctlj schedule get weekly
+# refused FIELD NAME ARGS...: schedule.create NAME with ARGS is an invalid
+# request whose message names FIELD.
+refused() {
+	field=$1
+	shift
+	ctlj schedule create --op report --manual --name "$@" >/dev/null \
+	    2>"$T/err"
+	jq -e --arg f "$field" '.code == -32602 and
+	    (tostring | contains($f))' "$T/err" >/dev/null
+}
+check "an address with > is refused" refused email_to bad1 \
+    --email-to 'x@example.com>'
+check "an address with CR LF (header injection) is refused" refused \
+    email_to bad2 --email-to "$(printf 'x@example.com\r\nBcc: evil@example.com')"
+check "a subject with CR LF is refused" refused subject bad3 \
+    --email-to ok@example.com \
+    --email-subject "$(printf 'Hi\r\nBcc: evil@example.com')"
+check "an unknown placeholder is refused" refused subject bad4 \
+    --email-to ok@example.com --email-subject 'Hi {password}'
+check "an unknown email_on is refused" refused deliver.on bad5 \
+    --email-to ok@example.com --email-on sometimes
+check "an address given twice is refused" refused "given twice" bad6 \
+    --email-to a@example.com,A@EXAMPLE.com
+many=$(seq 1 51 | sed 's/.*/u&@example.com/' | paste -sd, -)
+check "51 addresses are refused" refused "at most 50" bad7 \
+    --email-to "$many"
+check "an address without a domain dot is refused" refused email_to bad8 \
+    --email-to root@localhost
+ctlj schedule list >"$T/list"
+check "nothing refused was created" sh -c "! grep -q '\"bad' $T/list"
+
+check "a summary schedule" ctl schedule create --name plain --op summary \
+    --manual --email-to carol@example.com --email-attach \
+    --email-on always
+check "a schedule mailing failures" ctl schedule create --name broken \
+    --op fail --manual --email-to ops@example.com --email-on failure
+check "a schedule mailing successes only" ctl schedule create \
+    --name quiet --op fail --manual --email-to never@example.com
+
+# ---- sending --------------------------------------------------------------
+emls() { ls "$M"/*.eml 2>/dev/null | wc -l; }
+sent_to() { grep -l "^To: <$1>" "$M"/*.eml 2>/dev/null | wc -l; }
+exported() {
+	"$JOURNAL" export "$DATA" >"$T/export.jsonl" 2>/dev/null
+}
+recorded() {
+	exported && [ "$(jq -c "select(.kind == \"$1\" and
+	    .body.address == \"$2\")" "$T/export.jsonl" | wc -l)" -eq 1 ]
+}
+
+check "a run is triggered" ctl schedule trigger weekly
+check "ann, bob and later get their messages" wait_for 30 sh -c \
+    "[ \$(grep -l '^To: <\(ann\|bob\|later\)@example.com>' $M/*.eml 2>/dev/null | wc -l) -eq 3 ]"
+check "later was answered 451 then 250" wait_for 10 sh -c \
+    "grep -c '^later@example.com' $M/attempts.log | grep -qx 2 &&
+    grep -q '^later@example.com 451' $M/attempts.log"
+# journal_has FILTER: the journal's records (an array) pass FILTER.
+journal_has() {
+	exported && jq -se "$1" "$T/export.jsonl" >/dev/null
+}
+check "email.sent for later after 2 attempts" wait_for 10 journal_has \
+    '[.[] | select(.kind == "email.sent" and
+    .body.address == "later@example.com")] | length == 1 and
+    .[0].body.attempts == 2 and .[0].body.code == 250'
+check "gone is failed with 550, journaled" wait_for 10 journal_has \
+    '[.[] | select(.kind == "email.failed" and
+    .body.address == "gone@example.com")] | length == 1 and
+    .[0].body.code == 550 and .[0].body.attempts == 1 and
+    (.[0].body.error | test("550"))' 
+check "gone got nothing" sh -c "[ $(sent_to gone@example.com) -eq 0 ]"
+check "one email.queued claimed each recipient" sh -c \
+    "jq -se '[.[] | select(.kind == \"email.queued\")] | length == 1 and
+    (.[0].body.recipients | length == 4) and
+    .[0].body.subject == \"Rapport über weekly\"' $T/export.jsonl"
+check "every address was sent or failed once" sh -c \
+    "jq -se '[.[] | select(.kind == \"email.sent\" or
+    .kind == \"email.failed\") | .body.address] | sort ==
+    [\"ann@example.com\",\"bob@example.com\",\"gone@example.com\",
+    \"later@example.com\"]' $T/export.jsonl"
+check "the last outcome is marked done" sh -c \
+    "jq -se '[.[] | select(.kind == \"email.sent\" or
+    .kind == \"email.failed\") | .body.done] | map(select(.)) |
+    length == 1' $T/export.jsonl"
+check "no secret in the journal" sh -c \
+    "! $JOURNAL export $DATA | grep -q s3cret-Relay"
+check "no secret in the log" sh -c "! grep -q s3cret-Relay $LOG"
+
+# Each message as Python's email package reads it.
+RUN1=$(ctlj schedule runs weekly | jq -r '.runs[0].run_id')
+cat >"$T/parse.py" <<'PY'
+import base64, email, email.policy, glob, hashlib, hmac, json, sys
+from urllib.parse import urlsplit, parse_qs
+d, want_to, kind, run_id, keyfile = sys.argv[1:6]
+msgs = []
+for f in sorted(glob.glob(d + "/*.eml")):
+    with open(f, "rb") as fp:
+        m = email.message_from_binary_file(fp, policy=email.policy.default)
+    if m["To"].addresses[0].addr_spec == want_to:
+        msgs.append(m)
+assert len(msgs) == 1, "%d messages to %s" % (len(msgs), want_to)
+m = msgs[0]
+assert m["From"].addresses[0].addr_spec == "reports@chime.example.org"
+assert m["Auto-Submitted"] == "auto-generated"
+assert m["Date"].datetime is not None
+mid = m["Message-ID"]
+assert mid.startswith("<") and mid.endswith("@chime.example.org>"), mid
+want_mid = hashlib.sha256((run_id + "\n" + want_to).encode()).hexdigest()[:32]
+assert mid == "<%s@chime.example.org>" % want_mid, (mid, want_mid)
+lu = m["List-Unsubscribe"]
+assert lu.startswith("<https://chime.example.org/v1/email/unsubscribe?"), lu
+assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+q = parse_qs(urlsplit(lu.strip("<>")).query)
+assert q["account"] == ["default"] and q["address"] == [want_to], q
+key = open(keyfile, "rb").read().rstrip(b"\n")
+tok = base64.urlsafe_b64encode(hmac.new(key, ("default\n" + want_to).encode(),
+    hashlib.sha256).digest()).decode().rstrip("=")
+assert q["token"] == [tok], (q["token"], tok)
+text = m.get_body(("plain",)).get_content()
+html = m.get_body(("html",)).get_content()
+alt = [p for p in m.walk() if p.get_content_type() == "multipart/alternative"]
+assert len(alt) == 1
+atts = {p.get_filename(): (p.get_content_type(), p.get_payload(decode=True))
+        for p in m.iter_attachments()}
+if kind == "report":
+    assert str(m["Subject"]) == "Rapport über weekly", m["Subject"]
+    assert text == "Total: 42\n", repr(text)
+    assert html == "<p>Total: <b>42</b></p>", repr(html)
+    assert atts["numbers.csv"] == ("text/csv", b"a,b\n1,2\n"), atts
+    assert atts["blob.bin"] == ("application/octet-stream",
+                                bytes([0, 1, 2, 253, 254, 255])), atts
+else:
+    assert str(m["Subject"]) == "[chime] plain: success", m["Subject"]
+    assert "plain" in text and "success" in text and "<b>a & b</b>" in text
+    assert "&lt;b&gt;a &amp; b&lt;/b&gt;" in html and "<b>a" not in html
+    ct, body = atts["result.json"]
+    assert ct == "application/json"
+    assert json.loads(body)["note"] == "<b>a & b</b>"
+# The bytes on the wire: CRLF lines, base64 in lines of at most 76.
+raw = [open(f, "rb").read() for f in sorted(glob.glob(d + "/*.eml"))
+       if b"\r\nTo: <" + want_to.encode() + b">\r\n" in open(f, "rb").read()]
+assert len(raw) == 1
+raw = raw[0]
+hdr, body = raw.split(b"\r\n\r\n", 1)
+assert all(len(l) <= 76 for l in body.split(b"\r\n")), "a long line"
+if kind == "report":
+    assert b"Subject: =?UTF-8?B?" in hdr, hdr
+print("ok")
+PY
+check "the report to ann parses: headers, parts, attachments, unsubscribe" \
+    "$PY" "$T/parse.py" "$M" ann@example.com report "$RUN1" \
+    "$DATA/secrets/email-unsubscribe"
+check "the report to later parses, sent once" \
+    "$PY" "$T/parse.py" "$M" later@example.com report "$RUN1" \
+    "$DATA/secrets/email-unsubscribe"
+
+check "a summary run" ctl schedule trigger plain
+check "carol gets the summary" wait_for 20 sh -c \
+    "[ \$(grep -l '^To: <carol@example.com>' $M/*.eml 2>/dev/null | wc -l) -eq 1 ]"
+RUN2=$(ctlj schedule runs plain | jq -r '.runs[0].run_id')
+check "the summary parses: escaped HTML, result.json attached" \
+    "$PY" "$T/parse.py" "$M" carol@example.com summary "$RUN2" \
+    "$DATA/secrets/email-unsubscribe"
+
+check "a failing run" ctl schedule trigger broken
+check "ops is told of the failure" wait_for 20 sh -c \
+    "[ \$(grep -l '^To: <ops@example.com>' $M/*.eml 2>/dev/null | wc -l) -eq 1 ]"
+check "a failing run of a success-only schedule" ctl schedule trigger quiet
+wait_for 20 runs_with quiet failed 1
+check "... sends nothing" journal_has \
+    '[.[] | select(.kind | startswith("email.")) | .body |
+    select(.address == "never@example.com" or
+    (.recipients // [] | index("never@example.com")))] | length == 0' 
+
+check "metrics count sent and failed" sh -c "
+    curl -sf http://127.0.0.1:$HTTP_PORT/metrics >$T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"sent\"} 5' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"failed\"} 1' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"deferred\"} 1' $T/metrics"
+
+check "nothing is left pending" sh -c \
+    "! mdb_dump -s email-pending $DATA/journal 2>/dev/null | grep -q example"
+before=$(emls)
+check "a clean stop (replay agrees)" stop_chimed
+# shellcheck disable=SC2086
+start_chimed $SMTP
+check "a restart sends nothing again" sh -c \
+    "[ \$(ls $M/*.eml | wc -l) -eq $before ] &&
+    ! grep -q 'pending email sent again' $LOG"
+
+check "delivery is turned off with --email-to none" ctl schedule update \
+    weekly --email-to none
+json_ok '.deliver == null' ctlj schedule get weekly
+check "a deliver object over the protocol" ctl schedule update plain \
+    --deliver on=failure
+json_ok '.deliver.on == "failure" and .deliver.email_to == ["carol@example.com"]' \
+    ctlj schedule get plain
+finish
