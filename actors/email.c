@@ -127,6 +127,8 @@ int
 email_public_url_check(const char *url, char **cause)
 {
 	const char	*host;
+	char		*name;
+	int		 loop;
 
 	if (strncmp(url, "https://", 8) == 0)
 		host = url + 8;
@@ -140,9 +142,13 @@ email_public_url_check(const char *url, char **cause)
 		    "no query, got \"%s\"", url);
 		return (-1);
 	}
-	if (host == url + 7 && strncmp(host, "127.", 4) != 0 &&
-	    strncmp(host, "localhost", 9) != 0 &&
-	    strncmp(host, "[::1]", 5) != 0) {
+	if (*host == '[')
+		name = xstrndup(host, strcspn(host, "]") + 1);
+	else
+		name = xstrndup(host, strcspn(host, ":/"));
+	loop = smtp_loopback(name);
+	free(name);
+	if (host == url + 7 && !loop) {
 		xasprintf(cause, "http:// only for a loopback host; the links "
 		    "go to people's mail: use https://, got \"%s\"", url);
 		return (-1);

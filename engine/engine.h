@@ -732,6 +732,7 @@ struct smtp_outcome {
 };
 struct smtp_job;
 typedef void (*smtp_done_cb)(const struct smtp_outcome *, void *);
+int		 smtp_loopback(const char *);
 int		 smtp_config_check(const struct smtp_config *, char **);
 struct smtp_job	*smtp_send(const struct smtp_config *, const char *,
 		     const char *, size_t, smtp_done_cb, void *);

@@ -400,7 +400,9 @@ mail_subject_header(struct mail_buf *b, const char *subject)
 		return;
 	}
 	while (len > 0) {
-		n = mail_utf8_cut(subject, len, MAIL_EW_BYTES);
+		/* "Subject: " takes 9 of the first line's 76. */
+		n = mail_utf8_cut(subject, len, first ? MAIL_EW_BYTES - 9 :
+		    MAIL_EW_BYTES);
 		EVP_EncodeBlock(out, (const unsigned char *)subject, (int)n);
 		mbuf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", out);
 		first = 0;

@@ -15,6 +15,10 @@
  * never inside smtp_send or smtp_abort.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +58,20 @@ static void	 smtp_done(void *, int, void *);
 static size_t	 smtp_read_cb(char *, size_t, size_t, void *);
 static void	 smtp_job_free(struct smtp_job *);
 
-/* Is HOST (a URL's host, [v6] or name) the loopback? */
-static int
+/*
+ * Is HOST (a URL's host: a name, an IPv4 address or [IPv6]) the loopback:
+ * "localhost", an address of 127.0.0.0/8, or [::1]?  A name is never
+ * resolved here: "127.0.0.1.example.com" is not.
+ */
+int
 smtp_loopback(const char *host)
 {
-	return (strcasecmp(host, "localhost") == 0 ||
-	    strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0);
+	struct in_addr	a4;
+
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return (1);
+	return (inet_pton(AF_INET, host, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127);
 }
 
 /*
