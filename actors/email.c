@@ -736,13 +736,14 @@ email_out_free(struct email_out *out)
 
 /* ---- sending ------------------------------------------------------------ */
 
-/* Start queued recipients while places are free. */
+/* Start queued recipients while places are free; none while the daemon
+ * drains (they stay pending for the next start). */
 static void
 email_pump(void)
 {
 	struct email_rcpt	*r;
 
-	while (email_sending < EMAIL_PARALLEL &&
+	while (!engine->draining && email_sending < EMAIL_PARALLEL &&
 	    (r = TAILQ_FIRST(&email_queue)) != NULL) {
 		TAILQ_REMOVE(&email_queue, r, entry);
 		email_send(r);

@@ -207,8 +207,8 @@ drain_check(evutil_socket_t fd, short events, void *arg)
 	struct timeval	tv = { 0, DRAIN_POLL_MS * 1000 };
 
 	/* Last answers (watchers' ends) go out before the loop stops. */
-	if (dispatch_quiet() && ctl_server_flushing(engine->ctl) == 0 &&
-	    httpd_flushing() == 0) {
+	if (dispatch_quiet() && email_busy() == 0 &&
+	    ctl_server_flushing(engine->ctl) == 0 && httpd_flushing() == 0) {
 		log_info("msg=\"drained\"");
 		event_base_loopexit(engine->base, NULL);
 		return;

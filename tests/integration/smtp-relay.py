@@ -9,9 +9,11 @@
 # SCRIPT (a JSON file, optional) scripts the answers to RCPT TO per
 # address: {"addr@example.com": [451, 250]} answers 451 at the first
 # attempt, then 250; 5xx codes are permanent refusals.  An address with
-# no script (or past its list) is accepted.
+# no script (or past its list) is accepted.  "_delay_ms": N holds each
+# message N ms before accepting it (a window for kill -9).
 #
 # usage: smtp-relay.py DIR PORTFILE CERT KEY USER PASSWORD [SCRIPT]
+import asyncio
 import json
 import os
 import signal
@@ -51,6 +53,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(SCRIPT.get("_delay_ms", 0) / 1000.0)
         with LOCK:
             COUNT[0] += 1
             n = COUNT[0]
