@@ -383,9 +383,9 @@ email_report(const char *result, struct email_parts *p, const char **why)
 
 			if (json_unpack(e, "{s:s, s:s, s:s}", "name", &name,
 			    "content_type", &type, "content_base64",
-			    &b64) != 0 || *name == '\0' ||
-			    strlen(name) > 255 || email_unbase64(b64,
-			    strlen(b64), &bytes, &len) == -1) {
+			    &b64) != 0 || mail_attachment_check(name, type,
+			    why) == -1 || email_unbase64(b64, strlen(b64),
+			    &bytes, &len) == -1) {
 				json_decref(a);
 				goto fail;
 			}

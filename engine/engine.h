@@ -704,6 +704,8 @@ char		*mail_subject(const char *, const struct mail_summary *);
 char		*mail_html_escaped(const char *);
 void		 mail_summary_render(const struct mail_summary *, char **,
 		     char **);
+int		 mail_attachment_check(const char *, const char *,
+		     const char **);
 int		 mail_build(const struct mail_message *, char **, size_t *,
 		     char **);
 void		 mail_unsubscribe_token(const unsigned char *, size_t,

@@ -448,6 +448,24 @@ mail_content_type_ok(const char *t)
 	return (1);
 }
 
+/* Would mail_build take an attachment named NAME of TYPE?  0, or -1
+ * with *REASON (static). */
+int
+mail_attachment_check(const char *name, const char *type,
+    const char **reason)
+{
+	if (*name == '\0' || strlen(name) > 255 || !mail_header_safe(name)) {
+		*reason = "an attachment's name must be 1-255 bytes with no "
+		    "line breaks or control characters";
+		return (-1);
+	}
+	if (!mail_content_type_ok(type)) {
+		*reason = "an attachment's content_type must be TYPE/SUBTYPE";
+		return (-1);
+	}
+	return (0);
+}
+
 /* A text part of TYPE ("plain", "html") with BODY in UTF-8. */
 static void
 mail_part_text(struct mail_buf *b, const char *boundary, const char *type,
@@ -512,11 +530,9 @@ mail_build(const struct mail_message *m, char **out, size_t *len,
 		return (mail_fail(&b, cause, "a header value holds a line "
 		    "break, a control character or a character it may not"));
 	for (i = 0; i < m->nattachments; i++)
-		if (!mail_content_type_ok(m->attachments[i].content_type) ||
-		    !mail_header_safe(m->attachments[i].name) ||
-		    m->attachments[i].name[0] == '\0')
-			return (mail_fail(&b, cause, "an attachment's name or "
-			    "content type is refused"));
+		if (mail_attachment_check(m->attachments[i].name,
+		    m->attachments[i].content_type, &reason) == -1)
+			return (mail_fail(&b, cause, reason));
 	/* Boundaries from the Message-ID: the same message, the same bytes;
 	 * base64 lines never begin with "--". */
 	SHA256((const unsigned char *)m->message_id, strlen(m->message_id), h);

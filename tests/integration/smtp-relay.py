@@ -12,6 +12,9 @@
 # no script (or past its list) is accepted.  "_delay_ms": N holds each
 # message N ms before accepting it (a window for kill -9).
 #
+# CERT "-": no TLS and no AUTH (a plain loopback relay, for chimed's
+# --smtp-insecure).
+#
 # usage: smtp-relay.py DIR PORTFILE CERT KEY USER PASSWORD [SCRIPT]
 import asyncio
 import json
@@ -72,16 +75,20 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 
 def main():
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(CERT, KEY)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    c = Controller(Handler(), hostname="127.0.0.1", port=port,
-                   tls_context=ctx, require_starttls=True,
-                   authenticator=authenticator, auth_required=True,
-                   auth_require_tls=True, decode_data=False)
+    if CERT == "-":
+        c = Controller(Handler(), hostname="127.0.0.1", port=port,
+                       decode_data=False)
+    else:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(CERT, KEY)
+        c = Controller(Handler(), hostname="127.0.0.1", port=port,
+                       tls_context=ctx, require_starttls=True,
+                       authenticator=authenticator, auth_required=True,
+                       auth_require_tls=True, decode_data=False)
     c.start()
     with open(PORTFILE + ".tmp", "w") as f:
         f.write("%d\n" % port)
