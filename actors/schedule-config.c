@@ -653,6 +653,15 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 		return (-1);
 	}
 	json_decref(d);
+	/* Settings of a delivery that has no recipient are a mistake, not
+	 * a way to turn it off ("email_to": "none", "deliver": {} are). */
+	if (text == NULL && json_object_get(params, "email_to") == NULL &&
+	    (given == NULL || json_object_size(given) > 0)) {
+		*field = "email_to";
+		*reason = xstrdup("is required for a delivery (the schedule "
+		    "has no recipient)");
+		return (-1);
+	}
 	free(t->deliver);
 	t->deliver = text;
 	return (0);

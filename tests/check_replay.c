@@ -530,6 +530,46 @@ START_TEST(test_run_list_entry_bad)
 }
 END_TEST
 
+/* email.queued puts the outbox row (the body) and a pending row per
+ * recipient; each outcome deletes its recipient's, the one marked done
+ * the outbox row too. */
+START_TEST(test_replay_email)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("email.queued", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"recipients\":[\"a@example.com\",\"b@example.com\"],"
+	    "\"subject\":\"s\"}", &cause), 0);
+	row_is("email-outbox", "s_a:1", "{\"run_id\":\"s_a:1\",\"recipients\":"
+	    "[\"a@example.com\",\"b@example.com\"],\"subject\":\"s\"}");
+	row_is("email-pending", "s_a:1 a@example.com", "{}");
+	row_is("email-pending", "s_a:1 b@example.com", "{}");
+	ck_assert_int_eq(fold("email.failed", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"address\":\"b@example.com\",\"code\":550,\"done\":false}",
+	    &cause), 0);
+	row_absent("email-pending", "s_a:1 b@example.com");
+	row_is("email-pending", "s_a:1 a@example.com", "{}");
+	ck_assert_int_eq(fold("email.sent", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"address\":\"a@example.com\",\"code\":250,\"done\":true}",
+	    &cause), 0);
+	row_absent("email-pending", "s_a:1 a@example.com");
+	row_absent("email-outbox", "s_a:1");
+}
+END_TEST
+
+/* An email record without a run id cannot be folded, and writes nothing. */
+START_TEST(test_replay_email_bad)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(fold("email.queued", "acme", "{\"recipients\":"
+	    "[\"a@example.com\"]}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without a run_id"));
+	free(cause);
+	ck_assert_uint_eq(nrows, 0);
+}
+END_TEST
+
 static Suite *
 run_list_suite(void)
 {
@@ -560,6 +600,8 @@ replay_suite(void)
 	    test_replay_prune_bad,
 	    test_replay_body_add,
 	    test_replay_body_add_bad,
+	    test_replay_email,
+	    test_replay_email_bad,
 	    NULL);
 	return (s);
 }

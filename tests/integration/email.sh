@@ -150,6 +150,8 @@ check "51 addresses are refused" refused "at most 50" bad7 \
     --email-to "$many"
 check "an address without a domain dot is refused" refused email_to bad8 \
     --email-to root@localhost
+check "email_on without recipients is refused" refused email_to bad9 \
+    --email-on always
 ctlj schedule list >"$T/list"
 check "nothing refused was created" sh -c "! grep -q '\"bad' $T/list"
 
