@@ -96,14 +96,47 @@ static int			 email_sending;
 static const char *const email_on_names[] = { "success", "failure",
     "always", NULL };
 
+/* What a run's message is made of, before it is journaled. */
+struct email_parts {
+	char		*subject;	/* the report's, or NULL */
+	char		*text;
+	char		*html;
+	json_t		*atts;		/* [{name, content_type,
+					   content_base64}] */
+};
+
+static void	 deliver_split(const char *, json_t *);
+static int	 deliver_addresses(json_t *, json_t *, char **);
+static int	 deliver_dup(json_t *, size_t, const char *);
+static int	 email_unbase64(const char *, size_t, unsigned char **,
+		    size_t *);
+static int	 email_report(const char *, struct email_parts *,
+		    const char **);
+static int	 email_wanted(const char *, enum run_status);
+static char	*email_subject_of(const char *, const char *,
+		    const struct mail_summary *);
+static void	 email_pack_queued(msgpack_packer *, const struct email_run *,
+		    json_t *, const struct email_parts *, const char *,
+		    int64_t);
+static char	*email_pending_key(const char *, const char *);
+static void	 email_queued_cb(const struct journal_result *, void *);
+static void	 email_parts_make(const struct email_run *,
+		    const struct mail_summary *, int, struct email_parts *);
+static void	 email_enqueue(const struct email_run *, json_t *,
+		    const struct email_parts *, const char *);
+static struct email_out *email_out_from_row(const msgpack_object *,
+		    const char *, json_t *);
+static void	 email_out_free(struct email_out *);
 static void	 email_pump(void);
+static void	 email_message_id(const char *, const char *, char *, size_t);
 static void	 email_send(struct email_rcpt *);
 static void	 email_sent_cb(const struct smtp_outcome *, void *);
 static void	 email_retry_cb(evutil_socket_t, short, void *);
 static void	 email_record(struct email_rcpt *, const char *,
 		    const struct smtp_outcome *);
 static void	 email_recorded_cb(const struct journal_result *, void *);
-static void	 email_out_free(struct email_out *);
+static int	 email_scan_row(const struct journal_row *, void *);
+static int	 email_unsub_load(char **);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -337,14 +370,6 @@ email_unbase64(const char *s, size_t len, unsigned char **out,
 	return (0);
 }
 
-/* What a run's message is made of, before it is journaled. */
-struct email_parts {
-	char		*subject;	/* the report's, or NULL */
-	char		*text;
-	char		*html;
-	json_t		*atts;		/* [{name, content_type,
-					   content_base64}] */
-};
 
 /*
  * The report of RESULT ({"report": {subject, text, html, attachments}})
@@ -507,9 +532,6 @@ email_pending_key(const char *run_id, const char *address)
 	return (key);
 }
 
-static struct email_out *email_out_from_row(const msgpack_object *,
-		    const char *, json_t *);
-
 /* email.queued is durable (or refused): start sending. */
 static void
 email_queued_cb(const struct journal_result *res, void *arg)
@@ -531,33 +553,105 @@ email_queued_cb(const struct journal_result *res, void *arg)
 	email_pump();
 }
 
+/* The parts of ER's message into P: the operation's report, else the
+ * summary of SUM; with ATTACH, the result as result.json. */
+static void
+email_parts_make(const struct email_run *er, const struct mail_summary *sum,
+    int attach, struct email_parts *p)
+{
+	json_t		*j;
+	const char	*why = NULL;
+	char		*pretty;
+	unsigned char	*b64;
+	size_t		 plen;
+
+	memset(p, 0, sizeof *p);
+	if (email_report(er->result, p, &why) == -1) {
+		if (why != NULL)
+			log_info("msg=\"report refused: the summary is sent\" "
+			    "run=%s reason=\"%s\"", er->run_id, why);
+		mail_summary_render(sum, &p->text, &p->html);
+		p->atts = json_array();
+	}
+	if (!attach || er->result == NULL || json_array_size(p->atts) > 20)
+		return;
+	j = json_loads(er->result, 0, NULL);
+	pretty = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) :
+	    xstrdup(er->result);
+	json_decref(j);
+	plen = strlen(pretty);
+	b64 = xmalloc(4 * ((plen + 2) / 3) + 1);
+	EVP_EncodeBlock(b64, (unsigned char *)pretty, (int)plen);
+	json_array_append_new(p->atts, json_pack("{s:s, s:s, s:s}", "name",
+	    "result.json", "content_type", "application/json",
+	    "content_base64", (char *)b64));
+	free(b64);
+	free(pretty);
+}
+
+/*
+ * Journal email.queued for ER's message (P, SUBJECT) to TO: the body is
+ * the outbox row; each recipient claimed and given a pending row.  Its
+ * sends start from the record's callback.
+ */
+static void
+email_enqueue(const struct email_run *er, json_t *to,
+    const struct email_parts *p, const char *subject)
+{
+	struct pack_buffer	 pb;
+	struct jrec		*rec;
+	struct email_out	*out;
+	msgpack_unpacked	 u;
+	const char		*a;
+	char			*claim, *key;
+	size_t			 i;
+
+	rec = jrec_create("email.queued", er->account);
+	pack_buffer_init(&pb);
+	email_pack_queued(&pb.pk, er, to, p, subject, er->finished_us);
+	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	jrec_put(rec, EMAIL_OUTBOX, er->run_id, strlen(er->run_id),
+	    pb.sbuf.data, pb.sbuf.size);
+	for (i = 0; i < json_array_size(to); i++) {
+		a = json_string_value(json_array_get(to, i));
+		xasprintf(&claim, "email:%s:%s", er->run_id, a);
+		jrec_claim(rec, claim);
+		free(claim);
+		key = email_pending_key(er->run_id, a);
+		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
+		free(key);
+	}
+	/* The same bytes, read back: the message as recovery sees it. */
+	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
+		fatalx("email_enqueue: cannot read its own body");
+	out = email_out_from_row(&u.data, er->run_id, to);
+	msgpack_unpacked_destroy(&u);
+	pack_buffer_clear(&pb);
+	journal_submit(engine->journal, rec, email_queued_cb, out);
+}
+
 /*
  * A run of a schedule with a "deliver" ended (its run.finished submitted):
- * when its status is one the deliver wants, make the message, journal
- * email.queued (claiming every recipient) and send once it is durable.
+ * when its status is one the deliver wants, make the message and queue
+ * it (email.queued, claiming every recipient); sends follow once it is
+ * durable.
  */
 void
 email_run_finished(const struct email_run *er)
 {
 	struct email_parts	 p;
 	struct mail_summary	 sum;
-	struct pack_buffer	 pb;
-	struct jrec		*rec;
-	struct email_out	*out;
-	msgpack_unpacked	 u;
 	json_t			*d, *to;
-	const char		*on, *tmpl, *why = NULL;
-	char			*subject, *claim, *key, *pretty;
-	unsigned char		*b64;
-	size_t			 i, n, plen;
-	int			 attach = 0;
+	const char		*on;
+	char			*subject;
 
 	if (er->deliver == NULL || (d = json_loads(er->deliver, 0,
 	    NULL)) == NULL)
 		return;
 	on = json_string_value(json_object_get(d, "on"));
-	if (on == NULL || !email_wanted(on, er->st) || (to = json_object_get(d,
-	    "email_to")) == NULL || json_array_size(to) == 0) {
+	to = json_object_get(d, "email_to");
+	if (on == NULL || !email_wanted(on, er->st) || to == NULL ||
+	    json_array_size(to) == 0) {
 		json_decref(d);
 		return;
 	}
@@ -577,57 +671,11 @@ email_run_finished(const struct email_run *er)
 	sum.result = er->result;
 	sum.cost_micro = er->cost_micro;
 	sum.finished_us = er->finished_us;
-	memset(&p, 0, sizeof p);
-	if (email_report(er->result, &p, &why) == -1) {
-		if (why != NULL)
-			log_info("msg=\"report refused: the summary is sent\" "
-			    "run=%s reason=\"%s\"", er->run_id, why);
-		mail_summary_render(&sum, &p.text, &p.html);
-		p.atts = json_array();
-	}
-	attach = json_is_true(json_object_get(d, "attach_result"));
-	if (attach && er->result != NULL && json_array_size(p.atts) < 21) {
-		json_t	*j = json_loads(er->result, 0, NULL);
-
-		pretty = j != NULL ? json_dumps(j, JSON_INDENT(2) |
-		    JSON_SORT_KEYS) : xstrdup(er->result);
-		json_decref(j);
-		plen = strlen(pretty);
-		b64 = xmalloc(4 * ((plen + 2) / 3) + 1);
-		EVP_EncodeBlock(b64, (unsigned char *)pretty, (int)plen);
-		json_array_append_new(p.atts, json_pack("{s:s, s:s, s:s}",
-		    "name", "result.json", "content_type", "application/json",
-		    "content_base64", (char *)b64));
-		free(b64);
-		free(pretty);
-	}
-	tmpl = json_string_value(json_object_get(d, "subject"));
-	subject = email_subject_of(tmpl, p.subject, &sum);
-
-	rec = jrec_create("email.queued", er->account);
-	pack_buffer_init(&pb);
-	email_pack_queued(&pb.pk, er, to, &p, subject, er->finished_us);
-	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	jrec_put(rec, EMAIL_OUTBOX, er->run_id, strlen(er->run_id),
-	    pb.sbuf.data, pb.sbuf.size);
-	n = json_array_size(to);
-	for (i = 0; i < n; i++) {
-		const char	*a = json_string_value(json_array_get(to, i));
-
-		xasprintf(&claim, "email:%s:%s", er->run_id, a);
-		jrec_claim(rec, claim);
-		free(claim);
-		key = email_pending_key(er->run_id, a);
-		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
-		free(key);
-	}
-	/* The same bytes, read back: the message as recovery sees it. */
-	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
-		fatalx("email_run_finished: cannot read its own body");
-	out = email_out_from_row(&u.data, er->run_id, to);
-	msgpack_unpacked_destroy(&u);
-	pack_buffer_clear(&pb);
-	journal_submit(engine->journal, rec, email_queued_cb, out);
+	email_parts_make(er, &sum, json_is_true(json_object_get(d,
+	    "attach_result")), &p);
+	subject = email_subject_of(json_string_value(json_object_get(d,
+	    "subject")), p.subject, &sum);
+	email_enqueue(er, to, &p, subject);
 	free(subject);
 	free(p.subject);
 	free(p.text);

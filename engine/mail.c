@@ -51,6 +51,10 @@ static void	 mail_filename(struct mail_buf *, const char *);
 static void	 mail_part_text(struct mail_buf *, const char *, const char *,
 		    const char *);
 static int	 mail_content_type_ok(const char *);
+static void	 mail_html_escape(struct mail_buf *, const char *);
+static void	 mail_date(struct mail_buf *, int64_t);
+static int	 mail_fail(struct mail_buf *, char **, const char *);
+static void	 mail_query_escape(struct mail_buf *, const char *);
 
 static void
 mbuf_add(struct mail_buf *b, const char *s, size_t n)
