@@ -1417,5 +1417,18 @@ void		 email_run_finished(const struct email_run *);
 int		 email_start(struct journal *, char **);
 void		 email_stop(void);
 size_t		 email_busy(void);
+int		 email_unsubscribe_verify(const char *, const char *,
+		     const char *);
+
+/*
+ * suppression.c: an account's email suppression list (the
+ * "email-suppressions" table), changed by email.suppression_added and
+ * email.suppression_removed records.
+ */
+typedef void (*suppression_done_cb)(void *, int, json_t *, const char *);
+int		 suppression_find(const char *, const char *, char **);
+void		 suppression_change(const char *, const char *, const char *,
+		     suppression_done_cb, void *);
+json_t		*suppression_list(const char *);
 
 #endif /* CHIME_ACTORS_H */

@@ -17,9 +17,10 @@
  * link differ) through smtp.c, at most EMAIL_PARALLEL at once; a
  * transient failure (4xx, connection, TLS) is tried again after a delay
  * that doubles from --smtp-retry-delay, up to --smtp-max-attempts; a 5xx
- * reply is final.  The outcome is journaled (email.sent with the reply
- * code, email.failed), deleting the recipient's pending row; the last one
- * of a run also deletes the outbox row.
+ * reply is final.  An address the account suppressed (suppression.c) is
+ * not sent to.  The outcome is journaled (email.sent with the reply code,
+ * email.failed, email.suppressed), deleting the recipient's pending row;
+ * the last one of a run also deletes the outbox row.
  *
  * At start (email_start) every pending row is sent again from its outbox
  * row, with the same Message-ID: a crash between a relay's acceptance and
@@ -35,6 +36,7 @@
 #include <strings.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -828,9 +830,22 @@ email_send(struct email_rcpt *r)
 	struct mail_message	 m;
 	struct smtp_outcome	 o;
 	char			 msgid[128], token[MAIL_TOKEN_LEN + 1];
-	char			*data, *url = NULL, *cause = NULL;
+	char			*data, *url = NULL, *cause = NULL, *reason;
 	size_t			 len;
 
+	/* An address the account suppressed is skipped, and journaled. */
+	r->attempts++;
+	if (suppression_find(out->account, r->address, &reason)) {
+		xasprintf(&cause, "suppressed (%s)", reason);
+		o.code = 0;
+		o.transient = 0;
+		o.error = cause;
+		metrics_count(METRICS_EMAIL, "suppressed", 1);
+		email_record(r, "email.suppressed", &o);
+		free(reason);
+		free(cause);
+		return;
+	}
 	email_message_id(out->run_id, r->address, msgid, sizeof msgid);
 	if (email_cfg.public_url != NULL && email_unsub_key != NULL) {
 		mail_unsubscribe_token(email_unsub_key, email_unsub_len,
@@ -850,7 +865,6 @@ email_send(struct email_rcpt *r)
 	m.message_id = msgid;
 	m.date_us = out->date_us;
 	m.unsubscribe_url = url;
-	r->attempts++;
 	if (mail_build(&m, &data, &len, &cause) == -1) {
 		o.code = 0;
 		o.transient = 0;
@@ -1108,6 +1122,23 @@ email_stop(void)
 	if (email_unsub_key != NULL)
 		secret_free(email_unsub_key, email_unsub_len);
 	email_unsub_key = NULL;
+}
+
+/*
+ * Is TOKEN the unsubscribe token of ADDRESS in ACCOUNT (compared in
+ * constant time)?  0, or -1 (also when no key is loaded: no public URL).
+ */
+int
+email_unsubscribe_verify(const char *account, const char *address,
+    const char *token)
+{
+	char	want[MAIL_TOKEN_LEN + 1];
+
+	if (email_unsub_key == NULL || strlen(token) != MAIL_TOKEN_LEN)
+		return (-1);
+	mail_unsubscribe_token(email_unsub_key, email_unsub_len, account,
+	    address, want);
+	return (CRYPTO_memcmp(want, token, MAIL_TOKEN_LEN) == 0 ? 0 : -1);
 }
 
 /* Sends in flight or waiting (for the drain and the status). */

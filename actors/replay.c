@@ -79,6 +79,7 @@ static int	 fold_batch(struct fold *);
 static int	 fold_run(struct fold *);
 static int	 fold_subscription(struct fold *);
 static int	 fold_email(struct fold *);
+static int	 fold_suppression(struct fold *);
 static void	 sub_put(void *, const char *, const void *, size_t,
 		     const void *, size_t);
 static void	 sub_del(void *, const char *, const void *, size_t);
@@ -908,6 +909,28 @@ sub_del(void *arg, const char *table, const void *key, size_t klen)
 		fail(f, "cannot delete from %s", table);
 }
 
+/* email.suppression_added: "email-suppressions[ACCOUNT ADDRESS]" is the
+ * body; email.suppression_removed deletes it. */
+static int
+fold_suppression(struct fold *f)
+{
+	char	*addr, *key;
+	int	 rc;
+
+	if (f->rec->account == NULL ||
+	    (addr = unpack_strdup(f->body, "address")) == NULL)
+		return (fail(f, "%s without an account or address",
+		    f->rec->kind));
+	xasprintf(&key, "%s %s", f->rec->account, addr);
+	if (strcmp(f->rec->kind, "email.suppression_added") == 0)
+		rc = put_obj(f, "email-suppressions", key, f->body, NULL);
+	else
+		rc = del(f, "email-suppressions", key);
+	free(key);
+	free(addr);
+	return (rc);
+}
+
 /*
  * email.queued: the outbox row is the body, a pending row (an empty map)
  * per recipient; email.sent and email.failed delete the recipient's, and
@@ -921,6 +944,8 @@ fold_email(struct fold *f)
 	uint32_t		 i;
 	int			 rc = 0;
 
+	if (strncmp(f->rec->kind, "email.suppression_", 18) == 0)
+		return (fold_suppression(f));
 	if ((run = unpack_strdup(f->body, "run_id")) == NULL)
 		return (fail(f, "%s without a run_id", f->rec->kind));
 	if (strcmp(f->rec->kind, "email.queued") == 0) {

@@ -164,7 +164,8 @@ gauges_init(void)
 	    "unavailable" };
 	static const char *const httpst[] = { "connections", "timeout",
 	    "too_large", "bad_request" };
-	static const char *const emailst[] = { "sent", "failed", "deferred" };
+	static const char *const emailst[] = { "sent", "failed", "deferred",
+	    "suppressed" };
 	const char	*version[1] = { "version" };
 	char		*cause = NULL;
 	size_t		 i;
@@ -182,7 +183,8 @@ gauges_init(void)
 	    nitems(gauges_lag_bounds), &cause);
 	rc |= metrics_counter(METRICS_EMAIL, "Email messages by outcome: sent "
 	    "(the relay took it), failed (refused for good or out of "
-	    "attempts), deferred (a transient failure, tried again).",
+	    "attempts), deferred (a transient failure, tried again), "
+	    "suppressed (the account suppressed the address).",
 	    outcome, 1, &cause);
 	rc |= metrics_counter(METRICS_BUDGET_SKIPS, "Runs skipped because a "
 	    "budget would be exceeded.", NULL, 0, &cause);

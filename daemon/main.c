@@ -1076,7 +1076,8 @@ start(struct flags *f)
 		if (httpd == NULL ||
 		    hooks_route(httpd, &cause) == -1 ||
 		    rpc_route(httpd, &cause) == -1 ||
-		    ui_route(httpd, f->ui_dir, &cause) == -1)
+		    ui_route(httpd, f->ui_dir, &cause) == -1 ||
+		    unsub_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}

@@ -279,6 +279,77 @@ check "the report to later parses, sent once" \
     "$PY" "$T/parse.py" "$M" later@example.com report "$RUN1" \
     "$DATA/secrets/email-unsubscribe"
 
+# ---- the unsubscribe link and the suppression list -----------------------
+# The link of ann's message, to the daemon's own listener.
+URL=$("$PY" -c '
+import email, email.policy, glob, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    if m["To"].addresses[0].addr_spec == "ann@example.com":
+        print(m["List-Unsubscribe"].strip("<>"))' "$M" |
+    sed "s|^https://chime.example.org|http://127.0.0.1:$HTTP_PORT|")
+BAD=$(echo "$URL" | sed 's/token=\(.\)/token=X\1/; s/.$//')
+OTHERACC=$(echo "$URL" | sed 's/account=default/account=acme/')
+status_of() { curl -s -o "$T/page" -w '%{http_code}' "$@"; }
+suppressions() {
+	journal_has "[.[] | select(.kind == \"email.suppression_added\")] |
+	    length == $1"
+}
+check "GET shows the page with its button" sh -c \
+    "[ \$(curl -s -o $T/page -w '%{http_code}' '$URL') = 200 ] &&
+    grep -q '<form method=\"post\">' $T/page &&
+    grep -q 'ann@example.com' $T/page"
+check "a forged token is refused 400" sh -c \
+    "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$BAD') = 400 ]"
+check "ann's token for another account is refused 400" sh -c \
+    "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$OTHERACC') = 400 ]"
+check "... and nothing was written" suppressions 0
+check "the one-click POST (RFC 8058) suppresses ann" sh -c \
+    "[ \$(curl -s -o $T/page -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$URL') = 200 ] &&
+    grep -q 'No more reports' $T/page"
+check "... journaled with reason unsubscribe" journal_has \
+    '[.[] | select(.kind == "email.suppression_added")] | length == 1 and
+    .[0].body.address == "ann@example.com" and
+    .[0].body.reason == "unsubscribe" and .[0].account == "default"'
+check "a second POST changes nothing (idempotent)" sh -c \
+    "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$URL') = 200 ]"
+check "... no second record" suppressions 1
+json_ok '.suppressions | length == 1 and .[0].address == "ann@example.com"
+    and .[0].reason == "unsubscribe"' ctlj suppression list
+check "suppression.add" ctl suppression add Bob@Example.com
+json_ok '[.suppressions[].address] == ["ann@example.com","bob@example.com"]
+    and .suppressions[1].reason == "manual"' ctlj suppression list
+check "suppression.add refuses a bad address" sh -c \
+    "! $CHIMECTL --socket $SOCK suppression add 'x@example.com>' 2>/dev/null"
+check "suppression.remove" ctl suppression remove bob@example.com
+json_ok '[.suppressions[].address] == ["ann@example.com"]' \
+    ctlj suppression list
+before_ann=$(sent_to ann@example.com)
+check "the next run of weekly" ctl schedule trigger weekly
+check "ann is skipped: email.suppressed" wait_for 20 journal_has \
+    '[.[] | select(.kind == "email.suppressed" and
+    .body.address == "ann@example.com")] | length == 1 and
+    (.[0].body.error | test("unsubscribe"))'
+check "bob still gets his" wait_for 20 sh -c \
+    "[ \$(grep -l '^To: <bob@example.com>' $M/*.eml | wc -l) -eq 2 ]"
+check "ann got nothing more" sh -c "[ $(sent_to ann@example.com) -eq $before_ann ]"
+
+# Tenants: another account's list is not theirs to read or change.
+if other_uid_ready && nb daemon status >/dev/null 2>&1; then
+	check "an account for uid $OTHER_UID" ctl account create team-a \
+	    --uid "$OTHER_UID"
+	check "the tenant lists its own (empty) list" sh -c \
+	    "$(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK --json suppression list --account team-a | jq -e '.suppressions == []'"
+	check "the tenant cannot read default's" sh -c \
+	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression list --account default"
+	check "nor lift ann's suppression there" sh -c \
+	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression remove ann@example.com --account default"
+	json_ok '[.suppressions[].address] == ["ann@example.com"]' \
+	    ctlj suppression list
+else
+	echo "(tenant checks skipped: needs root and setpriv)"
+fi
+
 check "a summary run" ctl schedule trigger plain
 check "carol gets the summary" wait_for 20 sh -c \
     "[ \$(grep -l '^To: <carol@example.com>' $M/*.eml 2>/dev/null | wc -l) -eq 1 ]"
@@ -299,7 +370,10 @@ check "... sends nothing" journal_has \
 
 check "metrics count sent and failed" sh -c "
     curl -sf http://127.0.0.1:$HTTP_PORT/metrics >$T/metrics &&
-    grep -q '^chime_emails_total{outcome=\"sent\"} 5' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"sent\"} 8' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"suppressed\"} 1' $T/metrics &&
+    grep -q '^chime_email_unsubscribes_total{outcome=\"refused\"} 2' $T/metrics &&
+    grep -q '^chime_email_unsubscribes_total{outcome=\"done\"} 2' $T/metrics &&
     grep -q '^chime_emails_total{outcome=\"failed\"} 1' $T/metrics &&
     grep -q '^chime_emails_total{outcome=\"deferred\"} 1' $T/metrics"
 
