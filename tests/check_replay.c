@@ -557,7 +557,27 @@ START_TEST(test_replay_email)
 }
 END_TEST
 
-/* An email record without a run id cannot be folded, and writes nothing. */
+/* A suppression's row is its body, under "ACCOUNT ADDRESS"; its removal
+ * deletes it. */
+START_TEST(test_replay_suppression)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("email.suppression_added", "acme",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\","
+	    "\"reason\":\"unsubscribe\",\"at_us\":5}", &cause), 0);
+	row_is("email-suppressions", "acme a@example.com",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\","
+	    "\"reason\":\"unsubscribe\",\"at_us\":5}");
+	ck_assert_int_eq(fold("email.suppression_removed", "acme",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\"}",
+	    &cause), 0);
+	row_absent("email-suppressions", "acme a@example.com");
+}
+END_TEST
+
+/* An email record without a run id cannot be folded, and writes nothing;
+ * nor a suppression without an account. */
 START_TEST(test_replay_email_bad)
 {
 	char	*cause = NULL;
@@ -565,6 +585,10 @@ START_TEST(test_replay_email_bad)
 	ck_assert_int_eq(fold("email.queued", "acme", "{\"recipients\":"
 	    "[\"a@example.com\"]}", &cause), -1);
 	ck_assert_ptr_nonnull(strstr(cause, "without a run_id"));
+	free(cause);
+	ck_assert_int_eq(fold("email.suppression_added", NULL,
+	    "{\"address\":\"a@example.com\"}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without an account"));
 	free(cause);
 	ck_assert_uint_eq(nrows, 0);
 }
@@ -602,6 +626,7 @@ replay_suite(void)
 	    test_replay_body_add_bad,
 	    test_replay_email,
 	    test_replay_email_bad,
+	    test_replay_suppression,
 	    NULL);
 	return (s);
 }

@@ -243,10 +243,15 @@ start_chimed --scrub-interval 0 --smtp-insecure \
     --smtp-url "smtp://127.0.0.1:$(cat "$T/mail.port")" \
     --smtp-from reports@example.org --public-url https://chime.example.org
 ctl schedule create --name mailed --op quick --manual \
-    --email-to ok@example.com,gone@example.com --email-attach >/dev/null
+    --email-to ok@example.com,gone@example.com,quiet@example.com \
+    --email-attach >/dev/null
+check "email.suppression_added" ctl suppression add quiet@example.com
+check "email.suppression_removed" sh -c \
+    "$CHIMECTL --socket $SOCK suppression add x@example.com >/dev/null &&
+    $CHIMECTL --socket $SOCK suppression remove x@example.com >/dev/null"
 ctl schedule trigger mailed >/dev/null
-check "email.queued, email.sent, email.failed" wait_for 20 sh -c \
-    "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"email.sent\" or .kind == \"email.failed\")] | length == 2'"
+check "email.queued, email.sent, email.failed, email.suppressed" wait_for 20 sh -c \
+    "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"email.sent\" or .kind == \"email.failed\" or .kind == \"email.suppressed\")] | length == 3'"
 kill "$RELAY"
 check "drain" stop_chimed
 
