@@ -688,7 +688,8 @@ email_run_finished(const struct email_run *er)
 
 /*
  * A run's message from its outbox row O (the email.queued body), for the
- * recipients of TO (a JSON array of strings; NULL: the row's own).
+ * recipients of TO (a JSON array of strings: all of them at the queue,
+ * those still pending at a start).
  */
 static struct email_out *
 email_out_from_row(const msgpack_object *o, const char *run_id, json_t *to)
@@ -1057,8 +1058,9 @@ email_start(struct journal *j, char **cause)
 	void			*val;
 	size_t			 vlen, i, n = 0;
 
-	if (email_on && email_cfg.public_url != NULL &&
-	    email_unsub_load(cause) == -1)
+	/* With a public URL, also without a relay: the links of messages
+	 * sent before keep working. */
+	if (email_cfg.public_url != NULL && email_unsub_load(cause) == -1)
 		return (-1);
 	sc.runs = json_object();
 	if (journal_table_foreach(j, EMAIL_PENDING, NULL, 0, 0,

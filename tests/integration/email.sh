@@ -152,6 +152,14 @@ check "an address without a domain dot is refused" refused email_to bad8 \
     --email-to root@localhost
 check "email_on without recipients is refused" refused email_to bad9 \
     --email-on always
+cat >"$T/batch.json" <<'JSON'
+{"name": "pair", "type": "parallel", "operations": [{"id": "a", "operation": "summary"}]}
+JSON
+ctlj schedule create --name bad10 --manual -f "$T/batch.json" \
+    --email-to ok@example.com >/dev/null 2>"$T/err"
+check "a schedule with a batch target refuses a deliver (not yet)" \
+    jq -e '.code == -32602 and (tostring | contains("target is a batch"))' \
+    "$T/err"
 ctlj schedule list >"$T/list"
 check "nothing refused was created" sh -c "! grep -q '\"bad' $T/list"
 
