@@ -1394,6 +1394,7 @@ struct email_config {
 	const char		*public_url;	/* or NULL */
 	int			 max_attempts;
 	int64_t			 retry_delay_us;
+	int			 suppress_bounces; /* 550, 551, 553: suppress */
 };
 /* A run that ended, as email_run_finished reads it (borrowed). */
 struct email_run {

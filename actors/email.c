@@ -17,8 +17,9 @@
  * link differ) through smtp.c, at most EMAIL_PARALLEL at once; a
  * transient failure (4xx, connection, TLS) is tried again after a delay
  * that doubles from --smtp-retry-delay, up to --smtp-max-attempts; a 5xx
- * reply is final.  An address the account suppressed (suppression.c) is
- * not sent to.  The outcome is journaled (email.sent with the reply code,
+ * reply is final (with --smtp-suppress-bounces, a 550, 551 or 553 also
+ * suppresses the address: reason "bounce").  An address the account
+ * suppressed (suppression.c) is not sent to.  The outcome is journaled (email.sent with the reply code,
  * email.failed, email.suppressed), deleting the recipient's pending row;
  * the last one of a run also deletes the outbox row.
  *
@@ -134,6 +135,7 @@ static void	 email_message_id(const char *, const char *, char *, size_t);
 static void	 email_send(struct email_rcpt *);
 static void	 email_sent_cb(const struct smtp_outcome *, void *);
 static void	 email_retry_cb(evutil_socket_t, short, void *);
+static void	 email_bounce_cb(void *, int, json_t *, const char *);
 static void	 email_record(struct email_rcpt *, const char *,
 		    const struct smtp_outcome *);
 static void	 email_recorded_cb(const struct journal_result *, void *);
@@ -926,9 +928,22 @@ email_sent_cb(const struct smtp_outcome *o, void *arg)
 		r->state = RCPT_WAITING;
 	} else {
 		metrics_count(METRICS_EMAIL, "failed", 1);
+		if (email_cfg.suppress_bounces && (o->code == 550 ||
+		    o->code == 551 || o->code == 553))
+			suppression_change(r->out->account, r->address,
+			    "bounce", email_bounce_cb, NULL);
 		email_record(r, "email.failed", o);
 	}
 	email_pump();
+}
+
+/* A bounced address was suppressed (or not: the journal's error). */
+static void
+email_bounce_cb(void *arg, int rc, json_t *row, const char *error)
+{
+	if (rc == -1)
+		log_warnx("msg=\"bounced address not suppressed\" error=\"%s\"",
+		    log_escape(error));
 }
 
 static void

@@ -57,6 +57,7 @@ usage(int status)
 "              [--smtp-from ADDRESS] [--smtp-from-name NAME] [--smtp-ca FILE]\n"
 "              [--smtp-insecure] [--smtp-timeout DURATION]\n"
 "              [--smtp-max-attempts N] [--smtp-retry-delay DURATION]\n"
+"              [--smtp-suppress-bounces]\n"
 "              [--public-url URL]\n"
 "              [--version] [--help]\n"
 "\n"
@@ -147,6 +148,8 @@ usage(int status)
 "  --smtp-max-attempts N tries of a recipient on transient failures\n"
 "                        (4xx, connection; default 6); 5xx is final\n"
 "  --smtp-retry-delay DUR  the first retry's delay, doubling (default 30s)\n"
+"  --smtp-suppress-bounces  a recipient refused 550, 551 or 553 goes on\n"
+"                        its account's suppression list (reason bounce)\n"
 "  --public-url URL      the daemon's address as people reach it\n"
 "                        (https://...): links in messages\n"
 "  --ready-fd N          s6 readiness: write a newline on descriptor N\n"
@@ -337,7 +340,7 @@ enum {
 	OPT_WATCH_BUFFER, OPT_WATCH_MAX,
 	OPT_SMTP_URL, OPT_SMTP_USER, OPT_SMTP_PASSWORD, OPT_SMTP_FROM,
 	OPT_SMTP_FROM_NAME, OPT_SMTP_CA, OPT_SMTP_INSECURE, OPT_SMTP_TIMEOUT,
-	OPT_SMTP_ATTEMPTS, OPT_SMTP_RETRY, OPT_PUBLIC_URL,
+	OPT_SMTP_ATTEMPTS, OPT_SMTP_RETRY, OPT_SMTP_BOUNCES, OPT_PUBLIC_URL,
 	OPT_READY_FD, OPT_UI_DIR,
 	/* Flags only, never in a configuration file. */
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_HELP
@@ -394,6 +397,7 @@ static const struct option longopts[] = {
 	{ "smtp-timeout", required_argument, NULL, OPT_SMTP_TIMEOUT },
 	{ "smtp-max-attempts", required_argument, NULL, OPT_SMTP_ATTEMPTS },
 	{ "smtp-retry-delay", required_argument, NULL, OPT_SMTP_RETRY },
+	{ "smtp-suppress-bounces", no_argument, NULL, OPT_SMTP_BOUNCES },
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
@@ -718,6 +722,9 @@ flag_apply_email(struct flags *f, int opt, const char *arg, char **cause)
 			return (flag_fail(cause, "expected a duration from 1s "
 			    "to 1h, such as 30s, got \"%s\"", arg));
 		e->retry_delay_us = d;
+		break;
+	case OPT_SMTP_BOUNCES:
+		e->suppress_bounces = 1;
 		break;
 	case OPT_PUBLIC_URL:
 		if (email_public_url_check(arg, cause) == -1)

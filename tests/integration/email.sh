@@ -74,7 +74,7 @@ CATALOG=$T/catalog.json
 SMTP="--smtp-url smtp://127.0.0.1:$RPORT --smtp-user relayuser
     --smtp-password file:$T/pw --smtp-from reports@chime.example.org
     --smtp-ca $T/cert.pem --public-url https://chime.example.org/
-    --smtp-retry-delay 1s"
+    --smtp-retry-delay 1s --smtp-suppress-bounces"
 
 # ---- the relay's flags ---------------------------------------------------
 check_fails "an http URL is refused" 2 "$CHIMED" --data "$DATA" \
@@ -202,6 +202,10 @@ check "gone is failed with 550, journaled" wait_for 10 journal_has \
     .[0].body.code == 550 and .[0].body.attempts == 1 and
     (.[0].body.error | test("550"))' 
 check "gone got nothing" sh -c "[ $(sent_to gone@example.com) -eq 0 ]"
+check "gone's 550 put it on the suppression list (bounce)" wait_for 10 \
+    journal_has '[.[] | select(.kind == "email.suppression_added")] |
+    length == 1 and .[0].body.address == "gone@example.com" and
+    .[0].body.reason == "bounce"' 
 check "one email.queued claimed each recipient" sh -c \
     "jq -se '[.[] | select(.kind == \"email.queued\")] | length == 1 and
     (.[0].body.recipients | length == 4) and
@@ -300,8 +304,8 @@ BAD=$(echo "$URL" | sed 's/token=\(.\)/token=X\1/; s/.$//')
 OTHERACC=$(echo "$URL" | sed 's/account=default/account=acme/')
 status_of() { curl -s -o "$T/page" -w '%{http_code}' "$@"; }
 suppressions() {
-	journal_has "[.[] | select(.kind == \"email.suppression_added\")] |
-	    length == $1"
+	journal_has "[.[] | select(.kind == \"email.suppression_added\" and
+	    .body.reason == \"unsubscribe\")] | length == $1"
 }
 check "GET shows the page with its button" sh -c \
     "[ \$(curl -s -o $T/page -w '%{http_code}' '$URL') = 200 ] &&
@@ -316,22 +320,26 @@ check "the one-click POST (RFC 8058) suppresses ann" sh -c \
     "[ \$(curl -s -o $T/page -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$URL') = 200 ] &&
     grep -q 'No more reports' $T/page"
 check "... journaled with reason unsubscribe" journal_has \
-    '[.[] | select(.kind == "email.suppression_added")] | length == 1 and
+    '[.[] | select(.kind == "email.suppression_added" and
+    .body.reason == "unsubscribe")] | length == 1 and
     .[0].body.address == "ann@example.com" and
     .[0].body.reason == "unsubscribe" and .[0].account == "default"'
 check "a second POST changes nothing (idempotent)" sh -c \
     "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$URL') = 200 ]"
 check "... no second record" suppressions 1
-json_ok '.suppressions | length == 1 and .[0].address == "ann@example.com"
-    and .[0].reason == "unsubscribe"' ctlj suppression list
+json_ok '.suppressions == [{"address": "ann@example.com",
+    "reason": "unsubscribe", "at": .suppressions[0].at}, {"address":
+    "gone@example.com", "reason": "bounce", "at": .suppressions[1].at}]' \
+    ctlj suppression list
 check "suppression.add" ctl suppression add Bob@Example.com
-json_ok '[.suppressions[].address] == ["ann@example.com","bob@example.com"]
-    and .suppressions[1].reason == "manual"' ctlj suppression list
+json_ok '[.suppressions[].address] == ["ann@example.com","bob@example.com",
+    "gone@example.com"] and .suppressions[1].reason == "manual"' \
+    ctlj suppression list
 check "suppression.add refuses a bad address" sh -c \
     "! $CHIMECTL --socket $SOCK suppression add 'x@example.com>' 2>/dev/null"
 check "suppression.remove" ctl suppression remove bob@example.com
-json_ok '[.suppressions[].address] == ["ann@example.com"]' \
-    ctlj suppression list
+json_ok '[.suppressions[].address] == ["ann@example.com",
+    "gone@example.com"]' ctlj suppression list
 before_ann=$(sent_to ann@example.com)
 check "the next run of weekly" ctl schedule trigger weekly
 check "ann is skipped: email.suppressed" wait_for 20 journal_has \
@@ -352,8 +360,8 @@ if other_uid_ready && nb daemon status >/dev/null 2>&1; then
 	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression list --account default"
 	check "nor lift ann's suppression there" sh -c \
 	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression remove ann@example.com --account default"
-	json_ok '[.suppressions[].address] == ["ann@example.com"]' \
-	    ctlj suppression list
+	json_ok '[.suppressions[].address] == ["ann@example.com",
+	    "gone@example.com"]' ctlj suppression list
 else
 	echo "(tenant checks skipped: needs root and setpriv)"
 fi
@@ -378,8 +386,8 @@ check "... sends nothing" journal_has \
 
 check "metrics count sent and failed" sh -c "
     curl -sf http://127.0.0.1:$HTTP_PORT/metrics >$T/metrics &&
-    grep -q '^chime_emails_total{outcome=\"sent\"} 8' $T/metrics &&
-    grep -q '^chime_emails_total{outcome=\"suppressed\"} 1' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"sent\"} 7' $T/metrics &&
+    grep -q '^chime_emails_total{outcome=\"suppressed\"} 2' $T/metrics &&
     grep -q '^chime_email_unsubscribes_total{outcome=\"refused\"} 2' $T/metrics &&
     grep -q '^chime_email_unsubscribes_total{outcome=\"done\"} 2' $T/metrics &&
     grep -q '^chime_emails_total{outcome=\"failed\"} 1' $T/metrics &&
