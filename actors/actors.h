@@ -1420,6 +1420,18 @@ void		 email_stop(void);
 size_t		 email_busy(void);
 int		 email_unsubscribe_verify(const char *, const char *,
 		     const char *);
+/* email.log: one account's outcomes, newest first, filtered. */
+#define EMAIL_LOG_MAX		1000
+struct email_log_query {
+	const char	*account;
+	const char	*schedule;	/* an id, or NULL */
+	const char	*run;		/* or NULL */
+	const char	*address;	/* or NULL */
+	size_t		 limit;
+};
+char		*email_log_key(const char *, int64_t, const char *,
+		     const char *);
+json_t		*email_log(const struct email_log_query *);
 
 /*
  * suppression.c: an account's email suppression list (the

@@ -50,6 +50,8 @@
 #define EMAIL_DEFAULT_SUBJECT	"[chime] {schedule}: {status}"
 #define EMAIL_OUTBOX		"email-outbox"
 #define EMAIL_PENDING		"email-pending"
+#define EMAIL_LOG		"email-log"
+#define EMAIL_LOG_DEFAULT	50
 
 enum email_state {
 	RCPT_QUEUED,		/* waiting for a place */
@@ -75,6 +77,7 @@ struct email_out {
 	LIST_ENTRY(email_out)	 entry;
 	char			*run_id;
 	char			*account;
+	char			*schedule;
 	char			*subject;
 	char			*text;
 	char			*html;
@@ -141,6 +144,7 @@ static void	 email_record(struct email_rcpt *, const char *,
 static void	 email_recorded_cb(const struct journal_result *, void *);
 static int	 email_scan_row(const struct journal_row *, void *);
 static int	 email_unsub_load(char **);
+static int	 email_log_row(const struct journal_row *, void *);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -525,6 +529,19 @@ email_pack_queued(msgpack_packer *pk, const struct email_run *er,
 	pack_kint(pk, "format", 1);
 }
 
+/* The key of an email log row: "ACCOUNT/" + 16 hex digits of AT + "/" +
+ * "RUN ADDRESS"; allocated.  Replay's fold makes the same. */
+char *
+email_log_key(const char *account, int64_t at, const char *run_id,
+    const char *address)
+{
+	char	*key;
+
+	xasprintf(&key, "%s/%016llx/%s %s", account, (unsigned long long)at,
+	    run_id, address);
+	return (key);
+}
+
 /* The key of a recipient's pending row: "RUN ADDRESS" (no space in
  * either); allocated. */
 static char *
@@ -705,6 +722,8 @@ email_out_from_row(const msgpack_object *o, const char *run_id, json_t *to)
 	out->run_id = xstrdup(run_id);
 	if ((out->account = unpack_strdup(o, "account")) == NULL)
 		out->account = xstrdup("default");
+	if ((out->schedule = unpack_strdup(o, "schedule")) == NULL)
+		out->schedule = xstrdup("");
 	out->subject = unpack_strdup(o, "subject");
 	out->text = unpack_strdup(o, "text");
 	out->html = unpack_strdup(o, "html");
@@ -781,6 +800,7 @@ email_out_free(struct email_out *out)
 	free(out->rcpts);
 	free(out->run_id);
 	free(out->account);
+	free(out->schedule);
 	free(out->subject);
 	free(out->text);
 	free(out->html);
@@ -964,24 +984,39 @@ email_record(struct email_rcpt *r, const char *kind,
 	struct email_out	*out = r->out;
 	struct jrec		*rec;
 	char			*key, msgid[128];
+	int64_t			 at;
 	int			 done;
 
 	r->state = RCPT_RECORDING;
 	done = --out->unrecorded == 0;
+	at = now_us();
 	email_message_id(out->run_id, r->address, msgid, sizeof msgid);
 	rec = jrec_create(kind, out->account);
 	{
 		const struct pack_pair	 v[] = {
 			PACK_PAIR_STR("run_id", out->run_id),
+			PACK_PAIR_STR("schedule", out->schedule),
 			PACK_PAIR_STR("address", r->address),
+			PACK_PAIR_STR("outcome", kind + 6),
 			PACK_PAIR_INT("code", o->code),
 			PACK_PAIR_INT("attempts", r->attempts),
 			PACK_PAIR_STR("message_id", msgid),
+			PACK_PAIR_STR("subject", out->subject),
 			PACK_PAIR_STR("error", o->error),
+			PACK_PAIR_INT("at_us", at),
 			PACK_PAIR_BOOL("done", done),
 		};
+		struct pack_buffer	 pb;
 
-		PACK_MAP(jrec_body(rec), v);
+		/* The body is also the email log's row. */
+		pack_buffer_init(&pb);
+		PACK_MAP(&pb.pk, v);
+		pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+		key = email_log_key(out->account, at, out->run_id, r->address);
+		jrec_put(rec, EMAIL_LOG, key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
+		free(key);
+		pack_buffer_clear(&pb);
 	}
 	key = email_pending_key(out->run_id, r->address);
 	jrec_del(rec, EMAIL_PENDING, key, strlen(key));
@@ -1156,6 +1191,77 @@ email_unsubscribe_verify(const char *account, const char *address,
 	mail_unsubscribe_token(email_unsub_key, email_unsub_len, account,
 	    address, want);
 	return (CRYPTO_memcmp(want, token, MAIL_TOKEN_LEN) == 0 ? 0 : -1);
+}
+
+/* The walk of email_log. */
+struct email_log_walk {
+	const struct email_log_query	*q;
+	json_t				*list;
+};
+
+static int
+email_log_row(const struct journal_row *row, void *arg)
+{
+	struct email_log_walk	*w = arg;
+	const struct email_log_query *q = w->q;
+	msgpack_unpacked	 u;
+	char			*run, *sched, *addr, *subject, *outcome, *error;
+	char			 when[40];
+	int			 keep;
+
+	if (json_array_size(w->list) >= q->limit)
+		return (1);
+	if (unpack_buffer(row->val, row->vlen, &u) == -1)
+		return (0);
+	run = unpack_strdup(&u.data, "run_id");
+	sched = unpack_strdup(&u.data, "schedule");
+	addr = unpack_strdup(&u.data, "address");
+	keep = run != NULL && addr != NULL &&
+	    (q->run == NULL || strcmp(q->run, run) == 0) &&
+	    (q->schedule == NULL || (sched != NULL &&
+	    strcmp(q->schedule, sched) == 0)) &&
+	    (q->address == NULL || strcasecmp(q->address, addr) == 0);
+	if (keep) {
+		subject = unpack_strdup(&u.data, "subject");
+		outcome = unpack_strdup(&u.data, "outcome");
+		error = unpack_strdup(&u.data, "error");
+		fmt_rfc3339(unpack_int(&u.data, "at_us", 0), when,
+		    sizeof when);
+		json_array_append_new(w->list, json_pack("{s:s, s:s, s:s?, "
+		    "s:s, s:s?, s:s?, s:I, s:I, s:s?}", "at", when, "run_id",
+		    run, "schedule", sched, "address", addr, "subject",
+		    subject, "outcome", outcome, "code", (json_int_t)unpack_int(
+		    &u.data, "code", 0), "attempts", (json_int_t)unpack_int(
+		    &u.data, "attempts", 0), "error", error));
+		free(subject);
+		free(outcome);
+		free(error);
+	}
+	free(run);
+	free(sched);
+	free(addr);
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+/*
+ * The email log of Q's account, newest first: each recipient's outcome
+ * (sent, failed, suppressed) with its run, schedule, subject, code and
+ * error, filtered by Q's run, schedule and address, at most Q's limit.
+ */
+json_t *
+email_log(const struct email_log_query *q)
+{
+	struct email_log_walk	 w = { q, json_array() };
+	char			*prefix, *end;
+
+	xasprintf(&prefix, "%s/", q->account);
+	xasprintf(&end, "%s/g", q->account);	/* past every hex digit */
+	journal_table_seek_back(engine->journal, EMAIL_LOG, prefix,
+	    strlen(prefix), end, strlen(end), email_log_row, &w);
+	free(end);
+	free(prefix);
+	return (w.list);
 }
 
 /* Sends in flight or waiting (for the drain and the status). */

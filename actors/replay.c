@@ -965,6 +965,13 @@ fold_email(struct fold *f)
 		xasprintf(&key, "%s %s", run, addr);
 		rc = del(f, "email-pending", key);
 		free(key);
+		/* The outcome is also the email log's row. */
+		if (rc == 0 && f->rec->account != NULL) {
+			key = email_log_key(f->rec->account, unpack_int(
+			    f->body, "at_us", 0), run, addr);
+			rc = put_obj(f, "email-log", key, f->body, NULL);
+			free(key);
+		}
 		free(addr);
 		if (rc == 0 && unpack_get(f->body, "done") != NULL &&
 		    unpack_get(f->body, "done")->type ==

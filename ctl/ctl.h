@@ -337,6 +337,7 @@ extern const struct ctl_method ctl_methods_subscription[];
 extern const struct ctl_method ctl_methods_events[];
 extern const struct ctl_method ctl_methods_token[];
 extern const struct ctl_method ctl_methods_suppression[];
+extern const struct ctl_method ctl_methods_email[];
 extern const struct ctl_method ctl_methods_analytics[];
 
 /* print.c: chimectl's human output. */

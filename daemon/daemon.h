@@ -197,6 +197,7 @@ extern const struct daemon_method daemon_methods_subscription[];
 extern const struct daemon_method daemon_methods_events[];
 extern const struct daemon_method daemon_methods_token[];
 extern const struct daemon_method daemon_methods_suppression[];
+extern const struct daemon_method daemon_methods_email[];
 extern const struct daemon_method daemon_methods_analytics[];
 
 /* method-budget.c: budget.status's answer for an account */

@@ -68,6 +68,7 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_token,
 	daemon_methods_analytics,
 	daemon_methods_suppression,
+	daemon_methods_email,
 	NULL
 };
 

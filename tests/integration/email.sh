@@ -118,7 +118,7 @@ check "a schedule with a deliver is created" ctl schedule create \
     --name weekly --op report --manual \
     --email-to ann@example.com,bob@example.com --email-to later@example.com \
     --email-to gone@example.com --email-subject 'Rapport über {schedule}'
-json_ok '.deliver.email_to == ["ann@example.com","bob@example.com",
+check "schedule.get shows the deliver" json_ok '.deliver.email_to == ["ann@example.com","bob@example.com",
     "later@example.com","gone@example.com"] and .deliver.on == "success"
     and .deliver.subject == "Rapport über {schedule}"
     and .deliver.attach_result == false' ctlj schedule get weekly
@@ -219,6 +219,16 @@ check "the last outcome is marked done" sh -c \
     "jq -se '[.[] | select(.kind == \"email.sent\" or
     .kind == \"email.failed\") | .body.done] | map(select(.)) |
     length == 1' $T/export.jsonl"
+check "email.log of weekly: each outcome, code, attempts, subject" json_ok '.messages | length == 4 and
+    ([.[] | [.address, .outcome, .code]] | sort) == [
+    ["ann@example.com", "sent", 250], ["bob@example.com", "sent", 250],
+    ["gone@example.com", "failed", 550], ["later@example.com", "sent", 250]]
+    and ([.[] | select(.address == "later@example.com")][0].attempts == 2)
+    and all(.[]; .subject == "Rapport über weekly")' \
+    ctlj email log --schedule weekly
+check "email.log by address" json_ok '.messages | length == 1 and .[0].outcome == "failed" and
+    (.[0].error | test("550"))' ctlj email log --address GONE@example.com
+check "email.log's limit" json_ok '.messages | length == 2' ctlj email log --limit 2
 check "no secret in the journal" sh -c \
     "! $JOURNAL export $DATA | grep -q s3cret-Relay"
 check "no secret in the log" sh -c "! grep -q s3cret-Relay $LOG"
@@ -327,18 +337,18 @@ check "... journaled with reason unsubscribe" journal_has \
 check "a second POST changes nothing (idempotent)" sh -c \
     "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -d List-Unsubscribe=One-Click '$URL') = 200 ]"
 check "... no second record" suppressions 1
-json_ok '.suppressions == [{"address": "ann@example.com",
+check "suppression.list: ann (unsubscribe), gone (bounce)" json_ok '.suppressions == [{"address": "ann@example.com",
     "reason": "unsubscribe", "at": .suppressions[0].at}, {"address":
     "gone@example.com", "reason": "bounce", "at": .suppressions[1].at}]' \
     ctlj suppression list
 check "suppression.add" ctl suppression add Bob@Example.com
-json_ok '[.suppressions[].address] == ["ann@example.com","bob@example.com",
+check "... bob added (manual)" json_ok '[.suppressions[].address] == ["ann@example.com","bob@example.com",
     "gone@example.com"] and .suppressions[1].reason == "manual"' \
     ctlj suppression list
 check "suppression.add refuses a bad address" sh -c \
     "! $CHIMECTL --socket $SOCK suppression add 'x@example.com>' 2>/dev/null"
 check "suppression.remove" ctl suppression remove bob@example.com
-json_ok '[.suppressions[].address] == ["ann@example.com",
+check "... bob removed" json_ok '[.suppressions[].address] == ["ann@example.com",
     "gone@example.com"]' ctlj suppression list
 before_ann=$(sent_to ann@example.com)
 check "the next run of weekly" ctl schedule trigger weekly
@@ -358,9 +368,11 @@ if other_uid_ready && nb daemon status >/dev/null 2>&1; then
 	    "$(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK --json suppression list --account team-a | jq -e '.suppressions == []'"
 	check "the tenant cannot read default's" sh -c \
 	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression list --account default"
+	check "nor read default's email log" sh -c \
+	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK email log --account default"
 	check "nor lift ann's suppression there" sh -c \
 	    "! $(command -v setpriv) --reuid=$OTHER_UID --regid=$OTHER_UID --clear-groups $CHIMECTL --socket $SOCK suppression remove ann@example.com --account default"
-	json_ok '[.suppressions[].address] == ["ann@example.com",
+	check "... ann's suppression is still there" json_ok '[.suppressions[].address] == ["ann@example.com",
 	    "gone@example.com"]' ctlj suppression list
 else
 	echo "(tenant checks skipped: needs root and setpriv)"
@@ -405,10 +417,10 @@ check "a restart sends nothing again" sh -c \
 
 check "delivery is turned off with --email-to none" ctl schedule update \
     weekly --email-to none
-json_ok '.deliver == null' ctlj schedule get weekly
+check "the deliver is gone" json_ok '.deliver == null' ctlj schedule get weekly
 check "a deliver object over the protocol" ctl schedule update plain \
     --deliver on=failure
-json_ok '.deliver.on == "failure" and .deliver.email_to == ["carol@example.com"]' \
+check "the deliver's on changed, its recipients kept" json_ok '.deliver.on == "failure" and .deliver.email_to == ["carol@example.com"]' \
     ctlj schedule get plain
 
 # ---- kill -9 during deliveries to 50 recipients ---------------------------
