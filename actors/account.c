@@ -384,7 +384,7 @@ account_list(const struct caller *caller)
 	ctx.v = xcalloc(accounts.count + 1, sizeof *ctx.v);
 	ctx.n = 0;
 	strmap_foreach(&accounts, account_list_node, &ctx);
-	qsort(ctx.v, ctx.n, sizeof *ctx.v, account_cmp_name);
+	xqsort(ctx.v, ctx.n, sizeof *ctx.v, account_cmp_name);
 	for (i = 0; i < ctx.n; i++)
 		json_array_append_new(list, account_to_json(ctx.v[i]));
 	free(ctx.v);

@@ -636,6 +636,7 @@ void		 schedule_release_name(struct schedule *);
 void		 schedule_take_name(struct schedule *, struct schedule *);
 struct schedule	*schedule_find(const char *);
 struct schedule	*schedule_lookup(const char *, const char *);
+struct schedule	*schedule_by_name(const char *, const char *);
 void		 schedule_foreach(const char *,
 		     void (*)(struct schedule *, void *), void *);
 void		 schedule_counts(struct schedule_counts *);
@@ -654,6 +655,8 @@ void		 schedule_pack_progress(msgpack_packer *, int64_t, int64_t,
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_put_row(struct schedule *, struct jrec *);
 struct jrec	*schedule_record(struct schedule *, const char *);
+void		 schedule_put_rows(struct schedule *, struct jrec *,
+		     msgpack_packer *);
 json_t		*schedule_to_json(const struct schedule *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
 void		 schedule_batch_started(const char *);
@@ -683,6 +686,10 @@ void		 schedule_op_free(struct schedule_op *);
 void		 schedule_op_fail(struct schedule_op *,
 		     const struct journal_result *);
 int		 schedule_busy(struct reply *, struct schedule *);
+const char	*schedule_cap_refusal(const struct schedule *, char **);
+void		 schedule_take_config(struct schedule *, struct schedule *);
+void		 schedule_prune_runs(struct schedule *, struct jrec *,
+		     uint64_t);
 void		 schedule_ctl_create(struct reply *, json_t *, const char *);
 void		 schedule_ctl_update(struct reply *, struct schedule *,
 		     json_t *);
@@ -698,6 +705,14 @@ int		 schedule_sort_parse(struct schedule_filter *, const char *);
 int		 schedule_cursor_parse(struct schedule_filter *, const char *);
 json_t		*schedule_list(const struct schedule_filter *, size_t,
 		     char **);
+
+/* schedule-apply.c */
+/* The most fields schedule_config_diff names. */
+#define SCHEDULE_DIFF_MAX	24
+int		 schedule_config_diff(const struct schedule_config *,
+		     const struct schedule_config *, const char **, int);
+void		 schedule_ctl_apply(struct reply *, const char *, json_t *,
+		     int, int, int);
 
 /* schedule-secrets.c */
 int		 schedule_make_secret(struct schedule *, char **, char **);

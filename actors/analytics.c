@@ -1893,7 +1893,7 @@ analytics_models(struct journal *j, const struct caller *caller,
 		analytics_bag_free(&gs, analytics_group_free);
 		return (NULL);
 	}
-	qsort(gs.v, gs.n, sizeof *gs.v, analytics_group_cmp);
+	xqsort(gs.v, gs.n, sizeof *gs.v, analytics_group_cmp);
 	list = json_array();
 	for (i = 0; i < gs.n; i++) {
 		g = (struct analytics_group *)gs.v[i];
@@ -2016,7 +2016,7 @@ analytics_accuracy(struct journal *j, const struct caller *caller,
 		analytics_bag_free(&as.bag, NULL);
 		return (NULL);
 	}
-	qsort(as.bag.v, as.bag.n, sizeof *as.bag.v, analytics_entry_cmp);
+	xqsort(as.bag.v, as.bag.n, sizeof *as.bag.v, analytics_entry_cmp);
 	list = json_array();
 	for (i = 0; i < as.bag.n; i++)
 		json_array_append_new(list, analytics_acc_json(
@@ -2147,7 +2147,7 @@ analytics_breakdown(struct journal *j, const struct caller *caller,
 		analytics_bag_free(&ps.bag, NULL);
 		return (NULL);
 	}
-	qsort(ps.bag.v, ps.bag.n, sizeof *ps.bag.v, analytics_part_cmp);
+	xqsort(ps.bag.v, ps.bag.n, sizeof *ps.bag.v, analytics_part_cmp);
 	list = json_array();
 	for (i = 0; i < ps.bag.n; i++)
 		json_array_append_new(list, analytics_part_json(

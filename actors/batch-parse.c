@@ -485,7 +485,7 @@ parse_ids(struct batch *b, struct id_ref **refs, char **names, char **field,
 		}
 		(*refs)[i].index = i;
 	}
-	qsort(*refs, b->nops, sizeof **refs, id_ref_cmp);
+	xqsort(*refs, b->nops, sizeof **refs, id_ref_cmp);
 	for (i = 1; i < b->nops; i++) {
 		if (strcmp((*refs)[i - 1].id, (*refs)[i].id) == 0) {
 			parse_fail(field, reason, "id", (*refs)[i].index >

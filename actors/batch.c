@@ -1152,7 +1152,7 @@ batch_list(const struct caller *caller, const char *account)
 	if (by_id.nbuckets != 0)
 		strmap_foreach(&by_id, batch_list_node, &ctx);
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, batch_cmp_created);
+		xqsort(ctx.v, ctx.n, sizeof *ctx.v, batch_cmp_created);
 	for (i = 0; i < ctx.n; i++)
 		json_array_append_new(a, batch_to_json(ctx.v[i]));
 	free(ctx.v);

@@ -709,7 +709,7 @@ status_operations(const char *account, int32_t month, json_t *caps,
 	ctx.month = month;
 	prefs_foreach(account, status_prefs_cb, &ctx);
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, status_cmp_prefs);
+		xqsort(ctx.v, ctx.n, sizeof *ctx.v, status_cmp_prefs);
 	for (i = 0; i < ctx.n; i++) {
 		budget_get(account, ctx.v[i]->operation, now_us(), &f);
 		json_array_append_new(caps, cap_json(cap_operation,
@@ -718,7 +718,7 @@ status_operations(const char *account, int32_t month, json_t *caps,
 	}
 	strmap_foreach(&spends, status_spend_cb, &ctx);
 	if (ctx.sn > 0)
-		qsort(ctx.sv, ctx.sn, sizeof *ctx.sv, status_cmp_spend);
+		xqsort(ctx.sv, ctx.sn, sizeof *ctx.sv, status_cmp_spend);
 	for (i = 0; i < ctx.sn; i++) {
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:s}",
 		    "operation", ctx.sv[i]->operation, "spent_usd",

@@ -77,7 +77,7 @@ percentile(const int64_t *v, uint32_t n, int p)
 	uint32_t	rank;
 
 	memcpy(sorted, v, n * sizeof *v);
-	qsort(sorted, n, sizeof *sorted, cmp_int64);
+	xqsort(sorted, n, sizeof *sorted, cmp_int64);
 	rank = (uint32_t)((p * (int64_t)n + 99) / 100);
 	if (rank < 1)
 		rank = 1;

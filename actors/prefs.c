@@ -484,7 +484,7 @@ prefs_to_json(const char *account, const char *operation, int all)
 		memset(&l, 0, sizeof l);
 		prefs_foreach(account, prefs_list_add, &l);
 		if (l.n > 0)
-			qsort(l.v, l.n, sizeof *l.v, prefs_cmp_operation);
+			xqsort(l.v, l.n, sizeof *l.v, prefs_cmp_operation);
 		ops = prefs_list_json(account, &l);
 	}
 	if ((ui = prefs_ui_find(account)) != NULL)

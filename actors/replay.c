@@ -383,26 +383,123 @@ fold_prefs(struct fold *f)
 	return (rc);
 }
 
+/* Delete schedule ID's row, progress and kept runs (schedule.deleted,
+ * and the deleted of schedule.applied). */
+static int
+fold_schedule_gone(struct fold *f, const char *id)
+{
+	char	prefix[160];
+	int	rc;
+
+	snprintf(prefix, sizeof prefix, "%s:", id);
+	rc = del(f, "schedules", id);
+	if (rc == 0)
+		rc = del(f, "progress", id);
+	if (rc == 0)
+		rc = del_prefix(f, "runs", prefix, 1);
+	return (rc);
+}
+
+/* Delete schedule ID's kept runs numbered below BELOW (a history that
+ * shrank). */
+static int
+del_runs_below(struct fold *f, const char *id, int64_t below)
+{
+	struct key_list	l;
+	char		prefix[160];
+	size_t		i;
+	int		rc = 0;
+
+	memset(&l, 0, sizeof l);
+	l.runs = 1;
+	snprintf(prefix, sizeof prefix, "%s:", id);
+	if (f->db->foreach(f->db->arg, "runs", prefix, strlen(prefix), collect,
+	    &l) != 0)
+		rc = fail(f, "cannot read runs");
+	for (i = 0; rc == 0 && i < l.n; i++) {
+		if (strtoll(l.v[i] + l.len[i] - 12, NULL, 10) < below)
+			rc = del(f, "runs", l.v[i]);
+	}
+	key_list_free(&l);
+	return (rc);
+}
+
+/* The runs of schedule ID beyond the history of its ROW deleted, as the
+ * daemon deletes them when an update shrinks the history (and as each
+ * claim deletes the one that leaves it, so that none is there otherwise). */
+static int
+del_runs_past_history(struct fold *f, const char *id,
+    const msgpack_object *row)
+{
+	int64_t	counter, history;
+
+	counter = unpack_int(row, "run_counter", 0);
+	history = unpack_int(row, "history", 0);
+	if (history <= 0 || counter < history)
+		return (0);
+	return (del_runs_below(f, id, counter - history + 1));
+}
+
+/*
+ * schedule.applied: each row of "created" and "updated" put with its
+ * progress (an updated one's kept runs beyond its history deleted, as the
+ * daemon did when the history shrank), each of "deleted" gone.
+ */
+static int
+fold_schedule_applied(struct fold *f)
+{
+	static const char *const lists[] = { "created", "updated", "deleted" };
+	const msgpack_object	*a, *row;
+	char			*id;
+	uint32_t		 i;
+	size_t			 l;
+	int			 rc = 0;
+
+	for (l = 0; rc == 0 && l < sizeof lists / sizeof lists[0]; l++) {
+		if ((a = unpack_get(f->body, lists[l])) == NULL ||
+		    a->type != MSGPACK_OBJECT_ARRAY)
+			return (fail(f, "schedule.applied without %s",
+			    lists[l]));
+		for (i = 0; rc == 0 && i < a->via.array.size; i++) {
+			row = &a->via.array.ptr[i];
+			if ((id = unpack_strdup(row, "id")) == NULL)
+				return (fail(f, "schedule.applied: a schedule "
+				    "without an id"));
+			if (l == 2) {
+				rc = fold_schedule_gone(f, id);
+				free(id);
+				continue;
+			}
+			rc = put_obj(f, "schedules", id, row, NULL);
+			if (rc == 0)
+				rc = put_progress_of(f, id, row);
+			if (rc == 0 && l == 1)
+				rc = del_runs_past_history(f, id, row);
+			free(id);
+		}
+	}
+	return (rc);
+}
+
 /* schedule.*: the body is the row, and holds the progress values. */
 static int
 fold_schedule(struct fold *f)
 {
-	char	*id, prefix[160];
+	char	*id;
 	int	 rc;
 
+	if (strcmp(f->rec->kind, "schedule.applied") == 0)
+		return (fold_schedule_applied(f));
 	if ((id = unpack_strdup(f->body, "id")) == NULL)
 		return (fail(f, "%s without an id", f->rec->kind));
-	if (strcmp(f->rec->kind, "schedule.deleted") == 0) {
-		snprintf(prefix, sizeof prefix, "%s:", id);
-		rc = del(f, "schedules", id);
-		if (rc == 0)
-			rc = del(f, "progress", id);
-		if (rc == 0)
-			rc = del_prefix(f, "runs", prefix, 1);
-	} else {
+	if (strcmp(f->rec->kind, "schedule.deleted") == 0)
+		rc = fold_schedule_gone(f, id);
+	else {
 		rc = put_obj(f, "schedules", id, f->body, NULL);
 		if (rc == 0)
 			rc = put_progress_of(f, id, f->body);
+		if (rc == 0 && strcmp(f->rec->kind, "schedule.updated") == 0)
+			rc = del_runs_past_history(f, id, f->body);
 	}
 	free(id);
 	return (rc);

@@ -275,7 +275,7 @@ run_list(const struct run_list_query *q, char **next, size_t *scanned)
 			    &w);
 	}
 	if (w.n > 0)
-		qsort(w.v, w.n, sizeof *w.v, run_list_hit_cmp);
+		xqsort(w.v, w.n, sizeof *w.v, run_list_hit_cmp);
 	a = rc == 0 ? json_array() : NULL;
 	for (i = 0; a != NULL && i < w.n && i < q->limit; i++) {
 		if ((one = run_list_one(&w.v[i])) != NULL)

@@ -16,16 +16,12 @@
 
 #include "actors.h"
 
-static const char *schedule_cap_refusal(const struct schedule *, char **);
 static int	schedule_cap_refused(struct reply *, const struct schedule *,
 		    json_t *);
-static void	schedule_take_config(struct schedule *, struct schedule *);
 static void	schedule_created_cb(const struct journal_result *, void *);
 static void	schedule_changed_cb(const struct journal_result *, void *);
 static void	schedule_deleted_cb(const struct journal_result *, void *);
 static int	prune_row_cb(const struct journal_row *, void *);
-static void	schedule_prune_runs(struct schedule *, struct jrec *,
-		    uint64_t);
 static int	list_natcmp(const char *, const char *);
 static int	list_cmp_key(const char *, const char *,
 		    const struct schedule *);
@@ -105,7 +101,7 @@ schedule_op_fail(struct schedule_op *op, const struct journal_result *res)
  * parameter or cap name, with *why; NULL if none.  Create and update
  * refuse such a schedule unless forced.
  */
-static const char *
+const char *
 schedule_cap_refusal(const struct schedule *t, char **why)
 {
 	struct cost_range	 est;
@@ -261,7 +257,7 @@ schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 
 /* Move T's configuration into S (T gets S's old one, to be freed), with
  * the time of the change; the catch-up cursor only moves forward. */
-static void
+void
 schedule_take_config(struct schedule *s, struct schedule *t)
 {
 	SWAP(s->config, t->config);
@@ -454,7 +450,7 @@ prune_row_cb(const struct journal_row *row, void *arg)
 }
 
 /* Make REC delete S's kept run rows numbered below BELOW. */
-static void
+void
 schedule_prune_runs(struct schedule *s, struct jrec *rec, uint64_t below)
 {
 	struct prune_ctx	ctx;
@@ -916,7 +912,7 @@ schedule_list(const struct schedule_filter *f, size_t limit, char **next)
 	schedule_foreach(NULL, schedule_list_one, &ctx);
 	list_sorting = f;
 	if (ctx.n > 0)
-		qsort(ctx.v, ctx.n, sizeof *ctx.v, list_sort_cmp);
+		xqsort(ctx.v, ctx.n, sizeof *ctx.v, list_sort_cmp);
 	for (i = 0; i < ctx.n && i < limit; i++)
 		json_array_append_new(a, schedule_to_json(ctx.v[i]));
 	if (i < ctx.n && i > 0)

@@ -280,6 +280,27 @@ schedule_lookup(const char *account, const char *key)
 	return (s->state == SCHEDULE_DELETED ? NULL : s);
 }
 
+/* By name alone within ACCOUNT (never by id); deleted ones are not
+ * found. */
+struct schedule *
+schedule_by_name(const char *account, const char *name)
+{
+	struct strmap_node	*n;
+	struct schedule		*s;
+	char			 nk[160];
+	size_t			 a = strlen(account), l = strlen(name);
+
+	if (by_name.nbuckets == 0 || a + l + 2 > sizeof nk)
+		return (NULL);
+	memcpy(nk, account, a);
+	nk[a] = '/';
+	memcpy(nk + a + 1, name, l + 1);
+	if ((n = strmap_find(&by_name, nk)) == NULL)
+		return (NULL);
+	s = SCHED_OF(n, name_node);
+	return (s->state == SCHEDULE_DELETED ? NULL : s);
+}
+
 void
 schedule_counts(struct schedule_counts *c)
 {
@@ -708,6 +729,23 @@ schedule_put_row(struct schedule *s, struct jrec *rec)
 	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
 	jrec_body_add(rec, "schedule_row", pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+	progress_put(s, rec, 0);
+}
+
+/* Put S's row and progress in REC, and pack the row into PK too (an
+ * element of REC's body, which holds the rows of several schedules):
+ * packed once for both. */
+void
+schedule_put_rows(struct schedule *s, struct jrec *rec, msgpack_packer *pk)
+{
+	struct pack_buffer	pb;
+
+	pack_buffer_init(&pb);
+	schedule_pack(s, &pb.pk);
+	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
+	    pb.sbuf.size);
+	pack_raw(pk, pb.sbuf.data, pb.sbuf.size);
 	pack_buffer_clear(&pb);
 	progress_put(s, rec, 0);
 }

@@ -513,7 +513,7 @@ subscription_op_list(struct reply *req, json_t *params, const char *account)
 	v = xcalloc(n + 1, sizeof *v);
 	for (i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(l.a, i));
-	qsort(v, n, sizeof *v, sub_list_cmp);
+	xqsort(v, n, sizeof *v, sub_list_cmp);
 	out = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(out, v[i]);

@@ -259,7 +259,7 @@ token_list(const struct caller *caller, const char *account)
 	v = xcalloc(n + 1, sizeof *v);
 	for (i = 0; i < n; i++)
 		v[i] = json_array_get(tl.list, i);
-	qsort(v, n, sizeof *v, token_cmp);
+	xqsort(v, n, sizeof *v, token_cmp);
 	sorted = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append(sorted, v[i]);

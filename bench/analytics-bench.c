@@ -15,12 +15,17 @@
  * CPU time at p50 (the wall time includes waiting for a core on a busy
  * machine).  Last, the run-end side: the CPU a run's end costs the
  * writer's merges, into all its rows and into its day's row alone.
- * --out FILE writes the same figures as JSON.
+ * --out FILE writes the same figures as JSON.  The year ends today
+ * (UTC).  --keep-data DIR writes the journal into DIR/journal (DIR must
+ * not exist) and leaves it there: a data directory chimed starts on, with
+ * a year of analytics for accounts acct0, acct1... (bench/dashboard-load.py
+ * --year uses it).
  *
  *	analytics-bench [--accounts N] [--ops N] [--models N] [--repeat N]
- *	    [--out FILE]
+ *	    [--out FILE] [--keep-data DIR]
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -51,7 +56,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: analytics-bench [--accounts N] [--ops N] "
-	    "[--models N] [--repeat N] [--out FILE]\n");
+	    "[--models N] [--repeat N] [--out FILE]\n"
+	    "    [--keep-data DIR]\n");
 	exit(2);
 }
 
@@ -208,6 +214,7 @@ main(int argc, char **argv)
 		{ "models", required_argument, NULL, 'm' },
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'O' },
+		{ "keep-data", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const names[] = { "summary week", "summary month",
@@ -227,7 +234,9 @@ main(int argc, char **argv)
 	double			 end_all, end_day;
 	uint64_t		 accounts = 10, ops = 50, models = 4, repeat = 50;
 	uint64_t		 rows, done = 0, a, o, m, day;
-	const char		*outfile = NULL;
+	const char		*outfile = NULL, *keep = NULL;
+	struct tm		 tm;
+	time_t			 now;
 	char			*dir, *jdir, *cause = NULL, acct[32], op[32];
 	char			 sched[64];
 	char			 model[32], key[ANALYTICS_KEY_MAX];
@@ -252,6 +261,9 @@ main(int argc, char **argv)
 		case 'O':
 			outfile = optarg;
 			break;
+		case 'K':
+			keep = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -259,7 +271,12 @@ main(int argc, char **argv)
 	if (accounts == 0 || ops == 0 || models == 0 || repeat == 0 ||
 	    optind != argc)
 		usage();
-	dir = bench_tmpdir(NULL, "analytics-bench");
+	if (keep != NULL) {
+		if (mkdir(keep, 0700) == -1)
+			fatal("mkdir %s", keep);
+		dir = xstrdup(keep);
+	} else
+		dir = bench_tmpdir(NULL, "analytics-bench");
 	xasprintf(&jdir, "%s/journal", dir);
 	base = event_base_new();
 	memset(&jo, 0, sizeof jo);
@@ -267,7 +284,10 @@ main(int argc, char **argv)
 	if ((j = journal_open(jdir, &jo, &cause)) == NULL ||
 	    journal_start(j, base, &cause) != 0)
 		fatalx("journal: %s", cause);
-	today = 20261205;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	today = (int64_t)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+	    tm.tm_mday;
 	start = mono_us();
 	memset(&put, 0, sizeof put);
 	put.j = j;
@@ -399,7 +419,8 @@ main(int argc, char **argv)
 	free(cpu);
 	journal_close(j);
 	event_base_free(base);
-	bench_rm_tree(dir);
+	if (keep == NULL)
+		bench_rm_tree(dir);
 	free(jdir);
 	free(dir);
 	return (0);

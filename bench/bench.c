@@ -502,6 +502,10 @@ bench_exec_child(const struct bench_daemon *d)
 		argv[n++] = "--http-allow";
 		argv[n++] = d->http_allow;
 	}
+	if (d->ctl_max_request != NULL) {
+		argv[n++] = "--ctl-max-request";
+		argv[n++] = d->ctl_max_request;
+	}
 	argv[n] = NULL;
 	execv(d->chimed, (char *const *)argv);
 	fprintf(stderr, "bench: cannot run %s: %s\n", d->chimed,

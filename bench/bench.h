@@ -88,6 +88,7 @@ struct bench_daemon {
 	const char	*trace;		/* --trace, or NULL */
 	int		 max_running;	/* --max-running, 0: default */
 	const char	*http_allow;	/* --http-allow, or NULL */
+	const char	*ctl_max_request; /* --ctl-max-request, or NULL */
 	int		 keep;		/* keep DIR at the end, also when a
 					   signal ends the program */
 	char		*dir;		/* temporary directory (owned) */

@@ -8,8 +8,14 @@
 # cold (the cache emptied) and warm (a reload: files revalidated, 304).
 # Debian's chromium, chromium-driver and python3-selenium.
 #
+# --year OPS: the journal starts with a year of analytics (a day's row for
+# each of OPS operations x 4 models x 365 days, ending today, and the rows
+# above them, as bench/analytics-bench --keep-data writes them; built
+# first: make bench/analytics-bench), so the overview's figures are summed
+# over a year of runs; the schedules and runs are added to it.
+#
 # usage: bench/dashboard-load.py [--schedules N] [--runs R] [--rounds K]
-#            [--chimed PATH] [--keep] [--out FILE]
+#            [--year OPS] [--chimed PATH] [--keep] [--out FILE]
 import argparse, json, os, shutil, signal, socket, subprocess, sys
 import tempfile, time
 
@@ -24,6 +30,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--schedules", type=int, default=10000)
 ap.add_argument("--runs", type=int, default=2000)
 ap.add_argument("--rounds", type=int, default=5)
+ap.add_argument("--year", type=int, default=0)
 ap.add_argument("--chimed", default=os.path.join(
     os.environ.get("CHIME_BUILDDIR", SRC), "chimed"))
 ap.add_argument("--keep", action="store_true")
@@ -34,6 +41,16 @@ tmp = tempfile.mkdtemp(prefix="chime-dashbench.")
 data = os.path.join(tmp, "data")
 sock_path = os.path.join(data, "chime.sock")
 log = open(os.path.join(tmp, "chimed.log"), "w")
+ACCOUNT = "acme"
+if a.year:
+    t0 = time.monotonic()
+    subprocess.run([os.path.join(os.path.dirname(a.chimed), "bench",
+                                 "analytics-bench"), "--accounts", "1",
+                    "--ops", str(a.year), "--models", "4", "--repeat", "1",
+                    "--keep-data", data], check=True, stdout=log)
+    ACCOUNT = "acct0"
+    print("a year of analytics   %d operations x 4 models x 365 days "
+          "in %.1f s" % (a.year, time.monotonic() - t0))
 d = subprocess.Popen([a.chimed, "--data", data, "--http", "127.0.0.1:0",
                       "--catalog", os.path.join(SRC, "bench/catalog.json"),
                       "--ui-dir", os.path.join(SRC, "ui"),
@@ -87,23 +104,23 @@ def check_all(answers, what):
         done()
 
 
-call("account.create", name="acme")
+call("account.create", name=ACCOUNT)
 t0 = time.monotonic()
 check_all(call_many([{"method": "schedule.create", "params": {
-    "account": "acme", "name": "s%05d" % i,
+    "account": ACCOUNT, "name": "s%05d" % i,
     "operation": "noop" if i % 2 else "report", "manual": True}}
     for i in range(a.schedules)]), "schedule.create")
 print("schedules created     %d in %.1f s" % (a.schedules,
                                                time.monotonic() - t0))
 t0 = time.monotonic()
 check_all(call_many([{"method": "schedule.trigger", "params": {
-    "account": "acme", "id": "s%05d" % (i % a.schedules)}}
+    "account": ACCOUNT, "id": "s%05d" % (i % a.schedules)}}
     for i in range(a.runs)]), "schedule.trigger")
-while call("analytics.summary", account="acme",
-           period="week")["current"]["runs"] < a.runs:
+while call("analytics.summary", account=ACCOUNT,
+           period="week")["current"]["runs"] < a.runs + 3 * 7 * 4 * a.year:
     time.sleep(0.2)
 print("runs ended            %d in %.1f s" % (a.runs, time.monotonic() - t0))
-token = call("token.create", name="bench", account="acme")["token"]
+token = call("token.create", name="bench", account=ACCOUNT)["token"]
 port = call("daemon.status")["http"]["address"].rsplit(":", 1)[1]
 url = "http://127.0.0.1:%s/ui/" % port
 
@@ -146,7 +163,7 @@ def load(cold):
     return b.execute_script(MEASURE)
 
 
-res = {"schedules": a.schedules, "runs": a.runs, "cold": [], "warm": []}
+res = {"schedules": a.schedules, "runs": a.runs, "year_ops": a.year, "cold": [], "warm": []}
 for _ in range(a.rounds):
     res["cold"].append(load(True))
     res["warm"].append(load(False))

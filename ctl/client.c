@@ -11,6 +11,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -112,6 +113,7 @@ static int	 client_answer(const struct ctl_method *, json_t *);
 static int	 client_wants_help(int, char **);
 static int	 client_run(int, char **);
 static int	 client_options(int, char **);
+static int	 client_apply_set(json_t *, const char *, json_t **);
 static int	 client_take_file(const struct ctl_method *, int *, char **,
 		     json_t **);
 static void	 client_take_wide(int *, char **);
@@ -144,13 +146,19 @@ usage(void)
 	exit(CTL_EXIT_USAGE);
 }
 
+/* The data directory of the shipped service (contrib/chimed.service). */
+#define CLIENT_SERVICE_SOCKET	"/var/lib/chime/chime.sock"
+#define CLIENT_DEFAULT_SOCKET	"./var/chime/chime.sock"
+
 /* --socket, else $CHIME_SOCKET, else $CHIME_DATA/chime.sock, else the
- * default data directory's socket. */
+ * default data directory's socket, else (when that one is not there but
+ * the service's is) the service's. */
 static const char *
 client_socket_path(void)
 {
 	static char	*path;
 	const char	*s;
+	struct stat	 sb;
 
 	if (client_socket != NULL)
 		return (client_socket);
@@ -161,7 +169,10 @@ client_socket_path(void)
 			xasprintf(&path, "%s/chime.sock", s);
 		return (path);
 	}
-	return ("./var/chime/chime.sock");
+	if (lstat(CLIENT_DEFAULT_SOCKET, &sb) == -1 &&
+	    lstat(CLIENT_SERVICE_SOCKET, &sb) == 0)
+		return (CLIENT_SERVICE_SOCKET);
+	return (CLIENT_DEFAULT_SOCKET);
 }
 
 /*
@@ -636,7 +647,10 @@ client_take_file(const struct ctl_method *m, int *argc, char **argv,
 	else if (*out == NULL)
 		fprintf(stderr, "chimectl: %s:%d:%d: %s\n", argv[i + 1],
 		    err.line, err.column, err.text);
-	else if (!json_is_object(*out))
+	else if (strcmp(m->name, "schedule.apply") == 0) {
+		if (client_apply_set(*out, argv[i + 1], out) != 0)
+			return (-1);
+	} else if (!json_is_object(*out))
 		fprintf(stderr, "chimectl: %s: not a JSON object\n",
 		    argv[i + 1]);
 	if (!json_is_object(*out)) {
@@ -646,6 +660,63 @@ client_take_file(const struct ctl_method *m, int *argc, char **argv,
 	}
 	memmove(argv + i, argv + i + 2, (*argc - i - 2) * sizeof *argv);
 	*argc -= 2;
+	return (0);
+}
+
+/*
+ * The set of schedule.apply from FILE's JSON IN (taken): {"schedules":
+ * [...]} or a bare array of schedule.create objects, each with its
+ * "name", or {"schedules": {NAME: {...}}} as the method takes it.  The
+ * object keyed by name in *OUT, or -1 after saying what is wrong.
+ */
+static int
+client_apply_set(json_t *in, const char *file, json_t **out)
+{
+	json_t		*list = in, *set, *e, *name;
+	const char	*key;
+	size_t		 i;
+
+	*out = NULL;
+	if (json_is_object(in)) {
+		json_object_foreach(in, key, e) {
+			if (strcmp(key, "schedules") != 0) {
+				fprintf(stderr, "chimectl: %s: unknown key "
+				    "\"%s\" (the file is {\"schedules\": "
+				    "[...]} or an array)\n", file, key);
+				json_decref(in);
+				return (-1);
+			}
+		}
+		list = json_object_get(in, "schedules");
+	}
+	if (json_is_object(list)) {
+		*out = json_incref(list);
+		json_decref(in);
+		return (0);
+	}
+	if (!json_is_array(list)) {
+		fprintf(stderr, "chimectl: %s: not a set of schedules: "
+		    "{\"schedules\": [...]} or an array\n", file);
+		json_decref(in);
+		return (-1);
+	}
+	set = json_object();
+	json_array_foreach(list, i, e) {
+		name = json_object_get(e, "name");
+		if (!json_is_string(name) || json_object_get(set,
+		    json_string_value(name)) != NULL) {
+			fprintf(stderr, "chimectl: %s: schedule %zu: %s\n",
+			    file, i + 1, !json_is_object(e) ? "not an "
+			    "object" : !json_is_string(name) ? "no \"name\"" :
+			    "the same name as an earlier one");
+			json_decref(set);
+			json_decref(in);
+			return (-1);
+		}
+		json_object_set(set, json_string_value(name), e);
+	}
+	json_decref(in);
+	*out = set;
 	return (0);
 }
 

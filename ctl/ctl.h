@@ -44,6 +44,7 @@
 /* Bounds of parameters, in the method tables (ctl_param .min/.max). */
 #define CTL_MAX_BATCH_OPS	100000	/* operations of one batch */
 #define CTL_MAX_LIST		100000	/* schedules on one page */
+#define CTL_MAX_APPLY		20000	/* schedules in one schedule.apply */
 #define CTL_MAX_GLOB		200	/* bytes of a name glob */
 #define CTL_MAX_KEY		200	/* bytes of an idempotency key */
 #define CTL_MAX_REASON		500	/* bytes of a cancel reason */
@@ -189,6 +190,10 @@ json_t		*ctl_json_loadb(const char *, size_t, size_t, json_error_t *);
  * 0 if good; else -1 with allocated *field and *reason. */
 int		 ctl_check_params(const struct ctl_method *, json_t *,
 		     char **, char **);
+/* The same for an object nested in params ctl_check_params passed (its
+ * numbers are in range already). */
+int		 ctl_check_nested(const struct ctl_method *, json_t *,
+		     char **, char **);
 const char	*ctl_ptype_name(enum ctl_ptype);
 /* Build a method's params from chimectl arguments (after NOUN VERB).
  * 0 and a new object in *params, or -1 and an allocated *cause. */
@@ -325,6 +330,9 @@ void		 ctl_kinds_free(struct ctl_kinds *);
  * method-prefs.c, method-budget.c, method-batch.c, method-events.c:
  * NULL-name terminated */
 extern const struct ctl_method ctl_methods_schedule[];
+/* What one entry of schedule.apply's "schedules" may hold: the daemon
+ * checks each entry against its table as the server checks params. */
+extern const struct ctl_method ctl_schedule_apply_entry;
 extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
 extern const struct ctl_method ctl_methods_account[];

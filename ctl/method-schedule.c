@@ -93,6 +93,40 @@ static const struct ctl_param p_create[] = {
 	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };
+static const struct ctl_param p_apply[] = {
+	{ .name = "schedules", .type = CTL_P_OBJECT,
+	    .help = "required: the account's schedules, keyed by name, each "
+	        "with schedule.create's fields (-f FILE: {\"schedules\": "
+	        "[...]})" },
+	{ .name = "prune", .type = CTL_P_BOOL,
+	    .help = "delete the account's schedules the set does not name" },
+	{ .name = "dry_run", .type = CTL_P_BOOL,
+	    .help = "show what would change; change nothing" },
+	{ .name = "force", .type = CTL_P_BOOL,
+	    .help = "accept caps that one run's estimate passes on its own" },
+	CTL_PARAM_ACCOUNT,
+	{ .name = NULL }
+};
+/* One entry of schedule.apply: schedule.create's fields but dry_run and
+ * account ("name", when given, is the entry's key). */
+static const struct ctl_param p_apply_entry[] = {
+	{ .name = "name", .type = CTL_P_STRING,
+	    .help = "the entry's key" },
+	{ .name = "batch", .type = CTL_P_OBJECT,
+	    .help = "target: a batch definition" },
+	P_CONFIG,
+	{ .name = "paused", .type = CTL_P_BOOL,
+	    .help = "created paused (only when the entry creates it)" },
+	{ .name = "force", .type = CTL_P_BOOL,
+	    .help = "accept a cap that one run's estimate passes on its "
+	        "own" },
+	{ .name = NULL }
+};
+const struct ctl_method ctl_schedule_apply_entry = {
+	.name = "schedule.apply entry",
+	.summary = "one schedule of schedule.apply",
+	.params = p_apply_entry,
+};
 static const struct ctl_param p_estimate[] = {
 	{ .name = "id", .type = CTL_P_STRING, .flags = CTL_P_POSITIONAL,
 	    .help = "an existing schedule (else the one the other "
@@ -191,6 +225,13 @@ const struct ctl_method ctl_methods_schedule[] = {
 		.params = p_create,
 		.target = CTL_T_ACCOUNT,
 		.flags = CTL_M_NEW,
+	},
+	{
+		.name = "schedule.apply",
+		.summary = "make an account's schedules match a set (one record: "
+		    "created, updated, unchanged, deleted with --prune)",
+		.params = p_apply,
+		.target = CTL_T_ACCOUNT,
 	},
 	{
 		.name = "schedule.get",

@@ -386,6 +386,9 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 	return (NULL);
 }
 
+static int	ctl_check_table(const struct ctl_method *, json_t *, int,
+		    char **, char **);
+
 /*
  * Check PARAMS against the method's table: no unknown names, every required
  * one present, each of its type.  The first problem wins.
@@ -393,6 +396,22 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 int
 ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
     char **reason)
+{
+	return (ctl_check_table(m, params, 1, field, reason));
+}
+
+/* The same for an object inside params that ctl_check_params checked
+ * already for numbers out of range (an entry of schedule.apply). */
+int
+ctl_check_nested(const struct ctl_method *m, json_t *params, char **field,
+    char **reason)
+{
+	return (ctl_check_table(m, params, 0, field, reason));
+}
+
+static int
+ctl_check_table(const struct ctl_method *m, json_t *params, int ranges,
+    char **field, char **reason)
 {
 	const struct ctl_param	*p;
 	const char		*key, *why;
@@ -412,7 +431,7 @@ ctl_check_params(const struct ctl_method *m, json_t *params, char **field,
 				*reason = xstrdup("unknown parameter");
 				return (-1);
 			}
-			if (ctl_has_range(v)) {
+			if (ranges && ctl_has_range(v)) {
 				*field = xstrdup(key);
 				*reason = xstrdup(CTL_RANGE_REASON);
 				return (-1);
@@ -812,8 +831,11 @@ ctl_client_send(int fd, const char *buf, size_t len, int64_t deadline,
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n == -1) {
+			int	saved = errno;
+
 			xasprintf(cause, "sending the request: %s",
-			    strerror(errno));
+			    strerror(saved));
+			errno = saved;
 			return (-1);
 		}
 		buf += n;
@@ -884,7 +906,7 @@ ctl_client_call(int fd, const char *method, json_t *params, int timeout_ms,
     json_t **out, char **cause)
 {
 	json_t	*req;
-	char	*line;
+	char	*line, *why = NULL;
 	int64_t	 deadline = 0;
 	int	 rc;
 
@@ -907,6 +929,16 @@ ctl_client_call(int fd, const char *method, json_t *params, int timeout_ms,
 	if (rc == 0)
 		rc = ctl_client_send(fd, "\n", 1, deadline, cause);
 	free(line);
+	if (rc != 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The daemon refused the request before reading all of it
+		 * (a line past its limit) and closed: its answer says why. */
+		if (ctl_client_recv(fd, deadline, out, &why) == 0) {
+			free(*cause);
+			*cause = NULL;
+			return (0);
+		}
+		free(why);
+	}
 	if (rc != 0)
 		return (-1);
 	return (ctl_client_recv(fd, deadline, out, cause));

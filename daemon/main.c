@@ -45,6 +45,7 @@ usage(int status)
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
 "              [--secret-exec-ttl DURATION] [--webhook-refusals N/DURATION]\n"
 "              [--ctl-max-connections N] [--ctl-max-per-uid N]\n"
+"              [--ctl-max-request BYTES]\n"
 "              [--ctl-admin-reserved N] [--ctl-idle-timeout DURATION]\n"
 "              [--ctl-read-timeout DURATION] [--scrub-interval DURATION]\n"
 "              [--signing-key FILE] [--checkpoint-every N]\n"
@@ -107,6 +108,9 @@ usage(int status)
 "  --ctl-max-connections N  control connections at once (default 256)\n"
 "  --ctl-max-per-uid N   control connections of one uid that is not an\n"
 "                        admin (default 32)\n"
+"  --ctl-max-request N   largest control request line in bytes (default\n"
+"                        1048576; a schedule.apply of many schedules may\n"
+"                        need more)\n"
 "  --ctl-admin-reserved N  of --ctl-max-connections, kept for admins\n"
 "                        (root and the daemon's uid; default 16)\n"
 "  --ctl-idle-timeout DUR  close a control connection that asks nothing\n"
@@ -332,7 +336,7 @@ enum {
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
 	OPT_CTL_ADMIN_RESERVED, OPT_CTL_IDLE_TIMEOUT, OPT_CTL_READ_TIMEOUT,
-	OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SIGNING_KEY,
+	OPT_CTL_MAX_REQUEST, OPT_WEBHOOK_REFUSALS, OPT_SCRUB_INTERVAL, OPT_SIGNING_KEY,
 	OPT_CKPT_EVERY, OPT_CKPT_INTERVAL, OPT_CKPT_LOG, OPT_CKPT_SYSLOG,
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
@@ -370,6 +374,7 @@ static const struct option longopts[] = {
 	{ "secret-exec-ttl", required_argument, NULL, OPT_SECRET_EXEC_TTL },
 	{ "ctl-max-connections", required_argument, NULL, OPT_CTL_MAX_CONNS },
 	{ "ctl-max-per-uid", required_argument, NULL, OPT_CTL_MAX_PER_UID },
+	{ "ctl-max-request", required_argument, NULL, OPT_CTL_MAX_REQUEST },
 	{ "ctl-admin-reserved", required_argument, NULL,
 	    OPT_CTL_ADMIN_RESERVED },
 	{ "ctl-idle-timeout", required_argument, NULL, OPT_CTL_IDLE_TIMEOUT },
@@ -595,6 +600,11 @@ flag_apply_ctl(struct flags *f, int opt, const char *arg, char **cause)
 		if (parse_number(arg, 1, 100000, &n, cause) == -1)
 			return (-1);
 		f->ctl_limits.max_per_uid = (size_t)n;
+		return (0);
+	case OPT_CTL_MAX_REQUEST:
+		if (parse_number(arg, 1024, 1 << 30, &n, cause) == -1)
+			return (-1);
+		f->ctl_limits.max_request = (size_t)n;
 		return (0);
 	case OPT_CTL_ADMIN_RESERVED:
 		if (parse_number(arg, 1, 100000, &n, cause) == -1)

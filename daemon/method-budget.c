@@ -39,7 +39,7 @@ method_budget_status_of(const char *account)
 
 	schedule_foreach(account, method_budget_capped, &c);
 	if (c.n > 0)
-		qsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
+		xqsort(c.v, c.n, sizeof *c.v, schedule_list_cmp);
 	for (i = 0; i < c.n; i++)
 		json_array_append_new(caps, budget_schedule_cap(c.v[i]));
 	free(c.v);

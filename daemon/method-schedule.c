@@ -43,30 +43,35 @@ method_secret_ready(void *arg, const char *cause)
 }
 
 /*
- * The secret reference in PARAMS' FIELD, checked before a handler reads it:
- * env:, file: and exec: touch the host, so only admins may give them (a
- * tenant may ask for "generated"), and an exec: command is read in a child
- * the loop watches, never on the loop.  Returns 0 to go on (no reference,
- * "generated", or one that can be read now); 1 when the request was
- * answered (refused) or deferred: the method runs again with the same
- * request and params once the command ended (its target resolved again:
- * it may be gone), and finds it read.  Called after the
- * caller is authorised for the account, before anything else happens.
+ * The secret reference in HOLDER's FIELD (HOLDER: PARAMS, or an object
+ * inside them), checked before a handler reads it: env:, file: and exec:
+ * touch the host, so only admins may give them (a tenant may ask for
+ * "generated"), and an exec: command is read in a child the loop watches,
+ * never on the loop.  Returns 0 to go on (no reference, "generated", or
+ * one that can be read now); 1 when the request was answered (refused,
+ * as FIELD, or as ERR_FIELD when given) or deferred: the method runs
+ * again with the same request and params once the command ended (its
+ * target resolved again: it may be gone), and finds it read.  Called
+ * after the caller is authorised for the account, before anything else
+ * happens.
  */
-int
-method_secret_gate(struct ctl_req *req, json_t *params, const char *field)
+static int
+method_secret_gate_in(struct ctl_req *req, json_t *params, json_t *holder,
+    const char *field, const char *err_field)
 {
-	const char		*ref = param_string(params, field);
+	const char		*ref = param_string(holder, field);
 	struct secret_defer	*d;
 	char			*cause = NULL;
 	int			 rc;
 
+	if (err_field == NULL)
+		err_field = field;
 	if (ref == NULL || !secret_admin_only(ref))
 		return (0);
 	if (!ctl_req_caller(req)->admin) {
 		ctl_error(req, CTL_E_FORBIDDEN, "only an admin may give a "
 		    "secret reference (env:, file:, exec:); use \"generated\"",
-		    field, "admin only");
+		    err_field, "admin only");
 		return (1);
 	}
 	d = xcalloc(1, sizeof *d);
@@ -79,9 +84,15 @@ method_secret_gate(struct ctl_req *req, json_t *params, const char *field)
 	free(d);
 	if (rc == 0)
 		return (0);
-	ctl_error_param(req, field, cause);
+	ctl_error_param(req, err_field, cause);
 	free(cause);
 	return (1);
+}
+
+int
+method_secret_gate(struct ctl_req *req, json_t *params, const char *field)
+{
+	return (method_secret_gate_in(req, params, params, field, NULL));
 }
 
 static void
@@ -109,6 +120,72 @@ method_create(struct ctl_req *req, json_t *params,
 	json_object_del(p, "force");
 	schedule_ctl_estimate(ctl_req_reply(req), p, account);
 	json_decref(p);
+}
+
+/*
+ * schedule.apply: each entry of "schedules" checked against the entry
+ * table (as the server checks params: no unknown field, each of its
+ * type) and its secret reference gated, naming the entry
+ * ("schedules.NAME.FIELD"); then the set is applied as one record.
+ */
+static void
+method_apply(struct ctl_req *req, json_t *params, const struct target *t)
+{
+	json_t		*set = json_object_get(params, "schedules"), *e;
+	const char	*key;
+	char		*field, *reason, *path, *msg;
+	int		 prune = 0, dry_run = 0, force = 0;
+
+	/* Required (not in the table: chimectl gives it with -f FILE). */
+	if (set == NULL) {
+		ctl_error_param(req, "schedules", "is required");
+		return;
+	}
+	if (json_object_size(set) > CTL_MAX_APPLY) {
+		xasprintf(&reason, "at most %d schedules in one apply",
+		    CTL_MAX_APPLY);
+		ctl_error_param(req, "schedules", reason);
+		free(reason);
+		return;
+	}
+	json_object_foreach(set, key, e) {
+		field = reason = NULL;
+		if (!json_is_object(e)) {
+			field = NULL;
+			reason = xstrdup("must be an object of "
+			    "schedule.create's fields");
+		} else if (ctl_check_nested(&ctl_schedule_apply_entry, e,
+		    &field, &reason) == 0) {
+			xasprintf(&path, "schedules.%s.webhook_secret", key);
+			if (method_secret_gate_in(req, params, e,
+			    "webhook_secret", path)) {
+				free(path);
+				return;
+			}
+			free(path);
+			continue;
+		}
+		if (field != NULL)
+			xasprintf(&path, "schedules.%s.%s", key, field);
+		else
+			xasprintf(&path, "schedules.%s", key);
+		xasprintf(&msg, "schedule \"%s\": %s%s%s", key,
+		    field != NULL ? field : "", field != NULL ? ": " : "",
+		    reason);
+		ctl_error_data(req, CTL_E_INVALID_PARAMS, msg, json_pack(
+		    "{s:s, s:s, s:s}", "field", path, "reason", reason,
+		    "name", key));
+		free(msg);
+		free(path);
+		free(field);
+		free(reason);
+		return;
+	}
+	param_bool(params, "prune", &prune);
+	param_bool(params, "dry_run", &dry_run);
+	param_bool(params, "force", &force);
+	schedule_ctl_apply(ctl_req_reply(req), t->account, set, prune,
+	    dry_run, force);
 }
 
 static void
@@ -393,6 +470,7 @@ method_next(struct ctl_req *req, json_t *params,
 
 const struct daemon_method daemon_methods_schedule[] = {
 	{ "schedule.create", method_create },
+	{ "schedule.apply", method_apply },
 	{ "schedule.get", method_get },
 	{ "schedule.list", method_list },
 	{ "schedule.update", method_update },

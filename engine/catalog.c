@@ -315,7 +315,7 @@ catalog_parse_models(json_t *arr, struct catalog *cat, char **cause)
 	free(keys);
 	if (rc != 0)
 		return (-1);
-	qsort(cat->models, cat->nmodels, sizeof *cat->models,
+	xqsort(cat->models, cat->nmodels, sizeof *cat->models,
 	    catalog_model_cmp);
 	return (0);
 }
@@ -690,7 +690,7 @@ catalog_parse_operations(json_t *arr, struct catalog *cat, char **cause)
 	free(keys);
 	if (rc != 0)
 		return (-1);
-	qsort(cat->ops, cat->nops, sizeof *cat->ops, catalog_operation_cmp);
+	xqsort(cat->ops, cat->nops, sizeof *cat->ops, catalog_operation_cmp);
 	return (0);
 }
 
@@ -732,7 +732,7 @@ catalog_check_unique(struct catalog_key *keys, size_t n, const char *name,
 	size_t	i, worst = SIZE_MAX, first = 0;
 	char	at[64];
 
-	qsort(keys, n, sizeof *keys, catalog_key_cmp);
+	xqsort(keys, n, sizeof *keys, catalog_key_cmp);
 	for (i = 1; i < n; i++) {
 		if (strcmp(keys[i - 1].id, keys[i].id) != 0)
 			continue;

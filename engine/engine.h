@@ -315,7 +315,6 @@ void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
 void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
-int		 write_all(int, const char *, size_t);
 char		*xstrndup(const char *, size_t);
 int		 xasprintf(char **, const char *, ...) printflike(2, 3);
 int		 xvasprintf(char **, const char *, va_list);
@@ -328,6 +327,9 @@ char		*fmt_rfc3339(int64_t, char *, size_t);	/* UTC, "...Z" */
 char		*fmt_rfc3339_ms(int64_t, char *, size_t);
 int		 parse_rfc3339(const char *, int64_t *);
 int		 hex_digit(int);		/* its value, or -1 */
+int		 write_all(int, const char *, size_t);
+void		 xqsort(void *, size_t, size_t,
+		    int (*)(const void *, const void *));
 int		 parse_usd(const char *, int64_t *);	/* "1.25" -> 1250000 */
 int		 parse_usd_json(const json_t *, int64_t *);	/* string or number */
 int64_t		 money_add(int64_t, int64_t);
@@ -335,6 +337,9 @@ char		*fmt_usd(int64_t, char *, size_t);	/* 1250000 -> "1.250000" */
 int		 parse_duration(const char *, int64_t *);	/* "90s" "5m" "1h" -> us */
 int		 valid_id(const char *);	/* [A-Za-z0-9._-]{1,64} */
 void		 random_id(const char *, char *, size_t);	/* prefix + 12 base32 */
+/* N such ids at once (one draw of randomness), each in LEN bytes from
+ * BUF + i * LEN. */
+void		 random_ids(const char *, char *, size_t, size_t);
 int		 mkdir_p(const char *, mode_t);
 
 /* reply.c */

@@ -1007,6 +1007,12 @@ httpd_closed(struct evhttp_connection *evcon, void *arg)
 	if (st != NULL) {
 		c->stream = NULL;
 		st->closed(st->arg);
+		/* A peer that went away in the middle of the stream: libevent
+		 * took the request off the connection and leaves it to us;
+		 * ending the reply frees it.  Otherwise the connection frees
+		 * it with itself. */
+		if (evhttp_request_get_connection(st->req) == NULL)
+			evhttp_send_reply_end(st->req);
 		free(st);
 	}
 

@@ -367,6 +367,31 @@ random_id(const char *prefix, char *buf, size_t len)
 	buf[n + sizeof r] = '\0';
 }
 
+/* N ids of PREFIX and 12 base32 characters, the i-th at BUF + i * LEN,
+ * from one draw (random_id draws for each: slow for thousands). */
+void
+random_ids(const char *prefix, char *buf, size_t len, size_t n)
+{
+	static const char	 alpha[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char		*r;
+	size_t			 i, k, p = strlen(prefix);
+
+	if (p + 12 + 1 > len)
+		fatalx("random_ids: buffer too small");
+	if (n == 0)
+		return;
+	r = xmalloc(n * 12);
+	if (RAND_bytes(r, (int)(n * 12)) != 1)
+		fatalx("random_ids: RAND_bytes failed");
+	for (i = 0; i < n; i++) {
+		memcpy(buf + i * len, prefix, p);
+		for (k = 0; k < 12; k++)
+			buf[i * len + p + k] = alpha[r[i * 12 + k] % 32];
+		buf[i * len + p + 12] = '\0';
+	}
+	free(r);
+}
+
 /* mkdir -p with MODE for every directory it creates. */
 int
 mkdir_p(const char *path, mode_t mode)
@@ -430,4 +455,14 @@ write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return (0);
+}
+
+/* qsort(3) that takes an empty array as it comes, with BASE NULL (qsort's
+ * BASE may not be NULL, even for no elements). */
+void
+xqsort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }

@@ -173,8 +173,7 @@ backup_journal(const char *data, const char *backup, uint64_t *seq,
 		goto out;
 	}
 	j = jcli_open(data);
-	if (journal_copy(j, fd, &cause) != 0 ||
-	    journal_meta(j, &m, &cause) != 0) {
+	if (journal_copy(j, fd, &cause) != 0) {
 		fprintf(stderr, "chime-journal: backup: %s\n", cause);
 		free(cause);
 		journal_close(j);
@@ -190,6 +189,16 @@ backup_journal(const char *data, const char *backup, uint64_t *seq,
 	}
 	close(fd);
 	*size = sb.st_size;
+	/* The head the copy holds, read from the copy: the live journal
+	 * has moved on since its read transaction began. */
+	j = jcli_open(backup);
+	if (journal_meta(j, &m, &cause) != 0) {
+		fprintf(stderr, "chime-journal: backup: %s\n", cause);
+		free(cause);
+		journal_close(j);
+		goto out;
+	}
+	journal_close(j);
 	*seq = m.head_seq;
 	rc = backup_sync(dir);
 out:

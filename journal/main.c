@@ -359,7 +359,7 @@ stats_print(struct journal *j, struct stats_walk *w,
 	all = xreallocarray(NULL, n + 1, sizeof *all);
 	p = all;
 	strmap_foreach(&w->kinds, stats_collect, &p);
-	qsort(all, n, sizeof *all, stats_cmp);
+	xqsort(all, n, sizeof *all, stats_cmp);
 	for (i = 0; i < n; i++) {
 		printf("  %-30s %llu\n", all[i]->name,
 		    (unsigned long long)all[i]->count);

@@ -578,7 +578,7 @@ record_map_keys(const msgpack_object_map *m, char **cause)
 			return (-1);
 		}
 	}
-	qsort(names, m->size, sizeof *names, record_name_cmp);
+	xqsort(names, m->size, sizeof *names, record_name_cmp);
 	for (i = 1; i < m->size && rc == 0; i++) {
 		if (record_name_cmp(&names[i - 1], &names[i]) != 0)
 			continue;

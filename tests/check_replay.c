@@ -283,6 +283,70 @@ START_TEST(test_replay_run)
 }
 END_TEST
 
+/* schedule.applied: each created and updated row put with its progress
+ * (an updated one's runs past its history gone), each deleted one gone
+ * with its runs. */
+START_TEST(test_replay_applied)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("schedule.created", "acme", "{\"id\":\"s_d\","
+	    "\"history\":5,\"run_counter\":0}", &cause), 0);
+	ck_assert_int_eq(fold("schedule.created", "acme", "{\"id\":\"s_u\","
+	    "\"history\":5,\"run_counter\":0}", &cause), 0);
+	ck_assert_int_eq(fold("run.finished", "acme", "{\"run_id\":\"s_d:1\","
+	    "\"schedule\":\"s_d\",\"number\":1,\"status\":\"success\","
+	    "\"progress\":{\"run_counter\":1}}", &cause), 0);
+	ck_assert_int_eq(fold("run.finished", "acme", "{\"run_id\":\"s_u:1\","
+	    "\"schedule\":\"s_u\",\"number\":1,\"status\":\"success\","
+	    "\"progress\":{\"run_counter\":1}}", &cause), 0);
+	ck_assert_int_eq(fold("run.finished", "acme", "{\"run_id\":\"s_u:2\","
+	    "\"schedule\":\"s_u\",\"number\":2,\"status\":\"success\","
+	    "\"progress\":{\"run_counter\":2}}", &cause), 0);
+	ck_assert_int_eq(fold("schedule.applied", "acme", "{\"created\":"
+	    "[{\"id\":\"s_n\",\"name\":\"n\",\"last_fire_us\":3,"
+	    "\"fired_us\":0,\"run_counter\":0,\"month_key\":0,"
+	    "\"month_spent_micro\":0}],\"updated\":[{\"id\":\"s_u\","
+	    "\"name\":\"u\",\"history\":1,\"last_fire_us\":4,"
+	    "\"fired_us\":0,\"run_counter\":2,\"month_key\":0,"
+	    "\"month_spent_micro\":0}],\"deleted\":[{\"id\":\"s_d\","
+	    "\"name\":\"d\"}],\"unchanged\":7}", &cause), 0);
+	row_is("schedules", "s_n", "{\"id\":\"s_n\",\"name\":\"n\","
+	    "\"last_fire_us\":3,\"fired_us\":0,\"run_counter\":0,"
+	    "\"month_key\":0,\"month_spent_micro\":0}");
+	row_is("progress", "s_n", "{\"last_fire_us\":3,\"fired_us\":0,"
+	    "\"run_counter\":0,\"month_key\":0,\"month_spent_micro\":0}");
+	row_is("progress", "s_u", "{\"last_fire_us\":4,\"fired_us\":0,"
+	    "\"run_counter\":2,\"month_key\":0,\"month_spent_micro\":0}");
+	row_absent("runs", "s_u:000000000001");
+	row_is("runs", "s_u:000000000002", "{\"run_id\":\"s_u:2\","
+	    "\"schedule\":\"s_u\",\"number\":2,\"status\":\"success\"}");
+	row_absent("schedules", "s_d");
+	row_absent("progress", "s_d");
+	row_absent("runs", "s_d:000000000001");
+}
+END_TEST
+
+/* A schedule.applied without its lists, or with a schedule without an
+ * id, cannot be folded. */
+START_TEST(test_replay_applied_bad)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(fold("schedule.applied", "acme", "{\"created\":[],"
+	    "\"updated\":[]}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without deleted"));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(fold("schedule.applied", "acme", "{\"created\":"
+	    "[{\"name\":\"x\"}],\"updated\":[],\"deleted\":[]}", &cause),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without an id"));
+	free(cause);
+	ck_assert_uint_eq(nrows, 0);
+}
+END_TEST
+
 /* A run record without a schedule cannot be folded, and writes nothing. */
 START_TEST(test_replay_run_bad)
 {
@@ -616,6 +680,8 @@ replay_suite(void)
 	    test_replay_account_bad,
 	    test_replay_run,
 	    test_replay_run_bad,
+	    test_replay_applied,
+	    test_replay_applied_bad,
 	    test_replay_run_index,
 	    test_replay_run_index_bad,
 	    test_replay_spend,

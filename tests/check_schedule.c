@@ -597,6 +597,226 @@ START_TEST(test_config_copy)
 }
 END_TEST
 
+/* ---- schedule-apply.c --------------------------------------------------- */
+
+/* The configuration an entry of schedule.apply makes (as create does). */
+static void
+entry_config(struct schedule_config *c, const char *json)
+{
+	const char	*field = NULL;
+	char		*reason = NULL;
+	json_t		*p;
+
+	ck_assert_ptr_nonnull(p = json_loads(json, 0, NULL));
+	schedule_config_init(c);
+	ck_assert_msg(schedule_config_apply(c, "default", p, 1, &field,
+	    &reason) == 0, "%s: %s", field, reason);
+	json_decref(p);
+}
+
+/* The same entry twice is no change; each field that differs is named
+ * once, by its parameter; a field left out means its default again. */
+START_TEST(test_apply_diff)
+{
+	struct schedule_config	 a, b;
+	const char		*f[SCHEDULE_DIFF_MAX];
+
+	entry_config(&a, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"cron\":\"0 3 * * *\",\"tz\":\"Europe/Paris\","
+	    "\"priority\":7,\"parameters\":{\"b\":1,\"a\":2}}");
+	entry_config(&b, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"cron\":\"0 3 * * *\",\"tz\":\"Europe/Paris\","
+	    "\"priority\":7,\"parameters\":{\"a\":2,\"b\":1}}");
+	ck_assert_int_eq(schedule_config_diff(&a, &b, f, SCHEDULE_DIFF_MAX),
+	    0);
+	schedule_config_clear(&b);
+	entry_config(&b, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"cron\":\"0 4 * * *\",\"tz\":\"Europe/Paris\","
+	    "\"note\":\"n\",\"parameters\":{\"a\":2,\"b\":1}}");
+	ck_assert_int_eq(schedule_config_diff(&a, &b, f, SCHEDULE_DIFF_MAX),
+	    3);
+	ck_assert_str_eq(f[0], "cron");
+	ck_assert_str_eq(f[1], "priority");
+	ck_assert_str_eq(f[2], "note");
+	schedule_config_clear(&b);
+	/* Another trigger is named by the new one. */
+	entry_config(&b, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"interval\":\"1h\",\"tz\":\"Europe/Paris\",\"priority\":7,"
+	    "\"parameters\":{\"a\":2,\"b\":1}}");
+	ck_assert_int_eq(schedule_config_diff(&a, &b, f, 1), 1);
+	ck_assert_str_eq(f[0], "interval");
+	schedule_config_clear(&a);
+	schedule_config_clear(&b);
+}
+END_TEST
+
+/* What differs only in form is still a difference where the schedule
+ * shows it (an interval's text); MAX bounds the names written. */
+START_TEST(test_apply_diff_bad)
+{
+	struct schedule_config	 a, b;
+	const char		*f[2] = { NULL, NULL };
+
+	entry_config(&a, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"interval\":\"1h\"}");
+	entry_config(&b, "{\"name\":\"x\",\"operation\":\"quick\","
+	    "\"interval\":3600}");
+	ck_assert_int_eq(schedule_config_diff(&a, &b, f, 2), 1);
+	ck_assert_str_eq(f[0], "interval");
+	schedule_config_clear(&b);
+	entry_config(&b, "{\"name\":\"x\",\"operation\":\"gate\","
+	    "\"manual\":true,\"tz\":\"Asia/Tokyo\",\"history\":5}");
+	ck_assert_int_eq(schedule_config_diff(&a, &b, f, 1), 1);
+	ck_assert_ptr_null(f[1]);
+	schedule_config_clear(&a);
+	schedule_config_clear(&b);
+}
+END_TEST
+
+/* A reply that keeps what it was answered. */
+struct kept_reply {
+	struct reply	 r;
+	json_t		*ok;
+	json_t		*data;
+	int		 kind;	/* -1: ok */
+	int		 answered;
+};
+
+static void
+kept_ok(struct reply *r, json_t *res)
+{
+	struct kept_reply	*k = (struct kept_reply *)r;
+
+	k->ok = res;
+	k->kind = -1;
+	k->answered = 1;
+}
+
+static void
+kept_fail(struct reply *r, enum reply_kind kind, const char *msg,
+    json_t *data)
+{
+	struct kept_reply	*k = (struct kept_reply *)r;
+
+	k->data = data;
+	k->kind = (int)kind;
+	k->answered = 1;
+}
+
+static const struct reply_ops kept_ops = { kept_ok, kept_fail, NULL, NULL };
+
+/* schedule.apply of SET (JSON) to "default", answered in *K. */
+static void
+apply(struct kept_reply *k, const char *set, int prune, int dry_run)
+{
+	json_t	*s;
+	int64_t	 deadline = mono_us() + 20 * USEC_PER_SEC;
+
+	json_decref(k->ok);
+	json_decref(k->data);
+	memset(k, 0, sizeof *k);
+	k->r.ops = &kept_ops;
+	k->r.caller.admin = 1;
+	ck_assert_ptr_nonnull(s = json_loads(set, 0, NULL));
+	schedule_ctl_apply(&k->r, "default", s, prune, dry_run, 0);
+	json_decref(s);
+	while (!k->answered) {
+		ck_assert_msg(mono_us() < deadline, "not answered");
+		event_base_loop(engine->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+}
+
+static int64_t
+count_of(const struct kept_reply *k, const char *outcome)
+{
+	return (json_integer_value(json_object_get(json_object_get(k->ok,
+	    outcome), "count")));
+}
+
+/* Created, unchanged, updated and pruned, each in one record. */
+START_TEST(test_apply_set)
+{
+	struct kept_reply	 k;
+	struct schedule		*s;
+	uint64_t		 seq;
+
+	memset(&k, 0, sizeof k);
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"manual\":true},"
+	    "\"b\":{\"operation\":\"quick\",\"cron\":\"0 3 * * *\"},"
+	    "\"c\":{\"operation\":\"quick\",\"interval\":\"1h\"}}", 0, 0);
+	ck_assert_int_eq(k.kind, -1);
+	ck_assert_int_eq(count_of(&k, "created"), 3);
+	seq = (uint64_t)json_integer_value(json_object_get(k.ok, "seq"));
+	ck_assert_uint_gt(seq, 0);
+	ck_assert_ptr_nonnull(s = schedule_by_name("default", "b"));
+	ck_assert_str_eq(s->trigger_text, "0 3 * * *");
+	ck_assert_int_ne(s->next_fire, 0);
+
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"manual\":true},"
+	    "\"b\":{\"operation\":\"quick\",\"cron\":\"0 3 * * *\"},"
+	    "\"c\":{\"operation\":\"quick\",\"interval\":\"1h\"}}", 1, 0);
+	ck_assert_int_eq(count_of(&k, "unchanged"), 3);
+	ck_assert(json_is_null(json_object_get(k.ok, "seq")));
+
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"manual\":true},"
+	    "\"b\":{\"operation\":\"quick\",\"cron\":\"0 5 * * *\"}}",
+	    1, 1);
+	ck_assert_int_eq(count_of(&k, "updated"), 1);
+	ck_assert_int_eq(count_of(&k, "deleted"), 1);
+	ck_assert(json_is_null(json_object_get(k.ok, "seq")));
+	ck_assert_str_eq(schedule_by_name("default", "b")->trigger_text,
+	    "0 3 * * *");
+	ck_assert_ptr_nonnull(schedule_by_name("default", "c"));
+
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"manual\":true},"
+	    "\"b\":{\"operation\":\"quick\",\"cron\":\"0 5 * * *\"}}",
+	    1, 0);
+	ck_assert_int_eq(k.kind, -1);
+	ck_assert_uint_eq((uint64_t)json_integer_value(json_object_get(k.ok,
+	    "seq")), seq + 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(json_object_get(k.ok, "updated"), "fields"), "b"),
+	    0)), "cron");
+	ck_assert_str_eq(schedule_by_name("default", "b")->trigger_text,
+	    "0 5 * * *");
+	ck_assert_ptr_null(schedule_by_name("default", "c"));
+	json_decref(k.ok);
+}
+END_TEST
+
+/* One bad entry refuses the whole set, naming it; nothing changes. */
+START_TEST(test_apply_set_bad)
+{
+	struct kept_reply	 k;
+
+	memset(&k, 0, sizeof k);
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"manual\":true}}", 0,
+	    0);
+	ck_assert_int_eq(count_of(&k, "created"), 1);
+	apply(&k, "{\"a\":{\"operation\":\"quick\",\"cron\":\"1 * * * *\"},"
+	    "\"new\":{\"operation\":\"quick\",\"manual\":true},"
+	    "\"z\":{\"operation\":\"quick\",\"weekly\":\"funday 09:00\"}}",
+	    1, 0);
+	ck_assert_int_eq(k.kind, REPLY_INVALID);
+	ck_assert_str_eq(json_string_value(json_object_get(k.data, "field")),
+	    "schedules.z.weekly");
+	ck_assert_str_eq(json_string_value(json_object_get(k.data, "name")),
+	    "z");
+	ck_assert_ptr_null(schedule_by_name("default", "new"));
+	ck_assert_str_eq(schedule_by_name("default", "a")->trigger_text, "");
+	/* The name "new" was given back: it may be created now. */
+	apply(&k, "{\"new\":{\"operation\":\"quick\",\"manual\":true}}", 0,
+	    0);
+	ck_assert_int_eq(count_of(&k, "created"), 1);
+	apply(&k, "{\".bad\":{\"operation\":\"quick\",\"manual\":true}}", 0,
+	    0);
+	ck_assert_int_eq(k.kind, REPLY_INVALID);
+	ck_assert_str_eq(json_string_value(json_object_get(k.data, "field")),
+	    "schedules..bad");
+	json_decref(k.data);
+}
+END_TEST
+
 /* ---- the registry ------------------------------------------------------ */
 
 static void
@@ -818,6 +1038,12 @@ schedule_suite(void)
 	    test_config_copy,
 	    test_pack_map,
 	    test_pack_map_bad,
+	    test_apply_diff,
+	    test_apply_diff_bad,
+	    NULL);
+	lib_tcase(s, "apply", setup, teardown, 60,
+	    test_apply_set,
+	    test_apply_set_bad,
 	    NULL);
 	lib_tcase(s, "registry", setup, teardown, 60,
 	    test_foreach_account,

@@ -423,6 +423,23 @@ check "a deliver object over the protocol" ctl schedule update plain \
 check "the deliver's on changed, its recipients kept" json_ok '.deliver.on == "failure" and .deliver.email_to == ["carol@example.com"]' \
     ctlj schedule get plain
 
+# schedule.apply: a deliver is part of the configuration it compares.
+echo '{"schedules": [{"name": "applied", "operation": "summary",
+    "manual": true, "email_to": ["x@example.com"]}]}' >"$T/apply1.json"
+echo '{"schedules": [{"name": "applied", "operation": "summary",
+    "manual": true, "email_to": ["x@example.com"], "email_on": "always"}]}' \
+    >"$T/apply2.json"
+check "schedule.apply creates a schedule with a deliver" json_ok \
+    '.created.names == ["applied"]' ctlj schedule apply -f "$T/apply1.json"
+check "... the same set again is unchanged" json_ok \
+    '.unchanged.names == ["applied"]' ctlj schedule apply -f "$T/apply1.json"
+check "... a changed deliver is an update of \"deliver\"" json_ok \
+    '.updated.fields.applied == ["deliver"]' \
+    ctlj schedule apply -f "$T/apply2.json"
+check "... as schedule.get shows" json_ok \
+    '.deliver == {"attach_result": false, "email_to": ["x@example.com"],
+    "on": "always"}' ctlj schedule get applied
+
 # ---- kill -9 during deliveries to 50 recipients ---------------------------
 # A relay that holds each message 150 ms; chimed killed once some are in;
 # after the restart every recipient has exactly one outcome, and a

@@ -103,6 +103,15 @@ check "a one-shot schedule" ctl schedule create --name once --op quick --at "$(d
 check "schedule.completed" wait_for 20 has schedule.completed '.body.state == "completed"'
 check "a schedule to delete" ctl schedule create --name gone --op quick --manual
 check "schedule.deleted" ctl schedule delete gone
+# schedule.applied in acme (so that --prune leaves default's alone):
+# created, then one updated and one deleted in a second record.
+echo '[{"name": "a1", "operation": "quick", "manual": true},
+    {"name": "a2", "operation": "quick", "cron": "0 3 1 1 *", "tz": "Asia/Tokyo"}]' \
+    > "$T/apply1.json"
+echo '{"schedules": {"a1": {"operation": "quick", "manual": true, "note": "n"}}}' \
+    > "$T/apply2.json"
+check "schedule.applied (created)" ctl schedule apply -f "$T/apply1.json" --account acme
+check "schedule.applied (updated, deleted)" ctl schedule apply -f "$T/apply2.json" --account acme --prune
 # A gate fired every second: its next fire is skipped (overlap).  With
 # four more gates the five slots are taken: the next run waits
 # (run.pending).

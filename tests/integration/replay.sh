@@ -1,6 +1,7 @@
 #!/bin/sh
 # chime-journal replay: the state tables rebuilt from the log alone equal
-# the journal's, also read beside a running daemon; a row changed behind
+# the journal's (a history shrunk by an update included), also read beside
+# a running daemon; a row changed behind
 # the log's back is caught and named (table and key); bad usage and a DIR
 # that is not empty are refused (exit 2) and write nothing.
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,15 @@ id=$(ctlj schedule ls | jq -r '.[] | select(.name == "r") | .id // empty' 2>/dev
 run=$(ctlj schedule trigger "$id" --key k1 | jq -r .run_id)
 check "its run ends" wait_for 20 ended "$run"
 check "a budget set" ctl account update default --monthly-budget 100
+# A history shrunk by an update deletes the runs beyond it: replay too.
+for k in k2 k3 k4; do
+	last=$(ctlj schedule trigger "$id" --key "$k" | jq -r .run_id)
+	check "run $k ends" wait_for 20 ended "$last"
+done
+check "the history shrunk to 2" ctl schedule update "$id" --history 2
+check "... the two last runs are kept, the others deleted" json_ok \
+    '[.runs[].run_id] | sort == ["'"$id"':3", "'"$id"':4"]' \
+    ctlj schedule runs "$id"
 
 check_fails "replay beside the running daemon: identical" 0 \
     "$JOURNAL" replay "$DATA" --into "$T/live"
@@ -33,7 +43,7 @@ check "and left as it was" sh -c "[ \"\$(ls '$T/full')\" = file ] && grep -q kee
 check "stops cleanly" stop_chimed
 
 # A row changed behind the log's back.
-key="$id:$(printf '%012d' 1)"
+key="$id:$(printf '%012d' 4)"
 check "tamper with the run's row" "$TAMPER" "$DATA/journal" row runs "$key"
 check_fails "replay finds the tables different" 1 \
     "$JOURNAL" replay "$DATA" --into "$T/after"
