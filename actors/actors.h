@@ -755,6 +755,9 @@ json_t		*prefs_to_json(const char *, const char *, int);
 void		 prefs_ctl_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_bulk_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_set_ui(struct reply *, const char *, json_t *);
+json_t		*prefs_notify(const char *);
+json_t		*prefs_notify_to_json(const char *);
+void		 prefs_ctl_set_notify(struct reply *, const char *, json_t *);
 
 /* ---- budget.c -----------------------------------------------------------
  * Month-to-date spend per account and per (account, operation), in
@@ -1410,6 +1413,7 @@ struct email_config {
 	int			 max_attempts;
 	int64_t			 retry_delay_us;
 	int			 suppress_bounces; /* 550, 551, 553: suppress */
+	int64_t			 notify_digest_us; /* notice.c's interval */
 };
 /* A run that ended, as email_run_finished reads it (borrowed). */
 struct email_run {
@@ -1430,6 +1434,25 @@ void		 email_configure(const struct email_config *);
 int		 email_public_url_check(const char *, char **);
 int		 email_deliver_check(json_t *, char **, const char **, char **);
 void		 email_run_finished(const struct email_run *);
+/* A notification's message (notice.c), borrowed by email_notice_queue. */
+struct email_notice {
+	const char		*kind;		/* the record: notify.queued */
+	const char		*id;		/* "notify:ACCOUNT:KIND:KEY" */
+	const char		*account;
+	const char		*schedule;	/* or NULL */
+	const char		*notice;	/* the event kind */
+	const char		*subject;
+	const char		*text;
+	const char		*html;
+	int64_t			 date_us;
+	json_t			*to;		/* [addresses], may be empty */
+	json_t			*pending;	/* row keys it deletes, or NULL */
+	const char		*pending_table;
+	void			(*done)(int, void *);
+	void			*arg;
+};
+void		 email_notice_queue(const struct email_notice *);
+int		 email_enabled(void);
 int		 email_start(struct journal *, char **);
 void		 email_stop(void);
 size_t		 email_busy(void);
@@ -1447,6 +1470,23 @@ struct email_log_query {
 char		*email_log_key(const char *, int64_t, const char *,
 		     const char *);
 json_t		*email_log(const struct email_log_query *);
+
+/*
+ * notice.c: notifications by email of an account's events (its notify
+ * settings in prefs.c), told at once or, failed runs, in one digest per
+ * interval.
+ */
+#define NOTICE_DIGEST_DEFAULT	(5 * 60 * USEC_PER_SEC)
+void		 notice_configure(int64_t);
+void		 notice_schedule_paused(const char *, const char *,
+		     const char *, const char *, int64_t);
+void		 notice_budget(const char *, const char *, const char *, int,
+		     int64_t, int64_t, int32_t);
+void		 notice_subscriber_disabled(const char *, const char *,
+		     const char *, const char *, const char *, int64_t);
+void		 notice_run_failed(const struct email_run *);
+int		 notice_start(struct journal *, char **);
+void		 notice_stop(void);
 
 /*
  * suppression.c: an account's email suppression list (the

@@ -88,6 +88,8 @@ struct email_out {
 	size_t			 nrcpts;
 	size_t			 left;		/* outcomes not yet durable */
 	size_t			 unrecorded;	/* outcomes not yet submitted */
+	void			(*queued)(int, void *); /* a notice's */
+	void			*queued_arg;
 };
 LIST_HEAD(email_outs, email_out);
 
@@ -560,6 +562,12 @@ email_queued_cb(const struct journal_result *res, void *arg)
 	struct email_out	*out = arg;
 	size_t			 i;
 
+	if (out->queued != NULL)
+		out->queued(res->status == JOURNAL_OK, out->queued_arg);
+	if (res->status == JOURNAL_OK && out->nrcpts == 0) {
+		email_out_free(out);
+		return;
+	}
 	if (res->status != JOURNAL_OK) {
 		log_warnx("msg=\"email not queued\" run=%s error=\"%s\"",
 		    out->run_id, log_escape(res->error != NULL ?
@@ -703,6 +711,86 @@ email_run_finished(const struct email_run *er)
 	free(p.html);
 	json_decref(p.atts);
 	json_decref(d);
+}
+
+/*
+ * Queue notice N (notice.c): one record of N's kind whose body is the
+ * outbox row (as email.queued's, with the notice's id as its "run_id",
+ * "notice" its event and "pending" the notify-pending rows it deletes),
+ * each address claimed as ID:ADDRESS and given a pending row.  N's done
+ * is called once the record is durable (1) or refused (0); sends follow.
+ */
+void
+email_notice_queue(const struct email_notice *n)
+{
+	struct pack_buffer	 pb;
+	struct jrec		*rec;
+	struct email_out	*out;
+	msgpack_unpacked	 u;
+	msgpack_packer		*pk;
+	const char		*a;
+	char			*claim, *key;
+	size_t			 i, nto = json_array_size(n->to);
+
+	rec = jrec_create(n->kind, n->account);
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, 11 + (n->pending != NULL));
+	pack_kstr(pk, "run_id", n->id);
+	pack_kstr(pk, "account", n->account);
+	pack_kstr(pk, "schedule", n->schedule != NULL ? n->schedule : "");
+	pack_kstr(pk, "notice", n->notice);
+	pack_kint(pk, "date_us", n->date_us);
+	pack_str(pk, "recipients");
+	msgpack_pack_array(pk, nto);
+	for (i = 0; i < nto; i++)
+		pack_str(pk, json_string_value(json_array_get(n->to, i)));
+	pack_kstr(pk, "subject", n->subject);
+	pack_kstr(pk, "text", n->text);
+	pack_kstr(pk, "html", n->html);
+	pack_str(pk, "attachments");
+	msgpack_pack_array(pk, 0);
+	if (n->pending != NULL) {
+		pack_str(pk, "pending");
+		msgpack_pack_array(pk, json_array_size(n->pending));
+		for (i = 0; i < json_array_size(n->pending); i++)
+			pack_str(pk, json_string_value(json_array_get(
+			    n->pending, i)));
+	}
+	pack_kint(pk, "format", 1);
+	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	if (nto > 0)
+		jrec_put(rec, EMAIL_OUTBOX, n->id, strlen(n->id),
+		    pb.sbuf.data, pb.sbuf.size);
+	for (i = 0; i < nto; i++) {
+		a = json_string_value(json_array_get(n->to, i));
+		xasprintf(&claim, "%s:%s", n->id, a);
+		jrec_claim(rec, claim);
+		free(claim);
+		key = email_pending_key(n->id, a);
+		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
+		free(key);
+	}
+	for (i = 0; n->pending != NULL && i < json_array_size(n->pending);
+	    i++) {
+		a = json_string_value(json_array_get(n->pending, i));
+		jrec_del(rec, n->pending_table, a, strlen(a));
+	}
+	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
+		fatalx("email_notice_queue: cannot read its own body");
+	out = email_out_from_row(&u.data, n->id, n->to);
+	msgpack_unpacked_destroy(&u);
+	pack_buffer_clear(&pb);
+	out->queued = n->done;
+	out->queued_arg = n->arg;
+	journal_submit(engine->journal, rec, email_queued_cb, out);
+}
+
+/* Is a relay configured (messages can be sent)? */
+int
+email_enabled(void)
+{
+	return (email_on);
 }
 
 /*
