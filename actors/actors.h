@@ -89,6 +89,7 @@ struct cost_range {
  * the state the one before it left.
  */
 #define ACCOUNT_MAX_UIDS	1024
+#define ACCOUNT_FROM_NAME_MAX	64	/* bytes of email_from_name */
 
 struct account {
 	struct strmap_node	 node;
@@ -97,6 +98,7 @@ struct account {
 	size_t			 nuids;
 	int64_t			 monthly_budget;	/* 0: none */
 	const struct tz		*tz;		/* of its budget months */
+	char			*email_from_name; /* From:'s name, or NULL */
 	int64_t			 created_us;
 	int64_t			 updated_us;
 };

@@ -938,6 +938,7 @@ static void
 email_send(struct email_rcpt *r)
 {
 	struct email_out	*out = r->out;
+	const struct account	*acct;
 	struct mail_message	 m;
 	struct smtp_outcome	 o;
 	char			 msgid[128], token[MAIL_TOKEN_LEN + 1];
@@ -966,7 +967,10 @@ email_send(struct email_rcpt *r)
 	}
 	memset(&m, 0, sizeof m);
 	m.from = email_cfg.smtp.from;
-	m.from_name = email_cfg.smtp.from_name;
+	/* The account's display name, else the daemon's. */
+	acct = account_find(out->account);
+	m.from_name = acct != NULL && acct->email_from_name != NULL ?
+	    acct->email_from_name : email_cfg.smtp.from_name;
 	m.to = r->address;
 	m.subject = out->subject;
 	m.text = out->text;

@@ -91,6 +91,12 @@ check "schedule_paused off, then on again" sh -c \
     "$CHIMECTL --socket $SOCK --json notify set --no-schedule-paused | jq -e '.schedule_paused == false' &&
      $CHIMECTL --socket $SOCK --json notify set --schedule-paused | jq -e '.schedule_paused == true and .addresses == [\"ops@example.com\"]'"
 
+# The account's sender name, not ASCII: RFC 2047 in From:.
+check "the account's sender name is set" sh -c \
+    "$CHIMECTL --socket $SOCK --json account update default --email-from-name 'Équipe Rapports' | jq -e '.email_from_name == \"Équipe Rapports\"'"
+check_fails "a sender name with a line break is refused" 1 ctl account \
+    update default --email-from-name "$(printf 'a\nBcc: x@example.com')"
+
 # ---- a schedule paused by its cap: one notice at once ------------------------
 check "a capped schedule" ctl schedule create --name capped --op quick \
     --every 1s --max-cost-month 0.003
@@ -102,6 +108,10 @@ mails >"$T/mails.0"
 check "... one, at the notification address" jq -e -s \
     '[.[] | select(.subject | test("capped paused"))] | length == 1 and .[0].to == "ops@example.com"' \
     "$T/mails.0"
+check "... from the account's sender name" jq -e -s \
+    '[.[] | select(.subject | test("capped paused"))][0].from | test("^\"?Équipe Rapports\"? <chime@chime.example.org>$")' \
+    "$T/mails.0"
+check "... encoded (RFC 2047)" sh -c "grep -q '^From: =?UTF-8?B?' $M/*.eml"
 
 # ---- a burst of 50 failed runs: one digest per interval ------------------------
 check "a failing schedule" ctl schedule create --name broken --op fail --manual
