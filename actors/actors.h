@@ -1450,10 +1450,27 @@ struct email_notice {
 	json_t			*to;		/* [addresses], may be empty */
 	json_t			*pending;	/* row keys it deletes, or NULL */
 	const char		*pending_table;
+	const char		*claim_prefix;	/* before ID:ADDRESS, or NULL */
 	void			(*done)(int, void *);
 	void			*arg;
 };
 void		 email_notice_queue(const struct email_notice *);
+/* A batch that ended, as email_batch_ended reads it (borrowed). */
+struct email_batch {
+	const char		*deliver;	/* the batch's, JSON text */
+	const char		*id;
+	const char		*name;
+	const char		*account;
+	const char		*schedule;	/* that fired it, or NULL */
+	const char		*state;		/* completed, failed, cancelled,
+						   completed_with_failures */
+	int			 succeeded;	/* completed, none failed */
+	const char		*reason;	/* or NULL */
+	uint32_t		 total, completed, failed, skipped, cancelled;
+	int64_t			 spent;
+	int64_t			 finished_us;
+};
+void		 email_batch_ended(const struct email_batch *);
 int		 email_enabled(void);
 int		 email_start(struct journal *, char **);
 void		 email_stop(void);

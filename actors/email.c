@@ -764,7 +764,8 @@ email_notice_queue(const struct email_notice *n)
 		    pb.sbuf.data, pb.sbuf.size);
 	for (i = 0; i < nto; i++) {
 		a = json_string_value(json_array_get(n->to, i));
-		xasprintf(&claim, "%s:%s", n->id, a);
+		xasprintf(&claim, "%s%s:%s", n->claim_prefix != NULL ?
+		    n->claim_prefix : "", n->id, a);
 		jrec_claim(rec, claim);
 		free(claim);
 		key = email_pending_key(n->id, a);
@@ -784,6 +785,84 @@ email_notice_queue(const struct email_notice *n)
 	out->queued = n->done;
 	out->queued_arg = n->arg;
 	journal_submit(engine->journal, rec, email_queued_cb, out);
+}
+
+/*
+ * A batch with a "deliver" ended (its record submitted): when its end is
+ * one the deliver wants (success: completed; failure: failed or
+ * cancelled; always), its summary (operations by state, cost, reason) is
+ * queued as an email.queued under the batch's id, claiming
+ * "email:BATCH:ADDRESS" for each recipient.
+ */
+void
+email_batch_ended(const struct email_batch *eb)
+{
+	struct email_notice	 n;
+	struct mail_summary	 sum;
+	json_t			*d, *to, *counts;
+	const char		*on, *tmpl;
+	char			*subject, *text, *html, *result, *what;
+
+	if (eb->deliver == NULL || (d = json_loads(eb->deliver, 0,
+	    NULL)) == NULL)
+		return;
+	on = json_string_value(json_object_get(d, "on"));
+	to = json_object_get(d, "email_to");
+	if (on == NULL || json_array_size(to) == 0 || (strcmp(on, "always") !=
+	    0 && (strcmp(on, "success") == 0) != eb->succeeded)) {
+		json_decref(d);
+		return;
+	}
+	if (!email_on) {
+		log_warnx("msg=\"email not sent: no relay configured "
+		    "(--smtp-url)\" batch=%s", eb->id);
+		json_decref(d);
+		return;
+	}
+	counts = json_pack("{s:i, s:i, s:i, s:i, s:i}", "total",
+	    (int)eb->total, "completed", (int)eb->completed, "failed",
+	    (int)eb->failed, "skipped", (int)eb->skipped, "cancelled",
+	    (int)eb->cancelled);
+	if (eb->schedule != NULL)
+		json_object_set_new(counts, "schedule", json_string(
+		    eb->schedule));
+	result = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(counts);
+	xasprintf(&what, "batch of %u operations", eb->total);
+	memset(&sum, 0, sizeof sum);
+	sum.schedule = eb->name;
+	sum.account = eb->account;
+	sum.run_id = eb->id;
+	sum.operation = what;
+	sum.status = eb->state;
+	sum.error = eb->reason;
+	sum.result = result;
+	sum.cost_micro = eb->spent;
+	sum.finished_us = eb->finished_us;
+	mail_summary_render(&sum, &text, &html);
+	tmpl = json_string_value(json_object_get(d, "subject"));
+	subject = mail_subject(tmpl != NULL ? tmpl :
+	    "[chime] batch {schedule}: {status}", &sum);
+	memset(&n, 0, sizeof n);
+	n.kind = "email.queued";
+	n.id = eb->id;
+	n.account = eb->account;
+	n.schedule = eb->schedule;
+	n.subject = subject;
+	n.text = text;
+	n.html = html;
+	n.date_us = eb->finished_us;
+	n.to = to;
+	n.claim_prefix = "email:";
+	log_info("msg=\"batch report queued\" batch=%s state=%s "
+	    "recipients=%zu", eb->id, eb->state, json_array_size(to));
+	email_notice_queue(&n);
+	free(subject);
+	free(text);
+	free(html);
+	free(what);
+	free(result);
+	json_decref(d);
 }
 
 /* Is a relay configured (messages can be sent)? */

@@ -142,6 +142,45 @@ check "still one pause notice" sh -c "test \"\$($MAILS | jq -s '$PAUSED')\" -eq 
 check "the email log shows the notices" sh -c \
     "$CHIMECTL --socket $SOCK --json email log --address ops@example.com | jq -e '[.messages[] | select(.outcome == \"sent\")] | length >= 2'"
 
+# ---- a batch's deliver ------------------------------------------------------------
+subject_n() { $MAILS | jq -s --arg s "$1" '[.[] | select(.subject == $s)] | length'; }
+check "a batch mailing its end" sh -c "$CHIMECTL --socket $SOCK --json batch create \
+    --name nightly --op quick --count 3 --email-to batch@example.com \
+    --email-on always | jq -e '.deliver.on == \"always\"'"
+check "its summary arrives once it completes" wait_for 30 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject == \"[chime] batch nightly: completed\" and .to == \"batch@example.com\")] | length')\" -eq 1"
+check "a failing batch mailing on success only" ctl batch create \
+    --name quiet --op fail --count 2 --email-to never@example.com
+QUIET=$(ctlj batch list | jq -r '.batches[] | select(.name == "quiet") | .id')
+check "a failing batch mailing failures" ctl batch create --name loud \
+    --op fail --count 2 --email-to batch@example.com --email-on failure \
+    --email-subject '{schedule} ended {status}'
+check "the failure's summary arrives" wait_for 30 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject == \"loud ended completed_with_failures\")] | length')\" -eq 1"
+"$PY" - "$M" 'loud ended completed_with_failures' >"$T/loud.txt" <<'PY'
+import email, email.policy, glob, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"),
+                                       policy=email.policy.default)
+    if str(m["Subject"]) == sys.argv[2]:
+        print(m.get_body(preferencelist=("plain",)).get_content())
+PY
+check "... listing the operations by state" sh -c \
+    "grep -q 'batch of 2 operations' $T/loud.txt && grep -q '\"failed\": 2' $T/loud.txt"
+check "the batch wanting success sent nothing" wait_for 20 sh -c \
+    "$CHIMECTL --socket $SOCK --json batch get $QUIET --limit 0 | jq -e '.state == \"completed\"' >/dev/null &&
+     ! $JOURNAL export $DATA | jq -e 'select(.kind == \"email.queued\" and .body.run_id == \"$QUIET\")' | grep -q ."
+# A schedule whose target is a batch: its deliver is its batches'.
+cat >"$T/pair.json" <<'JSON'
+{"name": "pair", "type": "parallel", "operations": [{"id": "a", "operation": "quick"}, {"id": "b", "operation": "quick"}]}
+JSON
+check "a schedule of batches with a deliver" ctl schedule create \
+    --name pairs --at "$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)" \
+    -f "$T/pair.json" --email-to batch@example.com --email-on always \
+    --email-subject '{schedule}: {status}'
+check "the batch's summary arrives" wait_for 30 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject | test(\"^pairs@.*: completed$\"))] | length')\" -eq 1"
+
 # ---- pending failures survive a restart ------------------------------------------
 check "a clean stop (replay agrees)" stop_chimed
 # shellcheck disable=SC2086
