@@ -1464,7 +1464,7 @@ struct email_batch {
 	const char		*schedule;	/* that fired it, or NULL */
 	const char		*state;		/* completed, failed, cancelled,
 						   completed_with_failures */
-	int			 succeeded;	/* completed, none failed */
+	int			 succeeded;	/* every operation completed */
 	const char		*reason;	/* or NULL */
 	uint32_t		 total, completed, failed, skipped, cancelled;
 	int64_t			 spent;

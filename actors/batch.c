@@ -918,10 +918,12 @@ batch_deliver(const struct batch *b)
 	eb.name = b->owner.name;
 	eb.account = b->owner.account;
 	eb.schedule = b->origin;
-	/* A batch completed with failed operations did not succeed. */
-	eb.state = b->bstate == BATCH_COMPLETED && b->c.failed > 0 ?
+	/* It succeeded when every operation completed (its outcome
+	 * "succeeded"); one that completed otherwise did not. */
+	eb.succeeded = b->bstate == BATCH_COMPLETED &&
+	    b->c.completed == b->c.total;
+	eb.state = b->bstate == BATCH_COMPLETED && !eb.succeeded ?
 	    "completed_with_failures" : batch_state_name(b->bstate);
-	eb.succeeded = b->bstate == BATCH_COMPLETED && b->c.failed == 0;
 	eb.reason = b->reason;
 	eb.total = b->c.total;
 	eb.completed = b->c.completed;
