@@ -191,23 +191,27 @@ void
 notice_budget(const char *account, const char *cap, const char *owner,
     int percent, int64_t spent, int64_t limit, int32_t month)
 {
-	char	*key, *subject, *text, b[2][32];
+	char	*key, *what, *subject, *text, b[2][32];
 
+	if (strcmp(cap, "account_monthly_budget") == 0 || owner == NULL)
+		xasprintf(&what, "the monthly budget of account %s", account);
+	else if (strcmp(cap, "operation_monthly_budget") == 0)
+		xasprintf(&what, "the monthly budget of operation %s", owner);
+	else
+		xasprintf(&what, "the max_cost_month of schedule %s", owner);
 	xasprintf(&key, "%s-%s-%d-%d", cap, owner != NULL ? owner : "account",
 	    (int)month, percent);
-	xasprintf(&subject, "[chime] %s: %d %% of the %s budget%s%s spent",
-	    account, percent, cap, owner != NULL ? " of " : "",
-	    owner != NULL ? owner : "");
-	xasprintf(&text, "Account %s has spent %s of its %s cap%s%s of %s "
-	    "this month (%d %%).\n%s", account, fmt_usd(spent, b[0],
-	    sizeof b[0]), cap, owner != NULL ? " of " : "", owner != NULL ?
-	    owner : "", fmt_usd(limit, b[1], sizeof b[1]), percent,
-	    percent >= 100 ? "\nRuns that would pass the cap are skipped.\n" :
-	    "");
+	xasprintf(&subject, "[chime] %s: %d %% of %s spent", account, percent,
+	    what);
+	xasprintf(&text, "%s of %s (%s) is spent this month: %d %% (%d).\n%s",
+	    fmt_usd(spent, b[0], sizeof b[0]), what, fmt_usd(limit, b[1],
+	    sizeof b[1]), percent, (int)month, percent >= 100 ?
+	    "\nRuns that would pass the cap are skipped.\n" : "");
 	notice_tell(account, "budget", key, NULL, subject, text);
 	free(text);
 	free(subject);
 	free(key);
+	free(what);
 }
 
 /* Subscriber ID of ACCOUNT (to URL) was disabled for REASON at AT. */

@@ -98,6 +98,8 @@ check_fails "a sender name with a line break is refused" 1 ctl account \
     update default --email-from-name "$(printf 'a\nBcc: x@example.com')"
 
 # ---- a schedule paused by its cap: one notice at once ------------------------
+# The account's budget: the first run (0.002 USD) passes 80 % of it.
+check "an account budget" ctl account update default --monthly-budget 0.0025
 check "a capped schedule" ctl schedule create --name capped --op quick \
     --every 1s --max-cost-month 0.003
 check "it is paused by its cap" wait_for 30 sh -c \
@@ -112,6 +114,10 @@ check "... from the account's sender name" jq -e -s \
     '[.[] | select(.subject | test("capped paused"))][0].from | test("^\"?Équipe Rapports\"? <chime@chime.example.org>$")' \
     "$T/mails.0"
 check "... encoded (RFC 2047)" sh -c "grep -q '^From: =?UTF-8?B?' $M/*.eml"
+check "a cost alert: 80 % of the account's budget" wait_for 20 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject == \"[chime] default: 80 % of the monthly budget of account default spent\")] | length')\" -eq 1"
+check "the account's budget is lifted" ctl account update default \
+    --monthly-budget 0
 
 # ---- a burst of 50 failed runs: one digest per interval ------------------------
 check "a failing schedule" ctl schedule create --name broken --op fail --manual
