@@ -1,12 +1,16 @@
 #!/bin/sh
 # tests/integration/notify-email.sh: an account's notifications by email
-# (doc/email.md, "Notifications") through the loopback relay the email
-# tests use (smtp-relay.py, python3-aiosmtpd).  notify.get and notify.set,
-# refusals; a schedule paused by its cap: one notice at once; a burst of
-# 50 failed runs: one digest per interval, each run in exactly one, far
-# fewer messages than runs; failed runs noted before a stop are mailed
-# after the restart, none twice; replay folds the records; a tenant can
-# neither read nor set another account's settings.
+# (doc/email.md, "Notifications"), a batch's deliver and the account's
+# sender name, through the loopback relay the email tests use
+# (smtp-relay.py, python3-aiosmtpd).  notify.get and notify.set, refusals;
+# the sender name in From: (RFC 2047); 80 % of the account's budget: one
+# cost alert; a schedule paused by its cap: one notice at once; a burst of
+# 50 failed runs: digests an interval apart, each run in exactly one, a
+# handful of messages for 50 runs; a batch's summary per its "on", and a
+# schedule of batches giving its deliver to them; failed runs noted before
+# a stop are mailed after the restart, none twice; a subscriber disabled
+# (410): one notice; replay folds the records; a tenant can neither read
+# nor set another account's settings.
 . "$(dirname "$0")/lib.sh"
 
 PY=
@@ -201,7 +205,7 @@ check "they are noted for a digest" wait_for 20 sh -c \
     "test \$($JOURNAL export $DATA | jq -s '[.[] | select(.kind == \"notify.pending\")] | length') -eq 55"
 check "a clean stop before the digest (replay agrees)" stop_chimed
 # shellcheck disable=SC2086
-start_chimed $SMTP --notify-digest-interval 2s
+start_chimed $SMTP --notify-digest-interval 2s --http-allow 127.0.0.1/32
 check "after the restart their digest arrives" wait_for 30 sh -c \
     "test \"\$($MAILS | jq -s '$LISTED')\" -eq 55"
 mails | jq -s '[.[] | select(.subject | test("failed run"))]' >"$T/digests.2"
@@ -209,6 +213,33 @@ check "no run told twice" jq -e '[.[].runs[]] | unique | length == 55' \
     "$T/digests.2"
 check "the journal's notices" sh -c \
     "$JOURNAL export $DATA | jq -se '[.[] | select(.kind == \"notify.queued\")] | length >= 3'"
+
+# ---- a subscriber disabled: one notice at once ----------------------------------
+# A receiver that answers 410 Gone to everything.
+"$PY" - "$T/gone.port" <<'PY' >/dev/null 2>&1 &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(410)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+GONE_PID=$!
+wait_for 20 test -s "$T/gone.port" || fail "the 410 receiver starts"
+SUB=$(ctlj subscription create "http://127.0.0.1:$(cat "$T/gone.port")/x" \
+    --kinds schedule.created | jq -r .id)
+ctl schedule create --name poke --op quick --manual >/dev/null
+check "the subscriber is disabled (gone)" wait_for 20 sh -c \
+    "$CHIMECTL --socket $SOCK --json subscription get $SUB | jq -e '.state == \"disabled\"'"
+check "one notice of it arrives" wait_for 20 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject == \"[chime] default: subscriber $SUB disabled\")] | length')\" -eq 1"
+kill "$GONE_PID" 2>/dev/null
 
 # ---- tenants ---------------------------------------------------------------------
 if other_uid_ready && nb daemon status >/dev/null 2>&1; then
