@@ -1496,6 +1496,7 @@ json_t		*email_log(const struct email_log_query *);
  * interval.
  */
 #define NOTICE_DIGEST_DEFAULT	(5 * 60 * USEC_PER_SEC)
+#define NOTICE_GRACE_LEAD_US	(24 * 3600 * USEC_PER_SEC)
 void		 notice_configure(int64_t);
 void		 notice_schedule_paused(const char *, const char *,
 		     const char *, const char *, int64_t);
@@ -1504,6 +1505,8 @@ void		 notice_budget(const char *, const char *, const char *, int,
 void		 notice_subscriber_disabled(const char *, const char *,
 		     const char *, const char *, const char *, int64_t);
 void		 notice_run_failed(const struct email_run *);
+void		 notice_grace_watch(const char *, const char *, const char *,
+		     const char *, int64_t);
 int		 notice_start(struct journal *, char **);
 void		 notice_stop(void);
 

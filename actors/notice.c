@@ -10,6 +10,10 @@
  * notice is never durable without its event, and a second notice of the
  * same event is refused by its claims.
  *
+ * A previous webhook secret is warned of a day before its grace period
+ * ends (at once when less is left): schedule-secrets.c hands each one of
+ * a keyring it watches to notice_grace_watch; one timer for the earliest.
+ *
  * A failed run is one notify.pending record (claim
  * "notify:ACCOUNT:run_failed:RUN"), its row in the "notify-pending" table
  * (ACCOUNT RUN).  A timer armed when the first of them is durable fires
@@ -20,6 +24,7 @@
  * lost nor told twice across a restart.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +237,127 @@ notice_subscriber_disabled(const char *account, const char *id,
 	free(text);
 	free(subject);
 	free(key);
+}
+
+/* ---- webhook secrets leaving their grace period ------------------------- */
+
+/* A previous webhook secret to warn of, once NOTICE_GRACE_LEAD_US before
+ * its grace period ends (at once when less is left). */
+struct notice_grace {
+	TAILQ_ENTRY(notice_grace)	 entry;
+	char				*account;
+	char				*schedule;
+	char				*name;
+	char				 fingerprint[65];
+	int64_t				 expires_us;
+	int64_t				 warn_us;
+};
+TAILQ_HEAD(notice_graces, notice_grace);
+static struct notice_graces	 notice_graces =
+    TAILQ_HEAD_INITIALIZER(notice_graces);
+static struct event		*notice_grace_ev;
+
+static void
+notice_grace_free(struct notice_grace *g)
+{
+	free(g->account);
+	free(g->schedule);
+	free(g->name);
+	free(g);
+}
+
+/* Arm the grace timer for the earliest warning left. */
+static void
+notice_grace_arm(void)
+{
+	struct notice_grace	*g;
+	struct timeval		 tv;
+	int64_t			 at = INT64_MAX, d;
+
+	TAILQ_FOREACH(g, &notice_graces, entry)
+		if (g->warn_us < at)
+			at = g->warn_us;
+	if (notice_grace_ev == NULL)
+		return;
+	evtimer_del(notice_grace_ev);
+	if (at == INT64_MAX)
+		return;
+	d = at - now_us();
+	if (d < 0)
+		d = 0;
+	tv.tv_sec = d / USEC_PER_SEC;
+	tv.tv_usec = d % USEC_PER_SEC;
+	evtimer_add(notice_grace_ev, &tv);
+}
+
+/* Warnings due: tell each (its claim makes it once, across restarts). */
+static void
+notice_grace_fire(evutil_socket_t fd, short events, void *arg)
+{
+	struct notice_grace	*g, *next;
+	char			*key, *subject, *text, when[40];
+	int64_t			 now = now_us();
+
+	for (g = TAILQ_FIRST(&notice_graces); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, entry);
+		if (g->warn_us > now)
+			continue;
+		TAILQ_REMOVE(&notice_graces, g, entry);
+		if (g->expires_us > now) {
+			xasprintf(&key, "%s-%.16s-%lld", g->schedule,
+			    g->fingerprint, (long long)g->expires_us);
+			xasprintf(&subject, "[chime] %s: the previous webhook "
+			    "secret of %s ends %s", g->account, g->name,
+			    fmt_rfc3339(g->expires_us, when, sizeof when));
+			xasprintf(&text, "The previous webhook secret of "
+			    "schedule %s (%s) of account %s, fingerprint "
+			    "%.16s..., is accepted until %s; its grace period "
+			    "ends then.\n\nDeliveries signed with it after that "
+			    "are refused: give every sender the new secret "
+			    "before.\n", g->name, g->schedule, g->account,
+			    g->fingerprint, when);
+			notice_tell(g->account, "webhook_secret", key,
+			    g->schedule, subject, text);
+			free(text);
+			free(subject);
+			free(key);
+		}
+		notice_grace_free(g);
+	}
+	notice_grace_arm();
+}
+
+/*
+ * A previous webhook secret (fingerprint FP) of schedule ID (NAME) of
+ * ACCOUNT is valid until EXPIRES: warn its account once, a day before
+ * (at once when less is left).  Known ones are ignored.
+ */
+void
+notice_grace_watch(const char *account, const char *id, const char *name,
+    const char *fp, int64_t expires)
+{
+	struct notice_grace	*g;
+	int64_t			 now = now_us();
+
+	if (expires <= now || account == NULL || id == NULL)
+		return;
+	TAILQ_FOREACH(g, &notice_graces, entry)
+		if (g->expires_us == expires && strcmp(g->schedule, id) == 0 &&
+		    strcmp(g->fingerprint, fp) == 0)
+			return;
+	if (notice_grace_ev == NULL && (notice_grace_ev = evtimer_new(
+	    engine->base, notice_grace_fire, NULL)) == NULL)
+		fatalx("notice: evtimer_new failed");
+	g = xcalloc(1, sizeof *g);
+	g->account = xstrdup(account);
+	g->schedule = xstrdup(id);
+	g->name = xstrdup(name != NULL ? name : id);
+	snprintf(g->fingerprint, sizeof g->fingerprint, "%s", fp);
+	g->expires_us = expires;
+	g->warn_us = expires - NOTICE_GRACE_LEAD_US > now ?
+	    expires - NOTICE_GRACE_LEAD_US : now;
+	TAILQ_INSERT_TAIL(&notice_graces, g, entry);
+	notice_grace_arm();
 }
 
 /* ---- failed runs: the digest -------------------------------------------- */
@@ -510,6 +636,15 @@ notice_start(struct journal *j, char **cause)
 void
 notice_stop(void)
 {
+	struct notice_grace	*g;
+
+	while ((g = TAILQ_FIRST(&notice_graces)) != NULL) {
+		TAILQ_REMOVE(&notice_graces, g, entry);
+		notice_grace_free(g);
+	}
+	if (notice_grace_ev != NULL)
+		event_free(notice_grace_ev);
+	notice_grace_ev = NULL;
 	if (notice_ev != NULL)
 		event_free(notice_ev);
 	notice_ev = NULL;

@@ -1162,13 +1162,14 @@ prefs_ctl_set_ui(struct reply *req, const char *account, json_t *params)
 /* ---- notifications ------------------------------------------------------ */
 
 static const char *const prefs_notify_events[] = {
-	"schedule_paused", "budget", "subscriber_disabled", NULL
+	"schedule_paused", "budget", "webhook_secret", "subscriber_disabled",
+	NULL
 };
 
 /*
  * ACCOUNT's notification settings, the defaults filled in: {addresses,
  * run_failed ("all", "none" or [schedules]), schedule_paused, budget,
- * subscriber_disabled}.  Returns a new reference.
+ * webhook_secret, subscriber_disabled}.  Returns a new reference.
  */
 json_t *
 prefs_notify(const char *account)
@@ -1275,7 +1276,7 @@ prefs_check_notify(json_t *doc, char **field, char **reason)
 			if (prefs_notify_events[i] == NULL) {
 				xasprintf(reason, "unknown setting (addresses, "
 				    "run_failed, schedule_paused, budget, "
-				    "subscriber_disabled)");
+				    "webhook_secret, subscriber_disabled)");
 				return (-1);
 			}
 			if (!json_is_boolean(v)) {
@@ -1331,7 +1332,7 @@ prefs_ctl_set_notify(struct reply *req, const char *account, json_t *params)
 	if (json_object_size(given) == 0) {
 		json_decref(given);
 		prefs_refuse(c, "notify", "nothing to change: give addresses, "
-		    "run_failed, schedule_paused, budget or "
+		    "run_failed, schedule_paused, budget, webhook_secret or "
 		    "subscriber_disabled");
 		return;
 	}

@@ -107,6 +107,9 @@ static const struct ctl_param p_notify_set[] = {
 	    .help = "a schedule paused by a cap" },
 	{ .name = "budget", .type = CTL_P_BOOL,
 	    .help = "spend passing 80 % and 100 % of a cap" },
+	{ .name = "webhook_secret", .type = CTL_P_BOOL,
+	    .help = "a webhook's previous secret a day before its grace "
+	        "period ends" },
 	{ .name = "subscriber_disabled", .type = CTL_P_BOOL,
 	    .help = "a subscriber disabled after failing" },
 	CTL_PARAM_ACCOUNT,

@@ -9,7 +9,8 @@
 # handful of messages for 50 runs; a batch's summary per its "on", and a
 # schedule of batches giving its deliver to them; failed runs noted before
 # a crash are mailed after the restart, none twice; a subscriber disabled
-# (410): one notice; replay folds the records; a tenant can neither read
+# (410): one notice; a webhook's previous secret about to end: one notice;
+# replay folds the records; a tenant can neither read
 # nor set another account's settings.
 . "$(dirname "$0")/lib.sh"
 
@@ -241,6 +242,15 @@ check "the subscriber is disabled (gone)" wait_for 20 sh -c \
 check "one notice of it arrives" wait_for 20 sh -c \
     "test \"\$($MAILS | jq -s '[.[] | select(.subject == \"[chime] default: subscriber $SUB disabled\")] | length')\" -eq 1"
 kill "$GONE_PID" 2>/dev/null
+
+# ---- a webhook's previous secret a day before its grace period ends -----------
+check "a schedule taking webhooks" ctl schedule create --name hooked \
+    --op quick --webhook --webhook-secret generated
+check "its secret rotated, the previous one kept for 1h" ctl webhook rotate \
+    hooked --reason test --grace 1h
+check "its account is told at once (less than a day is left)" \
+    wait_for 20 sh -c \
+    "test \"\$($MAILS | jq -s '[.[] | select(.subject | startswith(\"[chime] default: the previous webhook secret of hooked ends \"))] | length')\" -eq 1"
 
 # ---- tenants ---------------------------------------------------------------------
 if other_uid_ready && nb daemon status >/dev/null 2>&1; then
