@@ -1489,6 +1489,7 @@ struct email_log_query {
 char		*email_log_key(const char *, int64_t, const char *,
 		     const char *);
 json_t		*email_log(const struct email_log_query *);
+json_t		*email_deliveries(const char *);
 
 /*
  * notice.c: notifications by email of an account's events (its notify

@@ -51,6 +51,7 @@
 #define EMAIL_OUTBOX		"email-outbox"
 #define EMAIL_PENDING		"email-pending"
 #define EMAIL_LOG		"email-log"
+#define EMAIL_BY_RUN		"email-by-run"
 #define EMAIL_LOG_DEFAULT	50
 
 enum email_state {
@@ -1187,6 +1188,11 @@ email_record(struct email_rcpt *r, const char *kind,
 		jrec_put(rec, EMAIL_LOG, key, strlen(key), pb.sbuf.data,
 		    pb.sbuf.size);
 		free(key);
+		/* and under the run, for run.get's deliveries */
+		key = email_pending_key(out->run_id, r->address);
+		jrec_put(rec, EMAIL_BY_RUN, key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
+		free(key);
 		pack_buffer_clear(&pb);
 	}
 	key = email_pending_key(out->run_id, r->address);
@@ -1364,6 +1370,64 @@ email_unsubscribe_verify(const char *account, const char *address,
 	return (CRYPTO_memcmp(want, token, MAIL_TOKEN_LEN) == 0 ? 0 : -1);
 }
 
+/* An email outcome map (a row of the email log) as the protocol shows
+ * it. */
+static json_t *
+email_outcome_json(const msgpack_object *o)
+{
+	json_t	*j;
+	char	*run, *sched, *addr, *subject, *outcome, *error;
+	char	 when[40];
+
+	run = unpack_strdup(o, "run_id");
+	sched = unpack_strdup(o, "schedule");
+	addr = unpack_strdup(o, "address");
+	subject = unpack_strdup(o, "subject");
+	outcome = unpack_strdup(o, "outcome");
+	error = unpack_strdup(o, "error");
+	fmt_rfc3339(unpack_int(o, "at_us", 0), when, sizeof when);
+	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:s?}",
+	    "at", when, "run_id", run, "schedule", sched, "address", addr,
+	    "subject", subject, "outcome", outcome, "code",
+	    (json_int_t)unpack_int(o, "code", 0), "attempts",
+	    (json_int_t)unpack_int(o, "attempts", 0), "error", error);
+	free(run);
+	free(sched);
+	free(addr);
+	free(subject);
+	free(outcome);
+	free(error);
+	return (j);
+}
+
+static int
+email_by_run_row(const struct journal_row *row, void *arg)
+{
+	json_t			*list = arg;
+	msgpack_unpacked	 u;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == -1)
+		return (0);
+	json_array_append_new(list, email_outcome_json(&u.data));
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+/* The outcomes of RUN's messages (a run's or a batch's id), one per
+ * recipient that has one, by address. */
+json_t *
+email_deliveries(const char *run)
+{
+	json_t	*list = json_array();
+	char	*prefix;
+
+	xasprintf(&prefix, "%s ", run);
+	journal_table_foreach(engine->journal, EMAIL_BY_RUN, prefix,
+	    strlen(prefix), 0, email_by_run_row, list);
+	free(prefix);
+	return (list);
+}
+
 /* The walk of email_log. */
 struct email_log_walk {
 	const struct email_log_query	*q;
@@ -1376,8 +1440,7 @@ email_log_row(const struct journal_row *row, void *arg)
 	struct email_log_walk	*w = arg;
 	const struct email_log_query *q = w->q;
 	msgpack_unpacked	 u;
-	char			*run, *sched, *addr, *subject, *outcome, *error;
-	char			 when[40];
+	char			*run, *sched, *addr;
 	int			 keep;
 
 	if (json_array_size(w->list) >= q->limit)
@@ -1392,22 +1455,8 @@ email_log_row(const struct journal_row *row, void *arg)
 	    (q->schedule == NULL || (sched != NULL &&
 	    strcmp(q->schedule, sched) == 0)) &&
 	    (q->address == NULL || strcasecmp(q->address, addr) == 0);
-	if (keep) {
-		subject = unpack_strdup(&u.data, "subject");
-		outcome = unpack_strdup(&u.data, "outcome");
-		error = unpack_strdup(&u.data, "error");
-		fmt_rfc3339(unpack_int(&u.data, "at_us", 0), when,
-		    sizeof when);
-		json_array_append_new(w->list, json_pack("{s:s, s:s, s:s?, "
-		    "s:s, s:s?, s:s?, s:I, s:I, s:s?}", "at", when, "run_id",
-		    run, "schedule", sched, "address", addr, "subject",
-		    subject, "outcome", outcome, "code", (json_int_t)unpack_int(
-		    &u.data, "code", 0), "attempts", (json_int_t)unpack_int(
-		    &u.data, "attempts", 0), "error", error));
-		free(subject);
-		free(outcome);
-		free(error);
-	}
+	if (keep)
+		json_array_append_new(w->list, email_outcome_json(&u.data));
 	free(run);
 	free(sched);
 	free(addr);

@@ -1133,6 +1133,12 @@ fold_email(struct fold *f)
 			rc = put_obj(f, "email-log", key, f->body, NULL);
 			free(key);
 		}
+		/* and under the run */
+		if (rc == 0) {
+			xasprintf(&key, "%s %s", run, addr);
+			rc = put_obj(f, "email-by-run", key, f->body, NULL);
+			free(key);
+		}
 		free(addr);
 		if (rc == 0 && unpack_get(f->body, "done") != NULL &&
 		    unpack_get(f->body, "done")->type ==

@@ -228,6 +228,13 @@ check "email.log of weekly: each outcome, code, attempts, subject" json_ok '.mes
 check "email.log by address" json_ok '.messages | length == 1 and .[0].outcome == "failed" and
     (.[0].error | test("550"))' ctlj email log --address GONE@example.com
 check "email.log's limit" json_ok '.messages | length == 2' ctlj email log --limit 2
+WEEKLY_RUN=$(ctlj schedule runs weekly | jq -r '.runs[0].run_id')
+check "run.get of the run lists its deliveries, one per recipient" json_ok \
+    '([.deliveries[] | [.address, .outcome, .code]] | sort) == [
+    ["ann@example.com", "sent", 250], ["bob@example.com", "sent", 250],
+    ["gone@example.com", "failed", 550], ["later@example.com", "sent", 250]]
+    and all(.deliveries[]; .run_id == "'"$WEEKLY_RUN"'")' \
+    ctlj run get "$WEEKLY_RUN"
 check "no secret in the journal" sh -c \
     "! $JOURNAL export $DATA | grep -q s3cret-Relay"
 check "no secret in the log" sh -c "! grep -q s3cret-Relay $LOG"
