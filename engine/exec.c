@@ -64,6 +64,7 @@
 #define EXEC_ENVIRON_MAX	(64 * 1024)	/* bytes of /proc/PID/environ */
 #define EXEC_SPAWNED_TURN	32		/* starts taken back per event */
 #define EXEC_ORPHANS_MAX	4096		/* early reaps kept */
+#define EXEC_PID_BUCKETS	512		/* running children by pid */
 
 extern char **environ;
 
@@ -93,6 +94,8 @@ struct exec_pipe {
 struct exec_job {
 	struct job		 job;		/* first: names exec_executor */
 	LIST_ENTRY(exec_job)	 entry;
+	LIST_ENTRY(exec_job)	 pid_entry;	/* exec_bypid, until reaped */
+	int			 in_bypid;
 	pid_t			 pid;
 	char			*run_id;
 	char			*operation;
@@ -171,6 +174,7 @@ static struct event		*exec_gc_ev;
 static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
 static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
 static int			 exec_nlive;
+static struct exec_jobs		 exec_bypid[EXEC_PID_BUCKETS];
 static char			*exec_instance;	/* CHIME_INSTANCE */
 static char			 exec_stack[EXEC_CHILD_STACK]
 				    __attribute__((aligned(16)));	/* spawner's */
@@ -182,6 +186,7 @@ static pthread_t		 exec_thread;
 static int			 exec_thread_running;
 static int			 exec_stopping;		/* exec_mtx */
 static int			 exec_notified;		/* exec_mtx */
+static int			 exec_held;		/* exec_mtx */
 static struct exec_spawnq	 exec_todo = STAILQ_HEAD_INITIALIZER(exec_todo);
 static struct exec_spawnq	 exec_done = STAILQ_HEAD_INITIALIZER(exec_done);
 static int			 exec_wake[2] = { -1, -1 };
@@ -974,7 +979,8 @@ exec_thread_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&exec_mtx);
-		while (STAILQ_EMPTY(&exec_todo) && !exec_stopping)
+		while ((STAILQ_EMPTY(&exec_todo) || exec_held) &&
+		    !exec_stopping)
 			pthread_cond_wait(&exec_cond, &exec_mtx);
 		if ((sp = STAILQ_FIRST(&exec_todo)) == NULL) {
 			pthread_mutex_unlock(&exec_mtx);
@@ -999,6 +1005,19 @@ exec_thread_main(void *arg)
 		}
 	}
 	return (NULL);
+}
+
+/*
+ * For tests: while HOLD is set, the spawner takes no new start (those
+ * handed to it wait in its queue).
+ */
+void
+exec_spawner_hold(int hold)
+{
+	pthread_mutex_lock(&exec_mtx);
+	exec_held = hold;
+	pthread_cond_signal(&exec_cond);
+	pthread_mutex_unlock(&exec_mtx);
 }
 
 /*
@@ -1072,6 +1091,9 @@ exec_spawned(struct exec_spawn *sp)
 		job->in.fd = sp->fd[0];
 		job->out.fd = sp->fd[1];
 		job->err.fd = sp->fd[2];
+		LIST_INSERT_HEAD(&exec_bypid[job->pid % EXEC_PID_BUCKETS],
+		    job, pid_entry);
+		job->in_bypid = 1;
 		exec_setup_events(job);
 		log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s "
 		    "operation=%s pid=%ld deadline_ms=%" PRId64, job->run_id,
@@ -1388,7 +1410,8 @@ exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			continue;
 		if (pid <= 0)
 			break;
-		LIST_FOREACH(job, &exec_live, entry) {
+		LIST_FOREACH(job, &exec_bypid[pid % EXEC_PID_BUCKETS],
+		    pid_entry) {
 			if (job->pid == pid && !job->reaped)
 				break;
 		}
@@ -1408,6 +1431,10 @@ exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 static void
 exec_reaped(struct exec_job *job, int status)
 {
+	if (job->in_bypid) {
+		LIST_REMOVE(job, pid_entry);
+		job->in_bypid = 0;
+	}
 	job->reaped = 1;
 	job->wstatus = status;
 	job->end_us = mono_us();
@@ -1843,6 +1870,8 @@ exec_gc_cb(evutil_socket_t fd, short events, void *arg)
 static void
 exec_job_free(struct exec_job *job)
 {
+	if (job->in_bypid)
+		LIST_REMOVE(job, pid_entry);
 	exec_pipe_close(&job->in);
 	exec_pipe_close(&job->out);
 	exec_pipe_close(&job->err);
