@@ -15,6 +15,31 @@
  * start by the CHIME_INSTANCE and CHIME_RUN_ID in its environment
  * (exec_kill_survivors).
  *
+ * That calling thread is not the loop's.  A start is a struct exec_spawn:
+ * the loop builds the request and the environment, makes the job live (it
+ * counts in exec_running, its callback will run once) and queues the start
+ * (exec_todo, under exec_mtx).  The spawner thread, started with the first
+ * job and with every signal blocked as the journal writer is, takes starts
+ * one at a time, makes the three O_CLOEXEC pipes and the child, and puts
+ * the pid and our ends on exec_done, writing one byte to exec_wake per
+ * batch; it makes system calls only (no log, no allocation, nothing of the
+ * loop's).  The loop takes them back at most EXEC_SPAWNED_TURN per event,
+ * so that a burst of starts interleaves with its other work, and only then
+ * watches the pipes and arms the deadline.  The child's parent thread is
+ * the spawner: it lives until exec_runtime_free, which kills the children
+ * anyway, so PR_SET_PDEATHSIG still means "the daemon died".
+ *
+ * SIGCHLD is still the loop's: waitpid(-1, WNOHANG) until none, each pid
+ * found in a table by pid.  A child can end, and be reaped, before its pid
+ * comes back from the spawner: its status is kept (exec_orphans, while
+ * starts are with the spawner) and matched when it does.  An abort or a
+ * detach of a start not yet back marks it cancelled: if the spawner has
+ * not taken it, no process is made and the job ends from the loop (status
+ * cancelled; no callback when detached); if it has, the job is killed as
+ * soon as its pid is back.  Failures to make a process (no pipes, no
+ * processes left) end the job from the loop like a program that cannot be
+ * executed: failed, exit code 127, "exec PROGRAM: REASON".
+ *
  * Children get a clean environment (exec_envp): a short allow-list of the
  * daemon's variables, the CHIME_* values chime sets, and the variables the
  * operation's catalog entry names in "env".  Secret commands (exec_run)
@@ -479,9 +504,10 @@ exec_launch(struct exec_job *job, char *const *argv, char **envp,
 
 /*
  * Start OP for REQ.  Returns the job, whose CB runs once on the loop when it
- * ends (also when the program cannot be executed: later, from the loop,
- * never inside this call); or NULL with *cause set when nothing was started
- * (not an exec operation, bad parameters, no pipes or processes left).
+ * ends (also when the program cannot be executed, or no pipes or processes
+ * were left: later, from the loop, never inside this call); or NULL with
+ * *cause set when nothing was started (not an exec operation, bad
+ * parameters, no spawner thread).
  */
 struct exec_job *
 exec_start(const struct operation *op, const struct exec_request *req,
