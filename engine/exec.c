@@ -374,10 +374,9 @@ exec_set_instance(const char *instance)
 void
 exec_runtime_free(void)
 {
-	struct exec_job	*job;
-	int		 status;
-
+	struct exec_job		*job;
 	struct exec_spawn	*sp;
+	int			 status;
 
 	if (exec_base == NULL)
 		return;
