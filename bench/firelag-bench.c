@@ -33,15 +33,19 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "engine.h"
 #include "bench.h"
 
+#define SPAWN_MAX	5000	/* spawns of the raw rate, at most */
 
 #define START_TIMEOUT	(120 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
@@ -125,6 +129,13 @@ struct summary {
 	int64_t		 daemon_cpu_us;	/* from T - margin to the end */
 	double		 load_before;	/* 1-minute load average */
 	double		 load_after;
+	double		 runs_per_s;	/* finished / last_finish */
+	uint64_t	 spawn_n;	/* raw spawns, each way */
+	double		 spawn_seq;	/* raw spawn + wait/s, one at a time */
+	double		 spawn_par;	/* ... --max-running in flight */
+	double		 spawn_par_before;	/* that, before the daemon */
+	double		 spawn_par_after;	/* and after it */
+	double		 load_spawn;	/* load average before those */
 };
 
 /* The first durable record of an occurrence. */
@@ -550,6 +561,134 @@ read_journal(const struct options *o, const char *data, const char *log,
 	return (rc);
 }
 
+extern char **environ;
+
+/*
+ * The argv of operation OP in CATALOG (allocated, NULL-ended), or NULL with
+ * *cause set.
+ */
+static char **
+op_argv(const char *catalog, const char *op, char **cause)
+{
+	json_t		*doc, *ops, *o, *argv;
+	json_error_t	 err;
+	char		**v = NULL;
+	size_t		 i, j;
+
+	if ((doc = json_load_file(catalog, 0, &err)) == NULL) {
+		xasprintf(cause, "%s: %s", catalog, err.text);
+		return (NULL);
+	}
+	ops = json_object_get(doc, "operations");
+	json_array_foreach(ops, i, o) {
+		if (!json_is_string(json_object_get(o, "id")) ||
+		    strcmp(json_string_value(json_object_get(o, "id")),
+		    op) != 0)
+			continue;
+		argv = json_object_get(o, "argv");
+		if (!json_is_array(argv) || json_array_size(argv) == 0)
+			break;
+		v = xcalloc(json_array_size(argv) + 1, sizeof *v);
+		for (j = 0; j < json_array_size(argv); j++)
+			v[j] = xstrdup(json_string_value(
+			    json_array_get(argv, j)) ?: "");
+		break;
+	}
+	json_decref(doc);
+	if (v == NULL)
+		xasprintf(cause, "%s: no exec operation %s", catalog, op);
+	return (v);
+}
+
+/*
+ * The machine's own rate for ARGV: N times posix_spawnp + waitpid, with
+ * at most K in flight, output to /dev/null, no daemon.  Spawns per second,
+ * or -1 with *cause set.
+ */
+static double
+spawn_rate(char **argv, uint64_t n, int k, char **cause)
+{
+	posix_spawn_file_actions_t	 fa;
+	uint64_t			 started = 0, ended = 0;
+	int64_t				 t0;
+	pid_t				 pid;
+	int				 inflight = 0, status, e;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	t0 = now_us();
+	while (ended < n) {
+		while (started < n && inflight < k) {
+			e = posix_spawnp(&pid, argv[0], &fa, NULL, argv,
+			    environ);
+			if (e != 0) {
+				xasprintf(cause, "posix_spawnp %s: %s",
+				    argv[0], strerror(e));
+				goto fail;
+			}
+			started++;
+			inflight++;
+		}
+		if ((pid = waitpid(-1, &status, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			xasprintf(cause, "waitpid: %s", strerror(errno));
+			goto fail;
+		}
+		inflight--;
+		ended++;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	return ((double)n * USEC_PER_SEC / (double)(now_us() - t0));
+fail:
+	while (inflight-- > 0)
+		(void)waitpid(-1, &status, 0);
+	posix_spawn_file_actions_destroy(&fa);
+	return (-1);
+}
+
+/*
+ * The raw spawn rate of the bench's operation with --max-running in
+ * flight, before the daemon starts (AFTER 0) or once it has stopped (then
+ * also one at a time), into S.  The machine is shared: the reference is the
+ * mean of the two in-flight rates around the fire.
+ */
+static int
+measure_spawn(const struct options *o, struct summary *s, int after,
+    char **cause)
+{
+	char	**argv, **a;
+	double	  r;
+	int	  rc = -1;
+
+	if ((argv = op_argv(o->b.catalog, o->op, cause)) == NULL)
+		return (-1);
+	s->spawn_n = o->count < SPAWN_MAX ? o->count : SPAWN_MAX;
+	if (after)
+		s->load_spawn = bench_loadavg();
+	fprintf(stderr, "firelag-bench: raw spawn rate of %s, %llu times, "
+	    "%s the fire\n", argv[0], (unsigned long long)s->spawn_n,
+	    after ? "after" : "before");
+	if ((r = spawn_rate(argv, s->spawn_n, o->max_running, cause)) < 0)
+		goto out;
+	if (!after) {
+		s->spawn_par_before = r;
+		rc = 0;
+		goto out;
+	}
+	s->spawn_par_after = r;
+	s->spawn_par = (s->spawn_par_before + r) / 2;
+	if ((s->spawn_seq = spawn_rate(argv, s->spawn_n, 1, cause)) >= 0)
+		rc = 0;
+out:
+	for (a = argv; *a != NULL; a++)
+		free(*a);
+	free(argv);
+	return (rc);
+}
+
 /* Start, create, fire, wait, stop, read back. */
 static int
 run_bench(const struct options *o, struct summary *s, char **cause)
@@ -566,6 +705,8 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	memset(s, 0, sizeof *s);
 	memset(&p, 0, sizeof p);
 	memset(&f, 0, sizeof f);
+	if (measure_spawn(o, s, 0, cause) == -1)
+		return (-1);
 	s->load_before = bench_loadavg();
 	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
 	d.sync = o->b.sync;
@@ -636,6 +777,11 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 		goto out;
 	if (read_journal(o, d.data, d.log, f.at_us, s, cause) == -1)
 		goto out;
+	if (s->last_finish > 0)
+		s->runs_per_s = (double)s->finished * USEC_PER_SEC /
+		    (double)s->last_finish;
+	if (measure_spawn(o, s, 1, cause) == -1)
+		goto out;
 	print_summary(o, s, &f);
 	rc = 0;
 out:
@@ -690,6 +836,17 @@ print_summary(const struct options *o, const struct summary *s,
 	printf("  last run finished %.2f s after the instant; daemon CPU "
 	    "%.2f s; load average %.1f, then %.1f\n", s->last_finish / 1e6,
 	    s->daemon_cpu_us / 1e6, s->load_before, s->load_after);
+	printf("\n  exec runs/s (finished / last finish after the instant) "
+	    "%.0f\n  raw spawn rate of the command, no daemon (posix_spawnp "
+	    "+ waitpid, %llu times; load average %.1f):\n    one at a time "
+	    "%.0f/s, %d in flight %.0f/s (before the fire %.0f/s, after "
+	    "%.0f/s)\n  target: runs/s >= 80 %% of the raw rate in flight "
+	    "(%.0f): %.0f %%, %s\n", s->runs_per_s,
+	    (unsigned long long)s->spawn_n, s->load_spawn, s->spawn_seq,
+	    o->max_running, s->spawn_par, s->spawn_par_before,
+	    s->spawn_par_after, 0.8 * s->spawn_par,
+	    s->spawn_par > 0 ? 100 * s->runs_per_s / s->spawn_par : 0,
+	    s->runs_per_s >= 0.8 * s->spawn_par ? "met" : "NOT met");
 	printf("\n  group commits that carried first records:\n"
 	    "  %10s %12s %10s %14s\n", "start ms", "duration ms", "records",
 	    "first records");
@@ -757,6 +914,15 @@ summary_json(const struct options *o, const struct summary *s)
 	json_object_set_new(j, "first_record_commit_list", a);
 	json_object_set_new(j, "loadavg_before", json_real(s->load_before));
 	json_object_set_new(j, "loadavg_after", json_real(s->load_after));
+	json_object_set_new(j, "runs_per_s", json_real(s->runs_per_s));
+	json_object_set_new(j, "spawn_n", json_integer((json_int_t)s->spawn_n));
+	json_object_set_new(j, "spawn_seq_per_s", json_real(s->spawn_seq));
+	json_object_set_new(j, "spawn_par_per_s", json_real(s->spawn_par));
+	json_object_set_new(j, "spawn_par_before_per_s",
+	    json_real(s->spawn_par_before));
+	json_object_set_new(j, "spawn_par_after_per_s",
+	    json_real(s->spawn_par_after));
+	json_object_set_new(j, "loadavg_spawn", json_real(s->load_spawn));
 	return (j);
 }
 

@@ -572,6 +572,7 @@ void		 exec_result_free(struct exec_result *);
 int		 exec_running(void);
 void		 exec_runtime_init(struct event_base *);
 void		 exec_runtime_free(void);
+void		 exec_spawner_hold(int);	/* tests */
 const char	*exec_status_name(enum exec_status);
 /* Shared with the http executor. */
 char		*exec_request_json(const struct operation *,

@@ -15,6 +15,31 @@
  * start by the CHIME_INSTANCE and CHIME_RUN_ID in its environment
  * (exec_kill_survivors).
  *
+ * That calling thread is not the loop's.  A start is a struct exec_spawn:
+ * the loop builds the request and the environment, makes the job live (it
+ * counts in exec_running, its callback will run once) and queues the start
+ * (exec_todo, under exec_mtx).  The spawner thread, started with the first
+ * job and with every signal blocked as the journal writer is, takes starts
+ * one at a time, makes the three O_CLOEXEC pipes and the child, and puts
+ * the pid and our ends on exec_done, writing one byte to exec_wake per
+ * batch; it makes system calls only (no log, no allocation, nothing of the
+ * loop's).  The loop takes them back at most EXEC_SPAWNED_TURN per event,
+ * so that a burst of starts interleaves with its other work, and only then
+ * watches the pipes and arms the deadline.  The child's parent thread is
+ * the spawner: it lives until exec_runtime_free, which kills the children
+ * anyway, so PR_SET_PDEATHSIG still means "the daemon died".
+ *
+ * SIGCHLD is still the loop's: waitpid(-1, WNOHANG) until none, each pid
+ * found in a table by pid.  A child can end, and be reaped, before its pid
+ * comes back from the spawner: its status is kept (exec_orphans, while
+ * starts are with the spawner) and matched when it does.  An abort or a
+ * detach of a start not yet back marks it cancelled: if the spawner has
+ * not taken it, no process is made and the job ends from the loop (status
+ * cancelled; no callback when detached); if it has, the job is killed as
+ * soon as its pid is back.  Failures to make a process (no pipes, no
+ * processes left) end the job from the loop like a program that cannot be
+ * executed: failed, exit code 127, "exec PROGRAM: REASON".
+ *
  * Children get a clean environment (exec_envp): a short allow-list of the
  * daemon's variables, the CHIME_* values chime sets, and the variables the
  * operation's catalog entry names in "env".  Secret commands (exec_run)
@@ -62,6 +87,9 @@
 #define EXEC_CHILD_STACK	(128 * 1024)	/* the clone child's stack */
 #define EXEC_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define EXEC_ENVIRON_MAX	(64 * 1024)	/* bytes of /proc/PID/environ */
+#define EXEC_SPAWNED_TURN	32		/* starts taken back per event */
+#define EXEC_ORPHANS_MAX	4096		/* early reaps kept */
+#define EXEC_PID_BUCKETS	512		/* running children by pid */
 
 extern char **environ;
 
@@ -91,6 +119,8 @@ struct exec_pipe {
 struct exec_job {
 	struct job		 job;		/* first: names exec_executor */
 	LIST_ENTRY(exec_job)	 entry;
+	LIST_ENTRY(exec_job)	 pid_entry;	/* exec_bypid, until reaped */
+	int			 in_bypid;
 	pid_t			 pid;
 	char			*run_id;
 	char			*operation;
@@ -115,6 +145,7 @@ struct exec_job {
 	size_t			 err_len;
 
 	int			 exec_errno;	/* spawn failed: no process */
+	struct exec_spawn	*spawn;		/* with the spawner: no pid yet */
 
 	struct event		*deadline_ev;
 	struct event		*kill_ev;
@@ -132,15 +163,63 @@ struct exec_job {
 };
 LIST_HEAD(exec_jobs, exec_job);
 
+/*
+ * A start handed to the spawner thread, and handed back with its outcome.
+ * The thread reads argv and envp and fills the fields below them; it never
+ * looks at the job.  cancelled is written by the loop under exec_mtx.
+ */
+struct exec_spawn {
+	STAILQ_ENTRY(exec_spawn) entry;
+	struct exec_job		*job;		/* the loop's */
+	char			**argv;		/* owned copies */
+	char			**envp;
+	int			 cancelled;	/* do not start it */
+
+	int			 skipped;	/* not started: cancelled */
+	int			 error;		/* errno: no process made */
+	const char		*what;		/* "pipe" or "spawn" */
+	int			 exec_errno;	/* not executed (exit 127) */
+	pid_t			 pid;
+	int			 fd[3];		/* ours: stdin, stdout, stderr */
+	int64_t			 start_us;	/* monotonic, before clone */
+	int64_t			 end_us;	/* failed: when known */
+};
+STAILQ_HEAD(exec_spawnq, exec_spawn);
+
+/* A child reaped before its start was handed back to the loop. */
+struct exec_orphan {
+	pid_t			 pid;
+	int			 status;
+	int64_t			 us;		/* monotonic, when reaped */
+};
+
 static struct event_base	*exec_base;
 static struct event		*exec_sigchld_ev;
 static struct event		*exec_gc_ev;
 static struct exec_jobs		 exec_live = LIST_HEAD_INITIALIZER(exec_live);
 static struct exec_jobs		 exec_dead = LIST_HEAD_INITIALIZER(exec_dead);
 static int			 exec_nlive;
+static struct exec_jobs		 exec_bypid[EXEC_PID_BUCKETS];
 static char			*exec_instance;	/* CHIME_INSTANCE */
 static char			 exec_stack[EXEC_CHILD_STACK]
-				    __attribute__((aligned(16)));
+				    __attribute__((aligned(16)));	/* spawner's */
+
+/* The spawner thread and its two queues (exec_mtx). */
+static pthread_mutex_t		 exec_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 exec_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t		 exec_thread;
+static int			 exec_thread_running;
+static int			 exec_stopping;		/* exec_mtx */
+static int			 exec_notified;		/* exec_mtx */
+static int			 exec_held;		/* exec_mtx */
+static struct exec_spawnq	 exec_todo = STAILQ_HEAD_INITIALIZER(exec_todo);
+static struct exec_spawnq	 exec_done = STAILQ_HEAD_INITIALIZER(exec_done);
+static int			 exec_wake[2] = { -1, -1 };
+static struct event		*exec_wake_ev;
+/* The loop's alone: */
+static size_t			 exec_nspawning;	/* handed over */
+static struct exec_orphan	*exec_orphans;
+static size_t			 exec_norphans;
 
 /* What the clone child needs, made ready before the clone. */
 struct exec_child {
@@ -164,15 +243,25 @@ static int	 exec_pipe(int[2], int);
 static void	 exec_close_pair(int[2]);
 static int	 exec_child_main(void *);
 static int	 exec_clone(struct exec_child *, pid_t *);
-static int	 exec_spawn(struct exec_job *, char *const *, char *const *,
-		    char **);
 static struct exec_job *exec_job_new(const char *, const char *,
 		    const char *, void *);
-static int	 exec_launch(struct exec_job *, char *const *, char *const *,
+static int	 exec_launch(struct exec_job *, char *const *, char **,
 		    char **);
+static char	**exec_strv_dup(char *const *);
+static int	 exec_thread_start(char **);
+static void	 exec_thread_stop(void);
+static void	*exec_thread_main(void *);
+static void	 exec_spawn_one(struct exec_spawn *);
+static void	 exec_wake_cb(evutil_socket_t, short, void *);
+static void	 exec_spawned(struct exec_spawn *);
+static void	 exec_spawn_free(struct exec_spawn *);
+static void	 exec_orphan_add(pid_t, int);
+static int	 exec_orphan_take(pid_t, int64_t, int *);
+static void	 exec_atfork_child(void);
 static int	 exec_env_kept(const char *, const struct operation *);
 static char	*exec_proc_environ(pid_t, size_t *);
 static const char *exec_env_find(const char *, size_t, const char *);
+static void	 exec_setup_timers(struct exec_job *);
 static void	 exec_setup_events(struct exec_job *);
 static void	 exec_pipe_close(struct exec_pipe *);
 static void	 exec_signal(struct exec_job *, int);
@@ -220,10 +309,15 @@ exec_status_name(enum exec_status status)
 	return ("unknown");
 }
 
-/* Watch SIGCHLD on BASE; SIGPIPE is ignored so a closed stdin is EPIPE. */
+/*
+ * Watch SIGCHLD on BASE, and the spawner's wake-up pipe; SIGPIPE is ignored
+ * so a closed stdin is EPIPE.  The spawner thread itself starts with the
+ * first job.
+ */
 void
 exec_runtime_init(struct event_base *base)
 {
+	static int		atfork;
 	struct sigaction	sa;
 
 	if (exec_base != NULL)
@@ -237,6 +331,29 @@ exec_runtime_init(struct event_base *base)
 	exec_gc_ev = event_new(base, -1, 0, exec_gc_cb, NULL);
 	if (exec_gc_ev == NULL)
 		fatalx("exec_runtime_init: event_new failed");
+	if (pipe2(exec_wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("exec_runtime_init: pipe");
+	exec_wake_ev = event_new(base, exec_wake[0], EV_READ | EV_PERSIST,
+	    exec_wake_cb, NULL);
+	if (exec_wake_ev == NULL || event_add(exec_wake_ev, NULL) != 0)
+		fatalx("exec_runtime_init: event_new failed");
+	if (!atfork) {
+		pthread_atfork(NULL, NULL, exec_atfork_child);
+		atfork = 1;
+	}
+}
+
+/*
+ * In a forked child no spawner thread runs: the next job there starts its
+ * own.  (A child that forked with starts queued never sees them end.)
+ */
+static void
+exec_atfork_child(void)
+{
+	pthread_mutex_init(&exec_mtx, NULL);
+	pthread_cond_init(&exec_cond, NULL);
+	exec_thread_running = 0;
+	exec_stopping = 0;
 }
 
 /*
@@ -257,16 +374,35 @@ exec_set_instance(const char *instance)
 void
 exec_runtime_free(void)
 {
-	struct exec_job	*job;
-	int		 status;
+	struct exec_job		*job;
+	struct exec_spawn	*sp;
+	int			 status;
 
 	if (exec_base == NULL)
 		return;
+	/* Starts not yet made are not made; those made are killed below. */
+	exec_thread_stop();
+	while ((sp = STAILQ_FIRST(&exec_done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&exec_done, entry);
+		job = sp->job;
+		job->spawn = NULL;
+		if (!sp->skipped && sp->error == 0 && sp->exec_errno == 0) {
+			job->pid = sp->pid;
+			job->in.fd = sp->fd[0];
+			job->out.fd = sp->fd[1];
+			job->err.fd = sp->fd[2];
+			if (exec_orphan_take(sp->pid, sp->start_us, &status))
+				job->reaped = 1;
+		} else
+			job->reaped = 1;
+		exec_spawn_free(sp);
+	}
+	exec_nspawning = 0;
 	while ((job = LIST_FIRST(&exec_live)) != NULL) {
 		LIST_REMOVE(job, entry);
 		if (job->pid > 0)
 			kill(-job->pid, SIGKILL);
-		if (!job->reaped) {
+		if (job->pid > 0 && !job->reaped) {
 			while (waitpid(job->pid, &status, 0) == -1 &&
 			    errno == EINTR)
 				continue;
@@ -280,7 +416,14 @@ exec_runtime_free(void)
 	exec_gc_cb(-1, 0, NULL);
 	event_free(exec_sigchld_ev);
 	event_free(exec_gc_ev);
-	exec_sigchld_ev = exec_gc_ev = NULL;
+	event_free(exec_wake_ev);
+	exec_sigchld_ev = exec_gc_ev = exec_wake_ev = NULL;
+	close(exec_wake[0]);
+	close(exec_wake[1]);
+	exec_wake[0] = exec_wake[1] = -1;
+	free(exec_orphans);
+	exec_orphans = NULL;
+	exec_norphans = 0;
 	free(exec_instance);
 	exec_instance = NULL;
 	exec_base = NULL;
@@ -325,39 +468,45 @@ exec_job_new(const char *label, const char *what, const char *argv0,
 }
 
 /*
- * Spawn JOB's ARGV with ENVP and watch it on the loop.  0, or -1 with
- * *cause set and JOB freed when no process could be made.
+ * Hand JOB's ARGV and ENVP (taken: freed here) to the spawner thread; the
+ * job is live from now on and watched once exec_spawned takes it back.  0,
+ * or -1 with *cause set and JOB freed when the thread cannot be started.
  */
 static int
-exec_launch(struct exec_job *job, char *const *argv, char *const *envp,
+exec_launch(struct exec_job *job, char *const *argv, char **envp,
     char **cause)
 {
-	if (exec_spawn(job, argv, envp, cause) != 0) {
+	struct exec_spawn	*sp;
+
+	if (!exec_thread_running && exec_thread_start(cause) != 0) {
+		exec_strv_free(envp);
 		exec_job_free(job);
 		return (-1);
 	}
-	exec_setup_events(job);
+	sp = xcalloc(1, sizeof *sp);
+	sp->job = job;
+	sp->argv = exec_strv_dup(argv);
+	sp->envp = envp;
+	sp->pid = -1;
+	sp->fd[0] = sp->fd[1] = sp->fd[2] = -1;
+	job->spawn = sp;
+	exec_setup_timers(job);
 	LIST_INSERT_HEAD(&exec_live, job, entry);
 	exec_nlive++;
-	if (job->reaped) {
-		/* Not executed: end it from the loop, as a reaped child. */
-		log_trace(TRACE_EXEC, "msg=\"exec failed\" run=%s "
-		    "operation=%s error=\"%s\"", job->run_id, job->operation,
-		    strerror(job->exec_errno));
-		event_active(job->drain_ev, EV_TIMEOUT, 0);
-		return (0);
-	}
-	log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s operation=%s "
-	    "pid=%ld deadline_ms=%" PRId64, job->run_id, job->operation,
-	    (long)job->pid, job->deadline_ms);
+	exec_nspawning++;
+	pthread_mutex_lock(&exec_mtx);
+	STAILQ_INSERT_TAIL(&exec_todo, sp, entry);
+	pthread_cond_signal(&exec_cond);
+	pthread_mutex_unlock(&exec_mtx);
 	return (0);
 }
 
 /*
  * Start OP for REQ.  Returns the job, whose CB runs once on the loop when it
- * ends (also when the program cannot be executed: later, from the loop,
- * never inside this call); or NULL with *cause set when nothing was started
- * (not an exec operation, bad parameters, no pipes or processes left).
+ * ends (also when the program cannot be executed, or no pipes or processes
+ * were left: later, from the loop, never inside this call); or NULL with
+ * *cause set when nothing was started (not an exec operation, bad
+ * parameters, no spawner thread).
  */
 struct exec_job *
 exec_start(const struct operation *op, const struct exec_request *req,
@@ -386,7 +535,6 @@ exec_start(const struct operation *op, const struct exec_request *req,
 	job->deadline_ms = deadline;
 	envp = exec_envp(op, req);
 	rc = exec_launch(job, op->argv, envp, cause);
-	exec_strv_free(envp);
 	return (rc == 0 ? job : NULL);
 }
 
@@ -425,7 +573,7 @@ exec_run(char *const *argv, int64_t deadline_ms, size_t out_max,
 	job->deadline_ms = deadline_ms > 0 ? deadline_ms : EXEC_DEFAULT_MS;
 	job->out_max = out_max > 0 && out_max < EXEC_STDOUT_MAX ? out_max :
 	    EXEC_STDOUT_MAX;
-	if (exec_launch(job, argv, environ, cause) != 0)
+	if (exec_launch(job, argv, exec_strv_dup(environ), cause) != 0)
 		return (NULL);
 	return (job);
 }
@@ -441,6 +589,14 @@ exec_abort(struct exec_job *job)
 		return;
 	log_trace(TRACE_EXEC, "msg=\"exec abort\" run=%s pid=%ld",
 	    job->run_id, (long)job->pid);
+	if (job->spawn != NULL) {
+		/* Not started yet: never started, or ended once it is. */
+		pthread_mutex_lock(&exec_mtx);
+		job->spawn->cancelled = 1;
+		pthread_mutex_unlock(&exec_mtx);
+		job->killed = EXEC_KILL_ABORT;
+		return;
+	}
 	exec_begin_kill(job, EXEC_KILL_ABORT);
 }
 
@@ -464,6 +620,14 @@ exec_detach(struct exec_job *job)
 	job->cb = NULL;
 	job->out_cb = NULL;
 	job->detached = 1;
+	if (job->spawn != NULL) {
+		pthread_mutex_lock(&exec_mtx);
+		job->spawn->cancelled = 1;
+		pthread_mutex_unlock(&exec_mtx);
+		if (job->killed == EXEC_KILL_NONE)
+			job->killed = EXEC_KILL_OVERFLOW;
+		return;
+	}
 	exec_begin_kill(job, EXEC_KILL_OVERFLOW);
 }
 
@@ -592,6 +756,21 @@ exec_envp(const struct operation *op, const struct exec_request *req)
 	return (envp);
 }
 
+/* A copy of the NULL-ended V (NULL: an empty one). */
+static char **
+exec_strv_dup(char *const *v)
+{
+	char	**c;
+	size_t	  n, i;
+
+	for (n = 0; v != NULL && v[n] != NULL; n++)
+		continue;
+	c = xcalloc(n + 1, sizeof *c);
+	for (i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return (c);
+}
+
 static void
 exec_strv_free(char **v)
 {
@@ -712,70 +891,300 @@ exec_clone(struct exec_child *c, pid_t *pid)
 }
 
 /*
- * Make the pipes and spawn ARGV with ENVP; the parent keeps its ends in
- * JOB.  argv[0] without a slash is searched along $PATH.  Returns -1 with
- * *cause set when no process could be made (no pipes, no memory, no
- * processes left).  When the program could not be executed, returns 0 with
- * JOB already reaped (exit status 127) and exec_errno set.
+ * On the spawner thread: make SP's pipes and spawn its argv with its envp,
+ * keeping our ends in sp->fd.  argv[0] without a slash is searched along
+ * $PATH.  sp->error is set when no process could be made (no pipes, no
+ * memory, no processes left); sp->exec_errno when the program could not be
+ * executed (the child has been reaped).  System calls only: no log, no
+ * allocation, nothing of the loop's.
  */
-static int
-exec_spawn(struct exec_job *job, char *const *argv, char *const *envp,
-    char **cause)
+static void
+exec_spawn_one(struct exec_spawn *sp)
 {
 	struct exec_child	 c;
 	int			 in[2], out[2], err[2], e;
 	pid_t			 pid;
 
 	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
+	sp->start_us = mono_us();
 	if (exec_pipe(in, 1) != 0 || exec_pipe(out, 0) != 0 ||
 	    exec_pipe(err, 0) != 0) {
-		xasprintf(cause, "exec %s: pipe: %s", argv[0],
-		    strerror(errno));
+		sp->error = errno;
+		sp->what = "pipe";
 		goto fail;
 	}
 	memset(&c, 0, sizeof c);
-	c.argv = argv;
-	c.envp = envp;
+	c.argv = sp->argv;
+	c.envp = sp->envp;
 	c.fd[0] = in[0];
 	c.fd[1] = out[1];
 	c.fd[2] = err[1];
-	job->start_us = mono_us();
 	/* No process or memory left: nothing is started. */
 	if ((e = exec_clone(&c, &pid)) != 0) {
-		xasprintf(cause, "exec %s: spawn: %s", argv[0], strerror(e));
+		sp->error = e;
+		sp->what = "spawn";
 		goto fail;
 	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
+	sp->pid = pid;
 	if (c.err != 0) {
 		close(in[1]);
 		close(out[0]);
 		close(err[0]);
-		job->exec_errno = c.err;
-		job->reaped = 1;
-		job->wstatus = W_EXITCODE(127, 0);
-		job->end_us = mono_us();
-		return (0);
+		sp->exec_errno = c.err;
+		sp->end_us = mono_us();
+		return;
 	}
-	job->pid = pid;
-	job->in.fd = in[1];
-	job->out.fd = out[0];
-	job->err.fd = err[0];
-	return (0);
+	sp->fd[0] = in[1];
+	sp->fd[1] = out[0];
+	sp->fd[2] = err[0];
+	return;
 fail:
 	exec_close_pair(in);
 	exec_close_pair(out);
 	exec_close_pair(err);
-	return (-1);
+	sp->end_us = mono_us();
+}
+
+/* Start the spawner thread; 0, or -1 with *cause set. */
+static int
+exec_thread_start(char **cause)
+{
+	sigset_t	all, old;
+	int		error;
+
+	/* Every signal stays the loop's, as for the journal writer. */
+	pthread_mutex_lock(&exec_mtx);
+	exec_stopping = 0;
+	pthread_mutex_unlock(&exec_mtx);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	error = pthread_create(&exec_thread, NULL, exec_thread_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		xasprintf(cause, "cannot start the spawner thread: %s",
+		    strerror(error));
+		return (-1);
+	}
+	exec_thread_running = 1;
+	return (0);
 }
 
 /*
- * The job's timers, and for a started child its pipe events and deadline
- * (a job whose program could not be executed has no pipes).
+ * Stop the spawner thread and wait for it.  Starts still queued are handed
+ * back not started (skipped).
  */
 static void
-exec_setup_events(struct exec_job *job)
+exec_thread_stop(void)
+{
+	if (!exec_thread_running)
+		return;
+	pthread_mutex_lock(&exec_mtx);
+	exec_stopping = 1;
+	pthread_cond_signal(&exec_cond);
+	pthread_mutex_unlock(&exec_mtx);
+	pthread_join(exec_thread, NULL);
+	exec_thread_running = 0;
+}
+
+/*
+ * The spawner: take starts one at a time, make each process (the clone's
+ * wait for the exec happens here, not on the loop) and hand it back on
+ * exec_done, waking the loop through exec_wake once per batch.  Its
+ * children's PR_SET_PDEATHSIG follows this thread: it runs until
+ * exec_runtime_free, which kills them anyway.
+ */
+static void *
+exec_thread_main(void *arg)
+{
+	struct exec_spawn	*sp;
+	int			 skip, wake;
+
+	for (;;) {
+		pthread_mutex_lock(&exec_mtx);
+		while ((STAILQ_EMPTY(&exec_todo) || exec_held) &&
+		    !exec_stopping)
+			pthread_cond_wait(&exec_cond, &exec_mtx);
+		if ((sp = STAILQ_FIRST(&exec_todo)) == NULL) {
+			pthread_mutex_unlock(&exec_mtx);
+			break;
+		}
+		STAILQ_REMOVE_HEAD(&exec_todo, entry);
+		skip = sp->cancelled || exec_stopping;
+		pthread_mutex_unlock(&exec_mtx);
+
+		if (skip)
+			sp->skipped = 1;
+		else
+			exec_spawn_one(sp);
+
+		pthread_mutex_lock(&exec_mtx);
+		STAILQ_INSERT_TAIL(&exec_done, sp, entry);
+		wake = !exec_notified;
+		exec_notified = 1;
+		pthread_mutex_unlock(&exec_mtx);
+		if (wake && write(exec_wake[1], "", 1) == -1) {
+			/* Full (EAGAIN): the loop has a wake-up to read. */
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * For tests: while HOLD is set, the spawner takes no new start (those
+ * handed to it wait in its queue).
+ */
+void
+exec_spawner_hold(int hold)
+{
+	pthread_mutex_lock(&exec_mtx);
+	exec_held = hold;
+	pthread_cond_signal(&exec_cond);
+	pthread_mutex_unlock(&exec_mtx);
+}
+
+/*
+ * The loop's side: take back at most EXEC_SPAWNED_TURN starts, then let
+ * other events run before the next ones (a burst of starts is handed back
+ * a slice at a time).
+ */
+static void
+exec_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct exec_spawnq	 q;
+	struct exec_spawn	*sp;
+	char			 buf[64];
+	int			 n, more;
+
+	while (read(exec_wake[0], buf, sizeof buf) > 0)
+		continue;
+	STAILQ_INIT(&q);
+	pthread_mutex_lock(&exec_mtx);
+	exec_notified = 0;
+	for (n = 0; n < EXEC_SPAWNED_TURN &&
+	    (sp = STAILQ_FIRST(&exec_done)) != NULL; n++) {
+		STAILQ_REMOVE_HEAD(&exec_done, entry);
+		STAILQ_INSERT_TAIL(&q, sp, entry);
+	}
+	more = !STAILQ_EMPTY(&exec_done);
+	pthread_mutex_unlock(&exec_mtx);
+	while ((sp = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
+		exec_spawned(sp);
+	}
+	if (more)
+		event_active(exec_wake_ev, EV_READ, 0);
+}
+
+/*
+ * A start came back: watch its process, or end the job from the loop when
+ * there is none (not executed, no process, or cancelled before it began).
+ */
+static void
+exec_spawned(struct exec_spawn *sp)
+{
+	struct exec_job	*job = sp->job;
+	int		 status;
+
+	job->spawn = NULL;
+	exec_nspawning--;
+	job->start_us = sp->start_us;
+	if (sp->skipped || sp->error != 0 || sp->exec_errno != 0) {
+		job->reaped = 1;
+		job->end_us = sp->end_us != 0 ? sp->end_us : mono_us();
+		if (sp->skipped)
+			job->start_us = job->end_us;
+		else {
+			job->exec_errno = sp->error != 0 ? sp->error :
+			    sp->exec_errno;
+			job->wstatus = W_EXITCODE(127, 0);
+			if (sp->pid > 0)
+				(void)exec_orphan_take(sp->pid, sp->start_us,
+				    &status);
+			log_trace(TRACE_EXEC, "msg=\"exec failed\" run=%s "
+			    "operation=%s error=\"%s%s%s\"", job->run_id,
+			    job->operation, sp->what != NULL ? sp->what : "",
+			    sp->what != NULL ? ": " : "",
+			    strerror(job->exec_errno));
+		}
+		/* End it from the loop, as a reaped child. */
+		event_active(job->drain_ev, EV_TIMEOUT, 0);
+	} else {
+		job->pid = sp->pid;
+		job->in.fd = sp->fd[0];
+		job->out.fd = sp->fd[1];
+		job->err.fd = sp->fd[2];
+		LIST_INSERT_HEAD(&exec_bypid[job->pid % EXEC_PID_BUCKETS],
+		    job, pid_entry);
+		job->in_bypid = 1;
+		exec_setup_events(job);
+		log_trace(TRACE_EXEC, "msg=\"exec started\" run=%s "
+		    "operation=%s pid=%ld deadline_ms=%" PRId64, job->run_id,
+		    job->operation, (long)job->pid, job->deadline_ms);
+		/* Aborted or detached while it was being started. */
+		if (job->killed != EXEC_KILL_NONE)
+			exec_begin_kill(job, job->detached ?
+			    EXEC_KILL_OVERFLOW : job->killed);
+		if (exec_orphan_take(job->pid, sp->start_us, &status))
+			exec_reaped(job, status);
+	}
+	exec_spawn_free(sp);
+	if (exec_nspawning == 0)
+		exec_norphans = 0;	/* whatever is left is not ours */
+}
+
+static void
+exec_spawn_free(struct exec_spawn *sp)
+{
+	exec_strv_free(sp->argv);
+	exec_strv_free(sp->envp);
+	free(sp);
+}
+
+/*
+ * A child reaped while starts are with the spawner may be one of theirs,
+ * reaped before its pid came back: keep its status for exec_spawned.
+ */
+static void
+exec_orphan_add(pid_t pid, int status)
+{
+	if (exec_norphans == EXEC_ORPHANS_MAX) {
+		log_warnx("msg=\"exec: too many early reaps\" pid=%ld",
+		    (long)pid);
+		return;
+	}
+	exec_orphans = xreallocarray(exec_orphans, exec_norphans + 1,
+	    sizeof *exec_orphans);
+	exec_orphans[exec_norphans].pid = pid;
+	exec_orphans[exec_norphans].status = status;
+	exec_orphans[exec_norphans].us = mono_us();
+	exec_norphans++;
+}
+
+/*
+ * Take the early reap of PID, if one happened after SINCE_US (the start's
+ * clone: an older one is another process's): 1 with *status.
+ */
+static int
+exec_orphan_take(pid_t pid, int64_t since_us, int *status)
+{
+	size_t	i;
+
+	for (i = 0; i < exec_norphans; i++) {
+		if (exec_orphans[i].pid != pid || exec_orphans[i].us < since_us)
+			continue;
+		*status = exec_orphans[i].status;
+		exec_orphans[i] = exec_orphans[--exec_norphans];
+		return (1);
+	}
+	return (0);
+}
+
+/* The job's timers, made when it is handed to the spawner. */
+static void
+exec_setup_timers(struct exec_job *job)
 {
 	job->deadline_ev = evtimer_new(exec_base, exec_deadline_cb, job);
 	job->kill_ev = evtimer_new(exec_base, exec_kill_cb, job);
@@ -783,8 +1192,12 @@ exec_setup_events(struct exec_job *job)
 	if (job->deadline_ev == NULL || job->kill_ev == NULL ||
 	    job->drain_ev == NULL)
 		fatalx("exec: event_new failed");
-	if (job->reaped)
-		return;
+}
+
+/* A started child's pipe events and deadline. */
+static void
+exec_setup_events(struct exec_job *job)
+{
 	job->in.ev = event_new(exec_base, job->in.fd, EV_WRITE | EV_PERSIST,
 	    exec_write_cb, job);
 	job->out.ev = event_new(exec_base, job->out.fd, EV_READ | EV_PERSIST,
@@ -1022,13 +1435,17 @@ exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 			continue;
 		if (pid <= 0)
 			break;
-		LIST_FOREACH(job, &exec_live, entry) {
+		LIST_FOREACH(job, &exec_bypid[pid % EXEC_PID_BUCKETS],
+		    pid_entry) {
 			if (job->pid == pid && !job->reaped)
 				break;
 		}
 		if (job == NULL) {
-			log_debug("msg=\"exec: reaped unknown child\" "
-			    "pid=%ld", (long)pid);
+			if (exec_nspawning > 0)
+				exec_orphan_add(pid, status);
+			else
+				log_debug("msg=\"exec: reaped unknown "
+				    "child\" pid=%ld", (long)pid);
 			continue;
 		}
 		exec_reaped(job, status);
@@ -1039,6 +1456,10 @@ exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 static void
 exec_reaped(struct exec_job *job, int status)
 {
+	if (job->in_bypid) {
+		LIST_REMOVE(job, pid_entry);
+		job->in_bypid = 0;
+	}
 	job->reaped = 1;
 	job->wstatus = status;
 	job->end_us = mono_us();
@@ -1474,6 +1895,8 @@ exec_gc_cb(evutil_socket_t fd, short events, void *arg)
 static void
 exec_job_free(struct exec_job *job)
 {
+	if (job->in_bypid)
+		LIST_REMOVE(job, pid_entry);
 	exec_pipe_close(&job->in);
 	exec_pipe_close(&job->out);
 	exec_pipe_close(&job->err);

@@ -838,6 +838,117 @@ wait_run(struct run_outcome *o)
 		event_base_loop(base, EVLOOP_ONCE);
 }
 
+/*
+ * A burst of starts, many with the spawner at once: each ends once with its
+ * own output, the children that cannot be executed among them fail, and
+ * every child sees only 0, 1 and 2 open (none of the pipes of the others).
+ */
+START_TEST(test_exec_spawn_burst)
+{
+	enum { N = 200 };
+	struct exec_request	 req;
+	struct operation	 op, missing;
+	struct outcome		*o;
+	struct run_outcome	*fds;
+	char			 ids[N][32], want[64];
+	char			*argv[] = { "/nonexistent/chime-test-program",
+				    NULL };
+	char			*ls[] = { "/bin/ls", "/proc/self/fd", NULL };
+	char			*cause = NULL;
+	int			 i;
+
+	o = xcalloc(N, sizeof *o);
+	fds = xcalloc(N, sizeof *fds);
+	op = *sh_op("printf '{\"result\": \"%s\"}' \"$CHIME_RUN_ID\"");
+	missing = op;
+	missing.argv = argv;
+	for (i = 0; i < N; i++) {
+		default_request(&req);
+		snprintf(ids[i], sizeof ids[i], "run-%d", i);
+		req.run_id = ids[i];
+		ck_assert_ptr_nonnull(exec_start(i % 10 == 9 ? &missing : &op,
+		    &req, lib_done, &o[i], &cause));
+		/* ls's own: 0, 1, 2 and 3, the directory it reads. */
+		ck_assert_ptr_nonnull(exec_run(ls, 20000, 1024, "ls", run_cb,
+		    &fds[i], &cause));
+	}
+	ck_assert_int_eq(exec_running(), 2 * N);
+	lib_wait_all(base, o, N);
+	for (i = 0; i < N; i++)
+		wait_run(&fds[i]);
+	ck_assert_int_eq(exec_running(), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(o[i].calls, 1);
+		if (i % 10 == 9) {
+			assert_failed_with(o[i].r, "exec /nonexistent/"
+			    "chime-test-program: No such file or directory");
+			ck_assert_int_eq(o[i].r->exit_code, 127);
+		} else {
+			ck_assert_msg(o[i].r->status == EXEC_SUCCESS,
+			    "run %d: %s", i, o[i].r->error);
+			snprintf(want, sizeof want, "\"run-%d\"", i);
+			ck_assert_str_eq(o[i].r->result, want);
+		}
+		exec_result_free(o[i].r);
+		ck_assert_int_eq(fds[i].calls, 1);
+		ck_assert_int_eq(fds[i].ok, 1);
+		ck_assert_str_eq(fds[i].out, "0\n1\n2\n3\n");
+		free(fds[i].out);
+	}
+	free(o);
+	free(fds);
+}
+END_TEST
+
+/*
+ * A start aborted while still queued for the spawner is never made: its
+ * callback runs once (cancelled) and its program never runs; one detached
+ * there is dropped without a call.  The starts behind them go on.
+ */
+START_TEST(test_exec_spawn_abort_queued)
+{
+	struct exec_request	 req;
+	struct outcome		 o[3];
+	struct exec_job		*job[3];
+	char			*dir, script[512], path[256];
+	char			*cause = NULL;
+	int			 i;
+
+	dir = lib_tmpdir("check-exec");
+	snprintf(path, sizeof path, "%s/ran", dir);
+	snprintf(script, sizeof script, "touch %s; sleep 30", path);
+	memset(o, 0, sizeof o);
+	default_request(&req);
+	exec_spawner_hold(1);
+	for (i = 0; i < 2; i++) {
+		job[i] = exec_start(sh_op(script), &req, lib_done, &o[i],
+		    &cause);
+		ck_assert_ptr_nonnull(job[i]);
+	}
+	job[2] = exec_start(sh_op("echo '{\"result\": 1}'"), &req, lib_done,
+	    &o[2], &cause);
+	ck_assert_ptr_nonnull(job[2]);
+	ck_assert_int_eq(exec_running(), 3);
+	exec_abort(job[0]);
+	exec_detach(job[1]);
+	exec_spawner_hold(0);
+	lib_wait_all(base, &o[2], 1);
+	ck_assert_int_eq(o[2].r->status, EXEC_SUCCESS);
+	ck_assert_str_eq(o[2].r->result, "1");
+	lib_wait_all(base, &o[0], 1);
+	ck_assert_int_eq(o[0].r->status, EXEC_CANCELLED);
+	ck_assert_str_eq(o[0].r->error, "cancelled");
+	while (exec_running() > 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(o[1].calls, 0);
+	ck_assert_int_eq(access(path, F_OK), -1);	/* never ran */
+	for (i = 0; i < 3; i += 2)
+		exec_result_free(o[i].r);
+	lib_rm_tree(dir);
+	free(dir);
+}
+END_TEST
+
 /* exec_run: a command's stdout, on the loop. */
 START_TEST(test_exec_run)
 {
@@ -1904,6 +2015,8 @@ exec_suite(void)
 	    test_exec_abort_bad,
 	    test_exec_stdin_ignored,
 	    test_exec_concurrent,
+	    test_exec_spawn_burst,
+	    test_exec_spawn_abort_queued,
 	    test_exec_env,
 	    test_exec_env_named,
 	    test_exec_dies_with_parent,
