@@ -952,8 +952,10 @@ batch_maybe_finish(struct batch *b)
 	    "batch.completed", 0);
 	if (b->origin != NULL)
 		schedule_batch_ended(b->origin, b->spent, rec);
+	journal_group_begin(engine->journal);	/* with its report */
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
 	batch_deliver(b);
+	journal_group_end(engine->journal);
 	log_info("msg=\"batch %s\" batch=%s completed=%u failed=%u skipped=%u "
 	    "cancelled=%u", batch_state_name(b->bstate), b->owner.id,
 	    c->completed, c->failed, c->skipped, c->cancelled);
@@ -1455,9 +1457,11 @@ batch_ctl_cancel(struct reply *req, struct batch *b, const char *reason,
 	rec = batch_record(b, "batch.cancelled", 0);
 	if (b->origin != NULL)
 		schedule_batch_ended(b->origin, b->spent, rec);
+	journal_group_begin(engine->journal);	/* with its report */
 	journal_submit(engine->journal, rec, batch_cancelled_cb,
 	    batch_req_new(req, b, BREQ_CANCEL));
 	batch_deliver(b);
+	journal_group_end(engine->journal);
 }
 
 struct del_ctx {

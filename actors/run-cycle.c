@@ -856,10 +856,14 @@ run_finish(struct run *r, enum run_status st)
 		estimate_observe(s->account, r->operation, r->model_id != NULL ?
 		    r->model_id : r->model, r->input_tokens, r->output_tokens,
 		    rec);
+	/* The end, the thresholds it crossed and the mail it queues are
+	 * durable together (a crash keeps all or none of them). */
+	journal_group_begin(engine->journal);
 	journal_submit(engine->journal, rec, run_end_cb, e);
 	budget_thresholds_submit();
 	if (s->hooks == NULL)
 		run_deliver(r, st);
+	journal_group_end(engine->journal);
 	run_unlink(r);
 	if (s->hooks != NULL)
 		s->hooks->ended(s, r);

@@ -485,9 +485,11 @@ schedule_next_fires(const struct schedule *s, int64_t from, int count,
 static void
 schedule_capped(struct schedule *s)
 {
+	journal_group_begin(engine->journal);	/* the pause with its notice */
 	schedule_set_paused(NULL, s, 1, "budget_exceeded", NULL);
 	notice_schedule_paused(s->account, s->id, s->name, "budget_exceeded",
 	    s->updated_us);
+	journal_group_end(engine->journal);
 }
 
 /*

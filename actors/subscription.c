@@ -768,10 +768,12 @@ sub_outcome(struct subscription *s, const char *verb, const char *reason,
 	p->verb = xstrdup(verb);
 	s->recording = 1;
 	actor_ref(&s->actor);
+	journal_group_begin(engine->journal);	/* with its notice */
 	journal_submit(engine->journal, rec, sub_outcome_cb, p);
 	if (strcmp(verb, "disabled") == 0)
 		notice_subscriber_disabled(s->row.account, s->row.id,
 		    s->row.url, reason, error, b.at);
+	journal_group_end(engine->journal);
 }
 
 /* An attempt's outcome is durable (or not): go on. */

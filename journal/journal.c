@@ -97,6 +97,7 @@ journal_open(const char *dir, const struct journal_options *options,
 	pthread_cond_init(&j->work_cond, NULL);
 	pthread_cond_init(&j->done_cond, NULL);
 	STAILQ_INIT(&j->queue);
+	STAILQ_INIT(&j->group);
 	STAILQ_INIT(&j->done);
 	STAILQ_INIT(&j->ready);
 	if ((j->store = j->ops->open(dir, options, &why)) == NULL)
@@ -516,8 +517,45 @@ journal_submit(struct journal *j, struct jrec *rec, journal_done_cb cb,
 		journal_deliver(j, &q, &d);
 		return;
 	}
+	if (j->grouping > 0) {
+		STAILQ_INSERT_TAIL(&j->group, rec, entry);
+		return;
+	}
 	pthread_mutex_lock(&j->mtx);
 	STAILQ_INSERT_TAIL(&j->queue, rec, entry);
+	pthread_cond_signal(&j->work_cond);
+	pthread_mutex_unlock(&j->mtx);
+}
+
+/*
+ * Records submitted between journal_group_begin and its journal_group_end
+ * (on the loop; groups nest) reach the writer together and are written in
+ * one transaction, also when the writer falls back to smaller ones: a
+ * crash keeps all of them or none (a run's end and the report it queues).
+ * Each still has its own outcome.  At most JOURNAL_GROUP_MAX records are
+ * kept together; a longer group is cut into such pieces.
+ */
+void
+journal_group_begin(struct journal *j)
+{
+	j->grouping++;
+}
+
+void
+journal_group_end(struct journal *j)
+{
+	struct jrec	*rec;
+	size_t		 i = 0;
+
+	if (j->grouping == 0 || --j->grouping > 0 || STAILQ_EMPTY(&j->group))
+		return;
+	STAILQ_FOREACH(rec, &j->group, entry) {
+		i++;
+		rec->grouped = STAILQ_NEXT(rec, entry) != NULL &&
+		    i % JOURNAL_GROUP_MAX != 0;
+	}
+	pthread_mutex_lock(&j->mtx);
+	STAILQ_CONCAT(&j->queue, &j->group);
 	pthread_cond_signal(&j->work_cond);
 	pthread_mutex_unlock(&j->mtx);
 }

@@ -41,6 +41,7 @@
 #define JOURNAL_MAX_RECORD	(16 * 1024 * 1024) /* record or value bytes */
 #define JOURNAL_MAX_TABLES	60	/* besides log, dedup and meta */
 #define JOURNAL_BATCH_MAX	8192	/* records per LMDB transaction */
+#define JOURNAL_GROUP_MAX	64	/* records a group keeps together */
 #define JOURNAL_MAX_DEPTH	32	/* msgpack nesting in a record */
 #define JOURNAL_MAX_STR		255	/* bytes of a kind or an account */
 #define JOURNAL_CHECKPOINT_EVERY 10000	/* records between checkpoints */
@@ -343,6 +344,8 @@ const char	*journal_reason_text(const char *);
  * No errors.
  */
 void		 journal_release_cache(struct journal *);
+void		 journal_group_begin(struct journal *);
+void		 journal_group_end(struct journal *);
 uint64_t	 journal_seq(struct journal *);
 void		 journal_head(struct journal *, uint8_t[JOURNAL_HASH_LEN]);
 /* Records submitted whose callback has not run yet. */
@@ -872,6 +875,8 @@ struct jrec {
 						   submitter, not pending */
 	int			 reused;	/* nothing since the last
 						   checkpoint: that one */
+	int			 grouped;	/* the next record is in the
+						   same transaction */
 	char			*note;		/* a checkpoint's note */
 
 	journal_done_cb		 cb;
@@ -925,6 +930,9 @@ struct journal {
 	pthread_cond_t		 work_cond;	/* records queued or stop */
 	pthread_cond_t		 done_cond;	/* outcomes ready */
 	struct jrec_queue	 queue;		/* submitted, not taken */
+	struct jrec_queue	 group;		/* submitted in a group that
+						   is not closed yet (loop) */
+	int			 grouping;	/* journal_group_begin depth */
 	struct jrec_queue	 done;		/* outcomes, not taken */
 	int			 notified;	/* a byte is in the pipe */
 	int			 stopping;

@@ -61,7 +61,7 @@ static int	 writer_checkpoint(struct journal *, struct jrec *,
 		     uint64_t *, const char **, char **);
 static int	 writer_try(struct journal *, struct jrec **, size_t,
 		     size_t *, char **);
-static void	 writer_single(struct journal *, struct jrec *,
+static void	 writer_some(struct journal *, struct jrec **, size_t,
 		     struct journal_stats *);
 static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
 		     uint8_t *, struct merkle_range *, char **);
@@ -90,7 +90,9 @@ writer_start(struct journal *j, char **cause)
 	msgpack_sbuffer_init(&j->whdr);
 	msgpack_packer_init(&j->wpk, &j->whdr, msgpack_sbuffer_write);
 	j->wchain = chain_ctx_create();
-	j->wrecs = xreallocarray(NULL, JOURNAL_BATCH_MAX, sizeof *j->wrecs);
+	/* a batch may run past the maximum to keep a group whole */
+	j->wrecs = xreallocarray(NULL, JOURNAL_BATCH_MAX + JOURNAL_GROUP_MAX,
+	    sizeof *j->wrecs);
 	j->stopping = 0;
 	j->wckpt_us = now_us();
 
@@ -151,7 +153,8 @@ writer_main(void *arg)
 		if (STAILQ_EMPTY(&batch))
 			break;
 		while (!STAILQ_EMPTY(&batch)) {
-			for (n = 0; n < JOURNAL_BATCH_MAX &&
+			for (n = 0; (n < JOURNAL_BATCH_MAX ||
+			    j->wrecs[n - 1]->grouped) &&
 			    (rec = STAILQ_FIRST(&batch)) != NULL; n++) {
 				STAILQ_REMOVE_HEAD(&batch, entry);
 				j->wrecs[n] = rec;
@@ -198,7 +201,7 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n, int timed)
 	struct journal_stats	 d;
 	struct jrec_queue	 out;
 	int64_t			 start, now;
-	size_t			 i, written = 0;
+	size_t			 i, k, written = 0;
 	char			*cause = NULL;
 	int			 rc;
 
@@ -233,8 +236,11 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n, int timed)
 		log_warnx("msg=\"journal: batch failed, writing its records "
 		    "one by one\" records=%zu error=\"%s\"", n,
 		    cause != NULL ? cause : "map full");
-		for (i = 0; i < n; i++)
-			writer_single(j, recs[i], &d);
+		for (i = 0; i < n; i += k) {
+			for (k = 1; i + k < n && recs[i + k - 1]->grouped; k++)
+				continue;
+			writer_some(j, recs + i, k, &d);
+		}
 	}
 	free(cause);
 	log_trace(TRACE_JOURNAL, "msg=\"journal commit\" records=%zu "
@@ -279,28 +285,30 @@ writer_count(struct jrec **recs, size_t n, struct journal_stats *d)
 	}
 }
 
-/* One record in its own transaction, growing the map if it must. */
+/* One record (or the N of a group) in its own transaction, growing the
+ * map if it must. */
 static void
-writer_single(struct journal *j, struct jrec *rec, struct journal_stats *d)
+writer_some(struct journal *j, struct jrec **recs, size_t n,
+    struct journal_stats *d)
 {
 	int64_t	 start = mono_us();
-	size_t	 written, n;
+	size_t	 written, i, m = n;
 	char	*cause = NULL;
 	int	 rc;
 
-	n = 1;
-	rc = writer_attempt(j, &rec, &n, 0, &written, &cause);
-	if (rc != STORE_OK)
-		jrec_fail(rec, cause, rc == STORE_UNAVAILABLE ?
-		    writer_reason(j, cause) : JOURNAL_R_STORAGE);
-	else if (written > 0) {
+	rc = writer_attempt(j, recs, &m, 0, &written, &cause);
+	if (rc != STORE_OK) {
+		for (i = 0; i < n; i++)
+			jrec_fail(recs[i], cause, rc == STORE_UNAVAILABLE ?
+			    writer_reason(j, cause) : JOURNAL_R_STORAGE);
+	} else if (written > 0) {
 		d->commits++;
-		rec->commit_records = 1;
-		rec->commit_us = mono_us() - start;
-		d->commit_us_total += (uint64_t)rec->commit_us;
+		recs[n - 1]->commit_records = written;
+		recs[n - 1]->commit_us = mono_us() - start;
+		d->commit_us_total += (uint64_t)recs[n - 1]->commit_us;
 	}
 	free(cause);
-	writer_count(&rec, 1, d);
+	writer_count(recs, n, d);
 }
 
 /*

@@ -2399,6 +2399,74 @@ START_TEST(test_journal_stall)
 }
 END_TEST
 
+/* The records of each commit, in order. */
+struct commits {
+	size_t	n;
+	size_t	v[16];
+};
+
+static void
+commits_hook(size_t records, int64_t us, void *arg)
+{
+	struct commits	*c = arg;
+
+	if (c->n < sizeof c->v / sizeof c->v[0])
+		c->v[c->n++] = records;
+}
+
+/* A group's records (journal_group_begin .. end) go in one transaction:
+ * where the writer's batch would end in the middle of one, the batch takes
+ * the whole group. */
+START_TEST(test_journal_record_group)
+{
+	struct journal_options	 o;
+	struct journal		*j;
+	struct seen		 s = { 0 };
+	struct commits		 c;
+	char			*cause = NULL;
+	int			 calls[2] = { 0, 0 };
+	size_t			 i, total = 1 + (JOURNAL_BATCH_MAX - 2) + 3;
+
+	memset(&o, 0, sizeof o);
+	memset(&c, 0, sizeof c);
+	o.sync = JOURNAL_SYNC_NONE;
+	j = journal_open(jdir, &o, &cause);
+	ck_assert_ptr_nonnull(j);
+	failing_ops = store_lmdb_ops;
+	failing_ops.commit = failing_commit;
+	failing_ops.last_errno = failing_errno;
+	j->ops = &failing_ops;
+	journal_set_stall_hook(j, stall_hook, calls);
+	journal_add_commit_hook(j, commits_hook, &c);
+	ck_assert_int_eq(journal_start(j, base, &cause), 0);
+	/* One record holds the writer (the disk is full) while the rest
+	 * queue up behind it: a batch's worth less one, then a group of 3. */
+	__atomic_store_n(&store_failing, 1, __ATOMIC_SEQ_CST);
+	submit_n(j, &s, 1, 10);
+	while (calls[0] == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	submit_n(j, &s, JOURNAL_BATCH_MAX - 2, 10);
+	journal_group_begin(j);
+	journal_group_begin(j);		/* nested: still one group */
+	submit_n(j, &s, 1, 10);
+	journal_group_end(j);
+	submit_n(j, &s, 2, 10);
+	journal_group_end(j);
+	ck_assert_uint_eq(journal_pending(j), total);
+	__atomic_store_n(&store_failing, 0, __ATOMIC_SEQ_CST);
+	wait_for(&s, total);
+	for (i = 0; i < total; i++) {
+		ck_assert_int_eq(s.r[i].status, JOURNAL_OK);
+		ck_assert_uint_eq(s.r[i].seq, i + 1);
+	}
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.v[0], 1);
+	ck_assert_uint_eq(c.v[1], JOURNAL_BATCH_MAX + 1);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* An untouched journal verifies, also after reopening. */
 START_TEST(test_journal_verify)
 {
@@ -3724,6 +3792,7 @@ journal_suite(void)
 	    test_journal_map_growth,
 	    test_journal_map_full_bad,
 	    test_journal_stall,
+	    test_journal_record_group,
 	    test_journal_time,
 	    test_journal_verify,
 	    test_journal_verify_bad,
