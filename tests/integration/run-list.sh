@@ -114,9 +114,11 @@ check "rows say their owner, kind and name" list_jq \
     '[.runs[] | "\(.owner)/\(.owner_name)"] == ["batch/mixed",
     "batch/mixed", "batch/mixed", "schedule/ok", "schedule/bad",
     "schedule/ok", "schedule/bad", "schedule/ok"]'
+# (run.get adds the run's email deliveries, which run.list leaves out)
 check "rows are run.get's rows" sh -c "[ \"\$($CHIMECTL --socket $SOCK \
     --json run list | jq -c '.runs[3] | del(.owner, .owner_name)')\" = \
-    \"\$($CHIMECTL --socket $SOCK --json run get $R5 | jq -c .)\" ]"
+    \"\$($CHIMECTL --socket $SOCK --json run get $R5 |
+    jq -c 'del(.deliveries)')\" ]"
 
 # ---- filters --------------------------------------------------------------
 check "--status failed" is "$B:2 $R4 $R2" --status failed
