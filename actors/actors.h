@@ -250,6 +250,10 @@ struct schedule_kind {
 			     struct cron_fire *);
 	/* Arm S's timer for its first occurrence after T. */
 	void		 (*arm)(struct schedule *, int64_t);
+	/* Arm S's timer for NEXT (details *F), its first occurrence after
+	 * T as next_after found it already (0: none). */
+	void		 (*arm_next)(struct schedule *, int64_t,
+			     const struct cron_fire *);
 	/* S has no occurrence left (a settled "at"): it completes. */
 	void		 (*complete)(struct schedule *);
 	/* A run of S was skipped by S's cap or the account's: S pauses

@@ -656,5 +656,10 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	if (latest != 0)
 		dispatch_occurrence(s, latest, &latest_f, trig_catchup);
 	schedules->complete(s);
-	schedules->arm(s, s->last_fire > now ? s->last_fire : now);
+	/* The walk ended at the first occurrence after now (or none): the
+	 * one to arm, as next_after from now would find it again. */
+	if (scanned <= CATCHUP_SCAN_MAX)
+		schedules->arm_next(s, t, &f);
+	else
+		schedules->arm(s, s->last_fire > now ? s->last_fire : now);
 }

@@ -371,6 +371,10 @@ void		 strmap_init(struct strmap *);
 void		 strmap_clear(struct strmap *);	/* frees buckets only */
 struct strmap_node *strmap_find(struct strmap *, const char *);
 int		 strmap_insert(struct strmap *, struct strmap_node *, const char *);
+void		 strmap_insert_new(struct strmap *, struct strmap_node *,
+		     const char *);
+void		 strmap_reserve(struct strmap *, size_t);
+void		 strmap_prefetch(const struct strmap *, const char *);
 void		 strmap_remove(struct strmap *, struct strmap_node *);
 /* Visit every node; the callback may not insert or remove. */
 void		 strmap_foreach(struct strmap *,
@@ -439,6 +443,7 @@ int		 unpack_next_array(struct unpack_cursor *, uint32_t *);
 int		 unpack_next_str_any(struct unpack_cursor *, const char **,
 		     uint32_t *);
 int64_t		 unpack_next_int_any(struct unpack_cursor *, int64_t);
+int		 unpack_next_scalar(struct unpack_cursor *, msgpack_object *);
 void		 unpack_next_skip(struct unpack_cursor *);
 /* The common short forms in line (a scan reads ~100 values a row). */
 static inline int
