@@ -809,23 +809,33 @@ unpack_name(const msgpack_object *v, const char *const *names, int n,
 	return (i == -1 ? def : i);
 }
 
-/* The zone named by string V: the one of the row before when it has that
+#define ZONES_SEEN	16	/* unpack_zone's last zones */
+
+/* The zone named by string V: one of the rows before when it has that
  * name (rows share a few zones), else tz_load's. */
 static const struct tz *
 unpack_zone(const msgpack_object *v, char **cause)
 {
-	static const struct tz	*last;
+	static const struct tz	*seen[ZONES_SEEN];
+	static size_t		 next;
+	const struct tz		*tz;
 	const char		*name;
 	char			*zone;
+	size_t			 i;
 
-	if (last != NULL && v->type == MSGPACK_OBJECT_STR &&
-	    strlen(name = tz_name(last)) == v->via.str.size &&
-	    memcmp(name, v->via.str.ptr, v->via.str.size) == 0)
-		return (last);
+	for (i = 0; i < ZONES_SEEN && seen[i] != NULL &&
+	    v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0; i++) {
+		name = tz_name(seen[i]);
+		if (name[0] == v->via.str.ptr[0] &&
+		    strlen(name) == v->via.str.size &&
+		    memcmp(name, v->via.str.ptr, v->via.str.size) == 0)
+			return (seen[i]);
+	}
 	zone = unpack_val_strdup(v);
-	last = tz_load(zone, cause);
+	if ((tz = tz_load(zone, cause)) != NULL)
+		seen[next++ % ZONES_SEEN] = tz;
 	free(zone);
-	return (last);
+	return (tz);
 }
 
 /*
@@ -1417,11 +1427,14 @@ schedule_load_all(struct journal *j, char **cause)
 	strmap_reserve(&by_id, by_id.count + ctx.n);
 	strmap_reserve(&by_name, by_name.count + ctx.n);
 	for (i = 0; i < ctx.n; i++) {
-		if (i + LOAD_AHEAD < ctx.n) {
-			s = ctx.list[i + LOAD_AHEAD];
-			strmap_prefetch(&by_id, s->id);
-			strmap_prefetch(&by_name, s->name_key);
+		if (i + 2 * LOAD_AHEAD < ctx.n) {
+			s = ctx.list[i + 2 * LOAD_AHEAD];
+			strmap_prefetch(&by_id, s->id, 0);
+			strmap_prefetch(&by_name, s->name_key, 0);
 		}
+		if (i + LOAD_AHEAD < ctx.n)
+			strmap_prefetch(&by_name, ctx.list[i +
+			    LOAD_AHEAD]->name_key, 1);
 		s = ctx.list[i];
 		/* the table's keys are distinct: so are the ids, if each
 		 * row's id is its key */

@@ -374,7 +374,7 @@ int		 strmap_insert(struct strmap *, struct strmap_node *, const char *);
 void		 strmap_insert_new(struct strmap *, struct strmap_node *,
 		     const char *);
 void		 strmap_reserve(struct strmap *, size_t);
-void		 strmap_prefetch(const struct strmap *, const char *);
+void		 strmap_prefetch(const struct strmap *, const char *, int);
 void		 strmap_remove(struct strmap *, struct strmap_node *);
 /* Visit every node; the callback may not insert or remove. */
 void		 strmap_foreach(struct strmap *,

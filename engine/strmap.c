@@ -130,14 +130,23 @@ strmap_insert_new(struct strmap *m, struct strmap_node *node,
 	strmap_link(m, node, key, strmap_hash(key));
 }
 
-/* Start reading the bucket of KEY from memory (a walk that inserts many
- * keys asks for the bucket a few keys ahead). */
+/*
+ * Start reading KEY's bucket from memory (STAGE 0), or the first node of
+ * its chain once the bucket was read (STAGE 1): a walk that inserts many
+ * keys asks for them some keys ahead, so that a lookup's misses overlap.
+ */
 void
-strmap_prefetch(const struct strmap *m, const char *key)
+strmap_prefetch(const struct strmap *m, const char *key, int stage)
 {
-	if (m->nbuckets != 0)
-		__builtin_prefetch(&m->buckets[strmap_hash(key) &
-		    (m->nbuckets - 1)]);
+	struct strmap_node	*const *b;
+
+	if (m->nbuckets == 0)
+		return;
+	b = &m->buckets[strmap_hash(key) & (m->nbuckets - 1)];
+	if (stage == 0)
+		__builtin_prefetch(b);
+	else if (*b != NULL)
+		__builtin_prefetch(*b);
 }
 
 /* Put NODE, under KEY of hash H, at the head of its bucket. */
