@@ -83,7 +83,7 @@ schedule_config_init(struct schedule_config *c)
 	c->catchup_window_us = 3600 * USEC_PER_SEC;
 	c->priority = 5;
 	c->history = SCHEDULE_HISTORY_DEFAULT;
-	c->parameters = xstrdup("{}");
+	c->parameters = intern("{}");
 	c->webhook_tolerance_s = WEBHOOK_TOLERANCE_S_DEFAULT;
 }
 
@@ -100,10 +100,10 @@ schedule_config_copy(struct schedule_config *dst,
 {
 	*dst = *src;
 	dst->name = strdup_or_null(src->name);
-	dst->operation = strdup_or_null(src->operation);
-	dst->model = strdup_or_null(src->model);
-	dst->parameters = strdup_or_null(src->parameters);
-	dst->trigger_text = strdup_or_null(src->trigger_text);
+	dst->operation = intern(src->operation);
+	dst->model = intern(src->model);
+	dst->parameters = intern(src->parameters);
+	dst->trigger_text = intern(src->trigger_text);
 	dst->note = strdup_or_null(src->note);
 	dst->batch_template = strdup_or_null(src->batch_template);
 	dst->webhook_secret_ref = strdup_or_null(src->webhook_secret_ref);
@@ -114,10 +114,10 @@ void
 schedule_config_clear(struct schedule_config *c)
 {
 	free(c->name);
-	free(c->operation);
-	free(c->model);
-	free(c->parameters);
-	free(c->trigger_text);
+	intern_drop(c->operation);
+	intern_drop(c->model);
+	intern_drop(c->parameters);
+	intern_drop(c->trigger_text);
 	free(c->note);
 	free(c->batch_template);
 	free(c->webhook_secret_ref);
@@ -254,8 +254,8 @@ schedule_config_trigger(struct schedule_config *t, int kind,
 		return (-1);
 	}
 	t->trigger = (uint8_t)kind;
-	free(t->trigger_text);
-	t->trigger_text = xstrdup(spec);
+	intern_drop(t->trigger_text);
+	t->trigger_text = intern(spec);
 	return (0);
 }
 
@@ -351,6 +351,22 @@ config_string(json_t *params, const char *key, char **dst, int nullable)
 		return (0);
 	*dst = xstrdup(json_string_value(v));
 	return (0);
+}
+
+/* config_string for a field that holds a shared string (intern.c). */
+static int
+config_shared(json_t *params, const char *key, char **dst, int nullable)
+{
+	char	*s = NULL;
+	int	 rc;
+
+	if (json_object_get(params, key) == NULL)
+		return (0);
+	intern_drop(*dst);
+	rc = config_string(params, key, &s, nullable);
+	*dst = intern(s);
+	free(s);
+	return (rc);
 }
 
 static int
@@ -505,8 +521,8 @@ config_batch(struct schedule_config *t, const char *account, json_t *params,
 	}
 	free(t->batch_template);
 	t->batch_template = tmpl;
-	free(t->operation);
-	t->operation = xstrdup("batch");
+	intern_drop(t->operation);
+	t->operation = intern("batch");
 	return (0);
 }
 
@@ -603,6 +619,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 	const struct catalog	*cat = engine->catalog;
 	json_t			*v;
 	const struct tz		*tz;
+	char			*text;
 
 	*field = "name";
 	if (config_string(params, "name", &t->name, 0) == -1 ||
@@ -618,7 +635,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 	if (config_batch(t, account, params, field, reason) == -1)
 		return (-1);
 	*field = "operation";
-	if (config_string(params, "operation", &t->operation, 0) == -1 ||
+	if (config_shared(params, "operation", &t->operation, 0) == -1 ||
 	    (creating && t->operation == NULL)) {
 		*reason = xstrdup("is required (an operation of the catalog, "
 		    "or a batch template in \"batch\")");
@@ -636,7 +653,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		t->batch_template = NULL;
 	}
 	*field = "model";
-	if (config_string(params, "model", &t->model, 1) == -1 ||
+	if (config_shared(params, "model", &t->model, 1) == -1 ||
 	    (t->model != NULL && catalog_model(cat, t->model) == NULL)) {
 		xasprintf(reason, "unknown model \"%s\"", t->model != NULL ?
 		    t->model : "");
@@ -658,8 +675,10 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 			*reason = xstrdup("must be a JSON object");
 			return (-1);
 		}
-		free(t->parameters);
-		t->parameters = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		intern_drop(t->parameters);
+		t->parameters = intern(text);
+		free(text);
 	}
 	*field = "note";
 	if (config_string(params, "note", &t->note, 1) == -1) {

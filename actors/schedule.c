@@ -82,7 +82,7 @@ static void
 schedule_free_fields(struct schedule *s)
 {
 	free(s->id);
-	free(s->account);
+	intern_drop(s->account);
 	free(s->name_key);
 	free(s->pause_reason);
 	free(s->pause_note);
@@ -121,7 +121,7 @@ schedule_clone(const struct schedule *s)
 	schedule_config_clear(&t->config);
 	schedule_config_copy(&t->config, &s->config);
 	t->id = xstrdup(s->id);
-	t->account = xstrdup(s->account);
+	t->account = intern(s->account);
 	t->name_key = xstrdup(s->name_key);
 	t->pause_reason = s->pause_reason != NULL ?
 	    xstrdup(s->pause_reason) : NULL;
@@ -529,7 +529,7 @@ static void
 schedule_arm_next(struct schedule *s, int64_t next, const struct cron_fire *f)
 {
 	s->next_fire = next;
-	s->next = *f;
+	cron_fire_pack(f, &s->next);
 	if (s->state != SCHEDULE_ACTIVE || s->next_fire == 0) {
 		timer_cancel(&s->timer);
 		return;
@@ -783,6 +783,16 @@ schedule_record(struct schedule *s, const char *kind)
 }
 
 
+/* The shared copy (intern.c) of string V; NULL if V is absent or not a
+ * string. */
+static char *
+unpack_val_intern(const msgpack_object *v)
+{
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
+		return (NULL);
+	return (intern_n(v->via.str.ptr, v->via.str.size));
+}
+
 /* The index of string V among NAMES (N of them), or -1. */
 static int
 val_name_index(const msgpack_object *v, const char *const *names, int n)
@@ -918,8 +928,8 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 
 	s->id = unpack_val_strdup(v[RK_ID]);
 	s->name = unpack_val_strdup(v[RK_NAME]);
-	s->account = unpack_val_strdup(v[RK_ACCOUNT]);
-	s->operation = unpack_val_strdup(v[RK_OPERATION]);
+	s->account = unpack_val_intern(v[RK_ACCOUNT]);
+	s->operation = unpack_val_intern(v[RK_OPERATION]);
 	spec = unpack_val_strdup(v[RK_SPEC]);
 	if (s->id == NULL || s->name == NULL || s->account == NULL ||
 	    s->operation == NULL || v[RK_TRIGGER] == NULL ||
@@ -937,11 +947,11 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 			*cause = xstrdup("unknown trigger");
 		goto out;
 	}
-	s->model = unpack_val_strdup(v[RK_MODEL]);
+	s->model = unpack_val_intern(v[RK_MODEL]);
 	if (v[RK_PARAMETERS] != NULL &&
 	    v[RK_PARAMETERS]->type == MSGPACK_OBJECT_STR) {
-		free(s->parameters);
-		s->parameters = unpack_val_strdup(v[RK_PARAMETERS]);
+		intern_drop(s->parameters);
+		s->parameters = unpack_val_intern(v[RK_PARAMETERS]);
 	}
 	s->note = unpack_val_strdup(v[RK_NOTE]);
 	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
@@ -1058,9 +1068,8 @@ schedule_to_json(const struct schedule *s)
 	    s->next_fire : 0);
 	if (s->state == SCHEDULE_ACTIVE && s->next_fire > 0) {
 		snprintf(local, sizeof local, "%04d-%02d-%02dT%02d:%02d:%02d",
-		    s->next.nominal.year, s->next.nominal.month,
-		    s->next.nominal.day, s->next.nominal.hour,
-		    s->next.nominal.minute, s->next.nominal.second);
+		    (int)s->next.year, s->next.month, s->next.day,
+		    s->next.hour, s->next.minute, s->next.second);
 		json_object_set_new(j, "next_fire_local", json_string(local));
 		json_object_set_new(j, "next_fire_dst",
 		    json_string(dst_tag_name(s->next.tag)));

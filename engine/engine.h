@@ -366,6 +366,12 @@ int		 param_usd(json_t *, const char *, int64_t *);
 int		 param_duration(json_t *, const char *, int64_t *);
 int		 param_time(json_t *, const char *, int64_t *);
 
+/* intern.c: shared, counted copies of strings (never free()d) */
+char		*intern(const char *);
+char		*intern_n(const char *, size_t);
+void		 intern_drop(char *);
+size_t		 intern_count(void);
+
 /* strmap.c */
 void		 strmap_init(struct strmap *);
 void		 strmap_clear(struct strmap *);	/* frees buckets only */
