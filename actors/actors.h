@@ -317,6 +317,7 @@ struct owner_kind {
 	char			*note;					\
 	char			*batch_template; /* target: a batch */	\
 	char			*webhook_secret_ref; /* webhook: secret */ \
+	char			*deliver;	/* JSON text, or NULL */ \
 	const struct tz		*tz;					\
 	struct cron		 cron;					\
 	int64_t			 interval_us;				\
@@ -1411,5 +1412,72 @@ int		 run_list_index_entry(const void *, size_t, const void *,
 int		 run_list_cursor_ok(const char *);
 json_t		*run_list(const struct run_list_query *, char **, size_t *);
 int		 run_list_rebuild(struct journal *, char **);
+
+/*
+ * email.c: a run's report by email (doc/email.md): a schedule's "deliver"
+ * checked, the message of a run made and journaled (email.queued, each
+ * recipient claimed), sent through engine/smtp.c with retries, each
+ * outcome journaled (email.sent, email.failed); pending ones sent again
+ * at start.
+ */
+#define EMAIL_RECIPIENTS_MAX		50
+#define EMAIL_ATTEMPTS_DEFAULT		6
+#define EMAIL_RETRY_DELAY_DEFAULT	(30 * USEC_PER_SEC)
+#define EMAIL_REPORT_MAX		(8 * 1024 * 1024)
+#define METRICS_EMAIL			"chime_emails_total"
+struct email_config {
+	struct smtp_config	 smtp;		/* url NULL: no relay */
+	const char		*public_url;	/* or NULL */
+	int			 max_attempts;
+	int64_t			 retry_delay_us;
+	int			 suppress_bounces; /* 550, 551, 553: suppress */
+};
+/* A run that ended, as email_run_finished reads it (borrowed). */
+struct email_run {
+	const char		*deliver;	/* the schedule's, JSON text */
+	const char		*run_id;
+	const char		*schedule_id;
+	const char		*schedule_name;
+	const char		*account;
+	const char		*operation;
+	enum run_status		 st;
+	const char		*status;
+	const char		*error;
+	const char		*result;
+	int64_t			 cost_micro;
+	int64_t			 finished_us;
+};
+void		 email_configure(const struct email_config *);
+int		 email_public_url_check(const char *, char **);
+int		 email_deliver_check(json_t *, char **, const char **, char **);
+void		 email_run_finished(const struct email_run *);
+int		 email_start(struct journal *, char **);
+void		 email_stop(void);
+size_t		 email_busy(void);
+int		 email_unsubscribe_verify(const char *, const char *,
+		     const char *);
+/* email.log: one account's outcomes, newest first, filtered. */
+#define EMAIL_LOG_MAX		1000
+struct email_log_query {
+	const char	*account;
+	const char	*schedule;	/* an id, or NULL */
+	const char	*run;		/* or NULL */
+	const char	*address;	/* or NULL */
+	size_t		 limit;
+};
+char		*email_log_key(const char *, int64_t, const char *,
+		     const char *);
+json_t		*email_log(const struct email_log_query *);
+
+/*
+ * suppression.c: an account's email suppression list (the
+ * "email-suppressions" table), changed by email.suppression_added and
+ * email.suppression_removed records.
+ */
+typedef void (*suppression_done_cb)(void *, int, json_t *, const char *);
+int		 suppression_find(const char *, const char *, char **);
+void		 suppression_change(const char *, const char *, const char *,
+		     suppression_done_cb, void *);
+json_t		*suppression_list(const char *);
 
 #endif /* CHIME_ACTORS_H */

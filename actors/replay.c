@@ -78,6 +78,8 @@ static int	 fold_prune(struct fold *);
 static int	 fold_batch(struct fold *);
 static int	 fold_run(struct fold *);
 static int	 fold_subscription(struct fold *);
+static int	 fold_email(struct fold *);
+static int	 fold_suppression(struct fold *);
 static void	 sub_put(void *, const char *, const void *, size_t,
 		     const void *, size_t);
 static void	 sub_del(void *, const char *, const void *, size_t);
@@ -1004,6 +1006,80 @@ sub_del(void *arg, const char *table, const void *key, size_t klen)
 		fail(f, "cannot delete from %s", table);
 }
 
+/* email.suppression_added: "email-suppressions[ACCOUNT ADDRESS]" is the
+ * body; email.suppression_removed deletes it. */
+static int
+fold_suppression(struct fold *f)
+{
+	char	*addr, *key;
+	int	 rc;
+
+	if (f->rec->account == NULL ||
+	    (addr = unpack_strdup(f->body, "address")) == NULL)
+		return (fail(f, "%s without an account or address",
+		    f->rec->kind));
+	xasprintf(&key, "%s %s", f->rec->account, addr);
+	if (strcmp(f->rec->kind, "email.suppression_added") == 0)
+		rc = put_obj(f, "email-suppressions", key, f->body, NULL);
+	else
+		rc = del(f, "email-suppressions", key);
+	free(key);
+	free(addr);
+	return (rc);
+}
+
+/*
+ * email.queued: the outbox row is the body, a pending row (an empty map)
+ * per recipient; email.sent and email.failed delete the recipient's, and
+ * with "done" the outbox row.
+ */
+static int
+fold_email(struct fold *f)
+{
+	const msgpack_object	*to;
+	char			*run, *addr, *key;
+	uint32_t		 i;
+	int			 rc = 0;
+
+	if (strncmp(f->rec->kind, "email.suppression_", 18) == 0)
+		return (fold_suppression(f));
+	if ((run = unpack_strdup(f->body, "run_id")) == NULL)
+		return (fail(f, "%s without a run_id", f->rec->kind));
+	if (strcmp(f->rec->kind, "email.queued") == 0) {
+		rc = put_obj(f, "email-outbox", run, f->body, NULL);
+		to = unpack_get(f->body, "recipients");
+		for (i = 0; rc == 0 && to != NULL &&
+		    to->type == MSGPACK_OBJECT_ARRAY && i < to->via.array.size;
+		    i++) {
+			if ((addr = str_of(&to->via.array.ptr[i])) == NULL)
+				continue;
+			xasprintf(&key, "%s %s", run, addr);
+			rc = put_buf(f, "email-pending", key, "\x80", 1);
+			free(key);
+			free(addr);
+		}
+	} else if ((addr = unpack_strdup(f->body, "address")) != NULL) {
+		xasprintf(&key, "%s %s", run, addr);
+		rc = del(f, "email-pending", key);
+		free(key);
+		/* The outcome is also the email log's row. */
+		if (rc == 0 && f->rec->account != NULL) {
+			key = email_log_key(f->rec->account, unpack_int(
+			    f->body, "at_us", 0), run, addr);
+			rc = put_obj(f, "email-log", key, f->body, NULL);
+			free(key);
+		}
+		free(addr);
+		if (rc == 0 && unpack_get(f->body, "done") != NULL &&
+		    unpack_get(f->body, "done")->type ==
+		    MSGPACK_OBJECT_BOOLEAN &&
+		    unpack_get(f->body, "done")->via.boolean)
+			rc = del(f, "email-outbox", run);
+	}
+	free(run);
+	return (rc);
+}
+
 int
 replay_fold(const struct replay_db *db, const struct record *rec,
     char **cause)
@@ -1028,6 +1104,8 @@ replay_fold(const struct replay_db *db, const struct record *rec,
 		rc = fold_subscription(&f);
 	else if (strncmp(k, "token.", 6) == 0)
 		rc = fold_token(&f);
+	else if (strncmp(k, "email.", 6) == 0)
+		rc = fold_email(&f);
 	if (rc != 0) {
 		*cause = f.cause != NULL ? f.cause : xstrdup("cannot fold");
 		return (-1);

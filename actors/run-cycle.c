@@ -30,6 +30,7 @@ static struct jrec *run_record(struct run *, const char *, const char *);
 static void	run_started_cb(const struct journal_result *, void *);
 static void	run_pending_cb(const struct journal_result *, void *);
 static void	run_unlink(struct run *);
+static void	run_deliver(struct run *, enum run_status);
 static void	run_abort(struct run *, const char *);
 
 static int	dispatch_abandoned;
@@ -797,6 +798,30 @@ promote_queued(struct schedule *s)
 	s->has_queued = 0;
 }
 
+/* R of a schedule with a "deliver" ended with ST, its run.finished
+ * submitted: its report follows (email.c), after it. */
+static void
+run_deliver(struct run *r, enum run_status st)
+{
+	struct schedule		*s = r->sched;
+	struct email_run	 er;
+
+	memset(&er, 0, sizeof er);
+	er.deliver = s->deliver;
+	er.run_id = r->id;
+	er.schedule_id = s->id;
+	er.schedule_name = s->name;
+	er.account = s->account;
+	er.operation = r->operation;
+	er.st = st;
+	er.status = run_status_name(st);
+	er.error = r->error;
+	er.result = r->result;
+	er.cost_micro = r->cost;
+	er.finished_us = r->finished_us;
+	email_run_finished(&er);
+}
+
 /* R ended with ST: record it, account its cost, let a queued run go. */
 void
 run_finish(struct run *r, enum run_status st)
@@ -829,6 +854,8 @@ run_finish(struct run *r, enum run_status st)
 		    rec);
 	journal_submit(engine->journal, rec, run_end_cb, e);
 	budget_thresholds_submit();
+	if (s->hooks == NULL && s->deliver != NULL)
+		run_deliver(r, st);
 	run_unlink(r);
 	if (s->hooks != NULL)
 		s->hooks->ended(s, r);

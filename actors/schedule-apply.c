@@ -76,7 +76,7 @@ static void	apply_done_cb(const struct journal_result *, void *);
  * nothing: the size stands for the list of members.
  */
 #if defined(__x86_64__) && defined(__LP64__)
-_Static_assert(sizeof(struct schedule_config) == 168, "struct "
+_Static_assert(sizeof(struct schedule_config) == 176, "struct "
     "schedule_config changed: compare the new member in "
     "schedule_config_diff (actors/schedule-apply.c), then set this size");
 #endif
@@ -126,6 +126,7 @@ schedule_config_diff(const struct schedule_config *a,
 	DIFF(a->webhook_style != b->webhook_style, "webhook_style");
 	DIFF(a->webhook_tolerance_s != b->webhook_tolerance_s,
 	    "webhook_tolerance");
+	DIFF(str_differ(a->deliver, b->deliver), "deliver");
 #undef DIFF
 	return (n);
 }

@@ -36,6 +36,10 @@ static int	config_batch(struct schedule_config *, const char *,
 		    json_t *, const char **, char **);
 static int	config_webhook(struct schedule_config *, json_t *, int,
 		    const char **, char **);
+static int	config_deliver(struct schedule_config *, json_t *,
+		    const char **, char **);
+static int	config_deliver_target(struct schedule_config *,
+		    const char **, char **);
 
 /* The names of the triggers, also their parameters' names. */
 const char *const schedule_trigger_names[TRIGGER_KINDS] = {
@@ -107,6 +111,7 @@ schedule_config_copy(struct schedule_config *dst,
 	dst->note = strdup_or_null(src->note);
 	dst->batch_template = strdup_or_null(src->batch_template);
 	dst->webhook_secret_ref = strdup_or_null(src->webhook_secret_ref);
+	dst->deliver = strdup_or_null(src->deliver);
 }
 
 /* Free what C holds (the zone is shared and stays). */
@@ -121,6 +126,7 @@ schedule_config_clear(struct schedule_config *c)
 	free(c->note);
 	free(c->batch_template);
 	free(c->webhook_secret_ref);
+	free(c->deliver);
 	memset(c, 0, sizeof *c);
 }
 
@@ -607,6 +613,93 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 }
 
 /*
+ * "deliver" (an object) and its flat forms "email_to" (addresses; "none"
+ * turns delivery off), "email_on", "email_subject", "email_attach", each
+ * over the delivery the schedule has: checked whole by
+ * email_deliver_check; no recipient left turns delivery off.
+ */
+static int
+config_deliver(struct schedule_config *t, json_t *params, const char **field,
+    char **reason)
+{
+	static const char *const flat[][2] = {
+		{ "email_to", "email_to" }, { "email_on", "on" },
+		{ "email_subject", "subject" },
+		{ "email_attach", "attach_result" },
+	};
+	json_t		*d, *v, *given;
+	const char	*key;
+	char		*text = NULL;
+	size_t		 i;
+	int		 any = 0;
+
+	d = t->deliver != NULL ? json_loads(t->deliver, 0, NULL) : NULL;
+	if (d == NULL)
+		d = json_object();
+	if ((given = json_object_get(params, "deliver")) != NULL) {
+		any = 1;
+		if (!json_is_object(given)) {
+			*field = "deliver";
+			*reason = xstrdup("must be an object");
+			json_decref(d);
+			return (-1);
+		}
+		/* An empty object turns delivery off. */
+		if (json_object_size(given) == 0)
+			json_object_clear(d);
+		json_object_foreach(given, key, v)
+			json_object_set(d, key, v);
+	}
+	for (i = 0; i < sizeof flat / sizeof flat[0]; i++) {
+		if ((v = json_object_get(params, flat[i][0])) == NULL)
+			continue;
+		any = 1;
+		if (i == 0 && json_is_array(v) && json_array_size(v) == 1 &&
+		    json_is_string(json_array_get(v, 0)) && strcmp(
+		    json_string_value(json_array_get(v, 0)), "none") == 0)
+			v = json_array();
+		else
+			json_incref(v);
+		json_object_set_new(d, flat[i][1], v);
+	}
+	if (!any) {
+		json_decref(d);
+		return (config_deliver_target(t, field, reason));
+	}
+	if (email_deliver_check(d, &text, field, reason) == -1) {
+		json_decref(d);
+		return (-1);
+	}
+	json_decref(d);
+	/* Settings of a delivery that has no recipient are a mistake, not
+	 * a way to turn it off ("email_to": "none", "deliver": {} are). */
+	if (text == NULL && json_object_get(params, "email_to") == NULL &&
+	    (given == NULL || json_object_size(given) > 0)) {
+		*field = "email_to";
+		*reason = xstrdup("is required for a delivery (the schedule "
+		    "has no recipient)");
+		return (-1);
+	}
+	free(t->deliver);
+	t->deliver = text;
+	return (config_deliver_target(t, field, reason));
+}
+
+/* Reports are mailed for a schedule's own runs, not (yet) for the batches
+ * a schedule with a batch target starts: refuse the two together. */
+static int
+config_deliver_target(struct schedule_config *t, const char **field,
+    char **reason)
+{
+	if (t->deliver == NULL || t->batch_template == NULL)
+		return (0);
+	*field = "deliver";
+	*reason = xstrdup("is not yet available for a schedule whose target "
+	    "is a batch");
+	return (-1);
+}
+
+/*
  * Apply the configuration in PARAMS to T (the defaults for a new schedule
  * of ACCOUNT when CREATING, else a copy of the schedule's).  On error
  * *field names the parameter and *reason (allocated) says why; T is then
@@ -686,6 +779,8 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		return (-1);
 	}
 	if (config_scalars(t, params, field, reason) == -1)
+		return (-1);
+	if (config_deliver(t, params, field, reason) == -1)
 		return (-1);
 	if (config_trigger(t, params, creating, field, reason) == -1)
 		return (-1);

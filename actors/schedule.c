@@ -548,7 +548,9 @@ enum row_key {
 	RK_UPDATED_US, RK_LAST_FIRE_US, RK_RUN_COUNTER, RK_MONTH_KEY,
 	RK_MONTH_SPENT, RK_BATCH_TEMPLATE, RK_WEBHOOK_SECRET_REF,
 	RK_WEBHOOK_TOLERANCE_S, RK_WEBHOOK_STYLE, RK_WEBHOOK_PREVIOUS,
-	RK_PAUSE_NOTE, RK_FIRED_US, RK_FORMAT, RK_MAX
+	RK_PAUSE_NOTE, RK_FIRED_US, RK_FORMAT,
+	RK_DELIVER,	/* last: packed only when set */
+	RK_MAX
 };
 static const char *const row_keys[RK_MAX] = {
 	"id", "name", "account", "operation", "model", "parameters",
@@ -558,7 +560,7 @@ static const char *const row_keys[RK_MAX] = {
 	"updated_us", "last_fire_us", "run_counter", "month_key",
 	"month_spent_micro", "batch_template", "webhook_secret_ref",
 	"webhook_tolerance_s", "webhook_style", "webhook_previous",
-	"pause_note", "fired_us", "format"
+	"pause_note", "fired_us", "format", "deliver"
 };
 #define ROW_FORMAT	1
 
@@ -666,6 +668,8 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 		    webhook_style_names[s->webhook_style]),
 		ROW_STR(RK_PAUSE_NOTE, s->pause_note),
 		[RK_FORMAT] = PACK_PAIR_INT(row_keys[RK_FORMAT], ROW_FORMAT),
+		[RK_DELIVER] = PACK_PAIR_JSON(row_keys[RK_DELIVER],
+		    s->deliver),
 	};
 #undef ROW_STR
 
@@ -677,7 +681,9 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 	webhook_keyring_pack(s->webhook_prev, &prev.pk);
 	v[RK_WEBHOOK_PREVIOUS] = (struct pack_pair)PACK_PAIR_RAW(
 	    row_keys[RK_WEBHOOK_PREVIOUS], prev.sbuf.data, prev.sbuf.size);
-	PACK_MAP(pk, v);
+	/* A schedule without delivery has no "deliver" key (rows and
+	 * records as before it existed). */
+	pack_map(pk, v, s->deliver != NULL ? RK_MAX : RK_DELIVER);
 	pack_buffer_clear(&prev);
 }
 
@@ -975,6 +981,7 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 		row_int_set(s, &row_ints[i], unpack_val_int(
 		    v[row_ints[i].key], row_int_get(s, &row_ints[i])));
 	s->batch_template = unpack_val_strdup(v[RK_BATCH_TEMPLATE]);
+	s->deliver = unpack_val_strdup(v[RK_DELIVER]);
 	s->webhook_secret_ref = unpack_val_strdup(v[RK_WEBHOOK_SECRET_REF]);
 	s->webhook_style = (uint8_t)unpack_name(v[RK_WEBHOOK_STYLE],
 	    webhook_style_names, WEBHOOK_NSTYLES, s->webhook_style);
@@ -1064,6 +1071,8 @@ schedule_to_json(const struct schedule *s)
 	json_set_instant(j, "last_fire", s->fired_us);
 	json_object_set_new(j, "pause_note", s->pause_note != NULL ?
 	    json_string(s->pause_note) : json_null());
+	json_object_set_new(j, "deliver", s->deliver != NULL ?
+	    json_loads(s->deliver, 0, NULL) : json_null());
 	json_set_instant(j, "next_fire", s->state == SCHEDULE_ACTIVE ?
 	    s->next_fire : 0);
 	if (s->state == SCHEDULE_ACTIVE && s->next_fire > 0) {

@@ -344,6 +344,8 @@ extern const struct ctl_method ctl_methods_journal[];
 extern const struct ctl_method ctl_methods_subscription[];
 extern const struct ctl_method ctl_methods_events[];
 extern const struct ctl_method ctl_methods_token[];
+extern const struct ctl_method ctl_methods_suppression[];
+extern const struct ctl_method ctl_methods_email[];
 extern const struct ctl_method ctl_methods_analytics[];
 
 /* print.c: chimectl's human output. */

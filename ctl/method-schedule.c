@@ -61,7 +61,20 @@
 	{ .name = "history", .type = CTL_P_INT, \
 	    .help = "runs kept for schedule.runs (default 100)" }, \
 	{ .name = "note", .type = CTL_P_STRING, \
-	    .help = "free text" }
+	    .help = "free text" }, \
+	{ .name = "email_to", .type = CTL_P_STRINGS, .max = 50, \
+	    .help = "mail each run's report to ADDRESS (repeatable or a " \
+	        "comma list, at most 50; \"none\": stop mailing)" }, \
+	{ .name = "email_on", .type = CTL_P_STRING, \
+	    .help = "when to mail: success (default), failure, always" }, \
+	{ .name = "email_subject", .type = CTL_P_STRING, \
+	    .help = "subject template: {schedule} {status} {run} " \
+	        "{account} {operation} {date}" }, \
+	{ .name = "email_attach", .type = CTL_P_BOOL, \
+	    .help = "attach the result as result.json" }, \
+	{ .name = "deliver", .type = CTL_P_OBJECT, \
+	    .help = "delivery as one object: email_to, on, subject, " \
+	        "attach_result ({} stops it)" }
 
 static const struct ctl_param p_create[] = {
 	{ .name = "name", .type = CTL_P_STRING, .flags = CTL_P_REQUIRED,

@@ -23,6 +23,8 @@ const struct ctl_method *const ctl_method_tables[] = {
 	ctl_methods_events,
 	ctl_methods_token,
 	ctl_methods_analytics,
+	ctl_methods_suppression,
+	ctl_methods_email,
 	NULL
 };
 

@@ -91,6 +91,9 @@ int		 session_caller(struct evhttp_request *, struct caller *,
 
 /* http-ui.c: the dashboard's files under /ui/ (and / to it). */
 int		 ui_route(struct httpd *, const char *, char **);
+
+/* http-email.c: GET and POST /v1/email/unsubscribe (RFC 8058). */
+int		 unsub_route(struct httpd *, char **);
 void		 ui_free(void);
 
 /* http-events.c: GET /v1/events, the journal as Server-Sent Events. */
@@ -193,6 +196,8 @@ void		 witness_stop(void);
 extern const struct daemon_method daemon_methods_subscription[];
 extern const struct daemon_method daemon_methods_events[];
 extern const struct daemon_method daemon_methods_token[];
+extern const struct daemon_method daemon_methods_suppression[];
+extern const struct daemon_method daemon_methods_email[];
 extern const struct daemon_method daemon_methods_analytics[];
 
 /* method-budget.c: budget.status's answer for an account */

@@ -164,6 +164,8 @@ gauges_init(void)
 	    "unavailable" };
 	static const char *const httpst[] = { "connections", "timeout",
 	    "too_large", "bad_request" };
+	static const char *const emailst[] = { "sent", "failed", "deferred",
+	    "suppressed" };
 	const char	*version[1] = { "version" };
 	char		*cause = NULL;
 	size_t		 i;
@@ -179,6 +181,11 @@ gauges_init(void)
 	rc |= metrics_histogram(METRICS_FIRE_LAG_SECONDS, "Delay between a "
 	    "fire's scheduled instant and its handling.", gauges_lag_bounds,
 	    nitems(gauges_lag_bounds), &cause);
+	rc |= metrics_counter(METRICS_EMAIL, "Email messages by outcome: sent "
+	    "(the relay took it), failed (refused for good or out of "
+	    "attempts), deferred (a transient failure, tried again), "
+	    "suppressed (the account suppressed the address).",
+	    outcome, 1, &cause);
 	rc |= metrics_counter(METRICS_BUDGET_SKIPS, "Runs skipped because a "
 	    "budget would be exceeded.", NULL, 0, &cause);
 	rc |= metrics_counter(METRICS_WEBHOOKS, "Inbound webhook requests, by "
@@ -266,6 +273,8 @@ gauges_init(void)
 		fatalx("metrics: %s", cause);
 	for (i = 0; i < nitems(runst); i++)
 		metrics_count(METRICS_RUNS, runst[i], 0);
+	for (i = 0; i < nitems(emailst); i++)
+		metrics_count(METRICS_EMAIL, emailst[i], 0);
 	for (i = 0; i < nitems(hookst); i++)
 		metrics_count(METRICS_WEBHOOKS, hookst[i], 0);
 	metrics_count(METRICS_WEBHOOK_FOLDED, NULL, 0);

@@ -54,6 +54,12 @@ usage(int status)
 "              [--subscription-time-scale N]\n"
 "              [--watch-stall DURATION] [--watch-buffer BYTES]\n"
 "              [--watch-max N] [--ui-dir DIR]\n"
+"              [--smtp-url URL] [--smtp-user USER] [--smtp-password REF]\n"
+"              [--smtp-from ADDRESS] [--smtp-from-name NAME] [--smtp-ca FILE]\n"
+"              [--smtp-insecure] [--smtp-timeout DURATION]\n"
+"              [--smtp-max-attempts N] [--smtp-retry-delay DURATION]\n"
+"              [--smtp-suppress-bounces]\n"
+"              [--public-url URL]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --config FILE         settings: KEY = VALUE lines, KEY a long flag below\n"
@@ -131,6 +137,25 @@ usage(int status)
 "  --watch-buffer BYTES  unread bytes an events.watch buffers before it\n"
 "                        pauses for its client (default 1048576)\n"
 "  --watch-max N         events.watch streams at once (default 128)\n"
+"  --smtp-url URL        the relay reports are mailed through:\n"
+"                        smtp://HOST[:PORT] (STARTTLS required) or\n"
+"                        smtps://HOST[:PORT] (default: no email)\n"
+"  --smtp-user USER      the relay's AUTH user (with --smtp-password)\n"
+"  --smtp-password REF   the relay's password: a secret reference\n"
+"                        (env:NAME, file:/PATH, exec:COMMAND)\n"
+"  --smtp-from ADDRESS   the sender of every message (required)\n"
+"  --smtp-from-name NAME its display name\n"
+"  --smtp-ca FILE        CA certificates the relay's is checked against\n"
+"                        (default the system's)\n"
+"  --smtp-insecure       smtp:// without STARTTLS; a loopback relay only\n"
+"  --smtp-timeout DUR    time for one message (default 60s)\n"
+"  --smtp-max-attempts N tries of a recipient on transient failures\n"
+"                        (4xx, connection; default 6); 5xx is final\n"
+"  --smtp-retry-delay DUR  the first retry's delay, doubling (default 30s)\n"
+"  --smtp-suppress-bounces  a recipient refused 550, 551 or 553 goes on\n"
+"                        its account's suppression list (reason bounce)\n"
+"  --public-url URL      the daemon's address as people reach it\n"
+"                        (https://...): links in messages\n"
 "  --ready-fd N          s6 readiness: write a newline on descriptor N\n"
 "                        once ready, then close it (systemd's Type=notify\n"
 "                        needs no flag: NOTIFY_SOCKET, WATCHDOG_USEC)\n"
@@ -189,8 +214,8 @@ drain_check(evutil_socket_t fd, short events, void *arg)
 	struct timeval	tv = { 0, DRAIN_POLL_MS * 1000 };
 
 	/* Last answers (watchers' ends) go out before the loop stops. */
-	if (dispatch_quiet() && ctl_server_flushing(engine->ctl) == 0 &&
-	    httpd_flushing() == 0) {
+	if (dispatch_quiet() && email_busy() == 0 &&
+	    ctl_server_flushing(engine->ctl) == 0 && httpd_flushing() == 0) {
 		log_info("msg=\"drained\"");
 		event_base_loopexit(engine->base, NULL);
 		return;
@@ -316,7 +341,11 @@ enum {
 	OPT_CKPT_URL,
 	OPT_SUB_TIME_SCALE,
 	OPT_WATCH_STALL,
-	OPT_WATCH_BUFFER, OPT_WATCH_MAX, OPT_READY_FD, OPT_UI_DIR,
+	OPT_WATCH_BUFFER, OPT_WATCH_MAX,
+	OPT_SMTP_URL, OPT_SMTP_USER, OPT_SMTP_PASSWORD, OPT_SMTP_FROM,
+	OPT_SMTP_FROM_NAME, OPT_SMTP_CA, OPT_SMTP_INSECURE, OPT_SMTP_TIMEOUT,
+	OPT_SMTP_ATTEMPTS, OPT_SMTP_RETRY, OPT_SMTP_BOUNCES, OPT_PUBLIC_URL,
+	OPT_READY_FD, OPT_UI_DIR,
 	/* Flags only, never in a configuration file. */
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_HELP
 };
@@ -363,6 +392,18 @@ static const struct option longopts[] = {
 	{ "watch-stall", required_argument, NULL, OPT_WATCH_STALL },
 	{ "watch-buffer", required_argument, NULL, OPT_WATCH_BUFFER },
 	{ "watch-max", required_argument, NULL, OPT_WATCH_MAX },
+	{ "smtp-url", required_argument, NULL, OPT_SMTP_URL },
+	{ "smtp-user", required_argument, NULL, OPT_SMTP_USER },
+	{ "smtp-password", required_argument, NULL, OPT_SMTP_PASSWORD },
+	{ "smtp-from", required_argument, NULL, OPT_SMTP_FROM },
+	{ "smtp-from-name", required_argument, NULL, OPT_SMTP_FROM_NAME },
+	{ "smtp-ca", required_argument, NULL, OPT_SMTP_CA },
+	{ "smtp-insecure", no_argument, NULL, OPT_SMTP_INSECURE },
+	{ "smtp-timeout", required_argument, NULL, OPT_SMTP_TIMEOUT },
+	{ "smtp-max-attempts", required_argument, NULL, OPT_SMTP_ATTEMPTS },
+	{ "smtp-retry-delay", required_argument, NULL, OPT_SMTP_RETRY },
+	{ "smtp-suppress-bounces", no_argument, NULL, OPT_SMTP_BOUNCES },
+	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
 	/* Flags only. */
@@ -397,6 +438,8 @@ struct flags {
 	size_t			 watch_max;
 	int			 ready_fd;	/* -1: none */
 	const char		*ui_dir;	/* NULL: CHIME_UI_DIR */
+	struct email_config	 email;		/* --smtp-*, --public-url */
+	int			 email_given;	/* any --smtp-* */
 	int			 ctl_fd;	/* socket activation: the */
 	int			 http_fd;	/*   supervisor's; or -1 */
 	const char		*config;	/* --config, or NULL */
@@ -640,6 +683,104 @@ flag_apply_journal(struct flags *f, int opt, const char *arg, char **cause)
 	return (1);
 }
 
+/* Setting OPT of email delivery (the relay, the public URL). */
+static int
+flag_apply_email(struct flags *f, int opt, const char *arg, char **cause)
+{
+	struct email_config	*e = &f->email;
+	int64_t			 d;
+	long			 n;
+
+	switch (opt) {
+	case OPT_SMTP_URL:
+		e->smtp.url = (char *)arg;
+		break;
+	case OPT_SMTP_USER:
+		if (*arg == '\0' || strpbrk(arg, "\r\n") != NULL)
+			return (flag_fail(cause, "expected a user name"));
+		e->smtp.user = (char *)arg;
+		break;
+	case OPT_SMTP_PASSWORD:
+		if (secret_ref_check(arg, cause) == -1)
+			return (-1);
+		e->smtp.password_ref = (char *)arg;
+		break;
+	case OPT_SMTP_FROM:
+		e->smtp.from = (char *)arg;
+		break;
+	case OPT_SMTP_FROM_NAME:
+		e->smtp.from_name = (char *)arg;
+		break;
+	case OPT_SMTP_CA:
+		e->smtp.ca_file = (char *)arg;
+		break;
+	case OPT_SMTP_INSECURE:
+		e->smtp.insecure = 1;
+		break;
+	case OPT_SMTP_TIMEOUT:
+		if (parse_timeout_ms(arg, &e->smtp.timeout_ms, cause) == -1)
+			return (-1);
+		break;
+	case OPT_SMTP_ATTEMPTS:
+		if (parse_number(arg, 1, 100, &n, cause) == -1)
+			return (-1);
+		e->max_attempts = (int)n;
+		break;
+	case OPT_SMTP_RETRY:
+		if (parse_duration(arg, &d) == -1 || d < USEC_PER_SEC ||
+		    d > 3600 * USEC_PER_SEC)
+			return (flag_fail(cause, "expected a duration from 1s "
+			    "to 1h, such as 30s, got \"%s\"", arg));
+		e->retry_delay_us = d;
+		break;
+	case OPT_SMTP_BOUNCES:
+		e->suppress_bounces = 1;
+		break;
+	case OPT_PUBLIC_URL:
+		if (email_public_url_check(arg, cause) == -1)
+			return (-1);
+		e->public_url = arg;
+		return (0);
+	default:
+		return (1);
+	}
+	f->email_given = 1;
+	return (0);
+}
+
+/* The relay's settings together: exits 2 (1 with --check-config) saying
+ * what is wrong. */
+static void
+check_email(struct flags *f)
+{
+	unsigned char	*pw;
+	size_t		 len;
+	char		*cause = NULL, *why = NULL;
+
+	if (!f->email_given)
+		return;
+	if (smtp_config_check(&f->email.smtp, &cause) == -1)
+		goto fail;
+	/* A password that cannot be read is said now, not at the first
+	 * message (exec: and generated: ones are read when used). */
+	if (f->email.smtp.password_ref != NULL &&
+	    (strncmp(f->email.smtp.password_ref, "env:", 4) == 0 ||
+	    strncmp(f->email.smtp.password_ref, "file:", 5) == 0)) {
+		if (secret_resolve(f->email.smtp.password_ref, &pw, &len,
+		    &why) == -1) {
+			xasprintf(&cause, "--smtp-password: %s", why);
+			free(why);
+			goto fail;
+		}
+		secret_free(pw, len);
+	}
+	return;
+fail:
+	fprintf(stderr, "chimed: %s\n", cause);
+	free(cause);
+	exit(f->check_config ? 1 : 2);
+}
+
 /* Setting OPT to ARG (NULL for a flag without a value): 0, or -1 with
  * *CAUSE saying why the value is refused. */
 static int
@@ -650,7 +791,8 @@ flag_apply(struct flags *f, int opt, const char *arg, char **cause)
 	if ((rc = flag_apply_base(f, opt, arg, cause)) != 1 ||
 	    (rc = flag_apply_http(f, opt, arg, cause)) != 1 ||
 	    (rc = flag_apply_ctl(f, opt, arg, cause)) != 1 ||
-	    (rc = flag_apply_journal(f, opt, arg, cause)) != 1)
+	    (rc = flag_apply_journal(f, opt, arg, cause)) != 1 ||
+	    (rc = flag_apply_email(f, opt, arg, cause)) != 1)
 		return (rc);
 	fatalx("flag_apply: unknown option %d", opt);
 }
@@ -738,6 +880,7 @@ parse_flags(int argc, char **argv, struct flags *f)
 	if (config_load(f->config, flag_setting, f) == -1)
 		exit(f->check_config ? 1 : 2);
 	check_ctl_limits(&f->ctl_limits);
+	check_email(f);
 	for (i = 0; longopts[i].val != OPT_CONFIG; i++)
 		setting_names[i] = longopts[i].name;
 	setting_names[i] = NULL;
@@ -950,12 +1093,16 @@ start(struct flags *f)
 		if (httpd == NULL ||
 		    hooks_route(httpd, &cause) == -1 ||
 		    rpc_route(httpd, &cause) == -1 ||
-		    ui_route(httpd, f->ui_dir, &cause) == -1)
+		    ui_route(httpd, f->ui_dir, &cause) == -1 ||
+		    unsub_route(httpd, &cause) == -1)
 			fatalx("%s", cause);
 		httpd_set_ready_hook(ready_journal);
 	}
 	webhook_start(f->webhook_retention_us);
 	subscription_start();
+	email_configure(&f->email);
+	if (email_start(engine->journal, &cause) == -1)
+		fatalx("email: %s", cause);
 	events_watch_init(f->watch_stall_us, f->watch_max);
 	daemon_record("daemon.started");
 	if (f->ctl_fd != -1) {
@@ -1056,6 +1203,7 @@ main(int argc, char **argv)
 	httpd = NULL;
 	webhook_stop();
 	subscription_stop();
+	email_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
 	daemon_changes_free();

@@ -67,6 +67,8 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_events,
 	daemon_methods_token,
 	daemon_methods_analytics,
+	daemon_methods_suppression,
+	daemon_methods_email,
 	NULL
 };
 

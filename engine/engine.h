@@ -665,8 +665,96 @@ struct http_post {
 struct http_job	*http_post(const struct http_post *, exec_done_cb, void *,
 		     char **);
 int		 http_url_check(const char *, char **);
+/* A transfer of another protocol (smtp.c) on the same multi handle: the
+ * callback gets the CURL easy handle, libcurl's CURLcode and ARG. */
+struct http_other;
+typedef void (*http_other_cb)(void *, int, void *);
+struct http_other *http_other_start(void *, http_other_cb, void *);
+void		 http_other_abort(struct http_other *);
 int		 http_running(void);
 int64_t		 http_retry_after(const char *, int64_t);
+
+/*
+ * mail.c: email messages as bytes, with no effects (addresses, subject
+ * templates, the plain summary of a run, RFC 5322 messages, the
+ * unsubscribe token).
+ */
+#define MAIL_ADDRESS_MAX	254
+#define MAIL_SUBJECT_MAX	200
+#define MAIL_MESSAGE_MAX	(10 * 1024 * 1024)
+#define MAIL_TOKEN_LEN		43
+struct mail_attachment {
+	const char		*name;
+	const char		*content_type;
+	const unsigned char	*data;
+	size_t			 len;
+};
+struct mail_message {
+	const char			*from;		/* an address */
+	const char			*from_name;	/* or NULL */
+	const char			*to;
+	const char			*subject;	/* UTF-8 */
+	const char			*text;
+	const char			*html;
+	const struct mail_attachment	*attachments;
+	size_t				 nattachments;
+	const char			*message_id;	/* without <> */
+	int64_t				 date_us;
+	const char			*unsubscribe_url; /* or NULL */
+};
+/* What the plain summary of a run shows (borrowed). */
+struct mail_summary {
+	const char	*schedule;
+	const char	*account;
+	const char	*run_id;
+	const char	*operation;
+	const char	*status;
+	const char	*error;		/* or NULL */
+	const char	*result;	/* JSON text, or NULL */
+	int64_t		 cost_micro;	/* -1: unknown */
+	int64_t		 finished_us;
+};
+int		 mail_address_check(const char *, const char **);
+int		 mail_subject_check(const char *, const char **);
+char		*mail_subject(const char *, const struct mail_summary *);
+char		*mail_html_escaped(const char *);
+void		 mail_summary_render(const struct mail_summary *, char **,
+		     char **);
+int		 mail_attachment_check(const char *, const char *,
+		     const char **);
+int		 mail_build(const struct mail_message *, char **, size_t *,
+		     char **);
+void		 mail_unsubscribe_token(const unsigned char *, size_t,
+		     const char *, const char *, char [MAIL_TOKEN_LEN + 1]);
+char		*mail_unsubscribe_url(const char *, const char *, const char *,
+		     const char *);
+
+/*
+ * smtp.c: one message to one recipient through the admin's relay, on the
+ * http executor's multi handle; 5xx final, anything else transient.
+ */
+struct smtp_config {
+	char		*url;		/* smtp:// (STARTTLS) or smtps:// */
+	char		*user;		/* or NULL */
+	char		*password_ref;	/* a secret reference, or NULL */
+	char		*from;		/* envelope and From address */
+	char		*from_name;	/* or NULL */
+	char		*ca_file;	/* or NULL: the system's */
+	int		 insecure;	/* smtp:// to loopback without TLS */
+	int64_t		 timeout_ms;	/* 0: 60 s */
+};
+struct smtp_outcome {
+	int		 code;		/* the relay's last reply, 0: none */
+	int		 transient;	/* worth trying again */
+	const char	*error;		/* NULL when sent */
+};
+struct smtp_job;
+typedef void (*smtp_done_cb)(const struct smtp_outcome *, void *);
+int		 smtp_loopback(const char *);
+int		 smtp_config_check(const struct smtp_config *, char **);
+struct smtp_job	*smtp_send(const struct smtp_config *, const char *,
+		     const char *, size_t, smtp_done_cb, void *);
+void		 smtp_abort(struct smtp_job *);
 
 /*
  * addrfilter.c: the address filter of outbound calls.  Loopback, private,

@@ -96,12 +96,30 @@ static int			 http_curl_ready;
 static struct cidr		*http_allow;
 static size_t			 http_nallow;
 
+/* A transfer of another protocol on the same multi handle (smtp.c): its
+ * CURLOPT_PRIVATE is one of these, told apart from an http_job by its
+ * job's executor (NULL here). */
+struct http_other {
+	struct job		 job;		/* first; executor NULL */
+	TAILQ_ENTRY(http_other)	 entry;
+	CURL			*easy;
+	CURLcode		 code;
+	http_other_cb		 cb;
+	void			*arg;
+};
+TAILQ_HEAD(http_others, http_other);
+static struct http_others	 http_others_live =
+				    TAILQ_HEAD_INITIALIZER(http_others_live);
+static struct http_others	 http_others_done =
+				    TAILQ_HEAD_INITIALIZER(http_others_done);
+
 static int	 http_socket_cb(CURL *, curl_socket_t, int, void *, void *);
 static int	 http_timer_cb(CURLM *, long, void *);
 static void	 http_event_cb(evutil_socket_t, short, void *);
 static void	 http_timeout_cb(evutil_socket_t, short, void *);
 static void	 http_check_info(void);
 static void	 http_done_cb(evutil_socket_t, short, void *);
+static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
 		    struct curl_sockaddr *);
 static size_t	 http_write_cb(char *, size_t, size_t, void *);
@@ -253,6 +271,9 @@ http_runtime_free(void)
 		TAILQ_REMOVE(&http_done, job, entry);
 		http_job_free(job);
 	}
+	if (!TAILQ_EMPTY(&http_others_live) || !TAILQ_EMPTY(&http_others_done))
+		fatalx("http_runtime_free: other transfers left (their "
+		    "owners stop them first)");
 	http_nlive = 0;
 	curl_multi_cleanup(http_multi);
 	http_multi = NULL;
@@ -268,6 +289,66 @@ http_runtime_free(void)
 	http_allow = NULL;
 	http_nallow = 0;
 	http_base = NULL;
+}
+
+/* Another protocol's transfer O ended with CODE: its callback runs from
+ * the done event, after it is out of the multi handle. */
+static void
+http_other_done(struct http_other *o, CURLcode code)
+{
+	TAILQ_REMOVE(&http_others_live, o, entry);
+	curl_multi_remove_handle(http_multi, o->easy);
+	o->code = code;
+	TAILQ_INSERT_TAIL(&http_others_done, o, entry);
+	event_active(http_done_ev, 0, 0);
+}
+
+/*
+ * Run EASY, a transfer set up elsewhere (smtp.c), on the loop's multi
+ * handle: its socket and timer plumbing, no address filter (the caller
+ * connects where the admin said).  CB runs once, from the loop (never
+ * inside this call), with EASY and libcurl's code; the caller then owns
+ * EASY again.  EASY's CURLOPT_PRIVATE is taken.  Returns a handle for
+ * http_other_abort.
+ */
+struct http_other *
+http_other_start(void *easy, http_other_cb cb, void *arg)
+{
+	struct http_other	*o;
+
+	if (http_base == NULL)
+		fatalx("http_other_start: no runtime");
+	o = xcalloc(1, sizeof *o);
+	o->easy = easy;
+	o->cb = cb;
+	o->arg = arg;
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)o);
+	TAILQ_INSERT_TAIL(&http_others_live, o, entry);
+	if (curl_multi_add_handle(http_multi, easy) != CURLM_OK) {
+		o->code = CURLE_FAILED_INIT;
+		TAILQ_REMOVE(&http_others_live, o, entry);
+		TAILQ_INSERT_TAIL(&http_others_done, o, entry);
+		event_active(http_done_ev, 0, 0);
+	}
+	return (o);
+}
+
+/* Stop O without its callback; the caller owns its easy handle again. */
+void
+http_other_abort(struct http_other *o)
+{
+	struct http_other	*d;
+
+	TAILQ_FOREACH(d, &http_others_done, entry) {
+		if (d == o) {
+			TAILQ_REMOVE(&http_others_done, o, entry);
+			free(o);
+			return;
+		}
+	}
+	TAILQ_REMOVE(&http_others_live, o, entry);
+	curl_multi_remove_handle(http_multi, o->easy);
+	free(o);
 }
 
 /* Transfers started and not yet finished (nor aborted). */
@@ -359,6 +440,11 @@ http_check_info(void)
 			continue;
 		p = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+		if (p != NULL && ((struct job *)p)->executor == NULL) {
+			http_other_done((struct http_other *)p,
+			    m->data.result);
+			continue;
+		}
 		if ((job = (struct http_job *)p) == NULL || job->finished)
 			continue;
 		job->end_us = mono_us();
@@ -372,6 +458,13 @@ http_done_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct http_job		*job;
 	struct exec_result	*r;
+	struct http_other	*o;
+
+	while ((o = TAILQ_FIRST(&http_others_done)) != NULL) {
+		TAILQ_REMOVE(&http_others_done, o, entry);
+		o->cb(o->easy, (int)o->code, o->arg);
+		free(o);
+	}
 
 	while ((job = TAILQ_FIRST(&http_done)) != NULL) {
 		TAILQ_REMOVE(&http_done, job, entry);

@@ -594,6 +594,70 @@ START_TEST(test_run_list_entry_bad)
 }
 END_TEST
 
+/* email.queued puts the outbox row (the body) and a pending row per
+ * recipient; each outcome deletes its recipient's, the one marked done
+ * the outbox row too. */
+START_TEST(test_replay_email)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("email.queued", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"recipients\":[\"a@example.com\",\"b@example.com\"],"
+	    "\"subject\":\"s\"}", &cause), 0);
+	row_is("email-outbox", "s_a:1", "{\"run_id\":\"s_a:1\",\"recipients\":"
+	    "[\"a@example.com\",\"b@example.com\"],\"subject\":\"s\"}");
+	row_is("email-pending", "s_a:1 a@example.com", "{}");
+	row_is("email-pending", "s_a:1 b@example.com", "{}");
+	ck_assert_int_eq(fold("email.failed", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"address\":\"b@example.com\",\"code\":550,\"done\":false}",
+	    &cause), 0);
+	row_absent("email-pending", "s_a:1 b@example.com");
+	row_is("email-pending", "s_a:1 a@example.com", "{}");
+	ck_assert_int_eq(fold("email.sent", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"address\":\"a@example.com\",\"code\":250,\"done\":true}",
+	    &cause), 0);
+	row_absent("email-pending", "s_a:1 a@example.com");
+	row_absent("email-outbox", "s_a:1");
+}
+END_TEST
+
+/* A suppression's row is its body, under "ACCOUNT ADDRESS"; its removal
+ * deletes it. */
+START_TEST(test_replay_suppression)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("email.suppression_added", "acme",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\","
+	    "\"reason\":\"unsubscribe\",\"at_us\":5}", &cause), 0);
+	row_is("email-suppressions", "acme a@example.com",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\","
+	    "\"reason\":\"unsubscribe\",\"at_us\":5}");
+	ck_assert_int_eq(fold("email.suppression_removed", "acme",
+	    "{\"account\":\"acme\",\"address\":\"a@example.com\"}",
+	    &cause), 0);
+	row_absent("email-suppressions", "acme a@example.com");
+}
+END_TEST
+
+/* An email record without a run id cannot be folded, and writes nothing;
+ * nor a suppression without an account. */
+START_TEST(test_replay_email_bad)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(fold("email.queued", "acme", "{\"recipients\":"
+	    "[\"a@example.com\"]}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without a run_id"));
+	free(cause);
+	ck_assert_int_eq(fold("email.suppression_added", NULL,
+	    "{\"address\":\"a@example.com\"}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without an account"));
+	free(cause);
+	ck_assert_uint_eq(nrows, 0);
+}
+END_TEST
+
 static Suite *
 run_list_suite(void)
 {
@@ -626,6 +690,9 @@ replay_suite(void)
 	    test_replay_prune_bad,
 	    test_replay_body_add,
 	    test_replay_body_add_bad,
+	    test_replay_email,
+	    test_replay_email_bad,
+	    test_replay_suppression,
 	    NULL);
 	return (s);
 }

@@ -23,7 +23,7 @@ check "help batch create names the three types" sh -c "$CHIMECTL help batch crea
 # help_columns NOUN VERB: each parameter's type starts in the same column.
 help_columns() {
 	"$CHIMECTL" help "$@" | awk '/^  -|^  [A-Z]/ {
-		if (match($0, /  (string|integer|boolean|usd|duration|object|time)  /) == 0)
+		if (match($0, /  (string|strings|integer|boolean|usd|duration|object|time)  /) == 0)
 			bad = 1
 		cols[RSTART] = 1 }
 	    END { n = 0; for (c in cols) n++; exit bad || n != 1 }'
