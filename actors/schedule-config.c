@@ -91,6 +91,21 @@ schedule_config_init(struct schedule_config *c)
 	c->webhook_tolerance_s = WEBHOOK_TOLERANCE_S_DEFAULT;
 }
 
+/*
+ * Free C's trigger text: its own allocation for an "at" trigger (an
+ * instant: seldom two alike), else a shared copy (intern.c: a cron
+ * expression, an interval, "mon 09:00" are shared by many).
+ */
+static void
+config_text_drop(struct schedule_config *c)
+{
+	if (c->trigger == TRIGGER_AT)
+		free(c->trigger_text);
+	else
+		intern_drop(c->trigger_text);
+	c->trigger_text = NULL;
+}
+
 static char *
 strdup_or_null(const char *s)
 {
@@ -104,10 +119,11 @@ schedule_config_copy(struct schedule_config *dst,
 {
 	*dst = *src;
 	dst->name = strdup_or_null(src->name);
-	dst->operation = intern(src->operation);
-	dst->model = intern(src->model);
-	dst->parameters = intern(src->parameters);
-	dst->trigger_text = intern(src->trigger_text);
+	dst->operation = intern_ref(src->operation);
+	dst->model = intern_ref(src->model);
+	dst->parameters = intern_ref(src->parameters);
+	dst->trigger_text = src->trigger == TRIGGER_AT ?
+	    strdup_or_null(src->trigger_text) : intern_ref(src->trigger_text);
 	dst->note = strdup_or_null(src->note);
 	dst->batch_template = strdup_or_null(src->batch_template);
 	dst->webhook_secret_ref = strdup_or_null(src->webhook_secret_ref);
@@ -122,7 +138,7 @@ schedule_config_clear(struct schedule_config *c)
 	intern_drop(c->operation);
 	intern_drop(c->model);
 	intern_drop(c->parameters);
-	intern_drop(c->trigger_text);
+	config_text_drop(c);
 	free(c->note);
 	free(c->batch_template);
 	free(c->webhook_secret_ref);
@@ -259,9 +275,9 @@ schedule_config_trigger(struct schedule_config *t, int kind,
 		*reason = xstrdup("unknown trigger");
 		return (-1);
 	}
+	config_text_drop(t);
 	t->trigger = (uint8_t)kind;
-	intern_drop(t->trigger_text);
-	t->trigger_text = intern(spec);
+	t->trigger_text = kind == TRIGGER_AT ? xstrdup(spec) : intern(spec);
 	return (0);
 }
 

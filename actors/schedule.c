@@ -789,14 +789,40 @@ schedule_record(struct schedule *s, const char *kind)
 }
 
 
-/* The shared copy (intern.c) of string V; NULL if V is absent or not a
- * string. */
+static char	*unpack_seen[RK_MAX];	/* unpack_val_intern's */
+
+/*
+ * The shared copy (intern.c) of string V, the value of row key K; NULL if
+ * V is absent or not a string.  The copy of the row before is kept (with
+ * a reference) for each key: rows in a row often share their account,
+ * operation, parameters, and it is compared before the pool is searched.
+ * unpack_intern_forget drops those at the end of the load.
+ */
 static char *
-unpack_val_intern(const msgpack_object *v)
+unpack_val_intern(const msgpack_object *v, int k)
 {
+	char	*p;
+
 	if (v == NULL || v->type != MSGPACK_OBJECT_STR)
 		return (NULL);
-	return (intern_n(v->via.str.ptr, v->via.str.size));
+	if ((p = unpack_seen[k]) != NULL && strlen(p) == v->via.str.size &&
+	    memcmp(p, v->via.str.ptr, v->via.str.size) == 0)
+		return (intern_ref(p));
+	p = intern_n(v->via.str.ptr, v->via.str.size);
+	intern_drop(unpack_seen[k]);
+	unpack_seen[k] = intern_ref(p);
+	return (p);
+}
+
+static void
+unpack_intern_forget(void)
+{
+	size_t	k;
+
+	for (k = 0; k < RK_MAX; k++) {
+		intern_drop(unpack_seen[k]);
+		unpack_seen[k] = NULL;
+	}
 }
 
 /* The index of string V among NAMES (N of them), or -1. */
@@ -934,8 +960,8 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 
 	s->id = unpack_val_strdup(v[RK_ID]);
 	s->name = unpack_val_strdup(v[RK_NAME]);
-	s->account = unpack_val_intern(v[RK_ACCOUNT]);
-	s->operation = unpack_val_intern(v[RK_OPERATION]);
+	s->account = unpack_val_intern(v[RK_ACCOUNT], RK_ACCOUNT);
+	s->operation = unpack_val_intern(v[RK_OPERATION], RK_OPERATION);
 	spec = unpack_val_strdup(v[RK_SPEC]);
 	if (s->id == NULL || s->name == NULL || s->account == NULL ||
 	    s->operation == NULL || v[RK_TRIGGER] == NULL ||
@@ -953,11 +979,12 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 			*cause = xstrdup("unknown trigger");
 		goto out;
 	}
-	s->model = unpack_val_intern(v[RK_MODEL]);
+	s->model = unpack_val_intern(v[RK_MODEL], RK_MODEL);
 	if (v[RK_PARAMETERS] != NULL &&
 	    v[RK_PARAMETERS]->type == MSGPACK_OBJECT_STR) {
 		intern_drop(s->parameters);
-		s->parameters = unpack_val_intern(v[RK_PARAMETERS]);
+		s->parameters = unpack_val_intern(v[RK_PARAMETERS],
+		    RK_PARAMETERS);
 	}
 	s->note = unpack_val_strdup(v[RK_NOTE]);
 	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
@@ -1432,11 +1459,14 @@ schedule_load_all(struct journal *j, char **cause)
 	struct schedule	*s;
 	size_t		 i;
 	int64_t		 now = now_us(), t0 = now, t1, t2, t3, tr;
+	int		 rc;
 
 	memset(&ctx, 0, sizeof ctx);
 	schedule_registry_init();
-	if (journal_table_foreach(j, "schedules", NULL, 0, 0, schedule_row_cb,
-	    &ctx) == -1) {
+	rc = journal_table_foreach(j, "schedules", NULL, 0, 0, schedule_row_cb,
+	    &ctx);
+	unpack_intern_forget();
+	if (rc == -1) {
 		*cause = xstrdup("cannot read the schedules table");
 		free(ctx.list);
 		return (-1);

@@ -369,6 +369,7 @@ int		 param_time(json_t *, const char *, int64_t *);
 /* intern.c: shared, counted copies of strings (never free()d) */
 char		*intern(const char *);
 char		*intern_n(const char *, size_t);
+char		*intern_ref(char *);
 void		 intern_drop(char *);
 size_t		 intern_count(void);
 

@@ -1,7 +1,8 @@
 /*
  * engine/intern.c: shared copies of strings that many objects hold alike
- * (a schedule's account, operation, model, parameters and trigger text:
- * a million schedules name a few of each).  intern() returns the one
+ * (a schedule's account, operation, model and parameters: a million
+ * schedules name a few of each).  A string held once costs more here than
+ * its own allocation: intern only what is shared.  intern() returns the one
  * copy of a string, counted; intern_drop() gives a reference back and
  * frees the copy with its last.  A string from intern() must never be
  * passed to free(), nor changed.  The loop thread's only.
@@ -62,6 +63,21 @@ intern_n(const char *p, size_t len)
 	tmp = xstrndup(p, len);
 	s = intern(tmp);
 	free(tmp);
+	return (s);
+}
+
+/* One more reference to S, a string from intern (NULL: NULL). */
+char *
+intern_ref(char *s)
+{
+	struct intern	*e;
+
+	if (s == NULL)
+		return (NULL);
+	e = INTERN_OF(s);
+	if (e->refs == UINT32_MAX)
+		fatalx("intern: too many references");
+	e->refs++;
 	return (s);
 }
 
