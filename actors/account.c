@@ -88,6 +88,7 @@ account_free(struct account *a)
 		return;
 	free(a->uids);
 	free(a->name);
+	free(a->email_from_name);
 	free(a);
 }
 
@@ -104,6 +105,8 @@ account_clone(const struct account *a)
 	t->nuids = a->nuids;
 	t->monthly_budget = a->monthly_budget;
 	t->tz = a->tz;
+	t->email_from_name = a->email_from_name != NULL ?
+	    xstrdup(a->email_from_name) : NULL;
 	t->created_us = a->created_us;
 	t->updated_us = a->updated_us;
 	return (t);
@@ -117,7 +120,7 @@ account_pack(const struct account *a, msgpack_packer *pk, const uid_t *uid)
 {
 	size_t	i;
 
-	msgpack_pack_map(pk, uid != NULL ? 7 : 6);
+	msgpack_pack_map(pk, 6 + (uid != NULL) + (a->email_from_name != NULL));
 	pack_kstr(pk, "name", a->name);
 	pack_str(pk, "uids");
 	msgpack_pack_array(pk, a->nuids);
@@ -127,6 +130,8 @@ account_pack(const struct account *a, msgpack_packer *pk, const uid_t *uid)
 	pack_kstr(pk, "tz", tz_name(a->tz));
 	pack_kint(pk, "created_us", a->created_us);
 	pack_kint(pk, "updated_us", a->updated_us);
+	if (a->email_from_name != NULL)
+		pack_kstr(pk, "email_from_name", a->email_from_name);
 	if (uid != NULL)
 		pack_kint(pk, "uid", (int64_t)*uid);
 }
@@ -145,6 +150,7 @@ account_unpack(const msgpack_object *o)
 	a = account_new(name);
 	free(name);
 	a->monthly_budget = unpack_int(o, "monthly_budget_micro", 0);
+	a->email_from_name = unpack_strdup(o, "email_from_name");
 	a->created_us = unpack_int(o, "created_us", 0);
 	a->updated_us = unpack_int(o, "updated_us", a->created_us);
 	if ((zone = unpack_strdup(o, "tz")) != NULL) {
@@ -340,6 +346,8 @@ account_to_json(const struct account *a)
 	    "monthly_budget_usd", a->monthly_budget > 0 ?
 	    fmt_usd(a->monthly_budget, buf, sizeof buf) : NULL,
 	    "tz", tz_name(a->tz));
+	json_object_set_new(j, "email_from_name", a->email_from_name != NULL ?
+	    json_string(a->email_from_name) : json_null());
 	json_object_set_new(j, "created", a->created_us > 0 ?
 	    json_string(fmt_rfc3339(a->created_us, buf, sizeof buf)) :
 	    json_null());
@@ -439,13 +447,14 @@ account_uid_param(json_t *params, int required, uid_t *uid,
 	return (0);
 }
 
-/* Apply "monthly_budget" and "tz" of PARAMS to T. */
+/* Apply "monthly_budget", "tz" and "email_from_name" of PARAMS to T. */
 static int
 account_config(struct account *t, json_t *params, const char **field,
     char **reason)
 {
 	const struct tz	*tz;
-	const char	*zone;
+	const char	*zone, *name;
+	const u_char	*p;
 	int64_t		 v;
 
 	if (json_object_get(params, "monthly_budget") != NULL) {
@@ -462,6 +471,20 @@ account_config(struct account *t, json_t *params, const char **field,
 		if ((tz = tz_load(zone, reason)) == NULL)
 			return (-1);
 		t->tz = tz;
+	}
+	if ((name = param_string(params, "email_from_name")) != NULL) {
+		*field = "email_from_name";
+		for (p = (const u_char *)name; *p != '\0'; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				break;
+		if (*p != '\0' || strlen(name) > ACCOUNT_FROM_NAME_MAX) {
+			xasprintf(reason, "at most %d bytes, no control "
+			    "characters (\"\": the daemon's --smtp-from-name)",
+			    ACCOUNT_FROM_NAME_MAX);
+			return (-1);
+		}
+		free(t->email_from_name);
+		t->email_from_name = *name != '\0' ? xstrdup(name) : NULL;
 	}
 	return (0);
 }
@@ -557,6 +580,7 @@ account_op_cb(const struct journal_result *res, void *arg)
 		a->nuids = t->nuids;
 		a->monthly_budget = t->monthly_budget;
 		a->tz = t->tz;
+		SWAP(a->email_from_name, t->email_from_name);
 		a->updated_us = t->updated_us;
 		log_info("msg=\"account %s\" account=%s uids=%zu", op->what,
 		    a->name, a->nuids);
@@ -591,9 +615,10 @@ account_do_update(struct reply *req, struct account *a, json_t *params)
 	char			*reason = NULL;
 
 	if (json_object_get(params, "monthly_budget") == NULL &&
-	    json_object_get(params, "tz") == NULL) {
+	    json_object_get(params, "tz") == NULL &&
+	    json_object_get(params, "email_from_name") == NULL) {
 		reply_invalid(req, "name", "nothing to change: give "
-		    "monthly_budget or tz");
+		    "monthly_budget, tz or email_from_name");
 		return;
 	}
 	t = account_clone(a);
@@ -612,7 +637,8 @@ account_do_update(struct reply *req, struct account *a, json_t *params)
 	account_submit(op, "account.updated", NULL, account_op_cb);
 }
 
-/* account.update: monthly_budget (0: none) and tz of account A. */
+/* account.update: monthly_budget (0: none), tz and email_from_name ("":
+ * none) of account A. */
 void
 account_ctl_update(struct reply *req, struct account *a, json_t *params)
 {

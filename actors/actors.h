@@ -102,6 +102,7 @@ struct cost_range {
  * the state the one before it left.
  */
 #define ACCOUNT_MAX_UIDS	1024
+#define ACCOUNT_FROM_NAME_MAX	64	/* bytes of email_from_name */
 
 struct account {
 	struct strmap_node	 node;
@@ -110,6 +111,7 @@ struct account {
 	size_t			 nuids;
 	int64_t			 monthly_budget;	/* 0: none */
 	const struct tz		*tz;		/* of its budget months */
+	char			*email_from_name; /* From:'s name, or NULL */
 	int64_t			 created_us;
 	int64_t			 updated_us;
 };
@@ -776,6 +778,9 @@ json_t		*prefs_to_json(const char *, const char *, int);
 void		 prefs_ctl_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_bulk_set(struct reply *, const char *, json_t *);
 void		 prefs_ctl_set_ui(struct reply *, const char *, json_t *);
+json_t		*prefs_notify(const char *);
+json_t		*prefs_notify_to_json(const char *);
+void		 prefs_ctl_set_notify(struct reply *, const char *, json_t *);
 
 /* ---- budget.c -----------------------------------------------------------
  * Month-to-date spend per account and per (account, operation), in
@@ -1431,6 +1436,7 @@ struct email_config {
 	int			 max_attempts;
 	int64_t			 retry_delay_us;
 	int			 suppress_bounces; /* 550, 551, 553: suppress */
+	int64_t			 notify_digest_us; /* notice.c's interval */
 };
 /* A run that ended, as email_run_finished reads it (borrowed). */
 struct email_run {
@@ -1451,6 +1457,42 @@ void		 email_configure(const struct email_config *);
 int		 email_public_url_check(const char *, char **);
 int		 email_deliver_check(json_t *, char **, const char **, char **);
 void		 email_run_finished(const struct email_run *);
+/* A notification's message (notice.c), borrowed by email_notice_queue. */
+struct email_notice {
+	const char		*kind;		/* the record: notify.queued */
+	const char		*id;		/* "notify:ACCOUNT:KIND:KEY" */
+	const char		*account;
+	const char		*schedule;	/* or NULL */
+	const char		*notice;	/* the event kind */
+	const char		*subject;
+	const char		*text;
+	const char		*html;
+	int64_t			 date_us;
+	json_t			*to;		/* [addresses], may be empty */
+	json_t			*pending;	/* row keys it deletes, or NULL */
+	const char		*pending_table;
+	const char		*claim_prefix;	/* before ID:ADDRESS, or NULL */
+	void			(*done)(int, void *);
+	void			*arg;
+};
+void		 email_notice_queue(const struct email_notice *);
+/* A batch that ended, as email_batch_ended reads it (borrowed). */
+struct email_batch {
+	const char		*deliver;	/* the batch's, JSON text */
+	const char		*id;
+	const char		*name;
+	const char		*account;
+	const char		*schedule;	/* that fired it, or NULL */
+	const char		*state;		/* completed, failed, cancelled,
+						   completed_with_failures */
+	int			 succeeded;	/* every operation completed */
+	const char		*reason;	/* or NULL */
+	uint32_t		 total, completed, failed, skipped, cancelled;
+	int64_t			 spent;
+	int64_t			 finished_us;
+};
+void		 email_batch_ended(const struct email_batch *);
+int		 email_enabled(void);
 int		 email_start(struct journal *, char **);
 void		 email_stop(void);
 size_t		 email_busy(void);
@@ -1468,6 +1510,27 @@ struct email_log_query {
 char		*email_log_key(const char *, int64_t, const char *,
 		     const char *);
 json_t		*email_log(const struct email_log_query *);
+json_t		*email_deliveries(const char *);
+
+/*
+ * notice.c: notifications by email of an account's events (its notify
+ * settings in prefs.c), told at once or, failed runs, in one digest per
+ * interval.
+ */
+#define NOTICE_DIGEST_DEFAULT	(5 * 60 * USEC_PER_SEC)
+#define NOTICE_GRACE_LEAD_US	(24 * 3600 * USEC_PER_SEC)
+void		 notice_configure(int64_t);
+void		 notice_schedule_paused(const char *, const char *,
+		     const char *, const char *, int64_t);
+void		 notice_budget(const char *, const char *, const char *, int,
+		     int64_t, int64_t, int32_t);
+void		 notice_subscriber_disabled(const char *, const char *,
+		     const char *, const char *, const char *, int64_t);
+void		 notice_run_failed(const struct email_run *);
+void		 notice_grace_watch(const char *, const char *, const char *,
+		     const char *, int64_t);
+int		 notice_start(struct journal *, char **);
+void		 notice_stop(void);
 
 /*
  * suppression.c: an account's email suppression list (the

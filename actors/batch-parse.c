@@ -175,13 +175,13 @@ parse_top(struct batch *b, json_t *o, char **field, char **reason)
 {
 	static const char *known[] = { "name", "description", "account",
 	    "type", "max_concurrent", "priority", "max_cost",
-	    "stop_on_failure", "draft", "operations" };
-	const char	*key, *s;
+	    "stop_on_failure", "draft", "operations", "deliver" };
+	const char	*key, *s, *f;
 	json_t		*v;
 	int		 t;
 
 	json_object_foreach(o, key, v) {
-		if (name_index(key, known, 10) == -1) {
+		if (name_index(key, known, 11) == -1) {
 			parse_fail(field, reason, key, UINT32_MAX,
 			    "unknown key%s", "");
 			return (-1);
@@ -208,6 +208,13 @@ parse_top(struct batch *b, json_t *o, char **field, char **reason)
 		return (-1);
 	}
 	b->type = (uint8_t)t;
+	/* Who is mailed the batch's summary when it ends (email.c); no
+	 * recipient: none. */
+	if ((v = json_object_get(o, "deliver")) != NULL && !json_is_null(v) &&
+	    email_deliver_check(v, &b->owner.deliver, &f, reason) == -1) {
+		*field = xstrdup(f);
+		return (-1);
+	}
 	return (parse_limits(b, o, field, reason));
 }
 

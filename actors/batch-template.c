@@ -96,6 +96,11 @@ batch_fire(struct schedule *s, int64_t t, const char *claim, char **cause)
 		return (-1);
 	}
 	b->origin = xstrdup(s->id);
+	/* The schedule's delivery is its batches'. */
+	if (s->deliver != NULL) {
+		free(b->owner.deliver);
+		b->owner.deliver = xstrdup(s->deliver);
+	}
 	free(b->owner.name);
 	xasprintf(&b->owner.name, "%s@%s", s->name, fmt_rfc3339(t, when,
 	    sizeof when));

@@ -59,6 +59,7 @@ static void	batch_handle(struct actor *, struct msg *);
 static void	batch_free_actor(struct actor *);
 static struct schedule *batch_lookup_owner(const char *);
 static void	batch_ended(struct schedule *, struct run *);
+static void	batch_deliver(const struct batch *);
 static const char *batch_budget(struct schedule *, struct run *);
 static void	batch_put_state(struct schedule *, struct run *,
 		    struct jrec *);
@@ -258,6 +259,7 @@ batch_free_actor(struct actor *a)
 	free(b->owner.account);
 	free(b->owner.operation);
 	free(b->owner.parameters);
+	free(b->owner.deliver);
 	free(b->description);
 	free(b->reason);
 	free(b->first_failure);
@@ -453,6 +455,8 @@ batch_pack_row(msgpack_packer *pk, const void *arg)
 	pack_kstr(pk, "schedule", b->origin);
 	pack_kstr(pk, "name", b->owner.name);
 	pack_kstr(pk, "description", b->description);
+	if (b->owner.deliver != NULL)
+		pack_kstr(pk, "deliver", b->owner.deliver);
 	pack_kstr(pk, "account", b->owner.account);
 	pack_kstr(pk, "type", batch_type_name(b->type));
 	pack_kstr(pk, "state", batch_state_name(b->bstate));
@@ -899,6 +903,38 @@ batch_budget(struct schedule *s, struct run *r)
 	return (NULL);
 }
 
+/* B ended, its record submitted: its summary is mailed after it when it
+ * has a "deliver" that wants its end (email.c). */
+static void
+batch_deliver(const struct batch *b)
+{
+	struct email_batch	eb;
+
+	if (b->owner.deliver == NULL)
+		return;
+	memset(&eb, 0, sizeof eb);
+	eb.deliver = b->owner.deliver;
+	eb.id = b->owner.id;
+	eb.name = b->owner.name;
+	eb.account = b->owner.account;
+	eb.schedule = b->origin;
+	/* It succeeded when every operation completed (its outcome
+	 * "succeeded"); one that completed otherwise did not. */
+	eb.succeeded = b->bstate == BATCH_COMPLETED &&
+	    b->c.completed == b->c.total;
+	eb.state = b->bstate == BATCH_COMPLETED && !eb.succeeded ?
+	    "completed_with_failures" : batch_state_name(b->bstate);
+	eb.reason = b->reason;
+	eb.total = b->c.total;
+	eb.completed = b->c.completed;
+	eb.failed = b->c.failed;
+	eb.skipped = b->c.skipped;
+	eb.cancelled = b->c.cancelled;
+	eb.spent = b->spent;
+	eb.finished_us = b->finished_us;
+	email_batch_ended(&eb);
+}
+
 /* Every operation ended: record the batch's end. */
 static void
 batch_maybe_finish(struct batch *b)
@@ -917,6 +953,7 @@ batch_maybe_finish(struct batch *b)
 	if (b->origin != NULL)
 		schedule_batch_ended(b->origin, b->spent, rec);
 	journal_submit(engine->journal, rec, journal_log_cb, NULL);
+	batch_deliver(b);
 	log_info("msg=\"batch %s\" batch=%s completed=%u failed=%u skipped=%u "
 	    "cancelled=%u", batch_state_name(b->bstate), b->owner.id,
 	    c->completed, c->failed, c->skipped, c->cancelled);
@@ -996,6 +1033,8 @@ batch_to_json(const struct batch *b)
 	json_object_set_new(o, "description", b->description != NULL ?
 	    json_string(b->description) : json_null());
 	json_object_set_new(o, "account", json_string(b->owner.account));
+	json_object_set_new(o, "deliver", b->owner.deliver != NULL ?
+	    json_loads(b->owner.deliver, 0, NULL) : json_null());
 	json_object_set_new(o, "schedule", b->origin != NULL ?
 	    json_string(b->origin) : json_null());
 	json_object_set_new(o, "type", json_string(batch_type_name(b->type)));
@@ -1418,6 +1457,7 @@ batch_ctl_cancel(struct reply *req, struct batch *b, const char *reason,
 		schedule_batch_ended(b->origin, b->spent, rec);
 	journal_submit(engine->journal, rec, batch_cancelled_cb,
 	    batch_req_new(req, b, BREQ_CANCEL));
+	batch_deliver(b);
 }
 
 struct del_ctx {
@@ -1494,13 +1534,13 @@ batch_ctl_delete(struct reply *req, struct batch *b)
 enum brow_key {
 	BK_ID, BK_NAME, BK_DESC, BK_ACCOUNT, BK_TYPE, BK_STATE, BK_REASON,
 	BK_PRIORITY, BK_MAXC, BK_MAXCOST, BK_STOP, BK_EST, BK_CREATED,
-	BK_STARTED, BK_FINISHED, BK_SCHEDULE, BK_MAX
+	BK_STARTED, BK_FINISHED, BK_SCHEDULE, BK_DELIVER, BK_MAX
 };
 static const char *const brow_keys[BK_MAX] = {
 	"id", "name", "description", "account", "type", "state", "reason",
 	"priority", "max_concurrent", "max_cost_micro", "stop_on_failure",
 	"estimate_micro", "created_us", "started_us", "finished_us",
-	"schedule"
+	"schedule", "deliver"
 };
 
 static struct batch *
@@ -1523,6 +1563,7 @@ batch_unpack(const msgpack_object *o)
 		return (NULL);
 	}
 	b->description = unpack_val_strdup(v[BK_DESC]);
+	b->owner.deliver = unpack_val_strdup(v[BK_DELIVER]);
 	b->reason = unpack_val_strdup(v[BK_REASON]);
 	s = unpack_val_strdup(v[BK_TYPE]);
 	i = batch_type_index(s);

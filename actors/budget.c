@@ -42,6 +42,21 @@ struct spend {
 static struct strmap	spends;
 
 static struct jrec_queue thresholds = STAILQ_HEAD_INITIALIZER(thresholds);
+
+/* A threshold's notice (notice.c), told after its record is submitted. */
+struct threshold_notice {
+	STAILQ_ENTRY(threshold_notice)	 entry;
+	char				*account;
+	char				*cap;
+	char				*owner;		/* or NULL */
+	int				 percent;
+	int64_t				 spent;
+	int64_t				 limit;
+	int32_t				 month;
+};
+STAILQ_HEAD(threshold_notices, threshold_notice);
+static struct threshold_notices threshold_notices =
+    STAILQ_HEAD_INITIALIZER(threshold_notices);
 static const char *cap_account = "account_monthly_budget";
 static const char *cap_operation = "operation_monthly_budget";
 static const char *cap_schedule = "schedule_max_cost_month";
@@ -283,6 +298,7 @@ budget_crossed(const char *account, const char *owner, const char *cap_name,
 		PACK_PAIR_INT("format", 1),
 	};
 	struct jrec		*rec;
+	struct threshold_notice	*tn;
 	char			 b[2][32];
 
 	if (pct == 0)
@@ -294,6 +310,15 @@ budget_crossed(const char *account, const char *owner, const char *cap_name,
 	rec = jrec_create("budget.threshold", account);
 	PACK_MAP(jrec_body(rec), v);
 	STAILQ_INSERT_TAIL(&thresholds, rec, entry);
+	tn = xcalloc(1, sizeof *tn);
+	tn->account = xstrdup(account);
+	tn->cap = xstrdup(cap_name);
+	tn->owner = owner != NULL ? xstrdup(owner) : NULL;
+	tn->percent = pct;
+	tn->spent = after;
+	tn->limit = cap;
+	tn->month = month;
+	STAILQ_INSERT_TAIL(&threshold_notices, tn, entry);
 }
 
 /* The percent of CAP (80 or 100; 0 if none) that spend going from BEFORE
@@ -320,11 +345,22 @@ budget_percent(int64_t cap, int64_t before, int64_t after)
 void
 budget_thresholds_submit(void)
 {
-	struct jrec	*rec;
+	struct jrec		*rec;
+	struct threshold_notice	*tn;
 
 	while ((rec = STAILQ_FIRST(&thresholds)) != NULL) {
 		STAILQ_REMOVE_HEAD(&thresholds, entry);
 		journal_submit(engine->journal, rec, journal_log_cb, NULL);
+	}
+	/* Their notices after them: never durable without the event. */
+	while ((tn = STAILQ_FIRST(&threshold_notices)) != NULL) {
+		STAILQ_REMOVE_HEAD(&threshold_notices, entry);
+		notice_budget(tn->account, tn->cap, tn->owner, tn->percent,
+		    tn->spent, tn->limit, tn->month);
+		free(tn->account);
+		free(tn->cap);
+		free(tn->owner);
+		free(tn);
 	}
 }
 

@@ -51,6 +51,7 @@
 #define EMAIL_OUTBOX		"email-outbox"
 #define EMAIL_PENDING		"email-pending"
 #define EMAIL_LOG		"email-log"
+#define EMAIL_BY_RUN		"email-by-run"
 #define EMAIL_LOG_DEFAULT	50
 
 enum email_state {
@@ -88,6 +89,8 @@ struct email_out {
 	size_t			 nrcpts;
 	size_t			 left;		/* outcomes not yet durable */
 	size_t			 unrecorded;	/* outcomes not yet submitted */
+	void			(*queued)(int, void *); /* a notice's */
+	void			*queued_arg;
 };
 LIST_HEAD(email_outs, email_out);
 
@@ -560,6 +563,12 @@ email_queued_cb(const struct journal_result *res, void *arg)
 	struct email_out	*out = arg;
 	size_t			 i;
 
+	if (out->queued != NULL)
+		out->queued(res->status == JOURNAL_OK, out->queued_arg);
+	if (res->status == JOURNAL_OK && out->nrcpts == 0) {
+		email_out_free(out);
+		return;
+	}
 	if (res->status != JOURNAL_OK) {
 		log_warnx("msg=\"email not queued\" run=%s error=\"%s\"",
 		    out->run_id, log_escape(res->error != NULL ?
@@ -703,6 +712,165 @@ email_run_finished(const struct email_run *er)
 	free(p.html);
 	json_decref(p.atts);
 	json_decref(d);
+}
+
+/*
+ * Queue notice N (notice.c): one record of N's kind whose body is the
+ * outbox row (as email.queued's, with the notice's id as its "run_id",
+ * "notice" its event and "pending" the notify-pending rows it deletes),
+ * each address claimed as ID:ADDRESS and given a pending row.  N's done
+ * is called once the record is durable (1) or refused (0); sends follow.
+ */
+void
+email_notice_queue(const struct email_notice *n)
+{
+	struct pack_buffer	 pb;
+	struct jrec		*rec;
+	struct email_out	*out;
+	msgpack_unpacked	 u;
+	msgpack_packer		*pk;
+	const char		*a;
+	char			*claim, *key;
+	size_t			 i, nto = json_array_size(n->to);
+
+	rec = jrec_create(n->kind, n->account);
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, 11 + (n->pending != NULL));
+	pack_kstr(pk, "run_id", n->id);
+	pack_kstr(pk, "account", n->account);
+	pack_kstr(pk, "schedule", n->schedule != NULL ? n->schedule : "");
+	pack_kstr(pk, "notice", n->notice);
+	pack_kint(pk, "date_us", n->date_us);
+	pack_str(pk, "recipients");
+	msgpack_pack_array(pk, nto);
+	for (i = 0; i < nto; i++)
+		pack_str(pk, json_string_value(json_array_get(n->to, i)));
+	pack_kstr(pk, "subject", n->subject);
+	pack_kstr(pk, "text", n->text);
+	pack_kstr(pk, "html", n->html);
+	pack_str(pk, "attachments");
+	msgpack_pack_array(pk, 0);
+	if (n->pending != NULL) {
+		pack_str(pk, "pending");
+		msgpack_pack_array(pk, json_array_size(n->pending));
+		for (i = 0; i < json_array_size(n->pending); i++)
+			pack_str(pk, json_string_value(json_array_get(
+			    n->pending, i)));
+	}
+	pack_kint(pk, "format", 1);
+	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	if (nto > 0)
+		jrec_put(rec, EMAIL_OUTBOX, n->id, strlen(n->id),
+		    pb.sbuf.data, pb.sbuf.size);
+	for (i = 0; i < nto; i++) {
+		a = json_string_value(json_array_get(n->to, i));
+		xasprintf(&claim, "%s%s:%s", n->claim_prefix != NULL ?
+		    n->claim_prefix : "", n->id, a);
+		jrec_claim(rec, claim);
+		free(claim);
+		key = email_pending_key(n->id, a);
+		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
+		free(key);
+	}
+	for (i = 0; n->pending != NULL && i < json_array_size(n->pending);
+	    i++) {
+		a = json_string_value(json_array_get(n->pending, i));
+		jrec_del(rec, n->pending_table, a, strlen(a));
+	}
+	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
+		fatalx("email_notice_queue: cannot read its own body");
+	out = email_out_from_row(&u.data, n->id, n->to);
+	msgpack_unpacked_destroy(&u);
+	pack_buffer_clear(&pb);
+	out->queued = n->done;
+	out->queued_arg = n->arg;
+	journal_submit(engine->journal, rec, email_queued_cb, out);
+}
+
+/*
+ * A batch with a "deliver" ended (its record submitted): when its end is
+ * one the deliver wants (success: completed; failure: failed or
+ * cancelled; always), its summary (operations by state, cost, reason) is
+ * queued as an email.queued under the batch's id, claiming
+ * "email:BATCH:ADDRESS" for each recipient.
+ */
+void
+email_batch_ended(const struct email_batch *eb)
+{
+	struct email_notice	 n;
+	struct mail_summary	 sum;
+	json_t			*d, *to, *counts;
+	const char		*on, *tmpl;
+	char			*subject, *text, *html, *result, *what;
+
+	if (eb->deliver == NULL || (d = json_loads(eb->deliver, 0,
+	    NULL)) == NULL)
+		return;
+	on = json_string_value(json_object_get(d, "on"));
+	to = json_object_get(d, "email_to");
+	if (on == NULL || json_array_size(to) == 0 || (strcmp(on, "always") !=
+	    0 && (strcmp(on, "success") == 0) != eb->succeeded)) {
+		json_decref(d);
+		return;
+	}
+	if (!email_on) {
+		log_warnx("msg=\"email not sent: no relay configured "
+		    "(--smtp-url)\" batch=%s", eb->id);
+		json_decref(d);
+		return;
+	}
+	counts = json_pack("{s:i, s:i, s:i, s:i, s:i}", "total",
+	    (int)eb->total, "completed", (int)eb->completed, "failed",
+	    (int)eb->failed, "skipped", (int)eb->skipped, "cancelled",
+	    (int)eb->cancelled);
+	if (eb->schedule != NULL)
+		json_object_set_new(counts, "schedule", json_string(
+		    eb->schedule));
+	result = json_dumps(counts, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(counts);
+	xasprintf(&what, "batch of %u operations", eb->total);
+	memset(&sum, 0, sizeof sum);
+	sum.schedule = eb->name;
+	sum.account = eb->account;
+	sum.run_id = eb->id;
+	sum.operation = what;
+	sum.status = eb->state;
+	sum.error = eb->reason;
+	sum.result = result;
+	sum.cost_micro = eb->spent;
+	sum.finished_us = eb->finished_us;
+	mail_summary_render(&sum, &text, &html);
+	tmpl = json_string_value(json_object_get(d, "subject"));
+	subject = mail_subject(tmpl != NULL ? tmpl :
+	    "[chime] batch {schedule}: {status}", &sum);
+	memset(&n, 0, sizeof n);
+	n.kind = "email.queued";
+	n.id = eb->id;
+	n.account = eb->account;
+	n.schedule = eb->schedule;
+	n.subject = subject;
+	n.text = text;
+	n.html = html;
+	n.date_us = eb->finished_us;
+	n.to = to;
+	n.claim_prefix = "email:";
+	log_info("msg=\"batch report queued\" batch=%s state=%s "
+	    "recipients=%zu", eb->id, eb->state, json_array_size(to));
+	email_notice_queue(&n);
+	free(subject);
+	free(text);
+	free(html);
+	free(what);
+	free(result);
+	json_decref(d);
+}
+
+/* Is a relay configured (messages can be sent)? */
+int
+email_enabled(void)
+{
+	return (email_on);
 }
 
 /*
@@ -850,6 +1018,7 @@ static void
 email_send(struct email_rcpt *r)
 {
 	struct email_out	*out = r->out;
+	const struct account	*acct;
 	struct mail_message	 m;
 	struct smtp_outcome	 o;
 	char			 msgid[128], token[MAIL_TOKEN_LEN + 1];
@@ -878,7 +1047,10 @@ email_send(struct email_rcpt *r)
 	}
 	memset(&m, 0, sizeof m);
 	m.from = email_cfg.smtp.from;
-	m.from_name = email_cfg.smtp.from_name;
+	/* The account's display name, else the daemon's. */
+	acct = account_find(out->account);
+	m.from_name = acct != NULL && acct->email_from_name != NULL ?
+	    acct->email_from_name : email_cfg.smtp.from_name;
 	m.to = r->address;
 	m.subject = out->subject;
 	m.text = out->text;
@@ -1014,6 +1186,11 @@ email_record(struct email_rcpt *r, const char *kind,
 		pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
 		key = email_log_key(out->account, at, out->run_id, r->address);
 		jrec_put(rec, EMAIL_LOG, key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
+		free(key);
+		/* and under the run, for run.get's deliveries */
+		key = email_pending_key(out->run_id, r->address);
+		jrec_put(rec, EMAIL_BY_RUN, key, strlen(key), pb.sbuf.data,
 		    pb.sbuf.size);
 		free(key);
 		pack_buffer_clear(&pb);
@@ -1193,6 +1370,64 @@ email_unsubscribe_verify(const char *account, const char *address,
 	return (CRYPTO_memcmp(want, token, MAIL_TOKEN_LEN) == 0 ? 0 : -1);
 }
 
+/* An email outcome map (a row of the email log) as the protocol shows
+ * it. */
+static json_t *
+email_outcome_json(const msgpack_object *o)
+{
+	json_t	*j;
+	char	*run, *sched, *addr, *subject, *outcome, *error;
+	char	 when[40];
+
+	run = unpack_strdup(o, "run_id");
+	sched = unpack_strdup(o, "schedule");
+	addr = unpack_strdup(o, "address");
+	subject = unpack_strdup(o, "subject");
+	outcome = unpack_strdup(o, "outcome");
+	error = unpack_strdup(o, "error");
+	fmt_rfc3339(unpack_int(o, "at_us", 0), when, sizeof when);
+	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:s?}",
+	    "at", when, "run_id", run, "schedule", sched, "address", addr,
+	    "subject", subject, "outcome", outcome, "code",
+	    (json_int_t)unpack_int(o, "code", 0), "attempts",
+	    (json_int_t)unpack_int(o, "attempts", 0), "error", error);
+	free(run);
+	free(sched);
+	free(addr);
+	free(subject);
+	free(outcome);
+	free(error);
+	return (j);
+}
+
+static int
+email_by_run_row(const struct journal_row *row, void *arg)
+{
+	json_t			*list = arg;
+	msgpack_unpacked	 u;
+
+	if (unpack_buffer(row->val, row->vlen, &u) == -1)
+		return (0);
+	json_array_append_new(list, email_outcome_json(&u.data));
+	msgpack_unpacked_destroy(&u);
+	return (0);
+}
+
+/* The outcomes of RUN's messages (a run's or a batch's id), one per
+ * recipient that has one, by address. */
+json_t *
+email_deliveries(const char *run)
+{
+	json_t	*list = json_array();
+	char	*prefix;
+
+	xasprintf(&prefix, "%s ", run);
+	journal_table_foreach(engine->journal, EMAIL_BY_RUN, prefix,
+	    strlen(prefix), 0, email_by_run_row, list);
+	free(prefix);
+	return (list);
+}
+
 /* The walk of email_log. */
 struct email_log_walk {
 	const struct email_log_query	*q;
@@ -1205,8 +1440,7 @@ email_log_row(const struct journal_row *row, void *arg)
 	struct email_log_walk	*w = arg;
 	const struct email_log_query *q = w->q;
 	msgpack_unpacked	 u;
-	char			*run, *sched, *addr, *subject, *outcome, *error;
-	char			 when[40];
+	char			*run, *sched, *addr;
 	int			 keep;
 
 	if (json_array_size(w->list) >= q->limit)
@@ -1221,22 +1455,8 @@ email_log_row(const struct journal_row *row, void *arg)
 	    (q->schedule == NULL || (sched != NULL &&
 	    strcmp(q->schedule, sched) == 0)) &&
 	    (q->address == NULL || strcasecmp(q->address, addr) == 0);
-	if (keep) {
-		subject = unpack_strdup(&u.data, "subject");
-		outcome = unpack_strdup(&u.data, "outcome");
-		error = unpack_strdup(&u.data, "error");
-		fmt_rfc3339(unpack_int(&u.data, "at_us", 0), when,
-		    sizeof when);
-		json_array_append_new(w->list, json_pack("{s:s, s:s, s:s?, "
-		    "s:s, s:s?, s:s?, s:I, s:I, s:s?}", "at", when, "run_id",
-		    run, "schedule", sched, "address", addr, "subject",
-		    subject, "outcome", outcome, "code", (json_int_t)unpack_int(
-		    &u.data, "code", 0), "attempts", (json_int_t)unpack_int(
-		    &u.data, "attempts", 0), "error", error));
-		free(subject);
-		free(outcome);
-		free(error);
-	}
+	if (keep)
+		json_array_append_new(w->list, email_outcome_json(&u.data));
 	free(run);
 	free(sched);
 	free(addr);

@@ -3,7 +3,9 @@
  * preferred model, whether the operation is enabled, default parameters
  * (merged under a schedule's own) and a monthly budget.  Per account: one
  * UI document (colour scheme, accent colour, compact mode, list views),
- * validated strictly and kept as given.
+ * validated strictly and kept as given, and one notification document
+ * (the addresses notices go to and the events that make them; notice.c,
+ * doc/email.md), its row keyed "ACCOUNT#notify".
  *
  * Every change is one record (prefs.set, prefs.bulk_set, prefs.ui_set)
  * carrying the changed rows of the "prefs" table; it is built from the
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actors.h"
 
@@ -26,6 +29,8 @@
 #define PREFS_TEXT_MAX		64		/* bytes of a column or sort */
 #define PREFS_PAGE_MAX		500
 #define PREFS_KEY_MAX		160		/* "ACCOUNT/OPERATION" */
+#define PREFS_NOTIFY_ADDRESSES	10		/* notification addresses */
+#define PREFS_NOTIFY_SCHEDULES	100		/* run_failed's schedules */
 
 #define OP_PREFS_OF(n) \
 	((struct op_prefs *)((char *)(n) - offsetof(struct op_prefs, node)))
@@ -38,16 +43,18 @@ struct prefs_ui {
 	char			*account;
 	char			*doc;		/* JSON object text, as given */
 	int64_t			 updated_us;
+	int			 notify;	/* the notify document */
 };
 
 enum prefs_kind {
 	PREFS_SET,
 	PREFS_BULK,
 	PREFS_UI,
+	PREFS_NOTIFY,
 };
 
 static const char *prefs_kinds[] = {
-	"prefs.set", "prefs.bulk_set", "prefs.ui_set"
+	"prefs.set", "prefs.bulk_set", "prefs.ui_set", "prefs.notify_set"
 };
 
 /* A change on its way to the journal: the new rows it puts. */
@@ -57,11 +64,12 @@ struct prefs_change {
 	enum prefs_kind		  kind;
 	struct op_prefs		**v;
 	size_t			  n;
-	struct prefs_ui		 *ui;
+	struct prefs_ui		 *ui;		/* the UI or notify document */
 };
 
 static struct strmap	ops_map;	/* "ACCOUNT/OPERATION" -> op_prefs */
 static struct strmap	ui_map;		/* ACCOUNT -> prefs_ui */
+static struct strmap	notify_map;	/* ACCOUNT -> prefs_ui (notify) */
 
 static struct op_prefs	*op_prefs_new(const char *, const char *);
 static void		 op_prefs_free(struct op_prefs *);
@@ -74,8 +82,11 @@ static json_t		*op_prefs_to_json(const char *, const char *,
 static void		 prefs_ui_free(struct prefs_ui *);
 static void		 prefs_ui_pack(const struct prefs_ui *,
 			     msgpack_packer *);
-static struct prefs_ui	*prefs_ui_unpack(const msgpack_object *);
+static struct prefs_ui	*prefs_ui_unpack(const msgpack_object *, int);
 static struct prefs_ui	*prefs_ui_find(const char *);
+static struct prefs_ui	*prefs_notify_find(const char *);
+static char		*prefs_doc_key(const struct prefs_ui *);
+static int		 prefs_check_notify(json_t *, char **, char **);
 static int		 prefs_row_cb(const struct journal_row *, void *);
 static int		 prefs_field(struct op_prefs *, const char *, json_t *,
 			     char **);
@@ -321,9 +332,9 @@ static void
 prefs_ui_pack(const struct prefs_ui *ui, msgpack_packer *pk)
 {
 	const struct pack_pair	v[] = {
-		PACK_PAIR_STR("type", "ui"),
+		PACK_PAIR_STR("type", ui->notify ? "notify" : "ui"),
 		PACK_PAIR_STR("account", ui->account),
-		PACK_PAIR_JSON("ui", ui->doc),
+		PACK_PAIR_JSON(ui->notify ? "notify" : "ui", ui->doc),
 		PACK_PAIR_INT("updated_us", ui->updated_us),
 	};
 
@@ -331,13 +342,14 @@ prefs_ui_pack(const struct prefs_ui *ui, msgpack_packer *pk)
 }
 
 static struct prefs_ui *
-prefs_ui_unpack(const msgpack_object *o)
+prefs_ui_unpack(const msgpack_object *o, int notify)
 {
 	struct prefs_ui	*ui;
 
 	ui = xcalloc(1, sizeof *ui);
+	ui->notify = notify;
 	ui->account = unpack_strdup(o, "account");
-	ui->doc = unpack_strdup(o, "ui");
+	ui->doc = unpack_strdup(o, notify ? "notify" : "ui");
 	ui->updated_us = unpack_int(o, "updated_us", 0);
 	if (ui->account == NULL || ui->doc == NULL) {
 		prefs_ui_free(ui);
@@ -357,6 +369,28 @@ prefs_ui_find(const char *account)
 	return (PREFS_UI_OF(n));
 }
 
+static struct prefs_ui *
+prefs_notify_find(const char *account)
+{
+	struct strmap_node	*n;
+
+	if (notify_map.nbuckets == 0 || (n = strmap_find(&notify_map,
+	    account)) == NULL)
+		return (NULL);
+	return (PREFS_UI_OF(n));
+}
+
+/* The row key of an account's document: ACCOUNT (UI), ACCOUNT#notify;
+ * allocated.  Replay's fold makes the same. */
+static char *
+prefs_doc_key(const struct prefs_ui *ui)
+{
+	char	*key;
+
+	xasprintf(&key, "%s%s", ui->account, ui->notify ? "#notify" : "");
+	return (key);
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 static int
@@ -374,8 +408,14 @@ prefs_row_cb(const struct journal_row *row, void *arg)
 	}
 	type = unpack_strdup(&u.data, "type");
 	if (type != NULL && strcmp(type, "ui") == 0) {
-		if ((ui = prefs_ui_unpack(&u.data)) == NULL ||
+		if ((ui = prefs_ui_unpack(&u.data, 0)) == NULL ||
 		    strmap_insert(&ui_map, &ui->node, ui->account) == -1) {
+			prefs_ui_free(ui);
+			(*bad)++;
+		}
+	} else if (type != NULL && strcmp(type, "notify") == 0) {
+		if ((ui = prefs_ui_unpack(&u.data, 1)) == NULL ||
+		    strmap_insert(&notify_map, &ui->node, ui->account) == -1) {
 			prefs_ui_free(ui);
 			(*bad)++;
 		}
@@ -401,6 +441,7 @@ prefs_load_all(struct journal *j, char **cause)
 	prefs_free_all();
 	strmap_init(&ops_map);
 	strmap_init(&ui_map);
+	strmap_init(&notify_map);
 	if (journal_table_foreach(j, "prefs", NULL, 0, 0, prefs_row_cb,
 	    &bad) == -1) {
 		*cause = xstrdup("cannot read the prefs table");
@@ -433,6 +474,8 @@ prefs_free_all(void)
 	strmap_clear(&ops_map);
 	strmap_foreach(&ui_map, prefs_ui_free_node, NULL);
 	strmap_clear(&ui_map);
+	strmap_foreach(&notify_map, prefs_ui_free_node, NULL);
+	strmap_clear(&notify_map);
 }
 
 /* ---- views ------------------------------------------------------------- */
@@ -851,7 +894,7 @@ prefs_change_record(struct prefs_change *c)
 	rec = jrec_create(prefs_kinds[c->kind], c->a->name);
 	jrec_failfast(rec);
 	pk = jrec_body(rec);
-	if (c->kind == PREFS_UI)
+	if (c->kind == PREFS_UI || c->kind == PREFS_NOTIFY)
 		prefs_ui_pack(c->ui, pk);
 	else if (c->kind == PREFS_SET)
 		op_prefs_pack(c->v[0], pk);
@@ -865,11 +908,14 @@ prefs_change_record(struct prefs_change *c)
 		pack_buffer_clear(&pb);
 	}
 	if (c->ui != NULL) {
+		char	*key = prefs_doc_key(c->ui);
+
 		pack_buffer_init(&pb);
 		prefs_ui_pack(c->ui, &pb.pk);
-		jrec_put(rec, "prefs", c->a->name, strlen(c->a->name),
-		    pb.sbuf.data, pb.sbuf.size);
+		jrec_put(rec, "prefs", key, strlen(key), pb.sbuf.data,
+		    pb.sbuf.size);
 		pack_buffer_clear(&pb);
+		free(key);
 	}
 	return (rec);
 }
@@ -886,6 +932,8 @@ prefs_change_apply(struct prefs_change *c)
 		strmap_init(&ops_map);
 	if (ui_map.nbuckets == 0)
 		strmap_init(&ui_map);
+	if (notify_map.nbuckets == 0)
+		strmap_init(&notify_map);
 	for (i = 0; i < c->n; i++) {
 		old = op_prefs_find(c->v[i]->account, c->v[i]->operation);
 		if (old != NULL) {
@@ -894,7 +942,13 @@ prefs_change_apply(struct prefs_change *c)
 		}
 		strmap_insert(&ops_map, &c->v[i]->node, c->v[i]->key);
 	}
-	if (c->ui != NULL) {
+	if (c->ui != NULL && c->ui->notify) {
+		if ((oldui = prefs_notify_find(c->ui->account)) != NULL) {
+			strmap_remove(&notify_map, &oldui->node);
+			prefs_ui_free(oldui);
+		}
+		strmap_insert(&notify_map, &c->ui->node, c->ui->account);
+	} else if (c->ui != NULL) {
 		if ((oldui = prefs_ui_find(c->ui->account)) != NULL) {
 			strmap_remove(&ui_map, &oldui->node);
 			prefs_ui_free(oldui);
@@ -914,6 +968,8 @@ prefs_change_json(const struct prefs_change *c)
 	if (c->kind == PREFS_SET)
 		return (op_prefs_to_json(c->a->name, c->v[0]->operation,
 		    c->v[0]));
+	if (c->kind == PREFS_NOTIFY)
+		return (prefs_notify_to_json(c->a->name));
 	if (c->kind == PREFS_UI) {
 		if ((doc = json_loads(c->ui->doc, 0, NULL)) == NULL)
 			doc = json_object();
@@ -1101,4 +1157,203 @@ void
 prefs_ctl_set_ui(struct reply *req, const char *account, json_t *params)
 {
 	prefs_do_set_ui(req, account_find(account), params);
+}
+
+/* ---- notifications ------------------------------------------------------ */
+
+static const char *const prefs_notify_events[] = {
+	"schedule_paused", "budget", "webhook_secret", "subscriber_disabled",
+	NULL
+};
+
+/*
+ * ACCOUNT's notification settings, the defaults filled in: {addresses,
+ * run_failed ("all", "none" or [schedules]), schedule_paused, budget,
+ * webhook_secret, subscriber_disabled}.  Returns a new reference.
+ */
+json_t *
+prefs_notify(const char *account)
+{
+	struct prefs_ui		*n = prefs_notify_find(account);
+	json_t			*doc = NULL, *out;
+	size_t			 i;
+
+	if (n != NULL)
+		doc = json_loads(n->doc, 0, NULL);
+	if (doc == NULL)
+		doc = json_object();
+	out = json_pack("{s:[], s:s}", "addresses", "run_failed", "all");
+	for (i = 0; prefs_notify_events[i] != NULL; i++)
+		json_object_set_new(out, prefs_notify_events[i], json_true());
+	json_object_update(out, doc);
+	json_decref(doc);
+	return (out);
+}
+
+/* notify.get's answer: ACCOUNT's settings and when they changed. */
+json_t *
+prefs_notify_to_json(const char *account)
+{
+	struct prefs_ui	*n = prefs_notify_find(account);
+	json_t		*j;
+	char		 buf[40];
+
+	j = prefs_notify(account);
+	json_object_set_new(j, "account", json_string(account));
+	json_object_set_new(j, "updated", n != NULL ? json_string(
+	    fmt_rfc3339(n->updated_us, buf, sizeof buf)) : json_null());
+	return (j);
+}
+
+/* Check the keys of a notify document (DOC, replaced by its canonical
+ * form in place): 0, or -1 with *FIELD and *REASON (allocated). */
+static int
+prefs_check_notify(json_t *doc, char **field, char **reason)
+{
+	json_t		*v, *e, *to;
+	const char	*key, *why;
+	size_t		 i, j;
+
+	json_object_foreach(doc, key, v) {
+		*field = xstrdup(key);
+		if (strcmp(key, "addresses") == 0) {
+			to = json_array();
+			json_array_foreach(v, i, e) {
+				if (!json_is_string(e)) {
+					*reason = xstrdup("must be addresses");
+					json_decref(to);
+					return (-1);
+				}
+				if (strcmp(json_string_value(e), "none") == 0)
+					continue;
+				if (mail_address_check(json_string_value(e),
+				    &why) == -1) {
+					xasprintf(reason, "\"%.80s\" %s",
+					    json_string_value(e), why);
+					json_decref(to);
+					return (-1);
+				}
+				for (j = 0; j < json_array_size(to); j++)
+					if (strcasecmp(json_string_value(
+					    json_array_get(to, j)),
+					    json_string_value(e)) == 0)
+						break;
+				if (j == json_array_size(to))
+					json_array_append(to, e);
+			}
+			if (json_array_size(to) > PREFS_NOTIFY_ADDRESSES) {
+				xasprintf(reason, "at most %d addresses",
+				    PREFS_NOTIFY_ADDRESSES);
+				json_decref(to);
+				return (-1);
+			}
+			json_object_set_new(doc, key, to);
+		} else if (strcmp(key, "run_failed") == 0) {
+			if (json_is_string(v) && (strcmp(json_string_value(v),
+			    "all") == 0 || strcmp(json_string_value(v),
+			    "none") == 0)) {
+				free(*field);
+				continue;
+			}
+			if (!json_is_array(v) || json_array_size(v) == 0 ||
+			    json_array_size(v) > PREFS_NOTIFY_SCHEDULES) {
+				xasprintf(reason, "must be all, none or 1 to "
+				    "%d schedules", PREFS_NOTIFY_SCHEDULES);
+				return (-1);
+			}
+			json_array_foreach(v, i, e) {
+				if (!json_is_string(e) ||
+				    !valid_id(json_string_value(e))) {
+					*reason = xstrdup("must be all, none or "
+					    "schedule names or ids");
+					return (-1);
+				}
+			}
+		} else {
+			for (i = 0; prefs_notify_events[i] != NULL; i++)
+				if (strcmp(key, prefs_notify_events[i]) == 0)
+					break;
+			if (prefs_notify_events[i] == NULL) {
+				xasprintf(reason, "unknown setting (addresses, "
+				    "run_failed, schedule_paused, budget, "
+				    "webhook_secret, subscriber_disabled)");
+				return (-1);
+			}
+			if (!json_is_boolean(v)) {
+				*reason = xstrdup("must be true or false");
+				return (-1);
+			}
+		}
+		free(*field);
+	}
+	*field = NULL;
+	return (0);
+}
+
+/* A value of notify.set's PARAMS into DOC's KEY: "run_failed" given as
+ * "a,b" becomes ["a", "b"]. */
+static void
+prefs_notify_param(json_t *doc, const char *key, json_t *v)
+{
+	json_t	*a;
+	char	*copy, *p, *tok, *save = NULL;
+
+	if (strcmp(key, "run_failed") != 0 || !json_is_string(v) ||
+	    strcmp(json_string_value(v), "all") == 0 ||
+	    strcmp(json_string_value(v), "none") == 0) {
+		json_object_set(doc, key, v);
+		return;
+	}
+	a = json_array();
+	copy = xstrdup(json_string_value(v));
+	for (p = copy; (tok = strtok_r(p, ", ", &save)) != NULL; p = NULL)
+		json_array_append_new(a, json_string(tok));
+	free(copy);
+	json_object_set_new(doc, key, a);
+}
+
+/* notify.set: the given settings of the account's notifications change;
+ * one prefs.notify_set record, answered once durable. */
+void
+prefs_ctl_set_notify(struct reply *req, const char *account, json_t *params)
+{
+	struct prefs_change	*c;
+	struct prefs_ui		*old;
+	json_t			*given, *doc = NULL, *v;
+	const char		*key;
+	char			*field = NULL, *reason = NULL;
+
+	c = prefs_change_new(req, account_find(account), PREFS_NOTIFY);
+	given = json_object();
+	json_object_foreach(params, key, v) {
+		if (strcmp(key, "account") != 0)
+			prefs_notify_param(given, key, v);
+	}
+	if (json_object_size(given) == 0) {
+		json_decref(given);
+		prefs_refuse(c, "notify", "nothing to change: give addresses, "
+		    "run_failed, schedule_paused, budget, webhook_secret or "
+		    "subscriber_disabled");
+		return;
+	}
+	if (prefs_check_notify(given, &field, &reason) == -1) {
+		json_decref(given);
+		prefs_refuse(c, field, reason);
+		free(field);
+		free(reason);
+		return;
+	}
+	if ((old = prefs_notify_find(account)) != NULL &&
+	    (doc = json_loads(old->doc, 0, NULL)) != NULL) {
+		json_object_update(doc, given);
+		json_decref(given);
+	} else
+		doc = given;
+	c->ui = xcalloc(1, sizeof *c->ui);
+	c->ui->notify = 1;
+	c->ui->account = xstrdup(account);
+	c->ui->doc = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	c->ui->updated_us = now_us();
+	json_decref(doc);
+	prefs_submit(c);
 }

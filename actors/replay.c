@@ -79,6 +79,8 @@ static int	 fold_batch(struct fold *);
 static int	 fold_run(struct fold *);
 static int	 fold_subscription(struct fold *);
 static int	 fold_email(struct fold *);
+static int	 fold_email_queued(struct fold *, const char *);
+static int	 fold_notify(struct fold *);
 static int	 fold_suppression(struct fold *);
 static void	 sub_put(void *, const char *, const void *, size_t,
 		     const void *, size_t);
@@ -360,6 +362,12 @@ fold_prefs(struct fold *f)
 		return (fail(f, "%s without an account", kind));
 	if (strcmp(kind, "prefs.ui_set") == 0)
 		return (put_obj(f, "prefs", acc, f->body, NULL));
+	if (strcmp(kind, "prefs.notify_set") == 0) {
+		xasprintf(&key, "%s#notify", acc);
+		rc = put_obj(f, "prefs", key, f->body, NULL);
+		free(key);
+		return (rc);
+	}
 	if (strcmp(kind, "prefs.set") == 0) {
 		if ((op = unpack_strdup(f->body, "operation")) == NULL)
 			return (fail(f, "prefs.set without an operation"));
@@ -1028,6 +1036,75 @@ fold_suppression(struct fold *f)
 	return (rc);
 }
 
+/* A message queued (email.queued, notify.queued) under RUN, its outbox
+ * key: the outbox row is the body (when it has recipients), a pending row
+ * per recipient. */
+static int
+fold_email_queued(struct fold *f, const char *run)
+{
+	const msgpack_object	*to;
+	char			*addr, *key;
+	uint32_t		 i;
+	int			 rc = 0;
+
+	to = unpack_get(f->body, "recipients");
+	if (to == NULL || to->type != MSGPACK_OBJECT_ARRAY)
+		return (fail(f, "%s without recipients", f->rec->kind));
+	if (to->via.array.size > 0 || strcmp(f->rec->kind,
+	    "email.queued") == 0)
+		rc = put_obj(f, "email-outbox", run, f->body, NULL);
+	for (i = 0; rc == 0 && i < to->via.array.size; i++) {
+		if ((addr = str_of(&to->via.array.ptr[i])) == NULL)
+			continue;
+		xasprintf(&key, "%s %s", run, addr);
+		rc = put_buf(f, "email-pending", key, "\x80", 1);
+		free(key);
+		free(addr);
+	}
+	return (rc);
+}
+
+/*
+ * notify.pending: "notify-pending[ACCOUNT RUN]" is the body.
+ * notify.queued: as email.queued under its id, and the notify-pending
+ * rows it lists under "pending" are deleted.
+ */
+static int
+fold_notify(struct fold *f)
+{
+	const msgpack_object	*p;
+	char			*id, *key;
+	uint32_t		 i;
+	int			 rc;
+
+	if (f->rec->account == NULL)
+		return (fail(f, "%s without an account", f->rec->kind));
+	if (strcmp(f->rec->kind, "notify.pending") == 0) {
+		if ((id = unpack_strdup(f->body, "run_id")) == NULL)
+			return (fail(f, "notify.pending without a run_id"));
+		xasprintf(&key, "%s %s", f->rec->account, id);
+		rc = put_obj(f, "notify-pending", key, f->body, NULL);
+		free(key);
+		free(id);
+		return (rc);
+	}
+	if (strcmp(f->rec->kind, "notify.queued") != 0)
+		return (0);
+	if ((id = unpack_strdup(f->body, "run_id")) == NULL)
+		return (fail(f, "notify.queued without an id"));
+	rc = fold_email_queued(f, id);
+	free(id);
+	p = unpack_get(f->body, "pending");
+	for (i = 0; rc == 0 && p != NULL && p->type == MSGPACK_OBJECT_ARRAY &&
+	    i < p->via.array.size; i++) {
+		if ((key = str_of(&p->via.array.ptr[i])) == NULL)
+			continue;
+		rc = del(f, "notify-pending", key);
+		free(key);
+	}
+	return (rc);
+}
+
 /*
  * email.queued: the outbox row is the body, a pending row (an empty map)
  * per recipient; email.sent and email.failed delete the recipient's, and
@@ -1036,29 +1113,16 @@ fold_suppression(struct fold *f)
 static int
 fold_email(struct fold *f)
 {
-	const msgpack_object	*to;
 	char			*run, *addr, *key;
-	uint32_t		 i;
 	int			 rc = 0;
 
 	if (strncmp(f->rec->kind, "email.suppression_", 18) == 0)
 		return (fold_suppression(f));
 	if ((run = unpack_strdup(f->body, "run_id")) == NULL)
 		return (fail(f, "%s without a run_id", f->rec->kind));
-	if (strcmp(f->rec->kind, "email.queued") == 0) {
-		rc = put_obj(f, "email-outbox", run, f->body, NULL);
-		to = unpack_get(f->body, "recipients");
-		for (i = 0; rc == 0 && to != NULL &&
-		    to->type == MSGPACK_OBJECT_ARRAY && i < to->via.array.size;
-		    i++) {
-			if ((addr = str_of(&to->via.array.ptr[i])) == NULL)
-				continue;
-			xasprintf(&key, "%s %s", run, addr);
-			rc = put_buf(f, "email-pending", key, "\x80", 1);
-			free(key);
-			free(addr);
-		}
-	} else if ((addr = unpack_strdup(f->body, "address")) != NULL) {
+	if (strcmp(f->rec->kind, "email.queued") == 0)
+		rc = fold_email_queued(f, run);
+	else if ((addr = unpack_strdup(f->body, "address")) != NULL) {
 		xasprintf(&key, "%s %s", run, addr);
 		rc = del(f, "email-pending", key);
 		free(key);
@@ -1067,6 +1131,12 @@ fold_email(struct fold *f)
 			key = email_log_key(f->rec->account, unpack_int(
 			    f->body, "at_us", 0), run, addr);
 			rc = put_obj(f, "email-log", key, f->body, NULL);
+			free(key);
+		}
+		/* and under the run */
+		if (rc == 0) {
+			xasprintf(&key, "%s %s", run, addr);
+			rc = put_obj(f, "email-by-run", key, f->body, NULL);
 			free(key);
 		}
 		free(addr);
@@ -1106,6 +1176,8 @@ replay_fold(const struct replay_db *db, const struct record *rec,
 		rc = fold_token(&f);
 	else if (strncmp(k, "email.", 6) == 0)
 		rc = fold_email(&f);
+	else if (strncmp(k, "notify.", 7) == 0)
+		rc = fold_notify(&f);
 	if (rc != 0) {
 		*cause = f.cause != NULL ? f.cause : xstrdup("cannot fold");
 		return (-1);

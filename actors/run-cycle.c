@@ -798,8 +798,9 @@ promote_queued(struct schedule *s)
 	s->has_queued = 0;
 }
 
-/* R of a schedule with a "deliver" ended with ST, its run.finished
- * submitted: its report follows (email.c), after it. */
+/* R of a schedule ended with ST, its run.finished submitted: its report
+ * follows (email.c) when the schedule has a "deliver", and a failure is
+ * noted for its account's notices (notice.c), after it. */
 static void
 run_deliver(struct run *r, enum run_status st)
 {
@@ -819,7 +820,10 @@ run_deliver(struct run *r, enum run_status st)
 	er.result = r->result;
 	er.cost_micro = r->cost;
 	er.finished_us = r->finished_us;
-	email_run_finished(&er);
+	if (s->deliver != NULL)
+		email_run_finished(&er);
+	if (st == RUN_FAILED)
+		notice_run_failed(&er);
 }
 
 /* R ended with ST: record it, account its cost, let a queued run go. */
@@ -854,7 +858,7 @@ run_finish(struct run *r, enum run_status st)
 		    rec);
 	journal_submit(engine->journal, rec, run_end_cb, e);
 	budget_thresholds_submit();
-	if (s->hooks == NULL && s->deliver != NULL)
+	if (s->hooks == NULL)
 		run_deliver(r, st);
 	run_unlink(r);
 	if (s->hooks != NULL)

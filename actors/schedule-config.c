@@ -38,8 +38,6 @@ static int	config_webhook(struct schedule_config *, json_t *, int,
 		    const char **, char **);
 static int	config_deliver(struct schedule_config *, json_t *,
 		    const char **, char **);
-static int	config_deliver_target(struct schedule_config *,
-		    const char **, char **);
 
 /* The names of the triggers, also their parameters' names. */
 const char *const schedule_trigger_names[TRIGGER_KINDS] = {
@@ -680,7 +678,7 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	}
 	if (!any) {
 		json_decref(d);
-		return (config_deliver_target(t, field, reason));
+		return (0);
 	}
 	if (email_deliver_check(d, &text, field, reason) == -1) {
 		json_decref(d);
@@ -698,21 +696,7 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	}
 	free(t->deliver);
 	t->deliver = text;
-	return (config_deliver_target(t, field, reason));
-}
-
-/* Reports are mailed for a schedule's own runs, not (yet) for the batches
- * a schedule with a batch target starts: refuse the two together. */
-static int
-config_deliver_target(struct schedule_config *t, const char **field,
-    char **reason)
-{
-	if (t->deliver == NULL || t->batch_template == NULL)
-		return (0);
-	*field = "deliver";
-	*reason = xstrdup("is not yet available for a schedule whose target "
-	    "is a batch");
-	return (-1);
+	return (0);
 }
 
 /*

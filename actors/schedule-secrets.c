@@ -472,6 +472,11 @@ schedule_watch_expiry(const struct schedule *s)
 {
 	int	i;
 
-	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++)
+	for (i = 0; s->webhook_prev != NULL && i < s->webhook_prev->n; i++) {
 		schedule_expire_at(s->webhook_prev->v[i].expires_us);
+		/* Its account is warned before it ends (notice.c). */
+		notice_grace_watch(s->account, s->id, s->name,
+		    s->webhook_prev->v[i].fingerprint,
+		    s->webhook_prev->v[i].expires_us);
+	}
 }

@@ -493,6 +493,8 @@ static void
 schedule_capped(struct schedule *s)
 {
 	schedule_set_paused(NULL, s, 1, "budget_exceeded", NULL);
+	notice_schedule_paused(s->account, s->id, s->name, "budget_exceeded",
+	    s->updated_us);
 }
 
 /*

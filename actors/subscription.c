@@ -769,6 +769,9 @@ sub_outcome(struct subscription *s, const char *verb, const char *reason,
 	s->recording = 1;
 	actor_ref(&s->actor);
 	journal_submit(engine->journal, rec, sub_outcome_cb, p);
+	if (strcmp(verb, "disabled") == 0)
+		notice_subscriber_disabled(s->row.account, s->row.id,
+		    s->row.url, reason, error, b.at);
 }
 
 /* An attempt's outcome is durable (or not): go on. */

@@ -337,6 +337,7 @@ extern const struct ctl_method ctl_methods_run[];
 extern const struct ctl_method ctl_methods_daemon[];
 extern const struct ctl_method ctl_methods_account[];
 extern const struct ctl_method ctl_methods_prefs[];
+extern const struct ctl_method ctl_methods_notify[];
 extern const struct ctl_method ctl_methods_budget[];
 extern const struct ctl_method ctl_methods_batch[];
 extern const struct ctl_method ctl_methods_webhook[];

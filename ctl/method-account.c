@@ -22,7 +22,10 @@
 	{ .name = "monthly_budget", .type = CTL_P_USD, \
 	    .help = "monthly budget in USD (0: none)" }, \
 	{ .name = "tz", .type = CTL_P_STRING, \
-	    .help = "IANA zone of the budget months (default UTC)" }
+	    .help = "IANA zone of the budget months (default UTC)" }, \
+	{ .name = "email_from_name", .type = CTL_P_STRING, \
+	    .help = "the display name of From: in the account's mail (\"\": " \
+	        "the daemon's --smtp-from-name)", .max = 64 }
 
 static const struct ctl_param p_create[] = {
 	P_NAME,

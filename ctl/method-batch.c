@@ -44,6 +44,17 @@ static const struct ctl_param p_create[] = {
 	    .help = "sequential: skip the rest after a failure" },
 	{ .name = "draft", .type = CTL_P_BOOL,
 	    .help = "create without starting (batch start ID)" },
+	{ .name = "email_to", .type = CTL_P_STRINGS, .max = 50,
+	    .help = "mail the batch's summary when it ends to ADDRESS "
+	        "(repeatable or a comma list, at most 50)" },
+	{ .name = "email_on", .type = CTL_P_STRING,
+	    .help = "when: success (completed; default), failure (failed "
+	        "or cancelled), always" },
+	{ .name = "email_subject", .type = CTL_P_STRING,
+	    .help = "subject template: {schedule} (the batch's name) "
+	        "{status} {run} (its id) {account} {operation} {date}" },
+	{ .name = "deliver", .type = CTL_P_OBJECT,
+	    .help = "delivery as one object: email_to, on, subject" },
 	CTL_PARAM_ACCOUNT,
 	{ .name = NULL }
 };

@@ -1,6 +1,8 @@
 /*
- * ctl/method-prefs.c: the prefs.* methods as the protocol knows them: names,
- * parameters, flags and table columns, shared by the daemon and chimectl.
+ * ctl/method-prefs.c: the prefs.* methods, and notify.* (the notification
+ * settings kept in the account's preferences), as the protocol knows them:
+ * names, parameters, flags and table columns, shared by the daemon and
+ * chimectl.
  * The daemon's handlers are in daemon/method-prefs.c.
  */
 #include <stdlib.h>
@@ -84,6 +86,50 @@ const struct ctl_method ctl_methods_prefs[] = {
 		.name = "prefs.set_ui",
 		.summary = "change the account's UI preferences",
 		.params = p_ui,
+		.target = CTL_T_ACCOUNT,
+	},
+	{ .name = NULL }
+};
+
+static const struct ctl_param p_notify_get[] = {
+	CTL_PARAM_ACCOUNT,
+	{ .name = NULL }
+};
+static const struct ctl_param p_notify_set[] = {
+	{ .name = "addresses", .type = CTL_P_STRINGS, .alias = "address",
+	    .help = "where notices go: up to 10 addresses, the flag repeated "
+	        "(the list replaces the one before; none: no notices)",
+	    .min = 1, .max = 10 },
+	{ .name = "run_failed", .type = CTL_P_STRING,
+	    .help = "failed runs of all schedules, none, or of the schedules "
+	        "named (a,b,...), in a digest", .min = 1, .max = 4096 },
+	{ .name = "schedule_paused", .type = CTL_P_BOOL,
+	    .help = "a schedule paused by a cap" },
+	{ .name = "budget", .type = CTL_P_BOOL,
+	    .help = "spend passing 80 % and 100 % of a cap" },
+	{ .name = "webhook_secret", .type = CTL_P_BOOL,
+	    .help = "a webhook's previous secret a day before its grace "
+	        "period ends" },
+	{ .name = "subscriber_disabled", .type = CTL_P_BOOL,
+	    .help = "a subscriber disabled after failing" },
+	CTL_PARAM_ACCOUNT,
+	{ .name = NULL }
+};
+
+const struct ctl_method ctl_methods_notify[] = {
+	{
+		.name = "notify.get",
+		.summary = "show where the account's notices go and which "
+		    "events make them",
+		.params = p_notify_get,
+		.target = CTL_T_ACCOUNT,
+		.flags = CTL_M_READONLY,
+	},
+	{
+		.name = "notify.set",
+		.summary = "change the account's notification addresses or "
+		    "events",
+		.params = p_notify_set,
 		.target = CTL_T_ACCOUNT,
 	},
 	{ .name = NULL }

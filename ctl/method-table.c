@@ -15,6 +15,7 @@ const struct ctl_method *const ctl_method_tables[] = {
 	ctl_methods_daemon,
 	ctl_methods_account,
 	ctl_methods_prefs,
+	ctl_methods_notify,
 	ctl_methods_budget,
 	ctl_methods_batch,
 	ctl_methods_webhook,

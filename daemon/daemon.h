@@ -177,6 +177,7 @@ extern const struct daemon_method daemon_methods_run[];
 extern const struct daemon_method daemon_methods_daemon[];
 extern const struct daemon_method daemon_methods_account[];
 extern const struct daemon_method daemon_methods_prefs[];
+extern const struct daemon_method daemon_methods_notify[];
 extern const struct daemon_method daemon_methods_budget[];
 extern const struct daemon_method daemon_methods_batch[];
 extern const struct daemon_method daemon_methods_webhook[];

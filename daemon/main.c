@@ -59,7 +59,7 @@ usage(int status)
 "              [--smtp-insecure] [--smtp-timeout DURATION]\n"
 "              [--smtp-max-attempts N] [--smtp-retry-delay DURATION]\n"
 "              [--smtp-suppress-bounces]\n"
-"              [--public-url URL]\n"
+"              [--public-url URL] [--notify-digest-interval DURATION]\n"
 "              [--version] [--help]\n"
 "\n"
 "  --config FILE         settings: KEY = VALUE lines, KEY a long flag below\n"
@@ -156,6 +156,9 @@ usage(int status)
 "                        its account's suppression list (reason bounce)\n"
 "  --public-url URL      the daemon's address as people reach it\n"
 "                        (https://...): links in messages\n"
+"  --notify-digest-interval DUR  failed runs are told to an account's\n"
+"                        notification addresses in one digest per\n"
+"                        interval, 1s to 1d (default 5m)\n"
 "  --ready-fd N          s6 readiness: write a newline on descriptor N\n"
 "                        once ready, then close it (systemd's Type=notify\n"
 "                        needs no flag: NOTIFY_SOCKET, WATCHDOG_USEC)\n"
@@ -345,6 +348,7 @@ enum {
 	OPT_SMTP_URL, OPT_SMTP_USER, OPT_SMTP_PASSWORD, OPT_SMTP_FROM,
 	OPT_SMTP_FROM_NAME, OPT_SMTP_CA, OPT_SMTP_INSECURE, OPT_SMTP_TIMEOUT,
 	OPT_SMTP_ATTEMPTS, OPT_SMTP_RETRY, OPT_SMTP_BOUNCES, OPT_PUBLIC_URL,
+	OPT_NOTIFY_DIGEST,
 	OPT_READY_FD, OPT_UI_DIR,
 	/* Flags only, never in a configuration file. */
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_HELP
@@ -404,6 +408,7 @@ static const struct option longopts[] = {
 	{ "smtp-retry-delay", required_argument, NULL, OPT_SMTP_RETRY },
 	{ "smtp-suppress-bounces", no_argument, NULL, OPT_SMTP_BOUNCES },
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
+	{ "notify-digest-interval", required_argument, NULL, OPT_NOTIFY_DIGEST },
 	{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 	{ "ui-dir", required_argument, NULL, OPT_UI_DIR },
 	/* Flags only. */
@@ -740,6 +745,13 @@ flag_apply_email(struct flags *f, int opt, const char *arg, char **cause)
 		if (email_public_url_check(arg, cause) == -1)
 			return (-1);
 		e->public_url = arg;
+		return (0);
+	case OPT_NOTIFY_DIGEST:
+		if (parse_duration(arg, &d) == -1 || d < USEC_PER_SEC ||
+		    d > 86400 * USEC_PER_SEC)
+			return (flag_fail(cause, "expected a duration from 1s "
+			    "to 1d, such as 5m, got \"%s\"", arg));
+		e->notify_digest_us = d;
 		return (0);
 	default:
 		return (1);
@@ -1103,6 +1115,9 @@ start(struct flags *f)
 	email_configure(&f->email);
 	if (email_start(engine->journal, &cause) == -1)
 		fatalx("email: %s", cause);
+	notice_configure(f->email.notify_digest_us);
+	if (notice_start(engine->journal, &cause) == -1)
+		fatalx("notices: %s", cause);
 	events_watch_init(f->watch_stall_us, f->watch_max);
 	daemon_record("daemon.started");
 	if (f->ctl_fd != -1) {
@@ -1204,6 +1219,7 @@ main(int argc, char **argv)
 	webhook_stop();
 	subscription_stop();
 	email_stop();
+	notice_stop();
 	free(f.http_host);
 	daemon_record("daemon.stopped");
 	daemon_changes_free();

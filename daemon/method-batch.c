@@ -24,7 +24,13 @@ method_batch_simple(json_t *params, int64_t *count, const char **field,
 {
 	json_t		*o, *op, *p;
 	const char	*keys[] = { "name", "description", "type",
-	    "max_concurrent", "priority", "max_cost", "stop_on_failure" };
+	    "max_concurrent", "priority", "max_cost", "stop_on_failure",
+	    "deliver" };
+	static const char *const flat[][2] = {
+		{ "email_to", "email_to" }, { "email_on", "on" },
+		{ "email_subject", "subject" },
+	};
+	json_t		*d;
 	size_t		 k;
 
 	if (json_object_get(params, "operation") == NULL) {
@@ -38,6 +44,16 @@ method_batch_simple(json_t *params, int64_t *count, const char **field,
 	for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
 		if ((p = json_object_get(params, keys[k])) != NULL)
 			json_object_set(o, keys[k], p);
+	/* --email-to, --email-on, --email-subject over "deliver". */
+	for (k = 0; k < sizeof flat / sizeof flat[0]; k++) {
+		if ((p = json_object_get(params, flat[k][0])) == NULL)
+			continue;
+		if (!json_is_object(d = json_object_get(o, "deliver"))) {
+			d = json_object();
+			json_object_set_new(o, "deliver", d);
+		}
+		json_object_set(d, flat[k][1], p);
+	}
 	op = json_pack("{s:O}", "operation", json_object_get(params,
 	    "operation"));
 	if ((p = json_object_get(params, "parameters")) != NULL)

@@ -50,6 +50,26 @@ method_prefs_set_ui(struct ctl_req *req, json_t *params,
 	prefs_ctl_set_ui(ctl_req_reply(req), t->account, params);
 }
 
+static void
+method_notify_get(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	ctl_reply(req, prefs_notify_to_json(t->account));
+}
+
+static void
+method_notify_set(struct ctl_req *req, json_t *params,
+    const struct target *t)
+{
+	prefs_ctl_set_notify(ctl_req_reply(req), t->account, params);
+}
+
+const struct daemon_method daemon_methods_notify[] = {
+	{ "notify.get", method_notify_get },
+	{ "notify.set", method_notify_set },
+	{ NULL, NULL }
+};
+
 const struct daemon_method daemon_methods_prefs[] = {
 	{ "prefs.get", method_prefs_get },
 	{ "prefs.set", method_prefs_set },

@@ -18,11 +18,12 @@ static void
 method_run_get(struct ctl_req *req, json_t *params,
     const struct target *t)
 {
-	const char		*id = param_string(params, "run_id");
+	const char		*id = param_string(params, "run_id"), *rid;
 	struct schedule		*s;
 	struct account		*a;
 	struct batch		*b;
 	msgpack_unpacked	 u;
+	json_t			*res;
 	char			 sid[128], key[160];
 	uint64_t		 n;
 	void			*val;
@@ -65,7 +66,13 @@ method_run_get(struct ctl_req *req, json_t *params,
 		    NULL);
 		return;
 	}
-	ctl_reply(req, run_row_to_json(&u.data));
+	res = run_row_to_json(&u.data);
+	/* its reports by email, each recipient's outcome (a schedule's
+	 * runs; a batch's report is under the batch's id) */
+	rid = json_string_value(json_object_get(res, "run_id"));
+	if (s->hooks == NULL && rid != NULL)
+		json_object_set_new(res, "deliveries", email_deliveries(rid));
+	ctl_reply(req, res);
 	msgpack_unpacked_destroy(&u);
 	free(val);
 }

@@ -59,6 +59,7 @@ static const struct daemon_method *const daemon_method_tables[] = {
 	daemon_methods_daemon,
 	daemon_methods_account,
 	daemon_methods_prefs,
+	daemon_methods_notify,
 	daemon_methods_budget,
 	daemon_methods_batch,
 	daemon_methods_webhook,

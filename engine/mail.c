@@ -47,6 +47,8 @@ static int	 mail_header_safe(const char *);
 static int	 mail_ascii(const char *);
 static size_t	 mail_utf8_cut(const char *, size_t, size_t);
 static void	 mail_subject_header(struct mail_buf *, const char *);
+static void	 mail_from_header(struct mail_buf *, const char *,
+		    const char *);
 static void	 mail_filename(struct mail_buf *, const char *);
 static void	 mail_part_text(struct mail_buf *, const char *, const char *,
 		    const char *);
@@ -416,6 +418,37 @@ mail_subject_header(struct mail_buf *b, const char *subject)
 	mbuf_str(b, "\r\n");
 }
 
+/* The From header: NAME (or none) quoted when plain ASCII without a quote
+ * or backslash, else RFC 2047 encoded words (a phrase may be made of
+ * them), folded; then <ADDRESS>. */
+static void
+mail_from_header(struct mail_buf *b, const char *name, const char *address)
+{
+	unsigned char	 out[4 * MAIL_EW_BYTES / 3 + 8];
+	size_t		 len, n;
+	int		 first = 1;
+
+	if (name == NULL || *name == '\0') {
+		mbuf_printf(b, "From: <%s>\r\n", address);
+		return;
+	}
+	if (mail_ascii(name) && strpbrk(name, "\"\\") == NULL) {
+		mbuf_printf(b, "From: \"%s\" <%s>\r\n", name, address);
+		return;
+	}
+	mbuf_str(b, "From: ");
+	for (len = strlen(name); len > 0; first = 0) {
+		/* "From: " takes 6 of the first line's 76. */
+		n = mail_utf8_cut(name, len, first ? MAIL_EW_BYTES - 6 :
+		    MAIL_EW_BYTES);
+		EVP_EncodeBlock(out, (const unsigned char *)name, (int)n);
+		mbuf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", out);
+		name += n;
+		len -= n;
+	}
+	mbuf_printf(b, "\r\n <%s>\r\n", address);
+}
+
 /* An attachment's file name: quoted when plain ASCII, else RFC 2231. */
 static void
 mail_filename(struct mail_buf *b, const char *name)
@@ -527,8 +560,7 @@ mail_build(const struct mail_message *m, char **out, size_t *len,
 		return (mail_fail(&b, cause, "bad address"));
 	if (!mail_header_safe(m->subject) || !mail_header_safe(
 	    m->message_id) || strpbrk(m->message_id, "<> ") != NULL ||
-	    (m->from_name != NULL && (!mail_ascii(m->from_name) ||
-	    strpbrk(m->from_name, "\"\\") != NULL)) ||
+	    (m->from_name != NULL && !mail_header_safe(m->from_name)) ||
 	    (m->unsubscribe_url != NULL && (!mail_ascii(m->unsubscribe_url) ||
 	    strpbrk(m->unsubscribe_url, "<> ") != NULL)))
 		return (mail_fail(&b, cause, "a header value holds a line "
@@ -545,10 +577,7 @@ mail_build(const struct mail_message *m, char **out, size_t *len,
 	snprintf(mixed, sizeof mixed, "=_mix_%02x%02x%02x%02x%02x%02x%02x%02x",
 	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
 
-	if (m->from_name != NULL)
-		mbuf_printf(&b, "From: \"%s\" <%s>\r\n", m->from_name, m->from);
-	else
-		mbuf_printf(&b, "From: <%s>\r\n", m->from);
+	mail_from_header(&b, m->from_name, m->from);
 	mbuf_printf(&b, "To: <%s>\r\n", m->to);
 	mail_subject_header(&b, m->subject);
 	mail_date(&b, m->date_us);

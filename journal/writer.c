@@ -317,6 +317,17 @@ writer_attempt(struct journal *j, struct jrec **recs, size_t *n, int shed,
 	int64_t	 delay = WRITER_STALL_FIRST_MS;
 	int	 rc, stalled = 0;
 
+	/* Given up (stopping while stalled): what was queued behind the held
+	 * records fails with them, for their reason, never written after
+	 * them (a smaller transaction could fit where theirs did not). */
+	pthread_mutex_lock(&j->mtx);
+	if (j->give_up) {
+		*cause = xstrdup(j->wstall_error != NULL ? j->wstall_error :
+		    "the journal gave up writing");
+		pthread_mutex_unlock(&j->mtx);
+		return (STORE_UNAVAILABLE);
+	}
+	pthread_mutex_unlock(&j->mtx);
 	for (;;) {
 		/* Every record was shed: only a write tells when the storage
 		 * takes writes again, so the stall lasts until one commits. */

@@ -254,6 +254,15 @@ START_TEST(test_mail_build)
 	    "filename*=UTF-8''r%C3%A9sum%C3%A9.txt"));
 	ck_assert(lines_ok(out, len));
 	free(out);
+
+	/* An account's display name: not ASCII, or with a quote, as RFC
+	 * 2047 encoded words ("\xc3\x89quipe \"R\"" is w4lxdWlwZSAiUiI=). */
+	m.from_name = "\xc3\x89quipe \"R\"";
+	ck_assert_int_eq(mail_build(&m, &out, &len, &cause), 0);
+	ck_assert_msg(strncmp(out, "From: =?UTF-8?B?w4lxdWlwZSAiUiI=?=\r\n"
+	    " <reports@chime.example.org>\r\n", 64) == 0, "%.200s", out);
+	ck_assert(lines_ok(out, len));
+	free(out);
 }
 END_TEST
 
@@ -333,7 +342,7 @@ START_TEST(test_mail_build_bad)
 			m.message_id = "<x@y>";
 			break;
 		case 4:
-			m.from_name = "a\"b";
+			m.from_name = "Reports\r\nBcc: evil@example.com";
 			break;
 		case 5:
 			m.unsubscribe_url = "https://x/\r\nBcc: z";

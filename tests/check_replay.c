@@ -658,6 +658,61 @@ START_TEST(test_replay_email_bad)
 }
 END_TEST
 
+/* notify.pending puts its row under "ACCOUNT RUN"; a digest's
+ * notify.queued queues its message as email.queued does and deletes the
+ * rows it lists; one without recipients puts no outbox row; a
+ * prefs.notify_set puts "ACCOUNT#notify". */
+START_TEST(test_replay_notify)
+{
+	char	*cause;
+
+	ck_assert_int_eq(fold("notify.pending", "acme", "{\"run_id\":\"s_a:1\","
+	    "\"notice\":\"run_failed\"}", &cause), 0);
+	ck_assert_int_eq(fold("notify.pending", "acme", "{\"run_id\":\"s_a:2\","
+	    "\"notice\":\"run_failed\"}", &cause), 0);
+	row_is("notify-pending", "acme s_a:1", "{\"run_id\":\"s_a:1\","
+	    "\"notice\":\"run_failed\"}");
+	ck_assert_int_eq(fold("notify.queued", "acme", "{\"run_id\":"
+	    "\"notify:acme:run_failed:digest-1\",\"recipients\":"
+	    "[\"ops@example.com\"],\"pending\":[\"acme s_a:1\"]}", &cause), 0);
+	row_absent("notify-pending", "acme s_a:1");
+	row_is("notify-pending", "acme s_a:2", "{\"run_id\":\"s_a:2\","
+	    "\"notice\":\"run_failed\"}");
+	row_is("email-pending", "notify:acme:run_failed:digest-1 "
+	    "ops@example.com", "{}");
+	ck_assert_int_eq(fold("notify.queued", "acme", "{\"run_id\":"
+	    "\"notify:acme:run_failed:digest-2\",\"recipients\":[],"
+	    "\"pending\":[\"acme s_a:2\"]}", &cause), 0);
+	row_absent("notify-pending", "acme s_a:2");
+	row_absent("email-outbox", "notify:acme:run_failed:digest-2");
+	ck_assert_int_eq(fold("prefs.notify_set", "acme", "{\"type\":"
+	    "\"notify\",\"account\":\"acme\"}", &cause), 0);
+	row_is("prefs", "acme#notify", "{\"type\":\"notify\",\"account\":"
+	    "\"acme\"}");
+}
+END_TEST
+
+/* A notify record without an account, a run id or recipients cannot be
+ * folded, and writes nothing. */
+START_TEST(test_replay_notify_bad)
+{
+	char	*cause = NULL;
+
+	ck_assert_int_eq(fold("notify.pending", NULL, "{\"run_id\":\"s_a:1\"}",
+	    &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without an account"));
+	free(cause);
+	ck_assert_int_eq(fold("notify.pending", "acme", "{}", &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without a run_id"));
+	free(cause);
+	ck_assert_int_eq(fold("notify.queued", "acme", "{\"run_id\":\"x\"}",
+	    &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "without recipients"));
+	free(cause);
+	ck_assert_uint_eq(nrows, 0);
+}
+END_TEST
+
 static Suite *
 run_list_suite(void)
 {
@@ -692,6 +747,8 @@ replay_suite(void)
 	    test_replay_body_add_bad,
 	    test_replay_email,
 	    test_replay_email_bad,
+	    test_replay_notify,
+	    test_replay_notify_bad,
 	    test_replay_suppression,
 	    NULL);
 	return (s);

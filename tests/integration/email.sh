@@ -155,11 +155,10 @@ check "email_on without recipients is refused" refused email_to bad9 \
 cat >"$T/batch.json" <<'JSON'
 {"name": "pair", "type": "parallel", "operations": [{"id": "a", "operation": "summary"}]}
 JSON
-ctlj schedule create --name bad10 --manual -f "$T/batch.json" \
-    --email-to ok@example.com >/dev/null 2>"$T/err"
-check "a schedule with a batch target refuses a deliver (not yet)" \
-    jq -e '.code == -32602 and (tostring | contains("target is a batch"))' \
-    "$T/err"
+check "a schedule with a batch target takes a deliver (its batches')" \
+    sh -c "$CHIMECTL --socket $SOCK --json schedule create --name batchly \
+    --manual -f $T/batch.json --email-to ok@example.com | jq -e '.deliver.email_to == [\"ok@example.com\"]'"
+check "... (deleted: notify-email.sh mails one)" ctl schedule delete batchly
 ctlj schedule list >"$T/list"
 check "nothing refused was created" sh -c "! grep -q '\"bad' $T/list"
 
@@ -229,6 +228,13 @@ check "email.log of weekly: each outcome, code, attempts, subject" json_ok '.mes
 check "email.log by address" json_ok '.messages | length == 1 and .[0].outcome == "failed" and
     (.[0].error | test("550"))' ctlj email log --address GONE@example.com
 check "email.log's limit" json_ok '.messages | length == 2' ctlj email log --limit 2
+WEEKLY_RUN=$(ctlj schedule runs weekly | jq -r '.runs[0].run_id')
+check "run.get of the run lists its deliveries, one per recipient" json_ok \
+    '([.deliveries[] | [.address, .outcome, .code]] | sort) == [
+    ["ann@example.com", "sent", 250], ["bob@example.com", "sent", 250],
+    ["gone@example.com", "failed", 550], ["later@example.com", "sent", 250]]
+    and all(.deliveries[]; .run_id == "'"$WEEKLY_RUN"'")' \
+    ctlj run get "$WEEKLY_RUN"
 check "no secret in the journal" sh -c \
     "! $JOURNAL export $DATA | grep -q s3cret-Relay"
 check "no secret in the log" sh -c "! grep -q s3cret-Relay $LOG"

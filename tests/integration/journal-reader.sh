@@ -250,7 +250,8 @@ RELAY=$!
 wait_for 20 test -s "$T/mail.port"
 start_chimed --scrub-interval 0 --smtp-insecure \
     --smtp-url "smtp://127.0.0.1:$(cat "$T/mail.port")" \
-    --smtp-from reports@example.org --public-url https://chime.example.org
+    --smtp-from reports@example.org --public-url https://chime.example.org \
+    --notify-digest-interval 1s
 ctl schedule create --name mailed --op quick --manual \
     --email-to ok@example.com,gone@example.com,quiet@example.com \
     --email-attach >/dev/null
@@ -261,6 +262,19 @@ check "email.suppression_removed" sh -c \
 ctl schedule trigger mailed >/dev/null
 check "email.queued, email.sent, email.failed, email.suppressed" wait_for 20 sh -c \
     "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"email.sent\" or .kind == \"email.failed\" or .kind == \"email.suppressed\")] | length == 3'"
+# Notifications: a failed run noted, then told in a digest; a batch's
+# report; the account's sender name.
+check "prefs.notify_set" ctl notify set --address ops@example.com
+check "account.updated with a sender name" ctl account update default \
+    --email-from-name 'Équipe'
+ctl schedule create --name failing --op fail --manual >/dev/null
+ctl schedule trigger failing >/dev/null
+ctl batch create --name mailed-batch --op quick --email-to ok@example.com \
+    --email-on always >/dev/null
+check "notify.pending, notify.queued, a batch's email.queued" wait_for 20 sh -c \
+    "'$JOURNAL' export '$DATA' | jq -e -s '([.[] | select(.kind == \"notify.pending\")] | length >= 1) and ([.[] | select(.kind == \"notify.queued\")] | length >= 1) and ([.[] | select(.kind == \"email.queued\" and (.body.run_id | startswith(\"b_\")))] | length == 1)'"
+check "... and sent" wait_for 20 sh -c \
+    "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"email.sent\")] | length >= 3'"
 kill "$RELAY"
 check "drain" stop_chimed
 
