@@ -73,6 +73,19 @@ struct cron_fire {
 	enum dst_tag	tag;
 };
 
+/* A cron_fire's nominal time and tag in 12 bytes (a schedule keeps its
+ * next one); its instant is kept apart (cron_fire_unpack). */
+struct cron_fire_packed {
+	int32_t		year;
+	uint8_t		month;
+	uint8_t		day;
+	uint8_t		hour;
+	uint8_t		minute;
+	uint8_t		second;
+	uint8_t		wday;
+	uint8_t		tag;		/* enum dst_tag */
+};
+
 /* ---- cost.c ------------------------------------------------------------- */
 struct cost_range {
 	int64_t	low;
@@ -252,6 +265,10 @@ struct schedule_kind {
 			     struct cron_fire *);
 	/* Arm S's timer for its first occurrence after T. */
 	void		 (*arm)(struct schedule *, int64_t);
+	/* Arm S's timer for NEXT (details *F), its first occurrence after
+	 * T as next_after found it already (0: none). */
+	void		 (*arm_next)(struct schedule *, int64_t,
+			     const struct cron_fire *);
 	/* S has no occurrence left (a settled "at"): it completes. */
 	void		 (*complete)(struct schedule *);
 	/* A run of S was skipped by S's cap or the account's: S pauses
@@ -352,13 +369,13 @@ struct schedule {
 						   fired (ran or was skipped);
 						   0: none */
 	int64_t			 next_fire;	/* us; 0: none */
-	struct cron_fire	 next;		/* details of next_fire */
 	uint64_t		 run_counter;
 	struct timer		 timer;
 	struct run_list		 runs;		/* in flight */
 	uint32_t		 nruns;
 	uint32_t		 batches_running; /* of batch_template */
 	int32_t			 month_key;	/* yyyymm in the zone */
+	struct cron_fire_packed	 next;		/* details of next_fire */
 	uint8_t			 state;		/* enum schedule_state */
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
@@ -502,6 +519,10 @@ void		 cron_monthly(int, int, int, struct cron *);
 int		 cron_next(const struct cron *, const struct tz *, int64_t,
 		     struct cron_fire *);
 const char	*dst_tag_name(enum dst_tag);
+void		 cron_fire_pack(const struct cron_fire *,
+		     struct cron_fire_packed *);
+void		 cron_fire_unpack(const struct cron_fire_packed *, int64_t,
+		     struct cron_fire *);
 
 /* cost.c */
 int64_t		 cost_tokens(int64_t, int64_t);

@@ -852,3 +852,34 @@ cron_next(const struct cron *c, const struct tz *tz, int64_t after,
 		rc = cron_next_cadence(c, tz, after, out);
 	return (rc == 0 && out->utc <= CRON_LAST_UTC ? 0 : -1);
 }
+
+/* F's nominal time and tag into P (its instant is kept apart). */
+void
+cron_fire_pack(const struct cron_fire *f, struct cron_fire_packed *p)
+{
+	p->year = (int32_t)f->nominal.year;
+	p->month = (uint8_t)f->nominal.month;
+	p->day = (uint8_t)f->nominal.day;
+	p->hour = (uint8_t)f->nominal.hour;
+	p->minute = (uint8_t)f->nominal.minute;
+	p->second = (uint8_t)f->nominal.second;
+	p->wday = (uint8_t)f->nominal.wday;
+	p->tag = (uint8_t)f->tag;
+}
+
+/* The cron_fire of P at UTC (seconds) into F. */
+void
+cron_fire_unpack(const struct cron_fire_packed *p, int64_t utc,
+    struct cron_fire *f)
+{
+	memset(f, 0, sizeof *f);
+	f->utc = utc;
+	f->nominal.year = p->year;
+	f->nominal.month = p->month;
+	f->nominal.day = p->day;
+	f->nominal.hour = p->hour;
+	f->nominal.minute = p->minute;
+	f->nominal.second = p->second;
+	f->nominal.wday = p->wday;
+	f->tag = (enum dst_tag)p->tag;
+}

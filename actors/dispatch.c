@@ -389,8 +389,9 @@ dispatch_journal_writable(void)
 void
 dispatch_timer(struct schedule *s, uint64_t arg)
 {
-	struct run	*r;
-	int64_t		 t;
+	struct cron_fire	 f;
+	struct run		*r;
+	int64_t			 t;
 
 	if (arg & TIMER_RETRY) {
 		if ((r = run_find(s, arg & ~TIMER_RETRY)) != NULL &&
@@ -410,7 +411,8 @@ dispatch_timer(struct schedule *s, uint64_t arg)
 	metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now_us() - t);
 	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
 	    (long long)(now_us() - t));
-	dispatch_occurrence(s, t, &s->next, trigger_source(s));
+	cron_fire_unpack(&s->next, t / USEC_PER_SEC, &f);
+	dispatch_occurrence(s, t, &f, trigger_source(s));
 	schedules->complete(s);
 	if (s->state == SCHEDULE_ACTIVE)
 		schedules->arm(s, t);
@@ -656,5 +658,10 @@ dispatch_catchup(struct schedule *s, int64_t now)
 	if (latest != 0)
 		dispatch_occurrence(s, latest, &latest_f, trig_catchup);
 	schedules->complete(s);
-	schedules->arm(s, s->last_fire > now ? s->last_fire : now);
+	/* The walk ended at the first occurrence after now (or none): the
+	 * one to arm, as next_after from now would find it again. */
+	if (scanned <= CATCHUP_SCAN_MAX)
+		schedules->arm_next(s, t, &f);
+	else
+		schedules->arm(s, s->last_fire > now ? s->last_fire : now);
 }

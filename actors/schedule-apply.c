@@ -246,7 +246,7 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 		keep_at = 1;
 	}
 	t = schedule_create();
-	t->account = xstrdup(op->account);
+	t->account = intern(op->account);
 	rc = schedule_config_apply(&t->config, op->account, p, 1, &field,
 	    &reason);
 	if (rc == 0 && keep_at && schedule_config_trigger(&t->config,

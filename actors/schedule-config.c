@@ -85,8 +85,23 @@ schedule_config_init(struct schedule_config *c)
 	c->catchup_window_us = 3600 * USEC_PER_SEC;
 	c->priority = 5;
 	c->history = SCHEDULE_HISTORY_DEFAULT;
-	c->parameters = xstrdup("{}");
+	c->parameters = intern("{}");
 	c->webhook_tolerance_s = WEBHOOK_TOLERANCE_S_DEFAULT;
+}
+
+/*
+ * Free C's trigger text: its own allocation for an "at" trigger (an
+ * instant: seldom two alike), else a shared copy (intern.c: a cron
+ * expression, an interval, "mon 09:00" are shared by many).
+ */
+static void
+config_text_drop(struct schedule_config *c)
+{
+	if (c->trigger == TRIGGER_AT)
+		free(c->trigger_text);
+	else
+		intern_drop(c->trigger_text);
+	c->trigger_text = NULL;
 }
 
 static char *
@@ -102,10 +117,11 @@ schedule_config_copy(struct schedule_config *dst,
 {
 	*dst = *src;
 	dst->name = strdup_or_null(src->name);
-	dst->operation = strdup_or_null(src->operation);
-	dst->model = strdup_or_null(src->model);
-	dst->parameters = strdup_or_null(src->parameters);
-	dst->trigger_text = strdup_or_null(src->trigger_text);
+	dst->operation = intern_ref(src->operation);
+	dst->model = intern_ref(src->model);
+	dst->parameters = intern_ref(src->parameters);
+	dst->trigger_text = src->trigger == TRIGGER_AT ?
+	    strdup_or_null(src->trigger_text) : intern_ref(src->trigger_text);
 	dst->note = strdup_or_null(src->note);
 	dst->batch_template = strdup_or_null(src->batch_template);
 	dst->webhook_secret_ref = strdup_or_null(src->webhook_secret_ref);
@@ -117,10 +133,10 @@ void
 schedule_config_clear(struct schedule_config *c)
 {
 	free(c->name);
-	free(c->operation);
-	free(c->model);
-	free(c->parameters);
-	free(c->trigger_text);
+	intern_drop(c->operation);
+	intern_drop(c->model);
+	intern_drop(c->parameters);
+	config_text_drop(c);
 	free(c->note);
 	free(c->batch_template);
 	free(c->webhook_secret_ref);
@@ -257,9 +273,9 @@ schedule_config_trigger(struct schedule_config *t, int kind,
 		*reason = xstrdup("unknown trigger");
 		return (-1);
 	}
+	config_text_drop(t);
 	t->trigger = (uint8_t)kind;
-	free(t->trigger_text);
-	t->trigger_text = xstrdup(spec);
+	t->trigger_text = kind == TRIGGER_AT ? xstrdup(spec) : intern(spec);
 	return (0);
 }
 
@@ -355,6 +371,22 @@ config_string(json_t *params, const char *key, char **dst, int nullable)
 		return (0);
 	*dst = xstrdup(json_string_value(v));
 	return (0);
+}
+
+/* config_string for a field that holds a shared string (intern.c). */
+static int
+config_shared(json_t *params, const char *key, char **dst, int nullable)
+{
+	char	*s = NULL;
+	int	 rc;
+
+	if (json_object_get(params, key) == NULL)
+		return (0);
+	intern_drop(*dst);
+	rc = config_string(params, key, &s, nullable);
+	*dst = intern(s);
+	free(s);
+	return (rc);
 }
 
 static int
@@ -509,8 +541,8 @@ config_batch(struct schedule_config *t, const char *account, json_t *params,
 	}
 	free(t->batch_template);
 	t->batch_template = tmpl;
-	free(t->operation);
-	t->operation = xstrdup("batch");
+	intern_drop(t->operation);
+	t->operation = intern("batch");
 	return (0);
 }
 
@@ -680,6 +712,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 	const struct catalog	*cat = engine->catalog;
 	json_t			*v;
 	const struct tz		*tz;
+	char			*text;
 
 	*field = "name";
 	if (config_string(params, "name", &t->name, 0) == -1 ||
@@ -695,7 +728,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 	if (config_batch(t, account, params, field, reason) == -1)
 		return (-1);
 	*field = "operation";
-	if (config_string(params, "operation", &t->operation, 0) == -1 ||
+	if (config_shared(params, "operation", &t->operation, 0) == -1 ||
 	    (creating && t->operation == NULL)) {
 		*reason = xstrdup("is required (an operation of the catalog, "
 		    "or a batch template in \"batch\")");
@@ -713,7 +746,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		t->batch_template = NULL;
 	}
 	*field = "model";
-	if (config_string(params, "model", &t->model, 1) == -1 ||
+	if (config_shared(params, "model", &t->model, 1) == -1 ||
 	    (t->model != NULL && catalog_model(cat, t->model) == NULL)) {
 		xasprintf(reason, "unknown model \"%s\"", t->model != NULL ?
 		    t->model : "");
@@ -735,8 +768,10 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 			*reason = xstrdup("must be a JSON object");
 			return (-1);
 		}
-		free(t->parameters);
-		t->parameters = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+		intern_drop(t->parameters);
+		t->parameters = intern(text);
+		free(text);
 	}
 	*field = "note";
 	if (config_string(params, "note", &t->note, 1) == -1) {

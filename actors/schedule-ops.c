@@ -223,7 +223,7 @@ schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 	int64_t			 now = now_us();
 
 	t = schedule_create();
-	t->account = xstrdup(account);
+	t->account = intern(account);
 	if (schedule_configure(req, t, params, 1, NULL) == -1)
 		return;
 	do
@@ -509,7 +509,7 @@ schedule_draft(struct reply *req, json_t *params, const char *account)
 	json_t		*p;
 
 	t = schedule_create();
-	t->account = xstrdup(account);
+	t->account = intern(account);
 	p = json_deep_copy(params);
 	if (json_object_get(p, "name") == NULL)
 		json_object_set_new(p, "name", json_string("estimate"));

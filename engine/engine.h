@@ -366,11 +366,22 @@ int		 param_usd(json_t *, const char *, int64_t *);
 int		 param_duration(json_t *, const char *, int64_t *);
 int		 param_time(json_t *, const char *, int64_t *);
 
+/* intern.c: shared, counted copies of strings (never free()d) */
+char		*intern(const char *);
+char		*intern_n(const char *, size_t);
+char		*intern_ref(char *);
+void		 intern_drop(char *);
+size_t		 intern_count(void);
+
 /* strmap.c */
 void		 strmap_init(struct strmap *);
 void		 strmap_clear(struct strmap *);	/* frees buckets only */
 struct strmap_node *strmap_find(struct strmap *, const char *);
 int		 strmap_insert(struct strmap *, struct strmap_node *, const char *);
+void		 strmap_insert_new(struct strmap *, struct strmap_node *,
+		     const char *);
+void		 strmap_reserve(struct strmap *, size_t);
+void		 strmap_prefetch(const struct strmap *, const char *, int);
 void		 strmap_remove(struct strmap *, struct strmap_node *);
 /* Visit every node; the callback may not insert or remove. */
 void		 strmap_foreach(struct strmap *,
@@ -439,6 +450,7 @@ int		 unpack_next_array(struct unpack_cursor *, uint32_t *);
 int		 unpack_next_str_any(struct unpack_cursor *, const char **,
 		     uint32_t *);
 int64_t		 unpack_next_int_any(struct unpack_cursor *, int64_t);
+int		 unpack_next_scalar(struct unpack_cursor *, msgpack_object *);
 void		 unpack_next_skip(struct unpack_cursor *);
 /* The common short forms in line (a scan reads ~100 values a row). */
 static inline int

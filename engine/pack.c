@@ -558,6 +558,51 @@ unpack_next_str_any(struct unpack_cursor *c, const char **s, uint32_t *len)
 	return (0);
 }
 
+/*
+ * Read a scalar (nil, a boolean, an integer, a string, a binary) into O
+ * as msgpack_unpack decodes it, a string's bytes borrowed from the
+ * buffer: 0.  -1 for any other value (skipped whole) or at ERR.
+ */
+int
+unpack_next_scalar(struct unpack_cursor *c, msgpack_object *o)
+{
+	const uint8_t	*body, *start = c->p;
+	uint64_t	 v;
+	int		 neg, t;
+
+	memset(o, 0, sizeof *o);
+	switch ((t = unpack_cursor_head(c, &v, &neg, &body))) {
+	case MSGPACK_OBJECT_NIL:
+		break;
+	case MSGPACK_OBJECT_BOOLEAN:
+		o->via.boolean = v != 0;
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		o->via.u64 = v;
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		o->via.i64 = (int64_t)v;
+		break;
+	case MSGPACK_OBJECT_STR:
+		o->via.str.ptr = (const char *)body;
+		o->via.str.size = (uint32_t)v;
+		break;
+	case MSGPACK_OBJECT_BIN:
+		o->via.bin.ptr = (const char *)body;
+		o->via.bin.size = (uint32_t)v;
+		break;
+	case MSGPACK_OBJECT_ARRAY:
+	case MSGPACK_OBJECT_MAP:
+		c->p = start;
+		unpack_next_skip(c);
+		return (-1);
+	default:
+		return (-1);
+	}
+	o->type = (msgpack_object_type)t;
+	return (0);
+}
+
 int64_t
 unpack_next_int_any(struct unpack_cursor *c, int64_t def)
 {

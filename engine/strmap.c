@@ -8,7 +8,11 @@
 #include "engine.h"
 
 static uint32_t	strmap_hash(const char *);
-static void	strmap_grow(struct strmap *);
+static void	strmap_resize(struct strmap *, size_t);
+static struct strmap_node *strmap_lookup(struct strmap *, const char *,
+		    uint32_t);
+static void	strmap_link(struct strmap *, struct strmap_node *,
+		    const char *, uint32_t);
 
 static uint32_t
 strmap_hash(const char *s)
@@ -38,11 +42,12 @@ strmap_clear(struct strmap *m)
 	m->nbuckets = m->count = 0;
 }
 
+/* Rehash M into SIZE buckets (a power of two). */
 static void
-strmap_grow(struct strmap *m)
+strmap_resize(struct strmap *m, size_t size)
 {
 	struct strmap_node	**nb, *n, *next;
-	size_t			  i, size = m->nbuckets * 2;
+	size_t			  i;
 
 	nb = xcalloc(size, sizeof *nb);
 	for (i = 0; i < m->nbuckets; i++) {
@@ -57,15 +62,30 @@ strmap_grow(struct strmap *m)
 	m->nbuckets = size;
 }
 
-struct strmap_node *
-strmap_find(struct strmap *m, const char *key)
+/*
+ * Make room for N entries in all, so that inserting up to N rehashes
+ * nothing: one resize now instead of a doubling at each power of two (the
+ * load of a million schedules).
+ */
+void
+strmap_reserve(struct strmap *m, size_t n)
 {
-	struct strmap_node	*n;
-	uint32_t		 h;
+	size_t	size;
 
 	if (m->nbuckets == 0)
-		return (NULL);
-	h = strmap_hash(key);
+		strmap_init(m);
+	for (size = m->nbuckets; size < n; size *= 2)
+		;
+	if (size != m->nbuckets)
+		strmap_resize(m, size);
+}
+
+/* The node under KEY, whose hash is H. */
+static struct strmap_node *
+strmap_lookup(struct strmap *m, const char *key, uint32_t h)
+{
+	struct strmap_node	*n;
+
 	for (n = m->buckets[h & (m->nbuckets - 1)]; n != NULL; n = n->next) {
 		if (n->hash == h && strcmp(n->key, key) == 0)
 			return (n);
@@ -73,25 +93,77 @@ strmap_find(struct strmap *m, const char *key)
 	return (NULL);
 }
 
+struct strmap_node *
+strmap_find(struct strmap *m, const char *key)
+{
+	if (m->nbuckets == 0)
+		return (NULL);
+	return (strmap_lookup(m, key, strmap_hash(key)));
+}
+
 /* Insert NODE under KEY (borrowed); -1 if the key is present already. */
 int
 strmap_insert(struct strmap *m, struct strmap_node *node, const char *key)
 {
-	size_t	b;
+	uint32_t	h;
 
 	if (m->nbuckets == 0)
 		strmap_init(m);
-	if (strmap_find(m, key) != NULL)
+	h = strmap_hash(key);
+	if (strmap_lookup(m, key, h) != NULL)
 		return (-1);
+	strmap_link(m, node, key, h);
+	return (0);
+}
+
+/*
+ * Insert NODE under KEY (borrowed), which the caller knows is not in M
+ * (the keys of a table walked once): no lookup, so no visit of the
+ * bucket's chain.
+ */
+void
+strmap_insert_new(struct strmap *m, struct strmap_node *node,
+    const char *key)
+{
+	if (m->nbuckets == 0)
+		strmap_init(m);
+	strmap_link(m, node, key, strmap_hash(key));
+}
+
+/*
+ * Start reading KEY's bucket from memory (STAGE 0), or the first node of
+ * its chain once the bucket was read (STAGE 1): a walk that inserts many
+ * keys asks for them some keys ahead, so that a lookup's misses overlap.
+ */
+void
+strmap_prefetch(const struct strmap *m, const char *key, int stage)
+{
+	struct strmap_node	*const *b;
+
+	if (m->nbuckets == 0)
+		return;
+	b = &m->buckets[strmap_hash(key) & (m->nbuckets - 1)];
+	if (stage == 0)
+		__builtin_prefetch(b);
+	else if (*b != NULL)
+		__builtin_prefetch(*b);
+}
+
+/* Put NODE, under KEY of hash H, at the head of its bucket. */
+static void
+strmap_link(struct strmap *m, struct strmap_node *node, const char *key,
+    uint32_t h)
+{
+	size_t	b;
+
 	if (m->count >= m->nbuckets)
-		strmap_grow(m);
+		strmap_resize(m, m->nbuckets * 2);
 	node->key = key;
-	node->hash = strmap_hash(key);
-	b = node->hash & (m->nbuckets - 1);
+	node->hash = h;
+	b = h & (m->nbuckets - 1);
 	node->next = m->buckets[b];
 	m->buckets[b] = node;
 	m->count++;
-	return (0);
 }
 
 void

@@ -25,7 +25,7 @@
  * JOURNAL_MAX_DEPTH and any number of keys).
  */
 #define SCAN_DEPTH	8
-#define SCAN_KEYS	32
+#define SCAN_KEYS	64	/* a schedule's row has 34 */
 
 enum scan_type {
 	SCAN_SCALAR,		/* nil, booleans, integers, floats */
@@ -41,6 +41,8 @@ struct scan_name {
 	const uint8_t	*p;
 	size_t		 len;
 	int		 micro;
+	uint32_t	 print;	/* the name's length, first and last byte:
+				   equal for equal names (scan_map) */
 };
 
 static int	 record_skip(const uint8_t *, size_t, size_t *, int,
@@ -823,6 +825,10 @@ scan_key(const uint8_t *p, size_t len, size_t *off, struct scan_name *k)
 	k->p = s;
 	k->micro = n > 6 && memcmp(s + n - 6, "_micro", 6) == 0;
 	k->len = k->micro ? n - 6 : n;
+	/* the export name's length (its low 16 bits), first and last byte */
+	k->print = (uint32_t)((k->micro ? k->len + 4 : k->len) & 0xffff) |
+	    (uint32_t)(n > 0 ? s[0] : 0) << 16 |
+	    (uint32_t)(k->micro ? 'd' : n > 0 ? s[n - 1] : 0) << 24;
 	return (0);
 }
 
@@ -846,7 +852,8 @@ scan_name_eq(const struct scan_name *a, const struct scan_name *b)
 }
 
 /* The N pairs of the map at *OFF (at most SCAN_KEYS): keys scan_key
- * names, no two alike (compared pairwise), values scan_object takes with
+ * names, no two alike (compared pairwise, the bytes only of two whose
+ * length, first and last byte agree), values scan_object takes with
  * DEPTH - 1 containers.  0, or -1 as record_scan. */
 static int
 scan_map(const uint8_t *p, size_t len, size_t *off, uint64_t n, int depth)
@@ -858,7 +865,8 @@ scan_map(const uint8_t *p, size_t len, size_t *off, uint64_t n, int depth)
 		if (scan_key(p, len, off, &names[i]) != 0)
 			return (-1);
 		for (j = 0; j < i; j++) {
-			if (scan_name_eq(&names[i], &names[j]))
+			if (names[i].print == names[j].print &&
+			    scan_name_eq(&names[i], &names[j]))
 				return (-1);
 		}
 		if (scan_object(p, len, off, depth - 1) != 0)

@@ -1415,6 +1415,46 @@ START_TEST(test_unpack_cursor)
 }
 END_TEST
 
+/* unpack_next_scalar reads each scalar as msgpack_unpack decodes it (type
+ * and value), and skips a container whole, in step. */
+START_TEST(test_unpack_scalar)
+{
+	static const uint8_t	 in[] = {
+		0x98,				/* array of 8 */
+		0x05, 0xff, 0xc0, 0xc2,		/* 5, -1, nil, false */
+		0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd,
+		0x81, 0xa1, 'k', 0x92, 0x01, 0xc0,	/* {"k": [1, nil]} */
+		0xd9, 0x03, 'a', 'b', 'c',	/* "abc" (str8) */
+		0xc4, 0x01, 0x00		/* bin of 1 */
+	};
+	msgpack_unpacked	 u;
+	msgpack_object		 o;
+	struct unpack_cursor	 c;
+	uint32_t		 n, i;
+
+	ck_assert_int_eq(unpack_buffer(in, sizeof in, &u), 0);
+	unpack_cursor_init(&c, in, sizeof in);
+	ck_assert_int_eq(unpack_next_array(&c, &n), 0);
+	ck_assert_uint_eq(n, u.data.via.array.size);
+	for (i = 0; i < n; i++) {
+		if (i == 5) {
+			ck_assert_int_eq(unpack_next_scalar(&c, &o), -1);
+			ck_assert_int_eq(c.err, 0);
+			continue;
+		}
+		ck_assert_int_eq(unpack_next_scalar(&c, &o), 0);
+		ck_assert_int_eq(o.type, u.data.via.array.ptr[i].type);
+		ck_assert(msgpack_object_equal(o, u.data.via.array.ptr[i]));
+	}
+	ck_assert(c.p == c.end && !c.err);
+	msgpack_unpacked_destroy(&u);
+	/* cut short: -1 and ERR */
+	unpack_cursor_init(&c, in + 20, 3);
+	ck_assert_int_eq(unpack_next_scalar(&c, &o), -1);
+	ck_assert_int_eq(c.err, 1);
+}
+END_TEST
+
 /* Bytes that are not msgpack, or end too soon, set ERR; no read goes past
  * the end. */
 START_TEST(test_unpack_cursor_bad)
@@ -1544,6 +1584,98 @@ START_TEST(test_strmap_foreach)
 	ck_assert_ptr_eq(strmap_find(&m, e[0].key), &e[0].node);
 	strmap_clear(&m);
 	free(e);
+}
+END_TEST
+
+/* A map sized once for N takes N keys (with and without the lookup)
+ * without growing, and finds them all. */
+START_TEST(test_strmap_reserve)
+{
+	enum { N = 5000 };
+	struct strmap	 m;
+	struct entry	*e;
+	size_t		 i, nb;
+
+	e = xcalloc(N, sizeof *e);
+	memset(&m, 0, sizeof m);
+	strmap_reserve(&m, N);
+	nb = m.nbuckets;
+	ck_assert_uint_ge(nb, N);
+	ck_assert_uint_eq(nb & (nb - 1), 0);
+	for (i = 0; i < N; i++) {
+		snprintf(e[i].key, sizeof e[i].key, "r-%zu", i);
+		if (i + 8 < N)
+			strmap_prefetch(&m, "r-0", (int)(i % 2));
+		if (i % 2 == 0)
+			strmap_insert_new(&m, &e[i].node, e[i].key);
+		else
+			ck_assert_int_eq(strmap_insert(&m, &e[i].node,
+			    e[i].key), 0);
+	}
+	ck_assert_uint_eq(m.nbuckets, nb);
+	ck_assert_uint_eq(m.count, N);
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_eq(strmap_find(&m, e[i].key), &e[i].node);
+	/* a smaller reserve keeps the buckets; one past them grows */
+	strmap_reserve(&m, 10);
+	ck_assert_uint_eq(m.nbuckets, nb);
+	strmap_reserve(&m, nb + 1);
+	ck_assert_uint_eq(m.nbuckets, 2 * nb);
+	for (i = 0; i < N; i++)
+		ck_assert_ptr_eq(strmap_find(&m, e[i].key), &e[i].node);
+	strmap_clear(&m);
+	free(e);
+}
+END_TEST
+
+/* Equal strings share one copy until its last reference goes; a long one
+ * (past intern_n's buffer) too. */
+START_TEST(test_intern)
+{
+	char	*a, *b, *c, *d, *e, big[300];
+	size_t	 before = intern_count();
+
+	a = intern("report");
+	b = intern_n("reports", 6);
+	c = intern("noop");
+	ck_assert_ptr_eq(a, b);
+	ck_assert_ptr_ne(a, c);
+	ck_assert_str_eq(b, "report");
+	ck_assert_uint_eq(intern_count(), before + 2);
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	d = intern(big);
+	e = intern_n(big, sizeof big - 1);
+	ck_assert_ptr_eq(d, e);
+	ck_assert_uint_eq(strlen(e), sizeof big - 1);
+	intern_drop(a);
+	ck_assert_str_eq(b, "report");	/* b's reference holds it */
+	ck_assert_ptr_eq(intern("report"), b);
+	intern_drop(b);
+	intern_drop(b);
+	intern_drop(c);
+	intern_drop(d);
+	intern_drop(e);
+	ck_assert_uint_eq(intern_count(), before);
+}
+END_TEST
+
+/* NULL interns to NULL and drops as nothing; the empty string is a
+ * string like another. */
+START_TEST(test_intern_null_bad)
+{
+	size_t	 before = intern_count();
+	char	*a;
+
+	ck_assert_ptr_null(intern(NULL));
+	intern_drop(NULL);
+	a = intern("");
+	ck_assert_str_eq(a, "");
+	ck_assert_ptr_eq(intern_n("x", 0), a);
+	ck_assert_uint_eq(intern_count(), before + 1);
+	intern_drop(a);
+	intern_drop(a);
+	ck_assert_uint_eq(intern_count(), before);
 }
 END_TEST
 
@@ -2405,13 +2537,19 @@ strmap_suite(void)
 
 	lib_tcase(s, "unpack", NULL, NULL, 30,
 	    test_unpack_cursor,
+	    test_unpack_scalar,
 	    test_unpack_cursor_bad,
 	    NULL);
 	lib_tcase(s, "strmap", NULL, NULL, 30,
 	    test_strmap_many,
 	    test_strmap_insert_dup_bad,
 	    test_strmap_foreach,
+	    test_strmap_reserve,
 	    test_strmap_remove_absent_bad,
+	    NULL);
+	lib_tcase(s, "intern", NULL, NULL, 30,
+	    test_intern,
+	    test_intern_null_bad,
 	    NULL);
 	return (s);
 }

@@ -748,6 +748,7 @@ START_TEST(test_record_scan)
 	msgpack_sbuffer		 sb;
 	msgpack_packer		 pk;
 	struct record_head	 h;
+	char			 key[16];
 	int			 i;
 
 	msgpack_sbuffer_init(&sb);
@@ -786,12 +787,14 @@ START_TEST(test_record_scan)
 		msgpack_pack_str_body(&pk, "0123456789", 10);
 	ck_assert_int_eq(scan_agrees(sb.data, sb.size), 0);
 
-	/* 32 keys, 8 deep. */
+	/* 64 keys (two of one length, first and last byte: "k0.0" and
+	 * "k0-0", ...), 8 deep. */
 	scan_record(&sb, &pk, 1, 0, "a");
-	msgpack_pack_map(&pk, 32);
-	for (i = 0; i < 31; i++) {
-		msgpack_pack_str_with_body(&pk,
-		    "abcdefghijklmnopqrstuvwxyzABCDEF" + i, 32 - (size_t)i);
+	msgpack_pack_map(&pk, 64);
+	for (i = 0; i < 63; i++) {
+		snprintf(key, sizeof key, "k%d%c%d", i / 2, i % 2 ? '-' : '.',
+		    i / 2);
+		msgpack_pack_str_with_body(&pk, key, strlen(key));
 		msgpack_pack_int(&pk, i);
 	}
 	msgpack_pack_str_with_body(&pk, "d", 1);
@@ -810,7 +813,7 @@ START_TEST(test_record_scan)
 END_TEST
 
 /* Records with two keys of one name are not taken (nor are the shapes
- * left to the full decode: deeper than 8, more than 32 keys, keys that are
+ * left to the full decode: deeper than 8, more than 64 keys, keys that are
  * no plain string, ext values), at any depth, also when the names are
  * only alike once invalid UTF-8 is replaced. */
 START_TEST(test_record_scan_bad)
@@ -818,7 +821,7 @@ START_TEST(test_record_scan_bad)
 	msgpack_sbuffer		 sb;
 	msgpack_packer		 pk;
 	struct record		 rec;
-	char			*cause;
+	char			*cause, key[16];
 	int			 i, k, dup;
 
 	msgpack_sbuffer_init(&sb);
@@ -861,19 +864,22 @@ START_TEST(test_record_scan_bad)
 				msgpack_pack_int(&pk, k);
 			}
 			break;
-		case 4:				/* the last of 32 */
-			msgpack_pack_map(&pk, 32);
-			for (k = 0; k < 32; k++) {
-				msgpack_pack_str_with_body(&pk,
-				    "abcdefghijklmnopqrstuvwxyzABCDEF" +
-				    (k < 31 ? k : 0), 32 - (k < 31 ? k : 0));
+		case 4:				/* the last of 64 */
+			msgpack_pack_map(&pk, 64);
+			for (k = 0; k < 64; k++) {
+				snprintf(key, sizeof key, "k%d",
+				    k < 63 ? k : 17);
+				msgpack_pack_str_with_body(&pk, key,
+				    strlen(key));
 				msgpack_pack_nil(&pk);
 			}
 			break;
-		case 5:				/* 33 keys */
-			msgpack_pack_map(&pk, 33);
-			for (k = 0; k < 33; k++) {
-				msgpack_pack_int(&pk, k);
+		case 5:				/* 65 keys */
+			msgpack_pack_map(&pk, 65);
+			for (k = 0; k < 65; k++) {
+				snprintf(key, sizeof key, "k%d", k);
+				msgpack_pack_str_with_body(&pk, key,
+				    strlen(key));
 				msgpack_pack_nil(&pk);
 			}
 			break;
