@@ -12,22 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # The relay and the parsing need Debian's python3 with aiosmtpd.
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import aiosmtpd' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-if [ -z "$PY" ]; then
-	echo "SKIP: python3-aiosmtpd is not installed"
-	exit 77
-fi
-
+smtp_need
 M=$T/mail
-mkdir -p "$M"
-RELAY_PID=
-trap 'st=$?; [ -z "$RELAY_PID" ] || kill "$RELAY_PID" 2>/dev/null; (exit $st); cleanup' EXIT
 
 # A certificate for 127.0.0.1, which chimed checks with --smtp-ca.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
@@ -37,12 +23,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
 cat >"$T/script.json" <<'EOF'
 {"later@example.com": [451, 250], "gone@example.com": [550]}
 EOF
-"$PY" "$S/tests/integration/smtp-relay.py" "$M" "$T/relay.port" \
-    "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' "$T/script.json" \
-    >"$T/relay.log" 2>&1 &
-RELAY_PID=$!
-wait_for 20 test -s "$T/relay.port" || { fail "the relay starts"; exit 1; }
-RPORT=$(cat "$T/relay.port")
+smtp_relay "$M" "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' \
+    "$T/script.json"
 printf 's3cret-Relay\n' >"$T/pw"
 chmod 600 "$T/pw"
 
@@ -455,15 +437,12 @@ check "... as schedule.get shows" json_ok \
 kill "$RELAY_PID"
 wait "$RELAY_PID" 2>/dev/null
 M2=$T/mail2
-mkdir -p "$M2"
 echo '{"_delay_ms": 150}' >"$T/slow.json"
-"$PY" "$S/tests/integration/smtp-relay.py" "$M2" "$T/relay2.port" \
-    "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' "$T/slow.json" \
-    >"$T/relay2.log" 2>&1 &
-RELAY_PID=$!
-wait_for 20 test -s "$T/relay2.port" || { fail "the slow relay starts"; exit 1; }
+FIRST_PORT=$RPORT
+smtp_relay "$M2" "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' \
+    "$T/slow.json"
 check "a clean stop" stop_chimed
-SMTP=$(echo "$SMTP" | sed "s/127.0.0.1:$RPORT/127.0.0.1:$(cat "$T/relay2.port")/")
+SMTP=$(echo "$SMTP" | sed "s/127.0.0.1:$FIRST_PORT/127.0.0.1:$RPORT/")
 # shellcheck disable=SC2086
 start_chimed $SMTP
 fifty=$(seq -w 1 50 | sed 's/.*/r&@example.com/' | paste -sd, -)

@@ -13,17 +13,7 @@ if ! command -v python3 >/dev/null 2>&1 || ! command -v mdb_dump >/dev/null 2>&1
 	exit 77
 fi
 # The email.* kinds need a relay: Debian's python3-aiosmtpd.
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import aiosmtpd' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-if [ -z "$PY" ]; then
-	echo "SKIP: needs python3-aiosmtpd (the relay of the email.* kinds)"
-	exit 77
-fi
+smtp_need
 TAMPER=$B/tests/chime-test-tamper
 READER=$S/tests/integration/journal-reader.py
 PAGE=$S/doc/journal-format.md
@@ -242,14 +232,10 @@ check "token.revoked" ctl token revoke "$(jq -r .id "$T/tok.json")"
 check "drain" stop_chimed
 
 # ---- email: email.queued, email.sent, email.failed (doc/email.md) -------
-mkdir -p "$T/mail"
 echo '{"gone@example.com": [550]}' >"$T/mail.json"
-"$PY" "$S/tests/integration/smtp-relay.py" "$T/mail" "$T/mail.port" - - - - \
-    "$T/mail.json" >/dev/null 2>&1 &
-RELAY=$!
-wait_for 20 test -s "$T/mail.port"
+smtp_relay "$T/mail" - - - - "$T/mail.json"
 start_chimed --scrub-interval 0 --smtp-insecure \
-    --smtp-url "smtp://127.0.0.1:$(cat "$T/mail.port")" \
+    --smtp-url "smtp://127.0.0.1:$RPORT" \
     --smtp-from reports@example.org --public-url https://chime.example.org \
     --notify-digest-interval 1s
 ctl schedule create --name mailed --op quick --manual \
@@ -275,7 +261,7 @@ check "notify.pending, notify.queued, a batch's email.queued" wait_for 20 sh -c 
     "'$JOURNAL' export '$DATA' | jq -e -s '([.[] | select(.kind == \"notify.pending\")] | length >= 1) and ([.[] | select(.kind == \"notify.queued\")] | length >= 1) and ([.[] | select(.kind == \"email.queued\" and (.body.run_id | startswith(\"b_\")))] | length == 1)'"
 check "... and sent" wait_for 20 sh -c \
     "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"email.sent\")] | length >= 3'"
-kill "$RELAY"
+kill "$RELAY_PID"
 check "drain" stop_chimed
 
 # ---- the second journal's missed occurrences -------------------------

@@ -475,19 +475,54 @@ finish() {
 	exit $?
 }
 
+# python_with MODULE: the python3 that imports MODULE (Debian's first,
+# whatever else is first on PATH), or nothing.
+python_with() {
+	for p in /usr/bin/python3 python3; do
+		if "$p" -c "import $1" 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# smtp_need: exit 77 (skipped) unless a python3 with aiosmtpd is here
+# (Debian's python3-aiosmtpd, installed by scripts/bootstrap); sets PY.
+smtp_need() {
+	if ! PY=$(python_with aiosmtpd); then
+		echo "SKIP: python3-aiosmtpd is not installed (scripts/bootstrap" \
+		    "installs it)"
+		exit 77
+	fi
+}
+
+# smtp_relay DIR [CERT KEY USER PASSWORD [SCRIPT]]: a real SMTP relay on
+# loopback (tests/integration/smtp-relay.py: STARTTLS with CERT and KEY,
+# AUTH with USER and PASSWORD, "-" for none; SCRIPT: the replies it gives
+# some recipients) writing every message it takes into DIR; RPORT its
+# port; stopped when the test exits.  smtp_need first.
+smtp_relay() {
+	dir=$1
+	shift
+	[ $# -gt 0 ] || set -- - - - -
+	mkdir -p "$dir"
+	rm -f "$T/relay.port"
+	"$PY" "$S/tests/integration/smtp-relay.py" "$dir" "$T/relay.port" \
+	    "$@" >"$T/relay.log" 2>&1 &
+	RELAY_PID=$!
+	trap 'st=$?; kill "$RELAY_PID" 2>/dev/null; (exit $st); cleanup' EXIT
+	wait_for 20 test -s "$T/relay.port" || { fail "the relay starts"; exit 1; }
+	RPORT=$(cat "$T/relay.port")
+}
+
 # browser_need: exit 77 (skipped, never passed) unless chromium,
 # chromedriver and a python3 with selenium are here; sets PY to that
 # python3 (Debian's, whatever else is first on PATH) and SHOTS to where
 # screenshots go ($CHIME_SHOTS, default dashboard-screenshots in the build
 # tree).
 browser_need() {
-	PY=
-	for p in /usr/bin/python3 python3; do
-		if "$p" -c 'import selenium' 2>/dev/null; then
-			PY=$p
-			break
-		fi
-	done
+	PY=$(python_with selenium)
 	for need in chromium chromedriver; do
 		if ! command -v "$need" >/dev/null 2>&1; then
 			echo "SKIP: $need is not installed (scripts/bootstrap" \

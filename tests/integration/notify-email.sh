@@ -14,29 +14,10 @@
 # nor set another account's settings.
 . "$(dirname "$0")/lib.sh"
 
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import aiosmtpd' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-if [ -z "$PY" ]; then
-	echo "SKIP: python3-aiosmtpd is not installed"
-	exit 77
-fi
-
+smtp_need
 M=$T/mail
-mkdir -p "$M"
-RELAY_PID=
-trap 'st=$?; [ -z "$RELAY_PID" ] || kill "$RELAY_PID" 2>/dev/null; (exit $st); cleanup' EXIT
-
 # A plain loopback relay (--smtp-insecure): TLS is email.sh's to test.
-"$PY" "$S/tests/integration/smtp-relay.py" "$M" "$T/relay.port" - - - - \
-    >"$T/relay.log" 2>&1 &
-RELAY_PID=$!
-wait_for 20 test -s "$T/relay.port" || { fail "the relay starts"; exit 1; }
-RPORT=$(cat "$T/relay.port")
+smtp_relay "$M"
 
 # quick costs 0.002 USD a run (1000 + 500 tokens at 1 and 2 USD/Mtok);
 # fail fails at once.
