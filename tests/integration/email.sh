@@ -7,8 +7,9 @@
 # from the operation's result and a rendered summary, each message parsed
 # with Python's email package (headers, both parts, attachment bytes,
 # List-Unsubscribe and its token); a 4xx then 250 (retried, sent once), a
-# 5xx (failed, journaled); on failure; metrics; the journal's records and
-# replay; nothing sent again at a restart.
+# 5xx (failed, journaled), a dropped connection (retried, sent once); on
+# failure; metrics; the journal's records and replay; nothing sent again
+# at a restart; run.get's deliveries; kill -9 amid 50 recipients.
 . "$(dirname "$0")/lib.sh"
 
 # The relay and the parsing need Debian's python3 with aiosmtpd.
@@ -21,7 +22,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
     -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 ||
     { fail "a certificate is made"; exit 1; }
 cat >"$T/script.json" <<'EOF'
-{"later@example.com": [451, 250], "gone@example.com": [550]}
+{"later@example.com": [451, 250], "gone@example.com": [550],
+ "dropped@example.com": [0, 250]}
 EOF
 smtp_relay "$M" "$T/cert.pem" "$T/key.pem" relayuser 's3cret-Relay' \
     "$T/script.json"
@@ -427,6 +429,22 @@ check "... a changed deliver is an update of \"deliver\"" json_ok \
 check "... as schedule.get shows" json_ok \
     '.deliver == {"attach_result": false, "email_to": ["x@example.com"],
     "on": "always"}' ctlj schedule get applied
+
+# A relay that drops the connection: retried, sent once.
+check "a schedule to a recipient whose first send is dropped" ctl schedule \
+    create --name dropper --op summary --manual \
+    --email-to dropped@example.com --email-on always
+check "... triggered" ctl schedule trigger dropper
+check "... its message arrives once" wait_for 30 sh -c \
+    "[ \$(grep -l '^To: <dropped@example.com>' $M/*.eml 2>/dev/null |
+    wc -l) -eq 1 ]"
+check "... after the connection was dropped at the first attempt" sh -c \
+    "grep '^dropped@example.com' $M/attempts.log | tr '\n' ' ' |
+    grep -qx 'dropped@example.com 0 dropped@example.com 250 '"
+check "... email.sent after 2 attempts, once" wait_for 10 journal_has \
+    '[.[] | select(.kind == "email.sent" and
+    .body.address == "dropped@example.com")] | length == 1 and
+    .[0].body.attempts == 2 and .[0].body.code == 250'
 
 # ---- kill -9 during deliveries to 50 recipients ---------------------------
 # A relay that holds each message 150 ms; chimed killed once some are in;

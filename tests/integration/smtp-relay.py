@@ -8,7 +8,8 @@
 #
 # SCRIPT (a JSON file, optional) scripts the answers to RCPT TO per
 # address: {"addr@example.com": [451, 250]} answers 451 at the first
-# attempt, then 250; 5xx codes are permanent refusals.  An address with
+# attempt, then 250; 5xx codes are permanent refusals; 0 drops the
+# connection at that RCPT without an answer.  An address with
 # no script (or past its list) is accepted.  "_delay_ms": N holds each
 # message N ms before accepting it (a window for kill -9).
 #
@@ -48,6 +49,9 @@ class Handler:
         codes = SCRIPT.get(address, [])
         code = codes.pop(0) if codes else 250
         log_attempt(address, code)
+        if code == 0:
+            server.transport.abort()
+            return "421 4.4.2 dropped (test script)"
         if code >= 500:
             return "%d 5.1.1 refused by the test's script" % code
         if code >= 400:
