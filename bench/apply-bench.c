@@ -68,15 +68,6 @@ struct round {
 	double	load;
 };
 
-static const char *zones[] = {
-	"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo",
-	"Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Kolkata",
-	"Europe/London"
-};
-#define NZONES	(sizeof zones / sizeof zones[0])
-static const char *day_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-};
 
 static deadfunc void
 usage(void)
@@ -115,13 +106,14 @@ gen_fields(const struct gen *g, uint64_t i, char *buf, size_t len)
 		    hour, 1 + (int)(j % 28), g->month);
 	else if (k == 1)
 		snprintf(trig, sizeof trig, "\"weekly\":\"%s %02d:%02d\"",
-		    day_names[g->wday[j % 5]], hour, min);
+		    bench_day_names[g->wday[j % 5]], hour, min);
 	else
 		snprintf(trig, sizeof trig, "\"interval\":\"%dh\"",
 		    24 + (int)(j % 720));
 	n = snprintf(buf, len, "\"operation\":\"%s\",\"tz\":\"%s\",%s%s",
-	    i % 2 ? "report" : "noop", zones[i % NZONES], trig, i % 4 == 0 ?
-	    ",\"parameters\":{\"folder\":\"inbox\",\"limit\":20}" : "");
+	    i % 2 ? "report" : "noop", bench_zones[i % BENCH_NZONES], trig,
+	    i % 4 == 0 ? ",\"parameters\":{\"folder\":\"inbox\",\"limit\":20}" :
+	    "");
 	return (n < 0 || (size_t)n >= len ? -1 : n);
 }
 

@@ -623,6 +623,15 @@ bench_rm_entry(const char *path, const struct stat *sb, int flag,
 	return (remove(path));
 }
 
+const char *const bench_zones[BENCH_NZONES] = {
+	"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo",
+	"Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Kolkata",
+	"Europe/London"
+};
+const char *const bench_day_names[7] = {
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
+};
+
 /* A new directory PARENT/NAME.XXXXXX (PARENT NULL: $TMPDIR, else /tmp);
  * returns allocated.  Fatal if it cannot be made. */
 char *

@@ -156,6 +156,12 @@ void		 bench_opts_free(struct bench_opts *);
 long		 bench_number(const char *, const char *, const char *, long,
 		     long, int);
 char		*bench_tmpdir(const char *, const char *);
+
+/* What generated schedules are made of (load-bench, apply-bench): zones
+ * with and without daylight saving, half-hour and odd offsets. */
+extern const char *const bench_zones[];
+#define BENCH_NZONES	8
+extern const char *const bench_day_names[7];	/* "sun".."sat" */
 void		 bench_rm_tree(const char *);
 void		 bench_daemon_init(struct bench_daemon *, const char *,
 		     const char *);

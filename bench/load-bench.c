@@ -75,17 +75,8 @@ struct options {
 	size_t		 ncounts;
 };
 
-static const char *zones[] = {
-	"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo",
-	"Australia/Lord_Howe", "America/Sao_Paulo", "Asia/Kolkata",
-	"Europe/London"
-};
-#define NZONES	(sizeof zones / sizeof zones[0])
 
 static const char *ops[] = { "noop", "report" };
-static const char *day_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
-};
 
 static deadfunc void	usage(void);
 static int		take_option(void *, int, const char *);
@@ -180,10 +171,10 @@ gen_trigger(const struct gen *g, uint64_t i, char *buf, size_t len)
 	if (k < 7)		/* 5%: six fields, a second of a weekday */
 		return (snprintf(buf, len, "\"cron\":\"%d %d %d * * %s\"",
 		    (int)(j % 60), min, hour,
-		    day_names[g->wdays[(j + 1) % g->nwdays]]));
+		    bench_day_names[g->wdays[(j + 1) % g->nwdays]]));
 	if (k < 10)		/* 15%: weekly */
 		return (snprintf(buf, len, "\"weekly\":\"%s %02d:%02d\"",
-		    day_names[g->wdays[j % g->nwdays]], hour, min));
+		    bench_day_names[g->wdays[j % g->nwdays]], hour, min));
 	if (k < 13)		/* 15%: monthly */
 		return (snprintf(buf, len, "\"monthly\":\"%d %02d:%02d\"",
 		    g->mdays[j % g->nmdays], hour, min));
@@ -207,8 +198,9 @@ gen_params(uint64_t i, char *buf, size_t len, void *arg)
 	gen_trigger(g, i, trig, sizeof trig);
 	n = snprintf(buf, len, "{\"name\":\"load-%08llu\",\"operation\":"
 	    "\"%s\",\"tz\":\"%s\",%s%s}", (unsigned long long)i,
-	    ops[i % 2], zones[i % NZONES], trig, i % 4 == 0 ?
-	    ",\"parameters\":{\"folder\":\"inbox\",\"limit\":20}" : "");
+	    ops[i % 2], bench_zones[i % BENCH_NZONES], trig,
+	    i % 4 == 0 ? ",\"parameters\":{\"folder\":\"inbox\",\"limit\":20}" :
+	    "");
 	return (n < 0 || (size_t)n >= len ? -1 : n);
 }
 
