@@ -121,7 +121,8 @@ static int	 email_unbase64(const char *, size_t, unsigned char **,
 		    size_t *);
 static int	 email_report(const char *, struct email_parts *,
 		    const char **);
-static int	 email_wanted(const char *, enum run_status);
+static json_t	*email_deliver_wanted(const char *, int, int, const char *,
+		     const char *, json_t **);
 static char	*email_subject_of(const char *, const char *,
 		    const struct mail_summary *);
 static void	 email_pack_queued(msgpack_packer *, const struct email_run *,
@@ -466,15 +467,38 @@ fail:
 	return (-1);
 }
 
-/* Does a run that ended ST match ON? */
-static int
-email_wanted(const char *on, enum run_status st)
+/*
+ * DELIVER (a deliver's JSON text), parsed, when its "on" takes an end
+ * ("always" every one; "success" one where SUCCESS, "failure" one where
+ * FAILURE) and it has recipients (*TO, borrowed from it) and a relay is
+ * there to send to them (if not, said with WHAT=ID); the caller frees it.
+ * NULL otherwise.
+ */
+static json_t *
+email_deliver_wanted(const char *deliver, int success, int failure,
+    const char *what, const char *id, json_t **to)
 {
-	if (strcmp(on, "always") == 0)
-		return (1);
-	if (strcmp(on, "success") == 0)
-		return (st == RUN_SUCCESS);
-	return (st == RUN_FAILED);
+	json_t		*d;
+	const char	*on;
+	int		 wanted;
+
+	if (deliver == NULL || (d = json_loads(deliver, 0, NULL)) == NULL)
+		return (NULL);
+	on = json_string_value(json_object_get(d, "on"));
+	*to = json_object_get(d, "email_to");
+	wanted = on != NULL && (strcmp(on, "always") == 0 ||
+	    (strcmp(on, "success") == 0 ? success : failure));
+	if (!wanted || json_array_size(*to) == 0) {
+		json_decref(d);
+		return (NULL);
+	}
+	if (!email_on) {
+		log_warnx("msg=\"email not sent: no relay configured "
+		    "(--smtp-url)\" %s=%s", what, id);
+		json_decref(d);
+		return (NULL);
+	}
+	return (d);
 }
 
 /* The subject: TMPL if the schedule gives one, else the report's, else
@@ -672,25 +696,11 @@ email_run_finished(const struct email_run *er)
 	struct email_parts	 p;
 	struct mail_summary	 sum;
 	json_t			*d, *to;
-	const char		*on;
 	char			*subject;
 
-	if (er->deliver == NULL || (d = json_loads(er->deliver, 0,
-	    NULL)) == NULL)
+	if ((d = email_deliver_wanted(er->deliver, er->st == RUN_SUCCESS,
+	    er->st == RUN_FAILED, "run", er->run_id, &to)) == NULL)
 		return;
-	on = json_string_value(json_object_get(d, "on"));
-	to = json_object_get(d, "email_to");
-	if (on == NULL || !email_wanted(on, er->st) || to == NULL ||
-	    json_array_size(to) == 0) {
-		json_decref(d);
-		return;
-	}
-	if (!email_on) {
-		log_warnx("msg=\"email not sent: no relay configured "
-		    "(--smtp-url)\" run=%s", er->run_id);
-		json_decref(d);
-		return;
-	}
 	memset(&sum, 0, sizeof sum);
 	sum.schedule = er->schedule_name;
 	sum.account = er->account;
@@ -801,25 +811,12 @@ email_batch_ended(const struct email_batch *eb)
 	struct email_notice	 n;
 	struct mail_summary	 sum;
 	json_t			*d, *to, *counts;
-	const char		*on, *tmpl;
+	const char		*tmpl;
 	char			*subject, *text, *html, *result, *what;
 
-	if (eb->deliver == NULL || (d = json_loads(eb->deliver, 0,
-	    NULL)) == NULL)
+	if ((d = email_deliver_wanted(eb->deliver, eb->succeeded,
+	    !eb->succeeded, "batch", eb->id, &to)) == NULL)
 		return;
-	on = json_string_value(json_object_get(d, "on"));
-	to = json_object_get(d, "email_to");
-	if (on == NULL || json_array_size(to) == 0 || (strcmp(on, "always") !=
-	    0 && (strcmp(on, "success") == 0) != eb->succeeded)) {
-		json_decref(d);
-		return;
-	}
-	if (!email_on) {
-		log_warnx("msg=\"email not sent: no relay configured "
-		    "(--smtp-url)\" batch=%s", eb->id);
-		json_decref(d);
-		return;
-	}
 	counts = json_pack("{s:i, s:i, s:i, s:i, s:i}", "total",
 	    (int)eb->total, "completed", (int)eb->completed, "failed",
 	    (int)eb->failed, "skipped", (int)eb->skipped, "cancelled",

@@ -95,6 +95,9 @@ static int		 prefs_entry(struct op_prefs *, json_t *, const char *,
 static int		 prefs_bulk_entry(struct prefs_change *, const char *,
 			     json_t *, char **, char **);
 static int		 prefs_check_ui(json_t *, char **, char **);
+static void		 prefs_submit_doc(struct prefs_change *, const char *,
+			     const struct prefs_ui *, json_t *,
+			     int (*)(json_t *, char **, char **), int, size_t);
 static int		 prefs_check_view(const char *, json_t *, char **,
 			     char **);
 static int		 prefs_check_columns(const char *, json_t *, char **,
@@ -1111,10 +1114,8 @@ static void
 prefs_do_set_ui(struct reply *req, struct account *a, json_t *params)
 {
 	struct prefs_change	*c;
-	struct prefs_ui		*old;
-	json_t			*given, *doc = NULL, *v;
+	json_t			*given, *v;
 	const char		*key;
-	char			*field = NULL, *reason = NULL;
 	int			 replace = 0;
 
 	c = prefs_change_new(req, a, PREFS_UI);
@@ -1130,22 +1131,39 @@ prefs_do_set_ui(struct reply *req, struct account *a, json_t *params)
 		    "accent_color, compact_mode or list_views");
 		return;
 	}
-	if (prefs_check_ui(given, &field, &reason) == -1) {
+	prefs_submit_doc(c, a->name, replace ? NULL : prefs_ui_find(a->name),
+	    given, prefs_check_ui, 0, JSON_COMPACT);
+}
+
+/*
+ * C's document for ACCOUNT: GIVEN (taken) checked by CHECK (refused, by
+ * field, if it fails), laid over OLD's document (NULL: none, or replaced),
+ * kept as the UI's or (NOTIFY) the notifications' and submitted.
+ */
+static void
+prefs_submit_doc(struct prefs_change *c, const char *account,
+    const struct prefs_ui *old, json_t *given,
+    int (*check)(json_t *, char **, char **), int notify, size_t flags)
+{
+	json_t	*doc;
+	char	*field = NULL, *reason = NULL;
+
+	if (check(given, &field, &reason) == -1) {
 		json_decref(given);
 		prefs_refuse(c, field, reason);
 		free(field);
 		free(reason);
 		return;
 	}
-	if (!replace && (old = prefs_ui_find(a->name)) != NULL &&
-	    (doc = json_loads(old->doc, 0, NULL)) != NULL) {
+	if (old != NULL && (doc = json_loads(old->doc, 0, NULL)) != NULL) {
 		json_object_update(doc, given);
 		json_decref(given);
 	} else
 		doc = given;
 	c->ui = xcalloc(1, sizeof *c->ui);
-	c->ui->account = xstrdup(a->name);
-	c->ui->doc = json_dumps(doc, JSON_COMPACT);
+	c->ui->notify = notify;
+	c->ui->account = xstrdup(account);
+	c->ui->doc = json_dumps(doc, flags);
 	c->ui->updated_us = now_us();
 	json_decref(doc);
 	prefs_submit(c);
@@ -1318,10 +1336,8 @@ void
 prefs_ctl_set_notify(struct reply *req, const char *account, json_t *params)
 {
 	struct prefs_change	*c;
-	struct prefs_ui		*old;
-	json_t			*given, *doc = NULL, *v;
+	json_t			*given, *v;
 	const char		*key;
-	char			*field = NULL, *reason = NULL;
 
 	c = prefs_change_new(req, account_find(account), PREFS_NOTIFY);
 	given = json_object();
@@ -1336,24 +1352,6 @@ prefs_ctl_set_notify(struct reply *req, const char *account, json_t *params)
 		    "subscriber_disabled");
 		return;
 	}
-	if (prefs_check_notify(given, &field, &reason) == -1) {
-		json_decref(given);
-		prefs_refuse(c, field, reason);
-		free(field);
-		free(reason);
-		return;
-	}
-	if ((old = prefs_notify_find(account)) != NULL &&
-	    (doc = json_loads(old->doc, 0, NULL)) != NULL) {
-		json_object_update(doc, given);
-		json_decref(given);
-	} else
-		doc = given;
-	c->ui = xcalloc(1, sizeof *c->ui);
-	c->ui->notify = 1;
-	c->ui->account = xstrdup(account);
-	c->ui->doc = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-	c->ui->updated_us = now_us();
-	json_decref(doc);
-	prefs_submit(c);
+	prefs_submit_doc(c, account, prefs_notify_find(account), given,
+	    prefs_check_notify, 1, JSON_COMPACT | JSON_SORT_KEYS);
 }
