@@ -180,6 +180,8 @@ struct run {
 	int			 has_slot;
 	int			 aborting;
 	int			 awaiting;	/* a record names it as cb arg */
+	int			 ahead;		/* claimed before its instant,
+						   waits for it (retry_timer) */
 	struct slot_waiter	 waiter;
 	struct job		*job;		/* its executor's, while running */
 	struct catalog		*catalog;	/* referenced while in flight */
@@ -587,6 +589,7 @@ void		 dispatch_timer(struct schedule *, uint64_t);
 void		 dispatch_slot(struct schedule *, uint64_t);
 void		 dispatch_exec_done(struct schedule *, struct msg *);
 void		 dispatch_cancel_pending(struct schedule *, const char *);
+void		 dispatch_cancel_ahead(struct schedule *);
 void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
 void		 dispatch_catchup(struct schedule *, int64_t);
@@ -644,6 +647,7 @@ void		 run_submit(struct run *, const char *, const char *,
 		     journal_done_cb);
 void		 run_finish(struct run *, enum run_status);
 void		 run_want_slot(struct run *);
+void		 run_wait_instant(struct run *);
 
 /* schedule.c */
 extern const char *const schedule_state_names[SCHEDULE_STATES];

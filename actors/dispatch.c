@@ -314,6 +314,8 @@ dispatch_occurrence(struct schedule *s, int64_t t, const struct cron_fire *f,
 	r->queued = v == 1;
 	if (r->queued)
 		s->has_queued = 1;
+	/* Claimed ahead (dispatch_timer): it waits for its instant. */
+	r->ahead = t > now_us();
 	run_begin(r, key);
 	dispatch_suppressed(s, t, f);
 }
@@ -385,32 +387,79 @@ dispatch_journal_writable(void)
 	free(list);
 }
 
-/* A fire timer or a retry timer of S went off. */
+/*
+ * May occurrence T of S be claimed before its instant?  Only when its
+ * verdict cannot change until then: a timed fire of a schedule with no
+ * run in flight (no run of it can end and change the overlap policy's
+ * answer, none can be cancelled early) and no batch template.  Any other
+ * is decided at its instant.
+ */
+static int
+claim_ahead_ok(const struct schedule *s)
+{
+	return (s->nruns == 0 && s->batch_template == NULL &&
+	    !journal_stalled(engine->journal, NULL, NULL));
+}
+
+/* The instant of R, claimed ahead of it, came: it takes a slot now. */
+static void
+dispatch_due(struct run *r)
+{
+	int64_t	now = now_us();
+
+	r->ahead = 0;
+	metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now - r->scheduled_for);
+	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s run=%s lag_us=%lld "
+	    "claimed=ahead", r->sched->id, r->id,
+	    (long long)(now - r->scheduled_for));
+	run_want_slot(r);
+}
+
+/*
+ * A fire timer or a retry timer of S went off.  With --claim-ahead the
+ * fire timer goes off that long before the instant: the occurrence is
+ * claimed then (run.claimed, durable before the instant) and its run
+ * waits on its own timer for the instant; an occurrence that may not be
+ * claimed ahead (claim_ahead_ok) has its timer set again for the instant.
+ */
 void
 dispatch_timer(struct schedule *s, uint64_t arg)
 {
 	struct cron_fire	 f;
 	struct run		*r;
-	int64_t			 t;
+	int64_t			 t, now;
 
 	if (arg & TIMER_RETRY) {
-		if ((r = run_find(s, arg & ~TIMER_RETRY)) != NULL &&
-		    r->status == RUN_PENDING && !engine->draining)
+		if ((r = run_find(s, arg & ~TIMER_RETRY)) == NULL ||
+		    r->status != RUN_PENDING || engine->draining)
+			return;
+		if (r->ahead)
+			dispatch_due(r);
+		else
 			run_want_slot(r);
 		return;
 	}
 	if (s->state != SCHEDULE_ACTIVE || engine->draining ||
 	    (int64_t)arg != s->next_fire)
 		return;
+	t = s->next_fire;
+	now = now_us();
+	if (t > now && !claim_ahead_ok(s)) {
+		timer_set(&s->timer, t, (uint64_t)t);
+		return;
+	}
 	if (journal_stalled(engine->journal, NULL, NULL)) {
 		dispatch_hold(s);
 		return;
 	}
-	t = s->next_fire;
 	metrics_count(METRICS_FIRES, NULL, 1);
-	metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now_us() - t);
-	log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld", s->id,
-	    (long long)(now_us() - t));
+	if (t <= now) {
+		metrics_observe_us(METRICS_FIRE_LAG_SECONDS, now - t);
+		log_trace(TRACE_SCHED, "msg=\"fire\" schedule=%s lag_us=%lld",
+		    s->id, (long long)(now - t));
+	} else
+		log_trace(TRACE_SCHED, "msg=\"claim ahead\" schedule=%s "
+		    "ahead_us=%lld", s->id, (long long)(t - now));
 	cron_fire_unpack(&s->next, t / USEC_PER_SEC, &f);
 	dispatch_occurrence(s, t, &f, trigger_source(s));
 	schedules->complete(s);

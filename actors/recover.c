@@ -1,7 +1,8 @@
 /*
  * actors/recover.c: runs a crash or a stop left in flight.  At start, every
  * row of the "active" table is a run that began and did not end: a pending
- * one waits for a slot again; a running one (its execution may have run)
+ * one waits for a slot again (one claimed ahead of an instant still to
+ * come waits for that instant first); a running one (its execution may have run)
  * is run again within its retry policy if its operation is idempotent,
  * else ends "interrupted"; one whose operation left the catalog ends; an
  * active row whose owner is gone is settled alone.
@@ -163,6 +164,14 @@ recover_run(struct run *r)
 		    "catalog", r->operation);
 		run_finish(r, r->status == RUN_PENDING ? RUN_FAILED :
 		    RUN_INTERRUPTED);
+		return;
+	}
+	if (r->status == RUN_PENDING && r->scheduled_for > now_us()) {
+		/* Claimed ahead of an instant still to come. */
+		log_info("msg=\"claimed run waits for its instant\" run=%s",
+		    r->id);
+		r->ahead = 1;
+		run_wait_instant(r);
 		return;
 	}
 	if (r->status == RUN_PENDING) {

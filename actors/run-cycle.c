@@ -3,6 +3,8 @@
  * last, each step journaled before it has effects:
  *	run.started  (slot free)  -> executor -> run.finished
  *	run.pending  (no slot)    -> MSG_SLOT -> run.started -> ...
+ *	run.claimed  (before its instant) -> timer at the instant -> the slot
+ *	             path of run.pending
  *	run.retrying (attempt failed, retries left) -> timer -> run.started
  *	run.skipped / run.missed  (no execution)
  * Its records, pricing and the budgets, slots, the executor, retries, its
@@ -438,7 +440,12 @@ run_begin(struct run *r, const char *claim)
 		return;
 	}
 	run_enlist(r);
-	if (!r->queued && !engine->draining && slots_try_acquire() == 0) {
+	if (r->ahead) {
+		/* Claimed before its instant: it waits for it, pending. */
+		r->awaiting = 1;
+		run_submit(r, "run.claimed", claim, run_pending_cb);
+	} else if (!r->queued && !engine->draining &&
+	    slots_try_acquire() == 0) {
 		r->has_slot = 1;
 		r->started_us = now_us();
 		run_set_status(r, RUN_RUNNING);
@@ -555,8 +562,19 @@ run_pending_cb(const struct journal_result *res, void *arg)
 		return;
 	if (r->aborting)
 		run_finish(r, RUN_CANCELLED);
+	else if (r->ahead)
+		run_wait_instant(r);
 	else if (!r->queued)
 		run_want_slot(r);
+}
+
+/* R, claimed ahead of its instant, waits for it on its own timer
+ * (dispatch_timer then asks for a slot); an instant already past goes
+ * off at once. */
+void
+run_wait_instant(struct run *r)
+{
+	timer_set(&r->retry_timer, r->scheduled_for, TIMER_RETRY | r->number);
 }
 
 /* Take a free slot now, or wait in the priority queue for one. */
@@ -899,18 +917,35 @@ dispatch_run_abort(struct run *r, const char *reason)
 	run_abort(r, reason);
 }
 
-/* The schedule is going away: runs that have not started end cancelled;
- * running ones finish on their own. */
-void
-dispatch_cancel_pending(struct schedule *s, const char *reason)
+/* Cancel with REASON the runs of S that have not started (with AHEAD,
+ * only those claimed ahead of an instant not yet come). */
+static void
+cancel_unstarted(struct schedule *s, const char *reason, int ahead)
 {
 	struct run	*r, *next;
 
 	for (r = TAILQ_FIRST(&s->runs); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
-		if (r->job == NULL)
+		if (r->job == NULL && (!ahead || r->ahead))
 			run_abort(r, reason);
 	}
+}
+
+/* The schedule is going away: runs that have not started end cancelled;
+ * running ones finish on their own. */
+void
+dispatch_cancel_pending(struct schedule *s, const char *reason)
+{
+	cancel_unstarted(s, reason, 0);
+}
+
+/* S was paused: its runs claimed ahead of an instant not yet come end
+ * cancelled; others go on (a pause stops fires, not runs). */
+void
+dispatch_cancel_ahead(struct schedule *s)
+{
+	cancel_unstarted(s, "the schedule was paused before the run's "
+	    "instant", 1);
 }
 
 /* Shutdown: drop runs in memory without recording anything. */

@@ -179,10 +179,14 @@ schedule_state_write(struct schedule *s, enum schedule_state st, int undo)
 		schedule_count_state(s, 1);
 }
 
+/* A pause also cancels the runs claimed ahead of an instant not yet come
+ * (dispatch_timer): the pause came before their instant. */
 void
 schedule_set_state(struct schedule *s, enum schedule_state st)
 {
 	schedule_state_write(s, st, 0);
+	if (st == SCHEDULE_PAUSED && s->nruns > 0)
+		dispatch_cancel_ahead(s);
 }
 
 /* S, "deleted" while its deletion's record was on its way, is ST again:
@@ -538,7 +542,11 @@ schedule_arm_next(struct schedule *s, int64_t next, const struct cron_fire *f)
 		timer_cancel(&s->timer);
 		return;
 	}
-	timer_set(&s->timer, s->next_fire, (uint64_t)s->next_fire);
+	/* With --claim-ahead, a timed fire goes off that long before its
+	 * instant to claim it (dispatch_timer); a batch template's fire is
+	 * decided at its instant. */
+	timer_set(&s->timer, s->batch_template == NULL ? s->next_fire -
+	    engine->claim_ahead_us : s->next_fire, (uint64_t)s->next_fire);
 }
 
 /* ---- rows and views ---------------------------------------------------- */

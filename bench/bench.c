@@ -461,7 +461,7 @@ bench_daemon_init(struct bench_daemon *d, const char *chimed,
 static deadfunc void
 bench_exec_child(const struct bench_daemon *d)
 {
-	const char	*argv[24];
+	const char	*argv[26];
 	char		 mr[32];
 	int		 fd, n = 0;
 
@@ -505,6 +505,10 @@ bench_exec_child(const struct bench_daemon *d)
 	if (d->ctl_max_request != NULL) {
 		argv[n++] = "--ctl-max-request";
 		argv[n++] = d->ctl_max_request;
+	}
+	if (d->claim_ahead != NULL) {
+		argv[n++] = "--claim-ahead";
+		argv[n++] = d->claim_ahead;
 	}
 	argv[n] = NULL;
 	execv(d->chimed, (char *const *)argv);

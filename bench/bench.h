@@ -89,6 +89,7 @@ struct bench_daemon {
 	int		 max_running;	/* --max-running, 0: default */
 	const char	*http_allow;	/* --http-allow, or NULL */
 	const char	*ctl_max_request; /* --ctl-max-request, or NULL */
+	const char	*claim_ahead;	/* --claim-ahead, or NULL */
 	int		 keep;		/* keep DIR at the end, also when a
 					   signal ends the program */
 	char		*dir;		/* temporary directory (owned) */

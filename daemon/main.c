@@ -25,6 +25,7 @@
 #include "daemon.h"
 
 #define DRAIN_POLL_MS	20
+#define CLAIM_AHEAD_MAX	(10 * USEC_PER_SEC)
 
 static struct event	*drain_ev;
 static int64_t		 drain_deadline;
@@ -40,6 +41,7 @@ usage(int status)
 "              [--log-level error|warn|info|debug] [--trace LIST]\n"
 "              [--journal-sync full|batch|none] [--journal-max-mb N]\n"
 "              [--max-running N] [--drain-timeout DURATION]\n"
+"              [--claim-ahead DURATION]\n"
 "              [--http-allow CIDR]... [--http ADDR:PORT|none]\n"
 "              [--http-max-body BYTES] [--http-max-connections N]\n"
 "              [--http-timeout DURATION] [--webhook-retention DURATION]\n"
@@ -96,6 +98,9 @@ usage(int status)
 "                        the idle limit of a connection (default 30s)\n"
 "  --drain-timeout DUR   on SIGTERM, wait this long for running operations\n"
 "                        (default 30s)\n"
+"  --claim-ahead DUR     claim each timed occurrence this long before its\n"
+"                        instant, so that only starting is left at it\n"
+"                        (default 500ms; 0: claim at the instant; at most 10s)\n"
 "  --secret-exec-ttl DUR how long an exec: secret's output is kept in\n"
 "                        memory before the command runs again (default 5m;\n"
 "                        0: every use)\n"
@@ -334,7 +339,7 @@ check_ctl_limits(const struct ctl_limits *l)
 enum {
 	OPT_DATA = 256, OPT_SOCKET, OPT_CATALOG, OPT_FOREGROUND, OPT_LOG_LEVEL,
 	OPT_LOG_FORMAT,
-	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_JMAX,
+	OPT_TRACE, OPT_SYNC, OPT_MAX_RUNNING, OPT_DRAIN, OPT_CLAIM_AHEAD, OPT_JMAX,
 	OPT_HTTP_ALLOW, OPT_HTTP, OPT_WEBHOOK_RETENTION,
 	OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_CONNS, OPT_HTTP_TIMEOUT,
 	OPT_SECRET_EXEC_TTL, OPT_CTL_MAX_CONNS, OPT_CTL_MAX_PER_UID,
@@ -369,6 +374,7 @@ static const struct option longopts[] = {
 	{ "journal-max-mb", required_argument, NULL, OPT_JMAX },
 	{ "max-running", required_argument, NULL, OPT_MAX_RUNNING },
 	{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+	{ "claim-ahead", required_argument, NULL, OPT_CLAIM_AHEAD },
 	{ "http-allow", required_argument, NULL, OPT_HTTP_ALLOW },
 	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "webhook-retention", required_argument, NULL, OPT_WEBHOOK_RETENTION },
@@ -430,6 +436,7 @@ struct flags {
 	struct journal_options	 jopts;
 	int			 max_running;
 	int64_t			 drain_us;
+	int64_t			 claim_ahead_us;
 	int64_t			 webhook_retention_us;
 	int64_t			 scrub_interval_us;
 	struct http_config	 http;
@@ -514,6 +521,12 @@ flag_apply_base(struct flags *f, int opt, const char *arg, char **cause)
 		if (parse_duration(arg, &f->drain_us) == -1)
 			return (flag_fail(cause, "expected a duration such as "
 			    "30s, got \"%s\"", arg));
+		return (0);
+	case OPT_CLAIM_AHEAD:
+		if (parse_duration(arg, &f->claim_ahead_us) == -1 ||
+		    f->claim_ahead_us > CLAIM_AHEAD_MAX)
+			return (flag_fail(cause, "expected a duration from 0 "
+			    "to 10s such as 500ms, got \"%s\"", arg));
 		return (0);
 	case OPT_READY_FD:
 		if (parse_number(arg, 3, 1023, &n, cause) == -1)
@@ -1153,6 +1166,7 @@ main(int argc, char **argv)
 	f.jopts.sync = JOURNAL_SYNC_FULL;
 	f.max_running = 32;
 	f.drain_us = 30 * USEC_PER_SEC;
+	f.claim_ahead_us = 500 * USEC_PER_MSEC;
 	f.webhook_retention_us = WEBHOOK_RETENTION_DEFAULT;
 	f.scrub_interval_us = 86400 * USEC_PER_SEC;
 	f.ready_fd = -1;
@@ -1191,6 +1205,7 @@ main(int argc, char **argv)
 	secret_set_data_dir(engine->data_dir);
 	engine->max_running = f.max_running;
 	engine->drain_timeout_ms = f.drain_us / USEC_PER_MSEC;
+	engine->claim_ahead_us = f.claim_ahead_us;
 	/* Signals during recovery wait on the loop, not kill us. */
 	signal_init(engine->base, start_drain, reload);
 	if (notify_init(engine->base, f.ready_fd, &cause) == -1)

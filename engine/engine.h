@@ -284,6 +284,9 @@ struct engine {
 	int			 draining;
 	int			 max_running;
 	int64_t			 drain_timeout_ms;
+	int64_t			 claim_ahead_us; /* timed fires claimed this
+						    long before their instant
+						    (0: at it) */
 	uid_t			 uid;		/* the daemon's own uid */
 };
 extern struct engine *engine;
