@@ -3,7 +3,11 @@
  * owners; the heap (heap.c) orders them by (when, insertion), so
  * timers due at the same instant fire in the order they were set.  One
  * libevent timer is armed for the earliest entry, at most TIMER_MAX_SLEEP
- * ahead so that a step of the wall clock is noticed.
+ * ahead so that a step of the wall clock is noticed.  One callback fires
+ * at most TIMER_BURST timers, then lets the loop run (the actors they woke
+ * among them) before the next ones: 10,000 timers due at one instant
+ * neither hold the loop for milliseconds nor keep the first of them from
+ * being handled until the last has fired.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 #include "engine.h"
 
 #define TIMER_MAX_SLEEP	(30 * USEC_PER_SEC)
+#define TIMER_BURST	256
 
 static int	timer_before(const struct heap_node *, const struct heap_node *);
 static void	timer_cb(evutil_socket_t, short, void *);
@@ -136,8 +141,9 @@ timer_cb(evutil_socket_t fd, short events, void *arg)
 	struct heap_node	*first;
 	struct timer		*t;
 	int64_t			 now = now_us();
+	int			 n = 0;
 
-	while ((first = heap_peek(&timers)) != NULL &&
+	while (n++ < TIMER_BURST && (first = heap_peek(&timers)) != NULL &&
 	    TIMER(first)->when <= now) {
 		t = TIMER(first);
 		heap_remove(&timers, first);
