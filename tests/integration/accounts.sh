@@ -88,6 +88,31 @@ check "default's preferences are unset" json_ok '(.operations | length) == 0' ct
 export_journal
 check "every record of uid $OTHER's doing is in team-a" jq -e -s '[.[] | select(.kind == "prefs.set" or .body.name == "mine") | .account] | unique == ["team-a"]' "$T/export.jsonl"
 
+# ---- a creation queued behind a revoke -------------------------------------
+# The journal is held, so the revoke's record waits; the other uid's
+# schedule.create, sent meanwhile, waits for the account's change before
+# it, is authorised again when its turn comes, and is refused: nothing of
+# it is created.
+hold_journal
+ctl account revoke team-a --uid "$OTHER" > "$T/revoke.out" 2>&1 &
+REVOKE=$!
+check "the revoke's record waits for the journal" wait_for 20 sh -c \
+    "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.journal.pending >= 1'"
+nbj schedule create --name behind --op quick --manual --account team-a \
+    > "$T/behind.out" 2>&1 &
+BEHIND=$!
+check "the creation is connected" wait_for 20 sh -c \
+    "$CHIMECTL --socket $SOCK --json daemon status | jq -e '.connections >= 3'"
+check "the creation is not answered while the revoke is in flight" \
+    stays_empty 1 "$T/behind.out"
+release_journal
+check "the revoke is answered" wait "$REVOKE"
+wait "$BEHIND"
+check "the creation, authorised after the revoke, is forbidden" \
+    jq -e '.code == -32003' "$T/behind.out"
+check "and nothing was created" error_is -32001 ctlj schedule get behind --account team-a
+check "admin grants uid $OTHER again" ctl account grant team-a --uid "$OTHER"
+
 # ---- revoke, grant by user name, restart ----------------------------------
 check "admin revokes uid $OTHER" ctl account revoke team-a --uid "$OTHER"
 check "revoked: account.list is empty" json_ok '.accounts == []' nbj account list
