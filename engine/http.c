@@ -15,6 +15,11 @@
  *
  * A job's callback runs exactly once, from an event of our own (never
  * inside http_start or http_abort); the job is freed right after it.
+ *
+ * New transfers wait on a queue and join the multi handle at most
+ * HTTP_START_BURST per turn of the loop (http_start_cb): a commit that
+ * releases a thousand starts does not hold the loop while libcurl opens a
+ * thousand connections in one call, and the first requests leave at once.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -42,6 +47,7 @@
 #define HTTP_DEFAULT_MS		60000
 #define HTTP_ERROR_BODY		200	/* bytes of a body in an error */
 #define HTTP_RETRY_AFTER_LEN	64
+#define HTTP_START_BURST	32	/* transfers added per turn */
 
 /* One socket libcurl asked us to watch. */
 struct http_sock {
@@ -54,6 +60,8 @@ LIST_HEAD(http_socks, http_sock);
 struct http_job {
 	struct job		 job;		/* first: names http_executor */
 	TAILQ_ENTRY(http_job)	 entry;
+	TAILQ_ENTRY(http_job)	 wentry;	/* on http_waiting */
+	int			 waiting;	/* not in the multi handle yet */
 	CURL			*easy;
 	struct curl_slist	*headers;
 	char			*run_id;
@@ -88,6 +96,9 @@ static struct event_base	*http_base;
 static CURLM			*http_multi;
 static struct event		*http_timer_ev;
 static struct event		*http_done_ev;
+static struct event		*http_start_ev;
+static struct http_jobs		 http_waiting =
+				    TAILQ_HEAD_INITIALIZER(http_waiting);
 static struct http_jobs		 http_live = TAILQ_HEAD_INITIALIZER(http_live);
 static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
 static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
@@ -119,6 +130,8 @@ static void	 http_event_cb(evutil_socket_t, short, void *);
 static void	 http_timeout_cb(evutil_socket_t, short, void *);
 static void	 http_check_info(void);
 static void	 http_done_cb(evutil_socket_t, short, void *);
+static void	 http_start_cb(evutil_socket_t, short, void *);
+static void	 http_launch(struct http_job *);
 static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
 		    struct curl_sockaddr *);
@@ -239,7 +252,9 @@ http_runtime_init(struct event_base *base, const struct http_config *cfg)
 	curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
 	http_timer_ev = evtimer_new(base, http_timeout_cb, NULL);
 	http_done_ev = event_new(base, -1, 0, http_done_cb, NULL);
-	if (http_timer_ev == NULL || http_done_ev == NULL)
+	http_start_ev = event_new(base, -1, 0, http_start_cb, NULL);
+	if (http_timer_ev == NULL || http_done_ev == NULL ||
+	    http_start_ev == NULL)
 		fatalx("http_runtime_init: event_new failed");
 	http_nallow = cfg != NULL ? cfg->nallow : 0;
 	http_allow = xcalloc(http_nallow + 1, sizeof *http_allow);
@@ -262,7 +277,10 @@ http_runtime_free(void)
 		return;
 	while ((job = TAILQ_FIRST(&http_live)) != NULL) {
 		TAILQ_REMOVE(&http_live, job, entry);
-		curl_multi_remove_handle(http_multi, job->easy);
+		if (job->waiting)
+			TAILQ_REMOVE(&http_waiting, job, wentry);
+		else
+			curl_multi_remove_handle(http_multi, job->easy);
 		log_info("msg=\"http dropped at shutdown\" run=%s "
 		    "operation=%s", job->run_id, job->operation);
 		http_job_free(job);
@@ -284,7 +302,8 @@ http_runtime_free(void)
 	}
 	event_free(http_timer_ev);
 	event_free(http_done_ev);
-	http_timer_ev = http_done_ev = NULL;
+	event_free(http_start_ev);
+	http_timer_ev = http_done_ev = http_start_ev = NULL;
 	free(http_allow);
 	http_allow = NULL;
 	http_nallow = 0;
@@ -778,13 +797,7 @@ http_start(const struct operation *op, const struct exec_request *req,
 	    http_headers(job, op, req, attempt, cause) != 0 ||
 	    http_easy(job, op->url, connect, cause) != 0)
 		goto fail;
-	job->start_us = mono_us();
-	if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
-		xasprintf(cause, "http: cannot add a transfer");
-		goto fail;
-	}
-	TAILQ_INSERT_TAIL(&http_live, job, entry);
-	http_nlive++;
+	http_launch(job);
 	log_trace(TRACE_HTTP, "msg=\"http started\" run=%s operation=%s "
 	    "url=\"%s\" attempt=%d deadline_ms=%" PRId64, job->run_id,
 	    job->operation, job->where, attempt, deadline);
@@ -841,13 +854,7 @@ http_post(const struct http_post *p, exec_done_cb cb, void *arg,
 	if (http_display_url(p->url, &job->where, cause) != 0 ||
 	    http_easy(job, p->url, connect, cause) != 0)
 		goto fail;
-	job->start_us = mono_us();
-	if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
-		xasprintf(cause, "http: cannot add a transfer");
-		goto fail;
-	}
-	TAILQ_INSERT_TAIL(&http_live, job, entry);
-	http_nlive++;
+	http_launch(job);
 	log_trace(TRACE_HTTP, "msg=\"http post started\" for=%s url=\"%s\"",
 	    job->run_id, job->where);
 	return (job);
@@ -933,11 +940,54 @@ http_executor_abort(struct job *job)
 	http_abort((struct http_job *)job);
 }
 
+/* JOB is live from now on: it waits for its turn to join the multi
+ * handle (http_start_cb). */
+static void
+http_launch(struct http_job *job)
+{
+	job->start_us = mono_us();
+	job->waiting = 1;
+	TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
+	TAILQ_INSERT_TAIL(&http_live, job, entry);
+	http_nlive++;
+	event_active(http_start_ev, EV_TIMEOUT, 0);
+}
+
+/* Up to HTTP_START_BURST waiting transfers join the multi handle (libcurl
+ * starts them from its timer); the rest wait for the next turn. */
+static void
+http_start_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_job		*job;
+	struct exec_result	*r;
+	int			 n;
+
+	for (n = 0; n < HTTP_START_BURST &&
+	    (job = TAILQ_FIRST(&http_waiting)) != NULL; n++) {
+		TAILQ_REMOVE(&http_waiting, job, wentry);
+		job->waiting = 0;
+		if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
+			job->end_us = mono_us();
+			r = http_result_new(job);
+			http_error(r, "http: cannot add a transfer");
+			/* (removing a handle the multi does not hold is a
+			 * no-op) */
+			http_finish(job, r);
+		}
+	}
+	if (!TAILQ_EMPTY(&http_waiting))
+		event_active(http_start_ev, EV_TIMEOUT, 0);
+}
+
 /* JOB ended with R: detach it, log it, queue its callback. */
 static void
 http_finish(struct http_job *job, struct exec_result *r)
 {
-	curl_multi_remove_handle(http_multi, job->easy);
+	if (job->waiting) {
+		TAILQ_REMOVE(&http_waiting, job, wentry);
+		job->waiting = 0;
+	} else
+		curl_multi_remove_handle(http_multi, job->easy);
 	job->finished = 1;
 	job->result = r;
 	TAILQ_REMOVE(&http_live, job, entry);
