@@ -1278,6 +1278,41 @@ bench_router_stop(struct bench_router *r)
 	r->portfile = NULL;
 }
 
+static size_t
+router_collect_cb(char *data, size_t size, size_t n, void *arg)
+{
+	evbuffer_add(arg, data, size * n);
+	return (size * n);
+}
+
+/* GET PATH of router R, its JSON answer (caller decrefs), or NULL and
+ * *cause. */
+json_t *
+bench_router_get(const struct bench_router *r, const char *path,
+    char **cause)
+{
+	struct evbuffer	*b = evbuffer_new();
+	CURL		*c = curl_easy_init();
+	CURLcode	 rc;
+	json_error_t	 err;
+	json_t		*j = NULL;
+	char		 url[256];
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", r->port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, router_collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK)
+		xasprintf(cause, "GET %s: %s", url, curl_easy_strerror(rc));
+	else if ((j = json_loadb((const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), 0, &err)) == NULL)
+		xasprintf(cause, "GET %s: %s", url, err.text);
+	curl_easy_cleanup(c);
+	evbuffer_free(b);
+	return (j);
+}
+
 /*
  * Write DIR/catalog.json: one http operation "gw" calling the router on
  * PORT (signed with SECRET_REF if not NULL) and one model.  Returns its

@@ -180,6 +180,8 @@ int		 bench_router_start(const char *, const char *, const char *,
 		     struct bench_router *, char **);
 void		 bench_router_stop(struct bench_router *);
 char		*bench_router_catalog(const char *, int, const char *, char **);
+json_t		*bench_router_get(const struct bench_router *, const char *,
+		     char **);
 int		 bench_rss(pid_t, struct bench_rss *);
 int64_t		 bench_cpu_us(pid_t);
 int64_t		 bench_du(const char *);

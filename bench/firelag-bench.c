@@ -22,11 +22,16 @@
  * targets (issue 16): every claim durable before the instant, and the
  * first --max-running runs started within 5 ms of it (p99 of their
  * run.started commit times).  --claim-ahead DUR is passed to chimed
- * (0: claims at the instant, as before that option).  --perf FILE records the daemon with
+ * (0: claims at the instant, as before that option).  --executor http
+ * runs an http operation against tests/chime-test-router (started beside
+ * chimed, which gets --http-allow 127.0.0.1/32) instead of an exec one,
+ * and reads when each request reached the router.  --perf FILE records the daemon with
  * perf record --call-graph dwarf from just before T until the runs have ended.
  *
  *	firelag-bench [--count K] [--max-running N] [--trigger cron|at]
- *	    [--lead SECONDS] [--claim-ahead DUR] [--chimed PATH] [--journal PATH]
+ *	    [--lead SECONDS] [--claim-ahead DUR] [--executor exec|http]
+ *	    [--router PATH]
+ *	    [--chimed PATH] [--journal PATH]
  *	    [--catalog FILE] [--op ID] [--sync full|batch|none]
  *	    [--log-level LEVEL] [--wait SECONDS] [--perf FILE] [--keep]
  *	    [--out FILE]
@@ -66,6 +71,7 @@ struct options {
 	int64_t		 wait_us;
 	const char	*perf;
 	const char	*claim_ahead;	/* --claim-ahead for chimed, or NULL */
+	int		 http;		/* --executor http */
 };
 
 struct fire {
@@ -150,6 +156,9 @@ struct summary {
 	double		 spawn_par_before;	/* that, before the daemon */
 	double		 spawn_par_after;	/* and after it */
 	double		 load_spawn;	/* load average before those */
+	uint64_t	 requests;	/* http: requests the router saw */
+	int64_t		 req_first[3];	/* the first first_n of them - T */
+	int64_t		 req_all[3];	/* every one - T */
 };
 
 /* The first durable record of an occurrence. */
@@ -213,8 +222,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: firelag-bench [--count K] [--max-running N] "
 	    "[--trigger cron|at]\n"
-	    "           [--lead SECONDS] [--claim-ahead DUR] [--chimed PATH] "
-	    "[--journal PATH] "
+	    "           [--lead SECONDS] [--claim-ahead DUR] "
+	    "[--executor exec|http] [--router PATH]\n           [--chimed PATH] [--journal PATH] "
 	    "[--catalog FILE]\n"
 	    "           [--op ID] [--sync full|batch|none] "
 	    "[--log-level LEVEL]\n"
@@ -729,6 +738,30 @@ out:
 	return (rc);
 }
 
+/* When each request reached router R (its /requests), less T, into S. */
+static int
+read_requests(const struct bench_router *r, int64_t t, struct summary *s,
+    char **cause)
+{
+	json_t		*a, *o;
+	int64_t		*v;
+	size_t		 i, n = 0, first;
+
+	if ((a = bench_router_get(r, "/requests", cause)) == NULL)
+		return (-1);
+	v = xcalloc(json_array_size(a) + 1, sizeof *v);
+	json_array_foreach(a, i, o)
+		v[n++] = json_integer_value(json_object_get(o,
+		    "received_us")) - t;
+	json_decref(a);
+	s->requests = n;
+	bench_quantiles(v, n, s->req_all);
+	first = n < (size_t)s->first_n ? n : (size_t)s->first_n;
+	bench_quantiles(v, first, s->req_first);
+	free(v);
+	return (0);
+}
+
 /* Start, create, fire, wait, stop, read back. */
 static int
 run_bench(const struct options *o, struct summary *s, char **cause)
@@ -736,19 +769,33 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	struct bench_daemon	 d;
 	struct bench_pipeline	 p;
 	struct fire		 f;
+	struct bench_router	 rt;
 	struct tm		 tm;
 	time_t			 sec;
 	int64_t			 ready, lead, cpu0, now;
 	pid_t			 perf = -1;
+	char			*catalog = NULL;
 	int			 rc = -1;
 
 	memset(s, 0, sizeof *s);
 	memset(&p, 0, sizeof p);
 	memset(&f, 0, sizeof f);
-	if (measure_spawn(o, s, 0, cause) == -1)
+	memset(&rt, 0, sizeof rt);
+	s->first_n = o->max_running;
+	f.op = o->op;
+	if (!o->http && measure_spawn(o, s, 0, cause) == -1)
 		return (-1);
 	s->load_before = bench_loadavg();
 	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
+	if (o->http) {
+		if (bench_router_start(o->b.router, d.dir, NULL, &rt,
+		    cause) == -1 || (catalog = bench_router_catalog(d.dir,
+		    rt.port, NULL, cause)) == NULL)
+			goto out;
+		d.catalog = catalog;
+		d.http_allow = "127.0.0.1/32";
+		f.op = "gw";
+	}
 	d.sync = o->b.sync;
 	d.log_level = o->b.log_level;
 	d.keep = o->b.keep;
@@ -764,7 +811,6 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 	    (int64_t)o->count * USEC_PER_SEC / 4000;
 	sec = (time_t)((now_us() + lead) / USEC_PER_SEC + 1);
 	f.at_us = (int64_t)sec * USEC_PER_SEC;
-	f.op = o->op;
 	f.use_at = o->use_at;
 	gmtime_r(&sec, &tm);
 	if (o->use_at)
@@ -812,17 +858,18 @@ run_bench(const struct options *o, struct summary *s, char **cause)
 		goto out;
 	s->daemon_cpu_us = bench_cpu_us(d.pid) - cpu0;
 	s->load_after = bench_loadavg();
+	if (o->http && read_requests(&rt, f.at_us, s, cause) == -1)
+		goto out;
 	perf_stop(perf);
 	perf = -1;
 	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &ready, cause) == -1)
 		goto out;
-	s->first_n = o->max_running;
 	if (read_journal(o, d.data, d.log, f.at_us, s, cause) == -1)
 		goto out;
 	if (s->last_finish > 0)
 		s->runs_per_s = (double)s->finished * USEC_PER_SEC /
 		    (double)s->last_finish;
-	if (measure_spawn(o, s, 1, cause) == -1)
+	if (!o->http && measure_spawn(o, s, 1, cause) == -1)
 		goto out;
 	print_summary(o, s, &f);
 	rc = 0;
@@ -831,7 +878,9 @@ out:
 	if (rc == -1)
 		bench_daemon_log_tail(&d, 20);
 	bench_pipeline_free(&p);
+	bench_router_stop(&rt);
 	bench_daemon_free(&d, o->b.keep);
+	free(catalog);
 	return (rc);
 }
 
@@ -885,6 +934,17 @@ print_summary(const struct options *o, const struct summary *s,
 	printf("  last run finished %.2f s after the instant; daemon CPU "
 	    "%.2f s; load average %.1f, then %.1f\n", s->last_finish / 1e6,
 	    s->daemon_cpu_us / 1e6, s->load_before, s->load_after);
+	if (o->http) {
+		printf("  %-44s %9.2f %9.2f %9.2f\n", "http: the first requests "
+		    "at the router", s->req_first[0] / 1e3, s->req_first[1] /
+		    1e3, s->req_first[2] / 1e3);
+		printf("  %-44s %9.2f %9.2f %9.2f\n", "http: every request at "
+		    "the router", s->req_all[0] / 1e3, s->req_all[1] / 1e3,
+		    s->req_all[2] / 1e3);
+		printf("\n  http runs/s (finished / last finish after the "
+		    "instant) %.0f; %llu requests reached the router\n",
+		    s->runs_per_s, (unsigned long long)s->requests);
+	} else
 	printf("\n  exec runs/s (finished / last finish after the instant) "
 	    "%.0f\n  raw spawn rate of the command, no daemon (posix_spawnp "
 	    "+ waitpid, %llu times; load average %.1f):\n    one at a time "
@@ -976,6 +1036,15 @@ summary_json(const struct options *o, const struct summary *s)
 	json_object_set_new(j, "start_lag_first_ms", q_json(s->start_first));
 	json_object_set_new(j, "start_durable_first_ms",
 	    q_json(s->start_first_durable));
+	json_object_set_new(j, "executor", json_string(o->http ? "http" :
+	    "exec"));
+	if (o->http) {
+		json_object_set_new(j, "requests",
+		    json_integer((json_int_t)s->requests));
+		json_object_set_new(j, "request_first_ms",
+		    q_json(s->req_first));
+		json_object_set_new(j, "request_all_ms", q_json(s->req_all));
+	}
 	json_object_set_new(j, "fire_durable_lag_ms", s->has_durable ?
 	    q_json(s->durable) : json_null());
 	json_object_set_new(j, "first_record_commit_list", a);
@@ -999,6 +1068,12 @@ take_option(void *arg, int ch, const char *val)
 {
 	struct options	*o = arg;
 
+	if (ch == 'x') {
+		if (strcmp(val, "exec") != 0 && strcmp(val, "http") != 0)
+			usage();
+		o->http = strcmp(val, "http") == 0;
+		return (0);
+	}
 	if (ch != 't')
 		return (-1);
 	if (strcmp(val, "cron") != 0 && strcmp(val, "at") != 0)
@@ -1020,6 +1095,7 @@ main(int argc, char **argv)
 		{ "wait", BENCH_OWN_USEC, &o.wait_us, 1, 86400, 0 },
 		{ "perf", BENCH_OWN_STRING, &o.perf, 0, 0, 0 },
 		{ "claim-ahead", BENCH_OWN_STRING, &o.claim_ahead, 0, 0, 0 },
+		{ "executor", BENCH_OWN_TAKE, NULL, 0, 0, 'x' },
 		{ "help", BENCH_OWN_HELP, NULL, 0, 0, 0 },
 		{ NULL }
 	};
@@ -1034,7 +1110,7 @@ main(int argc, char **argv)
 	o.wait_us = 600 * USEC_PER_SEC;
 	if (bench_opts_parse(&o.b, argc, argv, own,
 	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_CATALOG |
-	    BENCH_TAKE_LOG_LEVEL, take_option, &o) == -1)
+	    BENCH_TAKE_LOG_LEVEL | BENCH_TAKE_ROUTER, take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
 	if (run_bench(&o, &s, &cause) == -1) {

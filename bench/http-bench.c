@@ -91,17 +91,9 @@ struct result {
 	struct bench_rss rss;
 };
 
-static size_t
-collect_cb(char *data, size_t size, size_t n, void *arg)
-{
-	evbuffer_add(arg, data, size * n);
-	return (size * n);
-}
 
 static deadfunc void	usage(void);
 static int		take_option(void *, int, const char *);
-static json_t		*router_get(const struct bench_router *, const char *,
-			    char **);
 static int		create_params(uint64_t, char *, size_t, void *);
 static int		trigger_params(uint64_t, char *, size_t, void *);
 static int		wait_idle(struct bench_daemon *, uint64_t, char **);
@@ -135,30 +127,6 @@ usage(void)
 	exit(2);
 }
 
-static json_t *
-router_get(const struct bench_router *r, const char *path, char **cause)
-{
-	struct evbuffer	*b = evbuffer_new();
-	CURL		*c = curl_easy_init();
-	CURLcode	 rc;
-	json_error_t	 err;
-	json_t		*j = NULL;
-	char		 url[256];
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", r->port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	if ((rc = curl_easy_perform(c)) != CURLE_OK)
-		xasprintf(cause, "GET %s: %s", url, curl_easy_strerror(rc));
-	else if ((j = json_loadb((const char *)evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b), 0, &err)) == NULL)
-		xasprintf(cause, "GET %s: %s", url, err.text);
-	curl_easy_cleanup(c);
-	evbuffer_free(b);
-	return (j);
-}
 
 static int
 create_params(uint64_t i, char *buf, size_t len, void *arg)
@@ -278,7 +246,7 @@ read_router(const struct bench_router *r, struct strmap *m, char **cause)
 	const char		*id;
 	size_t			 i;
 
-	if ((a = router_get(r, "/requests", cause)) == NULL)
+	if ((a = bench_router_get(r, "/requests", cause)) == NULL)
 		return (-1);
 	json_array_foreach(a, i, o) {
 		if ((id = json_string_value(json_object_get(o,
