@@ -114,13 +114,20 @@ account_clone(const struct account *a)
 
 /* ---- rows -------------------------------------------------------------- */
 
-/* The "accounts" row (and record body); UID, if set, adds key "uid". */
-static void
-account_pack(const struct account *a, msgpack_packer *pk, const uid_t *uid)
-{
-	size_t	i;
+/* An account with the uid a grant or revoke names (NULL: none). */
+struct account_row {
+	const struct account	*a;
+	const uid_t		*uid;
+};
 
-	msgpack_pack_map(pk, 6 + (uid != NULL) + (a->email_from_name != NULL));
+/* account_pack's entries (pack_map_counted counts them). */
+static void
+account_pack_entries(msgpack_packer *pk, const void *arg)
+{
+	const struct account_row	*r = arg;
+	const struct account		*a = r->a;
+	size_t				 i;
+
 	pack_kstr(pk, "name", a->name);
 	pack_str(pk, "uids");
 	msgpack_pack_array(pk, a->nuids);
@@ -132,8 +139,17 @@ account_pack(const struct account *a, msgpack_packer *pk, const uid_t *uid)
 	pack_kint(pk, "updated_us", a->updated_us);
 	if (a->email_from_name != NULL)
 		pack_kstr(pk, "email_from_name", a->email_from_name);
-	if (uid != NULL)
-		pack_kint(pk, "uid", (int64_t)*uid);
+	if (r->uid != NULL)
+		pack_kint(pk, "uid", (int64_t)*r->uid);
+}
+
+/* The "accounts" row (and record body); UID, if set, adds key "uid". */
+static void
+account_pack(const struct account *a, msgpack_packer *pk, const uid_t *uid)
+{
+	struct account_row	r = { a, uid };
+
+	pack_map_counted(pk, account_pack_entries, &r);
 }
 
 static struct account *

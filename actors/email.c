@@ -520,32 +520,46 @@ email_subject_of(const char *tmpl, const char *report,
 	return (out);
 }
 
-/* Pack the email.queued body (and outbox row) of a run. */
-static void
-email_pack_queued(msgpack_packer *pk, const struct email_run *er,
-    json_t *to, const struct email_parts *p, const char *subject,
-    int64_t date_us)
-{
-	json_t		*e;
-	size_t		 i;
-	const char	*name, *type, *b64;
+/* What an outbox row (the body of email.queued and notify.queued) holds. */
+struct email_body {
+	const char	*run_id;
+	const char	*account;
+	const char	*schedule;
+	const char	*event_key;	/* "status" (a run), "notice" */
+	const char	*event;
+	int64_t		 date_us;
+	json_t		*to;		/* the recipients */
+	const char	*subject;
+	const char	*text;
+	const char	*html;
+	json_t		*atts;		/* attachments, or NULL: none */
+	json_t		*pending;	/* notify-pending keys, or NULL */
+};
 
-	msgpack_pack_map(pk, 11);
-	pack_kstr(pk, "run_id", er->run_id);
-	pack_kstr(pk, "account", er->account);
-	pack_kstr(pk, "schedule", er->schedule_id);
-	pack_kstr(pk, "status", er->status);
-	pack_kint(pk, "date_us", date_us);
+/* email_pack_body's entries (pack_map_counted counts them). */
+static void
+email_body_entries(msgpack_packer *pk, const void *arg)
+{
+	const struct email_body	*b = arg;
+	json_t			*e;
+	size_t			 i;
+	const char		*name, *type, *b64;
+
+	pack_kstr(pk, "run_id", b->run_id);
+	pack_kstr(pk, "account", b->account);
+	pack_kstr(pk, "schedule", b->schedule);
+	pack_kstr(pk, b->event_key, b->event);
+	pack_kint(pk, "date_us", b->date_us);
 	pack_str(pk, "recipients");
-	msgpack_pack_array(pk, json_array_size(to));
-	json_array_foreach(to, i, e)
+	msgpack_pack_array(pk, json_array_size(b->to));
+	json_array_foreach(b->to, i, e)
 		pack_str(pk, json_string_value(e));
-	pack_kstr(pk, "subject", subject);
-	pack_kstr(pk, "text", p->text);
-	pack_kstr(pk, "html", p->html);
+	pack_kstr(pk, "subject", b->subject);
+	pack_kstr(pk, "text", b->text);
+	pack_kstr(pk, "html", b->html);
 	pack_str(pk, "attachments");
-	msgpack_pack_array(pk, json_array_size(p->atts));
-	json_array_foreach(p->atts, i, e) {
+	msgpack_pack_array(pk, json_array_size(b->atts));
+	json_array_foreach(b->atts, i, e) {
 		json_unpack(e, "{s:s, s:s, s:s}", "name", &name,
 		    "content_type", &type, "content_base64", &b64);
 		msgpack_pack_map(pk, 3);
@@ -553,7 +567,30 @@ email_pack_queued(msgpack_packer *pk, const struct email_run *er,
 		pack_kstr(pk, "content_type", type);
 		pack_kstr(pk, "content_base64", b64);
 	}
+	if (b->pending != NULL) {
+		pack_str(pk, "pending");
+		msgpack_pack_array(pk, json_array_size(b->pending));
+		json_array_foreach(b->pending, i, e)
+			pack_str(pk, json_string_value(e));
+	}
 	pack_kint(pk, "format", 1);
+}
+
+/* Pack the email.queued body (and outbox row) of a run. */
+static void
+email_pack_queued(msgpack_packer *pk, const struct email_run *er,
+    json_t *to, const struct email_parts *p, const char *subject,
+    int64_t date_us)
+{
+	const struct email_body	b = {
+		.run_id = er->run_id, .account = er->account,
+		.schedule = er->schedule_id, .event_key = "status",
+		.event = er->status, .date_us = date_us, .to = to,
+		.subject = subject, .text = p->text, .html = p->html,
+		.atts = p->atts,
+	};
+
+	pack_map_counted(pk, email_body_entries, &b);
 }
 
 /* The key of an email log row: "ACCOUNT/" + 16 hex digits of AT + "/" +
@@ -734,41 +771,24 @@ email_run_finished(const struct email_run *er)
 void
 email_notice_queue(const struct email_notice *n)
 {
+	const struct email_body	 b = {
+		.run_id = n->id, .account = n->account,
+		.schedule = n->schedule != NULL ? n->schedule : "",
+		.event_key = "notice", .event = n->notice,
+		.date_us = n->date_us, .to = n->to, .subject = n->subject,
+		.text = n->text, .html = n->html, .pending = n->pending,
+	};
 	struct pack_buffer	 pb;
 	struct jrec		*rec;
 	struct email_out	*out;
 	msgpack_unpacked	 u;
-	msgpack_packer		*pk;
 	const char		*a;
 	char			*claim, *key;
 	size_t			 i, nto = json_array_size(n->to);
 
 	rec = jrec_create(n->kind, n->account);
 	pack_buffer_init(&pb);
-	pk = &pb.pk;
-	msgpack_pack_map(pk, 11 + (n->pending != NULL));
-	pack_kstr(pk, "run_id", n->id);
-	pack_kstr(pk, "account", n->account);
-	pack_kstr(pk, "schedule", n->schedule != NULL ? n->schedule : "");
-	pack_kstr(pk, "notice", n->notice);
-	pack_kint(pk, "date_us", n->date_us);
-	pack_str(pk, "recipients");
-	msgpack_pack_array(pk, nto);
-	for (i = 0; i < nto; i++)
-		pack_str(pk, json_string_value(json_array_get(n->to, i)));
-	pack_kstr(pk, "subject", n->subject);
-	pack_kstr(pk, "text", n->text);
-	pack_kstr(pk, "html", n->html);
-	pack_str(pk, "attachments");
-	msgpack_pack_array(pk, 0);
-	if (n->pending != NULL) {
-		pack_str(pk, "pending");
-		msgpack_pack_array(pk, json_array_size(n->pending));
-		for (i = 0; i < json_array_size(n->pending); i++)
-			pack_str(pk, json_string_value(json_array_get(
-			    n->pending, i)));
-	}
-	pack_kint(pk, "format", 1);
+	pack_map_counted(&pb.pk, email_body_entries, &b);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
 	if (nto > 0)
 		jrec_put(rec, EMAIL_OUTBOX, n->id, strlen(n->id),

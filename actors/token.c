@@ -414,9 +414,15 @@ void
 token_ctl_revoke(struct reply *req, struct token *t)
 {
 	const struct caller	*caller = reply_caller(req);
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("id", t->id),
+		PACK_PAIR_STR("name", t->name),
+		PACK_PAIR_INT("by_uid", CALLER_UID(caller)),
+		PACK_PAIR_STR("by_token", caller->token[0] != '\0' ?
+		    caller->token : NULL),
+	};
 	struct token_op		*op;
 	struct jrec		*rec;
-	msgpack_packer		*pk;
 	char			 claim[128];
 
 	/* out of the index now: no request is let in by it from here on */
@@ -426,13 +432,7 @@ token_ctl_revoke(struct reply *req, struct token *t)
 	op->t = t;
 	rec = jrec_create("token.revoked", t->account);
 	jrec_failfast(rec);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 4);
-	pack_kstr(pk, "id", t->id);
-	pack_kstr(pk, "name", t->name);
-	pack_kint(pk, "by_uid", CALLER_UID(caller));
-	pack_kstr(pk, "by_token", caller->token[0] != '\0' ? caller->token :
-	    NULL);
+	PACK_MAP(jrec_body(rec), v);
 	jrec_del(rec, TOKEN_TABLE, t->id, strlen(t->id));
 	snprintf(claim, sizeof claim, "token:%s:%s", t->account != NULL ?
 	    t->account : "", t->name);

@@ -183,6 +183,21 @@ checkpoint_set_hook(struct journal *j, void (*fn)(uint64_t, const char *,
 	j->ckpt_hookarg = arg;
 }
 
+/* The checkpoint map (doc/journal-format.md). */
+static void
+checkpoint_pack(msgpack_packer *pk, uint64_t size, const char *root,
+    const char *head, const char *note)
+{
+	const struct pack_pair	v[] = {
+		PACK_PAIR_INT("tree_size", (int64_t)size),
+		PACK_PAIR_STR("root", root),
+		PACK_PAIR_STR("head_hash", head),
+		PACK_PAIR_STR("note", note),
+	};
+
+	PACK_MAP(pk, v);
+}
+
 int
 checkpoint_fill(struct journal *j, struct jrec *rec,
     const struct merkle_range *range, const uint8_t *head, char **cause)
@@ -205,15 +220,7 @@ checkpoint_fill(struct journal *j, struct jrec *rec,
 	if (note == NULL)
 		return (-1);
 	rec->body.len = 0;
-	msgpack_pack_map(pk, 4);
-	msgpack_pack_str_with_body(pk, "tree_size", 9);
-	msgpack_pack_uint64(pk, range->size);
-	msgpack_pack_str_with_body(pk, "root", 4);
-	msgpack_pack_str_with_body(pk, rhex, 64);
-	msgpack_pack_str_with_body(pk, "head_hash", 9);
-	msgpack_pack_str_with_body(pk, hhex, 64);
-	msgpack_pack_str_with_body(pk, "note", 4);
-	msgpack_pack_str_with_body(pk, note, strlen(note));
+	checkpoint_pack(pk, range->size, rhex, hhex, note);
 	free(rec->note);
 	rec->note = note;
 	return (0);

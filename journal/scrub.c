@@ -276,25 +276,23 @@ scrub_end(struct scrub *s)
 static void
 scrub_record(struct journal *j, const struct scrub_report *r)
 {
-	struct jrec	*rec;
-	msgpack_packer	*pk;
+	struct jrec		*rec;
+	const struct pack_pair	 v[] = {
+		PACK_PAIR_STR("scope", r->scope),
+		PACK_PAIR_STR("outcome", r->bad_seq == 0 ? "ok" : "broken"),
+		PACK_PAIR_INT("from_seq", (int64_t)r->from_seq),
+		PACK_PAIR_INT("to_seq", (int64_t)r->to_seq),
+		PACK_PAIR_INT("records", (int64_t)r->records),
+		r->bad_seq == 0 ? (struct pack_pair)PACK_PAIR_STR("bad_seq",
+		    NULL) : (struct pack_pair)PACK_PAIR_INT("bad_seq",
+		    (int64_t)r->bad_seq),
+		PACK_PAIR_STR("reason", r->reason),
+		PACK_PAIR_INT("started_us", r->started_us),
+		PACK_PAIR_INT("verified_seq", (int64_t)j->chain.verified_seq),
+	};
 
 	rec = jrec_create("journal.scrub", NULL);
-	pk = jrec_body(rec);
-	msgpack_pack_map(pk, 9);
-	pack_kstr(pk, "scope", r->scope);
-	pack_kstr(pk, "outcome", r->bad_seq == 0 ? "ok" : "broken");
-	pack_kint(pk, "from_seq", (int64_t)r->from_seq);
-	pack_kint(pk, "to_seq", (int64_t)r->to_seq);
-	pack_kint(pk, "records", (int64_t)r->records);
-	pack_str(pk, "bad_seq");
-	if (r->bad_seq == 0)
-		msgpack_pack_nil(pk);
-	else
-		msgpack_pack_uint64(pk, r->bad_seq);
-	pack_kstr(pk, "reason", r->reason);
-	pack_kint(pk, "started_us", r->started_us);
-	pack_kint(pk, "verified_seq", (int64_t)j->chain.verified_seq);
+	PACK_MAP(jrec_body(rec), v);
 	journal_submit(j, rec, scrub_record_cb, NULL);
 }
 
