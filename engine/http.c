@@ -132,6 +132,7 @@ static void	 http_check_info(void);
 static void	 http_done_cb(evutil_socket_t, short, void *);
 static void	 http_start_cb(evutil_socket_t, short, void *);
 static void	 http_launch(struct http_job *);
+static void	 http_start_soon(void);
 static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
 		    struct curl_sockaddr *);
@@ -252,7 +253,7 @@ http_runtime_init(struct event_base *base, const struct http_config *cfg)
 	curl_multi_setopt(http_multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
 	http_timer_ev = evtimer_new(base, http_timeout_cb, NULL);
 	http_done_ev = event_new(base, -1, 0, http_done_cb, NULL);
-	http_start_ev = event_new(base, -1, 0, http_start_cb, NULL);
+	http_start_ev = evtimer_new(base, http_start_cb, NULL);
 	if (http_timer_ev == NULL || http_done_ev == NULL ||
 	    http_start_ev == NULL)
 		fatalx("http_runtime_init: event_new failed");
@@ -950,7 +951,17 @@ http_launch(struct http_job *job)
 	TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
 	TAILQ_INSERT_TAIL(&http_live, job, entry);
 	http_nlive++;
-	event_active(http_start_ev, EV_TIMEOUT, 0);
+	http_start_soon();
+}
+
+/* Run http_start_cb on a later turn of the loop: a timer of no delay, not
+ * event_active, so that the loop polls its sockets first (libevent runs
+ * events activated while it runs its active ones in the same pass). */
+static void
+http_start_soon(void)
+{
+	if (!evtimer_pending(http_start_ev, NULL))
+		timeout_add_us(http_start_ev, 0);
 }
 
 /* Up to HTTP_START_BURST waiting transfers join the multi handle (libcurl
@@ -976,7 +987,7 @@ http_start_cb(evutil_socket_t fd, short events, void *arg)
 		}
 	}
 	if (!TAILQ_EMPTY(&http_waiting))
-		event_active(http_start_ev, EV_TIMEOUT, 0);
+		http_start_soon();
 }
 
 /* JOB ended with R: detach it, log it, queue its callback. */
