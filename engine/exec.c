@@ -1074,8 +1074,11 @@ exec_wake_cb(evutil_socket_t fd, short events, void *arg)
 		STAILQ_REMOVE_HEAD(&q, entry);
 		exec_spawned(sp);
 	}
-	if (more)
-		event_active(exec_wake_ev, EV_READ, 0);
+	/* The rest on the next turn, after the loop polls again (an
+	 * event_active here would run in this same pass). */
+	if (more && write(exec_wake[1], "", 1) == -1 && errno != EAGAIN)
+		log_warnx("msg=\"exec: cannot wake the loop\" error=\"%s\"",
+		    strerror(errno));
 }
 
 /*
