@@ -2,10 +2,10 @@
  * actors/recover.c: runs a crash or a stop left in flight.  At start, every
  * row of the "active" table is a run that began and did not end: a pending
  * one waits for a slot again (one claimed ahead of an instant still to
- * come waits for that instant first); a running one (its execution may have run)
- * is run again within its retry policy if its operation is idempotent,
- * else ends "interrupted"; one whose operation left the catalog ends; an
- * active row whose owner is gone is settled alone.
+ * come waits for that instant first); a running one (its execution may
+ * have run) is run again within its retry policy if its operation is
+ * idempotent, else ends "interrupted"; one whose operation left the
+ * catalog ends; an active row whose owner is gone is settled alone.
  */
 #include <stdio.h>
 #include <stdlib.h>

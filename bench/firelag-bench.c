@@ -25,8 +25,9 @@
  * (0: claims at the instant, as before that option).  --executor http
  * runs an http operation against tests/chime-test-router (started beside
  * chimed, which gets --http-allow 127.0.0.1/32) instead of an exec one,
- * and reads when each request reached the router.  --perf FILE records the daemon with
- * perf record --call-graph dwarf from just before T until the runs have ended.
+ * and reads when each request reached the router.  --perf FILE records the
+ * daemon with perf record --call-graph dwarf from just before T until the
+ * runs have ended.
  *
  *	firelag-bench [--count K] [--max-running N] [--trigger cron|at]
  *	    [--lead SECONDS] [--claim-ahead DUR] [--executor exec|http]
@@ -223,8 +224,8 @@ usage(void)
 	fprintf(stderr, "usage: firelag-bench [--count K] [--max-running N] "
 	    "[--trigger cron|at]\n"
 	    "           [--lead SECONDS] [--claim-ahead DUR] "
-	    "[--executor exec|http] [--router PATH]\n           [--chimed PATH] [--journal PATH] "
-	    "[--catalog FILE]\n"
+	    "[--executor exec|http] [--router PATH]\n"
+	    "           [--chimed PATH] [--journal PATH] [--catalog FILE]\n"
 	    "           [--op ID] [--sync full|batch|none] "
 	    "[--log-level LEVEL]\n"
 	    "           [--wait SECONDS] [--perf FILE] [--keep] "
