@@ -125,9 +125,9 @@ static json_t	*email_deliver_wanted(const char *, int, int, const char *,
 		     const char *, json_t **);
 static char	*email_subject_of(const char *, const char *,
 		    const struct mail_summary *);
-static void	 email_pack_queued(msgpack_packer *, const struct email_run *,
-		    json_t *, const struct email_parts *, const char *,
-		    int64_t);
+struct email_body;
+static void	 email_queue_body(const char *, const struct email_body *,
+		    const char *, const char *, void (*)(int, void *), void *);
 static char	*email_pending_key(const char *, const char *);
 static void	 email_queued_cb(const struct journal_result *, void *);
 static void	 email_parts_make(const struct email_run *,
@@ -576,21 +576,55 @@ email_body_entries(msgpack_packer *pk, const void *arg)
 	pack_kint(pk, "format", 1);
 }
 
-/* Pack the email.queued body (and outbox row) of a run. */
+/*
+ * Queue outbox row B as a record of KIND: the row in the outbox (when it
+ * has recipients), each recipient claimed as PREFIX + ID:ADDRESS and given
+ * a pending row, and B's "pending" rows deleted from PENDING_TABLE.  Sends
+ * start from the record's callback, which calls DONE(ok, ARG) if given.
+ */
 static void
-email_pack_queued(msgpack_packer *pk, const struct email_run *er,
-    json_t *to, const struct email_parts *p, const char *subject,
-    int64_t date_us)
+email_queue_body(const char *kind, const struct email_body *b,
+    const char *prefix, const char *pending_table, void (*done)(int, void *),
+    void *arg)
 {
-	const struct email_body	b = {
-		.run_id = er->run_id, .account = er->account,
-		.schedule = er->schedule_id, .event_key = "status",
-		.event = er->status, .date_us = date_us, .to = to,
-		.subject = subject, .text = p->text, .html = p->html,
-		.atts = p->atts,
-	};
+	struct pack_buffer	 pb;
+	struct jrec		*rec;
+	struct email_out	*out;
+	msgpack_unpacked	 u;
+	json_t			*e;
+	const char		*a;
+	char			*claim, *key;
+	size_t			 i;
 
-	pack_map_counted(pk, email_body_entries, &b);
+	rec = jrec_create(kind, b->account);
+	pack_buffer_init(&pb);
+	pack_map_counted(&pb.pk, email_body_entries, b);
+	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
+	if (json_array_size(b->to) > 0)
+		jrec_put(rec, EMAIL_OUTBOX, b->run_id, strlen(b->run_id),
+		    pb.sbuf.data, pb.sbuf.size);
+	json_array_foreach(b->to, i, e) {
+		a = json_string_value(e);
+		xasprintf(&claim, "%s%s:%s", prefix, b->run_id, a);
+		jrec_claim(rec, claim);
+		free(claim);
+		key = email_pending_key(b->run_id, a);
+		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
+		free(key);
+	}
+	json_array_foreach(b->pending, i, e) {
+		a = json_string_value(e);
+		jrec_del(rec, pending_table, a, strlen(a));
+	}
+	/* The same bytes, read back: the message as recovery sees it. */
+	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
+		fatalx("email: cannot read its own outbox row");
+	out = email_out_from_row(&u.data, b->run_id, b->to);
+	msgpack_unpacked_destroy(&u);
+	pack_buffer_clear(&pb);
+	out->queued = done;
+	out->queued_arg = arg;
+	journal_submit(engine->journal, rec, email_queued_cb, out);
 }
 
 /* The key of an email log row: "ACCOUNT/" + 16 hex digits of AT + "/" +
@@ -689,36 +723,15 @@ static void
 email_enqueue(const struct email_run *er, json_t *to,
     const struct email_parts *p, const char *subject)
 {
-	struct pack_buffer	 pb;
-	struct jrec		*rec;
-	struct email_out	*out;
-	msgpack_unpacked	 u;
-	const char		*a;
-	char			*claim, *key;
-	size_t			 i;
+	const struct email_body	b = {
+		.run_id = er->run_id, .account = er->account,
+		.schedule = er->schedule_id, .event_key = "status",
+		.event = er->status, .date_us = er->finished_us, .to = to,
+		.subject = subject, .text = p->text, .html = p->html,
+		.atts = p->atts,
+	};
 
-	rec = jrec_create("email.queued", er->account);
-	pack_buffer_init(&pb);
-	email_pack_queued(&pb.pk, er, to, p, subject, er->finished_us);
-	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	jrec_put(rec, EMAIL_OUTBOX, er->run_id, strlen(er->run_id),
-	    pb.sbuf.data, pb.sbuf.size);
-	for (i = 0; i < json_array_size(to); i++) {
-		a = json_string_value(json_array_get(to, i));
-		xasprintf(&claim, "email:%s:%s", er->run_id, a);
-		jrec_claim(rec, claim);
-		free(claim);
-		key = email_pending_key(er->run_id, a);
-		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
-		free(key);
-	}
-	/* The same bytes, read back: the message as recovery sees it. */
-	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
-		fatalx("email_enqueue: cannot read its own body");
-	out = email_out_from_row(&u.data, er->run_id, to);
-	msgpack_unpacked_destroy(&u);
-	pack_buffer_clear(&pb);
-	journal_submit(engine->journal, rec, email_queued_cb, out);
+	email_queue_body("email.queued", &b, "email:", NULL, NULL, NULL);
 }
 
 /*
@@ -778,44 +791,9 @@ email_notice_queue(const struct email_notice *n)
 		.date_us = n->date_us, .to = n->to, .subject = n->subject,
 		.text = n->text, .html = n->html, .pending = n->pending,
 	};
-	struct pack_buffer	 pb;
-	struct jrec		*rec;
-	struct email_out	*out;
-	msgpack_unpacked	 u;
-	const char		*a;
-	char			*claim, *key;
-	size_t			 i, nto = json_array_size(n->to);
 
-	rec = jrec_create(n->kind, n->account);
-	pack_buffer_init(&pb);
-	pack_map_counted(&pb.pk, email_body_entries, &b);
-	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
-	if (nto > 0)
-		jrec_put(rec, EMAIL_OUTBOX, n->id, strlen(n->id),
-		    pb.sbuf.data, pb.sbuf.size);
-	for (i = 0; i < nto; i++) {
-		a = json_string_value(json_array_get(n->to, i));
-		xasprintf(&claim, "%s%s:%s", n->claim_prefix != NULL ?
-		    n->claim_prefix : "", n->id, a);
-		jrec_claim(rec, claim);
-		free(claim);
-		key = email_pending_key(n->id, a);
-		jrec_put(rec, EMAIL_PENDING, key, strlen(key), "\x80", 1);
-		free(key);
-	}
-	for (i = 0; n->pending != NULL && i < json_array_size(n->pending);
-	    i++) {
-		a = json_string_value(json_array_get(n->pending, i));
-		jrec_del(rec, n->pending_table, a, strlen(a));
-	}
-	if (unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u) == -1)
-		fatalx("email_notice_queue: cannot read its own body");
-	out = email_out_from_row(&u.data, n->id, n->to);
-	msgpack_unpacked_destroy(&u);
-	pack_buffer_clear(&pb);
-	out->queued = n->done;
-	out->queued_arg = n->arg;
-	journal_submit(engine->journal, rec, email_queued_cb, out);
+	email_queue_body(n->kind, &b, n->claim_prefix != NULL ?
+	    n->claim_prefix : "", n->pending_table, n->done, n->arg);
 }
 
 /*
