@@ -674,14 +674,15 @@ journal_call_hooks(struct journal *j, size_t records, int64_t commit_us)
 		journal_compact_hooks(j);
 }
 
-int
-journal_table_seek(struct journal *j, const char *table, const void *prefix,
-    size_t plen, const void *start, size_t slen,
+/* The store's table_seek, forward or BACK; a failure is logged. */
+static int
+journal_seek(struct journal *j, const char *table, const void *prefix,
+    size_t plen, const void *from, size_t flen, int back,
     int (*cb)(const struct journal_row *, void *), void *arg)
 {
 	char	*cause;
 
-	if (j->ops->table_seek(j->store, table, prefix, plen, start, slen, 0,
+	if (j->ops->table_seek(j->store, table, prefix, plen, from, flen, back,
 	    cb, arg, &cause) != 0) {
 		log_warnx("msg=\"journal: cannot read table\" table=%s "
 		    "error=\"%s\"", table, cause);
@@ -692,20 +693,20 @@ journal_table_seek(struct journal *j, const char *table, const void *prefix,
 }
 
 int
+journal_table_seek(struct journal *j, const char *table, const void *prefix,
+    size_t plen, const void *start, size_t slen,
+    int (*cb)(const struct journal_row *, void *), void *arg)
+{
+	return (journal_seek(j, table, prefix, plen, start, slen, 0, cb, arg));
+}
+
+int
 journal_table_seek_back(struct journal *j, const char *table,
     const void *prefix, size_t plen, const void *before, size_t blen,
     int (*cb)(const struct journal_row *, void *), void *arg)
 {
-	char	*cause;
-
-	if (j->ops->table_seek(j->store, table, prefix, plen, before, blen, 1,
-	    cb, arg, &cause) != 0) {
-		log_warnx("msg=\"journal: cannot read table\" table=%s "
-		    "error=\"%s\"", table, cause);
-		free(cause);
-		return (-1);
-	}
-	return (0);
+	return (journal_seek(j, table, prefix, plen, before, blen, 1, cb,
+	    arg));
 }
 
 int
