@@ -7,8 +7,9 @@
  * the done queue and, if the loop was not told yet, writes one byte to a
  * pipe watched by a persistent libevent event on the loop's base.  The
  * loop then moves the done queue to its own ready queue and runs the
- * callbacks one by one, in submit order (which is seq order).
- * journal_flush waits on done_cond instead of the pipe.
+ * callbacks one by one, in submit order (which is seq order), at most
+ * JOURNAL_DISPATCH_TURN a turn of the loop.  journal_flush waits on
+ * done_cond instead of the pipe and runs them all.
  */
 #include <sys/types.h>
 
@@ -23,6 +24,8 @@
 
 #include "engine.h"
 #include "journal.h"
+
+#define JOURNAL_DISPATCH_TURN	128	/* outcomes delivered a turn */
 
 struct journal_tail {
 	uint64_t	 last;
@@ -58,7 +61,7 @@ static int	 journal_tail_record(struct journal_tail *,
 		     const struct journal_meta *, char **);
 static void	 journal_wake(evutil_socket_t, short, void *);
 static void	 journal_collect(struct journal *);
-static void	 journal_dispatch(struct journal *);
+static void	 journal_dispatch(struct journal *, size_t);
 static void	 journal_compact_hooks(struct journal *);
 static void	 journal_call_hooks(struct journal *, size_t, int64_t);
 static void	 journal_failed(struct journal *, struct jrec *,
@@ -282,7 +285,7 @@ journal_close(struct journal *j)
 		journal_flush(j);
 	writer_stop(j);
 	journal_collect(j);	/* what the writer made on its own */
-	journal_dispatch(j);
+	journal_dispatch(j, SIZE_MAX);
 	checkpoint_free(j);
 	if (j->ev != NULL)
 		event_free(j->ev);
@@ -310,7 +313,7 @@ journal_flush(struct journal *j)
 	if (j->pending > 0 && !j->readonly && !j->started &&
 	    writer_start(j, &cause) != 0)
 		fatalx("%s", cause);
-	journal_dispatch(j);
+	journal_dispatch(j, SIZE_MAX);
 	while (j->pending > 0) {
 		pthread_mutex_lock(&j->mtx);
 		while (STAILQ_EMPTY(&j->done))
@@ -318,7 +321,7 @@ journal_flush(struct journal *j)
 		STAILQ_CONCAT(&j->ready, &j->done);
 		j->notified = 0;
 		pthread_mutex_unlock(&j->mtx);
-		journal_dispatch(j);
+		journal_dispatch(j, SIZE_MAX);
 	}
 }
 
@@ -347,7 +350,12 @@ journal_deliver(struct journal *j, struct jrec_queue *q,
 		log_warn("msg=\"journal: cannot wake the loop\"");
 }
 
-/* The pipe is readable: drain it, then deliver what is done. */
+/*
+ * The pipe is readable: drain it, then deliver what is done, at most
+ * JOURNAL_DISPATCH_TURN outcomes a turn: a commit of thousands of records
+ * (each callback may start an operation) does not hold the loop; the rest
+ * follow on the next turn, after the loop has polled (a byte on the pipe).
+ */
 static void
 journal_wake(evutil_socket_t fd, short events, void *arg)
 {
@@ -357,7 +365,10 @@ journal_wake(evutil_socket_t fd, short events, void *arg)
 	while (read(fd, buf, sizeof buf) > 0)
 		;
 	journal_collect(j);
-	journal_dispatch(j);
+	journal_dispatch(j, JOURNAL_DISPATCH_TURN);
+	if (!STAILQ_EMPTY(&j->ready) && write(j->pipe[1], "", 1) == -1 &&
+	    errno != EAGAIN)
+		log_warn("msg=\"journal: cannot wake the loop\"");
 }
 
 static void
@@ -369,16 +380,18 @@ journal_collect(struct journal *j)
 	pthread_mutex_unlock(&j->mtx);
 }
 
-/* Run the ready callbacks in order; a callback may submit or flush. */
+/* Run the ready callbacks in order, at most MAX of them; a callback may
+ * submit or flush. */
 static void
-journal_dispatch(struct journal *j)
+journal_dispatch(struct journal *j, size_t max)
 {
 	struct journal_result	 r;
 	struct jrec		*rec;
 	const char		*reason, *error;
+	size_t			 n = 0;
 	int			 stalled;
 
-	while ((rec = STAILQ_FIRST(&j->ready)) != NULL) {
+	while (n++ < max && (rec = STAILQ_FIRST(&j->ready)) != NULL) {
 		STAILQ_REMOVE_HEAD(&j->ready, entry);
 		if (!rec->internal)
 			j->pending--;
