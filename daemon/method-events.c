@@ -413,7 +413,7 @@ watch_pump(evutil_socket_t fd, short events, void *arg)
 		w->paused_us = mono_us();
 		timeout_add_us(w->stall, watch_stall_us);
 	} else if (w->next <= sl.head)
-		event_active(w->pump, EV_TIMEOUT, 0);	/* the rest: next turn */
+		timeout_add_us(w->pump, 0);	/* the rest: after the loop polls */
 }
 
 /* One log entry of a slice: send it if the watcher may see it and wants
