@@ -63,6 +63,7 @@ static void	apply_prune_one(struct schedule *, void *);
 static json_t	*apply_answer(const struct apply_op *, int, uint64_t);
 static int	apply_id_cmp(const void *, const void *);
 static void	apply_prepare(struct apply_entry *, const char *, int64_t);
+static void	apply_reserve(struct jrec *, size_t, size_t);
 static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
 
@@ -457,6 +458,27 @@ apply_prepare(struct apply_entry *e, const char *id, int64_t now)
 }
 
 /*
+ * Room in REC for N more rows like the one just put, whose row the body
+ * holds from OFF on: the record grows once, not by doubling (each
+ * time a copy, into pages not yet touched).  Twice its size each, for
+ * rows larger than the first.
+ */
+static void
+apply_reserve(struct jrec *rec, size_t n, size_t off)
+{
+	size_t	row;
+
+	if (n == 0)
+		return;
+	jrec_body_since(rec, off, &row);
+	row = 2 * row + 64;
+	if (n > (size_t)JOURNAL_MAX_RECORD / row)
+		n = (size_t)JOURNAL_MAX_RECORD / row;
+	/* The arena: the row, its progress row, two keys, two names. */
+	jrec_reserve(rec, n * row, n * (row + 256), 2 * n);
+}
+
+/*
  * The schedule.applied record: body {"created": [schedule map],
  * "updated": [schedule map], "deleted": [{"id", "name"}], "unchanged":
  * count} (each list in id order), each created and updated schedule's
@@ -471,7 +493,8 @@ apply_record(struct apply_op *op)
 	struct apply_entry	*e, **ord;
 	char			*ids, *id;
 	int64_t			 now = now_us();
-	size_t			 i, n, nc = op->count[APPLY_CREATED];
+	size_t			 i, n, nc = op->count[APPLY_CREATED], off;
+	size_t			 rows = 0, nrows = nc + op->count[APPLY_UPDATED];
 	int			 k;
 
 	/* New ids, drawn at once. */
@@ -510,7 +533,11 @@ apply_record(struct apply_op *op)
 		for (i = 0; i < n; i++) {
 			e = ord[i];
 			if (k != APPLY_DELETED) {
-				schedule_put_rows(e->t, rec, pk);
+				if (rows == 0)
+					jrec_body_since(rec, 0, &off);
+				schedule_put_rows(e->t, rec);
+				if (rows++ == 0)
+					apply_reserve(rec, nrows - 1, off);
 				if (k == APPLY_UPDATED &&
 				    e->t->history < e->s->history &&
 				    e->t->run_counter >= e->t->history)
@@ -629,6 +656,11 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 	op->account = xstrdup(account);
 	n = json_object_size(set);
 	names = xcalloc(n + 1, sizeof *names);
+	if (n > 0) {
+		/* One entry each, at once (prune adds more). */
+		op->cap = n;
+		op->v = xreallocarray(NULL, n, sizeof *op->v);
+	}
 	k = 0;
 	json_object_foreach(set, key, v)
 		names[k++] = key;

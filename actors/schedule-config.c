@@ -647,10 +647,18 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	size_t		 i;
 	int		 any = 0;
 
+	/* Nothing of delivery given: nothing to do (most entries). */
+	given = json_object_get(params, "deliver");
+	for (i = 0; given == NULL && i < sizeof flat / sizeof flat[0]; i++) {
+		if (json_object_get(params, flat[i][0]) != NULL)
+			break;
+	}
+	if (given == NULL && i == sizeof flat / sizeof flat[0])
+		return (0);
 	d = t->deliver != NULL ? json_loads(t->deliver, 0, NULL) : NULL;
 	if (d == NULL)
 		d = json_object();
-	if ((given = json_object_get(params, "deliver")) != NULL) {
+	if (given != NULL) {
 		any = 1;
 		if (!json_is_object(given)) {
 			*field = "deliver";
