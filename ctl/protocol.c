@@ -386,6 +386,9 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 	return (NULL);
 }
 
+/* Entries of a method's table checked without a lookup each, at most. */
+#define CTL_CHECK_MAX	64
+
 static int	ctl_check_table(const struct ctl_method *, json_t *, int,
 		    char **, char **);
 
@@ -415,7 +418,8 @@ ctl_check_table(const struct ctl_method *m, json_t *params, int ranges,
 {
 	const struct ctl_param	*p;
 	const char		*key, *why;
-	json_t			*v;
+	json_t			*v, *given[CTL_CHECK_MAX];
+	size_t			 i, n = 0;
 
 	*field = *reason = NULL;
 	if (params != NULL && (!json_is_object(params) ||
@@ -424,9 +428,15 @@ ctl_check_table(const struct ctl_method *m, json_t *params, int ranges,
 		*reason = xstrdup("must be an object");
 		return (-1);
 	}
+	/* What PARAMS gives of each entry of the table, found as its keys
+	 * are checked (no lookup per entry after). */
+	for (p = m->params; p != NULL && p->name != NULL; p++)
+		n++;
+	if (n <= CTL_CHECK_MAX)
+		memset(given, 0, n * sizeof *given);
 	if (params != NULL) {
 		json_object_foreach(params, key, v) {
-			if (ctl_find_param(m, key) == NULL) {
+			if ((p = ctl_find_param(m, key)) == NULL) {
 				*field = xstrdup(key);
 				*reason = xstrdup("unknown parameter");
 				return (-1);
@@ -436,10 +446,16 @@ ctl_check_table(const struct ctl_method *m, json_t *params, int ranges,
 				*reason = xstrdup(CTL_RANGE_REASON);
 				return (-1);
 			}
+			if (n <= CTL_CHECK_MAX)
+				given[p - m->params] = v;
 		}
 	}
-	for (p = m->params; p != NULL && p->name != NULL; p++) {
-		v = params != NULL ? json_object_get(params, p->name) : NULL;
+	for (i = 0, p = m->params; i < n; i++, p++) {
+		if (n <= CTL_CHECK_MAX)
+			v = given[i];
+		else
+			v = params != NULL ? json_object_get(params, p->name) :
+			    NULL;
 		if (v == NULL) {
 			if (~p->flags & CTL_P_REQUIRED)
 				continue;
