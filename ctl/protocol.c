@@ -652,7 +652,8 @@ ctl_find_param(const struct ctl_method *m, const char *name)
 	const struct ctl_param	*p;
 
 	for (p = m->params; p != NULL && p->name != NULL; p++) {
-		if (strcmp(p->name, name) == 0)
+		/* (the first byte first: no call for most entries) */
+		if (p->name[0] == name[0] && strcmp(p->name, name) == 0)
 			return (p);
 	}
 	return (NULL);
