@@ -682,8 +682,7 @@ void		 schedule_pack_progress(msgpack_packer *, int64_t, int64_t,
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_put_row(struct schedule *, struct jrec *);
 struct jrec	*schedule_record(struct schedule *, const char *);
-void		 schedule_put_rows(struct schedule *, struct jrec *,
-		     msgpack_packer *);
+void		 schedule_put_rows(struct schedule *, struct jrec *);
 json_t		*schedule_to_json(const struct schedule *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
 void		 schedule_batch_started(const char *);

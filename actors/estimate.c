@@ -98,9 +98,12 @@ estimate_run(const char *account, const struct operation *op,
 	struct operation	 obs;
 	char			*key;
 
-	key = usage_key(account, op->id, model->id);
-	w = usage_find(key);
-	free(key);
+	w = NULL;
+	if (windows.count != 0) {	/* (no key to make for none) */
+		key = usage_key(account, op->id, model->id);
+		w = usage_find(key);
+		free(key);
+	}
 	if (w == NULL || w->n < ESTIMATE_MIN_RUNS) {
 		cost_estimate(op, model, out);
 		*source = "catalog";

@@ -254,7 +254,7 @@ op_prefs_find(const char *account, const char *operation)
 	char			 key[PREFS_KEY_MAX];
 	int			 len;
 
-	if (account == NULL || operation == NULL || ops_map.nbuckets == 0)
+	if (account == NULL || operation == NULL || ops_map.count == 0)
 		return (NULL);
 	len = snprintf(key, sizeof key, "%s/%s", account, operation);
 	if (len < 0 || (size_t)len >= sizeof key)

@@ -51,18 +51,23 @@ struct apply_op {
 	size_t			 count[APPLY_OUTCOMES];
 };
 
+struct apply_ord;
+
 static int	apply_name_cmp(const void *, const void *);
 static int	apply_entry_cmp(const void *, const void *);
 static struct apply_entry *apply_add(struct apply_op *, const char *);
 static void	apply_free(struct apply_op *);
 static void	apply_refuse(struct reply *, enum reply_kind, const char *,
 		    const char *, const char *);
+static char	*apply_name_key(const char *, const char *);
 static int	apply_entry_config(struct apply_op *, struct apply_entry *,
 		    json_t *, int);
 static void	apply_prune_one(struct schedule *, void *);
 static json_t	*apply_answer(const struct apply_op *, int, uint64_t);
 static int	apply_id_cmp(const void *, const void *);
+static void	apply_ord_set(struct apply_ord *, struct apply_entry *);
 static void	apply_prepare(struct apply_entry *, const char *, int64_t);
+static void	apply_reserve(struct jrec *, size_t, size_t);
 static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
 
@@ -217,6 +222,20 @@ apply_refuse(struct reply *req, enum reply_kind kind, const char *name,
 	free(msg);
 }
 
+/* "ACCOUNT/NAME", as schedule.create makes it (allocated). */
+static char *
+apply_name_key(const char *account, const char *name)
+{
+	size_t	 a = strlen(account), l = strlen(name);
+	char	*k;
+
+	k = xmalloc(a + l + 2);
+	memcpy(k, account, a);
+	k[a] = '/';
+	memcpy(k + a + 1, name, l + 1);
+	return (k);
+}
+
 /*
  * E's schedule as the entry PARAMS makes it (from the defaults of a new
  * one, so that a field left out means its default), compared with E->s:
@@ -307,7 +326,7 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 	e->t = t;
 	if (s != NULL)
 		return (0);
-	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	t->name_key = apply_name_key(t->account, t->name);
 	if (schedule_claim_name(t) == -1) {
 		apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
 		    "a schedule of this name is being created or deleted; "
@@ -400,16 +419,36 @@ apply_answer(const struct apply_op *op, int dry_run, uint64_t seq)
 	return (out);
 }
 
+/* An entry and its id's first 8 bytes, big-endian (zero past its end):
+ * ids in order compare mostly on that number, with no pointer chased. */
+struct apply_ord {
+	uint64_t		 key;
+	struct apply_entry	*e;
+};
+
 /* The order of the record's lists: by schedule id, so that the journal
  * writes each table's rows in key order (far faster for LMDB than in
- * the random order of the ids). */
+ * the random order of the ids).  The same order as strcmp's. */
 static int
 apply_id_cmp(const void *a, const void *b)
 {
-	const struct apply_entry	*x = *(struct apply_entry *const *)a;
-	const struct apply_entry	*y = *(struct apply_entry *const *)b;
+	const struct apply_ord	*x = a, *y = b;
 
-	return (strcmp(x->t->id, y->t->id));
+	if (x->key != y->key)
+		return (x->key < y->key ? -1 : 1);
+	return (strcmp(x->e->t->id, y->e->t->id));
+}
+
+static void
+apply_ord_set(struct apply_ord *o, struct apply_entry *e)
+{
+	const char	*id = e->t->id;
+	size_t		 i;
+
+	o->e = e;
+	o->key = 0;
+	for (i = 0; i < 8 && id[i] != '\0'; i++)
+		o->key |= (uint64_t)(u_char)id[i] << (56 - 8 * i);
 }
 
 /*
@@ -457,6 +496,27 @@ apply_prepare(struct apply_entry *e, const char *id, int64_t now)
 }
 
 /*
+ * Room in REC for N more rows like the one just put, whose row the body
+ * holds from OFF on: the record grows once, not by doubling (each
+ * time a copy, into pages not yet touched).  Twice its size each, for
+ * rows larger than the first.
+ */
+static void
+apply_reserve(struct jrec *rec, size_t n, size_t off)
+{
+	size_t	row;
+
+	if (n == 0)
+		return;
+	jrec_body_since(rec, off, &row);
+	row = 2 * row + 64;
+	if (n > (size_t)JOURNAL_MAX_RECORD / row)
+		n = (size_t)JOURNAL_MAX_RECORD / row;
+	/* The arena: the row, its progress row, two keys, two names. */
+	jrec_reserve(rec, n * row, n * (row + 256), 2 * n);
+}
+
+/*
  * The schedule.applied record: body {"created": [schedule map],
  * "updated": [schedule map], "deleted": [{"id", "name"}], "unchanged":
  * count} (each list in id order), each created and updated schedule's
@@ -468,10 +528,12 @@ apply_record(struct apply_op *op)
 {
 	struct jrec		*rec;
 	msgpack_packer		*pk;
-	struct apply_entry	*e, **ord;
+	struct apply_entry	*e;
+	struct apply_ord	*ord;
 	char			*ids, *id;
 	int64_t			 now = now_us();
-	size_t			 i, n, nc = op->count[APPLY_CREATED];
+	size_t			 i, n, nc = op->count[APPLY_CREATED], off;
+	size_t			 rows = 0, nrows = nc + op->count[APPLY_UPDATED];
 	int			 k;
 
 	/* New ids, drawn at once. */
@@ -501,16 +563,20 @@ apply_record(struct apply_op *op)
 			continue;
 		for (i = n = 0; i < op->n; i++) {
 			if ((int)op->v[i].outcome == k)
-				ord[n++] = &op->v[i];
+				apply_ord_set(&ord[n++], &op->v[i]);
 		}
 		if (n > 1)
 			xqsort(ord, n, sizeof *ord, apply_id_cmp);
 		pack_str(pk, apply_outcome_names[k]);
 		msgpack_pack_array(pk, (uint32_t)n);
 		for (i = 0; i < n; i++) {
-			e = ord[i];
+			e = ord[i].e;
 			if (k != APPLY_DELETED) {
-				schedule_put_rows(e->t, rec, pk);
+				if (rows == 0)
+					jrec_body_since(rec, 0, &off);
+				schedule_put_rows(e->t, rec);
+				if (rows++ == 0)
+					apply_reserve(rec, nrows - 1, off);
 				if (k == APPLY_UPDATED &&
 				    e->t->history < e->s->history &&
 				    e->t->run_counter >= e->t->history)
@@ -629,6 +695,11 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 	op->account = xstrdup(account);
 	n = json_object_size(set);
 	names = xcalloc(n + 1, sizeof *names);
+	if (n > 0) {
+		/* One entry each, at once (prune adds more). */
+		op->cap = n;
+		op->v = xreallocarray(NULL, n, sizeof *op->v);
+	}
 	k = 0;
 	json_object_foreach(set, key, v)
 		names[k++] = key;

@@ -21,6 +21,10 @@
 static int	parse_hhmm(const char *, int *, int *);
 static int	parse_weekly(const char *, struct cron *, char **);
 static int	parse_monthly(const char *, struct cron *, char **);
+static uint64_t	config_key_bit(const char *, size_t);
+static json_t	*config_get(json_t *, const char *);
+static int	config_apply(struct schedule_config *, const char *, json_t *,
+		    int, const char **, char **);
 static int	config_trigger_kind(json_t *);
 static int	config_trigger(struct schedule_config *, json_t *, int,
 		    const char **, char **);
@@ -38,6 +42,18 @@ static int	config_webhook(struct schedule_config *, json_t *, int,
 		    const char **, char **);
 static int	config_deliver(struct schedule_config *, json_t *,
 		    const char **, char **);
+
+/*
+ * The parameters object schedule_config_apply is reading and a bit for
+ * each of its keys (a key's bit not set: that key is absent, no lookup
+ * needed).  A dozen or more of the parameters it asks for are absent from
+ * most requests; each asked is a hash of the key in jansson.  Set only
+ * while schedule_config_apply runs, on the loop.
+ */
+static struct {
+	json_t		*params;
+	uint64_t	 keys;
+} config_view;
 
 /* The names of the triggers, also their parameters' names. */
 const char *const schedule_trigger_names[TRIGGER_KINDS] = {
@@ -288,10 +304,10 @@ config_trigger_kind(json_t *params)
 	int	i, kind = -1;
 
 	for (i = 0; i < TRIGGER_KINDS; i++) {
-		if (json_object_get(params, schedule_trigger_names[i]) == NULL)
+		if (config_get(params, schedule_trigger_names[i]) == NULL)
 			continue;
 		if ((i == TRIGGER_MANUAL || i == TRIGGER_WEBHOOK) &&
-		    !json_is_true(json_object_get(params,
+		    !json_is_true(config_get(params,
 		    schedule_trigger_names[i])))
 			continue;
 		if (kind != -1)
@@ -324,7 +340,7 @@ config_trigger(struct schedule_config *t, json_t *params, int creating,
 		return (-1);
 	}
 	*field = schedule_trigger_names[kind];
-	v = json_object_get(params, schedule_trigger_names[kind]);
+	v = config_get(params, schedule_trigger_names[kind]);
 	if (kind == TRIGGER_INTERVAL && json_is_integer(v)) {
 		snprintf(buf, sizeof buf, "%llds",
 		    (long long)json_integer_value(v));
@@ -356,7 +372,7 @@ config_trigger(struct schedule_config *t, json_t *params, int creating,
 static int
 config_string(json_t *params, const char *key, char **dst, int nullable)
 {
-	json_t	*v = json_object_get(params, key);
+	json_t	*v = config_get(params, key);
 
 	if (v == NULL)
 		return (0);
@@ -380,7 +396,7 @@ config_shared(json_t *params, const char *key, char **dst, int nullable)
 	char	*s = NULL;
 	int	 rc;
 
-	if (json_object_get(params, key) == NULL)
+	if (config_get(params, key) == NULL)
 		return (0);
 	intern_drop(*dst);
 	rc = config_string(params, key, &s, nullable);
@@ -393,7 +409,7 @@ static int
 config_enum(json_t *params, const char *key, const char *const *names, int n,
     uint8_t *dst, char **reason)
 {
-	json_t	*v = json_object_get(params, key);
+	json_t	*v = config_get(params, key);
 	int	 i;
 
 	if (v == NULL)
@@ -414,7 +430,7 @@ static int
 config_int(json_t *params, const char *key, int64_t lo, int64_t hi,
     int64_t *out, char **reason)
 {
-	json_t	*v = json_object_get(params, key);
+	json_t	*v = config_get(params, key);
 
 	if (v == NULL)
 		return (1);
@@ -464,21 +480,21 @@ config_scalars(struct schedule_config *t, json_t *params, const char **field,
 	*field = "overlap_limit";
 	if ((config_int(params, *field, 1, 64, &n, reason)) == -1)
 		return (-1);
-	else if (json_object_get(params, *field) != NULL)
+	else if (config_get(params, *field) != NULL)
 		t->overlap_limit = (uint8_t)n;
 	*field = "priority";
 	if (config_int(params, *field, 1, 10, &n, reason) == -1)
 		return (-1);
-	else if (json_object_get(params, *field) != NULL)
+	else if (config_get(params, *field) != NULL)
 		t->priority = (uint8_t)n;
 	*field = "history";
 	if (config_int(params, *field, 1, SCHEDULE_HISTORY_MAX, &n,
 	    reason) == -1)
 		return (-1);
-	else if (json_object_get(params, *field) != NULL)
+	else if (config_get(params, *field) != NULL)
 		t->history = (uint16_t)n;
 	*field = "catchup_window";
-	if ((v = json_object_get(params, *field)) != NULL) {
+	if ((v = config_get(params, *field)) != NULL) {
 		if (config_text(v, buf, sizeof buf) == -1 ||
 		    parse_duration(buf, &n) == -1 || n > 366 * 86400 *
 		    USEC_PER_SEC) {
@@ -489,7 +505,7 @@ config_scalars(struct schedule_config *t, json_t *params, const char **field,
 		t->catchup_window_us = n;
 	}
 	*field = "max_cost_month";
-	if ((v = json_object_get(params, *field)) != NULL) {
+	if ((v = config_get(params, *field)) != NULL) {
 		if (json_is_null(v))
 			t->max_cost_month = 0;
 		else if (config_text(v, buf, sizeof buf) == -1 ||
@@ -512,7 +528,7 @@ static int
 config_batch(struct schedule_config *t, const char *account, json_t *params,
     const char **field, char **reason)
 {
-	json_t	*v = json_object_get(params, "batch");
+	json_t	*v = config_get(params, "batch");
 	char	*tmpl, *bfield = NULL, *breason = NULL;
 	int64_t	 mid;
 
@@ -524,7 +540,7 @@ config_batch(struct schedule_config *t, const char *account, json_t *params,
 		t->batch_template = NULL;
 		return (0);
 	}
-	if (!json_is_object(v) || json_object_get(params, "operation") !=
+	if (!json_is_object(v) || config_get(params, "operation") !=
 	    NULL) {
 		*reason = xstrdup("must be a batch definition (a JSON object), "
 		    "instead of an operation");
@@ -563,7 +579,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 	json_int_t	 n;
 
 	*field = "webhook_tolerance";
-	if ((v = json_object_get(params, *field)) != NULL) {
+	if ((v = config_get(params, *field)) != NULL) {
 		if (!json_is_integer(v) || (n = json_integer_value(v)) < 1 ||
 		    n > 86400) {
 			*reason = xstrdup("must be a whole number of seconds "
@@ -573,7 +589,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 		t->webhook_tolerance_s = (int32_t)n;
 	}
 	*field = "webhook_style";
-	if ((v = json_object_get(params, *field)) != NULL) {
+	if ((v = config_get(params, *field)) != NULL) {
 		if (!json_is_string(v) || (n = schedule_name_index(
 		    json_string_value(v), webhook_style_names,
 		    WEBHOOK_NSTYLES)) == -1) {
@@ -583,7 +599,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 		t->webhook_style = (uint8_t)n;
 	}
 	*field = "webhook_secret";
-	if ((v = json_object_get(params, "webhook_secret")) != NULL) {
+	if ((v = config_get(params, "webhook_secret")) != NULL) {
 		if (!json_is_string(v)) {
 			*reason = xstrdup("must be a secret reference (env:, "
 			    "file:, exec:) or \"generated\"");
@@ -610,7 +626,7 @@ config_webhook(struct schedule_config *t, json_t *params, int creating,
 	 * read now, and fit the style (Standard Webhooks: base64). */
 	if (t->webhook_secret_ref != NULL &&
 	    strcmp(t->webhook_secret_ref, "generated") != 0 &&
-	    (v != NULL || json_object_get(params, "webhook_style") != NULL) &&
+	    (v != NULL || config_get(params, "webhook_style") != NULL) &&
 	    webhook_secret_usable(t->webhook_secret_ref, t->webhook_style,
 	    &cause) == -1) {
 		*field = v != NULL ? "webhook_secret" : "webhook_style";
@@ -647,10 +663,18 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	size_t		 i;
 	int		 any = 0;
 
+	/* Nothing of delivery given: nothing to do (most entries). */
+	given = config_get(params, "deliver");
+	for (i = 0; given == NULL && i < sizeof flat / sizeof flat[0]; i++) {
+		if (config_get(params, flat[i][0]) != NULL)
+			break;
+	}
+	if (given == NULL && i == sizeof flat / sizeof flat[0])
+		return (0);
 	d = t->deliver != NULL ? json_loads(t->deliver, 0, NULL) : NULL;
 	if (d == NULL)
 		d = json_object();
-	if ((given = json_object_get(params, "deliver")) != NULL) {
+	if (given != NULL) {
 		any = 1;
 		if (!json_is_object(given)) {
 			*field = "deliver";
@@ -665,7 +689,7 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 			json_object_set(d, key, v);
 	}
 	for (i = 0; i < sizeof flat / sizeof flat[0]; i++) {
-		if ((v = json_object_get(params, flat[i][0])) == NULL)
+		if ((v = config_get(params, flat[i][0])) == NULL)
 			continue;
 		any = 1;
 		if (i == 0 && json_is_array(v) && json_array_size(v) == 1 &&
@@ -687,7 +711,7 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	json_decref(d);
 	/* Settings of a delivery that has no recipient are a mistake, not
 	 * a way to turn it off ("email_to": "none", "deliver": {} are). */
-	if (text == NULL && json_object_get(params, "email_to") == NULL &&
+	if (text == NULL && config_get(params, "email_to") == NULL &&
 	    (given == NULL || json_object_size(given) > 0)) {
 		*field = "email_to";
 		*reason = xstrdup("is required for a delivery (the schedule "
@@ -699,6 +723,27 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 	return (0);
 }
 
+/* KEY's bit (LEN bytes) in config_view.keys. */
+static uint64_t
+config_key_bit(const char *key, size_t len)
+{
+	if (len == 0)
+		return (1);
+	return ((uint64_t)1 << ((len * 7 + (u_char)key[0] * 3 +
+	    (u_char)key[len - 1]) & 63));
+}
+
+/* json_object_get of PARAMS, without the lookup of a key it lacks when
+ * PARAMS is the object being applied. */
+static json_t *
+config_get(json_t *params, const char *key)
+{
+	if (params != NULL && params == config_view.params &&
+	    (config_view.keys & config_key_bit(key, strlen(key))) == 0)
+		return (NULL);
+	return (json_object_get(params, key));
+}
+
 /*
  * Apply the configuration in PARAMS to T (the defaults for a new schedule
  * of ACCOUNT when CREATING, else a copy of the schedule's).  On error
@@ -708,6 +753,26 @@ config_deliver(struct schedule_config *t, json_t *params, const char **field,
 int
 schedule_config_apply(struct schedule_config *t, const char *account,
     json_t *params, int creating, const char **field, char **reason)
+{
+	const char	*key;
+	json_t		*v;
+	int		 rc;
+
+	config_view.params = NULL;
+	config_view.keys = 0;
+	if (json_is_object(params)) {
+		json_object_foreach(params, key, v)
+			config_view.keys |= config_key_bit(key, strlen(key));
+		config_view.params = params;
+	}
+	rc = config_apply(t, account, params, creating, field, reason);
+	config_view.params = NULL;
+	return (rc);
+}
+
+static int
+config_apply(struct schedule_config *t, const char *account, json_t *params,
+    int creating, const char **field, char **reason)
 {
 	const struct catalog	*cat = engine->catalog;
 	json_t			*v;
@@ -734,13 +799,13 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		    "or a batch template in \"batch\")");
 		return (-1);
 	}
-	if (json_object_get(params, "operation") != NULL &&
+	if (config_get(params, "operation") != NULL &&
 	    catalog_operation(cat, t->operation) == NULL) {
 		/* (checked below) */
 		xasprintf(reason, "unknown operation \"%s\"", t->operation);
 		return (-1);
 	}
-	if (json_object_get(params, "operation") != NULL) {
+	if (config_get(params, "operation") != NULL) {
 		/* A real operation replaces a batch target. */
 		free(t->batch_template);
 		t->batch_template = NULL;
@@ -753,7 +818,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		return (-1);
 	}
 	*field = "tz";
-	if ((v = json_object_get(params, "tz")) != NULL) {
+	if ((v = config_get(params, "tz")) != NULL) {
 		if (!json_is_string(v) || (tz = tz_load(json_string_value(v),
 		    reason)) == NULL) {
 			if (*reason == NULL)
@@ -763,7 +828,7 @@ schedule_config_apply(struct schedule_config *t, const char *account,
 		t->tz = tz;
 	}
 	*field = "parameters";
-	if ((v = json_object_get(params, "parameters")) != NULL) {
+	if ((v = config_get(params, "parameters")) != NULL) {
 		if (!json_is_object(v)) {
 			*reason = xstrdup("must be a JSON object");
 			return (-1);

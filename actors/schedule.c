@@ -763,20 +763,19 @@ schedule_put_row(struct schedule *s, struct jrec *rec)
 	progress_put(s, rec, 0);
 }
 
-/* Put S's row and progress in REC, and pack the row into PK too (an
- * element of REC's body, which holds the rows of several schedules):
- * packed once for both. */
+/* Put S's row and progress in REC, and pack the row into REC's body too
+ * (an element of it, which holds the rows of several schedules): packed
+ * once, into the body, and the row copied from there. */
 void
-schedule_put_rows(struct schedule *s, struct jrec *rec, msgpack_packer *pk)
+schedule_put_rows(struct schedule *s, struct jrec *rec)
 {
-	struct pack_buffer	pb;
+	const void	*row;
+	size_t		 off, len;
 
-	pack_buffer_init(&pb);
-	schedule_pack(s, &pb.pk);
-	jrec_put(rec, "schedules", s->id, strlen(s->id), pb.sbuf.data,
-	    pb.sbuf.size);
-	pack_raw(pk, pb.sbuf.data, pb.sbuf.size);
-	pack_buffer_clear(&pb);
+	jrec_body_since(rec, 0, &off);
+	schedule_pack(s, jrec_body(rec));
+	row = jrec_body_since(rec, off, &len);
+	jrec_put(rec, "schedules", s->id, strlen(s->id), row, len);
 	progress_put(s, rec, 0);
 }
 

@@ -115,6 +115,8 @@ struct ctl_conn {
 						   timer was armed */
 	int			 eof;		/* the client sent EOF */
 	int			 counted;	/* counts against the limit */
+	size_t			 scanned;	/* bytes of the input known to
+						   hold no newline */
 	size_t			 inflight;
 	struct ctl_reqs		 reqs;
 	struct ctl_stream	*stream;	/* NULL: requests */
@@ -155,6 +157,7 @@ static size_t	 ctl_server_uid_conns(struct ctl_server *, uid_t);
 static void	 ctl_server_refused(struct ctl_server *, struct ctl_conn *,
 		     const char *);
 static struct ctl_conn *ctl_conn_create(struct ctl_server *, evutil_socket_t);
+static struct evbuffer_ptr ctl_conn_eol(struct ctl_conn *, size_t *);
 static void	 ctl_conn_read(struct bufferevent *, void *);
 static void	 ctl_conn_written(struct bufferevent *, void *);
 static int	 ctl_conn_backlogged(struct ctl_conn *);
@@ -630,6 +633,28 @@ ctl_conn_create(struct ctl_server *s, evutil_socket_t fd)
 	return (c);
 }
 
+/*
+ * Where the first line of C's input ends (pos -1: no newline yet), and
+ * the newline's length in *EOL_LEN.  A request line arrives in many
+ * reads: the search goes on from where the last one stopped, not from
+ * the start of the line each time.
+ */
+static struct evbuffer_ptr
+ctl_conn_eol(struct ctl_conn *c, size_t *eol_len)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr	 start, eol;
+	size_t			 len = evbuffer_get_length(in);
+
+	if (c->scanned > len ||
+	    evbuffer_ptr_set(in, &start, c->scanned, EVBUFFER_PTR_SET) == -1)
+		c->scanned = 0;
+	eol = evbuffer_search_eol(in, c->scanned != 0 ? &start : NULL,
+	    eol_len, EVBUFFER_EOL_LF);
+	c->scanned = eol.pos == -1 ? len : (size_t)eol.pos;
+	return (eol);
+}
+
 static void
 ctl_conn_read(struct bufferevent *bev, void *arg)
 {
@@ -733,7 +758,7 @@ ctl_conn_process(struct ctl_conn *c)
 	while (c->state == CTL_CONN_OPEN && c->stream == NULL &&
 	    c->inflight < c->server->limits.max_inflight &&
 	    !ctl_conn_backlogged(c)) {
-		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		eol = ctl_conn_eol(c, &eol_len);
 		if (eol.pos == -1) {
 			len = evbuffer_get_length(in);
 			if (len == 0 || (len <= max && !c->eof))
@@ -754,6 +779,7 @@ ctl_conn_process(struct ctl_conn *c)
 		line = (const char *)evbuffer_pullup(in, len + eol_len);
 		ctl_conn_line(c, line, len);
 		evbuffer_drain(in, len + eol_len);
+		c->scanned = 0;
 		c->progress = 1;
 	}
 	if (c->stream != NULL)
@@ -774,6 +800,7 @@ ctl_conn_discard(struct ctl_conn *c)
 	if (c->state != CTL_CONN_OPEN)
 		return;
 	evbuffer_drain(in, evbuffer_get_length(in));
+	c->scanned = 0;
 	ctl_conn_arm(c);
 	if (c->eof)
 		bufferevent_disable(c->bev, EV_READ);
@@ -828,8 +855,7 @@ ctl_conn_arm(struct ctl_conn *c)
 
 	if (c->state == CTL_CONN_OPEN && !c->eof && c->stream == NULL) {
 		if (evbuffer_get_length(in) != 0) {
-			eol = evbuffer_search_eol(in, NULL, &eol_len,
-			    EVBUFFER_EOL_LF);
+			eol = ctl_conn_eol(c, &eol_len);
 			if (eol.pos == -1)
 				want = CTL_WAIT_READ;
 		} else if (c->inflight == 0 && evbuffer_get_length(

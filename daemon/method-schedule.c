@@ -156,6 +156,8 @@ method_apply(struct ctl_req *req, json_t *params, const struct target *t)
 			    "schedule.create's fields");
 		} else if (ctl_check_nested(&ctl_schedule_apply_entry, e,
 		    &field, &reason) == 0) {
+			if (json_object_get(e, "webhook_secret") == NULL)
+				continue;	/* no reference to gate */
 			xasprintf(&path, "schedules.%s.webhook_secret", key);
 			if (method_secret_gate_in(req, params, e,
 			    "webhook_secret", path)) {

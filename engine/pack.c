@@ -184,40 +184,95 @@ pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 		free(ps.data);
 }
 
+/* Where pack_map gathers a map's small pieces, to hand them on at once. */
+struct pack_gather {
+	msgpack_packer	*out;
+	size_t		 len;
+	char		 buf[2048];
+};
+
+static void
+pack_gather_flush(struct pack_gather *g)
+{
+	if (g->len > 0)
+		g->out->callback(g->out->data, g->buf, g->len);
+	g->len = 0;
+}
+
+static inline int
+pack_gather_write(void *arg, const char *buf, size_t len)
+{
+	struct pack_gather	*g = arg;
+
+	if (len > sizeof g->buf - g->len) {
+		pack_gather_flush(g);
+		if (len > sizeof g->buf)
+			return (g->out->callback(g->out->data, buf, len));
+	}
+	memcpy(g->buf + g->len, buf, len);
+	g->len += len;
+	return (0);
+}
+
+/* pack_str, written for the gathering packer GP (inlined, its writer too). */
+static inline void
+pack_gather_str(msgpack_packer *gp, const char *s)
+{
+	size_t	len;
+
+	if (s == NULL) {
+		msgpack_pack_nil(gp);
+		return;
+	}
+	len = strlen(s);
+	msgpack_pack_str(gp, len);
+	msgpack_pack_str_body(gp, s, len);
+}
+
 /*
  * A map of the N pairs of V: its size is N, counted here rather than by
  * the caller.  Each pair packs as pack_kstr, pack_kint, pack_kbool or
  * pack_kjson would, or (PACK_RAW) as its key followed by bytes that are
- * msgpack already.
+ * msgpack already.  The pieces (two or four a pair) are gathered and
+ * given to PK's writer a few at a time: the same bytes, far fewer calls.
  */
 void
 pack_map(msgpack_packer *pk, const struct pack_pair *v, size_t n)
 {
-	size_t	i;
+	struct pack_gather	g;
+	msgpack_packer		gp;
+	size_t			i;
 
-	msgpack_pack_map(pk, n);
+	g.out = pk;
+	g.len = 0;
+	msgpack_packer_init(&gp, &g, pack_gather_write);
+	msgpack_pack_map(&gp, n);
 	for (i = 0; i < n; i++) {
 		if (v[i].key == NULL)
 			fatalx("pack_map: pair %zu has no key", i);
+		pack_gather_str(&gp, v[i].key);
 		switch (v[i].kind) {
 		case PACK_STR:
-			pack_kstr(pk, v[i].key, v[i].s);
+			pack_gather_str(&gp, v[i].s);
 			break;
 		case PACK_INT:
-			pack_kint(pk, v[i].key, v[i].i);
+			msgpack_pack_int64(&gp, v[i].i);
 			break;
 		case PACK_BOOL:
-			pack_kbool(pk, v[i].key, v[i].i != 0);
+			if (v[i].i != 0)
+				msgpack_pack_true(&gp);
+			else
+				msgpack_pack_false(&gp);
 			break;
 		case PACK_JSON:
-			pack_kjson(pk, v[i].key, v[i].s);
+			pack_gather_str(&gp, v[i].s != NULL ? v[i].s : "{}");
 			break;
 		case PACK_RAW:
-			pack_str(pk, v[i].key);
-			pack_raw(pk, v[i].s, (size_t)v[i].i);
+			pack_gather_write(&g, v[i].s, (size_t)v[i].i);
 			break;
 		}
 	}
+	pack_gather_flush(&g);
 }
 
 /* The value under KEY in map O, or NULL. */

@@ -274,6 +274,15 @@ struct jrec	*jrec_create(const char *, const char *);
 /* The body: pack exactly one msgpack map with this packer.  Borrowed; valid
  * until the record is submitted or freed. */
 msgpack_packer	*jrec_body(struct jrec *);
+/* The bytes of the body packed so far from offset OFF on (*LEN of
+ * them; OFF is a length the body had): for a row that is also a part of
+ * the body, packed once and given to jrec_put.  Borrowed; valid until
+ * the body grows. */
+const void	*jrec_body_since(struct jrec *, size_t, size_t *);
+/* Room for BODY more bytes of body, ARENA more bytes of keys and values
+ * and NOPS more table changes, so that a record of many rows is not
+ * copied as it grows.  Only a hint: anything past it still fits. */
+void		 jrec_reserve(struct jrec *, size_t, size_t, size_t);
 /* Add KEY with VAL (LEN bytes of one packed msgpack value) to the body
  * map packed so far (its entry count grows by one).  For a value known
  * only once the body is packed (the table rows a record carries, so that

@@ -11,6 +11,7 @@
  */
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,43 @@ msgpack_packer *
 jrec_body(struct jrec *rec)
 {
 	return (&rec->pk);
+}
+
+const void *
+jrec_body_since(struct jrec *rec, size_t off, size_t *len)
+{
+	if (off > rec->body.len)
+		off = rec->body.len;
+	*len = rec->body.len - off;
+	return (rec->body.data + off);
+}
+
+/* BUF with room for LEN more bytes, within jrec_append's limit. */
+static void
+jrec_buf_reserve(struct jbuf *buf, size_t len)
+{
+	size_t	max = (size_t)JOURNAL_MAX_RECORD * 2;
+
+	if (len > max - buf->len)
+		len = max - buf->len;
+	if (buf->len + len <= buf->cap)
+		return;
+	buf->cap = buf->len + len;
+	buf->data = xreallocarray(buf->data, 1, buf->cap);
+}
+
+void
+jrec_reserve(struct jrec *rec, size_t body, size_t arena, size_t nops)
+{
+	jrec_buf_reserve(&rec->body, body);
+	jrec_buf_reserve(&rec->arena, arena);
+	if (nops > UINT_MAX - rec->nops)
+		return;
+	if (rec->nops + nops > rec->opcap) {
+		rec->opcap = rec->nops + (u_int)nops;
+		rec->ops = xreallocarray(rec->ops, rec->opcap,
+		    sizeof *rec->ops);
+	}
 }
 
 /*
