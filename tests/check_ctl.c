@@ -749,94 +749,6 @@ START_TEST(test_server_big_integer_bad)
 }
 END_TEST
 
-/* ctl_json_loadb and json_loadb on TEXT: the same value (the same dump,
- * keys in the same order), or the same error. */
-static void
-assert_load_same(const char *text, size_t len)
-{
-	json_error_t	 e1, e2;
-	json_t		*a, *b;
-	char		*x, *y;
-	size_t		 flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY;
-
-	a = ctl_json_loadb(text, len, flags, &e1);
-	b = json_loadb(text, len, flags, &e2);
-	if (b == NULL && json_error_code(&e2) == json_error_numeric_overflow) {
-		json_decref(a);		/* marked, test_server_big_integer_* */
-		return;
-	}
-	ck_assert_msg((a == NULL) == (b == NULL), "%.*s: loaded by one only",
-	    (int)len, text);
-	if (a != NULL) {
-		x = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
-		y = json_dumps(b, JSON_ENCODE_ANY | JSON_COMPACT);
-		ck_assert_msg(strcmp(x, y) == 0, "%.*s: %s, not %s", (int)len,
-		    text, x, y);
-		free(x);
-		free(y);
-	} else {
-		ck_assert_str_eq(e1.text, e2.text);
-		ck_assert_int_eq(e1.position, e2.position);
-	}
-	json_decref(a);
-	json_decref(b);
-}
-
-/* The plain requests read without jansson's reader load as jansson loads
- * them; anything else is jansson's. */
-START_TEST(test_server_json_fast_good)
-{
-	static const char *const good[] = {
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"schedule.apply\","
-		    "\"params\":{\"schedules\":{\"b\":{\"cron\":\"0 9 * * *\"},"
-		    "\"a\":{\"interval\":\"1h\",\"parameters\":{\"x\":[1,-2,"
-		    "0,true,false,null,{}],\"\":\"\"}}}}}",
-		" \t\r\n{ \"a\" : [ ] , \"b\" : { } , \"c\" : -0 } \n",
-		"\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t\"",
-		"123456789012345678", "-123456789012345678", "[[[[[[]]]]]]",
-		"{\"u\":\"\\u00e9\\u0041\",\"v\":\"\xc3\xa9\"}", "1.5",
-		"[1e3, 2E-1, 0.0]", "9223372036854775807",
-		"-9223372036854775808", "true", "null",
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof good / sizeof *good; i++)
-		assert_load_same(good[i], strlen(good[i]));
-}
-END_TEST
-
-/* What jansson refuses is refused, with jansson's error, and so is every
- * cut or changed byte of the requests above. */
-START_TEST(test_server_json_fast_bad)
-{
-	static const char *const bad[] = {
-		"", " ", "{", "{\"a\":1,\"a\":2}", "{\"a\" 1}", "{\"a\":1,}",
-		"[1,]", "[1 2]", "01", "-", "--1", "+1", "1.", ".5", "1e",
-		"tru", "nul", "True", "\"\\u0000\"", "\"\x01\"", "\"\\q\"",
-		"\"abc", "{\"a\":1}x", "{1:2}", "\"\xff\"", "[\"\xc3\"]",
-		"{\"a\":\"b\"}}", "nulll",
-	};
-	const char	*seed = "{\"jsonrpc\":\"2.0\",\"id\":1,\"params\":{\"s\":"
-	    "{\"n-1\":{\"op\":\"noop\",\"p\":{\"f\":\"in\\tbox\",\"l\":20},"
-	    "\"a\":[true,false,null,-7]}}}}";
-	char		 buf[256];
-	size_t		 i, len = strlen(seed), pos;
-	uint32_t	 r = 1;
-
-	for (i = 0; i < sizeof bad / sizeof *bad; i++)
-		assert_load_same(bad[i], strlen(bad[i]));
-	for (pos = 0; pos <= len; pos++)
-		assert_load_same(seed, pos);
-	for (i = 0; i < 20000; i++) {
-		r = r * 1103515245 + 12345;
-		memcpy(buf, seed, len);
-		pos = (r >> 8) % len;
-		buf[pos] = "{}[],:\" 0\\a-.e\x01\xc3"[(r >> 20) % 17];
-		assert_load_same(buf, len);
-	}
-}
-END_TEST
-
 /* A reason that begins with its field's name loses that prefix. */
 START_TEST(test_server_error_prefix_good)
 {
@@ -2262,8 +2174,6 @@ server_suite(void)
 	    test_server_params_bad,
 	    test_server_big_integer_good,
 	    test_server_big_integer_bad,
-	    test_server_json_fast_good,
-	    test_server_json_fast_bad,
 	    test_server_error_prefix_good,
 	    test_server_error_prefix_bad,
 	    test_server_notification_good,
