@@ -757,18 +757,39 @@ void
 analytics_merge(const void *old, size_t oldlen, const void *delta,
     size_t dlen, msgpack_sbuffer *out)
 {
+	struct journal_delta	d;
+
+	d.data = delta;
+	d.len = dlen;
+	analytics_merge_all(old, oldlen, &d, 1, out);
+}
+
+/* N deltas merged into the row in their order, packed once: the row
+ * analytics_merge would leave after each in turn (a row it packs reads
+ * back as the same row). */
+void
+analytics_merge_all(const void *old, size_t oldlen,
+    const struct journal_delta *deltas, size_t n, msgpack_sbuffer *out)
+{
 	struct analytics_row	 r;
 	struct analytics_delta	 d;
 	msgpack_packer		 pk;
+	size_t			 i, more = 0;
 
+	/* room for the names and reasons of all the deltas */
+	for (i = 0; i < n; i++)
+		more += deltas[i].len;
 	memset(&r, 0, sizeof r);
 	if (old == NULL || oldlen == 0 || analytics_row_parse(old, oldlen,
-	    dlen, &r) != 0)
-		analytics_row_reset(&r, dlen);	/* unreadable: counts as none */
+	    more, &r) != 0)
+		analytics_row_reset(&r, more);	/* unreadable: counts as none */
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	if (analytics_delta_parse(delta, dlen, &d) == 0) {
-		analytics_row_name(&r, &d);
-		analytics_delta_add(&r, &d);
+	for (i = 0; i < n; i++) {
+		if (analytics_delta_parse(deltas[i].data, deltas[i].len,
+		    &d) == 0) {
+			analytics_row_name(&r, &d);
+			analytics_delta_add(&r, &d);
+		}
 	}
 	analytics_row_pack(&pk, &r);
 	analytics_row_free(&r);
@@ -779,8 +800,8 @@ static int
 analytics_add_delta(const char *key, const void *delta, size_t dlen,
     void *arg)
 {
-	jrec_merge(arg, ANALYTICS_TABLE, key, strlen(key), analytics_merge,
-	    delta, dlen);
+	jrec_merge_all(arg, ANALYTICS_TABLE, key, strlen(key),
+	    analytics_merge, analytics_merge_all, delta, dlen);
 	return (0);
 }
 
