@@ -576,31 +576,79 @@ analytics_fact(const msgpack_object *run, const struct tz *tz,
 	return (0);
 }
 
-/* F's delta for its row of LEVEL into PK. */
+/*
+ * F's delta for its rows, in three parts that each level's delta puts
+ * together with its day (a run's end makes five): into PB, the map's
+ * head and account up to *NAMES, the names of a row under an operation up
+ * to *TOTAL, those of a total (nil) up to *TAIL, and the figures after
+ * the day to the end.  A level's delta is a map of account, operation,
+ * model, schedule, day, status, reason, cost, low, mid, high, in, out and
+ * latency_us.
+ */
 static void
-analytics_fact_pack(const char *account, const struct analytics_fact *f,
-    int level, msgpack_packer *pk)
+analytics_fact_parts(const char *account, const struct analytics_fact *f,
+    struct pack_buffer *pb, size_t *names, size_t *total, size_t *tail)
 {
 	char	buf[40];
+
+	msgpack_pack_map(&pb->pk, 14);
+	pack_kstr(&pb->pk, "account", account);
+	*names = pb->sbuf.size;
+	pack_kstr(&pb->pk, "operation", f->op);
+	pack_kstr(&pb->pk, "model", f->model);
+	pack_kstr(&pb->pk, "schedule", f->sched);
+	*total = pb->sbuf.size;
+	pack_kstr(&pb->pk, "operation", NULL);
+	pack_kstr(&pb->pk, "model", NULL);
+	pack_kstr(&pb->pk, "schedule", NULL);
+	*tail = pb->sbuf.size;
+	pack_kint(&pb->pk, "status", (int64_t)f->status);
+	pack_kstr(&pb->pk, "reason", f->status == 4 ? analytics_reason(
+	    f->reason, buf, sizeof buf) : NULL);
+	pack_kint(&pb->pk, "cost", f->cost);
+	pack_kint(&pb->pk, "low", f->low);
+	pack_kint(&pb->pk, "mid", f->mid);
+	pack_kint(&pb->pk, "high", f->high);
+	pack_kint(&pb->pk, "in", f->in);
+	pack_kint(&pb->pk, "out", f->out);
+	pack_kint(&pb->pk, "latency_us", f->lat);
+}
+
+/* Key of LEVEL as analytics_key writes it, from the account's "ACCOUNT/"
+ * (PRE, PLEN bytes) and a row's "/OPERATION/MODEL/SCHEDULE" (SUF, SLEN
+ * bytes), into KEY (LEN bytes). */
+static void
+analytics_level_key(int level, const char *account, const char *pre,
+    size_t plen, const char *suf, size_t slen, const struct analytics_fact *f,
+    char *key, size_t len)
+{
+	int64_t	day = analytics_level_day(level, f->day);
 	int	total = level == ANALYTICS_TOTAL_DAY ||
 		    level == ANALYTICS_TOTAL_MONTH;
+	size_t	n = plen;
+	int	i;
 
-	msgpack_pack_map(pk, 14);
-	pack_kstr(pk, "account", account);
-	pack_kstr(pk, "operation", total ? NULL : f->op);
-	pack_kstr(pk, "model", total ? NULL : f->model);
-	pack_kstr(pk, "schedule", total ? NULL : f->sched);
-	pack_kint(pk, "day", analytics_level_day(level, f->day));
-	pack_kint(pk, "status", (int64_t)f->status);
-	pack_kstr(pk, "reason", f->status == 4 ? analytics_reason(f->reason,
-	    buf, sizeof buf) : NULL);
-	pack_kint(pk, "cost", f->cost);
-	pack_kint(pk, "low", f->low);
-	pack_kint(pk, "mid", f->mid);
-	pack_kint(pk, "high", f->high);
-	pack_kint(pk, "in", f->in);
-	pack_kint(pk, "out", f->out);
-	pack_kint(pk, "latency_us", f->lat);
+	if (day < 0 || day > 99999999 || plen + 6 + 8 + (total ? 0 : slen) >=
+	    len) {
+		analytics_key(level, account, f->day, f->op, f->model,
+		    f->sched, key, len);
+		return;
+	}
+	memcpy(key, pre, plen);
+	if (total) {
+		memcpy(key + n, "total/", 6);
+		n += 6;
+	}
+	for (i = 7; i >= 0; i--) {
+		key[n + i] = '0' + day % 10;
+		day /= 10;
+	}
+	n += 8;
+	if (!total) {
+		memcpy(key + n, suf, slen);
+		n += slen;
+	}
+	key[n] = '\0';
 }
 
 int
@@ -608,9 +656,11 @@ analytics_deltas(const char *account, const msgpack_object *run,
     const struct tz *tz, analytics_delta_fn fn, void *arg)
 {
 	struct analytics_fact	 f;
-	struct pack_buffer	 pb;
+	struct pack_buffer	 pb, db;
 	char			 key[ANALYTICS_KEY_MAX];
-	int			 level, rc = 0;
+	char			 pre[ANALYTICS_KEY_MAX], suf[ANALYTICS_KEY_MAX];
+	size_t			 names, total, tail, plen, slen;
+	int			 level, rc = 0, n;
 
 	memset(&f, 0, sizeof f);
 	if (account == NULL || analytics_fact(run, tz, &f) != 0) {
@@ -618,14 +668,29 @@ analytics_deltas(const char *account, const msgpack_object *run,
 		return (1);
 	}
 	pack_buffer_init(&pb);
+	pack_buffer_init(&db);
+	analytics_fact_parts(account, &f, &pb, &names, &total, &tail);
+	n = snprintf(pre, sizeof pre, "%s/", account);
+	plen = n < 0 ? sizeof pre : (size_t)n;
+	n = snprintf(suf, sizeof suf, "/%s/%s/%s", f.op, f.model != NULL ?
+	    f.model : "-", f.sched != NULL ? f.sched : "-");
+	slen = n < 0 ? sizeof suf : (size_t)n;
 	for (level = 0; level < ANALYTICS_LEVELS && rc == 0; level++) {
-		pb.sbuf.size = 0;
-		analytics_fact_pack(account, &f, level, &pb.pk);
-		analytics_key(level, account, f.day, f.op, f.model, f.sched,
+		db.sbuf.size = 0;
+		pack_raw(&db.pk, pb.sbuf.data, names);
+		if (level == ANALYTICS_TOTAL_DAY ||
+		    level == ANALYTICS_TOTAL_MONTH)
+			pack_raw(&db.pk, pb.sbuf.data + total, tail - total);
+		else
+			pack_raw(&db.pk, pb.sbuf.data + names, total - names);
+		pack_kint(&db.pk, "day", analytics_level_day(level, f.day));
+		pack_raw(&db.pk, pb.sbuf.data + tail, pb.sbuf.size - tail);
+		analytics_level_key(level, account, pre, plen, suf, slen, &f,
 		    key, sizeof key);
-		rc = fn(key, pb.sbuf.data, pb.sbuf.size, arg);
+		rc = fn(key, db.sbuf.data, db.sbuf.size, arg);
 	}
 	pack_buffer_clear(&pb);
+	pack_buffer_clear(&db);
 	free(f.op);
 	free(f.model);
 	free(f.sched);
@@ -633,7 +698,7 @@ analytics_deltas(const char *account, const msgpack_object *run,
 	return (rc == 0 ? 0 : -1);
 }
 
-/* A delta (analytics_fact_pack's map), read in place. */
+/* A delta (the map of analytics_fact_parts), read in place. */
 enum {
 	AD_ACCOUNT, AD_OPERATION, AD_MODEL, AD_SCHEDULE, AD_REASON,
 	AD_NAMES,		/* the strings before, the integers after */

@@ -316,6 +316,72 @@ START_TEST(test_analytics_levels)
 }
 END_TEST
 
+/* Deltas merged all at once (the writer's merge of a transaction) leave
+ * the bytes merging them one by one leaves, from no row and from one. */
+START_TEST(test_analytics_merge_all)
+{
+	static const char *const runs[] = {
+		RUN("success", "\"finished_us\":1767236400000000,"
+		    "\"started_us\":1767236300000000,\"cost_micro\":70,"
+		    "\"estimate_micro\":{\"low\":50,\"mid\":60,\"high\":80},"
+		    "\"usage\":{\"input_tokens\":3,\"output_tokens\":4}"),
+		RUN("skipped", "\"reason\":\"budget: over\""),
+		RUN("skipped", "\"reason\":\"paused\""),
+		RUN("failed", "\"finished_us\":1767236400000000,"
+		    "\"started_us\":1767236000000000"),
+		RUN("skipped", "\"reason\":\"budget (cap)\""),
+		RUN("missed", "\"count\":2")
+	};
+#define NRUNS	(sizeof runs / sizeof runs[0])
+	struct pack_buffer	 d[NRUNS];
+	struct journal_delta	 jd[NRUNS];
+	msgpack_sbuffer		*one = NULL, all;
+	char			 key[ANALYTICS_KEY_MAX];
+	size_t			 i, k;
+	int			 level;
+
+	for (level = 0; level < ANALYTICS_LEVELS; level++) {
+		for (k = 0; k < 2; k++) {
+			/* k = 1: onto the row of the first two runs */
+			one = NULL;
+			for (i = 0; i < k * 2; i++)
+				one = add_level(one, runs[i], level, key);
+			msgpack_sbuffer_init(&all);
+			for (i = 0; i < NRUNS; i++) {
+				ck_assert_int_eq(delta_level(runs[i], "UTC",
+				    level, &d[i], key), 0);
+				jd[i].data = d[i].sbuf.data;
+				jd[i].len = d[i].sbuf.size;
+			}
+			analytics_merge_all(one != NULL ? one->data : NULL,
+			    one != NULL ? one->size : 0, jd, NRUNS,
+			    &all);
+			for (i = 0; i < NRUNS; i++) {
+				msgpack_sbuffer	*next = xcalloc(1,
+				    sizeof *next);
+
+				msgpack_sbuffer_init(next);
+				analytics_merge(one != NULL ? one->data : NULL,
+				    one != NULL ? one->size : 0,
+				    d[i].sbuf.data, d[i].sbuf.size, next);
+				if (one != NULL) {
+					msgpack_sbuffer_destroy(one);
+					free(one);
+				}
+				one = next;
+				pack_buffer_clear(&d[i]);
+			}
+			ck_assert_uint_eq(all.size, one->size);
+			ck_assert(memcmp(all.data, one->data, all.size) == 0);
+			msgpack_sbuffer_destroy(&all);
+			msgpack_sbuffer_destroy(one);
+			free(one);
+		}
+	}
+#undef NRUNS
+}
+END_TEST
+
 /* A month's total added up from its day rows equals the one the runs'
  * deltas built (the journal upgrade's path and the run ends' agree). */
 START_TEST(test_analytics_row_sum)
@@ -379,6 +445,7 @@ analytics_suite(void)
 	    test_analytics_delta_bad,
 	    test_analytics_merge,
 	    test_analytics_merge_bad,
+	    test_analytics_merge_all,
 	    test_analytics_levels,
 	    test_analytics_row_sum,
 	    NULL);
