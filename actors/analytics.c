@@ -525,55 +525,254 @@ struct analytics_fact {
 	int64_t		 lat;
 };
 
+/* The fields of a run map a fact reads, as found in it. */
+struct analytics_run {
+	char			*status;
+	char			*op;
+	char			*model;
+	char			*sched;
+	char			*reason;
+	int64_t			 finished;
+	int64_t			 started;
+	int64_t			 scheduled;
+	int64_t			 cost;
+	int64_t			 low, mid, high;
+	int64_t			 in, out;
+};
+
+/* 0 and *F (taking A's strings) from A in zone TZ, or 1 if it adds
+ * nothing (A's strings freed). */
+static int
+analytics_fact_of(struct analytics_run *a, const struct tz *tz,
+    struct analytics_fact *f)
+{
+	struct civil	 c;
+	int64_t		 when, sec;
+
+	memset(f, 0, sizeof *f);
+	for (f->status = 0; a->status != NULL && f->status <
+	    ANALYTICS_STATUSES; f->status++) {
+		if (strcmp(a->status, analytics_statuses[f->status]) == 0)
+			break;
+	}
+	free(a->status);
+	a->status = NULL;
+	if (f->status == ANALYTICS_STATUSES || a->op == NULL) {
+		free(a->op);
+		free(a->model);
+		free(a->sched);
+		free(a->reason);
+		return (1);
+	}
+	f->op = a->op;
+	f->model = a->model;
+	f->sched = a->sched;
+	f->reason = a->reason;
+	when = a->finished > 0 ? a->finished : a->scheduled;
+	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
+	tz_to_civil(tz, sec, &c);
+	f->day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
+	f->cost = a->cost;
+	f->low = a->low;
+	f->mid = a->mid;
+	f->high = a->high;
+	f->in = a->in;
+	f->out = a->out;
+	f->lat = -1;
+	if (a->started > 0 && a->finished >= a->started && f->status <= 3)
+		f->lat = a->finished - a->started;
+	return (0);
+}
+
 /* 0 and *F from RUN in zone TZ, or 1 if it adds nothing. */
 static int
 analytics_fact(const msgpack_object *run, const struct tz *tz,
     struct analytics_fact *f)
 {
 	const msgpack_object	*est, *usage;
-	struct civil		 c;
-	char			*status;
-	int64_t			 when, sec, started, finished;
+	struct analytics_run	 a;
 
 	memset(f, 0, sizeof *f);
 	if (run->type != MSGPACK_OBJECT_MAP)
 		return (1);
-	status = unpack_strdup(run, "status");
-	for (f->status = 0; status != NULL && f->status < ANALYTICS_STATUSES;
-	    f->status++) {
-		if (strcmp(status, analytics_statuses[f->status]) == 0)
-			break;
-	}
-	free(status);
-	if (f->status == ANALYTICS_STATUSES ||
-	    (f->op = unpack_strdup(run, "operation")) == NULL)
-		return (1);
-	f->model = unpack_strdup(run, "model");
-	f->sched = unpack_strdup(run, "schedule");
-	f->reason = unpack_strdup(run, "reason");
-	finished = unpack_int(run, "finished_us", 0);
-	started = unpack_int(run, "started_us", 0);
-	when = finished > 0 ? finished : unpack_int(run, "scheduled_for_us",
-	    0);
-	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
-	tz_to_civil(tz, sec, &c);
-	f->day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
-	f->cost = unpack_int(run, "cost_micro", -1);
-	f->low = f->mid = f->high = f->in = f->out = f->lat = -1;
+	memset(&a, 0, sizeof a);
+	a.status = unpack_strdup(run, "status");
+	a.op = unpack_strdup(run, "operation");
+	a.model = unpack_strdup(run, "model");
+	a.sched = unpack_strdup(run, "schedule");
+	a.reason = unpack_strdup(run, "reason");
+	a.finished = unpack_int(run, "finished_us", 0);
+	a.started = unpack_int(run, "started_us", 0);
+	a.scheduled = unpack_int(run, "scheduled_for_us", 0);
+	a.cost = unpack_int(run, "cost_micro", -1);
+	a.low = a.mid = a.high = a.in = a.out = -1;
 	if ((est = unpack_get(run, "estimate_micro")) != NULL &&
 	    est->type == MSGPACK_OBJECT_MAP) {
-		f->low = unpack_int(est, "low", -1);
-		f->mid = unpack_int(est, "mid", -1);
-		f->high = unpack_int(est, "high", -1);
+		a.low = unpack_int(est, "low", -1);
+		a.mid = unpack_int(est, "mid", -1);
+		a.high = unpack_int(est, "high", -1);
 	}
 	if ((usage = unpack_get(run, "usage")) != NULL &&
 	    usage->type == MSGPACK_OBJECT_MAP) {
-		f->in = unpack_int(usage, "input_tokens", -1);
-		f->out = unpack_int(usage, "output_tokens", -1);
+		a.in = unpack_int(usage, "input_tokens", -1);
+		a.out = unpack_int(usage, "output_tokens", -1);
 	}
-	if (started > 0 && finished >= started && f->status <= 3)
-		f->lat = finished - started;
-	return (0);
+	return (analytics_fact_of(&a, tz, f));
+}
+
+/* Names a run map's fields are read by, in analytics_raw_field's order. */
+enum {
+	AF_STATUS, AF_OPERATION, AF_MODEL, AF_SCHEDULE, AF_REASON,
+	AF_FINISHED, AF_STARTED, AF_SCHEDULED, AF_COST, AF_ESTIMATE, AF_USAGE,
+	AF_FIELDS
+};
+static const struct {
+	const char	*name;
+	size_t		 len;
+} analytics_run_fields[AF_FIELDS] = {
+	AR_FIELD("status"), AR_FIELD("operation"), AR_FIELD("model"),
+	AR_FIELD("schedule"), AR_FIELD("reason"), AR_FIELD("finished_us"),
+	AR_FIELD("started_us"), AR_FIELD("scheduled_for_us"),
+	AR_FIELD("cost_micro"), AR_FIELD("estimate_micro"), AR_FIELD("usage")
+};
+
+/* The string of C's next value, copied as unpack_strdup would (NULL for
+ * another type). */
+static char *
+analytics_next_strdup(struct unpack_cursor *c)
+{
+	const char	*s;
+	uint32_t	 len;
+
+	if (unpack_next_str(c, &s, &len) != 0)
+		return (NULL);
+	return (xstrndup(s, len));
+}
+
+/* The N integers named NAMES of the map that is C's next value into V,
+ * the first of each name (V untouched for a name absent, -1 for a value
+ * that is not an integer, as unpack_int with -1). */
+static void
+analytics_next_ints_of(struct unpack_cursor *c, const char *const *names,
+    int64_t *v, size_t n)
+{
+	const char	*s;
+	uint32_t	 m, i, len;
+	size_t		 k;
+	int		 seen = 0;
+
+	if (unpack_next_map(c, &m) != 0)
+		return;
+	for (i = 0; i < m && !c->err; i++) {
+		if (unpack_next_str(c, &s, &len) != 0) {
+			unpack_next_skip(c);
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			if (!(seen & (1 << k)) && strlen(names[k]) == len &&
+			    memcmp(names[k], s, len) == 0)
+				break;
+		}
+		if (k == n) {
+			unpack_next_skip(c);
+			continue;
+		}
+		seen |= 1 << k;
+		v[k] = unpack_next_int(c, -1);
+	}
+}
+
+/*
+ * analytics_fact from the run map packed in BUF (LEN bytes), read in place
+ * (no objects; a run's end on the loop): the same fact as unpacking it,
+ * the first of a name counting.
+ */
+static int
+analytics_fact_raw(const void *buf, size_t len, const struct tz *tz,
+    struct analytics_fact *f)
+{
+	static const char *const est[] = { "low", "mid", "high" };
+	static const char *const usage[] = { "input_tokens", "output_tokens" };
+	struct unpack_cursor	 c;
+	struct analytics_run	 a;
+	const char		*s;
+	uint32_t		 n, i, klen;
+	int64_t			 v[3];
+	int			 k, seen = 0;
+
+	memset(f, 0, sizeof *f);
+	memset(&a, 0, sizeof a);
+	a.cost = a.low = a.mid = a.high = a.in = a.out = -1;
+	unpack_cursor_init(&c, buf, len);
+	if (unpack_next_map(&c, &n) != 0)
+		return (1);
+	for (i = 0; i < n && !c.err; i++) {
+		if (unpack_next_str(&c, &s, &klen) != 0) {
+			unpack_next_skip(&c);	/* the key was skipped */
+			continue;
+		}
+		for (k = 0; k < AF_FIELDS; k++) {
+			if (analytics_run_fields[k].len == klen &&
+			    memcmp(analytics_run_fields[k].name, s, klen) == 0)
+				break;
+		}
+		if (k == AF_FIELDS || (seen & (1 << k))) {
+			unpack_next_skip(&c);
+			continue;
+		}
+		seen |= 1 << k;
+		switch (k) {
+		case AF_STATUS:
+			a.status = analytics_next_strdup(&c);
+			break;
+		case AF_OPERATION:
+			a.op = analytics_next_strdup(&c);
+			break;
+		case AF_MODEL:
+			a.model = analytics_next_strdup(&c);
+			break;
+		case AF_SCHEDULE:
+			a.sched = analytics_next_strdup(&c);
+			break;
+		case AF_REASON:
+			a.reason = analytics_next_strdup(&c);
+			break;
+		case AF_FINISHED:
+			a.finished = unpack_next_int(&c, 0);
+			break;
+		case AF_STARTED:
+			a.started = unpack_next_int(&c, 0);
+			break;
+		case AF_SCHEDULED:
+			a.scheduled = unpack_next_int(&c, 0);
+			break;
+		case AF_COST:
+			a.cost = unpack_next_int(&c, -1);
+			break;
+		case AF_ESTIMATE:
+			v[0] = v[1] = v[2] = -1;
+			analytics_next_ints_of(&c, est, v, 3);
+			a.low = v[0];
+			a.mid = v[1];
+			a.high = v[2];
+			break;
+		case AF_USAGE:
+			v[0] = v[1] = -1;
+			analytics_next_ints_of(&c, usage, v, 2);
+			a.in = v[0];
+			a.out = v[1];
+			break;
+		}
+	}
+	if (c.err || c.p != c.end) {	/* not a run map: nothing */
+		free(a.status);
+		free(a.op);
+		free(a.model);
+		free(a.sched);
+		free(a.reason);
+		return (1);
+	}
+	return (analytics_fact_of(&a, tz, f));
 }
 
 /*
@@ -651,29 +850,24 @@ analytics_level_key(int level, const char *account, const char *pre,
 	key[n] = '\0';
 }
 
-int
-analytics_deltas(const char *account, const msgpack_object *run,
-    const struct tz *tz, analytics_delta_fn fn, void *arg)
+/* F's deltas for ACCOUNT handed to FN (F's strings freed). */
+static int
+analytics_fact_deltas(const char *account, struct analytics_fact *f,
+    analytics_delta_fn fn, void *arg)
 {
-	struct analytics_fact	 f;
 	struct pack_buffer	 pb, db;
 	char			 key[ANALYTICS_KEY_MAX];
 	char			 pre[ANALYTICS_KEY_MAX], suf[ANALYTICS_KEY_MAX];
 	size_t			 names, total, tail, plen, slen;
 	int			 level, rc = 0, n;
 
-	memset(&f, 0, sizeof f);
-	if (account == NULL || analytics_fact(run, tz, &f) != 0) {
-		free(f.op);
-		return (1);
-	}
 	pack_buffer_init(&pb);
 	pack_buffer_init(&db);
-	analytics_fact_parts(account, &f, &pb, &names, &total, &tail);
+	analytics_fact_parts(account, f, &pb, &names, &total, &tail);
 	n = snprintf(pre, sizeof pre, "%s/", account);
 	plen = n < 0 ? sizeof pre : (size_t)n;
-	n = snprintf(suf, sizeof suf, "/%s/%s/%s", f.op, f.model != NULL ?
-	    f.model : "-", f.sched != NULL ? f.sched : "-");
+	n = snprintf(suf, sizeof suf, "/%s/%s/%s", f->op, f->model != NULL ?
+	    f->model : "-", f->sched != NULL ? f->sched : "-");
 	slen = n < 0 ? sizeof suf : (size_t)n;
 	for (level = 0; level < ANALYTICS_LEVELS && rc == 0; level++) {
 		db.sbuf.size = 0;
@@ -683,19 +877,30 @@ analytics_deltas(const char *account, const msgpack_object *run,
 			pack_raw(&db.pk, pb.sbuf.data + total, tail - total);
 		else
 			pack_raw(&db.pk, pb.sbuf.data + names, total - names);
-		pack_kint(&db.pk, "day", analytics_level_day(level, f.day));
+		pack_kint(&db.pk, "day", analytics_level_day(level, f->day));
 		pack_raw(&db.pk, pb.sbuf.data + tail, pb.sbuf.size - tail);
-		analytics_level_key(level, account, pre, plen, suf, slen, &f,
+		analytics_level_key(level, account, pre, plen, suf, slen, f,
 		    key, sizeof key);
 		rc = fn(key, db.sbuf.data, db.sbuf.size, arg);
 	}
 	pack_buffer_clear(&pb);
 	pack_buffer_clear(&db);
-	free(f.op);
-	free(f.model);
-	free(f.sched);
-	free(f.reason);
+	free(f->op);
+	free(f->model);
+	free(f->sched);
+	free(f->reason);
 	return (rc == 0 ? 0 : -1);
+}
+
+int
+analytics_deltas(const char *account, const msgpack_object *run,
+    const struct tz *tz, analytics_delta_fn fn, void *arg)
+{
+	struct analytics_fact	 f;
+
+	if (account == NULL || analytics_fact(run, tz, &f) != 0)
+		return (1);
+	return (analytics_fact_deltas(account, &f, fn, arg));
 }
 
 /* A delta (the map of analytics_fact_parts), read in place. */
@@ -874,13 +1079,14 @@ void
 analytics_add(struct jrec *rec, const char *account, const void *run,
     size_t len)
 {
-	msgpack_unpacked	 u;
+	struct analytics_fact	f;
 
-	if (account == NULL || unpack_buffer(run, len, &u) != 0)
+	/* the run map read in place: replay's analytics_deltas reads the
+	 * same fact from the record's object */
+	if (account == NULL || analytics_fact_raw(run, len,
+	    account_tz(account), &f) != 0)
 		return;
-	analytics_deltas(account, &u.data, account_tz(account),
-	    analytics_add_delta, rec);
-	msgpack_unpacked_destroy(&u);
+	analytics_fact_deltas(account, &f, analytics_add_delta, rec);
 }
 
 /*

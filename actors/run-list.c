@@ -126,7 +126,8 @@ run_list_index_entry(const void *key, size_t klen, const void *val,
 		else if (unpack_next_str(&c, &str[f], &len[f]) != 0)
 			str[f] = NULL;
 	}
-	if (c.err || str[0] == NULL || len[0] == 0 || created < 0)
+	if (c.err || c.p != c.end || str[0] == NULL || len[0] == 0 ||
+	    created < 0)
 		return (-1);
 	w = snprintf(ikey, JOURNAL_MAX_KEY + 1, "%.*s/%016llx/%.*s",
 	    (int)len[0], str[0], (unsigned long long)created, (int)klen,
