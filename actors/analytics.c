@@ -670,7 +670,7 @@ analytics_next_ints_of(struct unpack_cursor *c, const char *const *names,
 		}
 		for (k = 0; k < n; k++) {
 			if (!(seen & (1 << k)) && strlen(names[k]) == len &&
-			    memcmp(names[k], s, len) == 0)
+			    analytics_same(names[k], s, len))
 				break;
 		}
 		if (k == n) {
@@ -713,7 +713,8 @@ analytics_fact_raw(const void *buf, size_t len, const struct tz *tz,
 		}
 		for (k = 0; k < AF_FIELDS; k++) {
 			if (analytics_run_fields[k].len == klen &&
-			    memcmp(analytics_run_fields[k].name, s, klen) == 0)
+			    analytics_same(analytics_run_fields[k].name, s,
+			    klen))
 				break;
 		}
 		if (k == AF_FIELDS || (seen & (1 << k))) {

@@ -99,7 +99,7 @@ run_list_index_entry(const void *key, size_t klen, const void *val,
 	const char		*s, *str[RUN_INDEX_FIELDS] = { NULL };
 	uint32_t		 len[RUN_INDEX_FIELDS] = { 0 }, n, i, klen2;
 	int64_t			 created = -1;
-	size_t			 f;
+	size_t			 f, alen;
 	int			 seen = 0, w;
 
 	/* read in place (the writer indexes each run row it writes) */
@@ -112,8 +112,8 @@ run_list_index_entry(const void *key, size_t klen, const void *val,
 			continue;
 		}
 		for (f = 0; f < RUN_INDEX_FIELDS; f++) {
-			if (fields[f].len == klen2 &&
-			    memcmp(fields[f].name, s, klen2) == 0)
+			if (fields[f].len == klen2 && fields[f].name[0] ==
+			    s[0] && memcmp(fields[f].name, s, klen2) == 0)
 				break;
 		}
 		if (f == RUN_INDEX_FIELDS || (seen & (1 << f))) {
@@ -129,11 +129,22 @@ run_list_index_entry(const void *key, size_t klen, const void *val,
 	if (c.err || c.p != c.end || str[0] == NULL || len[0] == 0 ||
 	    created < 0)
 		return (-1);
-	w = snprintf(ikey, JOURNAL_MAX_KEY + 1, "%.*s/%016llx/%.*s",
-	    (int)len[0], str[0], (unsigned long long)created, (int)klen,
-	    (const char *)key);
-	if (w <= 0 || w > JOURNAL_MAX_KEY)
+	/* "%.*s/%016llx/%.*s" of the account, created_us and KEY */
+	alen = strnlen(str[0], len[0]);
+	klen = strnlen(key, klen);
+	if (alen + 18 + klen > JOURNAL_MAX_KEY)
 		return (-1);
+	memcpy(ikey, str[0], alen);
+	w = (int)alen;
+	ikey[w++] = '/';
+	for (f = 0; f < 16; f++)
+		ikey[w + f] = "0123456789abcdef"[((uint64_t)created >>
+		    (60 - 4 * f)) & 0xf];
+	w += 16;
+	ikey[w++] = '/';
+	memcpy(ikey + w, key, klen);
+	w += (int)klen;
+	ikey[w] = '\0';
 	*iklen = (size_t)w;
 	msgpack_packer_init(&pk, ival, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
