@@ -47,6 +47,7 @@
 
 #define WRITER_STALL_FIRST_MS	100
 #define WRITER_STALL_MAX_MS	5000
+#define WRITER_GATHER_MAX	64	/* held merges grouped without a sort */
 
 /* A merge held until its row's deltas are applied together. */
 struct writer_pending {
@@ -835,13 +836,34 @@ writer_same_row(const struct writer_pending *a, const struct writer_pending *b)
 static int
 writer_flush(struct journal *j, char **cause)
 {
-	size_t	i, k, n = j->npend;
+	size_t	i, k, m, n = j->npend;
 	int	rc = STORE_OK;
 
 	j->npend = 0;
 	j->nptab = 0;
 	if (n == 0)
 		return (STORE_OK);
+	if (n <= WRITER_GATHER_MAX) {
+		/* Few: each row's gathered in their order, no sort. */
+		struct writer_pending	grp[WRITER_GATHER_MAX];
+		char			done[WRITER_GATHER_MAX];
+
+		memset(done, 0, n);
+		for (i = 0; i < n && rc == STORE_OK; i++) {
+			if (done[i])
+				continue;
+			grp[0] = j->wpend[i];
+			for (k = 1, m = i + 1; m < n; m++) {
+				if (!done[m] && writer_same_row(&j->wpend[i],
+				    &j->wpend[m])) {
+					grp[k++] = j->wpend[m];
+					done[m] = 1;
+				}
+			}
+			rc = writer_apply(j, grp, k, cause);
+		}
+		return (rc);
+	}
 	xqsort(j->wpend, n, sizeof *j->wpend, writer_pending_cmp);
 	for (i = 0; i < n && rc == STORE_OK; i += k) {
 		for (k = 1; i + k < n && writer_same_row(&j->wpend[i],
