@@ -1307,6 +1307,9 @@ int		 analytics_deltas(const char *, const msgpack_object *,
 /* A row plus a delta (journal_merge_fn): pure. */
 void		 analytics_merge(const void *, size_t, const void *, size_t,
 		     msgpack_sbuffer *);
+/* Several deltas at once (journal_merge_all_fn): pure. */
+void		 analytics_merge_all(const void *, size_t,
+		     const struct journal_delta *, size_t, msgpack_sbuffer *);
 /* A row of LEVEL (OLD, NULL for a new one) plus a day's row ROW. */
 void		 analytics_row_sum(const void *, size_t, const void *, size_t,
 		     int, msgpack_sbuffer *);

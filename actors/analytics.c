@@ -525,82 +525,372 @@ struct analytics_fact {
 	int64_t		 lat;
 };
 
+/* The fields of a run map a fact reads, as found in it. */
+struct analytics_run {
+	char			*status;
+	char			*op;
+	char			*model;
+	char			*sched;
+	char			*reason;
+	int64_t			 finished;
+	int64_t			 started;
+	int64_t			 scheduled;
+	int64_t			 cost;
+	int64_t			 low, mid, high;
+	int64_t			 in, out;
+};
+
+/* 0 and *F (taking A's strings) from A in zone TZ, or 1 if it adds
+ * nothing (A's strings freed). */
+static int
+analytics_fact_of(struct analytics_run *a, const struct tz *tz,
+    struct analytics_fact *f)
+{
+	struct civil	 c;
+	int64_t		 when, sec;
+
+	memset(f, 0, sizeof *f);
+	for (f->status = 0; a->status != NULL && f->status <
+	    ANALYTICS_STATUSES; f->status++) {
+		if (strcmp(a->status, analytics_statuses[f->status]) == 0)
+			break;
+	}
+	free(a->status);
+	a->status = NULL;
+	if (f->status == ANALYTICS_STATUSES || a->op == NULL) {
+		free(a->op);
+		free(a->model);
+		free(a->sched);
+		free(a->reason);
+		return (1);
+	}
+	f->op = a->op;
+	f->model = a->model;
+	f->sched = a->sched;
+	f->reason = a->reason;
+	when = a->finished > 0 ? a->finished : a->scheduled;
+	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
+	tz_to_civil(tz, sec, &c);
+	f->day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
+	f->cost = a->cost;
+	f->low = a->low;
+	f->mid = a->mid;
+	f->high = a->high;
+	f->in = a->in;
+	f->out = a->out;
+	f->lat = -1;
+	if (a->started > 0 && a->finished >= a->started && f->status <= 3)
+		f->lat = a->finished - a->started;
+	return (0);
+}
+
 /* 0 and *F from RUN in zone TZ, or 1 if it adds nothing. */
 static int
 analytics_fact(const msgpack_object *run, const struct tz *tz,
     struct analytics_fact *f)
 {
 	const msgpack_object	*est, *usage;
-	struct civil		 c;
-	char			*status;
-	int64_t			 when, sec, started, finished;
+	struct analytics_run	 a;
 
 	memset(f, 0, sizeof *f);
 	if (run->type != MSGPACK_OBJECT_MAP)
 		return (1);
-	status = unpack_strdup(run, "status");
-	for (f->status = 0; status != NULL && f->status < ANALYTICS_STATUSES;
-	    f->status++) {
-		if (strcmp(status, analytics_statuses[f->status]) == 0)
-			break;
-	}
-	free(status);
-	if (f->status == ANALYTICS_STATUSES ||
-	    (f->op = unpack_strdup(run, "operation")) == NULL)
-		return (1);
-	f->model = unpack_strdup(run, "model");
-	f->sched = unpack_strdup(run, "schedule");
-	f->reason = unpack_strdup(run, "reason");
-	finished = unpack_int(run, "finished_us", 0);
-	started = unpack_int(run, "started_us", 0);
-	when = finished > 0 ? finished : unpack_int(run, "scheduled_for_us",
-	    0);
-	sec = when / USEC_PER_SEC - (when < 0 && when % USEC_PER_SEC != 0);
-	tz_to_civil(tz, sec, &c);
-	f->day = (int64_t)c.year * 10000 + c.month * 100 + c.day;
-	f->cost = unpack_int(run, "cost_micro", -1);
-	f->low = f->mid = f->high = f->in = f->out = f->lat = -1;
+	memset(&a, 0, sizeof a);
+	a.status = unpack_strdup(run, "status");
+	a.op = unpack_strdup(run, "operation");
+	a.model = unpack_strdup(run, "model");
+	a.sched = unpack_strdup(run, "schedule");
+	a.reason = unpack_strdup(run, "reason");
+	a.finished = unpack_int(run, "finished_us", 0);
+	a.started = unpack_int(run, "started_us", 0);
+	a.scheduled = unpack_int(run, "scheduled_for_us", 0);
+	a.cost = unpack_int(run, "cost_micro", -1);
+	a.low = a.mid = a.high = a.in = a.out = -1;
 	if ((est = unpack_get(run, "estimate_micro")) != NULL &&
 	    est->type == MSGPACK_OBJECT_MAP) {
-		f->low = unpack_int(est, "low", -1);
-		f->mid = unpack_int(est, "mid", -1);
-		f->high = unpack_int(est, "high", -1);
+		a.low = unpack_int(est, "low", -1);
+		a.mid = unpack_int(est, "mid", -1);
+		a.high = unpack_int(est, "high", -1);
 	}
 	if ((usage = unpack_get(run, "usage")) != NULL &&
 	    usage->type == MSGPACK_OBJECT_MAP) {
-		f->in = unpack_int(usage, "input_tokens", -1);
-		f->out = unpack_int(usage, "output_tokens", -1);
+		a.in = unpack_int(usage, "input_tokens", -1);
+		a.out = unpack_int(usage, "output_tokens", -1);
 	}
-	if (started > 0 && finished >= started && f->status <= 3)
-		f->lat = finished - started;
-	return (0);
+	return (analytics_fact_of(&a, tz, f));
 }
 
-/* F's delta for its row of LEVEL into PK. */
+/* Names a run map's fields are read by, in analytics_raw_field's order. */
+enum {
+	AF_STATUS, AF_OPERATION, AF_MODEL, AF_SCHEDULE, AF_REASON,
+	AF_FINISHED, AF_STARTED, AF_SCHEDULED, AF_COST, AF_ESTIMATE, AF_USAGE,
+	AF_FIELDS
+};
+static const struct {
+	const char	*name;
+	size_t		 len;
+} analytics_run_fields[AF_FIELDS] = {
+	AR_FIELD("status"), AR_FIELD("operation"), AR_FIELD("model"),
+	AR_FIELD("schedule"), AR_FIELD("reason"), AR_FIELD("finished_us"),
+	AR_FIELD("started_us"), AR_FIELD("scheduled_for_us"),
+	AR_FIELD("cost_micro"), AR_FIELD("estimate_micro"), AR_FIELD("usage")
+};
+
+/* The string of C's next value, copied as unpack_strdup would (NULL for
+ * another type). */
+static char *
+analytics_next_strdup(struct unpack_cursor *c)
+{
+	const char	*s;
+	uint32_t	 len;
+
+	if (unpack_next_str(c, &s, &len) != 0)
+		return (NULL);
+	return (xstrndup(s, len));
+}
+
+/* The N integers named NAMES of the map that is C's next value into V,
+ * the first of each name (V untouched for a name absent, -1 for a value
+ * that is not an integer, as unpack_int with -1). */
 static void
-analytics_fact_pack(const char *account, const struct analytics_fact *f,
-    int level, msgpack_packer *pk)
+analytics_next_ints_of(struct unpack_cursor *c, const char *const *names,
+    int64_t *v, size_t n)
+{
+	const char	*s;
+	uint32_t	 m, i, len;
+	size_t		 k;
+	int		 seen = 0;
+
+	if (unpack_next_map(c, &m) != 0)
+		return;
+	for (i = 0; i < m && !c->err; i++) {
+		if (unpack_next_str(c, &s, &len) != 0) {
+			unpack_next_skip(c);
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			if (!(seen & (1 << k)) && strlen(names[k]) == len &&
+			    analytics_same(names[k], s, len))
+				break;
+		}
+		if (k == n) {
+			unpack_next_skip(c);
+			continue;
+		}
+		seen |= 1 << k;
+		v[k] = unpack_next_int(c, -1);
+	}
+}
+
+/*
+ * analytics_fact from the run map packed in BUF (LEN bytes), read in place
+ * (no objects; a run's end on the loop): the same fact as unpacking it,
+ * the first of a name counting.
+ */
+static int
+analytics_fact_raw(const void *buf, size_t len, const struct tz *tz,
+    struct analytics_fact *f)
+{
+	static const char *const est[] = { "low", "mid", "high" };
+	static const char *const usage[] = { "input_tokens", "output_tokens" };
+	struct unpack_cursor	 c;
+	struct analytics_run	 a;
+	const char		*s;
+	uint32_t		 n, i, klen;
+	int64_t			 v[3];
+	int			 k, seen = 0;
+
+	memset(f, 0, sizeof *f);
+	memset(&a, 0, sizeof a);
+	a.cost = a.low = a.mid = a.high = a.in = a.out = -1;
+	unpack_cursor_init(&c, buf, len);
+	if (unpack_next_map(&c, &n) != 0)
+		return (1);
+	for (i = 0; i < n && !c.err; i++) {
+		if (unpack_next_str(&c, &s, &klen) != 0) {
+			unpack_next_skip(&c);	/* the key was skipped */
+			continue;
+		}
+		for (k = 0; k < AF_FIELDS; k++) {
+			if (analytics_run_fields[k].len == klen &&
+			    analytics_same(analytics_run_fields[k].name, s,
+			    klen))
+				break;
+		}
+		if (k == AF_FIELDS || (seen & (1 << k))) {
+			unpack_next_skip(&c);
+			continue;
+		}
+		seen |= 1 << k;
+		switch (k) {
+		case AF_STATUS:
+			a.status = analytics_next_strdup(&c);
+			break;
+		case AF_OPERATION:
+			a.op = analytics_next_strdup(&c);
+			break;
+		case AF_MODEL:
+			a.model = analytics_next_strdup(&c);
+			break;
+		case AF_SCHEDULE:
+			a.sched = analytics_next_strdup(&c);
+			break;
+		case AF_REASON:
+			a.reason = analytics_next_strdup(&c);
+			break;
+		case AF_FINISHED:
+			a.finished = unpack_next_int(&c, 0);
+			break;
+		case AF_STARTED:
+			a.started = unpack_next_int(&c, 0);
+			break;
+		case AF_SCHEDULED:
+			a.scheduled = unpack_next_int(&c, 0);
+			break;
+		case AF_COST:
+			a.cost = unpack_next_int(&c, -1);
+			break;
+		case AF_ESTIMATE:
+			v[0] = v[1] = v[2] = -1;
+			analytics_next_ints_of(&c, est, v, 3);
+			a.low = v[0];
+			a.mid = v[1];
+			a.high = v[2];
+			break;
+		case AF_USAGE:
+			v[0] = v[1] = -1;
+			analytics_next_ints_of(&c, usage, v, 2);
+			a.in = v[0];
+			a.out = v[1];
+			break;
+		}
+	}
+	if (c.err || c.p != c.end) {	/* not a run map: nothing */
+		free(a.status);
+		free(a.op);
+		free(a.model);
+		free(a.sched);
+		free(a.reason);
+		return (1);
+	}
+	return (analytics_fact_of(&a, tz, f));
+}
+
+/*
+ * F's delta for its rows, in three parts that each level's delta puts
+ * together with its day (a run's end makes five): into PB, the map's
+ * head and account up to *NAMES, the names of a row under an operation up
+ * to *TOTAL, those of a total (nil) up to *TAIL, and the figures after
+ * the day to the end.  A level's delta is a map of account, operation,
+ * model, schedule, day, status, reason, cost, low, mid, high, in, out and
+ * latency_us.
+ */
+static void
+analytics_fact_parts(const char *account, const struct analytics_fact *f,
+    struct pack_buffer *pb, size_t *names, size_t *total, size_t *tail)
 {
 	char	buf[40];
+
+	msgpack_pack_map(&pb->pk, 14);
+	pack_kstr(&pb->pk, "account", account);
+	*names = pb->sbuf.size;
+	pack_kstr(&pb->pk, "operation", f->op);
+	pack_kstr(&pb->pk, "model", f->model);
+	pack_kstr(&pb->pk, "schedule", f->sched);
+	*total = pb->sbuf.size;
+	pack_kstr(&pb->pk, "operation", NULL);
+	pack_kstr(&pb->pk, "model", NULL);
+	pack_kstr(&pb->pk, "schedule", NULL);
+	*tail = pb->sbuf.size;
+	pack_kint(&pb->pk, "status", (int64_t)f->status);
+	pack_kstr(&pb->pk, "reason", f->status == 4 ? analytics_reason(
+	    f->reason, buf, sizeof buf) : NULL);
+	pack_kint(&pb->pk, "cost", f->cost);
+	pack_kint(&pb->pk, "low", f->low);
+	pack_kint(&pb->pk, "mid", f->mid);
+	pack_kint(&pb->pk, "high", f->high);
+	pack_kint(&pb->pk, "in", f->in);
+	pack_kint(&pb->pk, "out", f->out);
+	pack_kint(&pb->pk, "latency_us", f->lat);
+}
+
+/* Key of LEVEL as analytics_key writes it, from the account's "ACCOUNT/"
+ * (PRE, PLEN bytes) and a row's "/OPERATION/MODEL/SCHEDULE" (SUF, SLEN
+ * bytes), into KEY (LEN bytes). */
+static void
+analytics_level_key(int level, const char *account, const char *pre,
+    size_t plen, const char *suf, size_t slen, const struct analytics_fact *f,
+    char *key, size_t len)
+{
+	int64_t	day = analytics_level_day(level, f->day);
 	int	total = level == ANALYTICS_TOTAL_DAY ||
 		    level == ANALYTICS_TOTAL_MONTH;
+	size_t	n = plen;
+	int	i;
 
-	msgpack_pack_map(pk, 14);
-	pack_kstr(pk, "account", account);
-	pack_kstr(pk, "operation", total ? NULL : f->op);
-	pack_kstr(pk, "model", total ? NULL : f->model);
-	pack_kstr(pk, "schedule", total ? NULL : f->sched);
-	pack_kint(pk, "day", analytics_level_day(level, f->day));
-	pack_kint(pk, "status", (int64_t)f->status);
-	pack_kstr(pk, "reason", f->status == 4 ? analytics_reason(f->reason,
-	    buf, sizeof buf) : NULL);
-	pack_kint(pk, "cost", f->cost);
-	pack_kint(pk, "low", f->low);
-	pack_kint(pk, "mid", f->mid);
-	pack_kint(pk, "high", f->high);
-	pack_kint(pk, "in", f->in);
-	pack_kint(pk, "out", f->out);
-	pack_kint(pk, "latency_us", f->lat);
+	if (day < 0 || day > 99999999 || plen + 6 + 8 + (total ? 0 : slen) >=
+	    len) {
+		analytics_key(level, account, f->day, f->op, f->model,
+		    f->sched, key, len);
+		return;
+	}
+	memcpy(key, pre, plen);
+	if (total) {
+		memcpy(key + n, "total/", 6);
+		n += 6;
+	}
+	for (i = 7; i >= 0; i--) {
+		key[n + i] = '0' + day % 10;
+		day /= 10;
+	}
+	n += 8;
+	if (!total) {
+		memcpy(key + n, suf, slen);
+		n += slen;
+	}
+	key[n] = '\0';
+}
+
+/* F's deltas for ACCOUNT handed to FN (F's strings freed). */
+static int
+analytics_fact_deltas(const char *account, struct analytics_fact *f,
+    analytics_delta_fn fn, void *arg)
+{
+	struct pack_buffer	 pb, db;
+	char			 key[ANALYTICS_KEY_MAX];
+	char			 pre[ANALYTICS_KEY_MAX], suf[ANALYTICS_KEY_MAX];
+	size_t			 names, total, tail, plen, slen;
+	int			 level, rc = 0, n;
+
+	pack_buffer_init(&pb);
+	pack_buffer_init(&db);
+	analytics_fact_parts(account, f, &pb, &names, &total, &tail);
+	n = snprintf(pre, sizeof pre, "%s/", account);
+	plen = n < 0 ? sizeof pre : (size_t)n;
+	n = snprintf(suf, sizeof suf, "/%s/%s/%s", f->op, f->model != NULL ?
+	    f->model : "-", f->sched != NULL ? f->sched : "-");
+	slen = n < 0 ? sizeof suf : (size_t)n;
+	for (level = 0; level < ANALYTICS_LEVELS && rc == 0; level++) {
+		db.sbuf.size = 0;
+		pack_raw(&db.pk, pb.sbuf.data, names);
+		if (level == ANALYTICS_TOTAL_DAY ||
+		    level == ANALYTICS_TOTAL_MONTH)
+			pack_raw(&db.pk, pb.sbuf.data + total, tail - total);
+		else
+			pack_raw(&db.pk, pb.sbuf.data + names, total - names);
+		pack_kint(&db.pk, "day", analytics_level_day(level, f->day));
+		pack_raw(&db.pk, pb.sbuf.data + tail, pb.sbuf.size - tail);
+		analytics_level_key(level, account, pre, plen, suf, slen, f,
+		    key, sizeof key);
+		rc = fn(key, db.sbuf.data, db.sbuf.size, arg);
+	}
+	pack_buffer_clear(&pb);
+	pack_buffer_clear(&db);
+	free(f->op);
+	free(f->model);
+	free(f->sched);
+	free(f->reason);
+	return (rc == 0 ? 0 : -1);
 }
 
 int
@@ -608,32 +898,13 @@ analytics_deltas(const char *account, const msgpack_object *run,
     const struct tz *tz, analytics_delta_fn fn, void *arg)
 {
 	struct analytics_fact	 f;
-	struct pack_buffer	 pb;
-	char			 key[ANALYTICS_KEY_MAX];
-	int			 level, rc = 0;
 
-	memset(&f, 0, sizeof f);
-	if (account == NULL || analytics_fact(run, tz, &f) != 0) {
-		free(f.op);
+	if (account == NULL || analytics_fact(run, tz, &f) != 0)
 		return (1);
-	}
-	pack_buffer_init(&pb);
-	for (level = 0; level < ANALYTICS_LEVELS && rc == 0; level++) {
-		pb.sbuf.size = 0;
-		analytics_fact_pack(account, &f, level, &pb.pk);
-		analytics_key(level, account, f.day, f.op, f.model, f.sched,
-		    key, sizeof key);
-		rc = fn(key, pb.sbuf.data, pb.sbuf.size, arg);
-	}
-	pack_buffer_clear(&pb);
-	free(f.op);
-	free(f.model);
-	free(f.sched);
-	free(f.reason);
-	return (rc == 0 ? 0 : -1);
+	return (analytics_fact_deltas(account, &f, fn, arg));
 }
 
-/* A delta (analytics_fact_pack's map), read in place. */
+/* A delta (the map of analytics_fact_parts), read in place. */
 enum {
 	AD_ACCOUNT, AD_OPERATION, AD_MODEL, AD_SCHEDULE, AD_REASON,
 	AD_NAMES,		/* the strings before, the integers after */
@@ -757,18 +1028,39 @@ void
 analytics_merge(const void *old, size_t oldlen, const void *delta,
     size_t dlen, msgpack_sbuffer *out)
 {
+	struct journal_delta	d;
+
+	d.data = delta;
+	d.len = dlen;
+	analytics_merge_all(old, oldlen, &d, 1, out);
+}
+
+/* N deltas merged into the row in their order, packed once: the row
+ * analytics_merge would leave after each in turn (a row it packs reads
+ * back as the same row). */
+void
+analytics_merge_all(const void *old, size_t oldlen,
+    const struct journal_delta *deltas, size_t n, msgpack_sbuffer *out)
+{
 	struct analytics_row	 r;
 	struct analytics_delta	 d;
 	msgpack_packer		 pk;
+	size_t			 i, more = 0;
 
+	/* room for the names and reasons of all the deltas */
+	for (i = 0; i < n; i++)
+		more += deltas[i].len;
 	memset(&r, 0, sizeof r);
 	if (old == NULL || oldlen == 0 || analytics_row_parse(old, oldlen,
-	    dlen, &r) != 0)
-		analytics_row_reset(&r, dlen);	/* unreadable: counts as none */
+	    more, &r) != 0)
+		analytics_row_reset(&r, more);	/* unreadable: counts as none */
 	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	if (analytics_delta_parse(delta, dlen, &d) == 0) {
-		analytics_row_name(&r, &d);
-		analytics_delta_add(&r, &d);
+	for (i = 0; i < n; i++) {
+		if (analytics_delta_parse(deltas[i].data, deltas[i].len,
+		    &d) == 0) {
+			analytics_row_name(&r, &d);
+			analytics_delta_add(&r, &d);
+		}
 	}
 	analytics_row_pack(&pk, &r);
 	analytics_row_free(&r);
@@ -779,8 +1071,8 @@ static int
 analytics_add_delta(const char *key, const void *delta, size_t dlen,
     void *arg)
 {
-	jrec_merge(arg, ANALYTICS_TABLE, key, strlen(key), analytics_merge,
-	    delta, dlen);
+	jrec_merge_all(arg, ANALYTICS_TABLE, key, strlen(key),
+	    analytics_merge, analytics_merge_all, delta, dlen);
 	return (0);
 }
 
@@ -788,13 +1080,14 @@ void
 analytics_add(struct jrec *rec, const char *account, const void *run,
     size_t len)
 {
-	msgpack_unpacked	 u;
+	struct analytics_fact	f;
 
-	if (account == NULL || unpack_buffer(run, len, &u) != 0)
+	/* the run map read in place: replay's analytics_deltas reads the
+	 * same fact from the record's object */
+	if (account == NULL || analytics_fact_raw(run, len,
+	    account_tz(account), &f) != 0)
 		return;
-	analytics_deltas(account, &u.data, account_tz(account),
-	    analytics_add_delta, rec);
-	msgpack_unpacked_destroy(&u);
+	analytics_fact_deltas(account, &f, analytics_add_delta, rec);
 }
 
 /*

@@ -69,6 +69,8 @@ static void	run_list_rebuild_flush(struct run_list_rebuild *, int);
 static int	run_list_any(const struct journal_row *, void *);
 static void	run_list_indexed_cb(const struct journal_result *, void *);
 
+#define RUN_INDEX_FIELDS	5	/* the run's fields an entry reads */
+
 /* The index as the journal's writer keeps it (journal_options.index). */
 const struct journal_index run_list_index = {
 	"runs", RUN_INDEX_TABLE, run_list_index_entry
@@ -84,41 +86,77 @@ int
 run_list_index_entry(const void *key, size_t klen, const void *val,
     size_t vlen, char *ikey, size_t *iklen, msgpack_sbuffer *ival)
 {
-	msgpack_unpacked	 u;
+	/* account, created_us, then the fields of the entry's value */
+	static const struct {
+		const char	*name;
+		uint32_t	 len;
+	} fields[RUN_INDEX_FIELDS] = {
+		{ "account", 7 }, { "created_us", 10 }, { "status", 6 },
+		{ "operation", 9 }, { "model", 5 }
+	};
+	struct unpack_cursor	 c;
 	msgpack_packer		 pk;
-	const msgpack_object	*acc, *o;
-	static const char *const fields[] = { "status", "operation", "model" };
-	int64_t			 created;
-	size_t			 i;
-	int			 n, rc = -1;
+	const char		*s, *str[RUN_INDEX_FIELDS] = { NULL };
+	uint32_t		 len[RUN_INDEX_FIELDS] = { 0 }, n, i, klen2;
+	int64_t			 created = -1;
+	size_t			 f, alen;
+	int			 seen = 0, w;
 
-	if (unpack_buffer(val, vlen, &u) == -1)
+	/* read in place (the writer indexes each run row it writes) */
+	unpack_cursor_init(&c, val, vlen);
+	if (unpack_next_map(&c, &n) != 0)
 		return (-1);
-	acc = unpack_get(&u.data, "account");
-	created = unpack_int(&u.data, "created_us", -1);
-	if (acc == NULL || acc->type != MSGPACK_OBJECT_STR ||
-	    acc->via.str.size == 0 || created < 0)
-		goto out;
-	n = snprintf(ikey, JOURNAL_MAX_KEY + 1, "%.*s/%016llx/%.*s",
-	    (int)acc->via.str.size, acc->via.str.ptr,
-	    (unsigned long long)created, (int)klen, (const char *)key);
-	if (n <= 0 || n > JOURNAL_MAX_KEY)
-		goto out;
-	*iklen = (size_t)n;
+	for (i = 0; i < n && !c.err; i++) {
+		if (unpack_next_str(&c, &s, &klen2) != 0) {
+			unpack_next_skip(&c);	/* the key was skipped */
+			continue;
+		}
+		for (f = 0; f < RUN_INDEX_FIELDS; f++) {
+			if (fields[f].len == klen2 && fields[f].name[0] ==
+			    s[0] && memcmp(fields[f].name, s, klen2) == 0)
+				break;
+		}
+		if (f == RUN_INDEX_FIELDS || (seen & (1 << f))) {
+			unpack_next_skip(&c);	/* the first one counts */
+			continue;
+		}
+		seen |= 1 << f;
+		if (f == 1)
+			created = unpack_next_int(&c, -1);
+		else if (unpack_next_str(&c, &str[f], &len[f]) != 0)
+			str[f] = NULL;
+	}
+	if (c.err || c.p != c.end || str[0] == NULL || len[0] == 0 ||
+	    created < 0)
+		return (-1);
+	/* "%.*s/%016llx/%.*s" of the account, created_us and KEY */
+	alen = strnlen(str[0], len[0]);
+	klen = strnlen(key, klen);
+	if (alen + 18 + klen > JOURNAL_MAX_KEY)
+		return (-1);
+	memcpy(ikey, str[0], alen);
+	w = (int)alen;
+	ikey[w++] = '/';
+	for (f = 0; f < 16; f++)
+		ikey[w + f] = "0123456789abcdef"[((uint64_t)created >>
+		    (60 - 4 * f)) & 0xf];
+	w += 16;
+	ikey[w++] = '/';
+	memcpy(ikey + w, key, klen);
+	w += (int)klen;
+	ikey[w] = '\0';
+	*iklen = (size_t)w;
 	msgpack_packer_init(&pk, ival, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 3);
-	for (i = 0; i < 3; i++) {
-		pack_str(&pk, fields[i]);
-		o = unpack_get(&u.data, fields[i]);
-		if (o != NULL && o->type == MSGPACK_OBJECT_STR)
-			msgpack_pack_object(&pk, *o);
-		else
+	for (f = 2; f < RUN_INDEX_FIELDS; f++) {
+		pack_str(&pk, fields[f].name);
+		if (str[f] != NULL) {
+			msgpack_pack_str(&pk, len[f]);
+			msgpack_pack_str_body(&pk, str[f], len[f]);
+		} else
 			msgpack_pack_nil(&pk);
 	}
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	return (rc);
+	return (0);
 }
 
 /* Is a cursor (a next_cursor of run.list) well formed? */

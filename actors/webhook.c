@@ -52,6 +52,7 @@ struct webhook_req {
 	const char		*body;		/* verified: into the request */
 	int			 code;
 	char			*answer;	/* JSON text */
+	char			*run_id;	/* the answer's, or NULL */
 	const char		*outcome;	/* metrics label */
 };
 
@@ -171,6 +172,7 @@ webhook_req_free(struct webhook_req *w)
 	free(w->sid);
 	free(w->msgid);
 	free(w->answer);
+	free(w->run_id);
 	free(w);
 }
 
@@ -221,8 +223,14 @@ static void
 webhook_finish(struct webhook_req *w, int code, json_t *answer,
     const char *outcome, const char *reason)
 {
+	const char	*run_id;
+
 	w->code = code;
 	w->answer = json_dumps(answer, JSON_COMPACT);
+	free(w->run_id);
+	w->run_id = w->answer != NULL && (run_id = json_string_value(
+	    json_object_get(answer, "run_id"))) != NULL ? xstrdup(run_id) :
+	    NULL;
 	json_decref(answer);
 	w->outcome = outcome;
 	w->reason = reason;
@@ -506,13 +514,10 @@ webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 {
 	struct jrec		*rec;
 	struct pack_buffer	 pb;
-	json_t			*a;
 	char			 key[WEBHOOK_SID_MAX + 32], exp[sizeof key + 24];
 	int64_t			 at = f != NULL ? f->last_us : now_us();
-	struct webhook_event	 e = { w, f, at, NULL, 0, 0 };
+	struct webhook_event	 e = { w, f, at, w->run_id, 0, 0 };
 
-	if ((a = json_loads(w->answer, 0, NULL)) != NULL)
-		e.run_id = json_string_value(json_object_get(a, "run_id"));
 	rec = jrec_create("webhook.received", w->sched != NULL ?
 	    w->sched->account : NULL);
 	pack_buffer_init(&pb);
@@ -537,7 +542,6 @@ webhook_received_record(struct webhook_req *w, const struct webhook_fold *f)
 		jrec_body_add(rec, "row_key", pb.sbuf.data, pb.sbuf.size);
 	}
 	pack_buffer_clear(&pb);
-	json_decref(a);
 	return (rec);
 }
 

@@ -18,6 +18,11 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+/* Buffers start small: most packs are a few hundred bytes, and an 8 KB
+ * first allocation is one malloc's small caches do not hold. */
+#ifndef MSGPACK_SBUFFER_INIT_SIZE
+#define MSGPACK_SBUFFER_INIT_SIZE	512
+#endif
 #include <msgpack.h>
 
 #ifndef CHIME_VERSION

@@ -197,36 +197,104 @@ log_parse_trace(const char *s, int *bits)
 	return (0);
 }
 
+/*
+ * The timestamp of now into TS (at least 32 bytes): its second's text is
+ * kept by each thread and made again when the second changes.
+ */
+static void
+log_stamp(char *ts, size_t len)
+{
+	static __thread time_t	 sec = -1;
+	static __thread char	 text[64];
+	static __thread size_t	 n;
+	struct timespec		 tv;
+	struct tm		 tm;
+	long			 ms;
+
+	clock_gettime(CLOCK_REALTIME, &tv);
+	if (tv.tv_sec != sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		n = strlen(text);
+		sec = tv.tv_sec;
+	}
+	ms = tv.tv_nsec / 1000000;
+	if (n + 6 > len) {
+		snprintf(ts, len, "%s.%03ldZ", text, ms);
+		return;
+	}
+	memcpy(ts, text, n);
+	ts[n] = '.';
+	ts[n + 1] = '0' + ms / 100;
+	ts[n + 2] = '0' + ms / 10 % 10;
+	ts[n + 3] = '0' + ms % 10;
+	ts[n + 4] = 'Z';
+	ts[n + 5] = '\0';
+}
+
+/* Append the LEN bytes at S to BUF (SIZE bytes, *AT used): 0, or -1 when
+ * they do not fit. */
+static int
+log_put(char *buf, size_t size, size_t *at, const char *s, size_t len)
+{
+	if (len >= size - *at)
+		return (-1);
+	memcpy(buf + *at, s, len);
+	*at += len;
+	return (0);
+}
+
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 {
-	char		 ts[96], *line;
-	struct timespec	 tv;
-	struct tm	 tm;
-	int		 saved = errno;
+	char		 ts[96], small[1024], out[2048], *line;
+	size_t		 at = 0;
+	va_list		 aq;
+	int		 saved = errno, n, msg, fits;
 
-	clock_gettime(CLOCK_REALTIME, &tv);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, tv.tv_nsec / 1000000);
-	if (vasprintf(&line, fmt, ap) < 0)
+	log_stamp(ts, sizeof ts);
+	/* Most lines fit on the stack: no allocation. */
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof small, fmt, aq);
+	va_end(aq);
+	if (n >= 0 && (size_t)n < sizeof small)
+		line = small;
+	else if (vasprintf(&line, fmt, ap) < 0)
 		line = NULL;
 	if (line == NULL)
 		fprintf(stderr, "ts=%s level=%s msg=\"(out of memory)\"\n", ts,
 		    level);
 	else if (log_format == LOG_FORMAT_JSON)
 		log_write_json_pairs(ts, level, line, err);
-	else if (strncmp(line, "msg=", 4) == 0)
-		fprintf(stderr, "ts=%s level=%s %s%s%s%s\n", ts, level, line,
-		    err != NULL ? " error=\"" : "", err != NULL ? err : "",
-		    err != NULL ? "\"" : "");
-	else
-		fprintf(stderr, "ts=%s level=%s prog=%s msg=\"%s\"%s%s%s\n",
-		    ts, level, log_prog, line,
-		    err != NULL ? " error=\"" : "", err != NULL ? err : "",
-		    err != NULL ? "\"" : "");
-	free(line);
+	else {
+		/* The line written at once, as one fprintf would. */
+		msg = strncmp(line, "msg=", 4) == 0;
+		fits = log_put(out, sizeof out, &at, "ts=", 3) == 0 &&
+		    log_put(out, sizeof out, &at, ts, strlen(ts)) == 0 &&
+		    log_put(out, sizeof out, &at, " level=", 7) == 0 &&
+		    log_put(out, sizeof out, &at, level, strlen(level)) == 0 &&
+		    log_put(out, sizeof out, &at, " ", 1) == 0 && msg &&
+		    log_put(out, sizeof out, &at, line, strlen(line)) == 0 &&
+		    (err == NULL || (log_put(out, sizeof out, &at,
+		    " error=\"", 8) == 0 && log_put(out, sizeof out, &at, err,
+		    strlen(err)) == 0 && log_put(out, sizeof out, &at, "\"",
+		    1) == 0)) && log_put(out, sizeof out, &at, "\n", 1) == 0;
+		if (fits)
+			fwrite(out, 1, at, stderr);
+		else if (msg)
+			fprintf(stderr, "ts=%s level=%s %s%s%s%s\n", ts, level,
+			    line, err != NULL ? " error=\"" : "", err != NULL ?
+			    err : "", err != NULL ? "\"" : "");
+		else
+			fprintf(stderr, "ts=%s level=%s prog=%s msg=\"%s\"%s%s"
+			    "%s\n", ts, level, log_prog, line, err != NULL ?
+			    " error=\"" : "", err != NULL ? err : "", err !=
+			    NULL ? "\"" : "");
+	}
+	if (line != small)
+		free(line);
 	errno = saved;
 }
 

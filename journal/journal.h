@@ -33,6 +33,11 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+/* Buffers start small: most packs are a few hundred bytes, and an 8 KB
+ * first allocation is one malloc's small caches do not hold. */
+#ifndef MSGPACK_SBUFFER_INIT_SIZE
+#define MSGPACK_SBUFFER_INIT_SIZE	512
+#endif
 #include <msgpack.h>
 
 #define JOURNAL_FORMAT_VERSION	1
@@ -42,6 +47,7 @@
 #define JOURNAL_MAX_TABLES	60	/* besides log, dedup and meta */
 #define JOURNAL_BATCH_MAX	8192	/* records per LMDB transaction */
 #define JOURNAL_GROUP_MAX	64	/* records a group keeps together */
+#define JOURNAL_PEND_TABLES	4	/* tables of merges held at once */
 #define JOURNAL_MAX_DEPTH	32	/* msgpack nesting in a record */
 #define JOURNAL_MAX_STR		255	/* bytes of a kind or an account */
 #define JOURNAL_CHECKPOINT_EVERY 10000	/* records between checkpoints */
@@ -312,11 +318,29 @@ void		 jrec_del(struct jrec *, const char *, const void *, size_t);
  */
 typedef void (*journal_merge_fn)(const void *, size_t, const void *, size_t,
 		     msgpack_sbuffer *);
+/* A delta of a merge. */
+struct journal_delta {
+	const void	*data;
+	size_t		 len;
+};
+/*
+ * The same for N deltas at once, in their order: what N calls of the
+ * journal_merge_fn would leave, packed once (the writer merges all the
+ * deltas of a row in one transaction together).
+ */
+typedef void (*journal_merge_all_fn)(const void *, size_t,
+		     const struct journal_delta *, size_t, msgpack_sbuffer *);
 /* Merge DELTA into row KEY of TABLE in the record's transaction with FN
  * (counters that two records of one transaction both add to).  Table and
- * key are checked as jrec_put's; DELTA is copied. */
+ * key are checked as jrec_put's; DELTA is copied.  The writer applies a
+ * transaction's merges of a row together, before anything else of the
+ * transaction reads or writes that table and before the commit; with
+ * ALL (may be NULL) in one call. */
 void		 jrec_merge(struct jrec *, const char *, const void *, size_t,
 		     journal_merge_fn, const void *, size_t);
+void		 jrec_merge_all(struct jrec *, const char *, const void *,
+		     size_t, journal_merge_fn, journal_merge_all_fn,
+		     const void *, size_t);
 /* Release a dedup key in the record's transaction: it may be claimed
  * again afterwards (keys kept for a window, such as webhook ids). */
 void		 jrec_release(struct jrec *, const char *);
@@ -857,6 +881,7 @@ struct jrec_op {
 	uint32_t	 val;		/* a put's value, a merge's delta */
 	uint32_t	 vlen;
 	journal_merge_fn merge;		/* JREC_MERGE */
+	journal_merge_all_fn merge_all;	/* ... or NULL */
 };
 
 /* A growable byte buffer (body, arena). */
@@ -978,6 +1003,13 @@ struct journal {
 	int			 wforce;	/* ... due whatever the count */
 	int64_t			 wckpt_us;	/* its time (or the start's) */
 	char			*wnote;		/* its note */
+	struct writer_pending	*wpend;		/* merges not yet applied */
+	size_t			 npend;
+	size_t			 pendcap;
+	struct journal_delta	*wdeltas;	/* one row's, applied */
+	size_t			 deltacap;
+	const char		*wptab[JOURNAL_PEND_TABLES]; /* their tables */
+	size_t			 nptab;
 
 	/* Checkpoints (checkpoint.c): set before journal_start. */
 	char			 origin[64];	/* chime.journal/JOURNAL_ID */

@@ -308,6 +308,14 @@ void
 jrec_merge(struct jrec *rec, const char *table, const void *key, size_t klen,
     journal_merge_fn fn, const void *delta, size_t dlen)
 {
+	jrec_merge_all(rec, table, key, klen, fn, NULL, delta, dlen);
+}
+
+void
+jrec_merge_all(struct jrec *rec, const char *table, const void *key,
+    size_t klen, journal_merge_fn fn, journal_merge_all_fn all,
+    const void *delta, size_t dlen)
+{
 	struct jrec_op	*op;
 
 	if (jrec_check_table(rec, table) != 0 ||
@@ -325,6 +333,7 @@ jrec_merge(struct jrec *rec, const char *table, const void *key, size_t klen,
 	op->klen = (uint32_t)klen;
 	op->vlen = (uint32_t)dlen;
 	op->merge = fn;
+	op->merge_all = all;
 }
 
 void

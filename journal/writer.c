@@ -25,6 +25,11 @@
  * since the last, or when it wakes checkpoint_interval_us after the last
  * with records since; none with nothing since the last.
  *
+ * A transaction's merges (jrec_merge) are held until something else of
+ * it reads or writes their table, or it commits: then each row's deltas
+ * are applied together, in their order (one read of the row, one put), as
+ * the records would have applied them one by one.
+ *
  * Everything the writer reuses (header buffer, hashing context, the array
  * of a transaction's records) is allocated once in writer_start.
  */
@@ -42,6 +47,14 @@
 
 #define WRITER_STALL_FIRST_MS	100
 #define WRITER_STALL_MAX_MS	5000
+#define WRITER_GATHER_MAX	64	/* held merges grouped without a sort */
+
+/* A merge held until its row's deltas are applied together. */
+struct writer_pending {
+	struct jrec		*rec;
+	const struct jrec_op	*op;
+	size_t			 order;
+};
 
 static void	*writer_main(void *);
 static int	 writer_attempt(struct journal *, struct jrec **, size_t *,
@@ -67,6 +80,13 @@ static int	 writer_record(struct journal *, struct jrec *, uint64_t *,
 		     uint8_t *, struct merkle_range *, char **);
 static int	 writer_merge(struct journal *, struct jrec *,
 		     const struct jrec_op *, char **);
+static int	 writer_pending_cmp(const void *, const void *);
+static int	 writer_apply(struct journal *, struct writer_pending *,
+		     size_t, char **);
+static int	 writer_same_row(const struct writer_pending *,
+		     const struct writer_pending *);
+static int	 writer_flush(struct journal *, char **);
+static int	 writer_touch(struct journal *, const char *, char **);
 static int	 writer_claims(struct journal *, struct jrec *, char **);
 static int	 writer_index_entry(struct journal *, const void *, size_t,
 		     const void *, size_t, char *, size_t *,
@@ -128,6 +148,12 @@ writer_stop(struct journal *j)
 	chain_ctx_free(j->wchain);
 	free(j->wrecs);
 	j->wrecs = NULL;
+	free(j->wpend);
+	j->wpend = NULL;
+	j->npend = j->pendcap = 0;
+	free(j->wdeltas);
+	j->wdeltas = NULL;
+	j->deltacap = 0;
 	j->started = 0;
 }
 
@@ -526,6 +552,7 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 	int			 rc;
 
 	*written = 0;
+	j->npend = j->nptab = 0;
 	memcpy(hash, j->whash, sizeof hash);
 	memcpy(&range, &j->wrange, sizeof range);
 	if (j->wauto != NULL)
@@ -558,6 +585,10 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 		}
 		if (rec->status == JOURNAL_OK && !rec->reused)
 			(*written)++;
+	}
+	if ((rc = writer_flush(j, cause)) != STORE_OK) {
+		j->ops->abort(j->store);
+		return (rc);
 	}
 	if (*written == 0) {
 		j->ops->abort(j->store);
@@ -693,27 +724,173 @@ writer_claims(struct journal *j, struct jrec *rec, char **cause)
 	return (STORE_OK);
 }
 
-/* A merge: the row as this transaction left it, the delta added by the
- * record's function, put back. */
+/* A merge, held until the transaction's merges are applied
+ * (writer_flush). */
 static int
 writer_merge(struct journal *j, struct jrec *rec, const struct jrec_op *op,
     char **cause)
 {
-	msgpack_sbuffer	 out;
-	const void	*old;
-	size_t		 oldlen;
-	int		 rc;
+	const char		*name = jrec_str(rec, op->name);
+	struct writer_pending	*p;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < j->nptab; i++) {
+		if (strcmp(j->wptab[i], name) == 0)
+			break;
+	}
+	if (i == j->nptab) {
+		if (j->nptab == JOURNAL_PEND_TABLES &&
+		    (rc = writer_flush(j, cause)) != STORE_OK)
+			return (rc);
+		j->wptab[j->nptab++] = name;
+	}
+	if (j->npend == j->pendcap) {
+		j->pendcap = j->pendcap == 0 ? 64 : j->pendcap * 2;
+		j->wpend = xreallocarray(j->wpend, j->pendcap,
+		    sizeof *j->wpend);
+	}
+	p = &j->wpend[j->npend];
+	p->rec = rec;
+	p->op = op;
+	p->order = j->npend++;
+	return (STORE_OK);
+}
+
+/* Held merges by table, row, then order. */
+static int
+writer_pending_cmp(const void *x, const void *y)
+{
+	const struct writer_pending	*a = x, *b = y;
+	int				 c;
+
+	if ((c = strcmp(jrec_str(a->rec, a->op->name),
+	    jrec_str(b->rec, b->op->name))) != 0)
+		return (c);
+	if (a->op->klen != b->op->klen)
+		return (a->op->klen < b->op->klen ? -1 : 1);
+	if ((c = memcmp(jrec_str(a->rec, a->op->key),
+	    jrec_str(b->rec, b->op->key), a->op->klen)) != 0)
+		return (c);
+	return (a->order < b->order ? -1 : a->order > b->order);
+}
+
+/* The N held merges of one row: the row as this transaction left it, the
+ * deltas added in their order, put back. */
+static int
+writer_apply(struct journal *j, struct writer_pending *p, size_t n,
+    char **cause)
+{
+	const struct jrec_op	*op = p[0].op;
+	struct jrec		*rec = p[0].rec;
+	msgpack_sbuffer		 out[2];
+	const void		*old;
+	size_t			 oldlen, i;
+	int			 rc, k = 0;
 
 	rc = j->ops->wget(j->store, jrec_str(rec, op->name),
 	    jrec_str(rec, op->key), op->klen, &old, &oldlen, cause);
 	if (rc != STORE_OK)
 		return (rc);
-	msgpack_sbuffer_init(&out);
-	op->merge(old, oldlen, jrec_str(rec, op->val), op->vlen, &out);
+	msgpack_sbuffer_init(&out[0]);
+	msgpack_sbuffer_init(&out[1]);
+	if (op->merge_all != NULL) {
+		if (n > j->deltacap) {
+			j->deltacap = n < 64 ? 64 : n;
+			j->wdeltas = xreallocarray(j->wdeltas, j->deltacap,
+			    sizeof *j->wdeltas);
+		}
+		for (i = 0; i < n; i++) {
+			j->wdeltas[i].data = jrec_str(p[i].rec, p[i].op->val);
+			j->wdeltas[i].len = p[i].op->vlen;
+		}
+		op->merge_all(old, oldlen, j->wdeltas, n, &out[0]);
+	} else {
+		for (i = 0; i < n; i++) {
+			k = i & 1;
+			msgpack_sbuffer_clear(&out[k]);
+			p[i].op->merge(old, oldlen, jrec_str(p[i].rec,
+			    p[i].op->val), p[i].op->vlen, &out[k]);
+			old = out[k].data;
+			oldlen = out[k].size;
+		}
+	}
 	rc = j->ops->put(j->store, jrec_str(rec, op->name),
-	    jrec_str(rec, op->key), op->klen, out.data, out.size, cause);
-	msgpack_sbuffer_destroy(&out);
+	    jrec_str(rec, op->key), op->klen, out[k].data, out[k].size, cause);
+	msgpack_sbuffer_destroy(&out[0]);
+	msgpack_sbuffer_destroy(&out[1]);
 	return (rc);
+}
+
+/* Are held merges A and B of the same row? */
+static int
+writer_same_row(const struct writer_pending *a, const struct writer_pending *b)
+{
+	return (a->op->klen == b->op->klen && memcmp(jrec_str(a->rec,
+	    a->op->key), jrec_str(b->rec, b->op->key), a->op->klen) == 0 &&
+	    strcmp(jrec_str(a->rec, a->op->name), jrec_str(b->rec,
+	    b->op->name)) == 0);
+}
+
+/* Apply the held merges, each row's together. */
+static int
+writer_flush(struct journal *j, char **cause)
+{
+	size_t	i, k, m, n = j->npend;
+	int	rc = STORE_OK;
+
+	j->npend = 0;
+	j->nptab = 0;
+	if (n == 0)
+		return (STORE_OK);
+	if (n <= WRITER_GATHER_MAX) {
+		/* Few: each row's gathered in their order, no sort. */
+		struct writer_pending	grp[WRITER_GATHER_MAX];
+		char			done[WRITER_GATHER_MAX];
+
+		memset(done, 0, n);
+		for (i = 0; i < n && rc == STORE_OK; i++) {
+			if (done[i])
+				continue;
+			grp[0] = j->wpend[i];
+			for (k = 1, m = i + 1; m < n; m++) {
+				if (!done[m] && writer_same_row(&j->wpend[i],
+				    &j->wpend[m])) {
+					grp[k++] = j->wpend[m];
+					done[m] = 1;
+				}
+			}
+			rc = writer_apply(j, grp, k, cause);
+		}
+		return (rc);
+	}
+	xqsort(j->wpend, n, sizeof *j->wpend, writer_pending_cmp);
+	for (i = 0; i < n && rc == STORE_OK; i += k) {
+		for (k = 1; i + k < n && writer_same_row(&j->wpend[i],
+		    &j->wpend[i + k]); k++)
+			continue;
+		rc = writer_apply(j, j->wpend + i, k, cause);
+	}
+	return (rc);
+}
+
+/* Before a put or delete in table NAME (and what its index writes):
+ * the held merges applied if any is of those tables. */
+static int
+writer_touch(struct journal *j, const char *name, char **cause)
+{
+	size_t	i;
+	int	idx;
+
+	if (j->npend == 0)
+		return (STORE_OK);
+	idx = j->index.of != NULL && strcmp(name, j->index.of) == 0;
+	for (i = 0; i < j->nptab; i++) {
+		if (strcmp(j->wptab[i], name) == 0 || (idx &&
+		    strcmp(j->wptab[i], j->index.table) == 0))
+			return (writer_flush(j, cause));
+	}
+	return (STORE_OK);
 }
 
 /* Row KEY's (value VAL) entry in J's index: 1 with its key in IKEY and
@@ -779,6 +956,9 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 			    seq, cause);
 			break;
 		case JREC_PUT:
+			rc = writer_touch(j, jrec_str(rec, op->name), cause);
+			if (rc != STORE_OK)
+				break;
 			rc = writer_index(j, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen,
 			    jrec_str(rec, op->val), op->vlen, cause);
@@ -789,6 +969,9 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 			    jrec_str(rec, op->val), op->vlen, cause);
 			break;
 		case JREC_DEL:
+			rc = writer_touch(j, jrec_str(rec, op->name), cause);
+			if (rc != STORE_OK)
+				break;
 			rc = writer_index(j, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen, NULL, 0, cause);
 			if (rc != STORE_OK)

@@ -316,6 +316,142 @@ START_TEST(test_analytics_levels)
 }
 END_TEST
 
+/* Deltas merged all at once (the writer's merge of a transaction) leave
+ * the bytes merging them one by one leaves, from no row and from one. */
+START_TEST(test_analytics_merge_all)
+{
+	static const char *const runs[] = {
+		RUN("success", "\"finished_us\":1767236400000000,"
+		    "\"started_us\":1767236300000000,\"cost_micro\":70,"
+		    "\"estimate_micro\":{\"low\":50,\"mid\":60,\"high\":80},"
+		    "\"usage\":{\"input_tokens\":3,\"output_tokens\":4}"),
+		RUN("skipped", "\"reason\":\"budget: over\""),
+		RUN("skipped", "\"reason\":\"paused\""),
+		RUN("failed", "\"finished_us\":1767236400000000,"
+		    "\"started_us\":1767236000000000"),
+		RUN("skipped", "\"reason\":\"budget (cap)\""),
+		RUN("missed", "\"count\":2")
+	};
+#define NRUNS	(sizeof runs / sizeof runs[0])
+	struct pack_buffer	 d[NRUNS];
+	struct journal_delta	 jd[NRUNS];
+	msgpack_sbuffer		*one = NULL, all;
+	char			 key[ANALYTICS_KEY_MAX];
+	size_t			 i, k;
+	int			 level;
+
+	for (level = 0; level < ANALYTICS_LEVELS; level++) {
+		for (k = 0; k < 2; k++) {
+			/* k = 1: onto the row of the first two runs */
+			one = NULL;
+			for (i = 0; i < k * 2; i++)
+				one = add_level(one, runs[i], level, key);
+			msgpack_sbuffer_init(&all);
+			for (i = 0; i < NRUNS; i++) {
+				ck_assert_int_eq(delta_level(runs[i], "UTC",
+				    level, &d[i], key), 0);
+				jd[i].data = d[i].sbuf.data;
+				jd[i].len = d[i].sbuf.size;
+			}
+			analytics_merge_all(one != NULL ? one->data : NULL,
+			    one != NULL ? one->size : 0, jd, NRUNS,
+			    &all);
+			for (i = 0; i < NRUNS; i++) {
+				msgpack_sbuffer	*next = xcalloc(1,
+				    sizeof *next);
+
+				msgpack_sbuffer_init(next);
+				analytics_merge(one != NULL ? one->data : NULL,
+				    one != NULL ? one->size : 0,
+				    d[i].sbuf.data, d[i].sbuf.size, next);
+				if (one != NULL) {
+					msgpack_sbuffer_destroy(one);
+					free(one);
+				}
+				one = next;
+				pack_buffer_clear(&d[i]);
+			}
+			ck_assert_uint_eq(all.size, one->size);
+			ck_assert(memcmp(all.data, one->data, all.size) == 0);
+			msgpack_sbuffer_destroy(&all);
+			msgpack_sbuffer_destroy(one);
+			free(one);
+		}
+	}
+#undef NRUNS
+}
+END_TEST
+
+/* What analytics_deltas hands over, all levels, appended to a buffer. */
+static int
+all_deltas(const char *key, const void *delta, size_t dlen, void *arg)
+{
+	msgpack_sbuffer	*sb = arg;
+
+	msgpack_sbuffer_write(sb, key, strlen(key) + 1);
+	msgpack_sbuffer_write(sb, delta, dlen);
+	return (0);
+}
+
+/* A run's end on the loop (analytics_add, the run map read in place)
+ * merges the deltas replay finds in the record's object. */
+START_TEST(test_analytics_add_raw)
+{
+	static const char *const runs[] = {
+		RUN("success", "\"finished_us\":1767236400000000,"
+		    "\"started_us\":1767236300000000,\"cost_micro\":70,"
+		    "\"estimate_micro\":{\"low\":50,\"mid\":60,\"high\":80},"
+		    "\"usage\":{\"input_tokens\":3,\"output_tokens\":true}"),
+		RUN("skipped", "\"reason\":\"budget: over\",\"cost_micro\":"
+		    "null,\"estimate_micro\":7,\"usage\":{\"x\":1}"),
+		RUN("failed", "\"finished_us\":-1500000,\"started_us\":-3"),
+		"{\"operation\":\"op\",\"scheduled_for_us\":5,"
+		    "\"model\":3,\"estimate_micro\":{\"mid\":\"x\",\"low\":2}}",
+		"{\"status\":\"success\"}",
+		"{\"status\":\"running\",\"operation\":\"op\"}",
+		"[1, 2]"
+	};
+	struct pack_buffer	 pb;
+	msgpack_sbuffer		 want, got;
+	msgpack_unpacked	 u;
+	struct jrec		*rec;
+	json_t			*j;
+	size_t			 i;
+	u_int			 k;
+
+	for (i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		j = json_loads(runs[i], 0, NULL);
+		ck_assert_ptr_nonnull(j);
+		pack_buffer_init(&pb);
+		lib_pack_json(&pb.pk, j);
+		json_decref(j);
+		msgpack_sbuffer_init(&want);
+		msgpack_sbuffer_init(&got);
+		ck_assert_int_eq(unpack_buffer(pb.sbuf.data, pb.sbuf.size, &u),
+		    0);
+		analytics_deltas("acme", &u.data, tz_load("UTC", NULL),
+		    all_deltas, &want);
+		msgpack_unpacked_destroy(&u);
+		rec = jrec_create("run.finished", "acme");
+		analytics_add(rec, "acme", pb.sbuf.data, pb.sbuf.size);
+		for (k = 0; k < rec->nops; k++) {
+			ck_assert_int_eq(rec->ops[k].type, JREC_MERGE);
+			msgpack_sbuffer_write(&got, jrec_str(rec,
+			    rec->ops[k].key), rec->ops[k].klen);
+			msgpack_sbuffer_write(&got, "", 1);
+			msgpack_sbuffer_write(&got, jrec_str(rec,
+			    rec->ops[k].val), rec->ops[k].vlen);
+		}
+		ck_assert_msg(got.size == want.size && (got.size == 0 ||
+		    memcmp(got.data, want.data, got.size) == 0), "run %zu", i);
+		jrec_free(rec);
+		msgpack_sbuffer_destroy(&want);
+		msgpack_sbuffer_destroy(&got);
+		pack_buffer_clear(&pb);
+	}
+}
+END_TEST
+
 /* A month's total added up from its day rows equals the one the runs'
  * deltas built (the journal upgrade's path and the run ends' agree). */
 START_TEST(test_analytics_row_sum)
@@ -379,6 +515,8 @@ analytics_suite(void)
 	    test_analytics_delta_bad,
 	    test_analytics_merge,
 	    test_analytics_merge_bad,
+	    test_analytics_merge_all,
+	    test_analytics_add_raw,
 	    test_analytics_levels,
 	    test_analytics_row_sum,
 	    NULL);

@@ -3336,6 +3336,89 @@ START_TEST(test_journal_merge)
 }
 END_TEST
 
+/* count_merge of N deltas at once. */
+static void
+count_merge_all(const void *old, size_t oldlen,
+    const struct journal_delta *d, size_t n, msgpack_sbuffer *out)
+{
+	uint8_t		 b[8];
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (old != NULL && oldlen == 8)
+		v = store_get_be64(old);
+	for (i = 0; i < n; i++) {
+		if (d[i].len == 8)
+			v += store_get_be64(d[i].data);
+	}
+	store_be64(v, b);
+	msgpack_sbuffer_write(out, (const char *)b, 8);
+}
+
+/* A record adding ADD to row KEY of TABLE, with ALL or not; with SET, a
+ * put of SET to the row first. */
+static struct jrec *
+merge_rec_in(const char *table, const char *key, uint64_t add, int all,
+    uint64_t set)
+{
+	struct jrec	*rec;
+	uint8_t		 b[8];
+
+	rec = jrec_create("test.merge", "acct");
+	msgpack_pack_map(jrec_body(rec), 0);
+	if (set != 0) {
+		store_be64(set, b);
+		jrec_put(rec, table, key, strlen(key), b, sizeof b);
+	}
+	store_be64(add, b);
+	jrec_merge_all(rec, table, key, strlen(key), count_merge,
+	    all ? count_merge_all : NULL, b, sizeof b);
+	return (rec);
+}
+
+/* Merges held by the writer are applied before a put to their table, in
+ * their order and per row, with and without a function for all at once,
+ * across more tables than it holds at once. */
+START_TEST(test_journal_merge_held)
+{
+	static const char *const tables[] = { "t1", "t2", "t3", "t4", "t5",
+	    "t6" };
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	void		*val;
+	size_t		 len, t;
+	int		 i, n = 0;
+	char		 key[8];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	for (i = 1; i <= 60; i++) {
+		t = (size_t)i % 6;
+		snprintf(key, sizeof key, "k%d", i % 3);
+		journal_submit(j, merge_rec_in(tables[t], key, (uint64_t)i,
+		    i % 2, i == 31 ? 1000 : 0), seen_cb, &s);
+		n++;
+	}
+	wait_for(&s, n);
+	/* t2/k1: i = 1, 7, 13, 19, 25, then 31 after its put of 1000, 37,
+	 * 43, 49, 55 */
+	ck_assert_int_eq(journal_table_get(j, "t2", "k1", 2, &val, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_uint_eq(store_get_be64(val), 1000 + 31 + 37 + 43 + 49 + 55);
+	free(val);
+	/* t1/k0: i = 6, 12, ..., 60 */
+	ck_assert_int_eq(journal_table_get(j, "t1", "k0", 2, &val, &len), 0);
+	ck_assert_uint_eq(store_get_be64(val), 6 + 12 + 18 + 24 + 30 + 36 +
+	    42 + 48 + 54 + 60);
+	free(val);
+	ck_assert_int_eq(journal_table_get(j, "t6", "k2", 2, &val, &len), 0);
+	ck_assert_uint_eq(store_get_be64(val), 5 + 11 + 17 + 23 + 29 + 35 +
+	    41 + 47 + 53 + 59);
+	free(val);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* A merge into a bad table or with a bad key fails its record, and
  * nothing is written. */
 START_TEST(test_journal_merge_bad)
@@ -3819,6 +3902,7 @@ journal_suite(void)
 	    test_archive_entries,
 	    test_archive_bad,
 	    test_journal_merge,
+	    test_journal_merge_held,
 	    test_journal_merge_bad,
 	    NULL);
 	return (s);
