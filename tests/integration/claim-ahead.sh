@@ -86,6 +86,19 @@ check "the early one-shot is completed" state_is early completed
 check "the late one-shot is completed" state_is late completed
 check "no occurrence settled twice" no_double_claims
 
+# --- a delete between the claim and the instant ------------------------
+check "a cron schedule due in 9 s, to delete" ctl schedule create --name gone --op quick --cron "$(cron_in 9)" --tz UTC
+check "its occurrence is claimed" wait_for 10 claimed gone
+gone=$(run_of gone)
+check "delete before the instant" ctl schedule delete gone
+gone_cancelled() {
+	export_journal && kinds_are "$gone" run.claimed,run.finished &&
+	jq -s -e --arg r "$gone" '[.[] | select(.body.run_id == $r and
+	    .kind == "run.finished")][0].body | .status == "cancelled" and
+	    .reason == "schedule deleted"' "$T/export.jsonl" >/dev/null
+}
+check "its claimed run ends cancelled, never started" wait_for 10 gone_cancelled
+
 # --- a schedule with a run in flight is decided at its instant ---------
 check "an every-2s schedule whose runs outlast it" ctl schedule create --name busy --op gate --every 2s --overlap skip
 busy=$(ctlj schedule get busy | jq -r .id)
