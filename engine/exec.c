@@ -18,7 +18,7 @@
  * That calling thread is not the loop's.  A start is a struct exec_spawn:
  * the loop builds the request and the environment, makes the job live (it
  * counts in exec_running, its callback will run once) and queues the start
- * (exec_todo, under exec_mtx).  The spawner thread, started with the first
+ * (exec_queue, under exec_mtx).  The spawner thread, started with the first
  * job and with every signal blocked as the journal writer is, takes starts
  * one at a time, makes the three O_CLOEXEC pipes and the child, and puts
  * the pid and our ends on exec_done, writing one byte to exec_wake per
@@ -212,7 +212,7 @@ static int			 exec_thread_running;
 static int			 exec_stopping;		/* exec_mtx */
 static int			 exec_notified;		/* exec_mtx */
 static int			 exec_held;		/* exec_mtx */
-static struct exec_spawnq	 exec_todo = STAILQ_HEAD_INITIALIZER(exec_todo);
+static struct exec_spawnq	 exec_queue = STAILQ_HEAD_INITIALIZER(exec_queue);
 static struct exec_spawnq	 exec_done = STAILQ_HEAD_INITIALIZER(exec_done);
 static int			 exec_wake[2] = { -1, -1 };
 static struct event		*exec_wake_ev;
@@ -495,7 +495,7 @@ exec_launch(struct exec_job *job, char *const *argv, char **envp,
 	exec_nlive++;
 	exec_nspawning++;
 	pthread_mutex_lock(&exec_mtx);
-	STAILQ_INSERT_TAIL(&exec_todo, sp, entry);
+	STAILQ_INSERT_TAIL(&exec_queue, sp, entry);
 	pthread_cond_signal(&exec_cond);
 	pthread_mutex_unlock(&exec_mtx);
 	return (0);
@@ -1004,14 +1004,14 @@ exec_thread_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&exec_mtx);
-		while ((STAILQ_EMPTY(&exec_todo) || exec_held) &&
+		while ((STAILQ_EMPTY(&exec_queue) || exec_held) &&
 		    !exec_stopping)
 			pthread_cond_wait(&exec_cond, &exec_mtx);
-		if ((sp = STAILQ_FIRST(&exec_todo)) == NULL) {
+		if ((sp = STAILQ_FIRST(&exec_queue)) == NULL) {
 			pthread_mutex_unlock(&exec_mtx);
 			break;
 		}
-		STAILQ_REMOVE_HEAD(&exec_todo, entry);
+		STAILQ_REMOVE_HEAD(&exec_queue, entry);
 		skip = sp->cancelled || exec_stopping;
 		pthread_mutex_unlock(&exec_mtx);
 

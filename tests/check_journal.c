@@ -2353,18 +2353,14 @@ stall_hook(int stalled, void *arg)
 	calls[stalled ? 0 : 1]++;
 }
 
-/* While the disk is full the writer holds every record and says why; once
- * it has room again they are written, all of them, in order. */
-START_TEST(test_journal_stall)
+/* A journal in jdir whose commits fail while store_failing is set, its
+ * stall hook counting into CALLS. */
+static struct journal *
+failing_open(int *calls)
 {
 	struct journal_options	 o;
 	struct journal		*j;
-	struct journal_verify	 v;
-	struct seen		 s = { 0 };
-	const char		*reason, *error;
 	char			*cause = NULL;
-	int			 calls[2] = { 0, 0 };
-	size_t			 i;
 
 	memset(&o, 0, sizeof o);
 	o.sync = JOURNAL_SYNC_NONE;
@@ -2375,6 +2371,22 @@ START_TEST(test_journal_stall)
 	failing_ops.last_errno = failing_errno;
 	j->ops = &failing_ops;
 	journal_set_stall_hook(j, stall_hook, calls);
+	return (j);
+}
+
+/* While the disk is full the writer holds every record and says why; once
+ * it has room again they are written, all of them, in order. */
+START_TEST(test_journal_stall)
+{
+	struct journal		*j;
+	struct journal_verify	 v;
+	struct seen		 s = { 0 };
+	const char		*reason, *error;
+	char			*cause = NULL;
+	int			 calls[2] = { 0, 0 };
+	size_t			 i;
+
+	j = failing_open(calls);
 	ck_assert_int_eq(journal_start(j, base, &cause), 0);
 	submit_n(j, &s, 10, 10);
 	wait_for(&s, 10);
@@ -2425,7 +2437,6 @@ commits_hook(size_t records, int64_t us, void *arg)
  * the whole group. */
 START_TEST(test_journal_record_group)
 {
-	struct journal_options	 o;
 	struct journal		*j;
 	struct seen		 s = { 0 };
 	struct commits		 c;
@@ -2433,16 +2444,8 @@ START_TEST(test_journal_record_group)
 	int			 calls[2] = { 0, 0 };
 	size_t			 i, total = 1 + (JOURNAL_BATCH_MAX - 2) + 3;
 
-	memset(&o, 0, sizeof o);
 	memset(&c, 0, sizeof c);
-	o.sync = JOURNAL_SYNC_NONE;
-	j = journal_open(jdir, &o, &cause);
-	ck_assert_ptr_nonnull(j);
-	failing_ops = store_lmdb_ops;
-	failing_ops.commit = failing_commit;
-	failing_ops.last_errno = failing_errno;
-	j->ops = &failing_ops;
-	journal_set_stall_hook(j, stall_hook, calls);
+	j = failing_open(calls);
 	journal_add_commit_hook(j, commits_hook, &c);
 	ck_assert_int_eq(journal_start(j, base, &cause), 0);
 	/* One record holds the writer (the disk is full) while the rest
