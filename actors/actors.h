@@ -697,11 +697,16 @@ extern const char *const schedule_overlap_names[OVERLAP_KINDS];
 extern const char *const schedule_catchup_names[CATCHUP_KINDS];
 int		 schedule_name_index(const char *, const char *const *, int);
 void		 schedule_config_init(struct schedule_config *);
+void		 schedule_config_defaults(struct schedule_config *);
 void		 schedule_config_copy(struct schedule_config *,
 		     const struct schedule_config *);
 void		 schedule_config_clear(struct schedule_config *);
 int		 schedule_config_trigger(struct schedule_config *, int,
 		     const char *, int, char **);
+int		 schedule_config_when(struct schedule_config *, int,
+		     const char *, int, char **);
+void		 schedule_config_trigger_text(struct schedule_config *, int,
+		     const char *);
 int		 schedule_config_apply(struct schedule_config *, const char *,
 		     json_t *, int, const char **, char **);
 

@@ -93,15 +93,23 @@ schedule_name_index(const char *s, const char *const *names, int n)
 void
 schedule_config_init(struct schedule_config *c)
 {
-	memset(c, 0, sizeof *c);
+	schedule_config_defaults(c);
 	c->tz = tz_load("UTC", NULL);
+	c->parameters = intern("{}");
+}
+
+/* C's defaults but the zone and the parameters (NULL): what any thread
+ * may set (a row is decoded off the loop at start). */
+void
+schedule_config_defaults(struct schedule_config *c)
+{
+	memset(c, 0, sizeof *c);
 	c->overlap = OVERLAP_SKIP;
 	c->overlap_limit = 1;
 	c->catchup = CATCHUP_LATEST;
 	c->catchup_window_us = 3600 * USEC_PER_SEC;
 	c->priority = 5;
 	c->history = SCHEDULE_HISTORY_DEFAULT;
-	c->parameters = intern("{}");
 	c->webhook_tolerance_s = WEBHOOK_TOLERANCE_S_DEFAULT;
 }
 
@@ -241,12 +249,14 @@ parse_monthly(const char *spec, struct cron *c, char **reason)
 }
 
 /*
- * Set C's trigger from KIND and its text SPEC (STORED: as read from a
- * row; else as given by a caller).  On error *reason says why.
+ * Read the instants of trigger KIND given as SPEC into C (its cron, its
+ * interval, its instant), leaving its kind and text as they are (STORED:
+ * as read from a row; else as given by a caller): any thread may.  On
+ * error *reason says why.
  */
 int
-schedule_config_trigger(struct schedule_config *t, int kind,
-    const char *spec, int stored, char **reason)
+schedule_config_when(struct schedule_config *t, int kind, const char *spec,
+    int stored, char **reason)
 {
 	int64_t	v;
 
@@ -289,9 +299,30 @@ schedule_config_trigger(struct schedule_config *t, int kind,
 		*reason = xstrdup("unknown trigger");
 		return (-1);
 	}
+	return (0);
+}
+
+/* C's trigger is KIND, given as SPEC (schedule_config_when has read it). */
+void
+schedule_config_trigger_text(struct schedule_config *t, int kind,
+    const char *spec)
+{
 	config_text_drop(t);
 	t->trigger = (uint8_t)kind;
 	t->trigger_text = kind == TRIGGER_AT ? xstrdup(spec) : intern(spec);
+}
+
+/*
+ * Set C's trigger from KIND and its text SPEC (STORED: as read from a
+ * row; else as given by a caller).  On error *reason says why.
+ */
+int
+schedule_config_trigger(struct schedule_config *t, int kind,
+    const char *spec, int stored, char **reason)
+{
+	if (schedule_config_when(t, kind, spec, stored, reason) == -1)
+		return (-1);
+	schedule_config_trigger_text(t, kind, spec);
 	return (0);
 }
 

@@ -21,6 +21,7 @@ static size_t		nactive;
 static size_t		npaused;
 static size_t		ncompleted;
 
+static struct schedule *schedule_alloc(void);
 static void	schedule_handle(struct actor *, struct msg *);
 static void	schedule_free_actor(struct actor *);
 static void	schedule_state_write(struct schedule *, enum schedule_state,
@@ -35,6 +36,11 @@ static void	schedule_arm_next(struct schedule *, int64_t,
 		    const struct cron_fire *);
 static int	schedule_unpack_values(const msgpack_object **,
 		    struct schedule *, char **);
+struct row_rest;
+static int	schedule_unpack_own(const msgpack_object **,
+		    struct schedule *, struct row_rest *, char **);
+static int	schedule_unpack_rest(struct schedule *, struct row_rest *,
+		    char **);
 static int	load_key_cmp(const char *, const void *, size_t);
 static void	progress_apply(struct schedule *, const msgpack_object **);
 
@@ -70,11 +76,22 @@ schedule_create(void)
 	struct schedule	*s;
 
 	dispatch_set_schedule_kind(&schedule_kind);
+	s = schedule_alloc();
+	schedule_config_init(&s->config);
+	return (s);
+}
+
+/* As schedule_create, on any thread: no zone and no parameters yet. */
+static struct schedule *
+schedule_alloc(void)
+{
+	struct schedule	*s;
+
 	s = xcalloc(1, sizeof *s);
 	actor_init(&s->actor, &schedule_actor_type);
 	timer_init(&s->timer, &s->actor);
 	TAILQ_INIT(&s->runs);
-	schedule_config_init(&s->config);
+	schedule_config_defaults(&s->config);
 	return (s);
 }
 
@@ -949,6 +966,22 @@ row_key_lens(const char *const *keys, size_t n, uint8_t *klens)
 	return (klens);
 }
 
+/*
+ * What a row's decode leaves to the loop's thread: the values that become
+ * shared copies (intern.c), the zone, the trigger's text and the state,
+ * whose writers are the loop's.  The strings point into the row.
+ */
+struct row_rest {
+	msgpack_object	 account;
+	msgpack_object	 operation;
+	msgpack_object	 model;
+	msgpack_object	 parameters;
+	msgpack_object	 tz;
+	char		*spec;		/* the trigger's text */
+	int		 kind;		/* enum trigger_kind */
+	int		 state;		/* enum schedule_state */
+};
+
 /* Read a row into S (as schedule_create made it); -1 and *cause if the
  * row lacks what a schedule needs. */
 static int
@@ -965,38 +998,64 @@ static int
 schedule_unpack_values(const msgpack_object **v, struct schedule *s,
     char **cause)
 {
-	char			*spec;
-	int			 kind, rc = -1;
+	struct row_rest	 r;
+	int		 rc;
+
+	rc = schedule_unpack_own(v, s, &r, cause);
+	if (rc == 0)
+		rc = schedule_unpack_rest(s, &r, cause);
+	free(r.spec);
+	return (rc);
+}
+
+/* V, or a nil value in *O if V is absent. */
+static void
+row_rest_val(msgpack_object *o, const msgpack_object *v)
+{
+	if (v != NULL)
+		*o = *v;
+	else
+		o->type = MSGPACK_OBJECT_NIL;
+}
+
+/*
+ * The part of a row's decode into S that any thread may do: what S owns
+ * alone (its strings, numbers, trigger's instants, "account/name").  What
+ * is shared or registered is left in R for schedule_unpack_rest, R's
+ * strings pointing into V's bytes; R->spec is allocated (NULL on error).
+ */
+static int
+schedule_unpack_own(const msgpack_object **v, struct schedule *s,
+    struct row_rest *r, char **cause)
+{
+	const msgpack_object	*acct = v[RK_ACCOUNT];
 	size_t			 i, alen, nlen;
 
+	memset(r, 0, sizeof *r);
 	s->id = unpack_val_strdup(v[RK_ID]);
 	s->name = unpack_val_strdup(v[RK_NAME]);
-	s->account = unpack_val_intern(v[RK_ACCOUNT], RK_ACCOUNT);
-	s->operation = unpack_val_intern(v[RK_OPERATION], RK_OPERATION);
-	spec = unpack_val_strdup(v[RK_SPEC]);
-	if (s->id == NULL || s->name == NULL || s->account == NULL ||
-	    s->operation == NULL || v[RK_TRIGGER] == NULL ||
-	    v[RK_TRIGGER]->type != MSGPACK_OBJECT_STR || spec == NULL ||
-	    v[RK_TZ] == NULL || v[RK_TZ]->type != MSGPACK_OBJECT_STR) {
+	r->spec = unpack_val_strdup(v[RK_SPEC]);
+	if (s->id == NULL || s->name == NULL || acct == NULL ||
+	    acct->type != MSGPACK_OBJECT_STR || v[RK_OPERATION] == NULL ||
+	    v[RK_OPERATION]->type != MSGPACK_OBJECT_STR ||
+	    v[RK_TRIGGER] == NULL || v[RK_TRIGGER]->type != MSGPACK_OBJECT_STR ||
+	    r->spec == NULL || v[RK_TZ] == NULL ||
+	    v[RK_TZ]->type != MSGPACK_OBJECT_STR) {
 		*cause = xstrdup("missing fields");
-		goto out;
+		return (-1);
 	}
-	if ((s->tz = unpack_zone(v[RK_TZ], cause)) == NULL)
-		goto out;
-	if ((kind = val_name_index(v[RK_TRIGGER], schedule_trigger_names,
-	    TRIGGER_KINDS)) == -1 || schedule_config_trigger(&s->config, kind,
-	    spec, 1, cause) == -1) {
+	if ((r->kind = val_name_index(v[RK_TRIGGER], schedule_trigger_names,
+	    TRIGGER_KINDS)) == -1 || schedule_config_when(&s->config, r->kind,
+	    r->spec, 1, cause) == -1) {
 		if (*cause == NULL)
 			*cause = xstrdup("unknown trigger");
-		goto out;
+		return (-1);
 	}
-	s->model = unpack_val_intern(v[RK_MODEL], RK_MODEL);
-	if (v[RK_PARAMETERS] != NULL &&
-	    v[RK_PARAMETERS]->type == MSGPACK_OBJECT_STR) {
-		intern_drop(s->parameters);
-		s->parameters = unpack_val_intern(v[RK_PARAMETERS],
-		    RK_PARAMETERS);
-	}
+	row_rest_val(&r->account, acct);
+	row_rest_val(&r->operation, v[RK_OPERATION]);
+	row_rest_val(&r->model, v[RK_MODEL]);
+	row_rest_val(&r->parameters, v[RK_PARAMETERS]);
+	row_rest_val(&r->tz, v[RK_TZ]);
 	s->note = unpack_val_strdup(v[RK_NOTE]);
 	s->pause_reason = unpack_val_strdup(v[RK_PAUSE_REASON]);
 	s->pause_note = unpack_val_strdup(v[RK_PAUSE_NOTE]);
@@ -1004,17 +1063,8 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 	    schedule_overlap_names, OVERLAP_KINDS, s->overlap);
 	s->catchup = (uint8_t)unpack_name(v[RK_CATCHUP],
 	    schedule_catchup_names, CATCHUP_KINDS, s->catchup);
-	switch (unpack_name(v[RK_STATE], schedule_state_names,
-	    SCHEDULE_STATES, SCHEDULE_ACTIVE)) {
-	case SCHEDULE_PAUSED:
-		schedule_set_state(s, SCHEDULE_PAUSED);
-		break;
-	case SCHEDULE_COMPLETED:
-		schedule_set_state(s, SCHEDULE_COMPLETED);
-		break;
-	default:
-		break;
-	}
+	r->state = unpack_name(v[RK_STATE], schedule_state_names,
+	    SCHEDULE_STATES, SCHEDULE_ACTIVE);
 	for (i = 0; i < sizeof row_ints / sizeof row_ints[0]; i++)
 		row_int_set(s, &row_ints[i], unpack_val_int(
 		    v[row_ints[i].key], row_int_get(s, &row_ints[i])));
@@ -1024,18 +1074,42 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 	s->webhook_style = (uint8_t)unpack_name(v[RK_WEBHOOK_STYLE],
 	    webhook_style_names, WEBHOOK_NSTYLES, s->webhook_style);
 	s->webhook_prev = webhook_keyring_unpack(v[RK_WEBHOOK_PREVIOUS]);
-	schedule_watch_expiry(s);
 	/* "account/name" */
-	alen = strlen(s->account);
+	alen = acct->via.str.size;
 	nlen = strlen(s->name);
 	s->name_key = xmalloc(alen + 1 + nlen + 1);
-	memcpy(s->name_key, s->account, alen);
+	memcpy(s->name_key, acct->via.str.ptr, alen);
 	s->name_key[alen] = '/';
 	memcpy(s->name_key + alen + 1, s->name, nlen + 1);
-	rc = 0;
-out:
-	free(spec);
-	return (rc);
+	return (0);
+}
+
+/* The rest of a row's decode into S, on the loop's thread: shared copies,
+ * the zone, the trigger's text, the state. */
+static int
+schedule_unpack_rest(struct schedule *s, struct row_rest *r, char **cause)
+{
+	s->account = unpack_val_intern(&r->account, RK_ACCOUNT);
+	s->operation = unpack_val_intern(&r->operation, RK_OPERATION);
+	s->model = unpack_val_intern(&r->model, RK_MODEL);
+	intern_drop(s->parameters);
+	s->parameters = r->parameters.type == MSGPACK_OBJECT_STR ?
+	    unpack_val_intern(&r->parameters, RK_PARAMETERS) : intern("{}");
+	if ((s->tz = unpack_zone(&r->tz, cause)) == NULL)
+		return (-1);
+	schedule_config_trigger_text(&s->config, r->kind, r->spec);
+	switch (r->state) {
+	case SCHEDULE_PAUSED:
+		schedule_set_state(s, SCHEDULE_PAUSED);
+		break;
+	case SCHEDULE_COMPLETED:
+		schedule_set_state(s, SCHEDULE_COMPLETED);
+		break;
+	default:
+		break;
+	}
+	schedule_watch_expiry(s);
+	return (0);
 }
 
 static void
@@ -1333,42 +1407,90 @@ struct load_ctx {
 	size_t		  bad;
 	size_t		  cursor;	/* progress_row_cb's place in list */
 	size_t		  strays;	/* rows whose id is not their key */
+	struct ordered	 *rows;		/* schedules rows being decoded */
 };
+
+/*
+ * A schedules row on its way at start: decoded off the loop's thread as
+ * far as it can be (schedule_row_work), then finished on it, in the
+ * table's order (schedule_row_finish).
+ */
+struct load_slot {
+	const void	*key;		/* the row's, valid during the walk */
+	const void	*val;
+	size_t		 klen;
+	size_t		 vlen;
+	struct schedule	*s;
+	struct row_rest	 rest;
+	char		*cause;
+	int		 rc;		/* 0: decoded; -1: refused (cause);
+					   1: of another shape, decoded whole
+					   by schedule_row_finish */
+};
+
+static uint8_t	row_klens[RK_MAX];	/* row_keys' lengths */
 
 static int
 schedule_row_cb(const struct journal_row *row, void *arg)
 {
-	static uint8_t		 klens[RK_MAX];
 	struct load_ctx		*ctx = arg;
-	msgpack_unpacked	 u;
+	struct load_slot	*ls = ordered_next(ctx->rows);
+
+	ls->key = row->key;
+	ls->klen = row->klen;
+	ls->val = row->val;
+	ls->vlen = row->vlen;
+	return (0);
+}
+
+/* Any thread: what the row makes of a new schedule by itself. */
+static void
+schedule_row_work(void *slot, void *arg)
+{
+	struct load_slot	*ls = slot;
 	msgpack_object		 vals[RK_MAX];
 	const msgpack_object	*v[RK_MAX];
-	struct schedule		*s;
-	char			*cause = NULL;
-	int			 rc;
 
-	s = schedule_create();
-	if (row_index(row->val, row->vlen, row_keys, row_key_lens(row_keys,
-	    RK_MAX, klens), RK_MAX, 0, vals, v) == 0)
-		rc = schedule_unpack_values(v, s, &cause);
-	else if (unpack_buffer(row->val, row->vlen, &u) == -1) {
-		schedule_free(s);
-		ctx->bad++;
-		return (0);
-	} else {
-		rc = schedule_unpack(&u.data, s, &cause);
+	ls->s = schedule_alloc();
+	if (row_index(ls->val, ls->vlen, row_keys, row_klens, RK_MAX, 0,
+	    vals, v) != 0)
+		ls->rc = 1;
+	else
+		ls->rc = schedule_unpack_own(v, ls->s, &ls->rest, &ls->cause);
+}
+
+/* The loop's thread, in the table's order: the rest of the row, and the
+ * schedule into the list. */
+static void
+schedule_row_finish(void *slot, void *arg)
+{
+	struct load_ctx		*ctx = arg;
+	struct load_slot	*ls = slot;
+	struct schedule		*s = ls->s;
+	msgpack_unpacked	 u;
+
+	if (ls->rc == 0)
+		ls->rc = schedule_unpack_rest(s, &ls->rest, &ls->cause);
+	else if (ls->rc == 1) {
+		if (unpack_buffer(ls->val, ls->vlen, &u) == -1) {
+			schedule_free(s);
+			ctx->bad++;
+			return;
+		}
+		ls->rc = schedule_unpack(&u.data, s, &ls->cause);
 		msgpack_unpacked_destroy(&u);
 	}
-	if (rc == -1) {
+	free(ls->rest.spec);
+	if (ls->rc == -1) {
 		log_warnx("msg=\"schedule row not loaded\" key=\"%.*s\" "
-		    "error=\"%s\"", (int)(row->klen > 64 ? 64 : row->klen),
-		    (const char *)row->key, log_escape(cause));
-		free(cause);
+		    "error=\"%s\"", (int)(ls->klen > 64 ? 64 : ls->klen),
+		    (const char *)ls->key, log_escape(ls->cause));
+		free(ls->cause);
 		schedule_free(s);
 		ctx->bad++;
-		return (0);
+		return;
 	}
-	if (load_key_cmp(s->id, row->key, row->klen) != 0)
+	if (load_key_cmp(s->id, ls->key, ls->klen) != 0)
 		ctx->strays++;
 	if (ctx->n == ctx->cap) {
 		ctx->cap = ctx->cap == 0 ? 1024 : ctx->cap * 2;
@@ -1376,7 +1498,17 @@ schedule_row_cb(const struct journal_row *row, void *arg)
 		    sizeof *ctx->list);
 	}
 	ctx->list[ctx->n++] = s;
-	return (0);
+}
+
+/* The walk is over (its rows still valid): every row decoded and in the
+ * list. */
+static void
+schedule_rows_end(void *arg)
+{
+	struct load_ctx	*ctx = arg;
+
+	ordered_end(ctx->rows);
+	ctx->rows = NULL;
 }
 
 /*
@@ -1474,8 +1606,11 @@ schedule_load_all(struct journal *j, char **cause)
 
 	memset(&ctx, 0, sizeof ctx);
 	schedule_registry_init();
-	rc = journal_table_foreach(j, "schedules", NULL, 0, 0, schedule_row_cb,
-	    &ctx);
+	row_key_lens(row_keys, RK_MAX, row_klens);
+	ctx.rows = ordered_start(sizeof(struct load_slot), schedule_row_work,
+	    schedule_row_finish, &ctx, -1);
+	rc = journal_table_foreach_end(j, "schedules", schedule_row_cb,
+	    schedule_rows_end, &ctx);
 	unpack_intern_forget();
 	if (rc == -1) {
 		*cause = xstrdup("cannot read the schedules table");

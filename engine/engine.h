@@ -484,6 +484,16 @@ unpack_next_int(struct unpack_cursor *c, int64_t def)
 	return (unpack_next_int_any(c, def));
 }
 
+/* ordered.c: items worked on several cores, finished in order on the
+ * caller's thread. */
+struct ordered;
+int		 ordered_workers(void);
+struct ordered	*ordered_start(size_t, void (*)(void *, void *),
+		     void (*)(void *, void *), void *, int);
+void		*ordered_next(struct ordered *);
+void		 ordered_end(struct ordered *);
+int		 ordered_threads(const struct ordered *);
+
 /* loop.c */
 int		 engine_init(void);
 void		 engine_free(void);

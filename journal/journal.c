@@ -77,6 +77,10 @@ static void	 journal_check_open(struct journal *,
 static int	 journal_start_entry(const struct journal_entry *, void *);
 static int	 journal_start_first(struct journal_startcheck *,
 		     const struct journal_entry *);
+static int	 journal_table_walk(struct journal *, const char *,
+		     const void *, size_t, int,
+		     int (*)(const struct journal_row *, void *),
+		     void (*)(void *), void *);
 
 struct journal *
 journal_open(const char *dir, const struct journal_options *options,
@@ -727,10 +731,28 @@ journal_table_foreach(struct journal *j, const char *table,
     const void *prefix, size_t plen, int reverse,
     int (*cb)(const struct journal_row *, void *), void *arg)
 {
+	return (journal_table_walk(j, table, prefix, plen, reverse, cb, NULL,
+	    arg));
+}
+
+int
+journal_table_foreach_end(struct journal *j, const char *table,
+    int (*cb)(const struct journal_row *, void *), void (*end)(void *),
+    void *arg)
+{
+	return (journal_table_walk(j, table, NULL, 0, 0, cb, end, arg));
+}
+
+static int
+journal_table_walk(struct journal *j, const char *table,
+    const void *prefix, size_t plen, int reverse,
+    int (*cb)(const struct journal_row *, void *), void (*end)(void *),
+    void *arg)
+{
 	char	*cause;
 
 	if (j->ops->table_foreach(j->store, table, prefix, plen, reverse, cb,
-	    arg, &cause) != 0) {
+	    end, arg, &cause) != 0) {
 		log_warnx("msg=\"journal: cannot read table\" table=%s "
 		    "error=\"%s\"", table, cause);
 		free(cause);

@@ -437,6 +437,12 @@ void		 journal_remove_commit_hook(struct journal *,
 int		 journal_table_foreach(struct journal *, const char *,
 		     const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *), void *);
+/* As journal_table_foreach over the whole table, forward, then END(ARG)
+ * once, also when the walk fails: the rows handed to the callback are
+ * valid until END returns (a reader may work on them after the walk). */
+int		 journal_table_foreach_end(struct journal *, const char *,
+		     int (*)(const struct journal_row *, void *),
+		     void (*)(void *), void *);
 /* As journal_table_foreach forward, from the first key at or after START
  * (SLEN bytes) among those with PREFIX: a range read without walking what
  * comes before it (the callback stops past its end). */
@@ -817,7 +823,7 @@ struct store_ops {
 	int		 (*table_foreach)(struct store *, const char *,
 			     const void *, size_t, int,
 			     int (*)(const struct journal_row *, void *),
-			     void *, char **);
+			     void (*)(void *), void *, char **);
 	/* 0 and allocated value, 1 if absent, -1 on error */
 	int		 (*table_get)(struct store *, const char *,
 			     const void *, size_t, void **, size_t *, char **);

@@ -96,8 +96,8 @@ static int	 store_lmdb_log_foreach(struct store *, uint64_t,
 		     char **);
 static int	 store_lmdb_table_foreach(struct store *, const char *,
 		     const void *, size_t, int,
-		     int (*)(const struct journal_row *, void *), void *,
-		     char **);
+		     int (*)(const struct journal_row *, void *),
+		     void (*)(void *), void *, char **);
 static int	 store_lmdb_table_get(struct store *, const char *,
 		     const void *, size_t, void **, size_t *, char **);
 static int	 store_lmdb_dedup_get(struct store *, const char *,
@@ -1423,7 +1423,8 @@ store_walk_start(MDB_cursor *c, MDB_val *k, MDB_val *v, const void *prefix,
 static int
 store_table_walk(struct store *s, const char *table, const void *prefix,
     size_t plen, const void *start, size_t slen, int reverse,
-    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+    int (*cb)(const struct journal_row *, void *), void (*end)(void *),
+    void *arg, char **cause)
 {
 	struct journal_row	 row;
 	MDB_txn			*txn;
@@ -1434,10 +1435,16 @@ store_table_walk(struct store *s, const char *table, const void *prefix,
 
 	if (prefix == NULL)
 		plen = 0;
-	if (store_find_table(s, table, 0, &dbi) != 0)
+	if (store_find_table(s, table, 0, &dbi) != 0) {
+		if (end != NULL)
+			end(arg);
 		return (0);
-	if (store_rbegin(s, &txn, cause) != 0)
+	}
+	if (store_rbegin(s, &txn, cause) != 0) {
+		if (end != NULL)
+			end(arg);
 		return (-1);
+	}
 	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		goto out;
 	if (start == NULL)
@@ -1460,6 +1467,9 @@ store_table_walk(struct store *s, const char *table, const void *prefix,
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 out:
+	/* the rows handed to CB are valid until the transaction ends */
+	if (end != NULL)
+		end(arg);
 	store_rend(s, txn);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		store_error(rc, table, cause);
@@ -1471,10 +1481,11 @@ out:
 static int
 store_lmdb_table_foreach(struct store *s, const char *table,
     const void *prefix, size_t plen, int reverse,
-    int (*cb)(const struct journal_row *, void *), void *arg, char **cause)
+    int (*cb)(const struct journal_row *, void *), void (*end)(void *),
+    void *arg, char **cause)
 {
 	return (store_table_walk(s, table, prefix, plen, NULL, 0, reverse, cb,
-	    arg, cause));
+	    end, arg, cause));
 }
 
 static int
@@ -1484,7 +1495,7 @@ store_lmdb_table_seek(struct store *s, const char *table,
     char **cause)
 {
 	return (store_table_walk(s, table, prefix, plen, start, slen, reverse,
-	    cb, arg, cause));
+	    cb, NULL, arg, cause));
 }
 
 static int
