@@ -234,7 +234,8 @@ enum schedule_state {
 /*
  * Runs belong to an owner: a schedule, or a batch, which embeds a struct
  * schedule as its first member (its actor, id, account, priority, runs in
- * flight) and sets hooks.  Schedules have no hooks.
+ * flight) and has hooks.  Schedules have no hooks.  The owner's actor type
+ * says which (struct owner_type; OWNER_HOOKS).
  */
 struct run_hooks {
 	/* A run reached a final status (success, failed, skipped,
@@ -251,6 +252,14 @@ struct run_hooks {
 	/* The skip reason for the owner's cap ("batch_budget"). */
 	const char	*budget_reason;
 };
+
+/* The actor type of an owner of runs, and its hooks (NULL: a schedule). */
+struct owner_type {
+	struct actor_type	 actor;		/* first */
+	const struct run_hooks	*hooks;
+};
+#define OWNER_HOOKS(s) \
+	(((const struct owner_type *)(const void *)(s)->actor.type)->hooks)
 
 /*
  * Schedules as the run life cycle (dispatch.c, run-cycle.c, recover.c)
@@ -323,9 +332,11 @@ struct owner_kind {
 	char			*webhook_secret_ref; /* webhook: secret */ \
 	char			*deliver;	/* JSON text, or NULL */ \
 	const struct tz		*tz;					\
-	struct cron		 cron;					\
-	int64_t			 interval_us;				\
-	int64_t			 at_us;					\
+	union {			/* by the trigger's kind: */	\
+		struct cron	 cron;	/* cron, weekly, monthly */	\
+		int64_t		 interval_us;				\
+		int64_t		 at_us;					\
+	};								\
 	int64_t			 anchor_us;	/* interval origin */	\
 	int64_t			 catchup_window_us;			\
 	int64_t			 max_cost_month;	/* 0: no cap */	\
@@ -343,8 +354,8 @@ struct schedule_config {
 };
 
 struct schedule {
-	struct actor		 actor;		/* first */
-	const struct run_hooks	*hooks;		/* NULL: a schedule */
+	struct actor		 actor;		/* first; its type is an
+						   owner_type */
 	struct strmap_node	 node;		/* by id */
 	struct strmap_node	 name_node;	/* by "account/name" */
 	char			*id;
@@ -382,6 +393,8 @@ struct schedule {
 	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
 	uint8_t			 has_queued;	/* a run may be queued (queue_one) */
+	char			 id_buf[16];	/* id, when it fits (the
+						   daemon's own ids do) */
 };
 
 /* Exchange two lvalues of one type (a configuration, a pointer). */
@@ -653,6 +666,7 @@ void		 run_wait_instant(struct run *);
 extern const char *const schedule_state_names[SCHEDULE_STATES];
 struct schedule	*schedule_create(void);
 struct schedule	*schedule_clone(const struct schedule *);
+void		 schedule_set_id(struct schedule *, const char *, size_t);
 void		 schedule_free(struct schedule *);
 void		 schedule_set_state(struct schedule *, enum schedule_state);
 void		 schedule_undelete(struct schedule *, enum schedule_state);
@@ -706,7 +720,7 @@ int		 schedule_config_trigger(struct schedule_config *, int,
 int		 schedule_config_when(struct schedule_config *, int,
 		     const char *, int, char **);
 void		 schedule_config_trigger_text(struct schedule_config *, int,
-		     const char *);
+		     const char *, size_t);
 int		 schedule_config_apply(struct schedule_config *, const char *,
 		     json_t *, int, const char **, char **);
 

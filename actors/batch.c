@@ -86,8 +86,8 @@ static const struct owner_kind batch_owner_kind = {
 	batch_count_origins
 };
 
-static const struct actor_type batch_actor_type = {
-	"batch", batch_handle, batch_free_actor
+static const struct owner_type batch_actor_type = {
+	{ "batch", batch_handle, batch_free_actor }, &batch_hooks
 };
 
 static const char *batch_state_names[BATCH_STATE_MAX] = {
@@ -210,10 +210,9 @@ batch_create(void)
 	struct batch	*b;
 
 	b = xcalloc(1, sizeof *b);
-	actor_init(&b->owner.actor, &batch_actor_type);
+	actor_init(&b->owner.actor, &batch_actor_type.actor);
 	timer_init(&b->owner.timer, &b->owner.actor);
 	TAILQ_INIT(&b->owner.runs);
-	b->owner.hooks = &batch_hooks;
 	b->owner.tz = tz_load("UTC", NULL);
 	b->owner.history = UINT16_MAX;
 	schedule_set_state(&b->owner, SCHEDULE_ACTIVE);

@@ -75,7 +75,7 @@ run_submit_arg(struct run *r, const char *kind, const char *claim,
 static const char *
 owner_kind(const struct run *r, const char *kind)
 {
-	if (r->sched->hooks == NULL)
+	if (OWNER_HOOKS(r->sched) == NULL)
 		return (kind);
 	if (strcmp(kind, "run.finished") == 0) {
 		switch (r->status) {
@@ -139,7 +139,7 @@ run_record(struct run *r, const char *kind, const char *claim)
 		pack_str(&pb.pk, claim);
 		jrec_body_add(rec, "claim", pb.sbuf.data, pb.sbuf.size);
 		pack_buffer_clear(&pb);
-		if (s->hooks == NULL && r->number > s->history) {
+		if (OWNER_HOOKS(s) == NULL && r->number > s->history) {
 			run_row_key(s->id, r->number - s->history, old,
 			    sizeof old);
 			jrec_del(rec, "runs", old, strlen(old));
@@ -152,8 +152,8 @@ run_record(struct run *r, const char *kind, const char *claim)
 	/* A webhook's message id is kept for the retention period only. */
 	if (claim != NULL && strncmp(claim, "webhook:", 8) == 0)
 		webhook_expiry_put(rec, claim, r->created_us);
-	if (s->hooks != NULL)
-		s->hooks->put_state(s, r, rec);
+	if (OWNER_HOOKS(s) != NULL)
+		OWNER_HOOKS(s)->put_state(s, r, rec);
 	else
 		dispatch_schedules()->put_progress(s, rec);
 	return (rec);
@@ -269,8 +269,8 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 	run_set_status(r, st);
 	e = run_end_new(r, st, reason != NULL ? reason : "");
 	e->budget_skip = st == RUN_SKIPPED && reason != NULL &&
-	    (strcmp(reason, "budget") == 0 || (r->sched->hooks != NULL &&
-	    strcmp(reason, r->sched->hooks->budget_reason) == 0));
+	    (strcmp(reason, "budget") == 0 || (OWNER_HOOKS(r->sched) != NULL &&
+	    strcmp(reason, OWNER_HOOKS(r->sched)->budget_reason) == 0));
 	if (reason != NULL) {
 		free(r->reason);
 		r->reason = xstrdup(reason);
@@ -294,8 +294,8 @@ run_settle_now(struct run *r, enum run_status st, const char *reason,
 	e->reply = sr;
 	run_submit_arg(r, st == RUN_MISSED ? "run.missed" : st == RUN_SKIPPED ?
 	    "run.skipped" : "run.finished", claim, run_end_cb, e);
-	if (r->sched->hooks != NULL)
-		r->sched->hooks->ended(r->sched, r);
+	if (OWNER_HOOKS(r->sched) != NULL)
+		OWNER_HOOKS(r->sched)->ended(r->sched, r);
 	run_free(r);
 }
 
@@ -388,6 +388,7 @@ run_begin(struct run *r, const char *claim)
 	const struct operation	*op;
 	const struct model	*model;
 	const struct op_prefs	*p;
+	const struct run_hooks	*hooks;
 	const char		*cap;
 
 	op = catalog_operation(engine->catalog, r->operation);
@@ -414,13 +415,14 @@ run_begin(struct run *r, const char *claim)
 	/* Three caps, the same for every trigger: the schedule's, the
 	 * account's per operation, the account's. */
 	cap = NULL;
-	if (s->hooks != NULL && (cap = s->hooks->budget(s, r)) != NULL) {
+	hooks = OWNER_HOOKS(s);
+	if (hooks != NULL && (cap = hooks->budget(s, r)) != NULL) {
 		run_refusal(r, REPLY_BUDGET, "the run would pass its owner's "
 		    "cost cap", cap, "budget exceeded");
 		free(r->error);
 		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
 		    cap);
-		run_settle_now(r, RUN_SKIPPED, s->hooks->budget_reason, claim);
+		run_settle_now(r, RUN_SKIPPED, hooks->budget_reason, claim);
 		return;
 	}
 	if (over_budget(s, r))
@@ -435,7 +437,7 @@ run_begin(struct run *r, const char *claim)
 		xasprintf(&r->error, "the run's estimate (mid) would pass %s",
 		    cap);
 		run_settle_now(r, RUN_SKIPPED, "budget", claim);
-		if (s->hooks == NULL && s->state == SCHEDULE_ACTIVE)
+		if (OWNER_HOOKS(s) == NULL && s->state == SCHEDULE_ACTIVE)
 			dispatch_schedules()->capped(s);
 		return;
 	}
@@ -498,14 +500,14 @@ run_refused(struct run *r, const struct journal_result *res)
 		slots_release();
 	}
 	run_unlink(r);
-	if (s->hooks != NULL) {
+	if (OWNER_HOOKS(s) != NULL) {
 		/* Its owner counts it as failed to begin. */
 		run_set_status(r, RUN_FAILED);
 		free(r->error);
 		r->error = xstrdup(res->status == JOURNAL_DUPLICATE ?
 		    "its claim was refused: settled before" : res->error !=
 		    NULL ? res->error : "journal write failed");
-		s->hooks->ended(s, r);
+		OWNER_HOOKS(s)->ended(s, r);
 	}
 	run_free(r);
 }
@@ -859,7 +861,7 @@ run_finish(struct run *r, enum run_status st)
 		dispatch_month_roll(s, r->finished_us);
 		before = s->month_spent;
 		s->month_spent = money_add(s->month_spent, r->cost);
-		if (s->hooks == NULL)
+		if (OWNER_HOOKS(s) == NULL)
 			budget_crossed(s->account, s->id, "max_cost_month",
 			    s->max_cost_month, s->month_key, before,
 			    s->month_spent);
@@ -879,12 +881,12 @@ run_finish(struct run *r, enum run_status st)
 	journal_group_begin(engine->journal);
 	journal_submit(engine->journal, rec, run_end_cb, e);
 	budget_thresholds_submit();
-	if (s->hooks == NULL)
+	if (OWNER_HOOKS(s) == NULL)
 		run_deliver(r, st);
 	journal_group_end(engine->journal);
 	run_unlink(r);
-	if (s->hooks != NULL)
-		s->hooks->ended(s, r);
+	if (OWNER_HOOKS(s) != NULL)
+		OWNER_HOOKS(s)->ended(s, r);
 	else
 		promote_queued(s);
 	run_free(r);

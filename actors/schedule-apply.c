@@ -81,7 +81,7 @@ static void	apply_done_cb(const struct journal_result *, void *);
  * nothing: the size stands for the list of members.
  */
 #if defined(__x86_64__) && defined(__LP64__)
-_Static_assert(sizeof(struct schedule_config) == 176, "struct "
+_Static_assert(sizeof(struct schedule_config) == 160, "struct "
     "schedule_config changed: compare the new member in "
     "schedule_config_diff (actors/schedule-apply.c), then set this size");
 #endif
@@ -465,7 +465,7 @@ apply_prepare(struct apply_entry *e, const char *id, int64_t now)
 	switch (e->outcome) {
 	case APPLY_CREATED:
 		u = e->t;
-		u->id = xstrdup(id);
+		schedule_set_id(u, id, strlen(id));
 		u->created_us = u->updated_us = now;
 		u->anchor_us = now - now % USEC_PER_SEC;
 		u->last_fire = now;

@@ -258,23 +258,30 @@ int
 schedule_config_when(struct schedule_config *t, int kind, const char *spec,
     int stored, char **reason)
 {
-	int64_t	v;
+	struct cron	c;
+	int64_t		v;
 
+	/* cron, interval_us and at_us share their bytes: each is written
+	 * whole, and only once SPEC is read */
+	memset(&c, 0, sizeof c);
 	switch (kind) {
 	case TRIGGER_CRON:
 		/* A STORED row may hold a cron that never fires, from
 		 * before such were refused: it loads, with no next fire. */
-		if ((stored ? cron_parse_stored(spec, &t->cron, reason) :
-		    cron_parse(spec, &t->cron, reason)) == -1)
+		if ((stored ? cron_parse_stored(spec, &c, reason) :
+		    cron_parse(spec, &c, reason)) == -1)
 			return (-1);
+		t->cron = c;
 		break;
 	case TRIGGER_WEEKLY:
-		if (parse_weekly(spec, &t->cron, reason) == -1)
+		if (parse_weekly(spec, &c, reason) == -1)
 			return (-1);
+		t->cron = c;
 		break;
 	case TRIGGER_MONTHLY:
-		if (parse_monthly(spec, &t->cron, reason) == -1)
+		if (parse_monthly(spec, &c, reason) == -1)
 			return (-1);
+		t->cron = c;
 		break;
 	case TRIGGER_INTERVAL:
 		if (parse_duration(spec, &v) == -1 || v < USEC_PER_SEC ||
@@ -283,6 +290,7 @@ schedule_config_when(struct schedule_config *t, int kind, const char *spec,
 			    "from 1 to 100 years (\"30s\", \"5m\", \"1h\")");
 			return (-1);
 		}
+		t->cron = c;
 		t->interval_us = v;
 		break;
 	case TRIGGER_AT:
@@ -290,10 +298,12 @@ schedule_config_when(struct schedule_config *t, int kind, const char *spec,
 			*reason = xstrdup("must be an RFC 3339 instant");
 			return (-1);
 		}
+		t->cron = c;
 		t->at_us = v - v % USEC_PER_SEC;
 		break;
 	case TRIGGER_MANUAL:
 	case TRIGGER_WEBHOOK:
+		t->cron = c;
 		break;
 	default:
 		*reason = xstrdup("unknown trigger");
@@ -302,14 +312,16 @@ schedule_config_when(struct schedule_config *t, int kind, const char *spec,
 	return (0);
 }
 
-/* C's trigger is KIND, given as SPEC (schedule_config_when has read it). */
+/* C's trigger is KIND, given as the LEN bytes at SPEC (schedule_config_when
+ * has read them). */
 void
 schedule_config_trigger_text(struct schedule_config *t, int kind,
-    const char *spec)
+    const char *spec, size_t len)
 {
 	config_text_drop(t);
 	t->trigger = (uint8_t)kind;
-	t->trigger_text = kind == TRIGGER_AT ? xstrdup(spec) : intern(spec);
+	t->trigger_text = kind == TRIGGER_AT ? xstrndup(spec, len) :
+	    intern_n(spec, len);
 }
 
 /*
@@ -322,7 +334,7 @@ schedule_config_trigger(struct schedule_config *t, int kind,
 {
 	if (schedule_config_when(t, kind, spec, stored, reason) == -1)
 		return (-1);
-	schedule_config_trigger_text(t, kind, spec);
+	schedule_config_trigger_text(t, kind, spec, strlen(spec));
 	return (0);
 }
 

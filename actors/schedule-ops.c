@@ -229,7 +229,7 @@ schedule_ctl_create(struct reply *req, json_t *params, const char *account)
 	do
 		random_id("s_", id, sizeof id);
 	while (schedule_find(id) != NULL);
-	t->id = xstrdup(id);
+	schedule_set_id(t, id, strlen(id));
 	t->created_us = t->updated_us = now;
 	t->anchor_us = now - now % USEC_PER_SEC;
 	t->last_fire = now;
@@ -522,7 +522,7 @@ schedule_draft(struct reply *req, json_t *params, const char *account)
 		return (NULL);
 	}
 	json_decref(p);
-	t->id = xstrdup("(not created)");
+	schedule_set_id(t, "(not created)", strlen("(not created)"));
 	t->anchor_us = now_us() - now_us() % USEC_PER_SEC;
 	t->last_fire = now_us();
 	return (t);

@@ -44,8 +44,8 @@ static int	schedule_unpack_rest(struct schedule *, struct row_rest *,
 static int	load_key_cmp(const char *, const void *, size_t);
 static void	progress_apply(struct schedule *, const msgpack_object **);
 
-static const struct actor_type schedule_actor_type = {
-	"schedule", schedule_handle, schedule_free_actor
+static const struct owner_type schedule_actor_type = {
+	{ "schedule", schedule_handle, schedule_free_actor }, NULL
 };
 
 /* Schedules as the run life cycle reaches them. */
@@ -88,17 +88,32 @@ schedule_alloc(void)
 	struct schedule	*s;
 
 	s = xcalloc(1, sizeof *s);
-	actor_init(&s->actor, &schedule_actor_type);
+	actor_init(&s->actor, &schedule_actor_type.actor);
 	timer_init(&s->timer, &s->actor);
 	TAILQ_INIT(&s->runs);
 	schedule_config_defaults(&s->config);
 	return (s);
 }
 
+/* S's id is the LEN bytes at ID: in S itself when they fit. */
+void
+schedule_set_id(struct schedule *s, const char *id, size_t len)
+{
+	if (s->id != s->id_buf)
+		free(s->id);
+	if (len < sizeof s->id_buf) {
+		memcpy(s->id_buf, id, len);
+		s->id_buf[len] = '\0';
+		s->id = s->id_buf;
+	} else
+		s->id = xstrndup(id, len);
+}
+
 static void
 schedule_free_fields(struct schedule *s)
 {
-	free(s->id);
+	if (s->id != s->id_buf)
+		free(s->id);
 	intern_drop(s->account);
 	free(s->name_key);
 	free(s->pause_reason);
@@ -137,7 +152,7 @@ schedule_clone(const struct schedule *s)
 	t = schedule_create();
 	schedule_config_clear(&t->config);
 	schedule_config_copy(&t->config, &s->config);
-	t->id = xstrdup(s->id);
+	schedule_set_id(t, s->id, strlen(s->id));
 	t->account = intern(s->account);
 	t->name_key = xstrdup(s->name_key);
 	t->pause_reason = s->pause_reason != NULL ?
@@ -977,7 +992,7 @@ struct row_rest {
 	msgpack_object	 model;
 	msgpack_object	 parameters;
 	msgpack_object	 tz;
-	char		*spec;		/* the trigger's text */
+	msgpack_object	 spec;		/* the trigger's text */
 	int		 kind;		/* enum trigger_kind */
 	int		 state;		/* enum schedule_state */
 };
@@ -1004,7 +1019,6 @@ schedule_unpack_values(const msgpack_object **v, struct schedule *s,
 	rc = schedule_unpack_own(v, s, &r, cause);
 	if (rc == 0)
 		rc = schedule_unpack_rest(s, &r, cause);
-	free(r.spec);
 	return (rc);
 }
 
@@ -1022,35 +1036,49 @@ row_rest_val(msgpack_object *o, const msgpack_object *v)
  * The part of a row's decode into S that any thread may do: what S owns
  * alone (its strings, numbers, trigger's instants, "account/name").  What
  * is shared or registered is left in R for schedule_unpack_rest, R's
- * strings pointing into V's bytes; R->spec is allocated (NULL on error).
+ * strings pointing into V's bytes.
  */
 static int
 schedule_unpack_own(const msgpack_object **v, struct schedule *s,
     struct row_rest *r, char **cause)
 {
-	const msgpack_object	*acct = v[RK_ACCOUNT];
+	const msgpack_object	*acct = v[RK_ACCOUNT], *sp = v[RK_SPEC];
+	char			 buf[256], *spec;
 	size_t			 i, alen, nlen;
+	int			 rc;
 
 	memset(r, 0, sizeof *r);
-	s->id = unpack_val_strdup(v[RK_ID]);
+	if (v[RK_ID] != NULL && v[RK_ID]->type == MSGPACK_OBJECT_STR)
+		schedule_set_id(s, v[RK_ID]->via.str.ptr,
+		    v[RK_ID]->via.str.size);
 	s->name = unpack_val_strdup(v[RK_NAME]);
-	r->spec = unpack_val_strdup(v[RK_SPEC]);
 	if (s->id == NULL || s->name == NULL || acct == NULL ||
 	    acct->type != MSGPACK_OBJECT_STR || v[RK_OPERATION] == NULL ||
 	    v[RK_OPERATION]->type != MSGPACK_OBJECT_STR ||
 	    v[RK_TRIGGER] == NULL || v[RK_TRIGGER]->type != MSGPACK_OBJECT_STR ||
-	    r->spec == NULL || v[RK_TZ] == NULL ||
+	    sp == NULL || sp->type != MSGPACK_OBJECT_STR || v[RK_TZ] == NULL ||
 	    v[RK_TZ]->type != MSGPACK_OBJECT_STR) {
 		*cause = xstrdup("missing fields");
 		return (-1);
 	}
 	if ((r->kind = val_name_index(v[RK_TRIGGER], schedule_trigger_names,
-	    TRIGGER_KINDS)) == -1 || schedule_config_when(&s->config, r->kind,
-	    r->spec, 1, cause) == -1) {
-		if (*cause == NULL)
-			*cause = xstrdup("unknown trigger");
+	    TRIGGER_KINDS)) == -1) {
+		*cause = xstrdup("unknown trigger");
 		return (-1);
 	}
+	/* the trigger's text, NUL-terminated to be read */
+	if (sp->via.str.size < sizeof buf) {
+		memcpy(buf, sp->via.str.ptr, sp->via.str.size);
+		buf[sp->via.str.size] = '\0';
+		spec = buf;
+	} else
+		spec = xstrndup(sp->via.str.ptr, sp->via.str.size);
+	rc = schedule_config_when(&s->config, r->kind, spec, 1, cause);
+	if (spec != buf)
+		free(spec);
+	if (rc == -1)
+		return (-1);
+	r->spec = *sp;
 	row_rest_val(&r->account, acct);
 	row_rest_val(&r->operation, v[RK_OPERATION]);
 	row_rest_val(&r->model, v[RK_MODEL]);
@@ -1097,7 +1125,8 @@ schedule_unpack_rest(struct schedule *s, struct row_rest *r, char **cause)
 	    unpack_val_intern(&r->parameters, RK_PARAMETERS) : intern("{}");
 	if ((s->tz = unpack_zone(&r->tz, cause)) == NULL)
 		return (-1);
-	schedule_config_trigger_text(&s->config, r->kind, r->spec);
+	schedule_config_trigger_text(&s->config, r->kind, r->spec.via.str.ptr,
+	    r->spec.via.str.size);
 	switch (r->state) {
 	case SCHEDULE_PAUSED:
 		schedule_set_state(s, SCHEDULE_PAUSED);
@@ -1430,6 +1459,8 @@ struct load_slot {
 
 static uint8_t	row_klens[RK_MAX];	/* row_keys' lengths */
 
+#define LOAD_AHEAD	8	/* buckets read ahead of the inserts */
+
 static int
 schedule_row_cb(const struct journal_row *row, void *arg)
 {
@@ -1480,7 +1511,6 @@ schedule_row_finish(void *slot, void *arg)
 		ls->rc = schedule_unpack(&u.data, s, &ls->cause);
 		msgpack_unpacked_destroy(&u);
 	}
-	free(ls->rest.spec);
 	if (ls->rc == -1) {
 		log_warnx("msg=\"schedule row not loaded\" key=\"%.*s\" "
 		    "error=\"%s\"", (int)(ls->klen > 64 ? 64 : ls->klen),
@@ -1511,6 +1541,27 @@ schedule_rows_end(void *arg)
 	ctx->rows = NULL;
 }
 
+/* Any thread: the loaded schedules into the registry by name (nothing
+ * else touches it meanwhile). */
+static void
+schedule_names_work(void *slot, void *arg)
+{
+	struct load_ctx	*ctx = *(struct load_ctx **)slot;
+	struct schedule	*s;
+	size_t		 i;
+
+	for (i = 0; i < ctx->n; i++) {
+		if (i + 2 * LOAD_AHEAD < ctx->n)
+			strmap_prefetch(&by_name,
+			    ctx->list[i + 2 * LOAD_AHEAD]->name_key, 0);
+		if (i + LOAD_AHEAD < ctx->n)
+			strmap_prefetch(&by_name,
+			    ctx->list[i + LOAD_AHEAD]->name_key, 1);
+		s = ctx->list[i];
+		strmap_insert(&by_name, &s->name_node, s->name_key);
+	}
+}
+
 /*
  * Is the schedule ID before (< 0), at (0) or after (> 0) the row key KEY
  * of KLEN bytes, in the tables' order (bytes, then the shorter first)?
@@ -1533,7 +1584,6 @@ load_key_cmp(const char *id, const void *key, size_t klen)
  * cursor does not find is looked up as before.
  */
 #define PROGRESS_KEYS	5
-#define LOAD_AHEAD	8	/* buckets read ahead of the inserts */
 static int
 progress_row_cb(const struct journal_row *row, void *arg)
 {
@@ -1599,6 +1649,7 @@ int
 schedule_load_all(struct journal *j, char **cause)
 {
 	struct load_ctx	 ctx;
+	struct ordered	*names;
 	struct schedule	*s;
 	size_t		 i;
 	int64_t		 now = now_us(), t0 = now, t1, t2, t3, tr;
@@ -1620,13 +1671,26 @@ schedule_load_all(struct journal *j, char **cause)
 	t1 = now_us();
 	strmap_reserve(&by_id, by_id.count + ctx.n);
 	strmap_reserve(&by_name, by_name.count + ctx.n);
+	/*
+	 * The table's keys are distinct: so are the ids, if each row's id
+	 * is its key, and no schedule leaves the list below.  Then the
+	 * names go into their registry beside the ids, on another core.
+	 */
+	names = NULL;
+	if (ctx.strays == 0 && by_id.count == 0) {
+		names = ordered_start(sizeof(struct load_ctx *),
+		    schedule_names_work, NULL, NULL, -1);
+		*(struct load_ctx **)ordered_next(names) = &ctx;
+		ordered_flush(names);
+	}
 	for (i = 0; i < ctx.n; i++) {
 		if (i + 2 * LOAD_AHEAD < ctx.n) {
 			s = ctx.list[i + 2 * LOAD_AHEAD];
 			strmap_prefetch(&by_id, s->id, 0);
-			strmap_prefetch(&by_name, s->name_key, 0);
+			if (names == NULL)
+				strmap_prefetch(&by_name, s->name_key, 0);
 		}
-		if (i + LOAD_AHEAD < ctx.n)
+		if (i + LOAD_AHEAD < ctx.n && names == NULL)
 			strmap_prefetch(&by_name, ctx.list[i +
 			    LOAD_AHEAD]->name_key, 1);
 		s = ctx.list[i];
@@ -1644,9 +1708,12 @@ schedule_load_all(struct journal *j, char **cause)
 			continue;
 		}
 		schedule_count_state(s, 1);
-		strmap_insert(&by_name, &s->name_node, s->name_key);
+		if (names == NULL)
+			strmap_insert(&by_name, &s->name_node, s->name_key);
 		schedule_prefetch_secrets(s);
 	}
+	if (names != NULL)
+		ordered_end(names);
 	tr = now_us();
 	if (journal_table_foreach(j, "progress", NULL, 0, 0, progress_row_cb,
 	    &ctx) == -1) {

@@ -51,7 +51,7 @@ method_run_get(struct ctl_req *req, json_t *params,
 	run_row_key(sid, n, key, sizeof key);
 	if (journal_table_get(engine->journal, "runs", key, strlen(key), &val,
 	    &len) == -1) {
-		if (n > s->run_counter && s->hooks == NULL)
+		if (n > s->run_counter && OWNER_HOOKS(s) == NULL)
 			method_run_not_yet(req, s, n);
 		else
 			ctl_error(req, CTL_E_NOT_FOUND, n <= s->run_counter ?
@@ -70,7 +70,7 @@ method_run_get(struct ctl_req *req, json_t *params,
 	/* its reports by email, each recipient's outcome (a schedule's
 	 * runs; a batch's report is under the batch's id) */
 	rid = json_string_value(json_object_get(res, "run_id"));
-	if (s->hooks == NULL && rid != NULL)
+	if (OWNER_HOOKS(s) == NULL && rid != NULL)
 		json_object_set_new(res, "deliveries", email_deliveries(rid));
 	ctl_reply(req, res);
 	msgpack_unpacked_destroy(&u);

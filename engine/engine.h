@@ -491,6 +491,7 @@ int		 ordered_workers(void);
 struct ordered	*ordered_start(size_t, void (*)(void *, void *),
 		     void (*)(void *, void *), void *, int);
 void		*ordered_next(struct ordered *);
+void		 ordered_flush(struct ordered *);
 void		 ordered_end(struct ordered *);
 int		 ordered_threads(const struct ordered *);
 

@@ -75,9 +75,9 @@ ordered_workers(void)
 
 /*
  * Ordered work on slots of SIZE bytes: WORK(slot, ARG) on any thread,
- * FINISH(slot, ARG) on the caller's, in order.  WORKERS threads at most
- * (-1: ordered_workers(); 0: the caller alone).  Threads that cannot be
- * started leave their share to the caller.
+ * FINISH(slot, ARG) (if not NULL) on the caller's, in order.  WORKERS
+ * threads at most (-1: ordered_workers(); 0: the caller alone).  Threads
+ * that cannot be started leave their share to the caller.
  */
 struct ordered *
 ordered_start(size_t size, void (*work)(void *, void *),
@@ -164,7 +164,7 @@ ordered_step(struct ordered *o)
 		c = &o->chunks[o->done % ORDERED_CHUNKS];
 		if (o->done < o->fill && c->state == CHUNK_WORKED) {
 			pthread_mutex_unlock(&o->mtx);
-			for (i = 0; i < c->n; i++)
+			for (i = 0; o->finish != NULL && i < c->n; i++)
 				o->finish(c->slots + i * o->size, o->arg);
 			memset(c->slots, 0, c->n * o->size);
 			c->n = 0;
@@ -216,6 +216,19 @@ ordered_next(struct ordered *o)
 		c = &o->chunks[o->fill % ORDERED_CHUNKS];
 	}
 	return (c->slots + c->n++ * o->size);
+}
+
+/* Hand the items given so far to the workers now (ordered_next hands a
+ * chunk on when it is full): work that the caller does meanwhile runs
+ * beside theirs. */
+void
+ordered_flush(struct ordered *o)
+{
+	if (o->chunks[o->fill % ORDERED_CHUNKS].n == 0)
+		return;
+	ordered_publish(o);
+	while (o->fill - o->done >= ORDERED_CHUNKS)
+		ordered_step(o);
 }
 
 /* Work and finish every item given, stop the workers, free O. */

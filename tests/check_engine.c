@@ -1,6 +1,6 @@
 /*
  * tests/check_engine.c: the engine core.  One Suite per source file:
- * actor.c, timer.c, slots.c, strmap.c, util.c and log.c.  Runtime tests drive
+ * actor.c, timer.c, slots.c, strmap.c, util.c, log.c and ordered.c.  Runtime tests drive
  * a real event_base with event_base_loop() until their condition holds.
  *
  * Tests marked "BUG:" assert the documented behaviour that the engine does
@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pthread.h>
 
 #include <event2/event.h>
 
@@ -85,6 +87,7 @@ static Suite	*slots_suite(void);
 static Suite	*strmap_suite(void);
 static Suite	*util_suite(void);
 static Suite	*log_suite(void);
+static Suite	*ordered_suite(void);
 
 static struct event_base	*base;
 static struct rec		*recs;
@@ -2729,10 +2732,168 @@ pack_suite(void)
 	return (s);
 }
 
+/* --- ordered.c ---------------------------------------------------------- */
+
+/* An item: its number, what work made of it, on which thread. */
+struct oitem {
+	uint64_t	 n;
+	uint64_t	 sq;
+	pthread_t	 worker;
+	int		 worked;
+};
+
+struct ostate {
+	pthread_t	 caller;
+	uint64_t	 next;		/* the number finish expects */
+	uint64_t	 off_caller;	/* items worked on another thread */
+	int		 finish_elsewhere;
+};
+
+static void
+oitem_work(void *slot, void *arg)
+{
+	struct oitem	*it = slot;
+
+	it->sq = it->n * it->n;
+	it->worker = pthread_self();
+	it->worked = 1;
+}
+
+static void
+oitem_finish(void *slot, void *arg)
+{
+	struct oitem	*it = slot;
+	struct ostate	*st = arg;
+
+	ck_assert_int_eq(it->worked, 1);
+	ck_assert_uint_eq(it->n, st->next);
+	ck_assert_uint_eq(it->sq, it->n * it->n);
+	if (!pthread_equal(pthread_self(), st->caller))
+		st->finish_elsewhere = 1;
+	if (!pthread_equal(it->worker, st->caller))
+		st->off_caller++;
+	st->next++;
+}
+
+/* N items through ordered work with WORKERS threads: each worked once,
+ * finished in order on the caller's thread; how many were worked on
+ * another thread. */
+static uint64_t
+ordered_run(uint64_t n, int workers, int *threads)
+{
+	struct ordered	*o;
+	struct ostate	 st;
+	struct oitem	*it;
+	uint64_t	 i;
+
+	memset(&st, 0, sizeof st);
+	st.caller = pthread_self();
+	o = ordered_start(sizeof *it, oitem_work, oitem_finish, &st,
+	    workers);
+	*threads = ordered_threads(o);
+	for (i = 0; i < n; i++) {
+		it = ordered_next(o);
+		ck_assert_uint_eq(it->n, 0);	/* a zeroed slot */
+		ck_assert_int_eq(it->worked, 0);
+		it->n = i;
+	}
+	ordered_end(o);
+	ck_assert_uint_eq(st.next, n);
+	ck_assert_int_eq(st.finish_elsewhere, 0);
+	return (st.off_caller);
+}
+
+/* Many more items than the ring holds, with and without workers: all in
+ * order; without workers, all on the caller's thread. */
+START_TEST(test_ordered_order)
+{
+	int	threads;
+
+	ck_assert_uint_eq(ordered_run(100000, 0, &threads), 0);
+	ck_assert_int_eq(threads, 0);
+	ordered_run(100000, 1, &threads);
+	ck_assert_int_eq(threads, 1);
+	ordered_run(100000, -1, &threads);
+	ck_assert_int_eq(threads, ordered_workers());
+	ordered_run(300, 3, &threads);
+	ck_assert_int_eq(threads, 3);
+}
+END_TEST
+
+/* Nothing given, one item, a chunk's worth exactly: no item lost, none
+ * invented. */
+START_TEST(test_ordered_empty_bad)
+{
+	int	threads;
+
+	ordered_run(0, 1, &threads);
+	ordered_run(1, 1, &threads);
+	ordered_run(256, 1, &threads);
+	ordered_run(257, 2, &threads);
+}
+END_TEST
+
+struct oflag {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	int		 done;
+	pthread_t	 by;
+};
+
+static void
+oflag_work(void *slot, void *arg)
+{
+	struct oflag	*f = *(struct oflag **)slot;
+
+	pthread_mutex_lock(&f->mtx);
+	f->done = 1;
+	f->by = pthread_self();
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mtx);
+}
+
+/* After ordered_flush a worker works the items given while the caller
+ * goes on (the caller waits here for it, before ordered_end). */
+START_TEST(test_ordered_flush)
+{
+	struct ordered	*o;
+	struct oflag	 f;
+
+	memset(&f, 0, sizeof f);
+	pthread_mutex_init(&f.mtx, NULL);
+	pthread_cond_init(&f.cond, NULL);
+	o = ordered_start(sizeof(struct oflag *), oflag_work, NULL, NULL, 1);
+	ck_assert_int_eq(ordered_threads(o), 1);
+	*(struct oflag **)ordered_next(o) = &f;
+	ordered_flush(o);
+	pthread_mutex_lock(&f.mtx);
+	while (!f.done)
+		pthread_cond_wait(&f.cond, &f.mtx);
+	pthread_mutex_unlock(&f.mtx);
+	ck_assert(!pthread_equal(f.by, pthread_self()));
+	ordered_end(o);
+	pthread_mutex_destroy(&f.mtx);
+	pthread_cond_destroy(&f.cond);
+}
+END_TEST
+
+static Suite *
+ordered_suite(void)
+{
+	Suite	*s = suite_create("ordered");
+
+	lib_tcase(s, "ordered", NULL, NULL, 60,
+	    test_ordered_order,
+	    test_ordered_empty_bad,
+	    test_ordered_flush,
+	    NULL);
+	return (s);
+}
+
 int
 main(void)
 {
 	return (lib_run(CK_ENV, actor_suite(), heap_suite(), timer_suite(),
 	    slots_suite(), strmap_suite(), util_suite(), log_suite(),
-	    pack_suite(), NULL));
+	    pack_suite(), ordered_suite(), NULL));
 }

@@ -1310,6 +1310,24 @@ END_TEST
 
 /* --- store-lmdb.c ------------------------------------------------------- */
 
+/* The first row's key of the last walk, as LMDB gave it (not copied). */
+static const char	*first_row;
+
+/* A walk's END: appends "end", and checks that the first row's key can
+ * still be read (the walk's transaction is open). */
+static void
+end_row(void *arg)
+{
+	char	**out = arg;
+	char	 *n;
+
+	if (first_row != NULL)
+		ck_assert_int_eq(first_row[0], 'a');
+	xasprintf(&n, "%send", *out);
+	free(*out);
+	*out = n;
+}
+
 static struct store *
 store_open_t(size_t initial, size_t max, int readonly)
 {
@@ -1333,6 +1351,8 @@ count_row(const struct journal_row *row, void *arg)
 	char	**out = arg;
 	char	 *n;
 
+	if (**out == '\0')
+		first_row = row->key;
 	xasprintf(&n, "%s%.*s,", *out, (int)row->klen,
 	    (const char *)row->key);
 	free(*out);
@@ -1520,24 +1540,31 @@ START_TEST(test_store_tables)
 	ck_assert_int_eq(store_lmdb_ops.commit(s, &cause), STORE_OK);
 
 	out = xstrdup("");
-	store_lmdb_ops.table_foreach(s, "t", "b", 1, 0, count_row, &out,
-	    &cause);
+	store_lmdb_ops.table_foreach(s, "t", "b", 1, 0, count_row, NULL,
+	    &out, &cause);
 	ck_assert_str_eq(out, "b1,b2,b3,b\xff,b\xff\xff,");
 	free(out);
 	out = xstrdup("");
-	store_lmdb_ops.table_foreach(s, "t", "b", 1, 1, count_row, &out,
-	    &cause);
+	store_lmdb_ops.table_foreach(s, "t", "b", 1, 1, count_row, NULL,
+	    &out, &cause);
 	ck_assert_str_eq(out, "b\xff\xff,b\xff,b3,b2,b1,");
 	free(out);
 	out = xstrdup("");
-	store_lmdb_ops.table_foreach(s, "t", "b\xff", 2, 1, count_row, &out,
-	    &cause);
+	store_lmdb_ops.table_foreach(s, "t", "b\xff", 2, 1, count_row, NULL,
+	    &out, &cause);
 	ck_assert_str_eq(out, "b\xff\xff,b\xff,");
 	free(out);
 	out = xstrdup("");
-	store_lmdb_ops.table_foreach(s, "t", NULL, 0, 1, count_row, &out,
-	    &cause);
+	store_lmdb_ops.table_foreach(s, "t", NULL, 0, 1, count_row, NULL,
+	    &out, &cause);
 	ck_assert_str_eq(out, "c,b\xff\xff,b\xff,b3,b2,b1,a,");
+	free(out);
+	/* END after the last row, while the rows are still valid. */
+	out = xstrdup("");
+	first_row = NULL;
+	store_lmdb_ops.table_foreach(s, "t", NULL, 0, 0, count_row, end_row,
+	    &out, &cause);
+	ck_assert_str_eq(out, "a,b1,b2,b3,b\xff,b\xff\xff,c,end");
 	free(out);
 
 	ck_assert_int_eq(store_lmdb_ops.table_get(s, "t", "b2", 2, &val,
@@ -1561,8 +1588,8 @@ START_TEST(test_store_tables)
 	free(val);
 	out = xstrdup("");
 	ck_assert_int_eq(store_lmdb_ops.table_foreach(s, "gone", NULL, 0, 0,
-	    count_row, &out, &cause), 0);
-	ck_assert_str_eq(out, "");
+	    count_row, end_row, &out, &cause), 0);
+	ck_assert_str_eq(out, "end");	/* END once, also with no table */
 	free(out);
 	store_lmdb_ops.close(s);
 
