@@ -667,6 +667,7 @@ extern const char *const schedule_state_names[SCHEDULE_STATES];
 struct schedule	*schedule_create(void);
 struct schedule	*schedule_clone(const struct schedule *);
 void		 schedule_set_id(struct schedule *, const char *, size_t);
+char		*schedule_name_key(const char *, size_t, const char *);
 void		 schedule_free(struct schedule *);
 void		 schedule_set_state(struct schedule *, enum schedule_state);
 void		 schedule_undelete(struct schedule *, enum schedule_state);

@@ -59,7 +59,6 @@ static struct apply_entry *apply_add(struct apply_op *, const char *);
 static void	apply_free(struct apply_op *);
 static void	apply_refuse(struct reply *, enum reply_kind, const char *,
 		    const char *, const char *);
-static char	*apply_name_key(const char *, const char *);
 static int	apply_entry_config(struct apply_op *, struct apply_entry *,
 		    json_t *, int);
 static void	apply_prune_one(struct schedule *, void *);
@@ -222,20 +221,6 @@ apply_refuse(struct reply *req, enum reply_kind kind, const char *name,
 	free(msg);
 }
 
-/* "ACCOUNT/NAME", as schedule.create makes it (allocated). */
-static char *
-apply_name_key(const char *account, const char *name)
-{
-	size_t	 a = strlen(account), l = strlen(name);
-	char	*k;
-
-	k = xmalloc(a + l + 2);
-	memcpy(k, account, a);
-	k[a] = '/';
-	memcpy(k + a + 1, name, l + 1);
-	return (k);
-}
-
 /*
  * E's schedule as the entry PARAMS makes it (from the defaults of a new
  * one, so that a field left out means its default), compared with E->s:
@@ -326,7 +311,8 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 	e->t = t;
 	if (s != NULL)
 		return (0);
-	t->name_key = apply_name_key(t->account, t->name);
+	t->name_key = schedule_name_key(t->account, strlen(t->account),
+	    t->name);
 	if (schedule_claim_name(t) == -1) {
 		apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
 		    "a schedule of this name is being created or deleted; "

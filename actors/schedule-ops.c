@@ -202,7 +202,8 @@ schedule_configure(struct reply *req, struct schedule *t, json_t *params,
 		return (-1);
 	}
 	free(t->name_key);
-	xasprintf(&t->name_key, "%s/%s", t->account, t->name);
+	t->name_key = schedule_name_key(t->account, strlen(t->account),
+	    t->name);
 	if ((old_key == NULL || strcmp(t->name_key, old_key) != 0) &&
 	    schedule_claim_name(t) == -1) {
 		reply_fail(req, REPLY_CONFLICT, "a schedule with this name "

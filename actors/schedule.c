@@ -95,6 +95,21 @@ schedule_alloc(void)
 	return (s);
 }
 
+/* "ACCOUNT/NAME" (the first ALEN bytes of ACCOUNT), allocated to its
+ * size: a schedule's key in the registry by name. */
+char *
+schedule_name_key(const char *account, size_t alen, const char *name)
+{
+	size_t	 nlen = strlen(name);
+	char	*k;
+
+	k = xmalloc(alen + 1 + nlen + 1);
+	memcpy(k, account, alen);
+	k[alen] = '/';
+	memcpy(k + alen + 1, name, nlen + 1);
+	return (k);
+}
+
 /* S's id is the LEN bytes at ID: in S itself when they fit. */
 void
 schedule_set_id(struct schedule *s, const char *id, size_t len)
@@ -1044,7 +1059,7 @@ schedule_unpack_own(const msgpack_object **v, struct schedule *s,
 {
 	const msgpack_object	*acct = v[RK_ACCOUNT], *sp = v[RK_SPEC];
 	char			 buf[256], *spec;
-	size_t			 i, alen, nlen;
+	size_t			 i;
 	int			 rc;
 
 	memset(r, 0, sizeof *r);
@@ -1102,13 +1117,8 @@ schedule_unpack_own(const msgpack_object **v, struct schedule *s,
 	s->webhook_style = (uint8_t)unpack_name(v[RK_WEBHOOK_STYLE],
 	    webhook_style_names, WEBHOOK_NSTYLES, s->webhook_style);
 	s->webhook_prev = webhook_keyring_unpack(v[RK_WEBHOOK_PREVIOUS]);
-	/* "account/name" */
-	alen = acct->via.str.size;
-	nlen = strlen(s->name);
-	s->name_key = xmalloc(alen + 1 + nlen + 1);
-	memcpy(s->name_key, acct->via.str.ptr, alen);
-	s->name_key[alen] = '/';
-	memcpy(s->name_key + alen + 1, s->name, nlen + 1);
+	s->name_key = schedule_name_key(acct->via.str.ptr, acct->via.str.size,
+	    s->name);
 	return (0);
 }
 
