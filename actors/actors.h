@@ -606,6 +606,8 @@ void		 dispatch_cancel_ahead(struct schedule *);
 void		 dispatch_forget_runs(struct schedule *);
 int		 dispatch_recover_runs(struct journal *, char **);
 void		 dispatch_catchup(struct schedule *, int64_t);
+void		 dispatch_catchup_from(struct schedule *, int64_t, int64_t,
+		     const struct cron_fire *);
 void		 dispatch_journal_writable(void);
 void		 dispatch_manual(struct reply *, struct schedule *,
 		     const char *, json_t *);

@@ -656,14 +656,26 @@ missed_one(struct schedule *s, int64_t t, const struct cron_fire *f,
 void
 dispatch_catchup(struct schedule *s, int64_t now)
 {
-	struct cron_fire	 f, latest_f;
-	int64_t			 t, window = now - s->catchup_window_us;
+	struct cron_fire	 f;
+	int64_t			 t;
+
+	t = schedules->next_after(s, s->last_fire, &f);
+	dispatch_catchup_from(s, now, t, &f);
+}
+
+/* As dispatch_catchup, with the first occurrence after S's last settled
+ * one found already: T (0: none), details FIRST. */
+void
+dispatch_catchup_from(struct schedule *s, int64_t now, int64_t t,
+    const struct cron_fire *first)
+{
+	struct cron_fire	 f = *first, latest_f;
+	int64_t			 window = now - s->catchup_window_us;
 	int64_t			 agg_first = 0, agg_last = 0, latest = 0;
 	uint64_t		 nout = 0, scanned = 0;
 	const char		*agg_reason = "outside catch-up window";
 
-	t = s->last_fire;
-	while ((t = schedules->next_after(s, t, &f)) != 0 && t <= now) {
+	for (; t != 0 && t <= now; t = schedules->next_after(s, t, &f)) {
 		if (++scanned > CATCHUP_SCAN_MAX)
 			break;
 		if (t <= window || s->catchup == CATCHUP_SKIP) {

@@ -1446,7 +1446,8 @@ struct load_ctx {
 	size_t		  bad;
 	size_t		  cursor;	/* progress_row_cb's place in list */
 	size_t		  strays;	/* rows whose id is not their key */
-	struct ordered	 *rows;		/* schedules rows being decoded */
+	struct ordered	 *rows;		/* rows being read */
+	int		  threads;	/* working beside the loop's */
 };
 
 /*
@@ -1540,17 +1541,6 @@ schedule_row_finish(void *slot, void *arg)
 	ctx->list[ctx->n++] = s;
 }
 
-/* The walk is over (its rows still valid): every row decoded and in the
- * list. */
-static void
-schedule_rows_end(void *arg)
-{
-	struct load_ctx	*ctx = arg;
-
-	ordered_end(ctx->rows);
-	ctx->rows = NULL;
-}
-
 /* Any thread: the loaded schedules into the registry by name (nothing
  * else touches it meanwhile). */
 static void
@@ -1588,21 +1578,67 @@ load_key_cmp(const char *id, const void *key, size_t klen)
 }
 
 /*
- * A "progress" row over its schedule's.  The progress table is keyed by
- * id like the schedules table, so its rows come in the order of the
- * loaded list: a cursor moves along it (no lookup by id); a row the
- * cursor does not find is looked up as before.
+ * A "progress" row over its schedule's: read off the loop's thread
+ * (progress_row_work), then put over the schedule on it, in the table's
+ * order (progress_row_finish).  The progress table is keyed by id like
+ * the schedules table, so its rows come in the order of the loaded list:
+ * a cursor moves along it (no lookup by id); a row the cursor does not
+ * find is looked up as before.
  */
 #define PROGRESS_KEYS	5
+static const char *const progress_keys[PROGRESS_KEYS] = { "last_fire_us",
+    "fired_us", "run_counter", "month_key", "month_spent_micro" };
+static uint8_t		 progress_klens[PROGRESS_KEYS];
+
+struct progress_slot {
+	const void	*key;		/* the row's, valid during the walk */
+	const void	*val;
+	size_t		 klen;
+	size_t		 vlen;
+	msgpack_object	 vals[PROGRESS_KEYS];	/* NIL: absent */
+	int		 whole;		/* of another shape: read on the loop */
+};
+
 static int
 progress_row_cb(const struct journal_row *row, void *arg)
 {
-	static const char *const keys[PROGRESS_KEYS] = { "last_fire_us", "fired_us",
-	    "run_counter", "month_key", "month_spent_micro" };
-	static uint8_t		 klens[PROGRESS_KEYS];
 	struct load_ctx		*ctx = arg;
+	struct progress_slot	*ps = ordered_next(ctx->rows);
+
+	ps->key = row->key;
+	ps->klen = row->klen;
+	ps->val = row->val;
+	ps->vlen = row->vlen;
+	return (0);
+}
+
+/* Any thread: the row's values. */
+static void
+progress_row_work(void *slot, void *arg)
+{
+	struct progress_slot	*ps = slot;
+	const msgpack_object	*v[PROGRESS_KEYS];
+	size_t			 i;
+
+	if (row_index(ps->val, ps->vlen, progress_keys, progress_klens,
+	    PROGRESS_KEYS, 1, ps->vals, v) != 0) {
+		ps->whole = 1;
+		return;
+	}
+	for (i = 0; i < PROGRESS_KEYS; i++) {
+		if (v[i] == NULL)
+			ps->vals[i].type = MSGPACK_OBJECT_NIL;
+	}
+}
+
+/* The loop's thread, in the table's order: the values over the
+ * schedule's. */
+static void
+progress_row_finish(void *slot, void *arg)
+{
+	struct load_ctx		*ctx = arg;
+	struct progress_slot	*ps = slot;
 	msgpack_unpacked	 u;
-	msgpack_object		 vals[PROGRESS_KEYS];
 	const msgpack_object	*v[PROGRESS_KEYS];
 	struct schedule		*s = NULL;
 	char			*id;
@@ -1610,29 +1646,73 @@ progress_row_cb(const struct journal_row *row, void *arg)
 	size_t			 i;
 
 	while (ctx->cursor < ctx->n && (ctx->list[ctx->cursor] == NULL ||
-	    (c = load_key_cmp(ctx->list[ctx->cursor]->id, row->key,
-	    row->klen)) < 0))
+	    (c = load_key_cmp(ctx->list[ctx->cursor]->id, ps->key,
+	    ps->klen)) < 0))
 		ctx->cursor++;
 	if (ctx->cursor < ctx->n && c == 0)
 		s = ctx->list[ctx->cursor];
 	else {
-		id = xstrndup(row->key, row->klen);
+		id = xstrndup(ps->key, ps->klen);
 		s = schedule_find(id);
 		free(id);
 	}
 	if (s == NULL)
-		return (0);
-	if (row_index(row->val, row->vlen, keys, row_key_lens(keys,
-	    PROGRESS_KEYS, klens), PROGRESS_KEYS, 1, vals, v) != 0) {
-		if (unpack_buffer(row->val, row->vlen, &u) == -1)
-			return (0);
+		return;
+	if (ps->whole) {
+		if (unpack_buffer(ps->val, ps->vlen, &u) == -1)
+			return;
 		for (i = 0; i < PROGRESS_KEYS; i++)
-			v[i] = unpack_get(&u.data, keys[i]);
+			v[i] = unpack_get(&u.data, progress_keys[i]);
 		progress_apply(s, v);
 		msgpack_unpacked_destroy(&u);
-	} else
-		progress_apply(s, v);
-	return (0);
+		return;
+	}
+	for (i = 0; i < PROGRESS_KEYS; i++)
+		v[i] = ps->vals[i].type != MSGPACK_OBJECT_NIL ? &ps->vals[i] :
+		    NULL;
+	progress_apply(s, v);
+}
+
+/*
+ * The catch-up at start: each active schedule's first occurrence after
+ * its last settled one found off the loop's thread (a pure walk of its
+ * trigger), then the policy applied on it, in the list's order.
+ */
+struct catchup_slot {
+	struct schedule		*s;
+	int64_t			 t;
+	struct cron_fire	 f;
+};
+
+static void
+catchup_work(void *slot, void *arg)
+{
+	struct catchup_slot	*cs = slot;
+
+	cs->t = schedule_next_after(cs->s, cs->s->last_fire, &cs->f);
+}
+
+static void
+catchup_finish(void *slot, void *arg)
+{
+	struct catchup_slot	*cs = slot;
+	int64_t			 now = *(int64_t *)arg;
+
+	if (cs->s->state == SCHEDULE_ACTIVE)
+		dispatch_catchup_from(cs->s, now, cs->t, &cs->f);
+}
+
+/* The walk is over (its rows still valid): every row read and applied. */
+static void
+rows_end(void *arg)
+{
+	struct load_ctx	*ctx = arg;
+
+	if (ctx->rows == NULL)
+		return;
+	ctx->threads = ordered_threads(ctx->rows);
+	ordered_end(ctx->rows);
+	ctx->rows = NULL;
 }
 
 /* A progress row's values V (last_fire_us, fired_us, run_counter,
@@ -1659,7 +1739,7 @@ int
 schedule_load_all(struct journal *j, char **cause)
 {
 	struct load_ctx	 ctx;
-	struct ordered	*names;
+	struct ordered	*names, *catchup;
 	struct schedule	*s;
 	size_t		 i;
 	int64_t		 now = now_us(), t0 = now, t1, t2, t3, tr;
@@ -1671,7 +1751,7 @@ schedule_load_all(struct journal *j, char **cause)
 	ctx.rows = ordered_start(sizeof(struct load_slot), schedule_row_work,
 	    schedule_row_finish, &ctx, -1);
 	rc = journal_table_foreach_end(j, "schedules", schedule_row_cb,
-	    schedule_rows_end, &ctx);
+	    rows_end, &ctx);
 	unpack_intern_forget();
 	if (rc == -1) {
 		*cause = xstrdup("cannot read the schedules table");
@@ -1725,8 +1805,11 @@ schedule_load_all(struct journal *j, char **cause)
 	if (names != NULL)
 		ordered_end(names);
 	tr = now_us();
-	if (journal_table_foreach(j, "progress", NULL, 0, 0, progress_row_cb,
-	    &ctx) == -1) {
+	row_key_lens(progress_keys, PROGRESS_KEYS, progress_klens);
+	ctx.rows = ordered_start(sizeof(struct progress_slot),
+	    progress_row_work, progress_row_finish, &ctx, -1);
+	if (journal_table_foreach_end(j, "progress", progress_row_cb,
+	    rows_end, &ctx) == -1) {
 		*cause = xstrdup("cannot read the progress table");
 		free(ctx.list);
 		return (-1);
@@ -1739,17 +1822,21 @@ schedule_load_all(struct journal *j, char **cause)
 	}
 	t3 = now_us();
 	/* in the list's order, which is (mostly) the order in memory */
+	catchup = ordered_start(sizeof(struct catchup_slot), catchup_work,
+	    catchup_finish, &now, -1);
 	for (i = 0; i < ctx.n; i++) {
 		if ((s = ctx.list[i]) != NULL && s->state == SCHEDULE_ACTIVE)
-			dispatch_catchup(s, now);
+			((struct catchup_slot *)ordered_next(catchup))->s = s;
 	}
+	ordered_end(catchup);
 	free(ctx.list);
 	log_info("msg=\"schedules loaded\" schedules=%zu active=%zu paused=%zu "
 	    "unreadable=%zu rows_ms=%lld register_ms=%lld progress_ms=%lld "
-	    "recover_ms=%lld catchup_ms=%lld", nactive + npaused, nactive,
-	    npaused, ctx.bad, (long long)(t1 - t0) / 1000,
+	    "recover_ms=%lld catchup_ms=%lld threads=%d", nactive + npaused,
+	    nactive, npaused, ctx.bad, (long long)(t1 - t0) / 1000,
 	    (long long)(tr - t1) / 1000, (long long)(t2 - tr) / 1000,
-	    (long long)(t3 - t2) / 1000, (long long)(now_us() - t3) / 1000);
+	    (long long)(t3 - t2) / 1000, (long long)(now_us() - t3) / 1000,
+	    ctx.threads + 1);
 	return (0);
 }
 

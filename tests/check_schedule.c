@@ -407,6 +407,174 @@ START_TEST(test_recover_bad_rows)
 }
 END_TEST
 
+/*
+ * Row I of a large load: schedule "m%05d" named "name-%05d", paused when
+ * I % 7 == 3, a cron that never parses when I % 1111 == 5 (refused), an
+ * extra key with an array when I % 13 == 2 (a row of another shape, read
+ * whole), a one-shot when I % 17 == 4 (its own text); KEY is its row key
+ * (its id unless STRAY).
+ */
+static void
+put_many_row(struct jrec *rec, int i, const char *key)
+{
+	struct pack_buffer	 pb;
+	msgpack_packer		*pk;
+	char			 id[32], name[32], spec[64];
+	const char		*trigger = "cron";
+
+	snprintf(id, sizeof id, "m%05d", i);
+	snprintf(name, sizeof name, "name-%05d", i);
+	snprintf(spec, sizeof spec, "%d %d * * *", i % 60, i % 24);
+	if (i % 1111 == 5)
+		snprintf(spec, sizeof spec, "99 * * * *");
+	else if (i % 17 == 4) {
+		trigger = "at";
+		snprintf(spec, sizeof spec, "2099-01-01T00:%02d:00Z", i % 60);
+	}
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, i % 13 == 2 ? 11 : 10);
+	pack_kstr(pk, "id", id);
+	pack_kstr(pk, "name", name);
+	pack_kstr(pk, "account", i % 2 ? "default" : "other");
+	pack_kstr(pk, "operation", "quick");
+	pack_kstr(pk, "trigger", trigger);
+	pack_kstr(pk, "spec", spec);
+	pack_kstr(pk, "tz", i % 3 ? "UTC" : "Europe/Berlin");
+	pack_kstr(pk, "state", i % 7 == 3 ? "paused" : "active");
+	pack_kint(pk, "run_counter", i);
+	pack_kint(pk, "last_fire_us", now_us());
+	if (i % 13 == 2) {
+		msgpack_pack_str_with_body(pk, "extra", 5);
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_int(pk, 1);
+		msgpack_pack_int(pk, 2);
+	}
+	jrec_put(rec, "schedules", key, strlen(key), pb.sbuf.data,
+	    pb.sbuf.size);
+	pack_buffer_clear(&pb);
+}
+
+/* Progress row of schedule I (every fifth): its run counter, I * 10;
+ * every tenth with a value of another shape beside it. */
+static void
+put_many_progress(struct jrec *rec, int i)
+{
+	struct pack_buffer	 pb;
+	msgpack_packer		*pk;
+	char			 id[32];
+
+	snprintf(id, sizeof id, "m%05d", i);
+	pack_buffer_init(&pb);
+	pk = &pb.pk;
+	msgpack_pack_map(pk, i % 10 == 0 ? 3 : 2);
+	pack_kint(pk, "run_counter", (int64_t)i * 10);
+	pack_kint(pk, "last_fire_us", now_us());
+	if (i % 10 == 0) {
+		msgpack_pack_str_with_body(pk, "extra", 5);
+		msgpack_pack_map(pk, 0);
+	}
+	jrec_put(rec, "progress", id, strlen(id), pb.sbuf.data, pb.sbuf.size);
+	pack_buffer_clear(&pb);
+}
+
+#define MANY	20000	/* more rows than the loader's ring holds */
+
+/* Write the MANY rows, STRAY of them (if not -1) under another key. */
+static void
+put_many(int stray, const char *stray_key)
+{
+	struct jrec	*rec = NULL;
+	char		 key[32];
+	int		 i;
+
+	for (i = 0; i < MANY; i++) {
+		if (rec == NULL) {
+			rec = jrec_create("test.rows", NULL);
+			msgpack_pack_map(jrec_body(rec), 0);
+		}
+		snprintf(key, sizeof key, "m%05d", i);
+		put_many_row(rec, i, i == stray ? stray_key : key);
+		if (i % 5 == 0)
+			put_many_progress(rec, i);
+		if (i % 1000 == 999 || i == MANY - 1) {
+			lib_submit_wait(rec);
+			rec = NULL;
+		}
+	}
+}
+
+/* Check the loaded schedules against the rows (but SKIP, -1: none). */
+static void
+check_many(int skip)
+{
+	struct schedule_counts	 c;
+	struct schedule		*s;
+	char			 id[32], name[32];
+	int			 i, loaded = 0, paused = 0;
+
+	for (i = 0; i < MANY; i++) {
+		snprintf(id, sizeof id, "m%05d", i);
+		snprintf(name, sizeof name, "name-%05d", i);
+		s = schedule_find(id);
+		if (i % 1111 == 5 || i == skip) {
+			ck_assert_msg(s == NULL, "%s loaded", id);
+			continue;
+		}
+		ck_assert_msg(s != NULL, "%s not loaded", id);
+		loaded++;
+		ck_assert_ptr_eq(schedule_by_name(i % 2 ? "default" : "other",
+		    name), s);
+		ck_assert_str_eq(s->name, name);
+		ck_assert_str_eq(s->account, i % 2 ? "default" : "other");
+		ck_assert_str_eq(tz_name(s->tz), i % 3 ? "UTC" :
+		    "Europe/Berlin");
+		ck_assert_int_eq(s->trigger, i % 17 == 4 ? TRIGGER_AT :
+		    TRIGGER_CRON);
+		ck_assert_str_eq(s->parameters, "{}");
+		ck_assert_uint_eq(s->run_counter, (i % 5 == 0 ?
+		    (uint64_t)i * 10 : (uint64_t)i));
+		if (i % 7 == 3) {
+			ck_assert_int_eq(s->state, SCHEDULE_PAUSED);
+			ck_assert_int_eq(timer_armed(&s->timer), 0);
+			paused++;
+		} else {
+			ck_assert_int_eq(s->state, SCHEDULE_ACTIVE);
+			ck_assert_int_eq(timer_armed(&s->timer), 1);
+			ck_assert_int_gt(s->next_fire, now_us());
+		}
+	}
+	schedule_counts(&c);
+	ck_assert_uint_eq(c.total, loaded);
+	ck_assert_uint_eq(c.paused, paused);
+}
+
+/* Many rows load, in order, on more than one thread: each as the row
+ * says, the refused ones left out, progress over each. */
+START_TEST(test_load_many)
+{
+	put_many(-1, NULL);
+	load();
+	check_many(-1);
+}
+END_TEST
+
+/* A row whose id is not its key, and whose id another row has: the
+ * second of the two is refused, the rest load. */
+START_TEST(test_load_stray_bad)
+{
+	struct jrec	*rec;
+
+	put_many(12345, "zzz-stray");	/* its id m12345 */
+	rec = jrec_create("test.rows", NULL);
+	msgpack_pack_map(jrec_body(rec), 0);
+	put_many_row(rec, 12345, "m12345");
+	lib_submit_wait(rec);
+	load();
+	check_many(-1);
+}
+END_TEST
+
 /* Fall back in New York: a wall-anchored 01:30 runs at the first pass and
  * the second pass is recorded skipped with the DST tag "suppressed". */
 START_TEST(test_dst_suppressed_recorded)
@@ -1031,6 +1199,8 @@ schedule_suite(void)
 	    test_dst_suppressed_recorded,
 	    test_recover_missing_operation_bad,
 	    test_dst_cadence_not_suppressed_bad,
+	    test_load_many,
+	    test_load_stray_bad,
 	    NULL);
 	lib_tcase(s, "config", setup, teardown, 0,
 	    test_config_apply,
