@@ -73,10 +73,11 @@ struct cron_fire {
 	enum dst_tag	tag;
 };
 
-/* A cron_fire's nominal time and tag in 12 bytes (a schedule keeps its
- * next one); its instant is kept apart (cron_fire_unpack). */
+/* A cron_fire's nominal time and tag in 10 bytes (a schedule keeps its
+ * next one); its instant is kept apart (cron_fire_unpack).  Years end at
+ * 9999 (CRON_LAST_UTC). */
 struct cron_fire_packed {
-	int32_t		year;
+	int16_t		year;
 	uint8_t		month;
 	uint8_t		day;
 	uint8_t		hour;
@@ -390,10 +391,9 @@ struct schedule {
 	int32_t			 month_key;	/* yyyymm in the zone */
 	struct cron_fire_packed	 next;		/* details of next_fire */
 	uint8_t			 state;		/* enum schedule_state */
-	uint8_t			 loading;
 	uint8_t			 busy;		/* a control change is on its way */
 	uint8_t			 has_queued;	/* a run may be queued (queue_one) */
-	char			 id_buf[16];	/* id, when it fits (the
+	char			 id_buf[15];	/* id, when it fits (the
 						   daemon's own ids do) */
 };
 

@@ -857,7 +857,7 @@ cron_next(const struct cron *c, const struct tz *tz, int64_t after,
 void
 cron_fire_pack(const struct cron_fire *f, struct cron_fire_packed *p)
 {
-	p->year = (int32_t)f->nominal.year;
+	p->year = (int16_t)f->nominal.year;
 	p->month = (uint8_t)f->nominal.month;
 	p->day = (uint8_t)f->nominal.day;
 	p->hour = (uint8_t)f->nominal.hour;

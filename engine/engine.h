@@ -561,7 +561,8 @@ struct timer {
 	uint64_t	 arg;
 	struct actor	*actor;
 	struct heap_node node;		/* HEAP_NONE if idle */
-	uint64_t	 seq;
+	uint32_t	 seq;		/* the order it was set in (serial
+					   numbers: compared within 2^31) */
 };
 void		 timer_runtime_init(struct event_base *);
 void		 timer_runtime_free(void);

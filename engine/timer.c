@@ -1,7 +1,9 @@
 /*
  * engine/timer.c: timers for a million actors.  The timers live in their
  * owners; the heap (heap.c) orders them by (when, insertion), so
- * timers due at the same instant fire in the order they were set.  One
+ * timers due at the same instant fire in the order they were set (the
+ * order is a 32-bit serial number: of two timers set more than 2^31 sets
+ * apart, either may come first; never one due later).  One
  * libevent timer is armed for the earliest entry, at most TIMER_MAX_SLEEP
  * ahead so that a step of the wall clock is noticed.  One callback fires
  * at most TIMER_BURST timers, then lets the loop run (the actors they woke
@@ -24,7 +26,7 @@ static void	timer_arm(void);
 static struct heap	 timers = HEAP_INITIALIZER(timer_before, 1024);
 static struct event	*timer_ev;
 static int64_t		 timer_lag_us;
-static uint64_t		 timer_seq;
+static uint32_t		 timer_seq;
 
 #define TIMER(n)	HEAP_ENTRY(n, struct timer, node)
 
@@ -36,7 +38,7 @@ timer_before(const struct heap_node *na, const struct heap_node *nb)
 
 	if (a->when != b->when)
 		return (a->when < b->when);
-	return (a->seq < b->seq);
+	return ((int32_t)(a->seq - b->seq) < 0);
 }
 
 void
