@@ -42,6 +42,7 @@ static int	schedule_unpack_own(const msgpack_object **,
 static int	schedule_unpack_rest(struct schedule *, struct row_rest *,
 		    char **);
 static int	load_key_cmp(const char *, const void *, size_t);
+static inline int row_key_eq(const char *, const char *, size_t);
 static void	progress_apply(struct schedule *, const msgpack_object **);
 
 static const struct owner_type schedule_actor_type = {
@@ -962,12 +963,19 @@ row_index(const void *buf, size_t len, const char *const *keys,
 	if (unpack_next_map(&c, &n) != 0)
 		return (-1);
 	for (i = 0; i < n; i++) {
-		if (unpack_next_str(&c, &k, &klen) != 0)
+		/* a key is a short string (fixstr) read here, else read
+		 * by the cursor */
+		if (c.p < c.end && (*c.p & 0xe0) == 0xa0 &&
+		    (size_t)(c.end - c.p) > (size_t)(*c.p & 0x1f)) {
+			klen = *c.p & 0x1f;
+			k = (const char *)c.p + 1;
+			c.p += 1 + klen;
+		} else if (unpack_next_str(&c, &k, &klen) != 0)
 			return (-1);
 		for (j = 0; j < nkeys; j++) {
 			idx = (hint + j) % nkeys;
-			if (klens[idx] == klen && keys[idx][0] == k[0] &&
-			    memcmp(keys[idx], k, klen) == 0)
+			if (klens[idx] == klen && row_key_eq(keys[idx], k,
+			    klen))
 				break;
 		}
 		if (j < nkeys && first && v[idx] != NULL)
@@ -981,6 +989,30 @@ row_index(const void *buf, size_t len, const char *const *keys,
 		}
 	}
 	return (c.err || c.p != c.end ? -1 : 0);
+}
+
+/* Are the LEN bytes at A and B alike?  Keys are short: compared here,
+ * eight bytes at a time, rather than by a call. */
+static inline int
+row_key_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t	x, y;
+
+	while (len >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return (0);
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	while (len > 0) {
+		if (*a++ != *b++)
+			return (0);
+		len--;
+	}
+	return (1);
 }
 
 /* The lengths of N KEYS into KLENS, once (each shorter than 256). */
