@@ -1476,7 +1476,7 @@ struct load_ctx {
 	size_t		  n;
 	size_t		  cap;
 	size_t		  bad;
-	size_t		  cursor;	/* progress_row_cb's place in list */
+	size_t		  cursor;	/* progress_row_finish's place in list */
 	size_t		  strays;	/* rows whose id is not their key */
 	struct ordered	 *rows;		/* rows being read */
 	int		  threads;	/* working beside the loop's */
@@ -1487,11 +1487,15 @@ struct load_ctx {
  * far as it can be (schedule_row_work), then finished on it, in the
  * table's order (schedule_row_finish).
  */
-struct load_slot {
-	const void	*key;		/* the row's, valid during the walk */
+struct row_ref {			/* a row, valid during the walk */
+	const void	*key;
 	const void	*val;
 	size_t		 klen;
 	size_t		 vlen;
+};
+
+struct load_slot {
+	struct row_ref	 row;		/* first */
 	struct schedule	*s;
 	struct row_rest	 rest;
 	char		*cause;
@@ -1504,16 +1508,18 @@ static uint8_t	row_klens[RK_MAX];	/* row_keys' lengths */
 
 #define LOAD_AHEAD	8	/* buckets read ahead of the inserts */
 
+/* The walk's row into the next slot (each kind of slot begins with a
+ * struct row_ref). */
 static int
-schedule_row_cb(const struct journal_row *row, void *arg)
+row_slot_cb(const struct journal_row *row, void *arg)
 {
-	struct load_ctx		*ctx = arg;
-	struct load_slot	*ls = ordered_next(ctx->rows);
+	struct load_ctx	*ctx = arg;
+	struct row_ref	*ref = ordered_next(ctx->rows);
 
-	ls->key = row->key;
-	ls->klen = row->klen;
-	ls->val = row->val;
-	ls->vlen = row->vlen;
+	ref->key = row->key;
+	ref->klen = row->klen;
+	ref->val = row->val;
+	ref->vlen = row->vlen;
 	return (0);
 }
 
@@ -1526,7 +1532,7 @@ schedule_row_work(void *slot, void *arg)
 	const msgpack_object	*v[RK_MAX];
 
 	ls->s = schedule_alloc();
-	if (row_index(ls->val, ls->vlen, row_keys, row_klens, RK_MAX, 0,
+	if (row_index(ls->row.val, ls->row.vlen, row_keys, row_klens, RK_MAX, 0,
 	    vals, v) != 0)
 		ls->rc = 1;
 	else
@@ -1546,7 +1552,7 @@ schedule_row_finish(void *slot, void *arg)
 	if (ls->rc == 0)
 		ls->rc = schedule_unpack_rest(s, &ls->rest, &ls->cause);
 	else if (ls->rc == 1) {
-		if (unpack_buffer(ls->val, ls->vlen, &u) == -1) {
+		if (unpack_buffer(ls->row.val, ls->row.vlen, &u) == -1) {
 			schedule_free(s);
 			ctx->bad++;
 			return;
@@ -1556,14 +1562,14 @@ schedule_row_finish(void *slot, void *arg)
 	}
 	if (ls->rc == -1) {
 		log_warnx("msg=\"schedule row not loaded\" key=\"%.*s\" "
-		    "error=\"%s\"", (int)(ls->klen > 64 ? 64 : ls->klen),
-		    (const char *)ls->key, log_escape(ls->cause));
+		    "error=\"%s\"", (int)(ls->row.klen > 64 ? 64 : ls->row.klen),
+		    (const char *)ls->row.key, log_escape(ls->cause));
 		free(ls->cause);
 		schedule_free(s);
 		ctx->bad++;
 		return;
 	}
-	if (load_key_cmp(s->id, ls->key, ls->klen) != 0)
+	if (load_key_cmp(s->id, ls->row.key, ls->row.klen) != 0)
 		ctx->strays++;
 	if (ctx->n == ctx->cap) {
 		ctx->cap = ctx->cap == 0 ? 1024 : ctx->cap * 2;
@@ -1623,26 +1629,10 @@ static const char *const progress_keys[PROGRESS_KEYS] = { "last_fire_us",
 static uint8_t		 progress_klens[PROGRESS_KEYS];
 
 struct progress_slot {
-	const void	*key;		/* the row's, valid during the walk */
-	const void	*val;
-	size_t		 klen;
-	size_t		 vlen;
+	struct row_ref	 row;		/* first */
 	msgpack_object	 vals[PROGRESS_KEYS];	/* NIL: absent */
 	int		 whole;		/* of another shape: read on the loop */
 };
-
-static int
-progress_row_cb(const struct journal_row *row, void *arg)
-{
-	struct load_ctx		*ctx = arg;
-	struct progress_slot	*ps = ordered_next(ctx->rows);
-
-	ps->key = row->key;
-	ps->klen = row->klen;
-	ps->val = row->val;
-	ps->vlen = row->vlen;
-	return (0);
-}
 
 /* Any thread: the row's values. */
 static void
@@ -1652,7 +1642,7 @@ progress_row_work(void *slot, void *arg)
 	const msgpack_object	*v[PROGRESS_KEYS];
 	size_t			 i;
 
-	if (row_index(ps->val, ps->vlen, progress_keys, progress_klens,
+	if (row_index(ps->row.val, ps->row.vlen, progress_keys, progress_klens,
 	    PROGRESS_KEYS, 1, ps->vals, v) != 0) {
 		ps->whole = 1;
 		return;
@@ -1678,20 +1668,20 @@ progress_row_finish(void *slot, void *arg)
 	size_t			 i;
 
 	while (ctx->cursor < ctx->n && (ctx->list[ctx->cursor] == NULL ||
-	    (c = load_key_cmp(ctx->list[ctx->cursor]->id, ps->key,
-	    ps->klen)) < 0))
+	    (c = load_key_cmp(ctx->list[ctx->cursor]->id, ps->row.key,
+	    ps->row.klen)) < 0))
 		ctx->cursor++;
 	if (ctx->cursor < ctx->n && c == 0)
 		s = ctx->list[ctx->cursor];
 	else {
-		id = xstrndup(ps->key, ps->klen);
+		id = xstrndup(ps->row.key, ps->row.klen);
 		s = schedule_find(id);
 		free(id);
 	}
 	if (s == NULL)
 		return;
 	if (ps->whole) {
-		if (unpack_buffer(ps->val, ps->vlen, &u) == -1)
+		if (unpack_buffer(ps->row.val, ps->row.vlen, &u) == -1)
 			return;
 		for (i = 0; i < PROGRESS_KEYS; i++)
 			v[i] = unpack_get(&u.data, progress_keys[i]);
@@ -1782,7 +1772,7 @@ schedule_load_all(struct journal *j, char **cause)
 	row_key_lens(row_keys, RK_MAX, row_klens);
 	ctx.rows = ordered_start(sizeof(struct load_slot), schedule_row_work,
 	    schedule_row_finish, &ctx, -1);
-	rc = journal_table_foreach_end(j, "schedules", schedule_row_cb,
+	rc = journal_table_foreach_end(j, "schedules", row_slot_cb,
 	    rows_end, &ctx);
 	unpack_intern_forget();
 	if (rc == -1) {
@@ -1840,7 +1830,7 @@ schedule_load_all(struct journal *j, char **cause)
 	row_key_lens(progress_keys, PROGRESS_KEYS, progress_klens);
 	ctx.rows = ordered_start(sizeof(struct progress_slot),
 	    progress_row_work, progress_row_finish, &ctx, -1);
-	if (journal_table_foreach_end(j, "progress", progress_row_cb,
+	if (journal_table_foreach_end(j, "progress", row_slot_cb,
 	    rows_end, &ctx) == -1) {
 		*cause = xstrdup("cannot read the progress table");
 		free(ctx.list);

@@ -58,7 +58,7 @@ struct ordered {
 
 static void	*ordered_main(void *);
 static void	 ordered_step(struct ordered *);
-static void	 ordered_work_chunk(struct ordered *, struct ordered_chunk *);
+static void	 ordered_work_next(struct ordered *);
 
 /* The worker threads to start: one less than the cores online, at most
  * ORDERED_MAX_WORKERS. */
@@ -118,18 +118,12 @@ ordered_start(size_t size, void (*work)(void *, void *),
 static void *
 ordered_main(void *arg)
 {
-	struct ordered		*o = arg;
-	struct ordered_chunk	*c;
+	struct ordered	*o = arg;
 
 	pthread_mutex_lock(&o->mtx);
 	for (;;) {
 		if (o->next_work < o->fill) {
-			c = &o->chunks[o->next_work++ % ORDERED_CHUNKS];
-			c->state = CHUNK_WORKING;
-			pthread_mutex_unlock(&o->mtx);
-			ordered_work_chunk(o, c);
-			pthread_mutex_lock(&o->mtx);
-			c->state = CHUNK_WORKED;
+			ordered_work_next(o);
 			pthread_cond_broadcast(&o->cond);
 		} else if (o->stop)
 			break;
@@ -140,13 +134,21 @@ ordered_main(void *arg)
 	return (NULL);
 }
 
+/* Work the next ready chunk (there is one), the lock held before and
+ * after but not meanwhile. */
 static void
-ordered_work_chunk(struct ordered *o, struct ordered_chunk *c)
+ordered_work_next(struct ordered *o)
 {
-	size_t	i;
+	struct ordered_chunk	*c;
+	size_t			 i;
 
+	c = &o->chunks[o->next_work++ % ORDERED_CHUNKS];
+	c->state = CHUNK_WORKING;
+	pthread_mutex_unlock(&o->mtx);
 	for (i = 0; i < c->n; i++)
 		o->work(c->slots + i * o->size, o->arg);
+	pthread_mutex_lock(&o->mtx);
+	c->state = CHUNK_WORKED;
 }
 
 /*
@@ -174,12 +176,7 @@ ordered_step(struct ordered *o)
 			break;
 		}
 		if (o->next_work < o->fill) {
-			c = &o->chunks[o->next_work++ % ORDERED_CHUNKS];
-			c->state = CHUNK_WORKING;
-			pthread_mutex_unlock(&o->mtx);
-			ordered_work_chunk(o, c);
-			pthread_mutex_lock(&o->mtx);
-			c->state = CHUNK_WORKED;
+			ordered_work_next(o);
 			continue;
 		}
 		pthread_cond_wait(&o->cond, &o->mtx);
