@@ -13,6 +13,7 @@
  * a second core (or with no worker asked for) the caller does it all, in
  * the same order.
  */
+#include <sched.h>
 #include <signal.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -60,12 +61,19 @@ static void	*ordered_main(void *);
 static void	 ordered_step(struct ordered *);
 static void	 ordered_work_next(struct ordered *);
 
-/* The worker threads to start: one less than the cores online, at most
+/* The worker threads to start: one less than the cores this process may
+ * run on (its CPU affinity: taskset, a cpuset), at most
  * ORDERED_MAX_WORKERS. */
 int
 ordered_workers(void)
 {
-	long	n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t	set;
+	long		n;
+
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n <= 1)
 		return (0);
