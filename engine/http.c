@@ -49,10 +49,12 @@
 #define HTTP_RETRY_AFTER_LEN	64
 #define HTTP_START_BURST	32	/* transfers added per turn */
 
-/* One socket libcurl asked us to watch. */
+/* One socket libcurl asked us to watch; its event is made once and
+ * assigned again when libcurl changes what it waits for. */
 struct http_sock {
 	LIST_ENTRY(http_sock)	 entry;
 	curl_socket_t		 fd;
+	int			 what;		/* CURL_POLL_* watched */
 	struct event		*ev;
 };
 LIST_HEAD(http_socks, http_sock);
@@ -106,6 +108,8 @@ static int			 http_nlive;
 static int			 http_curl_ready;
 static struct cidr		*http_allow;
 static size_t			 http_nallow;
+static char			*http_last_url;	/* http_display_url */
+static char			*http_last_where;
 
 /* A transfer of another protocol on the same multi handle (smtp.c): its
  * CURLOPT_PRIVATE is one of these, told apart from an http_job by its
@@ -139,6 +143,7 @@ static curl_socket_t http_open_cb(void *, curlsocktype,
 static size_t	 http_write_cb(char *, size_t, size_t, void *);
 static size_t	 http_header_cb(char *, size_t, size_t, void *);
 static int	 http_display_url(const char *, char **, char **);
+static int	 http_parse_display(const char *, char **, char **);
 static int	 http_printable(const char *);
 static void	 http_add_header(struct http_job *, const char *, ...)
 		    printflike(2, 3);
@@ -301,6 +306,9 @@ http_runtime_free(void)
 		event_free(hs->ev);
 		free(hs);
 	}
+	free(http_last_url);
+	free(http_last_where);
+	http_last_url = http_last_where = NULL;
 	event_free(http_timer_ev);
 	event_free(http_done_ev);
 	event_free(http_start_ev);
@@ -395,19 +403,28 @@ http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
 		}
 		return (0);
 	}
-	if (hs == NULL) {
-		hs = xcalloc(1, sizeof *hs);
-		hs->fd = fd;
-		LIST_INSERT_HEAD(&http_socks, hs, entry);
-		curl_multi_assign(http_multi, fd, hs);
-	} else
-		event_free(hs->ev);
 	if (what & CURL_POLL_IN)
 		events |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		events |= EV_WRITE;
-	hs->ev = event_new(http_base, fd, events, http_event_cb, hs);
-	if (hs->ev == NULL || event_add(hs->ev, NULL) != 0)
+	if (hs == NULL) {
+		hs = xcalloc(1, sizeof *hs);
+		hs->fd = fd;
+		hs->ev = event_new(http_base, fd, events, http_event_cb, hs);
+		if (hs->ev == NULL)
+			fatalx("http: cannot watch a socket");
+		LIST_INSERT_HEAD(&http_socks, hs, entry);
+		curl_multi_assign(http_multi, fd, hs);
+	} else if (hs->what == what)
+		return (0);
+	else {
+		event_del(hs->ev);
+		if (event_assign(hs->ev, http_base, fd, events, http_event_cb,
+		    hs) != 0)
+			fatalx("http: cannot watch a socket");
+	}
+	hs->what = what;
+	if (event_add(hs->ev, NULL) != 0)
 		fatalx("http: cannot watch a socket");
 	return (0);
 }
@@ -582,9 +599,26 @@ http_header_cb(char *data, size_t size, size_t n, void *arg)
 
 /* ---- jobs --------------------------------------------------------------- */
 
-/* URL as we may log it: scheme://host:port/path (no user, no query). */
+/* URL as we may log it: scheme://host:port/path (no user, no query).
+ * The last URL seen and its form are kept: runs of one operation call
+ * the same URL, and parsing it is a good part of a start. */
 static int
 http_display_url(const char *url, char **out, char **cause)
+{
+	if (http_last_url == NULL || strcmp(http_last_url, url) != 0) {
+		free(http_last_url);
+		free(http_last_where);
+		http_last_url = http_last_where = NULL;
+		if (http_parse_display(url, &http_last_where, cause) != 0)
+			return (-1);
+		http_last_url = xstrdup(url);
+	}
+	*out = xstrdup(http_last_where);
+	return (0);
+}
+
+static int
+http_parse_display(const char *url, char **out, char **cause)
 {
 	CURLU		*u;
 	CURLUcode	 uc;
