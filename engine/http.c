@@ -16,10 +16,13 @@
  * A job's callback runs exactly once, from an event of our own (never
  * inside http_start or http_abort); the job is freed right after it.
  *
- * New transfers wait on a queue and join the multi handle at most
- * HTTP_START_BURST per turn of the loop (http_start_cb): a commit that
- * releases a thousand starts does not hold the loop while libcurl opens a
- * thousand connections in one call, and the first requests leave at once.
+ * New transfers join the multi handle at most HTTP_START_BURST per turn of
+ * the loop: the first ones at once from http_start, the rest from a queue
+ * (http_start_cb), libcurl starting each slice in the same call rather
+ * than from its timer a turn later.  A commit that releases a thousand
+ * starts does not hold the loop while libcurl opens a thousand
+ * connections in one call, and the first requests are on their way
+ * before the loop polls again.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -105,6 +108,7 @@ static struct http_jobs		 http_live = TAILQ_HEAD_INITIALIZER(http_live);
 static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
 static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
 static int			 http_nlive;
+static int			 http_burst;	/* joined since http_start_cb */
 static int			 http_curl_ready;
 static struct cidr		*http_allow;
 static size_t			 http_nallow;
@@ -136,6 +140,8 @@ static void	 http_check_info(void);
 static void	 http_done_cb(evutil_socket_t, short, void *);
 static void	 http_start_cb(evutil_socket_t, short, void *);
 static void	 http_launch(struct http_job *);
+static int	 http_join(struct http_job *);
+static void	 http_kick(void);
 static void	 http_start_soon(void);
 static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
@@ -299,6 +305,7 @@ http_runtime_free(void)
 		fatalx("http_runtime_free: other transfers left (their "
 		    "owners stop them first)");
 	http_nlive = 0;
+	http_burst = 0;
 	curl_multi_cleanup(http_multi);
 	http_multi = NULL;
 	while ((hs = LIST_FIRST(&http_socks)) != NULL) {
@@ -975,16 +982,24 @@ http_executor_abort(struct job *job)
 	http_abort((struct http_job *)job);
 }
 
-/* JOB is live from now on: it waits for its turn to join the multi
- * handle (http_start_cb). */
+/* JOB is live from now on.  While fewer than HTTP_START_BURST have
+ * joined since the last turn of http_start_cb and none waits, it joins
+ * the multi handle at once and libcurl opens its connection (or sends on
+ * one it keeps) before the loop polls again; else it waits its turn. */
 static void
 http_launch(struct http_job *job)
 {
 	job->start_us = mono_us();
-	job->waiting = 1;
-	TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
 	TAILQ_INSERT_TAIL(&http_live, job, entry);
 	http_nlive++;
+	if (TAILQ_EMPTY(&http_waiting) && http_burst < HTTP_START_BURST) {
+		http_burst++;
+		if (http_join(job))
+			http_kick();
+	} else {
+		job->waiting = 1;
+		TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
+	}
 	http_start_soon();
 }
 
@@ -998,28 +1013,51 @@ http_start_soon(void)
 		timeout_add_us(http_start_ev, 0);
 }
 
-/* Up to HTTP_START_BURST waiting transfers join the multi handle (libcurl
- * starts them from its timer); the rest wait for the next turn. */
+/* JOB (not waiting) joins the multi handle: 1, or 0 when libcurl
+ * refused it (JOB then ends failed). */
+static int
+http_join(struct http_job *job)
+{
+	struct exec_result	*r;
+
+	if (curl_multi_add_handle(http_multi, job->easy) == CURLM_OK)
+		return (1);
+	job->end_us = mono_us();
+	r = http_result_new(job);
+	http_error(r, "http: cannot add a transfer");
+	/* (removing a handle the multi does not hold is a no-op) */
+	http_finish(job, r);
+	return (0);
+}
+
+/* Let libcurl start what just joined now rather than from its timer on
+ * the next turn (what ends meanwhile is collected; callbacks still run
+ * from http_done_cb). */
+static void
+http_kick(void)
+{
+	int	running;
+
+	curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_info();
+}
+
+/* Up to HTTP_START_BURST waiting transfers join the multi handle and
+ * start; the rest wait for the next turn. */
 static void
 http_start_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct http_job		*job;
-	struct exec_result	*r;
-	int			 n;
+	int			 joined = 0;
 
-	for (n = 0; n < HTTP_START_BURST &&
-	    (job = TAILQ_FIRST(&http_waiting)) != NULL; n++) {
+	for (http_burst = 0; http_burst < HTTP_START_BURST &&
+	    (job = TAILQ_FIRST(&http_waiting)) != NULL; http_burst++) {
 		TAILQ_REMOVE(&http_waiting, job, wentry);
 		job->waiting = 0;
-		if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
-			job->end_us = mono_us();
-			r = http_result_new(job);
-			http_error(r, "http: cannot add a transfer");
-			/* (removing a handle the multi does not hold is a
-			 * no-op) */
-			http_finish(job, r);
-		}
+		joined += http_join(job);
 	}
+	if (joined > 0)
+		http_kick();
 	if (!TAILQ_EMPTY(&http_waiting))
 		http_start_soon();
 }
