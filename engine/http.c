@@ -17,10 +17,11 @@
  * inside http_start or http_abort); the job is freed right after it.
  *
  * New transfers join the multi handle at most HTTP_START_BURST per turn of
- * the loop: the first ones at once from http_start, the rest from a queue
- * (http_start_cb), libcurl starting each slice in the same call rather
- * than from its timer a turn later.  A commit that releases a thousand
- * starts does not hold the loop while libcurl opens a thousand
+ * the loop: the first ones at once from http_start, started together
+ * when the callback that made them returns (http_kick_cb), the rest from
+ * a queue (http_start_cb), each slice started in the same call rather
+ * than from libcurl's timer a turn later.  A commit that releases a
+ * thousand starts does not hold the loop while libcurl opens a thousand
  * connections in one call, and the first requests are on their way
  * before the loop polls again.
  */
@@ -109,6 +110,8 @@ static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
 static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
 static int			 http_nlive;
 static int			 http_burst;	/* joined since http_start_cb */
+static struct event		*http_kick_ev;
+static int			 http_kick_armed;	/* http_kick_ev active */
 static int			 http_curl_ready;
 static struct cidr		*http_allow;
 static size_t			 http_nallow;
@@ -142,6 +145,7 @@ static void	 http_start_cb(evutil_socket_t, short, void *);
 static void	 http_launch(struct http_job *);
 static int	 http_join(struct http_job *);
 static void	 http_kick(void);
+static void	 http_kick_cb(evutil_socket_t, short, void *);
 static void	 http_start_soon(void);
 static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
@@ -265,8 +269,9 @@ http_runtime_init(struct event_base *base, const struct http_config *cfg)
 	http_timer_ev = evtimer_new(base, http_timeout_cb, NULL);
 	http_done_ev = event_new(base, -1, 0, http_done_cb, NULL);
 	http_start_ev = evtimer_new(base, http_start_cb, NULL);
+	http_kick_ev = event_new(base, -1, 0, http_kick_cb, NULL);
 	if (http_timer_ev == NULL || http_done_ev == NULL ||
-	    http_start_ev == NULL)
+	    http_start_ev == NULL || http_kick_ev == NULL)
 		fatalx("http_runtime_init: event_new failed");
 	http_nallow = cfg != NULL ? cfg->nallow : 0;
 	http_allow = xcalloc(http_nallow + 1, sizeof *http_allow);
@@ -319,7 +324,9 @@ http_runtime_free(void)
 	event_free(http_timer_ev);
 	event_free(http_done_ev);
 	event_free(http_start_ev);
-	http_timer_ev = http_done_ev = http_start_ev = NULL;
+	event_free(http_kick_ev);
+	http_timer_ev = http_done_ev = http_start_ev = http_kick_ev = NULL;
+	http_kick_armed = 0;
 	free(http_allow);
 	http_allow = NULL;
 	http_nallow = 0;
@@ -985,7 +992,8 @@ http_executor_abort(struct job *job)
 /* JOB is live from now on.  While fewer than HTTP_START_BURST have
  * joined since the last turn of http_start_cb and none waits, it joins
  * the multi handle at once and libcurl opens its connection (or sends on
- * one it keeps) before the loop polls again; else it waits its turn. */
+ * one it keeps) before the loop polls again (http_kick_cb, in the same
+ * pass); else it waits its turn. */
 static void
 http_launch(struct http_job *job)
 {
@@ -994,8 +1002,10 @@ http_launch(struct http_job *job)
 	http_nlive++;
 	if (TAILQ_EMPTY(&http_waiting) && http_burst < HTTP_START_BURST) {
 		http_burst++;
-		if (http_join(job))
-			http_kick();
+		if (http_join(job) && !http_kick_armed) {
+			http_kick_armed = 1;
+			event_active(http_kick_ev, EV_TIMEOUT, 0);
+		}
 	} else {
 		job->waiting = 1;
 		TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
@@ -1038,8 +1048,18 @@ http_kick(void)
 {
 	int	running;
 
+	http_kick_armed = 0;
 	curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	http_check_info();
+}
+
+/* The transfers http_launch joined in this pass of the loop start
+ * together, once the callback that started them has returned. */
+static void
+http_kick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	if (http_kick_armed)
+		http_kick();
 }
 
 /* Up to HTTP_START_BURST waiting transfers join the multi handle and
