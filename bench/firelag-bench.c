@@ -57,6 +57,8 @@
 #include "bench.h"
 
 #define SPAWN_MAX	5000	/* spawns of the raw rate, at most */
+#define REQ_FIXED	256	/* http: requests compared across slots */
+#define REQ_FIXED_S	"256"
 
 #define START_TIMEOUT	(120 * USEC_PER_SEC)
 #define STOP_TIMEOUT	(300 * USEC_PER_SEC)
@@ -159,6 +161,7 @@ struct summary {
 	double		 load_spawn;	/* load average before those */
 	uint64_t	 requests;	/* http: requests the router saw */
 	int64_t		 req_first[3];	/* the first first_n of them - T */
+	int64_t		 req_fixed[3];	/* the first REQ_FIXED - T */
 	int64_t		 req_all[3];	/* every one - T */
 };
 
@@ -759,6 +762,8 @@ read_requests(const struct bench_router *r, int64_t t, struct summary *s,
 	bench_quantiles(v, n, s->req_all);
 	first = n < (size_t)s->first_n ? n : (size_t)s->first_n;
 	bench_quantiles(v, first, s->req_first);
+	first = n < REQ_FIXED ? n : REQ_FIXED;
+	bench_quantiles(v, first, s->req_fixed);
 	free(v);
 	return (0);
 }
@@ -939,6 +944,9 @@ print_summary(const struct options *o, const struct summary *s,
 		printf("  %-44s %9.2f %9.2f %9.2f\n", "http: the first requests "
 		    "at the router", s->req_first[0] / 1e3, s->req_first[1] /
 		    1e3, s->req_first[2] / 1e3);
+		printf("  %-44s %9.2f %9.2f %9.2f\n", "http: the first "
+		    REQ_FIXED_S " (any --max-running)", s->req_fixed[0] / 1e3,
+		    s->req_fixed[1] / 1e3, s->req_fixed[2] / 1e3);
 		printf("  %-44s %9.2f %9.2f %9.2f\n", "http: every request at "
 		    "the router", s->req_all[0] / 1e3, s->req_all[1] / 1e3,
 		    s->req_all[2] / 1e3);
@@ -1044,6 +1052,8 @@ summary_json(const struct options *o, const struct summary *s)
 		    json_integer((json_int_t)s->requests));
 		json_object_set_new(j, "request_first_ms",
 		    q_json(s->req_first));
+		json_object_set_new(j, "request_first_256_ms",
+		    q_json(s->req_fixed));
 		json_object_set_new(j, "request_all_ms", q_json(s->req_all));
 	}
 	json_object_set_new(j, "fire_durable_lag_ms", s->has_durable ?

@@ -16,10 +16,14 @@
  * A job's callback runs exactly once, from an event of our own (never
  * inside http_start or http_abort); the job is freed right after it.
  *
- * New transfers wait on a queue and join the multi handle at most
- * HTTP_START_BURST per turn of the loop (http_start_cb): a commit that
- * releases a thousand starts does not hold the loop while libcurl opens a
- * thousand connections in one call, and the first requests leave at once.
+ * New transfers join the multi handle at most HTTP_START_BURST per turn of
+ * the loop: the first ones at once from http_start, started together
+ * when the callback that made them returns (http_kick_cb), the rest from
+ * a queue (http_start_cb), each slice started in the same call rather
+ * than from libcurl's timer a turn later.  A commit that releases a
+ * thousand starts does not hold the loop while libcurl opens a thousand
+ * connections in one call, and the first requests are on their way
+ * before the loop polls again.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -49,10 +53,12 @@
 #define HTTP_RETRY_AFTER_LEN	64
 #define HTTP_START_BURST	32	/* transfers added per turn */
 
-/* One socket libcurl asked us to watch. */
+/* One socket libcurl asked us to watch; its event is made once and
+ * assigned again when libcurl changes what it waits for. */
 struct http_sock {
 	LIST_ENTRY(http_sock)	 entry;
 	curl_socket_t		 fd;
+	int			 what;		/* CURL_POLL_* watched */
 	struct event		*ev;
 };
 LIST_HEAD(http_socks, http_sock);
@@ -103,9 +109,14 @@ static struct http_jobs		 http_live = TAILQ_HEAD_INITIALIZER(http_live);
 static struct http_jobs		 http_done = TAILQ_HEAD_INITIALIZER(http_done);
 static struct http_socks	 http_socks = LIST_HEAD_INITIALIZER(http_socks);
 static int			 http_nlive;
+static int			 http_burst;	/* joined since http_start_cb */
+static struct event		*http_kick_ev;
+static int			 http_kick_armed;	/* http_kick_ev active */
 static int			 http_curl_ready;
 static struct cidr		*http_allow;
 static size_t			 http_nallow;
+static char			*http_last_url;	/* http_display_url */
+static char			*http_last_where;
 
 /* A transfer of another protocol on the same multi handle (smtp.c): its
  * CURLOPT_PRIVATE is one of these, told apart from an http_job by its
@@ -132,6 +143,9 @@ static void	 http_check_info(void);
 static void	 http_done_cb(evutil_socket_t, short, void *);
 static void	 http_start_cb(evutil_socket_t, short, void *);
 static void	 http_launch(struct http_job *);
+static int	 http_join(struct http_job *);
+static void	 http_kick(void);
+static void	 http_kick_cb(evutil_socket_t, short, void *);
 static void	 http_start_soon(void);
 static void	 http_other_done(struct http_other *, CURLcode);
 static curl_socket_t http_open_cb(void *, curlsocktype,
@@ -139,6 +153,7 @@ static curl_socket_t http_open_cb(void *, curlsocktype,
 static size_t	 http_write_cb(char *, size_t, size_t, void *);
 static size_t	 http_header_cb(char *, size_t, size_t, void *);
 static int	 http_display_url(const char *, char **, char **);
+static int	 http_parse_display(const char *, char **, char **);
 static int	 http_printable(const char *);
 static void	 http_add_header(struct http_job *, const char *, ...)
 		    printflike(2, 3);
@@ -254,8 +269,9 @@ http_runtime_init(struct event_base *base, const struct http_config *cfg)
 	http_timer_ev = evtimer_new(base, http_timeout_cb, NULL);
 	http_done_ev = event_new(base, -1, 0, http_done_cb, NULL);
 	http_start_ev = evtimer_new(base, http_start_cb, NULL);
+	http_kick_ev = event_new(base, -1, 0, http_kick_cb, NULL);
 	if (http_timer_ev == NULL || http_done_ev == NULL ||
-	    http_start_ev == NULL)
+	    http_start_ev == NULL || http_kick_ev == NULL)
 		fatalx("http_runtime_init: event_new failed");
 	http_nallow = cfg != NULL ? cfg->nallow : 0;
 	http_allow = xcalloc(http_nallow + 1, sizeof *http_allow);
@@ -294,6 +310,7 @@ http_runtime_free(void)
 		fatalx("http_runtime_free: other transfers left (their "
 		    "owners stop them first)");
 	http_nlive = 0;
+	http_burst = 0;
 	curl_multi_cleanup(http_multi);
 	http_multi = NULL;
 	while ((hs = LIST_FIRST(&http_socks)) != NULL) {
@@ -301,10 +318,15 @@ http_runtime_free(void)
 		event_free(hs->ev);
 		free(hs);
 	}
+	free(http_last_url);
+	free(http_last_where);
+	http_last_url = http_last_where = NULL;
 	event_free(http_timer_ev);
 	event_free(http_done_ev);
 	event_free(http_start_ev);
-	http_timer_ev = http_done_ev = http_start_ev = NULL;
+	event_free(http_kick_ev);
+	http_timer_ev = http_done_ev = http_start_ev = http_kick_ev = NULL;
+	http_kick_armed = 0;
 	free(http_allow);
 	http_allow = NULL;
 	http_nallow = 0;
@@ -395,19 +417,28 @@ http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
 		}
 		return (0);
 	}
-	if (hs == NULL) {
-		hs = xcalloc(1, sizeof *hs);
-		hs->fd = fd;
-		LIST_INSERT_HEAD(&http_socks, hs, entry);
-		curl_multi_assign(http_multi, fd, hs);
-	} else
-		event_free(hs->ev);
 	if (what & CURL_POLL_IN)
 		events |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		events |= EV_WRITE;
-	hs->ev = event_new(http_base, fd, events, http_event_cb, hs);
-	if (hs->ev == NULL || event_add(hs->ev, NULL) != 0)
+	if (hs == NULL) {
+		hs = xcalloc(1, sizeof *hs);
+		hs->fd = fd;
+		hs->ev = event_new(http_base, fd, events, http_event_cb, hs);
+		if (hs->ev == NULL)
+			fatalx("http: cannot watch a socket");
+		LIST_INSERT_HEAD(&http_socks, hs, entry);
+		curl_multi_assign(http_multi, fd, hs);
+	} else if (hs->what == what)
+		return (0);
+	else {
+		event_del(hs->ev);
+		if (event_assign(hs->ev, http_base, fd, events, http_event_cb,
+		    hs) != 0)
+			fatalx("http: cannot watch a socket");
+	}
+	hs->what = what;
+	if (event_add(hs->ev, NULL) != 0)
 		fatalx("http: cannot watch a socket");
 	return (0);
 }
@@ -582,9 +613,26 @@ http_header_cb(char *data, size_t size, size_t n, void *arg)
 
 /* ---- jobs --------------------------------------------------------------- */
 
-/* URL as we may log it: scheme://host:port/path (no user, no query). */
+/* URL as we may log it: scheme://host:port/path (no user, no query).
+ * The last URL seen and its form are kept: runs of one operation call
+ * the same URL, and parsing it is a good part of a start. */
 static int
 http_display_url(const char *url, char **out, char **cause)
+{
+	if (http_last_url == NULL || strcmp(http_last_url, url) != 0) {
+		free(http_last_url);
+		free(http_last_where);
+		http_last_url = http_last_where = NULL;
+		if (http_parse_display(url, &http_last_where, cause) != 0)
+			return (-1);
+		http_last_url = xstrdup(url);
+	}
+	*out = xstrdup(http_last_where);
+	return (0);
+}
+
+static int
+http_parse_display(const char *url, char **out, char **cause)
 {
 	CURLU		*u;
 	CURLUcode	 uc;
@@ -941,16 +989,27 @@ http_executor_abort(struct job *job)
 	http_abort((struct http_job *)job);
 }
 
-/* JOB is live from now on: it waits for its turn to join the multi
- * handle (http_start_cb). */
+/* JOB is live from now on.  While fewer than HTTP_START_BURST have
+ * joined since the last turn of http_start_cb and none waits, it joins
+ * the multi handle at once and libcurl opens its connection (or sends on
+ * one it keeps) before the loop polls again (http_kick_cb, in the same
+ * pass); else it waits its turn. */
 static void
 http_launch(struct http_job *job)
 {
 	job->start_us = mono_us();
-	job->waiting = 1;
-	TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
 	TAILQ_INSERT_TAIL(&http_live, job, entry);
 	http_nlive++;
+	if (TAILQ_EMPTY(&http_waiting) && http_burst < HTTP_START_BURST) {
+		http_burst++;
+		if (http_join(job) && !http_kick_armed) {
+			http_kick_armed = 1;
+			event_active(http_kick_ev, EV_TIMEOUT, 0);
+		}
+	} else {
+		job->waiting = 1;
+		TAILQ_INSERT_TAIL(&http_waiting, job, wentry);
+	}
 	http_start_soon();
 }
 
@@ -964,28 +1023,61 @@ http_start_soon(void)
 		timeout_add_us(http_start_ev, 0);
 }
 
-/* Up to HTTP_START_BURST waiting transfers join the multi handle (libcurl
- * starts them from its timer); the rest wait for the next turn. */
+/* JOB (not waiting) joins the multi handle: 1, or 0 when libcurl
+ * refused it (JOB then ends failed). */
+static int
+http_join(struct http_job *job)
+{
+	struct exec_result	*r;
+
+	if (curl_multi_add_handle(http_multi, job->easy) == CURLM_OK)
+		return (1);
+	job->end_us = mono_us();
+	r = http_result_new(job);
+	http_error(r, "http: cannot add a transfer");
+	/* (removing a handle the multi does not hold is a no-op) */
+	http_finish(job, r);
+	return (0);
+}
+
+/* Let libcurl start what just joined now rather than from its timer on
+ * the next turn (what ends meanwhile is collected; callbacks still run
+ * from http_done_cb). */
+static void
+http_kick(void)
+{
+	int	running;
+
+	http_kick_armed = 0;
+	curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_info();
+}
+
+/* The transfers http_launch joined in this pass of the loop start
+ * together, once the callback that started them has returned. */
+static void
+http_kick_cb(evutil_socket_t fd, short events, void *arg)
+{
+	if (http_kick_armed)
+		http_kick();
+}
+
+/* Up to HTTP_START_BURST waiting transfers join the multi handle and
+ * start; the rest wait for the next turn. */
 static void
 http_start_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct http_job		*job;
-	struct exec_result	*r;
-	int			 n;
+	int			 joined = 0;
 
-	for (n = 0; n < HTTP_START_BURST &&
-	    (job = TAILQ_FIRST(&http_waiting)) != NULL; n++) {
+	for (http_burst = 0; http_burst < HTTP_START_BURST &&
+	    (job = TAILQ_FIRST(&http_waiting)) != NULL; http_burst++) {
 		TAILQ_REMOVE(&http_waiting, job, wentry);
 		job->waiting = 0;
-		if (curl_multi_add_handle(http_multi, job->easy) != CURLM_OK) {
-			job->end_us = mono_us();
-			r = http_result_new(job);
-			http_error(r, "http: cannot add a transfer");
-			/* (removing a handle the multi does not hold is a
-			 * no-op) */
-			http_finish(job, r);
-		}
+		joined += http_join(job);
 	}
+	if (joined > 0)
+		http_kick();
 	if (!TAILQ_EMPTY(&http_waiting))
 		http_start_soon();
 }

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -60,6 +61,7 @@
 
 #define ROUTER_BODY_MAX		(4 * 1024 * 1024)
 #define ROUTER_BACKLOG		4096
+#define ROUTER_ACCEPT_BURST	16	/* connections accepted per turn */
 #define ROUTER_TOLERANCE_S	300
 #define ROUTER_STATUS_MAX	600
 
@@ -108,6 +110,9 @@ static int			 record_bodies;
 static int			 quiet;
 static uint64_t			 in_flight, max_in_flight, sig_failures;
 static uint64_t			 by_status[ROUTER_STATUS_MAX];
+static struct evconnlistener	*listener;
+static struct event		*resume_ev;
+static int			 accepted;	/* since the last resume */
 
 static deadfunc void	usage(void);
 static int		decode_secret(const char *);
@@ -129,6 +134,8 @@ static void		handle_stats(struct evhttp_request *);
 static void		reply_json(struct evhttp_request *, int, json_t *);
 static void		request_cb(struct evhttp_request *, void *);
 static void		signal_cb(evutil_socket_t, short, void *);
+static struct bufferevent *accept_bev(struct event_base *, void *);
+static void		resume_cb(evutil_socket_t, short, void *);
 static int		write_port(const char *, int);
 
 static deadfunc void
@@ -540,6 +547,34 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
+/*
+ * evhttp makes each accepted connection's bufferevent here (as it would
+ * itself).  libevent's listener accepts until the backlog is empty before
+ * any request is read; a server serves as it accepts, so after
+ * ROUTER_ACCEPT_BURST the listener pauses until the next turn of the loop,
+ * when the requests of those connections have been read.
+ */
+static struct bufferevent *
+accept_bev(struct event_base *b, void *arg)
+{
+	static const struct timeval	 now = { 0, 0 };
+
+	if (++accepted == ROUTER_ACCEPT_BURST) {
+		evconnlistener_disable(listener);
+		evtimer_add(resume_ev, &now);
+	}
+	return (bufferevent_socket_new(b, -1, BEV_OPT_CLOSE_ON_FREE));
+}
+
+/* The next turn (a timer of no delay runs after the loop has polled the
+ * new connections): accept again. */
+static void
+resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	accepted = 0;
+	evconnlistener_enable(listener);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -646,6 +681,10 @@ main(int argc, char **argv)
 	evhttp_set_max_body_size(http, ROUTER_BODY_MAX);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(http, request_cb, NULL);
+	listener = lev;
+	if ((resume_ev = evtimer_new(base, resume_cb, NULL)) == NULL)
+		fatalx("event_new failed");
+	evhttp_set_bevcb(http, accept_bev, NULL);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, NULL);
 	sigint = evsignal_new(base, SIGINT, signal_cb, NULL);
 	event_add(sigterm, NULL);
@@ -663,6 +702,7 @@ main(int argc, char **argv)
 		event_free(pd->ev);
 		free(pd);
 	}
+	event_free(resume_ev);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
