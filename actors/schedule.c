@@ -1480,6 +1480,8 @@ struct load_ctx {
 	size_t		  strays;	/* rows whose id is not their key */
 	struct ordered	 *rows;		/* rows being read */
 	int		  threads;	/* working beside the loop's */
+	int		  registering;	/* the registries being filled on
+					   another thread */
 };
 
 /*
@@ -1579,23 +1581,54 @@ schedule_row_finish(void *slot, void *arg)
 	ctx->list[ctx->n++] = s;
 }
 
-/* Any thread: the loaded schedules into the registry by name (nothing
- * else touches it meanwhile). */
+/*
+ * Any thread: the loaded schedules into both registries, counted by
+ * state (nothing else touches those meanwhile).  Their ids are distinct
+ * (no strays) and the registries were empty: no lookups.
+ */
 static void
-schedule_names_work(void *slot, void *arg)
+schedule_register_work(void *slot, void *arg)
 {
 	struct load_ctx	*ctx = *(struct load_ctx **)slot;
 	struct schedule	*s;
 	size_t		 i;
 
 	for (i = 0; i < ctx->n; i++) {
-		if (i + 2 * LOAD_AHEAD < ctx->n)
-			strmap_prefetch(&by_name,
-			    ctx->list[i + 2 * LOAD_AHEAD]->name_key, 0);
+		if (i + 2 * LOAD_AHEAD < ctx->n) {
+			s = ctx->list[i + 2 * LOAD_AHEAD];
+			strmap_prefetch(&by_id, s->id, 0);
+			strmap_prefetch(&by_name, s->name_key, 0);
+		}
 		if (i + LOAD_AHEAD < ctx->n)
 			strmap_prefetch(&by_name,
 			    ctx->list[i + LOAD_AHEAD]->name_key, 1);
 		s = ctx->list[i];
+		strmap_insert_new(&by_id, &s->node, s->id);
+		schedule_count_state(s, 1);
+		strmap_insert(&by_name, &s->name_node, s->name_key);
+	}
+}
+
+/* The loaded schedules into both registries, one by one: a second row
+ * with an id already loaded is dropped from the list. */
+static void
+schedule_register_list(struct load_ctx *ctx)
+{
+	struct schedule	*s;
+	size_t		 i;
+
+	for (i = 0; i < ctx->n; i++) {
+		s = ctx->list[i];
+		if (strmap_insert(&by_id, &s->node, s->id) == -1) {
+			log_warnx("msg=\"schedule row not loaded\" "
+			    "schedule=%s error=\"a second row with this id\"",
+			    s->id);
+			schedule_free(s);
+			ctx->list[i] = NULL;
+			ctx->bad++;
+			continue;
+		}
+		schedule_count_state(s, 1);
 		strmap_insert(&by_name, &s->name_node, s->name_key);
 	}
 }
@@ -1673,6 +1706,8 @@ progress_row_finish(void *slot, void *arg)
 		ctx->cursor++;
 	if (ctx->cursor < ctx->n && c == 0)
 		s = ctx->list[ctx->cursor];
+	else if (ctx->registering)
+		return;		/* ids are keys: no schedule has this one */
 	else {
 		id = xstrndup(ps->row.key, ps->row.klen);
 		s = schedule_find(id);
@@ -1761,10 +1796,10 @@ int
 schedule_load_all(struct journal *j, char **cause)
 {
 	struct load_ctx	 ctx;
-	struct ordered	*names, *catchup;
+	struct ordered	*reg, *catchup;
 	struct schedule	*s;
 	size_t		 i;
-	int64_t		 now = now_us(), t0 = now, t1, t2, t3, tr;
+	int64_t		 now = now_us(), t0 = now, t1, t2, t3, tr, tw;
 	int		 rc;
 
 	memset(&ctx, 0, sizeof ctx);
@@ -1785,53 +1820,31 @@ schedule_load_all(struct journal *j, char **cause)
 	strmap_reserve(&by_name, by_name.count + ctx.n);
 	/*
 	 * The table's keys are distinct: so are the ids, if each row's id
-	 * is its key, and no schedule leaves the list below.  Then the
-	 * names go into their registry beside the ids, on another core.
+	 * is its key.  Then both registries are filled on another core
+	 * while this one reads the progress rows, which find their
+	 * schedules in the list, not in the registry.
 	 */
-	names = NULL;
+	reg = NULL;
 	if (ctx.strays == 0 && by_id.count == 0) {
-		names = ordered_start(sizeof(struct load_ctx *),
-		    schedule_names_work, NULL, NULL, -1);
-		*(struct load_ctx **)ordered_next(names) = &ctx;
-		ordered_flush(names);
-	}
-	for (i = 0; i < ctx.n; i++) {
-		if (i + 2 * LOAD_AHEAD < ctx.n) {
-			s = ctx.list[i + 2 * LOAD_AHEAD];
-			strmap_prefetch(&by_id, s->id, 0);
-			if (names == NULL)
-				strmap_prefetch(&by_name, s->name_key, 0);
-		}
-		if (i + LOAD_AHEAD < ctx.n && names == NULL)
-			strmap_prefetch(&by_name, ctx.list[i +
-			    LOAD_AHEAD]->name_key, 1);
-		s = ctx.list[i];
-		/* the table's keys are distinct: so are the ids, if each
-		 * row's id is its key */
-		if (ctx.strays == 0 && by_id.count == 0)
-			strmap_insert_new(&by_id, &s->node, s->id);
-		else if (strmap_insert(&by_id, &s->node, s->id) == -1) {
-			log_warnx("msg=\"schedule row not loaded\" "
-			    "schedule=%s error=\"a second row with this id\"",
-			    s->id);
-			schedule_free(s);
-			ctx.list[i] = NULL;
-			ctx.bad++;
-			continue;
-		}
-		schedule_count_state(s, 1);
-		if (names == NULL)
-			strmap_insert(&by_name, &s->name_node, s->name_key);
-		schedule_prefetch_secrets(s);
-	}
-	if (names != NULL)
-		ordered_end(names);
+		ctx.registering = 1;
+		reg = ordered_start(sizeof(struct load_ctx *),
+		    schedule_register_work, NULL, NULL, -1);
+		*(struct load_ctx **)ordered_next(reg) = &ctx;
+		ordered_flush(reg);
+	} else
+		schedule_register_list(&ctx);
 	tr = now_us();
 	row_key_lens(progress_keys, PROGRESS_KEYS, progress_klens);
 	ctx.rows = ordered_start(sizeof(struct progress_slot),
 	    progress_row_work, progress_row_finish, &ctx, -1);
-	if (journal_table_foreach_end(j, "progress", row_slot_cb,
-	    rows_end, &ctx) == -1) {
+	rc = journal_table_foreach_end(j, "progress", row_slot_cb, rows_end,
+	    &ctx);
+	tw = now_us();
+	if (reg != NULL) {
+		ordered_end(reg);
+		ctx.registering = 0;
+	}
+	if (rc == -1) {
 		*cause = xstrdup("cannot read the progress table");
 		free(ctx.list);
 		return (-1);
@@ -1847,7 +1860,10 @@ schedule_load_all(struct journal *j, char **cause)
 	catchup = ordered_start(sizeof(struct catchup_slot), catchup_work,
 	    catchup_finish, &now, -1);
 	for (i = 0; i < ctx.n; i++) {
-		if ((s = ctx.list[i]) != NULL && s->state == SCHEDULE_ACTIVE)
+		if ((s = ctx.list[i]) == NULL)
+			continue;
+		schedule_prefetch_secrets(s);
+		if (s->state == SCHEDULE_ACTIVE)
 			((struct catchup_slot *)ordered_next(catchup))->s = s;
 	}
 	ordered_end(catchup);
@@ -1856,9 +1872,9 @@ schedule_load_all(struct journal *j, char **cause)
 	    "unreadable=%zu rows_ms=%lld register_ms=%lld progress_ms=%lld "
 	    "recover_ms=%lld catchup_ms=%lld threads=%d", nactive + npaused,
 	    nactive, npaused, ctx.bad, (long long)(t1 - t0) / 1000,
-	    (long long)(tr - t1) / 1000, (long long)(t2 - tr) / 1000,
-	    (long long)(t3 - t2) / 1000, (long long)(now_us() - t3) / 1000,
-	    ctx.threads + 1);
+	    (long long)((tr - t1) + (t2 - tw)) / 1000,
+	    (long long)(tw - tr) / 1000, (long long)(t3 - t2) / 1000,
+	    (long long)(now_us() - t3) / 1000, ctx.threads + 1);
 	return (0);
 }
 
