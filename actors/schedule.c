@@ -43,6 +43,8 @@ static int	schedule_unpack_rest(struct schedule *, struct row_rest *,
 		    char **);
 static int	load_key_cmp(const char *, const void *, size_t);
 static inline int row_key_eq(const char *, const char *, size_t);
+static inline int row_next_scalar(struct unpack_cursor *,
+		    msgpack_object *);
 static void	progress_apply(struct schedule *, const msgpack_object **);
 
 static const struct owner_type schedule_actor_type = {
@@ -980,8 +982,7 @@ row_index(const void *buf, size_t len, const char *const *keys,
 		}
 		if (j < nkeys && first && v[idx] != NULL)
 			j = nkeys;
-		if (unpack_next_scalar(&c, j < nkeys ? &vals[idx] :
-		    &other) != 0)
+		if (row_next_scalar(&c, j < nkeys ? &vals[idx] : &other) != 0)
 			return (-1);
 		if (j < nkeys) {
 			v[idx] = &vals[idx];
@@ -989,6 +990,51 @@ row_index(const void *buf, size_t len, const char *const *keys,
 		}
 	}
 	return (c.err || c.p != c.end ? -1 : 0);
+}
+
+/*
+ * unpack_next_scalar, the values a row holds most (a small or an
+ * unsigned integer, a short string, nil) read here rather than by a call.
+ */
+static inline int
+row_next_scalar(struct unpack_cursor *c, msgpack_object *o)
+{
+	const uint8_t	*p = c->p;
+	size_t		 left = (size_t)(c->end - p), n, i;
+	uint64_t	 v;
+	uint8_t		 b;
+
+	if (left == 0 || c->err)
+		return (unpack_next_scalar(c, o));
+	b = p[0];
+	if (b <= 0x7f) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = b;
+		c->p = p + 1;
+		return (0);
+	}
+	if ((b & 0xe0) == 0xa0 && left > (n = b & 0x1f)) {
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.ptr = (const char *)p + 1;
+		o->via.str.size = (uint32_t)n;
+		c->p = p + 1 + n;
+		return (0);
+	}
+	if (b == 0xc0) {
+		o->type = MSGPACK_OBJECT_NIL;
+		o->via.u64 = 0;
+		c->p = p + 1;
+		return (0);
+	}
+	if (b >= 0xcc && b <= 0xcf && left > (n = (size_t)1 << (b - 0xcc))) {
+		for (v = 0, i = 1; i <= n; i++)
+			v = v << 8 | p[i];
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = v;
+		c->p = p + 1 + n;
+		return (0);
+	}
+	return (unpack_next_scalar(c, o));
 }
 
 /* Are the LEN bytes at A and B alike?  Keys are short: compared here,
