@@ -575,6 +575,67 @@ START_TEST(test_load_stray_bad)
 }
 END_TEST
 
+/*
+ * A row's values in every width msgpack gives them (an integer in 1, 2,
+ * 3, 5 and 9 bytes, a negative one, strings of 31, 32 and 300 bytes) are
+ * read as a row decoded whole reads them.
+ */
+START_TEST(test_load_widths)
+{
+	static const int64_t	 counters[] = { 5, 200, 60000, 4000000000LL,
+	    1000000000000LL };
+	static const int64_t	 spent[] = { -5, -100000, 0, 127, -129 };
+	static const size_t	 nlens[] = { 31, 32, 300, 1, 255 };
+	struct jrec		*rec;
+	struct pack_buffer	 pb;
+	msgpack_packer		*pk;
+	struct schedule		*s;
+	char			 id[32], name[320];
+	size_t			 i;
+
+	rec = jrec_create("test.rows", NULL);
+	msgpack_pack_map(jrec_body(rec), 0);
+	for (i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "w%zu", i);
+		memset(name, 'a' + (int)i, nlens[i]);
+		name[nlens[i]] = '\0';
+		pack_buffer_init(&pb);
+		pk = &pb.pk;
+		msgpack_pack_map(pk, 12);
+		pack_kstr(pk, "id", id);
+		pack_kstr(pk, "name", name);
+		pack_kstr(pk, "account", "default");
+		pack_kstr(pk, "operation", "quick");
+		pack_kstr(pk, "trigger", "interval");
+		pack_kstr(pk, "spec", "90s");
+		pack_kstr(pk, "tz", "UTC");
+		msgpack_pack_str_with_body(pk, "note", 4);
+		msgpack_pack_nil(pk);
+		pack_kint(pk, "run_counter", counters[i]);
+		pack_kint(pk, "month_spent_micro", spent[i]);
+		pack_kint(pk, "month_key", 202612);
+		pack_kint(pk, "last_fire_us", now_us());
+		jrec_put(rec, "schedules", id, strlen(id), pb.sbuf.data,
+		    pb.sbuf.size);
+		pack_buffer_clear(&pb);
+	}
+	lib_submit_wait(rec);
+	load();
+	for (i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "w%zu", i);
+		s = schedule_find(id);
+		ck_assert_msg(s != NULL, "%s not loaded", id);
+		ck_assert_uint_eq(strlen(s->name), nlens[i]);
+		ck_assert_int_eq(s->name[nlens[i] - 1], 'a' + (int)i);
+		ck_assert_uint_eq(s->run_counter, (uint64_t)counters[i]);
+		ck_assert_int_eq(s->month_spent, spent[i]);
+		ck_assert_int_eq(s->month_key, 202612);
+		ck_assert_ptr_null(s->note);
+		ck_assert_int_eq(s->interval_us, 90 * USEC_PER_SEC);
+	}
+}
+END_TEST
+
 /* Fall back in New York: a wall-anchored 01:30 runs at the first pass and
  * the second pass is recorded skipped with the DST tag "suppressed". */
 START_TEST(test_dst_suppressed_recorded)
@@ -1201,6 +1262,7 @@ schedule_suite(void)
 	    test_dst_cadence_not_suppressed_bad,
 	    test_load_many,
 	    test_load_stray_bad,
+	    test_load_widths,
 	    NULL);
 	lib_tcase(s, "config", setup, teardown, 0,
 	    test_config_apply,
