@@ -284,7 +284,7 @@ checkpoint_load(struct journal *j, const struct journal_meta *m,
 
 	j->wckpt_base = m->head_seq;
 	if (m->head_seq > 0 && j->ops->log_foreach(j->store, m->head_seq,
-	    NULL, checkpoint_tail_entry, j, cause) != 0)
+	    NULL, checkpoint_tail_entry, NULL, j, cause) != 0)
 		return (-1);
 	if (m->has_range && m->range.size == m->head_seq) {
 		memcpy(&j->wrange, &m->range, sizeof j->wrange);
@@ -298,7 +298,7 @@ checkpoint_load(struct journal *j, const struct journal_meta *m,
 	sc.ctx = chain_ctx_create();
 	sc.expect = m->anchor_seq + 1;
 	if (j->ops->log_foreach(j->store, sc.expect, NULL,
-	    checkpoint_scan_entry, &sc, cause) != 0) {
+	    checkpoint_scan_entry, NULL, &sc, cause) != 0) {
 		chain_ctx_free(sc.ctx);
 		return (-1);
 	}

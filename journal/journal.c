@@ -38,10 +38,34 @@ struct journal_tail {
 	int64_t		 time_us;	/* of the last record */
 };
 
+/*
+ * A check of a walk's entries on more than one core (ordered.c): each
+ * entry is scanned (record_scan) and hashed on any thread, the stored
+ * hash of the entry before standing for prev (as c->computed says), then
+ * checked in order by journal_check_entry on the caller's.  The walk's
+ * first entry is hashed in order, from C's prev.  After a bad entry the
+ * walk stops and what was handed on is dropped.
+ */
+struct check_walk {
+	struct journal_check	*c;
+	struct ordered		*ord;
+	const uint8_t		*prev;	/* stored hash of the entry before */
+	int			 stop;
+};
+
+struct check_slot {
+	struct journal_entry	 e;
+	const uint8_t		*prev;	/* NULL: hash in order */
+	int			 scanned;
+	struct record		 rec;	/* the header, if scanned */
+	uint8_t			 chain[JOURNAL_HASH_LEN];
+};
+
 /* The check at open: from meta's verified point FROM (whose stored hash
  * must be HASH) to the tail. */
 struct journal_startcheck {
 	struct journal_check	 c;
+	struct check_walk	 walk;	/* the entries after FROM */
 	uint64_t		 from;
 	uint8_t			 hash[JOURNAL_HASH_LEN];
 	int			 first;		/* entry FROM is next */
@@ -66,7 +90,6 @@ static void	 journal_compact_hooks(struct journal *);
 static void	 journal_call_hooks(struct journal *, size_t, int64_t);
 static void	 journal_failed(struct journal *, struct jrec *,
 		     struct journal_result *);
-static int	 journal_verify_entry(const struct journal_entry *, void *);
 static int	 journal_check_fail(struct journal_check *, uint64_t,
 		     const char *, ...) printflike(3, 4);
 static int	 journal_check_record(struct journal_check *,
@@ -75,6 +98,14 @@ static int	 journal_check_record(struct journal_check *,
 static void	 journal_check_open(struct journal *,
 		     const struct journal_meta *);
 static int	 journal_start_entry(const struct journal_entry *, void *);
+static void	 journal_start_end(void *);
+static void	 check_walk_work(void *, void *);
+static void	 check_walk_finish(void *, void *);
+static void	 check_walk_init(struct check_walk *, struct journal_check *);
+static int	 check_walk_entry(struct check_walk *,
+		     const struct journal_entry *);
+static void	 check_walk_end(void *);
+static int	 journal_verify_walk(const struct journal_entry *, void *);
 static int	 journal_start_first(struct journal_startcheck *,
 		     const struct journal_entry *);
 static int	 journal_table_walk(struct journal *, const char *,
@@ -246,7 +277,7 @@ journal_check_tail(struct journal *j, char **cause)
 		return (-1);
 	}
 	if (j->ops->log_foreach(j->store, t.last > 1 ? t.last - 1 : 1, NULL,
-	    journal_tail_entry, &t, cause) != 0)
+	    journal_tail_entry, NULL, &t, cause) != 0)
 		return (-1);
 	if ((rc = journal_tail_record(&t, &m, cause)) == 0)
 		j->wtime = t.time_us;
@@ -797,7 +828,8 @@ journal_log_foreach(struct journal *j, uint64_t from,
     struct journal_meta *meta, int (*cb)(const struct journal_entry *,
     void *), void *arg, char **cause)
 {
-	return (j->ops->log_foreach(j->store, from, meta, cb, arg, cause));
+	return (j->ops->log_foreach(j->store, from, meta, cb, NULL, arg,
+	    cause));
 }
 
 int
@@ -871,7 +903,11 @@ journal_check_record(struct journal_check *c, const struct journal_entry *e,
 	char	*why;
 	int	 scanned, rc = 0;
 
-	scanned = record_scan(e->rec, e->len, h) == 0;
+	if (c->scanned != NULL) {
+		h->rec = *c->scanned;
+		scanned = 1;
+	} else
+		scanned = record_scan(e->rec, e->len, h) == 0;
 	if (scanned)
 		*rec = &h->rec;
 	else if (record_decode(e->rec, e->len, *rec, &why) != 0) {
@@ -941,13 +977,6 @@ journal_check_entry(struct journal_check *c, const struct journal_entry *e)
 	return (0);
 }
 
-/* One entry of journal_verify. */
-static int
-journal_verify_entry(const struct journal_entry *e, void *arg)
-{
-	return (journal_check_entry(arg, e) != 0);
-}
-
 int
 journal_check_meta(struct journal_check *c, const struct journal_meta *m)
 {
@@ -999,18 +1028,93 @@ journal_prune(struct journal *j, uint64_t upto, const uint8_t *hash,
 	return (rc == STORE_OK ? 0 : -1);
 }
 
+static void
+check_walk_work(void *p, void *arg)
+{
+	struct check_slot	*s = p;
+	struct record_head	 h;
+
+	(void)arg;
+	if (s->e.hash == NULL)
+		return;		/* journal_check_entry says why */
+	if ((s->scanned = record_scan(s->e.rec, s->e.len, &h) == 0)) {
+		s->rec = h.rec;
+		s->rec.kind = s->rec.account = NULL;	/* h's own */
+	}
+	if (s->prev != NULL)
+		chain_next(s->prev, s->e.rec, s->e.len, s->chain);
+}
+
+static void
+check_walk_finish(void *p, void *arg)
+{
+	struct check_slot	*s = p;
+	struct check_walk	*w = arg;
+
+	if (w->stop)
+		return;
+	w->c->computed = s->prev != NULL ? s->chain : NULL;
+	w->c->scanned = s->scanned ? &s->rec : NULL;
+	if (journal_check_entry(w->c, &s->e) != 0)
+		w->stop = 1;
+	w->c->computed = NULL;
+	w->c->scanned = NULL;
+}
+
+static void
+check_walk_init(struct check_walk *w, struct journal_check *c)
+{
+	memset(w, 0, sizeof *w);
+	w->c = c;
+	w->ord = ordered_start(sizeof (struct check_slot), check_walk_work,
+	    check_walk_finish, w, -1);
+}
+
+/* One entry of the walk: handed on.  Non-zero stops the walk. */
+static int
+check_walk_entry(struct check_walk *w, const struct journal_entry *e)
+{
+	struct check_slot	*s;
+
+	if (w->stop)
+		return (1);
+	s = ordered_next(w->ord);
+	s->e = *e;
+	s->prev = w->prev;
+	w->prev = e->hash;
+	return (w->stop);
+}
+
+/* The walk's end, in its transaction: every entry handed on checked. */
+static void
+check_walk_end(void *arg)
+{
+	struct check_walk	*w = arg;
+
+	ordered_end(w->ord);
+	w->ord = NULL;
+}
+
+static int
+journal_verify_walk(const struct journal_entry *e, void *arg)
+{
+	return (check_walk_entry(arg, e));
+}
+
 int
 journal_verify(struct journal *j, struct journal_verify *v, char **cause)
 {
 	struct journal_check	c;
 	struct journal_meta	m;
+	struct check_walk	w;
 	int			rc;
 
 	memset(v, 0, sizeof *v);
 	journal_check_init(&c);
 	c.anchor = &m;
-	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_entry, &c,
-	    cause) != 0) {
+	check_walk_init(&w, &c);
+	if (j->ops->log_foreach(j->store, 1, &m, journal_verify_walk,
+	    check_walk_end, &w, cause) != 0) {
 		journal_check_clear(&c);
 		return (-1);
 	}
@@ -1067,7 +1171,15 @@ journal_start_entry(const struct journal_entry *e, void *arg)
 
 	if (sc->first)
 		return (journal_start_first(sc, e) != 0);
-	return (journal_check_entry(&sc->c, e) != 0);
+	return (check_walk_entry(&sc->walk, e));
+}
+
+static void
+journal_start_end(void *arg)
+{
+	struct journal_startcheck	*sc = arg;
+
+	check_walk_end(&sc->walk);
 }
 
 /*
@@ -1082,6 +1194,7 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 	struct journal_startcheck	 sc;
 	uint8_t				 genesis[JOURNAL_HASH_LEN];
 	char				*cause = NULL;
+	int64_t				 start = mono_us();
 
 	memset(&sc, 0, sizeof sc);
 	journal_check_init(&sc.c);
@@ -1105,8 +1218,9 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 	}
 	j->chain.start_from = sc.from;
 	j->chain.start_to = m->head_seq;
+	check_walk_init(&sc.walk, &sc.c);
 	if (j->ops->log_foreach(j->store, sc.first ? sc.from : sc.from + 1,
-	    NULL, journal_start_entry, &sc, &cause) != 0) {
+	    NULL, journal_start_entry, journal_start_end, &sc, &cause) != 0) {
 		log_warnx("msg=\"journal: cannot check the chain at start\" "
 		    "error=\"%s\"", cause);
 		free(cause);
@@ -1120,9 +1234,10 @@ journal_check_open(struct journal *j, const struct journal_meta *m)
 		if (m->head_seq != m->verified_seq && !sc.window)
 			journal_set_verified(j, m->head_seq, m->head_hash, 0);
 		log_info("msg=\"journal chain checked\" from=%llu to=%llu "
-		    "records=%llu%s", (unsigned long long)sc.from,
+		    "records=%llu ms=%lld%s", (unsigned long long)sc.from,
 		    (unsigned long long)m->head_seq,
-		    (unsigned long long)sc.c.records, sc.window ?
+		    (unsigned long long)sc.c.records,
+		    (long long)((mono_us() - start) / 1000), sc.window ?
 		    " rest=\"the scrub, starting now\"" : "");
 		journal_check_clear(&sc.c);
 		return;

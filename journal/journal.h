@@ -189,6 +189,9 @@ struct journal_check {
 					   entry, computed by the caller (the
 					   stored hash of the entry before
 					   standing for prev); NULL: here */
+	const struct record *scanned;	/* the next entry's header as
+					   record_scan took it, by the caller
+					   (record_cb then NULL); NULL: here */
 	/* A snapshot's meta whose anchor the first entry starts from
 	   (journal_check_anchor), read in the walk's own transaction;
 	   NULL: as set. */
@@ -816,10 +819,12 @@ struct store_ops {
 			     char **);
 	/* the highest seq in the log (0: empty) */
 	int		 (*log_last)(struct store *, uint64_t *, char **);
+	/* END (may be NULL) is called once before the walk's transaction
+	   ends, also when the walk fails: entries stay valid until then. */
 	int		 (*log_foreach)(struct store *, uint64_t,
 			     struct journal_meta *,
 			     int (*)(const struct journal_entry *, void *),
-			     void *, char **);
+			     void (*)(void *), void *, char **);
 	int		 (*table_foreach)(struct store *, const char *,
 			     const void *, size_t, int,
 			     int (*)(const struct journal_row *, void *),

@@ -92,8 +92,8 @@ static int	 store_lmdb_meta(struct store *, struct journal_meta *,
 static int	 store_lmdb_log_last(struct store *, uint64_t *, char **);
 static int	 store_lmdb_log_foreach(struct store *, uint64_t,
 		     struct journal_meta *,
-		     int (*)(const struct journal_entry *, void *), void *,
-		     char **);
+		     int (*)(const struct journal_entry *, void *),
+		     void (*)(void *), void *, char **);
 static int	 store_lmdb_table_foreach(struct store *, const char *,
 		     const void *, size_t, int,
 		     int (*)(const struct journal_row *, void *),
@@ -1326,7 +1326,7 @@ store_lmdb_log_last(struct store *s, uint64_t *seq, char **cause)
 static int
 store_lmdb_log_foreach(struct store *s, uint64_t from,
     struct journal_meta *meta, int (*cb)(const struct journal_entry *,
-    void *), void *arg, char **cause)
+    void *), void (*end)(void *), void *arg, char **cause)
 {
 	struct journal_entry	 e;
 	MDB_txn			*txn;
@@ -1367,6 +1367,8 @@ store_lmdb_log_foreach(struct store *s, uint64_t from,
 	else if (rc != 0)
 		store_error(rc, "log", cause);
 out:
+	if (end != NULL)
+		end(arg);
 	store_rend(s, txn);
 	return (ret);
 }
