@@ -8,13 +8,13 @@
  * secrets, webhook.c to verify deliveries, and the run life cycle to
  * release claims; it calls none of them.
  */
+#include <sys/uio.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "actors.h"
 
@@ -121,30 +121,20 @@ webhook_hmac_hex_match(const unsigned char *key, size_t keylen,
     size_t hexlen)
 {
 	static const char	 digits[] = "0123456789abcdef";
-	static EVP_MAC		*mac;	/* fetched once */
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
-	char			 want[2 * EVP_MAX_MD_SIZE], got[64];
-	EVP_MAC_CTX		*ctx;
-	OSSL_PARAM		 params[2];
-	size_t			 outl = 0;
+	uint8_t			 md[SIGN_HMAC_LEN];
+	char			 want[2 * SIGN_HMAC_LEN], got[64];
+	struct iovec		 parts[2];
+	size_t			 i;
 	int			 ok;
 
 	if (hexlen != 64)
 		return (0);
-	if (mac == NULL)
-		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (ctx == NULL || EVP_MAC_init(ctx, key, keylen, params) != 1 ||
-	    EVP_MAC_update(ctx, (const unsigned char *)a, alen) != 1 ||
-	    EVP_MAC_update(ctx, (const unsigned char *)b, blen) != 1 ||
-	    EVP_MAC_final(ctx, md, &outl, sizeof md) != 1)
-		fatalx("webhook: HMAC-SHA256 failed");
-	EVP_MAC_CTX_free(ctx);
-	mdlen = (unsigned int)outl;
-	for (i = 0; i < mdlen; i++) {
+	parts[0].iov_base = (void *)a;
+	parts[0].iov_len = alen;
+	parts[1].iov_base = (void *)b;
+	parts[1].iov_len = blen;
+	sign_hmac_sha256(key, keylen, parts, 2, md);
+	for (i = 0; i < sizeof md; i++) {
 		want[2 * i] = digits[md[i] >> 4];
 		want[2 * i + 1] = digits[md[i] & 0xf];
 	}
@@ -153,7 +143,7 @@ webhook_hmac_hex_match(const unsigned char *key, size_t keylen,
 		if (got[i] >= 'A' && got[i] <= 'F')
 			got[i] += 'a' - 'A';
 	}
-	ok = mdlen == 32 && CRYPTO_memcmp(got, want, 64) == 0;
+	ok = CRYPTO_memcmp(got, want, 64) == 0;
 	OPENSSL_cleanse(md, sizeof md);
 	OPENSSL_cleanse(want, sizeof want);
 	return (ok);

@@ -795,7 +795,12 @@ int		 addrfilter_cidr_match(const struct cidr *,
 const char	*addrfilter_refused(const struct sockaddr *,
 		     const struct cidr *, size_t);
 
-/* sign.c: Standard Webhooks signatures, outbound and inbound. */
+/* sign.c: Standard Webhooks signatures, outbound and inbound, and the
+ * HMAC-SHA256 under them. */
+#define SIGN_HMAC_LEN	32
+struct iovec;
+void		 sign_hmac_sha256(const void *, size_t, const struct iovec *,
+		     size_t, uint8_t[SIGN_HMAC_LEN]);
 int		 sign_standard_key(const unsigned char *, size_t,
 		     unsigned char **, size_t *, char **);
 char		*sign_standard(const unsigned char *, size_t, const char *,

@@ -15,6 +15,7 @@
  * give the same bytes, which tests/check_mail.c checks.
  */
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -23,7 +24,6 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "engine.h"
@@ -628,17 +628,19 @@ void
 mail_unsubscribe_token(const unsigned char *key, size_t keylen,
     const char *account, const char *address, char out[MAIL_TOKEN_LEN + 1])
 {
-	unsigned char	 mac[EVP_MAX_MD_SIZE], b64[64];
-	unsigned int	 maclen = 0;
-	char		*msg;
+	uint8_t		 mac[SIGN_HMAC_LEN];
+	unsigned char	 b64[64];
+	struct iovec	 parts[3];
 	size_t		 i;
 
-	xasprintf(&msg, "%s\n%s", account, address);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
-	    strlen(msg), mac, &maclen) == NULL || maclen != 32)
-		fatalx("mail_unsubscribe_token: HMAC failed");
-	free(msg);
-	EVP_EncodeBlock(b64, mac, (int)maclen);
+	parts[0].iov_base = (void *)account;
+	parts[0].iov_len = strlen(account);
+	parts[1].iov_base = (void *)"\n";
+	parts[1].iov_len = 1;
+	parts[2].iov_base = (void *)address;
+	parts[2].iov_len = strlen(address);
+	sign_hmac_sha256(key, keylen, parts, 3, mac);
+	EVP_EncodeBlock(b64, mac, (int)sizeof mac);
 	for (i = 0; i < MAIL_TOKEN_LEN; i++)
 		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' :
 		    (char)b64[i];

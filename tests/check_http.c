@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -552,6 +553,88 @@ START_TEST(test_sign_standard)
 	ck_assert_str_eq(sig + 3, b64);
 	free(sig);
 	secret_free(key, klen);
+}
+END_TEST
+
+static void
+hex32(const uint8_t *mac, char out[65])
+{
+	size_t	i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+/*
+ * sign_hmac_sha256 against RFC 4231's test cases 1, 2, 3 and 6 (a key
+ * longer than the block), and against OpenSSL's HMAC() for keys of 0,
+ * 63, 64 and 65 bytes, the message given whole and in pieces.
+ */
+START_TEST(test_sign_hmac)
+{
+	static const struct {
+		uint8_t		 key_byte;
+		size_t		 key_len;
+		const char	*key;		/* instead of key_byte */
+		uint8_t		 data_byte;
+		size_t		 data_len;
+		const char	*data;		/* instead of data_byte */
+		const char	*want;
+	} rfc[] = {
+	    { 0x0b, 20, NULL, 0, 0, "Hi There",
+	      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+	    { 0, 4, "Jefe", 0, 0, "what do ya want for nothing?",
+	      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+	    { 0xaa, 20, NULL, 0xdd, 50, NULL,
+	      "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe" },
+	    { 0xaa, 131, NULL, 0, 0,
+	      "Test Using Larger Than Block-Size Key - Hash Key First",
+	      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+	};
+	static const size_t	 lens[] = { 0, 63, 64, 65 };
+	uint8_t			 key[256], data[256], mac[SIGN_HMAC_LEN];
+	unsigned char		 ref[EVP_MAX_MD_SIZE];
+	unsigned int		 reflen;
+	struct iovec		 parts[3];
+	char			 hex[65], refhex[65];
+	const char		*msg = "id.1614265330.{\"test\": 2432232314}";
+	size_t			 i, klen, dlen;
+
+	for (i = 0; i < sizeof rfc / sizeof rfc[0]; i++) {
+		klen = rfc[i].key_len;
+		if (rfc[i].key != NULL)
+			memcpy(key, rfc[i].key, klen);
+		else
+			memset(key, rfc[i].key_byte, klen);
+		if (rfc[i].data != NULL) {
+			dlen = strlen(rfc[i].data);
+			memcpy(data, rfc[i].data, dlen);
+		} else {
+			dlen = rfc[i].data_len;
+			memset(data, rfc[i].data_byte, dlen);
+		}
+		parts[0].iov_base = data;
+		parts[0].iov_len = dlen;
+		sign_hmac_sha256(key, klen, parts, 1, mac);
+		hex32(mac, hex);
+		ck_assert_str_eq(hex, rfc[i].want);
+	}
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		memset(key, 0x30 + (int)i, lens[i]);
+		parts[0].iov_base = (void *)msg;
+		parts[0].iov_len = 3;
+		parts[1].iov_base = (void *)(msg + 3);
+		parts[1].iov_len = 0;
+		parts[2].iov_base = (void *)(msg + 3);
+		parts[2].iov_len = strlen(msg) - 3;
+		sign_hmac_sha256(key, lens[i], parts, 3, mac);
+		hex32(mac, hex);
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)lens[i],
+		    (const unsigned char *)msg, strlen(msg), ref, &reflen));
+		ck_assert_uint_eq(reflen, 32);
+		hex32(ref, refhex);
+		ck_assert_str_eq(hex, refhex);
+	}
 }
 END_TEST
 
@@ -1705,6 +1788,7 @@ sign_suite(void)
 	lib_tcase(s, "sign", NULL, NULL, 0,
 	    test_sign_standard,
 	    test_sign_standard_key,
+	    test_sign_hmac,
 	    test_sign_standard_bad,
 	    NULL);
 	return (s);
