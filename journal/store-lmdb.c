@@ -10,6 +10,11 @@
  * own short read transactions on any thread.  mdb_env_set_mapsize is only
  * legal while no transaction of this process is active, so every read
  * transaction holds maplock for reading and a resize holds it for writing.
+ * A finished read transaction is reset and kept (at most
+ * STORE_IDLE_READERS of them) to be renewed by the next: mdb_txn_begin
+ * allocates and zeroes a transaction sized for every named database, and
+ * takes a reader slot under the lock file's mutex, at each read.  A
+ * resize drops the kept ones first.
  * mdb_dbi_open is only ever called at open and by the writer; readers look
  * handles up in the table map (under tlock) and see a table only once the
  * transaction that created it has committed.
@@ -45,6 +50,8 @@ struct store_table {
 	char			 name[];
 };
 
+#define STORE_IDLE_READERS	4	/* reset read transactions kept */
+
 struct store {
 	MDB_env			 *env;
 	MDB_dbi			  log;
@@ -56,6 +63,9 @@ struct store {
 	size_t			  map_max;
 	pthread_rwlock_t	  maplock;
 	pthread_mutex_t		  tlock;
+	pthread_mutex_t		  rlock;	/* idle */
+	MDB_txn			 *idle[STORE_IDLE_READERS];
+	u_int			  nidle;
 	struct strmap		  tables;
 	u_int			  ntables;
 	struct store_table	**fresh;	/* created in the write txn */
@@ -284,18 +294,43 @@ store_get_be64(const void *p)
 	return (v);
 }
 
-/* Begin a read transaction, holding maplock for reading until store_rend.
- * A readonly process whose map another process grew adopts the new size. */
+/* Drop the kept read transactions (maplock held for writing, or at
+ * close). */
+static void
+store_idle_drop(struct store *s)
+{
+	pthread_mutex_lock(&s->rlock);
+	while (s->nidle > 0)
+		mdb_txn_abort(s->idle[--s->nidle]);
+	pthread_mutex_unlock(&s->rlock);
+}
+
+/* Begin a read transaction, holding maplock for reading until store_rend:
+ * a kept one renewed, else a new one.  A readonly process whose map
+ * another process grew adopts the new size. */
 static int
 store_rbegin(struct store *s, MDB_txn **txn, char **cause)
 {
-	int	rc;
+	MDB_txn	*t = NULL;
+	int	 rc;
 
 	pthread_rwlock_rdlock(&s->maplock);
+	pthread_mutex_lock(&s->rlock);
+	if (s->nidle > 0)
+		t = s->idle[--s->nidle];
+	pthread_mutex_unlock(&s->rlock);
+	if (t != NULL) {
+		if (mdb_txn_renew(t) == 0) {
+			*txn = t;
+			return (0);
+		}
+		mdb_txn_abort(t);	/* a new one says why */
+	}
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
 	if (rc == MDB_MAP_RESIZED && s->readonly) {
 		pthread_rwlock_unlock(&s->maplock);
 		pthread_rwlock_wrlock(&s->maplock);
+		store_idle_drop(s);
 		rc = mdb_env_set_mapsize(s->env, 0);
 		pthread_rwlock_unlock(&s->maplock);
 		pthread_rwlock_rdlock(&s->maplock);
@@ -313,7 +348,15 @@ store_rbegin(struct store *s, MDB_txn **txn, char **cause)
 static void
 store_rend(struct store *s, MDB_txn *txn)
 {
-	mdb_txn_abort(txn);
+	mdb_txn_reset(txn);
+	pthread_mutex_lock(&s->rlock);
+	if (s->nidle < STORE_IDLE_READERS) {
+		s->idle[s->nidle++] = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&s->rlock);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&s->maplock);
 }
 
@@ -334,6 +377,7 @@ store_lmdb_open(const char *dir, const struct journal_options *o,
 	    STORE_MAP_INITIAL < s->map_max ? STORE_MAP_INITIAL : s->map_max;
 	pthread_rwlock_init(&s->maplock, NULL);
 	pthread_mutex_init(&s->tlock, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
 	strmap_init(&s->tables);
 	if (!s->readonly && s->map_size > s->map_max) {
 		xasprintf(cause, "map_initial (%zu) is larger than map_max "
@@ -734,6 +778,7 @@ store_lmdb_close(struct store *s)
 		return;
 	if (s->wtxn != NULL)
 		store_lmdb_abort(s);
+	store_idle_drop(s);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
 	if (s->lock_fd != -1)
@@ -743,6 +788,7 @@ store_lmdb_close(struct store *s)
 	free(s->fresh);
 	pthread_rwlock_destroy(&s->maplock);
 	pthread_mutex_destroy(&s->tlock);
+	pthread_mutex_destroy(&s->rlock);
 	free(s);
 }
 
@@ -862,6 +908,7 @@ store_lmdb_grow(struct store *s)
 		return (-1);
 	size = s->map_size > s->map_max / 2 ? s->map_max : s->map_size * 2;
 	pthread_rwlock_wrlock(&s->maplock);
+	store_idle_drop(s);
 	rc = mdb_env_set_mapsize(s->env, size);
 	pthread_rwlock_unlock(&s->maplock);
 	if (rc != 0) {
