@@ -700,6 +700,17 @@ void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_put_row(struct schedule *, struct jrec *);
 struct jrec	*schedule_record(struct schedule *, const char *);
 void		 schedule_put_rows(struct schedule *, struct jrec *);
+/* A schedule's row and progress row, packed apart from a record. */
+struct schedule_rows {
+	char	*data;		/* the row, then the progress row */
+	size_t	 row_len;
+	size_t	 progress_len;
+};
+void		 schedule_rows_pack(const struct schedule *,
+		     struct schedule_rows *);
+void		 schedule_rows_put(const struct schedule *,
+		     const struct schedule_rows *, struct jrec *);
+void		 schedule_rows_clear(struct schedule_rows *);
 json_t		*schedule_to_json(const struct schedule *);
 void		 schedule_batch_ended(const char *, int64_t, struct jrec *);
 void		 schedule_batch_started(const char *);

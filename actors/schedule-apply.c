@@ -19,6 +19,9 @@
 
 /* Names of one outcome in an answer, at most (the protocol says 1,000). */
 #define APPLY_NAMES_MAX	1000
+/* Sets at least this large pack their new schedules' rows on another
+ * core while later entries are checked (ordered.c). */
+#define APPLY_PACK_THREADS_MIN	256
 
 enum apply_outcome {
 	APPLY_CREATED,
@@ -41,6 +44,7 @@ struct apply_entry {
 	int			 claimed; /* t claimed its name */
 	int			 nfields;
 	const char		*fields[SCHEDULE_DIFF_MAX];
+	struct schedule_rows	 rows;	/* created: t's rows, packed */
 };
 
 struct apply_op {
@@ -49,6 +53,10 @@ struct apply_op {
 	struct apply_entry	*v;
 	size_t			 n, cap;
 	size_t			 count[APPLY_OUTCOMES];
+	int64_t			 now;
+	struct ordered		*pack;	/* created entries' rows, packed */
+	char			*ids;	/* new ids, in byte order */
+	size_t			 nids, nextid;
 };
 
 struct apply_ord;
@@ -66,6 +74,11 @@ static json_t	*apply_answer(const struct apply_op *, int, uint64_t);
 static int	apply_id_cmp(const void *, const void *);
 static void	apply_ord_set(struct apply_ord *, struct apply_entry *);
 static void	apply_prepare(struct apply_entry *, const char *, int64_t);
+static void	apply_ids(struct apply_op *, size_t);
+static void	apply_pack_work(void *, void *);
+static void	apply_created(struct apply_op *, struct apply_entry *,
+		    size_t, size_t);
+static void	apply_pack_end(struct apply_op *);
 static void	apply_reserve(struct jrec *, size_t, size_t);
 static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
@@ -173,9 +186,11 @@ apply_free(struct apply_op *op)
 	struct apply_entry	*e;
 	size_t			 i;
 
+	apply_pack_end(op);
 	for (i = 0; i < op->n; i++) {
 		e = &op->v[i];
 		free(e->name);
+		schedule_rows_clear(&e->rows);
 		if (e->claimed)
 			schedule_release_name(e->t);
 		if (e->t != NULL)
@@ -187,6 +202,7 @@ apply_free(struct apply_op *op)
 		}
 	}
 	free(op->v);
+	free(op->ids);
 	free(op->account);
 	free(op);
 }
@@ -482,6 +498,68 @@ apply_prepare(struct apply_entry *e, const char *id, int64_t now)
 }
 
 /*
+ * N new ids (32 bytes apart in OP->ids), distinct, in byte order, none of
+ * them an existing schedule's: created entries take them in the set's
+ * order, that of their names, so that they are in id order too, the
+ * order the record lists them and their rows are written in.
+ */
+static void
+apply_ids(struct apply_op *op, size_t n)
+{
+	size_t	i;
+
+	op->ids = xcalloc(n + 1, 32);
+	op->nids = n;
+	for (i = 0; i < n; i++) {
+		if (i == 0)
+			random_ids_sorted("s_", op->ids, 32, n);
+		if (schedule_find(op->ids + 32 * i) != NULL)
+			i = (size_t)-1;		/* all again */
+	}
+}
+
+/* A created entry's rows, packed on any thread (ordered.c): nothing of
+ * its schedule changes until the record is made. */
+static void
+apply_pack_work(void *slot, void *arg)
+{
+	struct apply_entry	*e = *(struct apply_entry **)slot;
+
+	(void)arg;
+	schedule_rows_pack(e->t, &e->rows);
+}
+
+/* E, the entry at I of the set's N, just found to be created: its id
+ * and instants now, and its rows packed while the entries after it are
+ * checked.  The first one draws ids for it and all after it. */
+static void
+apply_created(struct apply_op *op, struct apply_entry *e, size_t i,
+    size_t n)
+{
+	if (op->ids == NULL) {
+		op->now = now_us();
+		apply_ids(op, n - i);
+		op->pack = ordered_start(sizeof (struct apply_entry *),
+		    apply_pack_work, NULL, NULL, n - i >=
+		    APPLY_PACK_THREADS_MIN ? -1 : 0);
+	}
+	if (op->nextid == op->nids)
+		fatalx("schedule.apply: more created entries than ids");
+	apply_prepare(e, op->ids + 32 * op->nextid++, op->now);
+	*(struct apply_entry **)ordered_next(op->pack) = e;
+}
+
+/* Every created entry's rows packed: the workers stopped. */
+static void
+apply_pack_end(struct apply_op *op)
+{
+	if (op->pack == NULL)
+		return;
+	ordered_end(op->pack);
+	op->pack = NULL;
+}
+
+/*
  * Room in REC for N more rows like the one just put, whose row the body
  * holds from OFF on: the record grows once, not by doubling (each
  * time a copy, into pages not yet touched).  Twice its size each, for
@@ -516,29 +594,21 @@ apply_record(struct apply_op *op)
 	msgpack_packer		*pk;
 	struct apply_entry	*e;
 	struct apply_ord	*ord;
-	char			*ids, *id;
 	int64_t			 now = now_us();
-	size_t			 i, n, nc = op->count[APPLY_CREATED], off;
-	size_t			 rows = 0, nrows = nc + op->count[APPLY_UPDATED];
+	size_t			 i, n, off;
+	size_t			 rows = 0;
+	size_t			 nrows = op->count[APPLY_CREATED] +
+				     op->count[APPLY_UPDATED];
 	int			 k;
 
-	/* New ids, drawn at once. */
-	ids = xcalloc(nc + 1, 32);
-	random_ids("s_", ids, 32, nc);
+	/* The created ones have their ids and rows already. */
 	ord = xcalloc(op->n + 1, sizeof *ord);
-	for (i = n = 0; i < op->n; i++) {
+	for (i = 0; i < op->n; i++) {
 		e = &op->v[i];
-		if (e->outcome == APPLY_UNCHANGED)
-			continue;
-		id = NULL;
-		if (e->outcome == APPLY_CREATED) {
-			id = ids + 32 * n++;
-			while (schedule_find(id) != NULL)
-				random_id("s_", id, 32);
-		}
-		apply_prepare(e, id, now);
+		if (e->outcome != APPLY_UNCHANGED &&
+		    e->outcome != APPLY_CREATED)
+			apply_prepare(e, NULL, now);
 	}
-	free(ids);
 
 	rec = jrec_create("schedule.applied", op->account);
 	jrec_failfast(rec);
@@ -551,7 +621,8 @@ apply_record(struct apply_op *op)
 			if ((int)op->v[i].outcome == k)
 				apply_ord_set(&ord[n++], &op->v[i]);
 		}
-		if (n > 1)
+		/* (created ones are in id order already: apply_ids) */
+		if (n > 1 && k != APPLY_CREATED)
 			xqsort(ord, n, sizeof *ord, apply_id_cmp);
 		pack_str(pk, apply_outcome_names[k]);
 		msgpack_pack_array(pk, (uint32_t)n);
@@ -560,7 +631,11 @@ apply_record(struct apply_op *op)
 			if (k != APPLY_DELETED) {
 				if (rows == 0)
 					jrec_body_since(rec, 0, &off);
-				schedule_put_rows(e->t, rec);
+				if (k == APPLY_CREATED) {
+					schedule_rows_put(e->t, &e->rows, rec);
+					schedule_rows_clear(&e->rows);
+				} else
+					schedule_put_rows(e->t, rec);
 				if (rows++ == 0)
 					apply_reserve(rec, nrows - 1, off);
 				if (k == APPLY_UPDATED &&
@@ -714,7 +789,10 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 		if (apply_entry_config(op, e, v, force) == -1)
 			goto refused;
 		op->count[e->outcome]++;
+		if (e->outcome == APPLY_CREATED && !dry_run)
+			apply_created(op, e, i, n);
 	}
+	apply_pack_end(op);
 	if (prune) {
 		memset(&pctx, 0, sizeof pctx);
 		pctx.op = op;

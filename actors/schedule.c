@@ -705,7 +705,8 @@ row_int_set(struct schedule *s, const struct row_int *r, int64_t v)
 static void
 schedule_pack(const struct schedule *s, msgpack_packer *pk)
 {
-	struct pack_buffer	 prev;
+	struct pack_scratch	 prev;
+	msgpack_packer		 ppk;
 	size_t			 i;
 #define ROW_STR(k, v)	[k] = PACK_PAIR_STR(row_keys[k], v)
 	struct pack_pair	 v[RK_MAX] = {
@@ -739,14 +740,14 @@ schedule_pack(const struct schedule *s, msgpack_packer *pk)
 		v[row_ints[i].key] = (struct pack_pair)PACK_PAIR_INT(
 		    row_keys[row_ints[i].key], row_int_get(s, &row_ints[i]));
 	}
-	pack_buffer_init(&prev);
-	webhook_keyring_pack(s->webhook_prev, &prev.pk);
+	pack_scratch_init(&prev, &ppk);
+	webhook_keyring_pack(s->webhook_prev, &ppk);
 	v[RK_WEBHOOK_PREVIOUS] = (struct pack_pair)PACK_PAIR_RAW(
-	    row_keys[RK_WEBHOOK_PREVIOUS], prev.sbuf.data, prev.sbuf.size);
+	    row_keys[RK_WEBHOOK_PREVIOUS], prev.data, prev.len);
 	/* A schedule without delivery has no "deliver" key (rows and
 	 * records as before it existed). */
 	pack_map(pk, v, s->deliver != NULL ? RK_MAX : RK_DELIVER);
-	pack_buffer_clear(&prev);
+	pack_scratch_clear(&prev);
 }
 
 /*
@@ -827,6 +828,48 @@ schedule_put_rows(struct schedule *s, struct jrec *rec)
 	row = jrec_body_since(rec, off, &len);
 	jrec_put(rec, "schedules", s->id, strlen(s->id), row, len);
 	progress_put(s, rec, 0);
+}
+
+/*
+ * S's row and progress row packed into ROWS, on any thread while nothing
+ * changes S; schedule_rows_put then puts them as schedule_put_rows does.
+ */
+void
+schedule_rows_pack(const struct schedule *s, struct schedule_rows *rows)
+{
+	struct pack_scratch	ps;
+	msgpack_packer		pk;
+
+	pack_scratch_init(&ps, &pk);
+	schedule_pack(s, &pk);
+	rows->row_len = ps.len;
+	schedule_pack_progress(&pk, s->last_fire, s->fired_us,
+	    (int64_t)s->run_counter, s->month_key, s->month_spent);
+	rows->progress_len = ps.len - rows->row_len;
+	rows->data = xmalloc(ps.len);
+	memcpy(rows->data, ps.data, ps.len);
+	pack_scratch_clear(&ps);
+}
+
+/* S's rows packed by schedule_rows_pack, put in REC and its body as
+ * schedule_put_rows does. */
+void
+schedule_rows_put(const struct schedule *s, const struct schedule_rows *rows,
+    struct jrec *rec)
+{
+	pack_raw(jrec_body(rec), rows->data, rows->row_len);
+	jrec_put(rec, "schedules", s->id, strlen(s->id), rows->data,
+	    rows->row_len);
+	if (s->state != SCHEDULE_DELETED)
+		jrec_put(rec, "progress", s->id, strlen(s->id),
+		    rows->data + rows->row_len, rows->progress_len);
+}
+
+void
+schedule_rows_clear(struct schedule_rows *rows)
+{
+	free(rows->data);
+	memset(rows, 0, sizeof *rows);
 }
 
 /* A record of KIND carrying S's row as body and as table row. */

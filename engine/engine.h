@@ -348,6 +348,7 @@ void		 random_id(const char *, char *, size_t);	/* prefix + 12 base32 */
 /* N such ids at once (one draw of randomness), each in LEN bytes from
  * BUF + i * LEN. */
 void		 random_ids(const char *, char *, size_t, size_t);
+void		 random_ids_sorted(const char *, char *, size_t, size_t);
 int		 mkdir_p(const char *, mode_t);
 
 /* reply.c */
@@ -433,6 +434,18 @@ void		 pack_raw(msgpack_packer *, const void *, size_t);
 typedef void	 (*pack_entries_fn)(msgpack_packer *, const void *);
 void		 pack_map_counted(msgpack_packer *, pack_entries_fn,
 		     const void *);
+/* Bytes packed on the stack while they are few, on the heap beyond (a
+ * pack_buffer allocates 8 KiB at its first byte): pack_scratch_init sets
+ * up PK to write into it, DATA and LEN are what was packed, and
+ * pack_scratch_clear frees what the heap holds. */
+struct pack_scratch {
+	char	 stack[1024];
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+void		 pack_scratch_init(struct pack_scratch *, msgpack_packer *);
+void		 pack_scratch_clear(struct pack_scratch *);
 const msgpack_object *unpack_get(const msgpack_object *, const char *);
 char		*unpack_strdup(const msgpack_object *, const char *);
 int64_t		 unpack_int(const msgpack_object *, const char *, int64_t);

@@ -124,15 +124,6 @@ pack_count(const unsigned char *p, size_t len)
 	return (outer);
 }
 
-/* Where a counted map's entries are packed aside: on the stack while they
- * are small, on the heap beyond. */
-struct pack_scratch {
-	char	 stack[1024];
-	char	*data;
-	size_t	 len;
-	size_t	 cap;
-};
-
 static int
 pack_scratch_write(void *arg, const char *buf, size_t len)
 {
@@ -154,6 +145,25 @@ pack_scratch_write(void *arg, const char *buf, size_t len)
 	return (0);
 }
 
+void
+pack_scratch_init(struct pack_scratch *ps, msgpack_packer *pk)
+{
+	ps->data = ps->stack;
+	ps->len = 0;
+	ps->cap = sizeof ps->stack;
+	msgpack_packer_init(pk, ps, pack_scratch_write);
+}
+
+void
+pack_scratch_clear(struct pack_scratch *ps)
+{
+	if (ps->data != ps->stack)
+		free(ps->data);
+	ps->data = ps->stack;
+	ps->len = 0;
+	ps->cap = sizeof ps->stack;
+}
+
 /*
  * Pack into PK a map whose entries FN packs (a key, then its value, and
  * so on) into the packer it is given, ARG its argument: the entries are
@@ -168,10 +178,7 @@ pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 	msgpack_packer		aside;
 	uint64_t		n;
 
-	ps.data = ps.stack;
-	ps.len = 0;
-	ps.cap = sizeof ps.stack;
-	msgpack_packer_init(&aside, &ps, pack_scratch_write);
+	pack_scratch_init(&ps, &aside);
 	fn(&aside, arg);
 	n = pack_count((const unsigned char *)ps.data, ps.len);
 	if (n % 2 != 0 || n / 2 > UINT32_MAX)
@@ -180,8 +187,7 @@ pack_map_counted(msgpack_packer *pk, pack_entries_fn fn, const void *arg)
 	msgpack_pack_map(pk, (size_t)(n / 2));
 	if (ps.len > 0)
 		pack_raw(pk, ps.data, ps.len);
-	if (ps.data != ps.stack)
-		free(ps.data);
+	pack_scratch_clear(&ps);
 }
 
 /* Where pack_map gathers a map's small pieces, to hand them on at once. */

@@ -392,6 +392,51 @@ random_ids(const char *prefix, char *buf, size_t len, size_t n)
 	free(r);
 }
 
+static int
+random_u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * N distinct ids as random_ids draws them (the same 32 characters, each
+ * as likely), in byte order: 60 random bits each, sorted as numbers and
+ * written 5 bits a character in the characters' byte order.
+ */
+void
+random_ids_sorted(const char *prefix, char *buf, size_t len, size_t n)
+{
+	static const char	 alpha[] = "23456789abcdefghijkmnpqrstuvwxyz";
+	uint64_t		*r;
+	size_t			 i, k, p = strlen(prefix);
+	int			 again;
+
+	if (p + 12 + 1 > len)
+		fatalx("random_ids_sorted: buffer too small");
+	if (n == 0)
+		return;
+	r = xreallocarray(NULL, n, sizeof *r);
+	do {
+		if (RAND_bytes((unsigned char *)r, (int)(n * sizeof *r)) != 1)
+			fatalx("random_ids_sorted: RAND_bytes failed");
+		for (i = 0; i < n; i++)
+			r[i] &= ((uint64_t)1 << 60) - 1;
+		xqsort(r, n, sizeof *r, random_u64_cmp);
+		for (i = 1, again = 0; i < n && !again; i++)
+			again = r[i] == r[i - 1];
+	} while (again);
+	for (i = 0; i < n; i++) {
+		memcpy(buf + i * len, prefix, p);
+		for (k = 0; k < 12; k++)
+			buf[i * len + p + k] = alpha[(r[i] >> (55 - 5 * k)) &
+			    31];
+		buf[i * len + p + 12] = '\0';
+	}
+	free(r);
+}
+
 /* mkdir -p with MODE for every directory it creates. */
 int
 mkdir_p(const char *path, mode_t mode)

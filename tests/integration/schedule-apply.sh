@@ -160,6 +160,12 @@ start_chimed --ctl-max-request 4194304
 check "with --ctl-max-request 4194304 the big set is taken (dry run)" \
     json_ok '.created.count == 9000 and .seq == null' \
     ctlj schedule apply -f "$T/big.json" --dry-run
+check "account big" ctl account create big
+check "... the big set applied there for real (rows packed on another core)" \
+    json_ok '.created.count == 9000 and (.seq | type) == "number"' \
+    ctlj schedule apply -f "$T/big.json" --account big
+check "... its record lists the 9000 in id order, each with its row" sh -c \
+    "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"schedule.applied\" and .account == \"big\")] | length == 1 and (.[0].body.created | map(.id) as \$i | (\$i | length) == 9000 and \$i == (\$i | sort) and (\$i | unique | length) == 9000 and all(.[]; .account == \"big\" and .note == (\"n\" * 100)))' >/dev/null"
 check "after kill -9: every schedule is back" json_ok \
     ".schedules | length == $N" ctlj schedule list --account default
 check "... job-02 with its new cron" json_ok ".spec == \"30 4 2 $month *\"" \
@@ -173,6 +179,9 @@ check "SIGTERM" stop_chimed
 start_chimed
 check "after a restart: still $N" json_ok ".schedules | length == $N" \
     ctlj schedule list --account default
+check "... and big's first and last" json_ok '.name == "big-0"' \
+    ctlj schedule get big-0 --account big
+check "..." json_ok '.name == "big-8999"' ctlj schedule get big-8999 --account big
 check "SIGTERM again" stop_chimed
 check "chime-journal verify" "$JOURNAL" verify "$DATA"
 check "export has the applied records" test "$(applied)" -ge 3
