@@ -279,6 +279,62 @@ START_TEST(test_checkpoint_range_resumed)
 }
 END_TEST
 
+/*
+ * Records of 300 KB and 1 MB (a large schedule.apply's size) among small
+ * ones in the same transactions: each one's stored hash is the chain's
+ * (journal_verify), meta's range is the tree over the log, and the rows
+ * are there.
+ */
+START_TEST(test_checkpoint_range_large)
+{
+	static const size_t	 sizes[] = { 300 * 1024, 1024 * 1024 };
+	struct journal		*j;
+	struct journal_meta	 m;
+	struct journal_verify	 v;
+	struct jrec		*rec;
+	struct scan		 sc;
+	unsigned char		 want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
+	char			*big, *cause = NULL, key[16];
+	void			*val;
+	size_t			 i, vlen;
+
+	big = xmalloc(sizes[1]);
+	memset(big, 'x', sizes[1]);
+	j = open_j(0, 0, 0);
+	for (i = 0; i < 6; i++) {
+		rec = jrec_create("test.big", "acct");
+		msgpack_pack_map(jrec_body(rec), 1);
+		msgpack_pack_str_with_body(jrec_body(rec), "pad", 3);
+		msgpack_pack_str_with_body(jrec_body(rec), big, sizes[i % 2] -
+		    (i % 3));
+		snprintf(key, sizeof key, "k%zu", i);
+		jrec_put(rec, "bigrows", key, strlen(key), "\x01", 1);
+		journal_submit(j, rec, journal_log_cb, NULL);
+		submit_n(j, 2);		/* flushed, with it */
+	}
+	journal_flush(j);
+	scan_log(j, &sc, &m);
+	ck_assert_uint_eq(sc.records, 18);
+	ck_assert_int_eq(m.has_range, 1);
+	ck_assert_uint_eq(m.range.size, 18);
+	merkle_range_root(&m.range, got);
+	scan_root(&sc, 18, want);
+	ck_assert_mem_eq(got, want, MERKLE_HASH_LEN);
+	scan_free(&sc);
+	ck_assert_msg(journal_verify(j, &v, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(v.records, 18);
+	for (i = 0; i < 6; i++) {
+		snprintf(key, sizeof key, "k%zu", i);
+		ck_assert_int_eq(journal_table_get(j, "bigrows", key,
+		    strlen(key), &val, &vlen), 0);
+		ck_assert_uint_eq(vlen, 1);
+		free(val);
+	}
+	journal_close(j);
+	free(big);
+}
+END_TEST
+
 /* A journal without the range, or with one of another size, gets it
  * computed from the log at open. */
 START_TEST(test_checkpoint_range_resumed_bad)
@@ -555,6 +611,7 @@ checkpoint_suite(void)
 
 	lib_tcase(s, "range", setup, teardown, 30,
 	    test_checkpoint_range_resumed, test_checkpoint_range_resumed_bad,
+	    test_checkpoint_range_large,
 	    NULL);
 	lib_tcase(s, "cadence", setup, teardown, 30,
 	    test_checkpoint_cadence, test_checkpoint_cadence_bad,
