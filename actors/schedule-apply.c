@@ -510,12 +510,12 @@ apply_ids(struct apply_op *op, size_t n)
 
 	op->ids = xcalloc(n + 1, 32);
 	op->nids = n;
-	for (i = 0; i < n; i++) {
-		if (i == 0)
-			random_ids_sorted("s_", op->ids, 32, n);
-		if (schedule_find(op->ids + 32 * i) != NULL)
-			i = (size_t)-1;		/* all again */
-	}
+	do {
+		random_ids_sorted("s_", op->ids, 32, n);
+		for (i = 0; i < n && schedule_find(op->ids + 32 * i) == NULL;
+		    i++)
+			continue;
+	} while (i < n);	/* one is taken: all again */
 }
 
 /* A created entry's rows, packed on any thread (ordered.c): nothing of
