@@ -699,7 +699,6 @@ void		 schedule_pack_progress(msgpack_packer *, int64_t, int64_t,
 void		 schedule_put_progress(struct schedule *, struct jrec *);
 void		 schedule_put_row(struct schedule *, struct jrec *);
 struct jrec	*schedule_record(struct schedule *, const char *);
-void		 schedule_put_rows(struct schedule *, struct jrec *);
 /* A schedule's row and progress row, packed apart from a record. */
 struct schedule_rows {
 	char	*data;		/* the row, then the progress row */

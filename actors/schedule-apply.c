@@ -631,11 +631,11 @@ apply_record(struct apply_op *op)
 			if (k != APPLY_DELETED) {
 				if (rows == 0)
 					jrec_body_since(rec, 0, &off);
-				if (k == APPLY_CREATED) {
-					schedule_rows_put(e->t, &e->rows, rec);
-					schedule_rows_clear(&e->rows);
-				} else
-					schedule_put_rows(e->t, rec);
+				/* created ones were packed on the worker */
+				if (k == APPLY_UPDATED)
+					schedule_rows_pack(e->t, &e->rows);
+				schedule_rows_put(e->t, &e->rows, rec);
+				schedule_rows_clear(&e->rows);
 				if (rows++ == 0)
 					apply_reserve(rec, nrows - 1, off);
 				if (k == APPLY_UPDATED &&

@@ -814,25 +814,10 @@ schedule_put_row(struct schedule *s, struct jrec *rec)
 	progress_put(s, rec, 0);
 }
 
-/* Put S's row and progress in REC, and pack the row into REC's body too
- * (an element of it, which holds the rows of several schedules): packed
- * once, into the body, and the row copied from there. */
-void
-schedule_put_rows(struct schedule *s, struct jrec *rec)
-{
-	const void	*row;
-	size_t		 off, len;
-
-	jrec_body_since(rec, 0, &off);
-	schedule_pack(s, jrec_body(rec));
-	row = jrec_body_since(rec, off, &len);
-	jrec_put(rec, "schedules", s->id, strlen(s->id), row, len);
-	progress_put(s, rec, 0);
-}
-
 /*
  * S's row and progress row packed into ROWS, on any thread while nothing
- * changes S; schedule_rows_put then puts them as schedule_put_rows does.
+ * changes S; schedule_rows_put then puts them in a record whose body holds
+ * the rows of several schedules (schedule.applied).
  */
 void
 schedule_rows_pack(const struct schedule *s, struct schedule_rows *rows)
@@ -851,8 +836,8 @@ schedule_rows_pack(const struct schedule *s, struct schedule_rows *rows)
 	pack_scratch_clear(&ps);
 }
 
-/* S's rows packed by schedule_rows_pack, put in REC and its body as
- * schedule_put_rows does. */
+/* S's rows packed by schedule_rows_pack put in REC (its row and progress
+ * row), the row also packed into REC's body, as an element of it. */
 void
 schedule_rows_put(const struct schedule *s, const struct schedule_rows *rows,
     struct jrec *rec)

@@ -239,13 +239,28 @@ tamper_range(uint64_t size)
 	mdb_env_close(env);
 }
 
+/* J's log holds N records and meta's range is the tree over them. */
+static void
+check_range_is_log(struct journal *j, uint64_t n)
+{
+	struct journal_meta	m;
+	struct scan		sc;
+	unsigned char		want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
+
+	scan_log(j, &sc, &m);
+	ck_assert_uint_eq(sc.records, n);
+	ck_assert_int_eq(m.has_range, 1);
+	ck_assert_uint_eq(m.range.size, n);
+	merkle_range_root(&m.range, got);
+	scan_root(&sc, n, want);
+	ck_assert_mem_eq(got, want, MERKLE_HASH_LEN);
+	scan_free(&sc);
+}
+
 /* Meta's range is the tree over the log, across a close and a reopen. */
 START_TEST(test_checkpoint_range_resumed)
 {
 	struct journal		*j;
-	struct journal_meta	 m;
-	struct scan		 sc;
-	unsigned char		 want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
 	struct journal_options	 ro;
 	char			*cause = NULL;
 
@@ -257,24 +272,11 @@ START_TEST(test_checkpoint_range_resumed)
 	ro.readonly = 1;
 	j = journal_open(jdir, &ro, &cause);
 	ck_assert_ptr_nonnull(j);
-	scan_log(j, &sc, &m);
-	ck_assert_int_eq(m.has_range, 1);
-	ck_assert_uint_eq(m.range.size, 37);
-	merkle_range_root(&m.range, got);
-	scan_root(&sc, 37, want);
-	ck_assert_mem_eq(got, want, MERKLE_HASH_LEN);
-	scan_free(&sc);
+	check_range_is_log(j, 37);
 	journal_close(j);
 	j = open_j(0, 0, 0);
 	submit_n(j, 28);
-	scan_log(j, &sc, &m);
-	ck_assert_uint_eq(sc.records, 65);
-	ck_assert_int_eq(m.has_range, 1);
-	ck_assert_uint_eq(m.range.size, 65);
-	merkle_range_root(&m.range, got);
-	scan_root(&sc, 65, want);
-	ck_assert_mem_eq(got, want, MERKLE_HASH_LEN);
-	scan_free(&sc);
+	check_range_is_log(j, 65);
 	journal_close(j);
 }
 END_TEST
@@ -289,11 +291,8 @@ START_TEST(test_checkpoint_range_large)
 {
 	static const size_t	 sizes[] = { 300 * 1024, 1024 * 1024 };
 	struct journal		*j;
-	struct journal_meta	 m;
 	struct journal_verify	 v;
 	struct jrec		*rec;
-	struct scan		 sc;
-	unsigned char		 want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
 	char			*big, *cause = NULL, key[16];
 	void			*val;
 	size_t			 i, vlen;
@@ -313,14 +312,7 @@ START_TEST(test_checkpoint_range_large)
 		submit_n(j, 2);		/* flushed, with it */
 	}
 	journal_flush(j);
-	scan_log(j, &sc, &m);
-	ck_assert_uint_eq(sc.records, 18);
-	ck_assert_int_eq(m.has_range, 1);
-	ck_assert_uint_eq(m.range.size, 18);
-	merkle_range_root(&m.range, got);
-	scan_root(&sc, 18, want);
-	ck_assert_mem_eq(got, want, MERKLE_HASH_LEN);
-	scan_free(&sc);
+	check_range_is_log(j, 18);
 	ck_assert_msg(journal_verify(j, &v, &cause) == 0, "%s", cause);
 	ck_assert_uint_eq(v.records, 18);
 	for (i = 0; i < 6; i++) {
