@@ -31,6 +31,8 @@
 
 /* Default limits (doc/protocol.md, "Limits"). */
 #define CTL_MAX_REQUEST		(1024 * 1024)	/* bytes in one request line */
+#define CTL_RELEASE_LATER	(64 * 1024)	/* a request this large is freed
+						   after the loop's next poll */
 #define CTL_MAX_CONNECTIONS	256
 #define CTL_MAX_PER_UID		32	/* of one uid that is not an admin */
 #define CTL_ADMIN_RESERVED	16	/* of MAX_CONNECTIONS, admins only */
@@ -245,6 +247,7 @@ void		 ctl_server_stop_accepting(struct ctl_server *);
 void		 ctl_server_free(struct ctl_server *);
 size_t		 ctl_server_connections(struct ctl_server *);
 size_t		 ctl_server_flushing(struct ctl_server *);
+void		 ctl_server_release(struct ctl_server *, json_t *, size_t);
 const char	*ctl_server_path(struct ctl_server *);
 /* A request stays valid until it is answered, even if its connection
  * closes first (the answer is then dropped).  Answering frees it; answer

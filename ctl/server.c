@@ -129,6 +129,10 @@ struct ctl_server {
 	struct evconnlistener	*listener;
 	struct event		*retry;
 	struct event		*reap;
+	struct event		*release;	/* frees the requests below */
+	json_t			**released;	/* large requests, handled */
+	size_t			 nreleased;
+	size_t			 releasedcap;
 	int64_t			 refusal_logged;	/* mono_us */
 	u_int			 refusals;	/* since it was logged */
 	char			*path;
@@ -151,6 +155,7 @@ static void	 ctl_server_accept(struct evconnlistener *, evutil_socket_t,
 static void	 ctl_server_accept_error(struct evconnlistener *, void *);
 static void	 ctl_server_retry(evutil_socket_t, short, void *);
 static void	 ctl_server_reap(evutil_socket_t, short, void *);
+static void	 ctl_server_release_cb(evutil_socket_t, short, void *);
 static const char *ctl_server_admit(struct ctl_server *,
 		     const struct caller *);
 static size_t	 ctl_server_uid_conns(struct ctl_server *, uid_t);
@@ -309,6 +314,7 @@ ctl_server_new(struct event_base *base, const char *path, ctl_find_cb find)
 	TAILQ_INIT(&s->dead);
 	s->retry = evtimer_new(base, ctl_server_retry, s);
 	s->reap = event_new(base, -1, 0, ctl_server_reap, s);
+	s->release = evtimer_new(base, ctl_server_release_cb, s);
 	return (s);
 }
 
@@ -317,6 +323,7 @@ ctl_server_discard(struct ctl_server *s)
 {
 	event_free(s->retry);
 	event_free(s->reap);
+	event_free(s->release);
 	free(s->path);
 	free(s);
 }
@@ -440,7 +447,10 @@ ctl_server_free(struct ctl_server *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		ctl_conn_close(c, "server closing");
 	ctl_server_reap(-1, 0, s);
+	ctl_server_release_cb(-1, 0, s);
 	event_free(s->reap);
+	event_free(s->release);
+	free(s->released);
 	event_free(s->retry);
 	/* Only remove the socket if it is still ours. */
 	if (stat(s->path, &sb) == 0 && sb.st_dev == s->dev &&
@@ -592,6 +602,42 @@ ctl_server_reap(evutil_socket_t fd, short events, void *arg)
 		TAILQ_REMOVE(&s->dead, c, entry);
 		ctl_conn_free(c);
 	}
+}
+
+/*
+ * MSG, a request of LEN bytes, has been handled: it is freed now, or, when
+ * large, after the loop's next poll.  Giving back the tens of thousands of
+ * allocations of a large request (a schedule.apply of 10,000 entries) can
+ * take longer than handling it did; an answer already given is written
+ * first (libevent runs the sockets that poll found ready before the
+ * timers that expired meanwhile).
+ */
+void
+ctl_server_release(struct ctl_server *s, json_t *msg, size_t len)
+{
+	if (msg == NULL)
+		return;
+	if (s == NULL || len < CTL_RELEASE_LATER) {
+		json_decref(msg);
+		return;
+	}
+	if (s->nreleased == s->releasedcap) {
+		s->releasedcap = s->releasedcap == 0 ? 4 : s->releasedcap * 2;
+		s->released = xreallocarray(s->released, s->releasedcap,
+		    sizeof *s->released);
+	}
+	s->released[s->nreleased++] = msg;
+	if (!evtimer_pending(s->release, NULL))
+		timeout_add_us(s->release, 1);
+}
+
+static void
+ctl_server_release_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_server	*s = arg;
+
+	while (s->nreleased > 0)
+		json_decref(s->released[--s->nreleased]);
 }
 
 static struct ctl_conn *
@@ -921,7 +967,7 @@ ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		return;
 	}
 	ctl_conn_dispatch(c, msg, start);
-	json_decref(msg);
+	ctl_server_release(c->server, msg, len);
 }
 
 int

@@ -286,7 +286,7 @@ rpc_http(struct evhttp_request *req, const char *rest, void *arg)
 	if (ctl_request_parse(len > 0 ? (const char *)evbuffer_pullup(in, -1) :
 	    "", len, &msg, &error) == 1) {
 		ctl_call(engine->ctl, &caller, msg, rpc_answer, req);
-		json_decref(msg);
+		ctl_server_release(engine->ctl, msg, len);
 		return;
 	}
 	/* not a request: the parse or form error, answered as the socket

@@ -889,6 +889,55 @@ START_TEST(test_server_too_large_bad)
 }
 END_TEST
 
+/* A handled request under CTL_RELEASE_LATER bytes is freed at once; a
+ * larger one after the loop's next poll (each holds one reference more
+ * here, to be seen). */
+START_TEST(test_server_release_good)
+{
+	json_t	*small = json_object(), *big = json_object();
+
+	json_incref(small);
+	json_incref(big);
+	ctl_server_release(server, small, CTL_RELEASE_LATER - 1);
+	ck_assert_int_eq(small->refcount, 1);
+	ctl_server_release(server, big, CTL_RELEASE_LATER);
+	ck_assert_int_eq(big->refcount, 2);
+	while (big->refcount == 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(big->refcount, 1);
+	/* again, once the first is gone */
+	json_incref(big);
+	ctl_server_release(server, big, CTL_MAX_REQUEST);
+	ck_assert_int_eq(big->refcount, 2);
+	while (big->refcount == 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	json_decref(small);
+	json_decref(big);
+}
+END_TEST
+
+/* Large requests still waiting when the server goes are freed with it;
+ * without a server a request is freed at once; NULL is nothing. */
+START_TEST(test_server_release_bad)
+{
+	json_t	*a = json_object(), *b = json_array();
+
+	json_incref(a);
+	json_incref(b);
+	ctl_server_release(server, a, CTL_RELEASE_LATER);
+	ctl_server_release(server, b, CTL_RELEASE_LATER * 4);
+	ctl_server_release(server, NULL, CTL_RELEASE_LATER);
+	ck_assert_int_eq(a->refcount, 2);
+	ck_assert_int_eq(b->refcount, 2);
+	ctl_server_free(server);
+	server = NULL;
+	ck_assert_int_eq(a->refcount, 1);
+	ck_assert_int_eq(b->refcount, 1);
+	ctl_server_release(NULL, a, CTL_RELEASE_LATER);
+	json_decref(b);
+}
+END_TEST
+
 /* A connection that closes with a request pending leaves it answerable:
  * the late answer is dropped, nothing dangles. */
 START_TEST(test_server_close_pending_good)
@@ -2180,6 +2229,8 @@ server_suite(void)
 	    test_server_notification_bad,
 	    test_server_pipelined_good,
 	    test_server_too_large_bad,
+	    test_server_release_good,
+	    test_server_release_bad,
 	    test_server_close_pending_good,
 	    test_server_close_pending_bad,
 	    test_server_half_close_good,
