@@ -131,8 +131,8 @@ run_record(struct run *r, const char *kind, const char *claim)
 	pack_buffer_clear(&pb);
 	if (run_status_final(r->status))
 		jrec_del(rec, "active", key, strlen(key));
-	else
-		jrec_put(rec, "active", key, strlen(key), "", 0);
+	else	/* put by its claim already, for every later record */
+		jrec_put_lazy(rec, "active", key, strlen(key), "", 0);
 	if (claim != NULL) {
 		jrec_claim(rec, claim);
 		pack_buffer_init(&pb);

@@ -783,7 +783,8 @@ progress_put(struct schedule *s, struct jrec *rec, int note)
 	pack_buffer_init(&pb);
 	schedule_pack_progress(&pb.pk, s->last_fire, s->fired_us,
 	    (int64_t)s->run_counter, s->month_key, s->month_spent);
-	jrec_put(rec, "progress", s->id, strlen(s->id), pb.sbuf.data,
+	/* most records of S's runs leave it as it was (lazy) */
+	jrec_put_lazy(rec, "progress", s->id, strlen(s->id), pb.sbuf.data,
 	    pb.sbuf.size);
 	if (note)
 		jrec_body_add(rec, "progress", pb.sbuf.data, pb.sbuf.size);

@@ -467,10 +467,12 @@ read_commits(const char *log, size_t *n)
 	if ((f = fopen(log, "r")) == NULL)
 		return (NULL);
 	while (getline(&line, &cap, f) > 0) {
+		/* (fields looked up by name: builds differ in the others) */
 		if (strstr(line, "msg=\"journal commit\"") == NULL ||
 		    (p = strstr(line, " records=")) == NULL ||
-		    sscanf(p, " records=%llu written=%*u duplicates=%*u "
-		    "errors=%*u seq=%llu us=%llu", &records, &seq, &us) != 3)
+		    sscanf(p, " records=%llu", &records) != 1 ||
+		    (p = strstr(p, " seq=")) == NULL ||
+		    sscanf(p, " seq=%llu us=%llu", &seq, &us) != 2)
 			continue;
 		c.last_seq = seq;
 		c.records = records;

@@ -374,6 +374,7 @@ journal_deliver(struct journal *j, struct jrec_queue *q,
 	j->stats.duplicates += d->duplicates;
 	j->stats.errors += d->errors;
 	j->stats.commit_us_total += d->commit_us_total;
+	j->stats.rows_kept += d->rows_kept;
 	if (d->map_size != 0)
 		j->stats.map_size = d->map_size;
 	STAILQ_CONCAT(&j->done, q);

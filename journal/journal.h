@@ -310,6 +310,12 @@ void		 jrec_claim(struct jrec *, const char *);
  * are copied. */
 void		 jrec_put(struct jrec *, const char *, const void *, size_t,
 		     const void *, size_t);
+/* jrec_put of a row that records often put again unchanged (a run's
+ * progress and active rows): the writer leaves a row that holds these
+ * bytes already alone, so that no page is copied and written for it.
+ * The table ends the same either way. */
+void		 jrec_put_lazy(struct jrec *, const char *, const void *,
+		     size_t, const void *, size_t);
 void		 jrec_del(struct jrec *, const char *, const void *, size_t);
 /*
  * A row's new value from its value now (OLD, OLDLEN bytes; NULL and 0
@@ -411,6 +417,8 @@ struct journal_stats {
 	uint64_t	duplicates;
 	uint64_t	errors;
 	uint64_t	commit_us_total;
+	uint64_t	rows_kept;	/* puts left out: the row held those
+					   bytes (jrec_put_lazy, merges) */
 	size_t		map_size;
 };
 void		 journal_stats(struct journal *, struct journal_stats *);
@@ -882,6 +890,7 @@ uint64_t	 store_get_be64(const void *);
 #define JREC_DEL	2
 #define JREC_RELEASE	3
 #define JREC_MERGE	4
+#define JREC_PUT_LAZY	5
 
 /* A claim, put or delete: offsets into the record's arena. */
 struct jrec_op {
@@ -1000,6 +1009,7 @@ struct journal {
 	int			 started;
 	struct journal_index	 index;		/* set at open */
 	uint64_t		 wseq;
+	uint64_t		 wkept;		/* the transaction's rows_kept */
 	uint8_t			 whash[JOURNAL_HASH_LEN];
 	int64_t			 wtime;
 	msgpack_sbuffer		 whdr;

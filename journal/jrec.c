@@ -28,6 +28,8 @@ static struct jrec_op *jrec_add_op(struct jrec *, int);
 static int	 jrec_check_table(struct jrec *, const char *);
 static int	 jrec_check_key(struct jrec *, const char *, size_t);
 static void	 jrec_dedup(struct jrec *, int, const char *);
+static void	 jrec_put_op(struct jrec *, int, const char *, const void *,
+		     size_t, const void *, size_t);
 
 /* Keep the first error only: it is the cause. */
 static void
@@ -286,6 +288,20 @@ void
 jrec_put(struct jrec *rec, const char *table, const void *key, size_t klen,
     const void *val, size_t vlen)
 {
+	jrec_put_op(rec, JREC_PUT, table, key, klen, val, vlen);
+}
+
+void
+jrec_put_lazy(struct jrec *rec, const char *table, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
+	jrec_put_op(rec, JREC_PUT_LAZY, table, key, klen, val, vlen);
+}
+
+static void
+jrec_put_op(struct jrec *rec, int type, const char *table, const void *key,
+    size_t klen, const void *val, size_t vlen)
+{
 	struct jrec_op	*op;
 
 	if (jrec_check_table(rec, table) != 0 ||
@@ -296,7 +312,7 @@ jrec_put(struct jrec *rec, const char *table, const void *key, size_t klen,
 		    vlen, JOURNAL_MAX_RECORD);
 		return;
 	}
-	op = jrec_add_op(rec, JREC_PUT);
+	op = jrec_add_op(rec, type);
 	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
 	jrec_append(rec, &rec->arena, key, klen, &op->key);
 	jrec_append(rec, &rec->arena, val, vlen, &op->val);

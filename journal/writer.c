@@ -91,6 +91,8 @@ static int	 writer_claims(struct journal *, struct jrec *, char **);
 static int	 writer_index_entry(struct journal *, const void *, size_t,
 		     const void *, size_t, char *, size_t *,
 		     msgpack_sbuffer *);
+static int	 writer_holds(struct journal *, struct jrec *,
+		     const struct jrec_op *, int *, char **);
 static int	 writer_index(struct journal *, const char *, const void *,
 		     size_t, const void *, size_t, char **);
 static int	 writer_ops(struct journal *, struct jrec *, uint64_t,
@@ -250,6 +252,7 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n, int timed)
 		if (written > 0) {
 			d.commits = 1;
 			d.commit_us_total = (uint64_t)(mono_us() - start);
+			d.rows_kept = j->wkept;
 		}
 		if (written > 0 && n > 0) {
 			recs[n - 1]->commit_records = written;
@@ -270,9 +273,11 @@ writer_batch(struct journal *j, struct jrec **recs, size_t n, int timed)
 	}
 	free(cause);
 	log_trace(TRACE_JOURNAL, "msg=\"journal commit\" records=%zu "
-	    "written=%llu duplicates=%llu errors=%llu seq=%llu us=%llu", n,
+	    "written=%llu duplicates=%llu errors=%llu kept=%llu seq=%llu "
+	    "us=%llu", n,
 	    (unsigned long long)d.records, (unsigned long long)d.duplicates,
-	    (unsigned long long)d.errors, (unsigned long long)j->wseq,
+	    (unsigned long long)d.errors, (unsigned long long)d.rows_kept,
+	    (unsigned long long)j->wseq,
 	    (unsigned long long)d.commit_us_total);
 	d.map_size = j->ops->map_size(j->store);
 	STAILQ_INIT(&out);
@@ -329,6 +334,7 @@ writer_some(struct journal *j, struct jrec **recs, size_t n,
 			    writer_reason(j, cause) : JOURNAL_R_STORAGE);
 	} else if (written > 0) {
 		d->commits++;
+		d->rows_kept += j->wkept;
 		recs[n - 1]->commit_records = written;
 		recs[n - 1]->commit_us = mono_us() - start;
 		d->commit_us_total += (uint64_t)recs[n - 1]->commit_us;
@@ -553,6 +559,7 @@ writer_try(struct journal *j, struct jrec **recs, size_t n, size_t *written,
 
 	*written = 0;
 	j->npend = j->nptab = 0;
+	j->wkept = 0;
 	memcpy(hash, j->whash, sizeof hash);
 	memcpy(&range, &j->wrange, sizeof range);
 	if (j->wauto != NULL)
@@ -776,7 +783,7 @@ writer_pending_cmp(const void *x, const void *y)
 }
 
 /* The N held merges of one row: the row as this transaction left it, the
- * deltas added in their order, put back. */
+ * deltas added in their order, put back (unless that changed nothing). */
 static int
 writer_apply(struct journal *j, struct writer_pending *p, size_t n,
     char **cause)
@@ -784,14 +791,16 @@ writer_apply(struct journal *j, struct writer_pending *p, size_t n,
 	const struct jrec_op	*op = p[0].op;
 	struct jrec		*rec = p[0].rec;
 	msgpack_sbuffer		 out[2];
-	const void		*old;
-	size_t			 oldlen, i;
+	const void		*old, *row;
+	size_t			 oldlen, rowlen, i;
 	int			 rc, k = 0;
 
 	rc = j->ops->wget(j->store, jrec_str(rec, op->name),
 	    jrec_str(rec, op->key), op->klen, &old, &oldlen, cause);
 	if (rc != STORE_OK)
 		return (rc);
+	row = old;
+	rowlen = oldlen;
 	msgpack_sbuffer_init(&out[0]);
 	msgpack_sbuffer_init(&out[1]);
 	if (op->merge_all != NULL) {
@@ -815,8 +824,13 @@ writer_apply(struct journal *j, struct writer_pending *p, size_t n,
 			oldlen = out[k].size;
 		}
 	}
-	rc = j->ops->put(j->store, jrec_str(rec, op->name),
-	    jrec_str(rec, op->key), op->klen, out[k].data, out[k].size, cause);
+	if (row != NULL && rowlen == out[k].size &&
+	    memcmp(row, out[k].data, rowlen) == 0)
+		j->wkept++;
+	else
+		rc = j->ops->put(j->store, jrec_str(rec, op->name),
+		    jrec_str(rec, op->key), op->klen, out[k].data, out[k].size,
+		    cause);
 	msgpack_sbuffer_destroy(&out[0]);
 	msgpack_sbuffer_destroy(&out[1]);
 	return (rc);
@@ -940,6 +954,31 @@ writer_index(struct journal *j, const char *name, const void *key,
 	return (rc);
 }
 
+/*
+ * Does the row OP of REC puts hold its value already (read as the
+ * transaction left it, its held merges applied by writer_touch)?  Then
+ * the row, and its index entry, which comes from the same bytes, stay as
+ * they are.  *RC is set when the read fails (1 is returned: nothing more
+ * to do for OP).
+ */
+static int
+writer_holds(struct journal *j, struct jrec *rec, const struct jrec_op *op,
+    int *rc, char **cause)
+{
+	const void	*old;
+	size_t		 oldlen;
+
+	*rc = j->ops->wget(j->store, jrec_str(rec, op->name),
+	    jrec_str(rec, op->key), op->klen, &old, &oldlen, cause);
+	if (*rc != STORE_OK)
+		return (1);
+	if (old == NULL || oldlen != op->vlen ||
+	    memcmp(old, jrec_str(rec, op->val), oldlen) != 0)
+		return (0);
+	j->wkept++;
+	return (1);
+}
+
 /* Write REC's claims and table changes at SEQ. */
 static int
 writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
@@ -956,8 +995,10 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 			    seq, cause);
 			break;
 		case JREC_PUT:
+		case JREC_PUT_LAZY:
 			rc = writer_touch(j, jrec_str(rec, op->name), cause);
-			if (rc != STORE_OK)
+			if (rc != STORE_OK || (op->type == JREC_PUT_LAZY &&
+			    writer_holds(j, rec, op, &rc, cause)))
 				break;
 			rc = writer_index(j, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen,

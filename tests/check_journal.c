@@ -3542,6 +3542,170 @@ START_TEST(test_journal_merge_bad)
 }
 END_TEST
 
+/* --- rows left alone --------------------------------------------------- */
+
+/* One record with a lazy put of VAL (NULL: a put of PUT first, then the
+ * lazy one of the same bytes) into row KEY of TABLE. */
+static struct jrec *
+lazy_rec(const char *table, const char *key, const char *put,
+    const char *val)
+{
+	struct jrec	*rec = make_rec("test.lazy", "acct", 1, 1);
+
+	if (put != NULL)
+		jrec_put(rec, table, key, strlen(key), put, strlen(put));
+	jrec_put_lazy(rec, table, key, strlen(key), val, strlen(val));
+	return (rec);
+}
+
+/* The row, or "" when absent (freed by the next call). */
+static const char *
+row_of(struct journal *j, const char *table, const char *key)
+{
+	static char	*last;
+	void		*val;
+	size_t		 len;
+
+	free(last);
+	last = NULL;
+	if (journal_table_get(j, table, key, strlen(key), &val, &len) != 0)
+		return ("");
+	xasprintf(&last, "%.*s", (int)len, (const char *)val);
+	free(val);
+	return (last);
+}
+
+static int
+has_row(struct journal *j, const char *table, const char *key)
+{
+	void	*val;
+	size_t	 len;
+
+	if (journal_table_get(j, table, key, strlen(key), &val, &len) != 0)
+		return (0);
+	free(val);
+	return (1);
+}
+
+static uint64_t
+rows_kept(struct journal *j)
+{
+	struct journal_stats	st;
+
+	journal_stats(j, &st);
+	return (st.rows_kept);
+}
+
+/* A lazy put leaves a row that holds its bytes alone (also one that
+ * holds nothing, and one put earlier in the same record or transaction)
+ * and writes any other: the table ends as plain puts would leave it; a
+ * merge that changes nothing leaves its row alone too. */
+START_TEST(test_journal_put_lazy)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	int		 i;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_submit(j, lazy_rec("t", "a", NULL, "one"), seen_cb, &s);
+	wait_for(&s, 1);
+	ck_assert_str_eq(row_of(j, "t", "a"), "one");
+	ck_assert_uint_eq(rows_kept(j), 0);
+	journal_submit(j, lazy_rec("t", "a", NULL, "one"), seen_cb, &s);
+	wait_for(&s, 2);
+	ck_assert_str_eq(row_of(j, "t", "a"), "one");
+	ck_assert_uint_eq(rows_kept(j), 1);
+	journal_submit(j, lazy_rec("t", "a", NULL, "two"), seen_cb, &s);
+	journal_submit(j, lazy_rec("t", "a", NULL, "tw"), seen_cb, &s);
+	journal_submit(j, lazy_rec("t", "e", NULL, ""), seen_cb, &s);
+	wait_for(&s, 5);
+	ck_assert_str_eq(row_of(j, "t", "a"), "tw");
+	ck_assert(has_row(j, "t", "e"));
+	ck_assert_uint_eq(rows_kept(j), 1);
+	journal_submit(j, lazy_rec("t", "e", NULL, ""), seen_cb, &s);
+	journal_submit(j, lazy_rec("t", "a", "three", "three"), seen_cb, &s);
+	wait_for(&s, 7);
+	ck_assert_str_eq(row_of(j, "t", "a"), "three");
+	ck_assert_uint_eq(rows_kept(j), 3);
+	/* many in one transaction: each sees the one before it */
+	for (i = 0; i < 50; i++)
+		journal_submit(j, lazy_rec("t", "b", NULL, i % 10 < 5 ? "x" :
+		    "y"), seen_cb, &s);
+	wait_for(&s, 57);
+	ck_assert_str_eq(row_of(j, "t", "b"), "y");
+	ck_assert_uint_eq(rows_kept(j), 3 + 40);
+	/* a merge of nothing into a row leaves it alone */
+	journal_submit(j, merge_rec(5), seen_cb, &s);
+	wait_for(&s, 58);
+	ck_assert_uint_eq(rows_kept(j), 43);
+	journal_submit(j, merge_rec(0), seen_cb, &s);
+	wait_for(&s, 59);
+	ck_assert_uint_eq(rows_kept(j), 44);
+	journal_submit(j, merge_rec(2), seen_cb, &s);
+	wait_for(&s, 60);
+	ck_assert_uint_eq(rows_kept(j), 44);
+	ck_assert(has_row(j, "counts", "k"));
+	for (i = 0; i < 60; i++)
+		ck_assert_int_eq(s.r[i].status, JOURNAL_OK);
+	ck_assert_uint_eq(journal_seq(j), 60);
+	row_of(j, "t", "-");
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A lazy put with a bad table or key fails its record, as a put does;
+ * one that leaves its row alone still moves no index entry, and one that
+ * changes it moves the entry. */
+START_TEST(test_journal_put_lazy_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	char		*rows = xstrdup("");
+	char		 big[JOURNAL_MAX_KEY + 2];
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	journal_submit(j, lazy_rec("log", "a", NULL, "x"), seen_cb, &s);
+	rec = make_rec("test.lazy", "acct", 1, 1);
+	memset(big, 'k', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	jrec_put_lazy(rec, "t", big, strlen(big), "v", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("test.lazy", "acct", 1, 1);
+	jrec_put_lazy(rec, "t", "", 0, "v", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 3);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_ERROR);
+	ck_assert_int_eq(s.r[2].status, JOURNAL_ERROR);
+	ck_assert_uint_eq(journal_seq(j), 0);
+	journal_close(j);
+	seen_free(&s);
+	memset(&s, 0, sizeof s);
+	lib_rm_tree(jdir);
+
+	j = open_toy_index();
+	journal_submit(j, lazy_rec("t", "r1", NULL, "red"), seen_cb, &s);
+	journal_submit(j, lazy_rec("t", "r1", NULL, "red"), seen_cb, &s);
+	wait_for(&s, 2);
+	ck_assert_int_eq(journal_table_foreach(j, "ix", NULL, 0, 0,
+	    collect_rows, &rows), 0);
+	ck_assert_str_eq(rows, "red/r1=,");
+	journal_submit(j, lazy_rec("t", "r1", NULL, "blue"), seen_cb, &s);
+	wait_for(&s, 3);
+	free(rows);
+	rows = xstrdup("");
+	ck_assert_int_eq(journal_table_foreach(j, "ix", NULL, 0, 0,
+	    collect_rows, &rows), 0);
+	ck_assert_str_eq(rows, "blue/r1=,");
+	ck_assert_uint_eq(rows_kept(j), 1);
+	free(rows);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* --- archive ------------------------------------------------------------ */
 
 /* Archiving: what the walk wrote, its hash and tree at the end. */
@@ -3997,6 +4161,8 @@ journal_suite(void)
 	    test_journal_merge,
 	    test_journal_merge_held,
 	    test_journal_merge_bad,
+	    test_journal_put_lazy,
+	    test_journal_put_lazy_bad,
 	    NULL);
 	return (s);
 }
