@@ -459,7 +459,7 @@ read_commits(const char *log, size_t *n)
 {
 	struct commit		*v = NULL, c;
 	FILE			*f;
-	char			*line = NULL, *p;
+	char			*line = NULL, *p, *q;
 	size_t			 cap = 0, vcap = 0;
 	unsigned long long	 records, seq, us;
 
@@ -471,8 +471,10 @@ read_commits(const char *log, size_t *n)
 		if (strstr(line, "msg=\"journal commit\"") == NULL ||
 		    (p = strstr(line, " records=")) == NULL ||
 		    sscanf(p, " records=%llu", &records) != 1 ||
-		    (p = strstr(p, " seq=")) == NULL ||
-		    sscanf(p, " seq=%llu us=%llu", &seq, &us) != 2)
+		    (q = strstr(p, " seq=")) == NULL ||
+		    sscanf(q, " seq=%llu", &seq) != 1 ||
+		    (q = strstr(p, " us=")) == NULL ||
+		    sscanf(q, " us=%llu", &us) != 1)
 			continue;
 		c.last_seq = seq;
 		c.records = records;

@@ -133,6 +133,7 @@ struct ctl_server {
 	json_t			**released;	/* large requests, handled */
 	size_t			 nreleased;
 	size_t			 releasedcap;
+	size_t			 ripe;		/* the first, freed next */
 	int64_t			 refusal_logged;	/* mono_us */
 	u_int			 refusals;	/* since it was logged */
 	char			*path;
@@ -156,6 +157,7 @@ static void	 ctl_server_accept_error(struct evconnlistener *, void *);
 static void	 ctl_server_retry(evutil_socket_t, short, void *);
 static void	 ctl_server_reap(evutil_socket_t, short, void *);
 static void	 ctl_server_release_cb(evutil_socket_t, short, void *);
+static void	 ctl_server_release_first(struct ctl_server *, size_t);
 static const char *ctl_server_admit(struct ctl_server *,
 		     const struct caller *);
 static size_t	 ctl_server_uid_conns(struct ctl_server *, uid_t);
@@ -447,7 +449,7 @@ ctl_server_free(struct ctl_server *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		ctl_conn_close(c, "server closing");
 	ctl_server_reap(-1, 0, s);
-	ctl_server_release_cb(-1, 0, s);
+	ctl_server_release_first(s, s->nreleased);
 	event_free(s->reap);
 	event_free(s->release);
 	free(s->released);
@@ -608,9 +610,12 @@ ctl_server_reap(evutil_socket_t fd, short events, void *arg)
  * MSG, a request of LEN bytes, has been handled: it is freed now, or, when
  * large, after the loop's next poll.  Giving back the tens of thousands of
  * allocations of a large request (a schedule.apply of 10,000 entries) can
- * take longer than handling it did; an answer already given is written
- * first (libevent runs the sockets that poll found ready before the
- * timers that expired meanwhile).
+ * take longer than handling it did; an answer its handler gave at once
+ * starts on its way first: libevent runs the sockets the poll found ready
+ * (the connection now writable) before the timers that expired meanwhile.
+ * (An answer given later, or more than the socket takes in one write, is
+ * not waited for.)  A request released in the turn the timer runs was not
+ * answered before that poll: it waits for the next one.
  */
 void
 ctl_server_release(struct ctl_server *s, json_t *msg, size_t len)
@@ -627,17 +632,36 @@ ctl_server_release(struct ctl_server *s, json_t *msg, size_t len)
 		    sizeof *s->released);
 	}
 	s->released[s->nreleased++] = msg;
-	if (!evtimer_pending(s->release, NULL))
+	if (!evtimer_pending(s->release, NULL)) {
+		s->ripe = s->nreleased;
 		timeout_add_us(s->release, 1);
+	}
 }
 
+/* Free the first N requests released (all of them: N = nreleased). */
+static void
+ctl_server_release_first(struct ctl_server *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		json_decref(s->released[i]);
+	s->nreleased -= n;
+	memmove(s->released, s->released + n, s->nreleased *
+	    sizeof *s->released);
+}
+
+/* The timer: the requests released before the poll of this turn go; any
+ * released since wait for the next turn's. */
 static void
 ctl_server_release_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct ctl_server	*s = arg;
 
-	while (s->nreleased > 0)
-		json_decref(s->released[--s->nreleased]);
+	ctl_server_release_first(s, s->ripe);
+	s->ripe = s->nreleased;
+	if (s->nreleased > 0)
+		timeout_add_us(s->release, 1);
 }
 
 static struct ctl_conn *

@@ -311,7 +311,7 @@ void		 jrec_claim(struct jrec *, const char *);
 void		 jrec_put(struct jrec *, const char *, const void *, size_t,
 		     const void *, size_t);
 /* jrec_put of a row that records often put again unchanged (a run's
- * progress and active rows): the writer leaves a row that holds these
+ * active row, its schedule's progress row): the writer leaves a row that holds these
  * bytes already alone, so that no page is copied and written for it.
  * The table ends the same either way. */
 void		 jrec_put_lazy(struct jrec *, const char *, const void *,

@@ -824,8 +824,8 @@ writer_apply(struct journal *j, struct writer_pending *p, size_t n,
 			oldlen = out[k].size;
 		}
 	}
-	if (row != NULL && rowlen == out[k].size &&
-	    memcmp(row, out[k].data, rowlen) == 0)
+	if (row != NULL && rowlen == out[k].size && (rowlen == 0 ||
+	    memcmp(row, out[k].data, rowlen) == 0))
 		j->wkept++;
 	else
 		rc = j->ops->put(j->store, jrec_str(rec, op->name),
@@ -972,8 +972,8 @@ writer_holds(struct journal *j, struct jrec *rec, const struct jrec_op *op,
 	    jrec_str(rec, op->key), op->klen, &old, &oldlen, cause);
 	if (*rc != STORE_OK)
 		return (1);
-	if (old == NULL || oldlen != op->vlen ||
-	    memcmp(old, jrec_str(rec, op->val), oldlen) != 0)
+	if (old == NULL || oldlen != op->vlen || (oldlen > 0 &&
+	    memcmp(old, jrec_str(rec, op->val), oldlen) != 0))
 		return (0);
 	j->wkept++;
 	return (1);

@@ -5,6 +5,7 @@
  * waits on time: each one runs the loop until what it waits for happened.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,6 +45,7 @@ static void	h_hold(struct ctl_req *, json_t *);
 static void	h_fail(struct ctl_req *, json_t *);
 static void	h_prefixed(struct ctl_req *, json_t *);
 static void	h_stream(struct ctl_req *, json_t *);
+static void	h_keep(struct ctl_req *, json_t *);
 
 static const struct ctl_param p_echo[] = {
 	{ .name = "text", .type = CTL_P_STRING,
@@ -88,11 +90,14 @@ static const struct ctl_method test_methods[] = {
 	    "field", .params = p_echo },
 	{ .name = "test.stream", .summary = "size notifications, then "
 	    "\"done\"", .params = p_echo, .flags = CTL_M_READONLY },
+	{ .name = "test.keep", .summary = "answer at once, keep a reference "
+	    "to the params", .params = p_echo },
 	{ .name = NULL }
 };
 /* Their handlers, in the same order. */
 static const ctl_handler test_handlers[] = {
-	h_echo, h_echo, h_async, h_hold, h_echo, h_fail, h_prefixed, h_stream
+	h_echo, h_echo, h_async, h_hold, h_echo, h_fail, h_prefixed, h_stream,
+	h_keep
 };
 
 static ctl_handler
@@ -160,6 +165,16 @@ h_async(struct ctl_req *req, json_t *params)
 	if (++pending > max_pending)
 		max_pending = pending;
 	event_base_once(base, -1, EV_TIMEOUT, async_cb, a, &tv);
+}
+
+static json_t	*kept;		/* test.keep's params */
+
+static void
+h_keep(struct ctl_req *req, json_t *params)
+{
+	json_decref(kept);
+	kept = json_incref(params);
+	ctl_reply(req, json_pack("{s:b}", "kept", 1));
 }
 
 static void
@@ -913,6 +928,64 @@ START_TEST(test_server_release_good)
 		event_base_loop(base, EVLOOP_ONCE);
 	json_decref(small);
 	json_decref(big);
+}
+END_TEST
+
+/* A large request's answer is on its way (in the client's socket) before
+ * the request is freed, which is not in the turn that handled it. */
+START_TEST(test_server_release_answer_good)
+{
+	struct tclient	*tc = tc_open();
+	const char	*head = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":"
+	    "\"test.keep\",\"params\":{\"text\":\"";
+	size_t		 n = CTL_RELEASE_LATER + 100, hl = strlen(head);
+	char		*line = xmalloc(n + 1);
+	int		 waiting = 0;
+
+	memset(line, 'x', n);
+	memcpy(line, head, hl);
+	memcpy(line + n - 4, "\"}}\n", 4);
+	line[n] = '\0';
+	tc_send(tc, line);
+	free(line);
+	while (kept == NULL)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(kept->refcount, 2);	/* still the request's too */
+	ck_assert_uint_eq(json_array_size(tc->lines), 0);
+	while (kept->refcount == 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(ioctl(bufferevent_getfd(tc->bev), FIONREAD,
+	    &waiting), 0);
+	ck_assert_msg(waiting > 0 || json_array_size(tc->lines) > 0,
+	    "the request was freed before its answer was written");
+	ck_assert_uint_eq(tc_wait(tc, 1), 1);
+	ck_assert(json_is_true(json_object_get(json_object_get(
+	    json_array_get(tc->lines, 0), "result"), "kept")));
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(kept,
+	    "text"))), n - hl - 4);
+	json_decref(kept);
+	kept = NULL;
+	tc_close(tc);
+}
+END_TEST
+
+/* One released after the timer was set waits for the turn after: it was
+ * not answered before that turn's poll. */
+START_TEST(test_server_release_turns_good)
+{
+	json_t	*a = json_object(), *b = json_object();
+
+	json_incref(a);
+	json_incref(b);
+	ctl_server_release(server, a, CTL_RELEASE_LATER);
+	ctl_server_release(server, b, CTL_RELEASE_LATER);
+	while (a->refcount == 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(b->refcount, 2);
+	while (b->refcount == 2)
+		event_base_loop(base, EVLOOP_ONCE);
+	json_decref(a);
+	json_decref(b);
 }
 END_TEST
 
@@ -2230,6 +2303,8 @@ server_suite(void)
 	    test_server_pipelined_good,
 	    test_server_too_large_bad,
 	    test_server_release_good,
+	    test_server_release_answer_good,
+	    test_server_release_turns_good,
 	    test_server_release_bad,
 	    test_server_close_pending_good,
 	    test_server_close_pending_bad,

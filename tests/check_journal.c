@@ -3654,6 +3654,52 @@ START_TEST(test_journal_put_lazy)
 }
 END_TEST
 
+/* In one transaction a lazy put sees the row with the merges held before
+ * it applied (a merge changed it: the put is written); and a transaction
+ * tried again once the map has grown counts the rows it kept once. */
+START_TEST(test_journal_put_lazy_held)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	uint8_t		 five[8];
+	char		*big;
+	void		*val;
+	size_t		 len, n = 600 * 1024;
+
+	j = open_j(256 * 1024, 0, JOURNAL_SYNC_NONE);
+	journal_submit(j, merge_rec(5), seen_cb, &s);
+	wait_for(&s, 1);
+	store_be64(5, five);
+	journal_group_begin(j);
+	journal_submit(j, merge_rec(3), seen_cb, &s);
+	rec = make_rec("test.lazy", "acct", 1, 1);
+	jrec_put_lazy(rec, "counts", "k", 1, five, sizeof five);
+	journal_submit(j, rec, seen_cb, &s);
+	journal_group_end(j);
+	wait_for(&s, 3);
+	ck_assert_int_eq(journal_table_get(j, "counts", "k", 1, &val, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_uint_eq(store_get_be64(val), 5);
+	free(val);
+	ck_assert_uint_eq(rows_kept(j), 0);
+	/* a kept row, then more than the map holds: grown, tried again */
+	big = xmalloc(n);
+	memset(big, 'z', n);
+	rec = make_rec("test.lazy", "acct", 1, 1);
+	jrec_put_lazy(rec, "counts", "k", 1, five, sizeof five);
+	jrec_put(rec, "big", "b", 1, big, n);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 4);
+	free(big);
+	ck_assert_int_eq(s.r[3].status, JOURNAL_OK);
+	ck_assert(has_row(j, "big", "b"));
+	ck_assert_uint_eq(rows_kept(j), 1);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* A lazy put with a bad table or key fails its record, as a put does;
  * one that leaves its row alone still moves no index entry, and one that
  * changes it moves the entry. */
@@ -4162,6 +4208,7 @@ journal_suite(void)
 	    test_journal_merge_held,
 	    test_journal_merge_bad,
 	    test_journal_put_lazy,
+	    test_journal_put_lazy_held,
 	    test_journal_put_lazy_bad,
 	    NULL);
 	return (s);
