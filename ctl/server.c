@@ -644,6 +644,8 @@ ctl_server_release_first(struct ctl_server *s, size_t n)
 {
 	size_t	i;
 
+	if (n == 0)
+		return;
 	for (i = 0; i < n; i++)
 		json_decref(s->released[i]);
 	s->nreleased -= n;
