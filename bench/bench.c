@@ -1223,6 +1223,8 @@ bench_router_start(const char *router, const char *dir, const char *secret,
 	memset(r, 0, sizeof *r);
 	xasprintf(&r->portfile, "%s/router.port", dir);
 	xasprintf(&log, "%s/router.log", dir);
+	/* An earlier router's in DIR names a port nobody listens on now. */
+	(void)unlink(r->portfile);
 	if ((r->pid = fork()) == -1) {
 		xasprintf(cause, "fork: %s", strerror(errno));
 		free(log);

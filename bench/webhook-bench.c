@@ -24,10 +24,17 @@
  * preferences, so each run is recorded skipped at once and nothing
  * executes: the endpoint's own cost.
  *
+ * The limit in the same run: the same requests, sent by the same wrk with
+ * the same connections for REF_DURATION_S, to tests/chime-test-router (a
+ * libevent evhttp server on one thread that answers each POST at once and
+ * writes nothing), before the daemon's load and after the daemon stopped.
+ * The machine is shared and its speed moves from minute to minute: the
+ * daemon's rate is given as a share of the mean of the two.
+ *
  *	webhook-bench [--connections N,...] [--threads N] [--duration SECS]
  *	    [--requests N] [--max-running N] [--op ID] [--runs exec|skip]
  *	    [--chimed PATH]
- *	    [--journal PATH] [--wrk PATH] [--script PATH]
+ *	    [--journal PATH] [--router PATH] [--wrk PATH] [--script PATH]
  *	    [--sync full|batch|none] [--log-level LEVEL] [--keep] [--out FILE]
  */
 #include <sys/types.h>
@@ -69,6 +76,7 @@
 #define BODY		"{\"type\":\"bench.event\",\"data\":{\"source\":" \
 			"\"webhook-bench\"}}"
 #define WRK_TAG		"webhook-bench-wrk "
+#define REF_DURATION_S	3	/* each run of the limit, at the router */
 
 struct options {
 	struct bench_opts b;		/* --chimed, --sync, --keep, --out */
@@ -84,6 +92,7 @@ struct options {
 	const char	*wrk;
 	const char	*script;
 	int64_t		 drain_us;
+	int		 no_limit;	/* no router: no limit measured */
 };
 
 /* What webhook.lua's done() prints. */
@@ -116,6 +125,11 @@ struct result {
 	int64_t			 drain_us;	/* wrk's exit to the last end */
 	int64_t			 daemon_cpu_us;
 	struct bench_rss	 rss;
+	size_t			 reqlen;	/* of each signed request */
+	double			 ref_before;	/* the router's req/s */
+	double			 ref_after;
+	double			 ref;		/* their mean */
+	int64_t			 ref_p99_us;	/* the larger of the two */
 };
 
 /* The daemon's webhook counters. */
@@ -149,9 +163,12 @@ static int		disable_op(struct bench_daemon *, const char *, char **);
 static int		hook_counts(int, struct hook_counts *, char **);
 static int		parse_wrk(const char *, struct wrk_figures *);
 static char		*wrk_output(int, pid_t, int64_t, int *, int *);
-static int		run_wrk(const struct options *, int, int, const char *,
-			    const char *, size_t, struct wrk_figures *,
+static int		run_reference(const struct options *, struct result *,
+			    const char *, const char *, size_t, double *,
 			    char **);
+static int		run_wrk(const struct options *, int, int, int,
+			    const char *, const char *, size_t,
+			    struct wrk_figures *, char **);
 static int		wait_idle(struct bench_daemon *, int64_t, char **);
 static int		run_end_line(const char *, size_t, void *);
 static int		read_journal(const struct options *, const char *,
@@ -176,11 +193,11 @@ usage(void)
 	    "[--threads N] [--duration SECS]\n"
 	    "           [--requests N] [--max-running N] [--op ID] "
 	    "[--runs exec|skip]\n"
-	    "           [--chimed PATH] [--journal PATH] [--wrk PATH] "
-	    "[--script PATH]\n"
-	    "           [--sync full|batch|none] [--log-level LEVEL] "
-	    "[--drain-timeout SECS]\n"
-	    "           [--keep] [--out FILE]\n");
+	    "           [--chimed PATH] [--journal PATH] [--router PATH] "
+	    "[--wrk PATH]\n"
+	    "           [--script PATH] [--sync full|batch|none] "
+	    "[--log-level LEVEL]\n"
+	    "           [--drain-timeout SECS] [--keep] [--out FILE]\n");
 	exit(2);
 }
 
@@ -417,9 +434,12 @@ wrk_output(int fd, pid_t pid, int64_t deadline, int *ws, int *late)
  * in PREFIX-K.req (REQLEN bytes each).  Its output goes to stderr; the
  * script's summary line fills W.
  */
+/* wrk with C connections for DURATION_S seconds against PORT's
+ * /v1/hooks/SID, sending the requests of PREFIX (REQLEN bytes each). */
 static int
-run_wrk(const struct options *o, int c, int port, const char *sid,
-    const char *prefix, size_t reqlen, struct wrk_figures *w, char **cause)
+run_wrk(const struct options *o, int c, int duration_s, int port,
+    const char *sid, const char *prefix, size_t reqlen, struct wrk_figures *w,
+    char **cause)
 {
 	const char	*argv[20];
 	char		 t[16], conns[16], dur[16], url[256], len[32];
@@ -429,7 +449,7 @@ run_wrk(const struct options *o, int c, int port, const char *sid,
 
 	snprintf(t, sizeof t, "%d", c < o->threads ? c : o->threads);
 	snprintf(conns, sizeof conns, "%d", c);
-	snprintf(dur, sizeof dur, "%ds", o->duration_s);
+	snprintf(dur, sizeof dur, "%ds", duration_s);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/hooks/%s", port,
 	    sid);
 	snprintf(len, sizeof len, "%zu", reqlen);
@@ -463,8 +483,8 @@ run_wrk(const struct options *o, int c, int port, const char *sid,
 		_exit(127);
 	}
 	close(fds[1]);
-	out = wrk_output(fds[0], pid, mono_us() + o->duration_s *
-	    USEC_PER_SEC + WRK_GRACE, &ws, &late);
+	out = wrk_output(fds[0], pid, mono_us() + duration_s * USEC_PER_SEC +
+	    WRK_GRACE, &ws, &late);
 	close(fds[0]);
 	fprintf(stderr, "%s", out);
 	if (late)
@@ -585,6 +605,43 @@ make_secret(unsigned char *key, char *secret, size_t len)
  * wrk; fill R's wrk figures, its load time and the daemon's CPU time
  * during the load; *LOAD_END_US is when wrk exited (UTC).
  */
+/*
+ * The limit: the requests of PREFIX (REQLEN bytes each), sent as the
+ * daemon gets them, to tests/chime-test-router started in DIR, which
+ * answers at once; its requests/s into *RATE, its p99 into R.
+ */
+static int
+run_reference(const struct options *o, struct result *r, const char *dir,
+    const char *prefix, size_t reqlen, double *rate, char **cause)
+{
+	struct bench_router	 rt;
+	struct wrk_figures	 w;
+	int			 rc;
+
+	if (o->no_limit)
+		return (0);
+	memset(&w, 0, sizeof w);
+	if (bench_router_start(o->b.router, dir, NULL, &rt, cause) == -1)
+		return (-1);
+	rc = run_wrk(o, (int)r->connections, REF_DURATION_S, rt.port,
+	    "reference", prefix, reqlen, &w, cause);
+	bench_router_stop(&rt);
+	if (rc == -1)
+		return (-1);
+	if (w.s200 == 0 || w.duration_us <= 0) {
+		xasprintf(cause, "the router answered no request with 200 "
+		    "(%" PRId64 " answers)", w.requests);
+		return (-1);
+	}
+	*rate = (double)w.s200 * USEC_PER_SEC / (double)w.duration_us;
+	if (w.p99_us > r->ref_p99_us)
+		r->ref_p99_us = w.p99_us;
+	fprintf(stderr, "webhook-bench: %" PRIu64 " connections: the limit, "
+	    "chime-test-router: %.0f requests/s, p99 %.1f ms\n",
+	    r->connections, *rate, w.p99_us / 1e3);
+	return (0);
+}
+
 static int
 load(const struct options *o, struct bench_daemon *d, int port,
     const char *sid, const unsigned char *key, struct result *r,
@@ -601,17 +658,23 @@ load(const struct options *o, struct bench_daemon *d, int port,
 	if (write_requests(o, prefix, r->threads, port, sid, key, ts,
 	    &reqlen, cause) == -1)
 		goto out;
+	r->reqlen = reqlen;
 	age = (long long)time(NULL) - ts;
-	if (age + o->duration_s > TOLERANCE_S - TOLERANCE_MARGIN) {
+	if (age + REF_DURATION_S + o->duration_s > TOLERANCE_S -
+	    TOLERANCE_MARGIN) {
 		xasprintf(cause, "signing took %lld s: with --duration %d the "
 		    "last requests would fall outside the daemon's %d s "
 		    "tolerance", age, o->duration_s, TOLERANCE_S);
 		goto out;
 	}
+	/* The limit before the load (its requests are signed already). */
+	if (run_reference(o, r, d->dir, prefix, reqlen, &r->ref_before,
+	    cause) == -1)
+		goto out;
 	cpu0 = bench_cpu_us(d->pid);
 	t0 = now_us();
-	if (run_wrk(o, (int)r->connections, port, sid, prefix, reqlen,
-	    &r->w, cause) == -1)
+	if (run_wrk(o, (int)r->connections, o->duration_s, port, sid, prefix,
+	    reqlen, &r->w, cause) == -1)
 		goto out;
 	*load_end_us = now_us();
 	r->load_us = *load_end_us - t0;
@@ -660,7 +723,7 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	struct bench_daemon	 d;
 	struct hook_counts	 h0, h1;
 	unsigned char		 key[KEY_LEN];
-	char			 secret[128], *sid = NULL;
+	char			 secret[128], *sid = NULL, *prefix = NULL;
 	json_t			*st = NULL;
 	int64_t			 ready, load_end = 0, took;
 	int			 port, rc = -1;
@@ -698,6 +761,12 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	if (bench_daemon_stop(&d, SIGTERM, STOP_TIMEOUT, &took, cause) == -1 ||
 	    read_journal(o, d.data, sid, load_end, r, cause) == -1)
 		goto out;
+	/* The limit again, the daemon gone. */
+	xasprintf(&prefix, "%s/wrk", d.dir);
+	if (run_reference(o, r, d.dir, prefix, r->reqlen, &r->ref_after,
+	    cause) == -1)
+		goto out;
+	r->ref = (r->ref_before + r->ref_after) / 2;
 	if (r->w.s202 == 0) {
 		xasprintf(cause, "no delivery was accepted (%" PRId64 " answers"
 		    ", first status other than 200/202/429/503: %" PRId64 ")",
@@ -718,6 +787,7 @@ out:
 	OPENSSL_cleanse(secret, sizeof secret);
 	json_decref(st);
 	free(sid);
+	free(prefix);
 	bench_daemon_free(&d, o->b.keep);
 	return (rc);
 }
@@ -727,6 +797,7 @@ print_table(const struct options *o, const struct result *res, size_t n,
     double loadavg)
 {
 	const struct result	*r;
+	char			 limit[64], share[16], beside[96];
 	size_t			 i;
 
 	printf("\nwebhook-bench: POST /v1/hooks/ID with wrk, %d s per level, "
@@ -736,36 +807,58 @@ print_table(const struct options *o, const struct result *res, size_t n,
 	    " (disabled: runs skipped)" : "", sysconf(_SC_NPROCESSORS_ONLN),
 	    loadavg, bench_loadavg());
 	printf("%5s %3s %8s %7s %7s %7s %7s %8s %5s %5s %5s %8s %8s %7s "
-	    "%6s\n", "conns", "thr", "req/s", "p50 ms", "p90 ms", "p99 ms",
-	    "max ms", "202", "200", "other", "errs", "runs end", "in load",
-	    "drain s", "cpu s");
+	    "%6s %8s %5s\n", "conns", "thr", "req/s", "p50 ms", "p90 ms",
+	    "p99 ms", "max ms", "202", "200", "other", "errs", "runs end",
+	    "in load", "drain s", "cpu s", "limit", "of it");
 	for (i = 0; i < n; i++) {
 		r = &res[i];
+		if (o->no_limit || r->ref <= 0) {
+			snprintf(limit, sizeof limit, "-");
+			snprintf(share, sizeof share, "-");
+		} else {
+			snprintf(limit, sizeof limit, "%.0f", r->ref);
+			snprintf(share, sizeof share, "%.0f%%", 100 * r->rate /
+			    r->ref);
+		}
 		printf("%5" PRIu64 " %3d %8.0f %7.2f %7.2f %7.2f %7.1f %8"
 		    PRId64 " %5" PRId64 " %5" PRId64 " %5" PRId64 " %8" PRId64
-		    " %8" PRId64 " %7.1f %6.2f\n", r->connections, r->threads,
-		    r->rate, r->w.p50_us / 1e3, r->w.p90_us / 1e3,
+		    " %8" PRId64 " %7.1f %6.2f %8s %5s\n", r->connections,
+		    r->threads, r->rate, r->w.p50_us / 1e3, r->w.p90_us / 1e3,
 		    r->w.p99_us / 1e3, r->w.max_us / 1e3, r->w.s202,
 		    r->w.s200, r->w.other + r->w.s429 + r->w.s503,
 		    r->w.connect + r->w.read + r->w.write + r->w.timeout,
 		    r->runs_ended, r->runs_in_load, r->drain_us / 1e6,
-		    r->daemon_cpu_us / 1e6);
+		    r->daemon_cpu_us / 1e6, limit, share);
 	}
 	for (i = 0; i < n; i++) {
 		r = &res[i];
 		if (r->connections < 64 || r->connections > 256)
 			continue;
+		beside[0] = '\0';
+		if (!o->no_limit && r->ref > 0)
+			snprintf(beside, sizeof beside, " (the limit in the "
+			    "same run: %.0f req/s, p99 %.2f ms)", r->ref,
+			    r->ref_p99_us / 1e3);
 		printf("target (issue 16, 64 to 256 connections): >= 20,000 "
 		    "req/s with p99 < 10 ms: %" PRIu64 " connections %.0f "
-		    "req/s, p99 %.2f ms, %s\n", r->connections, r->rate,
+		    "req/s, p99 %.2f ms, %s%s\n", r->connections, r->rate,
 		    r->w.p99_us / 1e3, r->rate >= 20000 &&
-		    r->w.p99_us < 10000 ? "met" : "NOT met");
+		    r->w.p99_us < 10000 ? "met" : "NOT met", beside);
 	}
 	printf("latency: wrk's, request sent to answer read; 202 once the "
 	    "run's first record is durable.\nruns end: runs of the schedule "
 	    "ended (run.finished, run.skipped); in load: of them, before wrk "
 	    "ended;\ndrain: wrk's end to the last end.  cpu: the daemon's CPU "
 	    "time during the load.\n");
+	if (o->no_limit)
+		printf("limit: not measured (no tests/chime-test-router: "
+		    "--router).\n");
+	else
+		printf("limit: the same requests and wrk, %d s each, to "
+		    "tests/chime-test-router (libevent evhttp answering each "
+		    "POST\nat once, nothing written), before the load and "
+		    "after the daemon stopped: their mean; of it: req/s as a "
+		    "share of it.\n", REF_DURATION_S);
 }
 
 static json_t *
@@ -776,7 +869,8 @@ result_json(const struct result *r)
 	return (json_pack("{s:I, s:i, s:I, s:f, s:I, s:f, "
 	    "s:{s:f, s:f, s:f, s:f, s:f}, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:f}, s:I, s:f, s:I}",
+	    "s:{s:I, s:I, s:I, s:f}, s:I, s:f, s:I, "
+	    "s:o}",
 	    "connections", (json_int_t)r->connections,
 	    "threads", r->threads,
 	    "signed", (json_int_t)r->signed_requests,
@@ -804,7 +898,13 @@ result_json(const struct result *r)
 	    "drain_s", r->drain_us / 1e6,
 	    "webhook_received_records", (json_int_t)r->received,
 	    "daemon_cpu_s", r->daemon_cpu_us / 1e6,
-	    "daemon_rss_bytes", (json_int_t)r->rss.rss));
+	    "daemon_rss_bytes", (json_int_t)r->rss.rss,
+	    "limit", r->ref <= 0 ? json_null() : json_pack("{s:s, s:i, s:f, "
+	    "s:f, s:f, s:f}", "server", "tests/chime-test-router",
+	    "duration_s", REF_DURATION_S,
+	    "requests_per_s_before", r->ref_before,
+	    "requests_per_s_after", r->ref_after,
+	    "requests_per_s", r->ref, "p99_ms", r->ref_p99_us / 1e3)));
 }
 
 static int
@@ -895,10 +995,15 @@ main(int argc, char **argv)
 	o.script = script = bench_src_path("bench/webhook.lua");
 	o.drain_us = 600 * USEC_PER_SEC;
 	if (bench_opts_parse(&o.b, argc, argv, own,
-	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_LOG_LEVEL,
-	    take_option, &o) == -1)
+	    BENCH_TAKE_DAEMON | BENCH_TAKE_JOURNAL | BENCH_TAKE_LOG_LEVEL |
+	    BENCH_TAKE_ROUTER, take_option, &o) == -1)
 		usage();
 	bench_opts_check(&o.b, BENCH_NEED_JOURNAL);
+	if (access(o.b.router, X_OK) == -1) {
+		fprintf(stderr, "webhook-bench: no %s (--router): the limit is "
+		    "not measured\n", o.b.router);
+		o.no_limit = 1;
+	}
 	for (i = 0; i < o.nlevels; i++) {
 		if (o.levels[i] > 10000) {
 			fprintf(stderr, "webhook-bench: at most 10000 "
