@@ -167,7 +167,7 @@ cat >"$T/pair.json" <<'JSON'
 {"name": "pair", "type": "parallel", "operations": [{"id": "a", "operation": "quick"}, {"id": "b", "operation": "quick"}]}
 JSON
 check "a schedule of batches with a deliver" ctl schedule create \
-    --name pairs --at "$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)" \
+    --name pairs --at "$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)" \
     -f "$T/pair.json" --email-to batch@example.com --email-on always \
     --email-subject '{schedule}: {status}'
 check "the batch's summary arrives" wait_for 30 sh -c \
