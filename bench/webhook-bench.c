@@ -175,8 +175,9 @@ static int		read_journal(const struct options *, const char *,
 			    const char *, int64_t, struct result *, char **);
 static void		make_secret(unsigned char *, char *, size_t);
 static int		load(const struct options *, struct bench_daemon *,
-			    int, const char *, const unsigned char *,
-			    struct result *, int64_t *, char **);
+			    int, const char *, const char *,
+			    const unsigned char *, struct result *, int64_t *,
+			    char **);
 static void		check_result(const struct result *);
 static int		run_level(const struct options *, uint64_t,
 			    struct result *, char **);
@@ -430,12 +431,10 @@ wrk_output(int fd, pid_t pid, int64_t deadline, int *ws, int *late)
 }
 
 /*
- * Run wrk with C connections against schedule SID on PORT, the requests
- * in PREFIX-K.req (REQLEN bytes each).  Its output goes to stderr; the
- * script's summary line fills W.
+ * Run wrk with C connections for DURATION_S seconds against schedule SID
+ * on PORT, the requests in PREFIX-K.req (REQLEN bytes each).  Its output
+ * goes to stderr; the script's summary line fills W.
  */
-/* wrk with C connections for DURATION_S seconds against PORT's
- * /v1/hooks/SID, sending the requests of PREFIX (REQLEN bytes each). */
 static int
 run_wrk(const struct options *o, int c, int duration_s, int port,
     const char *sid, const char *prefix, size_t reqlen, struct wrk_figures *w,
@@ -601,11 +600,6 @@ make_secret(unsigned char *key, char *secret, size_t len)
 }
 
 /*
- * Sign the requests of D's schedule SID (HTTP on PORT) with KEY and run
- * wrk; fill R's wrk figures, its load time and the daemon's CPU time
- * during the load; *LOAD_END_US is when wrk exited (UTC).
- */
-/*
  * The limit: the requests of PREFIX (REQLEN bytes each), sent as the
  * daemon gets them, to tests/chime-test-router started in DIR, which
  * answers at once; its requests/s into *RATE, its p99 into R.
@@ -642,18 +636,21 @@ run_reference(const struct options *o, struct result *r, const char *dir,
 	return (0);
 }
 
+/*
+ * Sign the requests of D's schedule SID (HTTP on PORT) with KEY into the
+ * files of PREFIX, measure the limit, and run wrk; fill R's wrk figures, its load time and the daemon's CPU time
+ * during the load; *LOAD_END_US is when wrk exited (UTC).
+ */
 static int
 load(const struct options *o, struct bench_daemon *d, int port,
-    const char *sid, const unsigned char *key, struct result *r,
-    int64_t *load_end_us, char **cause)
+    const char *sid, const char *prefix, const unsigned char *key,
+    struct result *r, int64_t *load_end_us, char **cause)
 {
-	char		*prefix;
 	size_t		 reqlen;
 	long long	 ts, age;
 	int64_t		 cpu0, t0;
 	int		 rc = -1;
 
-	xasprintf(&prefix, "%s/wrk", d->dir);
 	ts = (long long)time(NULL);
 	if (write_requests(o, prefix, r->threads, port, sid, key, ts,
 	    &reqlen, cause) == -1)
@@ -682,7 +679,6 @@ load(const struct options *o, struct bench_daemon *d, int port,
 	bench_rss(d->pid, &r->rss);
 	rc = 0;
 out:
-	free(prefix);
 	return (rc);
 }
 
@@ -742,6 +738,7 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	if (bench_daemon_start(&d, 0, START_TIMEOUT, &ready, &st,
 	    cause) == -1)
 		goto out;
+	xasprintf(&prefix, "%s/wrk", d.dir);	/* the signed requests */
 	if ((port = bench_http_port(st)) == -1) {
 		xasprintf(cause, "chimed reports no HTTP listener "
 		    "(http.address of daemon.status)");
@@ -750,7 +747,7 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	if (create_schedule(&d, o->op, &sid, cause) == -1 ||
 	    (o->skip && disable_op(&d, o->op, cause) == -1) ||
 	    hook_counts(port, &h0, cause) == -1 ||
-	    load(o, &d, port, sid, key, r, &load_end, cause) == -1 ||
+	    load(o, &d, port, sid, prefix, key, r, &load_end, cause) == -1 ||
 	    wait_idle(&d, o->drain_us, cause) == -1 ||
 	    hook_counts(port, &h1, cause) == -1)
 		goto out;
@@ -762,7 +759,6 @@ run_level(const struct options *o, uint64_t c, struct result *r,
 	    read_journal(o, d.data, sid, load_end, r, cause) == -1)
 		goto out;
 	/* The limit again, the daemon gone. */
-	xasprintf(&prefix, "%s/wrk", d.dir);
 	if (run_reference(o, r, d.dir, prefix, r->reqlen, &r->ref_after,
 	    cause) == -1)
 		goto out;
