@@ -667,6 +667,7 @@ void		 run_wait_instant(struct run *);
 /* schedule.c */
 extern const char *const schedule_state_names[SCHEDULE_STATES];
 struct schedule	*schedule_create(void);
+struct schedule	*schedule_create_shared(void);
 struct schedule	*schedule_clone(const struct schedule *);
 void		 schedule_set_id(struct schedule *, const char *, size_t);
 char		*schedule_name_key(const char *, size_t, const char *);

@@ -19,9 +19,9 @@
 
 /* Names of one outcome in an answer, at most (the protocol says 1,000). */
 #define APPLY_NAMES_MAX	1000
-/* Sets at least this large pack their new schedules' rows on another
- * core while later entries are checked (ordered.c). */
-#define APPLY_PACK_THREADS_MIN	256
+/* Sets at least this large make their entries on more than one core
+ * (ordered.c): a set of 10,000 is about 40 ms of the loop's otherwise. */
+#define APPLY_THREADS_MIN	256
 
 enum apply_outcome {
 	APPLY_CREATED,
@@ -45,6 +45,12 @@ struct apply_entry {
 	int			 nfields;
 	const char		*fields[SCHEDULE_DIFF_MAX];
 	struct schedule_rows	 rows;	/* created: t's rows, packed */
+	json_t			*params; /* the set's entry (the request's) */
+	const char		*id;	/* created: its new id (in op->ids) */
+	int			 on_loop; /* made on the loop (apply_on_loop) */
+	int			 made;	/* 1 made; -1 refused: field, reason */
+	const char		*field;
+	char			*reason;
 };
 
 struct apply_op {
@@ -54,9 +60,10 @@ struct apply_op {
 	size_t			 n, cap;
 	size_t			 count[APPLY_OUTCOMES];
 	int64_t			 now;
-	struct ordered		*pack;	/* created entries' rows, packed */
+	int			 force, dry_run;
+	int			 refused; /* an entry was: the rest are not */
 	char			*ids;	/* new ids, in byte order */
-	size_t			 nids, nextid;
+	size_t			 nids;
 };
 
 struct apply_ord;
@@ -67,18 +74,17 @@ static struct apply_entry *apply_add(struct apply_op *, const char *);
 static void	apply_free(struct apply_op *);
 static void	apply_refuse(struct reply *, enum reply_kind, const char *,
 		    const char *, const char *);
-static int	apply_entry_config(struct apply_op *, struct apply_entry *,
-		    json_t *, int);
+static int	apply_on_loop(json_t *);
+static void	apply_make(struct apply_op *, struct apply_entry *);
+static void	apply_check(struct apply_op *, struct apply_entry *);
 static void	apply_prune_one(struct schedule *, void *);
 static json_t	*apply_answer(const struct apply_op *, int, uint64_t);
 static int	apply_id_cmp(const void *, const void *);
 static void	apply_ord_set(struct apply_ord *, struct apply_entry *);
 static void	apply_prepare(struct apply_entry *, const char *, int64_t);
 static void	apply_ids(struct apply_op *, size_t);
-static void	apply_pack_work(void *, void *);
-static void	apply_created(struct apply_op *, struct apply_entry *,
-		    size_t, size_t);
-static void	apply_pack_end(struct apply_op *);
+static void	apply_make_work(void *, void *);
+static void	apply_make_finish(void *, void *);
 static void	apply_reserve(struct jrec *, size_t, size_t);
 static struct jrec *apply_record(struct apply_op *);
 static void	apply_done_cb(const struct journal_result *, void *);
@@ -186,10 +192,10 @@ apply_free(struct apply_op *op)
 	struct apply_entry	*e;
 	size_t			 i;
 
-	apply_pack_end(op);
 	for (i = 0; i < op->n; i++) {
 		e = &op->v[i];
 		free(e->name);
+		free(e->reason);
 		schedule_rows_clear(&e->rows);
 		if (e->claimed)
 			schedule_release_name(e->t);
@@ -238,18 +244,42 @@ apply_refuse(struct reply *req, enum reply_kind kind, const char *name,
 }
 
 /*
- * E's schedule as the entry PARAMS makes it (from the defaults of a new
- * one, so that a field left out means its default), compared with E->s:
- * E's outcome.  0, or -1 once OP's caller is refused.
+ * An entry that names one of these is made on the loop: its batch
+ * template is checked against the account's state, its secret read now,
+ * its delivery checked.  Every other key reads nothing but the entry, the
+ * catalog and the zone files (and interns).
  */
 static int
-apply_entry_config(struct apply_op *op, struct apply_entry *e,
-    json_t *params, int force)
+apply_on_loop(json_t *params)
+{
+	static const char *const keys[] = {
+		"batch", "webhook_secret", "webhook_style", "deliver",
+		"email_to", "email_on", "email_subject", "email_attach",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (json_object_get(params, keys[i]) != NULL)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * E's schedule as its entry makes it (from the defaults of a new one, so
+ * that a field left out means its default), compared with E->s: E's
+ * outcome, or E->made -1 with the field and the reason.  A created one
+ * gets its id, instants and packed rows when E->id is set.  On any thread
+ * (while intern_share holds) unless apply_on_loop: it changes E alone,
+ * and reads E->s, which nothing changes meanwhile; what may be freed
+ * only on the loop (E->t) is left for it.
+ */
+static void
+apply_make(struct apply_op *op, struct apply_entry *e)
 {
 	struct schedule	*s = e->s, *t;
-	const char	*field = NULL, *ref, *why;
-	char		*reason = NULL;
-	json_t		*p = params, *at;
+	json_t		*params = e->params, *p = params, *at;
+	const char	*ref;
 	int64_t		 at_us;
 	int		 keep_at = 0, rc;
 
@@ -265,36 +295,33 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 		json_object_set_new(p, "manual", json_true());
 		keep_at = 1;
 	}
-	t = schedule_create();
+	e->t = t = schedule_create_shared();
 	t->account = intern(op->account);
-	rc = schedule_config_apply(&t->config, op->account, p, 1, &field,
-	    &reason);
+	rc = schedule_config_apply(&t->config, op->account, p, 1, &e->field,
+	    &e->reason);
 	if (rc == 0 && keep_at && schedule_config_trigger(&t->config,
-	    TRIGGER_AT, s->trigger_text, 1, &reason) == -1) {
-		field = "at";
+	    TRIGGER_AT, s->trigger_text, 1, &e->reason) == -1) {
+		e->field = "at";
 		rc = -1;
 	}
 	if (p != params)
 		json_decref(p);
-	if (rc == -1) {
-		apply_refuse(op->req, REPLY_INVALID, e->name, field, reason);
-		free(reason);
-		schedule_free(t);
-		return (-1);
-	}
+	e->made = rc == -1 ? -1 : 1;
+	if (rc == -1)
+		return;
 	/* A generated secret is made, and shown once, by schedule.create;
 	 * an entry keeps it by saying "generated". */
 	ref = t->webhook_secret_ref;
 	if (ref != NULL && strcmp(ref, "generated") == 0) {
 		if (s == NULL || s->webhook_secret_ref == NULL ||
 		    strncmp(s->webhook_secret_ref, "generated:", 10) != 0) {
-			apply_refuse(op->req, REPLY_INVALID, e->name,
-			    "webhook_secret", "\"generated\" names a secret "
+			e->made = -1;
+			e->field = "webhook_secret";
+			e->reason = xstrdup("\"generated\" names a secret "
 			    "schedule.create made (and showed once): create "
 			    "this schedule with schedule.create, or give a "
 			    "reference");
-			schedule_free(t);
-			return (-1);
+			return;
 		}
 		free(t->webhook_secret_ref);
 		t->webhook_secret_ref = xstrdup(s->webhook_secret_ref);
@@ -302,45 +329,72 @@ apply_entry_config(struct apply_op *op, struct apply_entry *e,
 	if (s != NULL) {
 		e->nfields = schedule_config_diff(&s->config, &t->config,
 		    e->fields, SCHEDULE_DIFF_MAX);
-		if (e->nfields == 0) {
-			e->outcome = APPLY_UNCHANGED;
-			schedule_free(t);
-			return (0);
-		}
-		if (s->busy) {
-			apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
-			    "another change to this schedule is being "
-			    "recorded; try again");
-			schedule_free(t);
-			return (-1);
-		}
-		e->outcome = APPLY_UPDATED;
-	} else
-		e->outcome = APPLY_CREATED;
-	if (!force && !json_is_true(json_object_get(params, "force")) &&
-	    (why = schedule_cap_refusal(t, &reason)) != NULL) {
-		apply_refuse(op->req, REPLY_BUDGET, e->name, why, reason);
-		free(reason);
-		schedule_free(t);
-		return (-1);
+		e->outcome = e->nfields == 0 ? APPLY_UNCHANGED : APPLY_UPDATED;
+		return;
 	}
-	e->t = t;
-	if (s != NULL)
-		return (0);
-	t->name_key = schedule_name_key(t->account, strlen(t->account),
-	    t->name);
-	if (schedule_claim_name(t) == -1) {
-		apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
-		    "a schedule of this name is being created or deleted; "
-		    "try again");
-		return (-1);
-	}
-	e->claimed = 1;
+	e->outcome = APPLY_CREATED;
 	if (json_is_true(json_object_get(params, "paused"))) {
 		schedule_set_state(t, SCHEDULE_PAUSED);
 		t->pause_reason = xstrdup("created paused");
 	}
-	return (0);
+	if (e->id != NULL) {
+		apply_prepare(e, e->id, op->now);
+		schedule_rows_pack(t, &e->rows);
+	}
+}
+
+/*
+ * On the loop, in the set's order, E once made: refused (OP->refused; the
+ * caller is answered), or checked against what only the loop may read (a
+ * change already on its way, the cost caps) and its name claimed when it
+ * is new.
+ */
+static void
+apply_check(struct apply_op *op, struct apply_entry *e)
+{
+	struct schedule	*s = e->s, *t = e->t;
+	const char	*why;
+	char		*reason = NULL;
+
+	if (e->made == -1) {
+		apply_refuse(op->req, REPLY_INVALID, e->name, e->field,
+		    e->reason);
+		goto refused;
+	}
+	if (e->outcome == APPLY_UNCHANGED) {
+		schedule_free(t);
+		e->t = NULL;
+		op->count[APPLY_UNCHANGED]++;
+		return;
+	}
+	if (s != NULL && s->busy) {
+		apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
+		    "another change to this schedule is being recorded; try "
+		    "again");
+		goto refused;
+	}
+	if (!op->force && !json_is_true(json_object_get(e->params,
+	    "force")) && (why = schedule_cap_refusal(t, &reason)) != NULL) {
+		apply_refuse(op->req, REPLY_BUDGET, e->name, why, reason);
+		free(reason);
+		goto refused;
+	}
+	if (s == NULL) {
+		t->name_key = schedule_name_key(t->account,
+		    strlen(t->account), t->name);
+		if (schedule_claim_name(t) == -1) {
+			apply_refuse(op->req, REPLY_CONFLICT, e->name, NULL,
+			    "a schedule of this name is being created or "
+			    "deleted; try again");
+			goto refused;
+		}
+		e->claimed = 1;
+	}
+	op->count[e->outcome]++;
+	return;
+
+refused:
+	op->refused = 1;
 }
 
 struct prune_ctx {
@@ -518,45 +572,30 @@ apply_ids(struct apply_op *op, size_t n)
 	} while (i < n);	/* one is taken: all again */
 }
 
-/* A created entry's rows, packed on any thread (ordered.c): nothing of
- * its schedule changes until the record is made. */
+/* An entry made on any thread (ordered.c), unless it must be on the
+ * loop. */
 static void
-apply_pack_work(void *slot, void *arg)
+apply_make_work(void *slot, void *arg)
 {
 	struct apply_entry	*e = *(struct apply_entry **)slot;
 
-	(void)arg;
-	schedule_rows_pack(e->t, &e->rows);
+	if (!e->on_loop && e->made == 0)
+		apply_make(arg, e);
 }
 
-/* E, the entry at I of the set's N, just found to be created: its id
- * and instants now, and its rows packed while the entries after it are
- * checked.  The first one draws ids for it and all after it. */
+/* Back on the loop, in the set's order: the entry checked, unless one
+ * before it was refused. */
 static void
-apply_created(struct apply_op *op, struct apply_entry *e, size_t i,
-    size_t n)
+apply_make_finish(void *slot, void *arg)
 {
-	if (op->ids == NULL) {
-		op->now = now_us();
-		apply_ids(op, n - i);
-		op->pack = ordered_start(sizeof (struct apply_entry *),
-		    apply_pack_work, NULL, NULL, n - i >=
-		    APPLY_PACK_THREADS_MIN ? -1 : 0);
-	}
-	if (op->nextid == op->nids)
-		fatalx("schedule.apply: more created entries than ids");
-	apply_prepare(e, op->ids + 32 * op->nextid++, op->now);
-	*(struct apply_entry **)ordered_next(op->pack) = e;
-}
+	struct apply_op		*op = arg;
+	struct apply_entry	*e = *(struct apply_entry **)slot;
 
-/* Every created entry's rows packed: the workers stopped. */
-static void
-apply_pack_end(struct apply_op *op)
-{
-	if (op->pack == NULL)
+	if (op->refused)
 		return;
-	ordered_end(op->pack);
-	op->pack = NULL;
+	if (e->on_loop && e->made == 0)
+		apply_make(op, e);
+	apply_check(op, e);
 }
 
 /*
@@ -747,13 +786,17 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 	struct apply_op		*op;
 	struct apply_entry	*e;
 	struct prune_ctx	 pctx;
+	struct ordered		*make;
 	const char		**names, *key;
 	json_t			*v, *given;
-	size_t			 n, i, k;
+	size_t			 n, i, k, created;
+	int			 workers;
 
 	op = xcalloc(1, sizeof *op);
 	op->req = req;
 	op->account = xstrdup(account);
+	op->force = force;
+	op->dry_run = dry_run;
 	n = json_object_size(set);
 	names = xcalloc(n + 1, sizeof *names);
 	if (n > 0) {
@@ -766,33 +809,58 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 		names[k++] = key;
 	if (n > 0)
 		xqsort(names, n, sizeof *names, apply_name_cmp);
-	for (i = 0; i < n; i++) {
+	/* Each entry by name: its schedule, or a refusal of its name (told
+	 * in the set's order, with those of the entries' fields). */
+	for (i = created = 0; i < n; i++) {
 		v = json_object_get(set, names[i]);
+		e = apply_add(op, names[i]);
+		e->params = v;
 		if (!valid_id(names[i])) {
-			apply_refuse(req, REPLY_INVALID, names[i], NULL,
-			    "not a valid name: 1-64 of A-Z a-z 0-9 . _ - (not "
-			    "starting with . or -)");
-			goto refused;
+			e->made = -1;
+			e->reason = xstrdup("not a valid name: 1-64 of A-Z a-z "
+			    "0-9 . _ - (not starting with . or -)");
+			continue;
 		}
 		if ((given = json_object_get(v, "name")) != NULL &&
 		    (!json_is_string(given) || strcmp(json_string_value(given),
 		    names[i]) != 0)) {
-			apply_refuse(req, REPLY_INVALID, names[i], "name",
-			    "differs from the entry's key");
-			goto refused;
+			e->made = -1;
+			e->field = "name";
+			e->reason = xstrdup("differs from the entry's key");
+			continue;
 		}
 		if (given == NULL)
 			json_object_set_new(v, "name", json_string(names[i]));
-		e = apply_add(op, names[i]);
 		if ((e->s = schedule_by_name(account, names[i])) != NULL)
 			actor_ref(&e->s->actor);
-		if (apply_entry_config(op, e, v, force) == -1)
-			goto refused;
-		op->count[e->outcome]++;
-		if (e->outcome == APPLY_CREATED && !dry_run)
-			apply_created(op, e, i, n);
+		else
+			created++;
+		e->on_loop = apply_on_loop(v);
 	}
-	apply_pack_end(op);
+	/* The new ones' ids, in the set's order, so that they are in id
+	 * order too (apply_ids); their rows are packed as they are made. */
+	if (!dry_run && created > 0) {
+		op->now = now_us();
+		apply_ids(op, created);
+		for (i = k = 0; i < op->n; i++) {
+			if (op->v[i].made == 0 && op->v[i].s == NULL)
+				op->v[i].id = op->ids + 32 * k++;
+		}
+	}
+	/* Made on every core, checked on the loop in order; the loop's
+	 * strings are shared meanwhile. */
+	workers = n >= APPLY_THREADS_MIN ? -1 : 0;
+	if (workers != 0)
+		intern_share(1);
+	make = ordered_start(sizeof e, apply_make_work, apply_make_finish, op,
+	    workers);
+	for (i = 0; i < op->n; i++)
+		*(struct apply_entry **)ordered_next(make) = &op->v[i];
+	ordered_end(make);
+	if (workers != 0)
+		intern_share(0);
+	if (op->refused)
+		goto refused;
 	if (prune) {
 		memset(&pctx, 0, sizeof pctx);
 		pctx.op = op;

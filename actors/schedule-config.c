@@ -48,9 +48,10 @@ static int	config_deliver(struct schedule_config *, json_t *,
  * each of its keys (a key's bit not set: that key is absent, no lookup
  * needed).  A dozen or more of the parameters it asks for are absent from
  * most requests; each asked is a hash of the key in jansson.  Set only
- * while schedule_config_apply runs, on the loop.
+ * while schedule_config_apply runs, on the thread that runs it (the loop,
+ * or one of schedule.apply's workers).
  */
-static struct {
+static __thread struct {
 	json_t		*params;
 	uint64_t	 keys;
 } config_view;

@@ -84,6 +84,21 @@ schedule_create(void)
 	return (s);
 }
 
+/*
+ * As schedule_create, on any thread while intern_share(1) holds (the zone
+ * and parameters are interned): schedule.apply's workers.  The registry
+ * tells the dispatcher how to reach schedules when it takes one.
+ */
+struct schedule *
+schedule_create_shared(void)
+{
+	struct schedule	*s;
+
+	s = schedule_alloc();
+	schedule_config_init(&s->config);
+	return (s);
+}
+
 /* As schedule_create, on any thread: no zone and no parameters yet. */
 static struct schedule *
 schedule_alloc(void)

@@ -381,6 +381,7 @@ char		*intern_n(const char *, size_t);
 char		*intern_ref(char *);
 void		 intern_drop(char *);
 size_t		 intern_count(void);
+void		 intern_share(int);
 
 /* strmap.c */
 void		 strmap_init(struct strmap *);

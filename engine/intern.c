@@ -5,8 +5,11 @@
  * its own allocation: intern only what is shared.  intern() returns the one
  * copy of a string, counted; intern_drop() gives a reference back and
  * frees the copy with its last.  A string from intern() must never be
- * passed to free(), nor changed.  The loop thread's only.
+ * passed to free(), nor changed.  The loop thread's only, but while
+ * intern_share(1) holds (the loop waits on workers that intern too, as
+ * schedule.apply's do) every call takes a lock.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +26,35 @@ struct intern {
 	((struct intern *)((char *)(p) - offsetof(struct intern, s)))
 
 static struct strmap	pool;
+/* Held a few dozen instructions at a time: one that spins a while before
+ * it sleeps (half the time of a plain one for apply's two threads). */
+static pthread_mutex_t	pool_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static int		pool_shared;
+
+/*
+ * ON: other threads intern too from now on, until intern_share(0).  The
+ * loop's, called while no other thread can intern (before it starts the
+ * threads that will, after it has joined them).
+ */
+void
+intern_share(int on)
+{
+	pool_shared = on;
+}
+
+static void
+intern_lock(void)
+{
+	if (pool_shared)
+		pthread_mutex_lock(&pool_lock);
+}
+
+static void
+intern_unlock(void)
+{
+	if (pool_shared)
+		pthread_mutex_unlock(&pool_lock);
+}
 
 /* The shared copy of S (NULL: NULL), one more reference to it. */
 char *
@@ -34,11 +66,13 @@ intern(const char *s)
 
 	if (s == NULL)
 		return (NULL);
+	intern_lock();
 	if ((n = strmap_find(&pool, s)) != NULL) {
 		e = (struct intern *)n;
 		if (e->refs == UINT32_MAX)
 			fatalx("intern: too many references");
 		e->refs++;
+		intern_unlock();
 		return (e->s);
 	}
 	len = strlen(s);
@@ -46,6 +80,7 @@ intern(const char *s)
 	memcpy(e->s, s, len + 1);
 	e->refs = 1;
 	strmap_insert(&pool, &e->node, e->s);
+	intern_unlock();
 	return (e->s);
 }
 
@@ -75,9 +110,11 @@ intern_ref(char *s)
 	if (s == NULL)
 		return (NULL);
 	e = INTERN_OF(s);
+	intern_lock();
 	if (e->refs == UINT32_MAX)
 		fatalx("intern: too many references");
 	e->refs++;
+	intern_unlock();
 	return (s);
 }
 
@@ -90,9 +127,13 @@ intern_drop(char *s)
 	if (s == NULL)
 		return;
 	e = INTERN_OF(s);
-	if (--e->refs > 0)
+	intern_lock();
+	if (--e->refs > 0) {
+		intern_unlock();
 		return;
+	}
 	strmap_remove(&pool, &e->node);
+	intern_unlock();
 	free(e);
 }
 

@@ -1682,6 +1682,54 @@ START_TEST(test_intern_null_bad)
 }
 END_TEST
 
+#define INTERN_THREADS	4
+#define INTERN_ROUNDS	2000
+
+/* One thread of test_intern_shared: interns and drops strings the other
+ * threads intern and drop too, and keeps one reference to "shared". */
+static void *
+intern_thread(void *arg)
+{
+	char	**kept = arg, *s, buf[16];
+	int	  i;
+
+	for (i = 0; i < INTERN_ROUNDS; i++) {
+		snprintf(buf, sizeof buf, "s%d", i % 50);
+		s = intern(buf);
+		intern_ref(s);
+		intern_drop(s);
+		intern_drop(s);
+	}
+	*kept = intern("shared");
+	return (NULL);
+}
+
+/* While intern_share(1) holds, threads intern the same strings at once:
+ * one copy each, every reference counted (without the lock the counts
+ * and the map go wrong). */
+START_TEST(test_intern_shared)
+{
+	pthread_t	 th[INTERN_THREADS];
+	char		*kept[INTERN_THREADS];
+	size_t		 before = intern_count();
+	int		 i;
+
+	intern_share(1);
+	for (i = 0; i < INTERN_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, intern_thread,
+		    &kept[i]), 0);
+	for (i = 0; i < INTERN_THREADS; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	intern_share(0);
+	ck_assert_uint_eq(intern_count(), before + 1);
+	for (i = 1; i < INTERN_THREADS; i++)
+		ck_assert_ptr_eq(kept[i], kept[0]);
+	for (i = 0; i < INTERN_THREADS; i++)
+		intern_drop(kept[i]);
+	ck_assert_uint_eq(intern_count(), before);
+}
+END_TEST
+
 /* Removing an entry twice, or from a cleared map, changes nothing. */
 START_TEST(test_strmap_remove_absent_bad)
 {
@@ -2593,6 +2641,7 @@ strmap_suite(void)
 	lib_tcase(s, "intern", NULL, NULL, 30,
 	    test_intern,
 	    test_intern_null_bad,
+	    test_intern_shared,
 	    NULL);
 	return (s);
 }

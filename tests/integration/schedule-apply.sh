@@ -112,6 +112,59 @@ echo '[{"name": "a", "operation": "quick", "manual": true},
 check_fails "a name twice in the file" 2 ctl schedule apply -f "$T/dup.json"
 check "... still nothing written" test "$(seq_now)" = "$s1"
 
+# ---- a large set: made on every core, checked in the set's order --------
+# 300 entries (sets of 256 or more are made on more than one core; those
+# naming a delivery or a secret on the loop): the first refusal in name
+# order is the one told, a field's or a name's, whichever core made it.
+big_set() {	# big_set JQ-EDIT > FILE: p-1000 .. p-1299, then the edit
+	jq -n "{schedules: [range(300) | {name: \"p-\\(. + 1000)\",
+	    operation: \"quick\", manual: true}]} | $1"
+}
+s2=$(seq_now)
+big_set '.schedules[150].cron = "61 * * * *" | del(.schedules[150].manual)
+    | .schedules += [{name: "p-1200~", operation: "quick", manual: true}]' \
+    > "$T/p1.json"
+check "300 entries, a bad cron before a bad name: the cron is told" sh -c \
+    "'$CHIMECTL' --socket '$SOCK' --json schedule apply -f '$T/p1.json' 2>&1 \
+    >/dev/null | jq -e '.data.field == \"schedules.p-1150.cron\"'"
+big_set '.schedules += [{name: "p-1200~", operation: "quick", manual: true}]' \
+    > "$T/p2.json"
+check "... the bad name alone is told" sh -c "'$CHIMECTL' --socket '$SOCK' \
+    --json schedule apply -f '$T/p2.json' 2>&1 >/dev/null |
+    jq -e '.data.field == \"schedules.p-1200~\" and .data.name == \"p-1200~\"'"
+big_set '.schedules[250] += {webhook: true, webhook_secret: "generated"}
+    | del(.schedules[250].manual) | .schedules[270].cron = "61 * * * *"
+    | del(.schedules[270].manual)' > "$T/p3.json"
+check "... an entry made on the loop (a secret) before a bad cron: told" \
+    sh -c "'$CHIMECTL' --socket '$SOCK' --json schedule apply -f '$T/p3.json' \
+    2>&1 >/dev/null | jq -e '.data.field == \"schedules.p-1250.webhook_secret\"'"
+check "... nothing written" test "$(seq_now)" = "$s2"
+check "... p-1000 was not created" error_is -32001 ctlj schedule get p-1000
+check "account par" ctl account create par
+big_set '.schedules |= [.[] | if (.name | ltrimstr("p-") | tonumber) % 3 == 0
+    then .paused = true else . end | if (.name | ltrimstr("p-") | tonumber)
+    % 7 == 0 then .email_to = ["none"] else . end]' > "$T/p4.json"
+check "300 created, some paused, some made on the loop" json_ok \
+    '.created.count == 300 and (.seq | type) == "number"' \
+    ctlj schedule apply -f "$T/p4.json" --account par
+check "... the paused ones are paused, the rest active" json_ok \
+    '[.schedules[] | select(.name | startswith("p-"))] | length == 300 and
+     all(.[]; .state == (if (.name | ltrimstr("p-") | tonumber) % 3 == 0
+     then "paused" else "active" end))' \
+    ctlj schedule list --account par
+check "... their record lists them in id order, each paused one so" sh -c \
+    "'$JOURNAL' export '$DATA' | jq -e -s '[.[] | select(.kind == \"schedule.applied\" and .account == \"par\")] | length == 1 and (.[0].body.created | (map(.id) | . == sort) and length == 300 and all(.[]; (.state == \"paused\") == ((.name | ltrimstr(\"p-\") | tonumber) % 3 == 0)))' >/dev/null"
+big_set '.schedules |= [.[] | if (.name | ltrimstr("p-") | tonumber) % 10 == 0
+    then .note = "changed" else . end | if (.name | ltrimstr("p-") | tonumber)
+    % 3 == 0 then .paused = true else . end | if (.name | ltrimstr("p-")
+    | tonumber) % 7 == 0 then .email_to = ["none"] else . end]' > "$T/p5.json"
+check "... 30 changed: updated, the rest unchanged" json_ok \
+    '.updated.count == 30 and .unchanged.count == 270 and .created.count == 0
+     and (.updated.names | all(ltrimstr("p-") | tonumber % 10 == 0))' \
+    ctlj schedule apply -f "$T/p5.json" --account par
+check "... p-1010 has the note" json_ok '.note == "changed"' \
+    ctlj schedule get p-1010 --account par
+
 # ---- who may apply --------------------------------------------------------
 check "admin creates account acme" ctl account create acme
 ctlj token create acmew --account acme --scope write > "$T/tok.json"
