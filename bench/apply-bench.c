@@ -18,6 +18,9 @@
  *			schedule.create, pipelined (--connections x
  *			--window, bench.c's pipeline): N over first request
  *			sent to last answer
+ *	parse		the limit: the same request text parsed by jansson in
+ *			this process, as the daemon must (the fastest of
+ *			three); no apply can take less
  *
  * The schedules are a mix that never fires while the bench runs: cron by
  * day of a month half a year away, weekly on a weekday that is not today
@@ -64,6 +67,7 @@ struct round {
 	int64_t	again_us;	/* the same set again: all unchanged */
 	int64_t	crash_us;	/* kill -9, start until N are loaded */
 	int64_t	create_us;	/* pipelined schedule.create */
+	int64_t	parse_us;	/* the request parsed here (the limit) */
 	int64_t	request_bytes;
 	double	load;
 };
@@ -178,6 +182,29 @@ outcome(json_t *res, const char *key)
 	    "count")));
 }
 
+/* The fastest of three parses of PARAMS by jansson, in microseconds. */
+static int64_t
+parse_alone(const char *params)
+{
+	json_error_t	 err;
+	json_t		*v;
+	int64_t		 t0, t, best = INT64_MAX;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		t0 = mono_us();
+		v = json_loads(params, 0, &err);
+		t = mono_us() - t0;
+		if (v == NULL)
+			fatalx("apply-bench: the request does not parse: %s",
+			    err.text);
+		json_decref(v);
+		if (t < best)
+			best = t;
+	}
+	return (best);
+}
+
 static int
 run_round(const struct options *o, const struct gen *g, struct round *r,
     char **cause)
@@ -195,6 +222,7 @@ run_round(const struct options *o, const struct gen *g, struct round *r,
 	r->load = bench_loadavg();
 	params = gen_apply(g, n);
 	r->request_bytes = (int64_t)strlen(params);
+	r->parse_us = parse_alone(params);
 	bench_daemon_init(&d, o->b.chimed, o->b.catalog);
 	d.sync = o->b.sync;
 	d.log_level = o->b.log_level;
@@ -302,7 +330,7 @@ main(int argc, char **argv)
 	struct gen			 g;
 	json_t				*arr;
 	char				*cause = NULL;
-	int64_t				 apply, again, crash, create;
+	int64_t				 apply, again, crash, create, parse;
 	int				 i;
 
 	bench_opts_init(&o.b, "apply-bench");
@@ -324,17 +352,18 @@ main(int argc, char **argv)
 			exit(1);
 		}
 		json_array_append_new(arr, json_pack("{s:f,s:f,s:f,s:f,s:I,"
-		    "s:f}", "apply_per_s", rate(o.count, r[i].apply_us),
+		    "s:f,s:f}", "apply_per_s", rate(o.count, r[i].apply_us),
 		    "again_per_s", rate(o.count, r[i].again_us),
 		    "create_per_s", rate(o.count, r[i].create_us),
 		    "crash_recovery_s", r[i].crash_us / 1e6,
 		    "request_bytes", (json_int_t)r[i].request_bytes,
-		    "loadavg", r[i].load));
+		    "parse_ms", r[i].parse_us / 1e3, "loadavg", r[i].load));
 	}
 	apply = median(r, o.rounds, offsetof(struct round, apply_us));
 	again = median(r, o.rounds, offsetof(struct round, again_us));
 	crash = median(r, o.rounds, offsetof(struct round, crash_us));
 	create = median(r, o.rounds, offsetof(struct round, create_us));
+	parse = median(r, o.rounds, offsetof(struct round, parse_us));
 	printf("\napply-bench: %s, journal-sync %s, %llu schedules, median "
 	    "of %d rounds, %ld cores, load %.1f-%.1f\n", o.b.chimed, o.b.sync,
 	    (unsigned long long)o.count, o.rounds,
@@ -353,14 +382,18 @@ main(int argc, char **argv)
 	    create / 1e3, o.b.conns, o.b.window);
 	printf("  %-44s %10.3f s\n", "after kill -9: start until N loaded",
 	    crash / 1e6);
+	printf("  %-44s %10.1f ms (the apply of N new: %.1f times that)\n",
+	    "limit: the request parsed alone (jansson)", parse / 1e3,
+	    parse > 0 ? (double)apply / (double)parse : 0.0);
 	bench_opts_output(&o.b, json_pack("{s:s,s:s,s:s,s:I,s:i,s:f,s:f,s:f,"
-	    "s:f,s:f,s:o}", "program", "apply-bench", "chimed", o.b.chimed,
+	    "s:f,s:f,s:f,s:o}", "program", "apply-bench", "chimed", o.b.chimed,
 	    "journal_sync", o.b.sync, "schedules", (json_int_t)o.count,
 	    "rounds", o.rounds, "target_per_s", TARGET,
 	    "apply_per_s", rate(o.count, apply),
 	    "again_per_s", rate(o.count, again),
 	    "create_per_s", rate(o.count, create),
-	    "crash_recovery_s", crash / 1e6, "rounds_detail", arr));
+	    "crash_recovery_s", crash / 1e6, "parse_ms", parse / 1e3,
+	    "rounds_detail", arr));
 	bench_opts_free(&o.b);
 	return (0);
 }
