@@ -35,6 +35,7 @@ engine_init(void)
 		return (-1);
 	actor_runtime_init(engine->base);
 	timer_runtime_init(engine->base);
+	slots_runtime_init(engine->base);
 	exec_runtime_init(engine->base);
 	return (0);
 }
