@@ -652,7 +652,6 @@ struct slot_waiter {
 };
 #define MSG_SLOT	2	/* a slot was granted; arg from the waiter */
 void		 slots_init(int);
-void		 slots_runtime_init(struct event_base *);
 void		 slots_waiter_init(struct slot_waiter *);
 void		 slots_free(void);
 int		 slots_try_acquire(void);

@@ -35,7 +35,6 @@ engine_init(void)
 		return (-1);
 	actor_runtime_init(engine->base);
 	timer_runtime_init(engine->base);
-	slots_runtime_init(engine->base);
 	exec_runtime_init(engine->base);
 	return (0);
 }

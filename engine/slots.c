@@ -4,16 +4,13 @@
  * priority (higher first) raised by the time waited (waiter_before; the
  * heap is heap.c's); a released slot goes to the head waiter, which
  * receives MSG_SLOT.  The waiter holds a reference on its
- * actor while it waits.  With more than 256 slots, grants come at most
- * 256 every 10 ms (slots_burst_room).
+ * actor while it waits.
  */
 #include <stdlib.h>
 
 #include "engine.h"
 
 #define SLOTS_AGING_STEP	(30 * USEC_PER_SEC)	/* one level per 30 s */
-#define SLOTS_BURST		256	/* slots granted at most ... */
-#define SLOTS_BURST_US		(10 * USEC_PER_MSEC)	/* ... this long */
 
 static int	waiter_before(const struct heap_node *,
 		    const struct heap_node *);
@@ -22,13 +19,6 @@ static int		 slots_max = 32;
 static int		 slots_used;
 static struct heap	 waiters = HEAP_INITIALIZER(waiter_before, 64);
 static uint64_t		 wait_order;
-static int64_t		 burst_start;	/* mono_us */
-static int		 burst_granted;
-static struct event	*burst_ev;	/* grants again when the next opens */
-
-static int	slots_burst_room(void);
-static void	slots_burst_cb(evutil_socket_t, short, void *);
-static void	slots_grant(void);
 
 #define WAITER(n)	HEAP_ENTRY(n, struct slot_waiter, node)
 
@@ -57,19 +47,6 @@ slots_init(int max)
 {
 	slots_max = max > 0 ? max : 1;
 	slots_used = 0;
-	burst_start = 0;
-	burst_granted = 0;
-}
-
-/* The loop the pacing of grants runs on (none: grants are not paced). */
-void
-slots_runtime_init(struct event_base *base)
-{
-	if (burst_ev != NULL)
-		event_free(burst_ev);
-	burst_ev = evtimer_new(base, slots_burst_cb, NULL);
-	if (burst_ev == NULL)
-		fatalx("slots_runtime_init: evtimer_new failed");
 }
 
 void
@@ -80,9 +57,6 @@ slots_free(void)
 	while ((n = heap_peek(&waiters)) != NULL)
 		slots_cancel(WAITER(n));
 	heap_free(&waiters);
-	if (burst_ev != NULL)
-		event_free(burst_ev);
-	burst_ev = NULL;
 }
 
 /* A waiter that is not waiting. */
@@ -97,11 +71,9 @@ slots_waiter_init(struct slot_waiter *w)
 int
 slots_try_acquire(void)
 {
-	if (slots_used >= slots_max || heap_len(&waiters) > 0 ||
-	    !slots_burst_room())
+	if (slots_used >= slots_max || heap_len(&waiters) > 0)
 		return (-1);
 	slots_used++;
-	burst_granted++;
 	return (0);
 }
 
@@ -145,64 +117,21 @@ slots_cancel(struct slot_waiter *w)
 void
 slots_release(void)
 {
-	if (slots_used > 0)
-		slots_used--;
-	slots_grant();
-}
-
-/* Free slots to the head waiters, as many as this burst has room for. */
-static void
-slots_grant(void)
-{
 	struct slot_waiter	*w;
 	struct actor		*a;
 
-	while (slots_used < slots_max && heap_len(&waiters) > 0 &&
-	    slots_burst_room()) {
+	if (slots_used > 0)
+		slots_used--;
+	while (slots_used < slots_max && heap_len(&waiters) > 0) {
 		w = WAITER(heap_pop(&waiters));
 		a = w->actor;
 		w->actor = NULL;
 		if ((a->flags & (ACTOR_DEAD | ACTOR_FREEING)) == 0) {
 			slots_used++;
-			burst_granted++;
 			actor_post(a, MSG_SLOT, w->arg);
 		}
 		actor_unref(a);
 	}
-}
-
-/*
- * Room for one more grant in this burst.  With more than SLOTS_BURST
- * slots, at most SLOTS_BURST are granted in SLOTS_BURST_US (25,600 a
- * second): the first runs of a crowded instant (their records, their
- * starts) are not held behind a thousand others, and start as soon as
- * they would with SLOTS_BURST slots.  When there is no room, the next
- * burst's opening grants to the waiters (the work that found none waits
- * as for a slot).
- */
-static int
-slots_burst_room(void)
-{
-	int64_t	now;
-
-	if (slots_max <= SLOTS_BURST || burst_ev == NULL)
-		return (1);
-	now = mono_us();
-	if (now - burst_start >= SLOTS_BURST_US) {
-		burst_start = now;
-		burst_granted = 0;
-	}
-	if (burst_granted < SLOTS_BURST)
-		return (1);
-	if (!evtimer_pending(burst_ev, NULL))
-		timeout_add_us(burst_ev, burst_start + SLOTS_BURST_US - now);
-	return (0);
-}
-
-static void
-slots_burst_cb(evutil_socket_t fd, short events, void *arg)
-{
-	slots_grant();
 }
 
 int

@@ -134,7 +134,6 @@ engine_setup(void)
 	ck_assert_ptr_nonnull(base);
 	actor_runtime_init(base);
 	timer_runtime_init(base);
-	slots_runtime_init(base);
 	slots_init(32);
 	nrecs = 0;
 	want_recs = 0;
@@ -1204,49 +1203,6 @@ START_TEST(test_slots_priority_order_bad)
 	}
 	ck_assert_msg(i == N, "grant %zu out of order", i);
 	free(w);
-	actor_unref(&ta->a);
-}
-END_TEST
-
-/*
- * With more than 256 slots, at most 256 are granted in 10 ms: the 257th
- * acquisition of a burst waits, and a waiter is granted when the next
- * burst opens (10 ms on), not before, without a release.  With 256 slots
- * or fewer nothing is paced.
- */
-START_TEST(test_slots_burst)
-{
-	struct tactor		*ta = tactor_new(1);
-	struct slot_waiter	 w;
-	int64_t			 t0;
-	int			 i;
-
-	slots_init(256);
-	for (i = 0; i < 256; i++)
-		ck_assert_int_eq(slots_try_acquire(), 0);
-	ck_assert_int_eq(slots_try_acquire(), -1);	/* full, not paced */
-	slots_init(1024);
-	t0 = mono_us();
-	for (i = 0; i < 256; i++)
-		ck_assert_int_eq(slots_try_acquire(), 0);
-	if (mono_us() - t0 < 10 * USEC_PER_MSEC) {
-		/* the burst is spent: free slots, but no room */
-		ck_assert_int_eq(slots_try_acquire(), -1);
-		ck_assert_int_eq(slots_in_use(), 256);
-	}
-	slots_wait(&w, &ta->a, 7, 5);
-	want_recs = 1;
-	ck_assert_int_eq(run_until(recs_reached), 0);
-	ck_assert_int_ge(mono_us() - t0, 10 * USEC_PER_MSEC);
-	ck_assert_int_eq(recs[0].type, MSG_SLOT);
-	ck_assert_uint_eq(recs[0].arg, 7);
-	ck_assert_int_eq(slots_in_use(), 257);
-	ck_assert_uint_eq(slots_waiting(), 0);
-	/* the new burst has room again */
-	ck_assert_int_eq(slots_try_acquire(), 0);
-	for (i = 0; i < 258; i++)
-		slots_release();
-	ck_assert_int_eq(slots_in_use(), 0);
 	actor_unref(&ta->a);
 }
 END_TEST
@@ -2655,7 +2611,6 @@ slots_suite(void)
 	    test_slots_limit_bad,
 	    test_slots_priority_order,
 	    test_slots_priority_order_bad,
-	    test_slots_burst,
 	    test_slots_aging,
 	    test_slots_aging_bad,
 	    test_slots_cancel,
