@@ -60,7 +60,7 @@ struct apply_op {
 	size_t			 n, cap;
 	size_t			 count[APPLY_OUTCOMES];
 	int64_t			 now;
-	int			 force, dry_run;
+	int			 force;
 	int			 refused; /* an entry was: the rest are not */
 	char			*ids;	/* new ids, in byte order */
 	size_t			 nids;
@@ -796,7 +796,6 @@ schedule_ctl_apply(struct reply *req, const char *account, json_t *set,
 	op->req = req;
 	op->account = xstrdup(account);
 	op->force = force;
-	op->dry_run = dry_run;
 	n = json_object_size(set);
 	names = xcalloc(n + 1, sizeof *names);
 	if (n > 0) {

@@ -76,12 +76,8 @@ const char *const schedule_state_names[SCHEDULE_STATES] = {
 struct schedule *
 schedule_create(void)
 {
-	struct schedule	*s;
-
 	dispatch_set_schedule_kind(&schedule_kind);
-	s = schedule_alloc();
-	schedule_config_init(&s->config);
-	return (s);
+	return (schedule_create_shared());
 }
 
 /*
