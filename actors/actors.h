@@ -695,6 +695,8 @@ int		 schedule_next_fires(const struct schedule *, int64_t, int,
 		     int64_t *, struct cron_fire *);
 void		 schedule_complete(struct schedule *);
 void		 schedule_arm(struct schedule *, int64_t);
+void		 schedule_arm_next(struct schedule *, int64_t,
+		     const struct cron_fire *);
 void		 schedule_pack_progress(msgpack_packer *, int64_t, int64_t,
 		     int64_t, int64_t, int64_t);
 void		 schedule_put_progress(struct schedule *, struct jrec *);

@@ -45,6 +45,8 @@ struct apply_entry {
 	int			 nfields;
 	const char		*fields[SCHEDULE_DIFF_MAX];
 	struct schedule_rows	 rows;	/* created: t's rows, packed */
+	int64_t			 next;	/* created: t's next fire, */
+	struct cron_fire	 fire;	/* found as it was made */
 	json_t			*params; /* the set's entry (the request's) */
 	const char		*id;	/* created: its new id (in op->ids) */
 	int			 on_loop; /* made on the loop (apply_on_loop) */
@@ -269,10 +271,10 @@ apply_on_loop(json_t *params)
  * E's schedule as its entry makes it (from the defaults of a new one, so
  * that a field left out means its default), compared with E->s: E's
  * outcome, or E->made -1 with the field and the reason.  A created one
- * gets its id, instants and packed rows when E->id is set.  On any thread
- * (while intern_share holds) unless apply_on_loop: it changes E alone,
- * and reads E->s, which nothing changes meanwhile; what may be freed
- * only on the loop (E->t) is left for it.
+ * gets its id, instants, packed rows and next fire when E->id is set.
+ * On any thread (while intern_share holds) unless apply_on_loop: it
+ * changes E alone, and reads E->s, which nothing changes meanwhile; what
+ * may be freed only on the loop (E->t) is left for it.
  */
 static void
 apply_make(struct apply_op *op, struct apply_entry *e)
@@ -340,6 +342,7 @@ apply_make(struct apply_op *op, struct apply_entry *e)
 	if (e->id != NULL) {
 		apply_prepare(e, e->id, op->now);
 		schedule_rows_pack(t, &e->rows);
+		e->next = schedule_next_after(t, t->last_fire, &e->fire);
 	}
 }
 
@@ -723,7 +726,7 @@ apply_done_cb(const struct journal_result *res, void *arg)
 			e->claimed = 0;
 			e->t = NULL;
 			schedule_register(t);
-			schedule_arm(t, t->last_fire);
+			schedule_arm_next(t, e->next, &e->fire);
 			break;
 		case APPLY_UPDATED:
 			if (res->status != JOURNAL_OK)

@@ -32,8 +32,6 @@ static int64_t	schedule_cap_reached(const struct schedule *, int64_t,
 
 static void	schedule_capped(struct schedule *);
 static void	progress_put(struct schedule *, struct jrec *, int);
-static void	schedule_arm_next(struct schedule *, int64_t,
-		    const struct cron_fire *);
 static int	schedule_unpack_values(const msgpack_object **,
 		    struct schedule *, char **);
 struct row_rest;
@@ -594,7 +592,7 @@ schedule_arm(struct schedule *s, int64_t after)
 
 /* Arm (or disarm) the timer for NEXT, the next fire (details *F) that
  * schedule_next_after found. */
-static void
+void
 schedule_arm_next(struct schedule *s, int64_t next, const struct cron_fire *f)
 {
 	s->next_fire = next;
@@ -854,8 +852,11 @@ void
 schedule_rows_put(const struct schedule *s, const struct schedule_rows *rows,
     struct jrec *rec)
 {
+	size_t	off;
+
+	(void)jrec_body_since(rec, 0, &off);
 	pack_raw(jrec_body(rec), rows->data, rows->row_len);
-	jrec_put(rec, "schedules", s->id, strlen(s->id), rows->data,
+	jrec_put_body(rec, "schedules", s->id, strlen(s->id), off,
 	    rows->row_len);
 	if (s->state != SCHEDULE_DELETED)
 		jrec_put(rec, "progress", s->id, strlen(s->id),
@@ -882,8 +883,8 @@ schedule_record(struct schedule *s, const char *kind)
 	schedule_pack(s, &pb.pk);
 	pack_raw(jrec_body(rec), pb.sbuf.data, pb.sbuf.size);
 	if (s->state != SCHEDULE_DELETED)
-		jrec_put(rec, "schedules", s->id, strlen(s->id),
-		    pb.sbuf.data, pb.sbuf.size);
+		jrec_put_body(rec, "schedules", s->id, strlen(s->id), 0,
+		    pb.sbuf.size);
 	pack_buffer_clear(&pb);
 	progress_put(s, rec, 0);
 	return (rec);

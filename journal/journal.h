@@ -316,6 +316,12 @@ void		 jrec_put(struct jrec *, const char *, const void *, size_t,
  * The table ends the same either way. */
 void		 jrec_put_lazy(struct jrec *, const char *, const void *,
 		     size_t, const void *, size_t);
+/* jrec_put of a row that is also a part of the body: LEN bytes of the
+ * body from offset OFF on (OFF a length the body had), packed there once
+ * and not copied; the writer reads the row from the body.  A range past
+ * the body makes the record fail with JOURNAL_ERROR. */
+void		 jrec_put_body(struct jrec *, const char *, const void *,
+		     size_t, size_t, size_t);
 void		 jrec_del(struct jrec *, const char *, const void *, size_t);
 /*
  * A row's new value from its value now (OLD, OLDLEN bytes; NULL and 0
@@ -892,9 +898,11 @@ uint64_t	 store_get_be64(const void *);
 #define JREC_MERGE	4
 #define JREC_PUT_LAZY	5
 
-/* A claim, put or delete: offsets into the record's arena. */
+/* A claim, put or delete: offsets into the record's arena (a value of
+ * jrec_put_body: into its body; jrec_val finds it). */
 struct jrec_op {
 	int		 type;
+	int		 inbody;	/* val is an offset into the body */
 	uint32_t	 name;		/* claim key or table name, NUL-ended */
 	uint32_t	 key;
 	uint32_t	 klen;
@@ -1048,6 +1056,7 @@ int		 jrec_seal(struct jrec *);
 /* Set the outcome of a failed record (MSG copied, REASON a JOURNAL_R_*). */
 void		 jrec_fail(struct jrec *, const char *, const char *);
 const char	*jrec_str(const struct jrec *, uint32_t);
+const char	*jrec_val(const struct jrec *, const struct jrec_op *);
 
 /* writer.c: the writer thread. */
 int		 writer_start(struct journal *, char **);

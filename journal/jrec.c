@@ -4,7 +4,9 @@
  * A record owns three buffers: the body (packed by the caller through a
  * msgpack packer whose writer appends to it), an arena holding the claim
  * keys, table names, keys and values, and the array of operations that
- * point into the arena by offset.  Kind and account live in the same
+ * point into the arena by offset (a row that is also a part of the body,
+ * jrec_put_body, is not copied: its operation points into the body).
+ * Kind and account live in the same
  * allocation as the struct.  Mistakes (a bad table name, a key too long)
  * are kept as a sticky error: the record then fails with JOURNAL_ERROR
  * when submitted, and nothing of it is written.
@@ -27,7 +29,10 @@ static void	 jrec_error(struct jrec *, const char *, ...)
 static struct jrec_op *jrec_add_op(struct jrec *, int);
 static int	 jrec_check_table(struct jrec *, const char *);
 static int	 jrec_check_key(struct jrec *, const char *, size_t);
+static int	 jrec_body_shift(struct jrec *, size_t, size_t);
 static void	 jrec_dedup(struct jrec *, int, const char *);
+static struct jrec_op *jrec_put_start(struct jrec *, int, const char *,
+		     const void *, size_t, size_t);
 static void	 jrec_put_op(struct jrec *, int, const char *, const void *,
 		     size_t, const void *, size_t);
 
@@ -158,6 +163,36 @@ jrec_reserve(struct jrec *rec, size_t body, size_t arena, size_t nops)
 }
 
 /*
+ * The body's map header, its first OLD bytes, is to count one more entry
+ * and grow by D bytes (maybe 0): the rows jrec_put_body took from the
+ * body after the header move with what follows it; one that holds the
+ * header (the body's map itself) is copied to the arena first, as it
+ * was.
+ */
+static int
+jrec_body_shift(struct jrec *rec, size_t old, size_t d)
+{
+	struct jrec_op	*op;
+	uint32_t	 off;
+	u_int		 i;
+
+	for (i = 0; i < rec->nops; i++) {
+		op = &rec->ops[i];
+		if (!op->inbody)
+			continue;
+		if (op->val < old) {
+			if (jrec_append(rec, &rec->arena, rec->body.data +
+			    op->val, op->vlen, &off) != 0)
+				return (-1);
+			op->val = off;
+			op->inbody = 0;
+		} else
+			op->val += (uint32_t)d;
+	}
+	return (0);
+}
+
+/*
  * Add KEY with VAL (LEN bytes of one packed msgpack value) to the body,
  * a map packed already: its header counts one more entry.  A body that
  * is not a map yet makes the record fail.
@@ -203,6 +238,8 @@ jrec_body_add(struct jrec *rec, const char *key, const void *val, size_t len)
 		hdr[4] = (unsigned char)n;
 		new = 5;
 	}
+	if (jrec_body_shift(rec, old, new - old) != 0)
+		return;
 	if (new > old && jrec_append(rec, b, hdr, new - old, NULL) != 0)
 		return;
 	p = (unsigned char *)b->data;
@@ -298,26 +335,56 @@ jrec_put_lazy(struct jrec *rec, const char *table, const void *key,
 	jrec_put_op(rec, JREC_PUT_LAZY, table, key, klen, val, vlen);
 }
 
+/* An operation of TYPE on KEY of TABLE with a value of VLEN bytes, its
+ * name and key in the arena; NULL (the record fails) if one is bad. */
+static struct jrec_op *
+jrec_put_start(struct jrec *rec, int type, const char *table,
+    const void *key, size_t klen, size_t vlen)
+{
+	struct jrec_op	*op;
+
+	if (jrec_check_table(rec, table) != 0 ||
+	    jrec_check_key(rec, "key", klen) != 0)
+		return (NULL);
+	if (vlen > JOURNAL_MAX_RECORD) {
+		jrec_error(rec, "value of %zu bytes (at most %d allowed)",
+		    vlen, JOURNAL_MAX_RECORD);
+		return (NULL);
+	}
+	op = jrec_add_op(rec, type);
+	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
+	jrec_append(rec, &rec->arena, key, klen, &op->key);
+	op->klen = (uint32_t)klen;
+	op->vlen = (uint32_t)vlen;
+	return (op);
+}
+
 static void
 jrec_put_op(struct jrec *rec, int type, const char *table, const void *key,
     size_t klen, const void *val, size_t vlen)
 {
 	struct jrec_op	*op;
 
-	if (jrec_check_table(rec, table) != 0 ||
-	    jrec_check_key(rec, "key", klen) != 0)
-		return;
-	if (vlen > JOURNAL_MAX_RECORD) {
-		jrec_error(rec, "value of %zu bytes (at most %d allowed)",
-		    vlen, JOURNAL_MAX_RECORD);
+	if ((op = jrec_put_start(rec, type, table, key, klen, vlen)) != NULL)
+		jrec_append(rec, &rec->arena, val, vlen, &op->val);
+}
+
+void
+jrec_put_body(struct jrec *rec, const char *table, const void *key,
+    size_t klen, size_t off, size_t len)
+{
+	struct jrec_op	*op;
+
+	if (off > rec->body.len || len > rec->body.len - off) {
+		jrec_error(rec, "a row of %zu bytes at %zu, past the body's "
+		    "%zu", len, off, rec->body.len);
 		return;
 	}
-	op = jrec_add_op(rec, type);
-	jrec_append(rec, &rec->arena, table, strlen(table) + 1, &op->name);
-	jrec_append(rec, &rec->arena, key, klen, &op->key);
-	jrec_append(rec, &rec->arena, val, vlen, &op->val);
-	op->klen = (uint32_t)klen;
-	op->vlen = (uint32_t)vlen;
+	if ((op = jrec_put_start(rec, JREC_PUT, table, key, klen, len)) ==
+	    NULL)
+		return;
+	op->inbody = 1;
+	op->val = (uint32_t)off;
 }
 
 void
@@ -413,4 +480,11 @@ const char *
 jrec_str(const struct jrec *rec, uint32_t off)
 {
 	return (rec->arena.data + off);
+}
+
+/* OP's value (a put's row, a merge's delta). */
+const char *
+jrec_val(const struct jrec *rec, const struct jrec_op *op)
+{
+	return ((op->inbody ? rec->body.data : rec->arena.data) + op->val);
 }

@@ -810,7 +810,7 @@ writer_apply(struct journal *j, struct writer_pending *p, size_t n,
 			    sizeof *j->wdeltas);
 		}
 		for (i = 0; i < n; i++) {
-			j->wdeltas[i].data = jrec_str(p[i].rec, p[i].op->val);
+			j->wdeltas[i].data = jrec_val(p[i].rec, p[i].op);
 			j->wdeltas[i].len = p[i].op->vlen;
 		}
 		op->merge_all(old, oldlen, j->wdeltas, n, &out[0]);
@@ -818,8 +818,8 @@ writer_apply(struct journal *j, struct writer_pending *p, size_t n,
 		for (i = 0; i < n; i++) {
 			k = i & 1;
 			msgpack_sbuffer_clear(&out[k]);
-			p[i].op->merge(old, oldlen, jrec_str(p[i].rec,
-			    p[i].op->val), p[i].op->vlen, &out[k]);
+			p[i].op->merge(old, oldlen, jrec_val(p[i].rec,
+			    p[i].op), p[i].op->vlen, &out[k]);
 			old = out[k].data;
 			oldlen = out[k].size;
 		}
@@ -973,7 +973,7 @@ writer_holds(struct journal *j, struct jrec *rec, const struct jrec_op *op,
 	if (*rc != STORE_OK)
 		return (1);
 	if (old == NULL || oldlen != op->vlen || (oldlen > 0 &&
-	    memcmp(old, jrec_str(rec, op->val), oldlen) != 0))
+	    memcmp(old, jrec_val(rec, op), oldlen) != 0))
 		return (0);
 	j->wkept++;
 	return (1);
@@ -1002,12 +1002,12 @@ writer_ops(struct journal *j, struct jrec *rec, uint64_t seq, char **cause)
 				break;
 			rc = writer_index(j, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen,
-			    jrec_str(rec, op->val), op->vlen, cause);
+			    jrec_val(rec, op), op->vlen, cause);
 			if (rc != STORE_OK)
 				break;
 			rc = j->ops->put(j->store, jrec_str(rec, op->name),
 			    jrec_str(rec, op->key), op->klen,
-			    jrec_str(rec, op->val), op->vlen, cause);
+			    jrec_val(rec, op), op->vlen, cause);
 			break;
 		case JREC_DEL:
 			rc = writer_touch(j, jrec_str(rec, op->name), cause);

@@ -2156,6 +2156,117 @@ START_TEST(test_journal_tables_bad)
 }
 END_TEST
 
+/* Rows that are parts of the body (jrec_put_body) are written as the
+ * body held them, also once jrec_body_add has grown its map's header
+ * (the rows after it move; a row that is the whole map is kept as it
+ * was, without the key added after it). */
+START_TEST(test_journal_put_body)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	msgpack_packer	*pk;
+	msgpack_sbuffer	 want;
+	msgpack_packer	 wpk;
+	char		 key[8], text[16], *whole;
+	size_t		 off[15], len[15], end, wlen, i;
+	void		*val;
+	size_t		 vlen;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = jrec_create("k", "a");
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 15);	/* one byte of header; 16 takes 3 */
+	for (i = 0; i < 15; i++) {
+		snprintf(key, sizeof key, "k%zu", i);
+		snprintf(text, sizeof text, "row-%zu", i);
+		msgpack_pack_str_with_body(pk, key, strlen(key));
+		(void)jrec_body_since(rec, 0, &off[i]);
+		msgpack_pack_str_with_body(pk, text, strlen(text));
+		(void)jrec_body_since(rec, off[i], &len[i]);
+		jrec_put_body(rec, "t", key, strlen(key), off[i], len[i]);
+	}
+	jrec_body_add(rec, "added", "\xc3", 1);
+	journal_submit(j, rec, seen_cb, &s);
+
+	rec = jrec_create("k", "a");
+	pk = jrec_body(rec);
+	msgpack_pack_map(pk, 1);
+	msgpack_pack_str_with_body(pk, "x", 1);
+	msgpack_pack_int64(pk, 42);
+	(void)jrec_body_since(rec, 0, &wlen);
+	whole = xmalloc(wlen);
+	memcpy(whole, jrec_body_since(rec, 0, &end), wlen);
+	jrec_put_body(rec, "t", "whole", 5, 0, wlen);
+	jrec_body_add(rec, "added", "\xc2", 1);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 2);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_OK);
+	ck_assert_int_eq(s.r[1].status, JOURNAL_OK);
+
+	for (i = 0; i < 15; i++) {
+		snprintf(key, sizeof key, "k%zu", i);
+		snprintf(text, sizeof text, "row-%zu", i);
+		msgpack_sbuffer_init(&want);
+		msgpack_packer_init(&wpk, &want, msgpack_sbuffer_write);
+		msgpack_pack_str_with_body(&wpk, text, strlen(text));
+		ck_assert_int_eq(journal_table_get(j, "t", key, strlen(key),
+		    &val, &vlen), 0);
+		ck_assert_uint_eq(vlen, want.size);
+		ck_assert(memcmp(val, want.data, vlen) == 0);
+		free(val);
+		msgpack_sbuffer_destroy(&want);
+	}
+	ck_assert_int_eq(journal_table_get(j, "t", "whole", 5, &val, &vlen),
+	    0);
+	ck_assert_uint_eq(vlen, wlen);
+	ck_assert(memcmp(val, whole, wlen) == 0);
+	free(val);
+	free(whole);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
+/* A row past the body fails its record; nothing of it is written. */
+START_TEST(test_journal_put_body_bad)
+{
+	struct journal	*j;
+	struct seen	 s = { 0 };
+	struct jrec	*rec;
+	size_t		 len;
+	void		*val;
+	size_t		 vlen;
+
+	j = open_j(0, 0, JOURNAL_SYNC_NONE);
+	rec = make_rec("k", "a", 1, 8);
+	(void)jrec_body_since(rec, 0, &len);
+	jrec_put(rec, "t", "before", 6, "v", 1);
+	jrec_put_body(rec, "t", "past", 4, 1, len);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("k", "a", 2, 8);
+	jrec_put_body(rec, "t", "after", 5, len + 1, 0);
+	journal_submit(j, rec, seen_cb, &s);
+	rec = make_rec("k", "a", 3, 8);
+	jrec_put_body(rec, "t", "fits", 4, 1, len - 1);
+	journal_submit(j, rec, seen_cb, &s);
+	wait_for(&s, 3);
+	ck_assert_int_eq(s.r[0].status, JOURNAL_ERROR);
+	ck_assert_ptr_nonnull(strstr(s.r[0].error, "past the body"));
+	ck_assert_int_eq(s.r[1].status, JOURNAL_ERROR);
+	ck_assert_int_eq(s.r[2].status, JOURNAL_OK);
+	ck_assert_uint_eq(s.r[2].seq, 1);
+	ck_assert_int_eq(journal_table_get(j, "t", "before", 6, &val, &vlen),
+	    -1);
+	ck_assert_int_eq(journal_table_get(j, "t", "fits", 4, &val, &vlen),
+	    0);
+	ck_assert_uint_eq(vlen, len - 1);
+	free(val);
+	journal_close(j);
+	seen_free(&s);
+}
+END_TEST
+
 /* 10,000 records submitted at once share far fewer commits. */
 START_TEST(test_journal_group_commit)
 {
@@ -4175,6 +4286,8 @@ journal_suite(void)
 	    test_journal_dedup_bad,
 	    test_journal_tables,
 	    test_journal_tables_bad,
+	    test_journal_put_body,
+	    test_journal_put_body_bad,
 	    test_journal_index,
 	    test_journal_index_bad,
 	    test_journal_group_commit,
