@@ -618,8 +618,9 @@ apply_reserve(struct jrec *rec, size_t n, size_t off)
 	row = 2 * row + 64;
 	if (n > (size_t)JOURNAL_MAX_RECORD / row)
 		n = (size_t)JOURNAL_MAX_RECORD / row;
-	/* The arena: the row, its progress row, two keys, two names. */
-	jrec_reserve(rec, n * row, n * (row + 256), 2 * n);
+	/* The arena: its progress row, two keys, two names (the row
+	 * itself is read from the body: jrec_put_body). */
+	jrec_reserve(rec, n * row, n * 256, 2 * n);
 }
 
 /*

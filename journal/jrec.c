@@ -6,10 +6,10 @@
  * keys, table names, keys and values, and the array of operations that
  * point into the arena by offset (a row that is also a part of the body,
  * jrec_put_body, is not copied: its operation points into the body).
- * Kind and account live in the same
- * allocation as the struct.  Mistakes (a bad table name, a key too long)
- * are kept as a sticky error: the record then fails with JOURNAL_ERROR
- * when submitted, and nothing of it is written.
+ * Kind and account live in the same allocation as the struct.  Mistakes
+ * (a bad table name, a key too long) are kept as a sticky error: the
+ * record then fails with JOURNAL_ERROR when submitted, and nothing of it
+ * is written.
  */
 #include <sys/types.h>
 
